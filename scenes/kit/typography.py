@@ -1,0 +1,35 @@
+"""The bundled font and text helpers (no LaTeX: Pango ``Text`` only).
+
+Sizes are given in pixels at 1080p and converted to Manim font sizes, so that text is
+never smaller than ``MIN_TEXT_PX`` at 1080p whatever the render quality.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+FONT_DIR = ASSETS / "fonts"
+FONT_FAMILY = "DejaVu Sans"
+MIN_TEXT_PX = 24
+
+# Manim: frame height 8 units = 1080 px; Text(font_size=48) is about 0.5 units tall caps.
+# A font_size of 1 unit renders ~ (font_size / 48) * 0.5 * 1080/8 px cap height; we size
+# by the em box: font_size F -> about F * 1.125 px at 1080p.
+_PX_PER_FONT_SIZE = 1.125
+
+
+@lru_cache(maxsize=1)
+def register_fonts() -> str:
+    """Register the bundled fonts with Pango once per process; returns the family name."""
+    import manimpango
+
+    for ttf in sorted(FONT_DIR.glob("*.ttf")):
+        manimpango.register_font(str(ttf))
+    return FONT_FAMILY
+
+
+def font_size_for_px(px: float) -> float:
+    """Manim font_size giving text of about ``px`` pixels (em height) at 1080p."""
+    return max(px, MIN_TEXT_PX) / _PX_PER_FONT_SIZE

@@ -1,0 +1,125 @@
+"""Narration scripts: the words of every video, kept as data.
+
+``voiceover/scripts/<lang>/<video>.yaml`` holds a title and a list of beats::
+
+    title: Spinal injections, an overview
+    beats:
+      - id: what            # stable id: recordings, captions and chapters key on it
+        chapter: What it is # chapter mark shown by players (consecutive beats may share one)
+        text: >
+          A spinal injection puts medicine close to ...
+
+Texts may hold fields in braces, filled from the video's context when the video is
+built: ``{level}`` (``L4-L5``), ``{side}`` (``left``), ``{root}`` (``L4``) and whatever a
+procedure adds. Editing a line here and re-rendering is all it takes to change what
+a video says.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
+
+
+class ScriptError(ValueError):
+    """A narration script is missing, malformed, or lacks a field or a translation."""
+
+
+@dataclass(frozen=True)
+class ScriptBeat:
+    id: str
+    chapter: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Script:
+    video: str
+    lang: str
+    title: str
+    beats: tuple[ScriptBeat, ...]
+    path: Path
+
+    def beat(self, beat_id: str) -> ScriptBeat:
+        for beat in self.beats:
+            if beat.id == beat_id:
+                return beat
+        raise ScriptError(f"{self.path}: no beat '{beat_id}'")
+
+    def fields(self) -> set[str]:
+        """Names of the {fields} the texts use."""
+        names = set()
+        for beat in self.beats:
+            for text in (beat.text, beat.chapter):
+                names.update(f for _, f, _, _ in string.Formatter().parse(text) if f)
+        names.update(f for _, f, _, _ in string.Formatter().parse(self.title) if f)
+        return names
+
+    def filled(self, context: dict[str, str]) -> "Script":
+        """The script with every {field} replaced; a field without a value is an error."""
+        missing = sorted(self.fields() - set(context))
+        if missing:
+            raise ScriptError(
+                f"{self.path}: no value for field(s) {', '.join('{' + m + '}' for m in missing)}; "
+                f"known fields: {', '.join(sorted(context)) or 'none'}"
+            )
+        beats = tuple(
+            ScriptBeat(b.id, b.chapter.format_map(context), " ".join(b.text.format_map(context).split()))
+            for b in self.beats
+        )
+        return Script(self.video, self.lang, self.title.format_map(context), beats, self.path)
+
+
+def available_languages(video: str) -> list[str]:
+    return sorted(p.parent.name for p in SCRIPTS_DIR.glob(f"*/{video}.yaml"))
+
+
+def load_script(video: str, lang: str = "en") -> Script:
+    """Load and check ``voiceover/scripts/<lang>/<video>.yaml``.
+
+    A translation must have exactly the English beats (same ids, same order): a missing
+    beat is an error naming it, never a silent fall-back to English.
+    """
+    path = SCRIPTS_DIR / lang / f"{video}.yaml"
+    if not path.exists():
+        have = available_languages(video)
+        raise ScriptError(
+            f"no '{lang}' narration for '{video}' ({path.relative_to(SCRIPTS_DIR.parent.parent)} is missing); "
+            f"languages with a script: {', '.join(have) or 'none'}"
+        )
+    script = _parse(path, video, lang)
+    if lang != "en":
+        english = _parse(SCRIPTS_DIR / "en" / f"{video}.yaml", video, "en")
+        ids = [b.id for b in script.beats]
+        missing = [b.id for b in english.beats if b.id not in ids]
+        if missing:
+            raise ScriptError(f"{path.name} ({lang}) has no translation of beat(s): {', '.join(missing)}")
+        extra = [i for i in ids if i not in {b.id for b in english.beats}]
+        if extra:
+            raise ScriptError(f"{path.name} ({lang}) has beat(s) the English script does not: {', '.join(extra)}")
+        if ids != [b.id for b in english.beats]:
+            raise ScriptError(f"{path.name} ({lang}) has its beats in another order than the English script")
+    return script
+
+
+def _parse(path: Path, video: str, lang: str) -> Script:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScriptError(f"{path}: cannot read narration script: {exc}".splitlines()[0]) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("beats"), list) or not data["beats"]:
+        raise ScriptError(f"{path}: a script needs 'title' and a non-empty list 'beats'")
+    beats, seen = [], set()
+    for i, raw in enumerate(data["beats"]):
+        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k).strip() for k in ("id", "chapter", "text")):
+            raise ScriptError(f"{path}: beat {i + 1} needs non-empty 'id', 'chapter' and 'text'")
+        if raw["id"] in seen:
+            raise ScriptError(f"{path}: beat id '{raw['id']}' appears twice")
+        seen.add(raw["id"])
+        beats.append(ScriptBeat(raw["id"], raw["chapter"].strip(), " ".join(raw["text"].split())))
+    return Script(video, lang, str(data.get("title", video)), tuple(beats), path)

@@ -1,0 +1,247 @@
+"""Build one video: narration -> timing -> frames -> mix -> mux -> checked outputs.
+
+Data flows one way. The script is filled for the request, its speech is synthesised
+(cached), the speech durations give the storyboard's frame-exact timing, Manim renders
+the storyboard silently, the narration is mixed to exactly the video's length, captions
+and chapters come from the same timing, and ffmpeg muxes it all into an MP4 that is
+checked before it is renamed into ``output/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import importlib.metadata
+import logging
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pipeline import outputs
+from pipeline.mux import chapters_from_beats, mux, probe
+from pipeline.quality import QUALITIES
+from pipeline.videos import VideoRequest
+from scenes.storyboard import Storyboard, schedule
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUTPUT_DIR = ROOT / "output"
+DEFAULT_CACHE_DIR = ROOT / ".cache"
+RECORDINGS_DIR = ROOT / "assets" / "voiceover"
+SEED = 20260213
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    quality: str = "1080p"
+    voice: str = "piper"
+    lang: str = "en"
+    output_dir: Path = DEFAULT_OUTPUT_DIR
+    cache_dir: Path = DEFAULT_CACHE_DIR
+    loudness_lufs: float = -16.0
+    music: Path | None = None
+    burn_captions: bool = False
+    recordings_dir: Path | None = RECORDINGS_DIR
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class BuildResult:
+    video: Path
+    sidecar: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def output_paths(request: VideoRequest, options: BuildOptions) -> dict[str, Path]:
+    stem = request.stem(options.quality, options.lang)
+    out = Path(options.output_dir)
+    return {ext: out / f"{stem}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
+
+
+def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet):
+    """Fill the script and synthesise (or load cached / recorded) speech for every beat."""
+    from voiceover.scripts import load_script
+    from voiceover.speech import speak_beats
+
+    script = load_script(request.spec.script_name, options.lang).filled(request.script_context())
+    recordings = None
+    if options.recordings_dir is not None:
+        candidate = Path(options.recordings_dir) / request.spec.script_name
+        recordings = candidate if candidate.is_dir() else None
+    spoken = speak_beats(
+        script.beats, options.voice, options.lang, video=request.spec.script_name,
+        cache_dir=Path(options.cache_dir) / "speech", recordings_dir=recordings,
+        on_beat=lambda i, n, beat_id: progress(f"  speech {i + 1}/{n}: {beat_id}"),
+    )
+    return script, spoken
+
+
+def make_storyboard(request: VideoRequest, script, spoken, fps: int) -> Storyboard:
+    context = dict(request.script_context())
+    context.update(video=request.name, level=request.level, side=request.side)
+    return schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
+
+
+def render_frames(request: VideoRequest, storyboard: Storyboard, quality: str, work_dir: Path, progress: Progress = _quiet) -> Path:
+    """Render the storyboard with Manim (no sound) and return the silent movie's path."""
+    from manim import tempconfig
+    from manim import logger as manim_logger
+
+    q = QUALITIES[quality]
+    scene_cls = request.spec.scene_class()
+    settings = {
+        "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
+        "frame_height": 8.0, "frame_width": 8.0 * q.width / q.height,
+        "media_dir": str(work_dir / "media"), "output_file": "frames",
+        "disable_caching": True, "progress_bar": "none", "verbosity": "WARNING",
+        "write_to_movie": True, "format": "mp4", "preview": False, "save_last_frame": False,
+        "video_codec": "libx264", "pixel_format": "yuv420p",
+    }
+    manim_logger.setLevel(logging.WARNING)
+    random.seed(SEED)
+    np.random.seed(SEED)
+    with tempconfig(settings):
+        scene = scene_cls(storyboard=storyboard)
+        scene.beat_listener = lambda i, n, beat: progress(f"  frames {i + 1}/{n}: {beat.id} ({beat.duration_s:.1f} s)")
+        scene.render()
+        movie = Path(scene.renderer.file_writer.movie_file_path)
+    if not movie.exists():
+        raise BuildError(f"Manim wrote no movie for {request.name}")
+    return movie
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {}
+    for dist in ("manim", "numpy", "pydub", "piper-tts", "av", "pyloudnorm", "click"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[dist] = importlib.metadata.version(dist)
+    import platform
+
+    versions["python"] = platform.python_version()
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg:
+        first = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()
+        versions["ffmpeg"] = first[0].split(" ")[2] if first else "unknown"
+    return versions
+
+
+def build_video(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet) -> BuildResult:
+    from voiceover.captions import build_cues, write_srt, write_vtt
+    from voiceover.mix import mix_narration
+
+    started = time.monotonic()
+    if options.quality not in QUALITIES:
+        raise BuildError(f"unknown quality '{options.quality}'; qualities: {', '.join(QUALITIES)}")
+    output_dir = outputs.ensure_writable_dir(Path(options.output_dir))
+    outputs.sweep_partials(output_dir)
+    paths = output_paths(request, options)
+    q = QUALITIES[options.quality]
+
+    progress(f"{paths['mp4'].name}: narration ({options.voice}, {options.lang})")
+    script, spoken = prepare_narration(request, options, progress)
+    storyboard = make_storyboard(request, script, spoken, q.fps)
+    progress(f"{paths['mp4'].name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps")
+
+    with tempfile.TemporaryDirectory(prefix="spine-build-") as tmp:
+        work = Path(tmp)
+        movie = render_frames(request, storyboard, options.quality, work, progress)
+
+        progress(f"{paths['mp4'].name}: mixing and muxing")
+        mix = mix_narration(list(spoken), storyboard.starts_s, storyboard.duration_s,
+                            loudness_lufs=options.loudness_lufs, music=options.music)
+        wav = work / "narration.wav"
+        mix.export(wav, format="wav")
+        cues = build_cues(list(spoken), storyboard.starts_s)
+        chapters = chapters_from_beats(storyboard.beats)
+
+        srt_tmp, vtt_tmp = work / "captions.srt", work / "captions.vtt"
+        write_srt(cues, srt_tmp)
+        write_vtt(cues, vtt_tmp)
+        with contextlib.ExitStack() as stack:
+            mp4_tmp = stack.enter_context(outputs.atomic_output(paths["mp4"]))
+            mux(movie, wav, mp4_tmp, title=script.title, chapters=chapters,
+                captions_srt=srt_tmp if options.burn_captions else None, work_dir=work)
+            info = check_media(mp4_tmp, q, storyboard)
+            sidecar = {
+                "video": request.name,
+                "title": script.title,
+                "procedure": request.spec.procedure,
+                "level": request.level,
+                "side": request.side,
+                "quality": options.quality,
+                "lang": options.lang,
+                "file": paths["mp4"].name,
+                "captions": {"srt": paths["srt"].name, "vtt": paths["vtt"].name},
+                "sha256": outputs.sha256_of(mp4_tmp),
+                "width": q.width, "height": q.height, "fps": q.fps,
+                "duration_s": round(storyboard.duration_s, 3),
+                "video_duration_s": info["video_s"], "audio_duration_s": info["audio_s"],
+                "inputs": {
+                    "voice": {"engine": options.voice, "sources": sorted({s.source for s in spoken})},
+                    "loudness_lufs": options.loudness_lufs,
+                    "music": str(options.music) if options.music else None,
+                    "burn_captions": options.burn_captions,
+                    "context": {k: v for k, v in request.script_context().items()},
+                },
+                "beats": [
+                    {"id": b.id, "chapter": b.chapter, "text": b.text, "start_s": round(b.start_s, 3),
+                     "end_s": round(b.end_s, 3), "speech_s": round(b.speech_s, 3)}
+                    for b in storyboard.beats
+                ],
+                "chapters": [{"title": c.title, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3)} for c in chapters],
+                "tools": tool_versions(),
+                "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "build_seconds": None,
+            }
+            sidecar["build_seconds"] = round(time.monotonic() - started, 2)
+        # The MP4 is in place; captions and sidecar follow, each renamed atomically.
+        with outputs.atomic_output(paths["srt"]) as t:
+            shutil.copyfile(srt_tmp, t)
+        with outputs.atomic_output(paths["vtt"]) as t:
+            shutil.copyfile(vtt_tmp, t)
+    outputs.write_json_atomic(paths["json"], sidecar)
+    outputs.record_in_manifest(output_dir, manifest_entry(sidecar))
+    progress(f"{paths['mp4'].name}: done in {time.monotonic() - started:.1f} s")
+    return BuildResult(paths["mp4"], sidecar, time.monotonic() - started)
+
+
+def manifest_entry(sidecar: dict) -> dict:
+    keys = ("file", "video", "title", "procedure", "level", "side", "quality", "lang", "duration_s", "sha256", "built_at")
+    entry = {k: sidecar.get(k) for k in keys}
+    entry["captions"] = sidecar["captions"]
+    entry["sidecar"] = Path(sidecar["file"]).with_suffix(".json").name
+    return entry
+
+
+def check_media(path: Path, quality, storyboard: Storyboard) -> dict:
+    """Prove the muxed file is what we promise before it replaces anything."""
+    info = probe(path)
+    video = [s for s in info["streams"] if s["codec_type"] == "video"]
+    audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
+    if len(video) != 1 or len(audio) != 1:
+        raise BuildError(f"{path.name}: expected one video and one audio stream")
+    v, a = video[0], audio[0]
+    if (v["codec_name"], v.get("pix_fmt"), int(v["width"]), int(v["height"])) != ("h264", "yuv420p", quality.width, quality.height):
+        raise BuildError(f"{path.name}: unexpected video stream {v['codec_name']} {v.get('pix_fmt')} {v['width']}x{v['height']}")
+    video_s, audio_s = float(v["duration"]), float(a["duration"])
+    if abs(video_s - audio_s) > 1.0 / quality.fps + 1e-6:
+        raise BuildError(f"{path.name}: audio ({audio_s:.3f} s) and video ({video_s:.3f} s) differ by more than one frame")
+    if abs(video_s - storyboard.duration_s) > 1.0 / quality.fps + 1e-6:
+        raise BuildError(f"{path.name}: video lasts {video_s:.3f} s, the storyboard {storyboard.duration_s:.3f} s")
+    return {"video_s": video_s, "audio_s": audio_s}

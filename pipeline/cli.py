@@ -1,0 +1,148 @@
+"""The ``render.py`` command line: list, render, doctor (and more as the project grows).
+
+Every user mistake ends in one line on stderr, ``Error: <what was wrong>; <what is
+allowed>``, and exit status 2, before anything under ``output/`` is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.quality import DEFAULT_QUALITY, QUALITIES
+from pipeline.videos import SIDES, all_videos
+
+VOICES = ("piper", "espeak", "none")
+USER_ERRORS: tuple[type[BaseException], ...] = ()
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from pipeline.outputs import OutputError
+    from pipeline.videos import RequestError
+    from voiceover.scripts import ScriptError
+    from voiceover.speech import NarrationError
+
+    return (RequestError, OutputError, ScriptError, NarrationError)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def cli() -> None:
+    """Render narrated, anatomically correct videos about spinal injections.
+
+    \b
+    Examples:
+      python render.py list
+      python render.py render overview --quality preview
+      python render.py render spine-atlas --level C7-T1 --quality 720p
+      python render.py doctor
+    """
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def list_videos(as_json: bool) -> None:
+    """List every video with its allowed levels, sides and defaults."""
+    from voiceover.scripts import available_languages
+
+    rows = []
+    for spec in all_videos().values():
+        rows.append({
+            "name": spec.name, "title": spec.title, "summary": spec.summary,
+            "procedure": spec.procedure,
+            "levels": list(spec.levels), "sides": list(spec.sides),
+            "default_level": spec.default_level, "default_side": spec.default_side,
+            "languages": available_languages(spec.script_name),
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']}: {row['title']}")
+        click.echo(f"    {row['summary']}")
+        if row["levels"]:
+            levels = row["levels"] if len(row["levels"]) <= 12 else row["levels"][:6] + ["…"] + row["levels"][-3:]
+            click.echo(f"    levels: {', '.join(levels)} (default {row['default_level']})")
+        if row["sides"]:
+            click.echo(f"    sides: {', '.join(row['sides'])} (default {row['default_side']})")
+        click.echo(f"    languages: {', '.join(row['languages'])}")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--level", help="Vertebra or interspace, e.g. L4-L5, L4/5, C7-T1 (see `list`).")
+@click.option("--side", type=click.Choice(SIDES), help="Side of the body, where the video has one.")
+@click.option("--quality", type=click.Choice(list(QUALITIES)), default=DEFAULT_QUALITY, show_default=True,
+              help="preview is 854x480 at 15 fps; the others are 30 fps.")
+@click.option("--voice", type=click.Choice(VOICES), default="piper", show_default=True,
+              help="piper (neural, English), espeak (espeak-ng, many languages) or none (silent draft).")
+@click.option("--lang", default="en", show_default=True, help="Narration language (a script must exist).")
+@click.option("--loudness", type=click.FloatRange(-36, -10), default=-16.0, show_default=True,
+              help="Integrated loudness target in LUFS (-16 web, -23 EBU R128 broadcast).")
+@click.option("--music", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Music bed under the narration (ducked under speech).")
+@click.option("--burn-captions", is_flag=True, help="Also burn the captions into the picture.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the MP4, captions and sidecar go (default: output/).")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def render(name, level, side, quality, voice, lang, loudness, music, burn_captions, output_dir, quiet) -> None:
+    """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
+    from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video
+    from pipeline.outputs import ensure_writable_dir
+    from pipeline.videos import resolve
+    from voiceover.scripts import load_script
+
+    request = resolve(name, level, side)
+    load_script(request.spec.script_name, lang)  # fail early on a missing translation
+    out_dir = ensure_writable_dir(output_dir or DEFAULT_OUTPUT_DIR)
+    options = BuildOptions(quality=quality, voice=voice, lang=lang, output_dir=out_dir,
+                           loudness_lufs=loudness, music=music, burn_captions=burn_captions)
+    progress = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    result = build_video(request, options, progress)
+    if not quiet:
+        click.echo(str(result.video))
+
+
+@cli.command()
+def doctor() -> None:
+    """Check the environment: ffmpeg/PyAV, Cairo/Pango, fonts, voices. Exit 1 if something is missing."""
+    from pipeline.doctor import run_checks
+
+    problems = 0
+    for name, problem in run_checks():
+        if problem is None:
+            click.echo(f"ok       {name}")
+        else:
+            problems += 1
+            click.echo(f"MISSING  {name}: {problem}")
+    if problems:
+        click.echo(f"{problems} problem(s); 'make video' installs everything on Debian.", err=True)
+        sys.exit(1)
+    click.echo("everything needed is here")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors print one line and exit 2."""
+    try:
+        cli.main(args=argv, prog_name="render.py", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        return 0
+    except click.UsageError as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        return 2
+    except click.Abort:
+        click.echo("Aborted; nothing under output/ was changed by the unfinished build.", err=True)
+        return 130
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except _user_errors() as exc:
+        click.echo(f"Error: {str(exc).splitlines()[0]}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("Interrupted; nothing under output/ was changed by the unfinished build.", err=True)
+        return 130
+    return 0

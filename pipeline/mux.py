@@ -1,0 +1,93 @@
+"""Muxing: the silent Manim movie + the narration mix + chapters -> the finished MP4.
+
+ffmpeg copies the H.264 video stream (Manim encodes it as yuv420p), encodes the mix as
+AAC, writes chapter marks from the storyboard and moves the index to the front
+(``+faststart``) so players can start before the file is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from scenes.kit.typography import FONT_DIR, FONT_FAMILY
+
+
+class MuxError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Chapter:
+    title: str
+    start_s: float
+    end_s: float
+
+
+def chapters_from_beats(beats) -> list[Chapter]:
+    """Consecutive beats with the same chapter title make one chapter."""
+    chapters: list[Chapter] = []
+    for beat in beats:
+        if chapters and chapters[-1].title == beat.chapter:
+            chapters[-1] = Chapter(beat.chapter, chapters[-1].start_s, beat.end_s)
+        else:
+            chapters.append(Chapter(beat.chapter, beat.start_s, beat.end_s))
+    return chapters
+
+
+def _ffmetadata(title: str, chapters: list[Chapter]) -> str:
+    def esc(text: str) -> str:
+        for ch in ("\\", "=", ";", "#", "\n"):
+            text = text.replace(ch, "\\" + ch)
+        return text
+
+    lines = [";FFMETADATA1", f"title={esc(title)}"]
+    for ch in chapters:
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(ch.start_s * 1000)}", f"END={round(ch.end_s * 1000)}", f"title={esc(ch.title)}"]
+    return "\n".join(lines) + "\n"
+
+
+def ffmpeg_binary() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise MuxError("ffmpeg is not installed: run 'make video' (or apt-get install ffmpeg)")
+    return exe
+
+
+def mux(video: Path, audio: Path, out: Path, *, title: str, chapters: list[Chapter], captions_srt: Path | None = None, work_dir: Path) -> None:
+    """Write ``out`` (an MP4) from Manim's silent ``video`` and the narration ``audio`` (WAV).
+
+    With ``captions_srt`` the captions are burnt into the picture (re-encoding the video).
+    """
+    meta = Path(work_dir) / "chapters.ffmeta"
+    meta.write_text(_ffmetadata(title, chapters), encoding="utf-8")
+    cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y",
+           "-i", str(video), "-i", str(audio), "-f", "ffmetadata", "-i", str(meta),
+           "-map", "0:v:0", "-map", "1:a:0", "-map_metadata", "2", "-map_chapters", "2"]
+    if captions_srt is not None:
+        style = f"FontName={FONT_FAMILY},FontSize=18,Outline=2,BorderStyle=1,MarginV=24"
+        srt = str(captions_srt).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
+        cmd += ["-vf", f"subtitles='{srt}':fontsdir='{FONT_DIR}':force_style='{style}'",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "20", "-preset", "medium", "-threads", "2"]
+    else:
+        cmd += ["-c:v", "copy"]
+    cmd += ["-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2",
+            "-movflags", "+faststart", "-f", "mp4", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise MuxError(f"ffmpeg failed to mux {out.name}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+
+
+def probe(path: Path) -> dict:
+    """ffprobe's view of a file: streams, format and chapters."""
+    exe = shutil.which("ffprobe")
+    if exe is None:
+        raise MuxError("ffprobe is not installed: run 'make video' (or apt-get install ffmpeg)")
+    proc = subprocess.run([exe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", "-show_chapters", str(path)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise MuxError(f"ffprobe cannot read {path}: {proc.stderr.strip()}")
+    return json.loads(proc.stdout)

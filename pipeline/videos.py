@@ -1,0 +1,147 @@
+"""Every video the project can make, and the checks a request must pass.
+
+A :class:`VideoSpec` says what a video is (its scene, allowed levels and sides, its
+default); :func:`resolve` turns a user's ``NAME --level --side`` into a checked
+:class:`VideoRequest`, or raises :class:`RequestError` with a one-line message naming
+the allowed values.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable
+
+SIDES = ("left", "right")
+
+
+class RequestError(ValueError):
+    """A request names a video, level or side that does not exist or is not allowed."""
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    name: str
+    title: str
+    scene: str  # "module:Class"
+    summary: str
+    levels: tuple[str, ...] = ()  # allowed levels (normalised), empty: the video has no level
+    sides: tuple[str, ...] = ()  # allowed sides, empty: the video has no side
+    default_level: str | None = None
+    default_side: str | None = None
+    procedure: str | None = None  # injection type, for filters
+    script: str | None = None  # narration script name (default: the video's name)
+    context: Callable[["VideoRequest"], dict[str, Any]] | None = field(default=None, compare=False)
+
+    @property
+    def script_name(self) -> str:
+        return self.script or self.name
+
+    def scene_class(self):
+        module, _, cls = self.scene.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+    def describe_levels(self) -> str:
+        if not self.levels:
+            return "none"
+        return ", ".join(self.levels)
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    spec: VideoSpec
+    level: str | None
+    side: str | None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def stem(self, quality: str, lang: str = "en") -> str:
+        """File name stem: ``<name>[-<level>][-<side>][-<lang>]-<quality>``."""
+        parts = [self.spec.name]
+        if self.level:
+            parts.append(self.level)
+        if self.side:
+            parts.append(self.side)
+        if lang != "en":
+            parts.append(lang)
+        parts.append(quality)
+        return "-".join(parts)
+
+    def script_context(self) -> dict[str, Any]:
+        ctx: dict[str, Any] = {}
+        if self.level:
+            ctx["level"] = self.level
+        if self.side:
+            ctx["side"] = self.side
+        if self.spec.context is not None:
+            ctx.update(self.spec.context(self))
+        return ctx
+
+
+def _all_levels() -> tuple[str, ...]:
+    from scenes.anatomy.levels import all_level_names
+
+    return tuple(all_level_names())
+
+
+def _atlas_context(request: VideoRequest) -> dict[str, Any]:
+    from scenes.anatomy.levels import describe_level
+
+    return {"level_words": describe_level(request.level)}
+
+
+@lru_cache(maxsize=1)
+def all_videos() -> dict[str, VideoSpec]:
+    """Name -> spec of every video, in the order ``render.py list`` shows them."""
+    specs = [
+        VideoSpec(
+            name="overview",
+            title="Spinal injections: an overview",
+            scene="scenes.overview:OverviewScene",
+            summary="What a spinal injection is, how it is guided, an L2-L3 epidural example, and the types.",
+        ),
+        VideoSpec(
+            name="spine-atlas",
+            title="A tour of the spine",
+            scene="scenes.spine_atlas:SpineAtlasScene",
+            summary="Regions, curves, a vertebra's parts, discs, cord and nerve roots, facet joints, the epidural space.",
+            levels=_all_levels(),
+            default_level="L4-L5",
+            context=_atlas_context,
+        ),
+    ]
+    return {s.name: s for s in specs}
+
+
+def resolve(name: str, level: str | None = None, side: str | None = None) -> VideoRequest:
+    videos = all_videos()
+    spec = videos.get(name)
+    if spec is None:
+        raise RequestError(f"unknown video '{name}'; videos: {', '.join(videos)}")
+    if level is not None and not spec.levels:
+        raise RequestError(f"'{name}' has no level to choose; leave out --level")
+    if side is not None and not spec.sides:
+        raise RequestError(f"'{name}' has no side to choose; leave out --side")
+    if side is not None and side not in SIDES:
+        raise RequestError(f"unknown side '{side}'; sides: {', '.join(SIDES)}")
+    chosen_level = None
+    if spec.levels:
+        chosen_level = spec.default_level if level is None else _normalise_level(level, spec)
+        if chosen_level not in spec.levels:
+            raise RequestError(f"level {chosen_level} is not done for '{name}'; allowed levels: {spec.describe_levels()}")
+    chosen_side = (side or spec.default_side) if spec.sides else None
+    if chosen_side is not None and chosen_side not in spec.sides:
+        raise RequestError(f"side '{chosen_side}' is not done for '{name}'; allowed sides: {', '.join(spec.sides)}")
+    return VideoRequest(spec, chosen_level, chosen_side)
+
+
+def _normalise_level(text: str, spec: VideoSpec) -> str:
+    from scenes.anatomy.levels import LevelError, parse_level
+
+    try:
+        return str(parse_level(text))
+    except LevelError as exc:
+        raise RequestError(f"{exc} (allowed for '{spec.name}': {spec.describe_levels()})") from exc

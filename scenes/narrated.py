@@ -1,0 +1,135 @@
+"""NarratedScene: a Manim scene whose every beat lasts exactly as long as its narration.
+
+A video scene subclasses :class:`NarratedScene` and writes one method per beat,
+``beat_<id>(self, clock)``, where ``<id>`` is the narration beat's id with dashes as
+underscores. Inside, ``clock.play(*animations, seconds=1.5)`` plays animations and
+``clock.hold()`` is implicit at the end: whatever time the beat has left is held on
+the last frame (or with updaters running). Frame counts are exact, so beat *i* starts
+at exactly the frame the storyboard says, which is where its narration starts in the mix.
+"""
+
+from __future__ import annotations
+
+import math
+
+from manim import MovingCameraScene, config
+
+from scenes.kit.palette import BACKGROUND
+from scenes.kit.typography import register_fonts
+from scenes.storyboard import Storyboard, TimedBeat
+
+
+class BeatOverrun(RuntimeError):
+    pass
+
+
+class BeatClock:
+    """Frame budget of one beat; plays animations without ever exceeding it."""
+
+    def __init__(self, scene: "NarratedScene", beat: TimedBeat):
+        self.scene = scene
+        self.beat = beat
+        self.fps = beat.fps
+        self.used = 0
+
+    @property
+    def remaining_frames(self) -> int:
+        return self.beat.frames - self.used
+
+    @property
+    def remaining_s(self) -> float:
+        return self.remaining_frames / self.fps
+
+    def _frames_for(self, seconds: float | None, share: float | None) -> int:
+        if share is not None:
+            seconds = share * self.beat.duration_s
+        frames = max(1, round((seconds if seconds is not None else 1.0) * self.fps))
+        return min(frames, self.remaining_frames)
+
+    def play(self, *animations, seconds: float | None = None, share: float | None = None, **kwargs) -> None:
+        """Play animations for ``seconds`` (or ``share`` of the beat), clipped to what is left."""
+        frames = self._frames_for(seconds, share)
+        if frames <= 0:
+            # No time left in this beat: apply the animations' end state without spending frames.
+            for anim in animations:
+                anim._setup_scene(self.scene)
+                anim.begin()
+                anim.finish()
+                anim.clean_up_from_scene(self.scene)
+            return
+        self.scene.play_frames(frames, *animations, **kwargs)
+        self.used += frames
+
+    def wait(self, seconds: float | None = None, share: float | None = None) -> None:
+        frames = self._frames_for(seconds, share)
+        if frames > 0:
+            self.scene.hold_frames(frames)
+            self.used += frames
+
+    def hold(self) -> None:
+        """Hold until the end of the beat."""
+        if self.remaining_frames > 0:
+            self.scene.hold_frames(self.remaining_frames)
+            self.used = self.beat.frames
+
+
+class NarratedScene(MovingCameraScene):
+    """Base of every video scene: runs the storyboard's beats with exact frame timing."""
+
+    storyboard: Storyboard | None = None
+    beat_listener = None  # called as listener(index, count, beat) when a beat starts
+
+    def __init__(self, storyboard: Storyboard | None = None, **kwargs):
+        if storyboard is not None:
+            self.storyboard = storyboard
+        if self.storyboard is None:
+            raise ValueError(f"{type(self).__name__} needs a storyboard")
+        super().__init__(**kwargs)
+        self.frames_written = 0
+
+    @property
+    def context(self) -> dict:
+        return self.storyboard.context
+
+    # -- frame-exact primitives ------------------------------------------------------------
+    # Manim plays an animation of run_time r as len(arange(0, r, 1/fps)) frames and a frozen
+    # wait as int(r * fps) frames; the half-frame offsets make both exactly `frames`.
+    def play_frames(self, frames: int, *animations, **kwargs) -> None:
+        self.play(*animations, run_time=(frames - 0.5) / config.frame_rate, **kwargs)
+        self.frames_written += frames
+
+    def hold_frames(self, frames: int) -> None:
+        if self.should_update_mobjects():
+            self.wait((frames - 0.5) / config.frame_rate, frozen_frame=False)
+        else:
+            self.wait((frames + 0.5) / config.frame_rate, frozen_frame=True)
+        self.frames_written += frames
+
+    # -- the storyboard --------------------------------------------------------------------
+    def setup(self) -> None:
+        super().setup()
+        register_fonts()
+        self.camera.background_color = BACKGROUND
+        if self.storyboard.fps != round(config.frame_rate):
+            raise ValueError(f"storyboard is timed at {self.storyboard.fps} fps but the renderer runs at {config.frame_rate}")
+
+    def construct(self) -> None:
+        self.prepare()
+        for index, beat in enumerate(self.storyboard.beats):
+            if self.beat_listener is not None:
+                self.beat_listener(index, len(self.storyboard.beats), beat)
+            method = getattr(self, "beat_" + beat.id.replace("-", "_"), None)
+            if method is None:
+                raise AttributeError(
+                    f"{type(self).__name__} has no method for narration beat '{beat.id}' "
+                    f"(expected beat_{beat.id.replace('-', '_')})"
+                )
+            clock = BeatClock(self, beat)
+            method(clock)
+            clock.hold()
+            expected = beat.start_frame + beat.frames
+            if self.frames_written != expected:
+                raise BeatOverrun(f"beat '{beat.id}' ended at frame {self.frames_written}, expected {expected}")
+
+    def prepare(self) -> None:
+        """Build mobjects shared by several beats (override)."""

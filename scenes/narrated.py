@@ -99,11 +99,15 @@ class NarratedScene(MovingCameraScene):
         self.frames_written += frames
 
     def hold_frames(self, frames: int) -> None:
-        if self.should_update_mobjects():
+        if self._anything_updates():
             self.wait((frames - 0.5) / config.frame_rate, frozen_frame=False)
         else:
             self.wait((frames + 0.5) / config.frame_rate, frozen_frame=True)
         self.frames_written += frames
+
+    def _anything_updates(self) -> bool:
+        family = self.get_mobject_family_members()
+        return self.always_update_mobjects or any(m.updaters for m in family) or bool(self.camera.frame.updaters)
 
     # -- the storyboard --------------------------------------------------------------------
     def setup(self) -> None:

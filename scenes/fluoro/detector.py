@@ -1,0 +1,145 @@
+"""From line integrals to the grey image on the C-arm monitor.
+
+The chain, per frame:
+
+1. **Automatic brightness control.** The dose is set once per pose from the *anatomy*
+   line integral (not per frame, so a needle or contrast does not make the field pump):
+   ``I0`` is chosen so that the median pixel of the collimated field receives
+   ``photons`` quanta at 512 x 512 (scaled with pixel area at other sizes, so the grain
+   per mm^2 looks the same at every resolution).
+2. **Quantum noise.** Counts ``N ~ Poisson(I0 exp(-L))`` from ``np.random.default_rng(seed)``:
+   same seed, same image.
+3. **Log response.** ``s = -log(N / I0)`` (~ L plus noise), windowed between low/high
+   percentiles of the anatomy inside the field, so bone, needle and contrast (large L) come
+   out dark on a light field -- the monitor polarity of a C-arm. ``polarity="inverted"``
+   gives the other (bone white on a dark field).
+4. **Optics.** A slight blur (image-intensifier unsharpness), vignetting (brightness falls
+   off toward the edge of the field), and the circular collimated field with a dark
+   surround outside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = ["Detector", "Exposure", "field_mask", "to_rgba"]
+
+REFERENCE_SIZE = 512
+
+
+def _radius_grid(size: int) -> np.ndarray:
+    c = (size - 1) / 2
+    y, x = np.ogrid[:size, :size]
+    return np.sqrt((x - c) ** 2 + (y - c) ** 2) / (size / 2)
+
+
+def field_mask(size: int, field_fraction: float = 0.96) -> np.ndarray:
+    """Boolean mask of the circular collimated field (diameter = field_fraction * width)."""
+    return _radius_grid(size) <= field_fraction
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What automatic brightness control fixed for one pose: dose and display window."""
+
+    i0: float  # photons per pixel with nothing in the beam
+    low: float  # line integral shown as the lightest grey
+    high: float  # line integral shown as the darkest grey
+
+
+@dataclass(frozen=True)
+class Detector:
+    """Detector and monitor settings (all have sensible defaults).
+
+    polarity: ``"monitor"`` = bone and metal dark on a light field (C-arm default);
+    ``"inverted"`` = bone and metal white on a dark field.
+    """
+
+    polarity: str = "monitor"
+    photons: float = 900.0  # quanta at the median pixel of the field, at 512 x 512
+    field_fraction: float = 0.96  # field diameter / image width
+    vignetting: float = 0.22  # brightness lost at the field edge (fraction)
+    surround: float = 0.035  # grey level outside the field
+    blur_px: float = 0.6  # Gaussian unsharpness, in pixels at 512 x 512
+    gamma: float = 0.9  # display gamma on the windowed log signal
+    window_percentiles: tuple[float, float] = (0.5, 99.7)
+    flip_lr: bool = False  # mirror left-right (radiological convention)
+
+    def __post_init__(self):
+        if self.polarity not in ("monitor", "inverted"):
+            raise ValueError(f"polarity must be 'monitor' or 'inverted', got {self.polarity!r}")
+        if self.photons <= 0:
+            raise ValueError(f"photons must be positive, got {self.photons}")
+
+    # -- automatic brightness control -------------------------------------------------------
+    def expose(self, anatomy: np.ndarray) -> Exposure:
+        """Dose and window for a pose, from its anatomy line integral."""
+        size = anatomy.shape[0]
+        inside = anatomy[field_mask(size, self.field_fraction * 0.9)]
+        if inside.size == 0:
+            inside = anatomy.ravel()
+        median = float(np.median(inside))
+        photons = self.photons * (REFERENCE_SIZE / size) ** 2
+        i0 = photons * float(np.exp(median))
+        lo, hi = np.percentile(inside, self.window_percentiles)
+        span = max(float(hi - lo), 0.2)
+        # headroom: leave a little room above the anatomy so contrast/steel go darker still
+        return Exposure(i0=i0, low=float(lo) - 0.08 * span, high=float(lo) + 1.15 * span)
+
+    # -- the chain ------------------------------------------------------------------------------
+    def counts(self, line_integral: np.ndarray, exposure: Exposure, seed: int | None = 0) -> np.ndarray:
+        """Poisson photon counts per pixel (float32). ``seed=None`` gives the noise-free mean."""
+        lam = exposure.i0 * np.exp(-line_integral.astype(np.float64))
+        if seed is None:
+            return lam.astype(np.float32)
+        rng = np.random.default_rng(seed)
+        return rng.poisson(lam).astype(np.float32)
+
+    def log_signal(self, counts: np.ndarray, exposure: Exposure) -> np.ndarray:
+        """Log response ``-log(N / I0)`` (a zero count reads as half a quantum)."""
+        return -np.log(np.maximum(counts, 0.5) / exposure.i0).astype(np.float32)
+
+    def display(self, signal: np.ndarray, exposure: Exposure) -> np.ndarray:
+        """Grey levels in [0, 1] (float32) from the log signal: window, polarity, optics."""
+        size = signal.shape[0]
+        g = (signal - exposure.low) / (exposure.high - exposure.low)
+        np.clip(g, 0.0, 1.0, out=g)
+        if self.blur_px > 0:
+            sigma = self.blur_px * size / REFERENCE_SIZE
+            if sigma >= 0.25:
+                g = ndimage.gaussian_filter(g, sigma, mode="nearest")
+        if self.polarity == "monitor":
+            g = 1.0 - g
+        if self.gamma != 1.0:
+            g = np.power(g, self.gamma, dtype=np.float32)
+        r = _radius_grid(size).astype(np.float32)
+        rf = r / self.field_fraction
+        g = g * (1.0 - self.vignetting * np.clip(rf, 0, 1) ** 2)
+        # soft (about one pixel) edge between field and surround
+        edge = np.clip((self.field_fraction - r) * size / 2 + 0.5, 0.0, 1.0)
+        g = g * edge + self.surround * (1.0 - edge)
+        if self.flip_lr:
+            g = g[:, ::-1]
+        return np.ascontiguousarray(g, dtype=np.float32)
+
+    def render(self, line_integral: np.ndarray, exposure: Exposure, seed: int | None = 0) -> np.ndarray:
+        """The whole chain: line integral -> grey image in [0, 1] (float32, size x size)."""
+        return self.display(self.log_signal(self.counts(line_integral, exposure, seed), exposure), exposure)
+
+
+def to_uint8(grey: np.ndarray) -> np.ndarray:
+    return (np.clip(grey, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def to_rgba(grey: np.ndarray) -> np.ndarray:
+    """(H, W, 4) uint8 for Manim's ImageMobject (opaque grey)."""
+    g = to_uint8(grey)
+    out = np.empty(g.shape + (4,), np.uint8)
+    out[..., 0] = g
+    out[..., 1] = g
+    out[..., 2] = g
+    out[..., 3] = 255
+    return out

@@ -1,0 +1,192 @@
+"""Cone-beam projection of the anatomy: one line integral of attenuation per detector pixel.
+
+Each detector pixel receives ``I = I0 * exp(-sum_k mu_k * L_k)`` (Beer-Lambert), where
+``L_k`` is the length of the ray from the x-ray source to that pixel inside structure ``k``.
+This module computes ``sum_k mu_k * L_k`` (the *line integral*, dimensionless); the detector
+(:mod:`scenes.fluoro.detector`) turns it into counts, noise and grey levels.
+
+Method: **analytic chords, not voxels.** Every structure of the anatomy model is a convex
+solid with an exact, vectorised ``ray_interval``, so for each solid we
+(1) project its surface points to the detector and take the pixel rectangle they cover
+(plus a small margin; for capsules -- needles, roots, contrast streaks -- only the pixels
+within the projected radius of the projected axis), (2) build the rays of those pixels
+only, and (3) add ``mu * chord`` there. Cost is proportional to the projected area of each
+solid, not to (pixels x solids). A voxel grid fine enough for a 0.7 mm needle or a 1.5 mm
+cortical shell (~0.25 mm voxels over a 140 mm field = 560^3 = 175 M voxels) would cost
+seconds to build and ~1 GB per level, and would blur exactly the edges a clinician reads
+(cortical outlines of the pedicle "eye", the needle tip); the analytic chords are exact at
+any resolution and took ~0.2 s for a 1024^2 lumbar frame when measured (bench/fluoro.py).
+
+Attenuation is expressed **relative to soft tissue**: the body outline (kind
+``body_outline``) is soft tissue, and every structure inside it adds only its excess
+``mu - mu_soft`` over the soft tissue it displaces, so nothing is counted twice and soft
+tissue structures inside the body (ligaments, muscle) are, as on a real radiograph,
+invisible. A bone structure with ``shell_mm > 0`` is a cortical shell around a cancellous
+core (:meth:`Structure.core`): ``(mu_cort - mu_soft) L_outer + (mu_canc - mu_cort) L_core``.
+
+Linear attenuation coefficients (per mm) are for ~50 keV, the effective energy of a
+70-80 kVp fluoroscopy beam, from the NIST XCOM / ICRU-44 mass attenuation coefficients
+times density: water 0.227 cm^2/g; ICRU soft tissue 0.224 cm^2/g x 1.06 g/cm^3; cortical
+bone 0.424 cm^2/g x 1.92 g/cm^3; cancellous bone (bone + marrow, ~1.18 g/cm^3); iron
+1.96 cm^2/g x 7.87 g/cm^3; iodine 12.3 cm^2/g x 0.2 g/mL (contrast of 300 mgI/mL diluted
+by the tissue fluid it spreads into) plus the water it is dissolved in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from scenes.anatomy.solids import Capsule, Material, Structure
+
+from .carm import CArmPose
+
+__all__ = ["MU_PER_MM", "BODY_KINDS", "Projector", "excess_mu"]
+
+MU_PER_MM: dict[Material, float] = {
+    Material.SOFT_TISSUE: 0.0238,
+    Material.NEURAL: 0.0227,  # CSF / nerve: water-like
+    Material.DISC: 0.0250,  # fibrocartilage, ~1.1 g/cm^3
+    Material.CANCELLOUS_BONE: 0.0360,
+    Material.CORTICAL_BONE: 0.0814,
+    Material.STEEL: 1.54,
+    Material.CONTRAST: 0.246 + 0.0227,
+}
+
+#: structure kinds that are the body itself (full soft-tissue attenuation, not an excess)
+BODY_KINDS = frozenset({"body_outline", "skin", "torso"})
+
+_SURFACE_SAMPLES = 20
+
+
+def excess_mu(material: Material) -> float:
+    """Attenuation of ``material`` over the soft tissue it displaces (per mm)."""
+    return MU_PER_MM[Material(material)] - MU_PER_MM[Material.SOFT_TISSUE]
+
+
+def _terms(structure: Structure) -> list[tuple[object, float]]:
+    """(solid, mu) pairs whose chords add up to the structure's line integral."""
+    if structure.kind in BODY_KINDS and structure.material == Material.SOFT_TISSUE:
+        return [(structure.solid, MU_PER_MM[Material.SOFT_TISSUE])]
+    mat = Material(structure.material)
+    mu = excess_mu(mat)
+    if mat in (Material.CORTICAL_BONE, Material.CANCELLOUS_BONE) and structure.shell_mm > 0:
+        core = structure.core()
+        mu_core = MU_PER_MM[Material.CANCELLOUS_BONE] - MU_PER_MM[Material.CORTICAL_BONE]
+        cortical = MU_PER_MM[Material.CORTICAL_BONE] - MU_PER_MM[Material.SOFT_TISSUE]
+        return [(structure.solid, cortical), (core, mu_core)]
+    if abs(mu) < 1e-9:
+        return []
+    return [(structure.solid, mu)]
+
+
+class Projector:
+    """Line integrals for one pose and image size (square, ``size`` x ``size`` pixels)."""
+
+    def __init__(self, pose: CArmPose, size: int):
+        if size < 8:
+            raise ValueError(f"image size must be at least 8 px, got {size}")
+        self.pose = pose
+        self.size = int(size)
+        self._source = pose.source
+        rot = pose.rotation_matrix
+        self._u, self._v = rot[:, 0], rot[:, 1]
+        self._pitch = pose.pixel_pitch(self.size)
+
+    # -- geometry ---------------------------------------------------------------------------
+    def project(self, points) -> np.ndarray:
+        """(N, 2) pixel coordinates (col, row) of 3D points."""
+        return self.pose.project(points, self.size)
+
+    def _pixel_rect(self, solid) -> tuple[int, int, int, int] | None:
+        """Rows/cols (r0, r1, c0, c1), end exclusive, that the solid may cover; None if none."""
+        pts = solid.surface_points(_SURFACE_SAMPLES)
+        depth = (pts - self._source) @ self.pose.beam_direction
+        if np.any(depth <= 1.0):
+            # part of the solid is behind the source plane: fall back to the whole image
+            return 0, self.size, 0, self.size
+        uv = self.project(pts)
+        lo, hi = uv.min(axis=0), uv.max(axis=0)
+        margin = 2.0 + 0.04 * (hi - lo)
+        c0, r0 = np.floor(lo - margin).astype(int)
+        c1, r1 = np.ceil(hi + margin).astype(int) + 1
+        c0, r0 = max(c0, 0), max(r0, 0)
+        c1, r1 = min(c1, self.size), min(r1, self.size)
+        if c0 >= c1 or r0 >= r1:
+            return None
+        return r0, r1, c0, c1
+
+    def _capsule_mask(self, solid: Capsule, rows, cols, sub_offsets) -> np.ndarray:
+        """Pixels of the block that lie within the capsule's projected radius (+ margin)."""
+        p0, p1 = solid.endpoints
+        ends = self.project(np.stack([p0, p1]))
+        depth = (np.stack([p0, p1]) - self._source) @ self.pose.beam_direction
+        r_px = solid.radius * self.pose.sid_mm / depth.min() / self._pitch + 1.5 + np.abs(sub_offsets).max()
+        a, b = ends
+        ab = b - a
+        cc, rr = np.meshgrid(cols, rows)
+        px = np.stack([cc, rr], axis=-1).astype(float) - a
+        denom = float(ab @ ab)
+        t = np.clip((px @ ab) / denom, 0.0, 1.0) if denom > 1e-12 else np.zeros(cc.shape)
+        dist2 = ((px - t[..., None] * ab) ** 2).sum(axis=-1)
+        return dist2 <= r_px * r_px
+
+    def _rays_grid(self, rows, cols, dr, dc) -> np.ndarray:
+        """Source-to-pixel vectors (rows*cols, 3) of a pixel block, sub-pixel offset (dr, dc)."""
+        uu = (cols + dc + 0.5 - self.size / 2) * self._pitch
+        vv = -(rows + dr + 0.5 - self.size / 2) * self._pitch
+        base = self.pose.detector_centre - self._source
+        d = (base[None, None, :] + uu[None, :, None] * self._u[None, None, :]
+             + vv[:, None, None] * self._v[None, None, :])
+        return d.reshape(-1, 3)
+
+    # -- line integrals -----------------------------------------------------------------------
+    def line_integral(self, structures: Iterable[Structure], supersample: int = 1,
+                      out: np.ndarray | None = None) -> np.ndarray:
+        """Sum of mu * chord over ``structures`` per pixel, float32 (size, size).
+
+        ``supersample`` > 1 averages ``s x s`` rays per pixel (anti-aliasing for thin things
+        such as a needle at low resolution). With ``out`` the result is added into it.
+        """
+        img = np.zeros((self.size, self.size), np.float64)
+        s = max(1, int(supersample))
+        offsets = [((i + 0.5) / s - 0.5, (j + 0.5) / s - 0.5) for i in range(s) for j in range(s)]
+        sub = np.array(offsets)
+        for structure in structures:
+            for solid, mu in _terms(structure):
+                if solid is None or mu == 0.0:
+                    continue
+                rect = self._pixel_rect(solid)
+                if rect is None:
+                    continue
+                r0, r1, c0, c1 = rect
+                rows, cols = np.arange(r0, r1), np.arange(c0, c1)
+                if isinstance(solid, Capsule):
+                    mask = self._capsule_mask(solid, rows, cols, sub)
+                    if not mask.any():
+                        continue
+                    rr, cc = np.nonzero(mask)
+                    acc = np.zeros(rr.shape)
+                    for dr, dc in offsets:
+                        d = self._rays_pts(rr + r0, cc + c0, dr, dc)
+                        acc += solid.chord_length(self._source, d, 0.0, 1.0)
+                    img[rr + r0, cc + c0] += mu * acc / len(offsets)
+                    continue
+                acc = np.zeros(len(rows) * len(cols))
+                for dr, dc in offsets:
+                    d = self._rays_grid(rows, cols, dr, dc)
+                    acc += solid.chord_length(self._source, d, 0.0, 1.0)
+                img[r0:r1, c0:c1] += mu * acc.reshape(len(rows), len(cols)) / len(offsets)
+        img = img.astype(np.float32)
+        if out is not None:
+            out += img
+            return out
+        return img
+
+    def _rays_pts(self, rows, cols, dr, dc) -> np.ndarray:
+        """Source-to-pixel vectors for scattered pixels (rows[i], cols[i])."""
+        uu = (cols + dc + 0.5 - self.size / 2) * self._pitch
+        vv = -(rows + dr + 0.5 - self.size / 2) * self._pitch
+        base = self.pose.detector_centre - self._source
+        return base[None, :] + uu[:, None] * self._u[None, :] + vv[:, None] * self._v[None, :]

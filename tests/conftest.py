@@ -1,0 +1,40 @@
+"""Shared fixtures: the real CLI as a user runs it, and one real preview build per session."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, timeout: float = 1200, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python render.py ARGS`` in the repo, as a user would."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, str(ROOT / "render.py"), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
+
+
+def snapshot(directory: Path) -> dict[str, str]:
+    """name -> sha256 of every file below ``directory`` (to prove nothing changed)."""
+    out = {}
+    if directory.exists():
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                out[str(path.relative_to(directory))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="session")
+def preview_build(tmp_path_factory) -> Path:
+    """An output dir holding the overview rendered at preview quality with the piper voice."""
+    out = tmp_path_factory.mktemp("preview-build")
+    proc = run_cli("render", "overview", "--quality", "preview", "--output-dir", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out

@@ -123,6 +123,21 @@ def doctor() -> None:
     click.echo("everything needed is here")
 
 
+@cli.command()
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The folder with manifest.json and the videos (default: output/).")
+def gallery(output_dir) -> None:
+    """Write output/index.html: every built video with poster, captions, chapters, filters and search."""
+    from pipeline.build import DEFAULT_OUTPUT_DIR
+    from pipeline.gallery import GalleryError, write_gallery
+
+    try:
+        page = write_gallery(output_dir or DEFAULT_OUTPUT_DIR)
+    except GalleryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(str(page))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and exit 2."""
     try:

@@ -1,0 +1,233 @@
+"""FluoroPanel: the C-arm monitor as a Manim mobject, to show beside the illustration.
+
+    panel = FluoroPanel(model, CArmPose.ap("L4-L5"), height=4.2).to_edge(RIGHT)
+    self.add(panel)
+    self.play(panel.take_shot())                      # exposure flash, then the image
+    self.play(panel.rotate_to(CArmPose.oblique("L4-L5", 30, "right")))  # the C-arm turns
+    panel.set_needle(Needle(p0, p1, 0.72))            # updates the image (<= 50 ms at 512^2)
+    panel.add_updater(lambda m: m.set_contrast(pattern, progress()))   # per frame
+
+The panel is a ``Group`` of the image (:attr:`image`, an ``ImageMobject`` whose outside
+of the collimated field is transparent), a circular frame and a label (level and view)
+in the bundled font. Anatomy line integrals come from the disk cache; a needle or contrast
+change recomputes only that layer. While ``live`` is true every new image gets a new noise
+seed (live fluoroscopy flickers); ``live=False`` holds one noise pattern (last image hold).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, linear
+
+from scenes.kit.palette import TEXT, TEXT_MUTED
+from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
+
+from .carm import CArmPose, interpolate_poses
+from .detector import Detector, to_uint8
+from .layers import FluoroImager, Needle
+
+__all__ = ["FluoroPanel", "grey_to_rgba"]
+
+
+def grey_to_rgba(grey: np.ndarray, field_fraction: float) -> np.ndarray:
+    """(H, W, 4) uint8: grey image, transparent outside the circular field (soft edge)."""
+    size = grey.shape[0]
+    c = (size - 1) / 2
+    y, x = np.ogrid[:size, :size]
+    r = np.sqrt((x - c) ** 2 + (y - c) ** 2) / (size / 2)
+    alpha = np.clip((field_fraction - r) * size / 2 + 0.5, 0.0, 1.0)
+    g = to_uint8(grey)
+    out = np.empty((size, size, 4), np.uint8)
+    out[..., 0] = g
+    out[..., 1] = g
+    out[..., 2] = g
+    out[..., 3] = (alpha * 255 + 0.5).astype(np.uint8)
+    return out
+
+
+class FluoroPanel(Group):
+    """A simulated C-arm monitor: image in a circular frame with a level/view label."""
+
+    def __init__(self, model, pose: CArmPose, *, size: int = 512, height: float = 4.0,
+                 detector: Detector | None = None, cache_dir=None, seed: int = 0,
+                 label: str | None = None, live: bool = True, blank: bool = False, **kwargs):
+        register_fonts()
+        self.model = model
+        self.size = int(size)
+        self.detector = detector or Detector()
+        self.cache_dir = cache_dir
+        self.seed = int(seed)
+        self.live = live
+        self._frame_no = 0
+        self._needle: Needle | None = None
+        self._needle_layer = None
+        self._contrast = None
+        self._contrast_layer = None
+        self._label_text = label
+        self.imager = self._imager(pose)
+        grey = np.full((self.size, self.size), self.detector.surround, np.float32) if blank else self._render()
+        self.image = ImageMobject(grey_to_rgba(grey, self.detector.field_fraction))
+        self.image.height = height
+        self.ring = Circle(radius=height / 2 * self.detector.field_fraction, color=TEXT_MUTED, stroke_width=3)
+        self.ring.move_to(self.image.get_center())
+        self.label = self._make_label(pose)
+        super().__init__(self.image, self.ring, self.label, **kwargs)
+
+    # -- building blocks ------------------------------------------------------------------------
+    def _imager(self, pose: CArmPose) -> FluoroImager:
+        return FluoroImager(self.model, pose, self.size, detector=self.detector, cache_dir=self.cache_dir,
+                            seed=self.seed)
+
+    def _label_string(self, pose: CArmPose) -> str:
+        if self._label_text is not None:
+            return self._label_text
+        return f"{pose.level}  ·  {pose.describe()}" if pose.level else pose.describe()
+
+    def _make_label(self, pose: CArmPose) -> Text:
+        text = Text(self._label_string(pose), font=FONT_FAMILY, font_size=font_size_for_px(26), color=TEXT)
+        text.next_to(self.ring, DOWN, buff=0.15)
+        return text
+
+    def _next_seed(self) -> int:
+        if self.live:
+            self._frame_no += 1
+        return self.seed + self._frame_no
+
+    def _render(self, imager: FluoroImager | None = None, layers=None) -> np.ndarray:
+        imager = imager or self.imager
+        if layers is None:
+            layers = [self._needle_layer, self._contrast_layer]
+        return imager.frame_from_layers(layers, seed=self._next_seed())
+
+    def _show(self, grey: np.ndarray) -> "FluoroPanel":
+        self.image.pixel_array = grey_to_rgba(grey, self.detector.field_fraction)
+        return self
+
+    # -- state ------------------------------------------------------------------------------------
+    @property
+    def pose(self) -> CArmPose:
+        return self.imager.pose
+
+    def project(self, points) -> np.ndarray:
+        """Pixel coords (col, row) of 3D points on the current pose's image."""
+        return self.imager.project(points)
+
+    def point_on_panel(self, point3d) -> np.ndarray:
+        """Scene coordinates of a 3D point's shadow on the panel (for arrows and labels)."""
+        col, row = self.project(point3d)[0]
+        w, h = self.image.width, self.image.height
+        corner = self.image.get_corner(np.array([-1, 1, 0]))
+        return corner + np.array([(col + 0.5) / self.size * w, -(row + 0.5) / self.size * h, 0.0])
+
+    def set_needle(self, needle: Needle | None, render: bool = True) -> "FluoroPanel":
+        """Show ``needle`` (None removes it). Only the needle layer is recomputed."""
+        self._needle = needle
+        self._needle_layer = self.imager.needle_layer(needle)
+        return self._show(self._render()) if render else self
+
+    def set_contrast(self, contrast, progress: float | None = None, render: bool = True) -> "FluoroPanel":
+        """Show contrast: a ContrastPattern at ``progress`` (0..1), a list of structures, or None."""
+        self._contrast = (contrast, progress)
+        if contrast is None:
+            self._contrast_layer = None
+        elif hasattr(contrast, "at"):
+            p = 1.0 if progress is None else float(progress)
+            self._contrast_layer = self.imager.contrast_layer(contrast.at(p), contrast.density(p))
+        else:
+            self._contrast_layer = self.imager.contrast_layer(contrast)
+        return self._show(self._render()) if render else self
+
+    def set_pose(self, pose: CArmPose) -> "FluoroPanel":
+        """Jump to ``pose`` (no animation): new anatomy, layers re-projected, new label."""
+        self.imager = self._imager(pose)
+        self._reproject_layers()
+        self._show(self._render())
+        self._swap_label(pose)
+        return self
+
+    def _reproject_layers(self):
+        self._needle_layer = self.imager.needle_layer(self._needle)
+        if self._contrast is not None:
+            c, p = self._contrast
+            self.set_contrast(c, p, render=False)
+
+    def _swap_label(self, pose: CArmPose):
+        new = self._make_label(pose)
+        new.move_to(self.label)
+        i = self.submobjects.index(self.label)
+        self.submobjects[i] = new
+        self.label = new
+
+    # -- animations ---------------------------------------------------------------------------------
+    def take_shot(self, run_time: float = 0.7, **kwargs) -> Animation:
+        """Exposure: the screen flashes bright for a moment, then the new image appears."""
+        grey = self._render()
+        return _Exposure(self, grey, run_time=run_time, **kwargs)
+
+    def rotate_to(self, pose: CArmPose, steps: int = 6, run_time: float = 2.0, **kwargs) -> Animation:
+        """The C-arm turning to ``pose``: ``steps`` intermediate images, then the final one.
+
+        Intermediate images are rendered now (anatomy cached on disk per pose), so playing
+        the animation costs nothing per frame.
+        """
+        poses = interpolate_poses(self.pose, pose, max(1, int(steps)))
+        frames = []
+        for p in poses:
+            imager = self._imager(p)
+            layers = [imager.needle_layer(self._needle)]
+            if self._contrast is not None and self._contrast[0] is not None:
+                c, prog = self._contrast
+                if hasattr(c, "at"):
+                    prog = 1.0 if prog is None else prog
+                    layers.append(imager.contrast_layer(c.at(prog), c.density(prog)))
+                else:
+                    layers.append(imager.contrast_layer(c))
+            frames.append((imager, self._render(imager, layers)))
+        return _Turn(self, pose, frames, run_time=run_time, **kwargs)
+
+
+class _Exposure(Animation):
+    def __init__(self, panel: FluoroPanel, grey: np.ndarray, flash: float = 0.25, **kwargs):
+        self.panel = panel
+        self.old = panel.image.pixel_array.copy()
+        self.new = grey_to_rgba(grey, panel.detector.field_fraction)
+        self.flash = flash
+        self._white = self.new.copy()
+        self._white[..., :3] = 245
+        kwargs.setdefault("rate_func", linear)
+        super().__init__(panel.image, **kwargs)
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        a = self.rate_func(alpha)
+        if a < self.flash:
+            f = a / self.flash
+            img = self.old.astype(np.float32) * (1 - f) + self._white.astype(np.float32) * f
+        else:
+            f = min(1.0, (a - self.flash) / (1 - self.flash))
+            img = self._white.astype(np.float32) * (1 - f) + self.new.astype(np.float32) * f
+        self.panel.image.pixel_array = img.astype(np.uint8)
+
+
+class _Turn(Animation):
+    def __init__(self, panel: FluoroPanel, pose: CArmPose, frames, **kwargs):
+        self.panel = panel
+        self.pose = pose
+        self.frames = frames
+        self.rgba = [grey_to_rgba(g, panel.detector.field_fraction) for _, g in frames]
+        self._shown = -1
+        kwargs.setdefault("rate_func", linear)
+        super().__init__(panel.image, **kwargs)
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        k = min(len(self.rgba) - 1, int(self.rate_func(alpha) * len(self.rgba)))
+        if k != self._shown:
+            self.panel.image.pixel_array = self.rgba[k]
+            self._shown = k
+
+    def finish(self) -> None:
+        super().finish()
+        imager, grey = self.frames[-1]
+        self.panel.imager = imager
+        self.panel._reproject_layers()
+        self.panel.image.pixel_array = self.rgba[-1]
+        self.panel._swap_label(self.pose)

@@ -115,6 +115,8 @@ class GalleryVideo:
 
     @property
     def size_label(self) -> str:
+        if self.size_bytes < 1_000_000:
+            return f"{max(1, round(self.size_bytes / 1000))} kB"
         return f"{self.size_bytes / 1e6:.1f} MB"
 
     def search_text(self) -> str:
@@ -370,7 +372,7 @@ def collect(output_dir: Path) -> Gallery:
 
 def _display_order(v: GalleryVideo) -> tuple:
     """General videos first (overview, atlas), then procedures by name, level and side."""
-    return (v.procedure is not None, v.level is not None, v.procedure or "", v.video or "",
+    return (v.procedure is not None, v.level is not None, (v.procedure_label or "").casefold(), v.video or "",
             level_sort_key(v.level) if v.level else (), v.side or "", v.lang, v.quality or "", v.file)
 
 

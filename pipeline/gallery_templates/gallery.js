@@ -62,15 +62,48 @@
   }
 
   // ------------------------------------------------------------ chapters seek the player
+  function canSeek(player) {
+    var ranges = player.seekable;
+    return ranges.length > 0 && ranges.end(ranges.length - 1) > 0;
+  }
+
+  // A server that ignores HTTP range requests (python -m http.server does) leaves a
+  // streamed video unseekable: load the whole file once and play it from memory.
+  function loadWhole(player) {
+    if (!player.wholeFile) {
+      player.wholeFile = fetch(player.currentSrc || player.src)
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status + " " + response.statusText);
+          return response.blob();
+        })
+        .then(function (blob) {
+          return new Promise(function (resolve) {
+            player.addEventListener("loadedmetadata", resolve, { once: true });
+            player.src = URL.createObjectURL(blob);
+          });
+        });
+    }
+    return player.wholeFile;
+  }
+
+  function seekTo(player, seconds) {
+    function go() {
+      player.currentTime = seconds;
+      var playing = player.play();
+      if (playing && playing.catch) playing.catch(function () { /* autoplay refused: stay paused there */ });
+    }
+    var streamed = /^https?:$/.test(window.location.protocol);
+    if (player.readyState < 1 || canSeek(player) || !streamed) go();
+    else loadWhole(player).then(go, go);
+  }
+
   document.addEventListener("click", function (event) {
     var link = event.target.closest("a.chapter");
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
     var player = document.getElementById(link.getAttribute("aria-controls"));
     if (!player) return;
     event.preventDefault();
-    player.currentTime = parseFloat(link.dataset.start);
-    var playing = player.play();
-    if (playing && playing.catch) playing.catch(function () { /* autoplay refused: stay paused there */ });
+    seekTo(player, parseFloat(link.dataset.start));
   });
 
   function markChapter(player) {

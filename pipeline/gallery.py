@@ -187,9 +187,20 @@ def _clean(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def poster_times(sidecar: dict, duration_s: float | None) -> list[float]:
-    """Where to look for a poster frame, best first (seconds, deduplicated)."""
-    beats = [b for b in sidecar.get("beats") or [] if isinstance(b, dict)]
+def timed(items) -> list[dict]:
+    """The sidecar's beats or chapters that have a start and an end (others are ignored)."""
+    good = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            if isinstance(item, dict) and float(item["end_s"]) >= float(item["start_s"]) >= 0:
+                good.append(item)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return good
+
+
+def poster_times(beats: list[dict], duration_s: float | None) -> list[float]:
+    """Where to look for a poster frame, best first (seconds, deduplicated); ``beats`` are timed."""
     times: list[float] = []
     wanted = [c.casefold() for c in POSTER_CHAPTERS]
     for chapter in wanted:
@@ -333,9 +344,9 @@ def collect(output_dir: Path) -> Gallery:
         sidecar = _read_json(output_dir / sidecar_name) if sidecar_name else {}
         merged = {**sidecar, **{k: v for k, v in entry.items() if v is not None}}
         captions = merged.get("captions") if isinstance(merged.get("captions"), dict) else {}
-        beats = [b for b in sidecar.get("beats") or [] if isinstance(b, dict)]
-        chapters = [Chapter(str(c["title"]), float(c["start_s"]), float(c["end_s"]))
-                    for c in sidecar.get("chapters") or [] if isinstance(c, dict) and "title" in c]
+        beats = timed(sidecar.get("beats"))
+        chapters = [Chapter(str(c.get("title") or "Untitled"), float(c["start_s"]), float(c["end_s"]))
+                    for c in timed(sidecar.get("chapters"))]
         duration = merged.get("duration_s")
         video = GalleryVideo(
             file=file,
@@ -363,7 +374,7 @@ def collect(output_dir: Path) -> Gallery:
             _write_if_changed(transcript, transcript_text(video.title, file, beats))
             video.transcript = transcript.name
         sha = str(merged.get("sha256") or outputs.sha256_of(mp4))
-        poster = ensure_poster(mp4, sha, poster_times(sidecar, video.duration_s))
+        poster = ensure_poster(mp4, sha, poster_times(beats, video.duration_s))
         video.poster = poster.name if poster else None
         videos.append(video)
     videos.sort(key=_display_order)

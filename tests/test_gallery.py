@@ -271,12 +271,26 @@ def test_overview_poster_comes_from_the_needle_beat_not_the_black_opening(fixtur
 
 
 def test_poster_times_prefer_the_needle_then_the_middle():
-    sidecar = {"beats": [{"chapter": "Title", "start_s": 0, "end_s": 2}, {"chapter": "Confirmation", "start_s": 6, "end_s": 8},
-                         {"chapter": "The needle", "start_s": 2, "end_s": 4}, {"chapter": "The needle", "start_s": 4, "end_s": 6}]}
-    times = gallery.poster_times(sidecar, 8.0)
+    beats = [{"chapter": "Title", "start_s": 0, "end_s": 2}, {"chapter": "Confirmation", "start_s": 6, "end_s": 8},
+             {"chapter": "The needle", "start_s": 2, "end_s": 4}, {"chapter": "The needle", "start_s": 4, "end_s": 6}]
+    times = gallery.poster_times(beats, 8.0)
     assert times[:3] == [3.0, 7.0, 4.0]
-    assert gallery.poster_times({"beats": []}, 10.0)[0] == 5.0
+    assert gallery.poster_times([], 10.0)[0] == 5.0
     assert len(times) == len(set(times))
+
+
+def test_malformed_beats_and_chapters_are_ignored_not_fatal(own_output):
+    sidecar_path = own_output / "overview-preview.json"
+    sidecar = json.loads(sidecar_path.read_text())
+    sidecar["beats"][1] = {"id": "broken", "chapter": "The needle"}
+    sidecar["chapters"].append({"title": "No times"})
+    sidecar["chapters"].append("not a chapter")
+    outputs.write_json_atomic(sidecar_path, sidecar)
+    page = parse(gallery.write_gallery(own_output))
+    links = [a for a in page.find("a", **{"class": "chapter"}) if a["aria-controls"] == "player-overview-preview"]
+    assert len(links) == 4
+    transcript = (own_output / "overview-preview.txt").read_text()
+    assert "The needle stops" in transcript and "stenosis" not in transcript
 
 
 def test_a_black_frame_is_skipped_for_the_next_candidate(tmp_path):

@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import os
 import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -296,4 +298,43 @@ def test_python_http_server_without_ranges_still_seeks(page, fixture_output):  #
         open_gallery(page, url + "index.html")
         seek_with_chapter(page, "spine-atlas-L4-L5-preview", "The level")
         wait_for(page, ALL_CAPTIONED, "captions survive loading the whole file")
+    assert page.errors == []
+
+
+@pytest.mark.render
+def test_gallery_over_a_real_preview_build(page, preview_build, tmp_path, screenshot_dir):
+    """The real overview (rendered once per session by tests/conftest.py) in the gallery."""
+    from PIL import Image, ImageStat
+
+    from pipeline.gallery import POSTER_CHAPTERS, POSTER_SHA_KEY, write_gallery
+    from pipeline.outputs import read_manifest, sha256_of
+
+    output = Path(shutil.copytree(preview_build, tmp_path / "output"))  # leave the shared build as it is
+    write_gallery(output)
+    [entry] = read_manifest(output)["videos"]
+    stem = Path(entry["file"]).stem
+    sidecar = json.loads((output / entry["sidecar"]).read_text(encoding="utf-8"))
+
+    poster = output / f"{stem}.poster.png"
+    with Image.open(poster) as image:
+        assert image.text[POSTER_SHA_KEY] == sha256_of(output / entry["file"])
+        grey = ImageStat.Stat(image.convert("L"))
+        taken_at = float(image.text["source-time-s"])
+    assert grey.stddev[0] > 10, f"the poster of {stem} is blank"
+    beat = next(b for c in POSTER_CHAPTERS for b in sidecar["beats"] if b["chapter"] == c)
+    assert taken_at == pytest.approx((beat["start_s"] + beat["end_s"]) / 2, abs=0.01)
+
+    with serve(output) as url:
+        open_gallery(page, url + "index.html")
+        [state] = page.evaluate(PLAYER_STATES)
+        assert state["duration"] == pytest.approx(sidecar["duration_s"], abs=0.2)
+        assert page.locator(f"#v-{stem} a.chapter").count() == len(sidecar["chapters"])
+        seek_with_chapter(page, stem, beat["chapter"])
+        wait_for(page, "id => document.getElementById(id).textTracks[0].activeCues.length > 0",
+                 "a caption is on screen during the narration", arg=f"player-{stem}")
+        page.evaluate(f"document.getElementById('player-{stem}').pause()")
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(screenshot_dir / "gallery-preview-build.png"), full_page=True)
+    transcript = (output / f"{stem}.txt").read_text(encoding="utf-8")
+    assert all(" ".join(b["text"].split())[:40] in " ".join(transcript.split()) for b in sidecar["beats"])
     assert page.errors == []

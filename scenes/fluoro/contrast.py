@@ -355,24 +355,29 @@ def caudal(model, level: str = "S4-S5", side: str | None = None) -> ContrastPatt
     return ContrastPattern("caudal", level, None, tuple(pieces), origin=_tup(pts[0]))
 
 
-def _joint_pieces(joint: Structure, along_axis: int, recess_r: float, t0: float) -> list[ContrastPiece]:
-    """A thin fill of a joint solid plus pouches at both ends of its long axis."""
+def _joint_pieces(joint: Structure, along_axis: int, recess_r: float, t0: float,
+                  thickness_mm: float = 1.4) -> list[ContrastPiece]:
+    """A thin fill of a joint's cleft plus pouches (recesses) at both ends of its long axis.
+
+    The joint solid's local x is taken as the joint normal (the cleft is thin along it).
+    """
     solid = joint.solid
     rot = solid.rotation
-    lo, hi = solid.bounding_box()
-    half = (hi - lo) / 2
+    half = getattr(solid, "half_sizes", getattr(solid, "radii", None))
+    if half is None or np.size(half) != 3:
+        lo, hi = solid.bounding_box()
+        half = (hi - lo) / 2
+    half = np.asarray(half, float)
     centre = solid.center
     axis = rot[:, along_axis]
-    ext = float(np.linalg.norm(half * np.abs(axis)))
-    pieces = []
-    radii = getattr(solid, "radii", None)
-    if radii is not None and len(radii) == 3:
-        fill = np.asarray(radii) * 0.9
-        pieces.append(_ellipsoid(centre, rot, fill, t0, t0 + 0.5))
-        ext = float(radii[along_axis])
+    fill = half * 0.92
+    fill[0] = thickness_mm / 2
+    pieces = [_ellipsoid(centre, rot, fill, t0, t0 + 0.5)]
+    ext = float(half[along_axis])
     for sgn, delay in ((-1, 0.0), (1, 0.2)):
-        c = centre + axis * sgn * ext * 0.95
-        pieces.append(_ellipsoid(c, rot, np.full(3, recess_r), t0 + 0.1 + delay, t0 + 0.5 + delay))
+        c = centre + axis * sgn * ext * 0.9
+        radii = np.full(3, recess_r)
+        pieces.append(_ellipsoid(c, rot, radii, t0 + 0.1 + delay, t0 + 0.5 + delay))
     return pieces
 
 

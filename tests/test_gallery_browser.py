@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from test_gallery import fixture_output  # noqa: F401  (the shared fixture folder)
+from tests.test_gallery import fixture_output  # noqa: F401  (the shared fixture folder)
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import importlib.metadata
-import logging
-import random
 import shutil
 import subprocess
 import tempfile
@@ -21,8 +19,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
-
-import numpy as np
 
 from pipeline import outputs
 from pipeline.mux import chapters_from_beats, mux, probe
@@ -34,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT_DIR = ROOT / "output"
 DEFAULT_CACHE_DIR = ROOT / ".cache"
 RECORDINGS_DIR = ROOT / "assets" / "voiceover"
-SEED = 20260213
 
 
 class BuildError(RuntimeError):
@@ -98,32 +93,17 @@ def make_storyboard(request: VideoRequest, script, spoken, fps: int) -> Storyboa
     return schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
 
 
-def render_frames(request: VideoRequest, storyboard: Storyboard, quality: str, work_dir: Path, progress: Progress = _quiet) -> Path:
-    """Render the storyboard with Manim (no sound) and return the silent movie's path."""
-    from manim import tempconfig
-    from manim import logger as manim_logger
+def render_frames(request: VideoRequest, storyboard: Storyboard, quality: str, work_dir: Path, progress: Progress = _quiet,
+                  cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
+    """Render the storyboard with Manim (no sound) and return the silent movie's path.
 
-    q = QUALITIES[quality]
-    scene_cls = request.spec.scene_class()
-    settings = {
-        "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
-        "frame_height": 8.0, "frame_width": 8.0 * q.width / q.height,
-        "media_dir": str(work_dir / "media"), "output_file": "frames",
-        "disable_caching": True, "progress_bar": "none", "verbosity": "WARNING",
-        "write_to_movie": True, "format": "mp4", "preview": False, "save_last_frame": False,
-        "video_codec": "libx264", "pixel_format": "yuv420p",
-    }
-    manim_logger.setLevel(logging.WARNING)
-    random.seed(SEED)
-    np.random.seed(SEED)
-    with tempconfig(settings):
-        scene = scene_cls(storyboard=storyboard)
-        scene.beat_listener = lambda i, n, beat: progress(f"  frames {i + 1}/{n}: {beat.id} ({beat.duration_s:.1f} s)")
-        scene.render()
-        movie = Path(scene.renderer.file_writer.movie_file_path)
-    if not movie.exists():
-        raise BuildError(f"Manim wrote no movie for {request.name}")
-    return movie
+    Every beat is rendered into its own segment, cached under ``cache_dir/segments`` by
+    everything that decides its frames; cached beats are reused and the segments joined
+    without re-encoding (see :mod:`pipeline.incremental`).
+    """
+    from pipeline.incremental import render_movie
+
+    return render_movie(request, storyboard, quality, work_dir, progress, cache_dir=Path(cache_dir))
 
 
 def tool_versions() -> dict[str, str]:
@@ -160,7 +140,7 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
 
     with tempfile.TemporaryDirectory(prefix="spine-build-") as tmp:
         work = Path(tmp)
-        movie = render_frames(request, storyboard, options.quality, work, progress)
+        movie = render_frames(request, storyboard, options.quality, work, progress, Path(options.cache_dir))
 
         progress(f"{paths['mp4'].name}: mixing and muxing")
         mix = mix_narration(list(spoken), storyboard.starts_s, storyboard.duration_s,

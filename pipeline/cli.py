@@ -24,8 +24,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from pipeline.videos import RequestError
     from voiceover.scripts import ScriptError
     from voiceover.speech import NarrationError
+    from pipeline.catalog import CatalogError
+    from pipeline.cluster import ClusterError
 
-    return (RequestError, OutputError, ScriptError, NarrationError)
+    return (RequestError, OutputError, ScriptError, NarrationError, CatalogError, ClusterError)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -136,6 +138,40 @@ def gallery(output_dir) -> None:
     except GalleryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(str(page))
+
+
+@cli.command("all")
+@click.option("--quality", default=DEFAULT_QUALITY, show_default=True, metavar="Q",
+              help=f"One of {', '.join(QUALITIES)}.")
+@click.option("-j", "--jobs", "workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per CPU).")
+@click.option("--only", multiple=True, metavar="NAME", help="Build only these videos (name or file stem; repeatable).")
+@click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The variants file (default: catalog.yaml).")
+@click.option("--voice", type=click.Choice(VOICES), default="piper", show_default=True,
+              help="Voice of the entries that do not name one.")
+@click.option("--cluster", metavar="ADDRESS", help="Build on a Dask cluster, e.g. tcp://render-farm:8786 (see README).")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the videos go (default: output/).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Speech, beat segments and logs (default: .cache/).")
+@click.option("--force", is_flag=True, help="Rebuild up-to-date videos too (cached beats are still reused).")
+@click.option("--no-gallery", is_flag=True, help="Do not write output/index.html afterwards.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary and errors.")
+def build_all_videos(quality, workers, only, catalog, voice, cluster, output_dir, cache_dir, force, no_gallery, quiet) -> None:
+    """Build every video of the catalog (defaults + catalog.yaml); skip what is up to date."""
+    from pipeline.catalog import run_all, summary_table
+
+    outcomes, gallery_error = run_all(quality=quality, workers=workers, only=only, catalog=catalog, voice=voice,
+                                      cluster=cluster, output_dir=output_dir, cache_dir=cache_dir, force=force,
+                                      gallery=not no_gallery, quiet=quiet)
+    click.echo(summary_table(outcomes))
+    if any(o.status == "interrupted" for o in outcomes):
+        raise KeyboardInterrupt
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed or gallery_error:
+        problems = [f"{len(failed)} of {len(outcomes)} video(s) failed (logs in the table)"] if failed else []
+        raise click.ClickException("; ".join(problems + ([gallery_error] if gallery_error else [])))
 
 
 def main(argv: list[str] | None = None) -> int:

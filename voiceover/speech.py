@@ -106,9 +106,22 @@ _ABBREVIATIONS = {
     "e.g.", "i.e.", "dr.", "drs.", "mr.", "mrs.", "ms.", "vs.", "etc.", "approx.", "no.", "fig.",
     "st.", "dra.", "sr.", "sra.", "ej.", "p.", "aprox.",
 }
+# Where a long sentence may be cut, best first: after , ; : - before a conjunction - before
+# a preposition - anywhere else; and never right after an article or a preposition.
 _CLAUSE_WORDS = {
-    "en": {"and", "or", "but", "which", "while", "where", "because", "so", "then", "that", "with", "until"},
-    "es": {"y", "o", "pero", "que", "donde", "mientras", "porque", "cuando", "con", "hasta"},
+    "en": {"and", "or", "but", "which", "while", "where", "because", "so", "then", "that", "until", "when"},
+    "es": {"y", "e", "o", "u", "pero", "que", "donde", "mientras", "porque", "cuando", "hasta", "aunque"},
+}
+_PREPOSITIONS = {
+    "en": {"to", "of", "in", "for", "with", "from", "at", "on", "by", "into", "through", "between",
+           "around", "after", "before", "under", "over", "near", "beside", "like"},
+    "es": {"de", "del", "en", "para", "por", "con", "a", "al", "entre", "sin", "sobre", "desde", "hacia",
+           "junto", "como", "tras", "bajo"},
+}
+_ARTICLES = {
+    "en": {"a", "an", "the", "this", "that", "these", "those", "its", "his", "her", "their", "your", "our", "my"},
+    "es": {"el", "la", "los", "las", "un", "una", "unos", "unas", "su", "sus", "este", "esta", "estos", "estas",
+           "ese", "esa", "esos", "esas"},
 }
 
 
@@ -152,6 +165,8 @@ def _split_clause(text: str, lang: str) -> list[str]:
         return [text]
     words = text.split(" ")
     clause_words = _CLAUSE_WORDS.get(lang, set())
+    prepositions = _PREPOSITIONS.get(lang, set())
+    weak = _ARTICLES.get(lang, set()) | prepositions | clause_words
     best: tuple[float, int] | None = None
     for i in range(1, len(words)):
         left, right = " ".join(words[:i]), " ".join(words[i:])
@@ -161,9 +176,13 @@ def _split_clause(text: str, lang: str) -> list[str]:
         if prev[-1] in ",;:" or prev in ("—", "–", "-"):
             penalty = 0
         elif nxt in clause_words:
-            penalty = 12
+            penalty = 10
+        elif nxt in prepositions:
+            penalty = 20
         else:
             penalty = 35
+        if prev.lower() in weak:
+            penalty += 30
         cost = max(len(left), len(right)) + penalty
         if best is None or cost < best[0]:
             best = (cost, i)

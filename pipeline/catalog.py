@@ -1,0 +1,740 @@
+"""The catalog: every video the project publishes, built together by ``render.py all``.
+
+What is in it: every video of :func:`pipeline.videos.all_videos` at its default level and
+side (English, the run's voice), plus the variants listed in ``catalog.yaml``::
+
+    include_defaults: true        # optional; false builds only the variants below
+    variants:
+      - video: spine-atlas
+        level: C7-T1
+      - video: overview
+        lang: es
+        voice: espeak
+
+:func:`load_catalog` checks the file before anything is built; a bad entry is one
+:class:`CatalogError` line naming it ("catalog.yaml entry 2 (spine-atlas level L9): ...").
+
+How it is built (:func:`build_all`), one video at a time as far as it needs:
+
+1. *check* (here, no rendering): a video whose inputs fingerprint is unchanged and
+   whose outputs are still the files we built is skipped (``pipeline.incremental``);
+2. *plan* (worker): narration, from the speech cache where possible, and the storyboard;
+3. *render* (workers): the beats, split into contiguous ranges when that keeps the
+   workers busy; each range leaves one cached segment per beat;
+4. *finish* (worker): :func:`pipeline.build.build_video` itself, which now finds every
+   beat cached, joins the segments without re-encoding, mixes, muxes and checks.
+
+Each video has a log, ``<cache>/logs/<stem>.log``; a failed video is reported with it and
+does not stop the others. Ctrl-C stops the workers (their temporary files are removed),
+keeps every finished video, and the next run does only what is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from pipeline.build import DEFAULT_CACHE_DIR, DEFAULT_OUTPUT_DIR, ROOT, BuildOptions
+from pipeline.videos import RequestError, VideoRequest, VideoSpec, all_videos
+
+CATALOG_FILE = ROOT / "catalog.yaml"
+ENTRY_KEYS = ("video", "level", "side", "lang", "voice")
+VOICES = ("piper", "espeak", "none")
+# Fast-forwarding a beat (running its animations without drawing) costs about this share
+# of drawing it; used to place range boundaries so that split ranges finish together.
+FAST_FORWARD_COST = 0.15
+
+Report = Callable[[Any], None]
+
+
+class CatalogError(ValueError):
+    """The catalog file, or a name given on the command line, cannot be used."""
+
+
+# ---------------------------------------------------------------------------------------
+# What is in the catalog
+# ---------------------------------------------------------------------------------------
+
+_REGISTERED: dict[str, VideoSpec] = {}
+
+
+def register_video(spec: VideoSpec) -> None:
+    """Add a video that is not in ``all_videos()`` (extensions and tests; no levels or sides)."""
+    _REGISTERED[spec.name] = spec
+
+
+def videos() -> dict[str, VideoSpec]:
+    return {**all_videos(), **_REGISTERED}
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    video: str
+    level: str | None = None
+    side: str | None = None
+    lang: str = "en"
+    voice: str | None = None  # None: the run's --voice
+    origin: str = "default"
+
+    def describe(self) -> str:
+        parts = [self.video]
+        parts += [f"level {self.level}"] if self.level else []
+        parts += [f"side {self.side}"] if self.side else []
+        parts += [f"lang {self.lang}"] if self.lang != "en" else []
+        parts += [f"voice {self.voice}"] if self.voice else []
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One video to build: the checked request and the options it is built with."""
+
+    request: VideoRequest
+    options: BuildOptions
+    origin: str = "default"
+    plugins: tuple[str, ...] = ()
+    problem: str | None = None  # why it cannot be built now (reported as a failure)
+
+    @property
+    def stem(self) -> str:
+        return self.request.stem(self.options.quality, self.options.lang)
+
+    @property
+    def name(self) -> str:
+        return self.request.name
+
+
+def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
+    """Parse ``catalog.yaml``: (include_defaults, variants). Raises CatalogError naming the bad entry."""
+    import yaml
+
+    path = Path(path)
+    label = path.name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CatalogError(f"catalog file {path} does not exist; pass an existing file to --catalog") from exc
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{label}: not readable YAML ({str(exc).splitlines()[0]})") from exc
+    if data is None:
+        return True, []
+    if not isinstance(data, dict):
+        raise CatalogError(f"{label}: expected a mapping with 'variants' (and optionally 'include_defaults')")
+    unknown = sorted(set(data) - {"variants", "include_defaults"})
+    if unknown:
+        raise CatalogError(f"{label}: unknown key(s) {', '.join(unknown)}; allowed: include_defaults, variants")
+    include = data.get("include_defaults", True)
+    if not isinstance(include, bool):
+        raise CatalogError(f"{label}: include_defaults must be true or false")
+    raw = data.get("variants") or []
+    if not isinstance(raw, list):
+        raise CatalogError(f"{label}: 'variants' must be a list of entries like {{video: spine-atlas, level: C7-T1}}")
+    entries = []
+    for number, item in enumerate(raw, start=1):
+        where = f"{label} entry {number}"
+        if not isinstance(item, dict):
+            raise CatalogError(f"{where}: expected a mapping like {{video: spine-atlas, level: C7-T1}}, got {item!r}")
+        bad = sorted(set(map(str, item)) - set(ENTRY_KEYS))
+        if bad:
+            raise CatalogError(f"{where}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(ENTRY_KEYS)}")
+        values = {}
+        for key in ENTRY_KEYS:
+            value = item.get(key)
+            if value is not None and not isinstance(value, (str, int)):
+                raise CatalogError(f"{where}: '{key}' must be a string")
+            values[key] = None if value is None else str(value).strip()
+        if not values["video"]:
+            raise CatalogError(f"{where}: 'video' is missing; videos: {', '.join(videos())}")
+        entries.append(CatalogEntry(values["video"], values["level"], values["side"], values["lang"] or "en",
+                                    values["voice"], origin=where))
+    return include, entries
+
+
+def _resolve(entry: CatalogEntry) -> VideoRequest:
+    spec = _REGISTERED.get(entry.video)
+    if spec is not None:
+        if entry.level or entry.side:
+            raise RequestError(f"'{entry.video}' has no level or side to choose")
+        return VideoRequest(spec, None, None)
+    from pipeline.videos import resolve
+
+    return resolve(entry.video, entry.level, entry.side)
+
+
+def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
+    """Why this request cannot be built with the code in this checkout, or None."""
+    from pipeline.incremental import module_path
+    from voiceover.scripts import ScriptError, load_script
+
+    module = request.spec.scene.partition(":")[0]
+    if module.split(".")[0] in ("scenes", "pipeline", "voiceover") and module_path(module) is None:
+        return f"its scene module {module} does not exist yet"
+    try:
+        load_script(request.spec.script_name, lang)
+    except ScriptError as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "piper",
+                 output_dir: Path = DEFAULT_OUTPUT_DIR, cache_dir: Path = DEFAULT_CACHE_DIR,
+                 only: Sequence[str] = (), plugins: Sequence[str] = ()) -> list[Job]:
+    """The jobs of the catalog (defaults + ``catalog.yaml`` variants), filtered by ``only``.
+
+    A bad catalog entry raises CatalogError; a default video that cannot be built yet
+    (no scene or narration in this checkout) becomes a Job with a ``problem``.
+    """
+    from pipeline.cluster import load_plugins
+
+    plugins = tuple(plugins)
+    load_plugins(plugins)
+    include_defaults, variants = read_catalog_file(catalog or CATALOG_FILE)
+    entries = [CatalogEntry(name) for name in videos() if name not in _REGISTERED] if include_defaults else []
+    entries += variants
+
+    base = BuildOptions(quality=quality, voice=voice, output_dir=Path(output_dir), cache_dir=Path(cache_dir))
+    jobs: list[Job] = []
+    seen: dict[str, str] = {}
+    for entry in entries:
+        where = entry.origin if entry.origin != "default" else f"default video {entry.video}"
+        if entry.voice is not None and entry.voice not in VOICES:
+            raise CatalogError(f"{where} ({entry.describe()}): unknown voice '{entry.voice}'; voices: {', '.join(VOICES)}")
+        try:
+            request = _resolve(entry)
+        except RequestError as exc:
+            raise CatalogError(f"{where} ({entry.describe()}): {exc}") from exc
+        options = replace(base, lang=entry.lang, voice=entry.voice or voice)
+        job = Job(request, options, entry.origin, plugins)
+        problem = _buildable_problem(request, entry.lang)
+        if problem is not None:
+            if entry.origin != "default":
+                raise CatalogError(f"{where} ({entry.describe()}) cannot be built: {problem}")
+            job = replace(job, problem=problem)
+        if job.stem in seen:
+            raise CatalogError(f"{where} ({entry.describe()}) builds {job.stem}, already built by {seen[job.stem]}; remove one")
+        seen[job.stem] = where
+        jobs.append(job)
+
+    wanted = [w.strip() for item in only for w in item.split(",") if w.strip()]
+    if wanted:
+        known = {j.name for j in jobs} | {j.stem for j in jobs}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise CatalogError(f"--only {', '.join(unknown)}: not in the catalog; videos: {', '.join(dict.fromkeys(j.name for j in jobs))}")
+        jobs = [j for j in jobs if j.name in wanted or j.stem in wanted]
+    return jobs
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks (run in worker processes or on cluster workers; arguments and results pickle)
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class Plan:
+    storyboard: Any
+    cached: bool  # every beat's segment is cached for exactly this storyboard
+    code: str  # the scene code hash the worker sees (must match ours)
+    worker: str = ""
+
+
+@dataclass
+class Rendered:
+    keys: dict[int, str]
+    drawn: list[int]
+    segments: dict[str, bytes] | None = None
+
+
+@dataclass
+class Finished:
+    sidecar: dict
+    files: dict[str, bytes] | None = None
+
+
+@contextlib.contextmanager
+def _task_options(job: Job, ship: bool):
+    """Options for a task: ours locally; on a cluster worker, its own cache and a scratch output dir."""
+    if not ship:
+        yield job.options
+        return
+    from pipeline.cluster import worker_cache_dir
+
+    with tempfile.TemporaryDirectory(prefix="spine-cluster-out-") as out:
+        yield replace(job.options, output_dir=Path(out), cache_dir=worker_cache_dir())
+
+
+def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
+    from pipeline.build import make_storyboard, prepare_narration
+    from pipeline.incremental import read_index, scene_code_hash
+    from pipeline.quality import QUALITIES
+
+    with _task_options(job, ship) as options:
+        report(f"{job.stem}: narration ({options.voice}, {options.lang})")
+        script, spoken = prepare_narration(job.request, options, report)
+        storyboard = make_storyboard(job.request, script, spoken, QUALITIES[options.quality].fps)
+        cached = read_index(options.cache_dir, job.request, storyboard, options.quality) is not None
+    report(f"{job.stem}: {len(storyboard.beats)} beats, {storyboard.total_frames} frames"
+           f"{', all cached' if cached else ''}")
+    return Plan(storyboard, cached, scene_code_hash(job.request.spec))
+
+
+def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: Report) -> Rendered:
+    from pipeline.incremental import render_pass, segment_path
+
+    def on_beat(index: int, drawn: bool) -> None:
+        report(("beat", index, storyboard.beats[index].frames, drawn))
+
+    with _task_options(job, ship) as options, tempfile.TemporaryDirectory(prefix="spine-render-") as work:
+        report(f"{job.stem}: beats {beats[0] + 1}-{beats[-1] + 1} of {len(storyboard.beats)}")
+        result = render_pass(job.request, storyboard, options.quality, Path(work), options.cache_dir,
+                             beats=beats, progress=report, on_beat=on_beat)
+        keys = {i: result.keys[i] for i in beats}
+        segments = {k: segment_path(options.cache_dir, k).read_bytes() for k in keys.values()} if ship else None
+    report(f"{job.stem}: drew {len(result.rendered)} of {len(beats)} beats in {result.seconds:.1f} s")
+    return Rendered(keys, result.rendered, segments)
+
+
+def task_finish(job: Job, storyboard, keys: list[str] | None, segments: dict[str, bytes] | None, ship: bool,
+                *, report: Report) -> Finished:
+    from pipeline.build import build_video, output_paths
+    from pipeline.incremental import store_segment, write_index
+
+    with _task_options(job, ship) as options:
+        for key, data in (segments or {}).items():
+            store_segment(options.cache_dir, key, data)
+        if keys is not None:
+            write_index(options.cache_dir, job.request, storyboard, options.quality, keys)
+        result = build_video(job.request, options, report)
+        files = None
+        if ship:
+            files = {p.name: p.read_bytes() for p in output_paths(job.request, options).values()}
+    return Finished(result.sidecar, files)
+
+
+# ---------------------------------------------------------------------------------------
+# Splitting a video's beats across workers
+# ---------------------------------------------------------------------------------------
+
+def split_beats(frames: Sequence[int], parts: int, ff_cost: float = FAST_FORWARD_COST) -> list[list[int]]:
+    """Cut beats into at most ``parts`` contiguous ranges that take about as long each.
+
+    A range costs its frames plus ``ff_cost`` times the frames before it (fast-forward).
+    """
+    n = len(frames)
+    parts = max(1, min(parts, n))
+    if parts == 1:
+        return [list(range(n))]
+    prefix = [0]
+    for f in frames:
+        prefix.append(prefix[-1] + f)
+
+    def greedy(limit: float) -> list[list[int]] | None:
+        ranges, start = [], 0
+        for i in range(n):
+            cost = prefix[i + 1] - prefix[start] + ff_cost * prefix[start]
+            if cost > limit and i > start:
+                ranges.append(list(range(start, i)))
+                start = i
+                if ff_cost * prefix[start] + frames[i] > limit:
+                    return None
+        ranges.append(list(range(start, n)))
+        return ranges if len(ranges) <= parts else None
+
+    lo, hi = max(frames), prefix[-1] * (1 + ff_cost)
+    best = [list(range(n))]
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        found = greedy(mid)
+        if found is None:
+            lo = mid
+        else:
+            best, hi = found, mid
+    return best
+
+
+# ---------------------------------------------------------------------------------------
+# Building the catalog
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    job: Job
+    status: str  # built | skipped | failed | interrupted
+    seconds: float = 0.0
+    note: str = ""
+    log: Path | None = None
+
+
+@dataclass
+class _Run:
+    """Book-keeping of one video being built."""
+
+    job: Job
+    fingerprint: str
+    log: Path
+    started: float = field(default_factory=time.monotonic)
+    render_started: float | None = None
+    phase: str = "queued"
+    storyboard: Any = None
+    frames_total: int = 0
+    frames_done: int = 0
+    chunks_left: int = 0
+    keys: dict[int, str] = field(default_factory=dict)
+    segments: dict[str, bytes] = field(default_factory=dict)
+    drawn: int = 0
+    worker: str = ""
+    last_line: float = 0.0
+    last_percent: int = -100
+
+    @property
+    def percent(self) -> float:
+        if self.phase == "finish":
+            return 99.0
+        if not self.frames_total:
+            return 0.0
+        return min(98.0, 100.0 * self.frames_done / self.frames_total)
+
+
+class _Printer:
+    """One line per video as it progresses (percent, phase, time left), to stderr."""
+
+    def __init__(self, quiet: bool = False, stream=None):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.stream, flush=True)
+
+    def video(self, run: _Run, message: str, force: bool = False) -> None:
+        now = time.monotonic()
+        percent = run.percent
+        if not force and percent - run.last_percent < 10 and now - run.last_line < 15:
+            return
+        run.last_line, run.last_percent = now, percent
+        left = ""
+        if run.render_started is not None and run.frames_total and 2 < percent < 99:
+            elapsed = now - run.render_started
+            left = f", ~{_duration(elapsed * (100 - percent) / percent)} left"
+        self.line(f"[{percent:3.0f}%] {run.job.stem}: {message}{left}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class _Log:
+    """The per-video log file under ``<cache>/logs``, written by this process only."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(f"# {path.stem}: build started {_dt.datetime.now().isoformat(timespec='seconds')}\n")
+
+    def write(self, lines: Iterable[str]) -> None:
+        with open(self.path, "a", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line.rstrip("\n") + "\n")
+
+
+def log_path(job: Job) -> Path:
+    return Path(job.options.cache_dir) / "logs" / f"{job.stem}.log"
+
+
+def _ensure_in_manifest(job: Job) -> None:
+    """A skipped video keeps its manifest entry (re-added from its sidecar if it was lost)."""
+    from pipeline import outputs
+    from pipeline.build import manifest_entry
+
+    name = f"{job.stem}.mp4"
+    if any(v.get("file") == name for v in outputs.read_manifest(job.options.output_dir)["videos"]):
+        return
+    sidecar = json.loads((Path(job.options.output_dir) / f"{job.stem}.json").read_text(encoding="utf-8"))
+    outputs.record_in_manifest(job.options.output_dir, manifest_entry(sidecar))
+
+
+def _write_shipped(job: Job, finished: Finished) -> None:
+    """Put the files a cluster worker sent back into output/ (each atomically), then the manifest."""
+    from pipeline import outputs
+    from pipeline.build import manifest_entry, output_paths
+
+    paths = output_paths(job.request, job.options)
+    by_name = {p.name: p for p in paths.values()}
+    if set(finished.files or {}) != set(by_name):
+        raise RuntimeError(f"the worker sent {sorted(finished.files or {})}, expected {sorted(by_name)}")
+    if hashlib.sha256(finished.files[paths["mp4"].name]).hexdigest() != finished.sidecar.get("sha256"):
+        raise RuntimeError("the MP4 the worker sent does not match its sidecar's sha256")
+    for kind in ("mp4", "srt", "vtt", "json"):  # the sidecar last: it vouches for the others
+        with outputs.atomic_output(paths[kind]) as tmp:
+            tmp.write_bytes(finished.files[paths[kind].name])
+    outputs.record_in_manifest(job.options.output_dir, manifest_entry(finished.sidecar))
+
+
+def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, force: bool = False,
+              printer: _Printer | None = None) -> list[Outcome]:
+    """Build every job that is not up to date; returns one Outcome per job, in order.
+
+    ``pool`` is a :mod:`pipeline.cluster` executor (default: a LocalPool of ``workers``).
+    """
+    from pipeline import incremental, outputs
+    from pipeline.cluster import LocalPool
+
+    printer = printer or _Printer()
+    outcomes: dict[str, Outcome] = {}
+    runs: dict[str, _Run] = {}
+    for out_dir in {Path(j.options.output_dir) for j in jobs}:
+        outputs.ensure_writable_dir(out_dir)
+        outputs.sweep_partials(out_dir)
+
+    for job in jobs:
+        started = time.monotonic()
+        if job.problem:
+            log = _Log(log_path(job))
+            log.write([f"not built: {job.problem}"])
+            outcomes[job.stem] = Outcome(job, "failed", 0.0, f"not buildable yet: {job.problem}", log.path)
+            continue
+        try:
+            fingerprint = incremental.video_fingerprint(job.request, job.options)
+            fresh = not force and incremental.up_to_date(job.request, job.options, fingerprint)
+            if fresh:
+                _ensure_in_manifest(job)
+        except Exception as exc:  # noqa: BLE001 - reported per video
+            log = _Log(log_path(job))
+            log.write([f"checking the inputs failed: {type(exc).__name__}: {exc}"])
+            outcomes[job.stem] = Outcome(job, "failed", time.monotonic() - started, f"{type(exc).__name__}: {exc}"[:200], log.path)
+            continue
+        if fresh:
+            outcomes[job.stem] = Outcome(job, "skipped", time.monotonic() - started, "up to date")
+            printer.line(f"[skip] {job.stem}: up to date")
+            continue
+        runs[job.stem] = _Run(job, fingerprint, log_path(job))
+
+    if runs:
+        own_pool = pool is None
+        pool = pool or LocalPool(workers or os.cpu_count() or 1, jobs[0].plugins)
+        printer.line(f"building {len(runs)} video(s) on {pool.describe()}; "
+                     f"{sum(o.status == 'skipped' for o in outcomes.values())} up to date")
+        try:
+            _Scheduler(pool, runs, outcomes, printer).run()
+        except KeyboardInterrupt:
+            printer.line("interrupted: stopping the workers; finished videos are kept")
+        finally:
+            if own_pool:
+                pool.shutdown(interrupt=any(o.status == "interrupted" for o in outcomes.values()))
+    for job in jobs:
+        outcomes.setdefault(job.stem, Outcome(job, "interrupted", 0.0, "not started"))
+    return [outcomes[j.stem] for j in jobs]
+
+
+class _Scheduler:
+    def __init__(self, pool, runs: dict[str, _Run], outcomes: dict[str, Outcome], printer: _Printer):
+        self.pool, self.runs, self.outcomes, self.printer = pool, runs, outcomes, printer
+        self.ship = bool(getattr(pool, "ship_outputs", False))
+        self.logs = {stem: _Log(run.log) for stem, run in runs.items()}
+        self.tasks: dict[str, tuple[str, str, Any]] = {}  # task id -> (stem, kind, detail)
+        self.serial = 0
+        self.plans_left = len(runs)
+
+    def submit(self, run: _Run, kind: str, fn, args: tuple, detail: Any = None, **hints) -> None:
+        self.serial += 1
+        task_id = f"{kind}-{self.serial}-{run.job.stem}"
+        self.tasks[task_id] = (run.job.stem, kind, detail)
+        self.pool.submit(task_id, fn, args, **hints)
+
+    def run(self) -> None:
+        try:
+            for run in self.runs.values():
+                run.phase = "plan"
+                self.submit(run, "plan", task_plan, (run.job, self.ship))
+            while self.tasks:
+                for event in self.pool.poll(0.5):
+                    self.handle(*event)
+        except KeyboardInterrupt:
+            for stem, run in self.runs.items():
+                if stem not in self.outcomes:
+                    self.logs[stem].write(["interrupted"])
+                    self.outcomes[stem] = Outcome(run.job, "interrupted", time.monotonic() - run.started,
+                                                  "interrupted; the next run continues from the cached beats", run.log)
+            self.pool.shutdown(interrupt=True)
+            raise
+
+    # -- events ----------------------------------------------------------------------------
+    def handle(self, kind: str, task_id: str, payload: Any) -> None:
+        if task_id not in self.tasks:
+            return
+        stem, task_kind, detail = self.tasks[task_id]
+        run = self.runs[stem]
+        if kind == "progress":
+            if stem in self.outcomes:
+                return
+            if isinstance(payload, tuple) and payload and payload[0] == "beat":
+                _, index, frames, drawn = payload
+                run.frames_done += frames
+                run.drawn += int(bool(drawn))
+                self.printer.video(run, f"beat {index + 1}/{len(run.storyboard.beats)} {'drawn' if drawn else 'cached'}")
+            elif isinstance(payload, str) and not self.ship:
+                self.logs[stem].write([f"{time.strftime('%H:%M:%S')} {payload}"])
+            return
+        del self.tasks[task_id]
+        if stem in self.outcomes:  # the video already failed; ignore its other tasks
+            return
+        if kind == "lost":
+            self.fail(run, f"{task_kind} task lost: {payload}", [f"{task_kind} task lost: {payload}"])
+            return
+        outcome = payload
+        if self.ship or not outcome.ok:
+            self.logs[stem].write(outcome.log if self.ship else [l for l in outcome.detail.splitlines()])
+        if not outcome.ok:
+            self.fail(run, outcome.error)
+            return
+        try:
+            getattr(self, f"on_{task_kind}")(run, outcome.value, detail, outcome)
+        except Exception as exc:  # noqa: BLE001 - reported per video
+            import traceback
+
+            self.fail(run, f"{type(exc).__name__}: {exc}", traceback.format_exc().splitlines())
+
+    def fail(self, run: _Run, reason: str, lines: Iterable[str] = ()) -> None:
+        self.logs[run.job.stem].write(list(lines) + [f"FAILED: {reason}"])
+        self.outcomes[run.job.stem] = Outcome(run.job, "failed", time.monotonic() - run.started, reason, run.log)
+        self.printer.line(f"[fail] {run.job.stem}: {reason} (log: {run.log})")
+        if run.phase == "plan":
+            self.plans_left -= 1
+
+    def on_plan(self, run: _Run, plan: Plan, _detail, outcome) -> None:
+        from pipeline.incremental import scene_code_hash
+
+        self.plans_left -= 1
+        if plan.code != scene_code_hash(run.job.request.spec):
+            raise RuntimeError("the worker runs different scene code than this checkout; deploy the same commit to every worker")
+        run.storyboard = plan.storyboard
+        run.frames_total = plan.storyboard.total_frames
+        run.worker = outcome.worker
+        if plan.cached:
+            run.frames_done = run.frames_total
+            self.finish(run, None)
+            return
+        parts = self.parts_for(run)
+        ranges = split_beats([b.frames for b in plan.storyboard.beats], parts)
+        run.phase, run.chunks_left, run.render_started = "render", len(ranges), time.monotonic()
+        self.printer.video(run, f"{len(plan.storyboard.beats)} beats, {plan.storyboard.duration_s:.0f} s"
+                                f"{f' in {len(ranges)} ranges' if len(ranges) > 1 else ''}", force=True)
+        for beats in ranges:
+            self.submit(run, "render", task_render, (run.job, plan.storyboard, beats, self.ship), detail=beats)
+
+    def parts_for(self, run: _Run) -> int:
+        """How many ranges to cut a video into: its share of the known work times the workers."""
+        known = [r.frames_total for r in self.runs.values() if r.frames_total and r.job.stem not in self.outcomes]
+        unknown = self.plans_left
+        estimate = sum(known) + unknown * (sum(known) / len(known) if known else 0)
+        share = run.frames_total / estimate if estimate else 1.0
+        return max(1, min(len(run.storyboard.beats), math.floor(self.pool.size * share + 0.5)))
+
+    def on_render(self, run: _Run, rendered: Rendered, beats, _outcome) -> None:
+        run.keys.update(rendered.keys)
+        run.segments.update(rendered.segments or {})
+        run.chunks_left -= 1
+        if run.chunks_left == 0:
+            keys = [run.keys[i] for i in range(len(run.storyboard.beats))]
+            self.finish(run, keys)
+
+    def finish(self, run: _Run, keys: list[str] | None) -> None:
+        run.phase = "finish"
+        self.printer.video(run, "mixing, muxing and checking", force=True)
+        segments = dict(run.segments) if self.ship and keys is not None else None
+        self.submit(run, "finish", task_finish, (run.job, run.storyboard, keys, segments, self.ship),
+                    prefer_worker=run.worker or None)
+        run.segments = {}
+
+    def on_finish(self, run: _Run, finished: Finished, _detail, _outcome) -> None:
+        from pipeline import incremental
+
+        if finished.files is not None:
+            _write_shipped(run.job, finished)
+        incremental.record_built(run.job.request, run.job.options, run.fingerprint)
+        seconds = time.monotonic() - run.started
+        beats = len(run.storyboard.beats)
+        note = f"{run.drawn}/{beats} beats drawn" if run.keys else f"all {beats} beats cached"
+        self.outcomes[run.job.stem] = Outcome(run.job, "built", seconds, note, run.log)
+        self.logs[run.job.stem].write([f"built in {seconds:.1f} s: {note}"])
+        self.printer.line(f"[done] {run.job.stem}: built in {_duration(seconds)} ({note})")
+
+
+# ---------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------
+
+def summary_table(outcomes: Sequence[Outcome]) -> str:
+    rows = [("video", "status", "time", "note")]
+    for o in outcomes:
+        note = o.note
+        if o.status in ("failed", "interrupted") and o.log is not None:
+            note = f"{note} (log: {o.log})"
+        rows.append((o.job.stem, o.status, f"{o.seconds:.1f} s", note))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip() for r in rows]
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("built", "skipped", "failed", "interrupted")}
+    total = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to do"
+    return "\n".join(lines[:1] + ["-" * len(lines[0])] + lines[1:] + [f"{len(outcomes)} video(s): {total}"])
+
+
+def write_gallery_if_available(output_dir: Path, printer: _Printer) -> str | None:
+    """Call ``pipeline.gallery.write_gallery`` if that module exists; returns an error line or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("pipeline.gallery") is None:
+        return None
+    try:
+        from pipeline.gallery import write_gallery
+
+        page = write_gallery(Path(output_dir))
+    except Exception as exc:  # noqa: BLE001 - the videos are built; report the gallery on its own
+        return f"gallery: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    printer.line(f"gallery: {page}")
+    return None
+
+
+def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: Path | None, voice: str,
+            cluster: str | None, output_dir: Path | None, cache_dir: Path | None, force: bool,
+            gallery: bool, quiet: bool) -> tuple[list[Outcome], str | None]:
+    """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
+    from pipeline.cluster import DaskPool, load_plugins, plugins_from_env
+    from pipeline.quality import QUALITIES
+
+    load_plugins(plugins_from_env())  # extensions may add qualities and videos
+    if quality not in QUALITIES:
+        raise CatalogError(f"unknown quality '{quality}'; qualities: {', '.join(QUALITIES)}")
+    if voice not in VOICES:
+        raise CatalogError(f"unknown voice '{voice}'; voices: {', '.join(VOICES)}")
+    out = Path(output_dir or DEFAULT_OUTPUT_DIR)
+    jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
+                        cache_dir=Path(cache_dir or DEFAULT_CACHE_DIR), only=only, plugins=plugins_from_env())
+    printer = _Printer(quiet)
+    pool = DaskPool(cluster, jobs[0].plugins if jobs else ()) if cluster else None
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        outcomes = build_all(jobs, workers=workers, pool=pool, force=force, printer=printer)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if pool is not None:
+            pool.shutdown()
+    interrupted = any(o.status == "interrupted" for o in outcomes)
+    gallery_error = write_gallery_if_available(out, printer) if gallery and not interrupted else None
+    return outcomes, gallery_error
+
+
+def _terminate(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt("terminated")

@@ -1,0 +1,359 @@
+"""Where the catalog's tasks run: local worker processes, or a Dask cluster.
+
+Both executors take the same tasks (plain functions of ``pipeline.catalog`` with picklable
+arguments) and report the same events, so ``build_all`` does not care where work runs:
+
+* ``("progress", task_id, message)`` while a task runs (beat by beat);
+* ``("done", task_id, TaskOutcome)`` when it ends, with its log lines and either its
+  value or the error text;
+* ``("lost", task_id, reason)`` when the process running it died (killed, out of memory).
+
+**Local** (:class:`LocalPool`): ``-j N`` spawned worker processes, each taking one task at
+a time over a pipe. A worker that dies takes only its own task with it: the pool notices
+(process sentinel), reports the task as lost and starts a replacement. Workers die with
+the parent (``PR_SET_PDEATHSIG``), and SIGINT/SIGTERM in a worker unwind its task so its
+temporary files are removed.
+
+**Dask** (:class:`DaskPool`): the same tasks go to ``distributed.Client(address)``. Workers
+on other machines cannot write our disk, so a task that runs there builds into its own
+temporary directory (and its own segment cache, ``$SPINE_WORKER_CACHE`` or
+``~/.cache/spinal-injections-animation``) and *returns the bytes* of what it made; the
+client writes them into ``output/`` atomically. Progress travels as Dask worker events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+PLUGINS_ENV = "SPINE_CATALOG_PLUGINS"
+WORKER_CACHE_ENV = "SPINE_WORKER_CACHE"
+PROGRESS_TOPIC = "spine-catalog-progress"
+
+Event = tuple[str, str, Any]
+
+
+@dataclass
+class TaskOutcome:
+    ok: bool
+    value: Any = None
+    error: str = ""  # one line
+    detail: str = ""  # traceback
+    log: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    worker: str = ""
+
+
+# ---------------------------------------------------------------------------------------
+# Running one task (in whichever process)
+# ---------------------------------------------------------------------------------------
+
+def load_plugins(plugins: Iterable[str]) -> None:
+    """Import test/extension modules (a module name or a .py path) and call their ``register()``."""
+    for item in plugins:
+        if not item:
+            continue
+        if item.endswith(".py"):
+            name = Path(item).stem
+            module = sys.modules.get(name)
+            if module is None:
+                spec = importlib.util.spec_from_file_location(name, item)
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot load plugin {item}")
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(item)
+        register = getattr(module, "register", None)
+        if callable(register):
+            register()
+
+
+def plugins_from_env() -> tuple[str, ...]:
+    return tuple(p for p in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if p)
+
+
+def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable[[Any], None] | None = None) -> TaskOutcome:
+    """Run ``fn(*args, report=...)``; never raises (except on interrupt): errors come back as data."""
+    log: list[str] = []
+    started = time.monotonic()
+
+    def report(message: Any) -> None:
+        """A str is a log line; anything else (e.g. a beat-done tuple) is only sent as progress."""
+        if isinstance(message, str):
+            log.append(f"{time.strftime('%H:%M:%S')} {message}")
+        if emit is not None:
+            with contextlib.suppress(Exception):
+                emit(message)
+
+    try:
+        load_plugins(plugins)
+        value = fn(*args, report=report)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a task's failure is data for the report
+        detail = traceback.format_exc()
+        log.extend(detail.rstrip().splitlines())
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return TaskOutcome(False, error=f"{type(exc).__name__}: {first}"[:300], detail=detail, log=log,
+                           seconds=time.monotonic() - started)
+    return TaskOutcome(True, value, log=log, seconds=time.monotonic() - started)
+
+
+# ---------------------------------------------------------------------------------------
+# Local worker processes
+# ---------------------------------------------------------------------------------------
+
+def _die_with_parent() -> None:
+    """Ask Linux to send us SIGTERM when the process that started us dies."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _worker_main(conn: Connection, parent_pid: int) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        return
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except EOFError:
+                return
+            if message is None:
+                return
+            task_id, fn, args, plugins = message
+
+            def emit(message: Any, task_id=task_id) -> None:
+                conn.send(("progress", task_id, message))
+
+            outcome = run_task(fn, args, plugins, emit)
+            conn.send(("done", task_id, outcome))
+    except KeyboardInterrupt:
+        return
+
+
+class _Worker:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, os.getpid()), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: str | None = None
+
+
+class LocalPool:
+    """``workers`` processes; one task each at a time; a dead worker loses only its task."""
+
+    ship_outputs = False
+
+    def __init__(self, workers: int, plugins: tuple[str, ...] = ()):
+        self.size = max(1, int(workers))
+        self.plugins = plugins
+        self.ctx = multiprocessing.get_context("spawn")
+        self.workers: list[_Worker] = []
+        self.backlog: list[tuple[str, Callable, tuple, dict]] = []
+        self.closed = False
+
+    def describe(self) -> str:
+        return f"{self.size} local worker process{'es' if self.size != 1 else ''}"
+
+    def submit(self, task_id: str, fn: Callable, args: tuple, **hints) -> None:
+        self.backlog.append((task_id, fn, args, hints))
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while self.backlog:
+            idle = next((w for w in self.workers if w.task is None and w.process.is_alive()), None)
+            if idle is None and len(self.workers) < self.size:
+                idle = _Worker(self.ctx)
+                self.workers.append(idle)
+            if idle is None:
+                return
+            task_id, fn, args, _ = self.backlog.pop(0)
+            idle.task = task_id
+            idle.conn.send((task_id, fn, args, self.plugins))
+
+    def pending(self) -> int:
+        return len(self.backlog) + sum(1 for w in self.workers if w.task is not None)
+
+    def poll(self, timeout: float) -> list[Event]:
+        events: list[Event] = []
+        busy = [w for w in self.workers if w.task is not None]
+        if not busy:
+            return events
+        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
+        for worker in busy:
+            if worker.conn in ready:
+                try:
+                    while worker.conn.poll():
+                        kind, task_id, payload = worker.conn.recv()
+                        events.append((kind, task_id, payload))
+                        if kind == "done":
+                            worker.task = None
+                except (EOFError, OSError):
+                    pass
+            if worker.task is not None and not worker.process.is_alive():
+                worker.process.join(0.1)
+                code = worker.process.exitcode
+                how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
+                events.append(("lost", worker.task, f"its worker process (pid {worker.process.pid}) {how}"))
+                worker.task = None
+                self.workers.remove(worker)
+        self._dispatch()
+        return events
+
+    def shutdown(self, interrupt: bool = False) -> None:
+        """Stop the workers; with ``interrupt``, running tasks are interrupted (they clean up)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.backlog.clear()
+        for worker in self.workers:
+            if interrupt and worker.process.is_alive():
+                with contextlib.suppress(OSError):
+                    os.kill(worker.process.pid, signal.SIGTERM)
+            with contextlib.suppress(OSError, BrokenPipeError):
+                worker.conn.send(None)
+        deadline = time.monotonic() + (10 if interrupt else 30)
+        for worker in self.workers:
+            worker.process.join(max(0.1, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(1)
+            worker.conn.close()
+        self.workers.clear()
+
+
+# ---------------------------------------------------------------------------------------
+# Dask distributed
+# ---------------------------------------------------------------------------------------
+
+def worker_cache_dir() -> Path:
+    """The segment/speech cache of a cluster worker (on the worker's machine)."""
+    configured = os.environ.get(WORKER_CACHE_ENV)
+    if configured:
+        return Path(configured)
+    return Path.home() / ".cache" / "spinal-injections-animation"
+
+
+def run_on_dask_worker(task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...]) -> TaskOutcome:
+    """What a Dask worker runs: the task, with its progress sent back as worker events."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+
+        def emit(message: Any) -> None:
+            worker.log_event(PROGRESS_TOPIC, {"task": task_id, "message": message})
+
+        address = worker.address
+    except (ImportError, ValueError):
+        emit, address = None, ""
+    outcome = run_task(fn, args, plugins, emit)
+    outcome.worker = address
+    return outcome
+
+
+class DaskPool:
+    """The same tasks on a Dask cluster; outputs come back as bytes (``ship_outputs``)."""
+
+    ship_outputs = True
+
+    def __init__(self, address: str, plugins: tuple[str, ...] = (), connect_timeout: float = 20):
+        from distributed import Client
+
+        try:
+            self.client = Client(address, timeout=connect_timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
+                               f"`dask scheduler` and point --cluster at it") from exc
+        self.address = address
+        self.plugins = plugins
+        self.futures: dict[Any, str] = {}
+        self.events: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        with contextlib.suppress(Exception):
+            self.client.subscribe_topic(PROGRESS_TOPIC, self._on_event)
+        workers = self.client.scheduler_info().get("workers", {})
+        self.size = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        self.worker_count = len(workers)
+
+    def describe(self) -> str:
+        return f"Dask cluster {self.address} ({self.worker_count} workers, {self.size} threads)"
+
+    def _on_event(self, event) -> None:
+        _, msg = event if isinstance(event, tuple) and len(event) == 2 else (None, event)
+        if isinstance(msg, dict) and "task" in msg:
+            self.events.put(("progress", msg["task"], msg.get("message", "")))
+
+    def submit(self, task_id: str, fn: Callable, args: tuple, prefer_worker: str | None = None, **_) -> None:
+        kwargs: dict[str, Any] = {"pure": False, "key": f"{task_id}-{os.getpid()}-{time.monotonic_ns()}"}
+        if prefer_worker:
+            kwargs.update(workers=[prefer_worker], allow_other_workers=True)
+        future = self.client.submit(run_on_dask_worker, task_id, fn, args, self.plugins, **kwargs)
+        with self.lock:
+            self.futures[future] = task_id
+
+    def pending(self) -> int:
+        return len(self.futures)
+
+    def poll(self, timeout: float) -> list[Event]:
+        from distributed import wait as dask_wait
+
+        events: list[Event] = []
+        while True:
+            try:
+                events.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        futures = list(self.futures)
+        if not futures:
+            return events
+        with contextlib.suppress(TimeoutError):
+            dask_wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
+        for future in futures:
+            if not future.done():
+                continue
+            task_id = self.futures.pop(future)
+            if future.status == "finished":
+                events.append(("done", task_id, future.result()))
+            else:
+                exc = future.exception()
+                events.append(("lost", task_id, f"the Dask task failed on the cluster: {type(exc).__name__}: {exc}"))
+        return events
+
+    def shutdown(self, interrupt: bool = False) -> None:
+        with contextlib.suppress(Exception):
+            if interrupt and self.futures:
+                self.client.cancel(list(self.futures))
+        self.futures.clear()
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot be used (unreachable scheduler, no workers)."""

@@ -108,6 +108,13 @@ def test_a_damaged_cache_entry_is_synthesised_again(tmp_path):
     assert again[0].duration_s > 0.5 and entry.stat().st_size > 1000
 
 
+def test_an_unwritable_cache_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(NarrationError, match=r"^t: beat 'one': cannot write the speech cache in .*not-a-folder/espeak: "):
+        speak_beats([ScriptBeat("one", "One", "Hello there.")], "espeak", "en", video="t", cache_dir=blocker)
+
+
 def test_espeak_speaks_spanish(tmp_path):
     beats = [ScriptBeat("aguja", "La aguja", "La aguja va al agujero L4-L5. Se inyectan 1-2 mL de contraste.")]
     (beat,) = speak_beats(beats, "espeak", "es", video="t", cache_dir=tmp_path)

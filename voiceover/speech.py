@@ -176,11 +176,11 @@ def _split_clause(text: str, lang: str) -> list[str]:
         if prev[-1] in ",;:" or prev in ("—", "–", "-"):
             penalty = 0
         elif nxt in clause_words:
-            penalty = 10
+            penalty = 22
         elif nxt in prepositions:
-            penalty = 20
+            penalty = 25
         else:
-            penalty = 35
+            penalty = 40
         if prev.lower() in weak:
             penalty += 30
         cost = max(len(left), len(right)) + penalty
@@ -400,8 +400,11 @@ def _read_cached(path: Path) -> np.ndarray | None:
 
 
 def _write_cached(path: Path, pcm: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise NarrationError(f"cannot write the speech cache in {path.parent}: {exc.strerror or exc}") from exc
     os.close(fd)
     try:
         sf.write(tmp, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")

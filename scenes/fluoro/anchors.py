@@ -43,20 +43,27 @@ def level_centre(level: str, model=None) -> np.ndarray:
     return np.asarray(model.vertebra_frame(level)[0], dtype=float)
 
 
-def body_outline(structures: list[Structure], *, back_margin_mm: float = 32.0,
-                 depth_mm: float = 235.0, width_mm: float = 330.0) -> Structure:
+def body_outline(structures: list[Structure], around=None, *, reach_mm: float = 60.0,
+                 back_margin_mm: float = 32.0, depth_mm: float = 235.0, width_mm: float = 330.0) -> Structure:
     """An elliptic cylinder of soft tissue around the spine (the torso), along z.
 
-    The back skin lies ``back_margin_mm`` behind the most posterior bone (the spinous
-    processes: skin to lumbar epidural space is ~3-5 cm); the torso is ``depth_mm`` deep
-    (front to back) and ``width_mm`` wide -- an average adult abdomen.
+    The back skin lies ``back_margin_mm`` behind the most posterior bone within
+    ``reach_mm`` (cranio-caudally) of ``around`` (the isocentre; the spinous processes:
+    skin to lumbar epidural space is ~3-5 cm); the torso is ``depth_mm`` deep (front to
+    back) and ``width_mm`` wide -- an average adult abdomen [typical].
     """
     bone = [s for s in structures if s.material in (Material.CORTICAL_BONE, Material.CANCELLOUS_BONE)]
     pool = bone or list(structures)
-    los, his = zip(*(s.solid.bounding_box() for s in pool))
+    boxes = [s.solid.bounding_box() for s in pool]
+    if around is not None:
+        z = float(np.asarray(around, float)[2])
+        near = [(lo, hi) for lo, hi in boxes if lo[2] - reach_mm <= z <= hi[2] + reach_mm]
+        boxes = near or boxes
+    los, his = zip(*boxes)
     lo, hi = np.min(los, axis=0), np.max(his, axis=0)
     back = hi[1] + back_margin_mm
-    centre = np.array([(lo[0] + hi[0]) / 2, back - depth_mm / 2, (lo[2] + hi[2]) / 2])
+    mid_z = float(np.asarray(around, float)[2]) if around is not None else (lo[2] + hi[2]) / 2
+    centre = np.array([0.0 if around is None else float(np.asarray(around, float)[0]), back - depth_mm / 2, mid_z])
     half_height = (hi[2] - lo[2]) / 2 + 400.0
     solid = Cylinder(centre, np.eye(3), np.array([width_mm / 2, depth_mm / 2]), half_height)
     return Structure("body_outline", "body_outline", Material.SOFT_TISSUE, solid)

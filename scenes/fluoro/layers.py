@@ -75,7 +75,7 @@ class Needle:
         return [Structure("needle", "needle", Material.STEEL, Capsule.between(a, b, self.gauge_mm / 2))]
 
 
-def _anatomy_structures(anatomy) -> tuple[list[Structure], str]:
+def _anatomy_structures(anatomy, around=None) -> tuple[list[Structure], str]:
     """(structures incl. a body outline, hash) from a spine model or a list of structures."""
     if hasattr(anatomy, "structures"):
         structures = list(anatomy.structures())
@@ -84,7 +84,7 @@ def _anatomy_structures(anatomy) -> tuple[list[Structure], str]:
         structures = list(anatomy)
         model_hash = "structures:" + structures_hash(structures)
     if not any(s.kind in BODY_KINDS for s in structures):
-        structures.append(body_outline(structures))
+        structures.append(body_outline(structures, around))
     return structures, model_hash
 
 
@@ -101,7 +101,7 @@ class FluoroImager:
         self.size = int(size)
         self.detector = detector or Detector()
         self.seed = int(seed)
-        self._structures, self._model_hash = _anatomy_structures(anatomy)
+        self._structures, self._model_hash = _anatomy_structures(anatomy, pose.isocentre)
         self._projector = Projector(pose, self.size)
         self._cache = None if cache_dir is False else AnatomyCache(cache_dir)
 

@@ -363,8 +363,9 @@ def _duck_gain(speaking: np.ndarray) -> np.ndarray:
     # A min filter first keeps the full cut over the whole speaking span, then the ramp.
     ramp = max(1, int(DUCK_RAMP_S / 0.01))
     db = uniform_filter1d(minimum_filter1d(db, 2 * (ramp // 2) + 1, mode="nearest"), ramp, mode="nearest")
-    gain = 10 ** (np.repeat(db, hop)[: len(speaking)] / 20)
-    return gain
+    # Interpolated between frame centres: a staircase of 10 ms steps would tick faintly.
+    centres = (np.arange(frames) + 0.5) * hop
+    return 10 ** (np.interp(np.arange(len(speaking)), centres, db) / 20)
 
 
 def _fades(n: int) -> np.ndarray:

@@ -1,0 +1,318 @@
+"""The procedures: loaded from ``data/*.yaml``, checked, and offered as videos.
+
+* :func:`load_procedures` reads and validates every data file (:mod:`.schema`); a broken
+  file raises :class:`ProcedureDataError` with one line: ``<file>: <field path>: <problem>``.
+* :func:`procedure` returns one by name.
+* :func:`video_specs` gives one :class:`pipeline.videos.VideoSpec` per procedure, with the
+  allowed levels and sides, the defaults, the "why not" clause for a refused level, and the
+  narration context (:func:`narration_context`).
+
+Narration context (the fields the scripts in ``voiceover/scripts/<lang>/<name>.yaml`` use):
+
+=========================  ==================================================================
+``level``                  the level, e.g. ``L4-L5``, ``S1``, ``S5`` (caudal: the hiatus)
+``side``                   ``left`` / ``right`` (absent for the unsided caudal injection)
+``level_words``            :func:`describe_level` or the file's ``level_words`` override
+``region_words``           "neck", "mid back", "lower back" or "sacrum"
+``root``                   the root exiting at that foramen (L4-L5 -> L4, C5-C6 -> C6,
+                           C7-T1 -> C8, L5-S1 -> L5, S1 -> S1); for a vertebra the root
+                           leaving below its pedicle (thoracic/lumbar) or through its sacral
+                           foramen; for the SCS trial the root at the lead tip (T8)
+``nerves``                 e.g. "the L3 and L4 medial branch nerves", "the L4 nerve root"
+``needle``                 e.g. "a thin 22-gauge needle"
+``medication``, ``volume`` e.g. "a steroid, dexamethasone, mixed with saline", "2 to 4 millilitres"
+``position``               e.g. "lying face down"
+``contrast_pattern_words`` what the contrast (or its stand-in check) looks like
+``entry_side``             side of the skin entry (differs from ``side`` only for discography)
+=========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from scenes.anatomy.levels import (
+    Interspace,
+    LevelError,
+    Vertebra,
+    describe_level,
+    exiting_root,
+    parse_level,
+    region_of,
+)
+from scenes.procedures.schema import CONTRAST_PATTERNS, Procedure, Technique
+
+__all__ = [
+    "DATA_DIR",
+    "PROCEDURE_ORDER",
+    "FLUORO_PATTERN",
+    "SCENE",
+    "ProcedureDataError",
+    "load_procedures",
+    "load_procedure_file",
+    "procedure",
+    "video_specs",
+    "narration_context",
+    "root_for",
+    "nerves_words",
+    "entry_side",
+    "summarise_levels",
+]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SCENE = "scenes.procedure_scene:ProcedureScene"
+
+# The order ``render.py list`` shows them in (clinical.md section 3).
+PROCEDURE_ORDER = (
+    "interlaminar-esi",
+    "transforaminal-esi",
+    "selective-nerve-root-block",
+    "caudal-esi",
+    "facet-joint-injection",
+    "medial-branch-block",
+    "radiofrequency-ablation",
+    "si-joint-injection",
+    "discography",
+    "vertebroplasty",
+    "spinal-cord-stimulator-trial",
+)
+
+# Our contrast pattern names -> the names scenes/fluoro/contrast.py builds them under.
+FLUORO_PATTERN = {
+    "epidurogram": "epidurogram",
+    "root_sleeve": "transforaminal",
+    "caudal": "caudal",
+    "arthrogram_facet": "facet_arthrogram",
+    "arthrogram_si": "si_arthrogram",
+    "nucleogram": "nucleogram",
+    "fissured_disc": "fissured_disc",
+    "vascular": "vascular",
+}
+
+REGION_WORDS = {
+    "cervical": "neck",
+    "thoracic": "mid back",
+    "lumbar": "lower back",
+    "sacral": "sacrum",
+    "coccygeal": "sacrum",
+}
+
+
+class ProcedureDataError(ValueError):
+    """A procedure data file is missing, unreadable or breaks a rule; the message is one line."""
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            if str(part).startswith(("function-", "literal[", "union[", "tagged-union")):
+                continue
+            out += ("." if out else "") + str(part)
+    return out or "(top)"
+
+
+def load_procedure_file(path: Path) -> Procedure:
+    """Read and validate one data file; the file's stem must be the procedure's name."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProcedureDataError(f"{path.name}: cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProcedureDataError(f"{path.name}: not valid YAML at {where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ProcedureDataError(f"{path.name}: expected a mapping of procedure fields at the top")
+    try:
+        proc = Procedure.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+        raise ProcedureDataError(f"{path.name}: {_loc(tuple(err.get('loc', ())))}: {msg}{more}"
+                                 .replace("\n", " ")) from None
+    except (LevelError, ValueError) as exc:  # a validator outside pydantic's wrapping
+        raise ProcedureDataError(f"{path.name}: {str(exc).splitlines()[0]}") from None
+    if proc.name != path.stem:
+        raise ProcedureDataError(f"{path.name}: name '{proc.name}' must match the file name '{path.stem}'")
+    return proc
+
+
+def load_procedures(data_dir: Path | str | None = None) -> dict[str, Procedure]:
+    """Name -> validated :class:`Procedure` for every ``*.yaml`` in ``data_dir``.
+
+    The default directory is read once and cached; every procedure in
+    :data:`PROCEDURE_ORDER` must be there.
+    """
+    if data_dir is None:
+        return _load_default()
+    return _load_dir(Path(data_dir))
+
+
+@lru_cache(maxsize=1)
+def _load_default() -> dict[str, Procedure]:
+    procs = _load_dir(DATA_DIR)
+    missing = [n for n in PROCEDURE_ORDER if n not in procs]
+    if missing:
+        raise ProcedureDataError(f"{DATA_DIR.name}: no data file for {', '.join(missing)}")
+    return procs
+
+
+def _load_dir(data_dir: Path) -> dict[str, Procedure]:
+    files = sorted(data_dir.glob("*.yaml"))
+    if not files:
+        raise ProcedureDataError(f"{data_dir}: no procedure data files (*.yaml)")
+    procs = {p.stem: load_procedure_file(p) for p in files}
+    order = {n: i for i, n in enumerate(PROCEDURE_ORDER)}
+    return dict(sorted(procs.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+def procedure(name: str) -> Procedure:
+    """One procedure by name; :class:`pipeline.videos.RequestError` naming them all otherwise."""
+    procs = load_procedures()
+    if name not in procs:
+        from pipeline.videos import RequestError
+
+        raise RequestError(f"unknown procedure '{name}'; procedures: {', '.join(procs)}")
+    return procs[name]
+
+
+# -- narration -------------------------------------------------------------------------------------
+
+def root_for(proc: Procedure, level: str) -> str:
+    """The nerve root for the narration's ``{root}`` (see the module table)."""
+    tech = proc.technique_for(level)
+    at = tech.target.at if tech.target.at not in ("level", "lower", "upper") else level
+    parsed = parse_level(at)
+    if isinstance(parsed, Interspace):
+        return exiting_root(parsed)
+    v: Vertebra = parsed
+    if v.region == "cervical":
+        return v.name  # C2-C7 exit above their own vertebra: the nearest root named for it
+    if v.region == "coccygeal":
+        return "Co1"
+    return v.name  # thoracic, lumbar: below the pedicle; sacral: through that segment's foramen
+
+
+def nerves_words(proc: Procedure, level: str) -> str:
+    """Words for the nerves treated: from the nerve table, else the technique's template."""
+    nerves = proc.nerve_table.get(level)
+    if nerves:
+        names = [n.name for n in nerves]
+        if len(names) == 1:
+            return f"the {names[0]}"
+        suffix = " medial branch"
+        if all(n.endswith(suffix) for n in names):
+            return f"the {names[0][:-len(suffix)]} and {names[1][:-len(suffix)]} medial branch nerves"
+        return f"the {names[0]} and the {names[1]}"
+    tech = proc.technique_for(level)
+    template = tech.nerves_words or proc.nerves_words or "the {root} nerve root"
+    return template.format(root=root_for(proc, level), level=level)
+
+
+def entry_side(proc: Procedure, side: str | None) -> str | None:
+    """Side of the skin entry: the requested side, or the opposite one for discography."""
+    if side is None:
+        return None
+    if any(t.approach == "disc_extrapedicular" for t in proc.techniques):
+        return "left" if side == "right" else "right"
+    return side
+
+
+def _region_words(tech: Technique, level: str) -> str:
+    if tech.region_words:
+        return tech.region_words
+    return REGION_WORDS[region_of(parse_level(level))]
+
+
+def narration_context(proc: Procedure, level: str, side: str | None) -> dict[str, Any]:
+    """Every field the narration may use, for one allowed level and side."""
+    level = str(parse_level(level))
+    tech = proc.technique_for(level)
+    med = tech.medication
+    conf = tech.confirmation
+    ctx: dict[str, Any] = {
+        "level": level,
+        "level_words": proc.level_words.get(level) or describe_level(level),
+        "region_words": _region_words(tech, level),
+        "root": root_for(proc, level),
+        "nerves": nerves_words(proc, level),
+        "needle": tech.needle.words,
+        "medication": med.words if med else "",
+        "volume": med.volume_words if med else "",
+        "position": tech.position.words,
+        "contrast_pattern_words": conf.contrast_words or (CONTRAST_PATTERNS[conf.contrast] if conf.contrast else ""),
+    }
+    if proc.sided:
+        ctx["side"] = side or proc.default_side
+        ctx["entry_side"] = entry_side(proc, ctx["side"])
+    return ctx
+
+
+def _context(name: str, request) -> dict[str, Any]:
+    return narration_context(procedure(name), request.level, request.side)
+
+
+def _level_rule(name: str, level: str) -> str:
+    proc = procedure(name)
+    return f"{name} is not done at {level}: {proc.not_done_reason(level)}"
+
+
+def summarise_levels(levels: list[str]) -> str:
+    """"C6-C7 to L5-S1" / "C4-C5 to C7-T1, L1-L2 to L5-S1, S1": runs of adjacent levels."""
+    from scenes.anatomy.levels import INTERSPACES, VERTEBRAE
+
+    def position(level: str) -> tuple[int, int]:
+        if level in INTERSPACES:
+            return 0, INTERSPACES.index(level)
+        return 1, VERTEBRAE.index(level)
+
+    runs: list[list[str]] = []
+    for level in levels:
+        if runs:
+            kind, idx = position(level)
+            last_kind, last_idx = position(runs[-1][-1])
+            if kind == last_kind and idx == last_idx + 1:
+                runs[-1].append(level)
+                continue
+        runs.append([level])
+    parts = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{run[0]} to {run[-1]}")
+        else:
+            parts.extend(run)
+    return ", ".join(parts)
+
+
+def video_specs() -> list:
+    """One :class:`VideoSpec` per procedure, in :data:`PROCEDURE_ORDER`."""
+    from pipeline.videos import SIDES, VideoSpec
+
+    specs = []
+    for name, proc in load_procedures().items():
+        specs.append(VideoSpec(
+            name=name,
+            title=proc.title,
+            scene=SCENE,
+            summary=proc.summary,
+            levels=tuple(proc.allowed_levels),
+            levels_summary=summarise_levels(proc.allowed_levels),
+            sides=SIDES if proc.sided else (),
+            default_level=proc.default_level,
+            default_side=proc.default_side,
+            procedure=name,
+            context=partial(_context, name),
+            level_rule=partial(_level_rule, name),
+        ))
+    return specs

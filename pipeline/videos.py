@@ -34,6 +34,8 @@ class VideoSpec:
     script: str | None = None  # narration script name (default: the video's name)
     levels_summary: str | None = None  # short wording of a long list of allowed levels
     context: Callable[["VideoRequest"], dict[str, Any]] | None = field(default=None, compare=False)
+    # why a level is refused: "caudal-esi is not done at L3: it is done only through the sacral hiatus (level S5)"
+    level_rule: Callable[[str], str] | None = field(default=None, compare=False)
 
     @property
     def script_name(self) -> str:
@@ -117,6 +119,9 @@ def all_videos() -> dict[str, VideoSpec]:
             context=_atlas_context,
         ),
     ]
+    from scenes.procedures.catalog import video_specs
+
+    specs.extend(video_specs())
     return {s.name: s for s in specs}
 
 
@@ -135,7 +140,8 @@ def resolve(name: str, level: str | None = None, side: str | None = None) -> Vid
     if spec.levels:
         chosen_level = spec.default_level if level is None else _normalise_level(level, spec)
         if chosen_level not in spec.levels:
-            raise RequestError(f"level {chosen_level} is not done for '{name}'; allowed levels: {spec.describe_levels()}")
+            why = spec.level_rule(chosen_level) if spec.level_rule else f"level {chosen_level} is not done for '{name}'"
+            raise RequestError(f"{why}; allowed levels: {spec.describe_levels()}")
     chosen_side = (side or spec.default_side) if spec.sides else None
     if chosen_side is not None and chosen_side not in spec.sides:
         raise RequestError(f"side '{chosen_side}' is not done for '{name}'; allowed sides: {', '.join(spec.sides)}")

@@ -440,7 +440,7 @@ def to_segment(x: np.ndarray) -> AudioSegment:
 def to_array(segment: AudioSegment) -> np.ndarray:
     """pydub segment -> float mono at SAMPLE_RATE."""
     seg = segment.set_channels(1).set_frame_rate(SAMPLE_RATE).set_sample_width(2)
-    return np.frombuffer(seg.raw_data, dtype="<i2").astype(np.float32) / 32768.0
+    return np.frombuffer(seg.raw_data, dtype="<i2").astype(np.float32) / 32767
 
 
 def _assemble(pieces: Sequence[Piece], clips: Sequence[np.ndarray], speech_s: Sequence[tuple[float, float]] | None = None):

@@ -1,0 +1,292 @@
+"""The narration of the eleven procedure videos: storyboard, fields, reading level, length.
+
+Every procedure script follows one storyboard (``STORYBOARD``): the scene code draws a beat
+per id, so the ids, their order and their chapters are checked here, along with the fields
+the texts may use, the reading level, the spoken length and the closing line.
+
+Reading level, as measured here (``reading_grade``):
+
+1. Fill every field with a short plain stand-in (``PLAIN_CONTEXT``: ``{level}`` -> "this
+   level", ``{medication}`` -> "a steroid", ...), because the real values are names.
+2. Replace each medical name (``MEDICAL_NAMES``: "epidural", "foramen", "dexamethasone",
+   "radiofrequency", "Scotty dog", ...) and each written spinal level or unit ("C7-T1",
+   "mL", "°C", "Hz") with the one-syllable word "name". Sentence lengths are unchanged;
+   only the long names a patient hears explained in the video no longer count.
+3. Score the whole script (all beats joined) with ``textstat.flesch_kincaid_grade``,
+   counting syllables with pyphen (``_pyphen_syllables``). textstat 0.7.4+ first looks
+   words up in the CMU dictionary, which nltk downloads at first use; there is no such
+   download on these machines or in CI, so every word goes to pyphen, textstat's own
+   fallback, and the grade is the same on every machine. The limit is grade 8.
+
+Spoken length (``speech_seconds``): the script filled with a realistic request
+(``SAMPLE_CONTEXT``: the longest typical values, so the estimate errs long), counted in
+written words at 2.6 words a second. Every script must read in 100 to 160 seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from unittest import mock
+
+import pytest
+import textstat
+
+from voiceover.scripts import Script, load_script
+
+PROCEDURES = (
+    "interlaminar-esi",
+    "transforaminal-esi",
+    "selective-nerve-root-block",
+    "caudal-esi",
+    "facet-joint-injection",
+    "medial-branch-block",
+    "radiofrequency-ablation",
+    "si-joint-injection",
+    "discography",
+    "vertebroplasty",
+    "spinal-cord-stimulator-trial",
+)
+
+CHAPTERS = {"Title", "Position", "The problem", "The views", "The needle", "Confirmation",
+            "The medicine", "After", "Education only"}
+
+# The storyboard: (beat id, chapter). Procedure-specific beats are inserted below.
+STORYBOARD = (
+    ("title", "Title"),
+    ("where", "Position"),
+    ("problem", "The problem"),
+    ("position", "Position"),
+    ("views", "The views"),
+    ("needle", "The needle"),
+    ("confirm", "Confirmation"),
+    ("medicine", "The medicine"),
+    ("after", "After"),
+    ("closing", "Education only"),
+)
+
+# Procedures whose needle route is epidural or transforaminal and that inject a drug there:
+# a live-contrast ``vascular`` beat follows ``confirm``. The stimulator trial's needle also
+# ends in the epidural space, but nothing is injected there (clinical.md 3.10), so it has
+# no vascular beat.
+VASCULAR_CHECK = {"interlaminar-esi", "transforaminal-esi", "selective-nerve-root-block", "caudal-esi"}
+
+# Extra beats: id -> (the beat it follows, allowed chapters)
+EXTRA_BEATS = {
+    "radiofrequency-ablation": {"stimulation": "confirm", "lesion": "medicine"},
+    "medial-branch-block": {"double_block": "medicine"},
+    "discography": {"manometry": "medicine"},
+    "vertebroplasty": {"cement": "medicine", "balloon": "cement"},
+    "spinal-cord-stimulator-trial": {"steer_lead": "medicine"},
+}
+EXTRA_CHAPTERS = {"vascular": {"Confirmation"}, "stimulation": {"Confirmation"}}
+
+ALLOWED_FIELDS = {"level", "side", "level_words", "region_words", "root", "nerves", "needle",
+                  "medication", "volume", "position", "contrast_pattern_words"}
+# Fields that only some procedures' code supplies.
+FIELD_ONLY_FOR = {
+    "root": {"transforaminal-esi", "selective-nerve-root-block"},
+    "nerves": {"medial-branch-block", "radiofrequency-ablation"},
+}
+
+CLOSING = "This video is for education only. Ask your doctor which treatment is right for you."
+
+WORDS_PER_SECOND = 2.6
+MIN_SECONDS, MAX_SECONDS = 100, 160
+MAX_GRADE = 8.0
+
+# Realistic values, the long side of what the code fills in.
+SAMPLE_CONTEXT = {
+    "level": "L4-L5",
+    "side": "right",
+    "level_words": "the space between the fourth and fifth lumbar vertebrae",
+    "region_words": "lower back",
+    "root": "L4",
+    "nerves": "the L3 and L4 medial branch nerves",
+    "needle": "a thin 22-gauge needle",
+    "medication": "a steroid such as dexamethasone",
+    "volume": "about 1 to 2 mL",
+    "position": "face down",
+    "contrast_pattern_words": "a thin line along the nerve",
+}
+
+# Short plain stand-ins for the reading-level measure.
+PLAIN_CONTEXT = {
+    "level": "this level",
+    "side": "left",
+    "level_words": "between two bones",
+    "region_words": "low back",
+    "root": "this",
+    "nerves": "the two small nerves",
+    "needle": "a thin needle",
+    "medication": "a steroid",
+    "volume": "a small amount",
+    "position": "face down",
+    "contrast_pattern_words": "a thin line",
+}
+
+# Medical names the videos say and explain; they do not count against the reading level.
+MEDICAL_NAMES = (
+    "interlaminar", "transforaminal", "epidural", "foramen", "foramina", "vertebrae", "vertebra",
+    "vertebral", "sacroiliac", "sacrum", "sacral hiatus", "sacral", "coccyx", "tailbone",
+    "fluoroscopy", "contrast dye", "contrast", "corticosteroid", "steroid", "steroids",
+    "dexamethasone", "lidocaine", "bupivacaine", "anesthetic", "radiofrequency ablation",
+    "radiofrequency", "ablation", "medial branch", "discography", "vertebroplasty", "kyphoplasty",
+    "osteoporosis", "manometry", "pedicle", "pedicles", "nucleus", "arthrogram", "arthritis",
+    "inflammation", "paralysis", "infection", "Scotty dog", "spinal cord stimulator",
+    "stimulator", "stimulation", "complex regional pain syndrome", "CRPS", "MRI", "FDA",
+    "facet", "selective nerve root block", "caudal", "cement", "PMMA", "antibiotic",
+    "diagnostic", "degrees Celsius", "digital subtraction", "transverse process",
+    "ligamentum flavum", "multifidus", "millimeters", "milliliters", "centimeters", "hertz", "embolism",
+)
+_NAME_RE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(MEDICAL_NAMES, key=len, reverse=True))
+                      + r")\b", re.IGNORECASE)
+_NOTATION_RE = re.compile(r"\b[CTLS]\d{1,2}(?:\s?[-–]\s?[CTLS]?\d{1,2})?\b|\bmL\b|°C|\bHz\b|\bpsi\b")
+
+
+def plain_text(script: Script) -> str:
+    """The script as scored for reading level: fields and medical names made plain."""
+    text = " ".join(b.text for b in script.filled(PLAIN_CONTEXT).beats)
+    return _NAME_RE.sub("name", _NOTATION_RE.sub("name", text))
+
+
+def _pyphen_syllables():
+    """Make textstat count every syllable with pyphen (no CMU dictionary download)."""
+    try:
+        from textstat.backend.counts import _count_syllables
+    except ImportError:  # textstat before 0.7.4 counts with pyphen only
+        return contextlib.nullcontext()
+    return mock.patch.object(_count_syllables, "get_cmudict", lambda lang: None)
+
+
+def reading_grade(script: Script) -> float:
+    with _pyphen_syllables():
+        return textstat.flesch_kincaid_grade(plain_text(script))
+
+
+def spoken_words(script: Script) -> int:
+    return sum(len(b.text.split()) for b in script.filled(SAMPLE_CONTEXT).beats)
+
+
+def speech_seconds(script: Script) -> float:
+    return spoken_words(script) / WORDS_PER_SECOND
+
+
+def expected_ids(video: str, script: Script) -> list[str]:
+    ids = [beat_id for beat_id, _ in STORYBOARD]
+    if video in VASCULAR_CHECK:
+        ids.insert(ids.index("confirm") + 1, "vascular")
+    for beat_id, after in EXTRA_BEATS.get(video, {}).items():
+        ids.insert(ids.index(after) + 1, beat_id)
+    return ids
+
+
+@pytest.fixture(scope="module", params=PROCEDURES)
+def script(request) -> Script:
+    return load_script(request.param)
+
+
+def test_every_script_loads(script):
+    assert script.title.strip()
+    assert script.lang == "en"
+
+
+def test_beat_ids_follow_the_storyboard(script):
+    assert [b.id for b in script.beats] == expected_ids(script.video, script)
+
+
+def test_chapters_are_the_storyboard_titles(script):
+    wanted = dict(STORYBOARD)
+    for beat in script.beats:
+        assert beat.chapter in CHAPTERS, f"{script.video}/{beat.id}: chapter '{beat.chapter}'"
+        if beat.id in wanted:
+            assert beat.chapter == wanted[beat.id], f"{script.video}/{beat.id}"
+        if beat.id in EXTRA_CHAPTERS:
+            assert beat.chapter in EXTRA_CHAPTERS[beat.id], f"{script.video}/{beat.id}"
+
+
+def test_only_allowed_fields(script):
+    fields = script.fields()
+    assert fields <= ALLOWED_FIELDS, f"{script.video}: unknown fields {sorted(fields - ALLOWED_FIELDS)}"
+    for name, videos in FIELD_ONLY_FOR.items():
+        if name in fields:
+            assert script.video in videos, f"{script.video} uses {{{name}}}, which its code does not fill"
+    script.filled(SAMPLE_CONTEXT)  # every field has a value and the braces are well formed
+
+
+def test_reading_grade_is_at_most_8(script):
+    grade = reading_grade(script)
+    assert grade <= MAX_GRADE, f"{script.video}: Flesch-Kincaid grade {grade:.1f}"
+
+
+def test_spoken_length_is_in_range(script):
+    seconds = speech_seconds(script)
+    assert MIN_SECONDS <= seconds <= MAX_SECONDS, f"{script.video}: about {seconds:.0f} s"
+
+
+def test_title_beat_is_one_sentence(script):
+    text = script.beat("title").text
+    assert len(re.findall(r"[.!?](?:\s|$)", text)) == 1, text
+
+
+def test_closing_is_the_education_only_line(script):
+    assert script.beats[-1].id == "closing"
+    assert script.beat("closing").text == CLOSING
+    assert script.beat("closing").text == load_script("overview").beat("closing").text
+
+
+def test_epidural_routes_have_the_live_contrast_check(script):
+    if script.video not in VASCULAR_CHECK:
+        return
+    ids = [b.id for b in script.beats]
+    assert ids[ids.index("confirm") + 1] == "vascular"
+    text = script.beat("vascular").text.lower()
+    assert "live" in text and re.search(r"\bvessel|\bvein", text), text
+
+
+def test_radiofrequency_stimulation_and_lesion_numbers():
+    rfa = load_script("radiofrequency-ablation")
+    stim = rfa.beat("stimulation").text
+    assert "50 hertz" in stim and "0.5 volts" in stim and "2 hertz" in stim
+    lesion = rfa.beat("lesion").text
+    assert "80 to 85 °C" in lesion and "60 to 90 seconds" in lesion
+
+
+def test_no_advice(script):
+    for beat in script.beats:
+        assert not re.search(r"\byou should\b|\byou must\b|\byou need to\b", beat.text, re.IGNORECASE), \
+            f"{script.video}/{beat.id}: {beat.text}"
+
+
+def test_cervical_interlaminar_level_is_low():
+    where = load_script("interlaminar-esi").beat("where").text
+    assert "C7-T1" in where and "C6-C7" in where
+
+
+def test_cervical_transforaminal_warns_and_names_dexamethasone():
+    for video in ("transforaminal-esi", "selective-nerve-root-block"):
+        text = " ".join(b.text for b in load_script(video).beats)
+        assert "dexamethasone" in text and "neck" in text, video
+
+
+def test_vertebroplasty_reports_the_sham_trials():
+    assert "sham" in load_script("vertebroplasty").beat("after").text.lower()
+
+
+def test_discography_is_a_test_only():
+    problem = load_script("discography").beat("problem").text.lower()
+    assert "test" in problem and "debated" in problem
+
+
+def report() -> list[tuple[str, int, float, float]]:
+    """(video, words, seconds, grade) for every procedure: ``python -m tests.test_narration_scripts``."""
+    rows = []
+    for video in PROCEDURES:
+        s = load_script(video)
+        rows.append((video, spoken_words(s), speech_seconds(s), reading_grade(s)))
+    return rows
+
+
+if __name__ == "__main__":
+    for video, words, seconds, grade in report():
+        print(f"{video:32s} {words:4d} words {seconds:6.1f} s  grade {grade:4.1f}")

@@ -10,7 +10,7 @@ Reading level, as measured here (``reading_grade``):
    level", ``{medication}`` -> "a steroid", ...), because the real values are names.
 2. Replace each medical name (``MEDICAL_NAMES``: "epidural", "foramen", "dexamethasone",
    "radiofrequency", "Scotty dog", ...) and each written spinal level or unit ("C7-T1",
-   "mL", "°C", "Hz") with the one-syllable word "name". Sentence lengths are unchanged;
+   "mL", "°C", "hertz") with the one-syllable word "name". Sentence lengths are unchanged;
    only the long names a patient hears explained in the video no longer count.
 3. Score the whole script (all beats joined) with ``textstat.flesch_kincaid_grade``,
    counting syllables with pyphen (``_pyphen_syllables``). textstat 0.7.4+ first looks
@@ -71,7 +71,7 @@ STORYBOARD = (
 # no vascular beat.
 VASCULAR_CHECK = {"interlaminar-esi", "transforaminal-esi", "selective-nerve-root-block", "caudal-esi"}
 
-# Extra beats: id -> (the beat it follows, allowed chapters)
+# Procedure-specific beats: id -> the beat it directly follows (in this order).
 EXTRA_BEATS = {
     "radiofrequency-ablation": {"stimulation": "confirm", "lesion": "medicine"},
     "medial-branch-block": {"double_block": "medicine"},
@@ -172,7 +172,8 @@ def speech_seconds(script: Script) -> float:
     return spoken_words(script) / WORDS_PER_SECOND
 
 
-def expected_ids(video: str, script: Script) -> list[str]:
+def expected_ids(video: str) -> list[str]:
+    """The storyboard ids for ``video``, with its vascular and procedure-specific beats inserted."""
     ids = [beat_id for beat_id, _ in STORYBOARD]
     if video in VASCULAR_CHECK:
         ids.insert(ids.index("confirm") + 1, "vascular")
@@ -192,7 +193,7 @@ def test_every_script_loads(script):
 
 
 def test_beat_ids_follow_the_storyboard(script):
-    assert [b.id for b in script.beats] == expected_ids(script.video, script)
+    assert [b.id for b in script.beats] == expected_ids(script.video)
 
 
 def test_chapters_are_the_storyboard_titles(script):

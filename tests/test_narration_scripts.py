@@ -18,9 +18,10 @@ Reading level, as measured here (``reading_grade``):
    download on these machines or in CI, so every word goes to pyphen, textstat's own
    fallback, and the grade is the same on every machine. The limit is grade 8.
 
-Spoken length (``speech_seconds``): the script filled with a realistic request
-(``SAMPLE_CONTEXT``: the longest typical values, so the estimate errs long), counted in
-written words at 2.6 words a second. Every script must read in 100 to 160 seconds.
+Spoken length (``speech_seconds``): the script filled with the real narration context of
+a request (:func:`scenes.procedures.catalog.narration_context`), counted in written words
+at 2.6 words a second. Every allowed level and side of every procedure must read in 100 to
+160 seconds, and every one must fill without a missing field.
 """
 
 from __future__ import annotations
@@ -95,21 +96,6 @@ WORDS_PER_SECOND = 2.6
 MIN_SECONDS, MAX_SECONDS = 100, 160
 MAX_GRADE = 8.0
 
-# Realistic values, the long side of what the code fills in.
-SAMPLE_CONTEXT = {
-    "level": "L4-L5",
-    "side": "right",
-    "level_words": "the space between the fourth and fifth lumbar vertebrae",
-    "region_words": "lower back",
-    "root": "L4",
-    "nerves": "the L3 and L4 medial branch nerves",
-    "needle": "a thin 22-gauge needle",
-    "medication": "a steroid such as dexamethasone",
-    "volume": "about 1 to 2 mL",
-    "position": "face down",
-    "contrast_pattern_words": "a thin line along the nerve",
-}
-
 # Short plain stand-ins for the reading-level measure.
 PLAIN_CONTEXT = {
     "level": "this level",
@@ -121,7 +107,7 @@ PLAIN_CONTEXT = {
     "needle": "a thin needle",
     "medication": "a steroid",
     "volume": "a small amount",
-    "position": "face down",
+    "position": "lying down",
     "contrast_pattern_words": "a thin line",
 }
 
@@ -164,12 +150,28 @@ def reading_grade(script: Script) -> float:
         return textstat.flesch_kincaid_grade(plain_text(script))
 
 
-def spoken_words(script: Script) -> int:
-    return sum(len(b.text.split()) for b in script.filled(SAMPLE_CONTEXT).beats)
+def requests(video: str) -> list[dict[str, str]]:
+    """The narration context of every allowed level and side of ``video``, as the build fills it."""
+    from scenes.procedures.catalog import narration_context, procedure
+
+    proc = procedure(video)
+    sides = ("left", "right") if proc.sided else (None,)
+    return [narration_context(proc, level, side) for level in proc.allowed_levels for side in sides]
 
 
-def speech_seconds(script: Script) -> float:
-    return spoken_words(script) / WORDS_PER_SECOND
+def default_request(video: str) -> dict[str, str]:
+    from scenes.procedures.catalog import narration_context, procedure
+
+    proc = procedure(video)
+    return narration_context(proc, proc.default_level, None)
+
+
+def spoken_words(script: Script, context: dict[str, str]) -> int:
+    return sum(len(b.text.split()) for b in script.filled(context).beats)
+
+
+def speech_seconds(script: Script, context: dict[str, str]) -> float:
+    return spoken_words(script, context) / WORDS_PER_SECOND
 
 
 def expected_ids(video: str) -> list[str]:
@@ -212,7 +214,7 @@ def test_only_allowed_fields(script):
     for name, videos in FIELD_ONLY_FOR.items():
         if name in fields:
             assert script.video in videos, f"{script.video} uses {{{name}}}, which its code does not fill"
-    script.filled(SAMPLE_CONTEXT)  # every field has a value and the braces are well formed
+    script.filled(PLAIN_CONTEXT)  # the braces are well formed
 
 
 def test_reading_grade_is_at_most_8(script):
@@ -220,9 +222,15 @@ def test_reading_grade_is_at_most_8(script):
     assert grade <= MAX_GRADE, f"{script.video}: Flesch-Kincaid grade {grade:.1f}"
 
 
-def test_spoken_length_is_in_range(script):
-    seconds = speech_seconds(script)
-    assert MIN_SECONDS <= seconds <= MAX_SECONDS, f"{script.video}: about {seconds:.0f} s"
+def test_every_request_fills_and_reads_in_time(script):
+    for context in requests(script.video):
+        filled = script.filled(context)  # raises on a field the request does not fill
+        seconds = speech_seconds(script, context)
+        where = f"{script.video} at {context['level']}"
+        assert MIN_SECONDS <= seconds <= MAX_SECONDS, f"{where}: about {seconds:.0f} s"
+        for beat in filled.beats:
+            doubled = re.search(r"\b(\w+) \1\b", beat.text, re.IGNORECASE)
+            assert not doubled, f"{where}/{beat.id}: '{doubled.group(0)}' in: {beat.text}"
 
 
 def test_title_beat_is_one_sentence(script):
@@ -243,6 +251,18 @@ def test_epidural_routes_have_the_live_contrast_check(script):
     assert ids[ids.index("confirm") + 1] == "vascular"
     text = script.beat("vascular").text.lower()
     assert "live" in text and re.search(r"\bvessel|\bvein", text), text
+
+
+def test_vascular_beats_match_the_procedure_data():
+    """The procedures with a live-contrast beat are those whose data reach the epidural space
+    with an injection (scenes/procedures/schema.py: every such technique has live contrast)."""
+    from scenes.procedures.catalog import procedure
+    from scenes.procedures.schema import EPIDURAL_APPROACHES
+
+    injected = {v for v in PROCEDURES
+                if any(t.approach in EPIDURAL_APPROACHES and t.approach != "epidural_lead"
+                       for t in procedure(v).techniques)}
+    assert injected == VASCULAR_CHECK
 
 
 def test_radiofrequency_stimulation_and_lesion_numbers():
@@ -280,14 +300,15 @@ def test_discography_is_a_test_only():
 
 
 def report() -> list[tuple[str, int, float, float]]:
-    """(video, words, seconds, grade) for every procedure: ``python -m tests.test_narration_scripts``."""
+    """(video, words, seconds, grade) at each procedure's default request."""
     rows = []
     for video in PROCEDURES:
         s = load_script(video)
-        rows.append((video, spoken_words(s), speech_seconds(s), reading_grade(s)))
+        context = default_request(video)
+        rows.append((video, spoken_words(s, context), speech_seconds(s, context), reading_grade(s)))
     return rows
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python tests/test_narration_scripts.py: the table of scripts
     for video, words, seconds, grade in report():
         print(f"{video:32s} {words:4d} words {seconds:6.1f} s  grade {grade:4.1f}")

@@ -24,7 +24,7 @@ import numpy as np
 __all__ = ["CACHE_VERSION", "AnatomyCache", "default_cache_dir", "cache_key"]
 
 #: bump when the projection or the materials change, so old files are not reused
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 REPO = Path(__file__).resolve().parents[2]
 

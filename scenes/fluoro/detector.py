@@ -59,13 +59,14 @@ class Detector:
     """
 
     polarity: str = "monitor"
-    photons: float = 900.0  # quanta at the median pixel of the field, at 512 x 512
+    photons: float = 60.0  # quanta at the median pixel of the field, at 512 x 512
     field_fraction: float = 0.96  # field diameter / image width
     vignetting: float = 0.22  # brightness lost at the field edge (fraction)
     surround: float = 0.035  # grey level outside the field
-    blur_px: float = 0.6  # Gaussian unsharpness, in pixels at 512 x 512
-    gamma: float = 0.9  # display gamma on the windowed log signal
-    window_percentiles: tuple[float, float] = (0.5, 99.7)
+    blur_px: float = 0.9  # Gaussian unsharpness of the image, in pixels at 512 x 512
+    grain_blur_px: float = 0.45  # softening of the quantum grain (camera), pixels at 512
+    gamma: float = 1.3  # display gamma on the windowed log signal
+    window_percentiles: tuple[float, float] = (1.0, 99.0)
     flip_lr: bool = False  # mirror left-right (radiological convention)
 
     def __post_init__(self):
@@ -87,12 +88,21 @@ class Detector:
         lo, hi = np.percentile(inside, self.window_percentiles)
         span = max(float(hi - lo), 0.2)
         # headroom: leave a little room above the anatomy so contrast/steel go darker still
-        return Exposure(i0=i0, low=float(lo) - 0.08 * span, high=float(lo) + 1.15 * span)
+        return Exposure(i0=i0, low=float(lo) - 0.05 * span, high=float(lo) + 1.08 * span)
 
     # -- the chain ------------------------------------------------------------------------------
     def counts(self, line_integral: np.ndarray, exposure: Exposure, seed: int | None = 0) -> np.ndarray:
-        """Poisson photon counts per pixel (float32). ``seed=None`` gives the noise-free mean."""
-        lam = exposure.i0 * np.exp(-line_integral.astype(np.float64))
+        """Poisson photon counts per pixel (float32). ``seed=None`` gives the noise-free mean.
+
+        The optical unsharpness (focal spot, intensifier) blurs the image *before* the
+        quanta are counted, so the grain itself stays fine.
+        """
+        li = line_integral
+        if self.blur_px > 0:
+            sigma = self.blur_px * li.shape[0] / REFERENCE_SIZE
+            if sigma >= 0.25:
+                li = ndimage.gaussian_filter(li, sigma, mode="nearest")
+        lam = exposure.i0 * np.exp(-li.astype(np.float64))
         if seed is None:
             return lam.astype(np.float32)
         rng = np.random.default_rng(seed)
@@ -107,8 +117,8 @@ class Detector:
         size = signal.shape[0]
         g = (signal - exposure.low) / (exposure.high - exposure.low)
         np.clip(g, 0.0, 1.0, out=g)
-        if self.blur_px > 0:
-            sigma = self.blur_px * size / REFERENCE_SIZE
+        if self.grain_blur_px > 0:
+            sigma = self.grain_blur_px * size / REFERENCE_SIZE
             if sigma >= 0.25:
                 g = ndimage.gaussian_filter(g, sigma, mode="nearest")
         if self.polarity == "monitor":

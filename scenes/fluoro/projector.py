@@ -48,7 +48,7 @@ MU_PER_MM: dict[Material, float] = {
     Material.SOFT_TISSUE: 0.0238,
     Material.NEURAL: 0.0227,  # CSF / nerve: water-like
     Material.DISC: 0.0250,  # fibrocartilage, ~1.1 g/cm^3
-    Material.CANCELLOUS_BONE: 0.0360,
+    Material.CANCELLOUS_BONE: 0.0400,
     Material.CORTICAL_BONE: 0.0814,
     Material.STEEL: 1.54,
     Material.CONTRAST: 0.246 + 0.0227,

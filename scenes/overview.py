@@ -1,0 +1,307 @@
+"""The overview video: what a spinal injection is, how it is guided, an L2-L3 example.
+
+A short script over the shared building blocks: the anatomy views of the spine model,
+the simulated fluoroscopy of the same model, and the kit's cards. The words are in
+``voiceover/scripts/<lang>/overview.yaml``; each ``beat_<id>`` method draws one beat.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn, FadeOut, GrowFromCenter, LaggedStart,
+                   Line, ReplacementTransform, RoundedRectangle, Transform, ValueTracker, VGroup, always_redraw, smooth)
+
+from scenes.anatomy.model import SpineModel
+from scenes.anatomy.views import SpineView
+from scenes.fluoro import CArmPose, Needle
+from scenes.fluoro.panel import FluoroPanel
+from scenes.kit import palette
+from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
+from scenes.narrated import NarratedScene
+
+EXAMPLE_LEVEL = "L2-L3"
+ZOOM_LEVELS = ("L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4")
+
+
+class FittedView:
+    """An anatomy view drawn and then fitted into a box of the frame.
+
+    ``to_scene`` maps 3D model points to the fitted drawing, so needles and labels drawn
+    from the model land on the drawing exactly.
+    """
+
+    def __init__(self, view: SpineView, mobject, height: float, center):
+        before_center = mobject.get_center()
+        factor = height / mobject.height
+        mobject.scale(factor).move_to(center)
+        self.view, self.mobject, self.factor = view, mobject, factor
+        self.shift = np.asarray(center, float) - before_center * factor
+        self.before_center = before_center
+
+    def to_scene(self, points) -> np.ndarray:
+        projected = np.atleast_2d(self.view.project(np.atleast_2d(points)))
+        return (projected - self.before_center) * self.factor + self.mobject.get_center()
+
+
+def example_needle_path(model: SpineModel) -> tuple[np.ndarray, np.ndarray]:
+    """Skin entry and tip of the example's midline L2-L3 interlaminar epidural needle.
+
+    The tip is the interlaminar window landmark (just through the ligamentum flavum, in the
+    dorsal epidural space); the needle comes straight from behind, about 5 cm deep
+    (skin to lumbar epidural space ~3-5 cm, clinical.md section 1).
+    """
+    tip = model.landmark(EXAMPLE_LEVEL, "interlaminar_window")
+    _, frame = model.interspace_frame(EXAMPLE_LEVEL)
+    posterior = frame[:, 1] / np.linalg.norm(frame[:, 1])
+    return tip + posterior * 50.0, tip
+
+
+class OverviewScene(NarratedScene):
+    def prepare(self) -> None:
+        self.model = SpineModel.default()
+        self.entry, self.tip = example_needle_path(self.model)
+        lateral = SpineView(self.model, "lateral")
+        self.whole = FittedView(lateral, lateral.spine_mobject(), 7.0, LEFT * 3.4 + DOWN * 0.1)
+        zoom_view = SpineView(self.model, "lateral")
+        self.zoom = FittedView(zoom_view, zoom_view.spine_mobject(levels=ZOOM_LEVELS, highlight=EXAMPLE_LEVEL),
+                               6.4, LEFT * 3.3 + DOWN * 0.3)
+        self.stage = VGroup()
+
+    # 1 ------------------------------------------------------------------------------------
+    def beat_title(self, clock) -> None:
+        card = title_card("Spinal injections", "What they are, and how they are done")
+        clock.play(FadeIn(card, shift=UP * 0.2), seconds=1.2)
+        clock.wait(share=0.55)
+        clock.play(FadeOut(card), seconds=0.6)
+
+    # 2 ------------------------------------------------------------------------------------
+    def beat_what(self, clock) -> None:
+        self.heading = heading("What is a spinal injection?")
+        points = paragraph(["Medicine placed near", "the part of the spine", "that hurts"], px=38)
+        points.move_to(RIGHT * 3.3 + UP * 0.9)
+        effects = paragraph(["It may calm swelling,", "numb the pain, or both."], px=34, color=palette.TEXT_MUTED)
+        effects.next_to(points, DOWN, buff=0.6, aligned_edge=LEFT)
+        clock.play(FadeIn(self.heading), FadeIn(self.whole.mobject, lag_ratio=0.01), seconds=2.5)
+        clock.play(FadeIn(points), seconds=1.0)
+        clock.wait(share=0.2)
+        clock.play(FadeIn(effects), seconds=1.0)
+        self.side_text = VGroup(points, effects)
+
+    # 3 ------------------------------------------------------------------------------------
+    def beat_regions(self, clock) -> None:
+        names = [(("cervical",), "Neck: cervical"), (("thoracic",), "Chest: thoracic"),
+                 (("lumbar",), "Lower back: lumbar"), (("sacral", "coccygeal"), "Sacrum and tailbone")]
+        labels = VGroup()
+        previous = None
+        for region, words in names:
+            levels = [n for n in self.model_levels() if _region(n) in region]
+            region = region[0]
+            top = self.whole.to_scene(self.model.level_centre(levels[0]))[0]
+            bottom = self.whole.to_scene(self.model.level_centre(levels[-1]))[0]
+            bar = Line(top + RIGHT * 1.6, bottom + RIGHT * 1.6, color=palette.REGION_COLOURS[region], stroke_width=10)
+            label = text(words, 30, palette.REGION_COLOURS[region])
+            label.next_to(bar, RIGHT, buff=0.25)
+            if previous is not None and label.get_top()[1] > previous.get_bottom()[1] - 0.08:
+                label.next_to(previous, DOWN, buff=0.12, aligned_edge=LEFT)
+            previous = label
+            labels.add(VGroup(bar, label))
+        clock.play(FadeOut(self.side_text), self.heading.animate.become(heading("The spine and its regions")), seconds=0.8)
+        clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.9), share=0.75)
+        self.region_labels = labels
+
+    # 4 ------------------------------------------------------------------------------------
+    def beat_levels(self, clock) -> None:
+        l2 = self.whole.to_scene(self.model.level_centre("L2"))[0]
+        l3 = self.whole.to_scene(self.model.level_centre("L3"))[0]
+        gap = self.whole.to_scene(self.model.level_centre(EXAMPLE_LEVEL))[0]
+        marks = VGroup(
+            _pointer("L2", l2, LEFT),
+            _pointer("L3", l3, LEFT),
+        )
+        level_tag = panel(paragraph(["Level L2-L3:", "the joint between L2 and L3"], px=34))
+        level_tag.move_to(RIGHT * 3.0 + DOWN * 0.4)
+        ring = Circle(radius=0.32, color=palette.ACCENT, stroke_width=5).move_to(gap)
+        clock.play(FadeOut(self.region_labels), self.heading.animate.become(heading("Levels: a letter and a number")), seconds=0.8)
+        clock.play(FadeIn(marks[0]), seconds=0.8)
+        clock.play(FadeIn(marks[1]), seconds=0.8)
+        clock.wait(share=0.25)
+        clock.play(Create(ring), FadeIn(level_tag), seconds=1.0)
+        self.stage = VGroup(marks, level_tag, ring)
+
+    # 5 ------------------------------------------------------------------------------------
+    def beat_guidance(self, clock) -> None:
+        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.6, size=384, blank=True)
+        self.fluoro.move_to(RIGHT * 3.4 + DOWN * 0.2)
+        caption = paragraph(["Sterile: skin cleaned, germ-free tools", "Live x-ray: fluoroscopy"], px=30, centred=True)
+        caption.next_to(self.fluoro, DOWN, buff=0.25)
+        clock.play(FadeOut(self.stage), self.heading.animate.become(heading("Sterile, and guided by x-ray")), seconds=0.8)
+        clock.play(FadeIn(self.fluoro), FadeIn(caption[0]), seconds=1.0)
+        clock.wait(share=0.2)
+        clock.play(self.fluoro.take_shot(), FadeIn(caption[1]), seconds=1.2)
+        self.stage = VGroup(caption)
+
+    # 6 ------------------------------------------------------------------------------------
+    def beat_example(self, clock) -> None:
+        canal = self.zoom.to_scene(self.model.level_centre(EXAMPLE_LEVEL))[0]
+        tip = self.zoom.to_scene(self.tip)[0]
+        glow = Ellipse(width=0.9, height=1.3, color=palette.INFLAMMATION, fill_opacity=0.45, stroke_width=0)
+        glow.move_to(0.3 * canal + 0.7 * tip)
+        label = panel(paragraph(["Spinal stenosis at L2-L3:", "less room for the nerves"], px=32))
+        label.move_to(RIGHT * 3.6 + UP * 1.0)
+        clock.play(FadeOut(self.stage), FadeOut(self.fluoro), ReplacementTransform(self.whole.mobject, self.zoom.mobject),
+                   self.heading.animate.become(heading("An example: stenosis at L2-L3")), seconds=1.6)
+        clock.play(FadeIn(glow), FadeIn(label), seconds=1.2)
+        self.glow, self.stage = glow, VGroup(label)
+
+    # 7 ------------------------------------------------------------------------------------
+    def beat_needle(self, clock) -> None:
+        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.2, size=384)
+        self.fluoro.move_to(RIGHT * 3.6 + DOWN * 0.7)
+        entry, tip = self.entry, self.tip
+        depth = ValueTracker(0.0)
+
+        def needle_line():
+            point = entry + (tip - entry) * depth.get_value()
+            a, b = self.zoom.to_scene(np.array([entry, point]))
+            return Line(a, b if np.linalg.norm(b - a) > 1e-3 else a + 1e-3 * RIGHT, color=palette.NEEDLE, stroke_width=5)
+
+        needle = always_redraw(needle_line)
+        self.fluoro.add_updater(lambda m: m.set_needle(Needle.from_gauge(entry, entry + (tip - entry) * max(depth.get_value(), 0.02), 20)))
+        target = self.zoom.to_scene(tip)[0]
+        label = text("Epidural space", 30, palette.TEXT)
+        label.next_to(target, DOWN + LEFT, buff=0.35)
+        clock.play(FadeOut(self.stage), self.heading.animate.become(heading("The needle, guided by x-ray")),
+                   FadeIn(self.fluoro), seconds=1.0)
+        self.add(needle)
+        clock.play(depth.animate.set_value(1.0), share=0.55, rate_func=smooth)
+        self.fluoro.clear_updaters()
+        clock.play(FadeIn(label), seconds=0.8)
+        self.needle, self.stage = needle, VGroup(label)
+
+    # 8 ------------------------------------------------------------------------------------
+    def beat_medicine(self, clock) -> None:
+        target = self.zoom.to_scene(self.tip)[0]
+        upper = self.zoom.to_scene(self.model.level_centre("L2"))[0]
+        lower = self.zoom.to_scene(self.model.level_centre("L3"))[0]
+        spread = abs(upper[1] - lower[1]) * 1.2
+        cloud = Ellipse(width=0.35, height=0.3, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(target)
+        grown = Ellipse(width=0.5, height=spread, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(target)
+        label = panel(paragraph(["Corticosteroid: a strong", "anti-inflammatory medicine"], px=30))
+        label.move_to(RIGHT * 3.6 + UP * 2.25)
+        clock.play(FadeOut(self.stage), FadeIn(cloud), FadeIn(label),
+                   self.heading.animate.become(heading("The medicine spreads")), seconds=1.0)
+        clock.play(Transform(cloud, grown), self.glow.animate.set_opacity(0.08), share=0.5)
+        self.stage = VGroup(label, cloud)
+
+    def model_levels(self) -> list[str]:
+        from scenes.anatomy.levels import VERTEBRAE
+
+        return list(VERTEBRAE)
+
+    # 9 ------------------------------------------------------------------------------------
+    def beat_who(self, clock) -> None:
+        self.clear_stage(clock)
+        head = heading("Who does spinal injections?")
+        cards = VGroup(
+            _info_card("Physiatrists", ["physical medicine and", "rehabilitation doctors"]),
+            _info_card("Pain medicine", ["specialists"]),
+        ).arrange(RIGHT, buff=0.8).move_to(DOWN * 0.2)
+        note = text("Doctors with special training in these procedures", 32, palette.TEXT_MUTED)
+        note.next_to(cards, DOWN, buff=0.6)
+        clock.play(FadeIn(head), seconds=0.8)
+        clock.play(LaggedStart(*(FadeIn(c, shift=UP * 0.2) for c in cards), lag_ratio=0.5), seconds=2.0)
+        clock.play(FadeIn(note), seconds=0.8)
+        self.stage = VGroup(head, cards, note)
+
+    # 10 -----------------------------------------------------------------------------------
+    def beat_diagnostic(self, clock) -> None:
+        self.clear_stage(clock)
+        head = heading("Finding the pain generator")
+        outcomes = VGroup(
+            _info_card("Short relief", ["hours to days"], palette.ACCENT),
+            _info_card("Long relief", ["weeks to months"], palette.MEDICATION),
+            _info_card("No relief", ["also useful"], palette.TEXT_MUTED),
+        ).arrange(RIGHT, buff=0.5).move_to(UP * 0.4)
+        arrow = Arrow(outcomes.get_bottom() + DOWN * 0.1, outcomes.get_bottom() + DOWN * 1.1, color=palette.TEXT, buff=0)
+        answer = text("Which part of the spine causes the pain?", 36)
+        answer.next_to(arrow, DOWN, buff=0.25)
+        clock.play(FadeIn(head), seconds=0.8)
+        clock.play(LaggedStart(*(FadeIn(c) for c in outcomes), lag_ratio=0.6), share=0.35)
+        clock.play(GrowFromCenter(arrow), FadeIn(answer), seconds=1.2)
+        self.stage = VGroup(head, outcomes, arrow, answer)
+
+    # 11 -----------------------------------------------------------------------------------
+    def beat_plan(self, clock) -> None:
+        self.clear_stage(clock)
+        head = heading("One part of a treatment plan")
+        steps = VGroup(
+            _info_card("Injection", ["pain is lower"], palette.MEDICATION),
+            _info_card("Physical therapy", ["strength, endurance,", "flexibility"], palette.ACCENT),
+            _info_card("Daily life", ["back to your", "activities"], palette.NERVE),
+        ).arrange(RIGHT, buff=0.9).move_to(DOWN * 0.1)
+        arrows = VGroup(*(Arrow(a.get_right(), b.get_left(), buff=0.1, color=palette.TEXT)
+                          for a, b in zip(steps, steps[1:])))
+        clock.play(FadeIn(head), seconds=0.8)
+        for i, step in enumerate(steps):
+            anims = [FadeIn(step, shift=RIGHT * 0.2)]
+            if i:
+                anims.append(GrowFromCenter(arrows[i - 1]))
+            clock.play(*anims, share=0.18)
+        self.stage = VGroup(head, steps, arrows)
+
+    # 12 -----------------------------------------------------------------------------------
+    def beat_types(self, clock) -> None:
+        self.clear_stage(clock)
+        head = heading("Types of spinal injection")
+        kinds = [
+            ("Epidural, between the bones", ["interlaminar"]),
+            ("Epidural, through the side", ["transforaminal"]),
+            ("Facet joint injection", ["the small joints"]),
+            ("Medial branch block", ["the joints' nerves"]),
+            ("Radiofrequency ablation", ["heat quiets the nerves"]),
+            ("Sacroiliac joint", ["spine meets pelvis"]),
+        ]
+        cards = VGroup(*(_info_card(t, sub, palette.ACCENT, width=5.4) for t, sub in kinds))
+        cards.arrange_in_grid(rows=3, cols=2, buff=(0.6, 0.35)).move_to(DOWN * 0.3)
+        clock.play(FadeIn(head), seconds=0.8)
+        clock.play(LaggedStart(*(FadeIn(c, shift=UP * 0.15) for c in cards), lag_ratio=0.85), share=0.8)
+        self.stage = VGroup(head, cards)
+
+    # helpers --------------------------------------------------------------------------------
+    def clear_stage(self, clock, seconds: float = 0.6) -> None:
+        """Fade out everything on screen (and reset the camera) before a new card."""
+        leaving = [m for m in self.mobjects]
+        if leaving:
+            clock.play(*(FadeOut(m) for m in leaving), seconds=seconds)
+            self.remove(*leaving)
+        self.stage = VGroup()
+
+    def beat_closing(self, clock) -> None:
+        self.clear_stage(clock)
+        card = education_card()
+        clock.play(FadeIn(card), seconds=1.0)
+
+
+def _info_card(title: str, lines: list[str], accent: str = palette.ACCENT, width: float = 3.6) -> VGroup:
+    """A small card: a bold title over one or two muted lines, with an accent bar."""
+    head = text(title, 34, palette.TEXT, weight="BOLD", max_width=width - 0.4)
+    body = paragraph(lines, px=28, color=palette.TEXT_MUTED, centred=True, max_width=width - 0.4)
+    content = VGroup(head, body).arrange(DOWN, buff=0.2)
+    box = RoundedRectangle(corner_radius=0.15, width=width, height=content.height + 0.7,
+                           fill_color=palette.PANEL, fill_opacity=1, stroke_color=accent, stroke_width=3)
+    box.move_to(content)
+    return VGroup(box, content)
+
+
+def _region(name: str) -> str:
+    from scenes.anatomy.levels import region_of
+
+    return region_of(name)
+
+
+def _pointer(label: str, point, direction) -> VGroup:
+    """A short line from a label to a point of the drawing."""
+    tag = text(label, 32, palette.ACCENT, weight="BOLD")
+    start = np.asarray(point) + direction * 1.3
+    tag.next_to(start, direction, buff=0.1)
+    return VGroup(Line(start, np.asarray(point) + direction * 0.35, color=palette.ACCENT, stroke_width=4), tag)

@@ -230,7 +230,7 @@ def epidurogram(model, level: str, side: str = "right") -> ContrastPattern:
     rng = _rng("epidurogram", level, side)
     pieces = []
     up_extent, down_extent = 1.3, 0.9
-    for s in np.arange(-down_extent, up_extent + 1e-6, 0.11):
+    for s in np.arange(-down_extent, up_extent + 1e-6, 0.13):
         extent = up_extent if s >= 0 else down_extent
         reach = abs(s) / extent  # 0 at the tip, 1 at the far end
         start = 0.02 + 0.78 * reach ** 1.2
@@ -239,15 +239,17 @@ def epidurogram(model, level: str, side: str = "right") -> ContrastPattern:
         tang = tang / (np.linalg.norm(tang) + 1e-9)
         rot = _flat_rotation(post, tang)
         taper = 1.0 - 0.45 * reach
-        # ipsilateral lobe (mostly one-sided) ...
-        x_off = sgn * (3.5 + 3.0 * rng.random())
-        c = centre + lat * x_off + tang * rng.normal(0, 1.0)
-        radii = np.array([(5.5 + 2.0 * rng.random()) * taper, 4.5 + 1.5 * rng.random(), 1.3 + 0.6 * rng.random()])
-        pieces.append(_ellipsoid(c, rot, radii, start, start + 0.18))
+        # ipsilateral lobes (mostly one-sided: 84 %) spreading out under the lamina ...
+        for lobe in range(2):
+            x_off = sgn * (2.0 + 5.0 * lobe + 3.0 * rng.random())
+            c = centre + lat * x_off + tang * rng.normal(0, 1.2) + post * rng.normal(0, 0.4)
+            radii = np.array([(4.5 + 2.5 * rng.random()) * taper, 3.5 + 2.0 * rng.random(), 1.0 + 0.6 * rng.random()])
+            pieces.append(_ellipsoid(c, rot, radii, start + 0.04 * lobe, start + 0.2 + 0.04 * lobe))
         # ... and a little across the midline near the tip
-        if reach < 0.55 and rng.random() < 0.6:
-            c2 = centre - lat * sgn * (3.0 + 2.0 * rng.random())
-            pieces.append(_ellipsoid(c2, rot, radii * [0.55, 0.7, 0.8], start + 0.1, start + 0.3))
+        if reach < 0.5 and rng.random() < 0.5:
+            c2 = centre - lat * sgn * (2.5 + 2.5 * rng.random())
+            radii = np.array([3.5 + 1.5 * rng.random(), 3.0 + 1.0 * rng.random(), 0.7])
+            pieces.append(_ellipsoid(c2, rot, radii, start + 0.1, start + 0.3))
     return ContrastPattern("epidurogram", level, side, tuple(pieces), origin=_tup(nodes[0]))
 
 

@@ -291,11 +291,13 @@ def transforaminal(model, level: str, side: str = "right") -> ContrastPattern:
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(d, e1)
     tube_r = root_r + 1.0
-    for k in range(6):
-        ang = 2 * math.pi * k / 6
-        off = (e1 * math.cos(ang) + e2 * math.sin(ang)) * tube_r
-        p0 = start_pt + off - d * 3.0
-        pieces.append(_capsule(p0, p0 + d * sleeve_len * (0.85 + 0.1 * (k % 2)), 0.7, 0.04, 0.55))
+    for k in range(8):
+        ang = 2 * math.pi * (k + 0.5) / 8
+        off = e1 * math.cos(ang) + e2 * math.sin(ang)
+        p0 = start_pt + off * tube_r - d * 3.0
+        # the sleeve flares a little distally, and its strands end at staggered lengths
+        p1 = start_pt + off * tube_r * 1.5 + d * sleeve_len * (0.7 + 0.3 * ((k * 5) % 8) / 7)
+        pieces.append(_capsule(p0, p1, 0.9, 0.04 + 0.02 * k, 0.5 + 0.03 * k))
     pieces.append(_capsule(tip, start_pt, 1.6, 0.0, 0.12))  # pool at the tip joining the sleeve
     # medial flow: under the pedicle into the ventral epidural space, along the back of the body
     foramen = an.try_lm(level, "foramen", side)

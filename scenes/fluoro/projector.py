@@ -27,7 +27,8 @@ core (:meth:`Structure.core`): ``(mu_cort - mu_soft) L_outer + (mu_canc - mu_cor
 Linear attenuation coefficients (per mm) are for ~50 keV, the effective energy of a
 70-80 kVp fluoroscopy beam, from the NIST XCOM / ICRU-44 mass attenuation coefficients
 times density: water 0.227 cm^2/g; ICRU soft tissue 0.224 cm^2/g x 1.06 g/cm^3; cortical
-bone 0.424 cm^2/g x 1.92 g/cm^3; cancellous bone (bone + marrow, ~1.18 g/cm^3); iron
+bone 0.424 cm^2/g x 1.92 g/cm^3; cancellous bone of a lumbar body (trabeculae + marrow, taken
+~1.3 g/cm^3, a little above ICRU spongiosa so bodies are not hollow outlines); iron
 1.96 cm^2/g x 7.87 g/cm^3; iodine 12.3 cm^2/g x 0.2 g/mL (contrast of 300 mgI/mL diluted
 by the tissue fluid it spreads into) plus the water it is dissolved in.
 """

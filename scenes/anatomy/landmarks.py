@@ -1,0 +1,342 @@
+"""Named landmarks: the points (and small convex target regions) needles aim at.
+
+Each landmark is computed from the same solids the views and the fluoroscopy use, so a
+target drawn on an illustration, seen on a simulated x-ray and checked by the needle
+planner is one and the same point.
+
+Levels: vertebra landmarks are defined per vertebra; interspace landmarks per interspace
+(C2-C3 ... L5-S1). Some vertebra landmarks are also accepted at an interspace, meaning
+the part that bounds that interspace's foramen/joint (see ``at_interspace`` below): at
+"L4-L5", ``pedicle`` and ``pedicle_6_oclock`` are L4's (the foramen's roof, the
+transforaminal target), ``sap`` is L5's, ``iap`` is L4's, ``superior_endplate`` is L5's
+and ``inferior_endplate`` L4's (the endplates around the disc). Sacrum-wide landmarks
+(``sacral_hiatus``, ``si_joint_inferior_third``) are given at every sacral segment they
+belong to, since the sacrum is one fused bone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from scenes.anatomy.bones import SIDES, SIGN, _unit
+from scenes.anatomy.levels import INTERSPACES, exiting_root, region_of
+from scenes.anatomy.morphometry import ROOT_RADII
+from scenes.anatomy.solids import Ellipsoid, Solid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from scenes.anatomy.model import _Builder
+
+__all__ = ["LandmarkInfo", "Landmark", "CATALOGUE", "build_landmarks"]
+
+
+@dataclass(frozen=True)
+class LandmarkInfo:
+    bilateral: bool
+    levels: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Landmark:
+    point: np.ndarray
+    region: Solid
+
+
+CATALOGUE: dict[str, LandmarkInfo] = {
+    "superior_endplate": LandmarkInfo(False, "C2-L5, S1; interspace = lower vertebra's", "centre of the upper endplate of the body"),
+    "inferior_endplate": LandmarkInfo(False, "C2-L5; interspace = upper vertebra's", "centre of the lower endplate of the body"),
+    "pedicle": LandmarkInfo(True, "C2-L5, S1; interspace = upper vertebra's", "centre of the pedicle (the 'eye' of the Scotty dog)"),
+    "pedicle_6_oclock": LandmarkInfo(True, "C2-L5, S1; interspace = upper vertebra's", "underside of the pedicle at mid-length (6 o'clock on AP)"),
+    "sap": LandmarkInfo(True, "C2-L5, S1; interspace = lower vertebra's", "superior articular process (the Scotty dog's ear)"),
+    "iap": LandmarkInfo(True, "C2-L5; interspace = upper vertebra's", "inferior articular process (the front leg)"),
+    "tp": LandmarkInfo(True, "C1-L5", "middle of the transverse process (the nose)"),
+    "sap_tp_groove": LandmarkInfo(True, "T1-L5", "groove where the SAP meets the top of the TP: medial branch target (the L4 medial branch lies on L5's)"),
+    "pillar_waist": LandmarkInfo(True, "C3-C7", "waist of the articular pillar, lateral surface: cervical medial branch target"),
+    "lamina": LandmarkInfo(True, "C1-L5, S1 (C1: posterior arch)", "middle of the lamina (the Scotty dog's body)"),
+    "interlaminar_window": LandmarkInfo(False, "C2-C3 ... L5-S1", "midline of the gap between the laminae, in the ligamentum flavum"),
+    "spinolaminar_line": LandmarkInfo(False, "vertebrae C1-L5, S1 and interspaces", "front of the spinolaminar junction; at an interspace the front of the ligamentum flavum (the ventral interlaminar line)"),
+    "foramen": LandmarkInfo(True, "C2-C3 ... L5-S1", "centre of the neural foramen"),
+    "safe_triangle": LandmarkInfo(True, "C2-C3 ... L5-S1", "transforaminal target: under the pedicle, above the exiting root (cervical: posterior foramen, in front of the SAP)"),
+    "facet_joint": LandmarkInfo(True, "C2-C3 ... L5-S1", "centre of the facet joint cleft"),
+    "facet_superior_recess": LandmarkInfo(True, "C2-C3 ... L5-S1", "upper recess of the facet joint"),
+    "facet_inferior_recess": LandmarkInfo(True, "C2-C3 ... L5-S1", "lower recess of the facet joint"),
+    "nucleus_centre": LandmarkInfo(False, "C2-C3 ... L5-S1", "centre of the nucleus pulposus (discography target)"),
+    "sacral_hiatus": LandmarkInfo(False, "S4, S5", "the hiatus between the sacral cornua (caudal entry)"),
+    "posterior_sacral_foramen": LandmarkInfo(True, "S1-S4", "centre of the posterior sacral foramen (S1 transforaminal target at S1)"),
+    "sacral_ala_groove": LandmarkInfo(True, "S1", "groove between the sacral ala and the S1 SAP: L5 dorsal ramus target"),
+    "si_joint_inferior_third": LandmarkInfo(True, "S1-S3", "posterior-inferior SI joint, 1-2 cm above its lowest point"),
+}
+
+_MOBILE_WITH_POSTERIOR = [f"C{k}" for k in range(2, 8)] + [f"T{k}" for k in range(1, 13)] + [f"L{k}" for k in range(1, 6)]
+
+
+def _sphere(point, r) -> Ellipsoid:
+    return Ellipsoid(point, np.eye(3), (r, r, r))
+
+
+def _march_out(solid: Solid, start, direction, step=0.25, max_len=40.0) -> np.ndarray:
+    """First point along start + t*direction (t >= 0) that is outside ``solid``."""
+    d = _unit(direction)
+    ts = np.arange(0.0, max_len, step)
+    pts = np.asarray(start, float) + ts[:, None] * d
+    inside = solid.contains(pts)
+    out = np.nonzero(~inside)[0]
+    if not len(out):
+        return pts[-1]
+    # first outside point after the first inside one (if the start was inside)
+    first_in = np.nonzero(inside)[0]
+    if len(first_in):
+        after = out[out > first_in[0]]
+        if len(after):
+            return pts[after[0]]
+    return pts[out[0]]
+
+
+def build_landmarks(b: "_Builder") -> None:
+    L = b.landmarks
+    k = b.scale
+
+    def put(level, name, side, point, region):
+        assert name in CATALOGUE, name
+        L[(level, name, side if CATALOGUE[name].bilateral else None)] = Landmark(np.asarray(point, float), region)
+
+    S = b.structures
+    # -- vertebra landmarks -------------------------------------------------------------
+    for name in _MOBILE_WITH_POSTERIOR + ["S1"]:
+        f = b.frames[name]
+        sz = b.size[name]
+        a = b.anchors[name]
+        endplate_r = (sz.body_width / 4, sz.body_depth / 4, 1.0 * k)
+        sup = b.chain.superior_endplate[name]
+        put(name, "superior_endplate", None, sup, Ellipsoid(sup, f.R, endplate_r))
+        if name != "S1":
+            inf = b.chain.inferior_endplate[name]
+            put(name, "inferior_endplate", None, inf, Ellipsoid(inf, f.R, endplate_r))
+        for side in SIDES:
+            ped = S[f"{name}.pedicle.{side}"].solid
+            pc = ped.center
+            r_small = min(sz.pedicle_width, sz.pedicle_height) * 0.3
+            put(name, "pedicle", side, pc, Ellipsoid(pc, ped.rotation, (r_small, r_small, r_small * 1.5)))
+            six = pc - f.z * (sz.pedicle_height / 2)
+            put(name, "pedicle_6_oclock", side, six, _sphere(six - f.z * 1.0 * k, 2.0 * k))
+            sap = S[f"{name}.sap.{side}"].solid
+            put(name, "sap", side, sap.center, _sphere(sap.center, 2.5 * k))
+            if name != "S1":
+                iap = S[f"{name}.iap.{side}"].solid
+                put(name, "iap", side, iap.center, _sphere(iap.center, 2.5 * k))
+                tp_mid = f.p(*(a[("tp_base", side)] + a[("tp_dir", side)] * sz.tp_length * 0.55))
+                put(name, "tp", side, tp_mid, _sphere(tp_mid, 2.5 * k))
+                lam = f.p(*a[("lamina_centre", side)])
+                put(name, "lamina", side, lam, _sphere(lam, 2.5 * k))
+            else:
+                lam = S["S1.lamina"].solid.center + f.x * SIGN[side] * sz.canal_width / 4
+                put(name, "lamina", side, lam, _sphere(lam, 2.5 * k))
+        sl = f.p(*a["spinolaminar"])
+        put(name, "spinolaminar_line", None, sl, _sphere(sl, 1.5 * k))
+        if region_of(name) in ("thoracic", "lumbar"):
+            for side in SIDES:
+                put(name, "sap_tp_groove", side, *_sap_tp_groove(b, name, side))
+        if name in ("C3", "C4", "C5", "C6", "C7"):
+            for side in SIDES:
+                put(name, "pillar_waist", side, *_pillar_waist(b, name, side))
+    # C1: transverse processes and the posterior arch ("lamina")
+    f1 = b.frames["C1"]
+    for side in SIDES:
+        tp = S[f"C1.tp.{side}"].solid
+        put("C1", "tp", side, tp.center, _sphere(tp.center, 2.5 * k))
+        lam = f1.p(*b.anchors["C1"][("lamina_centre", side)])
+        put("C1", "lamina", side, lam, _sphere(lam, 2.5 * k))
+    sl = f1.p(*b.anchors["C1"]["spinolaminar"])
+    put("C1", "spinolaminar_line", None, sl, _sphere(sl, 1.5 * k))
+
+    # -- interspace landmarks -----------------------------------------------------------
+    for space in INTERSPACES[1:]:
+        upper, lower = space.split("-")
+        jf = b.chain.joints[space]
+        for name, src in (("superior_endplate", lower), ("inferior_endplate", upper), ("sap", lower)):
+            for side in (SIDES if CATALOGUE[name].bilateral else (None,)):
+                e = L[(src, name, side)]
+                put(space, name, side, e.point, e.region)
+        for name in ("pedicle", "pedicle_6_oclock", "iap"):
+            for side in SIDES:
+                e = L[(upper, name, side)]
+                put(space, name, side, e.point, e.region)
+        nuc = S[f"disc.{space}.nucleus"].solid
+        put(space, "nucleus_centre", None, nuc.center, nuc.scaled(0.45))
+        w = b.anchors[("window", space)]
+        mid = (w["front"] + w["back"]) / 2
+        put(space, "interlaminar_window", None, mid,
+            Ellipsoid(mid, jf.R, (w["half_width"] * 0.5, w["thickness"] / 2 + 1.0 * k, w["half_height"] * 0.6)))
+        front = w["front"] - jf.y * 0.5 * k
+        put(space, "spinolaminar_line", None, front, Ellipsoid(front, jf.R, (3.0 * k, 1.0 * k, 2.0 * k)))
+        for side in SIDES:
+            fa = b.anchors[("facet", space)][side]
+            rot = np.column_stack([fa["n"], fa["e1"], fa["e2"]])
+            c, e2, fh = fa["centre"], fa["e2"], fa["height"]
+            put(space, "facet_joint", side, c, Ellipsoid(c, rot, (fa["gap"] / 2 + 0.5 * k, fa["width"] * 0.3, fh * 0.25)))
+            for name, sign in (("facet_superior_recess", 1.0), ("facet_inferior_recess", -1.0)):
+                p = c + sign * e2 * (fh / 2 - 1.5 * k)
+                put(space, name, side, p, Ellipsoid(p, rot, (fa["gap"] / 2 + 0.5 * k, 2.5 * k, 1.5 * k)))
+            fo = b.anchors[("foramen", space)][side]
+            fc = jf.p(*fo["centre"])
+            put(space, "foramen", side, fc, Ellipsoid(fc, jf.R, np.asarray(fo["radii"]) * 0.5))
+            put(space, "safe_triangle", side, *_safe_triangle(b, space, side))
+
+    # -- sacrum and pelvis --------------------------------------------------------------
+    f5 = b.frames["S5"]
+    hiatus = f5.p(*b.anchors["S5"]["hiatus"])
+    for seg in ("S4", "S5"):
+        put(seg, "sacral_hiatus", None, hiatus, Ellipsoid(hiatus, f5.R, (2.5 * k, 2.0 * k, 3.0 * k)))
+    for num in range(1, 5):
+        seg = f"S{num}"
+        for side in SIDES:
+            info = b.anchors[("sacral_foramen", seg)][side]
+            p = info["posterior"]
+            put(seg, "posterior_sacral_foramen", side, p, _sphere(p, info["r"] * 0.6))
+    for side in SIDES:
+        put("S1", "sacral_ala_groove", side, *_ala_groove(b, side))
+        pv = b.anchors["pelvis"][side]
+        half = pv["si_half"]
+        p = pv["si_centre"] - pv["si_along"] * (half[2] - 15.0 * k) + pv["si_ap"] * half[1] * 0.55
+        rot = np.column_stack([pv["si_normal"], pv["si_ap"], np.cross(pv["si_normal"], pv["si_ap"])])
+        region = Ellipsoid(p, rot, (1.5 * k, 4.0 * k, 5.0 * k))
+        for seg in ("S1", "S2", "S3"):
+            put(seg, "si_joint_inferior_third", side, p, region)
+
+
+def _sap_tp_groove(b, name, side):
+    """Where the top of the TP meets the lateral surface of the SAP (medial branch groove)."""
+    k = b.scale
+    f = b.frames[name]
+    sz = b.size[name]
+    a = b.anchors[name]
+    tdir_w = f.v(*a[("tp_dir", side)])
+    top = f.p(*a[("tp_base", side)]) + f.z * (sz.tp_height / 2 + 1.0 * k)
+    sap = b.structures[f"{name}.sap.{side}"].solid
+    # start inside the SAP's base (near its centre line) and go laterally along the TP
+    start = top - tdir_w * 6.0 * k
+    p = _march_out(sap, start, tdir_w)
+    p = p + tdir_w * 1.0 * k + f.y * (sz.tp_thickness * 0.25)
+    return p, _sphere(p, 2.0 * k)
+
+
+def _pillar_waist(b, name, side):
+    k = b.scale
+    f = b.frames[name]
+    sap = b.structures[f"{name}.sap.{side}"].solid
+    iap = b.structures[f"{name}.iap.{side}"].solid
+    mid = (sap.center + iap.center) / 2
+    lateral = f.x * SIGN[side]
+    p = _march_out(iap, mid - lateral * 4.0 * k, lateral)
+    p2 = _march_out(sap, mid - lateral * 4.0 * k, lateral)
+    p = p if np.dot(p - mid, lateral) > np.dot(p2 - mid, lateral) else p2
+    p = p + lateral * 1.0 * k
+    return p, _sphere(p, 1.5 * k)
+
+
+def _segment_distance(p, a, c) -> float:
+    ab = c - a
+    t = float(np.clip(np.dot(p - a, ab) / max(np.dot(ab, ab), 1e-12), 0.0, 1.0))
+    return float(np.linalg.norm(p - (a + t * ab)))
+
+
+def _clearance(b, p, space, side) -> float:
+    """Gap (mm) between a point and the nearest exiting-root / vertebral-artery surface."""
+    root = exiting_root(space)
+    p0, p1, p2 = b.anchors[("root", root, side)]
+    r = ROOT_RADII[root] * b.scale
+    gap = min(_segment_distance(p, p0, p1) - r, _segment_distance(p, p1, p2) - 0.9 * r)
+    for st in b.structures.values():
+        if st.kind == "vertebral_artery" and st.side == side:
+            a, c = st.solid.endpoints
+            gap = min(gap, _segment_distance(p, a, c) - st.solid.radius)
+    return gap
+
+
+def _safe_triangle(b, space, side):
+    """Transforaminal target.
+
+    Lumbar/thoracic: just under the pedicle of the upper vertebra, at the lateral part of
+    the foramen, above the exiting root (which runs down and out beneath it) -- the point
+    closest to the classic position (~5 mm lateral of the root's foraminal point, just
+    under the pedicle) that keeps >= 1 mm from the root. Cervical: the posterior foramen,
+    just in front of the SAP, above the root and away from the vertebral artery in front.
+    """
+    k = b.scale
+    upper, lower = space.split("-")
+    jf = b.chain.joints[space]
+    fo = b.anchors[("foramen", space)][side]
+    s = SIGN[side]
+    c = fo["centre"]
+    bones = [st.solid for st in b.structures.values() if st.material.value == "cortical_bone"
+             and st.level in (upper, lower)]
+
+    cervical = region_of(upper) == "cervical" and upper != "C7"
+    margin = (0.3 if cervical else 1.0) * k
+
+    def ok(p, r):
+        if _clearance(b, p, space, side) < r + margin:
+            return False
+        return not any(sol.contains(p[None])[0] for sol in bones)
+
+    if cervical:
+        r = 1.2 * k
+        sap = b.structures[f"{lower}.sap.{side}"].solid
+        best = None
+        for dz in np.arange(0.0, 3.01, 0.25) * k:
+            start = jf.p(c[0], c[1] - 1.5 * k, c[2] + dz)
+            hit = _first_inside(sap, start, jf.y)
+            p = hit - jf.y * (r + 0.3 * k)
+            if ok(p, r):
+                best = p
+                break
+        if best is None:
+            best = _first_inside(sap, jf.p(c[0], c[1] - 1.5 * k, c[2] + 1.5 * k), jf.y) - jf.y * (r + 0.3 * k)
+        return best, _sphere(best, r)
+    small = region_of(upper) == "thoracic" or upper == "C7"
+    r = (1.4 if small else 1.8) * k
+    p1 = jf.local(b.anchors[("root", exiting_root(space), side)][1])
+    ideal = np.array([s * (abs(p1[0]) + 5.0 * k), fo["y_front"] + 3.0 * k, fo["z_top"] - r - 0.5 * k])
+    candidates = []
+    for dx in np.arange(0.0, 9.01, 0.5) * k:
+        for dz in np.arange(0.0, 3.01, 0.5) * k:
+            for dy in (0.0, 1.0 * k, -1.0 * k):
+                q = ideal + np.array([s * dx, dy, -dz])
+                candidates.append((dx + dz * 1.5 + abs(dy), q))
+    candidates.sort(key=lambda t: t[0])
+    for _, q in candidates:
+        p = jf.p(*q)
+        if ok(p, r):
+            return p, _sphere(p, r)
+    p = jf.p(*ideal)
+    return p, _sphere(p, r)
+
+
+def _first_inside(solid, start, direction, step=0.25, max_len=30.0):
+    d = _unit(direction)
+    ts = np.arange(0.0, max_len, step)
+    pts = np.asarray(start, float) + ts[:, None] * d
+    inside = np.nonzero(solid.contains(pts))[0]
+    return pts[inside[0]] if len(inside) else pts[-1]
+
+
+def _ala_groove(b, side):
+    k = b.scale
+    f = b.frames["S1"]
+    s = SIGN[side]
+    sap = b.structures[f"S1.sap.{side}"].solid
+    ala = b.structures[f"S1.ala.{side}"].solid
+    lat = f.x * s
+    base = sap.center.copy()
+    # height of the ala's top at the SAP's lateral side
+    top_z_local = b.anchors["S1"][("lateral_mass_top", side)][2]
+    p = _march_out(sap, base, lat)
+    p_local = f.local(p)
+    p_local[2] = top_z_local + 1.0 * k
+    p = f.p(*p_local) + lat * 1.0 * k
+    _ = ala, math
+    return p, _sphere(p, 2.0 * k)

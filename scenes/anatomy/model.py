@@ -1,0 +1,410 @@
+"""The spine model: one source of truth for the illustrated views, the simulated
+fluoroscopy and the needle checks.
+
+Coordinates are millimetres, x = patient's LEFT, y = POSTERIOR, z = SUPERIOR (see
+:mod:`scenes.anatomy.solids`). The world origin is the centre of the S1 superior endplate;
+the sacrum is tilted by the sacral slope and the rest of the spine is stacked on it
+along the sagittal curves of clinical.md section 1 (see :mod:`scenes.anatomy.frames`).
+
+Typical use::
+
+    model = SpineModel.default()
+    model.vertebra_frame("L4")                      # (origin, R)
+    model.structures(levels=["L4", "L4-L5"])        # list[Structure]
+    model.landmark("L4-L5", "safe_triangle", "left")
+    model.avoid_structures("L4-L5", "left")         # dural sac, cord, exiting L4 root, ...
+
+Structure names: ``"L4.body"``, ``"L4.pedicle.left"``, ``"L4.lamina.left"``,
+``"L4.spinous_process"``, ``"L4.tp.left"``, ``"L4.sap.left"``, ``"L4.iap.left"``,
+``"L4.pars.left"``, ``"disc.L4-L5.annulus"``, ``"disc.L4-L5.nucleus"``,
+``"L4-L5.facet_joint.left"``, ``"L4-L5.foramen.left"``, ``"L4-L5.ligamentum_flavum.left"``,
+``"canal.L4"``, ``"dural_sac.L4"``, ``"cord.C5"``, ``"conus"``, ``"cauda_equina.L3"``,
+``"epidural.L3"``, ``"root.L4.left"`` (sac to the foramen exit) and
+``"root.L4.left.extraforaminal"`` (beyond it, down and out), ``"vertebral_artery.C5-C6.left"``,
+``"S1.ala.left"``, ``"S1.posterior_foramen.left"``, ``"sacral_hiatus"``, ``"S5.cornu.left"``,
+``"si_joint.left"``, ``"ilium.left.wing"``. :data:`SPACE_KINDS` are spaces (canal,
+foramina, sacral foramina) that overlap the tissues inside them; a fluoroscopy renderer
+should skip them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable
+
+import numpy as np
+
+from scenes.anatomy import bones, landmarks, softtissue
+from scenes.anatomy.frames import Frame, build_chain
+from scenes.anatomy.levels import (
+    INTERSPACES,
+    VERTEBRAE,
+    Interspace,
+    LevelError,
+    Vertebra,
+    exiting_root,
+    parse_level,
+    region_of,
+)
+from scenes.anatomy.morphometry import (
+    COCCYGEAL_INTERSEGMENT_GAP,
+    INTERSPACE_SIZES,
+    SACRAL_INTERSEGMENT_GAP,
+    SACRAL_SEGMENTAL_DEG,
+    VERTEBRA_SIZES,
+    InterspaceSize,
+    VertebraSize,
+)
+from scenes.anatomy.solids import Material, Solid, Structure
+
+__all__ = ["SpineParameters", "SpineModel", "SPACE_KINDS", "BONE_KINDS", "NEURAL_KINDS", "LandmarkError"]
+
+# Kinds that are spaces (they contain other structures) rather than tissue.
+SPACE_KINDS = frozenset({"canal", "foramen", "posterior_sacral_foramen", "anterior_sacral_foramen"})
+NEURAL_KINDS = frozenset({"cord", "conus", "cauda_equina", "filum_terminale", "dural_sac", "root"})
+BONE_KINDS = frozenset({
+    "body", "dens", "anterior_arch", "lateral_mass", "posterior_arch", "pedicle", "lamina",
+    "spinous_process", "tp", "tp_anterior", "sap", "iap", "pars", "ala", "sacral_lateral_mass",
+    "sacral_bridge", "median_crest", "sacral_cornu", "coccygeal_cornu", "ilium_wing", "ilium_posterior",
+})
+
+_CERVICAL = ("C2-C3", "C3-C4", "C4-C5", "C5-C6", "C6-C7")
+_THORACIC = tuple(f"T{k}-T{k + 1}" for k in range(1, 12))
+_LUMBAR = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
+
+
+class LandmarkError(ValueError):
+    """A landmark name / level / side combination that the model does not have."""
+
+
+@dataclass(frozen=True)
+class SpineParameters:
+    """Everything that shapes the model. Frozen and hashable: it keys caches.
+
+    Curvature totals (degrees) rescale the per-joint angles of
+    :data:`~scenes.anatomy.morphometry.INTERSPACE_SIZES`: cervical lordosis over C2-C7,
+    thoracic kyphosis over T1-T12, lumbar lordosis over L1-S1 (clinical.md section 1).
+    ``conus_level`` / ``dural_sac_end`` say where the cord and the sac end (a vertebra =
+    its body's middle, an interspace = its disc). ``size_scale`` scales every length.
+    """
+
+    size_scale: float = 1.0
+    sacral_slope_deg: float = 40.0  # [typical]; anchors the lumbar curve on the sacrum
+    cervical_lordosis_deg: float = 15.0  # ~15 [clinical.md]
+    thoracic_kyphosis_deg: float = 35.0  # 20-40 [clinical.md]
+    lumbar_lordosis_deg: float = 60.0  # ~60 (30-80) [clinical.md]
+    shell_mm: float = 1.5  # cortical shell of bone structures
+    conus_level: str = "L1-L2"  # ~L1-L2 (mid-T11 to L3) [clinical.md]
+    dural_sac_end: str = "S2"  # ~S2 (S1-S3) [clinical.md]
+    iliac_crest_level: str = "L4"  # line between the crests ~L4 [clinical.md]
+    epidural_ventral_mm: float = 1.0  # [typical]
+    vertebral_artery_zone_mm: float = 2.5  # radius of the no-go tube around the artery
+    vertebrae: tuple[VertebraSize, ...] = field(default=VERTEBRA_SIZES, repr=False)
+    interspaces: tuple[InterspaceSize, ...] = field(default=INTERSPACE_SIZES, repr=False)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def sha256(self) -> str:
+        text = json.dumps(self.to_dict(), sort_keys=True, default=float, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _scaled(obj, factor: float):
+    changes = {}
+    for f in dataclasses.fields(obj):
+        if f.name == "name" or f.name.endswith("_deg"):
+            continue
+        changes[f.name] = getattr(obj, f.name) * factor
+    return dataclasses.replace(obj, **changes)
+
+
+class _Builder:
+    """Collects structures, anchor points and landmarks while the model is built."""
+
+    def __init__(self, params: SpineParameters):
+        self.params = params
+        self.scale = float(params.size_scale)
+        self.size = {v.name: _scaled(v, self.scale) for v in params.vertebrae}
+        self.space = {s.name: _scaled(s, self.scale) for s in params.interspaces}
+        missing = set(VERTEBRAE) - set(self.size)
+        if missing:
+            raise ValueError(f"SpineParameters.vertebrae lacks {sorted(missing)}")
+        self.chain = build_chain(
+            {n: self.size[n].body_height for n in VERTEBRAE},
+            self._gaps(),
+            self._joint_angles(),
+            params.sacral_slope_deg,
+        )
+        self.frames: dict[str, Frame] = self.chain.frames
+        self.structures: dict[str, Structure] = {}
+        self.anchors: dict = {}
+        self.landmarks: dict = {}
+
+    def _gaps(self) -> dict[str, float]:
+        gaps = {}
+        names = list(VERTEBRAE)
+        for a, bb in zip(names, names[1:]):
+            pair = f"{a}-{bb}"
+            if pair in self.space:
+                gaps[pair] = self.space[pair].disc_height if pair != "C1-C2" else 3.0 * self.scale
+            elif a.startswith("Co") or bb.startswith("Co"):
+                gaps[pair] = COCCYGEAL_INTERSEGMENT_GAP * self.scale
+            else:
+                gaps[pair] = SACRAL_INTERSEGMENT_GAP * self.scale
+        return gaps
+
+    def _joint_angles(self) -> dict[str, float]:
+        p = self.params
+        deg = {s.name: s.segmental_deg for s in p.interspaces}
+        for group, total in ((_CERVICAL, p.cervical_lordosis_deg), (_THORACIC, -p.thoracic_kyphosis_deg),
+                             (_LUMBAR, p.lumbar_lordosis_deg)):
+            base = sum(deg[g] for g in group)
+            factor = total / base if abs(base) > 1e-9 else 0.0
+            for g in group:
+                deg[g] *= factor
+        deg.update(SACRAL_SEGMENTAL_DEG)
+        return deg
+
+    def add(self, name: str, kind: str, material: Material, solid: Solid, level: str | None = None,
+            side: str | None = None, shell_mm: float | None = None) -> Structure:
+        if name in self.structures:
+            raise ValueError(f"duplicate structure name {name!r}")
+        if shell_mm is None:
+            shell_mm = 0.0
+            if material == Material.CORTICAL_BONE:
+                lo, hi = solid.bounding_box()
+                shell_mm = float(min(self.params.shell_mm * self.scale, 0.3 * np.min(hi - lo)))
+        st = Structure(name, kind, material, solid, level=level, side=side, shell_mm=shell_mm)
+        self.structures[name] = st
+        return st
+
+    def structure_solid(self, name: str) -> Solid:
+        return self.structures[name].solid
+
+
+class SpineModel:
+    """The whole spine as named :class:`~scenes.anatomy.solids.Structure` objects."""
+
+    def __init__(self, parameters: SpineParameters | None = None):
+        self.parameters = parameters or SpineParameters()
+        b = _Builder(self.parameters)
+        bones.build_bones(b)
+        softtissue.build_soft_tissue(b)
+        landmarks.build_landmarks(b)
+        self._b = b
+        self._structures: dict[str, Structure] = b.structures
+        self._frames = b.frames
+        self._joints = b.chain.joints
+        self._landmarks = b.landmarks
+        self._by_level: dict[str | None, list[Structure]] = {}
+        for st in self._structures.values():
+            self._by_level.setdefault(st.level, []).append(st)
+
+    # -- construction / identity ----------------------------------------------------------
+    @classmethod
+    def default(cls) -> "SpineModel":
+        """The model with default parameters (built once per process)."""
+        return _default_model()
+
+    def parameters_hash(self) -> str:
+        """Stable sha256 of the parameters (hex), for caches keyed on the geometry."""
+        return self.parameters.sha256()
+
+    # -- frames ---------------------------------------------------------------------------
+    def vertebra_frame(self, name) -> tuple[np.ndarray, np.ndarray]:
+        """(origin (3,), R (3x3)) of a vertebra: origin at the body centre (C1: ring centre on
+        the dens axis), columns of R = local left, posterior, superior axes following the curve."""
+        v = _as_vertebra(name)
+        f = self._frames[v.name]
+        return f.origin.copy(), f.R.copy()
+
+    def interspace_frame(self, name) -> tuple[np.ndarray, np.ndarray]:
+        """(origin, R) of an interspace: origin at the disc centre, mean tilt of the two vertebrae."""
+        s = _as_interspace(name)
+        f = self._joints[str(s)]
+        return f.origin.copy(), f.R.copy()
+
+    def level_centre(self, level) -> np.ndarray:
+        """Body centre of a vertebra, disc centre of an interspace."""
+        parsed = parse_level(level)
+        if isinstance(parsed, Vertebra):
+            return self._frames[parsed.name].origin.copy()
+        return self._joints[str(parsed)].origin.copy()
+
+    def alpha_deg(self, name) -> float:
+        """Sagittal tilt of a vertebra's superior axis (+ = top leaning posteriorly)."""
+        return float(self._b.chain.alpha[_as_vertebra(name).name])
+
+    # -- structures -----------------------------------------------------------------------
+    def structures(self, levels: Iterable | None = None, kinds: Iterable[str] | None = None,
+                   sides: Iterable[str | None] | None = None) -> list[Structure]:
+        """Structures filtered by level (vertebra or interspace, exact match; names or parsed
+        objects; ``None`` in the list selects level-less structures such as the pelvis), by
+        kind and by side. In build order (cranial to caudal, bones before soft tissue)."""
+        out = list(self._structures.values())
+        if levels is not None:
+            wanted = {None if lv is None else str(parse_level(lv)) for lv in levels}
+            out = [s for s in out if s.level in wanted]
+        if kinds is not None:
+            kind_set = {kinds} if isinstance(kinds, str) else set(kinds)
+            out = [s for s in out if s.kind in kind_set]
+        if sides is not None:
+            side_set = set(sides)
+            out = [s for s in out if s.side in side_set]
+        return out
+
+    def structure(self, name: str) -> Structure:
+        try:
+            return self._structures[name]
+        except KeyError:
+            close = [n for n in self._structures if name.split(".")[0] in n][:6]
+            hint = f"; similar: {', '.join(close)}" if close else ""
+            raise KeyError(f"no structure {name!r}{hint}") from None
+
+    def structure_names(self) -> list[str]:
+        return list(self._structures)
+
+    def kinds(self) -> list[str]:
+        return sorted({s.kind for s in self._structures.values()})
+
+    def bounds(self, levels: Iterable | None = None, kinds: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        sts = self.structures(levels=levels, kinds=kinds)
+        if not sts:
+            raise ValueError("no structures to bound")
+        boxes = [s.solid.bounding_box() for s in sts]
+        return np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
+
+    def vertebra_structures(self, name) -> list[Structure]:
+        """All bone structures that belong to one vertebra (its level), C1 ... Co4."""
+        v = _as_vertebra(name)
+        return [s for s in self._by_level.get(v.name, []) if s.kind in BONE_KINDS]
+
+    # -- landmarks ------------------------------------------------------------------------
+    def landmark_names(self) -> list[str]:
+        """Every landmark name, in catalogue order."""
+        return list(landmarks.CATALOGUE)
+
+    def landmark_levels(self, name: str) -> list[str]:
+        """The levels at which landmark ``name`` is defined."""
+        _check_landmark_name(name)
+        seen = []
+        for (level, lname, _side) in self._landmarks:
+            if lname == name and level not in seen:
+                seen.append(level)
+        return seen
+
+    def landmark(self, level, name: str, side: str | None = None) -> np.ndarray:
+        """3D point of a named landmark (copy). See :data:`landmarks.CATALOGUE` for names,
+        meaning and the levels each accepts; bilateral landmarks need ``side``."""
+        return self._landmark_entry(level, name, side).point.copy()
+
+    def landmark_region(self, level, name: str, side: str | None = None) -> Solid:
+        """A small convex target region (an Ellipsoid) around the landmark."""
+        return self._landmark_entry(level, name, side).region
+
+    def _landmark_entry(self, level, name, side):
+        _check_landmark_name(name)
+        try:
+            parsed = parse_level(level)
+        except LevelError as exc:
+            raise LandmarkError(str(exc)) from None
+        info = landmarks.CATALOGUE[name]
+        if side is not None and side not in ("left", "right"):
+            raise LandmarkError(f"side must be 'left', 'right' or None, got {side!r}")
+        if info.bilateral and side is None:
+            raise LandmarkError(f"landmark '{name}' is on both sides: give side='left' or side='right'")
+        key = (str(parsed), name, side if info.bilateral else None)
+        entry = self._landmarks.get(key)
+        if entry is None:
+            levels = self.landmark_levels(name)
+            near = [lv for lv in levels if str(parsed) in lv.split("-")]
+            hint = f" (near {parsed}: {', '.join(near)})" if near else ""
+            raise LandmarkError(
+                f"no landmark '{name}' at {parsed}: it exists at {_summarise_levels(levels)}{hint}"
+            )
+        return entry
+
+    # -- safety ---------------------------------------------------------------------------
+    def avoid_structures(self, level, side: str | None = None) -> list[Structure]:
+        """Structures a needle must not cross at ``level``: dural sac and cord (or cauda
+        equina / conus) of the level and its neighbours, the exiting root(s) on ``side``
+        (both sides if None), and in the neck the vertebral-artery zone."""
+        parsed = parse_level(level)
+        sides = ("left", "right") if side is None else (side,)
+        if isinstance(parsed, Interspace):
+            verts = [parsed.upper, parsed.lower]
+            roots = [exiting_root(parsed)]
+            spaces = [str(parsed)]
+        else:
+            idx = VERTEBRAE.index(parsed.name)
+            verts = list(VERTEBRAE[max(0, idx - 1): idx + 2])
+            spaces = [s for s in INTERSPACES if parsed.name in s.split("-")]
+            roots = [exiting_root(s) for s in spaces]
+            if parsed.region == "sacral":
+                roots.append(parsed.name)
+            if parsed.name == "C1":
+                roots.append("C1")
+        out: list[Structure] = []
+        seen = set()
+
+        def take(st: Structure):
+            if st.name not in seen:
+                seen.add(st.name)
+                out.append(st)
+
+        neural_levels = set(verts)
+        for st in self._structures.values():
+            if st.kind in ("dural_sac", "cord", "conus", "cauda_equina") and st.level in neural_levels:
+                take(st)
+        for root in roots:
+            for sd in sides:
+                for suffix in ("", ".extraforaminal"):
+                    nm = f"root.{root}.{sd}{suffix}"
+                    if nm in self._structures:
+                        take(self._structures[nm])
+        if any(region_of(v) == "cervical" for v in verts):
+            near = set(spaces) | set(verts)
+            for i, s in enumerate(INTERSPACES):
+                if s in spaces and i > 0:
+                    near.add(INTERSPACES[i - 1])
+            for st in self._structures.values():
+                if st.kind == "vertebral_artery" and st.side in sides and st.level in near:
+                    take(st)
+        return out
+
+
+@lru_cache(maxsize=1)
+def _default_model() -> SpineModel:
+    return SpineModel(SpineParameters())
+
+
+def _as_vertebra(name) -> Vertebra:
+    parsed = parse_level(name)
+    if not isinstance(parsed, Vertebra):
+        raise LevelError(f"'{parsed}' is an interspace; a vertebra is needed here (like L4)")
+    return parsed
+
+
+def _as_interspace(name) -> Interspace:
+    parsed = parse_level(name)
+    if not isinstance(parsed, Interspace):
+        raise LevelError(f"'{parsed}' is a vertebra; an interspace is needed here (like L4-L5)")
+    return parsed
+
+
+def _check_landmark_name(name: str) -> None:
+    if name not in landmarks.CATALOGUE:
+        raise LandmarkError(f"unknown landmark {name!r}; landmarks: {', '.join(landmarks.CATALOGUE)}")
+
+
+def _summarise_levels(levels: list[str]) -> str:
+    if not levels:
+        return "no level"
+    if len(levels) <= 4:
+        return ", ".join(levels)
+    return f"{levels[0]} … {levels[-1]} ({len(levels)} levels)"

@@ -1,0 +1,184 @@
+"""Sizes of every vertebra and interspace (millimetres, degrees).
+
+Where a number comes from:
+
+* ``[ref]`` = section 1 of ``/work/shared/reference/clinical.md`` (the source of truth):
+  vertebral body sizes per region [27], curvature [27], epidural depth, ligamentum flavum
+  thickness [12, 27], conus and dural-sac ends.
+* ``[typical]`` = a typical adult value from the morphometry literature (Panjabi's
+  cervical/thoracic/lumbar series, Zindrick's pedicle series) that clinical.md does not
+  give; it is only used to draw a plausible shape and is never narrated as a number.
+
+All lengths scale with :attr:`SpineParameters.size_scale`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["VertebraSize", "InterspaceSize", "VERTEBRA_SIZES", "INTERSPACE_SIZES", "ROOT_RADII",
+           "SACRAL_INTERSEGMENT_GAP", "COCCYGEAL_INTERSEGMENT_GAP", "SACRAL_SEGMENTAL_DEG"]
+
+
+@dataclass(frozen=True)
+class VertebraSize:
+    """One vertebra's dimensions in its local frame (x left, y posterior, z superior).
+
+    ``body_*``: height (z), depth (y, AP) and width (x) of the vertebral body.
+    ``canal_*``: AP depth and width of the spinal canal behind the body.
+    ``pedicle_*``: transverse width, height, length (body wall to the articular pillar) and
+    convergence (medial angle of the pedicle axis from the sagittal plane).
+    ``lamina_*``: thickness, cranio-caudal height, sagittal slope (lower edge posterior).
+    ``sp_*``: spinous process length from the spinolaminar junction, angle below the
+    horizontal, height and thickness. ``tp_*``: transverse process length from the pillar,
+    backward and upward angles, AP thickness and height.
+    ``epidural_dorsal``: depth of the dorsal epidural space (dura to ligamentum flavum).
+    """
+
+    name: str
+    body_height: float
+    body_depth: float
+    body_width: float
+    canal_depth: float
+    canal_width: float
+    pedicle_width: float
+    pedicle_height: float
+    pedicle_length: float
+    pedicle_convergence_deg: float
+    lamina_thickness: float
+    lamina_height: float
+    lamina_slope_deg: float
+    sp_length: float
+    sp_angle_deg: float
+    sp_height: float
+    sp_thickness: float
+    tp_length: float
+    tp_back_deg: float
+    tp_up_deg: float
+    tp_thickness: float
+    tp_height: float
+    epidural_dorsal: float
+
+
+@dataclass(frozen=True)
+class InterspaceSize:
+    """One interspace: disc height at the centre, the segmental sagittal angle (positive =
+    lordotic, i.e. the upper vertebra tilts back relative to the lower one), the facet
+    joint orientation (``facet_theta_deg``: angle of the joint plane from the sagittal
+    plane in the axial view; ``facet_psi_deg``: upward tilt of the joint's normal, 0 for
+    vertical joints), facet joint height, and ligamentum flavum thickness."""
+
+    name: str
+    disc_height: float
+    segmental_deg: float
+    facet_theta_deg: float
+    facet_psi_deg: float
+    facet_height: float
+    lf_thickness: float
+
+
+def _v(name, h, d, w, cd, cw, pw, ph, pl, pc, lt, lh, ls, sl, sa, sh, st, tl, tb, tu, tt, th, epi):
+    return VertebraSize(name, h, d, w, cd, cw, pw, ph, pl, pc, lt, lh, ls, sl, sa, sh, st, tl, tb,
+                        tu, tt, th, epi)
+
+
+# fmt: off
+# Columns: body h, d, w | canal d, w | pedicle w, h, len, convergence | lamina t, h, slope |
+#          SP len, angle, h, t | TP len, back, up, t, h | dorsal epidural depth
+VERTEBRA_SIZES: tuple[VertebraSize, ...] = (
+    # C1 has no body [ref]; body_* describe the ring (height of the lateral masses); its
+    # arches and lateral masses are built specially. C2 has the dens [ref].
+    _v("C1", 14.0, 0.0, 0.0, 30.0, 28.0, 0, 0, 0, 0, 5.0, 8.0, 0, 8.0, 10, 8.0, 6.0, 16.0, 0, 0, 6.0, 7.0, 1.5),
+    _v("C2", 16.0, 15.5, 17.5, 16.0, 22.0, 7.5, 9.0, 9.0, 35, 6.0, 13.0, 20, 18.0, 20, 13.0, 10.0, 8.0, 10, 0, 5.0, 6.0, 1.5),
+    # C3-C7 bodies: height ~10-11, depth ~14.5, width ~20-22, depth > height, C7 largest [ref]
+    _v("C3", 10.2, 14.5, 20.0, 14.5, 23.5, 5.5, 7.0, 7.0, 45, 3.0, 10.0, 30, 11.0, 20, 7.0, 5.0, 9.0, 0, 0, 4.0, 5.0, 1.3),
+    _v("C4", 10.4, 14.6, 20.5, 14.3, 24.0, 5.6, 7.0, 7.0, 45, 3.0, 10.0, 30, 11.0, 20, 7.0, 5.0, 9.0, 0, 0, 4.0, 5.0, 1.3),
+    _v("C5", 10.6, 14.8, 21.0, 14.2, 24.5, 5.8, 7.2, 7.0, 45, 3.0, 10.0, 30, 12.0, 20, 7.0, 5.0, 9.5, 0, 0, 4.0, 5.0, 1.3),
+    _v("C6", 10.8, 15.2, 21.5, 14.3, 24.5, 6.0, 7.2, 7.5, 42, 3.2, 10.5, 30, 18.0, 22, 8.0, 6.0, 10.0, 0, 0, 4.0, 5.0, 1.3),
+    _v("C7", 11.2, 16.0, 22.0, 14.8, 24.0, 6.5, 7.5, 8.0, 35, 3.5, 11.0, 30, 30.0, 25, 9.0, 7.0, 17.0, 5, 0, 5.0, 6.0, 1.5),
+    # Thoracic bodies: anterior height ~17-19 mm for T2-T9 [ref]; T1 smaller, T10-T12 taller.
+    # Spinous processes long, steep and overlapping [ref] (steepest T5-T8).
+    _v("T1", 14.5, 17.0, 27.0, 16.0, 21.0, 7.5, 9.5, 8.0, 25, 5.0, 17.0, 30, 40.0, 25, 10.0, 7.0, 22.0, 22, 5, 8.0, 9.0, 2.0),
+    _v("T2", 16.5, 18.0, 27.5, 15.0, 18.0, 6.5, 11.0, 8.0, 18, 5.0, 19.0, 32, 40.0, 35, 9.0, 6.0, 21.0, 25, 5, 8.0, 9.0, 2.5),
+    _v("T3", 17.0, 19.5, 28.0, 14.5, 17.0, 5.5, 11.5, 8.0, 10, 5.0, 19.5, 34, 40.0, 45, 9.0, 6.0, 20.0, 28, 5, 8.0, 9.0, 3.0),
+    _v("T4", 17.5, 21.0, 28.5, 14.5, 17.0, 5.0, 11.5, 8.5, 8, 5.0, 20.0, 35, 42.0, 55, 9.0, 6.0, 19.0, 30, 5, 8.0, 9.0, 3.0),
+    _v("T5", 17.8, 22.5, 29.5, 14.5, 17.0, 5.0, 11.5, 8.5, 8, 5.0, 20.5, 35, 42.0, 60, 9.0, 6.0, 18.0, 32, 5, 8.0, 9.0, 3.5),
+    _v("T6", 18.0, 24.0, 30.5, 14.5, 17.0, 5.2, 12.0, 8.5, 8, 5.0, 21.0, 35, 42.0, 62, 9.0, 6.0, 17.0, 34, 5, 8.0, 9.0, 3.5),
+    _v("T7", 18.3, 25.5, 31.5, 14.5, 17.0, 5.5, 12.0, 8.5, 8, 5.0, 21.0, 35, 42.0, 62, 9.0, 6.0, 16.0, 36, 5, 8.0, 9.0, 4.0),
+    _v("T8", 18.6, 27.0, 33.0, 14.5, 17.0, 6.0, 12.5, 9.0, 8, 5.0, 21.5, 34, 40.0, 60, 9.0, 6.0, 15.0, 38, 5, 8.0, 9.0, 4.0),
+    _v("T9", 19.0, 28.0, 34.5, 14.5, 17.5, 6.5, 13.0, 9.0, 8, 5.5, 21.5, 32, 38.0, 52, 10.0, 6.0, 14.0, 40, 5, 8.0, 9.0, 4.0),
+    _v("T10", 20.5, 29.0, 36.5, 15.0, 18.0, 7.0, 14.0, 9.5, 6, 5.5, 22.0, 30, 35.0, 40, 11.0, 6.0, 13.0, 40, 5, 8.0, 9.0, 4.0),
+    _v("T11", 22.0, 29.5, 38.5, 16.0, 20.0, 8.0, 16.0, 10.0, 5, 6.0, 22.0, 26, 32.0, 28, 13.0, 6.5, 10.0, 35, 5, 7.0, 9.0, 4.0),
+    _v("T12", 23.0, 30.0, 40.0, 17.0, 22.0, 8.0, 16.0, 10.0, 5, 6.0, 22.0, 22, 30.0, 18, 15.0, 7.0, 9.0, 30, 5, 7.0, 9.0, 4.5),
+    # Lumbar bodies: height 20-30, depth 30-35, width 40-50, L4/L5 largest [ref];
+    # pedicle widths and convergence [typical] (L5 widest and most convergent).
+    _v("L1", 24.0, 30.5, 41.0, 17.5, 22.0, 8.5, 15.0, 10.0, 11, 6.0, 20.0, 18, 30.0, 15, 18.0, 7.0, 13.0, 12, 0, 6.0, 10.0, 4.5),
+    _v("L2", 25.0, 31.5, 43.0, 17.0, 22.5, 9.0, 15.0, 10.0, 12, 6.5, 20.5, 16, 31.0, 10, 18.0, 7.5, 17.0, 10, 0, 6.0, 10.0, 5.5),
+    _v("L3", 26.0, 32.5, 45.0, 16.5, 23.0, 10.5, 14.5, 10.5, 14, 6.5, 21.0, 15, 32.0, 8, 17.0, 8.0, 22.0, 8, 0, 6.0, 10.0, 5.5),
+    _v("L4", 27.0, 33.5, 47.0, 16.5, 24.0, 12.0, 14.0, 10.5, 18, 7.0, 21.0, 15, 30.0, 8, 16.0, 8.0, 18.0, 8, 0, 7.0, 11.0, 5.0),
+    _v("L5", 27.0, 34.5, 49.5, 17.5, 26.0, 15.0, 14.0, 10.0, 26, 7.0, 20.0, 15, 24.0, 10, 14.0, 8.0, 14.0, 0, 5, 10.0, 14.0, 4.5),
+    # Sacrum: five fused segments (S1-S5) [ref]; body sizes shrink caudally [typical].
+    # canal_* = sacral canal; sp_* = median crest tubercles; tp_length = lateral reach of
+    # the lateral mass from the body (ala at S1).
+    _v("S1", 29.0, 31.0, 46.0, 13.0, 28.0, 14.0, 16.0, 9.0, 20, 7.0, 24.0, 0, 10.0, 0, 10.0, 6.0, 30.0, 0, 0, 30.0, 28.0, 4.5),
+    _v("S2", 24.0, 24.0, 36.0, 11.0, 24.0, 0, 0, 0, 0, 6.0, 22.0, 0, 9.0, 0, 9.0, 5.0, 30.0, 0, 0, 22.0, 22.0, 4.0),
+    _v("S3", 20.0, 19.0, 28.0, 9.0, 20.0, 0, 0, 0, 0, 5.0, 18.0, 0, 7.0, 0, 8.0, 5.0, 26.0, 0, 0, 17.0, 18.0, 4.0),
+    _v("S4", 16.0, 15.0, 22.0, 7.0, 16.0, 0, 0, 0, 0, 4.0, 14.0, 0, 0.0, 0, 0.0, 0.0, 19.0, 0, 0, 13.0, 14.0, 3.0),
+    _v("S5", 12.0, 11.0, 16.0, 6.0, 13.0, 0, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0, 0.0, 0.0, 12.0, 0, 0, 9.0, 10.0, 2.0),
+    # Coccyx: drawn as four small segments [ref]; sizes [typical].
+    _v("Co1", 9.0, 10.0, 14.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6.0, 0, 0, 5.0, 5.0, 0),
+    _v("Co2", 8.0, 8.5, 11.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    _v("Co3", 7.0, 7.0, 9.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    _v("Co4", 5.5, 5.5, 7.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+)
+
+# Segmental angles (degrees; + lordotic, - kyphotic), clinical.md section 1 [ref]:
+#   cervical lordosis ~15 deg over C2-C7 (2+3+3.5+3.5+3 = 15);
+#   thoracic kyphosis 35 deg over T1-T12 (within 20-40), largest in the middle so the
+#   apex is at T6-T7; the thoracolumbar junction about straight (T12-L1 = 0);
+#   lumbar lordosis 60 deg L1-S1 with two thirds (40 deg) at L4-S1, apex L3-L4.
+# Disc heights at the centre [typical]; facet orientation [typical]: cervical joints
+# inclined ~45 deg (normal tilted up 45), thoracic near-coronal, lumbar turning from
+# near-sagittal (L1-L2) to more coronal (L5-S1). Ligamentum flavum ~3.2-3.7 mm lumbar [ref].
+INTERSPACE_SIZES: tuple[InterspaceSize, ...] = (
+    InterspaceSize("C1-C2", 0.0, 0.0, 90, 0, 10.0, 1.5),
+    InterspaceSize("C2-C3", 5.0, 2.0, 95, 45, 9.0, 1.8),
+    InterspaceSize("C3-C4", 5.2, 3.0, 95, 45, 9.0, 1.8),
+    InterspaceSize("C4-C5", 5.4, 3.5, 95, 45, 9.0, 2.0),
+    InterspaceSize("C5-C6", 5.5, 3.5, 95, 45, 9.0, 2.0),
+    InterspaceSize("C6-C7", 5.5, 3.0, 95, 42, 9.5, 2.2),
+    InterspaceSize("C7-T1", 5.0, -1.0, 100, 35, 10.0, 2.5),
+    InterspaceSize("T1-T2", 4.0, -2.0, 110, 30, 11.0, 2.5),
+    InterspaceSize("T2-T3", 4.0, -3.0, 110, 30, 11.0, 2.5),
+    InterspaceSize("T3-T4", 4.2, -3.5, 110, 30, 11.0, 2.6),
+    InterspaceSize("T4-T5", 4.3, -4.0, 110, 30, 11.0, 2.6),
+    InterspaceSize("T5-T6", 4.4, -4.0, 110, 30, 11.0, 2.7),
+    InterspaceSize("T6-T7", 4.5, -4.0, 110, 30, 11.0, 2.7),
+    InterspaceSize("T7-T8", 4.6, -4.0, 110, 30, 11.5, 2.8),
+    InterspaceSize("T8-T9", 4.8, -3.5, 110, 30, 11.5, 2.8),
+    InterspaceSize("T9-T10", 5.0, -3.0, 105, 25, 12.0, 2.9),
+    InterspaceSize("T10-T11", 5.5, -2.5, 95, 20, 12.5, 3.0),
+    InterspaceSize("T11-T12", 6.0, -1.5, 60, 10, 13.0, 3.0),
+    InterspaceSize("T12-L1", 7.0, 0.0, 30, 0, 14.0, 3.2),
+    InterspaceSize("L1-L2", 8.0, 4.0, 30, 0, 15.0, 3.3),
+    InterspaceSize("L2-L3", 9.0, 7.0, 35, 0, 15.0, 3.4),
+    InterspaceSize("L3-L4", 10.0, 9.0, 40, 0, 16.0, 3.5),
+    InterspaceSize("L4-L5", 11.0, 17.0, 45, 0, 16.0, 3.6),
+    InterspaceSize("L5-S1", 10.0, 23.0, 55, 0, 16.0, 3.5),
+)
+# fmt: on
+
+# Fused remnant "discs" inside the sacrum and coccyx, and their sagittal curve (kyphotic,
+# so the lower sacrum and the coccyx curve forward) [typical].
+SACRAL_INTERSEGMENT_GAP = 2.0
+COCCYGEAL_INTERSEGMENT_GAP = 1.5
+SACRAL_SEGMENTAL_DEG = {"S1-S2": -5.0, "S2-S3": -7.0, "S3-S4": -9.0, "S4-S5": -9.0,
+                        "S5-Co1": -12.0, "Co1-Co2": -10.0, "Co2-Co3": -10.0, "Co3-Co4": -10.0}
+
+# Radius of each nerve root as drawn (the dorsal root ganglion is the widest part) [typical].
+ROOT_RADII: dict[str, float] = {
+    **{f"C{k}": 2.2 for k in range(2, 9)}, "C1": 1.2,
+    **{f"T{k}": 1.7 for k in range(1, 13)},
+    "L1": 2.4, "L2": 2.5, "L3": 2.7, "L4": 2.9, "L5": 3.0,
+    "S1": 3.0, "S2": 2.5, "S3": 2.0, "S4": 1.5, "S5": 1.0, "Co1": 0.8,
+}

@@ -1,0 +1,404 @@
+"""Soft tissue of the spine model: canal, dural sac, cord, cauda equina, epidural space,
+ligamentum flavum, neural foramina, the 31 pairs of nerve roots and the vertebral-artery
+zone. Numbers marked [ref] come from clinical.md section 1:
+
+* the cord ends at the conus medullaris ~L1-L2 (range mid-T11 to L3); below it the cauda
+  equina and the filum terminale;
+* the dural sac ends ~S2 (S1-S3);
+* the epidural space runs from the foramen magnum to the sacral hiatus; its dorsal depth
+  (dura to ligamentum flavum) is 1-2 mm in the neck and 5-6 mm at L2-L3;
+* the ligamentum flavum is ~3.2-3.7 mm thick in the lumbar spine, with midline gaps in
+  the neck;
+* roots exit by the rule of :func:`scenes.anatomy.levels.exiting_root`, below their own
+  pedicle from T1 down (S1 through the S1 foramina).
+
+Tube-like tissue (canal, sac, cord, epidural space) is made of one
+:class:`~scenes.anatomy.shapes.CutCylinder` per vertebra whose ends are the joint planes
+above and below, so consecutive pieces meet without gaps along the curve.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from scenes.anatomy.bones import SIDES, SIGN, _unit, frame_axes, sacral_foramen_geometry, transverse_foramen
+from scenes.anatomy.frames import Frame
+from scenes.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, parse_level, region_of, root_exit
+from scenes.anatomy.morphometry import ROOT_RADII
+from scenes.anatomy.shapes import CutCylinder
+from scenes.anatomy.solids import Box, Capsule, Ellipsoid, Material
+
+if TYPE_CHECKING:  # pragma: no cover
+    from scenes.anatomy.model import _Builder
+
+NEURAL = Material.NEURAL
+SOFT = Material.SOFT_TISSUE
+
+_SAC_LATERAL_MARGIN = {"cervical": 2.5, "thoracic": 2.0, "lumbar": 3.0, "sacral": 3.0}
+# Foramen AP depth (posterior body wall to the front of the SAP) [typical]
+_FORAMEN_AP = {"cervical": 5.5, "thoracic": 6.0, "lumbar": 8.0}
+
+
+def _cord_radii(name: str) -> tuple[float, float]:
+    """(half width, half AP) of the cord [typical]: cervical and lumbar enlargements."""
+    region = region_of(name)
+    n = int(name[1:])
+    if region == "cervical":
+        return (6.5, 4.2) if n >= 4 else (5.5, 4.0)
+    if n == 1:
+        return 6.0, 4.1
+    if n >= 10:
+        return 5.0, 4.0
+    return 4.5, 3.8
+
+
+def tube(b: "_Builder", name: str) -> dict:
+    """Canal and dural-sac cross-section of one vertebra in its frame (x, y centre, radii)."""
+    sz = b.size[name]
+    k = b.scale
+    region = region_of(name)
+    if name == "C1":
+        front, back = 6.5 * k, b.anchors["C1"]["canal_back_y"]  # behind the dens to the posterior arch
+        half_w = 13.0 * k
+        epi = sz.epidural_dorsal
+    else:
+        front = sz.body_depth / 2
+        back = front + sz.canal_depth
+        half_w = sz.canal_width / 2
+        epi = sz.epidural_dorsal
+    ventral = b.params.epidural_ventral_mm * k
+    sac_ry = (back - front - ventral - epi) / 2
+    sac_y = front + ventral + sac_ry
+    sac_rx = half_w - _SAC_LATERAL_MARGIN[region if region != "coccygeal" else "sacral"] * k
+    return {
+        "canal_y": (front + back) / 2, "canal_r": ((back - front) / 2, half_w),
+        "sac_y": sac_y, "sac_rx": sac_rx, "sac_ry": sac_ry, "front": front, "back": back, "epi": epi,
+    }
+
+
+def _planes(b, name) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(top point, top normal, bottom point, bottom normal) bounding one vertebra's tube piece."""
+    names = list(VERTEBRAE)
+    i = names.index(name)
+    f = b.frames[name]
+    h = b.size[name].body_height
+    if i == 0:
+        top_p, top_n = f.p(0, 0, h / 2 + 8.0 * b.scale), f.z  # foramen magnum
+    else:
+        jf = b.chain.joints[f"{names[i - 1]}-{name}"]
+        top_p, top_n = jf.origin, jf.z
+    if i + 1 < len(names):
+        jf = b.chain.joints[f"{name}-{names[i + 1]}"]
+        bot_p, bot_n = jf.origin, jf.z
+    else:
+        bot_p, bot_n = f.p(0, 0, -h / 2), f.z
+    return top_p, top_n, bot_p, bot_n
+
+
+def _piece(b, name, y, rx, ry, top=None, bottom=None) -> CutCylinder:
+    f = b.frames[name]
+    tp, tn, bp, bn = _planes(b, name)
+    if top is not None:
+        tp, tn = top
+    if bottom is not None:
+        bp, bn = bottom
+    return CutCylinder.between_planes(f.p(0, y, 0), f.R, (rx, ry), tp, tn, bp, bn)
+
+
+def _axis_point(b, name, y, plane_point, plane_normal) -> np.ndarray:
+    """Where the line x=0, y=y (local to ``name``) along its z axis meets a plane."""
+    f = b.frames[name]
+    p0 = f.p(0, y, 0)
+    t = float(np.dot(plane_point - p0, plane_normal) / np.dot(f.z, plane_normal))
+    return p0 + f.z * t
+
+
+def _level_point(b, level: str, y_of) -> np.ndarray:
+    """Point on the sac axis at a level: a vertebra's middle or an interspace's disc plane."""
+    parsed = parse_level(level)
+    if hasattr(parsed, "upper"):
+        jf = b.chain.joints[str(parsed)]
+        return _axis_point(b, parsed.upper, y_of(parsed.upper), jf.origin, jf.z)
+    return b.frames[parsed.name].p(0, y_of(parsed.name), 0)
+
+
+def build_soft_tissue(b: "_Builder") -> None:
+    _canal_sac_cord(b)
+    _ligamentum_flavum(b)
+    _foramina(b)
+    _sacral_foramina(b)
+    _roots(b)
+    _vertebral_artery(b)
+
+
+def _canal_sac_cord(b):
+    k = b.scale
+    names = list(VERTEBRAE)
+    canal_levels = [n for n in names if not n.startswith("Co")]
+    end = parse_level(b.params.dural_sac_end)
+    end_v = end.upper if hasattr(end, "upper") else end.name
+    i_end = names.index(end_v)
+    conus = parse_level(b.params.conus_level)
+    conus_v = conus.upper if hasattr(conus, "upper") else conus.name
+    i_conus = names.index(conus_v)
+    tubes = {n: tube(b, n) for n in canal_levels}
+    b.anchors["tube"] = tubes
+    for n in canal_levels:
+        t = tubes[n]
+        b.add(f"canal.{n}", "canal", SOFT, _piece(b, n, t["canal_y"], t["canal_r"][1], t["canal_r"][0]), level=n)
+    # dural sac: pieces down to the vertebra above the end, then a tapered end
+    for i, n in enumerate(canal_levels):
+        t = tubes[n]
+        if i < i_end:
+            b.add(f"dural_sac.{n}", "dural_sac", NEURAL, _piece(b, n, t["sac_y"], t["sac_rx"], t["sac_ry"]), level=n)
+        elif i == i_end:
+            tp, tn, _, _ = _planes(b, n)
+            top = _axis_point(b, n, t["sac_y"], tp, tn)
+            tip = _level_point(b, b.params.dural_sac_end, lambda v: tubes[v]["sac_y"])
+            prev = tubes[canal_levels[i - 1]]
+            rot = frame_axes(top - tip, up=b.frames[n].y)  # local x ~ left, y ~ posterior
+            cap = Ellipsoid(top, rot, (prev["sac_rx"], prev["sac_ry"], float(np.linalg.norm(top - tip))))
+            b.add(f"dural_sac.{n}", "dural_sac", NEURAL, cap, level=n)
+            b.anchors["dural_sac_end"] = tip
+        # dorsal epidural space (fat) between the sac and the ligamentum flavum / laminae
+        if i <= i_end:
+            epi = max(t["epi"], 0.5 * k)
+            y = t["sac_y"] + t["sac_ry"] + epi / 2
+            piece = _piece(b, n, y, t["sac_rx"] * 0.75, epi / 2)
+        else:  # below the sac the whole sacral canal is epidural space (caudal route)
+            piece = _piece(b, n, t["canal_y"], t["canal_r"][1] - 0.5 * k, t["canal_r"][0] - 0.5 * k)
+        b.add(f"epidural.{n}", "epidural_space", SOFT, piece, level=n)
+    # cord, conus, cauda equina, filum terminale
+    for i, n in enumerate(canal_levels[:i_conus]):
+        t = tubes[n]
+        rx, ry = (r * k for r in _cord_radii(n))
+        b.add(f"cord.{n}", "cord", NEURAL, _piece(b, n, t["sac_y"], rx, ry), level=n)
+    above = canal_levels[i_conus - 1]
+    tp, tn, _, _ = _planes(b, conus_v)
+    top = _axis_point(b, conus_v, tubes[conus_v]["sac_y"], tp, tn)
+    tip = _level_point(b, b.params.conus_level, lambda v: tubes[v]["sac_y"])
+    rx, ry = (r * k for r in _cord_radii(above))
+    rot = frame_axes(top - tip, up=b.frames[conus_v].y)
+    b.add("conus", "conus", NEURAL, Ellipsoid(top, rot, (rx, ry, float(np.linalg.norm(top - tip)))), level=conus_v)
+    b.anchors["conus_tip"] = tip
+    for n in canal_levels[i_conus + 1: i_end]:
+        t = tubes[n]
+        b.add(f"cauda_equina.{n}", "cauda_equina", NEURAL,
+              _piece(b, n, t["sac_y"], t["sac_rx"] * 0.6, t["sac_ry"] * 0.6), level=n)
+    sac_end = b.anchors["dural_sac_end"]
+    direction = _unit(sac_end - tip)
+    b.add("filum_terminale", "filum_terminale", NEURAL,
+          Capsule.between(tip + direction * 1.0 * k, sac_end - direction * 1.5 * k, 0.5 * k), level=conus_v)
+
+
+def _ligamentum_flavum(b):
+    """Two halves per interspace C2-C3 ... L5-S1, on the canal's back wall between laminae."""
+    k = b.scale
+    for space in INTERSPACES[1:]:
+        upper, lower = space.split("-")
+        jf = b.chain.joints[space]
+        fu, fl = b.frames[upper], b.frames[lower]
+        au, al = b.anchors[upper], b.anchors[lower]
+        t = b.space[space].lf_thickness
+        p_u = jf.local(fu.p(0, au["lamina_bottom_y"], au["lamina_bottom_z"]))
+        p_v = jf.local(fl.p(0, al["canal_back_y"], al["lamina_top_z"]))
+        z_lo, z_hi = min(p_u[2], p_v[2]), max(p_u[2], p_v[2])
+        if z_hi - z_lo < 6.0 * k:
+            mid = (z_hi + z_lo) / 2
+            z_lo, z_hi = mid - 3.0 * k, mid + 3.0 * k
+        y_front = p_v[1]
+        gap = 0.75 * k if region_of(lower) == "cervical" else 0.0
+        facet = b.anchors[("facet", space)]
+        for side in SIDES:
+            s = SIGN[side]
+            fc = jf.local(facet[side]["centre"])
+            x_out = max(abs(fc[0]) - 5.0 * k, 6.0 * k)
+            lam = jf.local(fu.p(*au[("lamina_centre", side)]))
+            phi = math.atan2(max(lam[1] - (p_u[1] - 3 * k), 0.0), max(abs(lam[0]), 1e-6)) * 0.5
+            a1 = np.array([s * math.cos(phi), -math.sin(phi), 0.0])
+            a2 = np.array([0.0, 0.0, 1.0])
+            a3 = np.cross(a1, a2)
+            if a3[1] < 0:
+                a3 = -a3
+            length = x_out - gap
+            c = np.array([s * gap, y_front, (z_lo + z_hi) / 2]) + a1 * length / 2 + a3 * t / 2
+            rot = np.column_stack([a1, a3, np.cross(a1, a3)])
+            lf = Box(jf.p(*c), jf.rot(rot), (length / 2, t / 2, (z_hi - z_lo) / 2))
+            b.add(f"{space}.ligamentum_flavum.{side}", "ligamentum_flavum", SOFT, lf, level=space, side=side)
+        b.anchors[("window", space)] = {
+            "front": jf.p(0, y_front, (z_lo + z_hi) / 2),
+            "back": jf.p(0, y_front + t, (z_lo + z_hi) / 2),
+            "half_height": (z_hi - z_lo) / 2, "thickness": t,
+            "half_width": max(abs(jf.local(b.anchors[("facet", space)]["left"]["centre"])[0]) - 5.0 * k, 6.0 * k),
+        }
+
+
+def _foramina(b):
+    k = b.scale
+    for space in INTERSPACES[1:]:
+        upper, lower = space.split("-")
+        jf = b.chain.joints[space]
+        fu, fl = b.frames[upper], b.frames[lower]
+        su, sl = b.size[upper], b.size[lower]
+        region = "lumbar" if space == "L5-S1" else region_of(upper)
+        ap = _FORAMEN_AP[region] * k
+        # heights of the pedicle floor above and roof below, measured where the pedicles are
+        pu = b.anchors[upper][("pedicle_centre", "left")]
+        pl = b.anchors[lower][("pedicle_centre", "left")]
+        z_top = jf.local(fu.p(pu[0], pu[1], pu[2] - su.pedicle_height / 2))[2]
+        z_bot = jf.local(fl.p(pl[0], pl[1], pl[2] + sl.pedicle_height / 2))[2]
+        y_front = jf.local(fu.p(0, su.body_depth / 2, 0))[1] * 0.5 + jf.local(fl.p(0, sl.body_depth / 2, 0))[1] * 0.5
+        out = {}
+        for side in SIDES:
+            s = SIGN[side]
+            x = 0.5 * (abs(jf.local(fu.p(*b.anchors[upper][("J", side)]))[0])
+                       + abs(jf.local(fl.p(*b.anchors[lower][("J", side)]))[0]))
+            x -= 0.5 * (su.pedicle_width + sl.pedicle_width) / 4
+            rx = (su.pedicle_width + sl.pedicle_width) / 4 + 1.5 * k
+            c = np.array([s * x, y_front + ap / 2, (z_top + z_bot) / 2])
+            radii = (rx, ap / 2, max((z_top - z_bot) / 2, 2.0 * k))
+            b.add(f"{space}.foramen.{side}", "foramen", SOFT, Ellipsoid(jf.p(*c), jf.R, radii), level=space, side=side)
+            out[side] = {"centre": c, "radii": radii, "z_top": z_top, "z_bottom": z_bot, "y_front": y_front}
+        b.anchors[("foramen", space)] = out
+
+
+def _sacral_foramina(b):
+    k = b.scale
+    for num in range(1, 5):
+        seg, nxt = f"S{num}", f"S{num + 1}"
+        jf = b.chain.joints[f"{seg}-{nxt}"]
+        x, r = sacral_foramen_geometry(b, seg)
+        sz = b.size[seg]
+        f = b.frames[seg]
+        y_back = jf.local(f.p(0, sz.body_depth / 2 + sz.canal_depth, 0))[1]
+        y_front = jf.local(f.p(0, b.anchors[seg]["y_front"], 0))[1]
+        lt = max(sz.lamina_thickness, 3.0 * k)
+        out = {}
+        for side in SIDES:
+            s = SIGN[side]
+            post = np.array([s * x, y_back + lt / 2, 0.0])
+            ant = np.array([s * x, y_front + 3.0 * k, 0.0])
+            b.add(f"{seg}.posterior_foramen.{side}", "posterior_sacral_foramen", SOFT,
+                  Ellipsoid(jf.p(*post), jf.R, (r, lt / 2 + 1.0 * k, r)), level=seg, side=side)
+            b.add(f"{seg}.anterior_foramen.{side}", "anterior_sacral_foramen", SOFT,
+                  Ellipsoid(jf.p(*ant), jf.R, (r + 1.0 * k, 4.0 * k, r + 1.0 * k)), level=seg, side=side)
+            out[side] = {"posterior": jf.p(*post), "anterior": jf.p(*ant), "x": x, "r": r}
+        b.anchors[("sacral_foramen", seg)] = out
+
+
+def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P0 (leaves the dural sac), P1 (in its foramen), P2 (outside, down and out)."""
+    k = b.scale
+    s = SIGN[side]
+    r = ROOT_RADII[root] * k
+    tubes = b.anchors["tube"]
+    exit_at = root_exit(root)
+    if exit_at == "skull-C1":
+        f = b.frames["C1"]
+        t = tubes["C1"]
+        # between the occiput and the posterior arch of C1, then backward (suboccipital nerve)
+        return f.p(s * 4.0 * k, t["sac_y"], 7.5 * k), f.p(s * 11.0 * k, 17.0 * k, 7.0 * k), f.p(s * 17.0 * k, 25.0 * k, 6.0 * k)
+    if exit_at == "C1-C2":
+        jf = b.chain.joints["C1-C2"]
+        t = tubes["C2"]
+        p0 = jf.local(b.frames["C2"].p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"], 0))
+        p0[2] = 2.5 * k
+        return jf.p(*p0), jf.p(s * 13.0 * k, 16.0 * k, 0.75 * k), jf.p(s * 22.0 * k, 12.0 * k, -3.0 * k)
+    if exit_at in INTERSPACES:
+        upper, lower = exit_at.split("-")
+        jf = b.chain.joints[exit_at]
+        fo = b.anchors[("foramen", exit_at)][side]
+        c = fo["centre"]
+        region = region_of(upper)
+        fu = b.frames[upper]
+        t = tubes[upper]
+        if region == "cervical" and upper != "C7":
+            # the cervical root lies low and in front in its foramen, on the lower pedicle
+            p1 = np.array([c[0], c[1] - 0.5 * k, c[2] - 2.0 * k])
+            p0 = jf.local(fu.p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"] - 0.4 * t["sac_ry"], 0))
+            p0[2] = p1[2] + 1.5 * k
+            p2 = p1 + np.array([s * 16.0, -7.0, -2.0]) * k
+        else:
+            below = (2.5 if region == "thoracic" or upper == "C7" else 1.5) * k
+            p1 = np.array([c[0], fo["y_front"] + r + 1.0 * k, fo["z_top"] - r - below])
+            p0 = jf.local(fu.p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"], 0))
+            p0[2] = p1[2] + 3.0 * k
+            if upper == "C7":  # C8: out under the C7 pedicle, then forward and down
+                p2 = p1 + np.array([s * 14.0, -8.0, -6.0]) * k
+            elif region == "thoracic" and upper != "T12":  # intercostal nerve
+                p2 = p1 + np.array([s * 22.0, -2.0, -6.0]) * k
+            elif upper == "L5":  # L5 ventral ramus runs forward over the sacral ala
+                p2 = p1 + np.array([s * 10.0, -24.0, -10.0]) * k
+            else:
+                p2 = p1 + np.array([s * 18.0, -10.0, -17.0]) * k
+        return jf.p(*p0), jf.p(*p1), jf.p(*p2)
+    if exit_at in ("S1", "S2", "S3", "S4"):
+        seg = exit_at
+        nxt = f"S{int(seg[1]) + 1}"
+        jf = b.chain.joints[f"{seg}-{nxt}"]
+        fo = b.anchors[("sacral_foramen", seg)][side]
+        t = tubes[seg]
+        p1 = np.array([s * fo["x"], jf.local(b.frames[seg].p(0, t["canal_y"], 0))[1] - 1.0 * k, 0.0])
+        p0 = np.array([s * (t["canal_r"][1] - r - 1.0 * k), p1[1], 5.0 * k])
+        ant = jf.local(fo["anterior"])
+        p2 = np.array([s * (fo["x"] + 4.0 * k), ant[1] - 14.0 * k, -6.0 * k])  # out the anterior foramen
+        return jf.p(*p0), jf.p(*p1), jf.p(*p2)
+    # S5 and Co1: out at the hiatus, beside the cornua
+    f5 = b.frames["S5"]
+    s5 = b.size["S5"]
+    t5 = tubes["S5"]
+    drop = 0.0 if root == "S5" else 6.0 * k
+    p0 = f5.p(s * 2.0 * k, t5["canal_y"], s5.body_height / 2 - drop)
+    p1 = f5.p(s * (s5.canal_width / 2 + 1.5 * k), t5["canal_y"], -s5.body_height / 2 - 1.0 * k - drop)
+    p2 = f5.p(s * (s5.canal_width / 2 + 7.0 * k), t5["front"] - 2.0 * k, -s5.body_height / 2 - 8.0 * k - drop)
+    return p0, p1, p2
+
+
+def _roots(b):
+    """31 pairs: each a proximal capsule (sac -> foramen) and an extraforaminal capsule."""
+    k = b.scale
+    for root in NERVE_ROOTS:
+        exit_at = root_exit(root)
+        level = "C1" if exit_at == "skull-C1" else ("S5" if exit_at == "hiatus" else exit_at)
+        r = ROOT_RADII[root] * k
+        for side in SIDES:
+            p0, p1, p2 = _root_path(b, root, side)
+            b.add(f"root.{root}.{side}", "root", NEURAL, Capsule.between(p0, p1, r), level=level, side=side)
+            b.add(f"root.{root}.{side}.extraforaminal", "root", NEURAL, Capsule.between(p1, p2, r * 0.9),
+                  level=level, side=side)
+            b.anchors[("root", root, side)] = (p0, p1, p2)
+
+
+def _vertebral_artery(b):
+    """The vertebral-artery no-go zone: up through the transverse foramina C6 to C1,
+    then back over the posterior arch of C1 into the foramen magnum; below C6 it runs in
+    front of the C7 transverse process down to its origin at about T1."""
+    k = b.scale
+    r = b.params.vertebral_artery_zone_mm * k
+    for side in SIDES:
+        s = SIGN[side]
+        pts = {}
+        for name in ("C6", "C5", "C4", "C3", "C2", "C1"):
+            pts[name] = b.frames[name].p(*transverse_foramen(b, name, side))
+        f7, ft1 = b.frames["C7"], b.frames["T1"]
+        s7 = b.size["C7"]
+        below6 = f7.p(s * (s7.body_width / 2 + 5.0 * k), -2.0 * k, 0.0)
+        origin = ft1.p(s * (b.size["T1"].body_width / 2 + 8.0 * k), -8.0 * k, 0.0)
+        segs = [("C7-T1", origin, below6), ("C6-C7", below6, pts["C6"])]
+        order = ["C6", "C5", "C4", "C3", "C2", "C1"]
+        for lo, up in zip(order, order[1:]):
+            segs.append((f"{up}-{lo}", pts[lo], pts[up]))
+        f1 = b.frames["C1"]
+        above_tf = pts["C1"] + f1.z * 6.0 * k
+        over_arch = f1.p(s * 15.0 * k, 17.0 * k, 5.5 * k)  # in the groove on the posterior arch
+        magnum = f1.p(s * 8.0 * k, 15.0 * k, 16.0 * k)
+        segs += [("C1", pts["C1"], above_tf), ("C1", above_tf, over_arch), ("C1", over_arch, magnum)]
+        for i, (level, p0, p1) in enumerate(segs):
+            name = f"vertebral_artery.{level}.{side}" if level != "C1" else f"vertebral_artery.C1.{side}.{i}"
+            b.add(name, "vertebral_artery", SOFT, Capsule.between(p0, p1, r), level=level, side=side)
+
+
+__all__ = ["build_soft_tissue", "tube", "Frame"]

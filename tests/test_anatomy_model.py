@@ -1,0 +1,465 @@
+"""Geometry invariants of the spine model against clinical.md section 1."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scenes.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, exiting_root, region_of, root_exit
+from scenes.anatomy.model import BONE_KINDS, LandmarkError, SpineModel, SpineParameters
+from scenes.anatomy.shapes import CutCylinder
+from scenes.anatomy.solids import Capsule, Material
+
+
+@pytest.fixture(scope="module")
+def model() -> SpineModel:
+    return SpineModel.default()
+
+
+def _axis_points(capsule: Capsule, n: int = 40) -> np.ndarray:
+    p0, p1 = capsule.endpoints
+    return p0 + np.linspace(0.0, 1.0, n)[:, None] * (p1 - p0)
+
+
+def _bones(model):
+    return [s for s in model.structures() if s.kind in BONE_KINDS]
+
+
+# -- identity, API ------------------------------------------------------------------------
+def test_default_is_cached_and_hash_is_stable(model):
+    assert SpineModel.default() is model
+    h = model.parameters_hash()
+    assert len(h) == 64 and int(h, 16) >= 0
+    assert SpineModel(SpineParameters()).parameters_hash() == h
+    assert SpineParameters(lumbar_lordosis_deg=50.0).sha256() != h
+    assert SpineParameters(size_scale=1.1).sha256() != h
+
+
+def test_structures_filters_and_lookup(model):
+    l4 = model.structures(levels=["L4"])
+    assert {s.level for s in l4} == {"L4"}
+    kinds = {s.kind for s in l4}
+    for kind in ("body", "pedicle", "lamina", "spinous_process", "tp", "sap", "iap", "pars"):
+        assert kind in kinds, kind
+    pedicles = model.structures(levels=["l4"], kinds=["pedicle"])
+    assert sorted(s.side for s in pedicles) == ["left", "right"]
+    assert model.structure("L4.pedicle.left").side == "left"
+    assert model.structures(levels=["L4/5"], kinds="annulus")[0].name == "disc.L4-L5.annulus"
+    with pytest.raises(KeyError, match="no structure"):
+        model.structure("L6.body")
+    names = model.structure_names()
+    assert len(names) == len(set(names))
+
+
+def test_every_vertebra_has_its_parts(model):
+    for name in VERTEBRAE:
+        parts = {s.kind for s in model.vertebra_structures(name)}
+        if name == "C1":
+            assert "body" not in parts  # the atlas has no body [clinical.md]
+            assert {"anterior_arch", "lateral_mass", "posterior_arch", "tp"} <= parts
+        elif region_of(name) in ("cervical", "thoracic", "lumbar"):
+            assert {"body", "pedicle", "lamina", "spinous_process", "tp", "sap", "iap", "pars"} <= parts, name
+        else:
+            assert "body" in parts, name
+    assert "dens" in {s.kind for s in model.vertebra_structures("C2")}
+    assert len(model.structures(levels=["Co1", "Co2", "Co3", "Co4"], kinds=["body"])) == 4
+    assert {s.kind for s in model.vertebra_structures("S5")} >= {"sacral_cornu"}
+    assert model.structure("sacral_hiatus").level == "S5"
+    assert len(model.structures(kinds=["posterior_sacral_foramen"])) == 8  # S1-S4, both sides
+
+
+def test_bone_is_cortical_with_a_thin_shell(model):
+    for st in _bones(model):
+        assert st.material == Material.CORTICAL_BONE
+        assert 0.0 < st.shell_mm <= 2.0
+    big = [s for s in _bones(model) if s.kind == "body"]
+    assert all(1.0 <= s.shell_mm <= 2.0 for s in big)
+    assert model.structure("cord.C5").material == Material.NEURAL
+    assert model.structure("L4-L5.ligamentum_flavum.left").material == Material.SOFT_TISSUE
+
+
+# -- sizes (clinical.md section 1) -----------------------------------------------------------
+def _body(model, name):
+    return model.structure(f"{name}.body").solid
+
+
+def test_body_sizes_by_region(model):
+    for name in ("C3", "C4", "C5", "C6", "C7"):
+        b = _body(model, name)
+        height, depth, width = 2 * b.half_height, 2 * b.radii[1], 2 * b.radii[0]
+        assert depth > height, name
+        assert 9.5 <= height <= 12 and 14 <= depth <= 16.5 and 19.5 <= width <= 23
+    for name in [f"T{k}" for k in range(2, 10)]:
+        assert 16.5 <= 2 * _body(model, name).half_height <= 19.5
+    volumes = []
+    for name in ("L1", "L2", "L3", "L4", "L5"):
+        b = _body(model, name)
+        height, depth, width = 2 * b.half_height, 2 * b.radii[1], 2 * b.radii[0]
+        assert 20 <= height <= 30 and 30 <= depth <= 35 and 40 <= width <= 50
+        volumes.append(height * depth * width)
+    assert volumes == sorted(volumes) and len(set(volumes)) == 5  # growing L1 -> L5
+    widths = [2 * _body(model, f"C{k}").radii[0] for k in range(3, 8)]
+    assert widths == sorted(widths)  # C7 largest
+
+
+def test_sizes_grow_caudally_between_regions(model):
+    def volume(name):
+        b = _body(model, name)
+        return b.half_height * b.radii[0] * b.radii[1]
+
+    assert volume("C5") < volume("T6") < volume("L3")
+
+
+# -- stacking ------------------------------------------------------------------------------
+@pytest.mark.parametrize("pair", [f"{a}-{b}" for a, b in zip(VERTEBRAE[1:], VERTEBRAE[2:])])
+def test_neighbouring_bodies_do_not_overlap(model, pair):
+    upper, lower = pair.split("-")
+    bu = model.structure(f"{upper}.body").solid
+    bl = model.structure(f"{lower}.body").solid
+    pts = bu.surface_points(32)
+    # sample the whole upper body, not only its surface
+    centre = bu.center
+    fill = np.concatenate([centre + (pts - centre) * f for f in (0.25, 0.5, 0.75, 0.98)])
+    assert not bl.contains(fill).any()
+    assert not bu.contains(np.concatenate([bl.center + (bl.surface_points(32) - bl.center) * f for f in (0.5, 0.98)])).any()
+
+
+@pytest.mark.parametrize("space", INTERSPACES[1:])
+def test_a_disc_between_each_pair_of_mobile_vertebrae(model, space):
+    annulus = model.structure(f"disc.{space}.annulus")
+    nucleus = model.structure(f"disc.{space}.nucleus")
+    assert annulus.material == nucleus.material == Material.DISC
+    assert isinstance(annulus.solid, CutCylinder)
+    upper, lower = space.split("-")
+    bu, bl = _body(model, upper), _body(model, lower)
+    # the disc lies between the two bodies, touching both endplates, overlapping neither
+    top = bu.center - bu.rotation[:, 2] * bu.half_height
+    bottom = bl.center + bl.rotation[:, 2] * bl.half_height
+    mid = (top + bottom) / 2
+    assert annulus.solid.contains(mid[None])[0]
+    assert nucleus.solid.contains(mid[None] + (nucleus.solid.center - mid) * 0.5)[0]
+    assert not annulus.solid.contains((top + bu.rotation[:, 2] * 0.5)[None])[0]
+    assert not annulus.solid.contains((bottom - bl.rotation[:, 2] * 0.5)[None])[0]
+    assert np.all(nucleus.solid.contains(nucleus.solid.surface_points(12)) | annulus.solid.contains(nucleus.solid.surface_points(12)))
+
+
+def test_no_disc_at_c1_c2_or_inside_the_sacrum(model):
+    assert not model.structures(levels=["C1-C2"], kinds=["annulus"])
+    assert all(s.level in INTERSPACES for s in model.structures(kinds=["annulus"]))
+    assert len(model.structures(kinds=["annulus"])) == 23  # C2-C3 ... L5-S1
+
+
+# -- curves ---------------------------------------------------------------------------------
+def _lordosis(model, top: str, bottom: str) -> float:
+    """Angle from the top vertebra's superior axis to the bottom one's (+ = lordosis)."""
+    return model.alpha_deg(top) - model.alpha_deg(bottom)
+
+
+def test_curve_directions_and_sizes_per_region(model):
+    cervical = _lordosis(model, "C2", "C7")
+    thoracic = _lordosis(model, "T1", "T12")
+    lumbar = _lordosis(model, "L1", "S1")
+    assert 10 <= cervical <= 20  # lordosis ~15
+    assert -40 <= thoracic <= -20  # kyphosis 20-40
+    assert 50 <= lumbar <= 70  # lordosis ~60 (30-80)
+    assert abs(_lordosis(model, "T12", "L1")) <= 3  # thoracolumbar junction about straight
+    lower = _lordosis(model, "L4", "S1")
+    assert 0.55 <= lower / lumbar <= 0.75  # about two thirds at L4-S1
+
+
+def _apex(model, names):
+    """The vertebra farthest from the chord joining the first and last body centres."""
+    centres = np.array([model.vertebra_frame(n)[0] for n in names])
+    a, b = centres[0], centres[-1]
+    chord = (b - a) / np.linalg.norm(b - a)
+    normal = np.array([0.0, chord[2], -chord[1]])  # in the sagittal plane
+    dist = (centres - a) @ normal
+    return names[int(np.argmax(np.abs(dist)))], np.sign(dist[int(np.argmax(np.abs(dist)))]) * np.sign(normal[1])
+
+
+def test_apices_and_convexity(model):
+    thoracic = [f"T{k}" for k in range(1, 13)]
+    apex, side = _apex(model, thoracic)
+    assert apex in ("T6", "T7")
+    assert side > 0  # kyphosis: the apex is posterior to the chord
+    lumbar = ["L1", "L2", "L3", "L4", "L5", "S1"]
+    apex, side = _apex(model, lumbar)
+    assert apex in ("L3", "L4")
+    assert side < 0  # lordosis: the apex is anterior
+    cervical = ["C2", "C3", "C4", "C5", "C6", "C7"]
+    apex, side = _apex(model, cervical)
+    assert side < 0 and apex in ("C4", "C5")
+
+
+def test_vertebra_frames_follow_the_curve(model):
+    for name in VERTEBRAE:
+        origin, R = model.vertebra_frame(name)
+        assert np.allclose(R.T @ R, np.eye(3), atol=1e-9) and np.isclose(np.linalg.det(R), 1.0)
+        assert np.allclose(R[:, 0], [1, 0, 0])  # no rotation or lateral bend
+        assert origin.shape == (3,)
+    zs = [model.vertebra_frame(n)[0][2] for n in VERTEBRAE[:24]]
+    assert zs == sorted(zs, reverse=True)  # cranial to caudal
+    o, r = model.vertebra_frame("L4")
+    assert np.allclose(o, _body(model, "L4").center)
+    assert np.allclose(model.level_centre("L4-L5"), model.interspace_frame("L4-L5")[0])
+
+
+def test_s1_endplate_is_the_origin_and_sacrum_slopes_forward(model):
+    assert np.allclose(model.landmark("S1", "superior_endplate"), 0.0, atol=1e-9)
+    assert model.alpha_deg("S1") < -25  # the S1 endplate faces forward and up
+
+
+# -- soft tissue ----------------------------------------------------------------------------
+def test_conus_between_t12_and_l3(model):
+    conus = model.structure("conus").solid
+    tip = conus.center - conus.rotation[:, 2] * conus.radii[2]
+    t12_top = model.landmark("T12", "superior_endplate")[2]
+    l3_bottom = model.landmark("L3", "inferior_endplate")[2]
+    assert l3_bottom < tip[2] < t12_top
+    # ~L1-L2: between the L1 body middle and the L2 body middle
+    assert model.vertebra_frame("L2")[0][2] < tip[2] < model.vertebra_frame("L1")[0][2]
+    assert not model.structures(levels=["L2", "L3", "L4", "L5"], kinds=["cord"])
+    assert model.structures(levels=["L3", "L4", "L5", "S1"], kinds=["cauda_equina"])
+
+
+def test_dural_sac_ends_between_s1_and_s3(model):
+    sac = model.structures(kinds=["dural_sac"])
+    lowest = min(float(s.solid.surface_points(24)[:, 2].min()) for s in sac)
+    s1_top = model.landmark("S1", "superior_endplate")[2]
+    s3 = _body(model, "S3")
+    s3_bottom = (s3.center - s3.rotation[:, 2] * s3.half_height)[2]
+    assert s3_bottom < lowest < s1_top
+    assert sac[-1].level == "S2"
+    assert sac[0].level == "C1"
+    assert not model.structures(levels=["S3", "S4", "S5"], kinds=["dural_sac"])
+
+
+def _dorsal_epidural_depth(model, space):
+    """Dura to ligamentum flavum in the midline, at the interlaminar window."""
+    front = model.landmark(space, "spinolaminar_line")  # front of the LF
+    origin, R = model.interspace_frame(space)
+    sacs = [model.structure(f"dural_sac.{v}").solid for v in space.split("-")]
+    # walk forward from the LF until we hit the dural sac
+    ts = np.arange(0, 20, 0.05)
+    pts = front[None] - ts[:, None] * R[:, 1]
+    inside = np.nonzero(sacs[0].contains(pts) | sacs[1].contains(pts))[0]
+    return float(ts[inside[0]]) + 0.5  # + the 0.5 mm the landmark sits in front of the LF
+
+
+def test_epidural_dorsal_depth_neck_vs_lumbar(model):
+    assert 5.0 <= _dorsal_epidural_depth(model, "L2-L3") <= 6.0
+    for space in ("C4-C5", "C5-C6", "C6-C7"):
+        assert 1.0 <= _dorsal_epidural_depth(model, space) <= 2.0
+
+
+def test_ligamentum_flavum_thickness(model):
+    for space in ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"):
+        lf = model.structure(f"{space}.ligamentum_flavum.left").solid
+        assert 3.2 <= 2 * lf.half_sizes[1] <= 3.7
+    assert len(model.structures(kinds=["ligamentum_flavum"])) == 2 * 23
+
+
+@pytest.mark.parametrize("root", NERVE_ROOTS)
+def test_31_pairs_of_roots_exit_by_the_rule(model, root):
+    exit_at = root_exit(root)
+    for side in ("left", "right"):
+        prox = model.structure(f"root.{root}.{side}")
+        dist = model.structure(f"root.{root}.{side}.extraforaminal")
+        assert prox.material == Material.NEURAL and prox.kind == "root"
+        p0, p1 = prox.solid.endpoints
+        q0, q1 = dist.solid.endpoints
+        assert np.allclose(p1, q0)
+        sign = 1 if side == "left" else -1
+        assert sign * (q1[0] - p0[0]) > 5  # runs out
+        assert q1[2] < p0[2]  # and down
+        if exit_at in INTERSPACES and exit_at != "C1-C2":
+            foramen = model.structure(f"{exit_at}.foramen.{side}").solid
+            assert foramen.contains(_axis_points(prox.solid, 80)).any(), (root, exit_at)
+            assert prox.level == exit_at
+            # it passes under its own pedicle from T1 down (C8 under C7's)
+            upper = exit_at.split("-")[0]
+            if region_of(upper) != "cervical" or upper == "C7":
+                pedicle_bottom = model.landmark(upper, "pedicle_6_oclock", side)
+                origin, R = model.interspace_frame(exit_at)
+                assert (p1 - pedicle_bottom) @ R[:, 2] < 0
+        if exit_at in ("S1", "S2", "S3", "S4"):
+            post = model.structure(f"{exit_at}.posterior_foramen.{side}").solid
+            ant = model.structure(f"{exit_at}.anterior_foramen.{side}").solid
+            x_root = abs(p1[0])
+            assert abs(abs(post.center[0]) - x_root) < post.radii[0]
+            assert ant.contains(_axis_points(dist.solid, 80)).any()  # out through the anterior foramen
+
+
+def test_roots_and_vertebral_artery_do_not_run_through_bone(model):
+    bones = _bones(model)
+    for st in model.structures(kinds=["root", "vertebral_artery"]):
+        pts = _axis_points(st.solid)
+        for bone in bones:
+            assert not bone.solid.contains(pts).any(), (st.name, bone.name)
+
+
+def test_vertebral_artery_zone_in_the_neck(model):
+    va = model.structures(kinds=["vertebral_artery"])
+    assert va and all(s.material == Material.SOFT_TISSUE for s in va)
+    for name in ("C1", "C2", "C3", "C4", "C5", "C6"):
+        for side in ("left", "right"):
+            tf_solids = [s for s in va if s.side == side]
+            body = model.vertebra_frame(name)[0]
+            # a piece of the zone passes at this level, lateral to the body
+            hit = [s for s in tf_solids if abs(s.solid.center[2] - body[2]) < 20]
+            assert hit, (name, side)
+    # in front of the cervical foramina
+    for space in ("C3-C4", "C4-C5", "C5-C6"):
+        origin, R = model.interspace_frame(space)
+        foramen = model.landmark(space, "foramen", "left")
+        zone = model.structure(f"vertebral_artery.{space}.left").solid
+        assert (zone.center - foramen) @ R[:, 1] < -3  # anterior
+
+
+def test_iliac_crest_at_about_l4_and_si_joints(model):
+    crest = max(float(s.solid.surface_points(32)[:, 2].max()) for s in model.structures(kinds=["ilium_wing"]))
+    assert model.level_centre("L4-L5")[2] < crest < model.level_centre("L3-L4")[2]
+    for side in ("left", "right"):
+        si = model.structure(f"si_joint.{side}")
+        assert si.side == side and si.material == Material.SOFT_TISSUE
+        c = si.solid.center
+        assert model.vertebra_frame("S3")[0][2] < c[2] < model.vertebra_frame("S1")[0][2] + 15
+        assert (c[0] > 30) == (side == "left") and abs(c[0]) > 30
+
+
+def test_thoracic_spinous_processes_long_steep_and_overlapping(model):
+    for k in range(4, 10):
+        sp = model.structure(f"T{k}.spinous_process").solid
+        down = -sp.rotation[:, 1]  # local y runs along the process
+        tip = sp.center + sp.rotation[:, 1] * sp.half_sizes[1]
+        # steep: the tip lies well below the base
+        assert tip[2] < model.vertebra_frame(f"T{k}")[0][2] - 15
+        # overlapping: the tip reaches below the top of the next lamina
+        nxt = model.structure(f"T{k + 1}.lamina.left").solid
+        assert tip[2] < nxt.center[2] + nxt.half_sizes[1]
+        del down
+    lumbar = model.structure("L3.spinous_process").solid
+    thor = model.structure("T7.spinous_process").solid
+    assert abs(thor.rotation[2, 1]) > 2 * abs(lumbar.rotation[2, 1])  # steeper
+
+
+# -- landmarks ----------------------------------------------------------------------------
+def _landmark_home(model, level, name):
+    """The structures a landmark at ``level`` must lie within (bounding box)."""
+    if name in ("sacral_hiatus", "si_joint_inferior_third"):
+        sts = [s for s in _bones(model) if s.level in ("S1", "S2", "S3", "S4", "S5") or s.level is None]
+    elif "-" in level:
+        upper, lower = level.split("-")
+        sts = model.vertebra_structures(upper) + model.vertebra_structures(lower)
+    else:
+        sts = model.vertebra_structures(level)
+    boxes = [s.solid.bounding_box() for s in sts]
+    return np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
+
+
+def test_landmark_catalogue(model):
+    names = model.landmark_names()
+    for required in ("superior_endplate", "inferior_endplate", "pedicle", "pedicle_6_oclock", "sap", "iap",
+                     "tp", "sap_tp_groove", "lamina", "interlaminar_window", "spinolaminar_line", "foramen",
+                     "safe_triangle", "facet_joint", "facet_superior_recess", "facet_inferior_recess",
+                     "nucleus_centre", "sacral_hiatus", "posterior_sacral_foramen", "sacral_ala_groove",
+                     "si_joint_inferior_third"):
+        assert required in names
+    for name in names:
+        assert model.landmark_levels(name), name
+
+
+def test_landmarks_of_every_level_lie_in_their_own_vertebra(model):
+    count = 0
+    for name in model.landmark_names():
+        for level in model.landmark_levels(name):
+            lo, hi = _landmark_home(model, level, name)
+            for side in ("left", "right"):
+                p = model.landmark(level, name, side)
+                assert np.all(p >= lo - 3.0) and np.all(p <= hi + 3.0), (level, name, side, p, lo, hi)
+                region = model.landmark_region(level, name, side)
+                assert region.contains(p[None])[0]
+                count += 1
+    assert count > 1000
+
+
+def test_landmarks_are_sided_and_accept_parsed_levels(model):
+    from scenes.anatomy.levels import parse_level
+
+    left = model.landmark("L4", "pedicle", "left")
+    right = model.landmark("L4", "pedicle", "right")
+    assert left[0] > 0 > right[0]
+    assert np.allclose(model.landmark(parse_level("L4-5"), "facet_joint", "left"),
+                       model.landmark("L4-L5", "facet_joint", "left"))
+    assert np.allclose(model.landmark("L4-L5", "pedicle_6_oclock", "left"),
+                       model.landmark("L4", "pedicle_6_oclock", "left"))
+    assert np.allclose(model.landmark("L4-L5", "sap", "left"), model.landmark("L5", "sap", "left"))
+    with pytest.raises(LandmarkError, match="side"):
+        model.landmark("L4", "pedicle")
+    with pytest.raises(LandmarkError, match="L4-L5"):
+        model.landmark("L4", "safe_triangle", "left")  # an interspace landmark
+    with pytest.raises(LandmarkError, match="unknown landmark"):
+        model.landmark("L4", "kidney")
+    with pytest.raises(LandmarkError, match="L6"):
+        model.landmark("L6", "pedicle", "left")
+
+
+def test_landmark_anatomy(model):
+    for space in ("L3-L4", "L4-L5", "L5-S1"):
+        origin, R = model.interspace_frame(space)
+        upper, lower = space.split("-")
+        for side in ("left", "right"):
+            six = model.landmark(upper, "pedicle_6_oclock", side)
+            ped = model.landmark(upper, "pedicle", side)
+            assert (six - ped) @ R[:, 2] < 0  # 6 o'clock is under the pedicle centre
+            safe = model.landmark(space, "safe_triangle", side)
+            assert (safe - six) @ R[:, 2] < 0  # below the pedicle
+            sup = model.landmark(space, "facet_superior_recess", side)
+            inf = model.landmark(space, "facet_inferior_recess", side)
+            assert (sup - inf) @ R[:, 2] > 5
+            joint = model.landmark(space, "facet_joint", side)
+            foramen = model.landmark(space, "foramen", side)
+            assert (joint - foramen) @ R[:, 1] > 0  # the facet joint is behind the foramen
+        window = model.landmark(space, "interlaminar_window")
+        nucleus = model.landmark(space, "nucleus_centre")
+        assert (window - nucleus) @ R[:, 1] > 20 and abs(window[0]) < 1e-6
+        # the spinolaminar line at an interspace is the front of the ligamentum flavum
+        front = model.landmark(space, "spinolaminar_line")
+        assert (window - front) @ R[:, 1] > 1
+    # caudal route: the hiatus is between the cornua, below S4
+    hiatus = model.landmark("S5", "sacral_hiatus")
+    cl, cr = model.structure("S5.cornu.left").solid.center, model.structure("S5.cornu.right").solid.center
+    assert cr[0] < hiatus[0] < cl[0]
+    # S1 foramen lies below the S1 pedicle
+    assert model.landmark("S1", "posterior_sacral_foramen", "left")[2] < model.landmark("S1", "pedicle", "left")[2]
+
+
+@pytest.mark.parametrize("space", INTERSPACES[1:])
+def test_safe_triangle_is_clear_of_what_a_needle_must_avoid(model, space):
+    for side in ("left", "right"):
+        region = model.landmark_region(space, "safe_triangle", side)
+        pts = np.concatenate([region.surface_points(12), region.center[None]])
+        for st in model.avoid_structures(space, side):
+            assert not st.solid.contains(pts).any(), (space, side, st.name)
+        for st in _bones(model):
+            assert not st.solid.contains(region.center[None])[0], (space, side, st.name)
+
+
+def test_avoid_structures(model):
+    names = {s.name for s in model.avoid_structures("L4-L5", "left")}
+    assert {"root.L4.left", "root.L4.left.extraforaminal", "dural_sac.L4", "dural_sac.L5"} <= names
+    assert "root.L4.right" not in names and not any("vertebral_artery" in n for n in names)
+    neck = {s.name for s in model.avoid_structures("C5-C6", "right")}
+    assert "root.C6.right" in neck and "cord.C5" in neck and "vertebral_artery.C5-C6.right" in neck
+    both = {s.name for s in model.avoid_structures("C7-T1")}
+    assert {"root.C8.left", "root.C8.right"} <= both
+    assert "root.S1.left" in {s.name for s in model.avoid_structures("S1", "left")}
+    assert all(exiting_root(s) for s in INTERSPACES)
+
+
+def test_parameters_change_the_geometry():
+    flat = SpineModel(SpineParameters(lumbar_lordosis_deg=30.0))
+    assert flat.alpha_deg("L1") - flat.alpha_deg("S1") == pytest.approx(30.0)
+    big = SpineModel(SpineParameters(size_scale=1.1))
+    assert big.structure("L4.body").solid.half_height == pytest.approx(1.1 * 13.5)
+    assert big.parameters_hash() != flat.parameters_hash()

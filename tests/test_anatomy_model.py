@@ -346,7 +346,7 @@ def test_thoracic_spinous_processes_long_steep_and_overlapping(model):
 # -- landmarks ----------------------------------------------------------------------------
 def _landmark_home(model, level, name):
     """The structures a landmark at ``level`` must lie within (bounding box)."""
-    if name in ("sacral_hiatus", "si_joint_inferior_third"):
+    if name in ("sacral_hiatus", "si_joint_inferior_third", "sacral_canal"):
         sts = [s for s in _bones(model) if s.level in ("S1", "S2", "S3", "S4", "S5") or s.level is None]
     elif "-" in level:
         upper, lower = level.split("-")
@@ -363,7 +363,8 @@ def test_landmark_catalogue(model):
                      "tp", "sap_tp_groove", "lamina", "interlaminar_window", "spinolaminar_line", "foramen",
                      "safe_triangle", "facet_joint", "facet_superior_recess", "facet_inferior_recess",
                      "nucleus_centre", "sacral_hiatus", "posterior_sacral_foramen", "sacral_ala_groove",
-                     "si_joint_inferior_third"):
+                     "si_joint_inferior_third", "pillar_waist", "third_occipital_nerve", "body_anterior_third",
+                     "epidural_space", "sacral_canal"):
         assert required in names
     for name in names:
         assert model.landmark_levels(name), name
@@ -430,6 +431,20 @@ def test_landmark_anatomy(model):
     hiatus = model.landmark("S5", "sacral_hiatus")
     cl, cr = model.structure("S5.cornu.left").solid.center, model.structure("S5.cornu.right").solid.center
     assert cr[0] < hiatus[0] < cl[0]
+    # extra targets the procedures use
+    for level in ("T8", "L2-L3", "C7-T1"):
+        p = model.landmark(level, "epidural_space")
+        assert not any(s.solid.contains(p[None])[0] for s in model.structures(kinds=["dural_sac", "cord"]))
+        assert any(s.solid.contains(p[None])[0] for s in model.structures(kinds=["epidural_space"])), level
+    sac_end = min(float(s.solid.surface_points(24)[:, 2].min()) for s in model.structures(kinds=["dural_sac"]))
+    canal = model.landmark("S4", "sacral_canal")
+    assert canal[2] < sac_end and canal[2] > hiatus[2]
+    body = model.structure("L1.body").solid
+    front = model.landmark("L1", "body_anterior_third")
+    assert body.contains(front[None])[0] and (front - body.center) @ body.rotation[:, 1] < -5
+    ton = model.landmark("C2-C3", "third_occipital_nerve", "left")
+    assert ton[0] > model.landmark("C2-C3", "facet_joint", "left")[0]
+    assert not any(s.solid.contains(ton[None])[0] for s in _bones(model))
     # S1 foramen lies below the S1 pedicle
     assert model.landmark("S1", "posterior_sacral_foramen", "left")[2] < model.landmark("S1", "pedicle", "left")[2]
 

@@ -65,6 +65,10 @@ CATALOGUE: dict[str, LandmarkInfo] = {
     "facet_superior_recess": LandmarkInfo(True, "C2-C3 ... L5-S1", "upper recess of the facet joint"),
     "facet_inferior_recess": LandmarkInfo(True, "C2-C3 ... L5-S1", "lower recess of the facet joint"),
     "nucleus_centre": LandmarkInfo(False, "C2-C3 ... L5-S1", "centre of the nucleus pulposus (discography target)"),
+    "third_occipital_nerve": LandmarkInfo(True, "C2-C3", "lateral surface of the C2-C3 facet joint, where the third occipital nerve crosses it"),
+    "body_anterior_third": LandmarkInfo(False, "C2-L5", "middle of the front third of the vertebral body, near the midline (vertebroplasty)"),
+    "epidural_space": LandmarkInfo(False, "C1-S2 and interspaces C2-C3 ... L5-S1", "dorsal epidural space in the midline, between the dura and the ligamentum flavum / laminae"),
+    "sacral_canal": LandmarkInfo(False, "S3-S5", "centre of the sacral canal below the dural sac (caudal tip)"),
     "sacral_hiatus": LandmarkInfo(False, "S4, S5", "the hiatus between the sacral cornua (caudal entry)"),
     "posterior_sacral_foramen": LandmarkInfo(True, "S1-S4", "centre of the posterior sacral foramen (S1 transforaminal target at S1)"),
     "sacral_ala_groove": LandmarkInfo(True, "S1", "groove between the sacral ala and the S1 SAP: L5 dorsal ramus target"),
@@ -143,6 +147,26 @@ def build_landmarks(b: "_Builder") -> None:
         if name in ("C3", "C4", "C5", "C6", "C7"):
             for side in SIDES:
                 put(name, "pillar_waist", side, *_pillar_waist(b, name, side))
+    # vertebroplasty target and the dorsal epidural space of each vertebra
+    for name in _MOBILE_WITH_POSTERIOR:
+        f = b.frames[name]
+        sz = b.size[name]
+        p = f.p(0.0, -sz.body_depth / 3, 0.0)
+        put(name, "body_anterior_third", None, p,
+            Ellipsoid(p, f.R, (sz.body_width / 6, sz.body_depth / 6, sz.body_height / 4)))
+    for name, t in b.anchors["tube"].items():
+        epi = b.structures.get(f"epidural.{name}")
+        if epi is None or f"dural_sac.{name}" not in b.structures or name == b.params.dural_sac_end:
+            continue
+        f = b.frames[name]
+        p = f.p(0.0, t["sac_y"] + t["sac_ry"] + t["epi"] / 2, 0.0)
+        put(name, "epidural_space", None, p,
+            Ellipsoid(p, f.R, (min(3.0 * k, t["sac_rx"] * 0.5), max(t["epi"] * 0.4, 0.3 * k), 3.0 * k)))
+    for name in ("S3", "S4", "S5"):
+        t = b.anchors["tube"][name]
+        f = b.frames[name]
+        p = f.p(0.0, t["canal_y"], 0.0)
+        put(name, "sacral_canal", None, p, Ellipsoid(p, f.R, (t["canal_r"][1] * 0.5, t["canal_r"][0] * 0.5, 3.0 * k)))
     # C1: transverse processes and the posterior arch ("lamina")
     f1 = b.frames["C1"]
     for side in SIDES:
@@ -173,6 +197,9 @@ def build_landmarks(b: "_Builder") -> None:
             Ellipsoid(mid, jf.R, (w["half_width"] * 0.5, w["thickness"] / 2 + 1.0 * k, w["half_height"] * 0.6)))
         front = w["front"] - jf.y * 0.5 * k
         put(space, "spinolaminar_line", None, front, Ellipsoid(front, jf.R, (3.0 * k, 1.0 * k, 2.0 * k)))
+        epi = b.size[upper].epidural_dorsal
+        p = w["front"] - jf.y * epi / 2
+        put(space, "epidural_space", None, p, Ellipsoid(p, jf.R, (3.0 * k, max(epi * 0.4, 0.3 * k), 3.0 * k)))
         for side in SIDES:
             fa = b.anchors[("facet", space)][side]
             rot = np.column_stack([fa["n"], fa["e1"], fa["e2"]])
@@ -181,6 +208,8 @@ def build_landmarks(b: "_Builder") -> None:
             for name, sign in (("facet_superior_recess", 1.0), ("facet_inferior_recess", -1.0)):
                 p = c + sign * e2 * (fh / 2 - 1.5 * k)
                 put(space, name, side, p, Ellipsoid(p, rot, (fa["gap"] / 2 + 0.5 * k, 2.5 * k, 1.5 * k)))
+            if space == "C2-C3":
+                put(space, "third_occipital_nerve", side, *_third_occipital(b, side))
             fo = b.anchors[("foramen", space)][side]
             fc = jf.p(*fo["centre"])
             put(space, "foramen", side, fc, Ellipsoid(fc, jf.R, np.asarray(fo["radii"]) * 0.5))
@@ -222,6 +251,21 @@ def _sap_tp_groove(b, name, side):
     p = _march_out(sap, start, tdir_w)
     p = p + tdir_w * 1.0 * k + f.y * (sz.tp_thickness * 0.25)
     return p, _sphere(p, 2.0 * k)
+
+
+def _third_occipital(b, side):
+    """The third occipital nerve crosses the lateral aspect of the C2-C3 joint at mid-height."""
+    k = b.scale
+    fa = b.anchors[("facet", "C2-C3")][side]
+    lateral = b.frames["C2"].x * SIGN[side]
+    solids = [b.structures[f"C3.sap.{side}"].solid, b.structures[f"C2.iap.{side}"].solid]
+    p = fa["centre"].copy()
+    for sol in solids:
+        q = _march_out(sol, fa["centre"], lateral)
+        if np.dot(q - fa["centre"], lateral) > np.dot(p - fa["centre"], lateral):
+            p = q
+    p = p + lateral * 1.0 * k
+    return p, _sphere(p, 1.5 * k)
 
 
 def _pillar_waist(b, name, side):

@@ -1,0 +1,441 @@
+"""Illustrated views of the spine model as Manim mobjects.
+
+Every view is an orthographic projection of the same 3D solids the fluoroscopy and the
+needle checks use, so a point from :meth:`SpineModel.landmark` drawn with
+:meth:`SpineView.project` sits exactly on the structure it names.
+
+Screen conventions (they match :class:`scenes.fluoro.carm.CArmPose`, so an illustration
+and a fluoroscopy panel side by side show the anatomy the same way round):
+
+* ``"posterior"``: the viewer stands behind the prone patient, as the operator does:
+  head up, the patient's LEFT on the screen's LEFT (screen right = patient's right).
+* ``"lateral"``: the viewer stands at the patient's LEFT side: head up, ANTERIOR on the
+  screen's LEFT, posterior on the right. Structures of the patient's right side are the
+  far side (drawn first, in the shaded bone colour).
+* ``"oblique"``: the posterior view turned about the long axis by ``oblique_deg``:
+  positive = the viewer moves toward the patient's LEFT (C-arm ``rotation_deg``), so +90
+  is the lateral view and 0 the posterior view; an ipsilateral oblique for a right-sided
+  target is negative (the "Scotty dog" of the right side).
+* ``"axial"``: a section through ``axial_level`` (a vertebra: the plane through the middle
+  of its pedicles; an interspace: the disc's mid-plane), seen from the feet as on CT/MRI
+  (radiological convention): ANTERIOR up, the patient's LEFT on the screen's RIGHT.
+
+Silhouettes are convex hulls of each structure's projected ``surface_points``, drawn far
+to near; axial sections are convex hulls of the grid points inside each solid (``contains``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+from manim import ORIGIN, Line, Text, VGroup, VMobject, config
+
+from scenes.anatomy.levels import VERTEBRAE, Interspace, Vertebra, parse_level, region_of
+from scenes.anatomy.model import BONE_KINDS, SpineModel
+from scenes.anatomy.solids import Structure
+from scenes.kit import palette
+from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
+
+__all__ = ["SpineView", "VIEW_KINDS", "KIND_STYLE", "convex_hull_2d"]
+
+VIEW_KINDS = ("lateral", "posterior", "oblique", "axial")
+
+
+@dataclass(frozen=True)
+class _Style:
+    fill: str
+    opacity: float
+    stroke: str
+    stroke_width: float
+    layer: int  # tie-break when two structures are at the same depth (inner ones later)
+
+
+_BONE = _Style(palette.BONE, 1.0, palette.BONE_SHADE, 1.2, 2)
+KIND_STYLE: dict[str, _Style] = {
+    **{k: _BONE for k in BONE_KINDS},
+    "annulus": _Style(palette.DISC, 1.0, palette.BONE_SHADE, 1.0, 2),
+    "nucleus": _Style(palette.NUCLEUS, 1.0, palette.NUCLEUS, 0.0, 3),
+    "facet_joint": _Style(palette.JOINT, 1.0, palette.JOINT, 0.5, 3),
+    "atlantoaxial_joint": _Style(palette.JOINT, 1.0, palette.JOINT, 0.5, 3),
+    "si_joint": _Style(palette.JOINT, 1.0, palette.JOINT, 0.5, 3),
+    "ligamentum_flavum": _Style(palette.LIGAMENT, 1.0, palette.LIGAMENT, 0.5, 3),
+    "sacral_hiatus": _Style(palette.LIGAMENT, 1.0, palette.LIGAMENT, 0.5, 3),
+    "epidural_space": _Style(palette.LIGAMENT, 0.45, palette.LIGAMENT, 0.0, 1),
+    "dural_sac": _Style(palette.DURA, 1.0, palette.DURA, 0.8, 2),
+    "cauda_equina": _Style(palette.NERVE, 0.9, palette.NERVE, 0.0, 4),
+    "filum_terminale": _Style(palette.NERVE, 1.0, palette.NERVE, 0.0, 5),
+    "cord": _Style(palette.CORD, 1.0, palette.CORD, 0.0, 4),
+    "conus": _Style(palette.CORD, 1.0, palette.CORD, 0.0, 4),
+    "root": _Style(palette.NERVE, 1.0, palette.NERVE, 0.0, 5),
+    "vertebral_artery": _Style(palette.WARNING, 1.0, palette.WARNING, 0.0, 5),
+    "posterior_sacral_foramen": _Style(palette.PANEL, 1.0, palette.BONE_SHADE, 0.8, 6),
+    "canal": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 0),
+    "foramen": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 0),
+    "anterior_sacral_foramen": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 6),
+}
+_FAR_BONE = _Style(palette.BONE_SHADE, 1.0, "#8C7F66", 1.0, 2)
+_PELVIS_SEE_THROUGH = _Style(palette.BONE_SHADE, 0.22, palette.BONE_SHADE, 1.0, 2)
+
+# What each view draws by default (spaces are left out; they overlap their contents).
+_DEFAULT_EXCLUDE = {
+    "lateral": {"canal", "foramen", "anterior_sacral_foramen", "posterior_sacral_foramen", "epidural_space"},
+    "posterior": {"canal", "foramen", "anterior_sacral_foramen", "epidural_space"},
+    "oblique": {"canal", "foramen", "anterior_sacral_foramen", "epidural_space"},
+    "axial": {"foramen", "anterior_sacral_foramen", "posterior_sacral_foramen"},
+}
+
+
+def convex_hull_2d(points: np.ndarray) -> np.ndarray:
+    """Convex hull (counter-clockwise, no repeated end point) by Andrew's monotone chain."""
+    pts = np.unique(np.round(np.asarray(points, float)[:, :2], 9), axis=0)
+    if len(pts) <= 2:
+        return pts
+    pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))]
+
+    def cross(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list = []
+    for p in pts[::-1]:
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def _polygon(hull2d: np.ndarray, style: _Style, stroke_scale: float = 1.0) -> VMobject:
+    pts = np.column_stack([hull2d, np.zeros(len(hull2d))])
+    mob = VMobject()
+    mob.set_points_as_corners(np.vstack([pts, pts[:1]]))
+    mob.set_fill(style.fill, opacity=style.opacity)
+    mob.set_stroke(style.stroke, width=style.stroke_width * stroke_scale, opacity=1.0 if style.stroke_width else 0.0)
+    return mob
+
+
+class SpineView:
+    """One orthographic view of a :class:`SpineModel`.
+
+    ``scale`` is Manim units per millimetre (default: the whole spine fits 90 % of the
+    frame height; axial: the section's ~130 mm fit 90 % of the height); ``center`` is the
+    scene point where ``anchor`` (default: the middle of the spine, or the axial plane's
+    origin) is drawn.
+    """
+
+    def __init__(self, model: SpineModel | None = None, kind: str = "lateral", oblique_deg: float = 0.0,
+                 axial_level=None, scale: float | None = None, center=ORIGIN, anchor=None):
+        if kind not in VIEW_KINDS:
+            raise ValueError(f"unknown view kind {kind!r}; kinds: {', '.join(VIEW_KINDS)}")
+        self.model = model or SpineModel.default()
+        self.kind = kind
+        self.oblique_deg = float(oblique_deg if kind == "oblique" else (90.0 if kind == "lateral" else 0.0))
+        self.center = np.asarray(center, float).reshape(3)
+        self.axial_level = None
+        if kind == "axial":
+            if axial_level is None:
+                raise ValueError("an axial view needs axial_level, e.g. 'L4' or 'L4-L5'")
+            self.axial_level = parse_level(axial_level)
+            origin, frame = self._axial_plane(self.axial_level)
+            self.plane_origin = origin
+            self.right, self.up, self.toward = frame[:, 0], -frame[:, 1], -frame[:, 2]
+        else:
+            t = math.radians(self.oblique_deg)
+            self.right = np.array([-math.cos(t), math.sin(t), 0.0])
+            self.up = np.array([0.0, 0.0, 1.0])
+            self.toward = np.array([math.sin(t), math.cos(t), 0.0])
+            self.plane_origin = None
+        if anchor is not None:
+            self.anchor = np.asarray(anchor, float).reshape(3)
+        elif kind == "axial":
+            self.anchor = self.plane_origin
+            self.scale = 1.0
+            lo, hi = self.level_extent(self.axial_level)  # in mm around the plane origin
+            mid = (lo + hi) / 2 - self.center[:2]
+            self.anchor = self.plane_origin + self.right * mid[0] + self.up * mid[1]
+        else:
+            lo, hi = self._spine_bounds()
+            self.anchor = (lo + hi) / 2
+        if scale is None:
+            if kind == "axial":
+                self.scale = 1.0
+                lo, hi = self.level_extent(self.axial_level)
+                scale = 0.75 * min(config.frame_height / (hi[1] - lo[1]), config.frame_width / (hi[0] - lo[0]))
+            else:
+                lo, hi = self._spine_bounds()
+                scale = 0.9 * config.frame_height / float(hi[2] - lo[2])
+        self.scale = float(scale)
+
+    # -- geometry ---------------------------------------------------------------------------
+    def _axial_plane(self, level):
+        if isinstance(level, Interspace):
+            return self.model.interspace_frame(level)
+        origin, R = self.model.vertebra_frame(level)
+        z_ped = self.model._b.anchors[level.name].get("z_pedicle", 0.0)
+        return origin + R[:, 2] * z_ped, R
+
+    def _spine_bounds(self):
+        if not hasattr(self, "_bounds_cache"):
+            bones = [s for s in self.model.structures() if s.kind in BONE_KINDS and not s.kind.startswith("ilium")]
+            boxes = [s.solid.bounding_box() for s in bones]
+            self._bounds_cache = (np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0))
+        return self._bounds_cache
+
+    def project(self, points3d) -> np.ndarray:
+        """Scene coordinates (N, 3) of patient points (mm), orthographic, z = 0."""
+        p = np.atleast_2d(np.asarray(points3d, float)) - self.anchor
+        out = np.zeros((len(p), 3))
+        out[:, 0] = p @ self.right * self.scale + self.center[0]
+        out[:, 1] = p @ self.up * self.scale + self.center[1]
+        out[:, 2] = self.center[2]
+        return out
+
+    def depth(self, points3d) -> np.ndarray:
+        """Distance toward the viewer (mm): larger = nearer."""
+        p = np.atleast_2d(np.asarray(points3d, float)) - self.anchor
+        return p @ self.toward
+
+    # -- what to draw -----------------------------------------------------------------------
+    def _select(self, levels, kinds, exclude_kinds, near_side) -> list[Structure]:
+        model = self.model
+        if levels is None:
+            sts = model.structures()
+        else:
+            wanted = set()
+            for lv in levels:
+                wanted.add(None if lv is None else str(parse_level(lv)))
+            sts = [s for s in model.structures() if s.level in wanted]
+        if kinds is not None:
+            kind_set = {kinds} if isinstance(kinds, str) else set(kinds)
+            sts = [s for s in sts if s.kind in kind_set]
+        else:
+            exclude = set(_DEFAULT_EXCLUDE[self.kind])
+            if exclude_kinds:
+                exclude |= set(exclude_kinds)
+            sts = [s for s in sts if s.kind not in exclude]
+        if not near_side and self.kind in ("lateral", "oblique"):
+            near = "left" if self.toward[0] > 0 else "right"
+            sts = [s for s in sts if s.side != near or s.kind in ("root", "vertebral_artery")]
+        return sts
+
+    def _style(self, st: Structure) -> _Style:
+        style = KIND_STYLE.get(st.kind, _BONE)
+        if st.kind in ("ilium_wing", "ilium_posterior") and self.kind != "axial" and abs(self.toward[0]) > 0.5:
+            return _PELVIS_SEE_THROUGH  # seen from the side the pelvis would hide L5-S1
+        if style is _BONE and st.side is not None and self.kind in ("lateral", "oblique"):
+            far = "right" if self.toward[0] > 0 else "left"
+            if st.side == far and abs(self.toward[0]) > 0.5:
+                return _FAR_BONE
+        return style
+
+    def silhouettes(self, structures: Sequence[Structure], n: int = 16) -> list[tuple[Structure, np.ndarray, float]]:
+        """(structure, 2D hull in scene units, depth) for each structure, far to near."""
+        out = []
+        for st in structures:
+            pts = st.solid.surface_points(n)
+            hull = convex_hull_2d(self.project(pts)[:, :2])
+            if len(hull) < 3:
+                continue
+            depth = float(self.depth(st.solid.center)[0])
+            out.append((st, hull, depth))
+        out.sort(key=lambda item: (item[2] + 0.05 * self._style(item[0]).layer))
+        return out
+
+    def sections(self, structures: Sequence[Structure], step_mm: float | None = None) -> list[tuple[Structure, np.ndarray]]:
+        """(structure, 2D hull of its section by the axial plane) for structures the plane cuts."""
+        out = []
+        o = self.plane_origin
+        for st in structures:
+            pts = st.solid.surface_points(12)
+            d = (pts - o) @ self.toward
+            if d.min() > 0 or d.max() < 0:
+                continue
+            u = (pts - o) @ self.right
+            v = (pts - o) @ self.up
+            span = max(u.max() - u.min(), v.max() - v.min())
+            step = step_mm or max(0.25, span / 48.0)
+            us = np.arange(u.min() - step, u.max() + step, step)
+            vs = np.arange(v.min() - step, v.max() + step, step)
+            uu, vv = np.meshgrid(us, vs)
+            grid = o + uu.reshape(-1, 1) * self.right + vv.reshape(-1, 1) * self.up
+            inside = grid[st.solid.contains(grid)]
+            if len(inside) < 3:
+                continue
+            hull = convex_hull_2d(self.project(inside)[:, :2])
+            if len(hull) >= 3:
+                out.append((st, hull))
+        out.sort(key=lambda item: KIND_STYLE.get(item[0].kind, _BONE).layer)
+        return out
+
+    def spine_mobject(self, levels: Iterable | None = None, highlight=None, kinds: Iterable[str] | None = None,
+                      exclude_kinds: Iterable[str] | None = None, near_side: bool = True,
+                      detail: int = 16) -> VGroup:
+        """The spine (or the given levels) as a VGroup of filled polygons, far to near.
+
+        ``highlight``: a level (or list of levels) whose structures are tinted with the
+        accent colour. ``near_side=False`` leaves out the structures of the side facing the
+        viewer on lateral/oblique views (a cut-away that shows the canal and its contents).
+        """
+        sts = self._select(levels, kinds, exclude_kinds, near_side)
+        hl = self._highlight_levels(highlight)
+        group = VGroup()
+        stroke_scale = max(0.35, min(1.5, self.scale / 0.06))
+        if self.kind == "axial":
+            items = [(st, hull) for st, hull in self.sections(sts)]
+        else:
+            items = [(st, hull) for st, hull, _ in self.silhouettes(sts, n=detail)]
+        for st, hull in items:
+            style = self._style(st)
+            mob = _polygon(hull, style, stroke_scale)
+            if st.level in hl and st.kind in BONE_KINDS:
+                mob.set_fill(_mix(style.fill, palette.ACCENT, 0.45), opacity=style.opacity)
+            mob.structure_name = st.name
+            group.add(mob)
+        return group
+
+    def _highlight_levels(self, highlight) -> set[str]:
+        if highlight is None:
+            return set()
+        items = [highlight] if isinstance(highlight, (str, Vertebra, Interspace)) else list(highlight)
+        out = set()
+        for item in items:
+            parsed = parse_level(item)
+            out.add(str(parsed))
+            if isinstance(parsed, Interspace):
+                out.update({parsed.upper, parsed.lower})
+        return out
+
+    # -- camera helpers ---------------------------------------------------------------------
+    def _level_structures(self, level) -> list[Structure]:
+        parsed = parse_level(level)
+        if isinstance(parsed, Interspace):
+            names = {str(parsed), parsed.upper, parsed.lower}
+            return [s for s in self.model.structures() if s.level in names and s.kind in BONE_KINDS | {"annulus"}]
+        return [s for s in self.model.structures() if s.level == parsed.name and s.kind in BONE_KINDS | {"annulus"}]
+
+    def level_extent(self, level) -> tuple[np.ndarray, np.ndarray]:
+        """Scene-space (min, max) corners of a level's bones as drawn in this view."""
+        sts = self._level_structures(level)
+        if self.kind == "axial":
+            hulls = [h for _, h in self.sections(sts)]
+            pts = np.vstack(hulls) if hulls else self.project(self.model.level_centre(level))[:, :2]
+        else:
+            pts = np.vstack([self.project(s.solid.surface_points(12))[:, :2] for s in sts])
+        return pts.min(axis=0), pts.max(axis=0)
+
+    def frame_for(self, level, margin: float = 1.5) -> tuple[np.ndarray, float]:
+        """(scene centre (3,), frame width) that shows ``level`` with some margin, for
+        ``self.camera.frame.animate.move_to(centre).set(width=width)`` in a MovingCameraScene."""
+        lo, hi = self.level_extent(level)
+        centre = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, 0.0])
+        aspect = config.frame_width / config.frame_height
+        width = max((hi[0] - lo[0]) * margin, (hi[1] - lo[1]) * margin * aspect)
+        return centre, float(width)
+
+    def highlight(self, level, color: str = palette.ACCENT, stroke_px: float = 4.0) -> VGroup:
+        """Outlines of the level's bones (and disc for an interspace) in the accent colour."""
+        sts = self._level_structures(level)
+        group = VGroup()
+        if self.kind == "axial":
+            items = self.sections(sts)
+        else:
+            items = [(st, hull) for st, hull, _ in self.silhouettes(sts, n=16)]
+        for st, hull in items:
+            pts = np.column_stack([hull, np.zeros(len(hull))])
+            mob = VMobject()
+            mob.set_points_as_corners(np.vstack([pts, pts[:1]]))
+            mob.set_fill(opacity=0.0)
+            mob.set_stroke(color, width=stroke_px)
+            group.add(mob)
+        return group
+
+    # -- labels ------------------------------------------------------------------------------
+    def labels(self, levels: Iterable | None = None, regions: bool = True, font_px: float = 28,
+               zoom_width: float | None = None, color: str = palette.TEXT) -> VGroup:
+        """Level labels on one side of the spine and region labels (with brackets) on the
+        other, pushed apart so that no two labels overlap.
+
+        ``zoom_width``: the camera frame width the labels will be seen at (labels are
+        scaled so they read at ``font_px`` pixels at 1080p there). Default levels: C1, C7,
+        T12, L5 and S1 on the whole spine.
+        """
+        register_fonts()
+        zoom = (zoom_width or config.frame_width) / config.frame_width
+        size = font_size_for_px(font_px)
+        group = VGroup()
+        if self.kind == "axial":
+            text = Text(f"{self.axial_level} (axial)", font=FONT_FAMILY, font_size=size, color=color).scale(zoom)
+            lo, hi = self.level_extent(self.axial_level)
+            text.next_to(np.array([lo[0], hi[1], 0]), direction=np.array([0, 1, 0]), buff=0.15 * zoom)
+            group.add(text)
+            return group
+        if levels is None:
+            levels = ["C1", "C7", "T12", "L5", "S1"]
+        parsed = [parse_level(lv) for lv in levels]
+        gap = 0.25 * zoom
+        level_side = -1.0 if self.kind == "lateral" else 1.0  # lateral: anterior (screen left)
+        level_items = []
+        for lv in parsed:
+            lo, hi = self.level_extent(lv)
+            y = (lo[1] + hi[1]) / 2
+            text = Text(str(lv), font=FONT_FAMILY, font_size=size, color=color).scale(zoom)
+            level_items.append((y, text, lo, hi))
+        self._place_column(level_items, level_side, gap, zoom)
+        for _, text, _, _ in level_items:
+            group.add(text)
+        if regions:
+            region_items = []
+            for region in ("cervical", "thoracic", "lumbar", "sacral", "coccygeal"):
+                names = [v for v in VERTEBRAE if region_of(v) == region]
+                sts = [s for s in self.model.structures(levels=names) if s.kind in BONE_KINDS]
+                pts = np.vstack([self.project(s.solid.surface_points(8))[:, :2] for s in sts])
+                lo, hi = pts.min(axis=0), pts.max(axis=0)
+                word = region.capitalize()
+                text = Text(word, font=FONT_FAMILY, font_size=size, color=palette.REGION_COLOURS[region]).scale(zoom)
+                region_items.append(((lo[1] + hi[1]) / 2, text, lo, hi))
+            self._place_column(region_items, -level_side, gap, zoom, brackets=group)
+            for _, text, _, _ in region_items:
+                group.add(text)
+        return group
+
+    def _place_column(self, items, side: float, gap: float, zoom: float, brackets: VGroup | None = None):
+        """Put labels in a column beside the drawn structures, then push them apart."""
+        if not items:
+            return
+        edge = max(hi[0] for _, _, _, hi in items) if side > 0 else min(lo[0] for _, _, lo, _ in items)
+        x_col = edge + side * gap * 2.5
+        items.sort(key=lambda it: -it[0])  # top to bottom
+        ys = [it[0] for it in items]
+        heights = [it[1].height for it in items]
+        # push apart downward, then pull back up if the column overflowed
+        placed = []
+        for i, y in enumerate(ys):
+            if placed:
+                prev_y, prev_h = placed[-1]
+                limit = prev_y - prev_h / 2 - gap * 0.6 - heights[i] / 2
+                y = min(y, limit)
+            placed.append((y, heights[i]))
+        for (y, _), (y_want, text, lo, hi) in zip(placed, items):
+            if side > 0:
+                text.move_to(np.array([x_col + text.width / 2, y, 0.0]))
+            else:
+                text.move_to(np.array([x_col - text.width / 2, y, 0.0]))
+            if brackets is not None:
+                bx = edge + side * gap
+                top, bottom = hi[1], lo[1]
+                line = Line(np.array([bx, top, 0]), np.array([bx, bottom, 0]), color=text.get_color(),
+                            stroke_width=3 * zoom)
+                brackets.add(line)
+
+
+def _mix(a: str, b: str, t: float) -> str:
+    ca = np.array([int(a[i:i + 2], 16) for i in (1, 3, 5)], float)
+    cb = np.array([int(b[i:i + 2], 16) for i in (1, 3, 5)], float)
+    c = np.clip(np.round(ca * (1 - t) + cb * t), 0, 255).astype(int)
+    return "#" + "".join(f"{v:02X}" for v in c)

@@ -320,12 +320,24 @@ def _sacral_canal_points(an: _Anatomy) -> list[np.ndarray]:
     pts = [hiatus]
     for seg in ("S3", "S2", "S1"):
         o, r = an.frame(seg)
-        canal = an.try_lm(seg, "canal")
+        canal = an.try_lm(seg, "sacral_canal")
         if canal is None:
             sl = an.try_lm(seg, "spinolaminar_line")
             canal = sl - r[:, 1] * 5.0 if sl is not None else o + r[:, 1] * 18.0
         pts.append(canal)
     return pts
+
+
+def _closest_on_polyline(pts: list[np.ndarray], p: np.ndarray) -> np.ndarray:
+    best, best_d = pts[0], np.inf
+    for a, b in zip(pts, pts[1:]):
+        ab = b - a
+        t = float(np.clip(np.dot(p - a, ab) / max(np.dot(ab, ab), 1e-9), 0.0, 1.0))
+        q = a + ab * t
+        d = float(np.linalg.norm(p - q))
+        if d < best_d:
+            best, best_d = q, d
+    return best
 
 
 def caudal(model, level: str = "S4-S5", side: str | None = None) -> ContrastPattern:
@@ -337,9 +349,9 @@ def caudal(model, level: str = "S4-S5", side: str | None = None) -> ContrastPatt
     for i in range(n):
         a, b = pts[i], pts[i + 1]
         t0 = 0.05 + 0.55 * i / n
-        pieces.append(_capsule(a, b, 3.0, t0, t0 + 0.55 / n + 0.05))
+        pieces.append(_capsule(a, b, 2.2, t0, t0 + 0.55 / n + 0.05))
         seg_dir = (b - a) / np.linalg.norm(b - a)
-        pieces.append(_ellipsoid((a + b) / 2, rotation_from_axes(seg_dir), [5.0, 3.0, np.linalg.norm(b - a) / 2],
+        pieces.append(_ellipsoid((a + b) / 2, rotation_from_axes(seg_dir), [4.0, 2.2, np.linalg.norm(b - a) / 2],
                                  t0 + 0.05, t0 + 0.55 / n + 0.1))
     # above S1 a little into the lumbar epidural space
     top = pts[-1] + (pts[-1] - pts[-2]) * 0.8
@@ -347,11 +359,11 @@ def caudal(model, level: str = "S4-S5", side: str | None = None) -> ContrastPatt
     # the tree: along each sacral root out through its foramen, both sides
     for k, seg in enumerate(("S1", "S2", "S3", "S4")):
         for sd in ("left", "right"):
-            f = an.try_lm(seg, "foramen", sd)
+            f = an.try_lm(seg, "posterior_sacral_foramen", sd)
             o, r = an.frame(seg)
             if f is None:
                 f = o + r[:, 0] * _side_sign(sd) * 14.0 + r[:, 1] * 6.0
-            canal = pts[min(3 - k, len(pts) - 1)] if k < 4 else pts[0]
+            canal = _closest_on_polyline(pts, f)
             out = f + (f - canal) * 0.6 - r[:, 2] * 6.0
             t0 = 0.15 + 0.5 * (3 - k) / 4
             pieces.append(_capsule(canal, f, 1.6, t0, t0 + 0.15))
@@ -392,6 +404,12 @@ def facet_arthrogram(model, level: str, side: str = "right") -> ContrastPattern:
     if joint is None:
         raise LookupError(f"the model has no facet joint at {level} {side}")
     pieces = _joint_pieces(joint, 2, 2.6, 0.0)
+    # the model's recess landmarks, where they exist, place the pouches exactly
+    for k, name in ((1, "facet_inferior_recess"), (2, "facet_superior_recess")):
+        p = an.try_lm(level, name, side)
+        if p is not None and k < len(pieces):
+            old = pieces[k]
+            pieces[k] = ContrastPiece("ellipsoid", _tup(p), old.b, rotation=old.rotation, start=old.start, full=old.full)
     return ContrastPattern("facet_arthrogram", level, side, tuple(pieces), origin=_tup(joint.solid.center))
 
 

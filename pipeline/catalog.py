@@ -306,9 +306,9 @@ def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: R
 
 
 def task_finish(job: Job, storyboard, keys: list[str] | None, segments: dict[str, bytes] | None, ship: bool,
-                *, report: Report) -> Finished:
+                inputs: dict, *, report: Report) -> Finished:
     from pipeline.build import build_video, output_paths
-    from pipeline.incremental import store_segment, write_index
+    from pipeline.incremental import record_built, store_segment, write_index
 
     with _task_options(job, ship) as options:
         for key, data in (segments or {}).items():
@@ -319,6 +319,8 @@ def task_finish(job: Job, storyboard, keys: list[str] | None, segments: dict[str
         files = None
         if ship:
             files = {p.name: p.read_bytes() for p in output_paths(job.request, options).values()}
+        else:  # right after the outputs, so an interrupt cannot leave them unrecorded for long
+            record_built(job.request, options, inputs)
     return Finished(result.sidecar, files)
 
 
@@ -381,7 +383,8 @@ class _Run:
     """Book-keeping of one video being built."""
 
     job: Job
-    fingerprint: str
+    inputs: dict
+    reason: str  # why it is built
     log: Path
     started: float = field(default_factory=time.monotonic)
     render_started: float | None = None
@@ -507,8 +510,9 @@ def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, for
             outcomes[job.stem] = Outcome(job, "failed", 0.0, f"not buildable yet: {job.problem}", log.path)
             continue
         try:
-            fingerprint = incremental.video_fingerprint(job.request, job.options)
-            fresh = not force and incremental.up_to_date(job.request, job.options, fingerprint)
+            inputs = incremental.video_inputs(job.request, job.options)
+            reason = "--force" if force else incremental.staleness(job.request, job.options, inputs)
+            fresh = reason is None
             if fresh:
                 _ensure_in_manifest(job)
         except Exception as exc:  # noqa: BLE001 - reported per video
@@ -520,7 +524,7 @@ def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, for
             outcomes[job.stem] = Outcome(job, "skipped", time.monotonic() - started, "up to date")
             printer.line(f"[skip] {job.stem}: up to date")
             continue
-        runs[job.stem] = _Run(job, fingerprint, log_path(job))
+        runs[job.stem] = _Run(job, inputs, reason, log_path(job))
 
     if runs:
         own_pool = pool is None
@@ -544,6 +548,8 @@ class _Scheduler:
         self.pool, self.runs, self.outcomes, self.printer = pool, runs, outcomes, printer
         self.ship = bool(getattr(pool, "ship_outputs", False))
         self.logs = {stem: _Log(run.log) for stem, run in runs.items()}
+        for stem, run in runs.items():
+            self.logs[stem].write([f"building because: {run.reason}"])
         self.tasks: dict[str, tuple[str, str, Any]] = {}  # task id -> (stem, kind, detail)
         self.serial = 0
         self.plans_left = len(runs)
@@ -615,14 +621,18 @@ class _Scheduler:
             self.plans_left -= 1
 
     def on_plan(self, run: _Run, plan: Plan, _detail, outcome) -> None:
-        from pipeline.incremental import scene_code_hash
+        from pipeline.incremental import code_hash, scene_code_hash
 
         self.plans_left -= 1
-        if plan.code != scene_code_hash(run.job.request.spec):
-            raise RuntimeError("the worker runs different scene code than this checkout; deploy the same commit to every worker")
+        if self.ship and plan.code != scene_code_hash(run.job.request.spec):
+            code_hash.cache_clear()  # our files may have changed since we looked; look again
+            if plan.code != scene_code_hash(run.job.request.spec):
+                raise RuntimeError(f"the worker {outcome.worker} runs other scene code than this checkout; "
+                                   "deploy the same commit to every worker")
         run.storyboard = plan.storyboard
         run.frames_total = plan.storyboard.total_frames
         run.worker = outcome.worker
+        self.printer.video(run, f"building ({run.reason})", force=True)
         if plan.cached:
             run.frames_done = run.frames_total
             self.finish(run, None)
@@ -655,7 +665,7 @@ class _Scheduler:
         run.phase = "finish"
         self.printer.video(run, "mixing, muxing and checking", force=True)
         segments = dict(run.segments) if self.ship and keys is not None else None
-        self.submit(run, "finish", task_finish, (run.job, run.storyboard, keys, segments, self.ship),
+        self.submit(run, "finish", task_finish, (run.job, run.storyboard, keys, segments, self.ship, run.inputs),
                     prefer_worker=run.worker or None)
         run.segments = {}
 
@@ -664,10 +674,10 @@ class _Scheduler:
 
         if finished.files is not None:
             _write_shipped(run.job, finished)
-        incremental.record_built(run.job.request, run.job.options, run.fingerprint)
+            incremental.record_built(run.job.request, run.job.options, run.inputs)
         seconds = time.monotonic() - run.started
         beats = len(run.storyboard.beats)
-        note = f"{run.drawn}/{beats} beats drawn" if run.keys else f"all {beats} beats cached"
+        note = (f"{run.drawn}/{beats} beats drawn" if run.keys else f"all {beats} beats cached") + f"; {run.reason}"
         self.outcomes[run.job.stem] = Outcome(run.job, "built", seconds, note, run.log)
         self.logs[run.job.stem].write([f"built in {seconds:.1f} s: {note}"])
         self.printer.line(f"[done] {run.job.stem}: built in {_duration(seconds)} ({note})")
@@ -724,11 +734,14 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
                         cache_dir=Path(cache_dir or DEFAULT_CACHE_DIR), only=only, plugins=plugins_from_env())
     printer = _Printer(quiet)
     pool = DaskPool(cluster, jobs[0].plugins if jobs else ()) if cluster else None
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where
+    # the shell makes us ignore SIGINT).
+    previous = signal.signal(signal.SIGTERM, _terminate), signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         outcomes = build_all(jobs, workers=workers, pool=pool, force=force, printer=printer)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
         if pool is not None:
             pool.shutdown()
     interrupted = any(o.status == "interrupted" for o in outcomes)

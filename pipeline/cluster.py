@@ -42,6 +42,7 @@ from typing import Any, Callable, Iterable
 PLUGINS_ENV = "SPINE_CATALOG_PLUGINS"
 WORKER_CACHE_ENV = "SPINE_WORKER_CACHE"
 PROGRESS_TOPIC = "spine-catalog-progress"
+INTERRUPTED_STATUS = 130  # a worker's exit status after SIGINT/SIGTERM stopped its task
 
 Event = tuple[str, str, Any]
 
@@ -153,7 +154,7 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             outcome = run_task(fn, args, plugins, emit)
             conn.send(("done", task_id, outcome))
     except KeyboardInterrupt:
-        return
+        sys.exit(INTERRUPTED_STATUS)
 
 
 class _Worker:
@@ -219,7 +220,8 @@ class LocalPool:
             if worker.task is not None and not worker.process.is_alive():
                 worker.process.join(0.1)
                 code = worker.process.exitcode
-                how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
+                how = (f"was killed by signal {-code}" if code is not None and code < 0
+                       else "was interrupted" if code == INTERRUPTED_STATUS else f"exited with status {code}")
                 events.append(("lost", worker.task, f"its worker process (pid {worker.process.pid}) {how}"))
                 worker.task = None
                 self.workers.remove(worker)
@@ -322,19 +324,16 @@ class DaskPool:
         return len(self.futures)
 
     def poll(self, timeout: float) -> list[Event]:
-        from distributed import wait as dask_wait
-
         events: list[Event] = []
+        futures = list(self.futures)
+        deadline = time.monotonic() + timeout
+        while futures and not any(f.done() for f in futures) and self.events.empty() and time.monotonic() < deadline:
+            time.sleep(0.05)
         while True:
             try:
                 events.append(self.events.get_nowait())
             except queue.Empty:
                 break
-        futures = list(self.futures)
-        if not futures:
-            return events
-        with contextlib.suppress(TimeoutError):
-            dask_wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
         for future in futures:
             if not future.done():
                 continue

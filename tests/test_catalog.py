@@ -1,0 +1,320 @@
+"""``render.py all`` for real, on a tiny five-beat video: skips, resumes, splits, failures, Dask.
+
+Every build here renders with Manim at the small "test" quality (192x108, 10 fps) and the
+silent ``none`` voice; the test videos are registered by ``tests/test_catalog_plugin.py``,
+loaded into the CLI (and its workers) through ``SPINE_CATALOG_PLUGINS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests import test_catalog_plugin as plugin
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.render
+PLUGIN = ROOT / "tests" / "test_catalog_plugin.py"
+STEM = "catalog-test-test"
+
+
+def write_catalog(path: Path, *videos: str) -> Path:
+    lines = ["include_defaults: false", "variants:"] + [f"  - video: {v}" for v in videos]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_all(tmp: Path, *args: str, catalog: Path | None = None, env: dict | None = None, timeout: float = 240,
+            popen: bool = False):
+    """``render.py all`` on the test catalog with the tmp output and cache dirs."""
+    cmd = [sys.executable, str(ROOT / "render.py"), "all", "--quality", "test", "--voice", "none",
+           "--catalog", str(catalog or write_catalog(tmp / "catalog.yaml", plugin.VIDEO)),
+           "--output-dir", str(tmp / "out"), "--cache-dir", str(tmp / "cache"), *args]
+    full_env = dict(os.environ, SPINE_CATALOG_PLUGINS=str(PLUGIN), TMPDIR=str(scratch(tmp)))
+    full_env.update(env or {})
+    if popen:
+        return subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def scratch(tmp: Path) -> Path:
+    path = tmp / "scratch"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def outputs_of(out: Path) -> dict[str, str]:
+    """sha256 and mtime of every video output (mp4, srt, vtt, json) in ``out``."""
+    found = {}
+    for path in sorted(out.glob("*")):
+        if path.suffix in (".mp4", ".srt", ".vtt", ".json") and path.name != "manifest.json":
+            found[path.name] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+    return found
+
+
+def frame_md5s(path: Path) -> list[str]:
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """stem -> status from the summary table."""
+    rows = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1] in ("built", "skipped", "failed", "interrupted"):
+            rows[parts[0]] = parts[1]
+    return rows
+
+
+def assert_complete_outputs(out: Path) -> None:
+    """No partial file anywhere under out/, and every MP4 is the one its sidecar vouches for."""
+    partial = [p for p in out.rglob("*") if p.name.startswith((".partial-", ".tmp-"))]
+    assert not partial, partial
+    for mp4 in out.glob("*.mp4"):
+        sidecar = json.loads(mp4.with_suffix(".json").read_text())
+        assert hashlib.sha256(mp4.read_bytes()).hexdigest() == sidecar["sha256"], mp4
+        assert len(frame_md5s(mp4)) > 0
+
+
+# -- in-process: segments ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def test_request():
+    from pipeline.cluster import load_plugins
+    from pipeline.videos import VideoRequest
+
+    load_plugins([str(PLUGIN)])
+    return VideoRequest(plugin.spec(), None, None)
+
+
+def render_movie_with(request, storyboard, cache: Path, passes: list[list[int]] | None = None) -> tuple[Path, list]:
+    """Render in the given beat ranges (each its own pass), join the segments; returns movie and reports."""
+    from pipeline.incremental import concat_movies, render_pass, segment_path
+
+    reports, keys = [], {}
+    for beats in passes or [None]:
+        with tempfile.TemporaryDirectory() as work:
+            report = render_pass(request, storyboard, "test", Path(work), cache, beats=beats)
+        reports.append(report)
+        keys.update(report.keys)
+    movie = cache / f"joined-{len(list(cache.glob('joined-*')))}.mp4"
+    concat_movies([segment_path(cache, keys[i]) for i in range(len(storyboard.beats))], movie, cache)
+    return movie, reports
+
+
+def test_split_render_is_frame_identical_to_a_straight_render(test_request, tmp_path):
+    storyboard = plugin.storyboard()
+    straight, _ = render_movie_with(test_request, storyboard, tmp_path / "one")
+    split, reports = render_movie_with(test_request, storyboard, tmp_path / "three", [[0, 1], [2], [3, 4]])
+    assert [r.rendered for r in reports] == [[0, 1], [2], [3, 4]]
+    frames = frame_md5s(straight)
+    assert len(frames) == storyboard.total_frames
+    assert frame_md5s(split) == frames
+
+
+def test_editing_one_beat_redraws_only_that_beat(test_request, tmp_path):
+    cache = tmp_path / "cache"
+    render_movie_with(test_request, plugin.storyboard(), cache)
+    longer = plugin.storyboard(seconds=(1.2, 3.4, 2.5, 1.5, 1.0))  # "shapes" got a longer narration
+    edited, reports = render_movie_with(test_request, longer, cache)
+    assert reports[0].rendered == [1]
+    fresh, _ = render_movie_with(test_request, longer, tmp_path / "fresh")
+    assert frame_md5s(edited) == frame_md5s(fresh)
+
+
+def test_split_beats_balances_ranges():
+    from pipeline.catalog import split_beats
+
+    frames = [30, 30, 30, 30, 30, 30]
+    assert split_beats(frames, 1) == [[0, 1, 2, 3, 4, 5]]
+    ranges = split_beats(frames, 2)
+    assert [i for r in ranges for i in r] == list(range(6)) and len(ranges) == 2
+    assert len(ranges[0]) >= len(ranges[1])  # the later range also fast-forwards the earlier one
+    assert split_beats([10], 4) == [[0]]
+
+
+# -- the command -----------------------------------------------------------------------------
+
+def test_second_run_skips_everything_fast_with_unchanged_outputs(tmp_path):
+    first = run_all(tmp_path, "-j", "2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert statuses(first.stdout) == {STEM: "built"}
+    before = outputs_of(tmp_path / "out")
+    assert set(before) == {f"{STEM}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
+
+    started = time.monotonic()
+    second = run_all(tmp_path, "-j", "2")
+    elapsed = time.monotonic() - started
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert statuses(second.stdout) == {STEM: "skipped"}, second.stdout
+    assert outputs_of(tmp_path / "out") == before
+    assert elapsed <= 2.0, f"the no-change run took {elapsed:.2f} s"
+
+    # A damaged output is noticed (sha256) and rebuilt from the cached beats, without drawing.
+    mp4 = tmp_path / "out" / f"{STEM}.mp4"
+    mp4.write_bytes(mp4.read_bytes()[:-100])
+    third = run_all(tmp_path)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert statuses(third.stdout) == {STEM: "built"}
+    assert "all 5 beats cached" in third.stdout
+    assert outputs_of(tmp_path / "out")[mp4.name][0] == before[mp4.name][0]
+
+
+def test_edited_narration_redraws_one_beat(tmp_path):
+    assert run_all(tmp_path).returncode == 0
+    edited = run_all(tmp_path, env={plugin.EDIT_ENV: "move"})
+    assert edited.returncode == 0, edited.stderr[-3000:]
+    assert statuses(edited.stdout) == {STEM: "built"}
+    assert "1/5 beats drawn" in edited.stdout, edited.stdout
+    srt = (tmp_path / "out" / f"{STEM}.srt").read_text()
+    assert "It now says more than before." in srt
+
+
+def test_failing_video_is_reported_with_its_log_and_the_others_build(tmp_path):
+    catalog = write_catalog(tmp_path / "catalog.yaml", plugin.VIDEO, plugin.BROKEN)
+    proc = run_all(tmp_path, "-j", "2", catalog=catalog)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-3000:])
+    assert statuses(proc.stdout) == {STEM: "built", "catalog-broken-test": "failed"}
+    log = tmp_path / "cache" / "logs" / "catalog-broken-test.log"
+    assert str(log) in proc.stdout
+    assert "broken on purpose" in log.read_text()
+    assert "failed" in proc.stderr.splitlines()[-1] and proc.stderr.splitlines()[-1].startswith("Error: ")
+    assert (tmp_path / "out" / f"{STEM}.mp4").is_file()
+    assert not (tmp_path / "out" / "catalog-broken-test.mp4").exists()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [v["file"] for v in manifest["videos"]] == [f"{STEM}.mp4"]
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_interrupted_build_keeps_finished_videos_and_resumes(tmp_path, how):
+    videos = (plugin.VIDEO, *plugin.COPIES)
+    catalog = write_catalog(tmp_path / "catalog.yaml", *videos)
+    marker = f"SPINE_TEST_RUN={uuid.uuid4()}"
+    env = {plugin.SLEEP_ENV: "0.25", marker.split("=")[0]: marker.split("=")[1]}
+    proc = run_all(tmp_path, "-j", "2", "--no-gallery", catalog=catalog, env=env, popen=True)
+    out = tmp_path / "out"
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".state/*.json")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the build ended before it could be interrupted"
+    time.sleep(0.3)
+    os.killpg(proc.pid, getattr(signal, how))  # like Ctrl-C in a terminal, or a hard kill of everything
+    stdout, stderr = proc.communicate(timeout=60)
+    if how == "SIGINT":
+        assert proc.returncode == 130, (proc.returncode, stderr[-3000:])
+        assert "interrupted" in stdout
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not processes_with(marker), "worker processes outlived the build"
+
+    assert_complete_outputs(out)
+    finished = {p.name.removesuffix("-test.json") for p in out.glob(".state/*.json")}  # built and recorded
+    assert finished and finished != set(videos)
+    assert finished <= {p.name.removesuffix("-test.mp4") for p in out.glob("*.mp4")}
+    if how == "SIGINT":  # workers were told to stop and removed their temporary files
+        assert not list(scratch(tmp_path).iterdir())
+
+    again = run_all(tmp_path, "-j", "2", "--no-gallery", catalog=catalog)
+    assert again.returncode == 0, again.stderr[-3000:]
+    rows = statuses(again.stdout)
+    assert {v for v, s in rows.items() if s == "skipped"} == {f"{v}-test" for v in finished}
+    assert {v for v, s in rows.items() if s == "built"} == {f"{v}-test" for v in videos if v not in finished}
+    assert_complete_outputs(out)
+    assert {p.name for p in out.glob("*.mp4")} == {f"{v}-test.mp4" for v in videos}
+
+
+def test_dask_cluster_builds_the_same_files(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    local_dir = tmp_path / "local"
+    local_dir.mkdir()
+    local = run_all(local_dir, "-j", "1", "--no-gallery")
+    assert local.returncode == 0, local.stderr[-3000:]
+
+    monkeypatch.setenv("SPINE_WORKER_CACHE", str(tmp_path / "worker-cache"))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        remote_dir = tmp_path / "remote"
+        remote_dir.mkdir()
+        proc = run_all(remote_dir, "--cluster", cluster.scheduler_address, "--no-gallery")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert statuses(proc.stdout) == {STEM: "built"}
+    assert "Dask cluster" in proc.stderr
+    local_files, remote_files = outputs_of(local_dir / "out"), outputs_of(remote_dir / "out")
+    for ext in ("mp4", "srt", "vtt"):
+        name = f"{STEM}.{ext}"
+        assert remote_files[name][0] == local_files[name][0], name
+    assert frame_md5s(remote_dir / "out" / f"{STEM}.mp4") == frame_md5s(local_dir / "out" / f"{STEM}.mp4")
+    assert not list((remote_dir / "cache").glob("segments/*.mp4")), "workers must not need our disk"
+    assert list((tmp_path / "worker-cache" / "segments").glob("*.mp4")), "the workers rendered the beats"
+
+
+# -- the catalog file ------------------------------------------------------------------------
+
+def test_repository_catalog_is_valid():
+    from pipeline.catalog import load_catalog
+
+    jobs = load_catalog(quality="preview")
+    names = {j.name for j in jobs}
+    assert {"overview", "spine-atlas"} <= names
+    assert len({j.stem for j in jobs}) == len(jobs)
+
+
+BAD_CATALOGS = [
+    ("variants:\n  - video: spine-atlas\n    level: L9-L10\n", ["entry 1", "spine-atlas"]),
+    ("variants:\n  - video: no-such-video\n", ["entry 1", "no-such-video", "overview"]),
+    ("variants:\n  - video: overview\n  - video: overview\n    colour: red\n", ["entry 2", "colour", "allowed"]),
+    ("variants:\n  - video: overview\n    lang: xx\n", ["entry 1", "overview lang xx", "xx"]),
+    ("variants:\n  - video: overview\n    voice: robot\n", ["entry 1", "robot", "piper"]),
+    ("variants:\n  - video: overview\n", ["entry 1", "already built by default"]),
+    ("variants: [1, 2\n", ["not readable YAML"]),
+    ("videos: []\n", ["unknown key", "variants"]),
+]
+
+
+@pytest.mark.parametrize("text,words", BAD_CATALOGS, ids=[w[0] for _, w in BAD_CATALOGS])
+def test_bad_catalog_entry_is_one_line_naming_it(tmp_path, text, words):
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(text)
+    proc = subprocess.run([sys.executable, str(ROOT / "render.py"), "all", "--quality", "preview", "--catalog", str(catalog),
+                           "--output-dir", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_only_name_is_a_one_line_error(tmp_path):
+    proc = run_all(tmp_path, "--only", "nope")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("Error: --only nope") and len(proc.stderr.strip().splitlines()) == 1

@@ -76,7 +76,7 @@ KIND_STYLE: dict[str, _Style] = {
     "foramen": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 0),
     "anterior_sacral_foramen": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 6),
 }
-_FAR_BONE = _Style(palette.BONE_SHADE, 1.0, "#8C7F66", 1.0, 2)
+_PEDICLE_RING = "#7A6C55"
 _PELVIS_SEE_THROUGH = _Style(palette.BONE_SHADE, 0.22, palette.BONE_SHADE, 1.0, 2)
 
 # What each view draws by default (spaces are left out; they overlap their contents).
@@ -226,13 +226,21 @@ class SpineView:
 
     def _style(self, st: Structure) -> _Style:
         style = KIND_STYLE.get(st.kind, _BONE)
-        if st.kind in ("ilium_wing", "ilium_posterior") and self.kind != "axial" and abs(self.toward[0]) > 0.5:
+        if st.kind in ("ilium_wing", "ilium_posterior", "si_joint") and self.kind != "axial" and abs(self.toward[0]) > 0.5:
             return _PELVIS_SEE_THROUGH  # seen from the side the pelvis would hide L5-S1
-        if style is _BONE and st.side is not None and self.kind in ("lateral", "oblique"):
-            far = "right" if self.toward[0] > 0 else "left"
-            if st.side == far and abs(self.toward[0]) > 0.5:
-                return _FAR_BONE
         return style
+
+    def _shaded_bone(self, st: Structure, cache: dict) -> str:
+        """Bone colour by depth relative to its own level: near parts light, far parts in
+        the shaded bone colour, so overlapping processes read as in front / behind."""
+        if st.level not in cache:
+            cache[st.level] = (float(self.depth(self.model.level_centre(st.level))[0])
+                               if st.level is not None else None)
+        ref = cache[st.level]
+        if ref is None:
+            return palette.BONE
+        t = float(np.clip(0.5 + (self.depth(st.solid.center)[0] - ref) / 70.0, 0.0, 1.0))
+        return _mix(palette.BONE_SHADE, palette.BONE, 0.2 + 0.8 * t)
 
     def silhouettes(self, structures: Sequence[Structure], n: int = 16) -> list[tuple[Structure, np.ndarray, float]]:
         """(structure, 2D hull in scene units, depth) for each structure, far to near."""
@@ -275,11 +283,12 @@ class SpineView:
 
     def spine_mobject(self, levels: Iterable | None = None, highlight=None, kinds: Iterable[str] | None = None,
                       exclude_kinds: Iterable[str] | None = None, near_side: bool = True,
-                      detail: int = 16) -> VGroup:
+                      detail: int = 16, pedicle_rings: bool = True) -> VGroup:
         """The spine (or the given levels) as a VGroup of filled polygons, far to near.
 
         ``highlight``: a level (or list of levels) whose structures are tinted with the
-        accent colour. ``near_side=False`` leaves out the structures of the side facing the
+        accent colour. ``pedicle_rings``: on posterior/oblique views, outline the pedicles
+        on top (they show through on fluoroscopy; the Scotty dog's eye). ``near_side=False`` leaves out the structures of the side facing the
         viewer on lateral/oblique views (a cut-away that shows the canal and its contents).
         """
         sts = self._select(levels, kinds, exclude_kinds, near_side)
@@ -290,13 +299,27 @@ class SpineView:
             items = [(st, hull) for st, hull in self.sections(sts)]
         else:
             items = [(st, hull) for st, hull, _ in self.silhouettes(sts, n=detail)]
+        shade_cache: dict = {}
         for st, hull in items:
             style = self._style(st)
             mob = _polygon(hull, style, stroke_scale)
+            fill = style.fill
+            if style is _BONE and self.kind != "axial":
+                fill = self._shaded_bone(st, shade_cache)
+                mob.set_fill(fill, opacity=style.opacity)
             if st.level in hl and st.kind in BONE_KINDS:
-                mob.set_fill(_mix(style.fill, palette.ACCENT, 0.45), opacity=style.opacity)
+                mob.set_fill(_mix(fill, palette.ACCENT, 0.45), opacity=style.opacity)
             mob.structure_name = st.name
             group.add(mob)
+        if self.kind in ("posterior", "oblique") and pedicle_rings:
+            # the pedicles read through the posterior elements as rings, as on AP fluoroscopy
+            # (the "eye" of the Scotty dog on an oblique)
+            for st, hull in items:
+                if st.kind != "pedicle":
+                    continue
+                ring = _polygon(hull, _Style(palette.BONE, 0.0, _PEDICLE_RING, 1.6, 0), stroke_scale)
+                ring.structure_name = st.name + ".ring"
+                group.add(ring)
         return group
 
     def _highlight_levels(self, highlight) -> set[str]:

@@ -1,0 +1,290 @@
+"""Views of the spine model: projection conventions, landmarks landing on their pixels,
+labels that do not overlap, camera framing, speed, and last-frame control images.
+
+Control frames live in ``tests/control_data/anatomy/*.npz`` (160 x 90 px, like Manim's
+frames_comparison). After an intended change to the model or the views, regenerate them::
+
+    ANATOMY_UPDATE_CONTROL=1 .venv/bin/pytest tests/test_anatomy_views.py -k control
+
+and look at the enlarged PNGs written to ``$TMPDIR/anatomy_control/`` before committing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from manim import Dot, MovingCameraScene, VGroup, config, tempconfig
+
+from scenes.anatomy.model import SpineModel
+from scenes.anatomy.views import SpineView, convex_hull_2d
+from scenes.kit import palette
+
+CONTROL = Path(__file__).parent / "control_data" / "anatomy"
+UPDATE = os.environ.get("ANATOMY_UPDATE_CONTROL") == "1"
+MARK = "#FF00FF"  # a colour the views never use
+
+
+@pytest.fixture(scope="module")
+def model() -> SpineModel:
+    return SpineModel.default()
+
+
+def render_last_frame(build, width: int = 160, height: int = 90) -> np.ndarray:
+    """Render a one-frame MovingCameraScene and return its last frame (H, W, 4) uint8."""
+    with tempconfig({"pixel_width": width, "pixel_height": height, "frame_rate": 15, "dry_run": True,
+                     "disable_caching": True, "write_to_movie": False, "background_color": palette.BACKGROUND}):
+        class Tiny(MovingCameraScene):
+            def construct(self):
+                build(self)
+
+        scene = Tiny()
+        scene.render()
+        return np.array(scene.renderer.get_frame())
+
+
+def pixel_of(point, width, height, center=(0.0, 0.0), frame_width=None):
+    """Pixel (col, row) of a scene point for a camera of the default frame height."""
+    fw = frame_width or config.frame_width
+    fh = fw * height / width
+    col = (point[0] - center[0] + fw / 2) / fw * width
+    row = (fh / 2 - (point[1] - center[1])) / fh * height
+    return int(col), int(row)
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+
+
+# -- conventions -----------------------------------------------------------------------------
+def test_screen_conventions(model):
+    lat = SpineView(model, "lateral")
+    post = SpineView(model, "posterior")
+    front = model.landmark("L3", "body_anterior_third")
+    back = model.landmark("L3", "spinolaminar_line")
+    left = model.landmark("L3", "pedicle", "left")
+    right = model.landmark("L3", "pedicle", "right")
+    top = model.landmark("L3", "superior_endplate")
+    bottom = model.landmark("L3", "inferior_endplate")
+    # lateral: seen from the patient's left, anterior on the screen's left, head up
+    assert lat.project(front)[0, 0] < lat.project(back)[0, 0]
+    assert lat.project(top)[0, 1] > lat.project(bottom)[0, 1]
+    assert lat.depth(left)[0] > lat.depth(right)[0]
+    # posterior: as the operator behind the patient sees it, patient's left on the left
+    assert post.project(left)[0, 0] < post.project(right)[0, 0]
+    assert post.depth(back)[0] > post.depth(front)[0]
+    # the oblique is the C-arm's rotation: +90 = lateral, 0 = posterior
+    pts = np.array([front, back, left, right])
+    assert np.allclose(SpineView(model, "oblique", oblique_deg=90, anchor=lat.anchor, scale=lat.scale).project(pts),
+                       lat.project(pts))
+    assert np.allclose(SpineView(model, "oblique", oblique_deg=0, anchor=post.anchor, scale=post.scale).project(pts),
+                       post.project(pts))
+    # a right ipsilateral oblique (negative) brings the right side toward the viewer
+    rio = SpineView(model, "oblique", oblique_deg=-30)
+    assert rio.depth(right)[0] > rio.depth(left)[0]
+    # axial: radiological convention, anterior up, patient's left on the screen's right
+    ax = SpineView(model, "axial", axial_level="L3")
+    assert ax.project(front)[0, 1] > ax.project(back)[0, 1]
+    assert ax.project(left)[0, 0] > ax.project(right)[0, 0]
+    with pytest.raises(ValueError, match="kind"):
+        SpineView(model, "frontal")
+    with pytest.raises(ValueError, match="axial_level"):
+        SpineView(model, "axial")
+
+
+def test_convex_hull():
+    pts = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5], [0.2, 0.8]])
+    hull = convex_hull_2d(pts)
+    assert len(hull) == 4 and {tuple(p) for p in hull} == {(0, 0), (1, 0), (1, 1), (0, 1)}
+
+
+# -- landmarks land on their pixels ---------------------------------------------------------
+@pytest.mark.parametrize("kind, deg", [("lateral", 0.0), ("posterior", 0.0), ("oblique", -30.0)])
+def test_projected_landmark_lands_on_its_pixel(model, kind, deg):
+    """A dot drawn at ``project(landmark)`` shows at the pixel the projection names, and
+    that pixel is inside the structure the landmark belongs to, as the view draws it."""
+    view = SpineView(model, kind, oblique_deg=deg, anchor=model.level_centre("L4"), scale=0.06)
+    w, h = 320, 180
+    for name, side, structure in (("pedicle", "left", "L4.pedicle.left"), ("nucleus_centre", None, "disc.L4-L5.nucleus"),
+                                  ("tp", "right", "L4.tp.right")):
+        level = "L4-L5" if name == "nucleus_centre" else "L4"
+        point = view.project(model.landmark(level, name, side))[0]
+        col, row = pixel_of(point, w, h)
+
+        def with_dot(scene):
+            scene.add(view.spine_mobject(levels=["L4", "L4-L5", "L5"]), Dot(point, radius=0.05, color=MARK))
+
+        frame = render_last_frame(with_dot, w, h)
+        assert np.abs(frame[row, col, :3].astype(int) - _rgb(MARK)).max() <= 8, (kind, name)
+        # the same pixel is painted by the structure alone (in a colour of its own)
+        only = view.spine_mobject(kinds=[model.structure(structure).kind], levels=[level])
+        only = VGroup(*[m for m in only if m.structure_name == structure])
+        only.set_fill(MARK, opacity=1).set_stroke(width=0)
+        frame = render_last_frame(lambda scene: scene.add(only), w, h)
+        assert np.abs(frame[row, col, :3].astype(int) - _rgb(MARK)).max() <= 8, (kind, name, "structure")
+
+
+def test_axial_sections_show_the_level(model):
+    view = SpineView(model, "axial", axial_level="L4")
+    names = {m.structure_name for m in view.spine_mobject()}
+    for expected in ("L4.body", "L4.pedicle.left", "L4.pedicle.right", "L4.lamina.left", "L4.spinous_process",
+                     "L4.tp.left", "dural_sac.L4", "cauda_equina.L4", "epidural.L4"):
+        assert expected in names, expected
+    assert not any(n.startswith("L2.") or n.startswith("S1.") for n in names)
+    disc = SpineView(model, "axial", axial_level="L4-L5")
+    dnames = {m.structure_name for m in disc.spine_mobject()}
+    assert {"disc.L4-L5.annulus", "disc.L4-L5.nucleus", "L4-L5.facet_joint.left", "L4-L5.facet_joint.right"} <= dnames
+    # the section of the sac lies behind (below, on screen) the body
+    body = next(m for m in view.spine_mobject() if m.structure_name == "L4.body")
+    sac = next(m for m in view.spine_mobject() if m.structure_name == "dural_sac.L4")
+    assert sac.get_center()[1] < body.get_bottom()[1] + 0.05
+
+
+# -- labels, framing, highlight, speed --------------------------------------------------------------
+def _overlap(a, b) -> bool:
+    (ax0, ay0), (ax1, ay1) = a.get_corner(np.array([-1, -1, 0]))[:2], a.get_corner(np.array([1, 1, 0]))[:2]
+    (bx0, by0), (bx1, by1) = b.get_corner(np.array([-1, -1, 0]))[:2], b.get_corner(np.array([1, 1, 0]))[:2]
+    return ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1
+
+
+@pytest.mark.parametrize("kind", ["lateral", "posterior"])
+def test_labels_do_not_overlap(model, kind):
+    view = SpineView(model, kind)
+    for levels in (None, ["C1", "C2", "C3", "C7", "T1", "T12", "L1", "L4", "L5", "S1"]):
+        labels = view.labels(levels=levels)
+        texts = [m for m in labels if m.__class__.__name__ == "Text"]
+        assert len(texts) == (5 if levels is None else len(levels)) + 5
+        for a, b in itertools.combinations(texts, 2):
+            assert not _overlap(a, b), (a.text, b.text)
+        # inside the frame
+        for t in texts:
+            assert abs(t.get_center()[0]) + t.width / 2 <= config.frame_width / 2
+            assert abs(t.get_center()[1]) + t.height / 2 <= config.frame_height / 2
+    # labels stay clear of the spine they name
+    spine = view.spine_mobject(kinds=["body"])
+    lo = np.min([m.get_corner(np.array([-1, -1, 0])) for m in spine], axis=0)
+    hi = np.max([m.get_corner(np.array([1, 1, 0])) for m in spine], axis=0)
+    for t in [m for m in view.labels() if m.__class__.__name__ == "Text"]:
+        assert t.get_right()[0] < lo[0] or t.get_left()[0] > hi[0]
+
+
+def test_zoomed_labels_keep_their_size_on_screen(model):
+    view = SpineView(model, "lateral")
+    centre, width = view.frame_for("L4-L5")
+    whole = [m for m in view.labels(levels=["L4"], regions=False)][0]
+    zoomed = [m for m in view.labels(levels=["L4"], regions=False, zoom_width=width)][0]
+    assert zoomed.height == pytest.approx(whole.height * width / config.frame_width, rel=1e-3)
+
+
+def test_frame_for_moves_from_the_whole_spine_to_a_level(model):
+    view = SpineView(model, "lateral")
+    centre, width = view.frame_for("L4-L5")
+    assert width < config.frame_width / 4
+    for name, side in (("nucleus_centre", None), ("facet_joint", "left"), ("spinolaminar_line", None)):
+        p = view.project(model.landmark("L4-L5", name, side))[0]
+        assert abs(p[0] - centre[0]) < width / 2
+        assert abs(p[1] - centre[1]) < width / 2 * config.frame_height / config.frame_width
+    # after moving there the disc's nucleus is where the projection says, at the new zoom
+    frame = render_last_frame(lambda s: (s.add(view.spine_mobject(levels=["L4", "L4-L5", "L5"])),
+                                         s.camera.frame.move_to(centre).set(width=width)))
+    h, w = frame.shape[:2]
+    nucleus = view.project(model.landmark("L4-L5", "nucleus_centre"))[0]
+    col, row = pixel_of(nucleus, w, h, center=centre[:2], frame_width=width)
+    assert np.abs(frame[row, col, :3].astype(int) - _rgb(palette.NUCLEUS)).max() < 12
+
+
+def test_highlight_outlines_the_level(model):
+    view = SpineView(model, "posterior")
+    hl = view.highlight("L4")
+    assert len(hl) == len([s for s in model.vertebra_structures("L4")])
+    assert all(m.get_stroke_color().to_hex().upper() == palette.ACCENT.upper() for m in hl)
+    tinted = view.spine_mobject(levels=["L4"], highlight="L4")
+    plain = view.spine_mobject(levels=["L4"])
+    assert [m.get_fill_color().to_hex() for m in tinted] != [m.get_fill_color().to_hex() for m in plain]
+
+
+def test_whole_spine_views_build_fast_and_stay_light(model):
+    for kind, kw in (("lateral", {}), ("posterior", {}), ("oblique", {"oblique_deg": 30.0})):
+        start = time.perf_counter()
+        view = SpineView(model, kind, **kw)
+        mob = view.spine_mobject()
+        elapsed = time.perf_counter() - start
+        points = sum(len(m.points) for m in mob)
+        assert elapsed < 2.0, (kind, elapsed)
+        assert points < 80_000, (kind, points)
+        assert len(mob) > 400
+
+
+# -- control frames --------------------------------------------------------------------------
+def _lateral_whole(scene, model):
+    view = SpineView(model, "lateral")
+    scene.add(view.spine_mobject())
+
+
+def _posterior_whole(scene, model):
+    view = SpineView(model, "posterior")
+    scene.add(view.spine_mobject())
+
+
+def _lateral_l4_l5(scene, model):
+    view = SpineView(model, "lateral")
+    centre, width = view.frame_for("L4-L5")
+    scene.add(view.spine_mobject(levels=["L3-L4", "L4", "L4-L5", "L5", "L5-S1", "S1"], highlight="L4-L5"))
+    scene.camera.frame.move_to(centre).set(width=width)
+
+
+def _oblique_l4(scene, model):
+    view = SpineView(model, "oblique", oblique_deg=-30.0)
+    centre, width = view.frame_for("L4", margin=2.0)
+    scene.add(view.spine_mobject(levels=["L3", "L3-L4", "L4", "L4-L5", "L5"]))
+    scene.camera.frame.move_to(centre).set(width=width)
+
+
+def _axial(level):
+    def build(scene, model):
+        scene.add(SpineView(model, "axial", axial_level=level).spine_mobject())
+    return build
+
+
+CONTROL_SCENES = {
+    "lateral_whole": _lateral_whole,
+    "posterior_whole": _posterior_whole,
+    "lateral_L4-L5": _lateral_l4_l5,
+    "oblique_L4": _oblique_l4,
+    "axial_L4": _axial("L4"),
+    "axial_L4-L5": _axial("L4-L5"),
+    "axial_C5": _axial("C5"),
+    "axial_T6": _axial("T6"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONTROL_SCENES))
+def test_control_frame(model, name):
+    frame = render_last_frame(lambda scene: CONTROL_SCENES[name](scene, model))
+    path = CONTROL / f"{name}.npz"
+    if UPDATE:
+        CONTROL.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, frame_data=frame)
+        import tempfile
+
+        from PIL import Image
+
+        preview = Path(tempfile.gettempdir()) / "anatomy_control"
+        preview.mkdir(exist_ok=True)
+        Image.fromarray(frame).resize((frame.shape[1] * 4, frame.shape[0] * 4), Image.NEAREST).save(
+            preview / f"{name}.png")
+        pytest.skip(f"control frame {name} written")
+    assert path.exists(), f"no control frame {path.name}: run with ANATOMY_UPDATE_CONTROL=1"
+    expected = np.load(path)["frame_data"]
+    assert frame.shape == expected.shape
+    diff = np.abs(frame.astype(int) - expected.astype(int)).max(axis=-1)
+    assert diff.mean() < 1.5, f"{name}: mean difference {diff.mean():.2f}"
+    assert (diff > 24).mean() < 0.005, f"{name}: {(diff > 24).mean():.2%} of pixels differ"
+    # and the frame is not empty: the anatomy covers a fair part of it
+    background = _rgb(palette.BACKGROUND)
+    painted = (np.abs(frame[..., :3].astype(int) - background).max(axis=-1) > 24).mean()
+    assert painted > 0.03

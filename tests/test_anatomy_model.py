@@ -222,6 +222,19 @@ def test_conus_between_t12_and_l3(model):
     assert model.structures(levels=["L3", "L4", "L5", "S1"], kinds=["cauda_equina"])
 
 
+def test_neural_contents_stay_in_the_canal(model):
+    canal = [s.solid for s in model.structures(kinds=["canal"])]
+    for st in model.structures(kinds=["cord", "conus", "cauda_equina", "filum_terminale", "dural_sac"]):
+        if isinstance(st.solid, Capsule):
+            pts = _axis_points(st.solid, 20)
+        else:
+            pts = st.solid.center[None] + (st.solid.surface_points(12) - st.solid.center) * 0.9
+        inside = np.zeros(len(pts), bool)
+        for c in canal:
+            inside |= c.contains(pts)
+        assert inside.all(), st.name
+
+
 def test_dural_sac_ends_between_s1_and_s3(model):
     sac = model.structures(kinds=["dural_sac"])
     lowest = min(float(s.solid.surface_points(24)[:, 2].min()) for s in sac)

@@ -156,11 +156,19 @@ def _canal_sac_cord(b):
             b.add(f"dural_sac.{n}", "dural_sac", NEURAL, _piece(b, n, t["sac_y"], t["sac_rx"], t["sac_ry"]), level=n)
         elif i == i_end:
             tp, tn, _, _ = _planes(b, n)
-            top = _axis_point(b, n, t["sac_y"], tp, tn)
+            prev_name = canal_levels[i - 1]
+            prev = tubes[prev_name]
+            # the end cap straddles the joint plane: halfway between where the piece above
+            # ends and this level's sac axis, narrowed to fit both canals
+            top_above = _axis_point(b, prev_name, prev["sac_y"], tp, tn)
+            top_here = _axis_point(b, n, t["sac_y"], tp, tn)
+            top = (top_above + top_here) / 2
+            shift = float(np.linalg.norm(top_above - top_here)) / 2
             tip = _level_point(b, b.params.dural_sac_end, lambda v: tubes[v]["sac_y"])
-            prev = tubes[canal_levels[i - 1]]
             rot = frame_axes(top - tip, up=b.frames[n].y)  # local x ~ left, y ~ posterior
-            cap = Ellipsoid(top, rot, (prev["sac_rx"], prev["sac_ry"], float(np.linalg.norm(top - tip))))
+            rx = min(prev["sac_rx"], t["canal_r"][1] - 1.0 * k)
+            ry = min(prev["sac_ry"], t["canal_r"][0] - 1.0 * k - shift)
+            cap = Ellipsoid(top, rot, (rx, ry, float(np.linalg.norm(top - tip))))
             b.add(f"dural_sac.{n}", "dural_sac", NEURAL, cap, level=n)
             b.anchors["dural_sac_end"] = tip
         # dorsal epidural space (fat) between the sac and the ligamentum flavum / laminae
@@ -178,7 +186,7 @@ def _canal_sac_cord(b):
         b.add(f"cord.{n}", "cord", NEURAL, _piece(b, n, t["sac_y"], rx, ry), level=n)
     above = canal_levels[i_conus - 1]
     tp, tn, _, _ = _planes(b, conus_v)
-    top = _axis_point(b, conus_v, tubes[conus_v]["sac_y"], tp, tn)
+    top = _axis_point(b, above, tubes[above]["sac_y"], tp, tn)  # where the last cord piece ends
     tip = _level_point(b, b.params.conus_level, lambda v: tubes[v]["sac_y"])
     rx, ry = (r * k for r in _cord_radii(above))
     rot = frame_axes(top - tip, up=b.frames[conus_v].y)
@@ -188,10 +196,19 @@ def _canal_sac_cord(b):
         t = tubes[n]
         b.add(f"cauda_equina.{n}", "cauda_equina", NEURAL,
               _piece(b, n, t["sac_y"], t["sac_rx"] * 0.6, t["sac_ry"] * 0.6), level=n)
+    # filum terminale: from the conus tip to the end of the sac, following the canal's curve
+    # (one thin capsule per level between points on the sac's axis)
     sac_end = b.anchors["dural_sac_end"]
-    direction = _unit(sac_end - tip)
-    b.add("filum_terminale", "filum_terminale", NEURAL,
-          Capsule.between(tip + direction * 1.0 * k, sac_end - direction * 1.5 * k, 0.5 * k), level=conus_v)
+    path = [tip]
+    for n in canal_levels[i_conus + 1: i_end + 1]:
+        tp_, tn_, _, _ = _planes(b, n)
+        path.append(_axis_point(b, n, tubes[n]["sac_y"], tp_, tn_))
+    path.append(sac_end)
+    levels_of = [conus_v] + canal_levels[i_conus + 1: i_end + 1]
+    for (a, c), lv in zip(zip(path, path[1:]), levels_of):
+        if np.linalg.norm(c - a) < 1.0 * k:
+            continue
+        b.add(f"filum_terminale.{lv}", "filum_terminale", NEURAL, Capsule.between(a, c, 0.5 * k), level=lv)
 
 
 def _ligamentum_flavum(b):

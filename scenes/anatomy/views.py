@@ -77,6 +77,10 @@ KIND_STYLE: dict[str, _Style] = {
     "anterior_sacral_foramen": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 6),
 }
 _PEDICLE_RING = "#7A6C55"
+# Lateral parts of the pelvis and sacrum drawn see-through on side views, so the L5-S1 disc,
+# the sacral bodies and the canal stay visible behind them.
+_SEE_THROUGH_FROM_THE_SIDE = frozenset({"ilium_wing", "ilium_posterior", "si_joint", "ala", "sacral_lateral_mass",
+                                         "sacral_bridge"})
 _PELVIS_SEE_THROUGH = _Style(palette.BONE_SHADE, 0.22, palette.BONE_SHADE, 1.0, 2)
 
 # What each view draws by default (spaces are left out; they overlap their contents).
@@ -226,8 +230,8 @@ class SpineView:
 
     def _style(self, st: Structure) -> _Style:
         style = KIND_STYLE.get(st.kind, _BONE)
-        if st.kind in ("ilium_wing", "ilium_posterior", "si_joint") and self.kind != "axial" and abs(self.toward[0]) > 0.5:
-            return _PELVIS_SEE_THROUGH  # seen from the side the pelvis would hide L5-S1
+        if st.kind in _SEE_THROUGH_FROM_THE_SIDE and self.kind != "axial" and abs(self.toward[0]) > 0.5:
+            return _PELVIS_SEE_THROUGH  # seen from the side they would hide L5-S1 and the sacrum
         return style
 
     def _shaded_bone(self, st: Structure, cache: dict) -> str:

@@ -261,8 +261,13 @@ def _dorsal_epidural_depth(model, space):
 
 def test_epidural_dorsal_depth_neck_vs_lumbar(model):
     assert 5.0 <= _dorsal_epidural_depth(model, "L2-L3") <= 6.0
-    for space in ("C4-C5", "C5-C6", "C6-C7"):
-        assert 1.0 <= _dorsal_epidural_depth(model, space) <= 2.0
+    neck = {space: _dorsal_epidural_depth(model, space) for space in ("C2-C3", "C3-C4", "C4-C5", "C5-C6", "C6-C7")}
+    for space, depth in neck.items():
+        assert 1.0 <= depth <= 2.0, space
+    # C7-T1 has the largest ligamentum-flavum-to-dura gap of the neck (clinical.md 3.1)
+    assert _dorsal_epidural_depth(model, "C7-T1") > max(neck.values())
+    for space in INTERSPACES[1:]:
+        assert _dorsal_epidural_depth(model, space) >= 1.0, space
 
 
 def test_ligamentum_flavum_thickness(model):

@@ -226,7 +226,9 @@ def _ligamentum_flavum(b):
         if z_hi - z_lo < 6.0 * k:
             mid = (z_hi + z_lo) / 2
             z_lo, z_hi = mid - 3.0 * k, mid + 3.0 * k
-        y_front = p_v[1]
+        # the ligament's front is the canal's back wall: behind both neighbours' dura
+        y_front_u = jf.local(fu.p(0, au["canal_back_y"], au["lamina_bottom_z"]))[1]
+        y_front = max(p_v[1], y_front_u)
         gap = 0.75 * k if region_of(lower) == "cervical" else 0.0
         facet = b.anchors[("facet", space)]
         for side in SIDES:

@@ -431,32 +431,54 @@ class SpineView:
                 group.add(text)
         return group
 
+    def _drawn_outline_points(self) -> np.ndarray:
+        """Projected points of every bone drawn in this view (pelvis included), cached."""
+        if not hasattr(self, "_outline_cache"):
+            sts = [s for s in self.model.structures() if s.kind in BONE_KINDS]
+            self._outline_cache = np.vstack([self.project(s.solid.surface_points(8))[:, :2] for s in sts])
+        return self._outline_cache
+
     def _place_column(self, items, side: float, gap: float, zoom: float, brackets: VGroup | None = None):
-        """Put labels in a column beside the drawn structures, then push them apart."""
+        """Put labels in a column beside everything drawn at their height, then push them
+        apart (top to bottom) so that no two overlap, keeping the column inside the frame."""
         if not items:
             return
-        edge = max(hi[0] for _, _, _, hi in items) if side > 0 else min(lo[0] for _, _, lo, _ in items)
-        x_col = edge + side * gap * 2.5
         items.sort(key=lambda it: -it[0])  # top to bottom
-        ys = [it[0] for it in items]
         heights = [it[1].height for it in items]
-        # push apart downward, then pull back up if the column overflowed
-        placed = []
-        for i, y in enumerate(ys):
-            if placed:
-                prev_y, prev_h = placed[-1]
-                limit = prev_y - prev_h / 2 - gap * 0.6 - heights[i] / 2
-                y = min(y, limit)
-            placed.append((y, heights[i]))
-        for (y, _), (y_want, text, lo, hi) in zip(placed, items):
+        spacing = gap * 0.6
+        ys: list[float] = []
+        for i, (y, *_rest) in enumerate(items):
+            if ys:
+                y = min(y, ys[-1] - heights[i - 1] / 2 - spacing - heights[i] / 2)
+            ys.append(y)
+        if zoom == 1.0:  # whole-frame labels: keep the column inside the frame
+            bottom_limit = -config.frame_height / 2 + 0.1 + heights[-1] / 2
+            if ys[-1] < bottom_limit:
+                ys = [y + bottom_limit - ys[-1] for y in ys]
+            top_limit = config.frame_height / 2 - 0.1 - heights[0] / 2
+            if ys[0] > top_limit:  # a too-long column: squeeze from the top
+                ys[0] = top_limit
+                for i in range(1, len(ys)):
+                    ys[i] = min(ys[i], ys[i - 1] - heights[i - 1] / 2 - spacing - heights[i] / 2)
+        # the column stands clear of everything drawn over the labels' and brackets' height
+        y_lo = min(min(y - h / 2 for y, h in zip(ys, heights)), min(lo[1] for _, _, lo, _ in items))
+        y_hi = max(max(y + h / 2 for y, h in zip(ys, heights)), max(hi[1] for _, _, _, hi in items))
+        pts = self._drawn_outline_points()
+        band = pts[(pts[:, 1] >= y_lo) & (pts[:, 1] <= y_hi)]
+        own = [hi[0] for _, _, _, hi in items] if side > 0 else [lo[0] for _, _, lo, _ in items]
+        if side > 0:
+            edge = max(own + ([float(band[:, 0].max())] if len(band) else []))
+        else:
+            edge = min(own + ([float(band[:, 0].min())] if len(band) else []))
+        x_col = edge + side * gap * 2.5
+        for y, (_, text, lo, hi) in zip(ys, items):
             if side > 0:
                 text.move_to(np.array([x_col + text.width / 2, y, 0.0]))
             else:
                 text.move_to(np.array([x_col - text.width / 2, y, 0.0]))
             if brackets is not None:
                 bx = edge + side * gap
-                top, bottom = hi[1], lo[1]
-                line = Line(np.array([bx, top, 0]), np.array([bx, bottom, 0]), color=text.get_color(),
+                line = Line(np.array([bx, hi[1], 0]), np.array([bx, lo[1], 0]), color=text.get_color(),
                             stroke_width=3 * zoom)
                 brackets.add(line)
 

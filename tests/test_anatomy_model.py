@@ -204,6 +204,15 @@ def test_vertebra_frames_follow_the_curve(model):
     assert np.allclose(model.level_centre("L4-L5"), model.interspace_frame("L4-L5")[0])
 
 
+def test_axial_planes(model):
+    origin, R = model.axial_plane("L4")
+    for side in ("left", "right"):
+        assert abs((model.landmark("L4", "pedicle", side) - origin) @ R[:, 2]) < 1.0
+    origin, R = model.axial_plane("L4-L5")
+    assert np.allclose(origin, model.landmark("L4-L5", "nucleus_centre") - R[:, 1] * ((model.landmark(
+        "L4-L5", "nucleus_centre") - origin) @ R[:, 1]))
+
+
 def test_s1_endplate_is_the_origin_and_sacrum_slopes_forward(model):
     assert np.allclose(model.landmark("S1", "superior_endplate"), 0.0, atol=1e-9)
     assert model.alpha_deg("S1") < -25  # the S1 endplate faces forward and up

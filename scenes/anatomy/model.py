@@ -236,6 +236,17 @@ class SpineModel:
             return self._frames[parsed.name].origin.copy()
         return self._joints[str(parsed)].origin.copy()
 
+    def axial_plane(self, level) -> tuple[np.ndarray, np.ndarray]:
+        """(origin, R) of the standard axial section of a level: for a vertebra the plane
+        through the middle of its pedicles, for an interspace the disc's mid-plane; R[:, 2]
+        is the plane's normal (the level's superior axis)."""
+        parsed = parse_level(level)
+        if isinstance(parsed, Interspace):
+            return self.interspace_frame(parsed)
+        origin, R = self.vertebra_frame(parsed)
+        z_ped = float(self._b.anchors.get(parsed.name, {}).get("z_pedicle", 0.0))
+        return origin + R[:, 2] * z_ped, R
+
     def alpha_deg(self, name) -> float:
         """Sagittal tilt of a vertebra's superior axis (+ = top leaning posteriorly)."""
         return float(self._b.chain.alpha[_as_vertebra(name).name])

@@ -178,11 +178,7 @@ class SpineView:
 
     # -- geometry ---------------------------------------------------------------------------
     def _axial_plane(self, level):
-        if isinstance(level, Interspace):
-            return self.model.interspace_frame(level)
-        origin, R = self.model.vertebra_frame(level)
-        z_ped = self.model._b.anchors[level.name].get("z_pedicle", 0.0)
-        return origin + R[:, 2] * z_ped, R
+        return self.model.axial_plane(level)
 
     def _spine_bounds(self):
         if not hasattr(self, "_bounds_cache"):

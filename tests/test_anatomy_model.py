@@ -502,6 +502,19 @@ def test_avoid_structures(model):
 def test_parameters_change_the_geometry():
     flat = SpineModel(SpineParameters(lumbar_lordosis_deg=30.0))
     assert flat.alpha_deg("L1") - flat.alpha_deg("S1") == pytest.approx(30.0)
+    low_conus = SpineModel(SpineParameters(conus_level="L2", dural_sac_end="S3"))
+    default = SpineModel.default()
+
+    def conus_tip(m):
+        c = m.structure("conus").solid
+        return (c.center - c.rotation[:, 2] * c.radii[2])[2]
+
+    def sac_end(m):
+        return min(float(s.solid.surface_points(12)[:, 2].min()) for s in m.structures(kinds=["dural_sac"]))
+
+    assert conus_tip(low_conus) < conus_tip(default) - 10
+    assert sac_end(low_conus) < sac_end(default) - 10
+    assert low_conus.structures(levels=["L1"], kinds=["cord"])
     big = SpineModel(SpineParameters(size_scale=1.1))
     assert big.structure("L4.body").solid.half_height == pytest.approx(1.1 * 13.5)
     assert big.parameters_hash() != flat.parameters_hash()

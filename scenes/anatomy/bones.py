@@ -572,12 +572,14 @@ def _pelvis(b):
         # iliac wing: a flat fan (thin ellipsoid) flaring up, out and forward; its top is the
         # crest, at the height of the iliac_crest_level body centre
         flare = math.radians(20.0)
-        a1 = _unit(np.array([s * 0.70, -0.71, 0.0]))  # toward the anterior superior iliac spine
+        # long axis from the posterior superior iliac spine (behind the SI joint, lower) to
+        # the anterior superior iliac spine (lateral, in front, a little higher)
+        a1 = _unit(np.array([s * 0.62, -0.75, 0.22]))
         a2 = np.array([s * math.sin(flare), 0.0, math.cos(flare)])
         a2 = _unit(a2 - np.dot(a2, a1) * a1)
-        r_wing = np.array([65.0, 55.0, 5.0]) * k
+        r_wing = np.array([70.0, 52.0, 5.0]) * k
         top_rise = r_wing[1] * a2[2]
-        wing_c = np.array([s * 80.0 * k, -10.0 * k, crest_z - top_rise])
+        wing_c = np.array([s * 85.0 * k, 2.0 * k, crest_z - top_rise])
         wing = Ellipsoid(wing_c, box_axes(a1, a2), r_wing)
         b.add(f"ilium.{side}.wing", "ilium_wing", BONE, wing, side=side)
         crest_post = wing_c + a2 * r_wing[1]

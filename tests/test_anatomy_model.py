@@ -21,6 +21,32 @@ def _axis_points(capsule: Capsule, n: int = 40) -> np.ndarray:
     return p0 + np.linspace(0.0, 1.0, n)[:, None] * (p1 - p0)
 
 
+def test_cut_cylinder_chords_match_sampling():
+    """The wedge/tube solid's analytic ray chords agree with counting points inside it."""
+    from scenes.anatomy.solids import rotation_xyz
+
+    rng = np.random.default_rng(3)
+    solid = CutCylinder.between_planes([1.0, 2.0, 3.0], rotation_xyz(10, 20, 5), (12.0, 7.0),
+                                       [1, 2, 9.0], [0.15, 0.2, 1.0], [1, 2, -4.0], [-0.1, 0.3, 1.0])
+    origins = rng.uniform(-30, 30, size=(40, 3))
+    targets = solid.center + rng.normal(scale=4.0, size=(40, 3))
+    dirs = targets - origins
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    chords = solid.chord_length(origins, dirs)
+    ts = np.linspace(0, 80, 16001)
+    for o, d, chord in zip(origins, dirs, chords):
+        inside = solid.contains(o + ts[:, None] * d)
+        assert chord == pytest.approx(inside.mean() * 80, abs=0.05)
+    assert chords.max() > 5
+    # surface points are on the boundary: inside when pulled in, outside when pushed out
+    pts = solid.surface_points(24)
+    assert solid.contains(solid.center + (pts - solid.center) * 0.99).all()
+    assert not solid.contains(solid.center + (pts - solid.center) * 1.01).any()
+    shrunk = solid.scaled(0.5)
+    assert shrunk.contains(solid.center[None])[0] and not shrunk.contains(pts).any()
+    assert hash(SpineParameters()) == hash(SpineParameters())
+
+
 def _bones(model):
     return [s for s in model.structures() if s.kind in BONE_KINDS]
 

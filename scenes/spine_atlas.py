@@ -1,0 +1,153 @@
+"""The spine atlas: a narrated tour of the anatomy, ending on the level the user asked for.
+
+Every drawing is a view of the one spine model (``scenes.anatomy``); labels point at the
+model's own landmarks, so they sit on the structure they name in every view.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, LaggedStart, Line, VGroup
+
+from scenes.anatomy.levels import Interspace, Vertebra, parse_level
+from scenes.anatomy.model import SpineModel
+from scenes.anatomy.views import SpineView
+from scenes.kit import palette
+from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
+from scenes.narrated import NarratedScene
+
+
+def zoomed_view(model: SpineModel, kind: str, level: str, height: float, center, **kwargs) -> SpineView:
+    """A view of ``kind`` whose drawing of ``level`` is about ``height`` units tall at ``center``."""
+    probe = SpineView(model, kind, scale=1.0, **kwargs)
+    lo, hi = probe.level_extent(level)
+    scale = height / max(float(hi[1] - lo[1]), 1e-6)
+    anchor = model.level_centre(level) if kind != "axial" else None
+    view = SpineView(model, kind, scale=scale, center=np.asarray(center, float), anchor=anchor, **kwargs)
+    return view
+
+
+def pointer(label: str, target, label_at, px: float = 28, color: str = palette.TEXT) -> VGroup:
+    """A label at ``label_at`` with a thin line to ``target`` (scene points)."""
+    tag = text(label, px, color)
+    tag.move_to(label_at)
+    start = tag.get_left() if target[0] < tag.get_center()[0] else tag.get_right()
+    line = Line(start, target, color=color, stroke_width=2.5)
+    return VGroup(line, tag)
+
+
+def neighbours(level: str) -> list[str]:
+    """The level with the vertebrae above and below, for a zoomed drawing."""
+    from scenes.anatomy.levels import VERTEBRAE
+
+    parsed = parse_level(level)
+    names = [parsed.upper, parsed.lower] if isinstance(parsed, Interspace) else [parsed.name]
+    first, last = VERTEBRAE.index(names[0]), VERTEBRAE.index(names[-1])
+    chosen = list(VERTEBRAE[max(first - 1, 0): last + 2])
+    return chosen
+
+
+class SpineAtlasScene(NarratedScene):
+    def prepare(self) -> None:
+        self.model = SpineModel.default()
+        self.level = self.context.get("level") or "L4-L5"
+        self.stage = VGroup()
+
+    def swap(self, clock, new_heading: str, *mobjects, seconds: float = 1.0) -> None:
+        """Fade out what is on screen and fade in a new heading and drawings."""
+        old = [m for m in self.mobjects]
+        head = heading(new_heading)
+        clock.play(*(FadeOut(m) for m in old), seconds=0.5)
+        self.remove(*old)
+        clock.play(FadeIn(head), *(FadeIn(m) for m in mobjects), seconds=seconds)
+
+    def beat_title(self, clock) -> None:
+        card = title_card("A tour of the spine", "Bones, nerves, and the spaces between them")
+        clock.play(FadeIn(card, shift=UP * 0.2), seconds=1.2)
+
+    def beat_regions(self, clock) -> None:
+        fit = SpineView(self.model, "lateral")
+        view = SpineView(self.model, "lateral", scale=fit.scale * 0.84, center=LEFT * 3.2 + DOWN * 0.4)
+        spine = view.spine_mobject()
+        labels = view.labels(regions=True)
+        self.swap(clock, "Five regions", spine, seconds=1.5)
+        clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.7), share=0.6)
+        self.whole = spine
+
+    def beat_curves(self, clock) -> None:
+        notes = paragraph(["Neck: curves inward", "Chest: curves outward", "Lower back: curves inward"], px=34)
+        notes.move_to(RIGHT * 3.9 + DOWN * 1.6)
+        clock.play(FadeIn(notes), seconds=1.0)
+
+    def beat_vertebra(self, clock) -> None:
+        view = zoomed_view(self.model, "axial", "L4", 4.6, LEFT * 1.5 + DOWN * 0.4, axial_level="L4")
+        section = view.spine_mobject(levels=["L4"])
+        m = self.model
+        marks = VGroup(
+            pointer("Body", view.project(m.level_centre("L4"))[0], RIGHT * 3.6 + UP * 1.6),
+            pointer("Pedicle", view.project(m.landmark("L4", "pedicle", "left"))[0], RIGHT * 3.6 + UP * 0.5),
+            pointer("Lamina", view.project(m.landmark("L4", "lamina", "left"))[0], RIGHT * 3.6 + DOWN * 0.6),
+            pointer("Transverse process", view.project(m.landmark("L4", "tp", "left"))[0], RIGHT * 4.3 + DOWN * 1.7),
+        )
+        self.swap(clock, "A vertebra, seen from below", section, seconds=1.2)
+        clock.play(LaggedStart(*(FadeIn(mk) for mk in marks), lag_ratio=0.8), share=0.6)
+
+    def beat_disc(self, clock) -> None:
+        view = zoomed_view(self.model, "axial", "L4-L5", 4.6, LEFT * 1.5 + DOWN * 0.4, axial_level="L4-L5")
+        section = view.spine_mobject(levels=["L4-L5"])
+        centre = view.project(self.model.landmark("L4-L5", "nucleus_centre"))[0]
+        marks = VGroup(
+            pointer("Soft centre (nucleus)", centre, RIGHT * 4.0 + UP * 1.2, color=palette.NUCLEUS),
+            pointer("Tough outer ring (annulus)", centre + LEFT * 1.3, RIGHT * 4.0 + DOWN * 1.2, color=palette.DISC),
+        )
+        self.swap(clock, "A disc between two bodies", section, seconds=1.2)
+        clock.play(LaggedStart(*(FadeIn(mk) for mk in marks), lag_ratio=0.8), share=0.5)
+
+    def beat_nerves(self, clock) -> None:
+        view = zoomed_view(self.model, "lateral", "L1-L2", 0.5, LEFT * 2.6 + DOWN * 0.2)
+        levels = ["T11", "T11-T12", "T12", "T12-L1", "L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4"]
+        drawing = view.spine_mobject(levels=levels, near_side=False)
+        note = paragraph(["Cord ends at about L1-L2", "Nerve roots continue below", "Each root leaves through a foramen"], px=30)
+        note.move_to(RIGHT * 3.8)
+        self.swap(clock, "Spinal cord and nerve roots", drawing, seconds=1.5)
+        clock.play(FadeIn(note), seconds=1.0)
+
+    def beat_facet(self, clock) -> None:
+        view = zoomed_view(self.model, "posterior", "L4-L5", 3.2, LEFT * 1.8)
+        drawing = view.spine_mobject(levels=["L3", "L3-L4", "L4", "L4-L5", "L5"])
+        left = view.project(self.model.landmark("L4-L5", "facet_joint", "left"))[0]
+        right = view.project(self.model.landmark("L4-L5", "facet_joint", "right"))[0]
+        marks = VGroup(pointer("Facet joints", right, RIGHT * 3.8 + UP * 0.3, color=palette.JOINT),
+                       Line(left, right, color=palette.JOINT, stroke_width=0))
+        marks.add(Line(marks[0][1].get_left(), left, color=palette.JOINT, stroke_width=2.5))
+        self.swap(clock, "Facet joints, seen from behind", drawing, seconds=1.2)
+        clock.play(FadeIn(marks), seconds=1.0)
+
+    def beat_epidural(self, clock) -> None:
+        view = zoomed_view(self.model, "axial", "L4-L5", 4.6, LEFT * 1.5 + DOWN * 0.4, axial_level="L4-L5")
+        section = view.spine_mobject(levels=["L4-L5"])
+        window = view.project(self.model.landmark("L4-L5", "interlaminar_window"))[0]
+        marks = VGroup(pointer("Epidural space", window, RIGHT * 4.0 + DOWN * 1.0, color=palette.MEDICATION))
+        self.swap(clock, "The epidural space", section, seconds=1.2)
+        clock.play(FadeIn(marks), seconds=1.0)
+
+    def beat_level(self, clock) -> None:
+        level = self.level
+        near = neighbours(level)
+        lateral = zoomed_view(self.model, "lateral", level, 1.0, LEFT * 4.6 + DOWN * 0.3)
+        posterior = zoomed_view(self.model, "posterior", level, 1.0, DOWN * 0.3)
+        axial_level = level
+        axial = zoomed_view(self.model, "axial", axial_level, 2.6, RIGHT * 4.6 + DOWN * 0.3, axial_level=axial_level)
+        drawings = VGroup(lateral.spine_mobject(levels=near, highlight=level),
+                          posterior.spine_mobject(levels=near, highlight=level),
+                          axial.spine_mobject(levels=[level]))
+        captions = VGroup(*(text(t, 28, palette.TEXT_MUTED) for t in ("From the side", "From behind", "A slice across")))
+        for cap, x in zip(captions, (-4.6, 0.0, 4.6)):
+            cap.move_to(np.array([x, -3.2, 0.0]))
+        self.swap(clock, f"Your level: {level}", drawings, captions, seconds=1.5)
+
+    def beat_closing(self, clock) -> None:
+        old = [m for m in self.mobjects]
+        clock.play(*(FadeOut(m) for m in old), seconds=0.5)
+        self.remove(*old)
+        clock.play(FadeIn(education_card()), seconds=1.0)

@@ -174,6 +174,47 @@ def build_all_videos(quality, workers, only, catalog, voice, cluster, output_dir
         raise click.ClickException("; ".join(problems + ([gallery_error] if gallery_error else [])))
 
 
+@cli.command()
+@click.argument("name")
+@click.option("--level", help="Vertebra or interspace (default: the video's default level).")
+@click.option("--view", type=click.Choice(["ap", "lateral", "oblique"]), required=True, help="C-arm view.")
+@click.option("--oblique-deg", type=float, default=None, help="Oblique angle in degrees (oblique view only; default 30).")
+@click.option("--tilt-deg", type=float, default=0.0, show_default=True, help="Cranial (+) or caudal (-) tilt, within ±45.")
+@click.option("--side", type=click.Choice(SIDES), default=None, help="Side of the target (default: the video's).")
+@click.option("--size", type=click.IntRange(16, 4096), default=512, show_default=True, help="Image size in pixels.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PNG to write (default: output/<name>-<level>-<view>.png).")
+def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
+    """Write one simulated fluoroscopy frame of video NAME's level as a PNG.
+
+    For a procedure video the validated needle of its plan is in the image.
+    """
+    from pipeline.build import DEFAULT_OUTPUT_DIR
+    from pipeline.outputs import ensure_writable_dir
+    from pipeline.videos import RequestError, resolve
+    from scenes.fluoro.still import render_still
+
+    request = resolve(name, level, side)
+    chosen_level = request.level or "L4-L5"
+    if out is None:
+        out = ensure_writable_dir(DEFAULT_OUTPUT_DIR) / f"{name}-{chosen_level}-{view}.png"
+    else:
+        ensure_writable_dir(out.parent if str(out.parent) else Path("."))
+    needle = None
+    if request.spec.procedure:
+        from scenes.fluoro import Needle
+        from scenes.procedures.planner import plan_needle
+
+        plan = plan_needle(request.spec.procedure, chosen_level, request.side or "right")
+        needle = Needle.from_gauge(plan.entry, plan.tip, 22)
+    try:
+        path = render_still(chosen_level, view, oblique_deg=oblique_deg, tilt_deg=tilt_deg, size=size, out=out,
+                            side=request.side or "right", needle=needle)
+    except ValueError as exc:
+        raise RequestError(str(exc).splitlines()[0]) from exc
+    click.echo(str(path))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and exit 2."""
     try:

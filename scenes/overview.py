@@ -46,11 +46,11 @@ class FittedView:
 def example_needle_path(model: SpineModel) -> tuple[np.ndarray, np.ndarray]:
     """Skin entry and tip of the example's midline L2-L3 interlaminar epidural needle.
 
-    The tip is the interlaminar window landmark (just through the ligamentum flavum, in the
+    The tip is the epidural-space landmark (just through the ligamentum flavum, in the
     dorsal epidural space); the needle comes straight from behind, about 5 cm deep
     (skin to lumbar epidural space ~3-5 cm, clinical.md section 1).
     """
-    tip = model.landmark(EXAMPLE_LEVEL, "interlaminar_window")
+    tip = model.landmark(EXAMPLE_LEVEL, "epidural_space")
     _, frame = model.interspace_frame(EXAMPLE_LEVEL)
     posterior = frame[:, 1] / np.linalg.norm(frame[:, 1])
     return tip + posterior * 50.0, tip

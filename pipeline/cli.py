@@ -97,6 +97,12 @@ def render(name, level, side, quality, voice, lang, loudness, music, burn_captio
     from voiceover.scripts import load_script
 
     request = resolve(name, level, side)
+    if not request.spec.renderable():
+        from pipeline.videos import RequestError
+
+        ready = ", ".join(n for n, spec in all_videos().items() if spec.renderable())
+        raise RequestError(f"'{name}' cannot be rendered yet: its scene ({request.spec.scene}) is not written; "
+                           f"videos that render: {ready} (its plan and still frames work)")
     load_script(request.spec.script_name, lang)  # fail early on a missing translation
     out_dir = ensure_writable_dir(output_dir or DEFAULT_OUTPUT_DIR)
     options = BuildOptions(quality=quality, voice=voice, lang=lang, output_dir=out_dir,

@@ -41,6 +41,16 @@ class VideoSpec:
     def script_name(self) -> str:
         return self.script or self.name
 
+    def renderable(self) -> bool:
+        """Whether the scene module of this video exists (procedure scenes are still to come)."""
+        import importlib.util
+
+        module = self.scene.partition(":")[0]
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            return False
+
     def scene_class(self):
         module, _, cls = self.scene.partition(":")
         return getattr(importlib.import_module(module), cls)

@@ -58,6 +58,7 @@ __all__ = [
     "Manometry",
     "AngleLimits",
     "Nerve",
+    "NerveCourse",
     "Technique",
     "NotDone",
     "Variant",
@@ -385,6 +386,16 @@ class AngleLimits(_Model):
         return self
 
 
+class NerveCourse(_Model):
+    """Direction of a nerve where the cannula lies along it (the model has no medial-branch
+    nerve): from the target toward the skin side, ``lateral_deg`` from the sagittal plane and
+    ``caudal_deg`` below the axial plane of the vertebra."""
+
+    lateral_deg: float = Field(ge=0, le=90)
+    caudal_deg: float = Field(ge=-90, le=90)
+    source: str
+
+
 class Nerve(_Model):
     """One nerve blocked or lesioned: its name and where its target landmark is."""
 
@@ -414,6 +425,8 @@ class Technique(_Model):
     warnings: list[str] = []
     nerves_words: str | None = None  # "the {root} nerve root"; fields: root, level
     lead_tip: tuple[str, str] | None = None  # SCS: lead tip range, e.g. ("T8", "T10")
+    nerve_course: NerveCourse | None = None  # RFA: the nerve's direction at the groove
+    lesion_radius_mm: float | None = None  # RFA: reach of the lesion around the active tip
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -457,8 +470,10 @@ class Technique(_Model):
         if self.approach == "rf_parallel":
             if conf.stimulation is None:
                 raise ValueError(f"technique '{self.id}': radiofrequency ablation needs a stimulation test")
-            if self.angles.parallel_max_deg is None:
-                raise ValueError(f"technique '{self.id}': radiofrequency ablation needs angles.parallel_max_deg")
+            if self.lesion_radius_mm is None:
+                raise ValueError(f"technique '{self.id}': radiofrequency ablation needs lesion_radius_mm")
+            if (self.angles.parallel_max_deg is None) != (self.nerve_course is None):
+                raise ValueError(f"technique '{self.id}': angles.parallel_max_deg and nerve_course go together")
         if self.approach == "disc_extrapedicular" and conf.manometry is None:
             raise ValueError(f"technique '{self.id}': discography needs manometry")
         if self.approach == "epidural_lead" and self.lead_tip is None:

@@ -40,6 +40,7 @@ def cli() -> None:
       python render.py render overview --quality preview
       python render.py render spine-atlas --level C7-T1 --quality 720p
       python render.py doctor
+      python render.py plan transforaminal-esi --level L5-S1 --side left
     """
 
 
@@ -219,6 +220,62 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
     except ValueError as exc:
         raise RequestError(str(exc).splitlines()[0]) from exc
     click.echo(str(path))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--level", help="Vertebra or interspace (default: the procedure's default level).")
+@click.option("--side", type=click.Choice(SIDES), default=None, help="Side (default: the procedure's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan(name, level, side, as_json) -> None:
+    """Print procedure NAME's validated needle plan (no rendering).
+
+    Entry, stops, tip, target landmark, root treated and every check with its measured
+    margin. Exit 2 for a level or side the procedure is never done at, 1 if a check fails.
+    """
+    from pipeline.videos import resolve
+    from scenes.procedures.catalog import procedure
+    from scenes.procedures.planner import build_plan
+
+    proc = procedure(name)
+    request = resolve(name, level, side)
+    result = build_plan(proc.name, request.level, request.side)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for line in _plan_lines(result):
+            click.echo(line)
+    if not result.passed:
+        failed = sum(not c.passed for c in result.checks)
+        click.echo(f"{failed} check(s) failed: this plan is not drawn", err=True)
+        sys.exit(1)
+
+
+def _plan_lines(result) -> list[str]:
+    def pt(p) -> str:
+        return "(" + ", ".join(f"{v:7.1f}" for v in p) + ")"
+
+    side = f", {result.side}" if result.side else ""
+    lines = [f"{result.procedure} at {result.level}{side} -- technique {result.technique}, "
+             f"approach {result.approach}",
+             f"root treated: {result.root}; nerves: {result.nerves}",
+             "coordinates in mm: x = patient's left, y = posterior, z = superior"]
+    for needle in result.needles:
+        lines.append(f"{needle.label}: {needle.length():.1f} mm from skin to tip; target {needle.target} "
+                     f"at {needle.target_level}")
+        lines.append(f"  entry   {pt(needle.entry)}")
+        for w in needle.waypoints[1:]:
+            lines.append(f"  {w.kind:<24} {pt(w.point)}  {w.label}")
+        lines.append(f"  tip     {pt(needle.tip)}")
+        if needle.lead:
+            lines.append(f"  lead tip {pt(needle.lead[-1])}")
+        angles = ", ".join(f"{k} {v:.1f}" for k, v in needle.angles.items())
+        lines.append(f"  angles: {angles}")
+    lines.append("checks:")
+    lines.extend("  " + c.describe() for c in result.checks)
+    passed = sum(c.passed for c in result.checks)
+    lines.append(f"{passed} of {len(result.checks)} checks passed")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,10 +62,13 @@ EXCLUDED_DATA_DIRS = ("voiceover/scripts", "assets/voiceover")
 BUILD_MODULES = ("pipeline.build", "pipeline.incremental", "voiceover.speech", "voiceover.mix", "voiceover.captions",
                  "voiceover.scripts")
 # Bump when the segment format or the render mechanics below change in a way keys cannot see.
-SEGMENT_FORMAT = 1
+SEGMENT_FORMAT = 2
 SEED = 20260213
 STATE_DIR = ".state"
 SEGMENTS_DIR = "segments"
+CHECKPOINTS_DIR = "checkpoints"
+# Share of a render pass's time that may go into keeping checkpoints (pickling the scene).
+CHECKPOINT_BUDGET = 0.1
 
 Progress = Callable[[str], None]
 
@@ -332,8 +335,10 @@ def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
         "disable_caching": True, "progress_bar": "none", "verbosity": "WARNING",
         "write_to_movie": True, "format": "mp4", "preview": False, "save_last_frame": False,
         "video_codec": "libx264", "pixel_format": "yuv420p",
-        # One encoder thread: x264's output then does not depend on the machine's core count,
-        # so segments from different workers (or cluster machines) join seamlessly.
+        # One encoder thread: x264's decisions then do not depend on the machine's core count,
+        # so a beat drawn by any worker (or cluster machine) decodes to the same frames. Its
+        # bytes can still differ now and then (x264 sometimes reads memory that never reaches
+        # the picture), so sameness is checked on decoded frames (framemd5), not on bytes.
         "video_encoder_options": {"crf": "23", "threads": "1"},
     }
 
@@ -359,6 +364,9 @@ def storyboard_token(storyboard) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+_MEDIA_PATH = re.compile(r"[^\s'\"]*/media/")
+
+
 class _StateDigest:
     """A deterministic digest of a scene's visible and Python state at a beat boundary."""
 
@@ -382,7 +390,7 @@ class _StateDigest:
         if value is None or isinstance(value, (bool, int, float, complex)):
             self.put(repr(value))
         elif isinstance(value, str):
-            self.put("s:" + value.replace(self.work, "<work>"))
+            self.put("s:" + self._canonical(value))
         elif isinstance(value, (bytes, bytearray)):
             self.put(f"b{len(value)}")
             self.h.update(bytes(value))
@@ -396,7 +404,7 @@ class _StateDigest:
         elif isinstance(value, np.generic):
             self.put(repr(value.item()))
         elif isinstance(value, Path):
-            self.put("p:" + str(value).replace(self.work, "<work>"))
+            self.put("p:" + self._canonical(str(value)))
         elif isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools_partial_type())):
             self._feed_callable(value)
         elif depth >= self.MAX_DEPTH:
@@ -416,6 +424,11 @@ class _StateDigest:
                 self.feed(item, depth + 1)
         else:
             self._feed_object(value, depth)
+
+    def _canonical(self, text: str) -> str:
+        """Paths into a pass's scratch media folder (text SVGs, images) are the same in every pass."""
+        text = text.replace(self.work, "<work>")
+        return _MEDIA_PATH.sub("<media>/", text) if "/media/" in text else text
 
     def _feed_callable(self, fn) -> None:
         if isinstance(fn, types.MethodType):
@@ -599,29 +612,117 @@ def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
 
 @dataclass
 class PassReport:
-    """What one render pass did: the key of each visited beat and which beats it drew."""
+    """What one render pass did: the key of each visited beat, which beats it drew, where it began."""
 
     keys: dict[int, str]
     rendered: list[int]
     seconds: float = 0.0
+    started_at: int = 0  # the beat the pass restored a checkpoint for (0: ran from the start)
+    stopped_early: bool = False  # the rest of the video was known from an earlier pass
+
+
+class RestoreMismatch(RuntimeError):
+    """A restored checkpoint does not reproduce the state it was taken from."""
+
+
+# -- checkpoints: the scene's state at a beat boundary, so a later pass need not replay the beats before
+
+def _prefix_token(context_token: str, storyboard, index: int) -> str:
+    """Identifies "the state at the start of beat ``index``" by everything that led to it."""
+    blob = json.dumps([SEGMENT_FORMAT, context_token, index,
+                       [_beat_fields(b) + [b.start_frame] for b in storyboard.beats[:index]]])
+    return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+
+def checkpoint_path(cache_dir: Path, token: str) -> Path:
+    return Path(cache_dir) / CHECKPOINTS_DIR / f"{token}.pkl"
+
+
+def _suffix_path(cache_dir: Path, context_token: str, storyboard, index: int, state: str) -> Path:
+    """Where the keys of beats ``index..`` are kept, for a pass reaching ``index`` in ``state``."""
+    blob = json.dumps([SEGMENT_FORMAT, context_token, index, state, [_beat_fields(b) for b in storyboard.beats[index:]]])
+    return segment_dir(cache_dir) / "suffix" / f"{hashlib.sha256(blob.encode()).hexdigest()[:40]}.json"
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class _Opaque:
+    """Pickling with the live scene, renderer, camera and writer by reference, not by value."""
+
+    NAMES = ("scene", "renderer", "camera", "writer", "director")
+
+    def __init__(self, scene, director):
+        renderer = scene.renderer
+        self.objects = dict(zip(self.NAMES, (scene, renderer, scene.camera, renderer.file_writer, director)))
+        self.ids = {id(obj): name for name, obj in self.objects.items()}
+
+    def dumps(self, payload) -> bytes:
+        import io
+
+        import cloudpickle
+
+        ids = self.ids
+
+        class Pickler(cloudpickle.Pickler):
+            def persistent_id(self, obj):  # noqa: D401 - pickle hook
+                return ids.get(id(obj))
+
+        buffer = io.BytesIO()
+        Pickler(buffer, protocol=5).dump(payload)
+        return buffer.getvalue()
+
+    def loads(self, data: bytes):
+        import io
+        import pickle
+
+        objects = self.objects
+
+        class Unpickler(pickle.Unpickler):
+            def persistent_load(self, pid):
+                return objects[pid]
+
+        return Unpickler(io.BytesIO(data)).load()
 
 
 class _Director:
-    """Drives one render pass: per beat, reseed, compute the key, then draw or fast-forward."""
+    """Drives one render pass: per beat, reseed, compute the key, then draw or fast-forward.
+
+    With a checkpoint for beat ``start``, the beats before it do nothing (their frames
+    are held empty, not drawn) and the scene's state is restored when ``start`` begins.
+    """
 
     def __init__(self, scene, request, storyboard, quality, cache_dir: Path, work_dir: Path, wanted: set[int],
-                 force: bool, progress: Progress, on_beat: Callable[[int, bool], None] | None):
+                 force: bool, progress: Progress, on_beat: Callable[[int, bool], None] | None,
+                 context_token: str, start: int = 0, checkpoint: dict | None = None):
+        import time
+
         self.scene, self.storyboard, self.cache_dir, self.work_dir = scene, storyboard, Path(cache_dir), Path(work_dir)
         self.wanted, self.force, self.progress, self.on_beat = wanted, force, progress, on_beat
-        self.context_token = _context_token(request, quality)
+        self.context_token = context_token
         self.last = max(wanted) if wanted else -1
+        self.start, self.checkpoint = start, checkpoint
         self.baseline = set(vars(scene))
         self.fast_forward = True
         self.patched = False
         self.play_at_beat: dict[int, int] = {}
         self.keys: dict[int, str] = {}
+        self.states: dict[int, str] = {}
         self.rendered: list[int] = []
         self.current: int | None = None
+        self.stopped_early = False
+        self.began = time.monotonic()
+        self.saving_s = 0.0
+        self.opaque: _Opaque | None = None
+        if checkpoint is not None:  # nothing before `start` needs to run
+            self.keys.update({i: k for i, k in enumerate(checkpoint["keys"])})
+            scene.prepare = lambda: None
+            for beat in storyboard.beats[:start]:
+                setattr(scene, "beat_" + beat.id.replace("-", "_"), lambda clock: None)
 
     # Manim hooks: while fast-forwarding nothing is drawn, copied or encoded.
     def _patch(self) -> None:
@@ -648,32 +749,112 @@ class _Director:
         renderer.update_frame, renderer.get_frame = patched_update_frame, patched_get_frame
         writer.add_partial_movie_file, writer.begin_animation, writer.end_animation = patched_add_partial, patched_begin, patched_end
         writer.combine_to_movie = lambda: None  # we join the beats ourselves
+        self.opaque = _Opaque(self.scene, self)
         self.patched = True
 
+    # -- checkpoints -------------------------------------------------------------------
+    def _payload(self) -> dict:
+        scene = self.scene
+        return {"mobjects": list(scene.mobjects), "foreground": list(getattr(scene, "foreground_mobjects", [])),
+                "updaters": list(getattr(scene, "updaters", [])),
+                "always_update": bool(getattr(scene, "always_update_mobjects", False)),
+                "frame": getattr(scene.camera, "frame", None), "time": scene.renderer.time,
+                "attrs": {k: v for k, v in vars(scene).items() if k not in self.baseline}}
+
+    def _restore(self) -> None:
+        scene = self.scene
+        payload = self.opaque.loads(self.checkpoint["payload"])
+        scene.mobjects = payload["mobjects"]
+        scene.foreground_mobjects = payload["foreground"]
+        scene.updaters = payload["updaters"]
+        scene.always_update_mobjects = payload["always_update"]
+        if payload["frame"] is not None:
+            scene.camera.frame = payload["frame"]
+        scene.renderer.time = payload["time"]
+        for name, value in payload["attrs"].items():
+            setattr(scene, name, value)
+
+    def _maybe_save(self, index: int, state: str) -> None:
+        """Keep the state at this beat, within a budget of the pass's time (pickling is not free)."""
+        import time
+
+        path = checkpoint_path(self.cache_dir, _prefix_token(self.context_token, self.storyboard, index))
+        elapsed = time.monotonic() - self.began
+        if index == 0 or path.is_file() or self.saving_s > CHECKPOINT_BUDGET * elapsed:
+            return
+        keys = [self.keys.get(i) for i in range(index)]
+        if None in keys:
+            return
+        started = time.monotonic()
+        try:
+            record = {"state": state, "keys": keys, "payload": self.opaque.dumps(self._payload())}
+            import pickle
+
+            _write_atomic(path, pickle.dumps(record, protocol=5))
+        except Exception as exc:  # noqa: BLE001 - a state that does not pickle is simply not kept
+            self.progress(f"  (no checkpoint at beat {index + 1}: {type(exc).__name__}: {str(exc)[:120]})")
+            self.saving_s = float("inf")  # do not try again in this pass
+            return
+        self.saving_s += time.monotonic() - started
+
+    # -- the beat boundary ---------------------------------------------------------------
     def __call__(self, index: int, count: int, beat) -> None:
         from manim.utils.exceptions import EndSceneEarlyException
 
         if not self.patched:
             self._patch()
+            for i in range(min(self.start, self.last + 1)):  # known from the checkpoint
+                if i in self.wanted and self.on_beat is not None:
+                    self.on_beat(i, False)
         self._close_current()
         if index > self.last:
             raise EndSceneEarlyException()
+        self.play_at_beat[index] = self.scene.renderer.num_plays
+        if index < self.start:  # restored later: nothing to compute, nothing to draw
+            self.fast_forward = True
+            return
+        if index == self.start and self.checkpoint is not None:
+            self._restore()
         random.seed(beat_seed(index))
         import numpy as np
 
         np.random.seed(beat_seed(index))
         state = scene_state_digest(self.scene, self.baseline, self.work_dir)
+        if index == self.start and self.checkpoint is not None and state != self.checkpoint["state"]:
+            raise RestoreMismatch(f"the checkpoint at beat {beat.id} does not restore the state it was taken in")
+        self.states[index] = state
+        if self._known_from_here(index, state):
+            raise EndSceneEarlyException()
         earlier = [b.id for b in self.storyboard.beats[:index]]
         key = beat_key(self.context_token, index, beat, earlier, state)
         self.keys[index] = key
         draw = index in self.wanted and (self.force or not segment_path(self.cache_dir, key).is_file())
         self.fast_forward = not draw
         self.current = index
-        self.play_at_beat[index] = self.scene.renderer.num_plays
         if draw:
             self.rendered.append(index)
         verb = "drawing" if draw else ("cached" if index in self.wanted else "skipping")
         self.progress(f"  frames {index + 1}/{count}: {beat.id} ({beat.duration_s:.1f} s, {verb})")
+        self._maybe_save(index, state)
+
+    def _known_from_here(self, index: int, state: str) -> bool:
+        """True if an earlier pass reached this beat in this state with the same beats after it,
+        and every wanted beat from here on is cached: the rest of this pass would change nothing."""
+        if self.force:
+            return False
+        keys = _read_json(_suffix_path(self.cache_dir, self.context_token, self.storyboard, index, state))
+        if not isinstance(keys, list) or len(keys) != len(self.storyboard.beats) - index:
+            return False
+        later = {index + offset: key for offset, key in enumerate(keys)}
+        if not all(segment_path(self.cache_dir, later[i]).is_file() for i in self.wanted if i >= index):
+            return False
+        self.keys.update(later)
+        self.stopped_early = True
+        self.progress(f"  beats {index + 1}-{len(self.storyboard.beats)} unchanged from an earlier render")
+        for i in range(index, len(self.storyboard.beats)):
+            if i in self.wanted and self.on_beat is not None:
+                self.on_beat(i, False)
+        return True
 
     def _close_current(self) -> None:
         if self.current is not None and self.on_beat is not None:
@@ -684,14 +865,45 @@ class _Director:
         self._close_current()
         self.play_at_beat[len(self.storyboard.beats)] = self.scene.renderer.num_plays
 
+    def record_suffixes(self) -> None:
+        """For every beat this pass reached with a known state, remember the keys from there to the end."""
+        n = len(self.storyboard.beats)
+        if any(i not in self.keys for i in range(n)):
+            return
+        for index, state in self.states.items():
+            path = _suffix_path(self.cache_dir, self.context_token, self.storyboard, index, state)
+            if not path.is_file():
+                _write_atomic(path, json.dumps([self.keys[i] for i in range(index, n)]).encode())
+
+
+def _choose_start(cache_dir: Path, context_token: str, storyboard, wanted: set[int]) -> tuple[int, dict | None]:
+    """The latest beat with a checkpoint such that every wanted beat before it is cached."""
+    import pickle
+
+    last = max(wanted) if wanted else 0
+    for index in range(last, 0, -1):
+        path = checkpoint_path(cache_dir, _prefix_token(context_token, storyboard, index))
+        if not path.is_file():
+            continue
+        try:
+            record = pickle.loads(path.read_bytes())
+        except Exception:  # noqa: BLE001 - a damaged checkpoint is skipped
+            continue
+        keys = record.get("keys") or []
+        if len(keys) == index and all(segment_path(cache_dir, keys[i]).is_file() for i in wanted if i < index):
+            return index, record
+    return 0, None
+
 
 def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Path, *, beats: Iterable[int] | None = None,
                 force: bool = False, progress: Progress = _quiet,
-                on_beat: Callable[[int, bool], None] | None = None) -> PassReport:
+                on_beat: Callable[[int, bool], None] | None = None, checkpoints: bool = True) -> PassReport:
     """Run the scene once and leave a cached segment for every wanted beat (default: all).
 
-    Beats before the wanted ones, and wanted beats already cached, are fast-forwarded;
-    the scene stops after the last wanted beat. ``force`` draws wanted beats even if cached.
+    The pass starts from the latest checkpoint at or before the first wanted beat (or from
+    the beginning), fast-forwards beats that are cached or not wanted, draws the others,
+    and stops after the last wanted beat, or as soon as it reaches a state from which an
+    earlier pass already knows every remaining beat. ``force`` draws wanted beats even if cached.
     """
     import time
 
@@ -702,24 +914,38 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
     wanted = set(range(len(storyboard.beats)) if beats is None else beats)
     work_dir = Path(work_dir)
     sweep_stale_temporaries(cache_dir)
+    context_token = _context_token(request, quality)
+    start, checkpoint = _choose_start(cache_dir, context_token, storyboard, wanted) if checkpoints and not force else (0, None)
+    if checkpoint is not None:
+        progress(f"  starting at beat {start + 1} from a checkpoint")
     manim_logger.setLevel(logging.WARNING)
     random.seed(SEED)
     import numpy as np
 
     np.random.seed(SEED)
-    with tempconfig(manim_settings(quality, work_dir)):
-        scene = request.spec.scene_class()(storyboard=storyboard)
-        director = _Director(scene, request, storyboard, quality, cache_dir, work_dir, wanted, force, progress, on_beat)
-        scene.beat_listener = director
-        director.baseline = set(vars(scene))  # the scene as built; what beats add is state
-        scene.render()
-        director.finish()
-        partials = list(scene.renderer.file_writer.partial_movie_files)
+    try:
+        with tempconfig(manim_settings(quality, work_dir)):
+            scene = request.spec.scene_class()(storyboard=storyboard)
+            director = _Director(scene, request, storyboard, quality, cache_dir, work_dir, wanted, force, progress, on_beat,
+                                 context_token, start, checkpoint)
+            scene.beat_listener = director
+            director.baseline = set(vars(scene))  # the scene as built; what beats add is state
+            scene.render()
+            director.finish()
+            partials = list(scene.renderer.file_writer.partial_movie_files)
+    except RestoreMismatch as exc:
+        if checkpoint is None:
+            raise
+        progress(f"  {exc}; running from the start instead")
+        with contextlib.suppress(OSError):
+            checkpoint_path(cache_dir, _prefix_token(context_token, storyboard, start)).unlink()
+        return render_pass(request, storyboard, quality, work_dir / "again", cache_dir, beats=beats, force=force,
+                           progress=progress, on_beat=on_beat, checkpoints=False)
     ends = dict(director.play_at_beat)
     for index in director.rendered:
-        start = ends[index]
+        start_play = ends[index]
         stop = min((ends[i] for i in ends if i > index), default=len(partials))
-        files = [Path(p) for p in partials[start:stop] if p is not None]
+        files = [Path(p) for p in partials[start_play:stop] if p is not None]
         missing = [p for p in files if not p.is_file()]
         if not files or missing:
             raise RuntimeError(f"beat {storyboard.beats[index].id}: Manim left no partial movie for it")
@@ -734,7 +960,8 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-    return PassReport(director.keys, director.rendered, time.monotonic() - started)
+    director.record_suffixes()
+    return PassReport(director.keys, director.rendered, time.monotonic() - started, start, director.stopped_early)
 
 
 def render_movie(request, storyboard, quality: str, work_dir: Path, progress: Progress = _quiet, *,

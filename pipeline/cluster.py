@@ -129,6 +129,10 @@ def _die_with_parent() -> None:
 
 
 def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    # Once: a second signal (Ctrl-C reaches the whole group, then the parent asks again)
+    # must not cut short the clean-up of temporary files that the first one started.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt(f"signal {signum}")
 
 

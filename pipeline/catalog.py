@@ -179,8 +179,10 @@ def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
     from voiceover.scripts import ScriptError, load_script
 
     module = request.spec.scene.partition(":")[0]
-    if module.split(".")[0] in ("scenes", "pipeline", "voiceover") and module_path(module) is None:
-        return f"its scene module {module} does not exist yet"
+    renderable = getattr(request.spec, "renderable", None)
+    if (renderable is not None and not renderable()) or (
+            module.split(".")[0] in ("scenes", "pipeline", "voiceover") and module_path(module) is None):
+        return f"its scene ({request.spec.scene}) is not written yet"
     try:
         load_script(request.spec.script_name, lang)
     except ScriptError as exc:
@@ -194,7 +196,8 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
     """The jobs of the catalog (defaults + ``catalog.yaml`` variants), filtered by ``only``.
 
     A bad catalog entry raises CatalogError; a default video that cannot be built yet
-    (no scene or narration in this checkout) becomes a Job with a ``problem``.
+    (no scene or narration in this checkout) becomes a Job with a ``problem``, reported as
+    "unavailable" (not a failure: there is nothing to build yet).
     """
     from pipeline.cluster import load_plugins
 
@@ -372,7 +375,7 @@ def split_beats(frames: Sequence[int], parts: int, ff_cost: float = FAST_FORWARD
 @dataclass
 class Outcome:
     job: Job
-    status: str  # built | skipped | failed | interrupted
+    status: str  # built | skipped | failed | interrupted | unavailable (scene or narration not written yet)
     seconds: float = 0.0
     note: str = ""
     log: Path | None = None
@@ -504,10 +507,8 @@ def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, for
 
     for job in jobs:
         started = time.monotonic()
-        if job.problem:
-            log = _Log(log_path(job))
-            log.write([f"not built: {job.problem}"])
-            outcomes[job.stem] = Outcome(job, "failed", 0.0, f"not buildable yet: {job.problem}", log.path)
+        if job.problem:  # in the catalog, but its scene or narration is still to be written
+            outcomes[job.stem] = Outcome(job, "unavailable", 0.0, job.problem)
             continue
         try:
             inputs = incremental.video_inputs(job.request, job.options)
@@ -696,7 +697,7 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
         rows.append((o.job.stem, o.status, f"{o.seconds:.1f} s", note))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip() for r in rows]
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("built", "skipped", "failed", "interrupted")}
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("built", "skipped", "failed", "interrupted", "unavailable")}
     total = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to do"
     return "\n".join(lines[:1] + ["-" * len(lines[0])] + lines[1:] + [f"{len(outcomes)} video(s): {total}"])
 

@@ -89,7 +89,7 @@ def statuses(stdout: str) -> dict[str, str]:
     rows = {}
     for line in stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and parts[1] in ("built", "skipped", "failed", "interrupted"):
+        if len(parts) >= 2 and parts[1] in ("built", "skipped", "failed", "interrupted", "unavailable"):
             rows[parts[0]] = parts[1]
     return rows
 
@@ -213,6 +213,19 @@ def test_failing_video_is_reported_with_its_log_and_the_others_build(tmp_path):
     assert not (tmp_path / "out" / "catalog-broken-test.mp4").exists()
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert [v["file"] for v in manifest["videos"]] == [f"{STEM}.mp4"]
+
+
+def test_video_whose_scene_is_not_written_is_unavailable_not_failed(tmp_path):
+    from dataclasses import replace
+
+    from pipeline.catalog import build_all, load_catalog, summary_table
+
+    job = load_catalog(write_catalog(tmp_path / "catalog.yaml", plugin.VIDEO), quality="test", voice="none",
+                       output_dir=tmp_path / "out", cache_dir=tmp_path / "cache", plugins=[str(PLUGIN)])[0]
+    outcomes = build_all([replace(job, problem="its scene (scenes.x:Y) is not written yet")], workers=1)
+    assert [o.status for o in outcomes] == ["unavailable"]
+    assert "not written yet" in summary_table(outcomes) and "1 unavailable" in summary_table(outcomes)
+    assert not list((tmp_path / "out").glob("*.mp4"))
 
 
 def processes_with(marker: str) -> list[int]:

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Benchmark of ``render.py all``: cold, warm, one edited beat, and 1080p, each against a baseline.
+
+Everything runs in a snapshot of the repository (``git archive HEAD``, or the working tree
+with ``--worktree``) with fresh caches, so the figures do not depend on what was cached
+before or on files others are editing. Figures, each printed with its baseline and ratio:
+
+1. cold build of the default catalog at ``--quality`` (preview) with ``-j 2``, against
+   rendering the same scenes one after another with the plain ``manim`` CLI plus an
+   ``ffmpeg`` mux (the baseline gets the narration for free: it reuses our mixed audio);
+   target ratio <= 0.6;
+2. warm rebuild with nothing changed (median of 3 runs of the whole command); target <= 2 s;
+3. one narration beat edited in one video (the overview), against that video's full
+   render with ``render.py render``; target ratio <= 0.3; and the edited video's frames
+   are compared (framemd5) with a fresh render of the edited script;
+4. the overview at 1080p: render time over video length (real-time factor).
+
+    python bench/catalog.py                 # all four (about 20 minutes on 2 cores)
+    python bench/catalog.py --skip-1080p    # the first three
+
+Results are also written to ``bench/results/catalog-<time>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def snapshot(dest: Path, worktree: bool) -> Path:
+    """A copy of the repository to benchmark: HEAD, or the working tree (tracked and new files)."""
+    dest.mkdir(parents=True)
+    if worktree:
+        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.split("\n")
+        for name in filter(None, files):
+            source = ROOT / name
+            if source.is_file() and not name.startswith("output/"):
+                (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, dest / name)
+    else:
+        archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+class Bench:
+    def __init__(self, snap: Path, work: Path, quality: str, jobs: int):
+        self.snap, self.work, self.quality, self.jobs = snap, work, quality, jobs
+        self.env = dict(os.environ, PYTHONPATH=str(snap), FLUORO_CACHE_DIR=str(work / "fluoro"))
+        self.env.pop("SPINE_CATALOG_PLUGINS", None)
+
+    def run(self, *args: str, env: dict | None = None, check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, *args], cwd=self.snap, env=dict(self.env, **(env or {})),
+                              capture_output=True, text=True)
+        seconds = time.monotonic() - started
+        if check and proc.returncode != 0:
+            raise SystemExit(f"failed ({proc.returncode}): {' '.join(args)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        return seconds, proc
+
+    def render_all(self, out: str, cache: str, *extra: str, check: bool = True):
+        return self.run("render.py", "all", "--quality", self.quality, "-j", str(self.jobs), "--output-dir",
+                        str(self.work / out), "--cache-dir", str(self.work / cache), *extra, check=check)
+
+    # -- 1. cold build and its baseline ------------------------------------------------------
+    def cold(self) -> dict:
+        seconds, proc = self.render_all("out", "cache", "--no-gallery", check=False)
+        built = [line.split()[0] for line in proc.stdout.splitlines() if len(line.split()) > 1 and line.split()[1] == "built"]
+        failed = [line for line in proc.stdout.splitlines() if " failed " in f" {line} "]
+        print(proc.stdout.strip())
+        if failed:
+            print("(some videos failed; the comparison covers the built ones)")
+        if not built:
+            raise SystemExit("nothing was built")
+        baseline = self.baseline(built)
+        return {"seconds": seconds, "videos": built, "baseline_seconds": baseline, "ratio": seconds / baseline}
+
+    def baseline(self, stems: list[str]) -> float:
+        """The same scenes, one after another, with `manim render` and an ffmpeg mux."""
+        boards = self.work / "storyboards"
+        boards.mkdir()
+        script = f"""
+import pickle, sys
+from pathlib import Path
+from pipeline.build import make_storyboard, prepare_narration
+from pipeline.catalog import load_catalog
+from pipeline.quality import QUALITIES
+for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work / 'out')!r}), cache_dir=Path({str(self.work / 'cache')!r})):
+    if job.stem in {stems!r}:
+        script, spoken = prepare_narration(job.request, job.options)
+        board = make_storyboard(job.request, script, spoken, QUALITIES[job.options.quality].fps)
+        pickle.dump((job.request.spec.scene, board), open(Path({str(boards)!r}) / (job.stem + ".pkl"), "wb"))
+"""
+        self.run("-c", script)
+        from_quality = json.loads(self.run("-c", f"from pipeline.quality import QUALITIES; import json; q = QUALITIES[{self.quality!r}]; "
+                                                 "print(json.dumps([q.width, q.height, q.fps]))")[1].stdout)
+        width, height, fps = from_quality
+        total = 0.0
+        env = {"FLUORO_CACHE_DIR": str(self.work / "fluoro-baseline")}
+        for stem in stems:
+            shim = self.work / f"baseline_{stem.replace('-', '_')}.py"
+            shim.write_text(
+                "import pickle\n"
+                f"scene, board = pickle.load(open({str(boards / (stem + '.pkl'))!r}, 'rb'))\n"
+                "module, _, name = scene.partition(':')\n"
+                "Scene = getattr(__import__(module, fromlist=[name]), name)\n"
+                "class Baseline(Scene):\n"
+                "    storyboard = board\n")
+            media = self.work / f"baseline-media-{stem}"
+            seconds, _ = self.run("-m", "manim", "render", "--media_dir", str(media), "--disable_caching",
+                                  "--resolution", f"{width},{height}", "--frame_rate", str(fps), "--format", "mp4",
+                                  "--progress_bar", "none", "--verbosity", "WARNING", "-o", stem, str(shim), "Baseline", env=env)
+            movie = next(media.rglob(f"{stem}.mp4"))
+            started = time.monotonic()
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(movie), "-i", str(self.work / "out" / f"{stem}.mp4"),
+                            "-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart",
+                            str(self.work / f"baseline-{stem}.mp4")], check=True)
+            total += seconds + (time.monotonic() - started)
+            print(f"  baseline {stem}: {seconds:.1f} s")
+        return total
+
+    # -- 2. warm rebuild ------------------------------------------------------------------------
+    def warm(self, repeats: int = 3) -> dict:
+        times = []
+        for _ in range(repeats):
+            seconds, proc = self.render_all("out", "cache", check=False)
+            if " built " in proc.stdout:
+                raise SystemExit(f"the warm run rebuilt something:\n{proc.stdout}")
+            times.append(seconds)
+        return {"seconds": statistics.median(times), "runs": times}
+
+    # -- 3. one beat edited --------------------------------------------------------------------
+    def edit(self, video: str = "overview", verify: bool = True) -> dict:
+        full_s, _ = self.render("edit-out", "edit-cache")
+        path = self.snap / "voiceover" / "scripts" / "en" / f"{video}.yaml"
+        text = path.read_text(encoding="utf-8")
+        ids = re.findall(r"^\s*- id: ([\w-]+)", text, flags=re.M)
+        beat = ids[len(ids) // 2]
+        edited = re.sub(rf"(- id: {re.escape(beat)}\n(?:.*\n)*?\s+text: >\n)", r"\1      This sentence was added by the benchmark.\n",
+                        text, count=1)
+        if edited == text:
+            raise SystemExit(f"could not edit beat {beat} of {path}")
+        path.write_text(edited, encoding="utf-8")
+        try:
+            edit_s, proc = self.render("edit-out", "edit-cache")
+            result = {"video": video, "beat": beat, "seconds": edit_s, "baseline_seconds": full_s, "ratio": edit_s / full_s,
+                      "log": [line for line in proc.stderr.splitlines() if "beats drawn" in line or "checkpoint" in line]}
+            if verify:
+                self.render("fresh-out", "fresh-cache")
+                mine = framemd5(self.work / "edit-out" / f"{video}-{self.quality}.mp4")
+                fresh = framemd5(self.work / "fresh-out" / f"{video}-{self.quality}.mp4")
+                result["frames_equal_fresh_render"] = mine == fresh
+        finally:
+            path.write_text(text, encoding="utf-8")
+        return result
+
+    def render(self, out: str, cache: str, quality: str | None = None, video: str = "overview") -> tuple[float, subprocess.CompletedProcess]:
+        """`render.py render` with its own segment cache but the speech already synthesised."""
+        cache_dir = self.work / cache
+        if not (cache_dir / "speech").exists() and (self.work / "cache" / "speech").exists():
+            shutil.copytree(self.work / "cache" / "speech", cache_dir / "speech")
+        # `render` has no --cache-dir: point the build at this cache through the snapshot's default.
+        link = self.snap / ".cache"
+        if link.is_symlink() or link.exists():
+            link.unlink() if link.is_symlink() else shutil.rmtree(link)
+        link.symlink_to(cache_dir)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        return self.run("render.py", "render", video, "--quality", quality or self.quality, "--output-dir", str(self.work / out))
+
+    # -- 4. 1080p ------------------------------------------------------------------------------
+    def full_hd(self) -> dict:
+        seconds, _ = self.render("hd-out", "hd-cache", quality="1080p")
+        sidecar = json.loads((self.work / "hd-out" / "overview-1080p.json").read_text())
+        return {"seconds": seconds, "video_seconds": sidecar["duration_s"], "real_time_factor": seconds / sidecar["duration_s"]}
+
+
+def framemd5(path: Path) -> list[str]:
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def verdict(value: float, target: float) -> str:
+    return "ok" if value <= target else "MISSED"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quality", default="preview")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--worktree", action="store_true", help="benchmark the working tree instead of HEAD")
+    parser.add_argument("--skip-1080p", action="store_true")
+    parser.add_argument("--no-verify", action="store_true", help="skip the fresh render that checks the edited video")
+    parser.add_argument("--keep", type=Path, help="keep the snapshot and outputs in this (new) directory")
+    args = parser.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-catalog-"))
+    results: dict = {"quality": args.quality, "jobs": args.jobs, "cpus": os.cpu_count(),
+                     "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
+                     "worktree": args.worktree}
+    try:
+        bench = Bench(snapshot(work / "repo", args.worktree), work, args.quality, args.jobs)
+        print(f"snapshot of {'the working tree' if args.worktree else 'HEAD ' + results['commit']} in {bench.snap}")
+
+        cold = results["cold"] = bench.cold()
+        print(f"\n1. cold build of the catalog at {args.quality}, -j {args.jobs}: {cold['seconds']:.1f} s; "
+              f"baseline (manim CLI + ffmpeg mux, one after another): {cold['baseline_seconds']:.1f} s; "
+              f"ratio {cold['ratio']:.2f} (target <= 0.60: {verdict(cold['ratio'], 0.6)})")
+
+        warm = results["warm"] = bench.warm()
+        print(f"2. warm rebuild, nothing changed (median of {len(warm['runs'])}): {warm['seconds']:.2f} s "
+              f"(target <= 2 s: {verdict(warm['seconds'], 2.0)}); ratio to the cold build {warm['seconds'] / cold['seconds']:.3f}")
+
+        edit = results["edit"] = bench.edit(verify=not args.no_verify)
+        frames = edit.get("frames_equal_fresh_render")
+        print(f"3. one beat edited ({edit['video']}, beat '{edit['beat']}'): {edit['seconds']:.1f} s; "
+              f"baseline (its full render): {edit['baseline_seconds']:.1f} s; ratio {edit['ratio']:.2f} "
+              f"(target <= 0.30: {verdict(edit['ratio'], 0.3)})"
+              + ("" if frames is None else f"; frames equal a fresh render: {'yes' if frames else 'NO'}"))
+
+        if not args.skip_1080p:
+            hd = results["1080p"] = bench.full_hd()
+            print(f"4. overview at 1080p: {hd['seconds']:.0f} s for {hd['video_seconds']:.0f} s of video: "
+                  f"real-time factor {hd['real_time_factor']:.2f}; ratio to its preview render "
+                  f"{hd['seconds'] / edit['baseline_seconds']:.2f}")
+    finally:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"catalog-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nresults: {out}")
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

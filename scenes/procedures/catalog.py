@@ -116,7 +116,7 @@ def _loc(loc: tuple) -> str:
             if str(part).startswith(("function-", "literal[", "union[", "tagged-union")):
                 continue
             out += ("." if out else "") + str(part)
-    return out or "(top)"
+    return out
 
 
 def load_procedure_file(path: Path) -> Procedure:
@@ -139,8 +139,9 @@ def load_procedure_file(path: Path) -> Procedure:
         err = exc.errors()[0]
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-        raise ProcedureDataError(f"{path.name}: {_loc(tuple(err.get('loc', ())))}: {msg}{more}"
-                                 .replace("\n", " ")) from None
+        where = _loc(tuple(err.get("loc", ())))
+        where = f"{where}: " if where else ""
+        raise ProcedureDataError(f"{path.name}: {where}{msg}{more}".replace("\n", " ")) from None
     except (LevelError, ValueError) as exc:  # a validator outside pydantic's wrapping
         raise ProcedureDataError(f"{path.name}: {str(exc).splitlines()[0]}") from None
     if proc.name != path.stem:
@@ -288,7 +289,7 @@ def summarise_levels(levels: list[str]) -> str:
         runs.append([level])
     parts = []
     for run in runs:
-        if len(run) >= 3:
+        if len(run) >= 4:
             parts.append(f"{run[0]} to {run[-1]}")
         else:
             parts.extend(run)

@@ -1,0 +1,206 @@
+"""Needle plans: every procedure at every allowed level and side validates against the model,
+the geometry holds up when checked independently, and the validator catches bad plans."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from scenes.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, rotation_xyz
+from scenes.procedures.catalog import load_procedures
+from scenes.procedures.planner import PlanError, build_plan, get_model, plan_needle
+from scenes.procedures.validator import depth_inside, distance_to_solid, segment_clearance, validate
+from tests.conftest import run_cli
+
+# The model's lumbar SAP box overhangs the root of the transverse process, and its
+# sap_tp_groove landmark at L5 lies 1 mm inside the SAP: no cannula reaches the L4 medial
+# branch at the L5 groove within 20 deg of the nerve's course (best ~31 deg). Reported; when
+# the model is fixed these turn into XPASS and fail (strict), so the mark must go.
+RFA_L5_GROOVE = "model: L5 sap_tp_groove inside the SAP box; no parallel cannula reaches it"
+KNOWN_FAILURES = {("radiofrequency-ablation", "L4-L5"), ("radiofrequency-ablation", "L5-S1")}
+
+
+def _combos():
+    out = []
+    for name, proc in load_procedures().items():
+        for level in proc.allowed_levels:
+            for side in (("left", "right") if proc.sided else (None,)):
+                marks = [pytest.mark.xfail(reason=RFA_L5_GROOVE, strict=True, raises=PlanError)] \
+                    if (name, level) in KNOWN_FAILURES else []
+                out.append(pytest.param(name, level, side, marks=marks, id=f"{name}-{level}-{side or 'midline'}"))
+    return out
+
+
+NEURAL = ("dural_sac", "cord", "conus")
+
+
+@pytest.mark.parametrize("name, level, side", _combos())
+def test_plan_validates(name, level, side):
+    plan = plan_needle(name, level, side)
+    assert plan.passed and plan.checks
+    model = get_model()
+    names = {c.name for c in plan.checks}
+    assert any("clear of dural sac" in n for n in names)
+    assert any("no bone in the way" in n for n in names)
+    neural = model.structures(kinds=NEURAL)
+    for needle in plan.needles:
+        # independent of the validator: no stop of the needle enters the dura or the cord
+        for p0, p1 in needle.segments():
+            for st in neural:
+                assert not st.solid.segment_intersects(p0, p1), (st.name, needle.label)
+        assert needle.waypoints[0].kind == "skin"
+        assert np.allclose(needle.waypoints[0].point, needle.entry)
+        # the stops go deeper: each is nearer the tip than the skin is
+        far = np.linalg.norm(needle.entry - needle.tip)
+        for w in needle.waypoints[1:]:
+            if w.kind != "lead_tip":  # the SCS lead goes on up the canal from the needle tip
+                assert np.linalg.norm(w.point - needle.tip) <= far + 1e-6
+        assert 5.0 < needle.length() <= plan.needle_length_mm
+    # every check names a measured value
+    assert all(np.isfinite(c.value) for c in plan.checks)
+
+
+def test_plan_fields_and_json():
+    plan = plan_needle("transforaminal-esi", "L4-L5", "right")
+    assert plan.root_treated == "L4" and plan.target_landmark == "safe_triangle"
+    assert [w.kind for w in plan.waypoints] == ["skin", "bone_contact", "foramen"]
+    assert np.allclose(plan.tip, plan.waypoints[-1].point)
+    assert 20 <= plan.angles["oblique_deg"] <= 30
+    pose = plan.coaxial_pose()
+    assert pose.rotation_deg < 0  # right side: detector turned to the right (ipsilateral)
+    assert plan.entry[0] < plan.tip[0] and plan.entry[1] > plan.tip[1]  # from right-posterior
+    proc = run_cli("plan", "transforaminal-esi", "--level", "L4/5", "--side", "right", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["root_treated"] == "L4" and data["level"] == "L4-L5" and data["passed"]
+    assert data["needles"][0]["target"] == "safe_triangle"
+    assert all("value" in c and "limit" in c for c in data["checks"])
+    text = run_cli("plan", "medial-branch-block", "--level", "L4-L5", "--side", "left")
+    assert text.returncode == 0, text.stderr
+    assert "L3 medial branch" in text.stdout and "L4 medial branch" in text.stdout and "checks passed" in text.stdout
+
+
+def test_roots_and_sides():
+    assert plan_needle("transforaminal-esi", "C5-C6", "left").root == "C6"
+    assert plan_needle("transforaminal-esi", "C7-T1", "left").root == "C8"
+    assert plan_needle("transforaminal-esi", "S1", "left").root == "S1"
+    disc = plan_needle("discography", "L4-L5", "right")
+    assert disc.entry_side == "left" and disc.entry[0] > 0  # painful right, needle from the left
+    caudal = plan_needle("caudal-esi", side="left")  # a side is moot for the midline injection
+    assert caudal.side is None and abs(caudal.entry[0]) < 1.0
+    mbb = plan_needle("medial-branch-block", "L5-S1", "right")
+    assert [n.target for n in mbb.needles] == ["sap_tp_groove", "sacral_ala_groove"]
+    assert [n.target_level for n in mbb.needles] == ["L5", "S1"]
+    scs = plan_needle("spinal-cord-stimulator-trial", "L2-L3", "left")
+    assert scs.needles[0].lead and scs.needles[0].target_level == "T8"
+
+
+def test_rfa_at_the_l5_groove_is_refused_not_drawn():
+    with pytest.raises(PlanError, match="cannula parallel to the nerve"):
+        plan_needle("radiofrequency-ablation", "L4-L5", "left")
+    plan = build_plan("radiofrequency-ablation", "L4-L5", "left")
+    failed = [c for c in plan.checks if not c.passed]
+    assert failed and all("L4 medial branch" in c.name for c in failed)
+    proc = run_cli("plan", "radiofrequency-ablation", "--level", "L4-L5")
+    assert proc.returncode == 1 and "FAIL" in proc.stdout
+
+
+# -- the validator catches bad plans --------------------------------------------------------------
+
+def _moved(plan, **changes):
+    needle = dataclasses.replace(plan.needles[0], **changes)
+    return dataclasses.replace(plan, needles=(needle,) + plan.needles[1:], checks=())
+
+
+def _failed(plan):
+    return {c.name for c in validate(plan) if not c.passed}
+
+
+def test_validator_catches_a_tip_in_the_dural_sac():
+    plan = plan_needle("interlaminar-esi", "L4-L5", "right")
+    o, r = get_model().interspace_frame("L4-L5")
+    deep = plan.tip - r[:, 1] * 9.0  # 9 mm further anterior: through the dura (dorsal epidural ~5-6 mm)
+    failed = _failed(_moved(plan, tip=deep))
+    assert "clear of dural sac" in failed and "tip in target (spinolaminar_line)" in failed
+
+
+def test_validator_catches_a_tip_in_the_root():
+    plan = plan_needle("transforaminal-esi", "L4-L5", "left")
+    root = get_model().structure("root.L4.left").solid
+    a, b = root.endpoints
+    failed = _failed(_moved(plan, tip=b))
+    assert "clear of L4 root (left)" in failed
+
+
+def test_validator_catches_a_needle_through_bone_and_too_short():
+    plan = plan_needle("facet-joint-injection", "L4-L5", "right")
+    body = get_model().structure("L4.body").solid
+    failed = _failed(_moved(plan, entry=body.center + np.array([0.0, -60.0, 0.0])))
+    assert "no bone in the way" in failed
+    far = plan.tip + (plan.entry - plan.tip) * 3.0
+    assert "needle reaches the target" in _failed(_moved(plan, entry=far))
+
+
+def test_validator_catches_a_medial_breach_before_the_back_wall():
+    plan = plan_needle("vertebroplasty", "L2", "right")
+    o, r = get_model().vertebra_frame("L2")
+    medial_entry = plan.tip + r @ np.array([0.0, 90.0, 0.0])  # straight back: through the canal
+    failed = _failed(_moved(plan, entry=medial_entry))
+    assert "medial pedicle wall not crossed before the back wall of the body" in failed
+    assert "clear of dural sac" in failed
+
+
+def test_validator_catches_a_caudal_tip_too_high_and_a_perpendicular_cannula():
+    plan = plan_needle("caudal-esi")
+    s2 = get_model().vertebra_frame("S2")[0]
+    assert "tip below S3" in _failed(_moved(plan, tip=s2))
+    rfa = plan_needle("radiofrequency-ablation", "L3-L4", "left")
+    tip = rfa.needles[0].tip
+    o, r = get_model().vertebra_frame(rfa.needles[0].target_level)
+    straight_in = tip + r @ np.array([30.0, 40.0, 0.0])  # from behind and the side, across the nerve
+    failed = _failed(_moved(rfa, entry=straight_in))
+    assert f"{rfa.needles[0].label}: cannula parallel to the nerve" in failed
+
+
+def test_validator_catches_an_oblique_outside_the_range():
+    plan = plan_needle("transforaminal-esi", "L3-L4", "left")
+    o, r = get_model().interspace_frame("L3-L4")
+    steep = plan.tip + r @ np.array([45.0, 45.0, 0.0])  # 45 deg oblique
+    assert "oblique angle" in _failed(_moved(plan, entry=steep))
+
+
+# -- geometry -------------------------------------------------------------------------------------
+
+def _brute_distance(solid, p, n=120000, seed=3):
+    rng = np.random.default_rng(seed)
+    d = rng.normal(size=(n, 3))
+    d /= np.linalg.norm(d, axis=1)[:, None]
+    _, t1 = solid.ray_interval(solid.center, d)
+    surface = solid.center + t1[:, None] * d
+    return float(np.min(np.linalg.norm(surface - p, axis=1)))
+
+
+@pytest.mark.parametrize("solid", [
+    Ellipsoid(np.zeros(3), rotation_xyz(20, 35, -10), (8, 3, 12)),
+    Cylinder(np.zeros(3), rotation_xyz(-15, 5, 40), (6, 3), 15),
+    Box(np.zeros(3), rotation_xyz(10, 20, 30), (4, 6, 9)),
+    Capsule.between([0, 0, -10], [2, 3, 10], 2.5),
+], ids=["ellipsoid", "cylinder", "box", "capsule"])
+def test_distances_match_brute_force(solid):
+    rng = np.random.default_rng(7)
+    pts = rng.uniform(-25, 25, size=(5, 3))
+    pts = pts[~solid.contains(pts)]
+    got = distance_to_solid(solid, pts)
+    for p, d in zip(pts, got):
+        brute = _brute_distance(solid, p)  # sampled surface: an upper bound of the distance
+        assert brute - 0.1 <= d <= brute + 0.01
+    assert depth_inside(solid, solid.center) > 0
+    clearance, where = segment_clearance(solid, np.array([30.0, 0, 0]), np.array([30.0, 0, 30]))
+    assert clearance == pytest.approx(min(distance_to_solid(solid, np.array([[30.0, 0, z] for z in
+                                                                                np.linspace(0, 30, 301)]))),
+                                      abs=0.05)
+    inside, _ = segment_clearance(solid, solid.center - 50, solid.center + 50)
+    assert inside < 0

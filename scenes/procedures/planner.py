@@ -18,7 +18,11 @@ How a plan is found
    through no bone (except the pedicle and body of a vertebroplasty), and the needle is
    long enough. Of the feasible directions the planner takes the one deepest inside the
    feasible set (the centre of the safe corridor), nearest the data's nominal angle on ties;
-   for RFA the one most parallel to the nerve.
+   for RFA the one most parallel to the nerve (``nerve_course`` in the data) whose active tip
+   passes within the lesion's reach of the nerve's landmark. If the landmark point itself
+   cannot be reached (some landmarks sit a little inside bone), points inside its target
+   region are tried, nearest first. A disc that no straight needle reaches (L5-S1, behind the
+   facet and the iliac crest) gets a guide needle to its wall and a curved inner needle.
 3. **Skin.** The skin is an elliptic cylinder around the level (:func:`skin_outline`): its
    back lies a few millimetres behind the most posterior bone of the level.
 4. **Stops.** The named waypoints of the technique are placed on the path: bone contact
@@ -44,7 +48,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from scenes.anatomy.levels import Interspace, Vertebra, parse_level, region_of
+from scenes.anatomy.levels import Interspace, parse_level, region_of
 from scenes.anatomy.solids import Ellipsoid, Solid
 from scenes.procedures.validator import BONE_GRAZE_MM, LENGTH_RESERVE_MM, Check, PlanError, validate
 
@@ -714,8 +718,6 @@ def _derived_target(ctx: _Ctx, name: str, level: str, side: str | None):
         p = p + lateral * 1.0
         return p, Ellipsoid(p, np.eye(3), (1.5, 1.5, 1.5))
     if name == "body_anterior_third":
-        from scenes.anatomy.model import SpineModel  # noqa: F401  (type only)
-
         o, r = m.vertebra_frame(level)
         body = m.structure(f"{level}.body").solid
         depth = float(body.radii[1]) * 2
@@ -789,7 +791,7 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
         lf_point = _line_point_at_local_y(entry, tip, o, r, float(((back.center - o) @ r)[1])) or (entry + tip) / 2
     for kind in ctx.tech.waypoints[1:]:
         if kind == "supraspinous_ligament":
-            y_sp = float(((skin.origin - o) @ r)[1] + skin.y_centre + skin.half_depth) - SKIN_MARGIN(level)
+            y_sp = float(((skin.origin - o) @ r)[1] + skin.y_centre + skin.half_depth) - _skin_margin(level)
             p = _line_point_at_local_y(entry, tip, o, r, y_sp)
             stops.append(Waypoint(kind, p if p is not None else entry + 0.1 * (tip - entry),
                                   "through the supraspinous ligament, over the tips of the spinous processes"))
@@ -819,7 +821,7 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
                        _names(avoid), _names(ctx.bones(near)), (), angles, lead=tuple(lead))]
 
 
-def SKIN_MARGIN(level: str) -> float:
+def _skin_margin(level: str) -> float:
     region = region_of(_vertebrae_of(level)[0])
     return SKIN["sacral" if region in ("sacral", "coccygeal") else region][2]
 
@@ -922,17 +924,6 @@ def _bone_words(name: str) -> str:
     if len(parts) >= 2:
         return f"{parts[0]} {words.get(parts[1], parts[1].replace('_', ' '))}"
     return name.replace("_", " ")
-
-
-def _sacral_bone_near(ctx: _Ctx, point):
-    from scenes.anatomy.model import BONE_KINDS
-
-    best, dist = None, np.inf
-    for st in ctx.model.structures(levels=["S1", "S2"], kinds=BONE_KINDS):
-        d = float(np.linalg.norm(st.solid.center - point))
-        if st.side in (ctx.side, None) and d < dist:
-            best, dist = st.solid, d
-    return best
 
 
 def _plan_caudal(ctx: _Ctx) -> list[NeedlePass]:

@@ -23,7 +23,8 @@ file fails with ``<file>: <where>: <what>`` on one line):
 * a technique that reaches the epidural space is confirmed with live contrast (clinical.md
   section 2: aspiration misses most intravascular uptake);
 * no particulate steroid for a cervical transforaminal injection (clinical.md section 2);
-* radiofrequency ablation has a stimulation test, discography has manometry;
+* radiofrequency ablation has a stimulation test and a lesion reach (and, with a parallel
+  limit, the nerve's course it is measured against); discography has manometry;
 * a nerve table (medial branch block, RFA) names the nerves of every allowed joint.
 """
 

@@ -1042,7 +1042,9 @@ def _rf_search(c: Corridor, nerve_point, axis, active_mm: float, reach_mm: float
     v = np.asarray(nerve_point, float)[None, :] - tips_a                     # (T, 3)
     u = np.clip(v @ dirs.T, 0.0, active_mm)                                   # (T, D)
     reach = np.linalg.norm(v[:, None, :] - u[:, :, None] * dirs[None, :, :], axis=2)
-    key = np.where(ok, (reach > reach_mm) * 1e6 + (angle[None, :] if axis is not None else reach) + 1e-3 * reach,
+    # parallel first, but pay ~4 deg per mm for a nerve far from the middle of the lesion
+    slack = 4.0 * np.maximum(reach - 0.5 * reach_mm, 0.0)
+    key = np.where(ok, (reach > reach_mm) * 1e6 + (angle[None, :] if axis is not None else reach) + slack,
                    np.inf)
     if not np.isfinite(key).any():
         raise PlanError("no cannula direction reaches the nerve without crossing a structure it must avoid")

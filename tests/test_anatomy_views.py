@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -206,14 +205,13 @@ def test_highlight_outlines_the_level(model):
     assert [m.get_fill_color().to_hex() for m in tinted] != [m.get_fill_color().to_hex() for m in plain]
 
 
-def test_whole_spine_views_build_fast_and_stay_light(model):
+def test_whole_spine_views_stay_light(model):
+    # Build time is a benchmark figure, not a test assertion (noisy machines); the point
+    # count is what keeps whole-spine frames cheap to render, and it is deterministic.
     for kind, kw in (("lateral", {}), ("posterior", {}), ("oblique", {"oblique_deg": 30.0})):
-        start = time.perf_counter()
         view = SpineView(model, kind, **kw)
         mob = view.spine_mobject()
-        elapsed = time.perf_counter() - start
         points = sum(len(m.points) for m in mob)
-        assert elapsed < 2.0, (kind, elapsed)
         assert points < 80_000, (kind, points)
         assert len(mob) > 400
 

@@ -6,6 +6,7 @@ allowed>``, and exit status 2, before anything under ``output/`` is touched.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -87,10 +88,14 @@ def list_videos(as_json: bool) -> None:
 @click.option("--music", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Music bed under the narration (ducked under speech).")
 @click.option("--burn-captions", is_flag=True, help="Also burn the captions into the picture.")
+@click.option("--recordings-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Human narration: <dir>/<video>/<beat-id>.<wav|mp3|…> replaces that beat's synthesised speech "
+                   "(default: assets/voiceover).")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the MP4, captions and sidecar go (default: output/).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def render(name, level, side, quality, voice, lang, loudness, music, burn_captions, output_dir, quiet) -> None:
+def render(name, level, side, quality, voice, lang, loudness, music, burn_captions, recordings_dir, output_dir,
+           quiet) -> None:
     """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
     from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video
     from pipeline.outputs import ensure_writable_dir
@@ -108,6 +113,8 @@ def render(name, level, side, quality, voice, lang, loudness, music, burn_captio
     out_dir = ensure_writable_dir(output_dir or DEFAULT_OUTPUT_DIR)
     options = BuildOptions(quality=quality, voice=voice, lang=lang, output_dir=out_dir,
                            loudness_lufs=loudness, music=music, burn_captions=burn_captions)
+    if recordings_dir is not None:
+        options = dataclasses.replace(options, recordings_dir=recordings_dir)
     progress = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     result = build_video(request, options, progress)
     if not quiet:

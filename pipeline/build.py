@@ -90,6 +90,7 @@ def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Pr
 def make_storyboard(request: VideoRequest, script, spoken, fps: int) -> Storyboard:
     context = dict(request.script_context())
     context.update(video=request.name, level=request.level, side=request.side)
+    context["screen"] = dict(script.screen)
     return schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
 
 

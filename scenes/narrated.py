@@ -91,6 +91,13 @@ class NarratedScene(MovingCameraScene):
     def context(self) -> dict:
         return self.storyboard.context
 
+    def words(self, key: str):
+        """On-screen words for ``key`` from the narration script's ``screen:`` section (in its language)."""
+        screen = self.context.get("screen") or {}
+        if key not in screen:
+            raise KeyError(f"the narration script of '{self.storyboard.video}' has no on-screen text '{key}'")
+        return screen[key]
+
     # -- frame-exact primitives ------------------------------------------------------------
     # Manim plays an animation of run_time r as len(arange(0, r, 1/fps)) frames and a frozen
     # wait as int(r * fps) frames; the half-frame offsets make both exactly `frames`.

@@ -61,7 +61,7 @@ class OverviewScene(NarratedScene):
         self.model = SpineModel.default()
         self.entry, self.tip = example_needle_path(self.model)
         lateral = SpineView(self.model, "lateral")
-        self.whole = FittedView(lateral, lateral.spine_mobject(), 7.0, LEFT * 3.4 + DOWN * 0.1)
+        self.whole = FittedView(lateral, lateral.spine_mobject(), 6.5, LEFT * 3.4 + DOWN * 0.45)
         zoom_view = SpineView(self.model, "lateral")
         self.zoom = FittedView(zoom_view, zoom_view.spine_mobject(levels=ZOOM_LEVELS, highlight=EXAMPLE_LEVEL),
                                6.4, LEFT * 3.3 + DOWN * 0.3)
@@ -69,17 +69,17 @@ class OverviewScene(NarratedScene):
 
     # 1 ------------------------------------------------------------------------------------
     def beat_title(self, clock) -> None:
-        card = title_card("Spinal injections", "What they are, and how they are done")
+        card = title_card(self.words("title"), self.words("subtitle"))
         clock.play(FadeIn(card, shift=UP * 0.2), seconds=1.2)
         clock.wait(share=0.55)
         clock.play(FadeOut(card), seconds=0.6)
 
     # 2 ------------------------------------------------------------------------------------
     def beat_what(self, clock) -> None:
-        self.heading = heading("What is a spinal injection?")
-        points = paragraph(["Medicine placed near", "the part of the spine", "that hurts"], px=38)
+        self.heading = heading(self.words("what.heading"))
+        points = paragraph(self.words("what.points"), px=38)
         points.move_to(RIGHT * 3.3 + UP * 0.9)
-        effects = paragraph(["It may calm swelling,", "numb the pain, or both."], px=34, color=palette.TEXT_MUTED)
+        effects = paragraph(self.words("what.effects"), px=34, color=palette.TEXT_MUTED)
         effects.next_to(points, DOWN, buff=0.6, aligned_edge=LEFT)
         clock.play(FadeIn(self.heading), FadeIn(self.whole.mobject, lag_ratio=0.01), seconds=2.5)
         clock.play(FadeIn(points), seconds=1.0)
@@ -89,8 +89,8 @@ class OverviewScene(NarratedScene):
 
     # 3 ------------------------------------------------------------------------------------
     def beat_regions(self, clock) -> None:
-        names = [(("cervical",), "Neck: cervical"), (("thoracic",), "Chest: thoracic"),
-                 (("lumbar",), "Lower back: lumbar"), (("sacral", "coccygeal"), "Sacrum and tailbone")]
+        names = [(("cervical",), self.words("regions.cervical")), (("thoracic",), self.words("regions.thoracic")),
+                 (("lumbar",), self.words("regions.lumbar")), (("sacral", "coccygeal"), self.words("regions.sacral"))]
         labels = VGroup()
         previous = None
         for region, words in names:
@@ -105,7 +105,7 @@ class OverviewScene(NarratedScene):
                 label.next_to(previous, DOWN, buff=0.12, aligned_edge=LEFT)
             previous = label
             labels.add(VGroup(bar, label))
-        clock.play(FadeOut(self.side_text), self.heading.animate.become(heading("The spine and its regions")), seconds=0.8)
+        clock.play(FadeOut(self.side_text), self.heading.animate.become(heading(self.words("regions.heading"))), seconds=0.8)
         clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.9), share=0.75)
         self.region_labels = labels
 
@@ -118,10 +118,10 @@ class OverviewScene(NarratedScene):
             _pointer("L2", l2, LEFT),
             _pointer("L3", l3, LEFT),
         )
-        level_tag = panel(paragraph(["Level L2-L3:", "the joint between L2 and L3"], px=34))
+        level_tag = panel(paragraph(self.words("levels.tag"), px=34))
         level_tag.move_to(RIGHT * 3.0 + DOWN * 0.4)
         ring = Circle(radius=0.32, color=palette.ACCENT, stroke_width=5).move_to(gap)
-        clock.play(FadeOut(self.region_labels), self.heading.animate.become(heading("Levels: a letter and a number")), seconds=0.8)
+        clock.play(FadeOut(self.region_labels), self.heading.animate.become(heading(self.words("levels.heading"))), seconds=0.8)
         clock.play(FadeIn(marks[0]), seconds=0.8)
         clock.play(FadeIn(marks[1]), seconds=0.8)
         clock.wait(share=0.25)
@@ -132,9 +132,9 @@ class OverviewScene(NarratedScene):
     def beat_guidance(self, clock) -> None:
         self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.6, size=384, blank=True)
         self.fluoro.move_to(RIGHT * 3.4 + DOWN * 0.2)
-        caption = paragraph(["Sterile: skin cleaned, germ-free tools", "Live x-ray: fluoroscopy"], px=30, centred=True)
+        caption = paragraph(self.words("guidance.lines"), px=30, centred=True, max_width=6.6)
         caption.next_to(self.fluoro, DOWN, buff=0.25)
-        clock.play(FadeOut(self.stage), self.heading.animate.become(heading("Sterile, and guided by x-ray")), seconds=0.8)
+        clock.play(FadeOut(self.stage), self.heading.animate.become(heading(self.words("guidance.heading"))), seconds=0.8)
         clock.play(FadeIn(self.fluoro), FadeIn(caption[0]), seconds=1.0)
         clock.wait(share=0.2)
         clock.play(self.fluoro.take_shot(), FadeIn(caption[1]), seconds=1.2)
@@ -146,10 +146,10 @@ class OverviewScene(NarratedScene):
         tip = self.zoom.to_scene(self.tip)[0]
         glow = Ellipse(width=0.9, height=1.3, color=palette.INFLAMMATION, fill_opacity=0.45, stroke_width=0)
         glow.move_to(0.3 * canal + 0.7 * tip)
-        label = panel(paragraph(["Spinal stenosis at L2-L3:", "less room for the nerves"], px=32))
+        label = panel(paragraph(self.words("example.label"), px=32, max_width=5.6))
         label.move_to(RIGHT * 3.6 + UP * 1.0)
         clock.play(FadeOut(self.stage), FadeOut(self.fluoro), ReplacementTransform(self.whole.mobject, self.zoom.mobject),
-                   self.heading.animate.become(heading("An example: stenosis at L2-L3")), seconds=1.6)
+                   self.heading.animate.become(heading(self.words("example.heading"))), seconds=1.6)
         clock.play(FadeIn(glow), FadeIn(label), seconds=1.2)
         self.glow, self.stage = glow, VGroup(label)
 
@@ -168,9 +168,10 @@ class OverviewScene(NarratedScene):
         needle = always_redraw(needle_line)
         self.fluoro.add_updater(lambda m: m.set_needle(Needle.from_gauge(entry, entry + (tip - entry) * max(depth.get_value(), 0.02), 20)))
         target = self.zoom.to_scene(tip)[0]
-        label = text("Epidural space", 30, palette.TEXT)
-        label.next_to(target, DOWN + LEFT, buff=0.35)
-        clock.play(FadeOut(self.stage), self.heading.animate.become(heading("The needle, guided by x-ray")),
+        tag = text(self.words("needle.label"), 30, palette.TEXT)
+        tag.next_to(self.zoom.mobject, DOWN, buff=0.2).shift(RIGHT * 0.8)
+        label = VGroup(Line(tag.get_top(), target, color=palette.TEXT, stroke_width=2.5), tag)
+        clock.play(FadeOut(self.stage), self.heading.animate.become(heading(self.words("needle.heading"))),
                    FadeIn(self.fluoro), seconds=1.0)
         self.add(needle)
         clock.play(depth.animate.set_value(1.0), share=0.55, rate_func=smooth)
@@ -186,10 +187,10 @@ class OverviewScene(NarratedScene):
         spread = abs(upper[1] - lower[1]) * 1.2
         cloud = Ellipse(width=0.35, height=0.3, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(target)
         grown = Ellipse(width=0.5, height=spread, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(target)
-        label = panel(paragraph(["Corticosteroid: a strong", "anti-inflammatory medicine"], px=30))
+        label = panel(paragraph(self.words("medicine.label"), px=30, max_width=5.6))
         label.move_to(RIGHT * 3.6 + UP * 2.25)
         clock.play(FadeOut(self.stage), FadeIn(cloud), FadeIn(label),
-                   self.heading.animate.become(heading("The medicine spreads")), seconds=1.0)
+                   self.heading.animate.become(heading(self.words("medicine.heading"))), seconds=1.0)
         clock.play(Transform(cloud, grown), self.glow.animate.set_opacity(0.08), share=0.5)
         self.stage = VGroup(label, cloud)
 
@@ -201,12 +202,11 @@ class OverviewScene(NarratedScene):
     # 9 ------------------------------------------------------------------------------------
     def beat_who(self, clock) -> None:
         self.clear_stage(clock)
-        head = heading("Who does spinal injections?")
+        head = heading(self.words("who.heading"))
         cards = VGroup(
-            _info_card("Physiatrists", ["physical medicine and", "rehabilitation doctors"]),
-            _info_card("Pain medicine", ["specialists"]),
+            *(_info_card(card[0], card[1:], width=4.6) for card in self.words("who.cards")),
         ).arrange(RIGHT, buff=0.8).move_to(DOWN * 0.2)
-        note = text("Doctors with special training in these procedures", 32, palette.TEXT_MUTED)
+        note = text(self.words("who.note"), 32, palette.TEXT_MUTED, max_width=12.0)
         note.next_to(cards, DOWN, buff=0.6)
         clock.play(FadeIn(head), seconds=0.8)
         clock.play(LaggedStart(*(FadeIn(c, shift=UP * 0.2) for c in cards), lag_ratio=0.5), seconds=2.0)
@@ -216,14 +216,13 @@ class OverviewScene(NarratedScene):
     # 10 -----------------------------------------------------------------------------------
     def beat_diagnostic(self, clock) -> None:
         self.clear_stage(clock)
-        head = heading("Finding the pain generator")
+        head = heading(self.words("diagnostic.heading"))
         outcomes = VGroup(
-            _info_card("Short relief", ["hours to days"], palette.ACCENT),
-            _info_card("Long relief", ["weeks to months"], palette.MEDICATION),
-            _info_card("No relief", ["also useful"], palette.TEXT_MUTED),
+            *(_info_card(card[0], card[1:], accent)
+              for card, accent in zip(self.words("diagnostic.cards"), (palette.ACCENT, palette.MEDICATION, palette.TEXT_MUTED))),
         ).arrange(RIGHT, buff=0.5).move_to(UP * 0.4)
         arrow = Arrow(outcomes.get_bottom() + DOWN * 0.1, outcomes.get_bottom() + DOWN * 1.1, color=palette.TEXT, buff=0)
-        answer = text("Which part of the spine causes the pain?", 36)
+        answer = text(self.words("diagnostic.answer"), 36, max_width=12.0)
         answer.next_to(arrow, DOWN, buff=0.25)
         clock.play(FadeIn(head), seconds=0.8)
         clock.play(LaggedStart(*(FadeIn(c) for c in outcomes), lag_ratio=0.6), share=0.35)
@@ -233,11 +232,10 @@ class OverviewScene(NarratedScene):
     # 11 -----------------------------------------------------------------------------------
     def beat_plan(self, clock) -> None:
         self.clear_stage(clock)
-        head = heading("One part of a treatment plan")
+        head = heading(self.words("plan.heading"))
         steps = VGroup(
-            _info_card("Injection", ["pain is lower"], palette.MEDICATION),
-            _info_card("Physical therapy", ["strength, endurance,", "flexibility"], palette.ACCENT),
-            _info_card("Daily life", ["back to your", "activities"], palette.NERVE),
+            *(_info_card(card[0], card[1:], accent)
+              for card, accent in zip(self.words("plan.cards"), (palette.MEDICATION, palette.ACCENT, palette.NERVE))),
         ).arrange(RIGHT, buff=0.9).move_to(DOWN * 0.1)
         arrows = VGroup(*(Arrow(a.get_right(), b.get_left(), buff=0.1, color=palette.TEXT)
                           for a, b in zip(steps, steps[1:])))
@@ -252,15 +250,8 @@ class OverviewScene(NarratedScene):
     # 12 -----------------------------------------------------------------------------------
     def beat_types(self, clock) -> None:
         self.clear_stage(clock)
-        head = heading("Types of spinal injection")
-        kinds = [
-            ("Epidural, between the bones", ["interlaminar"]),
-            ("Epidural, through the side", ["transforaminal"]),
-            ("Facet joint injection", ["the small joints"]),
-            ("Medial branch block", ["the joints' nerves"]),
-            ("Radiofrequency ablation", ["heat quiets the nerves"]),
-            ("Sacroiliac joint", ["spine meets pelvis"]),
-        ]
+        head = heading(self.words("types.heading"))
+        kinds = [(card[0], card[1:]) for card in self.words("types.cards")]
         cards = VGroup(*(_info_card(t, sub, palette.ACCENT, width=5.4) for t, sub in kinds))
         cards.arrange_in_grid(rows=3, cols=2, buff=(0.6, 0.35)).move_to(DOWN * 0.3)
         clock.play(FadeIn(head), seconds=0.8)
@@ -278,7 +269,7 @@ class OverviewScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.clear_stage(clock)
-        card = education_card()
+        card = education_card(self.words("education.title"), self.words("education.lines"))
         clock.play(FadeIn(card), seconds=1.0)
 
 

@@ -18,7 +18,7 @@ a video says.
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -44,6 +44,7 @@ class Script:
     title: str
     beats: tuple[ScriptBeat, ...]
     path: Path
+    screen: dict = field(default_factory=dict)  # key -> words shown on screen (str or lists)
 
     def beat(self, beat_id: str) -> ScriptBeat:
         for beat in self.beats:
@@ -72,7 +73,7 @@ class Script:
             ScriptBeat(b.id, b.chapter.format_map(context), " ".join(b.text.format_map(context).split()))
             for b in self.beats
         )
-        return Script(self.video, self.lang, self.title.format_map(context), beats, self.path)
+        return Script(self.video, self.lang, self.title.format_map(context), beats, self.path, self.screen)
 
 
 def available_languages(video: str) -> list[str]:
@@ -104,6 +105,9 @@ def load_script(video: str, lang: str = "en") -> Script:
             raise ScriptError(f"{path.name} ({lang}) has beat(s) the English script does not: {', '.join(extra)}")
         if ids != [b.id for b in english.beats]:
             raise ScriptError(f"{path.name} ({lang}) has its beats in another order than the English script")
+        missing_screen = sorted(set(english.screen) - set(script.screen))
+        if missing_screen:
+            raise ScriptError(f"{path.name} ({lang}) has no translation of on-screen text: {', '.join(missing_screen)}")
     return script
 
 
@@ -122,4 +126,7 @@ def _parse(path: Path, video: str, lang: str) -> Script:
             raise ScriptError(f"{path}: beat id '{raw['id']}' appears twice")
         seen.add(raw["id"])
         beats.append(ScriptBeat(raw["id"], raw["chapter"].strip(), " ".join(raw["text"].split())))
-    return Script(video, lang, str(data.get("title", video)), tuple(beats), path)
+    screen = data.get("screen") or {}
+    if not isinstance(screen, dict) or not all(isinstance(k, str) for k in screen):
+        raise ScriptError(f"{path}: 'screen' must map keys to the words shown on screen")
+    return Script(video, lang, str(data.get("title", video)), tuple(beats), path, dict(screen))

@@ -52,12 +52,14 @@ def title_card(title: str, subtitle: str | None = None) -> VGroup:
     return VGroup(group, rule)
 
 
-def education_card() -> VGroup:
-    """The card every video ends with."""
-    head = text("For education only", 60, palette.TEXT, weight="BOLD")
-    body = paragraph(["This video does not give medical advice.",
-                      "Ask your doctor which treatment is right for you."], px=38, color=palette.TEXT_MUTED,
-                     centred=True)
+EDUCATION_TITLE = "For education only"
+EDUCATION_LINES = ("This video does not give medical advice.", "Ask your doctor which treatment is right for you.")
+
+
+def education_card(title: str = EDUCATION_TITLE, lines=EDUCATION_LINES) -> VGroup:
+    """The card every video ends with (words overridable for other languages)."""
+    head = text(title, 60, palette.TEXT, weight="BOLD", max_width=SAFE_WIDTH)
+    body = paragraph(list(lines), px=38, color=palette.TEXT_MUTED, centred=True, max_width=SAFE_WIDTH - 1.2)
     content = VGroup(head, body).arrange(DOWN, buff=0.45)
     return panel(content, padding=0.6)
 

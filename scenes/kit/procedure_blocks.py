@@ -1,0 +1,261 @@
+"""Building blocks of the procedure videos (``scenes/procedure_scene.py``).
+
+Everything here is driven by the procedure data and the validated needle plan: the
+illustration fitted into a box of the frame, the needle (or lead) as one 3D polyline
+drawn on the illustration and sent to the fluoroscopy, the glow of the treated
+structure, and cards made from the data's words.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import numpy as np
+from manim import DOWN, LEFT, RoundedRectangle, VGroup, VMobject
+
+from scenes.fluoro.layers import GAUGE_OD_MM, Needle
+from scenes.kit import palette
+from scenes.kit.cards import paragraph, text
+
+# Approaches whose illustration is drawn from behind (the joints and their nerves lie
+# beside the spine; from the side they hide behind the bodies).
+POSTERIOR_APPROACHES = ("facet_intraarticular", "medial_branch", "rf_parallel", "si_joint")
+EPIDURAL_APPROACHES = ("interlaminar_midline", "interlaminar_paramedian", "caudal_hiatus", "epidural_lead")
+
+
+class Fitted:
+    """An anatomy drawing (a SpineView's mobject) fitted with extra 3D points into a box.
+
+    ``to_scene`` maps 3D model points onto the fitted drawing exactly, so the needle,
+    the glow and the medicine drawn from the plan land on the drawn structures.
+    """
+
+    def __init__(self, view, mobject, width: float, height: float, center, extra_points=()):
+        self.view, self.mobject = view, mobject
+        corners = [mobject.get_corner(d) for d in (np.array([-1, -1, 0]), np.array([1, 1, 0]))]
+        pts = np.vstack([np.array(corners)[:, :2]] + ([view.project(np.asarray(extra_points, float))[:, :2]]
+                                                      if len(extra_points) else []))
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        size = np.maximum(hi - lo, 1e-6)
+        self.factor = float(min(width / size[0], height / size[1]))
+        self.mid = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, 0.0])
+        self.center = np.asarray(center, float)
+        mobject.scale(self.factor, about_point=self.mid).shift(self.center - self.mid)
+
+    @property
+    def units_per_mm(self) -> float:
+        return self.view.scale * self.factor
+
+    def to_scene(self, points) -> np.ndarray:
+        projected = np.atleast_2d(self.view.project(np.atleast_2d(np.asarray(points, float))))
+        out = (projected - self.mid) * self.factor + self.center
+        out[:, 2] = 0.0
+        return out
+
+
+class DevicePath:
+    """Where the tip of a needle pass goes, stop by stop, as one polyline in 3D (mm).
+
+    The tip runs from the skin entry through the waypoints to the planned tip. The
+    needle drawn is the straight line from the entry to the tip (a curved inner needle
+    of discography: entry -> bend, then bend -> tip). ``lead`` is the stimulator lead
+    run through the needle afterwards (empty for other procedures).
+    """
+
+    def __init__(self, needle_pass, gauge: int = 22, inner_gauge: int | None = None):
+        self.needle = needle_pass
+        self.entry = np.asarray(needle_pass.entry, float)
+        self.tip = np.asarray(needle_pass.tip, float)
+        self.bend = None if needle_pass.bend is None else np.asarray(needle_pass.bend, float)
+        self.gauge = gauge if gauge in GAUGE_OD_MM else 22
+        self.inner_gauge = inner_gauge if inner_gauge in GAUGE_OD_MM else self.gauge
+        stops = [w for w in needle_pass.waypoints if w.kind not in ("skin", "lead_tip")]
+        points = [self.entry]
+        if self.bend is not None:
+            points += [self.bend, self.tip]
+        else:
+            for w in stops:
+                if np.linalg.norm(np.asarray(w.point) - points[-1]) > 1e-6:
+                    points.append(np.asarray(w.point, float))
+            if np.linalg.norm(points[-1] - self.tip) > 1e-6:
+                points.append(self.tip)
+        self.points = np.array(points)
+        seg = np.linalg.norm(np.diff(self.points, axis=0), axis=1)
+        self.cum = np.concatenate([[0.0], np.cumsum(seg)])
+        self.length = float(self.cum[-1])
+        # each stop: (fraction of the path where it is, its words)
+        self.stops = []
+        for w in stops:
+            d = np.linalg.norm(self.points - np.asarray(w.point), axis=1)
+            k = int(np.argmin(d))
+            self.stops.append((float(self.cum[k] / self.length), w.label))
+        self.stops.sort(key=lambda s: s[0])
+        if not self.stops or self.stops[-1][0] < 1.0 - 1e-9:
+            self.stops.append((1.0, "the target"))
+        self.lead = np.asarray(needle_pass.lead, float) if len(needle_pass.lead) else np.zeros((0, 3))
+        if len(self.lead):
+            lseg = np.linalg.norm(np.diff(self.lead, axis=0), axis=1)
+            self.lead_cum = np.concatenate([[0.0], np.cumsum(lseg)])
+        else:
+            self.lead_cum = np.zeros(1)
+
+    def point_at(self, fraction: float) -> np.ndarray:
+        s = float(np.clip(fraction, 0.0, 1.0)) * self.length
+        return _along(self.points, self.cum, s)
+
+    def polyline(self, fraction: float, lead_fraction: float = 0.0) -> list[np.ndarray]:
+        """The device drawn at tip ``fraction`` of the path (and lead ``lead_fraction``)."""
+        f = max(float(fraction), 1e-3)
+        p = self.point_at(f)
+        if self.bend is not None and f * self.length > self.cum[1]:
+            return [self.entry, self.bend, p]
+        line = [self.entry, p]
+        return line
+
+    def lead_polyline(self, lead_fraction: float) -> list[np.ndarray]:
+        if not len(self.lead) or lead_fraction <= 0:
+            return []
+        s = float(np.clip(lead_fraction, 0.0, 1.0)) * self.lead_cum[-1]
+        k = int(np.searchsorted(self.lead_cum, s, side="right"))
+        return [*self.lead[:max(k, 1)], _along(self.lead, self.lead_cum, s)]
+
+    def fluoro_device(self, fraction: float, lead_fraction: float = 0.0) -> "Device":
+        line = self.polyline(fraction)
+        needles = []
+        for i, (a, b) in enumerate(zip(line, line[1:])):
+            gauge = self.inner_gauge if (self.bend is not None and i == 1) else self.gauge
+            needles.append(Needle.from_gauge(a, b, gauge))
+        lead = self.lead_polyline(lead_fraction)
+        for a, b in zip(lead, lead[1:]):
+            if np.linalg.norm(b - a) > 1e-6:
+                needles.append(Needle.from_gauge(a, b, 18))  # a lead is ~1.3 mm across
+        return Device(tuple(needles))
+
+
+def _along(points: np.ndarray, cum: np.ndarray, s: float) -> np.ndarray:
+    k = int(np.clip(np.searchsorted(cum, s, side="right") - 1, 0, len(points) - 2))
+    seg = cum[k + 1] - cum[k]
+    t = 0.0 if seg <= 1e-12 else (s - cum[k]) / seg
+    return points[k] + (points[k + 1] - points[k]) * min(max(t, 0.0), 1.0)
+
+
+class Device:
+    """Several straight steel pieces shown on the fluoroscopy as one needle layer."""
+
+    def __init__(self, needles: tuple[Needle, ...]):
+        self.needles = needles
+
+    @property
+    def tip(self) -> np.ndarray:
+        return self.needles[-1].tip
+
+    def structures(self) -> list:
+        out = []
+        for n in self.needles:
+            out.extend(n.structures())
+        return out
+
+
+def polyline_mobject(points2d, color: str = palette.NEEDLE, width: float = 5.0) -> VMobject:
+    pts = np.asarray(points2d, float)
+    if len(pts) < 2 or np.linalg.norm(pts[-1] - pts[0]) < 1e-4 and len(pts) == 2:
+        pts = np.vstack([pts[:1], pts[:1] + np.array([1e-3, 0, 0])])
+    mob = VMobject(stroke_color=color, stroke_width=width)
+    mob.set_points_as_corners(pts)
+    return mob
+
+
+# -- where the problem is ---------------------------------------------------------------------------
+
+def problem_site(model, plan) -> np.ndarray:
+    """3D point of the structure the procedure treats, from the model's landmarks."""
+    level, side = plan.level, plan.side or "right"
+    approach = plan.approach
+    tries: list[tuple] = []
+    if approach == "transforaminal":
+        tries = [(level, "foramen", side)]
+    elif approach == "transforaminal_s1":
+        tries = [(level, "posterior_sacral_foramen", side)]
+    elif approach in ("facet_intraarticular", "medial_branch", "rf_parallel"):
+        tries = [(level, "facet_joint", side)]
+    elif approach == "disc_extrapedicular":
+        tries = [(level, "nucleus_centre", None)]
+    elif approach == "transpedicular":
+        return np.asarray(model.level_centre(level), float)
+    elif approach == "si_joint":
+        tries = [(level, "si_joint_inferior_third", side)]
+    elif approach == "caudal_hiatus":
+        tries = [("L5-S1", "epidural_space", None)]
+    else:  # interlaminar, SCS lead: the dorsal epidural space at the level
+        tries = [(level, "epidural_space", None), (plan.needles[0].target_level, "epidural_space", None)]
+    for lv, name, sd in tries:
+        try:
+            return np.asarray(model.landmark(lv, name, sd), float)
+        except Exception:  # noqa: BLE001 - fall back to the planned tip
+            continue
+    return np.asarray(plan.tip, float)
+
+
+def glow_size_mm(approach: str) -> tuple[float, float]:
+    """Width and height (mm) of the glow / medicine cloud drawn at the target."""
+    if approach in EPIDURAL_APPROACHES:
+        return 9.0, 30.0
+    if approach.startswith("transforaminal"):
+        return 10.0, 16.0
+    if approach == "transpedicular":
+        return 24.0, 18.0
+    if approach == "disc_extrapedicular":
+        return 22.0, 8.0
+    if approach == "si_joint":
+        return 8.0, 22.0
+    return 9.0, 11.0
+
+
+# -- words ------------------------------------------------------------------------------------------
+
+def plain(sentence: str) -> str:
+    """Data words for a card: without citations like ``[10, 19]`` and trailing clauses in brackets."""
+    s = re.sub(r"\s*\[[^\]]*\]", "", sentence)
+    s = re.sub(r"\s*\([^)]*\)", "", s)
+    s = " ".join(s.split())
+    return s[:1].upper() + s[1:] if s else s
+
+
+def first_sentence(words: str) -> str:
+    words = " ".join(words.split())
+    m = re.match(r"(.+?[.;:])(\s|$)", words)
+    out = m.group(1) if m else words
+    return out.rstrip(";:").rstrip(".")
+
+
+def wrap(words: str, width: int = 38, max_lines: int = 3) -> list[str]:
+    lines = textwrap.wrap(words, width)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1].rstrip(" ,;") + " …"
+    return lines
+
+
+def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = palette.ACCENT,
+              px: int = 28, max_lines_per_item: int = 3) -> VGroup:
+    """A card: a bold title, then bullet items wrapped to the card's width."""
+    head = text(title, 36, palette.TEXT, weight="BOLD", max_width=width - 0.5)
+    rows = VGroup()
+    chars = max(18, int((width - 0.9) / (px * 0.0125)))
+    for item in items:
+        lines = wrap(item, chars, max_lines_per_item)
+        if not lines:
+            continue
+        body = paragraph(lines, px=px, color=palette.TEXT_MUTED, buff=0.1, max_width=width - 0.9)
+        dot = text("•", px, accent)
+        dot.next_to(body[0], LEFT, buff=0.15)
+        rows.add(VGroup(dot, body))
+    rows.arrange(DOWN, aligned_edge=LEFT, buff=0.28)
+    content = VGroup(head, rows).arrange(DOWN, aligned_edge=LEFT, buff=0.35)
+    if content.width > width - 0.5:
+        content.scale_to_fit_width(width - 0.5)
+    box = RoundedRectangle(corner_radius=0.15, width=width, height=content.height + 0.7,
+                           fill_color=palette.PANEL, fill_opacity=0.95, stroke_color=accent, stroke_width=3)
+    box.move_to(content)
+    return VGroup(box, content)

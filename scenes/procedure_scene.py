@@ -1,0 +1,441 @@
+"""The procedure videos: one generic scene for every procedure in ``scenes/procedures/data``.
+
+A short script over shared blocks (``scenes/kit/procedure_blocks.py``), driven by the
+procedure's data (views, needle, confirmation, medication, risks) and the validated needle
+plan (``scenes.procedures.planner.plan_needle``): the needle drawn on the illustration and
+the needle on the simulated fluoroscopy are the same 3D line, projected by the same view.
+Beats a procedure does not have are simply never called; a beat id this scene does not
+know fails loudly (``NarratedScene``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import (DOWN, LEFT, RIGHT, UP, Create, Ellipse, FadeIn, FadeOut, Transform, ValueTracker, VGroup,
+                   always_redraw, linear, smooth)
+
+from scenes.anatomy.model import SpineModel
+from scenes.anatomy.views import SpineView
+from scenes.fluoro.contrast import contrast_pattern
+from scenes.fluoro.panel import FluoroPanel
+from scenes.kit import palette
+from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
+from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, first_sentence,
+                                         glow_size_mm, plain, polyline_mobject, problem_site, wrap)
+from scenes.narrated import NarratedScene
+from scenes.overview import FittedView
+from scenes.procedures.catalog import FLUORO_PATTERN, procedure
+from scenes.procedures.planner import plan_needle
+from scenes.procedures.schema import CONTRAST_PATTERNS
+from scenes.spine_atlas import neighbours
+
+ILLUSTRATION_CENTER = LEFT * 3.45 + DOWN * 0.35
+ILLUSTRATION_BOX = (6.2, 5.9)
+FLUORO_CENTER = RIGHT * 3.5 + UP * 0.05
+FLUORO_HEIGHT = 4.5
+CAPTION_AT = DOWN * 3.45
+
+
+def illustration_levels(plan) -> list[str]:
+    """The level and its neighbours, stretched to every level the plan's needles and lead reach."""
+    from scenes.anatomy.levels import VERTEBRAE, parse_level
+
+    names = neighbours(plan.level)
+    wanted = set(names)
+    for n in plan.needles:
+        if n.lead:
+            wanted.add(str(parse_level(n.target_level)))
+        wanted.add(_vertebra_of(n.target_level))
+    idx = [VERTEBRAE.index(v) for v in wanted if v in VERTEBRAE]
+    lo, hi = min(idx), max(idx)
+    out = []
+    for i in range(lo, hi + 1):
+        out.append(VERTEBRAE[i])
+        if i < hi:
+            out.append(f"{VERTEBRAE[i]}-{VERTEBRAE[i + 1]}")
+    return out
+
+
+def _vertebra_of(level: str) -> str:
+    from scenes.anatomy.levels import Interspace, parse_level
+
+    p = parse_level(level)
+    return p.lower if isinstance(p, Interspace) else p.name
+
+
+def illustration_kind(plan) -> str:
+    return "posterior" if plan.approach in POSTERIOR_APPROACHES else "lateral"
+
+
+def build_illustration(model, plan) -> Fitted:
+    """The zoomed drawing the needle is shown on, fitted with the needles' skin entries."""
+    kind = illustration_kind(plan)
+    view = SpineView(model, kind)
+    levels = illustration_levels(plan)
+    drawable = [lv for lv in levels if _has_structures(model, lv)]
+    mob = view.spine_mobject(levels=drawable, highlight=plan.level if plan.level in drawable else None,
+                             near_side=(kind != "lateral"))
+    extra = [n.entry for n in plan.needles] + [n.tip for n in plan.needles]
+    for n in plan.needles:
+        extra += list(n.lead)
+    return Fitted(view, mob, *ILLUSTRATION_BOX, ILLUSTRATION_CENTER, extra_points=np.array(extra))
+
+
+def _has_structures(model, level) -> bool:
+    try:
+        return bool(model.structures(levels=[level]))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def best_needle_pose(poses, direction) -> int:
+    """Index of the technique's view that shows the needle longest (beam most across it)."""
+    d = np.asarray(direction, float)
+    scores = [abs(float(np.dot(p.beam_direction, d))) for p in poses]
+    return int(np.argmin(scores))
+
+
+class ProcedureScene(NarratedScene):
+    # -- shared -----------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        ctx = self.context
+        self.model = SpineModel.default()
+        self.name = ctx.get("video") or ctx.get("procedure")
+        self.proc = procedure(self.name)
+        self.plan = plan_needle(self.name, ctx.get("level"), ctx.get("side"))
+        self.level, self.side = self.plan.level, self.plan.side
+        self.tech = self.proc.technique_for(self.level)
+        self.conf = self.tech.confirmation
+        self.poses = [v.pose(self.level, self.side, self.model) for v in self.tech.views]
+        needle = self.tech.needle
+        self.paths = [DevicePath(n, needle.gauge, needle.inner_gauge) for n in self.plan.needles]
+        self.illustration = build_illustration(self.model, self.plan)
+        self.site = problem_site(self.model, self.plan)
+        self.depth = ValueTracker(0.0)
+        self.lead_depth = ValueTracker(0.0)
+        self.stage = VGroup()
+        self.glow = None
+        self.fluoro = None
+        self.needle_mob = None
+        self.pattern = None
+
+    def mm(self, value: float) -> float:
+        return value * self.illustration.units_per_mm
+
+    def device_points(self, k: int) -> np.ndarray:
+        path = self.paths[k]
+        pts = path.polyline(self.depth.get_value())
+        return self.illustration.to_scene(np.array(pts))
+
+    def lead_points(self, k: int) -> np.ndarray | None:
+        pts = self.paths[k].lead_polyline(self.lead_depth.get_value())
+        return self.illustration.to_scene(np.array(pts)) if len(pts) >= 2 else None
+
+    def fluoro_device(self):
+        f, lf = self.depth.get_value(), self.lead_depth.get_value()
+        devices = [p.fluoro_device(max(f, 0.02), lf) for p in self.paths]
+        from scenes.kit.procedure_blocks import Device
+
+        return Device(tuple(n for d in devices for n in d.needles))
+
+    def set_heading(self, words: str):
+        new = heading(words)
+        if getattr(self, "head", None) is None or self.head not in self.mobjects:
+            self.head = new
+            return FadeIn(new)
+        return Transform(self.head, new)
+
+    def caption(self, lines: list[str], at=CAPTION_AT, px: int = 28) -> VGroup:
+        block = panel(paragraph(lines, px=px, centred=True, max_width=12.5), padding=0.2)
+        block.move_to(at)
+        return block
+
+    def clear_stage(self, clock, seconds: float = 0.6) -> None:
+        leaving = [m for m in self.mobjects]
+        if leaving:
+            clock.play(*(FadeOut(m) for m in leaving), seconds=seconds)
+            self.remove(*leaving)
+        self.stage = VGroup()
+        self.head = None
+
+    def swap_stage(self, *anims_in, seconds: float = 0.8):
+        """Animations that fade the stage's captions out; the new ones come in with anims_in."""
+        out = [FadeOut(m) for m in self.stage]
+        return out + list(anims_in)
+
+    # -- beats --------------------------------------------------------------------------------------
+    def beat_title(self, clock) -> None:
+        sub = f"{self.level}, {self.side} side" if self.proc.sided and self.side else f"{self.level}"
+        card = title_card(self.proc.title, sub)
+        clock.play(FadeIn(card, shift=UP * 0.2), seconds=1.2)
+        clock.wait(share=0.5)
+        clock.play(FadeOut(card), seconds=0.5)
+
+    def beat_where(self, clock) -> None:
+        lateral = SpineView(self.model, "lateral")
+        whole = FittedView(lateral, lateral.spine_mobject(highlight=self.level), 6.9, LEFT * 3.4 + DOWN * 0.25)
+        at = whole.to_scene(self.model.level_centre(self.level))[0]
+        marker = Ellipse(width=1.4, height=0.55, color=palette.ACCENT, stroke_width=5).move_to(at)
+        words = self.context.get("level_words") or ""
+        side = f"{self.side} side" if self.proc.sided and self.side else "midline"
+        tag = panel(paragraph([self.level, *wrap(words, 26, 2), side], px=32))
+        tag.move_to(RIGHT * 3.4 + UP * 0.6)
+        clock.play(self.set_heading("Where"), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
+        clock.play(Create(marker), FadeIn(tag), seconds=1.0)
+        clock.wait(share=0.2)
+        note = self.caption([self.context.get("nerves") or self.tech.target.words])
+        clock.play(FadeOut(whole.mobject), FadeOut(marker), FadeIn(self.illustration.mobject), FadeIn(note),
+                   seconds=1.4)
+        self.stage = VGroup(tag, note)
+
+    def beat_problem(self, clock) -> None:
+        w, h = glow_size_mm(self.plan.approach)
+        at = self.illustration.to_scene(self.site)[0]
+        glow = VGroup(
+            Ellipse(width=self.mm(w * 1.8), height=self.mm(h * 1.5), color=palette.INFLAMMATION,
+                    fill_opacity=0.22, stroke_width=0),
+            Ellipse(width=self.mm(w), height=self.mm(h), color=palette.INFLAMMATION, fill_opacity=0.5, stroke_width=0),
+        ).move_to(at)
+        words = wrap(plain(first_sentence(self.proc.purpose)), 30, 4)
+        label = panel(paragraph(words, px=30))
+        label.move_to(RIGHT * 3.5 + UP * 0.6)
+        clock.play(self.set_heading("The problem"), *self.swap_stage(), seconds=0.8)
+        clock.play(FadeIn(glow, scale=0.6), FadeIn(label), seconds=1.4)
+        clock.play(glow.animate.scale(1.12), seconds=0.8, rate_func=lambda t: np.sin(np.pi * t) ** 2)
+        self.glow, self.stage = glow, VGroup(label)
+
+    def beat_position(self, clock) -> None:
+        pos = self.tech.position
+        items = [f"You are {pos.words}" + (f", {pos.support}" if pos.support else ""),
+                 "The skin is cleaned and covered with sterile drapes",
+                 "Numbing medicine goes into the skin"]
+        card = fact_card("Getting ready", items, width=5.8)
+        card.move_to(RIGHT * 3.5 + DOWN * 0.2)
+        clock.play(self.set_heading("Position"), *self.swap_stage(FadeIn(card, shift=LEFT * 0.2)), seconds=1.0)
+        self.stage = VGroup(card)
+
+    def beat_views(self, clock) -> None:
+        views = self.tech.views
+        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384)
+        self.fluoro.move_to(FLUORO_CENTER)
+        cap = self.caption([views[0].name, wrap(views[0].purpose, 60, 1)[0]])
+        clock.play(self.set_heading("The x-ray views"), *self.swap_stage(FadeIn(self.fluoro), FadeIn(cap)), seconds=0.8)
+        clock.play(self.fluoro.take_shot(), seconds=0.7)
+        n = len(views) - 1
+        per = max(0.4, (clock.remaining_s - 0.5) / max(n, 1))
+        for view, pose in zip(views[1:], self.poses[1:]):
+            new_cap = self.caption([view.name, wrap(view.purpose, 60, 1)[0]])
+            clock.play(self.fluoro.rotate_to(pose, steps=3), Transform(cap, new_cap), seconds=min(per * 0.6, 2.0))
+            clock.wait(seconds=per * 0.4)
+        self.stage = VGroup(cap)
+
+    def beat_needle(self, clock) -> None:
+        best = best_needle_pose(self.poses, self.plan.needles[0].direction())
+        anims = [self.set_heading("The needle")]
+        if self.poses[best] != self.fluoro.pose:
+            anims.append(self.fluoro.rotate_to(self.poses[best], steps=3))
+        needles = VGroup(*(always_redraw(lambda k=k: polyline_mobject(self.device_points(k), palette.NEEDLE, 5))
+                           for k in range(len(self.paths))))
+        first = self.caption([self.context.get("needle") or self.tech.needle.words])
+        clock.play(*self.swap_stage(FadeIn(first), *anims), seconds=1.0)
+        self.add(needles)
+        self.fluoro.add_updater(lambda m: m.set_needle(self.fluoro_device()))
+        stops = self.paths[0].stops
+        budget = clock.remaining_s - 0.8
+        previous, cap = 0.0, first
+        for fraction, words in stops:
+            move = max(0.4, budget * 0.7 * (fraction - previous))
+            clock.play(self.depth.animate.set_value(fraction), seconds=move, rate_func=smooth)
+            new = self.caption(wrap(plain(words), 64, 2))
+            clock.play(Transform(cap, new), seconds=0.4)
+            clock.wait(seconds=max(0.2, budget * 0.3 / len(stops) - 0.4))
+            previous = fraction
+        self.fluoro.clear_updaters()
+        self.fluoro.set_needle(self.fluoro_device())
+        self.needle_mob, self.stage = needles, VGroup(cap)
+
+    def beat_confirm(self, clock) -> None:
+        anims = [self.set_heading("Checking the spread")]
+        words = self.context.get("contrast_pattern_words") or ""
+        if self.conf.contrast is not None:
+            self.pattern = contrast_pattern(FLUORO_PATTERN[self.conf.contrast], self.model, self.level,
+                                            self.side or "right")
+            pose = self._contrast_pose()
+            if pose is not None and pose != self.fluoro.pose:
+                anims.append(self.fluoro.rotate_to(pose, steps=3))
+            title = "Contrast: " + CONTRAST_PATTERNS[self.conf.contrast].split(",")[0]
+            label = self.caption([title] + wrap(plain(self.conf.notes[0]), 64, 1) if self.conf.notes else [title])
+            clock.play(*self.swap_stage(*anims), seconds=1.0)
+            progress = ValueTracker(0.0)
+            pattern = self.pattern
+            self.fluoro.add_updater(lambda m: m.set_contrast(pattern, progress.get_value()))
+            clock.play(progress.animate.set_value(1.0), FadeIn(label), share=0.6, rate_func=linear)
+            self.fluoro.clear_updaters()
+            self.fluoro.set_contrast(pattern, 1.0)
+        else:
+            items = [plain(words)] + [plain(n) for n in self.conf.notes[:2]]
+            label = fact_card("The check", items, width=5.6)
+            label.move_to(RIGHT * 3.5 + DOWN * 0.1)
+            clock.play(*self.swap_stage(*anims, FadeOut(self.fluoro), FadeIn(label)), seconds=1.0)
+            self.remove(self.fluoro)
+            self.fluoro_hidden = True
+        self.stage = VGroup(label)
+
+    def _contrast_pose(self):
+        for kind in self.conf.contrast_views:
+            for view, pose in zip(self.tech.views, self.poses):
+                if view.view == kind and not view.coaxial:
+                    if kind == "ap" and self.fluoro.pose.view == "ap":
+                        return self.fluoro.pose
+                    return pose
+        return None
+
+    def beat_vascular(self, clock) -> None:
+        level = self.level if self.plan.approach != "caudal_hiatus" else "L5-S1"
+        try:
+            vascular = contrast_pattern("vascular", self.model, level, self.side or "right")
+        except Exception:  # noqa: BLE001 - no foramen at this level: show it at the level above
+            vascular = contrast_pattern("vascular", self.model, "L5-S1", self.side or "right")
+        warn = panel(paragraph(["Vascular pattern: move the needle"], px=32, color=palette.WARNING), padding=0.25)
+        warn.move_to(RIGHT * 3.5 + UP * 2.75)
+        note = self.caption(["Fast branching streaks that wash away: the tip is in a vessel",
+                             "Live x-ray catches it; checking the syringe for blood misses most"])
+        clock.play(*self.swap_stage(self.set_heading("Watching for a vessel"), FadeIn(note)), seconds=0.8)
+        progress = ValueTracker(0.0)
+        self.fluoro.set_contrast(None, render=False)
+        self.fluoro.add_updater(lambda m: m.set_contrast(vascular, progress.get_value()))
+        clock.play(progress.animate.set_value(1.0), FadeIn(warn), share=0.55, rate_func=linear)
+        self.fluoro.clear_updaters()
+        self.fluoro.set_contrast(self.pattern, 1.0) if self.pattern is not None else self.fluoro.set_contrast(None)
+        clock.play(FadeOut(warn), seconds=0.5)
+        self.stage = VGroup(note)
+
+    def beat_medicine(self, clock) -> None:
+        med = self.tech.medication
+        w, h = glow_size_mm(self.plan.approach)
+        at = self.illustration.to_scene(self.plan.tip)[0]
+        colour = palette.MEDICATION
+        clouds = VGroup()
+        grown = VGroup()
+        for n in self.plan.needles:
+            at = self.illustration.to_scene(n.tip)[0]
+            clouds.add(Ellipse(width=self.mm(3), height=self.mm(3), color=colour, fill_opacity=0.75,
+                               stroke_width=0).move_to(at))
+            grown.add(Ellipse(width=self.mm(w * 1.2), height=self.mm(h * 1.2), color=colour, fill_opacity=0.7,
+                              stroke_width=0).move_to(at))
+        if med is None:
+            items = ["Nothing is injected at the target", "Numbing medicine only in the skin and along the needle"]
+            card = fact_card("No drug", items, width=5.6, accent=colour)
+            clouds = VGroup()
+        else:
+            drugs = [f"{d.name} {d.dose}" if d.dose else d.name for d in med.drugs]
+            card = fact_card("What goes in", [plain(med.words), ", ".join(drugs), med.volume_words], width=5.6,
+                             accent=colour)
+        card.move_to(RIGHT * 3.5 + DOWN * 0.1)
+        fade = [FadeOut(self.fluoro)] if self.fluoro in self.mobjects else []
+        clock.play(*self.swap_stage(self.set_heading("The medicine" if med else "What the treatment is"), *fade,
+                                    FadeIn(card), *(FadeIn(c) for c in clouds)), seconds=1.0)
+        if self.fluoro in self.mobjects:
+            self.remove(self.fluoro)
+        anims = [Transform(clouds, grown)] if len(clouds) else []
+        if self.glow is not None:
+            anims.append(self.glow.animate.set_opacity(0.06))
+        if anims:
+            clock.play(*anims, share=0.5)
+        self.cloud, self.stage = clouds, VGroup(card)
+
+    # procedure-specific beats: a card with the key facts beside the illustration -----------------
+    def _fact_beat(self, clock, head: str, title: str, items: list[str], accent=palette.ACCENT, extra=()) -> None:
+        card = fact_card(title, [i for i in items if i], width=5.8, accent=accent)
+        card.move_to(RIGHT * 3.5 + DOWN * 0.1)
+        fade = [FadeOut(self.fluoro)] if self.fluoro is not None and self.fluoro in self.mobjects else []
+        clock.play(*self.swap_stage(self.set_heading(head), *fade, FadeIn(card, shift=LEFT * 0.2)), seconds=1.0)
+        if fade:
+            self.remove(self.fluoro)
+        for anim in extra:
+            clock.play(anim, share=0.4)
+        self.stage = VGroup(card)
+
+    def beat_stimulation(self, clock) -> None:
+        s = self.conf.stimulation
+        items = [f"Sensory test: {s.sensory_hz:g} Hz, below {s.sensory_max_v:g} V: tingling or pressure",
+                 f"Motor test: {s.motor_hz:g} Hz: back muscles twitch, not the leg or arm",
+                 plain(s.words)]
+        self._fact_beat(clock, "Testing the tip", "Stimulation test", items)
+
+    def beat_lesion(self, clock) -> None:
+        n = self.tech.needle
+        r = self.tech.lesion_radius_mm or 2.0
+        heat = VGroup()
+        for path in self.paths:
+            d = path.tip - path.entry
+            d = d / np.linalg.norm(d)
+            a = path.tip - d * (n.active_tip_mm or 10.0)
+            ends = self.illustration.to_scene(np.array([a, path.tip]))
+            heat.add(polyline_mobject(ends, "#FF7A1A", max(6.0, self.mm(2 * r) * 60)))
+        items = ["The bare tip is heated to about 80-85 °C for 60-90 s",
+                 f"Heating tip {n.active_tip_mm:g} mm long; the burn reaches about {r:g} mm around it"
+                 if n.active_tip_mm else "",
+                 "Lying along the nerve, the burn takes a longer piece of it"]
+        self._fact_beat(clock, "The heat lesion", "Radiofrequency lesion", items, accent=palette.WARNING,
+                        extra=[FadeIn(heat)])
+
+    def beat_manometry(self, clock) -> None:
+        m = self.conf.manometry
+        items = [f"Pressure kept below {m.max_psi:g} psi",
+                 f"A positive disc: your usual pain, at least {m.concordant_pain_min}/10",
+                 "A painless control disc next to it" if self.conf.control_contrast else "",
+                 plain(m.words)]
+        self._fact_beat(clock, "Pressure and pain", "Manometry", items)
+
+    def beat_double_block(self, clock) -> None:
+        items = [plain(first_sentence(self.proc.relief)),
+                 "Two blocks on different days, to be sure",
+                 "Good relief both times: radiofrequency ablation may help"]
+        self._fact_beat(clock, "Two blocks", "A test, done twice", items)
+
+    def beat_cement(self, clock) -> None:
+        med = self.tech.medication
+        items = ["Pushed in slowly, with a side view x-ray running",
+                 "Stop if it nears the back quarter of the body, by the canal",
+                 f"Each level: {med.volume_words}" if med else ""]
+        self._fact_beat(clock, "The cement", "Filling the bone", items, accent=palette.MEDICATION)
+
+    def beat_balloon(self, clock) -> None:
+        variant = next((v for v in self.proc.variants if v.name == "kyphoplasty"), None)
+        items = [plain(s) for s in variant.steps] if variant else [plain(self.proc.summary)]
+        self._fact_beat(clock, "Kyphoplasty", variant.title if variant else "A variant", items)
+
+    def beat_steer_lead(self, clock) -> None:
+        lead = self.tech.lead_tip
+        leads = VGroup(*(always_redraw(lambda k=k: polyline_mobject(
+            self.lead_points(k) if self.lead_points(k) is not None else self.device_points(k)[-1:].repeat(2, 0),
+            palette.NERVE, 6)) for k in range(len(self.paths))))
+        anims = []
+        if self.fluoro is not None and self.fluoro not in self.mobjects:
+            self.fluoro.set_needle(self.fluoro_device())
+            anims.append(FadeIn(self.fluoro))
+        cap = self.caption([f"The lead goes up the back of the epidural space to {lead[0]}-{lead[1]}"
+                            if lead else "The lead goes up the back of the epidural space"])
+        clock.play(*self.swap_stage(self.set_heading("Steering the lead"), *anims, FadeIn(cap)), seconds=0.8)
+        self.add(leads)
+        self.fluoro.add_updater(lambda m: m.set_needle(self.fluoro_device()))
+        clock.play(self.lead_depth.animate.set_value(1.0), share=0.6, rate_func=smooth)
+        self.fluoro.clear_updaters()
+        self.stage = VGroup(cap)
+
+    def beat_after(self, clock) -> None:
+        self.clear_stage(clock)
+        relief = fact_card("Relief", [plain(first_sentence(self.proc.relief))], width=5.6, accent=palette.OK,
+                           max_lines_per_item=5)
+        risks = fact_card("Main risks", [plain(r) for r in self.proc.risks[:3]], width=5.8, accent=palette.WARNING,
+                          max_lines_per_item=2)
+        VGroup(relief, risks).arrange(RIGHT, buff=0.5, aligned_edge=UP).move_to(DOWN * 0.3)
+        clock.play(self.set_heading("Afterwards"), FadeIn(relief), seconds=1.0)
+        clock.wait(share=0.25)
+        clock.play(FadeIn(risks), seconds=1.0)
+        self.stage = VGroup(relief, risks)
+
+    def beat_closing(self, clock) -> None:
+        self.clear_stage(clock)
+        clock.play(FadeIn(education_card()), seconds=1.0)

@@ -34,20 +34,9 @@ import pytest
 import textstat
 
 from voiceover.scripts import Script, load_script
+from scenes.procedures.catalog import PROCEDURE_ORDER
 
-PROCEDURES = (
-    "interlaminar-esi",
-    "transforaminal-esi",
-    "selective-nerve-root-block",
-    "caudal-esi",
-    "facet-joint-injection",
-    "medial-branch-block",
-    "radiofrequency-ablation",
-    "si-joint-injection",
-    "discography",
-    "vertebroplasty",
-    "spinal-cord-stimulator-trial",
-)
+PROCEDURES = PROCEDURE_ORDER  # the catalog's own list: one home for the eleven names
 
 CHAPTERS = {"Title", "Position", "The problem", "The views", "The needle", "Confirmation",
             "The medicine", "After", "Education only"}

@@ -376,50 +376,81 @@ class _StateDigest:
     DERIVED = frozenset({"id_to_vgroup_dict", "original_id", "pixel_array_to_cairo_context"})
 
     def __init__(self, work_dir: Path, opaque: Iterable[Any] = ()):
+        import numpy as np
+
+        self.np = np
         self.h = hashlib.sha256()
+        self.parts: list[str] = []  # tags, hashed in one go (much cheaper than one update each)
         # Objects fed by identity only (the scene, renderer, camera, writer): they hold pixels.
         self.seen: dict[int, int] = {id(o): i for i, o in enumerate(opaque)}
         self.work = str(work_dir)
+        self.callables = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools_partial_type())
 
     def put(self, tag: str) -> None:
-        self.h.update(tag.encode("utf-8", "surrogatepass") + b"\x1f")
+        self.parts.append(tag)
+
+    def put_bytes(self, data: bytes) -> None:
+        self._flush()
+        self.h.update(data)
+
+    def _flush(self) -> None:
+        if self.parts:
+            self.h.update("\x1f".join(self.parts).encode("utf-8", "surrogatepass") + b"\x1f")
+            self.parts.clear()
 
     def feed(self, value: Any, depth: int = 0) -> None:
-        import numpy as np
-
-        if value is None or isinstance(value, (bool, int, float, complex)):
-            self.put(repr(value))
-        elif isinstance(value, str):
-            self.put("s:" + self._canonical(value))
-        elif isinstance(value, (bytes, bytearray)):
-            self.put(f"b{len(value)}")
-            self.h.update(bytes(value))
-        elif isinstance(value, np.ndarray):
-            self.put(f"a{value.dtype}{value.shape}")
+        kind = type(value)
+        if kind is float or kind is int or kind is bool or value is None:
+            self.parts.append(repr(value))
+            return
+        if kind is str:
+            self.parts.append("s:" + (self._canonical(value) if "/" in value else value))
+            return
+        np = self.np
+        if kind is np.ndarray:
+            self.parts.append(f"a{value.dtype.str}{value.shape}")
             if value.dtype != object:
-                self.h.update(np.ascontiguousarray(value).tobytes())
+                self.put_bytes(np.ascontiguousarray(value).tobytes())
             else:
                 for item in value.ravel():
                     self.feed(item, depth + 1)
+            return
+        if kind is list or kind is tuple:
+            if depth >= self.MAX_DEPTH:
+                self.parts.append("deep:" + kind.__name__)
+                return
+            self.parts.append(f"{kind.__name__}{len(value)}")
+            for item in value:
+                self.feed(item, depth + 1)
+            return
+        if isinstance(value, (bool, int, float, complex)):
+            self.parts.append(repr(value))
+        elif isinstance(value, str):
+            self.parts.append("s:" + self._canonical(value))
+        elif isinstance(value, (bytes, bytearray)):
+            self.parts.append(f"b{len(value)}")
+            self.put_bytes(bytes(value))
+        elif isinstance(value, np.ndarray):
+            self.feed(np.asarray(value), depth)
         elif isinstance(value, np.generic):
-            self.put(repr(value.item()))
+            self.parts.append(repr(value.item()))
         elif isinstance(value, Path):
-            self.put("p:" + self._canonical(str(value)))
-        elif isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools_partial_type())):
+            self.parts.append("p:" + self._canonical(str(value)))
+        elif isinstance(value, self.callables):
             self._feed_callable(value)
         elif depth >= self.MAX_DEPTH:
-            self.put("deep:" + type(value).__qualname__)
+            self.parts.append("deep:" + type(value).__qualname__)
         elif isinstance(value, (list, tuple)):
-            self.put(f"{type(value).__name__}{len(value)}")
+            self.parts.append(f"{type(value).__name__}{len(value)}")
             for item in value:
                 self.feed(item, depth + 1)
         elif isinstance(value, dict):
-            self.put(f"d{len(value)}")
+            self.parts.append(f"d{len(value)}")
             for key in sorted(value, key=repr):
                 self.feed(key, depth + 1)
                 self.feed(value[key], depth + 1)
         elif isinstance(value, (set, frozenset)):
-            self.put(f"set{len(value)}")
+            self.parts.append(f"set{len(value)}")
             for item in sorted(value, key=repr):
                 self.feed(item, depth + 1)
         else:
@@ -438,7 +469,7 @@ class _StateDigest:
         self.put("f:" + getattr(func, "__module__", "?") + ":" + getattr(func, "__qualname__", type(func).__name__))
         code = getattr(func, "__code__", None)
         if code is not None:
-            self.h.update(code.co_code)
+            self.put_bytes(code.co_code)
             for const in code.co_consts:
                 if isinstance(const, (int, float, str, bool, type(None))):
                     self.put(repr(const))
@@ -476,6 +507,7 @@ class _StateDigest:
             self.feed(attrs[name], depth + 1)
 
     def hexdigest(self) -> str:
+        self._flush()
         return self.h.hexdigest()
 
 
@@ -524,9 +556,15 @@ def _index_path(cache_dir: Path, request, storyboard, quality: str) -> Path:
     return segment_dir(cache_dir) / "index" / f"{token[:40]}.json"
 
 
-def _context_token(request, quality: str) -> str:
+def _context_token(request, quality: str, context: dict | None = None) -> str:
+    """What every beat of a render shares: scene code, render settings, tools, the video's context.
+
+    The context (level, side, words the scene may show) is included because a beat may draw
+    from it without it showing in the state the beat starts from.
+    """
     blob = json.dumps({"code": scene_code_hash(request.spec), "scene": request.spec.scene,
-                       "settings": _settings_token(quality), "tools": tool_versions()}, sort_keys=True, default=str)
+                       "settings": _settings_token(quality), "tools": tool_versions(),
+                       "context": {str(k): str(v) for k, v in sorted((context or {}).items())}}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -572,9 +610,8 @@ def store_segment(cache_dir: Path, key: str, data: bytes) -> Path:
 def sweep_stale_temporaries(cache_dir: Path) -> None:
     """Remove cache temporaries left by killed processes (their pid is no longer running)."""
     base = segment_dir(cache_dir)
-    if not base.is_dir():
-        return
-    for tmp in list(base.glob(".tmp-*")) + list((base / "index").glob(".tmp-*")):
+    folders = (base, base / "index", base / "suffix", Path(cache_dir) / CHECKPOINTS_DIR)
+    for tmp in [t for folder in folders if folder.is_dir() for t in folder.glob(".tmp-*")]:
         try:
             pid = int(tmp.name.split("-")[1])
         except (IndexError, ValueError):
@@ -914,7 +951,7 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
     wanted = set(range(len(storyboard.beats)) if beats is None else beats)
     work_dir = Path(work_dir)
     sweep_stale_temporaries(cache_dir)
-    context_token = _context_token(request, quality)
+    context_token = _context_token(request, quality, storyboard.context)
     start, checkpoint = _choose_start(cache_dir, context_token, storyboard, wanted) if checkpoints and not force else (0, None)
     if checkpoint is not None:
         progress(f"  starting at beat {start + 1} from a checkpoint")

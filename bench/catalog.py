@@ -11,9 +11,10 @@ before or on files others are editing. Figures, each printed with its baseline a
    AAC (the baseline gets the narration for free: it is our mix, as a WAV); target ratio
    <= 0.6 (speech synthesised, as the baseline's);
 2. warm rebuild with nothing changed (median of 3 runs of the whole command); target <= 2 s;
-3. one narration beat edited in one video (the overview), against that video's full
-   render with ``render.py render``; target ratio <= 0.3; and the edited video's frames
-   are compared (framemd5) with a fresh render of the edited script;
+3. one narration beat edited in one video (the overview: the middle beat, then one near
+   the end), against that video's full render with ``render.py render``; target ratio
+   <= 0.3; each edited video's frames are compared (framemd5) with a fresh render of
+   the edited script;
 4. the overview at 1080p: render time over video length (real-time factor).
 
     python bench/catalog.py                 # all four (about 20 minutes on 2 cores)
@@ -154,33 +155,37 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
         return {"seconds": statistics.median(times), "runs": times}
 
     # -- 3. one beat edited --------------------------------------------------------------------
-    def edit(self, video: str = "overview", verify: bool = True) -> dict:
+    def edit(self, video: str = "overview", verify: bool = True, positions: tuple[float, ...] = (0.5, 0.85)) -> dict:
+        """Edit one beat (at each relative position in the script, one at a time) and rebuild."""
         full_s, _ = self.render("edit-out", "edit-cache")
         path = self.snap / "voiceover" / "scripts" / "en" / f"{video}.yaml"
         text = path.read_text(encoding="utf-8")
         ids = re.findall(r"^\s*- id: ([\w-]+)", text, flags=re.M)
-        beat = ids[len(ids) // 2]
-        edited = re.sub(rf"(- id: {re.escape(beat)}\n(?:.*\n)*?\s+text: >\n)", r"\1      This sentence was added by the benchmark.\n",
-                        text, count=1)
-        if edited == text:
-            raise SystemExit(f"could not edit beat {beat} of {path}")
-        path.write_text(edited, encoding="utf-8")
-        try:
-            edit_s, proc = self.render("edit-out", "edit-cache")
-            frames = re.search(r"beats drawn, the rest reused \((\d+\.\d) s\)", proc.stderr)
-            result = {"video": video, "beat": beat, "seconds": edit_s, "baseline_seconds": full_s, "ratio": edit_s / full_s,
-                      "frames_seconds": float(frames.group(1)) if frames else None,
-                      "log": [line.strip() for line in proc.stderr.splitlines()
-                              if "beats drawn" in line or "checkpoint" in line or "unchanged" in line]}
-            if verify:  # the same speech (piper's timing varies run to run), no cached frames
-                shutil.copytree(self.work / "edit-cache" / "speech", self.work / "fresh-cache" / "speech")
-                self.render("fresh-out", "fresh-cache")
-                mine = framemd5(self.work / "edit-out" / f"{video}-{self.quality}.mp4")
-                fresh = framemd5(self.work / "fresh-out" / f"{video}-{self.quality}.mp4")
-                result["frames_equal_fresh_render"] = mine == fresh
-        finally:
-            path.write_text(text, encoding="utf-8")
-        return result
+        cases = []
+        for n, position in enumerate(positions):
+            beat = ids[min(len(ids) - 1, int(len(ids) * position))]
+            edited = re.sub(rf"(- id: {re.escape(beat)}\n(?:.*\n)*?\s+text: >\n)",
+                            r"\1      This sentence was added by the benchmark.\n", text, count=1)
+            if edited == text:
+                raise SystemExit(f"could not edit beat {beat} of {path}")
+            path.write_text(edited, encoding="utf-8")
+            try:
+                edit_s, proc = self.render("edit-out", "edit-cache")
+                frames = re.search(r"beats drawn, the rest reused \((\d+\.\d) s\)", proc.stderr)
+                case = {"beat": beat, "position": f"{ids.index(beat) + 1} of {len(ids)}", "seconds": edit_s,
+                        "ratio": edit_s / full_s, "frames_seconds": float(frames.group(1)) if frames else None,
+                        "log": [line.strip() for line in proc.stderr.splitlines()
+                                if "beats drawn" in line or "checkpoint" in line or "unchanged" in line]}
+                if verify:  # the same speech (piper's timing varies run to run), no cached frames
+                    fresh = self.work / f"fresh-cache-{n}"
+                    shutil.copytree(self.work / "edit-cache" / "speech", fresh / "speech")
+                    self.render(f"fresh-out-{n}", fresh.name)
+                    case["frames_equal_fresh_render"] = (framemd5(self.work / "edit-out" / f"{video}-{self.quality}.mp4")
+                                                         == framemd5(self.work / f"fresh-out-{n}" / f"{video}-{self.quality}.mp4"))
+            finally:
+                path.write_text(text, encoding="utf-8")
+            cases.append(case)
+        return {"video": video, "baseline_seconds": full_s, "cases": cases}
 
     def render(self, out: str, cache: str, quality: str | None = None, video: str = "overview") -> tuple[float, subprocess.CompletedProcess]:
         """`render.py render` with its own segment cache but the speech already synthesised."""
@@ -242,13 +247,13 @@ def main() -> int:
               f"(target <= 2 s: {verdict(warm['seconds'], 2.0)}); ratio to the cold build {warm['seconds'] / cold['seconds']:.3f}")
 
         edit = results["edit"] = bench.edit(verify=not args.no_verify)
-        frames = edit.get("frames_equal_fresh_render")
-        print(f"3. one beat edited ({edit['video']}, beat '{edit['beat']}'): {edit['seconds']:.1f} s "
-              f"(of which drawing frames {edit['frames_seconds']} s); "
-              f"baseline (its full render): {edit['baseline_seconds']:.1f} s; ratio {edit['ratio']:.2f} "
-              f"(target <= 0.30: {verdict(edit['ratio'], 0.3)})"
-              + ("" if frames is None else f"; frames equal a fresh render: {'yes' if frames else 'NO'}")
-              + f"\n   {'; '.join(edit['log'])}")
+        for case in edit["cases"]:
+            frames = case.get("frames_equal_fresh_render")
+            print(f"3. one beat edited ({edit['video']}, beat '{case['beat']}', {case['position']}): {case['seconds']:.1f} s "
+                  f"(drawing frames: {case['frames_seconds']} s); baseline (its full render): {edit['baseline_seconds']:.1f} s; "
+                  f"ratio {case['ratio']:.2f} (target <= 0.30: {verdict(case['ratio'], 0.3)})"
+                  + ("" if frames is None else f"; frames equal a fresh render of the edit: {'yes' if frames else 'NO'}")
+                  + f"\n   {'; '.join(case['log'])}")
 
         if not args.skip_1080p:
             hd = results["1080p"] = bench.full_hd()

@@ -21,7 +21,7 @@ from scenes.fluoro.panel import FluoroPanel
 from scenes.kit import palette
 from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
 from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, first_sentence,
-                                         glow_size_mm, plain, polyline_mobject, problem_site, wrap)
+                                         glow_size_mm, plain, polyline_mobject, problem_site, problem_site_at, wrap)
 from scenes.narrated import NarratedScene
 from scenes.overview import FittedView
 from scenes.procedures.catalog import FLUORO_PATTERN, procedure
@@ -36,12 +36,16 @@ FLUORO_HEIGHT = 4.5
 CAPTION_AT = DOWN * 3.45
 
 
-def illustration_levels(plan) -> list[str]:
-    """The level and its neighbours, stretched to every level the plan's needles and lead reach."""
+def illustration_levels(plan, model=None) -> list[str]:
+    """The level and its neighbours, stretched to every level the plan's needles and lead reach
+    and to the treated structure (the caudal injection treats the lumbosacral roots)."""
     from scenes.anatomy.levels import VERTEBRAE, parse_level
 
     names = neighbours(plan.level)
     wanted = set(names)
+    if model is not None:
+        site = parse_level(problem_site_at(model, plan)[0])
+        wanted.update([site.upper, site.lower] if hasattr(site, "upper") else [site.name])
     for n in plan.needles:
         if n.lead:
             wanted.add(str(parse_level(n.target_level)))
@@ -71,11 +75,11 @@ def build_illustration(model, plan) -> Fitted:
     """The zoomed drawing the needle is shown on, fitted with the needles' skin entries."""
     kind = illustration_kind(plan)
     view = SpineView(model, kind)
-    levels = illustration_levels(plan)
+    levels = illustration_levels(plan, model)
     drawable = [lv for lv in levels if _has_structures(model, lv)]
     mob = view.spine_mobject(levels=drawable, highlight=plan.level if plan.level in drawable else None,
                              near_side=(kind != "lateral"))
-    extra = [n.entry for n in plan.needles] + [n.tip for n in plan.needles]
+    extra = [n.entry for n in plan.needles] + [n.tip for n in plan.needles] + [problem_site_at(model, plan)[1]]
     for n in plan.needles:
         extra += list(n.lead)
     return Fitted(view, mob, *ILLUSTRATION_BOX, ILLUSTRATION_CENTER, extra_points=np.array(extra))
@@ -86,6 +90,17 @@ def _has_structures(model, level) -> bool:
         return bool(model.structures(levels=[level]))
     except Exception:  # noqa: BLE001
         return False
+
+
+def _along_back(points: np.ndarray, distance: float) -> np.ndarray:
+    """The point ``distance`` mm back from the end of a polyline."""
+    left = float(distance)
+    for a, b in zip(points[::-1], points[-2::-1]):
+        seg = float(np.linalg.norm(b - a))
+        if seg >= left:
+            return a + (b - a) * (left / seg)
+        left -= seg
+    return np.asarray(points[0], float)
 
 
 def best_needle_pose(poses, direction) -> int:
@@ -178,7 +193,7 @@ class ProcedureScene(NarratedScene):
         marker = Ellipse(width=1.4, height=0.55, color=palette.ACCENT, stroke_width=5).move_to(at)
         words = self.context.get("level_words") or ""
         side = f"{self.side} side" if self.proc.sided and self.side else "midline"
-        tag = panel(paragraph([self.level, *wrap(words, 26, 2), side], px=32))
+        tag = panel(paragraph([self.level, *wrap(words, 30, 3), side], px=32))
         tag.move_to(RIGHT * 3.4 + UP * 0.6)
         clock.play(self.set_heading("Where"), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
@@ -261,15 +276,20 @@ class ProcedureScene(NarratedScene):
             self.pattern = contrast_pattern(FLUORO_PATTERN[self.conf.contrast], self.model, self.level,
                                             self.side or "right")
             pose = self._contrast_pose()
+            if pose is not None:
+                centres = np.array([np.asarray(p.solid.center, float) for p in self.pattern.at(1.0)])
+                middle = 0.5 * (np.asarray(self.plan.tip) + np.median(centres, axis=0)) if len(centres) else None
+                if middle is not None and np.linalg.norm(middle - np.asarray(pose.isocentre)) > 25.0:
+                    pose = pose.with_(isocentre=tuple(middle))
             if pose is not None and pose != self.fluoro.pose:
                 anims.append(self.fluoro.rotate_to(pose, steps=3))
-            title = "Contrast: " + CONTRAST_PATTERNS[self.conf.contrast].split(",")[0]
-            label = self.caption([title] + wrap(plain(self.conf.notes[0]), 64, 1) if self.conf.notes else [title])
-            clock.play(*self.swap_stage(*anims), seconds=1.0)
+            title = plain(CONTRAST_PATTERNS[self.conf.contrast])
+            label = self.caption(wrap(title, 64, 2))
+            clock.play(*self.swap_stage(*anims, FadeIn(label)), seconds=1.0)
             progress = ValueTracker(0.0)
             pattern = self.pattern
             self.fluoro.add_updater(lambda m: m.set_contrast(pattern, progress.get_value()))
-            clock.play(progress.animate.set_value(1.0), FadeIn(label), share=0.6, rate_func=linear)
+            clock.play(progress.animate.set_value(1.0), share=0.6, rate_func=linear)
             self.fluoro.clear_updaters()
             self.fluoro.set_contrast(pattern, 1.0)
         else:
@@ -282,7 +302,8 @@ class ProcedureScene(NarratedScene):
         self.stage = VGroup(label)
 
     def _contrast_pose(self):
-        for kind in self.conf.contrast_views:
+        kinds = sorted(self.conf.contrast_views, key=lambda k: k != "ap")  # AP shows the pattern's outline best
+        for kind in kinds:
             for view, pose in zip(self.tech.views, self.poses):
                 if view.view == kind and not view.coaxial:
                     if kind == "ap" and self.fluoro.pose.view == "ap":
@@ -297,7 +318,7 @@ class ProcedureScene(NarratedScene):
         except Exception:  # noqa: BLE001 - no foramen at this level: show it at the level above
             vascular = contrast_pattern("vascular", self.model, "L5-S1", self.side or "right")
         warn = panel(paragraph(["Vascular pattern: move the needle"], px=32, color=palette.WARNING), padding=0.25)
-        warn.move_to(RIGHT * 3.5 + UP * 2.75)
+        warn.move_to(FLUORO_CENTER + UP * 1.55)
         note = self.caption(["Fast branching streaks that wash away: the tip is in a vessel",
                              "Live x-ray catches it; checking the syringe for blood misses most"])
         clock.play(*self.swap_stage(self.set_heading("Watching for a vessel"), FadeIn(note)), seconds=0.8)
@@ -318,11 +339,22 @@ class ProcedureScene(NarratedScene):
         clouds = VGroup()
         grown = VGroup()
         for n in self.plan.needles:
-            at = self.illustration.to_scene(n.tip)[0]
+            spot = np.asarray(n.tip, float)
+            if self.plan.approach == "transpedicular":  # cement fills the body from the front third back
+                spot = 0.5 * (spot + np.asarray(self.model.level_centre(self.level), float))
+            at = self.illustration.to_scene(spot)[0]
             clouds.add(Ellipse(width=self.mm(3), height=self.mm(3), color=colour, fill_opacity=0.75,
                                stroke_width=0).move_to(at))
-            grown.add(Ellipse(width=self.mm(w * 1.2), height=self.mm(h * 1.2), color=colour, fill_opacity=0.7,
-                              stroke_width=0).move_to(at))
+            cloud = Ellipse(width=self.mm(w * 1.2), height=self.mm(h * 1.2), color=colour, fill_opacity=0.7,
+                            stroke_width=0).move_to(at)
+            site = self.illustration.to_scene(self.site)[0]
+            if self.plan.approach == "caudal_hiatus" and np.linalg.norm(site - at) > self.mm(20):
+                # the large caudal volume rises up the canal toward the lumbosacral roots
+                d = site - at
+                cloud = Ellipse(width=self.mm(w * 1.2), height=np.linalg.norm(d) + self.mm(h * 0.6), color=colour,
+                                fill_opacity=0.7, stroke_width=0)
+                cloud.rotate(np.arctan2(d[1], d[0]) - np.pi / 2).move_to(at + d / 2)
+            grown.add(cloud)
         if med is None:
             items = ["Nothing is injected at the target", "Numbing medicine only in the skin and along the needle"]
             card = fact_card("No drug", items, width=5.6, accent=colour)
@@ -410,11 +442,19 @@ class ProcedureScene(NarratedScene):
         lead = self.tech.lead_tip
         leads = VGroup(*(always_redraw(lambda k=k: polyline_mobject(
             self.lead_points(k) if self.lead_points(k) is not None else self.device_points(k)[-1:].repeat(2, 0),
-            palette.NERVE, 6)) for k in range(len(self.paths))))
+            palette.NEEDLE_TIP, 6)) for k in range(len(self.paths))))
         anims = []
         if self.fluoro is not None and self.fluoro not in self.mobjects:
             self.fluoro.set_needle(self.fluoro_device())
             anims.append(FadeIn(self.fluoro))
+        path = self.paths[0]
+        if len(path.lead):
+            # a side view centred on the last 5 cm of the lead: the tip arrives in the field
+            from scenes.fluoro.carm import CArmPose
+
+            centre = _along_back(path.lead, 50.0)
+            pose = CArmPose.lateral(lead[0] if lead else None, isocentre=centre, model=self.model)
+            anims.append(self.fluoro.rotate_to(pose, steps=3))
         cap = self.caption([f"The lead goes up the back of the epidural space to {lead[0]}-{lead[1]}"
                             if lead else "The lead goes up the back of the epidural space"])
         clock.play(*self.swap_stage(self.set_heading("Steering the lead"), *anims, FadeIn(cap)), seconds=0.8)

@@ -170,6 +170,11 @@ def polyline_mobject(points2d, color: str = palette.NEEDLE, width: float = 5.0) 
 
 def problem_site(model, plan) -> np.ndarray:
     """3D point of the structure the procedure treats, from the model's landmarks."""
+    return problem_site_at(model, plan)[1]
+
+
+def problem_site_at(model, plan) -> tuple[str, np.ndarray]:
+    """(level, 3D point) of the structure the procedure treats, from the model's landmarks."""
     level, side = plan.level, plan.side or "right"
     approach = plan.approach
     tries: list[tuple] = []
@@ -182,7 +187,7 @@ def problem_site(model, plan) -> np.ndarray:
     elif approach == "disc_extrapedicular":
         tries = [(level, "nucleus_centre", None)]
     elif approach == "transpedicular":
-        return np.asarray(model.level_centre(level), float)
+        return level, np.asarray(model.level_centre(level), float)
     elif approach == "si_joint":
         tries = [(level, "si_joint_inferior_third", side)]
     elif approach == "caudal_hiatus":
@@ -191,10 +196,10 @@ def problem_site(model, plan) -> np.ndarray:
         tries = [(level, "epidural_space", None), (plan.needles[0].target_level, "epidural_space", None)]
     for lv, name, sd in tries:
         try:
-            return np.asarray(model.landmark(lv, name, sd), float)
+            return lv, np.asarray(model.landmark(lv, name, sd), float)
         except Exception:  # noqa: BLE001 - fall back to the planned tip
             continue
-    return np.asarray(plan.tip, float)
+    return plan.needles[0].target_level, np.asarray(plan.tip, float)
 
 
 def glow_size_mm(approach: str) -> tuple[float, float]:
@@ -204,7 +209,7 @@ def glow_size_mm(approach: str) -> tuple[float, float]:
     if approach.startswith("transforaminal"):
         return 10.0, 16.0
     if approach == "transpedicular":
-        return 24.0, 18.0
+        return 16.0, 12.0
     if approach == "disc_extrapedicular":
         return 22.0, 8.0
     if approach == "si_joint":
@@ -224,9 +229,9 @@ def plain(sentence: str) -> str:
 
 def first_sentence(words: str) -> str:
     words = " ".join(words.split())
-    m = re.match(r"(.+?[.;:])(\s|$)", words)
+    m = re.match(r"(.+?[.;])(\s|$)", words)
     out = m.group(1) if m else words
-    return out.rstrip(";:").rstrip(".")
+    return out.rstrip(";").rstrip(".")
 
 
 def wrap(words: str, width: int = 38, max_lines: int = 3) -> list[str]:
@@ -242,7 +247,7 @@ def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = pa
     """A card: a bold title, then bullet items wrapped to the card's width."""
     head = text(title, 36, palette.TEXT, weight="BOLD", max_width=width - 0.5)
     rows = VGroup()
-    chars = max(18, int((width - 0.9) / (px * 0.0125)))
+    chars = max(18, int((width - 0.9) / (px * 0.0052)))
     for item in items:
         lines = wrap(item, chars, max_lines_per_item)
         if not lines:

@@ -1,0 +1,102 @@
+"""The procedure videos: one generic ProcedureScene, rendered for real at preview quality.
+
+Two procedures are rendered through ``render.py`` as a user runs it (silent voice, to
+keep the file's CPU time low); a unit-level check proves the needle drawn on the
+illustration ends where the view projects the planned tip, and the needle sent to the
+fluoroscopy ends at the same 3D tip.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.render
+
+RENDERED = [("transforaminal-esi", "transforaminal-esi-L4-L5-right-preview"),
+            ("caudal-esi", None)]
+
+
+def _script_ids(name: str) -> list[str]:
+    data = yaml.safe_load((ROOT / "voiceover" / "scripts" / "en" / f"{name}.yaml").read_text())
+    return [b["id"] for b in data["beats"]]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("procedure-videos")
+    for name, _ in RENDERED:
+        proc = run_cli("render", name, "--quality", "preview", "--voice", "none", "--output-dir", str(out), "--quiet")
+        assert proc.returncode == 0, f"{name}: {proc.stderr[-3000:]}"
+    found = {}
+    for name, _ in RENDERED:
+        mp4s = sorted(out.glob(f"{name}*-preview.mp4"))
+        assert len(mp4s) == 1, f"{name}: {mp4s}"
+        found[name] = mp4s[0]
+    return found
+
+
+@pytest.mark.parametrize("name", [n for n, _ in RENDERED])
+def test_sidecar_beats_follow_the_script(rendered, name):
+    mp4 = rendered[name]
+    sidecar = json.loads(mp4.with_suffix(".json").read_text())
+    assert sidecar["video"] == name and sidecar["quality"] == "preview"
+    beats = sidecar["beats"]
+    assert [b["id"] for b in beats] == _script_ids(name)
+    for before, after in zip(beats, beats[1:]):
+        assert after["start_s"] == pytest.approx(before["end_s"], abs=1e-3)
+
+
+@pytest.mark.parametrize("name", [n for n, _ in RENDERED])
+def test_chapters_in_the_file_match_the_sidecar(rendered, name):
+    mp4 = rendered[name]
+    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", "-show_streams",
+                          str(mp4)], capture_output=True, text=True, check=True)
+    info = json.loads(out.stdout)
+    sidecar = json.loads(mp4.with_suffix(".json").read_text())
+    titles = [c["tags"]["title"] for c in info["chapters"]]
+    assert titles == [c["title"] for c in sidecar["chapters"]]
+    assert len(titles) >= 5
+    video = [s for s in info["streams"] if s["codec_type"] == "video"][0]
+    assert (video["width"], video["height"]) == (854, 480)
+
+
+@pytest.mark.parametrize("name", ["transforaminal-esi", "facet-joint-injection", "discography",
+                                  "spinal-cord-stimulator-trial", "medial-branch-block"])
+def test_needle_on_illustration_ends_at_the_projected_tip(name):
+    from scenes.anatomy.model import SpineModel
+    from scenes.kit.procedure_blocks import DevicePath
+    from scenes.procedure_scene import build_illustration
+    from scenes.procedures.catalog import procedure
+    from scenes.procedures.planner import plan_needle
+
+    model = SpineModel.default()
+    plan = plan_needle(name)
+    tech = procedure(name).technique_for(plan.level)
+    fitted = build_illustration(model, plan)
+    view = fitted.view
+    for needle in plan.needles:
+        path = DevicePath(needle, tech.needle.gauge, tech.needle.inner_gauge)
+        # the illustration: the drawn polyline's last point is the view's projection of the tip,
+        # through the same fit (scale + shift) the drawing itself was given
+        drawn = fitted.to_scene(np.array(path.polyline(1.0)))
+        expected = (view.project(plan_tip := np.asarray(needle.tip))[0] - fitted.mid) * fitted.factor + fitted.center
+        assert np.allclose(drawn[-1], expected, atol=1e-9)
+        assert np.allclose(drawn[0], fitted.to_scene(needle.entry)[0])
+        # the fluoroscopy gets the same 3D line: its tip is the planned tip
+        device = path.fluoro_device(1.0)
+        assert np.allclose(device.tip, plan_tip, atol=1e-6)
+        # the stops are in order and end at the target
+        fractions = [f for f, _ in path.stops]
+        assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    # the drawing and the needle share one mapping: a landmark drawn from the view lands where
+    # the fitted mobject put it (drawing scaled about the fit's centre)
+    lo, hi = fitted.mobject.get_corner(np.array([-1, -1, 0])), fitted.mobject.get_corner(np.array([1, 1, 0]))
+    assert np.all(lo[:2] >= fitted.center[:2] - np.array([3.2, 3.0])) and np.all(hi[:2] <= fitted.center[:2] + np.array([3.2, 3.0]))

@@ -79,6 +79,9 @@ def build_illustration(model, plan) -> Fitted:
     drawable = [lv for lv in levels if _has_structures(model, lv)]
     mob = view.spine_mobject(levels=drawable, highlight=plan.level if plan.level in drawable else None,
                              near_side=(kind != "lateral"))
+    if plan.approach == "si_joint":  # the joint is between the sacrum and the back of the ilium
+        pelvis = view.spine_mobject(levels=[None], kinds=["ilium_posterior", "si_joint"])
+        mob = VGroup(pelvis, mob)
     extra = [n.entry for n in plan.needles] + [n.tip for n in plan.needles] + [problem_site_at(model, plan)[1]]
     for n in plan.needles:
         extra += list(n.lead)

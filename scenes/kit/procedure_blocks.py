@@ -247,12 +247,19 @@ def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = pa
     """A card: a bold title, then bullet items wrapped to the card's width."""
     head = text(title, 36, palette.TEXT, weight="BOLD", max_width=width - 0.5)
     rows = VGroup()
-    chars = max(18, int((width - 0.9) / (px * 0.0052)))
+    room = width - 0.9
     for item in items:
-        lines = wrap(item, chars, max_lines_per_item)
-        if not lines:
+        if not item:
             continue
-        body = paragraph(lines, px=px, color=palette.TEXT_MUTED, buff=0.1, max_width=width - 0.9)
+        chars = max(18, int(room / (px * 0.0045)))
+        while True:  # re-wrap narrower until the lines fit the card at full size
+            lines = wrap(item, chars, max_lines_per_item)
+            body = paragraph(lines, px=px, color=palette.TEXT_MUTED, buff=0.1)
+            if body.width <= room or chars <= 16:
+                break
+            chars -= 3
+        if body.width > room:
+            body.scale_to_fit_width(room)
         dot = text("•", px, accent)
         dot.next_to(body[0], LEFT, buff=0.15)
         rows.add(VGroup(dot, body))

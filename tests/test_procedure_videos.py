@@ -69,7 +69,8 @@ def test_chapters_in_the_file_match_the_sidecar(rendered, name):
 
 
 @pytest.mark.parametrize("name", ["transforaminal-esi", "facet-joint-injection", "discography",
-                                  "spinal-cord-stimulator-trial", "medial-branch-block"])
+                                  "spinal-cord-stimulator-trial", "medial-branch-block",
+                                  "si-joint-injection", "caudal-esi", "vertebroplasty"])
 def test_needle_on_illustration_ends_at_the_projected_tip(name):
     from scenes.anatomy.model import SpineModel
     from scenes.kit.procedure_blocks import DevicePath
@@ -100,3 +101,13 @@ def test_needle_on_illustration_ends_at_the_projected_tip(name):
     # the fitted mobject put it (drawing scaled about the fit's centre)
     lo, hi = fitted.mobject.get_corner(np.array([-1, -1, 0])), fitted.mobject.get_corner(np.array([1, 1, 0]))
     assert np.all(lo[:2] >= fitted.center[:2] - np.array([3.2, 3.0])) and np.all(hi[:2] <= fitted.center[:2] + np.array([3.2, 3.0]))
+
+
+def test_scene_has_a_method_for_every_beat_of_every_procedure_script():
+    from scenes.procedure_scene import ProcedureScene
+    from scenes.procedures.catalog import PROCEDURE_ORDER
+
+    for name in PROCEDURE_ORDER:
+        for beat in _script_ids(name):
+            assert hasattr(ProcedureScene, "beat_" + beat.replace("-", "_")), f"{name}: no method for beat '{beat}'"
+    assert not hasattr(ProcedureScene, "beat_regions")  # an unknown beat fails loudly in NarratedScene

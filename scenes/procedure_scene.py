@@ -21,7 +21,7 @@ from scenes.fluoro.panel import FluoroPanel
 from scenes.kit import palette
 from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
 from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, first_sentence,
-                                         glow_size_mm, plain, polyline_mobject, problem_site, problem_site_at, wrap)
+                                         for_region, glow_size_mm, plain, polyline_mobject, problem_site, problem_site_at, wrap)
 from scenes.narrated import NarratedScene
 from scenes.overview import FittedView
 from scenes.procedures.catalog import FLUORO_PATTERN, procedure
@@ -320,7 +320,7 @@ class ProcedureScene(NarratedScene):
             vascular = contrast_pattern("vascular", self.model, level, self.side or "right")
         except Exception:  # noqa: BLE001 - no foramen at this level: show it at the level above
             vascular = contrast_pattern("vascular", self.model, "L5-S1", self.side or "right")
-        warn = panel(paragraph(["Vascular pattern: move the needle"], px=32, color=palette.WARNING), padding=0.25)
+        warn = panel(text("Vascular pattern: move the needle", 32, "#FF8A3D", weight="BOLD"), padding=0.25, opacity=0.97)
         warn.move_to(FLUORO_CENTER + UP * 1.55)
         note = self.caption(["Fast branching streaks that wash away: the tip is in a vessel",
                              "Live x-ray catches it; checking the syringe for blood misses most"])
@@ -328,7 +328,8 @@ class ProcedureScene(NarratedScene):
         progress = ValueTracker(0.0)
         self.fluoro.set_contrast(None, render=False)
         self.fluoro.add_updater(lambda m: m.set_contrast(vascular, progress.get_value()))
-        clock.play(progress.animate.set_value(1.0), FadeIn(warn), share=0.55, rate_func=linear)
+        clock.play(progress.animate.set_value(0.12), FadeIn(warn), seconds=0.6, rate_func=linear)
+        clock.play(progress.animate.set_value(1.0), share=0.5, rate_func=linear)
         self.fluoro.clear_updaters()
         self.fluoro.set_contrast(self.pattern, 1.0) if self.pattern is not None else self.fluoro.set_contrast(None)
         clock.play(FadeOut(warn), seconds=0.5)
@@ -471,7 +472,11 @@ class ProcedureScene(NarratedScene):
         self.clear_stage(clock)
         relief = fact_card("Relief", [plain(first_sentence(self.proc.relief))], width=5.6, accent=palette.OK,
                            max_lines_per_item=5)
-        risks = fact_card("Main risks", [plain(r) for r in self.proc.risks[:3]], width=5.8, accent=palette.WARNING,
+        from scenes.anatomy.levels import region_of
+
+        region = region_of(_vertebra_of(self.level))
+        kept = [w for w in (for_region(r, region) for r in self.proc.risks) if w][:3]
+        risks = fact_card("Main risks", kept, width=5.8, accent=palette.WARNING,
                           max_lines_per_item=2)
         VGroup(relief, risks).arrange(RIGHT, buff=0.5, aligned_edge=UP).move_to(DOWN * 0.3)
         clock.play(self.set_heading("Afterwards"), FadeIn(relief), seconds=1.0)

@@ -12,6 +12,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Renders are compared frame by frame: processes this suite starts (render.py re-execs itself
+# with the same setting; Dask workers of the cluster test are spawned from here) must share
+# one string-hash seed, as render.py and the cluster workers of a real farm do.
+os.environ["PYTHONHASHSEED"] = "0"
+
 
 def run_cli(*args: str, timeout: float = 1200, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``python render.py ARGS`` in the repo, as a user would."""

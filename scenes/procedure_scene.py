@@ -250,8 +250,12 @@ class ProcedureScene(NarratedScene):
     def beat_needle(self, clock) -> None:
         best = best_needle_pose(self.poses, self.plan.needles[0].direction())
         anims = [self.set_heading("The needle")]
-        if self.poses[best] != self.fluoro.pose:
-            anims.append(self.fluoro.rotate_to(self.poses[best], steps=3))
+        pose = self.poses[best]
+        iso, tip = np.asarray(pose.isocentre), np.asarray(self.plan.tip, float)
+        if np.linalg.norm(tip - iso) > 20.0:  # centre the field between the level and the target
+            pose = pose.with_(isocentre=tuple(0.5 * (iso + tip)))
+        if pose != self.fluoro.pose:
+            anims.append(self.fluoro.rotate_to(pose, steps=3))
         needles = VGroup(*(always_redraw(lambda k=k: polyline_mobject(self.device_points(k), palette.NEEDLE, 5))
                            for k in range(len(self.paths))))
         first = self.caption([self.context.get("needle") or self.tech.needle.words])
@@ -320,7 +324,7 @@ class ProcedureScene(NarratedScene):
             vascular = contrast_pattern("vascular", self.model, level, self.side or "right")
         except Exception:  # noqa: BLE001 - no foramen at this level: show it at the level above
             vascular = contrast_pattern("vascular", self.model, "L5-S1", self.side or "right")
-        warn = panel(text("Vascular pattern: move the needle", 32, "#FF8A3D", weight="BOLD"), padding=0.25, opacity=0.97)
+        warn = panel(text("Vascular pattern: move the needle", 32, "#FF8A3D", weight="BOLD", max_width=5.0), padding=0.25, opacity=0.97)
         warn.move_to(FLUORO_CENTER + UP * 1.55)
         note = self.caption(["Fast branching streaks that wash away: the tip is in a vessel",
                              "Live x-ray catches it; checking the syringe for blood misses most"])

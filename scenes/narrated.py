@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from manim import MovingCameraScene, config
+from manim import FadeOut, MovingCameraScene, config
 
 from scenes.kit.palette import BACKGROUND
 from scenes.kit.typography import register_fonts
@@ -144,3 +144,10 @@ class NarratedScene(MovingCameraScene):
 
     def prepare(self) -> None:
         """Build mobjects shared by several beats (override)."""
+
+    def fade_out_everything(self, clock: BeatClock, seconds: float = 0.6) -> None:
+        """Fade out and remove everything on screen, inside the beat's budget."""
+        leaving = list(self.mobjects)
+        if leaving:
+            clock.play(*(FadeOut(m) for m in leaving), seconds=seconds)
+            self.remove(*leaving)

@@ -260,11 +260,7 @@ class OverviewScene(NarratedScene):
 
     # helpers --------------------------------------------------------------------------------
     def clear_stage(self, clock, seconds: float = 0.6) -> None:
-        """Fade out everything on screen (and reset the camera) before a new card."""
-        leaving = [m for m in self.mobjects]
-        if leaving:
-            clock.play(*(FadeOut(m) for m in leaving), seconds=seconds)
-            self.remove(*leaving)
+        self.fade_out_everything(clock, seconds)
         self.stage = VGroup()
 
     def beat_closing(self, clock) -> None:

@@ -169,10 +169,7 @@ class ProcedureScene(NarratedScene):
         return block
 
     def clear_stage(self, clock, seconds: float = 0.6) -> None:
-        leaving = [m for m in self.mobjects]
-        if leaving:
-            clock.play(*(FadeOut(m) for m in leaving), seconds=seconds)
-            self.remove(*leaving)
+        self.fade_out_everything(clock, seconds)
         self.stage = VGroup()
         self.head = None
 

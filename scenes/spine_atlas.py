@@ -7,7 +7,7 @@ model's own landmarks, so they sit on the structure they name in every view.
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, LaggedStart, Line, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, Line, VGroup
 
 from scenes.anatomy.levels import Interspace, Vertebra, parse_level
 from scenes.anatomy.model import SpineModel
@@ -55,10 +55,8 @@ class SpineAtlasScene(NarratedScene):
 
     def swap(self, clock, new_heading: str, *mobjects, seconds: float = 1.0) -> None:
         """Fade out what is on screen and fade in a new heading and drawings."""
-        old = [m for m in self.mobjects]
         head = heading(new_heading)
-        clock.play(*(FadeOut(m) for m in old), seconds=0.5)
-        self.remove(*old)
+        self.fade_out_everything(clock, 0.5)
         clock.play(FadeIn(head), *(FadeIn(m) for m in mobjects), seconds=seconds)
 
     def beat_title(self, clock) -> None:
@@ -147,7 +145,5 @@ class SpineAtlasScene(NarratedScene):
         self.swap(clock, f"Your level: {level}", drawings, captions, seconds=1.5)
 
     def beat_closing(self, clock) -> None:
-        old = [m for m in self.mobjects]
-        clock.play(*(FadeOut(m) for m in old), seconds=0.5)
-        self.remove(*old)
+        self.fade_out_everything(clock, 0.5)
         clock.play(FadeIn(education_card()), seconds=1.0)

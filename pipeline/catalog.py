@@ -249,6 +249,7 @@ class Plan:
     storyboard: Any
     cached: bool  # every beat's segment is cached for exactly this storyboard
     code: str  # the scene code hash the worker sees (must match ours)
+    hash_seed: str = ""  # the worker's string-hash seed (must match ours: it decides drawing order)
     worker: str = ""
 
 
@@ -279,7 +280,7 @@ def _task_options(job: Job, ship: bool):
 
 def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
     from pipeline.build import make_storyboard, prepare_narration
-    from pipeline.incremental import read_index, scene_code_hash
+    from pipeline.incremental import hash_seed, read_index, scene_code_hash
     from pipeline.quality import QUALITIES
 
     with _task_options(job, ship) as options:
@@ -289,7 +290,7 @@ def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
         cached = read_index(options.cache_dir, job.request, storyboard, options.quality) is not None
     report(f"{job.stem}: {len(storyboard.beats)} beats, {storyboard.total_frames} frames"
            f"{', all cached' if cached else ''}")
-    return Plan(storyboard, cached, scene_code_hash(job.request.spec))
+    return Plan(storyboard, cached, scene_code_hash(job.request.spec), hash_seed())
 
 
 def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: Report) -> Rendered:
@@ -398,7 +399,9 @@ class _Run:
     chunks_left: int = 0
     keys: dict[int, str] = field(default_factory=dict)
     segments: dict[str, bytes] = field(default_factory=dict)
-    drawn: int = 0
+    work_seconds: float = 0.0  # time its tasks took in the workers (the summary's "time")
+    drawn: int = 0  # beats drawn so far, from progress events (for the progress line)
+    drawn_beats: set[int] = field(default_factory=set)  # from the finished render tasks (for the summary)
     worker: str = ""
     last_line: float = 0.0
     last_percent: int = -100
@@ -499,6 +502,7 @@ def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, for
     from pipeline.cluster import LocalPool
 
     printer = printer or _Printer()
+    began = time.monotonic()
     outcomes: dict[str, Outcome] = {}
     runs: dict[str, _Run] = {}
     for out_dir in {Path(j.options.output_dir) for j in jobs}:
@@ -539,6 +543,7 @@ def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, for
         finally:
             if own_pool:
                 pool.shutdown(interrupt=any(o.status == "interrupted" for o in outcomes.values()))
+        printer.line(f"{len(runs)} video(s) worked on in {_duration(time.monotonic() - began)}")
     for job in jobs:
         outcomes.setdefault(job.stem, Outcome(job, "interrupted", 0.0, "not started"))
     return [outcomes[j.stem] for j in jobs]
@@ -555,7 +560,12 @@ class _Scheduler:
         self.serial = 0
         self.plans_left = len(runs)
 
+    # Finish what is started before starting more: a video is done (and safe from Ctrl-C)
+    # as early as possible, and its log and summary line come while the rest still build.
+    PRIORITY = {"finish": 2, "render": 1, "plan": 0}
+
     def submit(self, run: _Run, kind: str, fn, args: tuple, detail: Any = None, **hints) -> None:
+        hints.setdefault("priority", self.PRIORITY[kind])
         self.serial += 1
         task_id = f"{kind}-{self.serial}-{run.job.stem}"
         self.tasks[task_id] = (run.job.stem, kind, detail)
@@ -573,7 +583,7 @@ class _Scheduler:
             for stem, run in self.runs.items():
                 if stem not in self.outcomes:
                     self.logs[stem].write(["interrupted"])
-                    self.outcomes[stem] = Outcome(run.job, "interrupted", time.monotonic() - run.started,
+                    self.outcomes[stem] = Outcome(run.job, "interrupted", run.work_seconds,
                                                   "interrupted; the next run continues from the cached beats", run.log)
             self.pool.shutdown(interrupt=True)
             raise
@@ -602,6 +612,7 @@ class _Scheduler:
             self.fail(run, f"{task_kind} task lost: {payload}", [f"{task_kind} task lost: {payload}"])
             return
         outcome = payload
+        run.work_seconds += outcome.seconds
         if self.ship or not outcome.ok:
             self.logs[stem].write(outcome.log if self.ship else [l for l in outcome.detail.splitlines()])
         if not outcome.ok:
@@ -616,20 +627,24 @@ class _Scheduler:
 
     def fail(self, run: _Run, reason: str, lines: Iterable[str] = ()) -> None:
         self.logs[run.job.stem].write(list(lines) + [f"FAILED: {reason}"])
-        self.outcomes[run.job.stem] = Outcome(run.job, "failed", time.monotonic() - run.started, reason, run.log)
+        self.outcomes[run.job.stem] = Outcome(run.job, "failed", run.work_seconds, reason, run.log)
         self.printer.line(f"[fail] {run.job.stem}: {reason} (log: {run.log})")
         if run.phase == "plan":
             self.plans_left -= 1
 
     def on_plan(self, run: _Run, plan: Plan, _detail, outcome) -> None:
-        from pipeline.incremental import code_hash, scene_code_hash
+        from pipeline.incremental import code_hash, hash_seed, scene_code_hash
 
         self.plans_left -= 1
+        run.phase = "planned"
         if self.ship and plan.code != scene_code_hash(run.job.request.spec):
             code_hash.cache_clear()  # our files may have changed since we looked; look again
             if plan.code != scene_code_hash(run.job.request.spec):
                 raise RuntimeError(f"the worker {outcome.worker} runs other scene code than this checkout; "
                                    "deploy the same commit to every worker")
+        if self.ship and plan.hash_seed != hash_seed():
+            raise RuntimeError(f"the worker {outcome.worker} hashes strings with seed {plan.hash_seed!r}, we use "
+                               f"{hash_seed()!r}: start the Dask workers with PYTHONHASHSEED=0, as render.py runs")
         run.storyboard = plan.storyboard
         run.frames_total = plan.storyboard.total_frames
         run.worker = outcome.worker
@@ -656,6 +671,7 @@ class _Scheduler:
 
     def on_render(self, run: _Run, rendered: Rendered, beats, _outcome) -> None:
         run.keys.update(rendered.keys)
+        run.drawn_beats.update(rendered.drawn)
         run.segments.update(rendered.segments or {})
         run.chunks_left -= 1
         if run.chunks_left == 0:
@@ -676,12 +692,13 @@ class _Scheduler:
         if finished.files is not None:
             _write_shipped(run.job, finished)
             incremental.record_built(run.job.request, run.job.options, run.inputs)
-        seconds = time.monotonic() - run.started
+        seconds = run.work_seconds
         beats = len(run.storyboard.beats)
-        note = (f"{run.drawn}/{beats} beats drawn" if run.keys else f"all {beats} beats cached") + f"; {run.reason}"
+        note = (f"{len(run.drawn_beats)}/{beats} beats drawn" if run.keys else f"all {beats} beats cached") + f"; {run.reason}"
         self.outcomes[run.job.stem] = Outcome(run.job, "built", seconds, note, run.log)
-        self.logs[run.job.stem].write([f"built in {seconds:.1f} s: {note}"])
-        self.printer.line(f"[done] {run.job.stem}: built in {_duration(seconds)} ({note})")
+        self.logs[run.job.stem].write([f"built: {seconds:.1f} s of work, done {time.monotonic() - run.started:.1f} s "
+                                       f"after the run began: {note}"])
+        self.printer.line(f"[done] {run.job.stem}: built in {_duration(seconds)} of work ({note})")
 
 
 # ---------------------------------------------------------------------------------------
@@ -689,7 +706,7 @@ class _Scheduler:
 # ---------------------------------------------------------------------------------------
 
 def summary_table(outcomes: Sequence[Outcome]) -> str:
-    rows = [("video", "status", "time", "note")]
+    rows = [("video", "status", "time", "note")]  # time: what its tasks took in the workers
     for o in outcomes:
         note = o.note
         if o.status in ("failed", "interrupted") and o.log is not None:

@@ -8,6 +8,9 @@ arguments) and report the same events, so ``build_all`` does not care where work
   value or the error text;
 * ``("lost", task_id, reason)`` when the process running it died (killed, out of memory).
 
+``submit`` hints: ``priority`` (higher runs first: the catalog finishes a video before it
+starts planning the next) and ``prefer_worker`` (Dask: where the video was planned).
+
 **Local** (:class:`LocalPool`): ``-j N`` spawned worker processes, each taking one task at
 a time over a pipe. A worker that dies takes only its own task with it: the pool notices
 (process sentinel), reports the task as lost and starts a replacement. Workers die with
@@ -19,6 +22,8 @@ on other machines cannot write our disk, so a task that runs there builds into i
 temporary directory (and its own segment cache, ``$SPINE_WORKER_CACHE`` or
 ``~/.cache/spinal-injections-animation``) and *returns the bytes* of what it made; the
 client writes them into ``output/`` atomically. Progress travels as Dask worker events.
+A worker whose string-hash seed differs from ours (Dask's nanny sets 6640) runs each task
+in a child process with our seed, so it draws exactly what a local worker draws.
 """
 
 from __future__ import annotations
@@ -198,7 +203,9 @@ class LocalPool:
                 self.workers.append(idle)
             if idle is None:
                 return
-            task_id, fn, args, _ = self.backlog.pop(0)
+            # Highest priority first (finishing a video before starting another), then in order.
+            best = max(range(len(self.backlog)), key=lambda i: (self.backlog[i][3].get("priority", 0), -i))
+            task_id, fn, args, _ = self.backlog.pop(best)
             idle.task = task_id
             idle.conn.send((task_id, fn, args, self.plugins))
 
@@ -266,8 +273,14 @@ def worker_cache_dir() -> Path:
     return Path.home() / ".cache" / "spinal-injections-animation"
 
 
-def run_on_dask_worker(task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...]) -> TaskOutcome:
-    """What a Dask worker runs: the task, with its progress sent back as worker events."""
+def run_on_dask_worker(task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...],
+                       hash_seed: str | None = None) -> TaskOutcome:
+    """What a Dask worker runs: the task, with its progress sent back as worker events.
+
+    Dask's nanny starts workers with PYTHONHASHSEED=6640 (for its own hashing); render.py
+    runs with 0, and set order, so drawing order, depends on it. A worker with another
+    seed than the client's runs the task in a child process started with the client's.
+    """
     try:
         from distributed import get_worker
 
@@ -279,9 +292,75 @@ def run_on_dask_worker(task_id: str, fn: Callable, args: tuple, plugins: tuple[s
         address = worker.address
     except (ImportError, ValueError):
         emit, address = None, ""
-    outcome = run_task(fn, args, plugins, emit)
+    if hash_seed is None or _own_hash_seed() == hash_seed:
+        outcome = run_task(fn, args, plugins, emit)
+    else:
+        outcome = _run_in_child(task_id, fn, args, plugins, emit, hash_seed)
     outcome.worker = address
     return outcome
+
+
+def _own_hash_seed() -> str:
+    from pipeline.incremental import hash_seed
+
+    return hash_seed()
+
+
+def _run_in_child(task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...], emit, hash_seed: str) -> TaskOutcome:
+    """Run one task in a child interpreter started with PYTHONHASHSEED=hash_seed.
+
+    A plain subprocess (Dask's worker processes are daemons, which may not use
+    multiprocessing); the request goes in on stdin, progress and the outcome come back as
+    length-prefixed pickles on a pipe of their own (stdout is left to the libraries).
+    """
+    import pickle
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    read_fd, write_fd = os.pipe()
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed,
+               PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    child = subprocess.Popen([sys.executable, "-c", f"from pipeline.cluster import _child_main; _child_main({write_fd})"],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, cwd=root, pass_fds=(write_fd,))
+    os.close(write_fd)
+    try:
+        child.stdin.write(pickle.dumps((fn, args, plugins), protocol=5))
+        child.stdin.close()
+        with os.fdopen(read_fd, "rb") as frames:
+            while True:
+                head = frames.read(8)
+                if len(head) < 8:
+                    break
+                kind, payload = pickle.loads(frames.read(int.from_bytes(head, "big")))
+                if kind == "progress" and emit is not None:
+                    emit(payload)
+                elif kind == "done":
+                    return payload
+        code = child.wait()
+        return TaskOutcome(False, error=f"the task's child process exited with status {code}",
+                           log=[f"child process exited with status {code}"])
+    finally:
+        if child.poll() is None:
+            child.terminate()
+        child.wait()
+
+
+def _child_main(fd: int) -> None:
+    """The child side of :func:`_run_in_child`."""
+    import pickle
+
+    _die_with_parent()
+    out = os.fdopen(fd, "wb")
+
+    def send(kind: str, payload: Any) -> None:
+        data = pickle.dumps((kind, payload), protocol=5)
+        out.write(len(data).to_bytes(8, "big") + data)
+        out.flush()
+
+    fn, args, plugins = pickle.loads(sys.stdin.buffer.read())
+    outcome = run_task(fn, args, plugins, lambda message: send("progress", message))
+    send("done", outcome)
+    out.close()
 
 
 class DaskPool:
@@ -316,11 +395,11 @@ class DaskPool:
         if isinstance(msg, dict) and "task" in msg:
             self.events.put(("progress", msg["task"], msg.get("message", "")))
 
-    def submit(self, task_id: str, fn: Callable, args: tuple, prefer_worker: str | None = None, **_) -> None:
-        kwargs: dict[str, Any] = {"pure": False, "key": f"{task_id}-{os.getpid()}-{time.monotonic_ns()}"}
+    def submit(self, task_id: str, fn: Callable, args: tuple, prefer_worker: str | None = None, priority: int = 0, **_) -> None:
+        kwargs: dict[str, Any] = {"pure": False, "key": f"{task_id}-{os.getpid()}-{time.monotonic_ns()}", "priority": priority}
         if prefer_worker:
             kwargs.update(workers=[prefer_worker], allow_other_workers=True)
-        future = self.client.submit(run_on_dask_worker, task_id, fn, args, self.plugins, **kwargs)
+        future = self.client.submit(run_on_dask_worker, task_id, fn, args, self.plugins, _own_hash_seed(), **kwargs)
         with self.lock:
             self.futures[future] = task_id
 

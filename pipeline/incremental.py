@@ -556,6 +556,13 @@ def _index_path(cache_dir: Path, request, storyboard, quality: str) -> Path:
     return segment_dir(cache_dir) / "index" / f"{token[:40]}.json"
 
 
+def hash_seed() -> str:
+    """This interpreter's string-hash seed ("random" if salted): set order, and so drawing order, depend on it."""
+    import sys
+
+    return "random" if sys.flags.hash_randomization else os.environ.get("PYTHONHASHSEED", "0")
+
+
 def _context_token(request, quality: str, context: dict | None = None) -> str:
     """What every beat of a render shares: scene code, render settings, tools, the video's context.
 
@@ -563,7 +570,7 @@ def _context_token(request, quality: str, context: dict | None = None) -> str:
     from it without it showing in the state the beat starts from.
     """
     blob = json.dumps({"code": scene_code_hash(request.spec), "scene": request.spec.scene,
-                       "settings": _settings_token(quality), "tools": tool_versions(),
+                       "settings": _settings_token(quality), "tools": tool_versions(), "hash_seed": hash_seed(),
                        "context": {str(k): str(v) for k, v in sorted((context or {}).items())}}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

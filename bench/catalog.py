@@ -65,10 +65,11 @@ class Bench:
         self.env.pop("SPINE_CATALOG_PLUGINS", None)
 
     def run(self, *args: str, env: dict | None = None, check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), children_cpu()
         proc = subprocess.run([sys.executable, *args], cwd=self.snap, env=dict(self.env, **(env or {})),
                               capture_output=True, text=True)
         seconds = time.monotonic() - started
+        self.last_cpu = children_cpu() - cpu  # CPU seconds of the command and every process it waited for
         if check and proc.returncode != 0:
             raise SystemExit(f"failed ({proc.returncode}): {' '.join(args)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
         return seconds, proc
@@ -81,18 +82,21 @@ class Bench:
     def cold(self) -> dict:
         """The catalog from nothing (speech too), then again with only the speech kept, against the baseline."""
         seconds, proc = self.render_all("out", "cache", "--no-gallery", check=False)
-        print(proc.stdout.strip())
+        cold_cpu = self.last_cpu
+        print(proc.stdout.strip(), flush=True)
         # The same build with the speech already synthesised (the baseline does not synthesise either).
         shutil.copytree(self.work / "cache" / "speech", self.work / "cache-speech" / "speech")
         render_seconds, render_proc = self.render_all("out-speech", "cache-speech", "--no-gallery", check=False)
+        render_cpu = self.last_cpu
         built = [line.split()[0] for line in proc.stdout.splitlines() if len(line.split()) > 1 and line.split()[1] == "built"]
         failed = [line for line in proc.stdout.splitlines() if len(line.split()) > 1 and line.split()[1] == "failed"]
         if failed:
             print("(some videos failed; the comparison covers the built ones)")
         if not built:
             raise SystemExit("nothing was built")
-        baseline = self.baseline(built)
+        baseline, baseline_cpu = self.baseline(built)
         return {"seconds": seconds, "speech_cached_seconds": render_seconds, "videos": built, "baseline_seconds": baseline,
+                "cpu_seconds": cold_cpu, "speech_cached_cpu_seconds": render_cpu, "baseline_cpu_seconds": baseline_cpu,
                 "ratio": seconds / baseline, "speech_cached_ratio": render_seconds / baseline,
                 "per_video": {line.split()[0]: line.split()[2] for line in render_proc.stdout.splitlines()
                               if len(line.split()) > 2 and line.split()[1] == "built"}}
@@ -117,7 +121,7 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
         from_quality = json.loads(self.run("-c", f"from pipeline.quality import QUALITIES; import json; q = QUALITIES[{self.quality!r}]; "
                                                  "print(json.dumps([q.width, q.height, q.fps]))")[1].stdout)
         width, height, fps = from_quality
-        total = 0.0
+        total, cpu = 0.0, 0.0
         env = {"FLUORO_CACHE_DIR": str(self.work / "fluoro-baseline")}
         for stem in stems:
             shim = self.work / f"baseline_{stem.replace('-', '_')}.py"
@@ -132,17 +136,19 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
             seconds, _ = self.run("-m", "manim", "render", "--media_dir", str(media), "--disable_caching",
                                   "--resolution", f"{width},{height}", "--frame_rate", str(fps), "--format", "mp4",
                                   "--progress_bar", "none", "--verbosity", "WARNING", "-o", stem, str(shim), "Baseline", env=env)
+            cpu += self.last_cpu
             movie = next(media.rglob(f"{stem}.mp4"))
             narration = self.work / f"narration-{stem}.wav"  # our mix, as the WAV a baseline would have (not timed)
             subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(self.work / "out" / f"{stem}.mp4"), "-map", "0:a",
                             "-c:a", "pcm_s16le", str(narration)], check=True)
-            started = time.monotonic()
+            started, before = time.monotonic(), children_cpu()
             subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(movie), "-i", str(narration),
                             "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "160k",
                             "-movflags", "+faststart", str(self.work / f"baseline-{stem}.mp4")], check=True)
             total += seconds + (time.monotonic() - started)
-            print(f"  baseline {stem}: {seconds:.1f} s")
-        return total
+            cpu += children_cpu() - before
+            print(f"  baseline {stem}: {seconds:.1f} s", flush=True)
+        return total, cpu
 
     # -- 2. warm rebuild ------------------------------------------------------------------------
     def warm(self, repeats: int = 3) -> dict:
@@ -207,6 +213,13 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
         return {"seconds": seconds, "video_seconds": sidecar["duration_s"], "real_time_factor": seconds / sidecar["duration_s"]}
 
 
+def children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def framemd5(path: Path) -> list[str]:
     out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
                          capture_output=True, text=True, check=True).stdout
@@ -226,6 +239,7 @@ def main() -> int:
     parser.add_argument("--no-verify", action="store_true", help="skip the fresh render that checks the edited video")
     parser.add_argument("--keep", type=Path, help="keep the snapshot and outputs in this (new) directory")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows even when redirected to a file
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-catalog-"))
     results: dict = {"quality": args.quality, "jobs": args.jobs, "cpus": os.cpu_count(), "load_before": os.getloadavg(),
@@ -240,7 +254,12 @@ def main() -> int:
               f"{cold['seconds']:.1f} s from nothing, {cold['speech_cached_seconds']:.1f} s with the speech already synthesised; "
               f"baseline (manim CLI + ffmpeg mux with AAC, one after another, narration given): {cold['baseline_seconds']:.1f} s; "
               f"ratios {cold['ratio']:.2f} and {cold['speech_cached_ratio']:.2f} "
-              f"(target <= 0.60: {verdict(cold['speech_cached_ratio'], 0.6)})")
+              f"(target <= 0.60: {verdict(cold['speech_cached_ratio'], 0.6)})\n"
+              f"   CPU time: {cold['cpu_seconds']:.0f} s from nothing, {cold['speech_cached_cpu_seconds']:.0f} s with speech, "
+              f"baseline {cold['baseline_cpu_seconds']:.0f} s (ratio {cold['speech_cached_cpu_seconds'] / cold['baseline_cpu_seconds']:.2f}); "
+              f"on {os.cpu_count()} otherwise idle cores the speech-cached build would take about "
+              f"{cold['speech_cached_cpu_seconds'] / args.jobs:.0f} s, ratio "
+              f"{cold['speech_cached_cpu_seconds'] / args.jobs / cold['baseline_seconds']:.2f}", flush=True)
 
         warm = results["warm"] = bench.warm()
         print(f"2. warm rebuild, nothing changed (median of {len(warm['runs'])}): {warm['seconds']:.2f} s "

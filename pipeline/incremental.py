@@ -68,7 +68,7 @@ STATE_DIR = ".state"
 SEGMENTS_DIR = "segments"
 CHECKPOINTS_DIR = "checkpoints"
 # Share of a render pass's time that may go into keeping checkpoints (pickling the scene).
-CHECKPOINT_BUDGET = 0.1
+CHECKPOINT_BUDGET = 0.05
 
 Progress = Callable[[str], None]
 

@@ -228,6 +228,13 @@ def _file_digest(path: Path | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
+def _script_files(request, lang: str) -> list[Path]:
+    from voiceover.scripts import SCRIPTS_DIR
+
+    names = {lang, "en"}
+    return [p for p in (Path(SCRIPTS_DIR) / n / f"{request.spec.script_name}.yaml" for n in sorted(names)) if p.is_file()]
+
+
 def video_inputs(request, options) -> dict[str, Any]:
     """Every input of one video build, as plain data (nothing is rendered or synthesised)."""
     from voiceover.scripts import load_script
@@ -243,7 +250,11 @@ def video_inputs(request, options) -> dict[str, Any]:
         "scene": request.spec.scene,
         "scene_code": scene_code_hash(request.spec),
         "build_code": code_hash(BUILD_MODULES, ("voiceover",)),
-        "script": {"title": script.title, "beats": [[b.id, b.chapter, b.text] for b in script.beats]},
+        "script": {"title": script.title, "beats": [[b.id, b.chapter, b.text] for b in script.beats],
+                   # words the scene shows (kept beside the narration); whatever else a script grows
+                   "screen": json.loads(json.dumps(getattr(script, "screen", None) or {}, sort_keys=True, default=str))},
+        # The script files themselves too, so nothing a script holds is missed (a comment costs a re-mux).
+        "script_files": {f"{p.parent.name}/{p.name}": _file_digest(p) for p in _script_files(request, options.lang)},
         "quality": options.quality, "voice": options.voice, "lang": options.lang,
         "loudness_lufs": options.loudness_lufs,
         "music": _file_digest(options.music),

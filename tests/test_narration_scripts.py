@@ -71,7 +71,7 @@ EXTRA_BEATS = {
 }
 EXTRA_CHAPTERS = {"vascular": {"Confirmation"}, "stimulation": {"Confirmation"}}
 
-ALLOWED_FIELDS = {"level", "side", "level_words", "region_words", "root", "nerves", "needle",
+ALLOWED_FIELDS = {"level", "side", "level_words", "region_words", "limb", "root", "nerves", "needle",
                   "medication", "volume", "position", "contrast_pattern_words"}
 # Fields that only some procedures' code supplies.
 FIELD_ONLY_FOR = {
@@ -91,6 +91,7 @@ PLAIN_CONTEXT = {
     "side": "left",
     "level_words": "between two bones",
     "region_words": "low back",
+    "limb": "leg",
     "root": "this",
     "nerves": "the two small nerves",
     "needle": "a thin needle",
@@ -119,9 +120,9 @@ _NAME_RE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(MEDICAL_N
 _NOTATION_RE = re.compile(r"\b[CTLS]\d{1,2}(?:\s?[-–]\s?[CTLS]?\d{1,2})?\b|\bmL\b|°C|\bHz\b|\bpsi\b")
 
 
-def plain_text(script: Script) -> str:
-    """The script as scored for reading level: fields and medical names made plain."""
-    text = " ".join(b.text for b in script.filled(PLAIN_CONTEXT).beats)
+def plain_text(script: Script, technique: str | None = None) -> str:
+    """The script as scored for reading level (the words of ``technique``): fields and medical names made plain."""
+    text = " ".join(b.text for b in script.filled(dict(PLAIN_CONTEXT, technique=technique)).beats)
     return _NAME_RE.sub("name", _NOTATION_RE.sub("name", text))
 
 
@@ -134,9 +135,21 @@ def _pyphen_syllables():
     return mock.patch.object(_count_syllables, "get_cmudict", lambda lang: None)
 
 
-def reading_grade(script: Script) -> float:
+def reading_grade(script: Script, technique: str | None = None) -> float:
     with _pyphen_syllables():
-        return textstat.flesch_kincaid_grade(plain_text(script))
+        return textstat.flesch_kincaid_grade(plain_text(script, technique))
+
+
+def procedure_technique(video: str, technique: str):
+    from scenes.procedures.catalog import procedure
+
+    return next(t for t in procedure(video).techniques if t.id == technique)
+
+
+def techniques(video: str) -> list[str]:
+    from scenes.procedures.catalog import procedure
+
+    return [t.id for t in procedure(video).techniques]
 
 
 def requests(video: str) -> list[dict[str, str]]:
@@ -207,8 +220,51 @@ def test_only_allowed_fields(script):
 
 
 def test_reading_grade_is_at_most_8(script):
-    grade = reading_grade(script)
-    assert grade <= MAX_GRADE, f"{script.video}: Flesch-Kincaid grade {grade:.1f}"
+    for technique in techniques(script.video):  # each technique's words, as its videos speak them
+        grade = reading_grade(script, technique)
+        assert grade <= MAX_GRADE, f"{script.video} ({technique}): Flesch-Kincaid grade {grade:.1f}"
+
+
+def test_variants_name_the_procedures_techniques(script):
+    """Words by technique are keyed by the procedure's technique ids (or ``other``): a typo
+    would silently fall back to ``other``."""
+    allowed = set(techniques(script.video)) | {"other"}
+    assert script.variant_keys() <= allowed, f"{script.video}: {sorted(script.variant_keys() - allowed)}"
+
+
+# Words that place pain or a step in another part of the spine than the request's.
+ELSEWHERE = {"cervical": r"lower back|\blegs?\b|\bchest\b|\bbelly\b",
+             "thoracic": r"\bneck\b|lower back|\barms?\b|\blegs?\b",
+             "lumbar": r"\bneck\b|\barms?\b|\bchest\b", "s1": r"\bneck\b|\barms?\b|\bchest\b"}
+
+
+def test_each_region_hears_and_sees_only_its_own_region(script):
+    """A video made at C5-C6 speaks of the neck and the arm, one at L4-L5 of the lower back and
+    the leg: narration and on-screen words of every allowed request."""
+    for context in requests(script.video):
+        pattern = ELSEWHERE.get(context["technique"])
+        if pattern is None:
+            continue
+        filled = script.filled(context)
+        words = [(b.id, b.text) for b in filled.beats] + [(k, str(v)) for k, v in filled.screen.items()]
+        for where, text in words:
+            hit = re.search(pattern, text, re.IGNORECASE)
+            assert not hit, f"{script.video} at {context['level']} ({where}): '{hit.group(0)}' in: {text}"
+
+
+def test_on_screen_cards_are_patient_words(script):
+    """The cards of the problem, relief and risks come from the script (plain words, translatable),
+    not from the clinical data: short, no bracketed citations, no abbreviations a patient cannot read."""
+    for technique in techniques(script.video):
+        screen = script.filled(dict(PLAIN_CONTEXT, technique=technique)).screen
+        assert {"problem", "relief", "risks"} <= set(screen), f"{script.video}: {sorted(screen)}"
+        if procedure_technique(script.video, technique).confirmation.contrast is None:  # no dye: words say the check
+            assert isinstance(screen.get("confirm"), str), f"{script.video} ({technique}): no on-screen 'confirm'"
+        risks = screen["risks"]
+        assert isinstance(risks, list) and 1 <= len(risks) <= 3, risks
+        for line in [screen["problem"], screen["relief"], *risks]:
+            assert isinstance(line, str) and 1 <= len(line.split()) <= 18, line
+            assert not re.search(r"\[|\(|\b(SAP|ventral|infarction|haematoma|intrathecal|radicular)\b", line), line
 
 
 def test_every_request_fills_and_reads_in_time(script):
@@ -264,19 +320,29 @@ def test_radiofrequency_stimulation_and_lesion_numbers():
 
 def test_no_advice(script):
     for beat in script.beats:
-        assert not re.search(r"\byou should\b|\byou must\b|\byou need to\b", beat.text, re.IGNORECASE), \
-            f"{script.video}/{beat.id}: {beat.text}"
+        for text in [beat.text] + [t for _, t in beat.variants]:
+            assert not re.search(r"\byou should\b|\byou must\b|\byou need to\b", text, re.IGNORECASE), \
+                f"{script.video}/{beat.id}: {text}"
+
+
+def filled_at(video: str, level: str, side: str | None = "right") -> Script:
+    from scenes.procedures.catalog import narration_context, procedure
+
+    proc = procedure(video)
+    return load_script(video).filled(narration_context(proc, level, side if proc.sided else None))
 
 
 def test_cervical_interlaminar_level_is_low():
-    where = load_script("interlaminar-esi").beat("where").text
+    where = filled_at("interlaminar-esi", "C7-T1").beat("where").text
     assert "C7-T1" in where and "C6-C7" in where
 
 
 def test_cervical_transforaminal_warns_and_names_dexamethasone():
     for video in ("transforaminal-esi", "selective-nerve-root-block"):
-        text = " ".join(b.text for b in load_script(video).beats)
-        assert "dexamethasone" in text and "neck" in text, video
+        text = " ".join(b.text for b in filled_at(video, "C5-C6").beats)
+        assert "dexamethasone" in text and "neck" in text and "stroke" in text, video
+        lumbar = " ".join(b.text for b in filled_at(video, "L4-L5").beats)
+        assert "neck" not in lumbar and "spinal cord" in lumbar, video
 
 
 def test_vertebroplasty_reports_the_sham_trials():

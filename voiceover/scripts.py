@@ -13,6 +13,19 @@ Texts may hold fields in braces, filled from the video's context when the video 
 built: ``{level}`` (``L4-L5``), ``{side}`` (``left``), ``{root}`` (``L4``) and whatever a
 procedure adds. Editing a line here and re-rendering is all it takes to change what
 a video says.
+
+A beat's text, and a ``screen:`` entry, may instead be a mapping from a procedure's
+technique (``lumbar``, ``cervical``, ``s1`` ...: the ``techniques`` ids of its data) to
+the words for that technique, with ``other`` for the rest::
+
+      - id: needle
+        chapter: The needle
+        text:
+          lumbar: The tip stops just under the pedicle ...
+          cervical: The tip touches the bony joint, then ...
+
+so a video made at C5-C6 speaks of the neck only. The build picks the variant of the
+request's technique (context field ``technique``).
 """
 
 from __future__ import annotations
@@ -30,11 +43,29 @@ class ScriptError(ValueError):
     """A narration script is missing, malformed, or lacks a field or a translation."""
 
 
+OTHER = "other"  # the variant for every technique not named
+
+
 @dataclass(frozen=True)
 class ScriptBeat:
     id: str
     chapter: str
     text: str
+    variants: tuple[tuple[str, str], ...] = ()  # (technique, text) when the words differ by technique
+
+    def text_for(self, technique: str | None) -> str:
+        """The words for ``technique`` (its own variant, else ``other``, else the first)."""
+        if not self.variants:
+            return self.text
+        table = dict(self.variants)
+        return table.get(technique or "", table.get(OTHER, self.variants[0][1]))
+
+
+def pick_variant(value, technique: str | None):
+    """A ``screen:`` value for ``technique``: a mapping of variants is resolved, anything else kept."""
+    if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+        return value.get(technique or "", value.get(OTHER, next(iter(value.values()))))
+    return value
 
 
 @dataclass(frozen=True)
@@ -52,11 +83,18 @@ class Script:
                 return beat
         raise ScriptError(f"{self.path}: no beat '{beat_id}'")
 
+    def variant_keys(self) -> set[str]:
+        """Every technique a beat or a screen entry names a variant for."""
+        keys = {k for beat in self.beats for k, _ in beat.variants}
+        keys.update(k for v in self.screen.values() if isinstance(v, dict) for k in v)
+        return keys
+
     def fields(self) -> set[str]:
         """Names of the {fields} the texts use."""
         names = set()
         for beat in self.beats:
-            for text in (beat.text, beat.chapter):
+            texts = [beat.chapter, beat.text] + [t for _, t in beat.variants]
+            for text in texts:
                 names.update(f for _, f, _, _ in string.Formatter().parse(text) if f)
         names.update(f for _, f, _, _ in string.Formatter().parse(self.title) if f)
         return names
@@ -69,11 +107,13 @@ class Script:
                 f"{self.path}: no value for field(s) {', '.join('{' + m + '}' for m in missing)}; "
                 f"known fields: {', '.join(sorted(context)) or 'none'}"
             )
+        technique = context.get("technique")
         beats = tuple(
-            ScriptBeat(b.id, b.chapter.format_map(context), " ".join(b.text.format_map(context).split()))
+            ScriptBeat(b.id, b.chapter.format_map(context), " ".join(b.text_for(technique).format_map(context).split()))
             for b in self.beats
         )
-        return Script(self.video, self.lang, self.title.format_map(context), beats, self.path, self.screen)
+        screen = {k: pick_variant(v, technique) for k, v in self.screen.items()}
+        return Script(self.video, self.lang, self.title.format_map(context), beats, self.path, screen)
 
 
 def available_languages(video: str) -> list[str]:
@@ -120,12 +160,20 @@ def _parse(path: Path, video: str, lang: str) -> Script:
         raise ScriptError(f"{path}: a script needs 'title' and a non-empty list 'beats'")
     beats, seen = [], set()
     for i, raw in enumerate(data["beats"]):
-        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k).strip() for k in ("id", "chapter", "text")):
+        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k).strip() for k in ("id", "chapter")):
+            raise ScriptError(f"{path}: beat {i + 1} needs non-empty 'id', 'chapter' and 'text'")
+        text, variants = raw.get("text"), ()
+        if isinstance(text, dict):
+            if not text or not all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in text.items()):
+                raise ScriptError(f"{path}: beat '{raw['id']}': 'text' by technique must map each technique to words")
+            variants = tuple((k, " ".join(v.split())) for k, v in text.items())
+            text = dict(variants).get(OTHER, variants[0][1])
+        elif not isinstance(text, str) or not text.strip():
             raise ScriptError(f"{path}: beat {i + 1} needs non-empty 'id', 'chapter' and 'text'")
         if raw["id"] in seen:
             raise ScriptError(f"{path}: beat id '{raw['id']}' appears twice")
         seen.add(raw["id"])
-        beats.append(ScriptBeat(raw["id"], raw["chapter"].strip(), " ".join(raw["text"].split())))
+        beats.append(ScriptBeat(raw["id"], raw["chapter"].strip(), " ".join(text.split()), variants))
     screen = data.get("screen") or {}
     if not isinstance(screen, dict) or not all(isinstance(k, str) for k in screen):
         raise ScriptError(f"{path}: 'screen' must map keys to the words shown on screen")

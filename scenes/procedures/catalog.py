@@ -94,6 +94,11 @@ FLUORO_PATTERN = {
     "vascular": "vascular",
 }
 
+# Where the nerve pain of a root at each region is felt ("pain down the {limb}").
+# Keyed by technique (the cervical interlaminar technique reaches T1-T2, whose root serves the
+# arm) and else by the level's region.
+LIMB_WORDS = {"cervical": "arm", "thoracic": "chest", "lumbar": "leg", "sacral": "leg", "coccygeal": "leg", "s1": "leg"}
+
 REGION_WORDS = {
     "cervical": "neck",
     "thoracic": "mid back",
@@ -244,8 +249,10 @@ def narration_context(proc: Procedure, level: str, side: str | None) -> dict[str
     conf = tech.confirmation
     ctx: dict[str, Any] = {
         "level": level,
+        "technique": tech.id,  # picks a script's words by technique (voiceover/scripts.py)
         "level_words": proc.level_words.get(level) or describe_level(level),
         "region_words": _region_words(tech, level),
+        "limb": LIMB_WORDS.get(tech.id) or LIMB_WORDS[region_of(parse_level(level))],
         "root": root_for(proc, level),
         "nerves": nerves_words(proc, level),
         "needle": tech.needle.words,

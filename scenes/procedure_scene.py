@@ -20,8 +20,8 @@ from scenes.fluoro.contrast import contrast_pattern
 from scenes.fluoro.panel import FluoroPanel
 from scenes.kit import palette
 from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
-from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, first_sentence,
-                                         for_region, glow_size_mm, plain, polyline_mobject, problem_site, problem_site_at, wrap)
+from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, glow_size_mm, plain,
+                                         polyline_mobject, problem_site, problem_site_at, wrap)
 from scenes.narrated import NarratedScene
 from scenes.overview import FittedView
 from scenes.procedures.catalog import FLUORO_PATTERN, procedure
@@ -211,7 +211,7 @@ class ProcedureScene(NarratedScene):
                     fill_opacity=0.22, stroke_width=0),
             Ellipse(width=self.mm(w), height=self.mm(h), color=palette.INFLAMMATION, fill_opacity=0.5, stroke_width=0),
         ).move_to(at)
-        words = wrap(plain(first_sentence(self.proc.purpose)), 30, 4)
+        words = wrap(self.words("problem"), 30, 4)
         label = panel(paragraph(words, px=30))
         label.move_to(RIGHT * 3.5 + UP * 0.6)
         clock.play(self.set_heading("The problem"), *self.swap_stage(), seconds=0.8)
@@ -297,13 +297,35 @@ class ProcedureScene(NarratedScene):
             self.fluoro.clear_updaters()
             self.fluoro.set_contrast(pattern, 1.0)
         else:
-            items = [plain(words)] + [plain(n) for n in self.conf.notes[:2]]
-            label = fact_card("The check", items, width=5.6)
-            label.move_to(RIGHT * 3.5 + DOWN * 0.1)
-            clock.play(*self.swap_stage(*anims, FadeOut(self.fluoro), FadeIn(label)), seconds=1.0)
-            self.remove(self.fluoro)
-            self.fluoro_hidden = True
+            # no dye pattern: the check views (front and side) show the tip at the target
+            checks = self._check_poses()
+            label = self.caption(wrap(self.words("confirm"), 64, 2))
+            first, rest = (checks[0], checks[1:]) if checks else (None, [])
+            if first is not None and first != self.fluoro.pose:
+                anims.append(self.fluoro.rotate_to(first, steps=3))
+            clock.play(*self.swap_stage(*anims, FadeIn(label)), seconds=1.0)
+            for pose in rest:
+                clock.wait(share=0.15)
+                clock.play(self.fluoro.rotate_to(pose, steps=3), seconds=1.0)
         self.stage = VGroup(label)
+
+    def _check_poses(self) -> list:
+        """The technique's last front and side views (not down the beam), centred on the tip."""
+        picked = {}
+        for view, pose in zip(self.tech.views, self.poses):
+            if view.view in ("ap", "lateral") and not view.coaxial:
+                picked[view.view] = pose
+        out = []
+        tip = np.asarray(self.plan.tip, float)
+        for kind in ("ap", "lateral"):
+            if kind in picked:
+                pose = picked[kind]
+                if np.linalg.norm(tip - np.asarray(pose.isocentre)) > 20.0:
+                    pose = pose.with_(isocentre=tuple(0.5 * (np.asarray(pose.isocentre) + tip)))
+                out.append(pose)
+        if out and out[-1].view == self.fluoro.pose.view:  # start in the view the needle was watched in
+            out.reverse()
+        return out
 
     def _contrast_pose(self):
         kinds = sorted(self.conf.contrast_views, key=lambda k: k != "ap")  # AP shows the pattern's outline best
@@ -316,11 +338,10 @@ class ProcedureScene(NarratedScene):
         return None
 
     def beat_vascular(self, clock) -> None:
-        level = self.level if self.plan.approach != "caudal_hiatus" else "L5-S1"
-        try:
-            vascular = contrast_pattern("vascular", self.model, level, self.side or "right")
-        except Exception:  # noqa: BLE001 - no foramen at this level: show it at the level above
-            vascular = contrast_pattern("vascular", self.model, "L5-S1", self.side or "right")
+        # the streaks start at the needle tip, in the frame of the level it is at (the sacral
+        # canal's caudal needle: the lowest lumbar interspace's)
+        level = self.level if self.plan.approach not in ("caudal_hiatus", "transforaminal_s1") else "L5-S1"
+        vascular = contrast_pattern("vascular", self.model, level, self.side or "right", tip=self.plan.tip)
         warn = panel(text("Vascular pattern: move the needle", 32, "#FF8A3D", weight="BOLD", max_width=5.0), padding=0.25, opacity=0.97)
         warn.move_to(FLUORO_CENTER + UP * 1.55)
         note = self.caption(["Fast branching streaks that wash away: the tip is in a vessel",
@@ -426,7 +447,7 @@ class ProcedureScene(NarratedScene):
         self._fact_beat(clock, "Pressure and pain", "Manometry", items)
 
     def beat_double_block(self, clock) -> None:
-        items = [plain(first_sentence(self.proc.relief)),
+        items = [self.words("relief"),
                  "Two blocks on different days, to be sure",
                  "Good relief both times: radiofrequency ablation may help"]
         self._fact_beat(clock, "Two blocks", "A test, done twice", items)
@@ -471,13 +492,8 @@ class ProcedureScene(NarratedScene):
 
     def beat_after(self, clock) -> None:
         self.clear_stage(clock)
-        relief = fact_card("Relief", [plain(first_sentence(self.proc.relief))], width=5.6, accent=palette.OK,
-                           max_lines_per_item=5)
-        from scenes.anatomy.levels import region_of
-
-        region = region_of(_vertebra_of(self.level))
-        kept = [w for w in (for_region(r, region) for r in self.proc.risks) if w][:3]
-        risks = fact_card("Main risks", kept, width=5.8, accent=palette.WARNING,
+        relief = fact_card("Relief", [self.words("relief")], width=5.6, accent=palette.OK, max_lines_per_item=5)
+        risks = fact_card("Main risks", list(self.words("risks"))[:3], width=5.8, accent=palette.WARNING,
                           max_lines_per_item=2)
         VGroup(relief, risks).arrange(RIGHT, buff=0.5, aligned_edge=UP).move_to(DOWN * 0.3)
         clock.play(self.set_heading("Afterwards"), FadeIn(relief), seconds=1.0)

@@ -227,27 +227,6 @@ def plain(sentence: str) -> str:
     return s[:1].upper() + s[1:] if s else s
 
 
-REGIONS = ("cervical", "thoracic", "lumbar", "sacral")
-
-
-def for_region(sentence: str, region: str) -> str | None:
-    """``sentence`` in plain words, or None when its bracket limits it to another region
-    ("brainstem or cord stroke (cervical)" is left out of a lumbar video)."""
-    for inside in re.findall(r"\(([^)]*)\)", sentence):
-        head = re.split(r"[:,; ]", inside.strip().lower(), maxsplit=1)[0]
-        allowed = {region, "lumbar"} if region == "sacral" else {region}  # S1 shares the lumbar cautions
-        if head in REGIONS and head not in allowed:
-            return None
-    return plain(sentence)
-
-
-def first_sentence(words: str) -> str:
-    words = " ".join(words.split())
-    m = re.match(r"(.+?[.;])(\s|$)", words)
-    out = m.group(1) if m else words
-    return out.rstrip(";").rstrip(".")
-
-
 def wrap(words: str, width: int = 38, max_lines: int = 3) -> list[str]:
     lines = textwrap.wrap(words, width)
     if len(lines) > max_lines:

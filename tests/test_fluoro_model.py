@@ -163,3 +163,17 @@ def _needle_line(model):
 def test_all_patterns_are_listed():
     assert {"epidurogram", "transforaminal", "caudal", "facet_arthrogram", "si_arthrogram", "nucleogram",
             "fissured_disc", "vascular"} <= set(PATTERNS)
+
+
+def test_vascular_streaks_start_at_the_needle_tip(model):
+    """The vessel warning shows the dye leaving from where the needle is: at an interlaminar
+    tip (midline, behind the canal) the first streak starts there, not at the foramen."""
+    from scenes.procedures.planner import plan_needle
+
+    plan = plan_needle("interlaminar-esi", "L4-L5", "right")
+    pattern = contrast_pattern("vascular", model, plan.level, "right", tip=plan.tip)
+    assert np.allclose(pattern.origin, plan.tip)
+    first = pattern.pieces[0]
+    assert np.allclose(first.a, plan.tip) and first.start == 0.0
+    foramen = contrast_pattern("vascular", model, "L4-L5", "right")  # no tip: the transforaminal default
+    assert np.linalg.norm(np.asarray(foramen.origin) - np.asarray(plan.tip)) > 10.0

@@ -480,10 +480,16 @@ def fissured_disc(model, level: str, side: str = "right") -> ContrastPattern:
     return ContrastPattern("fissured_disc", level, side, tuple(pieces), origin=_tup(centre))
 
 
-def vascular(model, level: str, side: str = "right") -> ContrastPattern:
-    """Intravascular uptake: fast, thin, branching streaks that then wash out [clinical 3.2]."""
+def vascular(model, level: str, side: str = "right", tip=None) -> ContrastPattern:
+    """Intravascular uptake: fast, thin, branching streaks that then wash out [clinical 3.2].
+
+    The streaks start where the needle tip is (``tip``, a 3D point in mm); without one, at the
+    foramen's safe triangle, where a transforaminal needle would be."""
     an = _Anatomy(model)
-    tip = an.try_lm(level, "safe_triangle", side)
+    if tip is not None:
+        tip = np.asarray(tip, float)
+    else:
+        tip = an.try_lm(level, "safe_triangle", side)
     if tip is None:
         tip = an.lm(level, "foramen", side)
     upper, _ = _split(level)
@@ -525,10 +531,13 @@ PATTERNS = {
 }
 
 
-def contrast_pattern(name: str, model, level: str, side: str | None = "right") -> ContrastPattern:
-    """The named pattern (see the module doc) built from ``model``'s landmarks at ``level``."""
+def contrast_pattern(name: str, model, level: str, side: str | None = "right", tip=None) -> ContrastPattern:
+    """The named pattern (see the module doc) built from ``model``'s landmarks at ``level``
+    (``tip``: where the needle tip is, for the patterns that start there: ``vascular``)."""
     try:
         build = PATTERNS[name]
     except KeyError:
         raise ValueError(f"unknown contrast pattern {name!r}; known: {', '.join(sorted(PATTERNS))}") from None
+    if tip is not None and name == "vascular":
+        return build(model, level, side, tip=tip)
     return build(model, level, side)

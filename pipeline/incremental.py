@@ -870,6 +870,7 @@ class _Director:
             return
         if index == self.start and self.checkpoint is not None:
             self._restore()
+        _drop_placeholders(self.scene)
         random.seed(beat_seed(index))
         import numpy as np
 
@@ -929,6 +930,22 @@ class _Director:
             path = _suffix_path(self.cache_dir, self.context_token, self.storyboard, index, state)
             if not path.is_file():
                 _write_atomic(path, json.dumps([self.keys[i] for i in range(index, n)]).encode())
+
+
+def _drop_placeholders(scene) -> None:
+    """Remove the empty ``Mobject()`` a non-frozen ``wait`` leaves on the scene.
+
+    Manim adds a ``Wait``'s placeholder mobject to the scene and never removes it. It draws
+    nothing, but whether a beat ends with such a wait depends on its length, so without this
+    a longer narration in one beat would change the state every later beat starts from.
+    """
+    from manim import Mobject
+
+    def placeholder(m) -> bool:
+        return type(m) is Mobject and not m.submobjects and not m.updaters and len(m.points) == 0
+
+    if any(placeholder(m) for m in scene.mobjects):
+        scene.mobjects = [m for m in scene.mobjects if not placeholder(m)]
 
 
 def _choose_start(cache_dir: Path, context_token: str, storyboard, wanted: set[int]) -> tuple[int, dict | None]:

@@ -10,11 +10,17 @@
 The panel is a ``Group`` of the image (:attr:`image`, an ``ImageMobject`` whose outside
 of the collimated field is transparent), a circular frame and a label (level and view)
 in the bundled font. Anatomy line integrals come from the disk cache; a needle or contrast
-change recomputes only that layer. While ``live`` is true every new image gets a new noise
-seed (live fluoroscopy flickers); ``live=False`` holds one noise pattern (last image hold).
+change recomputes only that layer. While ``live`` is true the noise follows the picture: its
+seed is a digest of what the image shows (pose, needle and contrast layers) and of the number
+of exposures taken (:meth:`take_shot`), so the noise changes whenever the picture does (live
+fluoroscopy flickers) but never depends on how many frames were drawn before. A beat's images
+are then the same however long the earlier beats were, and a cached beat stays reusable when
+an earlier beat's narration changes. ``live=False`` holds one noise pattern (last image hold).
 """
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, linear
@@ -58,7 +64,7 @@ class FluoroPanel(Group):
         self.cache_dir = cache_dir
         self.seed = int(seed)
         self.live = live
-        self._frame_no = 0
+        self._shots = 0  # exposures taken: a new shot of an unchanged picture gets new noise
         self._needle: Needle | None = None
         self._needle_layer = None
         self._contrast = None
@@ -88,16 +94,20 @@ class FluoroPanel(Group):
         text.next_to(self.ring, DOWN, buff=0.15)
         return text
 
-    def _next_seed(self) -> int:
-        if self.live:
-            self._frame_no += 1
-        return self.seed + self._frame_no
+    def _seed_for(self, imager: FluoroImager, layers) -> int:
+        """The noise seed of an image: fixed unless live; then a digest of what it shows."""
+        if not self.live:
+            return self.seed
+        crc = zlib.crc32(f"{imager.cache_key}|{self._shots}".encode())
+        for layer in layers:
+            crc = zlib.crc32(b"-" if layer is None else np.ascontiguousarray(layer).data, crc)
+        return (self.seed + crc) % (2 ** 32)
 
     def _render(self, imager: FluoroImager | None = None, layers=None) -> np.ndarray:
         imager = imager or self.imager
         if layers is None:
             layers = [self._needle_layer, self._contrast_layer]
-        return imager.frame_from_layers(layers, seed=self._next_seed())
+        return imager.frame_from_layers(layers, seed=self._seed_for(imager, layers))
 
     def _show(self, grey: np.ndarray) -> "FluoroPanel":
         self.image.pixel_array = grey_to_rgba(grey, self.detector.field_fraction)
@@ -161,6 +171,8 @@ class FluoroPanel(Group):
     # -- animations ---------------------------------------------------------------------------------
     def take_shot(self, run_time: float = 0.7, **kwargs) -> Animation:
         """Exposure: the screen flashes bright for a moment, then the new image appears."""
+        if self.live:
+            self._shots += 1
         grey = self._render()
         return _Exposure(self, grey, run_time=run_time, **kwargs)
 

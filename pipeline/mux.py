@@ -74,7 +74,8 @@ def mux(video: Path, audio: Path, out: Path, *, title: str, chapters: list[Chapt
                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "20", "-preset", "medium", "-threads", "2"]
     else:
         cmd += ["-c:v", "copy"]
-    cmd += ["-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2",
+    # The fast AAC coder: about 3x quicker than the default two-loop search; speech at 160k stays clean.
+    cmd += ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k", "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart", "-f", "mp4", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

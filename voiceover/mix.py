@@ -72,13 +72,84 @@ class Stems:
 # ---------------------------------------------------------------- measuring
 
 def integrated_lufs(x: np.ndarray, rate: int = SAMPLE_RATE) -> float:
-    """BS.1770-4 integrated loudness (pyloudnorm); -inf for silence or < 0.4 s."""
-    import pyloudnorm
-
+    """BS.1770-4 integrated loudness (pyloudnorm's K-weighting filters and gating); -inf for silence or < 0.4 s."""
     x = np.asarray(x, np.float64)
     if x.shape[0] < int(0.4 * rate) or not np.any(x):
         return float("-inf")
-    return float(pyloudnorm.Meter(rate).integrated_loudness(x))
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 1:  # several channels: pyloudnorm's meter weighs them
+        import pyloudnorm
+
+        return float(pyloudnorm.Meter(rate).integrated_loudness(x))
+    return _gated_loudness(_k_weighted(x, rate), rate)
+
+
+def _k_weighted(x: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """``x`` through the meter's K-weighting filters (pyloudnorm's, so the figures match its meter)."""
+    import pyloudnorm
+
+    y = np.asarray(x, np.float64)
+    for stage in pyloudnorm.Meter(rate)._filters.values():
+        y = stage.apply_filter(y)
+    return y
+
+
+def _blocks(n: int, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """The meter's gating blocks: 400 ms at 100 ms steps, as pyloudnorm places them (start, end samples)."""
+    block, step = 0.4, 0.25
+    count = max(0, int(np.round((n / rate - block) / (block * step))) + 1)
+    j = np.arange(count)
+    return (block * (j * step) * rate).astype(np.int64), np.minimum((block * (j * step + 1) * rate).astype(np.int64), n)
+
+
+def _gate(z: np.ndarray) -> float:
+    """Integrated loudness from the blocks' mean squares: absolute and relative gates (BS.1770-4)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        blocks = -0.691 + 10.0 * np.log10(z)
+    above = blocks >= -70.0
+    if not above.any():
+        return float("-inf")
+    relative = -0.691 + 10.0 * np.log10(np.mean(z[above])) - 10.0
+    gated = z[(blocks > relative) & (blocks > -70.0)]
+    if not len(gated):
+        return float("-inf")
+    with np.errstate(divide="ignore"):
+        return float(-0.691 + 10.0 * np.log10(np.mean(gated)))
+
+
+def _gated_loudness(weighted: np.ndarray, rate: int = SAMPLE_RATE) -> float:
+    """Gated loudness of a K-weighted signal as pyloudnorm gates it, block energies from one running sum."""
+    lo, hi = _blocks(len(weighted), rate)
+    if not len(lo):
+        return float("-inf")
+    sums = np.concatenate([[0.0], np.cumsum(np.square(weighted))])
+    return _gate(np.maximum(sums[hi] - sums[lo], 0.0) / (0.4 * rate))
+
+
+class _LoudnessModel:
+    """Loudness of ``x`` times a limiter's gain, from ``x``'s K-weighted blocks measured once.
+
+    Treats the K-weighting as if it commuted with the (slow) limiter gain, so it is a model,
+    close but not exact: the mix uses it to search for a gain and lets the meter check it.
+    Only the stretches the limiter touches are recomputed for each gain.
+    """
+
+    def __init__(self, x: np.ndarray, rate: int = SAMPLE_RATE):
+        self.square = np.square(_k_weighted(x, rate))
+        self.lo, self.hi = _blocks(len(x), rate)
+        sums = np.concatenate([[0.0], np.cumsum(self.square)])
+        self.z = (sums[self.hi] - sums[self.lo]) / (0.4 * rate)
+        self.rate = rate
+
+    def loudness(self, g: float, stretches) -> float:
+        if not len(self.lo):
+            return float("-inf")
+        z = self.z * (g * g)
+        for lo, hi, gain in stretches:
+            change = np.concatenate([[0.0], np.cumsum(self.square[lo:hi] * (gain * gain - g * g))])
+            z += (change[np.clip(self.hi, lo, hi) - lo] - change[np.clip(self.lo, lo, hi) - lo]) / (0.4 * self.rate)
+        return _gate(np.maximum(z, 0.0))
 
 
 def true_peak_db(x: np.ndarray) -> float:
@@ -108,14 +179,19 @@ def _sample_peaks(x: np.ndarray) -> np.ndarray:
     if len(x) == 0:
         return x
     peaks = np.abs(x)
-    step = 1 << 20    # in blocks, with overlap for the filter, to bound memory
+    step = 1 << 18    # in blocks (cache-sized), with overlap for the filter, to bound memory
     halo = 64
     for a in range(0, len(x), step):
         lo, hi = max(0, a - halo), min(len(x), a + step + halo)
-        up = np.abs(resample_poly(x[lo:hi], OVERSAMPLING, 1))
+        up = resample_poly(x[lo:hi], OVERSAMPLING, 1)
         up = up[(a - lo) * OVERSAMPLING: (a - lo + min(step, len(x) - a)) * OVERSAMPLING]
-        block = up.reshape(-1, OVERSAMPLING).max(axis=1)
-        peaks[a: a + len(block)] = np.maximum(peaks[a: a + len(block)], block)
+        np.abs(up, out=up)
+        # The largest of the OVERSAMPLING phases, as strided views (much faster than .max(axis=1)).
+        phases = up.reshape(-1, OVERSAMPLING)
+        block = phases[:, 0].copy()
+        for k in range(1, OVERSAMPLING):
+            np.maximum(block, phases[:, k], out=block)
+        np.maximum(peaks[a: a + len(block)], block, out=peaks[a: a + len(block)])
     return peaks
 
 
@@ -230,13 +306,27 @@ def mix_narration(
     if stems.silent:        # only the bed: keep its level, just make sure of the peak
         return to_segment(_quantised_under(limiter.render(0.0), ceiling))
     # Limiting takes some loudness away, and more the louder the input: find the input gain
-    # whose limited output is on target (secant steps; the first guess is "no loss").
-    gain_db, out = 0.0, None
-    tried: list[tuple[float, float]] = []
+    # whose limited output is on target. The search runs on a model (the K-weighted input
+    # times the limiter's gain: the K-weighting filter is measured once) corrected by the
+    # meter's figure at each gain actually tried; the meter has the last word.
+    model = _LoudnessModel(mix)
+    gain_db, out, bias = 0.0, None, 0.0
     for _ in range(8):
+        gain_db = _solve_gain(lambda g: model.loudness(*limiter.stretches(g)) + bias, loudness_lufs, gain_db)
         out = limiter.render(gain_db)
-        error = loudness_lufs - integrated_lufs(out)
-        if abs(error) <= LOUDNESS_TOLERANCE_LU:
+        measured = integrated_lufs(out)
+        if abs(loudness_lufs - measured) <= LOUDNESS_TOLERANCE_LU:
+            break
+        bias = measured - model.loudness(*limiter.stretches(gain_db))
+    return to_segment(_quantised_under(out, ceiling))
+
+
+def _solve_gain(loudness_at, target: float, gain_db: float) -> float:
+    """The gain (dB) at which ``loudness_at(gain)`` is on ``target`` (secant steps from ``gain_db``)."""
+    tried: list[tuple[float, float]] = []
+    for _ in range(12):
+        error = target - loudness_at(gain_db)
+        if abs(error) <= LOUDNESS_TOLERANCE_LU / 5:
             break
         tried.append((gain_db, error))
         if len(tried) >= 2 and tried[-1][1] != tried[-2][1]:
@@ -245,7 +335,7 @@ def mix_narration(
             gain_db = g1 + float(np.clip(step, -6.0, 6.0))
         else:
             gain_db += error
-    return to_segment(_quantised_under(limiter.verified(out), ceiling))
+    return gain_db
 
 
 class _Limiter:
@@ -261,20 +351,44 @@ class _Limiter:
         self.peaks = _sample_peaks(self.x)
 
     def render(self, gain_db: float) -> np.ndarray:
+        return self.x * self.gain(gain_db)
+
+    def gain(self, gain_db: float):
+        """The gain per sample (or one number, if nothing needs limiting) at input gain ``gain_db``."""
+        g, stretches = self.stretches(gain_db)
+        if not stretches:
+            return g
+        gain = np.full(len(self.x), g)
+        for lo, hi, part in stretches:
+            gain[lo:hi] = part
+        return gain
+
+    def stretches(self, gain_db: float) -> tuple[float, list]:
+        """(g, [(start, end, gain there), ...]): the input gain g, and where the limiter lowers it."""
         g = 10 ** (gain_db / 20)
         ceiling = 10 ** (self.ceiling_db / 20)
         if g * self.peaks.max(initial=0.0) <= ceiling:
-            return self.x * g
-        required = np.minimum(1.0, ceiling / np.maximum(g * self.peaks, 1e-12))
+            return g, []
         a = max(1, int(LIMITER_ATTACK_S * SAMPLE_RATE))
         r = a + 2 * max(1, int((LIMITER_HOLD_S - LIMITER_ATTACK_S) * SAMPLE_RATE / 2))
         # Each sample's gain is the least any peak from `a` samples ahead to `r` behind needs
         # (so the gain does not flutter between the pulses of a voice), then a mean over +-a:
         # every value averaged is <= required[n], so no peak gets through, and the gain
         # ramps over 2a samples instead of stepping (no clicks).
-        held = minimum_filter1d(required, a + r + 1, origin=(r - a) // 2, mode="nearest")
-        smooth = uniform_filter1d(held, 2 * a + 1, mode="nearest")
-        return self.x * (g * smooth)
+        # The gain is g further than both filters reach from any peak over the ceiling, so the
+        # filters run only on the stretches around those peaks (the same values, a fraction of the work).
+        reach = (a + r + 1) + (2 * a + 1) + 2
+        over = np.flatnonzero(g * self.peaks > ceiling)
+        gaps = np.flatnonzero(np.diff(over) > 2 * reach)
+        firsts = np.concatenate([over[:1], over[gaps + 1]])
+        lasts = np.concatenate([over[gaps], over[-1:]])
+        stretches = []
+        for first, last in zip(firsts, lasts):
+            lo, hi = max(0, first - reach), min(len(self.x), last + reach + 1)
+            required = np.minimum(1.0, ceiling / np.maximum(g * self.peaks[lo:hi], 1e-12))
+            held = minimum_filter1d(required, a + r + 1, origin=(r - a) // 2, mode="nearest")
+            stretches.append((lo, hi, g * uniform_filter1d(held, 2 * a + 1, mode="nearest")))
+        return g, stretches
 
     def verified(self, y: np.ndarray) -> np.ndarray:
         """``y`` re-measured from scratch; scaled down by any hair the block estimate missed."""
@@ -289,11 +403,15 @@ def limit_true_peak(x: np.ndarray, ceiling_db: float) -> np.ndarray:
 
 
 def _quantised_under(x: np.ndarray, ceiling_db: float) -> np.ndarray:
-    """Round to 16-bit and make sure rounding did not lift the true peak over the ceiling."""
+    """Round to 16-bit, with the true peak measured on the rounded signal under the ceiling.
+
+    This is also the limiter's check: the rounded output is re-measured from scratch, and
+    scaled down by whatever the block estimate or the rounding let over.
+    """
     q = np.round(np.clip(x, -1, 1) * 32767) / 32767
     over = true_peak_db(q) - ceiling_db
     if over > 0:
-        q = np.round(q * 10 ** (-(over + 0.02) / 20) * 32767) / 32767
+        q = np.round(np.clip(x, -1, 1) * 10 ** (-(over + 0.02) / 20) * 32767) / 32767
     return q
 
 

@@ -14,13 +14,13 @@ import datetime as _dt
 import importlib.metadata
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from pipeline import outputs
+from pipeline.incremental import work_dir
 from pipeline.mux import chapters_from_beats, mux, probe
 from pipeline.quality import QUALITIES
 from pipeline.videos import VideoRequest
@@ -139,8 +139,7 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
     storyboard = make_storyboard(request, script, spoken, q.fps)
     progress(f"{paths['mp4'].name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps")
 
-    with tempfile.TemporaryDirectory(prefix="spine-build-") as tmp:
-        work = Path(tmp)
+    with work_dir(options.cache_dir, "build") as work:
         movie = render_frames(request, storyboard, options.quality, work, progress, Path(options.cache_dir))
 
         progress(f"{paths['mp4'].name}: mixing and muxing")

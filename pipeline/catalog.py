@@ -40,7 +40,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -273,9 +272,11 @@ def _task_options(job: Job, ship: bool):
         yield job.options
         return
     from pipeline.cluster import worker_cache_dir
+    from pipeline.incremental import work_dir
 
-    with tempfile.TemporaryDirectory(prefix="spine-cluster-out-") as out:
-        yield replace(job.options, output_dir=Path(out), cache_dir=worker_cache_dir())
+    cache = worker_cache_dir()
+    with work_dir(cache, "cluster-out") as out:
+        yield replace(job.options, output_dir=out, cache_dir=cache)
 
 
 def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
@@ -299,7 +300,9 @@ def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: R
     def on_beat(index: int, drawn: bool) -> None:
         report(("beat", index, storyboard.beats[index].frames, drawn))
 
-    with _task_options(job, ship) as options, tempfile.TemporaryDirectory(prefix="spine-render-") as work:
+    from pipeline.incremental import work_dir
+
+    with _task_options(job, ship) as options, work_dir(options.cache_dir, "render") as work:
         report(f"{job.stem}: beats {beats[0] + 1}-{beats[-1] + 1} of {len(storyboard.beats)}")
         result = render_pass(job.request, storyboard, options.quality, Path(work), options.cache_dir,
                              beats=beats, progress=report, on_beat=on_beat)
@@ -508,6 +511,9 @@ def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, for
     for out_dir in {Path(j.options.output_dir) for j in jobs}:
         outputs.ensure_writable_dir(out_dir)
         outputs.sweep_partials(out_dir)
+    for cache_dir in {Path(j.options.cache_dir) for j in jobs}:  # scratch of killed workers
+        incremental.sweep_stale_work_dirs(cache_dir)
+        incremental.sweep_stale_temporaries(cache_dir)
 
     for job in jobs:
         started = time.monotonic()
@@ -755,8 +761,10 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
     # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where
     # the shell makes us ignore SIGINT).
     previous = signal.signal(signal.SIGTERM, _terminate), signal.signal(signal.SIGINT, signal.default_int_handler)
+    began = time.time()
     try:
         outcomes = build_all(jobs, workers=workers, pool=pool, force=force, printer=printer)
+        _prune(jobs, began, printer)
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGINT, previous[1])
@@ -765,6 +773,19 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
     interrupted = any(o.status == "interrupted" for o in outcomes)
     gallery_error = write_gallery_if_available(out, printer) if gallery and not interrupted else None
     return outcomes, gallery_error
+
+
+def _prune(jobs: Sequence[Job], began: float, printer: _Printer) -> None:
+    """Keep the segment cache under its limit, least recently used first (never what this run used)."""
+    from pipeline.incremental import cache_limit, prune_cache
+
+    limit = cache_limit()
+    if limit <= 0:
+        return
+    for cache_dir in {Path(j.options.cache_dir) for j in jobs}:
+        removed, freed = prune_cache(cache_dir, limit, keep_since=began - 1.0)
+        if removed:
+            printer.line(f"cache: removed {removed} least recently used file(s), {freed / 2 ** 20:.0f} MiB")
 
 
 def _terminate(signum, frame):  # noqa: ARG001

@@ -67,6 +67,11 @@ SEED = 20260213
 STATE_DIR = ".state"
 SEGMENTS_DIR = "segments"
 CHECKPOINTS_DIR = "checkpoints"
+WORK_DIR = "work"  # per-task scratch folders (Manim's media, the mix, the mux): <cache>/work/<kind>-<pid>-<random>
+# The segment and checkpoint cache is pruned to this many bytes after a build (least recently
+# used first; nothing the build just used). SPINE_CACHE_LIMIT overrides it ("500M", "4G"; "0": no pruning).
+CACHE_LIMIT_BYTES = 2 << 30
+CACHE_LIMIT_ENV = "SPINE_CACHE_LIMIT"
 # Share of a render pass's time that may go into keeping checkpoints (pickling the scene).
 CHECKPOINT_BUDGET = 0.05
 
@@ -639,6 +644,94 @@ def sweep_stale_temporaries(cache_dir: Path) -> None:
                 tmp.unlink()
 
 
+@contextlib.contextmanager
+def work_dir(cache_dir: Path, kind: str):
+    """A scratch folder under ``<cache>/work`` named after this process; removed on the way out.
+
+    A process killed outright (SIGKILL) cannot remove it; :func:`sweep_stale_work_dirs`
+    does, in the next run, once no process of that pid is running.
+    """
+    base = Path(cache_dir) / WORK_DIR
+    base.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=base))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep_stale_work_dirs(cache_dir: Path) -> list[Path]:
+    """Remove the scratch folders of processes that are gone; returns what was removed."""
+    base = Path(cache_dir) / WORK_DIR
+    removed = []
+    for path in base.iterdir() if base.is_dir() else ():
+        parts = path.name.split("-")
+        try:
+            pid = int(parts[-2])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "2G", "500M", "64k" or a plain number."""
+    text = str(text).strip().upper().removesuffix("B").removesuffix("I")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
+    return int(float(text[:-1] if scale > 1 else text) * scale)
+
+
+def cache_limit() -> int:
+    configured = os.environ.get(CACHE_LIMIT_ENV)
+    return parse_size(configured) if configured else CACHE_LIMIT_BYTES
+
+
+def _touch(paths: Iterable[Path]) -> None:
+    """Mark cache entries as used now (pruning removes the least recently used first)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            os.utime(path)
+
+
+def prune_cache(cache_dir: Path, limit: int, keep_since: float | None = None) -> tuple[int, int]:
+    """Remove the least recently used segments and checkpoints until they take <= ``limit`` bytes.
+
+    Entries used (or made) at or after ``keep_since`` (a time.time()) are kept whatever the
+    size: a build never loses what it just used. Beat indexes and suffix lists that name a
+    removed segment go too (they would only be skipped). Returns (files removed, bytes freed).
+    """
+    entries = []
+    for folder, pattern in ((segment_dir(cache_dir), "*.mp4"), (Path(cache_dir) / CHECKPOINTS_DIR, "*.pkl")):
+        for path in folder.glob(pattern) if folder.is_dir() else ():
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                entries.append((st.st_mtime, st.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    removed = freed = 0
+    gone: set[str] = set()
+    for mtime, size, path in sorted(entries, key=lambda e: (e[0], str(e[2]))):
+        if total <= limit:
+            break
+        if keep_since is not None and mtime >= keep_since:
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            total -= size
+            freed += size
+            removed += 1
+            if path.suffix == ".mp4":
+                gone.add(path.stem)
+    if gone:
+        for listing in list(segment_dir(cache_dir).glob("index/*.json")) + list(segment_dir(cache_dir).glob("suffix/*.json")):
+            keys = _read_json(listing)
+            if not isinstance(keys, list) or gone.intersection(k for k in keys if isinstance(k, str)):
+                with contextlib.suppress(OSError):
+                    listing.unlink()
+    return removed, freed
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -963,6 +1056,7 @@ def _choose_start(cache_dir: Path, context_token: str, storyboard, wanted: set[i
             continue
         keys = record.get("keys") or []
         if len(keys) == index and all(segment_path(cache_dir, keys[i]).is_file() for i in wanted if i < index):
+            _touch([path])
             return index, record
     return 0, None
 
@@ -986,6 +1080,7 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
     wanted = set(range(len(storyboard.beats)) if beats is None else beats)
     work_dir = Path(work_dir)
     sweep_stale_temporaries(cache_dir)
+    sweep_stale_work_dirs(cache_dir)
     context_token = _context_token(request, quality, storyboard.context)
     start, checkpoint = _choose_start(cache_dir, context_token, storyboard, wanted) if checkpoints and not force else (0, None)
     if checkpoint is not None:
@@ -1048,5 +1143,7 @@ def render_movie(request, storyboard, quality: str, work_dir: Path, progress: Pr
     else:
         progress(f"  all {len(keys)} beats cached")
     movie = Path(work_dir) / "frames.mp4"
-    concat_movies([segment_path(cache_dir, k) for k in keys], movie, Path(work_dir))
+    segments = [segment_path(cache_dir, k) for k in keys]
+    _touch(segments)
+    concat_movies(segments, movie, Path(work_dir))
     return movie

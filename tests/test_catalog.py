@@ -152,6 +152,79 @@ def test_editing_one_beat_redraws_only_that_beat(test_request, tmp_path):
     assert frame_md5s(edited) == frame_md5s(fresh)
 
 
+def test_editing_one_beat_of_the_overview_redraws_only_that_beat(tmp_path):
+    """The real overview (its live fluoro needle, its waits): a longer 7th beat redraws beat 7 only.
+
+    The fluoro noise and the scene's state at later beats must not depend on how long the
+    edited beat was, and the result must equal a fresh render of the edited storyboard.
+    """
+    from pipeline.cluster import load_plugins
+    from pipeline.videos import resolve
+    from scenes.storyboard import schedule
+    from voiceover.scripts import load_script
+
+    load_plugins([str(PLUGIN)])
+    request = resolve("overview")
+    script = load_script(request.spec.script_name, "en").filled(request.script_context())
+    ids = [b.id for b in script.beats]
+    edited = ids.index("needle")
+
+    def board(longer: float):
+        context = dict(request.script_context(), video=request.name, level=None, side=None, screen=dict(script.screen))
+        seconds = [2.0 + 0.3 * (i % 3) + (longer if i == edited else 0.0) for i in range(len(ids))]
+        return schedule(request.name, script.beats, seconds, plugin.TEST_QUALITY.fps, context)
+
+    cache = tmp_path / "cache"
+    render_movie_with(request, board(0.0), cache)
+    movie, reports = render_movie_with(request, board(1.7), cache)
+    assert reports[0].rendered == [edited]
+    fresh, _ = render_movie_with(request, board(1.7), tmp_path / "fresh")
+    assert frame_md5s(movie) == frame_md5s(fresh)
+
+
+def test_prune_cache_removes_least_recently_used_and_keeps_what_a_build_used(tmp_path):
+    from pipeline.incremental import CHECKPOINTS_DIR, prune_cache, segment_dir
+
+    seg = segment_dir(tmp_path)
+    (seg / "index").mkdir(parents=True)
+    (tmp_path / CHECKPOINTS_DIR).mkdir()
+    now = time.time()
+    for n, age in enumerate((500, 400, 300, 5, 1)):  # a..e: the last two used by the latest build
+        path = seg / f"{'abcde'[n]}.mp4"
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (now - age, now - age))
+    old_checkpoint = tmp_path / CHECKPOINTS_DIR / "p.pkl"
+    old_checkpoint.write_bytes(b"y" * 1000)
+    os.utime(old_checkpoint, (now - 450, now - 450))
+    (seg / "index" / "old.json").write_text('["a", "d"]')
+    (seg / "index" / "new.json").write_text('["d", "e"]')
+
+    removed, freed = prune_cache(tmp_path, limit=2500, keep_since=now - 10)
+    assert (removed, freed) == (4, 4000)
+    assert sorted(p.name for p in seg.glob("*.mp4")) == ["d.mp4", "e.mp4"]
+    assert not old_checkpoint.exists()
+    assert [p.name for p in (seg / "index").iterdir()] == ["new.json"]
+    # What the latest build used is kept even over the limit.
+    assert prune_cache(tmp_path, limit=0, keep_since=now - 10) == (0, 0)
+    assert len(list(seg.glob("*.mp4"))) == 2
+
+
+def test_scratch_of_a_killed_process_is_removed_by_the_next_run(tmp_path):
+    from pipeline.incremental import WORK_DIR, sweep_stale_work_dirs, work_dir
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = tmp_path / WORK_DIR / f"render-{gone.pid}-abc123"
+    (stale / "media").mkdir(parents=True)
+    (stale / "media" / "frames.mp4").write_bytes(b"half")
+    with work_dir(tmp_path, "build") as mine:
+        assert mine.parent == tmp_path / WORK_DIR and mine.is_dir()
+        assert sweep_stale_work_dirs(tmp_path) == [stale]
+        assert mine.is_dir()  # ours (a live pid) stays
+    assert not mine.exists()
+    assert not list((tmp_path / WORK_DIR).iterdir())
+
+
 def test_split_beats_balances_ranges():
     from pipeline.catalog import split_beats
 
@@ -192,10 +265,16 @@ def test_second_run_skips_everything_fast_with_unchanged_outputs(tmp_path):
 
 def test_edited_narration_redraws_one_beat(tmp_path):
     assert run_all(tmp_path).returncode == 0
-    edited = run_all(tmp_path, env={plugin.EDIT_ENV: "move"})
+    segments = tmp_path / "cache" / "segments"
+    assert len(list(segments.glob("*.mp4"))) == 5
+    # With a tiny cache limit, the build keeps what it used and prunes the rest (the old "move").
+    edited = run_all(tmp_path, env={plugin.EDIT_ENV: "move", "SPINE_CACHE_LIMIT": "1k"})
     assert edited.returncode == 0, edited.stderr[-3000:]
     assert statuses(edited.stdout) == {STEM: "built"}
     assert "1/5 beats drawn" in edited.stdout, edited.stdout
+    assert "cache: removed" in edited.stderr
+    assert len(list(segments.glob("*.mp4"))) == 5
+    assert not list((tmp_path / "cache" / "work").iterdir())
     srt = (tmp_path / "out" / f"{STEM}.srt").read_text()
     assert "It now says more than before." in srt
 
@@ -279,6 +358,8 @@ def test_interrupted_build_keeps_finished_videos_and_resumes(tmp_path, how):
     assert {v for v, s in rows.items() if s == "built"} == {f"{v}-test" for v in videos if v not in finished}
     assert_complete_outputs(out)
     assert {p.name for p in out.glob("*.mp4")} == {f"{v}-test.mp4" for v in videos}
+    # Scratch folders live under the cache; those of killed workers are gone after the next run.
+    assert not list((tmp_path / "cache" / "work").iterdir())
 
 
 def test_dask_cluster_builds_the_same_files(tmp_path, monkeypatch):

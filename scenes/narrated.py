@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from manim import FadeOut, MovingCameraScene, config
+from manim.animation.animation import prepare_animation
 
 from scenes.kit.palette import BACKGROUND
 from scenes.kit.typography import register_fonts
@@ -50,8 +51,9 @@ class BeatClock:
         """Play animations for ``seconds`` (or ``share`` of the beat), clipped to what is left."""
         frames = self._frames_for(seconds, share)
         if frames <= 0:
-            # No time left in this beat: apply the animations' end state without spending frames.
-            for anim in animations:
+            # No time left in this beat: apply the animations' end state without spending frames
+            # (``mob.animate...`` builders become animations first, as Scene.play does).
+            for anim in map(prepare_animation, animations):
                 anim._setup_scene(self.scene)
                 anim.begin()
                 anim.finish()

@@ -338,6 +338,38 @@ def _facet_style(space: str) -> str:
 _PROCESS_SIZE = {"cervical": (5.0, 9.0), "thoracic": (4.5, 10.0), "lumbar": (7.0, 13.0)}
 
 
+# Lumbar SAP neck: it keeps the joint-plane width from the anteromedial edge of the process
+# up to this offset (mm, along the joint's horizontal axis e1, which points posterolaterally);
+# the articular part above it has the full width. Groove floor to the underside of the
+# articular part: _LUMBAR_GROOVE_ROOF mm, enough for the nerve and a cannula lying in it.
+_LUMBAR_SAP_NECK_E1 = 0.5
+_LUMBAR_GROOVE_ROOF = 5.0
+
+
+def _groove_floor(b, lower: str, side: str) -> np.ndarray:
+    """Local point (lower vertebra's frame) on top of the TP root (S1: the ala) at the pillar."""
+    sz = b.size[lower]
+    a = b.anchors[lower]
+    J = a[("J", side)]
+    if lower == "S1":
+        top = a[("lateral_mass_top", side)]
+        return np.array([J[0], J[1], top[2]])
+    base = a[("tp_base", side)]
+    tdir = a[("tp_dir", side)]
+    p = base + tdir * 2.0 * b.scale
+    return p + np.array([0.0, 0.0, sz.tp_height / 2])
+
+
+def _lumbar_sap_split(b, lower, side, jf, fl, fc, e2, s_lo, s_hi):
+    """(s_lo, s_mid, s_hi) along e2 from the joint centre: the neck from s_lo to s_mid, the
+    articular part from s_mid to s_hi, s_mid a groove's height above the TP root's top."""
+    k = b.scale
+    floor = jf.local(fl.p(*_groove_floor(b, lower, side)))
+    s_mid = float((floor - fc) @ e2) + _LUMBAR_GROOVE_ROOF * k
+    s_mid = min(max(s_mid, s_lo + 3.0 * k), s_hi - 6.0 * k)
+    return s_lo, s_mid, s_hi
+
+
 def facet_axes(space: str, side: str, theta_deg: float, psi_deg: float):
     """Joint normal n (from the SAP toward the IAP) and in-plane axes e1 (horizontal), e2 (up)."""
     s = SIGN[side]
@@ -380,9 +412,29 @@ def _facet_joint_pair(b, space):
         extra = (1.5 if style == "lumbar" else 0.5) * k
         s_lo = float((jl - fc) @ e2) - 2.0 * k
         s_hi = fh / 2 + extra
-        c_sap = fc - n * (gap / 2 + t_n / 2) + e2 * (s_lo + s_hi) / 2
-        sap = Box(jf.p(*c_sap), jf.rot(rot), (t_n / 2, width / 2, (s_hi - s_lo) / 2))
-        b.add(f"{lower}.sap.{side}", "sap", BONE, sap, level=lower, side=side)
+        if style == "lumbar":
+            # The lumbar SAP is not a plate of full width down to the pedicle: its root (the
+            # "neck" above the pedicle) is narrower than its articular part, and the TP leaves
+            # the pillar below and lateral of that neck. The medial branch (at S1 the L5 dorsal
+            # ramus) runs in the open groove between the neck's lateral surface and the top of
+            # the TP (the ala) [clinical.md 3.5]. A full-width plate rotated with the joint
+            # would overhang the TP root by ~7 mm and roof the groove over.
+            s_lo, s_mid, s_hi = _lumbar_sap_split(b, lower, side, jf, fl, fc, e2, s_lo, s_hi)
+            c_sap = fc - n * (gap / 2 + t_n / 2) + e2 * (s_mid + s_hi) / 2
+            sap = Box(jf.p(*c_sap), jf.rot(rot), (t_n / 2, width / 2, (s_hi - s_mid) / 2))
+            b.add(f"{lower}.sap.{side}", "sap", BONE, sap, level=lower, side=side)
+            # the neck keeps the anteromedial part of the process (over the pedicle)
+            w_lo, w_hi = -width / 2, _LUMBAR_SAP_NECK_E1 * k
+            top = s_mid + 1.0 * k  # overlaps the articular part
+            e1_pl = e1 if e1[1] > 0 else -e1  # e1 turned to point posterolaterally on both sides
+            c_neck = fc - n * (gap / 2 + t_n / 2) + e1_pl * (w_lo + w_hi) / 2 + e2 * (s_lo + top) / 2
+            neck = Box(jf.p(*c_neck), jf.rot(rot), (t_n / 2, (w_hi - w_lo) / 2, (top - s_lo) / 2))
+            b.add(f"{lower}.sap_neck.{side}", "sap", BONE, neck, level=lower, side=side)
+            b.anchors[lower][("sap_neck", side)] = fl.local(jf.p(*c_neck))
+        else:
+            c_sap = fc - n * (gap / 2 + t_n / 2) + e2 * (s_lo + s_hi) / 2
+            sap = Box(jf.p(*c_sap), jf.rot(rot), (t_n / 2, width / 2, (s_hi - s_lo) / 2))
+            b.add(f"{lower}.sap.{side}", "sap", BONE, sap, level=lower, side=side)
         # inferior articular process of the upper vertebra: from its lamina down past the joint
         base_u = b.anchors[upper][("J", side)] + np.array([0.0, 2.0 * k, -0.6 * su.pedicle_height])
         bu = jf.local(fu.p(*base_u))

@@ -238,19 +238,116 @@ def build_landmarks(b: "_Builder") -> None:
 
 
 def _sap_tp_groove(b, name, side):
-    """Where the top of the TP meets the lateral surface of the SAP (medial branch groove)."""
+    """Where the top of the TP meets the lateral surface of the SAP (medial branch groove).
+
+    From the top of the TP root, over its dorsal half, out of the SAP (lumbar: its neck and
+    articular part) along the TP, then down onto the TP: the point lies in the soft tissue
+    of the groove, ``_GROOVE_GAP`` from both bone surfaces (the nerve lies on the bone).
+    """
     k = b.scale
     f = b.frames[name]
     sz = b.size[name]
     a = b.anchors[name]
     tdir_w = f.v(*a[("tp_dir", side)])
-    top = f.p(*a[("tp_base", side)]) + f.z * (sz.tp_height / 2 + 1.0 * k)
-    sap = b.structures[f"{name}.sap.{side}"].solid
+    lateral = _unit(tdir_w - f.z * float(tdir_w @ f.z))
+    top = f.p(*a[("tp_base", side)]) + f.z * (sz.tp_height / 2 + 1.0 * k) + f.y * (sz.tp_thickness * 0.25)
+    saps = [st.solid for nm, st in b.structures.items()
+            if st.kind == "sap" and st.level == name and st.side == side]
     # start inside the SAP's base (near its centre line) and go laterally along the TP
-    start = top - tdir_w * 6.0 * k
-    p = _march_out(sap, start, tdir_w)
-    p = p + tdir_w * 1.0 * k + f.y * (sz.tp_thickness * 0.25)
+    p = _march_out_all(saps, top - lateral * 6.0 * k, lateral) + lateral * _GROOVE_GAP * k
+    tp = b.structures[f"{name}.tp.{side}"].solid
+    p = _onto(tp, p, f.z, _GROOVE_GAP * k)
+    p = _clear_spot(b, p, _GROOVE_GAP * k * 0.9, _side_axes(f, side))
     return p, _sphere(p, 2.0 * k)
+
+
+def _side_axes(f, side) -> np.ndarray:
+    return np.column_stack([f.x * SIGN[side], f.y, f.z])
+
+
+# distance (mm) of a groove target from the bone surfaces that make the groove
+_GROOVE_GAP = 1.2
+
+
+def _march_out_all(solids, start, direction, step=0.1, max_len=40.0) -> np.ndarray:
+    """First point along start + t*direction that is outside every solid after being inside one."""
+    d = _unit(direction)
+    ts = np.arange(0.0, max_len, step)
+    pts = np.asarray(start, float) + ts[:, None] * d
+    inside = np.zeros(len(pts), bool)
+    for sol in solids:
+        inside |= sol.contains(pts)
+    first_in = np.nonzero(inside)[0]
+    out = np.nonzero(~inside)[0]
+    if len(first_in):
+        out = out[out > first_in[0]]
+    return pts[out[0]] if len(out) else pts[-1]
+
+
+def _onto(solid, p, up, gap, reach=15.0, step=0.1) -> np.ndarray:
+    """``p`` moved along ``up`` to ``gap`` above the top surface of ``solid`` below/around it."""
+    u = _unit(up)
+    ts = np.arange(-reach, reach, step)
+    pts = np.asarray(p, float) + ts[:, None] * u
+    inside = np.nonzero(solid.contains(pts))[0]
+    if not len(inside):
+        return np.asarray(p, float)
+    return pts[inside[-1]] + u * (gap + step)
+
+
+def _sphere_dirs(n=64) -> np.ndarray:
+    i = np.arange(n) + 0.5
+    phi = np.arccos(1 - 2 * i / n)
+    theta = np.pi * (1 + 5 ** 0.5) * i
+    return np.column_stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)])
+
+
+_DIRS = _sphere_dirs()
+
+
+def bone_solids_near(b, p, reach=8.0) -> list:
+    """Bone solids whose bounding box comes within ``reach`` of ``p``."""
+    boxes = getattr(b, "_bone_boxes", None)
+    if boxes is None:
+        boxes = [(st.solid, *st.solid.bounding_box()) for st in b.structures.values()
+                 if st.material.value == "cortical_bone"]
+        b._bone_boxes = boxes
+    p = np.asarray(p, float)
+    return [sol for sol, lo, hi in boxes
+            if np.linalg.norm(np.maximum(np.maximum(lo - p, p - hi), 0.0)) <= reach]
+
+
+def clearance_ok(solids, p, r) -> bool:
+    """No solid contains ``p`` or any point of the sphere of radius ``r`` around it (sampled)."""
+    return bool(_clear_many(solids, np.asarray(p, float)[None], r)[0])
+
+
+def _clear_many(solids, ps, r) -> np.ndarray:
+    probe = np.concatenate([np.zeros((1, 3)), _DIRS * r, _DIRS * (r * 0.5)])
+    pts = (ps[:, None, :] + probe[None, :, :]).reshape(-1, 3)
+    hit = np.zeros(len(pts), bool)
+    for sol in solids:
+        hit |= sol.contains(pts)
+    return ~hit.reshape(len(ps), -1).any(axis=1)
+
+
+def _clear_spot(b, p, r, axes, step=0.25, reach=3.0) -> np.ndarray:
+    """``p`` itself if it has ``r`` of soft tissue around it, else the nearest such point
+    within ``reach``. ``axes`` (3x3, columns) is the level's frame with x turned to the
+    side's lateral, so the search is the mirror image on the two sides."""
+    p = np.asarray(p, float)
+    solids = bone_solids_near(b, p, reach + r + 1.0)
+    if clearance_ok(solids, p, r):
+        return p
+    g = np.arange(-reach, reach + 1e-9, step)
+    off = np.array(np.meshgrid(g, g, g, indexing="ij")).reshape(3, -1).T
+    off = off[np.argsort(np.linalg.norm(off, axis=1), kind="stable")]
+    cand = p + off @ np.asarray(axes, float).T
+    for i in range(0, len(cand), 256):
+        ok = _clear_many(solids, cand[i:i + 256], r)
+        if ok.any():
+            return cand[i + int(np.argmax(ok))]
+    return p
 
 
 def _third_occipital(b, side):
@@ -369,18 +466,20 @@ def _first_inside(solid, start, direction, step=0.25, max_len=30.0):
 
 
 def _ala_groove(b, side):
+    """Groove between the top of the sacral ala and the lateral surface of the S1 SAP's neck,
+    where the L5 dorsal ramus runs [clinical.md 3.5]; in soft tissue on the bone."""
     k = b.scale
     f = b.frames["S1"]
     s = SIGN[side]
-    sap = b.structures[f"S1.sap.{side}"].solid
-    ala = b.structures[f"S1.ala.{side}"].solid
     lat = f.x * s
-    base = sap.center.copy()
-    # height of the ala's top at the SAP's lateral side
+    saps = [st.solid for st in b.structures.values() if st.kind == "sap" and st.level == "S1" and st.side == side]
+    neck = b.anchors["S1"].get(("sap_neck", side))
+    base = f.p(*neck) if neck is not None else saps[0].center
     top_z_local = b.anchors["S1"][("lateral_mass_top", side)][2]
-    p = _march_out(sap, base, lat)
-    p_local = f.local(p)
-    p_local[2] = top_z_local + 1.0 * k
-    p = f.p(*p_local) + lat * 1.0 * k
-    _ = ala, math
+    start_local = f.local(base)
+    start_local[2] = top_z_local + _GROOVE_GAP * k
+    p = _march_out_all(saps, f.p(*start_local), lat) + lat * _GROOVE_GAP * k
+    floors = [b.structures[f"S1.ala.{side}"].solid, b.structures[f"S1.pedicle.{side}"].solid]
+    p = max((_onto(sol, p, f.z, _GROOVE_GAP * k) for sol in floors), key=lambda q: float(q @ f.z))
+    p = _clear_spot(b, p, _GROOVE_GAP * k * 0.9, _side_axes(f, side))
     return p, _sphere(p, 2.0 * k)

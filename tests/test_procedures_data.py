@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 import yaml
 
@@ -274,3 +275,18 @@ def test_a_broken_directory_fails_when_loaded(tmp_path):
     _broken(tmp_path, "si-joint-injection", lambda d: d.update(default_level="L4-L5"))
     with pytest.raises(ProcedureDataError, match="si-joint-injection.yaml: default_level"):
         load_procedures(tmp_path)
+
+
+def test_stimulator_lead_view_is_centred_where_the_lead_tip_goes():
+    """The 'AP over T8-T10' view is taken over T9, where the lead tip is steered, not over the
+    entry level (L2-L3); every other view stays at the procedure's level."""
+    from scenes.anatomy.model import SpineModel
+
+    model = SpineModel.default()
+    tech = procedure("spinal-cord-stimulator-trial").technique_for("L2-L3")
+    over = next(v for v in tech.views if "T8-T10" in v.name)
+    pose = over.pose("L2-L3", "left", model)
+    assert pose.level == "T9"
+    assert np.linalg.norm(np.asarray(pose.isocentre) - np.asarray(model.level_centre("T9"))) < 15.0
+    first = tech.views[0].pose("L2-L3", "left", model)
+    assert first.level == "L2-L3"

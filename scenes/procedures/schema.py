@@ -192,6 +192,8 @@ class CArmView(_Model):
     ``"square"`` = the tilt that squares the level's endplate, computed from the model.
     ``coaxial``: the needle is advanced down this beam ("tunnel view"); the planner's
     needle direction then gives the exact pose (:func:`planner.coaxial_pose`).
+    ``centre_level``: the level the view is centred on when it is not the procedure's
+    (the stimulator trial's "AP over T8-T10", taken where the lead tip goes).
     """
 
     name: str
@@ -201,7 +203,15 @@ class CArmView(_Model):
     side: Literal["ipsi", "contra"] | None = None
     tilt_deg: float | Literal["square"] = 0.0
     coaxial: bool = False
+    centre_level: str | None = None
     purpose: str
+
+    @field_validator("centre_level")
+    @classmethod
+    def _centre_level(cls, v):
+        if v is not None:
+            parse_level(v)  # raises with the allowed spellings
+        return v
 
     @field_validator("tilt_deg")
     @classmethod
@@ -232,9 +242,10 @@ class CArmView(_Model):
         return treated
 
     def pose(self, level: str, side: str | None = None, model=None, *, isocentre=None):
-        """The :class:`CArmPose` of this view at ``level`` for the treated ``side``."""
+        """The :class:`CArmPose` of this view at ``level`` (or its own ``centre_level``) for the treated ``side``."""
         from scenes.fluoro.carm import CArmPose
 
+        level = self.centre_level or level
         tilt = square_tilt(level, model) if self.tilt_deg == "square" else float(self.tilt_deg)
         if self.view == "ap":
             return CArmPose.ap(level, tilt_deg=tilt, model=model, isocentre=isocentre)

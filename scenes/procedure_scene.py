@@ -453,11 +453,26 @@ class ProcedureScene(NarratedScene):
         self._fact_beat(clock, "Two blocks", "A test, done twice", items)
 
     def beat_cement(self, clock) -> None:
-        med = self.tech.medication
-        items = ["Pushed in slowly, with a side view x-ray running",
-                 "Stop if it nears the back quarter of the body, by the canal",
-                 f"Each level: {med.volume_words}" if med else ""]
-        self._fact_beat(clock, "The cement", "Filling the bone", items, accent=palette.MEDICATION)
+        """Cement under continuous side-view imaging: the lateral fluoroscopy runs while the
+        cement fills the front of the body from the needle tip."""
+        lateral = next((pose for view, pose in zip(self.tech.views, self.poses) if view.view == "lateral"), None)
+        cement = contrast_pattern("cement", self.model, self.level, self.side, tip=self.plan.tip)
+        self.fluoro.set_contrast(None, render=False)
+        if lateral is not None:
+            self.fluoro.set_pose(lateral)
+        else:
+            self.fluoro.set_contrast(None)
+        cap = self.caption(list(self.words("cement")))
+        anims = [self.set_heading("The cement")]
+        if self.fluoro not in self.mobjects:
+            anims.append(FadeIn(self.fluoro))
+        clock.play(*self.swap_stage(*anims, FadeIn(cap)), seconds=1.0)
+        progress = ValueTracker(0.0)
+        self.fluoro.add_updater(lambda m: m.set_contrast(cement, progress.get_value()))
+        clock.play(progress.animate.set_value(1.0), share=0.7, rate_func=linear)
+        self.fluoro.clear_updaters()
+        self.fluoro.set_contrast(cement, 1.0)
+        self.stage = VGroup(cap)
 
     def beat_balloon(self, clock) -> None:
         variant = next((v for v in self.proc.variants if v.name == "kyphoplasty"), None)

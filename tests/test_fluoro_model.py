@@ -177,3 +177,23 @@ def test_vascular_streaks_start_at_the_needle_tip(model):
     assert np.allclose(first.a, plan.tip) and first.start == 0.0
     foramen = contrast_pattern("vascular", model, "L4-L5", "right")  # no tip: the transforaminal default
     assert np.linalg.norm(np.asarray(foramen.origin) - np.asarray(plan.tip)) > 10.0
+
+
+def test_cement_fills_the_body_and_stays_out_of_its_back_quarter(model):
+    """Vertebroplasty cement: inside the vertebral body, from the needle tip, crossing the
+    midline, never in the back quarter of the body, near the canal (clinical.md 3.9)."""
+    from scenes.procedures.planner import plan_needle
+
+    plan = plan_needle("vertebroplasty", "L1", "right")
+    pattern = contrast_pattern("cement", model, "L1", "right", tip=plan.tip)
+    assert np.allclose(pattern.origin, plan.tip)
+    body = next(s for s in model.structures(levels=["L1"]) if s.kind == "body")
+    _, rot = model.vertebra_frame("L1")
+    post = np.asarray(rot, float)[:, 1]
+    back_quarter = float(np.dot(body.solid.center, post)) + body.solid.radii[1] * 0.5
+    surface = np.vstack([s.solid.surface_points(12) for s in pattern.at(1.0)])
+    assert body.solid.contains(surface).mean() > 0.97  # within the body (its rounded edge aside)
+    assert (surface @ post).max() < back_quarter
+    lateral = surface @ np.asarray(rot, float)[:, 0]
+    assert lateral.min() < -5.0 < 5.0 < lateral.max()  # both halves of the body
+    assert len(pattern.at(0.2)) < len(pattern.at(1.0))

@@ -21,7 +21,10 @@ Patterns (clinical.md section 3; names for :func:`contrast_pattern`):
 * ``nucleogram`` -- discography, healthy disc: compact filling of the nucleus.
 * ``fissured_disc`` -- discography, degenerated disc: irregular nucleus with fissures
   running to the outer annulus.
-* ``vascular`` -- the warning beat: fast, thin, branching streaks that wash out.
+* ``vascular`` -- the warning beat: fast, thin, branching streaks that wash out, from the
+  needle tip.
+* ``cement`` -- vertebroplasty: bone cement filling the front of the body from the tip,
+  out of its back quarter (cement is radio-opaque, so it is drawn like contrast).
 """
 
 from __future__ import annotations
@@ -517,6 +520,31 @@ def vascular(model, level: str, side: str = "right", tip=None) -> ContrastPatter
     return ContrastPattern("vascular", level, side, tuple(pieces), washout=(0.35, 0.95), origin=_tup(tip))
 
 
+def cement(model, level: str, side: str | None = None, tip=None) -> ContrastPattern:
+    """Vertebroplasty: bone cement filling the body from the needle tip in its front third,
+    spreading across the midline and up and down, never into the back quarter (clinical 3.9).
+
+    ``level`` is the vertebra; ``tip`` the needle tip (default: the front third, midline)."""
+    an = _Anatomy(model)
+    body = an.find(("body",), level=level)
+    if body is None:
+        raise ValueError(f"no vertebral body at {level}")
+    o, r = an.frame(level)
+    centre = np.asarray(body.solid.center, float)
+    lat_r, ap_r = (float(v) for v in np.asarray(body.solid.radii, float)[:2])
+    half = float(body.solid.half_height)
+    post = r[:, 1]
+    start = np.asarray(tip, float) if tip is not None else centre - post * ap_r * 0.4
+    pieces = [
+        _ellipsoid(start, r, [lat_r * 0.3, ap_r * 0.3, half * 0.45], 0.0, 0.35),
+        _ellipsoid(centre - post * ap_r * 0.3, r, [lat_r * 0.6, ap_r * 0.5, half * 0.7], 0.15, 0.7),
+    ]
+    for sgn in (-1.0, 1.0):  # the cement crosses the midline and fills both halves
+        c = centre + r[:, 0] * sgn * lat_r * 0.35 - post * ap_r * 0.15
+        pieces.append(_ellipsoid(c, r, [lat_r * 0.4, ap_r * 0.45, half * 0.75], 0.35, 0.95))
+    return ContrastPattern("cement", level, side, tuple(pieces), origin=_tup(start))
+
+
 PATTERNS = {
     "epidurogram": epidurogram,
     "interlaminar": epidurogram,
@@ -528,16 +556,17 @@ PATTERNS = {
     "nucleogram": nucleogram,
     "fissured_disc": fissured_disc,
     "vascular": vascular,
+    "cement": cement,
 }
 
 
 def contrast_pattern(name: str, model, level: str, side: str | None = "right", tip=None) -> ContrastPattern:
     """The named pattern (see the module doc) built from ``model``'s landmarks at ``level``
-    (``tip``: where the needle tip is, for the patterns that start there: ``vascular``)."""
+    (``tip``: where the needle tip is, for the patterns that start there: ``vascular``, ``cement``)."""
     try:
         build = PATTERNS[name]
     except KeyError:
         raise ValueError(f"unknown contrast pattern {name!r}; known: {', '.join(sorted(PATTERNS))}") from None
-    if tip is not None and name == "vascular":
+    if tip is not None and name in ("vascular", "cement"):
         return build(model, level, side, tip=tip)
     return build(model, level, side)

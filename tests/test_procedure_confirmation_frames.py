@@ -1,0 +1,148 @@
+"""The last frame of the confirmation beat: the needle tip at its target on the illustration
+and on the fluoroscopy, for procedures with and without a dye pattern.
+
+Each case renders the real ``ProcedureScene`` from its title to the end of ``confirm`` at
+320x180 (a short storyboard: every beat 1 s of speech at 5 fps, as the build would schedule it for
+speech of that length), then reads the final frame:
+
+* the illustration: needle-coloured pixels where the view projects each planned tip;
+* the fluoroscopy: the panel is on screen, each tip's shadow lies inside its circular field,
+  and the needle image the panel shows ends there (its farthest pixel along the needle is
+  the projected tip), at a planned tip that lies on the target landmark.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from manim import tempconfig
+
+from scenes.kit import palette
+
+pytestmark = pytest.mark.render
+
+WIDTH, HEIGHT, FPS, BEAT_S = 320, 180, 5, 1.0
+
+CASES = [
+    ("transforaminal-esi", "L4-L5", "right"),      # root-sleeve dye
+    ("medial-branch-block", "L4-L5", "left"),      # two needles, no dye pattern
+    ("radiofrequency-ablation", "L4-L5", "right"),  # parallel cannulas, checked on front and side views
+    ("vertebroplasty", "L1", "right"),             # bone needle, checked on front and side views
+]
+
+
+def render_to_confirm(name: str, level: str, side: str, until: str = "confirm"):
+    from scenes.procedure_scene import ProcedureScene
+    from scenes.procedures.catalog import narration_context, procedure
+    from scenes.storyboard import schedule
+    from voiceover.scripts import load_script
+
+    proc = procedure(name)
+    context = narration_context(proc, level, side)
+    script = load_script(name).filled(context)
+    ids = [b.id for b in script.beats]
+    beats = script.beats[: ids.index(until) + 1]
+    context = dict(context, video=name, level=level, side=side, screen=dict(script.screen))
+    board = schedule(name, beats, [BEAT_S] * len(beats), FPS, context)
+    with tempconfig({"pixel_width": WIDTH, "pixel_height": HEIGHT, "frame_rate": FPS, "dry_run": True,
+                     "disable_caching": True, "write_to_movie": False, "background_color": palette.BACKGROUND}):
+        scene = ProcedureScene(board)
+        scene.render()
+        scene.renderer.update_frame(scene)
+        frame = np.array(scene.renderer.get_frame())[..., :3].astype(int)
+        frame_width = scene.camera.frame_width
+    return scene, frame, frame_width
+
+
+def pixel(point, frame_width: float) -> tuple[int, int]:
+    frame_height = frame_width * HEIGHT / WIDTH
+    col = (point[0] + frame_width / 2) / frame_width * WIDTH
+    row = (frame_height / 2 - point[1]) / frame_height * HEIGHT
+    return int(round(col)), int(round(row))
+
+
+def radius_px(panel, needle, gauge: int) -> float:
+    """The needle's radius on the panel's image, in pixels, at its tip."""
+    from scenes.fluoro.layers import GAUGE_OD_MM
+
+    tip = np.asarray(needle.tip, float)
+    d = tip - np.asarray(needle.entry, float)
+    side = np.cross(d, np.asarray(panel.pose.beam_direction, float))
+    side /= np.linalg.norm(side)
+    a, b = panel.project(np.array([tip, tip + side * GAUGE_OD_MM.get(gauge, 0.7) / 2]))
+    return float(np.linalg.norm(b - a))
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[c[0] for c in CASES])
+def confirmed(request):
+    return request.param, *render_to_confirm(*request.param)
+
+
+def test_illustration_shows_each_needle_tip_at_its_planned_tip(confirmed):
+    (name, level, side), scene, frame, frame_width = confirmed
+    needle = _rgb(palette.NEEDLE)
+    for n in scene.plan.needles:
+        col, row = pixel(scene.illustration.to_scene(n.tip)[0], frame_width)
+        patch = frame[max(row - 2, 0):row + 3, max(col - 2, 0):col + 3]
+        distance = np.linalg.norm(patch - needle, axis=-1).min()
+        assert distance < 70, f"{name} {n.label}: no needle colour at the tip's pixel ({col}, {row}): {distance:.0f}"
+
+
+def test_fluoroscopy_is_on_screen_and_its_needle_ends_at_the_target(confirmed):
+    (name, level, side), scene, frame, frame_width = confirmed
+    panel = scene.fluoro
+    assert panel is not None and panel in scene.mobjects, f"{name}: no fluoroscopy at the end of the check"
+    # the panel really is drawn: its field is grey x-ray, not the dark background
+    centre = pixel(panel.ring.get_center(), frame_width)
+    field = frame[centre[1] - 10:centre[1] + 10, centre[0] - 10:centre[0] + 10]
+    assert np.abs(field - _rgb(palette.BACKGROUND)).mean() > 25, f"{name}: the fluoroscopy field is empty"
+    layer = panel._needle_layer
+    assert layer is not None and layer.max() > 0, f"{name}: the fluoroscopy shows no needle"
+    for n in scene.plan.needles:
+        # on the frame: the tip's shadow lies inside the circular field
+        shadow = panel.point_on_panel(n.tip)
+        radius = panel.ring.width / 2
+        assert np.linalg.norm(shadow[:2] - panel.ring.get_center()[:2]) < radius * 0.95, f"{name}: tip outside the field"
+        # on the image the panel shows: this needle's steel ends at the projected tip
+        tip_px, entry_px = panel.project(np.array([n.tip, n.entry]))
+        along = tip_px - entry_px
+        along = along / np.linalg.norm(along)
+        rows, cols = np.nonzero(layer > 0.05 * layer.max())
+        pts = np.stack([cols, rows], axis=1).astype(float) + 0.5
+        rel = pts - tip_px
+        near_line = np.abs(rel[:, 0] * along[1] - rel[:, 1] * along[0]) < 3.0  # this needle's pixels
+        ahead = (pts[near_line] - tip_px) @ along
+        slack = 2.0 + radius_px(panel, n, scene.tech.needle.gauge)  # the round end of the steel
+        assert ahead.max() < slack, f"{name} {n.label}: steel {ahead.max():.1f} px beyond the planned tip"
+        assert ahead.max() > -slack, f"{name} {n.label}: steel stops {-ahead.max():.1f} px short of the tip"
+    # ... and the planned tip is at the target landmark the plan names
+    for n in scene.plan.needles:
+        target = np.asarray(scene.model.landmark(n.target_level, n.target, scene.plan.side), float)
+        assert np.linalg.norm(np.asarray(n.tip) - target) < 8.0, f"{name} {n.label}: tip far from {n.target}"
+
+
+def test_vertebroplasty_cement_under_live_side_view():
+    """The cement beat: the side view runs while the cement fills the front of the body, and
+    on that image the cement lies inside the body's shadow, away from its back wall."""
+    scene, frame, frame_width = render_to_confirm("vertebroplasty", "L1", "right", until="cement")
+    panel = scene.fluoro
+    assert panel in scene.mobjects and panel.pose.view == "lateral"
+    cement = panel._contrast_layer
+    assert cement is not None and cement.max() > 0
+    body = next(s for s in scene.model.structures(levels=["L1"]) if s.kind == "body")
+    shadow = panel.project(body.solid.surface_points(24))
+    rows, cols = np.nonzero(cement > 0.05 * cement.max())
+    lo, hi = shadow.min(axis=0) - 2, shadow.max(axis=0) + 2
+    assert np.all((cols >= lo[0]) & (cols <= hi[0]) & (rows >= lo[1]) & (rows <= hi[1]))
+    # away from the back wall: the back of the body is toward the needle's entry on the side view
+    back = panel.project(np.asarray(body.solid.center) + np.asarray(scene.model.vertebra_frame("L1")[1])[:, 1]
+                         * body.solid.radii[1])[0]
+    front = panel.project(np.asarray(body.solid.center) - np.asarray(scene.model.vertebra_frame("L1")[1])[:, 1]
+                          * body.solid.radii[1])[0]
+    axis = (back - front) / np.linalg.norm(back - front)
+    depth = (np.stack([cols, rows], axis=1) + 0.5 - front) @ axis / np.linalg.norm(back - front)
+    assert depth.max() < 0.8  # nothing in the back quarter of the body (5 % for the projection's spread)

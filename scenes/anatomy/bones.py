@@ -16,13 +16,14 @@ injections need: the iliac wings (crest at about L4) and the sacroiliac joints.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scenes.anatomy.levels import INTERSPACES, VERTEBRAE, region_of
-from scenes.anatomy.shapes import CutCylinder
+from scenes.anatomy.shapes import ClippedBox, CutCylinder
 from scenes.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, Material
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -617,6 +618,18 @@ def _pelvis(b):
         b.anchors.setdefault("pelvis", {})[side] = {
             "si_centre": centre, "si_normal": normal, "si_ap": ap, "si_along": along, "si_half": half,
         }
+        # The sacrum's lateral surface is oblique like the joint (the bone is wider in front):
+        # the lateral masses end at the joint's sacral face instead of their square corners
+        # reaching through the joint space behind its middle.
+        face = centre - normal * half[0]
+        for seg in ("S1", "S2", "S3", "S4"):
+            nm = f"{seg}.{'ala' if seg == 'S1' else 'lateral_mass'}.{side}"
+            st = b.structures.get(nm)
+            if st is None or not isinstance(st.solid, Box):
+                continue
+            if not np.any((st.solid.surface_points() - face) @ normal > 0):
+                continue
+            b.structures[nm] = dataclasses.replace(st, solid=ClippedBox.from_box(st.solid, face, normal))
         # posterior ilium: the part of the ilium on the far side of the joint (PSIS region)
         post_c = centre + normal * (1.0 + 8.0) * k + ap * 4.0 * k + along * 6.0 * k
         post = Box(post_c, rot, np.array([8.0 * k, 18.0 * k, length / 2 + 8.0 * k]))

@@ -206,7 +206,8 @@ def build_landmarks(b: "_Builder") -> None:
             c, e2, fh = fa["centre"], fa["e2"], fa["height"]
             put(space, "facet_joint", side, c, Ellipsoid(c, rot, (fa["gap"] / 2 + 0.5 * k, fa["width"] * 0.3, fh * 0.25)))
             for name, sign in (("facet_superior_recess", 1.0), ("facet_inferior_recess", -1.0)):
-                p = c + sign * e2 * (fh / 2 - 1.5 * k)
+                e1 = fa["e1"] if fa["e1"] @ jf.y > 0 else -fa["e1"]  # the same way on both sides
+                p = _recess(b, c, sign * e2, e1, fh, fa["gap"])
                 put(space, name, side, p, Ellipsoid(p, rot, (fa["gap"] / 2 + 0.5 * k, 2.5 * k, 1.5 * k)))
             if space == "C2-C3":
                 put(space, "third_occipital_nerve", side, *_third_occipital(b, side))
@@ -250,14 +251,24 @@ def _sap_tp_groove(b, name, side):
     a = b.anchors[name]
     tdir_w = f.v(*a[("tp_dir", side)])
     lateral = _unit(tdir_w - f.z * float(tdir_w @ f.z))
-    top = f.p(*a[("tp_base", side)]) + f.z * (sz.tp_height / 2 + 1.0 * k) + f.y * (sz.tp_thickness * 0.25)
+    # over the dorsal edge of the TP root, where the nerve turns back and down over it
+    top = f.p(*a[("tp_base", side)]) + f.z * (sz.tp_height / 2 + 1.0 * k) + f.y * (sz.tp_thickness / 2 - 0.5 * k)
     saps = [st.solid for nm, st in b.structures.items()
             if st.kind == "sap" and st.level == name and st.side == side]
     # start inside the SAP's base (near its centre line) and go laterally along the TP
     p = _march_out_all(saps, top - lateral * 6.0 * k, lateral) + lateral * _GROOVE_GAP * k
     tp = b.structures[f"{name}.tp.{side}"].solid
     p = _onto(tp, p, f.z, _GROOVE_GAP * k)
-    p = _clear_spot(b, p, _GROOVE_GAP * k * 0.9, _side_axes(f, side))
+    # thoracic: the IAP of the vertebra above covers the junction; the nerve crosses the top
+    # of the TP further out (toward its superolateral corner), so follow the TP's top outward
+    r = _GROOVE_GAP * k * 0.9
+    solids = bone_solids_near(b, p, 15.0 * k)
+    for t in np.arange(0.0, 10.01, 0.5) * k:
+        q = _onto(tp, p + lateral * t, f.z, _GROOVE_GAP * k)
+        if clearance_ok(solids, q, r):
+            p = q
+            break
+    p = _clear_spot(b, p, r, _side_axes(f, side))
     return p, _sphere(p, 2.0 * k)
 
 
@@ -299,10 +310,11 @@ def _sphere_dirs(n=64) -> np.ndarray:
     i = np.arange(n) + 0.5
     phi = np.arccos(1 - 2 * i / n)
     theta = np.pi * (1 + 5 ** 0.5) * i
-    return np.column_stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)])
+    d = np.column_stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)])
+    return np.concatenate([d, d * [-1.0, 1.0, 1.0]])  # mirror-symmetric: the same on both sides
 
 
-_DIRS = _sphere_dirs()
+_DIRS = _sphere_dirs(48)
 
 
 def bone_solids_near(b, p, reach=8.0) -> list:
@@ -317,26 +329,39 @@ def bone_solids_near(b, p, reach=8.0) -> list:
             if np.linalg.norm(np.maximum(np.maximum(lo - p, p - hi), 0.0)) <= reach]
 
 
+def _box_outside(solid, pts, r) -> np.ndarray:
+    """Exact for boxes: each point is at least ``r`` from the box."""
+    q = np.abs(solid.to_local(pts)) - solid.half_sizes
+    return np.linalg.norm(np.maximum(q, 0.0), axis=1) >= r
+
+
 def clearance_ok(solids, p, r) -> bool:
     """No solid contains ``p`` or any point of the sphere of radius ``r`` around it (sampled)."""
     return bool(_clear_many(solids, np.asarray(p, float)[None], r)[0])
 
 
 def _clear_many(solids, ps, r) -> np.ndarray:
+    from scenes.anatomy.solids import Box
+
+    ps = np.asarray(ps, float)
+    ok = np.ones(len(ps), bool)
     probe = np.concatenate([np.zeros((1, 3)), _DIRS * r, _DIRS * (r * 0.5)])
     pts = (ps[:, None, :] + probe[None, :, :]).reshape(-1, 3)
     hit = np.zeros(len(pts), bool)
     for sol in solids:
-        hit |= sol.contains(pts)
-    return ~hit.reshape(len(ps), -1).any(axis=1)
+        if type(sol) is Box:
+            ok &= _box_outside(sol, ps, r)
+        else:
+            hit |= sol.contains(pts)
+    return ok & ~hit.reshape(len(ps), -1).any(axis=1)
 
 
-def _clear_spot(b, p, r, axes, step=0.25, reach=3.0) -> np.ndarray:
+def _clear_spot(b, p, r, axes, step=0.5, reach=3.0) -> np.ndarray:
     """``p`` itself if it has ``r`` of soft tissue around it, else the nearest such point
     within ``reach``. ``axes`` (3x3, columns) is the level's frame with x turned to the
     side's lateral, so the search is the mirror image on the two sides."""
     p = np.asarray(p, float)
-    solids = bone_solids_near(b, p, reach + r + 1.0)
+    solids = bone_solids_near(b, p, reach * 1.75 + r + 1.0)
     if clearance_ok(solids, p, r):
         return p
     g = np.arange(-reach, reach + 1e-9, step)
@@ -348,6 +373,21 @@ def _clear_spot(b, p, r, axes, step=0.25, reach=3.0) -> np.ndarray:
         if ok.any():
             return cand[i + int(np.argmax(ok))]
     return p
+
+
+def _recess(b, centre, toward, e1, height, gap):
+    """A recess of a facet joint: in the joint space, as near its upper (lower) end as the
+    bones around the joint allow. The neighbouring TP, pars or lamina can reach over the end
+    of the joint's box; the recess stays in the cleft, clear of them, in its outer third."""
+    k = b.scale
+    r = min(0.6 * k, gap / 2 * 0.7)
+    solids = bone_solids_near(b, centre, height)
+    for d in np.arange(1.5 * k, height / 3 + 1e-9, 0.25 * k):
+        for w in (0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0):
+            p = centre + toward * (height / 2 - d) + e1 * w * k
+            if clearance_ok(solids, p, r):
+                return p
+    return centre + toward * (height / 2 - 1.5 * k)
 
 
 def _third_occipital(b, side):
@@ -376,6 +416,7 @@ def _pillar_waist(b, name, side):
     p2 = _march_out(sap, mid - lateral * 4.0 * k, lateral)
     p = p if np.dot(p - mid, lateral) > np.dot(p2 - mid, lateral) else p2
     p = p + lateral * 1.0 * k
+    p = _clear_spot(b, p, 0.9 * k, _side_axes(f, side))  # on the bone, not in it
     return p, _sphere(p, 1.5 * k)
 
 
@@ -425,18 +466,22 @@ def _safe_triangle(b, space, side):
         return not any(sol.contains(p[None])[0] for sol in bones)
 
     if cervical:
-        r = 1.2 * k
+        # in front of the SAP with the whole target region off the bone (the needle touches
+        # the SAP first, then steps forward into the posterior foramen [clinical.md 3.2])
+        r = 1.0 * k
+        sap_gap = r + _SAP_CLEAR * k
         sap = b.structures[f"{lower}.sap.{side}"].solid
         best = None
         for dz in np.arange(0.0, 3.01, 0.25) * k:
             start = jf.p(c[0], c[1] - 1.5 * k, c[2] + dz)
             hit = _first_inside(sap, start, jf.y)
-            p = hit - jf.y * (r + 0.3 * k)
+            p = _step_clear(sap, hit, -jf.y, sap_gap)
             if ok(p, r):
                 best = p
                 break
         if best is None:
-            best = _first_inside(sap, jf.p(c[0], c[1] - 1.5 * k, c[2] + 1.5 * k), jf.y) - jf.y * (r + 0.3 * k)
+            best = _step_clear(sap, _first_inside(sap, jf.p(c[0], c[1] - 1.5 * k, c[2] + 1.5 * k), jf.y),
+                               -jf.y, sap_gap)
         return best, _sphere(best, r)
     small = region_of(upper) == "thoracic" or upper == "C7"
     r = (1.4 if small else 1.8) * k
@@ -455,6 +500,20 @@ def _safe_triangle(b, space, side):
             return p, _sphere(p, r)
     p = jf.p(*ideal)
     return p, _sphere(p, r)
+
+
+# soft tissue (mm) between the cervical safe-triangle target region and the SAP in front of it
+_SAP_CLEAR = 0.6
+
+
+def _step_clear(solid, p, direction, r, step=0.1, max_len=6.0) -> np.ndarray:
+    """First point along ``p + t * direction`` with ``r`` of clearance from ``solid``."""
+    d = _unit(direction)
+    for t in np.arange(0.0, max_len, step):
+        q = np.asarray(p, float) + t * d
+        if clearance_ok([solid], q, r):
+            return q
+    return np.asarray(p, float) + max_len * d
 
 
 def _first_inside(solid, start, direction, step=0.25, max_len=30.0):

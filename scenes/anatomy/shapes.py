@@ -16,7 +16,7 @@ import numpy as np
 
 from scenes.anatomy.solids import Solid, _quadratic_interval
 
-__all__ = ["CutCylinder", "halfspace_interval"]
+__all__ = ["CutCylinder", "ClippedBox", "halfspace_interval"]
 
 
 def halfspace_interval(o: np.ndarray, d: np.ndarray, normal: np.ndarray, offset: float):
@@ -130,3 +130,75 @@ class CutCylinder(Solid):
         """(z_bottom, z_top) of the local axis (x = y = 0)."""
         return float(self._z_on(self.bottom, 0.0, 0.0)), float(self._z_on(self.top, 0.0, 0.0))
 
+
+
+@dataclass(frozen=True)
+class ClippedBox(Solid):
+    """A box cut by one plane: the part of the box where ``n . q <= c``.
+
+    ``half_sizes`` as for :class:`~scenes.anatomy.solids.Box`; ``plane`` is ``(nx, ny, nz, c)``
+    in the box's *local* coordinates (origin at ``center``). Used where a bone ends at an
+    oblique joint surface (the sacrum's lateral masses at the sacroiliac joint).
+    """
+
+    half_sizes: np.ndarray = field(default_factory=lambda: np.ones(3))
+    plane: np.ndarray = field(default_factory=lambda: np.array([1.0, 0.0, 0.0, 1.0]))
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "half_sizes", np.asarray(self.half_sizes, dtype=float).reshape(3))
+        plane = np.asarray(self.plane, dtype=float).reshape(4).copy()
+        plane /= np.linalg.norm(plane[:3])
+        object.__setattr__(self, "plane", plane)
+
+    @classmethod
+    def from_box(cls, box, point, normal) -> "ClippedBox":
+        """``box`` minus the half-space on the side ``normal`` points to, from the world plane
+        through ``point``."""
+        n = np.asarray(normal, float) @ box.rotation
+        n = n / np.linalg.norm(n)
+        q = (np.asarray(point, float) - box.center) @ box.rotation
+        return cls(box.center, box.rotation, box.half_sizes, np.append(n, float(n @ q)))
+
+    def contains(self, points):
+        q = self.to_local(points)
+        in_box = np.all(np.abs(q) <= self.half_sizes + 1e-9, axis=1)
+        return in_box & (q @ self.plane[:3] <= self.plane[3] + 1e-9)
+
+    def ray_interval(self, origins, directions):
+        from scenes.anatomy.solids import _slab
+
+        o, d = self._local_rays(origins, directions)
+        t0 = np.full(len(d), -np.inf)
+        t1 = np.full(len(d), np.inf)
+        for k in range(3):
+            s0, s1 = _slab(o[:, k], d[:, k], self.half_sizes[k])
+            t0, t1 = np.maximum(t0, s0), np.minimum(t1, s1)
+        s0, s1 = halfspace_interval(o, d, self.plane[:3], self.plane[3])
+        return np.maximum(t0, s0), np.minimum(t1, s1)
+
+    def _local_vertices(self) -> np.ndarray:
+        h = self.half_sizes
+        corners = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1], indexing="ij")).reshape(3, -1).T * h
+        n, c = self.plane[:3], self.plane[3]
+        keep = corners[corners @ n <= c + 1e-9]
+        cuts = []
+        for i in range(8):
+            for j in range(i + 1, 8):
+                a, bb = corners[i], corners[j]
+                if np.count_nonzero(np.abs(a - bb) > 1e-12) != 1:
+                    continue  # not an edge
+                fa, fb = a @ n - c, bb @ n - c
+                if fa * fb < 0:
+                    cuts.append(a + (bb - a) * (fa / (fa - fb)))
+        pts = np.concatenate([keep, np.asarray(cuts).reshape(-1, 3)])
+        return pts if len(pts) else np.zeros((1, 3))
+
+    def surface_points(self, n: int = 24):
+        return self.to_world(self._local_vertices())
+
+    def scaled(self, factor):
+        f = float(factor)
+        plane = self.plane.copy()
+        plane[3] *= f
+        return ClippedBox(self.center, self.rotation, self.half_sizes * f, plane)

@@ -202,6 +202,7 @@ class SpineModel:
         self._joints = b.chain.joints
         self._landmarks = b.landmarks
         self._by_level: dict[str | None, list[Structure]] = {}
+        self._hash: str | None = None
         for st in self._structures.values():
             self._by_level.setdefault(st.level, []).append(st)
 
@@ -212,8 +213,28 @@ class SpineModel:
         return _default_model()
 
     def parameters_hash(self) -> str:
-        """Stable sha256 of the parameters (hex), for caches keyed on the geometry."""
-        return self.parameters.sha256()
+        """Stable sha256 (hex) for caches keyed on the geometry: the parameters *and* the
+        solids built from them, so a change to how the model is built (not only to its
+        parameters) also invalidates cached images (e.g. the fluoroscopy anatomy layer)."""
+        if self._hash is None:
+            h = hashlib.sha256(self.parameters.sha256().encode())
+            h.update(self.geometry_hash().encode())
+            self._hash = h.hexdigest()
+        return self._hash
+
+    def geometry_hash(self) -> str:
+        """sha256 over every structure's name, kind, material, shell, solid type and solid
+        parameters (rounded to 1e-6 mm) and every landmark point."""
+        h = hashlib.sha256()
+        for st in self._structures.values():
+            h.update(f"{st.name}|{st.kind}|{st.material.value}|{st.shell_mm:.6f}|{type(st.solid).__name__}".encode())
+            for key, value in sorted(vars(st.solid).items()):
+                h.update(key.encode())
+                h.update(np.round(np.asarray(value, dtype=float), 6).tobytes())
+        for key in sorted(self._landmarks, key=repr):
+            h.update(repr(key).encode())
+            h.update(np.round(self._landmarks[key].point, 6).tobytes())
+        return h.hexdigest()
 
     # -- frames ---------------------------------------------------------------------------
     def vertebra_frame(self, name) -> tuple[np.ndarray, np.ndarray]:

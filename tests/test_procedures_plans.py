@@ -11,26 +11,16 @@ import pytest
 
 from scenes.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, rotation_xyz
 from scenes.procedures.catalog import load_procedures
-from scenes.procedures.planner import PlanError, build_plan, get_model, plan_needle
+from scenes.procedures.planner import get_model, plan_needle
 from scenes.procedures.validator import depth_inside, distance_to_solid, segment_clearance, validate
 from tests.conftest import run_cli
-
-# The model's lumbar SAP box overhangs the root of the transverse process, and its
-# sap_tp_groove landmark at L5 lies 1 mm inside the SAP: no cannula reaches the L4 medial
-# branch at the L5 groove within 20 deg of the nerve's course (best ~31 deg). Reported; when
-# the model is fixed these turn into XPASS and fail (strict), so the mark must go.
-RFA_L5_GROOVE = "model: L5 sap_tp_groove inside the SAP box; no parallel cannula reaches it"
-KNOWN_FAILURES = {("radiofrequency-ablation", "L4-L5"), ("radiofrequency-ablation", "L5-S1")}
-
 
 def _combos():
     out = []
     for name, proc in load_procedures().items():
         for level in proc.allowed_levels:
             for side in (("left", "right") if proc.sided else (None,)):
-                marks = [pytest.mark.xfail(reason=RFA_L5_GROOVE, strict=True, raises=PlanError)] \
-                    if (name, level) in KNOWN_FAILURES else []
-                out.append(pytest.param(name, level, side, marks=marks, id=f"{name}-{level}-{side or 'midline'}"))
+                out.append(pytest.param(name, level, side, id=f"{name}-{level}-{side or 'midline'}"))
     return out
 
 
@@ -98,14 +88,23 @@ def test_roots_and_sides():
     assert scs.needles[0].lead and scs.needles[0].target_level == "T8"
 
 
-def test_rfa_at_the_l5_groove_is_refused_not_drawn():
-    with pytest.raises(PlanError, match="cannula parallel to the nerve"):
-        plan_needle("radiofrequency-ablation", "L4-L5", "left")
-    plan = build_plan("radiofrequency-ablation", "L4-L5", "left")
-    failed = [c for c in plan.checks if not c.passed]
-    assert failed and all("L4 medial branch" in c.name for c in failed)
-    proc = run_cli("plan", "radiofrequency-ablation", "--level", "L4-L5")
-    assert proc.returncode == 1 and "FAIL" in proc.stdout
+@pytest.mark.parametrize("level", ["L4-L5", "L5-S1"])
+def test_rfa_cannula_lies_along_the_nerve_at_the_l5_groove(level):
+    """The L4 medial branch crosses L5 in the open SAP-TP groove (the L5 dorsal ramus the
+    groove between the ala and the S1 SAP): the cannula reaches it parallel to the nerve,
+    within the lesion's reach, without passing through bone [clinical.md 3.6]."""
+    for side in ("left", "right"):
+        plan = plan_needle("radiofrequency-ablation", level, side)
+        assert plan.passed
+        for needle in plan.needles:
+            assert needle.angles["angle_to_nerve_deg"] <= 10.0, (needle.label, needle.angles)
+            assert needle.angles["nerve_to_active_tip_mm"] <= 2.0
+        # the L4 medial branch's cannula passes no bone at all (it used to need the SAP removed)
+        bone = [c for c in plan.checks if c.name == "L4 medial branch: no bone in the way"]
+        assert bone and all(c.value <= 0.05 for c in bone)
+    proc = run_cli("plan", "radiofrequency-ablation")  # the default level: L4-L5
+    assert proc.returncode == 0 and "checks passed" in proc.stdout, proc.stdout[-2000:]
+    assert "L4 medial branch" in proc.stdout
 
 
 # -- the validator catches bad plans --------------------------------------------------------------

@@ -916,7 +916,7 @@ def _plan_transforaminal(ctx: _Ctx) -> list[NeedlePass]:
 
 def _bone_words(name: str) -> str:
     """"L4.pedicle.right" -> "L4 pedicle"."""
-    words = {"sap": "superior articular process", "iap": "inferior articular process", "tp": "transverse process",
+    words = {"sap": "superior articular process", "sap_neck": "superior articular process", "iap": "inferior articular process", "tp": "transverse process",
              "pars": "pars interarticularis", "ala": "sacral ala", "lateral_mass": "lateral mass",
              "bridge": "sacrum", "lamina": "lamina", "pedicle": "pedicle", "body": "vertebral body",
              "spinous_process": "spinous process"}
@@ -1226,7 +1226,7 @@ def _plan_transpedicular(ctx: _Ctx) -> list[NeedlePass]:
     tilts = _grid(t0 - 25.0, t0 + 25.0, 2.5)
     pedicle = m.structure(f"{level}.pedicle.{side}")
     body = m.structure(f"{level}.body")
-    posterior_ok = {f"{level}.{k}.{side}" for k in ("sap", "pars", "lamina", "tp", "iap")}
+    posterior_ok = {f"{level}.{k}.{side}" for k in ("sap", "sap_neck", "pars", "lamina", "tp", "iap")}
     through = {pedicle.name, body.name} | posterior_ok
     bones = [s for s in ctx.bones(near) if s.name not in through]
     avoid = ctx.avoid(near)

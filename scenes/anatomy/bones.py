@@ -7,7 +7,9 @@ into world solids. Sizes come from :mod:`scenes.anatomy.morphometry`.
 A vertebra from C2 to L5 is: body, two pedicles, two laminae, a spinous process, two
 transverse processes (cervical: an anterior and a posterior bar around the transverse
 foramen), two superior and two inferior articular processes (built per facet joint, so
-the two sides of every joint face each other) and two pars interarticularis. C1 has no
+the two sides of every joint face each other; a lumbar SAP is its articular part on a
+narrower neck, leaving the SAP-TP groove of the medial branch open) and two pars
+interarticularis. C1 has no
 body: anterior arch, lateral masses, posterior arches and transverse processes; C2 adds
 the dens. The sacrum is five fused segments with foramina between them, sacral cornua
 and the hiatus; the coccyx is four small segments; the pelvis is reduced to what the

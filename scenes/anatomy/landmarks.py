@@ -16,7 +16,6 @@ belong to, since the sacrum is one fused bone.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 

@@ -16,7 +16,8 @@ Typical use::
 
 Structure names: ``"L4.body"``, ``"L4.pedicle.left"``, ``"L4.lamina.left"``,
 ``"L4.spinous_process"``, ``"L4.tp.left"``, ``"L4.sap.left"``, ``"L4.iap.left"``,
-``"L4.pars.left"``, ``"disc.L4-L5.annulus"``, ``"disc.L4-L5.nucleus"``,
+``"L4.pars.left"``, ``"L4.sap_neck.left"`` (lumbar and S1: the SAP's narrower root under its
+articular part, kind ``"sap"``), ``"disc.L4-L5.annulus"``, ``"disc.L4-L5.nucleus"``,
 ``"L4-L5.facet_joint.left"``, ``"L4-L5.foramen.left"``, ``"L4-L5.ligamentum_flavum.left"``,
 ``"canal.L4"``, ``"dural_sac.L4"``, ``"cord.C5"``, ``"conus"``, ``"cauda_equina.L3"``,
 ``"epidural.L3"``, ``"root.L4.left"`` (sac to the foramen exit) and

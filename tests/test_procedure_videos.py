@@ -1,9 +1,11 @@
 """The procedure videos: one generic ProcedureScene, rendered for real at preview quality.
 
-Two procedures are rendered through ``render.py`` as a user runs it (silent voice, to
-keep the file's CPU time low); a unit-level check proves the needle drawn on the
-illustration ends where the view projects the planned tip, and the needle sent to the
-fluoroscopy ends at the same 3D tip.
+All eleven procedures are rendered at their default level and side through ``render.py
+all`` as a media team runs it (espeak-ng voice: real speech, cheaper than piper), and each
+finished file is checked: H.264 video at 854x480, spoken audio, chapters and captions that
+match the sidecar, beats in the script's order. A unit-level check proves the needle drawn
+on the illustration ends where the view projects the planned tip, and the needle sent to
+the fluoroscopy ends at the same 3D tip.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import numpy as np
 import pytest
 import yaml
 
+from scenes.procedures.catalog import PROCEDURE_ORDER
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.render
 
-RENDERED = [("transforaminal-esi", "transforaminal-esi-L4-L5-right-preview"),
-            ("caudal-esi", None)]
+RENDERED = list(PROCEDURE_ORDER)
 
 
 def _script_ids(name: str) -> list[str]:
@@ -32,18 +34,20 @@ def _script_ids(name: str) -> list[str]:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("procedure-videos")
-    for name, _ in RENDERED:
-        proc = run_cli("render", name, "--quality", "preview", "--voice", "none", "--output-dir", str(out), "--quiet")
-        assert proc.returncode == 0, f"{name}: {proc.stderr[-3000:]}"
+    cache = tmp_path_factory.mktemp("procedure-cache")
+    only = [a for name in RENDERED for a in ("--only", name)]
+    proc = run_cli("all", "--quality", "preview", "--voice", "espeak", "-j", "2", "--no-gallery",
+                   "--output-dir", str(out), "--cache-dir", str(cache), "--quiet", *only)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     found = {}
-    for name, _ in RENDERED:
-        mp4s = sorted(out.glob(f"{name}*-preview.mp4"))
+    for name in RENDERED:
+        mp4s = sorted(out.glob(f"{name}-*preview.mp4"))
         assert len(mp4s) == 1, f"{name}: {mp4s}"
         found[name] = mp4s[0]
     return found
 
 
-@pytest.mark.parametrize("name", [n for n, _ in RENDERED])
+@pytest.mark.parametrize("name", RENDERED)
 def test_sidecar_beats_follow_the_script(rendered, name):
     mp4 = rendered[name]
     sidecar = json.loads(mp4.with_suffix(".json").read_text())
@@ -54,7 +58,7 @@ def test_sidecar_beats_follow_the_script(rendered, name):
         assert after["start_s"] == pytest.approx(before["end_s"], abs=1e-3)
 
 
-@pytest.mark.parametrize("name", [n for n, _ in RENDERED])
+@pytest.mark.parametrize("name", RENDERED)
 def test_chapters_in_the_file_match_the_sidecar(rendered, name):
     mp4 = rendered[name]
     out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", "-show_streams",
@@ -66,6 +70,31 @@ def test_chapters_in_the_file_match_the_sidecar(rendered, name):
     assert len(titles) >= 5
     video = [s for s in info["streams"] if s["codec_type"] == "video"][0]
     assert (video["width"], video["height"]) == (854, 480)
+    assert video["codec_name"] == "h264"
+
+
+@pytest.mark.parametrize("name", RENDERED)
+def test_spoken_audio_and_captions(rendered, name):
+    """Every procedure video speaks (not silence) and has captions inside its length."""
+    import re
+
+    mp4 = rendered[name]
+    probe = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
+                            str(mp4)], capture_output=True, text=True, check=True)
+    info = json.loads(probe.stdout)
+    audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
+    assert audio and audio[0]["codec_name"] == "aac"
+    duration = float(info["format"]["duration"])
+    stats = subprocess.run(["ffmpeg", "-v", "info", "-nostats", "-i", str(mp4), "-map", "0:a", "-af", "volumedetect",
+                            "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    mean_db = float(re.search(r"mean_volume: (-?[\d.]+) dB", stats).group(1))
+    assert mean_db > -40.0, f"{name}: audio is near silent ({mean_db} dB)"
+    srt = mp4.with_suffix(".srt").read_text(encoding="utf-8")
+    ends = re.findall(r"--> (\d+):(\d+):(\d+),(\d+)", srt)
+    assert len(ends) >= 10, f"{name}: only {len(ends)} captions"
+    last = max(int(h) * 3600 + int(m) * 60 + int(sec) + int(ms) / 1000 for h, m, sec, ms in ends)
+    assert last <= duration + 0.05
+    assert mp4.with_suffix(".vtt").exists()
 
 
 @pytest.mark.parametrize("name", ["transforaminal-esi", "facet-joint-injection", "discography",

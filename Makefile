@@ -48,5 +48,5 @@ test: setup
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-clean-output:
-	rm -rf output/*.mp4 output/*.srt output/*.vtt output/*.json output/*.png output/index.html
+clean-output:  ## everything rendered (videos, captions, sidecars, transcripts, posters, stills, gallery)
+	rm -rf output/*

@@ -258,20 +258,28 @@ class ProcedureScene(NarratedScene):
         first = self.caption([self.context.get("needle") or self.tech.needle.words])
         clock.play(*self.swap_stage(FadeIn(first), *anims), seconds=1.0)
         self.add(needles)
-        self.fluoro.add_updater(lambda m: m.set_needle(self.fluoro_device()))
+        # intermittent fluoroscopy: the needle moves a step, then a short shot shows where it
+        # is; between shots the monitor holds the last image
         stops = self.paths[0].stops
         budget = clock.remaining_s - 0.8
         previous, cap = 0.0, first
         for fraction, words in stops:
-            move = max(0.4, budget * 0.7 * (fraction - previous))
-            clock.play(self.depth.animate.set_value(fraction), seconds=move, rate_func=smooth)
+            move = max(0.4, budget * 0.6 * (fraction - previous))
+            halfway = previous + 0.5 * (fraction - previous)
+            clock.play(self.depth.animate.set_value(halfway), seconds=move / 2, rate_func=smooth)
+            clock.play(self._shot(), seconds=0.35)
+            clock.play(self.depth.animate.set_value(fraction), seconds=move / 2, rate_func=smooth)
             new = self.caption(wrap(plain(words), 64, 2))
-            clock.play(Transform(cap, new), seconds=0.4)
+            clock.play(Transform(cap, new), self._shot(), seconds=0.4)
             clock.wait(seconds=max(0.2, budget * 0.3 / len(stops) - 0.4))
             previous = fraction
-        self.fluoro.clear_updaters()
         self.fluoro.set_needle(self.fluoro_device())
         self.needle_mob, self.stage = needles, VGroup(cap)
+
+    def _shot(self):
+        """A short exposure of the needle where it is now."""
+        self.fluoro.set_needle(self.fluoro_device(), render=False)
+        return self.fluoro.take_shot()
 
     def beat_confirm(self, clock) -> None:
         anims = [self.set_heading("Checking the spread")]

@@ -47,6 +47,13 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     return found
 
 
+def probe(mp4: Path) -> dict:
+    """ffprobe's streams, format and chapters of ``mp4``."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", "-show_streams",
+                          "-show_format", str(mp4)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
 @pytest.mark.parametrize("name", RENDERED)
 def test_sidecar_beats_follow_the_script(rendered, name):
     mp4 = rendered[name]
@@ -61,9 +68,7 @@ def test_sidecar_beats_follow_the_script(rendered, name):
 @pytest.mark.parametrize("name", RENDERED)
 def test_chapters_in_the_file_match_the_sidecar(rendered, name):
     mp4 = rendered[name]
-    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", "-show_streams",
-                          str(mp4)], capture_output=True, text=True, check=True)
-    info = json.loads(out.stdout)
+    info = probe(mp4)
     sidecar = json.loads(mp4.with_suffix(".json").read_text())
     titles = [c["tags"]["title"] for c in info["chapters"]]
     assert titles == [c["title"] for c in sidecar["chapters"]]
@@ -79,9 +84,7 @@ def test_spoken_audio_and_captions(rendered, name):
     import re
 
     mp4 = rendered[name]
-    probe = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
-                            str(mp4)], capture_output=True, text=True, check=True)
-    info = json.loads(probe.stdout)
+    info = probe(mp4)
     audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
     assert audio and audio[0]["codec_name"] == "aac"
     duration = float(info["format"]["duration"])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scenes.anatomy.solids import Solid, _quadratic_interval
+from scenes.anatomy.solids import Solid, _quadratic_interval, box_interval, in_box
 
 __all__ = ["CutCylinder", "ClippedBox", "halfspace_interval"]
 
@@ -162,18 +162,11 @@ class ClippedBox(Solid):
 
     def contains(self, points):
         q = self.to_local(points)
-        in_box = np.all(np.abs(q) <= self.half_sizes + 1e-9, axis=1)
-        return in_box & (q @ self.plane[:3] <= self.plane[3] + 1e-9)
+        return in_box(q, self.half_sizes) & (q @ self.plane[:3] <= self.plane[3] + 1e-9)
 
     def ray_interval(self, origins, directions):
-        from scenes.anatomy.solids import _slab
-
         o, d = self._local_rays(origins, directions)
-        t0 = np.full(len(d), -np.inf)
-        t1 = np.full(len(d), np.inf)
-        for k in range(3):
-            s0, s1 = _slab(o[:, k], d[:, k], self.half_sizes[k])
-            t0, t1 = np.maximum(t0, s0), np.minimum(t1, s1)
+        t0, t1 = box_interval(o, d, self.half_sizes)
         s0, s1 = halfspace_interval(o, d, self.plane[:3], self.plane[3])
         return np.maximum(t0, s0), np.minimum(t1, s1)
 

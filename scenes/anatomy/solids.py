@@ -238,6 +238,21 @@ class Cylinder(Solid):
         return Cylinder(self.center, self.rotation, self.radii * factor, self.half_height * factor)
 
 
+def in_box(local_points, half_sizes) -> np.ndarray:
+    """Which local points lie in the axis-aligned box of ``half_sizes`` about the origin."""
+    return np.all(np.abs(local_points) <= half_sizes + 1e-9, axis=1)
+
+
+def box_interval(o, d, half_sizes) -> tuple[np.ndarray, np.ndarray]:
+    """Entry and exit parameters of local rays through that box (slab method)."""
+    t0 = np.full(len(d), -np.inf)
+    t1 = np.full(len(d), np.inf)
+    for k in range(3):
+        s0, s1 = _slab(o[:, k], d[:, k], half_sizes[k])
+        t0, t1 = np.maximum(t0, s0), np.minimum(t1, s1)
+    return t0, t1
+
+
 @dataclass(frozen=True)
 class Box(Solid):
     half_sizes: np.ndarray = field(default_factory=lambda: np.ones(3))
@@ -247,17 +262,11 @@ class Box(Solid):
         object.__setattr__(self, "half_sizes", np.asarray(self.half_sizes, dtype=float).reshape(3))
 
     def contains(self, points):
-        q = np.abs(self.to_local(points))
-        return np.all(q <= self.half_sizes + 1e-9, axis=1)
+        return in_box(self.to_local(points), self.half_sizes)
 
     def ray_interval(self, origins, directions):
         o, d = self._local_rays(origins, directions)
-        t0 = np.full(len(d), -np.inf)
-        t1 = np.full(len(d), np.inf)
-        for k in range(3):
-            s0, s1 = _slab(o[:, k], d[:, k], self.half_sizes[k])
-            t0, t1 = np.maximum(t0, s0), np.minimum(t1, s1)
-        return t0, t1
+        return box_interval(o, d, self.half_sizes)
 
     def surface_points(self, n: int = 24):
         g = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1])).reshape(3, -1).T

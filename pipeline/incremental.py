@@ -738,13 +738,19 @@ def prune_cache(cache_dir: Path, limit: int, keep_since: float | None = None) ->
 
 
 def _pid_alive(pid: int) -> bool:
+    """True if process ``pid`` runs (a zombie does not: killed workers whose parent died
+    can stay unreaped in a container without an init that reaps)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): signal 0 is all we know
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:

@@ -278,6 +278,8 @@ def test_edited_narration_redraws_one_beat(tmp_path):
     assert run_all(tmp_path).returncode == 0
     segments = tmp_path / "cache" / "segments"
     assert len(list(segments.glob("*.mp4"))) == 5
+    for old in segments.glob("*.mp4"):  # used an hour ago (same-second mtimes would make LRU order moot)
+        os.utime(old, (time.time() - 3600, time.time() - 3600))
     # With a tiny cache limit, the build keeps what it used and prunes the rest (the old "move").
     edited = run_all(tmp_path, env={plugin.EDIT_ENV: "move", "SPINE_CACHE_LIMIT": "1k"})
     assert edited.returncode == 0, edited.stderr[-3000:]

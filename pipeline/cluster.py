@@ -176,7 +176,12 @@ class _Worker:
 
 
 class LocalPool:
-    """``workers`` processes; one task each at a time; a dead worker loses only its task."""
+    """``workers`` processes; one task each at a time; a dead worker loses only its task.
+
+    A worker process does one task and retires: a second scene rendered in the same Python
+    process was seen to draw a few beats differently from a fresh process (state kept
+    across renders), and beats are cached by their inputs, so every task starts fresh.
+    """
 
     ship_outputs = False
 
@@ -185,6 +190,7 @@ class LocalPool:
         self.plugins = plugins
         self.ctx = multiprocessing.get_context("spawn")
         self.workers: list[_Worker] = []
+        self.retired: list[_Worker] = []
         self.backlog: list[tuple[str, Callable, tuple, dict]] = []
         self.closed = False
 
@@ -226,6 +232,8 @@ class LocalPool:
                         events.append((kind, task_id, payload))
                         if kind == "done":
                             worker.task = None
+                            self._retire(worker)
+                            break
                 except (EOFError, OSError):
                     pass
             if worker.task is not None and not worker.process.is_alive():
@@ -239,12 +247,22 @@ class LocalPool:
         self._dispatch()
         return events
 
+    def _retire(self, worker: _Worker) -> None:
+        """Tell a worker whose task is done to exit; a fresh one takes the next task."""
+        with contextlib.suppress(OSError, BrokenPipeError):
+            worker.conn.send(None)
+        if worker in self.workers:
+            self.workers.remove(worker)
+        self.retired = [w for w in self.retired if w.process.is_alive()] + [worker]
+
     def shutdown(self, interrupt: bool = False) -> None:
         """Stop the workers; with ``interrupt``, running tasks are interrupted (they clean up)."""
         if self.closed:
             return
         self.closed = True
         self.backlog.clear()
+        self.workers += self.retired
+        self.retired = []
         for worker in self.workers:
             if interrupt and worker.process.is_alive():
                 with contextlib.suppress(OSError):

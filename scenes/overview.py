@@ -166,7 +166,6 @@ class OverviewScene(NarratedScene):
             return Line(a, b if np.linalg.norm(b - a) > 1e-3 else a + 1e-3 * RIGHT, color=palette.NEEDLE, stroke_width=5)
 
         needle = always_redraw(needle_line)
-        self.fluoro.add_updater(lambda m: m.set_needle(Needle.from_gauge(entry, entry + (tip - entry) * max(depth.get_value(), 0.02), 20)))
         target = self.zoom.to_scene(tip)[0]
         tag = text(self.words("needle.label"), 30, palette.TEXT)
         tag.next_to(self.zoom.mobject, DOWN, buff=0.2).shift(RIGHT * 0.8)
@@ -174,8 +173,12 @@ class OverviewScene(NarratedScene):
         clock.play(FadeOut(self.stage), self.heading.animate.become(heading(self.words("needle.heading"))),
                    FadeIn(self.fluoro), seconds=1.0)
         self.add(needle)
-        clock.play(depth.animate.set_value(1.0), share=0.55, rate_func=smooth)
-        self.fluoro.clear_updaters()
+        # intermittent fluoroscopy: a step, then a short shot of where the needle is now
+        steps = 3
+        for k in range(1, steps + 1):
+            clock.play(depth.animate.set_value(k / steps), share=0.45 / steps, rate_func=smooth)
+            self.fluoro.set_needle(Needle.from_gauge(entry, entry + (tip - entry) * k / steps, 20), render=False)
+            clock.play(self.fluoro.take_shot(), seconds=0.35)
         clock.play(FadeIn(label), seconds=0.8)
         self.needle, self.stage = needle, VGroup(label)
 

@@ -40,7 +40,7 @@ def test_cues_from_real_speech_follow_the_guidelines(spoken):
         lines = cue.text.split("\n")
         assert len(lines) <= 2 and all(len(line) <= 42 for line in lines)
         assert 1.0 <= cue.duration_s <= 7.0
-        assert cue.chars / cue.duration_s <= 20.0
+        assert cue.chars / cue.duration_s <= 20.0 + 1e-6  # a cue stretched to the limit lands on it
     assert all(a.end_s <= b.start_s for a, b in zip(cues, cues[1:]))
 
 

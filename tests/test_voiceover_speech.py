@@ -177,3 +177,23 @@ def test_long_sentences_become_caption_sized_pieces():
     assert [p.ends_sentence for p in pieces] == [False] * (len(pieces) - 1) + [True]
     assert all(len(p.text) <= 80 for p in pieces)
     assert pieces[0].text == "Epidural injections go in between the bones at the back,"
+
+
+def test_piper_speaks_a_sentence_the_same_every_time_and_everywhere():
+    """Piper draws random noise inside ONNX Runtime; seeded per sentence, the same sentence
+    gives the same samples whatever was spoken before it, and in a new process (so a clean
+    CI machine times the storyboard exactly as this one)."""
+    import hashlib
+    import subprocess
+    import sys
+
+    text = "What they are, and how they are done."
+    first = speech._synthesise("piper", "joe", "en", text)
+    speech._synthesise("piper", "joe", "en", "Another sentence in between.")
+    again = speech._synthesise("piper", "joe", "en", text)
+    assert np.array_equal(first, again)
+    code = ("import hashlib; from voiceover.speech import _synthesise; "
+            f"print(hashlib.sha256(_synthesise('piper', 'joe', 'en', {text!r}).tobytes()).hexdigest())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                         text=True, check=True).stdout.split()[-1]
+    assert out == hashlib.sha256(first.tobytes()).hexdigest()

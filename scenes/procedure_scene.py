@@ -288,7 +288,8 @@ class ProcedureScene(NarratedScene):
         return self.fluoro.take_shot()
 
     def beat_confirm(self, clock) -> None:
-        anims = [self.set_heading("Checking the spread")]
+        # with dye the check is how it spreads; without, where the tip lies
+        anims = [self.set_heading("Checking the spread" if self.conf.contrast is not None else "Checking the tip")]
         words = self.context.get("contrast_pattern_words") or ""
         if self.conf.contrast is not None:
             self.pattern = contrast_pattern(FLUORO_PATTERN[self.conf.contrast], self.model, self.level,

@@ -343,6 +343,17 @@ def up_to_date(request, options, inputs: dict[str, Any]) -> bool:
 # default "medium", files no larger at crf 23. Larger qualities keep "medium" (what the final MP4 holds).
 PREVIEW_PRESET = "veryfast"
 
+#: x264 settings of every beat segment (the joined video is these segments, not re-encoded).
+#: - One encoder thread: x264's decisions then do not depend on the machine's core count, so
+#:   a beat drawn by any worker (or cluster machine) decodes to the same frames.
+#: - No macroblock tree: with it, x264 read memory it had not written when a short segment
+#:   ended inside its lookahead, so the same frames encoded in another process decoded to
+#:   slightly different pictures now and then (seen in the transform of the overview's
+#:   'example' beat: 3 different results in 6 runs; 16 of 16 the same without it). The cost:
+#:   about 20 % more bytes at the same crf (that beat's 1.6 s transform at 108p and 480p). With both, a beat's partial movies came out
+#:   byte-identical in 6 of 6 processes; the tests still compare decoded frames (framemd5).
+SEGMENT_ENCODER_OPTIONS = {"crf": "23", "threads": "1", "x264-params": "mbtree=0"}
+
 
 def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
     """Manim's config for a silent render of ``quality`` into ``work_dir`` (one home for these)."""
@@ -356,11 +367,7 @@ def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
         "disable_caching": True, "progress_bar": "none", "verbosity": "WARNING",
         "write_to_movie": True, "format": "mp4", "preview": False, "save_last_frame": False,
         "video_codec": "libx264", "pixel_format": "yuv420p",
-        # One encoder thread: x264's decisions then do not depend on the machine's core count,
-        # so a beat drawn by any worker (or cluster machine) decodes to the same frames. Its
-        # bytes can still differ now and then (x264 sometimes reads memory that never reaches
-        # the picture), so sameness is checked on decoded frames (framemd5), not on bytes.
-        "video_encoder_options": {"crf": "23", "threads": "1", **({"preset": PREVIEW_PRESET} if q.height <= 480 else {})},
+        "video_encoder_options": SEGMENT_ENCODER_OPTIONS | ({"preset": PREVIEW_PRESET} if q.height <= 480 else {}),
     }
 
 

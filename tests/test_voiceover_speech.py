@@ -180,9 +180,9 @@ def test_long_sentences_become_caption_sized_pieces():
 
 
 def test_piper_speaks_a_sentence_the_same_every_time_and_everywhere():
-    """Piper draws random noise inside ONNX Runtime; seeded per sentence, the same sentence
-    gives the same samples whatever was spoken before it, and in a new process (so a clean
-    CI machine times the storyboard exactly as this one)."""
+    """Piper's random noise comes from a seed per sentence (voiceover/piper_noise.py): the
+    same sentence gives the same samples whatever was spoken before it, and in a new process
+    (so a clean CI machine times the storyboard exactly as this one)."""
     import hashlib
     import subprocess
     import sys
@@ -197,3 +197,19 @@ def test_piper_speaks_a_sentence_the_same_every_time_and_everywhere():
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
                          text=True, check=True).stdout.split()[-1]
     assert out == hashlib.sha256(first.tobytes()).hexdigest()
+
+
+def test_piper_noise_nodes_become_inputs_and_a_short_noise_bound_is_retried_to_the_same_speech(monkeypatch):
+    import onnx
+
+    from voiceover import piper_noise
+
+    model_path, _ = speech._piper_model_paths()
+    graph = onnx.load_from_string(piper_noise.noise_fed_model(model_path)).graph
+    assert not [n.name for n in graph.node if n.op_type.startswith("Random")]
+    assert {i.name for i in graph.input} >= set(piper_noise.NOISE_INPUTS)
+
+    text = "A longer sentence, so that the speech has many more frames than it has phonemes."
+    normal = speech._synthesise("piper", "joe", "en", text)
+    monkeypatch.setattr(piper_noise, "FRAMES_PER_PHONEME", 1)  # far too little latent noise: retried
+    assert np.array_equal(speech._synthesise("piper", "joe", "en", text), normal)

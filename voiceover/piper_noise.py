@@ -72,10 +72,16 @@ def noise_fed_model(model_path: str | Path) -> bytes:
 class SeededPiperSession:
     """Stands in for piper's ``onnxruntime.InferenceSession`` (piper only calls ``run``)."""
 
-    def __init__(self, model_path: str | Path):
+    def __init__(self, model_path: str | Path, threads: int = 0):
+        """``threads``: ONNX Runtime's threads for one call (0: one per core)."""
         import onnxruntime
 
-        self.session = onnxruntime.InferenceSession(noise_fed_model(model_path), providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(noise_fed_model(model_path), sess_options=options,
+                                                    providers=["CPUExecutionProvider"])
         self.rng = np.random.default_rng(0)
 
     def seed(self, text: str) -> None:

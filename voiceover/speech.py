@@ -299,13 +299,16 @@ def _piper_voice():
     the same, whatever was spoken before it and in whichever process.
     """
     from piper import PiperVoice
+    from piper.config import PiperConfig
 
     from voiceover.piper_noise import SeededPiperSession
 
     model, config = _piper_model_paths()
-    voice = PiperVoice.load(model, config)
-    voice.session = SeededPiperSession(model)
-    return voice
+    # What PiperVoice.load does, with our session: a parallel build's worker gets its share of
+    # the cores (pipeline.cluster.SPEECH_THREADS_ENV), instead of a thread per core each.
+    threads = int(os.environ.get("SPINE_SPEECH_THREADS", "0") or 0)
+    return PiperVoice(config=PiperConfig.from_dict(json.loads(Path(config).read_text(encoding="utf-8"))),
+                      session=SeededPiperSession(model, threads=threads), download_dir=Path.cwd())
 
 
 def _engine_settings(engine: str) -> dict:

@@ -482,3 +482,21 @@ def test_local_workers_share_the_cores_for_speech():
     outcome = next(payload for kind, _, payload in events if kind == "done")
     assert outcome.ok, outcome.error
     assert outcome.value == str(max(1, (os.cpu_count() or 1) // 2))
+
+
+def test_a_worker_that_built_another_video_draws_the_same_frames_as_a_fresh_one(tmp_path):
+    """Workers run task after task (pipeline.cluster.LocalPool). With one worker, the test
+    video and the overview are built in the same process, one after the other; each must have
+    the frames of the same video built alone in a fresh worker (checked both ways round, so
+    it does not matter which the catalog builds first)."""
+    both = tmp_path / "both"
+    both.mkdir()
+    run = run_all(both, "-j", "1", catalog=write_catalog(both / "catalog.yaml", plugin.VIDEO, "overview"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert statuses(run.stdout) == {STEM: "built", "overview-test": "built"}, run.stdout
+    for video, stem in ((plugin.VIDEO, STEM), ("overview", "overview-test")):
+        alone = tmp_path / f"alone-{video}"
+        alone.mkdir()
+        single = run_all(alone, "-j", "1", catalog=write_catalog(alone / "catalog.yaml", video))
+        assert single.returncode == 0, single.stderr[-3000:]
+        assert frame_md5s(both / "out" / f"{stem}.mp4") == frame_md5s(alone / "out" / f"{stem}.mp4"), video

@@ -56,6 +56,9 @@ def example_needle_path(model: SpineModel) -> tuple[np.ndarray, np.ndarray]:
     return tip + posterior * 50.0, tip
 
 
+FRAME_HALF_HEIGHT = 4.0  # scene units; the frame is 8 high (pipeline.incremental.manim_settings)
+
+
 class OverviewScene(NarratedScene):
     def prepare(self) -> None:
         self.model = SpineModel.default()
@@ -169,6 +172,7 @@ class OverviewScene(NarratedScene):
         target = self.zoom.to_scene(tip)[0]
         tag = text(self.words("needle.label"), 30, palette.TEXT)
         tag.next_to(self.zoom.mobject, DOWN, buff=0.2).shift(RIGHT * 0.8)
+        tag.set_y(max(tag.get_y(), -FRAME_HALF_HEIGHT + 0.2 + tag.height / 2))  # whole, above the frame's bottom edge
         label = VGroup(Line(tag.get_top(), target, color=palette.TEXT, stroke_width=2.5), tag)
         clock.play(FadeOut(self.stage), self.heading.animate.become(heading(self.words("needle.heading"))),
                    FadeIn(self.fluoro), seconds=1.0)

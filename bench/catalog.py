@@ -177,15 +177,9 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
         full_s, _ = self.render("edit-out", "edit-cache", video=video)
         path = self.snap / "voiceover" / "scripts" / "en" / f"{video}.yaml"
         text = path.read_text(encoding="utf-8")
-        ids = re.findall(r"^\s*- id: ([\w-]+)", text, flags=re.M)
         cases = []
         for n, beat in enumerate(beats):
-            if beat not in ids:
-                raise SystemExit(f"{video} has no beat '{beat}' (it has: {', '.join(ids)})")
-            edited = re.sub(rf"(- id: {re.escape(beat)}\n(?:.*\n)*?\s+text: >\n)",
-                            r"\1      This sentence was added by the benchmark.\n", text, count=1)
-            if edited == text:
-                raise SystemExit(f"could not edit beat {beat} of {path}: its text must be one block ('text: >')")
+            edited = edited_script(text, video, beat)
             path.write_text(edited, encoding="utf-8")
             try:
                 edit_s, proc = self.render("edit-out", "edit-cache", video=video)
@@ -254,6 +248,30 @@ with wave.open(sys.argv[2], "wb") as out:
 """
 
 
+def edited_script(text: str, video: str, beat: str) -> str:
+    """``video``'s script text with a sentence added to ``beat``; SystemExit naming what is wrong."""
+    ids = re.findall(r"^\s*- id: ([\w-]+)", text, flags=re.M)
+    if beat not in ids:
+        raise SystemExit(f"--edit-beats: {video} has no beat '{beat}' (it has: {', '.join(ids)})")
+    # the beat's own "text: >" line, never a later beat's (no "- id:" line in between)
+    edited = re.sub(rf"(- id: {re.escape(beat)}\n(?:(?!\s*- id: ).*\n)*?\s+text: >\n)",
+                    r"\1      This sentence was added by the benchmark.\n", text, count=1)
+    if edited == text:
+        raise SystemExit(f"--edit-beats: beat '{beat}' of {video} has words per technique; "
+                         "pick a beat whose text is one block ('text: >')")
+    return edited
+
+
+def check_edit_arguments(video: str, beats: list[str]) -> None:
+    """Before anything runs: the script exists and every beat can be edited."""
+    path = ROOT / "voiceover" / "scripts" / "en" / f"{video}.yaml"
+    if not path.is_file():
+        raise SystemExit(f"--edit-video: no script for '{video}'; scripts: "
+                         f"{', '.join(sorted(p.stem for p in path.parent.glob('*.yaml')))}")
+    for beat in beats:
+        edited_script(path.read_text(encoding="utf-8"), video, beat)
+
+
 def children_cpu() -> float:
     import resource
 
@@ -283,6 +301,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="keep the snapshot and outputs in this (new) directory")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows even when redirected to a file
+    check_edit_arguments(args.edit_video, args.edit_beats.split(","))
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-catalog-"))
     results: dict = {"quality": args.quality, "jobs": args.jobs, "cpus": os.cpu_count(), "load_before": os.getloadavg(),

@@ -141,13 +141,10 @@ def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-#: threads a task may use for speech synthesis (ONNX Runtime); a local pool gives each worker
-#: its share of the cores, since two workers each running a thread per core ran 1.6x slower
-SPEECH_THREADS_ENV = "SPINE_SPEECH_THREADS"
-
-
 def _worker_main(conn: Connection, parent_pid: int, threads: int = 0) -> None:
-    if threads:
+    if threads:  # its share of the cores for speech: two workers each with a thread per core ran 1.6x slower
+        from voiceover.speech import SPEECH_THREADS_ENV
+
         os.environ[SPEECH_THREADS_ENV] = str(threads)
     _die_with_parent()
     signal.signal(signal.SIGTERM, _interrupt)

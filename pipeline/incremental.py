@@ -350,8 +350,9 @@ PREVIEW_PRESET = "veryfast"
 #:   ended inside its lookahead, so the same frames encoded in another process decoded to
 #:   slightly different pictures now and then (seen in the transform of the overview's
 #:   'example' beat: 3 different results in 6 runs; 16 of 16 the same without it). The cost:
-#:   about 20 % more bytes at the same crf (that beat's 1.6 s transform at 108p and 480p). With both, a beat's partial movies came out
-#:   byte-identical in 6 of 6 processes; the tests still compare decoded frames (framemd5).
+#:   about 20 % more bytes at the same crf (that beat's 1.6 s transform at 108p and 480p).
+#: With both, a beat's partial movies came out byte-identical in 6 of 6 processes; the tests
+#: still compare decoded frames (framemd5).
 SEGMENT_ENCODER_OPTIONS = {"crf": "23", "threads": "1", "x264-params": "mbtree=0"}
 
 

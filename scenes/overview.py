@@ -8,7 +8,7 @@ the simulated fluoroscopy of the same model, and the kit's cards. The words are 
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn, FadeOut, GrowFromCenter, LaggedStart,
+from manim import (DOWN, config, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn, FadeOut, GrowFromCenter, LaggedStart,
                    Line, ReplacementTransform, RoundedRectangle, Transform, ValueTracker, VGroup, always_redraw, smooth)
 
 from scenes.anatomy.model import SpineModel
@@ -54,9 +54,6 @@ def example_needle_path(model: SpineModel) -> tuple[np.ndarray, np.ndarray]:
     _, frame = model.interspace_frame(EXAMPLE_LEVEL)
     posterior = frame[:, 1] / np.linalg.norm(frame[:, 1])
     return tip + posterior * 50.0, tip
-
-
-FRAME_HALF_HEIGHT = 4.0  # scene units; the frame is 8 high (pipeline.incremental.manim_settings)
 
 
 class OverviewScene(NarratedScene):
@@ -172,7 +169,7 @@ class OverviewScene(NarratedScene):
         target = self.zoom.to_scene(tip)[0]
         tag = text(self.words("needle.label"), 30, palette.TEXT)
         tag.next_to(self.zoom.mobject, DOWN, buff=0.2).shift(RIGHT * 0.8)
-        tag.set_y(max(tag.get_y(), -FRAME_HALF_HEIGHT + 0.2 + tag.height / 2))  # whole, above the frame's bottom edge
+        tag.set_y(max(tag.get_y(), -config.frame_y_radius + 0.2 + tag.height / 2))  # whole, above the frame's bottom edge
         label = VGroup(Line(tag.get_top(), target, color=palette.TEXT, stroke_width=2.5), tag)
         clock.play(FadeOut(self.stage), self.heading.animate.become(heading(self.words("needle.heading"))),
                    FadeIn(self.fluoro), seconds=1.0)

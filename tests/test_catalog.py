@@ -460,7 +460,7 @@ def test_unknown_only_name_is_a_one_line_error(tmp_path):
 
 
 def _speech_threads(report=None) -> str | None:
-    from pipeline.cluster import SPEECH_THREADS_ENV
+    from voiceover.speech import SPEECH_THREADS_ENV
 
     return os.environ.get(SPEECH_THREADS_ENV)
 

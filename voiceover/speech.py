@@ -280,6 +280,8 @@ def _check_engine_lang(engine: str, lang: str) -> None:
 
 
 _PIPER_LOCK = threading.Lock()
+#: threads piper's ONNX Runtime may use (0 or unset: one per core)
+SPEECH_THREADS_ENV = "SPINE_SPEECH_THREADS"
 
 
 @functools.lru_cache(maxsize=1)
@@ -305,8 +307,11 @@ def _piper_voice():
 
     model, config = _piper_model_paths()
     # What PiperVoice.load does, with our session: a parallel build's worker gets its share of
-    # the cores (pipeline.cluster.SPEECH_THREADS_ENV), instead of a thread per core each.
-    threads = int(os.environ.get("SPINE_SPEECH_THREADS", "0") or 0)
+    # the cores (set by pipeline.cluster's local workers), instead of a thread per core each.
+    setting = os.environ.get(SPEECH_THREADS_ENV, "").strip() or "0"
+    if not setting.isdigit():
+        raise NarrationError(f"{SPEECH_THREADS_ENV}={setting!r}: expected a whole number of threads (0: one per core)")
+    threads = int(setting)
     return PiperVoice(config=PiperConfig.from_dict(json.loads(Path(config).read_text(encoding="utf-8"))),
                       session=SeededPiperSession(model, threads=threads), download_dir=Path.cwd())
 

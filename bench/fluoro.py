@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenes.fluoro import CArmPose, FluoroImager, Needle  # noqa: E402
-from scenes.fluoro.projector import Projector, _terms  # noqa: E402
+from spine.imaging import CArmPose, FluoroImager, Needle  # noqa: E402
+from spine.imaging.projector import Projector, _terms  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:
@@ -68,13 +68,13 @@ def per_ray_loop(projector: Projector, structures, n_rays: int, rng) -> float:
 def load_anatomy(synthetic: bool):
     if not synthetic:
         try:
-            from scenes.fluoro.anchors import default_model
+            from spine.imaging.anchors import default_model
 
             model = default_model()
             return model, "SpineModel.default()", CArmPose.ap("L4-L5", model=model)
         except ImportError:
             pass
-    from scenes.fluoro.synthetic import synthetic_spine
+    from spine.imaging.synthetic import synthetic_spine
 
     return synthetic_spine(), "synthetic spine (model not available)", CArmPose.ap(isocentre=(0, 0, 0))
 
@@ -120,14 +120,14 @@ def main(argv=None) -> int:
                              args.repeats * 2)
     contrast = None
     try:
-        from scenes.fluoro.contrast import contrast_pattern
+        from spine.imaging.contrast import contrast_pattern
 
         if hasattr(anatomy, "landmark"):
             contrast = contrast_pattern("epidurogram", anatomy, "L4-L5", "right")
     except Exception as exc:  # the model may lack a landmark: report, keep benchmarking
         print(f"(contrast pattern unavailable: {exc})")
     if contrast is None:
-        from scenes.anatomy.solids import Ellipsoid, Material, Structure
+        from spine.anatomy.solids import Ellipsoid, Material, Structure
 
         blobs = [Structure(f"c{i}", "contrast", Material.CONTRAST,
                            Ellipsoid(iso + rng.normal(0, 15, 3), np.eye(3), [5.0, 2.0, 4.0])) for i in range(40)]

@@ -23,7 +23,7 @@ from pipeline import outputs
 from pipeline.incremental import work_dir
 from pipeline.mux import chapters_from_beats, mux, probe
 from pipeline.quality import QUALITIES
-from pipeline.videos import VideoRequest
+from spine.videos import VideoRequest
 from scenes.storyboard import Storyboard, schedule
 
 ROOT = Path(__file__).resolve().parents[1]

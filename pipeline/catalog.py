@@ -1,6 +1,6 @@
 """The catalog: every video the project publishes, built together by ``render.py all``.
 
-What is in it: every video of :func:`pipeline.videos.all_videos` at its default level and
+What is in it: every video of :func:`spine.videos.all_videos` at its default level and
 side (English, the run's voice), plus the variants listed in ``catalog.yaml``::
 
     include_defaults: true        # optional; false builds only the variants below
@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from pipeline.build import DEFAULT_CACHE_DIR, DEFAULT_OUTPUT_DIR, ROOT, BuildOptions
-from pipeline.videos import RequestError, VideoRequest, VideoSpec, all_videos
+from spine.videos import RequestError, VideoRequest, VideoSpec, all_videos
 
 CATALOG_FILE = ROOT / "catalog.yaml"
 ENTRY_KEYS = ("video", "level", "side", "lang", "voice")
@@ -167,7 +167,7 @@ def _resolve(entry: CatalogEntry) -> VideoRequest:
         if entry.level or entry.side:
             raise RequestError(f"'{entry.video}' has no level or side to choose")
         return VideoRequest(spec, None, None)
-    from pipeline.videos import resolve
+    from spine.videos import resolve
 
     return resolve(entry.video, entry.level, entry.side)
 
@@ -180,7 +180,7 @@ def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
     module = request.spec.scene.partition(":")[0]
     renderable = getattr(request.spec, "renderable", None)
     if (renderable is not None and not renderable()) or (
-            module.split(".")[0] in ("scenes", "pipeline", "voiceover") and module_path(module) is None):
+            module.split(".")[0] in ("spine", "scenes", "pipeline", "voiceover") and module_path(module) is None):
         return f"its scene ({request.spec.scene}) is not written yet"
     try:
         load_script(request.spec.script_name, lang)

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from pipeline.quality import DEFAULT_QUALITY, QUALITIES
-from pipeline.videos import SIDES, all_videos
+from spine.videos import SIDES, all_videos
 
 VOICES = ("piper", "espeak", "none")
 USER_ERRORS: tuple[type[BaseException], ...] = ()
@@ -22,7 +22,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = ()
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from pipeline.outputs import OutputError
-    from pipeline.videos import RequestError
+    from spine.videos import RequestError
     from voiceover.scripts import ScriptError
     from voiceover.speech import NarrationError
     from pipeline.catalog import CatalogError
@@ -99,12 +99,12 @@ def render(name, level, side, quality, voice, lang, loudness, music, burn_captio
     """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
     from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video
     from pipeline.outputs import ensure_writable_dir
-    from pipeline.videos import resolve
+    from spine.videos import resolve
     from voiceover.scripts import load_script
 
     request = resolve(name, level, side)
     if not request.spec.renderable():
-        from pipeline.videos import RequestError
+        from spine.videos import RequestError
 
         ready = ", ".join(n for n, spec in all_videos().items() if spec.renderable())
         raise RequestError(f"'{name}' cannot be rendered yet: its scene ({request.spec.scene}) is not written; "
@@ -205,8 +205,8 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
     """
     from pipeline.build import DEFAULT_OUTPUT_DIR
     from pipeline.outputs import ensure_writable_dir
-    from pipeline.videos import RequestError, resolve
-    from scenes.fluoro.still import render_still
+    from spine.videos import RequestError, resolve
+    from spine.imaging.still import render_still
 
     request = resolve(name, level, side)
     chosen_level = request.level or "L4-L5"
@@ -216,8 +216,8 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
         ensure_writable_dir(out.parent if str(out.parent) else Path("."))
     needle = None
     if request.spec.procedure:
-        from scenes.fluoro import Needle
-        from scenes.procedures.planner import plan_needle
+        from spine.imaging import Needle
+        from spine.procedures.planner import plan_needle
 
         plan = plan_needle(request.spec.procedure, chosen_level, request.side or "right")
         needle = Needle.from_gauge(plan.entry, plan.tip, 22)
@@ -240,9 +240,9 @@ def plan(name, level, side, as_json) -> None:
     Entry, stops, tip, target landmark, root treated and every check with its measured
     margin. Exit 2 for a level or side the procedure is never done at, 1 if a check fails.
     """
-    from pipeline.videos import resolve
-    from scenes.procedures.catalog import procedure
-    from scenes.procedures.planner import build_plan
+    from spine.videos import resolve
+    from spine.procedures.catalog import procedure
+    from spine.procedures.planner import build_plan
 
     proc = procedure(name)
     request = resolve(name, level, side)

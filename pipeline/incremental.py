@@ -53,9 +53,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_PACKAGES = ("scenes", "voiceover", "pipeline")
+PROJECT_PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
 # Data read by scenes at run time (procedure and anatomy data, fonts): hashed into every scene's code.
-SCENE_DATA_DIRS = ("scenes", "assets/fonts", "procedures", "data")
+SCENE_DATA_DIRS = ("spine", "scenes", "assets/fonts")
 # Narration texts are hashed per video (filled script); recordings per video too.
 EXCLUDED_DATA_DIRS = ("voiceover/scripts", "assets/voiceover")
 # Modules whose source (and voiceover data: the lexicon) shapes every output besides the scene.

@@ -11,36 +11,16 @@ import numpy as np
 from manim import (DOWN, config, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn, FadeOut, GrowFromCenter, LaggedStart,
                    Line, ReplacementTransform, RoundedRectangle, Transform, ValueTracker, VGroup, always_redraw, smooth)
 
-from scenes.anatomy.model import SpineModel
-from scenes.anatomy.views import SpineView
-from scenes.fluoro import CArmPose, Needle
-from scenes.fluoro.panel import FluoroPanel
+from spine.anatomy.model import SpineModel
+from scenes.kit.anatomy_views import FittedView, SpineView
+from spine.imaging import CArmPose, Needle
+from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
 from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
 from scenes.narrated import NarratedScene
 
 EXAMPLE_LEVEL = "L2-L3"
 ZOOM_LEVELS = ("L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4")
-
-
-class FittedView:
-    """An anatomy view drawn and then fitted into a box of the frame.
-
-    ``to_scene`` maps 3D model points to the fitted drawing, so needles and labels drawn
-    from the model land on the drawing exactly.
-    """
-
-    def __init__(self, view: SpineView, mobject, height: float, center):
-        before_center = mobject.get_center()
-        factor = height / mobject.height
-        mobject.scale(factor).move_to(center)
-        self.view, self.mobject, self.factor = view, mobject, factor
-        self.shift = np.asarray(center, float) - before_center * factor
-        self.before_center = before_center
-
-    def to_scene(self, points) -> np.ndarray:
-        projected = np.atleast_2d(self.view.project(np.atleast_2d(points)))
-        return (projected - self.before_center) * self.factor + self.mobject.get_center()
 
 
 def example_needle_path(model: SpineModel) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +179,7 @@ class OverviewScene(NarratedScene):
         self.stage = VGroup(label, cloud)
 
     def model_levels(self) -> list[str]:
-        from scenes.anatomy.levels import VERTEBRAE
+        from spine.anatomy.levels import VERTEBRAE
 
         return list(VERTEBRAE)
 
@@ -285,7 +265,7 @@ def _info_card(title: str, lines: list[str], accent: str = palette.ACCENT, width
 
 
 def _region(name: str) -> str:
-    from scenes.anatomy.levels import region_of
+    from spine.anatomy.levels import region_of
 
     return region_of(name)
 

@@ -1,8 +1,8 @@
-"""The procedure videos: one generic scene for every procedure in ``scenes/procedures/data``.
+"""The procedure videos: one generic scene for every procedure in ``spine/procedures/data``.
 
 A short script over shared blocks (``scenes/kit/procedure_blocks.py``), driven by the
 procedure's data (views, needle, confirmation, medication, risks) and the validated needle
-plan (``scenes.procedures.planner.plan_needle``): the needle drawn on the illustration and
+plan (``spine.procedures.planner.plan_needle``): the needle drawn on the illustration and
 the needle on the simulated fluoroscopy are the same 3D line, projected by the same view.
 Beats a procedure does not have are simply never called; a beat id this scene does not
 know fails loudly (``NarratedScene``).
@@ -14,20 +14,19 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Create, Ellipse, FadeIn, FadeOut, Transform, ValueTracker, VGroup,
                    always_redraw, linear, smooth)
 
-from scenes.anatomy.model import SpineModel
-from scenes.anatomy.views import SpineView
-from scenes.fluoro.contrast import contrast_pattern
-from scenes.fluoro.panel import FluoroPanel
+from spine.anatomy.model import SpineModel
+from scenes.kit.anatomy_views import FittedView, SpineView
+from spine.imaging.contrast import contrast_pattern
+from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
 from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
 from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, glow_size_mm, plain,
                                          polyline_mobject, problem_site, problem_site_at, wrap)
 from scenes.narrated import NarratedScene
-from scenes.overview import FittedView
-from scenes.procedures.catalog import FLUORO_PATTERN, procedure
-from scenes.procedures.planner import plan_needle
-from scenes.procedures.schema import CONTRAST_PATTERNS
-from scenes.spine_atlas import neighbours
+from spine.procedures.catalog import FLUORO_PATTERN, procedure
+from spine.procedures.planner import plan_needle
+from spine.procedures.schema import CONTRAST_PATTERNS
+from spine.anatomy.levels import neighbours
 
 ILLUSTRATION_CENTER = LEFT * 3.45 + DOWN * 0.35
 ILLUSTRATION_BOX = (6.2, 5.9)
@@ -39,7 +38,7 @@ CAPTION_AT = DOWN * 3.45
 def illustration_levels(plan, model=None) -> list[str]:
     """The level and its neighbours, stretched to every level the plan's needles and lead reach
     and to the treated structure (the caudal injection treats the lumbosacral roots)."""
-    from scenes.anatomy.levels import VERTEBRAE, parse_level
+    from spine.anatomy.levels import VERTEBRAE, parse_level
 
     names = neighbours(plan.level)
     wanted = set(names)
@@ -61,7 +60,7 @@ def illustration_levels(plan, model=None) -> list[str]:
 
 
 def _vertebra_of(level: str) -> str:
-    from scenes.anatomy.levels import Interspace, parse_level
+    from spine.anatomy.levels import Interspace, parse_level
 
     p = parse_level(level)
     return p.lower if isinstance(p, Interspace) else p.name
@@ -499,7 +498,7 @@ class ProcedureScene(NarratedScene):
         path = self.paths[0]
         if len(path.lead):
             # a side view centred on the last 5 cm of the lead: the tip arrives in the field
-            from scenes.fluoro.carm import CArmPose
+            from spine.imaging.carm import CArmPose
 
             centre = _along_back(path.lead, 50.0)
             pose = CArmPose.lateral(lead[0] if lead else None, isocentre=centre, model=self.model)

@@ -1,6 +1,6 @@
 """The spine atlas: a narrated tour of the anatomy, ending on the level the user asked for.
 
-Every drawing is a view of the one spine model (``scenes.anatomy``); labels point at the
+Every drawing is a view of the one spine model (``spine.anatomy``); labels point at the
 model's own landmarks, so they sit on the structure they name in every view.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, Line, VGroup
 
-from scenes.anatomy.levels import Interspace, Vertebra, parse_level
-from scenes.anatomy.model import SpineModel
-from scenes.anatomy.views import SpineView
+from spine.anatomy.levels import Interspace, Vertebra, neighbours, parse_level
+from spine.anatomy.model import SpineModel
+from scenes.kit.anatomy_views import SpineView
 from scenes.kit import palette
 from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
 from scenes.narrated import NarratedScene
@@ -34,17 +34,6 @@ def pointer(label: str, target, label_at, px: float = 28, color: str = palette.T
     start = tag.get_left() if target[0] < tag.get_center()[0] else tag.get_right()
     line = Line(start, target, color=color, stroke_width=2.5)
     return VGroup(line, tag)
-
-
-def neighbours(level: str) -> list[str]:
-    """The level with the vertebrae above and below, for a zoomed drawing."""
-    from scenes.anatomy.levels import VERTEBRAE
-
-    parsed = parse_level(level)
-    names = [parsed.upper, parsed.lower] if isinstance(parsed, Interspace) else [parsed.name]
-    first, last = VERTEBRAE.index(names[0]), VERTEBRAE.index(names[-1])
-    chosen = list(VERTEBRAE[max(first - 1, 0): last + 2])
-    return chosen
 
 
 class SpineAtlasScene(NarratedScene):

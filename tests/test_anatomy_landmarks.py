@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from scenes.anatomy.model import BONE_KINDS, SpineModel, SpineParameters
-from scenes.procedures.validator import distance_to_solid
+from spine.anatomy.model import BONE_KINDS, SpineModel, SpineParameters
+from spine.procedures.validator import distance_to_solid
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenes.anatomy.levels import (
+from spine.anatomy.levels import (
     INTERSPACES,
     NERVE_ROOTS,
     VERTEBRAE,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenes.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, exiting_root, region_of, root_exit
-from scenes.anatomy.model import BONE_KINDS, LandmarkError, SpineModel, SpineParameters
-from scenes.anatomy.shapes import CutCylinder
-from scenes.anatomy.solids import Capsule, Material
+from spine.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, exiting_root, region_of, root_exit
+from spine.anatomy.model import BONE_KINDS, LandmarkError, SpineModel, SpineParameters
+from spine.anatomy.shapes import CutCylinder
+from spine.anatomy.solids import Capsule, Material
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def _axis_points(capsule: Capsule, n: int = 40) -> np.ndarray:
 
 def test_cut_cylinder_chords_match_sampling():
     """The wedge/tube solid's analytic ray chords agree with counting points inside it."""
-    from scenes.anatomy.solids import rotation_xyz
+    from spine.anatomy.solids import rotation_xyz
 
     rng = np.random.default_rng(3)
     solid = CutCylinder.between_planes([1.0, 2.0, 3.0], rotation_xyz(10, 20, 5), (12.0, 7.0),
@@ -438,7 +438,7 @@ def test_landmarks_of_every_level_lie_in_their_own_vertebra(model):
 
 
 def test_landmarks_are_sided_and_accept_parsed_levels(model):
-    from scenes.anatomy.levels import parse_level
+    from spine.anatomy.levels import parse_level
 
     left = model.landmark("L4", "pedicle", "left")
     right = model.landmark("L4", "pedicle", "right")

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from manim import Dot, MovingCameraScene, VGroup, config, tempconfig
 
-from scenes.anatomy.model import SpineModel
-from scenes.anatomy.views import SpineView, convex_hull_2d
+from spine.anatomy.model import SpineModel
+from scenes.kit.anatomy_views import SpineView, convex_hull_2d
 from scenes.kit import palette
 
 CONTROL = Path(__file__).parent / "control_data" / "anatomy"

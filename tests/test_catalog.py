@@ -109,7 +109,7 @@ def assert_complete_outputs(out: Path) -> None:
 @pytest.fixture(scope="module")
 def test_request():
     from pipeline.cluster import load_plugins
-    from pipeline.videos import VideoRequest
+    from spine.videos import VideoRequest
 
     load_plugins([str(PLUGIN)])
     return VideoRequest(plugin.spec(), None, None)
@@ -159,7 +159,7 @@ def test_editing_one_beat_of_the_overview_redraws_only_that_beat(tmp_path):
     edited beat was, and the result must equal a fresh render of the edited storyboard.
     """
     from pipeline.cluster import load_plugins
-    from pipeline.videos import resolve
+    from spine.videos import resolve
     from scenes.storyboard import schedule
     from voiceover.scripts import load_script
 
@@ -184,7 +184,7 @@ def test_editing_one_beat_of_the_overview_redraws_only_that_beat(tmp_path):
 
     def in_new_process(board_file: str, cache: Path) -> tuple[Path, list]:
         code = ("import pickle, sys; from pathlib import Path; from pipeline.cluster import load_plugins; "
-                f"load_plugins([{str(PLUGIN)!r}]); from pipeline.videos import resolve; "
+                f"load_plugins([{str(PLUGIN)!r}]); from spine.videos import resolve; "
                 "from tests.test_catalog import render_movie_with; "
                 f"board = pickle.loads(Path({str(tmp_path / board_file)!r}).read_bytes()); "
                 f"movie, reports = render_movie_with(resolve('overview'), board, Path({str(cache)!r})); "

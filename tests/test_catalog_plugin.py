@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from pipeline.quality import QUALITIES, Quality
-from pipeline.videos import VideoSpec
+from spine.videos import VideoSpec
 
 VIDEO = "catalog-test"
 BROKEN = "catalog-broken"

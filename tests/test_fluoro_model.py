@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("scenes.anatomy.model")
+pytest.importorskip("spine.anatomy.model")
 
-from scenes.fluoro import CArmPose, FluoroImager, Needle  # noqa: E402
-from scenes.fluoro.anchors import default_model  # noqa: E402
-from scenes.fluoro.contrast import PATTERNS, contrast_pattern  # noqa: E402
-from scenes.fluoro.still import render_still  # noqa: E402
+from spine.imaging import CArmPose, FluoroImager, Needle  # noqa: E402
+from spine.imaging.anchors import default_model  # noqa: E402
+from spine.imaging.contrast import PATTERNS, contrast_pattern  # noqa: E402
+from spine.imaging.still import render_still  # noqa: E402
 
 CONTROL = Path(__file__).parent / "control_data" / "fluoro"
 REGENERATE = os.environ.get("FLUORO_REGENERATE") == "1"
@@ -96,8 +96,8 @@ def test_scotty_dog_eye_inside_the_body_on_the_ipsilateral_oblique(model, deg):
 
 
 def test_bead_at_a_model_landmark_projects_to_its_pixel(model):
-    from scenes.fluoro.projector import Projector
-    from scenes.fluoro.synthetic import steel_bead
+    from spine.imaging.projector import Projector
+    from spine.imaging.synthetic import steel_bead
 
     point = np.asarray(model.landmark("L4-L5", "safe_triangle", "right"), float)
     for pose in VIEWS.values():
@@ -168,7 +168,7 @@ def test_all_patterns_are_listed():
 def test_vascular_streaks_start_at_the_needle_tip(model):
     """The vessel warning shows the dye leaving from where the needle is: at an interlaminar
     tip (midline, behind the canal) the first streak starts there, not at the foramen."""
-    from scenes.procedures.planner import plan_needle
+    from spine.procedures.planner import plan_needle
 
     plan = plan_needle("interlaminar-esi", "L4-L5", "right")
     pattern = contrast_pattern("vascular", model, plan.level, "right", tip=plan.tip)
@@ -182,7 +182,7 @@ def test_vascular_streaks_start_at_the_needle_tip(model):
 def test_cement_fills_the_body_and_stays_out_of_its_back_quarter(model):
     """Vertebroplasty cement: inside the vertebral body, from the needle tip, crossing the
     midline, never in the back quarter of the body, near the canal (clinical.md 3.9)."""
-    from scenes.procedures.planner import plan_needle
+    from spine.procedures.planner import plan_needle
 
     plan = plan_needle("vertebroplasty", "L1", "right")
     pattern = contrast_pattern("cement", model, "L1", "right", tip=plan.tip)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scenes.fluoro import CArmPose, Needle
-from scenes.fluoro.panel import FluoroPanel
-from scenes.fluoro.synthetic import synthetic_spine
+from spine.imaging import CArmPose, Needle
+from scenes.kit.fluoro_panel import FluoroPanel
+from spine.imaging.synthetic import synthetic_spine
 
 ISO = (0.0, 0.0, 0.0)
 

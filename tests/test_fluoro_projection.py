@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from scenes.anatomy.solids import Box, Material, Structure
-from scenes.fluoro import CArmPose, Detector, FluoroImager, Needle, Projector
-from scenes.fluoro.detector import field_mask
-from scenes.fluoro.synthetic import steel_bead, synthetic_spine
+from spine.anatomy.solids import Box, Material, Structure
+from spine.imaging import CArmPose, Detector, FluoroImager, Needle, Projector
+from spine.imaging.detector import field_mask
+from spine.imaging.synthetic import steel_bead, synthetic_spine
 
 ISO = (0.0, 0.0, 0.0)
 POSES = [

@@ -19,7 +19,7 @@ Reading level, as measured here (``reading_grade``):
    fallback, and the grade is the same on every machine. The limit is grade 8.
 
 Spoken length (``speech_seconds``): the script filled with the real narration context of
-a request (:func:`scenes.procedures.catalog.narration_context`), counted in written words
+a request (:func:`spine.procedures.catalog.narration_context`), counted in written words
 at 2.6 words a second. Every allowed level and side of every procedure must read in 100 to
 160 seconds, and every one must fill without a missing field.
 """
@@ -34,7 +34,7 @@ import pytest
 import textstat
 
 from voiceover.scripts import Script, load_script
-from scenes.procedures.catalog import PROCEDURE_ORDER
+from spine.procedures.catalog import PROCEDURE_ORDER
 
 PROCEDURES = PROCEDURE_ORDER  # the catalog's own list: one home for the eleven names
 
@@ -141,20 +141,20 @@ def reading_grade(script: Script, technique: str | None = None) -> float:
 
 
 def procedure_technique(video: str, technique: str):
-    from scenes.procedures.catalog import procedure
+    from spine.procedures.catalog import procedure
 
     return next(t for t in procedure(video).techniques if t.id == technique)
 
 
 def techniques(video: str) -> list[str]:
-    from scenes.procedures.catalog import procedure
+    from spine.procedures.catalog import procedure
 
     return [t.id for t in procedure(video).techniques]
 
 
 def requests(video: str) -> list[dict[str, str]]:
     """The narration context of every allowed level and side of ``video``, as the build fills it."""
-    from scenes.procedures.catalog import narration_context, procedure
+    from spine.procedures.catalog import narration_context, procedure
 
     proc = procedure(video)
     sides = ("left", "right") if proc.sided else (None,)
@@ -162,7 +162,7 @@ def requests(video: str) -> list[dict[str, str]]:
 
 
 def default_request(video: str) -> dict[str, str]:
-    from scenes.procedures.catalog import narration_context, procedure
+    from spine.procedures.catalog import narration_context, procedure
 
     proc = procedure(video)
     return narration_context(proc, proc.default_level, None)
@@ -300,9 +300,9 @@ def test_epidural_routes_have_the_live_contrast_check(script):
 
 def test_vascular_beats_match_the_procedure_data():
     """The procedures with a live-contrast beat are those whose data reach the epidural space
-    with an injection (scenes/procedures/schema.py: every such technique has live contrast)."""
-    from scenes.procedures.catalog import procedure
-    from scenes.procedures.schema import EPIDURAL_APPROACHES
+    with an injection (spine/procedures/schema.py: every such technique has live contrast)."""
+    from spine.procedures.catalog import procedure
+    from spine.procedures.schema import EPIDURAL_APPROACHES
 
     injected = {v for v in PROCEDURES
                 if any(t.approach in EPIDURAL_APPROACHES and t.approach != "epidural_lead"
@@ -326,7 +326,7 @@ def test_no_advice(script):
 
 
 def filled_at(video: str, level: str, side: str | None = "right") -> Script:
-    from scenes.procedures.catalog import narration_context, procedure
+    from spine.procedures.catalog import narration_context, procedure
 
     proc = procedure(video)
     return load_script(video).filled(narration_context(proc, level, side if proc.sided else None))
@@ -372,7 +372,7 @@ if __name__ == "__main__":  # python tests/test_narration_scripts.py: the table 
 def test_a_misspelt_or_missing_technique_is_a_clear_error(tmp_path):
     """An educator's typo in a technique key, or a technique with no words, fails with one line
     naming what is allowed, instead of speaking another region's words."""
-    from scenes.procedures.catalog import narration_context, procedure
+    from spine.procedures.catalog import narration_context, procedure
     from voiceover.scripts import ScriptError, _parse
 
     path = tmp_path / "transforaminal-esi.yaml"

@@ -33,7 +33,7 @@ CASES = [
 
 def render_to_confirm(name: str, level: str, side: str, until: str = "confirm"):
     from scenes.procedure_scene import ProcedureScene
-    from scenes.procedures.catalog import narration_context, procedure
+    from spine.procedures.catalog import narration_context, procedure
     from scenes.storyboard import schedule
     from voiceover.scripts import load_script
 
@@ -63,7 +63,7 @@ def pixel(point, frame_width: float) -> tuple[int, int]:
 
 def radius_px(panel, needle, gauge: int) -> float:
     """The needle's radius on the panel's image, in pixels, at its tip."""
-    from scenes.fluoro.layers import GAUGE_OD_MM
+    from spine.imaging.layers import GAUGE_OD_MM
 
     tip = np.asarray(needle.tip, float)
     d = tip - np.asarray(needle.entry, float)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from scenes.procedures.catalog import PROCEDURE_ORDER
+from spine.procedures.catalog import PROCEDURE_ORDER
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.render
@@ -104,11 +104,11 @@ def test_spoken_audio_and_captions(rendered, name):
                                   "spinal-cord-stimulator-trial", "medial-branch-block",
                                   "si-joint-injection", "caudal-esi", "vertebroplasty"])
 def test_needle_on_illustration_ends_at_the_projected_tip(name):
-    from scenes.anatomy.model import SpineModel
+    from spine.anatomy.model import SpineModel
     from scenes.kit.procedure_blocks import DevicePath
     from scenes.procedure_scene import build_illustration
-    from scenes.procedures.catalog import procedure
-    from scenes.procedures.planner import plan_needle
+    from spine.procedures.catalog import procedure
+    from spine.procedures.planner import plan_needle
 
     model = SpineModel.default()
     plan = plan_needle(name)
@@ -137,7 +137,7 @@ def test_needle_on_illustration_ends_at_the_projected_tip(name):
 
 def test_scene_has_a_method_for_every_beat_of_every_procedure_script():
     from scenes.procedure_scene import ProcedureScene
-    from scenes.procedures.catalog import PROCEDURE_ORDER
+    from spine.procedures.catalog import PROCEDURE_ORDER
 
     for name in PROCEDURE_ORDER:
         for beat in _script_ids(name):

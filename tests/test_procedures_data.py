@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from pipeline.cli import main
-from pipeline.videos import RequestError, all_videos, resolve
-from scenes.anatomy.levels import exiting_root
-from scenes.procedures.catalog import (
+from spine.videos import RequestError, all_videos, resolve, video_specs
+from spine.anatomy.levels import exiting_root
+from spine.procedures.catalog import (
     DATA_DIR,
     PROCEDURE_ORDER,
     ProcedureDataError,
@@ -22,9 +22,8 @@ from scenes.procedures.catalog import (
     load_procedures,
     narration_context,
     procedure,
-    video_specs,
 )
-from scenes.procedures.schema import CONTRAST_PATTERNS
+from spine.procedures.schema import CONTRAST_PATTERNS
 from tests.conftest import run_cli
 
 CONTEXT_FIELDS = {"level", "side", "level_words", "region_words", "root", "nerves", "needle", "medication",
@@ -105,7 +104,7 @@ def test_confirmation_and_safety_rules():
 
 
 def test_views_map_onto_carm_poses():
-    from scenes.fluoro.carm import CArmPose
+    from spine.imaging.carm import CArmPose
 
     tf = procedure("transforaminal-esi").technique_for("L4-L5")
     scotty = next(v for v in tf.views if v.coaxial)
@@ -209,7 +208,7 @@ def test_render_py_plan_exits_2_as_a_process():
 
 
 def test_plan_needle_refuses_like_the_cli():
-    from scenes.procedures.planner import plan_needle
+    from spine.procedures.planner import plan_needle
 
     with pytest.raises(RequestError, match="allowed levels: C2-C3 to L5-S1"):
         plan_needle("facet-joint-injection", "C1-C2", "left")
@@ -280,7 +279,7 @@ def test_a_broken_directory_fails_when_loaded(tmp_path):
 def test_stimulator_lead_view_is_centred_where_the_lead_tip_goes():
     """The 'AP over T8-T10' view is taken over T9, where the lead tip is steered, not over the
     entry level (L2-L3); every other view stays at the procedure's level."""
-    from scenes.anatomy.model import SpineModel
+    from spine.anatomy.model import SpineModel
 
     model = SpineModel.default()
     tech = procedure("spinal-cord-stimulator-trial").technique_for("L2-L3")

@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from scenes.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, rotation_xyz
-from scenes.procedures.catalog import load_procedures
-from scenes.procedures.planner import get_model, plan_needle
-from scenes.procedures.validator import depth_inside, distance_to_solid, segment_clearance, validate
+from spine.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, rotation_xyz
+from spine.procedures.catalog import load_procedures
+from spine.procedures.planner import get_model, plan_needle
+from spine.procedures.validator import depth_inside, distance_to_solid, segment_clearance, validate
 from tests.conftest import run_cli
 
 def _combos():

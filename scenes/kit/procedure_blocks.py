@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 from manim import DOWN, LEFT, RoundedRectangle, VGroup, VMobject
 
-from scenes.fluoro.layers import GAUGE_OD_MM, Needle
+from spine.imaging.layers import GAUGE_OD_MM, Needle
 from scenes.kit import palette
 from scenes.kit.cards import paragraph, text
 

@@ -1,8 +1,8 @@
 """The checks that prove a needle plan, and the geometry they measure with.
 
-:func:`validate` takes a :class:`~scenes.procedures.planner.NeedlePlan` and returns one
+:func:`validate` takes a :class:`~spine.procedures.planner.NeedlePlan` and returns one
 :class:`Check` per rule; a plan is drawn only when every check passes
-(:func:`~scenes.procedures.planner.plan_needle` raises otherwise). Each needle of the plan
+(:func:`~spine.procedures.planner.plan_needle` raises otherwise). Each needle of the plan
 (two for a medial branch block or RFA of a joint with two nerves) is checked for:
 
 * **target** -- the tip lies inside its target region (the model's
@@ -166,7 +166,7 @@ def distance_to_solid(solid, points) -> np.ndarray:
 
     Exact for capsules and boxes; for the other solids the shortest ray found by a pattern
     search over directions."""
-    from scenes.anatomy.solids import Box, Capsule
+    from spine.anatomy.solids import Box, Capsule
 
     p = np.atleast_2d(np.asarray(points, float))
     if isinstance(solid, Capsule):
@@ -279,7 +279,7 @@ def _family(name: str) -> str:
 
 def validate(plan, model=None) -> list[Check]:
     """Every check of every needle of ``plan`` (see the module doc)."""
-    from scenes.procedures.planner import get_model
+    from spine.procedures.planner import get_model
 
     model = model if model is not None else get_model()
     checks: list[Check] = []
@@ -332,7 +332,7 @@ def _needle_checks(plan, needle, model) -> list[Check]:
 # -- technique rules --------------------------------------------------------------------------------
 
 def _technique_checks(plan, needle, model) -> list[Check]:
-    from scenes.procedures.catalog import load_procedures
+    from spine.procedures.catalog import load_procedures
 
     tech = load_procedures()[plan.procedure].technique_for(plan.level)
     out: list[Check] = []
@@ -358,7 +358,7 @@ def _deg(u, v) -> float:
 
 
 def _angle_checks(plan, needle, model, tech) -> list[Check]:
-    from scenes.procedures.planner import SIGN, carm_angles, level_frame
+    from spine.procedures.planner import SIGN, carm_angles, level_frame
 
     out: list[Check] = []
     approach = tech.approach
@@ -392,7 +392,7 @@ def _angle_checks(plan, needle, model, tech) -> list[Check]:
         out.append(Check("needle angle to the spinal canal", ang <= lim + 1e-6, ang, (0.0, lim), "deg",
                          "a shallow paramedian entry for the lead (clinical.md 3.10; limit [unverified])"))
     if approach == "rf_parallel" and tech.nerve_course is not None:
-        from scenes.procedures.planner import _nerve_axis_for
+        from spine.procedures.planner import _nerve_axis_for
 
         axis = _nerve_axis_for(model, tech, needle.target_level, plan.side)
         ang = _deg(-needle.direction(), axis)
@@ -401,7 +401,7 @@ def _angle_checks(plan, needle, model, tech) -> list[Check]:
                          "angle between the cannula and the nerve's course in the groove (nerve_course in the "
                          "data file; clinical.md 3.6: a perpendicular cannula can miss the nerve)"))
     if needle.bend is not None:
-        from scenes.procedures.planner import DISC_BEND_MAX_DEG
+        from spine.procedures.planner import DISC_BEND_MAX_DEG
 
         turn = _deg(needle.bend - needle.entry, needle.tip - needle.bend)
         out.append(Check("curved inner needle bend", turn <= DISC_BEND_MAX_DEG, turn, (0.0, DISC_BEND_MAX_DEG), "deg",
@@ -410,7 +410,7 @@ def _angle_checks(plan, needle, model, tech) -> list[Check]:
 
 
 def _ligamentum_flavum_check(plan, needle, model) -> Check:
-    from scenes.anatomy.levels import parse_level
+    from spine.anatomy.levels import parse_level
 
     total = sum(model.structure(f"{plan.level}.ligamentum_flavum.{s}").solid.segment_inside_length(
         needle.entry, needle.tip) for s in ("left", "right"))
@@ -422,7 +422,7 @@ def _ligamentum_flavum_check(plan, needle, model) -> Check:
 
 
 def _lead_checks(plan, needle, model, tech) -> list[Check]:
-    from scenes.anatomy.levels import VERTEBRAE
+    from spine.anatomy.levels import VERTEBRAE
 
     pieces = model.structures(kinds=["epidural_space"])
     pts = [a + s * (b - a) for a, b in zip(needle.lead, needle.lead[1:]) for s in np.linspace(0, 1, 6)[1:]]
@@ -457,7 +457,7 @@ def _below_s3_check(needle, model) -> Check:
 
 
 def _medial_wall_check(plan, needle, model) -> Check:
-    from scenes.procedures.planner import SIGN
+    from spine.procedures.planner import SIGN
 
     o, r = model.vertebra_frame(plan.level)
     body = model.structure(f"{plan.level}.body").solid
@@ -474,7 +474,7 @@ def _medial_wall_check(plan, needle, model) -> Check:
 
 
 def _lesion_check(plan, needle, model, tech) -> Check:
-    from scenes.procedures.planner import target_point
+    from spine.procedures.planner import target_point
 
     point, _ = target_point(model, needle.target, needle.target_level, plan.side, plan.procedure)
     active = float(tech.needle.active_tip_mm)

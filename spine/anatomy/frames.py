@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenes.anatomy.levels import VERTEBRAE
-from scenes.anatomy.solids import rotation_xyz
+from spine.anatomy.levels import VERTEBRAE
+from spine.anatomy.solids import rotation_xyz
 
 __all__ = ["Frame", "SagittalChain", "build_chain"]
 

@@ -3,7 +3,7 @@
 Each detector pixel receives ``I = I0 * exp(-sum_k mu_k * L_k)`` (Beer-Lambert), where
 ``L_k`` is the length of the ray from the x-ray source to that pixel inside structure ``k``.
 This module computes ``sum_k mu_k * L_k`` (the *line integral*, dimensionless); the detector
-(:mod:`scenes.fluoro.detector`) turns it into counts, noise and grey levels.
+(:mod:`spine.imaging.detector`) turns it into counts, noise and grey levels.
 
 Method: **analytic chords, not voxels.** Every structure of the anatomy model is a convex
 solid with an exact, vectorised ``ray_interval``, so for each solid we
@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from scenes.anatomy.solids import Capsule, Material, Structure
+from spine.anatomy.solids import Capsule, Material, Structure
 
 from .carm import CArmPose
 

@@ -22,7 +22,7 @@ from functools import cached_property
 
 import numpy as np
 
-from scenes.anatomy.solids import Capsule, Material, Structure
+from spine.anatomy.solids import Capsule, Material, Structure
 
 from .anchors import body_outline, structures_hash
 from .cache import AnatomyCache, cache_key

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scenes.anatomy.bones import SIDES, SIGN, _unit
-from scenes.anatomy.levels import INTERSPACES, exiting_root, region_of
-from scenes.anatomy.morphometry import ROOT_RADII
-from scenes.anatomy.solids import Ellipsoid, Solid
+from spine.anatomy.bones import SIDES, SIGN, _unit
+from spine.anatomy.levels import INTERSPACES, exiting_root, region_of
+from spine.anatomy.morphometry import ROOT_RADII
+from spine.anatomy.solids import Ellipsoid, Solid
 
 if TYPE_CHECKING:  # pragma: no cover
-    from scenes.anatomy.model import _Builder
+    from spine.anatomy.model import _Builder
 
 __all__ = ["LandmarkInfo", "Landmark", "CATALOGUE", "build_landmarks"]
 
@@ -340,7 +340,7 @@ def clearance_ok(solids, p, r) -> bool:
 
 
 def _clear_many(solids, ps, r) -> np.ndarray:
-    from scenes.anatomy.solids import Box
+    from spine.anatomy.solids import Box
 
     ps = np.asarray(ps, float)
     ok = np.ones(len(ps), bool)

@@ -1,9 +1,9 @@
-"""Extra convex solids the spine model needs on top of :mod:`scenes.anatomy.solids`.
+"""Extra convex solids the spine model needs on top of :mod:`spine.anatomy.solids`.
 
 :class:`CutCylinder` is an elliptic cylinder whose two ends are cut by arbitrary planes.
 It gives wedge-shaped discs between tilted endplates and tube pieces (canal, dural sac,
 cord, epidural space) that meet along mitred planes, so a tube follows the curves of the
-spine without gaps or overlaps. It implements the full :class:`~scenes.anatomy.solids.Solid`
+spine without gaps or overlaps. It implements the full :class:`~spine.anatomy.solids.Solid`
 interface (``contains``, analytic ``ray_interval``, ``surface_points``, ``scaled``), so
 every consumer (views, fluoroscopy, needle checks) treats it like the other solids.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scenes.anatomy.solids import Solid, _quadratic_interval, box_interval, in_box
+from spine.anatomy.solids import Solid, _quadratic_interval, box_interval, in_box
 
 __all__ = ["CutCylinder", "ClippedBox", "halfspace_interval"]
 
@@ -136,7 +136,7 @@ class CutCylinder(Solid):
 class ClippedBox(Solid):
     """A box cut by one plane: the part of the box where ``n . q <= c``.
 
-    ``half_sizes`` as for :class:`~scenes.anatomy.solids.Box`; ``plane`` is ``(nx, ny, nz, c)``
+    ``half_sizes`` as for :class:`~spine.anatomy.solids.Box`; ``plane`` is ``(nx, ny, nz, c)``
     in the box's *local* coordinates (origin at ``center``). Used where a bone ends at an
     oblique joint surface (the sacrum's lateral masses at the sacroiliac joint).
     """

@@ -28,9 +28,9 @@ from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, linear
 from scenes.kit.palette import TEXT, TEXT_MUTED
 from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
 
-from .carm import CArmPose, interpolate_poses
-from .detector import Detector, to_uint8
-from .layers import FluoroImager, Needle
+from spine.imaging.carm import CArmPose, interpolate_poses
+from spine.imaging.detector import Detector, to_uint8
+from spine.imaging.layers import FluoroImager, Needle
 
 __all__ = ["FluoroPanel", "grey_to_rgba"]
 

@@ -3,7 +3,7 @@
 * :func:`load_procedures` reads and validates every data file (:mod:`.schema`); a broken
   file raises :class:`ProcedureDataError` with one line: ``<file>: <field path>: <problem>``.
 * :func:`procedure` returns one by name.
-* :func:`video_specs` gives one :class:`pipeline.videos.VideoSpec` per procedure, with the
+* :func:`video_specs` gives one :class:`spine.videos.VideoSpec` per procedure, with the
   allowed levels and sides, the defaults, the "why not" clause for a refused level, and the
   narration context (:func:`narration_context`).
 
@@ -29,14 +29,14 @@ Narration context (the fields the scripts in ``voiceover/scripts/<lang>/<name>.y
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from scenes.anatomy.levels import (
+from spine.anatomy.levels import (
     Interspace,
     LevelError,
     Vertebra,
@@ -45,7 +45,8 @@ from scenes.anatomy.levels import (
     parse_level,
     region_of,
 )
-from scenes.procedures.schema import CONTRAST_PATTERNS, Procedure, Technique
+from spine.errors import RequestError
+from spine.procedures.schema import CONTRAST_PATTERNS, Procedure, Technique
 
 __all__ = [
     "DATA_DIR",
@@ -56,7 +57,6 @@ __all__ = [
     "load_procedures",
     "load_procedure_file",
     "procedure",
-    "video_specs",
     "narration_context",
     "root_for",
     "nerves_words",
@@ -82,7 +82,7 @@ PROCEDURE_ORDER = (
     "spinal-cord-stimulator-trial",
 )
 
-# Our contrast pattern names -> the names scenes/fluoro/contrast.py builds them under.
+# Our contrast pattern names -> the names spine/imaging/contrast.py builds them under.
 FLUORO_PATTERN = {
     "epidurogram": "epidurogram",
     "root_sleeve": "transforaminal",
@@ -184,11 +184,9 @@ def _load_dir(data_dir: Path) -> dict[str, Procedure]:
 
 
 def procedure(name: str) -> Procedure:
-    """One procedure by name; :class:`pipeline.videos.RequestError` naming them all otherwise."""
+    """One procedure by name; :class:`spine.videos.RequestError` naming them all otherwise."""
     procs = load_procedures()
     if name not in procs:
-        from pipeline.videos import RequestError
-
         raise RequestError(f"unknown procedure '{name}'; procedures: {', '.join(procs)}")
     return procs[name]
 
@@ -268,18 +266,18 @@ def narration_context(proc: Procedure, level: str, side: str | None) -> dict[str
     return ctx
 
 
-def _context(name: str, request) -> dict[str, Any]:
+def request_context(name: str, request) -> dict[str, Any]:
     return narration_context(procedure(name), request.level, request.side)
 
 
-def _level_rule(name: str, level: str) -> str:
+def level_refusal(name: str, level: str) -> str:
     proc = procedure(name)
     return f"{name} is not done at {level}: {proc.not_done_reason(level)}"
 
 
 def summarise_levels(levels: list[str]) -> str:
     """"C6-C7 to L5-S1" / "C4-C5 to C7-T1, L1-L2 to L5-S1, S1": runs of adjacent levels."""
-    from scenes.anatomy.levels import INTERSPACES, VERTEBRAE
+    from spine.anatomy.levels import INTERSPACES, VERTEBRAE
 
     def position(level: str) -> tuple[int, int]:
         if level in INTERSPACES:
@@ -302,26 +300,3 @@ def summarise_levels(levels: list[str]) -> str:
         else:
             parts.extend(run)
     return ", ".join(parts)
-
-
-def video_specs() -> list:
-    """One :class:`VideoSpec` per procedure, in :data:`PROCEDURE_ORDER`."""
-    from pipeline.videos import SIDES, VideoSpec
-
-    specs = []
-    for name, proc in load_procedures().items():
-        specs.append(VideoSpec(
-            name=name,
-            title=proc.title,
-            scene=SCENE,
-            summary=proc.summary,
-            levels=tuple(proc.allowed_levels),
-            levels_summary=summarise_levels(proc.allowed_levels),
-            sides=SIDES if proc.sided else (),
-            default_level=proc.default_level,
-            default_side=proc.default_side,
-            procedure=name,
-            context=partial(_context, name),
-            level_rule=partial(_level_rule, name),
-        ))
-    return specs

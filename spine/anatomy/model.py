@@ -2,9 +2,9 @@
 fluoroscopy and the needle checks.
 
 Coordinates are millimetres, x = patient's LEFT, y = POSTERIOR, z = SUPERIOR (see
-:mod:`scenes.anatomy.solids`). The world origin is the centre of the S1 superior endplate;
+:mod:`spine.anatomy.solids`). The world origin is the centre of the S1 superior endplate;
 the sacrum is tilted by the sacral slope and the rest of the spine is stacked on it
-along the sagittal curves of clinical.md section 1 (see :mod:`scenes.anatomy.frames`).
+along the sagittal curves of clinical.md section 1 (see :mod:`spine.anatomy.frames`).
 
 Typical use::
 
@@ -39,9 +39,9 @@ from typing import Iterable
 
 import numpy as np
 
-from scenes.anatomy import bones, landmarks, softtissue
-from scenes.anatomy.frames import Frame, build_chain
-from scenes.anatomy.levels import (
+from spine.anatomy import bones, landmarks, softtissue
+from spine.anatomy.frames import Frame, build_chain
+from spine.anatomy.levels import (
     INTERSPACES,
     VERTEBRAE,
     Interspace,
@@ -51,7 +51,7 @@ from scenes.anatomy.levels import (
     parse_level,
     region_of,
 )
-from scenes.anatomy.morphometry import (
+from spine.anatomy.morphometry import (
     COCCYGEAL_INTERSEGMENT_GAP,
     INTERSPACE_SIZES,
     SACRAL_INTERSEGMENT_GAP,
@@ -60,7 +60,7 @@ from scenes.anatomy.morphometry import (
     InterspaceSize,
     VertebraSize,
 )
-from scenes.anatomy.solids import Material, Solid, Structure
+from spine.anatomy.solids import Material, Solid, Structure
 
 __all__ = ["SpineParameters", "SpineModel", "SPACE_KINDS", "BONE_KINDS", "NEURAL_KINDS", "LandmarkError"]
 
@@ -87,7 +87,7 @@ class SpineParameters:
     """Everything that shapes the model. Frozen and hashable: it keys caches.
 
     Curvature totals (degrees) rescale the per-joint angles of
-    :data:`~scenes.anatomy.morphometry.INTERSPACE_SIZES`: cervical lordosis over C2-C7,
+    :data:`~spine.anatomy.morphometry.INTERSPACE_SIZES`: cervical lordosis over C2-C7,
     thoracic kyphosis over T1-T12, lumbar lordosis over L1-S1 (clinical.md section 1).
     ``conus_level`` / ``dural_sac_end`` say where the cord and the sac end (a vertebra =
     its body's middle, an interspace = its disc). ``size_scale`` scales every length.
@@ -189,7 +189,7 @@ class _Builder:
 
 
 class SpineModel:
-    """The whole spine as named :class:`~scenes.anatomy.solids.Structure` objects."""
+    """The whole spine as named :class:`~spine.anatomy.solids.Structure` objects."""
 
     def __init__(self, parameters: SpineParameters | None = None):
         self.parameters = parameters or SpineParameters()

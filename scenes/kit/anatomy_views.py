@@ -4,7 +4,7 @@ Every view is an orthographic projection of the same 3D solids the fluoroscopy a
 needle checks use, so a point from :meth:`SpineModel.landmark` drawn with
 :meth:`SpineView.project` sits exactly on the structure it names.
 
-Screen conventions (they match :class:`scenes.fluoro.carm.CArmPose`, so an illustration
+Screen conventions (they match :class:`spine.imaging.carm.CArmPose`, so an illustration
 and a fluoroscopy panel side by side show the anatomy the same way round):
 
 * ``"posterior"``: the viewer stands behind the prone patient, as the operator does:
@@ -33,9 +33,9 @@ from typing import Iterable, Sequence
 import numpy as np
 from manim import ORIGIN, Line, Text, VGroup, VMobject, config
 
-from scenes.anatomy.levels import VERTEBRAE, Interspace, Vertebra, parse_level, region_of
-from scenes.anatomy.model import BONE_KINDS, SpineModel
-from scenes.anatomy.solids import Structure
+from spine.anatomy.levels import VERTEBRAE, Interspace, Vertebra, parse_level, region_of
+from spine.anatomy.model import BONE_KINDS, SpineModel
+from spine.anatomy.solids import Structure
 from scenes.kit import palette
 from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
 
@@ -484,3 +484,23 @@ def _mix(a: str, b: str, t: float) -> str:
     cb = np.array([int(b[i:i + 2], 16) for i in (1, 3, 5)], float)
     c = np.clip(np.round(ca * (1 - t) + cb * t), 0, 255).astype(int)
     return "#" + "".join(f"{v:02X}" for v in c)
+
+
+class FittedView:
+    """An anatomy view drawn and then fitted into a box of the frame.
+
+    ``to_scene`` maps 3D model points to the fitted drawing, so needles and labels drawn
+    from the model land on the drawing exactly.
+    """
+
+    def __init__(self, view: SpineView, mobject, height: float, center):
+        before_center = mobject.get_center()
+        factor = height / mobject.height
+        mobject.scale(factor).move_to(center)
+        self.view, self.mobject, self.factor = view, mobject, factor
+        self.shift = np.asarray(center, float) - before_center * factor
+        self.before_center = before_center
+
+    def to_scene(self, points) -> np.ndarray:
+        projected = np.atleast_2d(self.view.project(np.atleast_2d(points)))
+        return (projected - self.before_center) * self.factor + self.mobject.get_center()

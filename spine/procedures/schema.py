@@ -1,6 +1,6 @@
 """The shape of a procedure's data file, checked when it is loaded.
 
-Every procedure lives in ``scenes/procedures/data/<name>.yaml`` and is read into a
+Every procedure lives in ``spine/procedures/data/<name>.yaml`` and is read into a
 :class:`Procedure` (pydantic, frozen, unknown keys rejected). A procedure has one or more
 *techniques* -- the region variants of the same injection (cervical, thoracic and lumbar
 interlaminar; lumbar, S1 and cervical transforaminal) -- each with its own levels,
@@ -8,7 +8,7 @@ position, fluoroscopic views, needle, approach, target, stops, confirmation and 
 Keys under ``common:`` are merged into every technique (a technique's own keys win), so a
 file says once what its techniques share.
 
-Levels are written as in :func:`scenes.anatomy.levels.parse_level` and may be ranges
+Levels are written as in :func:`spine.anatomy.levels.parse_level` and may be ranges
 ``"L1-L2..L5-S1"`` (interspaces) or ``"T5..L5"`` (vertebrae), expanded cranial to caudal.
 
 The rules every file must keep (each one is clinical.md or the project brief; a broken
@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scenes.anatomy.levels import (
+from spine.anatomy.levels import (
     INTERSPACES,
     VERTEBRAE,
     Interspace,
@@ -71,7 +71,7 @@ __all__ = [
 # -- vocabularies -----------------------------------------------------------------------------
 
 # Contrast pattern name -> words for narration. The fluoroscopy module builds each one in 3D
-# (scenes/fluoro/contrast.py; its names: see FLUORO_PATTERN in catalog.py).
+# (spine/imaging/contrast.py; its names: see FLUORO_PATTERN in catalog.py).
 CONTRAST_PATTERNS: dict[str, str] = {
     "epidurogram": "a cloud of contrast spreading along the back of the epidural space",
     "root_sleeve": ("contrast outlining the nerve root as it runs down and out, and flowing "
@@ -184,7 +184,7 @@ def expand_levels(items) -> list[str]:
 # -- pieces ---------------------------------------------------------------------------------------
 
 class CArmView(_Model):
-    """One fluoroscopic view, mapped onto :class:`scenes.fluoro.carm.CArmPose`.
+    """One fluoroscopic view, mapped onto :class:`spine.imaging.carm.CArmPose`.
 
     ``view`` ap | lateral | oblique; for an oblique, ``oblique_deg`` (0..90) and ``side``
     (``ipsi`` = detector turned toward the treated side, ``contra`` = away from it).
@@ -243,7 +243,7 @@ class CArmView(_Model):
 
     def pose(self, level: str, side: str | None = None, model=None, *, isocentre=None):
         """The :class:`CArmPose` of this view at ``level`` (or its own ``centre_level``) for the treated ``side``."""
-        from scenes.fluoro.carm import CArmPose
+        from spine.imaging.carm import CArmPose
 
         level = self.centre_level or level
         tilt = square_tilt(level, model) if self.tilt_deg == "square" else float(self.tilt_deg)
@@ -264,7 +264,7 @@ def square_tilt(level: str, model=None) -> float:
     """
     import numpy as np
 
-    from scenes.fluoro.anchors import default_model
+    from spine.imaging.anchors import default_model
 
     model = model if model is not None else default_model()
     parsed = parse_level(level)
@@ -623,7 +623,7 @@ class Procedure(_Model):
     @property
     def allowed_levels(self) -> list[str]:
         """Every allowed level, cranial to caudal."""
-        from scenes.anatomy.levels import all_level_names
+        from spine.anatomy.levels import all_level_names
 
         order = {name: i for i, name in enumerate(all_level_names())}
         return sorted({x for t in self.techniques for x in t.levels}, key=order.__getitem__)

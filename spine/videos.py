@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Callable
+
+from spine.errors import RequestError
 
 SIDES = ("left", "right")
 
 
-class RequestError(ValueError):
-    """A request names a video, level or side that does not exist or is not allowed."""
 
 
 @dataclass(frozen=True)
@@ -97,13 +97,13 @@ class VideoRequest:
 
 
 def _all_levels() -> tuple[str, ...]:
-    from scenes.anatomy.levels import all_level_names
+    from spine.anatomy.levels import all_level_names
 
     return tuple(all_level_names())
 
 
 def _atlas_context(request: VideoRequest) -> dict[str, Any]:
-    from scenes.anatomy.levels import describe_level
+    from spine.anatomy.levels import describe_level
 
     return {"level_words": describe_level(request.level)}
 
@@ -129,8 +129,6 @@ def all_videos() -> dict[str, VideoSpec]:
             context=_atlas_context,
         ),
     ]
-    from scenes.procedures.catalog import video_specs
-
     specs.extend(video_specs())
     return {s.name: s for s in specs}
 
@@ -159,9 +157,32 @@ def resolve(name: str, level: str | None = None, side: str | None = None) -> Vid
 
 
 def _normalise_level(text: str, spec: VideoSpec) -> str:
-    from scenes.anatomy.levels import LevelError, parse_level
+    from spine.anatomy.levels import LevelError, parse_level
 
     try:
         return str(parse_level(text))
     except LevelError as exc:
         raise RequestError(f"{exc} (allowed for '{spec.name}': {spec.describe_levels()})") from exc
+
+
+def video_specs() -> list:
+    """One :class:`VideoSpec` per procedure, in :data:`PROCEDURE_ORDER`."""
+    from spine.procedures.catalog import SCENE, level_refusal, load_procedures, request_context, summarise_levels
+
+    specs = []
+    for name, proc in load_procedures().items():
+        specs.append(VideoSpec(
+            name=name,
+            title=proc.title,
+            scene=SCENE,
+            summary=proc.summary,
+            levels=tuple(proc.allowed_levels),
+            levels_summary=summarise_levels(proc.allowed_levels),
+            sides=SIDES if proc.sided else (),
+            default_level=proc.default_level,
+            default_side=proc.default_side,
+            procedure=name,
+            context=partial(request_context, name),
+            level_rule=partial(level_refusal, name),
+        ))
+    return specs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenes.anatomy.solids import Box, Cylinder, Ellipsoid, Material, Structure, rotation_from_axes
+from spine.anatomy.solids import Box, Cylinder, Ellipsoid, Material, Structure, rotation_from_axes
 
 __all__ = ["synthetic_spine", "steel_bead"]
 

@@ -8,7 +8,7 @@ Public API:
 * :class:`Detector` -- noise, log response, polarity, collimation, vignetting;
 * :func:`contrast_pattern` -- growing 3D contrast volumes for each confirmation;
 * :func:`render_still` -- one PNG (``render.py still``);
-* :class:`FluoroPanel` (``scenes.fluoro.panel``, imports Manim) -- the panel in videos.
+* :class:`FluoroPanel` (``scenes.kit.fluoro_panel``, imports Manim) -- the panel in videos.
 """
 
 from .carm import CArmPose, interpolate_poses

@@ -9,11 +9,11 @@ zone. Numbers marked [ref] come from clinical.md section 1:
   (dura to ligamentum flavum) is 1-2 mm in the neck and 5-6 mm at L2-L3;
 * the ligamentum flavum is ~3.2-3.7 mm thick in the lumbar spine, with midline gaps in
   the neck;
-* roots exit by the rule of :func:`scenes.anatomy.levels.exiting_root`, below their own
+* roots exit by the rule of :func:`spine.anatomy.levels.exiting_root`, below their own
   pedicle from T1 down (S1 through the S1 foramina).
 
 Tube-like tissue (canal, sac, cord, epidural space) is made of one
-:class:`~scenes.anatomy.shapes.CutCylinder` per vertebra whose ends are the joint planes
+:class:`~spine.anatomy.shapes.CutCylinder` per vertebra whose ends are the joint planes
 above and below, so consecutive pieces meet without gaps along the curve.
 """
 
@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scenes.anatomy.bones import SIDES, SIGN, _unit, frame_axes, sacral_foramen_geometry, transverse_foramen
-from scenes.anatomy.frames import Frame
-from scenes.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, parse_level, region_of, root_exit
-from scenes.anatomy.morphometry import ROOT_RADII
-from scenes.anatomy.shapes import CutCylinder
-from scenes.anatomy.solids import Box, Capsule, Ellipsoid, Material
+from spine.anatomy.bones import SIDES, SIGN, _unit, frame_axes, sacral_foramen_geometry, transverse_foramen
+from spine.anatomy.frames import Frame
+from spine.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, parse_level, region_of, root_exit
+from spine.anatomy.morphometry import ROOT_RADII
+from spine.anatomy.shapes import CutCylinder
+from spine.anatomy.solids import Box, Capsule, Ellipsoid, Material
 
 if TYPE_CHECKING:  # pragma: no cover
-    from scenes.anatomy.model import _Builder
+    from spine.anatomy.model import _Builder
 
 NEURAL = Material.NEURAL
 SOFT = Material.SOFT_TISSUE

@@ -1,6 +1,6 @@
 """Where the fluoroscopy reads the anatomy model: level centres, body outline, hashes.
 
-The anatomy model (:mod:`scenes.anatomy.model`) is the one source of geometry; this module
+The anatomy model (:mod:`spine.anatomy.model`) is the one source of geometry; this module
 only adapts it for imaging: the isocentre of a level, the soft-tissue body outline around
 the spine (so the field is not blank), and a stable hash of a plain list of structures
 (used by tests with synthetic anatomy).
@@ -13,14 +13,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from scenes.anatomy.solids import Cylinder, Material, Structure
+from spine.anatomy.solids import Cylinder, Material, Structure
 
 __all__ = ["default_model", "level_centre", "body_outline", "structures_hash", "is_interspace"]
 
 
 @lru_cache(maxsize=1)
 def default_model():
-    from scenes.anatomy.model import SpineModel
+    from spine.anatomy.model import SpineModel
 
     return SpineModel.default()
 

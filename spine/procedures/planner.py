@@ -1,10 +1,10 @@
 """Needle plans: the 3D path from the skin to the tip, computed from the anatomy model.
 
 ``plan_needle(name, level, side)`` checks the request like ``render.py`` does (a level or
-side the procedure is never done at raises :class:`pipeline.videos.RequestError`), builds
+side the procedure is never done at raises :class:`spine.videos.RequestError`), builds
 the plan for the technique of that level and validates it
-(:func:`scenes.procedures.validator.validate`); a plan with any failed check raises
-:class:`~scenes.procedures.validator.PlanError`, so scenes only ever draw proven plans.
+(:func:`spine.procedures.validator.validate`); a plan with any failed check raises
+:class:`~spine.procedures.validator.PlanError`, so scenes only ever draw proven plans.
 
 How a plan is found
 -------------------
@@ -34,7 +34,7 @@ How a plan is found
 
 Angles (``NeedlePlan.angles``): ``carm_rotation_deg`` and ``carm_tilt_deg`` are the C-arm
 pose that looks straight down the needle (the coaxial "tunnel" view; same conventions as
-:class:`scenes.fluoro.carm.CArmPose`), ``oblique_deg`` its obliquity (positive toward the
+:class:`spine.imaging.carm.CArmPose`), ``oblique_deg`` its obliquity (positive toward the
 side named by the technique's coaxial view: ipsilateral or contralateral), and
 ``tilt_to_endplate_deg`` the tilt relative to the squared endplate.
 """
@@ -48,9 +48,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from scenes.anatomy.levels import Interspace, parse_level, region_of
-from scenes.anatomy.solids import Ellipsoid, Solid
-from scenes.procedures.validator import BONE_GRAZE_MM, LENGTH_RESERVE_MM, Check, PlanError, validate
+from spine.anatomy.levels import Interspace, parse_level, region_of
+from spine.anatomy.solids import Ellipsoid, Solid
+from spine.procedures.validator import BONE_GRAZE_MM, LENGTH_RESERVE_MM, Check, PlanError, validate
 
 __all__ = [
     "Waypoint",
@@ -90,7 +90,7 @@ SKIN = {
 @lru_cache(maxsize=1)
 def get_model():
     """The default spine model (built once)."""
-    from scenes.anatomy.model import SpineModel
+    from spine.anatomy.model import SpineModel
 
     return SpineModel.default()
 
@@ -260,7 +260,7 @@ def _unit(v) -> np.ndarray:
 
 
 def coaxial_pose(needle: NeedlePass, level: str, model=None):
-    from scenes.fluoro.carm import MAX_TILT_DEG, CArmPose
+    from spine.imaging.carm import MAX_TILT_DEG, CArmPose
 
     model = model if model is not None else get_model()
     r = float(np.clip(needle.angles["carm_rotation_deg"], -90.0, 90.0))
@@ -295,7 +295,7 @@ def _vertebrae_of(level: str) -> list[str]:
 
 
 def _neighbours(names: list[str], reach: int = 1) -> list[str]:
-    from scenes.anatomy.levels import VERTEBRAE
+    from spine.anatomy.levels import VERTEBRAE
 
     idx = [VERTEBRAE.index(n) for n in names]
     lo, hi = max(min(idx) - reach, 0), min(max(idx) + reach, len(VERTEBRAE) - 1)
@@ -342,7 +342,7 @@ def skin_outline(model, level: str) -> Skin:
 
 
 def _build_skin(model, level: str) -> Skin:
-    from scenes.anatomy.model import BONE_KINDS
+    from spine.anatomy.model import BONE_KINDS
 
     origin, rot = level_frame(model, level)
     verts = _vertebrae_of(level)
@@ -545,21 +545,21 @@ class _Ctx:
         return level_frame(self.model, self.level)
 
     def lm(self, name, level=None, side=None):
-        from scenes.anatomy.landmarks import CATALOGUE
+        from spine.anatomy.landmarks import CATALOGUE
 
         level = level or self.level
         sd = (side or self.entry_side or self.side or "right") if CATALOGUE[name].bilateral else None
         return self.model.landmark(level, name, sd), self.model.landmark_region(level, name, sd)
 
     def near(self, levels: list[str], kinds=None, sides=None):
-        from scenes.anatomy.levels import INTERSPACES
+        from spine.anatomy.levels import INTERSPACES
 
         levs = set(levels)
         spaces = [s for s in INTERSPACES if s.split("-")[0] in levs and s.split("-")[1] in levs]
         return self.model.structures(levels=list(levs) + spaces, kinds=kinds, sides=sides)
 
     def bones(self, levels: list[str], pelvis: bool = False) -> list:
-        from scenes.anatomy.model import BONE_KINDS
+        from spine.anatomy.model import BONE_KINDS
 
         out = self.near(levels, kinds=BONE_KINDS)
         if pelvis:
@@ -599,7 +599,7 @@ class _Ctx:
         return np.unique(np.round(np.sort(sign * _grid(lo, hi, 2.5)), 6)), kind
 
     def nominal_tilt(self) -> float:
-        from scenes.procedures.schema import square_tilt
+        from spine.procedures.schema import square_tilt
 
         view = self.coaxial_view()
         if view is None or view.tilt_deg == "square":
@@ -621,7 +621,7 @@ def _names(structures) -> tuple[str, ...]:
 
 
 def _angles(ctx: _Ctx, approach_vec, side_kind: str, level: str | None = None) -> dict:
-    from scenes.procedures.schema import square_tilt
+    from spine.procedures.schema import square_tilt
 
     r, t = carm_angles(approach_vec)
     toward = ctx.side if side_kind == "ipsi" else _other(ctx.side)
@@ -729,7 +729,7 @@ def _derived_target(ctx: _Ctx, name: str, level: str, side: str | None):
 
 
 def _target(ctx: _Ctx, name: str, level: str, side: str | None):
-    from scenes.anatomy.landmarks import CATALOGUE
+    from spine.anatomy.landmarks import CATALOGUE
 
     if name in CATALOGUE:
         return ctx.lm(name, level, side)
@@ -841,7 +841,7 @@ def _max_len(ctx: _Ctx) -> float:
 
 
 def _lead_levels(ctx: _Ctx, near: list[str]) -> list[str]:
-    from scenes.anatomy.levels import VERTEBRAE
+    from spine.anatomy.levels import VERTEBRAE
 
     lo, hi = ctx.tech.lead_tip
     top = VERTEBRAE.index(lo)
@@ -851,7 +851,7 @@ def _lead_levels(ctx: _Ctx, near: list[str]) -> list[str]:
 
 def _lead_path(ctx: _Ctx, needle_tip) -> tuple[tuple, np.ndarray, Solid, str]:
     """Points of the SCS lead from the needle tip up the dorsal epidural space to the tip level."""
-    from scenes.anatomy.levels import VERTEBRAE
+    from spine.anatomy.levels import VERTEBRAE
 
     m = ctx.model
     lo, _ = ctx.tech.lead_tip
@@ -1066,7 +1066,7 @@ def _plan_medial_branch(ctx: _Ctx) -> list[NeedlePass]:
         near = _neighbours(verts, 1)
         skin = skin_outline(m, at)
         lumbar = region_of(verts[-1]) in ("lumbar", "sacral")
-        from scenes.procedures.schema import square_tilt
+        from spine.procedures.schema import square_tilt
 
         if view is not None and view.view == "lateral":
             rot, side_kind = _signed_range(ctx, 60.0, 90.0, "ipsi")
@@ -1278,7 +1278,7 @@ def _medial_margin(tip, entry, o, r, wall_y, medial_x, side) -> float:
 
 def target_point(model, name: str, level: str, side: str | None, procedure=None) -> tuple[np.ndarray, Solid]:
     """(point, region) of a target: a model landmark or one of :data:`DERIVED_TARGETS`."""
-    from scenes.procedures.catalog import load_procedures
+    from spine.procedures.catalog import load_procedures
 
     proc = load_procedures()[procedure] if procedure else next(iter(load_procedures().values()))
     ctx = _Ctx(model, proc, proc.techniques[0], level, side, side)
@@ -1308,12 +1308,12 @@ def plan_needle(name: str, level: str | None = None, side: str | None = None, mo
 
     ``level``/``side`` default to the procedure's defaults (``side`` is ignored for the
     unsided caudal injection). A level the procedure is never done at raises
-    :class:`pipeline.videos.RequestError` (one line naming the allowed levels); a plan that
+    :class:`spine.videos.RequestError` (one line naming the allowed levels); a plan that
     fails any check raises :class:`PlanError`. Plans of the default model are cached.
     """
-    from pipeline.videos import RequestError, resolve
+    from spine.videos import RequestError, resolve
 
-    from scenes.procedures.catalog import load_procedures
+    from spine.procedures.catalog import load_procedures
 
     procs = load_procedures()
     if name not in procs:
@@ -1333,7 +1333,7 @@ def _plan_cached(name: str, level: str, side: str | None) -> NeedlePlan:
 
 def build_plan(name: str, level: str, side: str | None, model=None) -> NeedlePlan:
     """The plan with its checks, without raising on failed checks (for reports and tests)."""
-    from scenes.procedures.catalog import entry_side, load_procedures, nerves_words, root_for
+    from spine.procedures.catalog import entry_side, load_procedures, nerves_words, root_for
 
     model = model if model is not None else get_model()
     proc = load_procedures()[name]

@@ -249,7 +249,7 @@ def _iso(level, isocentre, model=None):
     if level is None:
         return (0.0, 0.0, 0.0)
     if isinstance(level, str):
-        from scenes.fluoro.anchors import level_centre
+        from spine.imaging.anchors import level_centre
 
         return tuple(level_centre(level, model))
     return tuple(np.asarray(level, dtype=float).reshape(3))

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scenes.anatomy.solids import Capsule, Ellipsoid, Material, Structure, rotation_from_axes
+from spine.anatomy.solids import Capsule, Ellipsoid, Material, Structure, rotation_from_axes
 
 __all__ = ["ContrastPiece", "ContrastPattern", "contrast_pattern", "PATTERNS"]
 
@@ -157,14 +157,14 @@ def _rng(*parts) -> np.random.Generator:
 
 
 def _split(level: str) -> tuple[str, str]:
-    from scenes.anatomy.levels import interspace
+    from spine.anatomy.levels import interspace
 
     sp = interspace(level)
     return sp.upper, sp.lower
 
 
 def _neighbour_interspace(level: str, step: int) -> str | None:
-    from scenes.anatomy.levels import INTERSPACES
+    from spine.anatomy.levels import INTERSPACES
 
     i = INTERSPACES.index(level) - step  # step +1 = one level up (cranial)
     return INTERSPACES[i] if 0 <= i < len(INTERSPACES) else None
@@ -258,7 +258,7 @@ def epidurogram(model, level: str, side: str = "right") -> ContrastPattern:
 
 def _root_axis(an: _Anatomy, level: str, side: str, tip: np.ndarray):
     """(start, unit direction, radius) of the exiting root beyond the foramen, down and out."""
-    from scenes.anatomy.levels import exiting_root
+    from spine.anatomy.levels import exiting_root
 
     root = exiting_root(level)
     upper, _ = _split(level)

@@ -1,8 +1,8 @@
 """Bones, discs and joints of the spine model, built from convex solids.
 
 Everything is placed in the local frame of its vertebra (x left, y posterior, z superior,
-origin at the body centre: see :mod:`scenes.anatomy.frames`) or of its joint, then turned
-into world solids. Sizes come from :mod:`scenes.anatomy.morphometry`.
+origin at the body centre: see :mod:`spine.anatomy.frames`) or of its joint, then turned
+into world solids. Sizes come from :mod:`spine.anatomy.morphometry`.
 
 A vertebra from C2 to L5 is: body, two pedicles, two laminae, a spinous process, two
 transverse processes (cervical: an anterior and a posterior bar around the transverse
@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scenes.anatomy.levels import INTERSPACES, VERTEBRAE, region_of
-from scenes.anatomy.shapes import ClippedBox, CutCylinder
-from scenes.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, Material
+from spine.anatomy.levels import INTERSPACES, VERTEBRAE, region_of
+from spine.anatomy.shapes import ClippedBox, CutCylinder
+from spine.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, Material
 
 if TYPE_CHECKING:  # pragma: no cover
-    from scenes.anatomy.model import _Builder
+    from spine.anatomy.model import _Builder
 
 SIDES = ("left", "right")
 SIGN = {"left": 1.0, "right": -1.0}

@@ -371,3 +371,12 @@ def describe_level(level) -> str:
         return (f"the space between the {_ordinal(up.number)} and {_ordinal(lo.number)} "
                 f"{up.region} vertebrae")
     return f"the space between {_vertebra_words(up)} and {_vertebra_words(lo)}"
+
+
+def neighbours(level: str) -> list[str]:
+    """The level with the vertebrae above and below, for a zoomed drawing."""
+    parsed = parse_level(level)
+    names = [parsed.upper, parsed.lower] if isinstance(parsed, Interspace) else [parsed.name]
+    first, last = VERTEBRAE.index(names[0]), VERTEBRAE.index(names[-1])
+    chosen = list(VERTEBRAE[max(first - 1, 0): last + 2])
+    return chosen

@@ -78,8 +78,10 @@ DERIVED_TARGETS = {
 }
 
 # Selective nerve root block tip (clinical.md 3.2, [3], [19]): how far along the exiting root past
-# its foraminal point the tip sits (mm, tried in order), and its gap from the root's surface.
-ROOT_BESIDE_ALONG_MM = (4.0, 5.0, 3.0, 6.0, 7.0, 8.0, 2.0)
+# the foramen's outer edge (the lateral surface of the pedicle above) the tip sits (mm, tried in
+# order), and its gap from the root's surface.
+ROOT_BESIDE_ALONG_MM = (1.5, 2.5, 0.5, 3.5, 4.5, 6.0)
+ROOT_BESIDE_MAX_PAST_MM = 8.0
 ROOT_BESIDE_GAP_MM = 1.5
 
 # Skin: elliptic cylinder around the level (half-width, half-depth, soft tissue behind the
@@ -739,8 +741,8 @@ def _derived_target(ctx: _Ctx, name: str, level: str, side: str | None):
 
 
 def _root_beside_foramen(ctx: _Ctx, level: str, side: str):
-    """The selective block's tip: beside the exiting root just outside its foramen, on the
-    needle's side of it (behind, behind-and-above, above, or behind-and-below), clear of bone and
+    """The selective block's tip: beside the exiting root just outside its foramen (past the
+    lateral surface of the pedicle above), on the needle's side of it (behind, behind-and-above, above, or behind-and-below), clear of bone and
     of the root by :data:`ROOT_BESIDE_GAP_MM`, and reachable by a straight needle within the
     technique's view. Not in the foramen (that is the transforaminal injection's safe triangle),
     so the small volume bathes this one root."""
@@ -758,6 +760,13 @@ def _root_beside_foramen(ctx: _Ctx, level: str, side: str):
     bones = ctx.bones(near, pelvis=region_of(verts[0]) in ("lumbar", "sacral"))
     avoid = ctx.avoid(near)
     gap = float(nerve.radius) + ROOT_BESIDE_GAP_MM
+    # the foramen's outer edge: the lateral surface of the pedicle above it
+    sign = SIGN[side]
+    pedicle = m.structure(f"{verts[0]}.pedicle.{side}").solid
+    edge = float(np.max(((pedicle.surface_points(40) - o) @ r)[:, 0] * sign))
+    lateral = float((along @ r[:, 0]) * sign)
+    past = max((edge - float(((p1 - o) @ r)[0] * sign)) / max(lateral, 0.2), 0.0)
+    past = min(past, ROOT_BESIDE_MAX_PAST_MM)  # a root that turns forward (L5 over the ala) is met near the foramen
     rot, _ = ctx.rotation_range((0.0, 15.0))
     t0 = ctx.nominal_tilt()
     corridor = _pruned(Corridor(p1, rot, _grid(t0 - 20.0, t0 + 20.0, 2.5), avoid, bones, _max_len(ctx),
@@ -766,7 +775,7 @@ def _root_beside_foramen(ctx: _Ctx, level: str, side: str):
     dirs = beam_vectors(rr.ravel(), tt.ravel())
     first = None
     for dist in ROOT_BESIDE_ALONG_MM:
-        c = p1 + along * dist
+        c = p1 + along * (past + dist)
         for w in ((1.0, 0.0), (0.7, 0.7), (0.0, 1.0), (0.9, -0.45)):
             d = back * w[0] + up * w[1]
             d = _unit(d - along * float(d @ along))  # square to the root

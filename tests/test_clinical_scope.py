@@ -95,6 +95,21 @@ def test_cervical_interlaminar_above_c6_c7_is_advised_against_in_the_consensus_w
     assert NOT_DONE not in err
 
 
+@pytest.mark.parametrize("name, level, wording", [
+    *((n, lv, f"{n} {NOT_DONE} {lv}: ") for n, lv in NEVER_DONE),
+    *((n, lv, f"{n} is done at {lv}, {NOT_COVERED}: ") for n, lv in NOT_YET_COVERED),
+    *((n, lv, "preferably not above C6-C7") for n, lv in ADVISED_AGAINST),
+], ids=[f"{n}-{lv}" for n, lv in NEVER_DONE + NOT_YET_COVERED + ADVISED_AGAINST])
+def test_render_refuses_with_the_same_words_before_writing_anything(name, level, wording, tmp_path, capsys):
+    out = tmp_path / "out"
+    sided = load_procedures()[name].sided
+    code = main(["render", name, "--level", level, *(["--side", "right"] if sided else []),
+                 "--quality", "preview", "--voice", "none", "--output-dir", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and wording in err and err.count("\n") == 1, err
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_no_refusal_claims_not_done_where_it_is_done():
     """Every level of every procedure: allowed, or refused with the wording of its kind; the
     levels the literature describes are never 'not done'."""

@@ -14,14 +14,21 @@ Levels are written as in :func:`spine.anatomy.levels.parse_level` and may be ran
 The rules every file must keep (each one is clinical.md or the project brief; a broken
 file fails with ``<file>: <where>: <what>`` on one line):
 
-* the levels parse, no level is in two techniques, the default level is allowed, no level
-  that is "not done" is allowed, and techniques use interspaces or vertebrae as their
-  approach needs (an interspace for a foramen/joint/disc/window, a vertebra for a body);
+* the levels parse, no level is in two techniques, the default level is allowed, and
+  techniques use interspaces or vertebrae as their approach needs (an interspace for a
+  foramen/joint/disc/window, a vertebra for a body);
+* a refused level is in at most one of ``not_done`` (never done there), ``not_covered`` (done
+  there, not shown by these videos yet), ``advised_against`` (guidelines advise against it) and
+  ``named_otherwise`` (not how the procedure is named), none of them allowed; ``where`` is the
+  "not done" reason of every other level, so it must be true of all of them (issue 14: no
+  message may say a procedure is not done where it is);
 * a sided procedure has a default side and says what the side means; an unsided one has
   neither;
 * the needle's ``words`` say its gauge ("a thin 22-gauge needle");
 * a technique that reaches the epidural space is confirmed with live contrast (clinical.md
   section 2: aspiration misses most intravascular uptake);
+* every steroid says ``particulate: true|false``, agreeing with its preparation's entry in
+  :data:`STEROIDS` (generic and brand names, any case); an unknown steroid is an error;
 * no particulate steroid for a cervical transforaminal injection (clinical.md section 2);
 * radiofrequency ablation has a stimulation test and a lesion reach (and, with a parallel
   limit, the nerve's course it is measured against); discography has manometry;

@@ -23,7 +23,12 @@ import yaml
 
 from pipeline.cli import main
 from spine.anatomy.levels import INTERSPACES, all_level_names, exiting_root
-from spine.procedures.catalog import DATA_DIR, ProcedureDataError, load_procedure_file, load_procedures
+from spine.procedures.catalog import (
+    DATA_DIR,
+    ProcedureDataError,
+    load_procedure_file,
+    load_procedures,
+)
 from spine.procedures.schema import steroid_preparation
 from tests.conftest import run_cli, snapshot
 from voiceover.scripts import load_script
@@ -170,7 +175,7 @@ def expected_nerves(joint: str) -> list[str]:
     C7-T1 C7 and C8; T1-T2 C8 and T1; L5-S1 the L4 medial branch and the L5 dorsal ramus."""
     if joint == "C2-C3":
         return ["third occipital nerve"]
-    upper, lower = joint.split("-")
+    upper = joint.split("-")[0]
     if joint == "L5-S1":
         return ["L4 medial branch", "L5 dorsal ramus"]
     if upper[0] == "C":  # Cn-C(n+1): the Cn and C(n+1) medial branches; C7-T1: C7 and C8

@@ -856,7 +856,7 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
             return angle_ok(dirs, lengths, tip) if angle_ok is not None else np.ones(len(dirs), bool)
         # the shallowest entry the window allows (clinical.md 3.10, 3.11: the shallower the entry,
         # the easier the lead steers), giving up about a degree per grid step of corridor depth
-        score = lambda dirs: _canal_angle(dirs, -r[:, 2])  # noqa: E731
+        score = lambda dirs: _canal_angle(dirs, -r[:, 2])
     corridor = Corridor(tip, rot, tilts, ctx.avoid(near), ctx.bones(near), _max_len(ctx), skin,
                         (0.0, ctx.nominal_tilt()), score=score, accept=accept, depth_weight=2.5)
     a, tip = _search(corridor, region)

@@ -327,3 +327,35 @@ def test_every_steroid_in_the_data_says_particulate_and_matches_its_preparation(
             for drug in (tech.medication.drugs if tech.medication else []):
                 if drug.role == "steroid":
                     assert drug.particulate is steroid_preparation(drug.name)[0], (proc.name, drug)
+
+
+SNRB_LEVELS = [lv for lv in load_procedures()["selective-nerve-root-block"].allowed_levels if lv != "S1"]
+
+
+@pytest.mark.parametrize("level", SNRB_LEVELS)
+def test_selective_block_tip_is_beside_the_root_just_outside_the_foramen(level):
+    """The block's tip lies past the lateral surface of the pedicle above the foramen (outside
+    it), lower than the transforaminal injection's tip under the pedicle, and clear of the root.
+    L5-S1: the L5 root turns forward over the sacral ala, so the tip is met at most 8 mm along it
+    (ROOT_BESIDE_MAX_PAST_MM) and lies outside the transforaminal tip instead."""
+    import numpy as np
+
+    from spine.procedures.planner import get_model, plan_needle
+
+    model = get_model()
+    o, r = model.interspace_frame(level)
+    block = plan_needle("selective-nerve-root-block", level, "left")
+    tf = plan_needle("transforaminal-esi", level, "left")
+    tip, tf_tip = (block.tip - o) @ r, (tf.tip - o) @ r
+    pedicle = model.structure(f"{level.split('-')[0]}.pedicle.left").solid
+    edge = float(((pedicle.surface_points(40) - o) @ r)[:, 0].max())
+    if level == "L5-S1":
+        assert tip[0] > tf_tip[0], (tip, tf_tip)
+    else:
+        assert tip[0] > edge, (level, tip[0], edge)
+    assert tip[2] < tf_tip[2], (level, tip, tf_tip)  # below the transforaminal tip, beside the root
+    root = model.structure(f"root.{exiting_root(level)}.left.extraforaminal").solid
+    assert not root.contains(block.tip[None])[0]
+    near = [c for c in block.checks if c.name.startswith("clear of") and "root" in c.name]
+    assert near and all(c.passed for c in near)
+    assert np.isfinite(block.angles["oblique_deg"])

@@ -44,7 +44,7 @@ NEVER_DONE = [
     ("caudal-esi", "L4-L5"), ("caudal-esi", "S1"), ("caudal-esi", "C7-T1"),
     ("facet-joint-injection", "C1-C2"), ("medial-branch-block", "C1-C2"), ("radiofrequency-ablation", "C1-C2"),
     ("transforaminal-esi", "C1-C2"), ("selective-nerve-root-block", "C1-C2"), ("selective-nerve-root-block", "S5"),
-    ("transforaminal-esi", "Co1"), ("discography", "C1-C2"), ("vertebroplasty", "C1"), ("vertebroplasty", "Co2"),
+    ("transforaminal-esi", "Co1"), ("discography", "C1-C2"), ("vertebroplasty", "C1"),
     ("spinal-cord-stimulator-trial", "C5-C6"), ("si-joint-injection", "L5-S1"), ("si-joint-injection", "C5"),
 ]
 # (procedure, level): done clinically, but these videos do not show it yet
@@ -60,12 +60,12 @@ ADVISED_AGAINST = [("interlaminar-esi", "C5-C6"), ("interlaminar-esi", "C3-C4"),
 # Levels where the literature describes the procedure (clinical.md 3.9, 3.11; SIS guidelines), though
 # these videos do not show it: a refusal there must never say "not done".
 DONE_BUT_NOT_SHOWN = {
-    "vertebroplasty": ["C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "S1", "S2", "S3"],
+    "vertebroplasty": ["C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "S1", "S2", "S3", "Co1"],
     "discography": [s for s in INTERSPACES[1:] if s[0] in "CT"],
     "transforaminal-esi": ["C2-C3", "S2", "S3", "S4"],
     "selective-nerve-root-block": ["C2-C3", "S2", "S3", "S4"],
     "interlaminar-esi": ["C3-C4", "C4-C5", "C5-C6"],
-    "spinal-cord-stimulator-trial": ["T1-T2", "T2-T3", "T3-T4", "L3-L4"],
+    "spinal-cord-stimulator-trial": ["C7-T1", "T1-T2", "T2-T3", "T3-T4", "L3-L4"],
 }
 
 

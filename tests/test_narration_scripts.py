@@ -413,7 +413,7 @@ def test_l1_transforaminal_pain_goes_to_the_groin_not_down_the_leg():
 
 
 def test_facet_words_pair_per_level_four_joints_and_lumbar_referral():
-    for level in ("L4-L5", "T6-T7"):
+    for level in ("L4-L5", "T6-T7", "C4-C5"):
         where = filled_at("facet-joint-injection", level).beat("where").text
         assert "pair at each level" in where and "four" in where, where
         assert "Each bone has one on the left and one on the right" not in where

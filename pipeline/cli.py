@@ -267,7 +267,7 @@ def _publish_after_all(outcomes, paper: str, brand, output_dir, no_gallery: bool
         if outcome.status == "skipped" and pdf.is_file() and pdf.stat().st_mtime >= mp4.stat().st_mtime:
             continue
         try:
-            write_handout(mp4, paper, brand)
+            write_handout(mp4, paper, brand, outcome.job.request)
             if not quiet:
                 click.echo(f"handout: {pdf.name}", err=True)
         except Exception as exc:  # noqa: BLE001 - the videos are built; report the handout on its own
@@ -417,14 +417,14 @@ def handout(name, level, side, lang, paper, quality, voice, output_dir, brand_fi
         click.echo(f"{name}: not built yet; rendering it at {quality} first", err=True)
         options = BuildOptions(quality=quality, voice=voice, lang=lang, output_dir=out_dir, brand=brand)
         mp4 = build_video(request, options, lambda msg: click.echo(msg, err=True)).video
-    click.echo(str(write_handout(mp4, paper, brand)))
+    click.echo(str(write_handout(mp4, paper, brand, request)))
 
 
 @cli.command()
 @click.option("--only", multiple=True, required=True, metavar="NAME",
               help="A video (name or file stem) to include, in order; repeatable. It must be built already.")
-@click.option("--quality", type=click.Choice(list(QUALITIES)), default=DEFAULT_QUALITY, show_default=True,
-              help="Quality of the videos to join (names are looked up at this quality).")
+@click.option("--quality", default=DEFAULT_QUALITY, show_default=True, metavar="Q",
+              help=f"Quality of the videos to join (names are looked up at this quality): {', '.join(QUALITIES)}.")
 @click.option("--lang", default="en", show_default=True, help="Language of the videos to join.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the videos are and the loop goes (default: output/).")
@@ -435,6 +435,12 @@ def loop(only, quality, lang, output_dir, brand_file) -> None:
     from pipeline.build import DEFAULT_OUTPUT_DIR
     from pipeline.loop import make_loop
 
+    from pipeline.cluster import load_plugins, plugins_from_env
+    from pipeline.loop import LoopError
+
+    load_plugins(plugins_from_env())  # extensions may add qualities and videos, as for `all`
+    if quality not in QUALITIES:
+        raise LoopError(f"unknown quality '{quality}'; qualities: {', '.join(QUALITIES)}")
     brand = load_brand(brand_file)
     wanted = [w.strip() for item in only for w in item.split(",") if w.strip()]
     path = make_loop(output_dir or DEFAULT_OUTPUT_DIR, wanted, quality, brand, lang,

@@ -111,7 +111,7 @@ def _data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def handout_data(mp4: Path, brand=None) -> dict:
+def handout_data(mp4: Path, brand=None, request=None) -> dict:
     """Everything the handout shows, as plain data (also what the tests read)."""
     from spine.videos import resolve
     from voiceover.scripts import load_script, pick_variant
@@ -126,7 +126,8 @@ def handout_data(mp4: Path, brand=None) -> dict:
     beats = [b for b in sidecar.get("beats", []) if isinstance(b, dict)]
     by_id = {b["id"]: b for b in beats}
 
-    request = resolve(sidecar["video"], sidecar.get("level"), sidecar.get("side"))
+    if request is None:
+        request = resolve(sidecar["video"], sidecar.get("level"), sidecar.get("side"))
     script = load_script(request.spec.script_name, lang).filled(request.script_context())
     technique = request.script_context().get("technique")
     screen = {k: pick_variant(v, technique) for k, v in (script.screen or {}).items()}
@@ -183,7 +184,7 @@ def render_html(data: dict, paper: str) -> str:
     return env.get_template("handout.html.j2").render(d=data, css=Markup(css), page_size=PAPERS[paper])
 
 
-def write_handout(mp4: Path, paper: str = "a4", brand=None) -> Path:
+def write_handout(mp4: Path, paper: str = "a4", brand=None, request=None) -> Path:
     """Write ``<stem>.handout-<paper>.pdf`` beside ``mp4``; returns its path."""
     import logging
 
@@ -195,7 +196,7 @@ def write_handout(mp4: Path, paper: str = "a4", brand=None) -> Path:
     mp4 = Path(mp4)
     if not mp4.is_file():
         raise HandoutError(f"{mp4.name} is not built; render it first")
-    html = render_html(handout_data(mp4, brand), paper)
+    html = render_html(handout_data(mp4, brand, request), paper)
     for name in ("weasyprint", "fontTools"):
         logging.getLogger(name).setLevel(logging.ERROR)
     out = handout_path(mp4, paper)

@@ -83,15 +83,18 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
     from scenes.interstitial import InterstitialScene
 
     settings = manim_settings(quality, work)
+    fps = settings["frame_rate"]
+    frames = round(INTERSTITIAL_S * fps)
     with tempconfig(settings):
         scene = InterstitialScene(next_title, brand.scene_context() if brand is not None else None,
                                   INTERSTITIAL_S, NEXT_WORDS.get(lang, NEXT_WORDS["en"]))
         scene.render()
         movie = Path(scene.renderer.file_writer.movie_file_path)
     cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(movie),
-           "-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=48000",
+           # silence exactly as long as the picture (the MP4's edit list trims the AAC padding)
+           "-f", "lavfi", "-t", f"{frames / fps:.6f}", "-i", "anullsrc=channel_layout=stereo:sample_rate=48000",
            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
-           "-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k", "-ar", "48000", "-ac", "2", "-shortest",
+           "-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k", "-ar", "48000", "-ac", "2",
            "-movflags", "+faststart", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -102,7 +105,7 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
 def make_loop(output_dir: Path, wanted: list[str], quality: str, brand=None, lang: str = "en",
               progress=lambda msg: None) -> Path:
     """Write ``waiting-room[-<brand>]-<quality>.mp4`` (and its ``.json``) in ``output_dir``."""
-    from pipeline.mux import ffmpeg_binary, probe
+    from pipeline.mux import Chapter, _ffmetadata, ffmpeg_binary, probe
 
     output_dir = outputs.ensure_writable_dir(Path(output_dir))
     parts = find_parts(output_dir, wanted, quality, brand, lang)
@@ -127,20 +130,24 @@ def make_loop(output_dir: Path, wanted: list[str], quality: str, brand=None, lan
         listing = work / "parts.txt"
         listing.write_text("".join(f"file '{str(p).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n"
                                    for p in pieces), encoding="utf-8")
+        durations = [float(probe(p)["format"]["duration"]) for p in pieces]
+        start, timeline, chapters = 0.0, [], []
+        for i, (piece, seconds) in enumerate(zip(pieces, durations)):
+            timeline.append({"file": piece.name if piece.parent == output_dir else "interstitial",
+                             "start_s": round(start, 3), "duration_s": round(seconds, 3)})
+            if i % 2 == 0:  # one chapter per video, from its card to its end
+                chapters.append(Chapter(str(parts[i // 2].get("title") or piece.stem), start, start + seconds + durations[i + 1]))
+            start += seconds
+        meta = work / "chapters.ffmeta"
+        meta.write_text(_ffmetadata("Waiting-room loop", chapters), encoding="utf-8")
         progress(f"joining {len(pieces)} pieces without re-encoding")
         with outputs.atomic_output(final) as tmp_out:
             cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
-                   "-i", str(listing), "-map", "0:v", "-map", "0:a", "-c", "copy", "-map_chapters", "-1",
-                   "-movflags", "+faststart", "-f", "mp4", str(tmp_out)]
+                   "-i", str(listing), "-f", "ffmetadata", "-i", str(meta), "-map", "0:v", "-map", "0:a", "-c", "copy",
+                   "-map_metadata", "1", "-map_chapters", "1", "-movflags", "+faststart", "-f", "mp4", str(tmp_out)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise LoopError(f"ffmpeg could not join the loop: {proc.stderr.strip().splitlines()[-1:]}")
-            durations = [float(probe(p)["format"]["duration"]) for p in pieces]
-        start, timeline = 0.0, []
-        for piece, seconds in zip(pieces, durations):
-            timeline.append({"file": piece.name if piece.parent == output_dir else "interstitial",
-                             "start_s": round(start, 3), "duration_s": round(seconds, 3)})
-            start += seconds
     outputs.write_json_atomic(final.with_suffix(".json"), {
         "file": final.name, "quality": quality, "brand": brand.file_slug if brand is not None else None,
         "parts": [p["file"] for p in parts], "interstitial_s": INTERSTITIAL_S, "timeline": timeline,

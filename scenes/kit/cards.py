@@ -191,7 +191,7 @@ def closing_card(review_line: str | None, brand: dict | None = None, title: str 
 
 def card_words(mobject) -> list[str]:
     """Every text a card shows, in order (read from its mobjects, no OCR)."""
-    return [m.text for m in mobject.get_family() if isinstance(m, Text)]
+    return [getattr(m, "original_text", m.text) for m in mobject.get_family() if isinstance(m, Text)]
 
 
 def caption_strip(content: str, px: float = 34, width: float = SAFE_WIDTH) -> VGroup:

@@ -85,9 +85,16 @@ class Brand(BaseModel):
         return hashlib.sha256(self.logo.read_bytes()).hexdigest()
 
     def scene_context(self) -> dict:
-        """What a scene draws (plain data; part of every beat's cache key, logo bytes included)."""
+        """What a scene draws, as plain data: the logo travels as its bytes (base64), so a worker on
+        another machine draws it too and the beats' cache keys follow its content, not its path."""
+        import base64
+
+        return {**self.record(), "logo_b64": base64.b64encode(self.logo.read_bytes()).decode("ascii")}
+
+    def record(self) -> dict:
+        """The brand as the sidecar and the build inputs keep it (the logo by name and sha256)."""
         return {"slug": self.file_slug, "name": self.name, "physician": self.physician or "",
-                "contact": self.contact, "logo": str(self.logo), "logo_sha256": self.logo_sha256(),
+                "contact": self.contact, "logo": self.logo.name, "logo_sha256": self.logo_sha256(),
                 "primary": self.colours.primary, "secondary": self.colours.secondary}
 
 

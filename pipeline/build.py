@@ -203,7 +203,7 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
                 "chapters": [{"title": c.title, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3)} for c in chapters],
                 "tools": tool_versions(),
                 "review": _review_status(request, options),
-                "brand": options.brand.scene_context() | {"logo": options.brand.logo.name} if options.brand else None,
+                "brand": options.brand.record() if options.brand else None,
                 "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 "build_seconds": None,
             }

@@ -277,7 +277,7 @@ def _publishing_inputs(request, options) -> dict[str, Any]:
 
     review = {k: v for k, v in load_review(request.name).status(options.lang).items() if k != "overdue"}  # not today's date
     return {"review": review,
-            "brand": options.brand.scene_context() if getattr(options, "brand", None) is not None else None}
+            "brand": options.brand.record() if getattr(options, "brand", None) is not None else None}
 
 
 def fingerprint_of(inputs: dict[str, Any]) -> str:

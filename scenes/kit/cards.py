@@ -7,7 +7,13 @@ the title card, so a branded title card differs from the neutral one only there.
 
 from __future__ import annotations
 
+import base64
+import io
+import os
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Group, ImageMobject, Rectangle, RoundedRectangle, SVGMobject,
                    Text, VGroup)
@@ -85,8 +91,19 @@ def _ink_on(colour: str) -> str:
 
 def brand_logo(brand: dict, width: float, height: float):
     """The brand's logo (PNG or SVG) scaled to fit ``width`` x ``height`` units."""
-    path = Path(brand["logo"])
-    logo = SVGMobject(str(path)) if path.suffix.lower() == ".svg" else ImageMobject(str(path))
+    data = base64.b64decode(brand["logo_b64"])
+    if Path(brand["logo"]).suffix.lower() == ".svg":
+        path = Path(tempfile.gettempdir()) / f"spine-logo-{brand['logo_sha256'][:16]}.svg"
+        if not path.is_file():  # written whole, then renamed (workers may race)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        logo = SVGMobject(str(path))
+    else:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            logo = ImageMobject(np.array(image.convert("RGBA")))
     scale = min(width / logo.width, height / logo.height)
     logo.scale(scale)
     return logo

@@ -1,0 +1,168 @@
+"""Brand profiles: bad ones stop with one line naming the field (exit 2); a brand draws only
+inside its regions of the title card (the real scene, rendered at preview size); the brand is
+part of the file name and of the build's inputs (cache key)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.brand import load_brand
+from tests.conftest import ROOT, run_cli
+
+EXAMPLE = ROOT / "assets" / "brands" / "example" / "brand.yaml"
+
+
+def brand_file(tmp_path: Path, **changes) -> Path:
+    """A copy of the example brand (logo beside it) with ``changes`` to its YAML fields."""
+    import yaml
+
+    folder = tmp_path / "brand"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(EXAMPLE.with_name("logo.png"), folder / "logo.png")
+    data = yaml.safe_load(EXAMPLE.read_text())
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    path = folder / "brand.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_example_brand_loads():
+    brand = load_brand(EXAMPLE)
+    assert brand.file_slug == "example" and brand.colours.primary == "#2A6F97"
+    assert brand.logo.is_file() and brand.logo.suffix == ".png"
+
+
+def test_an_svg_logo_is_accepted(tmp_path):
+    svg = tmp_path / "brand" / "mark.svg"
+    path = brand_file(tmp_path, logo="mark.svg")
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#2A6F97"/></svg>')
+    assert load_brand(path).logo == svg.resolve()
+
+
+@pytest.mark.parametrize("case, words", [
+    ("missing-logo", "Error: brand 'logo':"),
+    ("unreadable-image", "Error: brand 'logo': logo.png is not a readable PNG image"),
+    ("not-a-colour", "Error: brand 'colours.primary': 'bluish' is not a colour"),
+    ("too-long", "Error: brand 'name':"),
+    ("no-name", "Error: brand 'name': is missing"),
+    ("no-file", "Error: brand file"),
+])
+def test_a_bad_profile_exits_2_naming_the_field(tmp_path, case, words):
+    if case == "missing-logo":
+        path = brand_file(tmp_path, logo="gone.png")
+    elif case == "unreadable-image":
+        path = brand_file(tmp_path)
+        (path.parent / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
+    elif case == "not-a-colour":
+        path = brand_file(tmp_path, colours={"primary": "bluish", "secondary": "#F4A259"})
+    elif case == "too-long":
+        path = brand_file(tmp_path, name="The Greater Metropolitan Regional Interventional Spine and Pain Care Centre")
+    elif case == "no-name":
+        path = brand_file(tmp_path, name=None)
+    else:
+        path = tmp_path / "nowhere.yaml"
+    out = tmp_path / "out"
+    proc = run_cli("render", "overview", "--quality", "preview", "--voice", "none", "--brand", str(path),
+                   "--output-dir", str(out))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(words), lines
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+    if case == "too-long":
+        assert "does not fit" in lines[0]
+
+
+def test_the_brand_is_in_the_file_name_and_the_build_inputs(tmp_path):
+    from pipeline.build import BuildOptions, output_stem
+    from pipeline.incremental import fingerprint_of, video_inputs
+    from spine.videos import resolve
+
+    request = resolve("transforaminal-esi", "L4-L5")
+    neutral = BuildOptions(quality="preview", voice="none")
+    branded = BuildOptions(quality="preview", voice="none", brand=load_brand(EXAMPLE))
+    assert output_stem(request, neutral) == "transforaminal-esi-L4-L5-right-preview"
+    assert output_stem(request, branded) == "transforaminal-esi-L4-L5-right-example-preview"
+    assert fingerprint_of(video_inputs(request, neutral)) != fingerprint_of(video_inputs(request, branded))
+    # another logo under the same name is another output too
+    path = brand_file(tmp_path)
+    other_logo = BuildOptions(quality="preview", voice="none", brand=load_brand(path))
+    assert fingerprint_of(video_inputs(request, other_logo)) == fingerprint_of(video_inputs(request, branded))
+    from PIL import Image
+
+    with Image.open(path.parent / "logo.png") as image:
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(path.parent / "logo.png")
+    flipped = BuildOptions(quality="preview", voice="none", brand=load_brand(path))
+    assert fingerprint_of(video_inputs(request, flipped)) != fingerprint_of(video_inputs(request, branded))
+
+
+# -- the title card, rendered ------------------------------------------------------------------
+
+def title_frame(brand, tmp_path: Path, monkeypatch) -> np.ndarray:
+    """The real transforaminal scene's title beat at preview size; the frame once its card is in."""
+    import scenes.procedure_scene as module
+    from pipeline.build import BuildOptions
+    from pipeline.incremental import manim_settings
+    from tests.test_review import scene_after
+
+    frames = []
+    original = module.play_title
+
+    def play_and_grab(clock, card, brand=None, fade_out=True):
+        original(clock, card, brand, fade_out=False)  # intro (if branded), then the card fades in
+        clock.scene.renderer.update_frame(clock.scene)
+        frames.append(np.array(clock.scene.renderer.get_frame()))
+
+    monkeypatch.setattr(module, "play_title", play_and_grab)
+    settings = manim_settings("preview", tmp_path) | {"write_to_movie": False}
+    scene_after("transforaminal-esi", "L4-L5", ("title",),
+                BuildOptions(quality="preview", voice="none", brand=brand), settings)
+    assert len(frames) == 1
+    return frames[0][:, :, :3].astype(int)
+
+
+def region_mask(shape, margin_px: int = 2) -> np.ndarray:
+    from scenes.kit.cards import FRAME_H, FRAME_W, brand_regions
+
+    h, w = shape[:2]
+    mask = np.zeros((h, w), bool)
+    for x0, y0, x1, y1 in brand_regions():
+        c0, c1 = int((x0 + FRAME_W / 2) * w / FRAME_W) - margin_px, int(np.ceil((x1 + FRAME_W / 2) * w / FRAME_W)) + margin_px
+        r0, r1 = int((FRAME_H / 2 - y1) * h / FRAME_H) - margin_px, int(np.ceil((FRAME_H / 2 - y0) * h / FRAME_H)) + margin_px
+        mask[max(0, r0):r1, max(0, c0):c1] = True
+    return mask
+
+
+@pytest.mark.render
+def test_a_branded_title_card_differs_from_the_neutral_one_only_inside_the_brand_regions(tmp_path, monkeypatch):
+    neutral = title_frame(None, tmp_path / "neutral", monkeypatch)
+    branded = title_frame(load_brand(EXAMPLE), tmp_path / "branded", monkeypatch)
+    assert neutral.shape == branded.shape == (480, 854, 3)
+    differs = np.abs(neutral - branded).max(axis=2) > 0
+    inside = region_mask(neutral.shape)
+    assert not differs[~inside].any(), f"{differs[~inside].sum()} pixels differ outside the brand's regions"
+    # and inside each region the brand really is drawn
+    from scenes.kit.cards import brand_regions
+
+    for region in brand_regions():
+        one = np.zeros_like(inside)
+        x0, y0, x1, y1 = region
+        from scenes.kit.cards import FRAME_H, FRAME_W
+
+        h, w = neutral.shape[:2]
+        one[int((FRAME_H / 2 - y1) * h / FRAME_H):int((FRAME_H / 2 - y0) * h / FRAME_H),
+            int((x0 + FRAME_W / 2) * w / FRAME_W):int((x1 + FRAME_W / 2) * w / FRAME_W)] = True
+        assert differs[one].mean() > 0.1, f"region {region}: only {differs[one].mean():.1%} of its pixels changed"
+    # the neutral card leaves those regions empty (background), so nothing of the title is covered
+    from scenes.kit.palette import BACKGROUND
+
+    bg = np.array([int(BACKGROUND[i:i + 2], 16) for i in (1, 3, 5)])
+    assert (np.abs(neutral[inside] - bg).max(axis=1) <= 2).mean() > 0.99

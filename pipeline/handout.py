@@ -197,7 +197,7 @@ def write_handout(mp4: Path, paper: str = "a4", brand=None, request=None) -> Pat
     if not mp4.is_file():
         raise HandoutError(f"{mp4.name} is not built; render it first")
     html = render_html(handout_data(mp4, brand, request), paper)
-    for name in ("weasyprint", "fontTools"):
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):  # their INFO lines would land on stdout
         logging.getLogger(name).setLevel(logging.ERROR)
     out = handout_path(mp4, paper)
     with outputs.atomic_output(out) as tmp:

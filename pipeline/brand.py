@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FONT = ROOT / "assets" / "fonts" / "DejaVuSans.ttf"
 FONT_BOLD = ROOT / "assets" / "fonts" / "DejaVuSans-Bold.ttf"
 
-# Where the brand's words go on the 1920x1080 title and closing cards, and how much room
-# they have there (pixels at 1080p, the sizes scenes/kit/cards.py draws them at).
-TEXT_ROOM_PX = {"name": (1500, 40, True), "physician": (1500, 30, False), "contact": (1500, 30, False)}
+# How much room the brand's words have (pixels at 1080p, at about the size scenes/kit/cards.py
+# draws them): the tightest place is the closing card's outro, beside the logo (title-safe width
+# 12.8 units less 3.2 for the logo, at 135 px a unit); the title card's band and the intro are wider.
+TEXT_ROOM_PX = {"name": (1290, 40, True), "physician": (1290, 30, False), "contact": (1290, 30, False)}
 LOGO_FORMATS = (".png", ".svg")
 
 

@@ -44,7 +44,12 @@ def test_an_svg_logo_is_accepted(tmp_path):
     svg = tmp_path / "brand" / "mark.svg"
     path = brand_file(tmp_path, logo="mark.svg")
     svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#2A6F97"/></svg>')
-    assert load_brand(path).logo == svg.resolve()
+    brand = load_brand(path)
+    assert brand.logo == svg.resolve()
+    from scenes.kit.cards import brand_logo
+
+    logo = brand_logo(brand.scene_context(), 2.0, 1.5)  # drawn from the bytes the scene receives
+    assert logo.width == pytest.approx(2.0, abs=0.02) and logo.height == pytest.approx(1.0, abs=0.02)
 
 
 @pytest.mark.parametrize("case, words", [

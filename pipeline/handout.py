@@ -71,14 +71,15 @@ def key_beats(beats: list[dict]) -> list[dict]:
     return sorted(chosen, key=lambda b: float(b["start_s"]))
 
 
-def grab_frames(mp4: Path, times: list[float], width: int = 800) -> list[bytes]:
-    """PNG bytes of the frame shown at each time (seconds), decoded with PyAV."""
+def grab_frames(mp4: Path, times: list[float], width: int = 800) -> list[bytes | None]:
+    """PNG bytes of the frame shown at each time (seconds), decoded with PyAV; None where every
+    frame near that time is blank (one entry per time, in order)."""
     import av
     from PIL import Image
 
     from pipeline.gallery import frame_is_blank
 
-    found: list[bytes] = []
+    found: list[bytes | None] = []
     with av.open(str(mp4)) as container:
         stream = container.streams.video[0]
         for t in times:
@@ -98,6 +99,7 @@ def grab_frames(mp4: Path, times: list[float], width: int = 800) -> list[bytes]:
                     image = picture
                     break
             if image is None:
+                found.append(None)
                 continue
             if image.width > width:
                 image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
@@ -136,7 +138,7 @@ def handout_data(mp4: Path, brand=None, request=None) -> dict:
     times = [float(b["start_s"]) + 0.8 * (float(b["end_s"]) - float(b["start_s"])) for b in chosen]
     frames = grab_frames(Path(mp4), times)
     steps = [{"image": _data_uri(png, "image/png"), "sentence": (sentences(b["text"]) or [""])[0],
-              "chapter": b.get("chapter", "")} for png, b in zip(frames, chosen)]
+              "chapter": b.get("chapter", "")} for png, b in zip(frames, chosen, strict=True) if png is not None]
 
     def lines_of(ids, first_only=False) -> list[str]:
         out = []

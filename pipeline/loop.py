@@ -111,7 +111,7 @@ def make_loop(output_dir: Path, wanted: list[str], quality: str, brand=None, lan
     parts = find_parts(output_dir, wanted, quality, brand, lang)
     files = [output_dir / str(p["file"]) for p in parts]
     facts = [stream_facts(f) for f in files]
-    for f, fact in zip(files[1:], facts[1:]):
+    for f, fact in zip(files[1:], facts[1:], strict=True):
         if fact != facts[0]:
             raise LoopError(f"{f.name} is encoded differently from {files[0].name} ({fact} vs {facts[0]}); "
                             "loop videos of one quality")

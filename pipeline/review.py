@@ -141,10 +141,14 @@ def review_status(video: str, lang: str = "en", today: _dt.date | None = None) -
 
 
 def overdue_reviews(videos, today: _dt.date | None = None) -> list[tuple[str, str]]:
-    """(video, what to say) for every video whose review is overdue, for ``doctor``."""
+    """(video, what to say) for every video whose review is overdue or whose record is broken, for ``doctor``."""
     late = []
     for name in videos:
-        record = load_review(name)
+        try:
+            record = load_review(name)
+        except ReviewError as exc:  # doctor reports a broken record as a problem, not a crash
+            late.append((name, str(exc)))
+            continue
         if record.overdue(today):
             late.append((name, f"medical review by {record.reviewed.by} was due on {record.next_review.isoformat()}; "
                                f"have it reviewed and update {record_path(name).name}"))

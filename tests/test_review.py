@@ -148,6 +148,11 @@ def test_doctor_flags_an_overdue_review_with_exit_status_1(tmp_path):
     # the environment of this machine decides the rest; the review alone does not fail it
     assert fine.returncode == (1 if "MISSING" in fine.stdout else 0)
 
+    write_record(tmp_path / "broken", "caudal-esi", reviewed={**REVIEWER, "sources": []})
+    broken = run_cli("doctor", "--reviews-dir", str(tmp_path / "broken"))
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    assert "MISSING  review of caudal-esi: review record caudal-esi.yaml: 'reviewed.sources'" in broken.stdout
+
 
 def test_a_bad_record_stops_a_render_with_one_line(tmp_path):
     write_record(tmp_path / "bad", "overview", reviewed={**REVIEWER, "role": None})

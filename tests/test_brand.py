@@ -171,3 +171,21 @@ def test_a_branded_title_card_differs_from_the_neutral_one_only_inside_the_brand
 
     bg = np.array([int(BACKGROUND[i:i + 2], 16) for i in (1, 3, 5)])
     assert (np.abs(neutral[inside] - bg).max(axis=1) <= 2).mean() > 0.99
+
+
+def test_the_gallery_header_carries_the_brand_without_outside_requests(tmp_path):
+    from pipeline import gallery
+    from tests.test_gallery import build_fixture_output, parse
+
+    out = build_fixture_output(tmp_path / "output")
+    page = gallery.write_gallery(out, load_brand(EXAMPLE))
+    parsed = parse(page)
+    text = " ".join(" ".join(parsed.text).split())
+    assert "Example Spine Clinic · Dr Alex Example · Questions? Call 555-0100" in text
+    logos = parsed.find("img", alt="Example Spine Clinic logo")
+    assert len(logos) == 1 and logos[0]["src"].startswith("data:image/png;base64,")
+    html = page.read_text()
+    assert "--brand-primary: #2A6F97" in html and "http://" not in html and "https://" not in html
+    # without a brand: the neutral header
+    neutral = gallery.write_gallery(out)
+    assert "Example Spine Clinic" not in neutral.read_text()

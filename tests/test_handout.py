@@ -124,3 +124,20 @@ def test_unknown_level_is_one_line_exit_2(tmp_path):
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("Error: ")
     assert not (tmp_path / "out").exists()
+
+
+def test_all_writes_a_handout_beside_each_video_and_the_gallery_links_it(tmp_path):
+    from tests.test_catalog import run_all
+    from tests.test_gallery import parse
+
+    proc = run_all(tmp_path, "-j", "1")  # the tiny test video; handouts are on by default (A4)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pdf = tmp_path / "out" / "catalog-test-test.handout-a4.pdf"
+    assert pdf.is_file()
+    text = pdf_text(pdf)
+    assert "Catalog test" in text and "Not yet medically reviewed" in text
+    assert parse(tmp_path / "out" / "index.html").find("a", href=pdf.name)
+    # nothing changed: the handout is not written again
+    before = pdf.stat().st_mtime_ns
+    again = run_all(tmp_path, "-j", "1")
+    assert again.returncode == 0 and pdf.stat().st_mtime_ns == before

@@ -89,27 +89,34 @@ def scene_after(video: str, level: str | None, beat_ids: tuple[str, ...], option
     return scene
 
 
-def closing_words(video: str, level: str | None, tmp_path: Path) -> list[str]:
+def closing_words(video: str, level: str | None, tmp_path: Path, lang: str = "en") -> list[str]:
     from pipeline.build import BuildOptions
     from pipeline.incremental import manim_settings
     from scenes.kit.cards import card_words
 
     settings = manim_settings("preview", tmp_path) | {"dry_run": True, "write_to_movie": False,
                                                       "pixel_width": 214, "pixel_height": 120}
-    scene = scene_after(video, level, ("title", "closing"), BuildOptions(quality="preview", voice="none"), settings)
+    scene = scene_after(video, level, ("title", "closing"), BuildOptions(quality="preview", voice="none", lang=lang),
+                        settings)
     words = []
     for mob in scene.mobjects:
         words += card_words(mob)
     return words
 
 
-@pytest.mark.parametrize("video, level", [("transforaminal-esi", "L4-L5"), ("overview", None)])
+@pytest.mark.parametrize("video, level", [("transforaminal-esi", "L4-L5"), ("overview", None), ("spine-atlas", "C5")])
 def test_closing_card_says_not_yet_reviewed_without_a_record(video, level, tmp_path, monkeypatch):
     monkeypatch.setenv(REVIEWS_DIR_ENV, str(tmp_path / "no-records"))
     words = closing_words(video, level, tmp_path)
     assert "Not yet medically reviewed" in words
     assert not any(w.startswith("Medically reviewed by") for w in words)
     assert "For education only" in words
+
+
+def test_the_closing_card_speaks_the_videos_language(tmp_path, monkeypatch):
+    monkeypatch.setenv(REVIEWS_DIR_ENV, str(tmp_path / "no-records"))
+    words = closing_words("overview", None, tmp_path, lang="es")
+    assert "Todavía sin revisión médica" in words and "Not yet medically reviewed" not in words
 
 
 def test_closing_card_names_the_reviewer_and_date_from_the_record(tmp_path, monkeypatch):

@@ -318,7 +318,8 @@ def record_built(request, options, inputs: dict[str, Any]) -> None:
 
 
 INPUT_WORDS = {"scene_code": "scene code or data", "build_code": "pipeline code", "script": "narration",
-               "tools": "tool versions", "context": "video context", "recordings": "recordings", "music": "music"}
+               "tools": "tool versions", "context": "video context", "recordings": "recordings", "music": "music",
+               "publishing": "review record or brand"}
 
 
 def staleness(request, options, inputs: dict[str, Any]) -> str | None:

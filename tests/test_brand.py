@@ -189,3 +189,29 @@ def test_the_gallery_header_carries_the_brand_without_outside_requests(tmp_path)
     # without a brand: the neutral header
     neutral = gallery.write_gallery(out)
     assert "Example Spine Clinic" not in neutral.read_text()
+
+
+@pytest.mark.render
+def test_all_with_a_brand_builds_other_files_that_record_the_brand(tmp_path):
+    """The brand reaches a real build: its slug in the file name, its record in the sidecar, the
+    gallery card; the neutral build of the same video stays as it was."""
+    import json
+
+    from tests.test_catalog import run_all
+    from tests.test_gallery import parse
+
+    neutral = run_all(tmp_path, "-j", "1", "--handouts", "none")
+    assert neutral.returncode == 0, neutral.stderr[-3000:]
+    before = (tmp_path / "out" / "catalog-test-test.mp4").read_bytes()
+    branded = run_all(tmp_path, "-j", "1", "--handouts", "none", "--brand", str(EXAMPLE))
+    assert branded.returncode == 0, branded.stderr[-3000:]
+    assert "catalog-test-example-test" in branded.stdout and "built" in branded.stdout
+    sidecar = json.loads((tmp_path / "out" / "catalog-test-example-test.json").read_text())
+    assert sidecar["brand"]["slug"] == "example" and sidecar["brand"]["name"] == "Example Spine Clinic"
+    assert sidecar["brand"]["logo"] == "logo.png" and len(sidecar["brand"]["logo_sha256"]) == 64
+    assert "logo_b64" not in sidecar["brand"]
+    assert (tmp_path / "out" / "catalog-test-test.mp4").read_bytes() == before
+    page = parse(tmp_path / "out" / "index.html")
+    text = " ".join(" ".join(page.text).split())
+    assert "Brand Example Spine Clinic" in text
+    assert len(page.find("article", data_review="not-reviewed")) == 2  # neutral and branded, neither reviewed

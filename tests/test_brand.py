@@ -215,3 +215,37 @@ def test_all_with_a_brand_builds_other_files_that_record_the_brand(tmp_path):
     text = " ".join(" ".join(page.text).split())
     assert "Brand Example Spine Clinic" in text
     assert len(page.find("article", data_review="not-reviewed")) == 2  # neutral and branded, neither reviewed
+
+
+def _title_hold_frame(mp4: Path) -> np.ndarray:
+    """The last decoded frame two frames before the title beat ends (the card is fully in)."""
+    import json
+
+    import av
+
+    beat = next(b for b in json.loads(mp4.with_suffix(".json").read_text())["beats"] if b["id"] == "title")
+    target = beat["end_s"] - 2 / 15
+    last = None
+    with av.open(str(mp4)) as container:
+        for frame in container.decode(container.streams.video[0]):
+            if frame.time > target + 1e-6:
+                break
+            last = frame
+    return last.to_ndarray(format="rgb24").astype(int)
+
+
+@pytest.mark.render
+def test_a_branded_preview_differs_from_the_neutral_one_only_inside_the_brand_regions(tmp_path):
+    """The same check on real preview MP4s made by the CLI (spine atlas, silent draft): outside the
+    regions (plus 4 px for the codec's blocks) only H.264 noise differs."""
+    out = tmp_path / "out"
+    for extra in ((), ("--brand", str(EXAMPLE))):
+        proc = run_cli("render", "spine-atlas", "--quality", "preview", "--voice", "none", "--output-dir", str(out),
+                       "--quiet", *extra)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    neutral = _title_hold_frame(out / "spine-atlas-L4-L5-preview.mp4")
+    branded = _title_hold_frame(out / "spine-atlas-L4-L5-example-preview.mp4")
+    differs = np.abs(neutral - branded).max(axis=2)
+    outside = differs[~region_mask(neutral.shape, margin_px=4)]
+    assert outside.mean() < 0.5 and np.percentile(outside, 99.9) <= 8, (outside.mean(), np.percentile(outside, 99.9))
+    assert (differs[region_mask(neutral.shape, margin_px=0)] > 30).mean() > 0.5

@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # Debian packages: Cairo/Pango headers to build manim's pycairo and manimpango, ffmpeg to mux
 # and check videos, espeak-ng for the fallback voice and other languages, Chromium for the
 # gallery's browser test.
-APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config ffmpeg espeak-ng chromium
+APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config ffmpeg espeak-ng chromium poppler-utils
 PYTEST_ARGS ?=
 
 .PHONY: all setup system video test bench clean-output help

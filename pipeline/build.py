@@ -17,7 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from pipeline import outputs
 from pipeline.incremental import work_dir
@@ -47,6 +47,7 @@ class BuildOptions:
     music: Path | None = None
     burn_captions: bool = False
     recordings_dir: Path | None = RECORDINGS_DIR
+    brand: Any = None  # pipeline.brand.Brand, or None for the neutral look
 
 
 Progress = Callable[[str], None]
@@ -63,8 +64,17 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def output_paths(request: VideoRequest, options: BuildOptions) -> dict[str, Path]:
+def output_stem(request: VideoRequest, options: BuildOptions) -> str:
+    """``<name>[-<level>][-<side>][-<lang>][-<brand>]-<quality>``: a brand makes other outputs."""
     stem = request.stem(options.quality, options.lang)
+    if options.brand is not None:
+        head, _, quality = stem.rpartition("-")
+        stem = f"{head}-{options.brand.file_slug}-{quality}"
+    return stem
+
+
+def output_paths(request: VideoRequest, options: BuildOptions) -> dict[str, Path]:
+    stem = output_stem(request, options)
     out = Path(options.output_dir)
     return {ext: out / f"{stem}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
 
@@ -87,10 +97,16 @@ def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Pr
     return script, spoken
 
 
-def make_storyboard(request: VideoRequest, script, spoken, fps: int) -> Storyboard:
+def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: BuildOptions | None = None) -> Storyboard:
+    from pipeline.review import load_review
+
     context = dict(request.script_context())
     context.update(video=request.name, level=request.level, side=request.side)
     context["screen"] = dict(script.screen)
+    # Publishing: the closing card's review line and the brand (both part of every beat's cache key).
+    lang = options.lang if options is not None else "en"
+    context["review_line"] = load_review(request.name).line(lang)
+    context["brand"] = options.brand.scene_context() if options is not None and options.brand is not None else None
     return schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
 
 
@@ -136,7 +152,7 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
 
     progress(f"{paths['mp4'].name}: narration ({options.voice}, {options.lang})")
     script, spoken = prepare_narration(request, options, progress)
-    storyboard = make_storyboard(request, script, spoken, q.fps)
+    storyboard = make_storyboard(request, script, spoken, q.fps, options)
     progress(f"{paths['mp4'].name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps")
 
     with work_dir(options.cache_dir, "build") as work:
@@ -186,6 +202,8 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
                 ],
                 "chapters": [{"title": c.title, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3)} for c in chapters],
                 "tools": tool_versions(),
+                "review": _review_status(request, options),
+                "brand": options.brand.record() if options.brand else None,
                 "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 "build_seconds": None,
             }
@@ -199,6 +217,12 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
     outputs.record_in_manifest(output_dir, manifest_entry(sidecar))
     progress(f"{paths['mp4'].name}: done in {time.monotonic() - started:.1f} s")
     return BuildResult(paths["mp4"], sidecar, time.monotonic() - started)
+
+
+def _review_status(request: VideoRequest, options: BuildOptions) -> dict:
+    from pipeline.review import load_review
+
+    return load_review(request.name).status(options.lang)
 
 
 def manifest_entry(sidecar: dict) -> dict:

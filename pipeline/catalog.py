@@ -108,7 +108,9 @@ class Job:
 
     @property
     def stem(self) -> str:
-        return self.request.stem(self.options.quality, self.options.lang)
+        from pipeline.build import output_stem
+
+        return output_stem(self.request, self.options)
 
     @property
     def name(self) -> str:
@@ -191,7 +193,7 @@ def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
 
 def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "piper",
                  output_dir: Path = DEFAULT_OUTPUT_DIR, cache_dir: Path = DEFAULT_CACHE_DIR,
-                 only: Sequence[str] = (), plugins: Sequence[str] = ()) -> list[Job]:
+                 only: Sequence[str] = (), plugins: Sequence[str] = (), brand=None) -> list[Job]:
     """The jobs of the catalog (defaults + ``catalog.yaml`` variants), filtered by ``only``.
 
     A bad catalog entry raises CatalogError; a default video that cannot be built yet
@@ -206,7 +208,7 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
     entries = [CatalogEntry(name) for name in videos() if name not in _REGISTERED] if include_defaults else []
     entries += variants
 
-    base = BuildOptions(quality=quality, voice=voice, output_dir=Path(output_dir), cache_dir=Path(cache_dir))
+    base = BuildOptions(quality=quality, voice=voice, output_dir=Path(output_dir), cache_dir=Path(cache_dir), brand=brand)
     jobs: list[Job] = []
     seen: dict[str, str] = {}
     for entry in entries:
@@ -287,7 +289,7 @@ def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
     with _task_options(job, ship) as options:
         report(f"{job.stem}: narration ({options.voice}, {options.lang})")
         script, spoken = prepare_narration(job.request, options, report)
-        storyboard = make_storyboard(job.request, script, spoken, QUALITIES[options.quality].fps)
+        storyboard = make_storyboard(job.request, script, spoken, QUALITIES[options.quality].fps, options)
         cached = read_index(options.cache_dir, job.request, storyboard, options.quality) is not None
     report(f"{job.stem}: {len(storyboard.beats)} beats, {storyboard.total_frames} frames"
            f"{', all cached' if cached else ''}")
@@ -743,7 +745,7 @@ def write_gallery_if_available(output_dir: Path, printer: _Printer) -> str | Non
 
 def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: Path | None, voice: str,
             cluster: str | None, output_dir: Path | None, cache_dir: Path | None, force: bool,
-            gallery: bool, quiet: bool) -> tuple[list[Outcome], str | None]:
+            gallery: bool, quiet: bool, brand=None) -> tuple[list[Outcome], str | None]:
     """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
     from pipeline.cluster import DaskPool, load_plugins, plugins_from_env
     from pipeline.quality import QUALITIES
@@ -755,7 +757,7 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
         raise CatalogError(f"unknown voice '{voice}'; voices: {', '.join(VOICES)}")
     out = Path(output_dir or DEFAULT_OUTPUT_DIR)
     jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
-                        cache_dir=Path(cache_dir or DEFAULT_CACHE_DIR), only=only, plugins=plugins_from_env())
+                        cache_dir=Path(cache_dir or DEFAULT_CACHE_DIR), only=only, plugins=plugins_from_env(), brand=brand)
     printer = _Printer(quiet)
     pool = DaskPool(cluster, jobs[0].plugins if jobs else ()) if cluster else None
     # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where

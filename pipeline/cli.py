@@ -27,8 +27,31 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from voiceover.speech import NarrationError
     from pipeline.catalog import CatalogError
     from pipeline.cluster import ClusterError
+    from spine.errors import SpineError  # brand profiles, review records (publishing)
 
-    return (RequestError, OutputError, ScriptError, NarrationError, CatalogError, ClusterError)
+    return (RequestError, OutputError, ScriptError, NarrationError, CatalogError, ClusterError, SpineError)
+
+
+# -- publishing options (brand profile, review records), shared by several commands ------------
+def brand_option(fn):
+    return click.option("--brand", "brand_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Brand profile YAML (logo, colours, clinic name, contact); "
+                             "e.g. assets/brands/example/brand.yaml. Default: the neutral look.")(fn)
+
+
+def reviews_option(fn):
+    def use(ctx, _param, value):
+        if value is not None:
+            import os
+
+            from pipeline.review import REVIEWS_DIR_ENV
+
+            os.environ[REVIEWS_DIR_ENV] = str(value)  # workers and child processes read the same records
+        return value
+
+    return click.option("--reviews-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                        expose_value=False, callback=use, is_eager=True,
+                        help="Folder of medical-review records <video>.yaml (default: spine/reviews).")(fn)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -47,8 +70,10 @@ def cli() -> None:
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reviews_option
 def list_videos(as_json: bool) -> None:
     """List every video with its allowed levels, sides and defaults."""
+    from pipeline.review import load_review
     from voiceover.scripts import available_languages
 
     rows = []
@@ -59,6 +84,7 @@ def list_videos(as_json: bool) -> None:
             "levels": list(spec.levels), "sides": list(spec.sides),
             "default_level": spec.default_level, "default_side": spec.default_side,
             "languages": available_languages(spec.script_name),
+            "review": load_review(spec.name).status(),
         })
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -72,6 +98,8 @@ def list_videos(as_json: bool) -> None:
         if row["sides"]:
             click.echo(f"    sides: {', '.join(row['sides'])} (default {row['default_side']})")
         click.echo(f"    languages: {', '.join(row['languages'])}")
+        late = " (OVERDUE)" if row["review"]["overdue"] else ""
+        click.echo(f"    review: {row['review']['line']}{late}")
 
 
 @cli.command()
@@ -94,8 +122,10 @@ def list_videos(as_json: bool) -> None:
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the MP4, captions and sidecar go (default: output/).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@brand_option
+@reviews_option
 def render(name, level, side, quality, voice, lang, loudness, music, burn_captions, recordings_dir, output_dir,
-           quiet) -> None:
+           quiet, brand_file) -> None:
     """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
     from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video
     from pipeline.outputs import ensure_writable_dir
@@ -110,9 +140,14 @@ def render(name, level, side, quality, voice, lang, loudness, music, burn_captio
         raise RequestError(f"'{name}' cannot be rendered yet: its scene ({request.spec.scene}) is not written; "
                            f"videos that render: {ready} (its plan and still frames work)")
     load_script(request.spec.script_name, lang)  # fail early on a missing translation
+    from pipeline.brand import load_brand
+    from pipeline.review import load_review
+
+    brand = load_brand(brand_file)  # a bad profile stops here, before anything is written
+    load_review(request.name)  # so does a bad review record
     out_dir = ensure_writable_dir(output_dir or DEFAULT_OUTPUT_DIR)
     options = BuildOptions(quality=quality, voice=voice, lang=lang, output_dir=out_dir,
-                           loudness_lufs=loudness, music=music, burn_captions=burn_captions)
+                           loudness_lufs=loudness, music=music, burn_captions=burn_captions, brand=brand)
     if recordings_dir is not None:
         options = dataclasses.replace(options, recordings_dir=recordings_dir)
     progress = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
@@ -122,12 +157,17 @@ def render(name, level, side, quality, voice, lang, loudness, music, burn_captio
 
 
 @cli.command()
+@reviews_option
 def doctor() -> None:
-    """Check the environment: ffmpeg/PyAV, Cairo/Pango, fonts, voices. Exit 1 if something is missing."""
+    """Check the environment (ffmpeg/PyAV, Cairo/Pango, fonts, voices) and the medical reviews.
+
+    Exit 1 if something is missing or a video's review is overdue."""
     from pipeline.doctor import run_checks
+    from pipeline.review import overdue_reviews
 
     problems = 0
-    for name, problem in run_checks():
+    checks = list(run_checks()) + [(f"review of {name}", why) for name, why in overdue_reviews(all_videos())]
+    for name, problem in checks:
         if problem is None:
             click.echo(f"ok       {name}")
         else:
@@ -142,16 +182,32 @@ def doctor() -> None:
 @cli.command()
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The folder with manifest.json and the videos (default: output/).")
-def gallery(output_dir) -> None:
+@brand_option
+def gallery(output_dir, brand_file) -> None:
     """Write output/index.html: every built video with poster, captions, chapters, filters and search."""
     from pipeline.build import DEFAULT_OUTPUT_DIR
     from pipeline.gallery import GalleryError, write_gallery
 
     try:
-        page = write_gallery(output_dir or DEFAULT_OUTPUT_DIR)
+        page = write_gallery(output_dir or DEFAULT_OUTPUT_DIR, _gallery_brand(brand_file))
     except GalleryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(str(page))
+    overdue = _overdue_in_gallery(output_dir or DEFAULT_OUTPUT_DIR)
+    if overdue:
+        click.echo(f"medical review overdue: {', '.join(overdue)}", err=True)
+
+
+def _gallery_brand(brand_file):
+    from pipeline.brand import load_brand
+
+    return load_brand(brand_file)
+
+
+def _overdue_in_gallery(output_dir) -> list[str]:
+    from pipeline.gallery import collect_reviews
+
+    return [name for name, late in collect_reviews(output_dir) if late]
 
 
 @cli.command("all")
@@ -172,13 +228,22 @@ def gallery(output_dir) -> None:
 @click.option("--force", is_flag=True, help="Rebuild up-to-date videos too (cached beats are still reused).")
 @click.option("--no-gallery", is_flag=True, help="Do not write output/index.html afterwards.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary and errors.")
-def build_all_videos(quality, workers, only, catalog, voice, cluster, output_dir, cache_dir, force, no_gallery, quiet) -> None:
+@click.option("--handouts", "handout_paper", type=click.Choice(["a4", "letter", "none"]), default="a4", show_default=True,
+              help="Write each video's printable handout beside it on this paper (none: no handouts).")
+@brand_option
+@reviews_option
+def build_all_videos(quality, workers, only, catalog, voice, cluster, output_dir, cache_dir, force, no_gallery, quiet,
+                     handout_paper, brand_file) -> None:
     """Build every video of the catalog (defaults + catalog.yaml); skip what is up to date."""
+    from pipeline.brand import load_brand
     from pipeline.catalog import run_all, summary_table
 
+    brand = load_brand(brand_file)
     outcomes, gallery_error = run_all(quality=quality, workers=workers, only=only, catalog=catalog, voice=voice,
                                       cluster=cluster, output_dir=output_dir, cache_dir=cache_dir, force=force,
-                                      gallery=not no_gallery, quiet=quiet)
+                                      gallery=False, quiet=quiet, brand=brand)
+    if not any(o.status == "interrupted" for o in outcomes):
+        gallery_error = _publish_after_all(outcomes, handout_paper, brand, output_dir, no_gallery, quiet)
     click.echo(summary_table(outcomes))
     if any(o.status == "interrupted" for o in outcomes):
         raise KeyboardInterrupt
@@ -186,6 +251,37 @@ def build_all_videos(quality, workers, only, catalog, voice, cluster, output_dir
     if failed or gallery_error:
         problems = [f"{len(failed)} of {len(outcomes)} video(s) failed (logs in the table)"] if failed else []
         raise click.ClickException("; ".join(problems + ([gallery_error] if gallery_error else [])))
+
+
+def _publish_after_all(outcomes, paper: str, brand, output_dir, no_gallery: bool, quiet: bool) -> str | None:
+    """After ``all``: a handout beside every video built or up to date, then the gallery (with the brand)."""
+    from pipeline.build import DEFAULT_OUTPUT_DIR, output_paths
+    from pipeline.handout import handout_path, write_handout
+
+    problems = []
+    for outcome in outcomes:
+        if paper == "none" or outcome.status not in ("built", "skipped"):
+            continue
+        mp4 = output_paths(outcome.job.request, outcome.job.options)["mp4"]
+        pdf = handout_path(mp4, paper)
+        if outcome.status == "skipped" and pdf.is_file() and pdf.stat().st_mtime >= mp4.stat().st_mtime:
+            continue
+        try:
+            write_handout(mp4, paper, brand, outcome.job.request)
+            if not quiet:
+                click.echo(f"handout: {pdf.name}", err=True)
+        except Exception as exc:  # noqa: BLE001 - the videos are built; report the handout on its own
+            problems.append(f"handout {pdf.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    if not no_gallery:
+        from pipeline.gallery import write_gallery
+
+        try:
+            page = write_gallery(output_dir or DEFAULT_OUTPUT_DIR, brand)
+            if not quiet:
+                click.echo(f"gallery: {page}", err=True)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"gallery: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    return "; ".join(problems) or None
 
 
 @cli.command()
@@ -283,6 +379,73 @@ def _plan_lines(result) -> list[str]:
     passed = sum(c.passed for c in result.checks)
     lines.append(f"{passed} of {len(result.checks)} checks passed")
     return lines
+
+
+# -- publishing: handouts and the waiting-room loop ---------------------------------------------
+@cli.command()
+@click.argument("name")
+@click.option("--level", help="Vertebra or interspace (default: the video's default level).")
+@click.option("--side", type=click.Choice(SIDES), default=None, help="Side (default: the video's).")
+@click.option("--lang", default="en", show_default=True, help="Language (the video's narration language).")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--quality", type=click.Choice(list(QUALITIES)), default="preview", show_default=True,
+              help="Quality to render at if the video is not built yet (a built one of any quality is used).")
+@click.option("--voice", type=click.Choice(VOICES), default="piper", show_default=True,
+              help="Voice to render with if the video is not built yet.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the videos are and the PDF goes (default: output/).")
+@brand_option
+@reviews_option
+def handout(name, level, side, lang, paper, quality, voice, output_dir, brand_file) -> None:
+    """Write the printable handout (PDF) of video NAME beside its MP4: key frames, before/during/after,
+    risks, questions to ask, the review line. Renders the video first if it is not built."""
+    from pipeline.brand import load_brand
+    from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video, output_paths
+    from pipeline.handout import write_handout
+    from pipeline.outputs import ensure_writable_dir
+    from spine.videos import resolve
+    from voiceover.scripts import load_script
+
+    request = resolve(name, level, side)
+    load_script(request.spec.script_name, lang)
+    brand = load_brand(brand_file)
+    out_dir = ensure_writable_dir(output_dir or DEFAULT_OUTPUT_DIR)
+    built = [output_paths(request, BuildOptions(quality=q, lang=lang, output_dir=out_dir, brand=brand))["mp4"]
+             for q in sorted(QUALITIES, key=lambda q: -QUALITIES[q].height)]
+    mp4 = next((p for p in built if p.is_file() and p.with_suffix(".json").is_file()), None)
+    if mp4 is None:
+        click.echo(f"{name}: not built yet; rendering it at {quality} first", err=True)
+        options = BuildOptions(quality=quality, voice=voice, lang=lang, output_dir=out_dir, brand=brand)
+        mp4 = build_video(request, options, lambda msg: click.echo(msg, err=True)).video
+    click.echo(str(write_handout(mp4, paper, brand, request)))
+
+
+@cli.command()
+@click.option("--only", multiple=True, required=True, metavar="NAME",
+              help="A video (name or file stem) to include, in order; repeatable. It must be built already.")
+@click.option("--quality", default=DEFAULT_QUALITY, show_default=True, metavar="Q",
+              help=f"Quality of the videos to join (names are looked up at this quality): {', '.join(QUALITIES)}.")
+@click.option("--lang", default="en", show_default=True, help="Language of the videos to join.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the videos are and the loop goes (default: output/).")
+@brand_option
+def loop(only, quality, lang, output_dir, brand_file) -> None:
+    """Join built videos, each after a short branded card, into one waiting-room MP4 (not re-encoded)."""
+    from pipeline.brand import load_brand
+    from pipeline.build import DEFAULT_OUTPUT_DIR
+    from pipeline.loop import make_loop
+
+    from pipeline.cluster import load_plugins, plugins_from_env
+    from pipeline.loop import LoopError
+
+    load_plugins(plugins_from_env())  # extensions may add qualities and videos, as for `all`
+    if quality not in QUALITIES:
+        raise LoopError(f"unknown quality '{quality}'; qualities: {', '.join(QUALITIES)}")
+    brand = load_brand(brand_file)
+    wanted = [w.strip() for item in only for w in item.split(",") if w.strip()]
+    path = make_loop(output_dir or DEFAULT_OUTPUT_DIR, wanted, quality, brand, lang,
+                     lambda msg: click.echo(msg, err=True))
+    click.echo(str(path))
 
 
 def main(argv: list[str] | None = None) -> int:

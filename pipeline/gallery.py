@@ -88,6 +88,16 @@ class GalleryVideo:
     chapters: list[Chapter] = field(default_factory=list)
     narration: str = ""
     vtt_text: str = ""
+    # publishing: the medical review the video shows, its brand, handouts and player page
+    review_line: str = "Not yet medically reviewed"
+    reviewed_by: str | None = None
+    next_review: str | None = None
+    review_overdue: bool = False
+    brand_name: str | None = None
+    brand_colour: str | None = None
+    handouts: list[tuple[str, str]] = field(default_factory=list)  # (paper label, file)
+    player: str | None = None
+    embed: str = ""
 
     @property
     def stem(self) -> str:
@@ -130,6 +140,30 @@ class Gallery:
     output_dir: Path
     videos: list[GalleryVideo]
     missing: list[str] = field(default_factory=list)  # manifest entries whose MP4 is gone
+    brand: dict | None = None  # the page's brand (render.py gallery --brand), with the logo inlined
+
+    @property
+    def overdue(self) -> list[GalleryVideo]:
+        return [v for v in self.videos if v.review_overdue]
+
+
+def review_fields(review, today=None) -> dict:
+    """The sidecar's review record as the gallery shows it; overdue is judged today, not at build time."""
+    import datetime as _dt
+
+    if not isinstance(review, dict):
+        return {}
+    fields = {"review_line": str(review.get("line") or "Not yet medically reviewed")}
+    reviewed = review.get("reviewed") if isinstance(review.get("reviewed"), dict) else None
+    if reviewed:
+        fields["reviewed_by"] = str(reviewed.get("by") or "")
+        fields["next_review"] = review.get("next_review")
+        try:
+            due = _dt.date.fromisoformat(str(review.get("next_review")))
+            fields["review_overdue"] = (today or _dt.date.today()) > due
+        except ValueError:
+            fields["review_overdue"] = True  # a review without a readable due date is treated as due
+    return fields
 
 
 # ---------------------------------------------------------------- small pure helpers
@@ -367,6 +401,14 @@ def collect(output_dir: Path) -> Gallery:
             chapters=chapters,
             narration=" ".join(_clean(b.get("text", "")) for b in beats),
         )
+        for key, value in review_fields(sidecar.get("review")).items():
+            setattr(video, key, value)
+        brand = sidecar.get("brand") if isinstance(sidecar.get("brand"), dict) else None
+        if brand:
+            video.brand_name, video.brand_colour = brand.get("name"), brand.get("primary")
+        video.handouts = [(label, name) for label, name in (("A4", f"{mp4.stem}.handout-a4.pdf"),
+                                                             ("Letter", f"{mp4.stem}.handout-letter.pdf"))
+                          if (output_dir / name).is_file()]
         if video.captions_vtt:
             video.vtt_text = (output_dir / video.captions_vtt).read_text(encoding="utf-8", errors="replace")
         if beats:
@@ -376,6 +418,10 @@ def collect(output_dir: Path) -> Gallery:
         sha = str(merged.get("sha256") or outputs.sha256_of(mp4))
         poster = ensure_poster(mp4, sha, poster_times(beats, video.duration_s))
         video.poster = poster.name if poster else None
+        from pipeline.player import embed_snippet, write_player
+
+        video.player = f"player/{write_player(output_dir, video).name}"
+        video.embed = embed_snippet(video)
         videos.append(video)
     videos.sort(key=_display_order)
     return Gallery(output_dir, videos, missing)
@@ -418,6 +464,8 @@ def render_html(gallery: Gallery) -> str:
     return env.get_template("index.html.j2").render(
         videos=gallery.videos,
         missing=gallery.missing,
+        overdue=gallery.overdue,
+        brand=gallery.brand,
         filters=_filter_options(gallery.videos),
         build_hints=BUILD_HINTS,
         css=Markup((TEMPLATES_DIR / "gallery.css").read_text(encoding="utf-8")),
@@ -426,10 +474,34 @@ def render_html(gallery: Gallery) -> str:
     )
 
 
-def write_gallery(output_dir: Path) -> Path:
-    """Write ``<output_dir>/index.html`` (atomically) and the posters and transcripts it shows."""
+def collect_reviews(output_dir: Path) -> list[tuple[str, bool]]:
+    """(file, overdue) of every video in the manifest, from its sidecar (no posters made)."""
+    found = []
+    for entry in outputs.read_manifest(Path(output_dir))["videos"]:
+        if isinstance(entry, dict) and entry.get("file"):
+            sidecar = _read_json(Path(output_dir) / Path(str(entry["file"])).with_suffix(".json").name)
+            found.append((str(entry["file"]), bool(review_fields(sidecar.get("review")).get("review_overdue"))))
+    return found
+
+
+def brand_for_page(brand) -> dict | None:
+    """A brand profile as the gallery's header shows it (logo inlined, so nothing is fetched)."""
+    import base64
+
+    if brand is None:
+        return None
+    mime = "image/svg+xml" if brand.logo.suffix.lower() == ".svg" else "image/png"
+    return {"name": brand.name, "physician": brand.physician, "contact": brand.contact,
+            "primary": brand.colours.primary, "secondary": brand.colours.secondary,
+            "logo": f"data:{mime};base64,{base64.b64encode(brand.logo.read_bytes()).decode('ascii')}"}
+
+
+def write_gallery(output_dir: Path, brand=None) -> Path:
+    """Write ``<output_dir>/index.html`` (atomically), the posters and transcripts it shows and
+    a player page per video (``player/<stem>.html``); ``brand`` (a brand profile) styles the header."""
     output_dir = outputs.ensure_writable_dir(Path(output_dir))
     gallery = collect(output_dir)
+    gallery.brand = brand_for_page(brand)
     page = output_dir / INDEX_NAME
     outputs.write_text_atomic(page, render_html(gallery))
     return page

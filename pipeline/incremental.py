@@ -57,7 +57,8 @@ PROJECT_PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
 # Data read by scenes at run time (procedure and anatomy data, fonts): hashed into every scene's code.
 SCENE_DATA_DIRS = ("spine", "scenes", "assets/fonts")
 # Narration texts are hashed per video (filled script); recordings per video too.
-EXCLUDED_DATA_DIRS = ("voiceover/scripts", "assets/voiceover")
+EXCLUDED_DATA_DIRS = ("voiceover/scripts", "assets/voiceover",
+                      "spine/reviews")  # a video's review record: in its inputs ("publishing"), not every scene's code
 # Modules whose source (and voiceover data: the lexicon) shapes every output besides the scene.
 BUILD_MODULES = ("pipeline.build", "pipeline.incremental", "voiceover.speech", "voiceover.mix", "voiceover.captions",
                  "voiceover.scripts")
@@ -266,7 +267,17 @@ def video_inputs(request, options) -> dict[str, Any]:
         "burn_captions": options.burn_captions,
         "recordings": _file_digest(recordings) if recordings is not None and recordings.is_dir() else None,
         "tools": tool_versions(),
+        "publishing": _publishing_inputs(request, options),
     }
+
+
+def _publishing_inputs(request, options) -> dict[str, Any]:
+    """The closing card's review line, the sidecar's review record and the brand (logo bytes included)."""
+    from pipeline.review import load_review
+
+    review = {k: v for k, v in load_review(request.name).status(options.lang).items() if k != "overdue"}  # not today's date
+    return {"review": review,
+            "brand": options.brand.record() if getattr(options, "brand", None) is not None else None}
 
 
 def fingerprint_of(inputs: dict[str, Any]) -> str:
@@ -276,6 +287,12 @@ def fingerprint_of(inputs: dict[str, Any]) -> str:
 
 def video_fingerprint(request, options) -> str:
     return fingerprint_of(video_inputs(request, options))
+
+
+def _stem(request, options) -> str:
+    from pipeline.build import output_stem
+
+    return output_stem(request, options)
 
 
 def state_path(output_dir: Path, stem: str) -> Path:
@@ -295,20 +312,21 @@ def record_built(request, options, inputs: dict[str, Any]) -> None:
     files = _output_files(request, options)
     state = {"inputs_fingerprint": fingerprint_of(inputs), "inputs": inputs,
              "files": {p.name: outputs.sha256_of(p) for p in files.values()}}
-    path = state_path(options.output_dir, request.stem(options.quality, options.lang))
+    path = state_path(options.output_dir, _stem(request, options))
     path.parent.mkdir(parents=True, exist_ok=True)
     outputs.write_json_atomic(path, state)
 
 
 INPUT_WORDS = {"scene_code": "scene code or data", "build_code": "pipeline code", "script": "narration",
-               "tools": "tool versions", "context": "video context", "recordings": "recordings", "music": "music"}
+               "tools": "tool versions", "context": "video context", "recordings": "recordings", "music": "music",
+               "publishing": "review record or brand"}
 
 
 def staleness(request, options, inputs: dict[str, Any]) -> str | None:
     """None if the outputs exist, are the files we built, and were built from ``inputs``; else why not."""
     from pipeline import outputs
 
-    path = state_path(options.output_dir, request.stem(options.quality, options.lang))
+    path = state_path(options.output_dir, _stem(request, options))
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

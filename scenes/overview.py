@@ -16,7 +16,7 @@ from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging import CArmPose, Needle
 from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
-from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
+from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
 from scenes.narrated import NarratedScene
 
 EXAMPLE_LEVEL = "L2-L3"
@@ -49,10 +49,8 @@ class OverviewScene(NarratedScene):
 
     # 1 ------------------------------------------------------------------------------------
     def beat_title(self, clock) -> None:
-        card = title_card(self.words("title"), self.words("subtitle"))
-        clock.play(FadeIn(card, shift=UP * 0.2), seconds=1.2)
-        clock.wait(share=0.55)
-        clock.play(FadeOut(card), seconds=0.6)
+        brand = self.context.get("brand")
+        play_title(clock, title_card(self.words("title"), self.words("subtitle"), brand), brand)
 
     # 2 ------------------------------------------------------------------------------------
     def beat_what(self, clock) -> None:
@@ -249,7 +247,8 @@ class OverviewScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.clear_stage(clock)
-        card = education_card(self.words("education.title"), self.words("education.lines"))
+        card = closing_card(self.context.get("review_line"), self.context.get("brand"),
+                            self.words("education.title"), self.words("education.lines"))
         clock.play(FadeIn(card), seconds=1.0)
 
 

@@ -19,7 +19,7 @@ from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging.contrast import contrast_pattern
 from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
-from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
+from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
 from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, glow_size_mm, plain,
                                          polyline_mobject, problem_site, problem_site_at, wrap)
 from scenes.narrated import NarratedScene
@@ -189,10 +189,8 @@ class ProcedureScene(NarratedScene):
     # -- beats --------------------------------------------------------------------------------------
     def beat_title(self, clock) -> None:
         sub = f"{self.level}, {self.side} side" if self.proc.sided and self.side else f"{self.level}"
-        card = title_card(self.proc.title, sub)
-        clock.play(FadeIn(card, shift=UP * 0.2), seconds=1.2)
-        clock.wait(share=0.5)
-        clock.play(FadeOut(card), seconds=0.5)
+        brand = self.context.get("brand")
+        play_title(clock, title_card(self.proc.title, sub, brand), brand)
 
     def beat_where(self, clock) -> None:
         lateral = SpineView(self.model, "lateral")
@@ -525,4 +523,4 @@ class ProcedureScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.clear_stage(clock)
-        clock.play(FadeIn(education_card()), seconds=1.0)
+        clock.play(FadeIn(closing_card(self.context.get("review_line"), self.context.get("brand"))), seconds=1.0)

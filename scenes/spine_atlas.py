@@ -13,7 +13,7 @@ from spine.anatomy.levels import Interspace, Vertebra, neighbours, parse_level
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import SpineView
 from scenes.kit import palette
-from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
+from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
 from scenes.narrated import NarratedScene
 
 
@@ -49,8 +49,9 @@ class SpineAtlasScene(NarratedScene):
         clock.play(FadeIn(head), *(FadeIn(m) for m in mobjects), seconds=seconds)
 
     def beat_title(self, clock) -> None:
-        card = title_card("A tour of the spine", "Bones, nerves, and the spaces between them")
-        clock.play(FadeIn(card, shift=UP * 0.2), seconds=1.2)
+        brand = self.context.get("brand")
+        card = title_card("A tour of the spine", "Bones, nerves, and the spaces between them", brand)
+        play_title(clock, card, brand, fade_out=False)
 
     def beat_regions(self, clock) -> None:
         fit = SpineView(self.model, "lateral")
@@ -135,4 +136,4 @@ class SpineAtlasScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.fade_out_everything(clock, 0.5)
-        clock.play(FadeIn(education_card()), seconds=1.0)
+        clock.play(FadeIn(closing_card(self.context.get("review_line"), self.context.get("brand"))), seconds=1.0)

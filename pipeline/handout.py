@@ -1,0 +1,208 @@
+"""The printable handout of a built video: one PDF page set (A4 or Letter) for patients.
+
+Made from the same data as the video: the sidecar (beats with their filled narration and
+times, the review record), the script's ``screen:`` words (relief, risks), key frames taken
+from the MP4 itself (PyAV) with one plain sentence each from the narration of that moment,
+and the brand. HTML from a Jinja template is laid out by WeasyPrint (Pango, already here for
+Manim), so the PDF has real, searchable text in the video's language and no network access.
+
+Written beside the video as ``<stem>.handout-<paper>.pdf``, atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline import outputs
+from spine.errors import SpineError
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "gallery_templates"
+WORDS_FILE = Path(__file__).resolve().parent / "handout_words.yaml"
+PAPERS = {"a4": "A4", "letter": "Letter"}
+# Beats whose frames make the key frames, in order of preference; others fill up to KEY_FRAMES.
+KEY_BEATS = ("where", "problem", "needle", "confirm", "medicine", "after",  # procedures
+             "what", "levels", "guidance", "example")  # the overview
+KEY_FRAMES = (4, 6)
+BEFORE_BEATS = ("position",)
+DURING_BEATS = ("views", "needle", "confirm", "vascular", "medicine", "stimulation", "lesion", "manometry", "cement",
+                "balloon", "steer_lead", "steer-lead")
+SKIP_BEATS = ("title", "closing")
+
+
+class HandoutError(SpineError):
+    """The handout cannot be made (no built video, a damaged sidecar)."""
+
+
+def handout_path(mp4: Path, paper: str) -> Path:
+    return Path(mp4).with_name(f"{Path(mp4).stem}.handout-{paper}.pdf")
+
+
+@lru_cache(maxsize=1)
+def _all_words() -> dict:
+    import yaml
+
+    return yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+
+
+def words_for(lang: str) -> dict:
+    table = _all_words()
+    return {**table["en"], **table.get(lang, {})}
+
+
+def sentences(text: str) -> list[str]:
+    text = " ".join(str(text).split())
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+
+
+def key_beats(beats: list[dict]) -> list[dict]:
+    """4-6 beats whose frames show the video's steps, in playing order."""
+    usable = [b for b in beats if b.get("id") not in SKIP_BEATS]
+    chosen = [b for b in usable if b.get("id") in KEY_BEATS][:KEY_FRAMES[1]]
+    for b in usable:  # fill up, evenly, from the rest
+        if len(chosen) >= KEY_FRAMES[0]:
+            break
+        if b not in chosen:
+            chosen.append(b)
+    return sorted(chosen, key=lambda b: float(b["start_s"]))
+
+
+def grab_frames(mp4: Path, times: list[float], width: int = 800) -> list[bytes | None]:
+    """PNG bytes of the frame shown at each time (seconds), decoded with PyAV; None where every
+    frame near that time is blank (one entry per time, in order)."""
+    import av
+    from PIL import Image
+
+    from pipeline.gallery import frame_is_blank
+
+    found: list[bytes | None] = []
+    with av.open(str(mp4)) as container:
+        stream = container.streams.video[0]
+        for t in times:
+            image = None
+            for attempt in (t, t - 1.0, t + 1.0):  # a fade may be blank: look a second away
+                attempt = max(0.0, attempt)
+                container.seek(int(attempt / stream.time_base), stream=stream, backward=True)
+                candidate = None
+                for frame in container.decode(stream):
+                    candidate = frame
+                    if frame.time is not None and frame.time >= attempt:
+                        break
+                if candidate is None:
+                    continue
+                picture = candidate.to_image()
+                if not frame_is_blank(picture):
+                    image = picture
+                    break
+            if image is None:
+                found.append(None)
+                continue
+            if image.width > width:
+                image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
+            buf = io.BytesIO()
+            image.save(buf, format="PNG", optimize=True)
+            found.append(buf.getvalue())
+    return found
+
+
+def _data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def handout_data(mp4: Path, brand=None, request=None) -> dict:
+    """Everything the handout shows, as plain data (also what the tests read)."""
+    from spine.videos import resolve
+    from voiceover.scripts import load_script, pick_variant
+
+    sidecar_path = Path(mp4).with_suffix(".json")
+    try:
+        sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HandoutError(f"{sidecar_path.name} is missing or not JSON; render the video again") from exc
+    lang = sidecar.get("lang") or "en"
+    w = words_for(lang)
+    beats = [b for b in sidecar.get("beats", []) if isinstance(b, dict)]
+    by_id = {b["id"]: b for b in beats}
+
+    if request is None:
+        request = resolve(sidecar["video"], sidecar.get("level"), sidecar.get("side"))
+    script = load_script(request.spec.script_name, lang).filled(request.script_context())
+    technique = request.script_context().get("technique")
+    screen = {k: pick_variant(v, technique) for k, v in (script.screen or {}).items()}
+
+    chosen = key_beats(beats)
+    times = [float(b["start_s"]) + 0.8 * (float(b["end_s"]) - float(b["start_s"])) for b in chosen]
+    frames = grab_frames(Path(mp4), times)
+    steps = [{"image": _data_uri(png, "image/png"), "sentence": (sentences(b["text"]) or [""])[0],
+              "chapter": b.get("chapter", "")} for png, b in zip(frames, chosen, strict=True) if png is not None]
+
+    def lines_of(ids, first_only=False) -> list[str]:
+        out = []
+        for beat_id in ids:
+            if beat_id in by_id:
+                said = sentences(by_id[beat_id]["text"])
+                out += said[:1] if first_only else said
+        return out
+
+    before = lines_of(BEFORE_BEATS)
+    during = lines_of([b for b in DURING_BEATS if b not in [c["id"] for c in chosen]], first_only=True)[:4]
+    after = []
+    if isinstance(screen.get("relief"), str):
+        after.append(screen["relief"].rstrip(".") + ".")
+    if before or during or after:
+        after.append(w["after_extra"])
+    risks = screen.get("risks") if isinstance(screen.get("risks"), list) else []
+    review = sidecar.get("review") or {}
+    from pipeline.review import load_review
+
+    review_line = review.get("line") or load_review(sidecar["video"]).line(lang)
+    side = sidecar.get("side")
+    return {
+        "lang": lang, "title": sidecar.get("title") or script.title, "words": w,
+        "level": sidecar.get("level"), "side": w["sides"].get(side, side) if side else None,
+        "steps": steps, "before": before, "during": during, "after": after if (before or during) else [],
+        "risks": [str(r).rstrip(".") + "." for r in risks],
+        "questions": list(w["questions"]), "review_line": review_line, "education": w["education"],
+        "file": Path(mp4).name,
+        "brand": None if brand is None else {
+            "name": brand.name, "physician": brand.physician, "contact": brand.contact,
+            "primary": brand.colours.primary, "secondary": brand.colours.secondary,
+            "logo": _data_uri(brand.logo.read_bytes(), "image/svg+xml" if brand.logo.suffix.lower() == ".svg" else "image/png"),
+        },
+    }
+
+
+def render_html(data: dict, paper: str) -> str:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+    from markupsafe import Markup
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    css = (TEMPLATES_DIR / "handout.css").read_text(encoding="utf-8")
+    return env.get_template("handout.html.j2").render(d=data, css=Markup(css), page_size=PAPERS[paper])
+
+
+def write_handout(mp4: Path, paper: str = "a4", brand=None, request=None) -> Path:
+    """Write ``<stem>.handout-<paper>.pdf`` beside ``mp4``; returns its path."""
+    import logging
+
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    if paper not in PAPERS:
+        raise HandoutError(f"unknown paper '{paper}'; papers: {', '.join(PAPERS)}")
+    mp4 = Path(mp4)
+    if not mp4.is_file():
+        raise HandoutError(f"{mp4.name} is not built; render it first")
+    html = render_html(handout_data(mp4, brand, request), paper)
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):  # their INFO lines would land on stdout
+        logging.getLogger(name).setLevel(logging.ERROR)
+    out = handout_path(mp4, paper)
+    with outputs.atomic_output(out) as tmp:
+        pdf = HTML(string=html, base_url=str(TEMPLATES_DIR), url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+        tmp.write_bytes(pdf)  # everything is inlined (data: URIs): no network access
+    return out

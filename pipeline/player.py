@@ -1,0 +1,96 @@
+"""The embeddable player: ``player/<stem>.html`` per video, written with the gallery.
+
+A standalone page (its CSS and script inlined) with the video, its captions, a chapters
+track and, where one exists, an audio-description track (``<stem>.descriptions.vtt``). Deep
+links seek the player: ``player/<stem>.html#t=83.5`` and ``#chapter=<id>`` (ids are the
+chapter titles in lower case with dashes, listed on the page). A copy-paste ``<iframe>``
+snippet embeds it in any intranet page. It loads nothing but files of the output folder, so
+it works without internet access.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+from pipeline import outputs
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "gallery_templates"
+PLAYER_DIR = "player"
+DESCRIPTIONS_SUFFIX = ".descriptions.vtt"
+
+
+def chapter_ids(titles: list[str]) -> list[str]:
+    """``["The needle", "Position", "Position"]`` -> ``["the-needle", "position", "position-2"]``."""
+    ids, seen = [], {}
+    for title in titles:
+        base = re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-") or "chapter"
+        seen[base] = seen.get(base, 0) + 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return ids
+
+
+def _stamp(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def chapters_vtt(chapters) -> str:
+    """A WebVTT chapters track; each cue's identifier is the chapter's id."""
+    lines = ["WEBVTT", ""]
+    for cid, c in zip(chapter_ids([c.title for c in chapters]), chapters):
+        lines += [cid, f"{_stamp(c.start_s)} --> {_stamp(c.end_s)}", c.title, ""]
+    return "\n".join(lines)
+
+
+def embed_snippet(video) -> str:
+    width = 640
+    height = round(width * (video.height or 9) / (video.width or 16))
+    return (f'<iframe src="{PLAYER_DIR}/{quote(video.stem)}.html" width="{width}" height="{height}" '
+            f'title="{video.title}" allow="fullscreen" allowfullscreen style="border:0"></iframe>')
+
+
+def write_player(output_dir: Path, video) -> Path:
+    """Write ``player/<stem>.html`` (and its chapters track) for one gallery video."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+    from markupsafe import Markup
+
+    folder = Path(output_dir) / PLAYER_DIR
+    folder.mkdir(exist_ok=True)
+    chapters_name = None
+    if video.chapters:
+        chapters_name = f"{video.stem}.chapters.vtt"
+        _write_if_changed(folder / chapters_name, chapters_vtt(video.chapters))
+    descriptions = Path(output_dir) / f"{video.stem}{DESCRIPTIONS_SUFFIX}"
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["url"] = lambda name: quote(str(name))
+    env.filters["seconds"] = lambda s: f"{float(s):.3f}".rstrip("0").rstrip(".")
+    ids = chapter_ids([c.title for c in video.chapters])
+    data = {"chapters": [{"id": i, "title": c.title, "start": c.start_s, "end": c.end_s}
+                         for i, c in zip(ids, video.chapters)]}
+    html = env.get_template("player.html.j2").render(
+        v=video, chapters=list(zip(ids, video.chapters)), chapters_track=chapters_name,
+        descriptions_track=descriptions.name if descriptions.is_file() else None,
+        snippet=embed_snippet(video),
+        css=Markup((TEMPLATES_DIR / "player.css").read_text(encoding="utf-8")),
+        js=Markup((TEMPLATES_DIR / "player.js").read_text(encoding="utf-8")),
+        data_json=Markup(json.dumps(data).replace("<", "\\u003c")),
+    )
+    page = folder / f"{video.stem}.html"
+    _write_if_changed(page, html)
+    return page
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    outputs.write_text_atomic(path, text)

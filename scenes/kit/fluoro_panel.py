@@ -8,8 +8,11 @@
     panel.add_updater(lambda m: m.set_contrast(pattern, progress()))   # per frame
 
 The panel is a ``Group`` of the image (:attr:`image`, an ``ImageMobject`` whose outside
-of the collimated field is transparent), a circular frame and a label (level and view)
-in the bundled font. Anatomy line integrals come from the disk cache; a needle or contrast
+of the collimated field is transparent), a circular frame, a label (level and view) in the
+bundled font and the R / L marker (:attr:`marker`) on the patient's side of the image
+(:func:`spine.imaging.marker.side_marker`; ``side`` is the treated side). While the C-arm
+turns (:meth:`rotate_to`) the label and the marker keep the view the arm left; they change
+on the frame where it settles, with its first image. Anatomy line integrals come from the disk cache; a needle or contrast
 change recomputes only that layer. While ``live`` is true the noise follows the picture: its
 seed is a digest of what the image shows (pose, needle and contrast layers) and of the number
 of exposures taken (:meth:`take_shot`), so the noise changes whenever the picture does (live
@@ -31,6 +34,7 @@ from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
 from spine.imaging.carm import CArmPose, interpolate_poses
 from spine.imaging.detector import Detector, to_uint8
 from spine.imaging.layers import FluoroImager, Needle
+from spine.imaging.marker import side_marker
 
 __all__ = ["FluoroPanel", "grey_to_rgba"]
 
@@ -56,7 +60,8 @@ class FluoroPanel(Group):
 
     def __init__(self, model, pose: CArmPose, *, size: int = 512, height: float = 4.0,
                  detector: Detector | None = None, cache_dir=None, seed: int = 0,
-                 label: str | None = None, live: bool = True, blank: bool = False, **kwargs):
+                 label: str | None = None, live: bool = True, blank: bool = False, side: str | None = None,
+                 **kwargs):
         register_fonts()
         self.model = model
         self.size = int(size)
@@ -70,6 +75,7 @@ class FluoroPanel(Group):
         self._contrast = None
         self._contrast_layer = None
         self._label_text = label
+        self.side = side
         self.imager = self._imager(pose)
         grey = np.full((self.size, self.size), self.detector.surround, np.float32) if blank else self._render()
         self.image = ImageMobject(grey_to_rgba(grey, self.detector.field_fraction))
@@ -77,7 +83,8 @@ class FluoroPanel(Group):
         self.ring = Circle(radius=height / 2 * self.detector.field_fraction, color=TEXT_MUTED, stroke_width=3)
         self.ring.move_to(self.image.get_center())
         self.label = self._make_label(pose)
-        super().__init__(self.image, self.ring, self.label, **kwargs)
+        self.marker = self._make_marker(pose)
+        super().__init__(self.image, self.ring, self.label, self.marker, **kwargs)
 
     # -- building blocks ------------------------------------------------------------------------
     def _imager(self, pose: CArmPose) -> FluoroImager:
@@ -93,6 +100,20 @@ class FluoroPanel(Group):
         text = Text(self._label_string(pose), font=FONT_FAMILY, font_size=font_size_for_px(26), color=TEXT)
         text.next_to(self.ring, DOWN, buff=0.15)
         return text
+
+    def _make_marker(self, pose: CArmPose) -> Text:
+        """The R / L letter, placed where the patient's side lies on this pose's image."""
+        m = side_marker(pose, self.side, self.size, flip_lr=self.detector.flip_lr,
+                        field_fraction=self.detector.field_fraction)
+        text = Text(m.letter, font=FONT_FAMILY, font_size=font_size_for_px(30), color=TEXT, weight="BOLD")
+        text.move_to(self._pixel_to_scene(m.col, m.row))
+        text.side_marker = m
+        return text
+
+    def _pixel_to_scene(self, col: float, row: float) -> np.ndarray:
+        w, h = self.image.width, self.image.height
+        corner = self.image.get_corner(np.array([-1, 1, 0]))
+        return corner + np.array([(col + 0.5) / self.size * w, -(row + 0.5) / self.size * h, 0.0])
 
     def _seed_for(self, imager: FluoroImager, layers) -> int:
         """The noise seed of an image: fixed unless live; then a digest of what it shows."""
@@ -125,9 +146,9 @@ class FluoroPanel(Group):
     def point_on_panel(self, point3d) -> np.ndarray:
         """Scene coordinates of a 3D point's shadow on the panel (for arrows and labels)."""
         col, row = self.project(point3d)[0]
-        w, h = self.image.width, self.image.height
-        corner = self.image.get_corner(np.array([-1, 1, 0]))
-        return corner + np.array([(col + 0.5) / self.size * w, -(row + 0.5) / self.size * h, 0.0])
+        if self.detector.flip_lr:
+            col = self.size - 1 - col
+        return self._pixel_to_scene(col, row)
 
     def set_needle(self, needle: Needle | None, render: bool = True) -> "FluoroPanel":
         """Show ``needle`` (None removes it). Only the needle layer is recomputed."""
@@ -162,11 +183,19 @@ class FluoroPanel(Group):
             self.set_contrast(c, p, render=False)
 
     def _swap_label(self, pose: CArmPose):
+        """Label and marker of ``pose``, changed in place (the same mobjects, so a scene that
+        is drawing them mid-animation shows the change on the very next frame)."""
         new = self._make_label(pose)
         new.move_to(self.label)
-        i = self.submobjects.index(self.label)
-        self.submobjects[i] = new
-        self.label = new
+        if new.text != self.label.text:
+            self.label.become(new)
+            self.label.text = new.text
+        marker = self._make_marker(pose)
+        old = self.marker.side_marker
+        if (marker.text, marker.side_marker.col, marker.side_marker.row) != (self.marker.text, old.col, old.row):
+            self.marker.become(marker)
+            self.marker.text = marker.text
+        self.marker.side_marker = marker.side_marker
 
     # -- animations ---------------------------------------------------------------------------------
     def take_shot(self, run_time: float = 0.7, **kwargs) -> Animation:
@@ -235,6 +264,8 @@ class _Turn(Animation):
         if k != self._shown:
             self.panel.image.pixel_array = self.rgba[k]
             self._shown = k
+            if k == len(self.rgba) - 1:  # the arm has settled: its view's name and marker, now
+                self.panel._swap_label(self.pose)
 
     def finish(self) -> None:
         super().finish()

@@ -16,14 +16,14 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, Ellipse, FadeIn, FadeOut, Tran
 
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import FittedView, SpineView
-from spine.imaging.contrast import contrast_pattern
+from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
 from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
 from scenes.kit.cards import education_card, heading, panel, paragraph, text, title_card
 from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, glow_size_mm, plain,
                                          polyline_mobject, problem_site, problem_site_at, wrap)
 from scenes.narrated import NarratedScene
-from spine.procedures.catalog import FLUORO_PATTERN, procedure
+from spine.procedures.catalog import procedure
 from spine.procedures.planner import plan_needle
 from spine.procedures.schema import CONTRAST_PATTERNS
 from spine.anatomy.levels import neighbours
@@ -239,7 +239,7 @@ class ProcedureScene(NarratedScene):
 
     def beat_views(self, clock) -> None:
         views = self.tech.views
-        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384)
+        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384, side=self.side)
         self.fluoro.move_to(FLUORO_CENTER)
         cap = self.caption([views[0].name, wrap(views[0].purpose, 60, 1)[0]])
         clock.play(self.set_heading("The x-ray views"), *self.swap_stage(FadeIn(self.fluoro), FadeIn(cap)), seconds=0.8)
@@ -291,8 +291,7 @@ class ProcedureScene(NarratedScene):
         anims = [self.set_heading("Checking the spread" if self.conf.contrast is not None else "Checking the tip")]
         words = self.context.get("contrast_pattern_words") or ""
         if self.conf.contrast is not None:
-            self.pattern = contrast_pattern(FLUORO_PATTERN[self.conf.contrast], self.model, self.level,
-                                            self.side or "right")
+            self.pattern = self._confirmation_pattern()
             pose = self._contrast_pose()
             if pose is not None:
                 centres = np.array([np.asarray(p.solid.center, float) for p in self.pattern.at(1.0)])
@@ -322,6 +321,20 @@ class ProcedureScene(NarratedScene):
                 clock.wait(share=0.15)
                 clock.play(self.fluoro.rotate_to(pose, steps=3), seconds=1.0)
         self.stage = VGroup(label)
+
+    def _confirmation_pattern(self):
+        """The technique's dye pattern from the needle tip(s); with a control disc, that
+        disc's pattern beside it (discography: the fissured disc and the compact control)."""
+        side = self.side or "right"
+        tips = [np.asarray(n.tip, float) for n in self.plan.needles]
+        tip = np.array(tips) if self.conf.contrast == "target_spot" else tips[0]
+        pattern = contrast_pattern(self.conf.contrast, self.model, self.level, side, tip=tip)
+        if self.conf.control_contrast is not None:
+            control_level = neighbour_interspace(self.level, +1) or neighbour_interspace(self.level, -1)
+            if control_level is not None:
+                control = contrast_pattern(self.conf.control_contrast, self.model, control_level, side)
+                pattern = combined(pattern, control)
+        return pattern
 
     def _check_poses(self) -> list:
         """The technique's last front and side views (not down the beam), centred on the tip."""

@@ -54,7 +54,8 @@ import numpy as np
 
 from spine.anatomy.solids import Capsule, Cylinder, Ellipsoid, Material, Structure, rotation_from_axes
 
-__all__ = ["ContrastPiece", "ContrastPattern", "contrast_pattern", "PATTERNS", "ALIASES"]
+__all__ = ["ContrastPiece", "ContrastPattern", "contrast_pattern", "combined", "neighbour_interspace", "PATTERNS",
+           "ALIASES"]
 
 
 def _smooth(x):
@@ -214,11 +215,17 @@ def _split(level: str) -> tuple[str, str]:
     return sp.upper, sp.lower
 
 
-def _neighbour_interspace(level: str, step: int) -> str | None:
+def neighbour_interspace(level: str, step: int) -> str | None:
+    """The interspace ``step`` levels up (+1 = cranial) or down (-1) from ``level``; None past the ends."""
     from spine.anatomy.levels import INTERSPACES
 
-    i = INTERSPACES.index(level) - step  # step +1 = one level up (cranial)
+    if level not in INTERSPACES:
+        return None
+    i = INTERSPACES.index(level) - step
     return INTERSPACES[i] if 0 <= i < len(INTERSPACES) else None
+
+
+_neighbour_interspace = neighbour_interspace
 
 
 def _unit(v) -> np.ndarray:
@@ -957,6 +964,14 @@ def cement(model, level: str, side: str | None = None, tip=None) -> ContrastPatt
         c = centre + r[:, 0] * sgn * lat_r * 0.35 - post * ap_r * 0.15
         pieces.append(_ellipsoid(c, r, [lat_r * 0.4, ap_r * 0.45, half * 0.75], 0.35, 0.95))
     return ContrastPattern("cement", level, side, tuple(pieces), origin=_tup(start))
+
+
+def combined(first: ContrastPattern, *others: ContrastPattern) -> ContrastPattern:
+    """Several patterns shown at once (e.g. a fissured disc and its compact control disc), growing
+    together; named, placed and washed out as the first."""
+    pieces = tuple(first.pieces) + tuple(p for o in others for p in o.pieces)
+    return ContrastPattern("+".join([first.name, *(o.name for o in others)]), first.level, first.side, pieces,
+                           washout=first.washout, origin=first.origin, peak_density=first.peak_density)
 
 
 PATTERNS = {

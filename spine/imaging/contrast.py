@@ -376,14 +376,12 @@ def _from_point(path: np.ndarray, p: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def _extend(path: np.ndarray, mm: float, bend=None) -> np.ndarray:
-    """The path continued ``mm`` past its end, curving toward ``bend`` (a direction)."""
+    """The path continued ``mm`` past its end, curving toward ``bend`` (a direction) from the start."""
     d = _unit(path[-1] - path[-2])
-    if bend is not None:
-        d2 = _unit(d + np.asarray(bend, float))
-    else:
-        d2 = d
-    mid = path[-1] + d * mm * 0.5
-    return np.vstack([path, mid, mid + d2 * mm * 0.5])
+    d2 = _unit(d + np.asarray(bend, float)) if bend is not None else d
+    d1 = _unit(d + d2)
+    a = path[-1] + d1 * mm * 0.35
+    return np.vstack([path, a, a + d2 * mm * 0.65])
 
 
 def _clip_length(path: np.ndarray, mm: float) -> np.ndarray:
@@ -551,15 +549,15 @@ def transforaminal(model, level: str, side: str = "right", tip=None) -> Contrast
         k, near = _from_point(path, tip)
         # distally: from the tip's level on the root out and down, ~3 cm beyond the foramen,
         # curving caudally as the root turns down toward the psoas
-        distal = _extend(path[max(k - 1, 0):], 20.0, -sup * 2.0)
-        distal = _chaikin(_resample(distal, 8), 3)
-        distal = _clip_length(distal, 36.0)
+        distal = _extend(path[max(k - 1, 0):], 26.0, -sup * 2.0)
+        distal = _chaikin(_resample(distal, 10), 3)
+        distal = _clip_length(distal, 42.0)
         pieces += [_capsule(tip, near, 1.8, 0.0, 0.1)]  # the pool at the tip, joining the root
-        pieces += _tube(distal, root_r + 0.6, 0.04, 0.55, taper=0.35, segment_mm=4.0)
+        pieces += _tube(distal, root_r * 0.8 + 0.3, 0.04, 0.55, taper=0.35, segment_mm=4.0)
         # proximally: the sleeve into the foramen, toward the dural sleeve
         prox = path[: k + 1][::-1]
         if _length(prox) > 2.0:
-            pieces += _tube(_clip_length(prox, 12.0), root_r + 0.4, 0.1, 0.35, segment_mm=4.0)
+            pieces += _tube(_clip_length(prox, 12.0), root_r * 0.8 + 0.3, 0.1, 0.35, segment_mm=4.0)
     else:
         d = _unit(lat - sup - 0.5 * (-post))
         pieces += _tube(np.array([tip, tip + d * 30.0]), 2.5, 0.0, 0.5)
@@ -605,7 +603,7 @@ def selective_root(model, level: str, side: str = "right", tip=None) -> Contrast
     distal = _extend(path[k:], 16.0, -sup * 2.0) if len(path) - k >= 2 else _extend(path[-2:], 16.0, -sup * 2.0)
     distal = _clip_length(_chaikin(_resample(distal, 8), 3), 26.0)
     pieces = [_capsule(start_pt, distal[0], 1.3, 0.0, 0.1)]
-    pieces += _tube(distal, root_r + 0.3, 0.05, 0.7, taper=0.4, segment_mm=4.0)
+    pieces += _tube(distal, root_r * 0.8 + 0.2, 0.05, 0.7, taper=0.4, segment_mm=4.0)
     return ContrastPattern("selective_root", level, side, tuple(pieces), origin=_tup(start_pt))
 
 
@@ -666,7 +664,7 @@ def caudal(model, level: str = "S4-S5", side: str | None = None, tip=None) -> Co
             # foramen and on, down and out (the boughs of the tree)
             k_col = int(np.argmin(np.linalg.norm(col - path[0], axis=1)))
             s0 = rise.get(min(k_col, n - 2), 0.5) + 0.05
-            branch = _clip_length(_extend(path, 10.0, None), 30.0 if root != "L5" else 22.0)
+            branch = _clip_length(_extend(path, 16.0, None), 38.0 if root != "L5" else 26.0)
             pieces += _tube(np.vstack([col[k_col], branch]), root_r * 0.8 + 0.3, s0, min(0.98, s0 + 0.3),
                             taper=0.5, segment_mm=6.0)
     return ContrastPattern("caudal", level, None, tuple(pieces), origin=_tup(origin))
@@ -719,7 +717,7 @@ def facet_arthrogram(model, level: str, side: str = "right", tip=None) -> Contra
     for i, (p, t) in enumerate(zip(line, ts)):
         s0 = 0.02 + 0.3 * abs(float(np.dot(p - origin, e2))) / max(half, 1.0)
         rot = np.column_stack([e1, e2, normal])
-        pieces.append(_ellipsoid(p, rot, [3.2 * (1 - 0.35 * t * t), half / 4.0 + 1.0, 0.55], s0, s0 + 0.25))
+        pieces.append(_ellipsoid(p, rot, [2.4 * (1 - 0.35 * t * t), half / 4.0 + 1.0, 0.55], s0, s0 + 0.25))
     # the recesses: pouches a little beyond each end of the joint, wider than the cleft
     # (the inferior is the larger); each a crescent hugging the process it wraps
     for tip_pt, direction, size, s0 in ((sup_r, e2, (3.0, 3.6, 1.6), 0.3), (inf_r, -e2, (3.6, 4.4, 1.8), 0.25)):
@@ -885,16 +883,16 @@ def vascular(model, level: str, side: str = "right", tip=None) -> ContrastPatter
     # running up and down the midline (the hairpin), plus segmental branches laterally
     x_tip = float(np.dot(tip - o, r[:, 0]))
     mid = tip - r[:, 0] * x_tip + sup * 8.0 - post * 2.0
-    pieces.append(_capsule(tip, mid, 0.9, 0.0, 0.05))
-    pieces += _tube(_chaikin(np.array([mid, mid + sup * 20 + lat * 1.5, mid + sup * 45.0]), 2), 0.8, 0.04, 0.14)
-    pieces += _tube(_chaikin(np.array([mid, mid - sup * 18 - lat * 1.0, mid - sup * 40.0]), 2), 0.8, 0.04, 0.14)
+    pieces.append(_capsule(tip, mid, 1.3, 0.0, 0.05))
+    pieces += _tube(_chaikin(np.array([mid, mid + sup * 20 + lat * 1.5, mid + sup * 45.0]), 2), 1.1, 0.04, 0.14)
+    pieces += _tube(_chaikin(np.array([mid, mid - sup * 18 - lat * 1.0, mid - sup * 40.0]), 2), 1.1, 0.04, 0.14)
     for k in range(3):  # segmental vessels out and around, each branching
         d = lat * rng.uniform(0.6, 1.0) + sup * rng.uniform(-0.9, 0.9) - post * rng.uniform(0.0, 0.5)
-        _branching(rng, tip, d, rng.uniform(22.0, 32.0), 1.0, 2, 0.01 + 0.02 * k, 0.12, -post, pieces)
+        _branching(rng, tip, d, rng.uniform(22.0, 32.0), 1.4, 2, 0.01 + 0.02 * k, 0.12, -post, pieces)
     # a moment later the veins: a streak of the epidural venous plexus beside the canal
     vein = _chaikin(np.array([tip, tip - lat * 6.0 + sup * 4.0, tip - lat * 9.0 + sup * 14.0,
                               tip - lat * 10.0 + sup * 26.0]), 2)
-    pieces += _tube(vein, 0.9, 0.2, 0.34, taper=0.2)
+    pieces += _tube(vein, 1.4, 0.2, 0.34, taper=0.2)
     return ContrastPattern("vascular", level, side, tuple(pieces), washout=(0.3, 0.75), origin=_tup(tip),
                            peak_density=1.5)
 

@@ -161,3 +161,18 @@ def test_label_and_marker_change_on_the_frame_where_the_arm_settles(tmp_path):
     assert abs(panel.label.width - expected.width) < 1e-6 and abs(panel.label.height - expected.height) < 1e-6
     assert abs(panel.label.width - FluoroPanel(synthetic_spine(), CArmPose.ap(isocentre=ISO, level="L4-L5"), size=64,
                                                cache_dir=tmp_path).label.width) > 0.1
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_burnt_in_marker_of_a_still_is_on_the_treated_side(side):
+    """For stills written as plain images the letter is drawn into the pixels, on the side where
+    the patient's side projects."""
+    from spine.imaging.marker import burn_marker, side_marker
+
+    pose = CArmPose.ap(isocentre=ISO, level="L4-L5")
+    grey = np.full((128, 128), 0.3, np.float32)
+    out = burn_marker(grey, side_marker(pose, side, 128))
+    rows, cols = np.nonzero(out > 0.6)
+    assert len(cols) > 10
+    toward = pose.project(np.array([[40.0 if side == "left" else -40.0, 0, 0]]), 128)[0, 0] - 63.5
+    assert np.all(np.sign(cols - 63.5) == np.sign(toward)) and rows.max() < 64

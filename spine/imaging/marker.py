@@ -21,7 +21,7 @@ import numpy as np
 
 from .carm import CArmPose
 
-__all__ = ["SideMarker", "side_marker"]
+__all__ = ["SideMarker", "side_marker", "burn_marker"]
 
 # x = patient's LEFT in model coordinates
 _AXIS = {"left": np.array([1.0, 0.0, 0.0]), "right": np.array([-1.0, 0.0, 0.0])}
@@ -64,3 +64,20 @@ def side_marker(pose: CArmPose, side: str | None, size: int, *, flip_lr: bool = 
     if flip_lr:
         col = size - 1 - col
     return SideMarker(_LETTER[side], side, float(col), float(centre - _INSET * radius), lateral)
+
+
+def burn_marker(grey: np.ndarray, marker: SideMarker, *, level: float = 0.97) -> np.ndarray:
+    """The image with the marker's letter drawn into it (light, like a lead letter's shadow on
+    the monitor), for stills written as plain images; the video panel draws it as text instead.
+    Uses the bundled DejaVu Sans Bold."""
+    from pathlib import Path
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = grey.shape[0]
+    font_path = Path(__file__).resolve().parents[2] / "assets" / "fonts" / "DejaVuSans-Bold.ttf"
+    font = ImageFont.truetype(str(font_path), max(8, int(size * 0.06)))
+    canvas = Image.new("L", grey.shape[::-1], 0)
+    ImageDraw.Draw(canvas).text((marker.col, marker.row), marker.letter, fill=255, font=font, anchor="mm")
+    alpha = np.asarray(canvas, np.float32) / 255.0
+    return (grey * (1.0 - alpha) + level * alpha).astype(grey.dtype)

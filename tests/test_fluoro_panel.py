@@ -170,9 +170,9 @@ def test_burnt_in_marker_of_a_still_is_on_the_treated_side(side):
     from spine.imaging.marker import burn_marker, side_marker
 
     pose = CArmPose.ap(isocentre=ISO, level="L4-L5")
-    grey = np.full((128, 128), 0.3, np.float32)
-    out = burn_marker(grey, side_marker(pose, side, 128))
+    grey = np.full((256, 256), 0.3, np.float32)
+    out = burn_marker(grey, side_marker(pose, side, 256))
     rows, cols = np.nonzero(out > 0.6)
-    assert len(cols) > 10
-    toward = pose.project(np.array([[40.0 if side == "left" else -40.0, 0, 0]]), 128)[0, 0] - 63.5
-    assert np.all(np.sign(cols - 63.5) == np.sign(toward)) and rows.max() < 64
+    assert len(cols) > 20
+    toward = pose.project(np.array([[40.0 if side == "left" else -40.0, 0, 0]]), 256)[0, 0] - 127.5
+    assert np.all(np.sign(cols - 127.5) == np.sign(toward)) and rows.max() < 128

@@ -28,6 +28,7 @@ WIDTH, HEIGHT, FPS, BEAT_S = 320, 180, 5, 1.0
 CASES = [
     ("transforaminal-esi", "L4-L5", "right"),      # root-sleeve dye
     ("medial-branch-block", "L4-L5", "left"),      # two needles, a drop of dye on each target
+    ("selective-nerve-root-block", "L5-S1", "left"),  # the one root outlined, no epidural spread
     ("radiofrequency-ablation", "L4-L5", "right"),  # parallel cannulas, checked on front and side views
     ("vertebroplasty", "L1", "right"),             # bone needle, checked on front and side views
 ]

@@ -636,22 +636,11 @@ def caudal(model, level: str = "S4-S5", side: str | None = None, tip=None) -> Co
     column = _chaikin(np.array(pts), 2)
     origin = np.asarray(tip, float) if tip is not None else pts[0]
     pieces = []
-    # the chimney: a flat column filling the canal from the hiatus up, rising with progress
-    n = max(2, int(_length(column) / 7.0))
+    # the chimney: a column filling the canal from the hiatus up, rising with progress
+    n = max(2, int(_length(column) / 8.0))
     col = _resample(column, n)
-    frames = _frames_along(col, [1.0, 0.0, 0.0])
-    rise = {}
-    for i in range(n - 1):
-        f = i / (n - 1)
-        s0 = 0.03 + 0.6 * f
-        rise[i] = s0
-        a, b = col[i], col[i + 1]
-        pieces.append(_capsule(a, b, 2.4 * (1 - 0.3 * f), s0, s0 + 0.15))
-        d = _unit(b - a)
-        e1 = frames[i][0]
-        c = (a + b) / 2
-        pieces.append(_ellipsoid(c, np.column_stack([e1, np.cross(d, e1), d]),
-                                 [5.0 - 1.5 * f, 2.0, np.linalg.norm(b - a) * 0.7], s0 + 0.03, s0 + 0.2))
+    rise = {i: 0.03 + 0.6 * i / (n - 1) for i in range(n - 1)}
+    pieces += _tube(col, 2.8, 0.03, 0.03 + 0.6 / 0.8, taper=0.35, segment_mm=8.0)
     # the tree: dye leaves along each sacral root (and L5's at the top) through its foramen,
     # both sides; lower roots fill first as the column rises past them
     for root in ("S4", "S3", "S2", "S1", "L5"):
@@ -660,13 +649,21 @@ def caudal(model, level: str = "S4-S5", side: str | None = None, tip=None) -> Co
             if rp is None:
                 continue
             path, root_r = rp
-            # from the column where the root leaves the sac, along the root out through its
-            # foramen and on, down and out (the boughs of the tree)
-            k_col = int(np.argmin(np.linalg.norm(col - path[0], axis=1)))
+            foramen = an.try_lm(root, "posterior_sacral_foramen", sd) if root.startswith("S") else None
+            if foramen is not None:
+                # a bough: from the column a little above the foramen, obliquely down and out
+                # through it and on along the root's course beyond
+                o, r = an.frame(root)
+                sup, out_dir = r[:, 2], r[:, 0] * _side_sign(sd)
+                k_col = int(np.argmin(np.linalg.norm(col - (foramen + sup * 6.0), axis=1)))
+                beyond = foramen + _unit(out_dir * 1.0 - sup * 0.9) * 14.0
+                branch = np.array([col[k_col], foramen, beyond])
+            else:
+                # from the column where the root leaves the sac, along the root out of its foramen
+                k_col = int(np.argmin(np.linalg.norm(col - path[0], axis=1)))
+                branch = np.vstack([col[k_col], _clip_length(_extend(path, 16.0, None), 26.0)])
             s0 = rise.get(min(k_col, n - 2), 0.5) + 0.05
-            branch = _clip_length(_extend(path, 16.0, None), 38.0 if root != "L5" else 26.0)
-            pieces += _tube(np.vstack([col[k_col], branch]), root_r * 0.8 + 0.3, s0, min(0.98, s0 + 0.3),
-                            taper=0.5, segment_mm=6.0)
+            pieces += _tube(branch, root_r * 0.8 + 0.3, s0, min(0.98, s0 + 0.3), taper=0.5, segment_mm=6.0)
     return ContrastPattern("caudal", level, None, tuple(pieces), origin=_tup(origin))
 
 
@@ -841,7 +838,7 @@ def fissured_disc(model, level: str, side: str = "right", tip=None) -> ContrastP
     return ContrastPattern("fissured_disc", level, side, tuple(pieces), origin=_tup(centre))
 
 
-def _branching(rng, base, direction, length, radius, depth, t0, dt, bias, out, segment_mm=4.0):
+def _branching(rng, base, direction, length, radius, depth, t0, dt, bias, out, segment_mm=6.0):
     """A vessel: a wiggling streak from ``base`` with side branches (recursive, seeded)."""
     d = _unit(direction)
     pts = [np.asarray(base, float)]
@@ -853,7 +850,7 @@ def _branching(rng, base, direction, length, radius, depth, t0, dt, bias, out, s
     out += _tube(path, radius, t0, t0 + dt, taper=0.3, segment_mm=segment_mm)
     if depth <= 0:
         return
-    for k in range(1 + int(rng.integers(1, 3))):
+    for k in range(int(rng.integers(1, 3))):
         i = int(rng.integers(1, len(path) - 1))
         side = np.cross(d, rng.normal(0, 1, 3))
         _branching(rng, path[i], _unit(side + d * 0.5), length * rng.uniform(0.35, 0.6), radius * 0.7, depth - 1,

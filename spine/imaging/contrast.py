@@ -481,11 +481,11 @@ def epidurogram(model, level: str, side: str = "right", tip=None) -> ContrastPat
         rot = _flat_rotation(post, tang)
         taper = 1.0 - 0.4 * reach
         # the cloud's lateral reach wobbles level by level (lobulated margin)
-        width = half_w * (0.8 + 0.3 * rng.random()) * (1.0 - 0.2 * reach)
+        width = half_w * (0.95 + 0.25 * rng.random()) * (1.0 - 0.15 * reach)
         # two lobes side by side from ~3 mm off the midline (beside the spinous process) out
         # to the medial pedicle line, thicker medially where the space is deeper
         room = max(width - 3.0, 4.0)
-        for lobe, (xf, rx, thick) in enumerate(((0.25, 0.42, 1.2), (0.72, 0.4, 1.0))):
+        for lobe, (xf, rx, thick) in enumerate(((0.28, 0.45, 1.6), (0.85, 0.45, 1.3))):
             x_off = sgn * (3.0 + room * xf)
             c = centre + lat * x_off + tang * rng.normal(0, 1.0) - post * (0.4 * lobe)
             radii = np.array([room * rx + 0.6 * rng.random(), (4.2 + 1.6 * rng.random()) * taper,
@@ -495,6 +495,15 @@ def epidurogram(model, level: str, side: str = "right", tip=None) -> ContrastPat
         if reach < 0.3 and rng.random() < 0.6:
             c2 = centre - lat * sgn * (1.0 + 1.5 * rng.random())
             pieces.append(_ellipsoid(c2, rot, np.array([2.0 + rng.random(), 3.0, 0.8]), start + 0.1, start + 0.3))
+    # and out along the roots of the injected side where they leave the sac (the exiting root of
+    # this level and of the one above): short sleeves, as epidurograms show late in the injection
+    above = _neighbour_interspace(level, 1)
+    for k, space in enumerate([level] + ([above] if above else [])):
+        rp = _root_path(an, _root_for(space), side)
+        if rp is None:
+            continue
+        path, root_r = rp
+        pieces += _tube(_clip_length(path, 14.0), root_r * 0.6 + 0.3, 0.55 + 0.1 * k, 0.9 + 0.05 * k, taper=0.3)
     return ContrastPattern("epidurogram", level, side, tuple(pieces), origin=_tup(origin))
 
 

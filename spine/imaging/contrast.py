@@ -726,7 +726,7 @@ def facet_arthrogram(model, level: str, side: str = "right", tip=None) -> Contra
         pieces.append(_ellipsoid(p, rot, [2.4 * (1 - 0.35 * t * t), half / 4.0 + 1.0, 0.55], s0, s0 + 0.25))
     # the recesses: pouches a little beyond each end of the joint, wider than the cleft
     # (the inferior is the larger); each a crescent hugging the process it wraps
-    for tip_pt, direction, size, s0 in ((sup_r, e2, (3.0, 3.6, 1.6), 0.3), (inf_r, -e2, (3.6, 4.4, 1.8), 0.25)):
+    for tip_pt, direction, size, s0 in ((sup_r, e2, (3.4, 4.0, 1.9), 0.3), (inf_r, -e2, (3.9, 4.8, 2.1), 0.25)):
         pouch_c = tip_pt + direction * size[1] * 0.6
         rot = np.column_stack([e1, e2, normal])
         pieces.append(_ellipsoid(pouch_c, rot, size, s0, s0 + 0.35))

@@ -472,7 +472,7 @@ def epidurogram(model, level: str, side: str = "right", tip=None) -> ContrastPat
     rng = _rng("epidurogram", level, side)
     pieces = []
     up_extent, down_extent = 1.3, 0.9
-    for s in np.arange(-down_extent, up_extent + 1e-6, 0.1):
+    for s in np.arange(-down_extent, up_extent + 1e-6, 0.14):
         extent = up_extent if s >= 0 else down_extent
         reach = abs(s) / extent  # 0 at the tip, 1 at the far end
         start = 0.02 + 0.7 * reach ** 1.15
@@ -672,7 +672,7 @@ def caudal(model, level: str = "S4-S5", side: str | None = None, tip=None) -> Co
                 k_col = int(np.argmin(np.linalg.norm(col - path[0], axis=1)))
                 branch = np.vstack([col[k_col], _clip_length(_extend(path, 16.0, None), 26.0)])
             s0 = rise.get(min(k_col, n - 2), 0.5) + 0.05
-            pieces += _tube(branch, root_r * 0.8 + 0.3, s0, min(0.98, s0 + 0.3), taper=0.5, segment_mm=6.0)
+            pieces += _tube(branch, root_r * 0.8 + 0.3, s0, min(0.98, s0 + 0.3), taper=0.5, segment_mm=9.0)
     return ContrastPattern("caudal", level, None, tuple(pieces), origin=_tup(origin))
 
 
@@ -847,7 +847,7 @@ def fissured_disc(model, level: str, side: str = "right", tip=None) -> ContrastP
     return ContrastPattern("fissured_disc", level, side, tuple(pieces), origin=_tup(centre))
 
 
-def _branching(rng, base, direction, length, radius, depth, t0, dt, bias, out, segment_mm=6.0):
+def _branching(rng, base, direction, length, radius, depth, t0, dt, bias, out, segment_mm=8.0):
     """A vessel: a wiggling streak from ``base`` with side branches (recursive, seeded)."""
     d = _unit(direction)
     pts = [np.asarray(base, float)]
@@ -890,15 +890,15 @@ def vascular(model, level: str, side: str = "right", tip=None) -> ContrastPatter
     x_tip = float(np.dot(tip - o, r[:, 0]))
     mid = tip - r[:, 0] * x_tip + sup * 8.0 - post * 2.0
     pieces.append(_capsule(tip, mid, 1.3, 0.0, 0.05))
-    pieces += _tube(_chaikin(np.array([mid, mid + sup * 20 + lat * 1.5, mid + sup * 45.0]), 2), 1.1, 0.04, 0.14)
-    pieces += _tube(_chaikin(np.array([mid, mid - sup * 18 - lat * 1.0, mid - sup * 40.0]), 2), 1.1, 0.04, 0.14)
+    pieces += _tube(_chaikin(np.array([mid, mid + sup * 20 + lat * 1.5, mid + sup * 45.0]), 2), 1.1, 0.04, 0.14, segment_mm=8.0)
+    pieces += _tube(_chaikin(np.array([mid, mid - sup * 18 - lat * 1.0, mid - sup * 40.0]), 2), 1.1, 0.04, 0.14, segment_mm=8.0)
     for k in range(3):  # segmental vessels out and around, each branching
         d = lat * rng.uniform(0.6, 1.0) + sup * rng.uniform(-0.9, 0.9) - post * rng.uniform(0.0, 0.5)
         _branching(rng, tip, d, rng.uniform(22.0, 32.0), 1.4, 2, 0.01 + 0.02 * k, 0.12, -post, pieces)
     # a moment later the veins: a streak of the epidural venous plexus beside the canal
     vein = _chaikin(np.array([tip, tip - lat * 6.0 + sup * 4.0, tip - lat * 9.0 + sup * 14.0,
                               tip - lat * 10.0 + sup * 26.0]), 2)
-    pieces += _tube(vein, 1.4, 0.2, 0.34, taper=0.2)
+    pieces += _tube(vein, 1.4, 0.2, 0.34, taper=0.2, segment_mm=7.0)
     return ContrastPattern("vascular", level, side, tuple(pieces), washout=(0.3, 0.75), origin=_tup(tip),
                            peak_density=1.5)
 

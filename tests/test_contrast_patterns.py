@@ -98,7 +98,7 @@ def test_facet_arthrogram_fills_both_recesses_along_the_joint_line_not_over_the_
     assert patch.max() < 0.05, "dye over the pedicle"
     if view == "ap":  # the pouches are wider than the cleft between them
         def width(row):
-            return int(mask_of(layer)[int(round(row))].sum())
+            return int(mask_of(layer)[round(row)].sum())
         assert max(width(upper[1] - 2 * k), width(lower[1] + 2 * k)) > 1.3 * width(joint[1])
 
 
@@ -237,7 +237,7 @@ def test_caudal_christmas_tree_branches_along_the_sacral_roots_on_both_sides(mod
             assert len(reach) and reach.max() > abs(foramen[0] - midline), f"no branch out through {seg} {side}"
     # the trunk: dye along the midline from S3 up to S1
     for seg in ("S1", "S2", "S3"):
-        row = int(round(at(im, model.vertebra_frame(seg)[0])[1]))
+        row = round(at(im, model.vertebra_frame(seg)[0])[1])
         assert mask[row, int(midline - 3 * k):int(midline + 3 * k)].any(), f"no column at {seg}"
 
 
@@ -258,7 +258,7 @@ def test_nucleogram_is_compact_and_the_fissure_reaches_the_outer_annulus(model, 
     level, side = "L4-L5", "right"
     pose = CArmPose.ap(level, model=model) if view == "ap" else CArmPose.lateral(level, model=model)
     im = imager(model, pose)
-    k = px_per_mm(im)
+    px_per_mm(im)
     _, r = model.interspace_frame(level)
     centre3 = model.landmark(level, "nucleus_centre")
     sgn = 1.0 if side == "left" else -1.0
@@ -321,8 +321,8 @@ def test_medial_branch_block_shows_a_visible_drop_on_each_target(model, side):
     assert count == len(tips), f"{count} blots for {len(tips)} needles"
     for n in plan.needles:
         target = at(im, model.landmark(n.target_level, n.target, side))
-        blob = labels == labels[int(round(target[1])), int(round(target[0]))]
-        assert labels[int(round(target[1])), int(round(target[0]))] > 0, f"no dye on {n.label}'s target"
+        blob = labels == labels[round(target[1]), round(target[0])]
+        assert labels[round(target[1]), round(target[0])] > 0, f"no dye on {n.label}'s target"
         rows, cols = np.nonzero(blob)
         assert max(np.ptp(rows), np.ptp(cols)) < 14 * k, "more than a small drop"
         assert layer[blob].max() > 0.4, "too faint to see"

@@ -46,16 +46,31 @@ guidelines, Bogduk 2013, for the medial branch block's contrast check).
 
 from __future__ import annotations
 
+import itertools
 import math
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from spine.anatomy.solids import Capsule, Cylinder, Ellipsoid, Material, Structure, rotation_from_axes
+from spine.anatomy.solids import (
+    Capsule,
+    Cylinder,
+    Ellipsoid,
+    Material,
+    Structure,
+    rotation_from_axes,
+)
 
-__all__ = ["ContrastPiece", "ContrastPattern", "contrast_pattern", "combined", "neighbour_interspace", "PATTERNS",
-           "ALIASES"]
+__all__ = [
+    "ALIASES",
+    "PATTERNS",
+    "ContrastPattern",
+    "ContrastPiece",
+    "combined",
+    "contrast_pattern",
+    "neighbour_interspace",
+]
 
 
 def _smooth(x):
@@ -168,7 +183,7 @@ class _Anatomy:
             o, r = self.model.interspace_frame(space)
             return np.asarray(o, float), np.asarray(r, float)
         except _MISSING:
-            upper, lower = _split(space)
+            upper, _lower = _split(space)
             return self.frame(upper)
 
     def structure(self, name) -> Structure | None:
@@ -323,7 +338,7 @@ def _tube(path, radius, t0: float, t1: float, taper: float = 0.0, segment_mm: fl
     ``taper``. Cylinders abut without overlapping (capsules would double the dye at every
     joint, and the tube would look like a string of beads)."""
     path = np.asarray(path, float)
-    n = max(2, int(math.ceil(_length(path) / segment_mm)) + 1)
+    n = max(2, math.ceil(_length(path) / segment_mm) + 1)
     pts = _resample(path, n)
     pieces = []
     for i in range(n - 1):
@@ -459,7 +474,7 @@ def epidurogram(model, level: str, side: str = "right", tip=None) -> ContrastPat
 
     def along(s: float) -> np.ndarray:
         s = float(np.clip(s, keys[0], keys[-1]))
-        for a, b in zip(keys, keys[1:]):
+        for a, b in itertools.pairwise(keys):
             if a <= s <= b:
                 f = (s - a) / (b - a)
                 return stations[a] + (stations[b] - stations[a]) * f
@@ -549,7 +564,7 @@ def transforaminal(model, level: str, side: str = "right", tip=None) -> Contrast
     the ventral epidural space [clinical 3.2]."""
     an = _Anatomy(model)
     tip = np.asarray(tip, float) if tip is not None else an.lm(level, "safe_triangle", side)
-    o, r = an.space_frame(level)
+    _o, r = an.space_frame(level)
     lat, post, sup = r[:, 0] * _side_sign(side), r[:, 1], r[:, 2]
     pieces: list[ContrastPiece] = []
     root = _root_path(an, _root_for(level), side)
@@ -607,7 +622,7 @@ def selective_root(model, level: str, side: str = "right", tip=None) -> Contrast
     elif foramen is not None:
         exit_k = _from_point(path, foramen)[0]
     start_pt = np.asarray(tip, float) if tip is not None else path[exit_k] + post * (root_r + 1.0)
-    k, near = _from_point(path, start_pt)
+    k, _near = _from_point(path, start_pt)
     k = max(k, exit_k)
     distal = _extend(path[k:], 16.0, -sup * 2.0) if len(path) - k >= 2 else _extend(path[-2:], 16.0, -sup * 2.0)
     distal = _clip_length(_chaikin(_resample(distal, 8), 3), 26.0)
@@ -662,7 +677,7 @@ def caudal(model, level: str = "S4-S5", side: str | None = None, tip=None) -> Co
             if foramen is not None:
                 # a bough: from the column a little above the foramen, obliquely down and out
                 # through it and on along the root's course beyond
-                o, r = an.frame(root)
+                _o, r = an.frame(root)
                 sup, out_dir = r[:, 2], r[:, 0] * _side_sign(sd)
                 k_col = int(np.argmin(np.linalg.norm(col - (foramen + sup * 6.0), axis=1)))
                 beyond = foramen + _unit(out_dir * 1.0 - sup * 0.9) * 14.0

@@ -21,7 +21,7 @@ import numpy as np
 
 from .carm import CArmPose
 
-__all__ = ["SideMarker", "side_marker", "burn_marker"]
+__all__ = ["SideMarker", "burn_marker", "side_marker"]
 
 # x = patient's LEFT in model coordinates
 _AXIS = {"left": np.array([1.0, 0.0, 0.0]), "right": np.array([-1.0, 0.0, 0.0])}

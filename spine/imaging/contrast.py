@@ -410,6 +410,19 @@ def _clip_length(path: np.ndarray, mm: float) -> np.ndarray:
     return np.vstack([path[:k], path[k - 1] + (path[k] - path[k - 1]) * f])
 
 
+#: how the exiting root runs beyond the foramen, as the sleeve follows it: (how strongly it
+#: turns down, mm of root outlined). Lumbar roots turn down into the psoas toward the plexus;
+#: thoracic ones run out under their rib (the intercostal nerve); cervical ones down and out
+#: in the gutter of the transverse process (Furman's atlas; clinical.md 3.2, 4).
+ROOT_COURSE = {"cervical": (0.5, 26.0), "thoracic": (0.15, 32.0), "lumbar": (2.0, 42.0), "sacral": (2.0, 42.0)}
+
+
+def _root_course(level: str) -> tuple[float, float]:
+    from spine.anatomy.levels import region_of
+
+    return ROOT_COURSE.get(region_of(_root_for(level)), ROOT_COURSE["lumbar"])
+
+
 def _root_for(level: str) -> str:
     from spine.anatomy.levels import exiting_root
 
@@ -573,9 +586,10 @@ def transforaminal(model, level: str, side: str = "right", tip=None) -> Contrast
         k, near = _from_point(path, tip)
         # distally: from the tip's level on the root out and down, ~3 cm beyond the foramen,
         # curving caudally as the root turns down toward the psoas
-        distal = _extend(path[max(k - 1, 0):], 26.0, -sup * 2.0)
+        bend, reach = _root_course(level)
+        distal = _extend(path[max(k - 1, 0):], 26.0, -sup * bend)
         distal = _chaikin(_resample(distal, 10), 3)
-        distal = _clip_length(distal, 42.0)
+        distal = _clip_length(distal, reach)
         pieces += [_capsule(tip, near, 1.8, 0.0, 0.1)]  # the pool at the tip, joining the root
         pieces += _tube(distal, root_r * 0.8 + 0.3, 0.04, 0.55, taper=0.35, segment_mm=4.0)
         # proximally: the sleeve into the foramen, toward the dural sleeve
@@ -624,8 +638,9 @@ def selective_root(model, level: str, side: str = "right", tip=None) -> Contrast
     start_pt = np.asarray(tip, float) if tip is not None else path[exit_k] + post * (root_r + 1.0)
     k, _near = _from_point(path, start_pt)
     k = max(k, exit_k)
-    distal = _extend(path[k:], 16.0, -sup * 2.0) if len(path) - k >= 2 else _extend(path[-2:], 16.0, -sup * 2.0)
-    distal = _clip_length(_chaikin(_resample(distal, 8), 3), 26.0)
+    bend, reach = _root_course(level)
+    tail = path[k:] if len(path) - k >= 2 else path[-2:]
+    distal = _clip_length(_chaikin(_resample(_extend(tail, 16.0, -sup * bend), 8), 3), reach * 0.62)
     pieces = [_capsule(start_pt, distal[0], 1.3, 0.0, 0.1)]
     pieces += _tube(distal, root_r * 0.8 + 0.2, 0.05, 0.7, taper=0.4, segment_mm=4.0)
     return ContrastPattern("selective_root", level, side, tuple(pieces), origin=_tup(start_pt))

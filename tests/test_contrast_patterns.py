@@ -326,3 +326,22 @@ def test_medial_branch_block_shows_a_visible_drop_on_each_target(model, side):
         rows, cols = np.nonzero(blob)
         assert max(np.ptp(rows), np.ptp(cols)) < 14 * k, "more than a small drop"
         assert layer[blob].max() > 0.4, "too faint to see"
+
+
+def test_thoracic_root_sleeve_runs_out_under_the_rib_not_down_like_a_lumbar_one(model):
+    """The thoracic root (the intercostal nerve) runs laterally under its rib; a lumbar root
+    turns down toward the plexus. The sleeve's far end shows the difference on AP."""
+    def far_end(level):
+        im = imager(model, CArmPose.ap(level, model=model))
+        tip3 = model.landmark(level, "safe_triangle", "right")
+        pts = pixels(mask_of(dye(im, contrast_pattern("transforaminal", model, level, "right", tip=tip3))))
+        lat = lateral_sign(im, model, level.split("-")[0], "right")
+        rel = pts - at(im, tip3)
+        out = rel[rel[:, 0] * lat > 0]
+        far = out[np.argmax(out[:, 0] * lat)]
+        return far[0] * lat, far[1]
+
+    across, down = far_end("T7-T8")
+    assert across > 2.0 * down, "the thoracic sleeve runs down, not out along the rib"
+    across, down = far_end("L4-L5")
+    assert down > 0.8 * across, "the lumbar sleeve does not turn down"

@@ -176,3 +176,23 @@ def test_burnt_in_marker_of_a_still_is_on_the_treated_side(side):
     assert len(cols) > 20
     toward = pose.project(np.array([[40.0 if side == "left" else -40.0, 0, 0]]), 256)[0, 0] - 127.5
     assert np.all(np.sign(cols - 127.5) == np.sign(toward)) and rows.max() < 128
+
+
+def test_label_is_right_after_a_turn_played_with_a_fade_in_of_the_panel(tmp_path):
+    """The lead beat fades the panel in while the arm turns: the fade redraws the panel's old
+    label from its own copy every frame, and the settled label must still win at the end."""
+    from manim import FadeIn
+
+    panel = FluoroPanel(synthetic_spine(), CArmPose.ap(isocentre=ISO, level="L4-L5"), size=64, cache_dir=tmp_path)
+    target = CArmPose.lateral(isocentre=ISO, level="L4-L5")
+    expected = panel._make_label(target)
+    fade, turn = FadeIn(panel), panel.rotate_to(target, steps=3)
+    fade.begin()
+    turn.begin()
+    for a in np.linspace(0, 1, 11):
+        fade.interpolate(a)
+        turn.interpolate(a)
+    fade.finish()
+    turn.finish()
+    assert "lateral" in panel.label.text
+    assert abs(panel.label.width - expected.width) < 1e-6

@@ -12,8 +12,8 @@ of the collimated field is transparent), a circular frame, a label (level and vi
 bundled font and the R / L marker (:attr:`marker`) on the patient's side of the image
 (:func:`spine.imaging.marker.side_marker`; ``side`` is the treated side). While the C-arm
 turns (:meth:`rotate_to`) the label and the marker keep the view the arm left; they change
-on the frame where it settles, with its first image. Anatomy line integrals come from the disk cache; a needle or contrast
-change recomputes only that layer. While ``live`` is true the noise follows the picture: its
+on the frame where it settles, with its first image. Anatomy line integrals come from the
+disk cache; a needle or contrast change recomputes only that layer. While ``live`` is true the noise follows the picture: its
 seed is a digest of what the image shows (pose, needle and contrast layers) and of the number
 of exposures taken (:meth:`take_shot`), so the noise changes whenever the picture does (live
 fluoroscopy flickers) but never depends on how many frames were drawn before. A beat's images
@@ -26,7 +26,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, linear
+from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, VMobject, linear
 
 from scenes.kit.palette import TEXT, TEXT_MUTED
 from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
@@ -52,6 +52,17 @@ def grey_to_rgba(grey: np.ndarray, field_fraction: float) -> np.ndarray:
     out[..., 1] = g
     out[..., 2] = g
     out[..., 3] = (alpha * 255 + 0.5).astype(np.uint8)
+    return out
+
+
+def _glyphs(text: Text) -> VMobject:
+    """A text as one filled path of all its glyphs' outlines (with ``.text``): its family never
+    changes size, so a new text can replace it in place during an animation of the panel."""
+    out = VMobject(fill_color=text[0].get_fill_color() if len(text) else TEXT, fill_opacity=1.0, stroke_width=0)
+    parts = [m.points for m in text.family_members_with_points()]
+    if parts:
+        out.set_points(np.vstack(parts))
+    out.text = text.text
     return out
 
 
@@ -96,16 +107,16 @@ class FluoroPanel(Group):
             return self._label_text
         return f"{pose.level}  ·  {pose.describe()}" if pose.level else pose.describe()
 
-    def _make_label(self, pose: CArmPose) -> Text:
-        text = Text(self._label_string(pose), font=FONT_FAMILY, font_size=font_size_for_px(26), color=TEXT)
+    def _make_label(self, pose: CArmPose) -> VMobject:
+        text = _glyphs(Text(self._label_string(pose), font=FONT_FAMILY, font_size=font_size_for_px(26), color=TEXT))
         text.next_to(self.ring, DOWN, buff=0.15)
         return text
 
-    def _make_marker(self, pose: CArmPose) -> Text:
+    def _make_marker(self, pose: CArmPose) -> VMobject:
         """The R / L letter, placed where the patient's side lies on this pose's image."""
         m = side_marker(pose, self.side, self.size, flip_lr=self.detector.flip_lr,
                         field_fraction=self.detector.field_fraction)
-        text = Text(m.letter, font=FONT_FAMILY, font_size=font_size_for_px(30), color=TEXT, weight="BOLD")
+        text = _glyphs(Text(m.letter, font=FONT_FAMILY, font_size=font_size_for_px(30), color=TEXT, weight="BOLD"))
         text.move_to(self._pixel_to_scene(m.col, m.row))
         text.side_marker = m
         return text
@@ -182,18 +193,21 @@ class FluoroPanel(Group):
             c, p = self._contrast
             self.set_contrast(c, p, render=False)
 
-    def _swap_label(self, pose: CArmPose):
-        """Label and marker of ``pose``, changed in place (the same mobjects, so a scene that
-        is drawing them mid-animation shows the change on the very next frame)."""
+    def _swap_label(self, pose: CArmPose, force: bool = False):
+        """Label and marker of ``pose``, changed in place: the same one-path mobjects get the new
+        glyphs' outlines, so a scene drawing them mid-animation shows the change on the very next
+        frame and an animation of the whole panel (its family unchanged) carries on. ``force``
+        redraws them even if they seem current (an animation of the whole panel running at the
+        same time, e.g. a fade-in, may have drawn its own copy of the old ones over them)."""
         new = self._make_label(pose)
         new.move_to(self.label)
-        if new.text != self.label.text:
-            self.label.become(new)
+        if force or new.text != self.label.text:
+            self.label.set_points(new.points)
             self.label.text = new.text
         marker = self._make_marker(pose)
         old = self.marker.side_marker
-        if (marker.text, marker.side_marker.col, marker.side_marker.row) != (self.marker.text, old.col, old.row):
-            self.marker.become(marker)
+        if force or (marker.text, marker.side_marker.col, marker.side_marker.row) != (self.marker.text, old.col, old.row):
+            self.marker.set_points(marker.points)
             self.marker.text = marker.text
         self.marker.side_marker = marker.side_marker
 
@@ -273,4 +287,4 @@ class _Turn(Animation):
         self.panel.imager = imager
         self.panel._reproject_layers()
         self.panel.image.pixel_array = self.rgba[-1]
-        self.panel._swap_label(self.pose)
+        self.panel._swap_label(self.pose, force=True)

@@ -294,10 +294,7 @@ class ProcedureScene(NarratedScene):
             self.pattern = self._confirmation_pattern()
             pose = self._contrast_pose()
             if pose is not None:
-                centres = np.array([np.asarray(p.solid.center, float) for p in self.pattern.at(1.0)])
-                middle = 0.5 * (np.asarray(self.plan.tip) + np.median(centres, axis=0)) if len(centres) else None
-                if middle is not None and np.linalg.norm(middle - np.asarray(pose.isocentre)) > 25.0:
-                    pose = pose.with_(isocentre=tuple(middle))
+                pose = self._centred_on_pattern(pose)
             if pose is not None and pose != self.fluoro.pose:
                 anims.append(self.fluoro.rotate_to(pose, steps=3))
             title = plain(CONTRAST_PATTERNS[self.conf.contrast])
@@ -309,6 +306,13 @@ class ProcedureScene(NarratedScene):
             clock.play(progress.animate.set_value(1.0), share=0.6, rate_func=linear)
             self.fluoro.clear_updaters()
             self.fluoro.set_contrast(pattern, 1.0)
+            # the technique's other contrast view (the chimney on the lateral, the dorsal stripe of
+            # an epidurogram, the fissure's depth), when the beat has time for the turn
+            second = self._second_contrast_pose()
+            if second is not None and clock.remaining_s > 1.5:
+                clock.wait(share=0.05)
+                clock.play(self.fluoro.rotate_to(self._centred_on_pattern(second), steps=3),
+                           seconds=min(1.2, clock.remaining_s * 0.5))
         else:
             # no dye pattern: the check views (front and side) show the tip at the target
             checks = self._check_poses()
@@ -354,6 +358,25 @@ class ProcedureScene(NarratedScene):
                 if view.view == kind and not view.coaxial:
                     if kind == "ap" and self.fluoro.pose.view == "ap":
                         return self.fluoro.pose
+                    return pose
+        return None
+
+    def _centred_on_pattern(self, pose):
+        """``pose`` centred between the needle tip and the dye when they lie apart (the caudal
+        chimney rises far above its needle)."""
+        centres = np.array([np.asarray(p.solid.center, float) for p in self.pattern.at(1.0)])
+        middle = 0.5 * (np.asarray(self.plan.tip) + np.median(centres, axis=0)) if len(centres) else None
+        if middle is not None and np.linalg.norm(middle - np.asarray(pose.isocentre)) > 25.0:
+            return pose.with_(isocentre=tuple(middle))
+        return pose
+
+    def _second_contrast_pose(self):
+        """The technique's view of another kind the dye is checked on (not down the beam)."""
+        for kind in self.conf.contrast_views:
+            if kind == self.fluoro.pose.view:
+                continue
+            for view, pose in zip(self.tech.views, self.poses):
+                if view.view == kind and not view.coaxial:
                     return pose
         return None
 

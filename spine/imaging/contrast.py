@@ -679,7 +679,7 @@ def caudal(model, level: str = "S4-S5", side: str | None = None, tip=None) -> Co
     n = max(2, int(_length(column) / 8.0))
     col = _resample(column, n)
     rise = {i: 0.03 + 0.6 * i / (n - 1) for i in range(n - 1)}
-    pieces += _tube(col, 2.8, 0.03, 0.03 + 0.6 / 0.8, taper=0.35, segment_mm=8.0)
+    pieces += _tube(col, 3.0, 0.03, 0.03 + 0.6 / 0.8, taper=0.35, segment_mm=8.0)
     # the tree: dye leaves along each sacral root (and L5's at the top) through its foramen,
     # both sides; lower roots fill first as the column rises past them
     for root in ("S4", "S3", "S2", "S1", "L5"):

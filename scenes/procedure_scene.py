@@ -16,14 +16,14 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, Ellipse, FadeIn, FadeOut, Tran
 
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import FittedView, SpineView
-from spine.imaging.contrast import contrast_pattern
+from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
 from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
 from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
 from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, glow_size_mm, plain,
                                          polyline_mobject, problem_site, problem_site_at, wrap)
 from scenes.narrated import NarratedScene
-from spine.procedures.catalog import FLUORO_PATTERN, procedure
+from spine.procedures.catalog import procedure
 from spine.procedures.planner import plan_needle
 from spine.procedures.schema import CONTRAST_PATTERNS
 from spine.anatomy.levels import neighbours
@@ -237,7 +237,7 @@ class ProcedureScene(NarratedScene):
 
     def beat_views(self, clock) -> None:
         views = self.tech.views
-        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384)
+        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384, side=self.side)
         self.fluoro.move_to(FLUORO_CENTER)
         cap = self.caption([views[0].name, wrap(views[0].purpose, 60, 1)[0]])
         clock.play(self.set_heading("The x-ray views"), *self.swap_stage(FadeIn(self.fluoro), FadeIn(cap)), seconds=0.8)
@@ -289,14 +289,10 @@ class ProcedureScene(NarratedScene):
         anims = [self.set_heading("Checking the spread" if self.conf.contrast is not None else "Checking the tip")]
         words = self.context.get("contrast_pattern_words") or ""
         if self.conf.contrast is not None:
-            self.pattern = contrast_pattern(FLUORO_PATTERN[self.conf.contrast], self.model, self.level,
-                                            self.side or "right")
+            self.pattern = self._confirmation_pattern()
             pose = self._contrast_pose()
             if pose is not None:
-                centres = np.array([np.asarray(p.solid.center, float) for p in self.pattern.at(1.0)])
-                middle = 0.5 * (np.asarray(self.plan.tip) + np.median(centres, axis=0)) if len(centres) else None
-                if middle is not None and np.linalg.norm(middle - np.asarray(pose.isocentre)) > 25.0:
-                    pose = pose.with_(isocentre=tuple(middle))
+                pose = self._centred_on_pattern(pose)
             if pose is not None and pose != self.fluoro.pose:
                 anims.append(self.fluoro.rotate_to(pose, steps=3))
             title = plain(CONTRAST_PATTERNS[self.conf.contrast])
@@ -308,6 +304,13 @@ class ProcedureScene(NarratedScene):
             clock.play(progress.animate.set_value(1.0), share=0.6, rate_func=linear)
             self.fluoro.clear_updaters()
             self.fluoro.set_contrast(pattern, 1.0)
+            # the technique's other contrast view (the chimney on the lateral, the dorsal stripe of
+            # an epidurogram, the fissure's depth), when the beat has time for the turn
+            second = self._second_contrast_pose()
+            if second is not None and clock.remaining_s > 1.5:
+                clock.wait(share=0.05)
+                clock.play(self.fluoro.rotate_to(self._centred_on_pattern(second), steps=3),
+                           seconds=min(1.2, clock.remaining_s * 0.5))
         else:
             # no dye pattern: the check views (front and side) show the tip at the target
             checks = self._check_poses()
@@ -320,6 +323,20 @@ class ProcedureScene(NarratedScene):
                 clock.wait(share=0.15)
                 clock.play(self.fluoro.rotate_to(pose, steps=3), seconds=1.0)
         self.stage = VGroup(label)
+
+    def _confirmation_pattern(self):
+        """The technique's dye pattern from the needle tip(s); with a control disc, that
+        disc's pattern beside it (discography: the fissured disc and the compact control)."""
+        side = self.side or "right"
+        tips = [np.asarray(n.tip, float) for n in self.plan.needles]
+        tip = np.array(tips) if self.conf.contrast == "target_spot" else tips[0]
+        pattern = contrast_pattern(self.conf.contrast, self.model, self.level, side, tip=tip)
+        if self.conf.control_contrast is not None:
+            control_level = neighbour_interspace(self.level, +1) or neighbour_interspace(self.level, -1)
+            if control_level is not None:
+                control = contrast_pattern(self.conf.control_contrast, self.model, control_level, side)
+                pattern = combined(pattern, control)
+        return pattern
 
     def _check_poses(self) -> list:
         """The technique's last front and side views (not down the beam), centred on the tip."""
@@ -339,6 +356,25 @@ class ProcedureScene(NarratedScene):
                 if view.view == kind and not view.coaxial:
                     if kind == "ap" and self.fluoro.pose.view == "ap":
                         return self.fluoro.pose
+                    return pose
+        return None
+
+    def _centred_on_pattern(self, pose):
+        """``pose`` centred between the needle tip and the dye when they lie apart (the caudal
+        chimney rises far above its needle)."""
+        centres = np.array([np.asarray(p.solid.center, float) for p in self.pattern.at(1.0)])
+        middle = 0.5 * (np.asarray(self.plan.tip) + np.median(centres, axis=0)) if len(centres) else None
+        if middle is not None and np.linalg.norm(middle - np.asarray(pose.isocentre)) > 25.0:
+            return pose.with_(isocentre=tuple(middle))
+        return pose
+
+    def _second_contrast_pose(self):
+        """The technique's view of another kind the dye is checked on (not down the beam)."""
+        for kind in self.conf.contrast_views:
+            if kind == self.fluoro.pose.view:
+                continue
+            for view, pose in zip(self.tech.views, self.poses):
+                if view.view == kind and not view.coaxial:
                     return pose
         return None
 

@@ -43,3 +43,19 @@ def preview_build(tmp_path_factory) -> Path:
     proc = run_cli("render", "overview", "--quality", "preview", "--output-dir", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _manim_media_per_worker(tmp_path_factory):
+    """Manim writes the SVG of every Text to ``<media_dir>/texts/<hash>.svg``; two pytest-xdist
+    workers writing and reading the same file at once read a half-written one. Each worker gets
+    its own media folder (the CLI's renders run in their own processes and folders anyway)."""
+    try:
+        from manim import config
+    except ImportError:  # pragma: no cover - manim is a dependency
+        yield
+        return
+    before = config.media_dir
+    config.media_dir = str(tmp_path_factory.mktemp("manim-media"))
+    yield
+    config.media_dir = before

@@ -8,7 +8,9 @@ speech of that length), then reads the final frame:
 * the illustration: needle-coloured pixels where the view projects each planned tip;
 * the fluoroscopy: the panel is on screen, each tip's shadow lies inside its circular field,
   and the needle image the panel shows ends there (its farthest pixel along the needle is
-  the projected tip), at a planned tip that lies on the target landmark.
+  the projected tip), at a planned tip that lies on the target landmark;
+* with a dye pattern: the dye the panel shows starts at each needle tip, and the R / L marker
+  names the treated side on the half of the image where that side lies.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ WIDTH, HEIGHT, FPS, BEAT_S = 320, 180, 5, 1.0
 
 CASES = [
     ("transforaminal-esi", "L4-L5", "right"),      # root-sleeve dye
-    ("medial-branch-block", "L4-L5", "left"),      # two needles, no dye pattern
+    ("medial-branch-block", "L4-L5", "left"),      # two needles, a drop of dye on each target
+    ("selective-nerve-root-block", "L5-S1", "left"),  # the one root outlined, no epidural spread
     ("radiofrequency-ablation", "L4-L5", "right"),  # parallel cannulas, checked on front and side views
     ("vertebroplasty", "L1", "right"),             # bone needle, checked on front and side views
 ]
@@ -123,6 +126,34 @@ def test_fluoroscopy_is_on_screen_and_its_needle_ends_at_the_target(confirmed):
     for n in scene.plan.needles:
         target = np.asarray(scene.model.landmark(n.target_level, n.target, scene.plan.side), float)
         assert np.linalg.norm(np.asarray(n.tip) - target) < 8.0, f"{name} {n.label}: tip far from {n.target}"
+
+
+def test_dye_starts_at_each_needle_tip_and_the_marker_names_the_side(confirmed):
+    (name, level, side), scene, frame, frame_width = confirmed
+    if scene.conf.contrast is None:
+        pytest.skip(f"{name} checks the tip without dye")
+    panel = scene.fluoro
+    layer = panel._contrast_layer
+    assert layer is not None and layer.max() > 0.3, f"{name}: no dye on the fluoroscopy"
+    rows, cols = np.nonzero(layer > 0.05)
+    dye = np.stack([cols, rows], axis=1).astype(float)
+    mm = panel.size / panel.pose.fov_mm * panel.pose.magnification  # pixels per mm at the isocentre
+    for n in scene.plan.needles:
+        tip = panel.project(np.asarray(n.tip, float))[0]
+        assert np.linalg.norm(dye - tip, axis=1).min() < 4 * mm, f"{name} {n.label}: the dye is not at the tip"
+    if panel.pose.view != "lateral":
+        assert panel.marker.text == {"left": "L", "right": "R"}[side]
+        # on the half of the image toward which this side of the patient lies (the field may be
+        # centred off the midline, on the tip)
+        other = "left" if side == "right" else "right"
+        this_x, other_x = (panel.point_on_panel(scene.model.landmark(_vertebra(level), "pedicle", s))[0]
+                           for s in (side, other))
+        centre = panel.image.get_center()[0]
+        assert np.sign(panel.marker.get_center()[0] - centre) == np.sign(this_x - other_x)
+
+
+def _vertebra(level: str) -> str:
+    return level.split("-")[0]
 
 
 def test_vertebroplasty_cement_under_live_side_view():

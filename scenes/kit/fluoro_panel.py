@@ -8,9 +8,12 @@
     panel.add_updater(lambda m: m.set_contrast(pattern, progress()))   # per frame
 
 The panel is a ``Group`` of the image (:attr:`image`, an ``ImageMobject`` whose outside
-of the collimated field is transparent), a circular frame and a label (level and view)
-in the bundled font. Anatomy line integrals come from the disk cache; a needle or contrast
-change recomputes only that layer. While ``live`` is true the noise follows the picture: its
+of the collimated field is transparent), a circular frame, a label (level and view) in the
+bundled font and the R / L marker (:attr:`marker`) on the patient's side of the image
+(:func:`spine.imaging.marker.side_marker`; ``side`` is the treated side). While the C-arm
+turns (:meth:`rotate_to`) the label and the marker keep the view the arm left; they change
+on the frame where it settles, with its first image. Anatomy line integrals come from the
+disk cache; a needle or contrast change recomputes only that layer. While ``live`` is true the noise follows the picture: its
 seed is a digest of what the image shows (pose, needle and contrast layers) and of the number
 of exposures taken (:meth:`take_shot`), so the noise changes whenever the picture does (live
 fluoroscopy flickers) but never depends on how many frames were drawn before. A beat's images
@@ -23,7 +26,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, linear
+from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, VMobject, linear
 
 from scenes.kit.palette import TEXT, TEXT_MUTED
 from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
@@ -31,6 +34,7 @@ from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
 from spine.imaging.carm import CArmPose, interpolate_poses
 from spine.imaging.detector import Detector, to_uint8
 from spine.imaging.layers import FluoroImager, Needle
+from spine.imaging.marker import side_marker
 
 __all__ = ["FluoroPanel", "grey_to_rgba"]
 
@@ -51,12 +55,24 @@ def grey_to_rgba(grey: np.ndarray, field_fraction: float) -> np.ndarray:
     return out
 
 
+def _glyphs(text: Text) -> VMobject:
+    """A text as one filled path of all its glyphs' outlines (with ``.text``): its family never
+    changes size, so a new text can replace it in place during an animation of the panel."""
+    out = VMobject(fill_color=text[0].get_fill_color() if len(text) else TEXT, fill_opacity=1.0, stroke_width=0)
+    parts = [m.points for m in text.family_members_with_points()]
+    if parts:
+        out.set_points(np.vstack(parts))
+    out.text = text.text
+    return out
+
+
 class FluoroPanel(Group):
     """A simulated C-arm monitor: image in a circular frame with a level/view label."""
 
     def __init__(self, model, pose: CArmPose, *, size: int = 512, height: float = 4.0,
                  detector: Detector | None = None, cache_dir=None, seed: int = 0,
-                 label: str | None = None, live: bool = True, blank: bool = False, **kwargs):
+                 label: str | None = None, live: bool = True, blank: bool = False, side: str | None = None,
+                 **kwargs):
         register_fonts()
         self.model = model
         self.size = int(size)
@@ -70,6 +86,7 @@ class FluoroPanel(Group):
         self._contrast = None
         self._contrast_layer = None
         self._label_text = label
+        self.side = side
         self.imager = self._imager(pose)
         grey = np.full((self.size, self.size), self.detector.surround, np.float32) if blank else self._render()
         self.image = ImageMobject(grey_to_rgba(grey, self.detector.field_fraction))
@@ -77,7 +94,8 @@ class FluoroPanel(Group):
         self.ring = Circle(radius=height / 2 * self.detector.field_fraction, color=TEXT_MUTED, stroke_width=3)
         self.ring.move_to(self.image.get_center())
         self.label = self._make_label(pose)
-        super().__init__(self.image, self.ring, self.label, **kwargs)
+        self.marker = self._make_marker(pose)
+        super().__init__(self.image, self.ring, self.label, self.marker, **kwargs)
 
     # -- building blocks ------------------------------------------------------------------------
     def _imager(self, pose: CArmPose) -> FluoroImager:
@@ -89,10 +107,24 @@ class FluoroPanel(Group):
             return self._label_text
         return f"{pose.level}  ·  {pose.describe()}" if pose.level else pose.describe()
 
-    def _make_label(self, pose: CArmPose) -> Text:
-        text = Text(self._label_string(pose), font=FONT_FAMILY, font_size=font_size_for_px(26), color=TEXT)
+    def _make_label(self, pose: CArmPose) -> VMobject:
+        text = _glyphs(Text(self._label_string(pose), font=FONT_FAMILY, font_size=font_size_for_px(26), color=TEXT))
         text.next_to(self.ring, DOWN, buff=0.15)
         return text
+
+    def _make_marker(self, pose: CArmPose) -> VMobject:
+        """The R / L letter, placed where the patient's side lies on this pose's image."""
+        m = side_marker(pose, self.side, self.size, flip_lr=self.detector.flip_lr,
+                        field_fraction=self.detector.field_fraction)
+        text = _glyphs(Text(m.letter, font=FONT_FAMILY, font_size=font_size_for_px(30), color=TEXT, weight="BOLD"))
+        text.move_to(self._pixel_to_scene(m.col, m.row))
+        text.side_marker = m
+        return text
+
+    def _pixel_to_scene(self, col: float, row: float) -> np.ndarray:
+        w, h = self.image.width, self.image.height
+        corner = self.image.get_corner(np.array([-1, 1, 0]))
+        return corner + np.array([(col + 0.5) / self.size * w, -(row + 0.5) / self.size * h, 0.0])
 
     def _seed_for(self, imager: FluoroImager, layers) -> int:
         """The noise seed of an image: fixed unless live; then a digest of what it shows."""
@@ -125,9 +157,9 @@ class FluoroPanel(Group):
     def point_on_panel(self, point3d) -> np.ndarray:
         """Scene coordinates of a 3D point's shadow on the panel (for arrows and labels)."""
         col, row = self.project(point3d)[0]
-        w, h = self.image.width, self.image.height
-        corner = self.image.get_corner(np.array([-1, 1, 0]))
-        return corner + np.array([(col + 0.5) / self.size * w, -(row + 0.5) / self.size * h, 0.0])
+        if self.detector.flip_lr:
+            col = self.size - 1 - col
+        return self._pixel_to_scene(col, row)
 
     def set_needle(self, needle: Needle | None, render: bool = True) -> "FluoroPanel":
         """Show ``needle`` (None removes it). Only the needle layer is recomputed."""
@@ -161,12 +193,23 @@ class FluoroPanel(Group):
             c, p = self._contrast
             self.set_contrast(c, p, render=False)
 
-    def _swap_label(self, pose: CArmPose):
+    def _swap_label(self, pose: CArmPose, force: bool = False):
+        """Label and marker of ``pose``, changed in place: the same one-path mobjects get the new
+        glyphs' outlines, so a scene drawing them mid-animation shows the change on the very next
+        frame and an animation of the whole panel (its family unchanged) carries on. ``force``
+        redraws them even if they seem current (an animation of the whole panel running at the
+        same time, e.g. a fade-in, may have drawn its own copy of the old ones over them)."""
         new = self._make_label(pose)
         new.move_to(self.label)
-        i = self.submobjects.index(self.label)
-        self.submobjects[i] = new
-        self.label = new
+        if force or new.text != self.label.text:
+            self.label.set_points(new.points)
+            self.label.text = new.text
+        marker = self._make_marker(pose)
+        old = self.marker.side_marker
+        if force or (marker.text, marker.side_marker.col, marker.side_marker.row) != (self.marker.text, old.col, old.row):
+            self.marker.set_points(marker.points)
+            self.marker.text = marker.text
+        self.marker.side_marker = marker.side_marker
 
     # -- animations ---------------------------------------------------------------------------------
     def take_shot(self, run_time: float = 0.7, **kwargs) -> Animation:
@@ -235,6 +278,8 @@ class _Turn(Animation):
         if k != self._shown:
             self.panel.image.pixel_array = self.rgba[k]
             self._shown = k
+            if k == len(self.rgba) - 1:  # the arm has settled: its view's name and marker, now
+                self.panel._swap_label(self.pose)
 
     def finish(self) -> None:
         super().finish()
@@ -242,4 +287,4 @@ class _Turn(Animation):
         self.panel.imager = imager
         self.panel._reproject_layers()
         self.panel.image.pixel_array = self.rgba[-1]
-        self.panel._swap_label(self.pose)
+        self.panel._swap_label(self.pose, force=True)

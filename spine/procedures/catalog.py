@@ -55,7 +55,6 @@ from spine.procedures.schema import CONTRAST_PATTERNS, Procedure, Technique
 __all__ = [
     "DATA_DIR",
     "PROCEDURE_ORDER",
-    "FLUORO_PATTERN",
     "SCENE",
     "ProcedureDataError",
     "load_procedures",
@@ -87,19 +86,6 @@ PROCEDURE_ORDER = (
     "vertebroplasty",
     "spinal-cord-stimulator-trial",
 )
-
-# Our contrast pattern names -> the names spine/imaging/contrast.py builds them under.
-FLUORO_PATTERN = {
-    "epidurogram": "epidurogram",
-    "root_sleeve": "transforaminal",
-    "caudal": "caudal",
-    "arthrogram_facet": "facet_arthrogram",
-    "arthrogram_si": "si_arthrogram",
-    "nucleogram": "nucleogram",
-    "fissured_disc": "fissured_disc",
-    "vascular": "vascular",
-    "selective_root": "selective_root",  # built by spine/imaging/contrast.py (selective nerve root block)
-}
 
 # Where the nerve pain of a root at each region is felt ("pain down the {limb}").
 # Keyed by technique (the cervical interlaminar technique reaches T1-T2, whose root serves the

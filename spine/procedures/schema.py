@@ -82,7 +82,7 @@ __all__ = [
 # -- vocabularies -----------------------------------------------------------------------------
 
 # Contrast pattern name -> words for narration. The fluoroscopy module builds each one in 3D
-# (spine/imaging/contrast.py; its names: see FLUORO_PATTERN in catalog.py).
+# (spine/imaging/contrast.py, under these names or its ALIASES).
 CONTRAST_PATTERNS: dict[str, str] = {
     "epidurogram": "a cloud of contrast spreading along the back of the epidural space",
     "root_sleeve": ("contrast outlining the nerve root as it runs down and out, and flowing "
@@ -94,13 +94,15 @@ CONTRAST_PATTERNS: dict[str, str] = {
     "nucleogram": "contrast filling the centre of the disc in a compact shape",
     "fissured_disc": "contrast running through cracks from the centre of the disc to its outer wall",
     "vascular": "thin streaks of contrast that branch and wash away, which means the needle is in a vessel",
-    # selective nerve root block: the dye outlines the one root just outside its foramen; dye
-    # running back into the epidural space would reach other roots and spoil the test (clinical.md 3.2)
+    # selective nerve root block: dye spreading into the epidural space would numb more than
+    # the one root, and the test would no longer be selective (clinical.md 3.2)
     "selective_root": ("a thin line of contrast along this one nerve root, just outside its opening, "
                        "with none flowing back into the epidural space"),
+    # medial branch block: a few tenths of a mL on the bone at the target, no streaks into a
+    # vessel (SIS guidelines, Bogduk 2013; clinical.md 3.5)
+    "target_spot": "a small drop of contrast that stays on the bone where the nerve runs",
 }
-ContrastName = Literal["epidurogram", "root_sleeve", "caudal", "arthrogram_facet", "arthrogram_si",
-                       "nucleogram", "fissured_disc", "vascular", "selective_root"]
+ContrastName = Literal[tuple(CONTRAST_PATTERNS)]  # type: ignore[valid-type]
 
 # How the needle gets to its target; the planner has one routine per approach.
 APPROACHES = (

@@ -31,6 +31,8 @@ keeps every finished video, and the next run does only what is left.
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
 import contextlib
 import datetime as _dt
 import hashlib
@@ -58,7 +60,7 @@ FAST_FORWARD_COST = 0.15
 Report = Callable[[Any], None]
 
 
-class CatalogError(ValueError):
+class CatalogError(SpineError, ValueError):
     """The catalog file, or a name given on the command line, cannot be used."""
 
 

@@ -7,28 +7,27 @@ allowed>``, and exit status 2, before anything under ``output/`` is touched.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import math
 import sys
 from pathlib import Path
 
 import click
 
 from pipeline.quality import DEFAULT_QUALITY, QUALITIES
+from spine.errors import SpineError, one_line, shorten
 from spine.videos import SIDES, all_videos
 
 VOICES = ("piper", "espeak", "none")
-USER_ERRORS: tuple[type[BaseException], ...] = ()
+class FiniteFloatRange(click.FloatRange):
+    """A float range that refuses nan (which passes every comparison) and ±inf with the range named."""
 
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from pipeline.outputs import OutputError
-    from spine.videos import RequestError
-    from voiceover.scripts import ScriptError
-    from voiceover.speech import NarrationError
-    from pipeline.catalog import CatalogError
-    from pipeline.cluster import ClusterError
-
-    return (RequestError, OutputError, ScriptError, NarrationError, CatalogError, ClusterError)
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx) if not isinstance(value, float) else value
+        if not math.isfinite(number):
+            self.fail(f"{shorten(value)} is not a finite number; allowed: {self._describe_range()}", param, ctx)
+        return super().convert(number, param, ctx)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -83,7 +82,7 @@ def list_videos(as_json: bool) -> None:
 @click.option("--voice", type=click.Choice(VOICES), default="piper", show_default=True,
               help="piper (neural, English), espeak (espeak-ng, many languages) or none (silent draft).")
 @click.option("--lang", default="en", show_default=True, help="Narration language (a script must exist).")
-@click.option("--loudness", type=click.FloatRange(-36, -10), default=-16.0, show_default=True,
+@click.option("--loudness", type=FiniteFloatRange(-36, -10), default=-16.0, show_default=True,
               help="Integrated loudness target in LUFS (-16 web, -23 EBU R128 broadcast).")
 @click.option("--music", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Music bed under the narration (ducked under speech).")
@@ -301,9 +300,16 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         return exc.exit_code
-    except _user_errors() as exc:
-        click.echo(f"Error: {str(exc).splitlines()[0]}", err=True)
-        return 2
+    except SpineError as exc:  # every mistake a user can fix: one line, its exit code (2)
+        click.echo(f"Error: {one_line(exc)}", err=True)
+        return exc.exit_code
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        click.echo(f"Error: no space left on the device{where}; free some space and run again "
+                   "(the outputs already in place are unchanged)", err=True)
+        return 1
     except KeyboardInterrupt:
         click.echo("Interrupted; nothing under output/ was changed by the unfinished build.", err=True)
         return 130

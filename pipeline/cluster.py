@@ -28,6 +28,8 @@ in a child process with our seed, so it draws exactly what a local worker draws.
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
 import contextlib
 import importlib
 import importlib.util
@@ -464,5 +466,5 @@ class DaskPool:
             self.client.close()
 
 
-class ClusterError(RuntimeError):
+class ClusterError(SpineError, RuntimeError):
     """The cluster cannot be used (unreachable scheduler, no workers)."""

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any, Callable
 
-from spine.errors import RequestError
+from spine.errors import RequestError, shorten
+
+#: no level name is longer than "Co1-Co1" with spaces; longer input is refused before it is parsed
+MAX_LEVEL_CHARS = 16
 
 SIDES = ("left", "right")
 
@@ -137,7 +140,7 @@ def resolve(name: str, level: str | None = None, side: str | None = None) -> Vid
     videos = all_videos()
     spec = videos.get(name)
     if spec is None:
-        raise RequestError(f"unknown video '{name}'; videos: {', '.join(videos)}")
+        raise RequestError(f"unknown video '{shorten(name)}'; videos: {', '.join(videos)}")
     if level is not None and not spec.levels:
         raise RequestError(f"'{name}' has no level to choose; leave out --level")
     if side is not None and not spec.sides:
@@ -159,6 +162,9 @@ def resolve(name: str, level: str | None = None, side: str | None = None) -> Vid
 def _normalise_level(text: str, spec: VideoSpec) -> str:
     from spine.anatomy.levels import LevelError, parse_level
 
+    if len(str(text)) > MAX_LEVEL_CHARS:  # never parse (or echo back) a 10,000-character level
+        raise RequestError(f"level '{shorten(text, 12)}' is too long to be a level; "
+                           f"allowed for '{spec.name}': {spec.describe_levels()}")
     try:
         return str(parse_level(text))
     except LevelError as exc:

@@ -8,6 +8,8 @@ format and how the respellings were checked.
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
 import functools
 import re
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ import yaml
 LEXICON_PATH = Path(__file__).resolve().with_name("lexicon.yaml")
 
 
-class LexiconError(ValueError):
+class LexiconError(SpineError, ValueError):
     """The lexicon file is malformed."""
 
 

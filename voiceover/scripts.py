@@ -30,6 +30,8 @@ request's technique (context field ``technique``).
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +41,7 @@ import yaml
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 
 
-class ScriptError(ValueError):
+class ScriptError(SpineError, ValueError):
     """A narration script is missing, malformed, or lacks a field or a translation."""
 
 

@@ -4,8 +4,8 @@ The anatomy of a pose is the expensive part of a frame (hundreds of solids), and
 not change while a needle advances or contrast spreads, so it is computed once and kept.
 The key is the sha256 of: the cache version, the model's ``parameters_hash()``, the pose's
 geometry, the image size and any extra settings. Files are written atomically (a temporary
-file in the same directory, then ``os.replace``), so a crashed or parallel render can never
-leave a truncated file that a later run would read.
+file in the same directory, then ``os.replace``) with a checksum beside them
+(:mod:`spine.checked_files`): a damaged file is reported in one line and recomputed, never read.
 
 Default directory: ``<repo>/.cache/fluoro``; override with the ``FLUORO_CACHE_DIR``
 environment variable or the ``directory`` argument.
@@ -14,12 +14,14 @@ environment variable or the ``directory`` argument.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from spine import checked_files
 
 __all__ = ["CACHE_VERSION", "AnatomyCache", "default_cache_dir", "cache_key"]
 
@@ -56,24 +58,17 @@ class AnatomyCache:
 
     def load(self, key: str) -> np.ndarray | None:
         p = self.path(key)
-        if not p.exists():
+        if not checked_files.verify(p):  # missing, or damaged (reported in one line, removed)
             return None
         try:
             return np.load(p, allow_pickle=False)
-        except (OSError, ValueError):
-            return None  # unreadable: recompute (and overwrite)
+        except (OSError, ValueError) as exc:
+            checked_files.discard(p, f"unreadable: {type(exc).__name__}")
+            return None  # recompute (and overwrite)
 
     def store(self, key: str, array: np.ndarray) -> Path:
+        """Write the array and its checksum (``<key>.npy.sha256``), each atomically."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        final = self.path(key)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{key[:12]}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return final
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        return checked_files.write_entry(self.path(key), buffer.getvalue())

@@ -29,6 +29,8 @@ Narration context (the fields the scripts in ``voiceover/scripts/<lang>/<name>.y
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -108,7 +110,7 @@ REGION_WORDS = {
 }
 
 
-class ProcedureDataError(ValueError):
+class ProcedureDataError(SpineError, ValueError):
     """A procedure data file is missing, unreadable or breaks a rule; the message is one line."""
 
 

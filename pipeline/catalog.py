@@ -755,6 +755,10 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
         raise CatalogError(f"unknown quality '{quality}'; qualities: {', '.join(QUALITIES)}")
     if voice not in VOICES:
         raise CatalogError(f"unknown voice '{voice}'; voices: {', '.join(VOICES)}")
+    from spine.videos import data_problem
+
+    if data_problem() is not None:  # the catalog would silently lose the procedure videos
+        raise data_problem()
     out = Path(output_dir or DEFAULT_OUTPUT_DIR)
     jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
                         cache_dir=Path(cache_dir or DEFAULT_CACHE_DIR), only=only, plugins=plugins_from_env())

@@ -59,6 +59,10 @@ def list_videos(as_json: bool) -> None:
             "default_level": spec.default_level, "default_side": spec.default_side,
             "languages": available_languages(spec.script_name),
         })
+    from spine.videos import data_problem
+
+    if data_problem() is not None:  # the other videos are still listed; the broken file is named
+        click.echo(f"Warning: procedure videos left out: {one_line(data_problem())}", err=True)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any, Callable
 
-from spine.errors import RequestError, shorten
+from spine.errors import RequestError, SpineError, shorten
 
 #: no level name is longer than "Co1-Co1" with spaces; longer input is refused before it is parsed
 MAX_LEVEL_CHARS = 16
@@ -111,6 +111,15 @@ def _atlas_context(request: VideoRequest) -> dict[str, Any]:
     return {"level_words": describe_level(request.level)}
 
 
+_DATA_PROBLEMS: list[SpineError] = []
+
+
+def data_problem() -> SpineError | None:
+    """The error that left the procedure videos out of :func:`all_videos` (a bad data file), if any."""
+    all_videos()
+    return _DATA_PROBLEMS[0] if _DATA_PROBLEMS else None
+
+
 @lru_cache(maxsize=1)
 def all_videos() -> dict[str, VideoSpec]:
     """Name -> spec of every video, in the order ``render.py list`` shows them."""
@@ -132,13 +141,18 @@ def all_videos() -> dict[str, VideoSpec]:
             context=_atlas_context,
         ),
     ]
-    specs.extend(video_specs())
+    try:
+        specs.extend(video_specs())
+    except SpineError as exc:  # a bad procedure data file: the other videos still list and render
+        _DATA_PROBLEMS.append(exc)
     return {s.name: s for s in specs}
 
 
 def resolve(name: str, level: str | None = None, side: str | None = None) -> VideoRequest:
     videos = all_videos()
     spec = videos.get(name)
+    if spec is None and data_problem() is not None and _is_procedure_name(name):
+        raise data_problem()
     if spec is None:
         raise RequestError(f"unknown video '{shorten(name)}'; videos: {', '.join(videos)}")
     if level is not None and not spec.levels:
@@ -169,6 +183,12 @@ def _normalise_level(text: str, spec: VideoSpec) -> str:
         return str(parse_level(text))
     except LevelError as exc:
         raise RequestError(f"{exc} (allowed for '{spec.name}': {spec.describe_levels()})") from exc
+
+
+def _is_procedure_name(name: str) -> bool:
+    from spine.procedures.catalog import DATA_DIR, PROCEDURE_ORDER
+
+    return name in PROCEDURE_ORDER or (DATA_DIR / f"{name}.yaml").is_file()
 
 
 def video_specs() -> list:

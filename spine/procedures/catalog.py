@@ -135,7 +135,7 @@ def load_procedure_file(path: Path) -> Procedure:
         raise ProcedureDataError(f"{path.name}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "?"
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ProcedureDataError(f"{path.name}: not valid YAML at {where}: {problem}") from None
     if not isinstance(raw, dict):

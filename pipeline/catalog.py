@@ -127,8 +127,12 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise CatalogError(f"catalog file {path} does not exist; pass an existing file to --catalog") from exc
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{label}: not readable YAML ({str(exc).splitlines()[0]})") from exc
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read ({exc.strerror or exc}); pass a readable file to --catalog") from None
+    except yaml.YAMLError as exc:
+        from voiceover.lexicon import yaml_problem, yaml_where
+
+        raise CatalogError(f"{path}{yaml_where(exc)}: not valid YAML: {yaml_problem(exc)}") from None
     if data is None:
         return True, []
     if not isinstance(data, dict):
@@ -759,9 +763,14 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
 
     if data_problem() is not None:  # the catalog would silently lose the procedure videos
         raise data_problem()
+    from pipeline.outputs import ensure_writable_dir
+
     out = Path(output_dir or DEFAULT_OUTPUT_DIR)
+    cache = ensure_writable_dir(Path(cache_dir or DEFAULT_CACHE_DIR), option="--cache-dir", what="cache directory")
+    if cache_dir is not None and not os.environ.get("FLUORO_CACHE_DIR"):  # everything cached goes where asked
+        os.environ["FLUORO_CACHE_DIR"] = str(Path(cache_dir) / "fluoro")
     jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
-                        cache_dir=Path(cache_dir or DEFAULT_CACHE_DIR), only=only, plugins=plugins_from_env())
+                        cache_dir=cache, only=only, plugins=plugins_from_env())
     printer = _Printer(quiet)
     pool = DaskPool(cluster, jobs[0].plugins if jobs else ()) if cluster else None
     # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where

@@ -28,7 +28,7 @@ in a child process with our seed, so it draws exactly what a local worker draws.
 
 from __future__ import annotations
 
-from spine.errors import SpineError
+from spine.errors import SpineError, one_line, shorten
 
 import contextlib
 import importlib
@@ -397,13 +397,14 @@ class DaskPool:
 
     ship_outputs = True
 
-    def __init__(self, address: str, plugins: tuple[str, ...] = (), connect_timeout: float = 20):
+    def __init__(self, address: str, plugins: tuple[str, ...] = (), connect_timeout: float = 8):
         from distributed import Client
 
+        check_address(address, connect_timeout)
         try:
             self.client = Client(address, timeout=connect_timeout, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
+        except (Exception, MemoryError) as exc:  # noqa: BLE001 - one line, whatever the client raised
+            raise ClusterError(f"cannot reach the Dask scheduler at {shorten(address, 80)} ({one_line(exc)[:100]}); start one with "
                                f"`dask scheduler` and point --cluster at it") from exc
         self.address = address
         self.plugins = plugins
@@ -468,3 +469,54 @@ class DaskPool:
 
 class ClusterError(SpineError, RuntimeError):
     """The cluster cannot be used (unreachable scheduler, no workers)."""
+
+
+CLUSTER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+def check_address(address: str, timeout: float = 8) -> None:
+    """Refuse, within ``timeout`` seconds, a scheduler address that is malformed or does not answer.
+
+    Checked before Dask's client is made: a client that fails to connect can take its own
+    timeouts again on the way out (about 40 s for a wrong scheme).
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    shown = shorten(address, 80)
+    hint = "give the scheduler's address like tcp://render-farm:8786 (start one with `dask scheduler`)"
+    scheme, sep, rest = str(address).partition("://")
+    if not sep:
+        scheme, rest = "tcp", str(address)
+    if scheme not in CLUSTER_SCHEMES:
+        raise ClusterError(f"--cluster {shown}: unknown scheme '{shorten(scheme, 20)}' (known: "
+                           f"{', '.join(CLUSTER_SCHEMES)}); {hint}")
+    if scheme not in ("tcp", "tls", "ws", "wss"):
+        return
+    try:
+        parts = urlsplit(f"//{rest}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host:
+        raise ClusterError(f"--cluster {shown}: no host in the address; {hint}")
+    try:
+        with socket.create_connection((host, port or 8786), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__ or "no answer"
+        raise ClusterError(f"cannot reach the Dask scheduler at {shown} ({why}); {hint}") from None
+    # Something listens: it must speak Dask's protocol (a handshake) within the timeout.
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout))
+    except (Exception, MemoryError) as exc:  # noqa: BLE001 - whatever answered is not a scheduler
+        why = (str(exc).splitlines() or [""])[0][:100] or type(exc).__name__
+        raise ClusterError(f"no Dask scheduler answers at {shown} ({why}); {hint}") from None

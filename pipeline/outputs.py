@@ -19,10 +19,11 @@ sidecar's sha256 and the manifest (``render.py verify``).
 
 from __future__ import annotations
 
-from spine.errors import SpineError
+from spine.errors import SpineError, shorten
 
 import contextlib
 import datetime as _dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -43,20 +44,28 @@ class OutputError(SpineError, ValueError):
     """The output directory cannot be used."""
 
 
-def ensure_writable_dir(directory: Path) -> Path:
-    """Create ``directory`` if needed and prove we can write in it, or raise OutputError."""
+def ensure_writable_dir(directory: Path, option: str = "--output-dir", what: str = "output directory") -> Path:
+    """Create ``directory`` if needed and prove we can write in it, or raise OutputError (one line).
+
+    A full disk is not the folder's fault: it is raised as it is (the CLI says "no space left").
+    """
     directory = Path(directory)
+    shown = shorten(directory, 120)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"output directory '{directory}' cannot be created ({exc.strerror}); choose a writable one with --output-dir") from exc
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise OutputError(f"{what} '{shown}' cannot be created ({exc.strerror}); choose a writable one with {option}") from None
     if not directory.is_dir():
-        raise OutputError(f"output directory '{directory}' is not a directory; choose a writable one with --output-dir")
+        raise OutputError(f"{what} '{shown}' is not a directory; choose a writable one with {option}")
     try:
         with tempfile.NamedTemporaryFile(dir=directory, prefix=PARTIAL_PREFIX, delete=True):
             pass
     except OSError as exc:
-        raise OutputError(f"output directory '{directory}' is not writable ({exc.strerror}); choose a writable one with --output-dir") from exc
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise OutputError(f"{what} '{shown}' is not writable ({exc.strerror}); choose a writable one with {option}") from None
     return directory
 
 

@@ -157,6 +157,26 @@ def gallery(output_dir) -> None:
     click.echo(str(page))
 
 
+@cli.command()
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The folder to check (default: output/).")
+def verify(output_dir) -> None:
+    """Check every video against its sidecar's sha256 and the manifest; exit 1 naming each mismatch."""
+    from pipeline.build import DEFAULT_OUTPUT_DIR
+    from pipeline.outputs import OutputError, verify_outputs
+
+    directory = Path(output_dir or DEFAULT_OUTPUT_DIR)
+    if not directory.is_dir():
+        raise OutputError(f"output directory '{shorten(directory, 120)}' does not exist; name one with --output-dir")
+    problems, checked = verify_outputs(directory)
+    for line in problems:
+        click.echo(f"MISMATCH {line}", err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {checked} video(s); render them again to replace them", err=True)
+        sys.exit(1)
+    click.echo(f"{checked} video(s) in {directory}: every file matches its sidecar and the manifest")
+
+
 @cli.command("all")
 @click.option("--quality", default=DEFAULT_QUALITY, show_default=True, metavar="Q",
               help=f"One of {', '.join(QUALITIES)}.")

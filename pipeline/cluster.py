@@ -149,6 +149,12 @@ def _worker_main(conn: Connection, parent_pid: int, threads: int = 0) -> None:
 
         os.environ[SPEECH_THREADS_ENV] = str(threads)
     _die_with_parent()
+    # Locks that libraries make in this worker (tqdm's write lock, through Manim) are named
+    # POSIX semaphores under the spawn start method, registered with the parent's resource
+    # tracker: a worker killed outright left "leaked semaphore" warnings behind. With fork as
+    # this process's default, such a lock is unlinked as soon as it is made (nothing to leak);
+    # the worker starts no processes of its own.
+    multiprocessing.set_start_method("fork", force=True)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect

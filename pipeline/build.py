@@ -13,6 +13,7 @@ import contextlib
 import datetime as _dt
 import importlib.metadata
 import math
+import os
 import shutil
 import subprocess
 import time
@@ -30,7 +31,9 @@ from scenes.storyboard import Storyboard, schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT_DIR = ROOT / "output"
-DEFAULT_CACHE_DIR = ROOT / ".cache"
+# Speech, beat segments, checkpoints, fluoroscopy and logs; SPINE_CACHE_DIR moves them all (CI, tests).
+CACHE_DIR_ENV = "SPINE_CACHE_DIR"
+DEFAULT_CACHE_DIR = Path(os.environ.get(CACHE_DIR_ENV) or ROOT / ".cache")
 RECORDINGS_DIR = ROOT / "assets" / "voiceover"
 
 
@@ -210,6 +213,10 @@ def check_options(options: BuildOptions) -> None:
         raise RequestError(f"loudness {shorten(options.loudness_lufs)} LUFS: allowed a finite number from -36 to -10")
     if options.music is not None:
         check_music(Path(options.music))
+    if options.voice != "none":  # the pronunciation lexicon's file is checked before anything is spoken
+        from voiceover.lexicon import load_lexicon
+
+        load_lexicon(options.lang)
 
 
 def check_music(path: Path) -> None:

@@ -33,7 +33,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def default_cache_dir() -> Path:
     env = os.environ.get("FLUORO_CACHE_DIR")
-    return Path(env) if env else REPO / ".cache" / "fluoro"
+    if env:
+        return Path(env)
+    shared = os.environ.get("SPINE_CACHE_DIR")  # the project's cache folder, moved as a whole
+    return Path(shared) / "fluoro" if shared else REPO / ".cache" / "fluoro"
 
 
 def cache_key(model_hash: str, pose_key: dict, size: int, extra: dict | None = None) -> str:

@@ -25,7 +25,7 @@ from pipeline import outputs
 from pipeline.incremental import work_dir
 from pipeline.mux import chapters_from_beats, mux, probe
 from pipeline.quality import QUALITIES
-from spine.errors import RequestError, shorten
+from spine.errors import RequestError, shorten, shorten_path
 from spine.videos import VideoRequest
 from scenes.storyboard import Storyboard, schedule
 
@@ -224,17 +224,17 @@ def check_music(path: Path) -> None:
     import av
 
     if not path.is_file():
-        raise RequestError(f"--music {shorten(path, 80)}: no such file; give an audio file (WAV, FLAC, MP3, OGG, ...)")
+        raise RequestError(f"--music {shorten_path(path)}: no such file; give an audio file (WAV, FLAC, MP3, OGG, ...)")
     try:
         with av.open(str(path)) as container:
             audio = [s for s in container.streams if s.type == "audio"]
             if audio:
                 container.decode(audio[0]).__next__()  # at least one packet decodes
     except (av.FFmpegError, StopIteration, UnicodeDecodeError, OSError) as exc:
-        raise RequestError(f"--music {shorten(path, 80)} is not an audio file ({type(exc).__name__}); "
+        raise RequestError(f"--music {shorten_path(path)} is not an audio file ({type(exc).__name__}); "
                            f"give an audio file (WAV, FLAC, MP3, OGG, ...)") from exc
     if not audio:
-        raise RequestError(f"--music {shorten(path, 80)} has no audio stream; give an audio file (WAV, FLAC, MP3, OGG, ...)")
+        raise RequestError(f"--music {shorten_path(path)} has no audio stream; give an audio file (WAV, FLAC, MP3, OGG, ...)")
 
 
 def manifest_entry(sidecar: dict) -> dict:

@@ -485,7 +485,7 @@ def _ensure_in_manifest(job: Job) -> None:
 
 
 def _write_shipped(job: Job, finished: Finished) -> None:
-    """Put the files a cluster worker sent back into output/ (each atomically), then the manifest."""
+    """Put the files a cluster worker sent back into output/ (as one set), then the manifest."""
     from pipeline import outputs
     from pipeline.build import manifest_entry, output_paths
 
@@ -495,10 +495,10 @@ def _write_shipped(job: Job, finished: Finished) -> None:
         raise RuntimeError(f"the worker sent {sorted(finished.files or {})}, expected {sorted(by_name)}")
     if hashlib.sha256(finished.files[paths["mp4"].name]).hexdigest() != finished.sidecar.get("sha256"):
         raise RuntimeError("the MP4 the worker sent does not match its sidecar's sha256")
-    for kind in ("mp4", "srt", "vtt", "json"):  # the sidecar last: it vouches for the others
-        with outputs.atomic_output(paths[kind]) as tmp:
-            tmp.write_bytes(finished.files[paths[kind].name])
-    outputs.record_in_manifest(job.options.output_dir, manifest_entry(finished.sidecar))
+    with outputs.OutputSet(Path(job.options.output_dir)) as files:  # all or nothing, as a local build
+        for kind in ("mp4", "srt", "vtt", "json"):  # the sidecar last: it vouches for the others
+            files.write_bytes(paths[kind], finished.files[paths[kind].name])
+        outputs.commit_with_manifest(files, manifest_entry(finished.sidecar))
 
 
 def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, force: bool = False,

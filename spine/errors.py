@@ -26,6 +26,15 @@ def shorten(value: object, limit: int = 40) -> str:
     return f"{text[:limit - 1]}… ({len(text)} characters)"
 
 
+def shorten_path(path: object, limit: int = 80) -> str:
+    """A path for a message: whole if short, else its file name (cut) after an ellipsis."""
+    text = str(path)
+    if len(text) <= limit:
+        return text
+    name = text.rstrip("/").rsplit("/", 1)[-1]
+    return "…/" + shorten(name, limit - 2)
+
+
 def one_line(exc: BaseException) -> str:
     """The first line of an error's message, cut to MAX_MESSAGE_CHARS."""
     lines = str(exc).strip().splitlines()

@@ -10,6 +10,7 @@ import dataclasses
 import errno
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from spine.errors import SpineError, one_line, shorten
 from spine.videos import SIDES, all_videos
 
 VOICES = ("piper", "espeak", "none")
+
+
 class FiniteFloatRange(click.FloatRange):
     """A float range that refuses nan (which passes every comparison) and ±inf with the range named."""
 
@@ -330,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        where = f" writing {exc.filename}" if exc.filename else ""
+        # name the output the file becomes, not its place in the scratch folder of the set
+        shown = re.sub(r"/\.partial-set-[^/]+/(\.older/)?", "/", str(exc.filename)) if exc.filename else ""
+        where = f" writing {shown}" if shown else ""
         click.echo(f"Error: no space left on the device{where}; free some space and run again "
                    "(the outputs already in place are unchanged)", err=True)
         return 1

@@ -36,6 +36,7 @@ beat, not on the absolute scene time (``self.time``) or on other beats' narratio
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import importlib.metadata
 import json
@@ -781,6 +782,8 @@ def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
            "-i", str(listing), "-map", "0:v:0", "-c", "copy", "-an", "-f", "mp4", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     listing.unlink(missing_ok=True)
+    if proc.returncode != 0 and "No space left on device" in proc.stderr:
+        raise OSError(errno.ENOSPC, "No space left on device", str(out))
     if proc.returncode != 0:
         raise RuntimeError(f"ffmpeg could not join {len(parts)} segments: {proc.stderr.strip()[-500:]}")
 

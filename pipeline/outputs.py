@@ -154,6 +154,7 @@ class OutputSet:
         self.files: dict[Path, Path] = {}  # final -> scratch file
         self.backups: dict[Path, Path | None] = {}  # final -> hard link to the older file (None: there was none)
         self.committed = False
+        self.recorded = False  # the manifest lists the new set: from then on it is never rolled back
 
     def path(self, final: Path) -> Path:
         final = Path(final)
@@ -214,7 +215,7 @@ class OutputSet:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if exc_type is not None and self.committed:
+            if exc_type is not None and self.committed and not self.recorded:
                 self.rollback()
         finally:
             self.close()
@@ -322,6 +323,7 @@ def commit_with_manifest(output_set: OutputSet, entry: dict, say: Callable[[str]
         except BaseException:
             output_set.rollback()
             raise
+        output_set.recorded = True
 
 
 # ---------------------------------------------------------------------------------------

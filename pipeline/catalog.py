@@ -132,7 +132,7 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
     except yaml.YAMLError as exc:
         from voiceover.lexicon import yaml_problem, yaml_where
 
-        raise CatalogError(f"{path}{yaml_where(exc)}: not valid YAML: {yaml_problem(exc)}") from None
+        raise CatalogError(f"{path}{yaml_where(exc)}: not readable YAML: {yaml_problem(exc)}") from None
     if data is None:
         return True, []
     if not isinstance(data, dict):

@@ -267,7 +267,7 @@ def test_catalog_file_that_is_not_yaml_names_line_and_column(tmp_path):
     catalog.write_text("variants:\n  - video: overview\n    level: [L4\n")
     proc = run_cli("all", "--quality", "preview", "--catalog", str(catalog), "--output-dir", str(tmp_path / "out"))
     assert proc.returncode == 2
-    assert re.search(r"catalog\.yaml:\d+:\d+: not valid YAML", one_line(proc))
+    assert re.search(r"catalog\.yaml:\d+:\d+: not readable YAML", one_line(proc))
 
 
 @pytest.fixture(scope="module")

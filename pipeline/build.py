@@ -235,6 +235,9 @@ def check_music(path: Path) -> None:
                            f"give an audio file (WAV, FLAC, MP3, OGG, ...)") from exc
     if not audio:
         raise RequestError(f"--music {shorten_path(path)} has no audio stream; give an audio file (WAV, FLAC, MP3, OGG, ...)")
+    from voiceover.mix import load_music
+
+    load_music(path, 48_000)  # too short or silent: a one-line NarrationError, before anything is drawn
 
 
 def manifest_entry(sidecar: dict) -> dict:

@@ -108,6 +108,16 @@ def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable
             with contextlib.suppress(Exception):
                 emit(message)
 
+    # A damaged cache entry met by the task is said in its log too (and, on a cluster, comes home).
+    import logging
+
+    class _ToReport(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            report(record.getMessage())
+
+    forward = _ToReport(logging.WARNING)
+    cache_log = logging.getLogger("spine.cache")
+    cache_log.addHandler(forward)
     try:
         load_plugins(plugins)
         value = fn(*args, report=report)
@@ -119,6 +129,8 @@ def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable
         first = (str(exc).strip().splitlines() or [""])[0]
         return TaskOutcome(False, error=f"{type(exc).__name__}: {first}"[:300], detail=detail, log=log,
                            seconds=time.monotonic() - started)
+    finally:
+        cache_log.removeHandler(forward)
     return TaskOutcome(True, value, log=log, seconds=time.monotonic() - started)
 
 

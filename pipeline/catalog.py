@@ -31,7 +31,7 @@ keeps every finished video, and the next run does only what is left.
 
 from __future__ import annotations
 
-from spine.errors import SpineError
+from spine.errors import SpineError, shorten
 
 import contextlib
 import datetime as _dt
@@ -129,6 +129,8 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
         raise CatalogError(f"catalog file {path} does not exist; pass an existing file to --catalog") from exc
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read ({exc.strerror or exc}); pass a readable file to --catalog") from None
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         from voiceover.lexicon import yaml_problem, yaml_where
 
@@ -240,7 +242,7 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
         known = {j.name for j in jobs} | {j.stem for j in jobs}
         unknown = [w for w in wanted if w not in known]
         if unknown:
-            raise CatalogError(f"--only {', '.join(unknown)}: not in the catalog; videos: {', '.join(dict.fromkeys(j.name for j in jobs))}")
+            raise CatalogError(f"--only {', '.join(shorten(w) for w in unknown)}: not in the catalog; videos: {', '.join(dict.fromkeys(j.name for j in jobs))}")
         jobs = [j for j in jobs if j.name in wanted or j.stem in wanted]
     return jobs
 
@@ -756,7 +758,7 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
 
     load_plugins(plugins_from_env())  # extensions may add qualities and videos
     if quality not in QUALITIES:
-        raise CatalogError(f"unknown quality '{quality}'; qualities: {', '.join(QUALITIES)}")
+        raise CatalogError(f"unknown quality '{shorten(quality)}'; qualities: {', '.join(QUALITIES)}")
     if voice not in VOICES:
         raise CatalogError(f"unknown voice '{voice}'; voices: {', '.join(VOICES)}")
     from spine.videos import data_problem

@@ -118,6 +118,8 @@ def _raw() -> dict:
         data = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LexiconError(f"cannot read {LEXICON_PATH}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LexiconError(f"{LEXICON_PATH}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise LexiconError(f"{LEXICON_PATH}{yaml_where(exc)}: not valid YAML: {yaml_problem(exc)}") from None
     if not data:  # an empty lexicon would silently let the engines misread every level and unit

@@ -30,8 +30,9 @@ request's technique (context field ``technique``).
 
 from __future__ import annotations
 
-from spine.errors import SpineError
+from spine.errors import SpineError, shorten
 
+import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,6 +153,10 @@ def load_script(video: str, lang: str = "en") -> Script:
     A translation must have exactly the English beats (same ids, same order): a missing
     beat is an error naming it, never a silent fall-back to English.
     """
+    if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}", str(lang)):
+        have = available_languages(video)
+        raise ScriptError(f"'{shorten(lang)}' is not a language code; languages with a script for '{video}': "
+                          f"{', '.join(have) or 'none'}")
     path = SCRIPTS_DIR / lang / f"{video}.yaml"
     if not path.exists():
         have = available_languages(video)
@@ -182,6 +187,8 @@ def _parse(path: Path, video: str, lang: str) -> Script:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ScriptError(f"{path}: cannot read narration script: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScriptError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         from voiceover.lexicon import yaml_problem, yaml_where
 

@@ -753,8 +753,11 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
             cluster: str | None, output_dir: Path | None, cache_dir: Path | None, force: bool,
             gallery: bool, quiet: bool) -> tuple[list[Outcome], str | None]:
     """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
-    from pipeline.cluster import DaskPool, load_plugins, plugins_from_env
+    from pipeline.cluster import DaskPool, check_address, load_plugins, plugins_from_env
     from pipeline.quality import QUALITIES
+
+    if cluster:  # an address that cannot work is said first, before anything slow
+        check_address(cluster)
 
     load_plugins(plugins_from_env())  # extensions may add qualities and videos
     if quality not in QUALITIES:
@@ -774,7 +777,7 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
     jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
                         cache_dir=cache, only=only, plugins=plugins_from_env())
     printer = _Printer(quiet)
-    pool = DaskPool(cluster, jobs[0].plugins if jobs else ()) if cluster else None
+    pool = DaskPool(cluster, jobs[0].plugins if jobs else (), checked=True) if cluster else None
     # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where
     # the shell makes us ignore SIGINT).
     previous = signal.signal(signal.SIGTERM, _terminate), signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -415,10 +415,11 @@ class DaskPool:
 
     ship_outputs = True
 
-    def __init__(self, address: str, plugins: tuple[str, ...] = (), connect_timeout: float = 8):
+    def __init__(self, address: str, plugins: tuple[str, ...] = (), connect_timeout: float = 8, checked: bool = False):
         from distributed import Client
 
-        check_address(address, connect_timeout)
+        if not checked:
+            check_address(address, connect_timeout)
         try:
             self.client = Client(address, timeout=connect_timeout, set_as_default=False)
         except (Exception, MemoryError) as exc:  # noqa: BLE001 - one line, whatever the client raised

@@ -179,6 +179,7 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
                 "file": paths["mp4"].name,
                 "captions": {"srt": paths["srt"].name, "vtt": paths["vtt"].name},
                 "sha256": outputs.sha256_of(mp4_tmp),
+                "captions_sha256": {paths[k].name: outputs.sha256_of(files.path(paths[k])) for k in ("srt", "vtt")},
                 "width": q.width, "height": q.height, "fps": q.fps,
                 "duration_s": round(storyboard.duration_s, 3),
                 "frames": info["frames"],

@@ -367,9 +367,13 @@ def verify_outputs(directory: Path) -> tuple[list[str], int]:
         actual = sha256_of(video)
         if actual != sidecar.get("sha256"):
             problems.append(f"{video}: sha256 {actual[:12]}… differs from its sidecar's {str(sidecar.get('sha256'))[:12]}…")
+        recorded = sidecar.get("captions_sha256") if isinstance(sidecar.get("captions_sha256"), dict) else {}
         for caption in (sidecar.get("captions") or {}).values():
-            if not (directory / str(caption)).is_file():
-                problems.append(f"{directory / str(caption)}: missing (its sidecar {sidecar_path.name} names it)")
+            path = directory / str(caption)
+            if not path.is_file():
+                problems.append(f"{path}: missing (its sidecar {sidecar_path.name} names it)")
+            elif str(caption) in recorded and sha256_of(path) != recorded[str(caption)]:
+                problems.append(f"{path}: sha256 differs from its sidecar's")
         entry = listed.get(name)
         if manifest is not None and entry is None:
             problems.append(f"{video}: not in {MANIFEST_NAME}")

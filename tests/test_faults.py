@@ -210,6 +210,11 @@ def test_verify_finds_a_flipped_byte_and_names_the_file(clean, tmp_path):
     assert bad.returncode == 1
     assert f"{STEM}.mp4" in bad.stderr and "sha256" in bad.stderr
     assert "Traceback" not in bad.stderr
+    shutil.copy2(clean["out"] / f"{STEM}.mp4", out / f"{STEM}.mp4")
+    srt = out / f"{STEM}.srt"
+    srt.write_text(srt.read_text().replace("A short test.", "A short tesT."))
+    bad = run_cli("verify", "--output-dir", str(out))
+    assert bad.returncode == 1 and f"{STEM}.srt" in bad.stderr and f"{STEM}.mp4" not in bad.stderr, bad.stderr
 
 
 # ---------------------------------------------------------------------------------------

@@ -1171,8 +1171,8 @@ def render_movie(request, storyboard, quality: str, work_dir: Path, progress: Pr
                  cache_dir: Path) -> Path:
     """The silent movie of ``storyboard``: cached beats are reused, missing ones drawn, all joined.
 
-    Before they are joined, the segments are checked: each must match its checksum and hold
-    its beat's frames; a bad one is reported, removed and drawn again.
+    Before they are joined, the segments are checked: each must match its checksum, decode
+    (its key frames) and hold its beat's frames; a bad one is reported, removed and drawn again.
     """
     for attempt in (1, 2):
         keys = read_index(cache_dir, request, storyboard, quality)
@@ -1189,7 +1189,7 @@ def render_movie(request, storyboard, quality: str, work_dir: Path, progress: Pr
         bad = []
         for beat, segment in zip(storyboard.beats, segments):
             problem = checked_files.problem(segment)
-            problem = problem or segment_problem(segment, beat.frames)
+            problem = problem or segment_problem(segment, beat.frames, decode=True)
             if problem is not None:
                 checked_files.discard(segment, problem)
                 bad.append(beat.id)
@@ -1209,11 +1209,11 @@ def render_movie(request, storyboard, quality: str, work_dir: Path, progress: Pr
 def segment_problem(path: Path, frames: int, decode: bool = False) -> str | None:
     """None if ``path`` is an H.264 movie of exactly ``frames`` frames; else what is wrong.
 
-    The frames are counted from the container's packets (cheap: done before every join, where
-    the checksum already vouches for the bytes). With ``decode`` (once, when a segment is
-    made, before its checksum is written) its key frames are decoded too: decoding every
-    frame took about as long as drawing it at 1080p (26 fps on this machine), key frames
-    alone prove the stream and its parameters decode, and the packet count the rest.
+    The frames are counted from the container's packets. With ``decode`` (when a segment is
+    made, before its checksum is written, and before every join) its key frames are decoded
+    too: decoding every frame took about as long as drawing it at 1080p (26 fps on this
+    machine); key frames alone prove the stream and its parameters decode, the packet count
+    and the checksum the rest.
     """
     import av
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 from spine.errors import SpineError, one_line, shorten
 
 import contextlib
+import errno
 import importlib
 import importlib.util
 import multiprocessing
@@ -127,7 +128,10 @@ def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable
         detail = traceback.format_exc()
         log.extend(detail.rstrip().splitlines())
         first = (str(exc).strip().splitlines() or [""])[0]
-        return TaskOutcome(False, error=f"{type(exc).__name__}: {first}"[:300], detail=detail, log=log,
+        error = f"{type(exc).__name__}: {first}"
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            error = f"no space left on the device writing {exc.filename}" if exc.filename else "no space left on the device"
+        return TaskOutcome(False, error=error[:300], detail=detail, log=log,
                            seconds=time.monotonic() - started)
     finally:
         cache_log.removeHandler(forward)

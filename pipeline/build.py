@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import importlib.metadata
+import math
+import os
 import shutil
 import subprocess
 import time
@@ -23,12 +25,15 @@ from pipeline import outputs
 from pipeline.incremental import work_dir
 from pipeline.mux import chapters_from_beats, mux, probe
 from pipeline.quality import QUALITIES
+from spine.errors import RequestError, shorten, shorten_path
 from spine.videos import VideoRequest
 from scenes.storyboard import Storyboard, schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT_DIR = ROOT / "output"
-DEFAULT_CACHE_DIR = ROOT / ".cache"
+# Speech, beat segments, checkpoints, fluoroscopy and logs; SPINE_CACHE_DIR moves them all (CI, tests).
+CACHE_DIR_ENV = "SPINE_CACHE_DIR"
+DEFAULT_CACHE_DIR = Path(os.environ.get(CACHE_DIR_ENV) or ROOT / ".cache")
 RECORDINGS_DIR = ROOT / "assets" / "voiceover"
 
 
@@ -145,6 +150,7 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
     started = time.monotonic()
     if options.quality not in QUALITIES:
         raise BuildError(f"unknown quality '{options.quality}'; qualities: {', '.join(QUALITIES)}")
+    check_options(options)
     output_dir = outputs.ensure_writable_dir(Path(options.output_dir))
     outputs.sweep_partials(output_dir)
     paths = output_paths(request, options)
@@ -166,14 +172,18 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
         cues = build_cues(list(spoken), storyboard.starts_s)
         chapters = chapters_from_beats(storyboard.beats)
 
-        srt_tmp, vtt_tmp = work / "captions.srt", work / "captions.vtt"
+        srt_tmp = work / "captions.srt"
         write_srt(cues, srt_tmp)
-        write_vtt(cues, vtt_tmp)
-        with contextlib.ExitStack() as stack:
-            mp4_tmp = stack.enter_context(outputs.atomic_output(paths["mp4"]))
+        # The set is written into a scratch folder inside the output folder, checked, and
+        # renamed in together (the sidecar last), then the manifest; any failure leaves the
+        # older set whole (pipeline.outputs.OutputSet).
+        with outputs.OutputSet(output_dir) as files:
+            mp4_tmp = files.path(paths["mp4"])
             mux(movie, wav, mp4_tmp, title=script.title, chapters=chapters,
                 captions_srt=srt_tmp if options.burn_captions else None, work_dir=work)
             info = check_media(mp4_tmp, q, storyboard)
+            write_srt(cues, files.path(paths["srt"]))
+            write_vtt(cues, files.path(paths["vtt"]))
             sidecar = {
                 "video": request.name,
                 "title": script.title,
@@ -185,8 +195,10 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
                 "file": paths["mp4"].name,
                 "captions": {"srt": paths["srt"].name, "vtt": paths["vtt"].name},
                 "sha256": outputs.sha256_of(mp4_tmp),
+                "captions_sha256": {paths[k].name: outputs.sha256_of(files.path(paths[k])) for k in ("srt", "vtt")},
                 "width": q.width, "height": q.height, "fps": q.fps,
                 "duration_s": round(storyboard.duration_s, 3),
+                "frames": info["frames"],
                 "video_duration_s": info["video_s"], "audio_duration_s": info["audio_s"],
                 "inputs": {
                     "voice": {"engine": options.voice, "sources": sorted({s.source for s in spoken})},
@@ -208,13 +220,8 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
                 "build_seconds": None,
             }
             sidecar["build_seconds"] = round(time.monotonic() - started, 2)
-        # The MP4 is in place; captions and sidecar follow, each renamed atomically.
-        with outputs.atomic_output(paths["srt"]) as t:
-            shutil.copyfile(srt_tmp, t)
-        with outputs.atomic_output(paths["vtt"]) as t:
-            shutil.copyfile(vtt_tmp, t)
-    outputs.write_json_atomic(paths["json"], sidecar)
-    outputs.record_in_manifest(output_dir, manifest_entry(sidecar))
+            files.write_json(paths["json"], sidecar)  # last: it vouches for the others
+            outputs.commit_with_manifest(files, manifest_entry(sidecar), progress)
     progress(f"{paths['mp4'].name}: done in {time.monotonic() - started:.1f} s")
     return BuildResult(paths["mp4"], sidecar, time.monotonic() - started)
 
@@ -223,6 +230,39 @@ def _review_status(request: VideoRequest, options: BuildOptions) -> dict:
     from pipeline.review import load_review
 
     return load_review(request.name).status(options.lang)
+
+
+def check_options(options: BuildOptions) -> None:
+    """Refuse, before anything is synthesised or drawn, options that cannot make a video."""
+    if not math.isfinite(float(options.loudness_lufs)) or not -36 <= float(options.loudness_lufs) <= -10:
+        raise RequestError(f"loudness {shorten(options.loudness_lufs)} LUFS: allowed a finite number from -36 to -10")
+    if options.music is not None:
+        check_music(Path(options.music))
+    if options.voice != "none":  # the pronunciation lexicon's file is checked before anything is spoken
+        from voiceover.lexicon import load_lexicon
+
+        load_lexicon(options.lang)
+
+
+def check_music(path: Path) -> None:
+    """A music bed must be a readable audio file with sound in it (any format ffmpeg reads)."""
+    import av
+
+    if not path.is_file():
+        raise RequestError(f"--music {shorten_path(path)}: no such file; give an audio file (WAV, FLAC, MP3, OGG, ...)")
+    try:
+        with av.open(str(path)) as container:
+            audio = [s for s in container.streams if s.type == "audio"]
+            if audio:
+                container.decode(audio[0]).__next__()  # at least one packet decodes
+    except (av.FFmpegError, StopIteration, UnicodeDecodeError, OSError) as exc:
+        raise RequestError(f"--music {shorten_path(path)} is not an audio file ({type(exc).__name__}); "
+                           f"give an audio file (WAV, FLAC, MP3, OGG, ...)") from exc
+    if not audio:
+        raise RequestError(f"--music {shorten_path(path)} has no audio stream; give an audio file (WAV, FLAC, MP3, OGG, ...)")
+    from voiceover.mix import load_music
+
+    load_music(path, 48_000)  # too short or silent: a one-line NarrationError, before anything is drawn
 
 
 def manifest_entry(sidecar: dict) -> dict:
@@ -243,9 +283,12 @@ def check_media(path: Path, quality, storyboard: Storyboard) -> dict:
     v, a = video[0], audio[0]
     if (v["codec_name"], v.get("pix_fmt"), int(v["width"]), int(v["height"])) != ("h264", "yuv420p", quality.width, quality.height):
         raise BuildError(f"{path.name}: unexpected video stream {v['codec_name']} {v.get('pix_fmt')} {v['width']}x{v['height']}")
+    frames = int(v.get("nb_frames") or 0)
+    if frames != storyboard.total_frames:
+        raise BuildError(f"{path.name}: {frames} frames, the storyboard has {storyboard.total_frames}")
     video_s, audio_s = float(v["duration"]), float(a["duration"])
     if abs(video_s - audio_s) > 1.0 / quality.fps + 1e-6:
         raise BuildError(f"{path.name}: audio ({audio_s:.3f} s) and video ({video_s:.3f} s) differ by more than one frame")
     if abs(video_s - storyboard.duration_s) > 1.0 / quality.fps + 1e-6:
         raise BuildError(f"{path.name}: video lasts {video_s:.3f} s, the storyboard {storyboard.duration_s:.3f} s")
-    return {"video_s": video_s, "audio_s": audio_s}
+    return {"video_s": video_s, "audio_s": audio_s, "frames": frames}

@@ -31,6 +31,8 @@ keeps every finished video, and the next run does only what is left.
 
 from __future__ import annotations
 
+from spine.errors import SpineError, shorten
+
 import contextlib
 import datetime as _dt
 import hashlib
@@ -58,7 +60,7 @@ FAST_FORWARD_COST = 0.15
 Report = Callable[[Any], None]
 
 
-class CatalogError(ValueError):
+class CatalogError(SpineError, ValueError):
     """The catalog file, or a name given on the command line, cannot be used."""
 
 
@@ -127,8 +129,14 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise CatalogError(f"catalog file {path} does not exist; pass an existing file to --catalog") from exc
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{label}: not readable YAML ({str(exc).splitlines()[0]})") from exc
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read ({exc.strerror or exc}); pass a readable file to --catalog") from None
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        from voiceover.lexicon import yaml_problem, yaml_where
+
+        raise CatalogError(f"{path}{yaml_where(exc)}: not readable YAML: {yaml_problem(exc)}") from None
     if data is None:
         return True, []
     if not isinstance(data, dict):
@@ -236,7 +244,7 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
         known = {j.name for j in jobs} | {j.stem for j in jobs}
         unknown = [w for w in wanted if w not in known]
         if unknown:
-            raise CatalogError(f"--only {', '.join(unknown)}: not in the catalog; videos: {', '.join(dict.fromkeys(j.name for j in jobs))}")
+            raise CatalogError(f"--only {', '.join(shorten(w) for w in unknown)}: not in the catalog; videos: {', '.join(dict.fromkeys(j.name for j in jobs))}")
         jobs = [j for j in jobs if j.name in wanted or j.stem in wanted]
     return jobs
 
@@ -481,7 +489,7 @@ def _ensure_in_manifest(job: Job) -> None:
 
 
 def _write_shipped(job: Job, finished: Finished) -> None:
-    """Put the files a cluster worker sent back into output/ (each atomically), then the manifest."""
+    """Put the files a cluster worker sent back into output/ (as one set), then the manifest."""
     from pipeline import outputs
     from pipeline.build import manifest_entry, output_paths
 
@@ -491,10 +499,10 @@ def _write_shipped(job: Job, finished: Finished) -> None:
         raise RuntimeError(f"the worker sent {sorted(finished.files or {})}, expected {sorted(by_name)}")
     if hashlib.sha256(finished.files[paths["mp4"].name]).hexdigest() != finished.sidecar.get("sha256"):
         raise RuntimeError("the MP4 the worker sent does not match its sidecar's sha256")
-    for kind in ("mp4", "srt", "vtt", "json"):  # the sidecar last: it vouches for the others
-        with outputs.atomic_output(paths[kind]) as tmp:
-            tmp.write_bytes(finished.files[paths[kind].name])
-    outputs.record_in_manifest(job.options.output_dir, manifest_entry(finished.sidecar))
+    with outputs.OutputSet(Path(job.options.output_dir)) as files:  # all or nothing, as a local build
+        for kind in ("mp4", "srt", "vtt", "json"):  # the sidecar last: it vouches for the others
+            files.write_bytes(paths[kind], finished.files[paths[kind].name])
+        outputs.commit_with_manifest(files, manifest_entry(finished.sidecar))
 
 
 def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, force: bool = False,
@@ -747,19 +755,31 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
             cluster: str | None, output_dir: Path | None, cache_dir: Path | None, force: bool,
             gallery: bool, quiet: bool, brand=None) -> tuple[list[Outcome], str | None]:
     """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
-    from pipeline.cluster import DaskPool, load_plugins, plugins_from_env
+    from pipeline.cluster import DaskPool, check_address, load_plugins, plugins_from_env
     from pipeline.quality import QUALITIES
+
+    if cluster:  # an address that cannot work is said first, before anything slow
+        check_address(cluster)
 
     load_plugins(plugins_from_env())  # extensions may add qualities and videos
     if quality not in QUALITIES:
-        raise CatalogError(f"unknown quality '{quality}'; qualities: {', '.join(QUALITIES)}")
+        raise CatalogError(f"unknown quality '{shorten(quality)}'; qualities: {', '.join(QUALITIES)}")
     if voice not in VOICES:
         raise CatalogError(f"unknown voice '{voice}'; voices: {', '.join(VOICES)}")
+    from spine.videos import data_problem
+
+    if data_problem() is not None:  # the catalog would silently lose the procedure videos
+        raise data_problem()
+    from pipeline.outputs import ensure_writable_dir
+
     out = Path(output_dir or DEFAULT_OUTPUT_DIR)
+    cache = ensure_writable_dir(Path(cache_dir or DEFAULT_CACHE_DIR), option="--cache-dir", what="cache directory")
+    if cache_dir is not None and not os.environ.get("FLUORO_CACHE_DIR"):  # everything cached goes where asked
+        os.environ["FLUORO_CACHE_DIR"] = str(Path(cache_dir) / "fluoro")
     jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
-                        cache_dir=Path(cache_dir or DEFAULT_CACHE_DIR), only=only, plugins=plugins_from_env(), brand=brand)
+                        cache_dir=cache, only=only, plugins=plugins_from_env(), brand=brand)
     printer = _Printer(quiet)
-    pool = DaskPool(cluster, jobs[0].plugins if jobs else ()) if cluster else None
+    pool = DaskPool(cluster, jobs[0].plugins if jobs else (), checked=True) if cluster else None
     # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where
     # the shell makes us ignore SIGINT).
     previous = signal.signal(signal.SIGTERM, _terminate), signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -7,29 +7,20 @@ allowed>``, and exit status 2, before anything under ``output/`` is touched.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import math
+import re
 import sys
 from pathlib import Path
 
 import click
 
 from pipeline.quality import DEFAULT_QUALITY, QUALITIES
+from spine.errors import SpineError, one_line, shorten
 from spine.videos import SIDES, all_videos
 
 VOICES = ("piper", "espeak", "none")
-USER_ERRORS: tuple[type[BaseException], ...] = ()
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from pipeline.outputs import OutputError
-    from spine.videos import RequestError
-    from voiceover.scripts import ScriptError
-    from voiceover.speech import NarrationError
-    from pipeline.catalog import CatalogError
-    from pipeline.cluster import ClusterError
-    from spine.errors import SpineError  # brand profiles, review records (publishing)
-
-    return (RequestError, OutputError, ScriptError, NarrationError, CatalogError, ClusterError, SpineError)
 
 
 # -- publishing options (brand profile, review records), shared by several commands ------------
@@ -52,6 +43,16 @@ def reviews_option(fn):
     return click.option("--reviews-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
                         expose_value=False, callback=use, is_eager=True,
                         help="Folder of medical-review records <video>.yaml (default: spine/reviews).")(fn)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float range that refuses nan (which passes every comparison) and ±inf with the range named."""
+
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx) if not isinstance(value, float) else value
+        if not math.isfinite(number):
+            self.fail(f"{shorten(value)} is not a finite number; allowed: {self._describe_range()}", param, ctx)
+        return super().convert(number, param, ctx)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -86,6 +87,10 @@ def list_videos(as_json: bool) -> None:
             "languages": available_languages(spec.script_name),
             "review": load_review(spec.name).status(),
         })
+    from spine.videos import data_problem
+
+    if data_problem() is not None:  # the other videos are still listed; the broken file is named
+        click.echo(f"Warning: procedure videos left out: {one_line(data_problem())}", err=True)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -111,7 +116,7 @@ def list_videos(as_json: bool) -> None:
 @click.option("--voice", type=click.Choice(VOICES), default="piper", show_default=True,
               help="piper (neural, English), espeak (espeak-ng, many languages) or none (silent draft).")
 @click.option("--lang", default="en", show_default=True, help="Narration language (a script must exist).")
-@click.option("--loudness", type=click.FloatRange(-36, -10), default=-16.0, show_default=True,
+@click.option("--loudness", type=FiniteFloatRange(-36, -10), default=-16.0, show_default=True,
               help="Integrated loudness target in LUFS (-16 web, -23 EBU R128 broadcast).")
 @click.option("--music", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Music bed under the narration (ducked under speech).")
@@ -208,6 +213,26 @@ def _overdue_in_gallery(output_dir) -> list[str]:
     from pipeline.gallery import collect_reviews
 
     return [name for name, late in collect_reviews(output_dir) if late]
+
+
+@cli.command()
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The folder to check (default: output/).")
+def verify(output_dir) -> None:
+    """Check every video against its sidecar's sha256 and the manifest; exit 1 naming each mismatch."""
+    from pipeline.build import DEFAULT_OUTPUT_DIR
+    from pipeline.outputs import OutputError, verify_outputs
+
+    directory = Path(output_dir or DEFAULT_OUTPUT_DIR)
+    if not directory.is_dir():
+        raise OutputError(f"output directory '{shorten(directory, 120)}' does not exist; name one with --output-dir")
+    problems, checked = verify_outputs(directory)
+    for line in problems:
+        click.echo(f"MISMATCH {line}", err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {checked} video(s); render them again to replace them", err=True)
+        sys.exit(1)
+    click.echo(f"{checked} video(s) in {directory}: every file matches its sidecar and the manifest")
 
 
 @cli.command("all")
@@ -464,9 +489,18 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         return exc.exit_code
-    except _user_errors() as exc:
-        click.echo(f"Error: {str(exc).splitlines()[0]}", err=True)
-        return 2
+    except SpineError as exc:  # every mistake a user can fix: one line, its exit code (2)
+        click.echo(f"Error: {one_line(exc)}", err=True)
+        return exc.exit_code
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # name the output the file becomes, not its place in the scratch folder of the set
+        shown = re.sub(r"/\.partial-set-[^/]+/(\.older/)?", "/", str(exc.filename)) if exc.filename else ""
+        where = f" writing {shown}" if shown else ""
+        click.echo(f"Error: no space left on the device{where}; free some space and run again "
+                   "(the outputs already in place are unchanged)", err=True)
+        return 1
     except KeyboardInterrupt:
         click.echo("Interrupted; nothing under output/ was changed by the unfinished build.", err=True)
         return 130

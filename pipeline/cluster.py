@@ -28,7 +28,10 @@ in a child process with our seed, so it draws exactly what a local worker draws.
 
 from __future__ import annotations
 
+from spine.errors import SpineError, one_line, shorten
+
 import contextlib
+import errno
 import importlib
 import importlib.util
 import multiprocessing
@@ -106,6 +109,16 @@ def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable
             with contextlib.suppress(Exception):
                 emit(message)
 
+    # A damaged cache entry met by the task is said in its log too (and, on a cluster, comes home).
+    import logging
+
+    class _ToReport(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            report(record.getMessage())
+
+    forward = _ToReport(logging.WARNING)
+    cache_log = logging.getLogger("spine.cache")
+    cache_log.addHandler(forward)
     try:
         load_plugins(plugins)
         value = fn(*args, report=report)
@@ -115,8 +128,13 @@ def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable
         detail = traceback.format_exc()
         log.extend(detail.rstrip().splitlines())
         first = (str(exc).strip().splitlines() or [""])[0]
-        return TaskOutcome(False, error=f"{type(exc).__name__}: {first}"[:300], detail=detail, log=log,
+        error = f"{type(exc).__name__}: {first}"
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            error = f"no space left on the device writing {exc.filename}" if exc.filename else "no space left on the device"
+        return TaskOutcome(False, error=error[:300], detail=detail, log=log,
                            seconds=time.monotonic() - started)
+    finally:
+        cache_log.removeHandler(forward)
     return TaskOutcome(True, value, log=log, seconds=time.monotonic() - started)
 
 
@@ -147,6 +165,12 @@ def _worker_main(conn: Connection, parent_pid: int, threads: int = 0) -> None:
 
         os.environ[SPEECH_THREADS_ENV] = str(threads)
     _die_with_parent()
+    # Locks that libraries make in this worker (tqdm's write lock, through Manim) are named
+    # POSIX semaphores under the spawn start method, registered with the parent's resource
+    # tracker: a worker killed outright left "leaked semaphore" warnings behind. With fork as
+    # this process's default, such a lock is unlinked as soon as it is made (nothing to leak);
+    # the worker starts no processes of its own.
+    multiprocessing.set_start_method("fork", force=True)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
@@ -395,13 +419,15 @@ class DaskPool:
 
     ship_outputs = True
 
-    def __init__(self, address: str, plugins: tuple[str, ...] = (), connect_timeout: float = 20):
+    def __init__(self, address: str, plugins: tuple[str, ...] = (), connect_timeout: float = 8, checked: bool = False):
         from distributed import Client
 
+        if not checked:
+            check_address(address, connect_timeout)
         try:
             self.client = Client(address, timeout=connect_timeout, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
+        except (Exception, MemoryError) as exc:  # noqa: BLE001 - one line, whatever the client raised
+            raise ClusterError(f"cannot reach the Dask scheduler at {shorten(address, 80)} ({one_line(exc)[:100]}); start one with "
                                f"`dask scheduler` and point --cluster at it") from exc
         self.address = address
         self.plugins = plugins
@@ -464,5 +490,56 @@ class DaskPool:
             self.client.close()
 
 
-class ClusterError(RuntimeError):
+class ClusterError(SpineError, RuntimeError):
     """The cluster cannot be used (unreachable scheduler, no workers)."""
+
+
+CLUSTER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+
+
+def check_address(address: str, timeout: float = 8) -> None:
+    """Refuse, within ``timeout`` seconds, a scheduler address that is malformed or does not answer.
+
+    Checked before Dask's client is made: a client that fails to connect can take its own
+    timeouts again on the way out (about 40 s for a wrong scheme).
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    shown = shorten(address, 80)
+    hint = "give the scheduler's address like tcp://render-farm:8786 (start one with `dask scheduler`)"
+    scheme, sep, rest = str(address).partition("://")
+    if not sep:
+        scheme, rest = "tcp", str(address)
+    if scheme not in CLUSTER_SCHEMES:
+        raise ClusterError(f"--cluster {shown}: unknown scheme '{shorten(scheme, 20)}' (known: "
+                           f"{', '.join(CLUSTER_SCHEMES)}); {hint}")
+    if scheme not in ("tcp", "tls", "ws", "wss"):
+        return
+    try:
+        parts = urlsplit(f"//{rest}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host:
+        raise ClusterError(f"--cluster {shown}: no host in the address; {hint}")
+    try:
+        with socket.create_connection((host, port or 8786), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__ or "no answer"
+        raise ClusterError(f"cannot reach the Dask scheduler at {shown} ({why}); {hint}") from None
+    # Something listens: it must speak Dask's protocol (a handshake) within the timeout.
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout))
+    except (Exception, MemoryError) as exc:  # noqa: BLE001 - whatever answered is not a scheduler
+        why = (str(exc).splitlines() or [""])[0][:100] or type(exc).__name__
+        raise ClusterError(f"no Dask scheduler answers at {shown} ({why}); {hint}") from None

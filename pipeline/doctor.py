@@ -40,3 +40,18 @@ def run_checks() -> Iterator[tuple[str, str | None]]:
             yield f"voice '{engine}'", problem
     except ImportError as exc:
         yield "voices", f"cannot import the narration layer ({exc}); {FIX}"
+    # The data files every video reads: a bad one is named here with its line, as render would.
+    from spine.errors import SpineError, one_line
+
+    from spine.videos import data_problem
+
+    problem = data_problem()
+    yield "procedure data", one_line(problem) if problem is not None else None
+    try:
+        from voiceover.lexicon import languages, load_lexicon
+
+        for lang in languages():
+            load_lexicon(lang)
+        yield "pronunciation lexicon", None
+    except SpineError as exc:
+        yield "pronunciation lexicon", one_line(exc)

@@ -36,6 +36,7 @@ beat, not on the absolute scene time (``self.time``) or on other beats' narratio
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import importlib.metadata
 import json
@@ -51,6 +52,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
+
+from spine import checked_files
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
@@ -598,6 +601,11 @@ def segment_path(cache_dir: Path, key: str) -> Path:
     return segment_dir(cache_dir) / f"{key}.mp4"
 
 
+def segment_ok(cache_dir: Path, key: str) -> bool:
+    """The segment is cached and matches its checksum (a damaged one is reported and removed)."""
+    return checked_files.verify(segment_path(cache_dir, key))
+
+
 def _index_path(cache_dir: Path, request, storyboard, quality: str) -> Path:
     token = hashlib.sha256(json.dumps([SEGMENT_FORMAT, _context_token(request, quality), storyboard_token(storyboard)]).encode()).hexdigest()
     return segment_dir(cache_dir) / "index" / f"{token[:40]}.json"
@@ -630,7 +638,7 @@ def read_index(cache_dir: Path, request, storyboard, quality: str) -> list[str] 
         return None
     if not isinstance(keys, list) or len(keys) != len(storyboard.beats):
         return None
-    if not all(isinstance(k, str) and segment_path(cache_dir, k).is_file() for k in keys):
+    if not all(isinstance(k, str) and segment_ok(cache_dir, k) for k in keys):
         return None
     return keys
 
@@ -656,8 +664,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def store_segment(cache_dir: Path, key: str, data: bytes) -> Path:
     """Put a segment received from elsewhere (e.g. a cluster worker) into the cache."""
     path = segment_path(cache_dir, key)
-    if not path.is_file():
-        _write_atomic(path, data)
+    if not checked_files.verify(path):
+        checked_files.write_entry(path, data)
     return path
 
 
@@ -749,6 +757,7 @@ def prune_cache(cache_dir: Path, limit: int, keep_since: float | None = None) ->
             continue
         with contextlib.suppress(OSError):
             path.unlink()
+            checked_files.remove(path)
             total -= size
             freed += size
             removed += 1
@@ -791,6 +800,8 @@ def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
            "-i", str(listing), "-map", "0:v:0", "-c", "copy", "-an", "-f", "mp4", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     listing.unlink(missing_ok=True)
+    if proc.returncode != 0 and "No space left on device" in proc.stderr:
+        raise OSError(errno.ENOSPC, "No space left on device", str(out))
     if proc.returncode != 0:
         raise RuntimeError(f"ffmpeg could not join {len(parts)} segments: {proc.stderr.strip()[-500:]}")
 
@@ -965,7 +976,7 @@ class _Director:
 
         path = checkpoint_path(self.cache_dir, _prefix_token(self.context_token, self.storyboard, index))
         elapsed = time.monotonic() - self.began
-        if index == 0 or path.is_file() or self.saving_s > CHECKPOINT_BUDGET * elapsed:
+        if index == 0 or checked_files.verify(path) or self.saving_s > CHECKPOINT_BUDGET * elapsed:
             return
         keys = [self.keys.get(i) for i in range(index)]
         if None in keys:
@@ -975,7 +986,7 @@ class _Director:
             record = {"state": state, "keys": keys, "payload": self.opaque.dumps(self._payload())}
             import pickle
 
-            _write_atomic(path, pickle.dumps(record, protocol=5))
+            checked_files.write_entry(path, pickle.dumps(record, protocol=5))
         except Exception as exc:  # noqa: BLE001 - a state that does not pickle is simply not kept
             self.progress(f"  (no checkpoint at beat {index + 1}: {type(exc).__name__}: {str(exc)[:120]})")
             self.saving_s = float("inf")  # do not try again in this pass
@@ -1014,7 +1025,7 @@ class _Director:
         earlier = [b.id for b in self.storyboard.beats[:index]]
         key = beat_key(self.context_token, index, beat, earlier, state)
         self.keys[index] = key
-        draw = index in self.wanted and (self.force or not segment_path(self.cache_dir, key).is_file())
+        draw = index in self.wanted and (self.force or not segment_ok(self.cache_dir, key))
         self.fast_forward = not draw
         self.current = index
         if draw:
@@ -1032,7 +1043,7 @@ class _Director:
         if not isinstance(keys, list) or len(keys) != len(self.storyboard.beats) - index:
             return False
         later = {index + offset: key for offset, key in enumerate(keys)}
-        if not all(segment_path(self.cache_dir, later[i]).is_file() for i in self.wanted if i >= index):
+        if not all(segment_ok(self.cache_dir, later[i]) for i in self.wanted if i >= index):
             return False
         self.keys.update(later)
         self.stopped_early = True
@@ -1085,14 +1096,15 @@ def _choose_start(cache_dir: Path, context_token: str, storyboard, wanted: set[i
     last = max(wanted) if wanted else 0
     for index in range(last, 0, -1):
         path = checkpoint_path(cache_dir, _prefix_token(context_token, storyboard, index))
-        if not path.is_file():
+        if not checked_files.verify(path):  # missing, or damaged: reported in one line and removed
             continue
         try:
             record = pickle.loads(path.read_bytes())
-        except Exception:  # noqa: BLE001 - a damaged checkpoint is skipped
+        except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint is removed and skipped
+            checked_files.discard(path, f"unreadable: {type(exc).__name__}")
             continue
-        keys = record.get("keys") or []
-        if len(keys) == index and all(segment_path(cache_dir, keys[i]).is_file() for i in wanted if i < index):
+        keys = (record.get("keys") or []) if isinstance(record, dict) else []
+        if len(keys) == index and all(segment_ok(cache_dir, keys[i]) for i in wanted if i < index):
             _touch([path])
             return index, record
     return 0, None
@@ -1159,7 +1171,12 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
         os.close(fd)
         try:
             concat_movies(files, Path(tmp), work_dir)
+            beat = storyboard.beats[index]
+            problem = segment_problem(Path(tmp), beat.frames, decode=True)
+            if problem is not None:
+                raise RuntimeError(f"beat {beat.id}: the segment just drawn {problem}")
             os.replace(tmp, target)
+            checked_files.write_checksum(target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -1170,17 +1187,67 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
 
 def render_movie(request, storyboard, quality: str, work_dir: Path, progress: Progress = _quiet, *,
                  cache_dir: Path) -> Path:
-    """The silent movie of ``storyboard``: cached beats are reused, missing ones drawn, all joined."""
-    keys = read_index(cache_dir, request, storyboard, quality)
-    if keys is None:
-        report = render_pass(request, storyboard, quality, work_dir, cache_dir, progress=progress)
-        keys = [report.keys[i] for i in range(len(storyboard.beats))]
-        write_index(cache_dir, request, storyboard, quality, keys)
-        progress(f"  {len(report.rendered)} of {len(keys)} beats drawn, the rest reused ({report.seconds:.1f} s)")
-    else:
-        progress(f"  all {len(keys)} beats cached")
+    """The silent movie of ``storyboard``: cached beats are reused, missing ones drawn, all joined.
+
+    Before they are joined, the segments are checked: each must match its checksum, decode
+    (its key frames) and hold its beat's frames; a bad one is reported, removed and drawn again.
+    """
+    for attempt in (1, 2):
+        keys = read_index(cache_dir, request, storyboard, quality)
+        if keys is None:
+            pass_dir = Path(work_dir) if attempt == 1 else Path(work_dir) / "again"
+            pass_dir.mkdir(parents=True, exist_ok=True)
+            report = render_pass(request, storyboard, quality, pass_dir, cache_dir, progress=progress)
+            keys = [report.keys[i] for i in range(len(storyboard.beats))]
+            write_index(cache_dir, request, storyboard, quality, keys)
+            progress(f"  {len(report.rendered)} of {len(keys)} beats drawn, the rest reused ({report.seconds:.1f} s)")
+        else:
+            progress(f"  all {len(keys)} beats cached")
+        segments = [segment_path(cache_dir, k) for k in keys]
+        bad = []
+        for beat, segment in zip(storyboard.beats, segments):
+            problem = checked_files.problem(segment)
+            problem = problem or segment_problem(segment, beat.frames, decode=True)
+            if problem is not None:
+                checked_files.discard(segment, problem)
+                bad.append(beat.id)
+        if not bad:
+            break
+        if attempt == 2:
+            raise RuntimeError(f"beat segment(s) {', '.join(bad)} are still bad after drawing them again")
     movie = Path(work_dir) / "frames.mp4"
-    segments = [segment_path(cache_dir, k) for k in keys]
     _touch(segments)
     concat_movies(segments, movie, Path(work_dir))
+    problem = segment_problem(movie, storyboard.total_frames)
+    if problem is not None:
+        raise RuntimeError(f"the joined frames {problem}")
     return movie
+
+
+def segment_problem(path: Path, frames: int, decode: bool = False) -> str | None:
+    """None if ``path`` is an H.264 movie of exactly ``frames`` frames; else what is wrong.
+
+    The frames are counted from the container's packets. With ``decode`` (when a segment is
+    made, before its checksum is written, and before every join) its key frames are decoded
+    too: decoding every frame took about as long as drawing it at 1080p (26 fps on this
+    machine); key frames alone prove the stream and its parameters decode, the packet count
+    and the checksum the rest.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return "has no video stream"
+            count = sum(1 for packet in container.demux(container.streams.video[0]) if packet.size)
+        if count == frames and decode:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                stream.codec_context.skip_frame = "NONKEY"
+                if not any(True for _ in container.decode(stream)):
+                    return "has no key frame that decodes"
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        return f"cannot be decoded ({type(exc).__name__}: {str(exc)[:80]})"
+    if count != frames:
+        return f"holds {count} frames, its beat has {frames}"
+    return None

@@ -7,6 +7,7 @@ AAC, writes chapter marks from the storyboard and moves the index to the front
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import subprocess
@@ -78,6 +79,8 @@ def mux(video: Path, audio: Path, out: Path, *, title: str, chapters: list[Chapt
     cmd += ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k", "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart", "-f", "mp4", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 and "No space left on device" in proc.stderr:
+        raise OSError(errno.ENOSPC, "No space left on device", str(out))
     if proc.returncode != 0:
         raise MuxError(f"ffmpeg failed to mux {out.name}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
 

@@ -12,3 +12,31 @@ class SpineError(Exception):
 
 class RequestError(SpineError, ValueError):
     """A request names a video, level or side that does not exist or is not allowed."""
+
+
+#: the most characters of a message the CLI prints (a 10,000-digit level is not echoed whole)
+MAX_MESSAGE_CHARS = 400
+
+
+def shorten(value: object, limit: int = 40) -> str:
+    """``value`` as text, cut to ``limit`` characters with its full length said (for echoing user input)."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 1]}… ({len(text)} characters)"
+
+
+def shorten_path(path: object, limit: int = 80) -> str:
+    """A path for a message: whole if short, else its file name (cut) after an ellipsis."""
+    text = str(path)
+    if len(text) <= limit:
+        return text
+    name = text.rstrip("/").rsplit("/", 1)[-1]
+    return "…/" + shorten(name, limit - 2)
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an error's message, cut to MAX_MESSAGE_CHARS."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any, Callable
 
-from spine.errors import RequestError
+from spine.errors import RequestError, SpineError, shorten
+
+#: no level name is longer than "Co1-Co1" with spaces; longer input is refused before it is parsed
+MAX_LEVEL_CHARS = 16
 
 SIDES = ("left", "right")
 
@@ -110,6 +113,15 @@ def _atlas_context(request: VideoRequest) -> dict[str, Any]:
     return {"level_words": describe_level(request.level)}
 
 
+_DATA_PROBLEMS: list[SpineError] = []
+
+
+def data_problem() -> SpineError | None:
+    """The error that left the procedure videos out of :func:`all_videos` (a bad data file), if any."""
+    all_videos()
+    return _DATA_PROBLEMS[0] if _DATA_PROBLEMS else None
+
+
 @lru_cache(maxsize=1)
 def all_videos() -> dict[str, VideoSpec]:
     """Name -> spec of every video, in the order ``render.py list`` shows them."""
@@ -131,15 +143,20 @@ def all_videos() -> dict[str, VideoSpec]:
             context=_atlas_context,
         ),
     ]
-    specs.extend(video_specs())
+    try:
+        specs.extend(video_specs())
+    except SpineError as exc:  # a bad procedure data file: the other videos still list and render
+        _DATA_PROBLEMS.append(exc)
     return {s.name: s for s in specs}
 
 
 def resolve(name: str, level: str | None = None, side: str | None = None) -> VideoRequest:
     videos = all_videos()
     spec = videos.get(name)
+    if spec is None and data_problem() is not None and _is_procedure_name(name):
+        raise data_problem()
     if spec is None:
-        raise RequestError(f"unknown video '{name}'; videos: {', '.join(videos)}")
+        raise RequestError(f"unknown video '{shorten(name)}'; videos: {', '.join(videos)}")
     if level is not None and not spec.levels:
         raise RequestError(f"'{name}' has no level to choose; leave out --level")
     if side is not None and not spec.sides:
@@ -161,10 +178,19 @@ def resolve(name: str, level: str | None = None, side: str | None = None) -> Vid
 def _normalise_level(text: str, spec: VideoSpec) -> str:
     from spine.anatomy.levels import LevelError, parse_level
 
+    if len(str(text)) > MAX_LEVEL_CHARS:  # never parse (or echo back) a 10,000-character level
+        raise RequestError(f"level '{shorten(text, 12)}' is too long to be a level; "
+                           f"allowed for '{spec.name}': {spec.describe_levels()}")
     try:
         return str(parse_level(text))
     except LevelError as exc:
         raise RequestError(f"{exc} (allowed for '{spec.name}': {spec.describe_levels()})") from exc
+
+
+def _is_procedure_name(name: str) -> bool:
+    from spine.procedures.catalog import DATA_DIR, PROCEDURE_ORDER
+
+    return name in PROCEDURE_ORDER or (DATA_DIR / f"{name}.yaml").is_file()
 
 
 def video_specs() -> list:

@@ -8,6 +8,8 @@ format and how the respellings were checked.
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
 import functools
 import re
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ import yaml
 LEXICON_PATH = Path(__file__).resolve().with_name("lexicon.yaml")
 
 
-class LexiconError(ValueError):
+class LexiconError(SpineError, ValueError):
     """The lexicon file is malformed."""
 
 
@@ -71,20 +73,31 @@ def languages() -> list[str]:
 def load_lexicon(lang: str) -> Lexicon:
     """The lexicon for ``lang``; a language without a section gets an empty lexicon."""
     section = _raw().get(lang) or {}
+    if not isinstance(section, dict) or not set(section) <= {"patterns", "words"}:
+        raise LexiconError(f"{LEXICON_PATH.name}: section '{lang}' must map 'patterns' and 'words' to lists")
+    for key in ("patterns", "words"):
+        if not isinstance(section.get(key) or [], list):
+            raise LexiconError(f"{LEXICON_PATH.name}: {lang} '{key}' must be a list")
     rules: list[Rule] = []
     for i, entry in enumerate(section.get("patterns") or []):
+        where = f"{LEXICON_PATH.name}: {lang} pattern {i + 1}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("match"), str) or not isinstance(entry.get("say"), str):
+            raise LexiconError(f"{where} needs 'id', 'match' (a regular expression) and 'say' (its replacement)")
         try:
-            rules.append(Rule(
-                id=str(entry["id"]), kind="pattern", regex=re.compile(entry["match"]),
-                say=str(entry["say"]), note=str(entry.get("note", "")),
-            ))
-        except (KeyError, TypeError, re.error) as exc:
-            raise LexiconError(f"{LEXICON_PATH.name}: {lang} pattern {i + 1} is invalid ({exc})") from exc
+            regex = re.compile(entry["match"])
+        except re.error as exc:
+            raise LexiconError(f"{where} ({entry.get('id')}): 'match' is not a valid regular expression: {exc}") from None
+        try:
+            regex.sub(entry["say"], "")  # checks the replacement's group references (\\1, \\g<name>)
+        except (re.error, IndexError) as exc:
+            raise LexiconError(f"{where} ({entry.get('id')}): 'say' refers to a group 'match' does not have: {exc}; "
+                               f"'match' has {regex.groups} group(s)") from None
+        rules.append(Rule(id=str(entry.get("id", i + 1)), kind="pattern", regex=regex, say=entry["say"],
+                          note=str(entry.get("note", ""))))
     for i, entry in enumerate(section.get("words") or []):
-        try:
-            word = str(entry["written"])
-        except (KeyError, TypeError) as exc:
-            raise LexiconError(f"{LEXICON_PATH.name}: {lang} word {i + 1} has no 'written'") from exc
+        if not isinstance(entry, dict) or not isinstance(entry.get("written"), str) or not entry["written"].strip():
+            raise LexiconError(f"{LEXICON_PATH.name}: {lang} word {i + 1} has no 'written' (the word as written)")
+        word = entry["written"]
         rules.append(Rule(
             id=word, kind="word",
             regex=re.compile(rf"\b({re.escape(word)})(s?)\b", re.IGNORECASE),
@@ -102,9 +115,27 @@ def to_spoken(text: str, lang: str = "en") -> str:
 @functools.lru_cache(maxsize=1)
 def _raw() -> dict:
     try:
-        data = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise LexiconError(f"cannot read {LEXICON_PATH}: {exc}".splitlines()[0]) from exc
-    if not isinstance(data, dict):
-        raise LexiconError(f"{LEXICON_PATH}: expected one section per language")
+        data = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LexiconError(f"cannot read {LEXICON_PATH}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LexiconError(f"{LEXICON_PATH}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{LEXICON_PATH}{yaml_where(exc)}: not valid YAML: {yaml_problem(exc)}") from None
+    if not data:  # an empty lexicon would silently let the engines misread every level and unit
+        raise LexiconError(f"{LEXICON_PATH} is empty; it needs a section per language (en: patterns:, words:)")
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise LexiconError(f"{LEXICON_PATH}: expected one section per language (en: patterns:, words:)")
     return data
+
+
+def yaml_where(exc: Exception) -> str:
+    """``:<line>:<column>`` of a YAML error (1-based), or ''."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+
+
+def yaml_problem(exc: Exception) -> str:
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
+    context = getattr(exc, "context", None)
+    return f"{context}, {problem}" if context else str(problem)

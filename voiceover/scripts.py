@@ -30,6 +30,9 @@ request's technique (context field ``technique``).
 
 from __future__ import annotations
 
+from spine.errors import SpineError, shorten
+
+import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +42,7 @@ import yaml
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 
 
-class ScriptError(ValueError):
+class ScriptError(SpineError, ValueError):
     """A narration script is missing, malformed, or lacks a field or a translation."""
 
 
@@ -128,6 +131,18 @@ class Script:
         return Script(self.video, self.lang, self.title.format_map(context), beats, self.path, screen)
 
 
+def _check_fields(path: Path, where: str, text: str) -> None:
+    """A text's {fields} must be well formed: a lone '{' or '}' is an error naming the beat."""
+    try:
+        for _, name, spec, _ in string.Formatter().parse(text):
+            if name is not None and (not name.isidentifier() or spec):
+                raise ValueError(f"'{{{name}{':' + spec if spec else ''}}}' is not a field name")
+    except ValueError as exc:
+        snippet = text if len(text) <= 60 else text[:57] + "..."
+        raise ScriptError(f"{path}: {where}: unbalanced or bad braces in {snippet!r} ({exc}); fields look like "
+                          f"{{level}}, and a brace meant as text is written twice: {{{{ or }}}}") from None
+
+
 def available_languages(video: str) -> list[str]:
     return sorted(p.parent.name for p in SCRIPTS_DIR.glob(f"*/{video}.yaml"))
 
@@ -138,6 +153,10 @@ def load_script(video: str, lang: str = "en") -> Script:
     A translation must have exactly the English beats (same ids, same order): a missing
     beat is an error naming it, never a silent fall-back to English.
     """
+    if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}", str(lang)):
+        have = available_languages(video)
+        raise ScriptError(f"'{shorten(lang)}' is not a language code; languages with a script for '{video}': "
+                          f"{', '.join(have) or 'none'}")
     path = SCRIPTS_DIR / lang / f"{video}.yaml"
     if not path.exists():
         have = available_languages(video)
@@ -166,8 +185,14 @@ def load_script(video: str, lang: str = "en") -> Script:
 def _parse(path: Path, video: str, lang: str) -> Script:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScriptError(f"{path}: cannot read narration script: {exc}".splitlines()[0]) from exc
+    except OSError as exc:
+        raise ScriptError(f"{path}: cannot read narration script: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScriptError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        from voiceover.lexicon import yaml_problem, yaml_where
+
+        raise ScriptError(f"{path}{yaml_where(exc)}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(data, dict) or not isinstance(data.get("beats"), list) or not data["beats"]:
         raise ScriptError(f"{path}: a script needs 'title' and a non-empty list 'beats'")
     beats, seen = [], set()
@@ -189,4 +214,8 @@ def _parse(path: Path, video: str, lang: str) -> Script:
     screen = data.get("screen") or {}
     if not isinstance(screen, dict) or not all(isinstance(k, str) for k in screen):
         raise ScriptError(f"{path}: 'screen' must map keys to the words shown on screen")
+    for beat in beats:
+        for text in [beat.chapter, beat.text] + [t for _, t in beat.variants]:
+            _check_fields(path, f"beat '{beat.id}'", text)
+    _check_fields(path, "title", str(data.get("title", video)))
     return Script(video, lang, str(data.get("title", video)), tuple(beats), path, dict(screen))

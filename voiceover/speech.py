@@ -18,7 +18,8 @@ pause (longer after a full stop than after a comma).
 Every piece is cached under ``cache_dir/<engine>/<sha256>.wav``; the key covers the
 engine, the voice, the language, the exact text the engine receives, the engine settings
 and ``CACHE_VERSION``. Files are written to a temporary name and renamed, so an
-interrupted run never leaves a half-written entry. A second run with the same inputs
+interrupted run never leaves a half-written entry, with a checksum beside them
+(``spine.checked_files``): a truncated or zeroed WAV is reported in one line and synthesised again. A second run with the same inputs
 synthesises nothing.
 
 A human recording ``recordings_dir/<beat_id>.<ext>`` replaces a beat's synthesis; see
@@ -27,8 +28,12 @@ A human recording ``recordings_dir/<beat_id>.<ext>`` replaces a beat's synthesis
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
+import errno
 import functools
 import hashlib
+import io
 import json
 import os
 import re
@@ -45,6 +50,7 @@ import numpy as np
 import soundfile as sf
 from pydub import AudioSegment
 
+from spine import checked_files
 from voiceover.captions import MAX_LINE_CHARS, fits_cue
 from voiceover.lexicon import load_lexicon
 
@@ -67,7 +73,7 @@ MAX_PIECE_CHARS = 2 * MAX_LINE_CHARS - 4
 OnBeat = Callable[[int, int, str], None]
 
 
-class NarrationError(ValueError):
+class NarrationError(SpineError, ValueError):
     """Narration cannot be produced: bad engine/language, missing tool, bad recording. One line."""
 
 
@@ -420,30 +426,30 @@ def _cache_path(cache_dir: Path, engine: str, key: str) -> Path:
 
 
 def _read_cached(path: Path) -> np.ndarray | None:
-    if not path.is_file():
+    """The cached samples, or None if missing or damaged (a damaged entry is reported in one line)."""
+    if not checked_files.verify(path):  # a truncated or zeroed WAV fails its checksum
         return None
     try:
         data, rate = sf.read(path, dtype="int16")
-    except (RuntimeError, sf.LibsndfileError, OSError):
-        return None      # damaged entry: synthesise again (and overwrite it)
+    except (RuntimeError, sf.LibsndfileError, OSError) as exc:
+        checked_files.discard(path, f"unreadable: {type(exc).__name__}")
+        return None      # synthesise again (and overwrite it)
     if rate != SAMPLE_RATE or data.ndim != 1 or len(data) == 0:
+        checked_files.discard(path, f"{rate} Hz, {data.ndim} channel dimension(s), {len(data)} samples")
         return None
     return data.astype(np.float32) / 32767
 
 
 def _write_cached(path: Path, pcm: np.ndarray) -> None:
+    """The WAV and its checksum (``<key>.wav.sha256``), each renamed into place atomically."""
+    buffer = io.BytesIO()
+    sf.write(buffer, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
+        checked_files.write_entry(path, buffer.getvalue())
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
         raise NarrationError(f"cannot write the speech cache in {path.parent}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    try:
-        sf.write(tmp, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _piece_clip(engine: str, voice: str, lang: str, engine_text: str, cache_dir: Path) -> np.ndarray:
@@ -551,6 +557,10 @@ def speak_beats(
                 clips.append(_piece_clip(engine, voice, lang, engine_text, Path(cache_dir)))
             except NarrationError as exc:
                 raise NarrationError(f"{video}: beat '{beat.id}': {exc}") from exc
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise  # a full disk is said as such (exit 1), not blamed on the voice
+                raise NarrationError(f"{video}: beat '{beat.id}': {engine} failed (OSError: {exc})") from exc
             except Exception as exc:  # an engine's own failure, reported in one line
                 detail = str(exc).strip().splitlines()
                 raise NarrationError(

@@ -18,6 +18,8 @@ accepted.
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
 import re
 from dataclasses import dataclass
 
@@ -80,7 +82,7 @@ NERVE_ROOTS: tuple[str, ...] = (
 _FORMS = "give a vertebra like L4 or an interspace of two adjacent levels like L4-L5, L4/5 or C7-T1"
 
 
-class LevelError(ValueError):
+class LevelError(SpineError, ValueError):
     """A level that does not exist, or two levels that are not an interspace.
 
     The message is one line: what was wrong, and the valid forms.

@@ -4,8 +4,8 @@ The anatomy of a pose is the expensive part of a frame (hundreds of solids), and
 not change while a needle advances or contrast spreads, so it is computed once and kept.
 The key is the sha256 of: the cache version, the model's ``parameters_hash()``, the pose's
 geometry, the image size and any extra settings. Files are written atomically (a temporary
-file in the same directory, then ``os.replace``), so a crashed or parallel render can never
-leave a truncated file that a later run would read.
+file in the same directory, then ``os.replace``) with a checksum beside them
+(:mod:`spine.checked_files`): a damaged file is reported in one line and recomputed, never read.
 
 Default directory: ``<repo>/.cache/fluoro``; override with the ``FLUORO_CACHE_DIR``
 environment variable or the ``directory`` argument.
@@ -14,12 +14,14 @@ environment variable or the ``directory`` argument.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from spine import checked_files
 
 __all__ = ["CACHE_VERSION", "AnatomyCache", "default_cache_dir", "cache_key"]
 
@@ -31,7 +33,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def default_cache_dir() -> Path:
     env = os.environ.get("FLUORO_CACHE_DIR")
-    return Path(env) if env else REPO / ".cache" / "fluoro"
+    if env:
+        return Path(env)
+    shared = os.environ.get("SPINE_CACHE_DIR")  # the project's cache folder, moved as a whole
+    return Path(shared) / "fluoro" if shared else REPO / ".cache" / "fluoro"
 
 
 def cache_key(model_hash: str, pose_key: dict, size: int, extra: dict | None = None) -> str:
@@ -56,24 +61,17 @@ class AnatomyCache:
 
     def load(self, key: str) -> np.ndarray | None:
         p = self.path(key)
-        if not p.exists():
+        if not checked_files.verify(p):  # missing, or damaged (reported in one line, removed)
             return None
         try:
             return np.load(p, allow_pickle=False)
-        except (OSError, ValueError):
-            return None  # unreadable: recompute (and overwrite)
+        except (OSError, ValueError) as exc:
+            checked_files.discard(p, f"unreadable: {type(exc).__name__}")
+            return None  # recompute (and overwrite)
 
     def store(self, key: str, array: np.ndarray) -> Path:
+        """Write the array and its checksum (``<key>.npy.sha256``), each atomically."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        final = self.path(key)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{key[:12]}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return final
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        return checked_files.write_entry(self.path(key), buffer.getvalue())

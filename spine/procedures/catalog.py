@@ -33,6 +33,8 @@ Narration context (the fields the scripts in ``voiceover/scripts/<lang>/<name>.y
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -133,7 +135,7 @@ REGION_WORDS = {
 }
 
 
-class ProcedureDataError(ValueError):
+class ProcedureDataError(SpineError, ValueError):
     """A procedure data file is missing, unreadable or breaks a rule; the message is one line."""
 
 
@@ -156,9 +158,11 @@ def load_procedure_file(path: Path) -> Procedure:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ProcedureDataError(f"{path.name}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ProcedureDataError(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "?"
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ProcedureDataError(f"{path.name}: not valid YAML at {where}: {problem}") from None
     if not isinstance(raw, dict):

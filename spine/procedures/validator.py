@@ -32,6 +32,8 @@ sampled every 1.5 mm and refined around the closest sample.
 
 from __future__ import annotations
 
+from spine.errors import SpineError
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +53,7 @@ BONE_GRAZE_MM = 0.3  # a needle resting on bone may touch it this deep (shell, r
 LENGTH_RESERVE_MM = 5.0  # needle left outside the skin (hub)
 
 
-class PlanError(ValueError):
+class PlanError(SpineError, ValueError):
     """No plan passes every check (the message names the failed checks)."""
 
 

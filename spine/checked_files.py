@@ -1,0 +1,131 @@
+"""Cache files that carry their own checksum: a corrupt cache costs time, never correctness.
+
+Every cache entry (beat segments, checkpoints, fluoroscopy line integrals, speech) is
+written as two files, each renamed into place atomically: the entry and, beside it,
+``<entry>.sha256`` holding ``sha256 <hex> <size>``. :func:`verify` reads the entry back
+against it. An entry whose checksum is missing or different is reported in one line naming
+the file (logger ``spine.cache``, on stderr), removed, and rebuilt by its owner. A crash
+between the two renames leaves an entry without a matching checksum, which is rebuilt too.
+
+Why a checksum file beside the entry rather than inside it: a beat segment must stay a
+plain MP4 that ffmpeg joins, and a WAV or ``.npy`` a plain file the usual tools read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+SUFFIX = ".sha256"
+log = logging.getLogger("spine.cache")
+if not log.handlers:  # one plain line on stderr, whatever the libraries do with the root logger
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(_handler)
+    log.propagate = False
+    log.setLevel(logging.WARNING)
+
+# (path, size, mtime_ns) of entries verified in this process: each is hashed once per process.
+_verified: set[tuple[str, int, int]] = set()
+
+
+def checksum_path(path: Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + SUFFIX)
+
+
+def digest_of(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _replace_atomic(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_checksum(path: Path) -> None:
+    """Record the checksum of the entry now at ``path`` (after it was renamed into place)."""
+    path = Path(path)
+    hexdigest, size = digest_of(path)
+    _replace_atomic(checksum_path(path), lambda fh: fh.write(f"sha256 {hexdigest} {size}\n".encode()))
+    with contextlib.suppress(OSError):
+        st = path.stat()
+        _verified.add((str(path), st.st_size, st.st_mtime_ns))
+
+
+def write_entry(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically, then its checksum."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _replace_atomic(path, lambda fh: fh.write(data))
+    write_checksum(path)
+    return path
+
+
+def problem(path: Path) -> str | None:
+    """None if the entry at ``path`` matches its checksum; else what is wrong (the entry exists)."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    if (str(path), st.st_size, st.st_mtime_ns) in _verified:
+        return None
+    try:
+        recorded = checksum_path(path).read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return "it has no checksum"
+    if len(recorded) != 3 or recorded[0] != "sha256":
+        return "its checksum file is damaged"
+    hexdigest, size = digest_of(path)
+    if str(size) != recorded[2]:
+        return f"{size} bytes, its checksum says {recorded[2]}"
+    if hexdigest != recorded[1]:
+        return "its sha256 differs from its checksum"
+    _verified.add((str(path), st.st_size, st.st_mtime_ns))
+    return None
+
+
+def discard(path: Path, why: str) -> None:
+    """Say in one line that the entry at ``path`` is damaged, and remove it (and its checksum)."""
+    path = Path(path)
+    log.warning(f"cache: {path} is damaged ({why}); rebuilding it")
+    for p in (path, checksum_path(path)):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def verify(path: Path) -> bool:
+    """True if ``path`` exists and matches its checksum; a damaged entry is reported and removed."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    why = problem(path)
+    if why is None:
+        return True
+    discard(path, why)
+    return False
+
+
+def remove(path: Path) -> None:
+    """Remove an entry and its checksum (cache pruning)."""
+    for p in (Path(path), checksum_path(path)):
+        with contextlib.suppress(OSError):
+            p.unlink()

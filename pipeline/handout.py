@@ -202,7 +202,13 @@ def write_handout(mp4: Path, paper: str = "a4", brand=None, request=None) -> Pat
     for name in ("weasyprint", "weasyprint.progress", "fontTools"):  # their INFO lines would land on stdout
         logging.getLogger(name).setLevel(logging.ERROR)
     out = handout_path(mp4, paper)
-    with outputs.atomic_output(out) as tmp:
-        pdf = HTML(string=html, base_url=str(TEMPLATES_DIR), url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
-        tmp.write_bytes(pdf)  # everything is inlined (data: URIs): no network access
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)  # WeasyPrint's progress lines, whichever handler Manim set up in this process
+    try:
+        with outputs.atomic_output(out) as tmp:
+            pdf = HTML(string=html, base_url=str(TEMPLATES_DIR),
+                       url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+            tmp.write_bytes(pdf)  # everything is inlined (data: URIs): no network access
+    finally:
+        logging.disable(previous)
     return out

@@ -39,7 +39,7 @@ from typing import Iterable
 
 import numpy as np
 
-from spine.anatomy import bones, landmarks, softtissue
+from spine.anatomy import bones, landmarks, softtissue, surfaces
 from spine.anatomy.frames import Frame, build_chain
 from spine.anatomy.levels import (
     INTERSPACES,
@@ -195,6 +195,7 @@ class SpineModel:
         self.parameters = parameters or SpineParameters()
         b = _Builder(self.parameters)
         bones.build_bones(b)
+        surfaces.build_surfaces(b)
         softtissue.build_soft_tissue(b)
         landmarks.build_landmarks(b)
         self._b = b
@@ -229,9 +230,7 @@ class SpineModel:
         h = hashlib.sha256()
         for st in self._structures.values():
             h.update(f"{st.name}|{st.kind}|{st.material.value}|{st.shell_mm:.6f}|{type(st.solid).__name__}".encode())
-            for key, value in sorted(vars(st.solid).items()):
-                h.update(key.encode())
-                h.update(np.round(np.asarray(value, dtype=float), 6).tobytes())
+            solid_fingerprint(h, st.solid)
         for key in sorted(self._landmarks, key=repr):
             h.update(repr(key).encode())
             h.update(np.round(self._landmarks[key].point, 6).tobytes())
@@ -409,6 +408,16 @@ class SpineModel:
                 if st.kind == "vertebral_artery" and st.side in sides and st.level in near:
                     take(st)
         return out
+
+
+def solid_fingerprint(h, solid) -> None:
+    """Feed a solid's parameters into hash ``h`` (a mesh: the hash of what it was made from)."""
+    if hasattr(solid, "fingerprint"):
+        h.update(solid.fingerprint().encode())
+        return
+    for key, value in sorted(vars(solid).items()):
+        h.update(key.encode())
+        h.update(np.round(np.asarray(value, dtype=float), 6).tobytes())
 
 
 @lru_cache(maxsize=1)

@@ -67,9 +67,8 @@ class RayScene:
             idx = live[hit]
             tf = res["tfar"][hit].astype(np.float64)
             ng = res["Ng"][hit]
-            # Embree's geometric normal points the opposite way to the counter-clockwise
-            # (outward) normal of a right-handed mesh, hence ">" for entering.
-            enter = np.einsum("ij,ij->i", ng, dirs[idx]) > 0
+            # Embree's geometric normal is the outward normal of a counter-clockwise mesh
+            enter = np.einsum("ij,ij->i", ng, dirs[idx]) < 0
             rays.append(idx)
             ts.append(t_base[idx] + tf)
             geoms.append(gid[hit].astype(np.int64))
@@ -82,16 +81,36 @@ class RayScene:
             return empty, np.zeros(0), empty, np.zeros(0, bool)
         return np.concatenate(rays), np.concatenate(ts), np.concatenate(geoms), np.concatenate(enters)
 
+    def chords_split(self, origins, directions, weights, extra_weights):
+        """Two weighted chord sums from the same rays (e.g. all meshes, and the cores only),
+        and which rays were doubtful: they crossed some closed mesh an odd number of times
+        (a hit lost on an edge), so their sums may lack a stretch."""
+        d = np.asarray(directions, float)
+        ray, t, geom, enter = self.hits(origins, d)
+        out = []
+        for w in (weights, extra_weights):
+            out.append(self._pair_sum(len(d), ray, t, geom, enter, np.asarray(w, float), 0.0, np.inf))
+        key = ray * max(self.count, 1) + geom
+        uniq, counts = np.unique(key, return_counts=True)
+        odd = uniq[counts % 2 == 1] // max(self.count, 1)
+        bad = np.zeros(len(d), bool)
+        bad[odd] = True
+        return out[0], out[1], bad
+
     def chords(self, origins, directions, weights=None, t_min=0.0, t_max=np.inf) -> np.ndarray:
         """Per ray: sum over meshes of ``weights[mesh] *`` length inside it within [t_min, t_max]
         (unit directions, t in mm)."""
         d = np.asarray(directions, float)
         n = len(d)
         ray, t, geom, enter = self.hits(origins, d)
+        w = np.ones(self.count) if weights is None else np.asarray(weights, float)
+        return self._pair_sum(n, ray, t, geom, enter, w, t_min, t_max)
+
+    @staticmethod
+    def _pair_sum(n, ray, t, geom, enter, w, t_min, t_max) -> np.ndarray:
         out = np.zeros(n)
         if len(ray) == 0:
             return out
-        w = np.ones(self.count) if weights is None else np.asarray(weights, float)
         order = np.lexsort((t, geom, ray))
         ray, t, geom, enter = ray[order], t[order], geom[order], enter[order]
         same = (ray[:-1] == ray[1:]) & (geom[:-1] == geom[1:])

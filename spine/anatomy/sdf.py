@@ -25,7 +25,8 @@ import numpy as np
 from spine.anatomy.shapes import ClippedBox, CutCylinder
 from spine.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, Solid
 
-__all__ = ["SDF", "smin", "smax", "round_box", "ellipse2", "ellipsoid", "capsule", "solid_sdf",
+__all__ = ["SDF", "smin", "smax", "round_box", "tapered_box", "part_sdf", "ellipse2", "ellipsoid", "capsule",
+           "solid_sdf",
            "vertebral_body", "body_profile"]
 
 SDF = Callable[[np.ndarray], np.ndarray]
@@ -124,6 +125,58 @@ def solid_sdf(solid: Solid, rounding: float | None = None) -> SDF:
     if hasattr(solid, "sdf"):
         return solid.sdf
     raise TypeError(f"no signed distance for {type(solid).__name__}")
+
+
+def tapered_box(q: np.ndarray, half, r: float, axis: int, scales: dict[int, tuple[float, float]]) -> np.ndarray:
+    """A rounded box whose other dimensions change linearly along ``axis``: ``scales[k] =
+    (s0, s1)`` multiplies half size k from the -axis end (s0) to the +axis end (s1)."""
+    half = np.asarray(half, float)
+    t = np.clip((q[:, axis] / half[axis] + 1.0) / 2.0, 0.0, 1.0)
+    qs = q.copy()
+    m = np.ones(len(q))
+    for k, (s0, s1) in scales.items():
+        f = s0 + (s1 - s0) * t
+        qs[:, k] = q[:, k] / f
+        m = np.minimum(m, f)
+    return round_box(qs, half, r) * m
+
+
+def part_sdf(kind: str, region: str, level: str, solid: Solid) -> SDF:
+    """A bone part's shape: the convex part rounded, and where the region asks for it shaped.
+
+    * lumbar transverse process: a flattened rod tapering to its tip;
+    * lumbar spinous process: hatchet-shaped, taller and thicker at its posterior tip;
+    * thoracic spinous process: a rod tapering to a point, sloping down (its placement);
+    * cervical C3-C6 spinous process: bifid (two tubercles at the tip, a notch between);
+    * laminae, articular processes, pars: plates with well-rounded edges.
+    """
+    if isinstance(solid, Box):
+        h = solid.half_sizes
+        if kind == "tp" and region in ("lumbar", "thoracic"):
+            r = 0.9 * float(min(h[1], h[2]))
+            return lambda p: tapered_box(solid.to_local(p), h, r, 0, {1: (1.0, 0.75), 2: (1.0, 0.7)})
+        if kind == "spinous_process" and region == "lumbar":
+            r = 0.45 * float(min(h[0], h[2]))
+            return lambda p: tapered_box(solid.to_local(p), h, r, 1, {2: (0.72, 1.12), 0: (0.85, 1.3)})
+        if kind == "spinous_process" and region == "thoracic":
+            r = 0.8 * float(min(h[0], h[2]))
+            return lambda p: tapered_box(solid.to_local(p), h, r, 1, {2: (1.0, 0.55), 0: (1.0, 0.8)})
+        if kind == "spinous_process" and region == "cervical":
+            bifid = level in ("C2", "C3", "C4", "C5", "C6")
+            r = 0.7 * float(min(h[0], h[2]))
+            if not bifid:  # C7: long, with a rounded tubercle
+                return lambda p: tapered_box(solid.to_local(p), h, r, 1, {0: (0.9, 1.3), 2: (1.0, 0.9)})
+
+            def bifid_sp(p):
+                q = solid.to_local(p)
+                d = tapered_box(q, h, r, 1, {0: (0.8, 1.9), 2: (1.0, 0.85)})
+                notch = capsule(q, (0.0, h[1] + 1.0, -h[2] - 1.0), (0.0, h[1] + 1.0, h[2] + 1.0),
+                                0.35 * h[1])
+                return smax(d, -notch, 1.0)
+            return bifid_sp
+        if kind in ("lamina", "sap", "iap", "pars"):
+            return solid_sdf(solid, 0.45 * float(min(h)))
+    return solid_sdf(solid)
 
 
 def body_profile(region: str) -> dict:

@@ -40,14 +40,14 @@ import numpy as np
 
 from spine.anatomy.levels import VERTEBRAE, region_of
 from spine.anatomy.mesh import MeshSolid, is_watertight, mesh_volume
-from spine.anatomy.sdf import SDF, smax, smin, solid_sdf, vertebral_body
+from spine.anatomy.sdf import SDF, part_sdf, smin, vertebral_body
 from spine.anatomy.solids import Material, Structure
 
 __all__ = ["SURFACE_KIND", "SURFACE_VERSION", "build_surfaces", "drawn_structures", "mesh_sdf", "surface_groups"]
 
 SURFACE_KIND = "bone_surface"
 #: bump when the way surfaces are made changes (it is part of every cache key)
-SURFACE_VERSION = "surfaces-1"
+SURFACE_VERSION = "surfaces-2"
 
 _VOXEL = {"cervical": 0.5, "thoracic": 0.65, "lumbar": 0.7, "sacral": 1.0, "coccygeal": 0.7, "pelvis": 1.5}
 _BLEND = {"cervical": 1.5, "thoracic": 2.0, "lumbar": 3.0, "sacral": 3.5, "coccygeal": 1.0, "pelvis": 4.0}
@@ -232,10 +232,13 @@ def _segment_slab(b, sacral: list[str], i: int):
     return f
 
 
-def _part(st: Structure, rounding=None) -> _Part:
-    sdf = solid_sdf(st.solid, rounding)
+def _part(st: Structure) -> _Part:
+    region = _region(st.level) if st.level in VERTEBRAE else "pelvis"
+    sdf = part_sdf(st.kind, region, st.level or "", st.solid)
     lo, hi = st.solid.bounding_box()
-    return _Part(sdf, lo - 0.5, hi + 0.5)
+    # tapered / bifid spinous processes reach past their box a little
+    grow = 0.25 * float(np.max(hi - lo)) if st.kind == "spinous_process" else 0.5
+    return _Part(sdf, lo - grow, hi + grow)
 
 
 def _body_part(b, name: str) -> _Part:

@@ -195,9 +195,11 @@ class SpineModel:
         self.parameters = parameters or SpineParameters()
         b = _Builder(self.parameters)
         bones.build_bones(b)
-        surfaces.build_surfaces(b)
         softtissue.build_soft_tissue(b)
         landmarks.build_landmarks(b)
+        # the smooth surfaces last: landmarks, soft tissue and the needle checks read the
+        # placed parts, which the surfaces only round off and blend
+        surfaces.build_surfaces(b)
         self._b = b
         self._structures: dict[str, Structure] = b.structures
         self._frames = b.frames

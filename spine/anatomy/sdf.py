@@ -190,11 +190,11 @@ def body_profile(region: str) -> dict:
     width that the posterior wall keeps (kidney shape).
     """
     if region == "lumbar":
-        return {"waist": 0.085, "back_bite_mm": 1.8, "front_bulge": 0.62, "rim_mm": 2.0, "back_waist": 0.02}
+        return {"waist": 0.12, "back_bite_mm": 1.8, "front_bulge": 0.62, "rim_mm": 2.0, "back_waist": 0.02}
     if region == "thoracic":
-        return {"waist": 0.08, "back_bite_mm": 1.6, "front_bulge": 0.66, "rim_mm": 1.6, "back_waist": 0.02}
+        return {"waist": 0.11, "back_bite_mm": 1.6, "front_bulge": 0.66, "rim_mm": 1.6, "back_waist": 0.02}
     if region == "cervical":
-        return {"waist": 0.075, "back_bite_mm": 0.5, "front_bulge": 0.85, "rim_mm": 1.0, "back_waist": 0.0}
+        return {"waist": 0.10, "back_bite_mm": 0.5, "front_bulge": 0.85, "rim_mm": 1.0, "back_waist": 0.0}
     return {"waist": 0.07, "back_bite_mm": 0.8, "front_bulge": 0.7, "rim_mm": 1.6, "back_waist": 0.0}
 
 

@@ -47,7 +47,7 @@ __all__ = ["SURFACE_KIND", "SURFACE_VERSION", "build_surfaces", "drawn_structure
 
 SURFACE_KIND = "bone_surface"
 #: bump when the way surfaces are made changes (it is part of every cache key)
-SURFACE_VERSION = "surfaces-2"
+SURFACE_VERSION = "surfaces-3"
 
 _VOXEL = {"cervical": 0.5, "thoracic": 0.65, "lumbar": 0.7, "sacral": 1.0, "coccygeal": 0.7, "pelvis": 1.5}
 _BLEND = {"cervical": 1.5, "thoracic": 2.0, "lumbar": 3.0, "sacral": 3.5, "coccygeal": 1.0, "pelvis": 4.0}

@@ -43,3 +43,15 @@ def preview_build(tmp_path_factory) -> Path:
     proc = run_cli("render", "overview", "--quality", "preview", "--output-dir", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-controls", action="store_true", default=False,
+                     help="rewrite the control images under tests/control_data/ from this run (then review "
+                          "and commit them); without it a missing control image is a failure")
+
+
+@pytest.fixture
+def update_controls(request) -> bool:
+    """True when the run was asked to rewrite the control images (``--update-controls``)."""
+    return bool(request.config.getoption("--update-controls"))

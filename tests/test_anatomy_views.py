@@ -12,7 +12,6 @@ and look at the enlarged PNGs written to ``$TMPDIR/anatomy_control/`` before com
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,6 @@ from scenes.kit.anatomy_views import SpineView, convex_hull_2d
 from scenes.kit import palette
 
 CONTROL = Path(__file__).parent / "control_data" / "anatomy"
-UPDATE = os.environ.get("ANATOMY_UPDATE_CONTROL") == "1"
 MARK = "#FF00FF"  # a colour the views never use
 
 
@@ -260,10 +258,10 @@ CONTROL_SCENES = {
 
 
 @pytest.mark.parametrize("name", sorted(CONTROL_SCENES))
-def test_control_frame(model, name):
+def test_control_frame(model, name, update_controls):
     frame = render_last_frame(lambda scene: CONTROL_SCENES[name](scene, model))
     path = CONTROL / f"{name}.npz"
-    if UPDATE:
+    if update_controls:
         CONTROL.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, frame_data=frame)
         import tempfile
@@ -274,8 +272,7 @@ def test_control_frame(model, name):
         preview.mkdir(exist_ok=True)
         Image.fromarray(frame).resize((frame.shape[1] * 4, frame.shape[0] * 4), Image.NEAREST).save(
             preview / f"{name}.png")
-        pytest.skip(f"control frame {name} written")
-    assert path.exists(), f"no control frame {path.name}: run with ANATOMY_UPDATE_CONTROL=1"
+    assert path.exists(), f"no control frame {path.name}: run pytest with --update-controls, review, commit"
     expected = np.load(path)["frame_data"]
     assert frame.shape == expected.shape
     diff = np.abs(frame.astype(int) - expected.astype(int)).max(axis=-1)

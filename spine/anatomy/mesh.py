@@ -87,14 +87,9 @@ class RayScene:
         (a hit lost on an edge), so their sums may lack a stretch."""
         d = np.asarray(directions, float)
         ray, t, geom, enter = self.hits(origins, d)
-        out = []
-        for w in (weights, extra_weights):
-            out.append(self._pair_sum(len(d), ray, t, geom, enter, np.asarray(w, float), 0.0, np.inf))
-        key = ray * max(self.count, 1) + geom
-        uniq, counts = np.unique(key, return_counts=True)
-        odd = uniq[counts % 2 == 1] // max(self.count, 1)
-        bad = np.zeros(len(d), bool)
-        bad[odd] = True
+        seg, gi, ri, bad = self._segments(len(d), ray, t, geom, enter, 0.0, np.inf)
+        out = [np.bincount(ri, weights=seg * np.asarray(w, float)[gi], minlength=len(d))
+               for w in (weights, extra_weights)]
         return out[0], out[1], bad
 
     def chords(self, origins, directions, weights=None, t_min=0.0, t_max=np.inf) -> np.ndarray:
@@ -104,29 +99,41 @@ class RayScene:
         n = len(d)
         ray, t, geom, enter = self.hits(origins, d)
         w = np.ones(self.count) if weights is None else np.asarray(weights, float)
-        return self._pair_sum(n, ray, t, geom, enter, w, t_min, t_max)
+        seg, gi, ri, _bad = self._segments(n, ray, t, geom, enter, t_min, t_max)
+        return np.bincount(ri, weights=seg * w[gi], minlength=n)
 
-    @staticmethod
-    def _pair_sum(n, ray, t, geom, enter, w, t_min, t_max) -> np.ndarray:
-        out = np.zeros(n)
+    def _segments(self, n, ray, t, geom, enter, t_min, t_max):
+        """Inside stretches: (length, mesh, ray) per stretch, and the rays with an odd count.
+
+        The passes deliver each ray's hits in increasing t, so a stable sort by (ray, mesh)
+        keeps them in order along the ray within each mesh.
+        """
         if len(ray) == 0:
-            return out
-        order = np.lexsort((t, geom, ray))
-        ray, t, geom, enter = ray[order], t[order], geom[order], enter[order]
-        same = (ray[:-1] == ray[1:]) & (geom[:-1] == geom[1:])
+            return np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(n, bool)
+        g = max(self.count, 1)
+        key = ray * g + geom
+        order = np.argsort(key, kind="stable")
+        key, t, enter = key[order], t[order], enter[order]
+        same = key[:-1] == key[1:]
         pair = same & enter[:-1] & ~enter[1:]
-        # a ray that starts inside a mesh: its first crossing of that mesh is an exit
-        first = np.ones(len(ray), bool)
-        first[1:] = ~same
         lo = np.clip(t[:-1], t_min, t_max)
         hi = np.clip(t[1:], t_min, t_max)
-        seg = np.where(pair, np.maximum(hi - lo, 0.0), 0.0) * w[geom[:-1]]
-        np.add.at(out, ray[:-1], seg)
+        seg = np.where(pair, np.maximum(hi - lo, 0.0), 0.0)
+        k = key[:-1]
+        # a ray that starts inside a mesh: its first crossing of that mesh is an exit
+        first = np.ones(len(key), bool)
+        first[1:] = ~same
         start_inside = first & ~enter
         if start_inside.any():
-            tt = np.clip(t[start_inside], t_min, t_max)
-            np.add.at(out, ray[start_inside], np.maximum(tt - max(t_min, 0.0), 0.0) * w[geom[start_inside]])
-        return out
+            extra = np.maximum(np.clip(t[start_inside], t_min, t_max) - max(t_min, 0.0), 0.0)
+            seg = np.concatenate([seg, extra])
+            k = np.concatenate([k, key[start_inside]])
+        # odd number of crossings of one mesh: a hit lost on an edge
+        starts = np.flatnonzero(np.r_[True, ~same])
+        counts = np.diff(np.r_[starts, len(key)])
+        bad = np.zeros(n, bool)
+        bad[key[starts[counts % 2 == 1]] // g] = True
+        return seg, k % g, k // g, bad
 
 
 def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:

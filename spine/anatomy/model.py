@@ -313,6 +313,13 @@ class SpineModel:
         boxes = [s.solid.bounding_box() for s in sts]
         return np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
 
+    def bone_surface(self, name) -> Structure:
+        """The whole smooth bone of a vertebra (C1 ... Co4) as one closed mesh (kind
+        ``"bone_surface"``): what the views and the fluoroscopy draw. Its parts are
+        :meth:`vertebra_structures`."""
+        v = _as_vertebra(name)
+        return self._structures[f"{v.name}.bone"]
+
     def vertebra_structures(self, name) -> list[Structure]:
         """All bone structures that belong to one vertebra (its level), C1 ... Co4."""
         v = _as_vertebra(name)

@@ -176,6 +176,9 @@ def part_sdf(kind: str, region: str, level: str, solid: Solid) -> SDF:
             return bifid_sp
         if kind in ("lamina", "sap", "iap", "pars"):
             return solid_sdf(solid, 0.45 * float(min(h)))
+    if region in ("sacral", "pelvis") and isinstance(solid, (Box, ClippedBox)):
+        # the sacrum's and the ilium's blocks: well rounded, so the fused bone reads as one
+        return solid_sdf(solid, float(min(8.0, 0.6 * float(np.min(solid.half_sizes)))))
     return solid_sdf(solid)
 
 

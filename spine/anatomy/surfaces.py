@@ -264,8 +264,13 @@ def _group_parts(b, g) -> list[_Part]:
     return out
 
 
+#: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
+_REGION_VERSION = {"sacral": "2", "pelvis": "2"}
+
+
 def _group_key(b, g) -> str:
     h = hashlib.sha256(SURFACE_VERSION.encode())
+    h.update(_REGION_VERSION.get(g["region"], "1").encode())
     h.update(g["name"].encode())
     h.update(np.round(np.asarray(g["origin"], float), 6).tobytes())
     h.update(np.round(np.asarray(g["R"], float), 6).tobytes())

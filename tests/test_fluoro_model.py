@@ -190,7 +190,9 @@ def test_cement_fills_the_body_and_stays_out_of_its_back_quarter(model):
     post = np.asarray(rot, float)[:, 1]
     back_quarter = float(np.dot(body.solid.center, post)) + body.solid.radii[1] * 0.5
     surface = np.vstack([s.solid.surface_points(12) for s in pattern.at(1.0)])
-    assert body.solid.contains(surface).mean() > 0.97  # within the body (its rounded edge aside)
+    # within the body (its rounded edge aside; the cement's ellipsoid is sized from the body's
+    # nominal radii, and the body now narrows at its waist and rounds at its rims)
+    assert body.solid.contains(surface).mean() > 0.95
     assert (surface @ post).max() < back_quarter
     lateral = surface @ np.asarray(rot, float)[:, 0]
     assert lateral.min() < -5.0 < 5.0 < lateral.max()  # both halves of the body
@@ -212,10 +214,20 @@ def _rimmed(img, c, r, half, margin=0.03) -> tuple[bool, tuple]:
     """Along the row through (c, r): darker walls on both sides of a lighter centre."""
     r, c = int(round(r)), int(round(c))
     h = int(round(half))
-    centre = float(img[r, c - 2:c + 3].mean())
-    left = float(img[r, c - h:c - h // 3].min())
-    right = float(img[r, c + h // 3 + 1:c + h + 1].min())
-    return (left < centre - margin and right < centre - margin), (left, centre, right)
+    row = img[r - 2:r + 3].mean(axis=0)  # five rows: the trabecular grain averages out
+    centre = float(row[c - 2:c + 3].mean())
+    out = int(round(1.6 * h))
+
+    def wall(seg):
+        """Darkest point of a window running outward, and whether it is a line: lighter
+        again further out (a rim), not just the start of darker bone beyond."""
+        k = int(np.argmin(seg[:h]))
+        return float(seg[k]), bool(seg[k:out].max() > seg[k] + margin / 2)
+
+    left, left_line = wall(row[c - 3::-1][: out])
+    right, right_line = wall(row[c + 3:c + 3 + out])
+    ok = left < centre - margin and right < centre - margin and left_line and right_line
+    return ok, (left, centre, right, left_line, right_line)
 
 
 def _pedicle_px(imager, model, level, side):
@@ -269,4 +281,4 @@ def test_ap_pedicles_are_rimmed_ovals(model, side):
     assert ok, values
     # the oval is denser than the body beside it (lateral of the pedicle, same row)
     beside = float(img[int(round(r)), int(round(c + (2.2 * half if side == "right" else -2.2 * half)))])
-    assert min(values) < beside, (values, beside)
+    assert min(values[:3]) < beside, (values, beside)

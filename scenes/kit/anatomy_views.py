@@ -176,7 +176,7 @@ def _inside(p, poly) -> bool:
     return bool(Polygon(poly).buffer(0).contains(Point(float(p[0]), float(p[1]))))
 
 
-def _thin(poly: np.ndarray, max_points: int = 240) -> np.ndarray:
+def _thin(poly: np.ndarray, max_points: int = 160) -> np.ndarray:
     if len(poly) > 1 and np.allclose(poly[0], poly[-1]):
         poly = poly[:-1]
     step = int(np.ceil(len(poly) / max_points))
@@ -403,7 +403,7 @@ class SpineView:
             if style is _BONE and self.kind != "axial":
                 fill = self._shaded_bone(st, shade_cache)
                 mob.set_fill(fill, opacity=style.opacity)
-            if st.level in hl and st.kind in BONE_KINDS:
+            if st.level in hl and (st.kind in BONE_KINDS or st.kind == SURFACE_KIND):
                 mob.set_fill(_mix(fill, palette.ACCENT, 0.45), opacity=style.opacity)
             mob.structure_name = st.name
             group.add(mob)
@@ -436,11 +436,12 @@ class SpineView:
 
     # -- camera helpers ---------------------------------------------------------------------
     def _level_structures(self, level) -> list[Structure]:
+        """The level's bones (its smooth surfaces where there are some) and its disc."""
         parsed = parse_level(level)
-        if isinstance(parsed, Interspace):
-            names = {str(parsed), parsed.upper, parsed.lower}
-            return [s for s in self.model.structures() if s.level in names and s.kind in BONE_KINDS | {"annulus"}]
-        return [s for s in self.model.structures() if s.level == parsed.name and s.kind in BONE_KINDS | {"annulus"}]
+        names = {str(parsed), parsed.upper, parsed.lower} if isinstance(parsed, Interspace) else {parsed.name}
+        kinds = BONE_KINDS | {"annulus", SURFACE_KIND}
+        sts = [s for s in self.model.structures() if s.level in names and s.kind in kinds]
+        return [s for s in drawn_structures(sts) if not s.name.endswith((".rib.left", ".rib.right"))]
 
     def level_extent(self, level) -> tuple[np.ndarray, np.ndarray]:
         """Scene-space (min, max) corners of a level's bones as drawn in this view."""

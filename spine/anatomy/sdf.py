@@ -174,6 +174,18 @@ def part_sdf(kind: str, region: str, level: str, solid: Solid) -> SDF:
                                 0.35 * h[1])
                 return smax(d, -notch, 1.0)
             return bifid_sp
+        if kind in ("sap", "iap") and region == "lumbar" and h[2] > h[1] * 0.5:
+            # lumbar facets are curved (a J in the axial section): the plate bends about a
+            # vertical axis so both its ends come round toward the joint's partner (local x
+            # is the joint normal, from the SAP toward the IAP; y runs along the joint)
+            r = 0.45 * float(min(h))
+            bend = 0.045  # 1/mm: ~1.9 mm at the ends of a 13 mm wide lumbar facet
+
+            def curved(p):
+                q = solid.to_local(p)
+                q[:, 0] -= bend * q[:, 1] ** 2
+                return round_box(q, h, r) * 0.95
+            return curved
         if kind in ("lamina", "sap", "iap", "pars"):
             return solid_sdf(solid, 0.45 * float(min(h)))
     if region in ("sacral", "pelvis") and isinstance(solid, (Box, ClippedBox)):
@@ -193,9 +205,9 @@ def body_profile(region: str) -> dict:
     width that the posterior wall keeps (kidney shape).
     """
     if region == "lumbar":
-        return {"waist": 0.12, "back_bite_mm": 1.8, "front_bulge": 0.62, "rim_mm": 2.0, "back_waist": 0.02}
+        return {"waist": 0.10, "back_bite_mm": 1.8, "front_bulge": 0.62, "rim_mm": 2.0, "back_waist": 0.02}
     if region == "thoracic":
-        return {"waist": 0.11, "back_bite_mm": 1.6, "front_bulge": 0.66, "rim_mm": 1.6, "back_waist": 0.02}
+        return {"waist": 0.10, "back_bite_mm": 1.6, "front_bulge": 0.60, "rim_mm": 1.6, "back_waist": 0.02}
     if region == "cervical":
         return {"waist": 0.10, "back_bite_mm": 0.5, "front_bulge": 0.85, "rim_mm": 1.0, "back_waist": 0.0}
     return {"waist": 0.07, "back_bite_mm": 0.8, "front_bulge": 0.7, "rim_mm": 1.6, "back_waist": 0.0}
@@ -223,11 +235,12 @@ def vertebral_body(width: float, depth: float, height: float, region: str) -> SD
     def f(q):
         x, y, z = q[:, 0], q[:, 1], q[:, 2]
         t = np.clip(z / h2, -1.0, 1.0)
-        waist = 1.0 - pr["waist"] * (1.0 - t * t)
+        # narrowest at mid-height, flaring to the rims (the ring apophyses overhang the waist)
+        waist = 1.0 - pr["waist"] * (1.0 - t * t) ** 2
         # the waist pulls the front and sides in; the back wall stays nearly straight
         front = np.clip((y_c - y) / max(b_e, 1e-6) + 0.5, 0.0, 1.0)
         scale_x = waist
-        scale_y = np.where(y < y_c, waist, 1.0 - pr["back_waist"] * (1.0 - t * t))
+        scale_y = np.where(y < y_c, waist, 1.0 - pr["back_waist"] * (1.0 - t * t) ** 2)
         d_ell = ellipse2(x / scale_x, (y - y_c) / scale_y, a_e, b_e) * np.minimum(scale_x, 1.0)
         del front
         d_back = y - d2  # flat posterior wall

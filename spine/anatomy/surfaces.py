@@ -47,7 +47,7 @@ __all__ = ["SURFACE_KIND", "SURFACE_VERSION", "build_surfaces", "drawn_structure
 
 SURFACE_KIND = "bone_surface"
 #: bump when the way surfaces are made changes (it is part of every cache key)
-SURFACE_VERSION = "surfaces-3"
+SURFACE_VERSION = "surfaces-5"
 
 _VOXEL = {"cervical": 0.5, "thoracic": 0.65, "lumbar": 0.7, "sacral": 1.0, "coccygeal": 0.7, "pelvis": 1.5}
 _BLEND = {"cervical": 1.5, "thoracic": 2.0, "lumbar": 3.0, "sacral": 3.5, "coccygeal": 1.0, "pelvis": 4.0}
@@ -61,6 +61,12 @@ class _Part:
     sdf: SDF
     lo: np.ndarray  # world bounding box (already grown by the part's rounding)
     hi: np.ndarray
+    extra_shell: float = 0.0  # cortex thicker than SHELL_MM by this much (mm) in this part
+
+
+#: pedicle cortex: ~1.5-2 mm on average, thicker medially (Kothe R, et al. Internal architecture
+#: of the thoracic pedicle. Spine 1996;21:264-70); the rest of the vertebra ~1 mm
+PEDICLE_EXTRA_SHELL_MM = 0.8
 
 
 def sample_field(parts: list[_Part], origin: np.ndarray, R: np.ndarray, voxel: float, blend: float):
@@ -79,6 +85,7 @@ def sample_field(parts: list[_Part], origin: np.ndarray, R: np.ndarray, voxel: f
     axes = [np.arange(lo[k], hi[k] + voxel, voxel) for k in range(3)]
     shape = np.array([len(a) for a in axes])
     field = np.full(tuple(shape), 50.0, np.float32)
+    thick = np.zeros(tuple(shape), np.float32)  # extra cortex (mm) where a part asks for it
     for p, loc in zip(parts, corners):
         a0 = np.clip(np.floor((loc.min(axis=0) - blend - lo) / voxel).astype(int) - 1, 0, shape)
         a1 = np.clip(np.ceil((loc.max(axis=0) + blend - lo) / voxel).astype(int) + 2, 0, shape)
@@ -89,11 +96,14 @@ def sample_field(parts: list[_Part], origin: np.ndarray, R: np.ndarray, voxel: f
         d = p.sdf(q @ R.T + origin).reshape(len(gx), len(gy), len(gz)).astype(np.float32)
         sl = (slice(a0[0], a1[0]), slice(a0[1], a1[1]), slice(a0[2], a1[2]))
         field[sl] = smin(field[sl], d, blend)
-    return field, lo
+        if p.extra_shell > 0:
+            # fades from the part's surface to 3 mm outside it
+            thick[sl] = np.maximum(thick[sl], p.extra_shell * np.clip(1.0 - d / 3.0, 0.0, 1.0))
+    return field, lo, thick
 
 
 def mesh_field(field: np.ndarray, lo: np.ndarray, voxel: float, origin: np.ndarray, R: np.ndarray,
-               shell_mm: float, clip: SDF | None = None, faces: int = 6000):
+               shell_mm: float, clip: SDF | None = None, faces: int = 6000, thick: np.ndarray | None = None):
     """Marching cubes of a sampled field (and of its core at ``-shell_mm``), in world coordinates.
 
     Returns (vertices, faces, core_vertices, core_faces); the core is None where the bone is
@@ -114,10 +124,11 @@ def mesh_field(field: np.ndarray, lo: np.ndarray, voxel: float, origin: np.ndarr
             sl[axis] = end
             field[tuple(sl)] = np.maximum(field[tuple(sl)], voxel)
 
-    def mc(level):
-        if field.min() >= level:
+    def mc(level, extra=None):
+        vol = field if extra is None else field + extra
+        if vol.min() >= level:
             return None
-        v, f, _n, _vals = measure.marching_cubes(field, level=level, spacing=(voxel,) * 3)
+        v, f, _n, _vals = measure.marching_cubes(vol, level=level, spacing=(voxel,) * 3)
         v, f = _simplify(v + lo, f, faces)
         if mesh_volume(v, f) < 0:
             f = f[:, ::-1]
@@ -126,15 +137,16 @@ def mesh_field(field: np.ndarray, lo: np.ndarray, voxel: float, origin: np.ndarr
     outer = mc(0.0)
     if outer is None:
         raise ValueError("empty bone surface")
-    core = mc(-shell_mm) if shell_mm > 0 else None
+    core = mc(-shell_mm, thick) if shell_mm > 0 else None
     return outer[0], outer[1], (core[0] if core else None), (core[1] if core else None)
 
 
 def mesh_sdf(parts: list[_Part], origin, R, voxel: float, blend: float, shell_mm: float,
              clip: SDF | None = None, faces: int = 6000):
     """Sample and mesh the smooth union of ``parts`` (see :func:`sample_field`, :func:`mesh_field`)."""
-    field, lo = sample_field(parts, np.asarray(origin, float), np.asarray(R, float), voxel, blend)
-    return mesh_field(field, lo, voxel, np.asarray(origin, float), np.asarray(R, float), shell_mm, clip, faces)
+    field, lo, thick = sample_field(parts, np.asarray(origin, float), np.asarray(R, float), voxel, blend)
+    return mesh_field(field, lo, voxel, np.asarray(origin, float), np.asarray(R, float), shell_mm, clip, faces,
+                      thick)
 
 
 def _simplify(v: np.ndarray, f: np.ndarray, target_faces: int):
@@ -196,6 +208,19 @@ def surface_groups(b) -> list[dict]:
             continue
         groups.append({"name": f"{name}.bone", "level": name, "region": region, "origin": f.origin, "R": f.R,
                        "parts": parts, "clip": None})
+    # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
+    # imaged only: the needle checks keep to the vertebra's parts)
+    for name in VERTEBRAE:
+        if _region(name) != "thoracic":
+            continue
+        f = b.frames[name]
+        for side in ("left", "right"):
+            rib = _rib_parts(b, name, side)
+            if rib:
+                groups.append({"name": f"{name}.rib.{side}", "level": name, "side": side, "region": "thoracic",
+                               "origin": f.origin, "R": f.R, "parts": [], "extra": rib, "clip": None,
+                               "key": repr([(np.round(a, 4).tobytes(), np.round(c, 4).tobytes(), r)
+                                            for a, c, r in rib])})
     # the sacrum: one smooth function for S1-S5, cut into its five segments
     sacral = [n for n in VERTEBRAE if _region(n) == "sacral"]
     parts = [st for n in sacral for st in by_level.get(n, [])]
@@ -210,6 +235,33 @@ def surface_groups(b) -> list[dict]:
             groups.append({"name": f"ilium.{side}.bone", "level": None, "side": side, "region": "pelvis",
                            "origin": f.origin, "R": f.R, "parts": ilium, "clip": None})
     return groups
+
+
+def _rib_parts(b, name: str, side: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """World capsules (a, b, radius) of a rib's head, neck and first shaft segment.
+
+    The head articulates with the back of the body near its upper edge (T2-T9: across the
+    disc above as well), the neck runs back and out in front of the transverse process and
+    the tubercle rests on the TP's tip; the shaft then runs laterally, back and down before
+    it turns forward out of the field [typical: Gray's Anatomy, 41st ed., ch. 53].
+    """
+    a = b.anchors.get(name, {})
+    if ("tp_tip", side) not in a:
+        return []
+    sz, f = b.size[name], b.frames[name]
+    s = 1.0 if side == "left" else -1.0
+    k = b.scale
+    head = np.array([s * (sz.body_width / 2 - 1.0 * k), sz.body_depth / 2 - 5.0 * k, sz.body_height / 2 - 1.0 * k])
+    tip = np.asarray(a[("tp_tip", side)], float)
+    tubercle = tip + np.array([-s * 2.0 * k, -4.5 * k, -1.0 * k])
+    angle = np.array([s * 1.0, 0.45, -0.35])
+    angle /= np.linalg.norm(angle)
+    bend = tubercle + angle * 28.0 * k
+    out = np.array([s * 1.0, -0.15, -0.45])
+    out /= np.linalg.norm(out)
+    shaft_end = bend + out * 45.0 * k
+    pts = [f.p(*head), f.p(*tubercle), f.p(*bend), f.p(*shaft_end)]
+    return [(pts[0], pts[1], 3.6 * k), (pts[1], pts[2], 4.2 * k), (pts[2], pts[3], 4.0 * k)]
 
 
 def _segment_slab(b, sacral: list[str], i: int):
@@ -235,10 +287,11 @@ def _segment_slab(b, sacral: list[str], i: int):
 def _part(st: Structure) -> _Part:
     region = _region(st.level) if st.level in VERTEBRAE else "pelvis"
     sdf = part_sdf(st.kind, region, st.level or "", st.solid)
+    extra = PEDICLE_EXTRA_SHELL_MM if st.kind == "pedicle" else 0.0
     lo, hi = st.solid.bounding_box()
     # tapered / bifid spinous processes reach past their box a little
     grow = 0.25 * float(np.max(hi - lo)) if st.kind == "spinous_process" else 0.5
-    return _Part(sdf, lo - grow, hi + grow)
+    return _Part(sdf, lo - grow, hi + grow, extra)
 
 
 def _body_part(b, name: str) -> _Part:
@@ -254,8 +307,16 @@ def _body_part(b, name: str) -> _Part:
     return _Part(sdf, c.min(axis=0), c.max(axis=0))
 
 
+def _capsule_part(a, c, r) -> _Part:
+    from spine.anatomy.sdf import capsule
+
+    lo = np.minimum(a, c) - r - 0.5
+    hi = np.maximum(a, c) + r + 0.5
+    return _Part(lambda p: capsule(p, a, c, r), lo, hi)
+
+
 def _group_parts(b, g) -> list[_Part]:
-    out = []
+    out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])]
     for st in g["parts"]:
         if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar"):
             out.append(_body_part(b, st.level))
@@ -265,7 +326,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "2", "pelvis": "2"}
+_REGION_VERSION = {"sacral": "2", "pelvis": "2", "lumbar": "2"}
 
 
 def _group_key(b, g) -> str:
@@ -282,6 +343,7 @@ def _group_key(b, g) -> str:
         if st.kind == "body" and st.level in b.size:
             sz = b.size[st.level]
             h.update(repr((sz.body_width, sz.body_depth, sz.body_height)).encode())
+    h.update(g.get("key", "").encode())
     return h.hexdigest()
 
 
@@ -298,13 +360,14 @@ def build_surfaces(b) -> None:
         if got is None:
             shared = g.get("shared")
             if shared is not None and shared in fields:
-                field, lo = fields[shared]
+                field, lo, thick = fields[shared]
             else:
-                field, lo = sample_field(_group_parts(b, g), g["origin"], g["R"], _VOXEL[region], _BLEND[region])
+                field, lo, thick = sample_field(_group_parts(b, g), g["origin"], g["R"], _VOXEL[region],
+                                                _BLEND[region])
                 if shared is not None:
-                    fields[shared] = (field, lo)
+                    fields[shared] = (field, lo, thick)
             got = mesh_field(field, lo, _VOXEL[region], g["origin"], g["R"], SHELL_MM, clip=g["clip"],
-                             faces=_FACES[region])
+                             faces=_FACES[region], thick=thick)
             cache.put(key, got)
         v, f, cv, cf = got
         core = MeshSolid(center=None, vertices=cv, faces=cf, digest=key + ":core") if cv is not None else None

@@ -75,7 +75,7 @@ BODY_KINDS = frozenset({"body_outline", "skin", "torso"})
 
 _SURFACE_SAMPLES = 20
 #: trabecular texture: relative variation of the cancellous attenuation, and its seed
-TRABECULAR_AMPLITUDE = 0.28
+TRABECULAR_AMPLITUDE = 0.2
 TRABECULAR_SEED = 13
 #: largest image traced ray by ray through the bone meshes (bigger ones: half grid, interpolated)
 MESH_FULL_RES = 640

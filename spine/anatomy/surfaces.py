@@ -318,7 +318,7 @@ def _capsule_part(a, c, r) -> _Part:
 def _group_parts(b, g) -> list[_Part]:
     out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])]
     for st in g["parts"]:
-        if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar"):
+        if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
             out.append(_body_part(b, st.level))
         else:
             out.append(_part(st))
@@ -326,7 +326,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "2", "pelvis": "2", "lumbar": "2"}
+_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2"}
 
 
 def _group_key(b, g) -> str:

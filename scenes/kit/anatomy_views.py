@@ -363,13 +363,18 @@ class SpineView:
                 rings = mask_outlines(flags.reshape(uu.shape), min_points=4)
                 if not rings:
                     continue
-                for k, ring in enumerate(rings):
+                outers: list[np.ndarray] = []
+                for ring in rings:  # longest first: a ring inside an earlier outline is its hole
                     cu = us[0] + ring[:, 0] * step
                     cv = vs[0] + ring[:, 1] * step
                     pts3 = o + cu[:, None] * self.right + cv[:, None] * self.up
                     poly = _thin(self.project(pts3)[:, :2])
-                    if len(poly) >= 3:
-                        out.append((st if k == 0 else _hole_of(st), poly))
+                    if len(poly) < 3:
+                        continue
+                    is_hole = any(_inside(poly.mean(axis=0), outer) for outer in outers)
+                    if not is_hole:
+                        outers.append(poly)
+                    out.append((_hole_of(st) if is_hole else st, poly))
                 continue
             hull = convex_hull_2d(self.project(inside)[:, :2])
             if len(hull) >= 3:

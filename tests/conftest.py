@@ -59,3 +59,15 @@ def _manim_media_per_worker(tmp_path_factory):
     config.media_dir = str(tmp_path_factory.mktemp("manim-media"))
     yield
     config.media_dir = before
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-controls", action="store_true", default=False,
+                     help="rewrite the control images under tests/control_data/ from this run (then review "
+                          "and commit them); without it a missing control image is a failure")
+
+
+@pytest.fixture
+def update_controls(request) -> bool:
+    """True when the run was asked to rewrite the control images (``--update-controls``)."""
+    return bool(request.config.getoption("--update-controls"))

@@ -20,8 +20,12 @@ and a fluoroscopy panel side by side show the anatomy the same way round):
   of its pedicles; an interspace: the disc's mid-plane), seen from the feet as on CT/MRI
   (radiological convention): ANTERIOR up, the patient's LEFT on the screen's RIGHT.
 
-Silhouettes are convex hulls of each structure's projected ``surface_points``, drawn far
-to near; axial sections are convex hulls of the grid points inside each solid (``contains``).
+Bones are drawn from their smooth surfaces (one mesh per vertebra, :mod:`spine.anatomy.surfaces`):
+a mesh's silhouette is the outline of its projected triangles (rasterised, then traced by
+marching squares), so concave outlines -- the waist of a body, the notch between a lamina
+and its spinous process -- stay concave; an axial section is the outline of the grid points
+inside it, with its holes (the canal, the transverse foramina) drawn as holes. Other
+structures are convex: convex hulls of their projected ``surface_points``, drawn far to near.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ import numpy as np
 from manim import ORIGIN, Line, Text, VGroup, VMobject, config
 
 from spine.anatomy.levels import VERTEBRAE, Interspace, Vertebra, parse_level, region_of
+from spine.anatomy.mesh import MeshSolid
 from spine.anatomy.model import BONE_KINDS, SpineModel
 from spine.anatomy.solids import Structure
+from spine.anatomy.surfaces import SURFACE_KIND, drawn_structures
 from scenes.kit import palette
 from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
 
@@ -56,6 +62,7 @@ class _Style:
 _BONE = _Style(palette.BONE, 1.0, palette.BONE_SHADE, 1.2, 2)
 KIND_STYLE: dict[str, _Style] = {
     **{k: _BONE for k in BONE_KINDS},
+    SURFACE_KIND: _BONE,
     "annulus": _Style(palette.DISC, 1.0, palette.BONE_SHADE, 1.0, 2),
     "nucleus": _Style(palette.NUCLEUS, 1.0, palette.NUCLEUS, 0.0, 3),
     "facet_joint": _Style(palette.JOINT, 1.0, palette.JOINT, 0.5, 3),
@@ -73,6 +80,7 @@ KIND_STYLE: dict[str, _Style] = {
     "vertebral_artery": _Style(palette.WARNING, 1.0, palette.WARNING, 0.0, 5),
     "posterior_sacral_foramen": _Style(palette.PANEL, 1.0, palette.BONE_SHADE, 0.8, 6),
     "canal": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 0),
+    "section_hole": _Style(palette.PANEL, 1.0, palette.BONE_SHADE, 1.0, 2),
     "foramen": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 0),
     "anterior_sacral_foramen": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 6),
 }
@@ -115,6 +123,66 @@ def convex_hull_2d(points: np.ndarray) -> np.ndarray:
     return np.array(lower[:-1] + upper[:-1])
 
 
+def mask_outlines(mask: np.ndarray, min_points: int = 8) -> list[np.ndarray]:
+    """Closed outlines (pixel coordinates col, row) of a boolean mask, longest first."""
+    from skimage import measure
+
+    padded = np.pad(mask.astype(float), 1)
+    out = []
+    for c in measure.find_contours(padded, 0.5):
+        if len(c) >= min_points:
+            out.append(c[:, ::-1] - 1.0)
+    out.sort(key=len, reverse=True)
+    return out
+
+
+def _signed_area(poly: np.ndarray) -> float:
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def mesh_outline(points2d: np.ndarray, faces: np.ndarray, px: int = 360) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Outer outline and holes of a mesh's projection (2D points of its vertices, its faces).
+
+    The projected triangles are filled into a bitmap of about ``px`` pixels across the
+    outline's longer side (Pillow), and the bitmap's outlines are traced (scikit-image).
+    """
+    from PIL import Image, ImageDraw
+
+    lo = points2d.min(axis=0)
+    span = float(np.max(points2d.max(axis=0) - lo))
+    k = (px - 4) / max(span, 1e-9)
+    q = (points2d - lo) * k + 2.0
+    w, h = (np.ceil(q.max(axis=0)).astype(int) + 3)
+    img = Image.new("1", (int(w), int(h)), 0)
+    draw = ImageDraw.Draw(img)
+    tri = q[faces]
+    for t in tri.tolist():
+        draw.polygon([tuple(t[0]), tuple(t[1]), tuple(t[2])], fill=1)
+    mask = np.array(img, bool)
+    outlines = mask_outlines(mask)
+    if not outlines:
+        return np.zeros((0, 2)), []
+    back = [(o - 2.0) / k + lo for o in outlines]
+    outer = back[0]
+    holes = [o for o in back[1:] if abs(_signed_area(o)) > 0.002 * abs(_signed_area(outer))
+             and _inside(o.mean(axis=0), outer)]
+    return _thin(outer), [_thin(hh) for hh in holes]
+
+
+def _inside(p, poly) -> bool:
+    from shapely.geometry import Point, Polygon
+
+    return bool(Polygon(poly).buffer(0).contains(Point(float(p[0]), float(p[1]))))
+
+
+def _thin(poly: np.ndarray, max_points: int = 160) -> np.ndarray:
+    if len(poly) > 1 and np.allclose(poly[0], poly[-1]):
+        poly = poly[:-1]
+    step = int(np.ceil(len(poly) / max_points))
+    return poly[::max(step, 1)]
+
+
 def _polygon(hull2d: np.ndarray, style: _Style, stroke_scale: float = 1.0) -> VMobject:
     pts = np.column_stack([hull2d, np.zeros(len(hull2d))])
     mob = VMobject()
@@ -122,6 +190,13 @@ def _polygon(hull2d: np.ndarray, style: _Style, stroke_scale: float = 1.0) -> VM
     mob.set_fill(style.fill, opacity=style.opacity)
     mob.set_stroke(style.stroke, width=style.stroke_width * stroke_scale, opacity=1.0 if style.stroke_width else 0.0)
     return mob
+
+
+def _hole_of(st: Structure) -> Structure:
+    """A stand-in structure for a hole in a bone's section (drawn in the panel colour)."""
+    import dataclasses
+
+    return dataclasses.replace(st, name=st.name + ".hole", kind="section_hole")
 
 
 class SpineView:
@@ -211,6 +286,7 @@ class SpineView:
             for lv in levels:
                 wanted.add(None if lv is None else str(parse_level(lv)))
             sts = [s for s in model.structures() if s.level in wanted]
+        kind_set: set = set()
         if kinds is not None:
             kind_set = {kinds} if isinstance(kinds, str) else set(kinds)
             sts = [s for s in sts if s.kind in kind_set]
@@ -222,7 +298,10 @@ class SpineView:
         if not near_side and self.kind in ("lateral", "oblique"):
             near = "left" if self.toward[0] > 0 else "right"
             sts = [s for s in sts if s.side != near or s.kind in ("root", "vertebral_artery")]
-        return sts
+            return [s for s in sts if s.kind != SURFACE_KIND]  # the cut-away needs the parts
+        if kinds is None or SURFACE_KIND in kind_set:
+            return drawn_structures(sts)
+        return [s for s in sts if s.kind != SURFACE_KIND] if kinds is None else sts
 
     def _style(self, st: Structure) -> _Style:
         style = KIND_STYLE.get(st.kind, _BONE)
@@ -246,8 +325,11 @@ class SpineView:
         """(structure, 2D hull in scene units, depth) for each structure, far to near."""
         out = []
         for st in structures:
-            pts = st.solid.surface_points(n)
-            hull = convex_hull_2d(self.project(pts)[:, :2])
+            if isinstance(st.solid, MeshSolid):
+                hull, _holes = mesh_outline(self.project(st.solid.vertices)[:, :2], st.solid.faces)
+            else:
+                pts = st.solid.surface_points(n)
+                hull = convex_hull_2d(self.project(pts)[:, :2])
             if len(hull) < 3:
                 continue
             depth = float(self.depth(st.solid.center)[0])
@@ -272,8 +354,27 @@ class SpineView:
             vs = np.arange(v.min() - step, v.max() + step, step)
             uu, vv = np.meshgrid(us, vs)
             grid = o + uu.reshape(-1, 1) * self.right + vv.reshape(-1, 1) * self.up
-            inside = grid[st.solid.contains(grid)]
+            flags = st.solid.contains(grid)
+            inside = grid[flags]
             if len(inside) < 3:
+                continue
+            if isinstance(st.solid, MeshSolid):
+                # a mesh's section may be concave and have holes (the canal in a vertebra)
+                rings = mask_outlines(flags.reshape(uu.shape), min_points=4)
+                if not rings:
+                    continue
+                outers: list[np.ndarray] = []
+                for ring in rings:  # longest first: a ring inside an earlier outline is its hole
+                    cu = us[0] + ring[:, 0] * step
+                    cv = vs[0] + ring[:, 1] * step
+                    pts3 = o + cu[:, None] * self.right + cv[:, None] * self.up
+                    poly = _thin(self.project(pts3)[:, :2])
+                    if len(poly) < 3:
+                        continue
+                    is_hole = any(_inside(poly.mean(axis=0), outer) for outer in outers)
+                    if not is_hole:
+                        outers.append(poly)
+                    out.append((_hole_of(st) if is_hole else st, poly))
                 continue
             hull = convex_hull_2d(self.project(inside)[:, :2])
             if len(hull) >= 3:
@@ -307,15 +408,19 @@ class SpineView:
             if style is _BONE and self.kind != "axial":
                 fill = self._shaded_bone(st, shade_cache)
                 mob.set_fill(fill, opacity=style.opacity)
-            if st.level in hl and st.kind in BONE_KINDS:
+            if st.level in hl and (st.kind in BONE_KINDS or st.kind == SURFACE_KIND):
                 mob.set_fill(_mix(fill, palette.ACCENT, 0.45), opacity=style.opacity)
             mob.structure_name = st.name
             group.add(mob)
         if self.kind in ("posterior", "oblique") and pedicle_rings:
             # the pedicles read through the posterior elements as rings, as on AP fluoroscopy
             # (the "eye" of the Scotty dog on an oblique)
-            for st, hull in items:
-                if st.kind != "pedicle":
+            pedicles = [st for st, _h in items if st.kind == "pedicle"]
+            drawn_levels = {st.level for st, _h in items if st.kind == SURFACE_KIND}
+            pedicles += [p for p in self.model.structures(kinds=["pedicle"]) if p.level in drawn_levels]
+            for st in pedicles:
+                hull = convex_hull_2d(self.project(st.solid.surface_points(detail))[:, :2])
+                if len(hull) < 3:
                     continue
                 ring = _polygon(hull, _Style(palette.BONE, 0.0, _PEDICLE_RING, 1.6, 0), stroke_scale)
                 ring.structure_name = st.name + ".ring"
@@ -336,11 +441,12 @@ class SpineView:
 
     # -- camera helpers ---------------------------------------------------------------------
     def _level_structures(self, level) -> list[Structure]:
+        """The level's bones (its smooth surfaces where there are some) and its disc."""
         parsed = parse_level(level)
-        if isinstance(parsed, Interspace):
-            names = {str(parsed), parsed.upper, parsed.lower}
-            return [s for s in self.model.structures() if s.level in names and s.kind in BONE_KINDS | {"annulus"}]
-        return [s for s in self.model.structures() if s.level == parsed.name and s.kind in BONE_KINDS | {"annulus"}]
+        names = {str(parsed), parsed.upper, parsed.lower} if isinstance(parsed, Interspace) else {parsed.name}
+        kinds = BONE_KINDS | {"annulus", SURFACE_KIND}
+        sts = [s for s in self.model.structures() if s.level in names and s.kind in kinds]
+        return [s for s in drawn_structures(sts) if not s.name.endswith((".rib.left", ".rib.right"))]
 
     def level_extent(self, level) -> tuple[np.ndarray, np.ndarray]:
         """Scene-space (min, max) corners of a level's bones as drawn in this view."""

@@ -39,7 +39,7 @@ from typing import Iterable
 
 import numpy as np
 
-from spine.anatomy import bones, landmarks, softtissue
+from spine.anatomy import bones, landmarks, softtissue, surfaces
 from spine.anatomy.frames import Frame, build_chain
 from spine.anatomy.levels import (
     INTERSPACES,
@@ -197,6 +197,9 @@ class SpineModel:
         bones.build_bones(b)
         softtissue.build_soft_tissue(b)
         landmarks.build_landmarks(b)
+        # the smooth surfaces last: landmarks, soft tissue and the needle checks read the
+        # placed parts, which the surfaces only round off and blend
+        surfaces.build_surfaces(b)
         self._b = b
         self._structures: dict[str, Structure] = b.structures
         self._frames = b.frames
@@ -229,9 +232,7 @@ class SpineModel:
         h = hashlib.sha256()
         for st in self._structures.values():
             h.update(f"{st.name}|{st.kind}|{st.material.value}|{st.shell_mm:.6f}|{type(st.solid).__name__}".encode())
-            for key, value in sorted(vars(st.solid).items()):
-                h.update(key.encode())
-                h.update(np.round(np.asarray(value, dtype=float), 6).tobytes())
+            solid_fingerprint(h, st.solid)
         for key in sorted(self._landmarks, key=repr):
             h.update(repr(key).encode())
             h.update(np.round(self._landmarks[key].point, 6).tobytes())
@@ -311,6 +312,13 @@ class SpineModel:
             raise ValueError("no structures to bound")
         boxes = [s.solid.bounding_box() for s in sts]
         return np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
+
+    def bone_surface(self, name) -> Structure:
+        """The whole smooth bone of a vertebra (C1 ... Co4) as one closed mesh (kind
+        ``"bone_surface"``): what the views and the fluoroscopy draw. Its parts are
+        :meth:`vertebra_structures`."""
+        v = _as_vertebra(name)
+        return self._structures[f"{v.name}.bone"]
 
     def vertebra_structures(self, name) -> list[Structure]:
         """All bone structures that belong to one vertebra (its level), C1 ... Co4."""
@@ -409,6 +417,16 @@ class SpineModel:
                 if st.kind == "vertebral_artery" and st.side in sides and st.level in near:
                     take(st)
         return out
+
+
+def solid_fingerprint(h, solid) -> None:
+    """Feed a solid's parameters into hash ``h`` (a mesh: the hash of what it was made from)."""
+    if hasattr(solid, "fingerprint"):
+        h.update(solid.fingerprint().encode())
+        return
+    for key, value in sorted(vars(solid).items()):
+        h.update(key.encode())
+        h.update(np.round(np.asarray(value, dtype=float), 6).tobytes())
 
 
 @lru_cache(maxsize=1)

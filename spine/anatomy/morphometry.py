@@ -112,8 +112,9 @@ VERTEBRA_SIZES: tuple[VertebraSize, ...] = (
     _v("T12", 23.0, 30.0, 40.0, 17.0, 22.0, 8.0, 16.0, 10.0, 5, 6.0, 22.0, 22, 30.0, 18, 15.0, 7.0, 9.0, 30, 5, 7.0, 9.0, 4.5),
     # Lumbar bodies: height 20-30, depth 30-35, width 40-50, L4/L5 largest [ref];
     # pedicle widths and convergence [typical] (L5 widest and most convergent).
-    _v("L1", 24.0, 30.5, 41.0, 17.5, 22.0, 8.5, 15.0, 10.0, 11, 6.0, 20.0, 18, 30.0, 15, 18.0, 7.0, 13.0, 12, 0, 6.0, 10.0, 4.5),
-    _v("L2", 25.0, 31.5, 43.0, 17.0, 22.5, 9.0, 15.0, 10.0, 12, 6.5, 20.5, 16, 31.0, 10, 18.0, 7.5, 17.0, 10, 0, 6.0, 10.0, 5.5),
+    # TP lengths: spans tip to tip ~72 (L1) to ~87 mm (L3, the longest) [P92 below]
+    _v("L1", 24.0, 30.5, 41.0, 17.5, 22.0, 8.5, 15.0, 10.0, 11, 6.0, 20.0, 18, 30.0, 15, 18.0, 7.0, 18.0, 12, 0, 6.0, 10.0, 4.5),
+    _v("L2", 25.0, 31.5, 43.0, 17.0, 22.5, 9.0, 15.0, 10.0, 12, 6.5, 20.5, 16, 31.0, 10, 18.0, 7.5, 19.5, 10, 0, 6.0, 10.0, 5.5),
     _v("L3", 26.0, 32.5, 45.0, 16.5, 23.0, 10.5, 14.5, 10.5, 14, 6.5, 21.0, 15, 32.0, 8, 17.0, 8.0, 22.0, 8, 0, 6.0, 10.0, 5.5),
     _v("L4", 27.0, 33.5, 47.0, 16.5, 24.0, 12.0, 14.0, 10.5, 18, 7.0, 21.0, 15, 30.0, 8, 16.0, 8.0, 18.0, 8, 0, 7.0, 11.0, 5.0),
     _v("L5", 27.0, 34.5, 49.5, 17.5, 26.0, 15.0, 14.0, 10.0, 26, 7.0, 20.0, 15, 24.0, 10, 14.0, 8.0, 14.0, 0, 5, 10.0, 14.0, 4.5),
@@ -181,4 +182,74 @@ ROOT_RADII: dict[str, float] = {
     **{f"T{k}": 1.7 for k in range(1, 13)},
     "L1": 2.4, "L2": 2.5, "L3": 2.7, "L4": 2.9, "L5": 3.0,
     "S1": 3.0, "S2": 2.5, "S3": 2.0, "S4": 1.5, "S5": 1.0, "Co1": 0.8,
+}
+
+
+# -- published morphometry the model is tested against (mean, SD; mm) ------------------------
+# Sources:
+#   [P92]  Panjabi MM, Goel V, Oxland T, et al. Human lumbar vertebrae: quantitative
+#          three-dimensional anatomy. Spine 1992;17(3):299-306 (60 vertebrae, L1-L5).
+#   [Z00]  Zhou SH, McCarthy ID, McGregor AH, et al. Geometrical dimensions of the lower lumbar
+#          vertebrae - analysis of data from digitised CT images. Eur Spine J 2000;9:242-8.
+#   [Zi87] Zindrick MR, Wiltse LL, Doornik A, et al. Analysis of the morphometric
+#          characteristics of the thoracic and lumbar pedicles. Spine 1987;12(2):160-6.
+#   [P91t] Panjabi MM, Takata K, Goel V, et al. Thoracic human vertebrae: quantitative
+#          three-dimensional anatomy. Spine 1991;16(8):888-901.
+#   [P91c] Panjabi MM, Duranceau J, Goel V, et al. Cervical human vertebrae: quantitative
+#          three-dimensional anatomy of the middle and lower regions. Spine 1991;16(8):861-9.
+#   [ref]  clinical.md section 1 (the project's source of truth), where it gives a range.
+# The means are rounded from those tables; where a paper gives a standard error or a range,
+# the SD below is the larger of the reported spread and 10 % of the mean, so "mean +- 2 SD"
+# is the range of normal adults, not of one cohort. Measured as the papers do: body width
+# and depth at the upper endplate, height at the middle of the posterior wall, pedicle width
+# and height at the isthmus, canal width between the pedicles and depth at the midline,
+# spinous process length from the spinolaminar junction to the tip, transverse span from
+# tip to tip of the transverse processes.
+PUBLISHED_MORPHOMETRY: dict[str, dict[str, tuple[float, float]]] = {
+    # lumbar [P92, Z00; pedicles Zi87]
+    "L1": {"body_width": (40.5, 4.0), "body_depth": (32.0, 3.2), "body_height": (24.5, 2.5),
+           "pedicle_width": (8.7, 1.6), "pedicle_height": (15.4, 1.8), "canal_width": (22.0, 2.2),
+           "canal_depth": (17.5, 1.8), "sp_length": (30.0, 4.5), "transverse_span": (72.0, 7.2)},
+    "L2": {"body_width": (42.5, 4.2), "body_depth": (33.0, 3.3), "body_height": (25.5, 2.6),
+           "pedicle_width": (8.9, 1.6), "pedicle_height": (15.0, 1.8), "canal_width": (22.5, 2.3),
+           "canal_depth": (17.0, 1.7), "sp_length": (31.0, 4.5), "transverse_span": (78.0, 7.8)},
+    "L3": {"body_width": (44.5, 4.5), "body_depth": (34.0, 3.4), "body_height": (26.0, 2.6),
+           "pedicle_width": (10.3, 1.8), "pedicle_height": (14.9, 1.8), "canal_width": (23.5, 2.4),
+           "canal_depth": (16.5, 1.7), "sp_length": (31.0, 4.5), "transverse_span": (87.0, 8.7)},
+    "L4": {"body_width": (47.0, 4.7), "body_depth": (34.5, 3.5), "body_height": (26.0, 2.6),
+           "pedicle_width": (12.9, 2.1), "pedicle_height": (14.8, 1.8), "canal_width": (24.0, 2.4),
+           "canal_depth": (16.5, 1.7), "sp_length": (29.0, 4.5), "transverse_span": (82.0, 8.2)},
+    "L5": {"body_width": (49.5, 5.0), "body_depth": (35.0, 3.5), "body_height": (25.5, 2.6),
+           "pedicle_width": (18.0, 3.2), "pedicle_height": (14.0, 1.8), "canal_width": (26.0, 2.6),
+           "canal_depth": (17.0, 1.8), "sp_length": (24.0, 4.5), "transverse_span": (88.0, 8.8)},
+    # thoracic [P91t; pedicles Zi87]
+    "T1": {"body_width": (26.5, 2.7), "body_depth": (16.5, 1.7), "body_height": (14.5, 1.5),
+           "pedicle_width": (7.9, 1.5), "pedicle_height": (9.9, 1.5), "canal_width": (20.5, 2.1),
+           "canal_depth": (15.5, 1.6)},
+    "T7": {"body_width": (31.0, 3.1), "body_depth": (26.0, 2.6), "body_height": (18.5, 1.9),
+           "pedicle_width": (5.0, 1.1), "pedicle_height": (12.0, 1.5), "canal_width": (16.5, 1.7),
+           "canal_depth": (15.0, 1.5)},
+    "T12": {"body_width": (40.0, 4.0), "body_depth": (31.0, 3.1), "body_height": (23.0, 2.3),
+            "pedicle_width": (7.8, 1.6), "pedicle_height": (15.9, 1.8), "canal_width": (21.5, 2.2),
+            "canal_depth": (17.0, 1.7)},
+    # cervical [ref: height ~10-11, depth ~14.5, width ~20-22; P91c for pedicles and canal]
+    "C5": {"body_width": (21.0, 2.1), "body_depth": (15.0, 1.5), "body_height": (10.5, 1.1),
+           "pedicle_width": (5.8, 1.0), "pedicle_height": (7.0, 1.0), "canal_width": (24.5, 2.5),
+           "canal_depth": (14.5, 1.5)},
+    "C6": {"body_width": (21.5, 2.2), "body_depth": (15.2, 1.5), "body_height": (10.7, 1.1),
+           "pedicle_width": (6.0, 1.0), "pedicle_height": (7.2, 1.0), "canal_width": (24.5, 2.5),
+           "canal_depth": (14.5, 1.5)},
+}
+
+# Facet joint orientation by region (degrees): the joint plane's angle from the sagittal
+# plane in the axial view (0 = sagittal, 90 = coronal), and its angle to the axial plane.
+# Lumbar: ~25-35 at L1-L2 turning to ~45-55 at L5-S1 (Masharawi Y, et al. Facet orientation
+# in the thoracolumbar spine. Spine 2004;29:1755-63); thoracic: near-coronal, ~60-70 deg to
+# the axial plane (Masharawi 2004; Panjabi 1993); cervical: ~45 deg to the axial plane
+# (Pal GP, et al. J Anat 2001;198:431-41; Panjabi MM, et al. Spine 1993;18:1298-310).
+PUBLISHED_FACET_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "cervical": {"to_axial": (35.0, 60.0)},
+    "thoracic": {"from_sagittal": (60.0, 120.0), "to_axial": (50.0, 80.0)},
+    "lumbar_upper": {"from_sagittal": (15.0, 45.0)},  # L1-L2 .. L3-L4
+    "lumbar_lower": {"from_sagittal": (35.0, 65.0)},  # L4-L5, L5-S1
 }

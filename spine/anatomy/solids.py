@@ -378,6 +378,8 @@ class Structure:
         """The cancellous core inside the cortical shell, or None for non-shelled structures."""
         if self.shell_mm <= 0:
             return None
+        if getattr(self.solid, "core", None) is not None:
+            return self.solid.core  # a mesh with its own inner surface (constant shell)
         lo, hi = self.solid.bounding_box()
         size = float(np.min(hi - lo)) / 2
         factor = max(0.2, 1.0 - self.shell_mm / max(size, 1e-6))

@@ -74,6 +74,9 @@ def structures_hash(structures: list[Structure]) -> str:
     h = hashlib.sha256()
     for s in structures:
         h.update(f"{s.name}|{s.kind}|{Material(s.material).value}|{s.shell_mm:.6f}|{type(s.solid).__name__}".encode())
+        if hasattr(s.solid, "fingerprint"):
+            h.update(s.solid.fingerprint().encode())
+            continue
         for k, v in sorted(vars(s.solid).items()):
             h.update(k.encode())
             h.update(np.round(np.asarray(v, dtype=float), 6).tobytes())

@@ -5,7 +5,18 @@ Each detector pixel receives ``I = I0 * exp(-sum_k mu_k * L_k)`` (Beer-Lambert),
 This module computes ``sum_k mu_k * L_k`` (the *line integral*, dimensionless); the detector
 (:mod:`spine.imaging.detector`) turns it into counts, noise and grey levels.
 
-Method: **analytic chords, not voxels.** Every structure of the anatomy model is a convex
+Bones are closed triangle meshes (:mod:`spine.anatomy.surfaces`): every mesh in the
+field goes into one Embree scene and each pixel's ray is traced through all of them at
+once, re-cast past each hit; the chord inside each mesh is the sum of its entry/exit
+intervals (:class:`~spine.anatomy.mesh.RayScene`). A bone is its outer surface (cortical
+attenuation) plus its core surface 1 mm inside (cancellous minus cortical), so a cortex
+seen edge-on -- the pedicle's ring, the endplates, the back wall of the body -- is a long
+chord through dense bone and shows as a line, as on a radiograph. The cancellous bone has a
+fine trabecular texture: its attenuation varies by a seeded sum of plane waves (feature
+size ~1-2 mm) sampled where the ray crosses the isocentre's plane, so the grain belongs to
+the anatomy, not to the screen.
+
+Other solids: **analytic chords, not voxels.** Every structure of the anatomy model is a convex
 solid with an exact, vectorised ``ray_interval``, so for each solid we
 (1) project its surface points to the detector and take the pixel rectangle they cover
 (plus a small margin; for capsules -- needles, roots, contrast streaks -- only the pixels
@@ -41,7 +52,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from spine.anatomy.mesh import MeshSolid, RayScene
 from spine.anatomy.solids import Capsule, Material, Structure
+from spine.anatomy.surfaces import drawn_structures
 
 from .carm import CArmPose
 
@@ -61,7 +74,26 @@ MU_PER_MM: dict[Material, float] = {
 BODY_KINDS = frozenset({"body_outline", "skin", "torso"})
 
 _SURFACE_SAMPLES = 20
+#: trabecular texture: relative variation of the cancellous attenuation, and its seed
+TRABECULAR_AMPLITUDE = 0.2
+TRABECULAR_SEED = 13
+#: largest image traced ray by ray through the bone meshes (bigger ones: half grid, interpolated)
+MESH_FULL_RES = 640
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+def trabecular_texture(points: np.ndarray, seed: int = TRABECULAR_SEED) -> np.ndarray:
+    """A fixed, seeded 3D texture in [-1, 1] with 1-2 mm features (sum of plane waves,
+    sharpened so it reads as a mesh of plates and rods rather than as smooth noise)."""
+    rng = np.random.default_rng(seed)
+    n = 12
+    k = rng.normal(size=(n, 3))
+    k /= np.linalg.norm(k, axis=1, keepdims=True)
+    k *= (2 * np.pi / rng.uniform(1.2, 2.6, size=n))[:, None]
+    phase = rng.uniform(0, 2 * np.pi, size=n)
+    arg = np.asarray(points, np.float32) @ k.T.astype(np.float32) + phase.astype(np.float32)
+    wave = np.cos(arg).sum(axis=1) / np.float32(np.sqrt(n / 2))
+    return np.tanh(1.5 * wave)
 
 
 def excess_mu(material: Material) -> float:
@@ -153,7 +185,10 @@ class Projector:
         ``supersample`` > 1 averages ``s x s`` rays per pixel (anti-aliasing for thin things
         such as a needle at low resolution). With ``out`` the result is added into it.
         """
-        structures = list(structures)
+        structures = drawn_structures(structures)
+        meshes = [s for s in structures if isinstance(s.solid, MeshSolid) and s.kind not in BODY_KINDS]
+        structures = [s for s in structures if not (isinstance(s.solid, MeshSolid) and s.kind not in BODY_KINDS)]
+        mesh_img = self._mesh_line_integral(meshes, supersample) if meshes else None
         workers = min(_WORKERS, len(structures) // 8) if self.size >= 256 else 1
         if workers > 1:
             # numpy releases the GIL in the large array operations: split the solids
@@ -164,6 +199,8 @@ class Projector:
             img = np.sum(parts, axis=0)
         else:
             img = self._accumulate(structures, supersample)
+        if mesh_img is not None:
+            img += mesh_img
         img = img.astype(np.float32)
         if out is not None:
             out += img
@@ -203,6 +240,70 @@ class Projector:
                     d = self._rays_grid(rows, cols, dr, dc)
                     acc += solid.chord_length(self._source, d, 0.0, 1.0)
                 img[r0:r1, c0:c1] += mu * acc.reshape(len(rows), len(cols)) / len(offsets)
+        return img
+
+    def _mesh_line_integral(self, structures: list[Structure], supersample: int) -> np.ndarray:
+        """Line integral of mesh-backed structures: one Embree scene for all of them.
+
+        Above ``MESH_FULL_RES`` pixels the bone is traced on the half-resolution grid of the
+        same field and interpolated (bilinear): a quarter of the rays, and the 1 mm cortex
+        is still ~1.5 half-resolution pixels wide at 1024^2, under the detector's blur.
+        """
+        if self.size > MESH_FULL_RES and supersample <= 1:
+            from scipy import ndimage
+
+            half = Projector(self.pose, self.size // 2)._mesh_line_integral(structures, supersample)
+            # pixel centres of the full grid on the half grid: (i + 0.5) / 2 - 0.5
+            pos = (np.arange(self.size) + 0.5) / 2.0 - 0.5
+            rr, cc = np.meshgrid(pos, pos, indexing="ij")
+            return ndimage.map_coordinates(half, [rr, cc], order=1, mode="nearest")
+        meshes, weights, is_core = [], [], []
+        rects = []
+        for st in structures:
+            for solid, mu in _terms(st):
+                if solid is None or mu == 0.0 or not isinstance(solid, MeshSolid):
+                    continue
+                rect = self._pixel_rect(solid)
+                if rect is None:
+                    continue
+                rects.append(rect)
+                meshes.append((solid.vertices, solid.faces))
+                weights.append(mu)
+                is_core.append(solid is st.solid.core if getattr(st.solid, "core", None) is not None else False)
+        img = np.zeros((self.size, self.size))
+        if not meshes:
+            return img
+        mask = np.zeros((self.size, self.size), bool)
+        for r0, r1, c0, c1 in rects:
+            mask[r0:r1, c0:c1] = True
+        rr, cc = np.nonzero(mask)
+        scene = RayScene(meshes)
+        w = np.asarray(weights, float)
+        # the texture varies the cancellous bone's own attenuation (over soft tissue)
+        core_w = np.where(is_core, MU_PER_MM[Material.CANCELLOUS_BONE] - MU_PER_MM[Material.SOFT_TISSUE], 0.0)
+        s = max(1, int(supersample))
+        offsets = [((i + 0.5) / s - 0.5, (j + 0.5) / s - 0.5) for i in range(s) for j in range(s)]
+        acc = np.zeros(len(rr))
+        bad = np.zeros(len(rr), bool)
+        iso = np.asarray(self.pose.isocentre, float)
+        for dr, dc in offsets:
+            d = self._rays_pts(rr, cc, dr, dc)
+            norm = np.linalg.norm(d, axis=1)
+            unit = d / norm[:, None]
+            total, core, doubtful = scene.chords_split(self._source, unit, w, core_w)
+            has = core > 0
+            t_iso = unit[has] @ (iso - self._source)
+            total[has] += core[has] * TRABECULAR_AMPLITUDE * trabecular_texture(
+                self._source + unit[has] * t_iso[:, None])
+            acc += total
+            bad |= doubtful
+        img[rr, cc] = acc / len(offsets)
+        if bad.any():
+            # a ray that lost a hit on a mesh edge: take the median of its neighbours
+            from scipy import ndimage
+
+            med = ndimage.median_filter(img, size=3)
+            img[rr[bad], cc[bad]] = med[rr[bad], cc[bad]]
         return img
 
     def _smooth_line_integral(self, structure: Structure, stride: int = 8) -> np.ndarray:

@@ -1,0 +1,75 @@
+"""On-disk cache of the meshed bone surfaces, keyed by the hash of what each was made from.
+
+Meshing every bone of the spine takes a few seconds (:mod:`spine.anatomy.surfaces`); the
+meshes depend only on the parts' geometry and the surface code's version, so each is
+stored once as ``<key>.npz`` (vertices and faces of the surface and of its cancellous
+core) and loaded on the next build. Files are written under a temporary name and renamed,
+so a killed build never leaves a half file; an unreadable file is rebuilt.
+
+Where: ``$SPINE_ANATOMY_CACHE`` or ``.cache/anatomy`` in the checkout; ``SPINE_ANATOMY_CACHE=0``
+turns the disk cache off. The folder may be deleted at any time.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SurfaceCache"]
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SurfaceCache:
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self._memory: dict[str, tuple] = {}
+
+    @classmethod
+    def default(cls) -> "SurfaceCache":
+        env = os.environ.get("SPINE_ANATOMY_CACHE")
+        if env == "0":
+            return cls(None)
+        return cls(Path(env) if env else _ROOT / ".cache" / "anatomy")
+
+    def _path(self, key: str) -> Path | None:
+        return None if self.folder is None else self.folder / f"{key[:40]}.npz"
+
+    def get(self, key: str):
+        if key in self._memory:
+            return self._memory[key]
+        path = self._path(key)
+        if path is None or not path.exists():
+            return None
+        try:
+            with np.load(path) as z:
+                got = (z["v"], z["f"], z["cv"] if "cv" in z else None, z["cf"] if "cf" in z else None)
+        except Exception:  # unreadable (truncated by a crash of an older writer): rebuild it
+            return None
+        self._memory[key] = got
+        return got
+
+    def put(self, key: str, value) -> None:
+        self._memory[key] = value
+        path = self._path(key)
+        if path is None:
+            return
+        v, f, cv, cf = value
+        arrays = {"v": np.asarray(v, np.float64), "f": np.asarray(f, np.int32)}
+        if cv is not None:
+            arrays["cv"] = np.asarray(cv, np.float64)
+            arrays["cf"] = np.asarray(cf, np.int32)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only checkout still works, it only rebuilds every time
+
+    def flush(self) -> None:
+        """Nothing buffered: every put is written at once (kept for callers' symmetry)."""

@@ -1,0 +1,413 @@
+"""Smooth, closed bone surfaces: one watertight mesh per bone, built once from the parts.
+
+Why implicit surfaces meshed once (and not a union of meshes): the parts of a vertebra
+(body, pedicles, laminae, processes) are placed from the morphometry as convex solids;
+their *smooth union* (:func:`spine.anatomy.sdf.smin`) blends them with fillets the way
+bone grows, which a boolean union of meshes (manifold3d) cannot do: it leaves sharp
+creases where a pedicle meets the body. The signed distance is sampled on a grid in the
+vertebra's frame, block by block (each part only where it can matter, so a lumbar
+vertebra costs ~1.5 M samples, not the whole box), meshed by marching cubes
+(scikit-image, Lewiner), and decimated by quadric error (fast-simplification) to a few
+thousand triangles. Marching cubes of a grid whose border lies outside the bone gives a
+closed, consistently oriented surface; it is checked (:func:`~spine.anatomy.mesh.is_watertight`).
+
+Measured on this machine (2 cores, 0.6 mm grid, lumbar vertebra): about 0.25 s per
+vertebra cold; the whole model's surfaces are cached on disk by their inputs' hash
+(:mod:`spine.anatomy.surface_cache`) and load in a fraction of that.
+
+The cortical shell: the same function meshed again at ``-shell_mm`` is the cancellous
+core (:attr:`MeshSolid.core`), so the cortex has the same thickness everywhere (about
+1 mm: 0.5-1.5 mm in the body's walls and endplates, Edwards et al. 2001 / Silva 1994),
+unlike a core scaled about the centre.
+
+Structures:
+
+* ``<V>.body`` of every mobile vertebra (C2-L5) becomes a :class:`MeshSolid` of the
+  realistic body alone (waist, kidney section, concave back wall, rounded rims), keeping
+  its nominal ``radii`` / ``half_height`` for code that reads them;
+* ``<V>.bone`` (kind ``"bone_surface"``) is the whole vertebra as one smooth surface (the
+  sacrum: one per fused segment, cut at the fused discs' mid-planes so the five pieces tile
+  it; the coccyx; each ilium). Views and fluoroscopy draw these instead of the parts
+  (:func:`drawn_structures`); landmarks, planner and validator keep reading the parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from spine.anatomy.levels import VERTEBRAE, region_of
+from spine.anatomy.mesh import MeshSolid, is_watertight, mesh_volume
+from spine.anatomy.sdf import SDF, part_sdf, smin, vertebral_body
+from spine.anatomy.solids import Material, Structure
+
+__all__ = ["SURFACE_KIND", "SURFACE_VERSION", "build_surfaces", "drawn_structures", "mesh_sdf", "surface_groups"]
+
+SURFACE_KIND = "bone_surface"
+#: bump when the way surfaces are made changes (it is part of every cache key)
+SURFACE_VERSION = "surfaces-5"
+
+_VOXEL = {"cervical": 0.5, "thoracic": 0.65, "lumbar": 0.7, "sacral": 1.0, "coccygeal": 0.7, "pelvis": 1.5}
+_BLEND = {"cervical": 1.5, "thoracic": 2.0, "lumbar": 3.0, "sacral": 3.5, "coccygeal": 1.0, "pelvis": 4.0}
+_FACES = {"cervical": 5000, "thoracic": 6000, "lumbar": 8000, "sacral": 5000, "coccygeal": 800, "pelvis": 4000}
+#: cortical shell (mm) of the surfaces; ~1 mm (0.5-1.5 mm) [Edwards 2001; Silva 1994]
+SHELL_MM = 1.0
+
+
+@dataclass
+class _Part:
+    sdf: SDF
+    lo: np.ndarray  # world bounding box (already grown by the part's rounding)
+    hi: np.ndarray
+    extra_shell: float = 0.0  # cortex thicker than SHELL_MM by this much (mm) in this part
+
+
+#: pedicle cortex: ~1.5-2 mm on average, thicker medially (Kothe R, et al. Internal architecture
+#: of the thoracic pedicle. Spine 1996;21:264-70); the rest of the vertebra ~1 mm
+PEDICLE_EXTRA_SHELL_MM = 0.8
+
+
+def sample_field(parts: list[_Part], origin: np.ndarray, R: np.ndarray, voxel: float, blend: float):
+    """The smooth union of ``parts`` sampled on a grid aligned with frame (origin, R).
+
+    Returns (field, lo): ``field[i, j, k]`` is the distance at local point ``lo + voxel * (i, j, k)``.
+    Each part is evaluated only in the block of its bounding box grown by the blend.
+    """
+    corners = []
+    for p in parts:
+        c = np.array(np.meshgrid(*zip(p.lo, p.hi), indexing="ij")).reshape(3, -1).T
+        corners.append((c - origin) @ R)
+    pts = np.concatenate(corners)
+    lo = pts.min(axis=0) - blend - 3 * voxel
+    hi = pts.max(axis=0) + blend + 3 * voxel
+    axes = [np.arange(lo[k], hi[k] + voxel, voxel) for k in range(3)]
+    shape = np.array([len(a) for a in axes])
+    field = np.full(tuple(shape), 50.0, np.float32)
+    thick = np.zeros(tuple(shape), np.float32)  # extra cortex (mm) where a part asks for it
+    for p, loc in zip(parts, corners):
+        a0 = np.clip(np.floor((loc.min(axis=0) - blend - lo) / voxel).astype(int) - 1, 0, shape)
+        a1 = np.clip(np.ceil((loc.max(axis=0) + blend - lo) / voxel).astype(int) + 2, 0, shape)
+        if np.any(a1 <= a0):
+            continue
+        gx, gy, gz = (axes[k][a0[k]:a1[k]] for k in range(3))
+        q = np.stack(np.meshgrid(gx, gy, gz, indexing="ij"), axis=-1).reshape(-1, 3)
+        d = p.sdf(q @ R.T + origin).reshape(len(gx), len(gy), len(gz)).astype(np.float32)
+        sl = (slice(a0[0], a1[0]), slice(a0[1], a1[1]), slice(a0[2], a1[2]))
+        field[sl] = smin(field[sl], d, blend)
+        if p.extra_shell > 0:
+            # fades from the part's surface to 3 mm outside it
+            thick[sl] = np.maximum(thick[sl], p.extra_shell * np.clip(1.0 - d / 3.0, 0.0, 1.0))
+    return field, lo, thick
+
+
+def mesh_field(field: np.ndarray, lo: np.ndarray, voxel: float, origin: np.ndarray, R: np.ndarray,
+               shell_mm: float, clip: SDF | None = None, faces: int = 6000, thick: np.ndarray | None = None):
+    """Marching cubes of a sampled field (and of its core at ``-shell_mm``), in world coordinates.
+
+    Returns (vertices, faces, core_vertices, core_faces); the core is None where the bone is
+    thinner than twice the shell.
+    """
+    from skimage import measure
+
+    if clip is not None:
+        axes = [lo[k] + voxel * np.arange(field.shape[k]) for k in range(3)]
+        q = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        field = np.maximum(field, clip(q @ R.T + origin).reshape(field.shape).astype(np.float32))
+    else:
+        field = field.copy()
+    # the border must be outside, so every surface is closed
+    for axis in range(3):
+        sl = [slice(None)] * 3
+        for end in (0, -1):
+            sl[axis] = end
+            field[tuple(sl)] = np.maximum(field[tuple(sl)], voxel)
+
+    def mc(level, extra=None):
+        vol = field if extra is None else field + extra
+        if vol.min() >= level:
+            return None
+        v, f, _n, _vals = measure.marching_cubes(vol, level=level, spacing=(voxel,) * 3)
+        v, f = _simplify(v + lo, f, faces)
+        if mesh_volume(v, f) < 0:
+            f = f[:, ::-1]
+        return np.ascontiguousarray(v @ R.T + origin), np.ascontiguousarray(f.astype(np.int64))
+
+    outer = mc(0.0)
+    if outer is None:
+        raise ValueError("empty bone surface")
+    core = mc(-shell_mm, thick) if shell_mm > 0 else None
+    return outer[0], outer[1], (core[0] if core else None), (core[1] if core else None)
+
+
+def mesh_sdf(parts: list[_Part], origin, R, voxel: float, blend: float, shell_mm: float,
+             clip: SDF | None = None, faces: int = 6000):
+    """Sample and mesh the smooth union of ``parts`` (see :func:`sample_field`, :func:`mesh_field`)."""
+    field, lo, thick = sample_field(parts, np.asarray(origin, float), np.asarray(R, float), voxel, blend)
+    return mesh_field(field, lo, voxel, np.asarray(origin, float), np.asarray(R, float), shell_mm, clip, faces,
+                      thick)
+
+
+def _simplify(v: np.ndarray, f: np.ndarray, target_faces: int):
+    """Quadric decimation to about ``target_faces``; keeps the mesh closed (else undecimated)."""
+    v, f = _weld(v, f)
+    if len(f) <= target_faces:
+        return v, f
+    import fast_simplification
+
+    reduction = 1.0 - target_faces / len(f)
+    for _attempt in range(3):
+        try:
+            v2, f2 = fast_simplification.simplify(v.astype(np.float32), f.astype(np.int32),
+                                                  target_reduction=reduction)
+        except Exception:  # pragma: no cover - library failure: keep the full mesh
+            return v, f
+        v2, f2 = _weld(np.asarray(v2, float), np.asarray(f2, np.int64))
+        if len(f2) and is_watertight(f2):
+            return v2, f2
+        reduction *= 0.8  # a collapse made an edge non-manifold: decimate less
+    return v, f
+
+
+def _weld(v: np.ndarray, f: np.ndarray):
+    """Merge coincident vertices and drop degenerate / unused ones."""
+    key = np.round(v / 1e-5).astype(np.int64)
+    _u, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    f = inv[f]
+    keep = (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])
+    f = f[keep]
+    used = np.unique(f)
+    remap = -np.ones(len(first), np.int64)
+    remap[used] = np.arange(len(used))
+    return v[first][used], remap[f]
+
+
+# -- groups --------------------------------------------------------------------------------
+def _region(name: str) -> str:
+    return region_of(name)
+
+
+def surface_groups(b) -> list[dict]:
+    """Which parts make which surface: [{name, level, region, frame, parts, body, clip}]."""
+    from spine.anatomy.model import BONE_KINDS
+
+    by_level: dict = {}
+    for st in b.structures.values():
+        if st.kind in BONE_KINDS:
+            by_level.setdefault(st.level, []).append(st)
+    groups = []
+    for name in VERTEBRAE:
+        region = _region(name)
+        f = b.frames[name]
+        if region == "sacral":
+            continue
+        parts = by_level.get(name, [])
+        if not parts:
+            continue
+        groups.append({"name": f"{name}.bone", "level": name, "region": region, "origin": f.origin, "R": f.R,
+                       "parts": parts, "clip": None})
+    # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
+    # imaged only: the needle checks keep to the vertebra's parts)
+    for name in VERTEBRAE:
+        if _region(name) != "thoracic":
+            continue
+        f = b.frames[name]
+        for side in ("left", "right"):
+            rib = _rib_parts(b, name, side)
+            if rib:
+                groups.append({"name": f"{name}.rib.{side}", "level": name, "side": side, "region": "thoracic",
+                               "origin": f.origin, "R": f.R, "parts": [], "extra": rib, "clip": None,
+                               "key": repr([(np.round(a, 4).tobytes(), np.round(c, 4).tobytes(), r)
+                                            for a, c, r in rib])})
+    # the sacrum: one smooth function for S1-S5, cut into its five segments
+    sacral = [n for n in VERTEBRAE if _region(n) == "sacral"]
+    parts = [st for n in sacral for st in by_level.get(n, [])]
+    f3 = b.frames["S3"]
+    for i, name in enumerate(sacral):
+        groups.append({"name": f"{name}.bone", "level": name, "region": "sacral", "origin": f3.origin, "R": f3.R,
+                       "parts": parts, "clip": _segment_slab(b, sacral, i), "shared": "sacrum"})
+    for side in ("left", "right"):
+        ilium = [st for st in by_level.get(None, []) if st.kind.startswith("ilium") and st.side == side]
+        if ilium:
+            f = b.frames["S1"]
+            groups.append({"name": f"ilium.{side}.bone", "level": None, "side": side, "region": "pelvis",
+                           "origin": f.origin, "R": f.R, "parts": ilium, "clip": None})
+    return groups
+
+
+def _rib_parts(b, name: str, side: str) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """World capsules (a, b, radius) of a rib's head, neck and first shaft segment.
+
+    The head articulates with the back of the body near its upper edge (T2-T9: across the
+    disc above as well), the neck runs back and out in front of the transverse process and
+    the tubercle rests on the TP's tip; the shaft then runs laterally, back and down before
+    it turns forward out of the field [typical: Gray's Anatomy, 41st ed., ch. 53].
+    """
+    a = b.anchors.get(name, {})
+    if ("tp_tip", side) not in a:
+        return []
+    sz, f = b.size[name], b.frames[name]
+    s = 1.0 if side == "left" else -1.0
+    k = b.scale
+    head = np.array([s * (sz.body_width / 2 - 1.0 * k), sz.body_depth / 2 - 5.0 * k, sz.body_height / 2 - 1.0 * k])
+    tip = np.asarray(a[("tp_tip", side)], float)
+    tubercle = tip + np.array([-s * 2.0 * k, -4.5 * k, -1.0 * k])
+    angle = np.array([s * 1.0, 0.45, -0.35])
+    angle /= np.linalg.norm(angle)
+    bend = tubercle + angle * 28.0 * k
+    out = np.array([s * 1.0, -0.15, -0.45])
+    out /= np.linalg.norm(out)
+    shaft_end = bend + out * 45.0 * k
+    pts = [f.p(*head), f.p(*tubercle), f.p(*bend), f.p(*shaft_end)]
+    return [(pts[0], pts[1], 3.6 * k), (pts[1], pts[2], 4.2 * k), (pts[2], pts[3], 4.0 * k)]
+
+
+def _segment_slab(b, sacral: list[str], i: int):
+    """SDF of the slab of sacral segment i: between the mid-planes of its fused discs."""
+    planes = []
+    if i > 0:
+        jf = b.chain.joints[f"{sacral[i - 1]}-{sacral[i]}"]
+        planes.append((jf.origin, jf.R[:, 2]))  # keep below: n . (p - o) <= 0
+    if i < len(sacral) - 1:
+        jf = b.chain.joints[f"{sacral[i]}-{sacral[i + 1]}"]
+        planes.append((jf.origin, -jf.R[:, 2]))
+    if not planes:
+        return None
+
+    def f(p):
+        d = np.full(len(p), -1e3)
+        for o, n in planes:
+            d = np.maximum(d, (p - o) @ n)
+        return d
+    return f
+
+
+def _part(st: Structure) -> _Part:
+    region = _region(st.level) if st.level in VERTEBRAE else "pelvis"
+    sdf = part_sdf(st.kind, region, st.level or "", st.solid)
+    extra = PEDICLE_EXTRA_SHELL_MM if st.kind == "pedicle" else 0.0
+    lo, hi = st.solid.bounding_box()
+    # tapered / bifid spinous processes reach past their box a little
+    grow = 0.25 * float(np.max(hi - lo)) if st.kind == "spinous_process" else 0.5
+    return _Part(sdf, lo - grow, hi + grow, extra)
+
+
+def _body_part(b, name: str) -> _Part:
+    sz, f = b.size[name], b.frames[name]
+    body = vertebral_body(sz.body_width, sz.body_depth, sz.body_height, _region(name))
+    origin, R = f.origin, f.R
+
+    def sdf(p):
+        return body((p - origin) @ R)
+
+    half = np.array([sz.body_width, sz.body_depth, sz.body_height]) / 2 + 1.0
+    c = np.array(np.meshgrid(*zip(-half, half), indexing="ij")).reshape(3, -1).T @ R.T + origin
+    return _Part(sdf, c.min(axis=0), c.max(axis=0))
+
+
+def _capsule_part(a, c, r) -> _Part:
+    from spine.anatomy.sdf import capsule
+
+    lo = np.minimum(a, c) - r - 0.5
+    hi = np.maximum(a, c) + r + 0.5
+    return _Part(lambda p: capsule(p, a, c, r), lo, hi)
+
+
+def _group_parts(b, g) -> list[_Part]:
+    out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])]
+    for st in g["parts"]:
+        if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
+            out.append(_body_part(b, st.level))
+        else:
+            out.append(_part(st))
+    return out
+
+
+#: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
+_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2"}
+
+
+def _group_key(b, g) -> str:
+    h = hashlib.sha256(SURFACE_VERSION.encode())
+    h.update(_REGION_VERSION.get(g["region"], "1").encode())
+    h.update(g["name"].encode())
+    h.update(np.round(np.asarray(g["origin"], float), 6).tobytes())
+    h.update(np.round(np.asarray(g["R"], float), 6).tobytes())
+    for st in g["parts"]:
+        h.update(f"{st.name}|{type(st.solid).__name__}".encode())
+        for key, value in sorted(vars(st.solid).items()):
+            h.update(key.encode())
+            h.update(np.round(np.asarray(value, dtype=float), 6).tobytes())
+        if st.kind == "body" and st.level in b.size:
+            sz = b.size[st.level]
+            h.update(repr((sz.body_width, sz.body_depth, sz.body_height)).encode())
+    h.update(g.get("key", "").encode())
+    return h.hexdigest()
+
+
+def build_surfaces(b) -> None:
+    """Add every ``*.bone`` surface and give mobile vertebral bodies their realistic mesh."""
+    from spine.anatomy.surface_cache import SurfaceCache
+
+    cache = SurfaceCache.default()
+    fields: dict = {}
+    for g in surface_groups(b):
+        region = g["region"]
+        key = _group_key(b, g)
+        got = cache.get(key)
+        if got is None:
+            shared = g.get("shared")
+            if shared is not None and shared in fields:
+                field, lo, thick = fields[shared]
+            else:
+                field, lo, thick = sample_field(_group_parts(b, g), g["origin"], g["R"], _VOXEL[region],
+                                                _BLEND[region])
+                if shared is not None:
+                    fields[shared] = (field, lo, thick)
+            got = mesh_field(field, lo, _VOXEL[region], g["origin"], g["R"], SHELL_MM, clip=g["clip"],
+                             faces=_FACES[region], thick=thick)
+            cache.put(key, got)
+        v, f, cv, cf = got
+        core = MeshSolid(center=None, vertices=cv, faces=cf, digest=key + ":core") if cv is not None else None
+        solid = MeshSolid(center=g["origin"], rotation=g["R"], vertices=v, faces=f, core=core, digest=key)
+        b.structures[g["name"]] = Structure(g["name"], SURFACE_KIND, Material.CORTICAL_BONE, solid,
+                                            level=g["level"], side=g.get("side"), shell_mm=SHELL_MM)
+    for name in VERTEBRAE:
+        if _region(name) not in ("cervical", "thoracic", "lumbar") or name == "C1":
+            continue
+        st = b.structures.get(f"{name}.body")
+        if st is None:
+            continue
+        sz, fr = b.size[name], b.frames[name]
+        key = hashlib.sha256(f"{SURFACE_VERSION}|body|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
+                             f"{np.round(fr.origin, 6).tobytes()!r}|{np.round(fr.R, 6).tobytes()!r}".encode()).hexdigest()
+        got = cache.get(key)
+        if got is None:
+            got = mesh_sdf([_body_part(b, name)], fr.origin, fr.R, _VOXEL[_region(name)], 0.0, SHELL_MM,
+                           faces=3000)
+            cache.put(key, got)
+        v, f, cv, cf = got
+        core = MeshSolid(center=None, vertices=cv, faces=cf, digest=key + ":core") if cv is not None else None
+        solid = MeshSolid(center=fr.origin, rotation=fr.R, vertices=v, faces=f, core=core,
+                          radii=np.array([sz.body_width / 2, sz.body_depth / 2]), half_height=sz.body_height / 2,
+                          digest=key)
+        b.structures[st.name] = Structure(st.name, st.kind, st.material, solid, level=st.level, side=st.side,
+                                          shell_mm=SHELL_MM)
+    cache.flush()
+
+
+def drawn_structures(structures) -> list[Structure]:
+    """The structures to draw or image: where a bone surface exists for a level (and side),
+    it replaces that level's bone parts (which overlap each other and it)."""
+    from spine.anatomy.model import BONE_KINDS
+
+    structures = list(structures)
+    covered = {(s.level, s.side if s.level is None else None) for s in structures if s.kind == SURFACE_KIND}
+    out = []
+    for s in structures:
+        if s.kind in BONE_KINDS and (s.level, s.side if s.level is None else None) in covered:
+            continue
+        out.append(s)
+    return out

@@ -1,0 +1,260 @@
+"""The smooth bone surfaces: measured like the anatomy papers measure real vertebrae.
+
+Every number comes from the model's meshes (chords, vertices, ray hits), never from the
+table it was built from, and is compared with the published mean +- 2 SD in
+``spine.anatomy.morphometry.PUBLISHED_MORPHOMETRY``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from spine.anatomy.mesh import MeshSolid, is_watertight
+from spine.anatomy.model import SpineModel
+from spine.anatomy.morphometry import PUBLISHED_FACET_RANGES, PUBLISHED_MORPHOMETRY
+from spine.anatomy.surfaces import SURFACE_KIND
+
+LUMBAR = ("L1", "L2", "L3", "L4", "L5")
+
+
+@pytest.fixture(scope="module")
+def model() -> SpineModel:
+    return SpineModel.default()
+
+
+def _frame(model, name):
+    return model.vertebra_frame(name)
+
+
+def _line_chord(solid, o, R, start_local, dir_local):
+    """Chord through ``solid`` along a local line (start far outside)."""
+    p = o + R @ np.asarray(start_local, float)
+    d = R @ np.asarray(dir_local, float)
+    return float(solid.chord_length(p, d[None, :], 0.0, np.inf)[0])
+
+
+def _first_hit(solid: MeshSolid, p, d) -> float:
+    ray, t, _g, _e = solid._scene.hits(np.asarray(p, float)[None, :], np.asarray(d, float)[None, :])
+    return float(t.min()) if len(t) else math.inf
+
+
+def _width(body, o, R, z, depth):
+    return max(_line_chord(body, o, R, (-200, y, z), (1, 0, 0)) for y in np.linspace(-depth / 2, depth / 2, 25))
+
+
+def _depth(body, o, R, z, width):
+    return max(_line_chord(body, o, R, (x, -200, z), (0, 1, 0)) for x in np.linspace(-width / 4, width / 4, 9))
+
+
+def measure(model, name) -> dict[str, float]:
+    """The published measurements of one vertebra, taken on the model's surfaces."""
+    o, R = _frame(model, name)
+    body = model.structure(f"{name}.body").solid
+    bone = model.structure(f"{name}.bone").solid
+    assert isinstance(body, MeshSolid) and isinstance(bone, MeshSolid)
+    local = (body.vertices - o) @ R
+    h = float(np.ptp(local[:, 2]))
+    z_top = local[:, 2].max() - 3.0  # just under the upper endplate's rim
+    out = {"body_width": _width(body, o, R, z_top, np.ptp(local[:, 1])),
+           "body_depth": _depth(body, o, R, z_top, np.ptp(local[:, 0]))}
+    y_back = local[:, 1].max()
+    out["body_height"] = _line_chord(body, o, R, (0, y_back - 3.0, -200), (0, 0, 1))
+    # pedicle isthmus: chords across the pedicle part through its centre, across its axis
+    ped = model.structure(f"{name}.pedicle.left").solid
+    axis = ped.rotation[:, 2]
+    across = np.cross(axis, R[:, 2])
+    across /= np.linalg.norm(across)
+    up = np.cross(across, axis)
+    out["pedicle_width"] = float(ped.chord_length(ped.center - across * 100, across[None, :])[0])
+    out["pedicle_height"] = float(ped.chord_length(ped.center - up * 100, up[None, :])[0])
+    # canal: from its middle at pedicle height to the first bone either way
+    ped_local = (ped.center - o) @ R
+    mid = o + R @ np.array([0.0, ped_local[1], ped_local[2]])
+    out["canal_width"] = _first_hit(bone, mid, R[:, 0]) + _first_hit(bone, mid, -R[:, 0])
+    # the canal's sagittal diameter: the narrowest AP distance over the pedicles' height
+    ph = out["pedicle_height"]
+    out["canal_depth"] = min(_first_hit(bone, mid + R[:, 2] * dz, -R[:, 1]) + _first_hit(bone, mid + R[:, 2] * dz, R[:, 1])
+                             for dz in np.linspace(-ph / 2, ph / 2, 7))
+    # spinous process: spinolaminar junction to the farthest midline bone behind it
+    sl = model.landmark(name, "spinolaminar_line")
+    vl = (bone.vertices - o) @ R
+    sll = (sl - o) @ R
+    midline = bone.vertices[(np.abs(vl[:, 0]) < 4.0) & (vl[:, 1] > sll[1])]
+    out["sp_length"] = float(np.max(np.linalg.norm(midline - sl, axis=1))) if len(midline) else 0.0
+    out["transverse_span"] = float(np.ptp(vl[:, 0]))
+    out["_height_span"] = h
+    return out
+
+
+CASES = [(lv, key) for lv, table in PUBLISHED_MORPHOMETRY.items() for key in table]
+
+
+@pytest.mark.parametrize("level,key", CASES, ids=[f"{a}-{b}" for a, b in CASES])
+def test_morphometry_within_two_sd_of_published(model, level, key):
+    got = measure(model, level)[key]
+    mean, sd = PUBLISHED_MORPHOMETRY[level][key]
+    assert mean - 2 * sd <= got <= mean + 2 * sd, f"{level} {key}: {got:.1f} mm, published {mean} +- 2 x {sd}"
+
+
+# -- form ------------------------------------------------------------------------------------
+MOBILE = ["C3", "C5", "C7", "T1", "T4", "T7", "T10", "T12", *LUMBAR]
+
+
+@pytest.mark.parametrize("name", MOBILE)
+def test_body_waist_is_concave_front_and_sides(model, name):
+    from spine.anatomy.levels import region_of
+    from spine.anatomy.sdf import body_profile
+
+    o, R = _frame(model, name)
+    body = model.structure(f"{name}.body").solid
+    local = (body.vertices - o) @ R
+    top, bottom = local[:, 2].max(), local[:, 2].min()
+    depth, width = np.ptp(local[:, 1]), np.ptp(local[:, 0])
+    below_rim = min(body_profile(region_of(name))["rim_mm"], 0.3 * (top - bottom)) + 0.5
+    endplate = max(_width(body, o, R, z, depth) for z in (top - below_rim, bottom + below_rim))
+    mid = _width(body, o, R, (top + bottom) / 2, depth)
+    assert mid <= 0.93 * endplate, f"{name}: mid-height width {mid:.1f} vs endplate {endplate:.1f}"
+    # the front is concave too: the anterior wall at mid-height lies behind its rims
+    front = [_first_hit(body, o + R @ np.array([0.0, -200.0, z]), R[:, 1]) - 200.0
+             for z in (top - below_rim, (top + bottom) / 2, bottom + below_rim)]
+    assert front[1] > max(front[0], front[2]) + 0.5, front
+    del width
+
+
+@pytest.mark.parametrize("name", [*LUMBAR, "T7", "T12"])
+def test_back_wall_is_flat_or_concave_in_the_axial_section(model, name):
+    o, R = _frame(model, name)
+    body = model.structure(f"{name}.body").solid
+    w = float(np.ptp(((body.vertices - o) @ R)[:, 0]))
+    back = []
+    for x in (-w / 4, 0.0, w / 4):
+        p = o + R @ np.array([x, 200.0, 0.0])
+        back.append(200.0 - _first_hit(body, p, -R[:, 1]))
+    # the wall at the midline is no further back than a quarter-width to either side
+    assert back[1] <= min(back[0], back[2]) + 0.2, back
+    # and the section is kidney-shaped: the back wall is narrower than the widest width
+    widest = _width(body, o, R, 0.0, float(np.ptp(((body.vertices - o) @ R)[:, 1])))
+    near_back = _line_chord(body, o, R, (-200, back[1] - 1.0, 0.0), (1, 0, 0))
+    assert near_back < 0.9 * widest, (near_back, widest)
+
+
+def test_cortical_shell_is_half_to_one_and_a_half_mm(model):
+    for name in ("L4", "T7", "C5"):
+        o, R = _frame(model, name)
+        body = model.structure(f"{name}.body").solid
+        core = body.core
+        assert core is not None
+        for d_local in ((0, 1, 0), (1, 0, 0), (0, 0, 1), (0, -1, 0)):
+            d = R @ np.array(d_local, float)
+            start = o - d * 200.0
+            shell = _first_hit(core, start, d) - _first_hit(body, start, d)
+            assert 0.5 <= shell <= 1.5, (name, d_local, shell)
+
+
+def _facet_angles(model, space, side="left"):
+    a = model._b.anchors[("facet", space)][side]
+    o, R = model.interspace_frame(space)
+    n = R.T @ a["n"]
+    e1 = R.T @ a["e1"]
+    from_sagittal = math.degrees(math.atan2(abs(e1[0]), abs(e1[1])))
+    to_axial = math.degrees(math.acos(min(1.0, abs(n[2]))))
+    return from_sagittal, to_axial
+
+
+@pytest.mark.parametrize("space", ["C3-C4", "C5-C6", "T4-T5", "T7-T8", "L1-L2", "L3-L4", "L4-L5", "L5-S1"])
+def test_facet_orientation_by_region(model, space):
+    from_sagittal, to_axial = _facet_angles(model, space)
+    if space.startswith("C"):
+        rng = PUBLISHED_FACET_RANGES["cervical"]
+    elif space.startswith("T"):
+        rng = PUBLISHED_FACET_RANGES["thoracic"]
+    elif space in ("L4-L5", "L5-S1"):
+        rng = PUBLISHED_FACET_RANGES["lumbar_lower"]
+    else:
+        rng = PUBLISHED_FACET_RANGES["lumbar_upper"]
+    if "from_sagittal" in rng:
+        lo, hi = rng["from_sagittal"]
+        assert lo <= from_sagittal <= hi, (space, from_sagittal)
+    if "to_axial" in rng:
+        lo, hi = rng["to_axial"]
+        assert lo <= to_axial <= hi, (space, to_axial)
+
+
+def test_lumbar_facets_turn_more_coronal_down_to_l5_s1(model):
+    angles = [_facet_angles(model, s)[0] for s in ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")]
+    assert all(b >= a for a, b in zip(angles, angles[1:])), angles
+
+
+@pytest.mark.parametrize("name", [f"T{k}" for k in range(2, 12)])
+def test_thoracic_spinous_processes_point_down(model, name):
+    o, R = _frame(model, name)
+    bone = model.structure(f"{name}.bone").solid
+    sl = (model.landmark(name, "spinolaminar_line") - o) @ R
+    v = (bone.vertices - o) @ R
+    mid = v[(np.abs(v[:, 0]) < 4.0) & (v[:, 1] > sl[1])]
+    tip = mid[np.argmax(np.linalg.norm(mid - sl, axis=1))]
+    drop = sl[2] - tip[2]
+    back = tip[1] - sl[1]
+    assert drop > 8.0 and math.degrees(math.atan2(drop, back)) > 20.0, (name, drop, back)
+
+
+def test_l3_has_the_longest_transverse_processes(model):
+    spans = {n: measure(model, n)["transverse_span"] - model.structure(f"{n}.body").solid.radii[0] * 2
+             for n in LUMBAR}
+    assert max(spans, key=spans.get) == "L3", spans
+
+
+def test_every_bone_surface_is_closed_and_holds_its_core(model):
+    surfaces = model.structures(kinds=[SURFACE_KIND])
+    names = {s.name for s in surfaces}
+    for v in (*LUMBAR, "C2", "C5", "T7", "S1", "S3", "S5"):
+        assert f"{v}.bone" in names
+    assert {"ilium.left.bone", "ilium.right.bone"} <= names
+    for st in surfaces + model.structures(kinds=["body"]):
+        solid = st.solid
+        if not isinstance(solid, MeshSolid):
+            continue
+        assert is_watertight(solid.faces), st.name
+        assert solid.volume > 0, st.name
+        if solid.core is not None:
+            assert is_watertight(solid.core.faces), st.name
+            assert 0 < solid.core.volume < solid.volume, st.name
+
+
+def test_mesh_chords_sum_every_interval(model):
+    """A ray through a non-convex bone: the chord is the sum of its pieces, and contains
+    agrees with the chord's pieces at their middles."""
+    o, R = _frame(model, "L4")
+    bone = model.structure("L4.bone").solid
+    p = o + R @ np.array([-200.0, 20.0, -2.0])  # across the laminae / canal / pedicles
+    d = R[:, 0]
+    ray, t, _g, enter = bone._scene.hits(p[None, :], d[None, :])
+    order = np.argsort(t)
+    t, enter = t[order], enter[order]
+    assert len(t) >= 4 and len(t) % 2 == 0  # enters and leaves more than once
+    pieces = [(a, b) for a, b, e in zip(t[:-1], t[1:], enter[:-1]) if e]
+    total = sum(b - a for a, b in pieces)
+    assert bone.chord_length(p, d[None, :])[0] == pytest.approx(total, abs=1e-6)
+    mids = np.array([p + d * (a + b) / 2 for a, b in pieces])
+    gaps = np.array([p + d * (b + a2) / 2 for (_a, b), (a2, _b) in zip(pieces, pieces[1:])])
+    assert bone.contains(mids).all()
+    assert not bone.contains(gaps).any()
+
+
+def test_geometry_hash_follows_the_surfaces(model):
+    h = model.geometry_hash()
+    assert len(h) == 64 and h == model.geometry_hash()
+    other = SpineModel.__new__(SpineModel)
+    other.__dict__.update(model.__dict__)
+    other._structures = dict(model._structures)
+    st = other._structures["L4.bone"]
+    import dataclasses
+
+    moved = MeshSolid(center=st.solid.center, rotation=st.solid.rotation, vertices=st.solid.vertices + 0.5,
+                      faces=st.solid.faces, digest=st.solid.digest + "+moved")
+    other._structures["L4.bone"] = dataclasses.replace(st, solid=moved)
+    other._hash = None
+    assert other.geometry_hash() != h

@@ -344,7 +344,7 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
         needle = Needle.from_gauge(plan.entry, plan.tip, 22)
     try:
         path = render_still(chosen_level, view, oblique_deg=oblique_deg, tilt_deg=tilt_deg, size=size, out=out,
-                            side=request.side or "right", needle=needle)
+                            side=request.side or "right", needle=needle, marker=True)
     except ValueError as exc:
         raise RequestError(str(exc).splitlines()[0]) from exc
     click.echo(str(path))

@@ -51,12 +51,13 @@ def write_png_atomic(grey: np.ndarray, out: Path) -> Path:
 def render_still(level: str, view: str, oblique_deg: float | None = None, tilt_deg: float = 0.0,
                  size: int = 512, out: Path | str = Path("still.png"), side: str = "right",
                  needle: Needle | None = None, *, contrast=None, model=None, cache_dir=None,
-                 seed: int = 0, detector: Detector | None = None) -> Path:
+                 seed: int = 0, detector: Detector | None = None, marker: bool = False) -> Path:
     """Render one C-arm image of ``level`` and write it as a grey PNG (atomically); returns the path.
 
     ``side`` is the side of the target: the oblique turns the detector toward it
     (ipsilateral oblique). ``contrast`` may be a list of CONTRAST structures or
-    ``(ContrastPattern, progress)``.
+    ``(ContrastPattern, progress)``. ``marker`` burns the R / L letter into the image on the
+    patient's side, as every fluoroscopy image the videos show carries it (``render.py still``).
     """
     if not 16 <= int(size) <= 4096:
         raise ValueError(f"size must be within 16..4096 px, got {size}")
@@ -71,4 +72,8 @@ def render_still(level: str, view: str, oblique_deg: float | None = None, tilt_d
         pattern, progress = contrast
         contrast, density = pattern.at(progress), pattern.density(progress)
     grey = imager.frame(needle=needle, contrast=contrast, density=density)
+    if marker:
+        from .marker import burn_marker, side_marker
+
+        grey = burn_marker(grey, side_marker(pose, side, int(size)))
     return write_png_atomic(grey, Path(out))

@@ -29,7 +29,7 @@ from spine.anatomy.shapes import ClippedBox, CutCylinder
 from spine.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, Material
 
 if TYPE_CHECKING:  # pragma: no cover
-    from spine.anatomy.model import _Builder
+    from spine.anatomy.builder import ModelBuilder as _Builder
 
 SIDES = ("left", "right")
 SIGN = {"left": 1.0, "right": -1.0}

@@ -27,7 +27,7 @@ from spine.anatomy.morphometry import ROOT_RADII
 from spine.anatomy.solids import Ellipsoid, Solid
 
 if TYPE_CHECKING:  # pragma: no cover
-    from spine.anatomy.model import _Builder
+    from spine.anatomy.builder import ModelBuilder as _Builder
 
 __all__ = ["LandmarkInfo", "Landmark", "CATALOGUE", "build_landmarks"]
 

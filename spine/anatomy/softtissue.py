@@ -32,7 +32,7 @@ from spine.anatomy.shapes import CutCylinder
 from spine.anatomy.solids import Box, Capsule, Ellipsoid, Material
 
 if TYPE_CHECKING:  # pragma: no cover
-    from spine.anatomy.model import _Builder
+    from spine.anatomy.builder import ModelBuilder as _Builder
 
 NEURAL = Material.NEURAL
 SOFT = Material.SOFT_TISSUE

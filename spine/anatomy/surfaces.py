@@ -191,7 +191,7 @@ def _region(name: str) -> str:
 
 def surface_groups(b) -> list[dict]:
     """Which parts make which surface: [{name, level, region, frame, parts, body, clip}]."""
-    from spine.anatomy.model import BONE_KINDS
+    from spine.anatomy.kinds import BONE_KINDS
 
     by_level: dict = {}
     for st in b.structures.values():
@@ -401,7 +401,7 @@ def build_surfaces(b) -> None:
 def drawn_structures(structures) -> list[Structure]:
     """The structures to draw or image: where a bone surface exists for a level (and side),
     it replaces that level's bone parts (which overlap each other and it)."""
-    from spine.anatomy.model import BONE_KINDS
+    from spine.anatomy.kinds import BONE_KINDS
 
     structures = list(structures)
     covered = {(s.level, s.side if s.level is None else None) for s in structures if s.kind == SURFACE_KIND}

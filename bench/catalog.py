@@ -177,6 +177,7 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
         full_s, _ = self.render("edit-out", "edit-cache", video=video)
         path = self.snap / "voiceover" / "scripts" / "en" / f"{video}.yaml"
         text = path.read_text(encoding="utf-8")
+        ids = re.findall(r"^\s*- id: ([\w-]+)", text, flags=re.M)
         cases = []
         for n, beat in enumerate(beats):
             edited = edited_script(text, video, beat)

@@ -37,12 +37,22 @@ class RayScene:
         from embreex import rtcore_scene as rtcs
         from embreex.mesh_construction import TriangleMesh
 
+        self._meshes = [(np.asarray(v), np.asarray(f)) for v, f in meshes]
         self._scene = rtcs.EmbreeScene()
         self.count = 0
         for vertices, faces in meshes:
             tri = np.ascontiguousarray(np.asarray(vertices, np.float32)[np.asarray(faces)])
             TriangleMesh(self._scene, tri)
             self.count += 1
+
+    # The Embree scene is a native object: it neither pickles nor deep-copies. It never changes
+    # once built, so a deep copy (Manim copies mobjects that hold the model) is the scene itself,
+    # and a pickle (scene checkpoints) carries the meshes and builds the scene again.
+    def __deepcopy__(self, memo) -> "RayScene":
+        return self
+
+    def __reduce__(self):
+        return RayScene, (self._meshes,)
 
     def hits(self, origins: np.ndarray, directions: np.ndarray, max_hits: int = 64):
         """Every crossing of unit-direction rays: (ray index, t (mm), geometry id, entering)."""
@@ -180,6 +190,18 @@ class MeshSolid(Solid):
         object.__setattr__(self, "rotation", np.asarray(self.rotation, float).reshape(3, 3))
         if self.radii is not None:
             object.__setattr__(self, "radii", np.asarray(self.radii, float))
+
+    def __deepcopy__(self, memo) -> "MeshSolid":
+        return self  # frozen: a copy would only cost memory (Manim deep-copies what holds the model)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for cached in ("_scene", "_occupancy"):  # rebuilt on first use after unpickling
+            state.pop(cached, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
     @cached_property
     def _scene(self) -> RayScene:

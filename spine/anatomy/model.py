@@ -81,6 +81,14 @@ class SpineModel:
             self._by_level.setdefault(st.level, []).append(st)
 
     # -- construction / identity ----------------------------------------------------------
+    def __deepcopy__(self, memo) -> "SpineModel":
+        return self  # never changed once built; Manim deep-copies the mobjects that hold it
+
+    def __reduce__(self):
+        # A pickle (a scene checkpoint) names the parameters, not the meshes: the receiving
+        # process builds the same model (from the disk cache of meshes), once per process.
+        return model_for, (self.parameters,)
+
     @classmethod
     def default(cls) -> "SpineModel":
         """The model with default parameters (built once per process)."""
@@ -297,6 +305,11 @@ def solid_fingerprint(h, solid) -> None:
     for key, value in sorted(vars(solid).items()):
         h.update(key.encode())
         h.update(np.round(np.asarray(value, dtype=float), 6).tobytes())
+
+
+def model_for(parameters: SpineParameters) -> SpineModel:
+    """The model of ``parameters``: the process's default model when they are the defaults."""
+    return _default_model() if parameters == SpineParameters() else SpineModel(parameters)
 
 
 @lru_cache(maxsize=1)

@@ -47,6 +47,8 @@ class BuildOptions:
     music: Path | None = None
     burn_captions: bool = False
     recordings_dir: Path | None = RECORDINGS_DIR
+    described: bool = False  # also write the audio-described version (pipeline/described.py)
+    voice_model: Path | None = None  # a clinic-installed Piper voice (voiceover/voices.py), for voice "piper"
 
 
 Progress = Callable[[str], None]
@@ -74,7 +76,8 @@ def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Pr
     from voiceover.scripts import load_script
     from voiceover.speech import speak_beats
 
-    script = load_script(request.spec.script_name, options.lang).filled(request.script_context())
+    script = load_script(request.spec.script_name, options.lang).filled(narration_context(request, options.lang))
+    check_data_words(request, options.lang)
     recordings = None
     if options.recordings_dir is not None:
         candidate = Path(options.recordings_dir) / request.spec.script_name
@@ -83,14 +86,40 @@ def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Pr
         script.beats, options.voice, options.lang, video=request.spec.script_name,
         cache_dir=Path(options.cache_dir) / "speech", recordings_dir=recordings,
         on_beat=lambda i, n, beat_id: progress(f"  speech {i + 1}/{n}: {beat_id}"),
+        voice_model=options.voice_model,
     )
     return script, spoken
 
 
+def narration_context(request: VideoRequest, lang: str) -> dict:
+    """The request's fields with the procedure data's words in ``lang`` (see voiceover.vocabulary)."""
+    from voiceover.vocabulary import load_vocabulary
+
+    return load_vocabulary(lang).localise_context(request.script_context())
+
+
+def check_data_words(request: VideoRequest, lang: str) -> None:
+    """Every data phrase the video's scene shows has words in ``lang`` (else a ScriptError naming it)."""
+    from voiceover.vocabulary import load_vocabulary
+
+    vocabulary = load_vocabulary(lang)
+    shown = getattr(request.spec.scene_class(), "data_words", None)
+    if lang == "en" or shown is None:
+        return
+    context = dict(request.script_context(), video=request.name, level=request.level, side=request.side)
+    for phrase in shown(context):
+        vocabulary.term(phrase)
+
+
 def make_storyboard(request: VideoRequest, script, spoken, fps: int) -> Storyboard:
-    context = dict(request.script_context())
+    from voiceover.vocabulary import load_vocabulary, screen_words
+
+    vocabulary = load_vocabulary(script.lang)
+    context = dict(vocabulary.localise_context(request.script_context()))
     context.update(video=request.name, level=request.level, side=request.side)
-    context["screen"] = dict(script.screen)
+    # the scene shows words only from here: the script's and the shared vocabulary's, in its language
+    context["screen"] = screen_words(script)
+    context.update(lang=script.lang, terms=dict(vocabulary.terms), decimal=vocabulary.decimal)
     return schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
 
 
@@ -195,6 +224,11 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
             shutil.copyfile(srt_tmp, t)
         with outputs.atomic_output(paths["vtt"]) as t:
             shutil.copyfile(vtt_tmp, t)
+        # accessibility: descriptions track, transcript, and the described version if asked
+        from pipeline.described import write_accessibility
+
+        sidecar.update(write_accessibility(request, options, script, storyboard, spoken, movie, paths, work,
+                                           progress).sidecar)
     outputs.write_json_atomic(paths["json"], sidecar)
     outputs.record_in_manifest(output_dir, manifest_entry(sidecar))
     progress(f"{paths['mp4'].name}: done in {time.monotonic() - started:.1f} s")
@@ -205,6 +239,12 @@ def manifest_entry(sidecar: dict) -> dict:
     keys = ("file", "video", "title", "procedure", "level", "side", "quality", "lang", "duration_s", "sha256", "built_at")
     entry = {k: sidecar.get(k) for k in keys}
     entry["captions"] = sidecar["captions"]
+    for key in ("descriptions", "transcript"):  # accessibility outputs (pipeline/described.py)
+        if sidecar.get(key):
+            entry[key] = sidecar[key]
+    if sidecar.get("described"):
+        d = sidecar["described"]
+        entry["described"] = {k: d[k] for k in ("file", "captions", "descriptions", "duration_s", "sha256")}
     entry["sidecar"] = Path(sidecar["file"]).with_suffix(".json").name
     return entry
 

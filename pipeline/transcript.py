@@ -35,7 +35,8 @@ def transcript_text(title: str, entries, words: dict) -> str:
     lines = [title, "=" * len(title), ""]
     for kind, text, start in entries:
         if kind == "chapter":
-            lines += ["", f"[{_format_clock(start)}] {text}", "-" * (len(text) + 3 + len(_format_clock(start)) + 2)]
+            heading = f"[{_format_clock(start)}] {text}"
+            lines += ["", heading, "-" * len(heading)]
         elif kind == "description":
             lines.append(f"({words.get('description', 'Description')}: {text})")
         else:

@@ -273,8 +273,8 @@ def _check_engine_lang(engine: str, lang: str, installed: bool = False) -> None:
         raise NarrationError(f"unknown voice engine '{engine}'; engines: {', '.join(ENGINES)}")
     if engine == "piper" and lang not in PIPER_LANGS and not installed:
         raise NarrationError(
-            f"the bundled piper voice speaks only English, not '{lang}'; engines for '{lang}': "
-            f"{', '.join(_engines_for(lang))} (or --voice-model with an installed {lang} Piper voice)"
+            f"piper speaks only English here (its bundled voice), not '{lang}'; engines for '{lang}': "
+            f"{', '.join(_engines_for(lang))}; or install a {lang} Piper voice and pass --voice-model"
         )
     if engine == "espeak" and _espeak_problem() is None and not _espeak_speaks(lang):
         raise NarrationError(f"espeak-ng has no voice for '{lang}' (try `espeak-ng --voices`); engines for '{lang}': {', '.join(_engines_for(lang))}")

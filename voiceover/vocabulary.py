@@ -31,7 +31,7 @@ SOURCE_LANG = "en"  # the language the procedure data is written in
 
 # Narration fields whose values are words from the procedure data (translated with ``terms``).
 WORD_FIELDS = ("needle", "medication", "volume", "position", "contrast_pattern_words", "nerves", "limb",
-               "region_words", "side", "entry_side", "level_words")
+               "region_words", "side", "entry_side", "level_words", "pain_area")
 
 # a phrase made only of numbers and units needs no translation, only the language's decimal sign
 _NUMERIC = re.compile(r"^[\d\s.,\-–/]+(?:mg|mL|ml|mm|cm|%|G|V|Hz|psi|°C|s)?[\s\d.,\-–%]*$")

@@ -68,7 +68,14 @@ class BuildResult:
 def output_paths(request: VideoRequest, options: BuildOptions) -> dict[str, Path]:
     stem = request.stem(options.quality, options.lang)
     out = Path(options.output_dir)
-    return {ext: out / f"{stem}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
+    paths = {ext: out / f"{stem}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
+    # accessibility outputs (pipeline/described.py): written by every build, the described set on request
+    paths.update(descriptions=out / f"{stem}.descriptions.vtt", transcript_txt=out / f"{stem}.transcript.txt",
+                 transcript_html=out / f"{stem}.transcript.html")
+    if options.described:
+        paths.update({f"described_{ext}": out / f"{stem}-described.{ext}" for ext in ("mp4", "srt", "vtt")})
+        paths["described_descriptions"] = out / f"{stem}-described.descriptions.vtt"
+    return paths
 
 
 def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet):

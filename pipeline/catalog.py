@@ -498,7 +498,7 @@ def _write_shipped(job: Job, finished: Finished) -> None:
         raise RuntimeError(f"the worker sent {sorted(finished.files or {})}, expected {sorted(by_name)}")
     if hashlib.sha256(finished.files[paths["mp4"].name]).hexdigest() != finished.sidecar.get("sha256"):
         raise RuntimeError("the MP4 the worker sent does not match its sidecar's sha256")
-    for kind in ("mp4", "srt", "vtt", "json"):  # the sidecar last: it vouches for the others
+    for kind in [k for k in paths if k != "json"] + ["json"]:  # the sidecar last: it vouches for the others
         with outputs.atomic_output(paths[kind]) as tmp:
             tmp.write_bytes(finished.files[paths[kind].name])
     outputs.record_in_manifest(job.options.output_dir, manifest_entry(finished.sidecar))

@@ -28,6 +28,18 @@ def descriptions_kind(request) -> str | None:
     return "procedure" if request.spec.procedure else None
 
 
+def description_context(request, lang: str) -> dict:
+    """The fields the descriptions are filled with: the narration's, and whether the check shows dye."""
+    from voiceover.vocabulary import load_vocabulary
+
+    context = dict(load_vocabulary(lang).localise_context(request.script_context()))
+    if request.spec.procedure:  # the check beat shows dye spreading only where the technique uses dye
+        from spine.procedures.catalog import procedure
+
+        context["dye"] = procedure(request.spec.procedure).technique_for(request.level).confirmation.contrast is not None
+    return context
+
+
 def write_accessibility(request, options, script, storyboard, spoken, movie: Path, paths: dict, work: Path,
                         progress=lambda _: None) -> AccessibilityResult:
     """Descriptions track and transcripts of the plain video; the described version when asked."""
@@ -37,8 +49,7 @@ def write_accessibility(request, options, script, storyboard, spoken, movie: Pat
     from pipeline.transcript import write_transcripts
 
     vocabulary = load_vocabulary(options.lang)
-    context = dict(vocabulary.localise_context(request.script_context()))
-    descriptions = descriptions_for(script, descriptions_kind(request), context)
+    descriptions = descriptions_for(script, descriptions_kind(request), description_context(request, options.lang))
     stem = paths["mp4"].with_suffix("")
     desc_vtt = stem.with_name(stem.name + ".descriptions.vtt")
     tmp = work / "descriptions.vtt"

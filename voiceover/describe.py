@@ -45,8 +45,11 @@ def descriptions_for(script, kind: str | None, context: dict) -> list[BeatDescri
         text = beat.describe
         if not text:
             key = beat.id
-            if beat.id == "confirm" and not context.get("contrast_pattern_words") and "confirm.no_dye" in defaults:
+            dye = context.get("dye", bool(context.get("contrast_pattern_words")))  # the scene shows dye spreading
+            if beat.id == "confirm" and not dye and "confirm.no_dye" in defaults:
                 key = "confirm.no_dye"
+            if beat.id == "medicine" and not context.get("medication") and "medicine.no_drug" in defaults:
+                key = "medicine.no_drug"
             template = defaults.get(key, "")
             try:
                 text = " ".join(str(template).format_map(context).split())

@@ -43,10 +43,10 @@ def description_context(request, lang: str) -> dict:
 def write_accessibility(request, options, script, storyboard, spoken, movie: Path, paths: dict, work: Path,
                         progress=lambda _: None) -> AccessibilityResult:
     """Descriptions track and transcripts of the plain video; the described version when asked."""
+    from pipeline.transcript import write_transcripts
     from voiceover.captions import write_vtt
     from voiceover.describe import descriptions_for, pause_cues
     from voiceover.vocabulary import load_vocabulary
-    from pipeline.transcript import write_transcripts
 
     vocabulary = load_vocabulary(options.lang)
     descriptions = descriptions_for(script, descriptions_kind(request), description_context(request, options.lang))
@@ -68,16 +68,14 @@ def write_accessibility(request, options, script, storyboard, spoken, movie: Pat
 
 def build_described(request, options, script, storyboard, spoken, descriptions, movie: Path, stem: Path, work: Path,
                     vocabulary) -> dict:
+    from pipeline.quality import QUALITIES
     from voiceover.captions import build_cues, write_srt, write_vtt
     from voiceover.describe import description_cues, layout, speak_descriptions
     from voiceover.mix import mix_narration
 
-    from pipeline.quality import QUALITIES
-
     q = QUALITIES[options.quality]
     described = speak_descriptions(descriptions, options.voice, options.lang, Path(options.cache_dir) / "speech")
     plan = layout(storyboard.beats, spoken, described, storyboard.fps)
-    total_s = plan[-1].end_s if plan else storyboard.duration_s
     total_frames = storyboard.total_frames + sum(b.hold_frames for b in plan)
 
     # picture: each beat's frames, its last frame held for the hold
@@ -147,7 +145,7 @@ def _hold_frames(movie: Path, storyboard, plan, out: Path, fps: int) -> None:
     cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(movie),
            "-filter_complex_script", str(script), "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
            "-crf", "20", "-preset", "veryfast", "-threads", "2", "-an", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()
         raise RuntimeError(f"ffmpeg could not hold the described version's frames: {tail[-1] if tail else proc.returncode}")

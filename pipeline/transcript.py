@@ -13,7 +13,7 @@ from pipeline import outputs
 
 
 def _format_clock(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 60}:{s % 60:02d}"
 
 

@@ -11,8 +11,15 @@ import pytest
 import yaml
 
 from scenes.storyboard import TimedBeat
-from voiceover.describe import (GAP_AFTER_S, GAP_BEFORE_S, BeatDescription, description_cues, descriptions_for, layout,
-                                pause_cues)
+from voiceover.describe import (
+    GAP_AFTER_S,
+    GAP_BEFORE_S,
+    BeatDescription,
+    description_cues,
+    descriptions_for,
+    layout,
+    pause_cues,
+)
 from voiceover.scripts import SCRIPTS_DIR, ScriptError, load_script
 from voiceover.speech import SAMPLE_RATE, Sentence, SpokenBeat, to_segment
 
@@ -20,7 +27,7 @@ FPS = 15
 
 
 def _spoken(beat_id: str, seconds: float) -> SpokenBeat:
-    audio = to_segment(np.full(int(round(seconds * SAMPLE_RATE)), 0.1, np.float32))
+    audio = to_segment(np.full(round(seconds * SAMPLE_RATE), 0.1, np.float32))
     return SpokenBeat(beat_id, audio, [Sentence(beat_id, 0.0, seconds)] if seconds else [], "test")
 
 
@@ -84,7 +91,7 @@ def test_every_beat_of_every_video_is_described_in_english_and_spanish():
 
 
 def test_a_translation_without_a_description_names_the_beat(tmp_path, monkeypatch):
-    import voiceover.scripts as scripts
+    from voiceover import scripts
 
     for lang in ("en", "es"):
         (tmp_path / lang).mkdir()
@@ -101,7 +108,7 @@ def test_a_translation_without_a_description_names_the_beat(tmp_path, monkeypatc
 
 
 def test_a_describe_block_naming_an_unknown_beat_is_refused(tmp_path, monkeypatch):
-    import voiceover.scripts as scripts
+    from voiceover import scripts
 
     (tmp_path / "en").mkdir()
     (tmp_path / "en" / "x.yaml").write_text("title: X\nbeats:\n  - {id: a, chapter: A, text: Words.}\n"

@@ -86,9 +86,9 @@ def literal_screen_words(path: Path) -> list[str]:
             text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
             if re.search(r"[A-Za-z]{2,}", text):
                 problems.append(f"{path.name}:{node.lineno}: f-string {text!r}")
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
-            if re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+", node.value) and not node.value.startswith(("self.", "#")):
-                problems.append(f"{path.name}:{getattr(node, 'lineno', '?')}: sentence {node.value!r}")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs \
+                and re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+", node.value) and not node.value.startswith(("self.", "#")):
+            problems.append(f"{path.name}:{getattr(node, 'lineno', '?')}: sentence {node.value!r}")
     return problems
 
 
@@ -167,8 +167,8 @@ def test_spanish_scripts_fill_without_unknown_fields_and_show_only_spanish_data_
 
 def test_every_procedure_level_has_spanish_data_words():
     """Every allowed level and side: the level-dependent phrases ('the L4 nerve root') translate too."""
-    from spine.procedures.catalog import load_procedures
     from pipeline.build import narration_context
+    from spine.procedures.catalog import load_procedures
     from spine.videos import resolve
 
     vocabulary = load_vocabulary("es")
@@ -185,7 +185,7 @@ def test_every_procedure_level_has_spanish_data_words():
 
 
 def test_a_missing_translation_is_an_error_naming_it(tmp_path, monkeypatch):
-    import voiceover.scripts as scripts
+    from voiceover import scripts
 
     for lang in ("en", "es"):
         (tmp_path / lang).mkdir()
@@ -238,7 +238,7 @@ def test_numbers_are_written_the_spanish_way():
     for path in sorted((SCRIPTS_DIR / "es").glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-        values = "\n".join(v for v in re.findall(r":\s*(.*)$", body, flags=re.M))
+        values = "\n".join(v for v in re.findall(r":\s*(.*)$", body, flags=re.MULTILINE))
         assert not re.search(r"\d\.\d", values), f"{path.name}: a number with a decimal point"
 
 
@@ -286,7 +286,7 @@ def test_spanish_pronunciation_lexicon_fixes_what_espeak_says_wrong():
     lexicon = load_lexicon("es")
     for entry in words:
         spoken = lexicon.spoken(f"La {entry['written']}.")
-        run = subprocess.run(["espeak-ng", "-v", "es", "-q", "-x", spoken], capture_output=True, text=True)
+        run = subprocess.run(["espeak-ng", "-v", "es", "-q", "-x", spoken], capture_output=True, text=True, check=True)
         for fragment in entry["espeak"]:
             assert fragment in run.stdout, f"{entry['written']!r} -> {spoken!r} -> {run.stdout.strip()} lacks {fragment}"
 

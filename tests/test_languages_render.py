@@ -158,7 +158,7 @@ def test_narration_sample_ranges_are_the_same_apart_from_the_holds(built, sideca
         x = plain[int(a["start_s"] * rate):][:n]
         y = described[int(b["start_s"] * rate):][:n]
         assert len(x) == len(y) == n
-        env = lambda s: np.abs(s).reshape(-1, rate // 100)[:, :].mean(axis=1) if len(s) >= rate // 100 else s  # noqa: E731
+        env = lambda s: np.abs(s).reshape(-1, rate // 100)[:, :].mean(axis=1) if len(s) >= rate // 100 else s
         k = (n // (rate // 100)) * (rate // 100)
         ex, ey = env(x[:k]), env(y[:k])
         corr = float(np.corrcoef(ex, ey)[0, 1])
@@ -174,7 +174,7 @@ def test_description_cues_lie_where_the_description_speech_is(built, sidecar):
     text = (built / f"{STEM}-described.descriptions.vtt").read_text(encoding="utf-8")
     cues = [(_seconds(a), _seconds(b)) for a, b in re.findall(r"(\d\d:\d\d:\d\d\.\d\d\d) --> (\d\d:\d\d:\d\d\.\d\d\d)", text)]
     assert len(cues) >= len(sidecar["beats"]) - 1
-    rms = lambda a, b: float(np.sqrt(np.mean(audio[int(a * rate): int(b * rate)] ** 2)))  # noqa: E731
+    rms = lambda a, b: float(np.sqrt(np.mean(audio[int(a * rate): int(b * rate)] ** 2)))
     for start, end in cues:
         # never over the narration
         assert all(end <= ns + 1e-3 or start >= ne - 1e-3 for ns, ne in narration), (start, end)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from pipeline.transcript import transcript_entries, transcript_html, transcript_text, write_transcripts
+from pipeline.transcript import (
+    transcript_entries,
+    transcript_html,
+    transcript_text,
+    write_transcripts,
+)
 from scenes.storyboard import TimedBeat
 from voiceover.describe import BeatDescription
 

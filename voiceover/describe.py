@@ -16,9 +16,9 @@ language, or silence of reading length when the narration is silent (``--voice n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from voiceover.captions import Cue, wrap_lines
 from voiceover.scripts import ScriptError
@@ -73,8 +73,16 @@ def speak_descriptions(descriptions: Sequence[BeatDescription], engine: str, lan
     import numpy as np
 
     from voiceover.lexicon import load_lexicon
-    from voiceover.speech import (NarrationError, SpokenBeat, _assemble, _piece_clip, _silent_beat, caption_pieces,
-                                  check_engines, to_segment)
+    from voiceover.speech import (
+        NarrationError,
+        SpokenBeat,
+        _assemble,
+        _piece_clip,
+        _silent_beat,
+        caption_pieces,
+        check_engines,
+        to_segment,
+    )
 
     engine_name, voice = describer_voice(engine, lang)
     lexicon = load_lexicon(lang)

@@ -93,7 +93,7 @@ def _check_graph(path: str) -> None:
         graph = onnx.load(path, load_external_data=False)
         if not graph.graph.node:
             raise ValueError("the graph has no nodes")
-    except Exception as exc:  # noqa: BLE001 - any parse failure means a corrupt file
+    except Exception as exc:
         detail = str(exc).strip().splitlines()
         raise VoiceModelError(f"voice model {path} is not a readable ONNX model "
                               f"({detail[0][:120] if detail else type(exc).__name__}); install it again") from exc

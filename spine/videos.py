@@ -34,7 +34,9 @@ class VideoSpec:
     script: str | None = None  # narration script name (default: the video's name)
     levels_summary: str | None = None  # short wording of a long list of allowed levels
     context: Callable[["VideoRequest"], dict[str, Any]] | None = field(default=None, compare=False)
-    # why a level is refused: "caudal-esi is not done at L3: it is done only through the sacral hiatus (level S5)"
+    # why a level is refused, saying which is true: not done there ("caudal-esi is not done at L3:
+    # caudal epidural injections are given only through the sacral hiatus"), or done but not covered
+    # yet ("... is done at T2, but this catalog does not show it yet: ..."); see spine.procedures.schema
     level_rule: Callable[[str], str] | None = field(default=None, compare=False)
 
     @property
@@ -148,7 +150,7 @@ def resolve(name: str, level: str | None = None, side: str | None = None) -> Vid
     if spec.levels:
         chosen_level = spec.default_level if level is None else _normalise_level(level, spec)
         if chosen_level not in spec.levels:
-            why = spec.level_rule(chosen_level) if spec.level_rule else f"level {chosen_level} is not done for '{name}'"
+            why = spec.level_rule(chosen_level) if spec.level_rule else f"'{name}' is not offered at level {chosen_level}"
             raise RequestError(f"{why}; allowed levels: {spec.describe_levels()}")
     chosen_side = (side or spec.default_side) if spec.sides else None
     if chosen_side is not None and chosen_side not in spec.sides:

@@ -26,8 +26,8 @@ from spine.procedures.catalog import (
 from spine.procedures.schema import CONTRAST_PATTERNS
 from tests.conftest import run_cli
 
-CONTEXT_FIELDS = {"level", "side", "level_words", "region_words", "root", "nerves", "needle", "medication",
-                  "volume", "position", "contrast_pattern_words"}
+CONTEXT_FIELDS = {"level", "side", "level_words", "region_words", "root", "pain_area", "nerves", "needle",
+                  "medication", "volume", "position", "contrast_pattern_words"}
 
 
 def test_all_eleven_load_in_order():
@@ -37,14 +37,16 @@ def test_all_eleven_load_in_order():
 
 @pytest.mark.parametrize("name, levels", [
     ("interlaminar-esi", ["C6-C7", "C7-T1", "T1-T2", "T6-T7", "L4-L5", "L5-S1"]),
-    ("transforaminal-esi", ["C5-C6", "C7-T1", "L1-L2", "L4-L5", "L5-S1", "S1"]),
+    ("transforaminal-esi", ["C3-C4", "C5-C6", "C7-T1", "T1-T2", "T6-T7", "T12-L1", "L1-L2", "L4-L5", "L5-S1", "S1"]),
+    ("selective-nerve-root-block", ["C3-C4", "C7-T1", "T1-T2", "T7-T8", "T12-L1", "L5-S1", "S1"]),
     ("caudal-esi", ["S5"]),
     ("facet-joint-injection", ["C2-C3", "T6-T7", "L5-S1"]),
-    ("medial-branch-block", ["C2-C3", "C6-C7", "L4-L5", "L5-S1"]),
+    ("medial-branch-block", ["C2-C3", "C6-C7", "C7-T1", "T1-T2", "T6-T7", "T11-T12", "T12-L1", "L1-L2", "L5-S1"]),
+    ("radiofrequency-ablation", ["C2-C3", "C7-T1", "T1-T2", "T6-T7", "T12-L1", "L1-L2", "L5-S1"]),
     ("si-joint-injection", ["S2"]),
-    ("discography", ["L3-L4", "L4-L5", "L5-S1"]),
+    ("discography", ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]),
     ("vertebroplasty", ["T5", "T12", "L1", "L5"]),
-    ("spinal-cord-stimulator-trial", ["T12-L1", "L2-L3"]),
+    ("spinal-cord-stimulator-trial", ["T12-L1", "L1-L2", "L2-L3"]),
 ])
 def test_allowed_levels_include(name, levels):
     allowed = load_procedures()[name].allowed_levels
@@ -54,9 +56,10 @@ def test_allowed_levels_include(name, levels):
 
 @pytest.mark.parametrize("name, level", [
     ("interlaminar-esi", "C5-C6"), ("interlaminar-esi", "C3-C4"), ("facet-joint-injection", "C1-C2"),
-    ("caudal-esi", "L3"), ("caudal-esi", "L5-S1"), ("si-joint-injection", "L4-L5"), ("discography", "L2-L3"),
+    ("caudal-esi", "L3"), ("caudal-esi", "L5-S1"), ("si-joint-injection", "L4-L5"), ("discography", "C1-C2"),
     ("discography", "C5-C6"), ("vertebroplasty", "T4"), ("vertebroplasty", "C3"), ("vertebroplasty", "S1"),
-    ("transforaminal-esi", "T6-T7"), ("spinal-cord-stimulator-trial", "L4-L5"), ("spinal-cord-stimulator-trial", "L1-L2"),
+    ("transforaminal-esi", "C1-C2"), ("transforaminal-esi", "C2-C3"), ("spinal-cord-stimulator-trial", "L4-L5"),
+    ("medial-branch-block", "C1-C2"), ("radiofrequency-ablation", "C1-C2"),
 ])
 def test_never_done_levels_are_not_allowed(name, level):
     assert level not in load_procedures()[name].allowed_levels
@@ -66,8 +69,11 @@ def test_exactly_these_levels():
     procs = load_procedures()
     assert procs["caudal-esi"].allowed_levels == ["S5"]
     assert procs["si-joint-injection"].allowed_levels == ["S2"]
-    assert procs["discography"].allowed_levels == ["L3-L4", "L4-L5", "L5-S1"]
-    assert procs["spinal-cord-stimulator-trial"].allowed_levels == ["T12-L1", "L2-L3"]
+    assert procs["discography"].allowed_levels == ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
+    assert procs["spinal-cord-stimulator-trial"].allowed_levels == ["T12-L1", "L1-L2", "L2-L3"]
+    facets = [s for s in __import__("spine.anatomy.levels", fromlist=["INTERSPACES"]).INTERSPACES if s != "C1-C2"]
+    for name in ("medial-branch-block", "radiofrequency-ablation", "facet-joint-injection"):
+        assert procs[name].allowed_levels == facets, name  # every facet joint C2-C3..L5-S1
     assert procs["vertebroplasty"].allowed_levels == [f"T{k}" for k in range(5, 13)] + [f"L{k}" for k in range(1, 6)]
     assert procs["interlaminar-esi"].allowed_levels[:3] == ["C6-C7", "C7-T1", "T1-T2"]
     assert procs["vertebroplasty"].variants[0].name == "kyphoplasty"
@@ -174,16 +180,16 @@ def test_list_json_shows_all_eleven_with_levels():
 
 
 FORBIDDEN = [
-    (["caudal-esi", "--level", "L3"], "sacral hiatus", ["S5"]),
+    (["caudal-esi", "--level", "L3"], "caudal epidural injections are given only through the sacral hiatus", ["S5"]),
     (["si-joint-injection", "--level", "L4-L5"], "sacroiliac joint", ["S2"]),
-    (["interlaminar-esi", "--level", "C3-C4"], "C6-C7", ["C6-C7 to L5-S1"]),
+    (["interlaminar-esi", "--level", "C3-C4"], "preferably not above C6-C7", ["C6-C7 to L5-S1"]),
     (["facet-joint-injection", "--level", "C1-C2"], "not a true facet joint", ["C2-C3 to L5-S1"]),
-    (["transforaminal-esi", "--level", "T13"], "T1–T12", ["L1-L2 to L5-S1", "S1"]),
-    (["transforaminal-esi", "--level", "T6-T7"], "thoracic", ["C4-C5 to C7-T1", "S1"]),
-    (["vertebroplasty", "--level", "C3"], "T5 to L5", ["T5 to L5"]),
-    (["discography", "--level", "L1-L2"], "L3-L4", ["L3-L4, L4-L5, L5-S1"]),
-    (["spinal-cord-stimulator-trial", "--level", "L4-L5"], "T12-L1", ["T12-L1, L2-L3"]),
-    (["medial-branch-block", "--level", "T6-T7"], "nerves", ["C2-C3 to C6-C7", "L2-L3 to L5-S1"]),
+    (["transforaminal-esi", "--level", "T13"], "T1–T12", ["C3-C4 to L5-S1", "S1"]),
+    (["transforaminal-esi", "--level", "C2-C3"], "does not show it yet", ["C3-C4 to L5-S1", "S1"]),
+    (["vertebroplasty", "--level", "C3"], "is done at C3, but this catalog does not show it yet", ["T5 to L5"]),
+    (["discography", "--level", "T6-T7"], "is done at T6-T7, but this catalog does not show it yet", ["L1-L2 to L5-S1"]),
+    (["spinal-cord-stimulator-trial", "--level", "L4-L5"], "T12-L1", ["T12-L1, L1-L2, L2-L3"]),
+    (["medial-branch-block", "--level", "L4"], "not named by L4", ["C2-C3 to L5-S1"]),
     (["caudal-esi", "--side", "left"], "no side", []),
     (["overview"], "procedure", ["transforaminal-esi"]),
 ]
@@ -203,7 +209,8 @@ def test_plan_refuses_with_one_line_naming_the_allowed_levels(args, why, allowed
 def test_render_py_plan_exits_2_as_a_process():
     proc = run_cli("plan", "caudal-esi", "--level", "L3")
     assert proc.returncode == 2
-    assert "sacral hiatus" in proc.stderr and "allowed levels: S5" in proc.stderr
+    assert "is not done at L3: caudal epidural injections are given only through the sacral hiatus" in proc.stderr
+    assert "allowed levels: S5" in proc.stderr
     assert proc.stdout == ""
 
 
@@ -224,6 +231,10 @@ def _broken(tmp_path, name, edit):
     return path
 
 
+def _technique(data, tech_id):
+    return next(t for t in data["techniques"] if t["id"] == tech_id)
+
+
 BROKEN = [
     ("caudal-esi", lambda d: d["techniques"][0].update(levels=["S6"]), "no vertebra 'S6'"),
     ("caudal-esi", lambda d: d.update(default_level="L3"), "default_level L3 is not an allowed level"),
@@ -233,14 +244,20 @@ BROKEN = [
     ("caudal-esi", lambda d: d["techniques"][0]["needle"].update(gauge=22), "'22-gauge'"),
     ("caudal-esi", lambda d: d["techniques"][0]["confirmation"].update(contrast="smoke"), "contrast"),
     ("interlaminar-esi", lambda d: d["techniques"][0].update(levels=["C5-C6..T1-T2"]),
-     "not_done names allowed level(s) C5-C6"),
+     "advised_against names allowed level(s) C5-C6"),
     ("interlaminar-esi", lambda d: d["techniques"][2].update(levels=["L4"]), "done at interspaces"),
-    ("transforaminal-esi", lambda d: d["techniques"][2]["medication"]["drugs"].append(
+    ("transforaminal-esi", lambda d: _technique(d, "cervical")["medication"]["drugs"].append(
         {"name": "triamcinolone", "role": "steroid", "particulate": True}), "never particulate steroid"),
     ("discography", lambda d: d["techniques"][0]["confirmation"].pop("manometry"), "needs manometry"),
     ("medial-branch-block", lambda d: d["nerve_table"].pop("L4-L5"), "nerve_table has no nerves for joint(s) L4-L5"),
     ("radiofrequency-ablation", lambda d: d["common"]["confirmation"].pop("stimulation"), "stimulation test"),
-    ("vertebroplasty", lambda d: d["techniques"][0].update(levels=["T4..T12"]), "not_done names allowed level(s) T4"),
+    ("vertebroplasty", lambda d: d["techniques"][0].update(levels=["T4..T12"]), "not_covered names allowed level(s) T4"),
+    ("vertebroplasty", lambda d: d["not_done"].append({"levels": ["T2"], "reason": "x"}),
+     "not_covered names level(s) T2 already in not_done"),
+    ("caudal-esi", lambda d: d["techniques"][0]["medication"]["drugs"][0].pop("particulate"),
+     "must say particulate: true or false"),
+    ("caudal-esi", lambda d: d["techniques"][0]["medication"]["drugs"][0].update(name="prednisolone"),
+     "unknown steroid 'prednisolone'"),
     ("spinal-cord-stimulator-trial", lambda d: d["techniques"][0]["views"][1].update(view="oblique"),
      "needs oblique_deg and side"),
 ]

@@ -54,6 +54,7 @@ CATALOGUE: dict[str, LandmarkInfo] = {
     "iap": LandmarkInfo(True, "C2-L5; interspace = upper vertebra's", "inferior articular process (the front leg)"),
     "tp": LandmarkInfo(True, "C1-L5", "middle of the transverse process (the nose)"),
     "sap_tp_groove": LandmarkInfo(True, "T1-L5", "groove where the SAP meets the top of the TP: medial branch target (the L4 medial branch lies on L5's)"),
+    "tp_superolateral": LandmarkInfo(True, "T1-T12", "back of the transverse process at its upper outer corner: where the C8 and T1-T10 medial branches cross (thoracic medial branch target)"),
     "pillar_waist": LandmarkInfo(True, "C3-C7", "waist of the articular pillar, lateral surface: cervical medial branch target"),
     "lamina": LandmarkInfo(True, "C1-L5, S1 (C1: posterior arch)", "middle of the lamina (the Scotty dog's body)"),
     "interlaminar_window": LandmarkInfo(False, "C2-C3 ... L5-S1", "midline of the gap between the laminae, in the ligamentum flavum"),
@@ -146,6 +147,9 @@ def build_landmarks(b: "_Builder") -> None:
         if name in ("C3", "C4", "C5", "C6", "C7"):
             for side in SIDES:
                 put(name, "pillar_waist", side, *_pillar_waist(b, name, side))
+        if region_of(name) == "thoracic":
+            for side in SIDES:
+                put(name, "tp_superolateral", side, *_tp_superolateral(b, name, side))
     # vertebroplasty target and the dorsal epidural space of each vertebra
     for name in _MOBILE_WITH_POSTERIOR:
         f = b.frames[name]
@@ -268,6 +272,24 @@ def _sap_tp_groove(b, name, side):
             p = q
             break
     p = _clear_spot(b, p, r, _side_axes(f, side))
+    return p, _sphere(p, 2.0 * k)
+
+
+def _tp_superolateral(b, name, side):
+    """The thoracic medial branch target: on the back of the transverse process at its upper
+    outer (superolateral) corner, where the C8 and T1-T10 medial branches cross it before they
+    turn down over its back (Chua & Bogduk, Acta Neurochir 1995;136:140; SIS Practice Guidelines,
+    thoracic medial branch blocks). In soft tissue, resting on the bone."""
+    k = b.scale
+    f = b.frames[name]
+    sz = b.size[name]
+    a = b.anchors[name]
+    base = f.p(*a[("tp_base", side)])
+    tdir = _unit(f.v(*a[("tp_dir", side)]))
+    corner = base + tdir * (sz.tp_length - 3.0 * k) + f.z * (sz.tp_height / 2 - 1.5 * k)
+    tp = b.structures[f"{name}.tp.{side}"].solid
+    p = _onto(tp, corner, f.y, _GROOVE_GAP * k)  # onto its back surface
+    p = _clear_spot(b, p, _GROOVE_GAP * k * 0.9, _side_axes(f, side))
     return p, _sphere(p, 2.0 * k)
 
 

@@ -13,7 +13,11 @@ Narration context (the fields the scripts in ``voiceover/scripts/<lang>/<name>.y
 ``level``                  the level, e.g. ``L4-L5``, ``S1``, ``S5`` (caudal: the hiatus)
 ``side``                   ``left`` / ``right`` (absent for the unsided caudal injection)
 ``level_words``            :func:`describe_level` or the file's ``level_words`` override
-``region_words``           "neck", "mid back", "lower back" or "sacrum"
+``region_words``           "neck", "upper back" (T1-T4), "mid back", "lower back" or "sacrum"
+``limb``                   "arm", "chest wall" or "leg": where a motor test would twitch
+``pain_area``              where the nerve pain of ``root`` is felt, its dermatome in plain words
+                           ("into the groin" for L1, "down the arm to the thumb" for C6;
+                           :data:`PAIN_AREA`)
 ``root``                   the root exiting at that foramen (L4-L5 -> L4, C5-C6 -> C6,
                            C7-T1 -> C8, L5-S1 -> L5, S1 -> S1); for a vertebra the root
                            leaving below its pedicle (thoracic/lumbar) or through its sacral
@@ -62,6 +66,8 @@ __all__ = [
     "nerves_words",
     "entry_side",
     "summarise_levels",
+    "PAIN_AREA",
+    "level_refusal",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -92,12 +98,45 @@ FLUORO_PATTERN = {
     "nucleogram": "nucleogram",
     "fissured_disc": "fissured_disc",
     "vascular": "vascular",
+    "selective_root": "selective_root",  # built by spine/imaging/contrast.py (selective nerve root block)
 }
 
 # Where the nerve pain of a root at each region is felt ("pain down the {limb}").
 # Keyed by technique (the cervical interlaminar technique reaches T1-T2, whose root serves the
 # arm) and else by the level's region.
-LIMB_WORDS = {"cervical": "arm", "thoracic": "chest", "lumbar": "leg", "sacral": "leg", "coccygeal": "leg", "s1": "leg"}
+LIMB_WORDS = {"cervical": "arm", "thoracic": "chest wall", "lumbar": "leg", "sacral": "leg", "coccygeal": "leg",
+              "s1": "leg"}
+
+# Where a root's nerve pain is felt: its dermatome in plain words, read after "spreads" or "goes"
+# ("nerve pain that spreads into the groin"). Standard dermatome maps (ASIA/ISNCSCI key sensory
+# points; StatPearls "Anatomy, Back, Dermatomes"): C6 thumb, C7 middle finger, C8 little finger,
+# T1 inner arm, T4 nipple line, T10 navel, T12 above the groin, L1 groin, L2 front of the upper
+# thigh, L3 front of the thigh to the knee, L4 inner shin, L5 top of the foot and big toe,
+# S1 sole and outer edge of the foot, S2 back of the thigh.
+PAIN_AREA = {
+    "C1": "to the back of the head", "C2": "to the back of the head",
+    "C3": "to the back of the head and the upper neck",
+    "C4": "to the base of the neck and the top of the shoulder",
+    "C5": "to the shoulder and the outer side of the upper arm",
+    "C6": "down the arm to the thumb",
+    "C7": "down the arm to the middle finger",
+    "C8": "down the arm to the little finger",
+    "T1": "down the inner side of the arm",
+    "T2": "to the armpit and the top of the chest",
+    **{f"T{k}": "in a band around the chest" for k in range(3, 7)},
+    **{f"T{k}": "in a band around the chest and the upper belly" for k in range(7, 10)},
+    "T10": "in a band around the belly, at the level of the navel",
+    "T11": "in a band around the lower belly",
+    "T12": "in a band around the lower belly, just above the groin",
+    "L1": "into the groin",
+    "L2": "to the front of the upper thigh",
+    "L3": "down the front of the thigh to the knee",
+    "L4": "over the knee and down the inner side of the shin",
+    "L5": "down the outer side of the leg to the top of the foot and the big toe",
+    "S1": "down the back of the leg to the sole and the outer edge of the foot",
+    "S2": "down the back of the thigh",
+    **{r: "to the seat, around the tailbone" for r in ("S3", "S4", "S5", "Co1")},
+}
 
 REGION_WORDS = {
     "cervical": "neck",
@@ -236,7 +275,11 @@ def entry_side(proc: Procedure, side: str | None) -> str | None:
 def _region_words(tech: Technique, level: str) -> str:
     if tech.region_words:
         return tech.region_words
-    return REGION_WORDS[region_of(parse_level(level))]
+    parsed = parse_level(level)
+    top = parsed.upper if isinstance(parsed, Interspace) else parsed.name
+    if top in ("T1", "T2", "T3", "T4"):
+        return "upper back"
+    return REGION_WORDS[region_of(parsed)]
 
 
 def narration_context(proc: Procedure, level: str, side: str | None) -> dict[str, Any]:
@@ -253,6 +296,7 @@ def narration_context(proc: Procedure, level: str, side: str | None) -> dict[str
         "region_words": _region_words(tech, level),
         "limb": LIMB_WORDS.get(tech.id) or LIMB_WORDS[region_of(parse_level(level))],
         "root": root_for(proc, level),
+        "pain_area": PAIN_AREA[root_for(proc, level)],
         "nerves": nerves_words(proc, level),
         "needle": tech.needle.words,
         "medication": med.words if med else "",
@@ -271,8 +315,9 @@ def request_context(name: str, request) -> dict[str, Any]:
 
 
 def level_refusal(name: str, level: str) -> str:
-    proc = procedure(name)
-    return f"{name} is not done at {level}: {proc.not_done_reason(level)}"
+    """Why ``level`` is refused for procedure ``name``: not done there, done but not covered by
+    these videos yet, advised against, or not how the procedure is named (schema.REFUSAL_KINDS)."""
+    return procedure(name).refusal_message(level)
 
 
 def summarise_levels(levels: list[str]) -> str:

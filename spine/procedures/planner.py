@@ -73,7 +73,16 @@ DERIVED_TARGETS = {
     "epidural_space": "the dorsal epidural space of a vertebra (SCS lead tip): the model's epidural piece",
     "third_occipital_nerve": "lateral surface of the C2-C3 facet joint, where the third occipital nerve crosses it",
     "body_anterior_third": "anterior third of the vertebral body, near the midline (vertebroplasty)",
+    "root_beside_foramen": ("selective nerve root block: just outside the foramen, beside the exiting root, "
+                            "behind and above it with a millimetre or two of soft tissue between"),
 }
+
+# Selective nerve root block tip (clinical.md 3.2, [3], [19]): how far along the exiting root past
+# the foramen's outer edge (the lateral surface of the pedicle above) the tip sits (mm, tried in
+# order), and its gap from the root's surface.
+ROOT_BESIDE_ALONG_MM = (1.5, 2.5, 0.5, 3.5, 4.5, 6.0)
+ROOT_BESIDE_MAX_PAST_MM = 8.0
+ROOT_BESIDE_GAP_MM = 1.5
 
 # Skin: elliptic cylinder around the level (half-width, half-depth, soft tissue behind the
 # most posterior bone), mm. [typical] adult neck / chest / abdomen / pelvis; the soft tissue
@@ -377,6 +386,7 @@ class Corridor:
     prefer: tuple[float, float]
     score: Callable[[np.ndarray], np.ndarray] | None = None  # lower is better (e.g. angle to nerve)
     accept: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None  # (dirs, lengths, tip)
+    depth_weight: float = 1e-3  # with a score: how much a grid step of corridor depth is worth
 
 
 def _feasible(c: "Corridor", tips: list[np.ndarray], dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -445,7 +455,7 @@ def _pruned(c: Corridor) -> Corridor:
         return float(np.linalg.norm(centre - c.tip)) - radius <= reach
 
     return Corridor(c.tip, c.rotations, c.tilts, [s for s in c.avoid if keep(s)], [s for s in c.bones if keep(s)],
-                    c.max_length, c.skin, c.prefer, c.score, c.accept)
+                    c.max_length, c.skin, c.prefer, c.score, c.accept, c.depth_weight)
 
 
 _BBOX: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -499,7 +509,7 @@ def _choose(c: Corridor, tip, ok, lengths, dirs, rr, tt) -> tuple[np.ndarray, in
     depth = _chebyshev_depth(grid)
     if c.score is not None:
         score = c.score(dirs).reshape(rr.shape)
-        key = np.where(grid, score - 1e-3 * np.minimum(depth, 3), np.inf)
+        key = np.where(grid, score - c.depth_weight * np.minimum(depth, 3), np.inf)
     else:
         dist = np.hypot(rr - c.prefer[0], tt - c.prefer[1])
         key = np.where(grid, -np.minimum(depth, 4) * 1000.0 + dist, np.inf)
@@ -717,6 +727,8 @@ def _derived_target(ctx: _Ctx, name: str, level: str, side: str | None):
             p = p + lateral * 0.25
         p = p + lateral * 1.0
         return p, Ellipsoid(p, np.eye(3), (1.5, 1.5, 1.5))
+    if name == "root_beside_foramen":
+        return _root_beside_foramen(ctx, level, side)
     if name == "body_anterior_third":
         o, r = m.vertebra_frame(level)
         body = m.structure(f"{level}.body").solid
@@ -726,6 +738,64 @@ def _derived_target(ctx: _Ctx, name: str, level: str, side: str | None):
         p = o + r @ np.array([0.0, -depth / 3, 0.0])
         return p, Ellipsoid(p, r, (width / 6, depth / 6 - 0.5, height / 4))
     raise PlanError(f"unknown target '{name}'")
+
+
+def _root_beside_foramen(ctx: _Ctx, level: str, side: str):
+    """The selective block's tip: beside the exiting root just outside its foramen (past the
+    lateral surface of the pedicle above), on the needle's side of it (behind, behind-and-above, above, or behind-and-below), clear of bone and
+    of the root by :data:`ROOT_BESIDE_GAP_MM`, and reachable by a straight needle within the
+    technique's view. Not in the foramen (that is the transforaminal injection's safe triangle),
+    so the small volume bathes this one root."""
+    from spine.anatomy.levels import exiting_root
+
+    m = ctx.model
+    root = exiting_root(level)
+    nerve = m.structure(f"root.{root}.{side}.extraforaminal").solid
+    p1, p2 = nerve.endpoints
+    along = _unit(p2 - p1)
+    o, r = m.interspace_frame(level)
+    back, up = r[:, 1], r[:, 2]
+    verts = _vertebrae_of(level)
+    near = _neighbours(verts, 1)
+    bones = ctx.bones(near, pelvis=region_of(verts[0]) in ("lumbar", "sacral"))
+    avoid = ctx.avoid(near)
+    gap = float(nerve.radius) + ROOT_BESIDE_GAP_MM
+    # the foramen's outer edge: the lateral surface of the pedicle above it
+    sign = SIGN[side]
+    pedicle = m.structure(f"{verts[0]}.pedicle.{side}").solid
+    edge = float(np.max(((pedicle.surface_points(40) - o) @ r)[:, 0] * sign))
+    lateral = float((along @ r[:, 0]) * sign)
+    past = max((edge - float(((p1 - o) @ r)[0] * sign)) / max(lateral, 0.2), 0.0)
+    past = min(past, ROOT_BESIDE_MAX_PAST_MM)  # a root that turns forward (L5 over the ala) is met near the foramen
+    rot, _ = ctx.rotation_range((0.0, 15.0))
+    t0 = ctx.nominal_tilt()
+    corridor = _pruned(Corridor(p1, rot, _grid(t0 - 20.0, t0 + 20.0, 2.5), avoid, bones, _max_len(ctx),
+                                skin_outline(m, level), (0.0, t0)))
+    rr, tt = np.meshgrid(corridor.rotations, corridor.tilts, indexing="ij")
+    dirs = beam_vectors(rr.ravel(), tt.ravel())
+    first = None
+    for dist in ROOT_BESIDE_ALONG_MM:
+        c = p1 + along * (past + dist)
+        for w in ((1.0, 0.0), (0.7, 0.7), (0.0, 1.0), (0.9, -0.45)):
+            d = back * w[0] + up * w[1]
+            d = _unit(d - along * float(d @ along))  # square to the root
+            p = c + d * gap
+            if any(bool(st.solid.contains(p[None])[0]) for st in bones):
+                continue
+            if any(bool(st.solid.contains(p + 0.9 * _FIB8).any()) for st in avoid):
+                continue
+            region = Ellipsoid(p, np.eye(3), (1.2, 1.2, 1.2))
+            first = first or (p, region)
+            ok, _ = _feasible(corridor, [p], dirs)
+            if ok.any():
+                return p, region
+    if first is not None:
+        return first  # the planner's search then says why no needle reaches it
+    raise PlanError(f"no soft tissue beside the {root} root just outside the {level} foramen")
+
+
+_FIB8 = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1],
+                  [0.577, 0.577, 0.577], [-0.577, -0.577, -0.577]], float)
 
 
 def _target(ctx: _Ctx, name: str, level: str, side: str | None):
@@ -770,12 +840,25 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
         rot, side_kind = ctx.rotation_range((0.0, 10.0))
         t0 = ctx.nominal_tilt()
         tilts = _grid(t0 - 35.0, t0 + 35.0, 2.5)
-    accept = None
+    accept = score = None
     if ctx.tech.angles.entry_max_deg is not None:
         lim = ctx.tech.angles.entry_max_deg
         accept = lambda dirs, lengths, tip: _canal_angle(dirs, -r[:, 2]) <= lim  # noqa: E731
+    if ctx.tech.approach == "epidural_lead":
+        # the lead goes on from the needle tip: the tip itself must lie in the epidural space
+        pieces = [st.solid for st in m.structures(kinds=["epidural_space"])
+                  if st.level in _neighbours(verts, 1)]
+        angle_ok = accept
+
+        def accept(dirs, lengths, tip, angle_ok=angle_ok):
+            if not any(bool(sol.contains(np.asarray(tip)[None])[0]) for sol in pieces):
+                return np.zeros(len(dirs), bool)
+            return angle_ok(dirs, lengths, tip) if angle_ok is not None else np.ones(len(dirs), bool)
+        # the shallowest entry the window allows (clinical.md 3.10, 3.11: the shallower the entry,
+        # the easier the lead steers), giving up about a degree per grid step of corridor depth
+        score = lambda dirs: _canal_angle(dirs, -r[:, 2])
     corridor = Corridor(tip, rot, tilts, ctx.avoid(near), ctx.bones(near), _max_len(ctx), skin,
-                        (0.0, ctx.nominal_tilt()), accept=accept)
+                        (0.0, ctx.nominal_tilt()), score=score, accept=accept, depth_weight=2.5)
     a, tip = _search(corridor, region)
     entry = tip + a * skin.exit_distance(tip, a[None])[0]
     stops = [Waypoint("skin", entry, "skin entry")]
@@ -908,7 +991,8 @@ def _plan_transforaminal(ctx: _Ctx) -> list[NeedlePass]:
         if found is not None:
             stops.append(Waypoint("bone_contact", found[0],
                                   f"touches the {_bone_words(found[1])}, then steps off into the foramen"))
-    stops.append(Waypoint("foramen", tip, tech.target.words))
+    final = tech.waypoints[-1] if tech.waypoints[-1] in ("foramen", "beside_root") else "foramen"
+    stops.append(Waypoint(final, tip, tech.target.words))
     angles = _angles(ctx, a, side_kind)
     return [NeedlePass("needle", entry, tip, tuple(stops), tech.target.landmark, level, region,
                        _names(ctx.avoid(near)), _names(ctx.bones(near, pelvis=pelvis)), (), angles)]
@@ -1052,6 +1136,12 @@ def _rf_search(c: Corridor, nerve_point, axis, active_mm: float, reach_mm: float
     return dirs[j], tips_a[i]
 
 
+# Medial branch targets reached along a near-sagittal AP path, and the obliquity searched for them
+# (deg toward the treated side; "near-sagittal" [29], the range is ours [unverified]).
+NEAR_SAGITTAL_TARGETS = ("tp_superolateral",)
+NEAR_SAGITTAL_OBLIQUE_DEG = (-5.0, 20.0)
+
+
 def _plan_medial_branch(ctx: _Ctx) -> list[NeedlePass]:
     m = ctx.model
     tech = ctx.tech
@@ -1068,7 +1158,13 @@ def _plan_medial_branch(ctx: _Ctx) -> list[NeedlePass]:
         lumbar = region_of(verts[-1]) in ("lumbar", "sacral")
         from spine.procedures.schema import square_tilt
 
-        if view is not None and view.view == "lateral":
+        if nerve.landmark in NEAR_SAGITTAL_TARGETS:
+            # thoracic medial branch (C8, T1-T10): onto the back of the TP's upper outer corner
+            # along a near-sagittal AP path ([29]; clinical.md 3.11), whatever the joint's other nerve
+            rot, side_kind = _signed_range(ctx, *NEAR_SAGITTAL_OBLIQUE_DEG, "ipsi")
+            t0 = square_tilt(at, m)
+            tilts = _grid(t0 - 25.0, t0 + 25.0, 2.5)
+        elif view is not None and view.view == "lateral":
             rot, side_kind = _signed_range(ctx, 60.0, 90.0, "ipsi")
             tilts = _grid(-25.0, 25.0, 2.5)
         else:
@@ -1109,6 +1205,7 @@ def _target_words(landmark: str) -> str:
         "sacral_ala_groove": "the groove between the sacral ala and the S1 SAP",
         "pillar_waist": "the waist of the articular pillar",
         "third_occipital_nerve": "the side of the C2-C3 joint",
+        "tp_superolateral": "the upper outer corner of the transverse process",
     }.get(landmark, landmark)
 
 

@@ -14,14 +14,21 @@ Levels are written as in :func:`spine.anatomy.levels.parse_level` and may be ran
 The rules every file must keep (each one is clinical.md or the project brief; a broken
 file fails with ``<file>: <where>: <what>`` on one line):
 
-* the levels parse, no level is in two techniques, the default level is allowed, no level
-  that is "not done" is allowed, and techniques use interspaces or vertebrae as their
-  approach needs (an interspace for a foramen/joint/disc/window, a vertebra for a body);
+* the levels parse, no level is in two techniques, the default level is allowed, and
+  techniques use interspaces or vertebrae as their approach needs (an interspace for a
+  foramen/joint/disc/window, a vertebra for a body);
+* a refused level is in at most one of ``not_done`` (never done there), ``not_covered`` (done
+  there, not shown by these videos yet), ``advised_against`` (guidelines advise against it) and
+  ``named_otherwise`` (not how the procedure is named), none of them allowed; ``where`` is the
+  "not done" reason of every other level, so it must be true of all of them (issue 14: no
+  message may say a procedure is not done where it is);
 * a sided procedure has a default side and says what the side means; an unsided one has
   neither;
 * the needle's ``words`` say its gauge ("a thin 22-gauge needle");
 * a technique that reaches the epidural space is confirmed with live contrast (clinical.md
   section 2: aspiration misses most intravascular uptake);
+* every steroid says ``particulate: true|false``, agreeing with its preparation's entry in
+  :data:`STEROIDS` (generic and brand names, any case); an unknown steroid is an error;
 * no particulate steroid for a cervical transforaminal injection (clinical.md section 2);
 * radiofrequency ablation has a stimulation test and a lesion reach (and, with a parallel
   limit, the nerve's course it is measured against); discography has manometry;
@@ -62,6 +69,10 @@ __all__ = [
     "NerveCourse",
     "Technique",
     "NotDone",
+    "LevelRule",
+    "REFUSAL_KINDS",
+    "STEROIDS",
+    "steroid_preparation",
     "Variant",
     "Procedure",
     "expand_levels",
@@ -83,9 +94,13 @@ CONTRAST_PATTERNS: dict[str, str] = {
     "nucleogram": "contrast filling the centre of the disc in a compact shape",
     "fissured_disc": "contrast running through cracks from the centre of the disc to its outer wall",
     "vascular": "thin streaks of contrast that branch and wash away, which means the needle is in a vessel",
+    # selective nerve root block: the dye outlines the one root just outside its foramen; dye
+    # running back into the epidural space would reach other roots and spoil the test (clinical.md 3.2)
+    "selective_root": ("a thin line of contrast along this one nerve root, just outside its opening, "
+                       "with none flowing back into the epidural space"),
 }
 ContrastName = Literal["epidurogram", "root_sleeve", "caudal", "arthrogram_facet", "arthrogram_si",
-                       "nucleogram", "fissured_disc", "vascular"]
+                       "nucleogram", "fissured_disc", "vascular", "selective_root"]
 
 # How the needle gets to its target; the planner has one routine per approach.
 APPROACHES = (
@@ -120,6 +135,7 @@ WAYPOINT_KINDS = (
     "epidural_space",            # just through the ligament
     "bone_contact",              # touches bone (SAP, pedicle, lamina, sacrum) first
     "foramen",                   # stepped off the bone into the foramen
+    "beside_root",               # selective root block: beside the root just outside the foramen
     "sacrococcygeal_ligament",   # caudal: through the ligament over the hiatus
     "sacral_canal",              # caudal: flattened and advanced up the canal
     "joint_capsule",             # facet / SI: through the capsule
@@ -140,9 +156,35 @@ POSITION_WORDS = {
     "oblique": "lying turned half onto the side",
 }
 
-# Particulate corticosteroids (clinical.md section 2, particle sizes [11]).
-PARTICULATE_STEROIDS = {"methylprednisolone acetate", "methylprednisolone", "triamcinolone",
-                        "betamethasone suspension"}
+# Corticosteroids by preparation: generic and brand names, matched case-insensitively, the first
+# entry that matches wins (so "betamethasone sodium phosphate" is checked before "betamethasone").
+# Particulate = a suspension of crystals that can block a small artery; a clear solution is not.
+# Sources: clinical.md section 2 and [11] (methylprednisolone acetate largest, triamcinolone
+# middle, betamethasone suspension smallest; dexamethasone sodium phosphate a clear solution);
+# 2015 multisociety consensus (Rathmell et al., Anesthesiology 122:974): never particulate steroid
+# for a cervical transforaminal injection. "Betamethasone" or "methylprednisolone" without a form
+# is taken as the injectable suspension (Celestone Soluspan, Depo-Medrol), the form used in spines.
+STEROIDS: tuple[tuple[str, bool, str], ...] = (
+    (r"dexamethasone\s+acetate|decadron[\s-]*la\b", True, "dexamethasone acetate (a suspension)"),
+    (r"dexamethasone(\s+sodium\s+phosphate)?|decadron", False, "dexamethasone sodium phosphate (a clear solution)"),
+    (r"triamcinolone|kenalog|aristospan|trivaris|zilretta", True, "triamcinolone (Kenalog, Aristospan, Zilretta)"),
+    (r"methylprednisolone\s+sodium\s+succinate|solu[\s-]*medrol", False,
+     "methylprednisolone sodium succinate (Solu-Medrol, a solution)"),
+    (r"methylprednisolone|depo[\s-]*medrol|medrol", True, "methylprednisolone acetate (Depo-Medrol)"),
+    (r"betamethasone\s+sodium\s+phosphate(?!.*acetate)", False, "betamethasone sodium phosphate alone (a solution)"),
+    (r"betamethasone|celestone", True, "betamethasone acetate or unspecified (Celestone Soluspan)"),
+)
+PARTICULATE_STEROIDS = tuple(label for _, particulate, label in STEROIDS if particulate)
+
+
+def steroid_preparation(name: str) -> tuple[bool, str] | None:
+    """(particulate, preparation) of a steroid named ``name`` (generic or brand, any case), or
+    None if the name is not a steroid this project knows."""
+    text = " ".join(str(name).lower().replace("®", "").split())
+    for pattern, particulate, label in STEROIDS:
+        if re.search(r"\b(?:" + pattern + r")", text):
+            return particulate, label
+    return None
 
 
 class _Model(BaseModel):
@@ -302,10 +344,31 @@ class Needle(_Model):
 
 
 class Drug(_Model):
+    """One drug. A steroid must say ``particulate: true|false``, and it must agree with the
+    known preparation of its name (:data:`STEROIDS`); an unknown steroid is an error."""
+
     name: str
     dose: str | None = None  # "10 mg", "0.5 %"
     role: Literal["steroid", "local_anaesthetic", "saline", "contrast", "cement", "antibiotic"]
-    particulate: bool = False
+    particulate: bool | None = None
+
+    @model_validator(mode="after")
+    def _steroid_is_known(self):
+        if self.role != "steroid":
+            if self.particulate:
+                raise ValueError(f"drug '{self.name}' is a {self.role}: only a steroid is particulate")
+            return self
+        known = steroid_preparation(self.name)
+        if known is None:
+            raise ValueError(f"unknown steroid '{self.name}': name a known preparation, e.g. dexamethasone "
+                             f"sodium phosphate, triamcinolone, methylprednisolone acetate, betamethasone")
+        if self.particulate is None:
+            raise ValueError(f"steroid '{self.name}' must say particulate: true or false "
+                             f"(it is {'' if known[0] else 'non-'}particulate: {known[1]})")
+        if self.particulate != known[0]:
+            raise ValueError(f"steroid '{self.name}' says particulate: {str(self.particulate).lower()}, "
+                             f"but it is {'' if known[0] else 'non-'}particulate: {known[1]}")
+        return self
 
 
 class Medication(_Model):
@@ -491,21 +554,26 @@ class Technique(_Model):
         if self.approach == "epidural_lead" and self.lead_tip is None:
             raise ValueError(f"technique '{self.id}': a stimulator lead needs lead_tip (e.g. [T8, T10])")
         if self.approach == "transforaminal" and any(parse_level(x).region == "cervical" for x in self.levels):
-            bad = [d.name for d in (self.medication.drugs if self.medication else []) if d.particulate or d.name.lower() in PARTICULATE_STEROIDS]
+            bad = [d.name for d in (self.medication.drugs if self.medication else [])
+                   if d.particulate or (d.role == "steroid" and (steroid_preparation(d.name) or (True,))[0])]
             if bad:
                 raise ValueError(f"technique '{self.id}': never particulate steroid for a cervical "
                                  f"transforaminal injection (clinical.md section 2), got {', '.join(bad)}")
         return self
 
 
-class NotDone(_Model):
-    """Levels where the procedure is never done, and why.
+class LevelRule(_Model):
+    """Levels a procedure is refused at, and why (one clause, read after the kind's words).
 
-    The refusal reads ``<name> is not done at <level>: <reason>; allowed levels: ...``.
+    The kind is the list the rule sits in (:attr:`Procedure.refusal`): ``not_done`` (never done
+    there: "C1-C2 is not a true facet joint"), ``not_covered`` (done there, but these videos do
+    not show it yet), ``advised_against`` (guidelines advise against it: "preferably not above
+    C6-C7") or ``named_otherwise`` (the level is not how this procedure is named: a facet joint
+    is an interspace like L4-L5, not the vertebra L4).
     """
 
     levels: list[str] = Field(min_length=1)
-    reason: str  # "C1-C2 is not a true facet joint"
+    reason: str
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -514,6 +582,17 @@ class NotDone(_Model):
             return expand_levels(v)
         except (LevelError, ValueError) as exc:
             raise ValueError(str(exc)) from None
+
+
+NotDone = LevelRule  # the old name
+
+# How a refusal reads, by kind ({name}: the procedure, {level}: the level asked for).
+REFUSAL_KINDS = {
+    "not_done": "{name} is not done at {level}: {reason}",
+    "not_covered": "{name} is done at {level}, but this catalog does not show it yet: {reason}",
+    "advised_against": "{name} is advised against at {level}: {reason}",
+    "named_otherwise": "{name} is not named by {level}: {reason}",
+}
 
 
 class Variant(_Model):
@@ -531,8 +610,13 @@ class Procedure(_Model):
     summary: str
     purpose: str
     sources: list[str] = []
-    where: str  # the reason for any other refused level: "it is done only through the sacral hiatus (level S5)"
-    not_done: list[NotDone] = []
+    # the reason for any level no rule below names; it must be true of every such level, since
+    # it reads "<name> is not done at <level>: <where>"
+    where: str
+    not_done: list[LevelRule] = []
+    not_covered: list[LevelRule] = []
+    advised_against: list[LevelRule] = []
+    named_otherwise: list[LevelRule] = []
     sided: bool
     side_means: str | None = None
     default_level: str
@@ -594,10 +678,16 @@ class Procedure(_Model):
         if self.default_level not in allowed:
             raise ValueError(f"default_level {self.default_level} is not an allowed level "
                              f"({', '.join(self.allowed_levels)})")
-        for rule in self.not_done:
-            clash = [x for x in rule.levels if x in allowed]
-            if clash:
-                raise ValueError(f"not_done names allowed level(s) {', '.join(clash)}")
+        ruled: dict[str, str] = {}
+        for kind in REFUSAL_KINDS:
+            for rule in getattr(self, kind):
+                clash = [x for x in rule.levels if x in allowed]
+                if clash:
+                    raise ValueError(f"{kind} names allowed level(s) {', '.join(clash)}")
+                twice = [x for x in rule.levels if x in ruled]
+                if twice:
+                    raise ValueError(f"{kind} names level(s) {', '.join(twice)} already in {ruled[twice[0]]}")
+                ruled.update({x: kind for x in rule.levels})
         if self.sided:
             if self.default_side is None or not self.side_means:
                 raise ValueError("a sided procedure needs default_side and side_means")
@@ -635,12 +725,22 @@ class Procedure(_Model):
                 return tech
         raise KeyError(f"{self.name} has no technique for {name}")
 
+    def refusal(self, level: str) -> tuple[str, str]:
+        """(kind, reason) of a level that is not allowed: the rule naming it, else
+        ``("not_done", where)``. Kinds: :data:`REFUSAL_KINDS`."""
+        for kind in REFUSAL_KINDS:
+            for rule in getattr(self, kind):
+                if level in rule.levels:
+                    return kind, rule.reason
+        return "not_done", self.where
+
+    def refusal_message(self, level: str) -> str:
+        """One line saying why ``level`` is refused, in the words of its kind."""
+        kind, reason = self.refusal(level)
+        return REFUSAL_KINDS[kind].format(name=self.name, level=level, reason=reason)
+
     def not_done_reason(self, level: str) -> str:
-        """The clause that says why ``level`` is not allowed (after the procedure's name)."""
-        for rule in self.not_done:
-            if level in rule.levels:
-                return rule.reason
-        return self.where
+        return self.refusal(level)[1]
 
 
 def _deep_merge(base: dict, over: dict) -> dict:

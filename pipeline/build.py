@@ -53,6 +53,8 @@ class BuildOptions:
     burn_captions: bool = False
     recordings_dir: Path | None = RECORDINGS_DIR
     brand: Any = None  # pipeline.brand.Brand, or None for the neutral look
+    described: bool = False  # also write the audio-described version (pipeline/described.py)
+    voice_model: Path | None = None  # a clinic-installed Piper voice (voiceover/voices.py), for voice "piper"
 
 
 Progress = Callable[[str], None]
@@ -81,7 +83,14 @@ def output_stem(request: VideoRequest, options: BuildOptions) -> str:
 def output_paths(request: VideoRequest, options: BuildOptions) -> dict[str, Path]:
     stem = output_stem(request, options)
     out = Path(options.output_dir)
-    return {ext: out / f"{stem}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
+    paths = {ext: out / f"{stem}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
+    # accessibility outputs (pipeline/described.py): written by every build, the described set on request
+    paths.update(descriptions=out / f"{stem}.descriptions.vtt", transcript_txt=out / f"{stem}.transcript.txt",
+                 transcript_html=out / f"{stem}.transcript.html")
+    if options.described:
+        paths.update({f"described_{ext}": out / f"{stem}-described.{ext}" for ext in ("mp4", "srt", "vtt")})
+        paths["described_descriptions"] = out / f"{stem}-described.descriptions.vtt"
+    return paths
 
 
 def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet):
@@ -89,7 +98,8 @@ def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Pr
     from voiceover.scripts import load_script
     from voiceover.speech import speak_beats
 
-    script = load_script(request.spec.script_name, options.lang).filled(request.script_context())
+    script = load_script(request.spec.script_name, options.lang).filled(narration_context(request, options.lang))
+    check_data_words(request, options.lang)
     recordings = None
     if options.recordings_dir is not None:
         candidate = Path(options.recordings_dir) / request.spec.script_name
@@ -98,19 +108,43 @@ def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Pr
         script.beats, options.voice, options.lang, video=request.spec.script_name,
         cache_dir=Path(options.cache_dir) / "speech", recordings_dir=recordings,
         on_beat=lambda i, n, beat_id: progress(f"  speech {i + 1}/{n}: {beat_id}"),
+        voice_model=options.voice_model,
     )
     return script, spoken
 
 
+def narration_context(request: VideoRequest, lang: str) -> dict:
+    """The request's fields with the procedure data's words in ``lang`` (see voiceover.vocabulary)."""
+    from voiceover.vocabulary import load_vocabulary
+
+    return load_vocabulary(lang).localise_context(request.script_context())
+
+
+def check_data_words(request: VideoRequest, lang: str) -> None:
+    """Every data phrase the video's scene shows has words in ``lang`` (else a ScriptError naming it)."""
+    from voiceover.vocabulary import load_vocabulary
+
+    vocabulary = load_vocabulary(lang)
+    shown = getattr(request.spec.scene_class(), "data_words", None)
+    if lang == "en" or shown is None:
+        return
+    context = dict(request.script_context(), video=request.name, level=request.level, side=request.side)
+    for phrase in shown(context):
+        vocabulary.term(phrase)
+
+
 def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: BuildOptions | None = None) -> Storyboard:
     from pipeline.review import load_review
+    from voiceover.vocabulary import load_vocabulary, screen_words
 
-    context = dict(request.script_context())
+    vocabulary = load_vocabulary(script.lang)
+    context = dict(vocabulary.localise_context(request.script_context()))
     context.update(video=request.name, level=request.level, side=request.side)
-    context["screen"] = dict(script.screen)
+    # the scene shows words only from here: the script's and the shared vocabulary's, in its language
+    context["screen"] = screen_words(script)
+    context.update(lang=script.lang, terms=dict(vocabulary.terms), decimal=vocabulary.decimal)
     # Publishing: the closing card's review line and the brand (both part of every beat's cache key).
-    lang = options.lang if options is not None else "en"
-    context["review_line"] = load_review(request.name).line(lang)
+    context["review_line"] = load_review(request.name).line(script.lang)
     context["brand"] = options.brand.scene_context() if options is not None and options.brand is not None else None
     return schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
 
@@ -219,6 +253,16 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
                 "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 "build_seconds": None,
             }
+            # accessibility: descriptions track, transcripts and (if asked) the described version,
+            # written into the same set (their names follow the MP4's, here in the scratch folder)
+            from pipeline.described import write_accessibility
+
+            sidecar.update(write_accessibility(request, options, script, storyboard, spoken, movie,
+                                               {**paths, "mp4": mp4_tmp}, work, progress).sidecar)
+            for written in sorted(files.scratch.iterdir()):
+                final = output_dir / written.name
+                if not written.name.startswith(outputs.PARTIAL_PREFIX) and final not in files.files:
+                    files.path(final)
             sidecar["build_seconds"] = round(time.monotonic() - started, 2)
             files.write_json(paths["json"], sidecar)  # last: it vouches for the others
             outputs.commit_with_manifest(files, manifest_entry(sidecar), progress)
@@ -269,6 +313,12 @@ def manifest_entry(sidecar: dict) -> dict:
     keys = ("file", "video", "title", "procedure", "level", "side", "quality", "lang", "duration_s", "sha256", "built_at")
     entry = {k: sidecar.get(k) for k in keys}
     entry["captions"] = sidecar["captions"]
+    for key in ("descriptions", "transcript"):  # accessibility outputs (pipeline/described.py)
+        if sidecar.get(key):
+            entry[key] = sidecar[key]
+    if sidecar.get("described"):
+        d = sidecar["described"]
+        entry["described"] = {k: d[k] for k in ("file", "captions", "descriptions", "duration_s", "sha256")}
     entry["sidecar"] = Path(sidecar["file"]).with_suffix(".json").name
     return entry
 

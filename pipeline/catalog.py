@@ -141,9 +141,9 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
         return True, []
     if not isinstance(data, dict):
         raise CatalogError(f"{label}: expected a mapping with 'variants' (and optionally 'include_defaults')")
-    unknown = sorted(set(data) - {"variants", "include_defaults"})
+    unknown = sorted(set(data) - {"variants", "include_defaults", "voices"})
     if unknown:
-        raise CatalogError(f"{label}: unknown key(s) {', '.join(unknown)}; allowed: include_defaults, variants")
+        raise CatalogError(f"{label}: unknown key(s) {', '.join(unknown)}; allowed: include_defaults, variants, voices")
     include = data.get("include_defaults", True)
     if not isinstance(include, bool):
         raise CatalogError(f"{label}: include_defaults must be true or false")
@@ -217,6 +217,12 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
     entries += variants
 
     base = BuildOptions(quality=quality, voice=voice, output_dir=Path(output_dir), cache_dir=Path(cache_dir), brand=brand)
+    from voiceover.voices import VoiceModelError, voices_from_config
+
+    try:
+        installed = voices_from_config(catalog or CATALOG_FILE)
+    except VoiceModelError as exc:
+        raise CatalogError(str(exc)) from exc
     jobs: list[Job] = []
     seen: dict[str, str] = {}
     for entry in entries:
@@ -228,6 +234,9 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
         except RequestError as exc:
             raise CatalogError(f"{where} ({entry.describe()}): {exc}") from exc
         options = replace(base, lang=entry.lang, voice=entry.voice or voice)
+        model = installed.get(entry.lang)  # a clinic-installed Piper voice for this language ('voices:')
+        if model is not None and (entry.voice or voice) == "piper":
+            options = replace(options, voice_model=model)
         job = Job(request, options, entry.origin, plugins)
         problem = _buildable_problem(request, entry.lang)
         if problem is not None:
@@ -500,7 +509,7 @@ def _write_shipped(job: Job, finished: Finished) -> None:
     if hashlib.sha256(finished.files[paths["mp4"].name]).hexdigest() != finished.sidecar.get("sha256"):
         raise RuntimeError("the MP4 the worker sent does not match its sidecar's sha256")
     with outputs.OutputSet(Path(job.options.output_dir)) as files:  # all or nothing, as a local build
-        for kind in ("mp4", "srt", "vtt", "json"):  # the sidecar last: it vouches for the others
+        for kind in [k for k in paths if k != "json"] + ["json"]:  # the sidecar last: it vouches for the others
             files.write_bytes(paths[kind], finished.files[paths[kind].name])
         outputs.commit_with_manifest(files, manifest_entry(finished.sidecar))
 

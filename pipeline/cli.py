@@ -113,8 +113,16 @@ def list_videos(as_json: bool) -> None:
 @click.option("--side", type=click.Choice(SIDES), help="Side of the body, where the video has one.")
 @click.option("--quality", type=click.Choice(list(QUALITIES)), default=DEFAULT_QUALITY, show_default=True,
               help="preview is 854x480 at 15 fps; the others are 30 fps.")
-@click.option("--voice", type=click.Choice(VOICES), default="piper", show_default=True,
-              help="piper (neural, English), espeak (espeak-ng, many languages) or none (silent draft).")
+@click.option("--voice", type=click.Choice(VOICES), default=None,
+              help="piper (neural: the bundled English voice, or --voice-model), espeak (espeak-ng, many "
+                   "languages) or none (silent draft). Default: piper where a Piper voice speaks the language, "
+                   "else espeak.")
+@click.option("--voice-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An installed Piper voice (.onnx, with its .onnx.json beside it) for --voice piper.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A YAML file whose 'voices:' names a Piper model per language (see README).")
+@click.option("--described", is_flag=True,
+              help="Also write the audio-described version (<stem>-described.mp4, its captions and descriptions).")
 @click.option("--lang", default="en", show_default=True, help="Narration language (a script must exist).")
 @click.option("--loudness", type=FiniteFloatRange(-36, -10), default=-16.0, show_default=True,
               help="Integrated loudness target in LUFS (-16 web, -23 EBU R128 broadcast).")
@@ -129,8 +137,8 @@ def list_videos(as_json: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @brand_option
 @reviews_option
-def render(name, level, side, quality, voice, lang, loudness, music, burn_captions, recordings_dir, output_dir,
-           quiet, brand_file) -> None:
+def render(name, level, side, quality, voice, voice_model, config_file, described, lang, loudness, music,
+           burn_captions, recordings_dir, output_dir, quiet, brand_file) -> None:
     """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
     from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video
     from pipeline.outputs import ensure_writable_dir
@@ -151,8 +159,12 @@ def render(name, level, side, quality, voice, lang, loudness, music, burn_captio
     brand = load_brand(brand_file)  # a bad profile stops here, before anything is written
     load_review(request.name)  # so does a bad review record
     out_dir = ensure_writable_dir(output_dir or DEFAULT_OUTPUT_DIR)
+    from voiceover.voices import choose_voice
+
+    voice, voice_model = choose_voice(voice, voice_model, lang, config_file)  # checks an installed model first
     options = BuildOptions(quality=quality, voice=voice, lang=lang, output_dir=out_dir,
-                           loudness_lufs=loudness, music=music, burn_captions=burn_captions, brand=brand)
+                           loudness_lufs=loudness, music=music, burn_captions=burn_captions, brand=brand,
+                           described=described, voice_model=voice_model)
     if recordings_dir is not None:
         options = dataclasses.replace(options, recordings_dir=recordings_dir)
     progress = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))

@@ -98,6 +98,12 @@ class GalleryVideo:
     handouts: list[tuple[str, str]] = field(default_factory=list)  # (paper label, file)
     player: str | None = None
     embed: str = ""
+    # accessibility (pipeline/described.py): descriptions track, transcript page, described version
+    descriptions_vtt: str | None = None
+    transcript_html: str | None = None
+    described_file: str | None = None
+    described_captions_vtt: str | None = None
+    described_descriptions_vtt: str | None = None
 
     @property
     def stem(self) -> str:
@@ -409,6 +415,14 @@ def collect(output_dir: Path) -> Gallery:
         video.handouts = [(label, name) for label, name in (("A4", f"{mp4.stem}.handout-a4.pdf"),
                                                              ("Letter", f"{mp4.stem}.handout-letter.pdf"))
                           if (output_dir / name).is_file()]
+        video.descriptions_vtt = _existing(output_dir, merged.get("descriptions"))
+        transcripts = merged.get("transcript") if isinstance(merged.get("transcript"), dict) else {}
+        video.transcript_html = _existing(output_dir, transcripts.get("html"))
+        described = merged.get("described") if isinstance(merged.get("described"), dict) else {}
+        video.described_file = _existing(output_dir, described.get("file"))
+        if video.described_file:
+            video.described_captions_vtt = _existing(output_dir, (described.get("captions") or {}).get("vtt"))
+            video.described_descriptions_vtt = _existing(output_dir, described.get("descriptions"))
         if video.captions_vtt:
             video.vtt_text = (output_dir / video.captions_vtt).read_text(encoding="utf-8", errors="replace")
         if beats:

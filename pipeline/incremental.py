@@ -241,7 +241,8 @@ def _script_files(request, lang: str) -> list[Path]:
     from voiceover.scripts import SCRIPTS_DIR
 
     names = {lang, "en"}
-    return [p for p in (Path(SCRIPTS_DIR) / n / f"{request.spec.script_name}.yaml" for n in sorted(names)) if p.is_file()]
+    files = [Path(SCRIPTS_DIR) / n / f for n in sorted(names) for f in (f"{request.spec.script_name}.yaml", "_vocabulary.yaml")]
+    return [p for p in files if p.is_file()]  # the shared vocabulary's words are on screen too
 
 
 def video_inputs(request, options) -> dict[str, Any]:

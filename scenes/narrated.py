@@ -75,6 +75,29 @@ class BeatClock:
             self.used = self.beat.frames
 
 
+class PoseLabeller:
+    """The monitor's label for a C-arm pose (level and view), from the video's on-screen words."""
+
+    def __init__(self, words: dict):
+        self.words = dict(words)
+
+    def __call__(self, pose) -> str:
+        w = self.words
+        parts = []
+        if pose.view == "ap" or abs(pose.rotation_deg) < 0.5:
+            parts.append(w["fluoro.ap"])
+        elif abs(abs(pose.rotation_deg) - 90) < 0.5:
+            parts.append(w["fluoro.lateral"])
+        else:
+            key = "fluoro.oblique_left" if pose.rotation_deg > 0 else "fluoro.oblique_right"
+            parts.append(w[key].format(degrees=f"{abs(pose.rotation_deg):.0f}"))
+        if abs(pose.tilt_deg) >= 0.5:
+            key = "fluoro.cranial" if pose.tilt_deg > 0 else "fluoro.caudal"
+            parts.append(w[key].format(degrees=f"{abs(pose.tilt_deg):.0f}"))
+        view = " ".join(parts)
+        return f"{pose.level}  ·  {view}" if pose.level else view
+
+
 class NarratedScene(MovingCameraScene):
     """Base of every video scene: runs the storyboard's beats with exact frame timing."""
 
@@ -99,6 +122,34 @@ class NarratedScene(MovingCameraScene):
         if key not in screen:
             raise KeyError(f"the narration script of '{self.storyboard.video}' has no on-screen text '{key}'")
         return screen[key]
+
+    def says(self, key: str, **fields) -> str:
+        """The on-screen template ``key`` with its ``{fields}`` filled (numbers the language's way)."""
+        return str(self.words(key)).format(**fields)
+
+    @property
+    def vocabulary(self):
+        """The language's vocabulary: data words in this language, numbers its way."""
+        from voiceover.vocabulary import Vocabulary
+
+        if getattr(self, "_vocabulary", None) is None:
+            ctx = self.context
+            self._vocabulary = Vocabulary(ctx.get("lang") or "en", terms=dict(ctx.get("terms") or {}),
+                                          decimal=str(ctx.get("decimal") or "."))
+        return self._vocabulary
+
+    def term(self, phrase):
+        """Words from the procedure data, in the video's language (an error names a missing one)."""
+        return self.vocabulary.term(phrase)
+
+    def number(self, value: float) -> str:
+        return self.vocabulary.number(value)
+
+    def pose_labeller(self) -> "PoseLabeller":
+        """Labels for the fluoroscopy monitor in the video's language (a small copyable object)."""
+        keys = ("fluoro.ap", "fluoro.lateral", "fluoro.oblique_left", "fluoro.oblique_right", "fluoro.cranial",
+                "fluoro.caudal")
+        return PoseLabeller({k: str(self.words(k)) for k in keys})
 
     # -- frame-exact primitives ------------------------------------------------------------
     # Manim plays an animation of run_time r as len(arange(0, r, 1/fps)) frames and a frozen

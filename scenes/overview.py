@@ -108,7 +108,8 @@ class OverviewScene(NarratedScene):
 
     # 5 ------------------------------------------------------------------------------------
     def beat_guidance(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.6, size=384, blank=True)
+        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.6, size=384, blank=True,
+                                  labeller=self.pose_labeller())
         self.fluoro.move_to(RIGHT * 3.4 + DOWN * 0.2)
         caption = paragraph(self.words("guidance.lines"), px=30, centred=True, max_width=6.6)
         caption.next_to(self.fluoro, DOWN, buff=0.25)
@@ -133,7 +134,8 @@ class OverviewScene(NarratedScene):
 
     # 7 ------------------------------------------------------------------------------------
     def beat_needle(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.2, size=384)
+        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.2, size=384,
+                                  labeller=self.pose_labeller())
         self.fluoro.move_to(RIGHT * 3.6 + DOWN * 0.7)
         entry, tip = self.entry, self.tip
         depth = ValueTracker(0.0)

@@ -121,7 +121,34 @@ def best_needle_pose(poses, direction) -> int:
     return int(np.argmin(scores))
 
 
+def data_words(context: dict) -> list[str]:
+    """Every phrase of the procedure data this scene may show for the request in ``context``
+    (the words it passes through ``term``), so a build can check a translation has them all
+    before anything is rendered."""
+    name = context.get("video") or context.get("procedure")
+    proc = procedure(name)
+    plan = plan_needle(name, context.get("level"), context.get("side"))
+    tech = proc.technique_for(plan.level)
+    conf, med, pos = tech.confirmation, tech.medication, tech.position
+    words = [proc.title, tech.target.words, tech.needle.words, pos.words, pos.support, plan.side]
+    words += [v.name for v in tech.views] + [v.purpose for v in tech.views]
+    words += [label for n in plan.needles for _, label in DevicePath(n).stops if label]
+    if conf.contrast is not None:
+        words.append(CONTRAST_PATTERNS[conf.contrast])
+    if med is not None:
+        words += [med.words, med.volume_words] + [d.name for d in med.drugs] + [d.dose for d in med.drugs if d.dose]
+    if conf.stimulation is not None:
+        words.append(conf.stimulation.words)
+    if conf.manometry is not None:
+        words.append(conf.manometry.words)
+    for variant in proc.variants:
+        words += [variant.title, *variant.steps]
+    return [w for w in dict.fromkeys(words) if w]
+
+
 class ProcedureScene(NarratedScene):
+    data_words = staticmethod(data_words)
+
     # -- shared -----------------------------------------------------------------------------------
     def prepare(self) -> None:
         ctx = self.context
@@ -188,9 +215,10 @@ class ProcedureScene(NarratedScene):
 
     # -- beats --------------------------------------------------------------------------------------
     def beat_title(self, clock) -> None:
-        sub = f"{self.level}, {self.side} side" if self.proc.sided and self.side else f"{self.level}"
+        sub = (self.says("title.sided", level=self.level, side=self.term(self.side)) if self.proc.sided and self.side
+               else self.says("title.midline", level=self.level))
         brand = self.context.get("brand")
-        play_title(clock, title_card(self.proc.title, sub, brand), brand)
+        play_title(clock, title_card(self.term(self.proc.title), sub, brand), brand)
 
     def beat_where(self, clock) -> None:
         lateral = SpineView(self.model, "lateral")
@@ -198,13 +226,14 @@ class ProcedureScene(NarratedScene):
         at = whole.to_scene(self.model.level_centre(self.level))[0]
         marker = Ellipse(width=1.4, height=0.55, color=palette.ACCENT, stroke_width=5).move_to(at)
         words = self.context.get("level_words") or ""
-        side = f"{self.side} side" if self.proc.sided and self.side else "midline"
+        side = self.says("where.side", side=self.term(self.side)) if self.proc.sided and self.side \
+            else self.says("where.midline")
         tag = panel(paragraph([self.level, *wrap(words, 30, 3), side], px=32))
         tag.move_to(RIGHT * 3.4 + UP * 0.6)
-        clock.play(self.set_heading("Where"), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
+        clock.play(self.set_heading(self.says("heading.where")), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
         clock.wait(share=0.2)
-        note = self.caption([self.context.get("nerves") or self.tech.target.words])
+        note = self.caption([self.context.get("nerves") or self.term(self.tech.target.words)])
         clock.play(FadeOut(whole.mobject), FadeOut(marker), FadeIn(self.illustration.mobject), FadeIn(note),
                    seconds=1.4)
         self.stage = VGroup(tag, note)
@@ -220,45 +249,46 @@ class ProcedureScene(NarratedScene):
         words = wrap(self.words("problem"), 30, 4)
         label = panel(paragraph(words, px=30))
         label.move_to(RIGHT * 3.5 + UP * 0.6)
-        clock.play(self.set_heading("The problem"), *self.swap_stage(), seconds=0.8)
+        clock.play(self.set_heading(self.says("heading.problem")), *self.swap_stage(), seconds=0.8)
         clock.play(FadeIn(glow, scale=0.6), FadeIn(label), seconds=1.4)
         clock.play(glow.animate.scale(1.12), seconds=0.8, rate_func=lambda t: np.sin(np.pi * t) ** 2)
         self.glow, self.stage = glow, VGroup(label)
 
     def beat_position(self, clock) -> None:
         pos = self.tech.position
-        items = [f"You are {pos.words}" + (f", {pos.support}" if pos.support else ""),
-                 "The skin is cleaned and covered with sterile drapes",
-                 "Numbing medicine goes into the skin"]
-        card = fact_card("Getting ready", items, width=5.8)
+        items = [self.says("position.you_are_support", position=self.term(pos.words), support=self.term(pos.support))
+                 if pos.support else self.says("position.you_are", position=self.term(pos.words)),
+                 *self.words("position.steps")]
+        card = fact_card(self.says("position.card"), items, width=5.8)
         card.move_to(RIGHT * 3.5 + DOWN * 0.2)
-        clock.play(self.set_heading("Position"), *self.swap_stage(FadeIn(card, shift=LEFT * 0.2)), seconds=1.0)
+        clock.play(self.set_heading(self.says("heading.position")), *self.swap_stage(FadeIn(card, shift=LEFT * 0.2)), seconds=1.0)
         self.stage = VGroup(card)
 
     def beat_views(self, clock) -> None:
         views = self.tech.views
-        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384, side=self.side)
+        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384, side=self.side,
+                                  labeller=self.pose_labeller())
         self.fluoro.move_to(FLUORO_CENTER)
-        cap = self.caption([views[0].name, wrap(views[0].purpose, 60, 1)[0]])
-        clock.play(self.set_heading("The x-ray views"), *self.swap_stage(FadeIn(self.fluoro), FadeIn(cap)), seconds=0.8)
+        cap = self.caption([self.term(views[0].name), wrap(self.term(views[0].purpose), 60, 1)[0]])
+        clock.play(self.set_heading(self.says("heading.views")), *self.swap_stage(FadeIn(self.fluoro), FadeIn(cap)), seconds=0.8)
         clock.play(self.fluoro.take_shot(), seconds=0.7)
         n = len(views) - 1
         per = max(0.4, (clock.remaining_s - 0.5) / max(n, 1))
         for view, pose in zip(views[1:], self.poses[1:]):
-            new_cap = self.caption([view.name, wrap(view.purpose, 60, 1)[0]])
+            new_cap = self.caption([self.term(view.name), wrap(self.term(view.purpose), 60, 1)[0]])
             clock.play(self.fluoro.rotate_to(pose, steps=3), Transform(cap, new_cap), seconds=min(per * 0.6, 2.0))
             clock.wait(seconds=per * 0.4)
         self.stage = VGroup(cap)
 
     def beat_needle(self, clock) -> None:
         best = best_needle_pose(self.poses, self.plan.needles[0].direction())
-        anims = [self.set_heading("The needle")]
+        anims = [self.set_heading(self.says("heading.needle"))]
         pose = centred_on_tip(self.poses[best], self.plan.tip)
         if pose != self.fluoro.pose:
             anims.append(self.fluoro.rotate_to(pose, steps=3))
         needles = VGroup(*(always_redraw(lambda k=k: polyline_mobject(self.device_points(k), palette.NEEDLE, 5))
                            for k in range(len(self.paths))))
-        first = self.caption([self.context.get("needle") or self.tech.needle.words])
+        first = self.caption([self.context.get("needle") or self.term(self.tech.needle.words)])
         clock.play(*self.swap_stage(FadeIn(first), *anims), seconds=1.0)
         self.add(needles)
         # intermittent fluoroscopy: the needle moves a step, then a short shot shows where it
@@ -272,7 +302,7 @@ class ProcedureScene(NarratedScene):
             clock.play(self.depth.animate.set_value(halfway), seconds=move / 2, rate_func=smooth)
             clock.play(self._shot(), seconds=0.35)
             clock.play(self.depth.animate.set_value(fraction), seconds=move / 2, rate_func=smooth)
-            new = self.caption(wrap(plain(words), 64, 2))
+            new = self.caption(wrap(plain(self.term(words) if words else self.says("needle.target")), 64, 2))
             clock.play(Transform(cap, new), self._shot(), seconds=0.4)
             clock.wait(seconds=max(0.2, budget * 0.3 / len(stops) - 0.4))
             previous = fraction
@@ -286,7 +316,8 @@ class ProcedureScene(NarratedScene):
 
     def beat_confirm(self, clock) -> None:
         # with dye the check is how it spreads; without, where the tip lies
-        anims = [self.set_heading("Checking the spread" if self.conf.contrast is not None else "Checking the tip")]
+        anims = [self.set_heading(self.says("heading.check_spread" if self.conf.contrast is not None
+                                            else "heading.check_tip"))]
         words = self.context.get("contrast_pattern_words") or ""
         if self.conf.contrast is not None:
             self.pattern = self._confirmation_pattern()
@@ -295,7 +326,7 @@ class ProcedureScene(NarratedScene):
                 pose = self._centred_on_pattern(pose)
             if pose is not None and pose != self.fluoro.pose:
                 anims.append(self.fluoro.rotate_to(pose, steps=3))
-            title = plain(CONTRAST_PATTERNS[self.conf.contrast])
+            title = plain(self.term(CONTRAST_PATTERNS[self.conf.contrast]))
             label = self.caption(wrap(title, 64, 2))
             clock.play(*self.swap_stage(*anims, FadeIn(label)), seconds=1.0)
             progress = ValueTracker(0.0)
@@ -383,11 +414,10 @@ class ProcedureScene(NarratedScene):
         # canal's caudal needle: the lowest lumbar interspace's)
         level = self.level if self.plan.approach not in ("caudal_hiatus", "transforaminal_s1") else "L5-S1"
         vascular = contrast_pattern("vascular", self.model, level, self.side or "right", tip=self.plan.tip)
-        warn = panel(text("Vascular pattern: move the needle", 32, "#FF8A3D", weight="BOLD", max_width=5.0), padding=0.25, opacity=0.97)
+        warn = panel(text(self.says("vascular.warning"), 32, "#FF8A3D", weight="BOLD", max_width=5.0), padding=0.25, opacity=0.97)
         warn.move_to(FLUORO_CENTER + UP * 1.55)
-        note = self.caption(["Fast branching streaks that wash away: the tip is in a vessel",
-                             "Live x-ray catches it; checking the syringe for blood misses most"])
-        clock.play(*self.swap_stage(self.set_heading("Watching for a vessel"), FadeIn(note)), seconds=0.8)
+        note = self.caption(list(self.words("vascular.note")))
+        clock.play(*self.swap_stage(self.set_heading(self.says("heading.vascular")), FadeIn(note)), seconds=0.8)
         progress = ValueTracker(0.0)
         self.fluoro.set_contrast(None, render=False)
         self.fluoro.add_updater(lambda m: m.set_contrast(vascular, progress.get_value()))
@@ -423,16 +453,16 @@ class ProcedureScene(NarratedScene):
                 cloud.rotate(np.arctan2(d[1], d[0]) - np.pi / 2).move_to(at + d / 2)
             grown.add(cloud)
         if med is None:
-            items = ["Nothing is injected at the target", "Numbing medicine only in the skin and along the needle"]
-            card = fact_card("No drug", items, width=5.6, accent=colour)
+            card = fact_card(self.says("medicine.none_card"), list(self.words("medicine.none")), width=5.6,
+                             accent=colour)
             clouds = VGroup()
         else:
-            drugs = [f"{d.name} {d.dose}" if d.dose else d.name for d in med.drugs]
-            card = fact_card("What goes in", [plain(med.words), ", ".join(drugs), med.volume_words], width=5.6,
-                             accent=colour)
+            drugs = [f"{self.term(d.name)} {self.term(d.dose)}" if d.dose else self.term(d.name) for d in med.drugs]
+            card = fact_card(self.says("medicine.card"), [plain(self.term(med.words)), ", ".join(drugs),
+                                                          self.term(med.volume_words)], width=5.6, accent=colour)
         card.move_to(RIGHT * 3.5 + DOWN * 0.1)
         fade = [FadeOut(self.fluoro)] if self.fluoro in self.mobjects else []
-        clock.play(*self.swap_stage(self.set_heading("The medicine" if med else "What the treatment is"), *fade,
+        clock.play(*self.swap_stage(self.set_heading(self.says("heading.medicine" if med else "heading.treatment")), *fade,
                                     FadeIn(card), *(FadeIn(c) for c in clouds)), seconds=1.0)
         if self.fluoro in self.mobjects:
             self.remove(self.fluoro)
@@ -457,10 +487,10 @@ class ProcedureScene(NarratedScene):
 
     def beat_stimulation(self, clock) -> None:
         s = self.conf.stimulation
-        items = [f"Sensory test: {s.sensory_hz:g} Hz, below {s.sensory_max_v:g} V: tingling or pressure",
-                 f"Motor test: {s.motor_hz:g} Hz: back muscles twitch, not the leg or arm",
-                 plain(s.words)]
-        self._fact_beat(clock, "Testing the tip", "Stimulation test", items)
+        items = [self.says("stimulation.sensory", hz=self.number(s.sensory_hz), volts=self.number(s.sensory_max_v)),
+                 self.says("stimulation.motor", hz=self.number(s.motor_hz)),
+                 plain(self.term(s.words))]
+        self._fact_beat(clock, self.says("heading.stimulation"), self.says("stimulation.card"), items)
 
     def beat_lesion(self, clock) -> None:
         n = self.tech.needle
@@ -472,26 +502,24 @@ class ProcedureScene(NarratedScene):
             a = path.tip - d * (n.active_tip_mm or 10.0)
             ends = self.illustration.to_scene(np.array([a, path.tip]))
             heat.add(polyline_mobject(ends, "#FF7A1A", max(6.0, self.mm(2 * r) * 60)))
-        items = ["The bare tip is heated to about 80-85 °C for 60-90 s",
-                 f"Heating tip {n.active_tip_mm:g} mm long; the burn reaches about {r:g} mm around it"
+        items = [self.says("lesion.heat"),
+                 self.says("lesion.tip", length=self.number(n.active_tip_mm), radius=self.number(r))
                  if n.active_tip_mm else "",
-                 "Lying along the nerve, the burn takes a longer piece of it"]
-        self._fact_beat(clock, "The heat lesion", "Radiofrequency lesion", items, accent=palette.WARNING,
+                 self.says("lesion.along")]
+        self._fact_beat(clock, self.says("heading.lesion"), self.says("lesion.card"), items, accent=palette.WARNING,
                         extra=[FadeIn(heat)])
 
     def beat_manometry(self, clock) -> None:
         m = self.conf.manometry
-        items = [f"Pressure kept below {m.max_psi:g} psi",
-                 f"A positive disc: your usual pain, at least {m.concordant_pain_min}/10",
-                 "A painless control disc next to it" if self.conf.control_contrast else "",
-                 plain(m.words)]
-        self._fact_beat(clock, "Pressure and pain", "Manometry", items)
+        items = [self.says("manometry.pressure", psi=self.number(m.max_psi)),
+                 self.says("manometry.positive", pain=m.concordant_pain_min),
+                 self.says("manometry.control") if self.conf.control_contrast else "",
+                 plain(self.term(m.words))]
+        self._fact_beat(clock, self.says("heading.manometry"), self.says("manometry.card"), items)
 
     def beat_double_block(self, clock) -> None:
-        items = [self.words("relief"),
-                 "Two blocks on different days, to be sure",
-                 "Good relief both times: radiofrequency ablation may help"]
-        self._fact_beat(clock, "Two blocks", "A test, done twice", items)
+        items = [self.words("relief"), *self.words("double_block.steps")]
+        self._fact_beat(clock, self.says("heading.double_block"), self.says("double_block.card"), items)
 
     def beat_cement(self, clock) -> None:
         """Cement under continuous side-view imaging: the lateral fluoroscopy runs while the
@@ -504,7 +532,7 @@ class ProcedureScene(NarratedScene):
         else:
             self.fluoro.set_contrast(None)
         cap = self.caption(list(self.words("cement")))
-        anims = [self.set_heading("The cement")]
+        anims = [self.set_heading(self.says("heading.cement"))]
         if self.fluoro not in self.mobjects:
             anims.append(FadeIn(self.fluoro))
         clock.play(*self.swap_stage(*anims, FadeIn(cap)), seconds=1.0)
@@ -517,8 +545,9 @@ class ProcedureScene(NarratedScene):
 
     def beat_balloon(self, clock) -> None:
         variant = next((v for v in self.proc.variants if v.name == "kyphoplasty"), None)
-        items = [plain(s) for s in variant.steps] if variant else [plain(self.proc.summary)]
-        self._fact_beat(clock, "Kyphoplasty", variant.title if variant else "A variant", items)
+        items = [plain(self.term(s)) for s in variant.steps] if variant else [plain(self.term(self.proc.summary))]
+        self._fact_beat(clock, self.says("heading.balloon"),
+                        self.term(variant.title) if variant else self.says("balloon.card"), items)
 
     def beat_steer_lead(self, clock) -> None:
         lead = self.tech.lead_tip
@@ -537,9 +566,9 @@ class ProcedureScene(NarratedScene):
             centre = _along_back(path.lead, 50.0)
             pose = CArmPose.lateral(lead[0] if lead else None, isocentre=centre, model=self.model)
             anims.append(self.fluoro.rotate_to(pose, steps=3))
-        cap = self.caption([f"The lead goes up the back of the epidural space to {lead[0]}-{lead[1]}"
-                            if lead else "The lead goes up the back of the epidural space"])
-        clock.play(*self.swap_stage(self.set_heading("Steering the lead"), *anims, FadeIn(cap)), seconds=0.8)
+        cap = self.caption([self.says("steer_lead.to", top=lead[0], bottom=lead[1])
+                            if lead else self.says("steer_lead.plain")])
+        clock.play(*self.swap_stage(self.set_heading(self.says("heading.steer_lead")), *anims, FadeIn(cap)), seconds=0.8)
         self.add(leads)
         self.fluoro.add_updater(lambda m: m.set_needle(self.fluoro_device()))
         clock.play(self.lead_depth.animate.set_value(1.0), share=0.6, rate_func=smooth)
@@ -548,15 +577,17 @@ class ProcedureScene(NarratedScene):
 
     def beat_after(self, clock) -> None:
         self.clear_stage(clock)
-        relief = fact_card("Relief", [self.words("relief")], width=5.6, accent=palette.OK, max_lines_per_item=5)
-        risks = fact_card("Main risks", list(self.words("risks"))[:3], width=5.8, accent=palette.WARNING,
+        relief = fact_card(self.says("after.relief"), [self.words("relief")], width=5.6, accent=palette.OK, max_lines_per_item=5)
+        risks = fact_card(self.says("after.risks"), list(self.words("risks"))[:3], width=5.8, accent=palette.WARNING,
                           max_lines_per_item=2)
         VGroup(relief, risks).arrange(RIGHT, buff=0.5, aligned_edge=UP).move_to(DOWN * 0.3)
-        clock.play(self.set_heading("Afterwards"), FadeIn(relief), seconds=1.0)
+        clock.play(self.set_heading(self.says("heading.after")), FadeIn(relief), seconds=1.0)
         clock.wait(share=0.25)
         clock.play(FadeIn(risks), seconds=1.0)
         self.stage = VGroup(relief, risks)
 
     def beat_closing(self, clock) -> None:
         self.clear_stage(clock)
-        clock.play(FadeIn(closing_card(self.context.get("review_line"), self.context.get("brand"))), seconds=1.0)
+        clock.play(FadeIn(closing_card(self.context.get("review_line"), self.context.get("brand"),
+                                       self.says("education.title"), list(self.words("education.lines")))),
+                   seconds=1.0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, Line, VGroup
 
-from spine.anatomy.levels import Interspace, Vertebra, neighbours, parse_level
+from spine.anatomy.levels import REGIONS, Interspace, Vertebra, neighbours, parse_level
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import SpineView
 from scenes.kit import palette
@@ -50,20 +50,20 @@ class SpineAtlasScene(NarratedScene):
 
     def beat_title(self, clock) -> None:
         brand = self.context.get("brand")
-        card = title_card("A tour of the spine", "Bones, nerves, and the spaces between them", brand)
+        card = title_card(self.says("title"), self.says("subtitle"), brand)
         play_title(clock, card, brand, fade_out=False)
 
     def beat_regions(self, clock) -> None:
         fit = SpineView(self.model, "lateral")
         view = SpineView(self.model, "lateral", scale=fit.scale * 0.84, center=LEFT * 3.2 + DOWN * 0.4)
         spine = view.spine_mobject()
-        labels = view.labels(regions=True)
-        self.swap(clock, "Five regions", spine, seconds=1.5)
+        labels = view.labels(regions=True, region_words=dict(zip(REGIONS, self.words("regions.labels"))))
+        self.swap(clock, self.says("regions.heading"), spine, seconds=1.5)
         clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.7), share=0.6)
         self.whole = spine
 
     def beat_curves(self, clock) -> None:
-        notes = paragraph(["Neck: curves inward", "Chest: curves outward", "Lower back: curves inward"], px=34)
+        notes = paragraph(list(self.words("curves.notes")), px=34)
         notes.move_to(RIGHT * 3.9 + DOWN * 1.6)
         clock.play(FadeIn(notes), seconds=1.0)
 
@@ -72,12 +72,15 @@ class SpineAtlasScene(NarratedScene):
         section = view.spine_mobject(levels=["L4"])
         m = self.model
         marks = VGroup(
-            pointer("Body", view.project(m.level_centre("L4"))[0], RIGHT * 3.6 + UP * 1.6),
-            pointer("Pedicle", view.project(m.landmark("L4", "pedicle", "left"))[0], RIGHT * 3.6 + UP * 0.5),
-            pointer("Lamina", view.project(m.landmark("L4", "lamina", "left"))[0], RIGHT * 3.6 + DOWN * 0.6),
-            pointer("Transverse process", view.project(m.landmark("L4", "tp", "left"))[0], RIGHT * 4.3 + DOWN * 1.7),
+            pointer(self.says("vertebra.body"), view.project(m.level_centre("L4"))[0], RIGHT * 3.6 + UP * 1.6),
+            pointer(self.says("vertebra.pedicle"), view.project(m.landmark("L4", "pedicle", "left"))[0],
+                    RIGHT * 3.6 + UP * 0.5),
+            pointer(self.says("vertebra.lamina"), view.project(m.landmark("L4", "lamina", "left"))[0],
+                    RIGHT * 3.6 + DOWN * 0.6),
+            pointer(self.says("vertebra.transverse_process"), view.project(m.landmark("L4", "tp", "left"))[0],
+                    RIGHT * 4.3 + DOWN * 1.7),
         )
-        self.swap(clock, "A vertebra, seen from below", section, seconds=1.2)
+        self.swap(clock, self.says("vertebra.heading"), section, seconds=1.2)
         clock.play(LaggedStart(*(FadeIn(mk) for mk in marks), lag_ratio=0.8), share=0.6)
 
     def beat_disc(self, clock) -> None:
@@ -85,19 +88,19 @@ class SpineAtlasScene(NarratedScene):
         section = view.spine_mobject(levels=["L4-L5"])
         centre = view.project(self.model.landmark("L4-L5", "nucleus_centre"))[0]
         marks = VGroup(
-            pointer("Soft centre (nucleus)", centre, RIGHT * 4.0 + UP * 1.2, color=palette.NUCLEUS),
-            pointer("Tough outer ring (annulus)", centre + LEFT * 1.3, RIGHT * 4.0 + DOWN * 1.2, color=palette.DISC),
+            pointer(self.says("disc.nucleus"), centre, RIGHT * 4.0 + UP * 1.2, color=palette.NUCLEUS),
+            pointer(self.says("disc.annulus"), centre + LEFT * 1.3, RIGHT * 4.0 + DOWN * 1.2, color=palette.DISC),
         )
-        self.swap(clock, "A disc between two bodies", section, seconds=1.2)
+        self.swap(clock, self.says("disc.heading"), section, seconds=1.2)
         clock.play(LaggedStart(*(FadeIn(mk) for mk in marks), lag_ratio=0.8), share=0.5)
 
     def beat_nerves(self, clock) -> None:
         view = zoomed_view(self.model, "lateral", "L1-L2", 0.5, LEFT * 2.6 + DOWN * 0.2)
         levels = ["T11", "T11-T12", "T12", "T12-L1", "L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4"]
         drawing = view.spine_mobject(levels=levels, near_side=False)
-        note = paragraph(["Cord ends at about L1-L2", "Nerve roots continue below", "Each root leaves through a foramen"], px=30)
+        note = paragraph(list(self.words("nerves.notes")), px=30)
         note.move_to(RIGHT * 3.8)
-        self.swap(clock, "Spinal cord and nerve roots", drawing, seconds=1.5)
+        self.swap(clock, self.says("nerves.heading"), drawing, seconds=1.5)
         clock.play(FadeIn(note), seconds=1.0)
 
     def beat_facet(self, clock) -> None:
@@ -105,18 +108,18 @@ class SpineAtlasScene(NarratedScene):
         drawing = view.spine_mobject(levels=["L3", "L3-L4", "L4", "L4-L5", "L5"])
         left = view.project(self.model.landmark("L4-L5", "facet_joint", "left"))[0]
         right = view.project(self.model.landmark("L4-L5", "facet_joint", "right"))[0]
-        marks = VGroup(pointer("Facet joints", right, RIGHT * 3.8 + UP * 0.3, color=palette.JOINT),
+        marks = VGroup(pointer(self.says("facet.label"), right, RIGHT * 3.8 + UP * 0.3, color=palette.JOINT),
                        Line(left, right, color=palette.JOINT, stroke_width=0))
         marks.add(Line(marks[0][1].get_left(), left, color=palette.JOINT, stroke_width=2.5))
-        self.swap(clock, "Facet joints, seen from behind", drawing, seconds=1.2)
+        self.swap(clock, self.says("facet.heading"), drawing, seconds=1.2)
         clock.play(FadeIn(marks), seconds=1.0)
 
     def beat_epidural(self, clock) -> None:
         view = zoomed_view(self.model, "axial", "L4-L5", 4.6, LEFT * 1.5 + DOWN * 0.4, axial_level="L4-L5")
         section = view.spine_mobject(levels=["L4-L5"])
         window = view.project(self.model.landmark("L4-L5", "interlaminar_window"))[0]
-        marks = VGroup(pointer("Epidural space", window, RIGHT * 4.0 + DOWN * 1.0, color=palette.MEDICATION))
-        self.swap(clock, "The epidural space", section, seconds=1.2)
+        marks = VGroup(pointer(self.says("epidural.label"), window, RIGHT * 4.0 + DOWN * 1.0, color=palette.MEDICATION))
+        self.swap(clock, self.says("epidural.heading"), section, seconds=1.2)
         clock.play(FadeIn(marks), seconds=1.0)
 
     def beat_level(self, clock) -> None:
@@ -129,11 +132,13 @@ class SpineAtlasScene(NarratedScene):
         drawings = VGroup(lateral.spine_mobject(levels=near, highlight=level),
                           posterior.spine_mobject(levels=near, highlight=level),
                           axial.spine_mobject(levels=[level]))
-        captions = VGroup(*(text(t, 28, palette.TEXT_MUTED) for t in ("From the side", "From behind", "A slice across")))
+        captions = VGroup(*(text(t, 28, palette.TEXT_MUTED) for t in self.words("level.views")))
         for cap, x in zip(captions, (-4.6, 0.0, 4.6)):
             cap.move_to(np.array([x, -3.2, 0.0]))
-        self.swap(clock, f"Your level: {level}", drawings, captions, seconds=1.5)
+        self.swap(clock, self.says("level.heading", level=level), drawings, captions, seconds=1.5)
 
     def beat_closing(self, clock) -> None:
         self.fade_out_everything(clock, 0.5)
-        clock.play(FadeIn(closing_card(self.context.get("review_line"), self.context.get("brand"))), seconds=1.0)
+        clock.play(FadeIn(closing_card(self.context.get("review_line"), self.context.get("brand"),
+                                       self.says("education.title"), list(self.words("education.lines")))),
+                   seconds=1.0)

@@ -58,7 +58,8 @@ def outputs_of(out: Path) -> dict[str, str]:
     """sha256 and mtime of every video output (mp4, srt, vtt, json) in ``out``."""
     found = {}
     for path in sorted(out.glob("*")):
-        if path.suffix in (".mp4", ".srt", ".vtt", ".json") and path.name != "manifest.json":
+        if path.name.endswith((".mp4", ".srt", ".vtt", ".json", ".transcript.txt", ".transcript.html")) \
+                and path.name != "manifest.json":
             found[path.name] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
     return found
 
@@ -262,7 +263,8 @@ def test_second_run_skips_everything_fast_with_unchanged_outputs(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     assert statuses(first.stdout) == {STEM: "built"}
     before = outputs_of(tmp_path / "out")
-    assert set(before) == {f"{STEM}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
+    assert set(before) == {f"{STEM}.{ext}" for ext in ("mp4", "srt", "vtt", "json", "descriptions.vtt",
+                                                         "transcript.txt", "transcript.html")}
 
     started = time.monotonic()
     second = run_all(tmp_path, "-j", "2")

@@ -34,7 +34,8 @@ WAIT_MS = 15_000
 
 ALL_PLAYABLE = "() => [...document.querySelectorAll('video')].every(v => v.readyState >= 2 && v.duration > 0)"
 ALL_CAPTIONED = """() => [...document.querySelectorAll('video')].every(v =>
-    v.textTracks.length === 1 && v.textTracks[0].mode === 'showing' && v.textTracks[0].cues && v.textTracks[0].cues.length > 0)"""
+    v.textTracks.length >= 1 && v.textTracks[0].kind === 'captions' && v.textTracks[0].mode === 'showing'
+    && v.textTracks[0].cues && v.textTracks[0].cues.length > 0)"""
 PLAYER_STATES = """() => [...document.querySelectorAll('video')].map(v => ({
     id: v.id, readyState: v.readyState, duration: v.duration, error: v.error && v.error.message,
     track: v.textTracks[0] && v.textTracks[0].mode, cues: v.textTracks[0] && v.textTracks[0].cues && v.textTracks[0].cues.length}))"""

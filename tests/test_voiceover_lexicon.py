@@ -74,6 +74,8 @@ SPANISH = [
     ("Un alivio del 50 %.", "Un alivio del 50 por ciento."),
     ("Una aguja de 22 G.", "Una aguja de calibre 22."),
     ("Articulaciones grandes, p. ej. la cadera.", "Articulaciones grandes, por ejemplo, la cadera."),
+    ("La vista AP, el cemento PMMA y la FDA.", "La vista a pe, el cemento pe eme eme a y la FDA."),
+    ("Menos de 50 psi, a 2 Hz.", "Menos de 50 libras por pulgada cuadrada, a 2 hercios."),
 ]
 
 

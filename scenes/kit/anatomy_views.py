@@ -486,7 +486,8 @@ class SpineView:
 
     # -- labels ------------------------------------------------------------------------------
     def labels(self, levels: Iterable | None = None, regions: bool = True, font_px: float = 28,
-               zoom_width: float | None = None, color: str = palette.TEXT) -> VGroup:
+               zoom_width: float | None = None, color: str = palette.TEXT,
+               region_words: dict | None = None) -> VGroup:
         """Level labels on one side of the spine and region labels (with brackets) on the
         other, pushed apart so that no two labels overlap.
 
@@ -525,7 +526,7 @@ class SpineView:
                 sts = [s for s in self.model.structures(levels=names) if s.kind in BONE_KINDS]
                 pts = np.vstack([self.project(s.solid.surface_points(8))[:, :2] for s in sts])
                 lo, hi = pts.min(axis=0), pts.max(axis=0)
-                word = region.capitalize()
+                word = (region_words or {}).get(region) or region.capitalize()  # words in the video's language
                 text = Text(word, font=FONT_FAMILY, font_size=size, color=palette.REGION_COLOURS[region]).scale(zoom)
                 region_items.append(((lo[1] + hi[1]) / 2, text, lo, hi))
             self._place_column(region_items, -level_side, gap, zoom, brackets=group)

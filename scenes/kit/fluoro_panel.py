@@ -72,7 +72,7 @@ class FluoroPanel(Group):
     def __init__(self, model, pose: CArmPose, *, size: int = 512, height: float = 4.0,
                  detector: Detector | None = None, cache_dir=None, seed: int = 0,
                  label: str | None = None, live: bool = True, blank: bool = False, side: str | None = None,
-                 **kwargs):
+                 labeller=None, **kwargs):
         register_fonts()
         self.model = model
         self.size = int(size)
@@ -87,6 +87,7 @@ class FluoroPanel(Group):
         self._contrast_layer = None
         self._label_text = label
         self.side = side
+        self._labeller = labeller  # pose -> label words in the video's language (default: English)
         self.imager = self._imager(pose)
         grey = np.full((self.size, self.size), self.detector.surround, np.float32) if blank else self._render()
         self.image = ImageMobject(grey_to_rgba(grey, self.detector.field_fraction))
@@ -105,6 +106,8 @@ class FluoroPanel(Group):
     def _label_string(self, pose: CArmPose) -> str:
         if self._label_text is not None:
             return self._label_text
+        if self._labeller is not None:
+            return self._labeller(pose)
         return f"{pose.level}  ·  {pose.describe()}" if pose.level else pose.describe()
 
     def _make_label(self, pose: CArmPose) -> VMobject:

@@ -92,7 +92,7 @@ class DevicePath:
             self.stops.append((float(self.cum[k] / self.length), w.label))
         self.stops.sort(key=lambda s: s[0])
         if not self.stops or self.stops[-1][0] < 1.0 - 1e-9:
-            self.stops.append((1.0, "the target"))
+            self.stops.append((1.0, ""))  # no words of its own: the scene shows its word for "the target"
         self.lead = np.asarray(needle_pass.lead, float) if len(needle_pass.lead) else np.zeros((0, 3))
         if len(self.lead):
             lseg = np.linalg.norm(np.diff(self.lead, axis=0), axis=1)

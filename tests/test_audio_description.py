@@ -1,0 +1,118 @@
+"""Audio description without rendering: the scripts' describe: texts and the extended-description layout.
+
+The rendered described version (its length, speech segments and descriptions cues) is checked
+in tests/test_languages_render.py, on a real Spanish render.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from scenes.storyboard import TimedBeat
+from voiceover.describe import (
+    GAP_AFTER_S,
+    GAP_BEFORE_S,
+    BeatDescription,
+    description_cues,
+    descriptions_for,
+    layout,
+    pause_cues,
+)
+from voiceover.scripts import SCRIPTS_DIR, ScriptError, load_script
+from voiceover.speech import SAMPLE_RATE, Sentence, SpokenBeat, to_segment
+
+FPS = 15
+
+
+def _spoken(beat_id: str, seconds: float) -> SpokenBeat:
+    audio = to_segment(np.full(round(seconds * SAMPLE_RATE), 0.1, np.float32))
+    return SpokenBeat(beat_id, audio, [Sentence(beat_id, 0.0, seconds)] if seconds else [], "test")
+
+
+def _beats(spec):
+    """TimedBeats from (id, frames, speech seconds)."""
+    out, frame = [], 0
+    for beat_id, frames, speech in spec:
+        out.append(TimedBeat(beat_id, beat_id.title(), "words", frame, frames, FPS, speech))
+        frame += frames
+    return out
+
+
+def test_a_description_that_fits_the_pause_adds_no_hold_and_one_that_does_not_holds_the_picture():
+    beats = _beats([("a", 60, 2.0), ("b", 45, 2.0), ("c", 30, 1.0)])  # 4 s, 3 s, 2 s
+    narration = [_spoken("a", 2.0), _spoken("b", 2.0), _spoken("c", 1.0)]
+    described = [_spoken("a", 1.0), _spoken("b", 2.0), _spoken("c", 0.0)]
+    plan = layout(beats, narration, described, FPS)
+    # a: 2 s free after its narration, 0.35 + 1 + 0.35 needed: it fits
+    assert plan[0].hold_frames == 0 and plan[0].description_s == pytest.approx(2.0 + GAP_BEFORE_S)
+    # b: 1 s free, 0.35 + 2 + 0.35 = 2.7 s needed: 1.7 s more, rounded up to whole frames
+    assert plan[1].hold_frames == int(np.ceil(1.7 * FPS - 1e-9))
+    assert plan[1].start_s == pytest.approx(4.0) and plan[1].description_s == pytest.approx(4.0 + 2.0 + GAP_BEFORE_S)
+    # c starts later by b's hold, has no description and no hold
+    assert plan[2].start_s == pytest.approx(beats[2].start_s + plan[1].hold_frames / FPS)
+    assert plan[2].hold_frames == 0 and plan[2].description_s < 0
+    # no description covers narration: each ends before the next beat's narration starts
+    for i in range(len(plan) - 1):
+        if plan[i].description_s >= 0:
+            assert plan[i].description_s + described[i].duration_s + GAP_AFTER_S <= plan[i + 1].start_s + 1e-6
+
+
+def test_description_cues_lie_where_the_description_speech_is():
+    described = [_spoken("a", 1.5), _spoken("b", 0.0)]
+    cues = description_cues(described, [3.0, -1.0])
+    assert [(c.start_s, c.end_s) for c in cues] == [(3.0, 4.5)]
+
+
+def test_the_plain_video_descriptions_track_sits_in_each_pause():
+    beats = _beats([("a", 60, 2.0), ("b", 30, 1.8)])
+    narration = [_spoken("a", 2.0), _spoken("b", 1.8)]
+    cues = pause_cues(beats, narration, [BeatDescription("a", "A ring marks L4-L5."), BeatDescription("b", "Words.")])
+    assert (cues[0].start_s, cues[0].end_s) == (2.0, 4.0)
+    assert cues[1].end_s == 6.0 and cues[1].end_s - cues[1].start_s == pytest.approx(1.0)  # at least 1 s
+
+
+def test_every_beat_of_every_video_is_described_in_english_and_spanish():
+    from pipeline.build import narration_context
+    from pipeline.described import description_context, descriptions_kind
+    from spine.videos import all_videos, resolve
+
+    for name, spec in all_videos().items():
+        request = resolve(name)
+        for lang in ("en", "es"):
+            script = load_script(spec.script_name, lang).filled(narration_context(request, lang))
+            descriptions = descriptions_for(script, descriptions_kind(request), description_context(request, lang))
+            empty = [d.beat_id for d in descriptions if not d.text or "{" in d.text]
+            assert not empty, f"{name} ({lang}): beats without a description: {empty}"
+            confirm = next(d.text for d in descriptions if d.beat_id == "confirm") if spec.procedure else ""
+            if name in ("spinal-cord-stimulator-trial", "radiofrequency-ablation", "vertebroplasty"):  # no dye shown
+                assert ("Front and side" in confirm) or ("de frente y de lado" in confirm), (name, confirm)
+
+
+def test_a_translation_without_a_description_names_the_beat(tmp_path, monkeypatch):
+    from voiceover import scripts
+
+    for lang in ("en", "es"):
+        (tmp_path / lang).mkdir()
+    for lang in ("en", "es"):
+        data = yaml.safe_load((SCRIPTS_DIR / lang / "spine-atlas.yaml").read_text(encoding="utf-8"))
+        if lang == "es":
+            for beat in data["beats"]:
+                if beat["id"] == "disc":
+                    del beat["describe"]
+        (tmp_path / lang / "spine-atlas.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
+    with pytest.raises(ScriptError, match="description of beat.*disc"):
+        scripts.load_script("spine-atlas", "es")
+
+
+def test_a_describe_block_naming_an_unknown_beat_is_refused(tmp_path, monkeypatch):
+    from voiceover import scripts
+
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "x.yaml").write_text("title: X\nbeats:\n  - {id: a, chapter: A, text: Words.}\n"
+                                            "describe:\n  b: Something shown.\n")
+    monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
+    with pytest.raises(ScriptError, match="beat.*b"):
+        scripts.load_script("x", "en")

@@ -43,6 +43,7 @@ video: setup
 	$(PY) render.py render overview --quality 1080p
 
 test: setup
+	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 

@@ -39,7 +39,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import signal
 import sys
 import time

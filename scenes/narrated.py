@@ -10,7 +10,6 @@ at exactly the frame the storyboard says, which is where its narration starts in
 
 from __future__ import annotations
 
-import math
 
 from manim import FadeOut, MovingCameraScene, config
 from manim.animation.animation import prepare_animation

@@ -318,7 +318,6 @@ class ProcedureScene(NarratedScene):
         # with dye the check is how it spreads; without, where the tip lies
         anims = [self.set_heading(self.says("heading.check_spread" if self.conf.contrast is not None
                                             else "heading.check_tip"))]
-        words = self.context.get("contrast_pattern_words") or ""
         if self.conf.contrast is not None:
             self.pattern = self._confirmation_pattern()
             pose = self._contrast_pose()

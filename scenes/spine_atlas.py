@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, Line, VGroup
 
-from spine.anatomy.levels import REGIONS, Interspace, Vertebra, neighbours, parse_level
+from spine.anatomy.levels import REGIONS, neighbours
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import SpineView
 from scenes.kit import palette
-from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
+from scenes.kit.cards import closing_card, heading, paragraph, play_title, text, title_card
 from scenes.narrated import NarratedScene
 
 

@@ -173,7 +173,6 @@ def _transverse_processes(b, name):
     sz, f = b.size[name], b.frames[name]
     anchors = b.anchors[name]
     region = region_of(name)
-    zp = anchors["z_pedicle"]
     for side in SIDES:
         s = SIGN[side]
         J = anchors[("J", side)]
@@ -597,7 +596,7 @@ def _pelvis(b):
     the sagittal plane (posterior end medial) and tilted so it converges downward [typical].
     """
     k = b.scale
-    f1, f2, f3 = b.frames["S1"], b.frames["S2"], b.frames["S3"]
+    f1, f3 = b.frames["S1"], b.frames["S3"]
     crest_z = float(b.frames[b.params.iliac_crest_level].origin[2])
     beta = math.radians(25.0)
     for side in SIDES:

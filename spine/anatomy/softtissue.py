@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spine.anatomy.bones import SIDES, SIGN, _unit, frame_axes, sacral_foramen_geometry, transverse_foramen
+from spine.anatomy.bones import SIDES, SIGN, frame_axes, sacral_foramen_geometry, transverse_foramen
 from spine.anatomy.frames import Frame
 from spine.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, parse_level, region_of, root_exit
 from spine.anatomy.morphometry import ROOT_RADII

@@ -17,7 +17,7 @@ the skin / hub end to ``p1`` at the tip), so the two views always agree;
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np

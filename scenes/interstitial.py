@@ -28,14 +28,16 @@ class InterstitialScene(Scene):
         register_fonts()
         self.camera.background_color = palette.BACKGROUND
         parts = []
+        brand = self.brand or {}
+        clinic, contact = brand.get("name"), brand.get("contact")  # the brand profile's own words
         if self.brand:
             parts.append(brand_logo(self.brand, 4.4, 2.2))
-            parts.append(text(self.brand["name"], 48, palette.TEXT, weight="BOLD", max_width=SAFE_WIDTH))
+            parts.append(text(clinic, 48, palette.TEXT, weight="BOLD", max_width=SAFE_WIDTH))
         parts.append(text(f"{self.next_words}:", 36, palette.TEXT_MUTED))
         parts.append(text(self.next_title, 52, (self.brand or {}).get("secondary", palette.ACCENT), weight="BOLD",
                           max_width=SAFE_WIDTH))
         if self.brand:
-            parts.append(text(self.brand["contact"], 30, palette.TEXT_MUTED, max_width=SAFE_WIDTH))
+            parts.append(text(contact, 30, palette.TEXT_MUTED, max_width=SAFE_WIDTH))
         card = Group(*parts).arrange(DOWN, buff=0.3)
         fps = config.frame_rate
         frames = round(self.seconds * fps)

@@ -32,6 +32,7 @@ keeps every finished video, and the next run does only what is left.
 from __future__ import annotations
 
 from spine.errors import SpineError, shorten
+from spine.yaml_files import read_yaml
 
 import contextlib
 import datetime as _dt
@@ -120,22 +121,11 @@ class Job:
 
 def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
     """Parse ``catalog.yaml``: (include_defaults, variants). Raises CatalogError naming the bad entry."""
-    import yaml
 
     path = Path(path)
     label = path.name
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CatalogError(f"catalog file {path} does not exist; pass an existing file to --catalog") from exc
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read ({exc.strerror or exc}); pass a readable file to --catalog") from None
-    except UnicodeDecodeError as exc:
-        raise CatalogError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        from voiceover.lexicon import yaml_problem, yaml_where
-
-        raise CatalogError(f"{path}{yaml_where(exc)}: not readable YAML: {yaml_problem(exc)}") from None
+    data = read_yaml(path, CatalogError, not_yaml="not readable YAML", what="(pass a readable file to --catalog)",
+                     missing=f"catalog file {path} does not exist; pass an existing file to --catalog")
     if data is None:
         return True, []
     if not isinstance(data, dict):

@@ -310,7 +310,7 @@ def test_procedure_data_error_is_one_line_and_leaves_list_and_the_overview(repo_
     edit("spine/procedures/data/caudal-esi.yaml", lambda t: 'title: "unclosed\n' + t)
     plan = run_in(repo_copy, "plan", "caudal-esi")
     assert plan.returncode == 2
-    assert re.search(r"caudal-esi\.yaml: not valid YAML at line \d+, column \d+", one_line(plan))
+    assert re.search(r"caudal-esi\.yaml:\d+:\d+: not valid YAML", one_line(plan))
     render_proc = run_in(repo_copy, "render", "caudal-esi", "--quality", "preview", "--output-dir", str(tmp_path))
     assert render_proc.returncode == 2 and "caudal-esi.yaml" in one_line(render_proc)
     listing = run_in(repo_copy, "list", "--json")

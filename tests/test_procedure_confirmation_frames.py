@@ -35,18 +35,19 @@ CASES = [
 
 
 def render_to_confirm(name: str, level: str, side: str, until: str = "confirm"):
+    import dataclasses
+    from types import SimpleNamespace
+
+    from pipeline.build import make_storyboard, narration_context
     from scenes.procedure_scene import ProcedureScene
-    from spine.procedures.catalog import narration_context, procedure
-    from scenes.storyboard import schedule
+    from spine.videos import resolve
     from voiceover.scripts import load_script
 
-    proc = procedure(name)
-    context = narration_context(proc, level, side)
-    script = load_script(name).filled(context)
+    request = resolve(name, level, side)  # the storyboard as a build makes it, up to the beat `until`
+    script = load_script(name).filled(narration_context(request, "en"))
     ids = [b.id for b in script.beats]
-    beats = script.beats[: ids.index(until) + 1]
-    context = dict(context, video=name, level=level, side=side, screen=dict(script.screen))
-    board = schedule(name, beats, [BEAT_S] * len(beats), FPS, context)
+    script = dataclasses.replace(script, beats=tuple(script.beats[: ids.index(until) + 1]))
+    board = make_storyboard(request, script, [SimpleNamespace(duration_s=BEAT_S)] * len(script.beats), FPS)
     with tempconfig({"pixel_width": WIDTH, "pixel_height": HEIGHT, "frame_rate": FPS, "dry_run": True,
                      "disable_caching": True, "write_to_movie": False, "background_color": palette.BACKGROUND}):
         scene = ProcedureScene(board)

@@ -72,13 +72,15 @@ def scene_after(video: str, level: str | None, beat_ids: tuple[str, ...], option
     """Run video's real scene over only ``beat_ids`` (each 3 s, no speech) and return the scene."""
     from manim import tempconfig
 
-    from pipeline.build import make_storyboard
+    import dataclasses
+
+    from pipeline.build import make_storyboard, narration_context
     from spine.videos import resolve
     from voiceover.scripts import load_script
 
     request = resolve(video, level)
-    full = load_script(request.spec.script_name, options.lang).filled(request.script_context())
-    script = SimpleNamespace(beats=[b for b in full.beats if b.id in beat_ids], screen=full.screen)
+    full = load_script(request.spec.script_name, options.lang).filled(narration_context(request, options.lang))
+    script = dataclasses.replace(full, beats=tuple(b for b in full.beats if b.id in beat_ids))
     spoken = [SimpleNamespace(duration_s=2.3) for _ in script.beats]
     board = make_storyboard(request, script, spoken, settings["frame_rate"], options)
     with tempconfig(settings):

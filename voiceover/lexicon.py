@@ -9,13 +9,13 @@ format and how the respellings were checked.
 from __future__ import annotations
 
 from spine.errors import SpineError
+from spine.yaml_files import read_yaml
 
 import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 LEXICON_PATH = Path(__file__).resolve().with_name("lexicon.yaml")
 
@@ -114,14 +114,7 @@ def to_spoken(text: str, lang: str = "en") -> str:
 
 @functools.lru_cache(maxsize=1)
 def _raw() -> dict:
-    try:
-        data = yaml.safe_load(LEXICON_PATH.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise LexiconError(f"cannot read {LEXICON_PATH}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise LexiconError(f"{LEXICON_PATH}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        raise LexiconError(f"{LEXICON_PATH}{yaml_where(exc)}: not valid YAML: {yaml_problem(exc)}") from None
+    data = read_yaml(LEXICON_PATH, LexiconError)
     if not data:  # an empty lexicon would silently let the engines misread every level and unit
         raise LexiconError(f"{LEXICON_PATH} is empty; it needs a section per language (en: patterns:, words:)")
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
@@ -129,13 +122,3 @@ def _raw() -> dict:
     return data
 
 
-def yaml_where(exc: Exception) -> str:
-    """``:<line>:<column>`` of a YAML error (1-based), or ''."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-
-
-def yaml_problem(exc: Exception) -> str:
-    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
-    context = getattr(exc, "context", None)
-    return f"{context}, {problem}" if context else str(problem)

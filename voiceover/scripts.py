@@ -31,13 +31,13 @@ request's technique (context field ``technique``).
 from __future__ import annotations
 
 from spine.errors import SpineError, shorten
+from spine.yaml_files import read_yaml
 
 import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 
@@ -199,16 +199,7 @@ def load_script(video: str, lang: str = "en") -> Script:
 
 
 def _parse(path: Path, video: str, lang: str) -> Script:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScriptError(f"{path}: cannot read narration script: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScriptError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        from voiceover.lexicon import yaml_problem, yaml_where
-
-        raise ScriptError(f"{path}{yaml_where(exc)}: not valid YAML: {yaml_problem(exc)}") from None
+    data = read_yaml(path, ScriptError, what="narration script")
     if not isinstance(data, dict) or not isinstance(data.get("beats"), list) or not data["beats"]:
         raise ScriptError(f"{path}: a script needs 'title' and a non-empty list 'beats'")
     beats, seen = [], set()

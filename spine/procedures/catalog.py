@@ -39,7 +39,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from spine.anatomy.levels import (
@@ -52,6 +51,7 @@ from spine.anatomy.levels import (
     region_of,
 )
 from spine.errors import RequestError
+from spine.yaml_files import read_yaml
 from spine.procedures.schema import CONTRAST_PATTERNS, Procedure, Technique
 
 __all__ = [
@@ -154,17 +154,7 @@ def _loc(loc: tuple) -> str:
 def load_procedure_file(path: Path) -> Procedure:
     """Read and validate one data file; the file's stem must be the procedure's name."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ProcedureDataError(f"{path.name}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ProcedureDataError(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProcedureDataError(f"{path.name}: not valid YAML at {where}: {problem}") from None
+    raw = read_yaml(path, ProcedureDataError, label=path.name)
     if not isinstance(raw, dict):
         raise ProcedureDataError(f"{path.name}: expected a mapping of procedure fields at the top")
     try:

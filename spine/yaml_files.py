@@ -1,0 +1,47 @@
+"""Reading the project's YAML files (procedure data, narration scripts, the lexicon, the
+catalog) with one kind of answer to a bad file: a :class:`~spine.errors.SpineError` of the
+caller's class, one line naming the file, the line and column where there is one, and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spine.errors import SpineError
+
+__all__ = ["read_yaml", "yaml_where", "yaml_problem"]
+
+
+def yaml_where(exc: Exception) -> str:
+    """``:<line>:<column>`` of a YAML error (1-based), or ''."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+
+
+def yaml_problem(exc: Exception) -> str:
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
+    context = getattr(exc, "context", None)
+    return f"{context}, {problem}" if context else str(problem)
+
+
+def read_yaml(path: Path, error: type[SpineError], *, label: str | None = None, what: str = "",
+              not_yaml: str = "not valid YAML", missing: str | None = None) -> Any:
+    """The parsed contents of ``path``; ``error`` (one line) if it cannot be read, is not UTF-8 or
+    is not YAML. ``label`` names the file in messages (default: the path), ``what`` says what the
+    file is ("narration script"), ``missing`` is the whole message for a file that does not exist."""
+    path = Path(path)
+    name = label or str(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        if missing is not None:
+            raise error(missing) from exc
+        raise error(f"{name}: cannot read{' ' + what if what else ''}: {exc.strerror or exc}") from None
+    except OSError as exc:
+        raise error(f"{name}: cannot read{' ' + what if what else ''}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{name}{yaml_where(exc)}: {not_yaml}: {yaml_problem(exc)}") from None

@@ -190,8 +190,13 @@ def write_handout(mp4: Path, paper: str = "a4", brand=None, request=None) -> Pat
     """Write ``<stem>.handout-<paper>.pdf`` beside ``mp4``; returns its path."""
     import logging
 
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)  # WeasyPrint logs progress (its stylesheets load on import) at INFO
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    finally:
+        logging.disable(previous)
 
     if paper not in PAPERS:
         raise HandoutError(f"unknown paper '{paper}'; papers: {', '.join(PAPERS)}")

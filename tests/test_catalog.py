@@ -95,9 +95,12 @@ def statuses(stdout: str) -> dict[str, str]:
     return rows
 
 
-def assert_complete_outputs(out: Path) -> None:
-    """No partial file anywhere under out/, and every MP4 is the one its sidecar vouches for."""
-    partial = [p for p in out.rglob("*") if p.name.startswith((".partial-", ".tmp-"))]
+def assert_complete_outputs(out: Path, killed: bool = False) -> None:
+    """No partial file anywhere under out/, and every MP4 is the one its sidecar vouches for.
+    ``killed``: a process killed outright may leave its hidden scratch folder (``.partial-set-<pid>-*``,
+    never a file among the outputs); the next run removes it."""
+    partial = [p for p in out.rglob("*") if p.name.startswith((".partial-", ".tmp-"))
+               and not (killed and any(q.name.startswith(".partial-set-") for q in [p, *p.parents]))]
     assert not partial, partial
     for mp4 in out.glob("*.mp4"):
         sidecar = json.loads(mp4.with_suffix(".json").read_text())
@@ -161,7 +164,7 @@ def test_editing_one_beat_of_the_overview_redraws_only_that_beat(tmp_path):
     """
     from pipeline.cluster import load_plugins
     from spine.videos import resolve
-    from scenes.storyboard import schedule
+    from scenes.storyboard import PAUSE_AFTER_SPEECH_S
     from voiceover.scripts import load_script
 
     load_plugins([str(PLUGIN)])
@@ -171,9 +174,14 @@ def test_editing_one_beat_of_the_overview_redraws_only_that_beat(tmp_path):
     edited = ids.index("needle")
 
     def board(longer: float):
-        context = dict(request.script_context(), video=request.name, level=None, side=None, screen=dict(script.screen))
+        from types import SimpleNamespace
+
+        from pipeline.build import make_storyboard
+
         seconds = [2.0 + 0.3 * (i % 3) + (longer if i == edited else 0.0) for i in range(len(ids))]
-        return schedule(request.name, script.beats, seconds, plugin.TEST_QUALITY.fps, context)
+        # the context a build gives the scene (its screen words and vocabulary), with test timings
+        spoken = [SimpleNamespace(duration_s=s - PAUSE_AFTER_SPEECH_S) for s in seconds]
+        return make_storyboard(request, script, spoken, plugin.TEST_QUALITY.fps)
 
     # Each build runs in its own process, as a build does (pipeline.cluster.LocalPool retires
     # a worker after one task). Across processes, x264's macroblock tree used to make the
@@ -367,7 +375,7 @@ def test_interrupted_build_keeps_finished_videos_and_resumes(tmp_path, how):
         time.sleep(0.1)
     assert not processes_with(marker), "worker processes outlived the build"
 
-    assert_complete_outputs(out)
+    assert_complete_outputs(out, killed=how == "SIGKILL")
     finished = {p.name.removesuffix("-test.json") for p in out.glob(".state/*.json")}  # built and recorded
     assert finished and finished != set(videos)
     assert finished <= {p.name.removesuffix("-test.mp4") for p in out.glob("*.mp4")}

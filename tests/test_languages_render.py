@@ -102,8 +102,9 @@ def test_the_on_screen_cards_are_spanish():
     def collect(mobjects):
         for mob in mobjects:
             for m in mob.get_family():
-                if isinstance(m, Text) and m.original_text not in shown:
-                    shown.append(m.original_text)
+                words = m.original_text if isinstance(m, Text) else getattr(m, "text", None)
+                if isinstance(words, str) and words not in shown:  # Text, or glyph outlines with .text
+                    shown.append(words)
 
     class DryRun(request.spec.scene_class()):
         def play_frames(self, frames, *animations, **kwargs):

@@ -277,7 +277,7 @@ def test_broken_copy_fails_with_a_clear_line(tmp_path, name, edit, message):
 def test_broken_yaml_and_wrong_name(tmp_path):
     bad = tmp_path / "caudal-esi.yaml"
     bad.write_text("name: caudal-esi\ntechniques: [\n")
-    with pytest.raises(ProcedureDataError, match=r"caudal-esi.yaml: not valid YAML at line \d+"):
+    with pytest.raises(ProcedureDataError, match=r"caudal-esi.yaml:\d+:\d+: not valid YAML"):
         load_procedure_file(bad)
     renamed = tmp_path / "caudal.yaml"
     shutil.copy(DATA_DIR / "caudal-esi.yaml", renamed)

@@ -62,7 +62,7 @@ def _glyphs(text: Text) -> VMobject:
     parts = [m.points for m in text.family_members_with_points()]
     if parts:
         out.set_points(np.vstack(parts))
-    out.text = text.text
+    out.text = getattr(text, "original_text", text.text)  # the words as written, spaces kept
     return out
 
 

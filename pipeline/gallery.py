@@ -341,14 +341,6 @@ def ensure_poster(mp4: Path, sha256: str, times: list[float]) -> Path | None:
     return None
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except OSError:
-        pass
-    outputs.write_text_atomic(path, text)
-
 
 def _read_json(path: Path) -> dict:
     try:
@@ -427,7 +419,7 @@ def collect(output_dir: Path) -> Gallery:
             video.vtt_text = (output_dir / video.captions_vtt).read_text(encoding="utf-8", errors="replace")
         if beats:
             transcript = mp4.with_suffix(TRANSCRIPT_SUFFIX)
-            _write_if_changed(transcript, transcript_text(video.title, file, beats))
+            outputs.write_text_if_changed(transcript, transcript_text(video.title, file, beats))
             video.transcript = transcript.name
         sha = str(merged.get("sha256") or outputs.sha256_of(mp4))
         poster = ensure_poster(mp4, sha, poster_times(beats, video.duration_s))

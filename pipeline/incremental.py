@@ -679,7 +679,7 @@ def sweep_stale_temporaries(cache_dir: Path) -> None:
             pid = int(tmp.name.split("-")[1])
         except (IndexError, ValueError):
             continue
-        if not _pid_alive(pid):
+        if not outputs_pid_alive(pid):
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
@@ -710,7 +710,7 @@ def sweep_stale_work_dirs(cache_dir: Path) -> list[Path]:
             pid = int(parts[-2])
         except (IndexError, ValueError):
             continue
-        if pid != os.getpid() and not _pid_alive(pid):
+        if pid != os.getpid() and not outputs_pid_alive(pid):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
@@ -772,21 +772,6 @@ def prune_cache(cache_dir: Path, limit: int, keep_since: float | None = None) ->
                     listing.unlink()
     return removed, freed
 
-
-def _pid_alive(pid: int) -> bool:
-    """True if process ``pid`` runs (a zombie does not: killed workers whose parent died
-    can stay unreaped in a container without an init that reaps)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (not Linux): signal 0 is all we know
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
@@ -1252,3 +1237,10 @@ def segment_problem(path: Path, frames: int, decode: bool = False) -> str | None
     if count != frames:
         return f"holds {count} frames, its beat has {frames}"
     return None
+
+
+def outputs_pid_alive(pid: int) -> bool:
+    """:func:`pipeline.outputs.pid_alive` (imported when used: outputs imports this module's callers)."""
+    from pipeline.outputs import pid_alive
+
+    return pid_alive(pid)

@@ -111,7 +111,7 @@ def sweep_partials(directory: Path) -> None:
     """Remove ``.partial-*`` files and the set folders of processes that are gone from ``directory``."""
     for stale in Path(directory).glob(PARTIAL_PREFIX + "*"):
         if stale.is_dir():
-            if stale.name.startswith(SET_PREFIX) and not _pid_alive(_pid_of(stale.name)):
+            if stale.name.startswith(SET_PREFIX) and not pid_alive(_pid_of(stale.name)):
                 shutil.rmtree(stale, ignore_errors=True)
             continue
         with contextlib.suppress(OSError):
@@ -125,7 +125,9 @@ def _pid_of(name: str) -> int:
         return -1
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True if process ``pid`` runs (a zombie does not: killed workers whose parent died
+    can stay unreaped in a container without an init that reaps)."""
     if pid <= 0:
         return False
     if pid == os.getpid():
@@ -136,7 +138,22 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): signal 0 is all we know
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def write_text_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` atomically unless the file already holds exactly it (keeps its time)."""
+    try:
+        if Path(path).read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    write_text_atomic(Path(path), text)
+
 
 
 class OutputSet:

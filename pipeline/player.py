@@ -65,7 +65,7 @@ def write_player(output_dir: Path, video) -> Path:
     chapters_name = None
     if video.chapters:
         chapters_name = f"{video.stem}.chapters.vtt"
-        _write_if_changed(folder / chapters_name, chapters_vtt(video.chapters))
+        outputs.write_text_if_changed(folder / chapters_name, chapters_vtt(video.chapters))
     descriptions = Path(output_dir) / f"{video.stem}{DESCRIPTIONS_SUFFIX}"
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -83,14 +83,6 @@ def write_player(output_dir: Path, video) -> Path:
         data_json=Markup(json.dumps(data).replace("<", "\\u003c")),
     )
     page = folder / f"{video.stem}.html"
-    _write_if_changed(page, html)
+    outputs.write_text_if_changed(page, html)
     return page
 
-
-def _write_if_changed(path: Path, text: str) -> None:
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except OSError:
-        pass
-    outputs.write_text_atomic(path, text)

@@ -190,6 +190,11 @@ class NarratedScene(MovingCameraScene):
             clock = BeatClock(self, beat)
             method(clock)
             clock.hold()
+            # Settle what updaters draw from (an always_redraw needle reads its ValueTracker): the
+            # last frame of a beat was drawn before its animations' finish() set their end values,
+            # and a play clipped to no frames only applied them; so what the next beat inherits is
+            # the end state, not one that depends on how many frames this beat had.
+            self.update_mobjects(0)
             expected = beat.start_frame + beat.frames
             if self.frames_written != expected:
                 raise BeatOverrun(f"beat '{beat.id}' ended at frame {self.frames_written}, expected {expected}")

@@ -156,10 +156,6 @@ def test_editing_one_beat_redraws_only_that_beat(test_request, tmp_path):
     assert frame_md5s(edited) == frame_md5s(fresh)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open defect after this session's merges: lengthening the overview's 'needle' beat now also redraws the "
-    "next beat ([6, 7] instead of [6]), so some state at that beat's start depends on the earlier beat's "
-    "length; frames still equal a fresh render when it passes that check. Not yet traced."))
 def test_editing_one_beat_of_the_overview_redraws_only_that_beat(tmp_path):
     """The real overview (its live fluoro needle, its waits): a longer 7th beat redraws beat 7 only.
 

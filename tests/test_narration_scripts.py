@@ -78,7 +78,8 @@ ALLOWED_FIELDS = {"level", "side", "level_words", "region_words", "limb", "root"
 FIELD_ONLY_FOR = {
     "root": {"transforaminal-esi", "selective-nerve-root-block", "interlaminar-esi"},
     "pain_area": {"transforaminal-esi", "selective-nerve-root-block", "interlaminar-esi"},
-    "nerves": {"medial-branch-block", "radiofrequency-ablation"},
+    # every procedure's code names its nerves (the descriptions' labelled target): the narration only in these two
+    "nerves": set(PROCEDURES),
 }
 
 CLOSING = "This video is for education only. Ask your doctor which treatment is right for you."

@@ -199,3 +199,28 @@ def test_spanish_descriptions_are_plain_for_patients():
             assert fh >= 60 and inflesz >= 55, f"{name}: Fernández-Huerta {fh:.0f}, INFLESZ {inflesz:.0f}"
     finally:
         textstat.set_lang("en_US")
+
+
+@pytest.mark.render
+def test_all_described_writes_the_described_versions_and_the_gallery_offers_them(tmp_path):
+    """`render.py all --described` makes each catalog video's described version in the same finish
+    step as the plain one; the gallery links it; a second run finds everything up to date."""
+    import json
+
+    from tests.test_catalog import STEM, run_all
+
+    proc = run_all(tmp_path, "--described", "--voice", "espeak", "-j", "1", "--handouts", "none")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    out = tmp_path / "out"
+    sidecar = json.loads((out / f"{STEM}.json").read_text(encoding="utf-8"))
+    described = sidecar["described"]
+    assert described["file"] == f"{STEM}-described.mp4" and (out / described["file"]).is_file()
+    shapes = next(b for b in described["beats"] if b["id"] == "shapes")
+    assert shapes["description_s"] > 1.0 and shapes["hold_s"] > 0  # espeak-ng read it; the picture held for it
+    assert described["voice"] and all(v.startswith("espeak:") and v.endswith("+f3") for v in described["voice"])
+    assert (out / f"{STEM}-described.descriptions.vtt").read_text(encoding="utf-8").count("-->") >= 1
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert f"{STEM}-described.mp4" in page
+    again = run_all(tmp_path, "--described", "--voice", "espeak", "-j", "1", "--handouts", "none")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "1 video(s): 1 skipped" in again.stdout, again.stdout  # the described version is one of its outputs

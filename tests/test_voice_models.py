@@ -162,6 +162,7 @@ def test_the_describer_is_chosen_like_the_narrator(tmp_path, joe):
     assert choose_describer(None, None, "en", "piper") == ("espeak", None)
     assert choose_describer(None, None, "es", "espeak") == ("espeak", None)
     assert choose_describer(None, None, "es", "none") == ("none", None)  # a silent draft stays silent
+    assert choose_describer("none", None, "es", "none") == ("none", None)  # (as `all --voice none` passes it on)
     # a second Piper voice, on the command line or in the config file
     assert choose_describer("piper", spanish, "es", "espeak") == ("piper", spanish)
     config = tmp_path / "voices.yaml"

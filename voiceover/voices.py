@@ -215,6 +215,10 @@ def choose_describer(voice: str | None, model: Path | None, lang: str, narration
     """
     from voiceover.speech import PIPER_LANGS, NarrationError, _check_engine_lang
 
+    if voice == "none" or narration == "none":  # a silent draft's descriptions are silent too
+        if model is not None:
+            check_piper_model(model, lang)  # a bad model named on the command line is still said
+        return "none", None
     if voice is not None and voice not in DESCRIBER_ENGINES:
         raise NarrationError(f"unknown describer voice '{voice}'; describer voices: {', '.join(DESCRIBER_ENGINES)}")
     if model is None and config is not None:
@@ -223,8 +227,6 @@ def choose_describer(voice: str | None, model: Path | None, lang: str, narration
             voice = engine
         if voice in (None, "piper"):
             model = configured
-    if narration == "none":
-        return "none", None
     if model is not None:
         if voice not in (None, "piper"):
             raise VoiceModelError(f"--describer-voice-model {model} is a Piper voice; use it with "

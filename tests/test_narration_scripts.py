@@ -224,6 +224,17 @@ def test_only_allowed_fields(script):
 
 
 @pytest.mark.parametrize("video", ["overview", "spine-atlas", *PROCEDURES])
+def test_descriptions_read_at_grade_8_or_lower(video):
+    """The audio descriptions are heard by patients too: the same plain-words measure as the narration."""
+    script = load_script(video).filled(dict(PLAIN_CONTEXT, technique=None))
+    words = " ".join(b.describe for b in script.beats if b.describe)
+    assert len(words.split()) > 40, video  # every beat but the generic cards has its own
+    with _pyphen_syllables():
+        grade = textstat.flesch_kincaid_grade(_NAME_RE.sub("name", _NOTATION_RE.sub("name", words)))
+    assert grade <= MAX_GRADE, f"{video}: descriptions at grade {grade:.1f}"
+
+
+@pytest.mark.parametrize("video", ["overview", "spine-atlas", *PROCEDURES])
 def test_reading_grade_is_at_most_8(video):
     """Every script, the overview and the atlas included, at every technique its videos speak."""
     script = load_script(video)

@@ -55,6 +55,8 @@ class BuildOptions:
     brand: Any = None  # pipeline.brand.Brand, or None for the neutral look
     described: bool = False  # also write the audio-described version (pipeline/described.py)
     voice_model: Path | None = None  # a clinic-installed Piper voice (voiceover/voices.py), for voice "piper"
+    describer_voice: str | None = None  # the described version's second voice: piper, espeak (default) or none
+    describer_model: Path | None = None  # its clinic-installed Piper voice (voiceover.voices.choose_describer)
 
 
 Progress = Callable[[str], None]

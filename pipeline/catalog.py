@@ -130,9 +130,10 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
         return True, []
     if not isinstance(data, dict):
         raise CatalogError(f"{label}: expected a mapping with 'variants' (and optionally 'include_defaults')")
-    unknown = sorted(set(data) - {"variants", "include_defaults", "voices"})
+    unknown = sorted(set(data) - {"variants", "include_defaults", "voices", "describer"})
     if unknown:
-        raise CatalogError(f"{label}: unknown key(s) {', '.join(unknown)}; allowed: include_defaults, variants, voices")
+        raise CatalogError(f"{label}: unknown key(s) {', '.join(unknown)}; allowed: include_defaults, variants, voices, "
+                           f"describer")
     include = data.get("include_defaults", True)
     if not isinstance(include, bool):
         raise CatalogError(f"{label}: include_defaults must be true or false")
@@ -190,7 +191,7 @@ def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
 
 def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "piper",
                  output_dir: Path = DEFAULT_OUTPUT_DIR, cache_dir: Path = DEFAULT_CACHE_DIR,
-                 only: Sequence[str] = (), plugins: Sequence[str] = (), brand=None) -> list[Job]:
+                 only: Sequence[str] = (), plugins: Sequence[str] = (), brand=None, described: bool = False) -> list[Job]:
     """The jobs of the catalog (defaults + ``catalog.yaml`` variants), filtered by ``only``.
 
     A bad catalog entry raises CatalogError; a default video that cannot be built yet
@@ -205,7 +206,8 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
     entries = [CatalogEntry(name) for name in videos() if name not in _REGISTERED] if include_defaults else []
     entries += variants
 
-    base = BuildOptions(quality=quality, voice=voice, output_dir=Path(output_dir), cache_dir=Path(cache_dir), brand=brand)
+    base = BuildOptions(quality=quality, voice=voice, output_dir=Path(output_dir), cache_dir=Path(cache_dir), brand=brand,
+                        described=described)
     from voiceover.voices import VoiceModelError, voices_from_config
 
     try:
@@ -222,10 +224,19 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
             request = _resolve(entry)
         except RequestError as exc:
             raise CatalogError(f"{where} ({entry.describe()}): {exc}") from exc
-        options = replace(base, lang=entry.lang, voice=entry.voice or voice)
         model = installed.get(entry.lang)  # a clinic-installed Piper voice for this language ('voices:')
+        run_voice = entry.voice or voice
+        if entry.voice is None and voice == "piper" and model is None:  # as `render` chooses without --voice:
+            from voiceover.speech import PIPER_LANGS  # espeak-ng where no Piper voice speaks the language
+
+            run_voice = "piper" if entry.lang in PIPER_LANGS else "espeak"
+        options = replace(base, lang=entry.lang, voice=run_voice)
         if model is not None and (entry.voice or voice) == "piper":
             options = replace(options, voice_model=model)
+        if described:  # the describer's voice ('describer:' of the catalog file), checked before anything is built
+            from pipeline.described import describer_for_catalog
+
+            options = describer_for_catalog(options, catalog or CATALOG_FILE, f"{where} ({entry.describe()})")
         job = Job(request, options, entry.origin, plugins)
         problem = _buildable_problem(request, entry.lang)
         if problem is not None:
@@ -751,7 +762,7 @@ def write_gallery_if_available(output_dir: Path, printer: _Printer) -> str | Non
 
 def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: Path | None, voice: str,
             cluster: str | None, output_dir: Path | None, cache_dir: Path | None, force: bool,
-            gallery: bool, quiet: bool, brand=None) -> tuple[list[Outcome], str | None]:
+            gallery: bool, quiet: bool, brand=None, described: bool = False) -> tuple[list[Outcome], str | None]:
     """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
     from pipeline.cluster import DaskPool, check_address, load_plugins, plugins_from_env
     from pipeline.quality import QUALITIES
@@ -775,7 +786,7 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
     if cache_dir is not None and not os.environ.get("FLUORO_CACHE_DIR"):  # everything cached goes where asked
         os.environ["FLUORO_CACHE_DIR"] = str(Path(cache_dir) / "fluoro")
     jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
-                        cache_dir=cache, only=only, plugins=plugins_from_env(), brand=brand)
+                        cache_dir=cache, only=only, plugins=plugins_from_env(), brand=brand, described=described)
     printer = _Printer(quiet)
     pool = DaskPool(cluster, jobs[0].plugins if jobs else (), checked=True) if cluster else None
     # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where

@@ -120,9 +120,15 @@ def list_videos(as_json: bool) -> None:
 @click.option("--voice-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="An installed Piper voice (.onnx, with its .onnx.json beside it) for --voice piper.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A YAML file whose 'voices:' names a Piper model per language (see README).")
+              help="A YAML file whose 'voices:' names a Piper model per language, and 'describer:' the "
+                   "described version's voice per language (see README).")
 @click.option("--described", is_flag=True,
               help="Also write the audio-described version (<stem>-described.mp4, its captions and descriptions).")
+@click.option("--describer-voice", type=click.Choice(["piper", "espeak"]), default=None,
+              help="The second voice that reads the descriptions (--described). Default: espeak-ng's different-"
+                   "sounding variant, or piper when a second Piper voice is given.")
+@click.option("--describer-voice-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An installed Piper voice (.onnx + .onnx.json) for the describer, unlike the narrator's.")
 @click.option("--lang", default="en", show_default=True, help="Narration language (a script must exist).")
 @click.option("--loudness", type=FiniteFloatRange(-36, -10), default=-16.0, show_default=True,
               help="Integrated loudness target in LUFS (-16 web, -23 EBU R128 broadcast).")
@@ -137,8 +143,9 @@ def list_videos(as_json: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @brand_option
 @reviews_option
-def render(name, level, side, quality, voice, voice_model, config_file, described, lang, loudness, music,
-           burn_captions, recordings_dir, output_dir, quiet, brand_file) -> None:
+def render(name, level, side, quality, voice, voice_model, config_file, described, describer_voice,
+           describer_voice_model, lang, loudness, music, burn_captions, recordings_dir, output_dir, quiet,
+           brand_file) -> None:
     """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
     from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video
     from pipeline.outputs import ensure_writable_dir
@@ -162,9 +169,19 @@ def render(name, level, side, quality, voice, voice_model, config_file, describe
     from voiceover.voices import choose_voice
 
     voice, voice_model = choose_voice(voice, voice_model, lang, config_file)  # checks an installed model first
+    if (describer_voice or describer_voice_model) and not described:
+        from spine.errors import RequestError
+
+        raise RequestError("--describer-voice and --describer-voice-model choose the described version's voice; "
+                           "add --described")
+    from voiceover.voices import choose_describer
+
+    describer_voice, describer_voice_model = choose_describer(describer_voice, describer_voice_model, lang, voice,
+                                                              voice_model, config_file)  # checked before drawing
     options = BuildOptions(quality=quality, voice=voice, lang=lang, output_dir=out_dir,
                            loudness_lufs=loudness, music=music, burn_captions=burn_captions, brand=brand,
-                           described=described, voice_model=voice_model)
+                           described=described, voice_model=voice_model,
+                           describer_voice=describer_voice, describer_model=describer_voice_model)
     if recordings_dir is not None:
         options = dataclasses.replace(options, recordings_dir=recordings_dir)
     progress = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
@@ -265,12 +282,14 @@ def verify(output_dir) -> None:
 @click.option("--force", is_flag=True, help="Rebuild up-to-date videos too (cached beats are still reused).")
 @click.option("--no-gallery", is_flag=True, help="Do not write output/index.html afterwards.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary and errors.")
+@click.option("--described", is_flag=True,
+              help="Also write each video's audio-described version (the gallery offers it).")
 @click.option("--handouts", "handout_paper", type=click.Choice(["a4", "letter", "none"]), default="a4", show_default=True,
               help="Write each video's printable handout beside it on this paper (none: no handouts).")
 @brand_option
 @reviews_option
 def build_all_videos(quality, workers, only, catalog, voice, cluster, output_dir, cache_dir, force, no_gallery, quiet,
-                     handout_paper, brand_file) -> None:
+                     described, handout_paper, brand_file) -> None:
     """Build every video of the catalog (defaults + catalog.yaml); skip what is up to date."""
     from pipeline.brand import load_brand
     from pipeline.catalog import run_all, summary_table
@@ -278,7 +297,7 @@ def build_all_videos(quality, workers, only, catalog, voice, cluster, output_dir
     brand = load_brand(brand_file)
     outcomes, gallery_error = run_all(quality=quality, workers=workers, only=only, catalog=catalog, voice=voice,
                                       cluster=cluster, output_dir=output_dir, cache_dir=cache_dir, force=force,
-                                      gallery=False, quiet=quiet, brand=brand)
+                                      gallery=False, quiet=quiet, brand=brand, described=described)
     if not any(o.status == "interrupted" for o in outcomes):
         gallery_error = _publish_after_all(outcomes, handout_paper, brand, output_dir, no_gallery, quiet)
     click.echo(summary_table(outcomes))

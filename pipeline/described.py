@@ -40,6 +40,31 @@ def description_context(request, lang: str) -> dict:
     return context
 
 
+def describer_of(options) -> tuple[str, Path | None]:
+    """(engine, Piper model) of the describer for a build's options: the options' own choice
+    (``--describer-voice``, ``--describer-voice-model``, a config's ``describer:``), checked."""
+    from voiceover.voices import choose_describer
+
+    return choose_describer(getattr(options, "describer_voice", None), getattr(options, "describer_model", None),
+                            options.lang, options.voice, getattr(options, "voice_model", None))
+
+
+def describer_for_catalog(options, catalog_file: Path, where: str):
+    """``options`` with the describer's voice of a ``render.py all --described`` entry (the catalog
+    file's ``describer:`` for its language, else the default), checked; CatalogError naming the entry."""
+    from dataclasses import replace
+
+    from pipeline.catalog import CatalogError
+    from voiceover.speech import NarrationError
+    from voiceover.voices import choose_describer
+
+    try:
+        engine, model = choose_describer(None, None, options.lang, options.voice, options.voice_model, catalog_file)
+    except NarrationError as exc:
+        raise CatalogError(f"{where}: {exc}") from exc
+    return replace(options, describer_voice=engine, describer_model=model)
+
+
 def write_accessibility(request, options, script, storyboard, spoken, movie: Path, paths: dict, work: Path,
                         progress=lambda _: None) -> AccessibilityResult:
     """Descriptions track and transcripts of the plain video; the described version when asked."""
@@ -74,7 +99,8 @@ def build_described(request, options, script, storyboard, spoken, descriptions, 
     from voiceover.mix import mix_narration
 
     q = QUALITIES[options.quality]
-    described = speak_descriptions(descriptions, options.voice, options.lang, Path(options.cache_dir) / "speech")
+    engine, model = describer_of(options)
+    described = speak_descriptions(descriptions, engine, options.lang, Path(options.cache_dir) / "speech", model)
     plan = layout(storyboard.beats, spoken, described, storyboard.fps)
     total_frames = storyboard.total_frames + sum(b.hold_frames for b in plan)
 

@@ -449,6 +449,8 @@ def _filter_options(videos: list[GalleryVideo]) -> dict:
         "regions": [(r, r.capitalize()) for r in regions],
         "level_groups": [(name, lvs) for name, lvs in level_groups if lvs],
         "other_levels": [lv for lv in levels if region_of(lv) is None],
+        # the catalog builds every video in English and Spanish: a language filter once there are two
+        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in sorted({v.lang for v in videos})],
     }
 
 

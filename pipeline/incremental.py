@@ -253,7 +253,7 @@ def video_inputs(request, options) -> dict[str, Any]:
     recordings = None
     if options.recordings_dir is not None:
         recordings = Path(options.recordings_dir) / request.spec.script_name
-    return {
+    inputs = {
         "format": SEGMENT_FORMAT,
         "video": request.name, "level": request.level, "side": request.side,
         "context": {k: str(v) for k, v in sorted(request.script_context().items())},
@@ -273,6 +273,13 @@ def video_inputs(request, options) -> dict[str, Any]:
         "tools": tool_versions(),
         "publishing": _publishing_inputs(request, options),
     }
+    # only when set, so a plain build's fingerprint stays what it was: an installed voice, the described version
+    if getattr(options, "voice_model", None) is not None:
+        inputs["voice_model"] = _file_digest(options.voice_model)
+    if getattr(options, "described", False):
+        inputs["described"] = {"voice": getattr(options, "describer_voice", None),
+                               "model": _file_digest(getattr(options, "describer_model", None))}
+    return inputs
 
 
 def _publishing_inputs(request, options) -> dict[str, Any]:

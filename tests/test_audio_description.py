@@ -116,3 +116,111 @@ def test_a_describe_block_naming_an_unknown_beat_is_refused(tmp_path, monkeypatc
     monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
     with pytest.raises(ScriptError, match="beat.*b"):
         scripts.load_script("x", "en")
+
+
+def _kind_of(video: str) -> str | None:
+    from spine.videos import all_videos
+
+    spec = next((s for s in all_videos().values() if s.script_name == video), None)
+    return "procedure" if spec is not None and spec.procedure else None
+
+
+def test_every_beat_of_every_script_has_its_own_description_beside_its_narration():
+    """Each script in each language describes each beat itself; only the beats its vocabulary lists
+    as generic for the kind of video (the title and education-only cards) may use the shared default."""
+    from voiceover.scripts import available_languages
+    from voiceover.vocabulary import load_vocabulary
+
+    videos = sorted(p.stem for p in (SCRIPTS_DIR / "en").glob("*.yaml") if not p.stem.startswith("_"))
+    assert len(videos) == 13
+    checked = 0
+    for video in videos:
+        kind = _kind_of(video)
+        for lang in available_languages(video):
+            generic = set(load_vocabulary(lang).describe_generic.get(kind, ())) if kind else set()
+            script = load_script(video, lang)
+            own = [b.id for b in script.beats if b.describe or b.describe_variants]
+            lacking = [b.id for b in script.beats if b.id not in own and b.id not in generic]
+            assert not lacking, f"{video} ({lang}): beats without their own describe: {lacking}"
+            assert len(own) >= len(script.beats) - 2, (video, lang, own)
+            checked += 1
+    assert checked >= 26  # every video in English and Spanish at least
+
+
+def test_a_translation_missing_a_procedure_beats_description_names_the_file_and_the_beat(tmp_path, monkeypatch):
+    from voiceover import scripts
+
+    for lang in ("en", "es"):
+        (tmp_path / lang).mkdir()
+        text = (SCRIPTS_DIR / lang / "transforaminal-esi.yaml").read_text(encoding="utf-8")
+        if lang == "es":  # drop the needle beat's describe block (its header and its folded lines)
+            lines = text.split("\n")
+            at = next(i for i, line in enumerate(lines) if line == "  - id: needle")
+            d = next(i for i in range(at, len(lines)) if lines[i] == "    describe: >")
+            end = next(i for i in range(d + 1, len(lines)) if not lines[i].startswith("      "))
+            text = "\n".join(lines[:d] + lines[end:])
+        (tmp_path / lang / "transforaminal-esi.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
+    with pytest.raises(ScriptError, match=r"transforaminal-esi\.yaml \(es\).*description of beat\(s\): needle$"):
+        scripts.load_script("transforaminal-esi", "es")
+
+
+def test_a_description_with_a_bad_brace_names_the_beat(tmp_path, monkeypatch):
+    from voiceover import scripts
+
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "x.yaml").write_text("title: X\nbeats:\n  - {id: a, chapter: A, text: Words., "
+                                            "describe: 'A ring marks {level.'}\n")
+    monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
+    with pytest.raises(ScriptError, match="beat 'a' describe"):
+        scripts.load_script("x", "en")
+
+
+def test_spanish_descriptions_are_plain_for_patients():
+    """The Spanish descriptions, filled for each video's default request, read at grade 8 or lower
+    (Fernández-Huerta >= 60, INFLESZ >= 55, as the narration)."""
+    import re
+
+    import textstat
+
+    from pipeline.build import narration_context
+    from pipeline.described import description_context, descriptions_kind
+    from spine.videos import all_videos, resolve
+
+    textstat.set_lang("es")
+    try:
+        for name, spec in all_videos().items():
+            request = resolve(name)
+            script = load_script(spec.script_name, "es").filled(narration_context(request, "es"))
+            words = " ".join(d.text for d in descriptions_for(script, descriptions_kind(request),
+                                                              description_context(request, "es")))
+            words = re.sub(r"\b[CTLS]\d{1,2}(?:-[CTLS]\d{1,2})?\b", "eso", words)  # level names read as a word
+            fh, inflesz = textstat.fernandez_huerta(words), textstat.szigriszt_pazos(words)
+            assert fh >= 60 and inflesz >= 55, f"{name}: Fernández-Huerta {fh:.0f}, INFLESZ {inflesz:.0f}"
+    finally:
+        textstat.set_lang("en_US")
+
+
+@pytest.mark.render
+def test_all_described_writes_the_described_versions_and_the_gallery_offers_them(tmp_path):
+    """`render.py all --described` makes each catalog video's described version in the same finish
+    step as the plain one; the gallery links it; a second run finds everything up to date."""
+    import json
+
+    from tests.test_catalog import STEM, run_all
+
+    proc = run_all(tmp_path, "--described", "--voice", "espeak", "-j", "1", "--handouts", "none")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    out = tmp_path / "out"
+    sidecar = json.loads((out / f"{STEM}.json").read_text(encoding="utf-8"))
+    described = sidecar["described"]
+    assert described["file"] == f"{STEM}-described.mp4" and (out / described["file"]).is_file()
+    shapes = next(b for b in described["beats"] if b["id"] == "shapes")
+    assert shapes["description_s"] > 1.0 and shapes["hold_s"] > 0  # espeak-ng read it; the picture held for it
+    assert described["voice"] and all(v.startswith("espeak:") and v.endswith("+f3") for v in described["voice"])
+    assert (out / f"{STEM}-described.descriptions.vtt").read_text(encoding="utf-8").count("-->") >= 1
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert f"{STEM}-described.mp4" in page
+    again = run_all(tmp_path, "--described", "--voice", "espeak", "-j", "1", "--handouts", "none")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "1 video(s): 1 skipped" in again.stdout, again.stdout  # the described version is one of its outputs

@@ -23,7 +23,8 @@ SCRIPT = {
     "title": "Catalog test",
     "beats": [
         {"id": "title", "chapter": "Start", "text": "A short test."},
-        {"id": "shapes", "chapter": "Shapes", "text": "Two shapes appear."},
+        {"id": "shapes", "chapter": "Shapes", "text": "Two shapes appear.",
+         "describe": "A square and a circle fade in side by side."},  # for `all --described`
         {"id": "spin", "chapter": "Shapes", "text": "The square spins."},
         {"id": "move", "chapter": "Camera", "text": "The camera moves."},
         {"id": "outro", "chapter": "End", "text": "Goodbye."},
@@ -63,7 +64,8 @@ def script_beats(edit: str | None = None) -> tuple:
     from voiceover.scripts import ScriptBeat
 
     extra = " It now says more than before."
-    return tuple(ScriptBeat(b["id"], b["chapter"], b["text"] + (extra if b["id"] == edit else "")) for b in SCRIPT["beats"])
+    return tuple(ScriptBeat(b["id"], b["chapter"], b["text"] + (extra if b["id"] == edit else ""),
+                            describe=b.get("describe", "")) for b in SCRIPT["beats"])
 
 
 def storyboard(seconds=(1.2, 2.0, 2.5, 1.5, 1.0), fps: int = TEST_QUALITY.fps):

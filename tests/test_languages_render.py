@@ -238,3 +238,44 @@ def test_the_gallery_plays_spanish_captions_and_loads_the_descriptions(built):
     assert captions["lang"] == "es" and captions["mode"] == "showing" and captions["cues"] > 10
     assert "inyección" in captions["text"].lower() and not english_words(captions["text"])
     assert descriptions["lang"] == "es" and descriptions["cues"] >= 10 and "aguja" in descriptions["text"]
+    # the script's own descriptions, filled for the request (not the shared defaults)
+    assert "arco en C" in descriptions["text"] and "muestra el lado derecho" in descriptions["text"]
+
+
+def test_the_gallery_lists_both_languages_and_filters_by_language(built, tmp_path):
+    """English videos (the gallery tests' small fixture set) beside the Spanish render: the page
+    offers a language filter with both, and choosing Español leaves only the Spanish video."""
+    import shutil
+
+    from tests.test_gallery import build_fixture_output
+    from tests.test_gallery_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, serve
+
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    from pipeline import outputs
+    from pipeline.build import manifest_entry
+    from pipeline.gallery import write_gallery
+
+    out = build_fixture_output(tmp_path / "out")
+    for f in built.glob(f"{STEM}*"):
+        if f.is_file():
+            shutil.copy2(f, out / f.name)
+    outputs.record_in_manifest(out, manifest_entry(json.loads((out / f"{STEM}.json").read_text(encoding="utf-8"))))
+    write_gallery(out)
+    with serve(out) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(url + "index.html")
+            options = page.evaluate("() => [...document.querySelectorAll('#filter-language option')]"
+                                    ".map(o => [o.value, o.textContent])")
+            page.select_option("#filter-language", "es")
+            shown = page.evaluate("() => [...document.querySelectorAll('article.video-card')]"
+                                  ".filter(c => !c.hidden).map(c => c.dataset.id)")
+            total = page.evaluate("() => document.querySelectorAll('article.video-card').length")
+        finally:
+            browser.close()
+    assert options == [["", "All languages"], ["en", "English"], ["es", "Español"]]
+    assert shown == [STEM] and total >= 5

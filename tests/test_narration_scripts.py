@@ -78,7 +78,8 @@ ALLOWED_FIELDS = {"level", "side", "level_words", "region_words", "limb", "root"
 FIELD_ONLY_FOR = {
     "root": {"transforaminal-esi", "selective-nerve-root-block", "interlaminar-esi"},
     "pain_area": {"transforaminal-esi", "selective-nerve-root-block", "interlaminar-esi"},
-    "nerves": {"medial-branch-block", "radiofrequency-ablation"},
+    # every procedure's code names its nerves (the descriptions' labelled target): the narration only in these two
+    "nerves": set(PROCEDURES),
 }
 
 CLOSING = "This video is for education only. Ask your doctor which treatment is right for you."
@@ -220,6 +221,17 @@ def test_only_allowed_fields(script):
         if name in fields:
             assert script.video in videos, f"{script.video} uses {{{name}}}, which its code does not fill"
     script.filled(PLAIN_CONTEXT)  # the braces are well formed
+
+
+@pytest.mark.parametrize("video", ["overview", "spine-atlas", *PROCEDURES])
+def test_descriptions_read_at_grade_8_or_lower(video):
+    """The audio descriptions are heard by patients too: the same plain-words measure as the narration."""
+    script = load_script(video).filled(dict(PLAIN_CONTEXT, technique=None))
+    words = " ".join(b.describe for b in script.beats if b.describe)
+    assert len(words.split()) > 40, video  # every beat but the generic cards has its own
+    with _pyphen_syllables():
+        grade = textstat.flesch_kincaid_grade(_NAME_RE.sub("name", _NOTATION_RE.sub("name", words)))
+    assert grade <= MAX_GRADE, f"{video}: descriptions at grade {grade:.1f}"
 
 
 @pytest.mark.parametrize("video", ["overview", "spine-atlas", *PROCEDURES])

@@ -36,7 +36,9 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("procedure-videos")
     cache = tmp_path_factory.mktemp("procedure-cache")
     only = [a for name in RENDERED for a in ("--only", name)]
-    proc = run_cli("all", "--quality", "preview", "--voice", "espeak", "-j", "2", "--no-gallery",
+    catalog = out.parent / f"{out.name}-catalog.yaml"  # the English defaults only (catalog.yaml adds Spanish)
+    catalog.write_text("include_defaults: true\nvariants: []\n", encoding="utf-8")
+    proc = run_cli("all", "--quality", "preview", "--voice", "espeak", "-j", "2", "--no-gallery", "--catalog", str(catalog),
                    "--output-dir", str(out), "--cache-dir", str(cache), "--quiet", *only)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     found = {}

@@ -125,3 +125,72 @@ def test_the_installed_voice_really_speaks(tmp_path, joe):
     spoken = speak_beats([ScriptBeat("one", "One", "The needle goes in.")], "piper", "en", video="test",
                          cache_dir=tmp_path / "cache", voice_model=model)
     assert spoken[0].source.startswith("piper:en_GB-clinic-medium@") and spoken[0].duration_s > 0.5
+
+
+# ---------------------------------------------------------------- the describer's voice
+
+@pytest.mark.parametrize("problem", ["another language", "no json", "corrupt"])
+def test_a_bad_describer_voice_model_is_refused_naming_the_file(tmp_path, joe, problem):
+    """--describer-voice-model gets the checks --voice-model gets, before anything is spoken or drawn."""
+    if problem == "another language":
+        model, expect = joe[0], "en_US"
+    elif problem == "no json":
+        model, expect = _installed(tmp_path, joe, language="es_ES", config=False), "es_ES-test-medium.onnx.json"
+    else:
+        model, expect = _installed(tmp_path, joe, language="es_ES", corrupt=True), "not a readable ONNX model"
+    result = render("render", "transforaminal-esi", "--lang", "es", "--described", "--describer-voice", "piper",
+                    "--describer-voice-model", str(model), "--quality", "preview", "--output-dir", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert str(model) in lines[0] and expect in lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # nothing written
+
+
+def test_a_describer_voice_without_the_described_version_is_a_one_line_error(tmp_path):
+    result = render("render", "overview", "--describer-voice", "espeak", "--quality", "preview",
+                    "--output-dir", str(tmp_path))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "--described" in result.stderr
+
+
+def test_the_describer_is_chosen_like_the_narrator(tmp_path, joe):
+    from voiceover.voices import choose_describer, describers_from_config
+
+    spanish = _installed(tmp_path, joe, name="es_MX-describer-medium.onnx", language="es_MX")
+    # default: espeak-ng's other-sounding variant (the only Piper voice reads the narration)
+    assert choose_describer(None, None, "en", "piper") == ("espeak", None)
+    assert choose_describer(None, None, "es", "espeak") == ("espeak", None)
+    assert choose_describer(None, None, "es", "none") == ("none", None)  # a silent draft stays silent
+    assert choose_describer("none", None, "es", "none") == ("none", None)  # (as `all --voice none` passes it on)
+    # a second Piper voice, on the command line or in the config file
+    assert choose_describer("piper", spanish, "es", "espeak") == ("piper", spanish)
+    config = tmp_path / "voices.yaml"
+    config.write_text(f"describer:\n  es: {{engine: piper, model: {spanish.name}}}\n  en: {{engine: espeak}}\n")
+    assert describers_from_config(config) == {"es": ("piper", spanish), "en": ("espeak", None)}
+    assert choose_describer(None, None, "es", "espeak", config=config) == ("piper", spanish)
+    assert choose_describer("espeak", None, "es", "espeak", config=config) == ("espeak", None)
+    assert choose_describer(None, None, "en", "piper", config=config) == ("espeak", None)
+    # the bundled English voice describes only when it does not narrate
+    assert choose_describer("piper", None, "en", "espeak") == ("piper", None)
+    with pytest.raises(VoiceModelError, match="only Piper voice for 'en' reads the narration"):
+        choose_describer("piper", None, "en", "piper")
+    with pytest.raises(VoiceModelError, match="no Piper voice speaks 'es'"):
+        choose_describer("piper", None, "es", "espeak")
+    with pytest.raises(VoiceModelError, match="narrator's voice"):  # the same model for both voices
+        choose_describer("piper", spanish, "es", "piper", narration_model=spanish)
+    with pytest.raises(VoiceModelError, match="--describer-voice piper"):
+        choose_describer("espeak", spanish, "es", "espeak")
+    config.write_text("describer:\n  es: {engine: festival}\n")
+    with pytest.raises(VoiceModelError, match=r"voices\.yaml: describer\.es must be piper"):
+        describers_from_config(config)
+
+
+def test_an_installed_describer_voice_really_speaks_the_descriptions(tmp_path, joe):
+    from voiceover.describe import BeatDescription, speak_descriptions
+
+    model = _installed(tmp_path, joe, name="en_GB-describer-medium.onnx", language="en_GB")
+    spoken = speak_descriptions([BeatDescription("where", "A ring marks L4-L5."), BeatDescription("x", "")],
+                                "piper", "en", tmp_path / "cache", model)
+    assert spoken[0].source.startswith("piper:en_GB-describer-medium@") and spoken[0].duration_s > 0.5
+    assert spoken[1].duration_s == 0

@@ -10,8 +10,11 @@ for the kind of video: ``describe: procedure:`` in ``_vocabulary.yaml``). From i
   holds on the beat's last frame for the difference (extended description, WCAG 1.2.7),
   so a description never covers the narration. :func:`layout` computes those holds.
 
-The second voice: espeak-ng with a different voice variant (``+f3``) in the video's
-language, or silence of reading length when the narration is silent (``--voice none``).
+The second voice is chosen as the narration's is (``--describer-voice piper|espeak``,
+``--describer-voice-model``, a config's ``describer:``; see :func:`voiceover.voices.choose_describer`):
+by default espeak-ng with a different voice variant (``+f3``) in the video's language, a
+second installed Piper voice where one is given, or silence of reading length when the
+narration is silent (``--voice none``).
 """
 
 from __future__ import annotations
@@ -59,17 +62,26 @@ def descriptions_for(script, kind: str | None, context: dict) -> list[BeatDescri
     return out
 
 
-def describer_voice(engine: str, lang: str) -> tuple[str, str]:
-    """(engine, voice) of the second voice for a narration spoken with ``engine``."""
-    from voiceover.speech import ESPEAK_VOICES
+def describer_voice(engine: str, lang: str, model: Path | None = None) -> tuple[str, str]:
+    """(engine, voice name) of the second voice: ``engine`` is the describer's own (piper, espeak
+    or none), ``model`` its installed Piper voice (checked), else the bundled one."""
+    from voiceover.speech import ESPEAK_VOICES, PIPER_VOICE, use_piper_model
 
     if engine == "none":
         return "none", "none"
+    if engine == "piper":
+        if model is None:
+            return "piper", PIPER_VOICE
+        from voiceover.voices import check_piper_model
+
+        return "piper", use_piper_model(check_piper_model(model, lang))
     return "espeak", ESPEAK_VOICES.get(lang, lang) + DESCRIBER_VARIANT
 
 
-def speak_descriptions(descriptions: Sequence[BeatDescription], engine: str, lang: str, cache_dir: Path):
-    """A SpokenBeat per description (empty ones silent and zero-length), in the second voice."""
+def speak_descriptions(descriptions: Sequence[BeatDescription], engine: str, lang: str, cache_dir: Path,
+                       model: Path | None = None):
+    """A SpokenBeat per description (empty ones silent and zero-length), in the second voice
+    (``engine``: the describer's piper, espeak or none; ``model``: its Piper voice)."""
     import numpy as np
 
     from voiceover.lexicon import load_lexicon
@@ -84,10 +96,11 @@ def speak_descriptions(descriptions: Sequence[BeatDescription], engine: str, lan
         to_segment,
     )
 
-    engine_name, voice = describer_voice(engine, lang)
+    engine_name, voice = describer_voice(engine, lang, model)
     lexicon = load_lexicon(lang)
-    if engine_name == "espeak" and check_engines()["espeak"]:
-        raise NarrationError(f"the described version needs espeak-ng for its second voice: {check_engines()['espeak']}")
+    if engine_name != "none" and check_engines()[engine_name]:
+        raise NarrationError(f"the described version needs {engine_name} for its second voice: "
+                             f"{check_engines()[engine_name]}")
     out = []
     for d in descriptions:
         if not d.text:

@@ -232,6 +232,8 @@ def _parse(path: Path, video: str, lang: str) -> Script:
     for beat in beats:
         for text in [beat.chapter, beat.text] + [t for _, t in beat.variants]:
             _check_fields(path, f"beat '{beat.id}'", text)
+        for text in [beat.describe] + [t for _, t in beat.describe_variants]:
+            _check_fields(path, f"beat '{beat.id}' describe", text)
     _check_fields(path, "title", str(data.get("title", video)))
     return Script(video, lang, str(data.get("title", video)), tuple(beats), path, dict(screen))
 

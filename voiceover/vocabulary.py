@@ -48,6 +48,8 @@ class Vocabulary:
     path: Path | None = None
     describe: dict = field(default_factory=dict)    # kind of video -> beat id -> description
     transcript: dict = field(default_factory=dict)  # the transcript's own words
+    # kind of video -> beats its scripts may leave to the ``describe`` defaults (shown alike in every video)
+    describe_generic: dict = field(default_factory=dict)
 
     # -- numbers -----------------------------------------------------------------------------
     def number(self, value: float, digits: int | None = None) -> str:
@@ -170,7 +172,8 @@ def load_vocabulary(lang: str) -> Vocabulary:
         raise ScriptError(f"{path}: term '{bad}' must be translated by a string")
     vocab = Vocabulary(lang, dict(screen), {" ".join(str(k).split()): " ".join(v.split()) for k, v in terms.items()},
                        str((data.get("number") or {}).get("decimal", ".")), dict(data.get("levels") or {}), path,
-                       dict(data.get("describe") or {}), dict(data.get("transcript") or {}))
+                       dict(data.get("describe") or {}), dict(data.get("transcript") or {}),
+                       {str(k): tuple(v) for k, v in (data.get("describe_generic") or {}).items()})
     if lang != SOURCE_LANG:
         english = load_vocabulary(SOURCE_LANG)
         missing = sorted(set(english.screen) - set(vocab.screen))

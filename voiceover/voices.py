@@ -157,3 +157,93 @@ def choose_voice(voice: str | None, voice_model: Path | None, lang: str,
     if voice is None:
         voice = "piper" if lang in PIPER_LANGS else "espeak"
     return voice, None
+
+
+# ------------------------------------------------------------------------- the describer's voice
+
+DESCRIBER_ENGINES = ("piper", "espeak")
+
+
+def describers_from_config(path: Path | str) -> dict[str, tuple[str, Path | None]]:
+    """``describer:`` of a YAML config file: language -> (engine, Piper model or None).
+
+    ::
+
+        describer:
+          es: {engine: piper, model: /opt/voices/es_MX-claude-high.onnx}
+          en: {engine: espeak}
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise VoiceModelError(f"config {path} is not readable YAML ({str(exc).splitlines()[0]})") from exc
+    table = data.get("describer") if isinstance(data, dict) else None
+    if table is None:
+        return {}
+    example = "e.g. describer: {es: {engine: piper, model: x.onnx}} or {en: {engine: espeak}}"
+    if not isinstance(table, dict):
+        raise VoiceModelError(f"{path}: 'describer' must map a language to a voice, {example}")
+    out: dict[str, tuple[str, Path | None]] = {}
+    for lang, entry in table.items():
+        if isinstance(entry, str):
+            entry = {"engine": "piper", "model": entry} if entry.endswith(".onnx") else {"engine": entry}
+        engine = entry.get("engine", "piper" if entry.get("model") else None) if isinstance(entry, dict) else None
+        model = entry.get("model") if isinstance(entry, dict) else None
+        if engine not in DESCRIBER_ENGINES or (model is not None and (engine != "piper" or not isinstance(model, str)
+                                                                      or not model.strip())):
+            raise VoiceModelError(f"{path}: describer.{lang} must be piper (with a model) or espeak, {example}")
+        model_path = None
+        if model is not None:
+            model_path = Path(model).expanduser()
+            model_path = model_path if model_path.is_absolute() else (path.parent / model_path)
+        out[str(lang)] = (engine, model_path)
+    return out
+
+
+def choose_describer(voice: str | None, model: Path | None, lang: str, narration: str,
+                     narration_model: Path | None = None, config: Path | None = None) -> tuple[str, Path | None]:
+    """(engine, model) of the second voice that reads the audio descriptions.
+
+    ``--describer-voice-model`` wins, then the config's ``describer:`` for ``lang``. Without
+    ``--describer-voice``: piper where a second Piper voice is given, else espeak-ng with its
+    different-sounding variant (the only Piper voice of a language reads the narration). A
+    silent draft (narration ``none``) has silent descriptions. Each refusal is one line naming
+    what was wrong (exit 2); a model is checked as ``--voice-model`` is.
+    """
+    from voiceover.speech import PIPER_LANGS, NarrationError, _check_engine_lang
+
+    if voice == "none" or narration == "none":  # a silent draft's descriptions are silent too
+        if model is not None:
+            check_piper_model(model, lang)  # a bad model named on the command line is still said
+        return "none", None
+    if voice is not None and voice not in DESCRIBER_ENGINES:
+        raise NarrationError(f"unknown describer voice '{voice}'; describer voices: {', '.join(DESCRIBER_ENGINES)}")
+    if model is None and config is not None:
+        engine, configured = describers_from_config(config).get(lang, (None, None))
+        if voice is None:
+            voice = engine
+        if voice in (None, "piper"):
+            model = configured
+    if model is not None:
+        if voice not in (None, "piper"):
+            raise VoiceModelError(f"--describer-voice-model {model} is a Piper voice; use it with "
+                                  f"--describer-voice piper, not {voice}")
+        checked = check_piper_model(model, lang)
+        if narration_model is not None and checked.sha256 == check_piper_model(narration_model, lang).sha256:
+            raise VoiceModelError(f"--describer-voice-model {model} is the narrator's voice; give a second "
+                                  f"{lang} Piper voice so the descriptions sound unlike the narration, or use espeak")
+        return "piper", Path(model)
+    if voice is None or voice == "espeak":
+        _check_engine_lang("espeak", lang)
+        return "espeak", None
+    # piper without a model of its own: the bundled voice, only when it does not read the narration
+    if lang not in PIPER_LANGS:
+        raise VoiceModelError(f"no Piper voice speaks '{lang}' here for the describer; give "
+                              f"--describer-voice-model PATH.onnx (an installed {lang} voice) or use espeak")
+    if narration == "piper" and narration_model is None:
+        raise VoiceModelError(f"the only Piper voice for '{lang}' reads the narration; give --describer-voice-model "
+                              f"PATH.onnx of a second voice, or use --describer-voice espeak")
+    return "piper", None

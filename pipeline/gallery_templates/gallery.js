@@ -26,6 +26,7 @@
     var procedure = form.elements.procedure.value;
     var region = form.elements.region.value;
     var level = form.elements.level.value;
+    var language = form.elements.language ? form.elements.language.value : "";  // only with two languages or more
     var terms = fold(form.elements.q.value).split(/\s+/).filter(Boolean);
     var shown = 0;
     cards.forEach(function (card) {
@@ -33,6 +34,7 @@
       var visible = (!procedure || card.dataset.procedure === procedure) &&
         (!region || card.dataset.region === region) &&
         (!level || card.dataset.level === level) &&
+        (!language || card.dataset.lang === language) &&
         terms.every(function (t) { return entry.search.indexOf(t) !== -1; });
       if (!visible) {
         var player = card.querySelector("video");

@@ -13,7 +13,6 @@ import contextlib
 import datetime as _dt
 import importlib.metadata
 import math
-import os
 import shutil
 import subprocess
 import time
@@ -25,7 +24,8 @@ from pipeline import outputs
 from pipeline.incremental import work_dir
 from pipeline.mux import chapters_from_beats, mux, probe
 from pipeline.quality import QUALITIES
-from spine.errors import RequestError, shorten, shorten_path
+from spine.errors import InternalError, RequestError, shorten, shorten_path
+from spine.settings import settings_or_defaults
 from spine.videos import VideoRequest
 from scenes.storyboard import Storyboard, schedule
 
@@ -33,22 +33,22 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT_DIR = ROOT / "output"
 # Speech, beat segments, checkpoints, fluoroscopy and logs; SPINE_CACHE_DIR moves them all (CI, tests).
 CACHE_DIR_ENV = "SPINE_CACHE_DIR"
-DEFAULT_CACHE_DIR = Path(os.environ.get(CACHE_DIR_ENV) or ROOT / ".cache")
+DEFAULT_CACHE_DIR = settings_or_defaults().cache_dir
 RECORDINGS_DIR = ROOT / "assets" / "voiceover"
 
 
-class BuildError(RuntimeError):
-    pass
+class BuildError(InternalError, RuntimeError):
+    """A built file is not what the storyboard promised (checked before it replaces anything)."""
 
 
 @dataclass(frozen=True)
 class BuildOptions:
-    quality: str = "1080p"
+    quality: str = settings_or_defaults().default_quality
     voice: str = "piper"
     lang: str = "en"
     output_dir: Path = DEFAULT_OUTPUT_DIR
     cache_dir: Path = DEFAULT_CACHE_DIR
-    loudness_lufs: float = -16.0
+    loudness_lufs: float = settings_or_defaults().loudness_lufs
     music: Path | None = None
     burn_captions: bool = False
     recordings_dir: Path | None = RECORDINGS_DIR
@@ -183,7 +183,7 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
 
     started = time.monotonic()
     if options.quality not in QUALITIES:
-        raise BuildError(f"unknown quality '{options.quality}'; qualities: {', '.join(QUALITIES)}")
+        raise RequestError(f"unknown quality '{options.quality}'; qualities: {', '.join(QUALITIES)}")
     check_options(options)
     output_dir = outputs.ensure_writable_dir(Path(options.output_dir))
     outputs.sweep_partials(output_dir)

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenes.kit.typography import FONT_DIR, FONT_FAMILY
+from spine.errors import InternalError, MissingToolError
+from spine.settings import settings
 
 
-class MuxError(RuntimeError):
-    pass
+class MuxError(InternalError, RuntimeError):
+    """ffmpeg or ffprobe failed on a file we made."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def _ffmetadata(title: str, chapters: list[Chapter]) -> str:
 def ffmpeg_binary() -> str:
     exe = shutil.which("ffmpeg")
     if exe is None:
-        raise MuxError("ffmpeg is not installed: run 'make video' (or apt-get install ffmpeg)")
+        raise MissingToolError("ffmpeg is not installed: run 'make video' (or apt-get install ffmpeg)")
     return exe
 
 
@@ -63,6 +65,7 @@ def mux(video: Path, audio: Path, out: Path, *, title: str, chapters: list[Chapt
 
     With ``captions_srt`` the captions are burnt into the picture (re-encoding the video).
     """
+    encoder = settings().encoder
     meta = Path(work_dir) / "chapters.ffmeta"
     meta.write_text(_ffmetadata(title, chapters), encoding="utf-8")
     cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y",
@@ -71,13 +74,11 @@ def mux(video: Path, audio: Path, out: Path, *, title: str, chapters: list[Chapt
     if captions_srt is not None:
         style = f"FontName={FONT_FAMILY},FontSize=18,Outline=2,BorderStyle=1,MarginV=24"
         srt = str(captions_srt).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
-        cmd += ["-vf", f"subtitles='{srt}':fontsdir='{FONT_DIR}':force_style='{style}'",
-                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "20", "-preset", "medium", "-threads", "2"]
+        cmd += ["-vf", f"subtitles='{srt}':fontsdir='{FONT_DIR}':force_style='{style}'", *encoder.reencode_args()]
     else:
         cmd += ["-c:v", "copy"]
     # The fast AAC coder: about 3x quicker than the default two-loop search; speech at 160k stays clean.
-    cmd += ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k", "-ar", "48000", "-ac", "2",
-            "-movflags", "+faststart", "-f", "mp4", str(out)]
+    cmd += [*encoder.audio_args(), "-movflags", "+faststart", "-f", "mp4", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 and "No space left on device" in proc.stderr:
         raise OSError(errno.ENOSPC, "No space left on device", str(out))
@@ -89,7 +90,7 @@ def probe(path: Path) -> dict:
     """ffprobe's view of a file: streams, format and chapters."""
     exe = shutil.which("ffprobe")
     if exe is None:
-        raise MuxError("ffprobe is not installed: run 'make video' (or apt-get install ffmpeg)")
+        raise MissingToolError("ffprobe is not installed: run 'make video' (or apt-get install ffmpeg)")
     proc = subprocess.run([exe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", "-show_chapters", str(path)],
                           capture_output=True, text=True)
     if proc.returncode != 0:

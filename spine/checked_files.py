@@ -39,13 +39,28 @@ def checksum_path(path: Path) -> Path:
 
 
 def digest_of(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
+    """(sha256 hex digest, size in bytes) of the file at ``path``, read once."""
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
+        # hashlib.file_digest (Python 3.11) reads in large blocks without Python-level chunk loops
+        digest = hashlib.file_digest(fh, "sha256")
+        size = fh.tell()
     return digest.hexdigest(), size
+
+
+def is_verified(path: Path) -> bool:
+    """True if the entry at ``path``, as it is now, was verified or written in this process."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return False
+    return (str(path), st.st_size, st.st_mtime_ns) in _verified
+
+
+def remember_verified(path: Path) -> None:
+    """Record the entry at ``path`` as verified as it is now (after its time of last use changed)."""
+    with contextlib.suppress(OSError):
+        st = Path(path).stat()
+        _verified.add((str(path), st.st_size, st.st_mtime_ns))
 
 
 def _replace_atomic(path: Path, write) -> None:

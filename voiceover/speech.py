@@ -35,7 +35,6 @@ import functools
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -49,7 +48,8 @@ import numpy as np
 import soundfile as sf
 from pydub import AudioSegment
 
-from spine import checked_files
+from spine import cache_limits, checked_files
+from spine.settings import settings
 from voiceover.captions import MAX_LINE_CHARS, fits_cue
 from voiceover.lexicon import load_lexicon
 
@@ -324,10 +324,7 @@ def _piper_voice(voice: str = PIPER_VOICE):
     model, config = _INSTALLED_VOICES.get(voice) or _piper_model_paths()
     # What PiperVoice.load does, with our session: a parallel build's worker gets its share of
     # the cores (set by pipeline.cluster's local workers), instead of a thread per core each.
-    setting = os.environ.get(SPEECH_THREADS_ENV, "").strip() or "0"
-    if not setting.isdigit():
-        raise NarrationError(f"{SPEECH_THREADS_ENV}={setting!r}: expected a whole number of threads (0: one per core)")
-    threads = int(setting)
+    threads = settings().speech_threads  # SPEECH_THREADS_ENV; a bad value is one line naming it
     return PiperVoice(config=PiperConfig.from_dict(json.loads(Path(config).read_text(encoding="utf-8"))),
                       session=SeededPiperSession(model, threads=threads), download_dir=Path.cwd())
 
@@ -447,6 +444,7 @@ def _read_cached(path: Path) -> np.ndarray | None:
     if rate != SAMPLE_RATE or data.ndim != 1 or len(data) == 0:
         checked_files.discard(path, f"{rate} Hz, {data.ndim} channel dimension(s), {len(data)} samples")
         return None
+    cache_limits.mark_used(path)
     return data.astype(np.float32) / 32767
 
 
@@ -460,6 +458,8 @@ def _write_cached(path: Path, pcm: np.ndarray) -> None:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise
         raise NarrationError(f"cannot write the speech cache in {path.parent}: {exc.strerror or exc}") from exc
+    # <cache>/<engine>/<key>.wav: the limit covers every engine's sentences together
+    cache_limits.added(path.parent.parent, "*/*.wav", path, settings().speech_cache_limit)
 
 
 def _piece_clip(engine: str, voice: str, lang: str, engine_text: str, cache_dir: Path) -> np.ndarray:

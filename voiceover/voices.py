@@ -149,6 +149,10 @@ def choose_voice(voice: str | None, voice_model: Path | None, lang: str,
 
     if voice_model is None and config is not None and voice in (None, "piper"):
         voice_model = voices_from_config(config).get(lang)
+    if voice_model is None and voice in (None, "piper"):
+        from spine.settings import settings
+
+        voice_model = settings().voices.get(lang)  # SPINE_VOICES: a Piper voice per language
     if voice_model is not None:
         if voice not in (None, "piper"):
             raise VoiceModelError(f"--voice-model {voice_model} is a Piper voice; use it with --voice piper, not {voice}")

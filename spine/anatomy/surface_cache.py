@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spine import cache_limits
+
 __all__ = ["SurfaceCache"]
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -30,10 +32,9 @@ class SurfaceCache:
 
     @classmethod
     def default(cls) -> "SurfaceCache":
-        env = os.environ.get("SPINE_ANATOMY_CACHE")
-        if env == "0":
-            return cls(None)
-        return cls(Path(env) if env else _ROOT / ".cache" / "anatomy")
+        from spine.settings import settings
+
+        return cls(settings().anatomy_dir())  # SPINE_ANATOMY_CACHE ("0": no disk cache)
 
     def _path(self, key: str) -> Path | None:
         return None if self.folder is None else self.folder / f"{key[:40]}.npz"
@@ -49,6 +50,7 @@ class SurfaceCache:
                 got = (z["v"], z["f"], z["cv"] if "cv" in z else None, z["cf"] if "cf" in z else None)
         except Exception:  # unreadable (truncated by a crash of an older writer): rebuild it
             return None
+        cache_limits.mark_used(path)
         self._memory[key] = got
         return got
 
@@ -69,7 +71,10 @@ class SurfaceCache:
                 np.savez(fh, **arrays)
             os.replace(tmp, path)
         except OSError:
-            pass  # a read-only checkout still works, it only rebuilds every time
+            return  # a read-only checkout still works, it only rebuilds every time
+        from spine.settings import settings
+
+        cache_limits.added(path.parent, "*.npz", path, settings().anatomy_cache_limit)  # least recently used go
 
     def flush(self) -> None:
         """Nothing buffered: every put is written at once (kept for callers' symmetry)."""

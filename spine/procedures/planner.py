@@ -1436,7 +1436,10 @@ def build_plan(name: str, level: str, side: str | None, model=None) -> NeedlePla
     proc = load_procedures()[name]
     tech = proc.technique_for(level)
     ctx = _Ctx(model, proc, tech, level, side, entry_side(proc, side))
-    needles = tuple(APPROACH_PLANNERS[tech.approach](ctx))
+    try:
+        needles = tuple(APPROACH_PLANNERS[tech.approach](ctx))
+    except PlanError as exc:  # name the data that asked for it: the file, the technique, the level
+        raise PlanError(f"{name}.yaml: technique '{tech.id}' at {level}{' ' + side if side else ''}: {exc}") from None
     plan = NeedlePlan(name, tech.id, tech.approach, level, side, ctx.entry_side, root_for(proc, level),
                       nerves_words(proc, level), float(tech.needle.length_mm), needles,
                       variants=tuple(v.name for v in proc.variants))

@@ -178,7 +178,7 @@ def tool_versions() -> dict[str, str]:
 
 
 def build_video(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet) -> BuildResult:
-    from voiceover.captions import build_cues, write_srt, write_vtt
+    from voiceover.captions import build_cues, cue_records, write_srt, write_vtt
     from voiceover.mix import mix_narration
 
     started = time.monotonic()
@@ -247,6 +247,7 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
                     for b in storyboard.beats
                 ],
                 "chapters": [{"title": c.title, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3)} for c in chapters],
+                "cues": cue_records(cues),  # the captions as data (the same cues as the .srt and .vtt)
                 "tools": tool_versions(),
                 "review": _review_status(request, options),
                 "brand": options.brand.record() if options.brand else None,

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from spine import checked_files
+from spine.atomic_files import atomic_write
 from spine.errors import InternalError
 from spine.settings import EncoderSettings, Settings
 
@@ -654,16 +655,7 @@ def write_index(cache_dir: Path, request, storyboard, quality: str, keys: Sequen
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data)  # the project's one atomic write (spine.atomic_files)
 
 
 def store_segment(cache_dir: Path, key: str, data: bytes) -> Path:

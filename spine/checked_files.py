@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
+
+from spine.atomic_files import atomic_write
 
 SUFFIX = ".sha256"
 log = logging.getLogger("spine.cache")
@@ -63,23 +63,11 @@ def remember_verified(path: Path) -> None:
         _verified.add((str(path), st.st_size, st.st_mtime_ns))
 
 
-def _replace_atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_checksum(path: Path) -> None:
     """Record the checksum of the entry now at ``path`` (after it was renamed into place)."""
     path = Path(path)
     hexdigest, size = digest_of(path)
-    _replace_atomic(checksum_path(path), lambda fh: fh.write(f"sha256 {hexdigest} {size}\n".encode()))
+    atomic_write(checksum_path(path), f"sha256 {hexdigest} {size}\n")
     with contextlib.suppress(OSError):
         st = path.stat()
         _verified.add((str(path), st.st_size, st.st_mtime_ns))
@@ -88,8 +76,7 @@ def write_checksum(path: Path) -> None:
 def write_entry(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically, then its checksum."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _replace_atomic(path, lambda fh: fh.write(data))
+    atomic_write(path, data)
     write_checksum(path)
     return path
 

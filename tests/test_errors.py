@@ -131,3 +131,19 @@ def test_every_exception_class_is_a_spine_error():
         if not issubclass(getattr(module, name), SpineError):
             not_ours.append(where)
     assert not not_ours, f"exception classes outside SpineError: {not_ours}"
+
+
+def test_a_failed_write_leaves_the_older_file_whole(tmp_path):
+    from spine.atomic_files import atomic_write
+
+    target = tmp_path / "captions.srt"
+    atomic_write(target, "old\n")
+
+    def half_then_fail(fh):
+        fh.write(b"ne")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        atomic_write(target, half_then_fail)
+    assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["captions.srt"]
+    assert atomic_write(target, b"new\n").read_bytes() == b"new\n" and oct(target.stat().st_mode & 0o777) == "0o644"

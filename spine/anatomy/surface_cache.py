@@ -12,13 +12,12 @@ turns the disk cache off. The folder may be deleted at any time.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from spine import cache_limits
+from spine.atomic_files import atomic_write
 
 __all__ = ["SurfaceCache"]
 
@@ -65,11 +64,7 @@ class SurfaceCache:
             arrays["cv"] = np.asarray(cv, np.float64)
             arrays["cf"] = np.asarray(cf, np.int32)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
+            atomic_write(path, lambda fh: np.savez(fh, **arrays))
         except OSError:
             return  # a read-only checkout still works, it only rebuilds every time
         from spine.settings import settings

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,17 +33,9 @@ def pose_for(level: str, view: str, oblique_deg: float | None = None, tilt_deg: 
 
 
 def write_png_atomic(grey: np.ndarray, out: Path) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            Image.fromarray(to_uint8(grey), mode="L").save(fh, format="PNG")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    from spine.atomic_files import atomic_write
+
+    return atomic_write(Path(out), lambda fh: Image.fromarray(to_uint8(grey), mode="L").save(fh, format="PNG"))
 
 
 def render_still(level: str, view: str, oblique_deg: float | None = None, tilt_deg: float = 0.0,

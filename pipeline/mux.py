@@ -8,7 +8,6 @@ AAC, writes chapter marks from the storyboard and moves the index to the front
 from __future__ import annotations
 
 import errno
-import json
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -87,12 +86,41 @@ def mux(video: Path, audio: Path, out: Path, *, title: str, chapters: list[Chapt
 
 
 def probe(path: Path) -> dict:
-    """ffprobe's view of a file: streams, format and chapters."""
-    exe = shutil.which("ffprobe")
-    if exe is None:
-        raise MissingToolError("ffprobe is not installed: run 'make video' (or apt-get install ffmpeg)")
-    proc = subprocess.run([exe, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", "-show_chapters", str(path)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise MuxError(f"ffprobe cannot read {path}: {proc.stderr.strip()}")
-    return json.loads(proc.stdout)
+    """A file's streams, format and chapters, in the shape and units of ffprobe's JSON (the keys we use).
+
+    Read with PyAV (libavformat in process: no ffprobe process per check, no JSON round trip).
+    Compared with ffprobe on built videos: every stream field the same; the format's duration
+    within a millisecond (ffprobe reads the movie header's rounded value)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            streams = [_stream_facts(s) for s in container.streams]
+            chapters = [{"id": i, "start_time": f"{float(ch['start'] * ch['time_base']):.6f}",
+                         "end_time": f"{float(ch['end'] * ch['time_base']):.6f}",
+                         "tags": dict(ch.get("metadata") or {})} for i, ch in enumerate(container.chapters())]
+            duration = f"{container.duration / 1_000_000:.6f}" if container.duration is not None else None
+            fmt = {"duration": duration, "tags": dict(container.metadata),
+                   "format_name": container.format.name, "size": str(Path(path).stat().st_size)}
+    except (av.FFmpegError, OSError) as exc:
+        raise MuxError(f"cannot read {path}: {exc}") from exc
+    return {"streams": streams, "format": fmt, "chapters": chapters}
+
+
+def _stream_facts(stream) -> dict:
+    facts: dict = {"index": stream.index, "codec_type": stream.type,
+                   "time_base": f"{stream.time_base.numerator}/{stream.time_base.denominator}",
+                   "nb_frames": str(stream.frames),
+                   "duration": (f"{float(stream.duration * stream.time_base):.6f}"
+                                if stream.duration is not None else None)}
+    cc = stream.codec_context
+    if cc is None:  # the chapters' data track
+        return facts
+    facts.update(codec_name=cc.name, profile=cc.profile)
+    if stream.type == "video":
+        rate = stream.base_rate or stream.average_rate
+        facts.update(width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt,
+                     r_frame_rate=f"{rate.numerator}/{rate.denominator}" if rate else None)
+    elif stream.type == "audio":
+        facts.update(sample_rate=str(cc.sample_rate), channels=cc.channels)
+    return facts

@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     default_quality: str = "1080p"
     #: every quality the CLI offers (plugins may add more at run time)
     qualities: dict[str, QualitySetting] = Field(default_factory=_default_qualities)
-    encoder: EncoderSettings = Field(default_factory=EncoderSettings)
+    encoder: EncoderSettings = EncoderSettings()
     #: integrated loudness target of the narration mix in LUFS (-16 web, -23 EBU R128)
     loudness_lufs: float = Field(-16.0, ge=-36, le=-10)
     #: an installed Piper voice per language (language -> .onnx path), used when no --voice-model is given

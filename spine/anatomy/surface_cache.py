@@ -59,12 +59,12 @@ class SurfaceCache:
         if path is None:
             return
         v, f, cv, cf = value
-        arrays = {"v": np.asarray(v, np.float64), "f": np.asarray(f, np.int32)}
+        arrays: dict[str, np.ndarray] = {"v": np.asarray(v, np.float64), "f": np.asarray(f, np.int32)}
         if cv is not None:
             arrays["cv"] = np.asarray(cv, np.float64)
             arrays["cf"] = np.asarray(cf, np.int32)
         try:
-            atomic_write(path, lambda fh: np.savez(fh, **arrays))
+            atomic_write(path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]  # numpy's stub
         except OSError:
             return  # a read-only checkout still works, it only rebuilds every time
         from spine.settings import settings

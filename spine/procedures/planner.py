@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 
@@ -64,7 +64,8 @@ __all__ = [
     "coaxial_pose",
 ]
 
-SIGN = {"left": 1.0, "right": -1.0}
+#: +1 toward the patient's left (the x axis); a None side (the midline) is a KeyError, as before
+SIGN: dict[str | None, float] = {"left": 1.0, "right": -1.0}
 NEURAL_AVOID = ("dural_sac", "cord", "conus")
 
 # Targets the model has no landmark for; computed here from its structures.
@@ -740,7 +741,7 @@ def _derived_target(ctx: _Ctx, name: str, level: str, side: str | None):
     raise PlanError(f"unknown target '{name}'")
 
 
-def _root_beside_foramen(ctx: _Ctx, level: str, side: str):
+def _root_beside_foramen(ctx: _Ctx, level: str, side: str | None):
     """The selective block's tip: beside the exiting root just outside its foramen (past the
     lateral surface of the pedicle above), on the needle's side of it (behind, behind-and-above, above, or behind-and-below), clear of bone and
     of the root by :data:`ROOT_BESIDE_GAP_MM`, and reachable by a straight needle within the
@@ -883,7 +884,7 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
             stops.append(Waypoint(kind, (prev + lf_point) / 2 if len(stops) > 1 else entry + 0.5 * (lf_point - entry),
                                   "in the interspinous ligament between the spinous processes"))
         elif kind == "bone_contact":
-            lamina = m.structure(f"{parse_level(level).lower}.lamina.{ctx.side}").solid
+            lamina = m.structure(f"{cast(Interspace, parse_level(level)).lower}.lamina.{ctx.side}").solid
             found = _bone_contact(entry, tip, ctx.bones(near), lamina.center)
             if found is not None:
                 stops.append(Waypoint(kind, found[0], f"on the {_bone_words(found[1])}, then walked off its edge"))
@@ -1088,11 +1089,11 @@ def _plan_facet(ctx: _Ctx) -> list[NeedlePass]:
                        _names(ctx.bones(near, pelvis=pelvis)), (), angles)]
 
 
-def _nerve_axis(ctx: _Ctx, level: str, side: str) -> np.ndarray | None:
+def _nerve_axis(ctx: _Ctx, level: str, side: str | None) -> np.ndarray | None:
     return _nerve_axis_for(ctx.model, ctx.tech, level, side)
 
 
-def _nerve_axis_for(model, tech, level: str, side: str) -> np.ndarray | None:
+def _nerve_axis_for(model, tech, level: str, side: str | None) -> np.ndarray | None:
     """Direction of the nerve at its groove, pointing along it toward the skin side, from the
     technique's ``nerve_course`` (the model has no medial-branch nerve); None if not given."""
     course = tech.nerve_course
@@ -1418,6 +1419,7 @@ def plan_needle(name: str, level: str | None = None, side: str | None = None, mo
     if not procs[name].sided:
         side = None  # the caudal injection is in the midline: a side given by a caller is moot
     request = resolve(name, level, side)
+    assert request.level is not None, f"{name}: a procedure always has a level"
     if model is None:
         return _plan_cached(name, request.level, request.side)
     return _plan(name, request.level, request.side, model)

@@ -427,8 +427,7 @@ def _lead_checks(plan, needle, model, tech) -> list[Check]:
     from spine.anatomy.levels import VERTEBRAE
 
     pieces = model.structures(kinds=["epidural_space"])
-    pts = [a + s * (b - a) for a, b in zip(needle.lead, needle.lead[1:]) for s in np.linspace(0, 1, 6)[1:]]
-    pts = np.array(pts)
+    pts = np.array([a + s * (b - a) for a, b in zip(needle.lead, needle.lead[1:]) for s in np.linspace(0, 1, 6)[1:]])
     inside = np.zeros(len(pts), bool)
     for st in pieces:
         inside |= st.solid.contains(pts)

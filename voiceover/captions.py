@@ -27,7 +27,7 @@ import srt
 from spine.atomic_files import atomic_write
 
 if TYPE_CHECKING:
-    from voiceover.speech import SpokenBeat
+    from voiceover.speech_types import SpokenBeat
 
 MAX_LINE_CHARS = 42
 MAX_LINES = 2

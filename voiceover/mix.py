@@ -30,7 +30,7 @@ from pydub import AudioSegment
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
-from voiceover.speech import SAMPLE_RATE, NarrationError, SpokenBeat, resample, to_array, to_segment
+from voiceover.speech_types import SAMPLE_RATE, NarrationError, SpokenBeat, resample, to_array, to_segment
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "music"
 BUNDLED_BED = ASSETS_DIR / "calm_pad.wav"

@@ -28,7 +28,6 @@ A human recording ``recordings_dir/<beat_id>.<ext>`` replaces a beat's synthesis
 
 from __future__ import annotations
 
-from spine.errors import SpineError
 
 import errno
 import functools
@@ -39,70 +38,34 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from dataclasses import dataclass
-from math import gcd
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import soundfile as sf
-from pydub import AudioSegment
 
 from spine import cache_limits, checked_files
 from spine.settings import settings
 from voiceover.captions import MAX_LINE_CHARS, fits_cue
+from voiceover.speech_types import (  # noqa: F401 - also read from here by older callers
+    PAD_S, PIPER_LANGS, PIPER_VOICE, SAMPLE_RATE, NarrationError, Piece, Sentence, SpokenBeat, resample, to_array,
+    to_segment,
+)
 from voiceover.lexicon import load_lexicon
 
 ENGINES = ("piper", "espeak", "none")
-SAMPLE_RATE = 48_000
 CACHE_VERSION = 2               # bump when the stored audio for the same key changes
 
-PIPER_VOICE = "en_US-joe-medium"
-PIPER_LANGS = ("en",)
 PIPER_LENGTH_SCALE = 1.0        # 1.0 = the voice's trained pace
 ESPEAK_WORDS_PER_MIN = 160      # espeak-ng default is 175; a little slower for patients
 ESPEAK_VOICES = {"en": "en-us"}  # lang -> espeak-ng voice, where they differ
 NONE_WORDS_PER_S = 2.6
 
-PAD_S = 0.02                    # silence kept before and after each piece's speech
 SENTENCE_GAP_S = 0.45           # pause after a full sentence
 CLAUSE_GAP_S = 0.22             # pause after a clause of a split sentence
 MAX_PIECE_CHARS = 2 * MAX_LINE_CHARS - 4
 
 OnBeat = Callable[[int, int, str], None]
-
-
-class NarrationError(SpineError, ValueError):
-    """Narration cannot be produced: bad engine/language, missing tool, bad recording. One line."""
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """One caption-sized piece of speech."""
-
-    text: str        # WRITTEN form (captions keep "L4-L5", "mL", "°C")
-    start_s: float   # relative to the beat's audio start, measured from the audio
-    end_s: float
-
-
-@dataclass
-class SpokenBeat:
-    id: str
-    audio: AudioSegment          # mono, 48000 Hz, 16-bit
-    sentences: list[Sentence]
-    source: str                  # "piper:en_US-joe-medium", "espeak:es", "recorded:<path>", "none"
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.audio.raw_data) / (2 * SAMPLE_RATE)
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A caption-sized piece of a beat's written text."""
-
-    text: str
-    ends_sentence: bool
 
 
 # ---------------------------------------------------------------- text -> pieces
@@ -372,18 +335,6 @@ def _synthesise(engine: str, voice: str, lang: str, text: str) -> np.ndarray:
     raise NarrationError(f"engine '{engine}' does not synthesise")
 
 
-def resample(x: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """``x`` (mono float) from ``rate`` to ``target`` Hz, polyphase (scipy)."""
-    x = np.asarray(x, np.float32)
-    if rate == target or len(x) == 0:
-        return x
-    from scipy.signal import resample_poly
-
-    g = gcd(int(rate), int(target))
-    # Kaiser beta 10: images and aliases ~100 dB down (the default beta 5 leaves them at -60 dB).
-    return resample_poly(x, target // g, int(rate) // g, window=("kaiser", 10.0)).astype(np.float32)
-
-
 def speech_bounds(x: np.ndarray, rate: int = SAMPLE_RATE, floor_db: float = -60.0, below_peak_db: float = 40.0) -> tuple[int, int] | None:
     """First and last sample of speech: 10 ms frames louder than max(floor, peak frame - below_peak_db)."""
     frame = max(1, int(0.01 * rate))
@@ -477,18 +428,6 @@ def _piece_clip(engine: str, voice: str, lang: str, engine_text: str, cache_dir:
 
 
 # ---------------------------------------------------------------- beats
-
-def to_segment(x: np.ndarray) -> AudioSegment:
-    """float mono at SAMPLE_RATE -> 16-bit pydub segment."""
-    pcm = np.clip(np.round(np.asarray(x, np.float64) * 32767), -32768, 32767).astype("<i2")
-    return AudioSegment(pcm.tobytes(), frame_rate=SAMPLE_RATE, sample_width=2, channels=1)
-
-
-def to_array(segment: AudioSegment) -> np.ndarray:
-    """pydub segment -> float mono at SAMPLE_RATE."""
-    seg = segment.set_channels(1).set_frame_rate(SAMPLE_RATE).set_sample_width(2)
-    return np.frombuffer(seg.raw_data, dtype="<i2").astype(np.float32) / 32767
-
 
 def _assemble(pieces: Sequence[Piece], clips: Sequence[np.ndarray], speech_s: Sequence[tuple[float, float]] | None = None):
     """Join clips with pauses; each piece's speech spans (start, end) within its clip."""

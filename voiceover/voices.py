@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from voiceover.speech import NarrationError
+from voiceover.speech_types import NarrationError
 
 
 class VoiceModelError(NarrationError):
@@ -145,7 +145,7 @@ def choose_voice(voice: str | None, voice_model: Path | None, lang: str,
     """(engine, model) for a render: ``--voice-model`` wins, then the config's ``voices:`` for
     ``lang``; without ``--voice``, piper where a Piper voice speaks ``lang``, else espeak-ng
     (the offline default for languages without a bundled voice). A model is checked here."""
-    from voiceover.speech import PIPER_LANGS
+    from voiceover.speech_types import PIPER_LANGS
 
     if voice_model is None and config is not None and voice in (None, "piper"):
         voice_model = voices_from_config(config).get(lang)

@@ -50,6 +50,9 @@ import numpy as np
 
 from spine.anatomy.levels import Interspace, parse_level, region_of
 from spine.anatomy.solids import Ellipsoid, Solid
+from spine.procedures.geometry import (  # noqa: F401 - also read from here by callers of the planner
+    DISC_BEND_MAX_DEG, SIGN, _nerve_axis_for, _unit, carm_angles, get_model, level_frame,
+)
 from spine.procedures.validator import BONE_GRAZE_MM, LENGTH_RESERVE_MM, Check, PlanError, validate
 
 __all__ = [
@@ -64,8 +67,6 @@ __all__ = [
     "coaxial_pose",
 ]
 
-#: +1 toward the patient's left (the x axis); a None side (the midline) is a KeyError, as before
-SIGN: dict[str | None, float] = {"left": 1.0, "right": -1.0}
 NEURAL_AVOID = ("dural_sac", "cord", "conus")
 
 # Targets the model has no landmark for; computed here from its structures.
@@ -95,14 +96,6 @@ SKIN = {
     "lumbar": (165.0, 117.0, 6.0),
     "sacral": (170.0, 110.0, 6.0),
 }
-
-
-@lru_cache(maxsize=1)
-def get_model():
-    """The default spine model (built once)."""
-    from spine.anatomy.model import SpineModel
-
-    return SpineModel.default()
 
 
 # -- plan objects ---------------------------------------------------------------------------------
@@ -136,6 +129,8 @@ class NeedlePass:
     angles: dict = field(default_factory=dict, compare=False)
     lead: tuple[np.ndarray, ...] = field(default=(), compare=False)  # SCS: lead polyline
     bend: np.ndarray | None = field(default=None, compare=False)  # discography: curved inner needle leaves here
+    # the point the needle is aimed at, where a rule checks it (RFA: the nerve the lesion must reach)
+    target_point: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def segments(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The needle at every stop (skin entry -> stop) and the lead's pieces, without repeats."""
@@ -263,12 +258,6 @@ def _round(p) -> list[float]:
     return [round(float(v), 2) for v in np.asarray(p, float)]
 
 
-def _unit(v) -> np.ndarray:
-    v = np.asarray(v, float)
-    n = np.linalg.norm(v)
-    return v / n if n > 1e-12 else v
-
-
 def coaxial_pose(needle: NeedlePass, level: str, model=None):
     from spine.imaging.carm import MAX_TILT_DEG, CArmPose
 
@@ -281,22 +270,9 @@ def coaxial_pose(needle: NeedlePass, level: str, model=None):
 
 # -- geometry helpers -------------------------------------------------------------------------------
 
-def carm_angles(approach_vec) -> tuple[float, float]:
-    """(rotation, tilt) in degrees of the beam along ``approach_vec`` (tip -> skin)."""
-    a = _unit(approach_vec)
-    return math.degrees(math.atan2(a[0], a[1])), math.degrees(math.asin(float(np.clip(a[2], -1, 1))))
-
-
 def beam_vectors(rot_deg: np.ndarray, tilt_deg: np.ndarray) -> np.ndarray:
     r, t = np.radians(rot_deg), np.radians(tilt_deg)
     return np.stack([np.sin(r) * np.cos(t), np.cos(r) * np.cos(t), np.sin(t)], axis=-1)
-
-
-def level_frame(model, level: str) -> tuple[np.ndarray, np.ndarray]:
-    parsed = parse_level(level)
-    if isinstance(parsed, Interspace):
-        return model.interspace_frame(str(parsed))
-    return model.vertebra_frame(parsed.name)
 
 
 def _vertebrae_of(level: str) -> list[str]:
@@ -1093,18 +1069,6 @@ def _nerve_axis(ctx: _Ctx, level: str, side: str | None) -> np.ndarray | None:
     return _nerve_axis_for(ctx.model, ctx.tech, level, side)
 
 
-def _nerve_axis_for(model, tech, level: str, side: str | None) -> np.ndarray | None:
-    """Direction of the nerve at its groove, pointing along it toward the skin side, from the
-    technique's ``nerve_course`` (the model has no medial-branch nerve); None if not given."""
-    course = tech.nerve_course
-    if course is None:
-        return None
-    o, r = level_frame(model, level)
-    lat, cau = math.radians(course.lateral_deg), math.radians(course.caudal_deg)
-    s = SIGN[side]
-    return _unit(r @ np.array([s * math.sin(lat) * math.cos(cau), math.cos(lat) * math.cos(cau), -math.sin(cau)]))
-
-
 def _active_tip_distance(point, tip, approach_vec, active_mm: float) -> float:
     """Distance from ``point`` to the active tip: the last ``active_mm`` of the cannula."""
     a = _unit(approach_vec)
@@ -1196,7 +1160,7 @@ def _plan_medial_branch(ctx: _Ctx) -> list[NeedlePass]:
             if axis is not None:
                 angles["angle_to_nerve_deg"] = float(_canal_angle(a[None], axis)[0])
         passes.append(NeedlePass(nerve.name, entry, tip, stops, nerve.landmark, at, None if rf else region,
-                                 _names(avoid), _names(bones), (), angles))
+                                 _names(avoid), _names(bones), (), angles, target_point=nerve_point))
     return passes
 
 
@@ -1271,7 +1235,6 @@ def _plan_disc(ctx: _Ctx) -> list[NeedlePass]:
                        _names(avoid), _names(bones), (), angles, bend=bend)]
 
 
-DISC_BEND_MAX_DEG = 35.0  # [unverified] how far a curved discography inner needle turns
 
 
 def _disc_bend(ctx: _Ctx, corridor: Corridor, tip, level: str) -> tuple[np.ndarray, np.ndarray]:

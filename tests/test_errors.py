@@ -147,3 +147,18 @@ def test_a_failed_write_leaves_the_older_file_whole(tmp_path):
         atomic_write(target, half_then_fail)
     assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["captions.srt"]
     assert atomic_write(target, b"new\n").read_bytes() == b"new\n" and oct(target.stat().st_mode & 0o777) == "0o644"
+
+
+def test_handout_words_are_checked_by_their_model(monkeypatch, tmp_path):
+    import pipeline.handout as handout
+
+    words = tmp_path / "handout_words.yaml"
+    words.write_text(handout.WORDS_FILE.read_text(encoding="utf-8").replace('video_line: "Video: {file}"',
+                                                                            'video_line: "Video"', 1))
+    monkeypatch.setattr(handout, "WORDS_FILE", words)
+    handout._all_words.cache_clear()
+    try:
+        with pytest.raises(handout.HandoutError, match=r"^handout_words\.yaml: en\.video_line: .*\{file\}"):
+            handout.words_for("en")
+    finally:
+        handout._all_words.cache_clear()

@@ -26,6 +26,7 @@ from pipeline.mux import chapters_from_beats, mux, probe
 from pipeline.quality import QUALITIES
 from spine.errors import InternalError, RequestError, shorten, shorten_path
 from spine.settings import settings_or_defaults
+from spine.video_props import VideoProps, video_props
 from spine.videos import VideoRequest
 from scenes.storyboard import Storyboard, schedule
 
@@ -133,7 +134,11 @@ def check_data_words(request: VideoRequest, lang: str) -> None:
         vocabulary.term(phrase)
 
 
-def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: BuildOptions | None = None) -> Storyboard:
+def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: BuildOptions | None = None,
+                    props: VideoProps | None = None) -> Storyboard:
+    """The storyboard of ``request``, carrying its props (planned here if not given) with the filled words."""
+    import dataclasses
+
     from pipeline.review import load_review
     from voiceover.vocabulary import load_vocabulary, screen_words
 
@@ -146,7 +151,10 @@ def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: Bu
     # Publishing: the closing card's review line and the brand (both part of every beat's cache key).
     context["review_line"] = load_review(request.name).line(script.lang)
     context["brand"] = options.brand.scene_context() if options is not None and options.brand is not None else None
-    return schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
+    board = schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
+    props = (props or video_props(request)).model_copy(update={"words": dict(request.script_context()),
+                                                               "screen": context["screen"]})
+    return dataclasses.replace(board, props=props)
 
 
 def render_frames(request: VideoRequest, storyboard: Storyboard, quality: str, work_dir: Path, progress: Progress = _quiet,
@@ -190,9 +198,10 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
     paths = output_paths(request, options)
     q = QUALITIES[options.quality]
 
+    props = video_props(request)  # the validated needle plan, before anything is spoken
     progress(f"{paths['mp4'].name}: narration ({options.voice}, {options.lang})")
     script, spoken = prepare_narration(request, options, progress)
-    storyboard = make_storyboard(request, script, spoken, q.fps, options)
+    storyboard = make_storyboard(request, script, spoken, q.fps, options, props)
     progress(f"{paths['mp4'].name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps")
 
     with work_dir(options.cache_dir, "build") as work:

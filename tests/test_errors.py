@@ -82,6 +82,20 @@ def test_a_plan_the_anatomy_cannot_satisfy_is_one_line_naming_the_file(copy, dam
     assert "1 deg" in line
 
 
+def test_a_plan_error_stops_a_render_before_anything_is_spoken(copy, damage, tmp_path):
+    # the needle plan is part of the video's props, made before the narration
+    damage("spine/procedures/data/caudal-esi.yaml", lambda t: t.replace("entry_max_deg: 45", "entry_max_deg: 1", 1))
+    env_cache = tmp_path / "cache"
+    proc = subprocess.run([sys.executable, str(copy / "render.py"), "render", "caudal-esi", "--quality", "preview",
+                           "--output-dir", str(tmp_path / "out")], cwd=copy, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, PYTHONPATH=str(copy), PYTHONHASHSEED="0",
+                                                SPINE_CACHE_DIR=str(env_cache),
+                                                SPINE_ANATOMY_CACHE=str(settings().anatomy_dir())))
+    assert proc.returncode == 2
+    assert one_line(proc).startswith("Error: caudal-esi.yaml: technique 'sacral' at S5: no caudal path")
+    assert not (env_cache / "speech").exists() and not list((tmp_path / "out").iterdir())
+
+
 def test_a_bad_lexicon_is_one_line_before_anything_is_spoken(copy, damage, tmp_path):
     damage("voiceover/lexicon.yaml", lambda t: t.replace("en:\n", "en:\n  patterns: [oops\n", 1))
     proc = run_in(copy, "render", "overview", "--quality", "preview", "--voice", "piper",

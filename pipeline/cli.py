@@ -335,7 +335,7 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
     """
     from pipeline.build import DEFAULT_OUTPUT_DIR
     from pipeline.outputs import ensure_writable_dir
-    from spine.videos import RequestError, resolve
+    from spine.videos import resolve
     from spine.imaging.still import render_still
 
     request = resolve(name, level, side)
@@ -351,11 +351,9 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
 
         plan = plan_needle(request.spec.procedure, chosen_level, request.side or "right")
         needle = Needle.from_gauge(plan.entry, plan.tip, 22)
-    try:
-        path = render_still(chosen_level, view, oblique_deg=oblique_deg, tilt_deg=tilt_deg, size=size, out=out,
-                            side=request.side or "right", needle=needle, marker=True)
-    except ValueError as exc:
-        raise RequestError(str(exc).splitlines()[0]) from exc
+    # a view, angle or size out of range is a RequestError from the imaging code: one line, exit 2
+    path = render_still(chosen_level, view, oblique_deg=oblique_deg, tilt_deg=tilt_deg, size=size, out=out,
+                        side=request.side or "right", needle=needle, marker=True)
     click.echo(str(path))
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from spine.errors import RequestError
+
 from .carm import CArmPose
 from .detector import Detector, to_uint8
 from .layers import FluoroImager, Needle
@@ -21,9 +23,9 @@ def pose_for(level: str, view: str, oblique_deg: float | None = None, tilt_deg: 
              side: str = "right", model=None) -> CArmPose:
     """The C-arm pose for a view name; errors are one-line ValueErrors."""
     if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r}: choose one of {', '.join(VIEWS)}")
+        raise RequestError(f"unknown view {view!r}: choose one of {', '.join(VIEWS)}")
     if oblique_deg is not None and view != "oblique":
-        raise ValueError(f"--oblique-deg applies only to --view oblique (got --view {view})")
+        raise RequestError(f"--oblique-deg applies only to --view oblique (got --view {view})")
     if view == "ap":
         return CArmPose.ap(level, tilt_deg=tilt_deg, model=model)
     if view == "lateral":
@@ -50,7 +52,7 @@ def render_still(level: str, view: str, oblique_deg: float | None = None, tilt_d
     patient's side, as every fluoroscopy image the videos show carries it (``render.py still``).
     """
     if not 16 <= int(size) <= 4096:
-        raise ValueError(f"size must be within 16..4096 px, got {size}")
+        raise RequestError(f"size must be within 16..4096 px, got {size}")
     if model is None:
         from .anchors import default_model
 

@@ -775,7 +775,7 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
     from spine.settings import settings
 
     if cache_dir is not None and settings().fluoro_cache_dir is None:  # everything cached goes where asked
-        os.environ["SPINE_FLUORO_CACHE_DIR"] = str(Path(cache_dir) / "fluoro")
+        os.environ["FLUORO_CACHE_DIR"] = str(Path(cache_dir) / "fluoro")  # the name older runs and tests clear
     jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
                         cache_dir=cache, only=only, plugins=plugins_from_env(), brand=brand)
     printer = _Printer(quiet)

@@ -13,7 +13,6 @@ import contextlib
 import datetime as _dt
 import importlib.metadata
 import math
-import os
 import shutil
 import subprocess
 import time
@@ -25,7 +24,9 @@ from pipeline import outputs
 from pipeline.incremental import work_dir
 from pipeline.mux import chapters_from_beats, mux, probe
 from pipeline.quality import QUALITIES
-from spine.errors import RequestError, shorten, shorten_path
+from spine.errors import InternalError, RequestError, shorten, shorten_path
+from spine.settings import settings_or_defaults
+from spine.video_props import VideoProps, video_props
 from spine.videos import VideoRequest
 from scenes.storyboard import Storyboard, schedule
 
@@ -33,22 +34,22 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT_DIR = ROOT / "output"
 # Speech, beat segments, checkpoints, fluoroscopy and logs; SPINE_CACHE_DIR moves them all (CI, tests).
 CACHE_DIR_ENV = "SPINE_CACHE_DIR"
-DEFAULT_CACHE_DIR = Path(os.environ.get(CACHE_DIR_ENV) or ROOT / ".cache")
+DEFAULT_CACHE_DIR = settings_or_defaults().cache_dir
 RECORDINGS_DIR = ROOT / "assets" / "voiceover"
 
 
-class BuildError(RuntimeError):
-    pass
+class BuildError(InternalError, RuntimeError):
+    """A built file is not what the storyboard promised (checked before it replaces anything)."""
 
 
 @dataclass(frozen=True)
 class BuildOptions:
-    quality: str = "1080p"
+    quality: str = settings_or_defaults().default_quality
     voice: str = "piper"
     lang: str = "en"
     output_dir: Path = DEFAULT_OUTPUT_DIR
     cache_dir: Path = DEFAULT_CACHE_DIR
-    loudness_lufs: float = -16.0
+    loudness_lufs: float = settings_or_defaults().loudness_lufs
     music: Path | None = None
     burn_captions: bool = False
     recordings_dir: Path | None = RECORDINGS_DIR
@@ -135,7 +136,11 @@ def check_data_words(request: VideoRequest, lang: str) -> None:
         vocabulary.term(phrase)
 
 
-def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: BuildOptions | None = None) -> Storyboard:
+def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: BuildOptions | None = None,
+                    props: VideoProps | None = None) -> Storyboard:
+    """The storyboard of ``request``, carrying its props (planned here if not given) with the filled words."""
+    import dataclasses
+
     from pipeline.review import load_review
     from voiceover.vocabulary import load_vocabulary, screen_words
 
@@ -148,7 +153,10 @@ def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: Bu
     # Publishing: the closing card's review line and the brand (both part of every beat's cache key).
     context["review_line"] = load_review(request.name).line(script.lang)
     context["brand"] = options.brand.scene_context() if options is not None and options.brand is not None else None
-    return schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
+    board = schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
+    props = (props or video_props(request)).model_copy(update={"words": dict(request.script_context()),
+                                                               "screen": context["screen"]})
+    return dataclasses.replace(board, props=props)
 
 
 def render_frames(request: VideoRequest, storyboard: Storyboard, quality: str, work_dir: Path, progress: Progress = _quiet,
@@ -180,21 +188,22 @@ def tool_versions() -> dict[str, str]:
 
 
 def build_video(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet) -> BuildResult:
-    from voiceover.captions import build_cues, write_srt, write_vtt
+    from voiceover.captions import build_cues, cue_records, write_srt, write_vtt
     from voiceover.mix import mix_narration
 
     started = time.monotonic()
     if options.quality not in QUALITIES:
-        raise BuildError(f"unknown quality '{options.quality}'; qualities: {', '.join(QUALITIES)}")
+        raise RequestError(f"unknown quality '{options.quality}'; qualities: {', '.join(QUALITIES)}")
     check_options(options)
     output_dir = outputs.ensure_writable_dir(Path(options.output_dir))
     outputs.sweep_partials(output_dir)
     paths = output_paths(request, options)
     q = QUALITIES[options.quality]
 
+    props = video_props(request)  # the validated needle plan, before anything is spoken
     progress(f"{paths['mp4'].name}: narration ({options.voice}, {options.lang})")
     script, spoken = prepare_narration(request, options, progress)
-    storyboard = make_storyboard(request, script, spoken, q.fps, options)
+    storyboard = make_storyboard(request, script, spoken, q.fps, options, props)
     progress(f"{paths['mp4'].name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps")
 
     with work_dir(options.cache_dir, "build") as work:
@@ -249,6 +258,7 @@ def build_video(request: VideoRequest, options: BuildOptions, progress: Progress
                     for b in storyboard.beats
                 ],
                 "chapters": [{"title": c.title, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3)} for c in chapters],
+                "cues": cue_records(cues),  # the captions as data (the same cues as the .srt and .vtt)
                 "tools": tool_versions(),
                 "review": _review_status(request, options),
                 "brand": options.brand.record() if options.brand else None,

@@ -783,8 +783,10 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
 
     out = Path(output_dir or DEFAULT_OUTPUT_DIR)
     cache = ensure_writable_dir(Path(cache_dir or DEFAULT_CACHE_DIR), option="--cache-dir", what="cache directory")
-    if cache_dir is not None and not os.environ.get("FLUORO_CACHE_DIR"):  # everything cached goes where asked
-        os.environ["FLUORO_CACHE_DIR"] = str(Path(cache_dir) / "fluoro")
+    from spine.settings import settings
+
+    if cache_dir is not None and settings().fluoro_cache_dir is None:  # everything cached goes where asked
+        os.environ["FLUORO_CACHE_DIR"] = str(Path(cache_dir) / "fluoro")  # the name older runs and tests clear
     jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
                         cache_dir=cache, only=only, plugins=plugins_from_env(), brand=brand, described=described)
     printer = _Printer(quiet)

@@ -17,7 +17,8 @@ from pathlib import Path
 import click
 
 from pipeline.quality import DEFAULT_QUALITY, QUALITIES
-from spine.errors import SpineError, one_line, shorten
+from spine.errors import InternalError, SpineError, one_line, shorten
+from spine.settings import settings, settings_or_defaults
 from spine.videos import SIDES, all_videos
 
 VOICES = ("piper", "espeak", "none")
@@ -35,9 +36,7 @@ def reviews_option(fn):
         if value is not None:
             import os
 
-            from pipeline.review import REVIEWS_DIR_ENV
-
-            os.environ[REVIEWS_DIR_ENV] = str(value)  # workers and child processes read the same records
+            os.environ["SPINE_REVIEWS_DIR"] = str(value)  # the setting: workers and child processes read the same records
         return value
 
     return click.option("--reviews-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
@@ -130,7 +129,8 @@ def list_videos(as_json: bool) -> None:
 @click.option("--describer-voice-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="An installed Piper voice (.onnx + .onnx.json) for the describer, unlike the narrator's.")
 @click.option("--lang", default="en", show_default=True, help="Narration language (a script must exist).")
-@click.option("--loudness", type=FiniteFloatRange(-36, -10), default=-16.0, show_default=True,
+@click.option("--loudness", type=FiniteFloatRange(-36, -10), default=settings_or_defaults().loudness_lufs,
+              show_default=True,
               help="Integrated loudness target in LUFS (-16 web, -23 EBU R128 broadcast).")
 @click.option("--music", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Music bed under the narration (ducked under speech).")
@@ -220,12 +220,9 @@ def doctor() -> None:
 def gallery(output_dir, brand_file) -> None:
     """Write output/index.html: every built video with poster, captions, chapters, filters and search."""
     from pipeline.build import DEFAULT_OUTPUT_DIR
-    from pipeline.gallery import GalleryError, write_gallery
+    from pipeline.gallery import write_gallery
 
-    try:
-        page = write_gallery(output_dir or DEFAULT_OUTPUT_DIR, _gallery_brand(brand_file))
-    except GalleryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    page = write_gallery(output_dir or DEFAULT_OUTPUT_DIR, _gallery_brand(brand_file))
     click.echo(str(page))
     overdue = _overdue_in_gallery(output_dir or DEFAULT_OUTPUT_DIR)
     if overdue:
@@ -357,7 +354,7 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
     """
     from pipeline.build import DEFAULT_OUTPUT_DIR
     from pipeline.outputs import ensure_writable_dir
-    from spine.videos import RequestError, resolve
+    from spine.videos import resolve
     from spine.imaging.still import render_still
 
     request = resolve(name, level, side)
@@ -373,11 +370,9 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
 
         plan = plan_needle(request.spec.procedure, chosen_level, request.side or "right")
         needle = Needle.from_gauge(plan.entry, plan.tip, 22)
-    try:
-        path = render_still(chosen_level, view, oblique_deg=oblique_deg, tilt_deg=tilt_deg, size=size, out=out,
-                            side=request.side or "right", needle=needle, marker=True)
-    except ValueError as exc:
-        raise RequestError(str(exc).splitlines()[0]) from exc
+    # a view, angle or size out of range is a RequestError from the imaging code: one line, exit 2
+    path = render_still(chosen_level, view, oblique_deg=oblique_deg, tilt_deg=tilt_deg, size=size, out=out,
+                        side=request.side or "right", needle=needle, marker=True)
     click.echo(str(path))
 
 
@@ -505,8 +500,9 @@ def loop(only, quality, lang, output_dir, brand_file) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; user errors print one line and exit 2."""
+    """Run the CLI; every SpineError is caught here, once: one line, its exit code (2, or 1 for a fault of ours)."""
     try:
+        settings()  # a bad SPINE_* variable is one line before anything runs
         cli.main(args=argv, prog_name="render.py", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
@@ -520,8 +516,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         return exc.exit_code
-    except SpineError as exc:  # every mistake a user can fix: one line, its exit code (2)
-        click.echo(f"Error: {one_line(exc)}", err=True)
+    except SpineError as exc:  # every error raised on purpose: one line, its exit code (2: the user can fix it)
+        if settings_or_defaults().debug:
+            raise
+        hint = " (a fault of this program, not of the request: please report this line; SPINE_DEBUG=1 shows where)"
+        click.echo(f"Error: {one_line(exc)}{hint if isinstance(exc, InternalError) else ''}", err=True)
         return exc.exit_code
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):

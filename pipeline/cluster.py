@@ -93,7 +93,9 @@ def load_plugins(plugins: Iterable[str]) -> None:
 
 
 def plugins_from_env() -> tuple[str, ...]:
-    return tuple(p for p in os.environ.get(PLUGINS_ENV, "").split(os.pathsep) if p)
+    from spine.settings import settings
+
+    return settings().plugins()  # PLUGINS_ENV
 
 
 def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable[[Any], None] | None = None) -> TaskOutcome:
@@ -318,10 +320,9 @@ class LocalPool:
 
 def worker_cache_dir() -> Path:
     """The segment/speech cache of a cluster worker (on the worker's machine)."""
-    configured = os.environ.get(WORKER_CACHE_ENV)
-    if configured:
-        return Path(configured)
-    return Path.home() / ".cache" / "spinal-injections-animation"
+    from spine.settings import settings
+
+    return settings().worker_cache  # WORKER_CACHE_ENV
 
 
 def run_on_dask_worker(task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...],

@@ -168,9 +168,12 @@ def _hold_frames(movie: Path, storyboard, plan, out: Path, fps: int) -> None:
     graph = ";".join(parts) + ";" + "".join(labels) + f"concat=n={len(labels)}:v=1:a=0,fps={fps}[out]"
     script = out.with_suffix(".filter")
     script.write_text(graph, encoding="utf-8")
+    from spine.settings import settings
+
+    encoder = settings().encoder
     cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(movie),
-           "-filter_complex_script", str(script), "-map", "[out]", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-           "-crf", "20", "-preset", "veryfast", "-threads", "2", "-an", str(out)]
+           "-filter_complex_script", str(script), "-map", "[out]",
+           *encoder.reencode_args(encoder.described_preset), "-an", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()

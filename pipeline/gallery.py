@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pipeline import outputs
+from spine.errors import MissingToolError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Es
 BUILD_HINTS = ("make video", "python render.py render overview --quality preview")
 
 
-class GalleryError(RuntimeError):
+class GalleryError(MissingToolError, RuntimeError):
     """The gallery cannot be written (e.g. ffmpeg is missing)."""
 
 

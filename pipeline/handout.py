@@ -17,6 +17,9 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline import outputs
 from spine.errors import SpineError
@@ -42,11 +45,50 @@ def handout_path(mp4: Path, paper: str) -> Path:
     return Path(mp4).with_name(f"{Path(mp4).stem}.handout-{paper}.pdf")
 
 
-@lru_cache(maxsize=1)
-def _all_words() -> dict:
-    import yaml
+class HandoutWords(BaseModel):
+    """The handout's words in one language (every one required: a missing word is a data error)."""
 
-    return yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    level: str
+    side: str
+    sides: dict[Literal["left", "right"], str]
+    steps: str
+    before: str
+    during: str
+    after: str
+    risks: str
+    questions_heading: str
+    questions: list[str] = Field(min_length=1)
+    after_extra: str
+    education: str
+    video_line: str
+    made_by: str
+
+    @field_validator("video_line")
+    @classmethod
+    def _names_the_file(cls, value: str) -> str:
+        if "{file}" not in value:
+            raise ValueError("must contain {file} (where the video's file name goes)")
+        return value
+
+
+@lru_cache(maxsize=1)
+def _all_words() -> dict[str, dict]:
+    """Language -> the handout's words, validated (one line naming the file and the field if not)."""
+    from spine.yaml_files import read_yaml
+
+    data = read_yaml(WORDS_FILE, HandoutError, label=WORDS_FILE.name, what="handout words")
+    if not isinstance(data, dict) or "en" not in data:
+        raise HandoutError(f"{WORDS_FILE.name}: expected a section per language, 'en' first (en: level: ...)")
+    table = {}
+    for lang, words in data.items():
+        try:
+            table[str(lang)] = HandoutWords.model_validate(words).model_dump()
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in (lang, *error["loc"]))
+            raise HandoutError(f"{WORDS_FILE.name}: {where}: {error['msg']}") from None
+    return table
 
 
 def words_for(lang: str) -> dict:

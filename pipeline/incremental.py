@@ -54,6 +54,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from spine import checked_files
+from spine.atomic_files import atomic_write
+from spine.errors import InternalError
+from spine.settings import EncoderSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
@@ -74,7 +77,7 @@ CHECKPOINTS_DIR = "checkpoints"
 WORK_DIR = "work"  # per-task scratch folders (Manim's media, the mix, the mux): <cache>/work/<kind>-<pid>-<random>
 # The segment and checkpoint cache is pruned to this many bytes after a build (least recently
 # used first; nothing the build just used). SPINE_CACHE_LIMIT overrides it ("500M", "4G"; "0": no pruning).
-CACHE_LIMIT_BYTES = 2 << 30
+CACHE_LIMIT_BYTES = Settings.model_fields["cache_limit"].default
 CACHE_LIMIT_ENV = "SPINE_CACHE_LIMIT"
 # Share of a render pass's time that may go into keeping checkpoints (pickling the scene).
 CHECKPOINT_BUDGET = 0.05
@@ -370,7 +373,7 @@ def up_to_date(request, options, inputs: dict[str, Any]) -> bool:
 
 # x264 preset of beat segments at preview sizes (<= 480 lines): half the encoding time of the
 # default "medium", files no larger at crf 23. Larger qualities keep "medium" (what the final MP4 holds).
-PREVIEW_PRESET = "veryfast"
+PREVIEW_PRESET = EncoderSettings().small_preset
 
 #: x264 settings of every beat segment (the joined video is these segments, not re-encoded).
 #: - One encoder thread: x264's decisions then do not depend on the machine's core count, so
@@ -382,12 +385,14 @@ PREVIEW_PRESET = "veryfast"
 #:   about 20 % more bytes at the same crf (that beat's 1.6 s transform at 108p and 480p).
 #: With both, a beat's partial movies came out byte-identical in 6 of 6 processes; the tests
 #: still compare decoded frames (framemd5).
-SEGMENT_ENCODER_OPTIONS = {"crf": "23", "threads": "1", "x264-params": "mbtree=0"}
+#: The numbers live in spine/settings.py (EncoderSettings); this is the default, for reference.
+SEGMENT_ENCODER_OPTIONS = EncoderSettings().segment_options(10_000)
 
 
 def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
     """Manim's config for a silent render of ``quality`` into ``work_dir`` (one home for these)."""
     from pipeline.quality import QUALITIES
+    from spine.settings import settings
 
     q = QUALITIES[quality]
     return {
@@ -397,7 +402,7 @@ def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
         "disable_caching": True, "progress_bar": "none", "verbosity": "WARNING",
         "write_to_movie": True, "format": "mp4", "preview": False, "save_last_frame": False,
         "video_codec": "libx264", "pixel_format": "yuv420p",
-        "video_encoder_options": SEGMENT_ENCODER_OPTIONS | ({"preset": PREVIEW_PRESET} if q.height <= 480 else {}),
+        "video_encoder_options": settings().encoder.segment_options(q.height),
     }
 
 
@@ -657,16 +662,7 @@ def write_index(cache_dir: Path, request, storyboard, quality: str, keys: Sequen
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data)  # the project's one atomic write (spine.atomic_files)
 
 
 def store_segment(cache_dir: Path, key: str, data: bytes) -> Path:
@@ -723,16 +719,10 @@ def sweep_stale_work_dirs(cache_dir: Path) -> list[Path]:
     return removed
 
 
-def parse_size(text: str) -> int:
-    """Bytes from "2G", "500M", "64k" or a plain number."""
-    text = str(text).strip().upper().removesuffix("B").removesuffix("I")
-    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
-    return int(float(text[:-1] if scale > 1 else text) * scale)
-
-
 def cache_limit() -> int:
-    configured = os.environ.get(CACHE_LIMIT_ENV)
-    return parse_size(configured) if configured else CACHE_LIMIT_BYTES
+    from spine.settings import settings
+
+    return settings().cache_limit  # CACHE_LIMIT_ENV (default CACHE_LIMIT_BYTES)
 
 
 def _touch(paths: Iterable[Path]) -> None:
@@ -810,7 +800,7 @@ class PassReport:
     stopped_early: bool = False  # the rest of the video was known from an earlier pass
 
 
-class RestoreMismatch(RuntimeError):
+class RestoreMismatch(InternalError, RuntimeError):
     """A restored checkpoint does not reproduce the state it was taken from."""
 
 

@@ -90,11 +90,14 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
                                   INTERSTITIAL_S, NEXT_WORDS.get(lang, NEXT_WORDS["en"]))
         scene.render()
         movie = Path(scene.renderer.file_writer.movie_file_path)
+    from spine.settings import settings
+
+    encoder = settings().encoder
     cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(movie),
            # silence exactly as long as the picture (the MP4's edit list trims the AAC padding)
-           "-f", "lavfi", "-t", f"{frames / fps:.6f}", "-i", "anullsrc=channel_layout=stereo:sample_rate=48000",
-           "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
-           "-c:a", "aac", "-aac_coder", "fast", "-b:a", "160k", "-ar", "48000", "-ac", "2",
+           "-f", "lavfi", "-t", f"{frames / fps:.6f}", "-i",
+           f"anullsrc=channel_layout=stereo:sample_rate={encoder.audio_rate}",
+           "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *encoder.audio_args(),
            "-movflags", "+faststart", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -19,6 +19,7 @@ sidecar's sha256 and the manifest (``render.py verify``).
 
 from __future__ import annotations
 
+from spine.atomic_files import atomic_path
 from spine.errors import SpineError, shorten
 
 import contextlib
@@ -82,20 +83,12 @@ def _scratch_dir_for(final: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_output(final: Path, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path; on success rename it to ``final``, on any failure delete it."""
+    """Yield a temporary path; on success rename it to ``final``, on any failure delete it (the
+    project's one atomic write, :mod:`spine.atomic_files`, with the scratch folder of the outputs)."""
     final = Path(final)
-    scratch = _scratch_dir_for(final)
-    fd, tmp_name = tempfile.mkstemp(prefix=PARTIAL_PREFIX, suffix=suffix or final.suffix, dir=scratch)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(final, scratch_dir=_scratch_dir_for(final), prefix=PARTIAL_PREFIX,
+                     suffix=suffix or final.suffix) as tmp:
         yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def write_text_atomic(final: Path, text: str) -> None:

@@ -1,8 +1,14 @@
-"""Render qualities: frame size and rate of each, one home for these numbers."""
+"""Render qualities: frame size and rate of each, as the settings define them (``spine/settings.py``).
+
+``QUALITIES`` is the table every module reads (plugins may add a quality to it at run time);
+its numbers, the default quality and the encoder's settings are written only in the settings.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from spine.settings import settings_or_defaults
 
 
 @dataclass(frozen=True)
@@ -14,13 +20,6 @@ class Quality:
 
 
 QUALITIES: dict[str, Quality] = {
-    q.name: q
-    for q in (
-        Quality("preview", 854, 480, 15),
-        Quality("720p", 1280, 720, 30),
-        Quality("1080p", 1920, 1080, 30),
-        Quality("1440p", 2560, 1440, 30),
-        Quality("2160p", 3840, 2160, 30),
-    )
+    name: Quality(name, q.width, q.height, q.fps) for name, q in settings_or_defaults().qualities.items()
 }
-DEFAULT_QUALITY = "1080p"
+DEFAULT_QUALITY: str = settings_or_defaults().default_quality

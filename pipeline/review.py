@@ -19,7 +19,6 @@ gallery and ``render.py doctor`` (which flags a review whose ``next_review`` has
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -109,7 +108,9 @@ def add_months(day: _dt.date, months: int) -> _dt.date:
 
 
 def reviews_dir() -> Path:
-    return Path(os.environ.get(REVIEWS_DIR_ENV) or DEFAULT_REVIEWS_DIR)
+    from spine.settings import settings
+
+    return settings().reviews_dir  # SPINE_REVIEWS_DIR (REVIEWS_DIR_ENV)
 
 
 def record_path(video: str, directory: Path | None = None) -> Path:

@@ -15,12 +15,13 @@ from manim import FadeOut, MovingCameraScene, config
 from manim.animation.animation import prepare_animation
 
 from scenes.kit.palette import BACKGROUND
+from spine.errors import InternalError
 from scenes.kit.typography import register_fonts
 from scenes.storyboard import Storyboard, TimedBeat
 
 
-class BeatOverrun(RuntimeError):
-    pass
+class BeatOverrun(InternalError, RuntimeError):
+    """A beat's animations wrote more or fewer frames than the storyboard gave it (our fault)."""
 
 
 class BeatClock:

@@ -23,7 +23,8 @@ from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title
 from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, glow_size_mm, plain,
                                          polyline_mobject, problem_site, problem_site_at, wrap)
 from scenes.narrated import NarratedScene
-from spine.procedures.catalog import procedure
+from spine.errors import InternalError
+from spine.procedures.catalog import procedure  # data_words: the build's check of a translation's words
 from spine.procedures.planner import plan_needle
 from spine.procedures.schema import CONTRAST_PATTERNS
 from spine.anatomy.levels import neighbours
@@ -151,13 +152,16 @@ class ProcedureScene(NarratedScene):
 
     # -- shared -----------------------------------------------------------------------------------
     def prepare(self) -> None:
-        ctx = self.context
+        props = self.storyboard.props  # spine.video_props.VideoProps, made by the pipeline before narration
+        if props is None or props.plan is None or props.procedure is None or props.technique is None:
+            raise InternalError(f"{self.storyboard.video}: the storyboard carries no needle plan; "
+                                "make it with pipeline.build.make_storyboard")
         self.model = SpineModel.default()
-        self.name = ctx.get("video") or ctx.get("procedure")
-        self.proc = procedure(self.name)
-        self.plan = plan_needle(self.name, ctx.get("level"), ctx.get("side"))
+        self.name = props.video
+        self.proc = props.procedure
+        self.plan = props.plan
         self.level, self.side = self.plan.level, self.plan.side
-        self.tech = self.proc.technique_for(self.level)
+        self.tech = props.technique
         self.conf = self.tech.confirmation
         self.poses = [v.pose(self.level, self.side, self.model) for v in self.tech.views]
         needle = self.tech.needle

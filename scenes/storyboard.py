@@ -48,6 +48,9 @@ class Storyboard:
     beats: tuple[TimedBeat, ...]
     fps: int
     context: dict[str, Any] = field(default_factory=dict)
+    #: spine.video_props.VideoProps: the scene's typed inputs (plan, procedure data, words), made once
+    #: per request by the pipeline; derived from the context and the data, so not part of equality
+    props: Any = field(default=None, compare=False)
 
     @property
     def total_frames(self) -> int:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
+
+from spine.atomic_files import atomic_write
 
 SUFFIX = ".sha256"
 log = logging.getLogger("spine.cache")
@@ -39,32 +39,35 @@ def checksum_path(path: Path) -> Path:
 
 
 def digest_of(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
+    """(sha256 hex digest, size in bytes) of the file at ``path``, read once."""
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
+        # hashlib.file_digest (Python 3.11) reads in large blocks without Python-level chunk loops
+        digest = hashlib.file_digest(fh, "sha256")
+        size = fh.tell()
     return digest.hexdigest(), size
 
 
-def _replace_atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", dir=path.parent)
+def is_verified(path: Path) -> bool:
+    """True if the entry at ``path``, as it is now, was verified or written in this process."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        st = Path(path).stat()
+    except OSError:
+        return False
+    return (str(path), st.st_size, st.st_mtime_ns) in _verified
+
+
+def remember_verified(path: Path) -> None:
+    """Record the entry at ``path`` as verified as it is now (after its time of last use changed)."""
+    with contextlib.suppress(OSError):
+        st = Path(path).stat()
+        _verified.add((str(path), st.st_size, st.st_mtime_ns))
 
 
 def write_checksum(path: Path) -> None:
     """Record the checksum of the entry now at ``path`` (after it was renamed into place)."""
     path = Path(path)
     hexdigest, size = digest_of(path)
-    _replace_atomic(checksum_path(path), lambda fh: fh.write(f"sha256 {hexdigest} {size}\n".encode()))
+    atomic_write(checksum_path(path), f"sha256 {hexdigest} {size}\n")
     with contextlib.suppress(OSError):
         st = path.stat()
         _verified.add((str(path), st.st_size, st.st_mtime_ns))
@@ -73,8 +76,7 @@ def write_checksum(path: Path) -> None:
 def write_entry(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically, then its checksum."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _replace_atomic(path, lambda fh: fh.write(data))
+    atomic_write(path, data)
     write_checksum(path)
     return path
 

@@ -1,5 +1,8 @@
-"""The one error base of the project: every mistake a user can make in a request or a data
-file is a :class:`SpineError`, which the CLI prints as one line and exits with its code."""
+"""The one error base of the project: every error the project raises on purpose is a
+:class:`SpineError`, which the CLI (``pipeline/cli.py``, ``main``) catches in one place and prints
+as one line, exiting with the error's ``exit_code``: 2 for a mistake the user can fix (a request,
+a data file, a script, the lexicon, a brand profile, a missing program), 1 for an
+:class:`InternalError` (our own check of our own work failed)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,18 @@ class SpineError(Exception):
 
 class RequestError(SpineError, ValueError):
     """A request names a video, level or side that does not exist or is not allowed."""
+
+
+class MissingToolError(SpineError):
+    """A program the pipeline runs is not installed (ffmpeg, ffprobe); the message says how to install it."""
+
+
+class InternalError(SpineError):
+    """One of our own checks found a fault that is not the user's: a built file that is not what the
+    storyboard promised, an encoder that failed, a beat that overran its frames. Still one line (no
+    traceback unless ``SPINE_DEBUG=1``), but exit status 1: the request was fine, report the line."""
+
+    exit_code = 1
 
 
 #: the most characters of a message the CLI prints (a 10,000-digit level is not echoed whole)

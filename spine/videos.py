@@ -153,8 +153,9 @@ def all_videos() -> dict[str, VideoSpec]:
 def resolve(name: str, level: str | None = None, side: str | None = None) -> VideoRequest:
     videos = all_videos()
     spec = videos.get(name)
-    if spec is None and data_problem() is not None and _is_procedure_name(name):
-        raise data_problem()
+    problem = data_problem()
+    if spec is None and problem is not None and _is_procedure_name(name):
+        raise problem
     if spec is None:
         raise RequestError(f"unknown video '{shorten(name)}'; videos: {', '.join(videos)}")
     if level is not None and not spec.levels:
@@ -166,8 +167,9 @@ def resolve(name: str, level: str | None = None, side: str | None = None) -> Vid
     chosen_level = None
     if spec.levels:
         chosen_level = spec.default_level if level is None else _normalise_level(level, spec)
-        if chosen_level not in spec.levels:
-            why = spec.level_rule(chosen_level) if spec.level_rule else f"'{name}' is not offered at level {chosen_level}"
+        if chosen_level is None or chosen_level not in spec.levels:
+            why = (spec.level_rule(chosen_level) if spec.level_rule and chosen_level is not None
+                   else f"'{name}' is not offered at level {chosen_level}")
             raise RequestError(f"{why}; allowed levels: {spec.describe_levels()}")
     chosen_side = (side or spec.default_side) if spec.sides else None
     if chosen_side is not None and chosen_side not in spec.sides:

@@ -118,3 +118,15 @@ def test_writing_creates_a_missing_folder(tmp_path):
     target = tmp_path / "deeper" / "captions.srt"
     write_srt([Cue(0.0, 1.5, "Hello.")], target)
     assert target.read_text().startswith("1\n00:00:00,000 --> 00:00:01,500\nHello.")
+
+
+def test_srt_round_trips_through_the_srt_library_and_vtt_escapes_its_markup():
+    from voiceover.captions import cue_records, parse_srt, srt_text, vtt_text
+
+    cues = [Cue(0.0, 1.5, "Hello."), Cue(1.5, 3.257, "Salt & pepper\n<not a tag>"), Cue(3600.0, 3601.25, "An hour in.")]
+    back = parse_srt(srt_text(cues))
+    assert back == [Cue(0.0, 1.5, "Hello."), Cue(1.5, 3.257, "Salt & pepper\n<not a tag>"),
+                    Cue(3600.0, 3601.25, "An hour in.")]
+    vtt = vtt_text(cues)
+    assert "Salt &amp; pepper\n&lt;not a tag&gt;\n" in vtt and "01:00:00.000 --> 01:00:01.250" in vtt
+    assert cue_records(cues)[1] == {"start_s": 1.5, "end_s": 3.257, "text": "Salt & pepper\n<not a tag>"}

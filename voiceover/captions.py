@@ -17,14 +17,17 @@ next cue when the two fit together.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+import srt
+
+from spine.atomic_files import atomic_write
+
 if TYPE_CHECKING:
-    from voiceover.speech import SpokenBeat
+    from voiceover.speech_types import SpokenBeat
 
 MAX_LINE_CHARS = 42
 MAX_LINES = 2
@@ -172,25 +175,46 @@ def check_cues(cues: Iterable[Cue]) -> list[str]:
     return problems
 
 
+# SRT is written and read by the ``srt`` library (the format's timestamps, numbering and block
+# rules, tested there against many real files) rather than by our own formatting. WebVTT has no
+# library as small and well kept; our writer is a few lines, checked by tests/test_voiceover_captions.py.
+
+def _delta(seconds: float) -> _dt.timedelta:
+    return _dt.timedelta(milliseconds=max(0, int(round(seconds * 1000))))
+
+
 def srt_text(cues: Iterable[Cue]) -> str:
-    blocks = [
-        f"{n}\n{_clock(c.start_s, ',')} --> {_clock(c.end_s, ',')}\n{c.text}\n"
-        for n, c in enumerate(cues, start=1)
-    ]
-    return "\n".join(blocks)
+    return srt.compose([srt.Subtitle(n, _delta(c.start_s), _delta(c.end_s), c.text)
+                        for n, c in enumerate(cues, start=1)], reindex=False)
+
+
+def parse_srt(text: str) -> list[Cue]:
+    """The cues of an SRT file's text (times in seconds, to the millisecond)."""
+    return [Cue(s.start.total_seconds(), s.end.total_seconds(), s.content) for s in srt.parse(text)]
 
 
 def vtt_text(cues: Iterable[Cue]) -> str:
-    blocks = [f"{_clock(c.start_s, '.')} --> {_clock(c.end_s, '.')}\n{c.text}\n" for c in cues]
+    blocks = [f"{_clock(c.start_s, '.')} --> {_clock(c.end_s, '.')}\n{_vtt_escape(c.text)}\n" for c in cues]
     return "WEBVTT\n\n" + "\n".join(blocks)
 
 
+def _vtt_escape(text: str) -> str:
+    """WebVTT cue text: '&' and '<' are markup there, and a blank line or '-->' would end the cue."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "\n".join(line for line in text.split("\n") if line.strip())
+
+
+def cue_records(cues: Iterable[Cue]) -> list[dict]:
+    """The cues as JSON-ready records (for the sidecar): start and end in seconds, the text's lines."""
+    return [{"start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3), "text": c.text} for c in cues]
+
+
 def write_srt(cues: Iterable[Cue], path: Path) -> None:
-    _write_atomic(Path(path), srt_text(cues))
+    atomic_write(Path(path), srt_text(cues))
 
 
 def write_vtt(cues: Iterable[Cue], path: Path) -> None:
-    _write_atomic(Path(path), vtt_text(cues))
+    atomic_write(Path(path), vtt_text(cues))
 
 
 def _clock(seconds: float, sep: str) -> str:
@@ -200,14 +224,3 @@ def _clock(seconds: float, sep: str) -> str:
     s, ms = divmod(rest, 1000)
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -30,7 +30,7 @@ from pydub import AudioSegment
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
-from voiceover.speech import SAMPLE_RATE, NarrationError, SpokenBeat, resample, to_array, to_segment
+from voiceover.speech_types import SAMPLE_RATE, NarrationError, SpokenBeat, resample, to_array, to_segment
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "music"
 BUNDLED_BED = ASSETS_DIR / "calm_pad.wav"
@@ -269,9 +269,13 @@ def load_music(path: Path, n_samples: int) -> np.ndarray:
 
 def music_stems(
     beats: Sequence[SpokenBeat], starts_s: Sequence[float], total_s: float, *,
-    loudness_lufs: float = -16.0, music: Path | None = None,
+    loudness_lufs: float | None = None, music: Path | None = None,
 ) -> Stems:
-    """Speech normalised to ``loudness_lufs`` and the ducked bed, separately (before limiting)."""
+    """Speech normalised to ``loudness_lufs`` (default: the setting) and the ducked bed, separately (before limiting)."""
+    if loudness_lufs is None:
+        from spine.settings import settings
+
+        loudness_lufs = settings().loudness_lufs
     n = int(round(total_s * SAMPLE_RATE))
     speech = _place_beats(beats, starts_s, n)
     speaking = _speaking_mask(beats, starts_s, n)
@@ -294,9 +298,13 @@ def music_stems(
 
 def mix_narration(
     beats: list[SpokenBeat], starts_s: list[float], total_s: float, *,
-    loudness_lufs: float = -16.0, true_peak_dbtp: float = -1.5, music: Path | None = None,
+    loudness_lufs: float | None = None, true_peak_dbtp: float = -1.5, music: Path | None = None,
 ) -> AudioSegment:
     """The whole soundtrack, exactly ``total_s`` long (to the sample), mono 48 kHz 16-bit."""
+    if loudness_lufs is None:
+        from spine.settings import settings
+
+        loudness_lufs = settings().loudness_lufs
     stems = music_stems(beats, starts_s, total_s, loudness_lufs=loudness_lufs, music=music)
     mix = stems.speech.astype(np.float64) + stems.music
     if not np.any(mix):

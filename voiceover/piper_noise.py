@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spine.errors import SpineError
+
 __all__ = ["NOISE_INPUTS", "SeededPiperSession", "noise_fed_model", "text_seed"]
 
 #: new graph input -> (node it replaces, channels of the noise)
@@ -33,8 +35,8 @@ NOISE_INPUTS = {
 FRAMES_PER_PHONEME = 48
 
 
-class PiperModelError(RuntimeError):
-    pass
+class PiperModelError(SpineError, RuntimeError):
+    """A Piper voice whose graph is not the VITS export this module knows (a user-installed voice)."""
 
 
 def text_seed(text: str) -> int:

@@ -32,7 +32,7 @@ from typing import Sequence
 import numpy as np
 import soundfile as sf
 
-from voiceover.speech import (
+from voiceover.speech_types import (
     PAD_S, SAMPLE_RATE, NarrationError, Piece, Sentence, SpokenBeat, resample, to_segment,
 )
 

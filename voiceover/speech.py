@@ -28,81 +28,44 @@ A human recording ``recordings_dir/<beat_id>.<ext>`` replaces a beat's synthesis
 
 from __future__ import annotations
 
-from spine.errors import SpineError
 
 import errno
 import functools
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import tempfile
 import threading
-from dataclasses import dataclass
-from math import gcd
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import soundfile as sf
-from pydub import AudioSegment
 
-from spine import checked_files
+from spine import cache_limits, checked_files
+from spine.settings import settings
 from voiceover.captions import MAX_LINE_CHARS, fits_cue
+from voiceover.speech_types import (  # noqa: F401 - also read from here by older callers
+    PAD_S, PIPER_LANGS, PIPER_VOICE, SAMPLE_RATE, NarrationError, Piece, Sentence, SpokenBeat, resample, to_array,
+    to_segment,
+)
 from voiceover.lexicon import load_lexicon
 
 ENGINES = ("piper", "espeak", "none")
-SAMPLE_RATE = 48_000
 CACHE_VERSION = 2               # bump when the stored audio for the same key changes
 
-PIPER_VOICE = "en_US-joe-medium"
-PIPER_LANGS = ("en",)
 PIPER_LENGTH_SCALE = 1.0        # 1.0 = the voice's trained pace
 ESPEAK_WORDS_PER_MIN = 160      # espeak-ng default is 175; a little slower for patients
 ESPEAK_VOICES = {"en": "en-us"}  # lang -> espeak-ng voice, where they differ
 NONE_WORDS_PER_S = 2.6
 
-PAD_S = 0.02                    # silence kept before and after each piece's speech
 SENTENCE_GAP_S = 0.45           # pause after a full sentence
 CLAUSE_GAP_S = 0.22             # pause after a clause of a split sentence
 MAX_PIECE_CHARS = 2 * MAX_LINE_CHARS - 4
 
 OnBeat = Callable[[int, int, str], None]
-
-
-class NarrationError(SpineError, ValueError):
-    """Narration cannot be produced: bad engine/language, missing tool, bad recording. One line."""
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """One caption-sized piece of speech."""
-
-    text: str        # WRITTEN form (captions keep "L4-L5", "mL", "°C")
-    start_s: float   # relative to the beat's audio start, measured from the audio
-    end_s: float
-
-
-@dataclass
-class SpokenBeat:
-    id: str
-    audio: AudioSegment          # mono, 48000 Hz, 16-bit
-    sentences: list[Sentence]
-    source: str                  # "piper:en_US-joe-medium", "espeak:es", "recorded:<path>", "none"
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.audio.raw_data) / (2 * SAMPLE_RATE)
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A caption-sized piece of a beat's written text."""
-
-    text: str
-    ends_sentence: bool
 
 
 # ---------------------------------------------------------------- text -> pieces
@@ -324,10 +287,7 @@ def _piper_voice(voice: str = PIPER_VOICE):
     model, config = _INSTALLED_VOICES.get(voice) or _piper_model_paths()
     # What PiperVoice.load does, with our session: a parallel build's worker gets its share of
     # the cores (set by pipeline.cluster's local workers), instead of a thread per core each.
-    setting = os.environ.get(SPEECH_THREADS_ENV, "").strip() or "0"
-    if not setting.isdigit():
-        raise NarrationError(f"{SPEECH_THREADS_ENV}={setting!r}: expected a whole number of threads (0: one per core)")
-    threads = int(setting)
+    threads = settings().speech_threads  # SPEECH_THREADS_ENV; a bad value is one line naming it
     return PiperVoice(config=PiperConfig.from_dict(json.loads(Path(config).read_text(encoding="utf-8"))),
                       session=SeededPiperSession(model, threads=threads), download_dir=Path.cwd())
 
@@ -373,18 +333,6 @@ def _synthesise(engine: str, voice: str, lang: str, text: str) -> np.ndarray:
             data, rate = sf.read(wav, dtype="float32", always_2d=True)
         return resample(data.mean(axis=1), rate)
     raise NarrationError(f"engine '{engine}' does not synthesise")
-
-
-def resample(x: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """``x`` (mono float) from ``rate`` to ``target`` Hz, polyphase (scipy)."""
-    x = np.asarray(x, np.float32)
-    if rate == target or len(x) == 0:
-        return x
-    from scipy.signal import resample_poly
-
-    g = gcd(int(rate), int(target))
-    # Kaiser beta 10: images and aliases ~100 dB down (the default beta 5 leaves them at -60 dB).
-    return resample_poly(x, target // g, int(rate) // g, window=("kaiser", 10.0)).astype(np.float32)
 
 
 def speech_bounds(x: np.ndarray, rate: int = SAMPLE_RATE, floor_db: float = -60.0, below_peak_db: float = 40.0) -> tuple[int, int] | None:
@@ -447,6 +395,7 @@ def _read_cached(path: Path) -> np.ndarray | None:
     if rate != SAMPLE_RATE or data.ndim != 1 or len(data) == 0:
         checked_files.discard(path, f"{rate} Hz, {data.ndim} channel dimension(s), {len(data)} samples")
         return None
+    cache_limits.mark_used(path)
     return data.astype(np.float32) / 32767
 
 
@@ -460,6 +409,8 @@ def _write_cached(path: Path, pcm: np.ndarray) -> None:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise
         raise NarrationError(f"cannot write the speech cache in {path.parent}: {exc.strerror or exc}") from exc
+    # <cache>/<engine>/<key>.wav: the limit covers every engine's sentences together
+    cache_limits.added(path.parent.parent, "*/*.wav", path, settings().speech_cache_limit)
 
 
 def _piece_clip(engine: str, voice: str, lang: str, engine_text: str, cache_dir: Path) -> np.ndarray:
@@ -477,18 +428,6 @@ def _piece_clip(engine: str, voice: str, lang: str, engine_text: str, cache_dir:
 
 
 # ---------------------------------------------------------------- beats
-
-def to_segment(x: np.ndarray) -> AudioSegment:
-    """float mono at SAMPLE_RATE -> 16-bit pydub segment."""
-    pcm = np.clip(np.round(np.asarray(x, np.float64) * 32767), -32768, 32767).astype("<i2")
-    return AudioSegment(pcm.tobytes(), frame_rate=SAMPLE_RATE, sample_width=2, channels=1)
-
-
-def to_array(segment: AudioSegment) -> np.ndarray:
-    """pydub segment -> float mono at SAMPLE_RATE."""
-    seg = segment.set_channels(1).set_frame_rate(SAMPLE_RATE).set_sample_width(2)
-    return np.frombuffer(seg.raw_data, dtype="<i2").astype(np.float32) / 32767
-
 
 def _assemble(pieces: Sequence[Piece], clips: Sequence[np.ndarray], speech_s: Sequence[tuple[float, float]] | None = None):
     """Join clips with pauses; each piece's speech spans (start, end) within its clip."""

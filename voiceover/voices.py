@@ -19,8 +19,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
-from voiceover.speech import NarrationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from voiceover.speech_types import NarrationError
 
 
 class VoiceModelError(NarrationError):
@@ -117,27 +120,41 @@ def voices_from_config(path: Path | str) -> dict[str, Path]:
           es: {engine: piper, model: /opt/voices/es_ES-davefx-medium.onnx}
           fr: /opt/voices/fr_FR-siwis-medium.onnx
     """
-    import yaml
+    from pydantic import ValidationError
+
+    from spine.yaml_files import read_yaml
 
     path = Path(path)
+    data = read_yaml(path, VoiceModelError, label=f"config {path}", not_yaml="not readable YAML") or {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise VoiceModelError(f"config {path} is not readable YAML ({str(exc).splitlines()[0]})") from exc
-    voices = data.get("voices") if isinstance(data, dict) else None
-    if voices is None:
-        return {}
-    if not isinstance(voices, dict):
-        raise VoiceModelError(f"{path}: 'voices' must map a language to a Piper model, e.g. es: /voices/es_ES-x.onnx")
+        config = VoicesConfig.model_validate(data if isinstance(data, dict) else {})
+    except ValidationError as exc:
+        lang = next((str(p) for p in exc.errors()[0]["loc"][1:2]), "")
+        if not lang:
+            raise VoiceModelError(f"{path}: 'voices' must map a language to a Piper model, "
+                                  "e.g. es: /voices/es_ES-x.onnx") from None
+        raise VoiceModelError(f"{path}: voices.{lang} must name a Piper model, "
+                              "e.g. {engine: piper, model: x.onnx}") from None
     out = {}
-    for lang, entry in voices.items():
-        model = entry.get("model") if isinstance(entry, dict) else entry
-        engine = entry.get("engine", "piper") if isinstance(entry, dict) else "piper"
-        if engine != "piper" or not isinstance(model, str) or not model.strip():
-            raise VoiceModelError(f"{path}: voices.{lang} must name a Piper model, e.g. {{engine: piper, model: x.onnx}}")
-        model_path = Path(model).expanduser()
+    for lang, entry in (config.voices or {}).items():
+        model_path = Path(entry.model if isinstance(entry, VoiceEntry) else entry).expanduser()
         out[str(lang)] = model_path if model_path.is_absolute() else (path.parent / model_path)
     return out
+
+
+class VoiceEntry(BaseModel):
+    """``{engine: piper, model: path.onnx}`` (only Piper voices are installed by clinics)."""
+
+    model_config = ConfigDict(extra="forbid")
+    engine: Literal["piper"] = "piper"
+    model: str = Field(min_length=1, pattern=r"\S")
+
+
+class VoicesConfig(BaseModel):
+    """A config file's ``voices:`` (other top-level keys belong to other readers)."""
+
+    model_config = ConfigDict(extra="allow")
+    voices: dict[str, VoiceEntry | Annotated[str, Field(min_length=1, pattern=r"\S")]] | None = None
 
 
 def choose_voice(voice: str | None, voice_model: Path | None, lang: str,
@@ -145,10 +162,14 @@ def choose_voice(voice: str | None, voice_model: Path | None, lang: str,
     """(engine, model) for a render: ``--voice-model`` wins, then the config's ``voices:`` for
     ``lang``; without ``--voice``, piper where a Piper voice speaks ``lang``, else espeak-ng
     (the offline default for languages without a bundled voice). A model is checked here."""
-    from voiceover.speech import PIPER_LANGS
+    from voiceover.speech_types import PIPER_LANGS
 
     if voice_model is None and config is not None and voice in (None, "piper"):
         voice_model = voices_from_config(config).get(lang)
+    if voice_model is None and voice in (None, "piper"):
+        from spine.settings import settings
+
+        voice_model = settings().voices.get(lang)  # SPINE_VOICES: a Piper voice per language
     if voice_model is not None:
         if voice not in (None, "piper"):
             raise VoiceModelError(f"--voice-model {voice_model} is a Piper voice; use it with --voice piper, not {voice}")

@@ -185,9 +185,9 @@ def build_landmarks(b: "_Builder") -> None:
         upper, lower = space.split("-")
         jf = b.chain.joints[space]
         for name, src in (("superior_endplate", lower), ("inferior_endplate", upper), ("sap", lower)):
-            for side in (SIDES if CATALOGUE[name].bilateral else (None,)):
-                e = L[(src, name, side)]
-                put(space, name, side, e.point, e.region)
+            for maybe_side in (SIDES if CATALOGUE[name].bilateral else (None,)):  # None: a midline landmark
+                e = L[(src, name, maybe_side)]
+                put(space, name, maybe_side, e.point, e.region)
         for name in ("pedicle", "pedicle_6_oclock", "iap"):
             for side in SIDES:
                 e = L[(upper, name, side)]

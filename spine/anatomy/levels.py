@@ -122,6 +122,14 @@ def _check_vertebra(name: str, context: str | None = None) -> str:
     )
 
 
+def _region_letter(name: str) -> str:
+    """The region letters of a checked vertebra name ("Co", "C", "T", "L" or "S")."""
+    found = re.match(r"(Co|C|T|L|S)", name)
+    if found is None:
+        raise LevelError(f"'{name}' does not start with a region letter (C, T, L, S or Co)")
+    return found.group(1)
+
+
 def region_of(name) -> str:
     """"cervical" | "thoracic" | "lumbar" | "sacral" | "coccygeal" for a vertebra or root name.
 
@@ -135,7 +143,7 @@ def region_of(name) -> str:
     text = str(name).strip()
     if text.upper() == "C8":
         return "cervical"
-    return _LETTER_REGION[re.match(r"(Co|C|T|L|S)", _check_vertebra(text)).group(1)]
+    return _LETTER_REGION[_region_letter(_check_vertebra(text))]
 
 
 @dataclass(frozen=True, order=False)
@@ -161,7 +169,7 @@ class Vertebra:
 
     @property
     def number(self) -> int:
-        return int(re.search(r"\d+", self.name).group())
+        return int(re.sub(r"\D", "", self.name))
 
     @property
     def is_mobile(self) -> bool:
@@ -254,7 +262,7 @@ def parse_level(text) -> Vertebra | Interspace:
     upper = _check_vertebra(parts[0], raw)
     lower_text = parts[1]
     if re.fullmatch(r"\d+", lower_text):  # "L4-5", "L4/5": same region letter
-        lower_text = re.match(r"(Co|C|T|L|S)", upper).group(1) + lower_text
+        lower_text = _region_letter(upper) + lower_text
     lower = _check_vertebra(lower_text, raw)
     return Interspace(upper, lower)
 

@@ -48,13 +48,14 @@ from spine.anatomy.levels import (
     region_of,
 )
 from spine.anatomy.solids import Solid, Structure
+from spine.errors import RequestError
 
 __all__ = ["SpineParameters", "SpineModel", "SPACE_KINDS", "BONE_KINDS", "NEURAL_KINDS", "LandmarkError"]
 
 from spine.anatomy.builder import ModelBuilder, SpineParameters
 from spine.anatomy.kinds import BONE_KINDS, NEURAL_KINDS, SPACE_KINDS
 
-class LandmarkError(ValueError):
+class LandmarkError(RequestError):
     """A landmark name / level / side combination that the model does not have."""
 
 

@@ -20,6 +20,7 @@ All methods are vectorised over points / rays.
 from __future__ import annotations
 
 import enum
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,7 +60,11 @@ def rotation_xyz(rx_deg: float = 0.0, ry_deg: float = 0.0, rz_deg: float = 0.0) 
     return mz @ my @ mx
 
 
-def rotation_from_axes(z_axis: np.ndarray, x_hint: np.ndarray | None = None) -> np.ndarray:
+#: a vector or matrix field: any array-like when built, a float ndarray after __post_init__
+ArrayField = Any
+
+
+def rotation_from_axes(z_axis: ArrayField, x_hint: ArrayField | None = None) -> np.ndarray:
     """Rotation whose local z axis is ``z_axis`` (columns are the local axes in world coords)."""
     z = np.asarray(z_axis, float)
     z = z / np.linalg.norm(z)
@@ -109,8 +114,8 @@ def _quadratic_interval(a, b, c):
 class Solid:
     """Base class of a convex solid with a local frame (``rotation`` columns = local axes)."""
 
-    center: np.ndarray
-    rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
+    center: ArrayField
+    rotation: ArrayField = field(default_factory=lambda: np.eye(3))
 
     def __post_init__(self):
         object.__setattr__(self, "center", np.asarray(self.center, dtype=float).reshape(3))
@@ -172,7 +177,7 @@ class Solid:
 
 @dataclass(frozen=True)
 class Ellipsoid(Solid):
-    radii: np.ndarray = field(default_factory=lambda: np.ones(3))
+    radii: ArrayField = field(default_factory=lambda: np.ones(3))
 
     def __post_init__(self):
         super().__post_init__()
@@ -205,7 +210,7 @@ class Ellipsoid(Solid):
 class Cylinder(Solid):
     """Elliptic cylinder: radii (a, b) across local x, y; ``half_height`` along local z."""
 
-    radii: np.ndarray = field(default_factory=lambda: np.ones(2))
+    radii: ArrayField = field(default_factory=lambda: np.ones(2))
     half_height: float = 1.0
 
     def __post_init__(self):
@@ -255,7 +260,7 @@ def box_interval(o, d, half_sizes) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class Box(Solid):
-    half_sizes: np.ndarray = field(default_factory=lambda: np.ones(3))
+    half_sizes: ArrayField = field(default_factory=lambda: np.ones(3))
 
     def __post_init__(self):
         super().__post_init__()
@@ -378,8 +383,9 @@ class Structure:
         """The cancellous core inside the cortical shell, or None for non-shelled structures."""
         if self.shell_mm <= 0:
             return None
-        if getattr(self.solid, "core", None) is not None:
-            return self.solid.core  # a mesh with its own inner surface (constant shell)
+        own_core: Solid | None = getattr(self.solid, "core", None)
+        if own_core is not None:
+            return own_core  # a mesh with its own inner surface (constant shell)
         lo, hi = self.solid.bounding_box()
         size = float(np.min(hi - lo)) / 2
         factor = max(0.2, 1.0 - self.shell_mm / max(size, 1e-6))

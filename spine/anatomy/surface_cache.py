@@ -12,11 +12,12 @@ turns the disk cache off. The folder may be deleted at any time.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from spine import cache_limits
+from spine.atomic_files import atomic_write
 
 __all__ = ["SurfaceCache"]
 
@@ -30,10 +31,9 @@ class SurfaceCache:
 
     @classmethod
     def default(cls) -> "SurfaceCache":
-        env = os.environ.get("SPINE_ANATOMY_CACHE")
-        if env == "0":
-            return cls(None)
-        return cls(Path(env) if env else _ROOT / ".cache" / "anatomy")
+        from spine.settings import settings
+
+        return cls(settings().anatomy_dir())  # SPINE_ANATOMY_CACHE ("0": no disk cache)
 
     def _path(self, key: str) -> Path | None:
         return None if self.folder is None else self.folder / f"{key[:40]}.npz"
@@ -49,6 +49,7 @@ class SurfaceCache:
                 got = (z["v"], z["f"], z["cv"] if "cv" in z else None, z["cf"] if "cf" in z else None)
         except Exception:  # unreadable (truncated by a crash of an older writer): rebuild it
             return None
+        cache_limits.mark_used(path)
         self._memory[key] = got
         return got
 
@@ -58,18 +59,17 @@ class SurfaceCache:
         if path is None:
             return
         v, f, cv, cf = value
-        arrays = {"v": np.asarray(v, np.float64), "f": np.asarray(f, np.int32)}
+        arrays: dict[str, np.ndarray] = {"v": np.asarray(v, np.float64), "f": np.asarray(f, np.int32)}
         if cv is not None:
             arrays["cv"] = np.asarray(cv, np.float64)
             arrays["cf"] = np.asarray(cf, np.int32)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
+            atomic_write(path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]  # numpy's stub
         except OSError:
-            pass  # a read-only checkout still works, it only rebuilds every time
+            return  # a read-only checkout still works, it only rebuilds every time
+        from spine.settings import settings
+
+        cache_limits.added(path.parent, "*.npz", path, settings().anatomy_cache_limit)  # least recently used go
 
     def flush(self) -> None:
         """Nothing buffered: every put is written at once (kept for callers' symmetry)."""

@@ -119,7 +119,7 @@ def mesh_field(field: np.ndarray, lo: np.ndarray, voxel: float, origin: np.ndarr
         field = field.copy()
     # the border must be outside, so every surface is closed
     for axis in range(3):
-        sl = [slice(None)] * 3
+        sl: list[slice | int] = [slice(None)] * 3
         for end in (0, -1):
             sl[axis] = end
             field[tuple(sl)] = np.maximum(field[tuple(sl)], voxel)

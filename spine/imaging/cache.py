@@ -16,12 +16,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from spine import checked_files
+from spine import cache_limits, checked_files
 
 __all__ = ["CACHE_VERSION", "AnatomyCache", "default_cache_dir", "cache_key"]
 
@@ -32,11 +31,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("FLUORO_CACHE_DIR")
-    if env:
-        return Path(env)
-    shared = os.environ.get("SPINE_CACHE_DIR")  # the project's cache folder, moved as a whole
-    return Path(shared) / "fluoro" if shared else REPO / ".cache" / "fluoro"
+    from spine.settings import settings
+
+    return settings().fluoro_dir()  # SPINE_FLUORO_CACHE_DIR (or FLUORO_CACHE_DIR), else <SPINE_CACHE_DIR>/fluoro
 
 
 def cache_key(model_hash: str, pose_key: dict, size: int, extra: dict | None = None) -> str:
@@ -64,14 +61,20 @@ class AnatomyCache:
         if not checked_files.verify(p):  # missing, or damaged (reported in one line, removed)
             return None
         try:
-            return np.load(p, allow_pickle=False)
+            array = np.load(p, allow_pickle=False)
         except (OSError, ValueError) as exc:
             checked_files.discard(p, f"unreadable: {type(exc).__name__}")
             return None  # recompute (and overwrite)
+        cache_limits.mark_used(p)
+        return array
 
     def store(self, key: str, array: np.ndarray) -> Path:
         """Write the array and its checksum (``<key>.npy.sha256``), each atomically."""
         self.directory.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-        return checked_files.write_entry(self.path(key), buffer.getvalue())
+        from spine.settings import settings
+
+        path = checked_files.write_entry(self.path(key), buffer.getvalue())
+        cache_limits.added(self.directory, "*.npy", path, settings().fluoro_cache_limit)  # least recently used go
+        return path

@@ -35,6 +35,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from spine.errors import RequestError
+
 __all__ = ["CArmPose", "MAX_TILT_DEG", "MAX_ROTATION_DEG"]
 
 MAX_TILT_DEG = 45.0
@@ -74,21 +76,21 @@ class CArmPose:
         for name in ("rotation_deg", "tilt_deg", "sid_mm", "sod_mm", "fov_mm"):
             object.__setattr__(self, name, float(getattr(self, name)))
         if not -MAX_TILT_DEG <= self.tilt_deg <= MAX_TILT_DEG:
-            raise ValueError(
+            raise RequestError(
                 f"tilt_deg={self.tilt_deg:g} is out of range: cranial/caudal tilt must be within "
                 f"-{MAX_TILT_DEG:g}..+{MAX_TILT_DEG:g} degrees"
             )
         if not -MAX_ROTATION_DEG <= self.rotation_deg <= MAX_ROTATION_DEG:
-            raise ValueError(
+            raise RequestError(
                 f"rotation_deg={self.rotation_deg:g} is out of range: oblique rotation must be "
                 f"within -{MAX_ROTATION_DEG:g}..+{MAX_ROTATION_DEG:g} degrees"
             )
         if not (0 < self.sod_mm < self.sid_mm):
-            raise ValueError(
+            raise RequestError(
                 f"need 0 < sod_mm < sid_mm, got sod_mm={self.sod_mm:g}, sid_mm={self.sid_mm:g}"
             )
         if not self.fov_mm > 0:
-            raise ValueError(f"fov_mm must be positive, got {self.fov_mm:g}")
+            raise RequestError(f"fov_mm must be positive, got {self.fov_mm:g}")
 
     # -- presets --------------------------------------------------------------------------
     @classmethod
@@ -118,7 +120,7 @@ class CArmPose:
         """
         deg = float(deg)
         if not 0.0 <= deg <= MAX_ROTATION_DEG:
-            raise ValueError(
+            raise RequestError(
                 f"oblique deg={deg:g} is out of range: must be within 0..{MAX_ROTATION_DEG:g} "
                 f"degrees (the side gives the direction)"
             )
@@ -235,7 +237,7 @@ def _side_sign(side: str) -> float:
         return 1.0
     if side == "right":
         return -1.0
-    raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    raise RequestError(f"side must be 'left' or 'right', got {side!r}")
 
 
 def _label(level) -> str | None:

@@ -49,6 +49,7 @@ from __future__ import annotations
 import itertools
 import math
 import zlib
+from typing import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -943,15 +944,15 @@ def target_spot(model, level: str, side: str = "right", tip=None) -> ContrastPat
         tips = np.atleast_2d(np.asarray(tip, float))
     else:
         upper, lower = _split(level)
-        tips = []
+        found: list[np.ndarray] = []
         for v, name in ((upper, "sap_tp_groove"), (lower, "sap_tp_groove"), (upper, "pillar_waist"),
                         (lower, "pillar_waist")):
             p = an.try_lm(v, name, side)
             if p is not None:
-                tips.append(p)
-        if not tips:
-            tips = [an.lm(level, "facet_joint", side)]
-        tips = np.array(tips[:2])
+                found.append(p)
+        if not found:
+            found = [an.lm(level, "facet_joint", side)]
+        tips = np.array(found[:2])
     _, r = an.space_frame(level)
     lat, post, sup = r[:, 0] * _side_sign(side), r[:, 1], r[:, 2]
     rng = _rng("target_spot", level, side)
@@ -1008,7 +1009,8 @@ def combined(first: ContrastPattern, *others: ContrastPattern) -> ContrastPatter
                            washout=first.washout, origin=first.origin, peak_density=first.peak_density)
 
 
-PATTERNS = {
+#: name -> builder(model, level, side, tip=...) (the caudal pattern takes side None: it is midline)
+PATTERNS: dict[str, Callable[..., ContrastPattern]] = {
     "epidurogram": epidurogram,
     "transforaminal": transforaminal,
     "selective_root": selective_root,

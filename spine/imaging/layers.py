@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Sequence
 
 import numpy as np
 
@@ -154,7 +155,7 @@ class FluoroImager:
         return layer
 
     def line_integral(self, needle: Needle | None = None, contrast=None, density: float = 1.0,
-                      extra: list[np.ndarray | None] = ()) -> np.ndarray:
+                      extra: Sequence[np.ndarray | None] = ()) -> np.ndarray:
         total = self.anatomy.copy()
         for layer in (self.needle_layer(needle), self.contrast_layer(contrast, density), *extra):
             if layer is not None:

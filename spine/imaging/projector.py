@@ -47,6 +47,7 @@ by the tissue fluid it spreads into) plus the water it is dissolved in.
 from __future__ import annotations
 
 import os
+from typing import Any
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -101,7 +102,7 @@ def excess_mu(material: Material) -> float:
     return MU_PER_MM[Material(material)] - MU_PER_MM[Material.SOFT_TISSUE]
 
 
-def _terms(structure: Structure) -> list[tuple[object, float]]:
+def _terms(structure: Structure) -> list[tuple[Any, float]]:
     """(solid, mu) pairs whose chords add up to the structure's line integral."""
     if structure.kind in BODY_KINDS and structure.material == Material.SOFT_TISSUE:
         return [(structure.solid, MU_PER_MM[Material.SOFT_TISSUE])]
@@ -269,7 +270,8 @@ class Projector:
                 rects.append(rect)
                 meshes.append((solid.vertices, solid.faces))
                 weights.append(mu)
-                is_core.append(solid is st.solid.core if getattr(st.solid, "core", None) is not None else False)
+                own_core = getattr(st.solid, "core", None)  # a mesh with its own cancellous core
+                is_core.append(own_core is not None and solid is own_core)
         img = np.zeros((self.size, self.size))
         if not meshes:
             return img

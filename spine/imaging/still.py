@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from spine.errors import RequestError
 
 from .carm import CArmPose
 from .detector import Detector, to_uint8
@@ -23,9 +23,9 @@ def pose_for(level: str, view: str, oblique_deg: float | None = None, tilt_deg: 
              side: str = "right", model=None) -> CArmPose:
     """The C-arm pose for a view name; errors are one-line ValueErrors."""
     if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r}: choose one of {', '.join(VIEWS)}")
+        raise RequestError(f"unknown view {view!r}: choose one of {', '.join(VIEWS)}")
     if oblique_deg is not None and view != "oblique":
-        raise ValueError(f"--oblique-deg applies only to --view oblique (got --view {view})")
+        raise RequestError(f"--oblique-deg applies only to --view oblique (got --view {view})")
     if view == "ap":
         return CArmPose.ap(level, tilt_deg=tilt_deg, model=model)
     if view == "lateral":
@@ -35,17 +35,9 @@ def pose_for(level: str, view: str, oblique_deg: float | None = None, tilt_deg: 
 
 
 def write_png_atomic(grey: np.ndarray, out: Path) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            Image.fromarray(to_uint8(grey), mode="L").save(fh, format="PNG")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    from spine.atomic_files import atomic_write
+
+    return atomic_write(Path(out), lambda fh: Image.fromarray(to_uint8(grey), mode="L").save(fh, format="PNG"))
 
 
 def render_still(level: str, view: str, oblique_deg: float | None = None, tilt_deg: float = 0.0,
@@ -60,7 +52,7 @@ def render_still(level: str, view: str, oblique_deg: float | None = None, tilt_d
     patient's side, as every fluoroscopy image the videos show carries it (``render.py still``).
     """
     if not 16 <= int(size) <= 4096:
-        raise ValueError(f"size must be within 16..4096 px, got {size}")
+        raise RequestError(f"size must be within 16..4096 px, got {size}")
     if model is None:
         from .anchors import default_model
 

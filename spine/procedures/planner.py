@@ -44,12 +44,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 
 from spine.anatomy.levels import Interspace, parse_level, region_of
 from spine.anatomy.solids import Ellipsoid, Solid
+from spine.procedures.geometry import (  # noqa: F401 - also read from here by callers of the planner
+    DISC_BEND_MAX_DEG, SIGN, _nerve_axis_for, _unit, carm_angles, get_model, level_frame,
+)
 from spine.procedures.validator import BONE_GRAZE_MM, LENGTH_RESERVE_MM, Check, PlanError, validate
 
 __all__ = [
@@ -64,7 +67,6 @@ __all__ = [
     "coaxial_pose",
 ]
 
-SIGN = {"left": 1.0, "right": -1.0}
 NEURAL_AVOID = ("dural_sac", "cord", "conus")
 
 # Targets the model has no landmark for; computed here from its structures.
@@ -94,14 +96,6 @@ SKIN = {
     "lumbar": (165.0, 117.0, 6.0),
     "sacral": (170.0, 110.0, 6.0),
 }
-
-
-@lru_cache(maxsize=1)
-def get_model():
-    """The default spine model (built once)."""
-    from spine.anatomy.model import SpineModel
-
-    return SpineModel.default()
 
 
 # -- plan objects ---------------------------------------------------------------------------------
@@ -135,6 +129,8 @@ class NeedlePass:
     angles: dict = field(default_factory=dict, compare=False)
     lead: tuple[np.ndarray, ...] = field(default=(), compare=False)  # SCS: lead polyline
     bend: np.ndarray | None = field(default=None, compare=False)  # discography: curved inner needle leaves here
+    # the point the needle is aimed at, where a rule checks it (RFA: the nerve the lesion must reach)
+    target_point: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def segments(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The needle at every stop (skin entry -> stop) and the lead's pieces, without repeats."""
@@ -262,12 +258,6 @@ def _round(p) -> list[float]:
     return [round(float(v), 2) for v in np.asarray(p, float)]
 
 
-def _unit(v) -> np.ndarray:
-    v = np.asarray(v, float)
-    n = np.linalg.norm(v)
-    return v / n if n > 1e-12 else v
-
-
 def coaxial_pose(needle: NeedlePass, level: str, model=None):
     from spine.imaging.carm import MAX_TILT_DEG, CArmPose
 
@@ -280,22 +270,9 @@ def coaxial_pose(needle: NeedlePass, level: str, model=None):
 
 # -- geometry helpers -------------------------------------------------------------------------------
 
-def carm_angles(approach_vec) -> tuple[float, float]:
-    """(rotation, tilt) in degrees of the beam along ``approach_vec`` (tip -> skin)."""
-    a = _unit(approach_vec)
-    return math.degrees(math.atan2(a[0], a[1])), math.degrees(math.asin(float(np.clip(a[2], -1, 1))))
-
-
 def beam_vectors(rot_deg: np.ndarray, tilt_deg: np.ndarray) -> np.ndarray:
     r, t = np.radians(rot_deg), np.radians(tilt_deg)
     return np.stack([np.sin(r) * np.cos(t), np.cos(r) * np.cos(t), np.sin(t)], axis=-1)
-
-
-def level_frame(model, level: str) -> tuple[np.ndarray, np.ndarray]:
-    parsed = parse_level(level)
-    if isinstance(parsed, Interspace):
-        return model.interspace_frame(str(parsed))
-    return model.vertebra_frame(parsed.name)
 
 
 def _vertebrae_of(level: str) -> list[str]:
@@ -740,7 +717,7 @@ def _derived_target(ctx: _Ctx, name: str, level: str, side: str | None):
     raise PlanError(f"unknown target '{name}'")
 
 
-def _root_beside_foramen(ctx: _Ctx, level: str, side: str):
+def _root_beside_foramen(ctx: _Ctx, level: str, side: str | None):
     """The selective block's tip: beside the exiting root just outside its foramen (past the
     lateral surface of the pedicle above), on the needle's side of it (behind, behind-and-above, above, or behind-and-below), clear of bone and
     of the root by :data:`ROOT_BESIDE_GAP_MM`, and reachable by a straight needle within the
@@ -883,7 +860,7 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
             stops.append(Waypoint(kind, (prev + lf_point) / 2 if len(stops) > 1 else entry + 0.5 * (lf_point - entry),
                                   "in the interspinous ligament between the spinous processes"))
         elif kind == "bone_contact":
-            lamina = m.structure(f"{parse_level(level).lower}.lamina.{ctx.side}").solid
+            lamina = m.structure(f"{cast(Interspace, parse_level(level)).lower}.lamina.{ctx.side}").solid
             found = _bone_contact(entry, tip, ctx.bones(near), lamina.center)
             if found is not None:
                 stops.append(Waypoint(kind, found[0], f"on the {_bone_words(found[1])}, then walked off its edge"))
@@ -1088,20 +1065,8 @@ def _plan_facet(ctx: _Ctx) -> list[NeedlePass]:
                        _names(ctx.bones(near, pelvis=pelvis)), (), angles)]
 
 
-def _nerve_axis(ctx: _Ctx, level: str, side: str) -> np.ndarray | None:
+def _nerve_axis(ctx: _Ctx, level: str, side: str | None) -> np.ndarray | None:
     return _nerve_axis_for(ctx.model, ctx.tech, level, side)
-
-
-def _nerve_axis_for(model, tech, level: str, side: str) -> np.ndarray | None:
-    """Direction of the nerve at its groove, pointing along it toward the skin side, from the
-    technique's ``nerve_course`` (the model has no medial-branch nerve); None if not given."""
-    course = tech.nerve_course
-    if course is None:
-        return None
-    o, r = level_frame(model, level)
-    lat, cau = math.radians(course.lateral_deg), math.radians(course.caudal_deg)
-    s = SIGN[side]
-    return _unit(r @ np.array([s * math.sin(lat) * math.cos(cau), math.cos(lat) * math.cos(cau), -math.sin(cau)]))
 
 
 def _active_tip_distance(point, tip, approach_vec, active_mm: float) -> float:
@@ -1195,7 +1160,7 @@ def _plan_medial_branch(ctx: _Ctx) -> list[NeedlePass]:
             if axis is not None:
                 angles["angle_to_nerve_deg"] = float(_canal_angle(a[None], axis)[0])
         passes.append(NeedlePass(nerve.name, entry, tip, stops, nerve.landmark, at, None if rf else region,
-                                 _names(avoid), _names(bones), (), angles))
+                                 _names(avoid), _names(bones), (), angles, target_point=nerve_point))
     return passes
 
 
@@ -1270,7 +1235,6 @@ def _plan_disc(ctx: _Ctx) -> list[NeedlePass]:
                        _names(avoid), _names(bones), (), angles, bend=bend)]
 
 
-DISC_BEND_MAX_DEG = 35.0  # [unverified] how far a curved discography inner needle turns
 
 
 def _disc_bend(ctx: _Ctx, corridor: Corridor, tip, level: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1418,6 +1382,7 @@ def plan_needle(name: str, level: str | None = None, side: str | None = None, mo
     if not procs[name].sided:
         side = None  # the caudal injection is in the midline: a side given by a caller is moot
     request = resolve(name, level, side)
+    assert request.level is not None, f"{name}: a procedure always has a level"
     if model is None:
         return _plan_cached(name, request.level, request.side)
     return _plan(name, request.level, request.side, model)
@@ -1436,7 +1401,10 @@ def build_plan(name: str, level: str, side: str | None, model=None) -> NeedlePla
     proc = load_procedures()[name]
     tech = proc.technique_for(level)
     ctx = _Ctx(model, proc, tech, level, side, entry_side(proc, side))
-    needles = tuple(APPROACH_PLANNERS[tech.approach](ctx))
+    try:
+        needles = tuple(APPROACH_PLANNERS[tech.approach](ctx))
+    except PlanError as exc:  # name the data that asked for it: the file, the technique, the level
+        raise PlanError(f"{name}.yaml: technique '{tech.id}' at {level}{' ' + side if side else ''}: {exc}") from None
     plan = NeedlePlan(name, tech.id, tech.approach, level, side, ctx.entry_side, root_for(proc, level),
                       nerves_words(proc, level), float(tech.needle.length_mm), needles,
                       variants=tuple(v.name for v in proc.variants))

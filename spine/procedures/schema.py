@@ -295,6 +295,7 @@ class CArmView(_Model):
             return CArmPose.ap(level, tilt_deg=tilt, model=model, isocentre=isocentre)
         if self.view == "lateral":
             return CArmPose.lateral(level, tilt_deg=tilt, model=model, isocentre=isocentre)
+        assert self.oblique_deg is not None  # every oblique view has one (validated above)
         return CArmPose.oblique(level, float(self.oblique_deg), self.detector_side(side), tilt_deg=tilt,
                                 model=model, isocentre=isocentre)
 
@@ -429,10 +430,10 @@ class Manometry(_Model):
 
 class Confirmation(_Model):
     loss_of_resistance: Literal["saline", "air", "saline_or_air"] | None = None
-    contrast: ContrastName | None = None
+    contrast: ContrastName | None = None  # type: ignore[valid-type]
     contrast_live: bool = False
     contrast_views: list[Literal["ap", "lateral", "oblique"]] = []
-    control_contrast: ContrastName | None = None  # discography: the painless control disc
+    control_contrast: ContrastName | None = None  # type: ignore[valid-type]  # discography: the painless control disc
     contrast_words: str | None = None  # narration, when there is no pattern (or to override it)
     dsa: Literal["no", "advised", "strongly_advised"] = "no"
     stimulation: Stimulation | None = None

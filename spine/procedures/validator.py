@@ -281,7 +281,7 @@ def _family(name: str) -> str:
 
 def validate(plan, model=None) -> list[Check]:
     """Every check of every needle of ``plan`` (see the module doc)."""
-    from spine.procedures.planner import get_model
+    from spine.procedures.geometry import get_model
 
     model = model if model is not None else get_model()
     checks: list[Check] = []
@@ -360,7 +360,7 @@ def _deg(u, v) -> float:
 
 
 def _angle_checks(plan, needle, model, tech) -> list[Check]:
-    from spine.procedures.planner import SIGN, carm_angles, level_frame
+    from spine.procedures.geometry import SIGN, carm_angles, level_frame
 
     out: list[Check] = []
     approach = tech.approach
@@ -394,16 +394,16 @@ def _angle_checks(plan, needle, model, tech) -> list[Check]:
         out.append(Check("needle angle to the spinal canal", ang <= lim + 1e-6, ang, (0.0, lim), "deg",
                          "a shallow paramedian entry for the lead (clinical.md 3.10; limit [unverified])"))
     if approach == "rf_parallel" and tech.nerve_course is not None:
-        from spine.procedures.planner import _nerve_axis_for
+        from spine.procedures.geometry import nerve_axis_for
 
-        axis = _nerve_axis_for(model, tech, needle.target_level, plan.side)
+        axis = nerve_axis_for(model, tech, needle.target_level, plan.side)
         ang = _deg(-needle.direction(), axis)
         lim = float(tech.angles.parallel_max_deg)
         out.append(Check("cannula parallel to the nerve", ang <= lim + 1e-6, ang, (0.0, lim), "deg",
                          "angle between the cannula and the nerve's course in the groove (nerve_course in the "
                          "data file; clinical.md 3.6: a perpendicular cannula can miss the nerve)"))
     if needle.bend is not None:
-        from spine.procedures.planner import DISC_BEND_MAX_DEG
+        from spine.procedures.geometry import DISC_BEND_MAX_DEG
 
         turn = _deg(needle.bend - needle.entry, needle.tip - needle.bend)
         out.append(Check("curved inner needle bend", turn <= DISC_BEND_MAX_DEG, turn, (0.0, DISC_BEND_MAX_DEG), "deg",
@@ -427,8 +427,7 @@ def _lead_checks(plan, needle, model, tech) -> list[Check]:
     from spine.anatomy.levels import VERTEBRAE
 
     pieces = model.structures(kinds=["epidural_space"])
-    pts = [a + s * (b - a) for a, b in zip(needle.lead, needle.lead[1:]) for s in np.linspace(0, 1, 6)[1:]]
-    pts = np.array(pts)
+    pts = np.array([a + s * (b - a) for a, b in zip(needle.lead, needle.lead[1:]) for s in np.linspace(0, 1, 6)[1:]])
     inside = np.zeros(len(pts), bool)
     for st in pieces:
         inside |= st.solid.contains(pts)
@@ -459,7 +458,7 @@ def _below_s3_check(needle, model) -> Check:
 
 
 def _medial_wall_check(plan, needle, model) -> Check:
-    from spine.procedures.planner import SIGN
+    from spine.procedures.geometry import SIGN
 
     o, r = model.vertebra_frame(plan.level)
     body = model.structure(f"{plan.level}.body").solid
@@ -476,9 +475,9 @@ def _medial_wall_check(plan, needle, model) -> Check:
 
 
 def _lesion_check(plan, needle, model, tech) -> Check:
-    from spine.procedures.planner import target_point
-
-    point, _ = target_point(model, needle.target, needle.target_level, plan.side, plan.procedure)
+    point = needle.target_point  # where the planner aimed (the nerve at its groove), carried by the plan
+    if point is None:
+        raise PlanError(f"{needle.label}: the plan carries no target point for its lesion check")
     active = float(tech.needle.active_tip_mm)
     a = -needle.direction()
     v = point - needle.tip

@@ -174,7 +174,7 @@ def render(name, level, side, quality, voice, voice_model, config_file, describe
 
         raise RequestError("--describer-voice and --describer-voice-model choose the described version's voice; "
                            "add --described")
-    from voiceover.voices import choose_describer
+    from voiceover.speech import choose_describer
 
     describer_voice, describer_voice_model = choose_describer(describer_voice, describer_voice_model, lang, voice,
                                                               voice_model, config_file)  # checked before drawing

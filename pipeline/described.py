@@ -43,7 +43,7 @@ def description_context(request, lang: str) -> dict:
 def describer_of(options) -> tuple[str, Path | None]:
     """(engine, Piper model) of the describer for a build's options: the options' own choice
     (``--describer-voice``, ``--describer-voice-model``, a config's ``describer:``), checked."""
-    from voiceover.voices import choose_describer
+    from voiceover.speech import choose_describer
 
     return choose_describer(getattr(options, "describer_voice", None), getattr(options, "describer_model", None),
                             options.lang, options.voice, getattr(options, "voice_model", None))
@@ -56,7 +56,7 @@ def describer_for_catalog(options, catalog_file: Path, where: str):
 
     from pipeline.catalog import CatalogError
     from voiceover.speech import NarrationError
-    from voiceover.voices import choose_describer
+    from voiceover.speech import choose_describer
 
     try:
         engine, model = choose_describer(None, None, options.lang, options.voice, options.voice_model, catalog_file)

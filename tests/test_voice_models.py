@@ -155,7 +155,8 @@ def test_a_describer_voice_without_the_described_version_is_a_one_line_error(tmp
 
 
 def test_the_describer_is_chosen_like_the_narrator(tmp_path, joe):
-    from voiceover.voices import choose_describer, describers_from_config
+    from voiceover.speech import choose_describer
+    from voiceover.voices import describers_from_config
 
     spanish = _installed(tmp_path, joe, name="es_MX-describer-medium.onnx", language="es_MX")
     # default: espeak-ng's other-sounding variant (the only Piper voice reads the narration)

@@ -11,7 +11,7 @@ for the kind of video: ``describe: procedure:`` in ``_vocabulary.yaml``). From i
   so a description never covers the narration. :func:`layout` computes those holds.
 
 The second voice is chosen as the narration's is (``--describer-voice piper|espeak``,
-``--describer-voice-model``, a config's ``describer:``; see :func:`voiceover.voices.choose_describer`):
+``--describer-voice-model``, a config's ``describer:``; see :func:`voiceover.speech.choose_describer`):
 by default espeak-ng with a different voice variant (``+f3``) in the video's language, a
 second installed Piper voice where one is given, or silence of reading length when the
 narration is silent (``--voice none``).

@@ -526,3 +526,49 @@ def speak_beats(
         audio, sentences = _assemble(pieces, clips)
         spoken.append(SpokenBeat(beat.id, to_segment(audio), sentences, source))
     return spoken
+
+
+def choose_describer(voice: str | None, model: Path | None, lang: str, narration: str,
+                     narration_model: Path | None = None, config: Path | None = None) -> tuple[str, Path | None]:
+    """(engine, model) of the second voice that reads the audio descriptions.
+
+    ``--describer-voice-model`` wins, then the config's ``describer:`` for ``lang``. Without
+    ``--describer-voice``: piper where a second Piper voice is given, else espeak-ng with its
+    different-sounding variant (the only Piper voice of a language reads the narration). A
+    silent draft (narration ``none``) has silent descriptions. Each refusal is one line naming
+    what was wrong (exit 2); a model is checked as ``--voice-model`` is.
+    """
+    from voiceover.voices import DESCRIBER_ENGINES, VoiceModelError, check_piper_model, describers_from_config
+
+    if voice == "none" or narration == "none":  # a silent draft's descriptions are silent too
+        if model is not None:
+            check_piper_model(model, lang)  # a bad model named on the command line is still said
+        return "none", None
+    if voice is not None and voice not in DESCRIBER_ENGINES:
+        raise NarrationError(f"unknown describer voice '{voice}'; describer voices: {', '.join(DESCRIBER_ENGINES)}")
+    if model is None and config is not None:
+        engine, configured = describers_from_config(config).get(lang, (None, None))
+        if voice is None:
+            voice = engine
+        if voice in (None, "piper"):
+            model = configured
+    if model is not None:
+        if voice not in (None, "piper"):
+            raise VoiceModelError(f"--describer-voice-model {model} is a Piper voice; use it with "
+                                  f"--describer-voice piper, not {voice}")
+        checked = check_piper_model(model, lang)
+        if narration_model is not None and checked.sha256 == check_piper_model(narration_model, lang).sha256:
+            raise VoiceModelError(f"--describer-voice-model {model} is the narrator's voice; give a second "
+                                  f"{lang} Piper voice so the descriptions sound unlike the narration, or use espeak")
+        return "piper", Path(model)
+    if voice is None or voice == "espeak":
+        _check_engine_lang("espeak", lang)
+        return "espeak", None
+    # piper without a model of its own: the bundled voice, only when it does not read the narration
+    if lang not in PIPER_LANGS:
+        raise VoiceModelError(f"no Piper voice speaks '{lang}' here for the describer; give "
+                              f"--describer-voice-model PATH.onnx (an installed {lang} voice) or use espeak")
+    if narration == "piper" and narration_model is None:
+        raise VoiceModelError(f"the only Piper voice for '{lang}' reads the narration; give --describer-voice-model "
+                              f"PATH.onnx of a second voice, or use --describer-voice espeak")
+    return "piper", None

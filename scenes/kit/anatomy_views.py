@@ -445,7 +445,7 @@ class SpineView:
         """The shaded layer of these structures. ``resolution``: pixels per scene unit
         (default: the output's own, :func:`default_resolution`)."""
         window = window or self.window_of(structures)
-        px_per_mm = (resolution or self.default_resolution(None)) * self.scale
+        px_per_mm = (resolution or self.default_resolution(window)) * self.scale
         w = max(8, int(round((window[2] - window[0]) * px_per_mm)))
         h = max(8, int(round((window[3] - window[1]) * px_per_mm)))
         limit = _MAX_LAYER_PX
@@ -456,12 +456,15 @@ class SpineView:
                             self.camera(window, w, h), self.illustration_style(highlight_names), cut,
                             supersample=supersample, cache_dir=cache_dir, lookup=self.model.structure)
 
-    @staticmethod
-    def default_resolution(levels) -> float:
-        """Pixels per scene unit: the output's own for the whole spine; a few levels are
-        drawn finer (they are usually shown zoomed in), at most about 1.6 frame heights."""
+    def default_resolution(self, window) -> float:
+        """Pixels per scene unit: the output's own, finer for a drawing smaller than the frame
+        (a few levels are usually fitted larger or zoomed into; up to 4x)."""
         native = config.pixel_width / config.frame_width
-        return native * (1.0 if levels is None else 4.0)
+        if window is None:
+            return native
+        drawn = max((window[3] - window[1]) * self.scale, (window[2] - window[0]) * self.scale
+                    * config.frame_height / config.frame_width)
+        return native * float(np.clip(1.1 * config.frame_height / max(drawn, 1e-6), 1.0, 4.0))
 
     def spine_mobject(self, levels: Iterable | None = None, highlight=None, kinds: Iterable[str] | None = None,
                       exclude_kinds: Iterable[str] | None = None, near_side: bool = True,
@@ -490,8 +493,7 @@ class SpineView:
                                plane_only=cut.plane_only if cut.plane else base_cut.plane_only)
         if not sts:
             return IllustrationGroup()
-        layer = self.layer(sts, resolution=resolution or self.default_resolution(levels), cut=base_cut,
-                           highlight_names=names)
+        layer = self.layer(sts, resolution=resolution, cut=base_cut, highlight_names=names)
         group = IllustrationGroup.from_layer(self, layer, [s.name for s in sts])
         if self.kind in ("posterior", "oblique") and pedicle_rings:
             stroke_scale = max(0.35, min(1.5, self.scale / 0.06))
@@ -511,6 +513,8 @@ class SpineView:
         """What the layer draws: the smooth bone meshes and the soft tissue (spaces that only
         hold other structures are left out; the pelvis is left out of side views, where it
         would hide L5-S1, unless asked for by kind)."""
+        if self.kind == "axial" and levels is not None:
+            levels = _with_neighbours(levels)  # what lies beyond the section plane shows, faded
         sts = self._select(levels, kinds, exclude_kinds, True)
         leave = {"canal", "foramen", "anterior_sacral_foramen", "posterior_sacral_foramen", "section_hole"}
         if self.kind != "axial":
@@ -537,7 +541,7 @@ class SpineView:
         """A needle segment p0 -> p1 (mm) split into the parts in front of the drawing and the
         parts behind it (a ray from each point toward the viewer, through the same cut-away):
         [(start, end, in_front)], start to end. ``occluders``: ``"bone"`` (only bone hides the
-        needle) or ``"all"`` (any opaque structure drawn). Scenes draw the hidden parts dashed
+        needle) or ``"all"`` (anything drawn, the translucent dural sac too). Scenes draw the hidden parts dashed
         or faded (:meth:`needle_mobject`)."""
         p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
         n = max(2, int(np.ceil(np.linalg.norm(p1 - p0) / step_mm)) + 1)
@@ -547,7 +551,8 @@ class SpineView:
         illustrator = illustrator_for(self.model.parameters_hash(), sts, BONE_KINDS | {SURFACE_KIND},
                                       self.model.structure)
         kinds = frozenset(BONE_KINDS | {SURFACE_KIND}) if occluders == "bone" else None
-        hidden = occlusion(illustrator, self.camera((0, 0, 1, 1), 1, 1), pts, cut, kinds)
+        veils = frozenset() if occluders == "bone" else frozenset(k for k, a in self.illustration_style().alpha if a < 1)
+        hidden = occlusion(illustrator, self.camera((0, 0, 1, 1), 1, 1), pts, cut, kinds, translucent=veils)
         return split_by_occlusion(pts, hidden)
 
     def needle_mobject(self, p0, p1, to_scene=None, color: str = palette.NEEDLE, stroke_px: float = 5.0,
@@ -593,7 +598,7 @@ class SpineView:
                   float(windows[:, 3].max()))
         hl = self._highlight_levels(highlight)
         names = {s.name for s in sts if s.level in hl and s.kind == SURFACE_KIND}
-        res = resolution or self.default_resolution(levels)
+        res = resolution or self.default_resolution(window)
         layers = [v.layer(v._drawn(levels, None, None), window=window, resolution=res, highlight_names=names)
                   for v in views]
         return angles, layers, window
@@ -799,6 +804,23 @@ class FittedView:
     def to_scene(self, points) -> np.ndarray:
         projected = np.atleast_2d(self.view.project(np.atleast_2d(points)))
         return (projected - self.before_center) * self.factor + self.mobject.get_center()
+
+
+def _with_neighbours(levels) -> list:
+    """The levels and those next to them (an interspace's two vertebrae, a vertebra's discs)."""
+    from spine.anatomy.levels import INTERSPACES
+
+    out: list = []
+    for lv in levels:
+        out.append(lv)
+        if lv is None:
+            continue
+        p = parse_level(lv)
+        if isinstance(p, Interspace):
+            out += [p.upper, p.lower]
+        else:
+            out += [s for s in INTERSPACES if p.name in s.split("-")]
+    return list(dict.fromkeys(out))
 
 
 def _place(image: ImageMobject, view: SpineView, window) -> ImageMobject:

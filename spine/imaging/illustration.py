@@ -198,6 +198,8 @@ class IllustrationLayer:
     object_id: np.ndarray
     names: list[str]
     camera: Camera
+    veil_depth: np.ndarray | None = None  # nearest translucent surface in front (the dural sac), -inf = none
+    veil_id: np.ndarray | None = None
     seconds: float = 0.0
     from_cache: str = ""  # "", "memory" or "disk"
 
@@ -387,7 +389,8 @@ class Illustrator:
                 tr_t[rows[nearer]] = t0c[nearer]
                 tr_i[rows[nearer]] = i
                 continue
-            nearer = t0c < best_t[rows]
+            # on a shared cut face (a section through a disc) the inner, later solid wins
+            nearer = (t0c < best_t[rows]) | (moved & (t0c <= best_t[rows] + 1e-6))
             rows, t0c, moved = rows[nearer], t0c[nearer], moved[nearer]
             best_t[rows] = t0c
             best_i[rows] = i
@@ -411,7 +414,7 @@ class Illustrator:
         import time
 
         start = time.perf_counter()
-        ss = supersample or (2 if max(camera.width, camera.height) <= 1000 else 1)
+        ss = supersample or (2 if max(camera.width, camera.height) <= 640 else 1)
         uu, vv = camera.grid(ss)
         h, w = uu.shape
         front = self._start(camera)
@@ -437,112 +440,118 @@ class Illustrator:
         t, idx, nrm, cutface, tr_t, tr_i = self.surfaces(origins, d, cut, translucent, rows_of=rows_of)
         depth = np.where(idx >= 0, front - t, -np.inf).reshape(h, w)
         ids = idx.reshape(h, w)
+        veil = (tr_i >= 0) & (tr_t < t)
+        veil_depth = np.where(veil, front - tr_t, -np.inf).reshape(h, w)
+        veil_id = np.where(veil, tr_i, -1).reshape(h, w)
         rgb, alpha = self._shade(camera, style, ss, depth, ids, nrm.reshape(h, w, 3), cutface.reshape(h, w),
                                  (front - tr_t).reshape(h, w), tr_i.reshape(h, w), cut)
         if ss > 1:
             rgb = rgb.reshape(camera.height, ss, camera.width, ss, 3).mean(axis=(1, 3))
             alpha = alpha.reshape(camera.height, ss, camera.width, ss).mean(axis=(1, 3))
-            depth, ids = depth[ss // 2::ss, ss // 2::ss], ids[ss // 2::ss, ss // 2::ss]
+            pick = (slice(ss // 2, None, ss), slice(ss // 2, None, ss))
+            depth, ids, veil_depth, veil_id = depth[pick], ids[pick], veil_depth[pick], veil_id[pick]
         rgba = np.dstack([np.clip(rgb, 0, 1), np.clip(alpha, 0, 1)])
         rgba = np.round(rgba * 255).astype(np.uint8)
         return IllustrationLayer(rgba, depth.astype(np.float32), ids.astype(np.int32), list(self.names), camera,
+                                 veil_depth.astype(np.float32), veil_id.astype(np.int32),
                                  seconds=time.perf_counter() - start)
 
     def _shade(self, camera, style, ss, depth, ids, ng, cutface, tr_depth, tr_ids, cut):
+        """Colour and alpha of each sample; the lighting is computed on the hit samples only."""
         from scipy import ndimage
 
         h, w = ids.shape
         pu, pv = camera.pixel_mm
         pu, pv = pu / ss, pv / ss
         hit = ids >= 0
+        flat = np.flatnonzero(hit)
+        ids1 = ids.ravel()[flat]
         # normals in camera coordinates (right, up, toward): meshes from Embree, others from
         # the depth buffer's slope within the same structure
-        ncam = np.full((h, w, 3), np.nan)
-        have = ~np.isnan(ng[..., 0])
-        ncam[have] = np.column_stack([ng[have] @ camera.right, ng[have] @ camera.up, ng[have] @ camera.toward])
-        dzdu = _slope(depth, ids, axis=1) / pu
-        dzdv = -_slope(depth, ids, axis=0) / pv
-        grad = np.dstack([-dzdu, -dzdv, np.ones_like(dzdu)])
-        grad /= np.linalg.norm(grad, axis=2, keepdims=True)
-        ncam[~have] = grad[~have]
-        ncam[cutface] = (0.0, 0.0, 1.0)  # cut faces are flat, facing the viewer
-        ncam[ncam[..., 2] < 0] *= -1  # a back face seen through a cut
+        axes = np.column_stack([camera.right, camera.up, camera.toward])
+        n1 = ng.reshape(-1, 3)[flat] @ axes
+        slope = np.isnan(n1[:, 0])
+        if slope.any():
+            dzdu = (_slope(depth, ids, axis=1) / pu).ravel()[flat[slope]]
+            dzdv = (-_slope(depth, ids, axis=0) / pv).ravel()[flat[slope]]
+            g = np.column_stack([-dzdu, -dzdv, np.ones_like(dzdu)])
+            n1[slope] = g / np.linalg.norm(g, axis=1, keepdims=True)
+        cut1 = cutface.ravel()[flat]
+        n1[cut1] = (0.0, 0.0, 1.0)  # cut faces are flat, facing the viewer
+        n1[n1[:, 2] < 0] *= -1  # a back face seen through a cut
         light = np.asarray(style.key_light, float)
         light /= np.linalg.norm(light)
-        diffuse = np.clip(ncam @ light, 0.0, 1.0)
-        facing = np.clip(ncam[..., 2], 0.0, 1.0)
-        rim = style.rim * (1.0 - facing) ** 3
-        # base colour per structure
+        diffuse = np.clip(n1 @ light, 0.0, 1.0)
+        rim = style.rim * (1.0 - np.clip(n1[:, 2], 0.0, 1.0)) ** 3
         table = np.zeros((len(self.structures) + 1, 3))
         for i, st in enumerate(self.structures):
             table[i] = style.colour_of(st.kind, self.bone_kinds)
-        base = table[ids]
-        lit = base * (0.50 + 0.62 * diffuse[..., None]) + rim[..., None]
-        cut_tone = base * 0.80
-        lit = np.where(cutface[..., None], cut_tone, lit)
-        # behind a section plane, things fade toward the background with distance
+        base = table[ids1]
+        lit1 = base * (0.50 + 0.62 * diffuse[:, None]) + rim[:, None]
+        lit1[cut1] = base[cut1] * 0.80  # the cut face in a slightly darker tone, flat
         bg = _rgb(style.background)
         if style.depth_fade_mm > 0 and cut is not None and cut.plane is not None:
-            q, nrm = (np.asarray(x, float) for x in cut.plane)
+            # behind a section plane, things fade toward the background with distance
+            q = np.asarray(cut.plane[0], float)
             plane_depth = float((q - camera.anchor) @ camera.toward)
-            behind = np.clip((plane_depth - depth) / style.depth_fade_mm, 0.0, 1.0)
-            behind = np.where(cutface, 0.0, behind)
-            lit = lit * (1 - 0.6 * behind[..., None]) + bg * 0.6 * behind[..., None]
-        # outlines: another structure, or a step in depth within one
+            behind = np.clip((plane_depth - depth.ravel()[flat]) / style.depth_fade_mm, 0.0, 1.0) * ~cut1
+            lit1 = lit1 * (1 - 0.6 * behind[:, None]) + bg * 0.6 * behind[:, None]
+        # outlines: another structure, or a step in depth within one (the nearer side)
         step = max(2.0, 3.0 * max(pu, pv))
+        zz = np.nan_to_num(depth, neginf=-1e9)
         edge = np.zeros((h, w), bool)
         for axis in (0, 1):
             a = np.swapaxes(ids, 0, axis)
-            dz = np.swapaxes(depth, 0, axis)
-            diff_id = a[1:] != a[:-1]
-            jump = np.abs(np.nan_to_num(dz[1:], neginf=-1e9) - np.nan_to_num(dz[:-1], neginf=-1e9)) > step
-            boundary = diff_id | jump
-            # the nearer side of a boundary carries the line
-            nearer_first = np.nan_to_num(dz[:-1], neginf=-1e9) >= np.nan_to_num(dz[1:], neginf=-1e9)
+            dz = np.swapaxes(zz, 0, axis)
+            boundary = (a[1:] != a[:-1]) | (np.abs(dz[1:] - dz[:-1]) > step)
+            nearer_first = dz[:-1] >= dz[1:]
             e = np.swapaxes(edge, 0, axis)
             e[:-1] |= boundary & nearer_first
             e[1:] |= boundary & ~nearer_first
         if ss > 1:
             edge = ndimage.binary_dilation(edge, iterations=1)
-        edge &= hit
-        outline = _rgb(style.outline)
-        lit = np.where(edge[..., None], lit * 0.35 + outline * 0.65, lit)
+        e1 = edge.ravel()[flat]
+        lit1[e1] = lit1[e1] * 0.35 + _rgb(style.outline) * 0.65
+        lit = np.zeros((h * w, 3))
+        lit[flat] = lit1
+        lit = lit.reshape(h, w, 3)
         alpha = hit.astype(float)
-        # translucent structures in front of the opaque surface tint it
+        # translucent structures in front of the opaque surface tint it, with a faint edge
         tr_front = (tr_ids >= 0) & (tr_depth > depth)
         if tr_front.any():
             a_tab = np.array([style.alpha_of(st.kind) for st in self.structures] + [0.0])
-            t_alpha = a_tab[tr_ids] * tr_front
-            t_col = table[tr_ids]
-            under = np.where(hit[..., None], lit, bg)
-            lit = under * (1 - t_alpha[..., None]) + t_col * t_alpha[..., None]
-            alpha = np.maximum(alpha, t_alpha)
+            tf = np.flatnonzero(tr_front)
+            tids = tr_ids.ravel()[tf]
+            t_alpha = a_tab[tids]
+            under = np.where(hit.ravel()[tf, None], lit.reshape(-1, 3)[tf], bg)
+            mixed = under * (1 - t_alpha[:, None]) + table[tids] * t_alpha[:, None]
             tr_edge = np.zeros((h, w), bool)
             for axis in (0, 1):
                 a = np.swapaxes(np.where(tr_front, tr_ids, -1), 0, axis)
                 e = np.swapaxes(tr_edge, 0, axis)
-                b = (a[1:] != a[:-1]) & ((a[1:] >= 0) | (a[:-1] >= 0))
+                b = a[1:] != a[:-1]
                 e[:-1] |= b & (a[:-1] >= 0)
                 e[1:] |= b & (a[1:] >= 0)
-            lit = np.where(tr_edge[..., None], lit * 0.5 + t_col * 0.5, lit)
-            alpha = np.where(tr_edge, np.maximum(alpha, 0.9), alpha)
-        # highlighted structures: tinted, with a soft glow around them
+            te = tr_edge.ravel()[tf]
+            mixed[te] = mixed[te] * 0.5 + table[tids[te]] * 0.5
+            t_alpha = np.where(te, np.maximum(t_alpha, 0.9), t_alpha)
+            lit.reshape(-1, 3)[tf] = mixed
+            alpha.reshape(-1)[tf] = np.maximum(alpha.reshape(-1)[tf], t_alpha)
+        # highlighted structures: lightly tinted, an accent line around them and a soft glow
         if style.highlight:
             hl_ids = [i for i, nm in enumerate(self.names) if nm in set(style.highlight)]
             mask = np.isin(ids, hl_ids)
             if mask.any():
                 acc = _rgb(style.accent)
-                lit = np.where(mask[..., None], lit * 0.9 + acc * 0.1, lit)
-                sigma = 2.0 * ss
-                glow = ndimage.gaussian_filter(mask.astype(float), sigma) * 2.2
+                lit[mask] = lit[mask] * 0.9 + acc * 0.1
+                glow = ndimage.gaussian_filter(mask.astype(float), 2.0 * ss) * 2.2
                 ring = np.clip(glow, 0, 1) * ~mask
                 rim_line = mask & ~ndimage.binary_erosion(mask, iterations=ss)
-                lit = np.where(rim_line[..., None], acc, lit)
-                keep = alpha * (1 - ring)  # the glow over what is drawn, and over the background
-                lit = np.where(ring[..., None] > 0, (lit * keep[..., None] + acc * ring[..., None])
-                               / np.maximum(keep + ring, 1e-6)[..., None], lit)
-                alpha = np.maximum(alpha, ring * 0.85)
-        lit = np.where(alpha[..., None] > 0, lit, 0.0)
+                lit[rim_line] = acc
+                r = ring > 0
+                keep = alpha[r] * (1 - ring[r])  # the glow over what is drawn, and over the background
+                lit[r] = (lit[r] * keep[:, None] + acc * ring[r][:, None]) / np.maximum(keep + ring[r], 1e-6)[:, None]
+                alpha[r] = np.maximum(alpha[r], ring[r] * 0.85)
         return lit, alpha
 
 
@@ -596,7 +605,8 @@ def render_layer(model_hash: str, structures: Sequence[Structure], bone_kinds: I
     key = layer_key(model_hash, names, camera, style, cut, supersample)
     if key in _MEMORY:
         hit = _MEMORY[key]
-        return IllustrationLayer(hit.rgba, hit.depth, hit.object_id, hit.names, camera, 0.0, "memory")
+        return IllustrationLayer(hit.rgba, hit.depth, hit.object_id, hit.names, camera, hit.veil_depth, hit.veil_id,
+                                 0.0, "memory")
     directory = None if cache_dir is False else (Path(cache_dir) if cache_dir else default_cache_dir())
     layer = _load(directory, key, camera) if directory else None
     if layer is None:
@@ -616,7 +626,8 @@ def _load(directory: Path, key: str, camera: Camera) -> IllustrationLayer | None
     try:
         with np.load(path, allow_pickle=False) as z:
             names = json.loads(str(z["names"]))
-            return IllustrationLayer(z["rgba"], z["depth"], z["object_id"], names, camera, 0.0, "disk")
+            return IllustrationLayer(z["rgba"], z["depth"], z["object_id"], names, camera, z["veil_depth"],
+                                     z["veil_id"], 0.0, "disk")
     except (OSError, ValueError, KeyError) as exc:
         checked_files.discard(path, f"unreadable: {type(exc).__name__}")
         return None
@@ -626,21 +637,25 @@ def _store(directory: Path, key: str, layer: IllustrationLayer) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     np.savez_compressed(buf, rgba=layer.rgba, depth=layer.depth, object_id=layer.object_id,
+                        veil_depth=layer.veil_depth, veil_id=layer.veil_id,
                         names=np.array(json.dumps(layer.names)))
     checked_files.write_entry(directory / f"{key}.npz", buf.getvalue())
 
 
 # -- the needle against the layer -------------------------------------------------------------
 def occlusion(illustrator: Illustrator, camera: Camera, points: np.ndarray, cut: CutAway | None = None,
-              kinds_only: frozenset[str] | None = None, tolerance_mm: float = 0.3) -> np.ndarray:
-    """For each 3D point: is an opaque surface between it and the viewer (a ray cast from the
-    point toward the viewer, through the same cut-away)? ``kinds_only``: only these kinds hide."""
+              kinds_only: frozenset[str] | None = None, tolerance_mm: float = 0.3,
+              translucent: frozenset[str] = frozenset()) -> np.ndarray:
+    """For each 3D point: is a surface drawn between it and the viewer (a ray cast from the
+    point toward the viewer, through the same cut-away)? ``kinds_only``: only these kinds hide
+    it; ``translucent`` kinds (drawn see-through) hide it too: it shows through them faded."""
     p = np.atleast_2d(np.asarray(points, float))
     front = illustrator._start(camera)
     depth = (p - camera.anchor) @ camera.toward
     origins = p + (front - depth)[:, None] * camera.toward
-    t, idx, *_ = illustrator.surfaces(origins, -camera.toward, cut, frozenset(), kinds_only)
-    return (idx >= 0) & (t < (front - depth) - tolerance_mm)
+    t, idx, _n, _c, tr_t, tr_i = illustrator.surfaces(origins, -camera.toward, cut, translucent, kinds_only)
+    limit = (front - depth) - tolerance_mm
+    return ((idx >= 0) & (t < limit)) | ((tr_i >= 0) & (tr_t < limit))
 
 
 def split_by_occlusion(points: np.ndarray, hidden: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, bool]]:

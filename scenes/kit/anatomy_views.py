@@ -513,8 +513,8 @@ class SpineView:
         """What the layer draws: the smooth bone meshes and the soft tissue (spaces that only
         hold other structures are left out; the pelvis is left out of side views, where it
         would hide L5-S1, unless asked for by kind)."""
-        if self.kind == "axial" and levels is not None:
-            levels = _with_neighbours(levels)  # what lies beyond the section plane shows, faded
+        if self.kind == "axial":  # the level and what lies just beyond the section plane, faded
+            levels = _with_neighbours([self.axial_level] if levels is None else levels)
         sts = self._select(levels, kinds, exclude_kinds, True)
         leave = {"canal", "foramen", "anterior_sacral_foramen", "posterior_sacral_foramen", "section_hole"}
         if self.kind != "axial":

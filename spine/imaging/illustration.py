@@ -440,7 +440,7 @@ class Illustrator:
         t, idx, nrm, cutface, tr_t, tr_i = self.surfaces(origins, d, cut, translucent, rows_of=rows_of)
         depth = np.where(idx >= 0, front - t, -np.inf).reshape(h, w)
         ids = idx.reshape(h, w)
-        veil = (tr_i >= 0) & (tr_t < t)
+        veil = (tr_i >= 0) & (tr_t <= t + 1e-6)  # in front, or on the same section face
         veil_depth = np.where(veil, front - tr_t, -np.inf).reshape(h, w)
         veil_id = np.where(veil, tr_i, -1).reshape(h, w)
         rgb, alpha = self._shade(camera, style, ss, depth, ids, nrm.reshape(h, w, 3), cutface.reshape(h, w),
@@ -517,7 +517,7 @@ class Illustrator:
         lit = lit.reshape(h, w, 3)
         alpha = hit.astype(float)
         # translucent structures in front of the opaque surface tint it, with a faint edge
-        tr_front = (tr_ids >= 0) & (tr_depth > depth)
+        tr_front = (tr_ids >= 0) & (tr_depth >= depth - 1e-6)
         if tr_front.any():
             a_tab = np.array([style.alpha_of(st.kind) for st in self.structures] + [0.0])
             tf = np.flatnonzero(tr_front)
@@ -544,7 +544,8 @@ class Illustrator:
             if mask.any():
                 acc = _rgb(style.accent)
                 lit[mask] = lit[mask] * 0.9 + acc * 0.1
-                glow = ndimage.gaussian_filter(mask.astype(float), 2.0 * ss) * 2.2
+                sigma = max(1.0, 1.5 / max(pu, pv))  # about 1.5 mm, whatever the layer's size
+                glow = ndimage.gaussian_filter(mask.astype(float), sigma) * 1.8
                 ring = np.clip(glow, 0, 1) * ~mask
                 rim_line = mask & ~ndimage.binary_erosion(mask, iterations=ss)
                 lit[rim_line] = acc

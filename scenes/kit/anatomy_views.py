@@ -610,7 +610,7 @@ class SpineView:
         drawing keeps any fitting (scale and shift) it was given. Fade the vector overlays out
         first; after the turn, draw the end view's own mobject in its place."""
         angles, layers, window = self.turn_frames(to_deg, levels=levels, step_deg=step_deg, **kwargs)
-        image = ImageMobject(layers[0].rgba)
+        image = LayerImage(layers[0].rgba)
         _place(image, self, window)
         if group is not None and getattr(group, "window", None) is not None:
             # the drawing may have been fitted: map its window's scene box to where it is now
@@ -834,6 +834,35 @@ def _place(image: ImageMobject, view: SpineView, window) -> ImageMobject:
     return image
 
 
+class LayerImage(ImageMobject):
+    """The shaded layer as an image that also answers the vector calls a VGroup makes of its
+    family (anchors for bounds and centres; fill opacity becomes the image's opacity; strokes
+    and colours do not apply to an illustration)."""
+
+    def get_anchors(self) -> np.ndarray:
+        return self.points
+
+    def set_fill(self, color=None, opacity=None, family: bool = True, **_kwargs):
+        if opacity is not None:
+            self.set_opacity(opacity)
+        return self
+
+    def set_stroke(self, *args, **kwargs):
+        return self
+
+    def set_background_stroke(self, *args, **kwargs):
+        return self
+
+    def get_fill_opacity(self) -> float:
+        return float(getattr(self, "fill_opacity", 1.0))
+
+    def get_stroke_opacity(self, background: bool = False) -> float:
+        return 0.0
+
+    def get_stroke_width(self, background: bool = False) -> float:
+        return 0.0
+
+
 class IllustrationGroup(VGroup):
     """A drawing of the spine: the shaded layer (an ImageMobject, first, under everything)
     and any vector overlays. It is a VGroup so scenes group, fade, fit and move it as the
@@ -848,7 +877,7 @@ class IllustrationGroup(VGroup):
     @classmethod
     def from_layer(cls, view: SpineView, layer: IllustrationLayer, names: list[str]) -> "IllustrationGroup":
         group = cls()
-        image = ImageMobject(layer.rgba)
+        image = LayerImage(layer.rgba)
         if _RESAMPLING is not None:
             image.set_resampling_algorithm(_RESAMPLING)
         _place(image, view, layer.camera.window)
@@ -867,36 +896,25 @@ class IllustrationGroup(VGroup):
 
     def _assert_valid_submobjects(self, submobjects):
         """VMobjects and the one image layer (a plain VGroup takes VMobjects only)."""
-        return super()._assert_valid_submobjects([m for m in submobjects if not isinstance(m, ImageMobject)])
+        return super()._assert_valid_submobjects([m for m in submobjects if not isinstance(m, LayerImage)])
 
     def _vectors(self) -> list:
         return [m for m in self.submobjects if isinstance(m, VMobject)]
 
-    def set_fill(self, color=None, opacity=None, family: bool = True):
-        for m in self._vectors():
-            m.set_fill(color, opacity, family)
-        return self
-
-    def set_stroke(self, color=None, width=None, opacity=None, background=False, family: bool = True):
-        for m in self._vectors():
-            m.set_stroke(color, width, opacity, background, family)
-        return self
-
-    def set_background_stroke(self, **kwargs):
-        for m in self._vectors():
-            m.set_background_stroke(**kwargs)
-        return self
-
+    # The family's image is a LayerImage, which answers these calls itself; the group's own
+    # colours are set as a VGroup's (family=False), then passed down.
     def set_opacity(self, opacity: float, family: bool = True):
-        for m in self._vectors():
-            m.set_opacity(opacity, family)
-        if self.image is not None:
-            self.image.set_opacity(opacity)
+        super().set_opacity(opacity, family=False)
+        if family:
+            for m in self.submobjects:
+                m.set_opacity(opacity) if isinstance(m, LayerImage) else m.set_opacity(opacity, family)
         return self
 
     def set_color(self, color, family: bool = True):
-        for m in self._vectors():
-            m.set_color(color, family)
+        super().set_color(color, family=False)
+        if family:
+            for m in self._vectors():
+                m.set_color(color, family)
         return self
 
     def pixel_at(self, point) -> tuple[int, int] | None:

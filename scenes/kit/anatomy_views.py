@@ -445,16 +445,20 @@ class SpineView:
         """The shaded layer of these structures. ``resolution``: pixels per scene unit
         (default: the output's own, :func:`default_resolution`)."""
         window = window or self.window_of(structures)
-        px_per_mm = (resolution or self.default_resolution(window)) * self.scale
-        w = max(8, int(round((window[2] - window[0]) * px_per_mm)))
-        h = max(8, int(round((window[3] - window[1]) * px_per_mm)))
-        limit = _MAX_LAYER_PX
-        if max(w, h) > limit:
-            k = limit / max(w, h)
-            w, h = max(8, int(round(w * k))), max(8, int(round(h * k)))
+        h, w = self.layer_size(window, resolution)
         return render_layer(self.model.parameters_hash(), structures, BONE_KINDS | {SURFACE_KIND},
                             self.camera(window, w, h), self.illustration_style(highlight_names), cut,
                             supersample=supersample, cache_dir=cache_dir, lookup=self.model.structure)
+
+    def layer_size(self, window, resolution: float | None = None) -> tuple[int, int]:
+        """(height, width) in pixels of the layer over ``window`` at ``resolution`` px per unit."""
+        px_per_mm = (resolution or self.default_resolution(window)) * self.scale
+        w = max(8, int(round((window[2] - window[0]) * px_per_mm)))
+        h = max(8, int(round((window[3] - window[1]) * px_per_mm)))
+        if max(w, h) > _MAX_LAYER_PX:
+            k = _MAX_LAYER_PX / max(w, h)
+            w, h = max(8, int(round(w * k))), max(8, int(round(h * k)))
+        return h, w
 
     def default_resolution(self, window) -> float:
         """Pixels per scene unit: the output's own, finer for a drawing smaller than the frame
@@ -493,8 +497,11 @@ class SpineView:
                                plane_only=cut.plane_only if cut.plane else base_cut.plane_only)
         if not sts:
             return IllustrationGroup()
-        layer = self.layer(sts, resolution=resolution, cut=base_cut, highlight_names=names)
-        group = IllustrationGroup.from_layer(self, layer, [s.name for s in sts])
+        window = self.window_of(sts)
+        size = self.layer_size(window, resolution)
+        group = IllustrationGroup.lazy(
+            self, window, size, lambda: self.layer(sts, window=window, resolution=resolution, cut=base_cut,
+                                                   highlight_names=names), [s.name for s in sts])
         if self.kind in ("posterior", "oblique") and pedicle_rings:
             stroke_scale = max(0.35, min(1.5, self.scale / 0.06))
             drawn_levels = {st.level for st in sts if st.kind == SURFACE_KIND}
@@ -614,7 +621,7 @@ class SpineView:
         _place(image, self, window)
         if group is not None and getattr(group, "window", None) is not None:
             # the drawing may have been fitted: map its window's scene box to where it is now
-            ref = ImageMobject(group.image.pixel_array)
+            ref = LayerImage(size=(8, 8))
             _place(ref, self, group.window)
             k = group.image.width / ref.width
             image.scale(k, about_point=ref.get_center()).shift(group.image.get_center() - ref.get_center())
@@ -837,7 +844,51 @@ def _place(image: ImageMobject, view: SpineView, window) -> ImageMobject:
 class LayerImage(ImageMobject):
     """The shaded layer as an image that also answers the vector calls a VGroup makes of its
     family (anchors for bounds and centres; fill opacity becomes the image's opacity; strokes
-    and colours do not apply to an illustration)."""
+    and colours do not apply to an illustration).
+
+    Given a ``render`` callable instead of pixels, the layer is rendered the first time its
+    pixels are read (the camera drawing it, a fade): code that only fits, moves or measures a
+    drawing never pays for it."""
+
+    def __init__(self, rgba=None, size: tuple[int, int] | None = None, render=None, **kwargs):
+        self._render, self._pixels, self._opacity = render, None, 1.0
+        if rgba is None:  # a transparent stand-in of the right shape until the pixels are read
+            h, w = size
+            self._stand_in = np.zeros((h, w, 4), np.uint8)
+            rgba = self._stand_in
+        super().__init__(rgba, **kwargs)
+
+    @property
+    def pixel_array(self) -> np.ndarray:
+        if self._render is not None:
+            render, self._render = self._render, None
+            rgba = np.array(render(), np.uint8)
+            self._pixels = rgba
+            self.orig_alpha_pixel_array = rgba[:, :, 3].copy()
+            if self._opacity != 1.0:
+                rgba[:, :, 3] = self.orig_alpha_pixel_array * self._opacity
+        return self._pixels
+
+    @pixel_array.setter
+    def pixel_array(self, value) -> None:
+        if self._render is not None and value is getattr(self, "_stand_in", None):
+            self._pixels = value  # the stand-in: keep the render for later
+            return
+        if self._render is not None and self._pixels is not None and value is not self._pixels:
+            self._render = None  # replaced outright (a turn's frame): nothing left to render
+        self._pixels = value
+
+    @property
+    def rendered(self) -> bool:
+        return self._render is None
+
+    def set_opacity(self, alpha: float):
+        self._opacity = float(alpha)
+        self.stroke_opacity = alpha
+        self.fill_opacity = alpha
+        if self._render is None:
+            self._pixels[:, :, 3] = self.orig_alpha_pixel_array * alpha
+        return self
 
     def get_anchors(self) -> np.ndarray:
         return self.points
@@ -873,19 +924,38 @@ class IllustrationGroup(VGroup):
     """
 
     image: ImageMobject | None = None
+    _layer: IllustrationLayer | None = None
+    _render_layer = None
 
     @classmethod
     def from_layer(cls, view: SpineView, layer: IllustrationLayer, names: list[str]) -> "IllustrationGroup":
+        return cls.lazy(view, layer.camera.window, (layer.camera.height, layer.camera.width), lambda: layer, names)
+
+    @classmethod
+    def lazy(cls, view: SpineView, window, size: tuple[int, int], render_layer_fn, names: list[str]) -> "IllustrationGroup":
+        """A drawing whose layer (``render_layer_fn()``) is rendered when first needed."""
         group = cls()
-        image = LayerImage(layer.rgba)
+        group._layer, group._render_layer = None, render_layer_fn
+
+        def pixels():
+            return group.layer.rgba
+
+        image = LayerImage(size=size, render=pixels)
         if _RESAMPLING is not None:
             image.set_resampling_algorithm(_RESAMPLING)
-        _place(image, view, layer.camera.window)
+        _place(image, view, window)
         image.structure_name = "illustration"
         group._add_image(image)
-        group.image, group.layer, group.window, group.view = image, layer, layer.camera.window, view
+        group.image, group.window, group.view = image, tuple(window), view
         group.structure_names = list(names)
         return group
+
+    @property
+    def layer(self) -> IllustrationLayer:
+        """The rendered layer (image, depth and object-id buffers); rendered on first use."""
+        if self._layer is None:
+            self._layer = self._render_layer()
+        return self._layer
 
     def _add_image(self, image: ImageMobject) -> None:
         """Put the layer first in the family (VGroup.add takes VMobjects only; the camera
@@ -923,7 +993,7 @@ class IllustrationGroup(VGroup):
             return None
         img = self.image
         x0, y1 = img.get_corner(np.array([-1, 1, 0]))[:2]
-        h, w = self.layer.object_id.shape
+        h, w = self.image._pixels.shape[:2]
         col = int((point[0] - x0) / img.width * w)
         row = int((y1 - point[1]) / img.height * h)
         return (col, row) if 0 <= col < w and 0 <= row < h else None

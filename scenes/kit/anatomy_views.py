@@ -516,6 +516,52 @@ class SpineView:
                 group.add(ring)
         return group
 
+    def flat_mobject(self, levels: Iterable | None = None, highlight=None, kinds: Iterable[str] | None = None,
+                     exclude_kinds: Iterable[str] | None = None, near_side: bool = True,
+                     detail: int = 16, pedicle_rings: bool = True) -> VGroup:
+        """The former flat drawing: filled polygons far to near (kept as the baseline of
+        ``bench/illustration.py``; scenes draw :meth:`spine_mobject`).
+
+        ``highlight``: a level (or list of levels) whose structures are tinted with the
+        accent colour. ``pedicle_rings``: on posterior/oblique views, outline the pedicles
+        on top (they show through on fluoroscopy; the Scotty dog's eye). ``near_side=False`` leaves out the structures of the side facing the
+        viewer on lateral/oblique views (a cut-away that shows the canal and its contents).
+        """
+        sts = self._select(levels, kinds, exclude_kinds, near_side)
+        hl = self._highlight_levels(highlight)
+        group = VGroup()
+        stroke_scale = max(0.35, min(1.5, self.scale / 0.06))
+        if self.kind == "axial":
+            items = [(st, hull) for st, hull in self.sections(sts)]
+        else:
+            items = [(st, hull) for st, hull, _ in self.silhouettes(sts, n=detail)]
+        shade_cache: dict = {}
+        for st, hull in items:
+            style = self._style(st)
+            mob = _polygon(hull, style, stroke_scale)
+            fill = style.fill
+            if style is _BONE and self.kind != "axial":
+                fill = self._shaded_bone(st, shade_cache)
+                mob.set_fill(fill, opacity=style.opacity)
+            if st.level in hl and (st.kind in BONE_KINDS or st.kind == SURFACE_KIND):
+                mob.set_fill(_mix(fill, palette.ACCENT, 0.45), opacity=style.opacity)
+            mob.structure_name = st.name
+            group.add(mob)
+        if self.kind in ("posterior", "oblique") and pedicle_rings:
+            # the pedicles read through the posterior elements as rings, as on AP fluoroscopy
+            # (the "eye" of the Scotty dog on an oblique)
+            pedicles = [st for st, _h in items if st.kind == "pedicle"]
+            drawn_levels = {st.level for st, _h in items if st.kind == SURFACE_KIND}
+            pedicles += [p for p in self.model.structures(kinds=["pedicle"]) if p.level in drawn_levels]
+            for st in pedicles:
+                hull = convex_hull_2d(self.project(st.solid.surface_points(detail))[:, :2])
+                if len(hull) < 3:
+                    continue
+                ring = _polygon(hull, _Style(palette.BONE, 0.0, _PEDICLE_RING, 1.6, 0), stroke_scale)
+                ring.structure_name = st.name + ".ring"
+                group.add(ring)
+        return group
+
     def _drawn(self, levels, kinds, exclude_kinds) -> list[Structure]:
         """What the layer draws: the smooth bone meshes and the soft tissue (spaces that only
         hold other structures are left out; the pelvis is left out of side views, where it
@@ -851,12 +897,12 @@ class LayerImage(ImageMobject):
     drawing never pays for it."""
 
     def __init__(self, rgba=None, size: tuple[int, int] | None = None, render=None, **kwargs):
-        self._render, self._pixels, self._opacity = render, None, 1.0
+        self._render, self._pixels, self._opacity = None, None, 1.0
         if rgba is None:  # a transparent stand-in of the right shape until the pixels are read
             h, w = size
-            self._stand_in = np.zeros((h, w, 4), np.uint8)
-            rgba = self._stand_in
+            rgba = np.zeros((h, w, 4), np.uint8)
         super().__init__(rgba, **kwargs)
+        self._render = render
 
     @property
     def pixel_array(self) -> np.ndarray:
@@ -871,9 +917,6 @@ class LayerImage(ImageMobject):
 
     @pixel_array.setter
     def pixel_array(self, value) -> None:
-        if self._render is not None and value is getattr(self, "_stand_in", None):
-            self._pixels = value  # the stand-in: keep the render for later
-            return
         if self._render is not None and self._pixels is not None and value is not self._pixels:
             self._render = None  # replaced outright (a turn's frame): nothing left to render
         self._pixels = value

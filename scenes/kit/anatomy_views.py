@@ -993,6 +993,13 @@ class IllustrationGroup(VGroup):
         group.structure_names = list(names)
         return group
 
+    def __getstate__(self):
+        """Copies and checkpoints leave the buffers out (the image keeps its pixels): the layer
+        comes back from the memory or disk cache when asked for."""
+        state = dict(self.__dict__)
+        state["_layer"] = None
+        return state
+
     @property
     def layer(self) -> IllustrationLayer:
         """The rendered layer (image, depth and object-id buffers); rendered on first use."""

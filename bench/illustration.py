@@ -11,7 +11,8 @@ drawings (the whole spine and L1-L4, lateral), as the median of ``--repeats`` ru
 * ``memory``: the same layer again in the same process (what a needle step costs);
 * ``frame``: Manim draws one frame holding the drawing (the layer blitted; per video frame);
 * ``flat``: the former flat polygon drawing (``SpineView.flat_mobject``), built and drawn
-  in one frame, measured in the same run as the baseline; ``ratio`` = (cold + frame) / flat.
+  in one frame, measured in the same run as the baseline; ``ratio`` = (cold + frame) / flat;
+* ``flat frame``: drawing one more frame of the built flat drawing (its cost per video frame).
 
 And the smooth turn posterior -> lateral of the L4-L5 drawing (every 3 deg, 31 layers),
 cold and cached.
@@ -82,7 +83,7 @@ def main() -> None:
         with tempconfig({"pixel_width": w, "pixel_height": h}):
             print(f"\n{w}x{h}")
             print(f"{'drawing':20s} {'layer px':>10s} {'cold':>7s} {'disk':>7s} {'memory':>7s} {'frame':>7s} "
-                  f"{'flat':>7s} {'ratio':>6s}")
+                  f"{'flat':>7s} {'ratio':>6s} {'flat frame':>10s}")
             for name, case in cases.items():
                 view = SpineView(model, case["kind"], oblique_deg=case.get("deg", 0.0),
                                  axial_level=case.get("axial_level"))
@@ -110,9 +111,11 @@ def main() -> None:
                 t_frame = statistics.median(_frame_seconds(drawing) for _ in range(args.repeats))
                 flat_kw = dict(kw)
                 t_flat = _median(lambda: _frame_seconds(view.flat_mobject(**flat_kw)), args.repeats)
+                flat = view.flat_mobject(**flat_kw)
+                t_flat_frame = statistics.median(_frame_seconds(flat) for _ in range(args.repeats))
                 px = f"{layer.rgba.shape[1]}x{layer.rgba.shape[0]}"
                 print(f"{name:20s} {px:>10s} {t_cold:7.2f} {t_disk:7.3f} {t_mem:7.4f} {t_frame:7.3f} "
-                      f"{t_flat:7.2f} {(t_cold + t_frame) / t_flat:6.2f}", flush=True)
+                      f"{t_flat:7.2f} {(t_cold + t_frame) / t_flat:6.2f} {t_flat_frame:10.3f}", flush=True)
             # the smooth turn
             view = SpineView(model, "posterior")
             illustration._MEMORY.clear()

@@ -936,6 +936,23 @@ class LayerImage(ImageMobject):
     def get_anchors(self) -> np.ndarray:
         return self.points
 
+    def interpolate_color(self, mobject1, mobject2, alpha: float) -> None:
+        """Cross-fade two layers (a Transform from one drawing to another): layers of other
+        sizes are resampled to the target's size once, then blended as Manim blends images."""
+        a, b = mobject1.pixel_array, mobject2.pixel_array
+        if a.shape != b.shape:
+            key = (id(a), b.shape)
+            cache = self.__dict__.setdefault("_resampled", {})
+            if key not in cache:
+                from PIL import Image
+
+                cache.clear()
+                cache[key] = np.array(Image.fromarray(a).resize((b.shape[1], b.shape[0]), Image.BILINEAR))
+            a = cache[key]
+        self.pixel_array = np.round(a * (1 - alpha) + b * alpha).astype(np.uint8)
+        if self._render is None:
+            self.orig_alpha_pixel_array = self.pixel_array[:, :, 3].copy()
+
     def set_fill(self, color=None, opacity=None, family: bool = True, **_kwargs):
         if opacity is not None:
             self.set_opacity(opacity)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from manim import Dot, MovingCameraScene, VGroup, config, tempconfig
+from manim import Dot, MovingCameraScene, config, tempconfig
 
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import SpineView, convex_hull_2d

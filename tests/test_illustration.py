@@ -164,7 +164,8 @@ def test_cutaway_opens_the_foramen_and_clips_the_bone(model):
     # a plane section of one vertebral body (for cement): only that body is opened
     view = SpineView(model, "lateral")
     c = model.level_centre("L4")
-    cut = CutAway(plane=(tuple(c), tuple(view.toward)), plane_only=("L4.bone",))
+    cut = view.section("L4.bone", through=c)
+    assert cut == CutAway(plane=(tuple(c), tuple(view.toward)), plane_only=("L4.bone",))
     body = view.spine_mobject(levels=LEVELS, cut=cut, resolution=_resolution(view, LEVELS)).layer
     col, row = np.floor(body.camera.pixel_of(c)[0]).astype(int)
     assert body.names[body.object_id[row, col]] == "L4.bone"

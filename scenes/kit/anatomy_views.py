@@ -428,6 +428,13 @@ class SpineView:
                        plane=None if plane is None else (tuple(map(float, plane[0])), tuple(map(float, plane[1]))),
                        plane_only=tuple(plane_only))
 
+    def section(self, *names: str, through=None) -> CutAway:
+        """A cut-away that opens the named structures (a disc, a vertebra's bone) by a plane
+        through ``through`` (default: the first one's centre) facing the viewer: their near
+        half goes, the cut face shows. Pass it as ``spine_mobject(cut=...)``."""
+        point = np.asarray(through if through is not None else self.model.structure(names[0]).solid.center, float)
+        return CutAway(plane=(tuple(map(float, point)), tuple(map(float, self.toward))), plane_only=tuple(names))
+
     def window_of(self, structures: Sequence[Structure], margin: float = 0.04) -> tuple[float, float, float, float]:
         """(u0, v0, u1, v1) mm around the anchor that holds the structures' projections."""
         pts = []

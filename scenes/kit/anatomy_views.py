@@ -20,12 +20,16 @@ and a fluoroscopy panel side by side show the anatomy the same way round):
   of its pedicles; an interspace: the disc's mid-plane), seen from the feet as on CT/MRI
   (radiological convention): ANTERIOR up, the patient's LEFT on the screen's RIGHT.
 
-Bones are drawn from their smooth surfaces (one mesh per vertebra, :mod:`spine.anatomy.surfaces`):
-a mesh's silhouette is the outline of its projected triangles (rasterised, then traced by
-marching squares), so concave outlines -- the waist of a body, the notch between a lamina
-and its spinous process -- stay concave; an axial section is the outline of the grid points
-inside it, with its holes (the canal, the transverse foramina) drawn as holes. Other
-structures are convex: convex hulls of their projected ``surface_points``, drawn far to near.
+Every view is drawn as one shaded medical illustration (:mod:`spine.imaging.illustration`:
+the bone meshes and soft-tissue solids ray-cast per pixel, lit, outlined, with depth and
+object-id buffers) placed as an image exactly where :meth:`SpineView.project` puts the
+anatomy, under the vector overlays (needles, labels, :meth:`SpineView.highlight` outlines).
+:meth:`SpineView.spine_mobject` returns it as an :class:`IllustrationGroup` (a VGroup), so
+scenes add, fade, fit and group it as before. Cut-aways and the axial section are
+parameters of the render (:class:`CutAway`); :meth:`SpineView.needle_parts` splits a needle
+into the parts in front of and behind bone; :meth:`SpineView.turn` turns a drawing between
+poses by re-rendered angles. :meth:`SpineView.flat_mobject` is the former flat polygon
+drawing (silhouettes traced by marching squares, convex hulls), the benchmark's baseline.
 """
 
 from __future__ import annotations

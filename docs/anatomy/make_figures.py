@@ -1,9 +1,10 @@
 """Render the anatomy figures of the README: illustration and fluoroscopy of three levels.
 
     .venv/bin/python docs/anatomy/make_figures.py            # writes docs/anatomy/*.png
+    .venv/bin/python docs/anatomy/make_figures.py --illustrations   # only *_illustration.png
 
-For L4-L5, C5-C6 and T7-T8: the lateral, posterior and oblique illustrations (Manim at
-preview size, 854 x 480) and the lateral, AP and ipsilateral oblique fluoroscopy (480 x 480,
+For L4-L5, C5-C6 and T7-T8: the lateral, posterior and oblique illustrations (the shaded
+layer in Manim at preview size, 854 x 480) and the lateral, AP and ipsilateral oblique fluoroscopy (480 x 480,
 the still renderer with its default detector, seeded). The oblique is 30 deg to the patient's
 right for the lumbar Scotty dog, 45 deg in the thoracic spine and 50 deg in the neck, where
 the foramina open at those angles. Each file is written under a temporary name and renamed.
@@ -48,7 +49,8 @@ def illustration(model, level: str, kind: str, oblique_deg: float) -> np.ndarray
             def construct(self):
                 view = SpineView(model, kind, oblique_deg=-oblique_deg if kind == "oblique" else 0.0)
                 centre, width = view.frame_for(level, margin=2.2)
-                self.add(view.spine_mobject(levels=_neighbours(level), highlight=level))
+                # the shaded layer at the zoomed frame's own pixel size
+                self.add(view.spine_mobject(levels=_neighbours(level), highlight=level, resolution=854 / width))
                 self.camera.frame.move_to(centre).set(width=width)
 
         scene = Figure()
@@ -70,10 +72,14 @@ def main() -> None:
     from spine.imaging.still import render_still
 
     model = SpineModel.default()
+    only_illustrations = "--illustrations" in sys.argv  # the fluoroscopy figures stay as they are
     for level, deg in LEVELS.items():
         for kind in ("lateral", "posterior", "oblique"):
             frame = illustration(model, level, kind, deg)
             _save(frame[..., :3], OUT / f"{level}_{kind}_illustration.png")
+        if only_illustrations:
+            print(level, "done", flush=True)
+            continue
         for view in ("lateral", "ap", "oblique"):
             render_still(level, view, oblique_deg=deg if view == "oblique" else None, size=480,
                          out=OUT / f"{level}_{view}_fluoro.png", side="right", model=model, cache_dir=False)

@@ -20,12 +20,16 @@ and a fluoroscopy panel side by side show the anatomy the same way round):
   of its pedicles; an interspace: the disc's mid-plane), seen from the feet as on CT/MRI
   (radiological convention): ANTERIOR up, the patient's LEFT on the screen's RIGHT.
 
-Bones are drawn from their smooth surfaces (one mesh per vertebra, :mod:`spine.anatomy.surfaces`):
-a mesh's silhouette is the outline of its projected triangles (rasterised, then traced by
-marching squares), so concave outlines -- the waist of a body, the notch between a lamina
-and its spinous process -- stay concave; an axial section is the outline of the grid points
-inside it, with its holes (the canal, the transverse foramina) drawn as holes. Other
-structures are convex: convex hulls of their projected ``surface_points``, drawn far to near.
+Every view is drawn as one shaded medical illustration (:mod:`spine.imaging.illustration`:
+the bone meshes and soft-tissue solids ray-cast per pixel, lit, outlined, with depth and
+object-id buffers) placed as an image exactly where :meth:`SpineView.project` puts the
+anatomy, under the vector overlays (needles, labels, :meth:`SpineView.highlight` outlines).
+:meth:`SpineView.spine_mobject` returns it as an :class:`IllustrationGroup` (a VGroup), so
+scenes add, fade, fit and group it as before. Cut-aways and the axial section are
+parameters of the render (:class:`CutAway`); :meth:`SpineView.needle_parts` splits a needle
+into the parts in front of and behind bone; :meth:`SpineView.turn` turns a drawing between
+poses by re-rendered angles. :meth:`SpineView.flat_mobject` is the former flat polygon
+drawing (silhouettes traced by marching squares, convex hulls), the benchmark's baseline.
 """
 
 from __future__ import annotations
@@ -35,17 +39,19 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
-from manim import ORIGIN, Line, Text, VGroup, VMobject, config
+from manim import ORIGIN, Animation, ImageMobject, Line, Text, VGroup, VMobject, config
 
 from spine.anatomy.levels import VERTEBRAE, Interspace, Vertebra, parse_level, region_of
 from spine.anatomy.mesh import MeshSolid
 from spine.anatomy.model import BONE_KINDS, SpineModel
 from spine.anatomy.solids import Structure
 from spine.anatomy.surfaces import SURFACE_KIND, drawn_structures
+from spine.imaging.illustration import (Camera, CutAway, IllustrationLayer, IllustrationStyle, illustrator_for,
+                                        occlusion, render_layer, split_by_occlusion)
 from scenes.kit import palette
 from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
 
-__all__ = ["SpineView", "VIEW_KINDS", "KIND_STYLE", "convex_hull_2d"]
+__all__ = ["SpineView", "VIEW_KINDS", "KIND_STYLE", "convex_hull_2d", "IllustrationGroup", "SpineTurn", "CutAway"]
 
 VIEW_KINDS = ("lateral", "posterior", "oblique", "axial")
 
@@ -90,6 +96,11 @@ _PEDICLE_RING = "#7A6C55"
 _SEE_THROUGH_FROM_THE_SIDE = frozenset({"ilium_wing", "ilium_posterior", "si_joint", "ala", "sacral_lateral_mass",
                                          "sacral_bridge"})
 _PELVIS_SEE_THROUGH = _Style(palette.BONE_SHADE, 0.22, palette.BONE_SHADE, 1.0, 2)
+
+# The near-side parts a lateral / oblique cut-away removes from the bone meshes
+_NEAR_PARTS = frozenset({"pedicle", "lamina", "sap", "sap_neck", "iap", "pars", "tp"})
+# Longest side of one layer in pixels (a few levels drawn finely for zooming in)
+_MAX_LAYER_PX = 2200
 
 # What each view draws by default (spaces are left out; they overlap their contents).
 _DEFAULT_EXCLUDE = {
@@ -382,10 +393,145 @@ class SpineView:
         out.sort(key=lambda item: KIND_STYLE.get(item[0].kind, _BONE).layer)
         return out
 
+    # -- the shaded illustration layer -----------------------------------------------------------
+    def illustration_style(self, highlight_names: Iterable[str] = ()) -> IllustrationStyle:
+        """The palette as data for :mod:`spine.imaging.illustration` (spine never imports scenes)."""
+        colours = tuple((kind, style.fill) for kind, style in KIND_STYLE.items()
+                        if style is not _BONE and kind not in ("canal", "foramen", "section_hole"))
+        colours += (("epidural_space", palette.EPIDURAL_FAT), ("dural_sac", palette.DURA_SAC),
+                    ("ligamentum_flavum", palette.LIGAMENT_FLAVUM))
+        return IllustrationStyle(colours=colours, bone=palette.BONE, outline=palette.OUTLINE,
+                                 background=palette.BACKGROUND, accent=palette.ACCENT,
+                                 alpha=(("dural_sac", 0.55), ("epidural_space", 0.45)),
+                                 highlight=tuple(sorted(highlight_names)),
+                                 depth_fade_mm=30.0 if self.kind == "axial" else 0.0)
+
+    def camera(self, window_mm, width: int, height: int) -> Camera:
+        """The illustration camera of this view for a window (u0, v0, u1, v1) in mm around the
+        anchor: pixels line up with :meth:`project`."""
+        return Camera(self.right, self.up, self.toward, self.anchor, tuple(float(x) for x in window_mm),
+                      int(width), int(height))
+
+    def cutaway(self, structures: Sequence[Structure], near_side: bool = True, clip: Iterable[str] = (),
+                hide: Iterable[str] = (), plane=None, plane_only: Iterable[str] = ()) -> CutAway:
+        """The view's cut-away: the axial section plane, and (``near_side=False``) the near
+        pedicles, laminae, articular processes and transverse processes of the drawn levels cut
+        out with the near-side soft tissue, so the foramen, its root and the canal show."""
+        clip, hide = list(clip), list(hide)
+        if self.kind == "axial" and plane is None:
+            plane = (tuple(self.plane_origin), tuple(self.toward))  # everything nearer than the plane goes
+        if not near_side and self.kind in ("lateral", "oblique"):
+            near = "left" if self.toward[0] > 0 else "right"
+            levels = {s.level for s in structures if s.kind == SURFACE_KIND and s.level}
+            for st in self.model.structures(levels=sorted(levels)):
+                if st.side == near and st.kind in _NEAR_PARTS:
+                    clip.append(st.name)
+            hide += [s.name for s in structures if s.side == near and s.kind not in BONE_KINDS
+                     and s.kind not in (SURFACE_KIND, "root", "vertebral_artery")]
+        return CutAway(hide=tuple(sorted(set(hide))), clip=tuple(sorted(set(clip))),
+                       plane=None if plane is None else (tuple(map(float, plane[0])), tuple(map(float, plane[1]))),
+                       plane_only=tuple(plane_only))
+
+    def section(self, *names: str, through=None) -> CutAway:
+        """A cut-away that opens the named structures (a disc, a vertebra's bone) by a plane
+        through ``through`` (default: the first one's centre) facing the viewer: their near
+        half goes, the cut face shows. Pass it as ``spine_mobject(cut=...)``."""
+        point = np.asarray(through if through is not None else self.model.structure(names[0]).solid.center, float)
+        return CutAway(plane=(tuple(map(float, point)), tuple(map(float, self.toward))), plane_only=tuple(names))
+
+    def window_of(self, structures: Sequence[Structure], margin: float = 0.04) -> tuple[float, float, float, float]:
+        """(u0, v0, u1, v1) mm around the anchor that holds the structures' projections."""
+        pts = []
+        for st in structures:
+            sol = st.solid
+            pts.append(sol.vertices[::7] if isinstance(sol, MeshSolid) else sol.surface_points(8))
+        p = np.vstack(pts) - self.anchor
+        u, v = p @ self.right, p @ self.up
+        pad = margin * max(u.max() - u.min(), v.max() - v.min()) + 1.0
+        return (float(u.min() - pad), float(v.min() - pad), float(u.max() + pad), float(v.max() + pad))
+
+    def layer(self, structures: Sequence[Structure], window=None, resolution: float | None = None,
+              cut: CutAway | None = None, highlight_names: Iterable[str] = (), cache_dir=None,
+              supersample: int | None = None) -> IllustrationLayer:
+        """The shaded layer of these structures. ``resolution``: pixels per scene unit
+        (default: the output's own, :func:`default_resolution`)."""
+        window = window or self.window_of(structures)
+        h, w = self.layer_size(window, resolution)
+        return render_layer(self.model.parameters_hash(), structures, BONE_KINDS | {SURFACE_KIND},
+                            self.camera(window, w, h), self.illustration_style(highlight_names), cut,
+                            supersample=supersample, cache_dir=cache_dir, lookup=self.model.structure)
+
+    def layer_size(self, window, resolution: float | None = None) -> tuple[int, int]:
+        """(height, width) in pixels of the layer over ``window`` at ``resolution`` px per unit."""
+        px_per_mm = (resolution or self.default_resolution(window)) * self.scale
+        w = max(8, int(round((window[2] - window[0]) * px_per_mm)))
+        h = max(8, int(round((window[3] - window[1]) * px_per_mm)))
+        if max(w, h) > _MAX_LAYER_PX:
+            k = _MAX_LAYER_PX / max(w, h)
+            w, h = max(8, int(round(w * k))), max(8, int(round(h * k)))
+        return h, w
+
+    def default_resolution(self, window) -> float:
+        """Pixels per scene unit: the output's own, finer for a drawing smaller than the frame
+        (a few levels are usually fitted larger or zoomed into; up to 4x)."""
+        native = config.pixel_width / config.frame_width
+        if window is None:
+            return native
+        drawn = max((window[3] - window[1]) * self.scale, (window[2] - window[0]) * self.scale
+                    * config.frame_height / config.frame_width)
+        return native * float(np.clip(1.1 * config.frame_height / max(drawn, 1e-6), 1.0, 4.0))
+
     def spine_mobject(self, levels: Iterable | None = None, highlight=None, kinds: Iterable[str] | None = None,
                       exclude_kinds: Iterable[str] | None = None, near_side: bool = True,
-                      detail: int = 16, pedicle_rings: bool = True) -> VGroup:
-        """The spine (or the given levels) as a VGroup of filled polygons, far to near.
+                      detail: int = 16, pedicle_rings: bool = False, highlight_structures: Iterable[str] = (),
+                      resolution: float | None = None, cut: CutAway | None = None) -> "IllustrationGroup":
+        """The spine (or the given levels) as one shaded illustration layer (an image placed
+        exactly where :meth:`project` puts the anatomy), in an :class:`IllustrationGroup`
+        (a VGroup: scenes add it, fade it, fit it and group it as before).
+
+        ``highlight``: a level (or list of levels) whose bones are tinted and ringed with the
+        accent colour; ``highlight_structures``: structure names to ring the same way (the
+        exiting root, a medial branch). ``near_side=False`` cuts the near pedicles, laminae and
+        articular processes away on lateral / oblique views (the foramen and its root, the
+        canal and its contents show); ``cut`` adds any other :class:`CutAway`.
+        ``pedicle_rings``: outline the pedicles on top, as they read on AP fluoroscopy.
+        ``detail`` is kept for callers of the former polygon drawing.
+        """
+        sts = self._drawn(levels, kinds, exclude_kinds)
+        hl = self._highlight_levels(highlight)
+        names = {s.name for s in sts if s.level in hl and (s.kind in BONE_KINDS or s.kind == SURFACE_KIND)}
+        names |= set(highlight_structures)
+        base_cut = self.cutaway(sts, near_side=near_side)
+        if cut is not None:
+            base_cut = CutAway(hide=base_cut.hide + cut.hide, clip=base_cut.clip + cut.clip,
+                               clip_scale=cut.clip_scale, plane=cut.plane or base_cut.plane,
+                               plane_only=cut.plane_only if cut.plane else base_cut.plane_only)
+        if not sts:
+            return IllustrationGroup()
+        window = self.window_of(sts)
+        size = self.layer_size(window, resolution)
+        group = IllustrationGroup.lazy(
+            self, window, size, lambda: self.layer(sts, window=window, resolution=resolution, cut=base_cut,
+                                                   highlight_names=names), [s.name for s in sts])
+        if self.kind in ("posterior", "oblique") and pedicle_rings:
+            stroke_scale = max(0.35, min(1.5, self.scale / 0.06))
+            drawn_levels = {st.level for st in sts if st.kind == SURFACE_KIND}
+            for st in self.model.structures(kinds=["pedicle"]):
+                if st.level not in drawn_levels:
+                    continue
+                hull = convex_hull_2d(self.project(st.solid.surface_points(detail))[:, :2])
+                if len(hull) < 3:
+                    continue
+                ring = _polygon(hull, _Style(palette.BONE, 0.0, _PEDICLE_RING, 1.6, 0), stroke_scale)
+                ring.structure_name = st.name + ".ring"
+                group.add(ring)
+        return group
+
+    def flat_mobject(self, levels: Iterable | None = None, highlight=None, kinds: Iterable[str] | None = None,
+                     exclude_kinds: Iterable[str] | None = None, near_side: bool = True,
+                     detail: int = 16, pedicle_rings: bool = True) -> VGroup:
+        """The former flat drawing: filled polygons far to near (kept as the baseline of
+        ``bench/illustration.py``; scenes draw :meth:`spine_mobject`).
 
         ``highlight``: a level (or list of levels) whose structures are tinted with the
         accent colour. ``pedicle_rings``: on posterior/oblique views, outline the pedicles
@@ -426,6 +572,117 @@ class SpineView:
                 ring.structure_name = st.name + ".ring"
                 group.add(ring)
         return group
+
+    def _drawn(self, levels, kinds, exclude_kinds) -> list[Structure]:
+        """What the layer draws: the smooth bone meshes and the soft tissue (spaces that only
+        hold other structures are left out; the pelvis is left out of side views, where it
+        would hide L5-S1, unless asked for by kind)."""
+        if self.kind == "axial":  # the level and what lies just beyond the section plane, faded
+            levels = _with_neighbours([self.axial_level] if levels is None else levels)
+        sts = self._select(levels, kinds, exclude_kinds, True)
+        leave = {"canal", "foramen", "anterior_sacral_foramen", "posterior_sacral_foramen", "section_hole"}
+        if self.kind != "axial":
+            leave.add("epidural_space") if kinds is None or "epidural_space" not in set(kinds) else None
+        sts = [s for s in sts if s.kind not in leave]
+        if kinds is None and self.kind != "axial" and abs(self.toward[0]) > 0.5:
+            sts = [s for s in sts if not (s.level is None and (s.kind in _SEE_THROUGH_FROM_THE_SIDE
+                                                                or s.kind == SURFACE_KIND))]
+        if self.kind == "axial":
+            lo = self.plane_origin
+            keep = []
+            for s in sts:  # what the plane cuts or lies just beyond it
+                b0, b1 = s.solid.bounding_box()
+                corners = np.array([[x, y, z] for x in (b0[0], b1[0]) for y in (b0[1], b1[1]) for z in (b0[2], b1[2])])
+                d = (corners - lo) @ self.toward
+                if d.min() <= 0.0:
+                    keep.append(s)
+            sts = keep
+        return sts
+
+    def needle_parts(self, p0, p1, structures: Sequence[Structure] | None = None, levels=None,
+                     near_side: bool = True, step_mm: float = 0.5, occluders: str = "bone",
+                     cut: CutAway | None = None) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+        """A needle segment p0 -> p1 (mm) split into the parts in front of the drawing and the
+        parts behind it (a ray from each point toward the viewer, through the same cut-away):
+        [(start, end, in_front)], start to end. ``occluders``: ``"bone"`` (only bone hides the
+        needle) or ``"all"`` (anything drawn, the translucent dural sac too). Scenes draw the hidden parts dashed
+        or faded (:meth:`needle_mobject`)."""
+        p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
+        n = max(2, int(np.ceil(np.linalg.norm(p1 - p0) / step_mm)) + 1)
+        pts = p0 + np.linspace(0, 1, n)[:, None] * (p1 - p0)
+        sts = list(structures) if structures is not None else self._drawn(levels, None, None)
+        cut = cut or self.cutaway(sts, near_side=near_side)
+        illustrator = illustrator_for(self.model.parameters_hash(), sts, BONE_KINDS | {SURFACE_KIND},
+                                      self.model.structure)
+        kinds = frozenset(BONE_KINDS | {SURFACE_KIND}) if occluders == "bone" else None
+        veils = frozenset() if occluders == "bone" else frozenset(k for k, a in self.illustration_style().alpha if a < 1)
+        hidden = occlusion(illustrator, self.camera((0, 0, 1, 1), 1, 1), pts, cut, kinds, translucent=veils)
+        return split_by_occlusion(pts, hidden)
+
+    def needle_mobject(self, p0, p1, to_scene=None, color: str = palette.NEEDLE, stroke_px: float = 5.0,
+                       **kwargs) -> VGroup:
+        """The needle as drawn parts: solid in front, dashed and faded behind bone.
+        ``to_scene``: the mapping of a fitted drawing (default :meth:`project`)."""
+        from manim import DashedLine
+
+        mapping = to_scene or self.project
+        group = VGroup()
+        for a, b, front in self.needle_parts(p0, p1, **kwargs):
+            pa, pb = np.atleast_2d(mapping(np.array([a, b])))[:2]
+            if np.linalg.norm(pb - pa) < 1e-6:
+                continue
+            if front:
+                part = Line(pa, pb, color=color, stroke_width=stroke_px)
+            else:
+                part = DashedLine(pa, pb, color=color, stroke_width=stroke_px * 0.8, dash_length=0.06)
+                part.set_stroke(opacity=0.55)
+            part.in_front = front
+            group.add(part)
+        return group
+
+    # -- smooth 3D turns ----------------------------------------------------------------------------
+    def turned(self, oblique_deg: float) -> "SpineView":
+        """The same drawing turned about the long axis (0 = posterior, +90 = lateral), with
+        this view's anchor, scale and centre (so the turns of one drawing line up)."""
+        kind = "lateral" if abs(oblique_deg - 90.0) < 1e-9 else ("posterior" if abs(oblique_deg) < 1e-9 else "oblique")
+        return SpineView(self.model, kind, oblique_deg=oblique_deg, scale=self.scale, center=self.center,
+                         anchor=self.anchor)
+
+    def turn_frames(self, to_deg: float, levels=None, step_deg: float = 3.0, resolution: float | None = None,
+                    highlight=None) -> tuple[list[float], list[IllustrationLayer], tuple]:
+        """The layers of a turn from this view's angle to ``to_deg``, every ``step_deg``
+        (cached like any layer), all over one window (the union of the angles' windows)."""
+        start = self.oblique_deg
+        n = max(1, int(np.ceil(abs(to_deg - start) / step_deg)))
+        angles = [start + (to_deg - start) * i / n for i in range(n + 1)]
+        views = [self.turned(a) for a in angles]
+        sts = views[0]._drawn(levels, None, None)
+        windows = np.array([v.window_of(sts) for v in views])
+        window = (float(windows[:, 0].min()), float(windows[:, 1].min()), float(windows[:, 2].max()),
+                  float(windows[:, 3].max()))
+        hl = self._highlight_levels(highlight)
+        names = {s.name for s in sts if s.level in hl and s.kind == SURFACE_KIND}
+        res = resolution or self.default_resolution(window)
+        layers = [v.layer(v._drawn(levels, None, None), window=window, resolution=res, highlight_names=names)
+                  for v in views]
+        return angles, layers, window
+
+    def turn(self, group: "IllustrationGroup", to_deg: float, levels=None, step_deg: float = 3.0,
+             run_time: float = 2.0, **kwargs):
+        """An animation that turns a drawing of this view to ``to_deg`` by showing the
+        re-rendered intermediate angles (a :class:`SpineTurn`), and the view it ends in. The
+        drawing keeps any fitting (scale and shift) it was given. Fade the vector overlays out
+        first; after the turn, draw the end view's own mobject in its place."""
+        angles, layers, window = self.turn_frames(to_deg, levels=levels, step_deg=step_deg, **kwargs)
+        image = LayerImage(layers[0].rgba)
+        _place(image, self, window)
+        if group is not None and getattr(group, "window", None) is not None:
+            # the drawing may have been fitted: map its window's scene box to where it is now
+            ref = LayerImage(size=(8, 8))
+            _place(ref, self, group.window)
+            k = group.image.width / ref.width
+            image.scale(k, about_point=ref.get_center()).shift(group.image.get_center() - ref.get_center())
+        return SpineTurn(image, [lay.rgba for lay in layers], run_time=run_time), self.turned(to_deg)
 
     def _highlight_levels(self, highlight) -> set[str]:
         if highlight is None:
@@ -611,3 +868,234 @@ class FittedView:
     def to_scene(self, points) -> np.ndarray:
         projected = np.atleast_2d(self.view.project(np.atleast_2d(points)))
         return (projected - self.before_center) * self.factor + self.mobject.get_center()
+
+
+def _with_neighbours(levels) -> list:
+    """The levels and those next to them (an interspace's two vertebrae, a vertebra's discs)."""
+    from spine.anatomy.levels import INTERSPACES
+
+    out: list = []
+    for lv in levels:
+        out.append(lv)
+        if lv is None:
+            continue
+        p = parse_level(lv)
+        if isinstance(p, Interspace):
+            out += [p.upper, p.lower]
+        else:
+            out += [s for s in INTERSPACES if p.name in s.split("-")]
+    return list(dict.fromkeys(out))
+
+
+def _place(image: ImageMobject, view: SpineView, window) -> ImageMobject:
+    """Size and move an image so that it covers ``window`` (mm around the view's anchor) in
+    the view's scene coordinates: its pixels land where :meth:`SpineView.project` says."""
+    u0, v0, u1, v1 = window
+    image.stretch_to_fit_width((u1 - u0) * view.scale)
+    image.stretch_to_fit_height((v1 - v0) * view.scale)
+    image.move_to(np.array([view.center[0] + (u0 + u1) / 2 * view.scale,
+                            view.center[1] + (v0 + v1) / 2 * view.scale, view.center[2]]))
+    return image
+
+
+class LayerImage(ImageMobject):
+    """The shaded layer as an image that also answers the vector calls a VGroup makes of its
+    family (anchors for bounds and centres; fill opacity becomes the image's opacity; strokes
+    and colours do not apply to an illustration).
+
+    Given a ``render`` callable instead of pixels, the layer is rendered the first time its
+    pixels are read (the camera drawing it, a fade): code that only fits, moves or measures a
+    drawing never pays for it."""
+
+    def __init__(self, rgba=None, size: tuple[int, int] | None = None, render=None, **kwargs):
+        self._render, self._pixels, self._opacity = None, None, 1.0
+        if rgba is None:  # a transparent stand-in of the right shape until the pixels are read
+            h, w = size
+            rgba = np.zeros((h, w, 4), np.uint8)
+        super().__init__(rgba, **kwargs)
+        self._render = render
+
+    @property
+    def pixel_array(self) -> np.ndarray:
+        if self._render is not None:
+            render, self._render = self._render, None
+            rgba = np.array(render(), np.uint8)
+            self._pixels = rgba
+            self.orig_alpha_pixel_array = rgba[:, :, 3].copy()
+            if self._opacity != 1.0:
+                rgba[:, :, 3] = self.orig_alpha_pixel_array * self._opacity
+        return self._pixels
+
+    @pixel_array.setter
+    def pixel_array(self, value) -> None:
+        if self._render is not None and self._pixels is not None and value is not self._pixels:
+            self._render = None  # replaced outright (a turn's frame): nothing left to render
+        self._pixels = value
+
+    @property
+    def rendered(self) -> bool:
+        return self._render is None
+
+    def set_opacity(self, alpha: float):
+        self._opacity = float(alpha)
+        self.stroke_opacity = alpha
+        self.fill_opacity = alpha
+        if self._render is None:
+            self._pixels[:, :, 3] = self.orig_alpha_pixel_array * alpha
+        return self
+
+    def get_anchors(self) -> np.ndarray:
+        return self.points
+
+    def interpolate_color(self, mobject1, mobject2, alpha: float) -> None:
+        """Cross-fade two layers (a Transform from one drawing to another): layers of other
+        sizes are resampled to the target's size once, then blended as Manim blends images."""
+        a, b = mobject1.pixel_array, mobject2.pixel_array
+        if a.shape != b.shape:
+            key = (id(a), b.shape)
+            cache = self.__dict__.setdefault("_resampled", {})
+            if key not in cache:
+                from PIL import Image
+
+                cache.clear()
+                cache[key] = np.array(Image.fromarray(a).resize((b.shape[1], b.shape[0]), Image.BILINEAR))
+            a = cache[key]
+        self.pixel_array = np.round(a * (1 - alpha) + b * alpha).astype(np.uint8)
+        if self._render is None:
+            self.orig_alpha_pixel_array = self.pixel_array[:, :, 3].copy()
+
+    def set_fill(self, color=None, opacity=None, family: bool = True, **_kwargs):
+        if opacity is not None:
+            self.set_opacity(opacity)
+        return self
+
+    def set_stroke(self, *args, **kwargs):
+        return self
+
+    def set_background_stroke(self, *args, **kwargs):
+        return self
+
+    def get_fill_opacity(self) -> float:
+        return float(getattr(self, "fill_opacity", 1.0))
+
+    def get_stroke_opacity(self, background: bool = False) -> float:
+        return 0.0
+
+    def get_stroke_width(self, background: bool = False) -> float:
+        return 0.0
+
+
+class IllustrationGroup(VGroup):
+    """A drawing of the spine: the shaded layer (an ImageMobject, first, under everything)
+    and any vector overlays. It is a VGroup so scenes group, fade, fit and move it as the
+    former polygon drawing; colour setters reach the overlays (and opacity the image too).
+
+    ``layer`` is the :class:`IllustrationLayer` (image, depth and object-id buffers),
+    ``window`` the mm window it covers, ``structure_names`` what it draws.
+    """
+
+    image: ImageMobject | None = None
+    _layer: IllustrationLayer | None = None
+    _render_layer = None
+
+    @classmethod
+    def from_layer(cls, view: SpineView, layer: IllustrationLayer, names: list[str]) -> "IllustrationGroup":
+        return cls.lazy(view, layer.camera.window, (layer.camera.height, layer.camera.width), lambda: layer, names)
+
+    @classmethod
+    def lazy(cls, view: SpineView, window, size: tuple[int, int], render_layer_fn, names: list[str]) -> "IllustrationGroup":
+        """A drawing whose layer (``render_layer_fn()``) is rendered when first needed."""
+        group = cls()
+        group._layer, group._render_layer = None, render_layer_fn
+
+        def pixels():
+            return group.layer.rgba
+
+        image = LayerImage(size=size, render=pixels)
+        if _RESAMPLING is not None:
+            image.set_resampling_algorithm(_RESAMPLING)
+        _place(image, view, window)
+        image.structure_name = "illustration"
+        group._add_image(image)
+        group.image, group.window, group.view = image, tuple(window), view
+        group.structure_names = list(names)
+        return group
+
+    def __getstate__(self):
+        """Copies and checkpoints leave the buffers out (the image keeps its pixels): the layer
+        comes back from the memory or disk cache when asked for."""
+        state = dict(self.__dict__)
+        state["_layer"] = None
+        return state
+
+    @property
+    def layer(self) -> IllustrationLayer:
+        """The rendered layer (image, depth and object-id buffers); rendered on first use."""
+        if self._layer is None:
+            self._layer = self._render_layer()
+        return self._layer
+
+    def _add_image(self, image: ImageMobject) -> None:
+        """Put the layer first in the family (VGroup.add takes VMobjects only; the camera
+        draws an image it finds in a group's family as an image, in family order)."""
+        from manim import Mobject
+
+        Mobject.add(self, image)
+
+    def _assert_valid_submobjects(self, submobjects):
+        """VMobjects and the one image layer (a plain VGroup takes VMobjects only)."""
+        return super()._assert_valid_submobjects([m for m in submobjects if not isinstance(m, LayerImage)])
+
+    def _vectors(self) -> list:
+        return [m for m in self.submobjects if isinstance(m, VMobject)]
+
+    # The family's image is a LayerImage, which answers these calls itself; the group's own
+    # colours are set as a VGroup's (family=False), then passed down.
+    def set_opacity(self, opacity: float, family: bool = True):
+        super().set_opacity(opacity, family=False)
+        if family:
+            for m in self.submobjects:
+                m.set_opacity(opacity) if isinstance(m, LayerImage) else m.set_opacity(opacity, family)
+        return self
+
+    def set_color(self, color, family: bool = True):
+        super().set_color(color, family=False)
+        if family:
+            for m in self._vectors():
+                m.set_color(color, family)
+        return self
+
+    def pixel_at(self, point) -> tuple[int, int] | None:
+        """(col, row) of the layer's pixel under a scene point of this (possibly moved) drawing."""
+        if self.image is None:
+            return None
+        img = self.image
+        x0, y1 = img.get_corner(np.array([-1, 1, 0]))[:2]
+        h, w = self.image._pixels.shape[:2]
+        col = int((point[0] - x0) / img.width * w)
+        row = int((y1 - point[1]) / img.height * h)
+        return (col, row) if 0 <= col < w and 0 <= row < h else None
+
+
+class SpineTurn(Animation):
+    """Shows the re-rendered layers of a turn one after the other (nearest angle to the
+    animation's progress; every layer is cached)."""
+
+    def __init__(self, image: ImageMobject, frames: list[np.ndarray], **kwargs):
+        self.frames = frames
+        super().__init__(image, **kwargs)
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        i = int(round(self.rate_func(alpha) * (len(self.frames) - 1)))
+        frame = self.frames[max(0, min(i, len(self.frames) - 1))]
+        self.mobject.pixel_array = frame
+        self.mobject.orig_alpha_pixel_array = frame[:, :, 3].copy()
+
+
+_RESAMPLING = None
+try:  # Manim's names for PIL's filters
+    from manim.constants import RESAMPLING_ALGORITHMS
+
+    _RESAMPLING = RESAMPLING_ALGORITHMS["bicubic"]
+except (ImportError, KeyError):  # pragma: no cover
+    pass

@@ -21,6 +21,11 @@ CORD = "#E69F00"  # spinal cord (orange)
 NERVE = "#F0E442"  # nerve roots and medial branches (yellow)
 DURA = "#8FA7B5"  # dural sac outline (grey-blue)
 LIGAMENT = "#C9A66B"  # ligamentum flavum and other ligaments
+# The shaded illustration (medical-illustration colours of the style guide)
+OUTLINE = "#3A3226"  # thin dark outline of shaded structures
+DURA_SAC = "#A9C8DC"  # dural sac, drawn translucent pale blue
+LIGAMENT_FLAVUM = "#E8C27A"  # pale yellow-orange
+EPIDURAL_FAT = "#F3E3A0"  # light yellow, translucent
 JOINT = "#CC79A7"  # facet / SI joint capsule (reddish purple)
 INFLAMMATION = "#D55E00"  # vermillion glow of an inflamed root or joint
 MEDICATION = "#009E73"  # bluish green: the injected medicine

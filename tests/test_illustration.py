@@ -1,0 +1,205 @@
+"""The shaded illustration layer (spine/imaging/illustration.py through SpineView): control
+images of L4-L5 in every pose and a cut-away, projection onto the object-id buffer, the
+needle's depth against the dural sac, cut-aways, caching and the smooth turn.
+
+Layers are rendered directly (no Manim scene) at about 120 px; control images live in
+``tests/control_data/illustration/*.npz``. A missing one fails; ``pytest --update-controls``
+rewrites them (and writes enlarged PNGs to ``$TMPDIR/illustration_control/`` to review).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spine.anatomy.model import SpineModel
+from spine.imaging.illustration import CutAway
+from scenes.kit.anatomy_views import SpineView
+
+CONTROL = Path(__file__).parent / "control_data" / "illustration"
+LEVELS = ["L3-L4", "L4", "L4-L5", "L5", "L5-S1"]
+TALL = 120  # pixels: the height of a test layer
+
+
+@pytest.fixture(scope="module")
+def model() -> SpineModel:
+    return SpineModel.default()
+
+
+@pytest.fixture(autouse=True)
+def _no_disk_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("ILLUSTRATION_CACHE_DIR", str(tmp_path / "illustration"))
+
+
+def _layer(model, kind, deg=0.0, levels=LEVELS, near_side=True, cut=None, axial_level=None, highlight=None):
+    view = SpineView(model, kind, oblique_deg=deg, axial_level=axial_level)
+    group = view.spine_mobject(levels=levels, near_side=near_side, cut=cut, highlight=highlight,
+                               resolution=_resolution(view, levels))
+    return view, group.layer
+
+
+def _resolution(view, levels) -> float:
+    """Pixels per scene unit that make the drawing of ``levels`` TALL pixels high."""
+    u0, v0, u1, v1 = view.window_of(view._drawn(levels, None, None))
+    return TALL / ((v1 - v0) * view.scale)
+
+
+def _cutaway(model):
+    return _layer(model, "lateral", near_side=False)
+
+
+POSES = {
+    "lateral_L4-L5": lambda m: _layer(m, "lateral", highlight="L4-L5"),
+    "posterior_L4-L5": lambda m: _layer(m, "posterior"),
+    "oblique_L4-L5": lambda m: _layer(m, "oblique", -30.0),
+    "axial_L4-L5": lambda m: _layer(m, "axial", levels=["L4-L5"], axial_level="L4-L5"),
+    "cutaway_L4-L5": _cutaway,
+}
+
+
+@pytest.mark.parametrize("name", sorted(POSES))
+def test_control_image(model, name, update_controls):
+    _view, layer = POSES[name](model)
+    rgba = layer.rgba
+    assert max(rgba.shape[:2]) <= 160, rgba.shape  # the test stays cheap
+    path = CONTROL / f"{name}.npz"
+    if update_controls:
+        CONTROL.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, rgba=rgba)
+        from PIL import Image
+
+        preview = Path(tempfile.gettempdir()) / "illustration_control"
+        preview.mkdir(exist_ok=True)
+        Image.fromarray(rgba).resize((rgba.shape[1] * 3, rgba.shape[0] * 3), Image.NEAREST).save(preview / f"{name}.png")
+    assert path.exists(), f"no control image {path.name}: run pytest with --update-controls, review, commit"
+    expected = np.load(path)["rgba"]
+    assert rgba.shape == expected.shape
+    diff = np.abs(rgba.astype(int) - expected.astype(int)).max(axis=-1)
+    assert diff.mean() < 1.5, f"{name}: mean difference {diff.mean():.2f}"
+    assert (diff > 40).mean() < 0.01, f"{name}: {(diff > 40).mean():.2%} of pixels differ"
+    # solid, shaded anatomy: a fair part is opaque, and the bone is lit unevenly (not flat)
+    opaque = rgba[..., 3] == 255
+    assert opaque.mean() > 0.15
+    if name.startswith("axial"):  # a section: the disc's nucleus inside the annulus, the sac behind
+        drawn = {layer.names[i] for i in np.unique(layer.object_id) if i >= 0}
+        assert {"disc.L4-L5.annulus", "disc.L4-L5.nucleus"} <= drawn, drawn
+        return
+    bone = np.isin(layer.object_id, [i for i, n in enumerate(layer.names) if n.endswith(".bone")]) & opaque
+    grey = rgba[..., :3].astype(float).mean(axis=-1)[bone]
+    assert bone.sum() > 200 and grey.std() > 8.0, grey.std()
+
+
+def test_landmarks_project_onto_their_structure(model):
+    """A landmark drawn with SpineView.project lands on a pixel whose object id is the
+    structure it belongs to (a bone part: its vertebra's mesh)."""
+    cases = [("lateral", 0.0, "L4", "pedicle", "left", "L4.bone"),
+             ("posterior", 0.0, "L4", "spinolaminar_line", None, "L4.bone"),
+             ("oblique", -30.0, "L4", "tp", "right", "L4.bone"),
+             ("lateral", 0.0, "L4-L5", "nucleus_centre", None, "disc.L4-L5.annulus")]
+    for kind, deg, level, name, side, owner in cases:
+        view, layer = _layer(model, kind, deg)
+        point = model.landmark(level, name, side)
+        col, row = np.floor(layer.camera.pixel_of(point)[0]).astype(int)
+        # the same pixel from SpineView.project and the image's placement in the scene
+        group = view.spine_mobject(levels=LEVELS, resolution=_resolution(view, LEVELS))
+        assert group.pixel_at(view.project(point)[0]) == (col, row), (kind, name)
+        window = layer.object_id[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2]
+        assert layer.id_of(owner) in window, (kind, name, {layer.names[i] for i in window.ravel() if i >= 0})
+    # the axial section shows the nucleus at the disc's centre
+    view, layer = _layer(model, "axial", levels=["L4-L5"], axial_level="L4-L5")
+    col, row = np.floor(layer.camera.pixel_of(model.landmark("L4-L5", "nucleus_centre"))[0]).astype(int)
+    assert layer.names[layer.object_id[row, col]] == "disc.L4-L5.nucleus"
+
+
+def test_needle_is_not_drawn_in_front_of_the_sac_it_passes_behind(model):
+    """Transforaminal L4-L5 (right), lateral view from the left with the near side cut away:
+    where the needle's path overlaps the dural sac on screen, it is behind the sac (the sac's
+    depth buffer is nearer), it never enters the sac, and the needle split calls those parts
+    hidden (drawn faded)."""
+    from spine.procedures.planner import plan_needle
+
+    plan = plan_needle("transforaminal-esi", "L4-L5", "right")
+    needle = plan.needles[0]
+    view, layer = _layer(model, "lateral", near_side=False)
+    p0, p1 = np.asarray(needle.entry, float), np.asarray(needle.tip, float)
+    pts = p0 + np.linspace(0, 1, 400)[:, None] * (p1 - p0)
+    sac_ids = [i for i, n in enumerate(layer.names) if n.startswith("dural_sac.")]
+    px = np.floor(layer.camera.pixel_of(pts)).astype(int)
+    h, w = layer.object_id.shape
+    inside = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+    on_sac = np.zeros(len(pts), bool)
+    on_sac[inside] = np.isin(layer.veil_id[px[inside, 1], px[inside, 0]], sac_ids)
+    assert on_sac.sum() >= 10, "the path should cross the sac on screen in this view"
+    needle_depth = layer.camera.plane_coords(pts)[:, 2]
+    sac_depth = layer.veil_depth[px[on_sac, 1], px[on_sac, 0]]
+    assert np.all(needle_depth[on_sac] < sac_depth), "the needle is behind the sac there"
+    for st in model.structures(kinds=["dural_sac"], levels=["L4", "L5"]):
+        assert st.solid.segment_inside_length(p0, p1) == 0.0  # the path never crosses the sac
+    parts = view.needle_parts(p0, p1, levels=LEVELS, near_side=False, occluders="all", step_mm=0.25)
+    spans = [(a, b, front) for a, b, front in parts]
+    t = lambda q: float(np.dot(q - p0, p1 - p0) / np.dot(p1 - p0, p1 - p0))  # noqa: E731
+    for k in np.flatnonzero(on_sac):
+        tk = k / (len(pts) - 1)
+        front = [f for a, b, f in spans if t(a) - 2e-3 <= tk <= t(b) + 2e-3]
+        assert front and not all(front), f"sample {k} over the sac is drawn in front"
+    # and with bone alone hiding it, the tip at the foramen is behind the far pedicles / bodies
+    # or in front of them, but the split covers the whole needle without gaps
+    bone_parts = view.needle_parts(p0, p1, levels=LEVELS, near_side=False)
+    assert np.allclose(bone_parts[0][0], p0) and np.allclose(bone_parts[-1][1], p1)
+
+
+def test_cutaway_opens_the_foramen_and_clips_the_bone(model):
+    """Removing the near pedicle and lamina shows the exiting root where bone was drawn."""
+    _v, plain = _layer(model, "lateral")
+    _v, opened = _cutaway(model)
+    assert plain.camera.key() == opened.camera.key()
+    bone = plain.id_of("L4.bone")
+    root_ids = [i for i, n in enumerate(opened.names) if n.startswith("root.") or n.startswith("cauda_equina.")]
+    was_bone = plain.object_id == bone
+    now_nerve = np.isin(opened.object_id, root_ids)
+    assert (was_bone & now_nerve).sum() > 20
+    # a plane section of one vertebral body (for cement): only that body is opened
+    view = SpineView(model, "lateral")
+    c = model.level_centre("L4")
+    cut = view.section("L4.bone", through=c)
+    assert cut == CutAway(plane=(tuple(c), tuple(view.toward)), plane_only=("L4.bone",))
+    body = view.spine_mobject(levels=LEVELS, cut=cut, resolution=_resolution(view, LEVELS)).layer
+    col, row = np.floor(body.camera.pixel_of(c)[0]).astype(int)
+    assert body.names[body.object_id[row, col]] == "L4.bone"
+    assert body.depth[row, col] == pytest.approx(float(view.depth(c)[0]), abs=0.6)  # the cut face
+    assert plain.depth[row, col] > body.depth[row, col] + 10  # the body's near side is gone
+    l5 = model.level_centre("L5")
+    col, row = np.floor(body.camera.pixel_of(l5)[0]).astype(int)
+    assert body.depth[row, col] == pytest.approx(plain.depth[row, col], abs=1e-3)  # L5 untouched
+
+
+def test_layers_are_cached_in_memory_and_on_disk(model, tmp_path, monkeypatch):
+    from spine.imaging import illustration
+
+    monkeypatch.setenv("ILLUSTRATION_CACHE_DIR", str(tmp_path / "c"))
+    view = SpineView(model, "posterior")
+    sts = view._drawn(["L4"], None, None)
+    first = view.layer(sts, resolution=_resolution(view, ["L4"]))
+    again = view.layer(sts, resolution=_resolution(view, ["L4"]))
+    assert first.from_cache == "" and again.from_cache == "memory"
+    illustration._MEMORY.clear()
+    disk = view.layer(sts, resolution=_resolution(view, ["L4"]))
+    assert disk.from_cache == "disk"
+    assert np.array_equal(disk.rgba, first.rgba) and np.array_equal(disk.object_id, first.object_id)
+    assert len(list((tmp_path / "c").glob("*.npz"))) == 1
+
+
+def test_turn_rerenders_intermediate_angles(model):
+    view = SpineView(model, "posterior")
+    res = _resolution(view, ["L4"]) / 2
+    angles, layers, window = view.turn_frames(90.0, levels=["L4"], step_deg=30.0, resolution=res)
+    assert angles == [0.0, 30.0, 60.0, 90.0]
+    assert len({lay.rgba.shape for lay in layers}) == 1  # one window for the whole turn
+    assert not np.array_equal(layers[0].rgba, layers[-1].rgba)
+    # the last frame is the lateral view's own layer over the same window
+    lateral = view.turned(90.0)
+    end = lateral.layer(lateral._drawn(["L4"], None, None), window=window, resolution=res)
+    assert np.array_equal(end.rgba, layers[-1].rgba)

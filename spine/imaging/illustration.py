@@ -234,6 +234,7 @@ class Illustrator:
             self._scene = rtcs.EmbreeScene()
             for i in self.mesh_index:
                 sol = self.structures[i].solid
+                assert isinstance(sol, MeshSolid)
                 TriangleMesh(self._scene, np.ascontiguousarray(np.asarray(sol.vertices, np.float32)[sol.faces]))
         boxes = [s.solid.bounding_box() for s in self.structures] or [(np.zeros(3), np.zeros(3))]
         lo = np.min([b[0] for b in boxes], axis=0)
@@ -250,7 +251,7 @@ class Illustrator:
 
     def _cuts(self, cut: CutAway, origins, d, structures_by_name, rows_of=None) -> list[tuple[np.ndarray, np.ndarray, set | None]]:
         """Per cut: (t0, t1, the structure indices it applies to or None = all) along each ray."""
-        out = []
+        out: list[tuple[np.ndarray, np.ndarray, set | None]] = []
         for name in cut.clip:
             st = structures_by_name.get(name)
             if st is None and self.lookup is not None:
@@ -608,7 +609,8 @@ def render_layer(model_hash: str, structures: Sequence[Structure], bone_kinds: I
         hit = _MEMORY[key]
         return IllustrationLayer(hit.rgba, hit.depth, hit.object_id, hit.names, camera, hit.veil_depth, hit.veil_id,
                                  0.0, "memory")
-    directory = None if cache_dir is False else (Path(cache_dir) if cache_dir else default_cache_dir())
+    directory = (None if cache_dir is False
+                 else Path(cache_dir) if isinstance(cache_dir, (str, Path)) and cache_dir else default_cache_dir())
     layer = _load(directory, key, camera) if directory else None
     if layer is None:
         layer = illustrator_for(model_hash, structures, bone_kinds, lookup).render(camera, style, cut, supersample)

@@ -637,6 +637,7 @@ def _load(directory: Path, key: str, camera: Camera) -> IllustrationLayer | None
 
 
 def _store(directory: Path, key: str, layer: IllustrationLayer) -> None:
+    assert layer.veil_depth is not None and layer.veil_id is not None  # a rendered layer has both
     directory.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     np.savez_compressed(buf, rgba=layer.rgba, depth=layer.depth, object_id=layer.object_id,

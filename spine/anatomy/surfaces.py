@@ -43,7 +43,8 @@ from spine.anatomy.mesh import MeshSolid, is_watertight, mesh_volume
 from spine.anatomy.sdf import SDF, part_sdf, smin, vertebral_body
 from spine.anatomy.solids import Material, Structure
 
-__all__ = ["SURFACE_KIND", "SURFACE_VERSION", "build_surfaces", "drawn_structures", "mesh_sdf", "surface_groups"]
+__all__ = ["SURFACE_KIND", "SURFACE_VERSION", "PendingSurfaces", "build_surfaces", "drawn_structures", "mesh_sdf",
+           "start_surfaces", "surface_groups"]
 
 SURFACE_KIND = "bone_surface"
 #: bump when the way surfaces are made changes (it is part of every cache key)
@@ -440,31 +441,8 @@ def _jobs_count() -> int:
         return max(1, min(4, os.cpu_count() or 1))
 
 
-def _run_jobs(jobs: list[tuple]) -> list[tuple[str, tuple]]:
-    """Mesh the jobs, in forked worker processes where there are several CPUs and jobs.
-
-    The meshes of different bones are independent, so they are meshed in parallel; forked
-    workers inherit the builder (its parts are closures, which do not pickle) and send back
-    plain arrays. Without fork (or if a worker fails) the jobs run here, one after another."""
-    import multiprocessing as mp
-
-    n = min(_jobs_count(), len(jobs))
-    if n > 1 and "fork" in mp.get_all_start_methods():
-        # the biggest first, so the last job to start is a small one
-        order = sorted(jobs, key=lambda j: 0 if j[0] == "group" and len(j[1]) > 1 else 1)
-        try:
-            with mp.get_context("fork").Pool(n) as pool:
-                return [r for rs in pool.imap_unordered(_run_job, order) for r in rs]
-        except Exception:  # pragma: no cover - a worker could not start or died: do it here
-            pass
-    return [r for j in jobs for r in _run_job(j)]
-
-
-def build_surfaces(b) -> None:
-    """Add every ``*.bone`` surface and give mobile vertebral bodies their realistic mesh."""
-    from spine.anatomy.surface_cache import SurfaceCache
-
-    cache = SurfaceCache.default()
+def _plan(b, cache) -> tuple[list[dict], list[str], list[tuple]]:
+    """The surface groups, the levels whose body is meshed alone, and the jobs not cached."""
     groups = surface_groups(b)
     bodies = [name for name in VERTEBRAE
               if _region(name) in ("cervical", "thoracic", "lumbar") and name != "C1"
@@ -480,13 +458,71 @@ def build_surfaces(b) -> None:
             shared.setdefault(g["shared"], []).append(i)
         else:
             jobs.append(("group", [i]))
-    jobs += [("group", idx) for idx in shared.values()]
+    # the biggest (the sacrum's shared field) first, so the last job to start is a small one
+    jobs = [("group", idx) for idx in shared.values()] + jobs
     jobs += [("body", name) for name in bodies if cache.get(_body_key(b, name)) is None]
+    return groups, bodies, jobs
+
+
+class PendingSurfaces:
+    """Bones being meshed in worker processes while the model's soft tissue and landmarks are
+    built (:func:`start_surfaces`); :func:`build_surfaces` collects them."""
+
+    def __init__(self, pool, result):
+        self._pool, self._result = pool, result
+
+    def collect(self, cache) -> None:
+        try:
+            for rs in self._result.get():
+                for key, got in rs:
+                    cache.put(key, got)
+        except Exception:  # pragma: no cover - a worker died: build_surfaces meshes what is missing
+            pass
+        finally:
+            self._pool.terminate()
+            self._pool.join()
+
+
+def start_surfaces(b) -> PendingSurfaces | None:
+    """Start meshing the bones that are not cached, in forked worker processes, and return at once.
+
+    The meshes of different bones are independent, and they need only the placed bone parts,
+    so they are made in parallel with each other and with the rest of the model's build;
+    forked workers inherit the builder (its parts are closures, which do not pickle) and send
+    back plain arrays. Returns None where there is nothing to mesh, one CPU, or no fork:
+    :func:`build_surfaces` then meshes here, one bone after another."""
+    import multiprocessing as mp
+    from spine.anatomy.surface_cache import SurfaceCache
+
+    groups, _bodies, jobs = _plan(b, SurfaceCache.default())
+    n = min(_jobs_count(), len(jobs))
+    if n < 2 or "fork" not in mp.get_all_start_methods():
+        return None
+    _JOBS.update(b=b, groups=groups)
+    try:
+        pool = mp.get_context("fork").Pool(n)  # the workers are forked here and keep _JOBS
+        return PendingSurfaces(pool, pool.map_async(_run_job, jobs, chunksize=1))
+    except Exception:  # pragma: no cover - could not fork: mesh in build_surfaces
+        return None
+    finally:
+        _JOBS.clear()
+
+
+def build_surfaces(b, pending: PendingSurfaces | None = None) -> None:
+    """Add every ``*.bone`` surface and give mobile vertebral bodies their realistic mesh
+    (collecting the meshes of :func:`start_surfaces` first, where it was called)."""
+    from spine.anatomy.surface_cache import SurfaceCache
+
+    cache = SurfaceCache.default()
+    if pending is not None:
+        pending.collect(cache)
+    groups, bodies, jobs = _plan(b, cache)
     if jobs:
         _JOBS.update(b=b, groups=groups)
         try:
-            for key, got in _run_jobs(jobs):
-                cache.put(key, got)
+            for job in jobs:
+                for key, got in _run_job(job):
+                    cache.put(key, got)
         finally:
             _JOBS.clear()
     for g in groups:

@@ -254,8 +254,11 @@ def surface_groups(b) -> list[dict]:
         parts = by_level.get(name, [])
         if not parts:
             continue
-        groups.append({"name": f"{name}.bone", "level": name, "region": region, "origin": f.origin, "R": f.R,
-                       "parts": parts, "clip": None})
+        g = {"name": f"{name}.bone", "level": name, "region": region, "origin": f.origin, "R": f.R,
+             "parts": parts, "clip": None}
+        if region == "cervical":
+            g["shaped"], g["clip"] = _cervical_tp_shapes(b, name)
+        groups.append(g)
     # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
     # imaged only: the needle checks keep to the vertebra's parts)
     for name in VERTEBRAE:
@@ -313,6 +316,74 @@ def _rib_parts(b, name: str, side: str) -> list[tuple[np.ndarray, np.ndarray, fl
     return [(pts[0], pts[1], 3.6 * k), (pts[1], pts[2], 4.2 * k), (pts[2], pts[3], 4.0 * k)]
 
 
+#: foramen transversarium: about 5-6.5 mm across at C3-C6, the transverse diameter a little
+#: larger than the sagittal (Taitz C, Nathan H, Arensburg B. Anatomical observations of the
+#: foramina transversaria. J Neurol Neurosurg Psychiatry 1978;41:170-6); radius here (mm)
+TRANSVERSE_FORAMEN_RADIUS_MM = 3.0
+#: anterior tubercles (the costal element's tip) and posterior tubercles at the ends of the
+#: C3-C6 transverse processes, joined by the intertubercular lamella whose upper surface is the
+#: gutter of the spinal nerve; C6's anterior (carotid) tubercle is the largest [Gray's Anatomy,
+#: 41st ed., ch. 43]. Radii (x, y, z; mm) before the model's scale.
+_ANTERIOR_TUBERCLE = {"C3": (2.4, 2.8, 3.4), "C4": (2.6, 3.0, 3.6), "C5": (2.8, 3.2, 3.8), "C6": (3.4, 3.8, 4.6)}
+_POSTERIOR_TUBERCLE = (2.4, 2.6, 3.2)
+
+
+def _local_part(f, sdf_local, lo_local, hi_local) -> _Part:
+    """A part given by a distance in the frame ``f`` (local points) and its local box."""
+    origin, R = np.asarray(f.origin, float), np.asarray(f.R, float)
+    c = np.array(np.meshgrid(*zip(lo_local, hi_local), indexing="ij")).reshape(3, -1).T @ R.T + origin
+    return _Part(lambda p: sdf_local((p - origin) @ R), c.min(axis=0), c.max(axis=0))
+
+
+def _cervical_tp_shapes(b, name: str):
+    """C1-C6 transverse processes as bone, not two rods: the lamella that joins the anterior and
+    posterior bars lateral to the foramen transversarium (its upper face the nerve's gutter),
+    the anterior and posterior tubercles at its end (C3-C6), and the foramen itself, a round
+    hole along the vertebral artery (the clip). Returns (parts, clip SDF or None)."""
+    from spine.anatomy.bones import SIDES, SIGN
+    from spine.anatomy.sdf import ellipsoid, round_box
+
+    f, k = b.frames[name], b.scale
+    anchors = b.anchors.get(name, {})
+    parts: list[_Part] = []
+    holes = []
+    r_hole = TRANSVERSE_FORAMEN_RADIUS_MM * k
+    for side in SIDES:
+        tf = anchors.get(("transverse_foramen", side))
+        post, ant = b.structures.get(f"{name}.tp.{side}"), b.structures.get(f"{name}.tp_anterior.{side}")
+        if tf is None or post is None or ant is None or not hasattr(post.solid, "endpoints"):
+            continue
+        s = SIGN[side]
+        tf = np.asarray(tf, float)
+        lp0, lp1 = (f.local(p) for p in post.solid.endpoints)
+        la0, la1 = (f.local(p) for p in ant.solid.endpoints)
+        x_in = tf[0] + s * (r_hole - 0.5 * k)
+        x_out = 0.5 * (lp1[0] + la1[0])
+        y_front, y_back = la1[1] + 0.5 * k, lp1[1] - 0.5 * k
+        z_c = tf[2] - 1.0 * k
+        c = np.array([(x_in + x_out) / 2, (y_front + y_back) / 2, z_c])
+        half = np.array([abs(x_out - x_in) / 2, max(abs(y_back - y_front) / 2, 1.0), 1.3 * k])
+        parts.append(_local_part(f, lambda q, c=c, half=half: round_box(q - c, half, 1.0 * k), c - half - 1,
+                                 c + half + 1))
+        if name in _ANTERIOR_TUBERCLE:
+            for centre, radii in ((la1 + np.array([s * 0.5, -0.8, -1.2]) * k, np.array(_ANTERIOR_TUBERCLE[name]) * k),
+                                  (lp1 + np.array([s * 0.3, 0.4, -0.8]) * k, np.array(_POSTERIOR_TUBERCLE) * k)):
+                parts.append(_local_part(f, lambda q, c=centre, r=radii: ellipsoid(q - c, r), centre - radii - 1,
+                                         centre + radii + 1))
+        holes.append(tf)
+    if not holes:
+        return parts, None
+    origin, R = np.asarray(f.origin, float), np.asarray(f.R, float)
+
+    def clip(p):
+        q = (p - origin) @ R
+        d = np.full(len(q), -1e3)
+        for tf in holes:  # outside the hole: negative (kept); inside: up to r_hole (cut away)
+            d = np.maximum(d, r_hole - np.hypot(q[:, 0] - tf[0], q[:, 1] - tf[1]))
+        return d
+    return parts, clip
+
+
 def _segment_slab(b, sacral: list[str], i: int):
     """SDF of the slab of sacral segment i: between the mid-planes of its fused discs."""
     planes = []
@@ -365,7 +436,7 @@ def _capsule_part(a, c, r) -> _Part:
 
 
 def _group_parts(b, g) -> list[_Part]:
-    out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])]
+    out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])] + list(g.get("shaped", []))
     for st in g["parts"]:
         if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
             out.append(_body_part(b, st.level))
@@ -375,7 +446,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2"}
+_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2", "cervical": "2"}
 
 
 def _group_key(b, g) -> str:

@@ -38,8 +38,12 @@ core (:meth:`Structure.core`): ``(mu_cort - mu_soft) L_outer + (mu_canc - mu_cor
 Linear attenuation coefficients (per mm) are for ~50 keV, the effective energy of a
 70-80 kVp fluoroscopy beam, from the NIST XCOM / ICRU-44 mass attenuation coefficients
 times density: water 0.227 cm^2/g; ICRU soft tissue 0.224 cm^2/g x 1.06 g/cm^3; cortical
-bone 0.424 cm^2/g x 1.92 g/cm^3; cancellous bone of a lumbar body (trabeculae + marrow, taken
-~1.3 g/cm^3, a little above ICRU spongiosa so bodies are not hollow outlines); iron
+bone 0.424 cm^2/g x 1.92 g/cm^3; cancellous bone of a lumbar body (trabeculae + marrow: ICRU-44
+spongiosa, 1.18 g/cm^3, ~0.31 cm^2/g: its calcium fraction is about a third of cortical bone's).
+With it a lateral ray through both pedicles (four cortical walls) meets at least as much bone
+as one through the body, so on a lateral the pedicles and facets read as dense as the bodies and the
+foramen between them as a bright keyhole, and on AP the pedicles' cortical rims (the owl's
+eyes) stand out of the body as on a radiograph (a denser body hid them); iron
 1.96 cm^2/g x 7.87 g/cm^3; iodine 12.3 cm^2/g x 0.2 g/mL (contrast of 300 mgI/mL diluted
 by the tissue fluid it spreads into) plus the water it is dissolved in.
 """
@@ -64,7 +68,7 @@ MU_PER_MM: dict[Material, float] = {
     Material.SOFT_TISSUE: 0.0238,
     Material.NEURAL: 0.0227,  # CSF / nerve: water-like
     Material.DISC: 0.0250,  # fibrocartilage, ~1.1 g/cm^3
-    Material.CANCELLOUS_BONE: 0.0400,
+    Material.CANCELLOUS_BONE: 0.0370,
     Material.CORTICAL_BONE: 0.0814,
     Material.STEEL: 1.54,
     Material.CONTRAST: 0.246 + 0.0227,

@@ -257,7 +257,7 @@ def surface_groups(b) -> list[dict]:
         g = {"name": f"{name}.bone", "level": name, "region": region, "origin": f.origin, "R": f.R,
              "parts": parts, "clip": None}
         if region == "cervical":
-            g["shaped"], g["clip"] = _cervical_tp_shapes(b, name)
+            g["shaped"], g["clip"], g["warps"] = _cervical_tp_shapes(b, name)
         groups.append(g)
     # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
     # imaged only: the needle checks keep to the vertebra's parts)
@@ -339,7 +339,8 @@ def _cervical_tp_shapes(b, name: str):
     """C1-C6 transverse processes as bone, not two rods: the lamella that joins the anterior and
     posterior bars lateral to the foramen transversarium (its upper face the nerve's gutter),
     the anterior and posterior tubercles at its end (C3-C6), and the foramen itself, a round
-    hole along the vertebral artery (the clip). Returns (parts, clip SDF or None)."""
+    hole along the vertebral artery (the clip). Returns (parts, clip SDF or None, warps: the
+    sides whose process turns forward and down lateral to the foramen, see :func:`_warped`)."""
     from spine.anatomy.bones import SIDES, SIGN
     from spine.anatomy.sdf import ellipsoid, round_box
 
@@ -347,6 +348,7 @@ def _cervical_tp_shapes(b, name: str):
     anchors = b.anchors.get(name, {})
     parts: list[_Part] = []
     holes = []
+    warps: dict[str, tuple[float, float]] = {}
     r_hole = TRANSVERSE_FORAMEN_RADIUS_MM * k
     for side in SIDES:
         tf = anchors.get(("transverse_foramen", side))
@@ -366,14 +368,20 @@ def _cervical_tp_shapes(b, name: str):
         parts.append(_local_part(f, lambda q, c=c, half=half: round_box(q - c, half, 1.0 * k), c - half - 1,
                                  c + half + 1))
         if name in _ANTERIOR_TUBERCLE:
+            warps[side] = (s, abs(tf[0]) + r_hole)
             for centre, radii in ((la1 + np.array([s * 0.5, -0.8, -1.2]) * k, np.array(_ANTERIOR_TUBERCLE[name]) * k),
                                   (lp1 + np.array([s * 0.3, 0.4, -0.8]) * k, np.array(_POSTERIOR_TUBERCLE) * k)):
                 parts.append(_local_part(f, lambda q, c=centre, r=radii: ellipsoid(q - c, r), centre - radii - 1,
                                          centre + radii + 1))
         holes.append(tf)
     if not holes:
-        return parts, None
+        return parts, None, warps
     origin, R = np.asarray(f.origin, float), np.asarray(f.R, float)
+    if warps:
+        # lateral to the foramen the process turns forward and down (C3-C6 transverse processes
+        # point anterolaterally and a little inferiorly [Gray's Anatomy, 41st ed., ch. 43]): a
+        # shear of the lateral parts' distance, so no bar lies along a lateral beam end-on
+        parts = [_warped(p, f, warps) for p in parts]
 
     def clip(p):
         q = (p - origin) @ R
@@ -381,7 +389,28 @@ def _cervical_tp_shapes(b, name: str):
         for tf in holes:  # outside the hole: negative (kept); inside: up to r_hole (cut away)
             d = np.maximum(d, r_hole - np.hypot(q[:, 0] - tf[0], q[:, 1] - tf[1]))
         return d
-    return parts, clip
+    return parts, clip, warps
+
+
+#: forward and downward turn (tan) of the C3-C6 transverse processes lateral to the foramen
+_TP_FORWARD, _TP_DOWN = 0.36, 0.27
+
+
+def _warped(p: _Part, f, warps: dict[str, tuple[float, float]]) -> _Part:
+    """The part sheared forward (-y) and down (-z) by its distance lateral to ``x0`` on each side
+    in ``warps`` ({side: (sign of x, x0)}); its box grows by the largest shift."""
+    origin, R = np.asarray(f.origin, float), np.asarray(f.R, float)
+    sides = list(warps.values())
+
+    def sdf(pts):
+        q = (pts - origin) @ R
+        for s, x0 in sides:
+            t = np.maximum(s * q[:, 0] - x0, 0.0)
+            q[:, 1] += _TP_FORWARD * t
+            q[:, 2] += _TP_DOWN * t
+        return p.sdf(q @ R.T + origin)
+    grow = 8.0 * max(_TP_FORWARD, _TP_DOWN) + 1.0
+    return _Part(sdf, p.lo - grow, p.hi + grow, p.extra_shell)
 
 
 def _segment_slab(b, sacral: list[str], i: int):
@@ -437,16 +466,19 @@ def _capsule_part(a, c, r) -> _Part:
 
 def _group_parts(b, g) -> list[_Part]:
     out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])] + list(g.get("shaped", []))
+    warps = g.get("warps", {})
     for st in g["parts"]:
         if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
             out.append(_body_part(b, st.level))
+        elif st.kind in ("tp", "tp_anterior") and st.side in warps:
+            out.append(_warped(_part(st), b.frames[st.level], {st.side: warps[st.side]}))
         else:
             out.append(_part(st))
     return out
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2", "cervical": "2"}
+_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2", "cervical": "3"}
 
 
 def _group_key(b, g) -> str:

@@ -1,6 +1,6 @@
 """Benchmark of the simulated fluoroscopy (plain script; prints figures).
 
-    .venv/bin/python bench/fluoro.py [--repeats 5] [--synthetic]
+    .venv/bin/python bench/fluoro.py [--repeats 5] [--synthetic] [--no-naive]
 
 Measures, each as the median of ``--repeats`` runs, and each against a baseline measured
 in the same run:
@@ -92,25 +92,37 @@ _BUILD = ("import time, sys; sys.path.insert(0, {root!r}); t = time.perf_counter
           "from spine.anatomy.model import SpineModel; SpineModel(); print(time.perf_counter() - t)")
 
 
-def model_build_seconds(cache_dir: str) -> float:
-    """Wall time of ``SpineModel()`` (imports included) in a fresh process with that cache."""
+def model_build_seconds(cache_dir: str) -> tuple[float, float]:
+    """Wall time of ``SpineModel()`` (imports included) in a fresh process with that cache, and
+    the CPU time of that process and its meshing workers (on a shared machine the CPU time is
+    the steadier figure: wall time also waits for other work)."""
+    import resource
+
     root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, SPINE_ANATOMY_CACHE=cache_dir, PYTHONPATH=root)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([sys.executable, "-c", _BUILD.format(root=root)], capture_output=True, text=True,
                          env=env, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return float(out.stdout.strip().splitlines()[-1]), cpu
 
 
 def bench_model_and_plan(repeats: int) -> dict:
     print("\n== model build (fresh processes) ==")
-    colds, warms = [], []
+    colds, warms, cold_cpus, warm_cpus = [], [], [], []
     for _ in range(max(1, repeats // 2)):
         with tempfile.TemporaryDirectory() as tmp:
-            colds.append(model_build_seconds(tmp))
-            warms.append(model_build_seconds(tmp))
+            wall, cpu = model_build_seconds(tmp)
+            colds.append(wall)
+            cold_cpus.append(cpu)
+            wall, cpu = model_build_seconds(tmp)
+            warms.append(wall)
+            warm_cpus.append(cpu)
     cold, warm = statistics.median(colds), statistics.median(warms)
-    print(f"cold build (meshes every bone) {cold:6.2f} s | with the surfaces cached on disk {warm:6.2f} s "
-          f"(cold x{cold / warm:4.1f} the cached build)")
+    cold_cpu, warm_cpu = statistics.median(cold_cpus), statistics.median(warm_cpus)
+    print(f"cold build (meshes every bone) {cold:6.2f} s (CPU {cold_cpu:5.1f} s) | with the surfaces cached on "
+          f"disk {warm:6.2f} s (CPU {warm_cpu:5.1f} s) (cold x{cold / warm:4.1f} the cached build)")
     print("\n== needle plan (model loaded) ==")
     from spine.procedures.planner import plan_needle
 
@@ -132,6 +144,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--synthetic", action="store_true", help="use the synthetic spine, not the model")
+    ap.add_argument("--no-naive", action="store_true",
+                    help="skip the naive and per-ray baselines of the anatomy frame (minutes on a busy machine)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
 
@@ -146,6 +160,10 @@ def main(argv=None) -> int:
     for size in (512, 1024):
         proj = Projector(pose, size)
         t_fast = median_time(lambda: proj.line_integral(structures), args.repeats)
+        results[size] = t_fast
+        if args.no_naive:
+            print(f"{size}^2: {t_fast * 1000:8.1f} ms")
+            continue
         step = 32 if size == 512 else 64
         rows = np.arange(0, size, step)
         t_rows = median_time(lambda: naive_rows(proj, structures, rows), max(1, args.repeats // 2))

@@ -258,3 +258,78 @@ def test_geometry_hash_follows_the_surfaces(model):
     other._structures["L4.bone"] = dataclasses.replace(st, solid=moved)
     other._hash = None
     assert other.geometry_hash() != h
+
+
+# -- cervical transverse processes: foramen, lamella, tubercles -------------------------------
+CERVICAL_TP = ("C3", "C4", "C5", "C6")
+
+
+def _vertical_chord(model, name, local_point) -> float:
+    """Bone met by a line along the vertebra's axis through ``local_point`` (30 mm long)."""
+    o, R = _frame(model, name)
+    bone = model.structure(f"{name}.bone").solid
+    p = np.asarray(local_point, float)
+    return bone.segment_inside_length(o + R @ (p - [0, 0, 15]), o + R @ (p + [0, 0, 15]))
+
+
+def _free_radius(model, name, centre, direction) -> float:
+    """Distance from ``centre`` (local) to the first bone along a local direction (0.1 mm steps)."""
+    o, R = _frame(model, name)
+    bone = model.structure(f"{name}.bone").solid
+    t = np.arange(0.0, 15.0, 0.1)
+    pts = (np.asarray(centre, float) + t[:, None] * np.asarray(direction, float)) @ R.T + o
+    inside = bone.contains(pts)
+    return float(t[np.argmax(inside)]) if inside.any() else math.inf
+
+
+@pytest.mark.parametrize("name", CERVICAL_TP)
+def test_cervical_transverse_foramen_is_a_hole_ringed_by_bone(model, name):
+    """The vertebral artery runs through a hole, not between two rods: nothing along the axis
+    through the foramen, bone in front, behind and lateral to it, and the hole about 5-6.5 mm
+    across front to back (Taitz C, et al. J Neurol Neurosurg Psychiatry 1978;41:170-6; 4-8 mm
+    allowed)."""
+    for side, s in (("left", 1.0), ("right", -1.0)):
+        tf = np.asarray(model._b.anchors[name][("transverse_foramen", side)], float)
+        centre = tf - [0, 0, 0.5]
+        assert _vertical_chord(model, name, tf) == 0.0, (name, side)
+        front = _free_radius(model, name, centre, (0, -1, 0))
+        back = _free_radius(model, name, centre, (0, 1, 0))
+        lateral = _free_radius(model, name, centre, (s, 0, 0))
+        assert 4.0 <= front + back <= 8.0, (name, side, front, back)
+        assert lateral <= 4.5, (name, side, lateral)
+
+
+@pytest.mark.parametrize("name", CERVICAL_TP)
+def test_cervical_transverse_process_ends_in_two_tubercles(model, name):
+    """One process, not two rods: a bony lamella joins the bars lateral to the foramen (the floor
+    of the nerve's gutter), and the anterior and posterior tubercles at its end stand well above it."""
+    for side, s in (("left", 1.0), ("right", -1.0)):
+        tf = np.asarray(model._b.anchors[name][("transverse_foramen", side)], float)
+        ys = np.linspace(-7.0, 7.0, 29)
+        chords = np.array([[_vertical_chord(model, name, tf + [s * dx, y, 0]) for y in ys] for dx in (8.0, 9.0, 10.0)])
+        profile = chords.max(axis=0)  # front to back across the process's end
+        front, back = profile[ys < -2.5].max(), profile[ys > 2.5].max()
+        middle = profile[np.abs(ys) <= 1.0].min()
+        assert middle >= 1.5, (name, side, profile.round(1))
+        assert min(front, back) >= 1.8 * middle, (name, side, profile.round(1))
+
+
+def test_c6_has_the_largest_anterior_tubercle(model):
+    """C6's anterior tubercle is the carotid (Chassaignac) tubercle, the largest of the neck."""
+    height = {}
+    for name in CERVICAL_TP:
+        tf = np.asarray(model._b.anchors[name][("transverse_foramen", "left")], float)
+        height[name] = max(_vertical_chord(model, name, tf + [dx, y, 0])
+                           for dx in (8.0, 9.0, 10.0, 11.0) for y in np.linspace(-8.0, -2.5, 12))
+    assert max(height, key=height.get) == "C6", height
+
+
+@pytest.mark.parametrize("name", ("C3", "C4", "C5", "C6"))
+def test_vertebral_artery_passes_through_the_foramina_without_touching_bone(model, name):
+    for side in ("left", "right"):
+        bone = model.structure(f"{name}.bone").solid
+        for st in model.structures(kinds=["vertebral_artery"]):
+            if st.side != side or name not in st.name.split(".")[1].split("-"):
+                continue
+            p0, p1 = st.solid.endpoints
+            assert bone.segment_inside_length(p0, p1) < 0.3, (st.name, name)

@@ -271,6 +271,17 @@ def test_lateral_foramen_is_brighter_than_the_pedicles_around_it(model):
         assert hole > _disc_mean(img, c, r, 4) + 0.05, (level, hole)
 
 
+def test_lateral_pedicles_are_as_dense_as_the_bodies(model, cache):
+    """On a lateral radiograph the pedicles (both sides overlapping, four cortical walls) are as
+    dark as the vertebral bodies, not faint shadows behind them (128 px, no noise)."""
+    imager = FluoroImager(model, CArmPose.lateral("L4-L5", model=model), 128, cache_dir=cache)
+    img = _grey(imager)
+    for level in ("L4", "L5"):
+        (c, r), _half = _pedicle_px(imager, model, level, "left")
+        (bc, br) = imager.project(model.structure(f"{level}.body").solid.center)[0]
+        assert _disc_mean(img, c, r, 1.5) <= _disc_mean(img, bc, br, 3) + 0.01, level
+
+
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_ap_pedicles_are_rimmed_ovals(model, side):
     pose = CArmPose.ap("L4", model=model)

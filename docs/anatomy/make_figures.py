@@ -2,6 +2,7 @@
 
     .venv/bin/python docs/anatomy/make_figures.py            # writes docs/anatomy/*.png
     .venv/bin/python docs/anatomy/make_figures.py --illustrations   # only *_illustration.png
+    .venv/bin/python docs/anatomy/make_figures.py --fluoro   # only the *_fluoro.png (no Manim)
 
 For L4-L5, C5-C6 and T7-T8: the lateral, posterior and oblique illustrations (the shaded
 layer in Manim at preview size, 854 x 480) and the lateral, AP and ipsilateral oblique fluoroscopy (480 x 480,
@@ -67,14 +68,20 @@ def _save(rgb: np.ndarray, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
     from spine.anatomy.model import SpineModel
     from spine.imaging.still import render_still
 
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fluoro", action="store_true", help="only the fluoroscopy figures (no illustrations)")
+    ap.add_argument("--illustrations", action="store_true", help="only the illustrations (the fluoroscopy stays)")
+    args = ap.parse_args(argv)
     model = SpineModel.default()
-    only_illustrations = "--illustrations" in sys.argv  # the fluoroscopy figures stay as they are
+    only_illustrations = args.illustrations
     for level, deg in LEVELS.items():
-        for kind in ("lateral", "posterior", "oblique"):
+        for kind in () if args.fluoro else ("lateral", "posterior", "oblique"):
             frame = illustration(model, level, kind, deg)
             _save(frame[..., :3], OUT / f"{level}_{kind}_illustration.png")
         if only_illustrations:

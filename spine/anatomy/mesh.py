@@ -152,13 +152,21 @@ def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
 
 
 def is_watertight(faces: np.ndarray) -> bool:
-    """Every edge is shared by exactly two faces, in opposite directions (closed, oriented)."""
-    f = np.asarray(faces)
-    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-    fwd = {tuple(x) for x in e.tolist()}
-    if len(fwd) != len(e):
+    """Every edge is shared by exactly two faces, in opposite directions (closed, oriented).
+
+    Each directed edge is one integer (tail * n + head): no directed edge may occur twice, and
+    every edge's reverse must occur (sorted arrays and a binary search, no Python loop)."""
+    f = np.asarray(faces, np.int64).reshape(-1, 3)
+    if len(f) == 0:
         return False
-    return all((b, a) in fwd for a, b in fwd)
+    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    n = int(f.max()) + 1
+    fwd = np.sort(e[:, 0] * n + e[:, 1])
+    if np.any(fwd[1:] == fwd[:-1]):
+        return False
+    rev = e[:, 1] * n + e[:, 0]
+    at = np.minimum(np.searchsorted(fwd, rev), len(fwd) - 1)
+    return bool(np.all(fwd[at] == rev))
 
 
 @dataclass(frozen=True, eq=False)

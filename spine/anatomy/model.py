@@ -66,11 +66,14 @@ class SpineModel:
         self.parameters = parameters or SpineParameters()
         b = ModelBuilder(self.parameters)
         bones.build_bones(b)
+        # the bones not in the disk cache are meshed in worker processes meanwhile (they need
+        # only the placed bone parts)
+        pending = surfaces.start_surfaces(b)
         softtissue.build_soft_tissue(b)
         landmarks.build_landmarks(b)
         # the smooth surfaces last: landmarks, soft tissue and the needle checks read the
         # placed parts, which the surfaces only round off and blend
-        surfaces.build_surfaces(b)
+        surfaces.build_surfaces(b, pending)
         self._b = b
         self._structures: dict[str, Structure] = b.structures
         self._frames = b.frames

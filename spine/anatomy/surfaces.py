@@ -43,13 +43,21 @@ from spine.anatomy.mesh import MeshSolid, is_watertight, mesh_volume
 from spine.anatomy.sdf import SDF, part_sdf, smin, vertebral_body
 from spine.anatomy.solids import Material, Structure
 
-__all__ = ["SURFACE_KIND", "SURFACE_VERSION", "build_surfaces", "drawn_structures", "mesh_sdf", "surface_groups"]
+__all__ = ["SURFACE_KIND", "SURFACE_VERSION", "PendingSurfaces", "build_surfaces", "drawn_structures", "mesh_sdf",
+           "start_surfaces", "surface_groups"]
 
 SURFACE_KIND = "bone_surface"
 #: bump when the way surfaces are made changes (it is part of every cache key)
-SURFACE_VERSION = "surfaces-5"
+SURFACE_VERSION = "surfaces-6"
 
-_VOXEL = {"cervical": 0.5, "thoracic": 0.65, "lumbar": 0.7, "sacral": 1.0, "coccygeal": 0.7, "pelvis": 1.5}
+#: grid step (mm) per region: marching cubes of a smooth distance places the surface to about a
+#: tenth of the step, so the step only has to resolve the thinnest part (a cervical lamina,
+#: ~2-3 mm; a lumbar pars, ~6 mm); the sampling cost grows with the cube of 1 / step
+_VOXEL = {"cervical": 0.6, "thoracic": 0.8, "lumbar": 0.85, "sacral": 1.2, "coccygeal": 0.7, "pelvis": 1.8}
+#: ribs are round rods 7-8 mm thick: a coarser grid and fewer triangles do
+_RIB_VOXEL, _RIB_FACES = 1.0, 1500
+#: a vertebral body alone (the needle checks' body): a big smooth solid, meshed on a coarser grid
+_BODY_VOXEL = 1.5
 _BLEND = {"cervical": 1.5, "thoracic": 2.0, "lumbar": 3.0, "sacral": 3.5, "coccygeal": 1.0, "pelvis": 4.0}
 _FACES = {"cervical": 5000, "thoracic": 6000, "lumbar": 8000, "sacral": 5000, "coccygeal": 800, "pelvis": 4000}
 #: cortical shell (mm) of the surfaces; ~1 mm (0.5-1.5 mm) [Edwards 2001; Silva 1994]
@@ -69,11 +77,26 @@ class _Part:
 PEDICLE_EXTRA_SHELL_MM = 0.8
 
 
+#: tiles (nodes per axis) in which each part is evaluated, and how far outside a part (in
+#: multiples of a tile's half diagonal) its distance at a tile's centre may err: the part
+#: functions are distance bounds with a slope of at most about 1.3 (ellipse estimates, tapers)
+_TILE = 6
+_SLOPE = 1.5
+
+
 def sample_field(parts: list[_Part], origin: np.ndarray, R: np.ndarray, voxel: float, blend: float):
     """The smooth union of ``parts`` sampled on a grid aligned with frame (origin, R).
 
-    Returns (field, lo): ``field[i, j, k]`` is the distance at local point ``lo + voxel * (i, j, k)``.
-    Each part is evaluated only in the block of its bounding box grown by the blend.
+    Returns (field, lo, thick): ``field[i, j, k]`` is the distance at local point
+    ``lo + voxel * (i, j, k)``, ``thick`` the extra cortex (mm) there.
+
+    The grid is cut into tiles of ``_TILE``^3 nodes, and each part is evaluated only in the
+    tiles of its bounding box (grown by the blend) whose centre lies near the part: a tile
+    farther than ``band`` outside the part everywhere cannot change the surface (the smooth
+    union adds at most blend / 4 where the parts' distances differ by less than the blend),
+    so the part skips it. A tile costs one distance to test, and a long oblique part (a rib, a
+    transverse process) no longer costs its whole bounding box. The field is kept tile by tile
+    while it is filled (each tile one contiguous block) and rearranged into a grid at the end.
     """
     corners = []
     for p in parts:
@@ -82,24 +105,40 @@ def sample_field(parts: list[_Part], origin: np.ndarray, R: np.ndarray, voxel: f
     pts = np.concatenate(corners)
     lo = pts.min(axis=0) - blend - 3 * voxel
     hi = pts.max(axis=0) + blend + 3 * voxel
-    axes = [np.arange(lo[k], hi[k] + voxel, voxel) for k in range(3)]
-    shape = np.array([len(a) for a in axes])
-    field = np.full(tuple(shape), 50.0, np.float32)
-    thick = np.zeros(tuple(shape), np.float32)  # extra cortex (mm) where a part asks for it
+    T = _TILE
+    shape = np.array([int(np.floor((hi[k] - lo[k]) / voxel)) + 2 for k in range(3)])
+    nt = -(-shape // T)
+    tiles = np.full((nt[0], nt[1], nt[2], T ** 3), 50.0, np.float32)
+    thick = np.zeros_like(tiles)  # extra cortex (mm) where a part asks for it
+    offsets = np.stack(np.meshgrid(*(np.arange(T),) * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    band = 1.25 * blend + 2.0 * voxel + 1.0 + _SLOPE * (T - 1) * voxel * np.sqrt(3.0) / 2.0
+    world0 = origin + R @ lo  # world point of node (0, 0, 0)
+    step = voxel * R.T  # node index -> world offset
+    local_nodes = offsets @ step  # (T^3, 3)
     for p, loc in zip(parts, corners):
-        a0 = np.clip(np.floor((loc.min(axis=0) - blend - lo) / voxel).astype(int) - 1, 0, shape)
-        a1 = np.clip(np.ceil((loc.max(axis=0) + blend - lo) / voxel).astype(int) + 2, 0, shape)
-        if np.any(a1 <= a0):
+        t0 = np.clip(np.floor((loc.min(axis=0) - blend - lo) / voxel).astype(int) // T, 0, nt)
+        t1 = np.clip(np.ceil((loc.max(axis=0) + blend - lo) / voxel).astype(int) // T + 1, 0, nt)
+        if np.any(t1 <= t0):
             continue
-        gx, gy, gz = (axes[k][a0[k]:a1[k]] for k in range(3))
-        q = np.stack(np.meshgrid(gx, gy, gz, indexing="ij"), axis=-1).reshape(-1, 3)
-        d = p.sdf(q @ R.T + origin).reshape(len(gx), len(gy), len(gz)).astype(np.float32)
-        sl = (slice(a0[0], a1[0]), slice(a0[1], a1[1]), slice(a0[2], a1[2]))
-        field[sl] = smin(field[sl], d, blend)
+        tid = np.stack(np.meshgrid(*(np.arange(a, b) for a, b in zip(t0, t1)), indexing="ij"),
+                       axis=-1).reshape(-1, 3)
+        centre = world0 + (tid * T + (T - 1) / 2.0) @ step
+        tid = tid[p.sdf(centre) < band]
+        if not len(tid):
+            continue
+        q = (world0 + (tid * T) @ step)[:, None, :] + local_nodes[None, :, :]
+        d = p.sdf(q.reshape(-1, 3)).astype(np.float32).reshape(len(tid), -1)
+        ti, tj, tk = tid.T
+        tiles[ti, tj, tk] = smin(tiles[ti, tj, tk], d, blend)
         if p.extra_shell > 0:
             # fades from the part's surface to 3 mm outside it
-            thick[sl] = np.maximum(thick[sl], p.extra_shell * np.clip(1.0 - d / 3.0, 0.0, 1.0))
-    return field, lo, thick
+            thick[ti, tj, tk] = np.maximum(thick[ti, tj, tk],
+                                           p.extra_shell * np.clip(1.0 - d / 3.0, 0.0, 1.0))
+
+    def grid(a):
+        g = a.reshape(nt[0], nt[1], nt[2], T, T, T).transpose(0, 3, 1, 4, 2, 5)
+        return np.ascontiguousarray(g.reshape(nt * T)[:shape[0], :shape[1], :shape[2]])
+    return grid(tiles), lo, grid(thick)
 
 
 def mesh_field(field: np.ndarray, lo: np.ndarray, voxel: float, origin: np.ndarray, R: np.ndarray,
@@ -171,9 +210,18 @@ def _simplify(v: np.ndarray, f: np.ndarray, target_faces: int):
 
 
 def _weld(v: np.ndarray, f: np.ndarray):
-    """Merge coincident vertices and drop degenerate / unused ones."""
-    key = np.round(v / 1e-5).astype(np.int64)
-    _u, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    """Merge coincident vertices and drop degenerate / unused ones.
+
+    Vertices are keyed by their position rounded to 1e-5 mm packed into one integer (a 1-D
+    unique is several times faster than a unique of rows)."""
+    key3 = np.round(v / 1e-5).astype(np.int64)
+    key3 -= key3.min(axis=0)
+    span = key3.max(axis=0) + 1
+    if float(span[0]) * float(span[1]) * float(span[2]) < 9e18:
+        key = (key3[:, 0] * span[1] + key3[:, 1]) * span[2] + key3[:, 2]
+        _u, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    else:  # pragma: no cover - a mesh kilometres wide
+        _u, first, inv = np.unique(key3, axis=0, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
     f = inv[f]
     keep = (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])
@@ -206,8 +254,11 @@ def surface_groups(b) -> list[dict]:
         parts = by_level.get(name, [])
         if not parts:
             continue
-        groups.append({"name": f"{name}.bone", "level": name, "region": region, "origin": f.origin, "R": f.R,
-                       "parts": parts, "clip": None})
+        g = {"name": f"{name}.bone", "level": name, "region": region, "origin": f.origin, "R": f.R,
+             "parts": parts, "clip": None}
+        if region == "cervical":
+            g["shaped"], g["clip"], g["warps"] = _cervical_tp_shapes(b, name)
+        groups.append(g)
     # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
     # imaged only: the needle checks keep to the vertebra's parts)
     for name in VERTEBRAE:
@@ -218,7 +269,8 @@ def surface_groups(b) -> list[dict]:
             rib = _rib_parts(b, name, side)
             if rib:
                 groups.append({"name": f"{name}.rib.{side}", "level": name, "side": side, "region": "thoracic",
-                               "origin": f.origin, "R": f.R, "parts": [], "extra": rib, "clip": None,
+                               "origin": f.origin, "R": f.R, "parts": [], "extra": rib, "clip": None, "voxel": _RIB_VOXEL,
+                               "faces": _RIB_FACES,
                                "key": repr([(np.round(a, 4).tobytes(), np.round(c, 4).tobytes(), r)
                                             for a, c, r in rib])})
     # the sacrum: one smooth function for S1-S5, cut into its five segments
@@ -262,6 +314,103 @@ def _rib_parts(b, name: str, side: str) -> list[tuple[np.ndarray, np.ndarray, fl
     shaft_end = bend + out * 45.0 * k
     pts = [f.p(*head), f.p(*tubercle), f.p(*bend), f.p(*shaft_end)]
     return [(pts[0], pts[1], 3.6 * k), (pts[1], pts[2], 4.2 * k), (pts[2], pts[3], 4.0 * k)]
+
+
+#: foramen transversarium: about 5-6.5 mm across at C3-C6, the transverse diameter a little
+#: larger than the sagittal (Taitz C, Nathan H, Arensburg B. Anatomical observations of the
+#: foramina transversaria. J Neurol Neurosurg Psychiatry 1978;41:170-6); radius here (mm)
+TRANSVERSE_FORAMEN_RADIUS_MM = 3.0
+#: anterior tubercles (the costal element's tip) and posterior tubercles at the ends of the
+#: C3-C6 transverse processes, joined by the intertubercular lamella whose upper surface is the
+#: gutter of the spinal nerve; C6's anterior (carotid) tubercle is the largest [Gray's Anatomy,
+#: 41st ed., ch. 43]. Radii (x, y, z; mm) before the model's scale.
+_ANTERIOR_TUBERCLE = {"C3": (2.4, 2.8, 3.4), "C4": (2.6, 3.0, 3.6), "C5": (2.8, 3.2, 3.8), "C6": (3.4, 3.8, 4.6)}
+_POSTERIOR_TUBERCLE = (2.4, 2.6, 3.2)
+
+
+def _local_part(f, sdf_local, lo_local, hi_local) -> _Part:
+    """A part given by a distance in the frame ``f`` (local points) and its local box."""
+    origin, R = np.asarray(f.origin, float), np.asarray(f.R, float)
+    c = np.array(np.meshgrid(*zip(lo_local, hi_local), indexing="ij")).reshape(3, -1).T @ R.T + origin
+    return _Part(lambda p: sdf_local((p - origin) @ R), c.min(axis=0), c.max(axis=0))
+
+
+def _cervical_tp_shapes(b, name: str):
+    """C1-C6 transverse processes as bone, not two rods: the lamella that joins the anterior and
+    posterior bars lateral to the foramen transversarium (its upper face the nerve's gutter),
+    the anterior and posterior tubercles at its end (C3-C6), and the foramen itself, a round
+    hole along the vertebral artery (the clip). Returns (parts, clip SDF or None, warps: the
+    sides whose process turns forward and down lateral to the foramen, see :func:`_warped`)."""
+    from spine.anatomy.bones import SIDES, SIGN
+    from spine.anatomy.sdf import ellipsoid, round_box
+
+    f, k = b.frames[name], b.scale
+    anchors = b.anchors.get(name, {})
+    parts: list[_Part] = []
+    holes = []
+    warps: dict[str, tuple[float, float]] = {}
+    r_hole = TRANSVERSE_FORAMEN_RADIUS_MM * k
+    for side in SIDES:
+        tf = anchors.get(("transverse_foramen", side))
+        post, ant = b.structures.get(f"{name}.tp.{side}"), b.structures.get(f"{name}.tp_anterior.{side}")
+        if tf is None or post is None or ant is None or not hasattr(post.solid, "endpoints"):
+            continue
+        s = SIGN[side]
+        tf = np.asarray(tf, float)
+        lp0, lp1 = (f.local(p) for p in post.solid.endpoints)
+        la0, la1 = (f.local(p) for p in ant.solid.endpoints)
+        x_in = tf[0] + s * (r_hole - 0.5 * k)
+        x_out = 0.5 * (lp1[0] + la1[0])
+        y_front, y_back = la1[1] + 0.5 * k, lp1[1] - 0.5 * k
+        z_c = tf[2] - 1.0 * k
+        c = np.array([(x_in + x_out) / 2, (y_front + y_back) / 2, z_c])
+        half = np.array([abs(x_out - x_in) / 2, max(abs(y_back - y_front) / 2, 1.0), 1.3 * k])
+        parts.append(_local_part(f, lambda q, c=c, half=half: round_box(q - c, half, 1.0 * k), c - half - 1,
+                                 c + half + 1))
+        if name in _ANTERIOR_TUBERCLE:
+            warps[side] = (s, abs(tf[0]) + r_hole)
+            for centre, radii in ((la1 + np.array([s * 0.5, -0.8, -1.2]) * k, np.array(_ANTERIOR_TUBERCLE[name]) * k),
+                                  (lp1 + np.array([s * 0.3, 0.4, -0.8]) * k, np.array(_POSTERIOR_TUBERCLE) * k)):
+                parts.append(_local_part(f, lambda q, c=centre, r=radii: ellipsoid(q - c, r), centre - radii - 1,
+                                         centre + radii + 1))
+        holes.append(tf)
+    if not holes:
+        return parts, None, warps
+    origin, R = np.asarray(f.origin, float), np.asarray(f.R, float)
+    if warps:
+        # lateral to the foramen the process turns forward and down (C3-C6 transverse processes
+        # point anterolaterally and a little inferiorly [Gray's Anatomy, 41st ed., ch. 43]): a
+        # shear of the lateral parts' distance, so no bar lies along a lateral beam end-on
+        parts = [_warped(p, f, warps) for p in parts]
+
+    def clip(p):
+        q = (p - origin) @ R
+        d = np.full(len(q), -1e3)
+        for tf in holes:  # outside the hole: negative (kept); inside: up to r_hole (cut away)
+            d = np.maximum(d, r_hole - np.hypot(q[:, 0] - tf[0], q[:, 1] - tf[1]))
+        return d
+    return parts, clip, warps
+
+
+#: forward and downward turn (tan) of the C3-C6 transverse processes lateral to the foramen
+_TP_FORWARD, _TP_DOWN = 0.36, 0.27
+
+
+def _warped(p: _Part, f, warps: dict[str, tuple[float, float]]) -> _Part:
+    """The part sheared forward (-y) and down (-z) by its distance lateral to ``x0`` on each side
+    in ``warps`` ({side: (sign of x, x0)}); its box grows by the largest shift."""
+    origin, R = np.asarray(f.origin, float), np.asarray(f.R, float)
+    sides = list(warps.values())
+
+    def sdf(pts):
+        q = (pts - origin) @ R
+        for s, x0 in sides:
+            t = np.maximum(s * q[:, 0] - x0, 0.0)
+            q[:, 1] += _TP_FORWARD * t
+            q[:, 2] += _TP_DOWN * t
+        return p.sdf(q @ R.T + origin)
+    grow = 8.0 * max(_TP_FORWARD, _TP_DOWN) + 1.0
+    return _Part(sdf, p.lo - grow, p.hi + grow, p.extra_shell)
 
 
 def _segment_slab(b, sacral: list[str], i: int):
@@ -316,17 +465,20 @@ def _capsule_part(a, c, r) -> _Part:
 
 
 def _group_parts(b, g) -> list[_Part]:
-    out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])]
+    out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])] + list(g.get("shaped", []))
+    warps = g.get("warps", {})
     for st in g["parts"]:
         if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
             out.append(_body_part(b, st.level))
+        elif st.kind in ("tp", "tp_anterior") and st.side in warps:
+            out.append(_warped(_part(st), b.frames[st.level], {st.side: warps[st.side]}))
         else:
             out.append(_part(st))
     return out
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2"}
+_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2", "cervical": "3"}
 
 
 def _group_key(b, g) -> str:
@@ -347,48 +499,147 @@ def _group_key(b, g) -> str:
     return h.hexdigest()
 
 
-def build_surfaces(b) -> None:
-    """Add every ``*.bone`` surface and give mobile vertebral bodies their realistic mesh."""
+def _body_key(b, name: str) -> str:
+    sz, fr = b.size[name], b.frames[name]
+    return hashlib.sha256(f"{SURFACE_VERSION}|body|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
+                          f"{np.round(fr.origin, 6).tobytes()!r}|{np.round(fr.R, 6).tobytes()!r}".encode()).hexdigest()
+
+
+#: what the worker processes mesh: set just before they are forked, read by :func:`_run_job`
+_JOBS: dict = {}
+
+
+def _run_job(job: tuple) -> list[tuple[str, tuple]]:
+    """Mesh one job: ("group", [group indices sharing one field]) or ("body", level).
+
+    Returns [(cache key, (vertices, faces, core vertices, core faces))]."""
+    b, groups = _JOBS["b"], _JOBS["groups"]
+    what, arg = job
+    if what == "body":
+        fr = b.frames[arg]
+        region = _region(arg)
+        return [(_body_key(b, arg), mesh_sdf([_body_part(b, arg)], fr.origin, fr.R, _BODY_VOXEL * _VOXEL[region],
+                                             0.0, SHELL_MM, faces=3000))]
+    out = []
+    g0 = groups[arg[0]]
+    voxel = g0.get("voxel", _VOXEL[g0["region"]])
+    field, lo, thick = sample_field(_group_parts(b, g0), g0["origin"], g0["R"], voxel, _BLEND[g0["region"]])
+    for i in arg:
+        g = groups[i]
+        out.append((g["key_hash"], mesh_field(field, lo, voxel, g["origin"], g["R"], SHELL_MM, clip=g["clip"],
+                                              faces=g.get("faces", _FACES[g["region"]]), thick=thick)))
+    return out
+
+
+def _jobs_count() -> int:
+    """Worker processes for meshing: ``$SPINE_ANATOMY_JOBS`` or the CPUs this process may use."""
+    import os
+
+    env = os.environ.get("SPINE_ANATOMY_JOBS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, min(4, len(os.sched_getaffinity(0))))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, min(4, os.cpu_count() or 1))
+
+
+def _plan(b, cache) -> tuple[list[dict], list[str], list[tuple]]:
+    """The surface groups, the levels whose body is meshed alone, and the jobs not cached."""
+    groups = surface_groups(b)
+    bodies = [name for name in VERTEBRAE
+              if _region(name) in ("cervical", "thoracic", "lumbar") and name != "C1"
+              and f"{name}.body" in b.structures]
+    for g in groups:
+        g["key_hash"] = _group_key(b, g)
+    jobs: list[tuple] = []
+    shared: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        if cache.get(g["key_hash"]) is not None:
+            continue
+        if g.get("shared"):
+            shared.setdefault(g["shared"], []).append(i)
+        else:
+            jobs.append(("group", [i]))
+    # the biggest (the sacrum's shared field) first, so the last job to start is a small one
+    jobs = [("group", idx) for idx in shared.values()] + jobs
+    jobs += [("body", name) for name in bodies if cache.get(_body_key(b, name)) is None]
+    return groups, bodies, jobs
+
+
+class PendingSurfaces:
+    """Bones being meshed in worker processes while the model's soft tissue and landmarks are
+    built (:func:`start_surfaces`); :func:`build_surfaces` collects them."""
+
+    def __init__(self, pool, result):
+        self._pool, self._result = pool, result
+
+    def collect(self, cache) -> None:
+        try:
+            for rs in self._result.get():
+                for key, got in rs:
+                    cache.put(key, got)
+        except Exception:  # pragma: no cover - a worker died: build_surfaces meshes what is missing
+            pass
+        finally:
+            self._pool.terminate()
+            self._pool.join()
+
+
+def start_surfaces(b) -> PendingSurfaces | None:
+    """Start meshing the bones that are not cached, in forked worker processes, and return at once.
+
+    The meshes of different bones are independent, and they need only the placed bone parts,
+    so they are made in parallel with each other and with the rest of the model's build;
+    forked workers inherit the builder (its parts are closures, which do not pickle) and send
+    back plain arrays. Returns None where there is nothing to mesh, one CPU, or no fork:
+    :func:`build_surfaces` then meshes here, one bone after another."""
+    import multiprocessing as mp
+    from spine.anatomy.surface_cache import SurfaceCache
+
+    groups, _bodies, jobs = _plan(b, SurfaceCache.default())
+    n = min(_jobs_count(), len(jobs))
+    if n < 2 or "fork" not in mp.get_all_start_methods():
+        return None
+    _JOBS.update(b=b, groups=groups)
+    try:
+        pool = mp.get_context("fork").Pool(n)  # the workers are forked here and keep _JOBS
+        return PendingSurfaces(pool, pool.map_async(_run_job, jobs, chunksize=1))
+    except Exception:  # pragma: no cover - could not fork: mesh in build_surfaces
+        return None
+    finally:
+        _JOBS.clear()
+
+
+def build_surfaces(b, pending: PendingSurfaces | None = None) -> None:
+    """Add every ``*.bone`` surface and give mobile vertebral bodies their realistic mesh
+    (collecting the meshes of :func:`start_surfaces` first, where it was called)."""
     from spine.anatomy.surface_cache import SurfaceCache
 
     cache = SurfaceCache.default()
-    fields: dict = {}
-    for g in surface_groups(b):
-        region = g["region"]
-        key = _group_key(b, g)
-        got = cache.get(key)
-        if got is None:
-            shared = g.get("shared")
-            if shared is not None and shared in fields:
-                field, lo, thick = fields[shared]
-            else:
-                field, lo, thick = sample_field(_group_parts(b, g), g["origin"], g["R"], _VOXEL[region],
-                                                _BLEND[region])
-                if shared is not None:
-                    fields[shared] = (field, lo, thick)
-            got = mesh_field(field, lo, _VOXEL[region], g["origin"], g["R"], SHELL_MM, clip=g["clip"],
-                             faces=_FACES[region], thick=thick)
-            cache.put(key, got)
-        v, f, cv, cf = got
+    if pending is not None:
+        pending.collect(cache)
+    groups, bodies, jobs = _plan(b, cache)
+    if jobs:
+        _JOBS.update(b=b, groups=groups)
+        try:
+            for job in jobs:
+                for key, got in _run_job(job):
+                    cache.put(key, got)
+        finally:
+            _JOBS.clear()
+    for g in groups:
+        key = g["key_hash"]
+        v, f, cv, cf = cache.get(key)
         core = MeshSolid(center=None, vertices=cv, faces=cf, digest=key + ":core") if cv is not None else None
         solid = MeshSolid(center=g["origin"], rotation=g["R"], vertices=v, faces=f, core=core, digest=key)
         b.structures[g["name"]] = Structure(g["name"], SURFACE_KIND, Material.CORTICAL_BONE, solid,
                                             level=g["level"], side=g.get("side"), shell_mm=SHELL_MM)
-    for name in VERTEBRAE:
-        if _region(name) not in ("cervical", "thoracic", "lumbar") or name == "C1":
-            continue
-        st = b.structures.get(f"{name}.body")
-        if st is None:
-            continue
+    for name in bodies:
+        st = b.structures[f"{name}.body"]
         sz, fr = b.size[name], b.frames[name]
-        key = hashlib.sha256(f"{SURFACE_VERSION}|body|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
-                             f"{np.round(fr.origin, 6).tobytes()!r}|{np.round(fr.R, 6).tobytes()!r}".encode()).hexdigest()
-        got = cache.get(key)
-        if got is None:
-            got = mesh_sdf([_body_part(b, name)], fr.origin, fr.R, _VOXEL[_region(name)], 0.0, SHELL_MM,
-                           faces=3000)
-            cache.put(key, got)
-        v, f, cv, cf = got
+        key = _body_key(b, name)
+        v, f, cv, cf = cache.get(key)
         core = MeshSolid(center=None, vertices=cv, faces=cf, digest=key + ":core") if cv is not None else None
         solid = MeshSolid(center=fr.origin, rotation=fr.R, vertices=v, faces=f, core=core,
                           radii=np.array([sz.body_width / 2, sz.body_depth / 2]), half_height=sz.body_height / 2,

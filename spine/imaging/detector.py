@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import ndimage
 
@@ -30,10 +32,31 @@ __all__ = ["Detector", "Exposure", "field_mask", "to_rgba"]
 REFERENCE_SIZE = 512
 
 
+@lru_cache(maxsize=8)
 def _radius_grid(size: int) -> np.ndarray:
+    """Distance of each pixel from the centre over half the width (cached: read-only)."""
     c = (size - 1) / 2
     y, x = np.ogrid[:size, :size]
-    return np.sqrt((x - c) ** 2 + (y - c) ** 2) / (size / 2)
+    r = np.sqrt((x - c) ** 2 + (y - c) ** 2) / (size / 2)
+    r.setflags(write=False)
+    return r
+
+
+@lru_cache(maxsize=8)
+def _field_shading(size: int, field_fraction: float, vignetting: float) -> tuple[np.ndarray, np.ndarray]:
+    """(gain, edge) of the optics per pixel (float32, cached): the vignetting's gain, and the
+    soft (about one pixel) edge between the field (1) and the surround (0)."""
+    r = _radius_grid(size)
+    gain = (1.0 - vignetting * np.clip(r / field_fraction, 0, 1) ** 2).astype(np.float32)
+    edge = np.clip((field_fraction - r) * size / 2 + 0.5, 0.0, 1.0).astype(np.float32)
+    for a in (gain, edge):
+        a.setflags(write=False)
+    return gain, edge
+
+
+#: above this mean count a pixel's Poisson noise is drawn as its normal approximation (mean and
+#: variance lam; the skew, 1/sqrt(lam), is under 0.23 there): several times faster, same grain
+POISSON_NORMAL_ABOVE = 20.0
 
 
 def field_mask(size: int, field_fraction: float = 0.96) -> np.ndarray:
@@ -102,11 +125,16 @@ class Detector:
             sigma = self.blur_px * li.shape[0] / REFERENCE_SIZE
             if sigma >= 0.25:
                 li = ndimage.gaussian_filter(li, sigma, mode="nearest")
-        lam = exposure.i0 * np.exp(-li.astype(np.float64))
+        lam = np.float32(exposure.i0) * np.exp(-np.asarray(li, np.float32))
         if seed is None:
-            return lam.astype(np.float32)
+            return lam
         rng = np.random.default_rng(seed)
-        return rng.poisson(lam).astype(np.float32)
+        out = lam + np.sqrt(lam) * rng.standard_normal(lam.shape, dtype=np.float32)
+        np.maximum(out, 0.0, out=out)
+        low = lam < POISSON_NORMAL_ABOVE  # dark pixels (bone, steel, dye): true Poisson counts
+        if low.any():
+            out[low] = rng.poisson(lam[low])
+        return out
 
     def log_signal(self, counts: np.ndarray, exposure: Exposure) -> np.ndarray:
         """Log response ``-log(N / I0)`` (a zero count reads as half a quantum)."""
@@ -125,12 +153,9 @@ class Detector:
             g = 1.0 - g
         if self.gamma != 1.0:
             g = np.power(g, self.gamma, dtype=np.float32)
-        r = _radius_grid(size).astype(np.float32)
-        rf = r / self.field_fraction
-        g = g * (1.0 - self.vignetting * np.clip(rf, 0, 1) ** 2)
-        # soft (about one pixel) edge between field and surround
-        edge = np.clip((self.field_fraction - r) * size / 2 + 0.5, 0.0, 1.0)
-        g = g * edge + self.surround * (1.0 - edge)
+        gain, edge = _field_shading(size, float(self.field_fraction), float(self.vignetting))
+        g = g * gain
+        g = g * edge + np.float32(self.surround) * (1.0 - edge)
         if self.flip_lr:
             g = g[:, ::-1]
         return np.ascontiguousarray(g, dtype=np.float32)

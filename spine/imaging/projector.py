@@ -38,8 +38,12 @@ core (:meth:`Structure.core`): ``(mu_cort - mu_soft) L_outer + (mu_canc - mu_cor
 Linear attenuation coefficients (per mm) are for ~50 keV, the effective energy of a
 70-80 kVp fluoroscopy beam, from the NIST XCOM / ICRU-44 mass attenuation coefficients
 times density: water 0.227 cm^2/g; ICRU soft tissue 0.224 cm^2/g x 1.06 g/cm^3; cortical
-bone 0.424 cm^2/g x 1.92 g/cm^3; cancellous bone of a lumbar body (trabeculae + marrow, taken
-~1.3 g/cm^3, a little above ICRU spongiosa so bodies are not hollow outlines); iron
+bone 0.424 cm^2/g x 1.92 g/cm^3; cancellous bone of a lumbar body (trabeculae + marrow: ICRU-44
+spongiosa, 1.18 g/cm^3, ~0.31 cm^2/g: its calcium fraction is about a third of cortical bone's).
+With it a lateral ray through both pedicles (four cortical walls) meets at least as much bone
+as one through the body, so on a lateral the pedicles and facets read as dense as the bodies and the
+foramen between them as a bright keyhole, and on AP the pedicles' cortical rims (the owl's
+eyes) stand out of the body as on a radiograph (a denser body hid them); iron
 1.96 cm^2/g x 7.87 g/cm^3; iodine 12.3 cm^2/g x 0.2 g/mL (contrast of 300 mgI/mL diluted
 by the tissue fluid it spreads into) plus the water it is dissolved in.
 """
@@ -65,7 +69,7 @@ MU_PER_MM: dict[Material, float] = {
     Material.SOFT_TISSUE: 0.0238,
     Material.NEURAL: 0.0227,  # CSF / nerve: water-like
     Material.DISC: 0.0250,  # fibrocartilage, ~1.1 g/cm^3
-    Material.CANCELLOUS_BONE: 0.0400,
+    Material.CANCELLOUS_BONE: 0.0370,
     Material.CORTICAL_BONE: 0.0814,
     Material.STEEL: 1.54,
     Material.CONTRAST: 0.246 + 0.0227,
@@ -81,6 +85,24 @@ TRABECULAR_SEED = 13
 #: largest image traced ray by ray through the bone meshes (bigger ones: half grid, interpolated)
 MESH_FULL_RES = 640
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+#: Embree scenes of the last few mesh sets (building one, its BVH, costs ~0.2-0.5 s; the frames
+#: of a C-arm turn or of a needle's advance trace the same bones again and again)
+_SCENES: "dict[tuple, RayScene]" = {}
+_SCENES_KEPT = 4
+
+
+def _scene_for(meshes: list, keys: list[str]) -> RayScene:
+    """One Embree scene of these meshes, reused while the same meshes (by fingerprint) are traced."""
+    key = tuple(keys)
+    scene = _SCENES.pop(key, None)
+    if scene is None:
+        scene = RayScene(meshes)
+    _SCENES[key] = scene  # most recently used last
+    while len(_SCENES) > _SCENES_KEPT:
+        _SCENES.pop(next(iter(_SCENES)))
+    return scene
 
 
 def trabecular_texture(points: np.ndarray, seed: int = TRABECULAR_SEED) -> np.ndarray:
@@ -128,18 +150,27 @@ class Projector:
         self.size = int(size)
         self._source = pose.source
         rot = pose.rotation_matrix
+        self._rot = rot
         self._u, self._v = rot[:, 0], rot[:, 1]
+        self._beam = rot[:, 2]
         self._pitch = pose.pixel_pitch(self.size)
+        # the pose's geometry, computed once (the pose recomputes its rotation on every call)
+        self._base = pose.detector_centre - self._source
+        self._sid = float(pose.sid_mm)
 
     # -- geometry ---------------------------------------------------------------------------
     def project(self, points) -> np.ndarray:
-        """(N, 2) pixel coordinates (col, row) of 3D points."""
-        return self.pose.project(points, self.size)
+        """(N, 2) pixel coordinates (col, row) of 3D points (as :meth:`CArmPose.project`)."""
+        p = np.atleast_2d(np.asarray(points, dtype=float))
+        w = (p - self._source) @ self._rot  # (u, v, depth) relative to the source
+        depth = w[:, 2]
+        scale = self._sid / np.where(np.abs(depth) < 1e-9, 1e-9, depth) / self._pitch
+        return np.column_stack([w[:, 0] * scale + self.size / 2 - 0.5, -w[:, 1] * scale + self.size / 2 - 0.5])
 
     def _pixel_rect(self, solid) -> tuple[int, int, int, int] | None:
         """Rows/cols (r0, r1, c0, c1), end exclusive, that the solid may cover; None if none."""
         pts = solid.surface_points(_SURFACE_SAMPLES)
-        depth = (pts - self._source) @ self.pose.beam_direction
+        depth = (pts - self._source) @ self._beam
         if np.any(depth <= 1.0):
             # part of the solid is behind the source plane: fall back to the whole image
             return 0, self.size, 0, self.size
@@ -158,7 +189,7 @@ class Projector:
         """Pixels of the block that lie within the capsule's projected radius (+ margin)."""
         p0, p1 = solid.endpoints
         ends = self.project(np.stack([p0, p1]))
-        depth = (np.stack([p0, p1]) - self._source) @ self.pose.beam_direction
+        depth = (np.stack([p0, p1]) - self._source) @ self._beam
         r_px = solid.radius * self.pose.sid_mm / depth.min() / self._pitch + 1.5 + np.abs(sub_offsets).max()
         a, b = ends
         ab = b - a
@@ -173,7 +204,7 @@ class Projector:
         """Source-to-pixel vectors (rows*cols, 3) of a pixel block, sub-pixel offset (dr, dc)."""
         uu = (cols + dc + 0.5 - self.size / 2) * self._pitch
         vv = -(rows + dr + 0.5 - self.size / 2) * self._pitch
-        base = self.pose.detector_centre - self._source
+        base = self._base
         d = (base[None, None, :] + uu[None, :, None] * self._u[None, None, :]
              + vv[:, None, None] * self._v[None, None, :])
         return d.reshape(-1, 3)
@@ -258,28 +289,30 @@ class Projector:
             pos = (np.arange(self.size) + 0.5) / 2.0 - 0.5
             rr, cc = np.meshgrid(pos, pos, indexing="ij")
             return ndimage.map_coordinates(half, [rr, cc], order=1, mode="nearest")
-        meshes, weights, is_core = [], [], []
+        meshes, weights, is_core, keys = [], [], [], []
         rects = []
         for st in structures:
             for solid, mu in _terms(st):
                 if solid is None or mu == 0.0 or not isinstance(solid, MeshSolid):
                     continue
+                # every mesh goes into the scene (so the scene is the same for every pose and is
+                # reused); only the pixels that some mesh may cover are traced
                 rect = self._pixel_rect(solid)
-                if rect is None:
-                    continue
-                rects.append(rect)
+                if rect is not None:
+                    rects.append(rect)
                 meshes.append((solid.vertices, solid.faces))
+                keys.append(solid.fingerprint())
                 weights.append(mu)
                 own_core = getattr(st.solid, "core", None)  # a mesh with its own cancellous core
                 is_core.append(own_core is not None and solid is own_core)
         img = np.zeros((self.size, self.size))
-        if not meshes:
+        if not rects:
             return img
         mask = np.zeros((self.size, self.size), bool)
         for r0, r1, c0, c1 in rects:
             mask[r0:r1, c0:c1] = True
         rr, cc = np.nonzero(mask)
-        scene = RayScene(meshes)
+        scene = _scene_for(meshes, keys)
         w = np.asarray(weights, float)
         # the texture varies the cancellous bone's own attenuation (over soft tissue)
         core_w = np.where(is_core, MU_PER_MM[Material.CANCELLOUS_BONE] - MU_PER_MM[Material.SOFT_TISSUE], 0.0)
@@ -288,11 +321,21 @@ class Projector:
         acc = np.zeros(len(rr))
         bad = np.zeros(len(rr), bool)
         iso = np.asarray(self.pose.isocentre, float)
+        # Embree releases the GIL while it traces, so the rays are split between threads (each
+        # ray's sums are its own: the image is the same for any number of threads)
+        workers = min(_WORKERS, max(1, len(rr) // 20000))
         for dr, dc in offsets:
             d = self._rays_pts(rr, cc, dr, dc)
             norm = np.linalg.norm(d, axis=1)
             unit = d / norm[:, None]
-            total, core, doubtful = scene.chords_split(self._source, unit, w, core_w)
+            if workers > 1:
+                bounds = np.linspace(0, len(unit), workers + 1).astype(int)
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    got = list(pool.map(lambda ab: scene.chords_split(self._source, unit[ab[0]:ab[1]], w, core_w),
+                                        zip(bounds[:-1], bounds[1:])))
+                total, core, doubtful = (np.concatenate([g[k] for g in got]) for k in range(3))
+            else:
+                total, core, doubtful = scene.chords_split(self._source, unit, w, core_w)
             has = core > 0
             t_iso = unit[has] @ (iso - self._source)
             total[has] += core[has] * TRABECULAR_AMPLITUDE * trabecular_texture(
@@ -331,5 +374,5 @@ class Projector:
         """Source-to-pixel vectors for scattered pixels (rows[i], cols[i])."""
         uu = (cols + dc + 0.5 - self.size / 2) * self._pitch
         vv = -(rows + dr + 0.5 - self.size / 2) * self._pitch
-        base = self.pose.detector_centre - self._source
+        base = self._base
         return base[None, :] + uu[:, None] * self._u[None, :] + vv[:, None] * self._v[None, :]

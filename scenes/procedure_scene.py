@@ -20,19 +20,27 @@ from spine.imaging.contrast import combined, contrast_pattern, neighbour_intersp
 from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
 from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
-from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, glow_size_mm, plain,
-                                         polyline_mobject, problem_site, problem_site_at, wrap)
+from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, fit_lines, glow_size_mm,
+                                         plain, polyline_mobject, problem_site, problem_site_at, wrap)
+from scenes.kit.room import EndRoom, SideRoom, angle_words
+from scenes.kit.typography import TextDoesNotFit
 from scenes.narrated import NarratedScene
 from spine.procedures.catalog import procedure
 from spine.procedures.planner import plan_needle
 from spine.procedures.schema import CONTRAST_PATTERNS
 from spine.anatomy.levels import neighbours
 
-ILLUSTRATION_CENTER = LEFT * 3.45 + DOWN * 0.35
-ILLUSTRATION_BOX = (6.2, 5.9)
-FLUORO_CENTER = RIGHT * 3.5 + UP * 0.05
-FLUORO_HEIGHT = 4.5
-CAPTION_AT = DOWN * 3.45
+# The frame's zones (14.2 x 8 units): the heading at the top of the title-safe area; the
+# pictures in the band below it; the words' own zone under the pictures, above the bottom
+# 15 % where a player draws its captions (y < -2.8), all inside the title-safe 90 %.
+ILLUSTRATION_CENTER = LEFT * 3.45 + UP * 0.5
+ILLUSTRATION_BOX = (6.2, 4.7)
+FLUORO_CENTER = RIGHT * 3.5 + UP * 0.75
+FLUORO_HEIGHT = 4.0
+CARD_CENTER = RIGHT * 3.5 + UP * 0.5  # cards beside the illustration, inside the picture band
+PICTURE_BAND = (-1.85, 2.95)  # y range of pictures and cards
+CAPTION_AT = DOWN * 2.35  # the words' zone: -2.8 < y < -1.9
+CAPTION_HEIGHT = 0.9
 
 
 def illustration_levels(plan, model=None) -> list[str]:
@@ -114,6 +122,12 @@ def centred_on_tip(pose, tip, far_mm: float = 20.0):
     return pose
 
 
+def _between(a, b, t: float):
+    """The C-arm part way (``t``) from pose ``a`` to pose ``b`` (angles only; for the room drawing)."""
+    return b.with_(rotation_deg=a.rotation_deg + (b.rotation_deg - a.rotation_deg) * t,
+                   tilt_deg=a.tilt_deg + (b.tilt_deg - a.tilt_deg) * t)
+
+
 def best_needle_pose(poses, direction) -> int:
     """Index of the technique's view that shows the needle longest (beam most across it)."""
     d = np.asarray(direction, float)
@@ -148,6 +162,31 @@ def data_words(context: dict) -> list[str]:
 
 class ProcedureScene(NarratedScene):
     data_words = staticmethod(data_words)
+
+    # -- words that must fit -------------------------------------------------------------------
+    def words(self, key: str):
+        self._last_key = key
+        return super().words(key)
+
+    def term(self, phrase):
+        self._last_key = f"data words '{phrase}'" if phrase else getattr(self, "_last_key", None)
+        return super().term(phrase)
+
+    def _beat_at(self, frame: int) -> str:
+        for beat in self.storyboard.beats:
+            if beat.start_frame <= frame < beat.start_frame + beat.frames:
+                return beat.id
+        return self.storyboard.beats[-1].id if self.storyboard.beats else "?"
+
+    def construct(self) -> None:
+        """The beats; words too long for their box stop the render naming the video, beat and key."""
+        try:
+            super().construct()
+        except TextDoesNotFit as exc:
+            key = getattr(self, "_last_key", None) or "?"
+            key = key if key.startswith("data words") else f"screen key '{key}'"
+            where = f"{self.storyboard.video}: beat '{self._beat_at(self.frames_written)}', {key}: "
+            raise TextDoesNotFit(exc.words, exc.room, where) from None
 
     # -- shared -----------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -199,7 +238,8 @@ class ProcedureScene(NarratedScene):
         return Transform(self.head, new)
 
     def caption(self, lines: list[str], at=CAPTION_AT, px: int = 28) -> VGroup:
-        block = panel(paragraph(lines, px=px, centred=True, max_width=12.5), padding=0.2)
+        """Words in their own zone under the pictures (at most two lines)."""
+        block = panel(paragraph(lines, px=px, centred=True, max_width=12.5, buff=0.1), padding=0.14)
         block.move_to(at)
         return block
 
@@ -229,7 +269,7 @@ class ProcedureScene(NarratedScene):
         side = self.says("where.side", side=self.term(self.side)) if self.proc.sided and self.side \
             else self.says("where.midline")
         tag = panel(paragraph([self.level, *wrap(words, 30, 3), side], px=32))
-        tag.move_to(RIGHT * 3.4 + UP * 0.6)
+        tag.move_to(CARD_CENTER)
         clock.play(self.set_heading(self.says("heading.where")), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
         clock.wait(share=0.2)
@@ -248,36 +288,101 @@ class ProcedureScene(NarratedScene):
         ).move_to(at)
         words = wrap(self.words("problem"), 30, 4)
         label = panel(paragraph(words, px=30))
-        label.move_to(RIGHT * 3.5 + UP * 0.6)
+        label.move_to(CARD_CENTER)
         clock.play(self.set_heading(self.says("heading.problem")), *self.swap_stage(), seconds=0.8)
         clock.play(FadeIn(glow, scale=0.6), FadeIn(label), seconds=1.4)
         clock.play(glow.animate.scale(1.12), seconds=0.8, rate_func=lambda t: np.sin(np.pi * t) ** 2)
         self.glow, self.stage = glow, VGroup(label)
 
+    def _room_side_word(self, side: str) -> str:
+        return self.term(side)
+
+    def _side_tag(self, px: int = 30) -> VGroup | None:
+        """"Right side" (the request's side, named on screen), or None for a midline procedure."""
+        if not (self.proc.sided and self.side):
+            return None
+        words = self.says("where.side", side=self.term(self.side))
+        return panel(text(words[:1].upper() + words[1:], px, palette.ACCENT, weight="BOLD"), padding=0.12)
+
     def beat_position(self, clock) -> None:
+        """The patient on the table as the data says, the entry marked on the back at the level."""
         pos = self.tech.position
-        items = [self.says("position.you_are_support", position=self.term(pos.words), support=self.term(pos.support))
-                 if pos.support else self.says("position.you_are", position=self.term(pos.words)),
-                 *self.words("position.steps")]
-        card = fact_card(self.says("position.card"), items, width=5.8)
-        card.move_to(RIGHT * 3.5 + DOWN * 0.2)
-        clock.play(self.set_heading(self.says("heading.position")), *self.swap_stage(FadeIn(card, shift=LEFT * 0.2)), seconds=1.0)
-        self.stage = VGroup(card)
+        room = SideRoom(self.model, pos.posture, pos.support, 12.4, 4.4, UP * 0.45)
+        self.side_room = room
+        entry, tip = self.plan.needles[0].entry, self.plan.needles[0].tip
+        mark = room.entry_mark(entry)
+        needle = room.needle(entry, tip)
+        words = (self.says("position.you_are_support", position=self.term(pos.words), support=self.term(pos.support))
+                 if pos.support else self.says("position.you_are", position=self.term(pos.words)))
+        cap = self.caption(fit_lines(words[:1].upper() + words[1:], 60, 2))
+        leaving = [FadeOut(m) for m in (self.illustration.mobject, self.glow) if m is not None and m in self.mobjects]
+        clock.play(self.set_heading(self.says("heading.position")), *self.swap_stage(*leaving, FadeIn(room.mobject),
+                                                                                     FadeIn(cap)), seconds=1.2)
+        clock.wait(share=0.25)
+        tag = self._side_tag()
+        shown = [Create(mark)]
+        if tag is not None:
+            tag.next_to(needle, UP, buff=0.12)
+            shown.append(FadeIn(tag, shift=DOWN * 0.1))
+        clock.play(*shown, seconds=0.8)
+        steps = list(self.words("position.steps"))
+        for step in steps:  # the preparation, in step with the narration
+            clock.wait(share=0.08)
+            clock.play(Transform(cap, self.caption(fit_lines(step, 60, 2))), seconds=0.6)
+        clock.play(FadeIn(needle, shift=DOWN * 0.25), seconds=0.8)
+        self.room_parts = VGroup(room.mobject, mark, needle, *([tag] if tag is not None else []))
+        self.stage = VGroup(cap)
 
     def beat_views(self, clock) -> None:
+        """The C-arm turns around the patient (seen from the feet) to each view, in the data's
+        order; the monitor beside it shows that view; the angle is said in plain words once the
+        arm has settled."""
         views = self.tech.views
         self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384, side=self.side,
                                   labeller=self.pose_labeller())
         self.fluoro.move_to(FLUORO_CENTER)
-        cap = self.caption([self.term(views[0].name), wrap(self.term(views[0].purpose), 60, 1)[0]])
-        clock.play(self.set_heading(self.says("heading.views")), *self.swap_stage(FadeIn(self.fluoro), FadeIn(cap)), seconds=0.8)
-        clock.play(self.fluoro.take_shot(), seconds=0.7)
+        axial = SpineView(self.model, "axial", axial_level=_vertebra_of(self.level) if self.level[0] != "S"
+                          else "L5")
+        bone = axial.spine_mobject(levels=[_vertebra_of(self.level) if self.level[0] != "S" else "L5"])
+        room = EndRoom(axial, self.level if self.level[0] != "S" else "L5", self.tech.position.posture, self.side,
+                       [n.entry for n in self.plan.needles], 6.0, 4.6, ILLUSTRATION_CENTER, bone=bone)
+        patient = room.patient()
+        arm = room.carm(self.poses[0])
+        marks = VGroup(*(room.entry_mark(n.entry) for n in self.plan.needles))
+        paths = VGroup(*(room.path(n.entry, n.tip) for n in self.plan.needles))
+        tag = self._side_tag()
+        if tag is not None:
+            at = room.side_point()
+            tag.move_to(at + (LEFT if at[0] < ILLUSTRATION_CENTER[0] else RIGHT) * (tag.width / 2 + 0.05))
+            tag.shift(UP * 0.2)
+            # keep it inside the drawing's half of the frame
+            if tag.get_left()[0] < -6.2:
+                tag.shift(RIGHT * (-6.2 - tag.get_left()[0]))
+            if tag.get_right()[0] > -0.2:
+                tag.shift(LEFT * (tag.get_right()[0] + 0.2))
+        say = self.says
+        cap = self.caption(fit_lines(angle_words(self.poses[0], say, self._room_side_word), 60, 2))
+        leaving = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
+        clock.play(self.set_heading(self.says("heading.views")),
+                   *self.swap_stage(*leaving, FadeIn(patient), FadeIn(arm), FadeIn(self.fluoro), FadeIn(cap)),
+                   seconds=1.0)
+        extra = [Create(marks), FadeIn(paths)] + ([FadeIn(tag)] if tag is not None else [])
+        clock.play(self.fluoro.take_shot(), *extra, seconds=0.8)
         n = len(views) - 1
-        per = max(0.4, (clock.remaining_s - 0.5) / max(n, 1))
-        for view, pose in zip(views[1:], self.poses[1:]):
-            new_cap = self.caption([self.term(view.name), wrap(self.term(view.purpose), 60, 1)[0]])
-            clock.play(self.fluoro.rotate_to(pose, steps=3), Transform(cap, new_cap), seconds=min(per * 0.6, 2.0))
-            clock.wait(seconds=per * 0.4)
+        per = max(0.6, (clock.remaining_s - 0.3) / max(n, 1))
+        previous = self.poses[0]
+        for pose in self.poses[1:]:
+            turn = max(0.5, min(per * 0.55, 2.2))
+            tracker = ValueTracker(0.0)
+            arm.add_updater(lambda m, tr=tracker, p0=previous, p1=pose: m.become(room.carm(_between(p0, p1, tr.get_value()))))
+            clock.play(tracker.animate.set_value(1.0), self.fluoro.rotate_to(pose, steps=3), seconds=turn)
+            arm.clear_updaters()
+            arm.become(room.carm(pose))
+            clock.play(Transform(cap, self.caption(fit_lines(angle_words(pose, say, self._room_side_word), 60, 2))),
+                       seconds=0.4)
+            clock.wait(seconds=max(0.0, per - turn - 0.4))
+            previous = pose
+        self.room_parts = VGroup(patient, arm, marks, paths, *([tag] if tag is not None else []))
         self.stage = VGroup(cap)
 
     def beat_needle(self, clock) -> None:
@@ -288,8 +393,11 @@ class ProcedureScene(NarratedScene):
             anims.append(self.fluoro.rotate_to(pose, steps=3))
         needles = VGroup(*(always_redraw(lambda k=k: polyline_mobject(self.device_points(k), palette.NEEDLE, 5))
                            for k in range(len(self.paths))))
-        first = self.caption([self.context.get("needle") or self.term(self.tech.needle.words)])
-        clock.play(*self.swap_stage(FadeIn(first), *anims), seconds=1.0)
+        first = self.caption(fit_lines(self.context.get("needle") or self.term(self.tech.needle.words), 64, 2))
+        back = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
+        back += [FadeIn(m) for m in (self.illustration.mobject, self.glow) if m is not None and m not in self.mobjects]
+        self.room_parts = VGroup()
+        clock.play(*self.swap_stage(FadeIn(first), *anims, *back), seconds=1.0)
         self.add(needles)
         # intermittent fluoroscopy: the needle moves a step, then a short shot shows where it
         # is; between shots the monitor holds the last image
@@ -459,7 +567,7 @@ class ProcedureScene(NarratedScene):
             drugs = [f"{self.term(d.name)} {self.term(d.dose)}" if d.dose else self.term(d.name) for d in med.drugs]
             card = fact_card(self.says("medicine.card"), [plain(self.term(med.words)), ", ".join(drugs),
                                                           self.term(med.volume_words)], width=5.6, accent=colour)
-        card.move_to(RIGHT * 3.5 + DOWN * 0.1)
+        card.move_to(CARD_CENTER)
         fade = [FadeOut(self.fluoro)] if self.fluoro in self.mobjects else []
         clock.play(*self.swap_stage(self.set_heading(self.says("heading.medicine" if med else "heading.treatment")), *fade,
                                     FadeIn(card), *(FadeIn(c) for c in clouds)), seconds=1.0)
@@ -475,7 +583,7 @@ class ProcedureScene(NarratedScene):
     # procedure-specific beats: a card with the key facts beside the illustration -----------------
     def _fact_beat(self, clock, head: str, title: str, items: list[str], accent=palette.ACCENT, extra=()) -> None:
         card = fact_card(title, [i for i in items if i], width=5.8, accent=accent)
-        card.move_to(RIGHT * 3.5 + DOWN * 0.1)
+        card.move_to(CARD_CENTER)
         fade = [FadeOut(self.fluoro)] if self.fluoro is not None and self.fluoro in self.mobjects else []
         clock.play(*self.swap_stage(self.set_heading(head), *fade, FadeIn(card, shift=LEFT * 0.2)), seconds=1.0)
         if fade:

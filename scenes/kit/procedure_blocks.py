@@ -17,6 +17,7 @@ from manim import DOWN, LEFT, RoundedRectangle, VGroup, VMobject
 from spine.imaging.layers import GAUGE_OD_MM, Needle
 from scenes.kit import palette
 from scenes.kit.cards import paragraph, text
+from scenes.kit.typography import MIN_TEXT_PX, TextDoesNotFit
 
 # Approaches whose illustration is drawn from behind (the joints and their nerves lie
 # beside the spine; from the side they hide behind the bodies).
@@ -227,12 +228,16 @@ def plain(sentence: str) -> str:
     return s[:1].upper() + s[1:] if s else s
 
 
-def wrap(words: str, width: int = 38, max_lines: int = 3) -> list[str]:
-    lines = textwrap.wrap(words, width)
+def fit_lines(words: str, width: int = 38, max_lines: int = 3) -> list[str]:
+    """``words`` wrapped into lines of at most ``width`` characters; more than ``max_lines``
+    lines is a :class:`TextDoesNotFit` (the copy is written to fit; nothing is cut off)."""
+    lines = textwrap.wrap(str(words), width)
     if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1].rstrip(" ,;") + " …"
+        raise TextDoesNotFit(words, f"{max_lines} line{'s' if max_lines > 1 else ''} of about {width} characters")
     return lines
+
+
+wrap = fit_lines
 
 
 def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = palette.ACCENT,
@@ -245,13 +250,21 @@ def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = pa
         if not item:
             continue
         chars = max(18, int(room / (px * 0.0045)))
+        body = None
         while True:  # re-wrap narrower until the lines fit the card at full size
-            lines = wrap(item, chars, max_lines_per_item)
+            try:
+                lines = fit_lines(item, chars, max_lines_per_item)
+            except TextDoesNotFit:
+                if body is None:
+                    raise
+                break  # narrower would take too many lines: the widest that did, a little smaller
             body = paragraph(lines, px=px, color=palette.TEXT_MUTED, buff=0.1)
             if body.width <= room or chars <= 16:
                 break
             chars -= 3
         if body.width > room:
+            if room / body.width * px < MIN_TEXT_PX:
+                raise TextDoesNotFit(item, f"{max_lines_per_item} lines across a card {width:.1f} units wide")
             body.scale_to_fit_width(room)
         dot = text("•", px, accent)
         dot.next_to(body[0], LEFT, buff=0.15)

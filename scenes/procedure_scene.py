@@ -11,7 +11,7 @@ know fails loudly (``NarratedScene``).
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Create, Ellipse, FadeIn, FadeOut, Transform, ValueTracker, VGroup,
+from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Circle, Create, Dot, Polygon, Ellipse, Line, VMobject, FadeIn, FadeOut, Transform, ValueTracker, VGroup,
                    always_redraw, linear, smooth)
 
 from spine.anatomy.model import SpineModel
@@ -41,6 +41,9 @@ CARD_CENTER = RIGHT * 3.5 + UP * 0.5  # cards beside the illustration, inside th
 PICTURE_BAND = (-1.85, 2.95)  # y range of pictures and cards
 CAPTION_AT = DOWN * 2.35  # the words' zone: -2.8 < y < -1.9
 CAPTION_HEIGHT = 0.9
+BALLOON = "#E88FA8"  # the kyphoplasty balloon
+CEMENT = "#DCE3E8"  # bone cement: grey-white, as it looks
+HEAT_OUTER, HEAT_CORE = "#E03A1E", "#FF9A2E"  # the burn: red around, orange at the core
 
 
 def illustration_levels(plan, model=None) -> list[str]:
@@ -146,7 +149,7 @@ def data_words(context: dict) -> list[str]:
     conf, med, pos = tech.confirmation, tech.medication, tech.position
     words = [proc.title, tech.target.words, tech.needle.words, pos.words, pos.support, plan.side]
     words += [v.name for v in tech.views] + [v.purpose for v in tech.views]
-    words += [label for n in plan.needles for _, label in DevicePath(n).stops if label]
+    words += [label for n in plan.needles for _, label, _ in DevicePath(n).stops if label]
     if conf.contrast is not None:
         words.append(CONTRAST_PATTERNS[conf.contrast])
     if med is not None:
@@ -207,6 +210,8 @@ class ProcedureScene(NarratedScene):
         self.lead_depth = ValueTracker(0.0)
         self.stage = VGroup()
         self.glow = None
+        self.target = None
+        self.fracture = None
         self.fluoro = None
         self.needle_mob = None
         self.pattern = None
@@ -262,7 +267,9 @@ class ProcedureScene(NarratedScene):
 
     def beat_where(self, clock) -> None:
         lateral = SpineView(self.model, "lateral")
-        whole = FittedView(lateral, lateral.spine_mobject(highlight=self.level), 6.9, LEFT * 3.4 + DOWN * 0.25)
+        # cut away on the near side, so the cord shows in its canal down to its end at L1-L2
+        whole = FittedView(lateral, lateral.spine_mobject(highlight=self.level, near_side=False), 4.8,
+                           LEFT * 3.4 + UP * 0.5)
         at = whole.to_scene(self.model.level_centre(self.level))[0]
         marker = Ellipse(width=1.4, height=0.55, color=palette.ACCENT, stroke_width=5).move_to(at)
         words = self.context.get("level_words") or ""
@@ -292,7 +299,137 @@ class ProcedureScene(NarratedScene):
         clock.play(self.set_heading(self.says("heading.problem")), *self.swap_stage(), seconds=0.8)
         clock.play(FadeIn(glow, scale=0.6), FadeIn(label), seconds=1.4)
         clock.play(glow.animate.scale(1.12), seconds=0.8, rate_func=lambda t: np.sin(np.pi * t) ** 2)
-        self.glow, self.stage = glow, VGroup(label)
+        target = self._target_drawing()
+        if self.plan.approach == "transpedicular":  # the broken bone: its front collapsed into a wedge
+            self.fracture = self._fracture()
+            clock.wait(share=0.1)
+            clock.play(FadeIn(self.fracture), glow.animate.set_opacity(0.25), seconds=1.4)
+        if target is not None:  # the nerve the treatment is for, drawn and named
+            clock.wait(share=0.1)
+            clock.play(FadeIn(target, lag_ratio=0.3), seconds=1.2)
+        self.glow, self.target, self.stage = glow, target, VGroup(label)
+
+    def _body_corners(self) -> dict:
+        """The treated vertebral body's corners on the side view (scene), from the model's
+        endplate and front-third landmarks: top/bottom, front/back."""
+        lv = self.level
+        top, bottom = (np.asarray(self.model.landmark(lv, k), float) for k in ("superior_endplate", "inferior_endplate"))
+        front = np.asarray(self.model.landmark(lv, "body_anterior_third"), float)
+        centre = 0.5 * (top + bottom)
+        ahead = (front - centre) * np.array([1.0, 1.0, 0.0]) * 2.0  # centre to the front wall
+        pts = {"tf": top + ahead, "tb": top - ahead, "bf": bottom + ahead, "bb": bottom - ahead}
+        return {k: self.illustration.to_scene(v)[0] for k, v in pts.items()}
+
+    def _fracture(self) -> VGroup:
+        """The compression fracture drawn over the body: the front of the top endplate pushed
+        down (about 40 %: a wedge), the old outline masked, a crack across."""
+        c = self._body_corners()
+        sunk = c["tf"] + (c["bf"] - c["tf"]) * 0.4
+        out = (c["tf"] - c["tb"]) * 0.12
+        up = (c["tf"] - c["bf"]) * 0.06
+        mask = Polygon(c["tb"] + up, c["tf"] + out + up, sunk + out, c["tb"] - up * 0.2, fill_color=palette.BACKGROUND,
+                       fill_opacity=1.0, stroke_width=0)
+        endplate = Line(c["tb"], sunk, color=palette.BONE_SHADE, stroke_width=4)
+        middle = 0.25 * (c["tb"] + sunk + c["bf"] + c["bb"])
+        a = c["tb"] + (sunk - c["tb"]) * 0.3 + (c["bb"] - c["tb"]) * 0.12
+        b = middle + (sunk - middle) * 0.55
+        zig = [a + (b - a) * t + (np.array([0.0, 0.06, 0.0]) if k % 2 else np.zeros(3))
+               for k, t in enumerate(np.linspace(0, 1, 7))]
+        crack = VMobject(stroke_color=palette.WARNING, stroke_width=3.5)
+        crack.set_points_as_corners(zig)
+        return VGroup(mask, endplate, crack)
+
+    def _cement_shape(self) -> VMobject:
+        """The cement filling the broken body (under the sunken endplate), front part first."""
+        c = self._body_corners()
+        sunk = c["tf"] + (c["bf"] - c["tf"]) * 0.4
+        inset = lambda p, q, t: p + (q - p) * t  # noqa: E731
+        pts = [inset(c["tb"], sunk, 0.35), inset(sunk, c["tb"], 0.08), inset(c["bf"], c["bb"], 0.08),
+               inset(c["bf"], c["bb"], 0.6)]
+        centre = np.mean(pts, axis=0)
+        pts = [centre + (p - centre) * 0.82 for p in pts]
+        shape = VMobject(fill_color=CEMENT, fill_opacity=0.9, stroke_color=palette.TEXT_MUTED, stroke_width=1.5)
+        shape.set_points_smoothly([*pts, pts[0]])
+        return shape
+
+    def _medial_branches(self) -> list[np.ndarray]:
+        """Each targeted medial branch as 3D points (mm) from the model's landmarks: out of the
+        foramen above, over the top of the transverse process into the groove where it meets
+        the joint's upper process, then down and in under the joint."""
+        from spine.anatomy.levels import VERTEBRAE
+
+        side = self.side or "right"
+        out = []
+        for n in self.plan.needles:
+            v = _vertebra_of(n.target_level)
+            i = VERTEBRAE.index(v) if v in VERTEBRAE else -1
+            if i < 1:
+                continue
+            above = f"{VERTEBRAE[i - 1]}-{v}"
+            try:
+                groove = self.model.landmark(v, "sap_tp_groove", side)
+                start = self.model.landmark(above, "foramen", side)
+                lamina = self.model.landmark(v, "lamina", side)
+            except Exception:  # noqa: BLE001 - a level without these landmarks draws no nerve
+                continue
+            start = start + np.array([0.0, 8.0, 0.0])  # the dorsal ramus, just behind the foramen
+            lateral = groove + (groove - lamina) * 0.35 + np.array([0.0, 2.0, 4.0])
+            under = groove + (lamina - groove) * 0.45 + np.array([0.0, 3.0, -9.0])
+            end = lamina + np.array([0.0, 4.0, -14.0])
+            out.append(np.array([start, lateral, groove, under, end]))
+        return out
+
+    def _target_drawing(self) -> VGroup | None:
+        """The medial branch nerves (medial branch block, radiofrequency) or the treated root,
+        with a leader label; None where the target is not a nerve."""
+        approach = self.plan.approach
+        if approach in ("medial_branch", "rf_parallel"):
+            nerves = VGroup()
+            points = []
+            for branch in self._medial_branches():
+                pts = self.illustration.to_scene(branch)
+                curve = VMobject(stroke_color=palette.NERVE, stroke_width=5)
+                curve.set_points_smoothly(pts)
+                nerves.add(curve)
+                points.append(pts[2])
+            if not len(nerves):
+                return None
+            return VGroup(nerves, self._leader(self.says("label.medial_branch"), points))
+        if approach == "caudal_hiatus":
+            for level in ("S5", "S4"):
+                try:
+                    at = self.illustration.to_scene(self.model.landmark(level, "sacral_hiatus"))[0]
+                    break
+                except Exception:  # noqa: BLE001
+                    continue
+            else:
+                return None
+            ring = Circle(radius=0.16, color=palette.ACCENT, stroke_width=4).move_to(at)
+            return VGroup(ring, self._leader(self.says("label.hiatus"), [at], colour=palette.ACCENT))
+        if approach.startswith("transforaminal"):
+            words = self.context.get("nerves") or ""
+            try:
+                at = self.illustration.to_scene(self.site)[0]
+            except Exception:  # noqa: BLE001
+                return None
+            return self._leader(words[:1].upper() + words[1:], [at]) if words else None
+        return None
+
+    def _leader(self, words: str, points, colour: str = palette.NERVE) -> VGroup:
+        """A label beside the drawing with a thin line to each of ``points`` (scene)."""
+        label = panel(text(words, 28, colour, weight="BOLD"), padding=0.1)
+        pts = np.array(points)
+        drawing = self.illustration.mobject
+        left_side = pts[:, 0].mean() < drawing.get_center()[0]
+        x = drawing.get_left()[0] - 0.25 - label.width / 2 if left_side else drawing.get_right()[0] + 0.25 + label.width / 2
+        x = float(np.clip(x, -6.35 + label.width / 2, 0.45 - label.width / 2))  # clear of the cards at x > 0.6
+        label.move_to(np.array([x, float(pts[:, 1].mean()) + 0.9, 0.0]))
+        if label.get_top()[1] > PICTURE_BAND[1]:
+            label.shift(DOWN * (label.get_top()[1] - PICTURE_BAND[1]))
+        edge = label.get_left() if x > pts[:, 0].mean() else label.get_right()
+        lines = VGroup(*(Line(edge, p, color=colour, stroke_width=2.5, buff=0.05) for p in pts))
+        dots = VGroup(*(Dot(p, radius=0.045, color=colour) for p in pts))
+        return VGroup(lines, dots, label)
 
     def _room_side_word(self, side: str) -> str:
         return self.term(side)
@@ -315,7 +452,8 @@ class ProcedureScene(NarratedScene):
         words = (self.says("position.you_are_support", position=self.term(pos.words), support=self.term(pos.support))
                  if pos.support else self.says("position.you_are", position=self.term(pos.words)))
         cap = self.caption(fit_lines(words[:1].upper() + words[1:], 60, 2))
-        leaving = [FadeOut(m) for m in (self.illustration.mobject, self.glow) if m is not None and m in self.mobjects]
+        leaving = [FadeOut(m) for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
+                   if m is not None and m in self.mobjects]
         clock.play(self.set_heading(self.says("heading.position")), *self.swap_stage(*leaving, FadeIn(room.mobject),
                                                                                      FadeIn(cap)), seconds=1.2)
         clock.wait(share=0.25)
@@ -395,7 +533,8 @@ class ProcedureScene(NarratedScene):
                            for k in range(len(self.paths))))
         first = self.caption(fit_lines(self.context.get("needle") or self.term(self.tech.needle.words), 64, 2))
         back = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
-        back += [FadeIn(m) for m in (self.illustration.mobject, self.glow) if m is not None and m not in self.mobjects]
+        back += [FadeIn(m) for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
+                 if m is not None and m not in self.mobjects]
         self.room_parts = VGroup()
         clock.play(*self.swap_stage(FadeIn(first), *anims, *back), seconds=1.0)
         self.add(needles)
@@ -404,18 +543,26 @@ class ProcedureScene(NarratedScene):
         stops = self.paths[0].stops
         budget = clock.remaining_s - 0.8
         previous, cap = 0.0, first
-        for fraction, words in stops:
+        for fraction, words, kind in stops:
             move = max(0.4, budget * 0.6 * (fraction - previous))
             halfway = previous + 0.5 * (fraction - previous)
             clock.play(self.depth.animate.set_value(halfway), seconds=move / 2, rate_func=smooth)
             clock.play(self._shot(), seconds=0.35)
             clock.play(self.depth.animate.set_value(fraction), seconds=move / 2, rate_func=smooth)
-            new = self.caption(wrap(plain(self.term(words) if words else self.says("needle.target")), 64, 2))
+            new = self.caption(fit_lines(self._stop_words(kind, words), 64, 2))
             clock.play(Transform(cap, new), self._shot(), seconds=0.4)
             clock.wait(seconds=max(0.2, budget * 0.3 / len(stops) - 0.4))
             previous = fraction
         self.fluoro.set_needle(self.fluoro_device())
         self.needle_mob, self.stage = needles, VGroup(cap)
+
+    def _stop_words(self, kind: str, data_words: str) -> str:
+        """A needle stop in plain words: the script's ``needle.stop.<kind>`` (the data's words are
+        for clinicians: "the groove where the SAP meets the transverse process")."""
+        key = f"needle.stop.{kind}"
+        if key in (self.context.get("screen") or {}):
+            return self.says(key)
+        return plain(self.term(data_words)) if data_words else self.says("needle.target")
 
     def _shot(self):
         """A short exposure of the needle where it is now."""
@@ -558,15 +705,17 @@ class ProcedureScene(NarratedScene):
                 cloud = Ellipse(width=self.mm(w * 1.2), height=np.linalg.norm(d) + self.mm(h * 0.6), color=colour,
                                 fill_opacity=0.7, stroke_width=0)
                 cloud.rotate(np.arctan2(d[1], d[0]) - np.pi / 2).move_to(at + d / 2)
+            if self.plan.approach == "transpedicular":  # bone cement (grey-white) fills the broken body
+                clouds[-1].set_fill(CEMENT)
+                cloud = self._cement_shape()
             grown.add(cloud)
         if med is None:
             card = fact_card(self.says("medicine.none_card"), list(self.words("medicine.none")), width=5.6,
                              accent=colour)
             clouds = VGroup()
         else:
-            drugs = [f"{self.term(d.name)} {self.term(d.dose)}" if d.dose else self.term(d.name) for d in med.drugs]
-            card = fact_card(self.says("medicine.card"), [plain(self.term(med.words)), ", ".join(drugs),
-                                                          self.term(med.volume_words)], width=5.6, accent=colour)
+            card = fact_card(self.says("medicine.card"), [plain(self.term(med.words)), plain(self.term(med.volume_words))],
+                             width=5.6, accent=colour)
         card.move_to(CARD_CENTER)
         fade = [FadeOut(self.fluoro)] if self.fluoro in self.mobjects else []
         clock.play(*self.swap_stage(self.set_heading(self.says("heading.medicine" if med else "heading.treatment")), *fade,
@@ -581,47 +730,74 @@ class ProcedureScene(NarratedScene):
         self.cloud, self.stage = clouds, VGroup(card)
 
     # procedure-specific beats: a card with the key facts beside the illustration -----------------
+    def _reveal(self, clock, card: VGroup, *with_first, keep: float = 0.0, extra=()) -> None:
+        """A fact card in, its items one at a time spread over the beat (so the picture changes
+        every few seconds, in step with the narration's sentences), then ``extra`` animations."""
+        box, (head, rows) = card[0], card[1]
+        rows = list(rows)
+        slots = len(rows) + len(extra)
+        clock.play(*with_first, FadeIn(box), FadeIn(head), *(FadeIn(rows[0], shift=LEFT * 0.15),) if rows else (),
+                   seconds=1.0)
+        gap = max(0.3, (clock.remaining_s - keep) / max(slots, 1))
+        for row in rows[1:]:
+            clock.wait(seconds=max(0.0, gap - 0.6))
+            clock.play(FadeIn(row, shift=LEFT * 0.15), seconds=0.6)
+        for anim in extra:
+            clock.wait(seconds=max(0.0, gap * 0.3))
+            clock.play(anim, seconds=max(0.6, gap * 0.7))
+        # the parts came in one by one; from now on the card is one mobject (it leaves whole)
+        self.remove(box, head, *rows)
+        self.add(card)
+
     def _fact_beat(self, clock, head: str, title: str, items: list[str], accent=palette.ACCENT, extra=()) -> None:
         card = fact_card(title, [i for i in items if i], width=5.8, accent=accent)
         card.move_to(CARD_CENTER)
         fade = [FadeOut(self.fluoro)] if self.fluoro is not None and self.fluoro in self.mobjects else []
-        clock.play(*self.swap_stage(self.set_heading(head), *fade, FadeIn(card, shift=LEFT * 0.2)), seconds=1.0)
+        self._reveal(clock, card, *self.swap_stage(self.set_heading(head), *fade), extra=extra)
         if fade:
             self.remove(self.fluoro)
-        for anim in extra:
-            clock.play(anim, share=0.4)
         self.stage = VGroup(card)
 
     def beat_stimulation(self, clock) -> None:
         s = self.conf.stimulation
         items = [self.says("stimulation.sensory", hz=self.number(s.sensory_hz), volts=self.number(s.sensory_max_v)),
-                 self.says("stimulation.motor", hz=self.number(s.motor_hz)),
-                 plain(self.term(s.words))]
+                 self.says("stimulation.motor", hz=self.number(s.motor_hz))]
         self._fact_beat(clock, self.says("heading.stimulation"), self.says("stimulation.card"), items)
 
     def beat_lesion(self, clock) -> None:
+        """The burn: a heat glow (red around, orange at the core) along each needle's bare tip,
+        the size the data gives; the numbing medicine's green is gone by then."""
         n = self.tech.needle
         r = self.tech.lesion_radius_mm or 2.0
+        active = n.active_tip_mm or 10.0
         heat = VGroup()
         for path in self.paths:
             d = path.tip - path.entry
             d = d / np.linalg.norm(d)
-            a = path.tip - d * (n.active_tip_mm or 10.0)
-            ends = self.illustration.to_scene(np.array([a, path.tip]))
-            heat.add(polyline_mobject(ends, "#FF7A1A", max(6.0, self.mm(2 * r) * 60)))
+            ends = self.illustration.to_scene(np.array([path.tip - d * active, path.tip]))
+            along = ends[1] - ends[0]
+            length = max(float(np.linalg.norm(along)), self.mm(2))
+            angle = float(np.arctan2(along[1], along[0]))
+            mid = 0.5 * (ends[0] + ends[1])
+            halo = Ellipse(width=length + self.mm(4 * r), height=max(self.mm(4 * r), 0.3), color=HEAT_OUTER,
+                           fill_opacity=0.4, stroke_width=0)
+            core = Ellipse(width=length + self.mm(2 * r), height=max(self.mm(2 * r), 0.14), color=HEAT_CORE,
+                           fill_opacity=0.9, stroke_width=0)
+            heat.add(VGroup(halo, core).rotate(angle).move_to(mid))
         items = [self.says("lesion.heat"),
                  self.says("lesion.tip", length=self.number(n.active_tip_mm), radius=self.number(r))
                  if n.active_tip_mm else "",
                  self.says("lesion.along")]
+        cool = [FadeOut(c) for c in getattr(self, "cloud", None) or [] if c in self.mobjects]
+        pulse = heat.animate(rate_func=lambda t: np.sin(np.pi * t) ** 2).scale(1.18)
         self._fact_beat(clock, self.says("heading.lesion"), self.says("lesion.card"), items, accent=palette.WARNING,
-                        extra=[FadeIn(heat)])
+                        extra=[AnimationGroup(*cool, FadeIn(heat, scale=0.5)), pulse])
 
     def beat_manometry(self, clock) -> None:
         m = self.conf.manometry
         items = [self.says("manometry.pressure", psi=self.number(m.max_psi)),
                  self.says("manometry.positive", pain=m.concordant_pain_min),
-                 self.says("manometry.control") if self.conf.control_contrast else "",
-                 plain(self.term(m.words))]
+                 self.says("manometry.control") if self.conf.control_contrast else ""]
         self._fact_beat(clock, self.says("heading.manometry"), self.says("manometry.card"), items)
 
     def beat_double_block(self, clock) -> None:
@@ -653,8 +829,25 @@ class ProcedureScene(NarratedScene):
     def beat_balloon(self, clock) -> None:
         variant = next((v for v in self.proc.variants if v.name == "kyphoplasty"), None)
         items = [plain(self.term(s)) for s in variant.steps] if variant else [plain(self.term(self.proc.summary))]
+        extra = []
+        if self.plan.approach == "transpedicular":
+            # the balloon at the needle's tip: it opens inside the broken body and pushes the
+            # sunken top back up, then comes out and leaves a space for the cement
+            c = self._body_corners()
+            at = self.illustration.to_scene(self.plan.tip)[0]
+            height = float(np.linalg.norm(c["tb"] - c["bb"])) * 0.55
+            width = float(np.linalg.norm(c["tf"] - c["tb"])) * 0.45
+            balloon = Ellipse(width=width, height=height, fill_color=BALLOON, fill_opacity=0.85, stroke_color=palette.TEXT,
+                              stroke_width=2).move_to(at)
+            small = balloon.copy().scale(0.12)
+            self.add(small)
+            extra = [Transform(small, balloon)]
+            if self.fracture is not None and self.fracture in self.mobjects:
+                extra.append(AnimationGroup(FadeOut(self.fracture[1]), FadeOut(self.fracture[2]),
+                                            small.animate.scale(0.2).set_opacity(0.0)))
+            self.balloon = small
         self._fact_beat(clock, self.says("heading.balloon"),
-                        self.term(variant.title) if variant else self.says("balloon.card"), items)
+                        self.term(variant.title) if variant else self.says("balloon.card"), items, extra=extra)
 
     def beat_steer_lead(self, clock) -> None:
         lead = self.tech.lead_tip

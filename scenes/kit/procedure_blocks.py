@@ -85,15 +85,15 @@ class DevicePath:
         seg = np.linalg.norm(np.diff(self.points, axis=0), axis=1)
         self.cum = np.concatenate([[0.0], np.cumsum(seg)])
         self.length = float(self.cum[-1])
-        # each stop: (fraction of the path where it is, its words)
+        # each stop: (fraction of the path where it is, its words in the data, its kind)
         self.stops = []
         for w in stops:
             d = np.linalg.norm(self.points - np.asarray(w.point), axis=1)
             k = int(np.argmin(d))
-            self.stops.append((float(self.cum[k] / self.length), w.label))
+            self.stops.append((float(self.cum[k] / self.length), w.label, w.kind))
         self.stops.sort(key=lambda s: s[0])
         if not self.stops or self.stops[-1][0] < 1.0 - 1e-9:
-            self.stops.append((1.0, ""))  # no words of its own: the scene shows its word for "the target"
+            self.stops.append((1.0, "", "target"))  # no words of its own: the scene's word for "the target"
         self.lead = np.asarray(needle_pass.lead, float) if len(needle_pass.lead) else np.zeros((0, 3))
         if len(self.lead):
             lseg = np.linalg.norm(np.diff(self.lead, axis=0), axis=1)

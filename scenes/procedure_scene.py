@@ -19,7 +19,7 @@ from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
 from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
-from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
+from scenes.kit.cards import SAFE_WIDTH, closing_card, heading, panel, paragraph, play_title, text, title_card
 from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, fit_lines, glow_size_mm,
                                          plain, polyline_mobject, problem_site, problem_site_at, wrap)
 from scenes.kit.room import EndRoom, SideRoom, angle_words
@@ -163,8 +163,23 @@ def data_words(context: dict) -> list[str]:
     return [w for w in dict.fromkeys(words) if w]
 
 
+def inside_safe(mob, margin: float = 0.05):
+    """``mob`` moved (not scaled) into the title-safe area's band for pictures and cards."""
+    x_max, y_top, y_bottom = SAFE_WIDTH / 2 - margin, PICTURE_BAND[1], CAPTION_AT[1] - CAPTION_HEIGHT / 2
+    if mob.get_right()[0] > x_max:
+        mob.shift(LEFT * (mob.get_right()[0] - x_max))
+    if mob.get_left()[0] < -x_max:
+        mob.shift(RIGHT * (-x_max - mob.get_left()[0]))
+    if mob.get_top()[1] > y_top:
+        mob.shift(DOWN * (mob.get_top()[1] - y_top))
+    elif mob.get_bottom()[1] < y_bottom:
+        mob.shift(UP * min(y_bottom - mob.get_bottom()[1], y_top - mob.get_top()[1]))
+    return mob
+
+
 class ProcedureScene(NarratedScene):
     data_words = staticmethod(data_words)
+    FLUORO_PX = 384  # the monitor's image size (pixels); its place and size on screen do not depend on it
 
     # -- words that must fit -------------------------------------------------------------------
     def words(self, key: str):
@@ -276,7 +291,7 @@ class ProcedureScene(NarratedScene):
         side = self.says("where.side", side=self.term(self.side)) if self.proc.sided and self.side \
             else self.says("where.midline")
         tag = panel(paragraph([self.level, *wrap(words, 30, 3), side], px=32))
-        tag.move_to(CARD_CENTER)
+        inside_safe(tag.move_to(CARD_CENTER))
         clock.play(self.set_heading(self.says("heading.where")), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
         clock.wait(share=0.2)
@@ -295,7 +310,7 @@ class ProcedureScene(NarratedScene):
         ).move_to(at)
         words = wrap(self.words("problem"), 30, 4)
         label = panel(paragraph(words, px=30))
-        label.move_to(CARD_CENTER)
+        inside_safe(label.move_to(CARD_CENTER))
         clock.play(self.set_heading(self.says("heading.problem")), *self.swap_stage(), seconds=0.8)
         clock.play(FadeIn(glow, scale=0.6), FadeIn(label), seconds=1.4)
         clock.play(glow.animate.scale(1.12), seconds=0.8, rate_func=lambda t: np.sin(np.pi * t) ** 2)
@@ -476,7 +491,7 @@ class ProcedureScene(NarratedScene):
         order; the monitor beside it shows that view; the angle is said in plain words once the
         arm has settled."""
         views = self.tech.views
-        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384, side=self.side,
+        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=self.FLUORO_PX, side=self.side,
                                   labeller=self.pose_labeller())
         self.fluoro.move_to(FLUORO_CENTER)
         axial = SpineView(self.model, "axial", axial_level=_vertebra_of(self.level) if self.level[0] != "S"
@@ -716,7 +731,7 @@ class ProcedureScene(NarratedScene):
         else:
             card = fact_card(self.says("medicine.card"), [plain(self.term(med.words)), plain(self.term(med.volume_words))],
                              width=5.6, accent=colour)
-        card.move_to(CARD_CENTER)
+        inside_safe(card.move_to(CARD_CENTER))
         fade = [FadeOut(self.fluoro)] if self.fluoro in self.mobjects else []
         clock.play(*self.swap_stage(self.set_heading(self.says("heading.medicine" if med else "heading.treatment")), *fade,
                                     FadeIn(card), *(FadeIn(c) for c in clouds)), seconds=1.0)
@@ -751,7 +766,7 @@ class ProcedureScene(NarratedScene):
 
     def _fact_beat(self, clock, head: str, title: str, items: list[str], accent=palette.ACCENT, extra=()) -> None:
         card = fact_card(title, [i for i in items if i], width=5.8, accent=accent)
-        card.move_to(CARD_CENTER)
+        inside_safe(card.move_to(CARD_CENTER))
         fade = [FadeOut(self.fluoro)] if self.fluoro is not None and self.fluoro in self.mobjects else []
         self._reveal(clock, card, *self.swap_stage(self.set_heading(head), *fade), extra=extra)
         if fade:

@@ -16,10 +16,14 @@ from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging import CArmPose, Needle
 from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
+from scenes.kit.procedure_blocks import VignetteDrawings
 from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
 from scenes.narrated import NarratedScene
 
 EXAMPLE_LEVEL = "L2-L3"
+# the procedure drawn for each card of the 'types' beat, in the script's order
+TYPE_VIDEOS = ("interlaminar-esi", "transforaminal-esi", "facet-joint-injection", "medial-branch-block",
+               "radiofrequency-ablation", "si-joint-injection")
 ZOOM_LEVELS = ("L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4")
 
 
@@ -233,14 +237,38 @@ class OverviewScene(NarratedScene):
 
     # 12 -----------------------------------------------------------------------------------
     def beat_types(self, clock) -> None:
+        """Each kind of injection as a small drawing: the needle of that procedure's plan going
+        in on the lower spine (side view for the epidurals, from behind for the joints), named
+        under it; one after another, in step with the narration."""
         self.clear_stage(clock)
         head = heading(self.words("types.heading"))
         kinds = [(card[0], card[1:]) for card in self.words("types.cards")]
-        cards = VGroup(*(_info_card(t, sub, palette.ACCENT, width=5.4) for t, sub in kinds))
-        cards.arrange_in_grid(rows=3, cols=2, buff=(0.6, 0.35)).move_to(DOWN * 0.3)
+        drawings = VignetteDrawings(self.model)
+        cells = []
+        for i, ((title, _sub), name) in enumerate(zip(kinds, TYPE_VIDEOS)):
+            col, row = i % 3, i // 3
+            centre = np.array([(col - 1) * 4.2, 1.15 - row * 2.85, 0.0])
+            fitted, needles = drawings.vignette(name, 3.4, 1.75, centre)
+            frame = RoundedRectangle(corner_radius=0.12, width=4.0, height=2.65, fill_color=palette.PANEL, fill_opacity=1,
+                                     stroke_color=palette.ACCENT, stroke_width=2).move_to(centre + DOWN * 0.25)
+            name_tag = text(title, 28, palette.TEXT, weight="BOLD", max_width=3.8)
+            name_tag.next_to(frame.get_bottom(), UP, buff=0.12)
+            paths = VGroup()
+            tips = VGroup()
+            for n in needles:
+                a, b = fitted.to_scene(np.array([n.entry, n.tip]))
+                paths.add(Line(a, b, color=palette.NEEDLE, stroke_width=4))
+                colour = "#FF7A1A" if name == "radiofrequency-ablation" else palette.MEDICATION
+                tips.add(Circle(radius=0.07, color=colour, fill_opacity=0.9, stroke_width=0).move_to(b))
+            cells.append((VGroup(frame, fitted.mobject, name_tag), paths, tips))
         clock.play(FadeIn(head), seconds=0.8)
-        clock.play(LaggedStart(*(FadeIn(c, shift=UP * 0.15) for c in cards), lag_ratio=0.85), share=0.8)
-        self.stage = VGroup(head, cards)
+        per = max(0.6, (clock.remaining_s - 0.3) / len(cells))
+        for cell, paths, tips in cells:  # one kind at a time: the drawing, then its needle going in
+            clock.play(FadeIn(cell, shift=UP * 0.1), seconds=min(0.6, per * 0.3))
+            clock.play(*(Create(p) for p in paths), seconds=min(1.2, per * 0.4))
+            clock.play(FadeIn(tips, scale=0.5), seconds=min(0.5, per * 0.2))
+            clock.wait(seconds=max(0.0, per - min(0.6, per * 0.3) - min(1.2, per * 0.4) - min(0.5, per * 0.2)))
+        self.stage = VGroup(head, *(VGroup(c, p, t) for c, p, t in cells))
 
     # helpers --------------------------------------------------------------------------------
     def clear_stage(self, clock, seconds: float = 0.6) -> None:

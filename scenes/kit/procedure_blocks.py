@@ -277,3 +277,35 @@ def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = pa
                            fill_color=palette.PANEL, fill_opacity=0.95, stroke_color=accent, stroke_width=3)
     box.move_to(content)
     return VGroup(box, content)
+
+
+# -- small drawings of a procedure (the overview's kinds of injection) -------------------------------
+VIGNETTE_LEVELS = ("L3", "L3-L4", "L4", "L4-L5", "L5", "L5-S1", "S1")
+
+
+class VignetteDrawings:
+    """Two small drawings of the lower lumbar spine, made once and copied for each vignette:
+    from the side (epidural needles come in from behind) and from behind with the pelvis
+    (the joints and their nerves lie beside the spine)."""
+
+    def __init__(self, model):
+        from scenes.kit.anatomy_views import SpineView
+
+        self.model = model
+        self.views = {"lateral": SpineView(model, "lateral"), "posterior": SpineView(model, "posterior")}
+        lateral = self.views["lateral"].spine_mobject(levels=VIGNETTE_LEVELS)
+        back = self.views["posterior"]
+        posterior = VGroup(back.spine_mobject(levels=[None], kinds=["ilium_posterior", "si_joint"]),
+                           back.spine_mobject(levels=(*VIGNETTE_LEVELS, "S2", "S3")))
+        self.mobjects = {"lateral": lateral, "posterior": posterior}
+
+    def vignette(self, name: str, width: float, height: float, center) -> tuple[Fitted, list]:
+        """(the fitted drawing, the plan's needles) for procedure ``name`` at its default level."""
+        from spine.procedures.planner import plan_needle
+
+        plan = plan_needle(name)
+        kind = "posterior" if plan.approach in POSTERIOR_APPROACHES else "lateral"
+        mob = self.mobjects[kind].copy()
+        ends = [p for n in plan.needles for p in (n.entry, n.tip)]
+        fitted = Fitted(self.views[kind], mob, width, height, center, extra_points=np.array(ends))
+        return fitted, list(plan.needles)

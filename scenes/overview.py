@@ -8,7 +8,7 @@ the simulated fluoroscopy of the same model, and the kit's cards. The words are 
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, config, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn, FadeOut, GrowFromCenter, LaggedStart,
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn, FadeOut, GrowFromCenter, LaggedStart,
                    Line, ReplacementTransform, RoundedRectangle, Transform, ValueTracker, VGroup, always_redraw, smooth)
 
 from spine.anatomy.model import SpineModel
@@ -87,7 +87,7 @@ class OverviewScene(NarratedScene):
                 label.next_to(previous, DOWN, buff=0.12, aligned_edge=LEFT)
             previous = label
             labels.add(VGroup(bar, label))
-        clock.play(FadeOut(self.side_text), self.heading.animate.become(heading(self.words("regions.heading"))), seconds=0.8)
+        clock.play(*self.leave(self.side_text), self.heading.animate.become(heading(self.words("regions.heading"))), seconds=0.8)
         clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.9), share=0.75)
         self.region_labels = labels
 
@@ -103,7 +103,7 @@ class OverviewScene(NarratedScene):
         level_tag = panel(paragraph(self.words("levels.tag"), px=34))
         level_tag.move_to(RIGHT * 3.0 + DOWN * 0.4)
         ring = Circle(radius=0.32, color=palette.ACCENT, stroke_width=5).move_to(gap)
-        clock.play(FadeOut(self.region_labels), self.heading.animate.become(heading(self.words("levels.heading"))), seconds=0.8)
+        clock.play(*self.leave(self.region_labels), self.heading.animate.become(heading(self.words("levels.heading"))), seconds=0.8)
         clock.play(FadeIn(marks[0]), seconds=0.8)
         clock.play(FadeIn(marks[1]), seconds=0.8)
         clock.wait(share=0.25)
@@ -112,12 +112,12 @@ class OverviewScene(NarratedScene):
 
     # 5 ------------------------------------------------------------------------------------
     def beat_guidance(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.6, size=384, blank=True,
+        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.0, size=384, blank=True,
                                   labeller=self.pose_labeller())
-        self.fluoro.move_to(RIGHT * 3.4 + DOWN * 0.2)
+        self.fluoro.move_to(RIGHT * 3.4 + UP * 0.55)  # its words below it stay above the player's caption band
         caption = paragraph(self.words("guidance.lines"), px=30, centred=True, max_width=6.6)
         caption.next_to(self.fluoro, DOWN, buff=0.25)
-        clock.play(FadeOut(self.stage), self.heading.animate.become(heading(self.words("guidance.heading"))), seconds=0.8)
+        clock.play(*self.leave(self.stage), self.heading.animate.become(heading(self.words("guidance.heading"))), seconds=0.8)
         clock.play(FadeIn(self.fluoro), FadeIn(caption[0]), seconds=1.0)
         clock.wait(share=0.2)
         clock.play(self.fluoro.take_shot(), FadeIn(caption[1]), seconds=1.2)
@@ -131,16 +131,16 @@ class OverviewScene(NarratedScene):
         glow.move_to(0.3 * canal + 0.7 * tip)
         label = panel(paragraph(self.words("example.label"), px=32, max_width=5.6))
         label.move_to(RIGHT * 3.6 + UP * 1.0)
-        clock.play(FadeOut(self.stage), FadeOut(self.fluoro), ReplacementTransform(self.whole.mobject, self.zoom.mobject),
+        clock.play(*self.leave(self.stage), FadeOut(self.fluoro), ReplacementTransform(self.whole.mobject, self.zoom.mobject),
                    self.heading.animate.become(heading(self.words("example.heading"))), seconds=1.6)
         clock.play(FadeIn(glow), FadeIn(label), seconds=1.2)
         self.glow, self.stage = glow, VGroup(label)
 
     # 7 ------------------------------------------------------------------------------------
     def beat_needle(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.2, size=384,
+        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.0, size=384,
                                   labeller=self.pose_labeller())
-        self.fluoro.move_to(RIGHT * 3.6 + DOWN * 0.7)
+        self.fluoro.move_to(RIGHT * 3.6 + UP * 0.4)
         entry, tip = self.entry, self.tip
         depth = ValueTracker(0.0)
 
@@ -151,11 +151,11 @@ class OverviewScene(NarratedScene):
 
         needle = always_redraw(needle_line)
         target = self.zoom.to_scene(tip)[0]
-        tag = text(self.words("needle.label"), 30, palette.TEXT)
-        tag.next_to(self.zoom.mobject, DOWN, buff=0.2).shift(RIGHT * 0.8)
-        tag.set_y(max(tag.get_y(), -config.frame_y_radius + 0.2 + tag.height / 2))  # whole, above the frame's bottom edge
+        tag = panel(text(self.words("needle.label"), 30, palette.TEXT), padding=0.1)
+        tag.move_to(target + RIGHT * 1.9 + DOWN * 1.3)
+        tag.set_y(max(tag.get_y(), -2.75 + tag.height / 2))  # above the player's caption band
         label = VGroup(Line(tag.get_top(), target, color=palette.TEXT, stroke_width=2.5), tag)
-        clock.play(FadeOut(self.stage), self.heading.animate.become(heading(self.words("needle.heading"))),
+        clock.play(*self.leave(self.stage), self.heading.animate.become(heading(self.words("needle.heading"))),
                    FadeIn(self.fluoro), seconds=1.0)
         self.add(needle)
         # intermittent fluoroscopy: a step, then a short shot of where the needle is now
@@ -177,7 +177,7 @@ class OverviewScene(NarratedScene):
         grown = Ellipse(width=0.5, height=spread, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(target)
         label = panel(paragraph(self.words("medicine.label"), px=30, max_width=5.6))
         label.move_to(RIGHT * 3.6 + UP * 2.25)
-        clock.play(FadeOut(self.stage), FadeIn(cloud), FadeIn(label),
+        clock.play(*self.leave(self.stage), FadeIn(cloud), FadeIn(label),
                    self.heading.animate.become(heading(self.words("medicine.heading"))), seconds=1.0)
         clock.play(Transform(cloud, grown), self.glow.animate.set_opacity(0.08), share=0.5)
         self.stage = VGroup(label, cloud)
@@ -247,11 +247,11 @@ class OverviewScene(NarratedScene):
         cells = []
         for i, ((title, _sub), name) in enumerate(zip(kinds, TYPE_VIDEOS)):
             col, row = i % 3, i // 3
-            centre = np.array([(col - 1) * 4.2, 1.15 - row * 2.85, 0.0])
+            centre = np.array([(col - 1) * 4.22, 1.15 - row * 2.85, 0.0])
             fitted, needles = drawings.vignette(name, 3.4, 1.75, centre)
-            frame = RoundedRectangle(corner_radius=0.12, width=4.0, height=2.65, fill_color=palette.PANEL, fill_opacity=1,
+            frame = RoundedRectangle(corner_radius=0.12, width=4.12, height=2.65, fill_color=palette.PANEL, fill_opacity=1,
                                      stroke_color=palette.ACCENT, stroke_width=2).move_to(centre + DOWN * 0.25)
-            name_tag = text(title, 28, palette.TEXT, weight="BOLD", max_width=3.8)
+            name_tag = text(title, 26, palette.TEXT, max_width=3.95)
             name_tag.next_to(frame.get_bottom(), UP, buff=0.12)
             paths = VGroup()
             tips = VGroup()
@@ -271,6 +271,13 @@ class OverviewScene(NarratedScene):
         self.stage = VGroup(head, *(VGroup(c, p, t) for c, p, t in cells))
 
     # helpers --------------------------------------------------------------------------------
+    def leave(self, group) -> list:
+        """Fade-outs of everything on screen that belongs to ``group``: its parts came in one by
+        one, so they are on the scene by themselves, and fading the group alone would leave them."""
+        family = set(map(id, group.get_family()))
+        return [FadeOut(m) for m in self.mobjects if id(m) in family]
+
+
     def clear_stage(self, clock, seconds: float = 0.6) -> None:
         self.fade_out_everything(clock, seconds)
         self.stage = VGroup()

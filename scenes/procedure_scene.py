@@ -435,9 +435,15 @@ class ProcedureScene(NarratedScene):
         label = panel(text(words, 28, colour, weight="BOLD"), padding=0.1)
         pts = np.array(points)
         drawing = self.illustration.mobject
-        left_side = pts[:, 0].mean() < drawing.get_center()[0]
+        # beside the drawing, on the side with room for it (the cards start at x = 0.6)
+        room_left = drawing.get_left()[0] - 0.25 - (-6.35)
+        room_right = 0.45 - (drawing.get_right()[0] + 0.25)
+        near_left = pts[:, 0].mean() < drawing.get_center()[0]
+        left_side = room_left >= label.width if (near_left or room_right < label.width) else False
+        if not left_side and room_right < label.width and room_left > room_right:
+            left_side = True
         x = drawing.get_left()[0] - 0.25 - label.width / 2 if left_side else drawing.get_right()[0] + 0.25 + label.width / 2
-        x = float(np.clip(x, -6.35 + label.width / 2, 0.45 - label.width / 2))  # clear of the cards at x > 0.6
+        x = float(np.clip(x, -6.35 + label.width / 2, 0.45 - label.width / 2))
         label.move_to(np.array([x, float(pts[:, 1].mean()) + 0.9, 0.0]))
         if label.get_top()[1] > PICTURE_BAND[1]:
             label.shift(DOWN * (label.get_top()[1] - PICTURE_BAND[1]))

@@ -68,6 +68,8 @@ class SpineAtlasScene(NarratedScene):
     def beat_curves(self, clock) -> None:
         notes = paragraph(list(self.words("curves.notes")), px=34)
         notes.move_to(RIGHT * 3.9 + DOWN * 1.6)
+        if notes.get_right()[0] > 6.3:  # inside the title-safe area
+            notes.shift(LEFT * (notes.get_right()[0] - 6.3))
         clock.play(FadeIn(notes), seconds=1.0)
 
     def beat_vertebra(self, clock) -> None:

@@ -87,6 +87,17 @@ def _texts(scene):
     return out
 
 
+def _carry_text_size(mobject, target) -> None:
+    """After ``mobject.become(target)`` its texts show the target's words at the target's size:
+    carry the words and the sizes they were made at (Manim measures a Text's size against the
+    height it was made with)."""
+    from manim import Text
+
+    for a, b in zip(mobject.get_family(), target.get_family()):
+        if isinstance(a, Text) and isinstance(b, Text):
+            a.original_text, a.initial_height, a._font_size = b.original_text, b.initial_height, b._font_size
+
+
 def _overlap(a, b, slack: float = 0.01) -> bool:
     return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
 
@@ -122,6 +133,7 @@ def _walk(video: str) -> list[str]:
                     if anim.mobject not in self.get_mobject_family_members():
                         self.add(anim.mobject)
                     anim.mobject.become(anim.target_mobject)
+                    _carry_text_size(anim.mobject, anim.target_mobject)
                 else:
                     slow.append(anim)
             for anim in slow:

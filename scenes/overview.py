@@ -117,6 +117,8 @@ class OverviewScene(NarratedScene):
         self.fluoro.move_to(RIGHT * 3.4 + UP * 0.55)  # its words below it stay above the player's caption band
         caption = paragraph(self.words("guidance.lines"), px=30, centred=True, max_width=6.6)
         caption.next_to(self.fluoro, DOWN, buff=0.25)
+        if caption.get_right()[0] > 6.3:  # inside the title-safe area
+            caption.shift(LEFT * (caption.get_right()[0] - 6.3))
         clock.play(*self.leave(self.stage), self.heading.animate.become(heading(self.words("guidance.heading"))), seconds=0.8)
         clock.play(FadeIn(self.fluoro), FadeIn(caption[0]), seconds=1.0)
         clock.wait(share=0.2)
@@ -177,7 +179,8 @@ class OverviewScene(NarratedScene):
         grown = Ellipse(width=0.5, height=spread, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(target)
         label = panel(paragraph(self.words("medicine.label"), px=30, max_width=5.6))
         label.move_to(RIGHT * 3.6 + UP * 2.25)
-        clock.play(*self.leave(self.stage), FadeIn(cloud), FadeIn(label),
+        monitor = [FadeOut(self.fluoro)] if getattr(self, "fluoro", None) is not None and self.fluoro in self.mobjects else []
+        clock.play(*self.leave(self.stage), *monitor, FadeIn(cloud), FadeIn(label),
                    self.heading.animate.become(heading(self.words("medicine.heading"))), seconds=1.0)
         clock.play(Transform(cloud, grown), self.glow.animate.set_opacity(0.08), share=0.5)
         self.stage = VGroup(label, cloud)
@@ -248,11 +251,18 @@ class OverviewScene(NarratedScene):
         for i, ((title, _sub), name) in enumerate(zip(kinds, TYPE_VIDEOS)):
             col, row = i % 3, i // 3
             centre = np.array([(col - 1) * 4.22, 1.15 - row * 2.85, 0.0])
-            fitted, needles = drawings.vignette(name, 3.4, 1.75, centre)
+            fitted, needles = drawings.vignette(name, 3.4, 1.5, centre + UP * 0.12)
             frame = RoundedRectangle(corner_radius=0.12, width=4.12, height=2.65, fill_color=palette.PANEL, fill_opacity=1,
                                      stroke_color=palette.ACCENT, stroke_width=2).move_to(centre + DOWN * 0.25)
-            name_tag = text(title, 26, palette.TEXT, max_width=3.95)
-            name_tag.next_to(frame.get_bottom(), UP, buff=0.12)
+            name_tag = text(title, 26, palette.TEXT)
+            if name_tag.width > 3.9:  # two lines rather than smaller letters
+                half = len(title) // 2
+                cut = min((i for i, ch in enumerate(title) if ch == " "), key=lambda i: abs(i - half), default=None)
+                if cut is not None:
+                    name_tag = paragraph([title[:cut], title[cut + 1:]], px=26, centred=True, buff=0.06)
+            if name_tag.width > 3.9:
+                name_tag.scale_to_fit_width(3.9)
+            name_tag.next_to(frame.get_bottom(), UP, buff=0.1)
             paths = VGroup()
             tips = VGroup()
             for n in needles:

@@ -183,11 +183,12 @@ class ProcedureScene(NarratedScene):
 
     # -- words that must fit -------------------------------------------------------------------
     def words(self, key: str):
-        self._last_key = key
+        self._last_key = ("screen", key)
         return super().words(key)
 
     def term(self, phrase):
-        self._last_key = f"data words '{phrase}'" if phrase else getattr(self, "_last_key", None)
+        if phrase:
+            self._last_key = ("data", phrase)
         return super().term(phrase)
 
     def _beat_at(self, frame: int) -> str:
@@ -201,10 +202,10 @@ class ProcedureScene(NarratedScene):
         try:
             super().construct()
         except TextDoesNotFit as exc:
-            key = getattr(self, "_last_key", None) or "?"
-            key = key if key.startswith("data words") else f"screen key '{key}'"
-            where = f"{self.storyboard.video}: beat '{self._beat_at(self.frames_written)}', {key}: "
-            raise TextDoesNotFit(exc.words, exc.room, where) from None
+            kind, key = getattr(self, "_last_key", None) or ("screen", "?")
+            raise TextDoesNotFit(exc.words, exc.room,
+                                 f"{self.storyboard.video}: beat '{self._beat_at(self.frames_written)}', "
+                                 + (f"data words '{key}'" if kind == "data" else f"screen key '{key}'") + ": ") from None
 
     # -- shared -----------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -432,9 +433,14 @@ class ProcedureScene(NarratedScene):
 
     def _leader(self, words: str, points, colour: str = palette.NERVE) -> VGroup:
         """A label beside the drawing with a thin line to each of ``points`` (scene)."""
-        label = panel(text(words, 28, colour, weight="BOLD"), padding=0.1)
         pts = np.array(points)
         drawing = self.illustration.mobject
+        widest = max(drawing.get_left()[0] - 0.25 + 6.35, 0.45 - drawing.get_right()[0] - 0.25, 2.0)
+        words_mob = text(words, 28, colour, weight="BOLD")
+        if words_mob.width + 0.2 > widest:  # two lines rather than over the drawing
+            lines = fit_lines(words, max(12, len(words) // 2 + 3), 2)
+            words_mob = VGroup(*(text(line, 28, colour, weight="BOLD") for line in lines)).arrange(DOWN, buff=0.08)
+        label = panel(words_mob, padding=0.1)
         # beside the drawing, on the side with room for it (the cards start at x = 0.6)
         room_left = drawing.get_left()[0] - 0.25 - (-6.35)
         room_right = 0.45 - (drawing.get_right()[0] + 0.25)
@@ -580,7 +586,7 @@ class ProcedureScene(NarratedScene):
     def _stop_words(self, kind: str, data_words: str) -> str:
         """A needle stop in plain words: the script's ``needle.stop.<kind>`` (the data's words are
         for clinicians: "the groove where the SAP meets the transverse process")."""
-        key = f"needle.stop.{kind}"
+        key = "needle.stop." + kind
         if key in (self.context.get("screen") or {}):
             return self.says(key)
         return plain(self.term(data_words)) if data_words else self.says("needle.target")

@@ -184,3 +184,36 @@ def _videos() -> list[str]:
 def test_words_on_screen_fit_apart_and_inside_the_safe_area(video):
     problems = _walk(video)
     assert not problems, f"{video}:\n" + "\n".join(problems)
+
+
+@pytest.mark.render
+def test_words_too_long_for_their_box_stop_the_render_naming_video_beat_and_key():
+    """A screen text longer than its box is an error (one line, exit status 2), never cut off with "…"."""
+    from manim import tempconfig
+
+    from pipeline.build import BuildOptions, make_storyboard, prepare_narration
+    from scenes.kit.typography import TextDoesNotFit
+    from spine.errors import SpineError
+    from spine.videos import resolve
+
+    request = resolve("transforaminal-esi")
+    script, spoken = prepare_narration(request, BuildOptions(quality="preview", voice="none", lang="en"))
+    storyboard = make_storyboard(request, script, spoken, 15)
+    storyboard.context["screen"] = dict(storyboard.context["screen"], problem=" ".join(["a swollen nerve root"] * 12))
+
+    class Dry(request.spec.scene_class()):
+        def play_frames(self, frames, *animations, **kwargs):
+            self.frames_written += frames
+
+        def hold_frames(self, frames):
+            self.frames_written += frames
+
+    with tempconfig({"frame_rate": 15, "pixel_width": 192, "pixel_height": 108, "disable_caching": True}):
+        scene = Dry(storyboard=storyboard)
+        scene.setup()
+        with pytest.raises(TextDoesNotFit) as caught:
+            scene.construct()
+    message = str(caught.value)
+    assert isinstance(caught.value, SpineError) and caught.value.exit_code == 2
+    assert message.startswith("transforaminal-esi: beat 'problem', screen key 'problem': the on-screen words 'a swollen")
+    assert "\n" not in message and "…" not in message

@@ -41,8 +41,11 @@ class TextDoesNotFit(SpineError):
     """On-screen words longer than their box: the copy must be written to fit (never cut off
     with "..."). Raised with the words; the scene adds the video, the beat and the script key."""
 
-    def __init__(self, words: str, room: str, where: str = ""):
-        self.words, self.room = str(words), room
+    def __init__(self, words: str, room: str = "", where: str = ""):
+        self.words, self.room, self.where = str(words), room, where
         shown = self.words if len(self.words) <= 80 else self.words[:77] + "..."
         super().__init__(f"{where}the on-screen words '{shown}' do not fit their box ({room}); "
                          f"write them shorter in the script's screen: section")
+
+    def __reduce__(self):  # the same error in another process (a render worker's)
+        return (type(self), (self.words, self.room, self.where))

@@ -11,7 +11,7 @@ know fails loudly (``NarratedScene``).
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Circle, Create, Dot, Polygon, Ellipse, Line, VMobject, FadeIn, FadeOut, Transform, ValueTracker, VGroup,
+from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Circle, Create, Dot, Indicate, Polygon, Ellipse, Line, VMobject, FadeIn, FadeOut, Transform, ValueTracker, VGroup,
                    always_redraw, linear, smooth)
 
 from spine.anatomy.model import SpineModel
@@ -767,14 +767,33 @@ class ProcedureScene(NarratedScene):
                    seconds=1.0)
         gap = max(0.3, (clock.remaining_s - keep) / max(slots, 1))
         for row in rows[1:]:
-            clock.wait(seconds=max(0.0, gap - 0.6))
+            self._hold_with_pulses(clock, gap - 0.6)
             clock.play(FadeIn(row, shift=LEFT * 0.15), seconds=0.6)
         for anim in extra:
-            clock.wait(seconds=max(0.0, gap * 0.3))
+            self._hold_with_pulses(clock, gap * 0.3)
             clock.play(anim, seconds=max(0.6, gap * 0.7))
+        self._hold_with_pulses(clock, clock.remaining_s - keep)
         # the parts came in one by one; from now on the card is one mobject (it leaves whole)
         self.remove(box, head, *rows)
         self.add(card)
+
+    def _hold_with_pulses(self, clock, seconds: float, every: float = 4.5) -> None:
+        """Wait ``seconds``; in a long wait a ring spreads from the needle tip every few seconds
+        (the eye goes back to where the work is done; no stretch of the video stands still)."""
+        seconds = max(0.0, seconds)
+        if seconds < every + 1.0 or self.illustration.mobject not in self.mobjects:
+            clock.wait(seconds=seconds)
+            return
+        tips = [self.illustration.to_scene(n.tip)[0] for n in self.plan.needles]
+        left = seconds
+        while left >= every:
+            clock.wait(seconds=every - 1.2)
+            rings = VGroup(*(Circle(radius=0.12, color=palette.ACCENT, stroke_width=4).move_to(t) for t in tips))
+            self.add(rings)
+            clock.play(rings.animate.scale(3.5).set_stroke(opacity=0.0), seconds=1.2)
+            self.remove(rings)
+            left -= every
+        clock.wait(seconds=left)
 
     def _fact_beat(self, clock, head: str, title: str, items: list[str], accent=palette.ACCENT, extra=()) -> None:
         card = fact_card(title, [i for i in items if i], width=5.8, accent=accent)
@@ -907,10 +926,25 @@ class ProcedureScene(NarratedScene):
         relief = fact_card(self.says("after.relief"), [self.words("relief")], width=5.6, accent=palette.OK, max_lines_per_item=5)
         risks = fact_card(self.says("after.risks"), list(self.words("risks"))[:3], width=5.8, accent=palette.WARNING,
                           max_lines_per_item=2)
-        VGroup(relief, risks).arrange(RIGHT, buff=0.5, aligned_edge=UP).move_to(DOWN * 0.3)
+        VGroup(relief, risks).arrange(RIGHT, buff=0.5, aligned_edge=UP).move_to(UP * 0.4)
+        inside_safe(VGroup(relief, risks))
+        # the relief card, then each risk in turn with the narration; between them the item
+        # being spoken of is pointed out, so nothing stands still for long
+        box, (head, rows) = risks[0], risks[1]
+        steps = [(FadeIn(box), FadeIn(head), FadeIn(rows[0])), *((FadeIn(r, shift=LEFT * 0.15),) for r in rows[1:])]
         clock.play(self.set_heading(self.says("heading.after")), FadeIn(relief), seconds=1.0)
-        clock.wait(share=0.25)
-        clock.play(FadeIn(risks), seconds=1.0)
+        gap = max(1.0, clock.remaining_s / (len(steps) + 0.5))
+        latest = relief[1]
+        for anims, row in zip(steps, rows):
+            clock.wait(seconds=max(0.0, gap / 2 - 0.6))
+            clock.play(Indicate(latest, scale_factor=1.04, color=palette.TEXT), seconds=0.6)
+            clock.wait(seconds=max(0.0, gap / 2 - 0.6))
+            clock.play(*anims, seconds=0.6)
+            latest = row
+        clock.wait(seconds=max(0.0, clock.remaining_s / 2 - 0.3))
+        clock.play(Indicate(latest, scale_factor=1.04, color=palette.TEXT), seconds=0.6)
+        self.remove(box, head, *rows)
+        self.add(risks)
         self.stage = VGroup(relief, risks)
 
     def beat_closing(self, clock) -> None:

@@ -518,8 +518,11 @@ class ProcedureScene(NarratedScene):
         tag = self._side_tag()
         if tag is not None:
             at = room.side_point()
-            tag.move_to(at + (LEFT if at[0] < ILLUSTRATION_CENTER[0] else RIGHT) * (tag.width / 2 + 0.05))
-            tag.shift(UP * 0.2)
+            if self.tech.position.posture == "lateral":  # that side is up: the words above it
+                tag.next_to(at, UP, buff=0.1)
+            else:
+                tag.move_to(at + (LEFT if at[0] < ILLUSTRATION_CENTER[0] else RIGHT) * (tag.width / 2 + 0.05))
+                tag.shift(UP * 0.2)
             # keep it inside the drawing's half of the frame
             if tag.get_left()[0] < -6.2:
                 tag.shift(RIGHT * (-6.2 - tag.get_left()[0]))

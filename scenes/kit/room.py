@@ -155,24 +155,10 @@ class SideRoom:
 
     def _body(self) -> VGroup:
         us = np.linspace(205, 1690, 60)
-        if self.posture == "lateral":  # on the side: hips and knees a little bent
-            us = np.linspace(205, 1000, 30)
         top = [(u, self.back(u)) for u in us]
         bottom = [(u, self._front(u)) for u in us[::-1]]
         torso_pts = top + [(us[-1] + 25, (self.back(us[-1]) + self._front(us[-1])) / 2)] + bottom
         body = VGroup()
-        if self.posture == "lateral":
-            # thighs forward and shins back: a relaxed side-lying pose
-            hip = (1000.0, 0.5 * (self.back(1000) + self._front(1000)))
-            knee = (1380.0, hip[1] + 150.0)
-            ankle = (1700.0, hip[1] + 40.0)
-            for (a, b, w) in ((hip, knee, 150.0), (knee, ankle, 100.0)):
-                d = np.subtract(b, a)
-                n = np.array([-d[1], d[0]]) / np.linalg.norm(d) * w / 2
-                quad = [np.add(a, n), np.add(b, n), np.subtract(b, n), np.subtract(a, n)]
-                body.add(_shape(self._pts(quad), palette.SKIN, smooth=False))
-            body.add(Circle(radius=60 * self.k, fill_color=palette.SKIN, fill_opacity=1, stroke_width=0)
-                     .move_to(self.at(*knee)))
         torso = _shape(self._pts(torso_pts), palette.SKIN)
         body.add(torso)
         # the far arm along the body (prone: reaching up beside the head)

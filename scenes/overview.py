@@ -8,7 +8,7 @@ the simulated fluoroscopy of the same model, and the kit's cards. The words are 
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, config, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn, FadeOut, GrowFromCenter, LaggedStart,
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn, FadeOut, GrowFromCenter, LaggedStart,
                    Line, ReplacementTransform, RoundedRectangle, Transform, ValueTracker, VGroup, always_redraw, smooth)
 
 from spine.anatomy.model import SpineModel
@@ -16,10 +16,14 @@ from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging import CArmPose, Needle
 from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
+from scenes.kit.procedure_blocks import VignetteDrawings
 from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
 from scenes.narrated import NarratedScene
 
 EXAMPLE_LEVEL = "L2-L3"
+# the procedure drawn for each card of the 'types' beat, in the script's order
+TYPE_VIDEOS = ("interlaminar-esi", "transforaminal-esi", "facet-joint-injection", "medial-branch-block",
+               "radiofrequency-ablation", "si-joint-injection")
 ZOOM_LEVELS = ("L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4")
 
 
@@ -83,7 +87,7 @@ class OverviewScene(NarratedScene):
                 label.next_to(previous, DOWN, buff=0.12, aligned_edge=LEFT)
             previous = label
             labels.add(VGroup(bar, label))
-        clock.play(FadeOut(self.side_text), self.heading.animate.become(heading(self.words("regions.heading"))), seconds=0.8)
+        clock.play(*self.leave(self.side_text), self.heading.animate.become(heading(self.words("regions.heading"))), seconds=0.8)
         clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.9), share=0.75)
         self.region_labels = labels
 
@@ -99,7 +103,7 @@ class OverviewScene(NarratedScene):
         level_tag = panel(paragraph(self.words("levels.tag"), px=34))
         level_tag.move_to(RIGHT * 3.0 + DOWN * 0.4)
         ring = Circle(radius=0.32, color=palette.ACCENT, stroke_width=5).move_to(gap)
-        clock.play(FadeOut(self.region_labels), self.heading.animate.become(heading(self.words("levels.heading"))), seconds=0.8)
+        clock.play(*self.leave(self.region_labels), self.heading.animate.become(heading(self.words("levels.heading"))), seconds=0.8)
         clock.play(FadeIn(marks[0]), seconds=0.8)
         clock.play(FadeIn(marks[1]), seconds=0.8)
         clock.wait(share=0.25)
@@ -108,12 +112,14 @@ class OverviewScene(NarratedScene):
 
     # 5 ------------------------------------------------------------------------------------
     def beat_guidance(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.6, size=384, blank=True,
+        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.0, size=384, blank=True,
                                   labeller=self.pose_labeller())
-        self.fluoro.move_to(RIGHT * 3.4 + DOWN * 0.2)
+        self.fluoro.move_to(RIGHT * 3.4 + UP * 0.55)  # its words below it stay above the player's caption band
         caption = paragraph(self.words("guidance.lines"), px=30, centred=True, max_width=6.6)
         caption.next_to(self.fluoro, DOWN, buff=0.25)
-        clock.play(FadeOut(self.stage), self.heading.animate.become(heading(self.words("guidance.heading"))), seconds=0.8)
+        if caption.get_right()[0] > 6.3:  # inside the title-safe area
+            caption.shift(LEFT * (caption.get_right()[0] - 6.3))
+        clock.play(*self.leave(self.stage), self.heading.animate.become(heading(self.words("guidance.heading"))), seconds=0.8)
         clock.play(FadeIn(self.fluoro), FadeIn(caption[0]), seconds=1.0)
         clock.wait(share=0.2)
         clock.play(self.fluoro.take_shot(), FadeIn(caption[1]), seconds=1.2)
@@ -127,16 +133,16 @@ class OverviewScene(NarratedScene):
         glow.move_to(0.3 * canal + 0.7 * tip)
         label = panel(paragraph(self.words("example.label"), px=32, max_width=5.6))
         label.move_to(RIGHT * 3.6 + UP * 1.0)
-        clock.play(FadeOut(self.stage), FadeOut(self.fluoro), ReplacementTransform(self.whole.mobject, self.zoom.mobject),
+        clock.play(*self.leave(self.stage), FadeOut(self.fluoro), ReplacementTransform(self.whole.mobject, self.zoom.mobject),
                    self.heading.animate.become(heading(self.words("example.heading"))), seconds=1.6)
         clock.play(FadeIn(glow), FadeIn(label), seconds=1.2)
         self.glow, self.stage = glow, VGroup(label)
 
     # 7 ------------------------------------------------------------------------------------
     def beat_needle(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.2, size=384,
+        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.0, size=384,
                                   labeller=self.pose_labeller())
-        self.fluoro.move_to(RIGHT * 3.6 + DOWN * 0.7)
+        self.fluoro.move_to(RIGHT * 3.6 + UP * 0.4)
         entry, tip = self.entry, self.tip
         depth = ValueTracker(0.0)
 
@@ -147,11 +153,11 @@ class OverviewScene(NarratedScene):
 
         needle = always_redraw(needle_line)
         target = self.zoom.to_scene(tip)[0]
-        tag = text(self.words("needle.label"), 30, palette.TEXT)
-        tag.next_to(self.zoom.mobject, DOWN, buff=0.2).shift(RIGHT * 0.8)
-        tag.set_y(max(tag.get_y(), -config.frame_y_radius + 0.2 + tag.height / 2))  # whole, above the frame's bottom edge
+        tag = panel(text(self.words("needle.label"), 30, palette.TEXT), padding=0.1)
+        tag.move_to(target + RIGHT * 1.9 + DOWN * 1.3)
+        tag.set_y(max(tag.get_y(), -2.75 + tag.height / 2))  # above the player's caption band
         label = VGroup(Line(tag.get_top(), target, color=palette.TEXT, stroke_width=2.5), tag)
-        clock.play(FadeOut(self.stage), self.heading.animate.become(heading(self.words("needle.heading"))),
+        clock.play(*self.leave(self.stage), self.heading.animate.become(heading(self.words("needle.heading"))),
                    FadeIn(self.fluoro), seconds=1.0)
         self.add(needle)
         # intermittent fluoroscopy: a step, then a short shot of where the needle is now
@@ -173,7 +179,8 @@ class OverviewScene(NarratedScene):
         grown = Ellipse(width=0.5, height=spread, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(target)
         label = panel(paragraph(self.words("medicine.label"), px=30, max_width=5.6))
         label.move_to(RIGHT * 3.6 + UP * 2.25)
-        clock.play(FadeOut(self.stage), FadeIn(cloud), FadeIn(label),
+        monitor = [FadeOut(self.fluoro)] if getattr(self, "fluoro", None) is not None and self.fluoro in self.mobjects else []
+        clock.play(*self.leave(self.stage), *monitor, FadeIn(cloud), FadeIn(label),
                    self.heading.animate.become(heading(self.words("medicine.heading"))), seconds=1.0)
         clock.play(Transform(cloud, grown), self.glow.animate.set_opacity(0.08), share=0.5)
         self.stage = VGroup(label, cloud)
@@ -233,16 +240,54 @@ class OverviewScene(NarratedScene):
 
     # 12 -----------------------------------------------------------------------------------
     def beat_types(self, clock) -> None:
+        """Each kind of injection as a small drawing: the needle of that procedure's plan going
+        in on the lower spine (side view for the epidurals, from behind for the joints), named
+        under it; one after another, in step with the narration."""
         self.clear_stage(clock)
         head = heading(self.words("types.heading"))
         kinds = [(card[0], card[1:]) for card in self.words("types.cards")]
-        cards = VGroup(*(_info_card(t, sub, palette.ACCENT, width=5.4) for t, sub in kinds))
-        cards.arrange_in_grid(rows=3, cols=2, buff=(0.6, 0.35)).move_to(DOWN * 0.3)
+        drawings = VignetteDrawings(self.model)
+        cells = []
+        for i, ((title, _sub), name) in enumerate(zip(kinds, TYPE_VIDEOS)):
+            col, row = i % 3, i // 3
+            centre = np.array([(col - 1) * 4.22, 1.15 - row * 2.85, 0.0])
+            fitted, needles = drawings.vignette(name, 3.4, 1.5, centre + UP * 0.12)
+            frame = RoundedRectangle(corner_radius=0.12, width=4.12, height=2.65, fill_color=palette.PANEL, fill_opacity=1,
+                                     stroke_color=palette.ACCENT, stroke_width=2).move_to(centre + DOWN * 0.25)
+            name_tag = text(title, 26, palette.TEXT)
+            if name_tag.width > 3.9:  # two lines rather than smaller letters
+                half = len(title) // 2
+                cut = min((i for i, ch in enumerate(title) if ch == " "), key=lambda i: abs(i - half), default=None)
+                if cut is not None:
+                    name_tag = paragraph([title[:cut], title[cut + 1:]], px=26, centred=True, buff=0.06)
+            if name_tag.width > 3.9:
+                name_tag.scale_to_fit_width(3.9)
+            name_tag.next_to(frame.get_bottom(), UP, buff=0.1)
+            paths = VGroup()
+            tips = VGroup()
+            for n in needles:
+                a, b = fitted.to_scene(np.array([n.entry, n.tip]))
+                paths.add(Line(a, b, color=palette.NEEDLE, stroke_width=4))
+                colour = "#FF7A1A" if name == "radiofrequency-ablation" else palette.MEDICATION
+                tips.add(Circle(radius=0.07, color=colour, fill_opacity=0.9, stroke_width=0).move_to(b))
+            cells.append((VGroup(frame, fitted.mobject, name_tag), paths, tips))
         clock.play(FadeIn(head), seconds=0.8)
-        clock.play(LaggedStart(*(FadeIn(c, shift=UP * 0.15) for c in cards), lag_ratio=0.85), share=0.8)
-        self.stage = VGroup(head, cards)
+        per = max(0.6, (clock.remaining_s - 0.3) / len(cells))
+        for cell, paths, tips in cells:  # one kind at a time: the drawing, then its needle going in
+            clock.play(FadeIn(cell, shift=UP * 0.1), seconds=min(0.6, per * 0.3))
+            clock.play(*(Create(p) for p in paths), seconds=min(1.2, per * 0.4))
+            clock.play(FadeIn(tips, scale=0.5), seconds=min(0.5, per * 0.2))
+            clock.wait(seconds=max(0.0, per - min(0.6, per * 0.3) - min(1.2, per * 0.4) - min(0.5, per * 0.2)))
+        self.stage = VGroup(head, *(VGroup(c, p, t) for c, p, t in cells))
 
     # helpers --------------------------------------------------------------------------------
+    def leave(self, group) -> list:
+        """Fade-outs of everything on screen that belongs to ``group``: its parts came in one by
+        one, so they are on the scene by themselves, and fading the group alone would leave them."""
+        family = set(map(id, group.get_family()))
+        return [FadeOut(m) for m in self.mobjects if id(m) in family]
+
+
     def clear_stage(self, clock, seconds: float = 0.6) -> None:
         self.fade_out_everything(clock, seconds)
         self.stage = VGroup()

@@ -11,7 +11,7 @@ know fails loudly (``NarratedScene``).
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Create, Ellipse, FadeIn, FadeOut, Transform, ValueTracker, VGroup,
+from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Circle, Create, Dot, Indicate, Polygon, Ellipse, Line, VMobject, FadeIn, FadeOut, Transform, ValueTracker, VGroup,
                    always_redraw, linear, smooth)
 
 from spine.anatomy.model import SpineModel
@@ -19,9 +19,11 @@ from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
 from scenes.kit.fluoro_panel import FluoroPanel
 from scenes.kit import palette
-from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
-from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, glow_size_mm, plain,
-                                         polyline_mobject, problem_site, problem_site_at, wrap)
+from scenes.kit.cards import SAFE_WIDTH, closing_card, heading, panel, paragraph, play_title, text, title_card
+from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, fit_lines, glow_size_mm,
+                                         plain, polyline_mobject, problem_site, problem_site_at, wrap)
+from scenes.kit.room import EndRoom, SideRoom, angle_words
+from scenes.kit.typography import TextDoesNotFit
 from scenes.narrated import NarratedScene
 from spine.errors import InternalError
 from spine.procedures.catalog import procedure  # data_words: the build's check of a translation's words
@@ -29,11 +31,20 @@ from spine.procedures.planner import plan_needle
 from spine.procedures.schema import CONTRAST_PATTERNS
 from spine.anatomy.levels import neighbours
 
-ILLUSTRATION_CENTER = LEFT * 3.45 + DOWN * 0.35
-ILLUSTRATION_BOX = (6.2, 5.9)
-FLUORO_CENTER = RIGHT * 3.5 + UP * 0.05
-FLUORO_HEIGHT = 4.5
-CAPTION_AT = DOWN * 3.45
+# The frame's zones (14.2 x 8 units): the heading at the top of the title-safe area; the
+# pictures in the band below it; the words' own zone under the pictures, above the bottom
+# 15 % where a player draws its captions (y < -2.8), all inside the title-safe 90 %.
+ILLUSTRATION_CENTER = LEFT * 3.45 + UP * 0.5
+ILLUSTRATION_BOX = (6.2, 4.7)
+FLUORO_CENTER = RIGHT * 3.5 + UP * 0.75
+FLUORO_HEIGHT = 4.0
+CARD_CENTER = RIGHT * 3.5 + UP * 0.5  # cards beside the illustration, inside the picture band
+PICTURE_BAND = (-1.85, 2.95)  # y range of pictures and cards
+CAPTION_AT = DOWN * 2.35  # the words' zone: -2.8 < y < -1.9
+CAPTION_HEIGHT = 0.9
+BALLOON = "#E88FA8"  # the kyphoplasty balloon
+CEMENT = "#DCE3E8"  # bone cement: grey-white, as it looks
+HEAT_OUTER, HEAT_CORE = "#E03A1E", "#FF9A2E"  # the burn: red around, orange at the core
 
 
 def illustration_levels(plan, model=None) -> list[str]:
@@ -115,6 +126,12 @@ def centred_on_tip(pose, tip, far_mm: float = 20.0):
     return pose
 
 
+def _between(a, b, t: float):
+    """The C-arm part way (``t``) from pose ``a`` to pose ``b`` (angles only; for the room drawing)."""
+    return b.with_(rotation_deg=a.rotation_deg + (b.rotation_deg - a.rotation_deg) * t,
+                   tilt_deg=a.tilt_deg + (b.tilt_deg - a.tilt_deg) * t)
+
+
 def best_needle_pose(poses, direction) -> int:
     """Index of the technique's view that shows the needle longest (beam most across it)."""
     d = np.asarray(direction, float)
@@ -133,7 +150,7 @@ def data_words(context: dict) -> list[str]:
     conf, med, pos = tech.confirmation, tech.medication, tech.position
     words = [proc.title, tech.target.words, tech.needle.words, pos.words, pos.support, plan.side]
     words += [v.name for v in tech.views] + [v.purpose for v in tech.views]
-    words += [label for n in plan.needles for _, label in DevicePath(n).stops if label]
+    words += [label for n in plan.needles for _, label, _ in DevicePath(n).stops if label]
     if conf.contrast is not None:
         words.append(CONTRAST_PATTERNS[conf.contrast])
     if med is not None:
@@ -147,8 +164,49 @@ def data_words(context: dict) -> list[str]:
     return [w for w in dict.fromkeys(words) if w]
 
 
+def inside_safe(mob, margin: float = 0.05):
+    """``mob`` moved (not scaled) into the title-safe area's band for pictures and cards."""
+    x_max, y_top, y_bottom = SAFE_WIDTH / 2 - margin, PICTURE_BAND[1], CAPTION_AT[1] - CAPTION_HEIGHT / 2
+    if mob.get_right()[0] > x_max:
+        mob.shift(LEFT * (mob.get_right()[0] - x_max))
+    if mob.get_left()[0] < -x_max:
+        mob.shift(RIGHT * (-x_max - mob.get_left()[0]))
+    if mob.get_top()[1] > y_top:
+        mob.shift(DOWN * (mob.get_top()[1] - y_top))
+    elif mob.get_bottom()[1] < y_bottom:
+        mob.shift(UP * min(y_bottom - mob.get_bottom()[1], y_top - mob.get_top()[1]))
+    return mob
+
+
 class ProcedureScene(NarratedScene):
     data_words = staticmethod(data_words)
+    FLUORO_PX = 384  # the monitor's image size (pixels); its place and size on screen do not depend on it
+
+    # -- words that must fit -------------------------------------------------------------------
+    def words(self, key: str):
+        self._last_key = ("screen", key)
+        return super().words(key)
+
+    def term(self, phrase):
+        if phrase:
+            self._last_key = ("data", phrase)
+        return super().term(phrase)
+
+    def _beat_at(self, frame: int) -> str:
+        for beat in self.storyboard.beats:
+            if beat.start_frame <= frame < beat.start_frame + beat.frames:
+                return beat.id
+        return self.storyboard.beats[-1].id if self.storyboard.beats else "?"
+
+    def construct(self) -> None:
+        """The beats; words too long for their box stop the render naming the video, beat and key."""
+        try:
+            super().construct()
+        except TextDoesNotFit as exc:
+            kind, key = getattr(self, "_last_key", None) or ("screen", "?")
+            raise TextDoesNotFit(exc.words, exc.room,
+                                 f"{self.storyboard.video}: beat '{self._beat_at(self.frames_written)}', "
+                                 + (f"data words '{key}'" if kind == "data" else f"screen key '{key}'") + ": ") from None
 
     # -- shared -----------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -172,6 +230,8 @@ class ProcedureScene(NarratedScene):
         self.lead_depth = ValueTracker(0.0)
         self.stage = VGroup()
         self.glow = None
+        self.target = None
+        self.fracture = None
         self.fluoro = None
         self.needle_mob = None
         self.pattern = None
@@ -203,7 +263,8 @@ class ProcedureScene(NarratedScene):
         return Transform(self.head, new)
 
     def caption(self, lines: list[str], at=CAPTION_AT, px: int = 28) -> VGroup:
-        block = panel(paragraph(lines, px=px, centred=True, max_width=12.5), padding=0.2)
+        """Words in their own zone under the pictures (at most two lines)."""
+        block = panel(paragraph(lines, px=px, centred=True, max_width=12.5, buff=0.1), padding=0.14)
         block.move_to(at)
         return block
 
@@ -226,14 +287,16 @@ class ProcedureScene(NarratedScene):
 
     def beat_where(self, clock) -> None:
         lateral = SpineView(self.model, "lateral")
-        whole = FittedView(lateral, lateral.spine_mobject(highlight=self.level), 6.9, LEFT * 3.4 + DOWN * 0.25)
+        # cut away on the near side, so the cord shows in its canal down to its end at L1-L2
+        whole = FittedView(lateral, lateral.spine_mobject(highlight=self.level, near_side=False), 4.8,
+                           LEFT * 3.4 + UP * 0.5)
         at = whole.to_scene(self.model.level_centre(self.level))[0]
         marker = Ellipse(width=1.4, height=0.55, color=palette.ACCENT, stroke_width=5).move_to(at)
         words = self.context.get("level_words") or ""
         side = self.says("where.side", side=self.term(self.side)) if self.proc.sided and self.side \
             else self.says("where.midline")
         tag = panel(paragraph([self.level, *wrap(words, 30, 3), side], px=32))
-        tag.move_to(RIGHT * 3.4 + UP * 0.6)
+        inside_safe(tag.move_to(CARD_CENTER))
         clock.play(self.set_heading(self.says("heading.where")), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
         clock.wait(share=0.2)
@@ -252,36 +315,246 @@ class ProcedureScene(NarratedScene):
         ).move_to(at)
         words = wrap(self.words("problem"), 30, 4)
         label = panel(paragraph(words, px=30))
-        label.move_to(RIGHT * 3.5 + UP * 0.6)
+        inside_safe(label.move_to(CARD_CENTER))
         clock.play(self.set_heading(self.says("heading.problem")), *self.swap_stage(), seconds=0.8)
         clock.play(FadeIn(glow, scale=0.6), FadeIn(label), seconds=1.4)
         clock.play(glow.animate.scale(1.12), seconds=0.8, rate_func=lambda t: np.sin(np.pi * t) ** 2)
-        self.glow, self.stage = glow, VGroup(label)
+        target = self._target_drawing()
+        if self.plan.approach == "transpedicular":  # the broken bone: its front collapsed into a wedge
+            self.fracture = self._fracture()
+            clock.wait(share=0.1)
+            clock.play(FadeIn(self.fracture), glow.animate.set_opacity(0.25), seconds=1.4)
+        if target is not None:  # the nerve the treatment is for, drawn and named
+            clock.wait(share=0.1)
+            clock.play(FadeIn(target, lag_ratio=0.3), seconds=1.2)
+        self.glow, self.target, self.stage = glow, target, VGroup(label)
+
+    def _body_corners(self) -> dict:
+        """The treated vertebral body's corners on the side view (scene), from the model's
+        endplate and front-third landmarks: top/bottom, front/back."""
+        lv = self.level
+        top, bottom = (np.asarray(self.model.landmark(lv, k), float) for k in ("superior_endplate", "inferior_endplate"))
+        front = np.asarray(self.model.landmark(lv, "body_anterior_third"), float)
+        centre = 0.5 * (top + bottom)
+        ahead = (front - centre) * np.array([1.0, 1.0, 0.0]) * 2.0  # centre to the front wall
+        pts = {"tf": top + ahead, "tb": top - ahead, "bf": bottom + ahead, "bb": bottom - ahead}
+        return {k: self.illustration.to_scene(v)[0] for k, v in pts.items()}
+
+    def _fracture(self) -> VGroup:
+        """The compression fracture drawn over the body: the front of the top endplate pushed
+        down (about 40 %: a wedge), the old outline masked, a crack across."""
+        c = self._body_corners()
+        sunk = c["tf"] + (c["bf"] - c["tf"]) * 0.4
+        out = (c["tf"] - c["tb"]) * 0.12
+        up = (c["tf"] - c["bf"]) * 0.06
+        mask = Polygon(c["tb"] + up, c["tf"] + out + up, sunk + out, c["tb"] - up * 0.2, fill_color=palette.BACKGROUND,
+                       fill_opacity=1.0, stroke_width=0)
+        endplate = Line(c["tb"], sunk, color=palette.BONE_SHADE, stroke_width=4)
+        middle = 0.25 * (c["tb"] + sunk + c["bf"] + c["bb"])
+        a = c["tb"] + (sunk - c["tb"]) * 0.3 + (c["bb"] - c["tb"]) * 0.12
+        b = middle + (sunk - middle) * 0.55
+        zig = [a + (b - a) * t + (np.array([0.0, 0.06, 0.0]) if k % 2 else np.zeros(3))
+               for k, t in enumerate(np.linspace(0, 1, 7))]
+        crack = VMobject(stroke_color=palette.WARNING, stroke_width=3.5)
+        crack.set_points_as_corners(zig)
+        return VGroup(mask, endplate, crack)
+
+    def _cement_shape(self) -> VMobject:
+        """The cement filling the broken body (under the sunken endplate), front part first."""
+        c = self._body_corners()
+        sunk = c["tf"] + (c["bf"] - c["tf"]) * 0.4
+        inset = lambda p, q, t: p + (q - p) * t  # noqa: E731
+        pts = [inset(c["tb"], sunk, 0.35), inset(sunk, c["tb"], 0.08), inset(c["bf"], c["bb"], 0.08),
+               inset(c["bf"], c["bb"], 0.6)]
+        centre = np.mean(pts, axis=0)
+        pts = [centre + (p - centre) * 0.82 for p in pts]
+        shape = VMobject(fill_color=CEMENT, fill_opacity=0.9, stroke_color=palette.TEXT_MUTED, stroke_width=1.5)
+        shape.set_points_smoothly([*pts, pts[0]])
+        return shape
+
+    def _medial_branches(self) -> list[np.ndarray]:
+        """Each targeted medial branch as 3D points (mm) from the model's landmarks: out of the
+        foramen above, over the top of the transverse process into the groove where it meets
+        the joint's upper process, then down and in under the joint."""
+        from spine.anatomy.levels import VERTEBRAE
+
+        side = self.side or "right"
+        out = []
+        for n in self.plan.needles:
+            v = _vertebra_of(n.target_level)
+            i = VERTEBRAE.index(v) if v in VERTEBRAE else -1
+            if i < 1:
+                continue
+            above = f"{VERTEBRAE[i - 1]}-{v}"
+            try:
+                groove = self.model.landmark(v, "sap_tp_groove", side)
+                start = self.model.landmark(above, "foramen", side)
+                lamina = self.model.landmark(v, "lamina", side)
+            except Exception:  # noqa: BLE001 - a level without these landmarks draws no nerve
+                continue
+            start = start + np.array([0.0, 8.0, 0.0])  # the dorsal ramus, just behind the foramen
+            lateral = groove + (groove - lamina) * 0.35 + np.array([0.0, 2.0, 4.0])
+            under = groove + (lamina - groove) * 0.45 + np.array([0.0, 3.0, -9.0])
+            end = lamina + np.array([0.0, 4.0, -14.0])
+            out.append(np.array([start, lateral, groove, under, end]))
+        return out
+
+    def _target_drawing(self) -> VGroup | None:
+        """The medial branch nerves (medial branch block, radiofrequency) or the treated root,
+        with a leader label; None where the target is not a nerve."""
+        approach = self.plan.approach
+        if approach in ("medial_branch", "rf_parallel"):
+            nerves = VGroup()
+            points = []
+            for branch in self._medial_branches():
+                pts = self.illustration.to_scene(branch)
+                curve = VMobject(stroke_color=palette.NERVE, stroke_width=5)
+                curve.set_points_smoothly(pts)
+                nerves.add(curve)
+                points.append(pts[2])
+            if not len(nerves):
+                return None
+            return VGroup(nerves, self._leader(self.says("label.medial_branch"), points))
+        if approach == "caudal_hiatus":
+            for level in ("S5", "S4"):
+                try:
+                    at = self.illustration.to_scene(self.model.landmark(level, "sacral_hiatus"))[0]
+                    break
+                except Exception:  # noqa: BLE001
+                    continue
+            else:
+                return None
+            ring = Circle(radius=0.16, color=palette.ACCENT, stroke_width=4).move_to(at)
+            return VGroup(ring, self._leader(self.says("label.hiatus"), [at], colour=palette.ACCENT))
+        if approach.startswith("transforaminal"):
+            words = self.context.get("nerves") or ""
+            try:
+                at = self.illustration.to_scene(self.site)[0]
+            except Exception:  # noqa: BLE001
+                return None
+            return self._leader(words[:1].upper() + words[1:], [at]) if words else None
+        return None
+
+    def _leader(self, words: str, points, colour: str = palette.NERVE) -> VGroup:
+        """A label beside the drawing with a thin line to each of ``points`` (scene)."""
+        pts = np.array(points)
+        drawing = self.illustration.mobject
+        widest = max(drawing.get_left()[0] - 0.25 + 6.35, 0.45 - drawing.get_right()[0] - 0.25, 2.0)
+        words_mob = text(words, 28, colour, weight="BOLD")
+        if words_mob.width + 0.2 > widest:  # two lines rather than over the drawing
+            lines = fit_lines(words, max(12, len(words) // 2 + 3), 2)
+            words_mob = VGroup(*(text(line, 28, colour, weight="BOLD") for line in lines)).arrange(DOWN, buff=0.08)
+        label = panel(words_mob, padding=0.1)
+        # beside the drawing, on the side with room for it (the cards start at x = 0.6)
+        room_left = drawing.get_left()[0] - 0.25 - (-6.35)
+        room_right = 0.45 - (drawing.get_right()[0] + 0.25)
+        near_left = pts[:, 0].mean() < drawing.get_center()[0]
+        left_side = room_left >= label.width if (near_left or room_right < label.width) else False
+        if not left_side and room_right < label.width and room_left > room_right:
+            left_side = True
+        x = drawing.get_left()[0] - 0.25 - label.width / 2 if left_side else drawing.get_right()[0] + 0.25 + label.width / 2
+        x = float(np.clip(x, -6.35 + label.width / 2, 0.45 - label.width / 2))
+        label.move_to(np.array([x, float(pts[:, 1].mean()) + 0.9, 0.0]))
+        if label.get_top()[1] > PICTURE_BAND[1]:
+            label.shift(DOWN * (label.get_top()[1] - PICTURE_BAND[1]))
+        edge = label.get_left() if x > pts[:, 0].mean() else label.get_right()
+        lines = VGroup(*(Line(edge, p, color=colour, stroke_width=2.5, buff=0.05) for p in pts))
+        dots = VGroup(*(Dot(p, radius=0.045, color=colour) for p in pts))
+        return VGroup(lines, dots, label)
+
+    def _room_side_word(self, side: str) -> str:
+        return self.term(side)
+
+    def _side_tag(self, px: int = 30) -> VGroup | None:
+        """"Right side" (the request's side, named on screen), or None for a midline procedure."""
+        if not (self.proc.sided and self.side):
+            return None
+        words = self.says("where.side", side=self.term(self.side))
+        return panel(text(words[:1].upper() + words[1:], px, palette.ACCENT, weight="BOLD"), padding=0.12)
 
     def beat_position(self, clock) -> None:
+        """The patient on the table as the data says, the entry marked on the back at the level."""
         pos = self.tech.position
-        items = [self.says("position.you_are_support", position=self.term(pos.words), support=self.term(pos.support))
-                 if pos.support else self.says("position.you_are", position=self.term(pos.words)),
-                 *self.words("position.steps")]
-        card = fact_card(self.says("position.card"), items, width=5.8)
-        card.move_to(RIGHT * 3.5 + DOWN * 0.2)
-        clock.play(self.set_heading(self.says("heading.position")), *self.swap_stage(FadeIn(card, shift=LEFT * 0.2)), seconds=1.0)
-        self.stage = VGroup(card)
+        room = SideRoom(self.model, pos.posture, pos.support, 12.4, 4.4, UP * 0.45)
+        self.side_room = room
+        entry, tip = self.plan.needles[0].entry, self.plan.needles[0].tip
+        mark = room.entry_mark(entry)
+        needle = room.needle(entry, tip)
+        words = (self.says("position.you_are_support", position=self.term(pos.words), support=self.term(pos.support))
+                 if pos.support else self.says("position.you_are", position=self.term(pos.words)))
+        cap = self.caption(fit_lines(words[:1].upper() + words[1:], 60, 2))
+        leaving = [FadeOut(m) for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
+                   if m is not None and m in self.mobjects]
+        clock.play(self.set_heading(self.says("heading.position")), *self.swap_stage(*leaving, FadeIn(room.mobject),
+                                                                                     FadeIn(cap)), seconds=1.2)
+        clock.wait(share=0.25)
+        tag = self._side_tag()
+        shown = [Create(mark)]
+        if tag is not None:
+            tag.next_to(needle, UP, buff=0.12)
+            shown.append(FadeIn(tag, shift=DOWN * 0.1))
+        clock.play(*shown, seconds=0.8)
+        steps = list(self.words("position.steps"))
+        for step in steps:  # the preparation, in step with the narration
+            clock.wait(share=0.08)
+            clock.play(Transform(cap, self.caption(fit_lines(step, 60, 2))), seconds=0.6)
+        clock.play(FadeIn(needle, shift=DOWN * 0.25), seconds=0.8)
+        self.room_parts = VGroup(room.mobject, mark, needle, *([tag] if tag is not None else []))
+        self.stage = VGroup(cap)
 
     def beat_views(self, clock) -> None:
+        """The C-arm turns around the patient (seen from the feet) to each view, in the data's
+        order; the monitor beside it shows that view; the angle is said in plain words once the
+        arm has settled."""
         views = self.tech.views
-        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=384, side=self.side,
+        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=self.FLUORO_PX, side=self.side,
                                   labeller=self.pose_labeller())
         self.fluoro.move_to(FLUORO_CENTER)
-        cap = self.caption([self.term(views[0].name), wrap(self.term(views[0].purpose), 60, 1)[0]])
-        clock.play(self.set_heading(self.says("heading.views")), *self.swap_stage(FadeIn(self.fluoro), FadeIn(cap)), seconds=0.8)
-        clock.play(self.fluoro.take_shot(), seconds=0.7)
+        axial = SpineView(self.model, "axial", axial_level=_vertebra_of(self.level) if self.level[0] != "S"
+                          else "L5")
+        bone = axial.spine_mobject(levels=[_vertebra_of(self.level) if self.level[0] != "S" else "L5"])
+        room = EndRoom(axial, self.level if self.level[0] != "S" else "L5", self.tech.position.posture, self.side,
+                       [n.entry for n in self.plan.needles], 6.0, 4.6, ILLUSTRATION_CENTER, bone=bone)
+        patient = room.patient()
+        arm = room.carm(self.poses[0])
+        marks = VGroup(*(room.entry_mark(n.entry) for n in self.plan.needles))
+        paths = VGroup(*(room.path(n.entry, n.tip) for n in self.plan.needles))
+        tag = self._side_tag()
+        if tag is not None:
+            at = room.side_point()
+            if self.tech.position.posture == "lateral":  # that side is up: the words above it
+                tag.next_to(at, UP, buff=0.1)
+            else:
+                tag.move_to(at + (LEFT if at[0] < ILLUSTRATION_CENTER[0] else RIGHT) * (tag.width / 2 + 0.05))
+                tag.shift(UP * 0.2)
+            # keep it inside the drawing's half of the frame
+            if tag.get_left()[0] < -6.2:
+                tag.shift(RIGHT * (-6.2 - tag.get_left()[0]))
+            if tag.get_right()[0] > -0.2:
+                tag.shift(LEFT * (tag.get_right()[0] + 0.2))
+        say = self.says
+        cap = self.caption(fit_lines(angle_words(self.poses[0], say, self._room_side_word), 60, 2))
+        leaving = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
+        clock.play(self.set_heading(self.says("heading.views")),
+                   *self.swap_stage(*leaving, FadeIn(patient), FadeIn(arm), FadeIn(self.fluoro), FadeIn(cap)),
+                   seconds=1.0)
+        extra = [Create(marks), FadeIn(paths)] + ([FadeIn(tag)] if tag is not None else [])
+        clock.play(self.fluoro.take_shot(), *extra, seconds=0.8)
         n = len(views) - 1
-        per = max(0.4, (clock.remaining_s - 0.5) / max(n, 1))
-        for view, pose in zip(views[1:], self.poses[1:]):
-            new_cap = self.caption([self.term(view.name), wrap(self.term(view.purpose), 60, 1)[0]])
-            clock.play(self.fluoro.rotate_to(pose, steps=3), Transform(cap, new_cap), seconds=min(per * 0.6, 2.0))
-            clock.wait(seconds=per * 0.4)
+        per = max(0.6, (clock.remaining_s - 0.3) / max(n, 1))
+        previous = self.poses[0]
+        for pose in self.poses[1:]:
+            turn = max(0.5, min(per * 0.55, 2.2))
+            tracker = ValueTracker(0.0)
+            arm.add_updater(lambda m, tr=tracker, p0=previous, p1=pose: m.become(room.carm(_between(p0, p1, tr.get_value()))))
+            clock.play(tracker.animate.set_value(1.0), self.fluoro.rotate_to(pose, steps=3), seconds=turn)
+            arm.clear_updaters()
+            arm.become(room.carm(pose))
+            clock.play(Transform(cap, self.caption(fit_lines(angle_words(pose, say, self._room_side_word), 60, 2))),
+                       seconds=0.4)
+            clock.wait(seconds=max(0.0, per - turn - 0.4))
+            previous = pose
+        self.room_parts = VGroup(patient, arm, marks, paths, *([tag] if tag is not None else []))
         self.stage = VGroup(cap)
 
     def beat_needle(self, clock) -> None:
@@ -292,26 +565,38 @@ class ProcedureScene(NarratedScene):
             anims.append(self.fluoro.rotate_to(pose, steps=3))
         needles = VGroup(*(always_redraw(lambda k=k: polyline_mobject(self.device_points(k), palette.NEEDLE, 5))
                            for k in range(len(self.paths))))
-        first = self.caption([self.context.get("needle") or self.term(self.tech.needle.words)])
-        clock.play(*self.swap_stage(FadeIn(first), *anims), seconds=1.0)
+        first = self.caption(fit_lines(self.context.get("needle") or self.term(self.tech.needle.words), 64, 2))
+        back = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
+        back += [FadeIn(m) for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
+                 if m is not None and m not in self.mobjects]
+        self.room_parts = VGroup()
+        clock.play(*self.swap_stage(FadeIn(first), *anims, *back), seconds=1.0)
         self.add(needles)
         # intermittent fluoroscopy: the needle moves a step, then a short shot shows where it
         # is; between shots the monitor holds the last image
         stops = self.paths[0].stops
         budget = clock.remaining_s - 0.8
         previous, cap = 0.0, first
-        for fraction, words in stops:
+        for fraction, words, kind in stops:
             move = max(0.4, budget * 0.6 * (fraction - previous))
             halfway = previous + 0.5 * (fraction - previous)
             clock.play(self.depth.animate.set_value(halfway), seconds=move / 2, rate_func=smooth)
             clock.play(self._shot(), seconds=0.35)
             clock.play(self.depth.animate.set_value(fraction), seconds=move / 2, rate_func=smooth)
-            new = self.caption(wrap(plain(self.term(words) if words else self.says("needle.target")), 64, 2))
+            new = self.caption(fit_lines(self._stop_words(kind, words), 64, 2))
             clock.play(Transform(cap, new), self._shot(), seconds=0.4)
             clock.wait(seconds=max(0.2, budget * 0.3 / len(stops) - 0.4))
             previous = fraction
         self.fluoro.set_needle(self.fluoro_device())
         self.needle_mob, self.stage = needles, VGroup(cap)
+
+    def _stop_words(self, kind: str, data_words: str) -> str:
+        """A needle stop in plain words: the script's ``needle.stop.<kind>`` (the data's words are
+        for clinicians: "the groove where the SAP meets the transverse process")."""
+        key = "needle.stop." + kind
+        if key in (self.context.get("screen") or {}):
+            return self.says(key)
+        return plain(self.term(data_words)) if data_words else self.says("needle.target")
 
     def _shot(self):
         """A short exposure of the needle where it is now."""
@@ -454,16 +739,18 @@ class ProcedureScene(NarratedScene):
                 cloud = Ellipse(width=self.mm(w * 1.2), height=np.linalg.norm(d) + self.mm(h * 0.6), color=colour,
                                 fill_opacity=0.7, stroke_width=0)
                 cloud.rotate(np.arctan2(d[1], d[0]) - np.pi / 2).move_to(at + d / 2)
+            if self.plan.approach == "transpedicular":  # bone cement (grey-white) fills the broken body
+                clouds[-1].set_fill(CEMENT)
+                cloud = self._cement_shape()
             grown.add(cloud)
         if med is None:
             card = fact_card(self.says("medicine.none_card"), list(self.words("medicine.none")), width=5.6,
                              accent=colour)
             clouds = VGroup()
         else:
-            drugs = [f"{self.term(d.name)} {self.term(d.dose)}" if d.dose else self.term(d.name) for d in med.drugs]
-            card = fact_card(self.says("medicine.card"), [plain(self.term(med.words)), ", ".join(drugs),
-                                                          self.term(med.volume_words)], width=5.6, accent=colour)
-        card.move_to(RIGHT * 3.5 + DOWN * 0.1)
+            card = fact_card(self.says("medicine.card"), [plain(self.term(med.words)), plain(self.term(med.volume_words))],
+                             width=5.6, accent=colour)
+        inside_safe(card.move_to(CARD_CENTER))
         fade = [FadeOut(self.fluoro)] if self.fluoro in self.mobjects else []
         clock.play(*self.swap_stage(self.set_heading(self.says("heading.medicine" if med else "heading.treatment")), *fade,
                                     FadeIn(card), *(FadeIn(c) for c in clouds)), seconds=1.0)
@@ -477,47 +764,93 @@ class ProcedureScene(NarratedScene):
         self.cloud, self.stage = clouds, VGroup(card)
 
     # procedure-specific beats: a card with the key facts beside the illustration -----------------
+    def _reveal(self, clock, card: VGroup, *with_first, keep: float = 0.0, extra=()) -> None:
+        """A fact card in, its items one at a time spread over the beat (so the picture changes
+        every few seconds, in step with the narration's sentences), then ``extra`` animations."""
+        box, (head, rows) = card[0], card[1]
+        rows = list(rows)
+        slots = len(rows) + len(extra)
+        clock.play(*with_first, FadeIn(box), FadeIn(head), *(FadeIn(rows[0], shift=LEFT * 0.15),) if rows else (),
+                   seconds=1.0)
+        gap = max(0.3, (clock.remaining_s - keep) / max(slots, 1))
+        for row in rows[1:]:
+            self._hold_with_pulses(clock, gap - 0.6)
+            clock.play(FadeIn(row, shift=LEFT * 0.15), seconds=0.6)
+        for anim in extra:
+            self._hold_with_pulses(clock, gap * 0.3)
+            clock.play(anim, seconds=max(0.6, gap * 0.7))
+        self._hold_with_pulses(clock, clock.remaining_s - keep)
+        # the parts came in one by one; from now on the card is one mobject (it leaves whole)
+        self.remove(box, head, *rows)
+        self.add(card)
+
+    def _hold_with_pulses(self, clock, seconds: float, every: float = 4.5) -> None:
+        """Wait ``seconds``; in a long wait a ring spreads from the needle tip every few seconds
+        (the eye goes back to where the work is done; no stretch of the video stands still)."""
+        seconds = max(0.0, seconds)
+        if seconds < every + 1.0 or self.illustration.mobject not in self.mobjects:
+            clock.wait(seconds=seconds)
+            return
+        tips = [self.illustration.to_scene(n.tip)[0] for n in self.plan.needles]
+        left = seconds
+        while left >= every:
+            clock.wait(seconds=every - 1.2)
+            rings = VGroup(*(Circle(radius=0.12, color=palette.ACCENT, stroke_width=4).move_to(t) for t in tips))
+            self.add(rings)
+            clock.play(rings.animate.scale(3.5).set_stroke(opacity=0.0), seconds=1.2)
+            self.remove(rings)
+            left -= every
+        clock.wait(seconds=left)
+
     def _fact_beat(self, clock, head: str, title: str, items: list[str], accent=palette.ACCENT, extra=()) -> None:
         card = fact_card(title, [i for i in items if i], width=5.8, accent=accent)
-        card.move_to(RIGHT * 3.5 + DOWN * 0.1)
+        inside_safe(card.move_to(CARD_CENTER))
         fade = [FadeOut(self.fluoro)] if self.fluoro is not None and self.fluoro in self.mobjects else []
-        clock.play(*self.swap_stage(self.set_heading(head), *fade, FadeIn(card, shift=LEFT * 0.2)), seconds=1.0)
+        self._reveal(clock, card, *self.swap_stage(self.set_heading(head), *fade), extra=extra)
         if fade:
             self.remove(self.fluoro)
-        for anim in extra:
-            clock.play(anim, share=0.4)
         self.stage = VGroup(card)
 
     def beat_stimulation(self, clock) -> None:
         s = self.conf.stimulation
         items = [self.says("stimulation.sensory", hz=self.number(s.sensory_hz), volts=self.number(s.sensory_max_v)),
-                 self.says("stimulation.motor", hz=self.number(s.motor_hz)),
-                 plain(self.term(s.words))]
+                 self.says("stimulation.motor", hz=self.number(s.motor_hz))]
         self._fact_beat(clock, self.says("heading.stimulation"), self.says("stimulation.card"), items)
 
     def beat_lesion(self, clock) -> None:
+        """The burn: a heat glow (red around, orange at the core) along each needle's bare tip,
+        the size the data gives; the numbing medicine's green is gone by then."""
         n = self.tech.needle
         r = self.tech.lesion_radius_mm or 2.0
+        active = n.active_tip_mm or 10.0
         heat = VGroup()
         for path in self.paths:
             d = path.tip - path.entry
             d = d / np.linalg.norm(d)
-            a = path.tip - d * (n.active_tip_mm or 10.0)
-            ends = self.illustration.to_scene(np.array([a, path.tip]))
-            heat.add(polyline_mobject(ends, "#FF7A1A", max(6.0, self.mm(2 * r) * 60)))
+            ends = self.illustration.to_scene(np.array([path.tip - d * active, path.tip]))
+            along = ends[1] - ends[0]
+            length = max(float(np.linalg.norm(along)), self.mm(2))
+            angle = float(np.arctan2(along[1], along[0]))
+            mid = 0.5 * (ends[0] + ends[1])
+            halo = Ellipse(width=length + self.mm(4 * r), height=max(self.mm(4 * r), 0.3), color=HEAT_OUTER,
+                           fill_opacity=0.4, stroke_width=0)
+            core = Ellipse(width=length + self.mm(2 * r), height=max(self.mm(2 * r), 0.14), color=HEAT_CORE,
+                           fill_opacity=0.9, stroke_width=0)
+            heat.add(VGroup(halo, core).rotate(angle).move_to(mid))
         items = [self.says("lesion.heat"),
                  self.says("lesion.tip", length=self.number(n.active_tip_mm), radius=self.number(r))
                  if n.active_tip_mm else "",
                  self.says("lesion.along")]
+        cool = [FadeOut(c) for c in getattr(self, "cloud", None) or [] if c in self.mobjects]
+        pulse = heat.animate(rate_func=lambda t: np.sin(np.pi * t) ** 2).scale(1.18)
         self._fact_beat(clock, self.says("heading.lesion"), self.says("lesion.card"), items, accent=palette.WARNING,
-                        extra=[FadeIn(heat)])
+                        extra=[AnimationGroup(*cool, FadeIn(heat, scale=0.5)), pulse])
 
     def beat_manometry(self, clock) -> None:
         m = self.conf.manometry
         items = [self.says("manometry.pressure", psi=self.number(m.max_psi)),
                  self.says("manometry.positive", pain=m.concordant_pain_min),
-                 self.says("manometry.control") if self.conf.control_contrast else "",
-                 plain(self.term(m.words))]
+                 self.says("manometry.control") if self.conf.control_contrast else ""]
         self._fact_beat(clock, self.says("heading.manometry"), self.says("manometry.card"), items)
 
     def beat_double_block(self, clock) -> None:
@@ -549,8 +882,25 @@ class ProcedureScene(NarratedScene):
     def beat_balloon(self, clock) -> None:
         variant = next((v for v in self.proc.variants if v.name == "kyphoplasty"), None)
         items = [plain(self.term(s)) for s in variant.steps] if variant else [plain(self.term(self.proc.summary))]
+        extra = []
+        if self.plan.approach == "transpedicular":
+            # the balloon at the needle's tip: it opens inside the broken body and pushes the
+            # sunken top back up, then comes out and leaves a space for the cement
+            c = self._body_corners()
+            at = self.illustration.to_scene(self.plan.tip)[0]
+            height = float(np.linalg.norm(c["tb"] - c["bb"])) * 0.55
+            width = float(np.linalg.norm(c["tf"] - c["tb"])) * 0.45
+            balloon = Ellipse(width=width, height=height, fill_color=BALLOON, fill_opacity=0.85, stroke_color=palette.TEXT,
+                              stroke_width=2).move_to(at)
+            small = balloon.copy().scale(0.12)
+            self.add(small)
+            extra = [Transform(small, balloon)]
+            if self.fracture is not None and self.fracture in self.mobjects:
+                extra.append(AnimationGroup(FadeOut(self.fracture[1]), FadeOut(self.fracture[2]),
+                                            small.animate.scale(0.2).set_opacity(0.0)))
+            self.balloon = small
         self._fact_beat(clock, self.says("heading.balloon"),
-                        self.term(variant.title) if variant else self.says("balloon.card"), items)
+                        self.term(variant.title) if variant else self.says("balloon.card"), items, extra=extra)
 
     def beat_steer_lead(self, clock) -> None:
         lead = self.tech.lead_tip
@@ -583,10 +933,25 @@ class ProcedureScene(NarratedScene):
         relief = fact_card(self.says("after.relief"), [self.words("relief")], width=5.6, accent=palette.OK, max_lines_per_item=5)
         risks = fact_card(self.says("after.risks"), list(self.words("risks"))[:3], width=5.8, accent=palette.WARNING,
                           max_lines_per_item=2)
-        VGroup(relief, risks).arrange(RIGHT, buff=0.5, aligned_edge=UP).move_to(DOWN * 0.3)
+        VGroup(relief, risks).arrange(RIGHT, buff=0.5, aligned_edge=UP).move_to(UP * 0.4)
+        inside_safe(VGroup(relief, risks))
+        # the relief card, then each risk in turn with the narration; between them the item
+        # being spoken of is pointed out, so nothing stands still for long
+        box, (head, rows) = risks[0], risks[1]
+        steps = [(FadeIn(box), FadeIn(head), FadeIn(rows[0])), *((FadeIn(r, shift=LEFT * 0.15),) for r in rows[1:])]
         clock.play(self.set_heading(self.says("heading.after")), FadeIn(relief), seconds=1.0)
-        clock.wait(share=0.25)
-        clock.play(FadeIn(risks), seconds=1.0)
+        gap = max(1.0, clock.remaining_s / (len(steps) + 0.5))
+        latest = relief[1]
+        for anims, row in zip(steps, rows):
+            clock.wait(seconds=max(0.0, gap / 2 - 0.6))
+            clock.play(Indicate(latest, scale_factor=1.04, color=palette.TEXT), seconds=0.6)
+            clock.wait(seconds=max(0.0, gap / 2 - 0.6))
+            clock.play(*anims, seconds=0.6)
+            latest = row
+        clock.wait(seconds=max(0.0, clock.remaining_s / 2 - 0.3))
+        clock.play(Indicate(latest, scale_factor=1.04, color=palette.TEXT), seconds=0.6)
+        self.remove(box, head, *rows)
+        self.add(risks)
         self.stage = VGroup(relief, risks)
 
     def beat_closing(self, clock) -> None:

@@ -11,7 +11,7 @@ from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, Line, VGroup
 
 from spine.anatomy.levels import REGIONS, neighbours
 from spine.anatomy.model import SpineModel
-from scenes.kit.anatomy_views import SpineView
+from scenes.kit.anatomy_views import FittedView, SpineView
 from scenes.kit import palette
 from scenes.kit.cards import closing_card, heading, paragraph, play_title, text, title_card
 from scenes.narrated import NarratedScene
@@ -31,6 +31,9 @@ def pointer(label: str, target, label_at, px: float = 28, color: str = palette.T
     """A label at ``label_at`` with a thin line to ``target`` (scene points)."""
     tag = text(label, px, color)
     tag.move_to(label_at)
+    for edge, limit, sign in ((tag.get_right()[0], 6.3, -1), (tag.get_left()[0], -6.3, 1)):
+        if (edge - limit) * sign < 0:  # inside the title-safe area
+            tag.shift(RIGHT * (limit - edge))
     start = tag.get_left() if target[0] < tag.get_center()[0] else tag.get_right()
     line = Line(start, target, color=color, stroke_width=2.5)
     return VGroup(line, tag)
@@ -65,6 +68,8 @@ class SpineAtlasScene(NarratedScene):
     def beat_curves(self, clock) -> None:
         notes = paragraph(list(self.words("curves.notes")), px=34)
         notes.move_to(RIGHT * 3.9 + DOWN * 1.6)
+        if notes.get_right()[0] > 6.3:  # inside the title-safe area
+            notes.shift(LEFT * (notes.get_right()[0] - 6.3))
         clock.play(FadeIn(notes), seconds=1.0)
 
     def beat_vertebra(self, clock) -> None:
@@ -83,25 +88,64 @@ class SpineAtlasScene(NarratedScene):
         self.swap(clock, self.says("vertebra.heading"), section, seconds=1.2)
         clock.play(LaggedStart(*(FadeIn(mk) for mk in marks), lag_ratio=0.8), share=0.6)
 
+    def canal_section(self, height: float = 4.6, center=LEFT * 1.5 + DOWN * 0.4):
+        """The slice through the L4-L5 disc with the canal's contents inside the bony ring: the
+        dural sac, the nerve roots of the cauda equina, the epidural fat and the ligament at the
+        back (the structures of L4 and L5 the plane cuts, too: the facet joints beside the canal)."""
+        view = zoomed_view(self.model, "axial", "L4-L5", height, center, axial_level="L4-L5")
+        return view, view.spine_mobject(levels=["L4-L5", "L4", "L5"])
+
+    def canal_labels(self, view) -> VGroup:
+        m = self.model
+
+        def centre(kind, level):
+            found = [s for s in m.structures() if s.kind == kind and s.level == level]
+            return view.project(found[0].solid.center)[0] if found else None
+
+        marks = VGroup()
+        for key, point, at, colour in (
+                ("canal.dura", centre("dural_sac", "L4"), RIGHT * 4.3 + UP * 2.0, palette.DURA),
+                ("canal.nerves", centre("cauda_equina", "L4"), RIGHT * 4.3 + UP * 0.9, palette.NERVE),
+                ("canal.fat", view.project(m.landmark("L4-L5", "epidural_space"))[0], RIGHT * 4.3 + DOWN * 0.2,
+                 palette.LIGAMENT),
+                ("canal.ligament", centre("ligamentum_flavum", "L4-L5"), RIGHT * 4.3 + DOWN * 1.3, palette.LIGAMENT)):
+            if point is not None:
+                marks.add(pointer(self.says(key), point, at, color=colour))
+        return marks
+
     def beat_disc(self, clock) -> None:
-        view = zoomed_view(self.model, "axial", "L4-L5", 4.6, LEFT * 1.5 + DOWN * 0.4, axial_level="L4-L5")
-        section = view.spine_mobject(levels=["L4-L5"])
+        view, section = self.canal_section()
         centre = view.project(self.model.landmark("L4-L5", "nucleus_centre"))[0]
         marks = VGroup(
-            pointer(self.says("disc.nucleus"), centre, RIGHT * 4.0 + UP * 1.2, color=palette.NUCLEUS),
-            pointer(self.says("disc.annulus"), centre + LEFT * 1.3, RIGHT * 4.0 + DOWN * 1.2, color=palette.DISC),
+            pointer(self.says("disc.nucleus"), centre, RIGHT * 4.3 + DOWN * 0.3, color=palette.NUCLEUS),
+            pointer(self.says("disc.annulus"), centre + LEFT * 1.3, RIGHT * 4.3 + DOWN * 1.4, color=palette.DISC),
         )
         self.swap(clock, self.says("disc.heading"), section, seconds=1.2)
-        clock.play(LaggedStart(*(FadeIn(mk) for mk in marks), lag_ratio=0.8), share=0.5)
+        clock.play(LaggedStart(*(FadeIn(mk) for mk in marks), lag_ratio=0.8), share=0.3)
+        clock.play(LaggedStart(*(FadeIn(mk) for mk in self.canal_labels(view)[:2]), lag_ratio=0.8), share=0.3)
 
     def beat_nerves(self, clock) -> None:
-        view = zoomed_view(self.model, "lateral", "L1-L2", 0.5, LEFT * 2.6 + DOWN * 0.2)
-        levels = ["T11", "T11-T12", "T12", "T12-L1", "L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4"]
-        drawing = view.spine_mobject(levels=levels, near_side=False)
-        note = paragraph(list(self.words("nerves.notes")), px=30)
-        note.move_to(RIGHT * 3.8)
-        self.swap(clock, self.says("nerves.heading"), drawing, seconds=1.5)
-        clock.play(FadeIn(note), seconds=1.0)
+        """The lower spine cut away from the side: the cord ending at the model's conus (about
+        L1-L2), the cauda equina below it and each root leaving through its foramen."""
+        levels = ["T11", "T11-T12", "T12", "T12-L1", "L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4", "L4-L5", "L5",
+                  "L5-S1", "S1"]
+        side = SpineView(self.model, "lateral")
+        fitted = FittedView(side, side.spine_mobject(levels=levels, near_side=False), 5.6, LEFT * 3.0 + DOWN * 0.15)
+        conus = [s for s in self.model.structures() if s.kind == "conus"]
+        notes = list(self.words("nerves.notes"))
+        note = paragraph(notes, px=30)
+        note.move_to(RIGHT * 3.6 + DOWN * 0.6)
+        if note.get_right()[0] > 6.3:  # inside the title-safe area
+            note.shift(LEFT * (note.get_right()[0] - 6.3))
+        self.swap(clock, self.says("nerves.heading"), fitted.mobject, seconds=1.5)
+        if conus:
+            lo = conus[0].solid.bounding_box()[0]
+            tip = fitted.to_scene(np.array([conus[0].solid.center[0], conus[0].solid.center[1], lo[2]]))[0]
+            mark = pointer(self.says("nerves.cord_end"), tip, RIGHT * 2.6 + UP * 1.6, color=palette.CORD)
+            clock.play(FadeIn(mark), seconds=0.8)
+        for row in note:  # one note at a time, with the narration
+            clock.play(FadeIn(row, shift=LEFT * 0.1), seconds=0.7)
+            clock.wait(share=0.12)
 
     def beat_facet(self, clock) -> None:
         view = zoomed_view(self.model, "posterior", "L4-L5", 3.2, LEFT * 1.8)
@@ -115,26 +159,30 @@ class SpineAtlasScene(NarratedScene):
         clock.play(FadeIn(marks), seconds=1.0)
 
     def beat_epidural(self, clock) -> None:
-        view = zoomed_view(self.model, "axial", "L4-L5", 4.6, LEFT * 1.5 + DOWN * 0.4, axial_level="L4-L5")
-        section = view.spine_mobject(levels=["L4-L5"])
-        window = view.project(self.model.landmark("L4-L5", "interlaminar_window"))[0]
-        marks = VGroup(pointer(self.says("epidural.label"), window, RIGHT * 4.0 + DOWN * 1.0, color=palette.MEDICATION))
+        view, section = self.canal_section()
+        window = view.project(self.model.landmark("L4-L5", "epidural_space"))[0]
+        marks = VGroup(pointer(self.says("epidural.label"), window, LEFT * 5.0 + DOWN * 2.2, color=palette.MEDICATION))
         self.swap(clock, self.says("epidural.heading"), section, seconds=1.2)
         clock.play(FadeIn(marks), seconds=1.0)
+        clock.play(LaggedStart(*(FadeIn(mk) for mk in self.canal_labels(view)), lag_ratio=0.8), share=0.45)
 
     def beat_level(self, clock) -> None:
         level = self.level
         near = neighbours(level)
-        lateral = zoomed_view(self.model, "lateral", level, 1.0, LEFT * 4.6 + DOWN * 0.3)
-        posterior = zoomed_view(self.model, "posterior", level, 1.0, DOWN * 0.3)
+        # each drawing at least half the frame's height (the level with its neighbours)
+        lateral = zoomed_view(self.model, "lateral", level, 2.4, LEFT * 4.5 + UP * 0.3)
+        posterior = zoomed_view(self.model, "posterior", level, 2.4, UP * 0.3)
         axial_level = level
-        axial = zoomed_view(self.model, "axial", axial_level, 2.6, RIGHT * 4.6 + DOWN * 0.3, axial_level=axial_level)
+        axial = zoomed_view(self.model, "axial", axial_level, 3.0, RIGHT * 4.5 + UP * 0.3, axial_level=axial_level)
         drawings = VGroup(lateral.spine_mobject(levels=near, highlight=level),
                           posterior.spine_mobject(levels=near, highlight=level),
                           axial.spine_mobject(levels=[level]))
         captions = VGroup(*(text(t, 28, palette.TEXT_MUTED) for t in self.words("level.views")))
-        for cap, x in zip(captions, (-4.6, 0.0, 4.6)):
-            cap.move_to(np.array([x, -3.2, 0.0]))
+        for drawing in drawings:  # as large as fits: side by side (4.2 wide), between heading and captions
+            drawing.scale(min(4.2 / drawing.width, 4.8 / drawing.height))
+            drawing.move_to(np.array([drawing.get_center()[0], 0.3, 0.0]))
+        for cap, x in zip(captions, (-4.5, 0.0, 4.5)):
+            cap.move_to(np.array([x, -2.55, 0.0]))  # above the player's caption band
         self.swap(clock, self.says("level.heading", level=level), drawings, captions, seconds=1.5)
 
     def beat_closing(self, clock) -> None:

@@ -129,7 +129,7 @@ def test_needle_on_illustration_ends_at_the_projected_tip(name):
         device = path.fluoro_device(1.0)
         assert np.allclose(device.tip, plan_tip, atol=1e-6)
         # the stops are in order and end at the target
-        fractions = [f for f, _ in path.stops]
+        fractions = [f for f, _, _ in path.stops]
         assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     # the drawing and the needle share one mapping: a landmark drawn from the view lands where
     # the fitted mobject put it (drawing scaled about the fit's centre)

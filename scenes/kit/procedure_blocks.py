@@ -17,6 +17,7 @@ from manim import DOWN, LEFT, RoundedRectangle, VGroup, VMobject
 from spine.imaging.layers import GAUGE_OD_MM, Needle
 from scenes.kit import palette
 from scenes.kit.cards import paragraph, text
+from scenes.kit.typography import MIN_TEXT_PX, TextDoesNotFit
 
 # Approaches whose illustration is drawn from behind (the joints and their nerves lie
 # beside the spine; from the side they hide behind the bodies).
@@ -84,15 +85,15 @@ class DevicePath:
         seg = np.linalg.norm(np.diff(self.points, axis=0), axis=1)
         self.cum = np.concatenate([[0.0], np.cumsum(seg)])
         self.length = float(self.cum[-1])
-        # each stop: (fraction of the path where it is, its words)
+        # each stop: (fraction of the path where it is, its words in the data, its kind)
         self.stops = []
         for w in stops:
             d = np.linalg.norm(self.points - np.asarray(w.point), axis=1)
             k = int(np.argmin(d))
-            self.stops.append((float(self.cum[k] / self.length), w.label))
+            self.stops.append((float(self.cum[k] / self.length), w.label, w.kind))
         self.stops.sort(key=lambda s: s[0])
         if not self.stops or self.stops[-1][0] < 1.0 - 1e-9:
-            self.stops.append((1.0, ""))  # no words of its own: the scene shows its word for "the target"
+            self.stops.append((1.0, "", "target"))  # no words of its own: the scene's word for "the target"
         self.lead = np.asarray(needle_pass.lead, float) if len(needle_pass.lead) else np.zeros((0, 3))
         if len(self.lead):
             lseg = np.linalg.norm(np.diff(self.lead, axis=0), axis=1)
@@ -227,12 +228,16 @@ def plain(sentence: str) -> str:
     return s[:1].upper() + s[1:] if s else s
 
 
-def wrap(words: str, width: int = 38, max_lines: int = 3) -> list[str]:
-    lines = textwrap.wrap(words, width)
+def fit_lines(words: str, width: int = 38, max_lines: int = 3) -> list[str]:
+    """``words`` wrapped into lines of at most ``width`` characters; more than ``max_lines``
+    lines is a :class:`TextDoesNotFit` (the copy is written to fit; nothing is cut off)."""
+    lines = textwrap.wrap(str(words), width)
     if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1].rstrip(" ,;") + " …"
+        raise TextDoesNotFit(words, f"{max_lines} line{'s' if max_lines > 1 else ''} of about {width} characters")
     return lines
+
+
+wrap = fit_lines
 
 
 def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = palette.ACCENT,
@@ -245,13 +250,21 @@ def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = pa
         if not item:
             continue
         chars = max(18, int(room / (px * 0.0045)))
+        body = None
         while True:  # re-wrap narrower until the lines fit the card at full size
-            lines = wrap(item, chars, max_lines_per_item)
+            try:
+                lines = fit_lines(item, chars, max_lines_per_item)
+            except TextDoesNotFit:
+                if body is None:
+                    raise
+                break  # narrower would take too many lines: the widest that did, a little smaller
             body = paragraph(lines, px=px, color=palette.TEXT_MUTED, buff=0.1)
             if body.width <= room or chars <= 16:
                 break
             chars -= 3
         if body.width > room:
+            if room / body.width * px < MIN_TEXT_PX:
+                raise TextDoesNotFit(item, f"{max_lines_per_item} lines across a card {width:.1f} units wide")
             body.scale_to_fit_width(room)
         dot = text("•", px, accent)
         dot.next_to(body[0], LEFT, buff=0.15)
@@ -264,3 +277,35 @@ def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = pa
                            fill_color=palette.PANEL, fill_opacity=0.95, stroke_color=accent, stroke_width=3)
     box.move_to(content)
     return VGroup(box, content)
+
+
+# -- small drawings of a procedure (the overview's kinds of injection) -------------------------------
+VIGNETTE_LEVELS = ("L3", "L3-L4", "L4", "L4-L5", "L5", "L5-S1", "S1")
+
+
+class VignetteDrawings:
+    """Two small drawings of the lower lumbar spine, made once and copied for each vignette:
+    from the side (epidural needles come in from behind) and from behind with the pelvis
+    (the joints and their nerves lie beside the spine)."""
+
+    def __init__(self, model):
+        from scenes.kit.anatomy_views import SpineView
+
+        self.model = model
+        self.views = {"lateral": SpineView(model, "lateral"), "posterior": SpineView(model, "posterior")}
+        lateral = self.views["lateral"].spine_mobject(levels=VIGNETTE_LEVELS)
+        back = self.views["posterior"]
+        posterior = VGroup(back.spine_mobject(levels=[None], kinds=["ilium_posterior", "si_joint"]),
+                           back.spine_mobject(levels=(*VIGNETTE_LEVELS, "S2", "S3")))
+        self.mobjects = {"lateral": lateral, "posterior": posterior}
+
+    def vignette(self, name: str, width: float, height: float, center) -> tuple[Fitted, list]:
+        """(the fitted drawing, the plan's needles) for procedure ``name`` at its default level."""
+        from spine.procedures.planner import plan_needle
+
+        plan = plan_needle(name)
+        kind = "posterior" if plan.approach in POSTERIOR_APPROACHES else "lateral"
+        mob = self.mobjects[kind].copy()
+        ends = [p for n in plan.needles for p in (n.entry, n.tip)]
+        fitted = Fitted(self.views[kind], mob, width, height, center, extra_points=np.array(ends))
+        return fitted, list(plan.needles)

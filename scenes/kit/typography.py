@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from spine.errors import SpineError
+
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 FONT_DIR = ASSETS / "fonts"
 FONT_FAMILY = "DejaVu Sans"
@@ -33,3 +35,17 @@ def register_fonts() -> str:
 def font_size_for_px(px: float) -> float:
     """Manim font_size giving text of about ``px`` pixels (em height) at 1080p."""
     return max(px, MIN_TEXT_PX) / _PX_PER_FONT_SIZE
+
+
+class TextDoesNotFit(SpineError):
+    """On-screen words longer than their box: the copy must be written to fit (never cut off
+    with "..."). Raised with the words; the scene adds the video, the beat and the script key."""
+
+    def __init__(self, words: str, room: str = "", where: str = ""):
+        self.words, self.room, self.where = str(words), room, where
+        shown = self.words if len(self.words) <= 80 else self.words[:77] + "..."
+        super().__init__(f"{where}the on-screen words '{shown}' do not fit their box ({room}); "
+                         f"write them shorter in the script's screen: section")
+
+    def __reduce__(self):  # the same error in another process (a render worker's)
+        return (type(self), (self.words, self.room, self.where))

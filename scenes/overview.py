@@ -14,7 +14,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging import CArmPose, Needle
-from scenes.kit.fluoro_panel import FluoroPanel
+from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
 from scenes.kit.procedure_blocks import VignetteDrawings
 from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
@@ -112,7 +112,7 @@ class OverviewScene(NarratedScene):
 
     # 5 ------------------------------------------------------------------------------------
     def beat_guidance(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.0, size=384, blank=True,
+        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.0, size=monitor_pixels(4.0), blank=True,
                                   labeller=self.pose_labeller())
         self.fluoro.move_to(RIGHT * 3.4 + UP * 0.55)  # its words below it stay above the player's caption band
         caption = paragraph(self.words("guidance.lines"), px=30, centred=True, max_width=6.6)
@@ -140,7 +140,7 @@ class OverviewScene(NarratedScene):
 
     # 7 ------------------------------------------------------------------------------------
     def beat_needle(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.0, size=384,
+        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.0, size=monitor_pixels(4.0),
                                   labeller=self.pose_labeller())
         self.fluoro.move_to(RIGHT * 3.6 + UP * 0.4)
         entry, tip = self.entry, self.tip

@@ -17,7 +17,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Circle, Create, Dot, I
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
-from scenes.kit.fluoro_panel import FluoroPanel
+from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
 from scenes.kit.cards import SAFE_WIDTH, closing_card, heading, panel, paragraph, play_title, text, title_card
 from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, fit_lines, glow_size_mm,
@@ -180,7 +180,8 @@ def inside_safe(mob, margin: float = 0.05):
 
 class ProcedureScene(NarratedScene):
     data_words = staticmethod(data_words)
-    FLUORO_PX = 384  # the monitor's image size (pixels); its place and size on screen do not depend on it
+    FLUORO_PX: int | None = None  # the monitor's image size (pixels; None: monitor_pixels at this resolution);
+    # its place and size on screen do not depend on it
 
     # -- words that must fit -------------------------------------------------------------------
     def words(self, key: str):
@@ -507,7 +508,7 @@ class ProcedureScene(NarratedScene):
         order; the monitor beside it shows that view; the angle is said in plain words once the
         arm has settled."""
         views = self.tech.views
-        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=self.FLUORO_PX, side=self.side,
+        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=self.FLUORO_PX or monitor_pixels(FLUORO_HEIGHT), side=self.side,
                                   labeller=self.pose_labeller())
         self.fluoro.move_to(FLUORO_CENTER)
         axial = SpineView(self.model, "axial", axial_level=_vertebra_of(self.level) if self.level[0] != "S"

@@ -1,8 +1,9 @@
-"""The procedure videos: one generic ProcedureScene, rendered for real at preview quality.
+"""The procedure videos: one generic ProcedureScene, rendered for real at the test quality.
 
 All eleven procedures are rendered at their default level and side through ``render.py
 all`` as a media team runs it (espeak-ng voice: real speech, cheaper than piper), and each
-finished file is checked: H.264 video at 854x480, spoken audio, chapters and captions that
+finished file is checked: H.264 video at the test quality's 192x108 (10 fps: the suite's
+smallest real render; the scene, speech, captions and chapters are those of any quality), spoken audio, chapters and captions that
 match the sidecar, beats in the script's order. A unit-level check proves the needle drawn
 on the illustration ends where the view projects the planned tip, and the needle sent to
 the fluoroscopy ends at the same 3D tip.
@@ -20,6 +21,7 @@ import yaml
 
 from spine.procedures.catalog import PROCEDURE_ORDER
 from tests.conftest import ROOT, run_cli
+from tests.test_catalog_plugin import TEST_QUALITY
 
 pytestmark = pytest.mark.render
 
@@ -38,12 +40,13 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     only = [a for name in RENDERED for a in ("--only", name)]
     catalog = out.parent / f"{out.name}-catalog.yaml"  # the English defaults only (catalog.yaml adds Spanish)
     catalog.write_text("include_defaults: true\nvariants: []\n", encoding="utf-8")
-    proc = run_cli("all", "--quality", "preview", "--voice", "espeak", "-j", "2", "--no-gallery", "--catalog", str(catalog),
-                   "--output-dir", str(out), "--cache-dir", str(cache), "--quiet", *only)
+    proc = run_cli("all", "--quality", "test", "--voice", "espeak", "-j", "2", "--no-gallery", "--catalog", str(catalog),
+                   "--output-dir", str(out), "--cache-dir", str(cache), "--quiet", *only,
+                   env={"SPINE_CATALOG_PLUGINS": "tests/test_catalog_plugin.py"})  # registers the test quality
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     found = {}
     for name in RENDERED:
-        mp4s = sorted(out.glob(f"{name}-*preview.mp4"))
+        mp4s = sorted(out.glob(f"{name}-*test.mp4"))
         assert len(mp4s) == 1, f"{name}: {mp4s}"
         found[name] = mp4s[0]
     return found
@@ -60,7 +63,7 @@ def probe(mp4: Path) -> dict:
 def test_sidecar_beats_follow_the_script(rendered, name):
     mp4 = rendered[name]
     sidecar = json.loads(mp4.with_suffix(".json").read_text())
-    assert sidecar["video"] == name and sidecar["quality"] == "preview"
+    assert sidecar["video"] == name and sidecar["quality"] == "test"
     beats = sidecar["beats"]
     assert [b["id"] for b in beats] == _script_ids(name)
     for before, after in zip(beats, beats[1:]):
@@ -76,7 +79,7 @@ def test_chapters_in_the_file_match_the_sidecar(rendered, name):
     assert titles == [c["title"] for c in sidecar["chapters"]]
     assert len(titles) >= 5
     video = [s for s in info["streams"] if s["codec_type"] == "video"][0]
-    assert (video["width"], video["height"]) == (854, 480)
+    assert (video["width"], video["height"]) == (TEST_QUALITY.width, TEST_QUALITY.height)
     assert video["codec_name"] == "h264"
 
 

@@ -39,6 +39,18 @@ from spine.imaging.marker import side_marker
 __all__ = ["FluoroPanel", "grey_to_rgba"]
 
 
+def monitor_pixels(height_units: float, largest: int = 384) -> int:
+    """The monitor image's size for a panel ``height_units`` tall at the render's resolution:
+    about 1.2 image pixels per screen pixel (rounded up to 32), at least 96 and at most
+    ``largest``. A 1080p panel of 4 units (540 px on screen) keeps the 384 px image; a preview
+    panel draws 288 px and the test quality's 96 px, so a small render does not trace rays
+    for pixels it cannot show."""
+    from manim import config
+
+    on_screen = height_units / config.frame_height * config.pixel_height
+    return int(min(largest, max(96, -(-on_screen * 1.2 // 32) * 32)))
+
+
 def grey_to_rgba(grey: np.ndarray, field_fraction: float) -> np.ndarray:
     """(H, W, 4) uint8: grey image, transparent outside the circular field (soft edge)."""
     size = grey.shape[0]

@@ -161,14 +161,19 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
 
 
 def _resolve(entry: CatalogEntry) -> VideoRequest:
-    spec = _REGISTERED.get(entry.video)
+    return resolve_video(entry.video, entry.level, entry.side)
+
+
+def resolve_video(name: str, level: str | None = None, side: str | None = None) -> VideoRequest:
+    """:func:`spine.videos.resolve`, plus the videos an extension registered (no levels or sides)."""
+    spec = _REGISTERED.get(name)
     if spec is not None:
-        if entry.level or entry.side:
-            raise RequestError(f"'{entry.video}' has no level or side to choose")
+        if level or side:
+            raise RequestError(f"'{name}' has no level or side to choose")
         return VideoRequest(spec, None, None)
     from spine.videos import resolve
 
-    return resolve(entry.video, entry.level, entry.side)
+    return resolve(name, level, side)
 
 
 def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
@@ -378,6 +383,71 @@ def split_beats(frames: Sequence[int], parts: int, ff_cost: float = FAST_FORWARD
         else:
             best, hi = found, mid
     return best
+
+
+def render_beats(job: Job, storyboard, workers: int, progress: Report) -> list[str]:
+    """Draw one video's beats in ``workers`` processes at once; returns every beat's segment key.
+
+    The beats are cut into contiguous ranges (:func:`split_beats`), each drawn as a render
+    task of ``render.py all`` (:func:`task_render`): the first by this process (it starts at
+    once, with no fast-forward), the others by worker processes started for them. The
+    segments land in the cache, and the index that joins them is written here. ``render -j N``
+    uses this, so one video uses every core (x264 encodes each segment on one thread, for
+    machine-independent bytes). A failed range raises with the worker's error; Ctrl-C
+    stops the workers (they remove their temporary files).
+    """
+    from pipeline.cluster import LocalPool, plugins_from_env
+    from pipeline.incremental import write_index
+
+    ranges = split_beats([b.frames for b in storyboard.beats], workers)
+    keys: dict[int, str] = {}
+    drawn: list[int] = []
+    started = time.monotonic()
+    tasks = {f"render-{n}-{job.stem}": beats for n, beats in enumerate(ranges[1:], start=1)}
+
+    def on_progress(beats: list[int], payload: Any) -> None:
+        if isinstance(payload, tuple) and payload and payload[0] == "beat" and payload[1] in beats:
+            index = payload[1]
+            progress(f"  frames {index + 1}/{len(storyboard.beats)}: {storyboard.beats[index].id} "
+                     f"({'drawn' if payload[3] else 'cached'})")
+
+    def take(rendered: Rendered) -> None:
+        keys.update(rendered.keys)
+        drawn.extend(rendered.drawn)
+
+    pool = LocalPool(len(tasks), plugins_from_env()) if tasks else None
+    interrupted = False
+    try:
+        for task_id, beats in tasks.items():
+            pool.submit(task_id, task_render, (job, storyboard, beats, False))
+        if pool is not None:
+            progress(f"  {len(storyboard.beats)} beats in {len(ranges)} ranges: this process and {pool.describe()}")
+        take(task_render(job, storyboard, ranges[0], False, report=lambda m: on_progress(ranges[0], m)))
+        while tasks:
+            for kind, task_id, payload in pool.poll(0.5):
+                if task_id not in tasks:
+                    continue
+                if kind == "progress":
+                    on_progress(tasks[task_id], payload)
+                    continue
+                beats = tasks.pop(task_id)
+                where = f"beats {beats[0] + 1}-{beats[-1] + 1}"
+                if kind == "lost":
+                    raise RuntimeError(f"{job.stem}: drawing {where}: {payload}")
+                if not payload.ok:
+                    raise RuntimeError(f"{job.stem}: drawing {where} failed in a worker: {payload.error}\n"
+                                       + payload.detail.rstrip())
+                take(payload.value)
+    except BaseException:
+        interrupted = True
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(interrupt=interrupted)
+    ordered = [keys[i] for i in range(len(storyboard.beats))]
+    write_index(job.options.cache_dir, job.request, storyboard, job.options.quality, ordered)
+    progress(f"  {len(drawn)} of {len(ordered)} beats drawn, the rest reused ({time.monotonic() - started:.1f} s)")
+    return ordered
 
 
 # ---------------------------------------------------------------------------------------

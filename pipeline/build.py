@@ -158,11 +158,14 @@ def render_frames(request: VideoRequest, storyboard: Storyboard, quality: str, w
     without re-encoding (see :mod:`pipeline.incremental`). With ``workers`` > 1 the beats
     still to draw are cut into contiguous ranges drawn by that many worker processes at
     once, as ``render.py all`` does (:func:`pipeline.catalog.render_beats`): the same
-    segments, so the same frames as one process.
+    segments, so the same frames as one process. An edit of a video rendered before (a
+    checkpoint covers its first beats) is redrawn by one pass, which stops once the rest
+    is known.
     """
-    from pipeline.incremental import read_index, render_movie
+    from pipeline.incremental import read_index, render_movie, resume_point
 
-    if workers > 1 and read_index(cache_dir, request, storyboard, quality) is None:
+    if workers > 1 and read_index(cache_dir, request, storyboard, quality) is None \
+            and resume_point(cache_dir, request, storyboard, quality) == 0:
         from pipeline.catalog import Job, render_beats
 
         job_options = options if options is not None else BuildOptions(quality=quality, cache_dir=Path(cache_dir))

@@ -1096,6 +1096,17 @@ def _choose_start(cache_dir: Path, context_token: str, storyboard, wanted: set[i
     return 0, None
 
 
+def resume_point(cache_dir: Path, request, storyboard, quality: str) -> int:
+    """The beat a render pass of the whole storyboard would start at from a checkpoint (0: none).
+
+    Above 0, an earlier render of this video reached that beat with the same beats before
+    it: what is left is most likely an edit, which one pass redraws best (it stops as soon
+    as the rest is known), so ``render -j N`` does not cut it into ranges.
+    """
+    token = _context_token(request, quality, storyboard.context)
+    return _choose_start(Path(cache_dir), token, storyboard, set(range(len(storyboard.beats))))[0]
+
+
 def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Path, *, beats: Iterable[int] | None = None,
                 force: bool = False, progress: Progress = _quiet,
                 on_beat: Callable[[int, bool], None] | None = None, checkpoints: bool = True) -> PassReport:
@@ -1127,7 +1138,10 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
     np.random.seed(SEED)
     try:
         with tempconfig(manim_settings(quality, work_dir)):
-            scene = request.spec.scene_class()(storyboard=storyboard)
+            from pipeline.scene_writer import renderer_for
+
+            scene_class = request.spec.scene_class()
+            scene = scene_class(storyboard=storyboard, renderer=renderer_for(scene_class))
             director = _Director(scene, request, storyboard, quality, cache_dir, work_dir, wanted, force, progress, on_beat,
                                  context_token, start, checkpoint)
             scene.beat_listener = director

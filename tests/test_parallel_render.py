@@ -48,3 +48,32 @@ def test_two_processes_draw_the_frames_and_sound_of_one(tmp_path):
     assert len(set(frames)) > 10  # frames that move: the comparison means something
     assert frame_md5s(two) == frames
     assert audio_samples_md5(two) == audio_samples_md5(one)
+
+
+def test_a_held_frame_converted_once_encodes_to_the_same_bytes(tmp_path):
+    """The segment writer converts a held frame once (pipeline/scene_writer.py); x264 must get
+    the same pictures: the segment's bytes equal those of Manim's own encoder."""
+    from fractions import Fraction
+
+    import numpy as np
+    from manim._config.video_encoder import VideoEncoderSpec
+    from manim.scene.video_segment_encoder import VideoSegmentEncoder
+
+    from pipeline.incremental import SEGMENT_ENCODER_OPTIONS
+    from pipeline.scene_writer import HeldFrameEncoder
+
+    rng = np.random.default_rng(7)
+    pictures = [np.ascontiguousarray(rng.integers(0, 256, (36, 64, 4), dtype=np.uint8)) for _ in range(3)]
+    spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 64, 36, Fraction(10),
+                            tuple((k, str(v)) for k, v in {**SEGMENT_ENCODER_OPTIONS, "preset": "medium"}.items()))
+
+    def segment(encoder_class, name: str) -> bytes:
+        encoder = encoder_class(target=tmp_path / name, spec=spec)
+        for picture, repeat in zip(pictures, (1, 12, 5)):
+            encoder.write_frame(picture, repeat=repeat)
+        encoder.finish()
+        return (tmp_path / name).read_bytes()
+
+    manims, ours = segment(VideoSegmentEncoder, "manim.mp4"), segment(HeldFrameEncoder, "held.mp4")
+    assert len(frame_md5s(tmp_path / "held.mp4")) == 18
+    assert ours == manims

@@ -18,7 +18,8 @@ video's length; the last line is ``ratio_to_floor_warm R``. Targets on 2 cores: 
     python bench/render.py --quality preview                # quicker, for iterating
     python bench/render.py --video spine-atlas --quality preview
 
-The anatomy's mesh cache (``SPINE_ANATOMY_CACHE``) is kept: it holds the bones' geometry,
+Everything runs in a snapshot of the repository (``git archive HEAD``, or the working tree
+with ``--worktree``), so files edited meanwhile do not mix into the run. The anatomy's mesh cache (``SPINE_ANATOMY_CACHE``) is kept: it holds the bones' geometry,
 not frames. Results are also written to ``bench/results/render-<time>.json``.
 """
 
@@ -54,17 +55,34 @@ def timed(cmd: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, float, su
     return seconds, children_cpu() - cpu, proc
 
 
+def snapshot(dest: Path, worktree: bool) -> Path:
+    """A copy of the repository to benchmark: HEAD, or the working tree (tracked and new files)."""
+    dest.mkdir(parents=True)
+    if worktree:
+        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.split("\n")
+        for name in filter(None, files):
+            if (ROOT / name).is_file() and not name.startswith("output/"):
+                (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, dest / name)
+    else:
+        archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
 def render(work: Path, name: str, video: str, quality: str, jobs: int, speech_from: Path | None = None):
     """``render.py render`` into ``work/<name>-out`` with its own caches under ``work/<name>-cache``."""
     cache = work / f"{name}-cache"
     cache.mkdir(parents=True)
     if speech_from is not None:
         shutil.copytree(speech_from / "speech", cache / "speech")
-    env = dict(os.environ, SPINE_CACHE_DIR=str(cache), FLUORO_CACHE_DIR=str(cache / "fluoro"), PYTHONPATH=str(ROOT))
+    repo = work / "repo"
+    env = dict(os.environ, SPINE_CACHE_DIR=str(cache), FLUORO_CACHE_DIR=str(cache / "fluoro"), PYTHONPATH=str(repo))
     env.pop("SPINE_CATALOG_PLUGINS", None)
     out = work / f"{name}-out"
     seconds, cpu, proc = timed([sys.executable, "render.py", "render", video, "--quality", quality, "-j", str(jobs),
-                                "--output-dir", str(out)], env)
+                                "--output-dir", str(out)], env, cwd=repo)
     mp4 = Path(proc.stdout.strip().splitlines()[-1])
     sidecar = json.loads(mp4.with_suffix(".json").read_text())
     return seconds, cpu, mp4, sidecar, cache
@@ -84,6 +102,7 @@ def main() -> int:
     parser.add_argument("--quality", default="1080p", help="1080p (default) or preview for a quicker run")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="render -j (default: one per CPU)")
     parser.add_argument("--threads", type=int, default=2, help="x264 threads of the floor (default 2)")
+    parser.add_argument("--worktree", action="store_true", help="benchmark the working tree instead of HEAD")
     parser.add_argument("--keep", type=Path, help="keep the outputs and caches in this (new) directory")
     args = parser.parse_args()
 
@@ -91,6 +110,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     label = f"{args.video} at {args.quality}, render -j {args.jobs}"
     try:
+        snapshot(work / "repo", args.worktree)
         print(f"cold: {label}, empty caches", flush=True)
         cold_s, cold_cpu, _, sidecar, cold_cache = render(work, "cold", args.video, args.quality, args.jobs)
         print(f"  {cold_s:.1f} s ({cold_cpu:.0f} s CPU)", flush=True)

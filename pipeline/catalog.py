@@ -21,8 +21,9 @@ How it is built (:func:`build_all`), one video at a time as far as it needs:
 2. *plan* (worker): narration, from the speech cache where possible, and the storyboard;
 3. *render* (workers): the beats, split into contiguous ranges when that keeps the
    workers busy; each range leaves one cached segment per beat;
-4. *finish* (worker): :func:`pipeline.build.build_video` itself, which now finds every
-   beat cached, joins the segments without re-encoding, mixes, muxes and checks.
+4. *finish* (worker): :func:`pipeline.build.finish_video`, the last step of every build
+   (``render`` too), with the plan's speech and storyboard: it finds every beat cached,
+   joins the segments without re-encoding, mixes, muxes and checks.
 
 Each video has a log, ``<cache>/logs/<stem>.log``; a failed video is reported with it and
 does not stop the others. Ctrl-C stops the workers (their temporary files are removed),
@@ -263,6 +264,7 @@ class Plan:
     code: str  # the scene code hash the worker sees (must match ours)
     hash_seed: str = ""  # the worker's string-hash seed (must match ours: it decides drawing order)
     worker: str = ""
+    prepared: Any = None  # pipeline.build.Prepared: script, speech and storyboard, for the finish task
 
 
 @dataclass
@@ -293,18 +295,17 @@ def _task_options(job: Job, ship: bool):
 
 
 def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
-    from pipeline.build import make_storyboard, prepare_narration
+    """Step 1 (:func:`pipeline.build.prepare_video`, as ``render`` does): speech and storyboard."""
+    from pipeline.build import prepare_video
     from pipeline.incremental import hash_seed, read_index, scene_code_hash
-    from pipeline.quality import QUALITIES
 
     with _task_options(job, ship) as options:
-        report(f"{job.stem}: narration ({options.voice}, {options.lang})")
-        script, spoken = prepare_narration(job.request, options, report)
-        storyboard = make_storyboard(job.request, script, spoken, QUALITIES[options.quality].fps, options)
+        prepared = prepare_video(job.request, options, report)
+        storyboard = prepared.storyboard
         cached = read_index(options.cache_dir, job.request, storyboard, options.quality) is not None
     report(f"{job.stem}: {len(storyboard.beats)} beats, {storyboard.total_frames} frames"
            f"{', all cached' if cached else ''}")
-    return Plan(storyboard, cached, scene_code_hash(job.request.spec), hash_seed())
+    return Plan(storyboard, cached, scene_code_hash(job.request.spec), hash_seed(), prepared=prepared)
 
 
 def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: Report) -> Rendered:
@@ -325,17 +326,22 @@ def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: R
     return Rendered(keys, result.rendered, segments)
 
 
-def task_finish(job: Job, storyboard, keys: list[str] | None, segments: dict[str, bytes] | None, ship: bool,
+def task_finish(job: Job, prepared, keys: list[str] | None, segments: dict[str, bytes] | None, ship: bool,
                 inputs: dict, *, report: Report) -> Finished:
-    from pipeline.build import build_video, output_paths
+    """Step 3 (:func:`pipeline.build.finish_video`, as ``render`` does), with the plan's speech
+    and storyboard (not spoken or timed again): join the beats, mix, mux, check, write."""
+    from pipeline.build import finish_video, output_paths
     from pipeline.incremental import record_built, store_segment, write_index
 
+    storyboard = prepared.storyboard
     with _task_options(job, ship) as options:
         for key, data in (segments or {}).items():
             store_segment(options.cache_dir, key, data)
         if keys is not None:
             write_index(options.cache_dir, job.request, storyboard, options.quality, keys)
-        result = build_video(job.request, options, report)
+        # on a cluster each task has its own scratch folders (and another machine's clock)
+        here = replace(prepared, options=options, started=prepared.started if not ship else time.monotonic())
+        result = finish_video(here, report)
         files = None
         if ship:
             files = {p.name: p.read_bytes() for p in output_paths(job.request, options).values()}
@@ -475,6 +481,7 @@ class _Run:
     render_started: float | None = None
     phase: str = "queued"
     storyboard: Any = None
+    prepared: Any = None  # pipeline.build.Prepared, from the plan task
     frames_total: int = 0
     frames_done: int = 0
     chunks_left: int = 0
@@ -730,6 +737,7 @@ class _Scheduler:
             raise RuntimeError(f"the worker {outcome.worker} hashes strings with seed {plan.hash_seed!r}, we use "
                                f"{hash_seed()!r}: start the Dask workers with PYTHONHASHSEED=0, as render.py runs")
         run.storyboard = plan.storyboard
+        run.prepared = plan.prepared
         run.frames_total = plan.storyboard.total_frames
         run.worker = outcome.worker
         self.printer.video(run, f"building ({run.reason})", force=True)
@@ -766,7 +774,7 @@ class _Scheduler:
         run.phase = "finish"
         self.printer.video(run, "mixing, muxing and checking", force=True)
         segments = dict(run.segments) if self.ship and keys is not None else None
-        self.submit(run, "finish", task_finish, (run.job, run.storyboard, keys, segments, self.ship, run.inputs),
+        self.submit(run, "finish", task_finish, (run.job, run.prepared, keys, segments, self.ship, run.inputs),
                     prefer_worker=run.worker or None)
         run.segments = {}
 

@@ -160,15 +160,26 @@ def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: Bu
 
 
 def render_frames(request: VideoRequest, storyboard: Storyboard, quality: str, work_dir: Path, progress: Progress = _quiet,
-                  cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
+                  cache_dir: Path = DEFAULT_CACHE_DIR, workers: int = 1, options: BuildOptions | None = None) -> Path:
     """Render the storyboard with Manim (no sound) and return the silent movie's path.
 
     Every beat is rendered into its own segment, cached under ``cache_dir/segments`` by
     everything that decides its frames; cached beats are reused and the segments joined
-    without re-encoding (see :mod:`pipeline.incremental`).
+    without re-encoding (see :mod:`pipeline.incremental`). With ``workers`` > 1 the beats
+    still to draw are cut into contiguous ranges drawn by that many worker processes at
+    once, as ``render.py all`` does (:func:`pipeline.catalog.render_beats`): the same
+    segments, so the same frames as one process. An edit of a video rendered before (a
+    checkpoint covers its first beats) is redrawn by one pass, which stops once the rest
+    is known.
     """
-    from pipeline.incremental import render_movie
+    from pipeline.incremental import read_index, render_movie, resume_point
 
+    if workers > 1 and read_index(cache_dir, request, storyboard, quality) is None \
+            and resume_point(cache_dir, request, storyboard, quality) == 0:
+        from pipeline.catalog import Job, render_beats
+
+        job_options = options if options is not None else BuildOptions(quality=quality, cache_dir=Path(cache_dir))
+        render_beats(Job(request, job_options), storyboard, workers, progress)
     return render_movie(request, storyboard, quality, work_dir, progress, cache_dir=Path(cache_dir))
 
 
@@ -187,27 +198,65 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def build_video(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet) -> BuildResult:
-    from voiceover.captions import build_cues, cue_records, write_srt, write_vtt
-    from voiceover.mix import mix_narration
+@dataclass
+class Prepared:
+    """What the first step of a build leaves for the others: the filled script, its speech
+    and the storyboard timed by it (picklable: a worker may draw or finish with it)."""
 
+    request: VideoRequest
+    options: BuildOptions
+    script: Any
+    spoken: list
+    storyboard: Storyboard
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        return output_paths(self.request, self.options)
+
+
+def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet) -> Prepared:
+    """Step 1 of every build (``render`` and ``all``): check the options, speak, time the storyboard."""
     started = time.monotonic()
     if options.quality not in QUALITIES:
         raise RequestError(f"unknown quality '{options.quality}'; qualities: {', '.join(QUALITIES)}")
     check_options(options)
+    outputs.sweep_partials(outputs.ensure_writable_dir(Path(options.output_dir)))  # before anything slow
+    q = QUALITIES[options.quality]
+    name = output_paths(request, options)["mp4"].name
+    progress(f"{name}: narration ({options.voice}, {options.lang})")
+    props = video_props(request)  # the validated needle plan, before anything is spoken
+    script, spoken = prepare_narration(request, options, progress)
+    storyboard = make_storyboard(request, script, spoken, q.fps, options, props)
+    progress(f"{name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps")
+    return Prepared(request, options, script, list(spoken), storyboard, started)
+
+
+def build_video(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet, workers: int = 1) -> BuildResult:
+    """prepare -> render the beats (``workers`` processes) -> finish: one video, start to end."""
+    prepared = prepare_video(request, options, progress)
+    return finish_video(prepared, progress, workers=workers)
+
+
+def finish_video(prepared: Prepared, progress: Progress = _quiet, workers: int = 1) -> BuildResult:
+    """Steps 2 and 3: join the beats (drawing those not cached), mix, mux, check, write the set.
+
+    ``render.py all`` draws the beats in its workers first, so here every beat is cached and
+    the segments are only joined.
+    """
+    from voiceover.captions import build_cues, cue_records, write_srt, write_vtt
+    from voiceover.mix import mix_narration
+
+    request, options, script, spoken, storyboard = (prepared.request, prepared.options, prepared.script,
+                                                    prepared.spoken, prepared.storyboard)
+    started = prepared.started
     output_dir = outputs.ensure_writable_dir(Path(options.output_dir))
-    outputs.sweep_partials(output_dir)
     paths = output_paths(request, options)
     q = QUALITIES[options.quality]
 
-    props = video_props(request)  # the validated needle plan, before anything is spoken
-    progress(f"{paths['mp4'].name}: narration ({options.voice}, {options.lang})")
-    script, spoken = prepare_narration(request, options, progress)
-    storyboard = make_storyboard(request, script, spoken, q.fps, options, props)
-    progress(f"{paths['mp4'].name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps")
-
     with work_dir(options.cache_dir, "build") as work:
-        movie = render_frames(request, storyboard, options.quality, work, progress, Path(options.cache_dir))
+        movie = render_frames(request, storyboard, options.quality, work, progress, Path(options.cache_dir),
+                              workers=workers, options=options)
 
         progress(f"{paths['mp4'].name}: mixing and muxing")
         mix = mix_narration(list(spoken), storyboard.starts_s, storyboard.duration_s,

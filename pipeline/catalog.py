@@ -21,8 +21,9 @@ How it is built (:func:`build_all`), one video at a time as far as it needs:
 2. *plan* (worker): narration, from the speech cache where possible, and the storyboard;
 3. *render* (workers): the beats, split into contiguous ranges when that keeps the
    workers busy; each range leaves one cached segment per beat;
-4. *finish* (worker): :func:`pipeline.build.build_video` itself, which now finds every
-   beat cached, joins the segments without re-encoding, mixes, muxes and checks.
+4. *finish* (worker): :func:`pipeline.build.finish_video`, the last step of every build
+   (``render`` too), with the plan's speech and storyboard: it finds every beat cached,
+   joins the segments without re-encoding, mixes, muxes and checks.
 
 Each video has a log, ``<cache>/logs/<stem>.log``; a failed video is reported with it and
 does not stop the others. Ctrl-C stops the workers (their temporary files are removed),
@@ -162,14 +163,19 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
 
 
 def _resolve(entry: CatalogEntry) -> VideoRequest:
-    spec = _REGISTERED.get(entry.video)
+    return resolve_video(entry.video, entry.level, entry.side)
+
+
+def resolve_video(name: str, level: str | None = None, side: str | None = None) -> VideoRequest:
+    """:func:`spine.videos.resolve`, plus the videos an extension registered (no levels or sides)."""
+    spec = _REGISTERED.get(name)
     if spec is not None:
-        if entry.level or entry.side:
-            raise RequestError(f"'{entry.video}' has no level or side to choose")
+        if level or side:
+            raise RequestError(f"'{name}' has no level or side to choose")
         return VideoRequest(spec, None, None)
     from spine.videos import resolve
 
-    return resolve(entry.video, entry.level, entry.side)
+    return resolve(name, level, side)
 
 
 def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
@@ -269,6 +275,7 @@ class Plan:
     code: str  # the scene code hash the worker sees (must match ours)
     hash_seed: str = ""  # the worker's string-hash seed (must match ours: it decides drawing order)
     worker: str = ""
+    prepared: Any = None  # pipeline.build.Prepared: script, speech and storyboard, for the finish task
 
 
 @dataclass
@@ -299,18 +306,17 @@ def _task_options(job: Job, ship: bool):
 
 
 def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
-    from pipeline.build import make_storyboard, prepare_narration
+    """Step 1 (:func:`pipeline.build.prepare_video`, as ``render`` does): speech and storyboard."""
+    from pipeline.build import prepare_video
     from pipeline.incremental import hash_seed, read_index, scene_code_hash
-    from pipeline.quality import QUALITIES
 
     with _task_options(job, ship) as options:
-        report(f"{job.stem}: narration ({options.voice}, {options.lang})")
-        script, spoken = prepare_narration(job.request, options, report)
-        storyboard = make_storyboard(job.request, script, spoken, QUALITIES[options.quality].fps, options)
+        prepared = prepare_video(job.request, options, report)
+        storyboard = prepared.storyboard
         cached = read_index(options.cache_dir, job.request, storyboard, options.quality) is not None
     report(f"{job.stem}: {len(storyboard.beats)} beats, {storyboard.total_frames} frames"
            f"{', all cached' if cached else ''}")
-    return Plan(storyboard, cached, scene_code_hash(job.request.spec), hash_seed())
+    return Plan(storyboard, cached, scene_code_hash(job.request.spec), hash_seed(), prepared=prepared)
 
 
 def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: Report) -> Rendered:
@@ -331,17 +337,22 @@ def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: R
     return Rendered(keys, result.rendered, segments)
 
 
-def task_finish(job: Job, storyboard, keys: list[str] | None, segments: dict[str, bytes] | None, ship: bool,
+def task_finish(job: Job, prepared, keys: list[str] | None, segments: dict[str, bytes] | None, ship: bool,
                 inputs: dict, *, report: Report) -> Finished:
-    from pipeline.build import build_video, output_paths
+    """Step 3 (:func:`pipeline.build.finish_video`, as ``render`` does), with the plan's speech
+    and storyboard (not spoken or timed again): join the beats, mix, mux, check, write."""
+    from pipeline.build import finish_video, output_paths
     from pipeline.incremental import record_built, store_segment, write_index
 
+    storyboard = prepared.storyboard
     with _task_options(job, ship) as options:
         for key, data in (segments or {}).items():
             store_segment(options.cache_dir, key, data)
         if keys is not None:
             write_index(options.cache_dir, job.request, storyboard, options.quality, keys)
-        result = build_video(job.request, options, report)
+        # on a cluster each task has its own scratch folders (and another machine's clock)
+        here = replace(prepared, options=options, started=prepared.started if not ship else time.monotonic())
+        result = finish_video(here, report)
         files = None
         if ship:
             files = {p.name: p.read_bytes() for p in output_paths(job.request, options).values()}
@@ -391,6 +402,71 @@ def split_beats(frames: Sequence[int], parts: int, ff_cost: float = FAST_FORWARD
     return best
 
 
+def render_beats(job: Job, storyboard, workers: int, progress: Report) -> list[str]:
+    """Draw one video's beats in ``workers`` processes at once; returns every beat's segment key.
+
+    The beats are cut into contiguous ranges (:func:`split_beats`), each drawn as a render
+    task of ``render.py all`` (:func:`task_render`): the first by this process (it starts at
+    once, with no fast-forward), the others by worker processes started for them. The
+    segments land in the cache, and the index that joins them is written here. ``render -j N``
+    uses this, so one video uses every core (x264 encodes each segment on one thread, for
+    machine-independent bytes). A failed range raises with the worker's error; Ctrl-C
+    stops the workers (they remove their temporary files).
+    """
+    from pipeline.cluster import LocalPool, plugins_from_env
+    from pipeline.incremental import write_index
+
+    ranges = split_beats([b.frames for b in storyboard.beats], workers)
+    keys: dict[int, str] = {}
+    drawn: list[int] = []
+    started = time.monotonic()
+    tasks = {f"render-{n}-{job.stem}": beats for n, beats in enumerate(ranges[1:], start=1)}
+
+    def on_progress(beats: list[int], payload: Any) -> None:
+        if isinstance(payload, tuple) and payload and payload[0] == "beat" and payload[1] in beats:
+            index = payload[1]
+            progress(f"  frames {index + 1}/{len(storyboard.beats)}: {storyboard.beats[index].id} "
+                     f"({'drawn' if payload[3] else 'cached'})")
+
+    def take(rendered: Rendered) -> None:
+        keys.update(rendered.keys)
+        drawn.extend(rendered.drawn)
+
+    pool = LocalPool(len(tasks), plugins_from_env()) if tasks else None
+    interrupted = False
+    try:
+        for task_id, beats in tasks.items():
+            pool.submit(task_id, task_render, (job, storyboard, beats, False))
+        if pool is not None:
+            progress(f"  {len(storyboard.beats)} beats in {len(ranges)} ranges: this process and {pool.describe()}")
+        take(task_render(job, storyboard, ranges[0], False, report=lambda m: on_progress(ranges[0], m)))
+        while tasks:
+            for kind, task_id, payload in pool.poll(0.5):
+                if task_id not in tasks:
+                    continue
+                if kind == "progress":
+                    on_progress(tasks[task_id], payload)
+                    continue
+                beats = tasks.pop(task_id)
+                where = f"beats {beats[0] + 1}-{beats[-1] + 1}"
+                if kind == "lost":
+                    raise RuntimeError(f"{job.stem}: drawing {where}: {payload}")
+                if not payload.ok:
+                    raise RuntimeError(f"{job.stem}: drawing {where} failed in a worker: {payload.error}\n"
+                                       + payload.detail.rstrip())
+                take(payload.value)
+    except BaseException:
+        interrupted = True
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(interrupt=interrupted)
+    ordered = [keys[i] for i in range(len(storyboard.beats))]
+    write_index(job.options.cache_dir, job.request, storyboard, job.options.quality, ordered)
+    progress(f"  {len(drawn)} of {len(ordered)} beats drawn, the rest reused ({time.monotonic() - started:.1f} s)")
+    return ordered
+
+
 # ---------------------------------------------------------------------------------------
 # Building the catalog
 # ---------------------------------------------------------------------------------------
@@ -416,6 +492,7 @@ class _Run:
     render_started: float | None = None
     phase: str = "queued"
     storyboard: Any = None
+    prepared: Any = None  # pipeline.build.Prepared, from the plan task
     frames_total: int = 0
     frames_done: int = 0
     chunks_left: int = 0
@@ -671,6 +748,7 @@ class _Scheduler:
             raise RuntimeError(f"the worker {outcome.worker} hashes strings with seed {plan.hash_seed!r}, we use "
                                f"{hash_seed()!r}: start the Dask workers with PYTHONHASHSEED=0, as render.py runs")
         run.storyboard = plan.storyboard
+        run.prepared = plan.prepared
         run.frames_total = plan.storyboard.total_frames
         run.worker = outcome.worker
         self.printer.video(run, f"building ({run.reason})", force=True)
@@ -707,7 +785,7 @@ class _Scheduler:
         run.phase = "finish"
         self.printer.video(run, "mixing, muxing and checking", force=True)
         segments = dict(run.segments) if self.ship and keys is not None else None
-        self.submit(run, "finish", task_finish, (run.job, run.storyboard, keys, segments, self.ship, run.inputs),
+        self.submit(run, "finish", task_finish, (run.job, run.prepared, keys, segments, self.ship, run.inputs),
                     prefer_worker=run.worker or None)
         run.segments = {}
 

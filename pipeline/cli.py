@@ -54,6 +54,17 @@ class FiniteFloatRange(click.FloatRange):
         return super().convert(number, param, ctx)
 
 
+class QualityChoice(click.Choice):
+    """The qualities known when the value is read (an extension may have added some)."""
+
+    def __init__(self):
+        super().__init__(list(QUALITIES))
+
+    def convert(self, value, param, ctx):
+        self.choices = list(QUALITIES)
+        return super().convert(value, param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 def cli() -> None:
     """Render narrated, anatomically correct videos about spinal injections.
@@ -66,6 +77,9 @@ def cli() -> None:
       python render.py doctor
       python render.py plan transforaminal-esi --level L5-S1 --side left
     """
+    from pipeline.cluster import load_plugins, plugins_from_env
+
+    load_plugins(plugins_from_env())  # extensions (SPINE_CATALOG_PLUGINS) may add qualities and videos
 
 
 @cli.command("list")
@@ -110,7 +124,7 @@ def list_videos(as_json: bool) -> None:
 @click.argument("name")
 @click.option("--level", help="Vertebra or interspace, e.g. L4-L5, L4/5, C7-T1 (see `list`).")
 @click.option("--side", type=click.Choice(SIDES), help="Side of the body, where the video has one.")
-@click.option("--quality", type=click.Choice(list(QUALITIES)), default=DEFAULT_QUALITY, show_default=True,
+@click.option("--quality", type=QualityChoice(), default=DEFAULT_QUALITY, show_default=True,
               help="preview is 854x480 at 15 fps; the others are 30 fps.")
 @click.option("--voice", type=click.Choice(VOICES), default=None,
               help="piper (neural: the bundled English voice, or --voice-model), espeak (espeak-ng, many "
@@ -141,18 +155,21 @@ def list_videos(as_json: bool) -> None:
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the MP4, captions and sidecar go (default: output/).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--jobs", "-j", "jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes drawing the beats at once (default: one per CPU); the frames are the same "
+                   "for any number.")
 @brand_option
 @reviews_option
 def render(name, level, side, quality, voice, voice_model, config_file, described, describer_voice,
            describer_voice_model, lang, loudness, music, burn_captions, recordings_dir, output_dir, quiet,
-           brand_file) -> None:
+           jobs, brand_file) -> None:
     """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
     from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video
+    from pipeline.catalog import resolve_video
     from pipeline.outputs import ensure_writable_dir
-    from spine.videos import resolve
     from voiceover.scripts import load_script
 
-    request = resolve(name, level, side)
+    request = resolve_video(name, level, side)
     if not request.spec.renderable():
         from spine.videos import RequestError
 
@@ -185,7 +202,9 @@ def render(name, level, side, quality, voice, voice_model, config_file, describe
     if recordings_dir is not None:
         options = dataclasses.replace(options, recordings_dir=recordings_dir)
     progress = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
-    result = build_video(request, options, progress)
+    import os
+
+    result = build_video(request, options, progress, workers=jobs or os.cpu_count() or 1)
     if not quiet:
         click.echo(str(result.video))
 

@@ -886,8 +886,9 @@ class _Director:
         self.last = max(wanted) if wanted else -1
         self.start, self.checkpoint = start, checkpoint
         self.baseline = set(vars(scene))
-        self.fast_forward = True
-        self.patched = False
+        self.renderer = scene.renderer  # a pipeline.scene_writer.SegmentRenderer
+        self._fast_forward = True
+        self.attached = False
         self.play_at_beat: dict[int, int] = {}
         self.keys: dict[int, str] = {}
         self.states: dict[int, str] = {}
@@ -897,39 +898,26 @@ class _Director:
         self.began = time.monotonic()
         self.saving_s = 0.0
         self.opaque: _Opaque | None = None
-        if checkpoint is not None:  # nothing before `start` needs to run
+        if checkpoint is not None:  # nothing before `start` needs to run (NarratedScene.resume_at)
             self.keys.update({i: k for i, k in enumerate(checkpoint["keys"])})
-            scene.prepare = lambda: None
-            for beat in storyboard.beats[:start]:
-                setattr(scene, "beat_" + beat.id.replace("-", "_"), lambda clock: None)
+            scene.resume_at = start
 
-    # Manim hooks: while fast-forwarding nothing is drawn, copied or encoded.
-    def _patch(self) -> None:
-        renderer, writer = self.scene.renderer, self.scene.renderer.file_writer
-        update_frame, get_frame = renderer.update_frame, renderer.get_frame
-        add_partial, begin, end = writer.add_partial_movie_file, writer.begin_animation, writer.end_animation
+    # While fast-forwarding nothing is drawn, copied or encoded (pipeline.scene_writer).
+    @property
+    def fast_forward(self) -> bool:
+        return self._fast_forward
 
-        def patched_update_frame(*args, **kwargs):
-            if not self.fast_forward:
-                update_frame(*args, **kwargs)
+    @fast_forward.setter
+    def fast_forward(self, value: bool) -> None:
+        self._fast_forward = value
+        if self.attached:
+            self.renderer.fast_forward = value
 
-        def patched_get_frame():
-            return renderer.camera.pixel_array if self.fast_forward else get_frame()
-
-        def patched_add_partial(hash_animation):
-            add_partial(None if self.fast_forward else hash_animation)
-
-        def patched_begin(allow_write=False, **kwargs):
-            begin(allow_write and not self.fast_forward, **kwargs)
-
-        def patched_end(allow_write=False):
-            end(allow_write and not self.fast_forward)
-
-        renderer.update_frame, renderer.get_frame = patched_update_frame, patched_get_frame
-        writer.add_partial_movie_file, writer.begin_animation, writer.end_animation = patched_add_partial, patched_begin, patched_end
-        writer.combine_to_movie = lambda: None  # we join the beats ourselves
+    def _attach(self) -> None:
+        """From the first beat on, the renderer follows this pass (Manim's set-up runs as usual)."""
+        self.renderer.fast_forward = self._fast_forward
         self.opaque = _Opaque(self.scene, self)
-        self.patched = True
+        self.attached = True
 
     # -- checkpoints -------------------------------------------------------------------
     def _payload(self) -> dict:
@@ -980,8 +968,8 @@ class _Director:
     def __call__(self, index: int, count: int, beat) -> None:
         from manim.utils.exceptions import EndSceneEarlyException
 
-        if not self.patched:
-            self._patch()
+        if not self.attached:
+            self._attach()
             for i in range(min(self.start, self.last + 1)):  # known from the checkpoint
                 if i in self.wanted and self.on_beat is not None:
                     self.on_beat(i, False)
@@ -1093,6 +1081,17 @@ def _choose_start(cache_dir: Path, context_token: str, storyboard, wanted: set[i
     return 0, None
 
 
+def resume_point(cache_dir: Path, request, storyboard, quality: str) -> int:
+    """The beat a render pass of the whole storyboard would start at from a checkpoint (0: none).
+
+    Above 0, an earlier render of this video reached that beat with the same beats before
+    it: what is left is most likely an edit, which one pass redraws best (it stops as soon
+    as the rest is known), so ``render -j N`` does not cut it into ranges.
+    """
+    token = _context_token(request, quality, storyboard.context)
+    return _choose_start(Path(cache_dir), token, storyboard, set(range(len(storyboard.beats))))[0]
+
+
 def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Path, *, beats: Iterable[int] | None = None,
                 force: bool = False, progress: Progress = _quiet,
                 on_beat: Callable[[int, bool], None] | None = None, checkpoints: bool = True) -> PassReport:
@@ -1124,7 +1123,10 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
     np.random.seed(SEED)
     try:
         with tempconfig(manim_settings(quality, work_dir)):
-            scene = request.spec.scene_class()(storyboard=storyboard)
+            from pipeline.scene_writer import renderer_for
+
+            scene_class = request.spec.scene_class()
+            scene = scene_class(storyboard=storyboard, renderer=renderer_for(scene_class))
             director = _Director(scene, request, storyboard, quality, cache_dir, work_dir, wanted, force, progress, on_beat,
                                  context_token, start, checkpoint)
             scene.beat_listener = director

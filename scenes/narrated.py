@@ -98,11 +98,18 @@ class PoseLabeller:
         return f"{pose.level}  ·  {view}" if pose.level else view
 
 
+def _restored_later(clock: BeatClock) -> None:
+    """A beat before a checkpoint: nothing to run (the clock holds its frames, not drawn)."""
+
+
 class NarratedScene(MovingCameraScene):
     """Base of every video scene: runs the storyboard's beats with exact frame timing."""
 
     storyboard: Storyboard | None = None
     beat_listener = None  # called as listener(index, count, beat) when a beat starts
+    # Beats before this one run no code and prepare() is skipped: a render pass resuming from a
+    # checkpoint restores their end state instead (pipeline.incremental); their frames still pass.
+    resume_at = 0
 
     def __init__(self, storyboard: Storyboard | None = None, **kwargs):
         if storyboard is not None:
@@ -178,11 +185,14 @@ class NarratedScene(MovingCameraScene):
             raise ValueError(f"storyboard is timed at {self.storyboard.fps} fps but the renderer runs at {config.frame_rate}")
 
     def construct(self) -> None:
-        self.prepare()
+        if not self.resume_at:
+            self.prepare()
         for index, beat in enumerate(self.storyboard.beats):
             if self.beat_listener is not None:
                 self.beat_listener(index, len(self.storyboard.beats), beat)
             method = getattr(self, "beat_" + beat.id.replace("-", "_"), None)
+            if index < self.resume_at:
+                method = _restored_later
             if method is None:
                 raise AttributeError(
                     f"{type(self).__name__} has no method for narration beat '{beat.id}' "

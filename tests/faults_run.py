@@ -100,9 +100,12 @@ class DiskFull:
 
 
 def main(argv: list[str]) -> int:
+    from pipeline.cluster import PLUGINS_ENV
     from tests import faults_plugin
 
     faults_plugin.register()
+    # the worker processes of `render -j N` register the video too (as every extension does)
+    os.environ[PLUGINS_ENV] = os.pathsep.join(filter(None, [os.environ.get(PLUGINS_ENV), faults_plugin.__file__]))
     from pipeline.cli import main as cli_main
 
     if argv[:1] != ["--enospc-sweep"]:

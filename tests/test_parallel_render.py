@@ -1,0 +1,79 @@
+"""``render -j N``: one video's beats drawn by several processes give the frames and sound of one.
+
+The five-beat test video (``tests/test_catalog_plugin.py``) at the 192x108 test quality with
+the espeak voice, built twice from empty segment caches: with two processes (the beats cut
+into two ranges, the second drawn by a worker) and with one. The decoded frames (framemd5)
+and the decoded audio samples must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_catalog import PLUGIN, frame_md5s
+
+pytestmark = pytest.mark.render
+
+
+def render(tmp, jobs: int) -> subprocess.CompletedProcess:
+    env = dict(os.environ, SPINE_CATALOG_PLUGINS=str(PLUGIN), SPINE_CACHE_DIR=str(tmp / f"cache-j{jobs}"))
+    return subprocess.run([sys.executable, str(ROOT / "render.py"), "render", "catalog-test", "--quality", "test",
+                           "--voice", "espeak", "-j", str(jobs), "--output-dir", str(tmp / f"out-j{jobs}")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def audio_samples_md5(path) -> str:
+    """md5 of the decoded audio samples (16-bit PCM), not of the encoded packets."""
+    return subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-f", "md5", "-"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_two_processes_draw_the_frames_and_sound_of_one(tmp_path):
+    parallel = render(tmp_path, 2)
+    assert parallel.returncode == 0, parallel.stderr[-3000:]
+    assert "in 2 ranges" in parallel.stderr  # a worker process drew some of the beats
+    serial = render(tmp_path, 1)
+    assert serial.returncode == 0, serial.stderr[-3000:]
+    assert "ranges" not in serial.stderr
+
+    two, one = (tmp_path / f"out-j{j}" / "catalog-test-test.mp4" for j in (2, 1))
+    frames = frame_md5s(one)
+    assert len(frames) == json.loads(one.with_suffix(".json").read_text())["frames"] > 50
+    assert len(set(frames)) > 10  # frames that move: the comparison means something
+    assert frame_md5s(two) == frames
+    assert audio_samples_md5(two) == audio_samples_md5(one)
+
+
+def test_a_held_frame_converted_once_encodes_to_the_same_bytes(tmp_path):
+    """The segment writer converts a held frame once (pipeline/scene_writer.py); x264 must get
+    the same pictures: the segment's bytes equal those of Manim's own encoder."""
+    from fractions import Fraction
+
+    import numpy as np
+    from manim._config.video_encoder import VideoEncoderSpec
+    from manim.scene.video_segment_encoder import VideoSegmentEncoder
+
+    from pipeline.incremental import SEGMENT_ENCODER_OPTIONS
+    from pipeline.scene_writer import HeldFrameEncoder
+
+    rng = np.random.default_rng(7)
+    pictures = [np.ascontiguousarray(rng.integers(0, 256, (36, 64, 4), dtype=np.uint8)) for _ in range(3)]
+    spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 64, 36, Fraction(10),
+                            tuple((k, str(v)) for k, v in {**SEGMENT_ENCODER_OPTIONS, "preset": "medium"}.items()))
+
+    def segment(encoder_class, name: str) -> bytes:
+        encoder = encoder_class(target=tmp_path / name, spec=spec)
+        for picture, repeat in zip(pictures, (1, 12, 5)):
+            encoder.write_frame(picture, repeat=repeat)
+        encoder.finish()
+        return (tmp_path / name).read_bytes()
+
+    manims, ours = segment(VideoSegmentEncoder, "manim.mp4"), segment(HeldFrameEncoder, "held.mp4")
+    assert len(frame_md5s(tmp_path / "held.mp4")) == 18
+    assert ours == manims

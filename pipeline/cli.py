@@ -156,8 +156,8 @@ def list_videos(as_json: bool) -> None:
               help="Where the MP4, captions and sidecar go (default: output/).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--jobs", "-j", "jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes drawing the beats at once (default: one per CPU); the frames are the same "
-                   "for any number.")
+              help="Worker processes drawing the beats at once (default: SPINE_RENDER_JOBS, else one per CPU); the "
+                   "frames are the same for any number.")
 @brand_option
 @reviews_option
 def render(name, level, side, quality, voice, voice_model, config_file, described, describer_voice,
@@ -204,7 +204,9 @@ def render(name, level, side, quality, voice, voice_model, config_file, describe
     progress = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     import os
 
-    result = build_video(request, options, progress, workers=jobs or os.cpu_count() or 1)
+    from spine.settings import settings
+
+    result = build_video(request, options, progress, workers=jobs or settings().render_jobs or os.cpu_count() or 1)
     if not quiet:
         click.echo(str(result.video))
 

@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     loudness_lufs: float = Field(-16.0, ge=-36, le=-10)
     #: an installed Piper voice per language (language -> .onnx path), used when no --voice-model is given
     voices: dict[str, Path] = Field(default_factory=dict)
+    #: worker processes `render` draws one video's beats with when no -j is given (0: one per core)
+    render_jobs: int = Field(0, ge=0)
     #: threads of ONNX Runtime for piper (0: one per core); a parallel build gives each worker its share
     speech_threads: int = Field(0, ge=0)
 

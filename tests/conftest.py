@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # with the same setting; Dask workers of the cluster test are spawned from here) must share
 # one string-hash seed, as render.py and the cluster workers of a real farm do.
 os.environ["PYTHONHASHSEED"] = "0"
+# pytest-xdist already runs one test per core: a render a test starts draws its beats in one
+# process unless the test asks for -j (render -j N is tested on its own).
+os.environ.setdefault("SPINE_RENDER_JOBS", "1")
 
 
 def run_cli(*args: str, timeout: float = 1200, env: dict | None = None) -> subprocess.CompletedProcess:

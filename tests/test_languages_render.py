@@ -1,7 +1,8 @@
 """A Spanish procedure video, rendered as a user would, with its described version.
 
 One render (module fixture) of ``render.py render transforaminal-esi --lang es --quality
-preview --described`` (espeak-ng: no Spanish piper voice is bundled) serves every test here:
+test --described`` (the test plugin's 192x108 quality: the words, speech and timing are those
+of any quality; espeak-ng: no Spanish piper voice is bundled) serves every test here:
 Spanish captions, chapters and on-screen cards; the described version's length, speech
 segments and descriptions cues; the transcripts; the gallery in Chromium.
 """
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.render
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = "transforaminal-esi"
-STEM = "transforaminal-esi-L4-L5-right-es-preview"
+STEM = "transforaminal-esi-L4-L5-right-es-test"
 # common English words; none may appear in a Spanish video's captions, chapters or cards
 ENGLISH = {"the", "and", "with", "you", "your", "needle", "side", "left", "right", "view", "views", "pain", "nerve",
            "root", "injection", "steroid", "doctor", "medicine", "risks", "relief", "problem", "where", "checking",
@@ -35,9 +36,11 @@ def english_words(text: str) -> set[str]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     from pipeline.cli import main
+    from tests.test_catalog_plugin import register
 
+    register()  # the test quality, as SPINE_CATALOG_PLUGINS=tests/test_catalog_plugin.py would
     out = tmp_path_factory.mktemp("spanish")
-    code = main(["render", VIDEO, "--lang", "es", "--quality", "preview", "--described", "--output-dir", str(out),
+    code = main(["render", VIDEO, "--lang", "es", "--quality", "test", "--described", "--output-dir", str(out),
                  "--quiet"])
     assert code == 0
     return out

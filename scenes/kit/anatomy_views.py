@@ -914,6 +914,10 @@ class LayerImage(ImageMobject):
             rgba = np.zeros((h, w, 4), np.uint8)
         super().__init__(rgba, **kwargs)
         self._render = render
+        # A VGroup turns its members' sheen with them (VMobject.rotate); an image has none to
+        # show, but keeps the attribute so a drawing inside a group can be rotated (the room's
+        # section of the body turns the axial drawing with the patient).
+        self.sheen_direction = np.array([-1.0, 1.0, 0.0])
 
     @property
     def pixel_array(self) -> np.ndarray:

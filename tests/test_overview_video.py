@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.render
+pytestmark = [pytest.mark.render, pytest.mark.xdist_group("preview-build")]
 STEM = "overview-preview"
 
 

@@ -23,7 +23,7 @@ from spine.procedures.catalog import PROCEDURE_ORDER
 from tests.conftest import ROOT, run_cli
 from tests.test_catalog_plugin import TEST_QUALITY
 
-pytestmark = pytest.mark.render
+pytestmark = [pytest.mark.render, pytest.mark.xdist_group("procedure-videos")]
 
 RENDERED = list(PROCEDURE_ORDER)
 

@@ -102,8 +102,8 @@ def _overlap(a, b, slack: float = 0.01) -> bool:
     return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
 
 
-def _walk(video: str) -> list[str]:
-    """Problems with the words after each beat of ``video`` (default level, English)."""
+def _walk(video: str, lang: str = "en") -> list[str]:
+    """Problems with the words after each beat of ``video`` (default level, in ``lang``)."""
     from manim import tempconfig
     from manim.animation.animation import prepare_animation
 
@@ -112,8 +112,9 @@ def _walk(video: str) -> list[str]:
     from spine.videos import resolve
 
     request = resolve(video)
-    script, spoken = prepare_narration(request, BuildOptions(quality="preview", voice="none", lang="en"))
-    storyboard = make_storyboard(request, script, spoken, 15)
+    options = BuildOptions(quality="preview", voice="none", lang=lang)
+    script, spoken = prepare_narration(request, options)
+    storyboard = make_storyboard(request, script, spoken, 15, options)
     problems: list[str] = []
 
     class Walk(request.spec.scene_class()):

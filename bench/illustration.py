@@ -92,16 +92,16 @@ def main() -> None:
 
                 def cold():
                     illustration._MEMORY.clear()
-                    os.environ["ILLUSTRATION_CACHE_DIR"] = "0"
+                    os.environ["SPINE_ILLUSTRATION_CACHE"] = "0"
                     return view.spine_mobject(**kw).layer
 
                 def from_disk():
                     illustration._MEMORY.clear()
-                    os.environ["ILLUSTRATION_CACHE_DIR"] = str(disk)
+                    os.environ["SPINE_ILLUSTRATION_CACHE"] = str(disk)
                     return view.spine_mobject(**kw).layer
 
                 t_cold = _median(cold, args.repeats)
-                os.environ["ILLUSTRATION_CACHE_DIR"] = str(disk)
+                os.environ["SPINE_ILLUSTRATION_CACHE"] = str(disk)
                 illustration._MEMORY.clear()
                 layer = view.spine_mobject(**kw).layer  # written to disk
                 t_disk = _median(from_disk, args.repeats)
@@ -119,7 +119,7 @@ def main() -> None:
             # the smooth turn
             view = SpineView(model, "posterior")
             illustration._MEMORY.clear()
-            os.environ["ILLUSTRATION_CACHE_DIR"] = "0"
+            os.environ["SPINE_ILLUSTRATION_CACHE"] = "0"
             t = time.perf_counter()
             _a, layers, _w = view.turn_frames(90.0, levels=LEVELS, step_deg=3.0)
             t_turn = time.perf_counter() - t

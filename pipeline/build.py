@@ -224,8 +224,8 @@ def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progre
     outputs.sweep_partials(outputs.ensure_writable_dir(Path(options.output_dir)))  # before anything slow
     q = QUALITIES[options.quality]
     name = output_paths(request, options)["mp4"].name
-    progress(f"{name}: narration ({options.voice}, {options.lang})")
     props = video_props(request)  # the validated needle plan, before anything is spoken
+    progress(f"{name}: narration ({options.voice}, {options.lang})")
     script, spoken = prepare_narration(request, options, progress)
     storyboard = make_storyboard(request, script, spoken, q.fps, options, props)
     progress(f"{name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps")

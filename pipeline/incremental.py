@@ -436,7 +436,9 @@ class _StateDigest:
     MAX_DEPTH = 12
     # Attributes holding per-process identities (object ids, cairo's "surface<N>" SVG ids) or
     # drawing caches; what they point to is fed through the mobject family anyway.
-    DERIVED = frozenset({"id_to_vgroup_dict", "original_id", "pixel_array_to_cairo_context"})
+    # "_layer": a shaded drawing's rendered buffers (with their render time and cache source),
+    # rebuilt from the drawing's view, window and cut-away, which are fed.
+    DERIVED = frozenset({"id_to_vgroup_dict", "original_id", "pixel_array_to_cairo_context", "_layer"})
 
     def __init__(self, work_dir: Path, opaque: Iterable[Any] = ()):
         import numpy as np

@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     fluoro_cache_dir: Path | None = None
     #: meshed bone surfaces (default: <repo>/.cache/anatomy; "0" turns the disk cache off)
     anatomy_cache: str | None = None
+    #: shaded illustration layers (default: <cache_dir>/illustration; "0" turns the disk cache off)
+    illustration_cache: str | None = None
+    #: worker processes meshing bones missing from the mesh cache (0: the CPUs this process may use, at most 4)
+    anatomy_jobs: int = Field(0, ge=0)
     #: the cache of a Dask cluster worker, on the worker's machine
     worker_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "spinal-injections-animation")
     #: size limits, least recently used entries removed beyond them (0: no limit)
@@ -180,6 +184,12 @@ class Settings(BaseSettings):
         if self.anatomy_cache == "0":
             return None
         return Path(self.anatomy_cache) if self.anatomy_cache else ROOT / ".cache" / "anatomy"
+
+    def illustration_dir(self) -> Path | None:
+        """The illustration cache folder, or None when the disk cache is off (``SPINE_ILLUSTRATION_CACHE=0``)."""
+        if self.illustration_cache == "0":
+            return None
+        return Path(self.illustration_cache) if self.illustration_cache else self.cache_dir / "illustration"
 
     def plugins(self) -> tuple[str, ...]:
         return tuple(p for p in self.catalog_plugins.split(os.pathsep) if p)

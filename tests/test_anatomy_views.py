@@ -35,7 +35,7 @@ def model() -> SpineModel:
 def _small_output(tmp_path, monkeypatch):
     """Layers drawn outside a test scene are sized for a small output (they are cheap), and
     cached in the test's own folder."""
-    monkeypatch.setenv("ILLUSTRATION_CACHE_DIR", str(tmp_path / "illustration"))
+    monkeypatch.setenv("SPINE_ILLUSTRATION_CACHE", str(tmp_path / "illustration"))
     with tempconfig({"pixel_width": 480, "pixel_height": 270}):
         yield
 

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.test_overview_video import ffprobe, parse_srt
 
-pytestmark = [pytest.mark.render, pytest.mark.xdist_group("preview-build")]
+pytestmark = pytest.mark.render
 
 
 def ebur128(path) -> tuple[float, float]:

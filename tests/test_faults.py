@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import ROOT, run_cli
 from tests.test_catalog import audio_md5, frame_md5s
 
-pytestmark = [pytest.mark.render, pytest.mark.xdist_group("faults")]
+pytestmark = pytest.mark.render
 RUNNER = ROOT / "tests" / "faults_run.py"
 STEM = "faults-test-test"
 

@@ -20,7 +20,7 @@ from PIL import Image, ImageStat
 from pipeline import gallery, outputs
 from pipeline.build import manifest_entry
 
-pytestmark = [pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (make test installs it)"), pytest.mark.xdist_group("preview-build")]
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (make test installs it)")
 
 WIDTH, HEIGHT, FPS = 320, 180, 15
 

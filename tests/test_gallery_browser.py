@@ -23,7 +23,7 @@ import pytest
 
 from tests.test_gallery import fixture_output  # noqa: F401  (the shared fixture folder)
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("preview-build")]
+pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT, run_cli
 
-pytestmark = [pytest.mark.xdist_group("handout"), pytest.mark.render,
+pytestmark = [pytest.mark.render,
               pytest.mark.skipif(shutil.which("pdftotext") is None,
                                  reason="poppler-utils is not installed (make test installs it)")]
 

@@ -31,7 +31,7 @@ def model() -> SpineModel:
 
 @pytest.fixture(autouse=True)
 def _no_disk_cache(monkeypatch, tmp_path):
-    monkeypatch.setenv("ILLUSTRATION_CACHE_DIR", str(tmp_path / "illustration"))
+    monkeypatch.setenv("SPINE_ILLUSTRATION_CACHE", str(tmp_path / "illustration"))
 
 
 def _layer(model, kind, deg=0.0, levels=LEVELS, near_side=True, cut=None, axial_level=None, highlight=None):
@@ -179,7 +179,7 @@ def test_cutaway_opens_the_foramen_and_clips_the_bone(model):
 def test_layers_are_cached_in_memory_and_on_disk(model, tmp_path, monkeypatch):
     from spine.imaging import illustration
 
-    monkeypatch.setenv("ILLUSTRATION_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.setenv("SPINE_ILLUSTRATION_CACHE", str(tmp_path / "c"))
     view = SpineView(model, "posterior")
     sts = view._drawn(["L4"], None, None)
     first = view.layer(sts, resolution=_resolution(view, ["L4"]))

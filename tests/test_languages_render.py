@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = [pytest.mark.render, pytest.mark.xdist_group("spanish-render")]
+pytestmark = pytest.mark.render
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = "transforaminal-esi"

@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.test_catalog import PLUGIN, frame_md5s, write_catalog
 
-pytestmark = [pytest.mark.render, pytest.mark.xdist_group("loop")]
+pytestmark = pytest.mark.render
 
 FPS = 10  # the test quality
 PARTS = ("catalog-test-test", "catalog-test-2-test")

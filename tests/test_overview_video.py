@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = [pytest.mark.render, pytest.mark.xdist_group("preview-build")]
+pytestmark = pytest.mark.render
 STEM = "overview-preview"
 
 

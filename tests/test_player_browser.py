@@ -16,7 +16,7 @@ from pipeline import gallery
 from tests.test_gallery import FIXTURE_VIDEOS, build_fixture_output, parse  # noqa: F401
 from tests.test_gallery_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, wait_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("player")]
+pytestmark = pytest.mark.browser
 
 STEM = "overview-preview"  # chapters: Title 0, What it is 1.0, The needle 2.0, Who does them 3.4
 

@@ -21,7 +21,7 @@ from manim import tempconfig
 
 from scenes.kit import palette
 
-pytestmark = [pytest.mark.render, pytest.mark.xdist_group("confirmation-frames")]
+pytestmark = pytest.mark.render
 
 WIDTH, HEIGHT, FPS, BEAT_S = 320, 180, 5, 1.0
 

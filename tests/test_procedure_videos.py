@@ -23,7 +23,7 @@ from spine.procedures.catalog import PROCEDURE_ORDER
 from tests.conftest import ROOT, run_cli
 from tests.test_catalog_plugin import TEST_QUALITY
 
-pytestmark = [pytest.mark.render, pytest.mark.xdist_group("procedure-videos")]
+pytestmark = pytest.mark.render
 
 # Rendered for real (encoded, muxed, probed): the six procedures whose scripts between them hold every
 # beat a procedure video has (vascular check, manometry, double block, stimulation and burn, steering

@@ -10,9 +10,6 @@ from voiceover.captions import Cue, build_cues, check_cues, fits_cue, wrap_lines
 from voiceover.scripts import ScriptBeat
 from voiceover.speech import Sentence, SpokenBeat, speak_beats, to_segment
 
-# one worker runs this module: its expensive fixtures are built once (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("captions-speech")
-
 BEATS = [
     ScriptBeat("title", "Title", "Spinal injections. What they are, and how they are done."),
     ScriptBeat("needle", "The needle",

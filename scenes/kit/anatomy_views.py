@@ -940,6 +940,12 @@ class LayerImage(ImageMobject):
     def rendered(self) -> bool:
         return self._render is None
 
+    def materialise(self) -> None:
+        """Render the pixels now if no frame has read them yet: a beat's starting state is the
+        same whether the beats before it were drawn or fast-forwarded (the incremental cache
+        digests it)."""
+        self.pixel_array  # noqa: B018 - the property renders on first read
+
     def set_opacity(self, alpha: float):
         self._opacity = float(alpha)
         self.stroke_opacity = alpha

@@ -532,12 +532,13 @@ def _run_job(job: tuple) -> list[tuple[str, tuple]]:
 
 
 def _jobs_count() -> int:
-    """Worker processes for meshing: ``$SPINE_ANATOMY_JOBS`` or the CPUs this process may use."""
+    """Worker processes for meshing: ``SPINE_ANATOMY_JOBS`` or the CPUs this process may use."""
     import os
 
-    env = os.environ.get("SPINE_ANATOMY_JOBS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
+    from spine.settings import settings
+
+    if settings().anatomy_jobs > 0:
+        return settings().anatomy_jobs
     try:
         return max(1, min(4, len(os.sched_getaffinity(0))))
     except AttributeError:  # pragma: no cover - not Linux

@@ -36,7 +36,6 @@ import hashlib
 import io
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -60,14 +59,10 @@ _MEMORY_LIMIT = 48
 
 
 def default_cache_dir() -> Path | None:
-    """``$ILLUSTRATION_CACHE_DIR`` (``0`` = no disk cache), else ``<project cache>/illustration``."""
-    env = os.environ.get("ILLUSTRATION_CACHE_DIR")
-    if env == "0":
-        return None
-    if env:
-        return Path(env)
-    shared = os.environ.get("SPINE_CACHE_DIR")
-    return Path(shared) / "illustration" if shared else REPO / ".cache" / "illustration"
+    """``SPINE_ILLUSTRATION_CACHE`` (``0`` = no disk cache), else ``<project cache>/illustration``."""
+    from spine.settings import settings
+
+    return settings().illustration_dir()
 
 
 # -- camera ----------------------------------------------------------------------------------

@@ -39,25 +39,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_common import snapshot  # noqa: E402 - beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-
-
-def snapshot(dest: Path, worktree: bool) -> Path:
-    """A copy of the repository to benchmark: HEAD, or the working tree (tracked and new files)."""
-    dest.mkdir(parents=True)
-    if worktree:
-        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout.split("\n")
-        for name in filter(None, files):
-            source = ROOT / name
-            if source.is_file() and not name.startswith("output/"):
-                (dest / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, dest / name)
-    else:
-        archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest
 
 
 class Bench:

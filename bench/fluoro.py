@@ -39,14 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spine.imaging import CArmPose, FluoroImager, Needle  # noqa: E402
 from spine.imaging.projector import Projector, _terms  # noqa: E402
 
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from bench_common import median_time  # noqa: E402 - beside this script
 
 
 def naive_rows(projector: Projector, structures, rows) -> np.ndarray:

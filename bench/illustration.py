@@ -28,20 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_common import median_time as _median  # noqa: E402 - beside this script
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PYTHONHASHSEED", "0")
 
 LEVELS = ["L3", "L3-L4", "L4", "L4-L5", "L5", "L5-S1", "S1"]
 OVERVIEW_ZOOM = ["L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4"]
-
-
-def _median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def _frame_seconds(mobject) -> float:

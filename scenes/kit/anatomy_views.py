@@ -516,15 +516,8 @@ class SpineView:
         if self.kind in ("posterior", "oblique") and pedicle_rings:
             stroke_scale = max(0.35, min(1.5, self.scale / 0.06))
             drawn_levels = {st.level for st in sts if st.kind == SURFACE_KIND}
-            for st in self.model.structures(kinds=["pedicle"]):
-                if st.level not in drawn_levels:
-                    continue
-                hull = convex_hull_2d(self.project(st.solid.surface_points(detail))[:, :2])
-                if len(hull) < 3:
-                    continue
-                ring = _polygon(hull, _Style(palette.BONE, 0.0, _PEDICLE_RING, 1.6, 0), stroke_scale)
-                ring.structure_name = st.name + ".ring"
-                group.add(ring)
+            self._add_pedicle_rings(group, [st for st in self.model.structures(kinds=["pedicle"])
+                                            if st.level in drawn_levels], detail, stroke_scale)
         return group
 
     def flat_mobject(self, levels: Iterable | None = None, highlight=None, kinds: Iterable[str] | None = None,
@@ -564,14 +557,18 @@ class SpineView:
             pedicles = [st for st, _h in items if st.kind == "pedicle"]
             drawn_levels = {st.level for st, _h in items if st.kind == SURFACE_KIND}
             pedicles += [p for p in self.model.structures(kinds=["pedicle"]) if p.level in drawn_levels]
-            for st in pedicles:
-                hull = convex_hull_2d(self.project(st.solid.surface_points(detail))[:, :2])
-                if len(hull) < 3:
-                    continue
-                ring = _polygon(hull, _Style(palette.BONE, 0.0, _PEDICLE_RING, 1.6, 0), stroke_scale)
-                ring.structure_name = st.name + ".ring"
-                group.add(ring)
+            self._add_pedicle_rings(group, pedicles, detail, stroke_scale)
         return group
+
+    def _add_pedicle_rings(self, group, pedicles, detail: int, stroke_scale: float) -> None:
+        """Each pedicle's outline as a ring (how pedicles read through the posterior elements)."""
+        for st in pedicles:
+            hull = convex_hull_2d(self.project(st.solid.surface_points(detail))[:, :2])
+            if len(hull) < 3:
+                continue
+            ring = _polygon(hull, _Style(palette.BONE, 0.0, _PEDICLE_RING, 1.6, 0), stroke_scale)
+            ring.structure_name = st.name + ".ring"
+            group.add(ring)
 
     def _drawn(self, levels, kinds, exclude_kinds) -> list[Structure]:
         """What the layer draws: the smooth bone meshes and the soft tissue (spaces that only

@@ -25,8 +25,9 @@ def snapshot(dest: Path, worktree: bool) -> Path:
     """A copy of the repository to benchmark: HEAD, or the working tree (tracked and new files)."""
     dest.mkdir(parents=True)
     if worktree:
-        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout.split("\n")
+        files = subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split("\n")
         for name in filter(None, files):
             source = ROOT / name
             if source.is_file() and not name.startswith("output/"):

@@ -53,42 +53,79 @@ class Bench:
 
     def run(self, *args: str, env: dict | None = None, check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
         started, cpu = time.monotonic(), children_cpu()
-        proc = subprocess.run([sys.executable, *args], cwd=self.snap, env=dict(self.env, **(env or {})),
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, *args], cwd=self.snap, env=dict(self.env, **(env or {})), capture_output=True, text=True
+        )
         seconds = time.monotonic() - started
         self.last_cpu = children_cpu() - cpu  # CPU seconds of the command and every process it waited for
         if check and proc.returncode != 0:
-            raise SystemExit(f"failed ({proc.returncode}): {' '.join(args)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+            raise SystemExit(
+                f"failed ({proc.returncode}): {' '.join(args)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+            )
         return seconds, proc
 
     def render_all(self, out: str, cache: str, *extra: str, check: bool = True, env: dict | None = None):
-        return self.run("render.py", "all", "--quality", self.quality, "-j", str(self.jobs), "--output-dir",
-                        str(self.work / out), "--cache-dir", str(self.work / cache), *extra, check=check, env=env)
+        return self.run(
+            "render.py",
+            "all",
+            "--quality",
+            self.quality,
+            "-j",
+            str(self.jobs),
+            "--output-dir",
+            str(self.work / out),
+            "--cache-dir",
+            str(self.work / cache),
+            *extra,
+            check=check,
+            env=env,
+        )
 
     # -- 1. cold build and its baseline ------------------------------------------------------
     def cold(self) -> dict:
         """The catalog from nothing (speech too), then again with only the speech kept, against the baseline."""
-        seconds, proc = self.render_all("out", "cache", "--no-gallery", check=False, env={"FLUORO_CACHE_DIR": str(self.work / "fluoro-cold")})
+        seconds, proc = self.render_all(
+            "out", "cache", "--no-gallery", check=False, env={"FLUORO_CACHE_DIR": str(self.work / "fluoro-cold")}
+        )
         cold_cpu = self.last_cpu
         print(proc.stdout.strip(), flush=True)
         # The same build with the speech already synthesised (the baseline does not synthesise either).
         shutil.copytree(self.work / "cache" / "speech", self.work / "cache-speech" / "speech")
-        render_seconds, render_proc = self.render_all("out-speech", "cache-speech", "--no-gallery", check=False,
-                                                      env={"FLUORO_CACHE_DIR": str(self.work / "fluoro-speech-cached")})
+        render_seconds, render_proc = self.render_all(
+            "out-speech",
+            "cache-speech",
+            "--no-gallery",
+            check=False,
+            env={"FLUORO_CACHE_DIR": str(self.work / "fluoro-speech-cached")},
+        )
         render_cpu = self.last_cpu
-        built = [line.split()[0] for line in proc.stdout.splitlines() if len(line.split()) > 1 and line.split()[1] == "built"]
+        built = [
+            line.split()[0] for line in proc.stdout.splitlines() if len(line.split()) > 1 and line.split()[1] == "built"
+        ]
         failed = [line for line in proc.stdout.splitlines() if len(line.split()) > 1 and line.split()[1] == "failed"]
         if failed:
             print("(some videos failed; the comparison covers the built ones)")
         if not built:
             raise SystemExit("nothing was built")
         baseline, baseline_cpu, speech, speech_cpu = self.baseline(built)
-        return {"seconds": seconds, "speech_cached_seconds": render_seconds, "videos": built, "baseline_seconds": baseline,
-                "baseline_speech_seconds": speech, "baseline_speech_cpu_seconds": speech_cpu,
-                "cpu_seconds": cold_cpu, "speech_cached_cpu_seconds": render_cpu, "baseline_cpu_seconds": baseline_cpu,
-                "ratio": seconds / (baseline + speech), "speech_cached_ratio": render_seconds / baseline,
-                "per_video": {line.split()[0]: line.split()[2] for line in render_proc.stdout.splitlines()
-                              if len(line.split()) > 2 and line.split()[1] == "built"}}
+        return {
+            "seconds": seconds,
+            "speech_cached_seconds": render_seconds,
+            "videos": built,
+            "baseline_seconds": baseline,
+            "baseline_speech_seconds": speech,
+            "baseline_speech_cpu_seconds": speech_cpu,
+            "cpu_seconds": cold_cpu,
+            "speech_cached_cpu_seconds": render_cpu,
+            "baseline_cpu_seconds": baseline_cpu,
+            "ratio": seconds / (baseline + speech),
+            "speech_cached_ratio": render_seconds / baseline,
+            "per_video": {
+                line.split()[0]: line.split()[2]
+                for line in render_proc.stdout.splitlines()
+                if len(line.split()) > 2 and line.split()[1] == "built"
+            },
+        }
 
     def baseline(self, stems: list[str]) -> tuple[float, float, float, float]:
         """The same scenes, one after another, with `manim render` and an ffmpeg mux; and, timed
@@ -101,7 +138,7 @@ from pathlib import Path
 from pipeline.build import make_storyboard, prepare_narration
 from pipeline.catalog import load_catalog
 from pipeline.quality import QUALITIES
-for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work / 'out')!r}), cache_dir=Path({str(self.work / 'cache')!r})):
+for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work / "out")!r}), cache_dir=Path({str(self.work / "cache")!r})):
     if job.stem in {stems!r}:
         script, spoken = prepare_narration(job.request, job.options)
         board = make_storyboard(job.request, script, spoken, QUALITIES[job.options.quality].fps)
@@ -110,13 +147,20 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
         pickle.dump((lines, board.total_frames / board.fps), open(Path({str(boards)!r}) / (job.stem + ".speech.pkl"), "wb"))
 """
         self.run("-c", script)
-        from_quality = json.loads(self.run("-c", f"from pipeline.quality import QUALITIES; import json; q = QUALITIES[{self.quality!r}]; "
-                                                 "print(json.dumps([q.width, q.height, q.fps]))")[1].stdout)
+        from_quality = json.loads(
+            self.run(
+                "-c",
+                f"from pipeline.quality import QUALITIES; import json; q = QUALITIES[{self.quality!r}]; "
+                "print(json.dumps([q.width, q.height, q.fps]))",
+            )[1].stdout
+        )
         width, height, fps = from_quality
         total, cpu, speech_total, speech_cpu = 0.0, 0.0, 0.0, 0.0
         env = {"FLUORO_CACHE_DIR": str(self.work / "fluoro-baseline")}
         for stem in stems:
-            seconds, _ = self.run("-c", BY_HAND_SPEECH, str(boards / f"{stem}.speech.pkl"), str(self.work / f"by-hand-{stem}.wav"))
+            seconds, _ = self.run(
+                "-c", BY_HAND_SPEECH, str(boards / f"{stem}.speech.pkl"), str(self.work / f"by-hand-{stem}.wav")
+            )
             speech_total += seconds
             speech_cpu += self.last_cpu
             shim = self.work / f"baseline_{stem.replace('-', '_')}.py"
@@ -126,20 +170,78 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
                 "module, _, name = scene.partition(':')\n"
                 "Scene = getattr(__import__(module, fromlist=[name]), name)\n"
                 "class Baseline(Scene):\n"
-                "    storyboard = board\n")
+                "    storyboard = board\n"
+            )
             media = self.work / f"baseline-media-{stem}"
-            seconds, _ = self.run("-m", "manim", "render", "--media_dir", str(media), "--disable_caching",
-                                  "--resolution", f"{width},{height}", "--frame_rate", str(fps), "--format", "mp4",
-                                  "--progress_bar", "none", "--verbosity", "WARNING", "-o", stem, str(shim), "Baseline", env=env)
+            seconds, _ = self.run(
+                "-m",
+                "manim",
+                "render",
+                "--media_dir",
+                str(media),
+                "--disable_caching",
+                "--resolution",
+                f"{width},{height}",
+                "--frame_rate",
+                str(fps),
+                "--format",
+                "mp4",
+                "--progress_bar",
+                "none",
+                "--verbosity",
+                "WARNING",
+                "-o",
+                stem,
+                str(shim),
+                "Baseline",
+                env=env,
+            )
             cpu += self.last_cpu
             movie = next(media.rglob(f"{stem}.mp4"))
             narration = self.work / f"narration-{stem}.wav"  # our mix, as the WAV a baseline would have (not timed)
-            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(self.work / "out" / f"{stem}.mp4"), "-map", "0:a",
-                            "-c:a", "pcm_s16le", str(narration)], check=True)
+            subprocess.run(
+                [
+                    "ffmpeg",
+                    "-v",
+                    "error",
+                    "-y",
+                    "-i",
+                    str(self.work / "out" / f"{stem}.mp4"),
+                    "-map",
+                    "0:a",
+                    "-c:a",
+                    "pcm_s16le",
+                    str(narration),
+                ],
+                check=True,
+            )
             started, before = time.monotonic(), children_cpu()
-            subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(movie), "-i", str(narration),
-                            "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "160k",
-                            "-movflags", "+faststart", str(self.work / f"baseline-{stem}.mp4")], check=True)
+            subprocess.run(
+                [
+                    "ffmpeg",
+                    "-v",
+                    "error",
+                    "-y",
+                    "-i",
+                    str(movie),
+                    "-i",
+                    str(narration),
+                    "-map",
+                    "0:v",
+                    "-map",
+                    "1:a",
+                    "-c:v",
+                    "copy",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "160k",
+                    "-movflags",
+                    "+faststart",
+                    str(self.work / f"baseline-{stem}.mp4"),
+                ],
+                check=True,
+            )
             total += seconds + (time.monotonic() - started)
             cpu += children_cpu() - before
             print(f"  baseline {stem}: {seconds:.1f} s", flush=True)
@@ -170,22 +272,33 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
             try:
                 edit_s, proc = self.render("edit-out", "edit-cache", video=video)
                 frames = re.search(r"beats drawn, the rest reused \((\d+\.\d) s\)", proc.stderr)
-                case = {"beat": beat, "position": f"{ids.index(beat) + 1} of {len(ids)}", "seconds": edit_s,
-                        "ratio": edit_s / full_s, "frames_seconds": float(frames.group(1)) if frames else None,
-                        "log": [line.strip() for line in proc.stderr.splitlines()
-                                if "beats drawn" in line or "checkpoint" in line or "unchanged" in line]}
+                case = {
+                    "beat": beat,
+                    "position": f"{ids.index(beat) + 1} of {len(ids)}",
+                    "seconds": edit_s,
+                    "ratio": edit_s / full_s,
+                    "frames_seconds": float(frames.group(1)) if frames else None,
+                    "log": [
+                        line.strip()
+                        for line in proc.stderr.splitlines()
+                        if "beats drawn" in line or "checkpoint" in line or "unchanged" in line
+                    ],
+                }
                 if verify:  # the same speech (piper's timing varies run to run), no cached frames
                     fresh = self.work / f"fresh-cache-{n}"
                     shutil.copytree(self.work / "edit-cache" / "speech", fresh / "speech")
                     self.render(f"fresh-out-{n}", fresh.name, video=video)
-                    case["frames_equal_fresh_render"] = (framemd5(self.movie("edit-out", video))
-                                                         == framemd5(self.movie(f"fresh-out-{n}", video)))
+                    case["frames_equal_fresh_render"] = framemd5(self.movie("edit-out", video)) == framemd5(
+                        self.movie(f"fresh-out-{n}", video)
+                    )
             finally:
                 path.write_text(text, encoding="utf-8")
             cases.append(case)
         return {"video": video, "baseline_seconds": full_s, "cases": cases}
 
-    def render(self, out: str, cache: str, quality: str | None = None, video: str = "overview") -> tuple[float, subprocess.CompletedProcess]:
+    def render(
+        self, out: str, cache: str, quality: str | None = None, video: str = "overview"
+    ) -> tuple[float, subprocess.CompletedProcess]:
         """`render.py render` with its own segment cache but the speech already synthesised."""
         cache_dir = self.work / cache
         if not (cache_dir / "speech").exists() and (self.work / "cache" / "speech").exists():
@@ -196,7 +309,9 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
             link.unlink() if link.is_symlink() else shutil.rmtree(link)
         link.symlink_to(cache_dir)
         cache_dir.mkdir(parents=True, exist_ok=True)
-        return self.run("render.py", "render", video, "--quality", quality or self.quality, "--output-dir", str(self.work / out))
+        return self.run(
+            "render.py", "render", video, "--quality", quality or self.quality, "--output-dir", str(self.work / out)
+        )
 
     def movie(self, out: str, video: str) -> Path:
         """The MP4 that `render.py render video` wrote to ``out`` (its stem carries level and side)."""
@@ -209,7 +324,11 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
     def full_hd(self) -> dict:
         seconds, _ = self.render("hd-out", "hd-cache", quality="1080p")
         sidecar = json.loads((self.work / "hd-out" / "overview-1080p.json").read_text())
-        return {"seconds": seconds, "video_seconds": sidecar["duration_s"], "real_time_factor": seconds / sidecar["duration_s"]}
+        return {
+            "seconds": seconds,
+            "video_seconds": sidecar["duration_s"],
+            "real_time_factor": seconds / sidecar["duration_s"],
+        }
 
 
 # The narration a user would make by hand: load piper's voice once, speak each beat's text,
@@ -240,11 +359,17 @@ def edited_script(text: str, video: str, beat: str) -> str:
     if beat not in ids:
         raise SystemExit(f"--edit-beats: {video} has no beat '{beat}' (it has: {', '.join(ids)})")
     # the beat's own "text: >" line, never a later beat's (no "- id:" line in between)
-    edited = re.sub(rf"(- id: {re.escape(beat)}\n(?:(?!\s*- id: ).*\n)*?\s+text: >\n)",
-                    r"\1      This sentence was added by the benchmark.\n", text, count=1)
+    edited = re.sub(
+        rf"(- id: {re.escape(beat)}\n(?:(?!\s*- id: ).*\n)*?\s+text: >\n)",
+        r"\1      This sentence was added by the benchmark.\n",
+        text,
+        count=1,
+    )
     if edited == text:
-        raise SystemExit(f"--edit-beats: beat '{beat}' of {video} has words per technique; "
-                         "pick a beat whose text is one block ('text: >')")
+        raise SystemExit(
+            f"--edit-beats: beat '{beat}' of {video} has words per technique; "
+            "pick a beat whose text is one block ('text: >')"
+        )
     return edited
 
 
@@ -252,8 +377,10 @@ def check_edit_arguments(video: str, beats: list[str]) -> None:
     """Before anything runs: the script exists and every beat can be edited."""
     path = ROOT / "voiceover" / "scripts" / "en" / f"{video}.yaml"
     if not path.is_file():
-        raise SystemExit(f"--edit-video: no script for '{video}'; scripts: "
-                         f"{', '.join(sorted(p.stem for p in path.parent.glob('*.yaml')))}")
+        raise SystemExit(
+            f"--edit-video: no script for '{video}'; scripts: "
+            f"{', '.join(sorted(p.stem for p in path.parent.glob('*.yaml')))}"
+        )
     for beat in beats:
         edited_script(path.read_text(encoding="utf-8"), video, beat)
 
@@ -266,8 +393,12 @@ def children_cpu() -> float:
 
 
 def framemd5(path: Path) -> list[str]:
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
 
 
@@ -282,57 +413,79 @@ def main() -> int:
     parser.add_argument("--worktree", action="store_true", help="benchmark the working tree instead of HEAD")
     parser.add_argument("--skip-1080p", action="store_true")
     parser.add_argument("--no-verify", action="store_true", help="skip the fresh render that checks the edited video")
-    parser.add_argument("--edit-video", default="transforaminal-esi", help="the video whose narration is edited (figure 3)")
-    parser.add_argument("--edit-beats", default="confirm,vascular", help="comma-separated beat ids to edit, one at a time")
+    parser.add_argument(
+        "--edit-video", default="transforaminal-esi", help="the video whose narration is edited (figure 3)"
+    )
+    parser.add_argument(
+        "--edit-beats", default="confirm,vascular", help="comma-separated beat ids to edit, one at a time"
+    )
     parser.add_argument("--keep", type=Path, help="keep the snapshot and outputs in this (new) directory")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows even when redirected to a file
     check_edit_arguments(args.edit_video, args.edit_beats.split(","))
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-catalog-"))
-    results: dict = {"quality": args.quality, "jobs": args.jobs, "cpus": os.cpu_count(), "load_before": os.getloadavg(),
-                     "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
-                     "worktree": args.worktree}
+    results: dict = {
+        "quality": args.quality,
+        "jobs": args.jobs,
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+        "worktree": args.worktree,
+    }
     try:
         bench = Bench(snapshot(work / "repo", args.worktree), work, args.quality, args.jobs)
         print(f"snapshot of {'the working tree' if args.worktree else 'HEAD ' + results['commit']} in {bench.snap}")
 
         cold = results["cold"] = bench.cold()
-        print(f"\n1. cold build of the catalog ({len(cold['videos'])} videos) at {args.quality}, -j {args.jobs}, one after another in the baseline:\n"
-              f"   from nothing: {cold['seconds']:.1f} s; baseline (piper by hand {cold['baseline_speech_seconds']:.1f} s + manim CLI and "
-              f"ffmpeg mux {cold['baseline_seconds']:.1f} s) {cold['baseline_seconds'] + cold['baseline_speech_seconds']:.1f} s; "
-              f"ratio {cold['ratio']:.2f} (target <= 0.60: {verdict(cold['ratio'], 0.6)})\n"
-              f"   speech already synthesised: {cold['speech_cached_seconds']:.1f} s; baseline (manim CLI and ffmpeg mux, given our "
-              f"mix) {cold['baseline_seconds']:.1f} s; ratio {cold['speech_cached_ratio']:.2f} "
-              f"(target <= 0.60: {verdict(cold['speech_cached_ratio'], 0.6)})\n"
-              f"   CPU time: {cold['cpu_seconds']:.0f} s from nothing, {cold['speech_cached_cpu_seconds']:.0f} s with speech, "
-              f"baseline {cold['baseline_cpu_seconds']:.0f} s + {cold['baseline_speech_cpu_seconds']:.0f} s speech (ratio {cold['speech_cached_cpu_seconds'] / cold['baseline_cpu_seconds']:.2f}); "
-              f"on {os.cpu_count()} otherwise idle cores the speech-cached build would take about "
-              f"{cold['speech_cached_cpu_seconds'] / args.jobs:.0f} s, ratio "
-              f"{cold['speech_cached_cpu_seconds'] / args.jobs / cold['baseline_seconds']:.2f}", flush=True)
+        print(
+            f"\n1. cold build of the catalog ({len(cold['videos'])} videos) at {args.quality}, -j {args.jobs}, one after another in the baseline:\n"
+            f"   from nothing: {cold['seconds']:.1f} s; baseline (piper by hand {cold['baseline_speech_seconds']:.1f} s + manim CLI and "
+            f"ffmpeg mux {cold['baseline_seconds']:.1f} s) {cold['baseline_seconds'] + cold['baseline_speech_seconds']:.1f} s; "
+            f"ratio {cold['ratio']:.2f} (target <= 0.60: {verdict(cold['ratio'], 0.6)})\n"
+            f"   speech already synthesised: {cold['speech_cached_seconds']:.1f} s; baseline (manim CLI and ffmpeg mux, given our "
+            f"mix) {cold['baseline_seconds']:.1f} s; ratio {cold['speech_cached_ratio']:.2f} "
+            f"(target <= 0.60: {verdict(cold['speech_cached_ratio'], 0.6)})\n"
+            f"   CPU time: {cold['cpu_seconds']:.0f} s from nothing, {cold['speech_cached_cpu_seconds']:.0f} s with speech, "
+            f"baseline {cold['baseline_cpu_seconds']:.0f} s + {cold['baseline_speech_cpu_seconds']:.0f} s speech (ratio {cold['speech_cached_cpu_seconds'] / cold['baseline_cpu_seconds']:.2f}); "
+            f"on {os.cpu_count()} otherwise idle cores the speech-cached build would take about "
+            f"{cold['speech_cached_cpu_seconds'] / args.jobs:.0f} s, ratio "
+            f"{cold['speech_cached_cpu_seconds'] / args.jobs / cold['baseline_seconds']:.2f}",
+            flush=True,
+        )
 
         warm = results["warm"] = bench.warm()
-        print(f"2. warm rebuild, nothing changed (median of {len(warm['runs'])}): {warm['seconds']:.2f} s "
-              f"(target <= 2 s: {verdict(warm['seconds'], 2.0)}); ratio to the cold build {warm['seconds'] / cold['seconds']:.3f}")
+        print(
+            f"2. warm rebuild, nothing changed (median of {len(warm['runs'])}): {warm['seconds']:.2f} s "
+            f"(target <= 2 s: {verdict(warm['seconds'], 2.0)}); ratio to the cold build {warm['seconds'] / cold['seconds']:.3f}"
+        )
 
         edit = results["edit"] = bench.edit(args.edit_video, args.edit_beats.split(","), verify=not args.no_verify)
         for case in edit["cases"]:
             frames = case.get("frames_equal_fresh_render")
-            print(f"3. one beat edited ({edit['video']}, beat '{case['beat']}', {case['position']}): {case['seconds']:.1f} s "
-                  f"(drawing frames: {case['frames_seconds']} s); baseline (its full render): {edit['baseline_seconds']:.1f} s; "
-                  f"ratio {case['ratio']:.2f} (target <= 0.30: {verdict(case['ratio'], 0.3)})"
-                  + ("" if frames is None else f"; frames equal a fresh render of the edit: {'yes' if frames else 'NO'}")
-                  + f"\n   {'; '.join(case['log'])}")
+            print(
+                f"3. one beat edited ({edit['video']}, beat '{case['beat']}', {case['position']}): {case['seconds']:.1f} s "
+                f"(drawing frames: {case['frames_seconds']} s); baseline (its full render): {edit['baseline_seconds']:.1f} s; "
+                f"ratio {case['ratio']:.2f} (target <= 0.30: {verdict(case['ratio'], 0.3)})"
+                + ("" if frames is None else f"; frames equal a fresh render of the edit: {'yes' if frames else 'NO'}")
+                + f"\n   {'; '.join(case['log'])}"
+            )
 
         if not args.skip_1080p:
             hd = results["1080p"] = bench.full_hd()
-            print(f"4. overview at 1080p: {hd['seconds']:.0f} s for {hd['video_seconds']:.0f} s of video: "
-                  f"real-time factor {hd['real_time_factor']:.2f}; ratio to its preview render "
-                  f"{hd['seconds'] / edit['baseline_seconds']:.2f}")
+            print(
+                f"4. overview at 1080p: {hd['seconds']:.0f} s for {hd['video_seconds']:.0f} s of video: "
+                f"real-time factor {hd['real_time_factor']:.2f}; ratio to its preview render "
+                f"{hd['seconds'] / edit['baseline_seconds']:.2f}"
+            )
     finally:
         results["load_after"] = os.getloadavg()
-        print(f"load average before {results['load_before'][0]:.1f}, after {results['load_after'][0]:.1f} "
-              f"(other work on the machine slows every figure)")
+        print(
+            f"load average before {results['load_before'][0]:.1f}, after {results['load_after'][0]:.1f} "
+            f"(other work on the machine slows every figure)"
+        )
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = RESULTS / f"catalog-{time.strftime('%Y%m%d-%H%M%S')}.json"
         out.write_text(json.dumps(results, indent=2) + "\n")

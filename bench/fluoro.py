@@ -81,8 +81,10 @@ def load_anatomy(synthetic: bool):
     return synthetic_spine(), "synthetic spine (model not available)", CArmPose.ap(isocentre=(0, 0, 0))
 
 
-_BUILD = ("import time, sys; sys.path.insert(0, {root!r}); t = time.perf_counter(); "
-          "from spine.anatomy.model import SpineModel; SpineModel(); print(time.perf_counter() - t)")
+_BUILD = (
+    "import time, sys; sys.path.insert(0, {root!r}); t = time.perf_counter(); "
+    "from spine.anatomy.model import SpineModel; SpineModel(); print(time.perf_counter() - t)"
+)
 
 
 def model_build_seconds(cache_dir: str) -> tuple[float, float]:
@@ -94,8 +96,9 @@ def model_build_seconds(cache_dir: str) -> tuple[float, float]:
     root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, SPINE_ANATOMY_CACHE=cache_dir, PYTHONPATH=root)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([sys.executable, "-c", _BUILD.format(root=root)], capture_output=True, text=True,
-                         env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _BUILD.format(root=root)], capture_output=True, text=True, env=env, check=True
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return float(out.stdout.strip().splitlines()[-1]), cpu
@@ -114,22 +117,30 @@ def bench_model_and_plan(repeats: int) -> dict:
             warm_cpus.append(cpu)
     cold, warm = statistics.median(colds), statistics.median(warms)
     cold_cpu, warm_cpu = statistics.median(cold_cpus), statistics.median(warm_cpus)
-    print(f"cold build (meshes every bone) {cold:6.2f} s (CPU {cold_cpu:5.1f} s) | with the surfaces cached on "
-          f"disk {warm:6.2f} s (CPU {warm_cpu:5.1f} s) (cold x{cold / warm:4.1f} the cached build)")
+    print(
+        f"cold build (meshes every bone) {cold:6.2f} s (CPU {cold_cpu:5.1f} s) | with the surfaces cached on "
+        f"disk {warm:6.2f} s (CPU {warm_cpu:5.1f} s) (cold x{cold / warm:4.1f} the cached build)"
+    )
     print("\n== needle plan (model loaded) ==")
     from spine.procedures.planner import plan_needle
 
     t = time.perf_counter()
     plan_needle("transforaminal-esi", "L4-L5", "left")
     first = time.perf_counter() - t
-    cases = [("transforaminal-esi", "L4-L5", "right"), ("facet-joint-injection", "L4-L5", "left"),
-             ("medial-branch-block", "L3-L4", "right"), ("interlaminar-esi", "C6-C7", "left")]
+    cases = [
+        ("transforaminal-esi", "L4-L5", "right"),
+        ("facet-joint-injection", "L4-L5", "left"),
+        ("medial-branch-block", "L3-L4", "right"),
+        ("interlaminar-esi", "C6-C7", "left"),
+    ]
     times = []
     for name, level, side in cases:
         times.append(median_time(lambda: plan_needle(name, level, side), 1))
     per_plan = statistics.median(times)
-    print(f"one plan (median of {len(cases)} procedures) {per_plan:6.2f} s | first plan of the process "
-          f"{first:6.2f} s (x{first / per_plan:4.1f})")
+    print(
+        f"one plan (median of {len(cases)} procedures) {per_plan:6.2f} s | first plan of the process "
+        f"{first:6.2f} s (x{first / per_plan:4.1f})"
+    )
     return {"cold": cold, "plan": per_plan}
 
 
@@ -137,8 +148,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--synthetic", action="store_true", help="use the synthetic spine, not the model")
-    ap.add_argument("--no-naive", action="store_true",
-                    help="skip the naive and per-ray baselines of the anatomy frame (minutes on a busy machine)")
+    ap.add_argument(
+        "--no-naive",
+        action="store_true",
+        help="skip the naive and per-ray baselines of the anatomy frame (minutes on a busy machine)",
+    )
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
 
@@ -164,9 +178,11 @@ def main(argv=None) -> int:
         per_ray = per_ray_loop(proj, structures, 40, rng)
         t_loop = per_ray * size * size
         results[size] = t_fast
-        print(f"{size}^2: analytic chords + culling {t_fast * 1000:8.1f} ms | "
-              f"naive all-rays x all-solids {t_naive:7.2f} s (x{t_naive / t_fast:5.1f}) | "
-              f"per-ray Python loop {t_loop:8.1f} s (x{t_loop / t_fast:6.0f})")
+        print(
+            f"{size}^2: analytic chords + culling {t_fast * 1000:8.1f} ms | "
+            f"naive all-rays x all-solids {t_naive:7.2f} s (x{t_naive / t_fast:5.1f}) | "
+            f"per-ray Python loop {t_loop:8.1f} s (x{t_loop / t_fast:6.0f})"
+        )
 
     print("\n== overlay frame at 512^2 (anatomy cached) ==")
     imager = FluoroImager(anatomy, pose, 512, cache_dir=False)
@@ -176,8 +192,9 @@ def main(argv=None) -> int:
     frames = iter(range(10_000))
     t_needle = median_time(lambda: imager.frame(needle=needle.advanced(0.9), seed=next(frames)), args.repeats * 2)
     t_layer = median_time(lambda: imager.needle_layer(needle), args.repeats * 2)
-    t_detector = median_time(lambda: imager.detector.render(imager.anatomy, imager.exposure, next(frames)),
-                             args.repeats * 2)
+    t_detector = median_time(
+        lambda: imager.detector.render(imager.anatomy, imager.exposure, next(frames)), args.repeats * 2
+    )
     contrast = None
     try:
         from spine.imaging.contrast import contrast_pattern
@@ -189,22 +206,32 @@ def main(argv=None) -> int:
     if contrast is None:
         from spine.anatomy.solids import Ellipsoid, Material, Structure
 
-        blobs = [Structure(f"c{i}", "contrast", Material.CONTRAST,
-                           Ellipsoid(iso + rng.normal(0, 15, 3), np.eye(3), [5.0, 2.0, 4.0])) for i in range(40)]
+        blobs = [
+            Structure(
+                f"c{i}",
+                "contrast",
+                Material.CONTRAST,
+                Ellipsoid(iso + rng.normal(0, 15, 3), np.eye(3), [5.0, 2.0, 4.0]),
+            )
+            for i in range(40)
+        ]
         pieces = blobs
         label = "40 synthetic blobs"
     else:
         pieces = contrast.at(1.0)
         label = f"epidurogram, {len(pieces)} pieces"
     t_contrast = median_time(lambda: imager.frame(needle=needle, contrast=pieces, seed=next(frames)), args.repeats * 2)
-    t_full = median_time(lambda: FluoroImager(anatomy, pose, 512, cache_dir=False).frame(needle=needle),
-                         max(1, args.repeats // 2))
+    t_full = median_time(
+        lambda: FluoroImager(anatomy, pose, 512, cache_dir=False).frame(needle=needle), max(1, args.repeats // 2)
+    )
     print(f"needle layer alone          {t_layer * 1000:7.1f} ms")
     print(f"detector chain (noise, log, window, optics) {t_detector * 1000:7.1f} ms")
     print(f"needle frame                {t_needle * 1000:7.1f} ms  (target <= 50 ms)")
     print(f"needle + contrast frame     {t_contrast * 1000:7.1f} ms  ({label}; target <= 50 ms)")
-    print(f"baseline: whole frame without the anatomy cache {t_full * 1000:7.1f} ms "
-          f"(x{t_full / t_needle:4.1f} the needle frame)")
+    print(
+        f"baseline: whole frame without the anatomy cache {t_full * 1000:7.1f} ms "
+        f"(x{t_full / t_needle:4.1f} the needle frame)"
+    )
     more = bench_model_and_plan(args.repeats) if not args.synthetic else {}
     print("\n== targets ==")
     print(f"1024^2 anatomy {results[1024]:.2f} s <= 1.5 s: {'OK' if results[1024] <= 1.5 else 'MISSED'}")

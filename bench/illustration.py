@@ -75,13 +75,15 @@ def main() -> None:
         w, h = (int(x) for x in size.split("x"))
         with tempconfig({"pixel_width": w, "pixel_height": h}):
             print(f"\n{w}x{h}")
-            print(f"{'drawing':20s} {'layer px':>10s} {'cold':>7s} {'disk':>7s} {'memory':>7s} {'frame':>7s} "
-                  f"{'flat':>7s} {'ratio':>6s} {'flat frame':>10s}")
+            print(
+                f"{'drawing':20s} {'layer px':>10s} {'cold':>7s} {'disk':>7s} {'memory':>7s} {'frame':>7s} "
+                f"{'flat':>7s} {'ratio':>6s} {'flat frame':>10s}"
+            )
             for name, case in cases.items():
-                view = SpineView(model, case["kind"], oblique_deg=case.get("deg", 0.0),
-                                 axial_level=case.get("axial_level"))
-                kw = dict(levels=case["levels"], near_side=case.get("near_side", True),
-                          highlight=case.get("highlight"))
+                view = SpineView(
+                    model, case["kind"], oblique_deg=case.get("deg", 0.0), axial_level=case.get("axial_level")
+                )
+                kw = dict(levels=case["levels"], near_side=case.get("near_side", True), highlight=case.get("highlight"))
 
                 def cold():
                     illustration._MEMORY.clear()
@@ -107,8 +109,11 @@ def main() -> None:
                 flat = view.flat_mobject(**flat_kw)
                 t_flat_frame = statistics.median(_frame_seconds(flat) for _ in range(args.repeats))
                 px = f"{layer.rgba.shape[1]}x{layer.rgba.shape[0]}"
-                print(f"{name:20s} {px:>10s} {t_cold:7.2f} {t_disk:7.3f} {t_mem:7.4f} {t_frame:7.3f} "
-                      f"{t_flat:7.2f} {(t_cold + t_frame) / t_flat:6.2f} {t_flat_frame:10.3f}", flush=True)
+                print(
+                    f"{name:20s} {px:>10s} {t_cold:7.2f} {t_disk:7.3f} {t_mem:7.4f} {t_frame:7.3f} "
+                    f"{t_flat:7.2f} {(t_cold + t_frame) / t_flat:6.2f} {t_flat_frame:10.3f}",
+                    flush=True,
+                )
             # the smooth turn
             view = SpineView(model, "posterior")
             illustration._MEMORY.clear()
@@ -119,9 +124,12 @@ def main() -> None:
             t = time.perf_counter()
             view.turn_frames(90.0, levels=LEVELS, step_deg=3.0)
             t_turn_cached = time.perf_counter() - t
-            print(f"turn posterior->lateral, {len(layers)} layers of {layers[0].rgba.shape[1]}x"
-                  f"{layers[0].rgba.shape[0]}: cold {t_turn:.1f} s ({t_turn / len(layers):.2f} s a layer), "
-                  f"cached {t_turn_cached:.3f} s", flush=True)
+            print(
+                f"turn posterior->lateral, {len(layers)} layers of {layers[0].rgba.shape[1]}x"
+                f"{layers[0].rgba.shape[0]}: cold {t_turn:.1f} s ({t_turn / len(layers):.2f} s a layer), "
+                f"cached {t_turn_cached:.3f} s",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

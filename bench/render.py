@@ -67,8 +67,11 @@ def render(work: Path, name: str, video: str, quality: str, jobs: int, speech_fr
     env = dict(os.environ, SPINE_CACHE_DIR=str(cache), FLUORO_CACHE_DIR=str(cache / "fluoro"), PYTHONPATH=str(repo))
     env.pop("SPINE_CATALOG_PLUGINS", None)
     out = work / f"{name}-out"
-    seconds, cpu, proc = timed([sys.executable, "render.py", "render", video, "--quality", quality, "-j", str(jobs),
-                                "--output-dir", str(out)], env, cwd=repo)
+    seconds, cpu, proc = timed(
+        [sys.executable, "render.py", "render", video, "--quality", quality, "-j", str(jobs), "--output-dir", str(out)],
+        env,
+        cwd=repo,
+    )
     mp4 = Path(proc.stdout.strip().splitlines()[-1])
     sidecar = json.loads(mp4.with_suffix(".json").read_text())
     return seconds, cpu, mp4, sidecar, cache
@@ -76,8 +79,27 @@ def render(work: Path, name: str, video: str, quality: str, jobs: int, speech_fr
 
 def floor(mp4: Path, threads: int, work: Path) -> tuple[float, float]:
     """Decode ``mp4``'s frames and encode them again with x264 at the project's settings."""
-    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(mp4), "-map", "0:v", "-c:v", "libx264", "-crf", "23",
-           "-preset", "medium", "-pix_fmt", "yuv420p", "-threads", str(threads), str(work / "floor.mp4")]
+    cmd = [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        str(mp4),
+        "-map",
+        "0:v",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+        "-preset",
+        "medium",
+        "-pix_fmt",
+        "yuv420p",
+        "-threads",
+        str(threads),
+        str(work / "floor.mp4"),
+    ]
     seconds, cpu, _ = timed(cmd, dict(os.environ))
     return seconds, cpu
 
@@ -101,9 +123,13 @@ def main() -> int:
         cold_s, cold_cpu, _, sidecar, cold_cache = render(work, "cold", args.video, args.quality, args.jobs)
         print(f"  {cold_s:.1f} s ({cold_cpu:.0f} s CPU)", flush=True)
         print(f"warm: {label}, speech cached, frames not", flush=True)
-        warm_s, warm_cpu, mp4, sidecar, _ = render(work, "warm", args.video, args.quality, args.jobs, speech_from=cold_cache)
+        warm_s, warm_cpu, mp4, sidecar, _ = render(
+            work, "warm", args.video, args.quality, args.jobs, speech_from=cold_cache
+        )
         print(f"  {warm_s:.1f} s ({warm_cpu:.0f} s CPU)", flush=True)
-        print(f"floor: x264 crf 23 preset medium, {args.threads} threads, on the {sidecar['frames']} frames", flush=True)
+        print(
+            f"floor: x264 crf 23 preset medium, {args.threads} threads, on the {sidecar['frames']} frames", flush=True
+        )
         floor_s, floor_cpu = floor(mp4, args.threads, work)
         print(f"  {floor_s:.1f} s ({floor_cpu:.0f} s CPU)", flush=True)
     finally:
@@ -112,11 +138,20 @@ def main() -> int:
 
     length = float(sidecar["duration_s"])
     result = {
-        "video": args.video, "quality": args.quality, "jobs": args.jobs, "cpus": os.cpu_count(),
-        "frames": sidecar["frames"], "video_seconds": length,
-        "cold_seconds": cold_s, "warm_seconds": warm_s, "floor_seconds": floor_s,
-        "cold_cpu_seconds": cold_cpu, "warm_cpu_seconds": warm_cpu, "floor_cpu_seconds": floor_cpu,
-        "ratio_to_floor_cold": cold_s / floor_s, "ratio_to_floor_warm": warm_s / floor_s,
+        "video": args.video,
+        "quality": args.quality,
+        "jobs": args.jobs,
+        "cpus": os.cpu_count(),
+        "frames": sidecar["frames"],
+        "video_seconds": length,
+        "cold_seconds": cold_s,
+        "warm_seconds": warm_s,
+        "floor_seconds": floor_s,
+        "cold_cpu_seconds": cold_cpu,
+        "warm_cpu_seconds": warm_cpu,
+        "floor_cpu_seconds": floor_cpu,
+        "ratio_to_floor_cold": cold_s / floor_s,
+        "ratio_to_floor_warm": warm_s / floor_s,
         "warm_per_video_second": warm_s / length,
         "load_average": os.getloadavg(),
     }

@@ -94,9 +94,16 @@ class Brand(BaseModel):
 
     def record(self) -> dict:
         """The brand as the sidecar and the build inputs keep it (the logo by name and sha256)."""
-        return {"slug": self.file_slug, "name": self.name, "physician": self.physician or "",
-                "contact": self.contact, "logo": self.logo.name, "logo_sha256": self.logo_sha256(),
-                "primary": self.colours.primary, "secondary": self.colours.secondary}
+        return {
+            "slug": self.file_slug,
+            "name": self.name,
+            "physician": self.physician or "",
+            "contact": self.contact,
+            "logo": self.logo.name,
+            "logo_sha256": self.logo_sha256(),
+            "primary": self.colours.primary,
+            "secondary": self.colours.secondary,
+        }
 
 
 def slugify(text: str) -> str:
@@ -132,7 +139,9 @@ def _check_logo(path: Path) -> None:
                 if image.format != "PNG" or min(image.size) < 16:
                     raise ValueError(f"{image.format} {image.size}")
         except Exception as exc:  # noqa: BLE001 - any decoder failure means the same to the user
-            raise BrandError(f"brand 'logo': {path.name} is not a readable PNG image ({str(exc).splitlines()[0]})") from exc
+            raise BrandError(
+                f"brand 'logo': {path.name} is not a readable PNG image ({str(exc).splitlines()[0]})"
+            ) from exc
     else:
         import xml.etree.ElementTree as ET
 
@@ -148,8 +157,10 @@ def _check_fits(brand: Brand) -> None:
     for field, (room, px, bold) in TEXT_ROOM_PX.items():
         value = getattr(brand, field)
         if value and text_width_px(value, px, bold) > room:
-            raise BrandError(f"brand '{field}': \"{value}\" does not fit on the card "
-                             f"({text_width_px(value, px, bold):.0f} px wide at {px} px, room for {room}); shorten it")
+            raise BrandError(
+                f"brand '{field}': \"{value}\" does not fit on the card "
+                f"({text_width_px(value, px, bold):.0f} px wide at {px} px, room for {room}); shorten it"
+            )
 
 
 def load_brand(path: Path | str | None) -> Brand | None:

@@ -88,8 +88,11 @@ def output_paths(request: VideoRequest, options: BuildOptions) -> dict[str, Path
     out = Path(options.output_dir)
     paths = {ext: out / f"{stem}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
     # accessibility outputs (pipeline/described.py): written by every build, the described set on request
-    paths.update(descriptions=out / f"{stem}.descriptions.vtt", transcript_txt=out / f"{stem}.transcript.txt",
-                 transcript_html=out / f"{stem}.transcript.html")
+    paths.update(
+        descriptions=out / f"{stem}.descriptions.vtt",
+        transcript_txt=out / f"{stem}.transcript.txt",
+        transcript_html=out / f"{stem}.transcript.html",
+    )
     if options.described:
         paths.update({f"described_{ext}": out / f"{stem}-described.{ext}" for ext in ("mp4", "srt", "vtt")})
         paths["described_descriptions"] = out / f"{stem}-described.descriptions.vtt"
@@ -108,8 +111,12 @@ def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Pr
         candidate = Path(options.recordings_dir) / request.spec.script_name
         recordings = candidate if candidate.is_dir() else None
     spoken = speak_beats(
-        script.beats, options.voice, options.lang, video=request.spec.script_name,
-        cache_dir=Path(options.cache_dir) / "speech", recordings_dir=recordings,
+        script.beats,
+        options.voice,
+        options.lang,
+        video=request.spec.script_name,
+        cache_dir=Path(options.cache_dir) / "speech",
+        recordings_dir=recordings,
         on_beat=lambda i, n, beat_id: progress(f"  speech {i + 1}/{n}: {beat_id}"),
         voice_model=options.voice_model,
     )
@@ -136,8 +143,14 @@ def check_data_words(request: VideoRequest, lang: str) -> None:
         vocabulary.term(phrase)
 
 
-def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: BuildOptions | None = None,
-                    props: VideoProps | None = None) -> Storyboard:
+def make_storyboard(
+    request: VideoRequest,
+    script,
+    spoken,
+    fps: int,
+    options: BuildOptions | None = None,
+    props: VideoProps | None = None,
+) -> Storyboard:
     """The storyboard of ``request``, carrying its props (planned here if not given) with the filled words."""
     import dataclasses
 
@@ -154,13 +167,22 @@ def make_storyboard(request: VideoRequest, script, spoken, fps: int, options: Bu
     context["review_line"] = load_review(request.name).line(script.lang)
     context["brand"] = options.brand.scene_context() if options is not None and options.brand is not None else None
     board = schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
-    props = (props or video_props(request)).model_copy(update={"words": dict(request.script_context()),
-                                                               "screen": context["screen"]})
+    props = (props or video_props(request)).model_copy(
+        update={"words": dict(request.script_context()), "screen": context["screen"]}
+    )
     return dataclasses.replace(board, props=props)
 
 
-def render_frames(request: VideoRequest, storyboard: Storyboard, quality: str, work_dir: Path, progress: Progress = _quiet,
-                  cache_dir: Path = DEFAULT_CACHE_DIR, workers: int = 1, options: BuildOptions | None = None) -> Path:
+def render_frames(
+    request: VideoRequest,
+    storyboard: Storyboard,
+    quality: str,
+    work_dir: Path,
+    progress: Progress = _quiet,
+    cache_dir: Path = DEFAULT_CACHE_DIR,
+    workers: int = 1,
+    options: BuildOptions | None = None,
+) -> Path:
     """Render the storyboard with Manim (no sound) and return the silent movie's path.
 
     Every beat is rendered into its own segment, cached under ``cache_dir/segments`` by
@@ -174,8 +196,11 @@ def render_frames(request: VideoRequest, storyboard: Storyboard, quality: str, w
     """
     from pipeline.incremental import read_index, render_movie, resume_point
 
-    if workers > 1 and read_index(cache_dir, request, storyboard, quality) is None \
-            and resume_point(cache_dir, request, storyboard, quality) == 0:
+    if (
+        workers > 1
+        and read_index(cache_dir, request, storyboard, quality) is None
+        and resume_point(cache_dir, request, storyboard, quality) == 0
+    ):
         from pipeline.catalog import Job, render_beats
 
         job_options = options if options is not None else BuildOptions(quality=quality, cache_dir=Path(cache_dir))
@@ -228,11 +253,15 @@ def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progre
     progress(f"{name}: narration ({options.voice}, {options.lang})")
     script, spoken = prepare_narration(request, options, progress)
     storyboard = make_storyboard(request, script, spoken, q.fps, options, props)
-    progress(f"{name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps")
+    progress(
+        f"{name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps"
+    )
     return Prepared(request, options, script, list(spoken), storyboard, started)
 
 
-def build_video(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet, workers: int = 1) -> BuildResult:
+def build_video(
+    request: VideoRequest, options: BuildOptions, progress: Progress = _quiet, workers: int = 1
+) -> BuildResult:
     """prepare -> render the beats (``workers`` processes) -> finish: one video, start to end."""
     prepared = prepare_video(request, options, progress)
     return finish_video(prepared, progress, workers=workers)
@@ -247,20 +276,38 @@ def finish_video(prepared: Prepared, progress: Progress = _quiet, workers: int =
     from voiceover.captions import build_cues, cue_records, write_srt, write_vtt
     from voiceover.mix import mix_narration
 
-    request, options, script, spoken, storyboard = (prepared.request, prepared.options, prepared.script,
-                                                    prepared.spoken, prepared.storyboard)
+    request, options, script, spoken, storyboard = (
+        prepared.request,
+        prepared.options,
+        prepared.script,
+        prepared.spoken,
+        prepared.storyboard,
+    )
     started = prepared.started
     output_dir = outputs.ensure_writable_dir(Path(options.output_dir))
     paths = output_paths(request, options)
     q = QUALITIES[options.quality]
 
     with work_dir(options.cache_dir, "build") as work:
-        movie = render_frames(request, storyboard, options.quality, work, progress, Path(options.cache_dir),
-                              workers=workers, options=options)
+        movie = render_frames(
+            request,
+            storyboard,
+            options.quality,
+            work,
+            progress,
+            Path(options.cache_dir),
+            workers=workers,
+            options=options,
+        )
 
         progress(f"{paths['mp4'].name}: mixing and muxing")
-        mix = mix_narration(list(spoken), storyboard.starts_s, storyboard.duration_s,
-                            loudness_lufs=options.loudness_lufs, music=options.music)
+        mix = mix_narration(
+            list(spoken),
+            storyboard.starts_s,
+            storyboard.duration_s,
+            loudness_lufs=options.loudness_lufs,
+            music=options.music,
+        )
         wav = work / "narration.wav"
         mix.export(wav, format="wav")
         cues = build_cues(list(spoken), storyboard.starts_s)
@@ -273,8 +320,15 @@ def finish_video(prepared: Prepared, progress: Progress = _quiet, workers: int =
         # older set whole (pipeline.outputs.OutputSet).
         with outputs.OutputSet(output_dir) as files:
             mp4_tmp = files.path(paths["mp4"])
-            mux(movie, wav, mp4_tmp, title=script.title, chapters=chapters,
-                captions_srt=srt_tmp if options.burn_captions else None, work_dir=work)
+            mux(
+                movie,
+                wav,
+                mp4_tmp,
+                title=script.title,
+                chapters=chapters,
+                captions_srt=srt_tmp if options.burn_captions else None,
+                work_dir=work,
+            )
             info = check_media(mp4_tmp, q, storyboard)
             write_srt(cues, files.path(paths["srt"]))
             write_vtt(cues, files.path(paths["vtt"]))
@@ -290,10 +344,13 @@ def finish_video(prepared: Prepared, progress: Progress = _quiet, workers: int =
                 "captions": {"srt": paths["srt"].name, "vtt": paths["vtt"].name},
                 "sha256": outputs.sha256_of(mp4_tmp),
                 "captions_sha256": {paths[k].name: outputs.sha256_of(files.path(paths[k])) for k in ("srt", "vtt")},
-                "width": q.width, "height": q.height, "fps": q.fps,
+                "width": q.width,
+                "height": q.height,
+                "fps": q.fps,
                 "duration_s": round(storyboard.duration_s, 3),
                 "frames": info["frames"],
-                "video_duration_s": info["video_s"], "audio_duration_s": info["audio_s"],
+                "video_duration_s": info["video_s"],
+                "audio_duration_s": info["audio_s"],
                 "inputs": {
                     "voice": {"engine": options.voice, "sources": sorted({s.source for s in spoken})},
                     "loudness_lufs": options.loudness_lufs,
@@ -302,11 +359,19 @@ def finish_video(prepared: Prepared, progress: Progress = _quiet, workers: int =
                     "context": {k: v for k, v in request.script_context().items()},
                 },
                 "beats": [
-                    {"id": b.id, "chapter": b.chapter, "text": b.text, "start_s": round(b.start_s, 3),
-                     "end_s": round(b.end_s, 3), "speech_s": round(b.speech_s, 3)}
+                    {
+                        "id": b.id,
+                        "chapter": b.chapter,
+                        "text": b.text,
+                        "start_s": round(b.start_s, 3),
+                        "end_s": round(b.end_s, 3),
+                        "speech_s": round(b.speech_s, 3),
+                    }
                     for b in storyboard.beats
                 ],
-                "chapters": [{"title": c.title, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3)} for c in chapters],
+                "chapters": [
+                    {"title": c.title, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3)} for c in chapters
+                ],
                 "cues": cue_records(cues),  # the captions as data (the same cues as the .srt and .vtt)
                 "tools": tool_versions(),
                 "review": _review_status(request, options),
@@ -318,8 +383,11 @@ def finish_video(prepared: Prepared, progress: Progress = _quiet, workers: int =
             # written into the same set (their names follow the MP4's, here in the scratch folder)
             from pipeline.described import write_accessibility
 
-            sidecar.update(write_accessibility(request, options, script, storyboard, spoken, movie,
-                                               {**paths, "mp4": mp4_tmp}, work, progress).sidecar)
+            sidecar.update(
+                write_accessibility(
+                    request, options, script, storyboard, spoken, movie, {**paths, "mp4": mp4_tmp}, work, progress
+                ).sidecar
+            )
             for written in sorted(files.scratch.iterdir()):
                 final = output_dir / written.name
                 if not written.name.startswith(outputs.PARTIAL_PREFIX) and final not in files.files:
@@ -361,17 +429,33 @@ def check_music(path: Path) -> None:
             if audio:
                 container.decode(audio[0]).__next__()  # at least one packet decodes
     except (av.FFmpegError, StopIteration, UnicodeDecodeError, OSError) as exc:
-        raise RequestError(f"--music {shorten_path(path)} is not an audio file ({type(exc).__name__}); "
-                           f"give an audio file (WAV, FLAC, MP3, OGG, ...)") from exc
+        raise RequestError(
+            f"--music {shorten_path(path)} is not an audio file ({type(exc).__name__}); "
+            f"give an audio file (WAV, FLAC, MP3, OGG, ...)"
+        ) from exc
     if not audio:
-        raise RequestError(f"--music {shorten_path(path)} has no audio stream; give an audio file (WAV, FLAC, MP3, OGG, ...)")
+        raise RequestError(
+            f"--music {shorten_path(path)} has no audio stream; give an audio file (WAV, FLAC, MP3, OGG, ...)"
+        )
     from voiceover.mix import load_music
 
     load_music(path, 48_000)  # too short or silent: a one-line NarrationError, before anything is drawn
 
 
 def manifest_entry(sidecar: dict) -> dict:
-    keys = ("file", "video", "title", "procedure", "level", "side", "quality", "lang", "duration_s", "sha256", "built_at")
+    keys = (
+        "file",
+        "video",
+        "title",
+        "procedure",
+        "level",
+        "side",
+        "quality",
+        "lang",
+        "duration_s",
+        "sha256",
+        "built_at",
+    )
     entry = {k: sidecar.get(k) for k in keys}
     entry["captions"] = sidecar["captions"]
     for key in ("descriptions", "transcript"):  # accessibility outputs (pipeline/described.py)
@@ -392,14 +476,23 @@ def check_media(path: Path, quality, storyboard: Storyboard) -> dict:
     if len(video) != 1 or len(audio) != 1:
         raise BuildError(f"{path.name}: expected one video and one audio stream")
     v, a = video[0], audio[0]
-    if (v["codec_name"], v.get("pix_fmt"), int(v["width"]), int(v["height"])) != ("h264", "yuv420p", quality.width, quality.height):
-        raise BuildError(f"{path.name}: unexpected video stream {v['codec_name']} {v.get('pix_fmt')} {v['width']}x{v['height']}")
+    if (v["codec_name"], v.get("pix_fmt"), int(v["width"]), int(v["height"])) != (
+        "h264",
+        "yuv420p",
+        quality.width,
+        quality.height,
+    ):
+        raise BuildError(
+            f"{path.name}: unexpected video stream {v['codec_name']} {v.get('pix_fmt')} {v['width']}x{v['height']}"
+        )
     frames = int(v.get("nb_frames") or 0)
     if frames != storyboard.total_frames:
         raise BuildError(f"{path.name}: {frames} frames, the storyboard has {storyboard.total_frames}")
     video_s, audio_s = float(v["duration"]), float(a["duration"])
     if abs(video_s - audio_s) > 1.0 / quality.fps + 1e-6:
-        raise BuildError(f"{path.name}: audio ({audio_s:.3f} s) and video ({video_s:.3f} s) differ by more than one frame")
+        raise BuildError(
+            f"{path.name}: audio ({audio_s:.3f} s) and video ({video_s:.3f} s) differ by more than one frame"
+        )
     if abs(video_s - storyboard.duration_s) > 1.0 / quality.fps + 1e-6:
         raise BuildError(f"{path.name}: video lasts {video_s:.3f} s, the storyboard {storyboard.duration_s:.3f} s")
     return {"video_s": video_s, "audio_s": audio_s, "frames": frames}

@@ -125,16 +125,22 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
 
     path = Path(path)
     label = path.name
-    data = read_yaml(path, CatalogError, not_yaml="not readable YAML", what="(pass a readable file to --catalog)",
-                     missing=f"catalog file {path} does not exist; pass an existing file to --catalog")
+    data = read_yaml(
+        path,
+        CatalogError,
+        not_yaml="not readable YAML",
+        what="(pass a readable file to --catalog)",
+        missing=f"catalog file {path} does not exist; pass an existing file to --catalog",
+    )
     if data is None:
         return True, []
     if not isinstance(data, dict):
         raise CatalogError(f"{label}: expected a mapping with 'variants' (and optionally 'include_defaults')")
     unknown = sorted(set(data) - {"variants", "include_defaults", "voices", "describer"})
     if unknown:
-        raise CatalogError(f"{label}: unknown key(s) {', '.join(unknown)}; allowed: include_defaults, variants, voices, "
-                           f"describer")
+        raise CatalogError(
+            f"{label}: unknown key(s) {', '.join(unknown)}; allowed: include_defaults, variants, voices, describer"
+        )
     include = data.get("include_defaults", True)
     if not isinstance(include, bool):
         raise CatalogError(f"{label}: include_defaults must be true or false")
@@ -157,8 +163,11 @@ def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
             values[key] = None if value is None else str(value).strip()
         if not values["video"]:
             raise CatalogError(f"{where}: 'video' is missing; videos: {', '.join(videos())}")
-        entries.append(CatalogEntry(values["video"], values["level"], values["side"], values["lang"] or "en",
-                                    values["voice"], origin=where))
+        entries.append(
+            CatalogEntry(
+                values["video"], values["level"], values["side"], values["lang"] or "en", values["voice"], origin=where
+            )
+        )
     return include, entries
 
 
@@ -186,7 +195,8 @@ def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
     module = request.spec.scene.partition(":")[0]
     renderable = getattr(request.spec, "renderable", None)
     if (renderable is not None and not renderable()) or (
-            module.split(".")[0] in ("spine", "scenes", "pipeline", "voiceover") and module_path(module) is None):
+        module.split(".")[0] in ("spine", "scenes", "pipeline", "voiceover") and module_path(module) is None
+    ):
         return f"its scene ({request.spec.scene}) is not written yet"
     try:
         load_script(request.spec.script_name, lang)
@@ -195,9 +205,18 @@ def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
     return None
 
 
-def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "piper",
-                 output_dir: Path = DEFAULT_OUTPUT_DIR, cache_dir: Path = DEFAULT_CACHE_DIR,
-                 only: Sequence[str] = (), plugins: Sequence[str] = (), brand=None, described: bool = False) -> list[Job]:
+def load_catalog(
+    catalog: Path | None = None,
+    *,
+    quality: str,
+    voice: str = "piper",
+    output_dir: Path = DEFAULT_OUTPUT_DIR,
+    cache_dir: Path = DEFAULT_CACHE_DIR,
+    only: Sequence[str] = (),
+    plugins: Sequence[str] = (),
+    brand=None,
+    described: bool = False,
+) -> list[Job]:
     """The jobs of the catalog (defaults + ``catalog.yaml`` variants), filtered by ``only``.
 
     A bad catalog entry raises CatalogError; a default video that cannot be built yet
@@ -212,8 +231,14 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
     entries = [CatalogEntry(name) for name in videos() if name not in _REGISTERED] if include_defaults else []
     entries += variants
 
-    base = BuildOptions(quality=quality, voice=voice, output_dir=Path(output_dir), cache_dir=Path(cache_dir), brand=brand,
-                        described=described)
+    base = BuildOptions(
+        quality=quality,
+        voice=voice,
+        output_dir=Path(output_dir),
+        cache_dir=Path(cache_dir),
+        brand=brand,
+        described=described,
+    )
     from voiceover.voices import VoiceModelError, voices_from_config
 
     try:
@@ -225,7 +250,9 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
     for entry in entries:
         where = entry.origin if entry.origin != "default" else f"default video {entry.video}"
         if entry.voice is not None and entry.voice not in VOICES:
-            raise CatalogError(f"{where} ({entry.describe()}): unknown voice '{entry.voice}'; voices: {', '.join(VOICES)}")
+            raise CatalogError(
+                f"{where} ({entry.describe()}): unknown voice '{entry.voice}'; voices: {', '.join(VOICES)}"
+            )
         try:
             request = _resolve(entry)
         except RequestError as exc:
@@ -250,7 +277,9 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
                 raise CatalogError(f"{where} ({entry.describe()}) cannot be built: {problem}")
             job = replace(job, problem=problem)
         if job.stem in seen:
-            raise CatalogError(f"{where} ({entry.describe()}) builds {job.stem}, already built by {seen[job.stem]}; remove one")
+            raise CatalogError(
+                f"{where} ({entry.describe()}) builds {job.stem}, already built by {seen[job.stem]}; remove one"
+            )
         seen[job.stem] = where
         jobs.append(job)
 
@@ -259,7 +288,9 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
         known = {j.name for j in jobs} | {j.stem for j in jobs}
         unknown = [w for w in wanted if w not in known]
         if unknown:
-            raise CatalogError(f"--only {', '.join(shorten(w) for w in unknown)}: not in the catalog; videos: {', '.join(dict.fromkeys(j.name for j in jobs))}")
+            raise CatalogError(
+                f"--only {', '.join(shorten(w) for w in unknown)}: not in the catalog; videos: {', '.join(dict.fromkeys(j.name for j in jobs))}"
+            )
         jobs = [j for j in jobs if j.name in wanted or j.stem in wanted]
     return jobs
 
@@ -267,6 +298,7 @@ def load_catalog(catalog: Path | None = None, *, quality: str, voice: str = "pip
 # ---------------------------------------------------------------------------------------
 # Tasks (run in worker processes or on cluster workers; arguments and results pickle)
 # ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Plan:
@@ -314,8 +346,9 @@ def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
         prepared = prepare_video(job.request, options, report)
         storyboard = prepared.storyboard
         cached = read_index(options.cache_dir, job.request, storyboard, options.quality) is not None
-    report(f"{job.stem}: {len(storyboard.beats)} beats, {storyboard.total_frames} frames"
-           f"{', all cached' if cached else ''}")
+    report(
+        f"{job.stem}: {len(storyboard.beats)} beats, {storyboard.total_frames} frames{', all cached' if cached else ''}"
+    )
     return Plan(storyboard, cached, scene_code_hash(job.request.spec), hash_seed(), prepared=prepared)
 
 
@@ -329,16 +362,32 @@ def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: R
 
     with _task_options(job, ship) as options, work_dir(options.cache_dir, "render") as work:
         report(f"{job.stem}: beats {beats[0] + 1}-{beats[-1] + 1} of {len(storyboard.beats)}")
-        result = render_pass(job.request, storyboard, options.quality, Path(work), options.cache_dir,
-                             beats=beats, progress=report, on_beat=on_beat)
+        result = render_pass(
+            job.request,
+            storyboard,
+            options.quality,
+            Path(work),
+            options.cache_dir,
+            beats=beats,
+            progress=report,
+            on_beat=on_beat,
+        )
         keys = {i: result.keys[i] for i in beats}
         segments = {k: segment_path(options.cache_dir, k).read_bytes() for k in keys.values()} if ship else None
     report(f"{job.stem}: drew {len(result.rendered)} of {len(beats)} beats in {result.seconds:.1f} s")
     return Rendered(keys, result.rendered, segments)
 
 
-def task_finish(job: Job, prepared, keys: list[str] | None, segments: dict[str, bytes] | None, ship: bool,
-                inputs: dict, *, report: Report) -> Finished:
+def task_finish(
+    job: Job,
+    prepared,
+    keys: list[str] | None,
+    segments: dict[str, bytes] | None,
+    ship: bool,
+    inputs: dict,
+    *,
+    report: Report,
+) -> Finished:
     """Step 3 (:func:`pipeline.build.finish_video`, as ``render`` does), with the plan's speech
     and storyboard (not spoken or timed again): join the beats, mix, mux, check, write."""
     from pipeline.build import finish_video, output_paths
@@ -364,6 +413,7 @@ def task_finish(job: Job, prepared, keys: list[str] | None, segments: dict[str, 
 # ---------------------------------------------------------------------------------------
 # Splitting a video's beats across workers
 # ---------------------------------------------------------------------------------------
+
 
 def split_beats(frames: Sequence[int], parts: int, ff_cost: float = FAST_FORWARD_COST) -> list[list[int]]:
     """Cut beats into at most ``parts`` contiguous ranges that take about as long each.
@@ -425,8 +475,10 @@ def render_beats(job: Job, storyboard, workers: int, progress: Report) -> list[s
     def on_progress(beats: list[int], payload: Any) -> None:
         if isinstance(payload, tuple) and payload and payload[0] == "beat" and payload[1] in beats:
             index = payload[1]
-            progress(f"  frames {index + 1}/{len(storyboard.beats)}: {storyboard.beats[index].id} "
-                     f"({'drawn' if payload[3] else 'cached'})")
+            progress(
+                f"  frames {index + 1}/{len(storyboard.beats)}: {storyboard.beats[index].id} "
+                f"({'drawn' if payload[3] else 'cached'})"
+            )
 
     def take(rendered: Rendered) -> None:
         keys.update(rendered.keys)
@@ -452,8 +504,9 @@ def render_beats(job: Job, storyboard, workers: int, progress: Report) -> list[s
                 if kind == "lost":
                     raise RuntimeError(f"{job.stem}: drawing {where}: {payload}")
                 if not payload.ok:
-                    raise RuntimeError(f"{job.stem}: drawing {where} failed in a worker: {payload.error}\n"
-                                       + payload.detail.rstrip())
+                    raise RuntimeError(
+                        f"{job.stem}: drawing {where} failed in a worker: {payload.error}\n" + payload.detail.rstrip()
+                    )
                 take(payload.value)
     except BaseException:
         interrupted = True
@@ -470,6 +523,7 @@ def render_beats(job: Job, storyboard, workers: int, progress: Report) -> list[s
 # ---------------------------------------------------------------------------------------
 # Building the catalog
 # ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -591,8 +645,9 @@ def _write_shipped(job: Job, finished: Finished) -> None:
         outputs.commit_with_manifest(files, manifest_entry(finished.sidecar))
 
 
-def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, force: bool = False,
-              printer: _Printer | None = None) -> list[Outcome]:
+def build_all(
+    jobs: Sequence[Job], *, workers: int | None = None, pool=None, force: bool = False, printer: _Printer | None = None
+) -> list[Outcome]:
     """Build every job that is not up to date; returns one Outcome per job, in order.
 
     ``pool`` is a :mod:`pipeline.cluster` executor (default: a LocalPool of ``workers``).
@@ -625,7 +680,9 @@ def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, for
         except Exception as exc:  # noqa: BLE001 - reported per video
             log = _Log(log_path(job))
             log.write([f"checking the inputs failed: {type(exc).__name__}: {exc}"])
-            outcomes[job.stem] = Outcome(job, "failed", time.monotonic() - started, f"{type(exc).__name__}: {exc}"[:200], log.path)
+            outcomes[job.stem] = Outcome(
+                job, "failed", time.monotonic() - started, f"{type(exc).__name__}: {exc}"[:200], log.path
+            )
             continue
         if fresh:
             outcomes[job.stem] = Outcome(job, "skipped", time.monotonic() - started, "up to date")
@@ -636,8 +693,10 @@ def build_all(jobs: Sequence[Job], *, workers: int | None = None, pool=None, for
     if runs:
         own_pool = pool is None
         pool = pool or LocalPool(workers or os.cpu_count() or 1, jobs[0].plugins)
-        printer.line(f"building {len(runs)} video(s) on {pool.describe()}; "
-                     f"{sum(o.status == 'skipped' for o in outcomes.values())} up to date")
+        printer.line(
+            f"building {len(runs)} video(s) on {pool.describe()}; "
+            f"{sum(o.status == 'skipped' for o in outcomes.values())} up to date"
+        )
         try:
             _Scheduler(pool, runs, outcomes, printer).run()
         except KeyboardInterrupt:
@@ -685,8 +744,13 @@ class _Scheduler:
             for stem, run in self.runs.items():
                 if stem not in self.outcomes:
                     self.logs[stem].write(["interrupted"])
-                    self.outcomes[stem] = Outcome(run.job, "interrupted", run.work_seconds,
-                                                  "interrupted; the next run continues from the cached beats", run.log)
+                    self.outcomes[stem] = Outcome(
+                        run.job,
+                        "interrupted",
+                        run.work_seconds,
+                        "interrupted; the next run continues from the cached beats",
+                        run.log,
+                    )
             self.pool.shutdown(interrupt=True)
             raise
 
@@ -703,7 +767,9 @@ class _Scheduler:
                 _, index, frames, drawn = payload
                 run.frames_done += frames
                 run.drawn += int(bool(drawn))
-                self.printer.video(run, f"beat {index + 1}/{len(run.storyboard.beats)} {'drawn' if drawn else 'cached'}")
+                self.printer.video(
+                    run, f"beat {index + 1}/{len(run.storyboard.beats)} {'drawn' if drawn else 'cached'}"
+                )
             elif isinstance(payload, str) and not self.ship:
                 self.logs[stem].write([f"{time.strftime('%H:%M:%S')} {payload}"])
             return
@@ -742,11 +808,15 @@ class _Scheduler:
         if self.ship and plan.code != scene_code_hash(run.job.request.spec):
             code_hash.cache_clear()  # our files may have changed since we looked; look again
             if plan.code != scene_code_hash(run.job.request.spec):
-                raise RuntimeError(f"the worker {outcome.worker} runs other scene code than this checkout; "
-                                   "deploy the same commit to every worker")
+                raise RuntimeError(
+                    f"the worker {outcome.worker} runs other scene code than this checkout; "
+                    "deploy the same commit to every worker"
+                )
         if self.ship and plan.hash_seed != hash_seed():
-            raise RuntimeError(f"the worker {outcome.worker} hashes strings with seed {plan.hash_seed!r}, we use "
-                               f"{hash_seed()!r}: start the Dask workers with PYTHONHASHSEED=0, as render.py runs")
+            raise RuntimeError(
+                f"the worker {outcome.worker} hashes strings with seed {plan.hash_seed!r}, we use "
+                f"{hash_seed()!r}: start the Dask workers with PYTHONHASHSEED=0, as render.py runs"
+            )
         run.storyboard = plan.storyboard
         run.prepared = plan.prepared
         run.frames_total = plan.storyboard.total_frames
@@ -759,8 +829,12 @@ class _Scheduler:
         parts = self.parts_for(run)
         ranges = split_beats([b.frames for b in plan.storyboard.beats], parts)
         run.phase, run.chunks_left, run.render_started = "render", len(ranges), time.monotonic()
-        self.printer.video(run, f"{len(plan.storyboard.beats)} beats, {plan.storyboard.duration_s:.0f} s"
-                                f"{f' in {len(ranges)} ranges' if len(ranges) > 1 else ''}", force=True)
+        self.printer.video(
+            run,
+            f"{len(plan.storyboard.beats)} beats, {plan.storyboard.duration_s:.0f} s"
+            f"{f' in {len(ranges)} ranges' if len(ranges) > 1 else ''}",
+            force=True,
+        )
         for beats in ranges:
             self.submit(run, "render", task_render, (run.job, plan.storyboard, beats, self.ship), detail=beats)
 
@@ -785,8 +859,13 @@ class _Scheduler:
         run.phase = "finish"
         self.printer.video(run, "mixing, muxing and checking", force=True)
         segments = dict(run.segments) if self.ship and keys is not None else None
-        self.submit(run, "finish", task_finish, (run.job, run.prepared, keys, segments, self.ship, run.inputs),
-                    prefer_worker=run.worker or None)
+        self.submit(
+            run,
+            "finish",
+            task_finish,
+            (run.job, run.prepared, keys, segments, self.ship, run.inputs),
+            prefer_worker=run.worker or None,
+        )
         run.segments = {}
 
     def on_finish(self, run: _Run, finished: Finished, _detail, _outcome) -> None:
@@ -797,16 +876,20 @@ class _Scheduler:
             incremental.record_built(run.job.request, run.job.options, run.inputs)
         seconds = run.work_seconds
         beats = len(run.storyboard.beats)
-        note = (f"{len(run.drawn_beats)}/{beats} beats drawn" if run.keys else f"all {beats} beats cached") + f"; {run.reason}"
+        note = (
+            f"{len(run.drawn_beats)}/{beats} beats drawn" if run.keys else f"all {beats} beats cached"
+        ) + f"; {run.reason}"
         self.outcomes[run.job.stem] = Outcome(run.job, "built", seconds, note, run.log)
-        self.logs[run.job.stem].write([f"built: {seconds:.1f} s of work, done {time.monotonic() - run.started:.1f} s "
-                                       f"after the run began: {note}"])
+        self.logs[run.job.stem].write(
+            [f"built: {seconds:.1f} s of work, done {time.monotonic() - run.started:.1f} s after the run began: {note}"]
+        )
         self.printer.line(f"[done] {run.job.stem}: built in {_duration(seconds)} of work ({note})")
 
 
 # ---------------------------------------------------------------------------------------
 # The command
 # ---------------------------------------------------------------------------------------
+
 
 def summary_table(outcomes: Sequence[Outcome]) -> str:
     rows = [("video", "status", "time", "note")]  # time: what its tasks took in the workers
@@ -817,7 +900,9 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
         rows.append((o.job.stem, o.status, f"{o.seconds:.1f} s", note))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip() for r in rows]
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("built", "skipped", "failed", "interrupted", "unavailable")}
+    counts = {
+        s: sum(o.status == s for o in outcomes) for s in ("built", "skipped", "failed", "interrupted", "unavailable")
+    }
     total = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to do"
     return "\n".join(lines[:1] + ["-" * len(lines[0])] + lines[1:] + [f"{len(outcomes)} video(s): {total}"])
 
@@ -838,9 +923,22 @@ def write_gallery_if_available(output_dir: Path, printer: _Printer) -> str | Non
     return None
 
 
-def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: Path | None, voice: str,
-            cluster: str | None, output_dir: Path | None, cache_dir: Path | None, force: bool,
-            gallery: bool, quiet: bool, brand=None, described: bool = False) -> tuple[list[Outcome], str | None]:
+def run_all(
+    *,
+    quality: str,
+    workers: int | None,
+    only: Sequence[str],
+    catalog: Path | None,
+    voice: str,
+    cluster: str | None,
+    output_dir: Path | None,
+    cache_dir: Path | None,
+    force: bool,
+    gallery: bool,
+    quiet: bool,
+    brand=None,
+    described: bool = False,
+) -> tuple[list[Outcome], str | None]:
     """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
     from pipeline.cluster import DaskPool, check_address, load_plugins, plugins_from_env
     from pipeline.quality import QUALITIES
@@ -865,8 +963,17 @@ def run_all(*, quality: str, workers: int | None, only: Sequence[str], catalog: 
 
     if cache_dir is not None and settings().fluoro_cache_dir is None:  # everything cached goes where asked
         os.environ["FLUORO_CACHE_DIR"] = str(Path(cache_dir) / "fluoro")  # the name older runs and tests clear
-    jobs = load_catalog(catalog, quality=quality, voice=voice, output_dir=out,
-                        cache_dir=cache, only=only, plugins=plugins_from_env(), brand=brand, described=described)
+    jobs = load_catalog(
+        catalog,
+        quality=quality,
+        voice=voice,
+        output_dir=out,
+        cache_dir=cache,
+        only=only,
+        plugins=plugins_from_env(),
+        brand=brand,
+        described=described,
+    )
     printer = _Printer(quiet)
     pool = DaskPool(cluster, jobs[0].plugins if jobs else (), checked=True) if cluster else None
     # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where
@@ -896,7 +1003,7 @@ def _prune(jobs: Sequence[Job], began: float, printer: _Printer) -> None:
     for cache_dir in {Path(j.options.cache_dir) for j in jobs}:
         removed, freed = prune_cache(cache_dir, limit, keep_since=began - 1.0)
         if removed:
-            printer.line(f"cache: removed {removed} least recently used file(s), {freed / 2 ** 20:.0f} MiB")
+            printer.line(f"cache: removed {removed} least recently used file(s), {freed / 2**20:.0f} MiB")
 
 
 def _terminate(signum, frame):  # noqa: ARG001

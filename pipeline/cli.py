@@ -26,9 +26,14 @@ VOICES = ("piper", "espeak", "none")
 
 # -- publishing options (brand profile, review records), shared by several commands ------------
 def brand_option(fn):
-    return click.option("--brand", "brand_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Brand profile YAML (logo, colours, clinic name, contact); "
-                             "e.g. assets/brands/example/brand.yaml. Default: the neutral look.")(fn)
+    return click.option(
+        "--brand",
+        "brand_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Brand profile YAML (logo, colours, clinic name, contact); "
+        "e.g. assets/brands/example/brand.yaml. Default: the neutral look.",
+    )(fn)
 
 
 def reviews_option(fn):
@@ -36,12 +41,20 @@ def reviews_option(fn):
         if value is not None:
             import os
 
-            os.environ["SPINE_REVIEWS_DIR"] = str(value)  # the setting: workers and child processes read the same records
+            os.environ["SPINE_REVIEWS_DIR"] = str(
+                value
+            )  # the setting: workers and child processes read the same records
         return value
 
-    return click.option("--reviews-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-                        expose_value=False, callback=use, is_eager=True,
-                        help="Folder of medical-review records <video>.yaml (default: spine/reviews).")(fn)
+    return click.option(
+        "--reviews-dir",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=None,
+        expose_value=False,
+        callback=use,
+        is_eager=True,
+        help="Folder of medical-review records <video>.yaml (default: spine/reviews).",
+    )(fn)
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -92,14 +105,20 @@ def list_videos(as_json: bool) -> None:
 
     rows = []
     for spec in all_videos().values():
-        rows.append({
-            "name": spec.name, "title": spec.title, "summary": spec.summary,
-            "procedure": spec.procedure,
-            "levels": list(spec.levels), "sides": list(spec.sides),
-            "default_level": spec.default_level, "default_side": spec.default_side,
-            "languages": available_languages(spec.script_name),
-            "review": load_review(spec.name).status(),
-        })
+        rows.append(
+            {
+                "name": spec.name,
+                "title": spec.title,
+                "summary": spec.summary,
+                "procedure": spec.procedure,
+                "levels": list(spec.levels),
+                "sides": list(spec.sides),
+                "default_level": spec.default_level,
+                "default_side": spec.default_side,
+                "languages": available_languages(spec.script_name),
+                "review": load_review(spec.name).status(),
+            }
+        )
     from spine.videos import data_problem
 
     if data_problem() is not None:  # the other videos are still listed; the broken file is named
@@ -124,45 +143,113 @@ def list_videos(as_json: bool) -> None:
 @click.argument("name")
 @click.option("--level", help="Vertebra or interspace, e.g. L4-L5, L4/5, C7-T1 (see `list`).")
 @click.option("--side", type=click.Choice(SIDES), help="Side of the body, where the video has one.")
-@click.option("--quality", type=QualityChoice(), default=DEFAULT_QUALITY, show_default=True,
-              help="preview is 854x480 at 15 fps; the others are 30 fps.")
-@click.option("--voice", type=click.Choice(VOICES), default=None,
-              help="piper (neural: the bundled English voice, or --voice-model), espeak (espeak-ng, many "
-                   "languages) or none (silent draft). Default: piper where a Piper voice speaks the language, "
-                   "else espeak.")
-@click.option("--voice-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="An installed Piper voice (.onnx, with its .onnx.json beside it) for --voice piper.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A YAML file whose 'voices:' names a Piper model per language, and 'describer:' the "
-                   "described version's voice per language (see README).")
-@click.option("--described", is_flag=True,
-              help="Also write the audio-described version (<stem>-described.mp4, its captions and descriptions).")
-@click.option("--describer-voice", type=click.Choice(["piper", "espeak"]), default=None,
-              help="The second voice that reads the descriptions (--described). Default: espeak-ng's different-"
-                   "sounding variant, or piper when a second Piper voice is given.")
-@click.option("--describer-voice-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="An installed Piper voice (.onnx + .onnx.json) for the describer, unlike the narrator's.")
+@click.option(
+    "--quality",
+    type=QualityChoice(),
+    default=DEFAULT_QUALITY,
+    show_default=True,
+    help="preview is 854x480 at 15 fps; the others are 30 fps.",
+)
+@click.option(
+    "--voice",
+    type=click.Choice(VOICES),
+    default=None,
+    help="piper (neural: the bundled English voice, or --voice-model), espeak (espeak-ng, many "
+    "languages) or none (silent draft). Default: piper where a Piper voice speaks the language, "
+    "else espeak.",
+)
+@click.option(
+    "--voice-model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="An installed Piper voice (.onnx, with its .onnx.json beside it) for --voice piper.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A YAML file whose 'voices:' names a Piper model per language, and 'describer:' the "
+    "described version's voice per language (see README).",
+)
+@click.option(
+    "--described",
+    is_flag=True,
+    help="Also write the audio-described version (<stem>-described.mp4, its captions and descriptions).",
+)
+@click.option(
+    "--describer-voice",
+    type=click.Choice(["piper", "espeak"]),
+    default=None,
+    help="The second voice that reads the descriptions (--described). Default: espeak-ng's different-"
+    "sounding variant, or piper when a second Piper voice is given.",
+)
+@click.option(
+    "--describer-voice-model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="An installed Piper voice (.onnx + .onnx.json) for the describer, unlike the narrator's.",
+)
 @click.option("--lang", default="en", show_default=True, help="Narration language (a script must exist).")
-@click.option("--loudness", type=FiniteFloatRange(-36, -10), default=settings_or_defaults().loudness_lufs,
-              show_default=True,
-              help="Integrated loudness target in LUFS (-16 web, -23 EBU R128 broadcast).")
-@click.option("--music", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Music bed under the narration (ducked under speech).")
+@click.option(
+    "--loudness",
+    type=FiniteFloatRange(-36, -10),
+    default=settings_or_defaults().loudness_lufs,
+    show_default=True,
+    help="Integrated loudness target in LUFS (-16 web, -23 EBU R128 broadcast).",
+)
+@click.option(
+    "--music",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Music bed under the narration (ducked under speech).",
+)
 @click.option("--burn-captions", is_flag=True, help="Also burn the captions into the picture.")
-@click.option("--recordings-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Human narration: <dir>/<video>/<beat-id>.<wav|mp3|…> replaces that beat's synthesised speech "
-                   "(default: assets/voiceover).")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the MP4, captions and sidecar go (default: output/).")
+@click.option(
+    "--recordings-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Human narration: <dir>/<video>/<beat-id>.<wav|mp3|…> replaces that beat's synthesised speech "
+    "(default: assets/voiceover).",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the MP4, captions and sidecar go (default: output/).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-@click.option("--jobs", "-j", "jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes drawing the beats at once (default: SPINE_RENDER_JOBS, else one per CPU); the "
-                   "frames are the same for any number.")
+@click.option(
+    "--jobs",
+    "-j",
+    "jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes drawing the beats at once (default: SPINE_RENDER_JOBS, else one per CPU); the "
+    "frames are the same for any number.",
+)
 @brand_option
 @reviews_option
-def render(name, level, side, quality, voice, voice_model, config_file, described, describer_voice,
-           describer_voice_model, lang, loudness, music, burn_captions, recordings_dir, output_dir, quiet,
-           jobs, brand_file) -> None:
+def render(
+    name,
+    level,
+    side,
+    quality,
+    voice,
+    voice_model,
+    config_file,
+    described,
+    describer_voice,
+    describer_voice_model,
+    lang,
+    loudness,
+    music,
+    burn_captions,
+    recordings_dir,
+    output_dir,
+    quiet,
+    jobs,
+    brand_file,
+) -> None:
     """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
     from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video
     from pipeline.catalog import resolve_video
@@ -174,8 +261,10 @@ def render(name, level, side, quality, voice, voice_model, config_file, describe
         from spine.videos import RequestError
 
         ready = ", ".join(n for n, spec in all_videos().items() if spec.renderable())
-        raise RequestError(f"'{name}' cannot be rendered yet: its scene ({request.spec.scene}) is not written; "
-                           f"videos that render: {ready} (its plan and still frames work)")
+        raise RequestError(
+            f"'{name}' cannot be rendered yet: its scene ({request.spec.scene}) is not written; "
+            f"videos that render: {ready} (its plan and still frames work)"
+        )
     load_script(request.spec.script_name, lang)  # fail early on a missing translation
     from pipeline.brand import load_brand
     from pipeline.review import load_review
@@ -189,16 +278,28 @@ def render(name, level, side, quality, voice, voice_model, config_file, describe
     if (describer_voice or describer_voice_model) and not described:
         from spine.errors import RequestError
 
-        raise RequestError("--describer-voice and --describer-voice-model choose the described version's voice; "
-                           "add --described")
+        raise RequestError(
+            "--describer-voice and --describer-voice-model choose the described version's voice; add --described"
+        )
     from voiceover.speech import choose_describer
 
-    describer_voice, describer_voice_model = choose_describer(describer_voice, describer_voice_model, lang, voice,
-                                                              voice_model, config_file)  # checked before drawing
-    options = BuildOptions(quality=quality, voice=voice, lang=lang, output_dir=out_dir,
-                           loudness_lufs=loudness, music=music, burn_captions=burn_captions, brand=brand,
-                           described=described, voice_model=voice_model,
-                           describer_voice=describer_voice, describer_model=describer_voice_model)
+    describer_voice, describer_voice_model = choose_describer(
+        describer_voice, describer_voice_model, lang, voice, voice_model, config_file
+    )  # checked before drawing
+    options = BuildOptions(
+        quality=quality,
+        voice=voice,
+        lang=lang,
+        output_dir=out_dir,
+        loudness_lufs=loudness,
+        music=music,
+        burn_captions=burn_captions,
+        brand=brand,
+        described=described,
+        voice_model=voice_model,
+        describer_voice=describer_voice,
+        describer_model=describer_voice_model,
+    )
     if recordings_dir is not None:
         options = dataclasses.replace(options, recordings_dir=recordings_dir)
     progress = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
@@ -235,8 +336,12 @@ def doctor() -> None:
 
 
 @cli.command()
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The folder with manifest.json and the videos (default: output/).")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The folder with manifest.json and the videos (default: output/).",
+)
 @brand_option
 def gallery(output_dir, brand_file) -> None:
     """Write output/index.html: every built video with poster, captions, chapters, filters and search."""
@@ -263,8 +368,12 @@ def _overdue_in_gallery(output_dir) -> list[str]:
 
 
 @cli.command()
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The folder to check (default: output/).")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The folder to check (default: output/).",
+)
 def verify(output_dir) -> None:
     """Check every video against its sidecar's sha256 and the manifest; exit 1 naming each mismatch."""
     from pipeline.build import DEFAULT_OUTPUT_DIR
@@ -283,39 +392,91 @@ def verify(output_dir) -> None:
 
 
 @cli.command("all")
-@click.option("--quality", default=DEFAULT_QUALITY, show_default=True, metavar="Q",
-              help=f"One of {', '.join(QUALITIES)}.")
-@click.option("-j", "--jobs", "workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: one per CPU).")
+@click.option(
+    "--quality", default=DEFAULT_QUALITY, show_default=True, metavar="Q", help=f"One of {', '.join(QUALITIES)}."
+)
+@click.option(
+    "-j", "--jobs", "workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per CPU)."
+)
 @click.option("--only", multiple=True, metavar="NAME", help="Build only these videos (name or file stem; repeatable).")
-@click.option("--catalog", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The variants file (default: catalog.yaml).")
-@click.option("--voice", type=click.Choice(VOICES), default="piper", show_default=True,
-              help="Voice of the entries that do not name one.")
+@click.option(
+    "--catalog",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The variants file (default: catalog.yaml).",
+)
+@click.option(
+    "--voice",
+    type=click.Choice(VOICES),
+    default="piper",
+    show_default=True,
+    help="Voice of the entries that do not name one.",
+)
 @click.option("--cluster", metavar="ADDRESS", help="Build on a Dask cluster, e.g. tcp://render-farm:8786 (see README).")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the videos go (default: output/).")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Speech, beat segments and logs (default: .cache/).")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the videos go (default: output/).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Speech, beat segments and logs (default: .cache/).",
+)
 @click.option("--force", is_flag=True, help="Rebuild up-to-date videos too (cached beats are still reused).")
 @click.option("--no-gallery", is_flag=True, help="Do not write output/index.html afterwards.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary and errors.")
-@click.option("--described", is_flag=True,
-              help="Also write each video's audio-described version (the gallery offers it).")
-@click.option("--handouts", "handout_paper", type=click.Choice(["a4", "letter", "none"]), default="a4", show_default=True,
-              help="Write each video's printable handout beside it on this paper (none: no handouts).")
+@click.option(
+    "--described", is_flag=True, help="Also write each video's audio-described version (the gallery offers it)."
+)
+@click.option(
+    "--handouts",
+    "handout_paper",
+    type=click.Choice(["a4", "letter", "none"]),
+    default="a4",
+    show_default=True,
+    help="Write each video's printable handout beside it on this paper (none: no handouts).",
+)
 @brand_option
 @reviews_option
-def build_all_videos(quality, workers, only, catalog, voice, cluster, output_dir, cache_dir, force, no_gallery, quiet,
-                     described, handout_paper, brand_file) -> None:
+def build_all_videos(
+    quality,
+    workers,
+    only,
+    catalog,
+    voice,
+    cluster,
+    output_dir,
+    cache_dir,
+    force,
+    no_gallery,
+    quiet,
+    described,
+    handout_paper,
+    brand_file,
+) -> None:
     """Build every video of the catalog (defaults + catalog.yaml); skip what is up to date."""
     from pipeline.brand import load_brand
     from pipeline.catalog import run_all, summary_table
 
     brand = load_brand(brand_file)
-    outcomes, gallery_error = run_all(quality=quality, workers=workers, only=only, catalog=catalog, voice=voice,
-                                      cluster=cluster, output_dir=output_dir, cache_dir=cache_dir, force=force,
-                                      gallery=False, quiet=quiet, brand=brand, described=described)
+    outcomes, gallery_error = run_all(
+        quality=quality,
+        workers=workers,
+        only=only,
+        catalog=catalog,
+        voice=voice,
+        cluster=cluster,
+        output_dir=output_dir,
+        cache_dir=cache_dir,
+        force=force,
+        gallery=False,
+        quiet=quiet,
+        brand=brand,
+        described=described,
+    )
     if not any(o.status == "interrupted" for o in outcomes):
         gallery_error = _publish_after_all(outcomes, handout_paper, brand, output_dir, no_gallery, quiet)
     click.echo(summary_table(outcomes))
@@ -362,12 +523,20 @@ def _publish_after_all(outcomes, paper: str, brand, output_dir, no_gallery: bool
 @click.argument("name")
 @click.option("--level", help="Vertebra or interspace (default: the video's default level).")
 @click.option("--view", type=click.Choice(["ap", "lateral", "oblique"]), required=True, help="C-arm view.")
-@click.option("--oblique-deg", type=float, default=None, help="Oblique angle in degrees (oblique view only; default 30).")
-@click.option("--tilt-deg", type=float, default=0.0, show_default=True, help="Cranial (+) or caudal (-) tilt, within ±45.")
+@click.option(
+    "--oblique-deg", type=float, default=None, help="Oblique angle in degrees (oblique view only; default 30)."
+)
+@click.option(
+    "--tilt-deg", type=float, default=0.0, show_default=True, help="Cranial (+) or caudal (-) tilt, within ±45."
+)
 @click.option("--side", type=click.Choice(SIDES), default=None, help="Side of the target (default: the video's).")
 @click.option("--size", type=click.IntRange(16, 4096), default=512, show_default=True, help="Image size in pixels.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="PNG to write (default: output/<name>-<level>-<view>.png).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="PNG to write (default: output/<name>-<level>-<view>.png).",
+)
 def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
     """Write one simulated fluoroscopy frame of video NAME's level as a PNG.
 
@@ -392,8 +561,17 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
         plan = plan_needle(request.spec.procedure, chosen_level, request.side or "right")
         needle = Needle.from_gauge(plan.entry, plan.tip, 22)
     # a view, angle or size out of range is a RequestError from the imaging code: one line, exit 2
-    path = render_still(chosen_level, view, oblique_deg=oblique_deg, tilt_deg=tilt_deg, size=size, out=out,
-                        side=request.side or "right", needle=needle, marker=True)
+    path = render_still(
+        chosen_level,
+        view,
+        oblique_deg=oblique_deg,
+        tilt_deg=tilt_deg,
+        size=size,
+        out=out,
+        side=request.side or "right",
+        needle=needle,
+        marker=True,
+    )
     click.echo(str(path))
 
 
@@ -431,13 +609,16 @@ def _plan_lines(result) -> list[str]:
         return "(" + ", ".join(f"{v:7.1f}" for v in p) + ")"
 
     side = f", {result.side}" if result.side else ""
-    lines = [f"{result.procedure} at {result.level}{side} -- technique {result.technique}, "
-             f"approach {result.approach}",
-             f"root treated: {result.root}; nerves: {result.nerves}",
-             "coordinates in mm: x = patient's left, y = posterior, z = superior"]
+    lines = [
+        f"{result.procedure} at {result.level}{side} -- technique {result.technique}, approach {result.approach}",
+        f"root treated: {result.root}; nerves: {result.nerves}",
+        "coordinates in mm: x = patient's left, y = posterior, z = superior",
+    ]
     for needle in result.needles:
-        lines.append(f"{needle.label}: {needle.length():.1f} mm from skin to tip; target {needle.target} "
-                     f"at {needle.target_level}")
+        lines.append(
+            f"{needle.label}: {needle.length():.1f} mm from skin to tip; target {needle.target} "
+            f"at {needle.target_level}"
+        )
         lines.append(f"  entry   {pt(needle.entry)}")
         for w in needle.waypoints[1:]:
             lines.append(f"  {w.kind:<24} {pt(w.point)}  {w.label}")
@@ -460,12 +641,26 @@ def _plan_lines(result) -> list[str]:
 @click.option("--side", type=click.Choice(SIDES), default=None, help="Side (default: the video's).")
 @click.option("--lang", default="en", show_default=True, help="Language (the video's narration language).")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
-@click.option("--quality", type=click.Choice(list(QUALITIES)), default="preview", show_default=True,
-              help="Quality to render at if the video is not built yet (a built one of any quality is used).")
-@click.option("--voice", type=click.Choice(VOICES), default="piper", show_default=True,
-              help="Voice to render with if the video is not built yet.")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the videos are and the PDF goes (default: output/).")
+@click.option(
+    "--quality",
+    type=click.Choice(list(QUALITIES)),
+    default="preview",
+    show_default=True,
+    help="Quality to render at if the video is not built yet (a built one of any quality is used).",
+)
+@click.option(
+    "--voice",
+    type=click.Choice(VOICES),
+    default="piper",
+    show_default=True,
+    help="Voice to render with if the video is not built yet.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the videos are and the PDF goes (default: output/).",
+)
 @brand_option
 @reviews_option
 def handout(name, level, side, lang, paper, quality, voice, output_dir, brand_file) -> None:
@@ -482,8 +677,10 @@ def handout(name, level, side, lang, paper, quality, voice, output_dir, brand_fi
     load_script(request.spec.script_name, lang)
     brand = load_brand(brand_file)
     out_dir = ensure_writable_dir(output_dir or DEFAULT_OUTPUT_DIR)
-    built = [output_paths(request, BuildOptions(quality=q, lang=lang, output_dir=out_dir, brand=brand))["mp4"]
-             for q in sorted(QUALITIES, key=lambda q: -QUALITIES[q].height)]
+    built = [
+        output_paths(request, BuildOptions(quality=q, lang=lang, output_dir=out_dir, brand=brand))["mp4"]
+        for q in sorted(QUALITIES, key=lambda q: -QUALITIES[q].height)
+    ]
     mp4 = next((p for p in built if p.is_file() and p.with_suffix(".json").is_file()), None)
     if mp4 is None:
         click.echo(f"{name}: not built yet; rendering it at {quality} first", err=True)
@@ -493,13 +690,27 @@ def handout(name, level, side, lang, paper, quality, voice, output_dir, brand_fi
 
 
 @cli.command()
-@click.option("--only", multiple=True, required=True, metavar="NAME",
-              help="A video (name or file stem) to include, in order; repeatable. It must be built already.")
-@click.option("--quality", default=DEFAULT_QUALITY, show_default=True, metavar="Q",
-              help=f"Quality of the videos to join (names are looked up at this quality): {', '.join(QUALITIES)}.")
+@click.option(
+    "--only",
+    multiple=True,
+    required=True,
+    metavar="NAME",
+    help="A video (name or file stem) to include, in order; repeatable. It must be built already.",
+)
+@click.option(
+    "--quality",
+    default=DEFAULT_QUALITY,
+    show_default=True,
+    metavar="Q",
+    help=f"Quality of the videos to join (names are looked up at this quality): {', '.join(QUALITIES)}.",
+)
 @click.option("--lang", default="en", show_default=True, help="Language of the videos to join.")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the videos are and the loop goes (default: output/).")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the videos are and the loop goes (default: output/).",
+)
 @brand_option
 def loop(only, quality, lang, output_dir, brand_file) -> None:
     """Join built videos, each after a short branded card, into one waiting-room MP4 (not re-encoded)."""
@@ -515,8 +726,9 @@ def loop(only, quality, lang, output_dir, brand_file) -> None:
         raise LoopError(f"unknown quality '{quality}'; qualities: {', '.join(QUALITIES)}")
     brand = load_brand(brand_file)
     wanted = [w.strip() for item in only for w in item.split(",") if w.strip()]
-    path = make_loop(output_dir or DEFAULT_OUTPUT_DIR, wanted, quality, brand, lang,
-                     lambda msg: click.echo(msg, err=True))
+    path = make_loop(
+        output_dir or DEFAULT_OUTPUT_DIR, wanted, quality, brand, lang, lambda msg: click.echo(msg, err=True)
+    )
     click.echo(str(path))
 
 
@@ -549,8 +761,11 @@ def main(argv: list[str] | None = None) -> int:
         # name the output the file becomes, not its place in the scratch folder of the set
         shown = re.sub(r"/\.partial-set-[^/]+/(\.older/)?", "/", str(exc.filename)) if exc.filename else ""
         where = f" writing {shown}" if shown else ""
-        click.echo(f"Error: no space left on the device{where}; free some space and run again "
-                   "(the outputs already in place are unchanged)", err=True)
+        click.echo(
+            f"Error: no space left on the device{where}; free some space and run again "
+            "(the outputs already in place are unchanged)",
+            err=True,
+        )
         return 1
     except KeyboardInterrupt:
         click.echo("Interrupted; nothing under output/ was changed by the unfinished build.", err=True)

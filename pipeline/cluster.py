@@ -70,6 +70,7 @@ class TaskOutcome:
 # Running one task (in whichever process)
 # ---------------------------------------------------------------------------------------
 
+
 def load_plugins(plugins: Iterable[str]) -> None:
     """Import test/extension modules (a module name or a .py path) and call their ``register()``."""
     for item in plugins:
@@ -98,7 +99,9 @@ def plugins_from_env() -> tuple[str, ...]:
     return settings().plugins()  # PLUGINS_ENV
 
 
-def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable[[Any], None] | None = None) -> TaskOutcome:
+def run_task(
+    fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable[[Any], None] | None = None
+) -> TaskOutcome:
     """Run ``fn(*args, report=...)``; never raises (except on interrupt): errors come back as data."""
     log: list[str] = []
     started = time.monotonic()
@@ -132,9 +135,10 @@ def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable
         first = (str(exc).strip().splitlines() or [""])[0]
         error = f"{type(exc).__name__}: {first}"
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            error = f"no space left on the device writing {exc.filename}" if exc.filename else "no space left on the device"
-        return TaskOutcome(False, error=error[:300], detail=detail, log=log,
-                           seconds=time.monotonic() - started)
+            error = (
+                f"no space left on the device writing {exc.filename}" if exc.filename else "no space left on the device"
+            )
+        return TaskOutcome(False, error=error[:300], detail=detail, log=log, seconds=time.monotonic() - started)
     finally:
         cache_log.removeHandler(forward)
     return TaskOutcome(True, value, log=log, seconds=time.monotonic() - started)
@@ -143,6 +147,7 @@ def run_task(fn: Callable, args: tuple, plugins: tuple[str, ...], emit: Callable
 # ---------------------------------------------------------------------------------------
 # Local worker processes
 # ---------------------------------------------------------------------------------------
+
 
 def _die_with_parent() -> None:
     """Ask Linux to send us SIGTERM when the process that started us dies."""
@@ -274,8 +279,13 @@ class LocalPool:
             if worker.task is not None and not worker.process.is_alive():
                 worker.process.join(0.1)
                 code = worker.process.exitcode
-                how = (f"was killed by signal {-code}" if code is not None and code < 0
-                       else "was interrupted" if code == INTERRUPTED_STATUS else f"exited with status {code}")
+                how = (
+                    f"was killed by signal {-code}"
+                    if code is not None and code < 0
+                    else "was interrupted"
+                    if code == INTERRUPTED_STATUS
+                    else f"exited with status {code}"
+                )
                 events.append(("lost", worker.task, f"its worker process (pid {worker.process.pid}) {how}"))
                 worker.task = None
                 self.workers.remove(worker)
@@ -318,6 +328,7 @@ class LocalPool:
 # Dask distributed
 # ---------------------------------------------------------------------------------------
 
+
 def worker_cache_dir() -> Path:
     """The segment/speech cache of a cluster worker (on the worker's machine)."""
     from spine.settings import settings
@@ -325,8 +336,9 @@ def worker_cache_dir() -> Path:
     return settings().worker_cache  # WORKER_CACHE_ENV
 
 
-def run_on_dask_worker(task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...],
-                       hash_seed: str | None = None) -> TaskOutcome:
+def run_on_dask_worker(
+    task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...], hash_seed: str | None = None
+) -> TaskOutcome:
     """What a Dask worker runs: the task, with its progress sent back as worker events.
 
     Dask's nanny starts workers with PYTHONHASHSEED=6640 (for its own hashing); render.py
@@ -358,7 +370,9 @@ def _own_hash_seed() -> str:
     return hash_seed()
 
 
-def _run_in_child(task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...], emit, hash_seed: str) -> TaskOutcome:
+def _run_in_child(
+    task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...], emit, hash_seed: str
+) -> TaskOutcome:
     """Run one task in a child interpreter started with PYTHONHASHSEED=hash_seed.
 
     A plain subprocess (Dask's worker processes are daemons, which may not use
@@ -370,10 +384,19 @@ def _run_in_child(task_id: str, fn: Callable, args: tuple, plugins: tuple[str, .
 
     root = Path(__file__).resolve().parents[1]
     read_fd, write_fd = os.pipe()
-    env = dict(os.environ, PYTHONHASHSEED=hash_seed,
-               PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
-    child = subprocess.Popen([sys.executable, "-c", f"from pipeline.cluster import _child_main; _child_main({write_fd})"],
-                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, cwd=root, pass_fds=(write_fd,))
+    env = dict(
+        os.environ,
+        PYTHONHASHSEED=hash_seed,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"from pipeline.cluster import _child_main; _child_main({write_fd})"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        env=env,
+        cwd=root,
+        pass_fds=(write_fd,),
+    )
     os.close(write_fd)
     try:
         child.stdin.write(pickle.dumps((fn, args, plugins), protocol=5))
@@ -389,8 +412,11 @@ def _run_in_child(task_id: str, fn: Callable, args: tuple, plugins: tuple[str, .
                 elif kind == "done":
                     return payload
         code = child.wait()
-        return TaskOutcome(False, error=f"the task's child process exited with status {code}",
-                           log=[f"child process exited with status {code}"])
+        return TaskOutcome(
+            False,
+            error=f"the task's child process exited with status {code}",
+            log=[f"child process exited with status {code}"],
+        )
     finally:
         if child.poll() is None:
             child.terminate()
@@ -428,8 +454,10 @@ class DaskPool:
         try:
             self.client = Client(address, timeout=connect_timeout, set_as_default=False)
         except (Exception, MemoryError) as exc:  # noqa: BLE001 - one line, whatever the client raised
-            raise ClusterError(f"cannot reach the Dask scheduler at {shorten(address, 80)} ({one_line(exc)[:100]}); start one with "
-                               f"`dask scheduler` and point --cluster at it") from exc
+            raise ClusterError(
+                f"cannot reach the Dask scheduler at {shorten(address, 80)} ({one_line(exc)[:100]}); start one with "
+                f"`dask scheduler` and point --cluster at it"
+            ) from exc
         self.address = address
         self.plugins = plugins
         self.futures: dict[Any, str] = {}
@@ -449,8 +477,14 @@ class DaskPool:
         if isinstance(msg, dict) and "task" in msg:
             self.events.put(("progress", msg["task"], msg.get("message", "")))
 
-    def submit(self, task_id: str, fn: Callable, args: tuple, prefer_worker: str | None = None, priority: int = 0, **_) -> None:
-        kwargs: dict[str, Any] = {"pure": False, "key": f"{task_id}-{os.getpid()}-{time.monotonic_ns()}", "priority": priority}
+    def submit(
+        self, task_id: str, fn: Callable, args: tuple, prefer_worker: str | None = None, priority: int = 0, **_
+    ) -> None:
+        kwargs: dict[str, Any] = {
+            "pure": False,
+            "key": f"{task_id}-{os.getpid()}-{time.monotonic_ns()}",
+            "priority": priority,
+        }
         if prefer_worker:
             kwargs.update(workers=[prefer_worker], allow_other_workers=True)
         future = self.client.submit(run_on_dask_worker, task_id, fn, args, self.plugins, _own_hash_seed(), **kwargs)
@@ -513,8 +547,9 @@ def check_address(address: str, timeout: float = 8) -> None:
     if not sep:
         scheme, rest = "tcp", str(address)
     if scheme not in CLUSTER_SCHEMES:
-        raise ClusterError(f"--cluster {shown}: unknown scheme '{shorten(scheme, 20)}' (known: "
-                           f"{', '.join(CLUSTER_SCHEMES)}); {hint}")
+        raise ClusterError(
+            f"--cluster {shown}: unknown scheme '{shorten(scheme, 20)}' (known: {', '.join(CLUSTER_SCHEMES)}); {hint}"
+        )
     if scheme not in ("tcp", "tls", "ws", "wss"):
         return
     try:

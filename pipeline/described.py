@@ -36,7 +36,9 @@ def description_context(request, lang: str) -> dict:
     if request.spec.procedure:  # the check beat shows dye spreading only where the technique uses dye
         from spine.procedures.catalog import procedure
 
-        context["dye"] = procedure(request.spec.procedure).technique_for(request.level).confirmation.contrast is not None
+        context["dye"] = (
+            procedure(request.spec.procedure).technique_for(request.level).confirmation.contrast is not None
+        )
     return context
 
 
@@ -45,8 +47,13 @@ def describer_of(options) -> tuple[str, Path | None]:
     (``--describer-voice``, ``--describer-voice-model``, a config's ``describer:``), checked."""
     from voiceover.speech import choose_describer
 
-    return choose_describer(getattr(options, "describer_voice", None), getattr(options, "describer_model", None),
-                            options.lang, options.voice, getattr(options, "voice_model", None))
+    return choose_describer(
+        getattr(options, "describer_voice", None),
+        getattr(options, "describer_model", None),
+        options.lang,
+        options.voice,
+        getattr(options, "voice_model", None),
+    )
 
 
 def describer_for_catalog(options, catalog_file: Path, where: str):
@@ -65,8 +72,9 @@ def describer_for_catalog(options, catalog_file: Path, where: str):
     return replace(options, describer_voice=engine, describer_model=model)
 
 
-def write_accessibility(request, options, script, storyboard, spoken, movie: Path, paths: dict, work: Path,
-                        progress=lambda _: None) -> AccessibilityResult:
+def write_accessibility(
+    request, options, script, storyboard, spoken, movie: Path, paths: dict, work: Path, progress=lambda _: None
+) -> AccessibilityResult:
     """Descriptions track and transcripts of the plain video; the described version when asked."""
     from pipeline.transcript import write_transcripts
     from voiceover.captions import write_vtt
@@ -81,18 +89,21 @@ def write_accessibility(request, options, script, storyboard, spoken, movie: Pat
     write_vtt(pause_cues(storyboard.beats, spoken, descriptions), tmp)
     with outputs.atomic_output(desc_vtt) as t:
         shutil.copyfile(tmp, t)
-    transcript = write_transcripts(stem, script.title, options.lang, storyboard.beats, descriptions,
-                                   vocabulary.transcript)
+    transcript = write_transcripts(
+        stem, script.title, options.lang, storyboard.beats, descriptions, vocabulary.transcript
+    )
     extra = {"descriptions": desc_vtt.name, "transcript": transcript}
     if getattr(options, "described", False):
         progress(f"{paths['mp4'].name}: described version")
-        extra["described"] = build_described(request, options, script, storyboard, spoken, descriptions, movie,
-                                             stem, work, vocabulary)
+        extra["described"] = build_described(
+            request, options, script, storyboard, spoken, descriptions, movie, stem, work, vocabulary
+        )
     return AccessibilityResult(extra)
 
 
-def build_described(request, options, script, storyboard, spoken, descriptions, movie: Path, stem: Path, work: Path,
-                    vocabulary) -> dict:
+def build_described(
+    request, options, script, storyboard, spoken, descriptions, movie: Path, stem: Path, work: Path, vocabulary
+) -> dict:
     from pipeline.quality import QUALITIES
     from voiceover.captions import build_cues, write_srt, write_vtt
     from voiceover.describe import description_cues, layout, speak_descriptions
@@ -110,11 +121,18 @@ def build_described(request, options, script, storyboard, spoken, descriptions, 
 
     # sound: narration at the shifted starts, descriptions in the pauses (in time order)
     starts = [b.start_s for b in plan]
-    items = sorted([(s, n) for s, n in zip(starts, spoken)] +
-                   [(b.description_s, d) for b, d in zip(plan, described) if b.description_s >= 0],
-                   key=lambda item: item[0])
-    mix = mix_narration([n for _, n in items], [s for s, _ in items], total_frames / storyboard.fps,
-                        loudness_lufs=options.loudness_lufs, music=options.music)
+    items = sorted(
+        [(s, n) for s, n in zip(starts, spoken)]
+        + [(b.description_s, d) for b, d in zip(plan, described) if b.description_s >= 0],
+        key=lambda item: item[0],
+    )
+    mix = mix_narration(
+        [n for _, n in items],
+        [s for s, _ in items],
+        total_frames / storyboard.fps,
+        loudness_lufs=options.loudness_lufs,
+        music=options.music,
+    )
     wav = work / "described.wav"
     mix.export(wav, format="wav")
 
@@ -134,23 +152,33 @@ def build_described(request, options, script, storyboard, spoken, descriptions, 
         info = probe(mp4_tmp)
         video = next(s for s in info["streams"] if s["codec_type"] == "video")
         if abs(float(video["duration"]) - total_frames / q.fps) > 1.0 / q.fps + 1e-6:
-            raise RuntimeError(f"{out['mp4'].name}: video lasts {float(video['duration']):.3f} s, "
-                               f"the described plan {total_frames / q.fps:.3f} s")
+            raise RuntimeError(
+                f"{out['mp4'].name}: video lasts {float(video['duration']):.3f} s, "
+                f"the described plan {total_frames / q.fps:.3f} s"
+            )
         sha = outputs.sha256_of(mp4_tmp)
     for key, tmp in (("srt", srt_tmp), ("vtt", vtt_tmp), ("descriptions", dvtt_tmp)):
         with outputs.atomic_output(out[key]) as t:
             shutil.copyfile(tmp, t)
     return {
-        "file": out["mp4"].name, "sha256": sha, "title": title,
+        "file": out["mp4"].name,
+        "sha256": sha,
+        "title": title,
         "captions": {"srt": out["srt"].name, "vtt": out["vtt"].name},
         "descriptions": out["descriptions"].name,
         "duration_s": round(total_frames / q.fps, 3),
         "voice": sorted({d.source for d in described if d.sentences}),
-        "beats": [{"id": b.id, "start_s": round(b.start_s, 3), "end_s": round(b.end_s, 3),
-                   "hold_s": round(b.hold_frames / q.fps, 3),
-                   "description_start_s": round(b.description_s, 3) if b.description_s >= 0 else None,
-                   "description_s": round(d.duration_s, 3)}
-                  for b, d in zip(plan, described)],
+        "beats": [
+            {
+                "id": b.id,
+                "start_s": round(b.start_s, 3),
+                "end_s": round(b.end_s, 3),
+                "hold_s": round(b.hold_frames / q.fps, 3),
+                "description_start_s": round(b.description_s, 3) if b.description_s >= 0 else None,
+                "description_s": round(d.duration_s, 3),
+            }
+            for b, d in zip(plan, described)
+        ],
         "chapters": [{"title": c.title, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3)} for c in chapters],
     }
 
@@ -159,8 +187,9 @@ def _hold_frames(movie: Path, storyboard, plan, out: Path, fps: int) -> None:
     """The silent movie with beat ``i``'s last frame held ``plan[i].hold_frames`` frames."""
     parts, labels = [], []
     for i, (beat, b) in enumerate(zip(storyboard.beats, plan)):
-        chain = (f"[0:v]trim=start_frame={beat.start_frame}:end_frame={beat.start_frame + beat.frames},"
-                 f"setpts=PTS-STARTPTS")
+        chain = (
+            f"[0:v]trim=start_frame={beat.start_frame}:end_frame={beat.start_frame + beat.frames},setpts=PTS-STARTPTS"
+        )
         if b.hold_frames:
             chain += f",tpad=stop_mode=clone:stop={b.hold_frames}"
         parts.append(chain + f"[v{i}]")
@@ -171,10 +200,25 @@ def _hold_frames(movie: Path, storyboard, plan, out: Path, fps: int) -> None:
     from spine.settings import settings
 
     encoder = settings().encoder
-    cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(movie),
-           "-filter_complex_script", str(script), "-map", "[out]",
-           *encoder.reencode_args(encoder.described_preset), "-an", str(out)]
+    cmd = [
+        ffmpeg_binary(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(movie),
+        "-filter_complex_script",
+        str(script),
+        "-map",
+        "[out]",
+        *encoder.reencode_args(encoder.described_preset),
+        "-an",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()
-        raise RuntimeError(f"ffmpeg could not hold the described version's frames: {tail[-1] if tail else proc.returncode}")
+        raise RuntimeError(
+            f"ffmpeg could not hold the described version's frames: {tail[-1] if tail else proc.returncode}"
+        )

@@ -44,7 +44,14 @@ POSTER_SHA_KEY = "source-sha256"  # PNG text chunk: the MP4 the poster was taken
 
 # The spine's regions, top to bottom, by the letter a level name starts with.
 REGIONS = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}
-LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "it": "Italiano", "nl": "Nederlands"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "de": "Deutsch",
+    "fr": "Français",
+    "es": "Español",
+    "it": "Italiano",
+    "nl": "Nederlands",
+}
 BUILD_HINTS = ("make video", "python render.py render overview --quality preview")
 
 
@@ -137,8 +144,15 @@ class GalleryVideo:
         return f"{self.size_bytes / 1e6:.1f} MB"
 
     def search_text(self) -> str:
-        parts = [self.title, self.procedure_label or "", self.level or "", self.region or "", self.side or "",
-                 " ".join(c.title for c in self.chapters), self.narration]
+        parts = [
+            self.title,
+            self.procedure_label or "",
+            self.level or "",
+            self.region or "",
+            self.side or "",
+            " ".join(c.title for c in self.chapters),
+            self.narration,
+        ]
         return " ".join(p for p in parts if p)
 
 
@@ -174,6 +188,7 @@ def review_fields(review, today=None) -> dict:
 
 
 # ---------------------------------------------------------------- small pure helpers
+
 
 def region_of(level: str | None) -> str | None:
     """``"L4-L5"`` -> ``"lumbar"``; the region of a junction is that of its upper bone."""
@@ -281,10 +296,13 @@ def transcript_text(title: str, file: str, beats: list[dict]) -> str:
 
 # ---------------------------------------------------------------- files beside the videos
 
+
 def _ffmpeg() -> str:
     exe = shutil.which("ffmpeg")
     if exe is None:
-        raise GalleryError("ffmpeg is not installed, so posters cannot be made; run 'make video' (or apt-get install ffmpeg)")
+        raise GalleryError(
+            "ffmpeg is not installed, so posters cannot be made; run 'make video' (or apt-get install ffmpeg)"
+        )
     return exe
 
 
@@ -323,8 +341,22 @@ def ensure_poster(mp4: Path, sha256: str, times: list[float]) -> Path | None:
     with tempfile.TemporaryDirectory(prefix="spine-poster-") as tmp:
         for i, t in enumerate(times):
             frame = Path(tmp) / f"frame-{i}.png"
-            cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{t:.3f}", "-i", str(mp4),
-                   "-frames:v", "1", "-vf", f"scale='min({POSTER_MAX_WIDTH},iw)':-2", str(frame)]
+            cmd = [
+                ffmpeg,
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-ss",
+                f"{t:.3f}",
+                "-i",
+                str(mp4),
+                "-frames:v",
+                "1",
+                "-vf",
+                f"scale='min({POSTER_MAX_WIDTH},iw)':-2",
+                str(frame),
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0 or not frame.exists():
                 continue
@@ -340,7 +372,6 @@ def ensure_poster(mp4: Path, sha256: str, times: list[float]) -> Path | None:
             return poster
     log.warning("%s: no poster: no frame at %s s could be decoded that is not blank", mp4.name, times[:3])
     return None
-
 
 
 def _read_json(path: Path) -> dict:
@@ -360,6 +391,7 @@ def _existing(directory: Path, name: str | None) -> str | None:
 
 # ---------------------------------------------------------------- the gallery
 
+
 def collect(output_dir: Path) -> Gallery:
     """Read the manifest and sidecars; make missing or stale posters and transcripts."""
     output_dir = Path(output_dir)
@@ -378,8 +410,10 @@ def collect(output_dir: Path) -> Gallery:
         merged = {**sidecar, **{k: v for k, v in entry.items() if v is not None}}
         captions = merged.get("captions") if isinstance(merged.get("captions"), dict) else {}
         beats = timed(sidecar.get("beats"))
-        chapters = [Chapter(str(c.get("title") or "Untitled"), float(c["start_s"]), float(c["end_s"]))
-                    for c in timed(sidecar.get("chapters"))]
+        chapters = [
+            Chapter(str(c.get("title") or "Untitled"), float(c["start_s"]), float(c["end_s"]))
+            for c in timed(sidecar.get("chapters"))
+        ]
         duration = merged.get("duration_s")
         video = GalleryVideo(
             file=file,
@@ -392,7 +426,9 @@ def collect(output_dir: Path) -> Gallery:
             lang=str(merged.get("lang") or "en"),
             duration_s=float(duration) if duration else None,
             built_at=merged.get("built_at"),
-            width=merged.get("width"), height=merged.get("height"), fps=merged.get("fps"),
+            width=merged.get("width"),
+            height=merged.get("height"),
+            fps=merged.get("fps"),
             size_bytes=mp4.stat().st_size,
             captions_vtt=_existing(output_dir, captions.get("vtt")),
             captions_srt=_existing(output_dir, captions.get("srt")),
@@ -405,9 +441,11 @@ def collect(output_dir: Path) -> Gallery:
         brand = sidecar.get("brand") if isinstance(sidecar.get("brand"), dict) else None
         if brand:
             video.brand_name, video.brand_colour = brand.get("name"), brand.get("primary")
-        video.handouts = [(label, name) for label, name in (("A4", f"{mp4.stem}.handout-a4.pdf"),
-                                                             ("Letter", f"{mp4.stem}.handout-letter.pdf"))
-                          if (output_dir / name).is_file()]
+        video.handouts = [
+            (label, name)
+            for label, name in (("A4", f"{mp4.stem}.handout-a4.pdf"), ("Letter", f"{mp4.stem}.handout-letter.pdf"))
+            if (output_dir / name).is_file()
+        ]
         video.descriptions_vtt = _existing(output_dir, merged.get("descriptions"))
         transcripts = merged.get("transcript") if isinstance(merged.get("transcript"), dict) else {}
         video.transcript_html = _existing(output_dir, transcripts.get("html"))
@@ -436,8 +474,17 @@ def collect(output_dir: Path) -> Gallery:
 
 def _display_order(v: GalleryVideo) -> tuple:
     """General videos first (overview, atlas), then procedures by name, level and side."""
-    return (v.procedure is not None, v.level is not None, (v.procedure_label or "").casefold(), v.video or "",
-            level_sort_key(v.level) if v.level else (), v.side or "", v.lang, v.quality or "", v.file)
+    return (
+        v.procedure is not None,
+        v.level is not None,
+        (v.procedure_label or "").casefold(),
+        v.video or "",
+        level_sort_key(v.level) if v.level else (),
+        v.side or "",
+        v.lang,
+        v.quality or "",
+        v.file,
+    )
 
 
 def _filter_options(videos: list[GalleryVideo]) -> dict:
@@ -465,8 +512,14 @@ def render_html(gallery: Gallery) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
     from markupsafe import Markup
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["url"] = lambda name: quote(str(name))
     env.filters["seconds"] = lambda s: f"{float(s):.3f}".rstrip("0").rstrip(".")
     data = {"videos": [{"id": v.stem, "search": v.search_text(), "vtt": v.vtt_text} for v in gallery.videos]}
@@ -500,9 +553,14 @@ def brand_for_page(brand) -> dict | None:
     if brand is None:
         return None
     mime = "image/svg+xml" if brand.logo.suffix.lower() == ".svg" else "image/png"
-    return {"name": brand.name, "physician": brand.physician, "contact": brand.contact,
-            "primary": brand.colours.primary, "secondary": brand.colours.secondary,
-            "logo": f"data:{mime};base64,{base64.b64encode(brand.logo.read_bytes()).decode('ascii')}"}
+    return {
+        "name": brand.name,
+        "physician": brand.physician,
+        "contact": brand.contact,
+        "primary": brand.colours.primary,
+        "secondary": brand.colours.secondary,
+        "logo": f"data:{mime};base64,{base64.b64encode(brand.logo.read_bytes()).decode('ascii')}",
+    }
 
 
 def write_gallery(output_dir: Path, brand=None) -> Path:

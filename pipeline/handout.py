@@ -28,12 +28,34 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "gallery_templates"
 WORDS_FILE = Path(__file__).resolve().parent / "handout_words.yaml"
 PAPERS = {"a4": "A4", "letter": "Letter"}
 # Beats whose frames make the key frames, in order of preference; others fill up to KEY_FRAMES.
-KEY_BEATS = ("where", "problem", "needle", "confirm", "medicine", "after",  # procedures
-             "what", "levels", "guidance", "example")  # the overview
+KEY_BEATS = (
+    "where",
+    "problem",
+    "needle",
+    "confirm",
+    "medicine",
+    "after",  # procedures
+    "what",
+    "levels",
+    "guidance",
+    "example",
+)  # the overview
 KEY_FRAMES = (4, 6)
 BEFORE_BEATS = ("position",)
-DURING_BEATS = ("views", "needle", "confirm", "vascular", "medicine", "stimulation", "lesion", "manometry", "cement",
-                "balloon", "steer_lead", "steer-lead")
+DURING_BEATS = (
+    "views",
+    "needle",
+    "confirm",
+    "vascular",
+    "medicine",
+    "stimulation",
+    "lesion",
+    "manometry",
+    "cement",
+    "balloon",
+    "steer_lead",
+    "steer-lead",
+)
 SKIP_BEATS = ("title", "closing")
 
 
@@ -104,7 +126,7 @@ def sentences(text: str) -> list[str]:
 def key_beats(beats: list[dict]) -> list[dict]:
     """4-6 beats whose frames show the video's steps, in playing order."""
     usable = [b for b in beats if b.get("id") not in SKIP_BEATS]
-    chosen = [b for b in usable if b.get("id") in KEY_BEATS][:KEY_FRAMES[1]]
+    chosen = [b for b in usable if b.get("id") in KEY_BEATS][: KEY_FRAMES[1]]
     for b in usable:  # fill up, evenly, from the rest
         if len(chosen) >= KEY_FRAMES[0]:
             break
@@ -179,8 +201,15 @@ def handout_data(mp4: Path, brand=None, request=None) -> dict:
     chosen = key_beats(beats)
     times = [float(b["start_s"]) + 0.8 * (float(b["end_s"]) - float(b["start_s"])) for b in chosen]
     frames = grab_frames(Path(mp4), times)
-    steps = [{"image": _data_uri(png, "image/png"), "sentence": (sentences(b["text"]) or [""])[0],
-              "chapter": b.get("chapter", "")} for png, b in zip(frames, chosen, strict=True) if png is not None]
+    steps = [
+        {
+            "image": _data_uri(png, "image/png"),
+            "sentence": (sentences(b["text"]) or [""])[0],
+            "chapter": b.get("chapter", ""),
+        }
+        for png, b in zip(frames, chosen, strict=True)
+        if png is not None
+    ]
 
     def lines_of(ids, first_only=False) -> list[str]:
         out = []
@@ -204,16 +233,31 @@ def handout_data(mp4: Path, brand=None, request=None) -> dict:
     review_line = review.get("line") or load_review(sidecar["video"]).line(lang)
     side = sidecar.get("side")
     return {
-        "lang": lang, "title": sidecar.get("title") or script.title, "words": w,
-        "level": sidecar.get("level"), "side": w["sides"].get(side, side) if side else None,
-        "steps": steps, "before": before, "during": during, "after": after if (before or during) else [],
+        "lang": lang,
+        "title": sidecar.get("title") or script.title,
+        "words": w,
+        "level": sidecar.get("level"),
+        "side": w["sides"].get(side, side) if side else None,
+        "steps": steps,
+        "before": before,
+        "during": during,
+        "after": after if (before or during) else [],
         "risks": [str(r).rstrip(".") + "." for r in risks],
-        "questions": list(w["questions"]), "review_line": review_line, "education": w["education"],
+        "questions": list(w["questions"]),
+        "review_line": review_line,
+        "education": w["education"],
         "file": Path(mp4).name,
-        "brand": None if brand is None else {
-            "name": brand.name, "physician": brand.physician, "contact": brand.contact,
-            "primary": brand.colours.primary, "secondary": brand.colours.secondary,
-            "logo": _data_uri(brand.logo.read_bytes(), "image/svg+xml" if brand.logo.suffix.lower() == ".svg" else "image/png"),
+        "brand": None
+        if brand is None
+        else {
+            "name": brand.name,
+            "physician": brand.physician,
+            "contact": brand.contact,
+            "primary": brand.colours.primary,
+            "secondary": brand.colours.secondary,
+            "logo": _data_uri(
+                brand.logo.read_bytes(), "image/svg+xml" if brand.logo.suffix.lower() == ".svg" else "image/png"
+            ),
         },
     }
 
@@ -222,8 +266,13 @@ def render_html(data: dict, paper: str) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
     from markupsafe import Markup
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     css = (TEMPLATES_DIR / "handout.css").read_text(encoding="utf-8")
     return env.get_template("handout.html.j2").render(d=data, css=Markup(css), page_size=PAPERS[paper])
 
@@ -253,8 +302,9 @@ def write_handout(mp4: Path, paper: str = "a4", brand=None, request=None) -> Pat
     logging.disable(logging.INFO)  # WeasyPrint's progress lines, whichever handler Manim set up in this process
     try:
         with outputs.atomic_output(out) as tmp:
-            pdf = HTML(string=html, base_url=str(TEMPLATES_DIR),
-                       url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+            pdf = HTML(
+                string=html, base_url=str(TEMPLATES_DIR), url_fetcher=URLFetcher(allowed_protocols={"data"})
+            ).write_pdf()
             tmp.write_bytes(pdf)  # everything is inlined (data: URIs): no network access
     finally:
         logging.disable(previous)

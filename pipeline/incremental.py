@@ -63,11 +63,20 @@ PROJECT_PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
 # Data read by scenes at run time (procedure and anatomy data, fonts): hashed into every scene's code.
 SCENE_DATA_DIRS = ("spine", "scenes", "assets/fonts")
 # Narration texts are hashed per video (filled script); recordings per video too.
-EXCLUDED_DATA_DIRS = ("voiceover/scripts", "assets/voiceover",
-                      "spine/reviews")  # a video's review record: in its inputs ("publishing"), not every scene's code
+EXCLUDED_DATA_DIRS = (
+    "voiceover/scripts",
+    "assets/voiceover",
+    "spine/reviews",
+)  # a video's review record: in its inputs ("publishing"), not every scene's code
 # Modules whose source (and voiceover data: the lexicon) shapes every output besides the scene.
-BUILD_MODULES = ("pipeline.build", "pipeline.incremental", "voiceover.speech", "voiceover.mix", "voiceover.captions",
-                 "voiceover.scripts")
+BUILD_MODULES = (
+    "pipeline.build",
+    "pipeline.incremental",
+    "voiceover.speech",
+    "voiceover.mix",
+    "voiceover.captions",
+    "voiceover.scripts",
+)
 # Bump when the segment format or the render mechanics below change in a way keys cannot see.
 SEGMENT_FORMAT = 2
 SEED = 20260213
@@ -92,6 +101,7 @@ def _quiet(_: str) -> None:
 # ---------------------------------------------------------------------------------------
 # Source: which project files a module depends on
 # ---------------------------------------------------------------------------------------
+
 
 def module_path(name: str, root: Path = ROOT) -> Path | None:
     """The file of project module ``name`` (``a.b`` -> a/b.py or a/b/__init__.py), or None."""
@@ -118,7 +128,9 @@ def _outside_module_path(name: str) -> Path | None:
     return Path(origin) if origin and str(origin).endswith(".py") else None
 
 
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))", re.M)
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))", re.M
+)
 
 
 def _imports_of(path: Path, module: str) -> set[str]:
@@ -188,8 +200,12 @@ def _data_files(root: Path, dirs: Sequence[str]) -> list[Path]:
         if not base.is_dir():
             continue
         for path in base.rglob("*"):
-            if (path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
-                    and not any(path.is_relative_to(e) for e in excluded)):
+            if (
+                path.is_file()
+                and path.suffix not in (".py", ".pyc")
+                and "__pycache__" not in path.parts
+                and not any(path.is_relative_to(e) for e in excluded)
+            ):
                 files.append(path)
     return files
 
@@ -212,6 +228,7 @@ def scene_code_hash(spec) -> str:
 # ---------------------------------------------------------------------------------------
 # Whole videos: fingerprint and state file
 # ---------------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def tool_versions() -> dict[str, str]:
@@ -244,7 +261,11 @@ def _script_files(request, lang: str) -> list[Path]:
     from voiceover.scripts import SCRIPTS_DIR
 
     names = {lang, "en"}
-    files = [Path(SCRIPTS_DIR) / n / f for n in sorted(names) for f in (f"{request.spec.script_name}.yaml", "_vocabulary.yaml")]
+    files = [
+        Path(SCRIPTS_DIR) / n / f
+        for n in sorted(names)
+        for f in (f"{request.spec.script_name}.yaml", "_vocabulary.yaml")
+    ]
     return [p for p in files if p.is_file()]  # the shared vocabulary's words are on screen too
 
 
@@ -258,17 +279,24 @@ def video_inputs(request, options) -> dict[str, Any]:
         recordings = Path(options.recordings_dir) / request.spec.script_name
     inputs = {
         "format": SEGMENT_FORMAT,
-        "video": request.name, "level": request.level, "side": request.side,
+        "video": request.name,
+        "level": request.level,
+        "side": request.side,
         "context": {k: str(v) for k, v in sorted(request.script_context().items())},
         "scene": request.spec.scene,
         "scene_code": scene_code_hash(request.spec),
         "build_code": code_hash(BUILD_MODULES, ("voiceover",)),
-        "script": {"title": script.title, "beats": [[b.id, b.chapter, b.text] for b in script.beats],
-                   # words the scene shows (kept beside the narration); whatever else a script grows
-                   "screen": json.loads(json.dumps(getattr(script, "screen", None) or {}, sort_keys=True, default=str))},
+        "script": {
+            "title": script.title,
+            "beats": [[b.id, b.chapter, b.text] for b in script.beats],
+            # words the scene shows (kept beside the narration); whatever else a script grows
+            "screen": json.loads(json.dumps(getattr(script, "screen", None) or {}, sort_keys=True, default=str)),
+        },
         # The script files themselves too, so nothing a script holds is missed (a comment costs a re-mux).
         "script_files": {f"{p.parent.name}/{p.name}": _file_digest(p) for p in _script_files(request, options.lang)},
-        "quality": options.quality, "voice": options.voice, "lang": options.lang,
+        "quality": options.quality,
+        "voice": options.voice,
+        "lang": options.lang,
         "loudness_lufs": options.loudness_lufs,
         "music": _file_digest(options.music),
         "burn_captions": options.burn_captions,
@@ -280,8 +308,10 @@ def video_inputs(request, options) -> dict[str, Any]:
     if getattr(options, "voice_model", None) is not None:
         inputs["voice_model"] = _file_digest(options.voice_model)
     if getattr(options, "described", False):
-        inputs["described"] = {"voice": getattr(options, "describer_voice", None),
-                               "model": _file_digest(getattr(options, "describer_model", None))}
+        inputs["described"] = {
+            "voice": getattr(options, "describer_voice", None),
+            "model": _file_digest(getattr(options, "describer_model", None)),
+        }
     return inputs
 
 
@@ -289,9 +319,10 @@ def _publishing_inputs(request, options) -> dict[str, Any]:
     """The closing card's review line, the sidecar's review record and the brand (logo bytes included)."""
     from pipeline.review import load_review
 
-    review = {k: v for k, v in load_review(request.name).status(options.lang).items() if k != "overdue"}  # not today's date
-    return {"review": review,
-            "brand": options.brand.record() if getattr(options, "brand", None) is not None else None}
+    review = {
+        k: v for k, v in load_review(request.name).status(options.lang).items() if k != "overdue"
+    }  # not today's date
+    return {"review": review, "brand": options.brand.record() if getattr(options, "brand", None) is not None else None}
 
 
 def fingerprint_of(inputs: dict[str, Any]) -> str:
@@ -324,16 +355,26 @@ def record_built(request, options, inputs: dict[str, Any]) -> None:
     from pipeline import outputs
 
     files = _output_files(request, options)
-    state = {"inputs_fingerprint": fingerprint_of(inputs), "inputs": inputs,
-             "files": {p.name: outputs.sha256_of(p) for p in files.values()}}
+    state = {
+        "inputs_fingerprint": fingerprint_of(inputs),
+        "inputs": inputs,
+        "files": {p.name: outputs.sha256_of(p) for p in files.values()},
+    }
     path = state_path(options.output_dir, _stem(request, options))
     path.parent.mkdir(parents=True, exist_ok=True)
     outputs.write_json_atomic(path, state)
 
 
-INPUT_WORDS = {"scene_code": "scene code or data", "build_code": "pipeline code", "script": "narration",
-               "tools": "tool versions", "context": "video context", "recordings": "recordings", "music": "music",
-               "publishing": "review record or brand"}
+INPUT_WORDS = {
+    "scene_code": "scene code or data",
+    "build_code": "pipeline code",
+    "script": "narration",
+    "tools": "tool versions",
+    "context": "video context",
+    "recordings": "recordings",
+    "music": "music",
+    "publishing": "review record or brand",
+}
 
 
 def staleness(request, options, inputs: dict[str, Any]) -> str | None:
@@ -396,12 +437,22 @@ def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
 
     q = QUALITIES[quality]
     return {
-        "pixel_width": q.width, "pixel_height": q.height, "frame_rate": q.fps,
-        "frame_height": 8.0, "frame_width": 8.0 * q.width / q.height,
-        "media_dir": str(Path(work_dir) / "media"), "output_file": "frames",
-        "disable_caching": True, "progress_bar": "none", "verbosity": "WARNING",
-        "write_to_movie": True, "format": "mp4", "preview": False, "save_last_frame": False,
-        "video_codec": "libx264", "pixel_format": "yuv420p",
+        "pixel_width": q.width,
+        "pixel_height": q.height,
+        "frame_rate": q.fps,
+        "frame_height": 8.0,
+        "frame_width": 8.0 * q.width / q.height,
+        "media_dir": str(Path(work_dir) / "media"),
+        "output_file": "frames",
+        "disable_caching": True,
+        "progress_bar": "none",
+        "verbosity": "WARNING",
+        "write_to_movie": True,
+        "format": "mp4",
+        "preview": False,
+        "save_last_frame": False,
+        "video_codec": "libx264",
+        "pixel_format": "yuv420p",
         "video_encoder_options": settings().encoder.segment_options(q.height),
     }
 
@@ -413,7 +464,7 @@ def _settings_token(quality: str) -> dict[str, Any]:
 
 
 def beat_seed(index: int) -> int:
-    return (SEED + 7919 * index) % (2 ** 32)
+    return (SEED + 7919 * index) % (2**32)
 
 
 def _beat_fields(beat) -> list:
@@ -421,9 +472,15 @@ def _beat_fields(beat) -> list:
 
 
 def storyboard_token(storyboard) -> str:
-    blob = json.dumps({"video": storyboard.video, "fps": storyboard.fps,
-                       "context": {k: str(v) for k, v in sorted(storyboard.context.items())},
-                       "beats": [_beat_fields(b) + [b.start_frame] for b in storyboard.beats]}, sort_keys=True)
+    blob = json.dumps(
+        {
+            "video": storyboard.video,
+            "fps": storyboard.fps,
+            "context": {k: str(v) for k, v in sorted(storyboard.context.items())},
+            "beats": [_beat_fields(b) + [b.start_frame] for b in storyboard.beats],
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -622,7 +679,9 @@ def segment_ok(cache_dir: Path, key: str) -> bool:
 
 
 def _index_path(cache_dir: Path, request, storyboard, quality: str) -> Path:
-    token = hashlib.sha256(json.dumps([SEGMENT_FORMAT, _context_token(request, quality), storyboard_token(storyboard)]).encode()).hexdigest()
+    token = hashlib.sha256(
+        json.dumps([SEGMENT_FORMAT, _context_token(request, quality), storyboard_token(storyboard)]).encode()
+    ).hexdigest()
     return segment_dir(cache_dir) / "index" / f"{token[:40]}.json"
 
 
@@ -639,9 +698,18 @@ def _context_token(request, quality: str, context: dict | None = None) -> str:
     The context (level, side, words the scene may show) is included because a beat may draw
     from it without it showing in the state the beat starts from.
     """
-    blob = json.dumps({"code": scene_code_hash(request.spec), "scene": request.spec.scene,
-                       "settings": _settings_token(quality), "tools": tool_versions(), "hash_seed": hash_seed(),
-                       "context": {str(k): str(v) for k, v in sorted((context or {}).items())}}, sort_keys=True, default=str)
+    blob = json.dumps(
+        {
+            "code": scene_code_hash(request.spec),
+            "scene": request.spec.scene,
+            "settings": _settings_token(quality),
+            "tools": tool_versions(),
+            "hash_seed": hash_seed(),
+            "context": {str(k): str(v) for k, v in sorted((context or {}).items())},
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -764,13 +832,14 @@ def prune_cache(cache_dir: Path, limit: int, keep_since: float | None = None) ->
             if path.suffix == ".mp4":
                 gone.add(path.stem)
     if gone:
-        for listing in list(segment_dir(cache_dir).glob("index/*.json")) + list(segment_dir(cache_dir).glob("suffix/*.json")):
+        for listing in list(segment_dir(cache_dir).glob("index/*.json")) + list(
+            segment_dir(cache_dir).glob("suffix/*.json")
+        ):
             keys = _read_json(listing)
             if not isinstance(keys, list) or gone.intersection(k for k in keys if isinstance(k, str)):
                 with contextlib.suppress(OSError):
                     listing.unlink()
     return removed, freed
-
 
 
 def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
@@ -780,9 +849,30 @@ def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
     if not parts:
         raise RuntimeError("nothing to join")
     listing = Path(tempfile.mkstemp(prefix="concat-", suffix=".txt", dir=work_dir)[1])
-    listing.write_text("".join(f"file '{str(p).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n" for p in parts))
-    cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
-           "-i", str(listing), "-map", "0:v:0", "-c", "copy", "-an", "-f", "mp4", str(out)]
+    listing.write_text(
+        "".join(f"file '{str(p).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n" for p in parts)
+    )
+    cmd = [
+        ffmpeg_binary(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(listing),
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-an",
+        "-f",
+        "mp4",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     listing.unlink(missing_ok=True)
     if proc.returncode != 0 and "No space left on device" in proc.stderr:
@@ -808,10 +898,12 @@ class RestoreMismatch(InternalError, RuntimeError):
 
 # -- checkpoints: the scene's state at a beat boundary, so a later pass need not replay the beats before
 
+
 def _prefix_token(context_token: str, storyboard, index: int) -> str:
     """Identifies "the state at the start of beat ``index``" by everything that led to it."""
-    blob = json.dumps([SEGMENT_FORMAT, context_token, index,
-                       [_beat_fields(b) + [b.start_frame] for b in storyboard.beats[:index]]])
+    blob = json.dumps(
+        [SEGMENT_FORMAT, context_token, index, [_beat_fields(b) + [b.start_frame] for b in storyboard.beats[:index]]]
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
@@ -821,7 +913,9 @@ def checkpoint_path(cache_dir: Path, token: str) -> Path:
 
 def _suffix_path(cache_dir: Path, context_token: str, storyboard, index: int, state: str) -> Path:
     """Where the keys of beats ``index..`` are kept, for a pass reaching ``index`` in ``state``."""
-    blob = json.dumps([SEGMENT_FORMAT, context_token, index, state, [_beat_fields(b) for b in storyboard.beats[index:]]])
+    blob = json.dumps(
+        [SEGMENT_FORMAT, context_token, index, state, [_beat_fields(b) for b in storyboard.beats[index:]]]
+    )
     return segment_dir(cache_dir) / "suffix" / f"{hashlib.sha256(blob.encode()).hexdigest()[:40]}.json"
 
 
@@ -877,9 +971,22 @@ class _Director:
     are held empty, not drawn) and the scene's state is restored when ``start`` begins.
     """
 
-    def __init__(self, scene, request, storyboard, quality, cache_dir: Path, work_dir: Path, wanted: set[int],
-                 force: bool, progress: Progress, on_beat: Callable[[int, bool], None] | None,
-                 context_token: str, start: int = 0, checkpoint: dict | None = None):
+    def __init__(
+        self,
+        scene,
+        request,
+        storyboard,
+        quality,
+        cache_dir: Path,
+        work_dir: Path,
+        wanted: set[int],
+        force: bool,
+        progress: Progress,
+        on_beat: Callable[[int, bool], None] | None,
+        context_token: str,
+        start: int = 0,
+        checkpoint: dict | None = None,
+    ):
         import time
 
         self.scene, self.storyboard, self.cache_dir, self.work_dir = scene, storyboard, Path(cache_dir), Path(work_dir)
@@ -924,11 +1031,15 @@ class _Director:
     # -- checkpoints -------------------------------------------------------------------
     def _payload(self) -> dict:
         scene = self.scene
-        return {"mobjects": list(scene.mobjects), "foreground": list(getattr(scene, "foreground_mobjects", [])),
-                "updaters": list(getattr(scene, "updaters", [])),
-                "always_update": bool(getattr(scene, "always_update_mobjects", False)),
-                "frame": getattr(scene.camera, "frame", None), "time": scene.renderer.time,
-                "attrs": {k: v for k, v in vars(scene).items() if k not in self.baseline}}
+        return {
+            "mobjects": list(scene.mobjects),
+            "foreground": list(getattr(scene, "foreground_mobjects", [])),
+            "updaters": list(getattr(scene, "updaters", [])),
+            "always_update": bool(getattr(scene, "always_update_mobjects", False)),
+            "frame": getattr(scene.camera, "frame", None),
+            "time": scene.renderer.time,
+            "attrs": {k: v for k, v in vars(scene).items() if k not in self.baseline},
+        }
 
     def _restore(self) -> None:
         scene = self.scene
@@ -1094,9 +1205,19 @@ def resume_point(cache_dir: Path, request, storyboard, quality: str) -> int:
     return _choose_start(Path(cache_dir), token, storyboard, set(range(len(storyboard.beats))))[0]
 
 
-def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Path, *, beats: Iterable[int] | None = None,
-                force: bool = False, progress: Progress = _quiet,
-                on_beat: Callable[[int, bool], None] | None = None, checkpoints: bool = True) -> PassReport:
+def render_pass(
+    request,
+    storyboard,
+    quality: str,
+    work_dir: Path,
+    cache_dir: Path,
+    *,
+    beats: Iterable[int] | None = None,
+    force: bool = False,
+    progress: Progress = _quiet,
+    on_beat: Callable[[int, bool], None] | None = None,
+    checkpoints: bool = True,
+) -> PassReport:
     """Run the scene once and leave a cached segment for every wanted beat (default: all).
 
     The pass starts from the latest checkpoint at or before the first wanted beat (or from
@@ -1115,7 +1236,9 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
     sweep_stale_temporaries(cache_dir)
     sweep_stale_work_dirs(cache_dir)
     context_token = _context_token(request, quality, storyboard.context)
-    start, checkpoint = _choose_start(cache_dir, context_token, storyboard, wanted) if checkpoints and not force else (0, None)
+    start, checkpoint = (
+        _choose_start(cache_dir, context_token, storyboard, wanted) if checkpoints and not force else (0, None)
+    )
     if checkpoint is not None:
         progress(f"  starting at beat {start + 1} from a checkpoint")
     manim_logger.setLevel(logging.WARNING)
@@ -1129,8 +1252,21 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
 
             scene_class = request.spec.scene_class()
             scene = scene_class(storyboard=storyboard, renderer=renderer_for(scene_class))
-            director = _Director(scene, request, storyboard, quality, cache_dir, work_dir, wanted, force, progress, on_beat,
-                                 context_token, start, checkpoint)
+            director = _Director(
+                scene,
+                request,
+                storyboard,
+                quality,
+                cache_dir,
+                work_dir,
+                wanted,
+                force,
+                progress,
+                on_beat,
+                context_token,
+                start,
+                checkpoint,
+            )
             scene.beat_listener = director
             director.baseline = set(vars(scene))  # the scene as built; what beats add is state
             scene.render()
@@ -1142,8 +1278,18 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
         progress(f"  {exc}; running from the start instead")
         with contextlib.suppress(OSError):
             checkpoint_path(cache_dir, _prefix_token(context_token, storyboard, start)).unlink()
-        return render_pass(request, storyboard, quality, work_dir / "again", cache_dir, beats=beats, force=force,
-                           progress=progress, on_beat=on_beat, checkpoints=False)
+        return render_pass(
+            request,
+            storyboard,
+            quality,
+            work_dir / "again",
+            cache_dir,
+            beats=beats,
+            force=force,
+            progress=progress,
+            on_beat=on_beat,
+            checkpoints=False,
+        )
     ends = dict(director.play_at_beat)
     for index in director.rendered:
         start_play = ends[index]
@@ -1172,8 +1318,9 @@ def render_pass(request, storyboard, quality: str, work_dir: Path, cache_dir: Pa
     return PassReport(director.keys, director.rendered, time.monotonic() - started, start, director.stopped_early)
 
 
-def render_movie(request, storyboard, quality: str, work_dir: Path, progress: Progress = _quiet, *,
-                 cache_dir: Path) -> Path:
+def render_movie(
+    request, storyboard, quality: str, work_dir: Path, progress: Progress = _quiet, *, cache_dir: Path
+) -> Path:
     """The silent movie of ``storyboard``: cached beats are reused, missing ones drawn, all joined.
 
     Before they are joined, the segments are checked: each must match its checksum, decode

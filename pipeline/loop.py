@@ -45,15 +45,23 @@ def find_parts(output_dir: Path, wanted: list[str], quality: str, brand=None, la
             exact = []
             for e in manifest:
                 sidecar = _sidecar(output_dir, e)
-                entry_slug = (sidecar.get("brand") or {}).get("slug") if isinstance(sidecar.get("brand"), dict) else None
-                if (e.get("video") == item and e.get("quality") == quality and (e.get("lang") or "en") == lang
-                        and entry_slug == slug):
+                entry_slug = (
+                    (sidecar.get("brand") or {}).get("slug") if isinstance(sidecar.get("brand"), dict) else None
+                )
+                if (
+                    e.get("video") == item
+                    and e.get("quality") == quality
+                    and (e.get("lang") or "en") == lang
+                    and entry_slug == slug
+                ):
                     exact.append(e)
         exact = [e for e in exact if (Path(output_dir) / str(e["file"])).is_file()]
         if not exact:
             hint = f"render.py render {item} --quality {quality}" + (" --brand …" if brand is not None else "")
-            raise LoopError(f"'{item}' is not built in {output_dir} at {quality}"
-                            f"{' with brand ' + slug if slug else ''}; build it first ({hint})")
+            raise LoopError(
+                f"'{item}' is not built in {output_dir} at {quality}"
+                f"{' with brand ' + slug if slug else ''}; build it first ({hint})"
+            )
         parts.extend(sorted(exact, key=lambda e: e["file"]))
     return parts
 
@@ -86,27 +94,52 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
     fps = settings["frame_rate"]
     frames = round(INTERSTITIAL_S * fps)
     with tempconfig(settings):
-        scene = InterstitialScene(next_title, brand.scene_context() if brand is not None else None,
-                                  INTERSTITIAL_S, NEXT_WORDS.get(lang, NEXT_WORDS["en"]))
+        scene = InterstitialScene(
+            next_title,
+            brand.scene_context() if brand is not None else None,
+            INTERSTITIAL_S,
+            NEXT_WORDS.get(lang, NEXT_WORDS["en"]),
+        )
         scene.render()
         movie = Path(scene.renderer.file_writer.movie_file_path)
     from spine.settings import settings
 
     encoder = settings().encoder
-    cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(movie),
-           # silence exactly as long as the picture (the MP4's edit list trims the AAC padding)
-           "-f", "lavfi", "-t", f"{frames / fps:.6f}", "-i",
-           f"anullsrc=channel_layout=stereo:sample_rate={encoder.audio_rate}",
-           "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *encoder.audio_args(),
-           "-movflags", "+faststart", str(out)]
+    cmd = [
+        ffmpeg_binary(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(movie),
+        # silence exactly as long as the picture (the MP4's edit list trims the AAC padding)
+        "-f",
+        "lavfi",
+        "-t",
+        f"{frames / fps:.6f}",
+        "-i",
+        f"anullsrc=channel_layout=stereo:sample_rate={encoder.audio_rate}",
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a:0",
+        "-c:v",
+        "copy",
+        *encoder.audio_args(),
+        "-movflags",
+        "+faststart",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise LoopError(f"ffmpeg could not mux the interstitial: {proc.stderr.strip().splitlines()[-1:]}")
     return out
 
 
-def make_loop(output_dir: Path, wanted: list[str], quality: str, brand=None, lang: str = "en",
-              progress=lambda msg: None) -> Path:
+def make_loop(
+    output_dir: Path, wanted: list[str], quality: str, brand=None, lang: str = "en", progress=lambda msg: None
+) -> Path:
     """Write ``waiting-room[-<brand>]-<quality>.mp4`` (and its ``.json``) in ``output_dir``."""
     from pipeline.mux import Chapter, _ffmetadata, ffmpeg_binary, probe
 
@@ -116,43 +149,94 @@ def make_loop(output_dir: Path, wanted: list[str], quality: str, brand=None, lan
     facts = [stream_facts(f) for f in files]
     for f, fact in zip(files[1:], facts[1:], strict=True):
         if fact != facts[0]:
-            raise LoopError(f"{f.name} is encoded differently from {files[0].name} ({fact} vs {facts[0]}); "
-                            "loop videos of one quality")
+            raise LoopError(
+                f"{f.name} is encoded differently from {files[0].name} ({fact} vs {facts[0]}); "
+                "loop videos of one quality"
+            )
     final = output_dir / loop_name(quality, brand)
     with tempfile.TemporaryDirectory(prefix="spine-loop-") as tmp:
         work = Path(tmp)
         pieces: list[Path] = []
         for i, (part, f) in enumerate(zip(parts, files)):
             progress(f"interstitial {i + 1}/{len(parts)}: next, {part.get('title')}")
-            card = render_interstitial(str(part.get("title") or f.stem), brand, quality, work / f"card-{i}.mp4",
-                                       work / f"manim-{i}", lang)
+            card = render_interstitial(
+                str(part.get("title") or f.stem), brand, quality, work / f"card-{i}.mp4", work / f"manim-{i}", lang
+            )
             if stream_facts(card) != facts[0]:
-                raise LoopError(f"the interstitial is encoded differently from {f.name} "
-                                f"({stream_facts(card)} vs {facts[0]}); this is a bug")
+                raise LoopError(
+                    f"the interstitial is encoded differently from {f.name} "
+                    f"({stream_facts(card)} vs {facts[0]}); this is a bug"
+                )
             pieces += [card, f]
         listing = work / "parts.txt"
-        listing.write_text("".join(f"file '{str(p).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n"
-                                   for p in pieces), encoding="utf-8")
+        listing.write_text(
+            "".join(f"file '{str(p).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n" for p in pieces),
+            encoding="utf-8",
+        )
         durations = [float(probe(p)["format"]["duration"]) for p in pieces]
         start, timeline, chapters = 0.0, [], []
         for i, (piece, seconds) in enumerate(zip(pieces, durations)):
-            timeline.append({"file": piece.name if piece.parent == output_dir else "interstitial",
-                             "start_s": round(start, 3), "duration_s": round(seconds, 3)})
+            timeline.append(
+                {
+                    "file": piece.name if piece.parent == output_dir else "interstitial",
+                    "start_s": round(start, 3),
+                    "duration_s": round(seconds, 3),
+                }
+            )
             if i % 2 == 0:  # one chapter per video, from its card to its end
-                chapters.append(Chapter(str(parts[i // 2].get("title") or piece.stem), start, start + seconds + durations[i + 1]))
+                chapters.append(
+                    Chapter(str(parts[i // 2].get("title") or piece.stem), start, start + seconds + durations[i + 1])
+                )
             start += seconds
         meta = work / "chapters.ffmeta"
         meta.write_text(_ffmetadata("Waiting-room loop", chapters), encoding="utf-8")
         progress(f"joining {len(pieces)} pieces without re-encoding")
         with outputs.atomic_output(final) as tmp_out:
-            cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
-                   "-i", str(listing), "-f", "ffmetadata", "-i", str(meta), "-map", "0:v", "-map", "0:a", "-c", "copy",
-                   "-map_metadata", "1", "-map_chapters", "1", "-movflags", "+faststart", "-f", "mp4", str(tmp_out)]
+            cmd = [
+                ffmpeg_binary(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(listing),
+                "-f",
+                "ffmetadata",
+                "-i",
+                str(meta),
+                "-map",
+                "0:v",
+                "-map",
+                "0:a",
+                "-c",
+                "copy",
+                "-map_metadata",
+                "1",
+                "-map_chapters",
+                "1",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(tmp_out),
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise LoopError(f"ffmpeg could not join the loop: {proc.stderr.strip().splitlines()[-1:]}")
-    outputs.write_json_atomic(final.with_suffix(".json"), {
-        "file": final.name, "quality": quality, "brand": brand.file_slug if brand is not None else None,
-        "parts": [p["file"] for p in parts], "interstitial_s": INTERSTITIAL_S, "timeline": timeline,
-        "sha256": outputs.sha256_of(final)})
+    outputs.write_json_atomic(
+        final.with_suffix(".json"),
+        {
+            "file": final.name,
+            "quality": quality,
+            "brand": brand.file_slug if brand is not None else None,
+            "parts": [p["file"] for p in parts],
+            "interstitial_s": INTERSTITIAL_S,
+            "timeline": timeline,
+            "sha256": outputs.sha256_of(final),
+        },
+    )
     return final

@@ -48,7 +48,13 @@ def _ffmetadata(title: str, chapters: list[Chapter]) -> str:
 
     lines = [";FFMETADATA1", f"title={esc(title)}"]
     for ch in chapters:
-        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(ch.start_s * 1000)}", f"END={round(ch.end_s * 1000)}", f"title={esc(ch.title)}"]
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={round(ch.start_s * 1000)}",
+            f"END={round(ch.end_s * 1000)}",
+            f"title={esc(ch.title)}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -59,7 +65,16 @@ def ffmpeg_binary() -> str:
     return exe
 
 
-def mux(video: Path, audio: Path, out: Path, *, title: str, chapters: list[Chapter], captions_srt: Path | None = None, work_dir: Path) -> None:
+def mux(
+    video: Path,
+    audio: Path,
+    out: Path,
+    *,
+    title: str,
+    chapters: list[Chapter],
+    captions_srt: Path | None = None,
+    work_dir: Path,
+) -> None:
     """Write ``out`` (an MP4) from Manim's silent ``video`` and the narration ``audio`` (WAV).
 
     With ``captions_srt`` the captions are burnt into the picture (re-encoding the video).
@@ -67,9 +82,29 @@ def mux(video: Path, audio: Path, out: Path, *, title: str, chapters: list[Chapt
     encoder = settings().encoder
     meta = Path(work_dir) / "chapters.ffmeta"
     meta.write_text(_ffmetadata(title, chapters), encoding="utf-8")
-    cmd = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y",
-           "-i", str(video), "-i", str(audio), "-f", "ffmetadata", "-i", str(meta),
-           "-map", "0:v:0", "-map", "1:a:0", "-map_metadata", "2", "-map_chapters", "2"]
+    cmd = [
+        ffmpeg_binary(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(video),
+        "-i",
+        str(audio),
+        "-f",
+        "ffmetadata",
+        "-i",
+        str(meta),
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a:0",
+        "-map_metadata",
+        "2",
+        "-map_chapters",
+        "2",
+    ]
     if captions_srt is not None:
         style = f"FontName={FONT_FAMILY},FontSize=18,Outline=2,BorderStyle=1,MarginV=24"
         srt = str(captions_srt).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
@@ -82,7 +117,9 @@ def mux(video: Path, audio: Path, out: Path, *, title: str, chapters: list[Chapt
     if proc.returncode != 0 and "No space left on device" in proc.stderr:
         raise OSError(errno.ENOSPC, "No space left on device", str(out))
     if proc.returncode != 0:
-        raise MuxError(f"ffmpeg failed to mux {out.name}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+        raise MuxError(
+            f"ffmpeg failed to mux {out.name}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
+        )
 
 
 def probe(path: Path) -> dict:
@@ -96,31 +133,47 @@ def probe(path: Path) -> dict:
     try:
         with av.open(str(path)) as container:
             streams = [_stream_facts(s) for s in container.streams]
-            chapters = [{"id": i, "start_time": f"{float(ch['start'] * ch['time_base']):.6f}",
-                         "end_time": f"{float(ch['end'] * ch['time_base']):.6f}",
-                         "tags": dict(ch.get("metadata") or {})} for i, ch in enumerate(container.chapters())]
+            chapters = [
+                {
+                    "id": i,
+                    "start_time": f"{float(ch['start'] * ch['time_base']):.6f}",
+                    "end_time": f"{float(ch['end'] * ch['time_base']):.6f}",
+                    "tags": dict(ch.get("metadata") or {}),
+                }
+                for i, ch in enumerate(container.chapters())
+            ]
             duration = f"{container.duration / 1_000_000:.6f}" if container.duration is not None else None
-            fmt = {"duration": duration, "tags": dict(container.metadata),
-                   "format_name": container.format.name, "size": str(Path(path).stat().st_size)}
+            fmt = {
+                "duration": duration,
+                "tags": dict(container.metadata),
+                "format_name": container.format.name,
+                "size": str(Path(path).stat().st_size),
+            }
     except (av.FFmpegError, OSError) as exc:
         raise MuxError(f"cannot read {path}: {exc}") from exc
     return {"streams": streams, "format": fmt, "chapters": chapters}
 
 
 def _stream_facts(stream) -> dict:
-    facts: dict = {"index": stream.index, "codec_type": stream.type,
-                   "time_base": f"{stream.time_base.numerator}/{stream.time_base.denominator}",
-                   "nb_frames": str(stream.frames),
-                   "duration": (f"{float(stream.duration * stream.time_base):.6f}"
-                                if stream.duration is not None else None)}
+    facts: dict = {
+        "index": stream.index,
+        "codec_type": stream.type,
+        "time_base": f"{stream.time_base.numerator}/{stream.time_base.denominator}",
+        "nb_frames": str(stream.frames),
+        "duration": (f"{float(stream.duration * stream.time_base):.6f}" if stream.duration is not None else None),
+    }
     cc = stream.codec_context
     if cc is None:  # the chapters' data track
         return facts
     facts.update(codec_name=cc.name, profile=cc.profile)
     if stream.type == "video":
         rate = stream.base_rate or stream.average_rate
-        facts.update(width=cc.width, height=cc.height, pix_fmt=cc.pix_fmt,
-                     r_frame_rate=f"{rate.numerator}/{rate.denominator}" if rate else None)
+        facts.update(
+            width=cc.width,
+            height=cc.height,
+            pix_fmt=cc.pix_fmt,
+            r_frame_rate=f"{rate.numerator}/{rate.denominator}" if rate else None,
+        )
     elif stream.type == "audio":
         facts.update(sample_rate=str(cc.sample_rate), channels=cc.channels)
     return facts

@@ -57,7 +57,9 @@ def ensure_writable_dir(directory: Path, option: str = "--output-dir", what: str
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise
-        raise OutputError(f"{what} '{shown}' cannot be created ({exc.strerror}); choose a writable one with {option}") from None
+        raise OutputError(
+            f"{what} '{shown}' cannot be created ({exc.strerror}); choose a writable one with {option}"
+        ) from None
     if not directory.is_dir():
         raise OutputError(f"{what} '{shown}' is not a directory; choose a writable one with {option}")
     try:
@@ -66,7 +68,9 @@ def ensure_writable_dir(directory: Path, option: str = "--output-dir", what: str
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise
-        raise OutputError(f"{what} '{shown}' is not writable ({exc.strerror}); choose a writable one with {option}") from None
+        raise OutputError(
+            f"{what} '{shown}' is not writable ({exc.strerror}); choose a writable one with {option}"
+        ) from None
     return directory
 
 
@@ -86,8 +90,9 @@ def atomic_output(final: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path; on success rename it to ``final``, on any failure delete it (the
     project's one atomic write, :mod:`spine.atomic_files`, with the scratch folder of the outputs)."""
     final = Path(final)
-    with atomic_path(final, scratch_dir=_scratch_dir_for(final), prefix=PARTIAL_PREFIX,
-                     suffix=suffix or final.suffix) as tmp:
+    with atomic_path(
+        final, scratch_dir=_scratch_dir_for(final), prefix=PARTIAL_PREFIX, suffix=suffix or final.suffix
+    ) as tmp:
         yield tmp
 
 
@@ -113,7 +118,7 @@ def sweep_partials(directory: Path) -> None:
 
 def _pid_of(name: str) -> int:
     try:
-        return int(name[len(SET_PREFIX):].split("-")[0])
+        return int(name[len(SET_PREFIX) :].split("-")[0])
     except ValueError:
         return -1
 
@@ -148,7 +153,6 @@ def write_text_if_changed(path: Path, text: str) -> None:
     write_text_atomic(Path(path), text)
 
 
-
 class OutputSet:
     """The files of one video, written all or nothing.
 
@@ -178,8 +182,9 @@ class OutputSet:
         self.path(final).write_bytes(data)
 
     def write_json(self, final: Path, data) -> None:
-        self.path(final).write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-                                    encoding="utf-8")
+        self.path(final).write_text(
+            json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+        )
 
     def commit(self) -> None:
         missing = [str(tmp.name) for tmp in self.files.values() if not tmp.is_file()]
@@ -251,8 +256,11 @@ def _manifest_lock(directory: Path) -> Iterator[None]:
 
 
 def _valid_manifest(data) -> bool:
-    return (isinstance(data, dict) and isinstance(data.get("videos"), list)
-            and all(isinstance(v, dict) and isinstance(v.get("file"), str) for v in data["videos"]))
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("videos"), list)
+        and all(isinstance(v, dict) and isinstance(v.get("file"), str) for v in data["videos"])
+    )
 
 
 def read_manifest(directory: Path, say: Callable[[str], None] | None = None) -> dict:
@@ -300,10 +308,17 @@ def manifest_from_sidecars(directory: Path) -> list[dict]:
             sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
-        if not (isinstance(sidecar, dict) and isinstance(sidecar.get("file"), str) and "sha256" in sidecar
-                and isinstance(sidecar.get("captions"), dict)):
+        if not (
+            isinstance(sidecar, dict)
+            and isinstance(sidecar.get("file"), str)
+            and "sha256" in sidecar
+            and isinstance(sidecar.get("captions"), dict)
+        ):
             continue  # not a video's sidecar (e.g. some other JSON)
-        if sidecar_path.with_suffix(".mp4").name != sidecar["file"] or not (Path(directory) / sidecar["file"]).is_file():
+        if (
+            sidecar_path.with_suffix(".mp4").name != sidecar["file"]
+            or not (Path(directory) / sidecar["file"]).is_file()
+        ):
             continue
         videos.append(manifest_entry(sidecar))
     return sorted(videos, key=lambda v: v["file"])
@@ -340,6 +355,7 @@ def commit_with_manifest(output_set: OutputSet, entry: dict, say: Callable[[str]
 # render.py verify
 # ---------------------------------------------------------------------------------------
 
+
 def verify_outputs(directory: Path) -> tuple[list[str], int]:
     """Check every video in ``directory`` against its sidecar's sha256 and the manifest.
 
@@ -355,7 +371,9 @@ def verify_outputs(directory: Path) -> tuple[list[str], int]:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             manifest = None
         if not _valid_manifest(manifest):
-            problems.append(f"{path}: unreadable manifest (any render or `render.py gallery` rebuilds it from the sidecars)")
+            problems.append(
+                f"{path}: unreadable manifest (any render or `render.py gallery` rebuilds it from the sidecars)"
+            )
             manifest = None
     listed = {v["file"]: v for v in (manifest or {}).get("videos", [])}
     sidecars = {}
@@ -376,7 +394,9 @@ def verify_outputs(directory: Path) -> tuple[list[str], int]:
             continue
         actual = sha256_of(video)
         if actual != sidecar.get("sha256"):
-            problems.append(f"{video}: sha256 {actual[:12]}… differs from its sidecar's {str(sidecar.get('sha256'))[:12]}…")
+            problems.append(
+                f"{video}: sha256 {actual[:12]}… differs from its sidecar's {str(sidecar.get('sha256'))[:12]}…"
+            )
         recorded = sidecar.get("captions_sha256") if isinstance(sidecar.get("captions_sha256"), dict) else {}
         for caption in (sidecar.get("captions") or {}).values():
             path = directory / str(caption)

@@ -51,8 +51,10 @@ def chapters_vtt(chapters) -> str:
 def embed_snippet(video) -> str:
     width = 640
     height = round(width * (video.height or 9) / (video.width or 16))
-    return (f'<iframe src="{PLAYER_DIR}/{quote(video.stem)}.html" width="{width}" height="{height}" '
-            f'title="{video.title}" allow="fullscreen" allowfullscreen style="border:0"></iframe>')
+    return (
+        f'<iframe src="{PLAYER_DIR}/{quote(video.stem)}.html" width="{width}" height="{height}" '
+        f'title="{video.title}" allow="fullscreen" allowfullscreen style="border:0"></iframe>'
+    )
 
 
 def write_player(output_dir: Path, video) -> Path:
@@ -67,15 +69,26 @@ def write_player(output_dir: Path, video) -> Path:
         chapters_name = f"{video.stem}.chapters.vtt"
         outputs.write_text_if_changed(folder / chapters_name, chapters_vtt(video.chapters))
     descriptions = Path(output_dir) / f"{video.stem}{DESCRIPTIONS_SUFFIX}"
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["url"] = lambda name: quote(str(name))
     env.filters["seconds"] = lambda s: f"{float(s):.3f}".rstrip("0").rstrip(".")
     ids = chapter_ids([c.title for c in video.chapters])
-    data = {"chapters": [{"id": i, "title": c.title, "start": c.start_s, "end": c.end_s}
-                         for i, c in zip(ids, video.chapters)]}
+    data = {
+        "chapters": [
+            {"id": i, "title": c.title, "start": c.start_s, "end": c.end_s} for i, c in zip(ids, video.chapters)
+        ]
+    }
     html = env.get_template("player.html.j2").render(
-        v=video, chapters=list(zip(ids, video.chapters)), chapters_track=chapters_name,
+        v=video,
+        chapters=list(zip(ids, video.chapters)),
+        chapters_track=chapters_name,
         descriptions_track=descriptions.name if descriptions.is_file() else None,
         snippet=embed_snippet(video),
         css=Markup((TEMPLATES_DIR / "player.css").read_text(encoding="utf-8")),
@@ -85,4 +98,3 @@ def write_player(output_dir: Path, video) -> Path:
     page = folder / f"{video.stem}.html"
     outputs.write_text_if_changed(page, html)
     return page
-

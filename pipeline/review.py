@@ -32,12 +32,16 @@ REVIEW_MONTHS = 12
 
 # The review line in each language of the narration scripts (English for the rest).
 WORDS = {
-    "en": {"reviewed": "Medically reviewed by {by}, {role}, on {date}",
-           "not_reviewed": "Not yet medically reviewed",
-           "overdue": "review overdue since {date}"},
-    "es": {"reviewed": "Revisado médicamente por {by}, {role}, el {date}",
-           "not_reviewed": "Todavía sin revisión médica",
-           "overdue": "revisión vencida desde {date}"},
+    "en": {
+        "reviewed": "Medically reviewed by {by}, {role}, on {date}",
+        "not_reviewed": "Not yet medically reviewed",
+        "overdue": "review overdue since {date}",
+    },
+    "es": {
+        "reviewed": "Revisado médicamente por {by}, {role}, el {date}",
+        "not_reviewed": "Todavía sin revisión médica",
+        "overdue": "revisión vencida desde {date}",
+    },
 }
 
 
@@ -76,7 +80,11 @@ class ReviewRecord(BaseModel):
         return self
 
     def overdue(self, today: _dt.date | None = None) -> bool:
-        return self.reviewed is not None and self.next_review is not None and (today or _dt.date.today()) > self.next_review
+        return (
+            self.reviewed is not None
+            and self.next_review is not None
+            and (today or _dt.date.today()) > self.next_review
+        )
 
     def line(self, lang: str = "en") -> str:
         """The words of the closing card: "Medically reviewed by … on …" or "Not yet medically reviewed"."""
@@ -90,8 +98,9 @@ class ReviewRecord(BaseModel):
         """Plain data for the sidecar, ``list --json`` and the gallery."""
         r = self.reviewed
         return {
-            "reviewed": None if r is None else {"by": r.by, "role": r.role, "date": r.date.isoformat(),
-                                                "sources": list(r.sources)},
+            "reviewed": None
+            if r is None
+            else {"by": r.by, "role": r.role, "date": r.date.isoformat(), "sources": list(r.sources)},
             "next_review": self.next_review.isoformat() if self.next_review else None,
             "overdue": self.overdue(today),
             "line": self.line(lang),
@@ -133,8 +142,10 @@ def load_review(video: str, directory: Path | None = None) -> ReviewRecord:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "the record"
-        raise ReviewError(f"review record {path.name}: '{where}' {err['msg'].lower()}; "
-                          "expected reviewed: {by, role, date, sources} and an optional next_review") from exc
+        raise ReviewError(
+            f"review record {path.name}: '{where}' {err['msg'].lower()}; "
+            "expected reviewed: {by, role, date, sources} and an optional next_review"
+        ) from exc
 
 
 def review_status(video: str, lang: str = "en", today: _dt.date | None = None) -> dict:
@@ -151,6 +162,11 @@ def overdue_reviews(videos, today: _dt.date | None = None) -> list[tuple[str, st
             late.append((name, str(exc)))
             continue
         if record.overdue(today):
-            late.append((name, f"medical review by {record.reviewed.by} was due on {record.next_review.isoformat()}; "
-                               f"have it reviewed and update {record_path(name).name}"))
+            late.append(
+                (
+                    name,
+                    f"medical review by {record.reviewed.by} was due on {record.next_review.isoformat()}; "
+                    f"have it reviewed and update {record_path(name).name}",
+                )
+            )
     return late

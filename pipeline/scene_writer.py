@@ -40,7 +40,8 @@ class HeldFrameEncoder(VideoSegmentEncoder):
         try:
             # what the stream's encoder would do to each copy, done once
             frame = av.VideoFrame.from_ndarray(pixels, format="rgba").reformat(
-                width=self.spec.width, height=self.spec.height, format=self.spec.pixel_format)
+                width=self.spec.width, height=self.spec.height, format=self.spec.pixel_format
+            )
             for _ in range(repeat):
                 frame.pts = self._next_pts
                 frame.time_base = time_base
@@ -115,7 +116,9 @@ def renderer_for(scene_class) -> SegmentRenderer:
 
     camera_class = Camera  # the scene's own default (MovingCameraScene: MovingCamera)
     for klass in scene_class.__mro__:
-        parameter = inspect.signature(klass.__init__).parameters.get("camera_class") if "__init__" in vars(klass) else None
+        parameter = (
+            inspect.signature(klass.__init__).parameters.get("camera_class") if "__init__" in vars(klass) else None
+        )
         if parameter is not None and parameter.default is not inspect.Parameter.empty:
             camera_class = parameter.default
             break

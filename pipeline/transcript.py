@@ -61,10 +61,14 @@ def transcript_html(title: str, lang: str, entries, words: dict) -> str:
             body.append(f'<p class="narration">{e(text)}</p>')
     if open_section:
         body.append("</section>")
-    style = ("body{font-family:'DejaVu Sans',sans-serif;max-width:46em;margin:2em auto;line-height:1.5;padding:0 1em}"
-             ".description{color:#444;border-left:3px solid #888;padding-left:.6em}.time{color:#666;font-weight:normal}")
-    return (f'<!DOCTYPE html>\n<html lang="{e(lang)}">\n<head>\n<meta charset="utf-8">\n<title>{e(title)}</title>\n'
-            f"<style>{style}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
+    style = (
+        "body{font-family:'DejaVu Sans',sans-serif;max-width:46em;margin:2em auto;line-height:1.5;padding:0 1em}"
+        ".description{color:#444;border-left:3px solid #888;padding-left:.6em}.time{color:#666;font-weight:normal}"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="{e(lang)}">\n<head>\n<meta charset="utf-8">\n<title>{e(title)}</title>\n'
+        f"<style>{style}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )
 
 
 def write_transcripts(stem_path: Path, title: str, lang: str, beats, descriptions, words: dict) -> dict[str, str]:
@@ -72,7 +76,10 @@ def write_transcripts(stem_path: Path, title: str, lang: str, beats, description
     entries = transcript_entries(beats, descriptions)
     txt = stem_path.with_name(stem_path.name + ".transcript.txt")
     page = stem_path.with_name(stem_path.name + ".transcript.html")
-    for path, text in ((txt, transcript_text(title, entries, words)), (page, transcript_html(title, lang, entries, words))):
+    for path, text in (
+        (txt, transcript_text(title, entries, words)),
+        (page, transcript_html(title, lang, entries, words)),
+    ):
         with outputs.atomic_output(path) as tmp:
             Path(tmp).write_text(text, encoding="utf-8")
     return {"txt": txt.name, "html": page.name}

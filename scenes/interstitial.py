@@ -17,8 +17,9 @@ from scenes.kit.typography import register_fonts
 class InterstitialScene(Scene):
     """``next_title``: the coming video's title; ``brand``: a brand's scene context or None."""
 
-    def __init__(self, next_title: str, brand: dict | None = None, seconds: float = 4.0, next_words: str = "Next",
-                 **kwargs):
+    def __init__(
+        self, next_title: str, brand: dict | None = None, seconds: float = 4.0, next_words: str = "Next", **kwargs
+    ):
         self.next_title, self.brand, self.seconds, self.next_words = next_title, brand, seconds, next_words
         super().__init__(**kwargs)
 
@@ -34,8 +35,15 @@ class InterstitialScene(Scene):
             parts.append(brand_logo(self.brand, 4.4, 2.2))
             parts.append(text(clinic, 48, palette.TEXT, weight="BOLD", max_width=SAFE_WIDTH))
         parts.append(text(f"{self.next_words}:", 36, palette.TEXT_MUTED))
-        parts.append(text(self.next_title, 52, (self.brand or {}).get("secondary", palette.ACCENT), weight="BOLD",
-                          max_width=SAFE_WIDTH))
+        parts.append(
+            text(
+                self.next_title,
+                52,
+                (self.brand or {}).get("secondary", palette.ACCENT),
+                weight="BOLD",
+                max_width=SAFE_WIDTH,
+            )
+        )
         if self.brand:
             parts.append(text(contact, 30, palette.TEXT_MUTED, max_width=SAFE_WIDTH))
         card = Group(*parts).arrange(DOWN, buff=0.3)

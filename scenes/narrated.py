@@ -141,8 +141,9 @@ class NarratedScene(MovingCameraScene):
 
         if getattr(self, "_vocabulary", None) is None:
             ctx = self.context
-            self._vocabulary = Vocabulary(ctx.get("lang") or "en", terms=dict(ctx.get("terms") or {}),
-                                          decimal=str(ctx.get("decimal") or "."))
+            self._vocabulary = Vocabulary(
+                ctx.get("lang") or "en", terms=dict(ctx.get("terms") or {}), decimal=str(ctx.get("decimal") or ".")
+            )
         return self._vocabulary
 
     def term(self, phrase):
@@ -154,8 +155,14 @@ class NarratedScene(MovingCameraScene):
 
     def pose_labeller(self) -> "PoseLabeller":
         """Labels for the fluoroscopy monitor in the video's language (a small copyable object)."""
-        keys = ("fluoro.ap", "fluoro.lateral", "fluoro.oblique_left", "fluoro.oblique_right", "fluoro.cranial",
-                "fluoro.caudal")
+        keys = (
+            "fluoro.ap",
+            "fluoro.lateral",
+            "fluoro.oblique_left",
+            "fluoro.oblique_right",
+            "fluoro.cranial",
+            "fluoro.caudal",
+        )
         return PoseLabeller({k: str(self.words(k)) for k in keys})
 
     # -- frame-exact primitives ------------------------------------------------------------
@@ -182,7 +189,9 @@ class NarratedScene(MovingCameraScene):
         register_fonts()
         self.camera.background_color = BACKGROUND
         if self.storyboard.fps != round(config.frame_rate):
-            raise ValueError(f"storyboard is timed at {self.storyboard.fps} fps but the renderer runs at {config.frame_rate}")
+            raise ValueError(
+                f"storyboard is timed at {self.storyboard.fps} fps but the renderer runs at {config.frame_rate}"
+            )
 
     def construct(self) -> None:
         if not self.resume_at:

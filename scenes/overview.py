@@ -8,8 +8,28 @@ the simulated fluoroscopy of the same model, and the kit's cards. The words are 
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Circle, Create, Ellipse, FadeIn, FadeOut, GrowFromCenter, LaggedStart,
-                   Line, ReplacementTransform, RoundedRectangle, Transform, ValueTracker, VGroup, always_redraw, smooth)
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    Arrow,
+    Circle,
+    Create,
+    Ellipse,
+    FadeIn,
+    FadeOut,
+    GrowFromCenter,
+    LaggedStart,
+    Line,
+    ReplacementTransform,
+    RoundedRectangle,
+    Transform,
+    ValueTracker,
+    VGroup,
+    always_redraw,
+    smooth,
+)
 
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import FittedView, SpineView
@@ -22,8 +42,14 @@ from scenes.narrated import NarratedScene
 
 EXAMPLE_LEVEL = "L2-L3"
 # the procedure drawn for each card of the 'types' beat, in the script's order
-TYPE_VIDEOS = ("interlaminar-esi", "transforaminal-esi", "facet-joint-injection", "medial-branch-block",
-               "radiofrequency-ablation", "si-joint-injection")
+TYPE_VIDEOS = (
+    "interlaminar-esi",
+    "transforaminal-esi",
+    "facet-joint-injection",
+    "medial-branch-block",
+    "radiofrequency-ablation",
+    "si-joint-injection",
+)
 ZOOM_LEVELS = ("L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4")
 
 
@@ -47,8 +73,12 @@ class OverviewScene(NarratedScene):
         lateral = SpineView(self.model, "lateral")
         self.whole = FittedView(lateral, lateral.spine_mobject(), 6.5, LEFT * 3.4 + DOWN * 0.45)
         zoom_view = SpineView(self.model, "lateral")
-        self.zoom = FittedView(zoom_view, zoom_view.spine_mobject(levels=ZOOM_LEVELS, highlight=EXAMPLE_LEVEL),
-                               6.4, LEFT * 3.3 + DOWN * 0.3)
+        self.zoom = FittedView(
+            zoom_view,
+            zoom_view.spine_mobject(levels=ZOOM_LEVELS, highlight=EXAMPLE_LEVEL),
+            6.4,
+            LEFT * 3.3 + DOWN * 0.3,
+        )
         self.stage = VGroup()
 
     # 1 ------------------------------------------------------------------------------------
@@ -71,8 +101,12 @@ class OverviewScene(NarratedScene):
 
     # 3 ------------------------------------------------------------------------------------
     def beat_regions(self, clock) -> None:
-        names = [(("cervical",), self.words("regions.cervical")), (("thoracic",), self.words("regions.thoracic")),
-                 (("lumbar",), self.words("regions.lumbar")), (("sacral", "coccygeal"), self.words("regions.sacral"))]
+        names = [
+            (("cervical",), self.words("regions.cervical")),
+            (("thoracic",), self.words("regions.thoracic")),
+            (("lumbar",), self.words("regions.lumbar")),
+            (("sacral", "coccygeal"), self.words("regions.sacral")),
+        ]
         labels = VGroup()
         previous = None
         for region, words in names:
@@ -87,7 +121,11 @@ class OverviewScene(NarratedScene):
                 label.next_to(previous, DOWN, buff=0.12, aligned_edge=LEFT)
             previous = label
             labels.add(VGroup(bar, label))
-        clock.play(*self.leave(self.side_text), self.heading.animate.become(heading(self.words("regions.heading"))), seconds=0.8)
+        clock.play(
+            *self.leave(self.side_text),
+            self.heading.animate.become(heading(self.words("regions.heading"))),
+            seconds=0.8,
+        )
         clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.9), share=0.75)
         self.region_labels = labels
 
@@ -103,7 +141,11 @@ class OverviewScene(NarratedScene):
         level_tag = panel(paragraph(self.words("levels.tag"), px=34))
         level_tag.move_to(RIGHT * 3.0 + DOWN * 0.4)
         ring = Circle(radius=0.32, color=palette.ACCENT, stroke_width=5).move_to(gap)
-        clock.play(*self.leave(self.region_labels), self.heading.animate.become(heading(self.words("levels.heading"))), seconds=0.8)
+        clock.play(
+            *self.leave(self.region_labels),
+            self.heading.animate.become(heading(self.words("levels.heading"))),
+            seconds=0.8,
+        )
         clock.play(FadeIn(marks[0]), seconds=0.8)
         clock.play(FadeIn(marks[1]), seconds=0.8)
         clock.wait(share=0.25)
@@ -112,14 +154,22 @@ class OverviewScene(NarratedScene):
 
     # 5 ------------------------------------------------------------------------------------
     def beat_guidance(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.ap(EXAMPLE_LEVEL), height=4.0, size=monitor_pixels(4.0), blank=True,
-                                  labeller=self.pose_labeller())
+        self.fluoro = FluoroPanel(
+            self.model,
+            CArmPose.ap(EXAMPLE_LEVEL),
+            height=4.0,
+            size=monitor_pixels(4.0),
+            blank=True,
+            labeller=self.pose_labeller(),
+        )
         self.fluoro.move_to(RIGHT * 3.4 + UP * 0.55)  # its words below it stay above the player's caption band
         caption = paragraph(self.words("guidance.lines"), px=30, centred=True, max_width=6.6)
         caption.next_to(self.fluoro, DOWN, buff=0.25)
         if caption.get_right()[0] > 6.3:  # inside the title-safe area
             caption.shift(LEFT * (caption.get_right()[0] - 6.3))
-        clock.play(*self.leave(self.stage), self.heading.animate.become(heading(self.words("guidance.heading"))), seconds=0.8)
+        clock.play(
+            *self.leave(self.stage), self.heading.animate.become(heading(self.words("guidance.heading"))), seconds=0.8
+        )
         clock.play(FadeIn(self.fluoro), FadeIn(caption[0]), seconds=1.0)
         clock.wait(share=0.2)
         clock.play(self.fluoro.take_shot(), FadeIn(caption[1]), seconds=1.2)
@@ -133,15 +183,25 @@ class OverviewScene(NarratedScene):
         glow.move_to(0.3 * canal + 0.7 * tip)
         label = panel(paragraph(self.words("example.label"), px=32, max_width=5.6))
         label.move_to(RIGHT * 3.6 + UP * 1.0)
-        clock.play(*self.leave(self.stage), FadeOut(self.fluoro), ReplacementTransform(self.whole.mobject, self.zoom.mobject),
-                   self.heading.animate.become(heading(self.words("example.heading"))), seconds=1.6)
+        clock.play(
+            *self.leave(self.stage),
+            FadeOut(self.fluoro),
+            ReplacementTransform(self.whole.mobject, self.zoom.mobject),
+            self.heading.animate.become(heading(self.words("example.heading"))),
+            seconds=1.6,
+        )
         clock.play(FadeIn(glow), FadeIn(label), seconds=1.2)
         self.glow, self.stage = glow, VGroup(label)
 
     # 7 ------------------------------------------------------------------------------------
     def beat_needle(self, clock) -> None:
-        self.fluoro = FluoroPanel(self.model, CArmPose.lateral(EXAMPLE_LEVEL), height=4.0, size=monitor_pixels(4.0),
-                                  labeller=self.pose_labeller())
+        self.fluoro = FluoroPanel(
+            self.model,
+            CArmPose.lateral(EXAMPLE_LEVEL),
+            height=4.0,
+            size=monitor_pixels(4.0),
+            labeller=self.pose_labeller(),
+        )
         self.fluoro.move_to(RIGHT * 3.6 + UP * 0.4)
         entry, tip = self.entry, self.tip
         depth = ValueTracker(0.0)
@@ -149,7 +209,9 @@ class OverviewScene(NarratedScene):
         def needle_line():
             point = entry + (tip - entry) * depth.get_value()
             a, b = self.zoom.to_scene(np.array([entry, point]))
-            return Line(a, b if np.linalg.norm(b - a) > 1e-3 else a + 1e-3 * RIGHT, color=palette.NEEDLE, stroke_width=5)
+            return Line(
+                a, b if np.linalg.norm(b - a) > 1e-3 else a + 1e-3 * RIGHT, color=palette.NEEDLE, stroke_width=5
+            )
 
         needle = always_redraw(needle_line)
         target = self.zoom.to_scene(tip)[0]
@@ -157,8 +219,12 @@ class OverviewScene(NarratedScene):
         tag.move_to(target + RIGHT * 1.9 + DOWN * 1.3)
         tag.set_y(max(tag.get_y(), -2.75 + tag.height / 2))  # above the player's caption band
         label = VGroup(Line(tag.get_top(), target, color=palette.TEXT, stroke_width=2.5), tag)
-        clock.play(*self.leave(self.stage), self.heading.animate.become(heading(self.words("needle.heading"))),
-                   FadeIn(self.fluoro), seconds=1.0)
+        clock.play(
+            *self.leave(self.stage),
+            self.heading.animate.become(heading(self.words("needle.heading"))),
+            FadeIn(self.fluoro),
+            seconds=1.0,
+        )
         self.add(needle)
         # intermittent fluoroscopy: a step, then a short shot of where the needle is now
         steps = 3
@@ -175,13 +241,25 @@ class OverviewScene(NarratedScene):
         upper = self.zoom.to_scene(self.model.level_centre("L2"))[0]
         lower = self.zoom.to_scene(self.model.level_centre("L3"))[0]
         spread = abs(upper[1] - lower[1]) * 1.2
-        cloud = Ellipse(width=0.35, height=0.3, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(target)
-        grown = Ellipse(width=0.5, height=spread, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(target)
+        cloud = Ellipse(width=0.35, height=0.3, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(
+            target
+        )
+        grown = Ellipse(width=0.5, height=spread, color=palette.MEDICATION, fill_opacity=0.75, stroke_width=0).move_to(
+            target
+        )
         label = panel(paragraph(self.words("medicine.label"), px=30, max_width=5.6))
         label.move_to(RIGHT * 3.6 + UP * 2.25)
-        monitor = [FadeOut(self.fluoro)] if getattr(self, "fluoro", None) is not None and self.fluoro in self.mobjects else []
-        clock.play(*self.leave(self.stage), *monitor, FadeIn(cloud), FadeIn(label),
-                   self.heading.animate.become(heading(self.words("medicine.heading"))), seconds=1.0)
+        monitor = (
+            [FadeOut(self.fluoro)] if getattr(self, "fluoro", None) is not None and self.fluoro in self.mobjects else []
+        )
+        clock.play(
+            *self.leave(self.stage),
+            *monitor,
+            FadeIn(cloud),
+            FadeIn(label),
+            self.heading.animate.become(heading(self.words("medicine.heading"))),
+            seconds=1.0,
+        )
         clock.play(Transform(cloud, grown), self.glow.animate.set_opacity(0.08), share=0.5)
         self.stage = VGroup(label, cloud)
 
@@ -194,9 +272,13 @@ class OverviewScene(NarratedScene):
     def beat_who(self, clock) -> None:
         self.clear_stage(clock)
         head = heading(self.words("who.heading"))
-        cards = VGroup(
-            *(_info_card(card[0], card[1:], width=4.6) for card in self.words("who.cards")),
-        ).arrange(RIGHT, buff=0.8).move_to(DOWN * 0.2)
+        cards = (
+            VGroup(
+                *(_info_card(card[0], card[1:], width=4.6) for card in self.words("who.cards")),
+            )
+            .arrange(RIGHT, buff=0.8)
+            .move_to(DOWN * 0.2)
+        )
         note = text(self.words("who.note"), 32, palette.TEXT_MUTED, max_width=12.0)
         note.next_to(cards, DOWN, buff=0.6)
         clock.play(FadeIn(head), seconds=0.8)
@@ -208,11 +290,21 @@ class OverviewScene(NarratedScene):
     def beat_diagnostic(self, clock) -> None:
         self.clear_stage(clock)
         head = heading(self.words("diagnostic.heading"))
-        outcomes = VGroup(
-            *(_info_card(card[0], card[1:], accent)
-              for card, accent in zip(self.words("diagnostic.cards"), (palette.ACCENT, palette.MEDICATION, palette.TEXT_MUTED))),
-        ).arrange(RIGHT, buff=0.5).move_to(UP * 0.4)
-        arrow = Arrow(outcomes.get_bottom() + DOWN * 0.1, outcomes.get_bottom() + DOWN * 1.1, color=palette.TEXT, buff=0)
+        outcomes = (
+            VGroup(
+                *(
+                    _info_card(card[0], card[1:], accent)
+                    for card, accent in zip(
+                        self.words("diagnostic.cards"), (palette.ACCENT, palette.MEDICATION, palette.TEXT_MUTED)
+                    )
+                ),
+            )
+            .arrange(RIGHT, buff=0.5)
+            .move_to(UP * 0.4)
+        )
+        arrow = Arrow(
+            outcomes.get_bottom() + DOWN * 0.1, outcomes.get_bottom() + DOWN * 1.1, color=palette.TEXT, buff=0
+        )
         answer = text(self.words("diagnostic.answer"), 36, max_width=12.0)
         answer.next_to(arrow, DOWN, buff=0.25)
         clock.play(FadeIn(head), seconds=0.8)
@@ -224,12 +316,21 @@ class OverviewScene(NarratedScene):
     def beat_plan(self, clock) -> None:
         self.clear_stage(clock)
         head = heading(self.words("plan.heading"))
-        steps = VGroup(
-            *(_info_card(card[0], card[1:], accent)
-              for card, accent in zip(self.words("plan.cards"), (palette.MEDICATION, palette.ACCENT, palette.NERVE))),
-        ).arrange(RIGHT, buff=0.9).move_to(DOWN * 0.1)
-        arrows = VGroup(*(Arrow(a.get_right(), b.get_left(), buff=0.1, color=palette.TEXT)
-                          for a, b in zip(steps, steps[1:])))
+        steps = (
+            VGroup(
+                *(
+                    _info_card(card[0], card[1:], accent)
+                    for card, accent in zip(
+                        self.words("plan.cards"), (palette.MEDICATION, palette.ACCENT, palette.NERVE)
+                    )
+                ),
+            )
+            .arrange(RIGHT, buff=0.9)
+            .move_to(DOWN * 0.1)
+        )
+        arrows = VGroup(
+            *(Arrow(a.get_right(), b.get_left(), buff=0.1, color=palette.TEXT) for a, b in zip(steps, steps[1:]))
+        )
         clock.play(FadeIn(head), seconds=0.8)
         for i, step in enumerate(steps):
             anims = [FadeIn(step, shift=RIGHT * 0.2)]
@@ -252,14 +353,21 @@ class OverviewScene(NarratedScene):
             col, row = i % 3, i // 3
             centre = np.array([(col - 1) * 4.22, 1.15 - row * 2.85, 0.0])
             fitted, needles = drawings.vignette(name, 3.4, 1.5, centre + UP * 0.12)
-            frame = RoundedRectangle(corner_radius=0.12, width=4.12, height=2.65, fill_color=palette.PANEL, fill_opacity=1,
-                                     stroke_color=palette.ACCENT, stroke_width=2).move_to(centre + DOWN * 0.25)
+            frame = RoundedRectangle(
+                corner_radius=0.12,
+                width=4.12,
+                height=2.65,
+                fill_color=palette.PANEL,
+                fill_opacity=1,
+                stroke_color=palette.ACCENT,
+                stroke_width=2,
+            ).move_to(centre + DOWN * 0.25)
             name_tag = text(title, 26, palette.TEXT)
             if name_tag.width > 3.9:  # two lines rather than smaller letters
                 half = len(title) // 2
                 cut = min((i for i, ch in enumerate(title) if ch == " "), key=lambda i: abs(i - half), default=None)
                 if cut is not None:
-                    name_tag = paragraph([title[:cut], title[cut + 1:]], px=26, centred=True, buff=0.06)
+                    name_tag = paragraph([title[:cut], title[cut + 1 :]], px=26, centred=True, buff=0.06)
             if name_tag.width > 3.9:
                 name_tag.scale_to_fit_width(3.9)
             name_tag.next_to(frame.get_bottom(), UP, buff=0.1)
@@ -287,15 +395,18 @@ class OverviewScene(NarratedScene):
         family = set(map(id, group.get_family()))
         return [FadeOut(m) for m in self.mobjects if id(m) in family]
 
-
     def clear_stage(self, clock, seconds: float = 0.6) -> None:
         self.fade_out_everything(clock, seconds)
         self.stage = VGroup()
 
     def beat_closing(self, clock) -> None:
         self.clear_stage(clock)
-        card = closing_card(self.context.get("review_line"), self.context.get("brand"),
-                            self.words("education.title"), self.words("education.lines"))
+        card = closing_card(
+            self.context.get("review_line"),
+            self.context.get("brand"),
+            self.words("education.title"),
+            self.words("education.lines"),
+        )
         clock.play(FadeIn(card), seconds=1.0)
 
 
@@ -304,8 +415,15 @@ def _info_card(title: str, lines: list[str], accent: str = palette.ACCENT, width
     head = text(title, 34, palette.TEXT, weight="BOLD", max_width=width - 0.4)
     body = paragraph(lines, px=28, color=palette.TEXT_MUTED, centred=True, max_width=width - 0.4)
     content = VGroup(head, body).arrange(DOWN, buff=0.2)
-    box = RoundedRectangle(corner_radius=0.15, width=width, height=content.height + 0.7,
-                           fill_color=palette.PANEL, fill_opacity=1, stroke_color=accent, stroke_width=3)
+    box = RoundedRectangle(
+        corner_radius=0.15,
+        width=width,
+        height=content.height + 0.7,
+        fill_color=palette.PANEL,
+        fill_opacity=1,
+        stroke_color=accent,
+        stroke_width=3,
+    )
     box.move_to(content)
     return VGroup(box, content)
 

@@ -11,8 +11,29 @@ know fails loudly (``NarratedScene``).
 from __future__ import annotations
 
 import numpy as np
-from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Circle, Create, Dot, Indicate, Polygon, Ellipse, Line, VMobject, FadeIn, FadeOut, Transform, ValueTracker, VGroup,
-                   always_redraw, linear, smooth)
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    AnimationGroup,
+    Circle,
+    Create,
+    Dot,
+    Indicate,
+    Polygon,
+    Ellipse,
+    Line,
+    VMobject,
+    FadeIn,
+    FadeOut,
+    Transform,
+    ValueTracker,
+    VGroup,
+    always_redraw,
+    linear,
+    smooth,
+)
 
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import FittedView, SpineView
@@ -20,8 +41,19 @@ from spine.imaging.contrast import combined, contrast_pattern, neighbour_intersp
 from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
 from scenes.kit.cards import SAFE_WIDTH, closing_card, heading, panel, paragraph, play_title, text, title_card
-from scenes.kit.procedure_blocks import (POSTERIOR_APPROACHES, DevicePath, Fitted, fact_card, fit_lines, glow_size_mm,
-                                         plain, polyline_mobject, problem_site, problem_site_at, wrap)
+from scenes.kit.procedure_blocks import (
+    POSTERIOR_APPROACHES,
+    DevicePath,
+    Fitted,
+    fact_card,
+    fit_lines,
+    glow_size_mm,
+    plain,
+    polyline_mobject,
+    problem_site,
+    problem_site_at,
+    wrap,
+)
 from scenes.kit.room import EndRoom, SideRoom, angle_words
 from scenes.kit.typography import TextDoesNotFit
 from scenes.narrated import NarratedScene
@@ -88,8 +120,9 @@ def build_illustration(model, plan) -> Fitted:
     view = SpineView(model, kind)
     levels = illustration_levels(plan, model)
     drawable = [lv for lv in levels if _has_structures(model, lv)]
-    mob = view.spine_mobject(levels=drawable, highlight=plan.level if plan.level in drawable else None,
-                             near_side=(kind != "lateral"))
+    mob = view.spine_mobject(
+        levels=drawable, highlight=plan.level if plan.level in drawable else None, near_side=(kind != "lateral")
+    )
     if plan.approach == "si_joint":  # the joint is between the sacrum and the back of the ilium
         pelvis = view.spine_mobject(levels=[None], kinds=["ilium_posterior", "si_joint"])
         mob = VGroup(pelvis, mob)
@@ -128,8 +161,10 @@ def centred_on_tip(pose, tip, far_mm: float = 20.0):
 
 def _between(a, b, t: float):
     """The C-arm part way (``t``) from pose ``a`` to pose ``b`` (angles only; for the room drawing)."""
-    return b.with_(rotation_deg=a.rotation_deg + (b.rotation_deg - a.rotation_deg) * t,
-                   tilt_deg=a.tilt_deg + (b.tilt_deg - a.tilt_deg) * t)
+    return b.with_(
+        rotation_deg=a.rotation_deg + (b.rotation_deg - a.rotation_deg) * t,
+        tilt_deg=a.tilt_deg + (b.tilt_deg - a.tilt_deg) * t,
+    )
 
 
 def best_needle_pose(poses, direction) -> int:
@@ -205,16 +240,22 @@ class ProcedureScene(NarratedScene):
             super().construct()
         except TextDoesNotFit as exc:
             kind, key = getattr(self, "_last_key", None) or ("screen", "?")
-            raise TextDoesNotFit(exc.words, exc.room,
-                                 f"{self.storyboard.video}: beat '{self._beat_at(self.frames_written)}', "
-                                 + (f"data words '{key}'" if kind == "data" else f"screen key '{key}'") + ": ") from None
+            raise TextDoesNotFit(
+                exc.words,
+                exc.room,
+                f"{self.storyboard.video}: beat '{self._beat_at(self.frames_written)}', "
+                + (f"data words '{key}'" if kind == "data" else f"screen key '{key}'")
+                + ": ",
+            ) from None
 
     # -- shared -----------------------------------------------------------------------------------
     def prepare(self) -> None:
         props = self.storyboard.props  # spine.video_props.VideoProps, made by the pipeline before narration
         if props is None or props.plan is None or props.procedure is None or props.technique is None:
-            raise InternalError(f"{self.storyboard.video}: the storyboard carries no needle plan; "
-                                "make it with pipeline.build.make_storyboard")
+            raise InternalError(
+                f"{self.storyboard.video}: the storyboard carries no needle plan; "
+                "make it with pipeline.build.make_storyboard"
+            )
         self.model = SpineModel.default()
         self.name = props.video
         self.proc = props.procedure
@@ -281,37 +322,50 @@ class ProcedureScene(NarratedScene):
 
     # -- beats --------------------------------------------------------------------------------------
     def beat_title(self, clock) -> None:
-        sub = (self.says("title.sided", level=self.level, side=self.term(self.side)) if self.proc.sided and self.side
-               else self.says("title.midline", level=self.level))
+        sub = (
+            self.says("title.sided", level=self.level, side=self.term(self.side))
+            if self.proc.sided and self.side
+            else self.says("title.midline", level=self.level)
+        )
         brand = self.context.get("brand")
         play_title(clock, title_card(self.term(self.proc.title), sub, brand), brand)
 
     def beat_where(self, clock) -> None:
         lateral = SpineView(self.model, "lateral")
         # cut away on the near side, so the cord shows in its canal down to its end at L1-L2
-        whole = FittedView(lateral, lateral.spine_mobject(highlight=self.level, near_side=False), 4.8,
-                           LEFT * 3.4 + UP * 0.5)
+        whole = FittedView(
+            lateral, lateral.spine_mobject(highlight=self.level, near_side=False), 4.8, LEFT * 3.4 + UP * 0.5
+        )
         at = whole.to_scene(self.model.level_centre(self.level))[0]
         marker = Ellipse(width=1.4, height=0.55, color=palette.ACCENT, stroke_width=5).move_to(at)
         words = self.context.get("level_words") or ""
-        side = self.says("where.side", side=self.term(self.side)) if self.proc.sided and self.side \
+        side = (
+            self.says("where.side", side=self.term(self.side))
+            if self.proc.sided and self.side
             else self.says("where.midline")
+        )
         tag = panel(paragraph([self.level, *wrap(words, 30, 3), side], px=32))
         inside_safe(tag.move_to(CARD_CENTER))
         clock.play(self.set_heading(self.says("heading.where")), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
         clock.wait(share=0.2)
         note = self.caption([self.context.get("nerves") or self.term(self.tech.target.words)])
-        clock.play(FadeOut(whole.mobject), FadeOut(marker), FadeIn(self.illustration.mobject), FadeIn(note),
-                   seconds=1.4)
+        clock.play(
+            FadeOut(whole.mobject), FadeOut(marker), FadeIn(self.illustration.mobject), FadeIn(note), seconds=1.4
+        )
         self.stage = VGroup(tag, note)
 
     def beat_problem(self, clock) -> None:
         w, h = glow_size_mm(self.plan.approach)
         at = self.illustration.to_scene(self.site)[0]
         glow = VGroup(
-            Ellipse(width=self.mm(w * 1.8), height=self.mm(h * 1.5), color=palette.INFLAMMATION,
-                    fill_opacity=0.22, stroke_width=0),
+            Ellipse(
+                width=self.mm(w * 1.8),
+                height=self.mm(h * 1.5),
+                color=palette.INFLAMMATION,
+                fill_opacity=0.22,
+                stroke_width=0,
+            ),
             Ellipse(width=self.mm(w), height=self.mm(h), color=palette.INFLAMMATION, fill_opacity=0.5, stroke_width=0),
         ).move_to(at)
         words = wrap(self.words("problem"), 30, 4)
@@ -334,7 +388,9 @@ class ProcedureScene(NarratedScene):
         """The treated vertebral body's corners on the side view (scene), from the model's
         endplate and front-third landmarks: top/bottom, front/back."""
         lv = self.level
-        top, bottom = (np.asarray(self.model.landmark(lv, k), float) for k in ("superior_endplate", "inferior_endplate"))
+        top, bottom = (
+            np.asarray(self.model.landmark(lv, k), float) for k in ("superior_endplate", "inferior_endplate")
+        )
         front = np.asarray(self.model.landmark(lv, "body_anterior_third"), float)
         centre = 0.5 * (top + bottom)
         ahead = (front - centre) * np.array([1.0, 1.0, 0.0]) * 2.0  # centre to the front wall
@@ -348,14 +404,23 @@ class ProcedureScene(NarratedScene):
         sunk = c["tf"] + (c["bf"] - c["tf"]) * 0.4
         out = (c["tf"] - c["tb"]) * 0.12
         up = (c["tf"] - c["bf"]) * 0.06
-        mask = Polygon(c["tb"] + up, c["tf"] + out + up, sunk + out, c["tb"] - up * 0.2, fill_color=palette.BACKGROUND,
-                       fill_opacity=1.0, stroke_width=0)
+        mask = Polygon(
+            c["tb"] + up,
+            c["tf"] + out + up,
+            sunk + out,
+            c["tb"] - up * 0.2,
+            fill_color=palette.BACKGROUND,
+            fill_opacity=1.0,
+            stroke_width=0,
+        )
         endplate = Line(c["tb"], sunk, color=palette.BONE_SHADE, stroke_width=4)
         middle = 0.25 * (c["tb"] + sunk + c["bf"] + c["bb"])
         a = c["tb"] + (sunk - c["tb"]) * 0.3 + (c["bb"] - c["tb"]) * 0.12
         b = middle + (sunk - middle) * 0.55
-        zig = [a + (b - a) * t + (np.array([0.0, 0.06, 0.0]) if k % 2 else np.zeros(3))
-               for k, t in enumerate(np.linspace(0, 1, 7))]
+        zig = [
+            a + (b - a) * t + (np.array([0.0, 0.06, 0.0]) if k % 2 else np.zeros(3))
+            for k, t in enumerate(np.linspace(0, 1, 7))
+        ]
         crack = VMobject(stroke_color=palette.WARNING, stroke_width=3.5)
         crack.set_points_as_corners(zig)
         return VGroup(mask, endplate, crack)
@@ -365,8 +430,12 @@ class ProcedureScene(NarratedScene):
         c = self._body_corners()
         sunk = c["tf"] + (c["bf"] - c["tf"]) * 0.4
         inset = lambda p, q, t: p + (q - p) * t  # noqa: E731
-        pts = [inset(c["tb"], sunk, 0.35), inset(sunk, c["tb"], 0.08), inset(c["bf"], c["bb"], 0.08),
-               inset(c["bf"], c["bb"], 0.6)]
+        pts = [
+            inset(c["tb"], sunk, 0.35),
+            inset(sunk, c["tb"], 0.08),
+            inset(c["bf"], c["bb"], 0.08),
+            inset(c["bf"], c["bb"], 0.6),
+        ]
         centre = np.mean(pts, axis=0)
         pts = [centre + (p - centre) * 0.82 for p in pts]
         shape = VMobject(fill_color=CEMENT, fill_opacity=0.9, stroke_color=palette.TEXT_MUTED, stroke_width=1.5)
@@ -453,7 +522,11 @@ class ProcedureScene(NarratedScene):
         left_side = room_left >= label.width if (near_left or room_right < label.width) else False
         if not left_side and room_right < label.width and room_left > room_right:
             left_side = True
-        x = drawing.get_left()[0] - 0.25 - label.width / 2 if left_side else drawing.get_right()[0] + 0.25 + label.width / 2
+        x = (
+            drawing.get_left()[0] - 0.25 - label.width / 2
+            if left_side
+            else drawing.get_right()[0] + 0.25 + label.width / 2
+        )
         x = float(np.clip(x, -6.35 + label.width / 2, 0.45 - label.width / 2))
         label.move_to(np.array([x, float(pts[:, 1].mean()) + 0.9, 0.0]))
         if label.get_top()[1] > PICTURE_BAND[1]:
@@ -467,7 +540,7 @@ class ProcedureScene(NarratedScene):
         return self.term(side)
 
     def _side_tag(self, px: int = 30) -> VGroup | None:
-        """"Right side" (the request's side, named on screen), or None for a midline procedure."""
+        """ "Right side" (the request's side, named on screen), or None for a midline procedure."""
         if not (self.proc.sided and self.side):
             return None
         words = self.says("where.side", side=self.term(self.side))
@@ -481,13 +554,22 @@ class ProcedureScene(NarratedScene):
         entry, tip = self.plan.needles[0].entry, self.plan.needles[0].tip
         mark = room.entry_mark(entry)
         needle = room.needle(entry, tip)
-        words = (self.says("position.you_are_support", position=self.term(pos.words), support=self.term(pos.support))
-                 if pos.support else self.says("position.you_are", position=self.term(pos.words)))
+        words = (
+            self.says("position.you_are_support", position=self.term(pos.words), support=self.term(pos.support))
+            if pos.support
+            else self.says("position.you_are", position=self.term(pos.words))
+        )
         cap = self.caption(fit_lines(words[:1].upper() + words[1:], 60, 2))
-        leaving = [FadeOut(m) for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
-                   if m is not None and m in self.mobjects]
-        clock.play(self.set_heading(self.says("heading.position")), *self.swap_stage(*leaving, FadeIn(room.mobject),
-                                                                                     FadeIn(cap)), seconds=1.2)
+        leaving = [
+            FadeOut(m)
+            for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
+            if m is not None and m in self.mobjects
+        ]
+        clock.play(
+            self.set_heading(self.says("heading.position")),
+            *self.swap_stage(*leaving, FadeIn(room.mobject), FadeIn(cap)),
+            seconds=1.2,
+        )
         clock.wait(share=0.25)
         tag = self._side_tag()
         shown = [Create(mark)]
@@ -508,14 +590,28 @@ class ProcedureScene(NarratedScene):
         order; the monitor beside it shows that view; the angle is said in plain words once the
         arm has settled."""
         views = self.tech.views
-        self.fluoro = FluoroPanel(self.model, self.poses[0], height=FLUORO_HEIGHT, size=self.FLUORO_PX or monitor_pixels(FLUORO_HEIGHT), side=self.side,
-                                  labeller=self.pose_labeller())
+        self.fluoro = FluoroPanel(
+            self.model,
+            self.poses[0],
+            height=FLUORO_HEIGHT,
+            size=self.FLUORO_PX or monitor_pixels(FLUORO_HEIGHT),
+            side=self.side,
+            labeller=self.pose_labeller(),
+        )
         self.fluoro.move_to(FLUORO_CENTER)
-        axial = SpineView(self.model, "axial", axial_level=_vertebra_of(self.level) if self.level[0] != "S"
-                          else "L5")
+        axial = SpineView(self.model, "axial", axial_level=_vertebra_of(self.level) if self.level[0] != "S" else "L5")
         bone = axial.spine_mobject(levels=[_vertebra_of(self.level) if self.level[0] != "S" else "L5"])
-        room = EndRoom(axial, self.level if self.level[0] != "S" else "L5", self.tech.position.posture, self.side,
-                       [n.entry for n in self.plan.needles], 6.0, 4.6, ILLUSTRATION_CENTER, bone=bone)
+        room = EndRoom(
+            axial,
+            self.level if self.level[0] != "S" else "L5",
+            self.tech.position.posture,
+            self.side,
+            [n.entry for n in self.plan.needles],
+            6.0,
+            4.6,
+            ILLUSTRATION_CENTER,
+            bone=bone,
+        )
         patient = room.patient()
         arm = room.carm(self.poses[0])
         marks = VGroup(*(room.entry_mark(n.entry) for n in self.plan.needles))
@@ -536,9 +632,11 @@ class ProcedureScene(NarratedScene):
         say = self.says
         cap = self.caption(fit_lines(angle_words(self.poses[0], say, self._room_side_word), 60, 2))
         leaving = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
-        clock.play(self.set_heading(self.says("heading.views")),
-                   *self.swap_stage(*leaving, FadeIn(patient), FadeIn(arm), FadeIn(self.fluoro), FadeIn(cap)),
-                   seconds=1.0)
+        clock.play(
+            self.set_heading(self.says("heading.views")),
+            *self.swap_stage(*leaving, FadeIn(patient), FadeIn(arm), FadeIn(self.fluoro), FadeIn(cap)),
+            seconds=1.0,
+        )
         extra = [Create(marks), FadeIn(paths)] + ([FadeIn(tag)] if tag is not None else [])
         clock.play(self.fluoro.take_shot(), *extra, seconds=0.8)
         n = len(views) - 1
@@ -547,12 +645,16 @@ class ProcedureScene(NarratedScene):
         for pose in self.poses[1:]:
             turn = max(0.5, min(per * 0.55, 2.2))
             tracker = ValueTracker(0.0)
-            arm.add_updater(lambda m, tr=tracker, p0=previous, p1=pose: m.become(room.carm(_between(p0, p1, tr.get_value()))))
+            arm.add_updater(
+                lambda m, tr=tracker, p0=previous, p1=pose: m.become(room.carm(_between(p0, p1, tr.get_value())))
+            )
             clock.play(tracker.animate.set_value(1.0), self.fluoro.rotate_to(pose, steps=3), seconds=turn)
             arm.clear_updaters()
             arm.become(room.carm(pose))
-            clock.play(Transform(cap, self.caption(fit_lines(angle_words(pose, say, self._room_side_word), 60, 2))),
-                       seconds=0.4)
+            clock.play(
+                Transform(cap, self.caption(fit_lines(angle_words(pose, say, self._room_side_word), 60, 2))),
+                seconds=0.4,
+            )
             clock.wait(seconds=max(0.0, per - turn - 0.4))
             previous = pose
         self.room_parts = VGroup(patient, arm, marks, paths, *([tag] if tag is not None else []))
@@ -564,12 +666,19 @@ class ProcedureScene(NarratedScene):
         pose = centred_on_tip(self.poses[best], self.plan.tip)
         if pose != self.fluoro.pose:
             anims.append(self.fluoro.rotate_to(pose, steps=3))
-        needles = VGroup(*(always_redraw(lambda k=k: polyline_mobject(self.device_points(k), palette.NEEDLE, 5))
-                           for k in range(len(self.paths))))
+        needles = VGroup(
+            *(
+                always_redraw(lambda k=k: polyline_mobject(self.device_points(k), palette.NEEDLE, 5))
+                for k in range(len(self.paths))
+            )
+        )
         first = self.caption(fit_lines(self.context.get("needle") or self.term(self.tech.needle.words), 64, 2))
         back = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
-        back += [FadeIn(m) for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
-                 if m is not None and m not in self.mobjects]
+        back += [
+            FadeIn(m)
+            for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
+            if m is not None and m not in self.mobjects
+        ]
         self.room_parts = VGroup()
         clock.play(*self.swap_stage(FadeIn(first), *anims, *back), seconds=1.0)
         self.add(needles)
@@ -606,8 +715,11 @@ class ProcedureScene(NarratedScene):
 
     def beat_confirm(self, clock) -> None:
         # with dye the check is how it spreads; without, where the tip lies
-        anims = [self.set_heading(self.says("heading.check_spread" if self.conf.contrast is not None
-                                            else "heading.check_tip"))]
+        anims = [
+            self.set_heading(
+                self.says("heading.check_spread" if self.conf.contrast is not None else "heading.check_tip")
+            )
+        ]
         if self.conf.contrast is not None:
             self.pattern = self._confirmation_pattern()
             pose = self._contrast_pose()
@@ -629,8 +741,10 @@ class ProcedureScene(NarratedScene):
             second = self._second_contrast_pose()
             if second is not None and clock.remaining_s > 1.5:
                 clock.wait(share=0.05)
-                clock.play(self.fluoro.rotate_to(self._centred_on_pattern(second), steps=3),
-                           seconds=min(1.2, clock.remaining_s * 0.5))
+                clock.play(
+                    self.fluoro.rotate_to(self._centred_on_pattern(second), steps=3),
+                    seconds=min(1.2, clock.remaining_s * 0.5),
+                )
         else:
             # no dye pattern: the check views (front and side) show the tip at the target
             checks = self._check_poses()
@@ -703,7 +817,9 @@ class ProcedureScene(NarratedScene):
         # canal's caudal needle: the lowest lumbar interspace's)
         level = self.level if self.plan.approach not in ("caudal_hiatus", "transforaminal_s1") else "L5-S1"
         vascular = contrast_pattern("vascular", self.model, level, self.side or "right", tip=self.plan.tip)
-        warn = panel(text(self.says("vascular.warning"), 32, "#FF8A3D", weight="BOLD", max_width=5.0), padding=0.25, opacity=0.97)
+        warn = panel(
+            text(self.says("vascular.warning"), 32, "#FF8A3D", weight="BOLD", max_width=5.0), padding=0.25, opacity=0.97
+        )
         warn.move_to(FLUORO_CENTER + UP * 1.55)
         note = self.caption(list(self.words("vascular.note")))
         clock.play(*self.swap_stage(self.set_heading(self.says("heading.vascular")), FadeIn(note)), seconds=0.8)
@@ -729,32 +845,53 @@ class ProcedureScene(NarratedScene):
             if self.plan.approach == "transpedicular":  # cement fills the body from the front third back
                 spot = 0.5 * (spot + np.asarray(self.model.level_centre(self.level), float))
             at = self.illustration.to_scene(spot)[0]
-            clouds.add(Ellipse(width=self.mm(3), height=self.mm(3), color=colour, fill_opacity=0.75,
-                               stroke_width=0).move_to(at))
-            cloud = Ellipse(width=self.mm(w * 1.2), height=self.mm(h * 1.2), color=colour, fill_opacity=0.7,
-                            stroke_width=0).move_to(at)
+            clouds.add(
+                Ellipse(width=self.mm(3), height=self.mm(3), color=colour, fill_opacity=0.75, stroke_width=0).move_to(
+                    at
+                )
+            )
+            cloud = Ellipse(
+                width=self.mm(w * 1.2), height=self.mm(h * 1.2), color=colour, fill_opacity=0.7, stroke_width=0
+            ).move_to(at)
             site = self.illustration.to_scene(self.site)[0]
             if self.plan.approach == "caudal_hiatus" and np.linalg.norm(site - at) > self.mm(20):
                 # the large caudal volume rises up the canal toward the lumbosacral roots
                 d = site - at
-                cloud = Ellipse(width=self.mm(w * 1.2), height=np.linalg.norm(d) + self.mm(h * 0.6), color=colour,
-                                fill_opacity=0.7, stroke_width=0)
+                cloud = Ellipse(
+                    width=self.mm(w * 1.2),
+                    height=np.linalg.norm(d) + self.mm(h * 0.6),
+                    color=colour,
+                    fill_opacity=0.7,
+                    stroke_width=0,
+                )
                 cloud.rotate(np.arctan2(d[1], d[0]) - np.pi / 2).move_to(at + d / 2)
             if self.plan.approach == "transpedicular":  # bone cement (grey-white) fills the broken body
                 clouds[-1].set_fill(CEMENT)
                 cloud = self._cement_shape()
             grown.add(cloud)
         if med is None:
-            card = fact_card(self.says("medicine.none_card"), list(self.words("medicine.none")), width=5.6,
-                             accent=colour)
+            card = fact_card(
+                self.says("medicine.none_card"), list(self.words("medicine.none")), width=5.6, accent=colour
+            )
             clouds = VGroup()
         else:
-            card = fact_card(self.says("medicine.card"), [plain(self.term(med.words)), plain(self.term(med.volume_words))],
-                             width=5.6, accent=colour)
+            card = fact_card(
+                self.says("medicine.card"),
+                [plain(self.term(med.words)), plain(self.term(med.volume_words))],
+                width=5.6,
+                accent=colour,
+            )
         inside_safe(card.move_to(CARD_CENTER))
         fade = [FadeOut(self.fluoro)] if self.fluoro in self.mobjects else []
-        clock.play(*self.swap_stage(self.set_heading(self.says("heading.medicine" if med else "heading.treatment")), *fade,
-                                    FadeIn(card), *(FadeIn(c) for c in clouds)), seconds=1.0)
+        clock.play(
+            *self.swap_stage(
+                self.set_heading(self.says("heading.medicine" if med else "heading.treatment")),
+                *fade,
+                FadeIn(card),
+                *(FadeIn(c) for c in clouds),
+            ),
+            seconds=1.0,
+        )
         if self.fluoro in self.mobjects:
             self.remove(self.fluoro)
         anims = [Transform(clouds, grown)] if len(clouds) else []
@@ -771,8 +908,9 @@ class ProcedureScene(NarratedScene):
         box, (head, rows) = card[0], card[1]
         rows = list(rows)
         slots = len(rows) + len(extra)
-        clock.play(*with_first, FadeIn(box), FadeIn(head), *(FadeIn(rows[0], shift=LEFT * 0.15),) if rows else (),
-                   seconds=1.0)
+        clock.play(
+            *with_first, FadeIn(box), FadeIn(head), *(FadeIn(rows[0], shift=LEFT * 0.15),) if rows else (), seconds=1.0
+        )
         gap = max(0.3, (clock.remaining_s - keep) / max(slots, 1))
         for row in rows[1:]:
             self._hold_with_pulses(clock, gap - 0.6)
@@ -814,8 +952,10 @@ class ProcedureScene(NarratedScene):
 
     def beat_stimulation(self, clock) -> None:
         s = self.conf.stimulation
-        items = [self.says("stimulation.sensory", hz=self.number(s.sensory_hz), volts=self.number(s.sensory_max_v)),
-                 self.says("stimulation.motor", hz=self.number(s.motor_hz))]
+        items = [
+            self.says("stimulation.sensory", hz=self.number(s.sensory_hz), volts=self.number(s.sensory_max_v)),
+            self.says("stimulation.motor", hz=self.number(s.motor_hz)),
+        ]
         self._fact_beat(clock, self.says("heading.stimulation"), self.says("stimulation.card"), items)
 
     def beat_lesion(self, clock) -> None:
@@ -833,25 +973,46 @@ class ProcedureScene(NarratedScene):
             length = max(float(np.linalg.norm(along)), self.mm(2))
             angle = float(np.arctan2(along[1], along[0]))
             mid = 0.5 * (ends[0] + ends[1])
-            halo = Ellipse(width=length + self.mm(4 * r), height=max(self.mm(4 * r), 0.3), color=HEAT_OUTER,
-                           fill_opacity=0.4, stroke_width=0)
-            core = Ellipse(width=length + self.mm(2 * r), height=max(self.mm(2 * r), 0.14), color=HEAT_CORE,
-                           fill_opacity=0.9, stroke_width=0)
+            halo = Ellipse(
+                width=length + self.mm(4 * r),
+                height=max(self.mm(4 * r), 0.3),
+                color=HEAT_OUTER,
+                fill_opacity=0.4,
+                stroke_width=0,
+            )
+            core = Ellipse(
+                width=length + self.mm(2 * r),
+                height=max(self.mm(2 * r), 0.14),
+                color=HEAT_CORE,
+                fill_opacity=0.9,
+                stroke_width=0,
+            )
             heat.add(VGroup(halo, core).rotate(angle).move_to(mid))
-        items = [self.says("lesion.heat"),
-                 self.says("lesion.tip", length=self.number(n.active_tip_mm), radius=self.number(r))
-                 if n.active_tip_mm else "",
-                 self.says("lesion.along")]
+        items = [
+            self.says("lesion.heat"),
+            self.says("lesion.tip", length=self.number(n.active_tip_mm), radius=self.number(r))
+            if n.active_tip_mm
+            else "",
+            self.says("lesion.along"),
+        ]
         cool = [FadeOut(c) for c in getattr(self, "cloud", None) or [] if c in self.mobjects]
         pulse = heat.animate(rate_func=lambda t: np.sin(np.pi * t) ** 2).scale(1.18)
-        self._fact_beat(clock, self.says("heading.lesion"), self.says("lesion.card"), items, accent=palette.WARNING,
-                        extra=[AnimationGroup(*cool, FadeIn(heat, scale=0.5)), pulse])
+        self._fact_beat(
+            clock,
+            self.says("heading.lesion"),
+            self.says("lesion.card"),
+            items,
+            accent=palette.WARNING,
+            extra=[AnimationGroup(*cool, FadeIn(heat, scale=0.5)), pulse],
+        )
 
     def beat_manometry(self, clock) -> None:
         m = self.conf.manometry
-        items = [self.says("manometry.pressure", psi=self.number(m.max_psi)),
-                 self.says("manometry.positive", pain=m.concordant_pain_min),
-                 self.says("manometry.control") if self.conf.control_contrast else ""]
+        items = [
+            self.says("manometry.pressure", psi=self.number(m.max_psi)),
+            self.says("manometry.positive", pain=m.concordant_pain_min),
+            self.says("manometry.control") if self.conf.control_contrast else "",
+        ]
         self._fact_beat(clock, self.says("heading.manometry"), self.says("manometry.card"), items)
 
     def beat_double_block(self, clock) -> None:
@@ -891,23 +1052,48 @@ class ProcedureScene(NarratedScene):
             at = self.illustration.to_scene(self.plan.tip)[0]
             height = float(np.linalg.norm(c["tb"] - c["bb"])) * 0.55
             width = float(np.linalg.norm(c["tf"] - c["tb"])) * 0.45
-            balloon = Ellipse(width=width, height=height, fill_color=BALLOON, fill_opacity=0.85, stroke_color=palette.TEXT,
-                              stroke_width=2).move_to(at)
+            balloon = Ellipse(
+                width=width,
+                height=height,
+                fill_color=BALLOON,
+                fill_opacity=0.85,
+                stroke_color=palette.TEXT,
+                stroke_width=2,
+            ).move_to(at)
             small = balloon.copy().scale(0.12)
             self.add(small)
             extra = [Transform(small, balloon)]
             if self.fracture is not None and self.fracture in self.mobjects:
-                extra.append(AnimationGroup(FadeOut(self.fracture[1]), FadeOut(self.fracture[2]),
-                                            small.animate.scale(0.2).set_opacity(0.0)))
+                extra.append(
+                    AnimationGroup(
+                        FadeOut(self.fracture[1]), FadeOut(self.fracture[2]), small.animate.scale(0.2).set_opacity(0.0)
+                    )
+                )
             self.balloon = small
-        self._fact_beat(clock, self.says("heading.balloon"),
-                        self.term(variant.title) if variant else self.says("balloon.card"), items, extra=extra)
+        self._fact_beat(
+            clock,
+            self.says("heading.balloon"),
+            self.term(variant.title) if variant else self.says("balloon.card"),
+            items,
+            extra=extra,
+        )
 
     def beat_steer_lead(self, clock) -> None:
         lead = self.tech.lead_tip
-        leads = VGroup(*(always_redraw(lambda k=k: polyline_mobject(
-            self.lead_points(k) if self.lead_points(k) is not None else self.device_points(k)[-1:].repeat(2, 0),
-            palette.NEEDLE_TIP, 6)) for k in range(len(self.paths))))
+        leads = VGroup(
+            *(
+                always_redraw(
+                    lambda k=k: polyline_mobject(
+                        self.lead_points(k)
+                        if self.lead_points(k) is not None
+                        else self.device_points(k)[-1:].repeat(2, 0),
+                        palette.NEEDLE_TIP,
+                        6,
+                    )
+                )
+                for k in range(len(self.paths))
+            )
+        )
         anims = []
         if self.fluoro is not None and self.fluoro not in self.mobjects:
             self.fluoro.set_needle(self.fluoro_device())
@@ -920,9 +1106,12 @@ class ProcedureScene(NarratedScene):
             centre = _along_back(path.lead, 50.0)
             pose = CArmPose.lateral(lead[0] if lead else None, isocentre=centre, model=self.model)
             anims.append(self.fluoro.rotate_to(pose, steps=3))
-        cap = self.caption([self.says("steer_lead.to", top=lead[0], bottom=lead[1])
-                            if lead else self.says("steer_lead.plain")])
-        clock.play(*self.swap_stage(self.set_heading(self.says("heading.steer_lead")), *anims, FadeIn(cap)), seconds=0.8)
+        cap = self.caption(
+            [self.says("steer_lead.to", top=lead[0], bottom=lead[1]) if lead else self.says("steer_lead.plain")]
+        )
+        clock.play(
+            *self.swap_stage(self.set_heading(self.says("heading.steer_lead")), *anims, FadeIn(cap)), seconds=0.8
+        )
         self.add(leads)
         self.fluoro.add_updater(lambda m: m.set_needle(self.fluoro_device()))
         clock.play(self.lead_depth.animate.set_value(1.0), share=0.6, rate_func=smooth)
@@ -931,9 +1120,16 @@ class ProcedureScene(NarratedScene):
 
     def beat_after(self, clock) -> None:
         self.clear_stage(clock)
-        relief = fact_card(self.says("after.relief"), [self.words("relief")], width=5.6, accent=palette.OK, max_lines_per_item=5)
-        risks = fact_card(self.says("after.risks"), list(self.words("risks"))[:3], width=5.8, accent=palette.WARNING,
-                          max_lines_per_item=2)
+        relief = fact_card(
+            self.says("after.relief"), [self.words("relief")], width=5.6, accent=palette.OK, max_lines_per_item=5
+        )
+        risks = fact_card(
+            self.says("after.risks"),
+            list(self.words("risks"))[:3],
+            width=5.8,
+            accent=palette.WARNING,
+            max_lines_per_item=2,
+        )
         VGroup(relief, risks).arrange(RIGHT, buff=0.5, aligned_edge=UP).move_to(UP * 0.4)
         inside_safe(VGroup(relief, risks))
         # the relief card, then each risk in turn with the narration; between them the item
@@ -957,6 +1153,14 @@ class ProcedureScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.clear_stage(clock)
-        clock.play(FadeIn(closing_card(self.context.get("review_line"), self.context.get("brand"),
-                                       self.says("education.title"), list(self.words("education.lines")))),
-                   seconds=1.0)
+        clock.play(
+            FadeIn(
+                closing_card(
+                    self.context.get("review_line"),
+                    self.context.get("brand"),
+                    self.says("education.title"),
+                    list(self.words("education.lines")),
+                )
+            ),
+            seconds=1.0,
+        )

@@ -78,12 +78,21 @@ class SpineAtlasScene(NarratedScene):
         m = self.model
         marks = VGroup(
             pointer(self.says("vertebra.body"), view.project(m.level_centre("L4"))[0], RIGHT * 3.6 + UP * 1.6),
-            pointer(self.says("vertebra.pedicle"), view.project(m.landmark("L4", "pedicle", "left"))[0],
-                    RIGHT * 3.6 + UP * 0.5),
-            pointer(self.says("vertebra.lamina"), view.project(m.landmark("L4", "lamina", "left"))[0],
-                    RIGHT * 3.6 + DOWN * 0.6),
-            pointer(self.says("vertebra.transverse_process"), view.project(m.landmark("L4", "tp", "left"))[0],
-                    RIGHT * 4.3 + DOWN * 1.7),
+            pointer(
+                self.says("vertebra.pedicle"),
+                view.project(m.landmark("L4", "pedicle", "left"))[0],
+                RIGHT * 3.6 + UP * 0.5,
+            ),
+            pointer(
+                self.says("vertebra.lamina"),
+                view.project(m.landmark("L4", "lamina", "left"))[0],
+                RIGHT * 3.6 + DOWN * 0.6,
+            ),
+            pointer(
+                self.says("vertebra.transverse_process"),
+                view.project(m.landmark("L4", "tp", "left"))[0],
+                RIGHT * 4.3 + DOWN * 1.7,
+            ),
         )
         self.swap(clock, self.says("vertebra.heading"), section, seconds=1.2)
         clock.play(LaggedStart(*(FadeIn(mk) for mk in marks), lag_ratio=0.8), share=0.6)
@@ -104,11 +113,16 @@ class SpineAtlasScene(NarratedScene):
 
         marks = VGroup()
         for key, point, at, colour in (
-                ("canal.dura", centre("dural_sac", "L4"), RIGHT * 4.3 + UP * 2.0, palette.DURA),
-                ("canal.nerves", centre("cauda_equina", "L4"), RIGHT * 4.3 + UP * 0.9, palette.NERVE),
-                ("canal.fat", view.project(m.landmark("L4-L5", "epidural_space"))[0], RIGHT * 4.3 + DOWN * 0.2,
-                 palette.LIGAMENT),
-                ("canal.ligament", centre("ligamentum_flavum", "L4-L5"), RIGHT * 4.3 + DOWN * 1.3, palette.LIGAMENT)):
+            ("canal.dura", centre("dural_sac", "L4"), RIGHT * 4.3 + UP * 2.0, palette.DURA),
+            ("canal.nerves", centre("cauda_equina", "L4"), RIGHT * 4.3 + UP * 0.9, palette.NERVE),
+            (
+                "canal.fat",
+                view.project(m.landmark("L4-L5", "epidural_space"))[0],
+                RIGHT * 4.3 + DOWN * 0.2,
+                palette.LIGAMENT,
+            ),
+            ("canal.ligament", centre("ligamentum_flavum", "L4-L5"), RIGHT * 4.3 + DOWN * 1.3, palette.LIGAMENT),
+        ):
             if point is not None:
                 marks.add(pointer(self.says(key), point, at, color=colour))
         return marks
@@ -127,8 +141,23 @@ class SpineAtlasScene(NarratedScene):
     def beat_nerves(self, clock) -> None:
         """The lower spine cut away from the side: the cord ending at the model's conus (about
         L1-L2), the cauda equina below it and each root leaving through its foramen."""
-        levels = ["T11", "T11-T12", "T12", "T12-L1", "L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4", "L4-L5", "L5",
-                  "L5-S1", "S1"]
+        levels = [
+            "T11",
+            "T11-T12",
+            "T12",
+            "T12-L1",
+            "L1",
+            "L1-L2",
+            "L2",
+            "L2-L3",
+            "L3",
+            "L3-L4",
+            "L4",
+            "L4-L5",
+            "L5",
+            "L5-S1",
+            "S1",
+        ]
         side = SpineView(self.model, "lateral")
         fitted = FittedView(side, side.spine_mobject(levels=levels, near_side=False), 5.6, LEFT * 3.0 + DOWN * 0.15)
         conus = [s for s in self.model.structures() if s.kind == "conus"]
@@ -152,8 +181,10 @@ class SpineAtlasScene(NarratedScene):
         drawing = view.spine_mobject(levels=["L3", "L3-L4", "L4", "L4-L5", "L5"])
         left = view.project(self.model.landmark("L4-L5", "facet_joint", "left"))[0]
         right = view.project(self.model.landmark("L4-L5", "facet_joint", "right"))[0]
-        marks = VGroup(pointer(self.says("facet.label"), right, RIGHT * 3.8 + UP * 0.3, color=palette.JOINT),
-                       Line(left, right, color=palette.JOINT, stroke_width=0))
+        marks = VGroup(
+            pointer(self.says("facet.label"), right, RIGHT * 3.8 + UP * 0.3, color=palette.JOINT),
+            Line(left, right, color=palette.JOINT, stroke_width=0),
+        )
         marks.add(Line(marks[0][1].get_left(), left, color=palette.JOINT, stroke_width=2.5))
         self.swap(clock, self.says("facet.heading"), drawing, seconds=1.2)
         clock.play(FadeIn(marks), seconds=1.0)
@@ -174,9 +205,11 @@ class SpineAtlasScene(NarratedScene):
         posterior = zoomed_view(self.model, "posterior", level, 2.4, UP * 0.3)
         axial_level = level
         axial = zoomed_view(self.model, "axial", axial_level, 3.0, RIGHT * 4.5 + UP * 0.3, axial_level=axial_level)
-        drawings = VGroup(lateral.spine_mobject(levels=near, highlight=level),
-                          posterior.spine_mobject(levels=near, highlight=level),
-                          axial.spine_mobject(levels=[level]))
+        drawings = VGroup(
+            lateral.spine_mobject(levels=near, highlight=level),
+            posterior.spine_mobject(levels=near, highlight=level),
+            axial.spine_mobject(levels=[level]),
+        )
         captions = VGroup(*(text(t, 28, palette.TEXT_MUTED) for t in self.words("level.views")))
         for drawing in drawings:  # as large as fits: side by side (4.2 wide), between heading and captions
             drawing.scale(min(4.2 / drawing.width, 4.8 / drawing.height))
@@ -187,6 +220,14 @@ class SpineAtlasScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.fade_out_everything(clock, 0.5)
-        clock.play(FadeIn(closing_card(self.context.get("review_line"), self.context.get("brand"),
-                                       self.says("education.title"), list(self.words("education.lines")))),
-                   seconds=1.0)
+        clock.play(
+            FadeIn(
+                closing_card(
+                    self.context.get("review_line"),
+                    self.context.get("brand"),
+                    self.says("education.title"),
+                    list(self.words("education.lines")),
+                )
+            ),
+            seconds=1.0,
+        )

@@ -21,16 +21,20 @@ FILE_MODE = 0o644
 
 
 @contextlib.contextmanager
-def atomic_path(final: Path, *, scratch_dir: Path | None = None, prefix: str | None = None,
-                suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(
+    final: Path, *, scratch_dir: Path | None = None, prefix: str | None = None, suffix: str | None = None
+) -> Iterator[Path]:
     """Yield a temporary path to write; on success it is renamed to ``final``, on any failure deleted.
 
     ``scratch_dir`` must be on ``final``'s filesystem (default: ``final``'s folder, created if missing)."""
     final = Path(final)
     folder = Path(scratch_dir) if scratch_dir is not None else final.parent
     folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=prefix if prefix is not None else f".tmp-{os.getpid()}-",
-                                suffix=suffix if suffix is not None else final.suffix, dir=folder)
+    fd, name = tempfile.mkstemp(
+        prefix=prefix if prefix is not None else f".tmp-{os.getpid()}-",
+        suffix=suffix if suffix is not None else final.suffix,
+        dir=folder,
+    )
     os.close(fd)
     tmp = Path(name)
     try:
@@ -43,8 +47,9 @@ def atomic_path(final: Path, *, scratch_dir: Path | None = None, prefix: str | N
         raise
 
 
-def atomic_write(final: Path, data: bytes | str | Callable[[IO[bytes]], object], *,
-                 scratch_dir: Path | None = None) -> Path:
+def atomic_write(
+    final: Path, data: bytes | str | Callable[[IO[bytes]], object], *, scratch_dir: Path | None = None
+) -> Path:
     """Write ``data`` (bytes, UTF-8 text with ``\\n`` line ends, or a function writing to a binary
     file) to ``final`` whole or not at all; returns ``final``."""
     with atomic_path(final, scratch_dir=scratch_dir) as tmp:

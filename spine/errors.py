@@ -38,7 +38,7 @@ def shorten(value: object, limit: int = 40) -> str:
     text = str(value)
     if len(text) <= limit:
         return text
-    return f"{text[:limit - 1]}… ({len(text)} characters)"
+    return f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 def shorten_path(path: object, limit: int = 80) -> str:
@@ -54,4 +54,4 @@ def one_line(exc: BaseException) -> str:
     """The first line of an error's message, cut to MAX_MESSAGE_CHARS."""
     lines = str(exc).strip().splitlines()
     text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"

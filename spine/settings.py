@@ -26,8 +26,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from spine.errors import SpineError
 
-__all__ = ["ROOT", "Settings", "QualitySetting", "EncoderSettings", "SettingsError", "parse_size", "settings",
-           "settings_or_defaults"]
+__all__ = [
+    "ROOT",
+    "Settings",
+    "QualitySetting",
+    "EncoderSettings",
+    "SettingsError",
+    "parse_size",
+    "settings",
+    "settings_or_defaults",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "SPINE_"
@@ -106,12 +114,33 @@ class EncoderSettings(BaseModel):
 
     def reencode_args(self, preset: str | None = None) -> list[str]:
         """ffmpeg's arguments for an H.264 yuv420p picture re-encoded at ``reencode_crf``."""
-        return ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.reencode_crf),
-                "-preset", preset or self.reencode_preset, "-threads", str(self.reencode_threads)]
+        return [
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-crf",
+            str(self.reencode_crf),
+            "-preset",
+            preset or self.reencode_preset,
+            "-threads",
+            str(self.reencode_threads),
+        ]
 
     def audio_args(self) -> list[str]:
         """ffmpeg's arguments for the AAC stereo narration track."""
-        return ["-c:a", "aac", "-aac_coder", "fast", "-b:a", self.audio_bitrate, "-ar", str(self.audio_rate), "-ac", "2"]
+        return [
+            "-c:a",
+            "aac",
+            "-aac_coder",
+            "fast",
+            "-b:a",
+            self.audio_bitrate,
+            "-ar",
+            str(self.audio_rate),
+            "-ac",
+            "2",
+        ]
 
     def segment_options(self, height: int) -> dict[str, str]:
         """Manim's ``video_encoder_options`` of a beat segment ``height`` lines high."""
@@ -124,8 +153,9 @@ class EncoderSettings(BaseModel):
 class Settings(BaseSettings):
     """Every setting, its environment variable (``SPINE_`` + the name in capitals) and its default."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, env_nested_delimiter="__", extra="ignore",
-                                      frozen=True, case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_nested_delimiter="__", extra="ignore", frozen=True, case_sensitive=False
+    )
 
     #: --quality when none is given (render, all, loop)
     default_quality: str = "1080p"
@@ -154,9 +184,9 @@ class Settings(BaseSettings):
     #: the cache of a Dask cluster worker, on the worker's machine
     worker_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "spinal-injections-animation")
     #: size limits, least recently used entries removed beyond them (0: no limit)
-    cache_limit: Size = 2 << 30          # beat segments and checkpoints (the frames), after each build
-    speech_cache_limit: Size = 1 << 30   # synthesised sentences (.wav)
-    fluoro_cache_limit: Size = 2 << 30   # fluoroscopy line integrals (.npy)
+    cache_limit: Size = 2 << 30  # beat segments and checkpoints (the frames), after each build
+    speech_cache_limit: Size = 1 << 30  # synthesised sentences (.wav)
+    fluoro_cache_limit: Size = 2 << 30  # fluoroscopy line integrals (.npy)
     anatomy_cache_limit: Size = 1 << 30  # bone meshes (.npz)
 
     #: medical-review records, one YAML per video
@@ -169,8 +199,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _default_quality_exists(self) -> "Settings":
         if self.default_quality not in self.qualities:
-            raise ValueError(f"default_quality {self.default_quality!r} is not one of the qualities "
-                             f"({', '.join(self.qualities)})")
+            raise ValueError(
+                f"default_quality {self.default_quality!r} is not one of the qualities ({', '.join(self.qualities)})"
+            )
         return self
 
     def quality(self, name: str) -> QualitySetting:
@@ -197,8 +228,9 @@ class Settings(BaseSettings):
 
 def _environment() -> tuple[tuple[str, str], ...]:
     names = {PREFIX.lower()} | {v.lower() for v in LEGACY_NAMES.values()}
-    return tuple(sorted((k, v) for k, v in os.environ.items()
-                        if k.lower().startswith(PREFIX.lower()) or k.lower() in names))
+    return tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.lower().startswith(PREFIX.lower()) or k.lower() in names)
+    )
 
 
 @lru_cache(maxsize=8)

@@ -52,5 +52,13 @@ def video_props(request, words: dict[str, Any] | None = None, screen: dict[str, 
         level, side = plan.level, plan.side
     else:
         level, side = request.level, request.side
-    return VideoProps(video=request.name, level=level, side=side, procedure=procedure, technique=technique,
-                      plan=plan, words=dict(words or {}), screen=dict(screen or {}))
+    return VideoProps(
+        video=request.name,
+        level=level,
+        side=side,
+        procedure=procedure,
+        technique=technique,
+        plan=plan,
+        words=dict(words or {}),
+        screen=dict(screen or {}),
+    )

@@ -21,8 +21,6 @@ MAX_LEVEL_CHARS = 16
 SIDES = ("left", "right")
 
 
-
-
 @dataclass(frozen=True)
 class VideoSpec:
     name: str
@@ -168,8 +166,11 @@ def resolve(name: str, level: str | None = None, side: str | None = None) -> Vid
     if spec.levels:
         chosen_level = spec.default_level if level is None else _normalise_level(level, spec)
         if chosen_level is None or chosen_level not in spec.levels:
-            why = (spec.level_rule(chosen_level) if spec.level_rule and chosen_level is not None
-                   else f"'{name}' is not offered at level {chosen_level}")
+            why = (
+                spec.level_rule(chosen_level)
+                if spec.level_rule and chosen_level is not None
+                else f"'{name}' is not offered at level {chosen_level}"
+            )
             raise RequestError(f"{why}; allowed levels: {spec.describe_levels()}")
     chosen_side = (side or spec.default_side) if spec.sides else None
     if chosen_side is not None and chosen_side not in spec.sides:
@@ -181,8 +182,10 @@ def _normalise_level(text: str, spec: VideoSpec) -> str:
     from spine.anatomy.levels import LevelError, parse_level
 
     if len(str(text)) > MAX_LEVEL_CHARS:  # never parse (or echo back) a 10,000-character level
-        raise RequestError(f"level '{shorten(text, 12)}' is too long to be a level; "
-                           f"allowed for '{spec.name}': {spec.describe_levels()}")
+        raise RequestError(
+            f"level '{shorten(text, 12)}' is too long to be a level; "
+            f"allowed for '{spec.name}': {spec.describe_levels()}"
+        )
     try:
         return str(parse_level(text))
     except LevelError as exc:
@@ -201,18 +204,20 @@ def video_specs() -> list:
 
     specs = []
     for name, proc in load_procedures().items():
-        specs.append(VideoSpec(
-            name=name,
-            title=proc.title,
-            scene=SCENE,
-            summary=proc.summary,
-            levels=tuple(proc.allowed_levels),
-            levels_summary=summarise_levels(proc.allowed_levels),
-            sides=SIDES if proc.sided else (),
-            default_level=proc.default_level,
-            default_side=proc.default_side,
-            procedure=name,
-            context=partial(request_context, name),
-            level_rule=partial(level_refusal, name),
-        ))
+        specs.append(
+            VideoSpec(
+                name=name,
+                title=proc.title,
+                scene=SCENE,
+                summary=proc.summary,
+                levels=tuple(proc.allowed_levels),
+                levels_summary=summarise_levels(proc.allowed_levels),
+                sides=SIDES if proc.sided else (),
+                default_level=proc.default_level,
+                default_side=proc.default_side,
+                procedure=name,
+                context=partial(request_context, name),
+                level_rule=partial(level_refusal, name),
+            )
+        )
     return specs

@@ -26,8 +26,15 @@ def yaml_problem(exc: Exception) -> str:
     return f"{context}, {problem}" if context else str(problem)
 
 
-def read_yaml(path: Path, error: type[SpineError], *, label: str | None = None, what: str = "",
-              not_yaml: str = "not valid YAML", missing: str | None = None) -> Any:
+def read_yaml(
+    path: Path,
+    error: type[SpineError],
+    *,
+    label: str | None = None,
+    what: str = "",
+    not_yaml: str = "not valid YAML",
+    missing: str | None = None,
+) -> Any:
     """The parsed contents of ``path``; ``error`` (one line) if it cannot be read, is not UTF-8 or
     is not YAML. ``label`` names the file in messages (default: the path), ``what`` says what the
     file is ("narration script"), ``missing`` is the whole message for a file that does not exist."""

@@ -25,8 +25,14 @@ def run_cli(*args: str, timeout: float = 1200, env: dict | None = None) -> subpr
     """Run ``python render.py ARGS`` in the repo, as a user would."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, str(ROOT / "render.py"), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env=full_env)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "render.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
 
 
 def snapshot(directory: Path) -> dict[str, str]:
@@ -65,9 +71,13 @@ def _manim_media_per_worker(tmp_path_factory):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-controls", action="store_true", default=False,
-                     help="rewrite the control images under tests/control_data/ from this run (then review "
-                          "and commit them); without it a missing control image is a failure")
+    parser.addoption(
+        "--update-controls",
+        action="store_true",
+        default=False,
+        help="rewrite the control images under tests/control_data/ from this run (then review "
+        "and commit them); without it a missing control image is a failure",
+    )
 
 
 @pytest.fixture

@@ -21,8 +21,13 @@ SCRIPT = {
 def spec():
     from spine.videos import VideoSpec
 
-    return VideoSpec(name=VIDEO, title=SCRIPT["title"], scene="tests.faults_scene:FaultsScene",
-                     summary="A three-beat fault test video.", script=VIDEO)
+    return VideoSpec(
+        name=VIDEO,
+        title=SCRIPT["title"],
+        scene="tests.faults_scene:FaultsScene",
+        summary="A three-beat fault test video.",
+        script=VIDEO,
+    )
 
 
 def register() -> None:

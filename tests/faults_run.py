@@ -28,8 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 
 def snapshot(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file() and p.name != ".manifest.lock"}
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.name != ".manifest.lock"
+    }
 
 
 class DiskFull:
@@ -85,12 +88,24 @@ class DiskFull:
             self._step("mux", out)
             return real_mux(video, audio, out, **kwargs)
 
-        self.saved = {(builtins, "open"): real_open, (io, "open"): real_open, (os, "replace"): real_replace,
-                      (os, "rename"): real_rename, (os, "link"): real_link, (shutil, "copyfile"): real_copy,
-                      (build, "mux"): real_mux}
-        fakes = {"open": fake_open, "replace": fake_replace, "rename": fake_rename, "link": fake_link,
-                 "copyfile": fake_copy, "mux": fake_mux}
-        for (module, name) in self.saved:
+        self.saved = {
+            (builtins, "open"): real_open,
+            (io, "open"): real_open,
+            (os, "replace"): real_replace,
+            (os, "rename"): real_rename,
+            (os, "link"): real_link,
+            (shutil, "copyfile"): real_copy,
+            (build, "mux"): real_mux,
+        }
+        fakes = {
+            "open": fake_open,
+            "replace": fake_replace,
+            "rename": fake_rename,
+            "link": fake_link,
+            "copyfile": fake_copy,
+            "mux": fake_mux,
+        }
+        for module, name in self.saved:
             setattr(module, name, fakes[name])
         return self
 
@@ -117,8 +132,19 @@ def main(argv: list[str]) -> int:
         with DiskFull(out, n) as disk, contextlib.redirect_stderr(stderr):
             code = cli_main(args)
         leftovers = sorted(p.name for p in out.iterdir() if p.name.startswith(".partial-"))
-        print(json.dumps({"step": n, "failed": disk.failed, "code": code, "stderr": stderr.getvalue(),
-                          "unchanged": snapshot(out) == before, "leftovers": leftovers}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "step": n,
+                    "failed": disk.failed,
+                    "code": code,
+                    "stderr": stderr.getvalue(),
+                    "unchanged": snapshot(out) == before,
+                    "leftovers": leftovers,
+                }
+            ),
+            flush=True,
+        )
         if disk.failed is None:
             return 0
     return 3

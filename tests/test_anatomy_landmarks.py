@@ -105,8 +105,13 @@ def test_si_joint_target_is_the_posterior_inferior_joint(model):
             assert 10.0 <= up * q[2] + joint.half_sizes[2] <= 20.0  # 1-2 cm above the lowest point
             assert q[1] > 0  # the posterior half of the joint line
         # no bone reaches into the joint space along its posterior half
-        pts = np.array([[0.0, v, u] for v in np.linspace(0, joint.half_sizes[1], 6)
-                        for u in np.linspace(-joint.half_sizes[2], joint.half_sizes[2], 9)])
+        pts = np.array(
+            [
+                [0.0, v, u]
+                for v in np.linspace(0, joint.half_sizes[1], 6)
+                for u in np.linspace(-joint.half_sizes[2], joint.half_sizes[2], 9)
+            ]
+        )
         world = joint.to_world(pts)
         for st in _near(_bones(model), joint.center, reach=40.0):
             assert not st.solid.contains(world).any(), st.name

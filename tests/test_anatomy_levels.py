@@ -151,12 +151,30 @@ def test_nerve_roots_31_pairs_in_order():
 
 # Every interspace and the root that exits there (clinical.md section 1).
 EXPECTED_EXIT = {
-    "C1-C2": "C2", "C2-C3": "C3", "C3-C4": "C4", "C4-C5": "C5", "C5-C6": "C6", "C6-C7": "C7",
+    "C1-C2": "C2",
+    "C2-C3": "C3",
+    "C3-C4": "C4",
+    "C4-C5": "C5",
+    "C5-C6": "C6",
+    "C6-C7": "C7",
     "C7-T1": "C8",
-    "T1-T2": "T1", "T2-T3": "T2", "T3-T4": "T3", "T4-T5": "T4", "T5-T6": "T5", "T6-T7": "T6",
-    "T7-T8": "T7", "T8-T9": "T8", "T9-T10": "T9", "T10-T11": "T10", "T11-T12": "T11",
+    "T1-T2": "T1",
+    "T2-T3": "T2",
+    "T3-T4": "T3",
+    "T4-T5": "T4",
+    "T5-T6": "T5",
+    "T6-T7": "T6",
+    "T7-T8": "T7",
+    "T8-T9": "T8",
+    "T9-T10": "T9",
+    "T10-T11": "T10",
+    "T11-T12": "T11",
     "T12-L1": "T12",
-    "L1-L2": "L1", "L2-L3": "L2", "L3-L4": "L3", "L4-L5": "L4", "L5-S1": "L5",
+    "L1-L2": "L1",
+    "L2-L3": "L2",
+    "L3-L4": "L3",
+    "L4-L5": "L4",
+    "L5-S1": "L5",
 }
 
 
@@ -172,7 +190,13 @@ def test_exit_rule_examples_and_sacral_roots():
     assert exiting_root("L4/5") == "L4"
     assert root_exit("C1") == "skull-C1"
     assert [sacral_root_foramen(r) for r in ("S1", "S2", "S3", "S4", "S5", "Co1")] == [
-        "S1", "S2", "S3", "S4", "hiatus", "hiatus"]
+        "S1",
+        "S2",
+        "S3",
+        "S4",
+        "hiatus",
+        "hiatus",
+    ]
     assert root_exit("S1") == "S1"
     # every root exits somewhere, and no two roots share an exit except at the hiatus
     exits = [root_exit(r) for r in NERVE_ROOTS]

@@ -28,8 +28,15 @@ def test_cut_cylinder_chords_match_sampling():
     from spine.anatomy.solids import rotation_xyz
 
     rng = np.random.default_rng(3)
-    solid = CutCylinder.between_planes([1.0, 2.0, 3.0], rotation_xyz(10, 20, 5), (12.0, 7.0),
-                                       [1, 2, 9.0], [0.15, 0.2, 1.0], [1, 2, -4.0], [-0.1, 0.3, 1.0])
+    solid = CutCylinder.between_planes(
+        [1.0, 2.0, 3.0],
+        rotation_xyz(10, 20, 5),
+        (12.0, 7.0),
+        [1, 2, 9.0],
+        [0.15, 0.2, 1.0],
+        [1, 2, -4.0],
+        [-0.1, 0.3, 1.0],
+    )
     origins = rng.uniform(-30, 30, size=(40, 3))
     targets = solid.center + rng.normal(scale=4.0, size=(40, 3))
     dirs = targets - origins
@@ -149,7 +156,9 @@ def test_neighbouring_bodies_do_not_overlap(model, pair):
     centre = bu.center
     fill = np.concatenate([centre + (pts - centre) * f for f in (0.25, 0.5, 0.75, 0.98)])
     assert not bl.contains(fill).any()
-    assert not bu.contains(np.concatenate([bl.center + (bl.surface_points(32) - bl.center) * f for f in (0.5, 0.98)])).any()
+    assert not bu.contains(
+        np.concatenate([bl.center + (bl.surface_points(32) - bl.center) * f for f in (0.5, 0.98)])
+    ).any()
 
 
 @pytest.mark.parametrize("space", INTERSPACES[1:])
@@ -168,7 +177,10 @@ def test_a_disc_between_each_pair_of_mobile_vertebrae(model, space):
     assert nucleus.solid.contains(mid[None] + (nucleus.solid.center - mid) * 0.5)[0]
     assert not annulus.solid.contains((top + bu.rotation[:, 2] * 0.5)[None])[0]
     assert not annulus.solid.contains((bottom - bl.rotation[:, 2] * 0.5)[None])[0]
-    assert np.all(nucleus.solid.contains(nucleus.solid.surface_points(12)) | annulus.solid.contains(nucleus.solid.surface_points(12)))
+    assert np.all(
+        nucleus.solid.contains(nucleus.solid.surface_points(12))
+        | annulus.solid.contains(nucleus.solid.surface_points(12))
+    )
 
 
 def test_no_disc_at_c1_c2_or_inside_the_sacrum(model):
@@ -237,8 +249,11 @@ def test_axial_planes(model):
     for side in ("left", "right"):
         assert abs((model.landmark("L4", "pedicle", side) - origin) @ R[:, 2]) < 1.0
     origin, R = model.axial_plane("L4-L5")
-    assert np.allclose(origin, model.landmark("L4-L5", "nucleus_centre") - R[:, 1] * ((model.landmark(
-        "L4-L5", "nucleus_centre") - origin) @ R[:, 1]))
+    assert np.allclose(
+        origin,
+        model.landmark("L4-L5", "nucleus_centre")
+        - R[:, 1] * ((model.landmark("L4-L5", "nucleus_centre") - origin) @ R[:, 1]),
+    )
 
 
 def test_s1_endplate_is_the_origin_and_sacrum_slopes_forward(model):
@@ -414,12 +429,34 @@ def _landmark_home(model, level, name):
 
 def test_landmark_catalogue(model):
     names = model.landmark_names()
-    for required in ("superior_endplate", "inferior_endplate", "pedicle", "pedicle_6_oclock", "sap", "iap",
-                     "tp", "sap_tp_groove", "lamina", "interlaminar_window", "spinolaminar_line", "foramen",
-                     "safe_triangle", "facet_joint", "facet_superior_recess", "facet_inferior_recess",
-                     "nucleus_centre", "sacral_hiatus", "posterior_sacral_foramen", "sacral_ala_groove",
-                     "si_joint_inferior_third", "pillar_waist", "third_occipital_nerve", "body_anterior_third",
-                     "epidural_space", "sacral_canal"):
+    for required in (
+        "superior_endplate",
+        "inferior_endplate",
+        "pedicle",
+        "pedicle_6_oclock",
+        "sap",
+        "iap",
+        "tp",
+        "sap_tp_groove",
+        "lamina",
+        "interlaminar_window",
+        "spinolaminar_line",
+        "foramen",
+        "safe_triangle",
+        "facet_joint",
+        "facet_superior_recess",
+        "facet_inferior_recess",
+        "nucleus_centre",
+        "sacral_hiatus",
+        "posterior_sacral_foramen",
+        "sacral_ala_groove",
+        "si_joint_inferior_third",
+        "pillar_waist",
+        "third_occipital_nerve",
+        "body_anterior_third",
+        "epidural_space",
+        "sacral_canal",
+    ):
         assert required in names
     for name in names:
         assert model.landmark_levels(name), name
@@ -445,10 +482,12 @@ def test_landmarks_are_sided_and_accept_parsed_levels(model):
     left = model.landmark("L4", "pedicle", "left")
     right = model.landmark("L4", "pedicle", "right")
     assert left[0] > 0 > right[0]
-    assert np.allclose(model.landmark(parse_level("L4-5"), "facet_joint", "left"),
-                       model.landmark("L4-L5", "facet_joint", "left"))
-    assert np.allclose(model.landmark("L4-L5", "pedicle_6_oclock", "left"),
-                       model.landmark("L4", "pedicle_6_oclock", "left"))
+    assert np.allclose(
+        model.landmark(parse_level("L4-5"), "facet_joint", "left"), model.landmark("L4-L5", "facet_joint", "left")
+    )
+    assert np.allclose(
+        model.landmark("L4-L5", "pedicle_6_oclock", "left"), model.landmark("L4", "pedicle_6_oclock", "left")
+    )
     assert np.allclose(model.landmark("L4-L5", "sap", "left"), model.landmark("L5", "sap", "left"))
     with pytest.raises(LandmarkError, match="side"):
         model.landmark("L4", "pedicle")

@@ -58,8 +58,10 @@ def measure(model, name) -> dict[str, float]:
     local = (body.vertices - o) @ R
     h = float(np.ptp(local[:, 2]))
     z_top = local[:, 2].max() - 3.0  # just under the upper endplate's rim
-    out = {"body_width": _width(body, o, R, z_top, np.ptp(local[:, 1])),
-           "body_depth": _depth(body, o, R, z_top, np.ptp(local[:, 0]))}
+    out = {
+        "body_width": _width(body, o, R, z_top, np.ptp(local[:, 1])),
+        "body_depth": _depth(body, o, R, z_top, np.ptp(local[:, 0])),
+    }
     y_back = local[:, 1].max()
     out["body_height"] = _line_chord(body, o, R, (0, y_back - 3.0, -200), (0, 0, 1))
     # pedicle isthmus: chords across the pedicle part through its centre, across its axis
@@ -76,8 +78,10 @@ def measure(model, name) -> dict[str, float]:
     out["canal_width"] = _first_hit(bone, mid, R[:, 0]) + _first_hit(bone, mid, -R[:, 0])
     # the canal's sagittal diameter: the narrowest AP distance over the pedicles' height
     ph = out["pedicle_height"]
-    out["canal_depth"] = min(_first_hit(bone, mid + R[:, 2] * dz, -R[:, 1]) + _first_hit(bone, mid + R[:, 2] * dz, R[:, 1])
-                             for dz in np.linspace(-ph / 2, ph / 2, 7))
+    out["canal_depth"] = min(
+        _first_hit(bone, mid + R[:, 2] * dz, -R[:, 1]) + _first_hit(bone, mid + R[:, 2] * dz, R[:, 1])
+        for dz in np.linspace(-ph / 2, ph / 2, 7)
+    )
     # spinous process: spinolaminar junction to the farthest midline bone behind it
     sl = model.landmark(name, "spinolaminar_line")
     vl = (bone.vertices - o) @ R
@@ -118,8 +122,10 @@ def test_body_waist_is_concave_front_and_sides(model, name):
     mid = _width(body, o, R, (top + bottom) / 2, depth)
     assert mid <= 0.93 * endplate, f"{name}: mid-height width {mid:.1f} vs endplate {endplate:.1f}"
     # the front is concave too: the anterior wall at mid-height lies behind its rims
-    front = [_first_hit(body, o + R @ np.array([0.0, -200.0, z]), R[:, 1]) - 200.0
-             for z in (top - below_rim, (top + bottom) / 2, bottom + below_rim)]
+    front = [
+        _first_hit(body, o + R @ np.array([0.0, -200.0, z]), R[:, 1]) - 200.0
+        for z in (top - below_rim, (top + bottom) / 2, bottom + below_rim)
+    ]
     assert front[1] > max(front[0], front[2]) + 0.5, front
     del width
 
@@ -202,8 +208,7 @@ def test_thoracic_spinous_processes_point_down(model, name):
 
 
 def test_l3_has_the_longest_transverse_processes(model):
-    spans = {n: measure(model, n)["transverse_span"] - model.structure(f"{n}.body").solid.radii[0] * 2
-             for n in LUMBAR}
+    spans = {n: measure(model, n)["transverse_span"] - model.structure(f"{n}.body").solid.radii[0] * 2 for n in LUMBAR}
     assert max(spans, key=spans.get) == "L3", spans
 
 
@@ -253,8 +258,13 @@ def test_geometry_hash_follows_the_surfaces(model):
     st = other._structures["L4.bone"]
     import dataclasses
 
-    moved = MeshSolid(center=st.solid.center, rotation=st.solid.rotation, vertices=st.solid.vertices + 0.5,
-                      faces=st.solid.faces, digest=st.solid.digest + "+moved")
+    moved = MeshSolid(
+        center=st.solid.center,
+        rotation=st.solid.rotation,
+        vertices=st.solid.vertices + 0.5,
+        faces=st.solid.faces,
+        digest=st.solid.digest + "+moved",
+    )
     other._structures["L4.bone"] = dataclasses.replace(st, solid=moved)
     other._hash = None
     assert other.geometry_hash() != h
@@ -319,8 +329,11 @@ def test_c6_has_the_largest_anterior_tubercle(model):
     height = {}
     for name in CERVICAL_TP:
         tf = np.asarray(model._b.anchors[name][("transverse_foramen", "left")], float)
-        height[name] = max(_vertical_chord(model, name, tf + [dx, y, 0])
-                           for dx in (8.0, 9.0, 10.0, 11.0) for y in np.linspace(-8.0, -2.5, 12))
+        height[name] = max(
+            _vertical_chord(model, name, tf + [dx, y, 0])
+            for dx in (8.0, 9.0, 10.0, 11.0)
+            for y in np.linspace(-8.0, -2.5, 12)
+        )
     assert max(height, key=height.get) == "C6", height
 
 

@@ -42,8 +42,18 @@ def _small_output(tmp_path, monkeypatch):
 
 def render_last_frame(build, width: int = 160, height: int = 90) -> np.ndarray:
     """Render a one-frame MovingCameraScene and return its last frame (H, W, 4) uint8."""
-    with tempconfig({"pixel_width": width, "pixel_height": height, "frame_rate": 15, "dry_run": True,
-                     "disable_caching": True, "write_to_movie": False, "background_color": palette.BACKGROUND}):
+    with tempconfig(
+        {
+            "pixel_width": width,
+            "pixel_height": height,
+            "frame_rate": 15,
+            "dry_run": True,
+            "disable_caching": True,
+            "write_to_movie": False,
+            "background_color": palette.BACKGROUND,
+        }
+    ):
+
         class Tiny(MovingCameraScene):
             def construct(self):
                 build(self)
@@ -63,7 +73,7 @@ def pixel_of(point, width, height, center=(0.0, 0.0), frame_width=None):
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
-    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
 
 
 # -- conventions -----------------------------------------------------------------------------
@@ -85,10 +95,12 @@ def test_screen_conventions(model):
     assert post.depth(back)[0] > post.depth(front)[0]
     # the oblique is the C-arm's rotation: +90 = lateral, 0 = posterior
     pts = np.array([front, back, left, right])
-    assert np.allclose(SpineView(model, "oblique", oblique_deg=90, anchor=lat.anchor, scale=lat.scale).project(pts),
-                       lat.project(pts))
-    assert np.allclose(SpineView(model, "oblique", oblique_deg=0, anchor=post.anchor, scale=post.scale).project(pts),
-                       post.project(pts))
+    assert np.allclose(
+        SpineView(model, "oblique", oblique_deg=90, anchor=lat.anchor, scale=lat.scale).project(pts), lat.project(pts)
+    )
+    assert np.allclose(
+        SpineView(model, "oblique", oblique_deg=0, anchor=post.anchor, scale=post.scale).project(pts), post.project(pts)
+    )
     # a right ipsilateral oblique (negative) brings the right side toward the viewer
     rio = SpineView(model, "oblique", oblique_deg=-30)
     assert rio.depth(right)[0] > rio.depth(left)[0]
@@ -115,8 +127,11 @@ def test_projected_landmark_lands_on_its_pixel(model, kind, deg):
     that pixel is inside the structure the landmark belongs to, as the view draws it."""
     view = SpineView(model, kind, oblique_deg=deg, anchor=model.level_centre("L4"), scale=0.06)
     w, h = 320, 180
-    for name, side, structure in (("pedicle", "left", "L4.pedicle.left"), ("nucleus_centre", None, "disc.L4-L5.nucleus"),
-                                  ("tp", "right", "L4.tp.right")):
+    for name, side, structure in (
+        ("pedicle", "left", "L4.pedicle.left"),
+        ("nucleus_centre", None, "disc.L4-L5.nucleus"),
+        ("tp", "right", "L4.tp.right"),
+    ):
         level = "L4-L5" if name == "nucleus_centre" else "L4"
         point = view.project(model.landmark(level, name, side))[0]
         col, row = pixel_of(point, w, h)
@@ -133,10 +148,13 @@ def test_projected_landmark_lands_on_its_pixel(model, kind, deg):
         drawing = drawn[0]
         pixel = drawing.pixel_at(point)
         # the disc is seen from the side; from behind, the laminae and processes hide it
-        owners = ({"disc.L4-L5.annulus"} if kind == "lateral" else {"L4.bone", "L5.bone"}) \
-            if name == "nucleus_centre" else {"L4.bone"}
+        owners = (
+            ({"disc.L4-L5.annulus"} if kind == "lateral" else {"L4.bone", "L5.bone"})
+            if name == "nucleus_centre"
+            else {"L4.bone"}
+        )
         c, r = pixel
-        ids = drawing.layer.object_id[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2]
+        ids = drawing.layer.object_id[max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2]
         assert {drawing.layer.id_of(o) for o in owners} & set(ids.ravel().tolist()), (kind, name, structure)
 
 
@@ -199,7 +217,7 @@ def test_labels_do_not_overlap(model, kind):
         if any(c is None for c in corners):
             continue  # (partly) outside the drawing's window: over background
         (c0, r0), (c1, r1) = corners
-        assert (alpha[r0:r1 + 1, c0:c1 + 1] > 200).sum() == 0, t.text
+        assert (alpha[r0 : r1 + 1, c0 : c1 + 1] > 200).sum() == 0, t.text
 
 
 def test_zoomed_labels_keep_their_size_on_screen(model):
@@ -286,6 +304,7 @@ def _oblique_l4(scene, model):
 def _axial(level):
     def build(scene, model):
         scene.add(SpineView(model, "axial", axial_level=level).spine_mobject())
+
     return build
 
 
@@ -315,7 +334,8 @@ def test_control_frame(model, name, update_controls):
         preview = Path(tempfile.gettempdir()) / "anatomy_control"
         preview.mkdir(exist_ok=True)
         Image.fromarray(frame).resize((frame.shape[1] * 4, frame.shape[0] * 4), Image.NEAREST).save(
-            preview / f"{name}.png")
+            preview / f"{name}.png"
+        )
     assert path.exists(), f"no control frame {path.name}: run pytest with --update-controls, review, commit"
     expected = np.load(path)["frame_data"]
     assert frame.shape == expected.shape

@@ -111,8 +111,9 @@ def test_a_describe_block_naming_an_unknown_beat_is_refused(tmp_path, monkeypatc
     from voiceover import scripts
 
     (tmp_path / "en").mkdir()
-    (tmp_path / "en" / "x.yaml").write_text("title: X\nbeats:\n  - {id: a, chapter: A, text: Words.}\n"
-                                            "describe:\n  b: Something shown.\n")
+    (tmp_path / "en" / "x.yaml").write_text(
+        "title: X\nbeats:\n  - {id: a, chapter: A, text: Words.}\ndescribe:\n  b: Something shown.\n"
+    )
     monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
     with pytest.raises(ScriptError, match="beat.*b"):
         scripts.load_script("x", "en")
@@ -169,8 +170,9 @@ def test_a_description_with_a_bad_brace_names_the_beat(tmp_path, monkeypatch):
     from voiceover import scripts
 
     (tmp_path / "en").mkdir()
-    (tmp_path / "en" / "x.yaml").write_text("title: X\nbeats:\n  - {id: a, chapter: A, text: Words., "
-                                            "describe: 'A ring marks {level.'}\n")
+    (tmp_path / "en" / "x.yaml").write_text(
+        "title: X\nbeats:\n  - {id: a, chapter: A, text: Words., describe: 'A ring marks {level.'}\n"
+    )
     monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
     with pytest.raises(ScriptError, match="beat 'a' describe"):
         scripts.load_script("x", "en")
@@ -192,8 +194,9 @@ def test_spanish_descriptions_are_plain_for_patients():
         for name, spec in all_videos().items():
             request = resolve(name)
             script = load_script(spec.script_name, "es").filled(narration_context(request, "es"))
-            words = " ".join(d.text for d in descriptions_for(script, descriptions_kind(request),
-                                                              description_context(request, "es")))
+            words = " ".join(
+                d.text for d in descriptions_for(script, descriptions_kind(request), description_context(request, "es"))
+            )
             words = re.sub(r"\b[CTLS]\d{1,2}(?:-[CTLS]\d{1,2})?\b", "eso", words)  # level names read as a word
             fh, inflesz = textstat.fernandez_huerta(words), textstat.szigriszt_pazos(words)
             assert fh >= 60 and inflesz >= 55, f"{name}: Fernández-Huerta {fh:.0f}, INFLESZ {inflesz:.0f}"

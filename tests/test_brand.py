@@ -43,7 +43,9 @@ def test_example_brand_loads():
 def test_an_svg_logo_is_accepted(tmp_path):
     svg = tmp_path / "brand" / "mark.svg"
     path = brand_file(tmp_path, logo="mark.svg")
-    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#2A6F97"/></svg>')
+    svg.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#2A6F97"/></svg>'
+    )
     brand = load_brand(path)
     assert brand.logo == svg.resolve()
     from scenes.kit.cards import brand_logo
@@ -52,14 +54,17 @@ def test_an_svg_logo_is_accepted(tmp_path):
     assert logo.width == pytest.approx(2.0, abs=0.02) and logo.height == pytest.approx(1.0, abs=0.02)
 
 
-@pytest.mark.parametrize("case, words", [
-    ("missing-logo", "Error: brand 'logo':"),
-    ("unreadable-image", "Error: brand 'logo': logo.png is not a readable PNG image"),
-    ("not-a-colour", "Error: brand 'colours.primary': 'bluish' is not a colour"),
-    ("too-long", "Error: brand 'name':"),
-    ("no-name", "Error: brand 'name': is missing"),
-    ("no-file", "Error: brand file"),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("missing-logo", "Error: brand 'logo':"),
+        ("unreadable-image", "Error: brand 'logo': logo.png is not a readable PNG image"),
+        ("not-a-colour", "Error: brand 'colours.primary': 'bluish' is not a colour"),
+        ("too-long", "Error: brand 'name':"),
+        ("no-name", "Error: brand 'name': is missing"),
+        ("no-file", "Error: brand file"),
+    ],
+)
 def test_a_bad_profile_exits_2_naming_the_field(tmp_path, case, words):
     if case == "missing-logo":
         path = brand_file(tmp_path, logo="gone.png")
@@ -75,8 +80,9 @@ def test_a_bad_profile_exits_2_naming_the_field(tmp_path, case, words):
     else:
         path = tmp_path / "nowhere.yaml"
     out = tmp_path / "out"
-    proc = run_cli("render", "overview", "--quality", "preview", "--voice", "none", "--brand", str(path),
-                   "--output-dir", str(out))
+    proc = run_cli(
+        "render", "overview", "--quality", "preview", "--voice", "none", "--brand", str(path), "--output-dir", str(out)
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(words), lines
@@ -111,6 +117,7 @@ def test_the_brand_is_in_the_file_name_and_the_build_inputs(tmp_path):
 
 # -- the title card, rendered ------------------------------------------------------------------
 
+
 def title_frame(brand, tmp_path: Path, monkeypatch) -> np.ndarray:
     """The real transforaminal scene's title beat at preview size; the frame once its card is in."""
     import scenes.procedure_scene as module
@@ -128,8 +135,9 @@ def title_frame(brand, tmp_path: Path, monkeypatch) -> np.ndarray:
 
     monkeypatch.setattr(module, "play_title", play_and_grab)
     settings = manim_settings("preview", tmp_path) | {"write_to_movie": False}
-    scene_after("transforaminal-esi", "L4-L5", ("title",),
-                BuildOptions(quality="preview", voice="none", brand=brand), settings)
+    scene_after(
+        "transforaminal-esi", "L4-L5", ("title",), BuildOptions(quality="preview", voice="none", brand=brand), settings
+    )
     assert len(frames) == 1
     return frames[0][:, :, :3].astype(int)
 
@@ -140,9 +148,15 @@ def region_mask(shape, margin_px: int = 2) -> np.ndarray:
     h, w = shape[:2]
     mask = np.zeros((h, w), bool)
     for x0, y0, x1, y1 in brand_regions():
-        c0, c1 = int((x0 + FRAME_W / 2) * w / FRAME_W) - margin_px, int(np.ceil((x1 + FRAME_W / 2) * w / FRAME_W)) + margin_px
-        r0, r1 = int((FRAME_H / 2 - y1) * h / FRAME_H) - margin_px, int(np.ceil((FRAME_H / 2 - y0) * h / FRAME_H)) + margin_px
-        mask[max(0, r0):r1, max(0, c0):c1] = True
+        c0, c1 = (
+            int((x0 + FRAME_W / 2) * w / FRAME_W) - margin_px,
+            int(np.ceil((x1 + FRAME_W / 2) * w / FRAME_W)) + margin_px,
+        )
+        r0, r1 = (
+            int((FRAME_H / 2 - y1) * h / FRAME_H) - margin_px,
+            int(np.ceil((FRAME_H / 2 - y0) * h / FRAME_H)) + margin_px,
+        )
+        mask[max(0, r0) : r1, max(0, c0) : c1] = True
     return mask
 
 
@@ -163,13 +177,15 @@ def test_a_branded_title_card_differs_from_the_neutral_one_only_inside_the_brand
         from scenes.kit.cards import FRAME_H, FRAME_W
 
         h, w = neutral.shape[:2]
-        one[int((FRAME_H / 2 - y1) * h / FRAME_H):int((FRAME_H / 2 - y0) * h / FRAME_H),
-            int((x0 + FRAME_W / 2) * w / FRAME_W):int((x1 + FRAME_W / 2) * w / FRAME_W)] = True
+        one[
+            int((FRAME_H / 2 - y1) * h / FRAME_H) : int((FRAME_H / 2 - y0) * h / FRAME_H),
+            int((x0 + FRAME_W / 2) * w / FRAME_W) : int((x1 + FRAME_W / 2) * w / FRAME_W),
+        ] = True
         assert differs[one].mean() > 0.1, f"region {region}: only {differs[one].mean():.1%} of its pixels changed"
     # the neutral card leaves those regions empty (background), so nothing of the title is covered
     from scenes.kit.palette import BACKGROUND
 
-    bg = np.array([int(BACKGROUND[i:i + 2], 16) for i in (1, 3, 5)])
+    bg = np.array([int(BACKGROUND[i : i + 2], 16) for i in (1, 3, 5)])
     assert (np.abs(neutral[inside] - bg).max(axis=1) <= 2).mean() > 0.99
 
 
@@ -240,8 +256,18 @@ def test_a_branded_preview_differs_from_the_neutral_one_only_inside_the_brand_re
     regions (plus 4 px for the codec's blocks) only H.264 noise differs."""
     out = tmp_path / "out"
     for extra in ((), ("--brand", str(EXAMPLE))):
-        proc = run_cli("render", "spine-atlas", "--quality", "preview", "--voice", "none", "--output-dir", str(out),
-                       "--quiet", *extra)
+        proc = run_cli(
+            "render",
+            "spine-atlas",
+            "--quality",
+            "preview",
+            "--voice",
+            "none",
+            "--output-dir",
+            str(out),
+            "--quiet",
+            *extra,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
     neutral = _title_hold_frame(out / "spine-atlas-L4-L5-preview.mp4")
     branded = _title_hold_frame(out / "spine-atlas-L4-L5-example-preview.mp4")

@@ -15,9 +15,13 @@ pytestmark = pytest.mark.render
 
 def ebur128(path) -> tuple[float, float]:
     """Integrated loudness (LUFS) and true peak (dBTP) measured by ffmpeg's BS.1770 meter."""
-    err = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-                          "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
-    summary = err[err.rindex("Summary:"):]
+    err = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    summary = err[err.rindex("Summary:") :]
     integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
     peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
     return integrated, peak
@@ -42,8 +46,22 @@ def test_english_overview_loudness_and_caption_guidelines(preview_build):
 
 
 def test_spanish_overview_at_broadcast_loudness_with_burnt_captions(tmp_path):
-    proc = run_cli("render", "overview", "--lang", "es", "--voice", "espeak", "--quality", "preview",
-                   "--loudness", "-23", "--burn-captions", "--output-dir", str(tmp_path), "--quiet")
+    proc = run_cli(
+        "render",
+        "overview",
+        "--lang",
+        "es",
+        "--voice",
+        "espeak",
+        "--quality",
+        "preview",
+        "--loudness",
+        "-23",
+        "--burn-captions",
+        "--output-dir",
+        str(tmp_path),
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     mp4 = tmp_path / "overview-es-preview.mp4"
     integrated, peak = ebur128(mp4)

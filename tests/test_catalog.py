@@ -34,17 +34,43 @@ def write_catalog(path: Path, *videos: str) -> Path:
     return path
 
 
-def run_all(tmp: Path, *args: str, catalog: Path | None = None, env: dict | None = None, timeout: float = 240,
-            popen: bool = False):
+def run_all(
+    tmp: Path,
+    *args: str,
+    catalog: Path | None = None,
+    env: dict | None = None,
+    timeout: float = 240,
+    popen: bool = False,
+):
     """``render.py all`` on the test catalog with the tmp output and cache dirs."""
-    cmd = [sys.executable, str(ROOT / "render.py"), "all", "--quality", "test", "--voice", "none",
-           "--catalog", str(catalog or write_catalog(tmp / "catalog.yaml", plugin.VIDEO)),
-           "--output-dir", str(tmp / "out"), "--cache-dir", str(tmp / "cache"), *args]
+    cmd = [
+        sys.executable,
+        str(ROOT / "render.py"),
+        "all",
+        "--quality",
+        "test",
+        "--voice",
+        "none",
+        "--catalog",
+        str(catalog or write_catalog(tmp / "catalog.yaml", plugin.VIDEO)),
+        "--output-dir",
+        str(tmp / "out"),
+        "--cache-dir",
+        str(tmp / "cache"),
+        *args,
+    ]
     full_env = dict(os.environ, SPINE_CATALOG_PLUGINS=str(PLUGIN), TMPDIR=str(scratch(tmp)))
     full_env.update(env or {})
     if popen:
-        return subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
+        return subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
     return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -58,29 +84,57 @@ def outputs_of(out: Path) -> dict[str, str]:
     """sha256 and mtime of every video output (mp4, srt, vtt, json) in ``out``."""
     found = {}
     for path in sorted(out.glob("*")):
-        if path.name.endswith((".mp4", ".srt", ".vtt", ".json", ".transcript.txt", ".transcript.html")) \
-                and path.name != "manifest.json":
+        if (
+            path.name.endswith((".mp4", ".srt", ".vtt", ".json", ".transcript.txt", ".transcript.html"))
+            and path.name != "manifest.json"
+        ):
             found[path.name] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
     return found
 
 
 def frame_md5s(path: Path) -> list[str]:
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
 
 
 def audio_md5(path: Path) -> str:
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return out.strip()
 
 
 def container_facts(path: Path) -> dict:
-    info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", "-show_format",
-                                      "-show_streams", str(path)], capture_output=True, text=True, check=True).stdout)
-    streams = [{k: s.get(k) for k in ("codec_name", "width", "height", "r_frame_rate", "duration", "sample_rate", "channels")}
-               for s in info["streams"]]
+    info = json.loads(
+        subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_chapters",
+                "-show_format",
+                "-show_streams",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    streams = [
+        {k: s.get(k) for k in ("codec_name", "width", "height", "r_frame_rate", "duration", "sample_rate", "channels")}
+        for s in info["streams"]
+    ]
     chapters = [(c["start_time"], c["end_time"], c["tags"].get("title")) for c in info.get("chapters", [])]
     return {"streams": streams, "chapters": chapters, "title": info["format"].get("tags", {}).get("title")}
 
@@ -99,8 +153,12 @@ def assert_complete_outputs(out: Path, killed: bool = False) -> None:
     """No partial file anywhere under out/, and every MP4 is the one its sidecar vouches for.
     ``killed``: a process killed outright may leave its hidden scratch folder (``.partial-set-<pid>-*``,
     never a file among the outputs); the next run removes it."""
-    partial = [p for p in out.rglob("*") if p.name.startswith((".partial-", ".tmp-"))
-               and not (killed and any(q.name.startswith(".partial-set-") for q in [p, *p.parents]))]
+    partial = [
+        p
+        for p in out.rglob("*")
+        if p.name.startswith((".partial-", ".tmp-"))
+        and not (killed and any(q.name.startswith(".partial-set-") for q in [p, *p.parents]))
+    ]
     assert not partial, partial
     for mp4 in out.glob("*.mp4"):
         sidecar = json.loads(mp4.with_suffix(".json").read_text())
@@ -109,6 +167,7 @@ def assert_complete_outputs(out: Path, killed: bool = False) -> None:
 
 
 # -- in-process: segments ------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def test_request():
@@ -156,11 +215,15 @@ def test_editing_one_beat_redraws_only_that_beat(test_request, tmp_path):
     assert frame_md5s(edited) == frame_md5s(fresh)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open defect since the shaded illustration layer: a lazily rendered drawing (its pixels read on the first "
-    "frame that shows it) enters the beat-state digest drawn in one pass and not yet drawn in a pass resumed "
-    "from a checkpoint, so lengthening 'needle' redraws the beats after it too ([6..12] instead of [6]); the "
-    "frames still equal a fresh render"))
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "open defect since the shaded illustration layer: a lazily rendered drawing (its pixels read on the first "
+        "frame that shows it) enters the beat-state digest drawn in one pass and not yet drawn in a pass resumed "
+        "from a checkpoint, so lengthening 'needle' redraws the beats after it too ([6..12] instead of [6]); the "
+        "frames still equal a fresh render"
+    ),
+)
 def test_editing_one_beat_of_the_overview_redraws_only_that_beat(tmp_path):
     """The real overview (its live fluoro needle, its waits): a longer 7th beat redraws beat 7 only.
 
@@ -197,12 +260,14 @@ def test_editing_one_beat_of_the_overview_redraws_only_that_beat(tmp_path):
         (tmp_path / name).write_bytes(pickle.dumps(board(longer)))
 
     def in_new_process(board_file: str, cache: Path) -> tuple[Path, list]:
-        code = ("import pickle, sys; from pathlib import Path; from pipeline.cluster import load_plugins; "
-                f"load_plugins([{str(PLUGIN)!r}]); from spine.videos import resolve; "
-                "from tests.test_catalog import render_movie_with; "
-                f"board = pickle.loads(Path({str(tmp_path / board_file)!r}).read_bytes()); "
-                f"movie, reports = render_movie_with(resolve('overview'), board, Path({str(cache)!r})); "
-                "print(movie); print([r.rendered for r in reports])")
+        code = (
+            "import pickle, sys; from pathlib import Path; from pipeline.cluster import load_plugins; "
+            f"load_plugins([{str(PLUGIN)!r}]); from spine.videos import resolve; "
+            "from tests.test_catalog import render_movie_with; "
+            f"board = pickle.loads(Path({str(tmp_path / board_file)!r}).read_bytes()); "
+            f"movie, reports = render_movie_with(resolve('overview'), board, Path({str(cache)!r})); "
+            "print(movie); print([r.rendered for r in reports])"
+        )
         proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stderr[-3000:]
         lines = proc.stdout.strip().splitlines()
@@ -271,13 +336,16 @@ def test_split_beats_balances_ranges():
 
 # -- the command -----------------------------------------------------------------------------
 
+
 def test_second_run_skips_everything_fast_with_unchanged_outputs(tmp_path):
     first = run_all(tmp_path, "-j", "2")
     assert first.returncode == 0, first.stderr[-3000:]
     assert statuses(first.stdout) == {STEM: "built"}
     before = outputs_of(tmp_path / "out")
-    assert set(before) == {f"{STEM}.{ext}" for ext in ("mp4", "srt", "vtt", "json", "descriptions.vtt",
-                                                         "transcript.txt", "transcript.html")}
+    assert set(before) == {
+        f"{STEM}.{ext}"
+        for ext in ("mp4", "srt", "vtt", "json", "descriptions.vtt", "transcript.txt", "transcript.html")
+    }
 
     started = time.monotonic()
     second = run_all(tmp_path, "-j", "2")
@@ -335,8 +403,14 @@ def test_video_whose_scene_is_not_written_is_unavailable_not_failed(tmp_path):
 
     from pipeline.catalog import build_all, load_catalog, summary_table
 
-    job = load_catalog(write_catalog(tmp_path / "catalog.yaml", plugin.VIDEO), quality="test", voice="none",
-                       output_dir=tmp_path / "out", cache_dir=tmp_path / "cache", plugins=[str(PLUGIN)])[0]
+    job = load_catalog(
+        write_catalog(tmp_path / "catalog.yaml", plugin.VIDEO),
+        quality="test",
+        voice="none",
+        output_dir=tmp_path / "out",
+        cache_dir=tmp_path / "cache",
+        plugins=[str(PLUGIN)],
+    )[0]
     outcomes = build_all([replace(job, problem="its scene (scenes.x:Y) is not written yet")], workers=1)
     assert [o.status for o in outcomes] == ["unavailable"]
     assert "not written yet" in summary_table(outcomes) and "1 unavailable" in summary_table(outcomes)
@@ -406,8 +480,9 @@ def test_dask_cluster_builds_the_same_files(tmp_path, monkeypatch):
     assert local.returncode == 0, local.stderr[-3000:]
 
     monkeypatch.setenv("SPINE_WORKER_CACHE", str(tmp_path / "worker-cache"))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         remote_dir = tmp_path / "remote"
         remote_dir.mkdir()
         proc = run_all(remote_dir, "--cluster", cluster.scheduler_address, "--no-gallery")
@@ -431,6 +506,7 @@ def test_dask_cluster_builds_the_same_files(tmp_path, monkeypatch):
 
 
 # -- the catalog file ------------------------------------------------------------------------
+
 
 def test_repository_catalog_is_valid():
     from pipeline.catalog import load_catalog
@@ -457,9 +533,25 @@ BAD_CATALOGS = [
 def test_bad_catalog_entry_is_one_line_naming_it(tmp_path, text, words):
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(text)
-    proc = subprocess.run([sys.executable, str(ROOT / "render.py"), "all", "--quality", "preview", "--catalog", str(catalog),
-                           "--output-dir", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "render.py"),
+            "all",
+            "--quality",
+            "preview",
+            "--catalog",
+            str(catalog),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr

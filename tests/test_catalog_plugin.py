@@ -23,8 +23,12 @@ SCRIPT = {
     "title": "Catalog test",
     "beats": [
         {"id": "title", "chapter": "Start", "text": "A short test."},
-        {"id": "shapes", "chapter": "Shapes", "text": "Two shapes appear.",
-         "describe": "A square and a circle fade in side by side."},  # for `all --described`
+        {
+            "id": "shapes",
+            "chapter": "Shapes",
+            "text": "Two shapes appear.",
+            "describe": "A square and a circle fade in side by side.",
+        },  # for `all --described`
         {"id": "spin", "chapter": "Shapes", "text": "The square spins."},
         {"id": "move", "chapter": "Camera", "text": "The camera moves."},
         {"id": "outro", "chapter": "End", "text": "Goodbye."},
@@ -34,8 +38,13 @@ SCRIPT = {
 
 def spec(name: str = VIDEO) -> VideoSpec:
     scene = "BrokenScene" if name == BROKEN else "CatalogTestScene"
-    return VideoSpec(name=name, title="Catalog test", scene=f"tests.test_catalog_scene:{scene}",
-                     summary="A five-beat test video.", script=VIDEO)
+    return VideoSpec(
+        name=name,
+        title="Catalog test",
+        scene=f"tests.test_catalog_scene:{scene}",
+        summary="A five-beat test video.",
+        script=VIDEO,
+    )
 
 
 def register() -> None:
@@ -53,8 +62,13 @@ def register() -> None:
     def load_script(video: str, lang: str = "en"):
         if video != VIDEO:
             return original(video, lang)
-        return scripts.Script(VIDEO, lang, SCRIPT["title"], script_beats(os.environ.get(EDIT_ENV)),
-                              scripts.SCRIPTS_DIR / lang / f"{VIDEO}.yaml")
+        return scripts.Script(
+            VIDEO,
+            lang,
+            SCRIPT["title"],
+            script_beats(os.environ.get(EDIT_ENV)),
+            scripts.SCRIPTS_DIR / lang / f"{VIDEO}.yaml",
+        )
 
     load_script.catalog_test = True
     scripts.load_script = load_script
@@ -64,8 +78,12 @@ def script_beats(edit: str | None = None) -> tuple:
     from voiceover.scripts import ScriptBeat
 
     extra = " It now says more than before."
-    return tuple(ScriptBeat(b["id"], b["chapter"], b["text"] + (extra if b["id"] == edit else ""),
-                            describe=b.get("describe", "")) for b in SCRIPT["beats"])
+    return tuple(
+        ScriptBeat(
+            b["id"], b["chapter"], b["text"] + (extra if b["id"] == edit else ""), describe=b.get("describe", "")
+        )
+        for b in SCRIPT["beats"]
+    )
 
 
 def storyboard(seconds=(1.2, 2.0, 2.5, 1.5, 1.0), fps: int = TEST_QUALITY.fps):

@@ -41,18 +41,36 @@ ADVISED = "is advised against at"
 
 # (procedure, level): never done there
 NEVER_DONE = [
-    ("caudal-esi", "L4-L5"), ("caudal-esi", "S1"), ("caudal-esi", "C7-T1"),
-    ("facet-joint-injection", "C1-C2"), ("medial-branch-block", "C1-C2"), ("radiofrequency-ablation", "C1-C2"),
-    ("transforaminal-esi", "C1-C2"), ("selective-nerve-root-block", "C1-C2"), ("selective-nerve-root-block", "S5"),
-    ("transforaminal-esi", "Co1"), ("discography", "C1-C2"), ("vertebroplasty", "C1"),
-    ("spinal-cord-stimulator-trial", "C5-C6"), ("si-joint-injection", "L5-S1"), ("si-joint-injection", "C5"),
+    ("caudal-esi", "L4-L5"),
+    ("caudal-esi", "S1"),
+    ("caudal-esi", "C7-T1"),
+    ("facet-joint-injection", "C1-C2"),
+    ("medial-branch-block", "C1-C2"),
+    ("radiofrequency-ablation", "C1-C2"),
+    ("transforaminal-esi", "C1-C2"),
+    ("selective-nerve-root-block", "C1-C2"),
+    ("selective-nerve-root-block", "S5"),
+    ("transforaminal-esi", "Co1"),
+    ("discography", "C1-C2"),
+    ("vertebroplasty", "C1"),
+    ("spinal-cord-stimulator-trial", "C5-C6"),
+    ("si-joint-injection", "L5-S1"),
+    ("si-joint-injection", "C5"),
 ]
 # (procedure, level): done clinically, but these videos do not show it yet
 NOT_YET_COVERED = [
-    ("vertebroplasty", "T4"), ("vertebroplasty", "T1"), ("vertebroplasty", "C4"), ("vertebroplasty", "S1"),
-    ("discography", "C5-C6"), ("discography", "T6-T7"), ("transforaminal-esi", "C2-C3"),
-    ("transforaminal-esi", "S2"), ("selective-nerve-root-block", "S3"), ("selective-nerve-root-block", "C2-C3"),
-    ("spinal-cord-stimulator-trial", "T2-T3"), ("spinal-cord-stimulator-trial", "L3-L4"),
+    ("vertebroplasty", "T4"),
+    ("vertebroplasty", "T1"),
+    ("vertebroplasty", "C4"),
+    ("vertebroplasty", "S1"),
+    ("discography", "C5-C6"),
+    ("discography", "T6-T7"),
+    ("transforaminal-esi", "C2-C3"),
+    ("transforaminal-esi", "S2"),
+    ("selective-nerve-root-block", "S3"),
+    ("selective-nerve-root-block", "C2-C3"),
+    ("spinal-cord-stimulator-trial", "T2-T3"),
+    ("spinal-cord-stimulator-trial", "L3-L4"),
 ]
 # (procedure, level): guidelines advise against it, in their words
 ADVISED_AGAINST = [("interlaminar-esi", "C5-C6"), ("interlaminar-esi", "C3-C4"), ("interlaminar-esi", "C1-C2")]
@@ -100,16 +118,33 @@ def test_cervical_interlaminar_above_c6_c7_is_advised_against_in_the_consensus_w
     assert NOT_DONE not in err
 
 
-@pytest.mark.parametrize("name, level, wording", [
-    *((n, lv, f"{n} {NOT_DONE} {lv}: ") for n, lv in NEVER_DONE),
-    *((n, lv, f"{n} is done at {lv}, {NOT_COVERED}: ") for n, lv in NOT_YET_COVERED),
-    *((n, lv, "preferably not above C6-C7") for n, lv in ADVISED_AGAINST),
-], ids=[f"{n}-{lv}" for n, lv in NEVER_DONE + NOT_YET_COVERED + ADVISED_AGAINST])
+@pytest.mark.parametrize(
+    "name, level, wording",
+    [
+        *((n, lv, f"{n} {NOT_DONE} {lv}: ") for n, lv in NEVER_DONE),
+        *((n, lv, f"{n} is done at {lv}, {NOT_COVERED}: ") for n, lv in NOT_YET_COVERED),
+        *((n, lv, "preferably not above C6-C7") for n, lv in ADVISED_AGAINST),
+    ],
+    ids=[f"{n}-{lv}" for n, lv in NEVER_DONE + NOT_YET_COVERED + ADVISED_AGAINST],
+)
 def test_render_refuses_with_the_same_words_before_writing_anything(name, level, wording, tmp_path, capsys):
     out = tmp_path / "out"
     sided = load_procedures()[name].sided
-    code = main(["render", name, "--level", level, *(["--side", "right"] if sided else []),
-                 "--quality", "preview", "--voice", "none", "--output-dir", str(out)])
+    code = main(
+        [
+            "render",
+            name,
+            "--level",
+            level,
+            *(["--side", "right"] if sided else []),
+            "--quality",
+            "preview",
+            "--voice",
+            "none",
+            "--output-dir",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and wording in err and err.count("\n") == 1, err
     assert not out.exists() or not any(out.iterdir())
@@ -139,16 +174,19 @@ def test_refusals_through_the_real_command_line_as_a_user_types_them(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     before = snapshot(out)
-    proc = run_cli("render", "vertebroplasty", "--level", "T3", "--quality", "preview", "--voice", "none",
-                   "--output-dir", str(out))
+    proc = run_cli(
+        "render", "vertebroplasty", "--level", "T3", "--quality", "preview", "--voice", "none", "--output-dir", str(out)
+    )
     assert proc.returncode == 2, proc.stderr
     assert "vertebroplasty is done at T3, but this catalog does not show it yet" in proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert snapshot(out) == before
     proc = run_cli("plan", "caudal-esi", "--level", "L4-L5")
     assert proc.returncode == 2
-    assert "caudal-esi is not done at L4-L5: caudal epidural injections are given only through the sacral hiatus" \
+    assert (
+        "caudal-esi is not done at L4-L5: caudal epidural injections are given only through the sacral hiatus"
         in proc.stderr
+    )
     proc = run_cli("plan", "interlaminar-esi", "--level", "C4-C5", "--side", "right")
     assert proc.returncode == 2 and "preferably not above C6-C7" in proc.stderr, proc.stderr
     proc = run_cli("plan", "medial-branch-block", "--level", "T7-T8", "--side", "left")
@@ -275,10 +313,23 @@ def test_selective_root_block_has_its_own_target_and_contrast():
 
 # -- particulate steroids ----------------------------------------------------------------------------
 
-PARTICULATE = ["triamcinolone acetonide", "Triamcinolone", "KENALOG", "Kenalog-40", "methylprednisolone acetate",
-               "Methylprednisolone", "Depo-Medrol", "DEPO-MEDROL", "betamethasone", "Betamethasone Acetate",
-               "Celestone Soluspan", "betamethasone sodium phosphate and betamethasone acetate",
-               "dexamethasone acetate", "Aristospan", "zilretta"]
+PARTICULATE = [
+    "triamcinolone acetonide",
+    "Triamcinolone",
+    "KENALOG",
+    "Kenalog-40",
+    "methylprednisolone acetate",
+    "Methylprednisolone",
+    "Depo-Medrol",
+    "DEPO-MEDROL",
+    "betamethasone",
+    "Betamethasone Acetate",
+    "Celestone Soluspan",
+    "betamethasone sodium phosphate and betamethasone acetate",
+    "dexamethasone acetate",
+    "Aristospan",
+    "zilretta",
+]
 NON_PARTICULATE = ["dexamethasone sodium phosphate", "Dexamethasone", "DECADRON", "betamethasone sodium phosphate"]
 
 
@@ -324,7 +375,7 @@ def test_every_steroid_in_the_data_says_particulate_and_matches_its_preparation(
             assert "particulate:" in match.group(0), (path.name, match.group(0))
     for proc in load_procedures().values():
         for tech in proc.techniques:
-            for drug in (tech.medication.drugs if tech.medication else []):
+            for drug in tech.medication.drugs if tech.medication else []:
                 if drug.role == "steroid":
                     assert drug.particulate is steroid_preparation(drug.name)[0], (proc.name, drug)
 

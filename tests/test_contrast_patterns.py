@@ -66,6 +66,7 @@ def lateral_sign(im, model, level_vertebra: str, side: str) -> float:
 
 # -- facet arthrogram ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("side", SIDES)
 @pytest.mark.parametrize("view", ["ap", "oblique"])
 def test_facet_arthrogram_fills_both_recesses_along_the_joint_line_not_over_the_pedicle(model, side, view):
@@ -84,7 +85,9 @@ def test_facet_arthrogram_fills_both_recesses_along_the_joint_line_not_over_the_
     assert len(above) and len(below), "dye on one side of the joint line only"
     assert np.min(np.linalg.norm(above - upper, axis=1)) < 3 * k, "no dye at the superior recess"
     assert np.min(np.linalg.norm(below - lower, axis=1)) < 3 * k, "no dye at the inferior recess"
-    assert above[:, 1].min() < upper[1] and below[:, 1].max() > lower[1], "the recesses do not bulge past the joint's ends"
+    assert above[:, 1].min() < upper[1] and below[:, 1].max() > lower[1], (
+        "the recesses do not bulge past the joint's ends"
+    )
     # thin, along the joint line: every dye pixel within 5 mm of the projected line through the
     # recesses, and no farther than a recess's depth (10 mm) beyond either end
     ab = lower - upper
@@ -94,15 +97,18 @@ def test_facet_arthrogram_fills_both_recesses_along_the_joint_line_not_over_the_
     assert along.min() > -10 * k and along.max() < np.linalg.norm(ab) + 10 * k
     # not the failure sign: nothing over the pedicle
     pedicle = at(im, model.landmark("L4", "pedicle", side)).round().astype(int)
-    patch = layer[pedicle[1] - 2:pedicle[1] + 3, pedicle[0] - 2:pedicle[0] + 3]
+    patch = layer[pedicle[1] - 2 : pedicle[1] + 3, pedicle[0] - 2 : pedicle[0] + 3]
     assert patch.max() < 0.05, "dye over the pedicle"
     if view == "ap":  # the pouches are wider than the cleft between them
+
         def width(row):
             return int(mask_of(layer)[round(row)].sum())
+
         assert max(width(upper[1] - 2 * k), width(lower[1] + 2 * k)) > 1.3 * width(joint[1])
 
 
 # -- root sleeve and the selective block ----------------------------------------------------------
+
 
 def _sleeve_geometry(im, model, side, pts, tip):
     lat = lateral_sign(im, model, "L4", side)
@@ -127,8 +133,13 @@ def test_root_sleeve_runs_caudolaterally_from_the_tip_and_flows_medially_under_t
     # it curves: its centre line (the mean of the dye at each distance from the tip) bows away
     # from the straight chord between its ends, and turns more steeply down at its far end
     d = np.linalg.norm(out, axis=1)
-    line = np.array([out[(d >= a) & (d < a + 2 * k)].mean(axis=0)
-                     for a in np.arange(8 * k, d.max() - 2 * k, 2 * k) if np.any((d >= a) & (d < a + 2 * k))])
+    line = np.array(
+        [
+            out[(d >= a) & (d < a + 2 * k)].mean(axis=0)
+            for a in np.arange(8 * k, d.max() - 2 * k, 2 * k)
+            if np.any((d >= a) & (d < a + 2 * k))
+        ]
+    )
     chord = line[-1] - line[0]
     bow = np.abs((line - line[0]) @ np.array([-chord[1], chord[0]]) / np.linalg.norm(chord))
     assert bow.max() > 1.5 * k, f"a straight sleeve (bows {bow.max() / k:.1f} mm)"
@@ -166,6 +177,7 @@ def test_selective_root_block_outlines_one_root_outside_the_foramen_and_nothing_
 
 
 # -- interlaminar epidurogram ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("side", SIDES)
 def test_epidural_cloud_lies_on_the_requested_side_beside_the_spinous_processes(model, side):
@@ -207,6 +219,7 @@ def test_epidural_cloud_is_a_thin_dorsal_stripe_on_the_lateral(model):
 
 # -- caudal ----------------------------------------------------------------------------------------
 
+
 def test_caudal_chimney_rises_above_the_hiatus_into_the_lumbar_epidural_space(model):
     hiatus3 = model.landmark("S4", "sacral_hiatus")
     top3 = model.landmark("L5-S1", "epidural_space")
@@ -238,10 +251,11 @@ def test_caudal_christmas_tree_branches_along_the_sacral_roots_on_both_sides(mod
     # the trunk: dye along the midline from S3 up to S1
     for seg in ("S1", "S2", "S3"):
         row = round(at(im, model.vertebra_frame(seg)[0])[1])
-        assert mask[row, int(midline - 3 * k):int(midline + 3 * k)].any(), f"no column at {seg}"
+        assert mask[row, int(midline - 3 * k) : int(midline + 3 * k)].any(), f"no column at {seg}"
 
 
 # -- discography --------------------------------------------------------------------------------------
+
 
 def _annulus_edge(model, level, direction) -> np.ndarray:
     """The outer annulus along ``direction`` from the nucleus centre (the model's own solid)."""
@@ -282,6 +296,7 @@ def test_nucleogram_is_compact_and_the_fissure_reaches_the_outer_annulus(model, 
 
 # -- vascular ----------------------------------------------------------------------------------------
 
+
 def test_vascular_streaks_are_darker_than_the_root_sleeve_branch_and_wash_out(model):
     im = imager(model, CArmPose.ap("L4-L5", model=model))
     k = px_per_mm(im)
@@ -289,7 +304,9 @@ def test_vascular_streaks_are_darker_than_the_root_sleeve_branch_and_wash_out(mo
     vessel = contrast_pattern("vascular", model, "L4-L5", "right", tip=tip3)
     sleeve = dye(im, contrast_pattern("transforaminal", model, "L4-L5", "right", tip=tip3))
     peak = dye(im, vessel, 0.28)
-    assert np.percentile(peak[peak > 0.05], 90) > np.percentile(sleeve[sleeve > 0.05], 90), "streaks paler than the sleeve"
+    assert np.percentile(peak[peak > 0.05], 90) > np.percentile(sleeve[sleeve > 0.05], 90), (
+        "streaks paler than the sleeve"
+    )
     # fast: most of the tree is there early
     assert mask_of(dye(im, vessel, 0.15)).sum() > 0.6 * mask_of(peak).sum()
     # branching: a circle 12 mm round the tip crosses three or more separate streaks
@@ -305,6 +322,7 @@ def test_vascular_streaks_are_darker_than_the_root_sleeve_branch_and_wash_out(mo
 
 
 # -- medial branch block -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("side", SIDES)
 def test_medial_branch_block_shows_a_visible_drop_on_each_target(model, side):
@@ -331,6 +349,7 @@ def test_medial_branch_block_shows_a_visible_drop_on_each_target(model, side):
 def test_thoracic_root_sleeve_runs_out_under_the_rib_not_down_like_a_lumbar_one(model):
     """The thoracic root (the intercostal nerve) runs laterally under its rib; a lumbar root
     turns down toward the plexus. The sleeve's far end shows the difference on AP."""
+
     def far_end(level):
         im = imager(model, CArmPose.ap(level, model=model))
         tip3 = model.landmark(level, "safe_triangle", "right")

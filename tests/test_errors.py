@@ -29,8 +29,13 @@ PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
 def copy(tmp_path_factory) -> Path:
     """The project's source and data (no caches, outputs or git), to damage one file at a time."""
     target = tmp_path_factory.mktemp("errors") / "repo"
-    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(".git", ".cache", "output", "media", "__pycache__",
-                                                                 ".venv", ".pytest_cache", "*.mp4", "bench", "docs"))
+    shutil.copytree(
+        ROOT,
+        target,
+        ignore=shutil.ignore_patterns(
+            ".git", ".cache", "output", "media", "__pycache__", ".venv", ".pytest_cache", "*.mp4", "bench", "docs"
+        ),
+    )
     return target
 
 
@@ -52,8 +57,9 @@ def damage(copy):
 def run_in(copy: Path, *args: str) -> subprocess.CompletedProcess:
     # the copy has no mesh cache of its own: share this checkout's (keyed by the geometry's hash)
     env = dict(os.environ, PYTHONPATH=str(copy), PYTHONHASHSEED="0", SPINE_ANATOMY_CACHE=str(settings().anatomy_dir()))
-    return subprocess.run([sys.executable, str(copy / "render.py"), *args], cwd=copy, capture_output=True,
-                          text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, str(copy / "render.py"), *args], cwd=copy, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def one_line(proc: subprocess.CompletedProcess) -> str:
@@ -64,8 +70,10 @@ def one_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def test_a_bad_procedure_data_file_is_one_line_naming_file_and_field(copy, damage):
-    damage("spine/procedures/data/facet-joint-injection.yaml",
-           lambda t: re.sub(r"(?m)^(\s+)gauge: 22$", r"\1gauge: twenty-two", t, count=1))
+    damage(
+        "spine/procedures/data/facet-joint-injection.yaml",
+        lambda t: re.sub(r"(?m)^(\s+)gauge: 22$", r"\1gauge: twenty-two", t, count=1),
+    )
     proc = run_in(copy, "plan", "facet-joint-injection")
     assert proc.returncode == 2
     line = one_line(proc)
@@ -86,11 +94,29 @@ def test_a_plan_error_stops_a_render_before_anything_is_spoken(copy, damage, tmp
     # the needle plan is part of the video's props, made before the narration
     damage("spine/procedures/data/caudal-esi.yaml", lambda t: t.replace("entry_max_deg: 45", "entry_max_deg: 1", 1))
     env_cache = tmp_path / "cache"
-    proc = subprocess.run([sys.executable, str(copy / "render.py"), "render", "caudal-esi", "--quality", "preview",
-                           "--output-dir", str(tmp_path / "out")], cwd=copy, capture_output=True, text=True,
-                          timeout=300, env=dict(os.environ, PYTHONPATH=str(copy), PYTHONHASHSEED="0",
-                                                SPINE_CACHE_DIR=str(env_cache),
-                                                SPINE_ANATOMY_CACHE=str(settings().anatomy_dir())))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(copy / "render.py"),
+            "render",
+            "caudal-esi",
+            "--quality",
+            "preview",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(
+            os.environ,
+            PYTHONPATH=str(copy),
+            PYTHONHASHSEED="0",
+            SPINE_CACHE_DIR=str(env_cache),
+            SPINE_ANATOMY_CACHE=str(settings().anatomy_dir()),
+        ),
+    )
     assert proc.returncode == 2
     assert one_line(proc).startswith("Error: caudal-esi.yaml: technique 'sacral' at S5: no caudal path")
     assert not (env_cache / "speech").exists() and not list((tmp_path / "out").iterdir())
@@ -98,8 +124,9 @@ def test_a_plan_error_stops_a_render_before_anything_is_spoken(copy, damage, tmp
 
 def test_a_bad_lexicon_is_one_line_before_anything_is_spoken(copy, damage, tmp_path):
     damage("voiceover/lexicon.yaml", lambda t: t.replace("en:\n", "en:\n  patterns: [oops\n", 1))
-    proc = run_in(copy, "render", "overview", "--quality", "preview", "--voice", "piper",
-                  "--output-dir", str(tmp_path / "out"))
+    proc = run_in(
+        copy, "render", "overview", "--quality", "preview", "--voice", "piper", "--output-dir", str(tmp_path / "out")
+    )
     assert proc.returncode == 2
     assert re.search(r"^Error: \S*lexicon\.yaml:\d+:\d+: not valid YAML", one_line(proc))
     assert not list((tmp_path / "out").iterdir())
@@ -167,8 +194,9 @@ def test_handout_words_are_checked_by_their_model(monkeypatch, tmp_path):
     import pipeline.handout as handout
 
     words = tmp_path / "handout_words.yaml"
-    words.write_text(handout.WORDS_FILE.read_text(encoding="utf-8").replace('video_line: "Video: {file}"',
-                                                                            'video_line: "Video"', 1))
+    words.write_text(
+        handout.WORDS_FILE.read_text(encoding="utf-8").replace('video_line: "Video: {file}"', 'video_line: "Video"', 1)
+    )
     monkeypatch.setattr(handout, "WORDS_FILE", words)
     handout._all_words.cache_clear()
     try:

@@ -32,13 +32,20 @@ def run_faults(*args: str, cache: Path, root: Path = ROOT, timeout: float = 600)
     """``render.py ARGS`` with the fault test video known, caching in ``cache`` (all caches)."""
     env = dict(os.environ, SPINE_CACHE_DIR=str(cache), PYTHONPATH=str(root), PYTHONHASHSEED="0")
     env.pop("FLUORO_CACHE_DIR", None)
-    return subprocess.run([sys.executable, str(root / "tests" / "faults_run.py"), *args], cwd=root,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, str(root / "tests" / "faults_run.py"), *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def render(out: Path, cache: Path, *extra: str, root: Path = ROOT) -> subprocess.CompletedProcess:
-    return run_faults("render", "faults-test", "--quality", "test", "--output-dir", str(out), *extra,
-                      cache=cache, root=root)
+    return run_faults(
+        "render", "faults-test", "--quality", "test", "--output-dir", str(out), *extra, cache=cache, root=root
+    )
 
 
 def one_line(proc: subprocess.CompletedProcess) -> str:
@@ -78,6 +85,7 @@ def copy_of(clean: dict, tmp_path: Path) -> tuple[Path, Path]:
 # ---------------------------------------------------------------------------------------
 # Caches: a damaged entry is said in one line, rebuilt, and the video is the same
 # ---------------------------------------------------------------------------------------
+
 
 def _drop(cache: Path, *names: str) -> None:
     for name in names:
@@ -137,9 +145,15 @@ def test_two_cold_renders_in_separate_caches_are_identical(clean, tmp_path):
     mp4 = tmp_path / "out" / f"{STEM}.mp4"
     assert frame_md5s(mp4) == clean["frames"]
     assert audio_md5(mp4) == clean["audio"]
-    decoded = [subprocess.run(["ffmpeg", "-v", "error", "-i", str(p), "-map", "0:a", "-f", "md5", "-"],
-                              capture_output=True, text=True, check=True).stdout
-               for p in (mp4, clean["out"] / f"{STEM}.mp4")]
+    decoded = [
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(p), "-map", "0:a", "-f", "md5", "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for p in (mp4, clean["out"] / f"{STEM}.mp4")
+    ]
     assert decoded[0] == decoded[1]
     speech = {p.name: p.read_bytes() for p in (tmp_path / "cache" / "speech").rglob("*.wav")}
     assert speech and speech == {p.name: p.read_bytes() for p in (clean["cache"] / "speech").rglob("*.wav")}
@@ -149,10 +163,23 @@ def test_two_cold_renders_in_separate_caches_are_identical(clean, tmp_path):
 # Outputs: all or nothing; the manifest never forgets; verify
 # ---------------------------------------------------------------------------------------
 
+
 def test_full_disk_at_every_write_step_leaves_the_older_set_whole(clean, tmp_path):
     cache, out = copy_of(clean, tmp_path)
-    proc = run_faults("--enospc-sweep", str(out), "render", "faults-test", "--quality", "test", "--output-dir",
-                      str(out), "--loudness", "-20", "--quiet", cache=cache)
+    proc = run_faults(
+        "--enospc-sweep",
+        str(out),
+        "render",
+        "faults-test",
+        "--quality",
+        "test",
+        "--output-dir",
+        str(out),
+        "--loudness",
+        "-20",
+        "--quiet",
+        cache=cache,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     failed = [r for r in runs if r["failed"]]
@@ -221,10 +248,20 @@ def test_verify_finds_a_flipped_byte_and_names_the_file(clean, tmp_path):
 # Bad values and bad files: one line, exit 2
 # ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_loudness_must_be_a_finite_number(value, tmp_path):
-    proc = run_cli("render", "overview", "--quality", "preview", "--voice", "none", f"--loudness={value}",
-                   "--output-dir", str(tmp_path))
+    proc = run_cli(
+        "render",
+        "overview",
+        "--quality",
+        "preview",
+        "--voice",
+        "none",
+        f"--loudness={value}",
+        "--output-dir",
+        str(tmp_path),
+    )
     assert proc.returncode == 2
     line = one_line(proc)
     assert "finite" in line and "-36" in line
@@ -251,8 +288,18 @@ def test_music_that_is_not_audio_is_refused_before_anything_is_drawn(clean, tmp_
 
 
 def test_unwritable_cache_dir_is_one_line(tmp_path):
-    proc = run_cli("all", "--quality", "preview", "--only", "overview", "--cache-dir", "/proc/spine-cache",
-                   "--output-dir", str(tmp_path / "out"), "--no-gallery")
+    proc = run_cli(
+        "all",
+        "--quality",
+        "preview",
+        "--only",
+        "overview",
+        "--cache-dir",
+        "/proc/spine-cache",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--no-gallery",
+    )
     assert proc.returncode == 2
     line = one_line(proc)
     assert "/proc/spine-cache" in line and "--cache-dir" in line
@@ -260,8 +307,20 @@ def test_unwritable_cache_dir_is_one_line(tmp_path):
 
 def test_cluster_address_that_cannot_work_fails_quickly_naming_it(tmp_path):
     started = time.monotonic()
-    proc = run_cli("all", "--quality", "preview", "--only", "overview", "--cluster", "garbage://x",
-                   "--output-dir", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--no-gallery")
+    proc = run_cli(
+        "all",
+        "--quality",
+        "preview",
+        "--only",
+        "overview",
+        "--cluster",
+        "garbage://x",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--no-gallery",
+    )
     assert time.monotonic() - started < 10
     assert proc.returncode == 2
     assert "garbage://x" in one_line(proc)
@@ -279,15 +338,21 @@ def test_catalog_file_that_is_not_yaml_names_line_and_column(tmp_path):
 def repo_copy(tmp_path_factory) -> Path:
     """The project's files (no caches, outputs or git), to damage data files in."""
     copy = tmp_path_factory.mktemp("repo") / "repo"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".cache", "output", "__pycache__", ".venv",
-                                                               "node_modules", ".pytest_cache", "*.mp4"))
+    shutil.copytree(
+        ROOT,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".git", ".cache", "output", "__pycache__", ".venv", "node_modules", ".pytest_cache", "*.mp4"
+        ),
+    )
     return copy
 
 
 def run_in(copy: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(copy), PYTHONHASHSEED="0")
-    return subprocess.run([sys.executable, str(copy / "render.py"), *args], cwd=copy, capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, str(copy / "render.py"), *args], cwd=copy, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 @pytest.fixture
@@ -333,14 +398,20 @@ def test_procedure_rule_error_is_one_line(repo_copy, edit):
 LEXICON = "voiceover/lexicon.yaml"
 
 
-@pytest.mark.parametrize("damage, words", [
-    (lambda t: t.replace("en:\n", "en:\n  patterns: [oops\n", 1), [r"lexicon\.yaml:\d+:\d+", "not valid YAML"]),
-    (lambda t: t.replace(r"match: '\b([CTLS])(\d{1,2})\s?", r"match: '\b([CTLS](\d{1,2})\s?", 1),
-     ["level-range", "not a valid regular expression"]),
-    (lambda t: t.replace(r"say: '\1\2 \3\4'", r"say: '\1\2 \3\9'", 1), ["level-range", "group"]),
-    (lambda t: "", ["lexicon.yaml", "empty"]),
-    (lambda t: "# nothing but a comment\n", ["lexicon.yaml", "empty"]),
-], ids=["bad-yaml", "bad-regex", "bad-group", "empty", "comment-only"])
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (lambda t: t.replace("en:\n", "en:\n  patterns: [oops\n", 1), [r"lexicon\.yaml:\d+:\d+", "not valid YAML"]),
+        (
+            lambda t: t.replace(r"match: '\b([CTLS])(\d{1,2})\s?", r"match: '\b([CTLS](\d{1,2})\s?", 1),
+            ["level-range", "not a valid regular expression"],
+        ),
+        (lambda t: t.replace(r"say: '\1\2 \3\4'", r"say: '\1\2 \3\9'", 1), ["level-range", "group"]),
+        (lambda t: "", ["lexicon.yaml", "empty"]),
+        (lambda t: "# nothing but a comment\n", ["lexicon.yaml", "empty"]),
+    ],
+    ids=["bad-yaml", "bad-regex", "bad-group", "empty", "comment-only"],
+)
 def test_lexicon_errors_are_one_line(repo_copy, edit, tmp_path, damage, words):
     edit(LEXICON, damage)
     proc = render(tmp_path / "out", tmp_path / "cache", "--voice", "piper", root=repo_copy)
@@ -353,8 +424,9 @@ def test_lexicon_errors_are_one_line(repo_copy, edit, tmp_path, damage, words):
 
 def test_narration_with_an_unbalanced_brace_names_the_beat(repo_copy, edit, tmp_path):
     edit("voiceover/scripts/en/overview.yaml", lambda t: t.replace("What they are", "What {they are", 1))
-    proc = run_in(repo_copy, "render", "overview", "--quality", "preview", "--voice", "none",
-                  "--output-dir", str(tmp_path))
+    proc = run_in(
+        repo_copy, "render", "overview", "--quality", "preview", "--voice", "none", "--output-dir", str(tmp_path)
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     line = one_line(proc)
     assert "overview.yaml" in line and "beat '" in line and "brace" in line
@@ -362,8 +434,9 @@ def test_narration_with_an_unbalanced_brace_names_the_beat(repo_copy, edit, tmp_
 
 def test_narration_script_that_is_not_yaml_names_line_and_column(repo_copy, edit, tmp_path):
     edit("voiceover/scripts/en/overview.yaml", lambda t: t + "\n  - id: [broken\n")
-    proc = run_in(repo_copy, "render", "overview", "--quality", "preview", "--voice", "none",
-                  "--output-dir", str(tmp_path))
+    proc = run_in(
+        repo_copy, "render", "overview", "--quality", "preview", "--voice", "none", "--output-dir", str(tmp_path)
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert re.search(r"overview\.yaml:\d+:\d+: not valid YAML", one_line(proc))
 
@@ -371,6 +444,7 @@ def test_narration_script_that_is_not_yaml_names_line_and_column(repo_copy, edit
 # ---------------------------------------------------------------------------------------
 # A killed worker
 # ---------------------------------------------------------------------------------------
+
 
 def test_killing_a_worker_leaves_no_leaked_semaphore_warning(tmp_path):
     from tests.test_catalog import run_all

@@ -90,7 +90,7 @@ def test_scotty_dog_eye_inside_the_body_on_the_ipsilateral_oblique(model, deg):
     imager = FluoroImager(model, ob, 256, cache_dir=False)
     li = imager.anatomy
     c, r = np.round(imager.project(ped)[0]).astype(int)
-    assert li[r, c] > np.median(li[r - 20:r + 20, c - 30:c + 30]) + 0.05
+    assert li[r, c] > np.median(li[r - 20 : r + 20, c - 30 : c + 30]) + 0.05
 
 
 def test_bead_at_a_model_landmark_projects_to_its_pixel(model):
@@ -107,8 +107,19 @@ def test_bead_at_a_model_landmark_projects_to_its_pixel(model):
         assert np.linalg.norm(got - p.project(point, 512)[0]) < 2.0
 
 
-@pytest.mark.parametrize("name", ["epidurogram", "transforaminal", "caudal", "nucleogram", "fissured_disc",
-                                  "vascular", "facet_arthrogram", "si_arthrogram"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "epidurogram",
+        "transforaminal",
+        "caudal",
+        "nucleogram",
+        "fissured_disc",
+        "vascular",
+        "facet_arthrogram",
+        "si_arthrogram",
+    ],
+)
 def test_contrast_grows_with_progress_and_darkens_the_image(model, cache, name):
     level = {"caudal": "L5-S1", "si_arthrogram": "L5-S1"}.get(name, "L4-L5")
     pattern = contrast_pattern(name, model, level, "right")
@@ -144,8 +155,15 @@ def test_epidurogram_spreads_more_up_than_down_and_mostly_one_side(model):
 def test_render_still_writes_png(model, cache, tmp_path):
     from PIL import Image
 
-    out = render_still("L4-L5", "oblique", oblique_deg=30, size=96, out=tmp_path / "s.png", cache_dir=cache,
-                       needle=Needle.from_gauge(*_needle_line(model), 22))
+    out = render_still(
+        "L4-L5",
+        "oblique",
+        oblique_deg=30,
+        size=96,
+        out=tmp_path / "s.png",
+        cache_dir=cache,
+        needle=Needle.from_gauge(*_needle_line(model), 22),
+    )
     img = np.asarray(Image.open(out))
     assert img.shape == (96, 96) and img[0, 0] < 20 and img[48, 48] > 20
     assert not list(tmp_path.glob("*.tmp"))
@@ -159,8 +177,16 @@ def _needle_line(model):
 
 
 def test_all_patterns_are_listed():
-    assert {"epidurogram", "transforaminal", "caudal", "facet_arthrogram", "si_arthrogram", "nucleogram",
-            "fissured_disc", "vascular"} <= set(PATTERNS)
+    assert {
+        "epidurogram",
+        "transforaminal",
+        "caudal",
+        "facet_arthrogram",
+        "si_arthrogram",
+        "nucleogram",
+        "fissured_disc",
+        "vascular",
+    } <= set(PATTERNS)
 
 
 def test_vascular_streaks_start_at_the_needle_tip(model):
@@ -205,8 +231,8 @@ def _grey(imager) -> np.ndarray:
 
 
 def _disc_mean(img, c, r, radius):
-    rr, cc = np.mgrid[0:img.shape[0], 0:img.shape[1]]
-    m = (rr - r) ** 2 + (cc - c) ** 2 <= radius ** 2
+    rr, cc = np.mgrid[0 : img.shape[0], 0 : img.shape[1]]
+    m = (rr - r) ** 2 + (cc - c) ** 2 <= radius**2
     return float(img[m].mean())
 
 
@@ -214,8 +240,8 @@ def _rimmed(img, c, r, half, margin=0.03) -> tuple[bool, tuple]:
     """Along the row through (c, r): darker walls on both sides of a lighter centre."""
     r, c = int(round(r)), int(round(c))
     h = int(round(half))
-    row = img[r - 2:r + 3].mean(axis=0)  # five rows: the trabecular grain averages out
-    centre = float(row[c - 2:c + 3].mean())
+    row = img[r - 2 : r + 3].mean(axis=0)  # five rows: the trabecular grain averages out
+    centre = float(row[c - 2 : c + 3].mean())
     out = int(round(1.6 * h))
 
     def wall(seg):
@@ -224,8 +250,8 @@ def _rimmed(img, c, r, half, margin=0.03) -> tuple[bool, tuple]:
         k = int(np.argmin(seg[:h]))
         return float(seg[k]), bool(seg[k:out].max() > seg[k] + margin / 2)
 
-    left, left_line = wall(row[c - 3::-1][: out])
-    right, right_line = wall(row[c + 3:c + 3 + out])
+    left, left_line = wall(row[c - 3 :: -1][:out])
+    right, right_line = wall(row[c + 3 : c + 3 + out])
     ok = left < centre - margin and right < centre - margin and left_line and right_line
     return ok, (left, centre, right, left_line, right_line)
 

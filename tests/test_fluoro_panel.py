@@ -15,8 +15,9 @@ ISO = (0.0, 0.0, 0.0)
 
 @pytest.fixture
 def panel(tmp_path):
-    return FluoroPanel(synthetic_spine(), CArmPose.ap(isocentre=ISO), size=128, height=3.0, cache_dir=tmp_path,
-                       label="L4-L5 · AP")
+    return FluoroPanel(
+        synthetic_spine(), CArmPose.ap(isocentre=ISO), size=128, height=3.0, cache_dir=tmp_path, label="L4-L5 · AP"
+    )
 
 
 def _grey(panel):
@@ -71,8 +72,8 @@ def test_rotate_to_turns_through_intermediate_poses(tmp_path):
     assert "lateral" in panel.label.text
 
 
-
 # -- the R / L marker and the view label ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("view", ["ap", "oblique"])
 @pytest.mark.parametrize("side", ["left", "right"])
@@ -83,8 +84,7 @@ def test_marker_names_the_requested_side_on_the_half_of_the_image_where_that_sid
     from spine.anatomy.model import SpineModel
 
     model = SpineModel.default()
-    pose = (CArmPose.ap("L4-L5", model=model) if view == "ap"
-            else CArmPose.oblique("L4-L5", 30, side, model=model))
+    pose = CArmPose.ap("L4-L5", model=model) if view == "ap" else CArmPose.oblique("L4-L5", 30, side, model=model)
     panel = FluoroPanel(model, pose, size=96, cache_dir=tmp_path, side=side)
     assert panel.marker.text == {"left": "L", "right": "R"}[side]
     centre = panel.image.get_center()[0]
@@ -102,8 +102,9 @@ def test_marker_follows_a_mirrored_monitor(tmp_path):
 
     pose = CArmPose.ap(isocentre=ISO, level="L4-L5")
     plain = FluoroPanel(synthetic_spine(), pose, size=64, cache_dir=tmp_path, side="left")
-    mirrored = FluoroPanel(synthetic_spine(), pose, size=64, cache_dir=tmp_path, side="left",
-                           detector=Detector(flip_lr=True))
+    mirrored = FluoroPanel(
+        synthetic_spine(), pose, size=64, cache_dir=tmp_path, side="left", detector=Detector(flip_lr=True)
+    )
     left = np.array([[40.0, 0.0, 0.0]])
     for panel in (plain, mirrored):
         x = panel.marker.get_center()[0] - panel.image.get_center()[0]
@@ -122,8 +123,9 @@ def test_lateral_marker_names_the_side_nearest_the_detector(tmp_path):
 def test_label_and_marker_change_on_the_frame_where_the_arm_settles(tmp_path):
     """Frame by frame through a turn (15 fps, 2 s): the label reads the old view while the arm
     turns and the new view from the first frame that shows the settled image, never before."""
-    panel = FluoroPanel(synthetic_spine(), CArmPose.ap(isocentre=ISO, level="L4-L5"), size=64,
-                        cache_dir=tmp_path, side="right")
+    panel = FluoroPanel(
+        synthetic_spine(), CArmPose.ap(isocentre=ISO, level="L4-L5"), size=64, cache_dir=tmp_path, side="right"
+    )
     target = CArmPose.lateral(isocentre=ISO, level="L4-L5")
     old_label, old_marker = panel.label.text, panel.marker.text
     expected = panel._make_label(target)
@@ -146,8 +148,15 @@ def test_label_and_marker_change_on_the_frame_where_the_arm_settles(tmp_path):
     # what is drawn changed too, not only the attribute: the outline of the new label's glyphs
     expected.move_to(panel.label)
     assert abs(panel.label.width - expected.width) < 1e-6 and abs(panel.label.height - expected.height) < 1e-6
-    assert abs(panel.label.width - FluoroPanel(synthetic_spine(), CArmPose.ap(isocentre=ISO, level="L4-L5"), size=64,
-                                               cache_dir=tmp_path).label.width) > 0.1
+    assert (
+        abs(
+            panel.label.width
+            - FluoroPanel(
+                synthetic_spine(), CArmPose.ap(isocentre=ISO, level="L4-L5"), size=64, cache_dir=tmp_path
+            ).label.width
+        )
+        > 0.1
+    )
 
 
 @pytest.mark.parametrize("side", ["left", "right"])

@@ -44,8 +44,10 @@ def test_bead_appears_where_the_pose_projects_it(pose):
     # with quantum noise the bead is still the darkest spot in its neighbourhood
     noisy = imager.detector.render(total, imager.exposure, seed=1)
     r0, c0 = int(round(expected[1])), int(round(expected[0]))
-    spot = noisy[r0 - 1:r0 + 2, c0 - 1:c0 + 2].mean()
-    ring = np.concatenate([noisy[r0 - 12:r0 - 8, c0 - 12:c0 + 12].ravel(), noisy[r0 + 8:r0 + 12, c0 - 12:c0 + 12].ravel()])
+    spot = noisy[r0 - 1 : r0 + 2, c0 - 1 : c0 + 2].mean()
+    ring = np.concatenate(
+        [noisy[r0 - 12 : r0 - 8, c0 - 12 : c0 + 12].ravel(), noisy[r0 + 8 : r0 + 12, c0 - 12 : c0 + 12].ravel()]
+    )
     assert spot < ring.mean() - 0.1
 
 
@@ -94,13 +96,16 @@ def test_needle_on_ap_and_lateral_is_a_line_at_the_expected_angle(angle):
     # Lateral (detector on the patient's left): a needle in the sagittal plane x = 0 whose
     # tip is `angle` toward posterior from vertical appears leaning toward image right.
     q0 = np.array([0.0, -30 * math.sin(a), -30 * math.cos(a)])
-    lat = Projector(CArmPose.lateral(isocentre=ISO), 256).line_integral(Needle(q0, -q0, 0.9).structures(), supersample=2)
+    lat = Projector(CArmPose.lateral(isocentre=ISO), 256).line_integral(
+        Needle(q0, -q0, 0.9).structures(), supersample=2
+    )
     assert _line_angle(lat) == pytest.approx(angle, abs=1.5)
 
 
 def _slab(thickness, material=Material.CORTICAL_BONE, x=0.0):
-    return Structure(f"slab{thickness}{material}{x}", "slab", material,
-                     Box([x, 0, 0], np.eye(3), [8, thickness / 2, 8]))
+    return Structure(
+        f"slab{thickness}{material}{x}", "slab", material, Box([x, 0, 0], np.eye(3), [8, thickness / 2, 8])
+    )
 
 
 def test_attenuation_grows_with_path_length_and_density():
@@ -110,8 +115,10 @@ def test_attenuation_grows_with_path_length_and_density():
     values = [proj.line_integral([_slab(t)])[c, c] for t in (2, 5, 10, 20)]
     assert np.all(np.diff(values) > 0)
     assert values[3] == pytest.approx(2 * values[2], rel=0.02)  # linear in length
-    dens = [proj.line_integral([_slab(10, m)])[c, c]
-            for m in (Material.DISC, Material.CANCELLOUS_BONE, Material.CORTICAL_BONE, Material.STEEL)]
+    dens = [
+        proj.line_integral([_slab(10, m)])[c, c]
+        for m in (Material.DISC, Material.CANCELLOUS_BONE, Material.CORTICAL_BONE, Material.STEEL)
+    ]
     assert np.all(np.diff(dens) > 0)
     # thicker bone is darker on the monitor (default polarity) and brighter when inverted
     thin, thick = _slab(4, x=-20.0), _slab(16, x=20.0)
@@ -134,7 +141,7 @@ def test_shelled_bone_has_a_dense_cortex():
     row = li[int(round(r_mid))]
     half = abs(c_edge - c_mid)
     lo, hi = int(round(min(c_mid, c_edge))), int(round(max(c_mid, c_edge)))
-    peak = lo + int(np.argmax(row[lo:hi + 1]))
+    peak = lo + int(np.argmax(row[lo : hi + 1]))
     assert abs(peak - c_mid) > 0.85 * half  # the densest line is at the cortex
     assert row[peak] > 1.05 * row[int(round(c_mid))]
 
@@ -214,10 +221,12 @@ def test_anatomy_cache_round_trip(tmp_path):
     second._projector = None  # must not be needed: the anatomy comes from the file
     assert np.array_equal(second.anatomy, a)
     # another pose, size or anatomy -> another key
-    keys = {first.cache_key,
-            FluoroImager(synthetic_spine(), pose, 128, cache_dir=tmp_path).cache_key,
-            FluoroImager(synthetic_spine(), pose.with_(tilt_deg=5), 96, cache_dir=tmp_path).cache_key,
-            FluoroImager(synthetic_spine(2), pose, 96, cache_dir=tmp_path).cache_key}
+    keys = {
+        first.cache_key,
+        FluoroImager(synthetic_spine(), pose, 128, cache_dir=tmp_path).cache_key,
+        FluoroImager(synthetic_spine(), pose.with_(tilt_deg=5), 96, cache_dir=tmp_path).cache_key,
+        FluoroImager(synthetic_spine(2), pose, 96, cache_dir=tmp_path).cache_key,
+    }
     assert len(keys) == 4
 
 

@@ -20,42 +20,86 @@ from PIL import Image, ImageStat
 from pipeline import gallery, outputs
 from pipeline.build import manifest_entry
 
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (make test installs it)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (make test installs it)"
+)
 
 WIDTH, HEIGHT, FPS = 320, 180, 15
 
 # name -> what the pipeline would know about it; beats are (id, chapter, text, start, end).
 FIXTURE_VIDEOS = {
     "overview": dict(
-        title="Spinal injections: an overview", procedure=None, level=None, side=None,
-        source="testsrc2", black_lead_s=1.0,
+        title="Spinal injections: an overview",
+        procedure=None,
+        level=None,
+        side=None,
+        source="testsrc2",
+        black_lead_s=1.0,
         beats=[
             ("title", "Title", "Spinal injections. What they are, and how they are done.", 0.0, 1.0),
-            ("what", "What it is", "A spinal injection is a treatment for back or neck pain. This is called spinal stenosis.", 1.0, 2.0),
-            ("needle", "The needle", "The needle stops in the epidural space, just outside the sac around the nerves.", 2.0, 3.4),
+            (
+                "what",
+                "What it is",
+                "A spinal injection is a treatment for back or neck pain. This is called spinal stenosis.",
+                1.0,
+                2.0,
+            ),
+            (
+                "needle",
+                "The needle",
+                "The needle stops in the epidural space, just outside the sac around the nerves.",
+                2.0,
+                3.4,
+            ),
             ("who", "Who does them", "Spinal injections are done by doctors with special training.", 3.4, 4.0),
-        ]),
+        ],
+    ),
     "spine-atlas": dict(
-        title="A tour of the spine", procedure=None, level="L4-L5", side=None, source="smptebars",
+        title="A tour of the spine",
+        procedure=None,
+        level="L4-L5",
+        side=None,
+        source="smptebars",
         beats=[
             ("regions", "The regions", "The neck is the cervical spine; the lower back is the lumbar spine.", 0.0, 1.5),
             ("level", "The level", "Between the fourth and fifth lumbar vertebrae lies the L4-L5 disc.", 1.5, 3.0),
-        ]),
+        ],
+    ),
     "transforaminal-esi": dict(
-        title="Transforaminal epidural steroid injection at C5-C6", procedure="Transforaminal epidural steroid injection",
-        level="C5-C6", side="left", source="rgbtestsrc",
+        title="Transforaminal epidural steroid injection at C5-C6",
+        procedure="Transforaminal epidural steroid injection",
+        level="C5-C6",
+        side="left",
+        source="rgbtestsrc",
         beats=[
             ("why", "Why", "Pain that runs down the arm may come from an irritated nerve root in the neck.", 0.0, 1.0),
-            ("needle", "The needle", "The needle approaches the foramen from the side, guided by fluoroscopy.", 1.0, 2.0),
-            ("contrast", "Confirmation", "Contrast outlines the nerve root sleeve before the medicine goes in.", 2.0, 3.0),
-        ]),
+            (
+                "needle",
+                "The needle",
+                "The needle approaches the foramen from the side, guided by fluoroscopy.",
+                1.0,
+                2.0,
+            ),
+            (
+                "contrast",
+                "Confirmation",
+                "Contrast outlines the nerve root sleeve before the medicine goes in.",
+                2.0,
+                3.0,
+            ),
+        ],
+    ),
     "facet-injection": dict(
-        title="Facet joint injection at L5-S1", procedure="facet-joint-injection", level="L5-S1", side="right",
+        title="Facet joint injection at L5-S1",
+        procedure="facet-joint-injection",
+        level="L5-S1",
+        side="right",
         source="testsrc",
         beats=[
             ("why", "Why", "Arthritis of a small joint at the back of the spine can hurt.", 0.0, 1.5),
             ("needle", "The needle", "The needle enters the capsule of the facet joint.", 1.5, 3.0),
-        ]),
+        ],
+    ),
 }
 
 
@@ -69,14 +113,47 @@ def make_mp4(path: Path, seconds: float, source: str = "testsrc2", black_lead_s:
     picture = f"{source}=size={size}:rate={FPS}:duration={seconds - black_lead_s}"
     cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
     if black_lead_s:
-        cmd += ["-f", "lavfi", "-i", f"color=c=black:size={size}:rate={FPS}:duration={black_lead_s}",
-                "-f", "lavfi", "-i", picture,
-                "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-                "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]", "-map", "2:a"]
+        cmd += [
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=black:size={size}:rate={FPS}:duration={black_lead_s}",
+            "-f",
+            "lavfi",
+            "-i",
+            picture,
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}",
+            "-filter_complex",
+            "[0:v][1:v]concat=n=2:v=1:a=0[v]",
+            "-map",
+            "[v]",
+            "-map",
+            "2:a",
+        ]
     else:
         cmd += ["-f", "lavfi", "-i", picture, "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
-    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
-            "-threads", "1", "-movflags", "+faststart", "-t", f"{seconds}", str(path)]
+    cmd += [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-threads",
+        "1",
+        "-movflags",
+        "+faststart",
+        "-t",
+        f"{seconds}",
+        str(path),
+    ]
     subprocess.run(cmd, check=True)
 
 
@@ -118,14 +195,27 @@ def build_fixture_output(directory: Path) -> Path:
         make_mp4(mp4, duration, spec["source"], spec.get("black_lead_s", 0.0))
         write_captions(mp4, spec["beats"])
         sidecar = {
-            "video": name, "title": spec["title"], "procedure": spec["procedure"],
-            "level": spec["level"], "side": spec["side"], "quality": "preview", "lang": "en",
-            "file": mp4.name, "captions": {"srt": f"{stem}.srt", "vtt": f"{stem}.vtt"},
-            "sha256": outputs.sha256_of(mp4), "width": WIDTH, "height": HEIGHT, "fps": FPS,
-            "duration_s": duration, "video_duration_s": duration, "audio_duration_s": duration,
+            "video": name,
+            "title": spec["title"],
+            "procedure": spec["procedure"],
+            "level": spec["level"],
+            "side": spec["side"],
+            "quality": "preview",
+            "lang": "en",
+            "file": mp4.name,
+            "captions": {"srt": f"{stem}.srt", "vtt": f"{stem}.vtt"},
+            "sha256": outputs.sha256_of(mp4),
+            "width": WIDTH,
+            "height": HEIGHT,
+            "fps": FPS,
+            "duration_s": duration,
+            "video_duration_s": duration,
+            "audio_duration_s": duration,
             "inputs": {"voice": {"engine": "none", "sources": []}, "context": {}},
-            "beats": [{"id": i, "chapter": c, "text": t, "start_s": s, "end_s": e, "speech_s": max(0.0, e - s - 0.2)}
-                      for i, c, t, s, e in spec["beats"]],
+            "beats": [
+                {"id": i, "chapter": c, "text": t, "start_s": s, "end_s": e, "speech_s": max(0.0, e - s - 0.2)}
+                for i, c, t, s, e in spec["beats"]
+            ],
             "chapters": chapters_of(spec["beats"]),
             "tools": {"ffmpeg": "test"},
             "built_at": "2026-02-13T10:15:00+00:00",
@@ -183,6 +273,7 @@ def manifest_files(directory: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------- the page lists every video
+
 
 def test_every_manifest_video_has_a_card_a_player_and_captions(fixture_output):
     page = parse(fixture_output / "index.html")
@@ -248,6 +339,7 @@ def test_chapters_are_links_that_name_the_player_and_start(fixture_output):
 
 # ---------------------------------------------------------------- posters
 
+
 def _grey_stats(png: Path) -> tuple[float, float]:
     with Image.open(png) as image:
         stat = ImageStat.Stat(image.convert("L"))
@@ -271,8 +363,12 @@ def test_overview_poster_comes_from_the_needle_beat_not_the_black_opening(fixtur
 
 
 def test_poster_times_prefer_the_needle_then_the_middle():
-    beats = [{"chapter": "Title", "start_s": 0, "end_s": 2}, {"chapter": "Confirmation", "start_s": 6, "end_s": 8},
-             {"chapter": "The needle", "start_s": 2, "end_s": 4}, {"chapter": "The needle", "start_s": 4, "end_s": 6}]
+    beats = [
+        {"chapter": "Title", "start_s": 0, "end_s": 2},
+        {"chapter": "Confirmation", "start_s": 6, "end_s": 8},
+        {"chapter": "The needle", "start_s": 2, "end_s": 4},
+        {"chapter": "The needle", "start_s": 4, "end_s": 6},
+    ]
     times = gallery.poster_times(beats, 8.0)
     assert times[:3] == [3.0, 7.0, 4.0]
     assert gallery.poster_times([], 10.0)[0] == 5.0
@@ -323,6 +419,7 @@ def test_poster_is_kept_while_the_mp4_is_unchanged_and_retaken_when_it_changes(o
 
 # ---------------------------------------------------------------- transcripts
 
+
 def test_transcript_has_every_beat_in_order_under_its_chapter(fixture_output):
     text = (fixture_output / "overview-preview.txt").read_text(encoding="utf-8")
     lines = text.splitlines()
@@ -334,6 +431,7 @@ def test_transcript_has_every_beat_in_order_under_its_chapter(fixture_output):
 
 
 # ---------------------------------------------------------------- filters and search data
+
 
 def test_cards_carry_filter_metadata_and_the_selects_offer_it(fixture_output):
     page = parse(fixture_output / "index.html")
@@ -349,16 +447,27 @@ def test_cards_carry_filter_metadata_and_the_selects_offer_it(fixture_output):
     for control in ("filter-procedure", "filter-region", "filter-level", "q"):
         assert f'<label for="{control}">' in html, f"{control} has no label"
     options = [a.get("value") for a in page.find("option")]
-    assert options == ["", "facet-joint-injection", "Transforaminal epidural steroid injection",
-                       "", "cervical", "lumbar",
-                       "", "C5-C6", "L4-L5", "L5-S1"]
+    assert options == [
+        "",
+        "facet-joint-injection",
+        "Transforaminal epidural steroid injection",
+        "",
+        "cervical",
+        "lumbar",
+        "",
+        "C5-C6",
+        "L4-L5",
+        "L5-S1",
+    ]
     assert "Facet joint injection" in " ".join(page.text)
 
 
 def test_search_data_holds_titles_and_narration_for_every_card(fixture_output):
     html = (fixture_output / "index.html").read_text(encoding="utf-8")
-    start = html.index('<script type="application/json" id="gallery-data">') + len('<script type="application/json" id="gallery-data">')
-    data = json.loads(html[start:html.index("</script>", start)])
+    start = html.index('<script type="application/json" id="gallery-data">') + len(
+        '<script type="application/json" id="gallery-data">'
+    )
+    data = json.loads(html[start : html.index("</script>", start)])
     by_id = {v["id"]: v for v in data["videos"]}
     assert set(by_id) == {Path(f).stem for f in manifest_files(fixture_output)}
     assert "spinal stenosis" in by_id["overview-preview"]["search"]
@@ -380,8 +489,18 @@ def test_markup_in_titles_and_narration_is_escaped(own_output):
     assert html.count("<script") == 2
 
 
-@pytest.mark.parametrize("level, region", [("C7-T1", "cervical"), ("T12-L1", "thoracic"), ("L4-L5", "lumbar"),
-                                            ("L5-S1", "lumbar"), ("S1", "sacral"), (None, None), ("", None)])
+@pytest.mark.parametrize(
+    "level, region",
+    [
+        ("C7-T1", "cervical"),
+        ("T12-L1", "thoracic"),
+        ("L4-L5", "lumbar"),
+        ("L5-S1", "lumbar"),
+        ("S1", "sacral"),
+        (None, None),
+        ("", None),
+    ],
+)
 def test_region_of_a_level(level, region):
     assert gallery.region_of(level) == region
 
@@ -392,6 +511,7 @@ def test_levels_sort_from_head_to_tail():
 
 
 # ---------------------------------------------------------------- empty, missing, stale
+
 
 @pytest.mark.parametrize("manifest", [None, '{"videos": []}', "{not json"])
 def test_without_videos_the_page_says_how_to_build_one(tmp_path, manifest):
@@ -434,6 +554,7 @@ def test_writing_leaves_no_partial_files_and_is_repeatable(own_output):
 
 
 # ---------------------------------------------------------------- the command line
+
 
 def test_cli_gallery_writes_the_page_and_prints_its_path(own_output, capsys):
     from pipeline.cli import main

@@ -26,8 +26,16 @@ from tests.test_gallery import fixture_output  # noqa: F401  (the shared fixture
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 WAIT_MS = 15_000
@@ -42,6 +50,7 @@ PLAYER_STATES = """() => [...document.querySelectorAll('video')].map(v => ({
 
 
 # ---------------------------------------------------------------- servers and browser
+
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     """Python's own static server (no range requests), without its request log."""
@@ -115,8 +124,12 @@ def browser_context(tmp_path_factory):
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
-            headless=True, args=CHROMIUM_ARGS, viewport=LAPTOP)
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=LAPTOP,
+        )
         try:
             yield context
         finally:
@@ -162,7 +175,9 @@ def wait_for(page, expression: str, what: str, arg=None) -> None:
 
 
 def visible_cards(page) -> list[str]:
-    return page.eval_on_selector_all(".video-card", "cards => cards.filter(c => !c.hidden && c.offsetParent !== null).map(c => c.dataset.video)")
+    return page.eval_on_selector_all(
+        ".video-card", "cards => cards.filter(c => !c.hidden && c.offsetParent !== null).map(c => c.dataset.video)"
+    )
 
 
 def seek_with_chapter(page, card: str, chapter: str) -> float:
@@ -170,12 +185,17 @@ def seek_with_chapter(page, card: str, chapter: str) -> float:
     link = page.locator(f"#v-{card} a.chapter", has_text=chapter)
     start, end = float(link.get_attribute("data-start")), float(link.get_attribute("data-end"))
     link.click()
-    wait_for(page, "([id, start, end]) => { const v = document.getElementById(id); return v.currentTime >= start - 0.05 && v.currentTime < end; }",
-             f"{card} plays from chapter '{chapter}' ({start} s)", arg=[f"player-{card}", start, end])
+    wait_for(
+        page,
+        "([id, start, end]) => { const v = document.getElementById(id); return v.currentTime >= start - 0.05 && v.currentTime < end; }",
+        f"{card} plays from chapter '{chapter}' ({start} s)",
+        arg=[f"player-{card}", start, end],
+    )
     return start
 
 
 # ---------------------------------------------------------------- the tests
+
 
 def test_every_video_plays_with_captions_and_chapters_seek(page, site):
     open_gallery(page, site + "index.html")
@@ -237,15 +257,26 @@ def test_keyboard_reaches_every_control_with_a_visible_focus_ring(page, site):
         rings[info["name"]] = info["ring"]
         if info["name"] == "chapter" and info["text"].endswith("The needle"):
             break
-    order = ["skip-link", "q", "filter-procedure", "filter-region", "filter-level", "filter-reset",
-             "player-overview-preview", "chapter"]
+    order = [
+        "skip-link",
+        "q",
+        "filter-procedure",
+        "filter-region",
+        "filter-level",
+        "filter-reset",
+        "player-overview-preview",
+        "chapter",
+    ]
     positions = [seen.index(name) for name in order]
     assert positions == sorted(positions), seen
     for name in ("skip-link", "q", "filter-level", "filter-reset", "chapter"):
         assert rings[name] == "solid 3px", f"{name} has no visible focus ring: {rings[name]}"
     page.keyboard.press("Enter")  # the focused "The needle" chapter of the overview
-    wait_for(page, "() => document.getElementById('player-overview-preview').currentTime >= 1.95",
-             "Enter on a chapter link seeks the player")
+    wait_for(
+        page,
+        "() => document.getElementById('player-overview-preview').currentTime >= 1.95",
+        "Enter on a chapter link seeks the player",
+    )
     assert page.errors == []
 
 
@@ -279,8 +310,12 @@ def test_layout_fits_laptop_and_phone_and_is_screenshotted(page, site, screensho
 
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(200)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways on a phone"
-    assert page.evaluate("getComputedStyle(document.querySelector('.videos')).gridTemplateColumns.split(' ').length") == 1
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+        "the page scrolls sideways on a phone"
+    )
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.videos')).gridTemplateColumns.split(' ').length") == 1
+    )
     box = page.locator("#player-overview-preview").bounding_box()
     assert box["width"] >= PHONE["width"] * 0.8
     page.screenshot(path=str(screenshot_dir / "gallery-phone.png"), full_page=False)
@@ -331,8 +366,12 @@ def test_gallery_over_a_real_preview_build(page, preview_build, tmp_path, screen
         assert state["duration"] == pytest.approx(sidecar["duration_s"], abs=0.2)
         assert page.locator(f"#v-{stem} a.chapter").count() == len(sidecar["chapters"])
         seek_with_chapter(page, stem, beat["chapter"])
-        wait_for(page, "id => document.getElementById(id).textTracks[0].activeCues.length > 0",
-                 "a caption is on screen during the narration", arg=f"player-{stem}")
+        wait_for(
+            page,
+            "id => document.getElementById(id).textTracks[0].activeCues.length > 0",
+            "a caption is on screen during the narration",
+            arg=f"player-{stem}",
+        )
         page.evaluate(f"document.getElementById('player-{stem}').pause()")
         page.wait_for_timeout(1000)
         page.screenshot(path=str(screenshot_dir / "gallery-preview-build.png"), full_page=True)

@@ -12,9 +12,12 @@ import pytest
 
 from tests.conftest import ROOT, run_cli
 
-pytestmark = [pytest.mark.render,
-              pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                 reason="poppler-utils is not installed (make test installs it)")]
+pytestmark = [
+    pytest.mark.render,
+    pytest.mark.skipif(
+        shutil.which("pdftotext") is None, reason="poppler-utils is not installed (make test installs it)"
+    ),
+]
 
 STEM = "transforaminal-esi-L4-L5-right-preview"
 
@@ -80,7 +83,9 @@ def test_the_first_page_is_not_blank_and_shows_key_frames(handout_dir, tmp_path)
 def test_letter_paper_and_the_existing_video_is_used(handout_dir):
     mp4 = handout_dir / f"{STEM}.mp4"
     before = mp4.stat().st_mtime_ns
-    proc = run_cli("handout", "transforaminal-esi", "--level", "L4-L5", "--paper", "letter", "--output-dir", str(handout_dir))
+    proc = run_cli(
+        "handout", "transforaminal-esi", "--level", "L4-L5", "--paper", "letter", "--output-dir", str(handout_dir)
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     pdf = handout_dir / f"{STEM}.handout-letter.pdf"
     assert proc.stdout.strip() == str(pdf)
@@ -98,10 +103,17 @@ def test_a_reviewed_video_prints_its_review_line(handout_dir, tmp_path):
     for suffix in (".mp4", ".json"):
         shutil.copy(handout_dir / f"{STEM}{suffix}", own / f"{STEM}{suffix}")
     sidecar = json.loads((own / f"{STEM}.json").read_text())
-    sidecar["review"] = {"reviewed": {"by": "Dr Test Reviewer", "role": "Pain physician", "date": "2026-02-01",
-                                      "sources": ["SIS guidelines"]},
-                         "next_review": "2027-02-01", "overdue": False,
-                         "line": "Medically reviewed by Dr Test Reviewer, Pain physician, on 2026-02-01"}
+    sidecar["review"] = {
+        "reviewed": {
+            "by": "Dr Test Reviewer",
+            "role": "Pain physician",
+            "date": "2026-02-01",
+            "sources": ["SIS guidelines"],
+        },
+        "next_review": "2027-02-01",
+        "overdue": False,
+        "line": "Medically reviewed by Dr Test Reviewer, Pain physician, on 2026-02-01",
+    }
     (own / f"{STEM}.json").write_text(json.dumps(sidecar))
     proc = run_cli("handout", "transforaminal-esi", "--level", "L4-L5", "--output-dir", str(own))
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -122,7 +134,9 @@ def test_the_brand_is_on_the_handout(handout_dir, tmp_path):
     text = pdf_text(pdf)
     assert "Example Spine Clinic" in text and "Dr Alex Example" in text and "555-0100" in text
     images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
-    assert len([line for line in images.splitlines()[2:] if " image " in line or " smask " in line]) >= 5  # frames + logo
+    assert (
+        len([line for line in images.splitlines()[2:] if " image " in line or " smask " in line]) >= 5
+    )  # frames + logo
 
 
 def test_unknown_level_is_one_line_exit_2(tmp_path):

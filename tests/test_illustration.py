@@ -36,8 +36,9 @@ def _no_disk_cache(monkeypatch, tmp_path):
 
 def _layer(model, kind, deg=0.0, levels=LEVELS, near_side=True, cut=None, axial_level=None, highlight=None):
     view = SpineView(model, kind, oblique_deg=deg, axial_level=axial_level)
-    group = view.spine_mobject(levels=levels, near_side=near_side, cut=cut, highlight=highlight,
-                               resolution=_resolution(view, levels))
+    group = view.spine_mobject(
+        levels=levels, near_side=near_side, cut=cut, highlight=highlight, resolution=_resolution(view, levels)
+    )
     return view, group.layer
 
 
@@ -73,7 +74,9 @@ def test_control_image(model, name, update_controls):
 
         preview = Path(tempfile.gettempdir()) / "illustration_control"
         preview.mkdir(exist_ok=True)
-        Image.fromarray(rgba).resize((rgba.shape[1] * 3, rgba.shape[0] * 3), Image.NEAREST).save(preview / f"{name}.png")
+        Image.fromarray(rgba).resize((rgba.shape[1] * 3, rgba.shape[0] * 3), Image.NEAREST).save(
+            preview / f"{name}.png"
+        )
     assert path.exists(), f"no control image {path.name}: run pytest with --update-controls, review, commit"
     expected = np.load(path)["rgba"]
     assert rgba.shape == expected.shape
@@ -95,10 +98,12 @@ def test_control_image(model, name, update_controls):
 def test_landmarks_project_onto_their_structure(model):
     """A landmark drawn with SpineView.project lands on a pixel whose object id is the
     structure it belongs to (a bone part: its vertebra's mesh)."""
-    cases = [("lateral", 0.0, "L4", "pedicle", "left", "L4.bone"),
-             ("posterior", 0.0, "L4", "spinolaminar_line", None, "L4.bone"),
-             ("oblique", -30.0, "L4", "tp", "right", "L4.bone"),
-             ("lateral", 0.0, "L4-L5", "nucleus_centre", None, "disc.L4-L5.annulus")]
+    cases = [
+        ("lateral", 0.0, "L4", "pedicle", "left", "L4.bone"),
+        ("posterior", 0.0, "L4", "spinolaminar_line", None, "L4.bone"),
+        ("oblique", -30.0, "L4", "tp", "right", "L4.bone"),
+        ("lateral", 0.0, "L4-L5", "nucleus_centre", None, "disc.L4-L5.annulus"),
+    ]
     for kind, deg, level, name, side, owner in cases:
         view, layer = _layer(model, kind, deg)
         point = model.landmark(level, name, side)
@@ -106,7 +111,7 @@ def test_landmarks_project_onto_their_structure(model):
         # the same pixel from SpineView.project and the image's placement in the scene
         group = view.spine_mobject(levels=LEVELS, resolution=_resolution(view, LEVELS))
         assert group.pixel_at(view.project(point)[0]) == (col, row), (kind, name)
-        window = layer.object_id[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2]
+        window = layer.object_id[max(row - 1, 0) : row + 2, max(col - 1, 0) : col + 2]
         assert layer.id_of(owner) in window, (kind, name, {layer.names[i] for i in window.ravel() if i >= 0})
     # the axial section shows the nucleus at the disc's centre
     view, layer = _layer(model, "axial", levels=["L4-L5"], axial_level="L4-L5")

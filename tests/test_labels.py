@@ -23,8 +23,17 @@ MIN_PX = 24.0
 PX_PER_FONT_SIZE = 1.125  # scenes.kit.typography
 
 # Clinicians' words patients do not know; on screen only with a plain gloss in brackets after them.
-CLINICAL = ["SAP", "ipsilateral", "contralateral", "ventral interlaminar line", "supraspinous", "6 o'clock", "psi",
-            "PMMA", "test dose"]
+CLINICAL = [
+    "SAP",
+    "ipsilateral",
+    "contralateral",
+    "ventral interlaminar line",
+    "supraspinous",
+    "6 o'clock",
+    "psi",
+    "PMMA",
+    "test dose",
+]
 
 
 def _screen_strings(value) -> list[str]:
@@ -41,9 +50,10 @@ def unglossed(words: str) -> list[str]:
     """The clinical terms in ``words`` not followed by a gloss in brackets."""
     found = []
     for term in CLINICAL:
-        for m in re.finditer(r"(?<![A-Za-z])" + re.escape(term) + r"(?![A-Za-z])", words,
-                             flags=0 if term.isupper() else re.IGNORECASE):
-            if not re.match(r"\s*\(", words[m.end():]):
+        for m in re.finditer(
+            r"(?<![A-Za-z])" + re.escape(term) + r"(?![A-Za-z])", words, flags=0 if term.isupper() else re.IGNORECASE
+        ):
+            if not re.match(r"\s*\(", words[m.end() :]):
                 found.append(term)
     return found
 
@@ -158,12 +168,14 @@ def _walk(video: str, lang: str = "en") -> list[str]:
                 texts = _texts(self)
                 for words, (x0, y0, x1, y1), px in texts:
                     if x0 < -SAFE_X or x1 > SAFE_X or y0 < -SAFE_Y or y1 > SAFE_Y:
-                        problems.append(f"{beat.id}: '{words}' outside the title-safe area "
-                                        f"({x0:.2f}, {y0:.2f})-({x1:.2f}, {y1:.2f})")
+                        problems.append(
+                            f"{beat.id}: '{words}' outside the title-safe area "
+                            f"({x0:.2f}, {y0:.2f})-({x1:.2f}, {y1:.2f})"
+                        )
                     if px is not None and px < MIN_PX - 0.5:
                         problems.append(f"{beat.id}: '{words}' is {px:.1f} px high at 1080p (< {MIN_PX:.0f})")
                 for i, (w1, b1, _) in enumerate(texts):
-                    for w2, b2, _ in texts[i + 1:]:
+                    for w2, b2, _ in texts[i + 1 :]:
                         if _overlap(b1, b2):
                             problems.append(f"{beat.id}: '{w1}' overlaps '{w2}'")
 
@@ -216,5 +228,7 @@ def test_words_too_long_for_their_box_stop_the_render_naming_video_beat_and_key(
             scene.construct()
     message = str(caught.value)
     assert isinstance(caught.value, SpineError) and caught.value.exit_code == 2
-    assert message.startswith("transforaminal-esi: beat 'problem', screen key 'problem': the on-screen words 'a swollen")
+    assert message.startswith(
+        "transforaminal-esi: beat 'problem', screen key 'problem': the on-screen words 'a swollen"
+    )
     assert "\n" not in message and "…" not in message

@@ -21,9 +21,26 @@ from voiceover.vocabulary import Vocabulary, load_vocabulary
 ROOT = Path(__file__).resolve().parents[1]
 SCENE_FILES = sorted((ROOT / "scenes").glob("*.py")) + [ROOT / "scenes" / "kit" / "procedure_blocks.py"]
 # functions whose string arguments end up on screen
-TEXT_CALLS = {"text", "paragraph", "heading", "title_card", "fact_card", "set_heading", "caption", "pointer",
-              "education_card", "Text", "MarkupText", "Tex", "_fact_beat", "swap", "_info_card", "wrap", "panel",
-              "caption_strip"}
+TEXT_CALLS = {
+    "text",
+    "paragraph",
+    "heading",
+    "title_card",
+    "fact_card",
+    "set_heading",
+    "caption",
+    "pointer",
+    "education_card",
+    "Text",
+    "MarkupText",
+    "Tex",
+    "_fact_beat",
+    "swap",
+    "_info_card",
+    "wrap",
+    "panel",
+    "caption_strip",
+}
 
 
 def _videos():
@@ -37,7 +54,11 @@ def _docstrings(tree) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 ids.add(id(first.value))
     return ids
 
@@ -86,8 +107,13 @@ def literal_screen_words(path: Path) -> list[str]:
             text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
             if re.search(r"[A-Za-z]{2,}", text):
                 problems.append(f"{path.name}:{node.lineno}: f-string {text!r}")
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs \
-                and re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+", node.value) and not node.value.startswith(("self.", "#")):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docs
+            and re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+", node.value)
+            and not node.value.startswith(("self.", "#"))
+        ):
             problems.append(f"{path.name}:{getattr(node, 'lineno', '?')}: sentence {node.value!r}")
     return problems
 
@@ -116,8 +142,10 @@ def test_scene_code_shows_no_literal_words():
 
 def test_the_literal_check_catches_words(tmp_path):
     bad = tmp_path / "bad_scene.py"
-    bad.write_text('def beat_x(self, clock):\n    h = heading("The needle")\n    t = text(f"{self.level}, left side")\n'
-                   '    c = self.caption(["Numbing medicine goes into the skin"])\n    k = self.words("problem")\n')
+    bad.write_text(
+        'def beat_x(self, clock):\n    h = heading("The needle")\n    t = text(f"{self.level}, left side")\n'
+        '    c = self.caption(["Numbing medicine goes into the skin"])\n    k = self.words("problem")\n'
+    )
     found = literal_screen_words(bad)
     assert len([p for p in found if "heading('The needle')" in p]) == 1
     assert any("f-string" in p for p in found) and any("Numbing medicine" in p for p in found)
@@ -137,7 +165,7 @@ def _requests():
             for tech in proc.techniques:
                 levels = [lv for lv in proc.allowed_levels if proc.technique_for(lv).id == tech.id]
                 for level in {levels[0], levels[-1]}:
-                    for side in (spec.sides or (None,)):
+                    for side in spec.sides or (None,):
                         out.append(resolve(name, level, side))
         else:
             out.append(resolve(name))
@@ -195,19 +223,24 @@ def test_a_missing_translation_is_an_error_naming_it(tmp_path, monkeypatch):
     monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
 
     no_beat = dict(es, beats=[b for b in es["beats"] if b["id"] != "double_block"])
-    (tmp_path / "es" / "medial-branch-block.yaml").write_text(yaml.safe_dump(no_beat, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "es" / "medial-branch-block.yaml").write_text(
+        yaml.safe_dump(no_beat, allow_unicode=True), encoding="utf-8"
+    )
     with pytest.raises(ScriptError, match="no translation of beat.*double_block"):
         scripts.load_script("medial-branch-block", "es")
 
     no_key = dict(es, screen={k: v for k, v in es["screen"].items() if k != "confirm"})
-    (tmp_path / "es" / "medial-branch-block.yaml").write_text(yaml.safe_dump(no_key, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "es" / "medial-branch-block.yaml").write_text(
+        yaml.safe_dump(no_key, allow_unicode=True), encoding="utf-8"
+    )
     with pytest.raises(ScriptError, match="on-screen text: confirm"):
         scripts.load_script("medial-branch-block", "es")
 
 
 def test_a_data_phrase_without_words_is_an_error_naming_it():
-    vocabulary = Vocabulary("es", terms={"the {root} nerve root": "la raíz nerviosa {root}", "left": "izquierdo"},
-                            decimal=",")
+    vocabulary = Vocabulary(
+        "es", terms={"the {root} nerve root": "la raíz nerviosa {root}", "left": "izquierdo"}, decimal=","
+    )
     assert vocabulary.term("the L4 nerve root") == "la raíz nerviosa L4"
     assert vocabulary.term("1-2 mL") == "1-2 mL" and vocabulary.term("0.5 mL") == "0,5 mL"
     with pytest.raises(ScriptError, match="'a brand new needle stop'"):
@@ -245,7 +278,9 @@ def test_numbers_are_written_the_spanish_way():
 def test_the_spanish_level_words():
     es = load_vocabulary("es")
     assert es.level_words("L4-L5", "") == "el espacio entre la cuarta y la quinta vértebras lumbares"
-    assert es.level_words("T12-L1", "") == "el espacio entre la duodécima vértebra torácica y la primera vértebra lumbar"
+    assert (
+        es.level_words("T12-L1", "") == "el espacio entre la duodécima vértebra torácica y la primera vértebra lumbar"
+    )
     assert es.level_words("C7", "") == "la séptima vértebra cervical"
 
 
@@ -266,13 +301,16 @@ def test_spanish_is_plain_for_patients():
         textstat.set_lang("en_US")
 
 
-@pytest.mark.parametrize("video, term", [
-    ("transforaminal-esi", "inyección epidural de esteroides"),
-    ("interlaminar-esi", "inyección epidural de esteroides"),
-    ("caudal-esi", "inyección epidural caudal de esteroides"),
-    ("medial-branch-block", "bloqueo de la rama medial"),
-    ("radiofrequency-ablation", "radiofrecuencia"),
-])
+@pytest.mark.parametrize(
+    "video, term",
+    [
+        ("transforaminal-esi", "inyección epidural de esteroides"),
+        ("interlaminar-esi", "inyección epidural de esteroides"),
+        ("caudal-esi", "inyección epidural caudal de esteroides"),
+        ("medial-branch-block", "bloqueo de la rama medial"),
+        ("radiofrequency-ablation", "radiofrecuencia"),
+    ],
+)
 def test_spanish_uses_the_terms_patients_meet(video, term):
     script = load_script(video, "es")
     assert term in (script.title + " " + " ".join(b.text for b in script.beats)).lower()
@@ -288,7 +326,9 @@ def test_spanish_pronunciation_lexicon_fixes_what_espeak_says_wrong():
         spoken = lexicon.spoken(f"La {entry['written']}.")
         run = subprocess.run(["espeak-ng", "-v", "es", "-q", "-x", spoken], capture_output=True, text=True, check=True)
         for fragment in entry["espeak"]:
-            assert fragment in run.stdout, f"{entry['written']!r} -> {spoken!r} -> {run.stdout.strip()} lacks {fragment}"
+            assert fragment in run.stdout, (
+                f"{entry['written']!r} -> {spoken!r} -> {run.stdout.strip()} lacks {fragment}"
+            )
 
 
 def test_list_json_shows_the_languages_of_every_video():

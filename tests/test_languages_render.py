@@ -22,11 +22,65 @@ ROOT = Path(__file__).resolve().parents[1]
 VIDEO = "transforaminal-esi"
 STEM = "transforaminal-esi-L4-L5-right-es-test"
 # common English words; none may appear in a Spanish video's captions, chapters or cards
-ENGLISH = {"the", "and", "with", "you", "your", "needle", "side", "left", "right", "view", "views", "pain", "nerve",
-           "root", "injection", "steroid", "doctor", "medicine", "risks", "relief", "problem", "where", "checking",
-           "vessel", "into", "from", "under", "after", "skin", "numbing", "getting", "ready", "what", "goes", "tip",
-           "bone", "this", "video", "education", "only", "ask", "which", "treatment", "of", "is", "in", "to", "for",
-           "position", "oblique", "true", "cranial", "caudal", "target", "afterwards", "main", "spread"}
+ENGLISH = {
+    "the",
+    "and",
+    "with",
+    "you",
+    "your",
+    "needle",
+    "side",
+    "left",
+    "right",
+    "view",
+    "views",
+    "pain",
+    "nerve",
+    "root",
+    "injection",
+    "steroid",
+    "doctor",
+    "medicine",
+    "risks",
+    "relief",
+    "problem",
+    "where",
+    "checking",
+    "vessel",
+    "into",
+    "from",
+    "under",
+    "after",
+    "skin",
+    "numbing",
+    "getting",
+    "ready",
+    "what",
+    "goes",
+    "tip",
+    "bone",
+    "this",
+    "video",
+    "education",
+    "only",
+    "ask",
+    "which",
+    "treatment",
+    "of",
+    "is",
+    "in",
+    "to",
+    "for",
+    "position",
+    "oblique",
+    "true",
+    "cranial",
+    "caudal",
+    "target",
+    "afterwards",
+    "main",
+    "spread",
+}
 
 
 def english_words(text: str) -> set[str]:
@@ -40,8 +94,9 @@ def built(tmp_path_factory):
 
     register()  # the test quality, as SPINE_CATALOG_PLUGINS=tests/test_catalog_plugin.py would
     out = tmp_path_factory.mktemp("spanish")
-    code = main(["render", VIDEO, "--lang", "es", "--quality", "test", "--described", "--output-dir", str(out),
-                 "--quiet"])
+    code = main(
+        ["render", VIDEO, "--lang", "es", "--quality", "test", "--described", "--output-dir", str(out), "--quiet"]
+    )
     assert code == 0
     return out
 
@@ -67,9 +122,18 @@ def _audio(path: Path) -> tuple[np.ndarray, int]:
 
 
 def test_the_spanish_render_writes_every_output(built, sidecar):
-    for name in (f"{STEM}.mp4", f"{STEM}.srt", f"{STEM}.vtt", f"{STEM}.descriptions.vtt", f"{STEM}.transcript.txt",
-                 f"{STEM}.transcript.html", f"{STEM}-described.mp4", f"{STEM}-described.srt", f"{STEM}-described.vtt",
-                 f"{STEM}-described.descriptions.vtt"):
+    for name in (
+        f"{STEM}.mp4",
+        f"{STEM}.srt",
+        f"{STEM}.vtt",
+        f"{STEM}.descriptions.vtt",
+        f"{STEM}.transcript.txt",
+        f"{STEM}.transcript.html",
+        f"{STEM}-described.mp4",
+        f"{STEM}-described.srt",
+        f"{STEM}-described.vtt",
+        f"{STEM}-described.descriptions.vtt",
+    ):
         assert (built / name).is_file(), name
     assert sidecar["lang"] == "es" and sidecar["inputs"]["voice"]["engine"] == "espeak"
     manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
@@ -131,8 +195,13 @@ def test_the_on_screen_cards_are_spanish():
         scene.setup()
         scene.construct()
     cards = " | ".join(shown)
-    for expected in ("Inyección epidural de esteroides transforaminal", "Dónde", "Riesgos principales",
-                     "Solo con fines educativos", "oblicua derecha"):
+    for expected in (
+        "Inyección epidural de esteroides transforaminal",
+        "Dónde",
+        "Riesgos principales",
+        "Solo con fines educativos",
+        "oblicua derecha",
+    ):
         assert expected in cards, expected
     assert not english_words(cards), f"English on screen: {english_words(cards)} in {cards}"
 
@@ -143,8 +212,9 @@ def test_the_described_version_is_longer_by_its_holds_only(built, sidecar):
     holds = sum(b["hold_s"] for b in described["beats"])
     assert holds > 1.0  # the pauses of a procedure video are too short for its descriptions
     plain_s = float(next(s for s in _probe(built / f"{STEM}.mp4")["streams"] if s["codec_type"] == "video")["duration"])
-    desc_s = float(next(s for s in _probe(built / f"{STEM}-described.mp4")["streams"]
-                        if s["codec_type"] == "video")["duration"])
+    desc_s = float(
+        next(s for s in _probe(built / f"{STEM}-described.mp4")["streams"] if s["codec_type"] == "video")["duration"]
+    )
     assert desc_s == pytest.approx(plain_s + holds, abs=1.5 / fps)
     # each beat starts later by exactly the holds before it
     shift = 0.0
@@ -159,8 +229,8 @@ def test_narration_sample_ranges_are_the_same_apart_from_the_holds(built, sideca
     described, _ = _audio(built / f"{STEM}-described.mp4")
     for a, b in zip(sidecar["beats"], sidecar["described"]["beats"]):
         n = int(a["speech_s"] * rate)
-        x = plain[int(a["start_s"] * rate):][:n]
-        y = described[int(b["start_s"] * rate):][:n]
+        x = plain[int(a["start_s"] * rate) :][:n]
+        y = described[int(b["start_s"] * rate) :][:n]
         assert len(x) == len(y) == n
         env = lambda s: np.abs(s).reshape(-1, rate // 100)[:, :].mean(axis=1) if len(s) >= rate // 100 else s
         k = (n // (rate // 100)) * (rate // 100)
@@ -174,11 +244,16 @@ def test_narration_sample_ranges_are_the_same_apart_from_the_holds(built, sideca
 
 def test_description_cues_lie_where_the_description_speech_is(built, sidecar):
     audio, rate = _audio(built / f"{STEM}-described.mp4")
-    narration = [(b["start_s"], b["start_s"] + p["speech_s"]) for p, b in zip(sidecar["beats"], sidecar["described"]["beats"])]
+    narration = [
+        (b["start_s"], b["start_s"] + p["speech_s"]) for p, b in zip(sidecar["beats"], sidecar["described"]["beats"])
+    ]
     text = (built / f"{STEM}-described.descriptions.vtt").read_text(encoding="utf-8")
-    cues = [(_seconds(a), _seconds(b)) for a, b in re.findall(r"(\d\d:\d\d:\d\d\.\d\d\d) --> (\d\d:\d\d:\d\d\.\d\d\d)", text)]
+    cues = [
+        (_seconds(a), _seconds(b))
+        for a, b in re.findall(r"(\d\d:\d\d:\d\d\.\d\d\d) --> (\d\d:\d\d:\d\d\.\d\d\d)", text)
+    ]
     assert len(cues) >= len(sidecar["beats"]) - 1
-    rms = lambda a, b: float(np.sqrt(np.mean(audio[int(a * rate): int(b * rate)] ** 2)))
+    rms = lambda a, b: float(np.sqrt(np.mean(audio[int(a * rate) : int(b * rate)] ** 2)))
     for start, end in cues:
         # never over the narration
         assert all(end <= ns + 1e-3 or start >= ne - 1e-3 for ns, ne in narration), (start, end)
@@ -188,7 +263,9 @@ def test_description_cues_lie_where_the_description_speech_is(built, sidecar):
     for (ns, ne), beat in zip(narration, sidecar["described"]["beats"]):
         if beat["description_start_s"] is not None:
             gap = rms(ne + 0.08, beat["description_start_s"] - 0.05)
-            assert gap < 0.2 * rms(beat["description_start_s"], beat["description_start_s"] + beat["description_s"]), beat
+            assert gap < 0.2 * rms(beat["description_start_s"], beat["description_start_s"] + beat["description_s"]), (
+                beat
+            )
     # the plain video's track has the same descriptions, in Spanish
     plain = (built / f"{STEM}.descriptions.vtt").read_text(encoding="utf-8")
     assert plain.startswith("WEBVTT")
@@ -227,10 +304,15 @@ def test_the_gallery_plays_spanish_captions_and_loads_the_descriptions(built):
             page.goto(url + "index.html")
             player = f"player-{STEM}"
             page.wait_for_function(f"() => document.getElementById('{player}').readyState >= 2", timeout=20_000)
-            page.evaluate(f"() => {{ const v = document.getElementById('{player}');"
-                          f" for (const t of v.textTracks) if (t.kind === 'descriptions') t.mode = 'hidden'; }}")
-            page.wait_for_function(f"""() => {{ const v = document.getElementById('{player}');
-                return [...v.textTracks].every(t => t.cues && t.cues.length > 0); }}""", timeout=20_000)
+            page.evaluate(
+                f"() => {{ const v = document.getElementById('{player}');"
+                f" for (const t of v.textTracks) if (t.kind === 'descriptions') t.mode = 'hidden'; }}"
+            )
+            page.wait_for_function(
+                f"""() => {{ const v = document.getElementById('{player}');
+                return [...v.textTracks].every(t => t.cues && t.cues.length > 0); }}""",
+                timeout=20_000,
+            )
             tracks = page.evaluate(f"""() => [...document.getElementById('{player}').textTracks].map(t => ({{
                 kind: t.kind, lang: t.language, mode: t.mode, cues: t.cues.length,
                 text: [...t.cues].map(c => c.text).join(' ') }}))""")
@@ -272,11 +354,14 @@ def test_the_gallery_lists_both_languages_and_filters_by_language(built, tmp_pat
         try:
             page = browser.new_page(viewport=LAPTOP)
             page.goto(url + "index.html")
-            options = page.evaluate("() => [...document.querySelectorAll('#filter-language option')]"
-                                    ".map(o => [o.value, o.textContent])")
+            options = page.evaluate(
+                "() => [...document.querySelectorAll('#filter-language option')].map(o => [o.value, o.textContent])"
+            )
             page.select_option("#filter-language", "es")
-            shown = page.evaluate("() => [...document.querySelectorAll('article.video-card')]"
-                                  ".filter(c => !c.hidden).map(c => c.dataset.id)")
+            shown = page.evaluate(
+                "() => [...document.querySelectorAll('article.video-card')]"
+                ".filter(c => !c.hidden).map(c => c.dataset.id)"
+            )
             total = page.evaluate("() => document.querySelectorAll('article.video-card').length")
         finally:
             browser.close()

@@ -29,8 +29,17 @@ class Overbooked(NarratedScene):
 def test_animations_past_the_budget_are_applied_without_frames():
     beat = SimpleNamespace(id="only", chapter="Only", text="One beat.")
     board = schedule("overbooked", [beat], [1.0], FPS, {})
-    with tempconfig({"pixel_width": 64, "pixel_height": 36, "frame_rate": FPS, "dry_run": True,
-                     "disable_caching": True, "write_to_movie": False, "background_color": palette.BACKGROUND}):
+    with tempconfig(
+        {
+            "pixel_width": 64,
+            "pixel_height": 36,
+            "frame_rate": FPS,
+            "dry_run": True,
+            "disable_caching": True,
+            "write_to_movie": False,
+            "background_color": palette.BACKGROUND,
+        }
+    ):
         scene = Overbooked(board)
         scene.render()
     assert scene.frames_written == board.beats[0].frames  # exactly the beat's frames

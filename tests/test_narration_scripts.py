@@ -39,8 +39,17 @@ from spine.procedures.catalog import PROCEDURE_ORDER
 
 PROCEDURES = PROCEDURE_ORDER  # the catalog's own list: one home for the eleven names
 
-CHAPTERS = {"Title", "Position", "The problem", "The views", "The needle", "Confirmation",
-            "The medicine", "After", "Education only"}
+CHAPTERS = {
+    "Title",
+    "Position",
+    "The problem",
+    "The views",
+    "The needle",
+    "Confirmation",
+    "The medicine",
+    "After",
+    "Education only",
+}
 
 # The storyboard: (beat id, chapter). Procedure-specific beats are inserted below.
 STORYBOARD = (
@@ -72,8 +81,21 @@ EXTRA_BEATS = {
 }
 EXTRA_CHAPTERS = {"vascular": {"Confirmation"}, "stimulation": {"Confirmation"}}
 
-ALLOWED_FIELDS = {"level", "side", "level_words", "region_words", "limb", "root", "pain_area", "nerves", "needle",
-                  "medication", "volume", "position", "contrast_pattern_words"}
+ALLOWED_FIELDS = {
+    "level",
+    "side",
+    "level_words",
+    "region_words",
+    "limb",
+    "root",
+    "pain_area",
+    "nerves",
+    "needle",
+    "medication",
+    "volume",
+    "position",
+    "contrast_pattern_words",
+}
 # Fields that only some procedures' code supplies.
 FIELD_ONLY_FOR = {
     "root": {"transforaminal-esi", "selective-nerve-root-block", "interlaminar-esi"},
@@ -107,20 +129,76 @@ PLAIN_CONTEXT = {
 
 # Medical names the videos say and explain; they do not count against the reading level.
 MEDICAL_NAMES = (
-    "interlaminar", "transforaminal", "epidural", "foramen", "foramina", "vertebrae", "vertebra",
-    "vertebral", "sacroiliac", "sacrum", "sacral hiatus", "sacral", "coccyx", "tailbone",
-    "fluoroscopy", "contrast dye", "contrast", "corticosteroid", "steroid", "steroids",
-    "dexamethasone", "lidocaine", "bupivacaine", "anesthetic", "radiofrequency ablation",
-    "radiofrequency", "ablation", "medial branch", "discography", "vertebroplasty", "kyphoplasty",
-    "osteoporosis", "manometry", "pedicle", "pedicles", "nucleus", "arthrogram", "arthritis",
-    "inflammation", "paralysis", "infection", "Scotty dog", "spinal cord stimulator",
-    "stimulator", "stimulation", "complex regional pain syndrome", "CRPS", "MRI", "FDA",
-    "facet", "selective nerve root block", "caudal", "cement", "PMMA", "antibiotic",
-    "diagnostic", "degrees Celsius", "digital subtraction", "transverse process",
-    "ligamentum flavum", "multifidus", "millimeters", "milliliters", "centimeters", "hertz", "embolism",
+    "interlaminar",
+    "transforaminal",
+    "epidural",
+    "foramen",
+    "foramina",
+    "vertebrae",
+    "vertebra",
+    "vertebral",
+    "sacroiliac",
+    "sacrum",
+    "sacral hiatus",
+    "sacral",
+    "coccyx",
+    "tailbone",
+    "fluoroscopy",
+    "contrast dye",
+    "contrast",
+    "corticosteroid",
+    "steroid",
+    "steroids",
+    "dexamethasone",
+    "lidocaine",
+    "bupivacaine",
+    "anesthetic",
+    "radiofrequency ablation",
+    "radiofrequency",
+    "ablation",
+    "medial branch",
+    "discography",
+    "vertebroplasty",
+    "kyphoplasty",
+    "osteoporosis",
+    "manometry",
+    "pedicle",
+    "pedicles",
+    "nucleus",
+    "arthrogram",
+    "arthritis",
+    "inflammation",
+    "paralysis",
+    "infection",
+    "Scotty dog",
+    "spinal cord stimulator",
+    "stimulator",
+    "stimulation",
+    "complex regional pain syndrome",
+    "CRPS",
+    "MRI",
+    "FDA",
+    "facet",
+    "selective nerve root block",
+    "caudal",
+    "cement",
+    "PMMA",
+    "antibiotic",
+    "diagnostic",
+    "degrees Celsius",
+    "digital subtraction",
+    "transverse process",
+    "ligamentum flavum",
+    "multifidus",
+    "millimeters",
+    "milliliters",
+    "centimeters",
+    "hertz",
+    "embolism",
 )
-_NAME_RE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(MEDICAL_NAMES, key=len, reverse=True))
-                      + r")\b", re.IGNORECASE)
+_NAME_RE = re.compile(
+    r"\b(?:" + "|".join(re.escape(n) for n in sorted(MEDICAL_NAMES, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
 _NOTATION_RE = re.compile(r"\b[CTLS]\d{1,2}(?:\s?[-–]\s?[CTLS]?\d{1,2})?\b|\bmL\b|°C|\bHz\b|\bpsi\b")
 
 
@@ -238,7 +316,7 @@ def test_descriptions_read_at_grade_8_or_lower(video):
 def test_reading_grade_is_at_most_8(video):
     """Every script, the overview and the atlas included, at every technique its videos speak."""
     script = load_script(video)
-    for technique in (techniques(video) if video in PROCEDURES else [None]):
+    for technique in techniques(video) if video in PROCEDURES else [None]:
         grade = reading_grade(script, technique)
         assert grade <= MAX_GRADE, f"{video} ({technique}): Flesch-Kincaid grade {grade:.1f}"
 
@@ -251,9 +329,12 @@ def test_variants_name_the_procedures_techniques(script):
 
 
 # Words that place pain or a step in another part of the spine than the request's.
-ELSEWHERE = {"cervical": r"lower back|\blegs?\b|\bchest\b|\bbelly\b",
-             "thoracic": r"\bneck\b|lower back|\barms?\b|\blegs?\b",
-             "lumbar": r"\bneck\b|\barms?\b|\bchest\b", "s1": r"\bneck\b|\barms?\b|\bchest\b"}
+ELSEWHERE = {
+    "cervical": r"lower back|\blegs?\b|\bchest\b|\bbelly\b",
+    "thoracic": r"\bneck\b|lower back|\barms?\b|\blegs?\b",
+    "lumbar": r"\bneck\b|\barms?\b|\bchest\b",
+    "s1": r"\bneck\b|\barms?\b|\bchest\b",
+}
 
 
 def test_each_region_hears_and_sees_only_its_own_region(script):
@@ -324,9 +405,11 @@ def test_vascular_beats_match_the_procedure_data():
     from spine.procedures.catalog import procedure
     from spine.procedures.schema import EPIDURAL_APPROACHES
 
-    injected = {v for v in PROCEDURES
-                if any(t.approach in EPIDURAL_APPROACHES and t.approach != "epidural_lead"
-                       for t in procedure(v).techniques)}
+    injected = {
+        v
+        for v in PROCEDURES
+        if any(t.approach in EPIDURAL_APPROACHES and t.approach != "epidural_lead" for t in procedure(v).techniques)
+    }
     assert injected == VASCULAR_CHECK
 
 
@@ -341,8 +424,9 @@ def test_radiofrequency_stimulation_and_lesion_numbers():
 def test_no_advice(script):
     for beat in script.beats:
         for text in [beat.text] + [t for _, t in beat.variants]:
-            assert not re.search(r"\byou should\b|\byou must\b|\byou need to\b", text, re.IGNORECASE), \
+            assert not re.search(r"\byou should\b|\byou must\b|\byou need to\b", text, re.IGNORECASE), (
                 f"{script.video}/{beat.id}: {text}"
+            )
 
 
 def filled_at(video: str, level: str, side: str | None = "right") -> Script:
@@ -367,8 +451,7 @@ def test_cervical_transforaminal_warns_and_names_dexamethasone():
 
 # -- issue 14: clinically right words ---------------------------------------------------------------
 
-FDA_SENTENCE = ("The FDA warns that, very rarely, epidural steroids cause loss of vision, stroke, paralysis, "
-                "or death.")
+FDA_SENTENCE = "The FDA warns that, very rarely, epidural steroids cause loss of vision, stroke, paralysis, or death."
 # Videos where a steroid goes (or may go) into the epidural space: the same FDA 2014 sentence in each.
 EPIDURAL_STEROID = ("interlaminar-esi", "transforaminal-esi", "caudal-esi", "selective-nerve-root-block")
 # Videos whose medicine includes a steroid: the common short effects patients notice.
@@ -399,9 +482,23 @@ def test_steroid_videos_name_the_common_short_effects_and_the_rare_serious_ones(
 
 
 # Where the root's pain goes: its dermatome (clinical words a reviewer checks against the literature).
-DERMATOME = {"C4": "shoulder", "C5": "shoulder", "C6": "thumb", "C7": "middle finger", "C8": "little finger",
-             "T1": "inner side of the arm", "T4": "chest", "T10": "navel", "T12": "groin", "L1": "groin",
-             "L2": "thigh", "L3": "front of the thigh", "L4": "shin", "L5": "top of the foot", "S1": "sole"}
+DERMATOME = {
+    "C4": "shoulder",
+    "C5": "shoulder",
+    "C6": "thumb",
+    "C7": "middle finger",
+    "C8": "little finger",
+    "T1": "inner side of the arm",
+    "T4": "chest",
+    "T10": "navel",
+    "T12": "groin",
+    "L1": "groin",
+    "L2": "thigh",
+    "L3": "front of the thigh",
+    "L4": "shin",
+    "L5": "top of the foot",
+    "S1": "sole",
+}
 
 
 @pytest.mark.parametrize("video", ["transforaminal-esi", "selective-nerve-root-block", "interlaminar-esi"])
@@ -448,8 +545,10 @@ def test_medial_branch_words_follow_the_plan_at_every_joint():
     assert {n.target for n in plan_needle("medial-branch-block", "T6-T7", "left").needles} == {"tp_superolateral"}
     c7t1 = filled_at("medial-branch-block", "C7-T1")
     assert "C7 and C8 medial branch nerves" in c7t1.beat("where").text
-    assert [n.target for n in plan_needle("medial-branch-block", "C7-T1", "left").needles] == \
-        ["pillar_waist", "tp_superolateral"]
+    assert [n.target for n in plan_needle("medial-branch-block", "C7-T1", "left").needles] == [
+        "pillar_waist",
+        "tp_superolateral",
+    ]
 
 
 def test_stimulator_words_state_the_planned_entry_angle():
@@ -517,14 +616,22 @@ def test_a_misspelt_or_missing_technique_is_a_clear_error(tmp_path):
     from voiceover.scripts import ScriptError, _parse
 
     path = tmp_path / "transforaminal-esi.yaml"
-    path.write_text("title: T\nbeats:\n  - id: title\n    chapter: Title\n    text:\n"
-                    "      lumber: Low back words.\n      cervical: Neck words.\n", encoding="utf-8")
+    path.write_text(
+        "title: T\nbeats:\n  - id: title\n    chapter: Title\n    text:\n"
+        "      lumber: Low back words.\n      cervical: Neck words.\n",
+        encoding="utf-8",
+    )
     script = _parse(path, "transforaminal-esi", "en")
     context = narration_context(procedure("transforaminal-esi"), "L4-L5", "right")
-    with pytest.raises(ScriptError, match=r"unknown technique\(s\) lumber; this video's techniques: lumbar, s1, thoracic, cervical"):
+    with pytest.raises(
+        ScriptError, match=r"unknown technique\(s\) lumber; this video's techniques: lumbar, s1, thoracic, cervical"
+    ):
         script.filled(context)
-    path.write_text("title: T\nbeats:\n  - id: title\n    chapter: Title\n    text:\n"
-                    "      lumbar: Low back words.\n      cervical: Neck words.\n", encoding="utf-8")
+    path.write_text(
+        "title: T\nbeats:\n  - id: title\n    chapter: Title\n    text:\n"
+        "      lumbar: Low back words.\n      cervical: Neck words.\n",
+        encoding="utf-8",
+    )
     script = _parse(path, "transforaminal-esi", "en")
     with pytest.raises(ScriptError, match="beat 'title' has no words for technique 's1'"):
         script.filled(narration_context(procedure("transforaminal-esi"), "S1", "right"))

@@ -23,15 +23,37 @@ pytestmark = pytest.mark.render
 
 def render(tmp, jobs: int) -> subprocess.CompletedProcess:
     env = dict(os.environ, SPINE_CATALOG_PLUGINS=str(PLUGIN), SPINE_CACHE_DIR=str(tmp / f"cache-j{jobs}"))
-    return subprocess.run([sys.executable, str(ROOT / "render.py"), "render", "catalog-test", "--quality", "test",
-                           "--voice", "espeak", "-j", str(jobs), "--output-dir", str(tmp / f"out-j{jobs}")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "render.py"),
+            "render",
+            "catalog-test",
+            "--quality",
+            "test",
+            "--voice",
+            "espeak",
+            "-j",
+            str(jobs),
+            "--output-dir",
+            str(tmp / f"out-j{jobs}"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def audio_samples_md5(path) -> str:
     """md5 of the decoded audio samples (16-bit PCM), not of the encoded packets."""
-    return subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-f", "md5", "-"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-f", "md5", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def test_two_processes_draw_the_frames_and_sound_of_one(tmp_path):
@@ -64,8 +86,15 @@ def test_a_held_frame_converted_once_encodes_to_the_same_bytes(tmp_path):
 
     rng = np.random.default_rng(7)
     pictures = [np.ascontiguousarray(rng.integers(0, 256, (36, 64, 4), dtype=np.uint8)) for _ in range(3)]
-    spec = VideoEncoderSpec("mp4", "libx264", "yuv420p", 64, 36, Fraction(10),
-                            tuple((k, str(v)) for k, v in {**SEGMENT_ENCODER_OPTIONS, "preset": "medium"}.items()))
+    spec = VideoEncoderSpec(
+        "mp4",
+        "libx264",
+        "yuv420p",
+        64,
+        36,
+        Fraction(10),
+        tuple((k, str(v)) for k, v in {**SEGMENT_ENCODER_OPTIONS, "preset": "medium"}.items()),
+    )
 
     def segment(encoder_class, name: str) -> bytes:
         encoder = encoder_class(target=tmp_path / name, spec=spec)

@@ -26,7 +26,8 @@ def output(tmp_path_factory) -> Path:
     directory = build_fixture_output(tmp_path_factory.mktemp("player") / "output")
     # an audio-description track beside one video: the player offers it
     (directory / f"{STEM}.descriptions.vtt").write_text(
-        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nA title card.\n", encoding="utf-8")
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nA title card.\n", encoding="utf-8"
+    )
     gallery.write_gallery(directory)
     return directory
 
@@ -39,8 +40,12 @@ def browser(tmp_path_factory):
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
-            headless=True, args=CHROMIUM_ARGS, viewport=LAPTOP)
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=LAPTOP,
+        )
         try:
             yield context
         finally:
@@ -67,8 +72,11 @@ def test_the_gallery_writes_a_player_page_per_video_with_tracks_and_an_embed_sni
         assert (output / "player" / f"{stem}.html").is_file()
     player = parse(output / "player" / f"{STEM}.html")
     kinds = {t["kind"]: t["src"] for t in player.find("track")}
-    assert kinds == {"captions": f"../{STEM}.vtt", "descriptions": f"../{STEM}.descriptions.vtt",
-                     "chapters": f"{STEM}.chapters.vtt"}
+    assert kinds == {
+        "captions": f"../{STEM}.vtt",
+        "descriptions": f"../{STEM}.descriptions.vtt",
+        "chapters": f"{STEM}.chapters.vtt",
+    }
     chapters = (output / "player" / f"{STEM}.chapters.vtt").read_text()
     assert "the-needle\n00:00:02.000 --> 00:00:03.400\nThe needle" in chapters
     assert len(player.find("textarea", id="snippet")) == 1
@@ -88,18 +96,26 @@ def test_a_chapter_deep_link_seeks_the_player_and_nothing_outside_the_folder_is_
     assert current_time(page) == 0
     page.click("a#chapter-the-needle")  # follows href="#chapter=the-needle"
     assert page.url.endswith("#chapter=the-needle")
-    wait_for(page, "() => Math.abs(document.getElementById('player').currentTime - 2.0) < 0.05",
-             "the player is at 'The needle' (2.0 s)")
+    wait_for(
+        page,
+        "() => Math.abs(document.getElementById('player').currentTime - 2.0) < 0.05",
+        "the player is at 'The needle' (2.0 s)",
+    )
     assert page.get_attribute("a#chapter-the-needle", "aria-current") == "true"
 
     # a link that arrives with the address (an embed, an email) seeks too: #chapter= and #t=
     page.goto(url + "#chapter=who-does-them")
     page.reload()
-    wait_for(page, "() => Math.abs(document.getElementById('player').currentTime - 3.4) < 0.05",
-             "the player is at 'Who does them' (3.4 s)")
+    wait_for(
+        page,
+        "() => Math.abs(document.getElementById('player').currentTime - 3.4) < 0.05",
+        "the player is at 'Who does them' (3.4 s)",
+    )
     page.goto(url + "#t=1.5")
     page.reload()
-    wait_for(page, "() => Math.abs(document.getElementById('player').currentTime - 1.5) < 0.05", "the player is at 1.5 s")
+    wait_for(
+        page, "() => Math.abs(document.getElementById('player').currentTime - 1.5) < 0.05", "the player is at 1.5 s"
+    )
 
     folder = output.resolve().as_uri() + "/"
     outside = [u for u in page.requests if not u.startswith(folder) and not u.startswith("data:")]

@@ -29,8 +29,14 @@ pytestmark = pytest.mark.render
 # beat a procedure video has (vascular check, manometry, double block, stimulation and burn, steering
 # the lead, cement and balloon). Every beat of all eleven is also run to its end state, without
 # encoding, by tests/test_labels.py, and each needle drawing is checked below.
-RENDERED = ["transforaminal-esi", "discography", "medial-branch-block", "radiofrequency-ablation",
-            "spinal-cord-stimulator-trial", "vertebroplasty"]
+RENDERED = [
+    "transforaminal-esi",
+    "discography",
+    "medial-branch-block",
+    "radiofrequency-ablation",
+    "spinal-cord-stimulator-trial",
+    "vertebroplasty",
+]
 
 
 def _script_ids(name: str) -> list[str]:
@@ -45,9 +51,25 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     only = [a for name in RENDERED for a in ("--only", name)]
     catalog = out.parent / f"{out.name}-catalog.yaml"  # the English defaults only (catalog.yaml adds Spanish)
     catalog.write_text("include_defaults: true\nvariants: []\n", encoding="utf-8")
-    proc = run_cli("all", "--quality", "test", "--voice", "espeak", "-j", "2", "--no-gallery", "--catalog", str(catalog),
-                   "--output-dir", str(out), "--cache-dir", str(cache), "--quiet", *only,
-                   env={"SPINE_CATALOG_PLUGINS": "tests/test_catalog_plugin.py"})  # registers the test quality
+    proc = run_cli(
+        "all",
+        "--quality",
+        "test",
+        "--voice",
+        "espeak",
+        "-j",
+        "2",
+        "--no-gallery",
+        "--catalog",
+        str(catalog),
+        "--output-dir",
+        str(out),
+        "--cache-dir",
+        str(cache),
+        "--quiet",
+        *only,
+        env={"SPINE_CATALOG_PLUGINS": "tests/test_catalog_plugin.py"},
+    )  # registers the test quality
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     found = {}
     for name in RENDERED:
@@ -59,8 +81,22 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 def probe(mp4: Path) -> dict:
     """ffprobe's streams, format and chapters of ``mp4``."""
-    out = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", "-show_streams",
-                          "-show_format", str(mp4)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_chapters",
+            "-show_streams",
+            "-show_format",
+            str(mp4),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -98,8 +134,12 @@ def test_spoken_audio_and_captions(rendered, name):
     audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
     assert audio and audio[0]["codec_name"] == "aac"
     duration = float(info["format"]["duration"])
-    stats = subprocess.run(["ffmpeg", "-v", "info", "-nostats", "-i", str(mp4), "-map", "0:a", "-af", "volumedetect",
-                            "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    stats = subprocess.run(
+        ["ffmpeg", "-v", "info", "-nostats", "-i", str(mp4), "-map", "0:a", "-af", "volumedetect", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     mean_db = float(re.search(r"mean_volume: (-?[\d.]+) dB", stats).group(1))
     assert mean_db > -40.0, f"{name}: audio is near silent ({mean_db} dB)"
     srt = mp4.with_suffix(".srt").read_text(encoding="utf-8")
@@ -110,9 +150,19 @@ def test_spoken_audio_and_captions(rendered, name):
     assert mp4.with_suffix(".vtt").exists()
 
 
-@pytest.mark.parametrize("name", ["transforaminal-esi", "facet-joint-injection", "discography",
-                                  "spinal-cord-stimulator-trial", "medial-branch-block",
-                                  "si-joint-injection", "caudal-esi", "vertebroplasty"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "transforaminal-esi",
+        "facet-joint-injection",
+        "discography",
+        "spinal-cord-stimulator-trial",
+        "medial-branch-block",
+        "si-joint-injection",
+        "caudal-esi",
+        "vertebroplasty",
+    ],
+)
 def test_needle_on_illustration_ends_at_the_projected_tip(name):
     from spine.anatomy.model import SpineModel
     from scenes.kit.procedure_blocks import DevicePath
@@ -142,7 +192,9 @@ def test_needle_on_illustration_ends_at_the_projected_tip(name):
     # the drawing and the needle share one mapping: a landmark drawn from the view lands where
     # the fitted mobject put it (drawing scaled about the fit's centre)
     lo, hi = fitted.mobject.get_corner(np.array([-1, -1, 0])), fitted.mobject.get_corner(np.array([1, 1, 0]))
-    assert np.all(lo[:2] >= fitted.center[:2] - np.array([3.2, 3.0])) and np.all(hi[:2] <= fitted.center[:2] + np.array([3.2, 3.0]))
+    assert np.all(lo[:2] >= fitted.center[:2] - np.array([3.2, 3.0])) and np.all(
+        hi[:2] <= fitted.center[:2] + np.array([3.2, 3.0])
+    )
 
 
 def test_scene_has_a_method_for_every_beat_of_every_procedure_script():

@@ -26,8 +26,20 @@ from spine.procedures.catalog import (
 from spine.procedures.schema import CONTRAST_PATTERNS
 from tests.conftest import run_cli
 
-CONTEXT_FIELDS = {"level", "side", "level_words", "region_words", "root", "pain_area", "nerves", "needle",
-                  "medication", "volume", "position", "contrast_pattern_words"}
+CONTEXT_FIELDS = {
+    "level",
+    "side",
+    "level_words",
+    "region_words",
+    "root",
+    "pain_area",
+    "nerves",
+    "needle",
+    "medication",
+    "volume",
+    "position",
+    "contrast_pattern_words",
+}
 
 
 def test_all_eleven_load_in_order():
@@ -35,32 +47,52 @@ def test_all_eleven_load_in_order():
     assert len(PROCEDURE_ORDER) == 11
 
 
-@pytest.mark.parametrize("name, levels", [
-    ("interlaminar-esi", ["C6-C7", "C7-T1", "T1-T2", "T6-T7", "L4-L5", "L5-S1"]),
-    ("transforaminal-esi", ["C3-C4", "C5-C6", "C7-T1", "T1-T2", "T6-T7", "T12-L1", "L1-L2", "L4-L5", "L5-S1", "S1"]),
-    ("selective-nerve-root-block", ["C3-C4", "C7-T1", "T1-T2", "T7-T8", "T12-L1", "L5-S1", "S1"]),
-    ("caudal-esi", ["S5"]),
-    ("facet-joint-injection", ["C2-C3", "T6-T7", "L5-S1"]),
-    ("medial-branch-block", ["C2-C3", "C6-C7", "C7-T1", "T1-T2", "T6-T7", "T11-T12", "T12-L1", "L1-L2", "L5-S1"]),
-    ("radiofrequency-ablation", ["C2-C3", "C7-T1", "T1-T2", "T6-T7", "T12-L1", "L1-L2", "L5-S1"]),
-    ("si-joint-injection", ["S2"]),
-    ("discography", ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]),
-    ("vertebroplasty", ["T5", "T12", "L1", "L5"]),
-    ("spinal-cord-stimulator-trial", ["T12-L1", "L1-L2", "L2-L3"]),
-])
+@pytest.mark.parametrize(
+    "name, levels",
+    [
+        ("interlaminar-esi", ["C6-C7", "C7-T1", "T1-T2", "T6-T7", "L4-L5", "L5-S1"]),
+        (
+            "transforaminal-esi",
+            ["C3-C4", "C5-C6", "C7-T1", "T1-T2", "T6-T7", "T12-L1", "L1-L2", "L4-L5", "L5-S1", "S1"],
+        ),
+        ("selective-nerve-root-block", ["C3-C4", "C7-T1", "T1-T2", "T7-T8", "T12-L1", "L5-S1", "S1"]),
+        ("caudal-esi", ["S5"]),
+        ("facet-joint-injection", ["C2-C3", "T6-T7", "L5-S1"]),
+        ("medial-branch-block", ["C2-C3", "C6-C7", "C7-T1", "T1-T2", "T6-T7", "T11-T12", "T12-L1", "L1-L2", "L5-S1"]),
+        ("radiofrequency-ablation", ["C2-C3", "C7-T1", "T1-T2", "T6-T7", "T12-L1", "L1-L2", "L5-S1"]),
+        ("si-joint-injection", ["S2"]),
+        ("discography", ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]),
+        ("vertebroplasty", ["T5", "T12", "L1", "L5"]),
+        ("spinal-cord-stimulator-trial", ["T12-L1", "L1-L2", "L2-L3"]),
+    ],
+)
 def test_allowed_levels_include(name, levels):
     allowed = load_procedures()[name].allowed_levels
     for level in levels:
         assert level in allowed
 
 
-@pytest.mark.parametrize("name, level", [
-    ("interlaminar-esi", "C5-C6"), ("interlaminar-esi", "C3-C4"), ("facet-joint-injection", "C1-C2"),
-    ("caudal-esi", "L3"), ("caudal-esi", "L5-S1"), ("si-joint-injection", "L4-L5"), ("discography", "C1-C2"),
-    ("discography", "C5-C6"), ("vertebroplasty", "T4"), ("vertebroplasty", "C3"), ("vertebroplasty", "S1"),
-    ("transforaminal-esi", "C1-C2"), ("transforaminal-esi", "C2-C3"), ("spinal-cord-stimulator-trial", "L4-L5"),
-    ("medial-branch-block", "C1-C2"), ("radiofrequency-ablation", "C1-C2"),
-])
+@pytest.mark.parametrize(
+    "name, level",
+    [
+        ("interlaminar-esi", "C5-C6"),
+        ("interlaminar-esi", "C3-C4"),
+        ("facet-joint-injection", "C1-C2"),
+        ("caudal-esi", "L3"),
+        ("caudal-esi", "L5-S1"),
+        ("si-joint-injection", "L4-L5"),
+        ("discography", "C1-C2"),
+        ("discography", "C5-C6"),
+        ("vertebroplasty", "T4"),
+        ("vertebroplasty", "C3"),
+        ("vertebroplasty", "S1"),
+        ("transforaminal-esi", "C1-C2"),
+        ("transforaminal-esi", "C2-C3"),
+        ("spinal-cord-stimulator-trial", "L4-L5"),
+        ("medial-branch-block", "C1-C2"),
+        ("radiofrequency-ablation", "C1-C2"),
+    ],
+)
 def test_never_done_levels_are_not_allowed(name, level):
     assert level not in load_procedures()[name].allowed_levels
 
@@ -88,8 +120,10 @@ def test_medial_branch_nerves_follow_the_reference_table():
         assert [n.name for n in table["C2-C3"]] == ["third occipital nerve"]
         ctx = narration_context(load_procedures()[name], "L4-L5", "left")
         assert ctx["nerves"] == "the L3 and L4 medial branch nerves"
-        assert narration_context(load_procedures()[name], "L5-S1", "left")["nerves"] == \
-            "the L4 medial branch and the L5 dorsal ramus"
+        assert (
+            narration_context(load_procedures()[name], "L5-S1", "left")["nerves"]
+            == "the L4 medial branch and the L5 dorsal ramus"
+        )
 
 
 def test_confirmation_and_safety_rules():
@@ -124,7 +158,7 @@ def test_views_map_onto_carm_poses():
     for proc in load_procedures().values():
         for tech in proc.techniques:
             for view in tech.views:
-                for side in (("left", "right") if proc.sided else (None,)):
+                for side in ("left", "right") if proc.sided else (None,):
                     pose = view.pose(tech.levels[0], side)
                     assert -45 <= pose.tilt_deg <= 45
 
@@ -187,7 +221,11 @@ FORBIDDEN = [
     (["transforaminal-esi", "--level", "T13"], "T1–T12", ["C3-C4 to L5-S1", "S1"]),
     (["transforaminal-esi", "--level", "C2-C3"], "does not show it yet", ["C3-C4 to L5-S1", "S1"]),
     (["vertebroplasty", "--level", "C3"], "is done at C3, but this catalog does not show it yet", ["T5 to L5"]),
-    (["discography", "--level", "T6-T7"], "is done at T6-T7, but this catalog does not show it yet", ["L1-L2 to L5-S1"]),
+    (
+        ["discography", "--level", "T6-T7"],
+        "is done at T6-T7, but this catalog does not show it yet",
+        ["L1-L2 to L5-S1"],
+    ),
     (["spinal-cord-stimulator-trial", "--level", "L4-L5"], "T12-L1", ["T12-L1, L1-L2, L2-L3"]),
     (["medial-branch-block", "--level", "L4"], "not named by L4", ["C2-C3 to L5-S1"]),
     (["caudal-esi", "--side", "left"], "no side", []),
@@ -223,6 +261,7 @@ def test_plan_needle_refuses_like_the_cli():
 
 # -- broken copies -------------------------------------------------------------------------------
 
+
 def _broken(tmp_path, name, edit):
     data = yaml.safe_load((DATA_DIR / f"{name}.yaml").read_text())
     edit(data)
@@ -243,23 +282,47 @@ BROKEN = [
     ("caudal-esi", lambda d: d["techniques"][0]["confirmation"].update(contrast_live=False), "live contrast"),
     ("caudal-esi", lambda d: d["techniques"][0]["needle"].update(gauge=22), "'22-gauge'"),
     ("caudal-esi", lambda d: d["techniques"][0]["confirmation"].update(contrast="smoke"), "contrast"),
-    ("interlaminar-esi", lambda d: d["techniques"][0].update(levels=["C5-C6..T1-T2"]),
-     "advised_against names allowed level(s) C5-C6"),
+    (
+        "interlaminar-esi",
+        lambda d: d["techniques"][0].update(levels=["C5-C6..T1-T2"]),
+        "advised_against names allowed level(s) C5-C6",
+    ),
     ("interlaminar-esi", lambda d: d["techniques"][2].update(levels=["L4"]), "done at interspaces"),
-    ("transforaminal-esi", lambda d: _technique(d, "cervical")["medication"]["drugs"].append(
-        {"name": "triamcinolone", "role": "steroid", "particulate": True}), "never particulate steroid"),
+    (
+        "transforaminal-esi",
+        lambda d: _technique(d, "cervical")["medication"]["drugs"].append(
+            {"name": "triamcinolone", "role": "steroid", "particulate": True}
+        ),
+        "never particulate steroid",
+    ),
     ("discography", lambda d: d["techniques"][0]["confirmation"].pop("manometry"), "needs manometry"),
     ("medial-branch-block", lambda d: d["nerve_table"].pop("L4-L5"), "nerve_table has no nerves for joint(s) L4-L5"),
     ("radiofrequency-ablation", lambda d: d["common"]["confirmation"].pop("stimulation"), "stimulation test"),
-    ("vertebroplasty", lambda d: d["techniques"][0].update(levels=["T4..T12"]), "not_covered names allowed level(s) T4"),
-    ("vertebroplasty", lambda d: d["not_done"].append({"levels": ["T2"], "reason": "x"}),
-     "not_covered names level(s) T2 already in not_done"),
-    ("caudal-esi", lambda d: d["techniques"][0]["medication"]["drugs"][0].pop("particulate"),
-     "must say particulate: true or false"),
-    ("caudal-esi", lambda d: d["techniques"][0]["medication"]["drugs"][0].update(name="prednisolone"),
-     "unknown steroid 'prednisolone'"),
-    ("spinal-cord-stimulator-trial", lambda d: d["techniques"][0]["views"][1].update(view="oblique"),
-     "needs oblique_deg and side"),
+    (
+        "vertebroplasty",
+        lambda d: d["techniques"][0].update(levels=["T4..T12"]),
+        "not_covered names allowed level(s) T4",
+    ),
+    (
+        "vertebroplasty",
+        lambda d: d["not_done"].append({"levels": ["T2"], "reason": "x"}),
+        "not_covered names level(s) T2 already in not_done",
+    ),
+    (
+        "caudal-esi",
+        lambda d: d["techniques"][0]["medication"]["drugs"][0].pop("particulate"),
+        "must say particulate: true or false",
+    ),
+    (
+        "caudal-esi",
+        lambda d: d["techniques"][0]["medication"]["drugs"][0].update(name="prednisolone"),
+        "unknown steroid 'prednisolone'",
+    ),
+    (
+        "spinal-cord-stimulator-trial",
+        lambda d: d["techniques"][0]["views"][1].update(view="oblique"),
+        "needs oblique_deg and side",
+    ),
 ]
 
 

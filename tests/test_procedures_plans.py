@@ -15,11 +15,12 @@ from spine.procedures.planner import get_model, plan_needle
 from spine.procedures.validator import depth_inside, distance_to_solid, segment_clearance, validate
 from tests.conftest import run_cli
 
+
 def _combos():
     out = []
     for name, proc in load_procedures().items():
         for level in proc.allowed_levels:
-            for side in (("left", "right") if proc.sided else (None,)):
+            for side in ("left", "right") if proc.sided else (None,):
                 out.append(pytest.param(name, level, side, id=f"{name}-{level}-{side or 'midline'}"))
     return out
 
@@ -109,6 +110,7 @@ def test_rfa_cannula_lies_along_the_nerve_at_the_l5_groove(level):
 
 # -- the validator catches bad plans --------------------------------------------------------------
 
+
 def _moved(plan, **changes):
     needle = dataclasses.replace(plan.needles[0], **changes)
     return dataclasses.replace(plan, needles=(needle,) + plan.needles[1:], checks=())
@@ -173,6 +175,7 @@ def test_validator_catches_an_oblique_outside_the_range():
 
 # -- geometry -------------------------------------------------------------------------------------
 
+
 def _brute_distance(solid, p, n=120000, seed=3):
     rng = np.random.default_rng(seed)
     d = rng.normal(size=(n, 3))
@@ -182,12 +185,16 @@ def _brute_distance(solid, p, n=120000, seed=3):
     return float(np.min(np.linalg.norm(surface - p, axis=1)))
 
 
-@pytest.mark.parametrize("solid", [
-    Ellipsoid(np.zeros(3), rotation_xyz(20, 35, -10), (8, 3, 12)),
-    Cylinder(np.zeros(3), rotation_xyz(-15, 5, 40), (6, 3), 15),
-    Box(np.zeros(3), rotation_xyz(10, 20, 30), (4, 6, 9)),
-    Capsule.between([0, 0, -10], [2, 3, 10], 2.5),
-], ids=["ellipsoid", "cylinder", "box", "capsule"])
+@pytest.mark.parametrize(
+    "solid",
+    [
+        Ellipsoid(np.zeros(3), rotation_xyz(20, 35, -10), (8, 3, 12)),
+        Cylinder(np.zeros(3), rotation_xyz(-15, 5, 40), (6, 3), 15),
+        Box(np.zeros(3), rotation_xyz(10, 20, 30), (4, 6, 9)),
+        Capsule.between([0, 0, -10], [2, 3, 10], 2.5),
+    ],
+    ids=["ellipsoid", "cylinder", "box", "capsule"],
+)
 def test_distances_match_brute_force(solid):
     rng = np.random.default_rng(7)
     pts = rng.uniform(-25, 25, size=(5, 3))
@@ -198,8 +205,8 @@ def test_distances_match_brute_force(solid):
         assert brute - 0.1 <= d <= brute + 0.01
     assert depth_inside(solid, solid.center) > 0
     clearance, where = segment_clearance(solid, np.array([30.0, 0, 0]), np.array([30.0, 0, 30]))
-    assert clearance == pytest.approx(min(distance_to_solid(solid, np.array([[30.0, 0, z] for z in
-                                                                                np.linspace(0, 30, 301)]))),
-                                      abs=0.05)
+    assert clearance == pytest.approx(
+        min(distance_to_solid(solid, np.array([[30.0, 0, z] for z in np.linspace(0, 30, 301)]))), abs=0.05
+    )
     inside, _ = segment_clearance(solid, solid.center - 50, solid.center + 50)
     assert inside < 0

@@ -26,8 +26,11 @@ def _clipped(path):
     _write(path, np.clip(3.0 * np.sin(2 * np.pi * 220 * t), -1.0, 1.0))
 
 
-@pytest.mark.parametrize("make,problem", [(_corrupt, "unreadable"), (_silent, "silent"), (_clipped, "clipped")],
-                         ids=["corrupt", "silent", "clipped"])
+@pytest.mark.parametrize(
+    "make,problem",
+    [(_corrupt, "unreadable"), (_silent, "silent"), (_clipped, "clipped")],
+    ids=["corrupt", "silent", "clipped"],
+)
 def test_bad_recording_exits_2_naming_the_file_and_keeps_the_earlier_video(make, problem, tmp_path):
     recordings = tmp_path / "recordings" / "overview"
     recordings.mkdir(parents=True)
@@ -37,8 +40,19 @@ def test_bad_recording_exits_2_naming_the_file_and_keeps_the_earlier_video(make,
     out.mkdir()
     (out / "overview-preview.mp4").write_bytes(b"an earlier good video")
     before = snapshot(out)
-    proc = run_cli("render", "overview", "--quality", "preview", "--voice", "none", "--quiet",
-                   "--recordings-dir", str(tmp_path / "recordings"), "--output-dir", str(out))
+    proc = run_cli(
+        "render",
+        "overview",
+        "--quality",
+        "preview",
+        "--voice",
+        "none",
+        "--quiet",
+        "--recordings-dir",
+        str(tmp_path / "recordings"),
+        "--output-dir",
+        str(out),
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0] and problem in lines[0], lines

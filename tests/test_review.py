@@ -17,8 +17,12 @@ import pytest
 from pipeline.review import DEFAULT_REVIEWS_DIR, REVIEWS_DIR_ENV, ReviewError, ReviewRecord, add_months, load_review
 from tests.conftest import run_cli
 
-REVIEWER = {"by": "Dr Test Reviewer", "role": "Interventional pain physician", "date": "2026-02-01",
-            "sources": ["Spine Intervention Society guidelines (2013)", "StatPearls: Epidural steroid injections"]}
+REVIEWER = {
+    "by": "Dr Test Reviewer",
+    "role": "Interventional pain physician",
+    "date": "2026-02-01",
+    "sources": ["Spine Intervention Society guidelines (2013)", "StatPearls: Epidural steroid injections"],
+}
 REVIEWED_LINE = "Medically reviewed by Dr Test Reviewer, Interventional pain physician, on 2026-02-01"
 
 
@@ -35,6 +39,7 @@ def write_record(folder: Path, video: str, next_review: str | None = None, revie
 
 
 # -- the record ------------------------------------------------------------------------------
+
 
 def test_no_shipped_video_claims_a_review():
     """Nobody has reviewed these videos yet: no record names a reviewer."""
@@ -53,12 +58,15 @@ def test_next_review_defaults_to_twelve_months_and_overdue_is_judged_by_date(tmp
     assert load_review("spine-atlas", tmp_path).line("es") == "Todavía sin revisión médica"
 
 
-@pytest.mark.parametrize("reviewed, words", [
-    ({**REVIEWER, "by": None}, "'reviewed.by'"),
-    ({k: v for k, v in REVIEWER.items() if k != "sources"}, "'reviewed.sources'"),
-    ({**REVIEWER, "date": "2999-01-01"}, "in the future"),
-    ({**REVIEWER, "date": "last spring"}, "'reviewed.date'"),
-])
+@pytest.mark.parametrize(
+    "reviewed, words",
+    [
+        ({**REVIEWER, "by": None}, "'reviewed.by'"),
+        ({k: v for k, v in REVIEWER.items() if k != "sources"}, "'reviewed.sources'"),
+        ({**REVIEWER, "date": "2999-01-01"}, "in the future"),
+        ({**REVIEWER, "date": "last spring"}, "'reviewed.date'"),
+    ],
+)
 def test_a_bad_record_names_its_field(tmp_path, reviewed, words):
     write_record(tmp_path, "overview", reviewed=reviewed)
     with pytest.raises(ReviewError) as exc:
@@ -67,6 +75,7 @@ def test_a_bad_record_names_its_field(tmp_path, reviewed, words):
 
 
 # -- the closing card, read from the scene ------------------------------------------------------
+
 
 def scene_after(video: str, level: str | None, beat_ids: tuple[str, ...], options, settings: dict, patch=None):
     """Run video's real scene over only ``beat_ids`` (each 3 s, no speech) and return the scene."""
@@ -96,10 +105,15 @@ def closing_words(video: str, level: str | None, tmp_path: Path, lang: str = "en
     from pipeline.incremental import manim_settings
     from scenes.kit.cards import card_words
 
-    settings = manim_settings("preview", tmp_path) | {"dry_run": True, "write_to_movie": False,
-                                                      "pixel_width": 214, "pixel_height": 120}
-    scene = scene_after(video, level, ("title", "closing"), BuildOptions(quality="preview", voice="none", lang=lang),
-                        settings)
+    settings = manim_settings("preview", tmp_path) | {
+        "dry_run": True,
+        "write_to_movie": False,
+        "pixel_width": 214,
+        "pixel_height": 120,
+    }
+    scene = scene_after(
+        video, level, ("title", "closing"), BuildOptions(quality="preview", voice="none", lang=lang), settings
+    )
     words = []
     for mob in scene.mobjects:
         words += card_words(mob)
@@ -131,6 +145,7 @@ def test_closing_card_names_the_reviewer_and_date_from_the_record(tmp_path, monk
 
 # -- list, doctor -------------------------------------------------------------------------------
 
+
 def test_list_json_shows_each_videos_review(tmp_path):
     write_record(tmp_path, "facet-joint-injection", next_review="2026-06-01")
     proc = run_cli("list", "--json", "--reviews-dir", str(tmp_path))
@@ -139,8 +154,12 @@ def test_list_json_shows_each_videos_review(tmp_path):
     assert rows["facet-joint-injection"]["reviewed"]["by"] == "Dr Test Reviewer"
     assert rows["facet-joint-injection"]["next_review"] == "2026-06-01"
     assert rows["facet-joint-injection"]["line"] == REVIEWED_LINE
-    assert rows["overview"] == {"reviewed": None, "next_review": None, "overdue": False,
-                                "line": "Not yet medically reviewed"}
+    assert rows["overview"] == {
+        "reviewed": None,
+        "next_review": None,
+        "overdue": False,
+        "line": "Not yet medically reviewed",
+    }
 
 
 def test_doctor_flags_an_overdue_review_with_exit_status_1(tmp_path):
@@ -165,16 +184,28 @@ def test_doctor_flags_an_overdue_review_with_exit_status_1(tmp_path):
 
 def test_a_bad_record_stops_a_render_with_one_line(tmp_path):
     write_record(tmp_path / "bad", "overview", reviewed={**REVIEWER, "role": None})
-    proc = run_cli("render", "overview", "--quality", "preview", "--voice", "none", "--reviews-dir",
-                   str(tmp_path / "bad"), "--output-dir", str(tmp_path / "out"))
+    proc = run_cli(
+        "render",
+        "overview",
+        "--quality",
+        "preview",
+        "--voice",
+        "none",
+        "--reviews-dir",
+        str(tmp_path / "bad"),
+        "--output-dir",
+        str(tmp_path / "out"),
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "Error: review record overview.yaml: 'reviewed.role' input should be a valid string; "
-        "expected reviewed: {by, role, date, sources} and an optional next_review"]
+        "expected reviewed: {by, role, date, sources} and an optional next_review"
+    ]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 # -- sidecar and gallery, on a real (tiny) build ------------------------------------------------
+
 
 @pytest.mark.render
 def test_sidecar_and_gallery_show_the_review_and_flag_it_overdue(tmp_path):

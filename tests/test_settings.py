@@ -21,8 +21,12 @@ def test_defaults_are_the_documented_numbers():
     s = Settings()
     assert s.default_quality == "1080p" and s.loudness_lufs == -16.0
     assert (s.qualities["preview"].width, s.qualities["preview"].height, s.qualities["preview"].fps) == (854, 480, 15)
-    assert s.encoder.segment_options(480) == {"crf": "23", "threads": "1", "x264-params": "mbtree=0",
-                                              "preset": "veryfast"}
+    assert s.encoder.segment_options(480) == {
+        "crf": "23",
+        "threads": "1",
+        "x264-params": "mbtree=0",
+        "preset": "veryfast",
+    }
     assert s.encoder.segment_options(1080) == {"crf": "23", "threads": "1", "x264-params": "mbtree=0"}
     assert s.cache_limit == 2 << 30
 
@@ -45,11 +49,14 @@ def test_variables_reach_the_code_that_uses_them(monkeypatch, tmp_path):
     assert settings().voices == {"es": Path("/voices/es.onnx")}
 
 
-@pytest.mark.parametrize("name, value, words", [
-    ("SPINE_CACHE_LIMIT", "lots", ["SPINE_CACHE_LIMIT", "not a size"]),
-    ("SPINE_ENCODER__CRF", "99", ["SPINE_ENCODER__CRF", "51"]),
-    ("SPINE_DEFAULT_QUALITY", "8k", ["default_quality", "8k", "preview"]),
-])
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("SPINE_CACHE_LIMIT", "lots", ["SPINE_CACHE_LIMIT", "not a size"]),
+        ("SPINE_ENCODER__CRF", "99", ["SPINE_ENCODER__CRF", "51"]),
+        ("SPINE_DEFAULT_QUALITY", "8k", ["default_quality", "8k", "preview"]),
+    ],
+)
 def test_a_bad_variable_is_one_line_naming_it(monkeypatch, name, value, words):
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as caught:
@@ -82,20 +89,29 @@ def _environment_reads(path: Path) -> list[str]:
             literal = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else ""
             if target in ("os.getenv", "os.environ.get") and not str(literal).startswith("PYTHON"):
                 reads.append(f"{path.relative_to(ROOT)}:{node.lineno}: {target}")
-        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ" \
-                and isinstance(node.ctx, ast.Load):
+        if (
+            isinstance(node, ast.Subscript)
+            and ast.unparse(node.value) == "os.environ"
+            and isinstance(node.ctx, ast.Load)
+        ):
             reads.append(f"{path.relative_to(ROOT)}:{node.lineno}: os.environ[...]")
     return reads
 
 
 def test_environment_variables_are_read_only_through_the_settings():
     allowed = {"spine/settings.py"}
-    reads = [r for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
-             if str(path.relative_to(ROOT)) not in allowed for r in _environment_reads(path)]
+    reads = [
+        r
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in allowed
+        for r in _environment_reads(path)
+    ]
     assert not reads, reads
 
 
 # -- cache limits: least recently used first ---------------------------------------------------
+
 
 def _aged(path: Path, age_s: float) -> None:
     when = time.time() - age_s

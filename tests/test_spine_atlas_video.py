@@ -14,8 +14,20 @@ pytestmark = pytest.mark.render
 @pytest.mark.parametrize("level", ["C7-T1", "L5-S1"])
 def test_atlas_renders_at_a_level(level, tmp_path):
     # the test plugin's 192x108 quality: the level's words and timing are those of any quality
-    proc = run_cli("render", "spine-atlas", "--level", level, "--quality", "test", "--voice", "none",
-                   "--output-dir", str(tmp_path), "--quiet", env={"SPINE_CATALOG_PLUGINS": "tests/test_catalog_plugin.py"})
+    proc = run_cli(
+        "render",
+        "spine-atlas",
+        "--level",
+        level,
+        "--quality",
+        "test",
+        "--voice",
+        "none",
+        "--output-dir",
+        str(tmp_path),
+        "--quiet",
+        env={"SPINE_CATALOG_PLUGINS": "tests/test_catalog_plugin.py"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     sidecar = json.loads((tmp_path / f"spine-atlas-{level}-test.json").read_text())
     assert sidecar["level"] == level

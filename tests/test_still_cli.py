@@ -10,7 +10,9 @@ from tests.conftest import run_cli
 
 def test_still_writes_a_png_with_a_dark_surround(tmp_path):
     out = tmp_path / "x.png"
-    proc = run_cli("still", "transforaminal-esi", "--level", "L4-L5", "--view", "oblique", "--size", "128", "--out", str(out))
+    proc = run_cli(
+        "still", "transforaminal-esi", "--level", "L4-L5", "--view", "oblique", "--size", "128", "--out", str(out)
+    )
     assert proc.returncode == 0, proc.stderr
     image = np.asarray(Image.open(out).convert("L"), dtype=float)
     assert image.shape == (128, 128)
@@ -29,16 +31,28 @@ def test_still_carries_the_side_marker_on_the_patients_side(tmp_path):
     spots = {}
     for side in ("left", "right"):
         out = tmp_path / f"{side}.png"
-        proc = run_cli("still", "transforaminal-esi", "--level", "L4-L5", "--side", side, "--view", "oblique",
-                       "--size", str(size), "--out", str(out))
+        proc = run_cli(
+            "still",
+            "transforaminal-esi",
+            "--level",
+            "L4-L5",
+            "--side",
+            side,
+            "--view",
+            "oblique",
+            "--size",
+            str(size),
+            "--out",
+            str(out),
+        )
         assert proc.returncode == 0, proc.stderr
         image = np.asarray(Image.open(out).convert("L"), dtype=float)
         mark = side_marker(pose_for("L4-L5", "oblique", side=side), side, size)
         assert mark.letter == ("L" if side == "left" else "R")
         r, c = int(round(mark.row)), int(round(mark.col))
-        patch = image[max(r - 8, 0): r + 9, max(c - 8, 0): c + 9]
+        patch = image[max(r - 8, 0) : r + 9, max(c - 8, 0) : c + 9]
         assert patch.max() >= 230, f"no bright letter at the {side} marker ({c}, {r})"
-        mirror = image[max(r - 8, 0): r + 9, max(size - 1 - c - 8, 0): size - c + 8]
+        mirror = image[max(r - 8, 0) : r + 9, max(size - 1 - c - 8, 0) : size - c + 8]
         assert mirror.max() < patch.max() - 20, "the letter is on both sides"
         spots[side] = c
     assert (spots["left"] - size / 2) * (spots["right"] - size / 2) < 0  # opposite halves of the image

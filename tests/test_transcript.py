@@ -15,22 +15,32 @@ from voiceover.describe import BeatDescription
 
 
 def _beats():
-    return [TimedBeat("title", "Título", "Este vídeo muestra una inyección.", 0, 45, 15, 2.0),
-            TimedBeat("where", "Dónde", "Se hace en L4-L5.", 45, 60, 15, 3.0),
-            TimedBeat("views", "Dónde", "Una vista de frente.", 105, 30, 15, 1.5)]
+    return [
+        TimedBeat("title", "Título", "Este vídeo muestra una inyección.", 0, 45, 15, 2.0),
+        TimedBeat("where", "Dónde", "Se hace en L4-L5.", 45, 60, 15, 3.0),
+        TimedBeat("views", "Dónde", "Una vista de frente.", 105, 30, 15, 1.5),
+    ]
 
 
-DESCRIPTIONS = [BeatDescription("title", "El título aparece."), BeatDescription("where", "Un anillo marca L4-L5."),
-                BeatDescription("views", "")]
+DESCRIPTIONS = [
+    BeatDescription("title", "El título aparece."),
+    BeatDescription("where", "Un anillo marca L4-L5."),
+    BeatDescription("views", ""),
+]
 WORDS = {"description": "Descripción"}
 
 
 def test_entries_are_in_order_with_each_chapter_heading_once():
     entries = transcript_entries(_beats(), DESCRIPTIONS)
     assert [(k, t) for k, t, _ in entries] == [
-        ("chapter", "Título"), ("narration", "Este vídeo muestra una inyección."), ("description", "El título aparece."),
-        ("chapter", "Dónde"), ("narration", "Se hace en L4-L5."), ("description", "Un anillo marca L4-L5."),
-        ("narration", "Una vista de frente.")]
+        ("chapter", "Título"),
+        ("narration", "Este vídeo muestra una inyección."),
+        ("description", "El título aparece."),
+        ("chapter", "Dónde"),
+        ("narration", "Se hace en L4-L5."),
+        ("description", "Un anillo marca L4-L5."),
+        ("narration", "Una vista de frente."),
+    ]
 
 
 def test_text_and_html_say_the_same_in_the_videos_language(tmp_path):
@@ -65,7 +75,10 @@ def test_text_and_html_say_the_same_in_the_videos_language(tmp_path):
     reader = Reader()
     reader.feed(page)
     assert reader.lang == "es" and reader.h2 == ["0:00", "Título", "0:03", "Dónde"]
-    assert [p.strip() for p in reader.paragraphs][:2] == ["Este vídeo muestra una inyección.", "Descripción: El título aparece."]
+    assert [p.strip() for p in reader.paragraphs][:2] == [
+        "Este vídeo muestra una inyección.",
+        "Descripción: El título aparece.",
+    ]
     names = write_transcripts(tmp_path / "video-es-preview", "Inyección", "es", _beats(), DESCRIPTIONS, WORDS)
     assert names == {"txt": "video-es-preview.transcript.txt", "html": "video-es-preview.transcript.html"}
     assert (tmp_path / names["txt"]).read_text(encoding="utf-8") == text

@@ -49,8 +49,15 @@ def _installed(tmp_path: Path, joe, name="es_ES-test-medium.onnx", language=None
 
 def render(*args, cwd=ROOT) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, str(ROOT / "render.py"), *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "render.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_an_installed_voice_is_checked_and_named(joe):
@@ -60,8 +67,18 @@ def test_an_installed_voice_is_checked_and_named(joe):
 
 
 def test_a_voice_for_another_language_is_refused_naming_the_file(joe):
-    result = render("render", "transforaminal-esi", "--lang", "es", "--voice", "piper", "--voice-model", str(joe[0]),
-                    "--quality", "preview")
+    result = render(
+        "render",
+        "transforaminal-esi",
+        "--lang",
+        "es",
+        "--voice",
+        "piper",
+        "--voice-model",
+        str(joe[0]),
+        "--quality",
+        "preview",
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
@@ -77,8 +94,18 @@ def test_a_voice_without_its_onnx_json_is_refused_naming_the_file(tmp_path, joe)
 
 def test_a_corrupt_model_file_is_refused_naming_the_file(tmp_path, joe):
     model = _installed(tmp_path, joe, language="es_ES", corrupt=True)
-    result = render("render", "transforaminal-esi", "--lang", "es", "--voice", "piper", "--voice-model", str(model),
-                    "--quality", "preview")
+    result = render(
+        "render",
+        "transforaminal-esi",
+        "--lang",
+        "es",
+        "--voice",
+        "piper",
+        "--voice-model",
+        str(model),
+        "--quality",
+        "preview",
+    )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert str(model) in result.stderr and "not a readable ONNX model" in result.stderr
 
@@ -122,12 +149,19 @@ def test_the_installed_voice_really_speaks(tmp_path, joe):
     from voiceover.speech import speak_beats
 
     model = _installed(tmp_path, joe, name="en_GB-clinic-medium.onnx", language="en_GB")
-    spoken = speak_beats([ScriptBeat("one", "One", "The needle goes in.")], "piper", "en", video="test",
-                         cache_dir=tmp_path / "cache", voice_model=model)
+    spoken = speak_beats(
+        [ScriptBeat("one", "One", "The needle goes in.")],
+        "piper",
+        "en",
+        video="test",
+        cache_dir=tmp_path / "cache",
+        voice_model=model,
+    )
     assert spoken[0].source.startswith("piper:en_GB-clinic-medium@") and spoken[0].duration_s > 0.5
 
 
 # ---------------------------------------------------------------- the describer's voice
+
 
 @pytest.mark.parametrize("problem", ["another language", "no json", "corrupt"])
 def test_a_bad_describer_voice_model_is_refused_naming_the_file(tmp_path, joe, problem):
@@ -138,8 +172,21 @@ def test_a_bad_describer_voice_model_is_refused_naming_the_file(tmp_path, joe, p
         model, expect = _installed(tmp_path, joe, language="es_ES", config=False), "es_ES-test-medium.onnx.json"
     else:
         model, expect = _installed(tmp_path, joe, language="es_ES", corrupt=True), "not a readable ONNX model"
-    result = render("render", "transforaminal-esi", "--lang", "es", "--described", "--describer-voice", "piper",
-                    "--describer-voice-model", str(model), "--quality", "preview", "--output-dir", str(tmp_path / "out"))
+    result = render(
+        "render",
+        "transforaminal-esi",
+        "--lang",
+        "es",
+        "--described",
+        "--describer-voice",
+        "piper",
+        "--describer-voice-model",
+        str(model),
+        "--quality",
+        "preview",
+        "--output-dir",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
@@ -148,8 +195,9 @@ def test_a_bad_describer_voice_model_is_refused_naming_the_file(tmp_path, joe, p
 
 
 def test_a_describer_voice_without_the_described_version_is_a_one_line_error(tmp_path):
-    result = render("render", "overview", "--describer-voice", "espeak", "--quality", "preview",
-                    "--output-dir", str(tmp_path))
+    result = render(
+        "render", "overview", "--describer-voice", "espeak", "--quality", "preview", "--output-dir", str(tmp_path)
+    )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "--described" in result.stderr
 
@@ -191,7 +239,12 @@ def test_an_installed_describer_voice_really_speaks_the_descriptions(tmp_path, j
     from voiceover.describe import BeatDescription, speak_descriptions
 
     model = _installed(tmp_path, joe, name="en_GB-describer-medium.onnx", language="en_GB")
-    spoken = speak_descriptions([BeatDescription("where", "A ring marks L4-L5."), BeatDescription("x", "")],
-                                "piper", "en", tmp_path / "cache", model)
+    spoken = speak_descriptions(
+        [BeatDescription("where", "A ring marks L4-L5."), BeatDescription("x", "")],
+        "piper",
+        "en",
+        tmp_path / "cache",
+        model,
+    )
     assert spoken[0].source.startswith("piper:en_GB-describer-medium@") and spoken[0].duration_s > 0.5
     assert spoken[1].duration_s == 0

@@ -12,10 +12,13 @@ from voiceover.speech import Sentence, SpokenBeat, speak_beats, to_segment
 
 BEATS = [
     ScriptBeat("title", "Title", "Spinal injections. What they are, and how they are done."),
-    ScriptBeat("needle", "The needle",
-               "For an epidural steroid injection at L2-L3, the needle goes between the bones at the back. "
-               "It stops in the epidural space, a thin layer of fat and blood vessels just outside the sac "
-               "around the nerves. Here it is."),
+    ScriptBeat(
+        "needle",
+        "The needle",
+        "For an epidural steroid injection at L2-L3, the needle goes between the bones at the back. "
+        "It stops in the epidural space, a thin layer of fat and blood vessels just outside the sac "
+        "around the nerves. Here it is.",
+    ),
 ]
 
 
@@ -55,8 +58,16 @@ def test_each_cue_starts_with_its_sentence(spoken):
 
 def test_quick_short_sentences_are_merged_with_the_next():
     audio = to_segment(__import__("numpy").zeros(48000 * 4))
-    beat = SpokenBeat("b", audio, [Sentence("Yes.", 0.0, 0.3), Sentence("It is done now.", 0.5, 1.6),
-                                   Sentence("Then the doctor checks the needle.", 2.2, 3.9)], "none")
+    beat = SpokenBeat(
+        "b",
+        audio,
+        [
+            Sentence("Yes.", 0.0, 0.3),
+            Sentence("It is done now.", 0.5, 1.6),
+            Sentence("Then the doctor checks the needle.", 2.2, 3.9),
+        ],
+        "none",
+    )
     cues = build_cues([beat], [0.0])
     assert [c.text for c in cues] == ["Yes. It is done now.", "Then the doctor checks the needle."]
     assert check_cues(cues) == []
@@ -73,15 +84,17 @@ def test_line_breaking():
 
 
 def test_check_cues_names_each_problem():
-    problems = check_cues([
-        Cue(0.0, 0.5, "Too short."),
-        Cue(1.0, 9.0, "Too long on screen."),
-        Cue(10.0, 11.0, "This is far too much text to read\nin a single second of time."),
-        Cue(12.0, 14.0, "One\nTwo\nThree"),
-        Cue(15.0, 17.5, "A line that is much longer than forty-two characters"),
-        Cue(18.0, 20.0, "Overlaps."),
-        Cue(19.5, 21.0, "Next."),
-    ])
+    problems = check_cues(
+        [
+            Cue(0.0, 0.5, "Too short."),
+            Cue(1.0, 9.0, "Too long on screen."),
+            Cue(10.0, 11.0, "This is far too much text to read\nin a single second of time."),
+            Cue(12.0, 14.0, "One\nTwo\nThree"),
+            Cue(15.0, 17.5, "A line that is much longer than forty-two characters"),
+            Cue(18.0, 20.0, "Overlaps."),
+            Cue(19.5, 21.0, "Next."),
+        ]
+    )
     text = "\n".join(problems)
     assert "cue 1 (00:00:00,000): on screen 0.50 s (at least 1 s)" in text
     assert "cue 2" in text and "at most 7 s" in text
@@ -98,7 +111,7 @@ def test_srt_and_vtt_files(tmp_path, spoken):
     srt.write_text("old")
     write_srt(cues, srt)
     write_vtt(cues, vtt)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.srt", "out.vtt"]   # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.srt", "out.vtt"]  # no temp files left
     s = srt.read_text(encoding="utf-8")
     blocks = s.strip().split("\n\n")
     assert len(blocks) == len(cues)
@@ -125,8 +138,11 @@ def test_srt_round_trips_through_the_srt_library_and_vtt_escapes_its_markup():
 
     cues = [Cue(0.0, 1.5, "Hello."), Cue(1.5, 3.257, "Salt & pepper\n<not a tag>"), Cue(3600.0, 3601.25, "An hour in.")]
     back = parse_srt(srt_text(cues))
-    assert back == [Cue(0.0, 1.5, "Hello."), Cue(1.5, 3.257, "Salt & pepper\n<not a tag>"),
-                    Cue(3600.0, 3601.25, "An hour in.")]
+    assert back == [
+        Cue(0.0, 1.5, "Hello."),
+        Cue(1.5, 3.257, "Salt & pepper\n<not a tag>"),
+        Cue(3600.0, 3601.25, "An hour in."),
+    ]
     vtt = vtt_text(cues)
     assert "Salt &amp; pepper\n&lt;not a tag&gt;\n" in vtt and "01:00:00.000 --> 01:00:01.250" in vtt
     assert cue_records(cues)[1] == {"start_s": 1.5, "end_s": 3.257, "text": "Salt & pepper\n<not a tag>"}

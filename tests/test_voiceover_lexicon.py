@@ -104,9 +104,24 @@ def test_every_lexicon_entry_is_listed_above(lang, table):
 
 def test_the_words_piper_gets_wrong_are_all_in_the_lexicon():
     words = {r.id for r in load_lexicon("en").words}
-    for word in ("zygapophyseal", "foramen", "foramina", "fluoroscopy", "fluoroscopic", "transforaminal",
-                 "interlaminar", "corticosteroid", "sacroiliac", "kyphoplasty", "vertebroplasty",
-                 "radiofrequency", "dexamethasone", "methylprednisolone", "discography", "epidural"):
+    for word in (
+        "zygapophyseal",
+        "foramen",
+        "foramina",
+        "fluoroscopy",
+        "fluoroscopic",
+        "transforaminal",
+        "interlaminar",
+        "corticosteroid",
+        "sacroiliac",
+        "kyphoplasty",
+        "vertebroplasty",
+        "radiofrequency",
+        "dexamethasone",
+        "methylprednisolone",
+        "discography",
+        "epidural",
+    ):
         assert word in words
 
 
@@ -133,7 +148,7 @@ def test_levels_are_letters_and_numbers_never_minus_or_slash():
     for written in ("L4-L5", "L4/5", "C7-T1", "L5-S1"):
         phonemes = "".join("".join(s) for s in phonemizer.phonemize("en-us", load_lexicon("en").spoken(written)))
         assert "maɪnəs" not in phonemes and "slˈæʃ" not in phonemes and "dˈæʃ" not in phonemes
-        assert phonemes.count("ˈɛ") >= 2 or "sˈiː" in phonemes     # two letter names: "el ... el", "see ... tee"
+        assert phonemes.count("ˈɛ") >= 2 or "sˈiː" in phonemes  # two letter names: "el ... el", "see ... tee"
 
 
 def test_a_language_without_a_section_passes_text_through():

@@ -19,10 +19,11 @@ TEXT = "The needle goes to the L4-L5 foramen. About 1 to 2 mL of contrast outlin
 @pytest.fixture(scope="module")
 def take(tmp_path_factory) -> tuple[np.ndarray, list]:
     """A 'human' take: espeak-ng speech with a real pause between the sentences, at 48 kHz."""
-    (beat,) = speak_beats([ScriptBeat("needle", "Needle", TEXT)], "espeak", "en", video="t",
-                          cache_dir=tmp_path_factory.mktemp("cache"))
+    (beat,) = speak_beats(
+        [ScriptBeat("needle", "Needle", TEXT)], "espeak", "en", video="t", cache_dir=tmp_path_factory.mktemp("cache")
+    )
     x = to_array(beat.audio)
-    lead = np.zeros(int(0.4 * 48000), np.float32)              # people leave some silence around a take
+    lead = np.zeros(int(0.4 * 48000), np.float32)  # people leave some silence around a take
     return np.concatenate([lead, x, lead]), beat.sentences
 
 
@@ -41,14 +42,18 @@ def _write(path: Path, x: np.ndarray, rate: int = 48000, channels: int = 1) -> P
 
 def _speak(recordings: Path, text: str = TEXT):
     beats = [ScriptBeat("needle", "Needle", text), ScriptBeat("other", "Other", "This one is synthesised.")]
-    return speak_beats(beats, "espeak", "en", video="t", cache_dir=recordings.parent / "cache", recordings_dir=recordings)
+    return speak_beats(
+        beats, "espeak", "en", video="t", cache_dir=recordings.parent / "cache", recordings_dir=recordings
+    )
 
 
 def test_a_recording_in_another_format_replaces_the_beat(tmp_path, take):
     x, synth_sentences = take
     from scipy.signal import resample_poly
 
-    recording = _write(tmp_path / "rec" / "needle.mp3", resample_poly(x, 147, 160).astype(np.float32), 44100, channels=2)
+    recording = _write(
+        tmp_path / "rec" / "needle.mp3", resample_poly(x, 147, 160).astype(np.float32), 44100, channels=2
+    )
     needle, other = _speak(tmp_path / "rec")
     assert needle.source == f"recorded:{recording}"
     assert other.source == "espeak:en-us"
@@ -70,17 +75,20 @@ def test_more_script_pieces_than_pauses_are_split_in_proportion(tmp_path, take):
     needle, _ = _speak(tmp_path / "rec", text)
     assert [s.text for s in needle.sentences] == ["The needle goes to the L4-L5 foramen.", "It is near the nerve."]
     first, second = needle.sentences
-    assert first.end_s == second.start_s                          # contiguous, in proportion to the text
+    assert first.end_s == second.start_s  # contiguous, in proportion to the text
     assert second.end_s == pytest.approx(needle.duration_s - 0.02, abs=0.05)
     assert first.end_s / second.end_s == pytest.approx(37 / 58, abs=0.05)
 
 
-@pytest.mark.parametrize("name, make, problem", [
-    ("clipped.wav", lambda x: np.clip(4 * x, -1, 1), "is clipped"),
-    ("silent.wav", lambda x: np.zeros_like(x), "is silent"),
-    ("short.wav", lambda x: x[int(0.5 * 48000): int(0.7 * 48000)], "is too short"),
-    ("cut.wav", lambda x: x[: int(np.argmax(np.abs(x))) + 200], "is cut off"),
-])
+@pytest.mark.parametrize(
+    "name, make, problem",
+    [
+        ("clipped.wav", lambda x: np.clip(4 * x, -1, 1), "is clipped"),
+        ("silent.wav", lambda x: np.zeros_like(x), "is silent"),
+        ("short.wav", lambda x: x[int(0.5 * 48000) : int(0.7 * 48000)], "is too short"),
+        ("cut.wav", lambda x: x[: int(np.argmax(np.abs(x))) + 200], "is cut off"),
+    ],
+)
 def test_bad_takes_are_rejected_naming_file_and_problem(tmp_path, take, name, make, problem):
     x, _ = take
     path = _write(tmp_path / "rec" / name, make(x).astype(np.float32))

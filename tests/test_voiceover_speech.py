@@ -12,17 +12,30 @@ import pytest
 from voiceover import speech
 from voiceover.scripts import ScriptBeat
 from voiceover.speech import (
-    ENGINES, NarrationError, SpokenBeat, caption_pieces, check_engines, speak_beats, split_sentences,
-    to_array, voice_for,
+    ENGINES,
+    NarrationError,
+    SpokenBeat,
+    caption_pieces,
+    check_engines,
+    speak_beats,
+    split_sentences,
+    to_array,
+    voice_for,
 )
 
 BEATS = [
-    ScriptBeat("needle", "The needle",
-               "The needle goes to the L4-L5 foramen, beside the L4 nerve root. "
-               "About 1 to 2 mL of contrast outlines the nerve."),
-    ScriptBeat("medicine", "The medicine",
-               "A strong medicine that fights inflammation, a corticosteroid, is then injected around "
-               "the nerve, where it may ease the swelling and the pain. It works slowly."),
+    ScriptBeat(
+        "needle",
+        "The needle",
+        "The needle goes to the L4-L5 foramen, beside the L4 nerve root. "
+        "About 1 to 2 mL of contrast outlines the nerve.",
+    ),
+    ScriptBeat(
+        "medicine",
+        "The medicine",
+        "A strong medicine that fights inflammation, a corticosteroid, is then injected around "
+        "the nerve, where it may ease the swelling and the pain. It works slowly.",
+    ),
 ]
 
 
@@ -37,7 +50,7 @@ def spoken(cache) -> list[SpokenBeat]:
 
 
 def _frame_db(x: np.ndarray, a: float, b: float) -> float:
-    seg = x[int(a * 48000): int(b * 48000)]
+    seg = x[int(a * 48000) : int(b * 48000)]
     return 20 * np.log10(np.sqrt(np.mean(np.square(seg))) + 1e-9) if len(seg) else -200.0
 
 
@@ -59,7 +72,7 @@ def test_sentences_keep_the_written_form_and_are_split_at_clauses(spoken):
     assert pieces[-1] == "It works slowly."
     assert len(pieces) >= 3 and " ".join(pieces) == BEATS[1].text
     assert all(len(p) <= 80 for p in pieces)
-    assert pieces[0].endswith(",")          # cut after a comma, not mid-phrase
+    assert pieces[0].endswith(",")  # cut after a comma, not mid-phrase
 
 
 def test_sentence_times_are_where_the_speech_is(spoken):
@@ -94,11 +107,18 @@ def test_second_run_synthesises_nothing(spoken, cache, monkeypatch):
 def test_cache_key_covers_engine_voice_lang_and_engine_text():
     base = speech.cache_key("piper", "en_US-joe-medium", "en", "L4 L5")
     assert len(base) == 64
-    assert len({base,
+    assert (
+        len(
+            {
+                base,
                 speech.cache_key("espeak", "en_US-joe-medium", "en", "L4 L5"),
                 speech.cache_key("piper", "other", "en", "L4 L5"),
                 speech.cache_key("piper", "en_US-joe-medium", "es", "L4 L5"),
-                speech.cache_key("piper", "en_US-joe-medium", "en", "L4-L5")}) == 5
+                speech.cache_key("piper", "en_US-joe-medium", "en", "L4-L5"),
+            }
+        )
+        == 5
+    )
 
 
 def test_a_damaged_cache_entry_is_synthesised_again(tmp_path):
@@ -113,7 +133,9 @@ def test_a_damaged_cache_entry_is_synthesised_again(tmp_path):
 def test_an_unwritable_cache_is_a_one_line_error(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
-    with pytest.raises(NarrationError, match=r"^t: beat 'one': cannot write the speech cache in .*not-a-folder/espeak: "):
+    with pytest.raises(
+        NarrationError, match=r"^t: beat 'one': cannot write the speech cache in .*not-a-folder/espeak: "
+    ):
         speak_beats([ScriptBeat("one", "One", "Hello there.")], "espeak", "en", video="t", cache_dir=blocker)
 
 
@@ -167,13 +189,18 @@ def test_check_engines_and_voice_names(monkeypatch):
 
 def test_sentence_splitting_keeps_abbreviations_and_decimals():
     assert split_sentences("Give 0.5 mL, e.g. at L4. Then wait. Dr. Smith checks it!") == [
-        "Give 0.5 mL, e.g. at L4.", "Then wait.", "Dr. Smith checks it!"]
+        "Give 0.5 mL, e.g. at L4.",
+        "Then wait.",
+        "Dr. Smith checks it!",
+    ]
     assert split_sentences("¿Duele? No mucho.") == ["¿Duele?", "No mucho."]
 
 
 def test_long_sentences_become_caption_sized_pieces():
-    text = ("Epidural injections go in between the bones at the back, or through the side openings "
-            "where the nerves leave the spine and run down into the legs and the feet.")
+    text = (
+        "Epidural injections go in between the bones at the back, or through the side openings "
+        "where the nerves leave the spine and run down into the legs and the feet."
+    )
     pieces = caption_pieces(text)
     assert " ".join(p.text for p in pieces) == text
     assert [p.ends_sentence for p in pieces] == [False] * (len(pieces) - 1) + [True]
@@ -194,11 +221,19 @@ def test_piper_speaks_a_sentence_the_same_every_time_and_everywhere():
     speech._synthesise("piper", "joe", "en", "Another sentence in between.")
     again = speech._synthesise("piper", "joe", "en", text)
     assert np.array_equal(first, again)
-    code = ("import hashlib; from voiceover.speech import _synthesise; "
-            f"print(hashlib.sha256(_synthesise('piper', 'joe', 'en', {text!r}).tobytes()).hexdigest())")
+    code = (
+        "import hashlib; from voiceover.speech import _synthesise; "
+        f"print(hashlib.sha256(_synthesise('piper', 'joe', 'en', {text!r}).tobytes()).hexdigest())"
+    )
     # ... and with one speech thread, as a worker of a parallel build has (SPINE_SPEECH_THREADS)
-    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
-                         text=True, check=True, env=dict(os.environ, SPINE_SPEECH_THREADS="1")).stdout.split()[-1]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, SPINE_SPEECH_THREADS="1"),
+    ).stdout.split()[-1]
     assert out == hashlib.sha256(first.tobytes()).hexdigest()
 
 

@@ -39,8 +39,35 @@ LINGER_S = 0.3
 
 # Words a line should not end on (a break after them strands them from what they modify).
 _WEAK_ENDINGS = {
-    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "and", "or", "from",
-    "el", "la", "los", "las", "un", "una", "de", "del", "al", "en", "y", "o", "con", "por", "que",
+    "a",
+    "an",
+    "the",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "by",
+    "for",
+    "with",
+    "and",
+    "or",
+    "from",
+    "el",
+    "la",
+    "los",
+    "las",
+    "un",
+    "una",
+    "de",
+    "del",
+    "al",
+    "en",
+    "y",
+    "o",
+    "con",
+    "por",
+    "que",
 }
 
 
@@ -48,7 +75,7 @@ _WEAK_ENDINGS = {
 class Cue:
     start_s: float
     end_s: float
-    text: str           # at most one "\n"
+    text: str  # at most one "\n"
 
     @property
     def duration_s(self) -> float:
@@ -84,7 +111,7 @@ def wrap_lines(text: str, width: int = MAX_LINE_CHARS) -> list[str]:
         if best is None or cost < best[0]:
             best = (cost, i)
     if best is not None:
-        return [" ".join(words[: best[1]]), " ".join(words[best[1]:])]
+        return [" ".join(words[: best[1]]), " ".join(words[best[1] :])]
     # Does not fit in two lines: greedy fill (the caller decides what to do with > 2 lines).
     lines, line = [], ""
     for word in words:
@@ -179,13 +206,16 @@ def check_cues(cues: Iterable[Cue]) -> list[str]:
 # rules, tested there against many real files) rather than by our own formatting. WebVTT has no
 # library as small and well kept; our writer is a few lines, checked by tests/test_voiceover_captions.py.
 
+
 def _delta(seconds: float) -> _dt.timedelta:
     return _dt.timedelta(milliseconds=max(0, int(round(seconds * 1000))))
 
 
 def srt_text(cues: Iterable[Cue]) -> str:
-    return srt.compose([srt.Subtitle(n, _delta(c.start_s), _delta(c.end_s), c.text)
-                        for n, c in enumerate(cues, start=1)], reindex=False)
+    return srt.compose(
+        [srt.Subtitle(n, _delta(c.start_s), _delta(c.end_s), c.text) for n, c in enumerate(cues, start=1)],
+        reindex=False,
+    )
 
 
 def parse_srt(text: str) -> list[Cue]:
@@ -223,4 +253,3 @@ def _clock(seconds: float, sep: str) -> str:
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-

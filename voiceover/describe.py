@@ -26,8 +26,8 @@ from pathlib import Path
 from voiceover.captions import Cue, wrap_lines
 from voiceover.scripts import ScriptError
 
-GAP_BEFORE_S = 0.35   # silence between the narration's end and the description
-GAP_AFTER_S = 0.35    # silence after the description before the next beat's narration
+GAP_BEFORE_S = 0.35  # silence between the narration's end and the description
+GAP_AFTER_S = 0.35  # silence after the description before the next beat's narration
 DESCRIBER_VARIANT = "+f3"  # espeak-ng voice variant: a second voice, unlike the narrator's
 
 
@@ -57,7 +57,9 @@ def descriptions_for(script, kind: str | None, context: dict) -> list[BeatDescri
             try:
                 text = " ".join(str(template).format_map(context).split())
             except (KeyError, IndexError) as exc:
-                raise ScriptError(f"the '{script.lang}' description of beat '{beat.id}' uses the unknown field {exc}") from exc
+                raise ScriptError(
+                    f"the '{script.lang}' description of beat '{beat.id}' uses the unknown field {exc}"
+                ) from exc
         out.append(BeatDescription(beat.id, text))
     return out
 
@@ -78,8 +80,9 @@ def describer_voice(engine: str, lang: str, model: Path | None = None) -> tuple[
     return "espeak", ESPEAK_VOICES.get(lang, lang) + DESCRIBER_VARIANT
 
 
-def speak_descriptions(descriptions: Sequence[BeatDescription], engine: str, lang: str, cache_dir: Path,
-                       model: Path | None = None):
+def speak_descriptions(
+    descriptions: Sequence[BeatDescription], engine: str, lang: str, cache_dir: Path, model: Path | None = None
+):
     """A SpokenBeat per description (empty ones silent and zero-length), in the second voice
     (``engine``: the describer's piper, espeak or none; ``model``: its Piper voice)."""
     import numpy as np
@@ -99,8 +102,9 @@ def speak_descriptions(descriptions: Sequence[BeatDescription], engine: str, lan
     engine_name, voice = describer_voice(engine, lang, model)
     lexicon = load_lexicon(lang)
     if engine_name != "none" and check_engines()[engine_name]:
-        raise NarrationError(f"the described version needs {engine_name} for its second voice: "
-                             f"{check_engines()[engine_name]}")
+        raise NarrationError(
+            f"the described version needs {engine_name} for its second voice: {check_engines()[engine_name]}"
+        )
     out = []
     for d in descriptions:
         if not d.text:
@@ -122,9 +126,9 @@ class DescribedBeat:
 
     id: str
     chapter: str
-    start_s: float        # start in the described version
-    end_s: float          # end in the described version (plain length + hold)
-    hold_frames: int      # frames the beat's last picture is held (extended description)
+    start_s: float  # start in the described version
+    end_s: float  # end in the described version (plain length + hold)
+    hold_frames: int  # frames the beat's last picture is held (extended description)
     description_s: float  # where its description speech starts (described version), or -1
 
 

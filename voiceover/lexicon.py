@@ -26,12 +26,12 @@ class LexiconError(SpineError, ValueError):
 
 @dataclass(frozen=True)
 class Rule:
-    id: str                 # pattern id, or the written word
-    kind: str               # "pattern" or "word"
+    id: str  # pattern id, or the written word
+    kind: str  # "pattern" or "word"
     regex: re.Pattern
-    say: str | None         # replacement (a template for patterns; a respelling for words;
-                            # None for a word said right as written, kept only to be checked)
-    ipa: tuple[str, ...] = ()   # fragments piper's phonemizer must produce (words only)
+    say: str | None  # replacement (a template for patterns; a respelling for words;
+    # None for a word said right as written, kept only to be checked)
+    ipa: tuple[str, ...] = ()  # fragments piper's phonemizer must produce (words only)
     note: str = ""
 
     def apply(self, text: str) -> str:
@@ -81,29 +81,48 @@ def load_lexicon(lang: str) -> Lexicon:
     rules: list[Rule] = []
     for i, entry in enumerate(section.get("patterns") or []):
         where = f"{LEXICON_PATH.name}: {lang} pattern {i + 1}"
-        if not isinstance(entry, dict) or not isinstance(entry.get("match"), str) or not isinstance(entry.get("say"), str):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("match"), str)
+            or not isinstance(entry.get("say"), str)
+        ):
             raise LexiconError(f"{where} needs 'id', 'match' (a regular expression) and 'say' (its replacement)")
         try:
             regex = re.compile(entry["match"])
         except re.error as exc:
-            raise LexiconError(f"{where} ({entry.get('id')}): 'match' is not a valid regular expression: {exc}") from None
+            raise LexiconError(
+                f"{where} ({entry.get('id')}): 'match' is not a valid regular expression: {exc}"
+            ) from None
         try:
             regex.sub(entry["say"], "")  # checks the replacement's group references (\\1, \\g<name>)
         except (re.error, IndexError) as exc:
-            raise LexiconError(f"{where} ({entry.get('id')}): 'say' refers to a group 'match' does not have: {exc}; "
-                               f"'match' has {regex.groups} group(s)") from None
-        rules.append(Rule(id=str(entry.get("id", i + 1)), kind="pattern", regex=regex, say=entry["say"],
-                          note=str(entry.get("note", ""))))
+            raise LexiconError(
+                f"{where} ({entry.get('id')}): 'say' refers to a group 'match' does not have: {exc}; "
+                f"'match' has {regex.groups} group(s)"
+            ) from None
+        rules.append(
+            Rule(
+                id=str(entry.get("id", i + 1)),
+                kind="pattern",
+                regex=regex,
+                say=entry["say"],
+                note=str(entry.get("note", "")),
+            )
+        )
     for i, entry in enumerate(section.get("words") or []):
         if not isinstance(entry, dict) or not isinstance(entry.get("written"), str) or not entry["written"].strip():
             raise LexiconError(f"{LEXICON_PATH.name}: {lang} word {i + 1} has no 'written' (the word as written)")
         word = entry["written"]
-        rules.append(Rule(
-            id=word, kind="word",
-            regex=re.compile(rf"\b({re.escape(word)})(s?)\b", re.IGNORECASE),
-            say=str(entry["say"]) if entry.get("say") else None, ipa=tuple(entry.get("ipa") or ()),
-            note=str(entry.get("note", "")),
-        ))
+        rules.append(
+            Rule(
+                id=word,
+                kind="word",
+                regex=re.compile(rf"\b({re.escape(word)})(s?)\b", re.IGNORECASE),
+                say=str(entry["say"]) if entry.get("say") else None,
+                ipa=tuple(entry.get("ipa") or ()),
+                note=str(entry.get("note", "")),
+            )
+        )
     return Lexicon(lang, tuple(rules))
 
 
@@ -120,5 +139,3 @@ def _raw() -> dict:
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise LexiconError(f"{LEXICON_PATH}: expected one section per language (en: patterns:, words:)")
     return data
-
-

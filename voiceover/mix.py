@@ -37,31 +37,31 @@ BUNDLED_BED = ASSETS_DIR / "calm_pad.wav"
 BED_SECONDS = 16.0
 BED_RATE = 24_000
 
-BEAT_LEVEL_LUFS = -20.0        # every beat brought here before the whole track is normalised
+BEAT_LEVEL_LUFS = -20.0  # every beat brought here before the whole track is normalised
 BEAT_MAX_GAIN_DB = 12.0
-BED_FREE_LU = -12.0            # bed loudness relative to the target when nobody speaks
-BED_DUCK_DB = 10.0             # further cut while speaking: the bed sits 22 dB under speech
-DUCK_LEAD_S = 0.35             # the bed is down this long before speech starts ...
-DUCK_HOLD_S = 0.5              # ... and stays down this long after it ends
-DUCK_BRIDGE_S = 1.5            # pauses shorter than this keep the bed down (no pumping)
+BED_FREE_LU = -12.0  # bed loudness relative to the target when nobody speaks
+BED_DUCK_DB = 10.0  # further cut while speaking: the bed sits 22 dB under speech
+DUCK_LEAD_S = 0.35  # the bed is down this long before speech starts ...
+DUCK_HOLD_S = 0.5  # ... and stays down this long after it ends
+DUCK_BRIDGE_S = 1.5  # pauses shorter than this keep the bed down (no pumping)
 DUCK_RAMP_S = 0.3
 BED_FADE_IN_S = 2.0
 BED_FADE_OUT_S = 3.0
-LOOP_CROSSFADE_S = 1.0         # for a user's music file (the bundled bed loops exactly)
+LOOP_CROSSFADE_S = 1.0  # for a user's music file (the bundled bed loops exactly)
 JOIN_FADE_S = 0.005
 OVERLAP_TOLERANCE_S = 0.02
-TRUE_PEAK_MARGIN_DB = 0.3      # under the ceiling: other meters interpolate a little differently
-LIMITER_ATTACK_S = 0.005       # look-ahead: the gain is down this long before a peak ...
-LIMITER_HOLD_S = 0.06          # ... and stays down this long after it, then ramps back
+TRUE_PEAK_MARGIN_DB = 0.3  # under the ceiling: other meters interpolate a little differently
+LIMITER_ATTACK_S = 0.005  # look-ahead: the gain is down this long before a peak ...
+LIMITER_HOLD_S = 0.06  # ... and stays down this long after it, then ramps back
 OVERSAMPLING = 4
 LOUDNESS_TOLERANCE_LU = 0.05
 
 
 @dataclass
 class Stems:
-    speech: np.ndarray       # float mono at SAMPLE_RATE, normalised to the target (zeros if silent)
-    music: np.ndarray        # the ducked, faded bed (zeros without music)
-    speaking: np.ndarray     # bool per sample: where the bed is ducked
+    speech: np.ndarray  # float mono at SAMPLE_RATE, normalised to the target (zeros if silent)
+    music: np.ndarray  # the ducked, faded bed (zeros without music)
+    speaking: np.ndarray  # bool per sample: where the bed is ducked
     rate: int = SAMPLE_RATE
 
     @property
@@ -70,6 +70,7 @@ class Stems:
 
 
 # ---------------------------------------------------------------- measuring
+
 
 def integrated_lufs(x: np.ndarray, rate: int = SAMPLE_RATE) -> float:
     """BS.1770-4 integrated loudness (pyloudnorm's K-weighting filters and gating); -inf for silence or < 0.4 s."""
@@ -162,7 +163,10 @@ def measure_loudness(path_or_segment) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) of a file, a pydub segment or a float array at 48 kHz."""
     if isinstance(path_or_segment, AudioSegment):
         seg = path_or_segment
-        data = np.frombuffer(seg.get_array_of_samples(), dtype=np.int32 if seg.sample_width == 4 else np.int16 if seg.sample_width == 2 else np.int8)
+        data = np.frombuffer(
+            seg.get_array_of_samples(),
+            dtype=np.int32 if seg.sample_width == 4 else np.int16 if seg.sample_width == 2 else np.int8,
+        )
         data = data.reshape(-1, seg.channels).astype(np.float64) / float(1 << (8 * seg.sample_width - 1))
         rate = seg.frame_rate
     elif isinstance(path_or_segment, np.ndarray):
@@ -179,23 +183,24 @@ def _sample_peaks(x: np.ndarray) -> np.ndarray:
     if len(x) == 0:
         return x
     peaks = np.abs(x)
-    step = 1 << 18    # in blocks (cache-sized), with overlap for the filter, to bound memory
+    step = 1 << 18  # in blocks (cache-sized), with overlap for the filter, to bound memory
     halo = 64
     for a in range(0, len(x), step):
         lo, hi = max(0, a - halo), min(len(x), a + step + halo)
         up = resample_poly(x[lo:hi], OVERSAMPLING, 1)
-        up = up[(a - lo) * OVERSAMPLING: (a - lo + min(step, len(x) - a)) * OVERSAMPLING]
+        up = up[(a - lo) * OVERSAMPLING : (a - lo + min(step, len(x) - a)) * OVERSAMPLING]
         np.abs(up, out=up)
         # The largest of the OVERSAMPLING phases, as strided views (much faster than .max(axis=1)).
         phases = up.reshape(-1, OVERSAMPLING)
         block = phases[:, 0].copy()
         for k in range(1, OVERSAMPLING):
             np.maximum(block, phases[:, k], out=block)
-        np.maximum(peaks[a: a + len(block)], block, out=peaks[a: a + len(block)])
+        np.maximum(peaks[a : a + len(block)], block, out=peaks[a : a + len(block)])
     return peaks
 
 
 # ---------------------------------------------------------------- the music bed
+
 
 def generate_bed(seconds: float = BED_SECONDS, rate: int = BED_RATE) -> np.ndarray:
     """A calm, exactly loopable pad: four soft chords, made from sines only (royalty-free by construction).
@@ -205,7 +210,7 @@ def generate_bed(seconds: float = BED_SECONDS, rate: int = BED_RATE) -> np.ndarr
     """
     n = int(round(seconds * rate))
     t = np.arange(n) / rate
-    chords = (                       # Cmaj7, Am7, Fmaj7, G6 - low register
+    chords = (  # Cmaj7, Am7, Fmaj7, G6 - low register
         (130.81, 164.81, 196.00, 246.94),
         (110.00, 130.81, 164.81, 196.00),
         (87.31, 110.00, 130.81, 164.81),
@@ -215,7 +220,7 @@ def generate_bed(seconds: float = BED_SECONDS, rate: int = BED_RATE) -> np.ndarr
     seg = seconds / len(chords)
     out = np.zeros(n)
     for c, freqs in enumerate(chords):
-        d = (t - (c + 0.5) * seg + seconds / 2) % seconds - seconds / 2       # circular distance to the chord
+        d = (t - (c + 0.5) * seg + seconds / 2) % seconds - seconds / 2  # circular distance to the chord
         window = np.where(np.abs(d) < seg, 0.5 * (1 + np.cos(np.pi * d / seg)), 0.0)
         voice = np.zeros(n)
         for f in freqs:
@@ -223,7 +228,7 @@ def generate_bed(seconds: float = BED_SECONDS, rate: int = BED_RATE) -> np.ndarr
                 fh = round(f * harmonic * seconds) / seconds
                 voice += amp * np.sin(2 * np.pi * fh * t + rng.uniform(0, 2 * np.pi))
         out += window * voice
-    swell = 1.0 + 0.12 * np.sin(2 * np.pi * 2 * t / seconds)     # a slow breath, two per loop
+    swell = 1.0 + 0.12 * np.sin(2 * np.pi * 2 * t / seconds)  # a slow breath, two per loop
     out *= swell
     return (0.5 * out / np.max(np.abs(out))).astype(np.float32)
 
@@ -243,7 +248,7 @@ def load_music(path: Path, n_samples: int) -> np.ndarray:
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError):
-        from voiceover.recorded import decode      # any format ffmpeg reads
+        from voiceover.recorded import decode  # any format ffmpeg reads
 
         data, rate = decode(path)
     mono = data.mean(axis=1).astype(np.float32)
@@ -257,9 +262,9 @@ def load_music(path: Path, n_samples: int) -> np.ndarray:
         fade = min(int(LOOP_CROSSFADE_S * rate), len(mono) // 4)
         looped = mono.copy()
         ramp = np.sin(np.linspace(0, np.pi / 2, fade)) ** 2 if fade else np.zeros(0)
-        while len(looped) < needed:          # equal-power crossfade of the tail into the next pass
+        while len(looped) < needed:  # equal-power crossfade of the tail into the next pass
             head = mono[:fade] * ramp
-            tail = looped[len(looped) - fade:] * ramp[::-1] if fade else looped[:0]
+            tail = looped[len(looped) - fade :] * ramp[::-1] if fade else looped[:0]
             looped = np.concatenate([looped[: len(looped) - fade], tail + head, mono[fade:]])
         looped = looped[:needed]
     return resample(looped, rate)[:n_samples].astype(np.float32)
@@ -267,9 +272,14 @@ def load_music(path: Path, n_samples: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- stems and mix
 
+
 def music_stems(
-    beats: Sequence[SpokenBeat], starts_s: Sequence[float], total_s: float, *,
-    loudness_lufs: float | None = None, music: Path | None = None,
+    beats: Sequence[SpokenBeat],
+    starts_s: Sequence[float],
+    total_s: float,
+    *,
+    loudness_lufs: float | None = None,
+    music: Path | None = None,
 ) -> Stems:
     """Speech normalised to ``loudness_lufs`` (default: the setting) and the ducked bed, separately (before limiting)."""
     if loudness_lufs is None:
@@ -297,8 +307,13 @@ def music_stems(
 
 
 def mix_narration(
-    beats: list[SpokenBeat], starts_s: list[float], total_s: float, *,
-    loudness_lufs: float | None = None, true_peak_dbtp: float = -1.5, music: Path | None = None,
+    beats: list[SpokenBeat],
+    starts_s: list[float],
+    total_s: float,
+    *,
+    loudness_lufs: float | None = None,
+    true_peak_dbtp: float = -1.5,
+    music: Path | None = None,
 ) -> AudioSegment:
     """The whole soundtrack, exactly ``total_s`` long (to the sample), mono 48 kHz 16-bit."""
     if loudness_lufs is None:
@@ -311,7 +326,7 @@ def mix_narration(
         return to_segment(mix)
     ceiling = true_peak_dbtp - TRUE_PEAK_MARGIN_DB
     limiter = _Limiter(mix, ceiling)
-    if stems.silent:        # only the bed: keep its level, just make sure of the peak
+    if stems.silent:  # only the bed: keep its level, just make sure of the peak
         return to_segment(_quantised_under(limiter.render(0.0), ceiling))
     # Limiting takes some loudness away, and more the louder the input: find the input gain
     # whose limited output is on target. The search runs on a model (the K-weighted input
@@ -456,7 +471,7 @@ def _place_beats(beats: Sequence[SpokenBeat], starts_s: Sequence[float], n: int)
             ramp = np.linspace(0.0, 1.0, f)
             x[:f] *= ramp
             x[-f:] *= ramp[::-1]
-        track[a: a + len(x)] += x
+        track[a : a + len(x)] += x
         previous_end, previous_id = a + len(x), beat.id
     return track
 
@@ -464,7 +479,8 @@ def _place_beats(beats: Sequence[SpokenBeat], starts_s: Sequence[float], n: int)
 def _speaking_mask(beats: Sequence[SpokenBeat], starts_s: Sequence[float], n: int) -> np.ndarray:
     spans = sorted(
         (start + s.start_s - DUCK_LEAD_S, start + s.end_s + DUCK_HOLD_S)
-        for beat, start in zip(beats, starts_s) for s in beat.sentences
+        for beat, start in zip(beats, starts_s)
+        for s in beat.sentences
     )
     merged: list[list[float]] = []
     for a, b in spans:
@@ -474,7 +490,7 @@ def _speaking_mask(beats: Sequence[SpokenBeat], starts_s: Sequence[float], n: in
             merged.append([a, b])
     mask = np.zeros(n, bool)
     for a, b in merged:
-        mask[max(0, int(a * SAMPLE_RATE)): max(0, min(n, int(np.ceil(b * SAMPLE_RATE))))] = True
+        mask[max(0, int(a * SAMPLE_RATE)) : max(0, min(n, int(np.ceil(b * SAMPLE_RATE))))] = True
     return mask
 
 
@@ -501,5 +517,5 @@ def _fades(n: int) -> np.ndarray:
     if fade_in:
         env[:fade_in] = np.sin(np.linspace(0, np.pi / 2, fade_in)) ** 2
     if fade_out:
-        env[n - fade_out:] *= np.cos(np.linspace(0, np.pi / 2, fade_out)) ** 2
+        env[n - fade_out :] *= np.cos(np.linspace(0, np.pi / 2, fade_out)) ** 2
     return env

@@ -53,8 +53,10 @@ def noise_fed_model(model_path: str | Path) -> bytes:
     randoms = {n.name: n for n in graph.node if n.op_type.startswith("Random")}
     wanted = {node for node, _ in NOISE_INPUTS.values()}
     if set(randoms) != wanted:
-        raise PiperModelError(f"{Path(model_path).name}: random nodes {sorted(randoms)}, expected {sorted(wanted)}; "
-                              "this voice model is not the VITS export piper_noise knows")
+        raise PiperModelError(
+            f"{Path(model_path).name}: random nodes {sorted(randoms)}, expected {sorted(wanted)}; "
+            "this voice model is not the VITS export piper_noise knows"
+        )
     zeros = helper.make_tensor("noise_slice_starts", TensorProto.INT64, [3], [0, 0, 0])
     graph.initializer.append(zeros)
     for input_name, (node_name, channels) in NOISE_INPUTS.items():
@@ -62,8 +64,9 @@ def noise_fed_model(model_path: str | Path) -> bytes:
         like, out = node.input[0], node.output[0]
         graph.input.append(helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [1, channels, None]))
         shape = helper.make_node("Shape", [like], [f"{input_name}_shape"], name=f"{input_name}/Shape")
-        cut = helper.make_node("Slice", [input_name, "noise_slice_starts", f"{input_name}_shape"], [out],
-                               name=f"{input_name}/Slice")
+        cut = helper.make_node(
+            "Slice", [input_name, "noise_slice_starts", f"{input_name}_shape"], [out], name=f"{input_name}/Slice"
+        )
         index = list(graph.node).index(node)
         graph.node.remove(node)
         graph.node.insert(index, cut)
@@ -82,8 +85,9 @@ class SeededPiperSession:
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(noise_fed_model(model_path), sess_options=options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(
+            noise_fed_model(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         self.rng = np.random.default_rng(0)
 
     def seed(self, text: str) -> None:
@@ -107,9 +111,12 @@ class SeededPiperSession:
             self.rng.bit_generator.state = state  # a retry draws the same numbers
             durations = self._noise(self.rng, NOISE_INPUTS["noise_durations"][1], phonemes)
             # the latent noise has its own stream, so how much of it is drawn shifts nothing else
-            latent_rng = np.random.default_rng(self.rng.integers(2 ** 63))
-            feed = dict(inputs, noise_durations=durations,
-                        noise_latent=self._noise(latent_rng, NOISE_INPUTS["noise_latent"][1], frames))
+            latent_rng = np.random.default_rng(self.rng.integers(2**63))
+            feed = dict(
+                inputs,
+                noise_durations=durations,
+                noise_latent=self._noise(latent_rng, NOISE_INPUTS["noise_latent"][1], frames),
+            )
             try:
                 return self.session.run(output_names, feed, run_options)
             except Exception:  # noqa: BLE001 - onnxruntime's own types; too little latent noise fails a shape check

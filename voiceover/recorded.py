@@ -33,7 +33,14 @@ import numpy as np
 import soundfile as sf
 
 from voiceover.speech_types import (
-    PAD_S, SAMPLE_RATE, NarrationError, Piece, Sentence, SpokenBeat, resample, to_segment,
+    PAD_S,
+    SAMPLE_RATE,
+    NarrationError,
+    Piece,
+    Sentence,
+    SpokenBeat,
+    resample,
+    to_segment,
 )
 
 MIN_DURATION_S = 0.3
@@ -50,9 +57,13 @@ def find_recording(recordings_dir: Path | None, beat_id: str) -> Path | None:
     if recordings_dir is None or not Path(recordings_dir).is_dir():
         return None
     found = sorted(
-        p for p in Path(recordings_dir).glob(f"{glob.escape(beat_id)}.*")
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith("~")
-        and p.suffix.lower() not in NOT_AUDIO and p.stem == beat_id
+        p
+        for p in Path(recordings_dir).glob(f"{glob.escape(beat_id)}.*")
+        if p.is_file()
+        and not p.name.startswith(".")
+        and not p.name.endswith("~")
+        and p.suffix.lower() not in NOT_AUDIO
+        and p.stem == beat_id
     )
     if len(found) > 1:
         raise NarrationError(
@@ -66,12 +77,28 @@ def decode(path: Path) -> tuple[np.ndarray, int]:
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="recording-") as tmp:
         wav = Path(tmp) / "decoded.wav"
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
-               "-c:a", "pcm_f32le", "-f", "wav", str(wav)]
+        cmd = [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-vn",
+            "-map",
+            "0:a:0",
+            "-c:a",
+            "pcm_f32le",
+            "-f",
+            "wav",
+            str(wav),
+        ]
         try:
             run = subprocess.run(cmd, capture_output=True, timeout=300)
         except FileNotFoundError as exc:
-            raise NarrationError("missing ffmpeg (needed to read recordings): install with apt-get install ffmpeg") from exc
+            raise NarrationError(
+                "missing ffmpeg (needed to read recordings): install with apt-get install ffmpeg"
+            ) from exc
         except subprocess.SubprocessError as exc:
             raise NarrationError(f"recording {path}: ffmpeg did not finish ({exc})") from exc
         errors = [line.strip() for line in run.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
@@ -100,11 +127,10 @@ def load_recorded_beat(path: Path, beat_id: str, pieces: Sequence[Piece]) -> Spo
     pad = int(round(PAD_S * SAMPLE_RATE))
     a, b = max(0, first - pad), min(len(mono), last + pad)
     audio = mono[a:b]
-    spans = sentence_spans(db[int(active[0]): int(active[-1]) + 1] > threshold, [p.text for p in pieces])
+    spans = sentence_spans(db[int(active[0]) : int(active[-1]) + 1] > threshold, [p.text for p in pieces])
     base = (first - a) / SAMPLE_RATE
     sentences = [
-        Sentence(p.text, round(base + s * FRAME_S, 4), round(base + e * FRAME_S, 4))
-        for p, (s, e) in zip(pieces, spans)
+        Sentence(p.text, round(base + s * FRAME_S, 4), round(base + e * FRAME_S, 4)) for p, (s, e) in zip(pieces, spans)
     ]
     return SpokenBeat(beat_id, to_segment(audio), sentences, f"recorded:{path}")
 
@@ -119,12 +145,14 @@ def recording_problem(data: np.ndarray, rate: int) -> str | None:
         return f"is silent (peak {20 * np.log10(peak + 1e-12):.0f} dBFS)"
     at_full_scale = int(np.count_nonzero(np.abs(data) >= CLIP_LEVEL))
     if at_full_scale >= max(10, CLIP_FRACTION * data.size):
-        return (f"is clipped ({at_full_scale} samples, {100 * at_full_scale / data.size:.1f} %, at full scale); "
-                "record it again with less gain")
+        return (
+            f"is clipped ({at_full_scale} samples, {100 * at_full_scale / data.size:.1f} %, at full scale); "
+            "record it again with less gain"
+        )
     mono = data.mean(axis=1)
     db = _frame_db(mono, rate)
     level = float(np.percentile(db, 95))
-    tail = mono[-max(1, int(0.03 * rate)):]
+    tail = mono[-max(1, int(0.03 * rate)) :]
     tail_db = 20 * np.log10(np.sqrt(np.mean(np.square(tail.astype(np.float64)))) + 1e-12)
     if tail_db > max(-40.0, level - 20.0):
         return f"is cut off (its last 30 ms are still at speech level, {tail_db:.0f} dBFS); leave a little silence at the end"

@@ -124,18 +124,28 @@ class Script:
         if known is not None:  # a typo ("lumber:") must not fall back to 'other' in silence
             unknown = sorted(self.variant_keys() - set(known) - {OTHER})
             if unknown:
-                raise ScriptError(f"{self.path}: words for unknown technique(s) {', '.join(unknown)}; "
-                                  f"this video's techniques: {', '.join(known)} (or '{OTHER}')")
+                raise ScriptError(
+                    f"{self.path}: words for unknown technique(s) {', '.join(unknown)}; "
+                    f"this video's techniques: {', '.join(known)} (or '{OTHER}')"
+                )
         if technique is not None:
-            for name, keys in [(f"beat '{b.id}'", [k for k, _ in b.variants]) for b in self.beats] + \
-                    [(f"beat '{b.id}' describe", [k for k, _ in b.describe_variants]) for b in self.beats] + \
-                    [(f"screen '{k}'", list(v)) for k, v in self.screen.items() if isinstance(v, dict)]:
+            for name, keys in (
+                [(f"beat '{b.id}'", [k for k, _ in b.variants]) for b in self.beats]
+                + [(f"beat '{b.id}' describe", [k for k, _ in b.describe_variants]) for b in self.beats]
+                + [(f"screen '{k}'", list(v)) for k, v in self.screen.items() if isinstance(v, dict)]
+            ):
                 if keys and technique not in keys and OTHER not in keys:
-                    raise ScriptError(f"{self.path}: {name} has no words for technique '{technique}' "
-                                      f"(it has {', '.join(keys)}); add '{technique}:' or '{OTHER}:'")
+                    raise ScriptError(
+                        f"{self.path}: {name} has no words for technique '{technique}' "
+                        f"(it has {', '.join(keys)}); add '{technique}:' or '{OTHER}:'"
+                    )
         beats = tuple(
-            ScriptBeat(b.id, b.chapter.format_map(context), " ".join(b.text_for(technique).format_map(context).split()),
-                       describe=" ".join(b.describe_for(technique).format_map(context).split()))
+            ScriptBeat(
+                b.id,
+                b.chapter.format_map(context),
+                " ".join(b.text_for(technique).format_map(context).split()),
+                describe=" ".join(b.describe_for(technique).format_map(context).split()),
+            )
             for b in self.beats
         )
         screen = {k: pick_variant(v, technique) for k, v in self.screen.items()}
@@ -150,8 +160,10 @@ def _check_fields(path: Path, where: str, text: str) -> None:
                 raise ValueError(f"'{{{name}{':' + spec if spec else ''}}}' is not a field name")
     except ValueError as exc:
         snippet = text if len(text) <= 60 else text[:57] + "..."
-        raise ScriptError(f"{path}: {where}: unbalanced or bad braces in {snippet!r} ({exc}); fields look like "
-                          f"{{level}}, and a brace meant as text is written twice: {{{{ or }}}}") from None
+        raise ScriptError(
+            f"{path}: {where}: unbalanced or bad braces in {snippet!r} ({exc}); fields look like "
+            f"{{level}}, and a brace meant as text is written twice: {{{{ or }}}}"
+        ) from None
 
 
 def available_languages(video: str) -> list[str]:
@@ -166,8 +178,10 @@ def load_script(video: str, lang: str = "en") -> Script:
     """
     if not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}", str(lang)):
         have = available_languages(video)
-        raise ScriptError(f"'{shorten(lang)}' is not a language code; languages with a script for '{video}': "
-                          f"{', '.join(have) or 'none'}")
+        raise ScriptError(
+            f"'{shorten(lang)}' is not a language code; languages with a script for '{video}': "
+            f"{', '.join(have) or 'none'}"
+        )
     path = SCRIPTS_DIR / lang / f"{video}.yaml"
     if not path.exists():
         have = available_languages(video)
@@ -187,11 +201,16 @@ def load_script(video: str, lang: str = "en") -> Script:
             raise ScriptError(f"{path.name} ({lang}) has beat(s) the English script does not: {', '.join(extra)}")
         if ids != [b.id for b in english.beats]:
             raise ScriptError(f"{path.name} ({lang}) has its beats in another order than the English script")
-        undescribed = [b.id for b in english.beats if (b.describe or b.describe_variants)
-                       and not (script.beat(b.id).describe or script.beat(b.id).describe_variants)]
+        undescribed = [
+            b.id
+            for b in english.beats
+            if (b.describe or b.describe_variants)
+            and not (script.beat(b.id).describe or script.beat(b.id).describe_variants)
+        ]
         if undescribed:
-            raise ScriptError(f"{path.name} ({lang}) has no translation of the description of beat(s): "
-                              f"{', '.join(undescribed)}")
+            raise ScriptError(
+                f"{path.name} ({lang}) has no translation of the description of beat(s): {', '.join(undescribed)}"
+            )
         missing_screen = sorted(set(english.screen) - set(script.screen))
         if missing_screen:
             raise ScriptError(f"{path.name} ({lang}) has no translation of on-screen text: {', '.join(missing_screen)}")
@@ -210,7 +229,9 @@ def _parse(path: Path, video: str, lang: str) -> Script:
     if unknown:
         raise ScriptError(f"{path}: 'describe' names beat(s) the script does not have: {', '.join(map(str, unknown))}")
     for i, raw in enumerate(data["beats"]):
-        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k).strip() for k in ("id", "chapter")):
+        if not isinstance(raw, dict) or not all(
+            isinstance(raw.get(k), str) and raw.get(k).strip() for k in ("id", "chapter")
+        ):
             raise ScriptError(f"{path}: beat {i + 1} needs non-empty 'id', 'chapter' and 'text'")
         text, variants = raw.get("text"), ()
         if isinstance(text, dict):
@@ -224,8 +245,9 @@ def _parse(path: Path, video: str, lang: str) -> Script:
             raise ScriptError(f"{path}: beat id '{raw['id']}' appears twice")
         seen.add(raw["id"])
         desc, desc_variants = _describe(path, raw["id"], raw.get("describe", described.get(raw["id"])))
-        beats.append(ScriptBeat(raw["id"], raw["chapter"].strip(), " ".join(text.split()), variants,
-                                desc, desc_variants))
+        beats.append(
+            ScriptBeat(raw["id"], raw["chapter"].strip(), " ".join(text.split()), variants, desc, desc_variants)
+        )
     screen = data.get("screen") or {}
     if not isinstance(screen, dict) or not all(isinstance(k, str) for k in screen):
         raise ScriptError(f"{path}: 'screen' must map keys to the words shown on screen")
@@ -244,8 +266,11 @@ def _describe(path: Path, beat_id: str, value) -> tuple[str, tuple[tuple[str, st
         return "", ()
     if isinstance(value, str) and value.strip():
         return " ".join(value.split()), ()
-    if isinstance(value, dict) and value and all(isinstance(k, str) and isinstance(v, str) and v.strip()
-                                                 for k, v in value.items()):
+    if (
+        isinstance(value, dict)
+        and value
+        and all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items())
+    ):
         variants = tuple((k, " ".join(v.split())) for k, v in value.items())
         return dict(variants).get(OTHER, variants[0][1]), variants
     raise ScriptError(f"{path}: beat '{beat_id}': 'describe' must be words, or words by technique")

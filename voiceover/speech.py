@@ -48,21 +48,30 @@ from spine import cache_limits, checked_files
 from spine.settings import settings
 from voiceover.captions import MAX_LINE_CHARS, fits_cue
 from voiceover.speech_types import (  # noqa: F401 - also read from here by older callers
-    PAD_S, PIPER_LANGS, PIPER_VOICE, SAMPLE_RATE, NarrationError, Piece, Sentence, SpokenBeat, resample, to_array,
+    PAD_S,
+    PIPER_LANGS,
+    PIPER_VOICE,
+    SAMPLE_RATE,
+    NarrationError,
+    Piece,
+    Sentence,
+    SpokenBeat,
+    resample,
+    to_array,
     to_segment,
 )
 from voiceover.lexicon import load_lexicon
 
 ENGINES = ("piper", "espeak", "none")
-CACHE_VERSION = 2               # bump when the stored audio for the same key changes
+CACHE_VERSION = 2  # bump when the stored audio for the same key changes
 
-PIPER_LENGTH_SCALE = 1.0        # 1.0 = the voice's trained pace
-ESPEAK_WORDS_PER_MIN = 160      # espeak-ng default is 175; a little slower for patients
+PIPER_LENGTH_SCALE = 1.0  # 1.0 = the voice's trained pace
+ESPEAK_WORDS_PER_MIN = 160  # espeak-ng default is 175; a little slower for patients
 ESPEAK_VOICES = {"en": "en-us"}  # lang -> espeak-ng voice, where they differ
 NONE_WORDS_PER_S = 2.6
 
-SENTENCE_GAP_S = 0.45           # pause after a full sentence
-CLAUSE_GAP_S = 0.22             # pause after a clause of a split sentence
+SENTENCE_GAP_S = 0.45  # pause after a full sentence
+CLAUSE_GAP_S = 0.22  # pause after a clause of a split sentence
 MAX_PIECE_CHARS = 2 * MAX_LINE_CHARS - 4
 
 OnBeat = Callable[[int, int, str], None]
@@ -71,8 +80,25 @@ OnBeat = Callable[[int, int, str], None]
 # ---------------------------------------------------------------- text -> pieces
 
 _ABBREVIATIONS = {
-    "e.g.", "i.e.", "dr.", "drs.", "mr.", "mrs.", "ms.", "vs.", "etc.", "approx.", "no.", "fig.",
-    "st.", "dra.", "sr.", "sra.", "ej.", "p.", "aprox.",
+    "e.g.",
+    "i.e.",
+    "dr.",
+    "drs.",
+    "mr.",
+    "mrs.",
+    "ms.",
+    "vs.",
+    "etc.",
+    "approx.",
+    "no.",
+    "fig.",
+    "st.",
+    "dra.",
+    "sr.",
+    "sra.",
+    "ej.",
+    "p.",
+    "aprox.",
 }
 # Where a long sentence may be cut, best first: after , ; : - before a conjunction - before
 # a preposition - anywhere else; and never right after an article or a preposition.
@@ -81,15 +107,70 @@ _CLAUSE_WORDS = {
     "es": {"y", "e", "o", "u", "pero", "que", "donde", "mientras", "porque", "cuando", "hasta", "aunque"},
 }
 _PREPOSITIONS = {
-    "en": {"to", "of", "in", "for", "with", "from", "at", "on", "by", "into", "through", "between",
-           "around", "after", "before", "under", "over", "near", "beside", "like"},
-    "es": {"de", "del", "en", "para", "por", "con", "a", "al", "entre", "sin", "sobre", "desde", "hacia",
-           "junto", "como", "tras", "bajo"},
+    "en": {
+        "to",
+        "of",
+        "in",
+        "for",
+        "with",
+        "from",
+        "at",
+        "on",
+        "by",
+        "into",
+        "through",
+        "between",
+        "around",
+        "after",
+        "before",
+        "under",
+        "over",
+        "near",
+        "beside",
+        "like",
+    },
+    "es": {
+        "de",
+        "del",
+        "en",
+        "para",
+        "por",
+        "con",
+        "a",
+        "al",
+        "entre",
+        "sin",
+        "sobre",
+        "desde",
+        "hacia",
+        "junto",
+        "como",
+        "tras",
+        "bajo",
+    },
 }
 _ARTICLES = {
     "en": {"a", "an", "the", "this", "that", "these", "those", "its", "his", "her", "their", "your", "our", "my"},
-    "es": {"el", "la", "los", "las", "un", "una", "unos", "unas", "su", "sus", "este", "esta", "estos", "estas",
-           "ese", "esa", "esos", "esas"},
+    "es": {
+        "el",
+        "la",
+        "los",
+        "las",
+        "un",
+        "una",
+        "unos",
+        "unas",
+        "su",
+        "sus",
+        "este",
+        "esta",
+        "estos",
+        "estas",
+        "ese",
+        "esa",
+        "esos",
+        "esas",
+    },
 }
 
 
@@ -154,13 +235,14 @@ def _split_clause(text: str, lang: str) -> list[str]:
         cost = max(len(left), len(right)) + penalty
         if best is None or cost < best[0]:
             best = (cost, i)
-    if best is None:     # a few long words: nothing sensible to split
+    if best is None:  # a few long words: nothing sensible to split
         return [text]
     i = best[1]
     return _split_clause(" ".join(words[:i]), lang) + _split_clause(" ".join(words[i:]), lang)
 
 
 # ---------------------------------------------------------------- engines
+
 
 def voice_for(engine: str, lang: str) -> str:
     """The voice name recorded in sidecars and cache keys."""
@@ -245,7 +327,9 @@ def _check_engine_lang(engine: str, lang: str, installed: bool = False) -> None:
             f"{', '.join(_engines_for(lang))}; or install a {lang} Piper voice and pass --voice-model"
         )
     if engine == "espeak" and _espeak_problem() is None and not _espeak_speaks(lang):
-        raise NarrationError(f"espeak-ng has no voice for '{lang}' (try `espeak-ng --voices`); engines for '{lang}': {', '.join(_engines_for(lang))}")
+        raise NarrationError(
+            f"espeak-ng has no voice for '{lang}' (try `espeak-ng --voices`); engines for '{lang}': {', '.join(_engines_for(lang))}"
+        )
 
 
 _PIPER_LOCK = threading.Lock()
@@ -288,8 +372,11 @@ def _piper_voice(voice: str = PIPER_VOICE):
     # What PiperVoice.load does, with our session: a parallel build's worker gets its share of
     # the cores (set by pipeline.cluster's local workers), instead of a thread per core each.
     threads = settings().speech_threads  # SPEECH_THREADS_ENV; a bad value is one line naming it
-    return PiperVoice(config=PiperConfig.from_dict(json.loads(Path(config).read_text(encoding="utf-8"))),
-                      session=SeededPiperSession(model, threads=threads), download_dir=Path.cwd())
+    return PiperVoice(
+        config=PiperConfig.from_dict(json.loads(Path(config).read_text(encoding="utf-8"))),
+        session=SeededPiperSession(model, threads=threads),
+        download_dir=Path.cwd(),
+    )
 
 
 def _engine_settings(engine: str) -> dict:
@@ -335,7 +422,9 @@ def _synthesise(engine: str, voice: str, lang: str, text: str) -> np.ndarray:
     raise NarrationError(f"engine '{engine}' does not synthesise")
 
 
-def speech_bounds(x: np.ndarray, rate: int = SAMPLE_RATE, floor_db: float = -60.0, below_peak_db: float = 40.0) -> tuple[int, int] | None:
+def speech_bounds(
+    x: np.ndarray, rate: int = SAMPLE_RATE, floor_db: float = -60.0, below_peak_db: float = 40.0
+) -> tuple[int, int] | None:
     """First and last sample of speech: 10 ms frames louder than max(floor, peak frame - below_peak_db)."""
     frame = max(1, int(0.01 * rate))
     n = len(x) // frame
@@ -358,9 +447,9 @@ def trim_speech(x: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
     first, last = bounds
     pad = int(round(PAD_S * rate))
     a, b = max(0, first - pad), min(len(x), last + pad)
-    clip = np.concatenate([
-        np.zeros(pad - (first - a), np.float32), x[a:b].astype(np.float32), np.zeros(pad - (b - last), np.float32)
-    ])
+    clip = np.concatenate(
+        [np.zeros(pad - (first - a), np.float32), x[a:b].astype(np.float32), np.zeros(pad - (b - last), np.float32)]
+    )
     fade = min(pad, len(clip) // 2)
     if fade:
         ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
@@ -371,10 +460,17 @@ def trim_speech(x: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
 
 # ---------------------------------------------------------------- cache
 
+
 def cache_key(engine: str, voice: str, lang: str, engine_text: str) -> str:
     payload = {
-        "version": CACHE_VERSION, "engine": engine, "voice": voice, "lang": lang,
-        "text": engine_text, "settings": _engine_settings(engine), "rate": SAMPLE_RATE, "pad_s": PAD_S,
+        "version": CACHE_VERSION,
+        "engine": engine,
+        "voice": voice,
+        "lang": lang,
+        "text": engine_text,
+        "settings": _engine_settings(engine),
+        "rate": SAMPLE_RATE,
+        "pad_s": PAD_S,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
@@ -391,7 +487,7 @@ def _read_cached(path: Path) -> np.ndarray | None:
         data, rate = sf.read(path, dtype="int16")
     except (RuntimeError, sf.LibsndfileError, OSError) as exc:
         checked_files.discard(path, f"unreadable: {type(exc).__name__}")
-        return None      # synthesise again (and overwrite it)
+        return None  # synthesise again (and overwrite it)
     if rate != SAMPLE_RATE or data.ndim != 1 or len(data) == 0:
         checked_files.discard(path, f"{rate} Hz, {data.ndim} channel dimension(s), {len(data)} samples")
         return None
@@ -429,7 +525,10 @@ def _piece_clip(engine: str, voice: str, lang: str, engine_text: str, cache_dir:
 
 # ---------------------------------------------------------------- beats
 
-def _assemble(pieces: Sequence[Piece], clips: Sequence[np.ndarray], speech_s: Sequence[tuple[float, float]] | None = None):
+
+def _assemble(
+    pieces: Sequence[Piece], clips: Sequence[np.ndarray], speech_s: Sequence[tuple[float, float]] | None = None
+):
     """Join clips with pauses; each piece's speech spans (start, end) within its clip."""
     parts: list[np.ndarray] = []
     sentences: list[Sentence] = []
@@ -441,10 +540,13 @@ def _assemble(pieces: Sequence[Piece], clips: Sequence[np.ndarray], speech_s: Se
             parts.append(np.zeros(n, np.float32))
             pos += n
         lead, tail = speech_s[k] if speech_s else (PAD_S, PAD_S)
-        sentences.append(Sentence(
-            piece.text, round((pos + lead * SAMPLE_RATE) / SAMPLE_RATE, 4),
-            round((pos + len(clip) - tail * SAMPLE_RATE) / SAMPLE_RATE, 4),
-        ))
+        sentences.append(
+            Sentence(
+                piece.text,
+                round((pos + lead * SAMPLE_RATE) / SAMPLE_RATE, 4),
+                round((pos + len(clip) - tail * SAMPLE_RATE) / SAMPLE_RATE, 4),
+            )
+        )
         parts.append(clip)
         pos += len(clip)
     audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
@@ -452,7 +554,9 @@ def _assemble(pieces: Sequence[Piece], clips: Sequence[np.ndarray], speech_s: Se
 
 
 def _silent_beat(beat_id: str, pieces: Sequence[Piece]) -> SpokenBeat:
-    clips = [np.zeros(int(round(max(0.6, len(p.text.split()) / NONE_WORDS_PER_S) * SAMPLE_RATE)), np.float32) for p in pieces]
+    clips = [
+        np.zeros(int(round(max(0.6, len(p.text.split()) / NONE_WORDS_PER_S) * SAMPLE_RATE)), np.float32) for p in pieces
+    ]
     audio, sentences = _assemble(pieces, clips, [(0.0, 0.0)] * len(pieces))
     return SpokenBeat(beat_id, to_segment(audio), sentences, "none")
 
@@ -528,8 +632,14 @@ def speak_beats(
     return spoken
 
 
-def choose_describer(voice: str | None, model: Path | None, lang: str, narration: str,
-                     narration_model: Path | None = None, config: Path | None = None) -> tuple[str, Path | None]:
+def choose_describer(
+    voice: str | None,
+    model: Path | None,
+    lang: str,
+    narration: str,
+    narration_model: Path | None = None,
+    config: Path | None = None,
+) -> tuple[str, Path | None]:
     """(engine, model) of the second voice that reads the audio descriptions.
 
     ``--describer-voice-model`` wins, then the config's ``describer:`` for ``lang``. Without
@@ -554,21 +664,28 @@ def choose_describer(voice: str | None, model: Path | None, lang: str, narration
             model = configured
     if model is not None:
         if voice not in (None, "piper"):
-            raise VoiceModelError(f"--describer-voice-model {model} is a Piper voice; use it with "
-                                  f"--describer-voice piper, not {voice}")
+            raise VoiceModelError(
+                f"--describer-voice-model {model} is a Piper voice; use it with --describer-voice piper, not {voice}"
+            )
         checked = check_piper_model(model, lang)
         if narration_model is not None and checked.sha256 == check_piper_model(narration_model, lang).sha256:
-            raise VoiceModelError(f"--describer-voice-model {model} is the narrator's voice; give a second "
-                                  f"{lang} Piper voice so the descriptions sound unlike the narration, or use espeak")
+            raise VoiceModelError(
+                f"--describer-voice-model {model} is the narrator's voice; give a second "
+                f"{lang} Piper voice so the descriptions sound unlike the narration, or use espeak"
+            )
         return "piper", Path(model)
     if voice is None or voice == "espeak":
         _check_engine_lang("espeak", lang)
         return "espeak", None
     # piper without a model of its own: the bundled voice, only when it does not read the narration
     if lang not in PIPER_LANGS:
-        raise VoiceModelError(f"no Piper voice speaks '{lang}' here for the describer; give "
-                              f"--describer-voice-model PATH.onnx (an installed {lang} voice) or use espeak")
+        raise VoiceModelError(
+            f"no Piper voice speaks '{lang}' here for the describer; give "
+            f"--describer-voice-model PATH.onnx (an installed {lang} voice) or use espeak"
+        )
     if narration == "piper" and narration_model is None:
-        raise VoiceModelError(f"the only Piper voice for '{lang}' reads the narration; give --describer-voice-model "
-                              f"PATH.onnx of a second voice, or use --describer-voice espeak")
+        raise VoiceModelError(
+            f"the only Piper voice for '{lang}' reads the narration; give --describer-voice-model "
+            f"PATH.onnx of a second voice, or use --describer-voice espeak"
+        )
     return "piper", None

@@ -17,13 +17,24 @@ from pydub import AudioSegment
 
 from spine.errors import SpineError
 
-__all__ = ["SAMPLE_RATE", "PAD_S", "PIPER_VOICE", "PIPER_LANGS", "NarrationError", "Sentence", "SpokenBeat",
-           "Piece", "resample", "to_segment", "to_array"]
+__all__ = [
+    "SAMPLE_RATE",
+    "PAD_S",
+    "PIPER_VOICE",
+    "PIPER_LANGS",
+    "NarrationError",
+    "Sentence",
+    "SpokenBeat",
+    "Piece",
+    "resample",
+    "to_segment",
+    "to_array",
+]
 
 SAMPLE_RATE = 48_000
-PAD_S = 0.02                    # silence kept before and after each piece's speech
+PAD_S = 0.02  # silence kept before and after each piece's speech
 PIPER_VOICE = "en_US-joe-medium"  # the bundled voice
-PIPER_LANGS = ("en",)           # languages the bundled Piper voice speaks
+PIPER_LANGS = ("en",)  # languages the bundled Piper voice speaks
 
 
 class NarrationError(SpineError, ValueError):
@@ -34,17 +45,17 @@ class NarrationError(SpineError, ValueError):
 class Sentence:
     """One caption-sized piece of speech."""
 
-    text: str        # WRITTEN form (captions keep "L4-L5", "mL", "°C")
-    start_s: float   # relative to the beat's audio start, measured from the audio
+    text: str  # WRITTEN form (captions keep "L4-L5", "mL", "°C")
+    start_s: float  # relative to the beat's audio start, measured from the audio
     end_s: float
 
 
 @dataclass
 class SpokenBeat:
     id: str
-    audio: AudioSegment          # mono, 48000 Hz, 16-bit
+    audio: AudioSegment  # mono, 48000 Hz, 16-bit
     sentences: list[Sentence]
-    source: str                  # "piper:en_US-joe-medium", "espeak:es", "recorded:<path>", "none"
+    source: str  # "piper:en_US-joe-medium", "espeak:es", "recorded:<path>", "none"
 
     @property
     def duration_s(self) -> float:

@@ -30,8 +30,20 @@ VOCABULARY_FILE = "_vocabulary.yaml"
 SOURCE_LANG = "en"  # the language the procedure data is written in
 
 # Narration fields whose values are words from the procedure data (translated with ``terms``).
-WORD_FIELDS = ("needle", "medication", "volume", "position", "contrast_pattern_words", "nerves", "limb",
-               "region_words", "side", "entry_side", "level_words", "pain_area")
+WORD_FIELDS = (
+    "needle",
+    "medication",
+    "volume",
+    "position",
+    "contrast_pattern_words",
+    "nerves",
+    "limb",
+    "region_words",
+    "side",
+    "entry_side",
+    "level_words",
+    "pain_area",
+)
 
 # a phrase made only of numbers and units needs no translation, only the language's decimal sign
 _NUMERIC = re.compile(r"^[\d\s.,\-–/]+(?:mg|mL|ml|mm|cm|%|G|V|Hz|psi|°C|s)?[\s\d.,\-–%]*$")
@@ -46,7 +58,7 @@ class Vocabulary:
     decimal: str = "."
     levels: dict = field(default_factory=dict)
     path: Path | None = None
-    describe: dict = field(default_factory=dict)    # kind of video -> beat id -> description
+    describe: dict = field(default_factory=dict)  # kind of video -> beat id -> description
     transcript: dict = field(default_factory=dict)  # the transcript's own words
     # kind of video -> beats its scripts may leave to the ``describe`` defaults (shown alike in every video)
     describe_generic: dict = field(default_factory=dict)
@@ -74,8 +86,9 @@ class Vocabulary:
         found = self.lookup(phrase)
         if found is None:
             where = self.path.name if self.path else VOCABULARY_FILE
-            raise ScriptError(f"{where} ({self.lang}) has no translation of the data words '{phrase}'; "
-                              f"add it under 'terms:'")
+            raise ScriptError(
+                f"{where} ({self.lang}) has no translation of the data words '{phrase}'; add it under 'terms:'"
+            )
         return found
 
     def lookup(self, phrase: str) -> str | None:
@@ -116,11 +129,13 @@ class Vocabulary:
             return lv["vertebra"].format(ordinal=ordinal[a_num - 1], region=region[a_letter])
         b_num = int(b_num)
         if a_letter == b_letter:
-            return lv["interspace"].format(first=ordinal[a_num - 1], second=ordinal[b_num - 1],
-                                           regions=lv["regions_plural"][a_letter])
+            return lv["interspace"].format(
+                first=ordinal[a_num - 1], second=ordinal[b_num - 1], regions=lv["regions_plural"][a_letter]
+            )
         return lv["interspace_mixed"].format(
             upper=lv["vertebra"].format(ordinal=ordinal[a_num - 1], region=region[a_letter]),
-            lower=lv["vertebra"].format(ordinal=ordinal[b_num - 1], region=region[b_letter]))
+            lower=lv["vertebra"].format(ordinal=ordinal[b_num - 1], region=region[b_letter]),
+        )
 
     def localise_context(self, context: dict) -> dict:
         """The narration context with the data's words in this language (numbers its way)."""
@@ -143,8 +158,9 @@ def _patterns(items: tuple) -> list:
             continue
         names = re.findall(r"\{(\w+)\}", key)
         parts = re.split(r"\{\w+\}", key)
-        regex = "".join(re.escape(p) + (f"(?P<{names[i]}>[\\w.-]+?)" if i < len(names) else "")
-                        for i, p in enumerate(parts))
+        regex = "".join(
+            re.escape(p) + (f"(?P<{names[i]}>[\\w.-]+?)" if i < len(names) else "") for i, p in enumerate(parts)
+        )
         out.append((re.compile("^" + regex + "$"), names, words))
     return out
 
@@ -158,8 +174,10 @@ def load_vocabulary(lang: str) -> Vocabulary:
     """The vocabulary of ``lang``; every screen key of the English one must be translated."""
     path = vocabulary_path(lang)
     if not path.exists():
-        raise ScriptError(f"no vocabulary for '{lang}' ({path.relative_to(SCRIPTS_DIR.parent.parent)} is missing); "
-                          f"languages: {', '.join(vocabulary_languages()) or 'none'}")
+        raise ScriptError(
+            f"no vocabulary for '{lang}' ({path.relative_to(SCRIPTS_DIR.parent.parent)} is missing); "
+            f"languages: {', '.join(vocabulary_languages()) or 'none'}"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -170,15 +188,26 @@ def load_vocabulary(lang: str) -> Vocabulary:
     if not all(isinstance(v, str) for v in terms.values()):
         bad = next(k for k, v in terms.items() if not isinstance(v, str))
         raise ScriptError(f"{path}: term '{bad}' must be translated by a string")
-    vocab = Vocabulary(lang, dict(screen), {" ".join(str(k).split()): " ".join(v.split()) for k, v in terms.items()},
-                       str((data.get("number") or {}).get("decimal", ".")), dict(data.get("levels") or {}), path,
-                       dict(data.get("describe") or {}), dict(data.get("transcript") or {}),
-                       {str(k): tuple(v) for k, v in (data.get("describe_generic") or {}).items()})
+    vocab = Vocabulary(
+        lang,
+        dict(screen),
+        {" ".join(str(k).split()): " ".join(v.split()) for k, v in terms.items()},
+        str((data.get("number") or {}).get("decimal", ".")),
+        dict(data.get("levels") or {}),
+        path,
+        dict(data.get("describe") or {}),
+        dict(data.get("transcript") or {}),
+        {str(k): tuple(v) for k, v in (data.get("describe_generic") or {}).items()},
+    )
     if lang != SOURCE_LANG:
         english = load_vocabulary(SOURCE_LANG)
         missing = sorted(set(english.screen) - set(vocab.screen))
-        missing += sorted(f"describe {kind}.{beat}" for kind, beats in english.describe.items()
-                          for beat in beats if beat not in vocab.describe.get(kind, {}))
+        missing += sorted(
+            f"describe {kind}.{beat}"
+            for kind, beats in english.describe.items()
+            for beat in beats
+            if beat not in vocab.describe.get(kind, {})
+        )
         missing += sorted(f"transcript.{k}" for k in english.transcript if k not in vocab.transcript)
         if missing:
             raise ScriptError(f"{path.name} ({lang}) has no translation of on-screen text: {', '.join(missing)}")

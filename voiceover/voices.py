@@ -34,7 +34,7 @@ class VoiceModelError(NarrationError):
 class PiperModel:
     path: Path
     config_path: Path
-    language: str        # e.g. "es_ES"
+    language: str  # e.g. "es_ES"
     sample_rate: int
     sha256: str
 
@@ -66,24 +66,31 @@ def check_piper_model(model: Path | str, lang: str) -> PiperModel:
         raise VoiceModelError(f"voice model {model} is not a Piper .onnx file")
     config = config_path_for(model)
     if not config.is_file():
-        raise VoiceModelError(f"voice model {model} has no config {config.name} beside it; "
-                              f"a Piper voice is the .onnx file and its .onnx.json: install both")
+        raise VoiceModelError(
+            f"voice model {model} has no config {config.name} beside it; "
+            f"a Piper voice is the .onnx file and its .onnx.json: install both"
+        )
     try:
         data = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise VoiceModelError(f"voice config {config} is not readable JSON ({str(exc).splitlines()[0]})") from exc
     if not isinstance(data, dict):
         raise VoiceModelError(f"voice config {config} is not a Piper voice config (expected a JSON object)")
-    code = ((data.get("language") or {}).get("code") if isinstance(data.get("language"), dict) else None) \
-        or ((data.get("espeak") or {}).get("voice") if isinstance(data.get("espeak"), dict) else None)
+    code = ((data.get("language") or {}).get("code") if isinstance(data.get("language"), dict) else None) or (
+        (data.get("espeak") or {}).get("voice") if isinstance(data.get("espeak"), dict) else None
+    )
     if not isinstance(code, str) or not code.strip():
         raise VoiceModelError(f"voice config {config} names no language (language.code or espeak.voice)")
     rate = (data.get("audio") or {}).get("sample_rate") if isinstance(data.get("audio"), dict) else None
     if not isinstance(rate, int) or not 8000 <= rate <= 48000:
-        raise VoiceModelError(f"voice config {config} has no usable audio.sample_rate ({rate!r}; expected 8000-48000 Hz)")
+        raise VoiceModelError(
+            f"voice config {config} has no usable audio.sample_rate ({rate!r}; expected 8000-48000 Hz)"
+        )
     if language_of(code) != language_of(lang):
-        raise VoiceModelError(f"voice model {model} speaks '{code}', but the script is in '{lang}'; "
-                              f"use a {lang} voice or --lang {language_of(code)}")
+        raise VoiceModelError(
+            f"voice model {model} speaks '{code}', but the script is in '{lang}'; "
+            f"use a {lang} voice or --lang {language_of(code)}"
+        )
     _check_graph(str(model))
     return PiperModel(model, config, code, rate, _sha256(str(model)))
 
@@ -98,8 +105,10 @@ def _check_graph(path: str) -> None:
             raise ValueError("the graph has no nodes")
     except Exception as exc:
         detail = str(exc).strip().splitlines()
-        raise VoiceModelError(f"voice model {path} is not a readable ONNX model "
-                              f"({detail[0][:120] if detail else type(exc).__name__}); install it again") from exc
+        raise VoiceModelError(
+            f"voice model {path} is not a readable ONNX model "
+            f"({detail[0][:120] if detail else type(exc).__name__}); install it again"
+        ) from exc
 
 
 @functools.lru_cache(maxsize=8)
@@ -131,10 +140,12 @@ def voices_from_config(path: Path | str) -> dict[str, Path]:
     except ValidationError as exc:
         lang = next((str(p) for p in exc.errors()[0]["loc"][1:2]), "")
         if not lang:
-            raise VoiceModelError(f"{path}: 'voices' must map a language to a Piper model, "
-                                  "e.g. es: /voices/es_ES-x.onnx") from None
-        raise VoiceModelError(f"{path}: voices.{lang} must name a Piper model, "
-                              "e.g. {engine: piper, model: x.onnx}") from None
+            raise VoiceModelError(
+                f"{path}: 'voices' must map a language to a Piper model, e.g. es: /voices/es_ES-x.onnx"
+            ) from None
+        raise VoiceModelError(
+            f"{path}: voices.{lang} must name a Piper model, e.g. {{engine: piper, model: x.onnx}}"
+        ) from None
     out = {}
     for lang, entry in (config.voices or {}).items():
         model_path = Path(entry.model if isinstance(entry, VoiceEntry) else entry).expanduser()
@@ -157,8 +168,9 @@ class VoicesConfig(BaseModel):
     voices: dict[str, VoiceEntry | Annotated[str, Field(min_length=1, pattern=r"\S")]] | None = None
 
 
-def choose_voice(voice: str | None, voice_model: Path | None, lang: str,
-                 config: Path | None = None) -> tuple[str, Path | None]:
+def choose_voice(
+    voice: str | None, voice_model: Path | None, lang: str, config: Path | None = None
+) -> tuple[str, Path | None]:
     """(engine, model) for a render: ``--voice-model`` wins, then the config's ``voices:`` for
     ``lang``; without ``--voice``, piper where a Piper voice speaks ``lang``, else espeak-ng
     (the offline default for languages without a bundled voice). A model is checked here."""
@@ -172,7 +184,9 @@ def choose_voice(voice: str | None, voice_model: Path | None, lang: str,
         voice_model = settings().voices.get(lang)  # SPINE_VOICES: a Piper voice per language
     if voice_model is not None:
         if voice not in (None, "piper"):
-            raise VoiceModelError(f"--voice-model {voice_model} is a Piper voice; use it with --voice piper, not {voice}")
+            raise VoiceModelError(
+                f"--voice-model {voice_model} is a Piper voice; use it with --voice piper, not {voice}"
+            )
         check_piper_model(voice_model, lang)
         return "piper", Path(voice_model)
     if voice is None:
@@ -213,8 +227,9 @@ def describers_from_config(path: Path | str) -> dict[str, tuple[str, Path | None
             entry = {"engine": "piper", "model": entry} if entry.endswith(".onnx") else {"engine": entry}
         engine = entry.get("engine", "piper" if entry.get("model") else None) if isinstance(entry, dict) else None
         model = entry.get("model") if isinstance(entry, dict) else None
-        if engine not in DESCRIBER_ENGINES or (model is not None and (engine != "piper" or not isinstance(model, str)
-                                                                      or not model.strip())):
+        if engine not in DESCRIBER_ENGINES or (
+            model is not None and (engine != "piper" or not isinstance(model, str) or not model.strip())
+        ):
             raise VoiceModelError(f"{path}: describer.{lang} must be piper (with a model) or espeak, {example}")
         model_path = None
         if model is not None:

@@ -33,7 +33,7 @@ def _neighbours(level: str) -> list[str]:
 
     upper, lower = level.split("-")
     i, j = VERTEBRAE.index(upper), VERTEBRAE.index(lower)
-    verts = list(VERTEBRAE[max(0, i - 1): j + 2])
+    verts = list(VERTEBRAE[max(0, i - 1) : j + 2])
     spaces = [s for s in INTERSPACES if all(p in verts for p in s.split("-"))]
     return verts + spaces
 
@@ -44,8 +44,18 @@ def illustration(model, level: str, kind: str, oblique_deg: float) -> np.ndarray
     from scenes.kit import palette
     from scenes.kit.anatomy_views import SpineView
 
-    with tempconfig({"pixel_width": 854, "pixel_height": 480, "frame_rate": 15, "dry_run": True,
-                     "disable_caching": True, "write_to_movie": False, "background_color": palette.BACKGROUND}):
+    with tempconfig(
+        {
+            "pixel_width": 854,
+            "pixel_height": 480,
+            "frame_rate": 15,
+            "dry_run": True,
+            "disable_caching": True,
+            "write_to_movie": False,
+            "background_color": palette.BACKGROUND,
+        }
+    ):
+
         class Figure(MovingCameraScene):
             def construct(self):
                 view = SpineView(model, kind, oblique_deg=-oblique_deg if kind == "oblique" else 0.0)
@@ -88,8 +98,16 @@ def main(argv: list[str] | None = None) -> None:
             print(level, "done", flush=True)
             continue
         for view in ("lateral", "ap", "oblique"):
-            render_still(level, view, oblique_deg=deg if view == "oblique" else None, size=480,
-                         out=OUT / f"{level}_{view}_fluoro.png", side="right", model=model, cache_dir=False)
+            render_still(
+                level,
+                view,
+                oblique_deg=deg if view == "oblique" else None,
+                size=480,
+                out=OUT / f"{level}_{view}_fluoro.png",
+                side="right",
+                model=model,
+                cache_dir=False,
+            )
         print(level, "done", flush=True)
 
 

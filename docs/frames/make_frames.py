@@ -27,18 +27,36 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--video", default="transforaminal-esi")
     ap.add_argument("--quality", default="1080p")
-    ap.add_argument("--output-dir", type=Path, default=None, help="where the video is rendered (default: a temporary folder)")
+    ap.add_argument(
+        "--output-dir", type=Path, default=None, help="where the video is rendered (default: a temporary folder)"
+    )
     args = ap.parse_args(argv)
     env = dict(os.environ, PYTHONHASHSEED="0")
     with tempfile.TemporaryDirectory() as scratch:
         out = args.output_dir or Path(scratch)
-        proc = subprocess.run([sys.executable, str(ROOT / "render.py"), "render", args.video, "--quality", args.quality,
-                               "--output-dir", str(out), "--quiet"], cwd=ROOT, env=env)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "render.py"),
+                "render",
+                args.video,
+                "--quality",
+                args.quality,
+                "--output-dir",
+                str(out),
+                "--quiet",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         if proc.returncode != 0:
             return proc.returncode
         sidecars = sorted(out.glob(f"{args.video}-*{args.quality}.json"))
         if len(sidecars) != 1:
-            print(f"expected one sidecar for {args.video} at {args.quality} in {out}, found {len(sidecars)}", file=sys.stderr)
+            print(
+                f"expected one sidecar for {args.video} at {args.quality} in {out}, found {len(sidecars)}",
+                file=sys.stderr,
+            )
             return 1
         sidecar = json.loads(sidecars[0].read_text(encoding="utf-8"))
         mp4 = sidecars[0].with_suffix(".mp4")
@@ -50,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             at = beat["start_s"] + 0.6 * (beat["end_s"] - beat["start_s"])
             final = target / f"{n:02d}-{beat['id']}.png"
             temporary = final.with_name(f".{final.name}.tmp.png")
-            subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", f"{at:.3f}", "-i", str(mp4), "-frames:v", "1",
-                            str(temporary)], check=True)
+            subprocess.run(
+                ["ffmpeg", "-v", "error", "-y", "-ss", f"{at:.3f}", "-i", str(mp4), "-frames:v", "1", str(temporary)],
+                check=True,
+            )
             temporary.replace(final)
             print(final.relative_to(ROOT), flush=True)
     return 0

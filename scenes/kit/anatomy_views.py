@@ -46,8 +46,16 @@ from spine.anatomy.mesh import MeshSolid
 from spine.anatomy.model import BONE_KINDS, SpineModel
 from spine.anatomy.solids import Structure
 from spine.anatomy.surfaces import SURFACE_KIND, drawn_structures
-from spine.imaging.illustration import (Camera, CutAway, IllustrationLayer, IllustrationStyle, illustrator_for,
-                                        occlusion, render_layer, split_by_occlusion)
+from spine.imaging.illustration import (
+    Camera,
+    CutAway,
+    IllustrationLayer,
+    IllustrationStyle,
+    illustrator_for,
+    occlusion,
+    render_layer,
+    split_by_occlusion,
+)
 from scenes.kit import palette
 from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
 
@@ -93,8 +101,9 @@ KIND_STYLE: dict[str, _Style] = {
 _PEDICLE_RING = "#7A6C55"
 # Lateral parts of the pelvis and sacrum drawn see-through on side views, so the L5-S1 disc,
 # the sacral bodies and the canal stay visible behind them.
-_SEE_THROUGH_FROM_THE_SIDE = frozenset({"ilium_wing", "ilium_posterior", "si_joint", "ala", "sacral_lateral_mass",
-                                         "sacral_bridge"})
+_SEE_THROUGH_FROM_THE_SIDE = frozenset(
+    {"ilium_wing", "ilium_posterior", "si_joint", "ala", "sacral_lateral_mass", "sacral_bridge"}
+)
 _PELVIS_SEE_THROUGH = _Style(palette.BONE_SHADE, 0.22, palette.BONE_SHADE, 1.0, 2)
 
 # The near-side parts a lateral / oblique cut-away removes from the bone meshes
@@ -164,7 +173,7 @@ def mesh_outline(points2d: np.ndarray, faces: np.ndarray, px: int = 360) -> tupl
     span = float(np.max(points2d.max(axis=0) - lo))
     k = (px - 4) / max(span, 1e-9)
     q = (points2d - lo) * k + 2.0
-    w, h = (np.ceil(q.max(axis=0)).astype(int) + 3)
+    w, h = np.ceil(q.max(axis=0)).astype(int) + 3
     img = Image.new("1", (int(w), int(h)), 0)
     draw = ImageDraw.Draw(img)
     tri = q[faces]
@@ -176,8 +185,11 @@ def mesh_outline(points2d: np.ndarray, faces: np.ndarray, px: int = 360) -> tupl
         return np.zeros((0, 2)), []
     back = [(o - 2.0) / k + lo for o in outlines]
     outer = back[0]
-    holes = [o for o in back[1:] if abs(_signed_area(o)) > 0.002 * abs(_signed_area(outer))
-             and _inside(o.mean(axis=0), outer)]
+    holes = [
+        o
+        for o in back[1:]
+        if abs(_signed_area(o)) > 0.002 * abs(_signed_area(outer)) and _inside(o.mean(axis=0), outer)
+    ]
     return _thin(outer), [_thin(hh) for hh in holes]
 
 
@@ -191,7 +203,7 @@ def _thin(poly: np.ndarray, max_points: int = 160) -> np.ndarray:
     if len(poly) > 1 and np.allclose(poly[0], poly[-1]):
         poly = poly[:-1]
     step = int(np.ceil(len(poly) / max_points))
-    return poly[::max(step, 1)]
+    return poly[:: max(step, 1)]
 
 
 def _polygon(hull2d: np.ndarray, style: _Style, stroke_scale: float = 1.0) -> VMobject:
@@ -219,8 +231,16 @@ class SpineView:
     origin) is drawn.
     """
 
-    def __init__(self, model: SpineModel | None = None, kind: str = "lateral", oblique_deg: float = 0.0,
-                 axial_level=None, scale: float | None = None, center=ORIGIN, anchor=None):
+    def __init__(
+        self,
+        model: SpineModel | None = None,
+        kind: str = "lateral",
+        oblique_deg: float = 0.0,
+        axial_level=None,
+        scale: float | None = None,
+        center=ORIGIN,
+        anchor=None,
+    ):
         if kind not in VIEW_KINDS:
             raise ValueError(f"unknown view kind {kind!r}; kinds: {', '.join(VIEW_KINDS)}")
         self.model = model or SpineModel.default()
@@ -324,8 +344,7 @@ class SpineView:
         """Bone colour by depth relative to its own level: near parts light, far parts in
         the shaded bone colour, so overlapping processes read as in front / behind."""
         if st.level not in cache:
-            cache[st.level] = (float(self.depth(self.model.level_centre(st.level))[0])
-                               if st.level is not None else None)
+            cache[st.level] = float(self.depth(self.model.level_centre(st.level))[0]) if st.level is not None else None
         ref = cache[st.level]
         if ref is None:
             return palette.BONE
@@ -345,10 +364,12 @@ class SpineView:
                 continue
             depth = float(self.depth(st.solid.center)[0])
             out.append((st, hull, depth))
-        out.sort(key=lambda item: (item[2] + 0.05 * self._style(item[0]).layer))
+        out.sort(key=lambda item: item[2] + 0.05 * self._style(item[0]).layer)
         return out
 
-    def sections(self, structures: Sequence[Structure], step_mm: float | None = None) -> list[tuple[Structure, np.ndarray]]:
+    def sections(
+        self, structures: Sequence[Structure], step_mm: float | None = None
+    ) -> list[tuple[Structure, np.ndarray]]:
         """(structure, 2D hull of its section by the axial plane) for structures the plane cuts."""
         out = []
         o = self.plane_origin
@@ -396,24 +417,43 @@ class SpineView:
     # -- the shaded illustration layer -----------------------------------------------------------
     def illustration_style(self, highlight_names: Iterable[str] = ()) -> IllustrationStyle:
         """The palette as data for :mod:`spine.imaging.illustration` (spine never imports scenes)."""
-        colours = tuple((kind, style.fill) for kind, style in KIND_STYLE.items()
-                        if style is not _BONE and kind not in ("canal", "foramen", "section_hole"))
-        colours += (("epidural_space", palette.EPIDURAL_FAT), ("dural_sac", palette.DURA_SAC),
-                    ("ligamentum_flavum", palette.LIGAMENT_FLAVUM))
-        return IllustrationStyle(colours=colours, bone=palette.BONE, outline=palette.OUTLINE,
-                                 background=palette.BACKGROUND, accent=palette.ACCENT,
-                                 alpha=(("dural_sac", 0.55), ("epidural_space", 0.45)),
-                                 highlight=tuple(sorted(highlight_names)),
-                                 depth_fade_mm=30.0 if self.kind == "axial" else 0.0)
+        colours = tuple(
+            (kind, style.fill)
+            for kind, style in KIND_STYLE.items()
+            if style is not _BONE and kind not in ("canal", "foramen", "section_hole")
+        )
+        colours += (
+            ("epidural_space", palette.EPIDURAL_FAT),
+            ("dural_sac", palette.DURA_SAC),
+            ("ligamentum_flavum", palette.LIGAMENT_FLAVUM),
+        )
+        return IllustrationStyle(
+            colours=colours,
+            bone=palette.BONE,
+            outline=palette.OUTLINE,
+            background=palette.BACKGROUND,
+            accent=palette.ACCENT,
+            alpha=(("dural_sac", 0.55), ("epidural_space", 0.45)),
+            highlight=tuple(sorted(highlight_names)),
+            depth_fade_mm=30.0 if self.kind == "axial" else 0.0,
+        )
 
     def camera(self, window_mm, width: int, height: int) -> Camera:
         """The illustration camera of this view for a window (u0, v0, u1, v1) in mm around the
         anchor: pixels line up with :meth:`project`."""
-        return Camera(self.right, self.up, self.toward, self.anchor, tuple(float(x) for x in window_mm),
-                      int(width), int(height))
+        return Camera(
+            self.right, self.up, self.toward, self.anchor, tuple(float(x) for x in window_mm), int(width), int(height)
+        )
 
-    def cutaway(self, structures: Sequence[Structure], near_side: bool = True, clip: Iterable[str] = (),
-                hide: Iterable[str] = (), plane=None, plane_only: Iterable[str] = ()) -> CutAway:
+    def cutaway(
+        self,
+        structures: Sequence[Structure],
+        near_side: bool = True,
+        clip: Iterable[str] = (),
+        hide: Iterable[str] = (),
+        plane=None,
+        plane_only: Iterable[str] = (),
+    ) -> CutAway:
         """The view's cut-away: the axial section plane, and (``near_side=False``) the near
         pedicles, laminae, articular processes and transverse processes of the drawn levels cut
         out with the near-side soft tissue, so the foramen, its root and the canal show."""
@@ -426,11 +466,19 @@ class SpineView:
             for st in self.model.structures(levels=sorted(levels)):
                 if st.side == near and st.kind in _NEAR_PARTS:
                     clip.append(st.name)
-            hide += [s.name for s in structures if s.side == near and s.kind not in BONE_KINDS
-                     and s.kind not in (SURFACE_KIND, "root", "vertebral_artery")]
-        return CutAway(hide=tuple(sorted(set(hide))), clip=tuple(sorted(set(clip))),
-                       plane=None if plane is None else (tuple(map(float, plane[0])), tuple(map(float, plane[1]))),
-                       plane_only=tuple(plane_only))
+            hide += [
+                s.name
+                for s in structures
+                if s.side == near
+                and s.kind not in BONE_KINDS
+                and s.kind not in (SURFACE_KIND, "root", "vertebral_artery")
+            ]
+        return CutAway(
+            hide=tuple(sorted(set(hide))),
+            clip=tuple(sorted(set(clip))),
+            plane=None if plane is None else (tuple(map(float, plane[0])), tuple(map(float, plane[1]))),
+            plane_only=tuple(plane_only),
+        )
 
     def section(self, *names: str, through=None) -> CutAway:
         """A cut-away that opens the named structures (a disc, a vertebra's bone) by a plane
@@ -450,16 +498,31 @@ class SpineView:
         pad = margin * max(u.max() - u.min(), v.max() - v.min()) + 1.0
         return (float(u.min() - pad), float(v.min() - pad), float(u.max() + pad), float(v.max() + pad))
 
-    def layer(self, structures: Sequence[Structure], window=None, resolution: float | None = None,
-              cut: CutAway | None = None, highlight_names: Iterable[str] = (), cache_dir=None,
-              supersample: int | None = None) -> IllustrationLayer:
+    def layer(
+        self,
+        structures: Sequence[Structure],
+        window=None,
+        resolution: float | None = None,
+        cut: CutAway | None = None,
+        highlight_names: Iterable[str] = (),
+        cache_dir=None,
+        supersample: int | None = None,
+    ) -> IllustrationLayer:
         """The shaded layer of these structures. ``resolution``: pixels per scene unit
         (default: the output's own, :func:`default_resolution`)."""
         window = window or self.window_of(structures)
         h, w = self.layer_size(window, resolution)
-        return render_layer(self.model.parameters_hash(), structures, BONE_KINDS | {SURFACE_KIND},
-                            self.camera(window, w, h), self.illustration_style(highlight_names), cut,
-                            supersample=supersample, cache_dir=cache_dir, lookup=self.model.structure)
+        return render_layer(
+            self.model.parameters_hash(),
+            structures,
+            BONE_KINDS | {SURFACE_KIND},
+            self.camera(window, w, h),
+            self.illustration_style(highlight_names),
+            cut,
+            supersample=supersample,
+            cache_dir=cache_dir,
+            lookup=self.model.structure,
+        )
 
     def layer_size(self, window, resolution: float | None = None) -> tuple[int, int]:
         """(height, width) in pixels of the layer over ``window`` at ``resolution`` px per unit."""
@@ -477,14 +540,25 @@ class SpineView:
         native = config.pixel_width / config.frame_width
         if window is None:
             return native
-        drawn = max((window[3] - window[1]) * self.scale, (window[2] - window[0]) * self.scale
-                    * config.frame_height / config.frame_width)
+        drawn = max(
+            (window[3] - window[1]) * self.scale,
+            (window[2] - window[0]) * self.scale * config.frame_height / config.frame_width,
+        )
         return native * float(np.clip(1.1 * config.frame_height / max(drawn, 1e-6), 1.0, 4.0))
 
-    def spine_mobject(self, levels: Iterable | None = None, highlight=None, kinds: Iterable[str] | None = None,
-                      exclude_kinds: Iterable[str] | None = None, near_side: bool = True,
-                      detail: int = 16, pedicle_rings: bool = False, highlight_structures: Iterable[str] = (),
-                      resolution: float | None = None, cut: CutAway | None = None) -> "IllustrationGroup":
+    def spine_mobject(
+        self,
+        levels: Iterable | None = None,
+        highlight=None,
+        kinds: Iterable[str] | None = None,
+        exclude_kinds: Iterable[str] | None = None,
+        near_side: bool = True,
+        detail: int = 16,
+        pedicle_rings: bool = False,
+        highlight_structures: Iterable[str] = (),
+        resolution: float | None = None,
+        cut: CutAway | None = None,
+    ) -> "IllustrationGroup":
         """The spine (or the given levels) as one shaded illustration layer (an image placed
         exactly where :meth:`project` puts the anatomy), in an :class:`IllustrationGroup`
         (a VGroup: scenes add it, fade it, fit it and group it as before).
@@ -503,26 +577,45 @@ class SpineView:
         names |= set(highlight_structures)
         base_cut = self.cutaway(sts, near_side=near_side)
         if cut is not None:
-            base_cut = CutAway(hide=base_cut.hide + cut.hide, clip=base_cut.clip + cut.clip,
-                               clip_scale=cut.clip_scale, plane=cut.plane or base_cut.plane,
-                               plane_only=cut.plane_only if cut.plane else base_cut.plane_only)
+            base_cut = CutAway(
+                hide=base_cut.hide + cut.hide,
+                clip=base_cut.clip + cut.clip,
+                clip_scale=cut.clip_scale,
+                plane=cut.plane or base_cut.plane,
+                plane_only=cut.plane_only if cut.plane else base_cut.plane_only,
+            )
         if not sts:
             return IllustrationGroup()
         window = self.window_of(sts)
         size = self.layer_size(window, resolution)
         group = IllustrationGroup.lazy(
-            self, window, size, lambda: self.layer(sts, window=window, resolution=resolution, cut=base_cut,
-                                                   highlight_names=names), [s.name for s in sts])
+            self,
+            window,
+            size,
+            lambda: self.layer(sts, window=window, resolution=resolution, cut=base_cut, highlight_names=names),
+            [s.name for s in sts],
+        )
         if self.kind in ("posterior", "oblique") and pedicle_rings:
             stroke_scale = max(0.35, min(1.5, self.scale / 0.06))
             drawn_levels = {st.level for st in sts if st.kind == SURFACE_KIND}
-            self._add_pedicle_rings(group, [st for st in self.model.structures(kinds=["pedicle"])
-                                            if st.level in drawn_levels], detail, stroke_scale)
+            self._add_pedicle_rings(
+                group,
+                [st for st in self.model.structures(kinds=["pedicle"]) if st.level in drawn_levels],
+                detail,
+                stroke_scale,
+            )
         return group
 
-    def flat_mobject(self, levels: Iterable | None = None, highlight=None, kinds: Iterable[str] | None = None,
-                     exclude_kinds: Iterable[str] | None = None, near_side: bool = True,
-                     detail: int = 16, pedicle_rings: bool = True) -> VGroup:
+    def flat_mobject(
+        self,
+        levels: Iterable | None = None,
+        highlight=None,
+        kinds: Iterable[str] | None = None,
+        exclude_kinds: Iterable[str] | None = None,
+        near_side: bool = True,
+        detail: int = 16,
+        pedicle_rings: bool = True,
+    ) -> VGroup:
         """The former flat drawing: filled polygons far to near (kept as the baseline of
         ``bench/illustration.py``; scenes draw :meth:`spine_mobject`).
 
@@ -582,8 +675,11 @@ class SpineView:
             leave.add("epidural_space") if kinds is None or "epidural_space" not in set(kinds) else None
         sts = [s for s in sts if s.kind not in leave]
         if kinds is None and self.kind != "axial" and abs(self.toward[0]) > 0.5:
-            sts = [s for s in sts if not (s.level is None and (s.kind in _SEE_THROUGH_FROM_THE_SIDE
-                                                                or s.kind == SURFACE_KIND))]
+            sts = [
+                s
+                for s in sts
+                if not (s.level is None and (s.kind in _SEE_THROUGH_FROM_THE_SIDE or s.kind == SURFACE_KIND))
+            ]
         if self.kind == "axial":
             lo = self.plane_origin
             keep = []
@@ -596,9 +692,17 @@ class SpineView:
             sts = keep
         return sts
 
-    def needle_parts(self, p0, p1, structures: Sequence[Structure] | None = None, levels=None,
-                     near_side: bool = True, step_mm: float = 0.5, occluders: str = "bone",
-                     cut: CutAway | None = None) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    def needle_parts(
+        self,
+        p0,
+        p1,
+        structures: Sequence[Structure] | None = None,
+        levels=None,
+        near_side: bool = True,
+        step_mm: float = 0.5,
+        occluders: str = "bone",
+        cut: CutAway | None = None,
+    ) -> list[tuple[np.ndarray, np.ndarray, bool]]:
         """A needle segment p0 -> p1 (mm) split into the parts in front of the drawing and the
         parts behind it (a ray from each point toward the viewer, through the same cut-away):
         [(start, end, in_front)], start to end. ``occluders``: ``"bone"`` (only bone hides the
@@ -609,15 +713,19 @@ class SpineView:
         pts = p0 + np.linspace(0, 1, n)[:, None] * (p1 - p0)
         sts = list(structures) if structures is not None else self._drawn(levels, None, None)
         cut = cut or self.cutaway(sts, near_side=near_side)
-        illustrator = illustrator_for(self.model.parameters_hash(), sts, BONE_KINDS | {SURFACE_KIND},
-                                      self.model.structure)
+        illustrator = illustrator_for(
+            self.model.parameters_hash(), sts, BONE_KINDS | {SURFACE_KIND}, self.model.structure
+        )
         kinds = frozenset(BONE_KINDS | {SURFACE_KIND}) if occluders == "bone" else None
-        veils = frozenset() if occluders == "bone" else frozenset(k for k, a in self.illustration_style().alpha if a < 1)
+        veils = (
+            frozenset() if occluders == "bone" else frozenset(k for k, a in self.illustration_style().alpha if a < 1)
+        )
         hidden = occlusion(illustrator, self.camera((0, 0, 1, 1), 1, 1), pts, cut, kinds, translucent=veils)
         return split_by_occlusion(pts, hidden)
 
-    def needle_mobject(self, p0, p1, to_scene=None, color: str = palette.NEEDLE, stroke_px: float = 5.0,
-                       **kwargs) -> VGroup:
+    def needle_mobject(
+        self, p0, p1, to_scene=None, color: str = palette.NEEDLE, stroke_px: float = 5.0, **kwargs
+    ) -> VGroup:
         """The needle as drawn parts: solid in front, dashed and faded behind bone.
         ``to_scene``: the mapping of a fitted drawing (default :meth:`project`)."""
         from manim import DashedLine
@@ -642,11 +750,13 @@ class SpineView:
         """The same drawing turned about the long axis (0 = posterior, +90 = lateral), with
         this view's anchor, scale and centre (so the turns of one drawing line up)."""
         kind = "lateral" if abs(oblique_deg - 90.0) < 1e-9 else ("posterior" if abs(oblique_deg) < 1e-9 else "oblique")
-        return SpineView(self.model, kind, oblique_deg=oblique_deg, scale=self.scale, center=self.center,
-                         anchor=self.anchor)
+        return SpineView(
+            self.model, kind, oblique_deg=oblique_deg, scale=self.scale, center=self.center, anchor=self.anchor
+        )
 
-    def turn_frames(self, to_deg: float, levels=None, step_deg: float = 3.0, resolution: float | None = None,
-                    highlight=None) -> tuple[list[float], list[IllustrationLayer], tuple]:
+    def turn_frames(
+        self, to_deg: float, levels=None, step_deg: float = 3.0, resolution: float | None = None, highlight=None
+    ) -> tuple[list[float], list[IllustrationLayer], tuple]:
         """The layers of a turn from this view's angle to ``to_deg``, every ``step_deg``
         (cached like any layer), all over one window (the union of the angles' windows)."""
         start = self.oblique_deg
@@ -655,17 +765,29 @@ class SpineView:
         views = [self.turned(a) for a in angles]
         sts = views[0]._drawn(levels, None, None)
         windows = np.array([v.window_of(sts) for v in views])
-        window = (float(windows[:, 0].min()), float(windows[:, 1].min()), float(windows[:, 2].max()),
-                  float(windows[:, 3].max()))
+        window = (
+            float(windows[:, 0].min()),
+            float(windows[:, 1].min()),
+            float(windows[:, 2].max()),
+            float(windows[:, 3].max()),
+        )
         hl = self._highlight_levels(highlight)
         names = {s.name for s in sts if s.level in hl and s.kind == SURFACE_KIND}
         res = resolution or self.default_resolution(window)
-        layers = [v.layer(v._drawn(levels, None, None), window=window, resolution=res, highlight_names=names)
-                  for v in views]
+        layers = [
+            v.layer(v._drawn(levels, None, None), window=window, resolution=res, highlight_names=names) for v in views
+        ]
         return angles, layers, window
 
-    def turn(self, group: "IllustrationGroup", to_deg: float, levels=None, step_deg: float = 3.0,
-             run_time: float = 2.0, **kwargs):
+    def turn(
+        self,
+        group: "IllustrationGroup",
+        to_deg: float,
+        levels=None,
+        step_deg: float = 3.0,
+        run_time: float = 2.0,
+        **kwargs,
+    ):
         """An animation that turns a drawing of this view to ``to_deg`` by showing the
         re-rendered intermediate angles (a :class:`SpineTurn`), and the view it ends in. The
         drawing keeps any fitting (scale and shift) it was given. Fade the vector overlays out
@@ -739,9 +861,15 @@ class SpineView:
         return group
 
     # -- labels ------------------------------------------------------------------------------
-    def labels(self, levels: Iterable | None = None, regions: bool = True, font_px: float = 28,
-               zoom_width: float | None = None, color: str = palette.TEXT,
-               region_words: dict | None = None) -> VGroup:
+    def labels(
+        self,
+        levels: Iterable | None = None,
+        regions: bool = True,
+        font_px: float = 28,
+        zoom_width: float | None = None,
+        color: str = palette.TEXT,
+        region_words: dict | None = None,
+    ) -> VGroup:
         """Level labels on one side of the spine and region labels (with brackets) on the
         other, pushed apart so that no two labels overlap.
 
@@ -835,14 +963,15 @@ class SpineView:
                 text.move_to(np.array([x_col - text.width / 2, y, 0.0]))
             if brackets is not None:
                 bx = edge + side * gap
-                line = Line(np.array([bx, hi[1], 0]), np.array([bx, lo[1], 0]), color=text.get_color(),
-                            stroke_width=3 * zoom)
+                line = Line(
+                    np.array([bx, hi[1], 0]), np.array([bx, lo[1], 0]), color=text.get_color(), stroke_width=3 * zoom
+                )
                 brackets.add(line)
 
 
 def _mix(a: str, b: str, t: float) -> str:
-    ca = np.array([int(a[i:i + 2], 16) for i in (1, 3, 5)], float)
-    cb = np.array([int(b[i:i + 2], 16) for i in (1, 3, 5)], float)
+    ca = np.array([int(a[i : i + 2], 16) for i in (1, 3, 5)], float)
+    cb = np.array([int(b[i : i + 2], 16) for i in (1, 3, 5)], float)
     c = np.clip(np.round(ca * (1 - t) + cb * t), 0, 255).astype(int)
     return "#" + "".join(f"{v:02X}" for v in c)
 
@@ -890,8 +1019,11 @@ def _place(image: ImageMobject, view: SpineView, window) -> ImageMobject:
     u0, v0, u1, v1 = window
     image.stretch_to_fit_width((u1 - u0) * view.scale)
     image.stretch_to_fit_height((v1 - v0) * view.scale)
-    image.move_to(np.array([view.center[0] + (u0 + u1) / 2 * view.scale,
-                            view.center[1] + (v0 + v1) / 2 * view.scale, view.center[2]]))
+    image.move_to(
+        np.array(
+            [view.center[0] + (u0 + u1) / 2 * view.scale, view.center[1] + (v0 + v1) / 2 * view.scale, view.center[2]]
+        )
+    )
     return image
 
 
@@ -1010,7 +1142,9 @@ class IllustrationGroup(VGroup):
         return cls.lazy(view, layer.camera.window, (layer.camera.height, layer.camera.width), lambda: layer, names)
 
     @classmethod
-    def lazy(cls, view: SpineView, window, size: tuple[int, int], render_layer_fn, names: list[str]) -> "IllustrationGroup":
+    def lazy(
+        cls, view: SpineView, window, size: tuple[int, int], render_layer_fn, names: list[str]
+    ) -> "IllustrationGroup":
         """A drawing whose layer (``render_layer_fn()``) is rendered when first needed."""
         group = cls()
         group._layer, group._render_layer = None, render_layer_fn

@@ -15,8 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from manim import (DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, Group, ImageMobject, Rectangle, RoundedRectangle, SVGMobject,
-                   Text, VGroup)
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    FadeIn,
+    FadeOut,
+    Group,
+    ImageMobject,
+    Rectangle,
+    RoundedRectangle,
+    SVGMobject,
+    Text,
+    VGroup,
+)
 
 from scenes.kit import palette
 from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
@@ -26,7 +39,9 @@ SAFE_WIDTH = 14.2 * 0.9
 SAFE_HEIGHT = 8.0 * 0.9
 
 
-def text(content: str, px: float = 36, color: str = palette.TEXT, weight: str = "NORMAL", max_width: float | None = None) -> Text:
+def text(
+    content: str, px: float = 36, color: str = palette.TEXT, weight: str = "NORMAL", max_width: float | None = None
+) -> Text:
     """A line of text in the bundled font, ``px`` pixels high at 1080p (never below 24 px)."""
     register_fonts()
     mob = Text(content, font=FONT_FAMILY, font_size=font_size_for_px(px), color=color, weight=weight)
@@ -35,8 +50,14 @@ def text(content: str, px: float = 36, color: str = palette.TEXT, weight: str = 
     return mob
 
 
-def paragraph(lines: list[str], px: float = 34, color: str = palette.TEXT, buff: float = 0.18,
-              max_width: float | None = None, centred: bool = False) -> VGroup:
+def paragraph(
+    lines: list[str],
+    px: float = 34,
+    color: str = palette.TEXT,
+    buff: float = 0.18,
+    max_width: float | None = None,
+    centred: bool = False,
+) -> VGroup:
     group = VGroup(*(text(line, px, color) for line in lines))
     group.arrange(DOWN, buff=buff) if centred else group.arrange(DOWN, aligned_edge=LEFT, buff=buff)
     if max_width is not None and group.width > max_width:
@@ -46,8 +67,14 @@ def paragraph(lines: list[str], px: float = 34, color: str = palette.TEXT, buff:
 
 def panel(content, padding: float = 0.35, color: str = palette.PANEL, opacity: float = 0.92) -> VGroup:
     """Content on a rounded panel, so text stays readable over any drawing."""
-    box = RoundedRectangle(corner_radius=0.15, width=content.width + 2 * padding, height=content.height + 2 * padding,
-                           fill_color=color, fill_opacity=opacity, stroke_width=0)
+    box = RoundedRectangle(
+        corner_radius=0.15,
+        width=content.width + 2 * padding,
+        height=content.height + 2 * padding,
+        fill_color=color,
+        fill_opacity=opacity,
+        stroke_width=0,
+    )
     box.move_to(content)
     return VGroup(box, content)
 
@@ -58,8 +85,14 @@ def _neutral_title_card(title: str, subtitle: str | None = None) -> VGroup:
     if subtitle:
         parts.append(text(subtitle, 36, palette.TEXT_MUTED, max_width=SAFE_WIDTH))
     group = VGroup(*parts).arrange(DOWN, buff=0.4)
-    rule = RoundedRectangle(corner_radius=0.03, width=min(head.width, 6), height=0.06,
-                            fill_color=palette.ACCENT, fill_opacity=1, stroke_width=0)
+    rule = RoundedRectangle(
+        corner_radius=0.03,
+        width=min(head.width, 6),
+        height=0.06,
+        fill_color=palette.ACCENT,
+        fill_opacity=1,
+        stroke_width=0,
+    )
     rule.next_to(head, DOWN, buff=0.2)
     if subtitle:
         group[1].next_to(rule, DOWN, buff=0.3)
@@ -80,7 +113,7 @@ def brand_regions() -> list[tuple[float, float, float, float]]:
 
 
 def _luminance(colour: str) -> float:
-    r, g, b = (int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    r, g, b = (int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
@@ -152,8 +185,14 @@ def brand_intro(brand: dict) -> Group:
     """The short intro before the title: the logo large, the clinic's name under it."""
     logo = brand_logo(brand, 5.0, 2.6)
     name = text(brand["name"], 52, palette.TEXT, weight="BOLD", max_width=SAFE_WIDTH)
-    rule = RoundedRectangle(corner_radius=0.03, width=min(name.width, 5), height=0.08,
-                            fill_color=brand["secondary"], fill_opacity=1, stroke_width=0)
+    rule = RoundedRectangle(
+        corner_radius=0.03,
+        width=min(name.width, 5),
+        height=0.08,
+        fill_color=brand["secondary"],
+        fill_opacity=1,
+        stroke_width=0,
+    )
     group = Group(logo, name, rule).arrange(DOWN, buff=0.35)
     return group
 
@@ -183,8 +222,9 @@ def education_card(title: str = EDUCATION_TITLE, lines=EDUCATION_LINES) -> VGrou
     return panel(content, padding=0.6)
 
 
-def closing_card(review_line: str | None, brand: dict | None = None, title: str = EDUCATION_TITLE,
-                 lines=EDUCATION_LINES):
+def closing_card(
+    review_line: str | None, brand: dict | None = None, title: str = EDUCATION_TITLE, lines=EDUCATION_LINES
+):
     """The last card: education only, the medical-review line, and with a brand its outro
     (logo, clinic, physician, contact). ``review_line`` is "Medically reviewed by … on …" or
     "Not yet medically reviewed"; it is never left out."""

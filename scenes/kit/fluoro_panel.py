@@ -81,10 +81,23 @@ def _glyphs(text: Text) -> VMobject:
 class FluoroPanel(Group):
     """A simulated C-arm monitor: image in a circular frame with a level/view label."""
 
-    def __init__(self, model, pose: CArmPose, *, size: int = 512, height: float = 4.0,
-                 detector: Detector | None = None, cache_dir=None, seed: int = 0,
-                 label: str | None = None, live: bool = True, blank: bool = False, side: str | None = None,
-                 labeller=None, **kwargs):
+    def __init__(
+        self,
+        model,
+        pose: CArmPose,
+        *,
+        size: int = 512,
+        height: float = 4.0,
+        detector: Detector | None = None,
+        cache_dir=None,
+        seed: int = 0,
+        label: str | None = None,
+        live: bool = True,
+        blank: bool = False,
+        side: str | None = None,
+        labeller=None,
+        **kwargs,
+    ):
         register_fonts()
         self.model = model
         self.size = int(size)
@@ -112,8 +125,9 @@ class FluoroPanel(Group):
 
     # -- building blocks ------------------------------------------------------------------------
     def _imager(self, pose: CArmPose) -> FluoroImager:
-        return FluoroImager(self.model, pose, self.size, detector=self.detector, cache_dir=self.cache_dir,
-                            seed=self.seed)
+        return FluoroImager(
+            self.model, pose, self.size, detector=self.detector, cache_dir=self.cache_dir, seed=self.seed
+        )
 
     def _label_string(self, pose: CArmPose) -> str:
         if self._label_text is not None:
@@ -129,8 +143,9 @@ class FluoroPanel(Group):
 
     def _make_marker(self, pose: CArmPose) -> VMobject:
         """The R / L letter, placed where the patient's side lies on this pose's image."""
-        m = side_marker(pose, self.side, self.size, flip_lr=self.detector.flip_lr,
-                        field_fraction=self.detector.field_fraction)
+        m = side_marker(
+            pose, self.side, self.size, flip_lr=self.detector.flip_lr, field_fraction=self.detector.field_fraction
+        )
         text = _glyphs(Text(m.letter, font=FONT_FAMILY, font_size=font_size_for_px(30), color=TEXT, weight="BOLD"))
         text.move_to(self._pixel_to_scene(m.col, m.row))
         text.side_marker = m
@@ -148,7 +163,7 @@ class FluoroPanel(Group):
         crc = zlib.crc32(f"{imager.cache_key}|{self._shots}".encode())
         for layer in layers:
             crc = zlib.crc32(b"-" if layer is None else np.ascontiguousarray(layer).data, crc)
-        return (self.seed + crc) % (2 ** 32)
+        return (self.seed + crc) % (2**32)
 
     def _render(self, imager: FluoroImager | None = None, layers=None) -> np.ndarray:
         imager = imager or self.imager
@@ -221,7 +236,11 @@ class FluoroPanel(Group):
             self.label.text = new.text
         marker = self._make_marker(pose)
         old = self.marker.side_marker
-        if force or (marker.text, marker.side_marker.col, marker.side_marker.row) != (self.marker.text, old.col, old.row):
+        if force or (marker.text, marker.side_marker.col, marker.side_marker.row) != (
+            self.marker.text,
+            old.col,
+            old.row,
+        ):
             self.marker.set_points(marker.points)
             self.marker.text = marker.text
         self.marker.side_marker = marker.side_marker

@@ -35,8 +35,10 @@ class Fitted:
     def __init__(self, view, mobject, width: float, height: float, center, extra_points=()):
         self.view, self.mobject = view, mobject
         corners = [mobject.get_corner(d) for d in (np.array([-1, -1, 0]), np.array([1, 1, 0]))]
-        pts = np.vstack([np.array(corners)[:, :2]] + ([view.project(np.asarray(extra_points, float))[:, :2]]
-                                                      if len(extra_points) else []))
+        pts = np.vstack(
+            [np.array(corners)[:, :2]]
+            + ([view.project(np.asarray(extra_points, float))[:, :2]] if len(extra_points) else [])
+        )
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         size = np.maximum(hi - lo, 1e-6)
         self.factor = float(min(width / size[0], height / size[1]))
@@ -119,7 +121,7 @@ class DevicePath:
             return []
         s = float(np.clip(lead_fraction, 0.0, 1.0)) * self.lead_cum[-1]
         k = int(np.searchsorted(self.lead_cum, s, side="right"))
-        return [*self.lead[:max(k, 1)], _along(self.lead, self.lead_cum, s)]
+        return [*self.lead[: max(k, 1)], _along(self.lead, self.lead_cum, s)]
 
     def fluoro_device(self, fraction: float, lead_fraction: float = 0.0) -> "Device":
         line = self.polyline(fraction)
@@ -168,6 +170,7 @@ def polyline_mobject(points2d, color: str = palette.NEEDLE, width: float = 5.0) 
 
 
 # -- where the problem is ---------------------------------------------------------------------------
+
 
 def problem_site(model, plan) -> np.ndarray:
     """3D point of the structure the procedure treats, from the model's landmarks."""
@@ -220,6 +223,7 @@ def glow_size_mm(approach: str) -> tuple[float, float]:
 
 # -- words ------------------------------------------------------------------------------------------
 
+
 def plain(sentence: str) -> str:
     """Data words for a card: without citations like ``[10, 19]`` and trailing clauses in brackets."""
     s = re.sub(r"\s*\[[^\]]*\]", "", sentence)
@@ -240,8 +244,14 @@ def fit_lines(words: str, width: int = 38, max_lines: int = 3) -> list[str]:
 wrap = fit_lines
 
 
-def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = palette.ACCENT,
-              px: int = 28, max_lines_per_item: int = 3) -> VGroup:
+def fact_card(
+    title: str,
+    items: list[str],
+    width: float = 5.6,
+    accent: str = palette.ACCENT,
+    px: int = 28,
+    max_lines_per_item: int = 3,
+) -> VGroup:
     """A card: a bold title, then bullet items wrapped to the card's width."""
     head = text(title, 36, palette.TEXT, weight="BOLD", max_width=width - 0.5)
     rows = VGroup()
@@ -273,8 +283,15 @@ def fact_card(title: str, items: list[str], width: float = 5.6, accent: str = pa
     content = VGroup(head, rows).arrange(DOWN, aligned_edge=LEFT, buff=0.35)
     if content.width > width - 0.5:
         content.scale_to_fit_width(width - 0.5)
-    box = RoundedRectangle(corner_radius=0.15, width=width, height=content.height + 0.7,
-                           fill_color=palette.PANEL, fill_opacity=0.95, stroke_color=accent, stroke_width=3)
+    box = RoundedRectangle(
+        corner_radius=0.15,
+        width=width,
+        height=content.height + 0.7,
+        fill_color=palette.PANEL,
+        fill_opacity=0.95,
+        stroke_color=accent,
+        stroke_width=3,
+    )
     box.move_to(content)
     return VGroup(box, content)
 
@@ -295,8 +312,10 @@ class VignetteDrawings:
         self.views = {"lateral": SpineView(model, "lateral"), "posterior": SpineView(model, "posterior")}
         lateral = self.views["lateral"].spine_mobject(levels=VIGNETTE_LEVELS)
         back = self.views["posterior"]
-        posterior = VGroup(back.spine_mobject(levels=[None], kinds=["ilium_posterior", "si_joint"]),
-                           back.spine_mobject(levels=(*VIGNETTE_LEVELS, "S2", "S3")))
+        posterior = VGroup(
+            back.spine_mobject(levels=[None], kinds=["ilium_posterior", "si_joint"]),
+            back.spine_mobject(levels=(*VIGNETTE_LEVELS, "S2", "S3")),
+        )
         self.mobjects = {"lateral": lateral, "posterior": posterior}
 
     def vignette(self, name: str, width: float, height: float, center) -> tuple[Fitted, list]:

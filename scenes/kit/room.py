@@ -23,8 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from manim import (UP, Arc, Circle, DashedLine, Ellipse, Line, Polygon, RoundedRectangle,
-                   VGroup, VMobject)
+from manim import UP, Arc, Circle, DashedLine, Ellipse, Line, Polygon, RoundedRectangle, VGroup, VMobject
 
 from scenes.kit import palette
 
@@ -48,8 +47,9 @@ def _smooth(points: np.ndarray) -> VMobject:
     return mob
 
 
-def _shape(points, fill: str, stroke: str = SKIN_DARK, width: float = 2.0, opacity: float = 1.0,
-           smooth: bool = True) -> VMobject:
+def _shape(
+    points, fill: str, stroke: str = SKIN_DARK, width: float = 2.0, opacity: float = 1.0, smooth: bool = True
+) -> VMobject:
     pts = np.asarray(points, float)
     if smooth:
         mob = _smooth(np.vstack([pts, pts[:1]]))
@@ -116,8 +116,20 @@ class SideRoom:
 
     def thickness(self, u: float) -> float:
         """Front-to-back thickness of the body (mm) along it."""
-        table = [(205, 105), (290, 120), (340, 215), (520, 235), (650, 200), (760, 205), (900, 215),
-                 (1000, 165), (1300, 115), (1360, 105), (1650, 75), (1700, 70)]
+        table = [
+            (205, 105),
+            (290, 120),
+            (340, 215),
+            (520, 235),
+            (650, 200),
+            (760, 205),
+            (900, 215),
+            (1000, 165),
+            (1300, 115),
+            (1360, 105),
+            (1650, 75),
+            (1700, 70),
+        ]
         us, ts = zip(*table)
         return float(np.interp(u, us, ts))
 
@@ -131,25 +143,55 @@ class SideRoom:
 
     def _draw(self) -> VGroup:
         group = VGroup()
-        table = RoundedRectangle(corner_radius=0.04, width=(self.BODY_LENGTH + 120) * self.k, height=38 * self.k,
-                                 fill_color=TABLE, fill_opacity=1, stroke_color=TABLE_EDGE, stroke_width=2)
+        table = RoundedRectangle(
+            corner_radius=0.04,
+            width=(self.BODY_LENGTH + 120) * self.k,
+            height=38 * self.k,
+            fill_color=TABLE,
+            fill_opacity=1,
+            stroke_color=TABLE_EDGE,
+            stroke_width=2,
+        )
         table.move_to(self.at(self.BODY_LENGTH / 2, -19))
-        stand = RoundedRectangle(corner_radius=0.03, width=140 * self.k, height=60 * self.k, fill_color=TABLE,
-                                 fill_opacity=1, stroke_width=0).move_to(self.at(self.BODY_LENGTH * 0.62, -68))
+        stand = RoundedRectangle(
+            corner_radius=0.03, width=140 * self.k, height=60 * self.k, fill_color=TABLE, fill_opacity=1, stroke_width=0
+        ).move_to(self.at(self.BODY_LENGTH * 0.62, -68))
         group.add(stand, table)
         for place in self.places:
             if place in ("chest", "abdomen", "pelvis"):
                 c = {"chest": 470.0, "abdomen": 690.0, "pelvis": 880.0}[place]
-                pad = Ellipse(width=300 * self.k, height=70 * self.k, fill_color=PILLOW, fill_opacity=1,
-                              stroke_color=palette.TEXT_MUTED, stroke_width=1.5).move_to(self.at(c, 30))
+                pad = Ellipse(
+                    width=300 * self.k,
+                    height=70 * self.k,
+                    fill_color=PILLOW,
+                    fill_opacity=1,
+                    stroke_color=palette.TEXT_MUTED,
+                    stroke_width=1.5,
+                ).move_to(self.at(c, 30))
                 group.add(pad)
         if "forehead" in self.places or self.posture == "prone":
-            group.add(RoundedRectangle(corner_radius=0.05, width=170 * self.k, height=40 * self.k, fill_color=PILLOW,
-                                       fill_opacity=1, stroke_width=1.5, stroke_color=palette.TEXT_MUTED)
-                      .move_to(self.at(110, 20)))
+            group.add(
+                RoundedRectangle(
+                    corner_radius=0.05,
+                    width=170 * self.k,
+                    height=40 * self.k,
+                    fill_color=PILLOW,
+                    fill_opacity=1,
+                    stroke_width=1.5,
+                    stroke_color=palette.TEXT_MUTED,
+                ).move_to(self.at(110, 20))
+            )
         if self.posture in ("supine", "lateral"):
-            group.add(Ellipse(width=220 * self.k, height=55 * self.k, fill_color=PILLOW, fill_opacity=1,
-                              stroke_width=1.5, stroke_color=palette.TEXT_MUTED).move_to(self.at(110, 27)))
+            group.add(
+                Ellipse(
+                    width=220 * self.k,
+                    height=55 * self.k,
+                    fill_color=PILLOW,
+                    fill_opacity=1,
+                    stroke_width=1.5,
+                    stroke_color=palette.TEXT_MUTED,
+                ).move_to(self.at(110, 27))
+            )
         group.add(self._body())
         return group
 
@@ -163,22 +205,30 @@ class SideRoom:
         body.add(torso)
         # the far arm along the body (prone: reaching up beside the head)
         head_c = self.at(105, self._front(105) + 105 + (30 if self.posture == "prone" else 45))
-        head = Circle(radius=100 * self.k, fill_color=palette.SKIN, fill_opacity=1, stroke_color=SKIN_DARK,
-                      stroke_width=2).move_to(head_c)
+        head = Circle(
+            radius=100 * self.k, fill_color=palette.SKIN, fill_opacity=1, stroke_color=SKIN_DARK, stroke_width=2
+        ).move_to(head_c)
         body.add(head)
         body.add(self._face(head_c))
         if self.posture != "lateral":
             # feet: toes down when face down, up when on the back
             sign = -1 if self.posture == "prone" else 1
             heel = self.at(1690, self._front(1690) + 40)
-            foot = Polygon(heel + np.array([0, 30 * self.k, 0]), heel + np.array([70 * self.k, 30 * self.k, 0]),
-                           heel + np.array([70 * self.k, (30 + sign * 90) * self.k, 0]),
-                           fill_color=palette.SKIN, fill_opacity=1, stroke_color=SKIN_DARK, stroke_width=2)
+            foot = Polygon(
+                heel + np.array([0, 30 * self.k, 0]),
+                heel + np.array([70 * self.k, 30 * self.k, 0]),
+                heel + np.array([70 * self.k, (30 + sign * 90) * self.k, 0]),
+                fill_color=palette.SKIN,
+                fill_opacity=1,
+                stroke_color=SKIN_DARK,
+                stroke_width=2,
+            )
             if sign < 0:
                 foot.shift(UP * 70 * self.k)
             body.add(foot)
-        hair = Arc(radius=100 * self.k, start_angle=math.pi * 0.55, angle=math.pi * 0.9, color=SKIN_DARK,
-                   stroke_width=5).move_arc_center_to(head_c)
+        hair = Arc(
+            radius=100 * self.k, start_angle=math.pi * 0.55, angle=math.pi * 0.9, color=SKIN_DARK, stroke_width=5
+        ).move_arc_center_to(head_c)
         body.add(hair)
         return body
 
@@ -188,8 +238,15 @@ class SideRoom:
         angle = {"prone": -math.pi / 2, "supine": math.pi / 4, "lateral": math.pi}.get(self.posture, -math.pi / 2)
         d = np.array([math.cos(angle), math.sin(angle), 0.0])
         n = np.array([-d[1], d[0], 0.0])
-        nose = Polygon(c + d * r * 0.92 + n * r * 0.18, c + d * r * 1.22, c + d * r * 0.92 - n * r * 0.18,
-                       fill_color=palette.SKIN, fill_opacity=1, stroke_color=SKIN_DARK, stroke_width=2)
+        nose = Polygon(
+            c + d * r * 0.92 + n * r * 0.18,
+            c + d * r * 1.22,
+            c + d * r * 0.92 - n * r * 0.18,
+            fill_color=palette.SKIN,
+            fill_opacity=1,
+            stroke_color=SKIN_DARK,
+            stroke_width=2,
+        )
         eye = Circle(radius=r * 0.08, fill_color=SKIN_DARK, fill_opacity=1, stroke_width=0)
         eye.move_to(c + d * r * 0.55 + n * r * 0.3)
         return VGroup(nose, eye)
@@ -212,16 +269,19 @@ class SideRoom:
         outside = start - np.array([along[0], along[1], 0.0]) * 95 * self.k
         inside = start + np.array([along[0], along[1], 0.0]) * depth_mm * self.k
         line = Line(outside, inside, color=palette.NEEDLE, stroke_width=5)
-        hub = RoundedRectangle(corner_radius=0.02, width=0.12, height=0.2, fill_color=palette.ACCENT,
-                               fill_opacity=1, stroke_width=0).move_to(outside)
+        hub = RoundedRectangle(
+            corner_radius=0.02, width=0.12, height=0.2, fill_color=palette.ACCENT, fill_opacity=1, stroke_width=0
+        ).move_to(outside)
         hub.rotate(math.atan2(along[1], along[0]) - math.pi / 2)
         return VGroup(line, hub)
 
     def entry_mark(self, entry) -> VGroup:
         at = self.skin_point(entry)
         s = 0.11
-        return VGroup(Line(at + np.array([-s, -s, 0]), at + np.array([s, s, 0]), color=MARK, stroke_width=6),
-                      Line(at + np.array([-s, s, 0]), at + np.array([s, -s, 0]), color=MARK, stroke_width=6))
+        return VGroup(
+            Line(at + np.array([-s, -s, 0]), at + np.array([s, s, 0]), color=MARK, stroke_width=6),
+            Line(at + np.array([-s, s, 0]), at + np.array([s, -s, 0]), color=MARK, stroke_width=6),
+        )
 
 
 # -- the view from the feet -----------------------------------------------------------------------
@@ -245,8 +305,9 @@ class EndRoom:
     the posture (face down: the back up), scaled into the box.
     """
 
-    def __init__(self, view, level: str, posture: str, side: str | None, entries, width: float, height: float,
-                 center, bone=None):
+    def __init__(
+        self, view, level: str, posture: str, side: str | None, entries, width: float, height: float, center, bone=None
+    ):
         self.view, self.posture, self.side = view, posture, side or "right"
         self.centre3 = np.asarray(view.model.level_centre(level), float)
         self.turn = {"prone": math.pi, "supine": 0.0}.get(posture, 0.0)
@@ -284,8 +345,15 @@ class EndRoom:
         body_pts = self.to_scene(self.body_points())
         body = _shape(body_pts[:, :2], palette.SKIN, width=2.5)
         bottom = float(body_pts[:, 1].min())
-        table = RoundedRectangle(corner_radius=0.04, width=min(self.width * 0.92, np.ptp(body_pts[:, 0]) * 1.5),
-                                 height=0.16, fill_color=TABLE, fill_opacity=1, stroke_color=TABLE_EDGE, stroke_width=2)
+        table = RoundedRectangle(
+            corner_radius=0.04,
+            width=min(self.width * 0.92, np.ptp(body_pts[:, 0]) * 1.5),
+            height=0.16,
+            fill_color=TABLE,
+            fill_opacity=1,
+            stroke_color=TABLE_EDGE,
+            stroke_width=2,
+        )
         table.move_to(np.array([self.center[0], bottom - 0.08, 0.0]))
         group = VGroup(table, body)
         if self.bone is not None:
@@ -328,8 +396,15 @@ class EndRoom:
     def _box(self, at, direction, width: float, depth: float, colour: str) -> VMobject:
         d = np.asarray(direction, float)
         d = d / max(np.linalg.norm(d), 1e-9)
-        box = RoundedRectangle(corner_radius=min(width, depth) * 0.2, width=width, height=depth, fill_color=colour,
-                               fill_opacity=1, stroke_color=CARM_DARK, stroke_width=1.5)
+        box = RoundedRectangle(
+            corner_radius=min(width, depth) * 0.2,
+            width=width,
+            height=depth,
+            fill_color=colour,
+            fill_opacity=1,
+            stroke_color=CARM_DARK,
+            stroke_width=1.5,
+        )
         box.rotate(math.atan2(d[1], d[0]) - math.pi / 2)
         box.move_to(at + d * depth / 2)
         return box
@@ -337,8 +412,10 @@ class EndRoom:
     def entry_mark(self, entry) -> VGroup:
         at = self.to_scene(entry)[0]
         s = 0.09
-        return VGroup(Line(at + np.array([-s, -s, 0]), at + np.array([s, s, 0]), color=MARK, stroke_width=6),
-                      Line(at + np.array([-s, s, 0]), at + np.array([s, -s, 0]), color=MARK, stroke_width=6))
+        return VGroup(
+            Line(at + np.array([-s, -s, 0]), at + np.array([s, s, 0]), color=MARK, stroke_width=6),
+            Line(at + np.array([-s, s, 0]), at + np.array([s, -s, 0]), color=MARK, stroke_width=6),
+        )
 
     def path(self, entry, tip) -> VMobject:
         pts = self.to_scene(np.array([entry, tip]))
@@ -365,5 +442,3 @@ def angle_words(pose, says, side_word) -> str:
     if abs(t) >= 0.5:
         words += says("room.angle.tilt_head" if t > 0 else "room.angle.tilt_feet", degrees=f"{abs(t):.0f}")
     return words
-
-

@@ -44,8 +44,10 @@ class TextDoesNotFit(SpineError):
     def __init__(self, words: str, room: str = "", where: str = ""):
         self.words, self.room, self.where = str(words), room, where
         shown = self.words if len(self.words) <= 80 else self.words[:77] + "..."
-        super().__init__(f"{where}the on-screen words '{shown}' do not fit their box ({room}); "
-                         f"write them shorter in the script's screen: section")
+        super().__init__(
+            f"{where}the on-screen words '{shown}' do not fit their box ({room}); "
+            f"write them shorter in the script's screen: section"
+        )
 
     def __reduce__(self):  # the same error in another process (a render worker's)
         return (type(self), (self.words, self.room, self.where))

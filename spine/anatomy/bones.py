@@ -113,8 +113,9 @@ def _pedicles(b, name):
         axis = _unit(J - A)
         rot = frame_axes(axis, up=Z)
         centre = (A + J) / 2
-        ped = Cylinder(f.p(*centre), f.rot(rot), (sz.pedicle_width / 2, sz.pedicle_height / 2),
-                       length / 2 + 1.0 * b.scale)
+        ped = Cylinder(
+            f.p(*centre), f.rot(rot), (sz.pedicle_width / 2, sz.pedicle_height / 2), length / 2 + 1.0 * b.scale
+        )
         b.add(f"{name}.pedicle.{side}", "pedicle", BONE, ped, level=name, side=side)
         anchors[("J", side)] = J
         anchors[("pedicle_centre", side)] = centre
@@ -231,10 +232,17 @@ def _cervical_tp(b, name, side):
         post1[1] += shift
     ant0 = np.array([s * (sz.body_width / 2 - 2.0 * b.scale), tf[1] - clear, tf[2]])
     ant1 = np.array([tip_x, tf[1] - clear + 1.0 * b.scale, tf[2] - 1.0 * b.scale])
-    b.add(f"{name}.tp.{side}", "tp", BONE, Capsule.between(f.p(*post0), f.p(*post1), r_bar * 1.1),
-          level=name, side=side)
-    b.add(f"{name}.tp_anterior.{side}", "tp_anterior", BONE, Capsule.between(f.p(*ant0), f.p(*ant1), r_bar),
-          level=name, side=side)
+    b.add(
+        f"{name}.tp.{side}", "tp", BONE, Capsule.between(f.p(*post0), f.p(*post1), r_bar * 1.1), level=name, side=side
+    )
+    b.add(
+        f"{name}.tp_anterior.{side}",
+        "tp_anterior",
+        BONE,
+        Capsule.between(f.p(*ant0), f.p(*ant1), r_bar),
+        level=name,
+        side=side,
+    )
     anchors[("tp_base", side)] = post0
     anchors[("tp_dir", side)] = _unit(post1 - post0)
     anchors[("tp_tip", side)] = post1
@@ -306,9 +314,19 @@ def _atlantoaxial(b):
         lm_bottom = b.structure_solid(f"C1.lateral_mass.{side}")
         lm = lm_bottom.center - lm_bottom.rotation[:, 2] * lm_bottom.radii[2]
         centre = (top + lm) / 2
-        joint = Ellipsoid(centre, f2.R, np.array([6.0, 7.5, max(np.linalg.norm(lm - top) / 2, 0.5)]) * np.array([b.scale, b.scale, 1.0]))
-        b.add(f"C1-C2.atlantoaxial_joint.{side}", "atlantoaxial_joint", Material.SOFT_TISSUE, joint,
-              level="C1-C2", side=side)
+        joint = Ellipsoid(
+            centre,
+            f2.R,
+            np.array([6.0, 7.5, max(np.linalg.norm(lm - top) / 2, 0.5)]) * np.array([b.scale, b.scale, 1.0]),
+        )
+        b.add(
+            f"C1-C2.atlantoaxial_joint.{side}",
+            "atlantoaxial_joint",
+            Material.SOFT_TISSUE,
+            joint,
+            level="C1-C2",
+            side=side,
+        )
 
 
 # -- discs and facet joints ----------------------------------------------------------------
@@ -319,8 +337,9 @@ def _disc(b, space):
     fu, fl = b.frames[upper], b.frames[lower]
     rx = 0.98 * (su.body_width + sl.body_width) / 4
     ry = 0.98 * (su.body_depth + sl.body_depth) / 4
-    annulus = CutCylinder.between_planes(jf.origin, jf.R, (rx, ry), b.chain.inferior_endplate[upper], fu.z,
-                                         b.chain.superior_endplate[lower], fl.z)
+    annulus = CutCylinder.between_planes(
+        jf.origin, jf.R, (rx, ry), b.chain.inferior_endplate[upper], fu.z, b.chain.superior_endplate[lower], fl.z
+    )
     b.add(f"disc.{space}.annulus", "annulus", Material.DISC, annulus, level=space)
     g = b.chain.joint_gap[space]
     nucleus = Ellipsoid(jf.p(0, 0.06 * ry, 0), jf.R, (0.45 * rx, 0.42 * ry, 0.3 * g))
@@ -455,8 +474,13 @@ def _facet_joint_pair(b, space):
         pars = Box(fu.p(*centre), fu.R, (pars_w, 3.0 * k, half_z))
         b.add(f"{upper}.pars.{side}", "pars", BONE, pars, level=upper, side=side)
         b.anchors.setdefault(("facet", space), {})[side] = {
-            "centre": jf.p(*fc), "n": jf.v(*n), "e1": jf.v(*e1), "e2": jf.v(*e2), "height": fh,
-            "width": width, "gap": gap,
+            "centre": jf.p(*fc),
+            "n": jf.v(*n),
+            "e1": jf.v(*e1),
+            "e2": jf.v(*e2),
+            "height": fh,
+            "width": width,
+            "gap": gap,
         }
         b.anchors[lower][("sap_centre", side)] = fl.local(jf.p(*c_sap))
         b.anchors[lower][("sap_tip", side)] = fl.local(jf.p(*(fc - n * (gap / 2 + t_n / 2) + e2 * s_hi)))
@@ -511,8 +535,11 @@ def _sacral_segment(b, name):
         b.add(f"{name}.lamina", "lamina", BONE, plate, level=name)
         anchors["dorsal_plate_bottom_z"] = z_lo
         if sz.sp_length > 0:
-            crest = Box(f.p(0, y_back + sz.lamina_thickness + sz.sp_length / 2 - 1.0 * k, (z_lo + z_hi) / 2 - 2 * k), f.R,
-                        (sz.sp_thickness / 2, sz.sp_length / 2, min(sz.sp_height, (z_hi - z_lo)) / 2))
+            crest = Box(
+                f.p(0, y_back + sz.lamina_thickness + sz.sp_length / 2 - 1.0 * k, (z_lo + z_hi) / 2 - 2 * k),
+                f.R,
+                (sz.sp_thickness / 2, sz.sp_length / 2, min(sz.sp_height, (z_hi - z_lo)) / 2),
+            )
             b.add(f"{name}.median_crest", "median_crest", BONE, crest, level=name)
     # the lateral masses sit a little behind the front of the bodies (the promontory
     # projects forward of the ala) and end at the dorsal surface
@@ -527,21 +554,27 @@ def _sacral_segment(b, name):
         x_col, r_col = (x_below, r_below) if below else (x_above, r_above)
         x_lat = max(x_below + r_below if below else 0.0, x_above + r_above if above else 0.0)
         x_med = x_col - r_col - 0.6 * k
-        z_hi = (z_half_top if name != "S1" else anchors["z_pedicle"] - b.size["S1"].pedicle_height / 2 + 1 * k)
+        z_hi = z_half_top if name != "S1" else anchors["z_pedicle"] - b.size["S1"].pedicle_height / 2 + 1 * k
         if above and name != "S1":
             z_hi = z_half_top - r_above - 0.5 * k
         z_lo = z_half_bottom + (r_below + 0.5 * k if below else 0.0)
         if z_hi > z_lo:
-            bridge = Box(f.p(s * (x_med + x_lat) / 2, (y_front + y_rear) / 2, (z_hi + z_lo) / 2), f.R,
-                         ((x_lat - x_med) / 2, (y_rear - y_front) / 2, (z_hi - z_lo) / 2))
+            bridge = Box(
+                f.p(s * (x_med + x_lat) / 2, (y_front + y_rear) / 2, (z_hi + z_lo) / 2),
+                f.R,
+                ((x_lat - x_med) / 2, (y_rear - y_front) / 2, (z_hi - z_lo) / 2),
+            )
             b.add(f"{name}.bridge.{side}", "sacral_bridge", BONE, bridge, level=name, side=side)
         # lateral mass (the ala at S1): lateral of the foramina, fused from segment to segment
         x_in = x_lat
         x_out = sz.body_width / 2 + sz.tp_length
         if x_out > x_in + 1.0:
             ztop = (h / 2 - 1.0 * k) if name == "S1" else z_half_top
-            lm = Box(f.p(s * (x_in + x_out) / 2, (y_front + y_rear) / 2, (ztop + z_half_bottom) / 2), f.R,
-                     ((x_out - x_in) / 2, (y_rear - y_front) / 2, (ztop - z_half_bottom) / 2))
+            lm = Box(
+                f.p(s * (x_in + x_out) / 2, (y_front + y_rear) / 2, (ztop + z_half_bottom) / 2),
+                f.R,
+                ((x_out - x_in) / 2, (y_rear - y_front) / 2, (ztop - z_half_bottom) / 2),
+            )
             kind = "ala" if name == "S1" else "sacral_lateral_mass"
             b.add(f"{name}.{'ala' if name == 'S1' else 'lateral_mass'}.{side}", kind, BONE, lm, level=name, side=side)
             anchors[("lateral_edge", side)] = np.array([s * x_out, (y_front + y_rear) / 2, 0.0])
@@ -617,7 +650,11 @@ def _pelvis(b):
         half = np.array([1.0 * k, 13.0 * k, length / 2])
         b.add(f"si_joint.{side}", "si_joint", Material.SOFT_TISSUE, Box(centre, rot, half), side=side)
         b.anchors.setdefault("pelvis", {})[side] = {
-            "si_centre": centre, "si_normal": normal, "si_ap": ap, "si_along": along, "si_half": half,
+            "si_centre": centre,
+            "si_normal": normal,
+            "si_ap": ap,
+            "si_along": along,
+            "si_half": half,
         }
         # The sacrum's lateral surface is oblique like the joint (the bone is wider in front):
         # the lateral masses end at the joint's sacral face instead of their square corners

@@ -115,8 +115,11 @@ class ModelBuilder:
     def _joint_angles(self) -> dict[str, float]:
         p = self.params
         deg = {s.name: s.segmental_deg for s in p.interspaces}
-        for group, total in ((_CERVICAL, p.cervical_lordosis_deg), (_THORACIC, -p.thoracic_kyphosis_deg),
-                             (_LUMBAR, p.lumbar_lordosis_deg)):
+        for group, total in (
+            (_CERVICAL, p.cervical_lordosis_deg),
+            (_THORACIC, -p.thoracic_kyphosis_deg),
+            (_LUMBAR, p.lumbar_lordosis_deg),
+        ):
             base = sum(deg[g] for g in group)
             factor = total / base if abs(base) > 1e-9 else 0.0
             for g in group:
@@ -124,8 +127,16 @@ class ModelBuilder:
         deg.update(SACRAL_SEGMENTAL_DEG)
         return deg
 
-    def add(self, name: str, kind: str, material: Material, solid: Solid, level: str | None = None,
-            side: str | None = None, shell_mm: float | None = None) -> Structure:
+    def add(
+        self,
+        name: str,
+        kind: str,
+        material: Material,
+        solid: Solid,
+        level: str | None = None,
+        side: str | None = None,
+        shell_mm: float | None = None,
+    ) -> Structure:
         if name in self.structures:
             raise ValueError(f"duplicate structure name {name!r}")
         if shell_mm is None:

@@ -83,8 +83,9 @@ class SagittalChain:
     inferior_endplate: dict[str, np.ndarray]
 
 
-def build_chain(heights: dict[str, float], gaps: dict[str, float], joint_deg: dict[str, float],
-                sacral_slope_deg: float) -> SagittalChain:
+def build_chain(
+    heights: dict[str, float], gaps: dict[str, float], joint_deg: dict[str, float], sacral_slope_deg: float
+) -> SagittalChain:
     """Stack the bodies along the curve.
 
     ``heights``: body height per vertebra; ``gaps``: joint height per "U-V" pair;
@@ -115,8 +116,7 @@ def build_chain(heights: dict[str, float], gaps: dict[str, float], joint_deg: di
         pair = pairs[i]
         mid = axis(up) + axis(lo)
         mid /= np.linalg.norm(mid)
-        joints[pair] = Frame(sup[lo] + mid * gaps[pair] / 2,
-                             sagittal_rotation((alpha[up] + alpha[lo]) / 2))
+        joints[pair] = Frame(sup[lo] + mid * gaps[pair] / 2, sagittal_rotation((alpha[up] + alpha[lo]) / 2))
         inf[up] = sup[lo] + mid * gaps[pair]
         centre[up] = inf[up] + axis(up) * heights[up] / 2
         sup[up] = centre[up] + axis(up) * heights[up] / 2
@@ -125,8 +125,7 @@ def build_chain(heights: dict[str, float], gaps: dict[str, float], joint_deg: di
         pair = pairs[i - 1]
         mid = axis(up) + axis(lo)
         mid /= np.linalg.norm(mid)
-        joints[pair] = Frame(inf[up] - mid * gaps[pair] / 2,
-                             sagittal_rotation((alpha[up] + alpha[lo]) / 2))
+        joints[pair] = Frame(inf[up] - mid * gaps[pair] / 2, sagittal_rotation((alpha[up] + alpha[lo]) / 2))
         sup[lo] = inf[up] - mid * gaps[pair]
         centre[lo] = sup[lo] - axis(lo) * heights[lo] / 2
         inf[lo] = centre[lo] - axis(lo) * heights[lo] / 2

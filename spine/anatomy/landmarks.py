@@ -46,36 +46,82 @@ class Landmark:
 
 
 CATALOGUE: dict[str, LandmarkInfo] = {
-    "superior_endplate": LandmarkInfo(False, "C2-L5, S1; interspace = lower vertebra's", "centre of the upper endplate of the body"),
-    "inferior_endplate": LandmarkInfo(False, "C2-L5; interspace = upper vertebra's", "centre of the lower endplate of the body"),
-    "pedicle": LandmarkInfo(True, "C2-L5, S1; interspace = upper vertebra's", "centre of the pedicle (the 'eye' of the Scotty dog)"),
-    "pedicle_6_oclock": LandmarkInfo(True, "C2-L5, S1; interspace = upper vertebra's", "underside of the pedicle at mid-length (6 o'clock on AP)"),
-    "sap": LandmarkInfo(True, "C2-L5, S1; interspace = lower vertebra's", "superior articular process (the Scotty dog's ear)"),
+    "superior_endplate": LandmarkInfo(
+        False, "C2-L5, S1; interspace = lower vertebra's", "centre of the upper endplate of the body"
+    ),
+    "inferior_endplate": LandmarkInfo(
+        False, "C2-L5; interspace = upper vertebra's", "centre of the lower endplate of the body"
+    ),
+    "pedicle": LandmarkInfo(
+        True, "C2-L5, S1; interspace = upper vertebra's", "centre of the pedicle (the 'eye' of the Scotty dog)"
+    ),
+    "pedicle_6_oclock": LandmarkInfo(
+        True, "C2-L5, S1; interspace = upper vertebra's", "underside of the pedicle at mid-length (6 o'clock on AP)"
+    ),
+    "sap": LandmarkInfo(
+        True, "C2-L5, S1; interspace = lower vertebra's", "superior articular process (the Scotty dog's ear)"
+    ),
     "iap": LandmarkInfo(True, "C2-L5; interspace = upper vertebra's", "inferior articular process (the front leg)"),
     "tp": LandmarkInfo(True, "C1-L5", "middle of the transverse process (the nose)"),
-    "sap_tp_groove": LandmarkInfo(True, "T1-L5", "groove where the SAP meets the top of the TP: medial branch target (the L4 medial branch lies on L5's)"),
-    "tp_superolateral": LandmarkInfo(True, "T1-T12", "back of the transverse process at its upper outer corner: where the C8 and T1-T10 medial branches cross (thoracic medial branch target)"),
-    "pillar_waist": LandmarkInfo(True, "C3-C7", "waist of the articular pillar, lateral surface: cervical medial branch target"),
+    "sap_tp_groove": LandmarkInfo(
+        True,
+        "T1-L5",
+        "groove where the SAP meets the top of the TP: medial branch target (the L4 medial branch lies on L5's)",
+    ),
+    "tp_superolateral": LandmarkInfo(
+        True,
+        "T1-T12",
+        "back of the transverse process at its upper outer corner: where the C8 and T1-T10 medial branches cross (thoracic medial branch target)",
+    ),
+    "pillar_waist": LandmarkInfo(
+        True, "C3-C7", "waist of the articular pillar, lateral surface: cervical medial branch target"
+    ),
     "lamina": LandmarkInfo(True, "C1-L5, S1 (C1: posterior arch)", "middle of the lamina (the Scotty dog's body)"),
-    "interlaminar_window": LandmarkInfo(False, "C2-C3 ... L5-S1", "midline of the gap between the laminae, in the ligamentum flavum"),
-    "spinolaminar_line": LandmarkInfo(False, "vertebrae C1-L5, S1 and interspaces", "front of the spinolaminar junction; at an interspace the front of the ligamentum flavum (the ventral interlaminar line)"),
+    "interlaminar_window": LandmarkInfo(
+        False, "C2-C3 ... L5-S1", "midline of the gap between the laminae, in the ligamentum flavum"
+    ),
+    "spinolaminar_line": LandmarkInfo(
+        False,
+        "vertebrae C1-L5, S1 and interspaces",
+        "front of the spinolaminar junction; at an interspace the front of the ligamentum flavum (the ventral interlaminar line)",
+    ),
     "foramen": LandmarkInfo(True, "C2-C3 ... L5-S1", "centre of the neural foramen"),
-    "safe_triangle": LandmarkInfo(True, "C2-C3 ... L5-S1", "transforaminal target: under the pedicle, above the exiting root (cervical: posterior foramen, in front of the SAP)"),
+    "safe_triangle": LandmarkInfo(
+        True,
+        "C2-C3 ... L5-S1",
+        "transforaminal target: under the pedicle, above the exiting root (cervical: posterior foramen, in front of the SAP)",
+    ),
     "facet_joint": LandmarkInfo(True, "C2-C3 ... L5-S1", "centre of the facet joint cleft"),
     "facet_superior_recess": LandmarkInfo(True, "C2-C3 ... L5-S1", "upper recess of the facet joint"),
     "facet_inferior_recess": LandmarkInfo(True, "C2-C3 ... L5-S1", "lower recess of the facet joint"),
     "nucleus_centre": LandmarkInfo(False, "C2-C3 ... L5-S1", "centre of the nucleus pulposus (discography target)"),
-    "third_occipital_nerve": LandmarkInfo(True, "C2-C3", "lateral surface of the C2-C3 facet joint, where the third occipital nerve crosses it"),
-    "body_anterior_third": LandmarkInfo(False, "C2-L5", "middle of the front third of the vertebral body, near the midline (vertebroplasty)"),
-    "epidural_space": LandmarkInfo(False, "C1-S2 and interspaces C2-C3 ... L5-S1", "dorsal epidural space in the midline, between the dura and the ligamentum flavum / laminae"),
+    "third_occipital_nerve": LandmarkInfo(
+        True, "C2-C3", "lateral surface of the C2-C3 facet joint, where the third occipital nerve crosses it"
+    ),
+    "body_anterior_third": LandmarkInfo(
+        False, "C2-L5", "middle of the front third of the vertebral body, near the midline (vertebroplasty)"
+    ),
+    "epidural_space": LandmarkInfo(
+        False,
+        "C1-S2 and interspaces C2-C3 ... L5-S1",
+        "dorsal epidural space in the midline, between the dura and the ligamentum flavum / laminae",
+    ),
     "sacral_canal": LandmarkInfo(False, "S3-S5", "centre of the sacral canal below the dural sac (caudal tip)"),
     "sacral_hiatus": LandmarkInfo(False, "S4, S5", "the hiatus between the sacral cornua (caudal entry)"),
-    "posterior_sacral_foramen": LandmarkInfo(True, "S1-S4", "centre of the posterior sacral foramen (S1 transforaminal target at S1)"),
-    "sacral_ala_groove": LandmarkInfo(True, "S1", "groove between the sacral ala and the S1 SAP: L5 dorsal ramus target"),
-    "si_joint_inferior_third": LandmarkInfo(True, "S1-S3", "posterior-inferior SI joint, 1-2 cm above its lowest point"),
+    "posterior_sacral_foramen": LandmarkInfo(
+        True, "S1-S4", "centre of the posterior sacral foramen (S1 transforaminal target at S1)"
+    ),
+    "sacral_ala_groove": LandmarkInfo(
+        True, "S1", "groove between the sacral ala and the S1 SAP: L5 dorsal ramus target"
+    ),
+    "si_joint_inferior_third": LandmarkInfo(
+        True, "S1-S3", "posterior-inferior SI joint, 1-2 cm above its lowest point"
+    ),
 }
 
-_MOBILE_WITH_POSTERIOR = [f"C{k}" for k in range(2, 8)] + [f"T{k}" for k in range(1, 13)] + [f"L{k}" for k in range(1, 6)]
+_MOBILE_WITH_POSTERIOR = (
+    [f"C{k}" for k in range(2, 8)] + [f"T{k}" for k in range(1, 13)] + [f"L{k}" for k in range(1, 6)]
+)
 
 
 def _sphere(point, r) -> Ellipsoid:
@@ -155,16 +201,26 @@ def build_landmarks(b: "_Builder") -> None:
         f = b.frames[name]
         sz = b.size[name]
         p = f.p(0.0, -sz.body_depth / 3, 0.0)
-        put(name, "body_anterior_third", None, p,
-            Ellipsoid(p, f.R, (sz.body_width / 6, sz.body_depth / 6, sz.body_height / 4)))
+        put(
+            name,
+            "body_anterior_third",
+            None,
+            p,
+            Ellipsoid(p, f.R, (sz.body_width / 6, sz.body_depth / 6, sz.body_height / 4)),
+        )
     for name, t in b.anchors["tube"].items():
         epi = b.structures.get(f"epidural.{name}")
         if epi is None or f"dural_sac.{name}" not in b.structures or name == b.params.dural_sac_end:
             continue
         f = b.frames[name]
         p = f.p(0.0, t["sac_y"] + t["sac_ry"] + t["epi"] / 2, 0.0)
-        put(name, "epidural_space", None, p,
-            Ellipsoid(p, f.R, (min(3.0 * k, t["sac_rx"] * 0.5), max(t["epi"] * 0.4, 0.3 * k), 3.0 * k)))
+        put(
+            name,
+            "epidural_space",
+            None,
+            p,
+            Ellipsoid(p, f.R, (min(3.0 * k, t["sac_rx"] * 0.5), max(t["epi"] * 0.4, 0.3 * k), 3.0 * k)),
+        )
     for name in ("S3", "S4", "S5"):
         t = b.anchors["tube"][name]
         f = b.frames[name]
@@ -185,7 +241,7 @@ def build_landmarks(b: "_Builder") -> None:
         upper, lower = space.split("-")
         jf = b.chain.joints[space]
         for name, src in (("superior_endplate", lower), ("inferior_endplate", upper), ("sap", lower)):
-            for maybe_side in (SIDES if CATALOGUE[name].bilateral else (None,)):  # None: a midline landmark
+            for maybe_side in SIDES if CATALOGUE[name].bilateral else (None,):  # None: a midline landmark
                 e = L[(src, name, maybe_side)]
                 put(space, name, maybe_side, e.point, e.region)
         for name in ("pedicle", "pedicle_6_oclock", "iap"):
@@ -196,8 +252,13 @@ def build_landmarks(b: "_Builder") -> None:
         put(space, "nucleus_centre", None, nuc.center, nuc.scaled(0.45))
         w = b.anchors[("window", space)]
         mid = (w["front"] + w["back"]) / 2
-        put(space, "interlaminar_window", None, mid,
-            Ellipsoid(mid, jf.R, (w["half_width"] * 0.5, w["thickness"] / 2 + 1.0 * k, w["half_height"] * 0.6)))
+        put(
+            space,
+            "interlaminar_window",
+            None,
+            mid,
+            Ellipsoid(mid, jf.R, (w["half_width"] * 0.5, w["thickness"] / 2 + 1.0 * k, w["half_height"] * 0.6)),
+        )
         front = w["front"] - jf.y * 0.5 * k
         put(space, "spinolaminar_line", None, front, Ellipsoid(front, jf.R, (3.0 * k, 1.0 * k, 2.0 * k)))
         epi = b.size[upper].epidural_dorsal
@@ -207,7 +268,13 @@ def build_landmarks(b: "_Builder") -> None:
             fa = b.anchors[("facet", space)][side]
             rot = np.column_stack([fa["n"], fa["e1"], fa["e2"]])
             c, e2, fh = fa["centre"], fa["e2"], fa["height"]
-            put(space, "facet_joint", side, c, Ellipsoid(c, rot, (fa["gap"] / 2 + 0.5 * k, fa["width"] * 0.3, fh * 0.25)))
+            put(
+                space,
+                "facet_joint",
+                side,
+                c,
+                Ellipsoid(c, rot, (fa["gap"] / 2 + 0.5 * k, fa["width"] * 0.3, fh * 0.25)),
+            )
             for name, sign in (("facet_superior_recess", 1.0), ("facet_inferior_recess", -1.0)):
                 e1 = fa["e1"] if fa["e1"] @ jf.y > 0 else -fa["e1"]  # the same way on both sides
                 p = _recess(b, c, sign * e2, e1, fh, fa["gap"])
@@ -256,8 +323,7 @@ def _sap_tp_groove(b, name, side):
     lateral = _unit(tdir_w - f.z * float(tdir_w @ f.z))
     # over the dorsal edge of the TP root, where the nerve turns back and down over it
     top = f.p(*a[("tp_base", side)]) + f.z * (sz.tp_height / 2 + 1.0 * k) + f.y * (sz.tp_thickness / 2 - 0.5 * k)
-    saps = [st.solid for nm, st in b.structures.items()
-            if st.kind == "sap" and st.level == name and st.side == side]
+    saps = [st.solid for nm, st in b.structures.items() if st.kind == "sap" and st.level == name and st.side == side]
     # start inside the SAP's base (near its centre line) and go laterally along the TP
     p = _march_out_all(saps, top - lateral * 6.0 * k, lateral) + lateral * _GROOVE_GAP * k
     tp = b.structures[f"{name}.tp.{side}"].solid
@@ -330,7 +396,7 @@ def _onto(solid, p, up, gap, reach=15.0, step=0.1) -> np.ndarray:
 def _sphere_dirs(n=64) -> np.ndarray:
     i = np.arange(n) + 0.5
     phi = np.arccos(1 - 2 * i / n)
-    theta = np.pi * (1 + 5 ** 0.5) * i
+    theta = np.pi * (1 + 5**0.5) * i
     d = np.column_stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)])
     return np.concatenate([d, d * [-1.0, 1.0, 1.0]])  # mirror-symmetric: the same on both sides
 
@@ -342,12 +408,12 @@ def bone_solids_near(b, p, reach=8.0) -> list:
     """Bone solids whose bounding box comes within ``reach`` of ``p``."""
     boxes = getattr(b, "_bone_boxes", None)
     if boxes is None:
-        boxes = [(st.solid, *st.solid.bounding_box()) for st in b.structures.values()
-                 if st.material.value == "cortical_bone"]
+        boxes = [
+            (st.solid, *st.solid.bounding_box()) for st in b.structures.values() if st.material.value == "cortical_bone"
+        ]
         b._bone_boxes = boxes
     p = np.asarray(p, float)
-    return [sol for sol, lo, hi in boxes
-            if np.linalg.norm(np.maximum(np.maximum(lo - p, p - hi), 0.0)) <= reach]
+    return [sol for sol, lo, hi in boxes if np.linalg.norm(np.maximum(np.maximum(lo - p, p - hi), 0.0)) <= reach]
 
 
 def _box_outside(solid, pts, r) -> np.ndarray:
@@ -390,7 +456,7 @@ def _clear_spot(b, p, r, axes, step=0.5, reach=3.0) -> np.ndarray:
     off = off[np.argsort(np.linalg.norm(off, axis=1), kind="stable")]
     cand = p + off @ np.asarray(axes, float).T
     for i in range(0, len(cand), 256):
-        ok = _clear_many(solids, cand[i:i + 256], r)
+        ok = _clear_many(solids, cand[i : i + 256], r)
         if ok.any():
             return cand[i + int(np.argmax(ok))]
     return p
@@ -475,8 +541,9 @@ def _safe_triangle(b, space, side):
     fo = b.anchors[("foramen", space)][side]
     s = SIGN[side]
     c = fo["centre"]
-    bones = [st.solid for st in b.structures.values() if st.material.value == "cortical_bone"
-             and st.level in (upper, lower)]
+    bones = [
+        st.solid for st in b.structures.values() if st.material.value == "cortical_bone" and st.level in (upper, lower)
+    ]
 
     cervical = region_of(upper) == "cervical" and upper != "C7"
     margin = (0.3 if cervical else 1.0) * k
@@ -501,8 +568,9 @@ def _safe_triangle(b, space, side):
                 best = p
                 break
         if best is None:
-            best = _step_clear(sap, _first_inside(sap, jf.p(c[0], c[1] - 1.5 * k, c[2] + 1.5 * k), jf.y),
-                               -jf.y, sap_gap)
+            best = _step_clear(
+                sap, _first_inside(sap, jf.p(c[0], c[1] - 1.5 * k, c[2] + 1.5 * k), jf.y), -jf.y, sap_gap
+            )
         return best, _sphere(best, r)
     small = region_of(upper) == "thoracic" or upper == "C7"
     r = (1.4 if small else 1.8) * k

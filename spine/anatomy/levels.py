@@ -57,18 +57,14 @@ _LETTER_REGION = {letter: region for region, letter, _ in _REGION_SPEC}
 _REGION_COUNT = {region: n for region, _, n in _REGION_SPEC}
 _REGION_LETTER = {region: letter for region, letter, _ in _REGION_SPEC}
 
-VERTEBRAE: tuple[str, ...] = tuple(
-    f"{letter}{k}" for _, letter, n in _REGION_SPEC for k in range(1, n + 1)
-)
+VERTEBRAE: tuple[str, ...] = tuple(f"{letter}{k}" for _, letter, n in _REGION_SPEC for k in range(1, n + 1))
 _INDEX = {name: i for i, name in enumerate(VERTEBRAE)}
 
 # The 24 vertebrae that move on each other (C1 ... L5).
 MOBILE_VERTEBRAE: tuple[str, ...] = VERTEBRAE[: _INDEX["L5"] + 1]
 
 # Interspaces: every pair of adjacent mobile vertebrae, plus the lumbosacral junction.
-INTERSPACES: tuple[str, ...] = tuple(
-    f"{a}-{b}" for a, b in zip(MOBILE_VERTEBRAE, MOBILE_VERTEBRAE[1:])
-) + ("L5-S1",)
+INTERSPACES: tuple[str, ...] = tuple(f"{a}-{b}" for a, b in zip(MOBILE_VERTEBRAE, MOBILE_VERTEBRAE[1:])) + ("L5-S1",)
 
 # 31 pairs: C1-C8, T1-T12, L1-L5, S1-S5, Co1 (clinical.md section 1).
 NERVE_ROOTS: tuple[str, ...] = (
@@ -95,13 +91,17 @@ def _region_range(region: str) -> str:
 
 
 def _region_phrase(region: str) -> str:
-    return {
-        "cervical": "the cervical spine has",
-        "thoracic": "the thoracic spine has",
-        "lumbar": "the lumbar spine has",
-        "sacral": "the sacrum has",
-        "coccygeal": "the coccyx is drawn as",
-    }[region] + " " + _region_range(region)
+    return (
+        {
+            "cervical": "the cervical spine has",
+            "thoracic": "the thoracic spine has",
+            "lumbar": "the lumbar spine has",
+            "sacral": "the sacrum has",
+            "coccygeal": "the coccyx is drawn as",
+        }[region]
+        + " "
+        + _region_range(region)
+    )
 
 
 def _check_vertebra(name: str, context: str | None = None) -> str:
@@ -117,9 +117,7 @@ def _check_vertebra(name: str, context: str | None = None) -> str:
         return canonical
     region = _LETTER_REGION[letter]
     extra = " (the skull is not a level)" if canonical == "C0" else ""
-    raise LevelError(
-        f"no vertebra '{canonical}'{where}: {_region_phrase(region)}{extra}; {_FORMS}"
-    )
+    raise LevelError(f"no vertebra '{canonical}'{where}: {_region_phrase(region)}{extra}; {_FORMS}")
 
 
 def _region_letter(name: str) -> str:
@@ -131,7 +129,7 @@ def _region_letter(name: str) -> str:
 
 
 def region_of(name) -> str:
-    """"cervical" | "thoracic" | "lumbar" | "sacral" | "coccygeal" for a vertebra or root name.
+    """ "cervical" | "thoracic" | "lumbar" | "sacral" | "coccygeal" for a vertebra or root name.
 
     Accepts vertebra names ("L4"), nerve-root names ("C8", "Co1"), :class:`Vertebra` and
     :class:`Interspace` (the region of its upper vertebra).
@@ -201,13 +199,10 @@ class Interspace:
         iu, il = _INDEX[upper], _INDEX[lower]
         if il == iu - 1:
             raise LevelError(
-                f"'{text}' is not an interspace: levels go cranial to caudal, so write "
-                f"{lower}-{upper}; {_FORMS}"
+                f"'{text}' is not an interspace: levels go cranial to caudal, so write {lower}-{upper}; {_FORMS}"
             )
         if il != iu + 1:
-            raise LevelError(
-                f"'{text}' is not an interspace: {upper} and {lower} are not adjacent; {_FORMS}"
-            )
+            raise LevelError(f"'{text}' is not an interspace: {upper} and {lower} are not adjacent; {_FORMS}")
         raise LevelError(
             f"'{text}' is not an interspace: the sacrum (S1–S5) and coccyx are fused, so "
             f"the lowest interspace is L5-S1; {_FORMS}"
@@ -279,9 +274,7 @@ def interspace(level) -> Interspace:
     """An :class:`Interspace` from a name or object; LevelError for a single vertebra."""
     parsed = parse_level(level)
     if not isinstance(parsed, Interspace):
-        raise LevelError(
-            f"'{parsed}' is a vertebra, an interspace is needed here (like L4-L5, L4/5 or C7-T1)"
-        )
+        raise LevelError(f"'{parsed}' is a vertebra, an interspace is needed here (like L4-L5, L4/5 or C7-T1)")
     return parsed
 
 
@@ -326,9 +319,7 @@ def root_exit(root: str) -> str:
     m = re.fullmatch(r"(co|c|t|l|s)(\d+)", name, flags=re.IGNORECASE)
     canonical = f"{m.group(1).capitalize()}{int(m.group(2))}" if m else name
     if canonical not in NERVE_ROOTS:
-        raise LevelError(
-            f"no root '{root}': the 31 pairs are C1–C8, T1–T12, L1–L5, S1–S5 and Co1"
-        )
+        raise LevelError(f"no root '{root}': the 31 pairs are C1–C8, T1–T12, L1–L5, S1–S5 and Co1")
     if canonical == "C1":
         return "skull-C1"
     for space in INTERSPACES:
@@ -358,8 +349,20 @@ _REGION_WORD = {
 
 
 def _ordinal(n: int) -> str:
-    return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh",
-            8: "eighth", 9: "ninth", 10: "tenth", 11: "eleventh", 12: "twelfth"}[n]
+    return {
+        1: "first",
+        2: "second",
+        3: "third",
+        4: "fourth",
+        5: "fifth",
+        6: "sixth",
+        7: "seventh",
+        8: "eighth",
+        9: "ninth",
+        10: "tenth",
+        11: "eleventh",
+        12: "twelfth",
+    }[n]
 
 
 def _vertebra_words(v: Vertebra) -> str:
@@ -378,8 +381,7 @@ def describe_level(level) -> str:
         return _vertebra_words(parsed)
     up, lo = parsed.vertebrae
     if up.region == lo.region:
-        return (f"the space between the {_ordinal(up.number)} and {_ordinal(lo.number)} "
-                f"{up.region} vertebrae")
+        return f"the space between the {_ordinal(up.number)} and {_ordinal(lo.number)} {up.region} vertebrae"
     return f"the space between {_vertebra_words(up)} and {_vertebra_words(lo)}"
 
 
@@ -388,5 +390,5 @@ def neighbours(level: str) -> list[str]:
     parsed = parse_level(level)
     names = [parsed.upper, parsed.lower] if isinstance(parsed, Interspace) else [parsed.name]
     first, last = VERTEBRAE.index(names[0]), VERTEBRAE.index(names[-1])
-    chosen = list(VERTEBRAE[max(first - 1, 0): last + 2])
+    chosen = list(VERTEBRAE[max(first - 1, 0) : last + 2])
     return chosen

@@ -98,8 +98,9 @@ class RayScene:
         d = np.asarray(directions, float)
         ray, t, geom, enter = self.hits(origins, d)
         seg, gi, ri, bad = self._segments(len(d), ray, t, geom, enter, 0.0, np.inf)
-        out = [np.bincount(ri, weights=seg * np.asarray(w, float)[gi], minlength=len(d))
-               for w in (weights, extra_weights)]
+        out = [
+            np.bincount(ri, weights=seg * np.asarray(w, float)[gi], minlength=len(d)) for w in (weights, extra_weights)
+        ]
         return out[0], out[1], bad
 
     def chords(self, origins, directions, weights=None, t_min=0.0, t_max=np.inf) -> np.ndarray:
@@ -253,7 +254,7 @@ class MeshSolid(Solid):
             idx = np.searchsorted(zc, t)  # crossings before voxel k: t < zc[k]
             counts = np.zeros((len(o), n[2] + 1), np.int32)
             np.add.at(counts, (ray, np.minimum(idx, n[2])), 1)
-            inside = (np.cumsum(counts, axis=1)[:, :n[2]] % 2) == 1
+            inside = (np.cumsum(counts, axis=1)[:, : n[2]] % 2) == 1
         return lo, step, inside.reshape(n[0], n[1], n[2])
 
     def contains(self, points) -> np.ndarray:
@@ -289,11 +290,12 @@ class MeshSolid(Solid):
         lo = t_min * norm
         hi = np.where(np.isfinite(t_max), t_max * norm, np.inf)
         if np.allclose(lo, lo[0]) and np.allclose(hi, hi[0]) if len(lo) else True:
-            return self._scene.chords(o, unit, t_min=float(lo[0]) if len(lo) else 0.0,
-                                      t_max=float(hi[0]) if len(hi) else np.inf)
+            return self._scene.chords(
+                o, unit, t_min=float(lo[0]) if len(lo) else 0.0, t_max=float(hi[0]) if len(hi) else np.inf
+            )
         out = np.zeros(len(d))
         for i in range(len(d)):
-            out[i] = self._scene.chords(o[i:i + 1], unit[i:i + 1], t_min=lo[i], t_max=hi[i])[0]
+            out[i] = self._scene.chords(o[i : i + 1], unit[i : i + 1], t_min=lo[i], t_max=hi[i])[0]
         return out
 
     def ray_interval(self, origins, directions) -> tuple[np.ndarray, np.ndarray]:
@@ -326,8 +328,16 @@ class MeshSolid(Solid):
         if self.core is not None and factor < 1.0:
             return self.core
         c = self.vertices.mean(axis=0)
-        return MeshSolid(c + (self.vertices - c) * factor, self.faces, self.center, self.rotation,
-                         None, self.radii, self.half_height, self.digest + f"*{factor:.6f}")
+        return MeshSolid(
+            c + (self.vertices - c) * factor,
+            self.faces,
+            self.center,
+            self.rotation,
+            None,
+            self.radii,
+            self.half_height,
+            self.digest + f"*{factor:.6f}",
+        )
 
     def segment_inside_length(self, p0, p1) -> float:
         p0 = np.asarray(p0, float)

@@ -55,6 +55,7 @@ __all__ = ["SpineParameters", "SpineModel", "SPACE_KINDS", "BONE_KINDS", "NEURAL
 from spine.anatomy.builder import ModelBuilder, SpineParameters
 from spine.anatomy.kinds import BONE_KINDS, NEURAL_KINDS, SPACE_KINDS
 
+
 class LandmarkError(RequestError):
     """A landmark name / level / side combination that the model does not have."""
 
@@ -157,8 +158,12 @@ class SpineModel:
         return float(self._b.chain.alpha[_as_vertebra(name).name])
 
     # -- structures -----------------------------------------------------------------------
-    def structures(self, levels: Iterable | None = None, kinds: Iterable[str] | None = None,
-                   sides: Iterable[str | None] | None = None) -> list[Structure]:
+    def structures(
+        self,
+        levels: Iterable | None = None,
+        kinds: Iterable[str] | None = None,
+        sides: Iterable[str | None] | None = None,
+    ) -> list[Structure]:
         """Structures filtered by level (vertebra or interspace, exact match; names or parsed
         objects; ``None`` in the list selects level-less structures such as the pelvis), by
         kind and by side. In build order (cranial to caudal, bones before soft tissue)."""
@@ -188,7 +193,9 @@ class SpineModel:
     def kinds(self) -> list[str]:
         return sorted({s.kind for s in self._structures.values()})
 
-    def bounds(self, levels: Iterable | None = None, kinds: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def bounds(
+        self, levels: Iterable | None = None, kinds: Iterable[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         sts = self.structures(levels=levels, kinds=kinds)
         if not sts:
             raise ValueError("no structures to bound")
@@ -216,7 +223,7 @@ class SpineModel:
         """The levels at which landmark ``name`` is defined."""
         _check_landmark_name(name)
         seen = []
-        for (level, lname, _side) in self._landmarks:
+        for level, lname, _side in self._landmarks:
             if lname == name and level not in seen:
                 seen.append(level)
         return seen
@@ -247,9 +254,7 @@ class SpineModel:
             levels = self.landmark_levels(name)
             near = [lv for lv in levels if str(parsed) in lv.split("-")]
             hint = f" (near {parsed}: {', '.join(near)})" if near else ""
-            raise LandmarkError(
-                f"no landmark '{name}' at {parsed}: it exists at {_summarise_levels(levels)}{hint}"
-            )
+            raise LandmarkError(f"no landmark '{name}' at {parsed}: it exists at {_summarise_levels(levels)}{hint}")
         return entry
 
     # -- safety ---------------------------------------------------------------------------
@@ -265,7 +270,7 @@ class SpineModel:
             spaces = [str(parsed)]
         else:
             idx = VERTEBRAE.index(parsed.name)
-            verts = list(VERTEBRAE[max(0, idx - 1): idx + 2])
+            verts = list(VERTEBRAE[max(0, idx - 1) : idx + 2])
             spaces = [s for s in INTERSPACES if parsed.name in s.split("-")]
             roots = [exiting_root(s) for s in spaces]
             if parsed.region == "sacral":

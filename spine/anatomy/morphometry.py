@@ -16,8 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["VertebraSize", "InterspaceSize", "VERTEBRA_SIZES", "INTERSPACE_SIZES", "ROOT_RADII",
-           "SACRAL_INTERSEGMENT_GAP", "COCCYGEAL_INTERSEGMENT_GAP", "SACRAL_SEGMENTAL_DEG"]
+__all__ = [
+    "VertebraSize",
+    "InterspaceSize",
+    "VERTEBRA_SIZES",
+    "INTERSPACE_SIZES",
+    "ROOT_RADII",
+    "SACRAL_INTERSEGMENT_GAP",
+    "COCCYGEAL_INTERSEGMENT_GAP",
+    "SACRAL_SEGMENTAL_DEG",
+]
 
 
 @dataclass(frozen=True)
@@ -78,8 +86,7 @@ class InterspaceSize:
 
 
 def _v(name, h, d, w, cd, cw, pw, ph, pl, pc, lt, lh, ls, sl, sa, sh, st, tl, tb, tu, tt, th, epi):
-    return VertebraSize(name, h, d, w, cd, cw, pw, ph, pl, pc, lt, lh, ls, sl, sa, sh, st, tl, tb,
-                        tu, tt, th, epi)
+    return VertebraSize(name, h, d, w, cd, cw, pw, ph, pl, pc, lt, lh, ls, sl, sa, sh, st, tl, tb, tu, tt, th, epi)
 
 
 # fmt: off
@@ -173,15 +180,33 @@ INTERSPACE_SIZES: tuple[InterspaceSize, ...] = (
 # so the lower sacrum and the coccyx curve forward) [typical].
 SACRAL_INTERSEGMENT_GAP = 2.0
 COCCYGEAL_INTERSEGMENT_GAP = 1.5
-SACRAL_SEGMENTAL_DEG = {"S1-S2": -5.0, "S2-S3": -7.0, "S3-S4": -9.0, "S4-S5": -9.0,
-                        "S5-Co1": -12.0, "Co1-Co2": -10.0, "Co2-Co3": -10.0, "Co3-Co4": -10.0}
+SACRAL_SEGMENTAL_DEG = {
+    "S1-S2": -5.0,
+    "S2-S3": -7.0,
+    "S3-S4": -9.0,
+    "S4-S5": -9.0,
+    "S5-Co1": -12.0,
+    "Co1-Co2": -10.0,
+    "Co2-Co3": -10.0,
+    "Co3-Co4": -10.0,
+}
 
 # Radius of each nerve root as drawn (the dorsal root ganglion is the widest part) [typical].
 ROOT_RADII: dict[str, float] = {
-    **{f"C{k}": 2.2 for k in range(2, 9)}, "C1": 1.2,
+    **{f"C{k}": 2.2 for k in range(2, 9)},
+    "C1": 1.2,
     **{f"T{k}": 1.7 for k in range(1, 13)},
-    "L1": 2.4, "L2": 2.5, "L3": 2.7, "L4": 2.9, "L5": 3.0,
-    "S1": 3.0, "S2": 2.5, "S3": 2.0, "S4": 1.5, "S5": 1.0, "Co1": 0.8,
+    "L1": 2.4,
+    "L2": 2.5,
+    "L3": 2.7,
+    "L4": 2.9,
+    "L5": 3.0,
+    "S1": 3.0,
+    "S2": 2.5,
+    "S3": 2.0,
+    "S4": 1.5,
+    "S5": 1.0,
+    "Co1": 0.8,
 }
 
 
@@ -207,38 +232,108 @@ ROOT_RADII: dict[str, float] = {
 # tip to tip of the transverse processes.
 PUBLISHED_MORPHOMETRY: dict[str, dict[str, tuple[float, float]]] = {
     # lumbar [P92, Z00; pedicles Zi87]
-    "L1": {"body_width": (40.5, 4.0), "body_depth": (32.0, 3.2), "body_height": (24.5, 2.5),
-           "pedicle_width": (8.7, 1.6), "pedicle_height": (15.4, 1.8), "canal_width": (22.0, 2.2),
-           "canal_depth": (17.5, 1.8), "sp_length": (30.0, 4.5), "transverse_span": (72.0, 7.2)},
-    "L2": {"body_width": (42.5, 4.2), "body_depth": (33.0, 3.3), "body_height": (25.5, 2.6),
-           "pedicle_width": (8.9, 1.6), "pedicle_height": (15.0, 1.8), "canal_width": (22.5, 2.3),
-           "canal_depth": (17.0, 1.7), "sp_length": (31.0, 4.5), "transverse_span": (78.0, 7.8)},
-    "L3": {"body_width": (44.5, 4.5), "body_depth": (34.0, 3.4), "body_height": (26.0, 2.6),
-           "pedicle_width": (10.3, 1.8), "pedicle_height": (14.9, 1.8), "canal_width": (23.5, 2.4),
-           "canal_depth": (16.5, 1.7), "sp_length": (31.0, 4.5), "transverse_span": (87.0, 8.7)},
-    "L4": {"body_width": (47.0, 4.7), "body_depth": (34.5, 3.5), "body_height": (26.0, 2.6),
-           "pedicle_width": (12.9, 2.1), "pedicle_height": (14.8, 1.8), "canal_width": (24.0, 2.4),
-           "canal_depth": (16.5, 1.7), "sp_length": (29.0, 4.5), "transverse_span": (82.0, 8.2)},
-    "L5": {"body_width": (49.5, 5.0), "body_depth": (35.0, 3.5), "body_height": (25.5, 2.6),
-           "pedicle_width": (18.0, 3.2), "pedicle_height": (14.0, 1.8), "canal_width": (26.0, 2.6),
-           "canal_depth": (17.0, 1.8), "sp_length": (24.0, 4.5), "transverse_span": (88.0, 8.8)},
+    "L1": {
+        "body_width": (40.5, 4.0),
+        "body_depth": (32.0, 3.2),
+        "body_height": (24.5, 2.5),
+        "pedicle_width": (8.7, 1.6),
+        "pedicle_height": (15.4, 1.8),
+        "canal_width": (22.0, 2.2),
+        "canal_depth": (17.5, 1.8),
+        "sp_length": (30.0, 4.5),
+        "transverse_span": (72.0, 7.2),
+    },
+    "L2": {
+        "body_width": (42.5, 4.2),
+        "body_depth": (33.0, 3.3),
+        "body_height": (25.5, 2.6),
+        "pedicle_width": (8.9, 1.6),
+        "pedicle_height": (15.0, 1.8),
+        "canal_width": (22.5, 2.3),
+        "canal_depth": (17.0, 1.7),
+        "sp_length": (31.0, 4.5),
+        "transverse_span": (78.0, 7.8),
+    },
+    "L3": {
+        "body_width": (44.5, 4.5),
+        "body_depth": (34.0, 3.4),
+        "body_height": (26.0, 2.6),
+        "pedicle_width": (10.3, 1.8),
+        "pedicle_height": (14.9, 1.8),
+        "canal_width": (23.5, 2.4),
+        "canal_depth": (16.5, 1.7),
+        "sp_length": (31.0, 4.5),
+        "transverse_span": (87.0, 8.7),
+    },
+    "L4": {
+        "body_width": (47.0, 4.7),
+        "body_depth": (34.5, 3.5),
+        "body_height": (26.0, 2.6),
+        "pedicle_width": (12.9, 2.1),
+        "pedicle_height": (14.8, 1.8),
+        "canal_width": (24.0, 2.4),
+        "canal_depth": (16.5, 1.7),
+        "sp_length": (29.0, 4.5),
+        "transverse_span": (82.0, 8.2),
+    },
+    "L5": {
+        "body_width": (49.5, 5.0),
+        "body_depth": (35.0, 3.5),
+        "body_height": (25.5, 2.6),
+        "pedicle_width": (18.0, 3.2),
+        "pedicle_height": (14.0, 1.8),
+        "canal_width": (26.0, 2.6),
+        "canal_depth": (17.0, 1.8),
+        "sp_length": (24.0, 4.5),
+        "transverse_span": (88.0, 8.8),
+    },
     # thoracic [P91t; pedicles Zi87]
-    "T1": {"body_width": (26.5, 2.7), "body_depth": (16.5, 1.7), "body_height": (14.5, 1.5),
-           "pedicle_width": (7.9, 1.5), "pedicle_height": (9.9, 1.5), "canal_width": (20.5, 2.1),
-           "canal_depth": (15.5, 1.6)},
-    "T7": {"body_width": (31.0, 3.1), "body_depth": (26.0, 2.6), "body_height": (18.5, 1.9),
-           "pedicle_width": (5.0, 1.1), "pedicle_height": (12.0, 1.5), "canal_width": (16.5, 1.7),
-           "canal_depth": (15.0, 1.5)},
-    "T12": {"body_width": (40.0, 4.0), "body_depth": (31.0, 3.1), "body_height": (23.0, 2.3),
-            "pedicle_width": (7.8, 1.6), "pedicle_height": (15.9, 1.8), "canal_width": (21.5, 2.2),
-            "canal_depth": (17.0, 1.7)},
+    "T1": {
+        "body_width": (26.5, 2.7),
+        "body_depth": (16.5, 1.7),
+        "body_height": (14.5, 1.5),
+        "pedicle_width": (7.9, 1.5),
+        "pedicle_height": (9.9, 1.5),
+        "canal_width": (20.5, 2.1),
+        "canal_depth": (15.5, 1.6),
+    },
+    "T7": {
+        "body_width": (31.0, 3.1),
+        "body_depth": (26.0, 2.6),
+        "body_height": (18.5, 1.9),
+        "pedicle_width": (5.0, 1.1),
+        "pedicle_height": (12.0, 1.5),
+        "canal_width": (16.5, 1.7),
+        "canal_depth": (15.0, 1.5),
+    },
+    "T12": {
+        "body_width": (40.0, 4.0),
+        "body_depth": (31.0, 3.1),
+        "body_height": (23.0, 2.3),
+        "pedicle_width": (7.8, 1.6),
+        "pedicle_height": (15.9, 1.8),
+        "canal_width": (21.5, 2.2),
+        "canal_depth": (17.0, 1.7),
+    },
     # cervical [ref: height ~10-11, depth ~14.5, width ~20-22; P91c for pedicles and canal]
-    "C5": {"body_width": (21.0, 2.1), "body_depth": (15.0, 1.5), "body_height": (10.5, 1.1),
-           "pedicle_width": (5.8, 1.0), "pedicle_height": (7.0, 1.0), "canal_width": (24.5, 2.5),
-           "canal_depth": (14.5, 1.5)},
-    "C6": {"body_width": (21.5, 2.2), "body_depth": (15.2, 1.5), "body_height": (10.7, 1.1),
-           "pedicle_width": (6.0, 1.0), "pedicle_height": (7.2, 1.0), "canal_width": (24.5, 2.5),
-           "canal_depth": (14.5, 1.5)},
+    "C5": {
+        "body_width": (21.0, 2.1),
+        "body_depth": (15.0, 1.5),
+        "body_height": (10.5, 1.1),
+        "pedicle_width": (5.8, 1.0),
+        "pedicle_height": (7.0, 1.0),
+        "canal_width": (24.5, 2.5),
+        "canal_depth": (14.5, 1.5),
+    },
+    "C6": {
+        "body_width": (21.5, 2.2),
+        "body_depth": (15.2, 1.5),
+        "body_height": (10.7, 1.1),
+        "pedicle_width": (6.0, 1.0),
+        "pedicle_height": (7.2, 1.0),
+        "canal_width": (24.5, 2.5),
+        "canal_depth": (14.5, 1.5),
+    },
 }
 
 # Facet joint orientation by region (degrees): the joint plane's angle from the sagittal

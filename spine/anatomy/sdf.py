@@ -25,9 +25,20 @@ import numpy as np
 from spine.anatomy.shapes import ClippedBox, CutCylinder
 from spine.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, Solid
 
-__all__ = ["SDF", "smin", "smax", "round_box", "tapered_box", "part_sdf", "ellipse2", "ellipsoid", "capsule",
-           "solid_sdf",
-           "vertebral_body", "body_profile"]
+__all__ = [
+    "SDF",
+    "smin",
+    "smax",
+    "round_box",
+    "tapered_box",
+    "part_sdf",
+    "ellipse2",
+    "ellipsoid",
+    "capsule",
+    "solid_sdf",
+    "vertebral_body",
+    "body_profile",
+]
 
 SDF = Callable[[np.ndarray], np.ndarray]
 
@@ -103,6 +114,7 @@ def solid_sdf(solid: Solid, rounding: float | None = None) -> SDF:
         def f(p):
             q = solid.to_local(p)
             return smax(round_box(q, solid.half_sizes, r), q @ n - c, r)
+
         return f
     if isinstance(solid, CutCylinder):
         r = _rounding(solid.radii) if rounding is None else rounding
@@ -113,6 +125,7 @@ def solid_sdf(solid: Solid, rounding: float | None = None) -> SDF:
             for pl in (solid.top, solid.bottom):
                 d = smax(d, q @ pl[:3] - pl[3], r)
             return d
+
         return f
     if isinstance(solid, Cylinder):
         # an oval tube with rounded ends (pedicles; the elliptic section is kept)
@@ -121,6 +134,7 @@ def solid_sdf(solid: Solid, rounding: float | None = None) -> SDF:
         def f(p):
             q = solid.to_local(p)
             return _extrude(ellipse2(q[:, 0], q[:, 1], *solid.radii), np.abs(q[:, 2]) - solid.half_height, r)
+
         return f
     if hasattr(solid, "sdf"):
         return solid.sdf
@@ -170,9 +184,9 @@ def part_sdf(kind: str, region: str, level: str, solid: Solid) -> SDF:
             def bifid_sp(p):
                 q = solid.to_local(p)
                 d = tapered_box(q, h, r, 1, {0: (0.8, 1.9), 2: (1.0, 0.85)})
-                notch = capsule(q, (0.0, h[1] + 1.0, -h[2] - 1.0), (0.0, h[1] + 1.0, h[2] + 1.0),
-                                0.35 * h[1])
+                notch = capsule(q, (0.0, h[1] + 1.0, -h[2] - 1.0), (0.0, h[1] + 1.0, h[2] + 1.0), 0.35 * h[1])
                 return smax(d, -notch, 1.0)
+
             return bifid_sp
         if kind in ("sap", "iap") and region == "lumbar" and h[2] > h[1] * 0.5:
             # lumbar facets are curved (a J in the axial section): the plate bends about a
@@ -185,6 +199,7 @@ def part_sdf(kind: str, region: str, level: str, solid: Solid) -> SDF:
                 q = solid.to_local(p)
                 q[:, 0] -= bend * q[:, 1] ** 2
                 return round_box(q, h, r) * 0.95
+
             return curved
         if kind in ("lamina", "sap", "iap", "pars"):
             return solid_sdf(solid, 0.45 * float(min(h)))

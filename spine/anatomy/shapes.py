@@ -66,8 +66,9 @@ class CutCylinder(Solid):
         return cls(center, rotation, radii, np.array([0, 0, 1.0, h]), np.array([0, 0, -1.0, h]))
 
     @classmethod
-    def between_planes(cls, center, rotation, radii, top_point, top_normal, bottom_point,
-                       bottom_normal) -> "CutCylinder":
+    def between_planes(
+        cls, center, rotation, radii, top_point, top_normal, bottom_point, bottom_normal
+    ) -> "CutCylinder":
         """Cut by world planes through ``top_point`` / ``bottom_point``.
 
         The normals may point either way; they are turned to face out of the solid.
@@ -88,9 +89,11 @@ class CutCylinder(Solid):
     def contains(self, points):
         q = self.to_local(points)
         r = (q[:, 0] / self.radii[0]) ** 2 + (q[:, 1] / self.radii[1]) ** 2
-        return ((r <= 1.0 + 1e-9)
-                & (q @ self.top[:3] <= self.top[3] + 1e-9)
-                & (q @ self.bottom[:3] <= self.bottom[3] + 1e-9))
+        return (
+            (r <= 1.0 + 1e-9)
+            & (q @ self.top[:3] <= self.top[3] + 1e-9)
+            & (q @ self.bottom[:3] <= self.bottom[3] + 1e-9)
+        )
 
     def ray_interval(self, origins, directions):
         o, d = self._local_rays(origins, directions)
@@ -113,8 +116,7 @@ class CutCylinder(Solid):
         zt, zb = self._z_on(self.top, x, y), self._z_on(self.bottom, x, y)
         mid = (zt + zb) / 2
         zt, zb = np.maximum(zt, mid), np.minimum(zb, mid)
-        local = np.concatenate([np.column_stack([x, y, zt]), np.column_stack([x, y, mid]),
-                                np.column_stack([x, y, zb])])
+        local = np.concatenate([np.column_stack([x, y, zt]), np.column_stack([x, y, mid]), np.column_stack([x, y, zb])])
         return self.to_world(local)
 
     def scaled(self, factor):
@@ -129,7 +131,6 @@ class CutCylinder(Solid):
     def axis_extent(self) -> tuple[float, float]:
         """(z_bottom, z_top) of the local axis (x = y = 0)."""
         return float(self._z_on(self.bottom, 0.0, 0.0)), float(self._z_on(self.top, 0.0, 0.0))
-
 
 
 @dataclass(frozen=True)

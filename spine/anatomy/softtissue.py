@@ -74,8 +74,14 @@ def tube(b: "_Builder", name: str) -> dict:
     sac_y = front + ventral + sac_ry
     sac_rx = half_w - _SAC_LATERAL_MARGIN[region if region != "coccygeal" else "sacral"] * k
     return {
-        "canal_y": (front + back) / 2, "canal_r": ((back - front) / 2, half_w),
-        "sac_y": sac_y, "sac_rx": sac_rx, "sac_ry": sac_ry, "front": front, "back": back, "epi": epi,
+        "canal_y": (front + back) / 2,
+        "canal_r": ((back - front) / 2, half_w),
+        "sac_y": sac_y,
+        "sac_rx": sac_rx,
+        "sac_ry": sac_ry,
+        "front": front,
+        "back": back,
+        "epi": epi,
     }
 
 
@@ -192,19 +198,24 @@ def _canal_sac_cord(b):
     rot = frame_axes(top - tip, up=b.frames[conus_v].y)
     b.add("conus", "conus", NEURAL, Ellipsoid(top, rot, (rx, ry, float(np.linalg.norm(top - tip)))), level=conus_v)
     b.anchors["conus_tip"] = tip
-    for n in canal_levels[i_conus + 1: i_end]:
+    for n in canal_levels[i_conus + 1 : i_end]:
         t = tubes[n]
-        b.add(f"cauda_equina.{n}", "cauda_equina", NEURAL,
-              _piece(b, n, t["sac_y"], t["sac_rx"] * 0.6, t["sac_ry"] * 0.6), level=n)
+        b.add(
+            f"cauda_equina.{n}",
+            "cauda_equina",
+            NEURAL,
+            _piece(b, n, t["sac_y"], t["sac_rx"] * 0.6, t["sac_ry"] * 0.6),
+            level=n,
+        )
     # filum terminale: from the conus tip to the end of the sac, following the canal's curve
     # (one thin capsule per level between points on the sac's axis)
     sac_end = b.anchors["dural_sac_end"]
     path = [tip]
-    for n in canal_levels[i_conus + 1: i_end + 1]:
+    for n in canal_levels[i_conus + 1 : i_end + 1]:
         tp_, tn_, _, _ = _planes(b, n)
         path.append(_axis_point(b, n, tubes[n]["sac_y"], tp_, tn_))
     path.append(sac_end)
-    levels_of = [conus_v] + canal_levels[i_conus + 1: i_end + 1]
+    levels_of = [conus_v] + canal_levels[i_conus + 1 : i_end + 1]
     for (a, c), lv in zip(zip(path, path[1:]), levels_of):
         if np.linalg.norm(c - a) < 1.0 * k:
             continue
@@ -250,7 +261,8 @@ def _ligamentum_flavum(b):
         b.anchors[("window", space)] = {
             "front": jf.p(0, y_front, (z_lo + z_hi) / 2),
             "back": jf.p(0, y_front + t, (z_lo + z_hi) / 2),
-            "half_height": (z_hi - z_lo) / 2, "thickness": t,
+            "half_height": (z_hi - z_lo) / 2,
+            "thickness": t,
             "half_width": max(abs(jf.local(b.anchors[("facet", space)]["left"]["centre"])[0]) - 5.0 * k, 6.0 * k),
         }
 
@@ -273,8 +285,10 @@ def _foramina(b):
         out = {}
         for side in SIDES:
             s = SIGN[side]
-            x = 0.5 * (abs(jf.local(fu.p(*b.anchors[upper][("J", side)]))[0])
-                       + abs(jf.local(fl.p(*b.anchors[lower][("J", side)]))[0]))
+            x = 0.5 * (
+                abs(jf.local(fu.p(*b.anchors[upper][("J", side)]))[0])
+                + abs(jf.local(fl.p(*b.anchors[lower][("J", side)]))[0])
+            )
             x -= 0.5 * (su.pedicle_width + sl.pedicle_width) / 4
             rx = (su.pedicle_width + sl.pedicle_width) / 4 + 1.5 * k
             c = np.array([s * x, y_front + ap / 2, (z_top + z_bot) / 2])
@@ -300,10 +314,22 @@ def _sacral_foramina(b):
             s = SIGN[side]
             post = np.array([s * x, y_back + lt / 2, 0.0])
             ant = np.array([s * x, y_front + 3.0 * k, 0.0])
-            b.add(f"{seg}.posterior_foramen.{side}", "posterior_sacral_foramen", SOFT,
-                  Ellipsoid(jf.p(*post), jf.R, (r, lt / 2 + 1.0 * k, r)), level=seg, side=side)
-            b.add(f"{seg}.anterior_foramen.{side}", "anterior_sacral_foramen", SOFT,
-                  Ellipsoid(jf.p(*ant), jf.R, (r + 1.0 * k, 4.0 * k, r + 1.0 * k)), level=seg, side=side)
+            b.add(
+                f"{seg}.posterior_foramen.{side}",
+                "posterior_sacral_foramen",
+                SOFT,
+                Ellipsoid(jf.p(*post), jf.R, (r, lt / 2 + 1.0 * k, r)),
+                level=seg,
+                side=side,
+            )
+            b.add(
+                f"{seg}.anterior_foramen.{side}",
+                "anterior_sacral_foramen",
+                SOFT,
+                Ellipsoid(jf.p(*ant), jf.R, (r + 1.0 * k, 4.0 * k, r + 1.0 * k)),
+                level=seg,
+                side=side,
+            )
             out[side] = {"posterior": jf.p(*post), "anterior": jf.p(*ant), "x": x, "r": r}
         b.anchors[("sacral_foramen", seg)] = out
 
@@ -319,7 +345,11 @@ def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         f = b.frames["C1"]
         t = tubes["C1"]
         # between the occiput and the posterior arch of C1, then backward (suboccipital nerve)
-        return f.p(s * 4.0 * k, t["sac_y"], 7.5 * k), f.p(s * 11.0 * k, 17.0 * k, 7.0 * k), f.p(s * 17.0 * k, 25.0 * k, 6.0 * k)
+        return (
+            f.p(s * 4.0 * k, t["sac_y"], 7.5 * k),
+            f.p(s * 11.0 * k, 17.0 * k, 7.0 * k),
+            f.p(s * 17.0 * k, 25.0 * k, 6.0 * k),
+        )
     if exit_at == "C1-C2":
         jf = b.chain.joints["C1-C2"]
         t = tubes["C2"]
@@ -386,8 +416,14 @@ def _roots(b):
         for side in SIDES:
             p0, p1, p2 = _root_path(b, root, side)
             b.add(f"root.{root}.{side}", "root", NEURAL, Capsule.between(p0, p1, r), level=level, side=side)
-            b.add(f"root.{root}.{side}.extraforaminal", "root", NEURAL, Capsule.between(p1, p2, r * 0.9),
-                  level=level, side=side)
+            b.add(
+                f"root.{root}.{side}.extraforaminal",
+                "root",
+                NEURAL,
+                Capsule.between(p1, p2, r * 0.9),
+                level=level,
+                side=side,
+            )
             b.anchors[("root", root, side)] = (p0, p1, p2)
 
 

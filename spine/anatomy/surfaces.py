@@ -43,8 +43,16 @@ from spine.anatomy.mesh import MeshSolid, is_watertight, mesh_volume
 from spine.anatomy.sdf import SDF, part_sdf, smin, vertebral_body
 from spine.anatomy.solids import Material, Structure
 
-__all__ = ["SURFACE_KIND", "SURFACE_VERSION", "PendingSurfaces", "build_surfaces", "drawn_structures", "mesh_sdf",
-           "start_surfaces", "surface_groups"]
+__all__ = [
+    "SURFACE_KIND",
+    "SURFACE_VERSION",
+    "PendingSurfaces",
+    "build_surfaces",
+    "drawn_structures",
+    "mesh_sdf",
+    "start_surfaces",
+    "surface_groups",
+]
 
 SURFACE_KIND = "bone_surface"
 #: bump when the way surfaces are made changes (it is part of every cache key)
@@ -108,7 +116,7 @@ def sample_field(parts: list[_Part], origin: np.ndarray, R: np.ndarray, voxel: f
     T = _TILE
     shape = np.array([int(np.floor((hi[k] - lo[k]) / voxel)) + 2 for k in range(3)])
     nt = -(-shape // T)
-    tiles = np.full((nt[0], nt[1], nt[2], T ** 3), 50.0, np.float32)
+    tiles = np.full((nt[0], nt[1], nt[2], T**3), 50.0, np.float32)
     thick = np.zeros_like(tiles)  # extra cortex (mm) where a part asks for it
     offsets = np.stack(np.meshgrid(*(np.arange(T),) * 3, indexing="ij"), axis=-1).reshape(-1, 3)
     band = 1.25 * blend + 2.0 * voxel + 1.0 + _SLOPE * (T - 1) * voxel * np.sqrt(3.0) / 2.0
@@ -120,8 +128,7 @@ def sample_field(parts: list[_Part], origin: np.ndarray, R: np.ndarray, voxel: f
         t1 = np.clip(np.ceil((loc.max(axis=0) + blend - lo) / voxel).astype(int) // T + 1, 0, nt)
         if np.any(t1 <= t0):
             continue
-        tid = np.stack(np.meshgrid(*(np.arange(a, b) for a, b in zip(t0, t1)), indexing="ij"),
-                       axis=-1).reshape(-1, 3)
+        tid = np.stack(np.meshgrid(*(np.arange(a, b) for a, b in zip(t0, t1)), indexing="ij"), axis=-1).reshape(-1, 3)
         centre = world0 + (tid * T + (T - 1) / 2.0) @ step
         tid = tid[p.sdf(centre) < band]
         if not len(tid):
@@ -132,17 +139,26 @@ def sample_field(parts: list[_Part], origin: np.ndarray, R: np.ndarray, voxel: f
         tiles[ti, tj, tk] = smin(tiles[ti, tj, tk], d, blend)
         if p.extra_shell > 0:
             # fades from the part's surface to 3 mm outside it
-            thick[ti, tj, tk] = np.maximum(thick[ti, tj, tk],
-                                           p.extra_shell * np.clip(1.0 - d / 3.0, 0.0, 1.0))
+            thick[ti, tj, tk] = np.maximum(thick[ti, tj, tk], p.extra_shell * np.clip(1.0 - d / 3.0, 0.0, 1.0))
 
     def grid(a):
         g = a.reshape(nt[0], nt[1], nt[2], T, T, T).transpose(0, 3, 1, 4, 2, 5)
-        return np.ascontiguousarray(g.reshape(nt * T)[:shape[0], :shape[1], :shape[2]])
+        return np.ascontiguousarray(g.reshape(nt * T)[: shape[0], : shape[1], : shape[2]])
+
     return grid(tiles), lo, grid(thick)
 
 
-def mesh_field(field: np.ndarray, lo: np.ndarray, voxel: float, origin: np.ndarray, R: np.ndarray,
-               shell_mm: float, clip: SDF | None = None, faces: int = 6000, thick: np.ndarray | None = None):
+def mesh_field(
+    field: np.ndarray,
+    lo: np.ndarray,
+    voxel: float,
+    origin: np.ndarray,
+    R: np.ndarray,
+    shell_mm: float,
+    clip: SDF | None = None,
+    faces: int = 6000,
+    thick: np.ndarray | None = None,
+):
     """Marching cubes of a sampled field (and of its core at ``-shell_mm``), in world coordinates.
 
     Returns (vertices, faces, core_vertices, core_faces); the core is None where the bone is
@@ -180,12 +196,19 @@ def mesh_field(field: np.ndarray, lo: np.ndarray, voxel: float, origin: np.ndarr
     return outer[0], outer[1], (core[0] if core else None), (core[1] if core else None)
 
 
-def mesh_sdf(parts: list[_Part], origin, R, voxel: float, blend: float, shell_mm: float,
-             clip: SDF | None = None, faces: int = 6000):
+def mesh_sdf(
+    parts: list[_Part],
+    origin,
+    R,
+    voxel: float,
+    blend: float,
+    shell_mm: float,
+    clip: SDF | None = None,
+    faces: int = 6000,
+):
     """Sample and mesh the smooth union of ``parts`` (see :func:`sample_field`, :func:`mesh_field`)."""
     field, lo, thick = sample_field(parts, np.asarray(origin, float), np.asarray(R, float), voxel, blend)
-    return mesh_field(field, lo, voxel, np.asarray(origin, float), np.asarray(R, float), shell_mm, clip, faces,
-                      thick)
+    return mesh_field(field, lo, voxel, np.asarray(origin, float), np.asarray(R, float), shell_mm, clip, faces, thick)
 
 
 def _simplify(v: np.ndarray, f: np.ndarray, target_faces: int):
@@ -198,8 +221,7 @@ def _simplify(v: np.ndarray, f: np.ndarray, target_faces: int):
     reduction = 1.0 - target_faces / len(f)
     for _attempt in range(3):
         try:
-            v2, f2 = fast_simplification.simplify(v.astype(np.float32), f.astype(np.int32),
-                                                  target_reduction=reduction)
+            v2, f2 = fast_simplification.simplify(v.astype(np.float32), f.astype(np.int32), target_reduction=reduction)
         except Exception:  # pragma: no cover - library failure: keep the full mesh
             return v, f
         v2, f2 = _weld(np.asarray(v2, float), np.asarray(f2, np.int64))
@@ -254,8 +276,15 @@ def surface_groups(b) -> list[dict]:
         parts = by_level.get(name, [])
         if not parts:
             continue
-        g = {"name": f"{name}.bone", "level": name, "region": region, "origin": f.origin, "R": f.R,
-             "parts": parts, "clip": None}
+        g = {
+            "name": f"{name}.bone",
+            "level": name,
+            "region": region,
+            "origin": f.origin,
+            "R": f.R,
+            "parts": parts,
+            "clip": None,
+        }
         if region == "cervical":
             g["shaped"], g["clip"], g["warps"] = _cervical_tp_shapes(b, name)
         groups.append(g)
@@ -268,24 +297,55 @@ def surface_groups(b) -> list[dict]:
         for side in ("left", "right"):
             rib = _rib_parts(b, name, side)
             if rib:
-                groups.append({"name": f"{name}.rib.{side}", "level": name, "side": side, "region": "thoracic",
-                               "origin": f.origin, "R": f.R, "parts": [], "extra": rib, "clip": None, "voxel": _RIB_VOXEL,
-                               "faces": _RIB_FACES,
-                               "key": repr([(np.round(a, 4).tobytes(), np.round(c, 4).tobytes(), r)
-                                            for a, c, r in rib])})
+                groups.append(
+                    {
+                        "name": f"{name}.rib.{side}",
+                        "level": name,
+                        "side": side,
+                        "region": "thoracic",
+                        "origin": f.origin,
+                        "R": f.R,
+                        "parts": [],
+                        "extra": rib,
+                        "clip": None,
+                        "voxel": _RIB_VOXEL,
+                        "faces": _RIB_FACES,
+                        "key": repr([(np.round(a, 4).tobytes(), np.round(c, 4).tobytes(), r) for a, c, r in rib]),
+                    }
+                )
     # the sacrum: one smooth function for S1-S5, cut into its five segments
     sacral = [n for n in VERTEBRAE if _region(n) == "sacral"]
     parts = [st for n in sacral for st in by_level.get(n, [])]
     f3 = b.frames["S3"]
     for i, name in enumerate(sacral):
-        groups.append({"name": f"{name}.bone", "level": name, "region": "sacral", "origin": f3.origin, "R": f3.R,
-                       "parts": parts, "clip": _segment_slab(b, sacral, i), "shared": "sacrum"})
+        groups.append(
+            {
+                "name": f"{name}.bone",
+                "level": name,
+                "region": "sacral",
+                "origin": f3.origin,
+                "R": f3.R,
+                "parts": parts,
+                "clip": _segment_slab(b, sacral, i),
+                "shared": "sacrum",
+            }
+        )
     for side in ("left", "right"):
         ilium = [st for st in by_level.get(None, []) if st.kind.startswith("ilium") and st.side == side]
         if ilium:
             f = b.frames["S1"]
-            groups.append({"name": f"ilium.{side}.bone", "level": None, "side": side, "region": "pelvis",
-                           "origin": f.origin, "R": f.R, "parts": ilium, "clip": None})
+            groups.append(
+                {
+                    "name": f"ilium.{side}.bone",
+                    "level": None,
+                    "side": side,
+                    "region": "pelvis",
+                    "origin": f.origin,
+                    "R": f.R,
+                    "parts": ilium,
+                    "clip": None,
+                }
+            )
     return groups
 
 
@@ -365,14 +425,20 @@ def _cervical_tp_shapes(b, name: str):
         z_c = tf[2] - 1.0 * k
         c = np.array([(x_in + x_out) / 2, (y_front + y_back) / 2, z_c])
         half = np.array([abs(x_out - x_in) / 2, max(abs(y_back - y_front) / 2, 1.0), 1.3 * k])
-        parts.append(_local_part(f, lambda q, c=c, half=half: round_box(q - c, half, 1.0 * k), c - half - 1,
-                                 c + half + 1))
+        parts.append(
+            _local_part(f, lambda q, c=c, half=half: round_box(q - c, half, 1.0 * k), c - half - 1, c + half + 1)
+        )
         if name in _ANTERIOR_TUBERCLE:
             warps[side] = (s, abs(tf[0]) + r_hole)
-            for centre, radii in ((la1 + np.array([s * 0.5, -0.8, -1.2]) * k, np.array(_ANTERIOR_TUBERCLE[name]) * k),
-                                  (lp1 + np.array([s * 0.3, 0.4, -0.8]) * k, np.array(_POSTERIOR_TUBERCLE) * k)):
-                parts.append(_local_part(f, lambda q, c=centre, r=radii: ellipsoid(q - c, r), centre - radii - 1,
-                                         centre + radii + 1))
+            for centre, radii in (
+                (la1 + np.array([s * 0.5, -0.8, -1.2]) * k, np.array(_ANTERIOR_TUBERCLE[name]) * k),
+                (lp1 + np.array([s * 0.3, 0.4, -0.8]) * k, np.array(_POSTERIOR_TUBERCLE) * k),
+            ):
+                parts.append(
+                    _local_part(
+                        f, lambda q, c=centre, r=radii: ellipsoid(q - c, r), centre - radii - 1, centre + radii + 1
+                    )
+                )
         holes.append(tf)
     if not holes:
         return parts, None, warps
@@ -389,6 +455,7 @@ def _cervical_tp_shapes(b, name: str):
         for tf in holes:  # outside the hole: negative (kept); inside: up to r_hole (cut away)
             d = np.maximum(d, r_hole - np.hypot(q[:, 0] - tf[0], q[:, 1] - tf[1]))
         return d
+
     return parts, clip, warps
 
 
@@ -409,6 +476,7 @@ def _warped(p: _Part, f, warps: dict[str, tuple[float, float]]) -> _Part:
             q[:, 1] += _TP_FORWARD * t
             q[:, 2] += _TP_DOWN * t
         return p.sdf(q @ R.T + origin)
+
     grow = 8.0 * max(_TP_FORWARD, _TP_DOWN) + 1.0
     return _Part(sdf, p.lo - grow, p.hi + grow, p.extra_shell)
 
@@ -430,6 +498,7 @@ def _segment_slab(b, sacral: list[str], i: int):
         for o, n in planes:
             d = np.maximum(d, (p - o) @ n)
         return d
+
     return f
 
 
@@ -501,8 +570,10 @@ def _group_key(b, g) -> str:
 
 def _body_key(b, name: str) -> str:
     sz, fr = b.size[name], b.frames[name]
-    return hashlib.sha256(f"{SURFACE_VERSION}|body|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
-                          f"{np.round(fr.origin, 6).tobytes()!r}|{np.round(fr.R, 6).tobytes()!r}".encode()).hexdigest()
+    return hashlib.sha256(
+        f"{SURFACE_VERSION}|body|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
+        f"{np.round(fr.origin, 6).tobytes()!r}|{np.round(fr.R, 6).tobytes()!r}".encode()
+    ).hexdigest()
 
 
 #: what the worker processes mesh: set just before they are forked, read by :func:`_run_job`
@@ -518,16 +589,36 @@ def _run_job(job: tuple) -> list[tuple[str, tuple]]:
     if what == "body":
         fr = b.frames[arg]
         region = _region(arg)
-        return [(_body_key(b, arg), mesh_sdf([_body_part(b, arg)], fr.origin, fr.R, _BODY_VOXEL * _VOXEL[region],
-                                             0.0, SHELL_MM, faces=3000))]
+        return [
+            (
+                _body_key(b, arg),
+                mesh_sdf(
+                    [_body_part(b, arg)], fr.origin, fr.R, _BODY_VOXEL * _VOXEL[region], 0.0, SHELL_MM, faces=3000
+                ),
+            )
+        ]
     out = []
     g0 = groups[arg[0]]
     voxel = g0.get("voxel", _VOXEL[g0["region"]])
     field, lo, thick = sample_field(_group_parts(b, g0), g0["origin"], g0["R"], voxel, _BLEND[g0["region"]])
     for i in arg:
         g = groups[i]
-        out.append((g["key_hash"], mesh_field(field, lo, voxel, g["origin"], g["R"], SHELL_MM, clip=g["clip"],
-                                              faces=g.get("faces", _FACES[g["region"]]), thick=thick)))
+        out.append(
+            (
+                g["key_hash"],
+                mesh_field(
+                    field,
+                    lo,
+                    voxel,
+                    g["origin"],
+                    g["R"],
+                    SHELL_MM,
+                    clip=g["clip"],
+                    faces=g.get("faces", _FACES[g["region"]]),
+                    thick=thick,
+                ),
+            )
+        )
     return out
 
 
@@ -548,9 +639,11 @@ def _jobs_count() -> int:
 def _plan(b, cache) -> tuple[list[dict], list[str], list[tuple]]:
     """The surface groups, the levels whose body is meshed alone, and the jobs not cached."""
     groups = surface_groups(b)
-    bodies = [name for name in VERTEBRAE
-              if _region(name) in ("cervical", "thoracic", "lumbar") and name != "C1"
-              and f"{name}.body" in b.structures]
+    bodies = [
+        name
+        for name in VERTEBRAE
+        if _region(name) in ("cervical", "thoracic", "lumbar") and name != "C1" and f"{name}.body" in b.structures
+    ]
     for g in groups:
         g["key_hash"] = _group_key(b, g)
     jobs: list[tuple] = []
@@ -634,19 +727,34 @@ def build_surfaces(b, pending: PendingSurfaces | None = None) -> None:
         v, f, cv, cf = cache.get(key)
         core = MeshSolid(center=None, vertices=cv, faces=cf, digest=key + ":core") if cv is not None else None
         solid = MeshSolid(center=g["origin"], rotation=g["R"], vertices=v, faces=f, core=core, digest=key)
-        b.structures[g["name"]] = Structure(g["name"], SURFACE_KIND, Material.CORTICAL_BONE, solid,
-                                            level=g["level"], side=g.get("side"), shell_mm=SHELL_MM)
+        b.structures[g["name"]] = Structure(
+            g["name"],
+            SURFACE_KIND,
+            Material.CORTICAL_BONE,
+            solid,
+            level=g["level"],
+            side=g.get("side"),
+            shell_mm=SHELL_MM,
+        )
     for name in bodies:
         st = b.structures[f"{name}.body"]
         sz, fr = b.size[name], b.frames[name]
         key = _body_key(b, name)
         v, f, cv, cf = cache.get(key)
         core = MeshSolid(center=None, vertices=cv, faces=cf, digest=key + ":core") if cv is not None else None
-        solid = MeshSolid(center=fr.origin, rotation=fr.R, vertices=v, faces=f, core=core,
-                          radii=np.array([sz.body_width / 2, sz.body_depth / 2]), half_height=sz.body_height / 2,
-                          digest=key)
-        b.structures[st.name] = Structure(st.name, st.kind, st.material, solid, level=st.level, side=st.side,
-                                          shell_mm=SHELL_MM)
+        solid = MeshSolid(
+            center=fr.origin,
+            rotation=fr.R,
+            vertices=v,
+            faces=f,
+            core=core,
+            radii=np.array([sz.body_width / 2, sz.body_depth / 2]),
+            half_height=sz.body_height / 2,
+            digest=key,
+        )
+        b.structures[st.name] = Structure(
+            st.name, st.kind, st.material, solid, level=st.level, side=st.side, shell_mm=SHELL_MM
+        )
     cache.flush()
 
 

@@ -43,8 +43,15 @@ def level_centre(level: str, model=None) -> np.ndarray:
     return np.asarray(model.vertebra_frame(level)[0], dtype=float)
 
 
-def body_outline(structures: list[Structure], around=None, *, reach_mm: float = 60.0,
-                 back_margin_mm: float = 32.0, depth_mm: float = 235.0, width_mm: float = 330.0) -> Structure:
+def body_outline(
+    structures: list[Structure],
+    around=None,
+    *,
+    reach_mm: float = 60.0,
+    back_margin_mm: float = 32.0,
+    depth_mm: float = 235.0,
+    width_mm: float = 330.0,
+) -> Structure:
     """An elliptic cylinder of soft tissue around the spine (the torso), along z.
 
     The back skin lies ``back_margin_mm`` behind the most posterior bone within

@@ -86,9 +86,7 @@ class CArmPose:
                 f"within -{MAX_ROTATION_DEG:g}..+{MAX_ROTATION_DEG:g} degrees"
             )
         if not (0 < self.sod_mm < self.sid_mm):
-            raise RequestError(
-                f"need 0 < sod_mm < sid_mm, got sod_mm={self.sod_mm:g}, sid_mm={self.sid_mm:g}"
-            )
+            raise RequestError(f"need 0 < sod_mm < sid_mm, got sod_mm={self.sod_mm:g}, sid_mm={self.sid_mm:g}")
         if not self.fov_mm > 0:
             raise RequestError(f"fov_mm must be positive, got {self.fov_mm:g}")
 
@@ -103,16 +101,25 @@ class CArmPose:
         return cls("ap", _iso(level, isocentre, model), 0.0, tilt_deg, level=_label(level), **kw)
 
     @classmethod
-    def lateral(cls, level=None, *, isocentre=None, side: str = "left", tilt_deg: float = 0.0,
-                model=None, **kw) -> "CArmPose":
+    def lateral(
+        cls, level=None, *, isocentre=None, side: str = "left", tilt_deg: float = 0.0, model=None, **kw
+    ) -> "CArmPose":
         """Lateral; ``side`` is where the detector is (default: patient's left)."""
         sign = _side_sign(side)
-        return cls("lateral", _iso(level, isocentre, model), 90.0 * sign, tilt_deg,
-                   level=_label(level), **kw)
+        return cls("lateral", _iso(level, isocentre, model), 90.0 * sign, tilt_deg, level=_label(level), **kw)
 
     @classmethod
-    def oblique(cls, level=None, deg: float = 30.0, side: str = "right", *, isocentre=None,
-                tilt_deg: float = 0.0, model=None, **kw) -> "CArmPose":
+    def oblique(
+        cls,
+        level=None,
+        deg: float = 30.0,
+        side: str = "right",
+        *,
+        isocentre=None,
+        tilt_deg: float = 0.0,
+        model=None,
+        **kw,
+    ) -> "CArmPose":
         """Oblique of ``deg`` degrees with the detector turned toward ``side``.
 
         For a right-sided target ``side="right"`` is the ipsilateral oblique (the Scotty dog
@@ -124,8 +131,9 @@ class CArmPose:
                 f"oblique deg={deg:g} is out of range: must be within 0..{MAX_ROTATION_DEG:g} "
                 f"degrees (the side gives the direction)"
             )
-        return cls("oblique", _iso(level, isocentre, model), deg * _side_sign(side), tilt_deg,
-                   level=_label(level), **kw)
+        return cls(
+            "oblique", _iso(level, isocentre, model), deg * _side_sign(side), tilt_deg, level=_label(level), **kw
+        )
 
     def with_(self, **changes) -> "CArmPose":
         """A copy with some fields changed (validated again)."""
@@ -171,9 +179,11 @@ class CArmPose:
         rot = self.rotation_matrix
         uu = (cols + 0.5 - size / 2) * pitch
         vv = -(rows + 0.5 - size / 2) * pitch
-        return (self.detector_centre[None, None, :]
-                + uu[None, :, None] * rot[:, 0][None, None, :]
-                + vv[:, None, None] * rot[:, 1][None, None, :])
+        return (
+            self.detector_centre[None, None, :]
+            + uu[None, :, None] * rot[:, 0][None, None, :]
+            + vv[:, None, None] * rot[:, 1][None, None, :]
+        )
 
     def project(self, points, size: int) -> np.ndarray:
         """Perspective projection of 3D points to (col, row) pixel coords, shape (N, 2).
@@ -222,13 +232,18 @@ def interpolate_poses(a: CArmPose, b: CArmPose, steps: int) -> list[CArmPose]:
     for k in range(1, steps + 1):
         f = k / steps
         view = b.view if k == steps else "turning"
-        out.append(CArmPose(view, tuple(ia + (ib - ia) * f),
-                            a.rotation_deg + (b.rotation_deg - a.rotation_deg) * f,
-                            a.tilt_deg + (b.tilt_deg - a.tilt_deg) * f,
-                            a.sid_mm + (b.sid_mm - a.sid_mm) * f,
-                            a.sod_mm + (b.sod_mm - a.sod_mm) * f,
-                            a.fov_mm + (b.fov_mm - a.fov_mm) * f,
-                            level=b.level))
+        out.append(
+            CArmPose(
+                view,
+                tuple(ia + (ib - ia) * f),
+                a.rotation_deg + (b.rotation_deg - a.rotation_deg) * f,
+                a.tilt_deg + (b.tilt_deg - a.tilt_deg) * f,
+                a.sid_mm + (b.sid_mm - a.sid_mm) * f,
+                a.sod_mm + (b.sod_mm - a.sod_mm) * f,
+                a.fov_mm + (b.fov_mm - a.fov_mm) * f,
+                level=b.level,
+            )
+        )
     return out
 
 

@@ -134,8 +134,16 @@ class ContrastPattern:
         for i, piece in enumerate(self.pieces):
             solid = piece.solid(progress)
             if solid is not None:
-                out.append(Structure(f"contrast.{self.name}.{i}", "contrast", Material.CONTRAST, solid,
-                                     level=self.level, side=self.side))
+                out.append(
+                    Structure(
+                        f"contrast.{self.name}.{i}",
+                        "contrast",
+                        Material.CONTRAST,
+                        solid,
+                        level=self.level,
+                        side=self.side,
+                    )
+                )
         return out
 
     def density(self, progress: float) -> float:
@@ -158,8 +166,9 @@ class _Anatomy:
         self.model = model
 
     def lm(self, level, name, side=None) -> np.ndarray:
-        return np.asarray(self.model.landmark(level, name, side) if side else self.model.landmark(level, name),
-                          dtype=float)
+        return np.asarray(
+            self.model.landmark(level, name, side) if side else self.model.landmark(level, name), dtype=float
+        )
 
     def try_lm(self, level, name, side=None):
         try:
@@ -268,8 +277,9 @@ def _rot(r) -> tuple:
 
 
 def _ellipsoid(centre, rotation, radii, start, full) -> ContrastPiece:
-    return ContrastPiece("ellipsoid", _tup(centre), _tup(radii), rotation=_rot(rotation),
-                         start=float(start), full=float(full))
+    return ContrastPiece(
+        "ellipsoid", _tup(centre), _tup(radii), rotation=_rot(rotation), start=float(start), full=float(full)
+    )
 
 
 def _capsule(p0, p1, radius, start, full) -> ContrastPiece:
@@ -345,8 +355,16 @@ def _tube(path, radius, t0: float, t1: float, taper: float = 0.0, segment_mm: fl
     for i in range(n - 1):
         f = i / (n - 1)
         s = t0 + (t1 - t0) * f * 0.8
-        pieces.append(ContrastPiece("cylinder", _tup(pts[i]), _tup(pts[i + 1]), radius=float(radius * (1.0 - taper * f)),
-                                    start=float(s), full=float(s + (t1 - t0) * 0.25)))
+        pieces.append(
+            ContrastPiece(
+                "cylinder",
+                _tup(pts[i]),
+                _tup(pts[i + 1]),
+                radius=float(radius * (1.0 - taper * f)),
+                start=float(s),
+                full=float(s + (t1 - t0) * 0.25),
+            )
+        )
     return pieces
 
 
@@ -366,7 +384,9 @@ def _root_path(an: _Anatomy, root: str, side: str) -> tuple[np.ndarray, float] |
         else:  # any other solid: its long axis through the bounding box
             lo, hi = solid.bounding_box()
             c = (lo + hi) / 2
-            axis = np.asarray(solid.rotation, float)[:, int(np.argmax(hi - lo))] if hasattr(solid, "rotation") else hi - lo
+            axis = (
+                np.asarray(solid.rotation, float)[:, int(np.argmax(hi - lo))] if hasattr(solid, "rotation") else hi - lo
+            )
             half = float(np.max(hi - lo)) / 2
             a, b = c - _unit(axis) * half, c + _unit(axis) * half
             radii.append(float(np.sort(hi - lo)[0]) / 2)
@@ -471,8 +491,14 @@ def epidurogram(model, level: str, side: str = "right", tip=None) -> ContrastPat
     an = _Anatomy(model)
     upper, lower = _split(level)
     stations = {}
-    for step, name in ((-1.0, _neighbour_interspace(level, -1)), (-0.5, lower), (0.0, level),
-                       (0.5, upper), (1.0, _neighbour_interspace(level, 1)), (1.5, None)):
+    for step, name in (
+        (-1.0, _neighbour_interspace(level, -1)),
+        (-0.5, lower),
+        (0.0, level),
+        (0.5, upper),
+        (1.0, _neighbour_interspace(level, 1)),
+        (1.5, None),
+    ):
         if name is None:
             continue
         p = _epidural_point(an, name)
@@ -504,7 +530,7 @@ def epidurogram(model, level: str, side: str = "right", tip=None) -> ContrastPat
     for s in np.arange(-down_extent, up_extent + 1e-6, 0.14):
         extent = up_extent if s >= 0 else down_extent
         reach = abs(s) / extent  # 0 at the tip, 1 at the far end
-        start = 0.02 + 0.7 * reach ** 1.15
+        start = 0.02 + 0.7 * reach**1.15
         centre = along(s)
         tang = _unit(along(s + 0.05) - along(s - 0.05))
         rot = _flat_rotation(post, tang)
@@ -517,8 +543,9 @@ def epidurogram(model, level: str, side: str = "right", tip=None) -> ContrastPat
         for lobe, (xf, rx, thick) in enumerate(((0.28, 0.45, 1.6), (0.85, 0.45, 1.3))):
             x_off = sgn * (3.0 + room * xf)
             c = centre + lat * x_off + tang * rng.normal(0, 1.0) - post * (0.4 * lobe)
-            radii = np.array([room * rx + 0.6 * rng.random(), (4.2 + 1.6 * rng.random()) * taper,
-                              thick * taper + 0.3 * rng.random()])
+            radii = np.array(
+                [room * rx + 0.6 * rng.random(), (4.2 + 1.6 * rng.random()) * taper, thick * taper + 0.3 * rng.random()]
+            )
             pieces.append(_ellipsoid(c, rot, radii, start + 0.03 * lobe, start + 0.2 + 0.03 * lobe))
         # a little across the midline near the tip (the other 16 %)
         if reach < 0.3 and rng.random() < 0.6:
@@ -588,7 +615,7 @@ def transforaminal(model, level: str, side: str = "right", tip=None) -> Contrast
         # distally: from the tip's level on the root out and down, ~3 cm beyond the foramen,
         # curving caudally as the root turns down toward the psoas
         bend, reach = _root_course(level)
-        distal = _extend(path[max(k - 1, 0):], 26.0, -sup * bend)
+        distal = _extend(path[max(k - 1, 0) :], 26.0, -sup * bend)
         distal = _chaikin(_resample(distal, 10), 3)
         distal = _clip_length(distal, reach)
         pieces += [_capsule(tip, near, 1.8, 0.0, 0.1)]  # the pool at the tip, joining the root
@@ -624,9 +651,13 @@ def selective_root(model, level: str, side: str = "right", tip=None) -> Contrast
     foramen = an.try_lm(level, "foramen", side)
     if root is None:
         start = np.asarray(tip, float) if tip is not None else an.lm(level, "foramen", side) + lat * 6.0
-        return ContrastPattern("selective_root", level, side,
-                               tuple(_tube(np.array([start, start + _unit(lat - sup) * 25.0]), 2.2, 0.0, 0.6)),
-                               origin=_tup(start))
+        return ContrastPattern(
+            "selective_root",
+            level,
+            side,
+            tuple(_tube(np.array([start, start + _unit(lat - sup) * 25.0]), 2.2, 0.0, 0.6)),
+            origin=_tup(start),
+        )
     path, root_r = root
     # the root's exit: where it leaves the foramen (lateral to the pedicle's outer wall)
     exit_k = 0
@@ -767,8 +798,9 @@ def facet_arthrogram(model, level: str, side: str = "right", tip=None) -> Contra
     return ContrastPattern("facet_arthrogram", level, side, tuple(pieces), origin=_tup(origin))
 
 
-def _joint_pieces(joint: Structure, along_axis: int, recess_r: float, t0: float,
-                  thickness_mm: float = 1.4) -> list[ContrastPiece]:
+def _joint_pieces(
+    joint: Structure, along_axis: int, recess_r: float, t0: float, thickness_mm: float = 1.4
+) -> list[ContrastPiece]:
     """A thin fill of a joint's cleft plus pouches (recesses) at both ends of its long axis.
 
     The joint solid's local x is taken as the joint normal (the cleft is thin along it).
@@ -893,8 +925,19 @@ def _branching(rng, base, direction, length, radius, depth, t0, dt, bias, out, s
     for k in range(int(rng.integers(1, 3))):
         i = int(rng.integers(1, len(path) - 1))
         side = np.cross(d, rng.normal(0, 1, 3))
-        _branching(rng, path[i], _unit(side + d * 0.5), length * rng.uniform(0.35, 0.6), radius * 0.7, depth - 1,
-                   t0 + dt * 0.8 * i / len(path), dt * 0.8, bias, out, segment_mm)
+        _branching(
+            rng,
+            path[i],
+            _unit(side + d * 0.5),
+            length * rng.uniform(0.35, 0.6),
+            radius * 0.7,
+            depth - 1,
+            t0 + dt * 0.8 * i / len(path),
+            dt * 0.8,
+            bias,
+            out,
+            segment_mm,
+        )
 
 
 def vascular(model, level: str, side: str = "right", tip=None) -> ContrastPattern:
@@ -921,17 +964,23 @@ def vascular(model, level: str, side: str = "right", tip=None) -> ContrastPatter
     x_tip = float(np.dot(tip - o, r[:, 0]))
     mid = tip - r[:, 0] * x_tip + sup * 8.0 - post * 2.0
     pieces.append(_capsule(tip, mid, 1.3, 0.0, 0.05))
-    pieces += _tube(_chaikin(np.array([mid, mid + sup * 20 + lat * 1.5, mid + sup * 45.0]), 2), 1.1, 0.04, 0.14, segment_mm=8.0)
-    pieces += _tube(_chaikin(np.array([mid, mid - sup * 18 - lat * 1.0, mid - sup * 40.0]), 2), 1.1, 0.04, 0.14, segment_mm=8.0)
+    pieces += _tube(
+        _chaikin(np.array([mid, mid + sup * 20 + lat * 1.5, mid + sup * 45.0]), 2), 1.1, 0.04, 0.14, segment_mm=8.0
+    )
+    pieces += _tube(
+        _chaikin(np.array([mid, mid - sup * 18 - lat * 1.0, mid - sup * 40.0]), 2), 1.1, 0.04, 0.14, segment_mm=8.0
+    )
     for k in range(3):  # segmental vessels out and around, each branching
         d = lat * rng.uniform(0.6, 1.0) + sup * rng.uniform(-0.9, 0.9) - post * rng.uniform(0.0, 0.5)
         _branching(rng, tip, d, rng.uniform(22.0, 32.0), 1.4, 2, 0.01 + 0.02 * k, 0.12, -post, pieces)
     # a moment later the veins: a streak of the epidural venous plexus beside the canal
-    vein = _chaikin(np.array([tip, tip - lat * 6.0 + sup * 4.0, tip - lat * 9.0 + sup * 14.0,
-                              tip - lat * 10.0 + sup * 26.0]), 2)
+    vein = _chaikin(
+        np.array([tip, tip - lat * 6.0 + sup * 4.0, tip - lat * 9.0 + sup * 14.0, tip - lat * 10.0 + sup * 26.0]), 2
+    )
     pieces += _tube(vein, 1.4, 0.2, 0.34, taper=0.2, segment_mm=7.0)
-    return ContrastPattern("vascular", level, side, tuple(pieces), washout=(0.3, 0.75), origin=_tup(tip),
-                           peak_density=1.5)
+    return ContrastPattern(
+        "vascular", level, side, tuple(pieces), washout=(0.3, 0.75), origin=_tup(tip), peak_density=1.5
+    )
 
 
 def target_spot(model, level: str, side: str = "right", tip=None) -> ContrastPattern:
@@ -945,8 +994,12 @@ def target_spot(model, level: str, side: str = "right", tip=None) -> ContrastPat
     else:
         upper, lower = _split(level)
         found: list[np.ndarray] = []
-        for v, name in ((upper, "sap_tp_groove"), (lower, "sap_tp_groove"), (upper, "pillar_waist"),
-                        (lower, "pillar_waist")):
+        for v, name in (
+            (upper, "sap_tp_groove"),
+            (lower, "sap_tp_groove"),
+            (upper, "pillar_waist"),
+            (lower, "pillar_waist"),
+        ):
             p = an.try_lm(v, name, side)
             if p is not None:
                 found.append(p)
@@ -964,8 +1017,9 @@ def target_spot(model, level: str, side: str = "right", tip=None) -> ContrastPat
         pieces.append(_ellipsoid(p, rot, [3.8, 4.5, 1.8], 0.02 * i, 0.45 + 0.02 * i))
         for k in range(3):
             off = lat * rng.normal(0, 1.5) + sup * rng.normal(-1.0, 1.8)
-            pieces.append(_ellipsoid(p + off, rot, [1.8 + rng.random(), 2.2 + rng.random(), 1.2],
-                                     0.15 + 0.08 * k, 0.6 + 0.08 * k))
+            pieces.append(
+                _ellipsoid(p + off, rot, [1.8 + rng.random(), 2.2 + rng.random(), 1.2], 0.15 + 0.08 * k, 0.6 + 0.08 * k)
+            )
     return ContrastPattern("target_spot", level, side, tuple(pieces), origin=_tup(tips[0]))
 
 
@@ -1005,8 +1059,15 @@ def combined(first: ContrastPattern, *others: ContrastPattern) -> ContrastPatter
     """Several patterns shown at once (e.g. a fissured disc and its compact control disc), growing
     together; named, placed and washed out as the first."""
     pieces = tuple(first.pieces) + tuple(p for o in others for p in o.pieces)
-    return ContrastPattern("+".join([first.name, *(o.name for o in others)]), first.level, first.side, pieces,
-                           washout=first.washout, origin=first.origin, peak_density=first.peak_density)
+    return ContrastPattern(
+        "+".join([first.name, *(o.name for o in others)]),
+        first.level,
+        first.side,
+        pieces,
+        washout=first.washout,
+        origin=first.origin,
+        peak_density=first.peak_density,
+    )
 
 
 #: name -> builder(model, level, side, tip=...) (the caudal pattern takes side None: it is midline)

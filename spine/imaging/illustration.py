@@ -46,8 +46,16 @@ from spine import checked_files
 from spine.anatomy.mesh import MeshSolid
 from spine.anatomy.solids import Solid, Structure
 
-__all__ = ["Camera", "CutAway", "IllustrationStyle", "IllustrationLayer", "Illustrator", "render_layer",
-           "default_cache_dir", "LAYER_VERSION"]
+__all__ = [
+    "Camera",
+    "CutAway",
+    "IllustrationStyle",
+    "IllustrationLayer",
+    "Illustrator",
+    "render_layer",
+    "default_cache_dir",
+    "LAYER_VERSION",
+]
 
 #: bump when the shading or the buffers change, so old cached layers are not reused
 LAYER_VERSION = 1
@@ -85,9 +93,15 @@ class Camera:
         """The view turned about the long axis: 0 = posterior, +90 = from the patient's left
         (lateral), as ``SpineView``'s oblique angle and the C-arm's rotation."""
         t = math.radians(rotation_deg)
-        return cls(np.array([-math.cos(t), math.sin(t), 0.0]), np.array([0.0, 0.0, 1.0]),
-                   np.array([math.sin(t), math.cos(t), 0.0]), np.asarray(anchor, float), tuple(window),
-                   int(width), int(height))
+        return cls(
+            np.array([-math.cos(t), math.sin(t), 0.0]),
+            np.array([0.0, 0.0, 1.0]),
+            np.array([math.sin(t), math.cos(t), 0.0]),
+            np.asarray(anchor, float),
+            tuple(window),
+            int(width),
+            int(height),
+        )
 
     @property
     def pixel_mm(self) -> tuple[float, float]:
@@ -96,8 +110,14 @@ class Camera:
 
     def key(self) -> dict:
         r = lambda a: [round(float(x), 6) for x in np.ravel(a)]  # noqa: E731
-        return {"right": r(self.right), "up": r(self.up), "toward": r(self.toward), "anchor": r(self.anchor),
-                "window": r(self.window), "size": [self.width, self.height]}
+        return {
+            "right": r(self.right),
+            "up": r(self.up),
+            "toward": r(self.toward),
+            "anchor": r(self.anchor),
+            "window": r(self.window),
+            "size": [self.width, self.height],
+        }
 
     def plane_coords(self, points) -> np.ndarray:
         """(u, v, depth) of 3D points: mm along right, up and toward from the anchor."""
@@ -136,9 +156,13 @@ class CutAway:
     plane_only: tuple[str, ...] = ()
 
     def key(self) -> dict:
-        return {"hide": sorted(self.hide), "clip": sorted(self.clip), "clip_scale": round(self.clip_scale, 4),
-                "plane": None if self.plane is None else [[round(float(x), 5) for x in v] for v in self.plane],
-                "plane_only": sorted(self.plane_only)}
+        return {
+            "hide": sorted(self.hide),
+            "clip": sorted(self.clip),
+            "clip_scale": round(self.clip_scale, 4),
+            "plane": None if self.plane is None else [[round(float(x), 5) for x in v] for v in self.plane],
+            "plane_only": sorted(self.plane_only),
+        }
 
     @property
     def empty(self) -> bool:
@@ -172,14 +196,22 @@ class IllustrationStyle:
         return float(dict(self.alpha).get(kind, 1.0))
 
     def key(self) -> dict:
-        return {"colours": sorted(self.colours), "bone": self.bone, "outline": self.outline,
-                "background": self.background, "accent": self.accent, "alpha": sorted(self.alpha),
-                "highlight": sorted(self.highlight), "fade": self.depth_fade_mm, "light": list(self.key_light),
-                "rim": self.rim}
+        return {
+            "colours": sorted(self.colours),
+            "bone": self.bone,
+            "outline": self.outline,
+            "background": self.background,
+            "accent": self.accent,
+            "alpha": sorted(self.alpha),
+            "highlight": sorted(self.highlight),
+            "fade": self.depth_fade_mm,
+            "light": list(self.key_light),
+            "rim": self.rim,
+        }
 
 
 def _rgb(hexc: str) -> np.ndarray:
-    return np.array([int(hexc[i:i + 2], 16) for i in (1, 3, 5)], float) / 255.0
+    return np.array([int(hexc[i : i + 2], 16) for i in (1, 3, 5)], float) / 255.0
 
 
 @dataclass
@@ -244,7 +276,9 @@ class Illustrator:
         """Distance in front of the anchor where rays start (in front of everything)."""
         return float((self._centre - camera.anchor) @ camera.toward) + self._radius
 
-    def _cuts(self, cut: CutAway, origins, d, structures_by_name, rows_of=None) -> list[tuple[np.ndarray, np.ndarray, set | None]]:
+    def _cuts(
+        self, cut: CutAway, origins, d, structures_by_name, rows_of=None
+    ) -> list[tuple[np.ndarray, np.ndarray, set | None]]:
         """Per cut: (t0, t1, the structure indices it applies to or None = all) along each ray."""
         out: list[tuple[np.ndarray, np.ndarray, set | None]] = []
         for name in cut.clip:
@@ -296,9 +330,15 @@ class Illustrator:
                 break
         return t, moved
 
-    def surfaces(self, origins: np.ndarray, direction: np.ndarray, cut: CutAway | None = None,
-                 translucent: frozenset[str] = frozenset(), kinds_only: frozenset[str] | None = None,
-                 rows_of=None):
+    def surfaces(
+        self,
+        origins: np.ndarray,
+        direction: np.ndarray,
+        cut: CutAway | None = None,
+        translucent: frozenset[str] = frozenset(),
+        kinds_only: frozenset[str] | None = None,
+        rows_of=None,
+    ):
         """Nearest opaque surface along each ray: (t, structure index or -1, normal (N, 3) or
         NaN, cut face?) and the nearest translucent surface (t, index). ``rows_of(solid)``:
         the rays that may meet a solid (an image's pixel rectangle); default: a bound test."""
@@ -347,8 +387,11 @@ class Illustrator:
                 accept = done | start_inside
                 rows = live[accept]
                 t_acc = np.where(start_inside[accept], t_base[rows] - _EPS, t[accept])
-                nrm = np.where(start_inside[accept][:, None], np.nan, ng[accept] / np.maximum(
-                    np.linalg.norm(ng[accept], axis=1, keepdims=True), 1e-12))
+                nrm = np.where(
+                    start_inside[accept][:, None],
+                    np.nan,
+                    ng[accept] / np.maximum(np.linalg.norm(ng[accept], axis=1, keepdims=True), 1e-12),
+                )
                 better = t_acc < best_t[rows]
                 rows, t_acc, nrm = rows[better], t_acc[better], nrm[better]
                 best_t[rows] = t_acc
@@ -405,8 +448,9 @@ class Illustrator:
         return np.flatnonzero(perp2 <= r * r)
 
     # -- one layer -----------------------------------------------------------------------------
-    def render(self, camera: Camera, style: IllustrationStyle, cut: CutAway | None = None,
-               supersample: int | None = None) -> IllustrationLayer:
+    def render(
+        self, camera: Camera, style: IllustrationStyle, cut: CutAway | None = None, supersample: int | None = None
+    ) -> IllustrationLayer:
         import time
 
         start = time.perf_counter()
@@ -414,8 +458,9 @@ class Illustrator:
         uu, vv = camera.grid(ss)
         h, w = uu.shape
         front = self._start(camera)
-        origins = (camera.anchor + uu.reshape(-1, 1) * camera.right + vv.reshape(-1, 1) * camera.up
-                   + front * camera.toward)
+        origins = (
+            camera.anchor + uu.reshape(-1, 1) * camera.right + vv.reshape(-1, 1) * camera.up + front * camera.toward
+        )
         d = -camera.toward
         translucent = frozenset(k for k, a in style.alpha if a < 1.0)
         u0, v0, u1, v1 = camera.window
@@ -439,8 +484,18 @@ class Illustrator:
         veil = (tr_i >= 0) & (tr_t <= t + 1e-6)  # in front, or on the same section face
         veil_depth = np.where(veil, front - tr_t, -np.inf).reshape(h, w)
         veil_id = np.where(veil, tr_i, -1).reshape(h, w)
-        rgb, alpha = self._shade(camera, style, ss, depth, ids, nrm.reshape(h, w, 3), cutface.reshape(h, w),
-                                 (front - tr_t).reshape(h, w), tr_i.reshape(h, w), cut)
+        rgb, alpha = self._shade(
+            camera,
+            style,
+            ss,
+            depth,
+            ids,
+            nrm.reshape(h, w, 3),
+            cutface.reshape(h, w),
+            (front - tr_t).reshape(h, w),
+            tr_i.reshape(h, w),
+            cut,
+        )
         if ss > 1:
             rgb = rgb.reshape(camera.height, ss, camera.width, ss, 3).mean(axis=(1, 3))
             alpha = alpha.reshape(camera.height, ss, camera.width, ss).mean(axis=(1, 3))
@@ -448,9 +503,16 @@ class Illustrator:
             depth, ids, veil_depth, veil_id = depth[pick], ids[pick], veil_depth[pick], veil_id[pick]
         rgba = np.dstack([np.clip(rgb, 0, 1), np.clip(alpha, 0, 1)])
         rgba = np.round(rgba * 255).astype(np.uint8)
-        return IllustrationLayer(rgba, depth.astype(np.float32), ids.astype(np.int32), list(self.names), camera,
-                                 veil_depth.astype(np.float32), veil_id.astype(np.int32),
-                                 seconds=time.perf_counter() - start)
+        return IllustrationLayer(
+            rgba,
+            depth.astype(np.float32),
+            ids.astype(np.int32),
+            list(self.names),
+            camera,
+            veil_depth.astype(np.float32),
+            veil_id.astype(np.int32),
+            seconds=time.perf_counter() - start,
+        )
 
     def _shade(self, camera, style, ss, depth, ids, ng, cutface, tr_depth, tr_ids, cut):
         """Colour and alpha of each sample; the lighting is computed on the hit samples only."""
@@ -576,8 +638,9 @@ def _slope(depth: np.ndarray, ids: np.ndarray, axis: int) -> np.ndarray:
 _ILLUSTRATORS: dict[str, Illustrator] = {}
 
 
-def illustrator_for(model_hash: str, structures: Sequence[Structure], bone_kinds: Iterable[str],
-                    lookup=None) -> Illustrator:
+def illustrator_for(
+    model_hash: str, structures: Sequence[Structure], bone_kinds: Iterable[str], lookup=None
+) -> Illustrator:
     key = hashlib.sha256((model_hash + "|" + "|".join(s.name for s in structures)).encode()).hexdigest()
     if key not in _ILLUSTRATORS:
         if len(_ILLUSTRATORS) > 16:
@@ -586,26 +649,53 @@ def illustrator_for(model_hash: str, structures: Sequence[Structure], bone_kinds
     return _ILLUSTRATORS[key]
 
 
-def layer_key(model_hash: str, names: Sequence[str], camera: Camera, style: IllustrationStyle,
-              cut: CutAway | None, supersample: int | None) -> str:
-    payload = {"version": LAYER_VERSION, "model": model_hash, "names": list(names), "camera": camera.key(),
-               "style": style.key(), "cut": (cut or CutAway()).key(), "ss": supersample}
+def layer_key(
+    model_hash: str,
+    names: Sequence[str],
+    camera: Camera,
+    style: IllustrationStyle,
+    cut: CutAway | None,
+    supersample: int | None,
+) -> str:
+    payload = {
+        "version": LAYER_VERSION,
+        "model": model_hash,
+        "names": list(names),
+        "camera": camera.key(),
+        "style": style.key(),
+        "cut": (cut or CutAway()).key(),
+        "ss": supersample,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def render_layer(model_hash: str, structures: Sequence[Structure], bone_kinds: Iterable[str], camera: Camera,
-                 style: IllustrationStyle, cut: CutAway | None = None, supersample: int | None = None,
-                 cache_dir: Path | str | None | bool = None, lookup=None) -> IllustrationLayer:
+def render_layer(
+    model_hash: str,
+    structures: Sequence[Structure],
+    bone_kinds: Iterable[str],
+    camera: Camera,
+    style: IllustrationStyle,
+    cut: CutAway | None = None,
+    supersample: int | None = None,
+    cache_dir: Path | str | None | bool = None,
+    lookup=None,
+) -> IllustrationLayer:
     """A layer from memory, then disk, else rendered (and kept in both). ``cache_dir=False``:
     no disk cache; ``None``: :func:`default_cache_dir`."""
     names = [s.name for s in structures]
     key = layer_key(model_hash, names, camera, style, cut, supersample)
     if key in _MEMORY:
         hit = _MEMORY[key]
-        return IllustrationLayer(hit.rgba, hit.depth, hit.object_id, hit.names, camera, hit.veil_depth, hit.veil_id,
-                                 0.0, "memory")
-    directory = (None if cache_dir is False
-                 else Path(cache_dir) if isinstance(cache_dir, (str, Path)) and cache_dir else default_cache_dir())
+        return IllustrationLayer(
+            hit.rgba, hit.depth, hit.object_id, hit.names, camera, hit.veil_depth, hit.veil_id, 0.0, "memory"
+        )
+    directory = (
+        None
+        if cache_dir is False
+        else Path(cache_dir)
+        if isinstance(cache_dir, (str, Path)) and cache_dir
+        else default_cache_dir()
+    )
     layer = _load(directory, key, camera) if directory else None
     if layer is None:
         layer = illustrator_for(model_hash, structures, bone_kinds, lookup).render(camera, style, cut, supersample)
@@ -624,8 +714,9 @@ def _load(directory: Path, key: str, camera: Camera) -> IllustrationLayer | None
     try:
         with np.load(path, allow_pickle=False) as z:
             names = json.loads(str(z["names"]))
-            return IllustrationLayer(z["rgba"], z["depth"], z["object_id"], names, camera, z["veil_depth"],
-                                     z["veil_id"], 0.0, "disk")
+            return IllustrationLayer(
+                z["rgba"], z["depth"], z["object_id"], names, camera, z["veil_depth"], z["veil_id"], 0.0, "disk"
+            )
     except (OSError, ValueError, KeyError) as exc:
         checked_files.discard(path, f"unreadable: {type(exc).__name__}")
         return None
@@ -635,16 +726,28 @@ def _store(directory: Path, key: str, layer: IllustrationLayer) -> None:
     assert layer.veil_depth is not None and layer.veil_id is not None  # a rendered layer has both
     directory.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    np.savez_compressed(buf, rgba=layer.rgba, depth=layer.depth, object_id=layer.object_id,
-                        veil_depth=layer.veil_depth, veil_id=layer.veil_id,
-                        names=np.array(json.dumps(layer.names)))
+    np.savez_compressed(
+        buf,
+        rgba=layer.rgba,
+        depth=layer.depth,
+        object_id=layer.object_id,
+        veil_depth=layer.veil_depth,
+        veil_id=layer.veil_id,
+        names=np.array(json.dumps(layer.names)),
+    )
     checked_files.write_entry(directory / f"{key}.npz", buf.getvalue())
 
 
 # -- the needle against the layer -------------------------------------------------------------
-def occlusion(illustrator: Illustrator, camera: Camera, points: np.ndarray, cut: CutAway | None = None,
-              kinds_only: frozenset[str] | None = None, tolerance_mm: float = 0.3,
-              translucent: frozenset[str] = frozenset()) -> np.ndarray:
+def occlusion(
+    illustrator: Illustrator,
+    camera: Camera,
+    points: np.ndarray,
+    cut: CutAway | None = None,
+    kinds_only: frozenset[str] | None = None,
+    tolerance_mm: float = 0.3,
+    translucent: frozenset[str] = frozenset(),
+) -> np.ndarray:
     """For each 3D point: is a surface drawn between it and the viewer (a ray cast from the
     point toward the viewer, through the same cut-away)? ``kinds_only``: only these kinds hide
     it; ``translucent`` kinds (drawn see-through) hide it too: it shows through them faded."""

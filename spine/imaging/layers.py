@@ -34,8 +34,7 @@ from .projector import BODY_KINDS, Projector
 __all__ = ["Needle", "FluoroImager", "GAUGE_OD_MM"]
 
 #: outer diameter (mm) of common needle gauges (Stubs / ISO 9626)
-GAUGE_OD_MM = {11: 3.05, 13: 2.41, 14: 2.11, 15: 1.83, 16: 1.65, 18: 1.27, 20: 0.91,
-               22: 0.72, 25: 0.51, 27: 0.41}
+GAUGE_OD_MM = {11: 3.05, 13: 2.41, 14: 2.11, 15: 1.83, 16: 1.65, 18: 1.27, 20: 0.91, 22: 0.72, 25: 0.51, 27: 0.41}
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,16 @@ class FluoroImager:
     list of :class:`Structure` (tests). ``cache_dir=False`` disables the disk cache.
     """
 
-    def __init__(self, anatomy, pose: CArmPose, size: int = 512, *, detector: Detector | None = None,
-                 cache_dir=None, seed: int = 0):
+    def __init__(
+        self,
+        anatomy,
+        pose: CArmPose,
+        size: int = 512,
+        *,
+        detector: Detector | None = None,
+        cache_dir=None,
+        seed: int = 0,
+    ):
         self.pose = pose
         self.size = int(size)
         self.detector = detector or Detector()
@@ -154,8 +161,9 @@ class FluoroImager:
             layer *= np.float32(density)
         return layer
 
-    def line_integral(self, needle: Needle | None = None, contrast=None, density: float = 1.0,
-                      extra: Sequence[np.ndarray | None] = ()) -> np.ndarray:
+    def line_integral(
+        self, needle: Needle | None = None, contrast=None, density: float = 1.0, extra: Sequence[np.ndarray | None] = ()
+    ) -> np.ndarray:
         total = self.anatomy.copy()
         for layer in (self.needle_layer(needle), self.contrast_layer(contrast, density), *extra):
             if layer is not None:
@@ -163,8 +171,15 @@ class FluoroImager:
         return total
 
     # -- frames ---------------------------------------------------------------------------------
-    def frame(self, needle: Needle | None = None, contrast=None, *, density: float = 1.0,
-              seed: int | None = None, noise: bool = True) -> np.ndarray:
+    def frame(
+        self,
+        needle: Needle | None = None,
+        contrast=None,
+        *,
+        density: float = 1.0,
+        seed: int | None = None,
+        noise: bool = True,
+    ) -> np.ndarray:
         """Grey image in [0, 1] (float32). ``seed`` defaults to the imager's seed."""
         s = (self.seed if seed is None else seed) if noise else None
         return self.detector.render(self.line_integral(needle, contrast, density), self.exposure, s)

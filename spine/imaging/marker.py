@@ -41,8 +41,9 @@ class SideMarker:
     lateral: bool  # True on a lateral view: the letter names the side nearest the detector
 
 
-def side_marker(pose: CArmPose, side: str | None, size: int, *, flip_lr: bool = False,
-                field_fraction: float = 0.96) -> SideMarker:
+def side_marker(
+    pose: CArmPose, side: str | None, size: int, *, flip_lr: bool = False, field_fraction: float = 0.96
+) -> SideMarker:
     """Where the R / L marker goes on a ``size`` x ``size`` image of ``pose``.
 
     ``side`` is the treated side ("left" / "right"); None (a midline procedure) marks the

@@ -205,13 +205,17 @@ class Projector:
         uu = (cols + dc + 0.5 - self.size / 2) * self._pitch
         vv = -(rows + dr + 0.5 - self.size / 2) * self._pitch
         base = self._base
-        d = (base[None, None, :] + uu[None, :, None] * self._u[None, None, :]
-             + vv[:, None, None] * self._v[None, None, :])
+        d = (
+            base[None, None, :]
+            + uu[None, :, None] * self._u[None, None, :]
+            + vv[:, None, None] * self._v[None, None, :]
+        )
         return d.reshape(-1, 3)
 
     # -- line integrals -----------------------------------------------------------------------
-    def line_integral(self, structures: Iterable[Structure], supersample: int = 1,
-                      out: np.ndarray | None = None) -> np.ndarray:
+    def line_integral(
+        self, structures: Iterable[Structure], supersample: int = 1, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Sum of mu * chord over ``structures`` per pixel, float32 (size, size).
 
         ``supersample`` > 1 averages ``s x s`` rays per pixel (anti-aliasing for thin things
@@ -331,15 +335,20 @@ class Projector:
             if workers > 1:
                 bounds = np.linspace(0, len(unit), workers + 1).astype(int)
                 with ThreadPoolExecutor(max_workers=workers) as pool:
-                    got = list(pool.map(lambda ab: scene.chords_split(self._source, unit[ab[0]:ab[1]], w, core_w),
-                                        zip(bounds[:-1], bounds[1:])))
+                    got = list(
+                        pool.map(
+                            lambda ab: scene.chords_split(self._source, unit[ab[0] : ab[1]], w, core_w),
+                            zip(bounds[:-1], bounds[1:]),
+                        )
+                    )
                 total, core, doubtful = (np.concatenate([g[k] for g in got]) for k in range(3))
             else:
                 total, core, doubtful = scene.chords_split(self._source, unit, w, core_w)
             has = core > 0
             t_iso = unit[has] @ (iso - self._source)
-            total[has] += core[has] * TRABECULAR_AMPLITUDE * trabecular_texture(
-                self._source + unit[has] * t_iso[:, None])
+            total[has] += (
+                core[has] * TRABECULAR_AMPLITUDE * trabecular_texture(self._source + unit[has] * t_iso[:, None])
+            )
             acc += total
             bad |= doubtful
         img[rr, cc] = acc / len(offsets)

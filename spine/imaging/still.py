@@ -19,8 +19,9 @@ VIEWS = ("ap", "lateral", "oblique")
 DEFAULT_OBLIQUE_DEG = 30.0  # lumbar Scotty dog, ~20-30 deg (clinical.md 3.2, unverified)
 
 
-def pose_for(level: str, view: str, oblique_deg: float | None = None, tilt_deg: float = 0.0,
-             side: str = "right", model=None) -> CArmPose:
+def pose_for(
+    level: str, view: str, oblique_deg: float | None = None, tilt_deg: float = 0.0, side: str = "right", model=None
+) -> CArmPose:
     """The C-arm pose for a view name; errors are one-line ValueErrors."""
     if view not in VIEWS:
         raise RequestError(f"unknown view {view!r}: choose one of {', '.join(VIEWS)}")
@@ -40,10 +41,23 @@ def write_png_atomic(grey: np.ndarray, out: Path) -> Path:
     return atomic_write(Path(out), lambda fh: Image.fromarray(to_uint8(grey), mode="L").save(fh, format="PNG"))
 
 
-def render_still(level: str, view: str, oblique_deg: float | None = None, tilt_deg: float = 0.0,
-                 size: int = 512, out: Path | str = Path("still.png"), side: str = "right",
-                 needle: Needle | None = None, *, contrast=None, model=None, cache_dir=None,
-                 seed: int = 0, detector: Detector | None = None, marker: bool = False) -> Path:
+def render_still(
+    level: str,
+    view: str,
+    oblique_deg: float | None = None,
+    tilt_deg: float = 0.0,
+    size: int = 512,
+    out: Path | str = Path("still.png"),
+    side: str = "right",
+    needle: Needle | None = None,
+    *,
+    contrast=None,
+    model=None,
+    cache_dir=None,
+    seed: int = 0,
+    detector: Detector | None = None,
+    marker: bool = False,
+) -> Path:
     """Render one C-arm image of ``level`` and write it as a grey PNG (atomically); returns the path.
 
     ``side`` is the side of the target: the oblique turns the detector toward it

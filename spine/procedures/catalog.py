@@ -92,8 +92,14 @@ PROCEDURE_ORDER = (
 # Where the nerve pain of a root at each region is felt ("pain down the {limb}").
 # Keyed by technique (the cervical interlaminar technique reaches T1-T2, whose root serves the
 # arm) and else by the level's region.
-LIMB_WORDS = {"cervical": "arm", "thoracic": "chest wall", "lumbar": "leg", "sacral": "leg", "coccygeal": "leg",
-              "s1": "leg"}
+LIMB_WORDS = {
+    "cervical": "arm",
+    "thoracic": "chest wall",
+    "lumbar": "leg",
+    "sacral": "leg",
+    "coccygeal": "leg",
+    "s1": "leg",
+}
 
 # Where a root's nerve pain is felt: its dermatome in plain words, read after "spreads" or "goes"
 # ("nerve pain that spreads into the groin"). Standard dermatome maps (ASIA/ISNCSCI key sensory
@@ -102,7 +108,8 @@ LIMB_WORDS = {"cervical": "arm", "thoracic": "chest wall", "lumbar": "leg", "sac
 # thigh, L3 front of the thigh to the knee, L4 inner shin, L5 top of the foot and big toe,
 # S1 sole and outer edge of the foot, S2 back of the thigh.
 PAIN_AREA = {
-    "C1": "to the back of the head", "C2": "to the back of the head",
+    "C1": "to the back of the head",
+    "C2": "to the back of the head",
     "C3": "to the back of the head and the upper neck",
     "C4": "to the base of the neck and the top of the shoulder",
     "C5": "to the shoulder and the outer side of the upper arm",
@@ -212,6 +219,7 @@ def procedure(name: str) -> Procedure:
 
 # -- narration -------------------------------------------------------------------------------------
 
+
 def root_for(proc: Procedure, level: str) -> str:
     """The nerve root for the narration's ``{root}`` (see the module table)."""
     tech = proc.technique_for(level)
@@ -236,7 +244,7 @@ def nerves_words(proc: Procedure, level: str) -> str:
             return f"the {names[0]}"
         suffix = " medial branch"
         if all(n.endswith(suffix) for n in names):
-            return f"the {names[0][:-len(suffix)]} and {names[1][:-len(suffix)]} medial branch nerves"
+            return f"the {names[0][: -len(suffix)]} and {names[1][: -len(suffix)]} medial branch nerves"
         return f"the {names[0]} and the {names[1]}"
     tech = proc.technique_for(level)
     template = tech.nerves_words or proc.nerves_words or "the {root} nerve root"
@@ -301,7 +309,7 @@ def level_refusal(name: str, level: str) -> str:
 
 
 def summarise_levels(levels: list[str]) -> str:
-    """"C6-C7 to L5-S1" / "C4-C5 to C7-T1, L1-L2 to L5-S1, S1": runs of adjacent levels."""
+    """ "C6-C7 to L5-S1" / "C4-C5 to C7-T1, L1-L2 to L5-S1, S1": runs of adjacent levels."""
     from spine.anatomy.levels import INTERSPACES, VERTEBRAE
 
     def position(level: str) -> tuple[int, int]:

@@ -51,7 +51,13 @@ import numpy as np
 from spine.anatomy.levels import Interspace, parse_level, region_of
 from spine.anatomy.solids import Ellipsoid, Solid
 from spine.procedures.geometry import (  # noqa: F401 - also read from here by callers of the planner
-    DISC_BEND_MAX_DEG, SIGN, _nerve_axis_for, _unit, carm_angles, get_model, level_frame,
+    DISC_BEND_MAX_DEG,
+    SIGN,
+    _nerve_axis_for,
+    _unit,
+    carm_angles,
+    get_model,
+    level_frame,
 )
 from spine.procedures.validator import BONE_GRAZE_MM, LENGTH_RESERVE_MM, Check, PlanError, validate
 
@@ -75,8 +81,10 @@ DERIVED_TARGETS = {
     "epidural_space": "the dorsal epidural space of a vertebra (SCS lead tip): the model's epidural piece",
     "third_occipital_nerve": "lateral surface of the C2-C3 facet joint, where the third occipital nerve crosses it",
     "body_anterior_third": "anterior third of the vertebral body, near the midline (vertebroplasty)",
-    "root_beside_foramen": ("selective nerve root block: just outside the foramen, beside the exiting root, "
-                            "behind and above it with a millimetre or two of soft tissue between"),
+    "root_beside_foramen": (
+        "selective nerve root block: just outside the foramen, beside the exiting root, "
+        "behind and above it with a millimetre or two of soft tissue between"
+    ),
 }
 
 # Selective nerve root block tip (clinical.md 3.2, [3], [19]): how far along the exiting root past
@@ -99,6 +107,7 @@ SKIN = {
 
 
 # -- plan objects ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Waypoint:
@@ -270,6 +279,7 @@ def coaxial_pose(needle: NeedlePass, level: str, model=None):
 
 # -- geometry helpers -------------------------------------------------------------------------------
 
+
 def beam_vectors(rot_deg: np.ndarray, tilt_deg: np.ndarray) -> np.ndarray:
     r, t = np.radians(rot_deg), np.radians(tilt_deg)
     return np.stack([np.sin(r) * np.cos(t), np.cos(r) * np.cos(t), np.sin(t)], axis=-1)
@@ -285,7 +295,7 @@ def _neighbours(names: list[str], reach: int = 1) -> list[str]:
 
     idx = [VERTEBRAE.index(n) for n in names]
     lo, hi = max(min(idx) - reach, 0), min(max(idx) + reach, len(VERTEBRAE) - 1)
-    return list(VERTEBRAE[lo:hi + 1])
+    return list(VERTEBRAE[lo : hi + 1])
 
 
 @dataclass(frozen=True)
@@ -349,15 +359,16 @@ def _build_skin(model, level: str) -> Skin:
 
 # -- the search ------------------------------------------------------------------------------------
 
+
 @dataclass
 class Corridor:
     """Search setup for one needle: tip, angle grid, what must not be crossed."""
 
     tip: np.ndarray
-    rotations: np.ndarray   # world C-arm rotation (deg), signed
-    tilts: np.ndarray       # world C-arm tilt (deg)
-    avoid: list             # Structures
-    bones: list             # Structures that must not be crossed
+    rotations: np.ndarray  # world C-arm rotation (deg), signed
+    tilts: np.ndarray  # world C-arm tilt (deg)
+    avoid: list  # Structures
+    bones: list  # Structures that must not be crossed
     max_length: float
     skin: Skin
     prefer: tuple[float, float]
@@ -403,7 +414,7 @@ def _search(c: Corridor, region: Solid | None = None) -> tuple[np.ndarray, np.nd
     dirs = beam_vectors(rr.ravel(), tt.ravel())
     best = None
     for lo in range(0, len(tips), 8):  # the landmark point first, then the region, in batches
-        batch = tips[lo:lo + 8]
+        batch = tips[lo : lo + 8]
         ok, lengths = _feasible(c, batch, dirs)
         for j, tip in enumerate(batch):
             found = _choose(c, tip, ok[j], lengths[j], dirs, rr, tt)
@@ -416,9 +427,11 @@ def _search(c: Corridor, region: Solid | None = None) -> tuple[np.ndarray, np.nd
         if best is not None and -best[0][0] >= 2:
             break
     if best is None:
-        raise PlanError("no needle direction reaches the target without crossing a structure it must avoid "
-                        f"(searched rotation {c.rotations.min():.0f}..{c.rotations.max():.0f} deg, "
-                        f"tilt {c.tilts.min():.0f}..{c.tilts.max():.0f} deg)")
+        raise PlanError(
+            "no needle direction reaches the target without crossing a structure it must avoid "
+            f"(searched rotation {c.rotations.min():.0f}..{c.rotations.max():.0f} deg, "
+            f"tilt {c.tilts.min():.0f}..{c.tilts.max():.0f} deg)"
+        )
     return best[1], best[2]
 
 
@@ -431,8 +444,19 @@ def _pruned(c: Corridor) -> Corridor:
         centre, radius = (lo + hi) / 2, float(np.linalg.norm(hi - lo)) / 2
         return float(np.linalg.norm(centre - c.tip)) - radius <= reach
 
-    return Corridor(c.tip, c.rotations, c.tilts, [s for s in c.avoid if keep(s)], [s for s in c.bones if keep(s)],
-                    c.max_length, c.skin, c.prefer, c.score, c.accept, c.depth_weight)
+    return Corridor(
+        c.tip,
+        c.rotations,
+        c.tilts,
+        [s for s in c.avoid if keep(s)],
+        [s for s in c.bones if keep(s)],
+        c.max_length,
+        c.skin,
+        c.prefer,
+        c.score,
+        c.accept,
+        c.depth_weight,
+    )
 
 
 _BBOX: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -458,7 +482,7 @@ def _tip_candidates(tip, region, blockers=(), limit: int = 14) -> list[np.ndarra
         return out or [tip]
     g = np.linspace(-0.9, 0.9, 9)
     local = np.array([[x, y, z] for x in g for y in g for z in g])
-    local = local[np.sum(local ** 2, axis=1) <= 0.85]
+    local = local[np.sum(local**2, axis=1) <= 0.85]
     pts = region.to_world(local * region.radii)
     free = np.ones(len(pts), bool)
     for st in blockers:
@@ -506,7 +530,7 @@ def _chebyshev_depth(grid: np.ndarray) -> np.ndarray:
         nxt = cur.copy()
         for di in (-1, 0, 1):
             for dj in (-1, 0, 1):
-                nxt &= pad[1 + di:1 + di + cur.shape[0], 1 + dj:1 + dj + cur.shape[1]]
+                nxt &= pad[1 + di : 1 + di + cur.shape[0], 1 + dj : 1 + dj + cur.shape[1]]
         cur = nxt
     return depth
 
@@ -517,6 +541,7 @@ def _grid(lo: float, hi: float, step: float) -> np.ndarray:
 
 
 # -- context ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Ctx:
@@ -559,8 +584,11 @@ class _Ctx:
         if discs:
             out += self.near(levels, kinds=["annulus"])
         if artery:
-            out += [s for s in self.model.structures(kinds=["vertebral_artery"])
-                    if s.level and any(v in s.level.split("-") for v in levels)]
+            out += [
+                s
+                for s in self.model.structures(kinds=["vertebral_artery"])
+                if s.level and any(v in s.level.split("-") for v in levels)
+            ]
         return out
 
     def coaxial_view(self):
@@ -623,6 +651,7 @@ def _angles(ctx: _Ctx, approach_vec, side_kind: str, level: str | None = None) -
 
 # -- stops -----------------------------------------------------------------------------------------
 
+
 def _line_point_at_local_y(entry, tip, origin, rot, y) -> np.ndarray | None:
     a, b = (np.asarray(entry) - origin) @ rot, (np.asarray(tip) - origin) @ rot
     if abs(b[1] - a[1]) < 1e-9:
@@ -680,6 +709,7 @@ def _bone_contact(entry, tip, bones, aim) -> tuple[np.ndarray, str] | None:
 
 
 # -- targets ---------------------------------------------------------------------------------------
+
 
 def _derived_target(ctx: _Ctx, name: str, level: str, side: str | None):
     m = ctx.model
@@ -746,8 +776,11 @@ def _root_beside_foramen(ctx: _Ctx, level: str, side: str | None):
     past = min(past, ROOT_BESIDE_MAX_PAST_MM)  # a root that turns forward (L5 over the ala) is met near the foramen
     rot, _ = ctx.rotation_range((0.0, 15.0))
     t0 = ctx.nominal_tilt()
-    corridor = _pruned(Corridor(p1, rot, _grid(t0 - 20.0, t0 + 20.0, 2.5), avoid, bones, _max_len(ctx),
-                                skin_outline(m, level), (0.0, t0)))
+    corridor = _pruned(
+        Corridor(
+            p1, rot, _grid(t0 - 20.0, t0 + 20.0, 2.5), avoid, bones, _max_len(ctx), skin_outline(m, level), (0.0, t0)
+        )
+    )
     rr, tt = np.meshgrid(corridor.rotations, corridor.tilts, indexing="ij")
     dirs = beam_vectors(rr.ravel(), tt.ravel())
     first = None
@@ -771,8 +804,19 @@ def _root_beside_foramen(ctx: _Ctx, level: str, side: str | None):
     raise PlanError(f"no soft tissue beside the {root} root just outside the {level} foramen")
 
 
-_FIB8 = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1],
-                  [0.577, 0.577, 0.577], [-0.577, -0.577, -0.577]], float)
+_FIB8 = np.array(
+    [
+        [1, 0, 0],
+        [-1, 0, 0],
+        [0, 1, 0],
+        [0, -1, 0],
+        [0, 0, 1],
+        [0, 0, -1],
+        [0.577, 0.577, 0.577],
+        [-0.577, -0.577, -0.577],
+    ],
+    float,
+)
 
 
 def _target(ctx: _Ctx, name: str, level: str, side: str | None):
@@ -795,6 +839,7 @@ def _target_level(ctx: _Ctx, at: str, level: str) -> str:
 
 
 # -- approaches ------------------------------------------------------------------------------------
+
 
 def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
     m = ctx.model
@@ -823,19 +868,30 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
         accept = lambda dirs, lengths, tip: _canal_angle(dirs, -r[:, 2]) <= lim  # noqa: E731
     if ctx.tech.approach == "epidural_lead":
         # the lead goes on from the needle tip: the tip itself must lie in the epidural space
-        pieces = [st.solid for st in m.structures(kinds=["epidural_space"])
-                  if st.level in _neighbours(verts, 1)]
+        pieces = [st.solid for st in m.structures(kinds=["epidural_space"]) if st.level in _neighbours(verts, 1)]
         angle_ok = accept
 
         def accept(dirs, lengths, tip, angle_ok=angle_ok):
             if not any(bool(sol.contains(np.asarray(tip)[None])[0]) for sol in pieces):
                 return np.zeros(len(dirs), bool)
             return angle_ok(dirs, lengths, tip) if angle_ok is not None else np.ones(len(dirs), bool)
+
         # the shallowest entry the window allows (clinical.md 3.10, 3.11: the shallower the entry,
         # the easier the lead steers), giving up about a degree per grid step of corridor depth
         score = lambda dirs: _canal_angle(dirs, -r[:, 2])
-    corridor = Corridor(tip, rot, tilts, ctx.avoid(near), ctx.bones(near), _max_len(ctx), skin,
-                        (0.0, ctx.nominal_tilt()), score=score, accept=accept, depth_weight=2.5)
+    corridor = Corridor(
+        tip,
+        rot,
+        tilts,
+        ctx.avoid(near),
+        ctx.bones(near),
+        _max_len(ctx),
+        skin,
+        (0.0, ctx.nominal_tilt()),
+        score=score,
+        accept=accept,
+        depth_weight=2.5,
+    )
     a, tip = _search(corridor, region)
     entry = tip + a * skin.exit_distance(tip, a[None])[0]
     stops = [Waypoint("skin", entry, "skin entry")]
@@ -853,12 +909,22 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
         if kind == "supraspinous_ligament":
             y_sp = float(((skin.origin - o) @ r)[1] + skin.y_centre + skin.half_depth) - _skin_margin(level)
             p = _line_point_at_local_y(entry, tip, o, r, y_sp)
-            stops.append(Waypoint(kind, p if p is not None else entry + 0.1 * (tip - entry),
-                                  "through the supraspinous ligament, over the tips of the spinous processes"))
+            stops.append(
+                Waypoint(
+                    kind,
+                    p if p is not None else entry + 0.1 * (tip - entry),
+                    "through the supraspinous ligament, over the tips of the spinous processes",
+                )
+            )
         elif kind == "interspinous_ligament":
             prev = stops[-1].point
-            stops.append(Waypoint(kind, (prev + lf_point) / 2 if len(stops) > 1 else entry + 0.5 * (lf_point - entry),
-                                  "in the interspinous ligament between the spinous processes"))
+            stops.append(
+                Waypoint(
+                    kind,
+                    (prev + lf_point) / 2 if len(stops) > 1 else entry + 0.5 * (lf_point - entry),
+                    "in the interspinous ligament between the spinous processes",
+                )
+            )
         elif kind == "bone_contact":
             lamina = m.structure(f"{cast(Interspace, parse_level(level)).lower}.lamina.{ctx.side}").solid
             found = _bone_contact(entry, tip, ctx.bones(near), lamina.center)
@@ -877,8 +943,22 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
         angles["angle_to_canal_deg"] = float(_canal_angle(_unit(entry - tip)[None], -r[:, 2])[0])
         target, target_level, target_region = "epidural_space", lead_level, lead_region
     avoid = ctx.avoid(_lead_levels(ctx, near) if lead else near)
-    return [NeedlePass("needle", entry, tip, tuple(stops), target, target_level, target_region,
-                       _names(avoid), _names(ctx.bones(near)), (), angles, lead=tuple(lead))]
+    return [
+        NeedlePass(
+            "needle",
+            entry,
+            tip,
+            tuple(stops),
+            target,
+            target_level,
+            target_region,
+            _names(avoid),
+            _names(ctx.bones(near)),
+            (),
+            angles,
+            lead=tuple(lead),
+        )
+    ]
 
 
 def _skin_margin(level: str) -> float:
@@ -906,7 +986,7 @@ def _lead_levels(ctx: _Ctx, near: list[str]) -> list[str]:
     lo, hi = ctx.tech.lead_tip
     top = VERTEBRAE.index(lo)
     bottom = max(VERTEBRAE.index(v) for v in near)
-    return list(VERTEBRAE[top - 1:bottom + 1])
+    return list(VERTEBRAE[top - 1 : bottom + 1])
 
 
 def _lead_path(ctx: _Ctx, needle_tip) -> tuple[tuple, np.ndarray, Solid, str]:
@@ -950,8 +1030,16 @@ def _plan_transforaminal(ctx: _Ctx) -> list[NeedlePass]:
     t0 = ctx.nominal_tilt()
     tilts = _grid(t0 - 20.0, t0 + 20.0, 2.5) if not s1 else _grid(-10.0, 40.0, 2.5)
     pelvis = region_name in ("lumbar", "sacral")
-    corridor = Corridor(tip, rot, tilts, ctx.avoid(near), ctx.bones(near, pelvis=pelvis), _max_len(ctx), skin,
-                        (float(np.median(rot)), t0))
+    corridor = Corridor(
+        tip,
+        rot,
+        tilts,
+        ctx.avoid(near),
+        ctx.bones(near, pelvis=pelvis),
+        _max_len(ctx),
+        skin,
+        (float(np.median(rot)), t0),
+    )
     a, tip = _search(corridor, region)
     entry = tip + a * skin.exit_distance(tip, a[None])[0]
     o, r = ctx.frame
@@ -966,21 +1054,47 @@ def _plan_transforaminal(ctx: _Ctx) -> list[NeedlePass]:
             aim = six + r[:, 2] * 1.5  # just inside the underside of the pedicle
         found = _bone_contact(entry, tip, ctx.bones(near, pelvis=pelvis), aim)
         if found is not None:
-            stops.append(Waypoint("bone_contact", found[0],
-                                  f"touches the {_bone_words(found[1])}, then steps off into the foramen"))
+            stops.append(
+                Waypoint(
+                    "bone_contact", found[0], f"touches the {_bone_words(found[1])}, then steps off into the foramen"
+                )
+            )
     final = tech.waypoints[-1] if tech.waypoints[-1] in ("foramen", "beside_root") else "foramen"
     stops.append(Waypoint(final, tip, tech.target.words))
     angles = _angles(ctx, a, side_kind)
-    return [NeedlePass("needle", entry, tip, tuple(stops), tech.target.landmark, level, region,
-                       _names(ctx.avoid(near)), _names(ctx.bones(near, pelvis=pelvis)), (), angles)]
+    return [
+        NeedlePass(
+            "needle",
+            entry,
+            tip,
+            tuple(stops),
+            tech.target.landmark,
+            level,
+            region,
+            _names(ctx.avoid(near)),
+            _names(ctx.bones(near, pelvis=pelvis)),
+            (),
+            angles,
+        )
+    ]
 
 
 def _bone_words(name: str) -> str:
-    """"L4.pedicle.right" -> "L4 pedicle"."""
-    words = {"sap": "superior articular process", "sap_neck": "superior articular process", "iap": "inferior articular process", "tp": "transverse process",
-             "pars": "pars interarticularis", "ala": "sacral ala", "lateral_mass": "lateral mass",
-             "bridge": "sacrum", "lamina": "lamina", "pedicle": "pedicle", "body": "vertebral body",
-             "spinous_process": "spinous process"}
+    """ "L4.pedicle.right" -> "L4 pedicle"."""
+    words = {
+        "sap": "superior articular process",
+        "sap_neck": "superior articular process",
+        "iap": "inferior articular process",
+        "tp": "transverse process",
+        "pars": "pars interarticularis",
+        "ala": "sacral ala",
+        "lateral_mass": "lateral mass",
+        "bridge": "sacrum",
+        "lamina": "lamina",
+        "pedicle": "pedicle",
+        "body": "vertebral body",
+        "spinous_process": "spinous process",
+    }
     parts = name.split(".")
     if len(parts) >= 2:
         return f"{parts[0]} {words.get(parts[1], parts[1].replace('_', ' '))}"
@@ -1007,36 +1121,58 @@ def _plan_caudal(ctx: _Ctx) -> list[NeedlePass]:
         a1 = _unit(-axis * math.cos(ang) + r5[:, 1] * math.sin(ang))  # hiatus -> skin
         d1 = skin.exit_distance(hiatus, a1[None])[0]
         entry = hiatus + a1 * d1
-        if _blocked(avoid + bones, entry, _unit(hiatus - entry)[None],
-                    np.array([np.linalg.norm(hiatus - entry)]), BONE_GRAZE_MM * 0.5)[0]:
+        if _blocked(
+            avoid + bones,
+            entry,
+            _unit(hiatus - entry)[None],
+            np.array([np.linalg.norm(hiatus - entry)]),
+            BONE_GRAZE_MM * 0.5,
+        )[0]:
             continue
         for frac in (1.0, 0.8, 0.6, 0.45, 0.3):
             t = hiatus + frac * (tip - hiatus)
             if not region.contains(t[None])[0]:
                 continue
             seg = t - entry
-            if _blocked(avoid + bones, entry, _unit(seg)[None], np.array([np.linalg.norm(seg)]),
-                        BONE_GRAZE_MM * 0.5)[0]:
+            if _blocked(avoid + bones, entry, _unit(seg)[None], np.array([np.linalg.norm(seg)]), BONE_GRAZE_MM * 0.5)[
+                0
+            ]:
                 continue
             best = (first, entry, t)
             break
         if best:
             break
     if best is None:
-        raise PlanError("no caudal path through the sacral hiatus at <= "
-                        f"{limit:g} deg reaches the sacral canal without touching bone")
+        raise PlanError(
+            "no caudal path through the sacral hiatus at <= "
+            f"{limit:g} deg reaches the sacral canal without touching bone"
+        )
     first, entry, tip = best
-    stops = (Waypoint("skin", entry, "skin over the sacral hiatus, between the cornua"),
-             Waypoint("sacrococcygeal_ligament", hiatus,
-                      f"through the sacrococcygeal ligament at {first:.0f} degrees"),
-             Waypoint("sacral_canal", tip, "flattened and advanced a short way up the canal"))
+    stops = (
+        Waypoint("skin", entry, "skin over the sacral hiatus, between the cornua"),
+        Waypoint("sacrococcygeal_ligament", hiatus, f"through the sacrococcygeal ligament at {first:.0f} degrees"),
+        Waypoint("sacral_canal", tip, "flattened and advanced a short way up the canal"),
+    )
     a = _unit(entry - tip)
     angles = _angles(ctx, a, "ipsi", level="S5")
     angles["entry_angle_deg"] = float(first)
     final = float(_canal_angle(a[None], -axis)[0])
     angles["flattened_angle_deg"] = final
-    return [NeedlePass("needle", entry, tip, stops, tech.target.landmark, target_level, region,
-                       _names(avoid), _names(bones), (), angles)]
+    return [
+        NeedlePass(
+            "needle",
+            entry,
+            tip,
+            stops,
+            tech.target.landmark,
+            target_level,
+            region,
+            _names(avoid),
+            _names(bones),
+            (),
+            angles,
+        )
+    ]
 
 
 def _plan_facet(ctx: _Ctx) -> list[NeedlePass]:
@@ -1054,15 +1190,38 @@ def _plan_facet(ctx: _Ctx) -> list[NeedlePass]:
         rot, side_kind = _signed_range(ctx, 0.0, 60.0, "ipsi")
     tilts = _grid(-60.0, 30.0, 2.5)
     pelvis = region_of(verts[0]) == "lumbar"
-    corridor = Corridor(tip, np.unique(rot), tilts, ctx.avoid(near), ctx.bones(near, pelvis=pelvis), _max_len(ctx),
-                        skin, (float(np.median(rot)), ctx.nominal_tilt()))
+    corridor = Corridor(
+        tip,
+        np.unique(rot),
+        tilts,
+        ctx.avoid(near),
+        ctx.bones(near, pelvis=pelvis),
+        _max_len(ctx),
+        skin,
+        (float(np.median(rot)), ctx.nominal_tilt()),
+    )
     a, tip = _search(corridor, region)
     entry = tip + a * skin.exit_distance(tip, a[None])[0]
-    stops = (Waypoint("skin", entry, "skin entry"),
-             Waypoint("joint_capsule", tip, f"through the capsule into {tech.target.words}"))
+    stops = (
+        Waypoint("skin", entry, "skin entry"),
+        Waypoint("joint_capsule", tip, f"through the capsule into {tech.target.words}"),
+    )
     angles = _angles(ctx, a, side_kind)
-    return [NeedlePass("needle", entry, tip, stops, tech.target.landmark, level, region, _names(ctx.avoid(near)),
-                       _names(ctx.bones(near, pelvis=pelvis)), (), angles)]
+    return [
+        NeedlePass(
+            "needle",
+            entry,
+            tip,
+            stops,
+            tech.target.landmark,
+            level,
+            region,
+            _names(ctx.avoid(near)),
+            _names(ctx.bones(near, pelvis=pelvis)),
+            (),
+            angles,
+        )
+    ]
 
 
 def _nerve_axis(ctx: _Ctx, level: str, side: str | None) -> np.ndarray | None:
@@ -1088,13 +1247,12 @@ def _rf_search(c: Corridor, nerve_point, axis, active_mm: float, reach_mm: float
     tips = _tip_candidates(nerve_point, big, list(c.avoid) + list(c.bones), limit=120)
     ok, _ = _feasible(c, tips, dirs)
     tips_a = np.asarray(tips)
-    v = np.asarray(nerve_point, float)[None, :] - tips_a                     # (T, 3)
-    u = np.clip(v @ dirs.T, 0.0, active_mm)                                   # (T, D)
+    v = np.asarray(nerve_point, float)[None, :] - tips_a  # (T, 3)
+    u = np.clip(v @ dirs.T, 0.0, active_mm)  # (T, D)
     reach = np.linalg.norm(v[:, None, :] - u[:, :, None] * dirs[None, :, :], axis=2)
     # parallel first, but pay ~4 deg per mm for a nerve far from the middle of the lesion
     slack = 4.0 * np.maximum(reach - 0.5 * reach_mm, 0.0)
-    key = np.where(ok, (reach > reach_mm) * 1e6 + (angle[None, :] if axis is not None else reach) + slack,
-                   np.inf)
+    key = np.where(ok, (reach > reach_mm) * 1e6 + (angle[None, :] if axis is not None else reach) + slack, np.inf)
     if not np.isfinite(key).any():
         raise PlanError("no cannula direction reaches the nerve without crossing a structure it must avoid")
     i, j = np.unravel_index(int(np.argmin(key)), key.shape)
@@ -1139,28 +1297,59 @@ def _plan_medial_branch(ctx: _Ctx) -> list[NeedlePass]:
                 t0 = square_tilt(at, m) + float(view.tilt_deg)  # caudal tilt from the squared endplate
             tilts = _grid(max(t0 - 25.0, -75.0), min(t0 + 25.0, 45.0), 2.5)
         avoid, bones = ctx.avoid(near), ctx.bones(near, pelvis=lumbar)
-        corridor = Corridor(nerve_point, np.unique(rot), tilts, avoid, bones, _max_len(ctx), skin,
-                            (float(np.median(rot)), float(np.median(tilts))))
+        corridor = Corridor(
+            nerve_point,
+            np.unique(rot),
+            tilts,
+            avoid,
+            bones,
+            _max_len(ctx),
+            skin,
+            (float(np.median(rot)), float(np.median(tilts))),
+        )
         axis = _nerve_axis(ctx, at, ctx.side) if rf else None
         try:
             if rf:
-                a, tip = _rf_search(corridor, nerve_point, axis, float(tech.needle.active_tip_mm),
-                                    float(tech.lesion_radius_mm), radius=3.5)
+                a, tip = _rf_search(
+                    corridor,
+                    nerve_point,
+                    axis,
+                    float(tech.needle.active_tip_mm),
+                    float(tech.lesion_radius_mm),
+                    radius=3.5,
+                )
             else:
                 a, tip = _search(corridor, region)
         except PlanError as exc:
             raise PlanError(f"{nerve.name}: {exc}") from None
         entry = tip + a * skin.exit_distance(tip, a[None])[0]
-        stops = (Waypoint("skin", entry, "skin entry"),
-                 Waypoint("groove", tip, f"on the {nerve.name}: {_target_words(nerve.landmark)}"))
+        stops = (
+            Waypoint("skin", entry, "skin entry"),
+            Waypoint("groove", tip, f"on the {nerve.name}: {_target_words(nerve.landmark)}"),
+        )
         angles = _angles(ctx, a, side_kind, level=at)
         if rf:
-            angles["nerve_to_active_tip_mm"] = _active_tip_distance(nerve_point, tip, a,
-                                                                     float(tech.needle.active_tip_mm))
+            angles["nerve_to_active_tip_mm"] = _active_tip_distance(
+                nerve_point, tip, a, float(tech.needle.active_tip_mm)
+            )
             if axis is not None:
                 angles["angle_to_nerve_deg"] = float(_canal_angle(a[None], axis)[0])
-        passes.append(NeedlePass(nerve.name, entry, tip, stops, nerve.landmark, at, None if rf else region,
-                                 _names(avoid), _names(bones), (), angles, target_point=nerve_point))
+        passes.append(
+            NeedlePass(
+                nerve.name,
+                entry,
+                tip,
+                stops,
+                nerve.landmark,
+                at,
+                None if rf else region,
+                _names(avoid),
+                _names(bones),
+                (),
+                angles,
+                target_point=nerve_point,
+            )
+        )
     return passes
 
 
@@ -1184,15 +1373,38 @@ def _plan_si_joint(ctx: _Ctx) -> list[NeedlePass]:
     tilts = _grid(-20.0, 40.0, 2.5)
     avoid = ctx.avoid(near, discs=False, artery=False)
     bones = ctx.bones(near, pelvis=True)
-    corridor = Corridor(tip, rot, tilts, avoid, bones, _max_len(ctx), skin, (float(np.median(ctx.rotation_range((0, 25))[0])),
-                                                                              ctx.nominal_tilt()))
+    corridor = Corridor(
+        tip,
+        rot,
+        tilts,
+        avoid,
+        bones,
+        _max_len(ctx),
+        skin,
+        (float(np.median(ctx.rotation_range((0, 25))[0])), ctx.nominal_tilt()),
+    )
     a, tip = _search(corridor, region)
     entry = tip + a * skin.exit_distance(tip, a[None])[0]
-    stops = [Waypoint("skin", entry, "skin entry"),
-             Waypoint("joint_capsule", tip, f"into the joint: {tech.target.words}")]
+    stops = [
+        Waypoint("skin", entry, "skin entry"),
+        Waypoint("joint_capsule", tip, f"into the joint: {tech.target.words}"),
+    ]
     angles = _angles(ctx, a, side_kind, level="S1")
-    return [NeedlePass("needle", entry, tip, tuple(stops), tech.target.landmark, ctx.level, region,
-                       _names(avoid), _names(bones), (), angles)]
+    return [
+        NeedlePass(
+            "needle",
+            entry,
+            tip,
+            tuple(stops),
+            tech.target.landmark,
+            ctx.level,
+            region,
+            _names(avoid),
+            _names(bones),
+            (),
+            angles,
+        )
+    ]
 
 
 def _plan_disc(ctx: _Ctx) -> list[NeedlePass]:
@@ -1229,12 +1441,25 @@ def _plan_disc(ctx: _Ctx) -> list[NeedlePass]:
     stops.append(Waypoint("nucleus", tip, tech.target.words))
     angles = _angles(ctx, a, side_kind)
     if bend is not None:
-        angles["inner_needle_bend_deg"] = math.degrees(math.acos(float(np.clip(
-            np.dot(_unit(bend - entry), _unit(tip - bend)), -1, 1))))
-    return [NeedlePass("needle", entry, tip, tuple(stops), tech.target.landmark, level, region,
-                       _names(avoid), _names(bones), (), angles, bend=bend)]
-
-
+        angles["inner_needle_bend_deg"] = math.degrees(
+            math.acos(float(np.clip(np.dot(_unit(bend - entry), _unit(tip - bend)), -1, 1)))
+        )
+    return [
+        NeedlePass(
+            "needle",
+            entry,
+            tip,
+            tuple(stops),
+            tech.target.landmark,
+            level,
+            region,
+            _names(avoid),
+            _names(bones),
+            (),
+            angles,
+            bend=bend,
+        )
+    ]
 
 
 def _disc_bend(ctx: _Ctx, corridor: Corridor, tip, level: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1256,8 +1481,9 @@ def _disc_bend(ctx: _Ctx, corridor: Corridor, tip, level: str) -> tuple[np.ndarr
             if not np.isfinite(t1[0]):
                 continue
             bend = start + d * (float(t1[0]) - 0.5)
-            inner_ok = not _blocked(c.bones, bend, _unit(tip - bend)[None], np.array([np.linalg.norm(tip - bend)]),
-                                    BONE_GRAZE_MM * 0.5)[0]
+            inner_ok = not _blocked(
+                c.bones, bend, _unit(tip - bend)[None], np.array([np.linalg.norm(tip - bend)]), BONE_GRAZE_MM * 0.5
+            )[0]
             if not inner_ok:
                 continue
             ok, lengths = _feasible(c, [bend], dirs)
@@ -1301,12 +1527,15 @@ def _plan_transpedicular(ctx: _Ctx) -> list[NeedlePass]:
             if not np.isfinite(L):
                 ok[i] = False
                 continue
-            ok[i] = _medial_margin(tip, tip + d * L, o, r, wall_y, medial_x, side) > 0 and \
-                pedicle.solid.segment_inside_length(tip, tip + d * L) > 5.0
+            ok[i] = (
+                _medial_margin(tip, tip + d * L, o, r, wall_y, medial_x, side) > 0
+                and pedicle.solid.segment_inside_length(tip, tip + d * L) > 5.0
+            )
         return ok
 
-    corridor = Corridor(tip, np.unique(rot), tilts, avoid, bones, _max_len(ctx), skin,
-                        (float(np.median(rot)), t0), accept=accept)
+    corridor = Corridor(
+        tip, np.unique(rot), tilts, avoid, bones, _max_len(ctx), skin, (float(np.median(rot)), t0), accept=accept
+    )
     a, tip = _search(corridor, region)
     entry = tip + a * skin.exit_distance(tip, a[None])[0]
     stops = [Waypoint("skin", entry, "skin entry")]
@@ -1318,8 +1547,21 @@ def _plan_transpedicular(ctx: _Ctx) -> list[NeedlePass]:
         stops.append(Waypoint("posterior_wall", wall, "past the back wall of the vertebral body"))
     stops.append(Waypoint("body", tip, tech.target.words))
     angles = _angles(ctx, a, side_kind)
-    return [NeedlePass("needle", entry, tip, tuple(stops), tech.target.landmark, level, region,
-                       _names(avoid), _names(bones + [pedicle, body]), tuple(sorted(through)), angles)]
+    return [
+        NeedlePass(
+            "needle",
+            entry,
+            tip,
+            tuple(stops),
+            tech.target.landmark,
+            level,
+            region,
+            _names(avoid),
+            _names(bones + [pedicle, body]),
+            tuple(sorted(through)),
+            angles,
+        )
+    ]
 
 
 def _medial_wall_x(pedicle_solid, o, r) -> float:
@@ -1364,6 +1606,7 @@ APPROACH_PLANNERS: dict[str, Callable[[_Ctx], list[NeedlePass]]] = {
 
 # -- public entry ------------------------------------------------------------------------------------
 
+
 def plan_needle(name: str, level: str | None = None, side: str | None = None, model=None) -> NeedlePlan:
     """The validated needle plan for procedure ``name`` at ``level`` on ``side``.
 
@@ -1405,9 +1648,19 @@ def build_plan(name: str, level: str, side: str | None, model=None) -> NeedlePla
         needles = tuple(APPROACH_PLANNERS[tech.approach](ctx))
     except PlanError as exc:  # name the data that asked for it: the file, the technique, the level
         raise PlanError(f"{name}.yaml: technique '{tech.id}' at {level}{' ' + side if side else ''}: {exc}") from None
-    plan = NeedlePlan(name, tech.id, tech.approach, level, side, ctx.entry_side, root_for(proc, level),
-                      nerves_words(proc, level), float(tech.needle.length_mm), needles,
-                      variants=tuple(v.name for v in proc.variants))
+    plan = NeedlePlan(
+        name,
+        tech.id,
+        tech.approach,
+        level,
+        side,
+        ctx.entry_side,
+        root_for(proc, level),
+        nerves_words(proc, level),
+        float(tech.needle.length_mm),
+        needles,
+        variants=tuple(v.name for v in proc.variants),
+    )
     checks = tuple(validate(plan, model))
     return NeedlePlan(**{**plan.__dict__, "checks": checks})
 
@@ -1416,6 +1669,7 @@ def _plan(name: str, level: str, side: str | None, model) -> NeedlePlan:
     plan = build_plan(name, level, side, model)
     failed = [c for c in plan.checks if not c.passed]
     if failed:
-        raise PlanError(f"{name} at {level}{' ' + side if side else ''}: failed "
-                        + "; ".join(c.describe() for c in failed))
+        raise PlanError(
+            f"{name} at {level}{' ' + side if side else ''}: failed " + "; ".join(c.describe() for c in failed)
+        )
     return plan

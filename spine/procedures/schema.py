@@ -85,10 +85,14 @@ __all__ = [
 # (spine/imaging/contrast.py, under these names or its ALIASES).
 CONTRAST_PATTERNS: dict[str, str] = {
     "epidurogram": "a cloud of contrast spreading along the back of the epidural space",
-    "root_sleeve": ("contrast outlining the nerve root as it runs down and out, and flowing "
-                    "under the pedicle into the epidural space"),
-    "caudal": ("contrast rising up the sacral canal like smoke up a chimney, and outlining the "
-               "sacral nerve roots like a Christmas tree"),
+    "root_sleeve": (
+        "contrast outlining the nerve root as it runs down and out, and flowing "
+        "under the pedicle into the epidural space"
+    ),
+    "caudal": (
+        "contrast rising up the sacral canal like smoke up a chimney, and outlining the "
+        "sacral nerve roots like a Christmas tree"
+    ),
     "arthrogram_facet": "contrast filling the small joint and both of its pouches",
     "arthrogram_si": "contrast outlining the line of the sacroiliac joint",
     "nucleogram": "contrast filling the centre of the disc in a compact shape",
@@ -96,8 +100,10 @@ CONTRAST_PATTERNS: dict[str, str] = {
     "vascular": "thin streaks of contrast that branch and wash away, which means the needle is in a vessel",
     # selective nerve root block: dye spreading into the epidural space would numb more than
     # the one root, and the test would no longer be selective (clinical.md 3.2)
-    "selective_root": ("a thin line of contrast along this one nerve root, just outside its opening, "
-                       "with none flowing back into the epidural space"),
+    "selective_root": (
+        "a thin line of contrast along this one nerve root, just outside its opening, "
+        "with none flowing back into the epidural space"
+    ),
     # medial branch block: a few tenths of a mL on the bone at the target, no streaks into a
     # vessel (SIS guidelines, Bogduk 2013; clinical.md 3.5)
     "target_spot": "a small drop of contrast that stays on the bone where the nerve runs",
@@ -106,48 +112,61 @@ ContrastName = Literal[tuple(CONTRAST_PATTERNS)]  # type: ignore[valid-type]
 
 # How the needle gets to its target; the planner has one routine per approach.
 APPROACHES = (
-    "interlaminar_midline",      # lumbar (and cervical, 5-10 deg toward the painful side)
-    "interlaminar_paramedian",   # thoracic: the steep spinous processes close the midline
-    "transforaminal",            # lumbar / cervical foramen from the oblique
-    "transforaminal_s1",         # through the posterior S1 foramen
-    "caudal_hiatus",             # through the sacral hiatus
-    "facet_intraarticular",      # into the facet joint's recess
-    "medial_branch",             # tip on the nerve in its bony groove
-    "rf_parallel",               # cannula parallel to the nerve in the groove
-    "si_joint",                  # posterior-inferior SI joint line
-    "disc_extrapedicular",       # just in front of the SAP into the nucleus
-    "transpedicular",            # through the pedicle into the vertebral body
-    "epidural_lead",             # SCS: Tuohy into the dorsal epidural space, lead steered up
+    "interlaminar_midline",  # lumbar (and cervical, 5-10 deg toward the painful side)
+    "interlaminar_paramedian",  # thoracic: the steep spinous processes close the midline
+    "transforaminal",  # lumbar / cervical foramen from the oblique
+    "transforaminal_s1",  # through the posterior S1 foramen
+    "caudal_hiatus",  # through the sacral hiatus
+    "facet_intraarticular",  # into the facet joint's recess
+    "medial_branch",  # tip on the nerve in its bony groove
+    "rf_parallel",  # cannula parallel to the nerve in the groove
+    "si_joint",  # posterior-inferior SI joint line
+    "disc_extrapedicular",  # just in front of the SAP into the nucleus
+    "transpedicular",  # through the pedicle into the vertebral body
+    "epidural_lead",  # SCS: Tuohy into the dorsal epidural space, lead steered up
 )
 Approach = Literal[APPROACHES]  # type: ignore[valid-type]
 
-EPIDURAL_APPROACHES = {"interlaminar_midline", "interlaminar_paramedian", "transforaminal",
-                       "transforaminal_s1", "caudal_hiatus", "epidural_lead"}
-INTERSPACE_APPROACHES = {"interlaminar_midline", "interlaminar_paramedian", "transforaminal",
-                         "facet_intraarticular", "medial_branch", "rf_parallel",
-                         "disc_extrapedicular", "epidural_lead"}
+EPIDURAL_APPROACHES = {
+    "interlaminar_midline",
+    "interlaminar_paramedian",
+    "transforaminal",
+    "transforaminal_s1",
+    "caudal_hiatus",
+    "epidural_lead",
+}
+INTERSPACE_APPROACHES = {
+    "interlaminar_midline",
+    "interlaminar_paramedian",
+    "transforaminal",
+    "facet_intraarticular",
+    "medial_branch",
+    "rf_parallel",
+    "disc_extrapedicular",
+    "epidural_lead",
+}
 VERTEBRA_APPROACHES = {"transforaminal_s1", "caudal_hiatus", "si_joint", "transpedicular"}
 
 # The stops a needle can make; the planner computes each one's point for the plan.
 WAYPOINT_KINDS = (
-    "skin",                      # the entry point on the skin
+    "skin",  # the entry point on the skin
     "supraspinous_ligament",
     "interspinous_ligament",
-    "ligamentum_flavum",         # the needle is in the ligament: loss of resistance next
-    "epidural_space",            # just through the ligament
-    "bone_contact",              # touches bone (SAP, pedicle, lamina, sacrum) first
-    "foramen",                   # stepped off the bone into the foramen
-    "beside_root",               # selective root block: beside the root just outside the foramen
-    "sacrococcygeal_ligament",   # caudal: through the ligament over the hiatus
-    "sacral_canal",              # caudal: flattened and advanced up the canal
-    "joint_capsule",             # facet / SI: through the capsule
-    "groove",                    # MBB / RFA: in the SAP-TP groove
-    "annulus",                   # discography: through the outer disc wall
-    "nucleus",                   # discography: centre of the disc
-    "pedicle_entry",             # vertebroplasty: on the back of the pedicle
-    "posterior_wall",            # vertebroplasty: past the back wall of the body
-    "body",                      # vertebroplasty: anterior third of the body
-    "lead_tip",                  # SCS: the lead's tip at T8-T10
+    "ligamentum_flavum",  # the needle is in the ligament: loss of resistance next
+    "epidural_space",  # just through the ligament
+    "bone_contact",  # touches bone (SAP, pedicle, lamina, sacrum) first
+    "foramen",  # stepped off the bone into the foramen
+    "beside_root",  # selective root block: beside the root just outside the foramen
+    "sacrococcygeal_ligament",  # caudal: through the ligament over the hiatus
+    "sacral_canal",  # caudal: flattened and advanced up the canal
+    "joint_capsule",  # facet / SI: through the capsule
+    "groove",  # MBB / RFA: in the SAP-TP groove
+    "annulus",  # discography: through the outer disc wall
+    "nucleus",  # discography: centre of the disc
+    "pedicle_entry",  # vertebroplasty: on the back of the pedicle
+    "posterior_wall",  # vertebroplasty: past the back wall of the body
+    "body",  # vertebroplasty: anterior third of the body
+    "lead_tip",  # SCS: the lead's tip at T8-T10
 )
 WaypointKind = Literal[WAYPOINT_KINDS]  # type: ignore[valid-type]
 
@@ -170,8 +189,11 @@ STEROIDS: tuple[tuple[str, bool, str], ...] = (
     (r"dexamethasone\s+acetate|decadron[\s-]*la\b", True, "dexamethasone acetate (a suspension)"),
     (r"dexamethasone(\s+sodium\s+phosphate)?|decadron", False, "dexamethasone sodium phosphate (a clear solution)"),
     (r"triamcinolone|kenalog|aristospan|trivaris|zilretta", True, "triamcinolone (Kenalog, Aristospan, Zilretta)"),
-    (r"methylprednisolone\s+sodium\s+succinate|solu[\s-]*medrol", False,
-     "methylprednisolone sodium succinate (Solu-Medrol, a solution)"),
+    (
+        r"methylprednisolone\s+sodium\s+succinate|solu[\s-]*medrol",
+        False,
+        "methylprednisolone sodium succinate (Solu-Medrol, a solution)",
+    ),
     (r"methylprednisolone|depo[\s-]*medrol|medrol", True, "methylprednisolone acetate (Depo-Medrol)"),
     (r"betamethasone\s+sodium\s+phosphate(?!.*acetate)", False, "betamethasone sodium phosphate alone (a solution)"),
     (r"betamethasone|celestone", True, "betamethasone acetate or unspecified (Celestone Soluspan)"),
@@ -194,6 +216,7 @@ class _Model(BaseModel):
 
 
 # -- levels -------------------------------------------------------------------------------------
+
 
 def _norm(text: str) -> str:
     return str(parse_level(text))
@@ -221,11 +244,12 @@ def expand_levels(items) -> list[str]:
         ia, ib = seq.index(str(a)), seq.index(str(b))
         if ia > ib:
             raise ValueError(f"range '{text}' runs caudal to cranial; write {b}..{a}")
-        out.extend(seq[ia:ib + 1])
+        out.extend(seq[ia : ib + 1])
     return out
 
 
 # -- pieces ---------------------------------------------------------------------------------------
+
 
 class CArmView(_Model):
     """One fluoroscopic view, mapped onto :class:`spine.imaging.carm.CArmPose`.
@@ -274,12 +298,13 @@ class CArmView(_Model):
         if self.oblique_range is not None:
             lo, hi = self.oblique_range
             if not lo <= (self.oblique_deg or 0) <= hi:
-                raise ValueError(f"view '{self.name}': oblique_deg {self.oblique_deg} is outside "
-                                 f"its oblique_range {lo}..{hi}")
+                raise ValueError(
+                    f"view '{self.name}': oblique_deg {self.oblique_deg} is outside its oblique_range {lo}..{hi}"
+                )
         return self
 
     def detector_side(self, side: str | None) -> str:
-        """"left" / "right": where the detector turns for the treated ``side``."""
+        """ "left" / "right": where the detector turns for the treated ``side``."""
         treated = side or "right"
         if self.side == "contra":
             return "left" if treated == "right" else "right"
@@ -296,8 +321,9 @@ class CArmView(_Model):
         if self.view == "lateral":
             return CArmPose.lateral(level, tilt_deg=tilt, model=model, isocentre=isocentre)
         assert self.oblique_deg is not None  # every oblique view has one (validated above)
-        return CArmPose.oblique(level, float(self.oblique_deg), self.detector_side(side), tilt_deg=tilt,
-                                model=model, isocentre=isocentre)
+        return CArmPose.oblique(
+            level, float(self.oblique_deg), self.detector_side(side), tilt_deg=tilt, model=model, isocentre=isocentre
+        )
 
 
 def square_tilt(level: str, model=None) -> float:
@@ -363,21 +389,27 @@ class Drug(_Model):
             return self
         known = steroid_preparation(self.name)
         if known is None:
-            raise ValueError(f"unknown steroid '{self.name}': name a known preparation, e.g. dexamethasone "
-                             f"sodium phosphate, triamcinolone, methylprednisolone acetate, betamethasone")
+            raise ValueError(
+                f"unknown steroid '{self.name}': name a known preparation, e.g. dexamethasone "
+                f"sodium phosphate, triamcinolone, methylprednisolone acetate, betamethasone"
+            )
         if self.particulate is None:
-            raise ValueError(f"steroid '{self.name}' must say particulate: true or false "
-                             f"(it is {'' if known[0] else 'non-'}particulate: {known[1]})")
+            raise ValueError(
+                f"steroid '{self.name}' must say particulate: true or false "
+                f"(it is {'' if known[0] else 'non-'}particulate: {known[1]})"
+            )
         if self.particulate != known[0]:
-            raise ValueError(f"steroid '{self.name}' says particulate: {str(self.particulate).lower()}, "
-                             f"but it is {'' if known[0] else 'non-'}particulate: {known[1]}")
+            raise ValueError(
+                f"steroid '{self.name}' says particulate: {str(self.particulate).lower()}, "
+                f"but it is {'' if known[0] else 'non-'}particulate: {known[1]}"
+            )
         return self
 
 
 class Medication(_Model):
     drugs: list[Drug] = Field(min_length=1)
     volume_ml: tuple[float, float]
-    words: str    # narration: "a steroid, dexamethasone, with saline"
+    words: str  # narration: "a steroid, dexamethasone, with saline"
     volume_words: str  # narration: "2 to 4 millilitres"
 
     @field_validator("volume_ml")
@@ -451,9 +483,9 @@ class AngleLimits(_Model):
     """Ranges the validator enforces on the planned needle (degrees)."""
 
     oblique_deg: tuple[float, float] | None = None  # needle's angle from the sagittal plane
-    tilt_deg: tuple[float, float] | None = None     # needle's cranio-caudal angle to the endplate
-    entry_max_deg: float | None = None               # caudal: angle to the sacral surface
-    parallel_max_deg: float | None = None            # RFA: angle between cannula and nerve
+    tilt_deg: tuple[float, float] | None = None  # needle's cranio-caudal angle to the endplate
+    entry_max_deg: float | None = None  # caudal: angle to the sacral surface
+    parallel_max_deg: float | None = None  # RFA: angle between cannula and nerve
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -477,9 +509,9 @@ class NerveCourse(_Model):
 class Nerve(_Model):
     """One nerve blocked or lesioned: its name and where its target landmark is."""
 
-    name: str       # "L3 medial branch"
-    landmark: str   # model landmark of its target, e.g. "mb_groove"
-    at: str         # level of that landmark, e.g. "L4"
+    name: str  # "L3 medial branch"
+    landmark: str  # model landmark of its target, e.g. "mb_groove"
+    at: str  # level of that landmark, e.g. "L4"
 
     @field_validator("at")
     @classmethod
@@ -530,16 +562,22 @@ class Technique(_Model):
             raise ValueError(f"technique '{self.id}': the first waypoint must be 'skin'")
         kinds = {type(parse_level(x)) for x in self.levels}
         if self.approach in INTERSPACE_APPROACHES and kinds != {Interspace}:
-            raise ValueError(f"technique '{self.id}': approach {self.approach} is done at interspaces "
-                             f"(like L4-L5), got {', '.join(self.levels)}")
+            raise ValueError(
+                f"technique '{self.id}': approach {self.approach} is done at interspaces "
+                f"(like L4-L5), got {', '.join(self.levels)}"
+            )
         if self.approach in VERTEBRA_APPROACHES and kinds != {Vertebra}:
-            raise ValueError(f"technique '{self.id}': approach {self.approach} is done at a vertebra "
-                             f"or sacral segment (like L1 or S1), got {', '.join(self.levels)}")
+            raise ValueError(
+                f"technique '{self.id}': approach {self.approach} is done at a vertebra "
+                f"or sacral segment (like L1 or S1), got {', '.join(self.levels)}"
+            )
         conf = self.confirmation
         if self.approach in EPIDURAL_APPROACHES and self.approach != "epidural_lead":
             if conf.contrast is None or not conf.contrast_live:
-                raise ValueError(f"technique '{self.id}' reaches the epidural space: it must be confirmed "
-                                 f"with live contrast (clinical.md section 2)")
+                raise ValueError(
+                    f"technique '{self.id}' reaches the epidural space: it must be confirmed "
+                    f"with live contrast (clinical.md section 2)"
+                )
         if self.approach.startswith("interlaminar") or self.approach == "epidural_lead":
             if conf.loss_of_resistance is None:
                 raise ValueError(f"technique '{self.id}': the epidural space is found by loss of resistance")
@@ -557,11 +595,16 @@ class Technique(_Model):
         if self.approach == "epidural_lead" and self.lead_tip is None:
             raise ValueError(f"technique '{self.id}': a stimulator lead needs lead_tip (e.g. [T8, T10])")
         if self.approach == "transforaminal" and any(parse_level(x).region == "cervical" for x in self.levels):
-            bad = [d.name for d in (self.medication.drugs if self.medication else [])
-                   if d.particulate or (d.role == "steroid" and (steroid_preparation(d.name) or (True,))[0])]
+            bad = [
+                d.name
+                for d in (self.medication.drugs if self.medication else [])
+                if d.particulate or (d.role == "steroid" and (steroid_preparation(d.name) or (True,))[0])
+            ]
             if bad:
-                raise ValueError(f"technique '{self.id}': never particulate steroid for a cervical "
-                                 f"transforaminal injection (clinical.md section 2), got {', '.join(bad)}")
+                raise ValueError(
+                    f"technique '{self.id}': never particulate steroid for a cervical "
+                    f"transforaminal injection (clinical.md section 2), got {', '.join(bad)}"
+                )
         return self
 
 
@@ -679,8 +722,9 @@ class Procedure(_Model):
             raise ValueError(f"technique ids repeat: {', '.join(ids)}")
         allowed = set(seen)
         if self.default_level not in allowed:
-            raise ValueError(f"default_level {self.default_level} is not an allowed level "
-                             f"({', '.join(self.allowed_levels)})")
+            raise ValueError(
+                f"default_level {self.default_level} is not an allowed level ({', '.join(self.allowed_levels)})"
+            )
         ruled: dict[str, str] = {}
         for kind in REFUSAL_KINDS:
             for rule in getattr(self, kind):

@@ -84,12 +84,18 @@ class Check:
         return f"{text}; {self.detail}" if self.detail else text
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "passed": self.passed, "value": round(float(self.value), 3),
-                "limit": list(self.limit) if isinstance(self.limit, tuple) else self.limit,
-                "unit": self.unit, "detail": self.detail}
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "value": round(float(self.value), 3),
+            "limit": list(self.limit) if isinstance(self.limit, tuple) else self.limit,
+            "unit": self.unit,
+            "detail": self.detail,
+        }
 
 
 # -- geometry -----------------------------------------------------------------------------------
+
 
 def _unit_rows(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v, axis=-1, keepdims=True)
@@ -99,7 +105,7 @@ def _unit_rows(v: np.ndarray) -> np.ndarray:
 def _fibonacci(n: int) -> np.ndarray:
     k = np.arange(n) + 0.5
     phi = np.arccos(1 - 2 * k / n)
-    theta = np.pi * (1 + 5 ** 0.5) * k
+    theta = np.pi * (1 + 5**0.5) * k
     return np.column_stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)])
 
 
@@ -108,9 +114,14 @@ _HEX = np.radians(np.arange(0, 360, 60))
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1],
-                     a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
-                     a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]], axis=1)
+    return np.stack(
+        [
+            a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1],
+            a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0],
+        ],
+        axis=1,
+    )
 
 
 def _basis(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,8 +149,9 @@ def _pattern_search(fn, p: np.ndarray, u: np.ndarray, best: np.ndarray, step0=0.
         if not active.any():
             break
         e1, e2 = _basis(u)
-        cand = np.stack([np.cos(step)[:, None] * u + np.sin(step)[:, None]
-                         * (np.cos(a) * e1 + np.sin(a) * e2) for a in _HEX])  # (6, N, 3)
+        cand = np.stack(
+            [np.cos(step)[:, None] * u + np.sin(step)[:, None] * (np.cos(a) * e1 + np.sin(a) * e2) for a in _HEX]
+        )  # (6, N, 3)
         vals = fn(np.tile(p, (len(_HEX), 1)), cand.reshape(-1, 3)).reshape(len(_HEX), len(p))
         k = np.argmin(vals, axis=0)
         v = vals[k, np.arange(len(p))]
@@ -201,8 +213,9 @@ def depth_inside(solid, point) -> float:
     vals = _exit(solid, np.repeat(p, len(_SPHERE), axis=0), _SPHERE)
     order = np.argsort(vals)[:4]
     starts = _SPHERE[order]
-    d, _ = _pattern_search(lambda a, b: _exit(solid, a, b), np.repeat(p, len(starts), axis=0), starts.copy(),
-                           vals[order], step0=0.25)
+    d, _ = _pattern_search(
+        lambda a, b: _exit(solid, a, b), np.repeat(p, len(starts), axis=0), starts.copy(), vals[order], step0=0.25
+    )
     return float(np.min(d))
 
 
@@ -260,6 +273,7 @@ def path_clearance(solid, segments, near_mm: float = 12.0) -> tuple[float, bool]
 
 # -- the checks ---------------------------------------------------------------------------------
 
+
 def _family(name: str) -> str:
     """Group structure names into what a check talks about."""
     parts = name.split(".")
@@ -297,8 +311,16 @@ def _needle_checks(plan, needle, model) -> list[Check]:
     if needle.target_region is not None:
         depth = depth_inside(needle.target_region, needle.end)
         what = "lead tip" if needle.lead else "tip"
-        out.append(Check(f"{prefix}{what} in target ({needle.target})", depth >= 0, depth, 0.0, "mm",
-                         f"depth of the {what} inside the {needle.target} region at {needle.target_level}"))
+        out.append(
+            Check(
+                f"{prefix}{what} in target ({needle.target})",
+                depth >= 0,
+                depth,
+                0.0,
+                "mm",
+                f"depth of the {what} inside the {needle.target} region at {needle.target_level}",
+            )
+        )
     segments = needle.segments()
     by_family: dict[str, list[float]] = {}
     for name in needle.avoid:
@@ -307,8 +329,16 @@ def _needle_checks(plan, needle, model) -> list[Check]:
         by_family.setdefault(_family(name), []).append(clearance if exact else clearance + 0.0)
     for family, values in by_family.items():
         worst = float(min(values))
-        out.append(Check(f"{prefix}clear of {family}", worst > 0.0, worst, 0.0, "mm",
-                         "smallest distance from the needle path (every stop) to its surface"))
+        out.append(
+            Check(
+                f"{prefix}clear of {family}",
+                worst > 0.0,
+                worst,
+                0.0,
+                "mm",
+                "smallest distance from the needle path (every stop) to its surface",
+            )
+        )
     inside_bone, names = 0.0, []
     for name in needle.bones:
         st = model.structure(name)
@@ -320,18 +350,37 @@ def _needle_checks(plan, needle, model) -> list[Check]:
         if total > 1e-6:
             names.append(f"{name} {total:.2f} mm")
         inside_bone = max(inside_bone, total)
-    out.append(Check(f"{prefix}no bone in the way", inside_bone <= BONE_GRAZE_MM, inside_bone, BONE_GRAZE_MM, "mm",
-                     "deepest pass through bone" + (f": {', '.join(names)}" if names else " (none)")))
+    out.append(
+        Check(
+            f"{prefix}no bone in the way",
+            inside_bone <= BONE_GRAZE_MM,
+            inside_bone,
+            BONE_GRAZE_MM,
+            "mm",
+            "deepest pass through bone" + (f": {', '.join(names)}" if names else " (none)"),
+        )
+    )
     length = needle.length()
     limit = plan.needle_length_mm - LENGTH_RESERVE_MM
-    out.append(Check(f"{prefix}needle reaches the target", length <= limit, length, limit, "mm",
-                     f"skin to tip along the needle; a {plan.needle_length_mm:g} mm needle"))
-    out.extend(c if not prefix else Check(prefix + c.name, c.passed, c.value, c.limit, c.unit, c.detail)
-               for c in _technique_checks(plan, needle, model))
+    out.append(
+        Check(
+            f"{prefix}needle reaches the target",
+            length <= limit,
+            length,
+            limit,
+            "mm",
+            f"skin to tip along the needle; a {plan.needle_length_mm:g} mm needle",
+        )
+    )
+    out.extend(
+        c if not prefix else Check(prefix + c.name, c.passed, c.value, c.limit, c.unit, c.detail)
+        for c in _technique_checks(plan, needle, model)
+    )
     return out
 
 
 # -- technique rules --------------------------------------------------------------------------------
+
 
 def _technique_checks(plan, needle, model) -> list[Check]:
     from spine.procedures.catalog import load_procedures
@@ -373,54 +422,110 @@ def _angle_checks(plan, needle, model, tech) -> list[Check]:
         rot, _ = carm_angles(-needle.direction())
         oblique = rot * SIGN[toward]
         word = "ipsilateral" if kind == "ipsi" else "contralateral"
-        out.append(Check("oblique angle", rng[0] - 1e-6 <= oblique <= rng[1] + 1e-6, oblique, tuple(rng), "deg",
-                         f"{word} obliquity of the view straight down the needle ({rng[0]:g}-{rng[1]:g} deg for this "
-                         f"technique in its data file)"))
+        out.append(
+            Check(
+                "oblique angle",
+                rng[0] - 1e-6 <= oblique <= rng[1] + 1e-6,
+                oblique,
+                tuple(rng),
+                "deg",
+                f"{word} obliquity of the view straight down the needle ({rng[0]:g}-{rng[1]:g} deg for this "
+                f"technique in its data file)",
+            )
+        )
     if approach == "caudal_hiatus":
         o5, r5 = model.vertebra_frame("S5")
         lig = next(w.point for w in needle.waypoints if w.kind == "sacrococcygeal_ligament")
         first = _deg(needle.entry - lig, -r5[:, 2])
         final = _deg(needle.entry - needle.tip, -r5[:, 2])
         lim = float(tech.angles.entry_max_deg)
-        out.append(Check("entry angle through the ligament", first <= lim + 1e-6, first, (0.0, lim), "deg",
-                         "angle of the needle to the sacral canal as it pierces the sacrococcygeal ligament "
-                         "(clinical.md 3.3: about 45 deg or flatter)"))
-        out.append(Check("needle flattened in the canal", final <= first + 1e-6, final, (0.0, first), "deg",
-                         "angle of the final needle to the canal: flatter than at entry"))
+        out.append(
+            Check(
+                "entry angle through the ligament",
+                first <= lim + 1e-6,
+                first,
+                (0.0, lim),
+                "deg",
+                "angle of the needle to the sacral canal as it pierces the sacrococcygeal ligament "
+                "(clinical.md 3.3: about 45 deg or flatter)",
+            )
+        )
+        out.append(
+            Check(
+                "needle flattened in the canal",
+                final <= first + 1e-6,
+                final,
+                (0.0, first),
+                "deg",
+                "angle of the final needle to the canal: flatter than at entry",
+            )
+        )
     if approach == "epidural_lead":
         o, r = level_frame(model, plan.level)
         ang = _deg(needle.entry - needle.tip, -r[:, 2])
         lim = float(tech.angles.entry_max_deg)
-        out.append(Check("needle angle to the spinal canal", ang <= lim + 1e-6, ang, (0.0, lim), "deg",
-                         "a shallow paramedian entry for the lead (clinical.md 3.10; limit [unverified])"))
+        out.append(
+            Check(
+                "needle angle to the spinal canal",
+                ang <= lim + 1e-6,
+                ang,
+                (0.0, lim),
+                "deg",
+                "a shallow paramedian entry for the lead (clinical.md 3.10; limit [unverified])",
+            )
+        )
     if approach == "rf_parallel" and tech.nerve_course is not None:
         from spine.procedures.geometry import nerve_axis_for
 
         axis = nerve_axis_for(model, tech, needle.target_level, plan.side)
         ang = _deg(-needle.direction(), axis)
         lim = float(tech.angles.parallel_max_deg)
-        out.append(Check("cannula parallel to the nerve", ang <= lim + 1e-6, ang, (0.0, lim), "deg",
-                         "angle between the cannula and the nerve's course in the groove (nerve_course in the "
-                         "data file; clinical.md 3.6: a perpendicular cannula can miss the nerve)"))
+        out.append(
+            Check(
+                "cannula parallel to the nerve",
+                ang <= lim + 1e-6,
+                ang,
+                (0.0, lim),
+                "deg",
+                "angle between the cannula and the nerve's course in the groove (nerve_course in the "
+                "data file; clinical.md 3.6: a perpendicular cannula can miss the nerve)",
+            )
+        )
     if needle.bend is not None:
         from spine.procedures.geometry import DISC_BEND_MAX_DEG
 
         turn = _deg(needle.bend - needle.entry, needle.tip - needle.bend)
-        out.append(Check("curved inner needle bend", turn <= DISC_BEND_MAX_DEG, turn, (0.0, DISC_BEND_MAX_DEG), "deg",
-                         "turn of the curved inner needle out of the guide needle [unverified]"))
+        out.append(
+            Check(
+                "curved inner needle bend",
+                turn <= DISC_BEND_MAX_DEG,
+                turn,
+                (0.0, DISC_BEND_MAX_DEG),
+                "deg",
+                "turn of the curved inner needle out of the guide needle [unverified]",
+            )
+        )
     return out
 
 
 def _ligamentum_flavum_check(plan, needle, model) -> Check:
     from spine.anatomy.levels import parse_level
 
-    total = sum(model.structure(f"{plan.level}.ligamentum_flavum.{s}").solid.segment_inside_length(
-        needle.entry, needle.tip) for s in ("left", "right"))
+    total = sum(
+        model.structure(f"{plan.level}.ligamentum_flavum.{s}").solid.segment_inside_length(needle.entry, needle.tip)
+        for s in ("left", "right")
+    )
     neck = parse_level(plan.level).region == "cervical"
     # clinical.md 1: the ligament may have midline gaps in the neck (loss of resistance unreliable)
-    return Check("needle passes through the ligamentum flavum", total > 0.0 or neck, total, 0.0, "mm",
-                 "length of the needle inside the ligamentum flavum (where resistance is lost)"
-                 + ("; in the neck it may have a midline gap" if neck else ""))
+    return Check(
+        "needle passes through the ligamentum flavum",
+        total > 0.0 or neck,
+        total,
+        0.0,
+        "mm",
+        "length of the needle inside the ligamentum flavum (where resistance is lost)"
+        + ("; in the neck it may have a midline gap" if neck else ""),
+    )
 
 
 def _lead_checks(plan, needle, model, tech) -> list[Check]:
@@ -435,17 +540,35 @@ def _lead_checks(plan, needle, model, tech) -> list[Check]:
     lo, hi = tech.lead_tip
     end = needle.lead[-1][None]
     at = [st.level for st in pieces if st.solid.contains(end)[0]]
-    ok_levels = VERTEBRAE[VERTEBRAE.index(lo):VERTEBRAE.index(hi) + 1]
+    ok_levels = VERTEBRAE[VERTEBRAE.index(lo) : VERTEBRAE.index(hi) + 1]
     where = at[0] if at else "outside the epidural space"
     region = model.landmark_region(plan.level, "spinolaminar_line")
     depth = depth_inside(region, needle.tip)
     return [
-        Check("lead stays in the dorsal epidural space", frac >= 100.0, frac, 100.0, "%",
-              "share of points along the lead inside the model's dorsal epidural space (outside the dura)"),
-        Check(f"lead tip within {lo}-{hi}", bool(at) and at[0] in ok_levels, float(bool(at) and at[0] in ok_levels),
-              1.0, "", f"the lead tip lies in the epidural space of {where}"),
-        Check("Tuohy tip just through the ligamentum flavum", depth >= 0, depth, 0.0, "mm",
-              f"depth of the needle tip inside the spinolaminar_line region at {plan.level}"),
+        Check(
+            "lead stays in the dorsal epidural space",
+            frac >= 100.0,
+            frac,
+            100.0,
+            "%",
+            "share of points along the lead inside the model's dorsal epidural space (outside the dura)",
+        ),
+        Check(
+            f"lead tip within {lo}-{hi}",
+            bool(at) and at[0] in ok_levels,
+            float(bool(at) and at[0] in ok_levels),
+            1.0,
+            "",
+            f"the lead tip lies in the epidural space of {where}",
+        ),
+        Check(
+            "Tuohy tip just through the ligamentum flavum",
+            depth >= 0,
+            depth,
+            0.0,
+            "mm",
+            f"depth of the needle tip inside the spinolaminar_line region at {plan.level}",
+        ),
     ]
 
 
@@ -453,8 +576,14 @@ def _below_s3_check(needle, model) -> Check:
     o, r = model.vertebra_frame("S3")
     bottom = -float(model.structure("S3.body").solid.half_height)
     z = float(((np.asarray(needle.tip) - o) @ r)[2])
-    return Check("tip below S3", z < bottom, bottom - z, 0.0, "mm",
-                 "distance of the tip below the lower edge of S3 (the dural sac ends S1-S3, clinical.md 3.3)")
+    return Check(
+        "tip below S3",
+        z < bottom,
+        bottom - z,
+        0.0,
+        "mm",
+        "distance of the tip below the lower edge of S3 (the dural sac ends S1-S3, clinical.md 3.3)",
+    )
 
 
 def _medial_wall_check(plan, needle, model) -> Check:
@@ -469,9 +598,15 @@ def _medial_wall_check(plan, needle, model) -> Check:
     pts = ((needle.tip + ts[:, None] * (needle.entry - needle.tip)) - o) @ r
     behind = pts[:, 1] > wall_y
     margin = float(np.min(pts[behind, 0] * SIGN[plan.side] - medial_x)) if behind.any() else float("inf")
-    return Check("medial pedicle wall not crossed before the back wall of the body", margin > 0, margin, 0.0, "mm",
-                 "smallest lateral distance of the needle from the medial pedicle wall (as seen on AP) while the "
-                 "needle is still behind the back wall of the body (clinical.md 3.9)")
+    return Check(
+        "medial pedicle wall not crossed before the back wall of the body",
+        margin > 0,
+        margin,
+        0.0,
+        "mm",
+        "smallest lateral distance of the needle from the medial pedicle wall (as seen on AP) while the "
+        "needle is still behind the back wall of the body (clinical.md 3.9)",
+    )
 
 
 def _lesion_check(plan, needle, model, tech) -> Check:
@@ -484,6 +619,12 @@ def _lesion_check(plan, needle, model, tech) -> Check:
     u = float(np.clip(v @ a, 0.0, active))
     reach = float(np.linalg.norm(v - u * a))
     lesion = float(tech.lesion_radius_mm)
-    return Check("nerve within the lesion", reach <= lesion, lesion - reach, 0.0, "mm",
-                 f"{needle.target} at {needle.target_level} lies {reach:.2f} mm from the {active:g} mm active tip; "
-                 f"the lesion reaches ~{lesion:g} mm (clinical.md 3.6: 1-2 mm)")
+    return Check(
+        "nerve within the lesion",
+        reach <= lesion,
+        lesion - reach,
+        0.0,
+        "mm",
+        f"{needle.target} at {needle.target_level} lies {reach:.2f} mm from the {active:g} mm active tip; "
+        f"the lesion reaches ~{lesion:g} mm (clinical.md 3.6: 1-2 mm)",
+    )

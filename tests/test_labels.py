@@ -193,10 +193,11 @@ def _videos() -> list[str]:
 
 
 @pytest.mark.render
+@pytest.mark.parametrize("lang", ["en", "es"])
 @pytest.mark.parametrize("video", _videos())
-def test_words_on_screen_fit_apart_and_inside_the_safe_area(video):
-    problems = _walk(video)
-    assert not problems, f"{video}:\n" + "\n".join(problems)
+def test_words_on_screen_fit_apart_and_inside_the_safe_area(video, lang):
+    problems = _walk(video, lang)
+    assert not problems, f"{video} ({lang}):\n" + "\n".join(problems)
 
 
 @pytest.mark.render

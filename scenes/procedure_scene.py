@@ -481,8 +481,20 @@ class ProcedureScene(NarratedScene):
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
         clock.wait(share=0.2)
         note = self.caption([self.context.get("nerves") or self.term(self.tech.target.words)])
+        # the camera goes in: the whole spine grows about the level until it lies where the
+        # level's own drawing has it, and the level's drawing comes in from the same place (an
+        # exact match when both are seen from the same side; for a posterior drawing, a zoom)
+        level_at = self.illustration.to_scene(self.model.level_centre(self.level))[0]
+        k = self.illustration.units_per_mm / (lateral.scale * whole.factor)
+        c = whole.mobject.get_center()
+        c2 = self.illustration.mobject.get_center()
+        clock.play(FadeOut(marker), seconds=0.3)
         clock.play(
-            FadeOut(whole.mobject), FadeOut(marker), FadeIn(self.illustration.mobject), FadeIn(note), seconds=1.4
+            FadeOut(whole.mobject, scale=k, shift=level_at - c - k * (at - c)),
+            FadeIn(self.illustration.mobject, scale=1 / k, shift=c2 + (level_at - c2) / k - at),
+            FadeIn(note),
+            seconds=1.6,
+            rate_func=smooth,
         )
         self.stage = VGroup(tag, note)
 

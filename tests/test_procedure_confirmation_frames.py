@@ -105,9 +105,12 @@ def test_illustration_shows_each_needle_tip_at_its_planned_tip(confirmed):
         patch = frame[max(row - 2, 0) : row + 3, max(col - 2, 0) : col + 3]
         distance = np.linalg.norm(patch - needle, axis=-1).min()
         assert distance < 70, f"{name} {n.label}: no needle colour at the tip's pixel ({col}, {row}): {distance:.0f}"
-        ring = frame[max(row - 4, 0) : row + 5, max(col - 4, 0) : col + 5]
+        # the edge is under a pixel wide at this size: its darkest pixel beside the tip is still
+        # far darker than the steel (bone, the root and the glow lie far from it)
+        ring = frame[max(row - 3, 0) : row + 4, max(col - 3, 0) : col + 4]
         dark = np.linalg.norm(ring - edge, axis=-1).min()
-        assert dark < 60, f"{name} {n.label}: no dark edge around the tip ({col}, {row}): {dark:.0f}"
+        steel = np.linalg.norm(needle - edge)
+        assert dark < 0.4 * steel, f"{name} {n.label}: no dark edge beside the tip ({col}, {row}): {dark:.0f}"
 
 
 def test_fluoroscopy_is_on_screen_and_its_needle_ends_at_the_target(confirmed):

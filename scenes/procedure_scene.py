@@ -902,7 +902,10 @@ class ProcedureScene(NarratedScene):
         right.move_to(box.get_left() + RIGHT * 0.22)  # seen from the feet: the patient's right on the left
         left.move_to(box.get_right() + LEFT * 0.22)
         parts = [box, mob, needles, right, left]
-        tag = self._side_tag(26)
+        # the side named where the needle goes in on it (discography's side is the painful one;
+        # its needle comes from the other side: the R and L say it)
+        entry_x = float(np.asarray(self.plan.needles[0].entry)[0] - np.asarray(origin)[0])
+        tag = self._side_tag(26) if abs(entry_x) < 15.0 or (entry_x < 0) == (self.side == "right") else None
         if tag is not None:
             tag.next_to(box, UP, buff=0.06)
             parts.append(tag)

@@ -890,8 +890,20 @@ class ProcedureScene(NarratedScene):
             stroke_color=palette.ACCENT,
             stroke_width=3,
         ).move_to(corner + DOWN * 0.225)
-        mob = view.spine_mobject(highlight_structures=treated_structures(self.model, self.plan))
         ends = np.array([p for n in self.plan.needles for p in (n.entry, n.tip)])
+        # the window: the level's bones and the needles (not the ribs or the pelvis beside them)
+        bones = view._level_structures(level)
+        pts = (
+            np.vstack(
+                [s.solid.vertices[::7] if hasattr(s.solid, "vertices") else s.solid.surface_points(6) for s in bones]
+                + [ends]
+            )
+            - view.anchor
+        )
+        u, v = pts @ view.right, pts @ view.up
+        pad = 0.06 * max(float(np.ptp(u)), float(np.ptp(v))) + 3.0
+        window = (float(u.min()) - pad, float(v.min()) - pad, float(u.max()) + pad, float(v.max()) + pad)
+        mob = view.spine_mobject(highlight_structures=treated_structures(self.model, self.plan), window=window)
         fitted = Fitted(view, mob, w - 0.75, h - 0.25, box.get_center(), extra_points=ends)
         needles = VGroup(
             *(NeedleOnDrawing(p, view, mob, fitted.to_scene, stroke=3.5, split=False).mobject(1.0) for p in self.paths)
@@ -919,7 +931,9 @@ class ProcedureScene(NarratedScene):
         lo, hi = drawing.get_corner(np.array([-1, -1, 0])), drawing.get_corner(np.array([1, 1, 0]))
         group = next((m for m in [drawing, *drawing.submobjects] if hasattr(m, "pixel_at")), None)
         avoid = [np.array(self.illustration.to_scene(n.tip)[0]) for n in self.plan.needles]
-        avoid += [np.array(self.illustration.to_scene(n.entry)[0]) for n in self.plan.needles]
+        for n in self.plan.needles:  # the needle all along, its ends most
+            along = np.asarray(n.entry) + np.linspace(0, 1, 9)[:, None] * (np.asarray(n.tip) - np.asarray(n.entry))
+            avoid += list(self.illustration.to_scene(along))
         best, best_score = None, None
         for sx in (-1, 1):
             for sy in (-1, 1):

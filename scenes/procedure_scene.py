@@ -19,9 +19,11 @@ from manim import (
     AnimationGroup,
     Circle,
     Create,
+    DashedLine,
     Dot,
     Indicate,
     Polygon,
+    RoundedRectangle,
     Ellipse,
     Line,
     VMobject,
@@ -45,6 +47,7 @@ from scenes.kit.procedure_blocks import (
     POSTERIOR_APPROACHES,
     DevicePath,
     Fitted,
+    NeedleOnDrawing,
     fact_card,
     fit_lines,
     glow_size_mm,
@@ -114,22 +117,140 @@ def illustration_kind(plan) -> str:
     return "posterior" if plan.approach in POSTERIOR_APPROACHES else "lateral"
 
 
-def build_illustration(model, plan) -> Fitted:
-    """The zoomed drawing the needle is shown on, fitted with the needles' skin entries."""
-    kind = illustration_kind(plan)
-    view = SpineView(model, kind)
-    levels = illustration_levels(plan, model)
-    drawable = [lv for lv in levels if _has_structures(model, lv)]
-    mob = view.spine_mobject(
-        levels=drawable, highlight=plan.level if plan.level in drawable else None, near_side=(kind != "lateral")
-    )
-    if plan.approach == "si_joint":  # the joint is between the sacrum and the back of the ilium
-        pelvis = view.spine_mobject(levels=[None], kinds=["ilium_posterior", "si_joint"])
-        mob = VGroup(pelvis, mob)
+# Approaches whose side drawing opens the foramen from the needle's side (the near articular
+# processes, lamina and transverse process cut away; the pedicles stay and frame the foramen)
+FORAMEN_APPROACHES = ("transforaminal", "transforaminal_s1")
+# ... and those whose side drawing opens one structure by a plane just beyond the needle tip
+SECTIONED = {"disc_extrapedicular": "disc", "transpedicular": "body"}
+
+
+def needle_side_deg(model, plan) -> float:
+    """The side drawing's angle (``SpineView`` oblique angle): from the side the needle comes
+    in (+90 = from the patient's left, -90 = from the right), so the needle, the foramen and
+    the root it treats are on the near side, in front of the sac; from the left for a needle
+    near the midline."""
+    centre = np.asarray(model.level_centre(plan.needles[0].target_level), float)
+    entry = np.asarray(plan.needles[0].entry, float)
+    return -90.0 if entry[0] - centre[0] < -15.0 else 90.0
+
+
+def illustration_view(model, plan) -> SpineView:
+    """The view the needle is shown on (posterior for the joints, else a side view)."""
+    if illustration_kind(plan) == "posterior":
+        return SpineView(model, "posterior")
+    deg = needle_side_deg(model, plan)
+    return SpineView(model, "lateral") if deg == 90.0 else SpineView(model, "oblique", oblique_deg=deg)
+
+
+def illustration_cut(model, plan, view):
+    """The cut-away of the needle's drawing: a side view opens the near side (the foramen and
+    its root, the canal and the epidural space), the disc (discography) and the body
+    (vertebroplasty) are opened by a plane just beyond the needle tip, so the tip shows on
+    the cut face; a posterior view is drawn whole. (near_side, near_parts, cut)."""
+    if view.kind == "posterior":
+        return True, None, None
+    near_parts = None
+    if plan.approach in FORAMEN_APPROACHES:
+        near_parts = ("lamina", "sap", "sap_neck", "iap", "pars", "tp")
+    cut = None
+    what = SECTIONED.get(plan.approach)
+    if what is not None:
+        level = plan.level
+        names = (
+            (f"disc.{level}.annulus", f"disc.{level}.nucleus") if what == "disc" else (f"{_vertebra_of(level)}.bone",)
+        )
+        through = np.asarray(plan.tip, float) - np.asarray(view.toward) * 3.0  # 3 mm beyond the tip
+        cut = view.section(*names, through=through)
+    return False, near_parts, cut
+
+
+def illustration_window(model, plan, view, levels, aspect: float) -> tuple[float, float, float, float]:
+    """The mm window (around the view's anchor) of the needle's drawing: the treated level's
+    bones, the needles from skin to tip and the treated structure, widened to ``aspect``
+    (width / height) so the drawing fills its box."""
+    from spine.anatomy.levels import parse_level
+
+    parsed = parse_level(plan.level)
+    wanted = {str(parsed), parsed.upper, parsed.lower} if hasattr(parsed, "upper") else {parsed.name}
+    pts = [
+        s.solid.vertices[::11] if hasattr(s.solid, "vertices") else s.solid.surface_points(6)
+        for s in view._drawn(levels, None, None)
+        if s.level in wanted and (s.kind in ("annulus",) or s.kind.endswith("bone") or s.kind == "bone_surface")
+    ]
     extra = [n.entry for n in plan.needles] + [n.tip for n in plan.needles] + [problem_site_at(model, plan)[1]]
     for n in plan.needles:
         extra += list(n.lead)
-    return Fitted(view, mob, *ILLUSTRATION_BOX, ILLUSTRATION_CENTER, extra_points=np.array(extra))
+    pts.append(np.asarray(extra, float))
+    p = np.vstack(pts) - view.anchor
+    u, v = p @ view.right, p @ view.up
+    u0, u1, v0, v1 = float(u.min()), float(u.max()), float(v.min()), float(v.max())
+    pad = 0.07 * max(u1 - u0, v1 - v0) + 4.0
+    u0, u1, v0, v1 = u0 - pad, u1 + pad, v0 - pad, v1 + pad
+    w, h = u1 - u0, v1 - v0
+    if w / h < aspect:
+        grow = (aspect * h - w) / 2
+        u0, u1 = u0 - grow, u1 + grow
+    else:
+        grow = (w / aspect - h) / 2
+        v0, v1 = v0 - grow, v1 + grow
+    return u0, v0, u1, v1
+
+
+def treated_structures(model, plan) -> list[str]:
+    """The structures a side drawing rings (a cropped, opened drawing is all one level: the
+    ring goes to what is treated): the exiting root, the disc, the broken body."""
+    from spine.anatomy.levels import exiting_root
+
+    level, side = plan.level, plan.side or "right"
+    if plan.approach in FORAMEN_APPROACHES:
+        try:
+            root = exiting_root(level) if "-" in level else level
+        except Exception:  # noqa: BLE001
+            return []
+        names = [f"root.{root}.{side}", f"root.{root}.{side}.extraforaminal"]
+    elif plan.approach == "disc_extrapedicular":
+        names = [f"disc.{level}.annulus"]
+    elif plan.approach == "transpedicular":
+        names = [f"{_vertebra_of(level)}.bone"]
+    else:
+        return []
+    known = {s.name for s in model.structures()}
+    return [n for n in names if n in known]
+
+
+def build_illustration(model, plan, resolution: float | None = None) -> Fitted:
+    """The drawing the needle is shown on, cropped to the treated level and fitted to fill its
+    box (the needles from their skin entries inside it). ``resolution``: the layer's pixels per
+    scene unit before the fit (default: the box's own pixels at the output's size)."""
+    from manim import config
+
+    view = illustration_view(model, plan)
+    levels = illustration_levels(plan, model)
+    drawable = [lv for lv in levels if _has_structures(model, lv)]
+    near_side, near_parts, cut = illustration_cut(model, plan, view)
+    aspect = ILLUSTRATION_BOX[0] / ILLUSTRATION_BOX[1]
+    window = illustration_window(model, plan, view, drawable, aspect)
+    # the layer's own pixels match the box's on screen (no upscaling of a small layer)
+    if resolution is None:
+        px_per_unit = config.pixel_width / config.frame_width
+        resolution = px_per_unit * ILLUSTRATION_BOX[0] / ((window[2] - window[0]) * view.scale)
+    mob = view.spine_mobject(
+        levels=drawable,
+        highlight=plan.level if plan.level in drawable and view.kind == "posterior" else None,
+        highlight_structures=treated_structures(model, plan) if view.kind != "posterior" else (),
+        near_side=near_side,
+        near_parts=near_parts,
+        cut=cut,
+        window=window,
+        resolution=resolution,
+        fade_edges=0.05,
+    )
+    if plan.approach == "si_joint":  # the joint is between the sacrum and the back of the ilium
+        pelvis = view.spine_mobject(
+            levels=[None], kinds=["ilium_posterior", "si_joint"], window=window, resolution=resolution, fade_edges=0.05
+        )
+        mob = VGroup(pelvis, mob)
+    return Fitted(view, mob, *ILLUSTRATION_BOX, ILLUSTRATION_CENTER)
 
 
 def _has_structures(model, level) -> bool:
@@ -267,6 +388,10 @@ class ProcedureScene(NarratedScene):
         needle = self.tech.needle
         self.paths = [DevicePath(n, needle.gauge, needle.inner_gauge) for n in self.plan.needles]
         self.illustration = build_illustration(self.model, self.plan)
+        self.needle_drawings = [
+            NeedleOnDrawing(p, self.illustration.view, self.illustration.mobject, self.illustration.to_scene)
+            for p in self.paths
+        ]
         self.site = problem_site(self.model, self.plan)
         self.depth = ValueTracker(0.0)
         self.lead_depth = ValueTracker(0.0)
@@ -331,8 +456,14 @@ class ProcedureScene(NarratedScene):
         play_title(clock, title_card(self.term(self.proc.title), sub, brand), brand)
 
     def beat_where(self, clock) -> None:
-        lateral = SpineView(self.model, "lateral")
-        # cut away on the near side, so the cord shows in its canal down to its end at L1-L2
+        # from the side the needle's drawing is seen from (the needle's side), cut away on the
+        # near side, so the cord shows in its canal down to its end at L1-L2
+        seen = self.illustration.view
+        lateral = (
+            SpineView(self.model, "oblique", oblique_deg=seen.oblique_deg)
+            if seen.kind == "oblique"
+            else SpineView(self.model, "lateral")
+        )
         whole = FittedView(
             lateral, lateral.spine_mobject(highlight=self.level, near_side=False), 4.8, LEFT * 3.4 + UP * 0.5
         )
@@ -350,8 +481,20 @@ class ProcedureScene(NarratedScene):
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
         clock.wait(share=0.2)
         note = self.caption([self.context.get("nerves") or self.term(self.tech.target.words)])
+        # the camera goes in: the whole spine grows about the level until it lies where the
+        # level's own drawing has it, and the level's drawing comes in from the same place (an
+        # exact match when both are seen from the same side; for a posterior drawing, a zoom)
+        level_at = self.illustration.to_scene(self.model.level_centre(self.level))[0]
+        k = self.illustration.units_per_mm / (lateral.scale * whole.factor)
+        c = whole.mobject.get_center()
+        c2 = self.illustration.mobject.get_center()
+        clock.play(FadeOut(marker), seconds=0.3)
         clock.play(
-            FadeOut(whole.mobject), FadeOut(marker), FadeIn(self.illustration.mobject), FadeIn(note), seconds=1.4
+            FadeOut(whole.mobject, scale=k, shift=level_at - c - k * (at - c)),
+            FadeIn(self.illustration.mobject, scale=1 / k, shift=c2 + (level_at - c2) / k - at),
+            FadeIn(note),
+            seconds=1.6,
+            rate_func=smooth,
         )
         self.stage = VGroup(tag, note)
 
@@ -668,7 +811,7 @@ class ProcedureScene(NarratedScene):
             anims.append(self.fluoro.rotate_to(pose, steps=3))
         needles = VGroup(
             *(
-                always_redraw(lambda k=k: polyline_mobject(self.device_points(k), palette.NEEDLE, 5))
+                always_redraw(lambda k=k: self.needle_drawings[k].mobject(self.depth.get_value()))
                 for k in range(len(self.paths))
             )
         )
@@ -685,7 +828,9 @@ class ProcedureScene(NarratedScene):
         # intermittent fluoroscopy: the needle moves a step, then a short shot shows where it
         # is; between shots the monitor holds the last image
         stops = self.paths[0].stops
-        budget = clock.remaining_s - 0.8
+        section = self._axial_inset()
+        section_s = min(4.0, 0.3 * clock.remaining_s) if section is not None else 0.0
+        budget = clock.remaining_s - 0.8 - section_s
         previous, cap = 0.0, first
         for fraction, words, kind in stops:
             move = max(0.4, budget * 0.6 * (fraction - previous))
@@ -699,6 +844,122 @@ class ProcedureScene(NarratedScene):
             previous = fraction
         self.fluoro.set_needle(self.fluoro_device())
         self.needle_mob, self.stage = needles, VGroup(cap)
+        if section is not None:
+            # the section plane slides down the side drawing to the level, then the section
+            # itself shows the path beside the sac, seen from the feet, the sides named
+            plane, inset = section
+            start = plane.copy().shift(UP * (PICTURE_BAND[1] - 0.1 - plane.get_center()[1]))
+            start.set_stroke(opacity=0.0)
+            clock.play(Transform(start, plane), seconds=min(1.0, section_s * 0.3), rate_func=smooth)
+            self.remove(start)
+            self.add(plane)
+            clock.play(FadeIn(inset, scale=0.85), seconds=min(0.8, section_s * 0.25))
+            self.stage.add(plane, inset)
+
+    def _axial_inset(self) -> tuple[VGroup, VGroup] | None:
+        """(the section plane's trace on the side drawing, the section) for a side drawing: the
+        axial section through the level seen from the feet (as on a scan), the needle's path on
+        it beside the sac, R and L on the patient's sides and the treated side named; placed
+        in the corner of the drawing with the least anatomy under it. None for the posterior
+        drawings, the caudal needle and the stimulator's lead."""
+        if self.illustration.view.kind == "posterior" or self.plan.approach in ("caudal_hiatus", "epidural_lead"):
+            return None
+        level = self.level
+        try:
+            origin, frame = self.model.axial_plane(level)
+            view = SpineView(self.model, "axial", axial_level=level)
+        except Exception:  # noqa: BLE001 - a level without a section plane (the sacrum) has no inset
+            return None
+        origin, frame = np.asarray(origin, float), np.asarray(frame, float)
+        trace = self.illustration.to_scene(np.array([origin - frame[:, 1] * 60.0, origin + frame[:, 1] * 60.0]))
+        drawing = self.illustration.mobject  # the trace ends at the drawing's edges
+        x0, x1 = drawing.get_left()[0] + 0.05, drawing.get_right()[0] - 0.05
+        d = trace[1] - trace[0]
+        if abs(d[0]) > 1e-6:
+            ts = sorted(((x0 - trace[0][0]) / d[0], (x1 - trace[0][0]) / d[0]))
+            trace = np.array([trace[0] + d * max(ts[0], 0.0), trace[0] + d * min(ts[1], 1.0)])
+        plane = DashedLine(trace[0], trace[1], color=palette.ACCENT, stroke_width=4, dash_length=0.12)
+        w, h = 2.6, 2.15
+        corner = self._quiet_corner(w, h + 0.45)
+        box = RoundedRectangle(
+            corner_radius=0.12,
+            width=w,
+            height=h,
+            fill_color=palette.BACKGROUND,
+            fill_opacity=0.96,
+            stroke_color=palette.ACCENT,
+            stroke_width=3,
+        ).move_to(corner + DOWN * 0.225)
+        ends = np.array([p for n in self.plan.needles for p in (n.entry, n.tip)])
+        # the window: the level's bones and the needles (not the ribs or the pelvis beside them)
+        bones = view._level_structures(level)
+        pts = (
+            np.vstack(
+                [s.solid.vertices[::7] if hasattr(s.solid, "vertices") else s.solid.surface_points(6) for s in bones]
+                + [ends]
+            )
+            - view.anchor
+        )
+        u, v = pts @ view.right, pts @ view.up
+        pad = 0.06 * max(float(np.ptp(u)), float(np.ptp(v))) + 3.0
+        window = (float(u.min()) - pad, float(v.min()) - pad, float(u.max()) + pad, float(v.max()) + pad)
+        mob = view.spine_mobject(highlight_structures=treated_structures(self.model, self.plan), window=window)
+        fitted = Fitted(view, mob, w - 0.75, h - 0.25, box.get_center(), extra_points=ends)
+        needles = VGroup(
+            *(NeedleOnDrawing(p, view, mob, fitted.to_scene, stroke=3.5, split=False).mobject(1.0) for p in self.paths)
+        )
+        right, left = (
+            text(letter, 26, palette.TEXT_MUTED, weight="BOLD") for letter in ("R", "L")
+        )  # as on the monitor
+        right.move_to(box.get_left() + RIGHT * 0.22)  # seen from the feet: the patient's right on the left
+        left.move_to(box.get_right() + LEFT * 0.22)
+        parts = [box, mob, needles, right, left]
+        # the side named where the needle goes in on it (discography's side is the painful one;
+        # its needle comes from the other side: the R and L say it)
+        entry_x = float(np.asarray(self.plan.needles[0].entry)[0] - np.asarray(origin)[0])
+        tag = self._side_tag(26) if abs(entry_x) < 15.0 or (entry_x < 0) == (self.side == "right") else None
+        if tag is not None:
+            tag.next_to(box, UP, buff=0.06)
+            parts.append(tag)
+        self.axial = fitted
+        return plane, VGroup(*parts)
+
+    def _quiet_corner(self, w: float, h: float, margin: float = 0.08) -> np.ndarray:
+        """The centre of a w x h box in the corner of the side drawing with the least drawn
+        anatomy, needle and label under it."""
+        drawing = self.illustration.mobject
+        lo, hi = drawing.get_corner(np.array([-1, -1, 0])), drawing.get_corner(np.array([1, 1, 0]))
+        group = next((m for m in [drawing, *drawing.submobjects] if hasattr(m, "pixel_at")), None)
+        avoid = [np.array(self.illustration.to_scene(n.tip)[0]) for n in self.plan.needles]
+        for n in self.plan.needles:  # the needle all along, its ends most
+            along = np.asarray(n.entry) + np.linspace(0, 1, 9)[:, None] * (np.asarray(n.tip) - np.asarray(n.entry))
+            avoid += list(self.illustration.to_scene(along))
+        best, best_score = None, None
+        for sx in (-1, 1):
+            for sy in (-1, 1):
+                cx = (lo[0] + margin + w / 2) if sx < 0 else (hi[0] - margin - w / 2)
+                cy = (lo[1] + margin + h / 2) if sy < 0 else (hi[1] - margin - h / 2)
+                xs, ys = np.linspace(cx - w / 2, cx + w / 2, 9), np.linspace(cy - h / 2, cy + h / 2, 9)
+                score = 0.0
+                if group is not None:
+                    alpha = group.layer.rgba[..., 3]
+                    for x in xs:
+                        for y in ys:
+                            px = group.pixel_at(np.array([x, y, 0.0]))
+                            score += float(alpha[px[1], px[0]]) / 255.0 if px is not None else 0.0
+                for p in avoid:  # the needle's ends and the label must stay in sight
+                    if abs(p[0] - cx) < w / 2 + 0.15 and abs(p[1] - cy) < h / 2 + 0.15:
+                        score += 100.0
+                if self.target is not None:
+                    t_lo, t_hi = (
+                        self.target.get_corner(np.array([-1, -1, 0])),
+                        self.target.get_corner(np.array([1, 1, 0])),
+                    )
+                    if t_lo[0] < cx + w / 2 and t_hi[0] > cx - w / 2 and t_lo[1] < cy + h / 2 and t_hi[1] > cy - h / 2:
+                        score += 50.0
+                if best_score is None or score < best_score:
+                    best, best_score = np.array([cx, cy, 0.0]), score
+        return best
 
     def _stop_words(self, kind: str, data_words: str) -> str:
         """A needle stop in plain words: the script's ``needle.stop.<kind>`` (the data's words are

@@ -208,3 +208,83 @@ def test_turn_rerenders_intermediate_angles(model):
     lateral = view.turned(90.0)
     end = lateral.layer(lateral._drawn(["L4"], None, None), window=window, resolution=res)
     assert np.array_equal(end.rgba, layers[-1].rgba)
+
+
+DEPTH_CASES = [
+    ("vertebroplasty", "L1", "right"),
+    ("discography", "L4-L5", "right"),
+    ("transforaminal-esi", "L4-L5", "right"),
+    ("selective-nerve-root-block", "L5-S1", "left"),
+]
+_NERVE_TUBE = ("dural_sac.", "cord.", "conus.", "cauda_equina.")
+
+
+def _drawn_needle(model, name, level, side, tall: int = 110):
+    """The procedure video's needle drawing (its view, crop and cut-away) rendered about
+    ``tall`` pixels high, with the needle split as the scene draws it."""
+    from scenes.kit.procedure_blocks import DevicePath, NeedleOnDrawing, illustration_group
+    from scenes.procedure_scene import (
+        ILLUSTRATION_BOX,
+        _has_structures,
+        build_illustration,
+        illustration_levels,
+        illustration_view,
+        illustration_window,
+    )
+    from spine.procedures.planner import plan_needle
+
+    plan = plan_needle(name, level, side)
+    view = illustration_view(model, plan)
+    levels = [lv for lv in illustration_levels(plan, model) if _has_structures(model, lv)]
+    u0, v0, u1, v1 = illustration_window(model, plan, view, levels, ILLUSTRATION_BOX[0] / ILLUSTRATION_BOX[1])
+    fitted = build_illustration(model, plan, resolution=tall / ((v1 - v0) * view.scale))
+    group = illustration_group(fitted.mobject)
+    drawings = [NeedleOnDrawing(DevicePath(n), view, fitted.mobject, view.project) for n in plan.needles]
+    return plan, view, group.layer, drawings
+
+
+@pytest.mark.parametrize("name,level,side", DEPTH_CASES, ids=[c[0] for c in DEPTH_CASES])
+def test_needle_drawn_in_front_never_lies_over_the_sac_or_cord(model, name, level, side):
+    """On the procedure's needle drawing, no part of the needle drawn solid (in front) lies
+    over the dural sac, cord or cauda equina where the model puts them nearer the viewer than
+    the needle; the needle never enters them; and on the axial section through the level the
+    path lies beside the sac, not over it (the planner's clearance, seen)."""
+    plan, view, layer, drawings = _drawn_needle(model, name, level, side)
+    tube = [i for i, n in enumerate(layer.names) if n.startswith(_NERVE_TUBE)]
+    h, w = layer.object_id.shape
+    solid_samples = 0
+    for drawing in drawings:
+        for a, b, front in drawing.pieces(1.0):
+            if not front:
+                continue
+            pts = a + np.linspace(0, 1, max(2, int(np.linalg.norm(b - a) / 0.25)))[:, None] * (b - a)
+            px = np.floor(layer.camera.pixel_of(pts)).astype(int)
+            ok = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
+            pts, px = pts[ok], px[ok]
+            solid_samples += len(pts)
+            depth = layer.camera.plane_coords(pts)[:, 2]
+            for ids, depths in ((layer.object_id, layer.depth), (layer.veil_id, layer.veil_depth)):
+                over = np.isin(ids[px[:, 1], px[:, 0]], tube)
+                nearer = depths[px[:, 1], px[:, 0]] > depth + 1.0  # the tube in front of the needle there
+                assert not np.any(over & nearer), (
+                    f"{name}: needle drawn in front over the sac at {pts[over & nearer][:3]}"
+                )
+    assert solid_samples > 20, f"{name}: the needle is hardly drawn solid anywhere"
+    nerve_tube = [s for s in model.structures(kinds=["dural_sac", "cord", "conus", "cauda_equina"])]
+    for n in plan.needles:
+        for st in nerve_tube:
+            assert st.solid.segment_inside_length(np.asarray(n.entry), np.asarray(n.tip)) == 0.0, (name, st.name)
+    # the axial section at the level: the whole path, projected, clear of the sac's section
+    axial = SpineView(model, "axial", axial_level=plan.level)
+    sts = axial._drawn(None, None, None)
+    section = axial.layer(sts, resolution=110 / (120 * axial.scale), cut=axial.cutaway(sts))
+    sac = np.isin(section.object_id, [i for i, n in enumerate(section.names) if n.startswith(_NERVE_TUBE)])
+    sac |= np.isin(section.veil_id, [i for i, n in enumerate(section.names) if n.startswith(_NERVE_TUBE)])
+    assert sac.sum() > 20, f"{name}: no sac on the section"
+    sh, sw = sac.shape
+    for n in plan.needles:
+        pts = np.asarray(n.entry) + np.linspace(0, 1, 400)[:, None] * (np.asarray(n.tip) - np.asarray(n.entry))
+        px = np.floor(section.camera.pixel_of(pts)).astype(int)
+        ok = (px[:, 0] >= 0) & (px[:, 0] < sw) & (px[:, 1] >= 0) & (px[:, 1] < sh)
+        assert ok.sum() > 100, f"{name}: the path is off the section"
+        assert not sac[px[ok, 1], px[ok, 0]].any(), f"{name}: the path crosses the sac on the axial section"

@@ -453,18 +453,22 @@ class SpineView:
         hide: Iterable[str] = (),
         plane=None,
         plane_only: Iterable[str] = (),
+        near_parts: Iterable[str] | None = None,
     ) -> CutAway:
         """The view's cut-away: the axial section plane, and (``near_side=False``) the near
         pedicles, laminae, articular processes and transverse processes of the drawn levels cut
-        out with the near-side soft tissue, so the foramen, its root and the canal show."""
+        out with the near-side soft tissue, so the foramen, its root and the canal show.
+        ``near_parts``: the kinds of near-side parts cut (default all of them; without
+        ``"pedicle"`` the pedicles stay and frame the opened foramen)."""
         clip, hide = list(clip), list(hide)
+        cut_kinds = _NEAR_PARTS if near_parts is None else frozenset(near_parts)
         if self.kind == "axial" and plane is None:
             plane = (tuple(self.plane_origin), tuple(self.toward))  # everything nearer than the plane goes
         if not near_side and self.kind in ("lateral", "oblique"):
             near = "left" if self.toward[0] > 0 else "right"
             levels = {s.level for s in structures if s.kind == SURFACE_KIND and s.level}
             for st in self.model.structures(levels=sorted(levels)):
-                if st.side == near and st.kind in _NEAR_PARTS:
+                if st.side == near and st.kind in cut_kinds:
                     clip.append(st.name)
             hide += [
                 s.name
@@ -558,6 +562,9 @@ class SpineView:
         highlight_structures: Iterable[str] = (),
         resolution: float | None = None,
         cut: CutAway | None = None,
+        window=None,
+        near_parts: Iterable[str] | None = None,
+        fade_edges: float = 0.0,
     ) -> "IllustrationGroup":
         """The spine (or the given levels) as one shaded illustration layer (an image placed
         exactly where :meth:`project` puts the anatomy), in an :class:`IllustrationGroup`
@@ -569,13 +576,19 @@ class SpineView:
         articular processes away on lateral / oblique views (the foramen and its root, the
         canal and its contents show); ``cut`` adds any other :class:`CutAway`.
         ``pedicle_rings``: outline the pedicles on top, as they read on AP fluoroscopy.
+        ``window``: the (u0, v0, u1, v1) mm around the anchor to draw (default: all of the
+        structures; a smaller one crops to a level, drawn larger); ``fade_edges``: the fraction
+        of the window's width and height over which the drawing fades out at its edges (a
+        cropped drawing does not end in a hard line). ``near_parts``: see :meth:`cutaway`.
+        The group keeps what it draws (``drawn``) and its cut-away (``cut``), so a needle is
+        split against the same drawing (:meth:`needle_parts`).
         ``detail`` is kept for callers of the former polygon drawing.
         """
         sts = self._drawn(levels, kinds, exclude_kinds)
         hl = self._highlight_levels(highlight)
         names = {s.name for s in sts if s.level in hl and (s.kind in BONE_KINDS or s.kind == SURFACE_KIND)}
         names |= set(highlight_structures)
-        base_cut = self.cutaway(sts, near_side=near_side)
+        base_cut = self.cutaway(sts, near_side=near_side, near_parts=near_parts)
         if cut is not None:
             base_cut = CutAway(
                 hide=base_cut.hide + cut.hide,
@@ -586,7 +599,7 @@ class SpineView:
             )
         if not sts:
             return IllustrationGroup()
-        window = self.window_of(sts)
+        window = tuple(float(x) for x in window) if window is not None else self.window_of(sts)
         size = self.layer_size(window, resolution)
         group = IllustrationGroup.lazy(
             self,
@@ -594,7 +607,9 @@ class SpineView:
             size,
             lambda: self.layer(sts, window=window, resolution=resolution, cut=base_cut, highlight_names=names),
             [s.name for s in sts],
+            fade_edges=fade_edges,
         )
+        group.drawn, group.cut = sts, base_cut
         if self.kind in ("posterior", "oblique") and pedicle_rings:
             stroke_scale = max(0.35, min(1.5, self.scale / 0.06))
             drawn_levels = {st.level for st in sts if st.kind == SURFACE_KIND}
@@ -1136,6 +1151,8 @@ class IllustrationGroup(VGroup):
     image: ImageMobject | None = None
     _layer: IllustrationLayer | None = None
     _render_layer = None
+    drawn: list | None = None  # the structures drawn (spine_mobject), for needle_parts
+    cut: CutAway | None = None  # the cut-away they were drawn with
 
     @classmethod
     def from_layer(cls, view: SpineView, layer: IllustrationLayer, names: list[str]) -> "IllustrationGroup":
@@ -1143,14 +1160,16 @@ class IllustrationGroup(VGroup):
 
     @classmethod
     def lazy(
-        cls, view: SpineView, window, size: tuple[int, int], render_layer_fn, names: list[str]
+        cls, view: SpineView, window, size: tuple[int, int], render_layer_fn, names: list[str], fade_edges: float = 0.0
     ) -> "IllustrationGroup":
-        """A drawing whose layer (``render_layer_fn()``) is rendered when first needed."""
+        """A drawing whose layer (``render_layer_fn()``) is rendered when first needed
+        (``fade_edges``: the image's alpha ramps to 0 over that fraction at each edge)."""
         group = cls()
         group._layer, group._render_layer = None, render_layer_fn
 
         def pixels():
-            return group.layer.rgba
+            rgba = group.layer.rgba
+            return _faded_edges(rgba, fade_edges) if fade_edges > 0 else rgba
 
         image = LayerImage(size=size, render=pixels)
         if _RESAMPLING is not None:
@@ -1167,6 +1186,7 @@ class IllustrationGroup(VGroup):
         comes back from the memory or disk cache when asked for."""
         state = dict(self.__dict__)
         state["_layer"] = None
+        state["drawn"] = None  # the structures (meshes): split a needle against the original
         return state
 
     @property
@@ -1231,6 +1251,22 @@ class SpineTurn(Animation):
         frame = self.frames[max(0, min(i, len(self.frames) - 1))]
         self.mobject.pixel_array = frame
         self.mobject.orig_alpha_pixel_array = frame[:, :, 3].copy()
+
+
+def _faded_edges(rgba: np.ndarray, fraction: float) -> np.ndarray:
+    """A copy of ``rgba`` whose alpha ramps smoothly to 0 over ``fraction`` of the width and
+    height at each edge (the layer's own buffers are left as they are)."""
+    h, w = rgba.shape[:2]
+
+    def ramp(n: int) -> np.ndarray:
+        k = max(1.0, fraction * n)
+        x = np.minimum(np.arange(n) + 0.5, n - np.arange(n) - 0.5) / k
+        x = np.clip(x, 0.0, 1.0)
+        return x * x * (3 - 2 * x)  # smoothstep
+
+    out = rgba.copy()
+    out[..., 3] = np.round(out[..., 3] * np.outer(ramp(h), ramp(w))).astype(np.uint8)
+    return out
 
 
 _RESAMPLING = None

@@ -32,6 +32,7 @@ MEDICATION = "#009E73"  # bluish green: the injected medicine
 CONTRAST = "#F7F7F7"  # contrast medium on the illustration (white, as it looks)
 NEEDLE = "#D0D7DE"  # steel
 NEEDLE_TIP = "#FFFFFF"
+NEEDLE_EDGE = "#0B0F14"  # the dark edge that sets the steel off ivory bone and the glow
 SKIN = "#E1A98C"
 WARNING = "#D55E00"
 OK = "#009E73"

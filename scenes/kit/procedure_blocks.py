@@ -12,7 +12,7 @@ import re
 import textwrap
 
 import numpy as np
-from manim import DOWN, LEFT, RoundedRectangle, VGroup, VMobject
+from manim import DOWN, LEFT, DashedLine, Dot, Line, RoundedRectangle, VGroup, VMobject
 
 from spine.imaging.layers import GAUGE_OD_MM, Needle
 from scenes.kit import palette
@@ -158,6 +158,93 @@ class Device:
         for n in self.needles:
             out.extend(n.structures())
         return out
+
+
+def illustration_group(mobject):
+    """The drawing of the spine in ``mobject`` (itself, or the last member that is one: the SI
+    joint's drawing is the pelvis, then the spine), or None."""
+    if getattr(mobject, "drawn", None) is not None:
+        return mobject
+    for m in reversed(getattr(mobject, "submobjects", [])):
+        if getattr(m, "drawn", None) is not None:
+            return m
+    return None
+
+
+class NeedleOnDrawing:
+    """A needle pass drawn on a shaded drawing as an illustrator draws it: steel with a dark
+    edge where nothing is in front of it; dashed and faded where bone, or the translucent sac,
+    lies in front (its depth in the same drawing: :meth:`SpineView.needle_parts` with the
+    drawing's own cut-away); the tip marked by a dark-ringed steel dot, always on top.
+
+    The split is computed once for the whole pass (rays from points every 0.5 mm toward the
+    viewer); a needle step only cuts the precomputed parts at the tip's depth."""
+
+    def __init__(
+        self, path: DevicePath, view, drawing, to_scene, stroke: float = 5.0, occluders: str = "all", split: bool = True
+    ):
+        """``split=False``: the whole needle drawn solid (a section seen as a map of the path)."""
+        self.path, self.to_scene, self.stroke = path, to_scene, stroke
+        ends = [path.entry, path.bend, path.tip] if path.bend is not None else [path.entry, path.tip]
+        self.segments = []  # (a, b, [(t0, t1, in_front)]) per straight piece
+        group = illustration_group(drawing) if split else None
+        for a, b in zip(ends, ends[1:]):
+            length = float(np.linalg.norm(b - a))
+            if group is None or length < 1e-6:
+                parts = [(0.0, 1.0, True)]
+            else:
+                split = view.needle_parts(a, b, structures=group.drawn, cut=group.cut, occluders=occluders)
+                parts = [(self._t(p, a, b), self._t(q, a, b), bool(front)) for p, q, front in split]
+            self.segments.append((a, b, parts))
+
+    @staticmethod
+    def _t(p, a, b) -> float:
+        d = b - a
+        return float(np.clip(np.dot(np.asarray(p) - a, d) / max(float(np.dot(d, d)), 1e-12), 0.0, 1.0))
+
+    def pieces(self, fraction: float) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+        """[(start, end, in_front)] in 3D (mm) of the needle with its tip at ``fraction``."""
+        line = self.path.polyline(fraction)
+        out = []
+        for k, (p, q) in enumerate(zip(line, line[1:])):
+            a, b, parts = self.segments[min(k, len(self.segments) - 1)]
+            reach = self._t(q, a, b)  # how far along the full piece the tip has come
+            for t0, t1, front in parts:
+                if t0 >= reach:
+                    break
+                s0, s1 = t0, min(t1, reach)
+                out.append(
+                    (p + (q - p) * (s0 / reach if reach else 0.0), p + (q - p) * (s1 / reach if reach else 0.0), front)
+                )
+        return out
+
+    def mobject(self, fraction: float) -> VGroup:
+        group = VGroup()
+        pieces = self.pieces(fraction)
+        edge, core = VGroup(), VGroup()
+        for a, b, front in pieces:
+            pa, pb = self.to_scene(np.array([a, b]))[:2]
+            if np.linalg.norm(pb - pa) < 1e-4:
+                continue
+            if front:
+                edge.add(Line(pa, pb, color=palette.NEEDLE_EDGE, stroke_width=self.stroke + 4))
+                core.add(Line(pa, pb, color=palette.NEEDLE, stroke_width=self.stroke))
+            else:  # behind: dashed and faded, still edged so it reads on bone
+                dash = 0.08
+                edge.add(
+                    DashedLine(
+                        pa, pb, color=palette.NEEDLE_EDGE, stroke_width=self.stroke + 2, dash_length=dash
+                    ).set_stroke(opacity=0.6)
+                )
+                core.add(
+                    DashedLine(
+                        pa, pb, color=palette.NEEDLE, stroke_width=self.stroke * 0.7, dash_length=dash
+                    ).set_stroke(opacity=0.75)
+                )
+        group.add(edge, core)
+        tip = self.to_scene(np.array([self.path.polyline(fraction)[-1]]))[0]
+        group.add(Dot(tip, radius=0.06, color=palette.NEEDLE).set_stroke(palette.NEEDLE_EDGE, width=3.0, opacity=1.0))
+        return group
 
 
 def polyline_mobject(points2d, color: str = palette.NEEDLE, width: float = 5.0) -> VMobject:

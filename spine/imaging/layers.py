@@ -113,6 +113,11 @@ class FluoroImager:
         self._projector = Projector(pose, self.size)
         self._cache = None if cache_dir is False else AnatomyCache(cache_dir)
 
+    @property
+    def memory_bytes(self) -> int:
+        """What the imager holds once its anatomy is loaded (for memory caches)."""
+        return self.size * self.size * 4
+
     # -- geometry -------------------------------------------------------------------------------
     def project(self, points) -> np.ndarray:
         """(N, 2) pixel coordinates (col, row; row 0 = top) of 3D points in this pose."""

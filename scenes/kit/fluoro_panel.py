@@ -98,6 +98,28 @@ def _glyphs(text: Text) -> VMobject:
     return out
 
 
+#: the outlines of the label and marker texts made so far (laying out a text costs about 0.1-0.8 s,
+#: and a panel shows the same few words again at every turn)
+_TEXT_OUTLINES: dict[tuple, tuple[np.ndarray, object, str]] = {}
+
+
+def _text_glyphs(words: str, font_size: float, weight: str = "NORMAL") -> VMobject:
+    """:func:`_glyphs` of ``Text(words)`` in the bundled font, laid out once per words and size."""
+    key = (words, float(font_size), weight)
+    got = _TEXT_OUTLINES.get(key)
+    if got is None:
+        made = _glyphs(Text(words, font=FONT_FAMILY, font_size=font_size, color=TEXT, weight=weight))
+        got = (made.points.copy(), made.get_fill_color(), made.text)
+        if len(_TEXT_OUTLINES) > 256:
+            _TEXT_OUTLINES.clear()
+        _TEXT_OUTLINES[key] = got
+    points, colour, text = got
+    out = VMobject(fill_color=colour, fill_opacity=1.0, stroke_width=0)
+    out.set_points(np.array(points))
+    out.text = text
+    return out
+
+
 class FluoroPanel(Group):
     """A simulated C-arm monitor: image in a circular frame with a level/view label."""
 
@@ -189,7 +211,7 @@ class FluoroPanel(Group):
         return f"{pose.level}  ·  {pose.describe()}" if pose.level else pose.describe()
 
     def _make_label(self, pose: CArmPose) -> VMobject:
-        text = _glyphs(Text(self._label_string(pose), font=FONT_FAMILY, font_size=font_size_for_px(26), color=TEXT))
+        text = _text_glyphs(self._label_string(pose), font_size_for_px(26))
         text.next_to(self.ring, DOWN, buff=0.15)
         return text
 
@@ -198,7 +220,7 @@ class FluoroPanel(Group):
         m = side_marker(
             pose, self.side, self.size, flip_lr=self.detector.flip_lr, field_fraction=self.detector.field_fraction
         )
-        text = _glyphs(Text(m.letter, font=FONT_FAMILY, font_size=font_size_for_px(30), color=TEXT, weight="BOLD"))
+        text = _text_glyphs(m.letter, font_size_for_px(30), "BOLD")
         text.move_to(self._pixel_to_scene(m.col, m.row))
         text.side_marker = m
         return text

@@ -188,6 +188,7 @@ class Settings(BaseSettings):
     speech_cache_limit: Size = 1 << 30  # synthesised sentences (.wav)
     fluoro_cache_limit: Size = 2 << 30  # fluoroscopy line integrals (.npy)
     anatomy_cache_limit: Size = 1 << 30  # bone meshes (.npz)
+    fluoro_memory_limit: Size = 256 << 20  # fluoroscopy imagers, layers and images reused in memory (per process)
 
     #: medical-review records, one YAML per video
     reviews_dir: Path = ROOT / "spine" / "reviews"

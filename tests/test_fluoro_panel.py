@@ -192,3 +192,38 @@ def test_label_is_right_after_a_turn_played_with_a_fade_in_of_the_panel(tmp_path
     turn.finish()
     assert "lateral" in panel.label.text
     assert abs(panel.label.width - expected.width) < 1e-6
+
+
+def test_an_unchanged_picture_is_reused_across_frames_and_turns(panel):
+    """The monitor image of an unchanged pose, needle, contrast and shot is made once: a per-frame
+    updater setting the same needle, or a turn back to a view, reuses it (same bytes); a new shot of
+    the same picture still gets new noise (live fluoroscopy flickers)."""
+    from spine.imaging.memory import memory
+
+    needle = Needle((30, 60, 20), (8, 10, 2), 1.27)
+    panel.set_needle(needle)
+    first = panel.image.pixel_array.copy()
+    hits = memory.hits
+    panel.set_needle(needle)  # the next frame of a wait: nothing changed
+    assert memory.hits >= hits + 2  # the needle layer and the image
+    assert np.array_equal(panel.image.pixel_array, first)
+    ap = panel.pose
+    anim = panel.rotate_to(CArmPose.lateral(isocentre=ISO))
+    anim.begin(), anim.interpolate(1.0), anim.finish()
+    hits = memory.hits
+    back = panel.rotate_to(ap, steps=1)
+    assert memory.hits > hits and np.array_equal(back.rgba[-1], first)
+    shot = panel.take_shot()
+    assert not np.array_equal(shot.new, first)
+
+
+def test_the_memory_cache_keeps_to_its_limit():
+    from spine.imaging.memory import MemoryCache
+
+    arrays = [np.full(1000, k, np.float32) for k in range(4)]
+    cache = MemoryCache(limit_bytes=3 * arrays[0].nbytes)
+    for k, a in enumerate(arrays):
+        assert cache.get_or_make(k, lambda a=a: a) is a
+    assert len(cache) == 3 and cache.bytes <= 3 * arrays[0].nbytes
+    assert cache.get_or_make(0, lambda: "made again") == "made again"  # the least recently used went
+    assert cache.get_or_make(3, lambda: "not made") is arrays[3]

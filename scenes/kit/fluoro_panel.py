@@ -23,7 +23,9 @@ an earlier beat's narration changes. ``live=False`` holds one noise pattern (las
 
 from __future__ import annotations
 
+import hashlib
 import zlib
+from functools import lru_cache
 
 import numpy as np
 from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, VMobject, linear
@@ -31,10 +33,12 @@ from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, VMobject, 
 from scenes.kit.palette import TEXT, TEXT_MUTED
 from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
 
+from spine.imaging.anchors import structures_hash
 from spine.imaging.carm import CArmPose, interpolate_poses
 from spine.imaging.detector import Detector, to_uint8
 from spine.imaging.layers import FluoroImager, Needle
 from spine.imaging.marker import side_marker
+from spine.imaging.memory import memory
 
 __all__ = ["FluoroPanel", "grey_to_rgba"]
 
@@ -51,20 +55,36 @@ def monitor_pixels(height_units: float, largest: int = 384) -> int:
     return int(min(largest, max(96, -(-on_screen * 1.2 // 32) * 32)))
 
 
-def grey_to_rgba(grey: np.ndarray, field_fraction: float) -> np.ndarray:
-    """(H, W, 4) uint8: grey image, transparent outside the circular field (soft edge)."""
-    size = grey.shape[0]
+@lru_cache(maxsize=8)
+def _field_alpha(size: int, field_fraction: float) -> np.ndarray:
+    """The alpha channel of a monitor image: opaque inside the circular field (soft edge)."""
     c = (size - 1) / 2
     y, x = np.ogrid[:size, :size]
     r = np.sqrt((x - c) ** 2 + (y - c) ** 2) / (size / 2)
-    alpha = np.clip((field_fraction - r) * size / 2 + 0.5, 0.0, 1.0)
+    alpha = (np.clip((field_fraction - r) * size / 2 + 0.5, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    alpha.setflags(write=False)
+    return alpha
+
+
+def grey_to_rgba(grey: np.ndarray, field_fraction: float) -> np.ndarray:
+    """(H, W, 4) uint8: grey image, transparent outside the circular field (soft edge)."""
+    size = grey.shape[0]
     g = to_uint8(grey)
     out = np.empty((size, size, 4), np.uint8)
     out[..., 0] = g
     out[..., 1] = g
     out[..., 2] = g
-    out[..., 3] = (alpha * 255 + 0.5).astype(np.uint8)
+    out[..., 3] = _field_alpha(size, float(field_fraction))
     return out
+
+
+def _layers_digest(layers) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for layer in layers:
+        h.update(b"-" if layer is None else b"L" + repr(layer.shape).encode())
+        if layer is not None:
+            h.update(np.ascontiguousarray(layer).data)
+    return h.digest()
 
 
 def _glyphs(text: Text) -> VMobject:
@@ -75,6 +95,28 @@ def _glyphs(text: Text) -> VMobject:
     if parts:
         out.set_points(np.vstack(parts))
     out.text = getattr(text, "original_text", text.text)  # the words as written, spaces kept
+    return out
+
+
+#: the outlines of the label and marker texts made so far (laying out a text costs about 0.1-0.8 s,
+#: and a panel shows the same few words again at every turn)
+_TEXT_OUTLINES: dict[tuple, tuple[np.ndarray, object, str]] = {}
+
+
+def _text_glyphs(words: str, font_size: float, weight: str = "NORMAL") -> VMobject:
+    """:func:`_glyphs` of ``Text(words)`` in the bundled font, laid out once per words and size."""
+    key = (words, float(font_size), weight)
+    got = _TEXT_OUTLINES.get(key)
+    if got is None:
+        made = _glyphs(Text(words, font=FONT_FAMILY, font_size=font_size, color=TEXT, weight=weight))
+        got = (made.points.copy(), made.get_fill_color(), made.text)
+        if len(_TEXT_OUTLINES) > 256:
+            _TEXT_OUTLINES.clear()
+        _TEXT_OUTLINES[key] = got
+    points, colour, text = got
+    out = VMobject(fill_color=colour, fill_opacity=1.0, stroke_width=0)
+    out.set_points(np.array(points))
+    out.text = text
     return out
 
 
@@ -107,15 +149,19 @@ class FluoroPanel(Group):
         self.live = live
         self._shots = 0  # exposures taken: a new shot of an unchanged picture gets new noise
         self._needle: Needle | None = None
-        self._needle_layer = None
+        self._needle_layer_now = None
         self._contrast = None
-        self._contrast_layer = None
+        self._contrast_layer_now = None
         self._label_text = label
         self.side = side
         self._labeller = labeller  # pose -> label words in the video's language (default: English)
         self.imager = self._imager(pose)
-        grey = np.full((self.size, self.size), self.detector.surround, np.float32) if blank else self._render()
-        self.image = ImageMobject(grey_to_rgba(grey, self.detector.field_fraction))
+        if blank:
+            grey = np.full((self.size, self.size), self.detector.surround, np.float32)
+            rgba = grey_to_rgba(grey, self.detector.field_fraction)
+        else:
+            rgba = self._render()
+        self.image = ImageMobject(np.array(rgba))
         self.image.height = height
         self.ring = Circle(radius=height / 2 * self.detector.field_fraction, color=TEXT_MUTED, stroke_width=3)
         self.ring.move_to(self.image.get_center())
@@ -125,9 +171,37 @@ class FluoroPanel(Group):
 
     # -- building blocks ------------------------------------------------------------------------
     def _imager(self, pose: CArmPose) -> FluoroImager:
-        return FluoroImager(
-            self.model, pose, self.size, detector=self.detector, cache_dir=self.cache_dir, seed=self.seed
-        )
+        """The imager of ``pose`` (kept in memory with its anatomy: a turn back to a view, or the
+        next beat's panel on the same model, reads it again without the disk)."""
+
+        def make() -> FluoroImager:
+            return FluoroImager(
+                self.model, pose, self.size, detector=self.detector, cache_dir=self.cache_dir, seed=self.seed
+            )
+
+        if not hasattr(self.model, "parameters_hash"):  # a plain list of structures (tests)
+            return make()
+        key = ("imager", self.model.parameters_hash(), pose, self.size, self.detector, str(self.cache_dir), self.seed)
+        return memory.get_or_make(key, make)
+
+    def _needle_layer(self, imager: FluoroImager, needle: Needle | None):
+        if needle is None:
+            return None
+        return memory.get_or_make(("needle", imager.cache_key, needle), lambda: imager.needle_layer(needle))
+
+    def _contrast_layer(self, imager: FluoroImager, contrast, progress: float | None):
+        """The contrast layer of a ContrastPattern at ``progress``, or of a list of structures."""
+        if contrast is None:
+            return None
+        if hasattr(contrast, "at"):
+            p = 1.0 if progress is None else float(progress)
+            pieces, density = contrast.at(p), contrast.density(p)
+        else:
+            pieces, density = list(contrast), 1.0
+        if not pieces:
+            return None
+        key = ("contrast", imager.cache_key, structures_hash(pieces), float(density))
+        return memory.get_or_make(key, lambda: imager.contrast_layer(pieces, density))
 
     def _label_string(self, pose: CArmPose) -> str:
         if self._label_text is not None:
@@ -137,7 +211,7 @@ class FluoroPanel(Group):
         return f"{pose.level}  ·  {pose.describe()}" if pose.level else pose.describe()
 
     def _make_label(self, pose: CArmPose) -> VMobject:
-        text = _glyphs(Text(self._label_string(pose), font=FONT_FAMILY, font_size=font_size_for_px(26), color=TEXT))
+        text = _text_glyphs(self._label_string(pose), font_size_for_px(26))
         text.next_to(self.ring, DOWN, buff=0.15)
         return text
 
@@ -146,7 +220,7 @@ class FluoroPanel(Group):
         m = side_marker(
             pose, self.side, self.size, flip_lr=self.detector.flip_lr, field_fraction=self.detector.field_fraction
         )
-        text = _glyphs(Text(m.letter, font=FONT_FAMILY, font_size=font_size_for_px(30), color=TEXT, weight="BOLD"))
+        text = _text_glyphs(m.letter, font_size_for_px(30), "BOLD")
         text.move_to(self._pixel_to_scene(m.col, m.row))
         text.side_marker = m
         return text
@@ -166,13 +240,20 @@ class FluoroPanel(Group):
         return (self.seed + crc) % (2**32)
 
     def _render(self, imager: FluoroImager | None = None, layers=None) -> np.ndarray:
+        """The monitor image (RGBA, read-only) of these layers on this imager. An image already
+        made for the same pose, layers and noise seed is reused (frames, beats, turns back)."""
         imager = imager or self.imager
         if layers is None:
-            layers = [self._needle_layer, self._contrast_layer]
-        return imager.frame_from_layers(layers, seed=self._seed_for(imager, layers))
+            layers = [self._needle_layer_now, self._contrast_layer_now]
+        seed = self._seed_for(imager, layers)
+        key = ("image", imager.cache_key, self.detector, seed, _layers_digest(layers))
+        return memory.get_or_make(
+            key,
+            lambda: grey_to_rgba(imager.frame_from_layers(layers, seed=seed), self.detector.field_fraction),
+        )
 
-    def _show(self, grey: np.ndarray) -> "FluoroPanel":
-        self.image.pixel_array = grey_to_rgba(grey, self.detector.field_fraction)
+    def _show(self, rgba: np.ndarray) -> "FluoroPanel":
+        self.image.pixel_array = np.array(rgba)  # the mobject's own copy: Manim changes it in place (opacity)
         return self
 
     # -- state ------------------------------------------------------------------------------------
@@ -194,19 +275,13 @@ class FluoroPanel(Group):
     def set_needle(self, needle: Needle | None, render: bool = True) -> "FluoroPanel":
         """Show ``needle`` (None removes it). Only the needle layer is recomputed."""
         self._needle = needle
-        self._needle_layer = self.imager.needle_layer(needle)
+        self._needle_layer_now = self._needle_layer(self.imager, needle)
         return self._show(self._render()) if render else self
 
     def set_contrast(self, contrast, progress: float | None = None, render: bool = True) -> "FluoroPanel":
         """Show contrast: a ContrastPattern at ``progress`` (0..1), a list of structures, or None."""
         self._contrast = (contrast, progress)
-        if contrast is None:
-            self._contrast_layer = None
-        elif hasattr(contrast, "at"):
-            p = 1.0 if progress is None else float(progress)
-            self._contrast_layer = self.imager.contrast_layer(contrast.at(p), contrast.density(p))
-        else:
-            self._contrast_layer = self.imager.contrast_layer(contrast)
+        self._contrast_layer_now = self._contrast_layer(self.imager, contrast, progress)
         return self._show(self._render()) if render else self
 
     def set_pose(self, pose: CArmPose) -> "FluoroPanel":
@@ -218,7 +293,7 @@ class FluoroPanel(Group):
         return self
 
     def _reproject_layers(self):
-        self._needle_layer = self.imager.needle_layer(self._needle)
+        self._needle_layer_now = self._needle_layer(self.imager, self._needle)
         if self._contrast is not None:
             c, p = self._contrast
             self.set_contrast(c, p, render=False)
@@ -250,8 +325,7 @@ class FluoroPanel(Group):
         """Exposure: the screen flashes bright for a moment, then the new image appears."""
         if self.live:
             self._shots += 1
-        grey = self._render()
-        return _Exposure(self, grey, run_time=run_time, **kwargs)
+        return _Exposure(self, self._render(), run_time=run_time, **kwargs)
 
     def rotate_to(self, pose: CArmPose, steps: int = 6, run_time: float = 2.0, **kwargs) -> Animation:
         """The C-arm turning to ``pose``: ``steps`` intermediate images, then the final one.
@@ -263,23 +337,19 @@ class FluoroPanel(Group):
         frames = []
         for p in poses:
             imager = self._imager(p)
-            layers = [imager.needle_layer(self._needle)]
-            if self._contrast is not None and self._contrast[0] is not None:
-                c, prog = self._contrast
-                if hasattr(c, "at"):
-                    prog = 1.0 if prog is None else prog
-                    layers.append(imager.contrast_layer(c.at(prog), c.density(prog)))
-                else:
-                    layers.append(imager.contrast_layer(c))
+            # the same layers as the panel's own image, so the settled view is the image a jump
+            # to that pose shows (and the one kept in memory from an earlier visit)
+            contrast = self._contrast_layer(imager, *self._contrast) if self._contrast is not None else None
+            layers = [self._needle_layer(imager, self._needle), contrast]
             frames.append((imager, self._render(imager, layers)))
         return _Turn(self, pose, frames, run_time=run_time, **kwargs)
 
 
 class _Exposure(Animation):
-    def __init__(self, panel: FluoroPanel, grey: np.ndarray, flash: float = 0.25, **kwargs):
+    def __init__(self, panel: FluoroPanel, rgba: np.ndarray, flash: float = 0.25, **kwargs):
         self.panel = panel
         self.old = panel.image.pixel_array.copy()
-        self.new = grey_to_rgba(grey, panel.detector.field_fraction)
+        self.new = rgba
         self.flash = flash
         self._white = self.new.copy()
         self._white[..., :3] = 245
@@ -302,7 +372,7 @@ class _Turn(Animation):
         self.panel = panel
         self.pose = pose
         self.frames = frames
-        self.rgba = [grey_to_rgba(g, panel.detector.field_fraction) for _, g in frames]
+        self.rgba = [rgba for _, rgba in frames]
         self._shown = -1
         kwargs.setdefault("rate_func", linear)
         super().__init__(panel.image, **kwargs)
@@ -310,15 +380,15 @@ class _Turn(Animation):
     def interpolate_mobject(self, alpha: float) -> None:
         k = min(len(self.rgba) - 1, int(self.rate_func(alpha) * len(self.rgba)))
         if k != self._shown:
-            self.panel.image.pixel_array = self.rgba[k]
+            self.panel.image.pixel_array = np.array(self.rgba[k])
             self._shown = k
             if k == len(self.rgba) - 1:  # the arm has settled: its view's name and marker, now
                 self.panel._swap_label(self.pose)
 
     def finish(self) -> None:
         super().finish()
-        imager, grey = self.frames[-1]
+        imager, _rgba = self.frames[-1]
         self.panel.imager = imager
         self.panel._reproject_layers()
-        self.panel.image.pixel_array = self.rgba[-1]
+        self.panel.image.pixel_array = np.array(self.rgba[-1])
         self.panel._swap_label(self.pose, force=True)

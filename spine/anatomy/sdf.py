@@ -228,6 +228,34 @@ def body_profile(region: str) -> dict:
     return {"waist": 0.07, "back_bite_mm": 0.8, "front_bulge": 0.7, "rim_mm": 1.6, "back_waist": 0.0}
 
 
+#: concavity depth (mm) of a lumbar body's superior and inferior endplate: 0.7 mm for the caudal
+#: endplate of a disc (the superior endplate of the vertebra below it) and 1.5 mm for the cranial one
+#: (the inferior endplate of the vertebra above); the central endplate is about 70 % of the
+#: endplate's diameter, ringed by the flat epiphyseal rim (Wang Y, Battie MC, Videman T. A
+#: morphological study of lumbar vertebral endplates. Eur Spine J 2012;21:2316-23; 591 endplates)
+LUMBAR_ENDPLATE_DISH_MM = (0.7, 1.5)
+ENDPLATE_CENTRAL_FRACTION = 0.7
+
+
+def endplate_concavity(region: str, depth: float) -> tuple[float, float]:
+    """(superior, inferior) endplate concavity in mm: the lumbar figures, scaled by the body's depth
+    elsewhere (about; 35 mm is a lumbar body's depth); the fused sacral segments have none."""
+    if region not in ("cervical", "thoracic", "lumbar"):
+        return 0.0, 0.0
+    scale = 1.0 if region == "lumbar" else min(1.0, depth / 35.0)
+    sup, inf = LUMBAR_ENDPLATE_DISH_MM
+    return sup * scale, inf * scale
+
+
+def endplate_dish(x, y, a: float, b: float, depth) -> np.ndarray:
+    """How far (mm) the endplate lies inside the body's end plane at in-plane point (x, y) (y from
+    the centre of the body's section, semi-axes a, b): a smooth bowl of ``depth`` at the centre,
+    zero over the outer rim (outside ``ENDPLATE_CENTRAL_FRACTION`` of the radius)."""
+    rho2 = (x / a) ** 2 + (y / b) ** 2
+    s = np.clip(1.0 - rho2 / ENDPLATE_CENTRAL_FRACTION**2, 0.0, 1.0)
+    return depth * s * s
+
+
 def vertebral_body(width: float, depth: float, height: float, region: str) -> SDF:
     """The vertebral body in its local frame (x left, y posterior, z superior; centre at 0).
 
@@ -246,6 +274,7 @@ def vertebral_body(width: float, depth: float, height: float, region: str) -> SD
     bite_r = max(width * 0.45, 8.0)
     bite_c = d2 + bite_r - pr["back_bite_mm"]
     rim = min(pr["rim_mm"], 0.3 * height)
+    dish_superior, dish_inferior = endplate_concavity(region, depth)
 
     def f(q):
         x, y, z = q[:, 0], q[:, 1], q[:, 2]
@@ -262,6 +291,8 @@ def vertebral_body(width: float, depth: float, height: float, region: str) -> SD
         d2d = smax(d_ell, d_back, 3.0)
         bite = -(np.sqrt(x * x + (y - bite_c) ** 2) - bite_r)  # outside the bite circle
         d2d = smax(d2d, bite, 2.0)
-        return _extrude(d2d, np.abs(z) - h2, rim)
+        # the endplates are dished (flat endplates seen edge-on by a level beam drew a line)
+        dish = endplate_dish(x, y - y_c, a_e, b_e, np.where(z < 0, dish_inferior, dish_superior))
+        return _extrude(d2d, np.abs(z) - h2 + dish, rim)
 
     return f

@@ -56,7 +56,7 @@ __all__ = [
 
 SURFACE_KIND = "bone_surface"
 #: bump when the way surfaces are made changes (it is part of every cache key)
-SURFACE_VERSION = "surfaces-6"
+SURFACE_VERSION = "surfaces-7"
 
 #: grid step (mm) per region: marching cubes of a smooth distance places the surface to about a
 #: tenth of the step, so the step only has to resolve the thinnest part (a cervical lamina,

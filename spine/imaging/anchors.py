@@ -15,7 +15,7 @@ import numpy as np
 
 from spine.anatomy.solids import Cylinder, Material, Structure
 
-__all__ = ["default_model", "level_centre", "body_outline", "structures_hash", "is_interspace"]
+__all__ = ["default_model", "level_centre", "body_outline", "bone_boxes", "structures_hash", "is_interspace"]
 
 
 @lru_cache(maxsize=1)
@@ -43,6 +43,12 @@ def level_centre(level: str, model=None) -> np.ndarray:
     return np.asarray(model.vertebra_frame(level)[0], dtype=float)
 
 
+def bone_boxes(structures: list[Structure]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Bounding boxes of the bones among ``structures`` (of all of them where none is bone)."""
+    bone = [s for s in structures if s.material in (Material.CORTICAL_BONE, Material.CANCELLOUS_BONE)]
+    return [s.solid.bounding_box() for s in (bone or list(structures))]
+
+
 def body_outline(
     structures: list[Structure],
     around=None,
@@ -51,17 +57,18 @@ def body_outline(
     back_margin_mm: float = 32.0,
     depth_mm: float = 235.0,
     width_mm: float = 330.0,
+    boxes: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Structure:
     """An elliptic cylinder of soft tissue around the spine (the torso), along z.
 
     The back skin lies ``back_margin_mm`` behind the most posterior bone within
     ``reach_mm`` (cranio-caudally) of ``around`` (the isocentre; the spinous processes:
     skin to lumbar epidural space is ~3-5 cm); the torso is ``depth_mm`` deep (front to
-    back) and ``width_mm`` wide -- an average adult abdomen [typical].
+    back) and ``width_mm`` wide -- an average adult abdomen [typical]. ``boxes``: the structures'
+    :func:`bone_boxes` where the caller kept them (they cost ~0.4 s for a whole spine).
     """
-    bone = [s for s in structures if s.material in (Material.CORTICAL_BONE, Material.CANCELLOUS_BONE)]
-    pool = bone or list(structures)
-    boxes = [s.solid.bounding_box() for s in pool]
+    if boxes is None:
+        boxes = bone_boxes(structures)
     if around is not None:
         z = float(np.asarray(around, float)[2])
         near = [(lo, hi) for lo, hi in boxes if lo[2] - reach_mm <= z <= hi[2] + reach_mm]

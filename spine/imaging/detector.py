@@ -114,17 +114,42 @@ class Detector:
         return Exposure(i0=i0, low=float(lo) - 0.05 * span, high=float(lo) + 1.08 * span)
 
     # -- the chain ------------------------------------------------------------------------------
-    def counts(self, line_integral: np.ndarray, exposure: Exposure, seed: int | None = 0) -> np.ndarray:
+    def _blur_sigma(self, size: int) -> float:
+        sigma = self.blur_px * size / REFERENCE_SIZE if self.blur_px > 0 else 0.0
+        return sigma if sigma >= 0.25 else 0.0
+
+    def blur(self, line_integral: np.ndarray) -> np.ndarray:
+        """The optical unsharpness of a line integral (a Gaussian of ``blur_px``)."""
+        sigma = self._blur_sigma(line_integral.shape[0])
+        return ndimage.gaussian_filter(line_integral, sigma, mode="nearest") if sigma else line_integral
+
+    def blur_layer(self, layer: np.ndarray) -> np.ndarray:
+        """:meth:`blur` of a layer that is zero outside a small region (a needle, contrast), computed
+        only over that region and the blur's reach around it: the blur is linear, so the blurred
+        anatomy (kept per pose) plus the blurred layers is the blurred frame."""
+        sigma = self._blur_sigma(layer.shape[0])
+        if not sigma:
+            return layer
+        rows = np.flatnonzero(layer.any(axis=1))
+        if not len(rows):
+            return np.zeros_like(layer)
+        cols = np.flatnonzero(layer.any(axis=0))
+        reach = int(4.0 * sigma + 0.5) + 1  # scipy's kernel radius (truncate 4) and one more
+        r0, r1 = max(rows[0] - reach, 0), min(rows[-1] + reach + 1, layer.shape[0])
+        c0, c1 = max(cols[0] - reach, 0), min(cols[-1] + reach + 1, layer.shape[1])
+        out = np.zeros_like(layer)
+        out[r0:r1, c0:c1] = ndimage.gaussian_filter(layer[r0:r1, c0:c1], sigma, mode="nearest")
+        return out
+
+    def counts(
+        self, line_integral: np.ndarray, exposure: Exposure, seed: int | None = 0, blurred: bool = False
+    ) -> np.ndarray:
         """Poisson photon counts per pixel (float32). ``seed=None`` gives the noise-free mean.
 
         The optical unsharpness (focal spot, intensifier) blurs the image *before* the
-        quanta are counted, so the grain itself stays fine.
+        quanta are counted, so the grain itself stays fine (``blurred``: already done).
         """
-        li = line_integral
-        if self.blur_px > 0:
-            sigma = self.blur_px * li.shape[0] / REFERENCE_SIZE
-            if sigma >= 0.25:
-                li = ndimage.gaussian_filter(li, sigma, mode="nearest")
+        li = line_integral if blurred else self.blur(line_integral)
         lam = np.float32(exposure.i0) * np.exp(-np.asarray(li, np.float32))
         if seed is None:
             return lam
@@ -160,9 +185,13 @@ class Detector:
             g = g[:, ::-1]
         return np.ascontiguousarray(g, dtype=np.float32)
 
-    def render(self, line_integral: np.ndarray, exposure: Exposure, seed: int | None = 0) -> np.ndarray:
-        """The whole chain: line integral -> grey image in [0, 1] (float32, size x size)."""
-        return self.display(self.log_signal(self.counts(line_integral, exposure, seed), exposure), exposure)
+    def render(
+        self, line_integral: np.ndarray, exposure: Exposure, seed: int | None = 0, blurred: bool = False
+    ) -> np.ndarray:
+        """The whole chain: line integral (``blurred``: its :meth:`blur`) -> grey image in [0, 1]
+        (float32, size x size)."""
+        counts = self.counts(line_integral, exposure, seed, blurred)
+        return self.display(self.log_signal(counts, exposure), exposure)
 
 
 def to_uint8(grey: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 
 from spine.anatomy.solids import Capsule, Material, Structure
 
-from .anchors import body_outline, structures_hash
+from .anchors import body_outline, bone_boxes, structures_hash
 from .cache import AnatomyCache, cache_key
 from .carm import CArmPose
 from .detector import Detector, Exposure
@@ -75,6 +75,10 @@ class Needle:
         return [Structure("needle", "needle", Material.STEEL, Capsule.between(a, b, self.gauge_mm / 2))]
 
 
+#: the bones' bounding boxes of the last few models (the body outline of every pose reads them)
+_BONE_BOXES: dict[str, list] = {}
+
+
 def _anatomy_structures(anatomy, around=None) -> tuple[list[Structure], str]:
     """(structures incl. a body outline, hash) from a spine model or a list of structures."""
     if hasattr(anatomy, "structures"):
@@ -84,7 +88,13 @@ def _anatomy_structures(anatomy, around=None) -> tuple[list[Structure], str]:
         structures = list(anatomy)
         model_hash = "structures:" + structures_hash(structures)
     if not any(s.kind in BODY_KINDS for s in structures):
-        structures.append(body_outline(structures, around))
+        boxes = _BONE_BOXES.pop(model_hash, None)
+        if boxes is None:
+            boxes = bone_boxes(structures)
+        _BONE_BOXES[model_hash] = boxes  # most recently used last
+        while len(_BONE_BOXES) > 4:
+            _BONE_BOXES.pop(next(iter(_BONE_BOXES)))
+        structures.append(body_outline(structures, around, boxes=boxes))
     return structures, model_hash
 
 
@@ -112,6 +122,11 @@ class FluoroImager:
         self._structures, self._model_hash = _anatomy_structures(anatomy, pose.isocentre)
         self._projector = Projector(pose, self.size)
         self._cache = None if cache_dir is False else AnatomyCache(cache_dir)
+
+    @property
+    def memory_bytes(self) -> int:
+        """What the imager holds once its anatomy is loaded (for memory caches)."""
+        return self.size * self.size * 4
 
     # -- geometry -------------------------------------------------------------------------------
     def project(self, points) -> np.ndarray:
@@ -142,6 +157,19 @@ class FluoroImager:
     @cached_property
     def exposure(self) -> Exposure:
         return self.detector.expose(self.anatomy)
+
+    @cached_property
+    def blurred_anatomy(self) -> np.ndarray:
+        """The anatomy through the detector's optical blur (once per pose: a frame adds its
+        layers' own blur, computed only around them)."""
+        return self.detector.blur(self.anatomy)
+
+    def _render_layers(self, layers, seed: int | None = 0) -> np.ndarray:
+        total = self.blurred_anatomy.copy()
+        for layer in layers:
+            if layer is not None:
+                total += self.detector.blur_layer(layer)
+        return self.detector.render(total, self.exposure, seed, blurred=True)
 
     def needle_layer(self, needle: Needle | None) -> np.ndarray | None:
         if needle is None:
@@ -182,12 +210,8 @@ class FluoroImager:
     ) -> np.ndarray:
         """Grey image in [0, 1] (float32). ``seed`` defaults to the imager's seed."""
         s = (self.seed if seed is None else seed) if noise else None
-        return self.detector.render(self.line_integral(needle, contrast, density), self.exposure, s)
+        return self._render_layers([self.needle_layer(needle), self.contrast_layer(contrast, density)], seed=s)
 
     def frame_from_layers(self, layers: list[np.ndarray | None], seed: int | None = None) -> np.ndarray:
         """Frame from precomputed overlay layers (e.g. a needle layer kept between frames)."""
-        total = self.anatomy.copy()
-        for layer in layers:
-            if layer is not None:
-                total += layer
-        return self.detector.render(total, self.exposure, self.seed if seed is None else seed)
+        return self._render_layers(layers, seed=self.seed if seed is None else seed)

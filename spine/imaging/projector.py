@@ -58,7 +58,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from spine.anatomy.mesh import MeshSolid, RayScene
-from spine.anatomy.solids import Capsule, Material, Structure
+from spine.anatomy.solids import Capsule, Ellipsoid, Material, Structure, _quadratic_interval
 from spine.anatomy.surfaces import drawn_structures
 
 from .carm import CArmPose
@@ -225,7 +225,8 @@ class Projector:
         meshes = [s for s in structures if isinstance(s.solid, MeshSolid) and s.kind not in BODY_KINDS]
         structures = [s for s in structures if not (isinstance(s.solid, MeshSolid) and s.kind not in BODY_KINDS)]
         mesh_img = self._mesh_line_integral(meshes, supersample) if meshes else None
-        workers = min(_WORKERS, len(structures) // 8) if self.size >= 256 else 1
+        # threads pay for a whole anatomy, not for a needle or a contrast pattern's few pieces
+        workers = min(_WORKERS, len(structures) // 32) if self.size >= 256 and len(structures) >= 64 else 1
         if workers > 1:
             # numpy releases the GIL in the large array operations: split the solids
             # between threads, each with its own accumulator
@@ -243,17 +244,99 @@ class Projector:
             return out
         return img
 
+    def _ellipsoid_rect(self, e: Ellipsoid) -> tuple[int, int, int, int] | None:
+        """:meth:`_pixel_rect` of an ellipsoid from its exact outline: the rows and columns where
+        the projected ellipse's tangents run (the dual quadric, projected), not from sampled points."""
+        m = (e.rotation * e.radii**2) @ e.rotation.T  # inverse of the ellipsoid's shape matrix
+        c = e.center
+        if (c - self._source) @ self._beam - np.sqrt(self._beam @ m @ self._beam) <= 1.0:
+            return 0, self.size, 0, self.size  # reaches behind the source plane
+        f, mid = self._sid / self._pitch, self.size / 2 - 0.5
+        k = np.array([[f, 0.0, mid], [0.0, -f, mid], [0.0, 0.0, 1.0]]) @ self._rot.T
+        cam = np.hstack([k, -(k @ self._source)[:, None]])
+        dual = np.empty((4, 4))
+        dual[:3, :3] = m - np.outer(c, c)
+        dual[:3, 3] = dual[3, :3] = -c
+        dual[3, 3] = -1.0
+        conic = cam @ dual @ cam.T
+        # tangent lines col = u (and row = v): conic[0,0] - 2 u conic[0,2] + u^2 conic[2,2] = 0
+        bounds = []
+        for i in (0, 1):
+            b, disc = conic[i, 2], conic[i, 2] ** 2 - conic[i, i] * conic[2, 2]
+            root = np.sqrt(max(disc, 0.0))
+            bounds.append(sorted(((b - root) / conic[2, 2], (b + root) / conic[2, 2])))
+        lo = np.array([bounds[0][0], bounds[1][0]])
+        hi = np.array([bounds[0][1], bounds[1][1]])
+        margin = 2.0 + 0.04 * (hi - lo)
+        c0, r0 = np.floor(lo - margin).astype(int)
+        c1, r1 = np.ceil(hi + margin).astype(int) + 1
+        c0, r0 = max(c0, 0), max(r0, 0)
+        c1, r1 = min(c1, self.size), min(r1, self.size)
+        if c0 >= c1 or r0 >= r1:
+            return None
+        return r0, r1, c0, c1
+
+    def _ellipsoids(self, img: np.ndarray, terms: list, offsets) -> None:
+        """Add ``mu * chord`` of many ellipsoids (contrast blobs) into ``img`` in one pass: the
+        pixels of every ellipsoid's rectangle are traced together, each against its own ellipsoid."""
+        rows, cols, owner = [], [], []
+        for k, (e, _mu) in enumerate(terms):
+            rect = self._ellipsoid_rect(e)
+            if rect is None:
+                continue
+            r0, r1, c0, c1 = rect
+            rr, cc = np.mgrid[r0:r1, c0:c1]
+            rows.append(rr.ravel())
+            cols.append(cc.ravel())
+            owner.append(np.full(rr.size, k))
+        if not rows:
+            return
+        rr, cc, kk = np.concatenate(rows), np.concatenate(cols), np.concatenate(owner)
+        # each ellipsoid's frame, scaled to a unit sphere: a ray's direction there is linear in its
+        # pixel's (u, v) on the detector, so three vectors per ellipsoid give every ray's
+        rot = np.array([e.rotation for e, _ in terms])
+        radii = np.array([e.radii for e, _ in terms])
+        centre = np.array([e.center for e, _ in terms])
+        base = np.einsum("i,kij->kj", self._base, rot) / radii
+        along_u = np.einsum("i,kij->kj", self._u, rot) / radii
+        along_v = np.einsum("i,kij->kj", self._v, rot) / radii
+        o = np.einsum("ki,kij->kj", self._source - centre, rot) / radii
+        c = (o * o).sum(axis=1)[kk] - 1.0
+        o, base, along_u, along_v = o[kk], base[kk], along_u[kk], along_v[kk]
+        mu = np.array([m for _, m in terms])[kk]
+        acc = np.zeros(len(rr))
+        for dr, dc in offsets:
+            uu = (cc + dc + 0.5 - self.size / 2) * self._pitch
+            vv = -(rr + dr + 0.5 - self.size / 2) * self._pitch
+            dl = base + uu[:, None] * along_u + vv[:, None] * along_v
+            t0, t1 = _quadratic_interval((dl * dl).sum(axis=1), (o * dl).sum(axis=1), c)
+            # |d| of the world ray: the beam axis (length SID) and the in-plane offset are orthogonal
+            length = np.sqrt(self._sid**2 + uu * uu + vv * vv)
+            acc += np.maximum(np.minimum(t1, 1.0) - np.maximum(t0, 0.0), 0.0) * length
+        flat = np.bincount(rr * self.size + cc, weights=mu * acc / len(offsets), minlength=self.size * self.size)
+        img += flat.reshape(self.size, self.size)
+
     def _accumulate(self, structures: list[Structure], supersample: int) -> np.ndarray:
         img = np.zeros((self.size, self.size), np.float64)
         s = max(1, int(supersample))
         offsets = [((i + 0.5) / s - 0.5, (j + 0.5) / s - 0.5) for i in range(s) for j in range(s)]
         sub = np.array(offsets)
+        blobs = [
+            (solid, mu)
+            for st in structures
+            if not (st.kind in BODY_KINDS and self.size > 64)
+            for solid, mu in _terms(st)
+            if type(solid) is Ellipsoid and solid is st.solid and mu != 0.0
+        ]
+        if len(blobs) > 1:
+            self._ellipsoids(img, blobs, offsets)
+        batched = {id(solid) for solid, _ in blobs} if len(blobs) > 1 else set()
         for structure in structures:
             if structure.kind in BODY_KINDS and self.size > 64:
                 img += self._smooth_line_integral(structure)
                 continue
             for solid, mu in _terms(structure):
-                if solid is None or mu == 0.0:
+                if solid is None or mu == 0.0 or id(solid) in batched:
                     continue
                 rect = self._pixel_rect(solid)
                 if rect is None:

@@ -208,7 +208,7 @@ def _add_older_video(out: Path, stem: str) -> dict:
 
 
 def test_unreadable_manifest_is_kept_aside_and_rebuilt_from_the_sidecars(clean, tmp_path):
-    from pipeline.build import manifest_entry
+    from pipeline.outputs import manifest_entry
 
     cache, out = copy_of(clean, tmp_path)
     older = [_add_older_video(out, name) for name in ("older-a-test", "older-b-test", "older-c-test")]

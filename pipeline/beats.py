@@ -9,6 +9,8 @@ in this process and worker processes (``render -j N``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import contextlib
 import time
 from dataclasses import dataclass, replace
@@ -19,6 +21,9 @@ from pipeline.cache import segment_path, work_dir, write_index
 from pipeline.cluster import LocalPool, plugins_from_env, worker_cache_dir
 from pipeline.options import Job
 from pipeline.scene_render import render_pass
+
+if TYPE_CHECKING:
+    from scenes.storyboard import Storyboard
 
 Report = Callable[[Any], None]
 
@@ -49,7 +54,7 @@ def render_task_options(job: Job, ship: bool):
         yield replace(job.options, output_dir=out, cache_dir=cache)
 
 
-def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: Report) -> Rendered:
+def task_render(job: Job, storyboard: Storyboard, beats: list[int], ship: bool, *, report: Report) -> Rendered:
     def on_beat(index: int, drawn: bool) -> None:
         report(("beat", index, storyboard.beats[index].frames, drawn))
 
@@ -113,7 +118,7 @@ def split_beats(frames: Sequence[int], parts: int, ff_cost: float = FAST_FORWARD
     return best
 
 
-def render_beats(job: Job, storyboard, workers: int, progress: Report) -> list[str]:
+def render_beats(job: Job, storyboard: Storyboard, workers: int, progress: Report) -> list[str]:
     """Draw one video's beats in ``workers`` processes at once; returns every beat's segment key.
 
     The beats are cut into contiguous ranges (:func:`split_beats`), each drawn as a render

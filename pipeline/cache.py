@@ -11,6 +11,8 @@ segments and checkpoints under the configured limit, least recently used first.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import contextlib
 import hashlib
 import json
@@ -26,6 +28,10 @@ from spine.settings import Settings
 
 from pipeline.freshness import SEGMENT_FORMAT, beat_fields, render_context_token, storyboard_token
 from pipeline.outputs import pid_alive
+
+if TYPE_CHECKING:
+    from scenes.storyboard import Storyboard
+    from spine.videos import VideoRequest
 
 
 SEGMENTS_DIR = "segments"
@@ -57,7 +63,7 @@ def _index_path(cache_dir: Path, request, storyboard, quality: str) -> Path:
     return segment_dir(cache_dir) / "index" / f"{token[:40]}.json"
 
 
-def read_index(cache_dir: Path, request, storyboard, quality: str) -> list[str] | None:
+def read_index(cache_dir: Path, request: VideoRequest, storyboard: Storyboard, quality: str) -> list[str] | None:
     """The beat keys recorded for exactly this storyboard, if every segment is still cached."""
     try:
         keys = json.loads(_index_path(cache_dir, request, storyboard, quality).read_text())
@@ -70,7 +76,9 @@ def read_index(cache_dir: Path, request, storyboard, quality: str) -> list[str] 
     return keys
 
 
-def write_index(cache_dir: Path, request, storyboard, quality: str, keys: Sequence[str]) -> None:
+def write_index(
+    cache_dir: Path, request: VideoRequest, storyboard: Storyboard, quality: str, keys: Sequence[str]
+) -> None:
     path = _index_path(cache_dir, request, storyboard, quality)
     atomic_write(path, json.dumps(list(keys)).encode())
 
@@ -87,7 +95,7 @@ def checkpoint_path(cache_dir: Path, token: str) -> Path:
     return Path(cache_dir) / CHECKPOINTS_DIR / f"{token}.pkl"
 
 
-def suffix_path(cache_dir: Path, context_token: str, storyboard, index: int, state: str) -> Path:
+def suffix_path(cache_dir: Path, context_token: str, storyboard: Storyboard, index: int, state: str) -> Path:
     """Where the keys of beats ``index..`` are kept, for a pass reaching ``index`` in ``state``."""
     blob = json.dumps([SEGMENT_FORMAT, context_token, index, state, [beat_fields(b) for b in storyboard.beats[index:]]])
     return segment_dir(cache_dir) / "suffix" / f"{hashlib.sha256(blob.encode()).hexdigest()[:40]}.json"

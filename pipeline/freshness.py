@@ -27,6 +27,8 @@ beat, not on the absolute scene time (``self.time``) or on other beats' narratio
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import contextlib
 import hashlib
 import importlib.metadata
@@ -43,6 +45,11 @@ from typing import Any, Iterable, Sequence
 
 from pipeline.media import settings_token
 from pipeline.options import ROOT, output_paths, output_stem
+
+if TYPE_CHECKING:
+    from pipeline.options import BuildOptions
+    from scenes.storyboard import Storyboard, TimedBeat
+    from spine.videos import VideoRequest, VideoSpec
 
 
 PROJECT_PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
@@ -186,7 +193,7 @@ def code_hash(modules: tuple[str, ...], data_dirs: tuple[str, ...] = SCENE_DATA_
     return digest.hexdigest()
 
 
-def scene_code_hash(spec) -> str:
+def scene_code_hash(spec: VideoSpec) -> str:
     """What decides a video's pictures besides its storyboard: the scene's code and data."""
     module = spec.scene.partition(":")[0]
     return code_hash((module, "scenes.narrated", "scenes.storyboard"))
@@ -245,7 +252,7 @@ def _script_files(request, lang: str) -> list[Path]:
     return [p for p in files if p.is_file()]  # the shared vocabulary's words are on screen too
 
 
-def video_inputs(request, options) -> dict[str, Any]:
+def video_inputs(request: VideoRequest, options: BuildOptions) -> dict[str, Any]:
     """Every input of one video build, as plain data (nothing is rendered or synthesised)."""
     from voiceover.scripts import load_script
 
@@ -306,7 +313,7 @@ def fingerprint_of(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def video_fingerprint(request, options) -> str:
+def video_fingerprint(request: VideoRequest, options: BuildOptions) -> str:
     return fingerprint_of(video_inputs(request, options))
 
 
@@ -314,7 +321,7 @@ def state_path(output_dir: Path, stem: str) -> Path:
     return Path(output_dir) / STATE_DIR / f"{stem}.json"
 
 
-def record_built(request, options, inputs: dict[str, Any]) -> None:
+def record_built(request: VideoRequest, options: BuildOptions, inputs: dict[str, Any]) -> None:
     """Remember that the outputs now in place were built from ``inputs``."""
     from pipeline import outputs
 
@@ -341,7 +348,7 @@ INPUT_WORDS = {
 }
 
 
-def staleness(request, options, inputs: dict[str, Any]) -> str | None:
+def staleness(request: VideoRequest, options: BuildOptions, inputs: dict[str, Any]) -> str | None:
     """None if the outputs exist, are the files we built, and were built from ``inputs``; else why not."""
     from pipeline import outputs
 
@@ -368,7 +375,7 @@ def staleness(request, options, inputs: dict[str, Any]) -> str | None:
     return None
 
 
-def up_to_date(request, options, inputs: dict[str, Any]) -> bool:
+def up_to_date(request: VideoRequest, options: BuildOptions, inputs: dict[str, Any]) -> bool:
     return staleness(request, options, inputs) is None
 
 
@@ -379,7 +386,7 @@ def hash_seed() -> str:
     return "random" if sys.flags.hash_randomization else os.environ.get("PYTHONHASHSEED", "0")
 
 
-def render_context_token(request, quality: str, context: dict | None = None) -> str:
+def render_context_token(request: VideoRequest, quality: str, context: dict | None = None) -> str:
     """What every beat of a render shares: scene code, render settings, tools, the video's context.
 
     The context (level, side, words the scene may show) is included because a beat may draw
@@ -404,11 +411,11 @@ def beat_seed(index: int) -> int:
     return (SEED + 7919 * index) % (2**32)
 
 
-def beat_fields(beat) -> list:
+def beat_fields(beat: TimedBeat) -> list:
     return [beat.id, beat.chapter, beat.text, beat.frames, beat.fps, round(float(beat.speech_s), 6)]
 
 
-def storyboard_token(storyboard) -> str:
+def storyboard_token(storyboard: Storyboard) -> str:
     blob = json.dumps(
         {
             "video": storyboard.video,
@@ -421,7 +428,7 @@ def storyboard_token(storyboard) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def prefix_token(context_token: str, storyboard, index: int) -> str:
+def prefix_token(context_token: str, storyboard: Storyboard, index: int) -> str:
     """Identifies "the state at the start of beat ``index``" by everything that led to it."""
     blob = json.dumps(
         [SEGMENT_FORMAT, context_token, index, [beat_fields(b) + [b.start_frame] for b in storyboard.beats[:index]]]
@@ -614,6 +621,6 @@ def scene_state_digest(scene, baseline: set[str], work_dir: Path) -> str:
     return d.hexdigest()
 
 
-def beat_key(context_token: str, index: int, beat, earlier_ids: Sequence[str], state: str) -> str:
+def beat_key(context_token: str, index: int, beat: TimedBeat, earlier_ids: Sequence[str], state: str) -> str:
     blob = json.dumps([SEGMENT_FORMAT, context_token, index, beat_fields(beat), list(earlier_ids), state])
     return hashlib.sha256(blob.encode()).hexdigest()[:40]

@@ -17,6 +17,8 @@ reaches a state from which an earlier pass already knows every remaining beat.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import contextlib
 import json
 import logging
@@ -46,6 +48,10 @@ from pipeline.errors import RestoreMismatch
 from pipeline.freshness import SEED, beat_key, beat_seed, prefix_token, render_context_token, scene_state_digest
 from pipeline.media import concat_movies, manim_settings, segment_problem
 from pipeline.options import Progress, quiet
+
+if TYPE_CHECKING:
+    from scenes.storyboard import Storyboard
+    from spine.videos import VideoRequest
 
 
 # Share of a render pass's time that may go into keeping checkpoints (pickling the scene).
@@ -333,7 +339,7 @@ def _choose_start(cache_dir: Path, context_token: str, storyboard, wanted: set[i
     return 0, None
 
 
-def resume_point(cache_dir: Path, request, storyboard, quality: str) -> int:
+def resume_point(cache_dir: Path, request: VideoRequest, storyboard: Storyboard, quality: str) -> int:
     """The beat a render pass of the whole storyboard would start at from a checkpoint (0: none).
 
     Above 0, an earlier render of this video reached that beat with the same beats before
@@ -345,8 +351,8 @@ def resume_point(cache_dir: Path, request, storyboard, quality: str) -> int:
 
 
 def render_pass(
-    request,
-    storyboard,
+    request: VideoRequest,
+    storyboard: Storyboard,
     quality: str,
     work_dir: Path,
     cache_dir: Path,
@@ -458,7 +464,13 @@ def render_pass(
 
 
 def render_movie(
-    request, storyboard, quality: str, work_dir: Path, progress: Progress = quiet, *, cache_dir: Path
+    request: VideoRequest,
+    storyboard: Storyboard,
+    quality: str,
+    work_dir: Path,
+    progress: Progress = quiet,
+    *,
+    cache_dir: Path,
 ) -> Path:
     """The silent movie of ``storyboard``: cached beats are reused, missing ones drawn, all joined.
 

@@ -9,62 +9,34 @@ checked before it is renamed into ``output/``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import importlib.metadata
 import math
-import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pipeline import outputs
-from pipeline.incremental import work_dir
+from pipeline.beats import render_beats
+from pipeline.cache import read_index, work_dir
+from pipeline.errors import BuildError
+from pipeline.freshness import output_tool_versions
 from pipeline.mux import chapters_from_beats, mux, probe
+from pipeline.options import (
+    DEFAULT_CACHE_DIR,
+    BuildOptions,
+    Job,
+    Progress,
+    output_paths,
+    quiet,
+)
+from pipeline.outputs import manifest_entry
 from pipeline.quality import QUALITIES
-from spine.errors import InternalError, RequestError, shorten, shorten_path
-from spine.settings import settings_or_defaults
+from pipeline.scene_render import render_movie, resume_point
+from spine.errors import RequestError, shorten, shorten_path
 from spine.video_props import VideoProps, video_props
 from spine.videos import VideoRequest
 from scenes.storyboard import Storyboard, schedule
-
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUTPUT_DIR = ROOT / "output"
-# Speech, beat segments, checkpoints, fluoroscopy and logs; SPINE_CACHE_DIR moves them all (CI, tests).
-CACHE_DIR_ENV = "SPINE_CACHE_DIR"
-DEFAULT_CACHE_DIR = settings_or_defaults().cache_dir
-RECORDINGS_DIR = ROOT / "assets" / "voiceover"
-
-
-class BuildError(InternalError, RuntimeError):
-    """A built file is not what the storyboard promised (checked before it replaces anything)."""
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    quality: str = settings_or_defaults().default_quality
-    voice: str = "piper"
-    lang: str = "en"
-    output_dir: Path = DEFAULT_OUTPUT_DIR
-    cache_dir: Path = DEFAULT_CACHE_DIR
-    loudness_lufs: float = settings_or_defaults().loudness_lufs
-    music: Path | None = None
-    burn_captions: bool = False
-    recordings_dir: Path | None = RECORDINGS_DIR
-    brand: Any = None  # pipeline.brand.Brand, or None for the neutral look
-    described: bool = False  # also write the audio-described version (pipeline/described.py)
-    voice_model: Path | None = None  # a clinic-installed Piper voice (voiceover/voices.py), for voice "piper"
-    describer_voice: str | None = None  # the described version's second voice: piper, espeak (default) or none
-    describer_model: Path | None = None  # its clinic-installed Piper voice (voiceover.voices.choose_describer)
-
-
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 @dataclass
@@ -74,32 +46,7 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def output_stem(request: VideoRequest, options: BuildOptions) -> str:
-    """``<name>[-<level>][-<side>][-<lang>][-<brand>]-<quality>``: a brand makes other outputs."""
-    stem = request.stem(options.quality, options.lang)
-    if options.brand is not None:
-        head, _, quality = stem.rpartition("-")
-        stem = f"{head}-{options.brand.file_slug}-{quality}"
-    return stem
-
-
-def output_paths(request: VideoRequest, options: BuildOptions) -> dict[str, Path]:
-    stem = output_stem(request, options)
-    out = Path(options.output_dir)
-    paths = {ext: out / f"{stem}.{ext}" for ext in ("mp4", "srt", "vtt", "json")}
-    # accessibility outputs (pipeline/described.py): written by every build, the described set on request
-    paths.update(
-        descriptions=out / f"{stem}.descriptions.vtt",
-        transcript_txt=out / f"{stem}.transcript.txt",
-        transcript_html=out / f"{stem}.transcript.html",
-    )
-    if options.described:
-        paths.update({f"described_{ext}": out / f"{stem}-described.{ext}" for ext in ("mp4", "srt", "vtt")})
-        paths["described_descriptions"] = out / f"{stem}-described.descriptions.vtt"
-    return paths
-
-
-def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet):
+def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Progress = quiet):
     """Fill the script and synthesise (or load cached / recorded) speech for every beat."""
     from voiceover.scripts import load_script
     from voiceover.speech import speak_beats
@@ -178,7 +125,7 @@ def render_frames(
     storyboard: Storyboard,
     quality: str,
     work_dir: Path,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
     cache_dir: Path = DEFAULT_CACHE_DIR,
     workers: int = 1,
     options: BuildOptions | None = None,
@@ -187,40 +134,21 @@ def render_frames(
 
     Every beat is rendered into its own segment, cached under ``cache_dir/segments`` by
     everything that decides its frames; cached beats are reused and the segments joined
-    without re-encoding (see :mod:`pipeline.incremental`). With ``workers`` > 1 the beats
+    without re-encoding (see :mod:`pipeline.scene_render`). With ``workers`` > 1 the beats
     still to draw are cut into contiguous ranges drawn by that many worker processes at
-    once, as ``render.py all`` does (:func:`pipeline.catalog.render_beats`): the same
+    once, as ``render.py all`` does (:func:`pipeline.beats.render_beats`): the same
     segments, so the same frames as one process. An edit of a video rendered before (a
     checkpoint covers its first beats) is redrawn by one pass, which stops once the rest
     is known.
     """
-    from pipeline.incremental import read_index, render_movie, resume_point
-
     if (
         workers > 1
         and read_index(cache_dir, request, storyboard, quality) is None
         and resume_point(cache_dir, request, storyboard, quality) == 0
     ):
-        from pipeline.catalog import Job, render_beats
-
         job_options = options if options is not None else BuildOptions(quality=quality, cache_dir=Path(cache_dir))
         render_beats(Job(request, job_options), storyboard, workers, progress)
     return render_movie(request, storyboard, quality, work_dir, progress, cache_dir=Path(cache_dir))
-
-
-def tool_versions() -> dict[str, str]:
-    versions = {}
-    for dist in ("manim", "numpy", "pydub", "piper-tts", "av", "pyloudnorm", "click"):
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            versions[dist] = importlib.metadata.version(dist)
-    import platform
-
-    versions["python"] = platform.python_version()
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg:
-        first = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()
-        versions["ffmpeg"] = first[0].split(" ")[2] if first else "unknown"
-    return versions
 
 
 @dataclass
@@ -240,7 +168,7 @@ class Prepared:
         return output_paths(self.request, self.options)
 
 
-def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progress = _quiet) -> Prepared:
+def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progress = quiet) -> Prepared:
     """Step 1 of every build (``render`` and ``all``): check the options, speak, time the storyboard."""
     started = time.monotonic()
     if options.quality not in QUALITIES:
@@ -260,14 +188,14 @@ def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progre
 
 
 def build_video(
-    request: VideoRequest, options: BuildOptions, progress: Progress = _quiet, workers: int = 1
+    request: VideoRequest, options: BuildOptions, progress: Progress = quiet, workers: int = 1
 ) -> BuildResult:
     """prepare -> render the beats (``workers`` processes) -> finish: one video, start to end."""
     prepared = prepare_video(request, options, progress)
     return finish_video(prepared, progress, workers=workers)
 
 
-def finish_video(prepared: Prepared, progress: Progress = _quiet, workers: int = 1) -> BuildResult:
+def finish_video(prepared: Prepared, progress: Progress = quiet, workers: int = 1) -> BuildResult:
     """Steps 2 and 3: join the beats (drawing those not cached), mix, mux, check, write the set.
 
     ``render.py all`` draws the beats in its workers first, so here every beat is cached and
@@ -373,7 +301,7 @@ def finish_video(prepared: Prepared, progress: Progress = _quiet, workers: int =
                     {"title": c.title, "start_s": round(c.start_s, 3), "end_s": round(c.end_s, 3)} for c in chapters
                 ],
                 "cues": cue_records(cues),  # the captions as data (the same cues as the .srt and .vtt)
-                "tools": tool_versions(),
+                "tools": output_tool_versions(),
                 "review": _review_status(request, options),
                 "brand": options.brand.record() if options.brand else None,
                 "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -440,32 +368,6 @@ def check_music(path: Path) -> None:
     from voiceover.mix import load_music
 
     load_music(path, 48_000)  # too short or silent: a one-line NarrationError, before anything is drawn
-
-
-def manifest_entry(sidecar: dict) -> dict:
-    keys = (
-        "file",
-        "video",
-        "title",
-        "procedure",
-        "level",
-        "side",
-        "quality",
-        "lang",
-        "duration_s",
-        "sha256",
-        "built_at",
-    )
-    entry = {k: sidecar.get(k) for k in keys}
-    entry["captions"] = sidecar["captions"]
-    for key in ("descriptions", "transcript"):  # accessibility outputs (pipeline/described.py)
-        if sidecar.get(key):
-            entry[key] = sidecar[key]
-    if sidecar.get("described"):
-        d = sidecar["described"]
-        entry["described"] = {k: d[k] for k in ("file", "captions", "descriptions", "duration_s", "sha256")}
-    entry["sidecar"] = Path(sidecar["file"]).with_suffix(".json").name
-    return entry
 
 
 def check_media(path: Path, quality, storyboard: Storyboard) -> dict:

@@ -17,7 +17,7 @@ side (English, the run's voice), plus the variants listed in ``catalog.yaml``::
 How it is built (:func:`build_all`), one video at a time as far as it needs:
 
 1. *check* (here, no rendering): a video whose inputs fingerprint is unchanged and
-   whose outputs are still the files we built is skipped (``pipeline.incremental``);
+   whose outputs are still the files we built is skipped (``pipeline.freshness``);
 2. *plan* (worker): narration, from the speech cache where possible, and the storyboard;
 3. *render* (workers): the beats, split into contiguous ranges when that keeps the
    workers busy; each range leaves one cached segment per beat;
@@ -32,10 +32,9 @@ keeps every finished video, and the next run does only what is left.
 
 from __future__ import annotations
 
-from spine.errors import SpineError, shorten
+from spine.errors import shorten
 from spine.yaml_files import read_yaml
 
-import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -48,21 +47,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from pipeline.build import DEFAULT_CACHE_DIR, DEFAULT_OUTPUT_DIR, ROOT, BuildOptions
+from pipeline.beats import Rendered, render_task_options, split_beats, task_render
+from pipeline.errors import CatalogError
+from pipeline.options import DEFAULT_CACHE_DIR, DEFAULT_OUTPUT_DIR, ROOT, BuildOptions, Job
 from spine.videos import RequestError, VideoRequest, VideoSpec, all_videos
 
 CATALOG_FILE = ROOT / "catalog.yaml"
 ENTRY_KEYS = ("video", "level", "side", "lang", "voice")
 VOICES = ("piper", "espeak", "none")
-# Fast-forwarding a beat (running its animations without drawing) costs about this share
-# of drawing it; used to place range boundaries so that split ranges finish together.
-FAST_FORWARD_COST = 0.15
-
 Report = Callable[[Any], None]
-
-
-class CatalogError(SpineError, ValueError):
-    """The catalog file, or a name given on the command line, cannot be used."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -97,27 +90,6 @@ class CatalogEntry:
         parts += [f"lang {self.lang}"] if self.lang != "en" else []
         parts += [f"voice {self.voice}"] if self.voice else []
         return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One video to build: the checked request and the options it is built with."""
-
-    request: VideoRequest
-    options: BuildOptions
-    origin: str = "default"
-    plugins: tuple[str, ...] = ()
-    problem: str | None = None  # why it cannot be built now (reported as a failure)
-
-    @property
-    def stem(self) -> str:
-        from pipeline.build import output_stem
-
-        return output_stem(self.request, self.options)
-
-    @property
-    def name(self) -> str:
-        return self.request.name
 
 
 def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
@@ -189,7 +161,7 @@ def resolve_video(name: str, level: str | None = None, side: str | None = None) 
 
 def _buildable_problem(request: VideoRequest, lang: str) -> str | None:
     """Why this request cannot be built with the code in this checkout, or None."""
-    from pipeline.incremental import module_path
+    from pipeline.freshness import module_path
     from voiceover.scripts import ScriptError, load_script
 
     module = request.spec.scene.partition(":")[0]
@@ -311,38 +283,18 @@ class Plan:
 
 
 @dataclass
-class Rendered:
-    keys: dict[int, str]
-    drawn: list[int]
-    segments: dict[str, bytes] | None = None
-
-
-@dataclass
 class Finished:
     sidecar: dict
     files: dict[str, bytes] | None = None
 
 
-@contextlib.contextmanager
-def _task_options(job: Job, ship: bool):
-    """Options for a task: ours locally; on a cluster worker, its own cache and a scratch output dir."""
-    if not ship:
-        yield job.options
-        return
-    from pipeline.cluster import worker_cache_dir
-    from pipeline.incremental import work_dir
-
-    cache = worker_cache_dir()
-    with work_dir(cache, "cluster-out") as out:
-        yield replace(job.options, output_dir=out, cache_dir=cache)
-
-
 def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
     """Step 1 (:func:`pipeline.build.prepare_video`, as ``render`` does): speech and storyboard."""
     from pipeline.build import prepare_video
-    from pipeline.incremental import hash_seed, read_index, scene_code_hash
+    from pipeline.cache import read_index
+    from pipeline.freshness import hash_seed, scene_code_hash
 
-    with _task_options(job, ship) as options:
+    with render_task_options(job, ship) as options:
         prepared = prepare_video(job.request, options, report)
         storyboard = prepared.storyboard
         cached = read_index(options.cache_dir, job.request, storyboard, options.quality) is not None
@@ -350,32 +302,6 @@ def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
         f"{job.stem}: {len(storyboard.beats)} beats, {storyboard.total_frames} frames{', all cached' if cached else ''}"
     )
     return Plan(storyboard, cached, scene_code_hash(job.request.spec), hash_seed(), prepared=prepared)
-
-
-def task_render(job: Job, storyboard, beats: list[int], ship: bool, *, report: Report) -> Rendered:
-    from pipeline.incremental import render_pass, segment_path
-
-    def on_beat(index: int, drawn: bool) -> None:
-        report(("beat", index, storyboard.beats[index].frames, drawn))
-
-    from pipeline.incremental import work_dir
-
-    with _task_options(job, ship) as options, work_dir(options.cache_dir, "render") as work:
-        report(f"{job.stem}: beats {beats[0] + 1}-{beats[-1] + 1} of {len(storyboard.beats)}")
-        result = render_pass(
-            job.request,
-            storyboard,
-            options.quality,
-            Path(work),
-            options.cache_dir,
-            beats=beats,
-            progress=report,
-            on_beat=on_beat,
-        )
-        keys = {i: result.keys[i] for i in beats}
-        segments = {k: segment_path(options.cache_dir, k).read_bytes() for k in keys.values()} if ship else None
-    report(f"{job.stem}: drew {len(result.rendered)} of {len(beats)} beats in {result.seconds:.1f} s")
-    return Rendered(keys, result.rendered, segments)
 
 
 def task_finish(
@@ -390,11 +316,13 @@ def task_finish(
 ) -> Finished:
     """Step 3 (:func:`pipeline.build.finish_video`, as ``render`` does), with the plan's speech
     and storyboard (not spoken or timed again): join the beats, mix, mux, check, write."""
-    from pipeline.build import finish_video, output_paths
-    from pipeline.incremental import record_built, store_segment, write_index
+    from pipeline.build import finish_video
+    from pipeline.cache import store_segment, write_index
+    from pipeline.freshness import record_built
+    from pipeline.options import output_paths
 
     storyboard = prepared.storyboard
-    with _task_options(job, ship) as options:
+    with render_task_options(job, ship) as options:
         for key, data in (segments or {}).items():
             store_segment(options.cache_dir, key, data)
         if keys is not None:
@@ -408,116 +336,6 @@ def task_finish(
         else:  # right after the outputs, so an interrupt cannot leave them unrecorded for long
             record_built(job.request, options, inputs)
     return Finished(result.sidecar, files)
-
-
-# ---------------------------------------------------------------------------------------
-# Splitting a video's beats across workers
-# ---------------------------------------------------------------------------------------
-
-
-def split_beats(frames: Sequence[int], parts: int, ff_cost: float = FAST_FORWARD_COST) -> list[list[int]]:
-    """Cut beats into at most ``parts`` contiguous ranges that take about as long each.
-
-    A range costs its frames plus ``ff_cost`` times the frames before it (fast-forward).
-    """
-    n = len(frames)
-    parts = max(1, min(parts, n))
-    if parts == 1:
-        return [list(range(n))]
-    prefix = [0]
-    for f in frames:
-        prefix.append(prefix[-1] + f)
-
-    def greedy(limit: float) -> list[list[int]] | None:
-        ranges, start = [], 0
-        for i in range(n):
-            cost = prefix[i + 1] - prefix[start] + ff_cost * prefix[start]
-            if cost > limit and i > start:
-                ranges.append(list(range(start, i)))
-                start = i
-                if ff_cost * prefix[start] + frames[i] > limit:
-                    return None
-        ranges.append(list(range(start, n)))
-        return ranges if len(ranges) <= parts else None
-
-    lo, hi = max(frames), prefix[-1] * (1 + ff_cost)
-    best = [list(range(n))]
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        found = greedy(mid)
-        if found is None:
-            lo = mid
-        else:
-            best, hi = found, mid
-    return best
-
-
-def render_beats(job: Job, storyboard, workers: int, progress: Report) -> list[str]:
-    """Draw one video's beats in ``workers`` processes at once; returns every beat's segment key.
-
-    The beats are cut into contiguous ranges (:func:`split_beats`), each drawn as a render
-    task of ``render.py all`` (:func:`task_render`): the first by this process (it starts at
-    once, with no fast-forward), the others by worker processes started for them. The
-    segments land in the cache, and the index that joins them is written here. ``render -j N``
-    uses this, so one video uses every core (x264 encodes each segment on one thread, for
-    machine-independent bytes). A failed range raises with the worker's error; Ctrl-C
-    stops the workers (they remove their temporary files).
-    """
-    from pipeline.cluster import LocalPool, plugins_from_env
-    from pipeline.incremental import write_index
-
-    ranges = split_beats([b.frames for b in storyboard.beats], workers)
-    keys: dict[int, str] = {}
-    drawn: list[int] = []
-    started = time.monotonic()
-    tasks = {f"render-{n}-{job.stem}": beats for n, beats in enumerate(ranges[1:], start=1)}
-
-    def on_progress(beats: list[int], payload: Any) -> None:
-        if isinstance(payload, tuple) and payload and payload[0] == "beat" and payload[1] in beats:
-            index = payload[1]
-            progress(
-                f"  frames {index + 1}/{len(storyboard.beats)}: {storyboard.beats[index].id} "
-                f"({'drawn' if payload[3] else 'cached'})"
-            )
-
-    def take(rendered: Rendered) -> None:
-        keys.update(rendered.keys)
-        drawn.extend(rendered.drawn)
-
-    pool = LocalPool(len(tasks), plugins_from_env()) if tasks else None
-    interrupted = False
-    try:
-        for task_id, beats in tasks.items():
-            pool.submit(task_id, task_render, (job, storyboard, beats, False))
-        if pool is not None:
-            progress(f"  {len(storyboard.beats)} beats in {len(ranges)} ranges: this process and {pool.describe()}")
-        take(task_render(job, storyboard, ranges[0], False, report=lambda m: on_progress(ranges[0], m)))
-        while tasks:
-            for kind, task_id, payload in pool.poll(0.5):
-                if task_id not in tasks:
-                    continue
-                if kind == "progress":
-                    on_progress(tasks[task_id], payload)
-                    continue
-                beats = tasks.pop(task_id)
-                where = f"beats {beats[0] + 1}-{beats[-1] + 1}"
-                if kind == "lost":
-                    raise RuntimeError(f"{job.stem}: drawing {where}: {payload}")
-                if not payload.ok:
-                    raise RuntimeError(
-                        f"{job.stem}: drawing {where} failed in a worker: {payload.error}\n" + payload.detail.rstrip()
-                    )
-                take(payload.value)
-    except BaseException:
-        interrupted = True
-        raise
-    finally:
-        if pool is not None:
-            pool.shutdown(interrupt=interrupted)
-    ordered = [keys[i] for i in range(len(storyboard.beats))]
-    write_index(job.options.cache_dir, job.request, storyboard, job.options.quality, ordered)
-    progress(f"  {len(drawn)} of {len(ordered)} beats drawn, the rest reused ({time.monotonic() - started:.1f} s)")
-    return ordered
 
 
 # ---------------------------------------------------------------------------------------
@@ -556,8 +374,6 @@ class _Run:
     drawn: int = 0  # beats drawn so far, from progress events (for the progress line)
     drawn_beats: set[int] = field(default_factory=set)  # from the finished render tasks (for the summary)
     worker: str = ""
-    last_line: float = 0.0
-    last_percent: int = -100
 
     @property
     def percent(self) -> float:
@@ -569,27 +385,53 @@ class _Run:
 
 
 class _Printer:
-    """One line per video as it progresses (percent, phase, time left), to stderr."""
+    """What ``render.py all`` says while it builds, on stderr (rich).
+
+    On a terminal, a live progress bar per video (percent, phase, time left) under the
+    one-line events ([skip], [done], [fail]). Anywhere else (a CI log, a pipe) only those
+    lines: no bars, no redraws. ``quiet``: nothing.
+    """
 
     def __init__(self, quiet: bool = False, stream=None):
+        from rich.console import Console
+
         self.quiet = quiet
-        self.stream = stream or sys.stderr
+        self.console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
+        self.live = self.console.is_terminal and not quiet
+        self.bars: Any = None  # rich.progress.Progress, started with the first video's progress
+        self.tasks: dict[str, Any] = {}
 
     def line(self, text: str) -> None:
         if not self.quiet:
-            print(text, file=self.stream, flush=True)
+            self.console.print(text, markup=False)
 
-    def video(self, run: _Run, message: str, force: bool = False) -> None:
-        now = time.monotonic()
-        percent = run.percent
-        if not force and percent - run.last_percent < 10 and now - run.last_line < 15:
+    def video(self, run: _Run, message: str, force: bool = False) -> None:  # noqa: ARG002 - rich decides when to redraw
+        if not self.live:
             return
-        run.last_line, run.last_percent = now, percent
-        left = ""
-        if run.render_started is not None and run.frames_total and 2 < percent < 99:
-            elapsed = now - run.render_started
-            left = f", ~{_duration(elapsed * (100 - percent) / percent)} left"
-        self.line(f"[{percent:3.0f}%] {run.job.stem}: {message}{left}")
+        if self.bars is None:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+            self.bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+            )
+            self.bars.start()
+        stem = run.job.stem
+        if stem not in self.tasks:
+            self.tasks[stem] = self.bars.add_task(stem, total=100)
+        self.bars.update(self.tasks[stem], completed=run.percent, description=f"{stem}: {message}")
+
+    def done(self, run: _Run) -> None:
+        if self.bars is not None and run.job.stem in self.tasks:
+            self.bars.update(self.tasks[run.job.stem], completed=100)
+
+    def close(self) -> None:
+        if self.bars is not None:
+            self.bars.stop()
+            self.bars = None
 
 
 def _duration(seconds: float) -> str:
@@ -619,7 +461,7 @@ def log_path(job: Job) -> Path:
 def _ensure_in_manifest(job: Job) -> None:
     """A skipped video keeps its manifest entry (re-added from its sidecar if it was lost)."""
     from pipeline import outputs
-    from pipeline.build import manifest_entry
+    from pipeline.outputs import manifest_entry
 
     name = f"{job.stem}.mp4"
     if any(v.get("file") == name for v in outputs.read_manifest(job.options.output_dir)["videos"]):
@@ -631,17 +473,19 @@ def _ensure_in_manifest(job: Job) -> None:
 def _write_shipped(job: Job, finished: Finished) -> None:
     """Put the files a cluster worker sent back into output/ (as one set), then the manifest."""
     from pipeline import outputs
-    from pipeline.build import manifest_entry, output_paths
+    from pipeline.options import output_paths
+    from pipeline.outputs import manifest_entry
 
     paths = output_paths(job.request, job.options)
     by_name = {p.name: p for p in paths.values()}
-    if set(finished.files or {}) != set(by_name):
+    sent = finished.files or {}
+    if set(sent) != set(by_name):
         raise RuntimeError(f"the worker sent {sorted(finished.files or {})}, expected {sorted(by_name)}")
-    if hashlib.sha256(finished.files[paths["mp4"].name]).hexdigest() != finished.sidecar.get("sha256"):
+    if hashlib.sha256(sent[paths["mp4"].name]).hexdigest() != finished.sidecar.get("sha256"):
         raise RuntimeError("the MP4 the worker sent does not match its sidecar's sha256")
     with outputs.OutputSet(Path(job.options.output_dir)) as files:  # all or nothing, as a local build
         for kind in [k for k in paths if k != "json"] + ["json"]:  # the sidecar last: it vouches for the others
-            files.write_bytes(paths[kind], finished.files[paths[kind].name])
+            files.write_bytes(paths[kind], sent[paths[kind].name])
         outputs.commit_with_manifest(files, manifest_entry(finished.sidecar))
 
 
@@ -652,7 +496,7 @@ def build_all(
 
     ``pool`` is a :mod:`pipeline.cluster` executor (default: a LocalPool of ``workers``).
     """
-    from pipeline import incremental, outputs
+    from pipeline import cache, freshness, outputs
     from pipeline.cluster import LocalPool
 
     printer = printer or _Printer()
@@ -663,8 +507,8 @@ def build_all(
         outputs.ensure_writable_dir(out_dir)
         outputs.sweep_partials(out_dir)
     for cache_dir in {Path(j.options.cache_dir) for j in jobs}:  # scratch of killed workers
-        incremental.sweep_stale_work_dirs(cache_dir)
-        incremental.sweep_stale_temporaries(cache_dir)
+        cache.sweep_stale_work_dirs(cache_dir)
+        cache.sweep_stale_temporaries(cache_dir)
 
     for job in jobs:
         started = time.monotonic()
@@ -672,8 +516,8 @@ def build_all(
             outcomes[job.stem] = Outcome(job, "unavailable", 0.0, job.problem)
             continue
         try:
-            inputs = incremental.video_inputs(job.request, job.options)
-            reason = "--force" if force else incremental.staleness(job.request, job.options, inputs)
+            inputs = freshness.video_inputs(job.request, job.options)
+            reason = "--force" if force else freshness.staleness(job.request, job.options, inputs)
             fresh = reason is None
             if fresh:
                 _ensure_in_manifest(job)
@@ -688,7 +532,7 @@ def build_all(
             outcomes[job.stem] = Outcome(job, "skipped", time.monotonic() - started, "up to date")
             printer.line(f"[skip] {job.stem}: up to date")
             continue
-        runs[job.stem] = _Run(job, inputs, reason, log_path(job))
+        runs[job.stem] = _Run(job, inputs, reason or "inputs changed", log_path(job))
 
     if runs:
         own_pool = pool is None
@@ -702,6 +546,7 @@ def build_all(
         except KeyboardInterrupt:
             printer.line("interrupted: stopping the workers; finished videos are kept")
         finally:
+            printer.close()
             if own_pool:
                 pool.shutdown(interrupt=any(o.status == "interrupted" for o in outcomes.values()))
         printer.line(f"{len(runs)} video(s) worked on in {_duration(time.monotonic() - began)}")
@@ -796,12 +641,13 @@ class _Scheduler:
     def fail(self, run: _Run, reason: str, lines: Iterable[str] = ()) -> None:
         self.logs[run.job.stem].write(list(lines) + [f"FAILED: {reason}"])
         self.outcomes[run.job.stem] = Outcome(run.job, "failed", run.work_seconds, reason, run.log)
+        self.printer.done(run)
         self.printer.line(f"[fail] {run.job.stem}: {reason} (log: {run.log})")
         if run.phase == "plan":
             self.plans_left -= 1
 
     def on_plan(self, run: _Run, plan: Plan, _detail, outcome) -> None:
-        from pipeline.incremental import code_hash, hash_seed, scene_code_hash
+        from pipeline.freshness import code_hash, hash_seed, scene_code_hash
 
         self.plans_left -= 1
         run.phase = "planned"
@@ -869,11 +715,11 @@ class _Scheduler:
         run.segments = {}
 
     def on_finish(self, run: _Run, finished: Finished, _detail, _outcome) -> None:
-        from pipeline import incremental
+        from pipeline import freshness
 
         if finished.files is not None:
             _write_shipped(run.job, finished)
-            incremental.record_built(run.job.request, run.job.options, run.inputs)
+            freshness.record_built(run.job.request, run.job.options, run.inputs)
         seconds = run.work_seconds
         beats = len(run.storyboard.beats)
         note = (
@@ -883,6 +729,7 @@ class _Scheduler:
         self.logs[run.job.stem].write(
             [f"built: {seconds:.1f} s of work, done {time.monotonic() - run.started:.1f} s after the run began: {note}"]
         )
+        self.printer.done(run)
         self.printer.line(f"[done] {run.job.stem}: built in {_duration(seconds)} of work ({note})")
 
 
@@ -953,8 +800,9 @@ def run_all(
         raise CatalogError(f"unknown voice '{voice}'; voices: {', '.join(VOICES)}")
     from spine.videos import data_problem
 
-    if data_problem() is not None:  # the catalog would silently lose the procedure videos
-        raise data_problem()
+    data_error = data_problem()
+    if data_error is not None:  # the catalog would silently lose the procedure videos
+        raise data_error
     from pipeline.outputs import ensure_writable_dir
 
     out = Path(output_dir or DEFAULT_OUTPUT_DIR)
@@ -995,7 +843,7 @@ def run_all(
 
 def _prune(jobs: Sequence[Job], began: float, printer: _Printer) -> None:
     """Keep the segment cache under its limit, least recently used first (never what this run used)."""
-    from pipeline.incremental import cache_limit, prune_cache
+    from pipeline.cache import cache_limit, prune_cache
 
     limit = cache_limit()
     if limit <= 0:

@@ -13,6 +13,7 @@ import math
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -103,7 +104,7 @@ def list_videos(as_json: bool) -> None:
     from pipeline.review import load_review
     from voiceover.scripts import available_languages
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for spec in all_videos().values():
         rows.append(
             {
@@ -121,8 +122,9 @@ def list_videos(as_json: bool) -> None:
         )
     from spine.videos import data_problem
 
-    if data_problem() is not None:  # the other videos are still listed; the broken file is named
-        click.echo(f"Warning: procedure videos left out: {one_line(data_problem())}", err=True)
+    data_error = data_problem()
+    if data_error is not None:  # the other videos are still listed; the broken file is named
+        click.echo(f"Warning: procedure videos left out: {one_line(data_error)}", err=True)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -251,7 +253,8 @@ def render(
     brand_file,
 ) -> None:
     """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
-    from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video
+    from pipeline.build import build_video
+    from pipeline.options import DEFAULT_OUTPUT_DIR, BuildOptions
     from pipeline.catalog import resolve_video
     from pipeline.outputs import ensure_writable_dir
     from voiceover.scripts import load_script
@@ -345,7 +348,7 @@ def doctor() -> None:
 @brand_option
 def gallery(output_dir, brand_file) -> None:
     """Write output/index.html: every built video with poster, captions, chapters, filters and search."""
-    from pipeline.build import DEFAULT_OUTPUT_DIR
+    from pipeline.options import DEFAULT_OUTPUT_DIR
     from pipeline.gallery import write_gallery
 
     page = write_gallery(output_dir or DEFAULT_OUTPUT_DIR, _gallery_brand(brand_file))
@@ -376,7 +379,7 @@ def _overdue_in_gallery(output_dir) -> list[str]:
 )
 def verify(output_dir) -> None:
     """Check every video against its sidecar's sha256 and the manifest; exit 1 naming each mismatch."""
-    from pipeline.build import DEFAULT_OUTPUT_DIR
+    from pipeline.options import DEFAULT_OUTPUT_DIR
     from pipeline.outputs import OutputError, verify_outputs
 
     directory = Path(output_dir or DEFAULT_OUTPUT_DIR)
@@ -490,7 +493,7 @@ def build_all_videos(
 
 def _publish_after_all(outcomes, paper: str, brand, output_dir, no_gallery: bool, quiet: bool) -> str | None:
     """After ``all``: a handout beside every video built or up to date, then the gallery (with the brand)."""
-    from pipeline.build import DEFAULT_OUTPUT_DIR, output_paths
+    from pipeline.options import DEFAULT_OUTPUT_DIR, output_paths
     from pipeline.handout import handout_path, write_handout
 
     problems = []
@@ -542,7 +545,7 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
 
     For a procedure video the validated needle of its plan is in the image.
     """
-    from pipeline.build import DEFAULT_OUTPUT_DIR
+    from pipeline.options import DEFAULT_OUTPUT_DIR
     from pipeline.outputs import ensure_writable_dir
     from spine.videos import resolve
     from spine.imaging.still import render_still
@@ -586,12 +589,15 @@ def plan(name, level, side, as_json) -> None:
     Entry, stops, tip, target landmark, root treated and every check with its measured
     margin. Exit 2 for a level or side the procedure is never done at, 1 if a check fails.
     """
+    from spine.errors import RequestError
     from spine.videos import resolve
     from spine.procedures.catalog import procedure
     from spine.procedures.planner import build_plan
 
     proc = procedure(name)
     request = resolve(name, level, side)
+    if request.level is None or request.side is None:  # resolve gives a procedure video both
+        raise RequestError(f"video {name!r} has no level and side to plan for")
     result = build_plan(proc.name, request.level, request.side)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
@@ -667,7 +673,8 @@ def handout(name, level, side, lang, paper, quality, voice, output_dir, brand_fi
     """Write the printable handout (PDF) of video NAME beside its MP4: key frames, before/during/after,
     risks, questions to ask, the review line. Renders the video first if it is not built."""
     from pipeline.brand import load_brand
-    from pipeline.build import DEFAULT_OUTPUT_DIR, BuildOptions, build_video, output_paths
+    from pipeline.build import build_video
+    from pipeline.options import DEFAULT_OUTPUT_DIR, BuildOptions, output_paths
     from pipeline.handout import write_handout
     from pipeline.outputs import ensure_writable_dir
     from spine.videos import resolve
@@ -715,7 +722,7 @@ def handout(name, level, side, lang, paper, quality, voice, output_dir, brand_fi
 def loop(only, quality, lang, output_dir, brand_file) -> None:
     """Join built videos, each after a short branded card, into one waiting-room MP4 (not re-encoded)."""
     from pipeline.brand import load_brand
-    from pipeline.build import DEFAULT_OUTPUT_DIR
+    from pipeline.options import DEFAULT_OUTPUT_DIR
     from pipeline.loop import make_loop
 
     from pipeline.cluster import load_plugins, plugins_from_env

@@ -28,7 +28,8 @@ in a child process with our seed, so it draws exactly what a local worker draws.
 
 from __future__ import annotations
 
-from spine.errors import SpineError, one_line, shorten
+from pipeline.errors import ClusterError
+from spine.errors import one_line, shorten
 
 import contextlib
 import errno
@@ -349,11 +350,12 @@ def run_on_dask_worker(
         from distributed import get_worker
 
         worker = get_worker()
+        emit: Callable[[Any], None] | None
 
-        def emit(message: Any) -> None:
+        def send(message: Any) -> None:
             worker.log_event(PROGRESS_TOPIC, {"task": task_id, "message": message})
 
-        address = worker.address
+        emit, address = send, worker.address
     except (ImportError, ValueError):
         emit, address = None, ""
     if hash_seed is None or _own_hash_seed() == hash_seed:
@@ -365,7 +367,7 @@ def run_on_dask_worker(
 
 
 def _own_hash_seed() -> str:
-    from pipeline.incremental import hash_seed
+    from pipeline.freshness import hash_seed
 
     return hash_seed()
 
@@ -398,6 +400,7 @@ def _run_in_child(
         pass_fds=(write_fd,),
     )
     os.close(write_fd)
+    assert child.stdin is not None  # stdin=PIPE
     try:
         child.stdin.write(pickle.dumps((fn, args, plugins), protocol=5))
         child.stdin.close()
@@ -523,10 +526,6 @@ class DaskPool:
         self.futures.clear()
         with contextlib.suppress(Exception):
             self.client.close()
-
-
-class ClusterError(SpineError, RuntimeError):
-    """The cluster cannot be used (unreachable scheduler, no workers)."""
 
 
 CLUSTER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")

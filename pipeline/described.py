@@ -61,7 +61,7 @@ def describer_for_catalog(options, catalog_file: Path, where: str):
     file's ``describer:`` for its language, else the default), checked; CatalogError naming the entry."""
     from dataclasses import replace
 
-    from pipeline.catalog import CatalogError
+    from pipeline.errors import CatalogError
     from voiceover.speech import NarrationError
     from voiceover.speech import choose_describer
 

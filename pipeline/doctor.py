@@ -45,8 +45,8 @@ def run_checks() -> Iterator[tuple[str, str | None]]:
 
     from spine.videos import data_problem
 
-    problem = data_problem()
-    yield "procedure data", one_line(problem) if problem is not None else None
+    data_error = data_problem()
+    yield "procedure data", one_line(data_error) if data_error is not None else None
     try:
         from voiceover.lexicon import languages, load_lexicon
 

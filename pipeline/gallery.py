@@ -25,6 +25,7 @@ import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from pipeline import outputs
@@ -174,7 +175,7 @@ def review_fields(review, today=None) -> dict:
 
     if not isinstance(review, dict):
         return {}
-    fields = {"review_line": str(review.get("line") or "Not yet medically reviewed")}
+    fields: dict[str, object] = {"review_line": str(review.get("line") or "Not yet medically reviewed")}
     reviewed = review.get("reviewed") if isinstance(review.get("reviewed"), dict) else None
     if reviewed:
         fields["reviewed_by"] = str(reviewed.get("by") or "")
@@ -234,7 +235,8 @@ def format_built(built_at: str | None) -> str:
         stamp = datetime.fromisoformat(built_at)
     except ValueError:
         return built_at
-    if stamp.utcoffset() is not None and stamp.utcoffset().total_seconds() == 0:
+    offset = stamp.utcoffset()
+    if offset is not None and offset.total_seconds() == 0:
         return stamp.strftime("%Y-%m-%d %H:%M UTC")
     return stamp.strftime("%Y-%m-%d %H:%M")
 
@@ -374,6 +376,11 @@ def ensure_poster(mp4: Path, sha256: str, times: list[float]) -> Path | None:
     return None
 
 
+def _dict_of(value: Any) -> dict:
+    """``value`` if it is a mapping (a sidecar's field), else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -407,8 +414,8 @@ def collect(output_dir: Path) -> Gallery:
             continue
         sidecar_name = _existing(output_dir, entry.get("sidecar") or Path(file).with_suffix(".json").name)
         sidecar = _read_json(output_dir / sidecar_name) if sidecar_name else {}
-        merged = {**sidecar, **{k: v for k, v in entry.items() if v is not None}}
-        captions = merged.get("captions") if isinstance(merged.get("captions"), dict) else {}
+        merged: dict[str, Any] = {**sidecar, **{k: v for k, v in entry.items() if v is not None}}
+        captions = _dict_of(merged.get("captions"))
         beats = timed(sidecar.get("beats"))
         chapters = [
             Chapter(str(c.get("title") or "Untitled"), float(c["start_s"]), float(c["end_s"]))
@@ -447,9 +454,9 @@ def collect(output_dir: Path) -> Gallery:
             if (output_dir / name).is_file()
         ]
         video.descriptions_vtt = _existing(output_dir, merged.get("descriptions"))
-        transcripts = merged.get("transcript") if isinstance(merged.get("transcript"), dict) else {}
+        transcripts = _dict_of(merged.get("transcript"))
         video.transcript_html = _existing(output_dir, transcripts.get("html"))
-        described = merged.get("described") if isinstance(merged.get("described"), dict) else {}
+        described = _dict_of(merged.get("described"))
         video.described_file = _existing(output_dir, described.get("file"))
         if video.described_file:
             video.described_captions_vtt = _existing(output_dir, (described.get("captions") or {}).get("vtt"))
@@ -488,7 +495,9 @@ def _display_order(v: GalleryVideo) -> tuple:
 
 
 def _filter_options(videos: list[GalleryVideo]) -> dict:
-    procedures = sorted({v.procedure for v in videos if v.procedure}, key=lambda p: procedure_label(p).casefold())
+    procedures = sorted(
+        {v.procedure for v in videos if v.procedure}, key=lambda p: (procedure_label(str(p)) or "").casefold()
+    )
     regions = [r for r in REGIONS.values() if any(v.region == r for v in videos)]
     levels = sorted({v.level for v in videos if v.level}, key=level_sort_key)
     level_groups = [(r.capitalize(), [lv for lv in levels if region_of(lv) == r]) for r in regions]

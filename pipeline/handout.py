@@ -150,7 +150,7 @@ def grab_frames(mp4: Path, times: list[float], width: int = 800) -> list[bytes |
             image = None
             for attempt in (t, t - 1.0, t + 1.0):  # a fade may be blank: look a second away
                 attempt = max(0.0, attempt)
-                container.seek(int(attempt / stream.time_base), stream=stream, backward=True)
+                container.seek(int(attempt / stream.time_base), stream=stream, backward=True)  # type: ignore[operator]
                 candidate = None
                 for frame in container.decode(stream):
                     candidate = frame
@@ -166,7 +166,7 @@ def grab_frames(mp4: Path, times: list[float], width: int = 800) -> list[bytes |
                 found.append(None)
                 continue
             if image.width > width:
-                image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
+                image = image.resize((width, round(image.height * width / image.width)), Image.Resampling.LANCZOS)
             buf = io.BytesIO()
             image.save(buf, format="PNG", optimize=True)
             found.append(buf.getvalue())
@@ -226,7 +226,7 @@ def handout_data(mp4: Path, brand=None, request=None) -> dict:
         after.append(screen["relief"].rstrip(".") + ".")
     if before or during or after:
         after.append(w["after_extra"])
-    risks = screen.get("risks") if isinstance(screen.get("risks"), list) else []
+    risks = list(screen["risks"]) if isinstance(screen.get("risks"), list) else []
     review = sidecar.get("review") or {}
     from pipeline.review import load_review
 

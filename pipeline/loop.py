@@ -3,7 +3,7 @@
 The videos are not re-encoded: each part is copied as it is (ffmpeg's concat demuxer with
 ``-c copy``). That works because every piece shares one set of encoding parameters: the
 videos are beat segments from Manim with the segment x264 settings
-(:data:`pipeline.incremental.SEGMENT_ENCODER_OPTIONS`), and the interstitial card is rendered
+(:data:`pipeline.media.SEGMENT_ENCODER_OPTIONS`), and the interstitial card is rendered
 by Manim with exactly those settings and muxed with the same AAC settings as a video
 (48 kHz stereo, :func:`pipeline.mux.mux`). Parts whose streams differ (another quality, say)
 are refused with a one-line error before anything is written.
@@ -86,7 +86,7 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
     """A silent-sound MP4 card (``INTERSTITIAL_S`` long) encoded as the videos' segments are."""
     from manim import tempconfig
 
-    from pipeline.incremental import manim_settings
+    from pipeline.media import manim_settings
     from pipeline.mux import ffmpeg_binary
     from scenes.interstitial import InterstitialScene
 
@@ -102,9 +102,9 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
         )
         scene.render()
         movie = Path(scene.renderer.file_writer.movie_file_path)
-    from spine.settings import settings
+    from spine.settings import settings as spine_settings
 
-    encoder = settings().encoder
+    encoder = spine_settings().encoder
     cmd = [
         ffmpeg_binary(),
         "-hide_banner",

@@ -136,8 +136,8 @@ def probe(path: Path) -> dict:
             chapters = [
                 {
                     "id": i,
-                    "start_time": f"{float(ch['start'] * ch['time_base']):.6f}",
-                    "end_time": f"{float(ch['end'] * ch['time_base']):.6f}",
+                    "start_time": f"{float(ch['start'] * ch['time_base']):.6f}",  # type: ignore[operator]
+                    "end_time": f"{float(ch['end'] * ch['time_base']):.6f}",  # type: ignore[operator]
                     "tags": dict(ch.get("metadata") or {}),
                 }
                 for i, ch in enumerate(container.chapters())

@@ -236,6 +236,33 @@ class OutputSet:
             self.close()
 
 
+def manifest_entry(sidecar: dict) -> dict:
+    """A video's line in the manifest, from its sidecar (the source of truth)."""
+    keys = (
+        "file",
+        "video",
+        "title",
+        "procedure",
+        "level",
+        "side",
+        "quality",
+        "lang",
+        "duration_s",
+        "sha256",
+        "built_at",
+    )
+    entry = {k: sidecar.get(k) for k in keys}
+    entry["captions"] = sidecar["captions"]
+    for key in ("descriptions", "transcript"):  # accessibility outputs (pipeline/described.py)
+        if sidecar.get(key):
+            entry[key] = sidecar[key]
+    if sidecar.get("described"):
+        d = sidecar["described"]
+        entry["described"] = {k: d[k] for k in ("file", "captions", "descriptions", "duration_s", "sha256")}
+    entry["sidecar"] = Path(sidecar["file"]).with_suffix(".json").name
+    return entry
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -298,8 +325,6 @@ def _say(line: str) -> None:
 
 def manifest_from_sidecars(directory: Path) -> list[dict]:
     """A manifest entry for every sidecar in ``directory`` whose video is there."""
-    from pipeline.build import manifest_entry
-
     videos = []
     for sidecar_path in sorted(Path(directory).glob("*.json")):
         if sidecar_path.name == MANIFEST_NAME:
@@ -397,7 +422,8 @@ def verify_outputs(directory: Path) -> tuple[list[str], int]:
             problems.append(
                 f"{video}: sha256 {actual[:12]}… differs from its sidecar's {str(sidecar.get('sha256'))[:12]}…"
             )
-        recorded = sidecar.get("captions_sha256") if isinstance(sidecar.get("captions_sha256"), dict) else {}
+        recorded_any = sidecar.get("captions_sha256")
+        recorded: dict = recorded_any if isinstance(recorded_any, dict) else {}
         for caption in (sidecar.get("captions") or {}).values():
             path = directory / str(caption)
             if not path.is_file():

@@ -24,7 +24,8 @@ DESCRIPTIONS_SUFFIX = ".descriptions.vtt"
 
 def chapter_ids(titles: list[str]) -> list[str]:
     """``["The needle", "Position", "Position"]`` -> ``["the-needle", "position", "position-2"]``."""
-    ids, seen = [], {}
+    ids: list[str] = []
+    seen: dict[str, int] = {}
     for title in titles:
         base = re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-") or "chapter"
         seen[base] = seen.get(base, 0) + 1

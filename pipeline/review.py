@@ -161,7 +161,7 @@ def overdue_reviews(videos, today: _dt.date | None = None) -> list[tuple[str, st
         except ReviewError as exc:  # doctor reports a broken record as a problem, not a crash
             late.append((name, str(exc)))
             continue
-        if record.overdue(today):
+        if record.overdue(today) and record.reviewed is not None and record.next_review is not None:
             late.append(
                 (
                     name,

@@ -1,6 +1,6 @@
 """Manim's renderer and file writer for beat segments: fast-forward, and held frames converted once.
 
-**Fast-forward.** A render pass (:func:`pipeline.incremental.render_pass`) runs the whole scene
+**Fast-forward.** A render pass (:func:`pipeline.scene_render.render_pass`) runs the whole scene
 but draws only the beats it wants; the others are *fast-forwarded*: with
 :attr:`SegmentRenderer.fast_forward` set, their animations run frame by frame exactly as in a
 real render (same updater steps, same scene time), but no frame is drawn, copied or encoded
@@ -46,7 +46,7 @@ class HeldFrameEncoder(VideoSegmentEncoder):
                 frame.pts = self._next_pts
                 frame.time_base = time_base
                 self._next_pts += 1
-                for packet in self._stream.encode(frame):
+                for packet in self._stream.encode(frame):  # type: ignore[union-attr,arg-type]
                     self._container.mux(packet)
         except BaseException as error:
             raise self._operation_error("encode", error) from error

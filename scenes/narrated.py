@@ -108,7 +108,7 @@ class NarratedScene(MovingCameraScene):
     storyboard: Storyboard | None = None
     beat_listener = None  # called as listener(index, count, beat) when a beat starts
     # Beats before this one run no code and prepare() is skipped: a render pass resuming from a
-    # checkpoint restores their end state instead (pipeline.incremental); their frames still pass.
+    # checkpoint restores their end state instead (pipeline.scene_render); their frames still pass.
     resume_at = 0
 
     def __init__(self, storyboard: Storyboard | None = None, **kwargs):

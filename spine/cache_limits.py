@@ -1,7 +1,7 @@
 """Size limits of the on-disk caches: least recently used entries go first.
 
 Every cache (speech, fluoroscopy, anatomy meshes; the frames' segments and checkpoints are pruned
-after each build by ``pipeline.incremental``) has a byte limit in the settings
+after each build by ``pipeline.cache``) has a byte limit in the settings
 (``SPINE_SPEECH_CACHE_LIMIT``, ``SPINE_FLUORO_CACHE_LIMIT``, ``SPINE_ANATOMY_CACHE_LIMIT``,
 ``SPINE_CACHE_LIMIT``; ``0``: no limit). An entry's modification time is its last use: a cache
 marks an entry used when it reads it (:func:`mark_used`), and after each write it calls

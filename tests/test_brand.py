@@ -93,8 +93,8 @@ def test_a_bad_profile_exits_2_naming_the_field(tmp_path, case, words):
 
 
 def test_the_brand_is_in_the_file_name_and_the_build_inputs(tmp_path):
-    from pipeline.build import BuildOptions, output_stem
-    from pipeline.incremental import fingerprint_of, video_inputs
+    from pipeline.options import BuildOptions, output_stem
+    from pipeline.freshness import fingerprint_of, video_inputs
     from spine.videos import resolve
 
     request = resolve("transforaminal-esi", "L4-L5")
@@ -121,8 +121,8 @@ def test_the_brand_is_in_the_file_name_and_the_build_inputs(tmp_path):
 def title_frame(brand, tmp_path: Path, monkeypatch) -> np.ndarray:
     """The real transforaminal scene's title beat at preview size; the frame once its card is in."""
     import scenes.procedure_scene as module
-    from pipeline.build import BuildOptions
-    from pipeline.incremental import manim_settings
+    from pipeline.options import BuildOptions
+    from pipeline.media import manim_settings
     from tests.test_review import scene_after
 
     frames = []

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from pipeline import gallery, outputs
-from pipeline.build import manifest_entry
+from pipeline.outputs import manifest_entry
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (make test installs it)"

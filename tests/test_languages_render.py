@@ -340,7 +340,7 @@ def test_the_gallery_lists_both_languages_and_filters_by_language(built, tmp_pat
     from playwright.sync_api import sync_playwright
 
     from pipeline import outputs
-    from pipeline.build import manifest_entry
+    from pipeline.outputs import manifest_entry
     from pipeline.gallery import write_gallery
 
     out = build_fixture_output(tmp_path / "out")

@@ -81,7 +81,7 @@ def test_a_held_frame_converted_once_encodes_to_the_same_bytes(tmp_path):
     from manim._config.video_encoder import VideoEncoderSpec
     from manim.scene.video_segment_encoder import VideoSegmentEncoder
 
-    from pipeline.incremental import SEGMENT_ENCODER_OPTIONS
+    from pipeline.media import SEGMENT_ENCODER_OPTIONS
     from pipeline.scene_writer import HeldFrameEncoder
 
     rng = np.random.default_rng(7)

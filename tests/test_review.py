@@ -101,8 +101,8 @@ def scene_after(video: str, level: str | None, beat_ids: tuple[str, ...], option
 
 
 def closing_words(video: str, level: str | None, tmp_path: Path, lang: str = "en") -> list[str]:
-    from pipeline.build import BuildOptions
-    from pipeline.incremental import manim_settings
+    from pipeline.options import BuildOptions
+    from pipeline.media import manim_settings
     from scenes.kit.cards import card_words
 
     settings = manim_settings("preview", tmp_path) | {

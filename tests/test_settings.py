@@ -32,7 +32,8 @@ def test_defaults_are_the_documented_numbers():
 
 
 def test_variables_reach_the_code_that_uses_them(monkeypatch, tmp_path):
-    from pipeline.incremental import cache_limit, manim_settings
+    from pipeline.cache import cache_limit
+    from pipeline.media import manim_settings
     from spine.imaging.cache import default_cache_dir
 
     monkeypatch.setenv("SPINE_CACHE_LIMIT", "500M")

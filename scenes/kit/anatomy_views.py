@@ -52,6 +52,7 @@ from spine.imaging.illustration import (
     IllustrationLayer,
     IllustrationStyle,
     illustrator_for,
+    layer_key,
     occlusion,
     render_layer,
     split_by_occlusion,
@@ -528,6 +529,27 @@ class SpineView:
             lookup=self.model.structure,
         )
 
+    def layer_key(
+        self,
+        structures: Sequence[Structure],
+        window=None,
+        resolution: float | None = None,
+        cut: CutAway | None = None,
+        highlight_names: Iterable[str] = (),
+    ) -> str:
+        """What :meth:`layer` with these arguments draws, as its cache key (model hash,
+        structures, camera, style and cut): a drawing's identity before its pixels exist."""
+        window = window or self.window_of(structures)
+        h, w = self.layer_size(window, resolution)
+        return layer_key(
+            self.model.parameters_hash(),
+            [s.name for s in structures],
+            self.camera(window, w, h),
+            self.illustration_style(highlight_names),
+            cut,
+            None,
+        )
+
     def layer_size(self, window, resolution: float | None = None) -> tuple[int, int]:
         """(height, width) in pixels of the layer over ``window`` at ``resolution`` px per unit."""
         px_per_mm = (resolution or self.default_resolution(window)) * self.scale
@@ -608,6 +630,8 @@ class SpineView:
             lambda: self.layer(sts, window=window, resolution=resolution, cut=base_cut, highlight_names=names),
             [s.name for s in sts],
             fade_edges=fade_edges,
+            source=self.layer_key(sts, window=window, resolution=resolution, cut=base_cut, highlight_names=names)
+            + f"|fade={fade_edges:g}",
         )
         group.drawn, group.cut = sts, base_cut
         if self.kind in ("posterior", "oblique") and pedicle_rings:
@@ -1051,13 +1075,20 @@ class LayerImage(ImageMobject):
     pixels are read (the camera drawing it, a fade): code that only fits, moves or measures a
     drawing never pays for it."""
 
-    def __init__(self, rgba=None, size: tuple[int, int] | None = None, render=None, **kwargs):
-        self._render, self._pixels, self._opacity = None, None, 1.0
+    # A lazy layer's buffers, left out of the beat-state digest while its pixels are what its
+    # ``source`` draws: a drawing is the same whether a frame has read its pixels yet or not.
+    PIXEL_STATE = frozenset({"_render", "_pixels", "orig_alpha_pixel_array", "_resampled"})
+
+    def __init__(self, rgba=None, size: tuple[int, int] | None = None, render=None, source=None, **kwargs):
+        self._render, self._pixels, self._opacity, self.source = None, None, 1.0, None
         if rgba is None:  # a transparent stand-in of the right shape until the pixels are read
             h, w = size
             rgba = np.zeros((h, w, 4), np.uint8)
         super().__init__(rgba, **kwargs)
         self._render = render
+        # what the pixels are (the layer's cache key: model hash, structures, camera, style and
+        # cut); None once they are replaced by other pixels (a turn's frame, a cross-fade)
+        self.source = source if render is not None else None
         # A VGroup turns its members' sheen with them (VMobject.rotate); an image has none to
         # show, but keeps the attribute so a drawing inside a group can be rotated (the room's
         # section of the body turns the axial drawing with the patient).
@@ -1076,9 +1107,15 @@ class LayerImage(ImageMobject):
 
     @pixel_array.setter
     def pixel_array(self, value) -> None:
-        if self._render is not None and self._pixels is not None and value is not self._pixels:
+        if self._pixels is not None and value is not self._pixels:
             self._render = None  # replaced outright (a turn's frame): nothing left to render
+            self.source = None  # the pixels are no longer what the source draws
         self._pixels = value
+
+    def derived_state(self) -> frozenset[str]:
+        """Attributes the beat-state digest leaves out: the pixel buffers while ``source``
+        says what they are (rendered or not yet), and the cross-fade's resampling cache."""
+        return self.PIXEL_STATE if self.source is not None else frozenset({"_resampled"})
 
     @property
     def rendered(self) -> bool:
@@ -1160,10 +1197,19 @@ class IllustrationGroup(VGroup):
 
     @classmethod
     def lazy(
-        cls, view: SpineView, window, size: tuple[int, int], render_layer_fn, names: list[str], fade_edges: float = 0.0
+        cls,
+        view: SpineView,
+        window,
+        size: tuple[int, int],
+        render_layer_fn,
+        names: list[str],
+        source: str | None = None,
+        fade_edges: float = 0.0,
     ) -> "IllustrationGroup":
-        """A drawing whose layer (``render_layer_fn()``) is rendered when first needed
-        (``fade_edges``: the image's alpha ramps to 0 over that fraction at each edge)."""
+        """A drawing whose layer (``render_layer_fn()``) is rendered when first needed;
+        ``source`` names what it draws (the layer's cache key and its edge fade) for the
+        beat-state digest; ``fade_edges``: the image's alpha ramps to 0 over that fraction at
+        each edge."""
         group = cls()
         group._layer, group._render_layer = None, render_layer_fn
 
@@ -1171,7 +1217,7 @@ class IllustrationGroup(VGroup):
             rgba = group.layer.rgba
             return _faded_edges(rgba, fade_edges) if fade_edges > 0 else rgba
 
-        image = LayerImage(size=size, render=pixels)
+        image = LayerImage(size=size, render=pixels, source=source)
         if _RESAMPLING is not None:
             image.set_resampling_algorithm(_RESAMPLING)
         _place(image, view, window)

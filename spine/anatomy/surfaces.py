@@ -486,6 +486,9 @@ def _warped(p: _Part, f, warps: dict[str, tuple[float, float]]) -> _Part:
     return _Part(sdf, p.lo - grow, p.hi + grow, p.extra_shell)
 
 
+_SLAB_GAP_MM = 0.1
+
+
 def _segment_slab(b, sacral: list[str], i: int):
     """SDF of the slab of sacral segment i: between the mid-planes of its fused discs."""
     planes = []
@@ -501,7 +504,9 @@ def _segment_slab(b, sacral: list[str], i: int):
     def f(p):
         d = np.full(len(p), -1e3)
         for o, n in planes:
-            d = np.maximum(d, (p - o) @ n)
+            # 0.1 mm short of the plane: neighbouring segments' cut faces never coincide (a ray
+            # crossing two coincident faces of two meshes loses one hit and reads as a hole)
+            d = np.maximum(d, (p - o) @ n + _SLAB_GAP_MM)
         return d
 
     return f
@@ -554,7 +559,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "4b", "pelvis": "3b", "lumbar": "2", "cervical": "3"}
+_REGION_VERSION = {"sacral": "4c", "pelvis": "3b", "lumbar": "2", "cervical": "3"}
 
 
 def _group_key(b, g) -> str:

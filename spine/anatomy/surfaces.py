@@ -549,7 +549,7 @@ def _group_parts(b, g) -> list[_Part]:
     if g.get("shaped_only"):  # the sacrum and the ilia: drawn from their own shapes
         return out
     for st in g["parts"]:
-        if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
+        if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral", "coccygeal"):
             out.append(_body_part(b, st.level))
         elif st.kind in ("tp", "tp_anterior") and st.side in warps:
             out.append(_warped(_part(st), b.frames[st.level], {st.side: warps[st.side]}))
@@ -559,7 +559,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "4c", "pelvis": "3b", "lumbar": "2", "cervical": "3"}
+_REGION_VERSION = {"sacral": "4d", "pelvis": "3f", "coccygeal": "2", "lumbar": "2", "cervical": "3"}
 
 
 def _group_key(b, g) -> str:
@@ -839,7 +839,7 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
             )
         )
         # the slab: overlaps its neighbours by `ov` so the outline runs on without a seam
-        ov = 8.0 * k
+        ov = 12.0 * k
         top = sz.body_height / 2 - 1.0 * k if name == "S1" else z1 + ov
         bottom = z0 - ov if name != "S5" else z0
         x_top, x_bot = widths[i], widths[i + 1]
@@ -848,18 +848,21 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
         xb = x_bot + slope * (bottom - z0)
         y_front = -0.35 * d2
         y_back = d2 + sz.canal_depth + max(sz.lamina_thickness, 3.0 * k)
-        r = min(5.0 * k, 0.3 * (y_back - y_front), 0.45 * (top - bottom))
+        # S1: the alae's edges well rounded, their upper surface sloping down laterally
+        r = min((9.0 if name == "S1" else 5.0) * k, 0.3 * (y_back - y_front), 0.45 * (top - bottom))
         bow = 5.0 * k * (sz.body_width / b.size["S1"].body_width)
+        droop = 0.15 if name == "S1" else 0.0
+        x_droop = sz.body_width / 2 + 5.0 * k
         lo = np.array([-max(xt, xb) - 1, y_front - bow - 1, bottom - 1])
         hi = np.array([max(xt, xb) + 1, y_back + 1, top + 1])
-        parts.append(
-            _local_part(
-                f,
-                lambda q, a=(bottom, top, xb, xt, y_front, y_back, r, bow): lofted_slab(q, *a),
-                lo,
-                hi,
-            )
-        )
+
+        def slab(q, a=(bottom, top, xb, xt, y_front, y_back, r, bow), droop=droop, x0=x_droop):
+            if droop:
+                q = q.copy()
+                q[:, 2] += droop * np.maximum(np.abs(q[:, 0]) - x0, 0.0)
+            return lofted_slab(q, *a)
+
+        parts.append(_local_part(f, slab, lo, hi))
         # the dorsal crests
         y_dorsal = y_back - 1.0 * k
         if sz.sp_length > 0 or name == "S4":
@@ -1045,6 +1048,9 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     rim = 9.0 * k
     crest = [pp for (w, _x, on), pp in zip(_ILIUM_OUTLINE, pts) if on or w in ("psis", "asis")]
 
+    acet = [pp for (w, _x, _c), pp in zip(_ILIUM_OUTLINE, pts) if w == "acetabulum"]
+    roof = (acet[0] + acet[1]) / 2
+
     def wing(p):
         q = p - centre
         d_out = polygon2(q @ e1, q @ e2, poly)
@@ -1052,7 +1058,9 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
         d_crest = np.min([capsule(p, a, c, 0.0) for a, c in zip(crest[:-1], crest[1:])], axis=0)
         bead = np.clip(1.0 - d_crest / rim, 0.0, 1.0)
         edge = np.clip(1.0 + d_out / (0.6 * rim), 0.0, 1.0)
-        t = t_f + (t_c - t_f) * np.sqrt(np.maximum(bead, 0.0)) + 0.5 * t_f * edge
+        # the body of the ilium thickens toward the acetabular roof, over the hip joint
+        body = np.clip(1.0 - np.linalg.norm(p - roof, axis=1) / (45.0 * k), 0.0, 1.0)
+        t = t_f + (t_c - t_f) * np.sqrt(np.maximum(bead, 0.0)) + 0.5 * t_f * edge + 16.0 * k * body**2
         d_shell = np.abs(np.linalg.norm(p - sphere_c, axis=1) - radius) - t / 2
         return smax(d_shell, d_out, 4.0 * k)
 
@@ -1069,18 +1077,6 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
         p = next(pp for (w, _x, _c), pp in zip(_ILIUM_OUTLINE, pts) if w == what)
         r = np.array([7.0, 8.0, 9.0]) * k
         parts.append(_world_part(lambda q, c=p, r=r: ellipsoid(q - c, r), p - 10 * k, p + 10 * k))
-    # the body of the ilium: from below the joint to the acetabular roof (the arcuate line's pillar)
-    a = C + n * (half[0] + 8.0 * k) - ap * 6.0 * k - al * (half[2] - 4.0 * k)
-    acet = [pp for (w, _x, _c), pp in zip(_ILIUM_OUTLINE, pts) if w == "acetabulum"]
-    roof = (acet[0] + acet[1]) / 2 + np.array([-s * 6.0 * k, 0.0, 6.0 * k])
-    r_p = 13.0 * k
-    parts.append(
-        _world_part(
-            lambda q, a=a, c=roof, r=r_p: capsule(q, a, c, r),
-            np.minimum(a, roof) - r_p - 1,
-            np.maximum(a, roof) + r_p + 1,
-        )
-    )
     face = C + n * half[0]
     holes = [(lambda p, o=face, n=n: (p - o) @ n, face - 300.0, face + 300.0)]
     return parts, holes

@@ -421,3 +421,51 @@ def test_sacral_base_width_and_height_within_published(model):
     height = float(np.max(np.linalg.norm(v - top, axis=1)))
     mean, sd = PUBLISHED_SACRUM["height"]
     assert abs(height - mean) <= 2 * sd, height
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_si_joint_is_a_narrow_gap_between_the_auricular_faces(model, side):
+    """Across the joint's middle, the ilium's and the sacrum's faces are each about 1 mm from the
+    joint's mid-plane (a 2 mm joint space), and the injection target lies in the gap, in neither
+    bone."""
+    pv = model._b.anchors["pelvis"][side]
+    ilium = model.structure(f"ilium.{side}.bone").solid
+    sacrum = [model.structure(f"S{i}.bone").solid for i in (1, 2, 3)]
+    n = pv["si_normal"]
+    for fa in (-0.35, 0.0, 0.35):
+        for fb in (-0.6, 0.0, 0.6):
+            c = pv["si_centre"] + pv["si_along"] * pv["si_half"][2] * fa + pv["si_ap"] * pv["si_half"][1] * fb
+            assert 0.5 < _first_hit(ilium, c, n) < 2.0, (fa, fb)
+            assert 0.5 < min(_first_hit(s, c, -n) for s in sacrum) < 2.0, (fa, fb)
+    target = model.landmark("S1", "si_joint_inferior_third", side)
+    for solid in (ilium, *sacrum):  # outside a bone: the first crossing of a ray enters it
+        ray, t, _g, enter = solid._scene.hits(target[None, :], n[None, :])
+        assert not len(t) or bool(enter[np.argmin(t)]), solid
+
+
+@pytest.mark.parametrize(
+    "name, level",
+    [
+        ("facet-joint-injection", "L5-S1"),
+        ("radiofrequency-ablation", "L5-S1"),
+        ("transforaminal-esi", "S1"),
+        ("caudal-esi", "S5"),
+        ("si-joint-injection", "S2"),
+    ],
+)
+def test_sacral_needles_do_not_pass_through_the_drawn_sacrum_or_ilium(name, level):
+    """The plans are checked against the placed parts; the drawn sacrum and ilia must agree:
+    no needle runs more than 0.5 mm inside them (the facet recess, the ala groove, the S1
+    foramen, the hiatus and the SI joint are open where the needles go)."""
+    from spine.procedures.catalog import load_procedures
+    from spine.procedures.planner import get_model, plan_needle
+
+    model = get_model()
+    bones = [s for s in model.structures(kinds=[SURFACE_KIND]) if s.level is None or str(s.level).startswith("S")]
+    sided = load_procedures()[name].sided
+    for side in ("left", "right") if sided else (None,):
+        plan = plan_needle(name, level, side)
+        for needle in plan.needles:
+            for p0, p1 in needle.segments():
+                for st in bones:
+                    assert st.solid.segment_inside_length(p0, p1) < 0.5, (name, side, st.name)

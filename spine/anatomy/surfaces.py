@@ -559,7 +559,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "4d", "pelvis": "3f", "coccygeal": "2", "lumbar": "2", "cervical": "3"}
+_REGION_VERSION = {"sacral": "4f", "pelvis": "3f", "coccygeal": "2", "lumbar": "2", "cervical": "3"}
 
 
 def _group_key(b, g) -> str:
@@ -818,7 +818,7 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
     of each SI joint, everything (the auricular surface is the joint's face)."""
     from spine.anatomy import morphometry as mm
     from spine.anatomy.bones import SIDES, SIGN, sacral_foramen_points
-    from spine.anatomy.sdf import capsule, elliptic_tube, ellipsoid, lofted_slab, round_box
+    from spine.anatomy.sdf import capsule, elliptic_tube, ellipsoid, lofted_slab, round_box, smax
 
     k = b.scale
     names = ["S1", "S2", "S3", "S4", "S5"]
@@ -840,7 +840,7 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
         )
         # the slab: overlaps its neighbours by `ov` so the outline runs on without a seam
         ov = 12.0 * k
-        top = sz.body_height / 2 - 1.0 * k if name == "S1" else z1 + ov
+        top = sz.body_height / 2 - 2.5 * k if name == "S1" else z1 + ov
         bottom = z0 - ov if name != "S5" else z0
         x_top, x_bot = widths[i], widths[i + 1]
         slope = (x_top - x_bot) / max(z1 - z0, 1e-6)
@@ -856,11 +856,27 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
         lo = np.array([-max(xt, xb) - 1, y_front - bow - 1, bottom - 1])
         hi = np.array([max(xt, xb) + 1, y_back + 1, top + 1])
 
-        def slab(q, a=(bottom, top, xb, xt, y_front, y_back, r, bow), droop=droop, x0=x_droop):
+        # S1: the dorsal surface lateral of the lamina lies lower, in front of the L5-S1 facet
+        # joint and its inferior recess and along the groove between the ala and the superior
+        # articular process (the L5 dorsal ramus): the needles of the facet injection and of the
+        # L5 dorsal ramus block reach bone there, not through a dorsal slab
+        recess = None
+        if name == "S1":
+            x_lam = sacral_foramen_geometry_cached(b, "S1")[0] - sacral_foramen_geometry_cached(b, "S1")[1]
+            y0 = b.anchors["S1"]["canal_back_y"] - 1.0 * k
+            rc = np.array([(x_lam + 42.0 * k) / 2, y0 + 30.0 * k, 15.0 * k])
+            rh = np.array([(42.0 * k - x_lam) / 2, 30.0 * k, 24.0 * k])
+            recess = (rc, rh)
+
+        def slab(q, a=(bottom, top, xb, xt, y_front, y_back, r, bow), droop=droop, x0=x_droop, recess=recess):
             if droop:
                 q = q.copy()
                 q[:, 2] += droop * np.maximum(np.abs(q[:, 0]) - x0, 0.0)
-            return lofted_slab(q, *a)
+            d = lofted_slab(q, *a)
+            if recess is not None:
+                qa = np.column_stack([np.abs(q[:, 0]), q[:, 1], q[:, 2]])
+                d = smax(d, -round_box(qa - recess[0], recess[1], 3.0 * k), 2.0 * k)
+            return d
 
         parts.append(_local_part(f, slab, lo, hi))
         # the dorsal crests
@@ -878,8 +894,8 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
                     (x_f - r_f - 2.5 * k, np.array([2.8, 3.0, 5.0]) * k),  # intermediate crest
                     (x_f + r_f + 5.0 * k, np.array([4.0, 3.0, 6.0]) * k),  # lateral crest
                 ):
-                    if name == "S1" and x < x_f:
-                        continue  # at S1 the articular process itself stands there
+                    if name == "S1":
+                        continue  # at S1 the articular process and the ala's groove stand there
                     c = np.array([s * x, y_dorsal - 1.5 * k * (x / x_f) ** 2 + 1.0 * k, 1.0 * k])
                     parts.append(
                         _local_part(f, lambda q, c=c, r=radii: ellipsoid(q - c, r), c - radii - 1, c + radii + 1)

@@ -318,6 +318,7 @@ def surface_groups(b) -> list[dict]:
     parts = [st for n in sacral for st in by_level.get(n, [])]
     f3 = b.frames["S3"]
     shapes, holes = _sacrum_shapes(b)
+    memo: dict = {}
     for i, name in enumerate(sacral):
         groups.append(
             {
@@ -329,7 +330,7 @@ def surface_groups(b) -> list[dict]:
                 "parts": parts,  # hashed: the drawn shape follows the placed parts' inputs
                 "shaped": shapes,
                 "shaped_only": True,
-                "clip": _carve(holes, _segment_slab(b, sacral, i)),
+                "clip": _carve(holes, _segment_slab(b, sacral, i), memo),
                 "shared": "sacrum",
             }
         )
@@ -994,17 +995,28 @@ def _frame_hole(origin, R, sdf_local, lo_local, hi_local) -> tuple:
     return (lambda p: sdf_local((p - origin) @ R)), c.min(axis=0) - 1, c.max(axis=0) + 1
 
 
-def _carve(holes: list[tuple], base=None):
+def _carve(holes: list[tuple], base=None, memo: dict | None = None):
     """A clip SDF (positive = cut away) from hole SDFs (negative inside) with their world boxes:
-    each hole is evaluated only at the points inside its box."""
+    each hole is evaluated only at the points inside its box. ``memo`` (a dict shared by the
+    clips of the meshes cut from one field, e.g. the five sacral segments) keeps the holes'
+    values for the last grid, so they are computed once per field, not once per mesh."""
 
-    def clip(p):
-        out = np.full(len(p), -1e3) if base is None else base(p)
+    def holes_at(p):
+        key = (p.shape, p[:1].tobytes(), p[-1:].tobytes())
+        if memo is not None and memo.get("key") == key:
+            return memo["value"]
+        out = np.full(len(p), -1e3)
         for sdf, lo, hi in holes:
             m = np.all((p >= lo) & (p <= hi), axis=1)
             if np.any(m):
                 out[m] = np.maximum(out[m], -sdf(p[m]))
+        if memo is not None:
+            memo.update(key=key, value=out)
         return out
+
+    def clip(p):
+        out = holes_at(p)
+        return out if base is None else np.maximum(out, base(p))
 
     return clip
 

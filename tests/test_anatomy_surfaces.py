@@ -346,3 +346,126 @@ def test_vertebral_artery_passes_through_the_foramina_without_touching_bone(mode
                 continue
             p0, p1 = st.solid.endpoints
             assert bone.segment_inside_length(p0, p1) < 0.3, (st.name, name)
+
+
+# -- sacrum, coccyx and pelvis: form ---------------------------------------------------------
+def test_sacrum_is_concave_in_front(model):
+    """The pelvic surface at S3 lies behind the chord from the promontory to the apex."""
+    front = {}
+    for name in ("S1", "S3", "S5"):
+        o, R = _frame(model, name)
+        bone = model.structure(f"{name}.bone").solid
+        z = model._b.size[name].body_height / 2 - 1.0 if name == "S1" else 0.0
+        y = -200 + _first_hit(bone, o + R @ np.array([0.0, -200.0, z]), R[:, 1])
+        front[name] = o + R @ np.array([0.0, y, z])
+    a, c, m = front["S1"], front["S5"], front["S3"]
+    chord = (c - a) / np.linalg.norm(c - a)
+    off = (m - a) - ((m - a) @ chord) * chord
+    assert off[1] > 2.0, off  # posterior of the chord (world y is posterior)
+
+
+@pytest.mark.parametrize("seg", ["S1", "S2", "S3", "S4"])
+def test_posterior_sacral_foramina_are_holes(model, seg):
+    """A ray along a posterior foramen's axis, through its centre, meets no sacral bone."""
+    from spine.anatomy.bones import sacral_foramen_points
+
+    bones = [model.structure(f"S{i}.bone").solid for i in range(1, 6)]
+    for side in ("left", "right"):
+        P, A = sacral_foramen_points(model._b, seg, side)
+        d = (A - P) / np.linalg.norm(A - P)
+        start = P - d * 60.0
+        assert all(_line_chord_world(b, start, d) == 0.0 for b in bones), (seg, side)
+
+
+def _line_chord_world(solid, p, d) -> float:
+    return float(solid.chord_length(np.asarray(p, float)[None, :], np.asarray(d, float)[None, :], 0.0, 150.0)[0])
+
+
+def test_sacral_hiatus_opens_behind_s5_between_the_cornua(model):
+    """Straight in from behind at the hiatus the first bone is the canal's floor (the S5 body's
+    back), not a dorsal wall; at S3 a dorsal wall roofs the canal."""
+    for name, open_ in (("S5", True), ("S3", False)):
+        o, R = _frame(model, name)
+        sz = model._b.size[name]
+        z = model._b.anchors["S5"]["hiatus"][2] if name == "S5" else 0.0
+        bone = model.structure(f"{name}.bone").solid
+        start = o + R @ np.array([0.0, 120.0, z])
+        depth_y = 120.0 - _first_hit(bone, start, -R[:, 1])
+        back_of_body = sz.body_depth / 2
+        if open_:
+            assert depth_y < back_of_body + 2.0, depth_y
+        else:
+            assert depth_y > back_of_body + sz.canal_depth, depth_y
+
+
+def test_iliac_crest_top_is_at_about_l4(model):
+    from spine.anatomy.levels import VERTEBRAE
+
+    top = max(model.structure(f"ilium.{s}.bone").solid.vertices[:, 2].max() for s in ("left", "right"))
+    centres = {v: model._b.frames[v].origin[2] for v in ("L3", "L4", "L5")}
+    # between the L3-L4 and L4-L5 discs [clinical.md: the intercristal line at about L4]
+    assert (centres["L4"] + centres["L5"]) / 2 < top < (centres["L3"] + centres["L4"]) / 2, (top, centres)
+    assert "L4" in VERTEBRAE
+
+
+def test_sacral_base_width_and_height_within_published(model):
+    from spine.anatomy.morphometry import PUBLISHED_SACRUM
+
+    v = np.vstack([model.structure(f"S{i}.bone").solid.vertices for i in range(1, 6)])
+    o, R = _frame(model, "S3")
+    q = (v - o) @ R
+    width = q[:, 0].max() - q[:, 0].min()
+    mean, sd = PUBLISHED_SACRUM["width"]
+    assert abs(width - mean) <= 2 * sd, width
+    top = model._b.frames["S1"].origin + model._b.frames["S1"].R[:, 2] * model._b.size["S1"].body_height / 2
+    height = float(np.max(np.linalg.norm(v - top, axis=1)))
+    mean, sd = PUBLISHED_SACRUM["height"]
+    assert abs(height - mean) <= 2 * sd, height
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_si_joint_is_a_narrow_gap_between_the_auricular_faces(model, side):
+    """Across the joint's middle, the ilium's and the sacrum's faces are each about 1 mm from the
+    joint's mid-plane (a 2 mm joint space), and the injection target lies in the gap, in neither
+    bone."""
+    pv = model._b.anchors["pelvis"][side]
+    ilium = model.structure(f"ilium.{side}.bone").solid
+    sacrum = [model.structure(f"S{i}.bone").solid for i in (1, 2, 3)]
+    n = pv["si_normal"]
+    for fa in (-0.35, 0.0, 0.35):
+        for fb in (-0.6, 0.0, 0.6):
+            c = pv["si_centre"] + pv["si_along"] * pv["si_half"][2] * fa + pv["si_ap"] * pv["si_half"][1] * fb
+            assert 0.5 < _first_hit(ilium, c, n) < 2.0, (fa, fb)
+            assert 0.5 < min(_first_hit(s, c, -n) for s in sacrum) < 2.0, (fa, fb)
+    target = model.landmark("S1", "si_joint_inferior_third", side)
+    for solid in (ilium, *sacrum):  # outside a bone: the first crossing of a ray enters it
+        ray, t, _g, enter = solid._scene.hits(target[None, :], n[None, :])
+        assert not len(t) or bool(enter[np.argmin(t)]), solid
+
+
+@pytest.mark.parametrize(
+    "name, level",
+    [
+        ("facet-joint-injection", "L5-S1"),
+        ("radiofrequency-ablation", "L5-S1"),
+        ("transforaminal-esi", "S1"),
+        ("caudal-esi", "S5"),
+        ("si-joint-injection", "S2"),
+    ],
+)
+def test_sacral_needles_do_not_pass_through_the_drawn_sacrum_or_ilium(name, level):
+    """The plans are checked against the placed parts; the drawn sacrum and ilia must agree:
+    no needle runs more than 0.5 mm inside them (the facet recess, the ala groove, the S1
+    foramen, the hiatus and the SI joint are open where the needles go)."""
+    from spine.procedures.catalog import load_procedures
+    from spine.procedures.planner import get_model, plan_needle
+
+    model = get_model()
+    bones = [s for s in model.structures(kinds=[SURFACE_KIND]) if s.level is None or str(s.level).startswith("S")]
+    # one side: the placed parts and the drawn bones are mirror images (a plan costs seconds)
+    side = "left" if load_procedures()[name].sided else None
+    for plan in (plan_needle(name, level, side),):
+        for needle in plan.needles:
+            for p0, p1 in needle.segments():
+                for st in bones:
+                    assert st.solid.segment_inside_length(p0, p1) < 0.5, (name, side, st.name)

@@ -35,6 +35,8 @@ def _neighbours(level: str) -> list[str]:
     i, j = VERTEBRAE.index(upper), VERTEBRAE.index(lower)
     verts = list(VERTEBRAE[max(0, i - 1) : j + 2])
     spaces = [s for s in INTERSPACES if all(p in verts for p in s.split("-"))]
+    if "S1" in verts:  # next to the sacrum: the rest of it and the ilia (level-less), as one bone
+        verts += [v for v in ("S2", "S3", "S4", "S5") if v not in verts] + [None]
     return verts + spaces
 
 

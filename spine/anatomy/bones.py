@@ -500,6 +500,22 @@ def sacral_foramen_geometry(b, seg: str) -> tuple[float, float]:
     return x, r
 
 
+def sacral_foramen_points(b, seg: str, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """World centres of the posterior and anterior foramina below sacral segment ``seg`` (S1-S4)
+    on ``side``: the posterior one in the dorsal wall, the anterior one in front of the lateral
+    mass, both in the fused disc's plane (the soft tissue places its foramen volumes there)."""
+    k = b.scale
+    num = int(seg[1])
+    jf = b.chain.joints[f"{seg}-S{num + 1}"]
+    x, _r = sacral_foramen_geometry(b, seg)
+    sz, f = b.size[seg], b.frames[seg]
+    y_back = jf.local(f.p(0, sz.body_depth / 2 + sz.canal_depth, 0))[1]
+    y_front = jf.local(f.p(0, b.anchors[seg]["y_front"], 0))[1]
+    lt = max(sz.lamina_thickness, 3.0 * k)
+    s = SIGN[side]
+    return jf.p(s * x, y_back + lt / 2, 0.0), jf.p(s * x, y_front + 3.0 * k, 0.0)
+
+
 def _sacral_segment(b, name):
     sz, f = b.size[name], b.frames[name]
     k = b.scale
@@ -600,6 +616,7 @@ def _sacral_hiatus(b):
     half = np.array([s5.canal_width / 2, 1.5 * k, (top[2] - bottom_z) / 2])
     b.add("sacral_hiatus", "sacral_hiatus", Material.SOFT_TISSUE, Box(f5.p(*centre), f5.R, half), level="S5")
     b.anchors["S5"]["hiatus"] = centre
+    b.anchors["S5"]["hiatus_half"] = half
 
 
 def _coccygeal_segment(b, name):

@@ -348,3 +348,38 @@ PUBLISHED_FACET_RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "lumbar_upper": {"from_sagittal": (15.0, 45.0)},  # L1-L2 .. L3-L4
     "lumbar_lower": {"from_sagittal": (35.0, 65.0)},  # L4-L5, L5-S1
 }
+
+# -- Sacrum, coccyx and pelvis (the drawn bone's outline; the placed parts above stay) ------
+# Published sizes of the adult sacrum (dry bones, mean +- SD):
+#   * maximum height 106.7 +- 10.2 mm, maximum width (across the alae) 103.6 +- 6.8 mm; hiatus
+#     length 18.5 +- 7.4 mm, intercornual distance 11.8 +- 2.5 mm, hiatus apex at S4 in 80 %
+#     (Anatomical evaluation of sacrum in dry bones, 30 sacra; similar: height 103.3 +- 10.0,
+#     width 108.4 +- 6.1, S1 body 47.0 +- 5.0 wide and 28.3 +- 3.5 deep, auricular surface long
+#     arm 39.4 +- 4.8 and oblique arm 49.1 +- 6.0 mm in Comparative morphometry of the sacrum,
+#     32 Anatolian sacra);
+#   * hiatus length 23.4 +- 10.6 mm (M), 20.4 +- 8.0 (F); canal AP depth at the apex 5.2 mm
+#     (Shewale SN, et al. Int J Recent Trends Sci Technol 2013;6:48-52, 204 sacra);
+#   * first anterior sacral foramen 13.0 mm high, 12.2 wide; first posterior 10.4 high, 7.7
+#     wide; second anterior 12.9 x 13.1; second posterior 7.1 x 7.3 (Saluja S, et al. J Clin
+#     Diagn Res 2018;12:AC01-6, 108 sacra); S1 posterior foramen 8.5 +- 1.6 mm wide, 11.0 +-
+#     1.9 mm deep (Kim et al. Korean J Pain 2023;36:98-105, CT of 632 patients).
+#: half-width (mm) of the sacrum's outline at its base (the alae), at the fused discs S1-S2 ..
+#: S4-S5, and at its apex: wide across the auricular part (S1-S3), then narrowing below the
+#: inferolateral angles to the apex; the base (106 mm) lies within 103.6 +- 2 x 6.8
+SACRAL_OUTLINE_HALF_WIDTH_MM = (53.0, 51.0, 45.0, 33.0, 22.0, 11.0)
+#: posterior sacral foramina (half-width across, half-height; mm), S1-S4 (Saluja 2018; Kim 2023;
+#: S3-S4 smaller, as the foramina shrink caudally [typical])
+POSTERIOR_SACRAL_FORAMEN_MM = {"S1": (4.0, 5.0), "S2": (3.6, 3.6), "S3": (3.2, 3.2), "S4": (2.8, 2.8)}
+#: anterior sacral foramina (radius, mm), larger than the posterior ones (Saluja 2018)
+ANTERIOR_SACRAL_FORAMEN_MM = {"S1": 6.2, "S2": 6.3, "S3": 5.3, "S4": 4.3}
+#: published ranges the model is tested against (mean +- 2 SD of the studies above)
+PUBLISHED_SACRUM = {
+    "width": (103.6, 6.8),
+    "height": (106.7, 10.2),
+    "hiatus_length": (18.5, 7.4),
+    "intercornual": (11.8, 2.5),
+}
+#: ilium: wing plate about 2-4 mm thin in the iliac fossa, the crest about 10-15 mm thick
+#: [Gray's Anatomy, 41st ed., ch. 80]; drawn thinnest 4 mm (the mesh grid resolves it)
+ILIAC_FOSSA_THICKNESS_MM = 4.0
+ILIAC_CREST_THICKNESS_MM = 12.0

@@ -38,6 +38,9 @@ __all__ = [
     "solid_sdf",
     "vertebral_body",
     "body_profile",
+    "polygon2",
+    "elliptic_tube",
+    "lofted_slab",
 ]
 
 SDF = Callable[[np.ndarray], np.ndarray]
@@ -296,3 +299,49 @@ def vertebral_body(width: float, depth: float, height: float, region: str) -> SD
         return _extrude(d2d, np.abs(z) - h2 + dish, rim)
 
     return f
+
+
+# -- sacrum and pelvis -----------------------------------------------------------------------
+def polygon2(u: np.ndarray, v: np.ndarray, poly) -> np.ndarray:
+    """Signed distance (negative inside) to a closed 2D polygon ``poly`` (M, 2) in the (u, v)
+    plane; exact (the nearest edge, the even-odd rule for the sign). One pass per edge, so
+    memory stays the size of the points."""
+    poly = np.asarray(poly, float)
+    d2 = np.full(len(u), np.inf)
+    inside = np.zeros(len(u), bool)
+    for i in range(len(poly)):
+        a, c = poly[i], poly[(i + 1) % len(poly)]
+        e = c - a
+        wu, wv = u - a[0], v - a[1]
+        t = np.clip((wu * e[0] + wv * e[1]) / max(float(e @ e), 1e-12), 0.0, 1.0)
+        du, dv = wu - t * e[0], wv - t * e[1]
+        d2 = np.minimum(d2, du * du + dv * dv)
+        crosses = (a[1] > v) != (c[1] > v)
+        x_at = a[0] + (v - a[1]) * e[0] / np.where(np.abs(e[1]) > 1e-12, e[1], 1e-12)
+        inside ^= crosses & (u < x_at)
+    d = np.sqrt(d2)
+    return np.where(inside, -d, d)
+
+
+def elliptic_tube(q: np.ndarray, radii, z0: float, z1: float) -> np.ndarray:
+    """An elliptic cylinder along local z from ``z0`` to ``z1`` (flat ends), radii (rx, ry)."""
+    d = ellipse2(q[:, 0], q[:, 1], radii[0], radii[1])
+    dz = np.maximum(z0 - q[:, 2], q[:, 2] - z1)
+    return np.maximum(d, dz)
+
+
+def lofted_slab(
+    q: np.ndarray, z0: float, z1: float, x0: float, x1: float, y_front: float, y_back: float, r: float, bow: float = 0.0
+) -> np.ndarray:
+    """A slab symmetric about x = 0 from local z0 to z1 whose half-width runs linearly from x0
+    (at z0) to x1 (at z1) and beyond (so neighbouring slabs continue one outline), between
+    y_front and y_back, edges rounded by ``r``; ``bow`` (mm) bends it back at its lateral ends
+    (a surface concave in front and convex behind)."""
+    t = (q[:, 2] - z0) / max(z1 - z0, 1e-9)
+    half_x = np.maximum(x0 + (x1 - x0) * t, r + 0.5)
+    y = q[:, 1] - bow * np.minimum(q[:, 0] / half_x, 1.2) ** 2
+    dx = np.abs(q[:, 0]) - (half_x - r)
+    dy = np.abs(y - (y_front + y_back) / 2) - ((y_back - y_front) / 2 - r)
+    dz = np.abs(q[:, 2] - (z0 + z1) / 2) - ((z1 - z0) / 2 - r)
+    out = np.sqrt(np.maximum(dx, 0) ** 2 + np.maximum(dy, 0) ** 2 + np.maximum(dz, 0) ** 2)
+    return out + np.minimum(np.maximum(np.maximum(dx, dy), dz), 0.0) - r

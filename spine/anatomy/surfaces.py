@@ -317,6 +317,8 @@ def surface_groups(b) -> list[dict]:
     sacral = [n for n in VERTEBRAE if _region(n) == "sacral"]
     parts = [st for n in sacral for st in by_level.get(n, [])]
     f3 = b.frames["S3"]
+    shapes, holes = _sacrum_shapes(b)
+    memo: dict = {}
     for i, name in enumerate(sacral):
         groups.append(
             {
@@ -325,8 +327,10 @@ def surface_groups(b) -> list[dict]:
                 "region": "sacral",
                 "origin": f3.origin,
                 "R": f3.R,
-                "parts": parts,
-                "clip": _segment_slab(b, sacral, i),
+                "parts": parts,  # hashed: the drawn shape follows the placed parts' inputs
+                "shaped": shapes,
+                "shaped_only": True,
+                "clip": _carve(holes, _segment_slab(b, sacral, i), memo),
                 "shared": "sacrum",
             }
         )
@@ -346,6 +350,8 @@ def surface_groups(b) -> list[dict]:
                     "clip": None,
                 }
             )
+            shapes, holes = _ilium_shapes(b, side)
+            groups[-1].update(shaped=shapes, shaped_only=True, clip=_carve(holes))
     return groups
 
 
@@ -481,6 +487,9 @@ def _warped(p: _Part, f, warps: dict[str, tuple[float, float]]) -> _Part:
     return _Part(sdf, p.lo - grow, p.hi + grow, p.extra_shell)
 
 
+_SLAB_GAP_MM = 0.1
+
+
 def _segment_slab(b, sacral: list[str], i: int):
     """SDF of the slab of sacral segment i: between the mid-planes of its fused discs."""
     planes = []
@@ -496,7 +505,9 @@ def _segment_slab(b, sacral: list[str], i: int):
     def f(p):
         d = np.full(len(p), -1e3)
         for o, n in planes:
-            d = np.maximum(d, (p - o) @ n)
+            # 0.1 mm short of the plane: neighbouring segments' cut faces never coincide (a ray
+            # crossing two coincident faces of two meshes loses one hit and reads as a hole)
+            d = np.maximum(d, (p - o) @ n + _SLAB_GAP_MM)
         return d
 
     return f
@@ -536,8 +547,10 @@ def _capsule_part(a, c, r) -> _Part:
 def _group_parts(b, g) -> list[_Part]:
     out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])] + list(g.get("shaped", []))
     warps = g.get("warps", {})
+    if g.get("shaped_only"):  # the sacrum and the ilia: drawn from their own shapes
+        return out
     for st in g["parts"]:
-        if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
+        if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral", "coccygeal"):
             out.append(_body_part(b, st.level))
         elif st.kind in ("tp", "tp_anterior") and st.side in warps:
             out.append(_warped(_part(st), b.frames[st.level], {st.side: warps[st.side]}))
@@ -547,7 +560,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2", "cervical": "3"}
+_REGION_VERSION = {"sacral": "4f", "pelvis": "3f", "coccygeal": "2", "lumbar": "2", "cervical": "3"}
 
 
 def _group_key(b, g) -> str:
@@ -771,3 +784,332 @@ def drawn_structures(structures) -> list[Structure]:
             continue
         out.append(s)
     return out
+
+
+# -- sacrum and pelvis: the drawn bone -------------------------------------------------------
+def _world_part(sdf, lo, hi) -> _Part:
+    return _Part(sdf, np.asarray(lo, float), np.asarray(hi, float))
+
+
+def _sacral_extent(b, name: str) -> tuple[float, float, float]:
+    """(z bottom, z top, gap above) of sacral segment ``name`` in its frame: to the mid-planes of
+    its fused discs (S1: its upper endplate; S5: its lower end)."""
+    num = int(name[1])
+    h = b.size[name].body_height
+    g_above = b.chain.joint_gap[f"S{num - 1}-{name}"] if num > 1 else 0.0
+    g_below = b.chain.joint_gap[f"{name}-S{num + 1}"] if num < 5 else 0.0
+    return -(h / 2 + g_below / 2), h / 2 + g_above / 2, g_above
+
+
+def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
+    """The sacrum as one curved wedge (parts) and what is carved out of it (holes).
+
+    Parts, per fused segment in its own frame (the frames follow the sacral kyphosis, so the
+    wedge is concave in front): the body (the fused discs' rims are the transverse ridges of
+    the pelvic surface, S1's front edge the promontory) and a slab across the whole width whose
+    outline runs from the alae down to the apex (:data:`SACRAL_OUTLINE_HALF_WIDTH_MM`), bowed
+    back at its lateral ends; on the dorsal surface the median crest (fused spinous tubercles),
+    the intermediate crests (fused articular processes) medial to the posterior foramina and
+    the lateral crests (fused transverse processes) lateral to them; the S1 superior articular
+    processes and the sacral cornua are the placed parts.
+
+    Holes (world SDFs with their boxes): the sacral canal; four pairs of foramina, each a
+    channel from the canal's lateral recess out to a small posterior and a larger anterior
+    opening; the hiatus (no dorsal wall over S5 and the lower S4); and, beyond the sacral face
+    of each SI joint, everything (the auricular surface is the joint's face)."""
+    from spine.anatomy import morphometry as mm
+    from spine.anatomy.bones import SIDES, SIGN, sacral_foramen_points
+    from spine.anatomy.sdf import capsule, elliptic_tube, ellipsoid, lofted_slab, round_box, smax
+
+    k = b.scale
+    names = ["S1", "S2", "S3", "S4", "S5"]
+    widths = [w * k for w in mm.SACRAL_OUTLINE_HALF_WIDTH_MM]
+    parts: list[_Part] = []
+    holes: list[tuple] = []
+    for i, name in enumerate(names):
+        sz, f = b.size[name], b.frames[name]
+        d2 = sz.body_depth / 2
+        z0, z1, _g = _sacral_extent(b, name)
+        body_top = sz.body_height / 2 if name == "S1" else z1
+        body = vertebral_body(sz.body_width, sz.body_depth, body_top - z0, "sacral")
+        zc = (body_top + z0) / 2
+        half = np.array([sz.body_width / 2 + 1, d2 + 1, (body_top - z0) / 2 + 1])
+        parts.append(
+            _local_part(
+                f, lambda q, body=body, zc=zc: body(q - np.array([0.0, 0.0, zc])), -half + [0, 0, zc], half + [0, 0, zc]
+            )
+        )
+        # the slab: overlaps its neighbours by `ov` so the outline runs on without a seam
+        ov = 12.0 * k
+        top = sz.body_height / 2 - 2.5 * k if name == "S1" else z1 + ov
+        bottom = z0 - ov if name != "S5" else z0
+        x_top, x_bot = widths[i], widths[i + 1]
+        slope = (x_top - x_bot) / max(z1 - z0, 1e-6)
+        xt = x_bot + slope * (top - z0)
+        xb = x_bot + slope * (bottom - z0)
+        y_front = -0.35 * d2
+        y_back = d2 + sz.canal_depth + max(sz.lamina_thickness, 3.0 * k)
+        # S1: the alae's edges well rounded, their upper surface sloping down laterally
+        r = min((9.0 if name == "S1" else 5.0) * k, 0.3 * (y_back - y_front), 0.45 * (top - bottom))
+        bow = 5.0 * k * (sz.body_width / b.size["S1"].body_width)
+        droop = 0.15 if name == "S1" else 0.0
+        x_droop = sz.body_width / 2 + 5.0 * k
+        lo = np.array([-max(xt, xb) - 1, y_front - bow - 1, bottom - 1])
+        hi = np.array([max(xt, xb) + 1, y_back + 1, top + 1])
+
+        # S1: the dorsal surface lateral of the lamina lies lower, in front of the L5-S1 facet
+        # joint and its inferior recess and along the groove between the ala and the superior
+        # articular process (the L5 dorsal ramus): the needles of the facet injection and of the
+        # L5 dorsal ramus block reach bone there, not through a dorsal slab
+        recess = None
+        if name == "S1":
+            x_lam = sacral_foramen_geometry_cached(b, "S1")[0] - sacral_foramen_geometry_cached(b, "S1")[1]
+            y0 = b.anchors["S1"]["canal_back_y"] - 1.0 * k
+            rc = np.array([(x_lam + 42.0 * k) / 2, y0 + 30.0 * k, 15.0 * k])
+            rh = np.array([(42.0 * k - x_lam) / 2, 30.0 * k, 24.0 * k])
+            recess = (rc, rh)
+
+        def slab(q, a=(bottom, top, xb, xt, y_front, y_back, r, bow), droop=droop, x0=x_droop, recess=recess):
+            if droop:
+                q = q.copy()
+                q[:, 2] += droop * np.maximum(np.abs(q[:, 0]) - x0, 0.0)
+            d = lofted_slab(q, *a)
+            if recess is not None:
+                qa = np.column_stack([np.abs(q[:, 0]), q[:, 1], q[:, 2]])
+                d = smax(d, -round_box(qa - recess[0], recess[1], 3.0 * k), 2.0 * k)
+            return d
+
+        parts.append(_local_part(f, slab, lo, hi))
+        # the dorsal crests
+        y_dorsal = y_back - 1.0 * k
+        if sz.sp_length > 0 or name == "S4":
+            length = max(sz.sp_length, 4.0 * k)
+            radii = np.array([max(sz.sp_thickness, 5.0 * k) / 2, length / 2 + 1.5 * k, max(sz.sp_height, 8.0 * k) / 2])
+            c = np.array([0.0, y_dorsal + radii[1] * 0.8, -1.0 * k])
+            parts.append(_local_part(f, lambda q, c=c, r=radii: ellipsoid(q - c, r), c - radii - 1, c + radii + 1))
+        if name != "S5":
+            for side in SIDES:
+                s = SIGN[side]
+                x_f, r_f = sacral_foramen_geometry_cached(b, name)
+                for x, radii in (
+                    (x_f - r_f - 2.5 * k, np.array([2.8, 3.0, 5.0]) * k),  # intermediate crest
+                    (x_f + r_f + 5.0 * k, np.array([4.0, 3.0, 6.0]) * k),  # lateral crest
+                ):
+                    if name == "S1":
+                        continue  # at S1 the articular process and the ala's groove stand there
+                    c = np.array([s * x, y_dorsal - 1.5 * k * (x / x_f) ** 2 + 1.0 * k, 1.0 * k])
+                    parts.append(
+                        _local_part(f, lambda q, c=c, r=radii: ellipsoid(q - c, r), c - radii - 1, c + radii + 1)
+                    )
+        # the canal (open above S1; the hiatus opens it behind S5)
+        cw, cd = sz.canal_width / 2, sz.canal_depth / 2
+        yc = d2 + cd
+        z_hi = z1 + 2.0 * k if name != "S1" else z1 + 40.0 * k
+        z_lo = z0 - 2.0 * k
+        lo_h, hi_h = np.array([-cw - 1, yc - cd - 1, z_lo - 1]), np.array([cw + 1, yc + cd + 1, z_hi + 1])
+        holes.append(
+            _local_hole(
+                f, lambda q, yc=yc, r=(cw, cd), z=(z_lo, z_hi): elliptic_tube(q - [0.0, yc, 0.0], r, *z), lo_h, hi_h
+            )
+        )
+    # foramina: a channel from the canal's lateral recess, out to a posterior and an anterior opening
+    for name in names[:4]:
+        jf = b.chain.joints[f"{name}-S{int(name[1]) + 1}"]
+        sz = b.size[name]
+        wx, wz = (v * k for v in mm.POSTERIOR_SACRAL_FORAMEN_MM[name])
+        ra = mm.ANTERIOR_SACRAL_FORAMEN_MM[name] * k
+        for side in SIDES:
+            s = SIGN[side]
+            P, A = sacral_foramen_points(b, name, side)
+            back = _unit3(P - A)
+            M = (P + A) / 2
+            ex = jf.R[:, 0] - (jf.R[:, 0] @ back) * back
+            ex = ex / np.linalg.norm(ex)
+            R = np.column_stack([ex, np.cross(back, ex), back])
+            d_post = float((P - M) @ back) + 25.0 * k
+            d_ant = float((M - A) @ back) + 25.0 * k
+            holes.append(
+                _frame_hole(
+                    M, R, lambda q, w=(wx, wz), z=d_post: elliptic_tube(q, w, 0.0, z), (-wx, -wz, 0), (wx, wz, d_post)
+                )
+            )
+            holes.append(
+                _frame_hole(
+                    M, R, lambda q, ra=ra, z=d_ant: elliptic_tube(q, (ra, ra), -z, 0.0), (-ra, -ra, -d_ant), (ra, ra, 0)
+                )
+            )
+            recess = jf.p(s * (sz.canal_width / 2 - 2.0 * k), jf.local(M)[1] + 2.0 * k, 0.0)
+            rr = 0.5 * (wx + ra)
+            holes.append(
+                (
+                    lambda p, a=recess, c=M, r=rr: capsule(p, a, c, r),
+                    np.minimum(recess, M) - rr - 1,
+                    np.maximum(recess, M) + rr + 1,
+                )
+            )
+    # the hiatus: S5 and the lower S4 have no dorsal wall
+    f5, s5 = b.frames["S5"], b.size["S5"]
+    hc, hh = b.anchors["S5"]["hiatus"], b.anchors["S5"]["hiatus_half"]
+    y0 = s5.body_depth / 2 + s5.canal_depth / 2
+    z_top = hc[2] + hh[2]
+    z_bot = hc[2] - hh[2] - 6.0 * k
+    c = np.array([0.0, y0 + 12.5 * k, (z_top + z_bot) / 2])
+    half = np.array([hh[0], 12.5 * k, (z_top - z_bot) / 2])
+    holes.append(_local_hole(f5, lambda q, c=c, half=half: round_box(q - c, half, 1.0 * k), c - half - 1, c + half + 1))
+    # beyond the sacral face of each SI joint
+    for side in SIDES:
+        pv = b.anchors.get("pelvis", {}).get(side)
+        if pv is None:
+            continue
+        face = pv["si_centre"] - pv["si_normal"] * pv["si_half"][0]
+        n = pv["si_normal"]
+        lo = face - 200.0
+        hi = face + 200.0
+        holes.append((lambda p, o=face, n=n: (o - p) @ n, lo, hi))
+    # the S1 articular processes and the cornua: the placed parts
+    for st in b.structures.values():
+        if st.level in ("S1", "S5") and st.kind in ("sap", "sacral_cornu"):
+            parts.append(_part(st))
+    return parts, holes
+
+
+def sacral_foramen_geometry_cached(b, name):
+    from spine.anatomy.bones import sacral_foramen_geometry
+
+    return sacral_foramen_geometry(b, name)
+
+
+def _unit3(v) -> np.ndarray:
+    v = np.asarray(v, float)
+    return v / np.linalg.norm(v)
+
+
+def _local_hole(f, sdf_local, lo_local, hi_local) -> tuple:
+    p = _local_part(f, sdf_local, lo_local, hi_local)
+    return p.sdf, p.lo, p.hi
+
+
+def _frame_hole(origin, R, sdf_local, lo_local, hi_local) -> tuple:
+    origin, R = np.asarray(origin, float), np.asarray(R, float)
+    c = np.array(np.meshgrid(*zip(lo_local, hi_local), indexing="ij")).reshape(3, -1).T @ R.T + origin
+    return (lambda p: sdf_local((p - origin) @ R)), c.min(axis=0) - 1, c.max(axis=0) + 1
+
+
+def _carve(holes: list[tuple], base=None, memo: dict | None = None):
+    """A clip SDF (positive = cut away) from hole SDFs (negative inside) with their world boxes:
+    each hole is evaluated only at the points inside its box. ``memo`` (a dict shared by the
+    clips of the meshes cut from one field, e.g. the five sacral segments) keeps the holes'
+    values for the last grid, so they are computed once per field, not once per mesh."""
+
+    def holes_at(p):
+        key = (p.shape, p[:1].tobytes(), p[-1:].tobytes())
+        if memo is not None and memo.get("key") == key:
+            return memo["value"]
+        out = np.full(len(p), -1e3)
+        for sdf, lo, hi in holes:
+            m = np.all((p >= lo) & (p <= hi), axis=1)
+            if np.any(m):
+                out[m] = np.maximum(out[m], -sdf(p[m]))
+        if memo is not None:
+            memo.update(key=key, value=out)
+        return out
+
+    def clip(p):
+        out = holes_at(p)
+        return out if base is None else np.maximum(out, base(p))
+
+    return clip
+
+
+#: the ilium's outline (mm from the S1 body centre; x lateral, y posterior, z up; z of the crest
+#: points counted down from the crest's top, at the iliac_crest_level body centre): the posterior
+#: superior iliac spine, the crest rising to its highest point and turning forward to the
+#: anterior superior spine, the anterior inferior spine, the acetabular roof, the greater sciatic
+#: notch and the posterior inferior spine [Gray's Anatomy, 41st ed., ch. 80; the crest at about
+#: L4 (clinical.md)]
+_ILIUM_OUTLINE = (
+    ("psis", (42.0, 50.0, -2.0), False),
+    ("crest", (58.0, 46.0, -34.0), True),
+    ("crest", (82.0, 30.0, -8.0), True),
+    ("crest", (106.0, 5.0, 0.0), True),
+    ("crest", (123.0, -26.0, -12.0), True),
+    ("crest", (126.0, -56.0, -40.0), True),
+    ("asis", (118.0, -80.0, -4.0), False),
+    ("aiis", (112.0, -78.0, -36.0), False),
+    ("acetabulum", (100.0, -58.0, -74.0), False),
+    ("acetabulum", (80.0, -24.0, -84.0), False),
+    ("notch", (58.0, 14.0, -58.0), False),
+    ("piis", (46.0, 40.0, -36.0), False),
+)
+
+
+def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
+    """One ilium: a curved plate (the wing, thin in the iliac fossa, thick at its rim and the
+    crest), concave toward the pelvis, bounded by :data:`_ILIUM_OUTLINE`; a thick posterior part
+    behind and beside the SI joint up to the posterior superior iliac spine, its medial face the
+    joint's iliac (auricular) face; the body of the ilium down to the acetabular roof. Holes:
+    everything medial of the joint's iliac face (the joint is a narrow gap)."""
+    from spine.anatomy import morphometry as mm
+    from spine.anatomy.bones import SIGN
+    from spine.anatomy.sdf import capsule, ellipsoid, polygon2, round_box, smax
+
+    k = b.scale
+    s = SIGN[side]
+    o1 = np.asarray(b.frames["S1"].origin, float)
+    crest_z = float(b.frames[b.params.iliac_crest_level].origin[2])
+    pts = []
+    for _what, (x, y, z), on_crest in _ILIUM_OUTLINE:
+        zz = crest_z + z * k if on_crest else o1[2] + z * k
+        pts.append(np.array([s * x * k, o1[1] + y * k, zz]))
+    pts_a = np.array(pts)
+    # best-fitting plane (the 2D outline) and sphere (the plate's curve) through the outline
+    centre = pts_a.mean(axis=0)
+    _u, _s, vt = np.linalg.svd(pts_a - centre)
+    e1, e2, normal = vt[0], vt[1], vt[2]
+    if normal[0] * s > 0:
+        normal = -normal  # toward the pelvis (medial)
+    # the iliac fossa faces the pelvis: the sphere's centre on the medial side
+    radius = 110.0 * k
+    sphere_c = centre + normal * (radius - 14.0 * k)
+    poly = np.column_stack([(pts_a - centre) @ e1, (pts_a - centre) @ e2])
+    t_f, t_c = mm.ILIAC_FOSSA_THICKNESS_MM * k, mm.ILIAC_CREST_THICKNESS_MM * k
+    rim = 9.0 * k
+    crest = [pp for (w, _x, on), pp in zip(_ILIUM_OUTLINE, pts) if on or w in ("psis", "asis")]
+
+    acet = [pp for (w, _x, _c), pp in zip(_ILIUM_OUTLINE, pts) if w == "acetabulum"]
+    roof = (acet[0] + acet[1]) / 2
+
+    def wing(p):
+        q = p - centre
+        d_out = polygon2(q @ e1, q @ e2, poly)
+        # thick along the crest (a rounded bead), thin in the fossa, a thinner rim elsewhere
+        d_crest = np.min([capsule(p, a, c, 0.0) for a, c in zip(crest[:-1], crest[1:])], axis=0)
+        bead = np.clip(1.0 - d_crest / rim, 0.0, 1.0)
+        edge = np.clip(1.0 + d_out / (0.6 * rim), 0.0, 1.0)
+        # the body of the ilium thickens toward the acetabular roof, over the hip joint
+        body = np.clip(1.0 - np.linalg.norm(p - roof, axis=1) / (45.0 * k), 0.0, 1.0)
+        t = t_f + (t_c - t_f) * np.sqrt(np.maximum(bead, 0.0)) + 0.5 * t_f * edge + 16.0 * k * body**2
+        d_shell = np.abs(np.linalg.norm(p - sphere_c, axis=1) - radius) - t / 2
+        return smax(d_shell, d_out, 4.0 * k)
+
+    lo, hi = pts_a.min(axis=0) - 25.0 * k, pts_a.max(axis=0) + 25.0 * k
+    parts = [_world_part(wing, lo, hi)]
+    pv = b.anchors["pelvis"][side]
+    C, n, ap, al, half = pv["si_centre"], pv["si_normal"], pv["si_ap"], pv["si_along"], pv["si_half"]
+    R = np.column_stack([n, ap, al])
+    # the posterior ilium: from the joint's iliac face out, back to the spines, up past the joint
+    pc = np.array([half[0] + 10.0 * k, 8.0 * k, 6.0 * k])
+    ph = np.array([10.0 * k, half[1] + 10.0 * k, half[2] + 10.0 * k])
+    parts.append(_frame_part(C, R, lambda q, c=pc, h=ph: round_box(q - c, h, 9.0 * k), pc - ph, pc + ph))
+    for what in ("psis", "piis"):
+        p = next(pp for (w, _x, _c), pp in zip(_ILIUM_OUTLINE, pts) if w == what)
+        r = np.array([7.0, 8.0, 9.0]) * k
+        parts.append(_world_part(lambda q, c=p, r=r: ellipsoid(q - c, r), p - 10 * k, p + 10 * k))
+    face = C + n * half[0]
+    holes = [(lambda p, o=face, n=n: (p - o) @ n, face - 300.0, face + 300.0)]
+    return parts, holes
+
+
+def _frame_part(origin, R, sdf_local, lo_local, hi_local) -> _Part:
+    sdf, lo, hi = _frame_hole(origin, R, sdf_local, lo_local, hi_local)
+    return _Part(sdf, lo, hi)

@@ -19,6 +19,12 @@ def model() -> SpineModel:
 
 
 def _axis_points(capsule: Capsule, n: int = 40) -> np.ndarray:
+    """Points along a capsule's axis, or along a curved tube's own course."""
+    course = getattr(capsule, "points", None)
+    if course is not None:  # a Tube: densify its sampled course
+        t = np.linspace(0.0, len(course) - 1, max(n, 4 * len(course)))
+        i = np.minimum(t.astype(int), len(course) - 2)
+        return course[i] + (t - i)[:, None] * (course[i + 1] - course[i])
     p0, p1 = capsule.endpoints
     return p0 + np.linspace(0.0, 1.0, n)[:, None] * (p1 - p0)
 

@@ -28,7 +28,7 @@ from spine.anatomy.bones import SIDES, SIGN, frame_axes, sacral_foramen_geometry
 from spine.anatomy.frames import Frame
 from spine.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, parse_level, region_of, root_exit
 from spine.anatomy.morphometry import ROOT_RADII
-from spine.anatomy.shapes import CutCylinder
+from spine.anatomy.shapes import CutCylinder, Tube, smooth_path
 from spine.anatomy.solids import Box, Capsule, Ellipsoid, Material
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -334,8 +334,24 @@ def _sacral_foramina(b):
         b.anchors[("sacral_foramen", seg)] = out
 
 
-def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """P0 (leaves the dural sac), P1 (in its foramen), P2 (outside, down and out)."""
+#: the root's radius along its course, as fractions of ROOT_RADII: the root proper inside the
+#: canal, the dorsal root ganglion (a swelling in the foramen, about 6-7 mm across in the lower
+#: lumbar spine, less in the neck and chest) and the spinal nerve beyond it [typical: Hasegawa T
+#: et al. Spine 1996;21:1005-9, the L5 ganglion about 6 x 11 mm; Gray's Anatomy, 41st ed., ch. 43]
+_ROOT_PROFILE = {"root": 0.7, "ganglion": 1.05, "nerve": 0.85}
+#: how far (mm) the ganglion's swelling reaches along the root on either side of its centre
+_GANGLION_HALF_MM = {"cervical": 3.0, "thoracic": 3.0, "lumbar": 4.5, "sacral": 4.0}
+#: how far above its foraminal point a root leaves the dural sac, in body heights of the
+#: vertebra above the foramen: lumbar roots leave about a body's half-height higher and run
+#: down in the lateral recess; thoracic roots less steeply; cervical roots nearly level
+#: [typical: Cohen MS et al. Spine 1990;15:1248-51; Gray's Anatomy, 41st ed., ch. 43]
+_ROOT_DROP = {"cervical": 0.1, "thoracic": 0.3, "lumbar": 0.5}
+
+
+def _root_controls(b, root: str, side: str) -> tuple[list[np.ndarray], int, str]:
+    """Control points of a root's course (world mm) from where it leaves the dural sac out,
+    the index of its foraminal point (the ganglion) and its region. A smooth spline runs through
+    them (:func:`spine.anatomy.shapes.smooth_path`)."""
     k = b.scale
     s = SIGN[side]
     r = ROOT_RADII[root] * k
@@ -345,17 +361,17 @@ def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         f = b.frames["C1"]
         t = tubes["C1"]
         # between the occiput and the posterior arch of C1, then backward (suboccipital nerve)
-        return (
-            f.p(s * 4.0 * k, t["sac_y"], 7.5 * k),
-            f.p(s * 11.0 * k, 17.0 * k, 7.0 * k),
-            f.p(s * 17.0 * k, 25.0 * k, 6.0 * k),
-        )
+        pts = [f.p(s * 4.0 * k, t["sac_y"], 7.5 * k), f.p(s * 11.0 * k, 17.0 * k, 7.0 * k)]
+        pts.append(f.p(s * 17.0 * k, 25.0 * k, 6.0 * k))
+        return pts, 1, "cervical"
     if exit_at == "C1-C2":
         jf = b.chain.joints["C1-C2"]
         t = tubes["C2"]
         p0 = jf.local(b.frames["C2"].p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"], 0))
         p0[2] = 2.5 * k
-        return jf.p(*p0), jf.p(s * 13.0 * k, 16.0 * k, 0.75 * k), jf.p(s * 22.0 * k, 12.0 * k, -3.0 * k)
+        p1 = np.array([s * 13.0 * k, 16.0 * k, 0.75 * k])
+        p2 = np.array([s * 22.0 * k, 12.0 * k, -3.0 * k])
+        return [jf.p(*p0), jf.p(*p1), jf.p(*p2)], 1, "cervical"
     if exit_at in INTERSPACES:
         upper, lower = exit_at.split("-")
         jf = b.chain.joints[exit_at]
@@ -364,26 +380,35 @@ def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         region = region_of(upper)
         fu = b.frames[upper]
         t = tubes[upper]
+        h_up = b.size[upper].body_height
         if region == "cervical" and upper != "C7":
-            # the cervical root lies low and in front in its foramen, on the lower pedicle
+            # the cervical root lies low and in front in its foramen, on the lower pedicle, and
+            # runs out and forward over the gutter of the transverse process
             p1 = np.array([c[0], c[1] - 0.5 * k, c[2] - 2.0 * k])
             p0 = jf.local(fu.p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"] - 0.4 * t["sac_ry"], 0))
             p0[2] = p1[2] + 1.5 * k
+            pa = p0 + (p1 - p0) * 0.55 + np.array([0.0, -0.6, 0.2]) * k
+            pb = p1 + np.array([s * 7.0, -2.6, -0.6]) * k
             p2 = p1 + np.array([s * 16.0, -7.0, -2.0]) * k
+            return [jf.p(*q) for q in (p0, pa, p1, pb, p2)], 2, "cervical"
+        below = (2.5 if region == "thoracic" or upper == "C7" else 1.5) * k
+        p1 = np.array([c[0], fo["y_front"] + r + 1.0 * k, fo["z_top"] - r - below])
+        p0 = jf.local(fu.p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"], 0))
+        drop = max(3.0 * k, _ROOT_DROP["cervical" if upper == "C7" else region] * h_up)
+        p0[2] = p1[2] + drop
+        # down the lateral recess, then out under the pedicle
+        pa = np.array([p0[0] + (p1[0] - p0[0]) * 0.45, p0[1] + (p1[1] - p0[1]) * 0.6, p1[2] + 0.35 * drop])
+        if upper == "C7":  # C8: out under the C7 pedicle, then forward and down
+            step = np.array([s * 14.0, -8.0, -6.0])
+        elif region == "thoracic" and upper != "T12":  # intercostal nerve, under its rib
+            step = np.array([s * 22.0, -2.0, -6.0])
+        elif upper == "L5":  # L5 ventral ramus runs forward over the sacral ala
+            step = np.array([s * 10.0, -24.0, -10.0])
         else:
-            below = (2.5 if region == "thoracic" or upper == "C7" else 1.5) * k
-            p1 = np.array([c[0], fo["y_front"] + r + 1.0 * k, fo["z_top"] - r - below])
-            p0 = jf.local(fu.p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"], 0))
-            p0[2] = p1[2] + 3.0 * k
-            if upper == "C7":  # C8: out under the C7 pedicle, then forward and down
-                p2 = p1 + np.array([s * 14.0, -8.0, -6.0]) * k
-            elif region == "thoracic" and upper != "T12":  # intercostal nerve
-                p2 = p1 + np.array([s * 22.0, -2.0, -6.0]) * k
-            elif upper == "L5":  # L5 ventral ramus runs forward over the sacral ala
-                p2 = p1 + np.array([s * 10.0, -24.0, -10.0]) * k
-            else:
-                p2 = p1 + np.array([s * 18.0, -10.0, -17.0]) * k
-        return jf.p(*p0), jf.p(*p1), jf.p(*p2)
+            step = np.array([s * 18.0, -10.0, -17.0])
+        p2 = p1 + step * k
+        pb = p1 + step * k * 0.35 + np.array([s * 1.5, 0.0, 0.6]) * k  # leaves the foramen laterally first
+        return [jf.p(*q) for q in (p0, pa, p1, pb, p2)], 2, "lumbar" if region == "lumbar" else region
     if exit_at in ("S1", "S2", "S3", "S4"):
         seg = exit_at
         nxt = f"S{int(seg[1]) + 1}"
@@ -394,7 +419,8 @@ def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         p0 = np.array([s * (t["canal_r"][1] - r - 1.0 * k), p1[1], 5.0 * k])
         ant = jf.local(fo["anterior"])
         p2 = np.array([s * (fo["x"] + 4.0 * k), ant[1] - 14.0 * k, -6.0 * k])  # out the anterior foramen
-        return jf.p(*p0), jf.p(*p1), jf.p(*p2)
+        pb = np.array([s * (fo["x"] + 1.0 * k), (p1[1] + ant[1]) / 2, -1.5 * k])
+        return [jf.p(*q) for q in (p0, p1, pb, p2)], 1, "sacral"
     # S5 and Co1: out at the hiatus, beside the cornua
     f5 = b.frames["S5"]
     s5 = b.size["S5"]
@@ -403,28 +429,40 @@ def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     p0 = f5.p(s * 2.0 * k, t5["canal_y"], s5.body_height / 2 - drop)
     p1 = f5.p(s * (s5.canal_width / 2 + 1.5 * k), t5["canal_y"], -s5.body_height / 2 - 1.0 * k - drop)
     p2 = f5.p(s * (s5.canal_width / 2 + 7.0 * k), t5["front"] - 2.0 * k, -s5.body_height / 2 - 8.0 * k - drop)
-    return p0, p1, p2
+    return [p0, p1, p2], 1, "sacral"
+
+
+def _root_radii(path: np.ndarray, i_drg: int, r: float, region: str, k: float) -> np.ndarray:
+    """Radius at each sample: the thin root, swelling to the ganglion at the foramen, the nerve."""
+    arc = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))]
+    u = arc - arc[i_drg]
+    half = _GANGLION_HALF_MM[region] * k
+    before = np.where(u < 0, _ROOT_PROFILE["root"], _ROOT_PROFILE["nerve"])
+    bump = np.clip(1.0 - np.abs(u) / (2.0 * half), 0.0, 1.0)
+    bump = bump * bump * (3 - 2 * bump)  # smoothstep: a spindle, not a cone
+    return r * (before + (_ROOT_PROFILE["ganglion"] - before) * bump)
 
 
 def _roots(b):
-    """31 pairs: each a proximal capsule (sac -> foramen) and an extraforaminal capsule."""
+    """31 pairs, each a smooth curved tube (a swept circle along a spline through its course,
+    :class:`~spine.anatomy.shapes.Tube`): ``root.X.side`` from the dural sac to the ganglion in
+    the foramen and ``root.X.side.extraforaminal`` from there on as the spinal nerve."""
     k = b.scale
     for root in NERVE_ROOTS:
         exit_at = root_exit(root)
         level = "C1" if exit_at == "skull-C1" else ("S5" if exit_at == "hiatus" else exit_at)
         r = ROOT_RADII[root] * k
         for side in SIDES:
-            p0, p1, p2 = _root_path(b, root, side)
-            b.add(f"root.{root}.{side}", "root", NEURAL, Capsule.between(p0, p1, r), level=level, side=side)
-            b.add(
-                f"root.{root}.{side}.extraforaminal",
-                "root",
-                NEURAL,
-                Capsule.between(p1, p2, r * 0.9),
-                level=level,
-                side=side,
-            )
-            b.anchors[("root", root, side)] = (p0, p1, p2)
+            pts, i1, region = _root_controls(b, root, side)
+            path, marks = smooth_path(pts, 1.5 * k)
+            i_drg = int(marks[i1])
+            radii = _root_radii(path, i_drg, r, region, k)
+            inner = Tube.along(path[: i_drg + 1], radii[: i_drg + 1])
+            outer = Tube.along(path[i_drg:], radii[i_drg:])
+            b.add(f"root.{root}.{side}", "root", NEURAL, inner, level=level, side=side)
+            b.add(f"root.{root}.{side}.extraforaminal", "root", NEURAL, outer, level=level, side=side)
+            b.anchors[("root", root, side)] = (pts[0], pts[i1], pts[-1])
+            b.anchors[("root_path", root, side)] = (path, radii, i_drg)
 
 
 def _vertebral_artery(b):

@@ -187,6 +187,8 @@ def distance_to_solid(solid, points) -> np.ndarray:
         return _capsule_distance(solid, p)
     if isinstance(solid, Box):
         return _box_distance(solid, p)
+    if hasattr(solid, "distance"):  # a solid that knows its exact distance (a curved tube)
+        return solid.distance(p)
     inside = solid.contains(p)
     u = _unit_rows(np.asarray(solid.center, float)[None, :] - p)
     best = _entry(solid, p, u)

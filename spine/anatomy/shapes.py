@@ -19,6 +19,7 @@ checks as any other solid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -371,44 +372,44 @@ class SoftMesh(Solid):
     first entry and last exit, ``chord_length`` the exact sum of the inside stretches (the
     wrapped :class:`~spine.anatomy.mesh.MeshSolid` does the ray work through Embree)."""
 
-    mesh: "object" = None  # a MeshSolid
+    mesh: Any = None  # a MeshSolid
 
     def __deepcopy__(self, memo) -> "SoftMesh":
         return self  # frozen; the mesh holds a native ray scene
 
     def fingerprint(self) -> str:
-        return "soft:" + self.mesh.fingerprint()  # type: ignore[attr-defined]
+        return "soft:" + self.mesh.fingerprint()
 
     def contains(self, points):
-        return self.mesh.contains(points)  # type: ignore[attr-defined]
+        return self.mesh.contains(points)
 
     def ray_interval(self, origins, directions):
-        return self.mesh.ray_interval(origins, directions)  # type: ignore[attr-defined]
+        return self.mesh.ray_interval(origins, directions)
 
     def chord_length(self, origins, directions, t_min: float = 0.0, t_max: float = np.inf):
-        return self.mesh.chord_length(origins, directions, t_min, t_max)  # type: ignore[attr-defined]
+        return self.mesh.chord_length(origins, directions, t_min, t_max)
 
     def segment_inside_length(self, p0, p1) -> float:
-        return self.mesh.segment_inside_length(p0, p1)  # type: ignore[attr-defined]
+        return self.mesh.segment_inside_length(p0, p1)
 
     def surface_points(self, n: int = 24):
-        return self.mesh.surface_points(n)  # type: ignore[attr-defined]
+        return self.mesh.surface_points(n)
 
     def bounding_box(self):
-        return self.mesh.bounding_box()  # type: ignore[attr-defined]
+        return self.mesh.bounding_box()
 
     def scaled(self, factor):
         m = self.mesh
-        c = m.vertices.mean(axis=0)  # type: ignore[attr-defined]
+        c = m.vertices.mean(axis=0)
         return SoftMesh(self.center, self.rotation, m.scaled(factor) if factor >= 1.0 else _shrunk(m, factor, c))
 
     @property
     def vertices(self) -> np.ndarray:
-        return self.mesh.vertices  # type: ignore[attr-defined]
+        return self.mesh.vertices
 
     @property
     def faces(self) -> np.ndarray:
-        return self.mesh.faces  # type: ignore[attr-defined]
+        return self.mesh.faces
 
 
 def _shrunk(mesh, factor: float, c: np.ndarray):

@@ -138,6 +138,7 @@ def build_soft_tissue(b: "_Builder") -> None:
     _sacral_foramina(b)
     _roots(b)
     _vertebral_artery(b)
+    _pleura(b)
 
 
 def _canal_sac_cord(b):
@@ -492,6 +493,49 @@ def _vertebral_artery(b):
         for i, (level, p0, p1) in enumerate(segs):
             name = f"vertebral_artery.{level}.{side}" if level != "C1" else f"vertebral_artery.C1.{side}.{i}"
             b.add(name, "vertebral_artery", SOFT, Capsule.between(p0, p1, r), level=level, side=side)
+
+
+def _pleura(b):
+    """The pleura beside each thoracic vertebra, a no-go zone for needles: lateral to the body
+    and in front of the plane of the rib's neck (the costal pleura lines the inner face of the
+    ribs, the mediastinal pleura the side of the bodies) [Gray's Anatomy, 41st ed., ch. 56;
+    the pneumothorax risk of thoracic injections: SIS guidelines, 2nd ed.]. A box in the
+    vertebra's frame cut by that plane (:class:`~spine.anatomy.shapes.ClippedBox`); soft tissue,
+    invisible to x-rays, drawn in no view. The rib capsules are kept as anchors
+    ``("rib", vertebra, side)``."""
+    from spine.anatomy.shapes import ClippedBox
+    from spine.anatomy.surfaces import _rib_parts
+
+    k = b.scale
+    for name in VERTEBRAE:
+        if region_of(name) != "thoracic":
+            continue
+        f, sz = b.frames[name], b.size[name]
+        for side in SIDES:
+            parts = _rib_parts(b, name, side)
+            if not parts:
+                continue
+            b.anchors[("rib", name, side)] = parts
+            s = SIGN[side]
+            head, tubercle, neck_r = parts[0]  # the head-to-tubercle capsule: the rib's neck
+            h, t = f.local(head), f.local(tubercle)
+            # the neck's front face: the head-to-tubercle line moved forward by the neck's radius
+            along = (t - h) * np.array([1.0, 1.0, 0.0])
+            along /= np.linalg.norm(along)
+            normal = np.array([-along[1], along[0], 0.0])  # in the axial plane, square to the neck
+            if normal[1] < 0:
+                normal = -normal  # pointing back: the zone is the front side
+            face = h - normal * (neck_r + 0.5 * k)
+            x_in = sz.body_width / 2 + 2.0 * k
+            x_out = abs(t[0]) + 30.0 * k
+            y_lo, y_hi = -sz.body_depth / 2 - 40.0 * k, t[1] + 5.0 * k
+            half_z = sz.body_height / 2 + 6.0 * k
+            centre_local = np.array([s * (x_in + x_out) / 2, (y_lo + y_hi) / 2, -2.0 * k])
+            box_half = np.array([(x_out - x_in) / 2, (y_hi - y_lo) / 2, half_z])
+            n_world = f.R @ normal
+            box = Box(f.p(*centre_local), f.R, box_half)
+            zone = ClippedBox.from_box(box, f.p(*face), n_world)
+            b.add(f"{name}.pleura.{side}", "pleura", SOFT, zone, level=name, side=side)
 
 
 __all__ = ["build_soft_tissue", "tube", "Frame"]

@@ -372,7 +372,8 @@ def _tube(path, radius, t0: float, t1: float, taper: float = 0.0, segment_mm: fl
 def _root_path(an: _Anatomy, root: str, side: str) -> tuple[np.ndarray, float] | None:
     """The root's course from the sac out (medial to lateral), smoothed, and its radius: from
     the model's root structures (``root.L4.right`` to the foramen, ``.extraforaminal`` beyond)."""
-    pts, radii = [], []
+    pts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+    radii: list[float] = []
     for suffix in ("", ".extraforaminal"):
         s = an.structure(f"root.{root}.{side}{suffix}")
         if s is None:
@@ -401,11 +402,11 @@ def _root_path(an: _Anatomy, root: str, side: str) -> tuple[np.ndarray, float] |
         return None
     sgn = _side_sign(side)
     ordered = []
-    for a, b, course in pts:  # each piece from its medial to its lateral end
+    for a, b, along in pts:  # each piece from its medial to its lateral end
         if a[0] * sgn > b[0] * sgn:
             a, b = b, a
-            course = None if course is None else course[::-1]
-        ordered.append(list(course) if course is not None else [a, b])
+            along = None if along is None else along[::-1]
+        ordered.append(list(along) if along is not None else [a, b])
     chain = list(ordered[0])
     for piece in ordered[1:]:
         chain += piece if np.linalg.norm(piece[0] - chain[-1]) > 1.0 else piece[1:]

@@ -55,10 +55,17 @@ class CutCylinder(Solid):
     radii: np.ndarray = field(default_factory=lambda: np.ones(2))
     top: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0, 1.0]))
     bottom: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, -1.0, 1.0]))
+    #: extra half-spaces ``(nx, ny, 0, c)`` (local, ``n . q <= c``) that flatten the elliptic
+    #: section into a rounded triangle or a flat-fronted oval (the shape of the spinal canal)
+    sides: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
 
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "radii", np.asarray(self.radii, dtype=float).reshape(2))
+        sides = np.asarray(self.sides, dtype=float).reshape(-1, 4).copy()
+        if len(sides):
+            sides /= np.linalg.norm(sides[:, :3], axis=1, keepdims=True)
+        object.__setattr__(self, "sides", sides)
         for name in ("top", "bottom"):
             plane = np.asarray(getattr(self, name), dtype=float).reshape(4).copy()
             norm = np.linalg.norm(plane[:3])
@@ -76,7 +83,7 @@ class CutCylinder(Solid):
 
     @classmethod
     def between_planes(
-        cls, center, rotation, radii, top_point, top_normal, bottom_point, bottom_normal
+        cls, center, rotation, radii, top_point, top_normal, bottom_point, bottom_normal, sides=None
     ) -> "CutCylinder":
         """Cut by world planes through ``top_point`` / ``bottom_point``.
 
@@ -92,17 +99,21 @@ class CutCylinder(Solid):
                 n = -n
             q = (np.asarray(point, float) - center) @ rotation
             planes.append(np.append(n, float(n @ q)))
-        return cls(center, rotation, radii, planes[0], planes[1])
+        extra = np.zeros((0, 4)) if sides is None else sides
+        return cls(center, rotation, radii, planes[0], planes[1], extra)
 
     # -- Solid interface ----------------------------------------------------------------------
     def contains(self, points):
         q = self.to_local(points)
         r = (q[:, 0] / self.radii[0]) ** 2 + (q[:, 1] / self.radii[1]) ** 2
-        return (
+        inside = (
             (r <= 1.0 + 1e-9)
             & (q @ self.top[:3] <= self.top[3] + 1e-9)
             & (q @ self.bottom[:3] <= self.bottom[3] + 1e-9)
         )
+        for plane in self.sides:
+            inside &= q @ plane[:3] <= plane[3] + 1e-9
+        return inside
 
     def ray_interval(self, origins, directions):
         o, d = self._local_rays(origins, directions)
@@ -111,7 +122,7 @@ class CutCylinder(Solid):
         b = np.einsum("ij,ij->i", oxy, dxy)
         c = np.einsum("ij,ij->i", oxy, oxy) - 1.0
         t0, t1 = _quadratic_interval(a, b, c)
-        for plane in (self.top, self.bottom):
+        for plane in (self.top, self.bottom, *self.sides):
             s0, s1 = halfspace_interval(o, d, plane[:3], plane[3])
             t0, t1 = np.maximum(t0, s0), np.minimum(t1, s1)
         return t0, t1
@@ -122,6 +133,11 @@ class CutCylinder(Solid):
     def surface_points(self, n: int = 24):
         u = np.linspace(0, 2 * np.pi, n, endpoint=False)
         x, y = np.cos(u) * self.radii[0], np.sin(u) * self.radii[1]
+        for plane in self.sides:  # pull the ring in onto each flat side
+            nxy = plane[:2]
+            over = x * nxy[0] + y * nxy[1] - plane[3]
+            k = np.where(over > 0, plane[3] / np.maximum(x * nxy[0] + y * nxy[1], 1e-12), 1.0)
+            x, y = x * k, y * k
         zt, zb = self._z_on(self.top, x, y), self._z_on(self.bottom, x, y)
         mid = (zt + zb) / 2
         zt, zb = np.maximum(zt, mid), np.minimum(zb, mid)
@@ -134,7 +150,9 @@ class CutCylinder(Solid):
         bottom = self.bottom.copy()
         top[3] *= f
         bottom[3] *= f
-        return CutCylinder(self.center, self.rotation, self.radii * f, top, bottom)
+        sides = self.sides.copy()
+        sides[:, 3] *= f
+        return CutCylinder(self.center, self.rotation, self.radii * f, top, bottom, sides)
 
     # -- helpers ------------------------------------------------------------------------------
     def axis_extent(self) -> tuple[float, float]:

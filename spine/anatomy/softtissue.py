@@ -104,14 +104,55 @@ def _planes(b, name) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return top_p, top_n, bot_p, bot_n
 
 
-def _piece(b, name, y, rx, ry, top=None, bottom=None) -> CutCylinder:
+#: the canal's axial section per region, as the points its flat sides pass through (fractions
+#: of the section's half width and half depth; y posterior): the lumbar and sacral canal is
+#: a rounded triangle with a flat front (the backs of the bodies and discs), its lateral
+#: recesses in the front corners, narrowing back to the laminae's apex; the cervical canal a
+#: wide triangle; the thoracic canal round [Panjabi MM et al. Spine 1991;16:861-9 and
+#: 1992;17:299-306; Gray's Anatomy, 41st ed., ch. 43]. ``front``: where the flat front cuts
+#: the ellipse; ``side``: two points of each posterolateral side (x, y).
+_CANAL_SECTION = {
+    "cervical": {"front": -0.85, "side": ((1.10, -0.20), (0.35, 1.0))},
+    "thoracic": None,
+    "lumbar": {"front": -0.80, "side": ((1.05, -0.30), (0.30, 1.0))},
+    "sacral": {"front": -0.95, "side": ((1.05, -0.30), (0.30, 1.0))},
+}
+#: the dural sac is rounder than the canal around it: gentler sides, the same flat front
+_SAC_SECTION = {
+    "cervical": {"front": -0.90, "side": ((1.15, -0.20), (0.55, 1.0))},
+    "thoracic": None,
+    "lumbar": {"front": -0.85, "side": ((1.15, -0.20), (0.50, 1.0))},
+    "sacral": {"front": -0.85, "side": ((1.15, -0.20), (0.50, 1.0))},
+}
+
+
+def _section(table: dict, region: str, rx: float, ry: float, dy: float = 0.0) -> np.ndarray | None:
+    """Flat sides (local half-spaces ``(nx, ny, 0, c)``) of a section of half width ``rx`` and
+    half depth ``ry`` whose centre lies ``dy`` behind the piece's axis."""
+    shape = table.get("sacral" if region == "coccygeal" else region)
+    if shape is None:
+        return None
+    out = [np.array([0.0, -1.0, 0.0, -(shape["front"] * ry + dy)])]  # keeps y >= front
+    (ax, ay), (bx, by) = shape["side"]
+    for sgn in (1.0, -1.0):
+        a = np.array([sgn * ax * rx, ay * ry + dy])
+        c = np.array([sgn * bx * rx, by * ry + dy])
+        t = (c - a) / np.linalg.norm(c - a)
+        n = np.array([t[1], -t[0]])
+        if n[0] * sgn < 0:
+            n = -n  # outward, to the side
+        out.append(np.array([n[0], n[1], 0.0, float(n @ a)]))
+    return np.array(out)
+
+
+def _piece(b, name, y, rx, ry, top=None, bottom=None, sides=None) -> CutCylinder:
     f = b.frames[name]
     tp, tn, bp, bn = _planes(b, name)
     if top is not None:
         tp, tn = top
     if bottom is not None:
         bp, bn = bottom
-    return CutCylinder.between_planes(f.p(0, y, 0), f.R, (rx, ry), tp, tn, bp, bn)
+    return CutCylinder.between_planes(f.p(0, y, 0), f.R, (rx, ry), tp, tn, bp, bn, sides)
 
 
 def _axis_point(b, name, y, plane_point, plane_normal) -> np.ndarray:
@@ -155,12 +196,17 @@ def _canal_sac_cord(b):
     b.anchors["tube"] = tubes
     for n in canal_levels:
         t = tubes[n]
-        b.add(f"canal.{n}", "canal", SOFT, _piece(b, n, t["canal_y"], t["canal_r"][1], t["canal_r"][0]), level=n)
+        region = region_of(n)
+        canal_sides = _section(_CANAL_SECTION, region, t["canal_r"][1], t["canal_r"][0])
+        piece = _piece(b, n, t["canal_y"], t["canal_r"][1], t["canal_r"][0], sides=canal_sides)
+        b.add(f"canal.{n}", "canal", SOFT, piece, level=n)
     # dural sac: pieces down to the vertebra above the end, then a tapered end
     for i, n in enumerate(canal_levels):
         t = tubes[n]
         if i < i_end:
-            b.add(f"dural_sac.{n}", "dural_sac", NEURAL, _piece(b, n, t["sac_y"], t["sac_rx"], t["sac_ry"]), level=n)
+            sac_sides = _section(_SAC_SECTION, region_of(n), t["sac_rx"], t["sac_ry"])
+            sac = _piece(b, n, t["sac_y"], t["sac_rx"], t["sac_ry"], sides=sac_sides)
+            b.add(f"dural_sac.{n}", "dural_sac", NEURAL, sac, level=n)
         elif i == i_end:
             tp, tn, _, _ = _planes(b, n)
             prev_name = canal_levels[i - 1]
@@ -173,16 +219,24 @@ def _canal_sac_cord(b):
             shift = float(np.linalg.norm(top_above - top_here)) / 2
             tip = _level_point(b, b.params.dural_sac_end, lambda v: tubes[v]["sac_y"])
             rot = frame_axes(top - tip, up=b.frames[n].y)  # local x ~ left, y ~ posterior
-            rx = min(prev["sac_rx"], t["canal_r"][1] - 1.0 * k)
+            rx = min(prev["sac_rx"], 0.7 * t["canal_r"][1])  # inside the triangular sacral canal
             ry = min(prev["sac_ry"], t["canal_r"][0] - 1.0 * k - shift)
             cap = Ellipsoid(top, rot, (rx, ry, float(np.linalg.norm(top - tip))))
             b.add(f"dural_sac.{n}", "dural_sac", NEURAL, cap, level=n)
             b.anchors["dural_sac_end"] = tip
         # dorsal epidural space (fat) between the sac and the ligamentum flavum / laminae
         if i <= i_end:
+            # the dorsal fat pad between the sac and the ligamentum flavum and laminae: a lens
+            # across the canal's back, cut by the canal's own flat sides (triangular where the
+            # canal is); its centre is in the fat (the SCS lead's target)
             epi = max(t["epi"], 0.5 * k)
             y = t["sac_y"] + t["sac_ry"] + epi / 2
-            piece = _piece(b, n, y, t["sac_rx"] * 0.75, epi / 2)
+            rx, ry = t["canal_r"][1], t["canal_r"][0]
+            sides = _section(_CANAL_SECTION, region_of(n), rx, ry, t["canal_y"] - y)
+            if sides is None:  # a round canal: a crescent as wide as the sac's back, as before
+                piece = _piece(b, n, y, t["sac_rx"] * 0.75, epi / 2)
+            else:
+                piece = _piece(b, n, y, rx, epi / 2, sides=sides[1:])
         else:  # below the sac the whole sacral canal is epidural space (caudal route)
             piece = _piece(b, n, t["canal_y"], t["canal_r"][1] - 0.5 * k, t["canal_r"][0] - 0.5 * k)
         b.add(f"epidural.{n}", "epidural_space", SOFT, piece, level=n)

@@ -335,8 +335,8 @@ def _atlantoaxial(b):
 #: Bogduk N, Clinical and Radiological Anatomy of the Lumbar Spine, 5th ed., ch. 2]
 _DISC_BULGE_MM = {"cervical": 0.5, "thoracic": 0.8, "lumbar": 1.2}
 #: grid step of a disc's mesh (mm): fine enough for the thinnest (cervical) discs
-_DISC_VOXEL = {"cervical": 0.35, "thoracic": 0.45, "lumbar": 0.55}
-_DISC_VERSION = "disc-2"
+_DISC_VOXEL = {"cervical": 0.45, "thoracic": 0.6, "lumbar": 0.7}
+_DISC_VERSION = "disc-3"
 
 
 def _smoothed(v: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -384,9 +384,9 @@ def disc_sdf(b, space):
 
     half = np.array(
         [
-            max(su.body_width, sl.body_width) / 2 + bulge + 3.0,
-            max(su.body_depth, sl.body_depth) / 2 + bulge + 3.0,
-            g / 2 + max(rim_u, rim_l) + 3.0,
+            max(su.body_width, sl.body_width) / 2 + bulge + 2.0,
+            max(su.body_depth, sl.body_depth) / 2 + bulge + 2.0,
+            g / 2 + max(rim_u, rim_l) + 1.5,
         ]
     )
     return f, half

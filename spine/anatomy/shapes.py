@@ -192,6 +192,14 @@ class ClippedBox(Solid):
         q = self.to_local(points)
         return in_box(q, self.half_sizes) & (q @ self.plane[:3] <= self.plane[3] + 1e-9)
 
+    def distance(self, points) -> np.ndarray:
+        """A lower bound of the distance to the solid (exact where the nearest point lies on one
+        face): the larger of the distances to the box and to the cutting plane's half-space."""
+        q = self.to_local(points)
+        d_box = np.linalg.norm(np.maximum(np.abs(q) - self.half_sizes, 0.0), axis=1)
+        d_plane = np.maximum(q @ self.plane[:3] - self.plane[3], 0.0)
+        return np.maximum(d_box, d_plane)
+
     def ray_interval(self, origins, directions):
         o, d = self._local_rays(origins, directions)
         t0, t1 = box_interval(o, d, self.half_sizes)

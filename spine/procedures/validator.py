@@ -177,6 +177,25 @@ def _box_distance(solid, p: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.maximum(q, 0.0), axis=1)
 
 
+_NEAREST: dict = {}
+
+
+def _mesh_distance(solid, p: np.ndarray) -> np.ndarray:
+    """Exact distance from points to a closed mesh's surface (0 inside): trimesh's nearest point
+    on the triangles (an R-tree of them), instead of a search over ray directions."""
+    import trimesh
+
+    key = id(solid)
+    hit = _NEAREST.get(key)
+    if hit is None or hit[0] is not solid:
+        if len(_NEAREST) > 64:
+            _NEAREST.clear()
+        mesh = trimesh.Trimesh(vertices=solid.vertices, faces=solid.faces, process=False)
+        hit = _NEAREST[key] = (solid, trimesh.proximity.ProximityQuery(mesh))
+    _, dist, _ = hit[1].on_surface(p)
+    return np.where(solid.contains(p), 0.0, dist)
+
+
 def distance_to_solid(solid, points) -> np.ndarray:
     """Distance from each point to a convex solid (0 for points inside or on it).
 
@@ -191,6 +210,8 @@ def distance_to_solid(solid, points) -> np.ndarray:
         return _box_distance(solid, p)
     if hasattr(solid, "distance"):  # a solid that knows its exact distance (a curved tube)
         return solid.distance(p)
+    if hasattr(solid, "faces") and hasattr(solid, "vertices"):  # a closed mesh (a rib, a disc)
+        return _mesh_distance(solid, p)
     inside = solid.contains(p)
     u = _unit_rows(np.asarray(solid.center, float)[None, :] - p)
     best = _entry(solid, p, u)

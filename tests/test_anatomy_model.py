@@ -9,7 +9,8 @@ import pytest
 
 from spine.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, exiting_root, region_of, root_exit
 from spine.anatomy.model import BONE_KINDS, LandmarkError, SpineModel, SpineParameters
-from spine.anatomy.shapes import CutCylinder
+from spine.anatomy.mesh import is_watertight
+from spine.anatomy.shapes import CutCylinder, SoftMesh
 from spine.anatomy.solids import Capsule, Material
 
 
@@ -19,6 +20,12 @@ def model() -> SpineModel:
 
 
 def _axis_points(capsule: Capsule, n: int = 40) -> np.ndarray:
+    """Points along a capsule's axis, or along a curved tube's own course."""
+    course = getattr(capsule, "points", None)
+    if course is not None:  # a Tube: densify its sampled course
+        t = np.linspace(0.0, len(course) - 1, max(n, 4 * len(course)))
+        i = np.minimum(t.astype(int), len(course) - 2)
+        return course[i] + (t - i)[:, None] * (course[i + 1] - course[i])
     p0, p1 = capsule.endpoints
     return p0 + np.linspace(0.0, 1.0, n)[:, None] * (p1 - p0)
 
@@ -166,7 +173,7 @@ def test_a_disc_between_each_pair_of_mobile_vertebrae(model, space):
     annulus = model.structure(f"disc.{space}.annulus")
     nucleus = model.structure(f"disc.{space}.nucleus")
     assert annulus.material == nucleus.material == Material.DISC
-    assert isinstance(annulus.solid, CutCylinder)
+    assert isinstance(annulus.solid, SoftMesh) and is_watertight(annulus.solid.faces)
     upper, lower = space.split("-")
     bu, bl = _body(model, upper), _body(model, lower)
     # the disc lies between the two bodies, touching both endplates, overlapping neither
@@ -181,6 +188,45 @@ def test_a_disc_between_each_pair_of_mobile_vertebrae(model, space):
         nucleus.solid.contains(nucleus.solid.surface_points(12))
         | annulus.solid.contains(nucleus.solid.surface_points(12))
     )
+
+
+@pytest.mark.parametrize("space", ["C5-C6", "T7-T8", "L4-L5", "L5-S1"])
+def test_discs_are_lens_shaped_wedges_that_follow_the_endplates(model, space):
+    """Measured as on a sagittal and an axial MRI section: taller in front than behind where the
+    curve is lordotic, bulging a little past both bodies' rims, with a flat or concave back
+    (the bodies' kidney outline) and the nucleus in its central 40-50 %, a little posterior."""
+    annulus = model.structure(f"disc.{space}.annulus").solid
+    nucleus = model.structure(f"disc.{space}.nucleus").solid
+    origin, R = model.interspace_frame(space)
+    upper, lower = space.split("-")
+    bu, bl = _body(model, upper), _body(model, lower)
+    lat, post, sup = R[:, 0], R[:, 1], R[:, 2]
+
+    def extent(direction, start):  # how far the disc reaches from ``start`` along ``direction``
+        t0, t1 = annulus.ray_interval(start[None], direction[None])
+        return float(t1[0])
+
+    def height(y):  # disc height along the joint's axis, y mm behind its centre
+        p = origin + post * y - sup * 30.0
+        return float(annulus.chord_length(p[None], sup[None])[0])
+
+    depth_front = extent(-post, origin)
+    depth_back = extent(post, origin)
+    front, back = height(-0.7 * depth_front), height(0.7 * depth_back)
+    if space in ("C5-C6", "L4-L5", "L5-S1"):  # lordotic segments: a wedge open to the front
+        assert front > back + (0.3 if space == "C5-C6" else 1.0), (front, back)
+    else:  # thoracic kyphosis: about parallel or open behind
+        assert front < back + 1.0, (front, back)
+    half_w = max(extent(lat, origin + post * y) for y in np.linspace(-0.3, 0.4, 15) * (depth_front + depth_back))
+    mean_body = (float(bu.radii[0]) + float(bl.radii[0])) / 2  # the rims it runs between
+    assert mean_body + 0.3 < half_w < max(float(bu.radii[0]), float(bl.radii[0])) + 3.0, (half_w, mean_body)
+    # flat or concave back wall: the midline reaches no further back than 8 mm to the side
+    beside = extent(post, origin + lat * 8.0)
+    assert depth_back <= beside + 0.3, (depth_back, beside)
+    # nucleus: 40-50 % of the width, centred a little behind the middle
+    share = float(nucleus.radii[0]) / half_w
+    assert 0.38 <= share <= 0.52, share
+    assert 0.0 < float((nucleus.center - origin) @ post) < 3.0
 
 
 def test_no_disc_at_c1_c2_or_inside_the_sacrum(model):

@@ -257,14 +257,22 @@ def test_caudal_christmas_tree_branches_along_the_sacral_roots_on_both_sides(mod
 # -- discography --------------------------------------------------------------------------------------
 
 
-def _annulus_edge(model, level, direction) -> np.ndarray:
-    """The outer annulus along ``direction`` from the nucleus centre (the model's own solid)."""
+def _annulus_edge(model, level, direction, across=None) -> np.ndarray:
+    """The outer annulus along ``direction`` from the nucleus centre (the model's own solid);
+    with ``across`` (a direction the projection collapses), the farthest such edge from lines
+    beside the centre along it: a lateral view shows the disc's back edge where its
+    posterolateral corners reach, behind the midline of a kidney-shaped disc."""
     centre = model.landmark(level, "nucleus_centre")
     annulus = model.structure(f"disc.{level}.annulus").solid
     d = np.asarray(direction, float) / np.linalg.norm(direction)
     ts = np.arange(0, 60, 0.25)
-    inside = annulus.contains(centre + ts[:, None] * d)
-    return centre + d * ts[np.nonzero(inside)[0].max()]
+    best = None
+    for off in np.arange(-15.0, 15.1, 2.5) if across is not None else (0.0,):
+        start = centre + (np.asarray(across, float) * off if across is not None else 0.0)
+        inside = np.nonzero(annulus.contains(start + ts[:, None] * d))[0]
+        if len(inside) and (best is None or ts[inside.max()] > best[0]):
+            best = (ts[inside.max()], start)
+    return best[1] + d * best[0] - (best[1] - centre)
 
 
 @pytest.mark.parametrize("view", ["ap", "lateral"])
@@ -279,7 +287,7 @@ def test_nucleogram_is_compact_and_the_fissure_reaches_the_outer_annulus(model, 
     # AP: toward the painful side; lateral: toward the back
     outward = r[:, 0] * sgn if view == "ap" else r[:, 1]
     centre = at(im, centre3)
-    edge = at(im, _annulus_edge(model, level, outward))
+    edge = at(im, _annulus_edge(model, level, outward, None if view == "ap" else r[:, 0]))
     axis = (edge - centre) / np.linalg.norm(edge - centre)
     span = float(np.linalg.norm(edge - centre))
 

@@ -12,7 +12,13 @@ import pytest
 from spine.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, rotation_xyz
 from spine.procedures.catalog import load_procedures
 from spine.procedures.planner import get_model, plan_needle
-from spine.procedures.validator import depth_inside, distance_to_solid, segment_clearance, validate
+from spine.procedures.validator import (
+    depth_inside,
+    distance_to_solid,
+    segment_clearance,
+    thoracic_hazards,
+    validate,
+)
 from tests.conftest import run_cli
 
 
@@ -52,6 +58,16 @@ def test_plan_validates(name, level, side):
         assert 5.0 < needle.length() <= plan.needle_length_mm
     # every check names a measured value
     assert all(np.isfinite(c.value) for c in plan.checks)
+    # independent of the planner's lists: no thoracic needle passes through a rib or into the
+    # pleura in front of it (pneumothorax)
+    for needle in plan.needles:
+        avoid, ribs = thoracic_hazards(model, needle.segments())
+        for nm in set(ribs) | {b for b in needle.bones if b.endswith((".rib.left", ".rib.right"))}:
+            rib = model.structure(nm).solid
+            assert all(rib.segment_inside_length(p0, p1) <= 0.3 for p0, p1 in needle.segments()), nm
+        for nm in set(avoid) | {a for a in needle.avoid if ".pleura." in a}:
+            zone = model.structure(nm).solid
+            assert not any(zone.segment_intersects(p0, p1) for p0, p1 in needle.segments()), nm
 
 
 def test_plan_fields_and_json():
@@ -143,6 +159,36 @@ def test_validator_catches_a_needle_through_bone_and_too_short():
     assert "no bone in the way" in failed
     far = plan.tip + (plan.entry - plan.tip) * 3.0
     assert "needle reaches the target" in _failed(_moved(plan, entry=far))
+
+
+def _inside_point(solid, near, step=1.0):
+    """The point of a grid over the solid's box that lies inside it, nearest ``near``."""
+    lo, hi = solid.bounding_box()
+    axes = [np.arange(a, b, step) for a, b in zip(lo, hi)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    inside = grid[solid.contains(grid)]
+    return inside[np.argmin(np.linalg.norm(inside - near, axis=1))]
+
+
+def test_validator_refuses_a_thoracic_needle_through_a_rib_or_into_the_pleura():
+    """Whatever the plan lists, a thoracic needle through the rib beside its level, or with its
+    tip in front of the rib (in the pleura), fails; the planner's own plan clears both."""
+    plan = plan_needle("transforaminal-esi", "T7-T8", "left")
+    model = get_model()
+    assert {c.name for c in plan.checks} >= {"clear of pleura (left)", "no bone in the way"}
+    assert any(b.endswith(".rib.left") for b in plan.needles[0].bones)
+    bare = dataclasses.replace(plan.needles[0], avoid=(), bones=())  # the checks add them anyway
+    rib = model.structure("T8.rib.left").solid
+    q = _inside_point(rib, plan.tip)
+    through = _moved(plan, avoid=(), bones=(), entry=plan.tip + (q - plan.tip) * 4.0)
+    checks = {c.name: c for c in validate(through)}
+    assert not checks["no bone in the way"].passed and "T8.rib.left" in checks["no bone in the way"].detail
+    o, r = model.vertebra_frame("T8")
+    neck = _inside_point(rib, o + r[:, 0] * 30.0 + r[:, 1] * 15.0)  # the neck, out toward the TP
+    front = neck - r[:, 1] * 12.0  # 12 mm in front of the rib's neck: the pleura
+    assert model.structure("T8.pleura.left").solid.contains(front[None])[0]
+    failed = _failed(dataclasses.replace(plan, needles=(dataclasses.replace(bare, tip=front),), checks=()))
+    assert "clear of pleura (left)" in failed
 
 
 def test_validator_catches_a_medial_breach_before_the_back_wall():

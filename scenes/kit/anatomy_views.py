@@ -114,10 +114,10 @@ _MAX_LAYER_PX = 2200
 
 # What each view draws by default (spaces are left out; they overlap their contents).
 _DEFAULT_EXCLUDE = {
-    "lateral": {"canal", "foramen", "anterior_sacral_foramen", "posterior_sacral_foramen", "epidural_space"},
-    "posterior": {"canal", "foramen", "anterior_sacral_foramen", "epidural_space"},
-    "oblique": {"canal", "foramen", "anterior_sacral_foramen", "epidural_space"},
-    "axial": {"foramen", "anterior_sacral_foramen", "posterior_sacral_foramen"},
+    "lateral": {"canal", "foramen", "anterior_sacral_foramen", "posterior_sacral_foramen", "epidural_space", "pleura"},
+    "posterior": {"canal", "foramen", "anterior_sacral_foramen", "epidural_space", "pleura"},
+    "oblique": {"canal", "foramen", "anterior_sacral_foramen", "epidural_space", "pleura"},
+    "axial": {"foramen", "anterior_sacral_foramen", "posterior_sacral_foramen", "pleura"},  # a needle-check zone only
 }
 
 

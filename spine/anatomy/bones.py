@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from spine.anatomy.levels import INTERSPACES, VERTEBRAE, region_of
-from spine.anatomy.shapes import ClippedBox, CutCylinder
+from spine.anatomy.shapes import ClippedBox
 from spine.anatomy.solids import Box, Capsule, Cylinder, Ellipsoid, Material
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -330,17 +330,115 @@ def _atlantoaxial(b):
 
 
 # -- discs and facet joints ----------------------------------------------------------------
+#: how far the disc's wall bulges beyond the rims of the bodies at mid-height (mm): a healthy
+#: disc bulges slightly past the ring apophyses [typical: Gray's Anatomy, 41st ed., ch. 43;
+#: Bogduk N, Clinical and Radiological Anatomy of the Lumbar Spine, 5th ed., ch. 2]
+_DISC_BULGE_MM = {"cervical": 0.5, "thoracic": 0.8, "lumbar": 1.2}
+#: grid step of a disc's mesh (mm): fine enough for the thinnest (cervical) discs
+_DISC_VOXEL = {"cervical": 0.45, "thoracic": 0.6, "lumbar": 0.7}
+_DISC_VERSION = "disc-3"
+
+
+def _smoothed(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Marching cubes leaves a fine staircase that shows as banding on a lit surface: Taubin
+    smoothing (trimesh) removes it without shrinking the disc, and keeps every face."""
+    import trimesh
+
+    mesh = trimesh.Trimesh(vertices=np.asarray(v, float), faces=np.asarray(f), process=False)
+    trimesh.smoothing.filter_taubin(mesh, lamb=0.5, nu=0.53, iterations=12)
+    return np.ascontiguousarray(mesh.vertices)
+
+
+def disc_sdf(b, space):
+    """Signed distance (world points) of the disc of ``space``: the outline of the two bodies'
+    endplates (the same kidney section), blended from the upper to the lower one and bulging a
+    little at mid-height, filling the space between the two bodies up to their surfaces (so it
+    fills the endplates' shape and their rounded rims, and is wedge-shaped by the lordosis)."""
+    from spine.anatomy.sdf import body_profile, vertebral_body
+
+    upper, lower = space.split("-")
+    su, sl = b.size[upper], b.size[lower]
+    fu, fl, jf = b.frames[upper], b.frames[lower], b.chain.joints[space]
+    ru, rl = region_of(upper), region_of(lower)
+    body_u = vertebral_body(su.body_width, su.body_depth, su.body_height, ru)
+    body_l = vertebral_body(sl.body_width, sl.body_depth, sl.body_height, rl)
+    rim_u = min(body_profile(ru)["rim_mm"], 0.3 * su.body_height)
+    rim_l = min(body_profile(rl)["rim_mm"], 0.3 * sl.body_height)
+    g = b.chain.joint_gap[space]
+    bulge = _DISC_BULGE_MM["lumbar" if rl == "sacral" else rl] * b.scale
+    gap = 0.15 * b.scale  # a hair between disc and bone, so their surfaces never coincide
+
+    def f(p):
+        qu = (p - fu.origin) @ fu.R
+        ql = (p - fl.origin) @ fl.R
+        # each body's section just inside its endplate rim: the outline the disc follows
+        su_q = qu.copy()
+        su_q[:, 2] = -(su.body_height / 2 - rim_u)
+        sl_q = ql.copy()
+        sl_q[:, 2] = sl.body_height / 2 - rim_l
+        z = ((p - jf.origin) @ jf.R)[:, 2]
+        w = np.clip(0.5 + z / max(g, 1e-6), 0.0, 1.0)
+        outline = w * body_u(su_q) + (1.0 - w) * body_l(sl_q) - bulge * (1.0 - (2.0 * w - 1.0) ** 2)
+        slab = np.maximum(qu[:, 2] + (su.body_height / 2 - rim_u), (sl.body_height / 2 - rim_l) - ql[:, 2])
+        return np.maximum.reduce([outline, slab, -body_u(qu) + gap, -body_l(ql) + gap])
+
+    half = np.array(
+        [
+            max(su.body_width, sl.body_width) / 2 + bulge + 2.0,
+            max(su.body_depth, sl.body_depth) / 2 + bulge + 2.0,
+            g / 2 + max(rim_u, rim_l) + 1.5,
+        ]
+    )
+    return f, half
+
+
+def _disc_mesh(b, space):
+    """The disc as a closed mesh (marching cubes of :func:`disc_sdf`, cached on disk by what it
+    was made from), wrapped as a soft-tissue solid."""
+    import hashlib
+
+    from spine.anatomy.mesh import MeshSolid
+    from spine.anatomy.shapes import SoftMesh
+    from spine.anatomy.surface_cache import SurfaceCache
+    from spine.anatomy.surfaces import mesh_field
+
+    upper, lower = space.split("-")
+    jf = b.chain.joints[space]
+    region = region_of(lower) if region_of(lower) != "sacral" else "lumbar"
+    voxel = _DISC_VOXEL[region] * b.scale
+    f, half = disc_sdf(b, space)
+    h = hashlib.sha256(_DISC_VERSION.encode())
+    for name in (upper, lower):
+        h.update(repr(dataclasses.astuple(b.size[name])).encode())
+        h.update(np.round(b.frames[name].origin, 6).tobytes() + np.round(b.frames[name].R, 6).tobytes())
+    h.update(np.round(jf.origin, 6).tobytes() + np.round(jf.R, 6).tobytes() + repr(voxel).encode())
+    key = "disc-" + h.hexdigest()
+    cache = SurfaceCache.default()
+    got = cache.get(key)
+    if got is None:
+        n = np.ceil(2 * half / voxel).astype(int) + 1
+        lo = -half
+        axes = [lo[i] + voxel * np.arange(n[i]) for i in range(3)]
+        q = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        field = f(q @ jf.R.T + jf.origin).reshape(tuple(n)).astype(np.float32)
+        v, fc, _cv, _cf = mesh_field(field, lo, voxel, jf.origin, jf.R, 0.0, None, faces=4000)
+        got = (_smoothed(v, fc), fc, None, None)
+        cache.put(key, got)
+    mesh = MeshSolid(center=jf.origin, rotation=jf.R, vertices=got[0], faces=got[1], digest=key)
+    return SoftMesh(jf.origin, jf.R, mesh)
+
+
 def _disc(b, space):
+    """The disc: lens-shaped, following the endplates of the two bodies (annulus: the whole
+    disc, a closed mesh), with the nucleus pulposus in its central ~45 %, a little posterior
+    [typical: the nucleus takes 40-50 % of the disc's cross-section and lies slightly behind
+    its centre; Bogduk N, Clinical and Radiological Anatomy of the Lumbar Spine, 5th ed.]."""
     upper, lower = space.split("-")
     su, sl = b.size[upper], b.size[lower]
     jf = b.chain.joints[space]
-    fu, fl = b.frames[upper], b.frames[lower]
     rx = 0.98 * (su.body_width + sl.body_width) / 4
     ry = 0.98 * (su.body_depth + sl.body_depth) / 4
-    annulus = CutCylinder.between_planes(
-        jf.origin, jf.R, (rx, ry), b.chain.inferior_endplate[upper], fu.z, b.chain.superior_endplate[lower], fl.z
-    )
-    b.add(f"disc.{space}.annulus", "annulus", Material.DISC, annulus, level=space)
+    b.add(f"disc.{space}.annulus", "annulus", Material.DISC, _disc_mesh(b, space), level=space)
     g = b.chain.joint_gap[space]
     nucleus = Ellipsoid(jf.p(0, 0.06 * ry, 0), jf.R, (0.45 * rx, 0.42 * ry, 0.3 * g))
     b.add(f"disc.{space}.nucleus", "nucleus", Material.DISC, nucleus, level=space)

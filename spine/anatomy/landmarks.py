@@ -23,7 +23,6 @@ import numpy as np
 
 from spine.anatomy.bones import SIDES, SIGN, _unit
 from spine.anatomy.levels import INTERSPACES, exiting_root, region_of
-from spine.anatomy.morphometry import ROOT_RADII
 from spine.anatomy.solids import Ellipsoid, Solid
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -516,9 +515,10 @@ def _segment_distance(p, a, c) -> float:
 def _clearance(b, p, space, side) -> float:
     """Gap (mm) between a point and the nearest exiting-root / vertebral-artery surface."""
     root = exiting_root(space)
-    p0, p1, p2 = b.anchors[("root", root, side)]
-    r = ROOT_RADII[root] * b.scale
-    gap = min(_segment_distance(p, p0, p1) - r, _segment_distance(p, p1, p2) - 0.9 * r)
+    pp = np.asarray(p, float)[None]
+    gap = min(
+        float(b.structures[f"root.{root}.{side}{part}"].solid.distance(pp)[0]) for part in ("", ".extraforaminal")
+    )
     for st in b.structures.values():
         if st.kind == "vertebral_artery" and st.side == side:
             a, c = st.solid.endpoints

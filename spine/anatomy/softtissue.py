@@ -28,7 +28,7 @@ from spine.anatomy.bones import SIDES, SIGN, frame_axes, sacral_foramen_geometry
 from spine.anatomy.frames import Frame
 from spine.anatomy.levels import INTERSPACES, NERVE_ROOTS, VERTEBRAE, parse_level, region_of, root_exit
 from spine.anatomy.morphometry import ROOT_RADII
-from spine.anatomy.shapes import CutCylinder
+from spine.anatomy.shapes import CutCylinder, Tube, smooth_path
 from spine.anatomy.solids import Box, Capsule, Ellipsoid, Material
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,14 +104,55 @@ def _planes(b, name) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return top_p, top_n, bot_p, bot_n
 
 
-def _piece(b, name, y, rx, ry, top=None, bottom=None) -> CutCylinder:
+#: the canal's axial section per region, as the points its flat sides pass through (fractions
+#: of the section's half width and half depth; y posterior): the lumbar and sacral canal is
+#: a rounded triangle with a flat front (the backs of the bodies and discs), its lateral
+#: recesses in the front corners, narrowing back to the laminae's apex; the cervical canal a
+#: wide triangle; the thoracic canal round [Panjabi MM et al. Spine 1991;16:861-9 and
+#: 1992;17:299-306; Gray's Anatomy, 41st ed., ch. 43]. ``front``: where the flat front cuts
+#: the ellipse; ``side``: two points of each posterolateral side (x, y).
+_CANAL_SECTION = {
+    "cervical": {"front": -0.85, "side": ((1.10, -0.20), (0.35, 1.0))},
+    "thoracic": None,
+    "lumbar": {"front": -0.80, "side": ((1.05, -0.30), (0.30, 1.0))},
+    "sacral": {"front": -0.95, "side": ((1.05, -0.30), (0.30, 1.0))},
+}
+#: the dural sac is rounder than the canal around it: gentler sides, the same flat front
+_SAC_SECTION = {
+    "cervical": {"front": -0.90, "side": ((1.15, -0.20), (0.55, 1.0))},
+    "thoracic": None,
+    "lumbar": {"front": -0.85, "side": ((1.15, -0.20), (0.50, 1.0))},
+    "sacral": {"front": -0.85, "side": ((1.15, -0.20), (0.50, 1.0))},
+}
+
+
+def _section(table: dict, region: str, rx: float, ry: float, dy: float = 0.0) -> np.ndarray | None:
+    """Flat sides (local half-spaces ``(nx, ny, 0, c)``) of a section of half width ``rx`` and
+    half depth ``ry`` whose centre lies ``dy`` behind the piece's axis."""
+    shape = table.get("sacral" if region == "coccygeal" else region)
+    if shape is None:
+        return None
+    out = [np.array([0.0, -1.0, 0.0, -(shape["front"] * ry + dy)])]  # keeps y >= front
+    (ax, ay), (bx, by) = shape["side"]
+    for sgn in (1.0, -1.0):
+        a = np.array([sgn * ax * rx, ay * ry + dy])
+        c = np.array([sgn * bx * rx, by * ry + dy])
+        t = (c - a) / np.linalg.norm(c - a)
+        n = np.array([t[1], -t[0]])
+        if n[0] * sgn < 0:
+            n = -n  # outward, to the side
+        out.append(np.array([n[0], n[1], 0.0, float(n @ a)]))
+    return np.array(out)
+
+
+def _piece(b, name, y, rx, ry, top=None, bottom=None, sides=None) -> CutCylinder:
     f = b.frames[name]
     tp, tn, bp, bn = _planes(b, name)
     if top is not None:
         tp, tn = top
     if bottom is not None:
         bp, bn = bottom
-    return CutCylinder.between_planes(f.p(0, y, 0), f.R, (rx, ry), tp, tn, bp, bn)
+    return CutCylinder.between_planes(f.p(0, y, 0), f.R, (rx, ry), tp, tn, bp, bn, sides)
 
 
 def _axis_point(b, name, y, plane_point, plane_normal) -> np.ndarray:
@@ -138,6 +179,7 @@ def build_soft_tissue(b: "_Builder") -> None:
     _sacral_foramina(b)
     _roots(b)
     _vertebral_artery(b)
+    _pleura(b)
 
 
 def _canal_sac_cord(b):
@@ -154,12 +196,17 @@ def _canal_sac_cord(b):
     b.anchors["tube"] = tubes
     for n in canal_levels:
         t = tubes[n]
-        b.add(f"canal.{n}", "canal", SOFT, _piece(b, n, t["canal_y"], t["canal_r"][1], t["canal_r"][0]), level=n)
+        region = region_of(n)
+        canal_sides = _section(_CANAL_SECTION, region, t["canal_r"][1], t["canal_r"][0])
+        piece = _piece(b, n, t["canal_y"], t["canal_r"][1], t["canal_r"][0], sides=canal_sides)
+        b.add(f"canal.{n}", "canal", SOFT, piece, level=n)
     # dural sac: pieces down to the vertebra above the end, then a tapered end
     for i, n in enumerate(canal_levels):
         t = tubes[n]
         if i < i_end:
-            b.add(f"dural_sac.{n}", "dural_sac", NEURAL, _piece(b, n, t["sac_y"], t["sac_rx"], t["sac_ry"]), level=n)
+            sac_sides = _section(_SAC_SECTION, region_of(n), t["sac_rx"], t["sac_ry"])
+            sac = _piece(b, n, t["sac_y"], t["sac_rx"], t["sac_ry"], sides=sac_sides)
+            b.add(f"dural_sac.{n}", "dural_sac", NEURAL, sac, level=n)
         elif i == i_end:
             tp, tn, _, _ = _planes(b, n)
             prev_name = canal_levels[i - 1]
@@ -172,16 +219,24 @@ def _canal_sac_cord(b):
             shift = float(np.linalg.norm(top_above - top_here)) / 2
             tip = _level_point(b, b.params.dural_sac_end, lambda v: tubes[v]["sac_y"])
             rot = frame_axes(top - tip, up=b.frames[n].y)  # local x ~ left, y ~ posterior
-            rx = min(prev["sac_rx"], t["canal_r"][1] - 1.0 * k)
+            rx = min(prev["sac_rx"], 0.7 * t["canal_r"][1])  # inside the triangular sacral canal
             ry = min(prev["sac_ry"], t["canal_r"][0] - 1.0 * k - shift)
             cap = Ellipsoid(top, rot, (rx, ry, float(np.linalg.norm(top - tip))))
             b.add(f"dural_sac.{n}", "dural_sac", NEURAL, cap, level=n)
             b.anchors["dural_sac_end"] = tip
         # dorsal epidural space (fat) between the sac and the ligamentum flavum / laminae
         if i <= i_end:
+            # the dorsal fat pad between the sac and the ligamentum flavum and laminae: a lens
+            # across the canal's back, cut by the canal's own flat sides (triangular where the
+            # canal is); its centre is in the fat (the SCS lead's target)
             epi = max(t["epi"], 0.5 * k)
             y = t["sac_y"] + t["sac_ry"] + epi / 2
-            piece = _piece(b, n, y, t["sac_rx"] * 0.75, epi / 2)
+            rx, ry = t["canal_r"][1], t["canal_r"][0]
+            sides = _section(_CANAL_SECTION, region_of(n), rx, ry, t["canal_y"] - y)
+            if sides is None:  # a round canal: a crescent as wide as the sac's back, as before
+                piece = _piece(b, n, y, t["sac_rx"] * 0.75, epi / 2)
+            else:
+                piece = _piece(b, n, y, rx, epi / 2, sides=sides[1:])
         else:  # below the sac the whole sacral canal is epidural space (caudal route)
             piece = _piece(b, n, t["canal_y"], t["canal_r"][1] - 0.5 * k, t["canal_r"][0] - 0.5 * k)
         b.add(f"epidural.{n}", "epidural_space", SOFT, piece, level=n)
@@ -334,8 +389,24 @@ def _sacral_foramina(b):
         b.anchors[("sacral_foramen", seg)] = out
 
 
-def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """P0 (leaves the dural sac), P1 (in its foramen), P2 (outside, down and out)."""
+#: the root's radius along its course, as fractions of ROOT_RADII: the root proper inside the
+#: canal, the dorsal root ganglion (a swelling in the foramen, about 6-7 mm across in the lower
+#: lumbar spine, less in the neck and chest) and the spinal nerve beyond it [typical: Hasegawa T
+#: et al. Spine 1996;21:1005-9, the L5 ganglion about 6 x 11 mm; Gray's Anatomy, 41st ed., ch. 43]
+_ROOT_PROFILE = {"root": 0.7, "ganglion": 1.05, "nerve": 0.85}
+#: how far (mm) the ganglion's swelling reaches along the root on either side of its centre
+_GANGLION_HALF_MM = {"cervical": 3.0, "thoracic": 3.0, "lumbar": 4.5, "sacral": 4.0}
+#: how far above its foraminal point a root leaves the dural sac, in body heights of the
+#: vertebra above the foramen: lumbar roots leave about a body's half-height higher and run
+#: down in the lateral recess; thoracic roots less steeply; cervical roots nearly level
+#: [typical: Cohen MS et al. Spine 1990;15:1248-51; Gray's Anatomy, 41st ed., ch. 43]
+_ROOT_DROP = {"cervical": 0.1, "thoracic": 0.3, "lumbar": 0.5}
+
+
+def _root_controls(b, root: str, side: str) -> tuple[list[np.ndarray], int, str]:
+    """Control points of a root's course (world mm) from where it leaves the dural sac out,
+    the index of its foraminal point (the ganglion) and its region. A smooth spline runs through
+    them (:func:`spine.anatomy.shapes.smooth_path`)."""
     k = b.scale
     s = SIGN[side]
     r = ROOT_RADII[root] * k
@@ -345,17 +416,17 @@ def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         f = b.frames["C1"]
         t = tubes["C1"]
         # between the occiput and the posterior arch of C1, then backward (suboccipital nerve)
-        return (
-            f.p(s * 4.0 * k, t["sac_y"], 7.5 * k),
-            f.p(s * 11.0 * k, 17.0 * k, 7.0 * k),
-            f.p(s * 17.0 * k, 25.0 * k, 6.0 * k),
-        )
+        pts = [f.p(s * 4.0 * k, t["sac_y"], 7.5 * k), f.p(s * 11.0 * k, 17.0 * k, 7.0 * k)]
+        pts.append(f.p(s * 17.0 * k, 25.0 * k, 6.0 * k))
+        return pts, 1, "cervical"
     if exit_at == "C1-C2":
         jf = b.chain.joints["C1-C2"]
         t = tubes["C2"]
         p0 = jf.local(b.frames["C2"].p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"], 0))
         p0[2] = 2.5 * k
-        return jf.p(*p0), jf.p(s * 13.0 * k, 16.0 * k, 0.75 * k), jf.p(s * 22.0 * k, 12.0 * k, -3.0 * k)
+        p1 = np.array([s * 13.0 * k, 16.0 * k, 0.75 * k])
+        p2 = np.array([s * 22.0 * k, 12.0 * k, -3.0 * k])
+        return [jf.p(*p0), jf.p(*p1), jf.p(*p2)], 1, "cervical"
     if exit_at in INTERSPACES:
         upper, lower = exit_at.split("-")
         jf = b.chain.joints[exit_at]
@@ -364,26 +435,35 @@ def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         region = region_of(upper)
         fu = b.frames[upper]
         t = tubes[upper]
+        h_up = b.size[upper].body_height
         if region == "cervical" and upper != "C7":
-            # the cervical root lies low and in front in its foramen, on the lower pedicle
+            # the cervical root lies low and in front in its foramen, on the lower pedicle, and
+            # runs out and forward over the gutter of the transverse process
             p1 = np.array([c[0], c[1] - 0.5 * k, c[2] - 2.0 * k])
             p0 = jf.local(fu.p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"] - 0.4 * t["sac_ry"], 0))
             p0[2] = p1[2] + 1.5 * k
+            pa = p0 + (p1 - p0) * 0.55 + np.array([0.0, -0.6, 0.2]) * k
+            pb = p1 + np.array([s * 7.0, -2.6, -0.6]) * k
             p2 = p1 + np.array([s * 16.0, -7.0, -2.0]) * k
+            return [jf.p(*q) for q in (p0, pa, p1, pb, p2)], 2, "cervical"
+        below = (2.5 if region == "thoracic" or upper == "C7" else 1.5) * k
+        p1 = np.array([c[0], fo["y_front"] + r + 1.0 * k, fo["z_top"] - r - below])
+        p0 = jf.local(fu.p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"], 0))
+        drop = max(3.0 * k, _ROOT_DROP["cervical" if upper == "C7" else region] * h_up)
+        p0[2] = p1[2] + drop
+        # down the lateral recess, then out under the pedicle
+        pa = np.array([p0[0] + (p1[0] - p0[0]) * 0.45, p0[1] + (p1[1] - p0[1]) * 0.6, p1[2] + 0.35 * drop])
+        if upper == "C7":  # C8: out under the C7 pedicle, then forward and down
+            step = np.array([s * 14.0, -8.0, -6.0])
+        elif region == "thoracic" and upper != "T12":  # intercostal nerve, under its rib
+            step = np.array([s * 22.0, -2.0, -6.0])
+        elif upper == "L5":  # L5 ventral ramus runs forward over the sacral ala
+            step = np.array([s * 10.0, -24.0, -10.0])
         else:
-            below = (2.5 if region == "thoracic" or upper == "C7" else 1.5) * k
-            p1 = np.array([c[0], fo["y_front"] + r + 1.0 * k, fo["z_top"] - r - below])
-            p0 = jf.local(fu.p(s * (t["sac_rx"] - 1.0 * k), t["sac_y"], 0))
-            p0[2] = p1[2] + 3.0 * k
-            if upper == "C7":  # C8: out under the C7 pedicle, then forward and down
-                p2 = p1 + np.array([s * 14.0, -8.0, -6.0]) * k
-            elif region == "thoracic" and upper != "T12":  # intercostal nerve
-                p2 = p1 + np.array([s * 22.0, -2.0, -6.0]) * k
-            elif upper == "L5":  # L5 ventral ramus runs forward over the sacral ala
-                p2 = p1 + np.array([s * 10.0, -24.0, -10.0]) * k
-            else:
-                p2 = p1 + np.array([s * 18.0, -10.0, -17.0]) * k
-        return jf.p(*p0), jf.p(*p1), jf.p(*p2)
+            step = np.array([s * 18.0, -10.0, -17.0])
+        p2 = p1 + step * k
+        pb = p1 + step * k * 0.35 + np.array([s * 1.5, 0.0, 0.6]) * k  # leaves the foramen laterally first
+        return [jf.p(*q) for q in (p0, pa, p1, pb, p2)], 2, "lumbar" if region == "lumbar" else region
     if exit_at in ("S1", "S2", "S3", "S4"):
         seg = exit_at
         nxt = f"S{int(seg[1]) + 1}"
@@ -394,7 +474,8 @@ def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         p0 = np.array([s * (t["canal_r"][1] - r - 1.0 * k), p1[1], 5.0 * k])
         ant = jf.local(fo["anterior"])
         p2 = np.array([s * (fo["x"] + 4.0 * k), ant[1] - 14.0 * k, -6.0 * k])  # out the anterior foramen
-        return jf.p(*p0), jf.p(*p1), jf.p(*p2)
+        pb = np.array([s * (fo["x"] + 1.0 * k), (p1[1] + ant[1]) / 2, -1.5 * k])
+        return [jf.p(*q) for q in (p0, p1, pb, p2)], 1, "sacral"
     # S5 and Co1: out at the hiatus, beside the cornua
     f5 = b.frames["S5"]
     s5 = b.size["S5"]
@@ -403,28 +484,40 @@ def _root_path(b, root: str, side: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     p0 = f5.p(s * 2.0 * k, t5["canal_y"], s5.body_height / 2 - drop)
     p1 = f5.p(s * (s5.canal_width / 2 + 1.5 * k), t5["canal_y"], -s5.body_height / 2 - 1.0 * k - drop)
     p2 = f5.p(s * (s5.canal_width / 2 + 7.0 * k), t5["front"] - 2.0 * k, -s5.body_height / 2 - 8.0 * k - drop)
-    return p0, p1, p2
+    return [p0, p1, p2], 1, "sacral"
+
+
+def _root_radii(path: np.ndarray, i_drg: int, r: float, region: str, k: float) -> np.ndarray:
+    """Radius at each sample: the thin root, swelling to the ganglion at the foramen, the nerve."""
+    arc = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))]
+    u = arc - arc[i_drg]
+    half = _GANGLION_HALF_MM[region] * k
+    before = np.where(u < 0, _ROOT_PROFILE["root"], _ROOT_PROFILE["nerve"])
+    bump = np.clip(1.0 - np.abs(u) / (2.0 * half), 0.0, 1.0)
+    bump = bump * bump * (3 - 2 * bump)  # smoothstep: a spindle, not a cone
+    return r * (before + (_ROOT_PROFILE["ganglion"] - before) * bump)
 
 
 def _roots(b):
-    """31 pairs: each a proximal capsule (sac -> foramen) and an extraforaminal capsule."""
+    """31 pairs, each a smooth curved tube (a swept circle along a spline through its course,
+    :class:`~spine.anatomy.shapes.Tube`): ``root.X.side`` from the dural sac to the ganglion in
+    the foramen and ``root.X.side.extraforaminal`` from there on as the spinal nerve."""
     k = b.scale
     for root in NERVE_ROOTS:
         exit_at = root_exit(root)
         level = "C1" if exit_at == "skull-C1" else ("S5" if exit_at == "hiatus" else exit_at)
         r = ROOT_RADII[root] * k
         for side in SIDES:
-            p0, p1, p2 = _root_path(b, root, side)
-            b.add(f"root.{root}.{side}", "root", NEURAL, Capsule.between(p0, p1, r), level=level, side=side)
-            b.add(
-                f"root.{root}.{side}.extraforaminal",
-                "root",
-                NEURAL,
-                Capsule.between(p1, p2, r * 0.9),
-                level=level,
-                side=side,
-            )
-            b.anchors[("root", root, side)] = (p0, p1, p2)
+            pts, i1, region = _root_controls(b, root, side)
+            path, marks = smooth_path(pts, 1.5 * k)
+            i_drg = int(marks[i1])
+            radii = _root_radii(path, i_drg, r, region, k)
+            inner = Tube.along(path[: i_drg + 1], radii[: i_drg + 1])
+            outer = Tube.along(path[i_drg:], radii[i_drg:])
+            b.add(f"root.{root}.{side}", "root", NEURAL, inner, level=level, side=side)
+            b.add(f"root.{root}.{side}.extraforaminal", "root", NEURAL, outer, level=level, side=side)
+            b.anchors[("root", root, side)] = (pts[0], pts[i1], pts[-1])
+            b.anchors[("root_path", root, side)] = (path, radii, i_drg)
 
 
 def _vertebral_artery(b):
@@ -454,6 +547,49 @@ def _vertebral_artery(b):
         for i, (level, p0, p1) in enumerate(segs):
             name = f"vertebral_artery.{level}.{side}" if level != "C1" else f"vertebral_artery.C1.{side}.{i}"
             b.add(name, "vertebral_artery", SOFT, Capsule.between(p0, p1, r), level=level, side=side)
+
+
+def _pleura(b):
+    """The pleura beside each thoracic vertebra, a no-go zone for needles: lateral to the body
+    and in front of the plane of the rib's neck (the costal pleura lines the inner face of the
+    ribs, the mediastinal pleura the side of the bodies) [Gray's Anatomy, 41st ed., ch. 56;
+    the pneumothorax risk of thoracic injections: SIS guidelines, 2nd ed.]. A box in the
+    vertebra's frame cut by that plane (:class:`~spine.anatomy.shapes.ClippedBox`); soft tissue,
+    invisible to x-rays, drawn in no view. The rib capsules are kept as anchors
+    ``("rib", vertebra, side)``."""
+    from spine.anatomy.shapes import ClippedBox
+    from spine.anatomy.surfaces import _rib_parts
+
+    k = b.scale
+    for name in VERTEBRAE:
+        if region_of(name) != "thoracic":
+            continue
+        f, sz = b.frames[name], b.size[name]
+        for side in SIDES:
+            parts = _rib_parts(b, name, side)
+            if not parts:
+                continue
+            b.anchors[("rib", name, side)] = parts
+            s = SIGN[side]
+            head, tubercle, neck_r = parts[0]  # the head-to-tubercle capsule: the rib's neck
+            h, t = f.local(head), f.local(tubercle)
+            # the neck's front face: the head-to-tubercle line moved forward by the neck's radius
+            along = (t - h) * np.array([1.0, 1.0, 0.0])
+            along /= np.linalg.norm(along)
+            normal = np.array([-along[1], along[0], 0.0])  # in the axial plane, square to the neck
+            if normal[1] < 0:
+                normal = -normal  # pointing back: the zone is the front side
+            face = h - normal * (neck_r + 0.5 * k)
+            x_in = sz.body_width / 2 + 2.0 * k
+            x_out = abs(t[0]) + 30.0 * k
+            y_lo, y_hi = -sz.body_depth / 2 - 40.0 * k, t[1] + 5.0 * k
+            half_z = sz.body_height / 2 + 6.0 * k
+            centre_local = np.array([s * (x_in + x_out) / 2, (y_lo + y_hi) / 2, -2.0 * k])
+            box_half = np.array([(x_out - x_in) / 2, (y_hi - y_lo) / 2, half_z])
+            n_world = f.R @ normal
+            box = Box(f.p(*centre_local), f.R, box_half)
+            zone = ClippedBox.from_box(box, f.p(*face), n_world)
+            b.add(f"{name}.pleura.{side}", "pleura", SOFT, zone, level=name, side=side)
 
 
 __all__ = ["build_soft_tissue", "tube", "Frame"]

@@ -372,12 +372,19 @@ def _tube(path, radius, t0: float, t1: float, taper: float = 0.0, segment_mm: fl
 def _root_path(an: _Anatomy, root: str, side: str) -> tuple[np.ndarray, float] | None:
     """The root's course from the sac out (medial to lateral), smoothed, and its radius: from
     the model's root structures (``root.L4.right`` to the foramen, ``.extraforaminal`` beyond)."""
-    pts, radii = [], []
+    pts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+    radii: list[float] = []
     for suffix in ("", ".extraforaminal"):
         s = an.structure(f"root.{root}.{side}{suffix}")
         if s is None:
             continue
         solid = s.solid
+        if hasattr(solid, "points") and hasattr(solid, "radii"):  # a curved tube: along its own course
+            course = np.asarray(solid.points, float)
+            a, b = course[0], course[-1]
+            radii.append(float(np.mean(solid.radii)))
+            pts.append((a, b, course))
+            continue
         if isinstance(solid, Capsule):
             a, b = solid.endpoints
             radii.append(float(solid.radius))
@@ -390,18 +397,21 @@ def _root_path(an: _Anatomy, root: str, side: str) -> tuple[np.ndarray, float] |
             half = float(np.max(hi - lo)) / 2
             a, b = c - _unit(axis) * half, c + _unit(axis) * half
             radii.append(float(np.sort(hi - lo)[0]) / 2)
-        pts.append((np.asarray(a, float), np.asarray(b, float)))
+        pts.append((np.asarray(a, float), np.asarray(b, float), None))
     if not pts:
         return None
     sgn = _side_sign(side)
     ordered = []
-    for a, b in pts:  # each piece from its medial to its lateral end
+    for a, b, along in pts:  # each piece from its medial to its lateral end
         if a[0] * sgn > b[0] * sgn:
             a, b = b, a
-        ordered.append((a, b))
-    chain = [ordered[0][0], ordered[0][1]]
-    for a, b in ordered[1:]:
-        chain += [a, b] if np.linalg.norm(a - chain[-1]) > 1.0 else [b]
+            along = None if along is None else along[::-1]
+        ordered.append(list(along) if along is not None else [a, b])
+    chain = list(ordered[0])
+    for piece in ordered[1:]:
+        chain += piece if np.linalg.norm(piece[0] - chain[-1]) > 1.0 else piece[1:]
+    if len(chain) > 8:  # already a smooth course
+        return np.array(chain), float(np.mean(radii))
     return _chaikin(np.array(chain), 3), float(np.mean(radii))
 
 

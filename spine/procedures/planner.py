@@ -49,6 +49,7 @@ from typing import Any, Callable, cast
 import numpy as np
 
 from spine.anatomy.levels import Interspace, parse_level, region_of
+from spine.anatomy.mesh import MeshSolid
 from spine.anatomy.solids import Ellipsoid, Solid
 from spine.procedures.geometry import (  # noqa: F401 - also read from here by callers of the planner
     DISC_BEND_MAX_DEG,
@@ -59,7 +60,7 @@ from spine.procedures.geometry import (  # noqa: F401 - also read from here by c
     get_model,
     level_frame,
 )
-from spine.procedures.validator import BONE_GRAZE_MM, LENGTH_RESERVE_MM, Check, PlanError, validate
+from spine.procedures.validator import BONE_GRAZE_MM, LENGTH_RESERVE_MM, Check, PlanError, is_rib, validate
 
 __all__ = [
     "Waypoint",
@@ -394,6 +395,9 @@ def _feasible(c: "Corridor", tips: list[np.ndarray], dirs: np.ndarray) -> tuple[
 def _blocked(structures, tip, dirs, lengths, tolerance) -> np.ndarray:
     blocked = np.zeros(len(dirs), bool)
     for st in structures:
+        if isinstance(st.solid, MeshSolid):  # a curved bone (a rib): its exact chord to the farthest skin
+            blocked |= st.solid.chord_length(tip, dirs, 0.0, float(np.max(lengths, initial=0.0))) > tolerance
+            continue
         t0, t1 = st.solid.ray_interval(tip, dirs)
         lo = np.maximum(t0, 0.0)
         hi = np.minimum(t1, lengths)
@@ -574,12 +578,14 @@ class _Ctx:
         from spine.anatomy.model import BONE_KINDS
 
         out = self.near(levels, kinds=BONE_KINDS)
+        # the ribs beside thoracic levels (their smooth bone: the needle checks read it too)
+        out += [s for s in self.near(levels, kinds=["bone_surface"]) if is_rib(s)]
         if pelvis:
             out += [s for s in self.model.structures(levels=[None], kinds=BONE_KINDS)]
         return out
 
     def avoid(self, levels: list[str], discs: bool = True, artery: bool = True) -> list:
-        out = self.near(levels, kinds=NEURAL_AVOID + ("root",))
+        out = self.near(levels, kinds=NEURAL_AVOID + ("root", "pleura"))
         out += [s for s in self.model.structures(kinds=["conus"]) if s not in out]
         if discs:
             out += self.near(levels, kinds=["annulus"])

@@ -14,8 +14,8 @@
   unless the disc is the target. Value = the smallest distance from the path to the
   structure's surface, in mm (negative: length of path inside it);
 * **bone** -- the path does not pass through bone except where the technique goes through it
-  (vertebroplasty: the pedicle and the body); value = length inside bone, at most 0.3 mm
-  (a needle resting on bone);
+  (vertebroplasty: the pedicle and the body), nor through a rib near the path; value = length
+  inside bone, at most 0.3 mm (a needle resting on bone);
 * **angles** -- within the technique's ranges (clinical.md: oblique ~20-30 deg for lumbar
   transforaminal; caudal entry <= ~45 deg; RFA cannula parallel to the nerve within ~20 deg);
 * **needle length** -- the needle reaches from the skin to the tip;
@@ -46,6 +46,8 @@ __all__ = [
     "segment_clearance",
     "path_clearance",
     "bbox_distance",
+    "thoracic_hazards",
+    "is_rib",
     "validate",
 ]
 
@@ -175,6 +177,25 @@ def _box_distance(solid, p: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.maximum(q, 0.0), axis=1)
 
 
+_NEAREST: dict = {}
+
+
+def _mesh_distance(solid, p: np.ndarray) -> np.ndarray:
+    """Exact distance from points to a closed mesh's surface (0 inside): trimesh's nearest point
+    on the triangles (an R-tree of them), instead of a search over ray directions."""
+    import trimesh
+
+    key = id(solid)
+    hit = _NEAREST.get(key)
+    if hit is None or hit[0] is not solid:
+        if len(_NEAREST) > 64:
+            _NEAREST.clear()
+        mesh = trimesh.Trimesh(vertices=solid.vertices, faces=solid.faces, process=False)
+        hit = _NEAREST[key] = (solid, trimesh.proximity.ProximityQuery(mesh))
+    _, dist, _ = hit[1].on_surface(p)
+    return np.where(solid.contains(p), 0.0, dist)
+
+
 def distance_to_solid(solid, points) -> np.ndarray:
     """Distance from each point to a convex solid (0 for points inside or on it).
 
@@ -187,6 +208,10 @@ def distance_to_solid(solid, points) -> np.ndarray:
         return _capsule_distance(solid, p)
     if isinstance(solid, Box):
         return _box_distance(solid, p)
+    if hasattr(solid, "distance"):  # a solid that knows its exact distance (a curved tube)
+        return solid.distance(p)
+    if hasattr(solid, "faces") and hasattr(solid, "vertices"):  # a closed mesh (a rib, a disc)
+        return _mesh_distance(solid, p)
     inside = solid.contains(p)
     u = _unit_rows(np.asarray(solid.center, float)[None, :] - p)
     best = _entry(solid, p, u)
@@ -290,7 +315,38 @@ def _family(name: str) -> str:
         return f"vertebral artery zone ({parts[2] if len(parts) > 2 else ''})".replace(" ()", "")
     if kind == "disc":
         return f"{parts[1]} disc"
+    if len(parts) == 3 and parts[1] == "pleura":
+        return f"pleura ({parts[2]})"
     return name
+
+
+#: how near (mm, by bounding box) a rib or the pleura must come to a needle path to be checked
+RIB_REACH_MM = 15.0
+
+
+def is_rib(structure) -> bool:
+    """A rib's bone (head, neck and the start of its shaft beside a thoracic vertebra)."""
+    return structure.name.endswith((".rib.left", ".rib.right"))
+
+
+def thoracic_hazards(model, segments, known=frozenset()) -> tuple[list[str], list[str]]:
+    """(pleura zones, ribs) near a needle path, whatever the plan lists: a thoracic needle must
+    pass neither through a rib nor in front of it into the pleura (pneumothorax). Names of
+    model structures not already in ``known``."""
+    pts = np.concatenate([np.linspace(np.asarray(a, float), np.asarray(b, float), 8) for a, b in segments])
+    lo_p, hi_p = pts.min(axis=0) - RIB_REACH_MM, pts.max(axis=0) + RIB_REACH_MM
+    avoid: list[str] = []
+    bones: list[str] = []
+    for st in model.structures(kinds=["pleura", "bone_surface"]):
+        if st.name in known or not (st.kind == "pleura" or is_rib(st)):
+            continue
+        lo, hi = st.solid.bounding_box()
+        if np.any(hi < lo_p) or np.any(lo > hi_p):
+            continue
+        if all(bbox_distance(st.solid, a, b, pad=RIB_REACH_MM) > 0 for a, b in segments):
+            continue
+        (avoid if st.kind == "pleura" else bones).append(st.name)
+    return avoid, bones
 
 
 def validate(plan, model=None) -> list[Check]:
@@ -322,8 +378,9 @@ def _needle_checks(plan, needle, model) -> list[Check]:
             )
         )
     segments = needle.segments()
+    rib_avoid, rib_bones = thoracic_hazards(model, segments, set(needle.avoid) | set(needle.bones))
     by_family: dict[str, list[float]] = {}
-    for name in needle.avoid:
+    for name in list(needle.avoid) + rib_avoid:
         st = model.structure(name)
         clearance, exact = path_clearance(st.solid, segments)
         by_family.setdefault(_family(name), []).append(clearance if exact else clearance + 0.0)
@@ -340,7 +397,7 @@ def _needle_checks(plan, needle, model) -> list[Check]:
             )
         )
     inside_bone, names = 0.0, []
-    for name in needle.bones:
+    for name in list(needle.bones) + rib_bones:
         st = model.structure(name)
         total = 0.0
         for p0, p1 in segments:

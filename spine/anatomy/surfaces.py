@@ -287,6 +287,7 @@ def surface_groups(b) -> list[dict]:
         }
         if region == "cervical":
             g["shaped"], g["clip"], g["warps"] = _cervical_tp_shapes(b, name)
+            g["shaped"] = g["shaped"] + _lateral_masses(b, name)
         groups.append(g)
     # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
     # imaged only: the needle checks keep to the vertebra's parts)
@@ -459,6 +460,35 @@ def _cervical_tp_shapes(b, name: str):
     return parts, clip, warps
 
 
+def _lateral_masses(b, name: str) -> list[_Part]:
+    """C3-C7 articular pillars: the column of bone between a vertebra's superior and inferior
+    articular processes (the lateral mass), so the two processes read as one pillar with its
+    facets at both ends, not two crossed plates [Gray's Anatomy, 41st ed., ch. 43]."""
+    from spine.anatomy.sdf import capsule
+
+    if name not in ("C3", "C4", "C5", "C6", "C7"):
+        return []
+    f, k = b.frames[name], b.scale
+    a = b.anchors.get(name, {})
+    out = []
+    for side in ("left", "right"):
+        sap, iap = a.get(("sap_centre", side)), a.get(("iap_centre", side))
+        if sap is None or iap is None:
+            continue
+        sap, iap = np.asarray(sap, float), np.asarray(iap, float)
+        p0, p1 = sap + 0.3 * (iap - sap), iap - 0.3 * (iap - sap)
+        r = 4.2 * k
+        out.append(
+            _local_part(
+                f,
+                lambda q, p0=p0, p1=p1, r=r: capsule(q, p0, p1, r),
+                np.minimum(p0, p1) - r - 1,
+                np.maximum(p0, p1) + r + 1,
+            )
+        )
+    return out
+
+
 #: forward and downward turn (tan) of the C3-C6 transverse processes lateral to the foramen
 _TP_FORWARD, _TP_DOWN = 0.36, 0.27
 
@@ -502,9 +532,9 @@ def _segment_slab(b, sacral: list[str], i: int):
     return f
 
 
-def _part(st: Structure) -> _Part:
+def _part(st: Structure, posterior: np.ndarray | None = None) -> _Part:
     region = _region(st.level) if st.level in VERTEBRAE else "pelvis"
-    sdf = part_sdf(st.kind, region, st.level or "", st.solid)
+    sdf = part_sdf(st.kind, region, st.level or "", st.solid, posterior)
     extra = PEDICLE_EXTRA_SHELL_MM if st.kind == "pedicle" else 0.0
     lo, hi = st.solid.bounding_box()
     # tapered / bifid spinous processes reach past their box a little
@@ -514,13 +544,15 @@ def _part(st: Structure) -> _Part:
 
 def _body_part(b, name: str) -> _Part:
     sz, f = b.size[name], b.frames[name]
-    body = vertebral_body(sz.body_width, sz.body_depth, sz.body_height, _region(name))
+    uncinate = name in ("C3", "C4", "C5", "C6", "C7")
+    body = vertebral_body(sz.body_width, sz.body_depth, sz.body_height, _region(name), uncinate)
     origin, R = f.origin, f.R
 
     def sdf(p):
         return body((p - origin) @ R)
 
-    half = np.array([sz.body_width, sz.body_depth, sz.body_height]) / 2 + 1.0
+    # the cervical uncinate processes and lip reach past the body's box
+    half = np.array([sz.body_width, sz.body_depth, sz.body_height]) / 2 + (3.0 if _region(name) == "cervical" else 1.0)
     c = np.array(np.meshgrid(*zip(-half, half), indexing="ij")).reshape(3, -1).T @ R.T + origin
     return _Part(sdf, c.min(axis=0), c.max(axis=0))
 
@@ -542,12 +574,15 @@ def _group_parts(b, g) -> list[_Part]:
         elif st.kind in ("tp", "tp_anterior") and st.side in warps:
             out.append(_warped(_part(st), b.frames[st.level], {st.side: warps[st.side]}))
         else:
-            out.append(_part(st))
+            out.append(_part(st, b.frames[st.level].R[:, 1] if st.level in b.frames else None))
     return out
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "2", "cervical": "3"}
+_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "4", "cervical": "5", "thoracic": "3"}
+#: revision of the vertebral body's shape (:func:`spine.anatomy.sdf.vertebral_body`), in the keys
+#: of the bodies meshed alone
+_BODY_VERSION = "3"
 
 
 def _group_key(b, g) -> str:
@@ -571,7 +606,7 @@ def _group_key(b, g) -> str:
 def _body_key(b, name: str) -> str:
     sz, fr = b.size[name], b.frames[name]
     return hashlib.sha256(
-        f"{SURFACE_VERSION}|body|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
+        f"{SURFACE_VERSION}|body{_BODY_VERSION}|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
         f"{np.round(fr.origin, 6).tobytes()!r}|{np.round(fr.R, 6).tobytes()!r}".encode()
     ).hexdigest()
 

@@ -287,7 +287,7 @@ def surface_groups(b) -> list[dict]:
         }
         if region == "cervical":
             g["shaped"], g["clip"], g["warps"] = _cervical_tp_shapes(b, name)
-            g["shaped"] = g["shaped"] + _lateral_masses(b, name)
+            g["shaped"] = g["shaped"] + _lateral_masses(b, name) + _atlas_tubercles(b, name)
         groups.append(g)
     # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
     # imaged only: the needle checks keep to the vertebra's parts)
@@ -489,6 +489,42 @@ def _lateral_masses(b, name: str) -> list[_Part]:
     return out
 
 
+def _atlas_tubercles(b, name: str) -> list[_Part]:
+    """C1's anterior tubercle (in front of its anterior arch, where the longus colli holds) and
+    posterior tubercle (the rudimentary spinous process at the back of its posterior arch)
+    [Gray's Anatomy, 41st ed., ch. 43]."""
+    from spine.anatomy.sdf import ellipse2, ellipsoid
+
+    if name != "C1":
+        return []
+    f, k = b.frames[name], b.scale
+    back = float(b.anchors[name]["canal_back_y"])
+    out = []
+    # the posterior arch is one curve from lateral mass to lateral mass (the placed parts are
+    # two straight rods meeting in a V): an elliptic arc through the backs of the lateral masses
+    # and the middle of the arch, a rod a little taller than thick
+    lm_y, lm_x = 11.0 * k, 17.0 * k
+    mid_y = back + 3.5 * k
+    yc = 5.0 * k
+    bb = mid_y - yc
+    aa = lm_x / np.sqrt(max(1.0 - ((lm_y - yc) / bb) ** 2, 1e-3))
+
+    def arc(q):
+        d_ell = ellipse2(q[:, 0], q[:, 1] - yc, aa, bb)
+        d = ellipse2(d_ell, q[:, 2] + 0.5 * k, 3.2 * k, 4.3 * k)
+        return np.maximum(d, (lm_y - 2.0 * k) - q[:, 1])
+
+    lo = np.array([-aa - 5 * k, lm_y - 3 * k, -6 * k])
+    hi = np.array([aa + 5 * k, mid_y + 5 * k, 6 * k])
+    out.append(_local_part(f, arc, lo, hi))
+    for c, r in (
+        (np.array([0.0, -12.0, 0.0]) * k, np.array([4.5, 2.6, 4.5]) * k),
+        (np.array([0.0, back / k + 4.5, -0.5]) * k, np.array([4.0, 3.5, 4.8]) * k),
+    ):
+        out.append(_local_part(f, lambda q, c=c, r=r: ellipsoid(q - c, r), c - r - 1, c + r + 1))
+    return out
+
+
 #: forward and downward turn (tan) of the C3-C6 transverse processes lateral to the foramen
 _TP_FORWARD, _TP_DOWN = 0.36, 0.27
 
@@ -569,6 +605,8 @@ def _group_parts(b, g) -> list[_Part]:
     out = [_capsule_part(a, c, r) for a, c, r in g.get("extra", [])] + list(g.get("shaped", []))
     warps = g.get("warps", {})
     for st in g["parts"]:
+        if st.kind == "posterior_arch" and st.level == "C1":
+            continue  # drawn as one arc (:func:`_atlas_tubercles`); the needle checks keep the rods
         if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
             out.append(_body_part(b, st.level))
         elif st.kind in ("tp", "tp_anterior") and st.side in warps:
@@ -579,7 +617,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "4", "cervical": "5", "thoracic": "3"}
+_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "4", "cervical": "6", "thoracic": "3"}
 #: revision of the vertebral body's shape (:func:`spine.anatomy.sdf.vertebral_body`), in the keys
 #: of the bodies meshed alone
 _BODY_VERSION = "3"

@@ -178,7 +178,7 @@ def _articular(q: np.ndarray, h: np.ndarray, free_end: float, free_side: float, 
     d_out = smax(d_out, ellipse2(y, z - zc, 1.08 * hy, 1.6 * hz), 1.0)
     # thickness: the articular face is flat (curved for the lumbar facets, by the caller); the
     # other face bulges by up to 45 % of the thickness in the middle of the plate
-    bulge = 0.9 * hx * np.clip(1.0 - (y / hy) ** 2, 0.0, 1.0) * np.clip(1.0 - ((z - zc) / (1.6 * hz)) ** 2, 0.0, 1.0)
+    bulge = 0.3 * hx * np.clip(1.0 - (y / hy) ** 2, 0.0, 1.0) * np.clip(1.0 - ((z - zc) / (1.6 * hz)) ** 2, 0.0, 1.0)
     lo = -hx - np.where(free_side < 0, bulge, 0.0)
     hi = hx + np.where(free_side > 0, bulge, 0.0)
     d_x = np.maximum(lo - x, x - hi)
@@ -211,7 +211,7 @@ def part_sdf(kind: str, region: str, level: str, solid: Solid, posterior: np.nda
             def lumbar_tp(p):
                 q = solid.to_local(p)
                 q = q[:, [1, 0, 2]]  # swept along the process (its local x)
-                return _profiled(q, hx, 0.95, lambda t: (hy * (1.0 - 0.3 * t), 0.0 * t, hz * (1.05 - 0.45 * t**1.3)))
+                return _profiled(q, hx, 0.95, lambda t: (hy * (0.9 - 0.25 * t), 0.0 * t, hz * (0.85 - 0.35 * t**1.3)))
 
             return lumbar_tp
         if kind == "tp" and region == "thoracic":
@@ -282,7 +282,7 @@ def part_sdf(kind: str, region: str, level: str, solid: Solid, posterior: np.nda
                 q[:, 0] -= bend * q[:, 1] ** 2
                 d = _articular(q, h, free_end, free_side, r)
                 if mammillary is not None:
-                    d = smin(d, ellipsoid(q - mammillary, (2.6, 2.6, 3.6)), 1.5)
+                    d = smin(d, ellipsoid(q - mammillary, (2.0, 2.0, 3.0)), 1.2)
                 return d
 
             return articular

@@ -617,10 +617,10 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "4", "cervical": "6", "thoracic": "3"}
+_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "9", "cervical": "8", "thoracic": "5"}
 #: revision of the vertebral body's shape (:func:`spine.anatomy.sdf.vertebral_body`), in the keys
 #: of the bodies meshed alone
-_BODY_VERSION = "3"
+_BODY_VERSION = "4"
 
 
 def _group_key(b, g) -> str:

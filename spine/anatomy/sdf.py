@@ -252,12 +252,21 @@ def part_sdf(kind: str, region: str, level: str, solid: Solid, posterior: np.nda
         if kind == "spinous_process" and region == "cervical":
             bifid = level in ("C2", "C3", "C4", "C5", "C6")
             r = 0.7 * float(min(h[0], h[2]))
-            if not bifid:  # C7: long, with a rounded tubercle
-                return lambda p: tapered_box(solid.to_local(p), h, r, 1, {0: (0.9, 1.3), 2: (1.0, 0.9)})
+            hx, hy, hz = (float(v) for v in h)
+            if not bifid:  # C7: long, tapering to a rounded tubercle (vertebra prominens)
+
+                def c7_sp(p):
+                    q = solid.to_local(p)
+                    d = _profiled(q, hy, 0.9, lambda t: (hx * (0.9 - 0.2 * t), 0.0 * t, hz * (1.0 - 0.4 * t)))
+                    tub = ellipsoid(q - np.array([0.0, hy - 3.0, 0.0]), (hx * 1.1, 3.5, hz * 0.75))
+                    return smin(d, tub, 1.5)
+
+                return c7_sp
 
             def bifid_sp(p):
                 q = solid.to_local(p)
-                d = tapered_box(q, h, r, 1, {0: (0.8, 1.9), 2: (1.0, 0.85)})
+                # a rod of rounded section, lower toward its tip, where it splits in two
+                d = _profiled(q, hy, 0.9, lambda t: (hx * (0.75 + 1.1 * t**2), 0.0 * t, hz * (1.0 - 0.3 * t)))
                 notch = capsule(q, (0.0, h[1] + 1.0, -h[2] - 1.0), (0.0, h[1] + 1.0, h[2] + 1.0), 0.35 * h[1])
                 return smax(d, -notch, 1.0)
 

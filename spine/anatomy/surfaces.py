@@ -617,7 +617,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "9", "cervical": "8", "thoracic": "5"}
+_REGION_VERSION = {"sacral": "3", "pelvis": "2", "lumbar": "9", "cervical": "9", "thoracic": "5"}
 #: revision of the vertebral body's shape (:func:`spine.anatomy.sdf.vertebral_body`), in the keys
 #: of the bodies meshed alone
 _BODY_VERSION = "4"

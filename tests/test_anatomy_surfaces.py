@@ -115,8 +115,10 @@ def test_body_waist_is_concave_front_and_sides(model, name):
     o, R = _frame(model, name)
     body = model.structure(f"{name}.body").solid
     local = (body.vertices - o) @ R
-    top, bottom = local[:, 2].max(), local[:, 2].min()
     depth, width = np.ptp(local[:, 1]), np.ptp(local[:, 0])
+    # the endplates' heights at the body's middle (not the cervical uncinate processes or lip)
+    central = local[(np.abs(local[:, 0]) < width / 4) & (np.abs(local[:, 1]) < depth / 4)]
+    top, bottom = central[:, 2].max(), central[:, 2].min()
     below_rim = min(body_profile(region_of(name))["rim_mm"], 0.3 * (top - bottom)) + 0.5
     endplate = max(_width(body, o, R, z, depth) for z in (top - below_rim, bottom + below_rim))
     mid = _width(body, o, R, (top + bottom) / 2, depth)
@@ -469,3 +471,65 @@ def test_sacral_needles_do_not_pass_through_the_drawn_sacrum_or_ilium(name, leve
             for p0, p1 in needle.segments():
                 for st in bones:
                     assert st.solid.segment_inside_length(p0, p1) < 0.5, (name, side, st.name)
+
+
+# -- the shapes that make a vertebra read as one ------------------------------------------------
+@pytest.mark.parametrize("name", ["L3", "T7"])
+def test_endplates_are_dished_inside_a_raised_rim(model, name):
+    """The ring apophysis stands above the middle of the endplate (lumbar: about 1 mm)."""
+    o, R = _frame(model, name)
+    body = model.structure(f"{name}.body").solid
+    sz_h = float(np.ptp(((body.vertices - o) @ R)[:, 2]))
+    mid = _line_chord(body, o, R, (0.0, 0.0, -200), (0, 0, 1))
+    assert mid < sz_h - 0.8, f"{name}: endplate middle {mid:.1f} mm vs rim-to-rim {sz_h:.1f} mm"
+
+
+@pytest.mark.parametrize("name", ["C4", "C6"])
+def test_cervical_bodies_carry_uncinate_processes(model, name):
+    """The posterolateral edges of a C3-C7 upper endplate turn up above its middle."""
+    o, R = _frame(model, name)
+    body = model.structure(f"{name}.body").solid
+    local = (body.vertices - o) @ R
+    w, d = float(np.ptp(local[:, 0])), float(np.ptp(local[:, 1]))
+
+    def top(x, y):  # height of the upper surface above the body's centre
+        return 200.0 - _first_hit(body, o + R @ np.array([x, y, 200.0]), -R[:, 2])
+
+    # the lateral edges stand higher than the middle of the endplate
+    for sx in (-1, 1):
+        assert top(sx * (w / 2 - 2.0), 0.1 * d / 2) > top(0.0, 0.1 * d / 2) + 1.0, sx
+
+
+def _sp_height(model, name, t) -> float:
+    """Cranio-caudal extent of the midline bone at fraction ``t`` of the spinous process."""
+    o, R = _frame(model, name)
+    bone = model.structure(f"{name}.bone").solid
+    sl = (model.landmark(name, "spinolaminar_line") - o) @ R
+    v = (bone.vertices - o) @ R
+    sp = v[(np.abs(v[:, 0]) < 3.0) & (v[:, 1] > sl[1] + 2.0)]
+    y = sl[1] + 2.0 + t * (sp[:, 1].max() - sl[1] - 2.0)
+    band = sp[np.abs(sp[:, 1] - y) < 1.5]
+    return float(np.ptp(band[:, 2]))
+
+
+@pytest.mark.parametrize("name", ["L2", "L4"])
+def test_lumbar_spinous_process_is_a_hatchet(model, name):
+    """Taller at its thickened posterior border than at its neck by the lamina."""
+    neck, blade = _sp_height(model, name, 0.3), _sp_height(model, name, 0.85)
+    assert blade > 1.15 * neck, f"{name}: blade {blade:.1f} mm, neck {neck:.1f} mm"
+
+
+def test_thoracic_transverse_process_is_club_shaped(model):
+    """T7's transverse process is thicker at its tip (the rib's facet) than at its root."""
+    o, R = _frame(model, "T7")
+    tp = model.structure("T7.tp.left").solid
+    bone = model.structure("T7.bone").solid
+    axis = tp.rotation[:, 0]
+    up = R[:, 2]
+    h = tp.half_sizes[0]
+
+    def height(t):
+        p = tp.center + axis * (t * h) - up * 100
+        return float(bone.chord_length(p, up[None, :], 0.0, 200.0)[0])
+
+    assert height(0.8) > 1.1 * height(0.0), (height(0.8), height(0.0))

@@ -222,6 +222,12 @@ ROOT_RADII: dict[str, float] = {
 #          three-dimensional anatomy. Spine 1991;16(8):888-901.
 #   [P91c] Panjabi MM, Duranceau J, Goel V, et al. Cervical human vertebrae: quantitative
 #          three-dimensional anatomy of the middle and lower regions. Spine 1991;16(8):861-9.
+#   [CB21] Cook WH, Baker JF. Comparative analysis of lumbar spine vertebral morphology between
+#          Maori and New Zealand Europeans: a computed tomography study. Int J Spine Surg
+#          2021;15(6):1072-81 (CT, 196 patients). Used as a check of L5: Table 6, all patients:
+#          posterior body height 26.3 +- 1.9, superior body depth 35.7 +- 3.5, pedicle height
+#          12.9 +- 1.9, pedicle width 16.1 +- 2.3, canal depth 15.6 +- 2.1, canal width
+#          28.2 +- 3.1 mm; every L5 mean below lies within one of its SDs.
 #   [ref]  clinical.md section 1 (the project's source of truth), where it gives a range.
 # The means are rounded from those tables; where a paper gives a standard error or a range,
 # the SD below is the larger of the reported spread and 10 % of the mean, so "mean +- 2 SD"

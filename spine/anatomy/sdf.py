@@ -158,53 +158,162 @@ def tapered_box(q: np.ndarray, half, r: float, axis: int, scales: dict[int, tupl
     return round_box(qs, half, r) * m
 
 
-def part_sdf(kind: str, region: str, level: str, solid: Solid) -> SDF:
+def _profiled(q: np.ndarray, hy: float, r: float, prof) -> np.ndarray:
+    """A rounded solid along local y (-hy .. +hy) whose x and z half sizes and z centre follow
+    ``prof(t) -> (hx, zc, hz)`` with t = 0 at -hy and 1 at +hy (a profile swept along y)."""
+    t = np.clip((q[:, 1] / hy + 1.0) / 2.0, 0.0, 1.0)
+    hx, zc, hz = prof(t)
+    qs = np.column_stack([q[:, 0] / hx, q[:, 1], (q[:, 2] - zc) / hz])
+    m = np.minimum(np.minimum(hx, hz), 1.0)
+    return round_box(qs, np.array([1.0, hy, 1.0]), min(r, 0.999)) * m
+
+
+def _articular(q: np.ndarray, h: np.ndarray, free_end: float, free_side: float, r: float) -> np.ndarray:
+    """An articular process in its joint frame (x across the joint, y along it, z up): a plate
+    whose outline is a tongue rounded at its free end (``free_end`` +1: the top, a superior
+    process; -1: the bottom, an inferior one) and which bulges on its non-articular side
+    (``free_side``: the sign of x there), so it reads as a knob of bone, not a slab."""
+    x, y, z = q[:, 0], q[:, 1], q[:, 2]
+    hx, hy, hz = (float(v) for v in h)
+    # outline in the joint plane: a rectangle cut by a tall ellipse centred toward the root
+    zc = -free_end * 0.6 * hz
+    d_out = np.maximum(np.abs(y) - hy, np.abs(z) - hz)
+    d_out = smax(d_out, ellipse2(y, z - zc, 1.08 * hy, 1.6 * hz), 1.0)
+    # thickness: the articular face is flat (curved for the lumbar facets, by the caller); the
+    # other face bulges by up to 45 % of the thickness in the middle of the plate
+    bulge = 0.3 * hx * np.clip(1.0 - (y / hy) ** 2, 0.0, 1.0) * np.clip(1.0 - ((z - zc) / (1.6 * hz)) ** 2, 0.0, 1.0)
+    lo = -hx - np.where(free_side < 0, bulge, 0.0)
+    hi = hx + np.where(free_side > 0, bulge, 0.0)
+    d_x = np.maximum(lo - x, x - hi)
+    return _extrude(d_out, d_x, r)
+
+
+def part_sdf(kind: str, region: str, level: str, solid: Solid, posterior: np.ndarray | None = None) -> SDF:
     """A bone part's shape: the convex part rounded, and where the region asks for it shaped.
 
-    * lumbar transverse process: a flattened rod tapering to its tip;
-    * lumbar spinous process: hatchet-shaped, taller and thicker at its posterior tip;
-    * thoracic spinous process: a rod tapering to a point, sloping down (its placement);
-    * cervical C3-C6 spinous process: bifid (two tubercles at the tip, a notch between);
-    * laminae, articular processes, pars: plates with well-rounded edges.
+    * articular processes (all regions): tongues rounded at their free ends, bulging on their
+      non-articular side; lumbar facets curved (a J in the axial section) and the lumbar SAP
+      carrying the mammillary process on its posterior border;
+    * laminae: plates whose lower border arches up between the spinous root and the inferior
+      articular process (the roof of the interlaminar window);
+    * lumbar transverse process: a flattened rod tapering to a rounded tip;
+    * thoracic transverse process: club-shaped, thicker at its tip (the rib's costal facet);
+    * lumbar spinous process: hatchet-shaped: thin side to side, its height growing toward
+      a thickened posterior border, the lower border sloping down;
+    * thoracic spinous process: a long rod tapering to a small tubercle, sloping down;
+    * cervical C3-C6 spinous process: bifid (two tubercles at the tip, a notch between).
+
+    ``posterior``: the world's posterior direction of the part's vertebra (the mammillary
+    process sits on the SAP's posterior edge).
     """
     if isinstance(solid, Box):
         h = solid.half_sizes
-        if kind == "tp" and region in ("lumbar", "thoracic"):
-            r = 0.9 * float(min(h[1], h[2]))
-            return lambda p: tapered_box(solid.to_local(p), h, r, 0, {1: (1.0, 0.75), 2: (1.0, 0.7)})
+        if kind == "tp" and region == "lumbar":
+            hx, hy, hz = (float(v) for v in h)
+
+            def lumbar_tp(p):
+                q = solid.to_local(p)
+                q = q[:, [1, 0, 2]]  # swept along the process (its local x)
+                return _profiled(q, hx, 0.95, lambda t: (hy * (0.9 - 0.25 * t), 0.0 * t, hz * (0.85 - 0.35 * t**1.3)))
+
+            return lumbar_tp
+        if kind == "tp" and region == "thoracic":
+            hx, hy, hz = (float(v) for v in h)
+
+            def thoracic_tp(p):
+                q = solid.to_local(p)[:, [1, 0, 2]]
+                return _profiled(q, hx, 0.95, lambda t: (hy * (0.8 + 0.35 * t**2), 0.0 * t, hz * (0.75 + 0.35 * t**2)))
+
+            return thoracic_tp
         if kind == "spinous_process" and region == "lumbar":
-            r = 0.45 * float(min(h[0], h[2]))
-            return lambda p: tapered_box(solid.to_local(p), h, r, 1, {2: (0.72, 1.12), 0: (0.85, 1.3)})
+            hx, hy, hz = (float(v) for v in h)
+
+            def blade(t):
+                top, bottom = hz * (0.7 + 0.25 * t), -hz * (0.72 + 0.33 * t)
+                return hx * (0.75 + 0.15 * t), (top + bottom) / 2, (top - bottom) / 2
+
+            def hatchet(p):
+                q = solid.to_local(p)
+                # a blade whose upper border rises a little and lower border slopes down
+                # toward the tip, on a narrower neck at the lamina
+                d = _profiled(q, hy, 0.9, blade)
+                # the thickened posterior border (the tip): a vertical ridge
+                tip = ellipsoid(q - np.array([0.0, hy - 5.0, -0.05 * hz]), (hx * 1.0, 5.5, hz * 0.95))
+                return smin(d, tip, 3.0)
+
+            return hatchet
         if kind == "spinous_process" and region == "thoracic":
-            r = 0.8 * float(min(h[0], h[2]))
-            return lambda p: tapered_box(solid.to_local(p), h, r, 1, {2: (1.0, 0.55), 0: (1.0, 0.8)})
+            hx, hy, hz = (float(v) for v in h)
+
+            def thoracic_sp(p):
+                q = solid.to_local(p)
+                d = _profiled(q, hy, 0.95, lambda t: (hx * (1.05 - 0.4 * t), 0.0 * t, hz * (1.2 - 0.7 * t)))
+                tub = ellipsoid(q - np.array([0.0, hy - 2.5, 0.0]), (hx * 0.7, 3.0, hz * 0.55))
+                return smin(d, tub, 1.5)
+
+            return thoracic_sp
         if kind == "spinous_process" and region == "cervical":
             bifid = level in ("C2", "C3", "C4", "C5", "C6")
             r = 0.7 * float(min(h[0], h[2]))
-            if not bifid:  # C7: long, with a rounded tubercle
-                return lambda p: tapered_box(solid.to_local(p), h, r, 1, {0: (0.9, 1.3), 2: (1.0, 0.9)})
+            hx, hy, hz = (float(v) for v in h)
+            if not bifid:  # C7: long, tapering to a rounded tubercle (vertebra prominens)
+
+                def c7_sp(p):
+                    q = solid.to_local(p)
+                    d = _profiled(q, hy, 0.9, lambda t: (hx * (0.9 - 0.2 * t), 0.0 * t, hz * (1.0 - 0.4 * t)))
+                    tub = ellipsoid(q - np.array([0.0, hy - 3.0, 0.0]), (hx * 1.1, 3.5, hz * 0.75))
+                    return smin(d, tub, 1.5)
+
+                return c7_sp
 
             def bifid_sp(p):
                 q = solid.to_local(p)
-                d = tapered_box(q, h, r, 1, {0: (0.8, 1.9), 2: (1.0, 0.85)})
+                # a rod of rounded section, lower toward its tip, where it splits in two
+                d = _profiled(q, hy, 0.9, lambda t: (hx * (0.75 + 1.1 * t**2), 0.0 * t, hz * (1.0 - 0.3 * t)))
                 notch = capsule(q, (0.0, h[1] + 1.0, -h[2] - 1.0), (0.0, h[1] + 1.0, h[2] + 1.0), 0.35 * h[1])
                 return smax(d, -notch, 1.0)
 
             return bifid_sp
-        if kind in ("sap", "iap") and region == "lumbar" and h[2] > h[1] * 0.5:
+        if kind in ("sap", "iap"):
+            free_end = 1.0 if kind == "sap" else -1.0
+            free_side = -1.0 if kind == "sap" else 1.0
+            r = 0.4 * float(min(h))
+            curved = region == "lumbar" and h[2] > h[1] * 0.5
             # lumbar facets are curved (a J in the axial section): the plate bends about a
             # vertical axis so both its ends come round toward the joint's partner (local x
             # is the joint normal, from the SAP toward the IAP; y runs along the joint)
-            r = 0.45 * float(min(h))
-            bend = 0.045  # 1/mm: ~1.9 mm at the ends of a 13 mm wide lumbar facet
+            bend = 0.045 if curved else 0.0  # 1/mm: ~1.9 mm at the ends of a 13 mm facet
+            mammillary = None
+            if curved and kind == "sap" and posterior is not None:
+                # on the posterior border of the SAP, a rounded tubercle [Gray's, ch. 44]
+                back = 1.0 if float(solid.rotation[:, 1] @ posterior) > 0 else -1.0
+                mammillary = np.array([-0.9 * h[0], back * 0.95 * h[1], -0.1 * h[2]])
 
-            def curved(p):
+            def articular(p):
                 q = solid.to_local(p)
                 q[:, 0] -= bend * q[:, 1] ** 2
-                return round_box(q, h, r) * 0.95
+                d = _articular(q, h, free_end, free_side, r)
+                if mammillary is not None:
+                    d = smin(d, ellipsoid(q - mammillary, (2.0, 2.0, 3.0)), 1.2)
+                return d
 
-            return curved
-        if kind in ("lamina", "sap", "iap", "pars"):
+            return articular
+        if kind == "lamina":
+            hx, hy, hz = (float(v) for v in h)
+            arch = {"lumbar": 0.55, "thoracic": 0.3, "cervical": 0.2}.get(region, 0.0) * 2 * hy
+            r = 0.45 * float(min(h))
+
+            def lamina(p):
+                q = solid.to_local(p)
+                d = round_box(q, h, r)
+                if arch > 0:
+                    # the lower border arches up between the spinous root (+x) and the pillar
+                    cut = ellipse2(q[:, 0] + 0.1 * hx, q[:, 1] - hy, 0.62 * hx, arch)
+                    d = smax(d, -cut, 2.0)
+                return d
+
+            return lamina
+        if kind == "pars":
             return solid_sdf(solid, 0.45 * float(min(h)))
     if region in ("sacral", "pelvis") and isinstance(solid, (Box, ClippedBox)):
         # the sacrum's and the ilium's blocks: well rounded, so the fused bone reads as one
@@ -219,15 +328,33 @@ def body_profile(region: str) -> dict:
     sides (lumbar ~0.9 of the endplate width: Panjabi 1992 Fig. 4 / Zhou 2000: the
     mid-height width is about 88-93 % of the endplate width); ``back_bite_mm``: depth of the
     concave posterior wall; ``front_bulge``: how far the widest point sits behind mid-depth;
-    ``rim_mm``: the rounded rim (ring apophysis) radius; ``flat_back``: fraction of the
-    width that the posterior wall keeps (kidney shape).
+    ``rim_mm``: the rounded rim (ring apophysis) radius; ``back_waist``: the waist of the
+    posterior wall; the endplates' concavity is :func:`endplate_concavity`.
     """
     if region == "lumbar":
-        return {"waist": 0.10, "back_bite_mm": 1.8, "front_bulge": 0.62, "rim_mm": 2.0, "back_waist": 0.02}
+        return {
+            "waist": 0.13,
+            "back_bite_mm": 1.8,
+            "front_bulge": 0.62,
+            "rim_mm": 2.0,
+            "back_waist": 0.02,
+        }
     if region == "thoracic":
-        return {"waist": 0.10, "back_bite_mm": 1.6, "front_bulge": 0.60, "rim_mm": 1.6, "back_waist": 0.02}
+        return {
+            "waist": 0.12,
+            "back_bite_mm": 1.6,
+            "front_bulge": 0.60,
+            "rim_mm": 1.6,
+            "back_waist": 0.02,
+        }
     if region == "cervical":
-        return {"waist": 0.10, "back_bite_mm": 0.5, "front_bulge": 0.85, "rim_mm": 1.0, "back_waist": 0.0}
+        return {
+            "waist": 0.10,
+            "back_bite_mm": 0.5,
+            "front_bulge": 0.85,
+            "rim_mm": 1.0,
+            "back_waist": 0.0,
+        }
     return {"waist": 0.07, "back_bite_mm": 0.8, "front_bulge": 0.7, "rim_mm": 1.6, "back_waist": 0.0}
 
 
@@ -259,13 +386,16 @@ def endplate_dish(x, y, a: float, b: float, depth) -> np.ndarray:
     return depth * s * s
 
 
-def vertebral_body(width: float, depth: float, height: float, region: str) -> SDF:
+def vertebral_body(width: float, depth: float, height: float, region: str, uncinate: bool = False) -> SDF:
     """The vertebral body in its local frame (x left, y posterior, z superior; centre at 0).
 
     Axial section: an ellipse ``front_bulge * depth`` deep centred behind mid-depth, cut flat
     at the posterior wall (the kidney shape of thoracic and lumbar bodies) and dished by a
     shallow bite there (the concave back wall that the basivertebral vein enters). The front
-    and sides narrow towards mid-height (the waist); the rims are rounded.
+    and sides narrow towards mid-height (the waist); the rims are rounded and raised around
+    dished endplates. A cervical body (``uncinate``: C3-C7) carries the uncinate processes on
+    the posterolateral edges of its upper endplate, and every cervical body a lip hanging from
+    the front of its lower endplate [Gray's Anatomy, 41st ed., ch. 43].
     """
     pr = body_profile(region)
     w2, d2, h2 = width / 2, depth / 2, height / 2
@@ -278,6 +408,7 @@ def vertebral_body(width: float, depth: float, height: float, region: str) -> SD
     bite_c = d2 + bite_r - pr["back_bite_mm"]
     rim = min(pr["rim_mm"], 0.3 * height)
     dish_superior, dish_inferior = endplate_concavity(region, depth)
+    lip = region == "cervical"
 
     def f(q):
         x, y, z = q[:, 0], q[:, 1], q[:, 2]
@@ -285,18 +416,25 @@ def vertebral_body(width: float, depth: float, height: float, region: str) -> SD
         # narrowest at mid-height, flaring to the rims (the ring apophyses overhang the waist)
         waist = 1.0 - pr["waist"] * (1.0 - t * t) ** 2
         # the waist pulls the front and sides in; the back wall stays nearly straight
-        front = np.clip((y_c - y) / max(b_e, 1e-6) + 0.5, 0.0, 1.0)
         scale_x = waist
         scale_y = np.where(y < y_c, waist, 1.0 - pr["back_waist"] * (1.0 - t * t) ** 2)
         d_ell = ellipse2(x / scale_x, (y - y_c) / scale_y, a_e, b_e) * np.minimum(scale_x, 1.0)
-        del front
         d_back = y - d2  # flat posterior wall
         d2d = smax(d_ell, d_back, 3.0)
         bite = -(np.sqrt(x * x + (y - bite_c) ** 2) - bite_r)  # outside the bite circle
         d2d = smax(d2d, bite, 2.0)
         # the endplates are dished (flat endplates seen edge-on by a level beam drew a line)
         dish = endplate_dish(x, y - y_c, a_e, b_e, np.where(z < 0, dish_inferior, dish_superior))
-        return _extrude(d2d, np.abs(z) - h2 + dish, rim)
+        d = _extrude(d2d, np.abs(z) - h2 + dish, rim)
+        if uncinate:
+            # uncinate processes: the posterolateral edges of the upper endplate turned up
+            for sx in (-1.0, 1.0):
+                c = np.array([sx * (w2 - 2.0), 0.25 * d2, h2 - 0.3])
+                d = smin(d, ellipsoid(q - c, (2.2, 0.4 * depth, 2.2)), 1.5)
+        if lip:
+            # the front of the lower endplate hangs forward and down as a lip
+            d = smin(d, ellipsoid(q - np.array([0.0, -d2 + 1.8, -h2 + 0.2]), (0.3 * width, 2.2, 2.0)), 1.2)
+        return d
 
     return f
 

@@ -287,6 +287,7 @@ def surface_groups(b) -> list[dict]:
         }
         if region == "cervical":
             g["shaped"], g["clip"], g["warps"] = _cervical_tp_shapes(b, name)
+            g["shaped"] = g["shaped"] + _lateral_masses(b, name) + _atlas_tubercles(b, name)
         groups.append(g)
     # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
     # imaged only: the needle checks keep to the vertebra's parts)
@@ -465,6 +466,71 @@ def _cervical_tp_shapes(b, name: str):
     return parts, clip, warps
 
 
+def _lateral_masses(b, name: str) -> list[_Part]:
+    """C3-C7 articular pillars: the column of bone between a vertebra's superior and inferior
+    articular processes (the lateral mass), so the two processes read as one pillar with its
+    facets at both ends, not two crossed plates [Gray's Anatomy, 41st ed., ch. 43]."""
+    from spine.anatomy.sdf import capsule
+
+    if name not in ("C3", "C4", "C5", "C6", "C7"):
+        return []
+    f, k = b.frames[name], b.scale
+    a = b.anchors.get(name, {})
+    out = []
+    for side in ("left", "right"):
+        sap, iap = a.get(("sap_centre", side)), a.get(("iap_centre", side))
+        if sap is None or iap is None:
+            continue
+        sap, iap = np.asarray(sap, float), np.asarray(iap, float)
+        p0, p1 = sap + 0.3 * (iap - sap), iap - 0.3 * (iap - sap)
+        r = 4.2 * k
+        out.append(
+            _local_part(
+                f,
+                lambda q, p0=p0, p1=p1, r=r: capsule(q, p0, p1, r),
+                np.minimum(p0, p1) - r - 1,
+                np.maximum(p0, p1) + r + 1,
+            )
+        )
+    return out
+
+
+def _atlas_tubercles(b, name: str) -> list[_Part]:
+    """C1's anterior tubercle (in front of its anterior arch, where the longus colli holds) and
+    posterior tubercle (the rudimentary spinous process at the back of its posterior arch)
+    [Gray's Anatomy, 41st ed., ch. 43]."""
+    from spine.anatomy.sdf import ellipse2, ellipsoid
+
+    if name != "C1":
+        return []
+    f, k = b.frames[name], b.scale
+    back = float(b.anchors[name]["canal_back_y"])
+    out = []
+    # the posterior arch is one curve from lateral mass to lateral mass (the placed parts are
+    # two straight rods meeting in a V): an elliptic arc through the backs of the lateral masses
+    # and the middle of the arch, a rod a little taller than thick
+    lm_y, lm_x = 11.0 * k, 17.0 * k
+    mid_y = back + 3.5 * k
+    yc = 5.0 * k
+    bb = mid_y - yc
+    aa = lm_x / np.sqrt(max(1.0 - ((lm_y - yc) / bb) ** 2, 1e-3))
+
+    def arc(q):
+        d_ell = ellipse2(q[:, 0], q[:, 1] - yc, aa, bb)
+        d = ellipse2(d_ell, q[:, 2] + 0.5 * k, 3.2 * k, 4.3 * k)
+        return np.maximum(d, (lm_y - 2.0 * k) - q[:, 1])
+
+    lo = np.array([-aa - 5 * k, lm_y - 3 * k, -6 * k])
+    hi = np.array([aa + 5 * k, mid_y + 5 * k, 6 * k])
+    out.append(_local_part(f, arc, lo, hi))
+    for c, r in (
+        (np.array([0.0, -12.0, 0.0]) * k, np.array([4.5, 2.6, 4.5]) * k),
+        (np.array([0.0, back / k + 4.5, -0.5]) * k, np.array([4.0, 3.5, 4.8]) * k),
+    ):
+        out.append(_local_part(f, lambda q, c=c, r=r: ellipsoid(q - c, r), c - r - 1, c + r + 1))
+    return out
+
+
 #: forward and downward turn (tan) of the C3-C6 transverse processes lateral to the foramen
 _TP_FORWARD, _TP_DOWN = 0.36, 0.27
 
@@ -513,9 +579,9 @@ def _segment_slab(b, sacral: list[str], i: int):
     return f
 
 
-def _part(st: Structure) -> _Part:
+def _part(st: Structure, posterior: np.ndarray | None = None) -> _Part:
     region = _region(st.level) if st.level in VERTEBRAE else "pelvis"
-    sdf = part_sdf(st.kind, region, st.level or "", st.solid)
+    sdf = part_sdf(st.kind, region, st.level or "", st.solid, posterior)
     extra = PEDICLE_EXTRA_SHELL_MM if st.kind == "pedicle" else 0.0
     lo, hi = st.solid.bounding_box()
     # tapered / bifid spinous processes reach past their box a little
@@ -525,13 +591,15 @@ def _part(st: Structure) -> _Part:
 
 def _body_part(b, name: str) -> _Part:
     sz, f = b.size[name], b.frames[name]
-    body = vertebral_body(sz.body_width, sz.body_depth, sz.body_height, _region(name))
+    uncinate = name in ("C3", "C4", "C5", "C6", "C7")
+    body = vertebral_body(sz.body_width, sz.body_depth, sz.body_height, _region(name), uncinate)
     origin, R = f.origin, f.R
 
     def sdf(p):
         return body((p - origin) @ R)
 
-    half = np.array([sz.body_width, sz.body_depth, sz.body_height]) / 2 + 1.0
+    # the cervical uncinate processes and lip reach past the body's box
+    half = np.array([sz.body_width, sz.body_depth, sz.body_height]) / 2 + (3.0 if _region(name) == "cervical" else 1.0)
     c = np.array(np.meshgrid(*zip(-half, half), indexing="ij")).reshape(3, -1).T @ R.T + origin
     return _Part(sdf, c.min(axis=0), c.max(axis=0))
 
@@ -550,17 +618,29 @@ def _group_parts(b, g) -> list[_Part]:
     if g.get("shaped_only"):  # the sacrum and the ilia: drawn from their own shapes
         return out
     for st in g["parts"]:
+        if st.kind == "posterior_arch" and st.level == "C1":
+            continue  # drawn as one arc (:func:`_atlas_tubercles`); the needle checks keep the rods
         if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral", "coccygeal"):
             out.append(_body_part(b, st.level))
         elif st.kind in ("tp", "tp_anterior") and st.side in warps:
             out.append(_warped(_part(st), b.frames[st.level], {st.side: warps[st.side]}))
         else:
-            out.append(_part(st))
+            out.append(_part(st, b.frames[st.level].R[:, 1] if st.level in b.frames else None))
     return out
 
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {"sacral": "4f", "pelvis": "3f", "coccygeal": "2", "lumbar": "2", "cervical": "3"}
+_REGION_VERSION = {
+    "sacral": "5m",
+    "pelvis": "4m",
+    "coccygeal": "3m",
+    "lumbar": "10m",
+    "cervical": "10m",
+    "thoracic": "6m",
+}
+#: revision of the vertebral body's shape (:func:`spine.anatomy.sdf.vertebral_body`), in the keys
+#: of the bodies meshed alone
+_BODY_VERSION = "5m"
 
 
 def _group_key(b, g) -> str:
@@ -584,7 +664,7 @@ def _group_key(b, g) -> str:
 def _body_key(b, name: str) -> str:
     sz, fr = b.size[name], b.frames[name]
     return hashlib.sha256(
-        f"{SURFACE_VERSION}|body|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
+        f"{SURFACE_VERSION}|body{_BODY_VERSION}|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
         f"{np.round(fr.origin, 6).tobytes()!r}|{np.round(fr.R, 6).tobytes()!r}".encode()
     ).hexdigest()
 

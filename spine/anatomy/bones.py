@@ -336,7 +336,7 @@ def _atlantoaxial(b):
 _DISC_BULGE_MM = {"cervical": 0.5, "thoracic": 0.8, "lumbar": 1.2}
 #: grid step of a disc's mesh (mm): fine enough for the thinnest (cervical) discs
 _DISC_VOXEL = {"cervical": 0.45, "thoracic": 0.6, "lumbar": 0.7}
-_DISC_VERSION = "disc-4m"  # the disc fills between the bodies: a new body shape is a new disc
+_DISC_VERSION = "disc-7m"  # the disc fills between the bodies: a new body shape is a new disc
 
 
 def _smoothed(v: np.ndarray, f: np.ndarray) -> np.ndarray:

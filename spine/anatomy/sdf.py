@@ -424,7 +424,7 @@ def vertebral_body(width: float, depth: float, height: float, region: str, uncin
         bite = -(np.sqrt(x * x + (y - bite_c) ** 2) - bite_r)  # outside the bite circle
         d2d = smax(d2d, bite, 2.0)
         # the endplates are dished (flat endplates seen edge-on by a level beam drew a line)
-        dish = endplate_dish(x, y - y_c, a_e, b_e, np.where(z < 0, dish_inferior, dish_superior))
+        dish = endplate_dish(x, y, w2, d2, np.where(z < 0, dish_inferior, dish_superior))
         d = _extrude(d2d, np.abs(z) - h2 + dish, rim)
         if uncinate:
             # uncinate processes: the posterolateral edges of the upper endplate turned up
@@ -433,7 +433,7 @@ def vertebral_body(width: float, depth: float, height: float, region: str, uncin
                 d = smin(d, ellipsoid(q - c, (2.2, 0.4 * depth, 2.2)), 1.5)
         if lip:
             # the front of the lower endplate hangs forward and down as a lip
-            d = smin(d, ellipsoid(q - np.array([0.0, -d2 + 1.8, -h2 + 0.2]), (0.3 * width, 2.2, 2.0)), 1.2)
+            d = smin(d, ellipsoid(q - np.array([0.0, -d2 + 1.2, -h2 + 0.6]), (0.3 * width, 1.4, 1.4)), 0.8)
         return d
 
     return f

@@ -640,7 +640,7 @@ _REGION_VERSION = {
 }
 #: revision of the vertebral body's shape (:func:`spine.anatomy.sdf.vertebral_body`), in the keys
 #: of the bodies meshed alone
-_BODY_VERSION = "5m"
+_BODY_VERSION = "8m"
 
 
 def _group_key(b, g) -> str:

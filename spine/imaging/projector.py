@@ -167,6 +167,18 @@ class Projector:
         scale = self._sid / np.where(np.abs(depth) < 1e-9, 1e-9, depth) / self._pitch
         return np.column_stack([w[:, 0] * scale + self.size / 2 - 0.5, -w[:, 1] * scale + self.size / 2 - 0.5])
 
+    def _rect_around(self, lo, hi) -> tuple[int, int, int, int] | None:
+        """Rows/cols (r0, r1, c0, c1), end exclusive, of the (col, row) box ``lo``-``hi`` with a
+        margin of 2 px and 4 %, clipped to the image; None if nothing of it is on the image."""
+        margin = 2.0 + 0.04 * (hi - lo)
+        c0, r0 = np.floor(lo - margin).astype(int)
+        c1, r1 = np.ceil(hi + margin).astype(int) + 1
+        c0, r0 = max(c0, 0), max(r0, 0)
+        c1, r1 = min(c1, self.size), min(r1, self.size)
+        if c0 >= c1 or r0 >= r1:
+            return None
+        return r0, r1, c0, c1
+
     def _pixel_rect(self, solid) -> tuple[int, int, int, int] | None:
         """Rows/cols (r0, r1, c0, c1), end exclusive, that the solid may cover; None if none."""
         pts = solid.surface_points(_SURFACE_SAMPLES)
@@ -176,14 +188,7 @@ class Projector:
             return 0, self.size, 0, self.size
         uv = self.project(pts)
         lo, hi = uv.min(axis=0), uv.max(axis=0)
-        margin = 2.0 + 0.04 * (hi - lo)
-        c0, r0 = np.floor(lo - margin).astype(int)
-        c1, r1 = np.ceil(hi + margin).astype(int) + 1
-        c0, r0 = max(c0, 0), max(r0, 0)
-        c1, r1 = min(c1, self.size), min(r1, self.size)
-        if c0 >= c1 or r0 >= r1:
-            return None
-        return r0, r1, c0, c1
+        return self._rect_around(lo, hi)
 
     def _capsule_mask(self, solid: Capsule, rows, cols, sub_offsets) -> np.ndarray:
         """Pixels of the block that lie within the capsule's projected radius (+ margin)."""
@@ -267,14 +272,7 @@ class Projector:
             bounds.append(sorted(((b - root) / conic[2, 2], (b + root) / conic[2, 2])))
         lo = np.array([bounds[0][0], bounds[1][0]])
         hi = np.array([bounds[0][1], bounds[1][1]])
-        margin = 2.0 + 0.04 * (hi - lo)
-        c0, r0 = np.floor(lo - margin).astype(int)
-        c1, r1 = np.ceil(hi + margin).astype(int) + 1
-        c0, r0 = max(c0, 0), max(r0, 0)
-        c1, r1 = min(c1, self.size), min(r1, self.size)
-        if c0 >= c1 or r0 >= r1:
-            return None
-        return r0, r1, c0, c1
+        return self._rect_around(lo, hi)
 
     def _ellipsoids(self, img: np.ndarray, terms: list, offsets) -> None:
         """Add ``mu * chord`` of many ellipsoids (contrast blobs) into ``img`` in one pass: the

@@ -400,7 +400,7 @@ def _disc_mesh(b, space):
     from spine.anatomy.mesh import MeshSolid
     from spine.anatomy.shapes import SoftMesh
     from spine.anatomy.surface_cache import SurfaceCache
-    from spine.anatomy.surfaces import mesh_field
+    from spine.anatomy.meshing import mesh_field
 
     upper, lower = space.split("-")
     jf = b.chain.joints[space]

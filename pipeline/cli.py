@@ -596,8 +596,8 @@ def plan(name, level, side, as_json) -> None:
 
     proc = procedure(name)
     request = resolve(name, level, side)
-    if request.level is None or request.side is None:  # resolve gives a procedure video both
-        raise RequestError(f"video {name!r} has no level and side to plan for")
+    if request.level is None:  # resolve gives a procedure video its level (a midline one no side)
+        raise RequestError(f"video {name!r} has no level to plan for")
     result = build_plan(proc.name, request.level, request.side)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))

@@ -121,7 +121,7 @@ def test_fluoroscopy_is_on_screen_and_its_needle_ends_at_the_target(confirmed):
     centre = pixel(panel.ring.get_center(), frame_width)
     field = frame[centre[1] - 10 : centre[1] + 10, centre[0] - 10 : centre[0] + 10]
     assert np.abs(field - _rgb(palette.BACKGROUND)).mean() > 25, f"{name}: the fluoroscopy field is empty"
-    layer = panel._needle_layer
+    layer = panel._needle_layer_now
     assert layer is not None and layer.max() > 0, f"{name}: the fluoroscopy shows no needle"
     for n in scene.plan.needles:
         # on the frame: the tip's shadow lies inside the circular field
@@ -155,7 +155,7 @@ def test_dye_starts_at_each_needle_tip_and_the_marker_names_the_side(confirmed):
     if scene.conf.contrast is None:
         pytest.skip(f"{name} checks the tip without dye")
     panel = scene.fluoro
-    layer = panel._contrast_layer
+    layer = panel._contrast_layer_now
     assert layer is not None and layer.max() > 0.3, f"{name}: no dye on the fluoroscopy"
     rows, cols = np.nonzero(layer > 0.05)
     dye = np.stack([cols, rows], axis=1).astype(float)
@@ -185,7 +185,7 @@ def test_vertebroplasty_cement_under_live_side_view():
     scene, frame, frame_width = render_to_confirm("vertebroplasty", "L1", "right", until="cement")
     panel = scene.fluoro
     assert panel in scene.mobjects and panel.pose.view == "lateral"
-    cement = panel._contrast_layer
+    cement = panel._contrast_layer_now
     assert cement is not None and cement.max() > 0
     body = next(s for s in scene.model.structures(levels=["L1"]) if s.kind == "body")
     shadow = panel.project(body.solid.surface_points(24))

@@ -544,9 +544,9 @@ _REGION_VERSION = {
     "sacral": "5m",
     "pelvis": "4m",
     "coccygeal": "3m",
-    "lumbar": "10m",
-    "cervical": "10m",
-    "thoracic": "6m",
+    "lumbar": "11m",
+    "cervical": "11m",
+    "thoracic": "7m",
 }
 #: revision of the vertebral body's shape (:func:`spine.anatomy.sdf.vertebral_body`), in the keys
 #: of the bodies meshed alone

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import outputs
-from pipeline.mux import Chapter, chapters_from_beats, ffmpeg_binary, mux, probe
+from pipeline.mux import Chapter, chapters_from_beats, ffmpeg_command, mux, probe
 
 
 @dataclass
@@ -201,11 +201,7 @@ def _hold_frames(movie: Path, storyboard, plan, out: Path, fps: int) -> None:
 
     encoder = settings().encoder
     cmd = [
-        ffmpeg_binary(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
+        *ffmpeg_command(),
         "-i",
         str(movie),
         "-filter_complex_script",

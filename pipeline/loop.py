@@ -87,7 +87,7 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
     from manim import tempconfig
 
     from pipeline.media import manim_settings
-    from pipeline.mux import ffmpeg_binary
+    from pipeline.mux import ffmpeg_command
     from scenes.interstitial import InterstitialScene
 
     settings = manim_settings(quality, work)
@@ -106,11 +106,7 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
 
     encoder = spine_settings().encoder
     cmd = [
-        ffmpeg_binary(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
+        *ffmpeg_command(),
         "-i",
         str(movie),
         # silence exactly as long as the picture (the MP4's edit list trims the AAC padding)
@@ -141,7 +137,7 @@ def make_loop(
     output_dir: Path, wanted: list[str], quality: str, brand=None, lang: str = "en", progress=lambda msg: None
 ) -> Path:
     """Write ``waiting-room[-<brand>]-<quality>.mp4`` (and its ``.json``) in ``output_dir``."""
-    from pipeline.mux import Chapter, _ffmetadata, ffmpeg_binary, probe
+    from pipeline.mux import Chapter, _ffmetadata, ffmpeg_command, probe
 
     output_dir = outputs.ensure_writable_dir(Path(output_dir))
     parts = find_parts(output_dir, wanted, quality, brand, lang)
@@ -193,11 +189,7 @@ def make_loop(
         progress(f"joining {len(pieces)} pieces without re-encoding")
         with outputs.atomic_output(final) as tmp_out:
             cmd = [
-                ffmpeg_binary(),
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
+                *ffmpeg_command(),
                 "-f",
                 "concat",
                 "-safe",

@@ -69,7 +69,7 @@ def settings_token(quality: str) -> dict[str, Any]:
 
 def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
     """Join H.264 movies end to end with ffmpeg's concat demuxer, copying the stream (no re-encode)."""
-    from pipeline.mux import ffmpeg_binary
+    from pipeline.mux import ffmpeg_command
 
     if not parts:
         raise RuntimeError("nothing to join")
@@ -78,11 +78,7 @@ def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
         "".join(f"file '{str(p).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n" for p in parts)
     )
     cmd = [
-        ffmpeg_binary(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
+        *ffmpeg_command(),
         "-f",
         "concat",
         "-safe",

@@ -65,6 +65,11 @@ def ffmpeg_binary() -> str:
     return exe
 
 
+def ffmpeg_command() -> list[str]:
+    """ffmpeg, quiet but for errors, overwriting its output: the start of every command we run."""
+    return [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y"]
+
+
 def mux(
     video: Path,
     audio: Path,
@@ -83,11 +88,7 @@ def mux(
     meta = Path(work_dir) / "chapters.ffmeta"
     meta.write_text(_ffmetadata(title, chapters), encoding="utf-8")
     cmd = [
-        ffmpeg_binary(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
+        *ffmpeg_command(),
         "-i",
         str(video),
         "-i",

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
-from manim import ORIGIN, Animation, ImageMobject, Line, Text, VGroup, VMobject, config
+from manim import ORIGIN, Animation, ImageMobject, Line, VGroup, VMobject, config
 
 from spine.anatomy.levels import VERTEBRAE, Interspace, Vertebra, parse_level, region_of
 from spine.anatomy.mesh import MeshSolid
@@ -58,7 +58,7 @@ from spine.imaging.illustration import (
     split_by_occlusion,
 )
 from scenes.kit import palette
-from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
+from scenes.kit.typography import font_size_for_px, pango_text, register_fonts
 
 __all__ = ["SpineView", "VIEW_KINDS", "KIND_STYLE", "convex_hull_2d", "IllustrationGroup", "SpineTurn", "CutAway"]
 
@@ -921,7 +921,7 @@ class SpineView:
         size = font_size_for_px(font_px)
         group = VGroup()
         if self.kind == "axial":
-            text = Text(f"{self.axial_level} (axial)", font=FONT_FAMILY, font_size=size, color=color).scale(zoom)
+            text = pango_text(f"{self.axial_level} (axial)", size, color).scale(zoom)
             lo, hi = self.level_extent(self.axial_level)
             text.next_to(np.array([lo[0], hi[1], 0]), direction=np.array([0, 1, 0]), buff=0.15 * zoom)
             group.add(text)
@@ -935,7 +935,7 @@ class SpineView:
         for lv in parsed:
             lo, hi = self.level_extent(lv)
             y = (lo[1] + hi[1]) / 2
-            text = Text(str(lv), font=FONT_FAMILY, font_size=size, color=color).scale(zoom)
+            text = pango_text(str(lv), size, color).scale(zoom)
             level_items.append((y, text, lo, hi))
         self._place_column(level_items, level_side, gap, zoom)
         for _, text, _, _ in level_items:
@@ -948,7 +948,7 @@ class SpineView:
                 pts = np.vstack([self.project(s.solid.surface_points(8))[:, :2] for s in sts])
                 lo, hi = pts.min(axis=0), pts.max(axis=0)
                 word = (region_words or {}).get(region) or region.capitalize()  # words in the video's language
-                text = Text(word, font=FONT_FAMILY, font_size=size, color=palette.REGION_COLOURS[region]).scale(zoom)
+                text = pango_text(word, size, palette.REGION_COLOURS[region]).scale(zoom)
                 region_items.append(((lo[1] + hi[1]) / 2, text, lo, hi))
             self._place_column(region_items, -level_side, gap, zoom, brackets=group)
             for _, text, _, _ in region_items:

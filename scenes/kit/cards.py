@@ -32,7 +32,7 @@ from manim import (
 )
 
 from scenes.kit import palette
-from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
+from scenes.kit.typography import font_size_for_px, pango_text
 
 # Title-safe area: 90 % of the 14.22 x 8 frame.
 SAFE_WIDTH = 14.2 * 0.9
@@ -43,8 +43,7 @@ def text(
     content: str, px: float = 36, color: str = palette.TEXT, weight: str = "NORMAL", max_width: float | None = None
 ) -> Text:
     """A line of text in the bundled font, ``px`` pixels high at 1080p (never below 24 px)."""
-    register_fonts()
-    mob = Text(content, font=FONT_FAMILY, font_size=font_size_for_px(px), color=color, weight=weight)
+    mob = pango_text(content, font_size_for_px(px), color, weight)
     if max_width is not None and mob.width > max_width:
         mob.scale_to_fit_width(max_width)
     return mob

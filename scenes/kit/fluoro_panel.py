@@ -31,7 +31,7 @@ import numpy as np
 from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, VMobject, linear
 
 from scenes.kit.palette import TEXT, TEXT_MUTED
-from scenes.kit.typography import FONT_FAMILY, font_size_for_px, register_fonts
+from scenes.kit.typography import font_size_for_px, pango_text, register_fonts
 
 from spine.imaging.anchors import structures_hash
 from spine.imaging.carm import CArmPose, interpolate_poses
@@ -108,7 +108,7 @@ def _text_glyphs(words: str, font_size: float, weight: str = "NORMAL") -> VMobje
     key = (words, float(font_size), weight)
     got = _TEXT_OUTLINES.get(key)
     if got is None:
-        made = _glyphs(Text(words, font=FONT_FAMILY, font_size=font_size, color=TEXT, weight=weight))
+        made = _glyphs(pango_text(words, font_size, TEXT, weight))
         got = (made.points.copy(), made.get_fill_color(), made.text)
         if len(_TEXT_OUTLINES) > 256:
             _TEXT_OUTLINES.clear()

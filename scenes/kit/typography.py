@@ -32,6 +32,35 @@ def register_fonts() -> str:
     return FONT_FAMILY
 
 
+#: laid-out texts by (words, size, colour, weight): the same words recur across beats and videos
+_LAID_OUT: dict[tuple, object] = {}
+_LAID_OUT_KEPT = 512
+
+
+def pango_text(words: str, font_size: float, color, weight: str = "NORMAL"):
+    """``Text(words)`` in the bundled font: a copy of the one laid out before for the same
+    words, size, colour and weight (Pango and the SVG parse cost about 0.1 s a line).
+
+    The glyphs drop the SVG path objects they were made from: Manim reads them only while
+    building the points, and every copy (each FadeIn and Transform makes one) would otherwise
+    deep-copy them, about ten times the cost of the points themselves.
+    """
+    from manim import Text
+
+    key = (str(words), float(font_size), str(color), str(weight))
+    made = _LAID_OUT.get(key)
+    if made is None:
+        register_fonts()
+        made = Text(words, font=FONT_FAMILY, font_size=font_size, color=color, weight=weight)
+        for glyph in made.get_family():
+            if hasattr(glyph, "path_obj"):
+                glyph.path_obj = None
+        if len(_LAID_OUT) >= _LAID_OUT_KEPT:
+            _LAID_OUT.pop(next(iter(_LAID_OUT)))
+        _LAID_OUT[key] = made
+    return made.copy()
+
+
 def font_size_for_px(px: float) -> float:
     """Manim font_size giving text of about ``px`` pixels (em height) at 1080p."""
     return max(px, MIN_TEXT_PX) / _PX_PER_FONT_SIZE

@@ -127,8 +127,13 @@ class RayScene:
         key, t, enter = key[order], t[order], enter[order]
         same = key[:-1] == key[1:]
         pair = same & enter[:-1] & ~enter[1:]
-        lo = np.clip(t[:-1], t_min, t_max)
-        hi = np.clip(t[1:], t_min, t_max)
+        # the bounds: one pair for every ray, or one per ray (read at each hit's own ray)
+        per_ray = np.ndim(t_min) or np.ndim(t_max)
+        if per_ray:
+            t_min = np.broadcast_to(np.asarray(t_min, float), (n,))[key // g]
+            t_max = np.broadcast_to(np.asarray(t_max, float), (n,))[key // g]
+        lo = np.clip(t[:-1], t_min[:-1] if per_ray else t_min, t_max[:-1] if per_ray else t_max)
+        hi = np.clip(t[1:], t_min[:-1] if per_ray else t_min, t_max[:-1] if per_ray else t_max)
         seg = np.where(pair, np.maximum(hi - lo, 0.0), 0.0)
         k = key[:-1]
         # a ray that starts inside a mesh: its first crossing of that mesh is an exit
@@ -136,7 +141,9 @@ class RayScene:
         first[1:] = ~same
         start_inside = first & ~enter
         if start_inside.any():
-            extra = np.maximum(np.clip(t[start_inside], t_min, t_max) - max(t_min, 0.0), 0.0)
+            low = t_min[start_inside] if per_ray else t_min
+            high = t_max[start_inside] if per_ray else t_max
+            extra = np.maximum(np.clip(t[start_inside], low, high) - np.maximum(low, 0.0), 0.0)
             seg = np.concatenate([seg, extra])
             k = np.concatenate([k, key[start_inside]])
         # odd number of crossings of one mesh: a hit lost on an edge
@@ -289,14 +296,11 @@ class MeshSolid(Solid):
         unit = d / np.maximum(norm, 1e-12)[:, None]
         lo = t_min * norm
         hi = np.where(np.isfinite(t_max), t_max * norm, np.inf)
-        if np.allclose(lo, lo[0]) and np.allclose(hi, hi[0]) if len(lo) else True:
+        if len(lo) == 0 or (np.allclose(lo, lo[0]) and np.allclose(hi, hi[0])):
             return self._scene.chords(
                 o, unit, t_min=float(lo[0]) if len(lo) else 0.0, t_max=float(hi[0]) if len(hi) else np.inf
             )
-        out = np.zeros(len(d))
-        for i in range(len(d)):
-            out[i] = self._scene.chords(o[i : i + 1], unit[i : i + 1], t_min=lo[i], t_max=hi[i])[0]
-        return out
+        return self._scene.chords(o, unit, t_min=lo, t_max=hi)  # each ray its own bounds
 
     def ray_interval(self, origins, directions) -> tuple[np.ndarray, np.ndarray]:
         """(first entry, last exit) along each (infinite) line, in units of the given direction;

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+import weakref
 
 import numpy as np
 
@@ -291,6 +292,9 @@ def _capsule_interval(o, d, a, axis, length, r):
     return lo, hi
 
 
+_TUBE_SURFACE_POINTS: dict[int, dict[int, np.ndarray]] = {}  # id(tube) -> sample count -> points
+
+
 @dataclass(frozen=True, eq=False)
 class Tube(Solid):
     """A smooth tube: spheres of radius ``radii[i]`` swept between consecutive ``points``
@@ -370,18 +374,30 @@ class Tube(Solid):
         return lo, hi
 
     def surface_points(self, n: int = 24):
+        # made once per sample count: the projector asks for them on every image (the tube is
+        # frozen; kept beside it, not in it, since fingerprints read the fields)
+        made = _TUBE_SURFACE_POINTS.get(id(self))
+        if made is None:
+            made = _TUBE_SURFACE_POINTS[id(self)] = {}
+            weakref.finalize(self, _TUBE_SURFACE_POINTS.pop, id(self), None)
+        if n not in made:
+            made[n] = self._ring_points(n)
+            made[n].setflags(write=False)
+        return made[n]
+
+    def _ring_points(self, n: int) -> np.ndarray:
+        """A ring of points around every centre point, and the two end caps' tips."""
         u = np.linspace(0, 2 * np.pi, max(n // 2, 6), endpoint=False)
-        out = []
         v = np.gradient(self.points, axis=0)
-        for p, t, r in zip(self.points, v, self.radii):
-            t = t / max(np.linalg.norm(t), 1e-12)
-            e1 = np.cross(t, [1.0, 0, 0] if abs(t[0]) < 0.9 else [0, 1.0, 0])
-            e1 /= np.linalg.norm(e1)
-            e2 = np.cross(t, e1)
-            out.append(p + r * (np.cos(u)[:, None] * e1 + np.sin(u)[:, None] * e2))
-        ends = [self.points[0] - v[0] / max(np.linalg.norm(v[0]), 1e-12) * self.radii[0]]
-        ends.append(self.points[-1] + v[-1] / max(np.linalg.norm(v[-1]), 1e-12) * self.radii[-1])
-        return np.concatenate(out + [np.asarray(ends)])
+        t = v / np.maximum(np.linalg.norm(v, axis=1), 1e-12)[:, None]
+        helper = np.where((np.abs(t[:, 0]) < 0.9)[:, None], [1.0, 0, 0], [0, 1.0, 0])
+        e1 = np.cross(t, helper)
+        e1 /= np.linalg.norm(e1, axis=1)[:, None]
+        e2 = np.cross(t, e1)
+        ring = np.cos(u)[None, :, None] * e1[:, None, :] + np.sin(u)[None, :, None] * e2[:, None, :]
+        out = self.points[:, None, :] + self.radii[:, None, None] * ring
+        ends = [self.points[0] - t[0] * self.radii[0], self.points[-1] + t[-1] * self.radii[-1]]
+        return np.concatenate([out.reshape(-1, 3), np.asarray(ends)])
 
     def bounding_box(self):
         r = self.radii[:, None]

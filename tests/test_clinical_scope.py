@@ -385,16 +385,11 @@ SNRB_LEVELS = [lv for lv in load_procedures()["selective-nerve-root-block"].allo
 
 @pytest.mark.parametrize("level", SNRB_LEVELS)
 def test_selective_block_tip_is_beside_the_root_just_outside_the_foramen(level):
-    if level == "L5-S1":
-        pytest.xfail(
-            "open defect since the roots became curved tubes: at L5-S1 the planner's selective-block tip "
-            "(beside the L5 root where it turns over the ala) lies about 1 mm medial of the transforaminal tip "
-            "instead of lateral to it; the plan still validates (clear of the root, outside the foramen)"
-        )
     """The block's tip lies past the lateral surface of the pedicle above the foramen (outside
     it), lower than the transforaminal injection's tip under the pedicle, and clear of the root.
-    L5-S1: the L5 root turns forward over the sacral ala, so the tip is met at most 8 mm along it
-    (ROOT_BESIDE_MAX_PAST_MM) and lies outside the transforaminal tip instead."""
+    L5-S1: the L5 root turns forward over the sacral ala before it passes the (wide) L5 pedicle,
+    so the tip is met beside it where it passes outside the transforaminal target, and lies
+    lateral to the transforaminal tip instead."""
     import numpy as np
 
     from spine.procedures.planner import get_model, plan_needle

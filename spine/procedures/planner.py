@@ -88,11 +88,25 @@ DERIVED_TARGETS = {
     ),
 }
 
-# Selective nerve root block tip (clinical.md 3.2, [3], [19]): how far along the exiting root past
-# the foramen's outer edge (the lateral surface of the pedicle above) the tip sits (mm, tried in
-# order), and its gap from the root's surface.
+# Selective nerve root block tip (clinical.md 3.2, [3], [19]): how far along the exiting root's
+# curved course past the foramen's outer edge (the lateral surface of the pedicle above; for a
+# root that turns forward before it, the outer side of the transforaminal target) the tip sits
+# (mm, tried in order), and its gap from the root's surface.
 ROOT_BESIDE_ALONG_MM = (1.5, 2.5, 0.5, 3.5, 4.5, 6.0)
-ROOT_BESIDE_MAX_PAST_MM = 8.0
+# The sides of the root the tip may lie on, tried in order, as (back, up, out) weights: behind,
+# behind-and-above, above, behind-and-below; then, for a root that runs forward (L5), outside it
+# and behind-and-outside (the side a needle from behind and to the side meets first).
+ROOT_BESIDE_SIDES = (
+    (1.0, 0.0, 0.0),
+    (0.7, 0.7, 0.0),
+    (0.0, 1.0, 0.0),
+    (0.9, -0.45, 0.0),
+    (0.7, 0.0, 0.7),
+    (0.0, 0.0, 1.0),
+)
+# How far the tip lies outside the transforaminal target (mm) where the root turns forward
+# before it passes the pedicle's lateral surface.
+ROOT_BESIDE_OUTSIDE_TF_MM = 1.0
 ROOT_BESIDE_GAP_MM = 1.5
 
 # Skin: elliptic cylinder around the level (half-width, half-depth, soft tissue behind the
@@ -754,18 +768,23 @@ def _derived_target(ctx: _Ctx, name: str, level: str, side: str | None):
 
 
 def _root_beside_foramen(ctx: _Ctx, level: str, side: str | None):
-    """The selective block's tip: beside the exiting root just outside its foramen (past the
-    lateral surface of the pedicle above), on the needle's side of it (behind, behind-and-above, above, or behind-and-below), clear of bone and
-    of the root by :data:`ROOT_BESIDE_GAP_MM`, and reachable by a straight needle within the
+    """The selective block's tip: beside the exiting root just outside its foramen, on the
+    needle's side of it (behind, behind-and-above, above, or behind-and-below), clear of bone
+    and of the root by :data:`ROOT_BESIDE_GAP_MM`, and reachable by a straight needle within the
     technique's view. Not in the foramen (that is the transforaminal injection's safe triangle),
-    so the small volume bathes this one root."""
+    so the small volume bathes this one root.
+
+    "Just outside" is measured along the root's curved course: from where its centre line
+    passes the foramen's outer edge, the lateral surface of the pedicle above. A root that turns
+    forward before it passes that surface (L5, over the sacral ala: the L5 pedicles are the
+    widest) is met instead where it passes lateral to the transforaminal target, so the tip
+    still lies outside that target and outside the foramen [clinical.md 3.2; aneskey [3]: the
+    transforaminal tip in the foramen, the selective block's beside the spinal nerve]."""
     from spine.anatomy.levels import exiting_root
 
     m = ctx.model
     root = exiting_root(level)
     nerve = m.structure(f"root.{root}.{side}.extraforaminal").solid
-    p1, p2 = nerve.endpoints
-    along = _unit(p2 - p1)
     o, r = m.interspace_frame(level)
     back, up = r[:, 1], r[:, 2]
     verts = _vertebrae_of(level)
@@ -773,15 +792,20 @@ def _root_beside_foramen(ctx: _Ctx, level: str, side: str | None):
     bones = ctx.bones(near, pelvis=region_of(verts[0]) in ("lumbar", "sacral"))
     avoid = ctx.avoid(near)
     gap = float(nerve.radius) + ROOT_BESIDE_GAP_MM
-    # the foramen's outer edge: the lateral surface of the pedicle above it
     sign = SIGN[side]
+    lateral = ((nerve.points - o) @ r)[:, 0] * sign  # the centre line's distance from the midline
     pedicle = m.structure(f"{verts[0]}.pedicle.{side}").solid
     edge = float(np.max(((pedicle.surface_points(40) - o) @ r)[:, 0] * sign))
-    lateral = float((along @ r[:, 0]) * sign)
-    past = max((edge - float(((p1 - o) @ r)[0] * sign)) / max(lateral, 0.2), 0.0)
-    past = min(past, ROOT_BESIDE_MAX_PAST_MM)  # a root that turns forward (L5 over the ala) is met near the foramen
+    if lateral.max() >= edge:
+        past = _arc_where(nerve.points, lateral, edge)
+    else:  # turns forward first: beside it, outside the transforaminal target instead
+        tf, _ = ctx.lm("safe_triangle", level, side)
+        edge = float((tf - o) @ r[:, 0] * sign) + ROOT_BESIDE_OUTSIDE_TF_MM
+        past = _arc_where(nerve.points, lateral + gap, edge)  # where a tip beside it can lie outside
+    out = r[:, 0] * sign
     rot, _ = ctx.rotation_range((0.0, 15.0))
     t0 = ctx.nominal_tilt()
+    p1 = nerve.endpoints[0]
     corridor = _pruned(
         Corridor(
             p1, rot, _grid(t0 - 20.0, t0 + 20.0, 2.5), avoid, bones, _max_len(ctx), skin_outline(m, level), (0.0, t0)
@@ -791,11 +815,13 @@ def _root_beside_foramen(ctx: _Ctx, level: str, side: str | None):
     dirs = beam_vectors(rr.ravel(), tt.ravel())
     first = None
     for dist in ROOT_BESIDE_ALONG_MM:
-        c = p1 + along * (past + dist)
-        for w in ((1.0, 0.0), (0.7, 0.7), (0.0, 1.0), (0.9, -0.45)):
-            d = back * w[0] + up * w[1]
-            d = _unit(d - along * float(d @ along))  # square to the root
+        c, along = _point_along(nerve.points, past + dist)
+        for w in ROOT_BESIDE_SIDES:
+            d = back * w[0] + up * w[1] + out * w[2]
+            d = _unit(d - along * float(d @ along))  # square to the root where the tip is
             p = c + d * gap
+            if float((p - o) @ out) < edge:
+                continue  # still in the foramen
             if any(bool(st.solid.contains(p[None])[0]) for st in bones):
                 continue
             if any(bool(st.solid.contains(p + 0.9 * _FIB8).any()) for st in avoid):
@@ -808,6 +834,30 @@ def _root_beside_foramen(ctx: _Ctx, level: str, side: str | None):
     if first is not None:
         return first  # the planner's search then says why no needle reaches it
     raise PlanError(f"no soft tissue beside the {root} root just outside the {level} foramen")
+
+
+def _arc_where(points: np.ndarray, values: np.ndarray, level: float) -> float:
+    """Arc length along the polyline ``points`` where ``values`` (one per point) first reaches
+    ``level``, linearly between samples; 0 if it starts there, the whole length if never."""
+    lengths = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    if values[0] >= level:
+        return 0.0
+    for i, (a, b) in enumerate(zip(values[:-1], values[1:])):
+        if b >= level:
+            return float(lengths[:i].sum() + lengths[i] * (level - a) / (b - a))
+    return float(lengths.sum())
+
+
+def _point_along(points: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The point ``s`` mm along the polyline ``points`` (clamped to its ends) and the unit
+    direction of the segment it lies on."""
+    seg = np.diff(points, axis=0)
+    lengths = np.linalg.norm(seg, axis=1)
+    ends = np.cumsum(lengths)
+    i = min(int(np.searchsorted(ends, s)), len(seg) - 1)
+    start = ends[i] - lengths[i]
+    t = float(np.clip(s - start, 0.0, lengths[i]))
+    return points[i] + seg[i] / lengths[i] * t, seg[i] / lengths[i]
 
 
 _FIB8 = np.array(

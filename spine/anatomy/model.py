@@ -44,8 +44,10 @@ from spine.anatomy.levels import (
     LevelError,
     Vertebra,
     exiting_root,
+    interspace,
     parse_level,
     region_of,
+    vertebra,
 )
 from spine.anatomy.solids import Solid, Structure
 from spine.errors import RequestError
@@ -125,13 +127,13 @@ class SpineModel:
     def vertebra_frame(self, name) -> tuple[np.ndarray, np.ndarray]:
         """(origin (3,), R (3x3)) of a vertebra: origin at the body centre (C1: ring centre on
         the dens axis), columns of R = local left, posterior, superior axes following the curve."""
-        v = _as_vertebra(name)
+        v = vertebra(name)
         f = self._frames[v.name]
         return f.origin.copy(), f.R.copy()
 
     def interspace_frame(self, name) -> tuple[np.ndarray, np.ndarray]:
         """(origin, R) of an interspace: origin at the disc centre, mean tilt of the two vertebrae."""
-        s = _as_interspace(name)
+        s = interspace(name)
         f = self._joints[str(s)]
         return f.origin.copy(), f.R.copy()
 
@@ -155,7 +157,7 @@ class SpineModel:
 
     def alpha_deg(self, name) -> float:
         """Sagittal tilt of a vertebra's superior axis (+ = top leaning posteriorly)."""
-        return float(self._b.chain.alpha[_as_vertebra(name).name])
+        return float(self._b.chain.alpha[vertebra(name).name])
 
     # -- structures -----------------------------------------------------------------------
     def structures(
@@ -206,12 +208,12 @@ class SpineModel:
         """The whole smooth bone of a vertebra (C1 ... Co4) as one closed mesh (kind
         ``"bone_surface"``): what the views and the fluoroscopy draw. Its parts are
         :meth:`vertebra_structures`."""
-        v = _as_vertebra(name)
+        v = vertebra(name)
         return self._structures[f"{v.name}.bone"]
 
     def vertebra_structures(self, name) -> list[Structure]:
         """All bone structures that belong to one vertebra (its level), C1 ... Co4."""
-        v = _as_vertebra(name)
+        v = vertebra(name)
         return [s for s in self._by_level.get(v.name, []) if s.kind in BONE_KINDS]
 
     # -- landmarks ------------------------------------------------------------------------
@@ -324,20 +326,6 @@ def model_for(parameters: SpineParameters) -> SpineModel:
 @lru_cache(maxsize=1)
 def _default_model() -> SpineModel:
     return SpineModel(SpineParameters())
-
-
-def _as_vertebra(name) -> Vertebra:
-    parsed = parse_level(name)
-    if not isinstance(parsed, Vertebra):
-        raise LevelError(f"'{parsed}' is an interspace; a vertebra is needed here (like L4)")
-    return parsed
-
-
-def _as_interspace(name) -> Interspace:
-    parsed = parse_level(name)
-    if not isinstance(parsed, Interspace):
-        raise LevelError(f"'{parsed}' is a vertebra; an interspace is needed here (like L4-L5)")
-    return parsed
 
 
 def _check_landmark_name(name: str) -> None:

@@ -331,31 +331,17 @@ def body_profile(region: str) -> dict:
     ``rim_mm``: the rounded rim (ring apophysis) radius; ``back_waist``: the waist of the
     posterior wall; the endplates' concavity is :func:`endplate_concavity`.
     """
-    if region == "lumbar":
-        return {
-            "waist": 0.13,
-            "back_bite_mm": 1.8,
-            "front_bulge": 0.62,
-            "rim_mm": 2.0,
-            "back_waist": 0.02,
-        }
-    if region == "thoracic":
-        return {
-            "waist": 0.12,
-            "back_bite_mm": 1.6,
-            "front_bulge": 0.60,
-            "rim_mm": 1.6,
-            "back_waist": 0.02,
-        }
-    if region == "cervical":
-        return {
-            "waist": 0.10,
-            "back_bite_mm": 0.5,
-            "front_bulge": 0.85,
-            "rim_mm": 1.0,
-            "back_waist": 0.0,
-        }
-    return {"waist": 0.07, "back_bite_mm": 0.8, "front_bulge": 0.7, "rim_mm": 1.6, "back_waist": 0.0}
+    return dict(_BODY_PROFILES.get(region, _BODY_PROFILES["other"]))
+
+
+# fmt: off
+_BODY_PROFILES = {  # region: waist, back bite (mm), front bulge, rim (mm), back waist
+    "lumbar":   {"waist": 0.13, "back_bite_mm": 1.8, "front_bulge": 0.62, "rim_mm": 2.0, "back_waist": 0.02},
+    "thoracic": {"waist": 0.12, "back_bite_mm": 1.6, "front_bulge": 0.60, "rim_mm": 1.6, "back_waist": 0.02},
+    "cervical": {"waist": 0.10, "back_bite_mm": 0.5, "front_bulge": 0.85, "rim_mm": 1.0, "back_waist": 0.0},
+    "other":    {"waist": 0.07, "back_bite_mm": 0.8, "front_bulge": 0.7, "rim_mm": 1.6, "back_waist": 0.0},
+}
+# fmt: on
 
 
 #: concavity depth (mm) of a lumbar body's superior and inferior endplate: 0.7 mm for the caudal

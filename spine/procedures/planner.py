@@ -948,8 +948,7 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
         accept=accept,
         depth_weight=2.5,
     )
-    a, tip = _search(corridor, region)
-    entry = tip + a * skin.exit_distance(tip, a[None])[0]
+    a, tip, entry = _reach(corridor, region)
     stops = [Waypoint("skin", entry, "skin entry")]
     lf_names = [f"{level}.ligamentum_flavum.{s}" for s in ("left", "right")]
     lf_point = None
@@ -1000,18 +999,17 @@ def _plan_interlaminar(ctx: _Ctx) -> list[NeedlePass]:
         target, target_level, target_region = "epidural_space", lead_level, lead_region
     avoid = ctx.avoid(_lead_levels(ctx, near) if lead else near)
     return [
-        NeedlePass(
-            "needle",
+        _needle(
+            ctx,
             entry,
             tip,
-            tuple(stops),
-            target,
-            target_level,
+            stops,
             target_region,
-            _names(avoid),
-            _names(ctx.bones(near)),
-            (),
+            avoid,
+            ctx.bones(near),
             angles,
+            target=target,
+            target_level=target_level,
             lead=tuple(lead),
         )
     ]
@@ -1034,6 +1032,58 @@ def _canal_angle(dirs, axis) -> np.ndarray:
 
 def _max_len(ctx: _Ctx) -> float:
     return float(ctx.tech.needle.length_mm) - LENGTH_RESERVE_MM
+
+
+def _corridor(ctx: _Ctx, tip, rot, tilts, avoid, bones, skin: Skin, tilt: float, **kw) -> Corridor:
+    """The search for one needle to ``tip`` within the technique's needle length, preferring the
+    middle of the rotations searched and the C-arm tilt ``tilt``."""
+    return Corridor(tip, rot, tilts, avoid, bones, _max_len(ctx), skin, (float(np.median(rot)), tilt), **kw)
+
+
+def _skin_entry(skin: Skin, point, a) -> np.ndarray:
+    """Where the line from ``point`` along the approach vector ``a`` leaves the skin."""
+    return point + a * skin.exit_distance(point, a[None])[0]
+
+
+def _reach(corridor: Corridor, region) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(approach vector, tip, skin entry) of the best straight needle the corridor allows into
+    ``region``."""
+    a, tip = _search(corridor, region)
+    return a, tip, _skin_entry(corridor.skin, tip, a)
+
+
+def _needle(
+    ctx: _Ctx,
+    entry,
+    tip,
+    stops,
+    region,
+    avoid,
+    bones,
+    angles: dict,
+    *,
+    label: str = "needle",
+    target: str | None = None,
+    target_level: str | None = None,
+    through: tuple[str, ...] = (),
+    **extra,
+) -> NeedlePass:
+    """One needle of a plan: by default the technique's target at the planned level, with the
+    names of the structures it was kept clear of and the bones it may not cross."""
+    return NeedlePass(
+        label,
+        entry,
+        tip,
+        tuple(stops),
+        target or ctx.tech.target.landmark,
+        target_level or ctx.level,
+        region,
+        _names(avoid),
+        _names(bones),
+        through,
+        angles,
+        **extra,
+    )
 
 
 def _lead_levels(ctx: _Ctx, near: list[str]) -> list[str]:
@@ -1086,18 +1136,8 @@ def _plan_transforaminal(ctx: _Ctx) -> list[NeedlePass]:
     t0 = ctx.nominal_tilt()
     tilts = _grid(t0 - 20.0, t0 + 20.0, 2.5) if not s1 else _grid(-10.0, 40.0, 2.5)
     pelvis = region_name in ("lumbar", "sacral")
-    corridor = Corridor(
-        tip,
-        rot,
-        tilts,
-        ctx.avoid(near),
-        ctx.bones(near, pelvis=pelvis),
-        _max_len(ctx),
-        skin,
-        (float(np.median(rot)), t0),
-    )
-    a, tip = _search(corridor, region)
-    entry = tip + a * skin.exit_distance(tip, a[None])[0]
+    avoid, bones = ctx.avoid(near), ctx.bones(near, pelvis=pelvis)
+    a, tip, entry = _reach(_corridor(ctx, tip, rot, tilts, avoid, bones, skin, t0), region)
     o, r = ctx.frame
     stops = [Waypoint("skin", entry, "skin entry")]
     if "bone_contact" in tech.waypoints:
@@ -1108,7 +1148,7 @@ def _plan_transforaminal(ctx: _Ctx) -> list[NeedlePass]:
         else:
             six, _ = ctx.lm("pedicle_6_oclock", level, ctx.side)
             aim = six + r[:, 2] * 1.5  # just inside the underside of the pedicle
-        found = _bone_contact(entry, tip, ctx.bones(near, pelvis=pelvis), aim)
+        found = _bone_contact(entry, tip, bones, aim)
         if found is not None:
             stops.append(
                 Waypoint(
@@ -1117,22 +1157,7 @@ def _plan_transforaminal(ctx: _Ctx) -> list[NeedlePass]:
             )
     final = tech.waypoints[-1] if tech.waypoints[-1] in ("foramen", "beside_root") else "foramen"
     stops.append(Waypoint(final, tip, tech.target.words))
-    angles = _angles(ctx, a, side_kind)
-    return [
-        NeedlePass(
-            "needle",
-            entry,
-            tip,
-            tuple(stops),
-            tech.target.landmark,
-            level,
-            region,
-            _names(ctx.avoid(near)),
-            _names(ctx.bones(near, pelvis=pelvis)),
-            (),
-            angles,
-        )
-    ]
+    return [_needle(ctx, entry, tip, stops, region, avoid, bones, _angles(ctx, a, side_kind))]
 
 
 def _bone_words(name: str) -> str:
@@ -1214,21 +1239,7 @@ def _plan_caudal(ctx: _Ctx) -> list[NeedlePass]:
     angles["entry_angle_deg"] = float(first)
     final = float(_canal_angle(a[None], -axis)[0])
     angles["flattened_angle_deg"] = final
-    return [
-        NeedlePass(
-            "needle",
-            entry,
-            tip,
-            stops,
-            tech.target.landmark,
-            target_level,
-            region,
-            _names(avoid),
-            _names(bones),
-            (),
-            angles,
-        )
-    ]
+    return [_needle(ctx, entry, tip, stops, region, avoid, bones, angles, target_level=target_level)]
 
 
 def _plan_facet(ctx: _Ctx) -> list[NeedlePass]:
@@ -1246,38 +1257,14 @@ def _plan_facet(ctx: _Ctx) -> list[NeedlePass]:
         rot, side_kind = _signed_range(ctx, 0.0, 60.0, "ipsi")
     tilts = _grid(-60.0, 30.0, 2.5)
     pelvis = region_of(verts[0]) == "lumbar"
-    corridor = Corridor(
-        tip,
-        np.unique(rot),
-        tilts,
-        ctx.avoid(near),
-        ctx.bones(near, pelvis=pelvis),
-        _max_len(ctx),
-        skin,
-        (float(np.median(rot)), ctx.nominal_tilt()),
-    )
-    a, tip = _search(corridor, region)
-    entry = tip + a * skin.exit_distance(tip, a[None])[0]
+    avoid, bones = ctx.avoid(near), ctx.bones(near, pelvis=pelvis)
+    corridor = _corridor(ctx, tip, np.unique(rot), tilts, avoid, bones, skin, ctx.nominal_tilt())
+    a, tip, entry = _reach(corridor, region)
     stops = (
         Waypoint("skin", entry, "skin entry"),
         Waypoint("joint_capsule", tip, f"through the capsule into {tech.target.words}"),
     )
-    angles = _angles(ctx, a, side_kind)
-    return [
-        NeedlePass(
-            "needle",
-            entry,
-            tip,
-            stops,
-            tech.target.landmark,
-            level,
-            region,
-            _names(ctx.avoid(near)),
-            _names(ctx.bones(near, pelvis=pelvis)),
-            (),
-            angles,
-        )
-    ]
+    return [_needle(ctx, entry, tip, stops, region, avoid, bones, _angles(ctx, a, side_kind))]
 
 
 def _nerve_axis(ctx: _Ctx, level: str, side: str | None) -> np.ndarray | None:
@@ -1353,16 +1340,7 @@ def _plan_medial_branch(ctx: _Ctx) -> list[NeedlePass]:
                 t0 = square_tilt(at, m) + float(view.tilt_deg)  # caudal tilt from the squared endplate
             tilts = _grid(max(t0 - 25.0, -75.0), min(t0 + 25.0, 45.0), 2.5)
         avoid, bones = ctx.avoid(near), ctx.bones(near, pelvis=lumbar)
-        corridor = Corridor(
-            nerve_point,
-            np.unique(rot),
-            tilts,
-            avoid,
-            bones,
-            _max_len(ctx),
-            skin,
-            (float(np.median(rot)), float(np.median(tilts))),
-        )
+        corridor = _corridor(ctx, nerve_point, np.unique(rot), tilts, avoid, bones, skin, float(np.median(tilts)))
         axis = _nerve_axis(ctx, at, ctx.side) if rf else None
         try:
             if rf:
@@ -1378,7 +1356,7 @@ def _plan_medial_branch(ctx: _Ctx) -> list[NeedlePass]:
                 a, tip = _search(corridor, region)
         except PlanError as exc:
             raise PlanError(f"{nerve.name}: {exc}") from None
-        entry = tip + a * skin.exit_distance(tip, a[None])[0]
+        entry = _skin_entry(skin, tip, a)
         stops = (
             Waypoint("skin", entry, "skin entry"),
             Waypoint("groove", tip, f"on the {nerve.name}: {_target_words(nerve.landmark)}"),
@@ -1391,18 +1369,18 @@ def _plan_medial_branch(ctx: _Ctx) -> list[NeedlePass]:
             if axis is not None:
                 angles["angle_to_nerve_deg"] = float(_canal_angle(a[None], axis)[0])
         passes.append(
-            NeedlePass(
-                nerve.name,
+            _needle(
+                ctx,
                 entry,
                 tip,
                 stops,
-                nerve.landmark,
-                at,
                 None if rf else region,
-                _names(avoid),
-                _names(bones),
-                (),
+                avoid,
+                bones,
                 angles,
+                label=nerve.name,
+                target=nerve.landmark,
+                target_level=at,
                 target_point=nerve_point,
             )
         )
@@ -1429,38 +1407,12 @@ def _plan_si_joint(ctx: _Ctx) -> list[NeedlePass]:
     tilts = _grid(-20.0, 40.0, 2.5)
     avoid = ctx.avoid(near, discs=False, artery=False)
     bones = ctx.bones(near, pelvis=True)
-    corridor = Corridor(
-        tip,
-        rot,
-        tilts,
-        avoid,
-        bones,
-        _max_len(ctx),
-        skin,
-        (float(np.median(ctx.rotation_range((0, 25))[0])), ctx.nominal_tilt()),
-    )
-    a, tip = _search(corridor, region)
-    entry = tip + a * skin.exit_distance(tip, a[None])[0]
+    a, tip, entry = _reach(_corridor(ctx, tip, rot, tilts, avoid, bones, skin, ctx.nominal_tilt()), region)
     stops = [
         Waypoint("skin", entry, "skin entry"),
         Waypoint("joint_capsule", tip, f"into the joint: {tech.target.words}"),
     ]
-    angles = _angles(ctx, a, side_kind, level="S1")
-    return [
-        NeedlePass(
-            "needle",
-            entry,
-            tip,
-            tuple(stops),
-            tech.target.landmark,
-            ctx.level,
-            region,
-            _names(avoid),
-            _names(bones),
-            (),
-            angles,
-        )
-    ]
+    return [_needle(ctx, entry, tip, stops, region, avoid, bones, _angles(ctx, a, side_kind, level="S1"))]
 
 
 def _plan_disc(ctx: _Ctx) -> list[NeedlePass]:
@@ -1477,16 +1429,15 @@ def _plan_disc(ctx: _Ctx) -> list[NeedlePass]:
     own_disc = {f"disc.{level}.annulus", f"disc.{level}.nucleus"}
     avoid = [s for s in ctx.avoid(near) if s.name not in own_disc]
     bones = ctx.bones(near, pelvis=True)
-    corridor = Corridor(tip, rot, tilts, avoid, bones, _max_len(ctx), skin, (float(np.median(rot)), t0))
+    corridor = _corridor(ctx, tip, rot, tilts, avoid, bones, skin, t0)
     bend = None
     try:
-        a, tip = _search(corridor, region)
-        entry = tip + a * skin.exit_distance(tip, a[None])[0]
+        a, tip, entry = _reach(corridor, region)
     except PlanError:
         # no straight path (L5-S1 behind the iliac crest and the facet): the introducer stops
         # on the disc wall and a curved inner needle goes on to the centre
         a, bend = _disc_bend(ctx, corridor, tip, level)
-        entry = bend + a * skin.exit_distance(bend, a[None])[0]
+        entry = _skin_entry(skin, bend, a)
     annulus = bend if bend is not None else _first_hit(m.structure(f"disc.{level}.annulus").solid, entry, tip)
     stops = [Waypoint("skin", entry, f"skin entry on the {ctx.entry_side}, opposite the painful side")]
     if annulus is not None:
@@ -1500,22 +1451,7 @@ def _plan_disc(ctx: _Ctx) -> list[NeedlePass]:
         angles["inner_needle_bend_deg"] = math.degrees(
             math.acos(float(np.clip(np.dot(_unit(bend - entry), _unit(tip - bend)), -1, 1)))
         )
-    return [
-        NeedlePass(
-            "needle",
-            entry,
-            tip,
-            tuple(stops),
-            tech.target.landmark,
-            level,
-            region,
-            _names(avoid),
-            _names(bones),
-            (),
-            angles,
-            bend=bend,
-        )
-    ]
+    return [_needle(ctx, entry, tip, stops, region, avoid, bones, angles, bend=bend)]
 
 
 def _disc_bend(ctx: _Ctx, corridor: Corridor, tip, level: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1589,11 +1525,8 @@ def _plan_transpedicular(ctx: _Ctx) -> list[NeedlePass]:
             )
         return ok
 
-    corridor = Corridor(
-        tip, np.unique(rot), tilts, avoid, bones, _max_len(ctx), skin, (float(np.median(rot)), t0), accept=accept
-    )
-    a, tip = _search(corridor, region)
-    entry = tip + a * skin.exit_distance(tip, a[None])[0]
+    corridor = _corridor(ctx, tip, np.unique(rot), tilts, avoid, bones, skin, t0, accept=accept)
+    a, tip, entry = _reach(corridor, region)
     stops = [Waypoint("skin", entry, "skin entry")]
     ped_in = _first_hit(pedicle.solid, entry, tip)
     if ped_in is not None:
@@ -1604,19 +1537,7 @@ def _plan_transpedicular(ctx: _Ctx) -> list[NeedlePass]:
     stops.append(Waypoint("body", tip, tech.target.words))
     angles = _angles(ctx, a, side_kind)
     return [
-        NeedlePass(
-            "needle",
-            entry,
-            tip,
-            tuple(stops),
-            tech.target.landmark,
-            level,
-            region,
-            _names(avoid),
-            _names(bones + [pedicle, body]),
-            tuple(sorted(through)),
-            angles,
-        )
+        _needle(ctx, entry, tip, stops, region, avoid, bones + [pedicle, body], angles, through=tuple(sorted(through)))
     ]
 
 

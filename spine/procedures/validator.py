@@ -496,73 +496,42 @@ def _angle_checks(plan, needle, model, tech) -> list[Check]:
         first = _deg(needle.entry - lig, -r5[:, 2])
         final = _deg(needle.entry - needle.tip, -r5[:, 2])
         lim = float(tech.angles.entry_max_deg)
-        out.append(
-            Check(
-                "entry angle through the ligament",
-                first <= lim + 1e-6,
-                first,
-                (0.0, lim),
-                "deg",
-                "angle of the needle to the sacral canal as it pierces the sacrococcygeal ligament "
-                "(clinical.md 3.3: about 45 deg or flatter)",
-            )
+        why = (
+            "angle of the needle to the sacral canal as it pierces the sacrococcygeal ligament "
+            "(clinical.md 3.3: about 45 deg or flatter)"
         )
-        out.append(
-            Check(
-                "needle flattened in the canal",
-                final <= first + 1e-6,
-                final,
-                (0.0, first),
-                "deg",
-                "angle of the final needle to the canal: flatter than at entry",
-            )
-        )
+        out.append(_angle_at_most("entry angle through the ligament", first, lim, why))
+        why = "angle of the final needle to the canal: flatter than at entry"
+        out.append(_angle_at_most("needle flattened in the canal", final, first, why))
     if approach == "epidural_lead":
         o, r = level_frame(model, plan.level)
         ang = _deg(needle.entry - needle.tip, -r[:, 2])
         lim = float(tech.angles.entry_max_deg)
-        out.append(
-            Check(
-                "needle angle to the spinal canal",
-                ang <= lim + 1e-6,
-                ang,
-                (0.0, lim),
-                "deg",
-                "a shallow paramedian entry for the lead (clinical.md 3.10; limit [unverified])",
-            )
-        )
+        why = "a shallow paramedian entry for the lead (clinical.md 3.10; limit [unverified])"
+        out.append(_angle_at_most("needle angle to the spinal canal", ang, lim, why))
     if approach == "rf_parallel" and tech.nerve_course is not None:
         from spine.procedures.geometry import nerve_axis_for
 
         axis = nerve_axis_for(model, tech, needle.target_level, plan.side)
         ang = _deg(-needle.direction(), axis)
         lim = float(tech.angles.parallel_max_deg)
-        out.append(
-            Check(
-                "cannula parallel to the nerve",
-                ang <= lim + 1e-6,
-                ang,
-                (0.0, lim),
-                "deg",
-                "angle between the cannula and the nerve's course in the groove (nerve_course in the "
-                "data file; clinical.md 3.6: a perpendicular cannula can miss the nerve)",
-            )
+        why = (
+            "angle between the cannula and the nerve's course in the groove (nerve_course in the "
+            "data file; clinical.md 3.6: a perpendicular cannula can miss the nerve)"
         )
+        out.append(_angle_at_most("cannula parallel to the nerve", ang, lim, why))
     if needle.bend is not None:
         from spine.procedures.geometry import DISC_BEND_MAX_DEG
 
         turn = _deg(needle.bend - needle.entry, needle.tip - needle.bend)
-        out.append(
-            Check(
-                "curved inner needle bend",
-                turn <= DISC_BEND_MAX_DEG,
-                turn,
-                (0.0, DISC_BEND_MAX_DEG),
-                "deg",
-                "turn of the curved inner needle out of the guide needle [unverified]",
-            )
-        )
+        why = "turn of the curved inner needle out of the guide needle [unverified]"
+        out.append(_angle_at_most("curved inner needle bend", turn, DISC_BEND_MAX_DEG, why, slack=0.0))
     return out
+
+
+def _angle_at_most(name: str, angle: float, limit: float, detail: str, slack: float = 1e-6) -> Check:
+    """The check that an angle (deg) is at most ``limit`` (``slack`` for rounding)."""
+    return Check(name, angle <= limit + slack, angle, (0.0, limit), "deg", detail)
 
 
 def _ligamentum_flavum_check(plan, needle, model) -> Check:

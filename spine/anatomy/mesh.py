@@ -343,14 +343,6 @@ class MeshSolid(Solid):
             self.digest + f"*{factor:.6f}",
         )
 
-    def segment_inside_length(self, p0, p1) -> float:
-        p0 = np.asarray(p0, float)
-        d = np.asarray(p1, float) - p0
-        return float(self.chord_length(p0, d[None, :], 0.0, 1.0)[0])
-
-    def segment_intersects(self, p0, p1) -> bool:
-        return self.segment_inside_length(p0, p1) > 1e-9
-
     @property
     def volume(self) -> float:
         return mesh_volume(self.vertices, self.faces)

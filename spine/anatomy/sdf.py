@@ -244,27 +244,15 @@ def part_sdf(kind: str, region: str, level: str, solid: Solid, posterior: np.nda
             return hatchet
         if kind == "spinous_process" and region == "thoracic":
             hx, hy, hz = (float(v) for v in h)
-
-            def thoracic_sp(p):
-                q = solid.to_local(p)
-                d = _profiled(q, hy, 0.95, lambda t: (hx * (1.05 - 0.4 * t), 0.0 * t, hz * (1.2 - 0.7 * t)))
-                tub = ellipsoid(q - np.array([0.0, hy - 2.5, 0.0]), (hx * 0.7, 3.0, hz * 0.55))
-                return smin(d, tub, 1.5)
-
-            return thoracic_sp
+            profile = lambda t: (hx * (1.05 - 0.4 * t), 0.0 * t, hz * (1.2 - 0.7 * t))  # noqa: E731
+            return _tubercle_tipped(solid, hy, 0.95, profile, 2.5, (hx * 0.7, 3.0, hz * 0.55))
         if kind == "spinous_process" and region == "cervical":
             bifid = level in ("C2", "C3", "C4", "C5", "C6")
             r = 0.7 * float(min(h[0], h[2]))
             hx, hy, hz = (float(v) for v in h)
             if not bifid:  # C7: long, tapering to a rounded tubercle (vertebra prominens)
-
-                def c7_sp(p):
-                    q = solid.to_local(p)
-                    d = _profiled(q, hy, 0.9, lambda t: (hx * (0.9 - 0.2 * t), 0.0 * t, hz * (1.0 - 0.4 * t)))
-                    tub = ellipsoid(q - np.array([0.0, hy - 3.0, 0.0]), (hx * 1.1, 3.5, hz * 0.75))
-                    return smin(d, tub, 1.5)
-
-                return c7_sp
+                profile = lambda t: (hx * (0.9 - 0.2 * t), 0.0 * t, hz * (1.0 - 0.4 * t))  # noqa: E731
+                return _tubercle_tipped(solid, hy, 0.9, profile, 3.0, (hx * 1.1, 3.5, hz * 0.75))
 
             def bifid_sp(p):
                 q = solid.to_local(p)
@@ -319,6 +307,19 @@ def part_sdf(kind: str, region: str, level: str, solid: Solid, posterior: np.nda
         # the sacrum's and the ilium's blocks: well rounded, so the fused bone reads as one
         return solid_sdf(solid, float(min(8.0, 0.6 * float(np.min(solid.half_sizes)))))
     return solid_sdf(solid)
+
+
+def _tubercle_tipped(solid, hy: float, reach: float, profile, tip_back: float, tip_radii):
+    """A spinous process tapering along ``profile`` (see :func:`_profiled`) and ending in a
+    rounded tubercle, an ellipsoid of ``tip_radii`` centred ``tip_back`` mm in from its end."""
+
+    def spinous(p):
+        q = solid.to_local(p)
+        d = _profiled(q, hy, reach, profile)
+        tub = ellipsoid(q - np.array([0.0, hy - tip_back, 0.0]), tip_radii)
+        return smin(d, tub, 1.5)
+
+    return spinous
 
 
 def body_profile(region: str) -> dict:

@@ -24,7 +24,14 @@ import weakref
 
 import numpy as np
 
-from spine.anatomy.solids import Solid, _quadratic_interval, box_interval, in_box
+from spine.anatomy.solids import (
+    Solid,
+    _quadratic_interval,
+    box_interval,
+    elliptic_cylinder_interval,
+    in_box,
+    in_ellipse,
+)
 
 __all__ = ["CutCylinder", "ClippedBox", "Tube", "SoftMesh", "halfspace_interval", "smooth_path"]
 
@@ -106,9 +113,8 @@ class CutCylinder(Solid):
     # -- Solid interface ----------------------------------------------------------------------
     def contains(self, points):
         q = self.to_local(points)
-        r = (q[:, 0] / self.radii[0]) ** 2 + (q[:, 1] / self.radii[1]) ** 2
         inside = (
-            (r <= 1.0 + 1e-9)
+            in_ellipse(q, self.radii)
             & (q @ self.top[:3] <= self.top[3] + 1e-9)
             & (q @ self.bottom[:3] <= self.bottom[3] + 1e-9)
         )
@@ -118,11 +124,7 @@ class CutCylinder(Solid):
 
     def ray_interval(self, origins, directions):
         o, d = self._local_rays(origins, directions)
-        oxy, dxy = o[:, :2] / self.radii, d[:, :2] / self.radii
-        a = np.einsum("ij,ij->i", dxy, dxy)
-        b = np.einsum("ij,ij->i", oxy, dxy)
-        c = np.einsum("ij,ij->i", oxy, oxy) - 1.0
-        t0, t1 = _quadratic_interval(a, b, c)
+        t0, t1 = elliptic_cylinder_interval(o, d, self.radii)
         for plane in (self.top, self.bottom, *self.sides):
             s0, s1 = halfspace_interval(o, d, plane[:3], plane[3])
             t0, t1 = np.maximum(t0, s0), np.minimum(t1, s1)

@@ -277,13 +277,18 @@ def _canal_sac_cord(b):
         b.add(f"filum_terminale.{lv}", "filum_terminale", NEURAL, Capsule.between(a, c, 0.5 * k), level=lv)
 
 
+def _jointed_spaces(b):
+    """Each interspace C2-C3 ... L5-S1 as (name, upper vertebra, lower vertebra, the joint's
+    frame, the upper and the lower vertebra's frames)."""
+    for space in INTERSPACES[1:]:
+        upper, lower = space.split("-")
+        yield space, upper, lower, b.chain.joints[space], b.frames[upper], b.frames[lower]
+
+
 def _ligamentum_flavum(b):
     """Two halves per interspace C2-C3 ... L5-S1, on the canal's back wall between laminae."""
     k = b.scale
-    for space in INTERSPACES[1:]:
-        upper, lower = space.split("-")
-        jf = b.chain.joints[space]
-        fu, fl = b.frames[upper], b.frames[lower]
+    for space, upper, lower, jf, fu, fl in _jointed_spaces(b):
         au, al = b.anchors[upper], b.anchors[lower]
         t = b.space[space].lf_thickness
         p_u = jf.local(fu.p(0, au["lamina_bottom_y"], au["lamina_bottom_z"]))
@@ -324,10 +329,7 @@ def _ligamentum_flavum(b):
 
 def _foramina(b):
     k = b.scale
-    for space in INTERSPACES[1:]:
-        upper, lower = space.split("-")
-        jf = b.chain.joints[space]
-        fu, fl = b.frames[upper], b.frames[lower]
+    for space, upper, lower, jf, fu, fl in _jointed_spaces(b):
         su, sl = b.size[upper], b.size[lower]
         region = "lumbar" if space == "L5-S1" else region_of(upper)
         ap = _FORAMEN_AP[region] * k

@@ -110,6 +110,23 @@ def _quadratic_interval(a, b, c):
     return t0, t1
 
 
+def in_ellipse(q, radii) -> np.ndarray:
+    """Which local points ``q`` lie within the ellipse of ``radii`` across local x, y (the
+    section of an elliptic cylinder along local z)."""
+    r = (q[:, 0] / radii[0]) ** 2 + (q[:, 1] / radii[1]) ** 2
+    return r <= 1.0 + 1e-9
+
+
+def elliptic_cylinder_interval(o, d, radii):
+    """(t0, t1) where the local rays ``o + t d`` lie inside the endless elliptic cylinder of
+    ``radii`` across local x, y."""
+    oxy, dxy = o[:, :2] / radii, d[:, :2] / radii
+    a = np.einsum("ij,ij->i", dxy, dxy)
+    b = np.einsum("ij,ij->i", oxy, dxy)
+    c = np.einsum("ij,ij->i", oxy, oxy) - 1.0
+    return _quadratic_interval(a, b, c)
+
+
 @dataclass(frozen=True)
 class Solid:
     """Base class of a convex solid with a local frame (``rotation`` columns = local axes)."""
@@ -219,16 +236,11 @@ class Cylinder(Solid):
 
     def contains(self, points):
         q = self.to_local(points)
-        r = (q[:, 0] / self.radii[0]) ** 2 + (q[:, 1] / self.radii[1]) ** 2
-        return (r <= 1.0 + 1e-9) & (np.abs(q[:, 2]) <= self.half_height + 1e-9)
+        return in_ellipse(q, self.radii) & (np.abs(q[:, 2]) <= self.half_height + 1e-9)
 
     def ray_interval(self, origins, directions):
         o, d = self._local_rays(origins, directions)
-        oxy, dxy = o[:, :2] / self.radii, d[:, :2] / self.radii
-        a = np.einsum("ij,ij->i", dxy, dxy)
-        b = np.einsum("ij,ij->i", oxy, dxy)
-        c = np.einsum("ij,ij->i", oxy, oxy) - 1.0
-        t0, t1 = _quadratic_interval(a, b, c)
+        t0, t1 = elliptic_cylinder_interval(o, d, self.radii)
         s0, s1 = _slab(o[:, 2], d[:, 2], self.half_height)
         return np.maximum(t0, s0), np.minimum(t1, s1)
 

@@ -38,9 +38,9 @@ file fails with ``<file>: <where>: <what>`` on one line):
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from spine.anatomy.levels import (
     INTERSPACES,
@@ -246,6 +246,19 @@ def expand_levels(items) -> list[str]:
             raise ValueError(f"range '{text}' runs caudal to cranial; write {b}..{a}")
         out.extend(seq[ia : ib + 1])
     return out
+
+
+def _levels_field(v) -> list[str]:
+    """A data file's list of levels and ranges, expanded; a level the model does not know is a
+    plain ValueError, so pydantic reports it on the field."""
+    try:
+        return expand_levels(v)
+    except (LevelError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: a list of levels as the data files write it (``["L1-L2..L5-S1", "S1"]``), expanded
+Levels = Annotated[list[str], BeforeValidator(_levels_field)]
 
 
 # -- pieces ---------------------------------------------------------------------------------------
@@ -522,7 +535,7 @@ class Nerve(_Model):
 class Technique(_Model):
     id: str
     region_words: str | None = None
-    levels: list[str] = Field(min_length=1)
+    levels: Levels = Field(min_length=1)
     position: Position
     views: list[CArmView] = Field(min_length=1)
     needle: Needle
@@ -537,14 +550,6 @@ class Technique(_Model):
     lead_tip: tuple[str, str] | None = None  # SCS: lead tip range, e.g. ("T8", "T10")
     nerve_course: NerveCourse | None = None  # RFA: the nerve's direction at the groove
     lesion_radius_mm: float | None = None  # RFA: reach of the lesion around the active tip
-
-    @field_validator("levels", mode="before")
-    @classmethod
-    def _expand(cls, v):
-        try:
-            return expand_levels(v)
-        except (LevelError, ValueError) as exc:
-            raise ValueError(str(exc)) from None
 
     @field_validator("lead_tip")
     @classmethod
@@ -618,16 +623,8 @@ class LevelRule(_Model):
     is an interspace like L4-L5, not the vertebra L4).
     """
 
-    levels: list[str] = Field(min_length=1)
+    levels: Levels = Field(min_length=1)
     reason: str
-
-    @field_validator("levels", mode="before")
-    @classmethod
-    def _expand(cls, v):
-        try:
-            return expand_levels(v)
-        except (LevelError, ValueError) as exc:
-            raise ValueError(str(exc)) from None
 
 
 NotDone = LevelRule  # the old name

@@ -26,14 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from pipeline import outputs
 from spine.errors import MissingToolError
 
 log = logging.getLogger(__name__)
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "gallery_templates"
 INDEX_NAME = "index.html"
 POSTER_SUFFIX = ".poster.png"
 TRANSCRIPT_SUFFIX = ".txt"
@@ -518,30 +516,25 @@ def _script_json(data) -> str:
 
 
 def render_html(gallery: Gallery) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
     from markupsafe import Markup
 
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["url"] = lambda name: quote(str(name))
-    env.filters["seconds"] = lambda s: f"{float(s):.3f}".rstrip("0").rstrip(".")
+    from pipeline.templates import html_templates, inline
+
     data = {"videos": [{"id": v.stem, "search": v.search_text(), "vtt": v.vtt_text} for v in gallery.videos]}
-    return env.get_template("index.html.j2").render(
-        videos=gallery.videos,
-        missing=gallery.missing,
-        overdue=gallery.overdue,
-        brand=gallery.brand,
-        filters=_filter_options(gallery.videos),
-        build_hints=BUILD_HINTS,
-        css=Markup((TEMPLATES_DIR / "gallery.css").read_text(encoding="utf-8")),
-        js=Markup((TEMPLATES_DIR / "gallery.js").read_text(encoding="utf-8")),
-        data_json=Markup(_script_json(data)),
+    return (
+        html_templates()
+        .get_template("index.html.j2")
+        .render(
+            videos=gallery.videos,
+            missing=gallery.missing,
+            overdue=gallery.overdue,
+            brand=gallery.brand,
+            filters=_filter_options(gallery.videos),
+            build_hints=BUILD_HINTS,
+            css=inline("gallery.css"),
+            js=inline("gallery.js"),
+            data_json=Markup(_script_json(data)),
+        )
     )
 
 

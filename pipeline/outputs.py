@@ -20,13 +20,13 @@ sidecar's sha256 and the manifest (``render.py verify``).
 from __future__ import annotations
 
 from spine.atomic_files import atomic_path
+from spine.checked_files import digest_of
 from spine.errors import SpineError, shorten
 
 import contextlib
 import datetime as _dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -52,25 +52,24 @@ def ensure_writable_dir(directory: Path, option: str = "--output-dir", what: str
     """
     directory = Path(directory)
     shown = shorten(directory, 120)
-    try:
+
+    @contextlib.contextmanager
+    def refused(problem: str) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise OutputError(
+                f"{what} '{shown}' {problem} ({exc.strerror}); choose a writable one with {option}"
+            ) from None
+
+    with refused("cannot be created"):
         directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        raise OutputError(
-            f"{what} '{shown}' cannot be created ({exc.strerror}); choose a writable one with {option}"
-        ) from None
     if not directory.is_dir():
         raise OutputError(f"{what} '{shown}' is not a directory; choose a writable one with {option}")
-    try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=PARTIAL_PREFIX, delete=True):
-            pass
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        raise OutputError(
-            f"{what} '{shown}' is not writable ({exc.strerror}); choose a writable one with {option}"
-        ) from None
+    with refused("is not writable"), tempfile.NamedTemporaryFile(dir=directory, prefix=PARTIAL_PREFIX, delete=True):
+        pass
     return directory
 
 
@@ -264,11 +263,7 @@ def manifest_entry(sidecar: dict) -> dict:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return digest_of(path)[0]
 
 
 @contextlib.contextmanager

@@ -17,12 +17,16 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline import outputs
 from spine.errors import SpineError
+
+if TYPE_CHECKING:
+    from pipeline.brand import Brand
+    from spine.videos import VideoRequest
 
 WORDS_FILE = Path(__file__).resolve().parent / "handout_words.yaml"
 PAPERS = {"a4": "A4", "letter": "Letter"}
@@ -176,7 +180,7 @@ def _data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def handout_data(mp4: Path, brand=None, request=None) -> dict:
+def handout_data(mp4: Path, brand: Brand | None = None, request: VideoRequest | None = None) -> dict[str, Any]:
     """Everything the handout shows, as plain data (also what the tests read)."""
     from spine.videos import resolve
     from voiceover.scripts import load_script, pick_variant
@@ -210,8 +214,8 @@ def handout_data(mp4: Path, brand=None, request=None) -> dict:
         if png is not None
     ]
 
-    def lines_of(ids, first_only=False) -> list[str]:
-        out = []
+    def lines_of(ids: Iterable[str], first_only: bool = False) -> list[str]:
+        out: list[str] = []
         for beat_id in ids:
             if beat_id in by_id:
                 said = sentences(by_id[beat_id]["text"])
@@ -271,7 +275,9 @@ def render_html(data: dict[str, Any], paper: str) -> str:
     )
 
 
-def write_handout(mp4: Path, paper: str = "a4", brand=None, request=None) -> Path:
+def write_handout(
+    mp4: Path, paper: str = "a4", brand: Brand | None = None, request: VideoRequest | None = None
+) -> Path:
     """Write ``<stem>.handout-<paper>.pdf`` beside ``mp4``; returns its path."""
     import logging
 

@@ -33,7 +33,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from types import TracebackType
+from typing import Any, Callable, Iterator
 
 MANIFEST_NAME = "manifest.json"
 PARTIAL_PREFIX = ".partial-"
@@ -100,7 +101,7 @@ def write_text_atomic(final: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_json_atomic(final: Path, data) -> None:
+def write_json_atomic(final: Path, data: Any) -> None:
     write_text_atomic(final, json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 
 
@@ -180,7 +181,7 @@ class OutputSet:
     def write_bytes(self, final: Path, data: bytes) -> None:
         self.path(final).write_bytes(data)
 
-    def write_json(self, final: Path, data) -> None:
+    def write_json(self, final: Path, data: Any) -> None:
         self.path(final).write_text(
             json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
         )
@@ -227,7 +228,9 @@ class OutputSet:
     def __enter__(self) -> "OutputSet":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if exc_type is not None and self.committed and not self.recorded:
                 self.rollback()
@@ -277,7 +280,7 @@ def _manifest_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _valid_manifest(data) -> bool:
+def _valid_manifest(data: Any) -> bool:
     return (
         isinstance(data, dict)
         and isinstance(data.get("videos"), list)

@@ -13,9 +13,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 from urllib.parse import quote
 
 from pipeline import outputs
+
+if TYPE_CHECKING:
+    from pipeline.gallery import Chapter, GalleryVideo
 
 PLAYER_DIR = "player"
 DESCRIPTIONS_SUFFIX = ".descriptions.vtt"
@@ -40,7 +44,7 @@ def _stamp(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
-def chapters_vtt(chapters) -> str:
+def chapters_vtt(chapters: Sequence[Chapter]) -> str:
     """A WebVTT chapters track; each cue's identifier is the chapter's id."""
     lines = ["WEBVTT", ""]
     for cid, c in zip(chapter_ids([c.title for c in chapters]), chapters):
@@ -48,7 +52,7 @@ def chapters_vtt(chapters) -> str:
     return "\n".join(lines)
 
 
-def embed_snippet(video) -> str:
+def embed_snippet(video: GalleryVideo) -> str:
     width = 640
     height = round(width * (video.height or 9) / (video.width or 16))
     return (
@@ -57,7 +61,7 @@ def embed_snippet(video) -> str:
     )
 
 
-def write_player(output_dir: Path, video) -> Path:
+def write_player(output_dir: Path, video: GalleryVideo) -> Path:
     """Write ``player/<stem>.html`` (and its chapters track) for one gallery video."""
     from markupsafe import Markup
 

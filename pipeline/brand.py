@@ -21,10 +21,14 @@ import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from spine.errors import SpineError
+
+if TYPE_CHECKING:
+    from PIL.ImageFont import FreeTypeFont
 
 ROOT = Path(__file__).resolve().parents[1]
 FONT = ROOT / "assets" / "fonts" / "DejaVuSans.ttf"
@@ -112,7 +116,7 @@ def slugify(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _font(bold: bool, px: int):
+def _font(bold: bool, px: int) -> FreeTypeFont:
     from PIL import ImageFont
 
     return ImageFont.truetype(str(FONT_BOLD if bold else FONT), px)

@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from spine import checked_files
 from spine.atomic_files import atomic_write
@@ -56,7 +56,7 @@ def segment_ok(cache_dir: Path, key: str) -> bool:
     return checked_files.verify(segment_path(cache_dir, key))
 
 
-def _index_path(cache_dir: Path, request, storyboard, quality: str) -> Path:
+def _index_path(cache_dir: Path, request: VideoRequest, storyboard: Storyboard, quality: str) -> Path:
     token = hashlib.sha256(
         json.dumps([SEGMENT_FORMAT, render_context_token(request, quality), storyboard_token(storyboard)]).encode()
     ).hexdigest()
@@ -101,7 +101,7 @@ def suffix_path(cache_dir: Path, context_token: str, storyboard: Storyboard, ind
     return segment_dir(cache_dir) / "suffix" / f"{hashlib.sha256(blob.encode()).hexdigest()[:40]}.json"
 
 
-def read_json(path: Path):
+def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -123,7 +123,7 @@ def sweep_stale_temporaries(cache_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def work_dir(cache_dir: Path, kind: str):
+def work_dir(cache_dir: Path, kind: str) -> Iterator[Path]:
     """A scratch folder under ``<cache>/work`` named after this process; removed on the way out.
 
     A process killed outright (SIGKILL) cannot remove it; :func:`sweep_stale_work_dirs`

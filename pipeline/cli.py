@@ -13,7 +13,7 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 import click
 
@@ -22,23 +22,47 @@ from spine.errors import InternalError, SpineError, one_line, shorten
 from spine.settings import settings, settings_or_defaults
 from spine.videos import SIDES, all_videos
 
+if TYPE_CHECKING:
+    from pipeline.brand import Brand
+    from pipeline.catalog import Outcome
+    from spine.procedures.planner import NeedlePlan
+
 VOICES = ("piper", "espeak", "none")
 
+Command = TypeVar("Command", bound=Callable[..., Any])
 
-# -- publishing options (brand profile, review records), shared by several commands ------------
-def brand_option(fn):
+
+# -- options that several commands share: one place says what each kind of value is ------------
+def file_option(*names: str, help: str, exists: bool = False) -> Callable[[Command], Command]:
+    """An option naming one file (a Path, not a folder); ``None`` when not given."""
+    return click.option(*names, type=click.Path(exists=exists, dir_okay=False, path_type=Path), default=None, help=help)
+
+
+def folder_option(*names: str, help: str, exists: bool = False) -> Callable[[Command], Command]:
+    """An option naming one folder (a Path, not a file); ``None`` when not given."""
     return click.option(
+        *names, type=click.Path(exists=exists, file_okay=False, path_type=Path), default=None, help=help
+    )
+
+
+def voice_option(help: str, default: str | None = "piper") -> Callable[[Command], Command]:
+    """``--voice``: one of VOICES."""
+    return click.option(
+        "--voice", type=click.Choice(VOICES), default=default, show_default=default is not None, help=help
+    )
+
+
+def brand_option(fn: Command) -> Command:
+    return file_option(
         "--brand",
         "brand_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
         help="Brand profile YAML (logo, colours, clinic name, contact); "
         "e.g. assets/brands/example/brand.yaml. Default: the neutral look.",
     )(fn)
 
 
-def reviews_option(fn):
-    def use(ctx, _param, value):
+def reviews_option(fn: Command) -> Command:
+    def use(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
         if value is not None:
             import os
 
@@ -61,7 +85,7 @@ def reviews_option(fn):
 class FiniteFloatRange(click.FloatRange):
     """A float range that refuses nan (which passes every comparison) and ±inf with the range named."""
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = click.FLOAT.convert(value, param, ctx) if not isinstance(value, float) else value
         if not math.isfinite(number):
             self.fail(f"{shorten(value)} is not a finite number; allowed: {self._describe_range()}", param, ctx)
@@ -71,11 +95,11 @@ class FiniteFloatRange(click.FloatRange):
 class QualityChoice(click.Choice):
     """The qualities known when the value is read (an extension may have added some)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(list(QUALITIES))
 
-    def convert(self, value, param, ctx):
-        self.choices = list(QUALITIES)
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        self.choices = tuple(QUALITIES)
         return super().convert(value, param, ctx)
 
 
@@ -152,25 +176,16 @@ def list_videos(as_json: bool) -> None:
     show_default=True,
     help="preview is 854x480 at 15 fps; the others are 30 fps.",
 )
-@click.option(
-    "--voice",
-    type=click.Choice(VOICES),
-    default=None,
-    help="piper (neural: the bundled English voice, or --voice-model), espeak (espeak-ng, many "
+@voice_option(
+    "piper (neural: the bundled English voice, or --voice-model), espeak (espeak-ng, many "
     "languages) or none (silent draft). Default: piper where a Piper voice speaks the language, "
     "else espeak.",
-)
-@click.option(
-    "--voice-model",
-    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="An installed Piper voice (.onnx, with its .onnx.json beside it) for --voice piper.",
 )
-@click.option(
+@file_option("--voice-model", help="An installed Piper voice (.onnx, with its .onnx.json beside it) for --voice piper.")
+@file_option(
     "--config",
     "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="A YAML file whose 'voices:' names a Piper model per language, and 'describer:' the "
     "described version's voice per language (see README).",
 )
@@ -186,10 +201,8 @@ def list_videos(as_json: bool) -> None:
     help="The second voice that reads the descriptions (--described). Default: espeak-ng's different-"
     "sounding variant, or piper when a second Piper voice is given.",
 )
-@click.option(
+@file_option(
     "--describer-voice-model",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="An installed Piper voice (.onnx + .onnx.json) for the describer, unlike the narrator's.",
 )
 @click.option("--lang", default="en", show_default=True, help="Narration language (a script must exist).")
@@ -200,25 +213,15 @@ def list_videos(as_json: bool) -> None:
     show_default=True,
     help="Integrated loudness target in LUFS (-16 web, -23 EBU R128 broadcast).",
 )
-@click.option(
-    "--music",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Music bed under the narration (ducked under speech).",
-)
+@file_option("--music", exists=True, help="Music bed under the narration (ducked under speech).")
 @click.option("--burn-captions", is_flag=True, help="Also burn the captions into the picture.")
-@click.option(
+@folder_option(
     "--recordings-dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
+    exists=True,
     help="Human narration: <dir>/<video>/<beat-id>.<wav|mp3|…> replaces that beat's synthesised speech "
     "(default: assets/voiceover).",
 )
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the MP4, captions and sidecar go (default: output/).",
-)
+@folder_option("--output-dir", help="Where the MP4, captions and sidecar go (default: output/).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option(
     "--jobs",
@@ -232,25 +235,25 @@ def list_videos(as_json: bool) -> None:
 @brand_option
 @reviews_option
 def render(
-    name,
-    level,
-    side,
-    quality,
-    voice,
-    voice_model,
-    config_file,
-    described,
-    describer_voice,
-    describer_voice_model,
-    lang,
-    loudness,
-    music,
-    burn_captions,
-    recordings_dir,
-    output_dir,
-    quiet,
-    jobs,
-    brand_file,
+    name: str,
+    level: str | None,
+    side: str | None,
+    quality: str,
+    voice: str | None,
+    voice_model: Path | None,
+    config_file: Path | None,
+    described: bool,
+    describer_voice: str | None,
+    describer_voice_model: Path | None,
+    lang: str,
+    loudness: float,
+    music: Path | None,
+    burn_captions: bool,
+    recordings_dir: Path | None,
+    output_dir: Path | None,
+    quiet: bool,
+    jobs: int | None,
+    brand_file: Path | None,
 ) -> None:
     """Render one video NAME (see `list`) to output/<name>-<level>-<side>-<quality>.mp4."""
     from pipeline.build import build_video
@@ -339,14 +342,9 @@ def doctor() -> None:
 
 
 @cli.command()
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The folder with manifest.json and the videos (default: output/).",
-)
+@folder_option("--output-dir", help="The folder with manifest.json and the videos (default: output/).")
 @brand_option
-def gallery(output_dir, brand_file) -> None:
+def gallery(output_dir: Path | None, brand_file: Path | None) -> None:
     """Write output/index.html: every built video with poster, captions, chapters, filters and search."""
     from pipeline.options import DEFAULT_OUTPUT_DIR
     from pipeline.gallery import write_gallery
@@ -358,26 +356,21 @@ def gallery(output_dir, brand_file) -> None:
         click.echo(f"medical review overdue: {', '.join(overdue)}", err=True)
 
 
-def _gallery_brand(brand_file):
+def _gallery_brand(brand_file: Path | None) -> Brand | None:
     from pipeline.brand import load_brand
 
     return load_brand(brand_file)
 
 
-def _overdue_in_gallery(output_dir) -> list[str]:
+def _overdue_in_gallery(output_dir: Path) -> list[str]:
     from pipeline.gallery import collect_reviews
 
     return [name for name, late in collect_reviews(output_dir) if late]
 
 
 @cli.command()
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The folder to check (default: output/).",
-)
-def verify(output_dir) -> None:
+@folder_option("--output-dir", help="The folder to check (default: output/).")
+def verify(output_dir: Path | None) -> None:
     """Check every video against its sidecar's sha256 and the manifest; exit 1 naming each mismatch."""
     from pipeline.options import DEFAULT_OUTPUT_DIR
     from pipeline.outputs import OutputError, verify_outputs
@@ -402,32 +395,11 @@ def verify(output_dir) -> None:
     "-j", "--jobs", "workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per CPU)."
 )
 @click.option("--only", multiple=True, metavar="NAME", help="Build only these videos (name or file stem; repeatable).")
-@click.option(
-    "--catalog",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The variants file (default: catalog.yaml).",
-)
-@click.option(
-    "--voice",
-    type=click.Choice(VOICES),
-    default="piper",
-    show_default=True,
-    help="Voice of the entries that do not name one.",
-)
+@file_option("--catalog", help="The variants file (default: catalog.yaml).")
+@voice_option("Voice of the entries that do not name one.")
 @click.option("--cluster", metavar="ADDRESS", help="Build on a Dask cluster, e.g. tcp://render-farm:8786 (see README).")
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the videos go (default: output/).",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Speech, beat segments and logs (default: .cache/).",
-)
+@folder_option("--output-dir", help="Where the videos go (default: output/).")
+@folder_option("--cache-dir", help="Speech, beat segments and logs (default: .cache/).")
 @click.option("--force", is_flag=True, help="Rebuild up-to-date videos too (cached beats are still reused).")
 @click.option("--no-gallery", is_flag=True, help="Do not write output/index.html afterwards.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary and errors.")
@@ -445,41 +417,20 @@ def verify(output_dir) -> None:
 @brand_option
 @reviews_option
 def build_all_videos(
-    quality,
-    workers,
-    only,
-    catalog,
-    voice,
-    cluster,
-    output_dir,
-    cache_dir,
-    force,
-    no_gallery,
-    quiet,
-    described,
-    handout_paper,
-    brand_file,
+    no_gallery: bool,
+    handout_paper: str,
+    brand_file: Path | None,
+    output_dir: Path | None,
+    quiet: bool,
+    **run_options: Any,
 ) -> None:
     """Build every video of the catalog (defaults + catalog.yaml); skip what is up to date."""
     from pipeline.brand import load_brand
     from pipeline.catalog import run_all, summary_table
 
     brand = load_brand(brand_file)
-    outcomes, gallery_error = run_all(
-        quality=quality,
-        workers=workers,
-        only=only,
-        catalog=catalog,
-        voice=voice,
-        cluster=cluster,
-        output_dir=output_dir,
-        cache_dir=cache_dir,
-        force=force,
-        gallery=False,
-        quiet=quiet,
-        brand=brand,
-        described=described,
-    )
+    # the other options (quality, jobs, only, catalog, voice, cluster, cache dir, force, described) go to run_all as named
+    outcomes, gallery_error = run_all(output_dir=output_dir, quiet=quiet, gallery=False, brand=brand, **run_options)
     if not any(o.status == "interrupted" for o in outcomes):
         gallery_error = _publish_after_all(outcomes, handout_paper, brand, output_dir, no_gallery, quiet)
     click.echo(summary_table(outcomes))
@@ -491,12 +442,14 @@ def build_all_videos(
         raise click.ClickException("; ".join(problems + ([gallery_error] if gallery_error else [])))
 
 
-def _publish_after_all(outcomes, paper: str, brand, output_dir, no_gallery: bool, quiet: bool) -> str | None:
+def _publish_after_all(
+    outcomes: list[Outcome], paper: str, brand: Brand | None, output_dir: Path | None, no_gallery: bool, quiet: bool
+) -> str | None:
     """After ``all``: a handout beside every video built or up to date, then the gallery (with the brand)."""
     from pipeline.options import DEFAULT_OUTPUT_DIR, output_paths
     from pipeline.handout import handout_path, write_handout
 
-    problems = []
+    problems: list[str] = []
     for outcome in outcomes:
         if paper == "none" or outcome.status not in ("built", "skipped"):
             continue
@@ -534,13 +487,17 @@ def _publish_after_all(outcomes, paper: str, brand, output_dir, no_gallery: bool
 )
 @click.option("--side", type=click.Choice(SIDES), default=None, help="Side of the target (default: the video's).")
 @click.option("--size", type=click.IntRange(16, 4096), default=512, show_default=True, help="Image size in pixels.")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="PNG to write (default: output/<name>-<level>-<view>.png).",
-)
-def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
+@file_option("--out", help="PNG to write (default: output/<name>-<level>-<view>.png).")
+def still(
+    name: str,
+    level: str | None,
+    view: str,
+    oblique_deg: float | None,
+    tilt_deg: float,
+    side: str | None,
+    size: int,
+    out: Path | None,
+) -> None:
     """Write one simulated fluoroscopy frame of video NAME's level as a PNG.
 
     For a procedure video the validated needle of its plan is in the image.
@@ -583,7 +540,7 @@ def still(name, level, view, oblique_deg, tilt_deg, side, size, out) -> None:
 @click.option("--level", help="Vertebra or interspace (default: the procedure's default level).")
 @click.option("--side", type=click.Choice(SIDES), default=None, help="Side (default: the procedure's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan(name, level, side, as_json) -> None:
+def plan(name: str, level: str | None, side: str | None, as_json: bool) -> None:
     """Print procedure NAME's validated needle plan (no rendering).
 
     Entry, stops, tip, target landmark, root treated and every check with its measured
@@ -610,8 +567,8 @@ def plan(name, level, side, as_json) -> None:
         sys.exit(1)
 
 
-def _plan_lines(result) -> list[str]:
-    def pt(p) -> str:
+def _plan_lines(result: NeedlePlan) -> list[str]:
+    def pt(p: Iterable[float]) -> str:
         return "(" + ", ".join(f"{v:7.1f}" for v in p) + ")"
 
     side = f", {result.side}" if result.side else ""
@@ -654,22 +611,21 @@ def _plan_lines(result) -> list[str]:
     show_default=True,
     help="Quality to render at if the video is not built yet (a built one of any quality is used).",
 )
-@click.option(
-    "--voice",
-    type=click.Choice(VOICES),
-    default="piper",
-    show_default=True,
-    help="Voice to render with if the video is not built yet.",
-)
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the videos are and the PDF goes (default: output/).",
-)
+@voice_option("Voice to render with if the video is not built yet.")
+@folder_option("--output-dir", help="Where the videos are and the PDF goes (default: output/).")
 @brand_option
 @reviews_option
-def handout(name, level, side, lang, paper, quality, voice, output_dir, brand_file) -> None:
+def handout(
+    name: str,
+    level: str | None,
+    side: str | None,
+    lang: str,
+    paper: str,
+    quality: str,
+    voice: str,
+    output_dir: Path | None,
+    brand_file: Path | None,
+) -> None:
     """Write the printable handout (PDF) of video NAME beside its MP4: key frames, before/during/after,
     risks, questions to ask, the review line. Renders the video first if it is not built."""
     from pipeline.brand import load_brand
@@ -712,14 +668,9 @@ def handout(name, level, side, lang, paper, quality, voice, output_dir, brand_fi
     help=f"Quality of the videos to join (names are looked up at this quality): {', '.join(QUALITIES)}.",
 )
 @click.option("--lang", default="en", show_default=True, help="Language of the videos to join.")
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the videos are and the loop goes (default: output/).",
-)
+@folder_option("--output-dir", help="Where the videos are and the loop goes (default: output/).")
 @brand_option
-def loop(only, quality, lang, output_dir, brand_file) -> None:
+def loop(only: tuple[str, ...], quality: str, lang: str, output_dir: Path | None, brand_file: Path | None) -> None:
     """Join built videos, each after a short branded card, into one waiting-room MP4 (not re-encoded)."""
     from pipeline.brand import load_brand
     from pipeline.options import DEFAULT_OUTPUT_DIR

@@ -11,29 +11,38 @@ the pauses. It has its own captions, descriptions track and chapters.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pipeline import outputs
-from pipeline.mux import Chapter, chapters_from_beats, ffmpeg_command, mux, probe
+from pipeline.mux import Chapter, chapters_from_beats, mux, probe, run_ffmpeg
+
+if TYPE_CHECKING:
+    from pipeline.options import BuildOptions
+    from scenes.storyboard import Storyboard
+    from spine.videos import VideoRequest
+    from voiceover.describe import BeatDescription, DescribedBeat
+    from voiceover.scripts import Script
+    from voiceover.speech_types import SpokenBeat
+    from voiceover.vocabulary import Vocabulary
 
 
 @dataclass
 class AccessibilityResult:
-    sidecar: dict  # keys added to the plain video's sidecar
+    sidecar: dict[str, Any]  # keys added to the plain video's sidecar
 
 
-def descriptions_kind(request) -> str | None:
+def descriptions_kind(request: VideoRequest) -> str | None:
     return "procedure" if request.spec.procedure else None
 
 
-def description_context(request, lang: str) -> dict:
+def description_context(request: VideoRequest, lang: str) -> dict[str, Any]:
     """The fields the descriptions are filled with: the narration's, and whether the check shows dye."""
     from voiceover.vocabulary import load_vocabulary
 
     context = dict(load_vocabulary(lang).localise_context(request.script_context()))
-    if request.spec.procedure:  # the check beat shows dye spreading only where the technique uses dye
+    if request.spec.procedure and request.level:  # the check beat shows dye only where the technique uses dye
         from spine.procedures.catalog import procedure
 
         context["dye"] = (
@@ -42,7 +51,7 @@ def description_context(request, lang: str) -> dict:
     return context
 
 
-def describer_of(options) -> tuple[str, Path | None]:
+def describer_of(options: BuildOptions) -> tuple[str, Path | None]:
     """(engine, Piper model) of the describer for a build's options: the options' own choice
     (``--describer-voice``, ``--describer-voice-model``, a config's ``describer:``), checked."""
     from voiceover.speech import choose_describer
@@ -56,7 +65,7 @@ def describer_of(options) -> tuple[str, Path | None]:
     )
 
 
-def describer_for_catalog(options, catalog_file: Path, where: str):
+def describer_for_catalog(options: BuildOptions, catalog_file: Path, where: str) -> BuildOptions:
     """``options`` with the describer's voice of a ``render.py all --described`` entry (the catalog
     file's ``describer:`` for its language, else the default), checked; CatalogError naming the entry."""
     from dataclasses import replace
@@ -73,7 +82,15 @@ def describer_for_catalog(options, catalog_file: Path, where: str):
 
 
 def write_accessibility(
-    request, options, script, storyboard, spoken, movie: Path, paths: dict, work: Path, progress=lambda _: None
+    request: VideoRequest,
+    options: BuildOptions,
+    script: Script,
+    storyboard: Storyboard,
+    spoken: Sequence[SpokenBeat],
+    movie: Path,
+    paths: dict[str, Path],
+    work: Path,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> AccessibilityResult:
     """Descriptions track and transcripts of the plain video; the described version when asked."""
     from pipeline.transcript import write_transcripts
@@ -92,7 +109,7 @@ def write_accessibility(
     transcript = write_transcripts(
         stem, script.title, options.lang, storyboard.beats, descriptions, vocabulary.transcript
     )
-    extra = {"descriptions": desc_vtt.name, "transcript": transcript}
+    extra: dict[str, Any] = {"descriptions": desc_vtt.name, "transcript": transcript}
     if getattr(options, "described", False):
         progress(f"{paths['mp4'].name}: described version")
         extra["described"] = build_described(
@@ -102,8 +119,17 @@ def write_accessibility(
 
 
 def build_described(
-    request, options, script, storyboard, spoken, descriptions, movie: Path, stem: Path, work: Path, vocabulary
-) -> dict:
+    request: VideoRequest,
+    options: BuildOptions,
+    script: Script,
+    storyboard: Storyboard,
+    spoken: Sequence[SpokenBeat],
+    descriptions: Sequence[BeatDescription],
+    movie: Path,
+    stem: Path,
+    work: Path,
+    vocabulary: Vocabulary,
+) -> dict[str, Any]:
     from pipeline.quality import QUALITIES
     from voiceover.captions import build_cues, write_srt, write_vtt
     from voiceover.describe import description_cues, layout, speak_descriptions
@@ -183,7 +209,7 @@ def build_described(
     }
 
 
-def _hold_frames(movie: Path, storyboard, plan, out: Path, fps: int) -> None:
+def _hold_frames(movie: Path, storyboard: Storyboard, plan: Sequence[DescribedBeat], out: Path, fps: int) -> None:
     """The silent movie with beat ``i``'s last frame held ``plan[i].hold_frames`` frames."""
     parts, labels = [], []
     for i, (beat, b) in enumerate(zip(storyboard.beats, plan)):
@@ -201,7 +227,6 @@ def _hold_frames(movie: Path, storyboard, plan, out: Path, fps: int) -> None:
 
     encoder = settings().encoder
     cmd = [
-        *ffmpeg_command(),
         "-i",
         str(movie),
         "-filter_complex_script",
@@ -212,9 +237,4 @@ def _hold_frames(movie: Path, storyboard, plan, out: Path, fps: int) -> None:
         "-an",
         str(out),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = proc.stderr.strip().splitlines()
-        raise RuntimeError(
-            f"ffmpeg could not hold the described version's frames: {tail[-1] if tail else proc.returncode}"
-        )
+    run_ffmpeg(cmd, out, lambda error: RuntimeError(f"ffmpeg could not hold the described version's frames: {error}"))

@@ -47,6 +47,8 @@ from pipeline.media import settings_token
 from pipeline.options import ROOT, output_paths, output_stem
 
 if TYPE_CHECKING:
+    from manim import Scene
+
     from pipeline.options import BuildOptions
     from scenes.storyboard import Storyboard, TimedBeat
     from spine.videos import VideoRequest, VideoSpec
@@ -158,7 +160,7 @@ def import_closure(modules: Iterable[str], root: Path = ROOT) -> dict[str, Path]
     return dict(sorted(seen.items()))
 
 
-def _hash_files(digest, paths: Iterable[Path], root: Path) -> None:
+def _hash_files(digest: hashlib._Hash, paths: Iterable[Path], root: Path) -> None:
     for path in sorted(set(paths)):
         name = path.relative_to(root) if path.is_relative_to(root) else path.name
         digest.update(str(name).encode() + b"\0")
@@ -240,7 +242,7 @@ def _file_digest(path: Path | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
-def _script_files(request, lang: str) -> list[Path]:
+def _script_files(request: VideoRequest, lang: str) -> list[Path]:
     from voiceover.scripts import SCRIPTS_DIR
 
     names = {lang, "en"}
@@ -298,7 +300,7 @@ def video_inputs(request: VideoRequest, options: BuildOptions) -> dict[str, Any]
     return inputs
 
 
-def _publishing_inputs(request, options) -> dict[str, Any]:
+def _publishing_inputs(request: VideoRequest, options: BuildOptions) -> dict[str, Any]:
     """The closing card's review line, the sidecar's review record and the brand (logo bytes included)."""
     from pipeline.review import load_review
 
@@ -535,7 +537,7 @@ class _StateDigest:
         text = text.replace(self.work, "<work>")
         return _MEDIA_PATH.sub("<media>/", text) if "/media/" in text else text
 
-    def _feed_callable(self, fn) -> None:
+    def _feed_callable(self, fn: object) -> None:  # a function, method or partial
         if isinstance(fn, types.MethodType):
             self.put("m:" + fn.__func__.__qualname__)
             return
@@ -594,20 +596,20 @@ class _StateDigest:
         return self.h.hexdigest()
 
 
-def _is_mobject(value) -> bool:
+def _is_mobject(value: object) -> bool:
     from manim import Mobject
 
     return isinstance(value, Mobject)
 
 
 @lru_cache(maxsize=1)
-def functools_partial_type():
+def functools_partial_type() -> type:
     import functools
 
     return functools.partial
 
 
-def scene_state_digest(scene, baseline: set[str], work_dir: Path) -> str:
+def scene_state_digest(scene: Scene, baseline: set[str], work_dir: Path) -> str:
     """Digest of what a beat inherits: mobjects on screen, camera, updaters, scene attributes."""
     renderer = scene.renderer
     d = _StateDigest(work_dir, (scene, renderer, scene.camera, getattr(renderer, "file_writer", None)))

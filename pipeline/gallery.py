@@ -25,15 +25,20 @@ import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, cast
 
 from pipeline import outputs
 from spine.errors import MissingToolError
 
+if TYPE_CHECKING:
+    import datetime as _dt
+
+    from PIL.Image import Image
+
+    from pipeline.brand import Brand
+
 log = logging.getLogger(__name__)
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "gallery_templates"
 INDEX_NAME = "index.html"
 POSTER_SUFFIX = ".poster.png"
 TRANSCRIPT_SUFFIX = ".txt"
@@ -169,7 +174,7 @@ class Gallery:
         return [v for v in self.videos if v.review_overdue]
 
 
-def review_fields(review, today=None) -> dict:
+def review_fields(review: Any, today: _dt.date | None = None) -> dict[str, Any]:
     """The sidecar's review record as the gallery shows it; overdue is judged today, not at build time."""
     import datetime as _dt
 
@@ -245,7 +250,7 @@ def _clean(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def timed(items) -> list[dict]:
+def timed(items: Any) -> list[dict[str, Any]]:
     """The sidecar's beats or chapters that have a start and an end (others are ignored)."""
     good = []
     for item in items if isinstance(items, list) else []:
@@ -308,12 +313,12 @@ def _ffmpeg() -> str:
     return exe
 
 
-def frame_is_blank(image) -> bool:
+def frame_is_blank(image: Image) -> bool:
     """True for a black or single-colour frame (a fade, a cut, an empty first frame)."""
     from PIL import ImageStat
 
     grey = image.convert("L")
-    low, high = grey.getextrema()
+    low, high = cast("tuple[int, int]", grey.getextrema())  # one band: (lowest, highest)
     return high - low < 24 or ImageStat.Stat(grey).mean[0] < 8
 
 
@@ -511,37 +516,32 @@ def _filter_options(videos: list[GalleryVideo]) -> dict:
     }
 
 
-def _script_json(data) -> str:
+def _script_json(data: Any) -> str:
     """JSON safe to place inside <script type="application/json">."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def render_html(gallery: Gallery) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
     from markupsafe import Markup
 
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["url"] = lambda name: quote(str(name))
-    env.filters["seconds"] = lambda s: f"{float(s):.3f}".rstrip("0").rstrip(".")
+    from pipeline.templates import html_templates, inline
+
     data = {"videos": [{"id": v.stem, "search": v.search_text(), "vtt": v.vtt_text} for v in gallery.videos]}
-    return env.get_template("index.html.j2").render(
-        videos=gallery.videos,
-        missing=gallery.missing,
-        overdue=gallery.overdue,
-        brand=gallery.brand,
-        filters=_filter_options(gallery.videos),
-        build_hints=BUILD_HINTS,
-        css=Markup((TEMPLATES_DIR / "gallery.css").read_text(encoding="utf-8")),
-        js=Markup((TEMPLATES_DIR / "gallery.js").read_text(encoding="utf-8")),
-        data_json=Markup(_script_json(data)),
+    return (
+        html_templates()
+        .get_template("index.html.j2")
+        .render(
+            videos=gallery.videos,
+            missing=gallery.missing,
+            overdue=gallery.overdue,
+            brand=gallery.brand,
+            filters=_filter_options(gallery.videos),
+            build_hints=BUILD_HINTS,
+            css=inline("gallery.css"),
+            js=inline("gallery.js"),
+            data_json=Markup(_script_json(data)),
+        )
     )
 
 
@@ -555,7 +555,7 @@ def collect_reviews(output_dir: Path) -> list[tuple[str, bool]]:
     return found
 
 
-def brand_for_page(brand) -> dict | None:
+def brand_for_page(brand: Brand | None) -> dict[str, Any] | None:
     """A brand profile as the gallery's header shows it (logo inlined, so nothing is fetched)."""
     import base64
 
@@ -572,7 +572,7 @@ def brand_for_page(brand) -> dict | None:
     }
 
 
-def write_gallery(output_dir: Path, brand=None) -> Path:
+def write_gallery(output_dir: Path, brand: Brand | None = None) -> Path:
     """Write ``<output_dir>/index.html`` (atomically), the posters and transcripts it shows and
     a player page per video (``player/<stem>.html``); ``brand`` (a brand profile) styles the header."""
     output_dir = outputs.ensure_writable_dir(Path(output_dir))

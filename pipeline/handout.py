@@ -17,14 +17,17 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline import outputs
 from spine.errors import SpineError
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "gallery_templates"
+if TYPE_CHECKING:
+    from pipeline.brand import Brand
+    from spine.videos import VideoRequest
+
 WORDS_FILE = Path(__file__).resolve().parent / "handout_words.yaml"
 PAPERS = {"a4": "A4", "letter": "Letter"}
 # Beats whose frames make the key frames, in order of preference; others fill up to KEY_FRAMES.
@@ -177,7 +180,7 @@ def _data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def handout_data(mp4: Path, brand=None, request=None) -> dict:
+def handout_data(mp4: Path, brand: Brand | None = None, request: VideoRequest | None = None) -> dict[str, Any]:
     """Everything the handout shows, as plain data (also what the tests read)."""
     from spine.videos import resolve
     from voiceover.scripts import load_script, pick_variant
@@ -211,8 +214,8 @@ def handout_data(mp4: Path, brand=None, request=None) -> dict:
         if png is not None
     ]
 
-    def lines_of(ids, first_only=False) -> list[str]:
-        out = []
+    def lines_of(ids: Iterable[str], first_only: bool = False) -> list[str]:
+        out: list[str] = []
         for beat_id in ids:
             if beat_id in by_id:
                 said = sentences(by_id[beat_id]["text"])
@@ -262,22 +265,19 @@ def handout_data(mp4: Path, brand=None, request=None) -> dict:
     }
 
 
-def render_html(data: dict, paper: str) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-    from markupsafe import Markup
+def render_html(data: dict[str, Any], paper: str) -> str:
+    from pipeline.templates import html_templates, inline
 
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    return (
+        html_templates()
+        .get_template("handout.html.j2")
+        .render(d=data, css=inline("handout.css"), page_size=PAPERS[paper])
     )
-    css = (TEMPLATES_DIR / "handout.css").read_text(encoding="utf-8")
-    return env.get_template("handout.html.j2").render(d=data, css=Markup(css), page_size=PAPERS[paper])
 
 
-def write_handout(mp4: Path, paper: str = "a4", brand=None, request=None) -> Path:
+def write_handout(
+    mp4: Path, paper: str = "a4", brand: Brand | None = None, request: VideoRequest | None = None
+) -> Path:
     """Write ``<stem>.handout-<paper>.pdf`` beside ``mp4``; returns its path."""
     import logging
 
@@ -288,6 +288,7 @@ def write_handout(mp4: Path, paper: str = "a4", brand=None, request=None) -> Pat
         from weasyprint.urls import URLFetcher
     finally:
         logging.disable(previous)
+    from pipeline.templates import TEMPLATES_DIR
 
     if paper not in PAPERS:
         raise HandoutError(f"unknown paper '{paper}'; papers: {', '.join(PAPERS)}")

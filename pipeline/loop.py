@@ -12,12 +12,15 @@ are refused with a one-line error before anything is written.
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 from pipeline import outputs
 from spine.errors import SpineError
+
+if TYPE_CHECKING:
+    from pipeline.brand import Brand
 
 INTERSTITIAL_S = 4.0
 NEXT_WORDS = {"en": "Next", "es": "A continuación"}
@@ -30,15 +33,17 @@ class LoopError(SpineError):
     """The loop cannot be made from these parts."""
 
 
-def loop_name(quality: str, brand=None) -> str:
+def loop_name(quality: str, brand: Brand | None = None) -> str:
     return "-".join(["waiting-room"] + ([brand.file_slug] if brand is not None else []) + [quality]) + ".mp4"
 
 
-def find_parts(output_dir: Path, wanted: list[str], quality: str, brand=None, lang: str = "en") -> list[dict]:
+def find_parts(
+    output_dir: Path, wanted: list[str], quality: str, brand: Brand | None = None, lang: str = "en"
+) -> list[dict[str, Any]]:
     """Manifest entries for ``wanted`` (file stems, or video names at ``quality``/brand/lang), in that order."""
     manifest = outputs.read_manifest(output_dir)["videos"]
     slug = brand.file_slug if brand is not None else None
-    parts = []
+    parts: list[dict[str, Any]] = []
     for item in wanted:
         exact = [e for e in manifest if Path(str(e.get("file"))).stem == item]
         if not exact:
@@ -66,14 +71,14 @@ def find_parts(output_dir: Path, wanted: list[str], quality: str, brand=None, la
     return parts
 
 
-def _sidecar(output_dir: Path, entry: dict) -> dict:
+def _sidecar(output_dir: Path, entry: dict[str, Any]) -> dict[str, Any]:
     try:
         return json.loads((Path(output_dir) / Path(str(entry["file"])).with_suffix(".json").name).read_text())
     except (OSError, ValueError, KeyError):
         return {}
 
 
-def stream_facts(path: Path) -> tuple[dict, dict]:
+def stream_facts(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     from pipeline.mux import probe
 
     info = probe(path)
@@ -82,12 +87,14 @@ def stream_facts(path: Path) -> tuple[dict, dict]:
     return {k: video.get(k) for k in VIDEO_KEYS}, {k: audio.get(k) for k in AUDIO_KEYS}
 
 
-def render_interstitial(next_title: str, brand, quality: str, out: Path, work: Path, lang: str = "en") -> Path:
+def render_interstitial(
+    next_title: str, brand: Brand | None, quality: str, out: Path, work: Path, lang: str = "en"
+) -> Path:
     """A silent-sound MP4 card (``INTERSTITIAL_S`` long) encoded as the videos' segments are."""
     from manim import tempconfig
 
     from pipeline.media import manim_settings
-    from pipeline.mux import ffmpeg_command
+    from pipeline.mux import run_ffmpeg
     from scenes.interstitial import InterstitialScene
 
     settings = manim_settings(quality, work)
@@ -106,7 +113,6 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
 
     encoder = spine_settings().encoder
     cmd = [
-        *ffmpeg_command(),
         "-i",
         str(movie),
         # silence exactly as long as the picture (the MP4's edit list trims the AAC padding)
@@ -116,28 +122,24 @@ def render_interstitial(next_title: str, brand, quality: str, out: Path, work: P
         f"{frames / fps:.6f}",
         "-i",
         f"anullsrc=channel_layout=stereo:sample_rate={encoder.audio_rate}",
-        "-map",
-        "0:v:0",
-        "-map",
-        "1:a:0",
-        "-c:v",
-        "copy",
+        *("-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"),
         *encoder.audio_args(),
-        "-movflags",
-        "+faststart",
-        str(out),
+        *("-movflags", "+faststart", str(out)),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise LoopError(f"ffmpeg could not mux the interstitial: {proc.stderr.strip().splitlines()[-1:]}")
+    run_ffmpeg(cmd, out, lambda error: LoopError(f"ffmpeg could not mux the interstitial: {error}"))
     return out
 
 
 def make_loop(
-    output_dir: Path, wanted: list[str], quality: str, brand=None, lang: str = "en", progress=lambda msg: None
+    output_dir: Path,
+    wanted: list[str],
+    quality: str,
+    brand: Brand | None = None,
+    lang: str = "en",
+    progress: Callable[[str], None] = lambda msg: None,
 ) -> Path:
     """Write ``waiting-room[-<brand>]-<quality>.mp4`` (and its ``.json``) in ``output_dir``."""
-    from pipeline.mux import Chapter, _ffmetadata, ffmpeg_command, probe
+    from pipeline.mux import Chapter, _ffmetadata, concat_input, probe, run_ffmpeg
 
     output_dir = outputs.ensure_writable_dir(Path(output_dir))
     parts = find_parts(output_dir, wanted, quality, brand, lang)
@@ -164,13 +166,10 @@ def make_loop(
                     f"({stream_facts(card)} vs {facts[0]}); this is a bug"
                 )
             pieces += [card, f]
-        listing = work / "parts.txt"
-        listing.write_text(
-            "".join(f"file '{str(p).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n" for p in pieces),
-            encoding="utf-8",
-        )
         durations = [float(probe(p)["format"]["duration"]) for p in pieces]
-        start, timeline, chapters = 0.0, [], []
+        start = 0.0
+        timeline: list[dict[str, Any]] = []
+        chapters: list[Chapter] = []
         for i, (piece, seconds) in enumerate(zip(pieces, durations)):
             timeline.append(
                 {
@@ -189,36 +188,12 @@ def make_loop(
         progress(f"joining {len(pieces)} pieces without re-encoding")
         with outputs.atomic_output(final) as tmp_out:
             cmd = [
-                *ffmpeg_command(),
-                "-f",
-                "concat",
-                "-safe",
-                "0",
-                "-i",
-                str(listing),
-                "-f",
-                "ffmetadata",
-                "-i",
-                str(meta),
-                "-map",
-                "0:v",
-                "-map",
-                "0:a",
-                "-c",
-                "copy",
-                "-map_metadata",
-                "1",
-                "-map_chapters",
-                "1",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                str(tmp_out),
+                *concat_input(pieces, work / "parts.txt"),
+                *("-f", "ffmetadata", "-i", str(meta)),
+                *("-map", "0:v", "-map", "0:a", "-c", "copy", "-map_metadata", "1", "-map_chapters", "1"),
+                *("-movflags", "+faststart", "-f", "mp4", str(tmp_out)),
             ]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise LoopError(f"ffmpeg could not join the loop: {proc.stderr.strip().splitlines()[-1:]}")
+            run_ffmpeg(cmd, final, lambda error: LoopError(f"ffmpeg could not join the loop: {error}"))
     outputs.write_json_atomic(
         final.with_suffix(".json"),
         {

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from scenes.kit.typography import FONT_DIR, FONT_FAMILY
 from spine.errors import InternalError, MissingToolError
@@ -29,7 +30,18 @@ class Chapter:
     end_s: float
 
 
-def chapters_from_beats(beats) -> list[Chapter]:
+class ChapteredBeat(Protocol):
+    """A beat on the timeline as chapters need it (a storyboard's beat, a described version's)."""
+
+    @property
+    def chapter(self) -> str: ...
+    @property
+    def start_s(self) -> float: ...
+    @property
+    def end_s(self) -> float: ...
+
+
+def chapters_from_beats(beats: Iterable[ChapteredBeat]) -> list[Chapter]:
     """Consecutive beats with the same chapter title make one chapter."""
     chapters: list[Chapter] = []
     for beat in beats:
@@ -70,6 +82,28 @@ def ffmpeg_command() -> list[str]:
     return [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y"]
 
 
+def run_ffmpeg(args: Sequence[str], out: Path, failure: Callable[[str], Exception]) -> None:
+    """Run ``ffmpeg_command() + args`` writing ``out``.
+
+    A full disk is ``OSError(ENOSPC)`` naming ``out`` (the CLI says so in one line); any other
+    failure raises ``failure(<ffmpeg's last error line>)``.
+    """
+    proc = subprocess.run([*ffmpeg_command(), *args], capture_output=True, text=True)
+    if proc.returncode == 0:
+        return
+    if "No space left on device" in proc.stderr:
+        raise OSError(errno.ENOSPC, "No space left on device", str(out))
+    lines = proc.stderr.strip().splitlines()
+    raise failure(lines[-1] if lines else f"exit status {proc.returncode}")
+
+
+def concat_input(parts: Iterable[Path], listing: Path) -> list[str]:
+    """The ffmpeg input that reads ``parts`` end to end (the concat demuxer; ``listing`` is written for it)."""
+    quoted = (str(p).replace("'", "'\\''") for p in parts)  # a quote inside '...' is '\''
+    listing.write_text("".join(f"file '{q}'\n" for q in quoted), encoding="utf-8")
+    return ["-f", "concat", "-safe", "0", "-i", str(listing)]
+
+
 def mux(
     video: Path,
     audio: Path,
@@ -88,7 +122,6 @@ def mux(
     meta = Path(work_dir) / "chapters.ffmeta"
     meta.write_text(_ffmetadata(title, chapters), encoding="utf-8")
     cmd = [
-        *ffmpeg_command(),
         "-i",
         str(video),
         "-i",
@@ -114,16 +147,10 @@ def mux(
         cmd += ["-c:v", "copy"]
     # The fast AAC coder: about 3x quicker than the default two-loop search; speech at 160k stays clean.
     cmd += [*encoder.audio_args(), "-movflags", "+faststart", "-f", "mp4", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0 and "No space left on device" in proc.stderr:
-        raise OSError(errno.ENOSPC, "No space left on device", str(out))
-    if proc.returncode != 0:
-        raise MuxError(
-            f"ffmpeg failed to mux {out.name}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
-        )
+    run_ffmpeg(cmd, out, lambda error: MuxError(f"ffmpeg failed to mux {out.name}: {error}"))
 
 
-def probe(path: Path) -> dict:
+def probe(path: Path) -> dict[str, Any]:
     """A file's streams, format and chapters, in the shape and units of ffprobe's JSON (the keys we use).
 
     Read with PyAV (libavformat in process: no ffprobe process per check, no JSON round trip).
@@ -155,8 +182,8 @@ def probe(path: Path) -> dict:
     return {"streams": streams, "format": fmt, "chapters": chapters}
 
 
-def _stream_facts(stream) -> dict:
-    facts: dict = {
+def _stream_facts(stream: Any) -> dict[str, Any]:  # an av stream (PyAV's stubs type its fields loosely)
+    facts: dict[str, Any] = {
         "index": stream.index,
         "codec_type": stream.type,
         "time_base": f"{stream.time_base.numerator}/{stream.time_base.denominator}",

@@ -20,20 +20,21 @@ sidecar's sha256 and the manifest (``render.py verify``).
 from __future__ import annotations
 
 from spine.atomic_files import atomic_path
+from spine.checked_files import digest_of
 from spine.errors import SpineError, shorten
 
 import contextlib
 import datetime as _dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from types import TracebackType
+from typing import Any, Callable, Iterator
 
 MANIFEST_NAME = "manifest.json"
 PARTIAL_PREFIX = ".partial-"
@@ -52,25 +53,24 @@ def ensure_writable_dir(directory: Path, option: str = "--output-dir", what: str
     """
     directory = Path(directory)
     shown = shorten(directory, 120)
-    try:
+
+    @contextlib.contextmanager
+    def refused(problem: str) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise OutputError(
+                f"{what} '{shown}' {problem} ({exc.strerror}); choose a writable one with {option}"
+            ) from None
+
+    with refused("cannot be created"):
         directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        raise OutputError(
-            f"{what} '{shown}' cannot be created ({exc.strerror}); choose a writable one with {option}"
-        ) from None
     if not directory.is_dir():
         raise OutputError(f"{what} '{shown}' is not a directory; choose a writable one with {option}")
-    try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=PARTIAL_PREFIX, delete=True):
-            pass
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        raise OutputError(
-            f"{what} '{shown}' is not writable ({exc.strerror}); choose a writable one with {option}"
-        ) from None
+    with refused("is not writable"), tempfile.NamedTemporaryFile(dir=directory, prefix=PARTIAL_PREFIX, delete=True):
+        pass
     return directory
 
 
@@ -101,7 +101,7 @@ def write_text_atomic(final: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_json_atomic(final: Path, data) -> None:
+def write_json_atomic(final: Path, data: Any) -> None:
     write_text_atomic(final, json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 
 
@@ -181,7 +181,7 @@ class OutputSet:
     def write_bytes(self, final: Path, data: bytes) -> None:
         self.path(final).write_bytes(data)
 
-    def write_json(self, final: Path, data) -> None:
+    def write_json(self, final: Path, data: Any) -> None:
         self.path(final).write_text(
             json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
         )
@@ -228,7 +228,9 @@ class OutputSet:
     def __enter__(self) -> "OutputSet":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if exc_type is not None and self.committed and not self.recorded:
                 self.rollback()
@@ -264,11 +266,7 @@ def manifest_entry(sidecar: dict) -> dict:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return digest_of(path)[0]
 
 
 @contextlib.contextmanager
@@ -282,7 +280,7 @@ def _manifest_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _valid_manifest(data) -> bool:
+def _valid_manifest(data: Any) -> bool:
     return (
         isinstance(data, dict)
         and isinstance(data.get("videos"), list)

@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 from urllib.parse import quote
 
 from pipeline import outputs
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "gallery_templates"
+if TYPE_CHECKING:
+    from pipeline.gallery import Chapter, GalleryVideo
+
 PLAYER_DIR = "player"
 DESCRIPTIONS_SUFFIX = ".descriptions.vtt"
 
@@ -41,7 +44,7 @@ def _stamp(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
-def chapters_vtt(chapters) -> str:
+def chapters_vtt(chapters: Sequence[Chapter]) -> str:
     """A WebVTT chapters track; each cue's identifier is the chapter's id."""
     lines = ["WEBVTT", ""]
     for cid, c in zip(chapter_ids([c.title for c in chapters]), chapters):
@@ -49,7 +52,7 @@ def chapters_vtt(chapters) -> str:
     return "\n".join(lines)
 
 
-def embed_snippet(video) -> str:
+def embed_snippet(video: GalleryVideo) -> str:
     width = 640
     height = round(width * (video.height or 9) / (video.width or 16))
     return (
@@ -58,10 +61,11 @@ def embed_snippet(video) -> str:
     )
 
 
-def write_player(output_dir: Path, video) -> Path:
+def write_player(output_dir: Path, video: GalleryVideo) -> Path:
     """Write ``player/<stem>.html`` (and its chapters track) for one gallery video."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
     from markupsafe import Markup
+
+    from pipeline.templates import html_templates, inline
 
     folder = Path(output_dir) / PLAYER_DIR
     folder.mkdir(exist_ok=True)
@@ -70,31 +74,25 @@ def write_player(output_dir: Path, video) -> Path:
         chapters_name = f"{video.stem}.chapters.vtt"
         outputs.write_text_if_changed(folder / chapters_name, chapters_vtt(video.chapters))
     descriptions = Path(output_dir) / f"{video.stem}{DESCRIPTIONS_SUFFIX}"
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["url"] = lambda name: quote(str(name))
-    env.filters["seconds"] = lambda s: f"{float(s):.3f}".rstrip("0").rstrip(".")
     ids = chapter_ids([c.title for c in video.chapters])
     data = {
         "chapters": [
             {"id": i, "title": c.title, "start": c.start_s, "end": c.end_s} for i, c in zip(ids, video.chapters)
         ]
     }
-    html = env.get_template("player.html.j2").render(
-        v=video,
-        chapters=list(zip(ids, video.chapters)),
-        chapters_track=chapters_name,
-        descriptions_track=descriptions.name if descriptions.is_file() else None,
-        snippet=embed_snippet(video),
-        css=Markup((TEMPLATES_DIR / "player.css").read_text(encoding="utf-8")),
-        js=Markup((TEMPLATES_DIR / "player.js").read_text(encoding="utf-8")),
-        data_json=Markup(json.dumps(data).replace("<", "\\u003c")),
+    html = (
+        html_templates()
+        .get_template("player.html.j2")
+        .render(
+            v=video,
+            chapters=list(zip(ids, video.chapters)),
+            chapters_track=chapters_name,
+            descriptions_track=descriptions.name if descriptions.is_file() else None,
+            snippet=embed_snippet(video),
+            css=inline("player.css"),
+            js=inline("player.js"),
+            data_json=Markup(json.dumps(data).replace("<", "\\u003c")),
+        )
     )
     page = folder / f"{video.stem}.html"
     outputs.write_text_if_changed(page, html)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -152,9 +153,9 @@ def review_status(video: str, lang: str = "en", today: _dt.date | None = None) -
     return load_review(video).status(lang, today)
 
 
-def overdue_reviews(videos, today: _dt.date | None = None) -> list[tuple[str, str]]:
+def overdue_reviews(videos: Iterable[str], today: _dt.date | None = None) -> list[tuple[str, str]]:
     """(video, what to say) for every video whose review is overdue or whose record is broken, for ``doctor``."""
-    late = []
+    late: list[tuple[str, str]] = []
     for name in videos:
         try:
             record = load_review(name)

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from pipeline import outputs
+
+if TYPE_CHECKING:
+    from scenes.storyboard import TimedBeat
+    from voiceover.describe import BeatDescription
+
+Entry = tuple[str, str, float]  # (kind, words, start in seconds)
 
 
 def _format_clock(seconds: float) -> str:
@@ -17,10 +24,11 @@ def _format_clock(seconds: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def transcript_entries(beats, descriptions) -> list[tuple[str, str, float]]:
+def transcript_entries(beats: Sequence[TimedBeat], descriptions: Sequence[BeatDescription]) -> list[Entry]:
     """(kind, words, start) in order: 'chapter' when a new chapter starts, then 'narration', then
     'description' (what is only shown) for each beat."""
-    out, chapter = [], None
+    out: list[Entry] = []
+    chapter = None
     for beat, d in zip(beats, descriptions):
         if beat.chapter != chapter:
             chapter = beat.chapter
@@ -31,7 +39,7 @@ def transcript_entries(beats, descriptions) -> list[tuple[str, str, float]]:
     return out
 
 
-def transcript_text(title: str, entries, words: dict) -> str:
+def transcript_text(title: str, entries: Sequence[Entry], words: dict[str, str]) -> str:
     lines = [title, "=" * len(title), ""]
     for kind, text, start in entries:
         if kind == "chapter":
@@ -44,7 +52,7 @@ def transcript_text(title: str, entries, words: dict) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
-def transcript_html(title: str, lang: str, entries, words: dict) -> str:
+def transcript_html(title: str, lang: str, entries: Sequence[Entry], words: dict[str, str]) -> str:
     e = html.escape
     body = [f"<h1>{e(title)}</h1>"]
     open_section = False
@@ -71,7 +79,14 @@ def transcript_html(title: str, lang: str, entries, words: dict) -> str:
     )
 
 
-def write_transcripts(stem_path: Path, title: str, lang: str, beats, descriptions, words: dict) -> dict[str, str]:
+def write_transcripts(
+    stem_path: Path,
+    title: str,
+    lang: str,
+    beats: Sequence[TimedBeat],
+    descriptions: Sequence[BeatDescription],
+    words: dict[str, str],
+) -> dict[str, str]:
     """Write ``<stem>.transcript.txt`` and ``.transcript.html`` atomically; returns their names."""
     entries = transcript_entries(beats, descriptions)
     txt = stem_path.with_name(stem_path.name + ".transcript.txt")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -21,18 +25,115 @@ os.environ["PYTHONHASHSEED"] = "0"
 os.environ.setdefault("SPINE_RENDER_JOBS", "1")
 
 
-def run_cli(*args: str, timeout: float = 1200, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``python render.py ARGS`` in the repo, as a user would."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
+def run_render_py(
+    root: Path, *args: str, timeout: float = 1200, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``python <root>/render.py ARGS`` in ``root`` with ``env`` added to this process's environment."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "render.py"), *args],
-        cwd=ROOT,
+        [sys.executable, str(root / "render.py"), *args],
+        cwd=root,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=full_env,
+        env={**os.environ, **(env or {})},
     )
+
+
+def run_cli(*args: str, timeout: float = 1200, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python render.py ARGS`` in the repo, as a user would."""
+    return run_render_py(ROOT, *args, timeout=timeout, env=env)
+
+
+TEST_PLUGIN = ROOT / "tests" / "test_catalog_plugin.py"  # adds the tiny "test" quality and test videos
+
+
+def run_all_at_test_quality(
+    catalog: Path, out: Path, cache: Path, *args: str, voice: str = "espeak", timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """``render.py all --quality test`` (the test plugin's tiny quality) on ``catalog``, without the gallery."""
+    return run_cli(
+        *("all", "--quality", "test", "--voice", voice, "--no-gallery", "--catalog", str(catalog)),
+        *("--output-dir", str(out), "--cache-dir", str(cache), *args),
+        timeout=timeout,
+        env={"SPINE_CATALOG_PLUGINS": str(TEST_PLUGIN)},
+    )
+
+
+def render_silent_preview(video: str, *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
+    """``render.py render VIDEO --quality preview --voice none ARGS``: the cheapest real build (no speech)."""
+    return run_cli("render", video, "--quality", "preview", "--voice", "none", *args, **kwargs)
+
+
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    """The single stderr line of a refused command (and no traceback)."""
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr[-2000:]
+    return lines[0]
+
+
+def copy_project(target: Path, *leave_out: str) -> Path:
+    """The project's source and data at ``target`` (no git, caches, outputs or videos), to damage files in."""
+    ignore = (".git", ".cache", "output", "media", "__pycache__", ".venv", "node_modules", ".pytest_cache", "*.mp4")
+    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(*ignore, *leave_out))
+    return target
+
+
+def run_in_copy(copy: Path, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+    """Run ``python render.py ARGS`` in a copy of the project (its own code first on the path), with ``env`` added."""
+    return run_render_py(copy, *args, timeout=timeout, env={"PYTHONPATH": str(copy), "PYTHONHASHSEED": "0", **env})
+
+
+@contextlib.contextmanager
+def restoring_edits(root: Path) -> Iterator[Callable[[str, Callable[[str], str]], Path]]:
+    """``edit(relative path, transform)`` changes a file below ``root`` to ``transform(its text)``;
+    every file changed is put back as it was on the way out (for fixtures over a copied project)."""
+    saved: dict[Path, str] = {}
+
+    def edit(relative: str, transform: Callable[[str], str]) -> Path:
+        path = root / relative
+        saved.setdefault(path, path.read_text(encoding="utf-8"))
+        path.write_text(transform(saved[path]), encoding="utf-8")
+        return path
+
+    try:
+        yield edit
+    finally:
+        for path, text in saved.items():
+            path.write_text(text, encoding="utf-8")
+
+
+# -- what a player sees in a file, read with the ffmpeg tools (independent of the pipeline's PyAV) --
+def ffprobe_json(path: Path, *show: str) -> dict[str, Any]:
+    """ffprobe's JSON of ``path``; ``show`` names what, e.g. "-show_streams", "-show_chapters", "-count_frames"."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", *show, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def ffmpeg(*args: str, loglevel: str = "error") -> subprocess.CompletedProcess[bytes]:
+    """``ffmpeg -v LOGLEVEL ARGS``, which must succeed; its stdout and stderr as bytes."""
+    return subprocess.run(["ffmpeg", "-v", loglevel, *args], capture_output=True, check=True)
+
+
+def ffmpeg_stdout(*args: str) -> bytes:
+    """What ``ffmpeg -v error ARGS`` writes on stdout (the args end with an output of "-")."""
+    return ffmpeg(*args).stdout
+
+
+def frame_md5s(path: Path) -> list[str]:
+    """The md5 of every decoded video frame of ``path``, in order (ffmpeg's framemd5)."""
+    out = ffmpeg_stdout("-i", str(path), "-map", "0:v", "-f", "framemd5", "-").decode()
+    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def audio_md5(path: Path) -> str:
+    """The md5 of ``path``'s audio stream as stored (not decoded)."""
+    return ffmpeg_stdout("-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-").decode().strip()
 
 
 def snapshot(directory: Path) -> dict[str, str]:

@@ -35,20 +35,13 @@ def register() -> None:
     from pipeline import catalog
     from pipeline.quality import QUALITIES
     from spine.videos import all_videos
-    from tests.test_catalog_plugin import TEST_QUALITY
+    from tests.test_catalog_plugin import TEST_QUALITY, serve_script
 
     QUALITIES.setdefault(TEST_QUALITY.name, TEST_QUALITY)
     all_videos().setdefault(VIDEO, spec())  # the cached table render.py resolves names in
     catalog.register_video(spec())
-    if getattr(scripts.load_script, "faults_test", False):
-        return
-    original = scripts.load_script
-
-    def load_script(video: str, lang: str = "en"):
-        if video != VIDEO:
-            return original(video, lang)
-        beats = tuple(scripts.ScriptBeat(b["id"], b["chapter"], b["text"]) for b in SCRIPT["beats"])
-        return scripts.Script(VIDEO, lang, SCRIPT["title"], beats, scripts.SCRIPTS_DIR / lang / f"{VIDEO}.yaml")
-
-    load_script.faults_test = True
-    scripts.load_script = load_script
+    serve_script(
+        VIDEO,
+        SCRIPT["title"],
+        lambda: tuple(scripts.ScriptBeat(b["id"], b["chapter"], b["text"]) for b in SCRIPT["beats"]),
+    )

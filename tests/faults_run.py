@@ -68,21 +68,14 @@ class DiskFull:
                 self._step("open", file)
             return real_open(file, mode, *args, **kwargs)
 
-        def fake_replace(src, dst, *args, **kwargs):
-            self._step("rename", dst)
-            return real_replace(src, dst, *args, **kwargs)
+        def counted(step, real):
+            """``real(src, dst, ...)`` counted as one ``step`` that writes ``dst``."""
 
-        def fake_rename(src, dst, *args, **kwargs):
-            self._step("rename", dst)
-            return real_rename(src, dst, *args, **kwargs)
+            def call(src, dst, *args, **kwargs):
+                self._step(step, dst)
+                return real(src, dst, *args, **kwargs)
 
-        def fake_link(src, dst, *args, **kwargs):
-            self._step("link", dst)
-            return real_link(src, dst, *args, **kwargs)
-
-        def fake_copy(src, dst, *args, **kwargs):
-            self._step("copy", dst)
-            return real_copy(src, dst, *args, **kwargs)
+            return call
 
         def fake_mux(video, audio, out, **kwargs):
             self._step("mux", out)
@@ -99,10 +92,10 @@ class DiskFull:
         }
         fakes = {
             "open": fake_open,
-            "replace": fake_replace,
-            "rename": fake_rename,
-            "link": fake_link,
-            "copyfile": fake_copy,
+            "replace": counted("rename", real_replace),
+            "rename": counted("rename", real_rename),
+            "link": counted("link", real_link),
+            "copyfile": counted("copy", real_copy),
             "mux": fake_mux,
         }
         for module, name in self.saved:

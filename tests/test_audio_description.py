@@ -107,15 +107,24 @@ def test_a_translation_without_a_description_names_the_beat(tmp_path, monkeypatc
         scripts.load_script("spine-atlas", "es")
 
 
-def test_a_describe_block_naming_an_unknown_beat_is_refused(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "script,words",
+    [
+        ("title: X\nbeats:\n  - {id: a, chapter: A, text: Words.}\ndescribe:\n  b: Something shown.\n", "beat.*b"),
+        (
+            "title: X\nbeats:\n  - {id: a, chapter: A, text: Words., describe: 'A ring marks {level.'}\n",
+            "beat 'a' describe",
+        ),
+    ],
+    ids=["a describe block naming an unknown beat", "a description with a bad brace"],
+)
+def test_a_bad_description_is_refused_naming_the_beat(tmp_path, monkeypatch, script, words):
     from voiceover import scripts
 
     (tmp_path / "en").mkdir()
-    (tmp_path / "en" / "x.yaml").write_text(
-        "title: X\nbeats:\n  - {id: a, chapter: A, text: Words.}\ndescribe:\n  b: Something shown.\n"
-    )
+    (tmp_path / "en" / "x.yaml").write_text(script)
     monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
-    with pytest.raises(ScriptError, match="beat.*b"):
+    with pytest.raises(ScriptError, match=words):
         scripts.load_script("x", "en")
 
 
@@ -164,18 +173,6 @@ def test_a_translation_missing_a_procedure_beats_description_names_the_file_and_
     monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
     with pytest.raises(ScriptError, match=r"transforaminal-esi\.yaml \(es\).*description of beat\(s\): needle$"):
         scripts.load_script("transforaminal-esi", "es")
-
-
-def test_a_description_with_a_bad_brace_names_the_beat(tmp_path, monkeypatch):
-    from voiceover import scripts
-
-    (tmp_path / "en").mkdir()
-    (tmp_path / "en" / "x.yaml").write_text(
-        "title: X\nbeats:\n  - {id: a, chapter: A, text: Words., describe: 'A ring marks {level.'}\n"
-    )
-    monkeypatch.setattr(scripts, "SCRIPTS_DIR", tmp_path)
-    with pytest.raises(ScriptError, match="beat 'a' describe"):
-        scripts.load_script("x", "en")
 
 
 def test_spanish_descriptions_are_plain_for_patients():

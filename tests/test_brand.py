@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pipeline.brand import load_brand
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, render_silent_preview
 
 EXAMPLE = ROOT / "assets" / "brands" / "example" / "brand.yaml"
 
@@ -80,9 +80,7 @@ def test_a_bad_profile_exits_2_naming_the_field(tmp_path, case, words):
     else:
         path = tmp_path / "nowhere.yaml"
     out = tmp_path / "out"
-    proc = run_cli(
-        "render", "overview", "--quality", "preview", "--voice", "none", "--brand", str(path), "--output-dir", str(out)
-    )
+    proc = render_silent_preview("overview", "--brand", str(path), "--output-dir", str(out))
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(words), lines
@@ -256,13 +254,8 @@ def test_a_branded_preview_differs_from_the_neutral_one_only_inside_the_brand_re
     regions (plus 4 px for the codec's blocks) only H.264 noise differs."""
     out = tmp_path / "out"
     for extra in ((), ("--brand", str(EXAMPLE))):
-        proc = run_cli(
-            "render",
+        proc = render_silent_preview(
             "spine-atlas",
-            "--quality",
-            "preview",
-            "--voice",
-            "none",
             "--output-dir",
             str(out),
             "--quiet",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ffmpeg, run_cli
 from tests.test_overview_video import ffprobe, parse_srt
 
 pytestmark = pytest.mark.render
@@ -15,12 +14,8 @@ pytestmark = pytest.mark.render
 
 def ebur128(path) -> tuple[float, float]:
     """Integrated loudness (LUFS) and true peak (dBTP) measured by ffmpeg's BS.1770 meter."""
-    err = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
+    meter = ("-af", "ebur128=peak=true", "-f", "null", "-")
+    err = ffmpeg("-hide_banner", "-nostats", "-i", str(path), *meter, loglevel="info").stderr.decode()
     summary = err[err.rindex("Summary:") :]
     integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
     peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))

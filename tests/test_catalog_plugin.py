@@ -9,6 +9,7 @@ videos' scene lives in ``tests/test_catalog_scene.py`` and only workers import i
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from pipeline.quality import QUALITIES, Quality
 from spine.videos import VideoSpec
@@ -49,29 +50,33 @@ def spec(name: str = VIDEO) -> VideoSpec:
 
 def register() -> None:
     """Register the test quality, the test videos and their script (idempotent)."""
-    import voiceover.scripts as scripts
     from pipeline import catalog
 
     QUALITIES.setdefault(TEST_QUALITY.name, TEST_QUALITY)
     for name in (VIDEO, BROKEN, *COPIES):
         catalog.register_video(spec(name))
-    if getattr(scripts.load_script, "catalog_test", False):
-        return
-    original = scripts.load_script
+    serve_script(VIDEO, SCRIPT["title"], lambda: script_beats(os.environ.get(EDIT_ENV)))
 
-    def load_script(video: str, lang: str = "en"):
-        if video != VIDEO:
-            return original(video, lang)
-        return scripts.Script(
-            VIDEO,
-            lang,
-            SCRIPT["title"],
-            script_beats(os.environ.get(EDIT_ENV)),
-            scripts.SCRIPTS_DIR / lang / f"{VIDEO}.yaml",
-        )
 
-    load_script.catalog_test = True
-    scripts.load_script = load_script
+def serve_script(video: str, title: str, beats: Callable[[], tuple]) -> None:
+    """Make ``voiceover.scripts.load_script`` answer for ``video`` (any language) with ``beats()``,
+    read at each load; other videos load as before. Idempotent: one wrapper serves every test video."""
+    import voiceover.scripts as scripts
+
+    served = getattr(scripts.load_script, "served_videos", None)
+    if served is None:
+        original = scripts.load_script
+        served = {}
+
+        def load_script(name: str, lang: str = "en"):
+            if name not in served:
+                return original(name, lang)
+            title, beats = served[name]
+            return scripts.Script(name, lang, title, beats(), scripts.SCRIPTS_DIR / lang / f"{name}.yaml")
+
+        load_script.served_videos = served
+        scripts.load_script = load_script
+    served[video] = (title, beats)
 
 
 def script_beats(edit: str | None = None) -> tuple:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import ROOT, run_cli, snapshot
+from tests.conftest import ROOT, render_silent_preview, run_cli, snapshot
 
 COMMANDS = ["list", "render", "doctor"]
 
@@ -70,9 +70,7 @@ def test_bad_input_exits_2_with_one_line_naming_allowed_values(args, allowed, tm
 def test_unwritable_output_directory_exits_2(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    proc = run_cli(
-        "render", "overview", "--quality", "preview", "--voice", "none", "--output-dir", str(blocker / "sub")
-    )
+    proc = render_silent_preview("overview", "--output-dir", str(blocker / "sub"))
     assert proc.returncode == 2, proc.stderr
     assert "--output-dir" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert blocker.read_text() == "not a directory"

@@ -9,18 +9,16 @@ InternalError) is one line with exit status 1, and SPINE_DEBUG=1 shows its trace
 from __future__ import annotations
 
 import ast
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from spine.errors import InternalError, SpineError
 from spine.settings import settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_project, restoring_edits, run_in_copy
+from tests.conftest import one_error_line as one_line
 
 PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
 
@@ -28,45 +26,19 @@ PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory) -> Path:
     """The project's source and data (no caches, outputs or git), to damage one file at a time."""
-    target = tmp_path_factory.mktemp("errors") / "repo"
-    shutil.copytree(
-        ROOT,
-        target,
-        ignore=shutil.ignore_patterns(
-            ".git", ".cache", "output", "media", "__pycache__", ".venv", ".pytest_cache", "*.mp4", "bench", "docs"
-        ),
-    )
-    return target
+    return copy_project(tmp_path_factory.mktemp("errors") / "repo", "bench", "docs")
 
 
 @pytest.fixture
 def damage(copy):
     """damage(relative path, transform): change one file of the copy for one test."""
-    saved: dict[Path, str] = {}
-
-    def change(relative: str, transform) -> None:
-        path = copy / relative
-        saved.setdefault(path, path.read_text(encoding="utf-8"))
-        path.write_text(transform(saved[path]), encoding="utf-8")
-
-    yield change
-    for path, text in saved.items():
-        path.write_text(text, encoding="utf-8")
+    with restoring_edits(copy) as change:
+        yield change
 
 
-def run_in(copy: Path, *args: str) -> subprocess.CompletedProcess:
+def run_in(copy: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     # the copy has no mesh cache of its own: share this checkout's (keyed by the geometry's hash)
-    env = dict(os.environ, PYTHONPATH=str(copy), PYTHONHASHSEED="0", SPINE_ANATOMY_CACHE=str(settings().anatomy_dir()))
-    return subprocess.run(
-        [sys.executable, str(copy / "render.py"), *args], cwd=copy, capture_output=True, text=True, timeout=300, env=env
-    )
-
-
-def one_line(proc: subprocess.CompletedProcess) -> str:
-    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr[-2000:]
-    return lines[0]
+    return run_in_copy(copy, *args, SPINE_ANATOMY_CACHE=str(settings().anatomy_dir()), **env)
 
 
 def test_a_bad_procedure_data_file_is_one_line_naming_file_and_field(copy, damage):
@@ -94,28 +66,10 @@ def test_a_plan_error_stops_a_render_before_anything_is_spoken(copy, damage, tmp
     # the needle plan is part of the video's props, made before the narration
     damage("spine/procedures/data/caudal-esi.yaml", lambda t: t.replace("entry_max_deg: 45", "entry_max_deg: 1", 1))
     env_cache = tmp_path / "cache"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(copy / "render.py"),
-            "render",
-            "caudal-esi",
-            "--quality",
-            "preview",
-            "--output-dir",
-            str(tmp_path / "out"),
-        ],
-        cwd=copy,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(
-            os.environ,
-            PYTHONPATH=str(copy),
-            PYTHONHASHSEED="0",
-            SPINE_CACHE_DIR=str(env_cache),
-            SPINE_ANATOMY_CACHE=str(settings().anatomy_dir()),
-        ),
+    proc = run_in(
+        copy,
+        *("render", "caudal-esi", "--quality", "preview", "--output-dir", str(tmp_path / "out")),
+        SPINE_CACHE_DIR=str(env_cache),
     )
     assert proc.returncode == 2
     assert one_line(proc).startswith("Error: caudal-esi.yaml: technique 'sacral' at S5: no caudal path")

@@ -18,6 +18,7 @@ import re
 import shutil
 import threading
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -116,15 +117,16 @@ def serve(directory: Path, handler=RangeHandler):
         thread.join(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def browser_context(tmp_path_factory):
+@contextlib.contextmanager
+def chromium(profile: Path) -> Iterator[Any]:
+    """Debian's headless Chromium (a Playwright browser context at laptop size); skips the test without it."""
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed (make test installs it: apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
+            str(profile),
             executable_path=str(CHROMIUM),
             headless=True,
             args=CHROMIUM_ARGS,
@@ -134,6 +136,12 @@ def browser_context(tmp_path_factory):
             yield context
         finally:
             context.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 @pytest.fixture(scope="module")

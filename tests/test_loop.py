@@ -9,16 +9,14 @@ up within one frame per joint.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
-from tests.test_catalog import PLUGIN, frame_md5s, write_catalog
+from tests.conftest import ROOT, TEST_PLUGIN, ffmpeg_stdout, ffprobe_json, frame_md5s, run_all_at_test_quality, run_cli
+from tests.test_catalog import write_catalog
 
 pytestmark = pytest.mark.render
 
@@ -28,35 +26,17 @@ BRAND = ROOT / "assets" / "brands" / "example" / "brand.yaml"
 
 
 def run_loop(tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, SPINE_CATALOG_PLUGINS=str(PLUGIN))
-    return subprocess.run(
-        [sys.executable, str(ROOT / "render.py"), "loop", "--quality", "test", "--output-dir", str(tmp / "out"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    plugins = {"SPINE_CATALOG_PLUGINS": str(TEST_PLUGIN)}
+    return run_cli("loop", "--quality", "test", "--output-dir", str(tmp / "out"), *args, timeout=600, env=plugins)
 
 
 def durations(path: Path) -> dict[str, float]:
-    info = json.loads(
-        subprocess.run(
-            ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", str(path)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    info = ffprobe_json(path, "-show_streams")
     return {s["codec_type"]: float(s["duration"]) for s in info["streams"] if s["codec_type"] in ("video", "audio")}
 
 
 def rms_per_window(path: Path, windows: list[tuple[float, float]]) -> list[float]:
-    pcm = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"],
-        capture_output=True,
-        check=True,
-    ).stdout
+    pcm = ffmpeg_stdout("-i", str(path), "-map", "0:a", "-ac", "1", "-ar", "16000", "-f", "s16le", "-")
     samples = np.frombuffer(pcm, dtype=np.int16).astype(float)
     return [float(np.sqrt(np.mean(samples[int(a * 16000) : int(b * 16000)] ** 2))) for a, b in windows]
 
@@ -65,33 +45,7 @@ def rms_per_window(path: Path, windows: list[tuple[float, float]]) -> list[float
 def built(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("loop")
     catalog = write_catalog(tmp / "catalog.yaml", "catalog-test", "catalog-test-2")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "render.py"),
-            "all",
-            "--quality",
-            "test",
-            "--voice",
-            "espeak",
-            "-j",
-            "1",
-            "--handouts",
-            "none",
-            "--no-gallery",
-            "--catalog",
-            str(catalog),
-            "--output-dir",
-            str(tmp / "out"),
-            "--cache-dir",
-            str(tmp / "cache"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ, SPINE_CATALOG_PLUGINS=str(PLUGIN)),
-    )
+    proc = run_all_at_test_quality(catalog, tmp / "out", tmp / "cache", "-j", "1", "--handouts", "none")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return tmp
 
@@ -133,40 +87,14 @@ def test_the_loop_plays_the_parts_back_to_back_with_their_sound(built):
     assert levels[1] == pytest.approx(own_levels[0], rel=0.05) and levels[3] == pytest.approx(own_levels[1], rel=0.05)
 
     # the card is the brand's: its primary colour (#2A6F97, the logo) is on screen
-    still = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-ss",
-            "2.0",
-            "-i",
-            str(loop),
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
+    still = ffmpeg_stdout("-ss", "2.0", "-i", str(loop), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
     rgb = np.frombuffer(still, dtype=np.uint8).reshape(-1, 3).astype(int)
     near = np.abs(rgb - np.array([0x2A, 0x6F, 0x97])).max(axis=1) < 24
     assert near.mean() > 0.01
 
     sidecar = json.loads(loop.with_suffix(".json").read_text())
     assert sidecar["parts"] == [p.name for p in parts] and sidecar["brand"] == "example"
-    chapters = json.loads(
-        subprocess.run(
-            ["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", str(loop)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )["chapters"]
+    chapters = ffprobe_json(loop, "-show_chapters")["chapters"]
     assert [float(c["start_time"]) for c in chapters] == pytest.approx([0.0, card_s + part_s[0]], abs=0.01)
 
 

@@ -36,6 +36,7 @@ import textstat
 
 from voiceover.scripts import Script, load_script
 from spine.procedures.catalog import PROCEDURE_ORDER
+from tests.test_procedures_data import CONTEXT_FIELDS
 
 PROCEDURES = PROCEDURE_ORDER  # the catalog's own list: one home for the eleven names
 
@@ -81,21 +82,8 @@ EXTRA_BEATS = {
 }
 EXTRA_CHAPTERS = {"vascular": {"Confirmation"}, "stimulation": {"Confirmation"}}
 
-ALLOWED_FIELDS = {
-    "level",
-    "side",
-    "level_words",
-    "region_words",
-    "limb",
-    "root",
-    "pain_area",
-    "nerves",
-    "needle",
-    "medication",
-    "volume",
-    "position",
-    "contrast_pattern_words",
-}
+# The fields a procedure's narration context fills, and the limb the overview-style scripts name.
+ALLOWED_FIELDS = CONTEXT_FIELDS | {"limb"}
 # Fields that only some procedures' code supplies.
 FIELD_ONLY_FOR = {
     "root": {"transforaminal-esi", "selective-nerve-root-block", "interlaminar-esi"},

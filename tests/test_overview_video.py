@@ -5,36 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ffprobe_json, frame_md5s, run_cli
 
 pytestmark = pytest.mark.render
 STEM = "overview-preview"
 
 
 def ffprobe(path: Path) -> dict:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_streams",
-            "-show_format",
-            "-show_chapters",
-            "-count_frames",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout)
+    return ffprobe_json(path, "-show_streams", "-show_format", "-show_chapters", "-count_frames")
 
 
 def parse_srt(text: str) -> list[tuple[float, float, str]]:
@@ -49,16 +31,6 @@ def parse_srt(text: str) -> list[tuple[float, float, str]]:
         start, end = lines[1].split(" --> ")
         cues.append((seconds(start), seconds(end), "\n".join(lines[2:])))
     return cues
-
-
-def frame_md5s(path: Path) -> list[str]:
-    out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
 
 
 def test_streams_sizes_and_durations(preview_build):

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline import gallery
 from tests.test_gallery import FIXTURE_VIDEOS, build_fixture_output, parse  # noqa: F401
-from tests.test_gallery_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, wait_for
+from tests.test_gallery_browser import chromium, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -34,22 +34,8 @@ def output(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (make test installs it: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=LAPTOP,
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ the fluoroscopy ends at the same 3D tip.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ import pytest
 import yaml
 
 from spine.procedures.catalog import PROCEDURE_ORDER
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, ffmpeg, ffprobe_json, run_all_at_test_quality
 from tests.test_catalog_plugin import TEST_QUALITY
 
 pytestmark = pytest.mark.render
@@ -51,25 +50,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     only = [a for name in RENDERED for a in ("--only", name)]
     catalog = out.parent / f"{out.name}-catalog.yaml"  # the English defaults only (catalog.yaml adds Spanish)
     catalog.write_text("include_defaults: true\nvariants: []\n", encoding="utf-8")
-    proc = run_cli(
-        "all",
-        "--quality",
-        "test",
-        "--voice",
-        "espeak",
-        "-j",
-        "2",
-        "--no-gallery",
-        "--catalog",
-        str(catalog),
-        "--output-dir",
-        str(out),
-        "--cache-dir",
-        str(cache),
-        "--quiet",
-        *only,
-        env={"SPINE_CATALOG_PLUGINS": "tests/test_catalog_plugin.py"},
-    )  # registers the test quality
+    proc = run_all_at_test_quality(catalog, out, cache, "-j", "2", "--quiet", *only)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     found = {}
     for name in RENDERED:
@@ -81,23 +62,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 def probe(mp4: Path) -> dict:
     """ffprobe's streams, format and chapters of ``mp4``."""
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_chapters",
-            "-show_streams",
-            "-show_format",
-            str(mp4),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout)
+    return ffprobe_json(mp4, "-show_chapters", "-show_streams", "-show_format")
 
 
 @pytest.mark.parametrize("name", RENDERED)
@@ -134,12 +99,8 @@ def test_spoken_audio_and_captions(rendered, name):
     audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
     assert audio and audio[0]["codec_name"] == "aac"
     duration = float(info["format"]["duration"])
-    stats = subprocess.run(
-        ["ffmpeg", "-v", "info", "-nostats", "-i", str(mp4), "-map", "0:a", "-af", "volumedetect", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
+    meter = ("-map", "0:a", "-af", "volumedetect", "-f", "null", "-")
+    stats = ffmpeg("-nostats", "-i", str(mp4), *meter, loglevel="info").stderr.decode()
     mean_db = float(re.search(r"mean_volume: (-?[\d.]+) dB", stats).group(1))
     assert mean_db > -40.0, f"{name}: audio is near silent ({mean_db} dB)"
     srt = mp4.with_suffix(".srt").read_text(encoding="utf-8")

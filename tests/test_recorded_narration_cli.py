@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from tests.conftest import run_cli, snapshot
+from tests.conftest import render_silent_preview, snapshot
 
 
 def _write(path, samples, rate=44100):
@@ -40,13 +40,8 @@ def test_bad_recording_exits_2_naming_the_file_and_keeps_the_earlier_video(make,
     out.mkdir()
     (out / "overview-preview.mp4").write_bytes(b"an earlier good video")
     before = snapshot(out)
-    proc = run_cli(
-        "render",
+    proc = render_silent_preview(
         "overview",
-        "--quality",
-        "preview",
-        "--voice",
-        "none",
         "--quiet",
         "--recordings-dir",
         str(tmp_path / "recordings"),

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from pipeline.review import DEFAULT_REVIEWS_DIR, REVIEWS_DIR_ENV, ReviewError, ReviewRecord, add_months, load_review
-from tests.conftest import run_cli
+from tests.conftest import render_silent_preview, run_cli
 
 REVIEWER = {
     "by": "Dr Test Reviewer",
@@ -184,13 +184,8 @@ def test_doctor_flags_an_overdue_review_with_exit_status_1(tmp_path):
 
 def test_a_bad_record_stops_a_render_with_one_line(tmp_path):
     write_record(tmp_path / "bad", "overview", reviewed={**REVIEWER, "role": None})
-    proc = run_cli(
-        "render",
+    proc = render_silent_preview(
         "overview",
-        "--quality",
-        "preview",
-        "--voice",
-        "none",
         "--reviews-dir",
         str(tmp_path / "bad"),
         "--output-dir",

@@ -9,19 +9,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import one_error_line, run_cli
 from voiceover.voices import (
     VoiceModelError,
     check_piper_model,
     choose_voice,
     voices_from_config,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +45,9 @@ def _installed(tmp_path: Path, joe, name="es_ES-test-medium.onnx", language=None
     return target
 
 
-def render(*args, cwd=ROOT) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, str(ROOT / "render.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
+def render_spanish(*args: str) -> subprocess.CompletedProcess:
+    """``render transforaminal-esi --lang es --quality preview ARGS``: refused before anything is spoken or drawn."""
+    return run_cli("render", "transforaminal-esi", "--lang", "es", "--quality", "preview", *args, timeout=300)
 
 
 def test_an_installed_voice_is_checked_and_named(joe):
@@ -67,47 +57,26 @@ def test_an_installed_voice_is_checked_and_named(joe):
 
 
 def test_a_voice_for_another_language_is_refused_naming_the_file(joe):
-    result = render(
-        "render",
-        "transforaminal-esi",
-        "--lang",
-        "es",
-        "--voice",
-        "piper",
-        "--voice-model",
-        str(joe[0]),
-        "--quality",
-        "preview",
-    )
+    result = render_spanish("--voice", "piper", "--voice-model", str(joe[0]))
     assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert str(joe[0]) in lines[0] and "en_US" in lines[0] and "'es'" in lines[0]
+    line = one_error_line(result)
+    assert str(joe[0]) in line and "en_US" in line and "'es'" in line
 
 
 def test_a_voice_without_its_onnx_json_is_refused_naming_the_file(tmp_path, joe):
     model = _installed(tmp_path, joe, language="es_ES", config=False)
-    result = render("render", "transforaminal-esi", "--lang", "es", "--voice-model", str(model), "--quality", "preview")
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert str(model) in result.stderr and "es_ES-test-medium.onnx.json" in result.stderr
+    result = render_spanish("--voice-model", str(model))
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result)
+    assert str(model) in line and "es_ES-test-medium.onnx.json" in line
 
 
 def test_a_corrupt_model_file_is_refused_naming_the_file(tmp_path, joe):
     model = _installed(tmp_path, joe, language="es_ES", corrupt=True)
-    result = render(
-        "render",
-        "transforaminal-esi",
-        "--lang",
-        "es",
-        "--voice",
-        "piper",
-        "--voice-model",
-        str(model),
-        "--quality",
-        "preview",
-    )
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert str(model) in result.stderr and "not a readable ONNX model" in result.stderr
+    result = render_spanish("--voice", "piper", "--voice-model", str(model))
+    assert result.returncode == 2, result.stderr
+    line = one_error_line(result)
+    assert str(model) in line and "not a readable ONNX model" in line
 
 
 def test_a_missing_model_and_a_config_without_language_or_rate(tmp_path, joe):
@@ -172,34 +141,22 @@ def test_a_bad_describer_voice_model_is_refused_naming_the_file(tmp_path, joe, p
         model, expect = _installed(tmp_path, joe, language="es_ES", config=False), "es_ES-test-medium.onnx.json"
     else:
         model, expect = _installed(tmp_path, joe, language="es_ES", corrupt=True), "not a readable ONNX model"
-    result = render(
-        "render",
-        "transforaminal-esi",
-        "--lang",
-        "es",
-        "--described",
-        "--describer-voice",
-        "piper",
-        "--describer-voice-model",
-        str(model),
-        "--quality",
-        "preview",
-        "--output-dir",
-        str(tmp_path / "out"),
+    result = render_spanish(
+        *("--described", "--describer-voice", "piper", "--describer-voice-model", str(model)),
+        *("--output-dir", str(tmp_path / "out")),
     )
     assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert str(model) in lines[0] and expect in lines[0]
+    line = one_error_line(result)
+    assert str(model) in line and expect in line
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # nothing written
 
 
 def test_a_describer_voice_without_the_described_version_is_a_one_line_error(tmp_path):
-    result = render(
+    result = run_cli(
         "render", "overview", "--describer-voice", "espeak", "--quality", "preview", "--output-dir", str(tmp_path)
     )
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert "--described" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "--described" in one_error_line(result)
 
 
 def test_the_describer_is_chosen_like_the_narrator(tmp_path, joe):

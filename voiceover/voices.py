@@ -113,11 +113,8 @@ def _check_graph(path: str) -> None:
 
 @functools.lru_cache(maxsize=8)
 def _sha256(path: str) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def voices_from_config(path: Path | str) -> dict[str, Path]:

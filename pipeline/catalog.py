@@ -494,10 +494,11 @@ def build_all(
 ) -> list[Outcome]:
     """Build every job that is not up to date; returns one Outcome per job, in order.
 
-    ``pool`` is a :mod:`pipeline.cluster` executor (default: a LocalPool of ``workers``).
+    ``pool`` is a :mod:`pipeline.cluster` executor (default: a local Dask cluster of
+    ``workers`` processes, :func:`pipeline.cluster.local_pool`).
     """
     from pipeline import cache, freshness, outputs
-    from pipeline.cluster import LocalPool
+    from pipeline.cluster import local_pool
 
     printer = printer or _Printer()
     began = time.monotonic()
@@ -536,7 +537,8 @@ def build_all(
 
     if runs:
         own_pool = pool is None
-        pool = pool or LocalPool(workers or os.cpu_count() or 1, jobs[0].plugins)
+        if pool is None:
+            pool = local_pool(workers or os.cpu_count() or 1, jobs[0].plugins, cache_dir=jobs[0].options.cache_dir)
         printer.line(
             f"building {len(runs)} video(s) on {pool.describe()}; "
             f"{sum(o.status == 'skipped' for o in outcomes.values())} up to date"
@@ -547,8 +549,12 @@ def build_all(
             printer.line("interrupted: stopping the workers; finished videos are kept")
         finally:
             printer.close()
+            interrupted = any(o.status == "interrupted" for o in outcomes.values())
             if own_pool:
-                pool.shutdown(interrupt=any(o.status == "interrupted" for o in outcomes.values()))
+                pool.shutdown(interrupt=interrupted)
+                if interrupted:  # the workers are gone: what a stopped task was writing goes too
+                    for out_dir in {Path(j.options.output_dir) for j in jobs}:
+                        outputs.sweep_partials(out_dir)
         printer.line(f"{len(runs)} video(s) worked on in {_duration(time.monotonic() - began)}")
     for job in jobs:
         outcomes.setdefault(job.stem, Outcome(job, "interrupted", 0.0, "not started"))
@@ -787,7 +793,7 @@ def run_all(
     described: bool = False,
 ) -> tuple[list[Outcome], str | None]:
     """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
-    from pipeline.cluster import DaskPool, check_address, load_plugins, plugins_from_env
+    from pipeline.cluster import check_address, farm_pool, load_plugins, plugins_from_env
     from pipeline.quality import QUALITIES
 
     if cluster:  # an address that cannot work is said first, before anything slow
@@ -823,7 +829,7 @@ def run_all(
         described=described,
     )
     printer = _Printer(quiet)
-    pool = DaskPool(cluster, jobs[0].plugins if jobs else (), checked=True) if cluster else None
+    pool = farm_pool(cluster, jobs[0].plugins if jobs else (), checked=True) if cluster else None
     # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where
     # the shell makes us ignore SIGINT).
     previous = signal.signal(signal.SIGTERM, _terminate), signal.signal(signal.SIGINT, signal.default_int_handler)

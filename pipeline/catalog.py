@@ -45,12 +45,18 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn, Sequence, TextIO
 
 from pipeline.beats import Rendered, render_task_options, split_beats, task_render
 from pipeline.errors import CatalogError
 from pipeline.options import DEFAULT_CACHE_DIR, DEFAULT_OUTPUT_DIR, ROOT, BuildOptions, Job
 from spine.videos import RequestError, VideoRequest, VideoSpec, all_videos
+
+if TYPE_CHECKING:
+    from pipeline.brand import Brand
+    from pipeline.build import Prepared
+    from pipeline.cluster import DaskPool, TaskOutcome
 
 CATALOG_FILE = ROOT / "catalog.yaml"
 ENTRY_KEYS = ("video", "level", "side", "lang", "voice")
@@ -186,7 +192,7 @@ def load_catalog(
     cache_dir: Path = DEFAULT_CACHE_DIR,
     only: Sequence[str] = (),
     plugins: Sequence[str] = (),
-    brand=None,
+    brand: Brand | None = None,
     described: bool = False,
 ) -> list[Job]:
     """The jobs of the catalog (defaults + ``catalog.yaml`` variants), filtered by ``only``.
@@ -306,7 +312,7 @@ def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
 
 def task_finish(
     job: Job,
-    prepared,
+    prepared: Prepared,
     keys: list[str] | None,
     segments: dict[str, bytes] | None,
     ship: bool,
@@ -392,7 +398,7 @@ class _Printer:
     lines: no bars, no redraws. ``quiet``: nothing.
     """
 
-    def __init__(self, quiet: bool = False, stream=None):
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
         from rich.console import Console
 
         self.quiet = quiet
@@ -490,7 +496,12 @@ def _write_shipped(job: Job, finished: Finished) -> None:
 
 
 def build_all(
-    jobs: Sequence[Job], *, workers: int | None = None, pool=None, force: bool = False, printer: _Printer | None = None
+    jobs: Sequence[Job],
+    *,
+    workers: int | None = None,
+    pool: DaskPool | None = None,
+    force: bool = False,
+    printer: _Printer | None = None,
 ) -> list[Outcome]:
     """Build every job that is not up to date; returns one Outcome per job, in order.
 
@@ -562,7 +573,7 @@ def build_all(
 
 
 class _Scheduler:
-    def __init__(self, pool, runs: dict[str, _Run], outcomes: dict[str, Outcome], printer: _Printer):
+    def __init__(self, pool: DaskPool, runs: dict[str, _Run], outcomes: dict[str, Outcome], printer: _Printer) -> None:
         self.pool, self.runs, self.outcomes, self.printer = pool, runs, outcomes, printer
         self.ship = bool(getattr(pool, "ship_outputs", False))
         self.logs = {stem: _Log(run.log) for stem, run in runs.items()}
@@ -576,7 +587,9 @@ class _Scheduler:
     # as early as possible, and its log and summary line come while the rest still build.
     PRIORITY = {"finish": 2, "render": 1, "plan": 0}
 
-    def submit(self, run: _Run, kind: str, fn, args: tuple, detail: Any = None, **hints) -> None:
+    def submit(
+        self, run: _Run, kind: str, fn: Callable[..., Any], args: tuple[Any, ...], detail: Any = None, **hints: Any
+    ) -> None:
         hints.setdefault("priority", self.PRIORITY[kind])
         self.serial += 1
         task_id = f"{kind}-{self.serial}-{run.job.stem}"
@@ -652,7 +665,7 @@ class _Scheduler:
         if run.phase == "plan":
             self.plans_left -= 1
 
-    def on_plan(self, run: _Run, plan: Plan, _detail, outcome) -> None:
+    def on_plan(self, run: _Run, plan: Plan, _detail: Any, outcome: TaskOutcome) -> None:
         from pipeline.freshness import code_hash, hash_seed, scene_code_hash
 
         self.plans_left -= 1
@@ -698,7 +711,7 @@ class _Scheduler:
         share = run.frames_total / estimate if estimate else 1.0
         return max(1, min(len(run.storyboard.beats), math.floor(self.pool.size * share + 0.5)))
 
-    def on_render(self, run: _Run, rendered: Rendered, beats, _outcome) -> None:
+    def on_render(self, run: _Run, rendered: Rendered, beats: list[int], _outcome: TaskOutcome) -> None:
         run.keys.update(rendered.keys)
         run.drawn_beats.update(rendered.drawn)
         run.segments.update(rendered.segments or {})
@@ -720,7 +733,7 @@ class _Scheduler:
         )
         run.segments = {}
 
-    def on_finish(self, run: _Run, finished: Finished, _detail, _outcome) -> None:
+    def on_finish(self, run: _Run, finished: Finished, _detail: Any, _outcome: TaskOutcome) -> None:
         from pipeline import freshness
 
         if finished.files is not None:
@@ -789,7 +802,7 @@ def run_all(
     force: bool,
     gallery: bool,
     quiet: bool,
-    brand=None,
+    brand: Brand | None = None,
     described: bool = False,
 ) -> tuple[list[Outcome], str | None]:
     """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
@@ -860,5 +873,5 @@ def _prune(jobs: Sequence[Job], began: float, printer: _Printer) -> None:
             printer.line(f"cache: removed {removed} least recently used file(s), {freed / 2**20:.0f} MiB")
 
 
-def _terminate(signum, frame):  # noqa: ARG001
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:  # noqa: ARG001
     raise KeyboardInterrupt("terminated")

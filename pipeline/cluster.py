@@ -1,29 +1,35 @@
-"""Where the catalog's tasks run: local worker processes, or a Dask cluster.
+"""Where the catalog's tasks run: one executor, Dask, on local worker processes or a farm.
 
-Both executors take the same tasks (plain functions of ``pipeline.catalog`` with picklable
-arguments) and report the same events, so ``build_all`` does not care where work runs:
+:class:`DaskPool` takes the tasks (plain functions of ``pipeline.catalog`` and
+``pipeline.beats`` with picklable arguments) and reports the same events wherever they run,
+so ``build_all`` does not care where work runs:
 
-* ``("progress", task_id, message)`` while a task runs (beat by beat);
+* ``("progress", task_id, message)`` while a task runs (beat by beat; Dask worker events);
 * ``("done", task_id, TaskOutcome)`` when it ends, with its log lines and either its
   value or the error text;
 * ``("lost", task_id, reason)`` when the process running it died (killed, out of memory).
 
 ``submit`` hints: ``priority`` (higher runs first: the catalog finishes a video before it
-starts planning the next) and ``prefer_worker`` (Dask: where the video was planned).
+starts planning the next) and ``prefer_worker`` (where the video was planned).
 
-**Local** (:class:`LocalPool`): ``-j N`` spawned worker processes, each taking one task at
-a time over a pipe. A worker that dies takes only its own task with it: the pool notices
-(process sentinel), reports the task as lost and starts a replacement. Workers die with
-the parent (``PR_SET_PDEATHSIG``), and SIGINT/SIGTERM in a worker unwind its task so its
-temporary files are removed.
+**Local** (:func:`local_pool`, ``-j N``): a Dask ``LocalCluster`` of N worker processes
+with one thread each, on this machine, writing our disk. Each worker runs task after task
+(Python, Manim and the anatomy model load once per worker). Its nanny starts it with our
+string-hash seed (set order, so drawing order, depends on it), and with its share of the
+cores for speech. A worker that dies loses only its own task, reported as lost with how it
+died (no retry elsewhere); the nanny starts a new one. Workers exit when this process dies
+(Dask watches the parent). Dask runs a task in a worker thread, which a signal cannot
+unwind, so the workers keep every temporary file in one scratch folder under
+``<cache>/work``, removed once the pool has stopped them (after a hard kill, by the next
+run's sweep).
 
-**Dask** (:class:`DaskPool`): the same tasks go to ``distributed.Client(address)``. Workers
-on other machines cannot write our disk, so a task that runs there builds into its own
-temporary directory (and its own segment cache, ``$SPINE_WORKER_CACHE`` or
-``~/.cache/spinal-injections-animation``) and *returns the bytes* of what it made; the
-client writes them into ``output/`` atomically. Progress travels as Dask worker events.
-A worker whose string-hash seed differs from ours (Dask's nanny sets 6640) runs each task
-in a child process with our seed, so it draws exactly what a local worker draws.
+**Farm** (:func:`farm_pool`, ``--cluster ADDRESS``): the same tasks go to
+``distributed.Client(address)``. Workers on other machines cannot write our disk, so a task
+that runs there builds into its own temporary directory (and its own segment cache,
+``$SPINE_WORKER_CACHE`` or ``~/.cache/spinal-injections-animation``) and *returns the
+bytes* of what it made; the client writes them into ``output/`` atomically. A farm worker
+whose string-hash seed differs from ours (a nanny's 6640) runs each task in a child process
+with our seed, so it draws exactly what a local worker draws.
 """
 
 from __future__ import annotations
@@ -209,7 +215,12 @@ def _own_hash_seed() -> str:
 
 
 def _run_in_child(
-    task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...], emit, hash_seed: str
+    task_id: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    plugins: tuple[str, ...],
+    emit: Callable[[Any], None] | None,
+    hash_seed: str,
 ) -> TaskOutcome:
     """Run one task in a child interpreter started with PYTHONHASHSEED=hash_seed.
 

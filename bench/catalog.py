@@ -21,8 +21,10 @@ before or on files others are editing. Figures, each printed with its baseline a
 
     python bench/catalog.py                 # all four (about 20 minutes on 2 cores)
     python bench/catalog.py --skip-1080p    # the first three
-    python bench/catalog.py --skip-1080p --only overview,transforaminal-esi --commit 15435d6
+    python bench/catalog.py --skip-1080p --only overview-preview --commit 15435d6
                                             # a part of the catalog, at another commit (before/after)
+    python bench/catalog.py --executor-only 3 --commit 15435d6; python bench/catalog.py --executor-only 3
+                                            # the executor's own cost, before and after
 
 Results are also written to ``bench/results/catalog-<time>.json``.
 """
@@ -252,6 +254,48 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
         print(f"  baseline speech (piper by hand, every video): {speech_total:.1f} s", flush=True)
         return total, cpu, speech_total, speech_cpu
 
+    # -- 0. the executor alone ------------------------------------------------------------------
+    def executor(self, repeats: int) -> dict:
+        """The four five-beat test videos (tests/test_catalog_plugin.py) at the 192x108 test quality,
+        silent, from fresh caches: little drawing, so the figure is mostly the executor's own cost
+        (starting workers, shipping tasks and events, stopping them). Median wall and CPU seconds."""
+        catalog = self.work / "executor-catalog.yaml"
+        names = ("catalog-test", "catalog-test-2", "catalog-test-3", "catalog-test-4")
+        catalog.write_text("include_defaults: false\nvariants:\n" + "".join(f"  - video: {n}\n" for n in names))
+        env = {"SPINE_CATALOG_PLUGINS": str(self.snap / "tests" / "test_catalog_plugin.py")}
+        walls, cpus = [], []
+        for n in range(repeats):
+            seconds, proc = self.run(
+                "render.py",
+                "all",
+                "--quality",
+                "test",
+                "--voice",
+                "none",
+                "-j",
+                str(self.jobs),
+                "--catalog",
+                str(catalog),
+                "--output-dir",
+                str(self.work / f"executor-out-{n}"),
+                "--cache-dir",
+                str(self.work / f"executor-cache-{n}"),
+                "--no-gallery",
+                env=dict(env, FLUORO_CACHE_DIR=str(self.work / f"executor-fluoro-{n}")),
+            )
+            if proc.stdout.count(" built ") != len(names):
+                raise SystemExit(f"the executor run did not build every test video:\n{proc.stdout}")
+            walls.append(seconds)
+            cpus.append(self.last_cpu)
+            print(f"  executor run {n + 1}: {seconds:.1f} s wall, {self.last_cpu:.1f} s CPU", flush=True)
+        return {
+            "seconds": statistics.median(walls),
+            "cpu_seconds": statistics.median(cpus),
+            "runs": walls,
+            "cpu_runs": cpus,
+            "frames": [framemd5(p) for p in sorted((self.work / "executor-out-0").glob("*.mp4"))],
+        }
+
     # -- 2. warm rebuild ------------------------------------------------------------------------
     def warm(self, repeats: int = 3) -> dict:
         times = []
@@ -433,6 +477,12 @@ def main() -> int:
     )
     parser.add_argument("--keep", type=Path, help="keep the snapshot and outputs in this (new) directory")
     parser.add_argument("--only", default="", help="build only these videos of the catalog (comma-separated)")
+    parser.add_argument(
+        "--executor-only",
+        type=int,
+        metavar="RUNS",
+        help="only time the executor: RUNS builds of the four test videos at the test quality",
+    )
     parser.add_argument("--commit", help="benchmark this commit instead of HEAD (e.g. the one before a change)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows even when redirected to a file
@@ -454,6 +504,23 @@ def main() -> int:
         snap = snapshot_of(work / "repo", args.commit) if args.commit else snapshot(work / "repo", args.worktree)
         bench = Bench(snap, work, args.quality, args.jobs, args.only)
         print(f"snapshot of {'the working tree' if args.worktree else 'commit ' + results['commit']} in {bench.snap}")
+
+        if args.executor_only:
+            ex = results["executor"] = bench.executor(args.executor_only)
+            print(
+                f"0. executor: the four test videos at test quality, -j {args.jobs}, fresh caches "
+                f"(median of {args.executor_only}): {ex['seconds']:.1f} s wall, {ex['cpu_seconds']:.1f} s CPU"
+            )
+            frames = RESULTS / "executor-frames.json"  # the last run's decoded frames, to compare commits
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            previous = json.loads(frames.read_text()) if frames.is_file() else None
+            if previous is not None:
+                same = previous["frames"] == ex["frames"]
+                print(
+                    f"   frames equal those of the previous run (commit {previous['commit']}): {'yes' if same else 'NO'}"
+                )
+            frames.write_text(json.dumps({"commit": results["commit"], "frames": ex["frames"]}) + "\n")
+            return 0
 
         cold = results["cold"] = bench.cold()
         print(

@@ -435,9 +435,9 @@ def farm_pool(
             f"cannot reach the Dask scheduler at {shorten(address, 80)} ({one_line(exc)[:100]}); start one with "
             f"`dask scheduler` and point --cluster at it"
         ) from exc
-    return DaskPool(
-        client, plugins, ship_outputs=True, label=f"Dask cluster {address} ({{workers}} workers, {{threads}} threads)"
-    )
+    shown = address.replace("{", "{{").replace("}", "}}")
+    label = f"Dask cluster {shown} ({{workers}} workers, {{threads}} threads)"
+    return DaskPool(client, plugins, ship_outputs=True, label=label)
 
 
 # A local worker's death as its nanny saw it: worker address -> (pid, exit status; negative: signal).

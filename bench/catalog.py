@@ -283,7 +283,8 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
                 "--no-gallery",
                 env=dict(env, FLUORO_CACHE_DIR=str(self.work / f"executor-fluoro-{n}")),
             )
-            if proc.stdout.count(" built ") != len(names):
+            built = [line for line in proc.stdout.splitlines() if line.split()[1:2] == ["built"]]
+            if len(built) != len(names):
                 raise SystemExit(f"the executor run did not build every test video:\n{proc.stdout}")
             walls.append(seconds)
             cpus.append(self.last_cpu)

@@ -440,6 +440,8 @@ def farm_pool(
     return DaskPool(client, plugins, ship_outputs=True, label=label)
 
 
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
 # A local worker's death as its nanny saw it: worker address -> (pid, exit status; negative: signal).
 _LOCAL_DEATHS: dict[str, tuple[int, int]] = {}
 
@@ -460,6 +462,12 @@ def _local_nanny() -> type:
             seed = os.environ.get("PYTHONHASHSEED") or "0"  # ours (render.py runs with 0)
             self.pre_spawn_env["PYTHONHASHSEED"] = seed  # read by the worker's interpreter at start
             self.env["PYTHONHASHSEED"] = seed  # what the worker's os.environ says
+            # Dask starts workers with one BLAS/OpenMP thread; the frames drawn after a
+            # fast-forward then differed from one process's (measured: frames 61-88 of the
+            # test video). A worker keeps our settings, as any process of ours does.
+            for name in BLAS_THREAD_VARIABLES:
+                self.pre_spawn_env.pop(name, None)
+                self.env.pop(name, None)
             self._worker: tuple[str | None, int | None] = (None, None)
 
         async def instantiate(self) -> Any:
@@ -506,7 +514,12 @@ def local_pool(workers: int, plugins: tuple[str, ...] = (), cache_dir: Path | No
         "TMPDIR": str(scratch),
     }
     try:
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0, "temporary-directory": str(scratch)}):
+        settings = {
+            "distributed.scheduler.allowed-failures": 0,
+            "temporary-directory": str(scratch),
+            "distributed.worker.profile.enabled": False,  # a sampling thread beside every task
+        }
+        with dask.config.set(settings):
             cluster = LocalCluster(
                 n_workers=size,
                 threads_per_worker=1,

@@ -440,6 +440,7 @@ def farm_pool(
     return DaskPool(client, plugins, ship_outputs=True, label=label)
 
 
+WORKER_HASH_SEED = "0"
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 # A local worker's death as its nanny saw it: worker address -> (pid, exit status; negative: signal).
@@ -459,9 +460,10 @@ def _local_nanny() -> type:
     class LocalNanny(Nanny):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            seed = os.environ.get("PYTHONHASHSEED") or "0"  # ours (render.py runs with 0)
-            self.pre_spawn_env["PYTHONHASHSEED"] = seed  # read by the worker's interpreter at start
-            self.env["PYTHONHASHSEED"] = seed  # what the worker's os.environ says
+            # 0, as render.py runs (not our os.environ's: a default LocalCluster made in this
+            # process, as a test does, leaves the nanny's 6640 there)
+            self.pre_spawn_env["PYTHONHASHSEED"] = WORKER_HASH_SEED  # read by the interpreter at start
+            self.env["PYTHONHASHSEED"] = WORKER_HASH_SEED  # what the worker's os.environ says
             # Dask starts workers with one BLAS/OpenMP thread; the frames drawn after a
             # fast-forward then differed from one process's (measured: frames 61-88 of the
             # test video). A worker keeps our settings, as any process of ours does.

@@ -531,7 +531,7 @@ def local_pool(workers: int, plugins: tuple[str, ...] = (), cache_dir: Path | No
                 local_directory=str(scratch),
                 host="127.0.0.1",
                 dashboard_address=None,
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,  # a lost task is said once, by us, with how its worker died
             )
             client = Client(cluster, set_as_default=False)
     except BaseException:

@@ -198,6 +198,13 @@ def run_on_dask_worker(
     return outcome
 
 
+def dask_setup(worker: Any) -> None:  # noqa: ARG001 - Dask's preload hook
+    """In each local worker as it starts (Dask calls it: ``preload``): Ctrl-C reaches the whole
+    process group, and the build stops its workers itself; a worker that took the signal
+    printed Dask's KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _settle_local_worker() -> None:
     """Once per local worker: locks that libraries make here (tqdm's write lock, through
     Manim) are named POSIX semaphores under the spawn start method, registered with our
@@ -532,6 +539,7 @@ def local_pool(workers: int, plugins: tuple[str, ...] = (), cache_dir: Path | No
                 host="127.0.0.1",
                 dashboard_address=None,
                 silence_logs=logging.CRITICAL,  # a lost task is said once, by us, with how its worker died
+                preload=["pipeline.cluster"],  # dask_setup below, in each worker as it starts
             )
             client = Client(cluster, set_as_default=False)
     except BaseException:

@@ -560,19 +560,26 @@ def test_unknown_only_name_is_a_one_line_error(tmp_path):
     assert proc.stderr.strip().startswith("Error: --only nope") and len(proc.stderr.strip().splitlines()) == 1
 
 
-def _worker_settings(report=None) -> tuple[str | None, str | None, int]:
+def _worker_settings(report=None) -> tuple[str | None, str | None, int, str | None]:
     from voiceover.speech import SPEECH_THREADS_ENV
 
-    return os.environ.get(SPEECH_THREADS_ENV), os.environ.get("PYTHONHASHSEED"), sys.flags.hash_randomization
+    return (
+        os.environ.get(SPEECH_THREADS_ENV),
+        os.environ.get("PYTHONHASHSEED"),
+        sys.flags.hash_randomization,
+        os.environ.get("OPENBLAS_NUM_THREADS"),
+    )
 
 
 def test_local_workers_share_the_cores_and_hash_strings_with_seed_0(tmp_path):
     """Two workers each running ONNX Runtime with a thread per core ran 1.6x slower than with
     one thread each; a local pool gives every worker its share of the cores. Set order, so
     drawing order, follows the string-hash seed: Dask's nanny would start its workers with
-    6640, ours start with 0 (as render.py runs)."""
+    6640, ours start with 0 (as render.py runs). Dask's one BLAS thread per worker changed
+    frames drawn after a fast-forward: ours keep our BLAS settings."""
     from pipeline.cluster import local_pool
 
+    blas = os.environ.get("OPENBLAS_NUM_THREADS")  # (a Dask nanny also writes its own into ours)
     pool = local_pool(2, cache_dir=tmp_path)
     try:
         pool.submit("a", _worker_settings, ())
@@ -584,7 +591,7 @@ def test_local_workers_share_the_cores_and_hash_strings_with_seed_0(tmp_path):
         pool.shutdown()
     outcome = next(payload for kind, _, payload in events if kind == "done")
     assert outcome.ok, outcome.error
-    assert outcome.value == (str(max(1, (os.cpu_count() or 1) // 2)), "0", 0)
+    assert outcome.value == (str(max(1, (os.cpu_count() or 1) // 2)), "0", 0, blas)
     assert not list((tmp_path / "work").iterdir()), "the workers' scratch folder outlived the pool"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from pipeline.cache import segment_path, work_dir, write_index
-from pipeline.cluster import LocalPool, plugins_from_env, worker_cache_dir
+from pipeline.cluster import local_pool, plugins_from_env, worker_cache_dir
 from pipeline.options import Job
 from pipeline.scene_render import render_pass
 
@@ -147,7 +147,7 @@ def render_beats(job: Job, storyboard: Storyboard, workers: int, progress: Repor
         keys.update(rendered.keys)
         drawn.extend(rendered.drawn)
 
-    pool = LocalPool(len(tasks), plugins_from_env()) if tasks else None
+    pool = local_pool(len(tasks), plugins_from_env(), cache_dir=job.options.cache_dir) if tasks else None
     interrupted = False
     try:
         if pool is not None:

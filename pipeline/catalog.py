@@ -45,12 +45,18 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn, Sequence, TextIO
 
 from pipeline.beats import Rendered, render_task_options, split_beats, task_render
 from pipeline.errors import CatalogError
 from pipeline.options import DEFAULT_CACHE_DIR, DEFAULT_OUTPUT_DIR, ROOT, BuildOptions, Job
 from spine.videos import RequestError, VideoRequest, VideoSpec, all_videos
+
+if TYPE_CHECKING:
+    from pipeline.brand import Brand
+    from pipeline.build import Prepared
+    from pipeline.cluster import DaskPool, TaskOutcome
 
 CATALOG_FILE = ROOT / "catalog.yaml"
 ENTRY_KEYS = ("video", "level", "side", "lang", "voice")
@@ -186,7 +192,7 @@ def load_catalog(
     cache_dir: Path = DEFAULT_CACHE_DIR,
     only: Sequence[str] = (),
     plugins: Sequence[str] = (),
-    brand=None,
+    brand: Brand | None = None,
     described: bool = False,
 ) -> list[Job]:
     """The jobs of the catalog (defaults + ``catalog.yaml`` variants), filtered by ``only``.
@@ -306,7 +312,7 @@ def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
 
 def task_finish(
     job: Job,
-    prepared,
+    prepared: Prepared,
     keys: list[str] | None,
     segments: dict[str, bytes] | None,
     ship: bool,
@@ -392,7 +398,7 @@ class _Printer:
     lines: no bars, no redraws. ``quiet``: nothing.
     """
 
-    def __init__(self, quiet: bool = False, stream=None):
+    def __init__(self, quiet: bool = False, stream: TextIO | None = None) -> None:
         from rich.console import Console
 
         self.quiet = quiet
@@ -490,14 +496,20 @@ def _write_shipped(job: Job, finished: Finished) -> None:
 
 
 def build_all(
-    jobs: Sequence[Job], *, workers: int | None = None, pool=None, force: bool = False, printer: _Printer | None = None
+    jobs: Sequence[Job],
+    *,
+    workers: int | None = None,
+    pool: DaskPool | None = None,
+    force: bool = False,
+    printer: _Printer | None = None,
 ) -> list[Outcome]:
     """Build every job that is not up to date; returns one Outcome per job, in order.
 
-    ``pool`` is a :mod:`pipeline.cluster` executor (default: a LocalPool of ``workers``).
+    ``pool`` is a :mod:`pipeline.cluster` executor (default: a local Dask cluster of
+    ``workers`` processes, :func:`pipeline.cluster.local_pool`).
     """
     from pipeline import cache, freshness, outputs
-    from pipeline.cluster import LocalPool
+    from pipeline.cluster import local_pool
 
     printer = printer or _Printer()
     began = time.monotonic()
@@ -536,7 +548,8 @@ def build_all(
 
     if runs:
         own_pool = pool is None
-        pool = pool or LocalPool(workers or os.cpu_count() or 1, jobs[0].plugins)
+        if pool is None:
+            pool = local_pool(workers or os.cpu_count() or 1, jobs[0].plugins, cache_dir=jobs[0].options.cache_dir)
         printer.line(
             f"building {len(runs)} video(s) on {pool.describe()}; "
             f"{sum(o.status == 'skipped' for o in outcomes.values())} up to date"
@@ -547,8 +560,12 @@ def build_all(
             printer.line("interrupted: stopping the workers; finished videos are kept")
         finally:
             printer.close()
+            interrupted = any(o.status == "interrupted" for o in outcomes.values())
             if own_pool:
-                pool.shutdown(interrupt=any(o.status == "interrupted" for o in outcomes.values()))
+                pool.shutdown(interrupt=interrupted)
+                if interrupted:  # the workers are gone: what a stopped task was writing goes too
+                    for out_dir in {Path(j.options.output_dir) for j in jobs}:
+                        outputs.sweep_partials(out_dir)
         printer.line(f"{len(runs)} video(s) worked on in {_duration(time.monotonic() - began)}")
     for job in jobs:
         outcomes.setdefault(job.stem, Outcome(job, "interrupted", 0.0, "not started"))
@@ -556,7 +573,7 @@ def build_all(
 
 
 class _Scheduler:
-    def __init__(self, pool, runs: dict[str, _Run], outcomes: dict[str, Outcome], printer: _Printer):
+    def __init__(self, pool: DaskPool, runs: dict[str, _Run], outcomes: dict[str, Outcome], printer: _Printer) -> None:
         self.pool, self.runs, self.outcomes, self.printer = pool, runs, outcomes, printer
         self.ship = bool(getattr(pool, "ship_outputs", False))
         self.logs = {stem: _Log(run.log) for stem, run in runs.items()}
@@ -570,7 +587,9 @@ class _Scheduler:
     # as early as possible, and its log and summary line come while the rest still build.
     PRIORITY = {"finish": 2, "render": 1, "plan": 0}
 
-    def submit(self, run: _Run, kind: str, fn, args: tuple, detail: Any = None, **hints) -> None:
+    def submit(
+        self, run: _Run, kind: str, fn: Callable[..., Any], args: tuple[Any, ...], detail: Any = None, **hints: Any
+    ) -> None:
         hints.setdefault("priority", self.PRIORITY[kind])
         self.serial += 1
         task_id = f"{kind}-{self.serial}-{run.job.stem}"
@@ -646,7 +665,7 @@ class _Scheduler:
         if run.phase == "plan":
             self.plans_left -= 1
 
-    def on_plan(self, run: _Run, plan: Plan, _detail, outcome) -> None:
+    def on_plan(self, run: _Run, plan: Plan, _detail: Any, outcome: TaskOutcome) -> None:
         from pipeline.freshness import code_hash, hash_seed, scene_code_hash
 
         self.plans_left -= 1
@@ -692,7 +711,7 @@ class _Scheduler:
         share = run.frames_total / estimate if estimate else 1.0
         return max(1, min(len(run.storyboard.beats), math.floor(self.pool.size * share + 0.5)))
 
-    def on_render(self, run: _Run, rendered: Rendered, beats, _outcome) -> None:
+    def on_render(self, run: _Run, rendered: Rendered, beats: list[int], _outcome: TaskOutcome) -> None:
         run.keys.update(rendered.keys)
         run.drawn_beats.update(rendered.drawn)
         run.segments.update(rendered.segments or {})
@@ -714,7 +733,7 @@ class _Scheduler:
         )
         run.segments = {}
 
-    def on_finish(self, run: _Run, finished: Finished, _detail, _outcome) -> None:
+    def on_finish(self, run: _Run, finished: Finished, _detail: Any, _outcome: TaskOutcome) -> None:
         from pipeline import freshness
 
         if finished.files is not None:
@@ -783,11 +802,11 @@ def run_all(
     force: bool,
     gallery: bool,
     quiet: bool,
-    brand=None,
+    brand: Brand | None = None,
     described: bool = False,
 ) -> tuple[list[Outcome], str | None]:
     """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
-    from pipeline.cluster import DaskPool, check_address, load_plugins, plugins_from_env
+    from pipeline.cluster import check_address, farm_pool, load_plugins, plugins_from_env
     from pipeline.quality import QUALITIES
 
     if cluster:  # an address that cannot work is said first, before anything slow
@@ -823,7 +842,7 @@ def run_all(
         described=described,
     )
     printer = _Printer(quiet)
-    pool = DaskPool(cluster, jobs[0].plugins if jobs else (), checked=True) if cluster else None
+    pool = farm_pool(cluster, jobs[0].plugins if jobs else (), checked=True) if cluster else None
     # Ctrl-C and `kill` stop the build cleanly, even when started in the background (where
     # the shell makes us ignore SIGINT).
     previous = signal.signal(signal.SIGTERM, _terminate), signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -854,5 +873,5 @@ def _prune(jobs: Sequence[Job], began: float, printer: _Printer) -> None:
             printer.line(f"cache: removed {removed} least recently used file(s), {freed / 2**20:.0f} MiB")
 
 
-def _terminate(signum, frame):  # noqa: ARG001
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:  # noqa: ARG001
     raise KeyboardInterrupt("terminated")

@@ -1,29 +1,35 @@
-"""Where the catalog's tasks run: local worker processes, or a Dask cluster.
+"""Where the catalog's tasks run: one executor, Dask, on local worker processes or a farm.
 
-Both executors take the same tasks (plain functions of ``pipeline.catalog`` with picklable
-arguments) and report the same events, so ``build_all`` does not care where work runs:
+:class:`DaskPool` takes the tasks (plain functions of ``pipeline.catalog`` and
+``pipeline.beats`` with picklable arguments) and reports the same events wherever they run,
+so ``build_all`` does not care where work runs:
 
-* ``("progress", task_id, message)`` while a task runs (beat by beat);
+* ``("progress", task_id, message)`` while a task runs (beat by beat; Dask worker events);
 * ``("done", task_id, TaskOutcome)`` when it ends, with its log lines and either its
   value or the error text;
 * ``("lost", task_id, reason)`` when the process running it died (killed, out of memory).
 
 ``submit`` hints: ``priority`` (higher runs first: the catalog finishes a video before it
-starts planning the next) and ``prefer_worker`` (Dask: where the video was planned).
+starts planning the next) and ``prefer_worker`` (where the video was planned).
 
-**Local** (:class:`LocalPool`): ``-j N`` spawned worker processes, each taking one task at
-a time over a pipe. A worker that dies takes only its own task with it: the pool notices
-(process sentinel), reports the task as lost and starts a replacement. Workers die with
-the parent (``PR_SET_PDEATHSIG``), and SIGINT/SIGTERM in a worker unwind its task so its
-temporary files are removed.
+**Local** (:func:`local_pool`, ``-j N``): a Dask ``LocalCluster`` of N worker processes
+with one thread each, on this machine, writing our disk. Each worker runs task after task
+(Python, Manim and the anatomy model load once per worker). Its nanny starts it with our
+string-hash seed (set order, so drawing order, depends on it), and with its share of the
+cores for speech. A worker that dies loses only its own task, reported as lost with how it
+died (no retry elsewhere); the nanny starts a new one. Workers exit when this process dies
+(Dask watches the parent). Dask runs a task in a worker thread, which a signal cannot
+unwind, so the workers keep every temporary file in one scratch folder under
+``<cache>/work``, removed once the pool has stopped them (after a hard kill, by the next
+run's sweep).
 
-**Dask** (:class:`DaskPool`): the same tasks go to ``distributed.Client(address)``. Workers
-on other machines cannot write our disk, so a task that runs there builds into its own
-temporary directory (and its own segment cache, ``$SPINE_WORKER_CACHE`` or
-``~/.cache/spinal-injections-animation``) and *returns the bytes* of what it made; the
-client writes them into ``output/`` atomically. Progress travels as Dask worker events.
-A worker whose string-hash seed differs from ours (Dask's nanny sets 6640) runs each task
-in a child process with our seed, so it draws exactly what a local worker draws.
+**Farm** (:func:`farm_pool`, ``--cluster ADDRESS``): the same tasks go to
+``distributed.Client(address)``. Workers on other machines cannot write our disk, so a task
+that runs there builds into its own temporary directory (and its own segment cache,
+``$SPINE_WORKER_CACHE`` or ``~/.cache/spinal-injections-animation``) and *returns the
+bytes* of what it made; the client writes them into ``output/`` atomically. A farm worker
+whose string-hash seed differs from ours (a nanny's 6640) runs each task in a child process
+with our seed, so it draws exactly what a local worker draws.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from spine.errors import one_line, shorten
 
 import contextlib
 import errno
+import functools
 import importlib
 import importlib.util
 import multiprocessing
@@ -44,14 +51,12 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 PLUGINS_ENV = "SPINE_CATALOG_PLUGINS"
 WORKER_CACHE_ENV = "SPINE_WORKER_CACHE"
 PROGRESS_TOPIC = "spine-catalog-progress"
-INTERRUPTED_STATUS = 130  # a worker's exit status after SIGINT/SIGTERM stopped its task
 
 Event = tuple[str, str, Any]
 
@@ -146,186 +151,6 @@ def run_task(
 
 
 # ---------------------------------------------------------------------------------------
-# Local worker processes
-# ---------------------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to send us SIGTERM when the process that started us dies."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
-    # Once: a second signal (Ctrl-C reaches the whole group, then the parent asks again)
-    # must not cut short the clean-up of temporary files that the first one started.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _worker_main(conn: Connection, parent_pid: int, threads: int = 0) -> None:
-    if threads:  # its share of the cores for speech: two workers each with a thread per core ran 1.6x slower
-        from voiceover.speech import SPEECH_THREADS_ENV
-
-        os.environ[SPEECH_THREADS_ENV] = str(threads)
-    _die_with_parent()
-    # Locks that libraries make in this worker (tqdm's write lock, through Manim) are named
-    # POSIX semaphores under the spawn start method, registered with the parent's resource
-    # tracker: a worker killed outright left "leaked semaphore" warnings behind. With fork as
-    # this process's default, such a lock is unlinked as soon as it is made (nothing to leak);
-    # the worker starts no processes of its own.
-    multiprocessing.set_start_method("fork", force=True)
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        return
-    try:
-        while True:
-            try:
-                message = conn.recv()
-            except EOFError:
-                return
-            if message is None:
-                return
-            task_id, fn, args, plugins = message
-
-            def emit(message: Any, task_id=task_id) -> None:
-                conn.send(("progress", task_id, message))
-
-            outcome = run_task(fn, args, plugins, emit)
-            conn.send(("done", task_id, outcome))
-    except KeyboardInterrupt:
-        sys.exit(INTERRUPTED_STATUS)
-
-
-class _Worker:
-    def __init__(self, ctx, threads: int = 0):
-        self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child, os.getpid(), threads), daemon=True)
-        self.process.start()
-        child.close()
-        self.task: str | None = None
-        self.done = 0
-
-
-class LocalPool:
-    """``workers`` processes; one task each at a time; a dead worker loses only its task.
-
-    A worker runs task after task, so Python, Manim, the mixing libraries and the anatomy
-    model load once per worker, not once per video (about 2-3 s of CPU each). A video built
-    after others in the same worker has the frames of one built in a fresh worker (tested);
-    ``tasks_per_worker`` retires a worker after that many tasks (0: never).
-    """
-
-    ship_outputs = False
-
-    def __init__(self, workers: int, plugins: tuple[str, ...] = (), tasks_per_worker: int = 0):
-        self.size = max(1, int(workers))
-        self.plugins = plugins
-        self.tasks_per_worker = max(0, int(tasks_per_worker))
-        self.ctx = multiprocessing.get_context("spawn")
-        self.workers: list[_Worker] = []
-        self.retired: list[_Worker] = []
-        self.backlog: list[tuple[str, Callable, tuple, dict]] = []
-        self.closed = False
-
-    def describe(self) -> str:
-        return f"{self.size} local worker process{'es' if self.size != 1 else ''}"
-
-    def submit(self, task_id: str, fn: Callable, args: tuple, **hints) -> None:
-        self.backlog.append((task_id, fn, args, hints))
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        while self.backlog:
-            idle = next((w for w in self.workers if w.task is None and w.process.is_alive()), None)
-            if idle is None and len(self.workers) < self.size:
-                idle = _Worker(self.ctx, threads=max(1, (os.cpu_count() or 1) // self.size))
-                self.workers.append(idle)
-            if idle is None:
-                return
-            # Highest priority first (finishing a video before starting another), then in order.
-            best = max(range(len(self.backlog)), key=lambda i: (self.backlog[i][3].get("priority", 0), -i))
-            task_id, fn, args, _ = self.backlog.pop(best)
-            idle.task = task_id
-            idle.conn.send((task_id, fn, args, self.plugins))
-
-    def pending(self) -> int:
-        return len(self.backlog) + sum(1 for w in self.workers if w.task is not None)
-
-    def poll(self, timeout: float) -> list[Event]:
-        events: list[Event] = []
-        busy = [w for w in self.workers if w.task is not None]
-        if not busy:
-            return events
-        ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
-        for worker in busy:
-            if worker.conn in ready:
-                try:
-                    while worker.conn.poll():
-                        kind, task_id, payload = worker.conn.recv()
-                        events.append((kind, task_id, payload))
-                        if kind == "done":
-                            worker.task = None
-                            worker.done += 1
-                            if self.tasks_per_worker and worker.done >= self.tasks_per_worker:
-                                self._retire(worker)
-                            break
-                except (EOFError, OSError):
-                    pass
-            if worker.task is not None and not worker.process.is_alive():
-                worker.process.join(0.1)
-                code = worker.process.exitcode
-                how = (
-                    f"was killed by signal {-code}"
-                    if code is not None and code < 0
-                    else "was interrupted"
-                    if code == INTERRUPTED_STATUS
-                    else f"exited with status {code}"
-                )
-                events.append(("lost", worker.task, f"its worker process (pid {worker.process.pid}) {how}"))
-                worker.task = None
-                self.workers.remove(worker)
-        self._dispatch()
-        return events
-
-    def _retire(self, worker: _Worker) -> None:
-        """Tell a worker that has done its tasks to exit; a fresh one takes the next task."""
-        with contextlib.suppress(OSError, BrokenPipeError):
-            worker.conn.send(None)
-        if worker in self.workers:
-            self.workers.remove(worker)
-        self.retired = [w for w in self.retired if w.process.is_alive()] + [worker]
-
-    def shutdown(self, interrupt: bool = False) -> None:
-        """Stop the workers; with ``interrupt``, running tasks are interrupted (they clean up)."""
-        if self.closed:
-            return
-        self.closed = True
-        self.backlog.clear()
-        self.workers += self.retired
-        self.retired = []
-        for worker in self.workers:
-            if interrupt and worker.process.is_alive():
-                with contextlib.suppress(OSError):
-                    os.kill(worker.process.pid, signal.SIGTERM)
-            with contextlib.suppress(OSError, BrokenPipeError):
-                worker.conn.send(None)
-        deadline = time.monotonic() + (10 if interrupt else 30)
-        for worker in self.workers:
-            worker.process.join(max(0.1, deadline - time.monotonic()))
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join(1)
-            worker.conn.close()
-        self.workers.clear()
-
-
-# ---------------------------------------------------------------------------------------
 # Dask distributed
 # ---------------------------------------------------------------------------------------
 
@@ -338,13 +163,18 @@ def worker_cache_dir() -> Path:
 
 
 def run_on_dask_worker(
-    task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...], hash_seed: str | None = None
+    task_id: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    plugins: tuple[str, ...],
+    hash_seed: str | None = None,
+    local: bool = False,
 ) -> TaskOutcome:
     """What a Dask worker runs: the task, with its progress sent back as worker events.
 
-    Dask's nanny starts workers with PYTHONHASHSEED=6640 (for its own hashing); render.py
-    runs with 0, and set order, so drawing order, depends on it. A worker with another
-    seed than the client's runs the task in a child process started with the client's.
+    Our local workers start with our string-hash seed (:func:`local_pool`). A farm's worker
+    started by a nanny has Dask's (6640); render.py runs with 0, and set order, so drawing
+    order, depends on it: such a worker runs the task in a child process started with ours.
     """
     try:
         from distributed import get_worker
@@ -358,12 +188,31 @@ def run_on_dask_worker(
         emit, address = send, worker.address
     except (ImportError, ValueError):
         emit, address = None, ""
+    if local:
+        _settle_local_worker()
     if hash_seed is None or _own_hash_seed() == hash_seed:
         outcome = run_task(fn, args, plugins, emit)
     else:
         outcome = _run_in_child(task_id, fn, args, plugins, emit, hash_seed)
     outcome.worker = address
     return outcome
+
+
+def dask_setup(worker: Any) -> None:  # noqa: ARG001 - Dask's preload hook
+    """In each local worker as it starts (Dask calls it: ``preload``): Ctrl-C reaches the whole
+    process group, and the build stops its workers itself; a worker that took the signal
+    printed Dask's KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _settle_local_worker() -> None:
+    """Once per local worker: locks that libraries make here (tqdm's write lock, through
+    Manim) are named POSIX semaphores under the spawn start method, registered with our
+    resource tracker, so a worker killed outright left "leaked semaphore" warnings behind.
+    With fork as this process's default such a lock is unlinked as soon as it is made (the
+    worker starts no processes through multiprocessing)."""
+    if multiprocessing.get_start_method(allow_none=True) != "fork":
+        multiprocessing.set_start_method("fork", force=True)
 
 
 def _own_hash_seed() -> str:
@@ -373,7 +222,12 @@ def _own_hash_seed() -> str:
 
 
 def _run_in_child(
-    task_id: str, fn: Callable, args: tuple, plugins: tuple[str, ...], emit, hash_seed: str
+    task_id: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    plugins: tuple[str, ...],
+    emit: Callable[[Any], None] | None,
+    hash_seed: str,
 ) -> TaskOutcome:
     """Run one task in a child interpreter started with PYTHONHASHSEED=hash_seed.
 
@@ -426,6 +280,15 @@ def _run_in_child(
         child.wait()
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to send us SIGTERM when the process that started us dies."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _child_main(fd: int) -> None:
     """The child side of :func:`_run_in_child`."""
     import pickle
@@ -445,27 +308,29 @@ def _child_main(fd: int) -> None:
 
 
 class DaskPool:
-    """The same tasks on a Dask cluster; outputs come back as bytes (``ship_outputs``)."""
+    """The catalog's executor: tasks on a Dask cluster, local (:func:`local_pool`) or a farm
+    (:func:`farm_pool`). ``ship_outputs``: a farm's outputs come back as bytes."""
 
-    ship_outputs = True
-
-    def __init__(self, address: str, plugins: tuple[str, ...] = (), connect_timeout: float = 8, checked: bool = False):
-        from distributed import Client
-
-        if not checked:
-            check_address(address, connect_timeout)
-        try:
-            self.client = Client(address, timeout=connect_timeout, set_as_default=False)
-        except (Exception, MemoryError) as exc:  # noqa: BLE001 - one line, whatever the client raised
-            raise ClusterError(
-                f"cannot reach the Dask scheduler at {shorten(address, 80)} ({one_line(exc)[:100]}); start one with "
-                f"`dask scheduler` and point --cluster at it"
-            ) from exc
-        self.address = address
+    def __init__(
+        self,
+        client: Any,
+        plugins: tuple[str, ...] = (),
+        *,
+        ship_outputs: bool,
+        label: str,
+        local: bool = False,
+        on_close: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.client = client
         self.plugins = plugins
+        self.ship_outputs = ship_outputs
+        self.label = label
+        self.local = local
+        self.on_close = on_close
         self.futures: dict[Any, str] = {}
-        self.events: queue.Queue = queue.Queue()
+        self.events: queue.Queue[Event] = queue.Queue()
         self.lock = threading.Lock()
+        self.closed = False
         with contextlib.suppress(Exception):
             self.client.subscribe_topic(PROGRESS_TOPIC, self._on_event)
         workers = self.client.scheduler_info().get("workers", {})
@@ -473,16 +338,23 @@ class DaskPool:
         self.worker_count = len(workers)
 
     def describe(self) -> str:
-        return f"Dask cluster {self.address} ({self.worker_count} workers, {self.size} threads)"
+        return self.label.format(workers=self.worker_count, threads=self.size, s="es" if self.size != 1 else "")
 
-    def _on_event(self, event) -> None:
+    def _on_event(self, event: Any) -> None:
         _, msg = event if isinstance(event, tuple) and len(event) == 2 else (None, event)
         if isinstance(msg, dict) and "task" in msg:
             self.events.put(("progress", msg["task"], msg.get("message", "")))
 
     def submit(
-        self, task_id: str, fn: Callable, args: tuple, prefer_worker: str | None = None, priority: int = 0, **_
+        self,
+        task_id: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        prefer_worker: str | None = None,
+        priority: int = 0,
+        **_: Any,
     ) -> None:
+        """Run ``fn(*args, report=...)`` on a worker; higher ``priority`` first."""
         kwargs: dict[str, Any] = {
             "pure": False,
             "key": f"{task_id}-{os.getpid()}-{time.monotonic_ns()}",
@@ -490,7 +362,16 @@ class DaskPool:
         }
         if prefer_worker:
             kwargs.update(workers=[prefer_worker], allow_other_workers=True)
-        future = self.client.submit(run_on_dask_worker, task_id, fn, args, self.plugins, _own_hash_seed(), **kwargs)
+        future = self.client.submit(
+            run_on_dask_worker,
+            task_id,
+            fn,
+            args,
+            self.plugins,
+            None if self.local else _own_hash_seed(),  # a local worker starts with our seed
+            self.local,
+            **kwargs,
+        )
         with self.lock:
             self.futures[future] = task_id
 
@@ -498,6 +379,7 @@ class DaskPool:
         return len(self.futures)
 
     def poll(self, timeout: float) -> list[Event]:
+        """The events since the last poll, waiting up to ``timeout`` seconds for one."""
         events: list[Event] = []
         futures = list(self.futures)
         deadline = time.monotonic() + timeout
@@ -515,17 +397,162 @@ class DaskPool:
             if future.status == "finished":
                 events.append(("done", task_id, future.result()))
             else:
-                exc = future.exception()
-                events.append(("lost", task_id, f"the Dask task failed on the cluster: {type(exc).__name__}: {exc}"))
+                events.append(("lost", task_id, self._why_lost(future.exception())))
         return events
 
+    def _why_lost(self, exc: BaseException | None) -> str:
+        """Say which worker process died and how (local), or what the cluster said (farm)."""
+        last = getattr(getattr(exc, "last_worker", None), "address", None)
+        death = _LOCAL_DEATHS.get(last) if self.local and last else None
+        if death is not None:
+            pid, code = death
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            return f"its worker process (pid {pid}) {how}"
+        what = f"{type(exc).__name__}: {one_line(exc)[:200]}" if exc is not None else "no result"
+        return f"the Dask task failed on the cluster: {what}"
+
     def shutdown(self, interrupt: bool = False) -> None:
+        """Stop; with ``interrupt``, running tasks are cancelled (a local cluster's workers are
+        stopped and their scratch folder removed)."""
+        if self.closed:
+            return
+        self.closed = True
         with contextlib.suppress(Exception):
             if interrupt and self.futures:
                 self.client.cancel(list(self.futures))
         self.futures.clear()
         with contextlib.suppress(Exception):
             self.client.close()
+        if self.on_close is not None:
+            self.on_close(interrupt)
+
+
+def farm_pool(
+    address: str, plugins: tuple[str, ...] = (), connect_timeout: float = 8, checked: bool = False
+) -> DaskPool:
+    """The executor of ``--cluster ADDRESS``: a Dask scheduler's workers, outputs shipped home."""
+    from distributed import Client
+
+    if not checked:
+        check_address(address, connect_timeout)
+    try:
+        client = Client(address, timeout=connect_timeout, set_as_default=False)
+    except (Exception, MemoryError) as exc:  # noqa: BLE001 - one line, whatever the client raised
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {shorten(address, 80)} ({one_line(exc)[:100]}); start one with "
+            f"`dask scheduler` and point --cluster at it"
+        ) from exc
+    shown = address.replace("{", "{{").replace("}", "}}")
+    label = f"Dask cluster {shown} ({{workers}} workers, {{threads}} threads)"
+    return DaskPool(client, plugins, ship_outputs=True, label=label)
+
+
+WORKER_HASH_SEED = "0"
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+# A local worker's death as its nanny saw it: worker address -> (pid, exit status; negative: signal).
+_LOCAL_DEATHS: dict[str, tuple[int, int]] = {}
+
+
+@functools.cache
+def _local_nanny() -> type:
+    """Dask's nanny, starting its worker with our string-hash seed and noting how it died.
+
+    Seed 0 cannot come from ``distributed.nanny.pre-spawn-environ``: the nanny replaces a
+    PYTHONHASHSEED of 0 by 6640 (dask/distributed#8400), for its own hashing, which the
+    catalog's tasks do not use. The seed is set before the worker's interpreter starts.
+    """
+    from distributed import Nanny
+
+    class LocalNanny(Nanny):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # 0, as render.py runs (not our os.environ's: a default LocalCluster made in this
+            # process, as a test does, leaves the nanny's 6640 there)
+            self.pre_spawn_env["PYTHONHASHSEED"] = WORKER_HASH_SEED  # read by the interpreter at start
+            self.env["PYTHONHASHSEED"] = WORKER_HASH_SEED  # what the worker's os.environ says
+            # Dask starts workers with one BLAS/OpenMP thread; the frames drawn after a
+            # fast-forward then differed from one process's (measured: frames 61-88 of the
+            # test video). A worker keeps our settings, as any process of ours does.
+            for name in BLAS_THREAD_VARIABLES:
+                self.pre_spawn_env.pop(name, None)
+                self.env.pop(name, None)
+            self._worker: tuple[str | None, int | None] = (None, None)
+
+        async def instantiate(self) -> Any:
+            status = await super().instantiate()
+            self._worker = (self.worker_address, self.process.pid if self.process is not None else None)
+            return status
+
+        def _on_worker_exit_sync(self, exitcode: int) -> None:
+            address, pid = self._worker
+            if address and pid:
+                _LOCAL_DEATHS[address] = (pid, exitcode)
+            super()._on_worker_exit_sync(exitcode)
+
+    return LocalNanny
+
+
+def local_pool(workers: int, plugins: tuple[str, ...] = (), cache_dir: Path | None = None) -> DaskPool:
+    """``workers`` local worker processes (a Dask ``LocalCluster``), each one task at a time.
+
+    The same executor as a farm's, without shipping: workers write our disk. Each worker
+    runs task after task (Python, Manim and the anatomy model load once per worker), with
+    our string-hash seed, its share of the cores for speech, and its temporary files in one
+    scratch folder under ``<cache>/work`` that goes with the pool (or, after a hard kill,
+    with the next run's sweep). A worker that dies loses only its task, reported as lost
+    (no retry on another worker: ``allowed-failures`` 0); its nanny starts a new one.
+    """
+    import logging
+    import shutil
+    import tempfile
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    from pipeline.cache import WORK_DIR
+    from voiceover.speech import SPEECH_THREADS_ENV
+
+    size = max(1, int(workers))
+    base = Path(cache_dir) / WORK_DIR if cache_dir is not None else Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"workers-{os.getpid()}-", dir=base))
+    env = {
+        # its share of the cores for speech: two workers each with a thread per core ran 1.6x slower
+        SPEECH_THREADS_ENV: str(max(1, (os.cpu_count() or 1) // size)),
+        "TMPDIR": str(scratch),
+    }
+    try:
+        settings = {
+            "distributed.scheduler.allowed-failures": 0,
+            "temporary-directory": str(scratch),
+            "distributed.worker.profile.enabled": False,  # a sampling thread beside every task
+        }
+        with dask.config.set(settings):
+            cluster = LocalCluster(
+                n_workers=size,
+                threads_per_worker=1,
+                processes=True,
+                worker_class=_local_nanny(),
+                env=env,
+                local_directory=str(scratch),
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,  # a lost task is said once, by us, with how its worker died
+                preload=["pipeline.cluster"],  # dask_setup below, in each worker as it starts
+            )
+            client = Client(cluster, set_as_default=False)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+    def close(interrupt: bool) -> None:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=10 if interrupt else 30)
+        shutil.rmtree(scratch, ignore_errors=True)  # the workers are gone: their temporary files go too
+
+    label = "{workers} local worker process{s}"
+    return DaskPool(client, plugins, ship_outputs=False, label=label, local=True, on_close=close)
 
 
 CLUSTER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")

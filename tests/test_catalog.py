@@ -244,9 +244,9 @@ def test_editing_one_beat_of_the_overview_redraws_only_that_beat(tmp_path):
         spoken = [SimpleNamespace(duration_s=s - PAUSE_AFTER_SPEECH_S) for s in seconds]
         return make_storyboard(request, script, spoken, plugin.TEST_QUALITY.fps)
 
-    # Each build runs in its own process, as a build does (pipeline.cluster.LocalPool retires
-    # a worker after one task). Across processes, x264's macroblock tree used to make the
-    # 'example' beat's transform decode differently now and then (see SEGMENT_ENCODER_OPTIONS).
+    # Each build runs in its own process, as builds in different workers do. Across processes,
+    # x264's macroblock tree used to make the 'example' beat's transform decode differently now
+    # and then (see SEGMENT_ENCODER_OPTIONS).
     import pickle
 
     for name, longer in (("board-0.pkl", 0.0), ("board-1.pkl", 1.7)):
@@ -440,6 +440,7 @@ def test_interrupted_build_keeps_finished_videos_and_resumes(tmp_path, how):
     if how == "SIGINT":
         assert proc.returncode == 130, (proc.returncode, stderr[-3000:])
         assert "interrupted" in stdout
+        assert "Traceback" not in stderr, stderr[-3000:]  # the workers leave stopping to the build
     else:
         assert proc.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 10
@@ -559,20 +560,29 @@ def test_unknown_only_name_is_a_one_line_error(tmp_path):
     assert proc.stderr.strip().startswith("Error: --only nope") and len(proc.stderr.strip().splitlines()) == 1
 
 
-def _speech_threads(report=None) -> str | None:
+def _worker_settings(report=None) -> tuple[str | None, str | None, int, str | None]:
     from voiceover.speech import SPEECH_THREADS_ENV
 
-    return os.environ.get(SPEECH_THREADS_ENV)
+    return (
+        os.environ.get(SPEECH_THREADS_ENV),
+        os.environ.get("PYTHONHASHSEED"),
+        sys.flags.hash_randomization,
+        os.environ.get("OPENBLAS_NUM_THREADS"),
+    )
 
 
-def test_local_workers_share_the_cores_for_speech():
+def test_local_workers_share_the_cores_and_hash_strings_with_seed_0(tmp_path):
     """Two workers each running ONNX Runtime with a thread per core ran 1.6x slower than with
-    one thread each; a local pool gives every worker its share of the cores."""
-    from pipeline.cluster import LocalPool
+    one thread each; a local pool gives every worker its share of the cores. Set order, so
+    drawing order, follows the string-hash seed: Dask's nanny would start its workers with
+    6640, ours start with 0 (as render.py runs). Dask's one BLAS thread per worker changed
+    frames drawn after a fast-forward: ours keep our BLAS settings."""
+    from pipeline.cluster import local_pool
 
-    pool = LocalPool(2)
+    blas = os.environ.get("OPENBLAS_NUM_THREADS")  # (a Dask nanny also writes its own into ours)
+    pool = local_pool(2, cache_dir=tmp_path)
     try:
-        pool.submit("a", _speech_threads, ())
+        pool.submit("a", _worker_settings, ())
         events = []
         deadline = time.monotonic() + 60
         while not any(kind == "done" for kind, _, _ in events) and time.monotonic() < deadline:
@@ -581,11 +591,12 @@ def test_local_workers_share_the_cores_for_speech():
         pool.shutdown()
     outcome = next(payload for kind, _, payload in events if kind == "done")
     assert outcome.ok, outcome.error
-    assert outcome.value == str(max(1, (os.cpu_count() or 1) // 2))
+    assert outcome.value == (str(max(1, (os.cpu_count() or 1) // 2)), "0", 0, blas)
+    assert not list((tmp_path / "work").iterdir()), "the workers' scratch folder outlived the pool"
 
 
 def test_a_worker_that_built_another_video_draws_the_same_frames_as_a_fresh_one(tmp_path):
-    """Workers run task after task (pipeline.cluster.LocalPool). With one worker, the test
+    """Workers run task after task (pipeline.cluster.local_pool). With one worker, the test
     video and the overview are built in the same process, one after the other; each must have
     the frames of the same video built alone in a fresh worker (checked both ways round, so
     it does not matter which the catalog builds first)."""

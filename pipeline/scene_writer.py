@@ -86,10 +86,10 @@ class SegmentWriter(SceneFileWriter):
 
     fast_forward = False
 
-    def add_partial_movie_file(self, hash_animation) -> None:
+    def add_partial_movie_file(self, hash_animation: str | None) -> None:
         super().add_partial_movie_file(None if self.fast_forward else hash_animation)
 
-    def begin_animation(self, allow_write: bool = False, **kwargs) -> None:
+    def begin_animation(self, allow_write: bool = False, **kwargs: Any) -> None:
         super().begin_animation(allow_write and not self.fast_forward, **kwargs)
 
     def end_animation(self, allow_write: bool = False) -> None:
@@ -108,7 +108,7 @@ class SegmentRenderer(CairoRenderer):
     """Manim's Cairo renderer writing with :class:`SegmentWriter`; with :attr:`fast_forward`
     set, frames are neither drawn nor handed to the writer (the camera keeps its last picture)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         self._fast_forward = False
         super().__init__(file_writer_class=SegmentWriter, **kwargs)
 
@@ -123,11 +123,11 @@ class SegmentRenderer(CairoRenderer):
         if writer is not None:
             writer.fast_forward = self._fast_forward
 
-    def init_scene(self, *args, **kwargs) -> None:
+    def init_scene(self, *args: Any, **kwargs: Any) -> None:
         super().init_scene(*args, **kwargs)
         self.file_writer.fast_forward = self._fast_forward
 
-    def update_frame(self, *args, **kwargs) -> None:
+    def update_frame(self, *args: Any, **kwargs: Any) -> None:
         if not self._fast_forward:
             super().update_frame(*args, **kwargs)
 
@@ -245,7 +245,7 @@ def _look(camera: Any, mobjects: list[Any]) -> bytes:
     return digest.digest()
 
 
-def renderer_for(scene_class) -> SegmentRenderer:
+def renderer_for(scene_class: Any) -> SegmentRenderer:
     """A :class:`SegmentRenderer` with ``scene_class``'s camera (as Manim's Scene picks it)."""
     import inspect
 

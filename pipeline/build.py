@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -220,6 +221,15 @@ def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progre
     return _prepared(request, options, script, spoken, props, started, progress)
 
 
+def _entries(folder: Path) -> int:
+    """How many files a cache folder holds (0 if it is not there yet)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sum(1 for _ in entries)
+    except OSError:
+        return 0
+
+
 class _Speaker(threading.Thread):
     """Speaks a video's beats one after another in a thread, handing each on as it is done."""
 
@@ -229,6 +239,7 @@ class _Speaker(threading.Thread):
         self.spoken: list[Any] = []
         self.error: BaseException | None = None
         self.done = False
+        self.synthesising = False  # some beat's speech was synthesised (not all of it is cached)
         self.stopping = False
         self.changed = threading.Condition()
 
@@ -240,11 +251,13 @@ class _Speaker(threading.Thread):
         if options.recordings_dir is not None:
             candidate = Path(options.recordings_dir) / self.request.spec.script_name
             recordings = candidate if candidate.is_dir() else None
+        speech_dir = Path(options.cache_dir) / "speech" / str(options.voice)
         try:
             for i, beat in enumerate(beats):
                 if self.stopping:
                     return
                 self.progress(f"  speech {i + 1}/{len(beats)}: {beat.id}")
+                before = _entries(speech_dir)
                 (spoken,) = speak_beats(
                     [beat],
                     options.voice,
@@ -256,6 +269,8 @@ class _Speaker(threading.Thread):
                 )
                 with self.changed:
                     self.spoken.append(spoken)
+                    # new files in the speech cache: synthesised, so the next beats will take a while too
+                    self.synthesising = self.synthesising or _entries(speech_dir) > before
                     self.changed.notify_all()
         except BaseException as exc:  # handed to the main thread, which raises it
             self.error = exc
@@ -265,9 +280,10 @@ class _Speaker(threading.Thread):
                 self.changed.notify_all()
 
     def wait_for(self, count: int) -> list[Any]:
-        """The beats spoken so far, once there are at least ``count`` or speaking has ended."""
+        """The beats spoken so far, once there are at least ``count`` while speech is being
+        synthesised (not read from the cache, which takes milliseconds a beat), or speaking has ended."""
         with self.changed:
-            self.changed.wait_for(lambda: self.done or len(self.spoken) >= count)
+            self.changed.wait_for(lambda: self.done or self.synthesising and len(self.spoken) >= count)
             return list(self.spoken)
 
 
@@ -305,7 +321,14 @@ def speak_and_draw(request: VideoRequest, options: BuildOptions, progress: Progr
             progress(f"  drawing beats {wanted[0] + 1}-{wanted[-1] + 1} while the next ones are spoken")
             with work_dir(options.cache_dir, "render") as work:
                 report = render_pass(
-                    request, board, options.quality, work, Path(options.cache_dir), beats=wanted, progress=progress
+                    request,
+                    board,
+                    options.quality,
+                    work,
+                    Path(options.cache_dir),
+                    beats=wanted,
+                    progress=progress,
+                    whole=False,
                 )
             drawn.update({i: report.keys[i] for i in range(len(spoken))})
     finally:

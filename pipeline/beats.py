@@ -15,11 +15,11 @@ import contextlib
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from pipeline.cache import segment_path, work_dir, write_index
 from pipeline.cluster import local_pool, plugins_from_env, worker_cache_dir
-from pipeline.options import Job
+from pipeline.options import BuildOptions, Job
 from pipeline.scene_render import render_pass
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Rendered:
 
 
 @contextlib.contextmanager
-def render_task_options(job: Job, ship: bool):
+def render_task_options(job: Job, ship: bool) -> Iterator[BuildOptions]:
     """Options for a task: ours locally; on a cluster worker, its own cache and a scratch output dir."""
     if not ship:
         yield job.options
@@ -118,7 +118,9 @@ def split_beats(frames: Sequence[int], parts: int, ff_cost: float = FAST_FORWARD
     return best
 
 
-def render_beats(job: Job, storyboard: Storyboard, workers: int, progress: Report) -> list[str]:
+def render_beats(
+    job: Job, storyboard: Storyboard, workers: int, progress: Report, known: dict[int, str] | None = None
+) -> list[str]:
     """Draw one video's beats in ``workers`` processes at once; returns every beat's segment key.
 
     The beats are cut into contiguous ranges (:func:`split_beats`), each drawn as a render
@@ -127,10 +129,14 @@ def render_beats(job: Job, storyboard: Storyboard, workers: int, progress: Repor
     segments land in the cache, and the index that joins them is written here. ``render -j N``
     uses this, so one video uses every core (x264 encodes each segment on one thread, for
     machine-independent bytes). A failed range raises with the worker's error; Ctrl-C
-    stops the workers (they remove their temporary files).
+    stops the workers (they remove their temporary files). ``known``: the keys of the first
+    beats, drawn already (``render`` draws them while the later ones are spoken); only the
+    beats after them are cut into ranges.
     """
-    ranges = split_beats([b.frames for b in storyboard.beats], workers)
-    keys: dict[int, str] = {}
+    first = len(known or {})
+    later = split_beats([b.frames for b in storyboard.beats[first:]], workers)
+    ranges = [[first + i for i in beats] for beats in later]
+    keys: dict[int, str] = dict(known or {})
     drawn: list[int] = []
     started = time.monotonic()
     tasks = {f"render-{n}-{job.stem}": beats for n, beats in enumerate(ranges[1:], start=1)}

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from pipeline import outputs
 from pipeline.beats import render_beats
@@ -32,7 +35,7 @@ from pipeline.options import (
 )
 from pipeline.outputs import manifest_entry
 from pipeline.quality import QUALITIES
-from pipeline.scene_render import render_movie, resume_point
+from pipeline.scene_render import render_movie, render_pass, resume_point
 from spine.errors import RequestError, shorten, shorten_path
 from spine.video_props import VideoProps, video_props
 from spine.videos import VideoRequest
@@ -46,7 +49,9 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def prepare_narration(request: VideoRequest, options: BuildOptions, progress: Progress = quiet):
+def prepare_narration(
+    request: VideoRequest, options: BuildOptions, progress: Progress = quiet
+) -> tuple[Any, list[Any]]:
     """Fill the script and synthesise (or load cached / recorded) speech for every beat."""
     from voiceover.scripts import load_script
     from voiceover.speech import speak_beats
@@ -92,13 +97,17 @@ def check_data_words(request: VideoRequest, lang: str) -> None:
 
 def make_storyboard(
     request: VideoRequest,
-    script,
-    spoken,
+    script: Any,
+    spoken: Sequence[Any],
     fps: int,
     options: BuildOptions | None = None,
     props: VideoProps | None = None,
 ) -> Storyboard:
-    """The storyboard of ``request``, carrying its props (planned here if not given) with the filled words."""
+    """The storyboard of ``request``, carrying its props (planned here if not given) with the filled words.
+
+    With speech for only the first beats, the storyboard of those beats (the same timing and
+    context as the whole one's first beats, so the same beat keys).
+    """
     import dataclasses
 
     from pipeline.review import load_review
@@ -113,7 +122,9 @@ def make_storyboard(
     # Publishing: the closing card's review line and the brand (both part of every beat's cache key).
     context["review_line"] = load_review(request.name).line(script.lang)
     context["brand"] = options.brand.scene_context() if options is not None and options.brand is not None else None
-    board = schedule(request.name, script.beats, [s.duration_s for s in spoken], fps, context)
+    # the first len(spoken) beats (all of them once every beat is spoken): a beat's timing
+    # depends only on its own speech and the beats before it
+    board = schedule(request.name, script.beats[: len(spoken)], [s.duration_s for s in spoken], fps, context)
     props = (props or video_props(request)).model_copy(
         update={"words": dict(request.script_context()), "screen": context["screen"]}
     )
@@ -129,6 +140,7 @@ def render_frames(
     cache_dir: Path = DEFAULT_CACHE_DIR,
     workers: int = 1,
     options: BuildOptions | None = None,
+    drawn: dict[int, str] | None = None,
 ) -> Path:
     """Render the storyboard with Manim (no sound) and return the silent movie's path.
 
@@ -139,15 +151,19 @@ def render_frames(
     once, as ``render.py all`` does (:func:`pipeline.beats.render_beats`): the same
     segments, so the same frames as one process. An edit of a video rendered before (a
     checkpoint covers its first beats) is redrawn by one pass, which stops once the rest
-    is known.
+    is known. ``drawn``: the keys of the first beats, drawn while the later ones were spoken
+    (:func:`speak_and_draw`); the beats after them are cut into ranges.
     """
+    drawn = drawn or {}
+    first = len(drawn)
     if (
         workers > 1
+        and len(storyboard.beats) - first > 1
         and read_index(cache_dir, request, storyboard, quality) is None
-        and resume_point(cache_dir, request, storyboard, quality) == 0
+        and (first > 0 or resume_point(cache_dir, request, storyboard, quality) == 0)
     ):
         job_options = options if options is not None else BuildOptions(quality=quality, cache_dir=Path(cache_dir))
-        render_beats(Job(request, job_options), storyboard, workers, progress)
+        render_beats(Job(request, job_options), storyboard, workers, progress, known=drawn)
     return render_movie(request, storyboard, quality, work_dir, progress, cache_dir=Path(cache_dir))
 
 
@@ -162,37 +178,194 @@ class Prepared:
     spoken: list
     storyboard: Storyboard
     started: float = field(default_factory=time.monotonic)
+    drawn: dict[int, str] = field(default_factory=dict)  # keys of the first beats, drawn while speaking
 
     @property
     def paths(self) -> dict[str, Path]:
         return output_paths(self.request, self.options)
 
 
-def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progress = quiet) -> Prepared:
-    """Step 1 of every build (``render`` and ``all``): check the options, speak, time the storyboard."""
-    started = time.monotonic()
+def _check_request(request: VideoRequest, options: BuildOptions) -> VideoProps:
+    """What every build checks before anything is spoken: the options, the output folder, the plan."""
     if options.quality not in QUALITIES:
         raise RequestError(f"unknown quality '{options.quality}'; qualities: {', '.join(QUALITIES)}")
     check_options(options)
     outputs.sweep_partials(outputs.ensure_writable_dir(Path(options.output_dir)))  # before anything slow
+    return video_props(request)  # the validated needle plan, before anything is spoken
+
+
+def _prepared(
+    request: VideoRequest,
+    options: BuildOptions,
+    script: Any,
+    spoken: Sequence[Any],
+    props: VideoProps,
+    started: float,
+    progress: Progress,
+) -> Prepared:
     q = QUALITIES[options.quality]
-    name = output_paths(request, options)["mp4"].name
-    props = video_props(request)  # the validated needle plan, before anything is spoken
-    progress(f"{name}: narration ({options.voice}, {options.lang})")
-    script, spoken = prepare_narration(request, options, progress)
     storyboard = make_storyboard(request, script, spoken, q.fps, options, props)
     progress(
-        f"{name}: {len(storyboard.beats)} beats, {storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps"
+        f"{output_paths(request, options)['mp4'].name}: {len(storyboard.beats)} beats, "
+        f"{storyboard.duration_s:.1f} s at {q.width}x{q.height} {q.fps} fps"
     )
     return Prepared(request, options, script, list(spoken), storyboard, started)
+
+
+def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progress = quiet) -> Prepared:
+    """Step 1 of every build (``render`` and ``all``): check the options, speak, time the storyboard."""
+    started = time.monotonic()
+    props = _check_request(request, options)
+    progress(f"{output_paths(request, options)['mp4'].name}: narration ({options.voice}, {options.lang})")
+    script, spoken = prepare_narration(request, options, progress)
+    return _prepared(request, options, script, spoken, props, started, progress)
+
+
+def _entries(folder: Path) -> int:
+    """How many files a cache folder holds (0 if it is not there yet)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sum(1 for _ in entries)
+    except OSError:
+        return 0
+
+
+class _Speaker(threading.Thread):
+    """Speaks a video's beats one after another in a thread, handing each on as it is done."""
+
+    def __init__(self, request: VideoRequest, options: BuildOptions, script: Any, progress: Progress) -> None:
+        super().__init__(name="speech", daemon=True)
+        self.request, self.options, self.script, self.progress = request, options, script, progress
+        self.spoken: list[Any] = []
+        self.error: BaseException | None = None
+        self.done = False
+        self.synthesising = False  # some beat's speech was synthesised (not all of it is cached)
+        self.stopping = False
+        self.changed = threading.Condition()
+
+    def run(self) -> None:
+        from voiceover.speech import speak_beats
+
+        options, beats = self.options, list(self.script.beats)
+        recordings = None
+        if options.recordings_dir is not None:
+            candidate = Path(options.recordings_dir) / self.request.spec.script_name
+            recordings = candidate if candidate.is_dir() else None
+        speech_dir = Path(options.cache_dir) / "speech" / str(options.voice)
+        try:
+            for i, beat in enumerate(beats):
+                if self.stopping:
+                    return
+                self.progress(f"  speech {i + 1}/{len(beats)}: {beat.id}")
+                before = _entries(speech_dir)
+                (spoken,) = speak_beats(
+                    [beat],
+                    options.voice,
+                    options.lang,
+                    video=self.request.spec.script_name,
+                    cache_dir=Path(options.cache_dir) / "speech",
+                    recordings_dir=recordings,
+                    voice_model=options.voice_model,
+                )
+                with self.changed:
+                    self.spoken.append(spoken)
+                    # new files in the speech cache: synthesised, so the next beats will take a while too
+                    self.synthesising = self.synthesising or _entries(speech_dir) > before
+                    self.changed.notify_all()
+        except BaseException as exc:  # handed to the main thread, which raises it
+            self.error = exc
+        finally:
+            with self.changed:
+                self.done = True
+                self.changed.notify_all()
+
+    def wait_for(self, count: int) -> list[Any]:
+        """The beats spoken so far, once there are at least ``count`` while speech is being
+        synthesised (not read from the cache, which takes milliseconds a beat), or speaking has ended."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.done or self.synthesising and len(self.spoken) >= count)
+            return list(self.spoken)
+
+
+def speak_and_draw(request: VideoRequest, options: BuildOptions, progress: Progress = quiet) -> Prepared:
+    """Step 1 of ``render`` with the first beats drawn while the later ones are spoken.
+
+    The beats are spoken in a thread, one after another. As soon as a beat's speech is there
+    its length is known, and so is its place and length in the storyboard; the beats spoken
+    so far are drawn (a render pass over the storyboard of those beats, leaving their
+    segments in the cache) while the next ones are spoken. A beat's segment key depends on
+    the beat, the ones before it and the scene's state, never on later beats, so these are
+    the segments a render of the whole storyboard draws. Once every beat is spoken, the
+    storyboard is whole and the beats not drawn yet are left to :func:`finish_video`
+    (``workers`` processes): the frames of ``prepare_video`` then ``finish_video``.
+    """
+    from voiceover.scripts import load_script
+
+    started = time.monotonic()
+    props = _check_request(request, options)
+    name = output_paths(request, options)["mp4"].name
+    q = QUALITIES[options.quality]
+    progress(f"{name}: narration ({options.voice}, {options.lang}), drawing each beat once it is spoken")
+    script = load_script(request.spec.script_name, options.lang).filled(narration_context(request, options.lang))
+    check_data_words(request, options.lang)
+    speaker = _Speaker(request, options, script, progress)
+    speaker.start()
+    drawn: dict[int, str] = {}
+    try:
+        while True:
+            spoken = speaker.wait_for(len(drawn) + 1)
+            if speaker.done:  # every beat spoken (or speech failed): the rest is drawn in finish_video
+                break
+            board = make_storyboard(request, script, spoken, q.fps, options, props)
+            wanted = range(len(drawn), len(spoken))
+            progress(f"  drawing beats {wanted[0] + 1}-{wanted[-1] + 1} while the next ones are spoken")
+            with work_dir(options.cache_dir, "render") as work:
+                report = render_pass(
+                    request,
+                    board,
+                    options.quality,
+                    work,
+                    Path(options.cache_dir),
+                    beats=wanted,
+                    progress=progress,
+                    whole=False,
+                )
+            drawn.update({i: report.keys[i] for i in range(len(spoken))})
+    finally:
+        speaker.stopping = True
+        speaker.join()
+    if speaker.error is not None:
+        raise speaker.error
+    prepared = _prepared(request, options, script, speaker.spoken, props, started, progress)
+    prepared.drawn = drawn
+    return prepared
 
 
 def build_video(
     request: VideoRequest, options: BuildOptions, progress: Progress = quiet, workers: int = 1
 ) -> BuildResult:
-    """prepare -> render the beats (``workers`` processes) -> finish: one video, start to end."""
-    prepared = prepare_video(request, options, progress)
+    """speak (drawing each beat once it is spoken) -> draw the rest (``workers`` processes)
+    -> finish: one video, start to end, its stages overlapping."""
+    prepared = speak_and_draw(request, options, progress)
     return finish_video(prepared, progress, workers=workers)
+
+
+def _sound(prepared: Prepared, work: Path) -> tuple[Path, Any, Any]:
+    """The narration mixed to the storyboard's times (a WAV in ``work``), its caption cues, its chapters."""
+    from voiceover.captions import build_cues
+    from voiceover.mix import mix_narration
+
+    spoken, storyboard, options = prepared.spoken, prepared.storyboard, prepared.options
+    mix = mix_narration(
+        list(spoken),
+        storyboard.starts_s,
+        storyboard.duration_s,
+        loudness_lufs=options.loudness_lufs,
+        music=options.music,
+    )
+    wav = work / "narration.wav"
+    mix.export(wav, format="wav")
+    return wav, build_cues(list(spoken), storyboard.starts_s), chapters_from_beats(storyboard.beats)
 
 
 def finish_video(prepared: Prepared, progress: Progress = quiet, workers: int = 1) -> BuildResult:
@@ -201,8 +374,7 @@ def finish_video(prepared: Prepared, progress: Progress = quiet, workers: int = 
     ``render.py all`` draws the beats in its workers first, so here every beat is cached and
     the segments are only joined.
     """
-    from voiceover.captions import build_cues, cue_records, write_srt, write_vtt
-    from voiceover.mix import mix_narration
+    from voiceover.captions import cue_records, write_srt, write_vtt
 
     request, options, script, spoken, storyboard = (
         prepared.request,
@@ -216,7 +388,9 @@ def finish_video(prepared: Prepared, progress: Progress = quiet, workers: int = 
     paths = output_paths(request, options)
     q = QUALITIES[options.quality]
 
-    with work_dir(options.cache_dir, "build") as work:
+    with work_dir(options.cache_dir, "build") as work, ThreadPoolExecutor(1, thread_name_prefix="mix") as mixer:
+        # the narration is mixed and the captions made while the beats are drawn
+        sound = mixer.submit(_sound, prepared, work)
         movie = render_frames(
             request,
             storyboard,
@@ -226,20 +400,11 @@ def finish_video(prepared: Prepared, progress: Progress = quiet, workers: int = 
             Path(options.cache_dir),
             workers=workers,
             options=options,
+            drawn=prepared.drawn,
         )
 
-        progress(f"{paths['mp4'].name}: mixing and muxing")
-        mix = mix_narration(
-            list(spoken),
-            storyboard.starts_s,
-            storyboard.duration_s,
-            loudness_lufs=options.loudness_lufs,
-            music=options.music,
-        )
-        wav = work / "narration.wav"
-        mix.export(wav, format="wav")
-        cues = build_cues(list(spoken), storyboard.starts_s)
-        chapters = chapters_from_beats(storyboard.beats)
+        progress(f"{paths['mp4'].name}: muxing")
+        wav, cues, chapters = sound.result()
 
         srt_tmp = work / "captions.srt"
         write_srt(cues, srt_tmp)
@@ -370,7 +535,7 @@ def check_music(path: Path) -> None:
     load_music(path, 48_000)  # too short or silent: a one-line NarrationError, before anything is drawn
 
 
-def check_media(path: Path, quality, storyboard: Storyboard) -> dict:
+def check_media(path: Path, quality: Any, storyboard: Storyboard) -> dict:
     """Prove the muxed file is what we promise before it replaces anything."""
     info = probe(path)
     video = [s for s in info["streams"] if s["codec_type"] == "video"]

@@ -27,7 +27,7 @@ import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from spine import checked_files
 from spine.atomic_files import atomic_write
@@ -74,12 +74,12 @@ class _Opaque:
 
     NAMES = ("scene", "renderer", "camera", "writer", "director")
 
-    def __init__(self, scene, director):
+    def __init__(self, scene: Any, director: Any) -> None:
         renderer = scene.renderer
         self.objects = dict(zip(self.NAMES, (scene, renderer, scene.camera, renderer.file_writer, director)))
         self.ids = {id(obj): name for name, obj in self.objects.items()}
 
-    def dumps(self, payload) -> bytes:
+    def dumps(self, payload: Any) -> bytes:
         import io
 
         import cloudpickle
@@ -87,21 +87,21 @@ class _Opaque:
         ids = self.ids
 
         class Pickler(cloudpickle.Pickler):
-            def persistent_id(self, obj):  # noqa: D401 - pickle hook
+            def persistent_id(self, obj: Any) -> str | None:  # noqa: D401 - pickle hook
                 return ids.get(id(obj))
 
         buffer = io.BytesIO()
         Pickler(buffer, protocol=5).dump(payload)
         return buffer.getvalue()
 
-    def loads(self, data: bytes):
+    def loads(self, data: bytes) -> Any:
         import io
         import pickle
 
         objects = self.objects
 
         class Unpickler(pickle.Unpickler):
-            def persistent_load(self, pid):
+            def persistent_load(self, pid: Any) -> Any:
                 return objects[pid]
 
         return Unpickler(io.BytesIO(data)).load()
@@ -116,10 +116,10 @@ class _Director:
 
     def __init__(
         self,
-        scene,
-        request,
-        storyboard,
-        quality,
+        scene: Any,
+        request: Any,
+        storyboard: Any,
+        quality: str,
         cache_dir: Path,
         work_dir: Path,
         wanted: set[int],
@@ -135,6 +135,7 @@ class _Director:
         self.scene, self.storyboard, self.cache_dir, self.work_dir = scene, storyboard, Path(cache_dir), Path(work_dir)
         self.wanted, self.force, self.progress, self.on_beat = wanted, force, progress, on_beat
         self.context_token = context_token
+        self.suffixes = True  # stop where an earlier pass knows the rest; remember the rest for later passes
         self.last = max(wanted) if wanted else -1
         self.start, self.checkpoint = start, checkpoint
         self.baseline = set(vars(scene))
@@ -223,7 +224,7 @@ class _Director:
         self.saving_s += time.monotonic() - started
 
     # -- the beat boundary ---------------------------------------------------------------
-    def __call__(self, index: int, count: int, beat) -> None:
+    def __call__(self, index: int, count: int, beat: Any) -> None:
         from manim.utils.exceptions import EndSceneEarlyException
 
         if not self.attached:
@@ -249,7 +250,7 @@ class _Director:
         if index == self.start and self.checkpoint is not None and state != self.checkpoint["state"]:
             raise RestoreMismatch(f"the checkpoint at beat {beat.id} does not restore the state it was taken in")
         self.states[index] = state
-        if self._known_from_here(index, state):
+        if self.suffixes and self._known_from_here(index, state):
             raise EndSceneEarlyException()
         earlier = [b.id for b in self.storyboard.beats[:index]]
         key = beat_key(self.context_token, index, beat, earlier, state)
@@ -302,7 +303,7 @@ class _Director:
                 atomic_write(path, json.dumps([self.keys[i] for i in range(index, n)]).encode())
 
 
-def _drop_placeholders(scene) -> None:
+def _drop_placeholders(scene: Any) -> None:
     """Remove the empty ``Mobject()`` a non-frozen ``wait`` leaves on the scene.
 
     Manim adds a ``Wait``'s placeholder mobject to the scene and never removes it. It draws
@@ -311,14 +312,14 @@ def _drop_placeholders(scene) -> None:
     """
     from manim import Mobject
 
-    def placeholder(m) -> bool:
+    def placeholder(m: Any) -> bool:
         return type(m) is Mobject and not m.submobjects and not m.updaters and len(m.points) == 0
 
     if any(placeholder(m) for m in scene.mobjects):
         scene.mobjects = [m for m in scene.mobjects if not placeholder(m)]
 
 
-def _choose_start(cache_dir: Path, context_token: str, storyboard, wanted: set[int]) -> tuple[int, dict | None]:
+def _choose_start(cache_dir: Path, context_token: str, storyboard: Any, wanted: set[int]) -> tuple[int, dict | None]:
     """The latest beat with a checkpoint such that every wanted beat before it is cached."""
     import pickle
 
@@ -362,6 +363,7 @@ def render_pass(
     progress: Progress = quiet,
     on_beat: Callable[[int, bool], None] | None = None,
     checkpoints: bool = True,
+    whole: bool = True,
 ) -> PassReport:
     """Run the scene once and leave a cached segment for every wanted beat (default: all).
 
@@ -369,6 +371,9 @@ def render_pass(
     the beginning), fast-forwards beats that are cached or not wanted, draws the others,
     and stops after the last wanted beat, or as soon as it reaches a state from which an
     earlier pass already knows every remaining beat. ``force`` draws wanted beats even if cached.
+    ``whole=False``: the storyboard holds only the video's first beats (``render`` draws them
+    while the others are spoken); "the remaining beats" of such a pass are not the video's,
+    so it neither stops where an earlier pass knows them nor records them.
     """
     import time
 
@@ -412,6 +417,7 @@ def render_pass(
                 start,
                 checkpoint,
             )
+            director.suffixes = whole
             scene.beat_listener = director
             director.baseline = set(vars(scene))  # the scene as built; what beats add is state
             scene.render()
@@ -434,6 +440,7 @@ def render_pass(
             progress=progress,
             on_beat=on_beat,
             checkpoints=False,
+            whole=whole,
         )
     ends = dict(director.play_at_beat)
     for index in director.rendered:
@@ -459,7 +466,8 @@ def render_pass(
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-    director.record_suffixes()
+    if whole:
+        director.record_suffixes()
     return PassReport(director.keys, director.rendered, time.monotonic() - started, start, director.stopped_early)
 
 

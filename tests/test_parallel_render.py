@@ -1,9 +1,10 @@
 """``render -j N``: one video's beats drawn by several processes give the frames and sound of one.
 
 The five-beat test video (``tests/test_catalog_plugin.py``) at the 192x108 test quality with
-the espeak voice, built twice from empty segment caches: with two processes (the beats cut
-into two ranges, the second drawn by a worker) and with one. The decoded frames (framemd5)
-and the decoded audio samples must be the same.
+the espeak voice, built twice from empty caches: with two processes (the beats cut into two
+ranges, the second drawn by a worker) and with one; both usually draw their first beats while
+the others are still spoken (how many depends on how fast espeak is). The decoded frames (framemd5) and the decoded audio samples must be
+the same.
 """
 
 from __future__ import annotations

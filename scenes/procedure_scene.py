@@ -33,6 +33,7 @@ from manim import (
     ValueTracker,
     VGroup,
     always_redraw,
+    config,
     linear,
     smooth,
 )
@@ -398,6 +399,7 @@ class ProcedureScene(NarratedScene):
         self.stage = VGroup()
         self.glow = None
         self.target = None
+        self.level_ring = None
         self.fracture = None
         self.fluoro = None
         self.needle_mob = None
@@ -467,7 +469,8 @@ class ProcedureScene(NarratedScene):
         whole = FittedView(
             lateral, lateral.spine_mobject(highlight=self.level, near_side=False), 4.8, LEFT * 3.4 + UP * 0.5
         )
-        at = whole.to_scene(self.model.level_centre(self.level))[0]
+        centre = self.model.level_centre(self.level)
+        at = whole.to_scene(centre)[0]
         marker = Ellipse(width=1.4, height=0.55, color=palette.ACCENT, stroke_width=5).move_to(at)
         words = self.context.get("level_words") or ""
         side = (
@@ -475,28 +478,74 @@ class ProcedureScene(NarratedScene):
             if self.proc.sided and self.side
             else self.says("where.midline")
         )
-        tag = panel(paragraph([self.level, *wrap(words, 30, 3), side], px=32))
-        inside_safe(tag.move_to(CARD_CENTER))
+        # narrow enough to leave the strip beside the drawing to the target's label
+        tag = panel(paragraph([self.level, *wrap(words, 24, 4), side], px=32))
+        inside_safe(tag.move_to(CARD_CENTER + RIGHT * 0.3))
         clock.play(self.set_heading(self.says("heading.where")), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
-        clock.wait(share=0.2)
-        note = self.caption([self.context.get("nerves") or self.term(self.tech.target.words)])
+        clock.wait(share=0.15)
+        shown = whole.mobject
+        if seen.kind == "posterior":
+            # the drawing is seen from behind: the whole spine turns there (re-rendered every
+            # 10 degrees), not a cross-fade; the cut-away closes first, at the same angle
+            spin, turned = lateral.turn(
+                whole.mobject,
+                seen.oblique_deg,
+                step_deg=10.0,
+                resolution=config.pixel_width / config.frame_width * whole.factor,
+                highlight=self.level,
+            )
+            at = (turned.project(centre)[0] - whole.before_center) * whole.factor + whole.mobject.get_center()
+            clock.play(FadeIn(spin.mobject), FadeOut(whole.mobject), seconds=0.5)
+            clock.play(spin, marker.animate.move_to(at), seconds=2.4, rate_func=smooth)
+            shown = spin.mobject
         # the camera goes in: the whole spine grows about the level until it lies where the
-        # level's own drawing has it, and the level's drawing comes in from the same place (an
-        # exact match when both are seen from the same side; for a posterior drawing, a zoom)
-        level_at = self.illustration.to_scene(self.model.level_centre(self.level))[0]
+        # level's drawing has it, and the level's drawing comes in from the same place (an
+        # exact match: both are seen from the same angle); the ring goes in with it and rings
+        # the level on the close drawing
+        level_at = self.illustration.to_scene(centre)[0]
         k = self.illustration.units_per_mm / (lateral.scale * whole.factor)
-        c = whole.mobject.get_center()
+        c = shown.get_center()
         c2 = self.illustration.mobject.get_center()
-        clock.play(FadeOut(marker), seconds=0.3)
+        # (a drawing from behind rings the level in its own layer)
+        ring = self._level_ring() if seen.kind != "posterior" else None
+        self.remove(marker)  # re-added by its animation, over the close drawing
         clock.play(
-            FadeOut(whole.mobject, scale=k, shift=level_at - c - k * (at - c)),
+            FadeOut(shown, scale=k, shift=level_at - c - k * (at - c)),
             FadeIn(self.illustration.mobject, scale=1 / k, shift=c2 + (level_at - c2) / k - at),
-            FadeIn(note),
+            Transform(marker, ring) if ring is not None else FadeOut(marker),
             seconds=1.6,
             rate_func=smooth,
         )
-        self.stage = VGroup(tag, note)
+        if ring is not None:
+            self.bring_to_front(marker)
+        # what the narration names, led to where it is drawn
+        self.target = self._target_drawing(avoid=[tag])
+        if self.target is not None:
+            clock.play(FadeIn(self.target, lag_ratio=0.3), seconds=1.0)
+        self.level_ring = marker if ring is not None else None
+        self.stage = VGroup(tag, *([marker] if ring is not None else []))
+
+    def _level_ring(self) -> VMobject | None:
+        """An accent ring around the level on the close drawing: the disc of an interspace,
+        the bone of a vertebra (an ellipse along the structure's longer axis on screen)."""
+        name = f"disc.{self.level}.annulus" if "-" in self.level else f"{self.level}.bone"
+        try:
+            solid = self.model.structure(name).solid
+        except Exception:  # noqa: BLE001 - a level without that structure gets no ring
+            return None
+        pts = solid.vertices[::5] if hasattr(solid, "vertices") else solid.surface_points(10)
+        p = self.illustration.to_scene(np.asarray(pts, float))[:, :2]
+        mid = p.mean(axis=0)
+        _values, axes = np.linalg.eigh(np.cov((p - mid).T))
+        major, minor = axes[:, 1], axes[:, 0]
+        u, v = (p - mid) @ major, (p - mid) @ minor
+        centre = mid + major * (u.max() + u.min()) / 2 + minor * (v.max() + v.min()) / 2
+        ring = Ellipse(
+            width=float(np.ptp(u)) * 1.12 + 0.12, height=float(np.ptp(v)) * 1.45 + 0.14, color=palette.ACCENT
+        )
+        ring.set_stroke(width=5)
+        return ring.rotate(float(np.arctan2(major[1], major[0]))).move_to(np.array([*centre, 0.0]))
 
     def beat_problem(self, clock) -> None:
         w, h = glow_size_mm(self.plan.approach)
@@ -517,12 +566,13 @@ class ProcedureScene(NarratedScene):
         clock.play(self.set_heading(self.says("heading.problem")), *self.swap_stage(), seconds=0.8)
         clock.play(FadeIn(glow, scale=0.6), FadeIn(label), seconds=1.4)
         clock.play(glow.animate.scale(1.12), seconds=0.8, rate_func=lambda t: np.sin(np.pi * t) ** 2)
-        target = self._target_drawing()
+        self._clear_of_label(label)
+        target = self.target if self.target is not None else self._target_drawing(avoid=[label])
         if self.plan.approach == "transpedicular":  # the broken bone: its front collapsed into a wedge
             self.fracture = self._fracture()
             clock.wait(share=0.1)
             clock.play(FadeIn(self.fracture), glow.animate.set_opacity(0.25), seconds=1.4)
-        if target is not None:  # the nerve the treatment is for, drawn and named
+        if target is not None and target not in self.mobjects:  # the nerve the treatment is for, drawn and named
             clock.wait(share=0.1)
             clock.play(FadeIn(target, lag_ratio=0.3), seconds=1.2)
         self.glow, self.target, self.stage = glow, target, VGroup(label)
@@ -612,9 +662,11 @@ class ProcedureScene(NarratedScene):
             out.append(np.array([start, lateral, groove, under, end]))
         return out
 
-    def _target_drawing(self) -> VGroup | None:
-        """The medial branch nerves (medial branch block, radiofrequency) or the treated root,
-        with a leader label; None where the target is not a nerve."""
+    def _target_drawing(self, avoid=()) -> VGroup | None:
+        """What the narration names as the target ({nerves}), with a leader label to it as
+        drawn: the medial branch nerves (drawn here: the model has no solid for them), the
+        treated root, the cord's back columns, the roots in the canal, the joint, the disc;
+        the caudal injection's hiatus. ``avoid``: mobjects the label keeps clear of."""
         approach = self.plan.approach
         if approach in ("medial_branch", "rf_parallel"):
             nerves = VGroup()
@@ -627,7 +679,10 @@ class ProcedureScene(NarratedScene):
                 points.append(pts[2])
             if not len(nerves):
                 return None
-            return VGroup(nerves, self._leader(self.says("label.medial_branch"), points))
+            leader = self._leader(self.says("label.medial_branch"), points, avoid=avoid)
+            group = VGroup(nerves, leader)
+            group.label_panel = leader.label_panel
+            return group
         if approach == "caudal_hiatus":
             for level in ("S5", "S4"):
                 try:
@@ -638,24 +693,48 @@ class ProcedureScene(NarratedScene):
             else:
                 return None
             ring = Circle(radius=0.16, color=palette.ACCENT, stroke_width=4).move_to(at)
-            return VGroup(ring, self._leader(self.says("label.hiatus"), [at], colour=palette.ACCENT))
-        if approach.startswith("transforaminal"):
-            words = self.context.get("nerves") or ""
-            try:
-                at = self.illustration.to_scene(self.site)[0]
-            except Exception:  # noqa: BLE001
-                return None
-            return self._leader(words[:1].upper() + words[1:], [at]) if words else None
-        return None
+            leader = self._leader(self.says("label.hiatus"), [at], colour=palette.ACCENT, avoid=avoid)
+            group = VGroup(ring, leader)
+            group.label_panel = leader.label_panel
+            return group
+        words = self.context.get("nerves") or ""
+        if not words:
+            return None
+        return self._leader(words[:1].upper() + words[1:], [self._named_point(words)], avoid=avoid)
 
-    def _leader(self, words: str, points, colour: str = palette.NERVE) -> VGroup:
-        """A label beside the drawing with a thin line to each of ``points`` (scene)."""
+    def _named_point(self, words: str) -> np.ndarray:
+        """Where the structure ``words`` name is drawn on the close drawing (scene): the visible
+        pixel of that root, of the cord, of the roots in the canal, nearest the treated site
+        (the lead's tip for the cord); else the treated site itself (a joint, a disc, a body)."""
+        import re
+
+        anchor = np.asarray(self.site, float)
+        found = re.search(r"\b([CTLS]\d{1,2})\b[^,;]*nerve root\b", words)
+        if found:
+            names = [f"root.{found.group(1)}.{self.side or 'right'}"]
+        elif "cord" in words:
+            names = ["cord", "conus"]
+            lead = self.plan.needles[0].lead
+            anchor = np.asarray(lead[-1] if len(lead) else self.plan.tip, float)
+        elif "nerve roots" in words:
+            names = ["cauda_equina", "root"]
+        else:
+            names = []
+        at = self.illustration.to_scene(anchor)[0]
+        drawing = self.illustration.mobject
+        group = next((m for m in [drawing, *drawing.submobjects] if hasattr(m, "nearest_drawn")), None)
+        point = group.nearest_drawn(names, at) if names and group is not None else None
+        return at if point is None else point
+
+    def _leader(self, words: str, points, colour: str = palette.NERVE, avoid=()) -> VGroup:
+        """A label beside the drawing with a thin line to each of ``points`` (scene), clear of
+        the mobjects in ``avoid`` (tried above the points, then below them)."""
         pts = np.array(points)
         drawing = self.illustration.mobject
         widest = max(drawing.get_left()[0] - 0.25 + 6.35, 0.45 - drawing.get_right()[0] - 0.25, 2.0)
         words_mob = text(words, 28, colour, weight="BOLD")
         if words_mob.width + 0.2 > widest:  # two lines rather than over the drawing
-            lines = fit_lines(words, max(12, len(words) // 2 + 3), 2)
+            lines = fit_lines(words, max(12, len(words) // 2 + 3), 3)
             words_mob = VGroup(*(text(line, 28, colour, weight="BOLD") for line in lines)).arrange(DOWN, buff=0.08)
         label = panel(words_mob, padding=0.1)
         # beside the drawing, on the side with room for it (the cards start at x = 0.6)
@@ -671,13 +750,35 @@ class ProcedureScene(NarratedScene):
             else drawing.get_right()[0] + 0.25 + label.width / 2
         )
         x = float(np.clip(x, -6.35 + label.width / 2, 0.45 - label.width / 2))
-        label.move_to(np.array([x, float(pts[:, 1].mean()) + 0.9, 0.0]))
-        if label.get_top()[1] > PICTURE_BAND[1]:
-            label.shift(DOWN * (label.get_top()[1] - PICTURE_BAND[1]))
+        y0 = float(pts[:, 1].mean())
+        top, bottom = PICTURE_BAND[1] - label.height / 2, PICTURE_BAND[0] + label.height / 2
+        boxes = [(m.get_corner(np.array([-1, -1, 0])), m.get_corner(np.array([1, 1, 0]))) for m in avoid]
+        for dy in (0.9, 1.4, 0.5, -0.7, -1.1, 1.9, -1.6, 0.0):
+            y = float(np.clip(y0 + dy, bottom, top))
+            lo = np.array([x - label.width / 2 - 0.05, y - label.height / 2 - 0.05])
+            hi = np.array([x + label.width / 2 + 0.05, y + label.height / 2 + 0.05])
+            if not any((lo < b_hi[:2]).all() and (b_lo[:2] < hi).all() for b_lo, b_hi in boxes):
+                break
+        else:
+            y = float(np.clip(y0 + 0.9, bottom, top))
+        label.move_to(np.array([x, y, 0.0]))
         edge = label.get_left() if x > pts[:, 0].mean() else label.get_right()
         lines = VGroup(*(Line(edge, p, color=colour, stroke_width=2.5, buff=0.05) for p in pts))
         dots = VGroup(*(Dot(p, radius=0.045, color=colour) for p in pts))
-        return VGroup(lines, dots, label)
+        group = VGroup(lines, dots, label)
+        group.label_panel = label
+        return group
+
+    def _clear_of_label(self, card) -> None:
+        """Move ``card`` down, below the target's label, where the two would overlap."""
+        box = getattr(self.target, "label_panel", None) if self.target is not None else None
+        if box is None:
+            return
+        lo, hi = card.get_corner(np.array([-1, -1, 0])), card.get_corner(np.array([1, 1, 0]))
+        b_lo, b_hi = box.get_corner(np.array([-1, -1, 0])), box.get_corner(np.array([1, 1, 0]))
+        if (lo[:2] < b_hi[:2]).all() and (b_lo[:2] < hi[:2]).all():
+            card.shift(DOWN * (hi[1] - b_lo[1] + 0.1))
+            inside_safe(card)
 
     def _room_side_word(self, side: str) -> str:
         return self.term(side)
@@ -878,6 +979,12 @@ class ProcedureScene(NarratedScene):
         if abs(d[0]) > 1e-6:
             ts = sorted(((x0 - trace[0][0]) / d[0], (x1 - trace[0][0]) / d[0]))
             trace = np.array([trace[0] + d * max(ts[0], 0.0), trace[0] + d * min(ts[1], 1.0)])
+        # ... and where the anatomy ends: the image's box is wider than what is drawn (it is
+        # widened to the box's shape), and a trace over its empty margin is a stray line
+        group = next((m for m in [drawing, *drawing.submobjects] if hasattr(m, "drawn_span")), None)
+        span = group.drawn_span(trace[0], trace[1]) if group is not None else None
+        if span is not None:
+            trace = np.array(span)
         plane = DashedLine(trace[0], trace[1], color=palette.ACCENT, stroke_width=4, dash_length=0.12)
         w, h = 2.6, 2.15
         corner = self._quiet_corner(w, h + 0.45)

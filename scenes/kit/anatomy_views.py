@@ -1283,6 +1283,55 @@ class IllustrationGroup(VGroup):
         row = int((y1 - point[1]) / img.height * h)
         return (col, row) if 0 <= col < w and 0 <= row < h else None
 
+    def _alpha(self) -> np.ndarray:
+        """The image's own alpha (edge fades included), whatever opacity it is shown at."""
+        self.image.pixel_array  # noqa: B018 - renders a lazy layer
+        return self.image.orig_alpha_pixel_array
+
+    def _pixel_centres(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Scene points (N, 3) of the centres of these pixels of the (possibly moved) drawing."""
+        img = self.image
+        x0, y1 = img.get_corner(np.array([-1, 1, 0]))[:2]
+        h, w = img._pixels.shape[:2]
+        out = np.zeros((len(rows), 3))
+        out[:, 0] = x0 + (np.asarray(cols) + 0.5) / w * img.width
+        out[:, 1] = y1 - (np.asarray(rows) + 0.5) / h * img.height
+        return out
+
+    def nearest_drawn(self, prefixes: Iterable[str], point, min_alpha: int = 160) -> np.ndarray | None:
+        """The scene point, nearest to ``point`` (scene), where a structure named by one of
+        ``prefixes`` (a name, or the start of names: ``"cord"``) is the visible surface, or
+        None where none shows. A leader line ends there: on the structure as drawn, not on a
+        landmark that bone may hide."""
+        layer = self.layer
+        mask = np.zeros(layer.object_id.shape, bool)
+        for prefix in prefixes:
+            mask |= layer.mask_of(prefix)
+        mask &= self._alpha() >= min_alpha  # not in the faded edges
+        rows, cols = np.nonzero(mask)
+        if not len(rows):
+            return None
+        pts = self._pixel_centres(rows, cols)
+        d = np.linalg.norm(pts[:, :2] - np.asarray(point, float)[:2], axis=1)
+        return pts[int(np.argmin(d))]
+
+    def drawn_span(self, a, b, min_alpha: int = 40, samples: int = 120) -> tuple[np.ndarray, np.ndarray] | None:
+        """The part of the scene segment ``a``-``b`` that lies over the drawing's painted pixels
+        (from the first to the last one with alpha >= ``min_alpha``), or None: a guide drawn on
+        the drawing (a section plane's trace) ends where the anatomy ends, not at the image's
+        transparent margin."""
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        alpha = self._alpha()
+        ts = np.linspace(0.0, 1.0, samples)
+        on = []
+        for t in ts:
+            px = self.pixel_at(a + (b - a) * t)
+            on.append(px is not None and alpha[px[1], px[0]] >= min_alpha)
+        hits = np.nonzero(on)[0]
+        if not len(hits):
+            return None
+        return a + (b - a) * ts[hits[0]], a + (b - a) * ts[hits[-1]]
+
 
 class SpineTurn(Animation):
     """Shows the re-rendered layers of a turn one after the other (nearest angle to the

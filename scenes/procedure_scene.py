@@ -23,7 +23,6 @@ from manim import (
     Dot,
     Indicate,
     Polygon,
-    RoundedRectangle,
     Ellipse,
     Line,
     VMobject,
@@ -49,9 +48,11 @@ from scenes.kit.procedure_blocks import (
     DevicePath,
     Fitted,
     NeedleOnDrawing,
+    axial_inset,
     fact_card,
     fit_lines,
     glow_size_mm,
+    illustration_group,
     plain,
     polyline_mobject,
     problem_site,
@@ -722,7 +723,7 @@ class ProcedureScene(NarratedScene):
             names = []
         at = self.illustration.to_scene(anchor)[0]
         drawing = self.illustration.mobject
-        group = next((m for m in [drawing, *drawing.submobjects] if hasattr(m, "nearest_drawn")), None)
+        group = illustration_group(drawing)
         point = group.nearest_drawn(names, at) if names and group is not None else None
         return at if point is None else point
 
@@ -981,55 +982,22 @@ class ProcedureScene(NarratedScene):
             trace = np.array([trace[0] + d * max(ts[0], 0.0), trace[0] + d * min(ts[1], 1.0)])
         # ... and where the anatomy ends: the image's box is wider than what is drawn (it is
         # widened to the box's shape), and a trace over its empty margin is a stray line
-        group = next((m for m in [drawing, *drawing.submobjects] if hasattr(m, "drawn_span")), None)
+        group = illustration_group(drawing)
         span = group.drawn_span(trace[0], trace[1]) if group is not None else None
         if span is not None:
             trace = np.array(span)
         plane = DashedLine(trace[0], trace[1], color=palette.ACCENT, stroke_width=4, dash_length=0.12)
         w, h = 2.6, 2.15
         corner = self._quiet_corner(w, h + 0.45)
-        box = RoundedRectangle(
-            corner_radius=0.12,
-            width=w,
-            height=h,
-            fill_color=palette.BACKGROUND,
-            fill_opacity=0.96,
-            stroke_color=palette.ACCENT,
-            stroke_width=3,
-        ).move_to(corner + DOWN * 0.225)
-        ends = np.array([p for n in self.plan.needles for p in (n.entry, n.tip)])
-        # the window: the level's bones and the needles (not the ribs or the pelvis beside them)
-        bones = view._level_structures(level)
-        pts = (
-            np.vstack(
-                [s.solid.vertices[::7] if hasattr(s.solid, "vertices") else s.solid.surface_points(6) for s in bones]
-                + [ends]
-            )
-            - view.anchor
-        )
-        u, v = pts @ view.right, pts @ view.up
-        pad = 0.06 * max(float(np.ptp(u)), float(np.ptp(v))) + 3.0
-        window = (float(u.min()) - pad, float(v.min()) - pad, float(u.max()) + pad, float(v.max()) + pad)
-        mob = view.spine_mobject(highlight_structures=treated_structures(self.model, self.plan), window=window)
-        fitted = Fitted(view, mob, w - 0.75, h - 0.25, box.get_center(), extra_points=ends)
-        needles = VGroup(
-            *(NeedleOnDrawing(p, view, mob, fitted.to_scene, stroke=3.5, split=False).mobject(1.0) for p in self.paths)
-        )
-        right, left = (
-            text(letter, 26, palette.TEXT_MUTED, weight="BOLD") for letter in ("R", "L")
-        )  # as on the monitor
-        right.move_to(box.get_left() + RIGHT * 0.22)  # seen from the feet: the patient's right on the left
-        left.move_to(box.get_right() + LEFT * 0.22)
-        parts = [box, mob, needles, right, left]
         # the side named where the needle goes in on it (discography's side is the painful one;
         # its needle comes from the other side: the R and L say it)
         entry_x = float(np.asarray(self.plan.needles[0].entry)[0] - np.asarray(origin)[0])
         tag = self._side_tag(26) if abs(entry_x) < 15.0 or (entry_x < 0) == (self.side == "right") else None
-        if tag is not None:
-            tag.next_to(box, UP, buff=0.06)
-            parts.append(tag)
+        inset, fitted = axial_inset(
+            view, self.plan, self.paths, corner + DOWN * 0.225, w, h, treated_structures(self.model, self.plan), tag
+        )
         self.axial = fitted
-        return plane, VGroup(*parts)
+        return plane, inset
 
     def _quiet_corner(self, w: float, h: float, margin: float = 0.08) -> np.ndarray:
         """The centre of a w x h box in the corner of the side drawing with the least drawn

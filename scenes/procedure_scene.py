@@ -42,7 +42,7 @@ from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
 from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
-from scenes.kit.cards import SAFE_WIDTH, closing_card, heading, panel, paragraph, play_title, text, title_card
+from scenes.kit.cards import SAFE_WIDTH, play_closing, heading, panel, paragraph, play_title, text, title_card
 from scenes.kit.procedure_blocks import (
     POSTERIOR_APPROACHES,
     DevicePath,
@@ -57,6 +57,7 @@ from scenes.kit.procedure_blocks import (
     polyline_mobject,
     problem_site,
     problem_site_at,
+    soft_spot,
     wrap,
 )
 from scenes.kit.room import EndRoom, SideRoom, angle_words
@@ -552,14 +553,8 @@ class ProcedureScene(NarratedScene):
         w, h = glow_size_mm(self.plan.approach)
         at = self.illustration.to_scene(self.site)[0]
         glow = VGroup(
-            Ellipse(
-                width=self.mm(w * 1.8),
-                height=self.mm(h * 1.5),
-                color=palette.INFLAMMATION,
-                fill_opacity=0.22,
-                stroke_width=0,
-            ),
-            Ellipse(width=self.mm(w), height=self.mm(h), color=palette.INFLAMMATION, fill_opacity=0.5, stroke_width=0),
+            soft_spot(self.mm(w * 1.8), self.mm(h * 1.5), palette.INFLAMMATION, 0.22),
+            soft_spot(self.mm(w), self.mm(h), palette.INFLAMMATION, 0.5),
         ).move_to(at)
         words = wrap(self.words("problem"), 30, 4)
         label = panel(paragraph(words, px=30))
@@ -1309,19 +1304,9 @@ class ProcedureScene(NarratedScene):
             length = max(float(np.linalg.norm(along)), self.mm(2))
             angle = float(np.arctan2(along[1], along[0]))
             mid = 0.5 * (ends[0] + ends[1])
-            halo = Ellipse(
-                width=length + self.mm(4 * r),
-                height=max(self.mm(4 * r), 0.3),
-                color=HEAT_OUTER,
-                fill_opacity=0.4,
-                stroke_width=0,
-            )
-            core = Ellipse(
-                width=length + self.mm(2 * r),
-                height=max(self.mm(2 * r), 0.14),
-                color=HEAT_CORE,
-                fill_opacity=0.9,
-                stroke_width=0,
+            halo, core = (
+                soft_spot(length + self.mm(2 * k * r), max(self.mm(2 * k * r), least), colour, opacity)
+                for k, least, colour, opacity in ((2, 0.3, HEAT_OUTER, 0.4), (1, 0.14, HEAT_CORE, 0.9))
             )
             heat.add(VGroup(halo, core).rotate(angle).move_to(mid))
         items = [
@@ -1489,14 +1474,4 @@ class ProcedureScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.clear_stage(clock)
-        clock.play(
-            FadeIn(
-                closing_card(
-                    self.context.get("review_line"),
-                    self.context.get("brand"),
-                    self.says("education.title"),
-                    list(self.words("education.lines")),
-                )
-            ),
-            seconds=1.0,
-        )
+        play_closing(clock, self.context, self.says("education.title"), self.words("education.lines"))

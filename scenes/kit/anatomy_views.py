@@ -309,7 +309,7 @@ class SpineView:
         return p @ self.toward
 
     # -- what to draw -----------------------------------------------------------------------
-    def _select(self, levels, kinds, exclude_kinds, near_side) -> list[Structure]:
+    def _select(self, levels, kinds=None, exclude_kinds=None, near_side: bool = True) -> list[Structure]:
         model = self.model
         if levels is None:
             sts = model.structures()
@@ -515,40 +515,33 @@ class SpineView:
     ) -> IllustrationLayer:
         """The shaded layer of these structures. ``resolution``: pixels per scene unit
         (default: the output's own, :func:`default_resolution`)."""
-        window = window or self.window_of(structures)
-        h, w = self.layer_size(window, resolution)
+        camera, style = self._camera_and_style(structures, window, resolution, highlight_names)
         return render_layer(
             self.model.parameters_hash(),
             structures,
             BONE_KINDS | {SURFACE_KIND},
-            self.camera(window, w, h),
-            self.illustration_style(highlight_names),
+            camera,
+            style,
             cut,
             supersample=supersample,
             cache_dir=cache_dir,
             lookup=self.model.structure,
         )
 
-    def layer_key(
-        self,
-        structures: Sequence[Structure],
-        window=None,
-        resolution: float | None = None,
-        cut: CutAway | None = None,
-        highlight_names: Iterable[str] = (),
-    ) -> str:
-        """What :meth:`layer` with these arguments draws, as its cache key (model hash,
-        structures, camera, style and cut): a drawing's identity before its pixels exist."""
+    def layer_key(self, structures: Sequence[Structure], cut: CutAway | None = None, **draw) -> str:
+        """What :meth:`layer` draws with these arguments (``draw``: its ``window``,
+        ``resolution`` and ``highlight_names``), as its cache key (model hash, structures,
+        camera, style and cut): a drawing's identity before its pixels exist."""
+        camera, style = self._camera_and_style(
+            structures, draw.get("window"), draw.get("resolution"), draw.get("highlight_names", ())
+        )
+        return layer_key(self.model.parameters_hash(), [s.name for s in structures], camera, style, cut, None)
+
+    def _camera_and_style(self, structures, window, resolution, highlight_names) -> tuple[Camera, IllustrationStyle]:
+        """The camera (over ``window``, default all of ``structures``) and style of a layer."""
         window = window or self.window_of(structures)
         h, w = self.layer_size(window, resolution)
-        return layer_key(
-            self.model.parameters_hash(),
-            [s.name for s in structures],
-            self.camera(window, w, h),
-            self.illustration_style(highlight_names),
-            cut,
-            None,
-        )
+        return self.camera(window, w, h), self.illustration_style(highlight_names)
 
     def layer_size(self, window, resolution: float | None = None) -> tuple[int, int]:
         """(height, width) in pixels of the layer over ``window`` at ``resolution`` px per unit."""
@@ -646,24 +639,18 @@ class SpineView:
         return group
 
     def flat_mobject(
-        self,
-        levels: Iterable | None = None,
-        highlight=None,
-        kinds: Iterable[str] | None = None,
-        exclude_kinds: Iterable[str] | None = None,
-        near_side: bool = True,
-        detail: int = 16,
-        pedicle_rings: bool = True,
+        self, levels=None, highlight=None, detail: int = 16, pedicle_rings: bool = True, **which
     ) -> VGroup:
         """The former flat drawing: filled polygons far to near (kept as the baseline of
         ``bench/illustration.py``; scenes draw :meth:`spine_mobject`).
 
         ``highlight``: a level (or list of levels) whose structures are tinted with the
         accent colour. ``pedicle_rings``: on posterior/oblique views, outline the pedicles
-        on top (they show through on fluoroscopy; the Scotty dog's eye). ``near_side=False`` leaves out the structures of the side facing the
-        viewer on lateral/oblique views (a cut-away that shows the canal and its contents).
+        on top (they show through on fluoroscopy; the Scotty dog's eye). ``which``: the
+        ``kinds``, ``exclude_kinds`` and ``near_side`` of :meth:`spine_mobject` (``near_side=False``
+        leaves out the structures of the side facing the viewer on lateral/oblique views).
         """
-        sts = self._select(levels, kinds, exclude_kinds, near_side)
+        sts = self._select(levels, **which)
         hl = self._highlight_levels(highlight)
         group = VGroup()
         stroke_scale = max(0.35, min(1.5, self.scale / 0.06))

@@ -16,7 +16,7 @@ from manim import DOWN, LEFT, RIGHT, UP, DashedLine, Dot, Line, RoundedRectangle
 
 from spine.imaging.layers import GAUGE_OD_MM, Needle
 from scenes.kit import palette
-from scenes.kit.cards import paragraph, text
+from scenes.kit.cards import framed, paragraph, text
 from scenes.kit.typography import MIN_TEXT_PX, TextDoesNotFit
 
 # Approaches whose illustration is drawn from behind (the joints and their nerves lie
@@ -293,6 +293,13 @@ def problem_site_at(model, plan) -> tuple[str, np.ndarray]:
     return plan.needles[0].target_level, np.asarray(plan.tip, float)
 
 
+def soft_spot(width: float, height: float, colour: str, opacity: float) -> VMobject:
+    """A filled ellipse with no outline (scene units): a glow, a burn, a cloud of medicine."""
+    from manim import Ellipse
+
+    return Ellipse(width=width, height=height, color=colour, fill_opacity=opacity, stroke_width=0)
+
+
 def glow_size_mm(approach: str) -> tuple[float, float]:
     """Width and height (mm) of the glow / medicine cloud drawn at the target."""
     if approach in EPIDURAL_APPROACHES:
@@ -370,17 +377,7 @@ def fact_card(
     content = VGroup(head, rows).arrange(DOWN, aligned_edge=LEFT, buff=0.35)
     if content.width > width - 0.5:
         content.scale_to_fit_width(width - 0.5)
-    box = RoundedRectangle(
-        corner_radius=0.15,
-        width=width,
-        height=content.height + 0.7,
-        fill_color=palette.PANEL,
-        fill_opacity=0.95,
-        stroke_color=accent,
-        stroke_width=3,
-    )
-    box.move_to(content)
-    return VGroup(box, content)
+    return framed(content, width, accent)
 
 
 def axial_inset(view, plan, paths, centre, width: float = 2.6, height: float = 2.15, ring=(), tag=None):

@@ -488,14 +488,15 @@ class ProcedureScene(NarratedScene):
         clock.wait(share=0.15)
         shown = whole.mobject
         if seen.kind == "posterior":
-            # the drawing is seen from behind: the whole spine turns there (re-rendered every
-            # 10 degrees), not a cross-fade; the cut-away closes first, at the same angle
+            # the drawing is seen from behind: the whole spine turns there (its bones and discs
+            # re-rendered every 10 degrees), not a cross-fade; the cut-away closes first
             spin, turned = lateral.turn(
                 whole.mobject,
                 seen.oblique_deg,
                 step_deg=10.0,
                 resolution=config.pixel_width / config.frame_width * whole.factor,
                 highlight=self.level,
+                bones_only=True,
             )
             at = (turned.project(centre)[0] - whole.before_center) * whole.factor + whole.mobject.get_center()
             clock.play(FadeIn(spin.mobject), FadeOut(whole.mobject), seconds=0.5)

@@ -100,6 +100,8 @@ KIND_STYLE: dict[str, _Style] = {
     "anterior_sacral_foramen": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 6),
 }
 _PEDICLE_RING = "#7A6C55"
+# What a drawing of bones and discs leaves out (SpineView.turn_frames bones_only)
+_SOFT_TISSUE = frozenset(k for k in KIND_STYLE if k not in BONE_KINDS and k not in (SURFACE_KIND, "annulus"))
 # Lateral parts of the pelvis and sacrum drawn see-through on side views, so the L5-S1 disc,
 # the sacral bodies and the canal stay visible behind them.
 _SEE_THROUGH_FROM_THE_SIDE = frozenset(
@@ -781,15 +783,24 @@ class SpineView:
         )
 
     def turn_frames(
-        self, to_deg: float, levels=None, step_deg: float = 3.0, resolution: float | None = None, highlight=None
+        self,
+        to_deg: float,
+        levels=None,
+        step_deg: float = 3.0,
+        resolution: float | None = None,
+        highlight=None,
+        bones_only: bool = False,
     ) -> tuple[list[float], list[IllustrationLayer], tuple]:
         """The layers of a turn from this view's angle to ``to_deg``, every ``step_deg``
-        (cached like any layer), all over one window (the union of the angles' windows)."""
+        (cached like any layer), all over one window (the union of the angles' windows).
+        ``bones_only``: the bones and discs without the soft tissue (a whole spine, where the
+        roots and joints are too small to see, at a fraction of the cost)."""
         start = self.oblique_deg
         n = max(1, int(np.ceil(abs(to_deg - start) / step_deg)))
         angles = [start + (to_deg - start) * i / n for i in range(n + 1)]
         views = [self.turned(a) for a in angles]
-        sts = views[0]._drawn(levels, None, None)
+        exclude = _SOFT_TISSUE if bones_only else None
+        sts = views[0]._drawn(levels, None, exclude)
         windows = np.array([v.window_of(sts) for v in views])
         window = (
             float(windows[:, 0].min()),
@@ -801,7 +812,8 @@ class SpineView:
         names = {s.name for s in sts if s.level in hl and s.kind == SURFACE_KIND}
         res = resolution or self.default_resolution(window)
         layers = [
-            v.layer(v._drawn(levels, None, None), window=window, resolution=res, highlight_names=names) for v in views
+            v.layer(v._drawn(levels, None, exclude), window=window, resolution=res, highlight_names=names)
+            for v in views
         ]
         return angles, layers, window
 

@@ -531,8 +531,8 @@ class ProcedureScene(NarratedScene):
 
     def _level_ring(self) -> VMobject | None:
         """An accent ring around the level on the close drawing: the disc of an interspace,
-        the bone of a vertebra (an ellipse along the structure's longer axis on screen)."""
-        name = f"disc.{self.level}.annulus" if "-" in self.level else f"{self.level}.bone"
+        the body of a vertebra (an ellipse along the structure's longer axis on screen)."""
+        name = f"disc.{self.level}.annulus" if "-" in self.level else f"{self.level}.body"
         try:
             solid = self.model.structure(name).solid
         except Exception:  # noqa: BLE001 - a level without that structure gets no ring
@@ -754,7 +754,8 @@ class ProcedureScene(NarratedScene):
             y = float(np.clip(y0 + dy, bottom, top))
             lo = np.array([x - label.width / 2 - 0.05, y - label.height / 2 - 0.05])
             hi = np.array([x + label.width / 2 + 0.05, y + label.height / 2 + 0.05])
-            if not any((lo < b_hi[:2]).all() and (b_lo[:2] < hi).all() for b_lo, b_hi in boxes):
+            covers = any((lo < p[:2]).all() and (p[:2] < hi).all() for p in pts)  # not over what it names
+            if not covers and not any((lo < b_hi[:2]).all() and (b_lo[:2] < hi).all() for b_lo, b_hi in boxes):
                 break
         else:
             y = float(np.clip(y0 + 0.9, bottom, top))

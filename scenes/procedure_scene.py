@@ -697,12 +697,14 @@ class ProcedureScene(NarratedScene):
         words = self.context.get("nerves") or ""
         if not words:
             return None
-        return self._leader(words[:1].upper() + words[1:], [self._named_point(words)], avoid=avoid)
+        point, clear = self._named_point(words)
+        return self._leader(words[:1].upper() + words[1:], [point], avoid=avoid, clear=clear)
 
-    def _named_point(self, words: str) -> np.ndarray:
+    def _named_point(self, words: str) -> tuple[np.ndarray, np.ndarray]:
         """Where the structure ``words`` name is drawn on the close drawing (scene): the visible
         pixel of that root, of the cord, of the roots in the canal, nearest the treated site
-        (the lead's tip for the cord); else the treated site itself (a joint, a disc, a body)."""
+        (the lead's tip for the cord); else the treated site itself (a joint, a disc, a body).
+        And the drawn points of a named root, which its label must not cover."""
         import re
 
         anchor = np.asarray(self.site, float)
@@ -721,11 +723,13 @@ class ProcedureScene(NarratedScene):
         drawing = self.illustration.mobject
         group = illustration_group(drawing)
         point = group.nearest_drawn(names, at) if names and group is not None else None
-        return at if point is None else point
+        clear = group.drawn_points(names)[::7] if found and group is not None else np.zeros((0, 3))
+        return (at if point is None else point), clear
 
-    def _leader(self, words: str, points, colour: str = palette.NERVE, avoid=()) -> VGroup:
+    def _leader(self, words: str, points, colour: str = palette.NERVE, avoid=(), clear=()) -> VGroup:
         """A label beside the drawing with a thin line to each of ``points`` (scene), clear of
-        the mobjects in ``avoid`` (tried above the points, then below them)."""
+        the mobjects in ``avoid`` and of the ``clear`` points (the structure it names; tried
+        above the points, then below them)."""
         pts = np.array(points)
         drawing = self.illustration.mobject
         widest = max(drawing.get_left()[0] - 0.25 + 6.35, 0.45 - drawing.get_right()[0] - 0.25, 2.0)
@@ -754,7 +758,8 @@ class ProcedureScene(NarratedScene):
             y = float(np.clip(y0 + dy, bottom, top))
             lo = np.array([x - label.width / 2 - 0.05, y - label.height / 2 - 0.05])
             hi = np.array([x + label.width / 2 + 0.05, y + label.height / 2 + 0.05])
-            covers = any((lo < p[:2]).all() and (p[:2] < hi).all() for p in pts)  # not over what it names
+            named = [*pts, *np.asarray(clear, float).reshape(-1, 3)]
+            covers = any((lo < p[:2]).all() and (p[:2] < hi).all() for p in named)  # not over what it names
             if not covers and not any((lo < b_hi[:2]).all() and (b_lo[:2] < hi).all() for b_lo, b_hi in boxes):
                 break
         else:

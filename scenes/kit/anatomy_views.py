@@ -1297,20 +1297,25 @@ class IllustrationGroup(VGroup):
         out[:, 1] = y1 - (np.asarray(rows) + 0.5) / h * img.height
         return out
 
-    def nearest_drawn(self, prefixes: Iterable[str], point, min_alpha: int = 160) -> np.ndarray | None:
-        """The scene point, nearest to ``point`` (scene), where a structure named by one of
-        ``prefixes`` (a name, or the start of names: ``"cord"``) is the visible surface, or
-        None where none shows. A leader line ends there: on the structure as drawn, not on a
-        landmark that bone may hide."""
+    def drawn_points(self, prefixes: Iterable[str], min_alpha: int = 160) -> np.ndarray:
+        """Scene points (N, 3) of the pixels where a structure named by one of ``prefixes`` (a
+        name, or the start of names: ``"cord"``) is the visible surface, outside the faded
+        edges."""
         layer = self.layer
         mask = np.zeros(layer.object_id.shape, bool)
         for prefix in prefixes:
             mask |= layer.mask_of(prefix)
-        mask &= self._alpha() >= min_alpha  # not in the faded edges
+        mask &= self._alpha() >= min_alpha
         rows, cols = np.nonzero(mask)
-        if not len(rows):
+        return self._pixel_centres(rows, cols)
+
+    def nearest_drawn(self, prefixes: Iterable[str], point, min_alpha: int = 160) -> np.ndarray | None:
+        """The scene point, nearest to ``point`` (scene), where a structure named by one of
+        ``prefixes`` is the visible surface (:meth:`drawn_points`), or None where none shows. A
+        leader line ends there: on the structure as drawn, not on a landmark bone may hide."""
+        pts = self.drawn_points(prefixes, min_alpha)
+        if not len(pts):
             return None
-        pts = self._pixel_centres(rows, cols)
         d = np.linalg.norm(pts[:, :2] - np.asarray(point, float)[:2], axis=1)
         return pts[int(np.argmin(d))]
 

@@ -526,6 +526,9 @@ class ProcedureScene(NarratedScene):
         self.target = self._target_drawing(avoid=[tag])
         if self.target is not None:
             clock.play(FadeIn(self.target, lag_ratio=0.3), seconds=1.0)
+            # while the narration explains, the eye is led back to the target now and then
+            ends = [m.get_center() for m in self.target.get_family() if isinstance(m, Dot)]
+            self._hold_with_pulses(clock, clock.remaining_s - 0.3, at=ends)
         self.level_ring = marker if ring is not None else None
         self.stage = VGroup(tag, *([marker] if ring is not None else []))
 
@@ -1261,14 +1264,15 @@ class ProcedureScene(NarratedScene):
         self.remove(box, head, *rows)
         self.add(card)
 
-    def _hold_with_pulses(self, clock, seconds: float, every: float = 4.5) -> None:
-        """Wait ``seconds``; in a long wait a ring spreads from the needle tip every few seconds
-        (the eye goes back to where the work is done; no stretch of the video stands still)."""
+    def _hold_with_pulses(self, clock, seconds: float, every: float = 4.5, at=None) -> None:
+        """Wait ``seconds``; in a long wait a ring spreads from the needle tip (or the points
+        ``at``) every few seconds (the eye goes back to where the work is done; no stretch of
+        the video stands still)."""
         seconds = max(0.0, seconds)
         if seconds < every + 1.0 or self.illustration.mobject not in self.mobjects:
             clock.wait(seconds=seconds)
             return
-        tips = [self.illustration.to_scene(n.tip)[0] for n in self.plan.needles]
+        tips = at if at is not None else [self.illustration.to_scene(n.tip)[0] for n in self.plan.needles]
         left = seconds
         while left >= every:
             clock.wait(seconds=every - 1.2)

@@ -37,7 +37,7 @@ from spine.imaging import CArmPose, Needle
 from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
 from scenes.kit.procedure_blocks import VignetteDrawings
-from scenes.kit.cards import closing_card, heading, panel, paragraph, play_title, text, title_card
+from scenes.kit.cards import framed, heading, panel, paragraph, play_closing, play_title, text, title_card
 from scenes.narrated import NarratedScene
 
 EXAMPLE_LEVEL = "L2-L3"
@@ -154,14 +154,7 @@ class OverviewScene(NarratedScene):
 
     # 5 ------------------------------------------------------------------------------------
     def beat_guidance(self, clock) -> None:
-        self.fluoro = FluoroPanel(
-            self.model,
-            CArmPose.ap(EXAMPLE_LEVEL),
-            height=4.0,
-            size=monitor_pixels(4.0),
-            blank=True,
-            labeller=self.pose_labeller(),
-        )
+        self.fluoro = self._monitor(CArmPose.ap(EXAMPLE_LEVEL), blank=True)
         self.fluoro.move_to(RIGHT * 3.4 + UP * 0.55)  # its words below it stay above the player's caption band
         caption = paragraph(self.words("guidance.lines"), px=30, centred=True, max_width=6.6)
         caption.next_to(self.fluoro, DOWN, buff=0.25)
@@ -195,13 +188,7 @@ class OverviewScene(NarratedScene):
 
     # 7 ------------------------------------------------------------------------------------
     def beat_needle(self, clock) -> None:
-        self.fluoro = FluoroPanel(
-            self.model,
-            CArmPose.lateral(EXAMPLE_LEVEL),
-            height=4.0,
-            size=monitor_pixels(4.0),
-            labeller=self.pose_labeller(),
-        )
+        self.fluoro = self._monitor(CArmPose.lateral(EXAMPLE_LEVEL))
         self.fluoro.move_to(RIGHT * 3.6 + UP * 0.4)
         entry, tip = self.entry, self.tip
         depth = ValueTracker(0.0)
@@ -290,18 +277,8 @@ class OverviewScene(NarratedScene):
     def beat_diagnostic(self, clock) -> None:
         self.clear_stage(clock)
         head = heading(self.words("diagnostic.heading"))
-        outcomes = (
-            VGroup(
-                *(
-                    _info_card(card[0], card[1:], accent)
-                    for card, accent in zip(
-                        self.words("diagnostic.cards"), (palette.ACCENT, palette.MEDICATION, palette.TEXT_MUTED)
-                    )
-                ),
-            )
-            .arrange(RIGHT, buff=0.5)
-            .move_to(UP * 0.4)
-        )
+        outcomes = self._card_row("diagnostic.cards", (palette.ACCENT, palette.MEDICATION, palette.TEXT_MUTED), 0.5)
+        outcomes.move_to(UP * 0.4)
         arrow = Arrow(
             outcomes.get_bottom() + DOWN * 0.1, outcomes.get_bottom() + DOWN * 1.1, color=palette.TEXT, buff=0
         )
@@ -316,18 +293,8 @@ class OverviewScene(NarratedScene):
     def beat_plan(self, clock) -> None:
         self.clear_stage(clock)
         head = heading(self.words("plan.heading"))
-        steps = (
-            VGroup(
-                *(
-                    _info_card(card[0], card[1:], accent)
-                    for card, accent in zip(
-                        self.words("plan.cards"), (palette.MEDICATION, palette.ACCENT, palette.NERVE)
-                    )
-                ),
-            )
-            .arrange(RIGHT, buff=0.9)
-            .move_to(DOWN * 0.1)
-        )
+        steps = self._card_row("plan.cards", (palette.MEDICATION, palette.ACCENT, palette.NERVE), 0.9)
+        steps.move_to(DOWN * 0.1)
         arrows = VGroup(
             *(Arrow(a.get_right(), b.get_left(), buff=0.1, color=palette.TEXT) for a, b in zip(steps, steps[1:]))
         )
@@ -389,6 +356,17 @@ class OverviewScene(NarratedScene):
         self.stage = VGroup(head, *(VGroup(c, p, t) for c, p, t in cells))
 
     # helpers --------------------------------------------------------------------------------
+    def _monitor(self, pose, blank: bool = False) -> FluoroPanel:
+        """The x-ray monitor (4 units high) showing ``pose`` (``blank``: no picture yet)."""
+        return FluoroPanel(
+            self.model, pose, height=4.0, size=monitor_pixels(4.0), blank=blank, labeller=self.pose_labeller()
+        )
+
+    def _card_row(self, key: str, accents, buff: float) -> VGroup:
+        """The script's cards under ``key`` (a title, then its lines) side by side, one accent each."""
+        cards = (_info_card(card[0], card[1:], accent) for card, accent in zip(self.words(key), accents))
+        return VGroup(*cards).arrange(RIGHT, buff=buff)
+
     def leave(self, group) -> list:
         """Fade-outs of everything on screen that belongs to ``group``: its parts came in one by
         one, so they are on the scene by themselves, and fading the group alone would leave them."""
@@ -401,31 +379,14 @@ class OverviewScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.clear_stage(clock)
-        card = closing_card(
-            self.context.get("review_line"),
-            self.context.get("brand"),
-            self.words("education.title"),
-            self.words("education.lines"),
-        )
-        clock.play(FadeIn(card), seconds=1.0)
+        play_closing(clock, self.context, self.words("education.title"), self.words("education.lines"))
 
 
 def _info_card(title: str, lines: list[str], accent: str = palette.ACCENT, width: float = 3.6) -> VGroup:
     """A small card: a bold title over one or two muted lines, with an accent bar."""
     head = text(title, 34, palette.TEXT, weight="BOLD", max_width=width - 0.4)
     body = paragraph(lines, px=28, color=palette.TEXT_MUTED, centred=True, max_width=width - 0.4)
-    content = VGroup(head, body).arrange(DOWN, buff=0.2)
-    box = RoundedRectangle(
-        corner_radius=0.15,
-        width=width,
-        height=content.height + 0.7,
-        fill_color=palette.PANEL,
-        fill_opacity=1,
-        stroke_color=accent,
-        stroke_width=3,
-    )
-    box.move_to(content)
-    return VGroup(box, content)
+    return framed(VGroup(head, body).arrange(DOWN, buff=0.2), width, accent, opacity=1.0)
 
 
 def _region(name: str) -> str:

@@ -23,7 +23,6 @@ from manim import (
     Dot,
     Indicate,
     Polygon,
-    RoundedRectangle,
     Ellipse,
     Line,
     VMobject,
@@ -33,6 +32,7 @@ from manim import (
     ValueTracker,
     VGroup,
     always_redraw,
+    config,
     linear,
     smooth,
 )
@@ -42,19 +42,22 @@ from scenes.kit.anatomy_views import FittedView, SpineView
 from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
 from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
-from scenes.kit.cards import SAFE_WIDTH, closing_card, heading, panel, paragraph, play_title, text, title_card
+from scenes.kit.cards import SAFE_WIDTH, play_closing, heading, panel, paragraph, play_title, text, title_card
 from scenes.kit.procedure_blocks import (
     POSTERIOR_APPROACHES,
     DevicePath,
     Fitted,
     NeedleOnDrawing,
+    axial_inset,
     fact_card,
     fit_lines,
     glow_size_mm,
+    illustration_group,
     plain,
     polyline_mobject,
     problem_site,
     problem_site_at,
+    soft_spot,
     wrap,
 )
 from scenes.kit.room import EndRoom, SideRoom, angle_words
@@ -398,6 +401,7 @@ class ProcedureScene(NarratedScene):
         self.stage = VGroup()
         self.glow = None
         self.target = None
+        self.level_ring = None
         self.fracture = None
         self.fluoro = None
         self.needle_mob = None
@@ -467,7 +471,8 @@ class ProcedureScene(NarratedScene):
         whole = FittedView(
             lateral, lateral.spine_mobject(highlight=self.level, near_side=False), 4.8, LEFT * 3.4 + UP * 0.5
         )
-        at = whole.to_scene(self.model.level_centre(self.level))[0]
+        centre = self.model.level_centre(self.level)
+        at = whole.to_scene(centre)[0]
         marker = Ellipse(width=1.4, height=0.55, color=palette.ACCENT, stroke_width=5).move_to(at)
         words = self.context.get("level_words") or ""
         side = (
@@ -475,41 +480,85 @@ class ProcedureScene(NarratedScene):
             if self.proc.sided and self.side
             else self.says("where.midline")
         )
-        tag = panel(paragraph([self.level, *wrap(words, 30, 3), side], px=32))
-        inside_safe(tag.move_to(CARD_CENTER))
+        # narrow enough to leave the strip beside the drawing to the target's label
+        tag = panel(paragraph([self.level, *wrap(words, 24, 4), side], px=32))
+        inside_safe(tag.move_to(CARD_CENTER + RIGHT * 0.3))
         clock.play(self.set_heading(self.says("heading.where")), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
-        clock.wait(share=0.2)
-        note = self.caption([self.context.get("nerves") or self.term(self.tech.target.words)])
+        clock.wait(share=0.15)
+        shown = whole.mobject
+        if seen.kind == "posterior":
+            # the drawing is seen from behind: the whole spine turns there (its bones and discs
+            # re-rendered every 10 degrees), not a cross-fade; the cut-away closes first
+            spin, turned = lateral.turn(
+                whole.mobject,
+                seen.oblique_deg,
+                step_deg=10.0,
+                resolution=config.pixel_width / config.frame_width * whole.factor,
+                highlight=self.level,
+                bones_only=True,
+            )
+            at = (turned.project(centre)[0] - whole.before_center) * whole.factor + whole.mobject.get_center()
+            clock.play(FadeIn(spin.mobject), FadeOut(whole.mobject), seconds=0.5)
+            clock.play(spin, marker.animate.move_to(at), seconds=2.4, rate_func=smooth)
+            shown = spin.mobject
         # the camera goes in: the whole spine grows about the level until it lies where the
-        # level's own drawing has it, and the level's drawing comes in from the same place (an
-        # exact match when both are seen from the same side; for a posterior drawing, a zoom)
-        level_at = self.illustration.to_scene(self.model.level_centre(self.level))[0]
+        # level's drawing has it, and the level's drawing comes in from the same place (an
+        # exact match: both are seen from the same angle); the ring goes in with it and rings
+        # the level on the close drawing
+        level_at = self.illustration.to_scene(centre)[0]
         k = self.illustration.units_per_mm / (lateral.scale * whole.factor)
-        c = whole.mobject.get_center()
+        c = shown.get_center()
         c2 = self.illustration.mobject.get_center()
-        clock.play(FadeOut(marker), seconds=0.3)
+        # (a drawing from behind rings the level in its own layer)
+        ring = self._level_ring() if seen.kind != "posterior" else None
+        self.remove(marker)  # re-added by its animation, over the close drawing
         clock.play(
-            FadeOut(whole.mobject, scale=k, shift=level_at - c - k * (at - c)),
+            FadeOut(shown, scale=k, shift=level_at - c - k * (at - c)),
             FadeIn(self.illustration.mobject, scale=1 / k, shift=c2 + (level_at - c2) / k - at),
-            FadeIn(note),
+            Transform(marker, ring) if ring is not None else FadeOut(marker),
             seconds=1.6,
             rate_func=smooth,
         )
-        self.stage = VGroup(tag, note)
+        if ring is not None:
+            self.bring_to_front(marker)
+        # what the narration names, led to where it is drawn
+        self.target = self._target_drawing(avoid=[tag])
+        if self.target is not None:
+            clock.play(FadeIn(self.target, lag_ratio=0.3), seconds=1.0)
+            # while the narration explains, the eye is led back to the target now and then
+            ends = [m.get_center() for m in self.target.get_family() if isinstance(m, Dot)]
+            self._hold_with_pulses(clock, clock.remaining_s - 0.3, at=ends)
+        self.level_ring = marker if ring is not None else None
+        self.stage = VGroup(tag, *([marker] if ring is not None else []))
+
+    def _level_ring(self) -> VMobject | None:
+        """An accent ring around the level on the close drawing: the disc of an interspace,
+        the body of a vertebra (an ellipse along the structure's longer axis on screen)."""
+        name = f"disc.{self.level}.annulus" if "-" in self.level else f"{self.level}.body"
+        try:
+            solid = self.model.structure(name).solid
+        except Exception:  # noqa: BLE001 - a level without that structure gets no ring
+            return None
+        pts = solid.vertices[::5] if hasattr(solid, "vertices") else solid.surface_points(10)
+        p = self.illustration.to_scene(np.asarray(pts, float))[:, :2]
+        mid = p.mean(axis=0)
+        _values, axes = np.linalg.eigh(np.cov((p - mid).T))
+        major, minor = axes[:, 1], axes[:, 0]
+        u, v = (p - mid) @ major, (p - mid) @ minor
+        centre = mid + major * (u.max() + u.min()) / 2 + minor * (v.max() + v.min()) / 2
+        ring = Ellipse(
+            width=float(np.ptp(u)) * 1.12 + 0.12, height=float(np.ptp(v)) * 1.45 + 0.14, color=palette.ACCENT
+        )
+        ring.set_stroke(width=5)
+        return ring.rotate(float(np.arctan2(major[1], major[0]))).move_to(np.array([*centre, 0.0]))
 
     def beat_problem(self, clock) -> None:
         w, h = glow_size_mm(self.plan.approach)
         at = self.illustration.to_scene(self.site)[0]
         glow = VGroup(
-            Ellipse(
-                width=self.mm(w * 1.8),
-                height=self.mm(h * 1.5),
-                color=palette.INFLAMMATION,
-                fill_opacity=0.22,
-                stroke_width=0,
-            ),
-            Ellipse(width=self.mm(w), height=self.mm(h), color=palette.INFLAMMATION, fill_opacity=0.5, stroke_width=0),
+            soft_spot(self.mm(w * 1.8), self.mm(h * 1.5), palette.INFLAMMATION, 0.22),
+            soft_spot(self.mm(w), self.mm(h), palette.INFLAMMATION, 0.5),
         ).move_to(at)
         words = wrap(self.words("problem"), 30, 4)
         label = panel(paragraph(words, px=30))
@@ -517,12 +566,13 @@ class ProcedureScene(NarratedScene):
         clock.play(self.set_heading(self.says("heading.problem")), *self.swap_stage(), seconds=0.8)
         clock.play(FadeIn(glow, scale=0.6), FadeIn(label), seconds=1.4)
         clock.play(glow.animate.scale(1.12), seconds=0.8, rate_func=lambda t: np.sin(np.pi * t) ** 2)
-        target = self._target_drawing()
+        self._clear_of_label(label)
+        target = self.target if self.target is not None else self._target_drawing(avoid=[label])
         if self.plan.approach == "transpedicular":  # the broken bone: its front collapsed into a wedge
             self.fracture = self._fracture()
             clock.wait(share=0.1)
             clock.play(FadeIn(self.fracture), glow.animate.set_opacity(0.25), seconds=1.4)
-        if target is not None:  # the nerve the treatment is for, drawn and named
+        if target is not None and target not in self.mobjects:  # the nerve the treatment is for, drawn and named
             clock.wait(share=0.1)
             clock.play(FadeIn(target, lag_ratio=0.3), seconds=1.2)
         self.glow, self.target, self.stage = glow, target, VGroup(label)
@@ -612,9 +662,11 @@ class ProcedureScene(NarratedScene):
             out.append(np.array([start, lateral, groove, under, end]))
         return out
 
-    def _target_drawing(self) -> VGroup | None:
-        """The medial branch nerves (medial branch block, radiofrequency) or the treated root,
-        with a leader label; None where the target is not a nerve."""
+    def _target_drawing(self, avoid=()) -> VGroup | None:
+        """What the narration names as the target ({nerves}), with a leader label to it as
+        drawn: the medial branch nerves (drawn here: the model has no solid for them), the
+        treated root, the cord's back columns, the roots in the canal, the joint, the disc;
+        the caudal injection's hiatus. ``avoid``: mobjects the label keeps clear of."""
         approach = self.plan.approach
         if approach in ("medial_branch", "rf_parallel"):
             nerves = VGroup()
@@ -627,7 +679,10 @@ class ProcedureScene(NarratedScene):
                 points.append(pts[2])
             if not len(nerves):
                 return None
-            return VGroup(nerves, self._leader(self.says("label.medial_branch"), points))
+            leader = self._leader(self.says("label.medial_branch"), points, avoid=avoid)
+            group = VGroup(nerves, leader)
+            group.label_panel = leader.label_panel
+            return group
         if approach == "caudal_hiatus":
             for level in ("S5", "S4"):
                 try:
@@ -638,24 +693,52 @@ class ProcedureScene(NarratedScene):
             else:
                 return None
             ring = Circle(radius=0.16, color=palette.ACCENT, stroke_width=4).move_to(at)
-            return VGroup(ring, self._leader(self.says("label.hiatus"), [at], colour=palette.ACCENT))
-        if approach.startswith("transforaminal"):
-            words = self.context.get("nerves") or ""
-            try:
-                at = self.illustration.to_scene(self.site)[0]
-            except Exception:  # noqa: BLE001
-                return None
-            return self._leader(words[:1].upper() + words[1:], [at]) if words else None
-        return None
+            leader = self._leader(self.says("label.hiatus"), [at], colour=palette.ACCENT, avoid=avoid)
+            group = VGroup(ring, leader)
+            group.label_panel = leader.label_panel
+            return group
+        words = self.context.get("nerves") or ""
+        if not words:
+            return None
+        point, clear = self._named_point(words)
+        return self._leader(words[:1].upper() + words[1:], [point], avoid=avoid, clear=clear)
 
-    def _leader(self, words: str, points, colour: str = palette.NERVE) -> VGroup:
-        """A label beside the drawing with a thin line to each of ``points`` (scene)."""
+    def _named_point(self, words: str) -> tuple[np.ndarray, np.ndarray]:
+        """Where the structure ``words`` name is drawn on the close drawing (scene): the visible
+        pixel of that root, of the cord, of the roots in the canal, nearest the treated site
+        (the lead's tip for the cord); else the treated site itself (a joint, a disc, a body).
+        And the drawn points of a named root, which its label must not cover."""
+        import re
+
+        anchor = np.asarray(self.site, float)
+        found = re.search(r"\b([CTLS]\d{1,2})\b[^,;]*nerve root\b", words)
+        if found:
+            names = [f"root.{found.group(1)}.{self.side or 'right'}"]
+        elif "cord" in words:
+            names = ["cord", "conus"]
+            lead = self.plan.needles[0].lead
+            anchor = np.asarray(lead[-1] if len(lead) else self.plan.tip, float)
+        elif "nerve roots" in words:
+            names = ["cauda_equina", "root"]
+        else:
+            names = []
+        at = self.illustration.to_scene(anchor)[0]
+        drawing = self.illustration.mobject
+        group = illustration_group(drawing)
+        point = group.nearest_drawn(names, at) if names and group is not None else None
+        clear = group.drawn_points(names)[::7] if found and group is not None else np.zeros((0, 3))
+        return (at if point is None else point), clear
+
+    def _leader(self, words: str, points, colour: str = palette.NERVE, avoid=(), clear=()) -> VGroup:
+        """A label beside the drawing with a thin line to each of ``points`` (scene), clear of
+        the mobjects in ``avoid`` and of the ``clear`` points (the structure it names; tried
+        above the points, then below them)."""
         pts = np.array(points)
         drawing = self.illustration.mobject
         widest = max(drawing.get_left()[0] - 0.25 + 6.35, 0.45 - drawing.get_right()[0] - 0.25, 2.0)
         words_mob = text(words, 28, colour, weight="BOLD")
         if words_mob.width + 0.2 > widest:  # two lines rather than over the drawing
-            lines = fit_lines(words, max(12, len(words) // 2 + 3), 2)
+            lines = fit_lines(words, max(12, len(words) // 2 + 3), 3)
             words_mob = VGroup(*(text(line, 28, colour, weight="BOLD") for line in lines)).arrange(DOWN, buff=0.08)
         label = panel(words_mob, padding=0.1)
         # beside the drawing, on the side with room for it (the cards start at x = 0.6)
@@ -671,13 +754,37 @@ class ProcedureScene(NarratedScene):
             else drawing.get_right()[0] + 0.25 + label.width / 2
         )
         x = float(np.clip(x, -6.35 + label.width / 2, 0.45 - label.width / 2))
-        label.move_to(np.array([x, float(pts[:, 1].mean()) + 0.9, 0.0]))
-        if label.get_top()[1] > PICTURE_BAND[1]:
-            label.shift(DOWN * (label.get_top()[1] - PICTURE_BAND[1]))
+        y0 = float(pts[:, 1].mean())
+        top, bottom = PICTURE_BAND[1] - label.height / 2, PICTURE_BAND[0] + label.height / 2
+        boxes = [(m.get_corner(np.array([-1, -1, 0])), m.get_corner(np.array([1, 1, 0]))) for m in avoid]
+        for dy in (0.9, 1.4, 0.5, -0.7, -1.1, 1.9, -1.6, 0.0):
+            y = float(np.clip(y0 + dy, bottom, top))
+            lo = np.array([x - label.width / 2 - 0.05, y - label.height / 2 - 0.05])
+            hi = np.array([x + label.width / 2 + 0.05, y + label.height / 2 + 0.05])
+            named = [*pts, *np.asarray(clear, float).reshape(-1, 3)]
+            covers = any((lo < p[:2]).all() and (p[:2] < hi).all() for p in named)  # not over what it names
+            if not covers and not any((lo < b_hi[:2]).all() and (b_lo[:2] < hi).all() for b_lo, b_hi in boxes):
+                break
+        else:
+            y = float(np.clip(y0 + 0.9, bottom, top))
+        label.move_to(np.array([x, y, 0.0]))
         edge = label.get_left() if x > pts[:, 0].mean() else label.get_right()
         lines = VGroup(*(Line(edge, p, color=colour, stroke_width=2.5, buff=0.05) for p in pts))
         dots = VGroup(*(Dot(p, radius=0.045, color=colour) for p in pts))
-        return VGroup(lines, dots, label)
+        group = VGroup(lines, dots, label)
+        group.label_panel = label
+        return group
+
+    def _clear_of_label(self, card) -> None:
+        """Move ``card`` down, below the target's label, where the two would overlap."""
+        box = getattr(self.target, "label_panel", None) if self.target is not None else None
+        if box is None:
+            return
+        lo, hi = card.get_corner(np.array([-1, -1, 0])), card.get_corner(np.array([1, 1, 0]))
+        b_lo, b_hi = box.get_corner(np.array([-1, -1, 0])), box.get_corner(np.array([1, 1, 0]))
+        if (lo[:2] < b_hi[:2]).all() and (b_lo[:2] < hi[:2]).all():
+            card.shift(DOWN * (hi[1] - b_lo[1] + 0.1))
+            inside_safe(card)
 
     def _room_side_word(self, side: str) -> str:
         return self.term(side)
@@ -878,51 +985,24 @@ class ProcedureScene(NarratedScene):
         if abs(d[0]) > 1e-6:
             ts = sorted(((x0 - trace[0][0]) / d[0], (x1 - trace[0][0]) / d[0]))
             trace = np.array([trace[0] + d * max(ts[0], 0.0), trace[0] + d * min(ts[1], 1.0)])
+        # ... and where the anatomy ends: the image's box is wider than what is drawn (it is
+        # widened to the box's shape), and a trace over its empty margin is a stray line
+        group = illustration_group(drawing)
+        span = group.drawn_span(trace[0], trace[1]) if group is not None else None
+        if span is not None:
+            trace = np.array(span)
         plane = DashedLine(trace[0], trace[1], color=palette.ACCENT, stroke_width=4, dash_length=0.12)
         w, h = 2.6, 2.15
         corner = self._quiet_corner(w, h + 0.45)
-        box = RoundedRectangle(
-            corner_radius=0.12,
-            width=w,
-            height=h,
-            fill_color=palette.BACKGROUND,
-            fill_opacity=0.96,
-            stroke_color=palette.ACCENT,
-            stroke_width=3,
-        ).move_to(corner + DOWN * 0.225)
-        ends = np.array([p for n in self.plan.needles for p in (n.entry, n.tip)])
-        # the window: the level's bones and the needles (not the ribs or the pelvis beside them)
-        bones = view._level_structures(level)
-        pts = (
-            np.vstack(
-                [s.solid.vertices[::7] if hasattr(s.solid, "vertices") else s.solid.surface_points(6) for s in bones]
-                + [ends]
-            )
-            - view.anchor
-        )
-        u, v = pts @ view.right, pts @ view.up
-        pad = 0.06 * max(float(np.ptp(u)), float(np.ptp(v))) + 3.0
-        window = (float(u.min()) - pad, float(v.min()) - pad, float(u.max()) + pad, float(v.max()) + pad)
-        mob = view.spine_mobject(highlight_structures=treated_structures(self.model, self.plan), window=window)
-        fitted = Fitted(view, mob, w - 0.75, h - 0.25, box.get_center(), extra_points=ends)
-        needles = VGroup(
-            *(NeedleOnDrawing(p, view, mob, fitted.to_scene, stroke=3.5, split=False).mobject(1.0) for p in self.paths)
-        )
-        right, left = (
-            text(letter, 26, palette.TEXT_MUTED, weight="BOLD") for letter in ("R", "L")
-        )  # as on the monitor
-        right.move_to(box.get_left() + RIGHT * 0.22)  # seen from the feet: the patient's right on the left
-        left.move_to(box.get_right() + LEFT * 0.22)
-        parts = [box, mob, needles, right, left]
         # the side named where the needle goes in on it (discography's side is the painful one;
         # its needle comes from the other side: the R and L say it)
         entry_x = float(np.asarray(self.plan.needles[0].entry)[0] - np.asarray(origin)[0])
         tag = self._side_tag(26) if abs(entry_x) < 15.0 or (entry_x < 0) == (self.side == "right") else None
-        if tag is not None:
-            tag.next_to(box, UP, buff=0.06)
-            parts.append(tag)
+        inset, fitted = axial_inset(
+            view, self.plan, self.paths, corner + DOWN * 0.225, w, h, treated_structures(self.model, self.plan), tag
+        )
         self.axial = fitted
-        return plane, VGroup(*parts)
+        return plane, inset
 
     def _quiet_corner(self, w: float, h: float, margin: float = 0.08) -> np.ndarray:
         """The centre of a w x h box in the corner of the side drawing with the least drawn
@@ -1184,14 +1264,15 @@ class ProcedureScene(NarratedScene):
         self.remove(box, head, *rows)
         self.add(card)
 
-    def _hold_with_pulses(self, clock, seconds: float, every: float = 4.5) -> None:
-        """Wait ``seconds``; in a long wait a ring spreads from the needle tip every few seconds
-        (the eye goes back to where the work is done; no stretch of the video stands still)."""
+    def _hold_with_pulses(self, clock, seconds: float, every: float = 4.5, at=None) -> None:
+        """Wait ``seconds``; in a long wait a ring spreads from the needle tip (or the points
+        ``at``) every few seconds (the eye goes back to where the work is done; no stretch of
+        the video stands still)."""
         seconds = max(0.0, seconds)
         if seconds < every + 1.0 or self.illustration.mobject not in self.mobjects:
             clock.wait(seconds=seconds)
             return
-        tips = [self.illustration.to_scene(n.tip)[0] for n in self.plan.needles]
+        tips = at if at is not None else [self.illustration.to_scene(n.tip)[0] for n in self.plan.needles]
         left = seconds
         while left >= every:
             clock.wait(seconds=every - 1.2)
@@ -1234,19 +1315,9 @@ class ProcedureScene(NarratedScene):
             length = max(float(np.linalg.norm(along)), self.mm(2))
             angle = float(np.arctan2(along[1], along[0]))
             mid = 0.5 * (ends[0] + ends[1])
-            halo = Ellipse(
-                width=length + self.mm(4 * r),
-                height=max(self.mm(4 * r), 0.3),
-                color=HEAT_OUTER,
-                fill_opacity=0.4,
-                stroke_width=0,
-            )
-            core = Ellipse(
-                width=length + self.mm(2 * r),
-                height=max(self.mm(2 * r), 0.14),
-                color=HEAT_CORE,
-                fill_opacity=0.9,
-                stroke_width=0,
+            halo, core = (
+                soft_spot(length + self.mm(2 * k * r), max(self.mm(2 * k * r), least), colour, opacity)
+                for k, least, colour, opacity in ((2, 0.3, HEAT_OUTER, 0.4), (1, 0.14, HEAT_CORE, 0.9))
             )
             heat.add(VGroup(halo, core).rotate(angle).move_to(mid))
         items = [
@@ -1414,14 +1485,4 @@ class ProcedureScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.clear_stage(clock)
-        clock.play(
-            FadeIn(
-                closing_card(
-                    self.context.get("review_line"),
-                    self.context.get("brand"),
-                    self.says("education.title"),
-                    list(self.words("education.lines")),
-                )
-            ),
-            seconds=1.0,
-        )
+        play_closing(clock, self.context, self.says("education.title"), self.words("education.lines"))

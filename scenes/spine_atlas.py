@@ -13,7 +13,7 @@ from spine.anatomy.levels import REGIONS, neighbours
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import FittedView, SpineView
 from scenes.kit import palette
-from scenes.kit.cards import closing_card, heading, paragraph, play_title, text, title_card
+from scenes.kit.cards import play_closing, heading, paragraph, play_title, text, title_card
 from scenes.narrated import NarratedScene
 
 
@@ -220,14 +220,4 @@ class SpineAtlasScene(NarratedScene):
 
     def beat_closing(self, clock) -> None:
         self.fade_out_everything(clock, 0.5)
-        clock.play(
-            FadeIn(
-                closing_card(
-                    self.context.get("review_line"),
-                    self.context.get("brand"),
-                    self.says("education.title"),
-                    list(self.words("education.lines")),
-                )
-            ),
-            seconds=1.0,
-        )
+        play_closing(clock, self.context, self.says("education.title"), self.words("education.lines"))

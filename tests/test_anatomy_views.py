@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from manim import Dot, MovingCameraScene, config, tempconfig
+from manim import ORIGIN, Dot, MovingCameraScene, config, tempconfig
 
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import SpineView, convex_hull_2d
 from scenes.kit import palette
+from tests.control_images import check_control
 
 CONTROL = Path(__file__).parent / "control_data" / "anatomy"
 MARK = "#FF00FF"  # a colour the views never use
@@ -308,7 +309,22 @@ def _axial(level):
     return build
 
 
+def _axial_inset(scene, model):
+    """The procedure videos' axial inset (transforaminal L4-L5, right): the section seen from
+    the feet, the needle's path beside the sac, R and L; the camera on the inset."""
+    from spine.procedures.planner import plan_needle
+    from scenes.kit.procedure_blocks import DevicePath, axial_inset
+
+    plan = plan_needle("transforaminal-esi", "L4-L5", "right")
+    view = SpineView(model, "axial", axial_level="L4-L5")
+    ring = ("root.L4.right", "root.L4.right.extraforaminal")
+    inset, _fitted = axial_inset(view, plan, [DevicePath(n) for n in plan.needles], ORIGIN, ring=ring)
+    scene.add(inset)
+    scene.camera.frame.move_to(inset).set(height=inset.height * 1.08)
+
+
 CONTROL_SCENES = {
+    "axial_inset_L4-L5": _axial_inset,
     "lateral_whole": _lateral_whole,
     "posterior_whole": _posterior_whole,
     "lateral_L4-L5": _lateral_l4_l5,
@@ -323,25 +339,7 @@ CONTROL_SCENES = {
 @pytest.mark.parametrize("name", sorted(CONTROL_SCENES))
 def test_control_frame(model, name, update_controls):
     frame = render_last_frame(lambda scene: CONTROL_SCENES[name](scene, model))
-    path = CONTROL / f"{name}.npz"
-    if update_controls:
-        CONTROL.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, frame_data=frame)
-        import tempfile
-
-        from PIL import Image
-
-        preview = Path(tempfile.gettempdir()) / "anatomy_control"
-        preview.mkdir(exist_ok=True)
-        Image.fromarray(frame).resize((frame.shape[1] * 4, frame.shape[0] * 4), Image.NEAREST).save(
-            preview / f"{name}.png"
-        )
-    assert path.exists(), f"no control frame {path.name}: run pytest with --update-controls, review, commit"
-    expected = np.load(path)["frame_data"]
-    assert frame.shape == expected.shape
-    diff = np.abs(frame.astype(int) - expected.astype(int)).max(axis=-1)
-    assert diff.mean() < 1.5, f"{name}: mean difference {diff.mean():.2f}"
-    assert (diff > 24).mean() < 0.005, f"{name}: {(diff > 24).mean():.2%} of pixels differ"
+    check_control(frame, CONTROL / f"{name}.npz", "frame_data", update_controls, zoom=4, far=24, far_share=0.005)
     # and the frame is not empty: the anatomy covers a fair part of it
     background = _rgb(palette.BACKGROUND)
     painted = (np.abs(frame[..., :3].astype(int) - background).max(axis=-1) > 24).mean()

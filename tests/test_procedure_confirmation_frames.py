@@ -202,3 +202,43 @@ def test_vertebroplasty_cement_under_live_side_view():
     axis = (back - front) / np.linalg.norm(back - front)
     depth = (np.stack([cols, rows], axis=1) + 0.5 - front) @ axis / np.linalg.norm(back - front)
     assert depth.max() < 0.8  # nothing in the back quarter of the body (5 % for the projection's spread)
+
+
+def test_the_target_label_leads_to_the_structure_it_names_and_the_level_was_ringed(confirmed):
+    """The label the where beat puts on the close drawing (the nerves the narration names)
+    ends its leader line on that structure as drawn: a pixel where the named root is the
+    visible surface (the root blocks, vertebroplasty's root below the pedicle); the medial
+    branches' lines end on the nerves drawn along their landmarks. The ring the where beat
+    leaves on a side drawing is centred on the level's disc or body."""
+    from manim import Dot
+
+    from scenes.kit.procedure_blocks import illustration_group
+
+    (name, level, side), scene, frame, frame_width = confirmed
+    target = scene.target
+    assert target is not None and target in scene.mobjects, f"{name}: no target label on the drawing"
+    dots = [m.get_center() for m in target.get_family() if isinstance(m, Dot)]
+    assert dots, f"{name}: the label has no leader line"
+    group = illustration_group(scene.illustration.mobject)
+    layer = group.layer
+    words = scene.context.get("nerves") or ""
+    if "nerve root" in words:
+        root = words.split()[1]  # "the L4 nerve root ..."
+        for p in dots:
+            col, row = group.pixel_at(p)
+            owner = layer.names[layer.object_id[row, col]]
+            assert owner.startswith(f"root.{root}.{side}"), f"{name}: the leader ends on {owner}"
+    else:  # the medial branches: drawn curves, each led to at its groove point
+        curves = target[0]
+        for p in dots:
+            assert min(np.linalg.norm(c.points - p, axis=1).min() for c in curves) < 1e-6
+    ring = scene.level_ring
+    if scene.illustration.view.kind == "posterior":
+        assert ring is None  # a drawing from behind rings the level in its own layer
+    else:
+        col, row = group.pixel_at(ring.get_center())
+        owner = layer.names[layer.object_id[row, col]]
+        # on the disc or body (or on a root that runs in front of it: L5 over the L5-S1 disc)
+        assert owner.startswith((f"disc.{level}", f"{level}.body", f"{level}.bone", "root.")), (
+            f"{name}: the ring is centred on {owner}"
+        )

@@ -100,6 +100,8 @@ KIND_STYLE: dict[str, _Style] = {
     "anterior_sacral_foramen": _Style(palette.PANEL, 1.0, palette.PANEL, 0.0, 6),
 }
 _PEDICLE_RING = "#7A6C55"
+# What a drawing of bones and discs leaves out (SpineView.turn_frames bones_only)
+_SOFT_TISSUE = frozenset(k for k in KIND_STYLE if k not in BONE_KINDS and k not in (SURFACE_KIND, "annulus"))
 # Lateral parts of the pelvis and sacrum drawn see-through on side views, so the L5-S1 disc,
 # the sacral bodies and the canal stay visible behind them.
 _SEE_THROUGH_FROM_THE_SIDE = frozenset(
@@ -309,7 +311,7 @@ class SpineView:
         return p @ self.toward
 
     # -- what to draw -----------------------------------------------------------------------
-    def _select(self, levels, kinds, exclude_kinds, near_side) -> list[Structure]:
+    def _select(self, levels, kinds=None, exclude_kinds=None, near_side: bool = True) -> list[Structure]:
         model = self.model
         if levels is None:
             sts = model.structures()
@@ -515,40 +517,33 @@ class SpineView:
     ) -> IllustrationLayer:
         """The shaded layer of these structures. ``resolution``: pixels per scene unit
         (default: the output's own, :func:`default_resolution`)."""
-        window = window or self.window_of(structures)
-        h, w = self.layer_size(window, resolution)
+        camera, style = self._camera_and_style(structures, window, resolution, highlight_names)
         return render_layer(
             self.model.parameters_hash(),
             structures,
             BONE_KINDS | {SURFACE_KIND},
-            self.camera(window, w, h),
-            self.illustration_style(highlight_names),
+            camera,
+            style,
             cut,
             supersample=supersample,
             cache_dir=cache_dir,
             lookup=self.model.structure,
         )
 
-    def layer_key(
-        self,
-        structures: Sequence[Structure],
-        window=None,
-        resolution: float | None = None,
-        cut: CutAway | None = None,
-        highlight_names: Iterable[str] = (),
-    ) -> str:
-        """What :meth:`layer` with these arguments draws, as its cache key (model hash,
-        structures, camera, style and cut): a drawing's identity before its pixels exist."""
+    def layer_key(self, structures: Sequence[Structure], cut: CutAway | None = None, **draw) -> str:
+        """What :meth:`layer` draws with these arguments (``draw``: its ``window``,
+        ``resolution`` and ``highlight_names``), as its cache key (model hash, structures,
+        camera, style and cut): a drawing's identity before its pixels exist."""
+        camera, style = self._camera_and_style(
+            structures, draw.get("window"), draw.get("resolution"), draw.get("highlight_names", ())
+        )
+        return layer_key(self.model.parameters_hash(), [s.name for s in structures], camera, style, cut, None)
+
+    def _camera_and_style(self, structures, window, resolution, highlight_names) -> tuple[Camera, IllustrationStyle]:
+        """The camera (over ``window``, default all of ``structures``) and style of a layer."""
         window = window or self.window_of(structures)
         h, w = self.layer_size(window, resolution)
-        return layer_key(
-            self.model.parameters_hash(),
-            [s.name for s in structures],
-            self.camera(window, w, h),
-            self.illustration_style(highlight_names),
-            cut,
-            None,
-        )
+        return self.camera(window, w, h), self.illustration_style(highlight_names)
 
     def layer_size(self, window, resolution: float | None = None) -> tuple[int, int]:
         """(height, width) in pixels of the layer over ``window`` at ``resolution`` px per unit."""
@@ -646,24 +641,18 @@ class SpineView:
         return group
 
     def flat_mobject(
-        self,
-        levels: Iterable | None = None,
-        highlight=None,
-        kinds: Iterable[str] | None = None,
-        exclude_kinds: Iterable[str] | None = None,
-        near_side: bool = True,
-        detail: int = 16,
-        pedicle_rings: bool = True,
+        self, levels=None, highlight=None, detail: int = 16, pedicle_rings: bool = True, **which
     ) -> VGroup:
         """The former flat drawing: filled polygons far to near (kept as the baseline of
         ``bench/illustration.py``; scenes draw :meth:`spine_mobject`).
 
         ``highlight``: a level (or list of levels) whose structures are tinted with the
         accent colour. ``pedicle_rings``: on posterior/oblique views, outline the pedicles
-        on top (they show through on fluoroscopy; the Scotty dog's eye). ``near_side=False`` leaves out the structures of the side facing the
-        viewer on lateral/oblique views (a cut-away that shows the canal and its contents).
+        on top (they show through on fluoroscopy; the Scotty dog's eye). ``which``: the
+        ``kinds``, ``exclude_kinds`` and ``near_side`` of :meth:`spine_mobject` (``near_side=False``
+        leaves out the structures of the side facing the viewer on lateral/oblique views).
         """
-        sts = self._select(levels, kinds, exclude_kinds, near_side)
+        sts = self._select(levels, **which)
         hl = self._highlight_levels(highlight)
         group = VGroup()
         stroke_scale = max(0.35, min(1.5, self.scale / 0.06))
@@ -794,15 +783,24 @@ class SpineView:
         )
 
     def turn_frames(
-        self, to_deg: float, levels=None, step_deg: float = 3.0, resolution: float | None = None, highlight=None
+        self,
+        to_deg: float,
+        levels=None,
+        step_deg: float = 3.0,
+        resolution: float | None = None,
+        highlight=None,
+        bones_only: bool = False,
     ) -> tuple[list[float], list[IllustrationLayer], tuple]:
         """The layers of a turn from this view's angle to ``to_deg``, every ``step_deg``
-        (cached like any layer), all over one window (the union of the angles' windows)."""
+        (cached like any layer), all over one window (the union of the angles' windows).
+        ``bones_only``: the bones and discs without the soft tissue (a whole spine, where the
+        roots and joints are too small to see, at a fraction of the cost)."""
         start = self.oblique_deg
         n = max(1, int(np.ceil(abs(to_deg - start) / step_deg)))
         angles = [start + (to_deg - start) * i / n for i in range(n + 1)]
         views = [self.turned(a) for a in angles]
-        sts = views[0]._drawn(levels, None, None)
+        exclude = _SOFT_TISSUE if bones_only else None
+        sts = views[0]._drawn(levels, None, exclude)
         windows = np.array([v.window_of(sts) for v in views])
         window = (
             float(windows[:, 0].min()),
@@ -814,7 +812,8 @@ class SpineView:
         names = {s.name for s in sts if s.level in hl and s.kind == SURFACE_KIND}
         res = resolution or self.default_resolution(window)
         layers = [
-            v.layer(v._drawn(levels, None, None), window=window, resolution=res, highlight_names=names) for v in views
+            v.layer(v._drawn(levels, None, exclude), window=window, resolution=res, highlight_names=names)
+            for v in views
         ]
         return angles, layers, window
 
@@ -1282,6 +1281,60 @@ class IllustrationGroup(VGroup):
         col = int((point[0] - x0) / img.width * w)
         row = int((y1 - point[1]) / img.height * h)
         return (col, row) if 0 <= col < w and 0 <= row < h else None
+
+    def _alpha(self) -> np.ndarray:
+        """The image's own alpha (edge fades included), whatever opacity it is shown at."""
+        self.image.pixel_array  # noqa: B018 - renders a lazy layer
+        return self.image.orig_alpha_pixel_array
+
+    def _pixel_centres(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Scene points (N, 3) of the centres of these pixels of the (possibly moved) drawing."""
+        img = self.image
+        x0, y1 = img.get_corner(np.array([-1, 1, 0]))[:2]
+        h, w = img._pixels.shape[:2]
+        out = np.zeros((len(rows), 3))
+        out[:, 0] = x0 + (np.asarray(cols) + 0.5) / w * img.width
+        out[:, 1] = y1 - (np.asarray(rows) + 0.5) / h * img.height
+        return out
+
+    def drawn_points(self, prefixes: Iterable[str], min_alpha: int = 160) -> np.ndarray:
+        """Scene points (N, 3) of the pixels where a structure named by one of ``prefixes`` (a
+        name, or the start of names: ``"cord"``) is the visible surface, outside the faded
+        edges."""
+        layer = self.layer
+        mask = np.zeros(layer.object_id.shape, bool)
+        for prefix in prefixes:
+            mask |= layer.mask_of(prefix)
+        mask &= self._alpha() >= min_alpha
+        rows, cols = np.nonzero(mask)
+        return self._pixel_centres(rows, cols)
+
+    def nearest_drawn(self, prefixes: Iterable[str], point, min_alpha: int = 160) -> np.ndarray | None:
+        """The scene point, nearest to ``point`` (scene), where a structure named by one of
+        ``prefixes`` is the visible surface (:meth:`drawn_points`), or None where none shows. A
+        leader line ends there: on the structure as drawn, not on a landmark bone may hide."""
+        pts = self.drawn_points(prefixes, min_alpha)
+        if not len(pts):
+            return None
+        d = np.linalg.norm(pts[:, :2] - np.asarray(point, float)[:2], axis=1)
+        return pts[int(np.argmin(d))]
+
+    def drawn_span(self, a, b, min_alpha: int = 40, samples: int = 120) -> tuple[np.ndarray, np.ndarray] | None:
+        """The part of the scene segment ``a``-``b`` that lies over the drawing's painted pixels
+        (from the first to the last one with alpha >= ``min_alpha``), or None: a guide drawn on
+        the drawing (a section plane's trace) ends where the anatomy ends, not at the image's
+        transparent margin."""
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        alpha = self._alpha()
+        ts = np.linspace(0.0, 1.0, samples)
+        on = []
+        for t in ts:
+            px = self.pixel_at(a + (b - a) * t)
+            on.append(px is not None and alpha[px[1], px[0]] >= min_alpha)
+        hits = np.nonzero(on)[0]
+        if not len(hits):
+            return None
+        return a + (b - a) * ts[hits[0]], a + (b - a) * ts[hits[-1]]
 
 
 class SpineTurn(Animation):

@@ -78,6 +78,21 @@ def panel(content, padding: float = 0.35, color: str = palette.PANEL, opacity: f
     return VGroup(box, content)
 
 
+def framed(content, width: float, accent: str = palette.ACCENT, opacity: float = 0.95) -> VGroup:
+    """``content`` on a rounded card ``width`` wide, edged in ``accent``: VGroup(box, content)."""
+    box = RoundedRectangle(
+        corner_radius=0.15,
+        width=width,
+        height=content.height + 0.7,
+        fill_color=palette.PANEL,
+        fill_opacity=opacity,
+        stroke_color=accent,
+        stroke_width=3,
+    )
+    box.move_to(content)
+    return VGroup(box, content)
+
+
 def _neutral_title_card(title: str, subtitle: str | None = None) -> VGroup:
     head = text(title, 64, palette.TEXT, weight="BOLD", max_width=SAFE_WIDTH)
     parts = [head]
@@ -243,6 +258,12 @@ def closing_card(
     if group.height > SAFE_HEIGHT:
         group.scale_to_fit_height(SAFE_HEIGHT)
     return group
+
+
+def play_closing(clock, context: dict, title: str, lines: list[str]) -> None:
+    """The closing card (the review line, the brand, the education-only words) fading in."""
+    card = closing_card(context.get("review_line"), context.get("brand"), title, list(lines))
+    clock.play(FadeIn(card), seconds=1.0)
 
 
 def card_words(mobject) -> list[str]:

@@ -12,11 +12,11 @@ import re
 import textwrap
 
 import numpy as np
-from manim import DOWN, LEFT, DashedLine, Dot, Line, RoundedRectangle, VGroup, VMobject
+from manim import DOWN, LEFT, RIGHT, UP, DashedLine, Dot, Line, RoundedRectangle, VGroup, VMobject
 
 from spine.imaging.layers import GAUGE_OD_MM, Needle
 from scenes.kit import palette
-from scenes.kit.cards import paragraph, text
+from scenes.kit.cards import framed, paragraph, text
 from scenes.kit.typography import MIN_TEXT_PX, TextDoesNotFit
 
 # Approaches whose illustration is drawn from behind (the joints and their nerves lie
@@ -293,6 +293,13 @@ def problem_site_at(model, plan) -> tuple[str, np.ndarray]:
     return plan.needles[0].target_level, np.asarray(plan.tip, float)
 
 
+def soft_spot(width: float, height: float, colour: str, opacity: float) -> VMobject:
+    """A filled ellipse with no outline (scene units): a glow, a burn, a cloud of medicine."""
+    from manim import Ellipse
+
+    return Ellipse(width=width, height=height, color=colour, fill_opacity=opacity, stroke_width=0)
+
+
 def glow_size_mm(approach: str) -> tuple[float, float]:
     """Width and height (mm) of the glow / medicine cloud drawn at the target."""
     if approach in EPIDURAL_APPROACHES:
@@ -370,17 +377,50 @@ def fact_card(
     content = VGroup(head, rows).arrange(DOWN, aligned_edge=LEFT, buff=0.35)
     if content.width > width - 0.5:
         content.scale_to_fit_width(width - 0.5)
+    return framed(content, width, accent)
+
+
+def axial_inset(view, plan, paths, centre, width: float = 2.6, height: float = 2.15, ring=(), tag=None):
+    """The axial section through the level in a framed box at ``centre``: seen from the feet
+    (as on a scan), the level's bones and the needles' paths on it beside the sac, R and L on
+    the patient's sides (the patient's right on the screen's left), and ``tag`` (the treated
+    side's name) above the box. ``view``: the axial :class:`SpineView`; ``ring``: structures
+    to ring (the treated root). Returns (the inset, the fitted section)."""
     box = RoundedRectangle(
-        corner_radius=0.15,
+        corner_radius=0.12,
         width=width,
-        height=content.height + 0.7,
-        fill_color=palette.PANEL,
-        fill_opacity=0.95,
-        stroke_color=accent,
+        height=height,
+        fill_color=palette.BACKGROUND,
+        fill_opacity=0.96,
+        stroke_color=palette.ACCENT,
         stroke_width=3,
+    ).move_to(centre)
+    ends = np.array([p for n in plan.needles for p in (n.entry, n.tip)])
+    # the window: the level's bones and the needles (not the ribs or the pelvis beside them)
+    bones = view._level_structures(str(view.axial_level))
+    pts = (
+        np.vstack(
+            [s.solid.vertices[::7] if hasattr(s.solid, "vertices") else s.solid.surface_points(6) for s in bones]
+            + [ends]
+        )
+        - view.anchor
     )
-    box.move_to(content)
-    return VGroup(box, content)
+    u, v = pts @ view.right, pts @ view.up
+    pad = 0.06 * max(float(np.ptp(u)), float(np.ptp(v))) + 3.0
+    window = (float(u.min()) - pad, float(v.min()) - pad, float(u.max()) + pad, float(v.max()) + pad)
+    mob = view.spine_mobject(highlight_structures=ring, window=window)
+    fitted = Fitted(view, mob, width - 0.75, height - 0.25, box.get_center(), extra_points=ends)
+    needles = VGroup(
+        *(NeedleOnDrawing(p, view, mob, fitted.to_scene, stroke=3.5, split=False).mobject(1.0) for p in paths)
+    )
+    right, left = (text(letter, 26, palette.TEXT_MUTED, weight="BOLD") for letter in ("R", "L"))  # as on the monitor
+    right.move_to(box.get_left() + RIGHT * 0.22)
+    left.move_to(box.get_right() + LEFT * 0.22)
+    parts = [box, mob, needles, right, left]
+    if tag is not None:
+        tag.next_to(box, UP, buff=0.06)
+        parts.append(tag)
+    return VGroup(*parts), fitted
 
 
 # -- small drawings of a procedure (the overview's kinds of injection) -------------------------------

@@ -160,40 +160,25 @@ class SideRoom:
         for place in self.places:
             if place in ("chest", "abdomen", "pelvis"):
                 c = {"chest": 470.0, "abdomen": 690.0, "pelvis": 880.0}[place]
-                pad = Ellipse(
-                    width=300 * self.k,
-                    height=70 * self.k,
-                    fill_color=PILLOW,
-                    fill_opacity=1,
-                    stroke_color=palette.TEXT_MUTED,
-                    stroke_width=1.5,
-                ).move_to(self.at(c, 30))
-                group.add(pad)
+                group.add(self._pillow(Ellipse, 300, 70, c, 30))
         if "forehead" in self.places or self.posture == "prone":
-            group.add(
-                RoundedRectangle(
-                    corner_radius=0.05,
-                    width=170 * self.k,
-                    height=40 * self.k,
-                    fill_color=PILLOW,
-                    fill_opacity=1,
-                    stroke_width=1.5,
-                    stroke_color=palette.TEXT_MUTED,
-                ).move_to(self.at(110, 20))
-            )
+            group.add(self._pillow(RoundedRectangle, 170, 40, 110, 20, corner_radius=0.05))
         if self.posture in ("supine", "lateral"):
-            group.add(
-                Ellipse(
-                    width=220 * self.k,
-                    height=55 * self.k,
-                    fill_color=PILLOW,
-                    fill_opacity=1,
-                    stroke_width=1.5,
-                    stroke_color=palette.TEXT_MUTED,
-                ).move_to(self.at(110, 27))
-            )
+            group.add(self._pillow(Ellipse, 220, 55, 110, 27))
         group.add(self._body())
         return group
+
+    def _pillow(self, shape, width_mm: float, height_mm: float, u: float, v: float, **kwargs):
+        """A pillow or pad (``shape``: Ellipse, RoundedRectangle) of the given size in mm at (u, v)."""
+        return shape(
+            width=width_mm * self.k,
+            height=height_mm * self.k,
+            fill_color=PILLOW,
+            fill_opacity=1,
+            stroke_color=palette.TEXT_MUTED,
+            stroke_width=1.5,
+            **kwargs,
+        ).move_to(self.at(u, v))
 
     def _body(self) -> VGroup:
         us = np.linspace(205, 1690, 60)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from pipeline import outputs
+from pipeline.player import Chapter, format_clock
 from spine.errors import MissingToolError
 
 if TYPE_CHECKING:
@@ -63,17 +64,6 @@ BUILD_HINTS = ("make video", "python render.py render overview --quality preview
 
 class GalleryError(MissingToolError, RuntimeError):
     """The gallery cannot be written (e.g. ffmpeg is missing)."""
-
-
-@dataclass(frozen=True)
-class Chapter:
-    title: str
-    start_s: float
-    end_s: float
-
-    @property
-    def start_label(self) -> str:
-        return format_clock(self.start_s, position=True)
 
 
 @dataclass
@@ -221,16 +211,6 @@ def procedure_label(procedure: str | None) -> str | None:
         words = re.sub(r"[-_]+", " ", procedure).strip()
         return words[:1].upper() + words[1:]
     return procedure
-
-
-def format_clock(seconds: float | None, *, position: bool = False) -> str:
-    """``83.4`` -> ``"1:23"``; a position (a chapter start) is truncated, a length rounded."""
-    if seconds is None:
-        return "?"
-    total = int(float(seconds) + 1e-6) if position else int(round(float(seconds)))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def format_built(built_at: str | None) -> str:

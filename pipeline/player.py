@@ -13,13 +13,46 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass
+from typing import Protocol, Sequence
 from urllib.parse import quote
 
 from pipeline import outputs
 
-if TYPE_CHECKING:
-    from pipeline.gallery import Chapter, GalleryVideo
+
+def format_clock(seconds: float | None, *, position: bool = False) -> str:
+    """``83.4`` -> ``"1:23"``; a position (a chapter start) is truncated, a length rounded."""
+    if seconds is None:
+        return "?"
+    total = int(float(seconds) + 1e-6) if position else int(round(float(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    title: str
+    start_s: float
+    end_s: float
+
+    @property
+    def start_label(self) -> str:
+        return format_clock(self.start_s, position=True)
+
+
+class PlayerVideo(Protocol):
+    """What a player page reads of a video (the gallery's ``GalleryVideo`` is one; the page's
+    template reads its other fields by name)."""
+
+    title: str
+    width: int | None
+    height: int | None
+    chapters: list[Chapter]
+
+    @property
+    def stem(self) -> str: ...
+
 
 PLAYER_DIR = "player"
 DESCRIPTIONS_SUFFIX = ".descriptions.vtt"
@@ -52,7 +85,7 @@ def chapters_vtt(chapters: Sequence[Chapter]) -> str:
     return "\n".join(lines)
 
 
-def embed_snippet(video: GalleryVideo) -> str:
+def embed_snippet(video: PlayerVideo) -> str:
     width = 640
     height = round(width * (video.height or 9) / (video.width or 16))
     return (
@@ -61,7 +94,7 @@ def embed_snippet(video: GalleryVideo) -> str:
     )
 
 
-def write_player(output_dir: Path, video: GalleryVideo) -> Path:
+def write_player(output_dir: Path, video: PlayerVideo) -> Path:
     """Write ``player/<stem>.html`` (and its chapters track) for one gallery video."""
     from markupsafe import Markup
 

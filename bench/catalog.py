@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 
 from bench_common import snapshot  # noqa: E402 - beside this script
+from pipeline.media import frame_md5s
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -294,7 +295,7 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
             "cpu_seconds": statistics.median(cpus),
             "runs": walls,
             "cpu_runs": cpus,
-            "frames": [framemd5(p) for p in sorted((self.work / "executor-out-0").glob("*.mp4"))],
+            "frames": [frame_md5s(p) for p in sorted((self.work / "executor-out-0").glob("*.mp4"))],
         }
 
     # -- 2. warm rebuild ------------------------------------------------------------------------
@@ -337,7 +338,7 @@ for job in load_catalog(quality={self.quality!r}, output_dir=Path({str(self.work
                     fresh = self.work / f"fresh-cache-{n}"
                     shutil.copytree(self.work / "edit-cache" / "speech", fresh / "speech")
                     self.render(f"fresh-out-{n}", fresh.name, video=video)
-                    case["frames_equal_fresh_render"] = framemd5(self.movie("edit-out", video)) == framemd5(
+                    case["frames_equal_fresh_render"] = frame_md5s(self.movie("edit-out", video)) == frame_md5s(
                         self.movie(f"fresh-out-{n}", video)
                     )
             finally:
@@ -439,16 +440,6 @@ def children_cpu() -> float:
 
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def framemd5(path: Path) -> list[str]:
-    out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
 
 
 def snapshot_of(dest: Path, commit: str) -> Path:

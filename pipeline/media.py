@@ -129,3 +129,14 @@ def segment_problem(path: Path, frames: int, decode: bool = False) -> str | None
     if count != frames:
         return f"holds {count} frames, its beat has {frames}"
     return None
+
+
+def frame_md5s(path: Path) -> list[str]:
+    """The md5 of every decoded video frame of ``path``, in order (ffmpeg's framemd5): what
+    "the same frames" means in the tests and the benchmarks."""
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]

@@ -125,12 +125,6 @@ def ffmpeg_stdout(*args: str) -> bytes:
     return ffmpeg(*args).stdout
 
 
-def frame_md5s(path: Path) -> list[str]:
-    """The md5 of every decoded video frame of ``path``, in order (ffmpeg's framemd5)."""
-    out = ffmpeg_stdout("-i", str(path), "-map", "0:v", "-f", "framemd5", "-").decode()
-    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
-
-
 def audio_md5(path: Path) -> str:
     """The md5 of ``path``'s audio stream as stored (not decoded)."""
     return ffmpeg_stdout("-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-").decode().strip()

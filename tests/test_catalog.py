@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests import test_catalog_plugin as plugin
-from tests.conftest import ROOT
+from pipeline.media import frame_md5s
+from tests.conftest import ROOT, audio_md5
 
 pytestmark = pytest.mark.render
 PLUGIN = ROOT / "tests" / "test_catalog_plugin.py"
@@ -90,26 +91,6 @@ def outputs_of(out: Path) -> dict[str, str]:
         ):
             found[path.name] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
     return found
-
-
-def frame_md5s(path: Path) -> list[str]:
-    out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
-
-
-def audio_md5(path: Path) -> str:
-    out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return out.strip()
 
 
 def container_facts(path: Path) -> dict:

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, run_cli
-from tests.test_catalog import audio_md5, frame_md5s
+from pipeline.media import frame_md5s
+from tests.conftest import audio_md5
 
 pytestmark = pytest.mark.render
 RUNNER = ROOT / "tests" / "faults_run.py"

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, TEST_PLUGIN, ffmpeg_stdout, ffprobe_json, frame_md5s, run_all_at_test_quality, run_cli
+from pipeline.media import frame_md5s
+from tests.conftest import ROOT, TEST_PLUGIN, ffmpeg_stdout, ffprobe_json, run_all_at_test_quality, run_cli
 from tests.test_catalog import write_catalog
 
 pytestmark = pytest.mark.render

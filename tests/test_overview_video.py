@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ffprobe_json, frame_md5s, run_cli
+from pipeline.media import frame_md5s
+from tests.conftest import ffprobe_json, run_cli
 
 pytestmark = pytest.mark.render
 STEM = "overview-preview"

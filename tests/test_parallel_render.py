@@ -17,7 +17,8 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_catalog import PLUGIN, frame_md5s
+from pipeline.media import frame_md5s
+from tests.test_catalog import PLUGIN
 
 pytestmark = pytest.mark.render
 

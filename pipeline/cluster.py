@@ -513,6 +513,9 @@ def local_pool(workers: int, plugins: tuple[str, ...] = (), cache_dir: Path | No
     from pipeline.cache import WORK_DIR
     from voiceover.speech import SPEECH_THREADS_ENV
 
+    # the scheduler runs in this process: its start-up and closing lines are not ours to print
+    # (``-q`` prints nothing but errors); a lost task is said once, by us
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     size = max(1, int(workers))
     base = Path(cache_dir) / WORK_DIR if cache_dir is not None else Path(tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)

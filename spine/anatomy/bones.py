@@ -341,12 +341,10 @@ _DISC_VERSION = "disc-7m"  # the disc fills between the bodies: a new body shape
 
 def _smoothed(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     """Marching cubes leaves a fine staircase that shows as banding on a lit surface: Taubin
-    smoothing (trimesh) removes it without shrinking the disc, and keeps every face."""
-    import trimesh
+    smoothing removes it without shrinking the disc, and keeps every face."""
+    from spine.anatomy.meshing import taubin_smooth
 
-    mesh = trimesh.Trimesh(vertices=np.asarray(v, float), faces=np.asarray(f), process=False)
-    trimesh.smoothing.filter_taubin(mesh, lamb=0.5, nu=0.53, iterations=12)
-    return np.ascontiguousarray(mesh.vertices)
+    return np.ascontiguousarray(taubin_smooth(v, f, lamb=0.5, nu=0.53, iterations=12))
 
 
 def disc_sdf(b, space):
@@ -392,38 +390,65 @@ def disc_sdf(b, space):
     return f, half
 
 
-def _disc_mesh(b, space):
+def _disc_mesh(b, space, name: str):
     """The disc as a closed mesh (marching cubes of :func:`disc_sdf`, cached on disk by what it
-    was made from), wrapped as a soft-tissue solid."""
+    was made from), wrapped as a soft-tissue solid.
+
+    Where the builder defers meshes (:attr:`~spine.anatomy.builder.ModelBuilder.deferred`: the
+    model's build meshes them in its worker processes with the bones), an uncached disc is a
+    placeholder until the structure ``name`` is given its mesh; nothing in the build reads the
+    annulus before then."""
     import hashlib
 
-    from spine.anatomy.mesh import MeshSolid
-    from spine.anatomy.shapes import SoftMesh
     from spine.anatomy.surface_cache import SurfaceCache
-    from spine.anatomy.meshing import mesh_field
 
     upper, lower = space.split("-")
     jf = b.chain.joints[space]
     region = region_of(lower) if region_of(lower) != "sacral" else "lumbar"
     voxel = _DISC_VOXEL[region] * b.scale
-    f, half = disc_sdf(b, space)
     h = hashlib.sha256(_DISC_VERSION.encode())
-    for name in (upper, lower):
-        h.update(repr(dataclasses.astuple(b.size[name])).encode())
-        h.update(np.round(b.frames[name].origin, 6).tobytes() + np.round(b.frames[name].R, 6).tobytes())
+    for level in (upper, lower):
+        h.update(repr(dataclasses.astuple(b.size[level])).encode())
+        h.update(np.round(b.frames[level].origin, 6).tobytes() + np.round(b.frames[level].R, 6).tobytes())
     h.update(np.round(jf.origin, 6).tobytes() + np.round(jf.R, 6).tobytes() + repr(voxel).encode())
     key = "disc-" + h.hexdigest()
     cache = SurfaceCache.default()
     got = cache.get(key)
+    if got is None and b.deferred is not None:
+
+        def finish(got, name=name):
+            b.structures[name] = dataclasses.replace(b.structures[name], solid=_soft_disc(jf, key, got))
+
+        b.deferred[key] = (lambda: _disc_arrays(b, space, voxel), finish)
+        from spine.anatomy.shapes import SoftMesh
+
+        return SoftMesh(jf.origin, jf.R, None)
     if got is None:
-        n = np.ceil(2 * half / voxel).astype(int) + 1
-        lo = -half
-        axes = [lo[i] + voxel * np.arange(n[i]) for i in range(3)]
-        q = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-        field = f(q @ jf.R.T + jf.origin).reshape(tuple(n)).astype(np.float32)
-        v, fc, _cv, _cf = mesh_field(field, lo, voxel, jf.origin, jf.R, 0.0, None, faces=4000)
-        got = (_smoothed(v, fc), fc, None, None)
+        got = _disc_arrays(b, space, voxel)
         cache.put(key, got)
+    return _soft_disc(jf, key, got)
+
+
+def _disc_arrays(b, space, voxel: float) -> tuple:
+    """(vertices, faces, None, None) of the disc of ``space``: :func:`disc_sdf` sampled on a grid in
+    the joint's frame, meshed and smoothed."""
+    from spine.anatomy.meshing import mesh_field
+
+    jf = b.chain.joints[space]
+    f, half = disc_sdf(b, space)
+    n = np.ceil(2 * half / voxel).astype(int) + 1
+    lo = -half
+    axes = [lo[i] + voxel * np.arange(n[i]) for i in range(3)]
+    q = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    field = f(q @ jf.R.T + jf.origin).reshape(tuple(n)).astype(np.float32)
+    v, fc, _cv, _cf = mesh_field(field, lo, voxel, jf.origin, jf.R, 0.0, None, faces=4000)
+    return (_smoothed(v, fc), fc, None, None)
+
+
+def _soft_disc(jf, key: str, got: tuple):
+    from spine.anatomy.mesh import MeshSolid
+    from spine.anatomy.shapes import SoftMesh
+
     mesh = MeshSolid(center=jf.origin, rotation=jf.R, vertices=got[0], faces=got[1], digest=key)
     return SoftMesh(jf.origin, jf.R, mesh)
 
@@ -438,7 +463,8 @@ def _disc(b, space):
     jf = b.chain.joints[space]
     rx = 0.98 * (su.body_width + sl.body_width) / 4
     ry = 0.98 * (su.body_depth + sl.body_depth) / 4
-    b.add(f"disc.{space}.annulus", "annulus", Material.DISC, _disc_mesh(b, space), level=space)
+    name = f"disc.{space}.annulus"
+    b.add(name, "annulus", Material.DISC, _disc_mesh(b, space, name), level=space)
     g = b.chain.joint_gap[space]
     nucleus = Ellipsoid(jf.p(0, 0.06 * ry, 0), jf.R, (0.45 * rx, 0.42 * ry, 0.3 * g))
     b.add(f"disc.{space}.nucleus", "nucleus", Material.DISC, nucleus, level=space)

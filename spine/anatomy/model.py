@@ -68,9 +68,10 @@ class SpineModel:
     def __init__(self, parameters: SpineParameters | None = None):
         self.parameters = parameters or SpineParameters()
         b = ModelBuilder(self.parameters)
+        b.deferred = {}  # the discs' meshes: made with the bones' below
         bones.build_bones(b)
-        # the bones not in the disk cache are meshed in worker processes meanwhile (they need
-        # only the placed bone parts)
+        # the bones (and discs) not in the disk cache are meshed in worker processes meanwhile
+        # (they need only the placed bone parts)
         pending = surfaces.start_surfaces(b)
         softtissue.build_soft_tissue(b)
         landmarks.build_landmarks(b)

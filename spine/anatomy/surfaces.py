@@ -584,11 +584,14 @@ _JOBS: dict = {}
 
 
 def _run_job(job: tuple) -> list[tuple[str, tuple]]:
-    """Mesh one job: ("group", [group indices sharing one field]) or ("body", level).
+    """Mesh one job: ("group", [group indices sharing one field]), ("body", level) or
+    ("deferred", cache key) (a mesh the builder deferred, e.g. a disc: :attr:`ModelBuilder.deferred`).
 
     Returns [(cache key, (vertices, faces, core vertices, core faces))]."""
     b, groups = _JOBS["b"], _JOBS["groups"]
     what, arg = job
+    if what == "deferred":
+        return [(arg, b.deferred[arg][0]())]
     if what == "body":
         fr = b.frames[arg]
         region = _region(arg)
@@ -661,6 +664,8 @@ def _plan(b, cache) -> tuple[list[dict], list[str], list[tuple]]:
     # the biggest (the sacrum's shared field) first, so the last job to start is a small one
     jobs = [("group", idx) for idx in shared.values()] + jobs
     jobs += [("body", name) for name in bodies if cache.get(_body_key(b, name)) is None]
+    # the deferred meshes (the discs: small) last, to fill the end of the run
+    jobs += [("deferred", key) for key in (b.deferred or {}) if cache.get(key) is None]
     return groups, bodies, jobs
 
 
@@ -739,6 +744,10 @@ def build_surfaces(b, pending: PendingSurfaces | None = None) -> None:
             side=g.get("side"),
             shell_mm=SHELL_MM,
         )
+    for key, (_make, finish) in (b.deferred or {}).items():
+        finish(cache.get(key))
+    if b.deferred is not None:
+        b.deferred.clear()
     for name in bodies:
         st = b.structures[f"{name}.body"]
         sz, fr = b.size[name], b.frames[name]

@@ -58,6 +58,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from spine.anatomy.mesh import MeshSolid, RayScene
+from spine.anatomy.shapes import Tube, _capsule_interval
 from spine.anatomy.solids import Capsule, Ellipsoid, Material, Structure, _quadratic_interval
 from spine.anatomy.surfaces import drawn_structures
 
@@ -341,6 +342,9 @@ class Projector:
                     continue
                 r0, r1, c0, c1 = rect
                 rows, cols = np.arange(r0, r1), np.arange(c0, c1)
+                if isinstance(solid, Tube):
+                    self._tube(img, solid, mu, rect, offsets, sub)
+                    continue
                 if isinstance(solid, Capsule):
                     mask = self._capsule_mask(solid, rows, cols, sub)
                     if not mask.any():
@@ -358,6 +362,58 @@ class Projector:
                     acc += solid.chord_length(self._source, d, 0.0, 1.0)
                 img[r0:r1, c0:c1] += mu * acc.reshape(len(rows), len(cols)) / len(offsets)
         return img
+
+    def _tube(self, img: np.ndarray, tube: Tube, mu: float, rect, offsets, sub) -> None:
+        """Add ``mu * chord`` of a tube (a nerve root: a chain of capsules) within ``rect``.
+
+        A tube's chord runs from its first entry to its last exit over its segments
+        (:meth:`Tube.ray_interval`); each segment is traced only on the pixels within its own
+        projected radius (as a capsule is), not on the tube's whole rectangle: a root running
+        obliquely across the field covered a rectangle many times its area, every pixel of it
+        traced against every segment."""
+        r0, r1, c0, c1 = rect
+        lo = np.full((r1 - r0, c1 - c0, len(offsets)), np.inf)
+        hi = np.full_like(lo, -np.inf)
+        starts, axes, lengths, radii = tube._segments()
+        for a, axis, length, r in zip(starts, axes, lengths, radii):
+            seg = Capsule.between(a, a + axis * length, r) if length > 1e-9 else None
+            if seg is None:
+                rr, cc = np.mgrid[r0:r1, c0:c1]
+                rr, cc = rr.ravel(), cc.ravel()
+            else:
+                # the segment's pixels: its projected axis (on the image or not) grown by its radius
+                ends = self.project(np.stack([a, a + axis * length]))
+                depth = (np.stack([a, a + axis * length]) - self._source) @ self._beam
+                pad = r * self.pose.sid_mm / max(depth.min(), 1.0) / self._pitch + 3.0
+                (t0, s0), (t1, s1) = np.floor(ends.min(axis=0) - pad), np.ceil(ends.max(axis=0) + pad) + 1
+                s0, s1 = max(int(s0), r0), min(int(s1), r1)
+                t0, t1 = max(int(t0), c0), min(int(t1), c1)
+                if s0 >= s1 or t0 >= t1:
+                    continue
+                mask = self._capsule_mask(seg, np.arange(s0, s1), np.arange(t0, t1), sub)
+                rr, cc = np.nonzero(mask)
+                rr, cc = rr + s0, cc + t0
+            if not len(rr):
+                continue
+            for k, (dr, dc) in enumerate(offsets):
+                d = self._rays_pts(rr, cc, dr, dc)
+                lo_s, hi_s = _capsule_interval(np.broadcast_to(self._source, d.shape), d, a, axis, length, r)
+                cell = (rr - r0, cc - c0, k)
+                lo[cell] = np.minimum(lo[cell], lo_s)
+                hi[cell] = np.maximum(hi[cell], hi_s)
+        hit = np.isfinite(lo[..., 0])
+        for k in range(1, len(offsets)):
+            hit |= np.isfinite(lo[..., k])
+        if not hit.any():
+            return
+        rr, cc = np.nonzero(hit)
+        acc = np.zeros(len(rr))
+        for k, (dr, dc) in enumerate(offsets):
+            d = self._rays_pts(rr + r0, cc + c0, dr, dc)
+            t_lo = np.maximum(lo[rr, cc, k], 0.0)
+            t_hi = np.minimum(hi[rr, cc, k], 1.0)
+            acc += np.maximum(t_hi - t_lo, 0.0) * np.linalg.norm(d, axis=1)
+        img[rr + r0, cc + c0] += mu * acc / len(offsets)
 
     def _mesh_line_integral(self, structures: list[Structure], supersample: int) -> np.ndarray:
         """Line integral of mesh-backed structures: one Embree scene for all of them.

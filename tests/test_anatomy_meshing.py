@@ -46,3 +46,15 @@ def test_taubin_smoothing_matches_trimesh():
     got = taubin_smooth(v, f, lamb=0.5, nu=0.53, iterations=12)
     np.testing.assert_allclose(got, mesh.vertices, rtol=0, atol=1e-12)
     assert np.abs(got - v).max() > 0.01  # it did smooth
+
+
+def test_one_blas_thread_sets_openblas_to_one_thread_and_restores_it():
+    from spine.blas import _openblas, one_blas_thread
+
+    blas = _openblas()
+    assert blas is not None, "numpy's OpenBLAS was not found: the model build would run its BLAS threads"
+    _set, get = blas
+    before = get()
+    with one_blas_thread():
+        assert get() == 1
+    assert get() == before

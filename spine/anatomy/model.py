@@ -50,6 +50,7 @@ from spine.anatomy.levels import (
     vertebra,
 )
 from spine.anatomy.solids import Solid, Structure
+from spine.blas import one_blas_thread
 from spine.errors import RequestError
 
 __all__ = ["SpineParameters", "SpineModel", "SPACE_KINDS", "BONE_KINDS", "NEURAL_KINDS", "LandmarkError"]
@@ -67,6 +68,19 @@ class SpineModel:
 
     def __init__(self, parameters: SpineParameters | None = None):
         self.parameters = parameters or SpineParameters()
+        with one_blas_thread():  # see spine.blas: the build's products are thin, threads only spin
+            b = self._build()
+        self._b = b
+        self._structures: dict[str, Structure] = b.structures
+        self._frames = b.frames
+        self._joints = b.chain.joints
+        self._landmarks = b.landmarks
+        self._by_level: dict[str | None, list[Structure]] = {}
+        self._hash: str | None = None
+        for st in self._structures.values():
+            self._by_level.setdefault(st.level, []).append(st)
+
+    def _build(self) -> ModelBuilder:
         b = ModelBuilder(self.parameters)
         b.deferred = {}  # the discs' meshes: made with the bones' below
         bones.build_bones(b)
@@ -78,15 +92,7 @@ class SpineModel:
         # the smooth surfaces last: landmarks, soft tissue and the needle checks read the
         # placed parts, which the surfaces only round off and blend
         surfaces.build_surfaces(b, pending)
-        self._b = b
-        self._structures: dict[str, Structure] = b.structures
-        self._frames = b.frames
-        self._joints = b.chain.joints
-        self._landmarks = b.landmarks
-        self._by_level: dict[str | None, list[Structure]] = {}
-        self._hash: str | None = None
-        for st in self._structures.values():
-            self._by_level.setdefault(st.level, []).append(st)
+        return b
 
     # -- construction / identity ----------------------------------------------------------
     def __deepcopy__(self, memo) -> "SpineModel":

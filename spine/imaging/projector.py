@@ -372,8 +372,8 @@ class Projector:
         obliquely across the field covered a rectangle many times its area, every pixel of it
         traced against every segment."""
         r0, r1, c0, c1 = rect
-        lo = np.full((r1 - r0, c1 - c0, len(offsets)), np.inf)
-        hi = np.full_like(lo, -np.inf)
+        n = len(offsets)
+        keys, los, his = [], [], []  # per traced (pixel, sub-pixel offset): entry and exit
         starts, axes, lengths, radii = tube._segments()
         for a, axis, length, r in zip(starts, axes, lengths, radii):
             seg = Capsule.between(a, a + axis * length, r) if length > 1e-9 else None
@@ -398,22 +398,28 @@ class Projector:
             for k, (dr, dc) in enumerate(offsets):
                 d = self._rays_pts(rr, cc, dr, dc)
                 lo_s, hi_s = _capsule_interval(np.broadcast_to(self._source, d.shape), d, a, axis, length, r)
-                cell = (rr - r0, cc - c0, k)
-                lo[cell] = np.minimum(lo[cell], lo_s)
-                hi[cell] = np.maximum(hi[cell], hi_s)
-        hit = np.isfinite(lo[..., 0])
-        for k in range(1, len(offsets)):
-            hit |= np.isfinite(lo[..., k])
-        if not hit.any():
+                hit = lo_s <= hi_s
+                keys.append((rr[hit] * self.size + cc[hit]) * n + k)
+                los.append(lo_s[hit])
+                his.append(hi_s[hit])
+        if not keys:
             return
-        rr, cc = np.nonzero(hit)
-        acc = np.zeros(len(rr))
-        for k, (dr, dc) in enumerate(offsets):
-            d = self._rays_pts(rr + r0, cc + c0, dr, dc)
-            t_lo = np.maximum(lo[rr, cc, k], 0.0)
-            t_hi = np.minimum(hi[rr, cc, k], 1.0)
-            acc += np.maximum(t_hi - t_lo, 0.0) * np.linalg.norm(d, axis=1)
-        img[rr + r0, cc + c0] += mu * acc / len(offsets)
+        key = np.concatenate(keys)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        lo = np.minimum.reduceat(np.concatenate(los)[order], first)
+        hi = np.maximum.reduceat(np.concatenate(his)[order], first)
+        key = key[first]
+        pix, which = key // n, key % n
+        rr, cc = pix // self.size, pix % self.size
+        sub_r, sub_c = sub[which, 0], sub[which, 1]
+        d = self._rays_pts(rr, cc, sub_r, sub_c)
+        chord = np.maximum(np.minimum(hi, 1.0) - np.maximum(lo, 0.0), 0.0) * np.linalg.norm(d, axis=1)
+        # the keys run pixel by pixel (the offsets of a pixel together): sum each pixel's offsets
+        at = np.flatnonzero(np.r_[True, pix[1:] != pix[:-1]])
+        flat = img.reshape(-1)  # a view: img is contiguous
+        flat[pix[at]] += mu * np.add.reduceat(chord, at) / n
 
     def _mesh_line_integral(self, structures: list[Structure], supersample: int) -> np.ndarray:
         """Line integral of mesh-backed structures: one Embree scene for all of them.

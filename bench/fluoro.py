@@ -179,7 +179,7 @@ def main(argv=None) -> int:
         t_loop = per_ray * size * size
         results[size] = t_fast
         print(
-            f"{size}^2: analytic chords + culling {t_fast * 1000:8.1f} ms | "
+            f"{size}^2: analytic chords + culling {t_fast * 1000:8.1f} ms (CPU {cpu_fast * 1000:8.1f} ms) | "
             f"naive all-rays x all-solids {t_naive:7.2f} s (x{t_naive / t_fast:5.1f}) | "
             f"per-ray Python loop {t_loop:8.1f} s (x{t_loop / t_fast:6.0f})"
         )
@@ -241,6 +241,7 @@ def main(argv=None) -> int:
     )
     more = bench_model_and_plan(args.repeats) if not args.synthetic else {}
     print("\n== targets ==")
+    print(f"machine load (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"1024^2 anatomy {results[1024]:.2f} s <= 1.5 s: {'OK' if results[1024] <= 1.5 else 'MISSED'}")
     if more:
         print(f"cold model build {more['cold']:.1f} s <= 10 s: {'OK' if more['cold'] <= 10 else 'MISSED'}")

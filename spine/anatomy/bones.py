@@ -419,7 +419,7 @@ def _disc_mesh(b, space, name: str):
         def finish(got, name=name):
             b.structures[name] = dataclasses.replace(b.structures[name], solid=_soft_disc(jf, key, got))
 
-        b.deferred[key] = (lambda: _disc_arrays(b, space, voxel), finish)
+        b.deferred.setdefault(key, (lambda: _disc_arrays(b, space, voxel), []))[1].append(finish)
         from spine.anatomy.shapes import SoftMesh
 
         return SoftMesh(jf.origin, jf.R, None)

@@ -99,9 +99,9 @@ class ModelBuilder:
         self.anchors: dict = {}
         self.landmarks: dict = {}
         #: meshes the build may make later, in worker processes beside the rest of the build
-        #: (None: make each at once): {cache key: (make() -> mesh arrays, finish(arrays))}; the
-        #: model's build (:func:`spine.anatomy.surfaces.start_surfaces`) runs ``make`` with the
-        #: bones' jobs and calls ``finish`` once every mesh is in the cache
+        #: (None: make each at once): {cache key: (make() -> mesh arrays, [finish(arrays), ...])};
+        #: the model's build (:func:`spine.anatomy.surfaces.start_surfaces`) runs ``make`` with
+        #: the bones' jobs and calls each ``finish`` once every mesh is in the cache
         self.deferred: dict | None = None
 
     def _gaps(self) -> dict[str, float]:

@@ -744,8 +744,9 @@ def build_surfaces(b, pending: PendingSurfaces | None = None) -> None:
             side=g.get("side"),
             shell_mm=SHELL_MM,
         )
-    for key, (_make, finish) in (b.deferred or {}).items():
-        finish(cache.get(key))
+    for key, (_make, finishes) in (b.deferred or {}).items():
+        for finish in finishes:
+            finish(cache.get(key))
     if b.deferred is not None:
         b.deferred.clear()
     for name in bodies:

@@ -32,3 +32,17 @@ def test_tube_line_integral_equals_the_whole_rectangle_traced(supersample):
     want = (excess_mu(Material.NEURAL) * want / len(offsets)).reshape(proj.size, proj.size)
     assert np.count_nonzero(want) > 200 and want[0].any()  # crosses the field and its top row
     np.testing.assert_allclose(got, want.astype(np.float32), rtol=1e-6, atol=1e-9)
+
+
+def test_tube_whose_rectangle_reaches_the_image_but_no_ray_meets_it():
+    pose = CArmPose.ap(isocentre=(0, 0, 0))
+    proj = Projector(pose, 32)
+    # far off to one side: the rectangle's margin reaches the image, the tube does not
+    corner = proj._rays_grid(np.array([0]), np.array([proj.size - 1]), 0.0, 0.0)[0]
+    edge = proj._source + corner * 0.5  # on the ray of the top-right pixel, half-way to the detector
+    side = np.cross(corner, [0.0, 0.0, 1.0])
+    side /= np.linalg.norm(side)
+    out = edge + side * 30.0 * np.sign(side[0] or 1.0)
+    tube = Tube.along([out, out + [0.0, 0.0, 20.0]], 0.5)
+    got = proj.line_integral([Structure("root.off", "root", Material.NEURAL, tube)])
+    assert got.shape == (32, 32) and not got.any()

@@ -402,9 +402,9 @@ class Projector:
                 keys.append((rr[hit] * self.size + cc[hit]) * n + k)
                 los.append(lo_s[hit])
                 his.append(hi_s[hit])
-        if not keys:
+        key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+        if not len(key):  # no ray meets the tube
             return
-        key = np.concatenate(keys)
         order = np.argsort(key, kind="stable")
         key = key[order]
         first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])

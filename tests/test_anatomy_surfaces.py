@@ -533,3 +533,78 @@ def test_thoracic_transverse_process_is_club_shaped(model):
         return float(bone.chord_length(p, up[None, :], 0.0, 200.0)[0])
 
     assert height(0.8) > 1.1 * height(0.0), (height(0.8), height(0.0))
+
+
+# -- the mesh cache's keys follow the shape code ----------------------------------------------
+def _keys(level: str = "L4") -> tuple[str, str]:
+    """A body's and a bone group's cache keys for a fixed frame (no model build needed)."""
+    from types import SimpleNamespace
+
+    from spine.anatomy.morphometry import VERTEBRA_SIZES
+    from spine.anatomy.surfaces import _body_key, _group_key
+
+    frame = SimpleNamespace(origin=np.array([0.0, 12.5, -340.0]), R=np.eye(3))
+    b = SimpleNamespace(size={s.name: s for s in VERTEBRA_SIZES}, frames={level: frame})
+    group = {"name": f"{level}.bone", "region": "lumbar", "origin": frame.origin, "R": frame.R, "parts": []}
+    return _body_key(b, level), _group_key(b, group)
+
+
+def test_mesh_cache_keys_change_when_the_shape_code_changes(monkeypatch):
+    """An edit to any shape module (here one line added to sdf.py) gives every mesh a new key,
+    so a stale bone is never loaded; no version number has to be bumped by hand."""
+    from spine.anatomy import surface_cache
+
+    before = _keys()
+    assert before == _keys()  # the same code and geometry: the same keys (the cache hits)
+    real = surface_cache._shape_sources
+
+    def edited():
+        return [(n, s + b"\n# one edited line\n" if n == "sdf.py" else s) for n, s in real()]
+
+    monkeypatch.setattr(surface_cache, "_shape_sources", edited)
+    surface_cache.shape_code_digest.cache_clear()
+    try:
+        after = _keys()
+    finally:
+        surface_cache.shape_code_digest.cache_clear()  # the next call reads the real sources
+    assert after[0] != before[0] and after[1] != before[1]
+
+
+def test_shape_modules_cover_every_module_the_shapes_import():
+    """The digest reads every module of ``spine.anatomy`` that the shape modules import, so a
+    shape moved into a new helper module cannot escape it."""
+    import ast
+    from pathlib import Path
+
+    from spine.anatomy import surface_cache
+
+    folder = Path(surface_cache.__file__).parent
+    listed = set(surface_cache.SHAPE_MODULES)
+    assert {"sdf.py", "surfaces.py", "bones.py", "meshing.py"} <= listed
+    for name in sorted(listed):
+        tree = ast.parse((folder / name).read_text())
+        typing_only = {  # imports for annotations only run no code
+            id(n)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and getattr(block.test, "id", None) == "TYPE_CHECKING"
+            for n in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            mod = node.module if isinstance(node, ast.ImportFrom) and id(node) not in typing_only else None
+            if mod and mod.startswith("spine.anatomy.") and mod != "spine.anatomy.surface_cache":
+                assert mod.rsplit(".", 1)[1] + ".py" in listed, (name, mod)
+
+
+def test_mesh_cache_keys_are_the_same_in_another_process():
+    """Keys are made of file bytes and rounded numbers, never of Python's per-process string hash:
+    a fresh interpreter with another hash seed gives this process's keys."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; sys.path.insert(0, 'tests'); from test_anatomy_surfaces import _keys; print(*_keys())"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert tuple(out.stdout.split()) == _keys()

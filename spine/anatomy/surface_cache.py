@@ -1,10 +1,16 @@
 """On-disk cache of the meshed bone surfaces, keyed by the hash of what each was made from.
 
 Meshing every bone of the spine takes a few seconds (:mod:`spine.anatomy.surfaces`); the
-meshes depend only on the parts' geometry and the surface code's version, so each is
+meshes depend only on the parts' geometry and the code that shapes them, so each is
 stored once as ``<key>.npz`` (vertices and faces of the surface and of its cancellous
 core) and loaded on the next build. Files are written under a temporary name and renamed,
 so a killed build never leaves a half file; an unreadable file is rebuilt.
+
+The keys follow the code: every key includes :func:`shape_code_digest`, a digest of the source
+of the modules that make the shapes (:data:`SHAPE_MODULES`), so any edit to a shape function
+gives every mesh a new key and a stale bone is never served; nobody has to remember to bump a
+version number. Unchanged code gives the same keys in every process (the digest is of the files'
+bytes, read once per process, not of anything Python hashes with a per-process seed).
 
 Where: ``$SPINE_ANATOMY_CACHE`` or ``.cache/anatomy`` in the checkout; ``SPINE_ANATOMY_CACHE=0``
 turns the disk cache off. The folder may be deleted at any time.
@@ -12,6 +18,8 @@ turns the disk cache off. The folder may be deleted at any time.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +27,45 @@ import numpy as np
 from spine import cache_limits
 from spine.atomic_files import atomic_write
 
-__all__ = ["SurfaceCache"]
+__all__ = ["SHAPE_MODULES", "SurfaceCache", "shape_code_digest"]
 
 _ROOT = Path(__file__).resolve().parents[2]
+
+#: the modules (in ``spine/anatomy/``) whose code decides what a cached mesh looks like: the
+#: distance functions and their blending (sdf, surfaces), the placed parts and the discs (bones,
+#: solids, shapes), the meshing (meshing, mesh), the sizes the surfaces read directly
+#: (morphometry), the regions (levels) and which kinds are bone (kinds); a test checks that every
+#: module of the package these import is listed
+SHAPE_MODULES = (
+    "bones.py",
+    "kinds.py",
+    "levels.py",
+    "mesh.py",
+    "meshing.py",
+    "morphometry.py",
+    "sdf.py",
+    "shapes.py",
+    "solids.py",
+    "surfaces.py",
+)
+
+
+def _shape_sources() -> list[tuple[str, bytes]]:
+    """(name, source bytes) of every module in :data:`SHAPE_MODULES`, line endings normalised
+    (a checkout with CRLF endings gives the same keys)."""
+    folder = Path(__file__).resolve().parent
+    return [(name, (folder / name).read_bytes().replace(b"\r\n", b"\n")) for name in SHAPE_MODULES]
+
+
+@functools.cache
+def shape_code_digest() -> str:
+    """sha256 of the shape modules' source, read once per process: part of every mesh's cache
+    key (:func:`spine.anatomy.surfaces._group_key`, ``_body_key``, the discs' keys)."""
+    h = hashlib.sha256(b"spine-anatomy-shapes")
+    for name, source in _shape_sources():
+        h.update(f"{name}|{len(source)}|".encode())
+        h.update(source)
+    return h.hexdigest()
 
 
 class SurfaceCache:

@@ -593,6 +593,26 @@ def test_mesh_cache_keys_change_when_the_shape_code_changes(monkeypatch):
     assert after[0] != before[0] and after[1] != before[1]
 
 
+def test_mesh_cache_keys_follow_the_sizes_but_not_the_published_numbers(monkeypatch):
+    """A size the surfaces read (the sacrum's outline) is part of the keys; a published number
+    the tests compare with is not (adding a paper's row re-meshes nothing)."""
+    from spine.anatomy import morphometry, surface_cache
+
+    before = _keys()
+    try:
+        monkeypatch.setattr(morphometry, "PUBLISHED_MORPHOMETRY", morphometry.PUBLISHED_MORPHOMETRY[:-1])
+        surface_cache.shape_code_digest.cache_clear()
+        assert _keys() == before
+        wider = tuple(w + 1.0 for w in morphometry.SACRAL_OUTLINE_HALF_WIDTH_MM)
+        monkeypatch.setattr(morphometry, "SACRAL_OUTLINE_HALF_WIDTH_MM", wider)
+        surface_cache.shape_code_digest.cache_clear()
+        assert _keys() != before
+    finally:
+        monkeypatch.undo()
+        surface_cache.shape_code_digest.cache_clear()
+    assert _keys() == before
+
+
 def test_shape_modules_cover_every_module_the_shapes_import():
     """The digest reads every module of ``spine.anatomy`` that the shape modules import, so a
     shape moved into a new helper module cannot escape it."""
@@ -602,8 +622,8 @@ def test_shape_modules_cover_every_module_the_shapes_import():
     from spine.anatomy import surface_cache
 
     folder = Path(surface_cache.__file__).parent
-    listed = set(surface_cache.SHAPE_MODULES)
-    assert {"sdf.py", "surfaces.py", "bones.py", "meshing.py"} <= listed
+    listed = set(surface_cache.SHAPE_MODULES) | set(surface_cache.SHAPE_DATA_MODULES)
+    assert {"sdf.py", "surfaces.py", "bones.py", "meshing.py", "morphometry.py"} <= listed
     for name in sorted(listed):
         tree = ast.parse((folder / name).read_text())
         typing_only = {  # imports for annotations only run no code

@@ -33,33 +33,46 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 #: the modules (in ``spine/anatomy/``) whose code decides what a cached mesh looks like: the
 #: distance functions and their blending (sdf, surfaces), the placed parts and the discs (bones,
-#: solids, shapes), the meshing (meshing, mesh), the sizes the surfaces read directly
-#: (morphometry), the regions (levels) and which kinds are bone (kinds); a test checks that every
-#: module of the package these import is listed
+#: solids, shapes), the meshing (meshing, mesh), the regions (levels) and which kinds are bone
+#: (kinds); a test checks that every module of the package these import is listed
 SHAPE_MODULES = (
     "bones.py",
     "kinds.py",
     "levels.py",
     "mesh.py",
     "meshing.py",
-    "morphometry.py",
     "sdf.py",
     "shapes.py",
     "solids.py",
     "surfaces.py",
 )
+#: modules of sizes: their constants (upper-case names) enter the digest by value, not their text,
+#: and the published numbers the tests compare with (``PUBLISHED_*``) not at all, so adding a
+#: published measurement or a comment does not re-mesh every bone, and changing a size does
+SHAPE_DATA_MODULES = ("morphometry.py",)
+
+
+def _constants(module_file: str) -> bytes:
+    """repr of a data module's upper-case constants, but the published reference numbers."""
+    import importlib
+
+    mod = importlib.import_module(f"spine.anatomy.{module_file.removesuffix('.py')}")
+    names = sorted(n for n in vars(mod) if n.isupper() and not n.startswith("PUBLISHED"))
+    return repr([(n, getattr(mod, n)) for n in names]).encode()
 
 
 def _shape_sources() -> list[tuple[str, bytes]]:
-    """(name, source bytes) of every module in :data:`SHAPE_MODULES`, line endings normalised
-    (a checkout with CRLF endings gives the same keys)."""
+    """(name, bytes) of every module in :data:`SHAPE_MODULES` (its source, line endings
+    normalised, so a checkout with CRLF endings gives the same keys) and of every module in
+    :data:`SHAPE_DATA_MODULES` (its constants' values)."""
     folder = Path(__file__).resolve().parent
-    return [(name, (folder / name).read_bytes().replace(b"\r\n", b"\n")) for name in SHAPE_MODULES]
+    code = [(name, (folder / name).read_bytes().replace(b"\r\n", b"\n")) for name in SHAPE_MODULES]
+    return code + [(name, _constants(name)) for name in SHAPE_DATA_MODULES]
 
 
 @functools.cache
 def shape_code_digest() -> str:
-    """sha256 of the shape modules' source, read once per process: part of every mesh's cache
+    """sha256 of the shape modules' source and sizes, read once per process: part of every mesh's cache
     key (:func:`spine.anatomy.surfaces._group_key`, ``_body_key``, the discs' keys)."""
     h = hashlib.sha256(b"spine-anatomy-shapes")
     for name, source in _shape_sources():

@@ -246,7 +246,7 @@ ROOT_RADII: dict[str, float] = {
 #          J Clin Orthop Trauma 2016;7(2):101-8 (CT, 50 patients, 600 vertebrae): pedicle width T1
 #          9.27 +- 1.01, T4 4.5 +- 0.93, T12 8.31 +- 1.83 mm; the canal narrowest at T4/T5, 20.02 +-
 #          1.23 AP and 21.12 +- 1.23 between the pedicles.
-#   [Cu19] Thoracic pedicle morphometry of dry vertebral columns in relation to trans-pedicular
+#   [Cur]  Thoracic pedicle morphometry of dry vertebral columns in relation to trans-pedicular
 #          fixation: a cross-sectional study from central India. Cureus (20 dry columns): T12
 #          pedicle width 7.89 +- 0.70, height 15.45 +- 0.78 mm; T5 width 3.65 +- 0.40 mm.
 #   [AN]   Morphometric evaluation of the thoracic vertebral pedicle: a cadaveric study (Anatomical
@@ -340,13 +340,13 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("Zi87", ["T1"], pedicle_width=(7.9, 1.5), pedicle_height=(9.9, 1.5)),
     *_rows("Zi87", ["T7"], pedicle_width=(5.0, 1.1), pedicle_height=(12.0, 1.5)),
     *_rows("Zi87", ["T12"], pedicle_width=(7.8, 1.6), pedicle_height=(15.9, 1.8)),
-    # thoracic pedicles, canal and heights [Ka16, Cu19, AN, Ch05, Eg19, ref]
+    # thoracic pedicles, canal and heights [Ka16, Cur, AN, Ch05, Eg19, ref]
     *_rows("Ka16", ["T1"], pedicle_width=(9.27, 1.01)),
     *_rows("Ka16", ["T4"], pedicle_width=(4.5, 0.93)),
     *_rows("Ka16", ["T12"], pedicle_width=(8.31, 1.83)),
     *_rows("Ka16", ["T4", "T5"], canal_depth=(20.02, 1.23), canal_width=(21.12, 1.23)),
-    *_rows("Cu19", ["T12"], pedicle_width=(7.89, 0.70), pedicle_height=(15.45, 0.78)),
-    *_rows("Cu19", ["T5"], pedicle_width=(3.65, 0.40)),
+    *_rows("Cur", ["T12"], pedicle_width=(7.89, 0.70), pedicle_height=(15.45, 0.78)),
+    *_rows("Cur", ["T5"], pedicle_width=(3.65, 0.40)),
     *_rows("AN", ["T12"], pedicle_width=(11.26, 2.78), pedicle_height=(17.34, 1.59)),
     *_rows("AN", ["T1"], pedicle_height=(9.78, 0.99)),
     *_rows("AN", ["T4"], pedicle_width=(5.84, 1.17)),

@@ -336,7 +336,6 @@ def _atlantoaxial(b):
 _DISC_BULGE_MM = {"cervical": 0.5, "thoracic": 0.8, "lumbar": 1.2}
 #: grid step of a disc's mesh (mm): fine enough for the thinnest (cervical) discs
 _DISC_VOXEL = {"cervical": 0.45, "thoracic": 0.6, "lumbar": 0.7}
-_DISC_VERSION = "disc-7m"  # the disc fills between the bodies: a new body shape is a new disc
 
 
 def _smoothed(v: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -400,13 +399,15 @@ def _disc_mesh(b, space, name: str):
     annulus before then."""
     import hashlib
 
-    from spine.anatomy.surface_cache import SurfaceCache
+    from spine.anatomy.surface_cache import SurfaceCache, shape_code_digest
 
     upper, lower = space.split("-")
     jf = b.chain.joints[space]
     region = region_of(lower) if region_of(lower) != "sacral" else "lumbar"
     voxel = _DISC_VOXEL[region] * b.scale
-    h = hashlib.sha256(_DISC_VERSION.encode())
+    # the shape code's digest: the disc fills between the bodies, so a new body shape (or a new
+    # disc function) is a new disc
+    h = hashlib.sha256(f"disc|{shape_code_digest()}".encode())
     for level in (upper, lower):
         h.update(repr(dataclasses.astuple(b.size[level])).encode())
         h.update(np.round(b.frames[level].origin, 6).tobytes() + np.round(b.frames[level].R, 6).tobytes())

@@ -25,6 +25,8 @@ __all__ = [
     "SACRAL_INTERSEGMENT_GAP",
     "COCCYGEAL_INTERSEGMENT_GAP",
     "SACRAL_SEGMENTAL_DEG",
+    "PublishedMeasure",
+    "PUBLISHED_MORPHOMETRY",
 ]
 
 
@@ -104,16 +106,18 @@ VERTEBRA_SIZES: tuple[VertebraSize, ...] = (
     _v("C6", 10.8, 15.2, 21.5, 14.3, 24.5, 6.0, 7.2, 7.5, 42, 3.2, 10.5, 30, 18.0, 22, 8.0, 6.0, 10.0, 0, 0, 4.0, 5.0, 1.3),
     _v("C7", 11.2, 16.0, 22.0, 14.8, 24.0, 6.5, 7.5, 8.0, 35, 3.5, 11.0, 30, 30.0, 25, 9.0, 7.0, 17.0, 5, 0, 5.0, 6.0, 1.5),
     # Thoracic bodies: anterior height ~17-19 mm for T2-T9 [ref]; T1 smaller, T10-T12 taller.
-    # Spinous processes long, steep and overlapping [ref] (steepest T5-T8).
+    # Spinous processes long, steep and overlapping [ref] (steepest T5-T8). Canal 15 x 18 mm at
+    # T2-T10 (between the dry-bone and CT series below: Kaur 2016 measures 20.0 x 21.1 mm at its
+    # narrowest, T4/T5); pedicles narrowest at T5, 4.1 mm (3.65-5.09 mm in the series below).
     _v("T1", 14.5, 17.0, 27.0, 16.0, 21.0, 7.5, 9.5, 8.0, 25, 5.0, 17.0, 30, 40.0, 25, 10.0, 7.0, 22.0, 22, 5, 8.0, 9.0, 2.0),
     _v("T2", 16.5, 18.0, 27.5, 15.0, 18.0, 6.5, 11.0, 8.0, 18, 5.0, 19.0, 32, 40.0, 35, 9.0, 6.0, 21.0, 25, 5, 8.0, 9.0, 2.5),
-    _v("T3", 17.0, 19.5, 28.0, 14.5, 17.0, 5.5, 11.5, 8.0, 10, 5.0, 19.5, 34, 40.0, 45, 9.0, 6.0, 20.0, 28, 5, 8.0, 9.0, 3.0),
-    _v("T4", 17.5, 21.0, 28.5, 14.5, 17.0, 5.0, 11.5, 8.5, 8, 5.0, 20.0, 35, 42.0, 55, 9.0, 6.0, 19.0, 30, 5, 8.0, 9.0, 3.0),
-    _v("T5", 17.8, 22.5, 29.5, 14.5, 17.0, 5.0, 11.5, 8.5, 8, 5.0, 20.5, 35, 42.0, 60, 9.0, 6.0, 18.0, 32, 5, 8.0, 9.0, 3.5),
-    _v("T6", 18.0, 24.0, 30.5, 14.5, 17.0, 5.2, 12.0, 8.5, 8, 5.0, 21.0, 35, 42.0, 62, 9.0, 6.0, 17.0, 34, 5, 8.0, 9.0, 3.5),
-    _v("T7", 18.3, 25.5, 31.5, 14.5, 17.0, 5.5, 12.0, 8.5, 8, 5.0, 21.0, 35, 42.0, 62, 9.0, 6.0, 16.0, 36, 5, 8.0, 9.0, 4.0),
-    _v("T8", 18.6, 27.0, 33.0, 14.5, 17.0, 6.0, 12.5, 9.0, 8, 5.0, 21.5, 34, 40.0, 60, 9.0, 6.0, 15.0, 38, 5, 8.0, 9.0, 4.0),
-    _v("T9", 19.0, 28.0, 34.5, 14.5, 17.5, 6.5, 13.0, 9.0, 8, 5.5, 21.5, 32, 38.0, 52, 10.0, 6.0, 14.0, 40, 5, 8.0, 9.0, 4.0),
+    _v("T3", 17.0, 19.5, 28.0, 15.0, 18.0, 5.5, 11.5, 8.0, 10, 5.0, 19.5, 34, 40.0, 45, 9.0, 6.0, 20.0, 28, 5, 8.0, 9.0, 3.0),
+    _v("T4", 17.5, 21.0, 28.5, 15.0, 18.0, 5.0, 11.5, 8.5, 8, 5.0, 20.0, 35, 42.0, 55, 9.0, 6.0, 19.0, 30, 5, 8.0, 9.0, 3.0),
+    _v("T5", 17.8, 22.5, 29.5, 15.0, 18.0, 4.1, 11.5, 8.5, 8, 5.0, 20.5, 35, 42.0, 60, 9.0, 6.0, 18.0, 32, 5, 8.0, 9.0, 3.5),
+    _v("T6", 18.0, 24.0, 30.5, 15.0, 18.0, 5.2, 12.0, 8.5, 8, 5.0, 21.0, 35, 42.0, 62, 9.0, 6.0, 17.0, 34, 5, 8.0, 9.0, 3.5),
+    _v("T7", 18.3, 25.5, 31.5, 15.0, 18.0, 5.5, 12.0, 8.5, 8, 5.0, 21.0, 35, 42.0, 62, 9.0, 6.0, 16.0, 36, 5, 8.0, 9.0, 4.0),
+    _v("T8", 18.6, 27.0, 33.0, 15.0, 18.0, 6.0, 12.5, 9.0, 8, 5.0, 21.5, 34, 40.0, 60, 9.0, 6.0, 15.0, 38, 5, 8.0, 9.0, 4.0),
+    _v("T9", 19.0, 28.0, 34.5, 15.0, 18.0, 6.5, 13.0, 9.0, 8, 5.5, 21.5, 32, 38.0, 52, 10.0, 6.0, 14.0, 40, 5, 8.0, 9.0, 4.0),
     _v("T10", 20.5, 29.0, 36.5, 15.0, 18.0, 7.0, 14.0, 9.5, 6, 5.5, 22.0, 30, 35.0, 40, 11.0, 6.0, 13.0, 40, 5, 8.0, 9.0, 4.0),
     _v("T11", 22.0, 29.5, 38.5, 16.0, 20.0, 8.0, 16.0, 10.0, 5, 6.0, 22.0, 26, 32.0, 28, 13.0, 6.5, 10.0, 35, 5, 7.0, 9.0, 4.0),
     _v("T12", 23.0, 30.0, 40.0, 17.0, 22.0, 8.0, 16.0, 10.0, 5, 6.0, 22.0, 22, 30.0, 18, 15.0, 7.0, 9.0, 30, 5, 7.0, 9.0, 4.5),
@@ -211,7 +215,7 @@ ROOT_RADII: dict[str, float] = {
 
 
 # -- published morphometry the model is tested against (mean, SD; mm) ------------------------
-# Sources:
+# Sources (the key in brackets is the ``source`` of each row below):
 #   [P92]  Panjabi MM, Goel V, Oxland T, et al. Human lumbar vertebrae: quantitative
 #          three-dimensional anatomy. Spine 1992;17(3):299-306 (60 vertebrae, L1-L5).
 #   [Z00]  Zhou SH, McCarthy ID, McGregor AH, et al. Geometrical dimensions of the lower lumbar
@@ -222,125 +226,148 @@ ROOT_RADII: dict[str, float] = {
 #          three-dimensional anatomy. Spine 1991;16(8):888-901.
 #   [P91c] Panjabi MM, Duranceau J, Goel V, et al. Cervical human vertebrae: quantitative
 #          three-dimensional anatomy of the middle and lower regions. Spine 1991;16(8):861-9.
+#          (The rows marked P92/Z00, Zi87, P91t and P91c were first written from those series; the
+#          papers' full per-level tables could not be checked again here, so the levels they
+#          do not cover are taken from the studies below, whose numbers are quoted as printed.)
 #   [CB21] Cook WH, Baker JF. Comparative analysis of lumbar spine vertebral morphology between
 #          Maori and New Zealand Europeans: a computed tomography study. Int J Spine Surg
-#          2021;15(6):1072-81 (CT, 196 patients). Used as a check of L5: Table 6, all patients:
-#          posterior body height 26.3 +- 1.9, superior body depth 35.7 +- 3.5, pedicle height
-#          12.9 +- 1.9, pedicle width 16.1 +- 2.3, canal depth 15.6 +- 2.1, canal width
-#          28.2 +- 3.1 mm; every L5 mean below lies within one of its SDs.
-#   [ref]  clinical.md section 1 (the project's source of truth), where it gives a range.
-# The means are rounded from those tables; where a paper gives a standard error or a range,
-# the SD below is the larger of the reported spread and 10 % of the mean, so "mean +- 2 SD"
-# is the range of normal adults, not of one cohort. Measured as the papers do: body width
-# and depth at the upper endplate, height at the middle of the posterior wall, pedicle width
-# and height at the isthmus, canal width between the pedicles and depth at the midline,
-# spinous process length from the spinolaminar junction to the tip, transverse span from
-# tip to tip of the transverse processes.
-PUBLISHED_MORPHOMETRY: dict[str, dict[str, tuple[float, float]]] = {
-    # lumbar [P92, Z00; pedicles Zi87]
-    "L1": {
-        "body_width": (40.5, 4.0),
-        "body_depth": (32.0, 3.2),
-        "body_height": (24.5, 2.5),
-        "pedicle_width": (8.7, 1.6),
-        "pedicle_height": (15.4, 1.8),
-        "canal_width": (22.0, 2.2),
-        "canal_depth": (17.5, 1.8),
-        "sp_length": (30.0, 4.5),
-        "transverse_span": (72.0, 7.2),
-    },
-    "L2": {
-        "body_width": (42.5, 4.2),
-        "body_depth": (33.0, 3.3),
-        "body_height": (25.5, 2.6),
-        "pedicle_width": (8.9, 1.6),
-        "pedicle_height": (15.0, 1.8),
-        "canal_width": (22.5, 2.3),
-        "canal_depth": (17.0, 1.7),
-        "sp_length": (31.0, 4.5),
-        "transverse_span": (78.0, 7.8),
-    },
-    "L3": {
-        "body_width": (44.5, 4.5),
-        "body_depth": (34.0, 3.4),
-        "body_height": (26.0, 2.6),
-        "pedicle_width": (10.3, 1.8),
-        "pedicle_height": (14.9, 1.8),
-        "canal_width": (23.5, 2.4),
-        "canal_depth": (16.5, 1.7),
-        "sp_length": (31.0, 4.5),
-        "transverse_span": (87.0, 8.7),
-    },
-    "L4": {
-        "body_width": (47.0, 4.7),
-        "body_depth": (34.5, 3.5),
-        "body_height": (26.0, 2.6),
-        "pedicle_width": (12.9, 2.1),
-        "pedicle_height": (14.8, 1.8),
-        "canal_width": (24.0, 2.4),
-        "canal_depth": (16.5, 1.7),
-        "sp_length": (29.0, 4.5),
-        "transverse_span": (82.0, 8.2),
-    },
-    "L5": {
-        "body_width": (49.5, 5.0),
-        "body_depth": (35.0, 3.5),
-        "body_height": (25.5, 2.6),
-        "pedicle_width": (18.0, 3.2),
-        "pedicle_height": (14.0, 1.8),
-        "canal_width": (26.0, 2.6),
-        "canal_depth": (17.0, 1.8),
-        "sp_length": (24.0, 4.5),
-        "transverse_span": (88.0, 8.8),
-    },
+#          2021;15(6):1072-81 (CT, 196 patients), table 6, all patients, L5.
+#   [Bh25] Bhat N, Rao L, Shetty A, et al. Morphometric analysis of the fifth lumbar vertebra (L5):
+#          anatomical dimensions and clinical implications in South Indian population. Transl Res
+#          Anat 2025 (doi 10.1016/j.tria.2025.100392; 50 dry L5): upper endplate AP 3.35 +- 0.41 cm,
+#          transverse 4.74 +- 1.39 cm.
+#   [Ch05] Christodoulou AG, Apostolou T, Ploumis A, et al. Pedicle dimensions of the thoracic and
+#          lumbar vertebrae in the Greek population. Clin Anat 2005;18(6):404-8 (16 cadaver spines):
+#          external transverse pedicle diameter L5 13.61 (10.29-16.20) mm, T5 5.09 (4.10-6.88);
+#          external sagittal T11 17.02 (14.84-19.57), T1 8.90 (7.18-11.37). Ranges only: the SD
+#          below is a quarter of the range.
+#   [Ka16] Kaur K, Singh R, Prasath V, Magu S, Tanwar M. Computed tomographic-based morphometric
+#          study of thoracic spine and its relevance to anaesthetic and spinal surgical procedures.
+#          J Clin Orthop Trauma 2016;7(2):101-8 (CT, 50 patients, 600 vertebrae): pedicle width T1
+#          9.27 +- 1.01, T4 4.5 +- 0.93, T12 8.31 +- 1.83 mm; the canal narrowest at T4/T5, 20.02 +-
+#          1.23 AP and 21.12 +- 1.23 between the pedicles.
+#   [Cur]  Thoracic pedicle morphometry of dry vertebral columns in relation to trans-pedicular
+#          fixation: a cross-sectional study from central India. Cureus (20 dry columns): T12
+#          pedicle width 7.89 +- 0.70, height 15.45 +- 0.78 mm; T5 width 3.65 +- 0.40 mm.
+#   [AN]   Morphometric evaluation of the thoracic vertebral pedicle: a cadaveric study (Anatomical
+#          Society of Nigeria; 180 dry thoracic vertebrae, 15 cadavers): pedicle height T12 17.34 +-
+#          1.59, T1 9.78 +- 0.99 mm; mid-pedicle width T12 11.26 +- 2.78, T4 5.84 +- 1.17 mm.
+#   [Eg19] Egwu OA, Okechukwu GN, Uzomba GC, et al. Typical thoracic vertebrae morphometry: a
+#          cadaveric study in Nigeria. J Anat Soc India 2019;68(2):110-8 (208 dry T2-T9): posterior
+#          body height T2 17.59 +- 1.43, T9 20.46 +- 3.08 mm; anterior T2 16.93 +- 1.57, T9 18.83 +-
+#          1.54 mm.
+#   [EJA20] Anatomical dimensions of the typical cervical vertebrae and their clinical
+#          implications. Eur J Anat 2020;24(1):9-15 (100 dry typical cervical vertebrae, level not
+#          recorded, so each row holds for C3-C6): body height 10.92 +- 1.35, upper endplate depth
+#          14.79 +- 1.96 and width 23.22 +- 2.16, spinous process length 15.25 +- 4.25, vertebral
+#          foramen AP 12.33 +- 1.68 and transverse 21.98 +- 1.82 mm.
+#   [JHA]  Morphometric study of the vertebral body and pedicle of typical cervical vertebrae using
+#          radiological image. J Hum Anat (Medwin Publishers; 100 dry typical cervical vertebrae):
+#          body length 14.55 +- 2.14, posterior height 11.1 +- 1.4, upper width 21.61 +- 2.81 mm.
+#   [ref]  clinical.md section 1 (the project's source of truth), where it gives a range: C3-C7
+#          bodies height ~10-11, depth ~14.5, width ~20-22 mm; thoracic anterior height ~17-19 mm
+#          (T2-T9).
+# Not used: a Pakistani CT series (Chughtai et al., Pak J Neurol Surg) whose pedicle widths (T1 4.06,
+# T4 3.72 mm) are half those of every other series, so its definitions differ from these.
+#
+# What each row is, measured on the model as the papers measure a vertebra
+# (``tests/test_anatomy_surfaces.py``, ``measure``): body width and depth at the upper endplate,
+# height at the middle of the posterior wall (``body_height``) or 3 mm behind the front
+# (``body_height_anterior``), pedicle width and height at the isthmus, canal width between the
+# pedicles and depth at the midline, spinous process length from the spinolaminar junction to the
+# tip, transverse span from tip to tip of the transverse processes.
+# The tests take as the spread the larger of the reported SD and 10 % of the mean
+# (:attr:`PublishedMeasure.spread`), so "mean +- 2 SD" is the range of normal adults of any of
+# these populations, not of one cohort.
+# Not found in a source that could be checked, so left out (see the module's tests): C3, C4 and
+# C7 pedicle width and height (CT series give C3 4.4-5.0 and C7 6.1-6.6 mm wide, 6.4-7.0 mm high,
+# means without a spread), C7 spinous process length, thoracic spinous process lengths, thoracic
+# and cervical transverse spans, and any measurement of T3, T6, T8 and T10 beyond the [ref] range.
+
+
+@dataclass(frozen=True)
+class PublishedMeasure:
+    """One published measurement of one vertebra: mean and SD (mm) as reported, and its source."""
+
+    level: str
+    key: str
+    mean: float
+    sd: float
+    source: str
+
+    @property
+    def spread(self) -> float:
+        """The SD the tests use: the reported one, or 10 % of the mean where that is larger."""
+        return max(self.sd, 0.1 * self.mean)
+
+
+def _rows(source: str, levels, **measures: tuple[float, float]) -> list[PublishedMeasure]:
+    return [PublishedMeasure(lv, key, m, sd, source) for lv in levels for key, (m, sd) in measures.items()]
+
+
+_TYPICAL_CERVICAL = ("C3", "C4", "C5", "C6")
+
+# fmt: off
+PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
+    # lumbar [P92, Z00]; pedicles [Zi87]
+    *_rows("P92/Z00", ["L1"], body_width=(40.5, 4.0), body_depth=(32.0, 3.2), body_height=(24.5, 2.5),
+           canal_width=(22.0, 2.2), canal_depth=(17.5, 1.8), sp_length=(30.0, 4.5), transverse_span=(72.0, 7.2)),
+    *_rows("P92/Z00", ["L2"], body_width=(42.5, 4.2), body_depth=(33.0, 3.3), body_height=(25.5, 2.6),
+           canal_width=(22.5, 2.3), canal_depth=(17.0, 1.7), sp_length=(31.0, 4.5), transverse_span=(78.0, 7.8)),
+    *_rows("P92/Z00", ["L3"], body_width=(44.5, 4.5), body_depth=(34.0, 3.4), body_height=(26.0, 2.6),
+           canal_width=(23.5, 2.4), canal_depth=(16.5, 1.7), sp_length=(31.0, 4.5), transverse_span=(87.0, 8.7)),
+    *_rows("P92/Z00", ["L4"], body_width=(47.0, 4.7), body_depth=(34.5, 3.5), body_height=(26.0, 2.6),
+           canal_width=(24.0, 2.4), canal_depth=(16.5, 1.7), sp_length=(29.0, 4.5), transverse_span=(82.0, 8.2)),
+    *_rows("P92/Z00", ["L5"], body_width=(49.5, 5.0), body_depth=(35.0, 3.5), body_height=(25.5, 2.6),
+           canal_width=(26.0, 2.6), canal_depth=(17.0, 1.8), sp_length=(24.0, 4.5), transverse_span=(88.0, 8.8)),
+    *_rows("Zi87", ["L1"], pedicle_width=(8.7, 1.6), pedicle_height=(15.4, 1.8)),
+    *_rows("Zi87", ["L2"], pedicle_width=(8.9, 1.6), pedicle_height=(15.0, 1.8)),
+    *_rows("Zi87", ["L3"], pedicle_width=(10.3, 1.8), pedicle_height=(14.9, 1.8)),
+    *_rows("Zi87", ["L4"], pedicle_width=(12.9, 2.1), pedicle_height=(14.8, 1.8)),
+    *_rows("Zi87", ["L5"], pedicle_width=(18.0, 3.2), pedicle_height=(14.0, 1.8)),
+    # L5 checked against three more series [CB21, Bh25, Ch05]
+    *_rows("CB21", ["L5"], body_height=(26.3, 1.9), body_depth=(35.7, 3.5), pedicle_height=(12.9, 1.9),
+           pedicle_width=(16.1, 2.3), canal_depth=(15.6, 2.1), canal_width=(28.2, 3.1)),
+    *_rows("Bh25", ["L5"], body_depth=(33.5, 4.1), body_width=(47.4, 13.9)),
+    *_rows("Ch05", ["L5"], pedicle_width=(13.61, (16.20 - 10.29) / 4)),
     # thoracic [P91t; pedicles Zi87]
-    "T1": {
-        "body_width": (26.5, 2.7),
-        "body_depth": (16.5, 1.7),
-        "body_height": (14.5, 1.5),
-        "pedicle_width": (7.9, 1.5),
-        "pedicle_height": (9.9, 1.5),
-        "canal_width": (20.5, 2.1),
-        "canal_depth": (15.5, 1.6),
-    },
-    "T7": {
-        "body_width": (31.0, 3.1),
-        "body_depth": (26.0, 2.6),
-        "body_height": (18.5, 1.9),
-        "pedicle_width": (5.0, 1.1),
-        "pedicle_height": (12.0, 1.5),
-        "canal_width": (16.5, 1.7),
-        "canal_depth": (15.0, 1.5),
-    },
-    "T12": {
-        "body_width": (40.0, 4.0),
-        "body_depth": (31.0, 3.1),
-        "body_height": (23.0, 2.3),
-        "pedicle_width": (7.8, 1.6),
-        "pedicle_height": (15.9, 1.8),
-        "canal_width": (21.5, 2.2),
-        "canal_depth": (17.0, 1.7),
-    },
-    # cervical [ref: height ~10-11, depth ~14.5, width ~20-22; P91c for pedicles and canal]
-    "C5": {
-        "body_width": (21.0, 2.1),
-        "body_depth": (15.0, 1.5),
-        "body_height": (10.5, 1.1),
-        "pedicle_width": (5.8, 1.0),
-        "pedicle_height": (7.0, 1.0),
-        "canal_width": (24.5, 2.5),
-        "canal_depth": (14.5, 1.5),
-    },
-    "C6": {
-        "body_width": (21.5, 2.2),
-        "body_depth": (15.2, 1.5),
-        "body_height": (10.7, 1.1),
-        "pedicle_width": (6.0, 1.0),
-        "pedicle_height": (7.2, 1.0),
-        "canal_width": (24.5, 2.5),
-        "canal_depth": (14.5, 1.5),
-    },
-}
+    *_rows("P91t", ["T1"], body_width=(26.5, 2.7), body_depth=(16.5, 1.7), body_height=(14.5, 1.5),
+           canal_width=(20.5, 2.1), canal_depth=(15.5, 1.6)),
+    *_rows("P91t", ["T7"], body_width=(31.0, 3.1), body_depth=(26.0, 2.6), body_height=(18.5, 1.9),
+           canal_width=(16.5, 1.7), canal_depth=(15.0, 1.5)),
+    *_rows("P91t", ["T12"], body_width=(40.0, 4.0), body_depth=(31.0, 3.1), body_height=(23.0, 2.3),
+           canal_width=(21.5, 2.2), canal_depth=(17.0, 1.7)),
+    *_rows("Zi87", ["T1"], pedicle_width=(7.9, 1.5), pedicle_height=(9.9, 1.5)),
+    *_rows("Zi87", ["T7"], pedicle_width=(5.0, 1.1), pedicle_height=(12.0, 1.5)),
+    *_rows("Zi87", ["T12"], pedicle_width=(7.8, 1.6), pedicle_height=(15.9, 1.8)),
+    # thoracic pedicles, canal and heights [Ka16, Cur, AN, Ch05, Eg19, ref]
+    *_rows("Ka16", ["T1"], pedicle_width=(9.27, 1.01)),
+    *_rows("Ka16", ["T4"], pedicle_width=(4.5, 0.93)),
+    *_rows("Ka16", ["T12"], pedicle_width=(8.31, 1.83)),
+    *_rows("Ka16", ["T4", "T5"], canal_depth=(20.02, 1.23), canal_width=(21.12, 1.23)),
+    *_rows("Cur", ["T12"], pedicle_width=(7.89, 0.70), pedicle_height=(15.45, 0.78)),
+    *_rows("Cur", ["T5"], pedicle_width=(3.65, 0.40)),
+    *_rows("AN", ["T12"], pedicle_width=(11.26, 2.78), pedicle_height=(17.34, 1.59)),
+    *_rows("AN", ["T1"], pedicle_height=(9.78, 0.99)),
+    *_rows("AN", ["T4"], pedicle_width=(5.84, 1.17)),
+    *_rows("Ch05", ["T5"], pedicle_width=(5.09, (6.88 - 4.10) / 4)),
+    *_rows("Ch05", ["T11"], pedicle_height=(17.02, (19.57 - 14.84) / 4)),
+    *_rows("Ch05", ["T1"], pedicle_height=(8.90, (11.37 - 7.18) / 4)),
+    *_rows("Eg19", ["T2"], body_height=(17.59, 1.43), body_height_anterior=(16.93, 1.57)),
+    *_rows("Eg19", ["T9"], body_height=(20.46, 3.08), body_height_anterior=(18.83, 1.54)),
+    *_rows("ref", [f"T{k}" for k in range(2, 10)], body_height_anterior=(18.0, 0.5)),
+    # cervical: typical vertebrae C3-C6 [EJA20, JHA]; bodies C3-C7 [ref]; pedicles [P91c]
+    *_rows("EJA20", _TYPICAL_CERVICAL, body_height=(10.92, 1.35), body_depth=(14.79, 1.96),
+           body_width=(23.22, 2.16), sp_length=(15.25, 4.25), canal_depth=(12.33, 1.68), canal_width=(21.98, 1.82)),
+    *_rows("JHA", _TYPICAL_CERVICAL, body_depth=(14.55, 2.14), body_height=(11.1, 1.4), body_width=(21.61, 2.81)),
+    *_rows("ref", ["C3", "C4", "C5", "C6", "C7"], body_height=(10.5, 0.25), body_depth=(14.5, 0.0),
+           body_width=(21.0, 0.5)),
+    *_rows("P91c", ["C5"], pedicle_width=(5.8, 1.0), pedicle_height=(7.0, 1.0), canal_width=(24.5, 2.5),
+           canal_depth=(14.5, 1.5)),
+    *_rows("P91c", ["C6"], pedicle_width=(6.0, 1.0), pedicle_height=(7.2, 1.0), canal_width=(24.5, 2.5),
+           canal_depth=(14.5, 1.5)),
+)
+# fmt: on
 
 # Facet joint orientation by region (degrees): the joint plane's angle from the sagittal
 # plane in the axial view (0 = sagittal, 90 = coronal), and its angle to the axial plane.

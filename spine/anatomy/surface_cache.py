@@ -1,10 +1,16 @@
 """On-disk cache of the meshed bone surfaces, keyed by the hash of what each was made from.
 
 Meshing every bone of the spine takes a few seconds (:mod:`spine.anatomy.surfaces`); the
-meshes depend only on the parts' geometry and the surface code's version, so each is
+meshes depend only on the parts' geometry and the code that shapes them, so each is
 stored once as ``<key>.npz`` (vertices and faces of the surface and of its cancellous
 core) and loaded on the next build. Files are written under a temporary name and renamed,
 so a killed build never leaves a half file; an unreadable file is rebuilt.
+
+The keys follow the code: every key includes :func:`shape_code_digest`, a digest of the source
+of the modules that make the shapes (:data:`SHAPE_MODULES`), so any edit to a shape function
+gives every mesh a new key and a stale bone is never served; nobody has to remember to bump a
+version number. Unchanged code gives the same keys in every process (the digest is of the files'
+bytes, read once per process, not of anything Python hashes with a per-process seed).
 
 Where: ``$SPINE_ANATOMY_CACHE`` or ``.cache/anatomy`` in the checkout; ``SPINE_ANATOMY_CACHE=0``
 turns the disk cache off. The folder may be deleted at any time.
@@ -12,6 +18,8 @@ turns the disk cache off. The folder may be deleted at any time.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +27,58 @@ import numpy as np
 from spine import cache_limits
 from spine.atomic_files import atomic_write
 
-__all__ = ["SurfaceCache"]
+__all__ = ["SHAPE_MODULES", "SurfaceCache", "shape_code_digest"]
 
 _ROOT = Path(__file__).resolve().parents[2]
+
+#: the modules (in ``spine/anatomy/``) whose code decides what a cached mesh looks like: the
+#: distance functions and their blending (sdf, surfaces), the placed parts and the discs (bones,
+#: solids, shapes), the meshing (meshing, mesh), the regions (levels) and which kinds are bone
+#: (kinds); a test checks that every module of the package these import is listed
+SHAPE_MODULES = (
+    "bones.py",
+    "kinds.py",
+    "levels.py",
+    "mesh.py",
+    "meshing.py",
+    "sdf.py",
+    "shapes.py",
+    "solids.py",
+    "surfaces.py",
+)
+#: modules of sizes: their constants (upper-case names) enter the digest by value, not their text,
+#: and the published numbers the tests compare with (``PUBLISHED_*``) not at all, so adding a
+#: published measurement or a comment does not re-mesh every bone, and changing a size does
+SHAPE_DATA_MODULES = ("morphometry.py",)
+
+
+def _constants(module_file: str) -> bytes:
+    """repr of a data module's upper-case constants, but the published reference numbers."""
+    import importlib
+
+    mod = importlib.import_module(f"spine.anatomy.{module_file.removesuffix('.py')}")
+    names = sorted(n for n in vars(mod) if n.isupper() and not n.startswith("PUBLISHED"))
+    return repr([(n, getattr(mod, n)) for n in names]).encode()
+
+
+def _shape_sources() -> list[tuple[str, bytes]]:
+    """(name, bytes) of every module in :data:`SHAPE_MODULES` (its source, line endings
+    normalised, so a checkout with CRLF endings gives the same keys) and of every module in
+    :data:`SHAPE_DATA_MODULES` (its constants' values)."""
+    folder = Path(__file__).resolve().parent
+    code = [(name, (folder / name).read_bytes().replace(b"\r\n", b"\n")) for name in SHAPE_MODULES]
+    return code + [(name, _constants(name)) for name in SHAPE_DATA_MODULES]
+
+
+@functools.cache
+def shape_code_digest() -> str:
+    """sha256 of the shape modules' source and sizes, read once per process: part of every mesh's cache
+    key (:func:`spine.anatomy.surfaces._group_key`, ``_body_key``, the discs' keys)."""
+    h = hashlib.sha256(b"spine-anatomy-shapes")
+    for name, source in _shape_sources():
+        h.update(f"{name}|{len(source)}|".encode())
+        h.update(source)
+    return h.hexdigest()
 
 
 class SurfaceCache:

@@ -46,7 +46,6 @@ from spine.anatomy.solids import Material, Structure
 
 __all__ = [
     "SURFACE_KIND",
-    "SURFACE_VERSION",
     "PendingSurfaces",
     "build_surfaces",
     "drawn_structures",
@@ -56,8 +55,6 @@ __all__ = [
 ]
 
 SURFACE_KIND = "bone_surface"
-#: bump when the way surfaces are made changes (it is part of every cache key)
-SURFACE_VERSION = "surfaces-7"
 
 #: grid step (mm) per region: marching cubes of a smooth distance places the surface to about a
 #: tenth of the step, so the step only has to resolve the thinnest part (a cervical lamina,
@@ -539,24 +536,13 @@ def _group_parts(b, g) -> list[_Part]:
     return out
 
 
-#: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
-_REGION_VERSION = {
-    "sacral": "5m",
-    "pelvis": "4m",
-    "coccygeal": "3m",
-    "lumbar": "11m",
-    "cervical": "11m",
-    "thoracic": "7m",
-}
-#: revision of the vertebral body's shape (:func:`spine.anatomy.sdf.vertebral_body`), in the keys
-#: of the bodies meshed alone
-_BODY_VERSION = "8m"
-
-
 def _group_key(b, g) -> str:
-    h = hashlib.sha256(SURFACE_VERSION.encode())
-    h.update(_REGION_VERSION.get(g["region"], "1").encode())
-    h.update(g["name"].encode())
+    """Cache key of one bone surface: the shape code's digest (a new shape function is a new
+    key, :func:`~spine.anatomy.surface_cache.shape_code_digest`), the group's frame, and every
+    part's geometry."""
+    from spine.anatomy.surface_cache import shape_code_digest
+
+    h = hashlib.sha256(f"surface|{shape_code_digest()}|{g['region']}|{g['name']}".encode())
     h.update(np.round(np.asarray(g["origin"], float), 6).tobytes())
     h.update(np.round(np.asarray(g["R"], float), 6).tobytes())
     for st in g["parts"]:
@@ -572,10 +558,14 @@ def _group_key(b, g) -> str:
 
 
 def _body_key(b, name: str) -> str:
+    """Cache key of a vertebral body meshed alone: the shape code's digest, its size and frame."""
+    from spine.anatomy.surface_cache import shape_code_digest
+
     sz, fr = b.size[name], b.frames[name]
     return hashlib.sha256(
-        f"{SURFACE_VERSION}|body{_BODY_VERSION}|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|"
-        f"{np.round(fr.origin, 6).tobytes()!r}|{np.round(fr.R, 6).tobytes()!r}".encode()
+        f"body|{shape_code_digest()}|{name}|{sz.body_width}|{sz.body_depth}|{sz.body_height}|".encode()
+        + np.round(np.asarray(fr.origin, float), 6).tobytes()
+        + np.round(np.asarray(fr.R, float), 6).tobytes()
     ).hexdigest()
 
 

@@ -35,9 +35,15 @@ def mesh_field(
     from skimage import measure
 
     if clip is not None:
-        axes = [lo[k] + voxel * np.arange(field.shape[k]) for k in range(3)]
-        q = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-        field = np.maximum(field, clip(q @ R.T + origin).reshape(field.shape).astype(np.float32))
+        # a clip only removes bone: where the field is more than two steps outside (no
+        # neighbour's edge crosses the surface there) it changes nothing, so it is evaluated
+        # only at the other nodes (most of a big bone's box is empty: the sacrum's, 4x cheaper)
+        field = field.copy()
+        near = np.flatnonzero(field.reshape(-1) < 2.0 * voxel)
+        idx = np.column_stack(np.unravel_index(near, field.shape))
+        q = lo + voxel * idx
+        flat = field.reshape(-1)
+        flat[near] = np.maximum(flat[near], clip(q @ R.T + origin).astype(np.float32))
     else:
         field = field.copy()
     # the border must be outside, so every surface is closed

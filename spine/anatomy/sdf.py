@@ -96,6 +96,12 @@ def _extrude(d2: np.ndarray, dz: np.ndarray, r: float) -> np.ndarray:
     return outside + np.minimum(np.maximum(a, b), 0.0) - r
 
 
+def extrude(d2: np.ndarray, dz: np.ndarray, r: float) -> np.ndarray:
+    """A solid from an in-plane distance ``d2`` and an axial distance ``dz`` (both negative
+    inside), its rims rounded by ``r``: e.g. a profile swept along a curved bone."""
+    return _extrude(d2, dz, r)
+
+
 def _rounding(half_sizes, fraction: float = 0.35, cap: float = 2.0) -> float:
     return float(min(cap, fraction * float(np.min(half_sizes))))
 

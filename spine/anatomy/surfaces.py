@@ -520,8 +520,8 @@ def _group_parts(b, g) -> list[_Part]:
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
 _REGION_VERSION = {
-    "sacral": "6c",
-    "pelvis": "5a",
+    "sacral": "6m",
+    "pelvis": "5m",
     "coccygeal": "4m",
     "lumbar": "11m",
     "cervical": "11m",
@@ -892,9 +892,17 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
         W = width(zeta)
         slope = np.sqrt(1.0 + width(zeta, d=True) ** 2)
         s = np.clip(ax / W, 0.0, 1.0)
-        yf = y_front(zeta) - ridges(zeta) * (1.0 - s)
-        yb = y_back(zeta) - 5.0 * k * s**2  # convex behind: the lateral parts lie in front
-        r = np.minimum(6.0 * k, 0.45 * (yb - yf))
+        # the pelvic surface: one smooth sheet from the bodies' front at the midline back to the
+        # front of the lateral parts (no step where the bodies meet the lateral parts, and no
+        # long edge for a lateral beam to run along), ridged where the discs fused
+        yf0 = y_front(zeta)
+        near_body = np.exp(-((x / (1.1 * body_w(zeta))) ** 2))
+        yf = yf0 + (-0.9 * body_d(zeta) - yf0) * near_body - ridges(zeta) * (1.0 - s)
+        yb = y_back(zeta) - 8.0 * k * s**2  # convex behind: the lateral parts lie in front
+        # the lateral border: broad beside the auricular surface (S1-S2), rounded to a bullnose
+        # below it (no flat band along the bone for a lateral view to show as a slab)
+        below = np.clip((C.tops[2] - zeta) / (15.0 * k), 0.0, 1.0)
+        r = (0.22 + 0.23 * below) * (yb - yf)
         dx = (ax - W) / slope + r
         dy = np.abs(y - (yf + yb) / 2) - (yb - yf) / 2 + r
         d2 = np.sqrt(np.maximum(dx, 0.0) ** 2 + np.maximum(dy, 0.0) ** 2) + np.minimum(np.maximum(dx, dy), 0.0) - r
@@ -1013,10 +1021,19 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
         if pv is None:
             continue
         face = pv["si_centre"] - pv["si_normal"] * pv["si_half"][0]
-        n = pv["si_normal"]
-        lo = face - 200.0
-        hi = face + 200.0
-        holes.append((lambda p, o=face, n=n: (o - p) @ n, lo, hi))
+        n, ap, along, half = pv["si_normal"], pv["si_ap"], pv["si_along"], pv["si_half"]
+        # only over the ilium's side of the joint (the footprint of its posterior part, see
+        # :func:`_ilium_shapes`, a little larger): the auricular face is flat, the lateral border
+        # above, behind and below it keeps the sacrum's own rounded outline
+        c_ap, c_al = 8.0 * k, 6.0 * k
+        r_ap, r_al = half[1] + 13.0 * k, half[2] + 13.0 * k
+
+        def beyond(p, o=face, n=n, ap=ap, al=along, c=(c_ap, c_al), r=(r_ap, r_al)):
+            q = p - o
+            return np.maximum(-(q @ n), ellipse2(q @ ap - c[0], q @ al - c[1], r[0], r[1]))
+
+        reach = max(r_ap + c_ap, r_al + c_al) + 60.0 * k
+        holes.append((beyond, face - reach, face + reach))
     # the S1 articular processes and the cornua: the placed parts
     for st in b.structures.values():
         if st.level in ("S1", "S5") and st.kind in ("sap", "sacral_cornu"):
@@ -1091,7 +1108,7 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     everything medial of the joint's iliac face (the joint is a narrow gap)."""
     from spine.anatomy import morphometry as mm
     from spine.anatomy.bones import SIGN
-    from spine.anatomy.sdf import capsule, ellipsoid, polygon2, round_box, smax
+    from spine.anatomy.sdf import capsule, ellipse2, ellipsoid, extrude, polygon2, smax
 
     k = b.scale
     s = SIGN[side]
@@ -1138,9 +1155,15 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     C, n, ap, al, half = pv["si_centre"], pv["si_normal"], pv["si_ap"], pv["si_along"], pv["si_half"]
     R = np.column_stack([n, ap, al])
     # the posterior ilium: from the joint's iliac face out, back to the spines, up past the joint
-    pc = np.array([half[0] + 10.0 * k, 8.0 * k, 6.0 * k])
-    ph = np.array([10.0 * k, half[1] + 10.0 * k, half[2] + 10.0 * k])
-    parts.append(_frame_part(C, R, lambda q, c=pc, h=ph: round_box(q - c, h, 9.0 * k), pc - ph, pc + ph))
+    # (an elliptic plate with rounded rims, not a box: no straight edge in any projection)
+    pc = np.array([half[0] + 8.5 * k, 8.0 * k, 6.0 * k])
+    ph = np.array([11.5 * k, half[1] + 10.0 * k, half[2] + 10.0 * k])
+
+    def posterior(q, c=pc, h=ph):
+        q = q - c
+        return extrude(ellipse2(q[:, 1], q[:, 2], h[1], h[2]), np.abs(q[:, 0]) - h[0], 7.0 * k)
+
+    parts.append(_frame_part(C, R, posterior, pc - ph, pc + ph))
     for what in ("psis", "piis"):
         p = next(pp for (w, _x, _c), pp in zip(_ILIUM_OUTLINE, pts) if w == what)
         r = np.array([7.0, 8.0, 9.0]) * k

@@ -520,7 +520,7 @@ def _group_parts(b, g) -> list[_Part]:
 
 #: per-region shape revisions (part of the cache keys, so a change rebuilds only that region)
 _REGION_VERSION = {
-    "sacral": "6m",
+    "sacral": "7m",
     "pelvis": "5m",
     "coccygeal": "4m",
     "lumbar": "11m",
@@ -906,9 +906,10 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
         dx = (ax - W) / slope + r
         dy = np.abs(y - (yf + yb) / 2) - (yb - yf) / 2 + r
         d2 = np.sqrt(np.maximum(dx, 0.0) ** 2 + np.maximum(dy, 0.0) ** 2) + np.minimum(np.maximum(dx, dy), 0.0) - r
-        z_top = top_of_alae - 0.15 * np.maximum(ax - x_droop, 0.0)
+        t = np.maximum(ax - x_droop, 0.0)  # the ala's upper margin curves down to the joint
+        z_top = top_of_alae - 0.15 * t - 0.006 * t * t / k
         dz = np.maximum(zeta - z_top, C.apex - zeta)
-        d = extrude(d2, dz, 4.0 * k)
+        d = extrude(d2, dz, 6.0 * k)
         q1 = (p - o1) @ R1
         qa = np.column_stack([np.abs(q1[:, 0]), q1[:, 1], q1[:, 2]])
         return smax(d, -round_box(qa - rc, rh, 3.0 * k), 2.0 * k)

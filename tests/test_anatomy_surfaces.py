@@ -240,9 +240,12 @@ def test_l3_has_the_longest_transverse_processes(model):
 def test_every_bone_surface_is_closed_and_holds_its_core(model):
     surfaces = model.structures(kinds=[SURFACE_KIND])
     names = {s.name for s in surfaces}
-    for v in (*LUMBAR, "C2", "C5", "T7", "S1", "S3", "S5"):
+    for v in (*LUMBAR, "C2", "C5", "T7", "Co1"):
         assert f"{v}.bone" in names
-    assert {"ilium.left.bone", "ilium.right.bone"} <= names
+    # the fused sacrum is one bone, one mesh
+    assert {"sacrum.bone", "ilium.left.bone", "ilium.right.bone"} <= names
+    assert not {"S1.bone", "S3.bone", "S5.bone"} & names
+    assert all(model.bone_surface(v).name == "sacrum.bone" for v in ("S1", "S3", "S5"))
     for st in surfaces + model.structures(kinds=["body"]):
         solid = st.solid
         if not isinstance(solid, MeshSolid):
@@ -377,9 +380,9 @@ def test_vertebral_artery_passes_through_the_foramina_without_touching_bone(mode
 def test_sacrum_is_concave_in_front(model):
     """The pelvic surface at S3 lies behind the chord from the promontory to the apex."""
     front = {}
+    bone = model.structure("sacrum.bone").solid
     for name in ("S1", "S3", "S5"):
         o, R = _frame(model, name)
-        bone = model.structure(f"{name}.bone").solid
         z = model._b.size[name].body_height / 2 - 1.0 if name == "S1" else 0.0
         y = -200 + _first_hit(bone, o + R @ np.array([0.0, -200.0, z]), R[:, 1])
         front[name] = o + R @ np.array([0.0, y, z])
@@ -389,12 +392,41 @@ def test_sacrum_is_concave_in_front(model):
     assert off[1] > 2.0, off  # posterior of the chord (world y is posterior)
 
 
+def test_sacrum_is_one_fused_bone_with_a_convex_dorsum(model):
+    """Along the midline the pelvic surface runs on from S1 to S5 without a gap at the fused
+    discs (each station's first bone from in front lies at about the bodies' front), and the
+    dorsal surface is convex: the median crest at S2 and S3 stands behind the line from S1's to
+    S4's, and its most posterior point is at S2-S3 [Gray's Anatomy, 41st ed., ch. 80]."""
+    b = model._b
+    bone = model.structure("sacrum.bone").solid
+    back = {}
+    for i, name in enumerate(("S1", "S2", "S3", "S4", "S5")):
+        stations = [(name, b.frames[name], b.size[name].body_depth / 2)]
+        if name != "S5":
+            below = f"S{i + 2}"
+            half = (b.size[name].body_depth + b.size[below].body_depth) / 4
+            stations.append((f"{name}-{below}", b.chain.joints[f"{name}-{below}"], half))
+        for label, fr, half_depth in stations:
+            o, R = fr.origin, fr.R
+            front_y = -200.0 + _first_hit(bone, o - R[:, 1] * 200.0, R[:, 1])
+            assert abs(front_y + half_depth) < 3.0, (label, front_y, half_depth)  # no gap behind
+            if label == name:
+                back[name] = o + R[:, 1] * (200.0 - _first_hit(bone, o + R[:, 1] * 200.0, -R[:, 1]))
+    a, c = back["S1"], back["S4"]
+    chord = (c - a) / np.linalg.norm(c - a)
+    behind = np.cross(np.array([1.0, 0.0, 0.0]), chord)
+    behind *= np.sign(behind[1])  # world y is posterior
+    offset = {n: float((p - a) @ behind) for n, p in back.items() if n in ("S2", "S3")}
+    assert min(offset.values()) > 2.0, offset
+    assert max(offset.values()) == max((float((p - a) @ behind) for p in back.values())), offset
+
+
 @pytest.mark.parametrize("seg", ["S1", "S2", "S3", "S4"])
 def test_posterior_sacral_foramina_are_holes(model, seg):
     """A ray along a posterior foramen's axis, through its centre, meets no sacral bone."""
     from spine.anatomy.bones import sacral_foramen_points
 
-    bones = [model.structure(f"S{i}.bone").solid for i in range(1, 6)]
+    bones = [model.structure("sacrum.bone").solid]
     for side in ("left", "right"):
         P, A = sacral_foramen_points(model._b, seg, side)
         d = (A - P) / np.linalg.norm(A - P)
@@ -413,7 +445,7 @@ def test_sacral_hiatus_opens_behind_s5_between_the_cornua(model):
         o, R = _frame(model, name)
         sz = model._b.size[name]
         z = model._b.anchors["S5"]["hiatus"][2] if name == "S5" else 0.0
-        bone = model.structure(f"{name}.bone").solid
+        bone = model.structure("sacrum.bone").solid
         start = o + R @ np.array([0.0, 120.0, z])
         depth_y = 120.0 - _first_hit(bone, start, -R[:, 1])
         back_of_body = sz.body_depth / 2
@@ -436,7 +468,7 @@ def test_iliac_crest_top_is_at_about_l4(model):
 def test_sacral_base_width_and_height_within_published(model):
     from spine.anatomy.morphometry import PUBLISHED_SACRUM
 
-    v = np.vstack([model.structure(f"S{i}.bone").solid.vertices for i in range(1, 6)])
+    v = model.structure("sacrum.bone").solid.vertices
     o, R = _frame(model, "S3")
     q = (v - o) @ R
     width = q[:, 0].max() - q[:, 0].min()
@@ -455,7 +487,7 @@ def test_si_joint_is_a_narrow_gap_between_the_auricular_faces(model, side):
     bone."""
     pv = model._b.anchors["pelvis"][side]
     ilium = model.structure(f"ilium.{side}.bone").solid
-    sacrum = [model.structure(f"S{i}.bone").solid for i in (1, 2, 3)]
+    sacrum = [model.structure("sacrum.bone").solid]
     n = pv["si_normal"]
     for fa in (-0.35, 0.0, 0.35):
         for fb in (-0.6, 0.0, 0.6):

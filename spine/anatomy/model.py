@@ -213,10 +213,11 @@ class SpineModel:
 
     def bone_surface(self, name) -> Structure:
         """The whole smooth bone of a vertebra (C1 ... Co4) as one closed mesh (kind
-        ``"bone_surface"``): what the views and the fluoroscopy draw. Its parts are
+        ``"bone_surface"``): what the views and the fluoroscopy draw (S1-S5: the one fused
+        sacrum, ``"sacrum.bone"``). Its parts are
         :meth:`vertebra_structures`."""
         v = vertebra(name)
-        return self._structures[f"{v.name}.bone"]
+        return self._structures[surfaces.SACRUM if v.name in surfaces.SACRAL_LEVELS else f"{v.name}.bone"]
 
     def vertebra_structures(self, name) -> list[Structure]:
         """All bone structures that belong to one vertebra (its level), C1 ... Co4."""

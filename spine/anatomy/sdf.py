@@ -40,7 +40,7 @@ __all__ = [
     "body_profile",
     "polygon2",
     "elliptic_tube",
-    "lofted_slab",
+    "extrude",
 ]
 
 SDF = Callable[[np.ndarray], np.ndarray]
@@ -94,6 +94,12 @@ def _extrude(d2: np.ndarray, dz: np.ndarray, r: float) -> np.ndarray:
     a, b = d2 + r, dz + r
     outside = np.sqrt(np.maximum(a, 0.0) ** 2 + np.maximum(b, 0.0) ** 2)
     return outside + np.minimum(np.maximum(a, b), 0.0) - r
+
+
+def extrude(d2: np.ndarray, dz: np.ndarray, r: float) -> np.ndarray:
+    """A solid from an in-plane distance ``d2`` and an axial distance ``dz`` (both negative
+    inside), its rims rounded by ``r``: e.g. a profile swept along a curved bone."""
+    return _extrude(d2, dz, r)
 
 
 def _rounding(half_sizes, fraction: float = 0.35, cap: float = 2.0) -> float:
@@ -453,20 +459,3 @@ def elliptic_tube(q: np.ndarray, radii, z0: float, z1: float) -> np.ndarray:
     d = ellipse2(q[:, 0], q[:, 1], radii[0], radii[1])
     dz = np.maximum(z0 - q[:, 2], q[:, 2] - z1)
     return np.maximum(d, dz)
-
-
-def lofted_slab(
-    q: np.ndarray, z0: float, z1: float, x0: float, x1: float, y_front: float, y_back: float, r: float, bow: float = 0.0
-) -> np.ndarray:
-    """A slab symmetric about x = 0 from local z0 to z1 whose half-width runs linearly from x0
-    (at z0) to x1 (at z1) and beyond (so neighbouring slabs continue one outline), between
-    y_front and y_back, edges rounded by ``r``; ``bow`` (mm) bends it back at its lateral ends
-    (a surface concave in front and convex behind)."""
-    t = (q[:, 2] - z0) / max(z1 - z0, 1e-9)
-    half_x = np.maximum(x0 + (x1 - x0) * t, r + 0.5)
-    y = q[:, 1] - bow * np.minimum(q[:, 0] / half_x, 1.2) ** 2
-    dx = np.abs(q[:, 0]) - (half_x - r)
-    dy = np.abs(y - (y_front + y_back) / 2) - ((y_back - y_front) / 2 - r)
-    dz = np.abs(q[:, 2] - (z0 + z1) / 2) - ((z1 - z0) / 2 - r)
-    out = np.sqrt(np.maximum(dx, 0) ** 2 + np.maximum(dy, 0) ** 2 + np.maximum(dz, 0) ** 2)
-    return out + np.minimum(np.maximum(np.maximum(dx, dy), dz), 0.0) - r

@@ -26,8 +26,9 @@ Structures:
   realistic body alone (waist, kidney section, concave back wall, rounded rims), keeping
   its nominal ``radii`` / ``half_height`` for code that reads them;
 * ``<V>.bone`` (kind ``"bone_surface"``) is the whole vertebra as one smooth surface (the
-  sacrum: one per fused segment, cut at the fused discs' mid-planes so the five pieces tile
-  it; the coccyx; each ilium). Views and fluoroscopy draw these instead of the parts
+  coccyx: one per piece; each ilium: ``ilium.<side>.bone``); the fused sacrum is one bone,
+  ``sacrum.bone`` (:data:`SACRUM`, level S1), one field meshed once, so no seam or cut face
+  lies between its segments. Views and fluoroscopy draw these instead of the parts
   (:func:`drawn_structures`); landmarks, planner and validator keep reading the parts.
 """
 
@@ -45,6 +46,8 @@ from spine.anatomy.sdf import SDF, part_sdf, smin, vertebral_body
 from spine.anatomy.solids import Material, Structure
 
 __all__ = [
+    "SACRAL_LEVELS",
+    "SACRUM",
     "SURFACE_KIND",
     "PendingSurfaces",
     "build_surfaces",
@@ -55,6 +58,10 @@ __all__ = [
 ]
 
 SURFACE_KIND = "bone_surface"
+#: the fused sacrum (S1-S5) is one bone and one mesh; its structure's level is S1, the level
+#: the lumbosacral views and procedures select, and it stands for every sacral level
+SACRUM = "sacrum.bone"
+SACRAL_LEVELS = ("S1", "S2", "S3", "S4", "S5")
 
 #: grid step (mm) per region: marching cubes of a smooth distance places the surface to about a
 #: tenth of the step, so the step only has to resolve the thinnest part (a cervical lamina,
@@ -65,7 +72,7 @@ _RIB_VOXEL, _RIB_FACES = 1.0, 1500
 #: a vertebral body alone (the needle checks' body): a big smooth solid, meshed on a coarser grid
 _BODY_VOXEL = 1.5
 _BLEND = {"cervical": 1.5, "thoracic": 2.0, "lumbar": 3.0, "sacral": 3.5, "coccygeal": 1.0, "pelvis": 4.0}
-_FACES = {"cervical": 5000, "thoracic": 6000, "lumbar": 8000, "sacral": 5000, "coccygeal": 800, "pelvis": 4000}
+_FACES = {"cervical": 5000, "thoracic": 6000, "lumbar": 8000, "sacral": 16000, "coccygeal": 800, "pelvis": 4000}
 #: cortical shell (mm) of the surfaces; ~1 mm (0.5-1.5 mm) [Edwards 2001; Silva 1994]
 SHELL_MM = 1.0
 
@@ -221,27 +228,24 @@ def surface_groups(b) -> list[dict]:
                         "key": repr([(np.round(a, 4).tobytes(), np.round(c, 4).tobytes(), r) for a, c, r in rib]),
                     }
                 )
-    # the sacrum: one smooth function for S1-S5, cut into its five segments
+    # the sacrum: one fused bone, one smooth function for S1-S5 meshed once
     sacral = [n for n in VERTEBRAE if _region(n) == "sacral"]
     parts = [st for n in sacral for st in by_level.get(n, [])]
     f3 = b.frames["S3"]
     shapes, holes = _sacrum_shapes(b)
-    memo: dict = {}
-    for i, name in enumerate(sacral):
-        groups.append(
-            {
-                "name": f"{name}.bone",
-                "level": name,
-                "region": "sacral",
-                "origin": f3.origin,
-                "R": f3.R,
-                "parts": parts,  # hashed: the drawn shape follows the placed parts' inputs
-                "shaped": shapes,
-                "shaped_only": True,
-                "clip": _carve(holes, _segment_slab(b, sacral, i), memo),
-                "shared": "sacrum",
-            }
-        )
+    groups.append(
+        {
+            "name": SACRUM,
+            "level": sacral[0],
+            "region": "sacral",
+            "origin": f3.origin,
+            "R": f3.R,
+            "parts": parts,  # hashed: the drawn shape follows the placed parts' inputs
+            "shaped": shapes,
+            "shaped_only": True,
+            "clip": _carve(holes),
+        }
+    )
     for side in ("left", "right"):
         ilium = [st for st in by_level.get(None, []) if st.kind.startswith("ilium") and st.side == side]
         if ilium:
@@ -460,32 +464,6 @@ def _warped(p: _Part, f, warps: dict[str, tuple[float, float]]) -> _Part:
     return _Part(sdf, p.lo - grow, p.hi + grow, p.extra_shell)
 
 
-_SLAB_GAP_MM = 0.1
-
-
-def _segment_slab(b, sacral: list[str], i: int):
-    """SDF of the slab of sacral segment i: between the mid-planes of its fused discs."""
-    planes = []
-    if i > 0:
-        jf = b.chain.joints[f"{sacral[i - 1]}-{sacral[i]}"]
-        planes.append((jf.origin, jf.R[:, 2]))  # keep below: n . (p - o) <= 0
-    if i < len(sacral) - 1:
-        jf = b.chain.joints[f"{sacral[i]}-{sacral[i + 1]}"]
-        planes.append((jf.origin, -jf.R[:, 2]))
-    if not planes:
-        return None
-
-    def f(p):
-        d = np.full(len(p), -1e3)
-        for o, n in planes:
-            # 0.1 mm short of the plane: neighbouring segments' cut faces never coincide (a ray
-            # crossing two coincident faces of two meshes loses one hit and reads as a hole)
-            d = np.maximum(d, (p - o) @ n + _SLAB_GAP_MM)
-        return d
-
-    return f
-
-
 def _part(st: Structure, posterior: np.ndarray | None = None) -> _Part:
     region = _region(st.level) if st.level in VERTEBRAE else "pelvis"
     sdf = part_sdf(st.kind, region, st.level or "", st.solid, posterior)
@@ -527,7 +505,8 @@ def _group_parts(b, g) -> list[_Part]:
     for st in g["parts"]:
         if st.kind == "posterior_arch" and st.level == "C1":
             continue  # drawn as one arc (:func:`_atlas_tubercles`); the needle checks keep the rods
-        if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral", "coccygeal"):
+        # (a coccygeal piece keeps its placed ellipsoid: a small rounded nodule, not a box)
+        if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
             out.append(_body_part(b, st.level))
         elif st.kind in ("tp", "tp_anterior") and st.side in warps:
             out.append(_warped(_part(st), b.frames[st.level], {st.side: warps[st.side]}))
@@ -642,17 +621,9 @@ def _plan(b, cache) -> tuple[list[dict], list[str], list[tuple]]:
     ]
     for g in groups:
         g["key_hash"] = _group_key(b, g)
-    jobs: list[tuple] = []
-    shared: dict[str, list[int]] = {}
-    for i, g in enumerate(groups):
-        if cache.get(g["key_hash"]) is not None:
-            continue
-        if g.get("shared"):
-            shared.setdefault(g["shared"], []).append(i)
-        else:
-            jobs.append(("group", [i]))
-    # the biggest (the sacrum's shared field) first, so the last job to start is a small one
-    jobs = [("group", idx) for idx in shared.values()] + jobs
+    jobs: list[tuple] = [("group", [i]) for i, g in enumerate(groups) if cache.get(g["key_hash"]) is None]
+    # the biggest (the sacrum, the ilia) first, so the last job to start is a small one
+    jobs.sort(key=lambda job: groups[job[1][0]]["region"] not in ("sacral", "pelvis"))
     jobs += [("body", name) for name in bodies if cache.get(_body_key(b, name)) is None]
     # the deferred meshes (the discs: small) last, to fill the end of the run
     jobs += [("deferred", key) for key in (b.deferred or {}) if cache.get(key) is None]
@@ -768,6 +739,8 @@ def drawn_structures(structures) -> list[Structure]:
 
     structures = list(structures)
     covered = {(s.level, s.side if s.level is None else None) for s in structures if s.kind == SURFACE_KIND}
+    if any(s.name == SACRUM for s in structures):  # one mesh for the five fused segments
+        covered |= {(level, None) for level in SACRAL_LEVELS}
     out = []
     for s in structures:
         if s.kind in BONE_KINDS and (s.level, s.side if s.level is None else None) in covered:
@@ -791,117 +764,214 @@ def _sacral_extent(b, name: str) -> tuple[float, float, float]:
     return -(h / 2 + g_below / 2), h / 2 + g_above / 2, g_above
 
 
+class _SacralCoordinates:
+    """Coordinates along the curved sacrum: ``(x, y, zeta)`` of world points, x lateral, y
+    posterior (from the bodies' centre line), zeta (mm) along the bone from its base (0, the S1
+    upper endplate) down to its apex (negative).
+
+    Each fused segment's frame gives its own local coordinates; a point's are their average
+    weighted by how near the point lies to each segment (Gaussian weights in zeta), so they turn
+    smoothly with the sacral kyphosis instead of stepping at the fused discs. Profiles along the
+    bone (its outline, depth, canal, crests) are then functions of zeta alone, and the bone is
+    one smooth wedge."""
+
+    def __init__(self, b):
+        names = ["S1", "S2", "S3", "S4", "S5"]
+        self.origins = np.array([b.frames[n].origin for n in names], float)
+        self.Rs = np.array([b.frames[n].R for n in names], float)
+        top, tops, centres, halves, z1s = 0.0, [], [], [], []
+        for n in names:
+            sz = b.size[n]
+            z0, z1, _g = _sacral_extent(b, n)
+            if n == "S1":
+                z1 = sz.body_height / 2
+            tops.append(top)
+            centres.append(top - (z1 - z0) / 2)
+            halves.append((z1 - z0) / 2)
+            z1s.append(z1)
+            top -= z1 - z0
+        self.tops = np.array(tops)  # zeta of each segment's upper boundary (0, then the fused discs)
+        self.centres = np.array(centres)
+        self.halves = np.array(halves)
+        self.z1 = np.array(z1s)
+        self.apex = top  # zeta of the lower end of S5
+
+    def __call__(self, p: np.ndarray):
+        q = np.einsum("snj,sjk->snk", p[None, :, :] - self.origins[:, None, :], self.Rs)  # (5, n, 3)
+        zeta = self.tops[:, None] - (self.z1[:, None] - q[:, :, 2])
+        u = (zeta - self.centres[:, None]) / (0.85 * self.halves[:, None])
+        logw = -(u * u)
+        w = np.exp(logw - logw.max(axis=0))
+        w /= w.sum(axis=0)
+        return (w * q[:, :, 0]).sum(axis=0), (w * q[:, :, 1]).sum(axis=0), (w * zeta).sum(axis=0)
+
+
+def _profile(knots, values):
+    """A smooth profile along the sacrum (monotone cubic through the knots; constant beyond)."""
+    from scipy.interpolate import PchipInterpolator
+
+    order = np.argsort(knots)
+    k, v = np.asarray(knots, float)[order], np.asarray(values, float)[order]
+    f = PchipInterpolator(k, v, extrapolate=False)
+    df = f.derivative()
+
+    def value(z, d: bool = False):
+        zc = np.clip(z, k[0], k[-1])
+        return df(zc) if d else f(zc)
+
+    return value
+
+
 def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
-    """The sacrum as one curved wedge (parts) and what is carved out of it (holes).
+    """The sacrum as one fused bone (parts) and what is carved out of it (holes).
 
-    Parts, per fused segment in its own frame (the frames follow the sacral kyphosis, so the
-    wedge is concave in front): the body (the fused discs' rims are the transverse ridges of
-    the pelvic surface, S1's front edge the promontory) and a slab across the whole width whose
-    outline runs from the alae down to the apex (:data:`SACRAL_OUTLINE_HALF_WIDTH_MM`), bowed
-    back at its lateral ends; on the dorsal surface the median crest (fused spinous tubercles),
-    the intermediate crests (fused articular processes) medial to the posterior foramina and
-    the lateral crests (fused transverse processes) lateral to them; the S1 superior articular
-    processes and the sacral cornua are the placed parts.
+    In the sacrum's own curved coordinates (:class:`_SacralCoordinates`, concave in front):
 
-    Holes (world SDFs with their boxes): the sacral canal; four pairs of foramina, each a
-    channel from the canal's lateral recess out to a small posterior and a larger anterior
-    opening; the hiatus (no dorsal wall over S5 and the lower S4); and, beyond the sacral face
-    of each SI joint, everything (the auricular surface is the joint's face)."""
+    * the wedge: a plate across the whole width whose outline narrows smoothly from the alae
+      (:data:`SACRAL_OUTLINE_HALF_WIDTH_MM`) to the apex and whose depth tapers with the
+      segments; its dorsal surface convex (the lateral parts lie in front of the midline), its
+      lateral border thinner and rounded; at S1 the alae's upper surfaces slope down laterally
+      beside the S1 superior articular processes;
+    * the fused bodies: S1's vertebral body (its front edge the promontory) and one column of
+      the bodies below it, tapering to the apex, with a faint transverse ridge across the pelvic
+      surface where each disc fused (the ridges, not gaps);
+    * on the dorsal surface: the median crest (the fused spinous tubercles, S1-S3 or S4), the
+      intermediate crests (fused articular processes) medial to the posterior foramina and the
+      lateral crests (fused transverse processes) lateral to them, each one continuous ridge
+      with a tubercle per segment; the S1 superior articular processes and the sacral cornua
+      are the placed parts.
+
+    Holes (world SDFs with their boxes): the sacral canal (one tube, open above S1); four pairs
+    of foramina, each a channel from the canal's lateral recess out to a small posterior and a
+    larger anterior opening; the hiatus (no dorsal wall over S5 and the lower S4); and, beyond
+    the sacral face of each SI joint, everything (the auricular surface is the joint's face)."""
     from spine.anatomy import morphometry as mm
     from spine.anatomy.bones import SIDES, SIGN, sacral_foramen_points
-    from spine.anatomy.sdf import capsule, elliptic_tube, ellipsoid, lofted_slab, round_box, smax
+    from spine.anatomy.sdf import capsule, ellipse2, elliptic_tube, extrude, round_box, smax
 
     k = b.scale
     names = ["S1", "S2", "S3", "S4", "S5"]
-    widths = [w * k for w in mm.SACRAL_OUTLINE_HALF_WIDTH_MM]
-    parts: list[_Part] = []
+    C = _SacralCoordinates(b)
+    sizes = [b.size[n] for n in names]
+    # the outline: half-width at the base, the fused discs and the apex
+    bounds = list(C.tops) + [C.apex]
+    width = _profile(bounds, [w * k for w in mm.SACRAL_OUTLINE_HALF_WIDTH_MM])
+    # per segment, at its centre: the front of the lateral parts, the dorsal surface, the bodies
+    # and the canal (each continues to the base and the apex at its end segment's value)
+    cz = list(C.centres)
+    y_front = _profile(cz, [-0.35 * s.body_depth / 2 for s in sizes])
+    y_back = _profile(cz, [s.body_depth / 2 + s.canal_depth + max(s.lamina_thickness, 3.0 * k) for s in sizes])
+    body_w = _profile(cz, [s.body_width / 2 for s in sizes])
+    body_d = _profile(cz, [s.body_depth / 2 for s in sizes])
+    canal_w = _profile(cz, [s.canal_width / 2 for s in sizes])
+    canal_d = _profile(cz, [s.canal_depth / 2 for s in sizes])
+    canal_c = _profile(cz, [s.body_depth / 2 + s.canal_depth / 2 for s in sizes])
+    discs = C.tops[1:]  # zeta of the fused discs S1-S2 .. S4-S5
+
+    def ridges(zeta):
+        """The transverse ridges (mm of extra bone) where the discs fused."""
+        return 1.2 * k * np.exp(-(((zeta[:, None] - discs[None, :]) / (2.2 * k)) ** 2)).sum(axis=1)
+
+    # S1: the alae's upper surfaces slope down laterally from beside the body
+    x_droop = sizes[0].body_width / 2 + 5.0 * k
+    top_of_alae = -2.5 * k
+    # the dorsal surface lateral of the S1 lamina lies lower, in front of the L5-S1 facet joint
+    # and its inferior recess and along the groove between the ala and the superior articular
+    # process (the L5 dorsal ramus): the needles of the facet injection and of the L5 dorsal
+    # ramus block reach bone there, not through a dorsal plate
+    f1 = b.frames["S1"]
+    o1, R1 = np.asarray(f1.origin, float), np.asarray(f1.R, float)
+    x_lam = sacral_foramen_geometry_cached(b, "S1")[0] - sacral_foramen_geometry_cached(b, "S1")[1]
+    y0 = b.anchors["S1"]["canal_back_y"] - 1.0 * k
+    rc = np.array([(x_lam + 42.0 * k) / 2, y0 + 30.0 * k, 15.0 * k])
+    rh = np.array([(42.0 * k - x_lam) / 2, 30.0 * k, 24.0 * k])
+
+    def wedge(p):
+        x, y, zeta = C(p)
+        ax = np.abs(x)
+        W = width(zeta)
+        slope = np.sqrt(1.0 + width(zeta, d=True) ** 2)
+        s = np.clip(ax / W, 0.0, 1.0)
+        # the pelvic surface: one smooth sheet from the bodies' front at the midline back to the
+        # front of the lateral parts (no step where the bodies meet the lateral parts, and no
+        # long edge for a lateral beam to run along), ridged where the discs fused
+        yf0 = y_front(zeta)
+        near_body = np.exp(-((x / (1.1 * body_w(zeta))) ** 2))
+        yf = yf0 + (-0.9 * body_d(zeta) - yf0) * near_body - ridges(zeta) * (1.0 - s)
+        yb = y_back(zeta) - 8.0 * k * s**2  # convex behind: the lateral parts lie in front
+        # the lateral border: broad beside the auricular surface (S1-S2), rounded to a bullnose
+        # below it (no flat band along the bone for a lateral view to show as a slab)
+        below = np.clip((C.tops[2] - zeta) / (15.0 * k), 0.0, 1.0)
+        r = (0.22 + 0.23 * below) * (yb - yf)
+        dx = (ax - W) / slope + r
+        dy = np.abs(y - (yf + yb) / 2) - (yb - yf) / 2 + r
+        d2 = np.sqrt(np.maximum(dx, 0.0) ** 2 + np.maximum(dy, 0.0) ** 2) + np.minimum(np.maximum(dx, dy), 0.0) - r
+        t = np.maximum(ax - x_droop, 0.0)  # the ala's upper margin curves down to the joint
+        z_top = top_of_alae - 0.15 * t - 0.006 * t * t / k
+        dz = np.maximum(zeta - z_top, C.apex - zeta)
+        d = extrude(d2, dz, 6.0 * k)
+        q1 = (p - o1) @ R1
+        qa = np.column_stack([np.abs(q1[:, 0]), q1[:, 1], q1[:, 2]])
+        return smax(d, -round_box(qa - rc, rh, 3.0 * k), 2.0 * k)
+
+    def column(p):
+        """The fused bodies below S1's, tapering to the apex, ridged where the discs fused."""
+        x, y, zeta = C(p)
+        grow = ridges(zeta)
+        a, d = body_w(zeta) + grow, body_d(zeta) + grow
+        d2 = smax(ellipse2(x, y, a, d), y - 0.8 * d, 3.0 * k)  # flat behind (the canal's floor)
+        dz = np.maximum(zeta - C.centres[0], C.apex + 1.0 * k - zeta)
+        return extrude(d2, dz, 3.0 * k)
+
+    # the dorsal crests: (x of the ridge, its half-width, height per segment S1..S5, zeta range)
+    sp = [max(s.sp_length, 0.0) for s in sizes]
+    crest_h = _profile(cz, [0.45 * v + 2.0 * k if v > 0 else 0.0 for v in sp])
+    ridges_spec = [(lambda zeta: np.zeros_like(zeta), 3.0 * k, crest_h, (C.centres[3], C.tops[0] - 3.0 * k))]
+    x_f = [sacral_foramen_geometry_cached(b, n) for n in names[:4]]
+    # foramina centres in zeta: at the fused discs; the crests run between them
+    x_int = _profile(discs, [x - r - 2.5 * k for x, r in x_f])
+    x_lat = _profile(discs, [x + r + 5.0 * k for x, r in x_f])
+    ridges_spec.append((x_int, 2.8 * k, lambda zeta: np.full_like(zeta, 2.5 * k), (discs[3] - 4.0 * k, C.tops[1])))
+    ridges_spec.append((x_lat, 4.5 * k, lambda zeta: np.full_like(zeta, 3.0 * k), (discs[3] - 6.0 * k, C.tops[1])))
+
+    def crests(p):
+        x, y, zeta = C(p)
+        yb = y_back(zeta) - 1.5 * k
+        # low ridges rising to a tubercle at each segment's middle (between the foramina)
+        tub = 0.35 + 0.9 * np.exp(-(((zeta[:, None] - C.centres[None, :]) / (4.5 * k)) ** 2)).sum(axis=1)
+        d = np.full(len(p), 1e3)
+        for xr, half, height, (z_lo, z_hi) in ridges_spec:
+            h = height(zeta) * tub
+            xc = xr(zeta)
+            dd = ellipse2(np.abs(x) - xc, y - yb, half * (0.6 + 0.4 * tub), np.maximum(h, 0.5 * k) + 1.5 * k)
+            dd = np.where(h > 0.2 * k, dd, 1e3)
+            ends = np.maximum(zeta - z_hi, z_lo - zeta)
+            d = np.minimum(d, extrude(dd, ends, 2.0 * k))
+        return d
+
+    corners = []
+    for n in names:
+        sz, f = b.size[n], b.frames[n]
+        half = np.array([60.0 * k, sz.body_depth / 2 + sz.canal_depth + 30.0 * k, sz.body_height / 2 + 10.0 * k])
+        for c in np.array(np.meshgrid(*zip(-half, half), indexing="ij")).reshape(3, -1).T:
+            corners.append(f.p(*c))
+    lo, hi = np.min(corners, axis=0), np.max(corners, axis=0)
+    parts: list[_Part] = [_world_part(wedge, lo, hi), _world_part(column, lo, hi), _world_part(crests, lo, hi)]
+    # S1's body: the sacral base (the L5-S1 disc's lower endplate) and the promontory
+    s1 = sizes[0]
+    body = vertebral_body(s1.body_width, s1.body_depth, s1.body_height, "sacral")
+    half = np.array([s1.body_width / 2 + 1, s1.body_depth / 2 + 1, s1.body_height / 2 + 1])
+    parts.append(_local_part(f1, body, -half, half))
+
     holes: list[tuple] = []
-    for i, name in enumerate(names):
-        sz, f = b.size[name], b.frames[name]
-        d2 = sz.body_depth / 2
-        z0, z1, _g = _sacral_extent(b, name)
-        body_top = sz.body_height / 2 if name == "S1" else z1
-        body = vertebral_body(sz.body_width, sz.body_depth, body_top - z0, "sacral")
-        zc = (body_top + z0) / 2
-        half = np.array([sz.body_width / 2 + 1, d2 + 1, (body_top - z0) / 2 + 1])
-        parts.append(
-            _local_part(
-                f, lambda q, body=body, zc=zc: body(q - np.array([0.0, 0.0, zc])), -half + [0, 0, zc], half + [0, 0, zc]
-            )
-        )
-        # the slab: overlaps its neighbours by `ov` so the outline runs on without a seam
-        ov = 12.0 * k
-        top = sz.body_height / 2 - 2.5 * k if name == "S1" else z1 + ov
-        bottom = z0 - ov if name != "S5" else z0
-        x_top, x_bot = widths[i], widths[i + 1]
-        slope = (x_top - x_bot) / max(z1 - z0, 1e-6)
-        xt = x_bot + slope * (top - z0)
-        xb = x_bot + slope * (bottom - z0)
-        y_front = -0.35 * d2
-        y_back = d2 + sz.canal_depth + max(sz.lamina_thickness, 3.0 * k)
-        # S1: the alae's edges well rounded, their upper surface sloping down laterally
-        r = min((9.0 if name == "S1" else 5.0) * k, 0.3 * (y_back - y_front), 0.45 * (top - bottom))
-        bow = 5.0 * k * (sz.body_width / b.size["S1"].body_width)
-        droop = 0.15 if name == "S1" else 0.0
-        x_droop = sz.body_width / 2 + 5.0 * k
-        lo = np.array([-max(xt, xb) - 1, y_front - bow - 1, bottom - 1])
-        hi = np.array([max(xt, xb) + 1, y_back + 1, top + 1])
 
-        # S1: the dorsal surface lateral of the lamina lies lower, in front of the L5-S1 facet
-        # joint and its inferior recess and along the groove between the ala and the superior
-        # articular process (the L5 dorsal ramus): the needles of the facet injection and of the
-        # L5 dorsal ramus block reach bone there, not through a dorsal slab
-        recess = None
-        if name == "S1":
-            x_lam = sacral_foramen_geometry_cached(b, "S1")[0] - sacral_foramen_geometry_cached(b, "S1")[1]
-            y0 = b.anchors["S1"]["canal_back_y"] - 1.0 * k
-            rc = np.array([(x_lam + 42.0 * k) / 2, y0 + 30.0 * k, 15.0 * k])
-            rh = np.array([(42.0 * k - x_lam) / 2, 30.0 * k, 24.0 * k])
-            recess = (rc, rh)
+    def canal(p):
+        x, y, zeta = C(p)
+        d = ellipse2(x, y - canal_c(zeta), canal_w(zeta), canal_d(zeta))
+        return np.maximum(d, np.maximum(zeta - 40.0 * k, C.apex - 2.0 * k - zeta))
 
-        def slab(q, a=(bottom, top, xb, xt, y_front, y_back, r, bow), droop=droop, x0=x_droop, recess=recess):
-            if droop:
-                q = q.copy()
-                q[:, 2] += droop * np.maximum(np.abs(q[:, 0]) - x0, 0.0)
-            d = lofted_slab(q, *a)
-            if recess is not None:
-                qa = np.column_stack([np.abs(q[:, 0]), q[:, 1], q[:, 2]])
-                d = smax(d, -round_box(qa - recess[0], recess[1], 3.0 * k), 2.0 * k)
-            return d
+    holes.append((canal, lo, hi))
 
-        parts.append(_local_part(f, slab, lo, hi))
-        # the dorsal crests
-        y_dorsal = y_back - 1.0 * k
-        if sz.sp_length > 0 or name == "S4":
-            length = max(sz.sp_length, 4.0 * k)
-            radii = np.array([max(sz.sp_thickness, 5.0 * k) / 2, length / 2 + 1.5 * k, max(sz.sp_height, 8.0 * k) / 2])
-            c = np.array([0.0, y_dorsal + radii[1] * 0.8, -1.0 * k])
-            parts.append(_local_part(f, lambda q, c=c, r=radii: ellipsoid(q - c, r), c - radii - 1, c + radii + 1))
-        if name != "S5":
-            for side in SIDES:
-                s = SIGN[side]
-                x_f, r_f = sacral_foramen_geometry_cached(b, name)
-                for x, radii in (
-                    (x_f - r_f - 2.5 * k, np.array([2.8, 3.0, 5.0]) * k),  # intermediate crest
-                    (x_f + r_f + 5.0 * k, np.array([4.0, 3.0, 6.0]) * k),  # lateral crest
-                ):
-                    if name == "S1":
-                        continue  # at S1 the articular process and the ala's groove stand there
-                    c = np.array([s * x, y_dorsal - 1.5 * k * (x / x_f) ** 2 + 1.0 * k, 1.0 * k])
-                    parts.append(
-                        _local_part(f, lambda q, c=c, r=radii: ellipsoid(q - c, r), c - radii - 1, c + radii + 1)
-                    )
-        # the canal (open above S1; the hiatus opens it behind S5)
-        cw, cd = sz.canal_width / 2, sz.canal_depth / 2
-        yc = d2 + cd
-        z_hi = z1 + 2.0 * k if name != "S1" else z1 + 40.0 * k
-        z_lo = z0 - 2.0 * k
-        lo_h, hi_h = np.array([-cw - 1, yc - cd - 1, z_lo - 1]), np.array([cw + 1, yc + cd + 1, z_hi + 1])
-        holes.append(
-            _local_hole(
-                f, lambda q, yc=yc, r=(cw, cd), z=(z_lo, z_hi): elliptic_tube(q - [0.0, yc, 0.0], r, *z), lo_h, hi_h
-            )
-        )
     # foramina: a channel from the canal's lateral recess, out to a posterior and an anterior opening
     for name in names[:4]:
         jf = b.chain.joints[f"{name}-S{int(name[1]) + 1}"]
@@ -952,10 +1022,19 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
         if pv is None:
             continue
         face = pv["si_centre"] - pv["si_normal"] * pv["si_half"][0]
-        n = pv["si_normal"]
-        lo = face - 200.0
-        hi = face + 200.0
-        holes.append((lambda p, o=face, n=n: (o - p) @ n, lo, hi))
+        n, ap, along, half = pv["si_normal"], pv["si_ap"], pv["si_along"], pv["si_half"]
+        # only over the ilium's side of the joint (the footprint of its posterior part, see
+        # :func:`_ilium_shapes`, a little larger): the auricular face is flat, the lateral border
+        # above, behind and below it keeps the sacrum's own rounded outline
+        c_ap, c_al = 8.0 * k, 6.0 * k
+        r_ap, r_al = half[1] + 13.0 * k, half[2] + 13.0 * k
+
+        def beyond(p, o=face, n=n, ap=ap, al=along, c=(c_ap, c_al), r=(r_ap, r_al)):
+            q = p - o
+            return np.maximum(-(q @ n), ellipse2(q @ ap - c[0], q @ al - c[1], r[0], r[1]))
+
+        reach = max(r_ap + c_ap, r_al + c_al) + 60.0 * k
+        holes.append((beyond, face - reach, face + reach))
     # the S1 articular processes and the cornua: the placed parts
     for st in b.structures.values():
         if st.level in ("S1", "S5") and st.kind in ("sap", "sacral_cornu"):
@@ -985,28 +1064,17 @@ def _frame_hole(origin, R, sdf_local, lo_local, hi_local) -> tuple:
     return (lambda p: sdf_local((p - origin) @ R)), c.min(axis=0) - 1, c.max(axis=0) + 1
 
 
-def _carve(holes: list[tuple], base=None, memo: dict | None = None):
+def _carve(holes: list[tuple]):
     """A clip SDF (positive = cut away) from hole SDFs (negative inside) with their world boxes:
-    each hole is evaluated only at the points inside its box. ``memo`` (a dict shared by the
-    clips of the meshes cut from one field, e.g. the five sacral segments) keeps the holes'
-    values for the last grid, so they are computed once per field, not once per mesh."""
+    each hole is evaluated only at the points inside its box."""
 
-    def holes_at(p):
-        key = (p.shape, p[:1].tobytes(), p[-1:].tobytes())
-        if memo is not None and memo.get("key") == key:
-            return memo["value"]
+    def clip(p):
         out = np.full(len(p), -1e3)
         for sdf, lo, hi in holes:
             m = np.all((p >= lo) & (p <= hi), axis=1)
             if np.any(m):
                 out[m] = np.maximum(out[m], -sdf(p[m]))
-        if memo is not None:
-            memo.update(key=key, value=out)
         return out
-
-    def clip(p):
-        out = holes_at(p)
-        return out if base is None else np.maximum(out, base(p))
 
     return clip
 
@@ -1041,7 +1109,7 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     everything medial of the joint's iliac face (the joint is a narrow gap)."""
     from spine.anatomy import morphometry as mm
     from spine.anatomy.bones import SIGN
-    from spine.anatomy.sdf import capsule, ellipsoid, polygon2, round_box, smax
+    from spine.anatomy.sdf import capsule, ellipse2, ellipsoid, extrude, polygon2, smax
 
     k = b.scale
     s = SIGN[side]
@@ -1061,7 +1129,7 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     # the iliac fossa faces the pelvis: the sphere's centre on the medial side
     radius = 110.0 * k
     sphere_c = centre + normal * (radius - 14.0 * k)
-    poly = np.column_stack([(pts_a - centre) @ e1, (pts_a - centre) @ e2])
+    poly = _smooth_outline(np.column_stack([(pts_a - centre) @ e1, (pts_a - centre) @ e2]))
     t_f, t_c = mm.ILIAC_FOSSA_THICKNESS_MM * k, mm.ILIAC_CREST_THICKNESS_MM * k
     rim = 9.0 * k
     crest = [pp for (w, _x, on), pp in zip(_ILIUM_OUTLINE, pts) if on or w in ("psis", "asis")]
@@ -1088,9 +1156,15 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     C, n, ap, al, half = pv["si_centre"], pv["si_normal"], pv["si_ap"], pv["si_along"], pv["si_half"]
     R = np.column_stack([n, ap, al])
     # the posterior ilium: from the joint's iliac face out, back to the spines, up past the joint
-    pc = np.array([half[0] + 10.0 * k, 8.0 * k, 6.0 * k])
-    ph = np.array([10.0 * k, half[1] + 10.0 * k, half[2] + 10.0 * k])
-    parts.append(_frame_part(C, R, lambda q, c=pc, h=ph: round_box(q - c, h, 9.0 * k), pc - ph, pc + ph))
+    # (an elliptic plate with rounded rims, not a box: no straight edge in any projection)
+    pc = np.array([half[0] + 8.5 * k, 8.0 * k, 6.0 * k])
+    ph = np.array([11.5 * k, half[1] + 10.0 * k, half[2] + 10.0 * k])
+
+    def posterior(q, c=pc, h=ph):
+        q = q - c
+        return extrude(ellipse2(q[:, 1], q[:, 2], h[1], h[2]), np.abs(q[:, 0]) - h[0], 7.0 * k)
+
+    parts.append(_frame_part(C, R, posterior, pc - ph, pc + ph))
     for what in ("psis", "piis"):
         p = next(pp for (w, _x, _c), pp in zip(_ILIUM_OUTLINE, pts) if w == what)
         r = np.array([7.0, 8.0, 9.0]) * k
@@ -1098,6 +1172,17 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     face = C + n * half[0]
     holes = [(lambda p, o=face, n=n: (p - o) @ n, face - 300.0, face + 300.0)]
     return parts, holes
+
+
+def _smooth_outline(poly: np.ndarray, n: int = 72) -> np.ndarray:
+    """A closed outline through the points of ``poly`` (M, 2) as a smooth curve (a periodic
+    interpolating cubic spline, scipy), sampled at ``n`` points: bone has no straight edges or
+    corners, so no projection of the ilium shows a polygon."""
+    from scipy.interpolate import splev, splprep
+
+    closed = np.vstack([poly, poly[:1]])
+    tck, _u = splprep([closed[:, 0], closed[:, 1]], s=0.0, per=1)
+    return np.column_stack(splev(np.linspace(0.0, 1.0, n, endpoint=False), tck))
 
 
 def _frame_part(origin, R, sdf_local, lo_local, hi_local) -> _Part:

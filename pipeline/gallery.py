@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pipeline import outputs
 from pipeline.player import Chapter, format_clock
-from spine.errors import MissingToolError
 
 if TYPE_CHECKING:
     import datetime as _dt
@@ -57,10 +56,6 @@ LANGUAGE_NAMES = {
     "nl": "Nederlands",
 }
 BUILD_HINTS = ("make video", "python render.py render overview --quality preview")
-
-
-class GalleryError(MissingToolError, RuntimeError):
-    """The gallery cannot be written (e.g. ffmpeg is missing)."""
 
 
 @dataclass

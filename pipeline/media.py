@@ -130,14 +130,14 @@ def join_movies(
                     elif [_codec_facts(s) for s in sources] != first:
                         raise RuntimeError(f"{part.name} is encoded differently from {parts[0].name}")
                     target_of = {s.index: t for s, t in zip(sources, targets, strict=True)}
-                    end = offset
+                    end = _PartEnd(sources)
                     for packet in source.demux(sources):
                         if packet.dts is None or packet.pts is None or packet.time_base is None:
                             continue  # the empty packet that ends each stream
                         base, length = packet.time_base, packet.duration or 0
                         if number and packet.pts + length <= 0:
                             continue  # a priming frame (before the part's start)
-                        end = max(end, offset + (packet.pts + length) * base)
+                        end.add(packet.pts, length, base)
                         target = target_of[packet.stream.index]
                         unit = target.time_base
                         pts = round((offset + packet.pts * base) / unit)
@@ -152,7 +152,7 @@ def join_movies(
                         packet.pts, packet.dts, packet.duration = pts, dts, round(length * base / unit)
                         last_dts[target.index] = dts
                         output.mux(packet)
-                    offset = end
+                    offset += end.seconds
     except (av.FFmpegError, OSError) as exc:
         if getattr(exc, "errno", None) == errno.ENOSPC:
             raise OSError(errno.ENOSPC, "No space left on device", str(out)) from exc
@@ -165,12 +165,33 @@ def movie_length(path: Path, kinds: Sequence[str] = ("video",)) -> float:
     how long :func:`join_movies` takes it to last (where the next part starts)."""
     import av
 
-    end = Fraction(0)
     with av.open(str(path)) as source:
-        for packet in source.demux([_first_stream(source, kind, path) for kind in kinds]):
+        streams = [_first_stream(source, kind, path) for kind in kinds]
+        end = _PartEnd(streams)
+        for packet in source.demux(streams):
             if packet.pts is not None and packet.time_base is not None:
-                end = max(end, (packet.pts + (packet.duration or 0)) * packet.time_base)
-    return float(end)
+                end.add(packet.pts, packet.duration or 0, packet.time_base)
+    return float(end.seconds)
+
+
+class _PartEnd:
+    """Where a part ends as :func:`join_movies` counts it (seconds from its start): where its
+    container says its streams end (what a player shows: start plus duration, an AAC track's
+    hidden priming and padding left out), else where its last packets end; and never before its
+    last frame is shown. A packet's own duration is not enough: in an MP4 it is the step to the
+    next decode time, which B-frames and an earlier join may make longer than the frame is shown."""
+
+    def __init__(self, streams: Sequence[Any]) -> None:
+        declared = [
+            (Fraction(s.start_time or 0) + s.duration) * s.time_base
+            for s in streams
+            if s.duration is not None and s.time_base is not None
+        ]
+        self.seconds = max(declared, default=Fraction(0))
+        self.from_packets = len(declared) < len(streams)
+
+    def add(self, pts: int, length: int, base: Fraction) -> None:
+        self.seconds = max(self.seconds, (pts + (max(length, 1) if self.from_packets else 1)) * base)
 
 
 def _codec_facts(stream: Any) -> tuple[Any, ...]:

@@ -1,9 +1,9 @@
 """Media: how beat segments are encoded, joined and checked.
 
 Manim's settings for a silent render (:func:`manim_settings`, with the x264 options of every
-segment), the concat of H.264 movies without re-encoding (:func:`concat_movies`: a segmented
-or split render is frame-identical to a straight one) and the frame-count check of a segment
-(:func:`segment_problem`).
+segment), the join of H.264 movies without re-encoding (:func:`join_movies`, a PyAV remux;
+:func:`concat_movies` for beat segments: a segmented or split render is frame-identical to a
+straight one) and the frame-count check of a segment (:func:`segment_problem`).
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def join_movies(
     """Write ``out`` (MP4): the first ``kinds`` stream of each part, end to end, packets copied.
 
     A PyAV remux (libavformat in process): each part's packets are copied into one output
-    stream per kind, their timestamps shifted by the parts before (each part lasts to the end
-    of its longest stream). Nothing is decoded or encoded, so the joined picture is the parts'
+    stream per kind, their timestamps shifted by the parts before (each part lasts as long as
+    its longest stream: :class:`_PartEnd`, :func:`movie_length`). Nothing is decoded or encoded, so the joined picture is the parts'
     frames exactly; every part must be encoded as the first (same codec and parameters).
     Packets that end before a later part's start are left out: an AAC track's priming frame,
     which the part's edit list hides and which would overlap the part before. ``title`` and

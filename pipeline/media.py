@@ -130,18 +130,19 @@ def join_movies(
                     elif [_codec_facts(s) for s in sources] != first:
                         raise RuntimeError(f"{part.name} is encoded differently from {parts[0].name}")
                     target_of = {s.index: t for s, t in zip(sources, targets, strict=True)}
-                    end = _PartEnd(sources)
+                    begin, end = _start_of(source), _PartEnd(sources)
+                    shift = offset - begin  # the part's start (as its container says) goes to offset
                     for packet in source.demux(sources):
                         if packet.dts is None or packet.pts is None or packet.time_base is None:
                             continue  # the empty packet that ends each stream
                         base, length = packet.time_base, packet.duration or 0
-                        if number and packet.pts + length <= 0:
+                        if number and (packet.pts + length) * base <= begin:
                             continue  # a priming frame (before the part's start)
                         end.add(packet.pts, length, base)
                         target = target_of[packet.stream.index]
                         unit = target.time_base
-                        pts = round((offset + packet.pts * base) / unit)
-                        dts = round((offset + packet.dts * base) / unit)
+                        pts = round((shift + packet.pts * base) / unit)
+                        dts = round((shift + packet.dts * base) / unit)
                         # A part's first frames may decode before the last one before it is shown
                         # (B-frames); their decode times then step just past the part before's.
                         dts = max(dts, last_dts.get(target.index, dts - 1) + 1)
@@ -152,7 +153,7 @@ def join_movies(
                         packet.pts, packet.dts, packet.duration = pts, dts, round(length * base / unit)
                         last_dts[target.index] = dts
                         output.mux(packet)
-                    offset += end.seconds
+                    offset += end.seconds - begin
     except (av.FFmpegError, OSError) as exc:
         if getattr(exc, "errno", None) == errno.ENOSPC:
             raise OSError(errno.ENOSPC, "No space left on device", str(out)) from exc
@@ -161,17 +162,24 @@ def join_movies(
 
 
 def movie_length(path: Path, kinds: Sequence[str] = ("video",)) -> float:
-    """Seconds from ``path``'s start to the end of its longest ``kinds`` stream, from its packets:
-    how long :func:`join_movies` takes it to last (where the next part starts)."""
+    """Seconds from ``path``'s start to the end of its longest ``kinds`` stream: how long
+    :func:`join_movies` takes it to last (where the next part starts)."""
     import av
 
     with av.open(str(path)) as source:
         streams = [_first_stream(source, kind, path) for kind in kinds]
-        end = _PartEnd(streams)
+        begin, end = _start_of(source), _PartEnd(streams)
         for packet in source.demux(streams):
             if packet.pts is not None and packet.time_base is not None:
                 end.add(packet.pts, packet.duration or 0, packet.time_base)
-    return float(end.seconds)
+    return float(end.seconds - begin)
+
+
+def _start_of(container: Any) -> Fraction:
+    """Where a movie starts, in seconds, as its container says (0 for ours; an AAC track's hidden
+    priming frame before it does not count): the joins pack each part from there, as ffmpeg's
+    concat demuxer did."""
+    return Fraction(container.start_time or 0, 1_000_000)  # AV_TIME_BASE units
 
 
 class _PartEnd:

@@ -55,10 +55,14 @@ if TYPE_CHECKING:
 
 
 PROJECT_PACKAGES = ("spine", "scenes", "voiceover", "pipeline")
-# Data read by scenes at run time (procedure and anatomy data, fonts): hashed into every scene's code.
+# Data read by scenes at run time (fonts, any data file beside the code): hashed into every scene's
+# code. Procedure data files are not: each is hashed into the code of the videos that draw it (its
+# own videos, the overview's cards; VideoSpec.data_procedures), so one procedure's edit redraws those only.
 SCENE_DATA_DIRS = ("spine", "scenes", "assets/fonts")
+PROCEDURE_DATA_DIR = "spine/procedures/data"
 # Narration texts are hashed per video (filled script); recordings per video too.
 EXCLUDED_DATA_DIRS = (
+    PROCEDURE_DATA_DIR,
     "voiceover/scripts",
     "assets/voiceover",
     "spine/reviews",
@@ -187,18 +191,28 @@ def _data_files(root: Path, dirs: Sequence[str]) -> list[Path]:
 
 
 @lru_cache(maxsize=64)
-def code_hash(modules: tuple[str, ...], data_dirs: tuple[str, ...] = SCENE_DATA_DIRS, root: Path = ROOT) -> str:
-    """sha256 over the import closure of ``modules`` and the data files under ``data_dirs``."""
+def code_hash(
+    modules: tuple[str, ...],
+    data_dirs: tuple[str, ...] = SCENE_DATA_DIRS,
+    root: Path = ROOT,
+    data_files: tuple[str, ...] = (),
+) -> str:
+    """sha256 over the import closure of ``modules``, the data files under ``data_dirs`` and the
+    files ``data_files`` (paths below ``root``; a missing one counts as its absence)."""
     digest = hashlib.sha256()
     _hash_files(digest, import_closure(modules, root).values(), root)
     _hash_files(digest, _data_files(root, data_dirs), root)
+    for name in data_files:
+        digest.update(name.encode() + b"\0" + ((root / name).read_bytes() if (root / name).is_file() else b"-") + b"\0")
     return digest.hexdigest()
 
 
 def scene_code_hash(spec: VideoSpec) -> str:
-    """What decides a video's pictures besides its storyboard: the scene's code and data."""
+    """What decides a video's pictures besides its storyboard: the scene's code and data (the data
+    files of the procedures it draws, :attr:`VideoSpec.data_procedures`, and no other's)."""
     module = spec.scene.partition(":")[0]
-    return code_hash((module, "scenes.narrated", "scenes.storyboard"))
+    procedures = tuple(f"{PROCEDURE_DATA_DIR}/{name}.yaml" for name in getattr(spec, "data_procedures", ()))
+    return code_hash((module, "scenes.narrated", "scenes.storyboard"), data_files=procedures)
 
 
 def output_tool_versions() -> dict[str, str]:

@@ -18,9 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
-import subprocess
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +26,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pipeline import outputs
 from pipeline.player import Chapter, format_clock
-from spine.errors import MissingToolError
 
 if TYPE_CHECKING:
     import datetime as _dt
@@ -60,10 +56,6 @@ LANGUAGE_NAMES = {
     "nl": "Nederlands",
 }
 BUILD_HINTS = ("make video", "python render.py render overview --quality preview")
-
-
-class GalleryError(MissingToolError, RuntimeError):
-    """The gallery cannot be written (e.g. ffmpeg is missing)."""
 
 
 @dataclass
@@ -284,13 +276,29 @@ def transcript_text(title: str, file: str, beats: list[dict]) -> str:
 # ---------------------------------------------------------------- files beside the videos
 
 
-def _ffmpeg() -> str:
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise GalleryError(
-            "ffmpeg is not installed, so posters cannot be made; run 'make video' (or apt-get install ffmpeg)"
-        )
-    return exe
+def frame_at(mp4: Path, seconds: float) -> Image | None:
+    """The frame on screen at ``seconds`` in ``mp4`` (the first shown at or after it), at most
+    ``POSTER_MAX_WIDTH`` wide; None if there is none or the file cannot be read.
+
+    Read with PyAV in process: a seek to the key frame before ``seconds``, then decoding up to
+    it (what ``ffmpeg -ss`` did), scaled as its ``scale=min(960,iw):-2`` was (swscale, bicubic).
+    """
+    import av
+
+    try:
+        with av.open(str(mp4)) as container:
+            stream = container.streams.video[0]
+            if stream.time_base is not None:
+                container.seek(max(0, int(seconds / stream.time_base)), stream=stream)
+            for frame in container.decode(stream):
+                if frame.time is None or frame.time < seconds - 1e-6:
+                    continue
+                width = min(POSTER_MAX_WIDTH, frame.width)
+                height = max(2, round(frame.height * width / frame.width / 2) * 2)
+                return frame.reformat(width=width, height=height, format="rgb24", interpolation="BICUBIC").to_image()
+    except (av.FFmpegError, OSError, IndexError):
+        return None
+    return None
 
 
 def frame_is_blank(image: Image) -> bool:
@@ -318,45 +326,21 @@ def ensure_poster(mp4: Path, sha256: str, times: list[float]) -> Path | None:
     Tries ``times`` in order and keeps the first frame that is not blank; returns None
     (and logs why) if no frame could be taken.
     """
-    from PIL import Image
     from PIL.PngImagePlugin import PngInfo
 
     poster = mp4.with_name(mp4.stem + POSTER_SUFFIX)
     if poster.exists() and poster_source_sha(poster) == sha256:
         return poster
-    ffmpeg = _ffmpeg()
-    with tempfile.TemporaryDirectory(prefix="spine-poster-") as tmp:
-        for i, t in enumerate(times):
-            frame = Path(tmp) / f"frame-{i}.png"
-            cmd = [
-                ffmpeg,
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-ss",
-                f"{t:.3f}",
-                "-i",
-                str(mp4),
-                "-frames:v",
-                "1",
-                "-vf",
-                f"scale='min({POSTER_MAX_WIDTH},iw)':-2",
-                str(frame),
-            ]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0 or not frame.exists():
-                continue
-            with Image.open(frame) as image:
-                image.load()
-                if frame_is_blank(image):
-                    continue
-                info = PngInfo()
-                info.add_text(POSTER_SHA_KEY, sha256)
-                info.add_text("source-time-s", f"{t:.3f}")
-                with outputs.atomic_output(poster) as out:
-                    image.save(out, format="PNG", pnginfo=info, optimize=True)
-            return poster
+    for t in times:
+        image = frame_at(mp4, t)
+        if image is None or frame_is_blank(image):
+            continue
+        info = PngInfo()
+        info.add_text(POSTER_SHA_KEY, sha256)
+        info.add_text("source-time-s", f"{t:.3f}")
+        with outputs.atomic_output(poster) as out:
+            image.save(out, format="PNG", pnginfo=info, optimize=True)
+        return poster
     log.warning("%s: no poster: no frame at %s s could be decoded that is not blank", mp4.name, times[:3])
     return None
 

@@ -1,7 +1,7 @@
 """The waiting-room loop: chosen videos, each after a short branded card, in one long MP4.
 
-The videos are not re-encoded: each part is copied as it is (ffmpeg's concat demuxer with
-``-c copy``). That works because every piece shares one set of encoding parameters: the
+The videos are not re-encoded: each part's packets are copied as they are, picture and
+sound (:func:`pipeline.media.join_movies`, a PyAV remux, with the chapters). That works because every piece shares one set of encoding parameters: the
 videos are beat segments from Manim with the segment x264 settings
 (:data:`pipeline.media.SEGMENT_ENCODER_OPTIONS`), and the interstitial card is rendered
 by Manim with exactly those settings and muxed with the same AAC settings as a video
@@ -27,6 +27,7 @@ NEXT_WORDS = {"en": "Next", "es": "A continuación"}
 # Stream facts that must match for a copy-join.
 VIDEO_KEYS = ("codec_name", "profile", "width", "height", "pix_fmt", "r_frame_rate", "time_base")
 AUDIO_KEYS = ("codec_name", "sample_rate", "channels")
+JOINED = ("video", "audio")  # the streams of a part the loop holds
 
 
 class LoopError(SpineError):
@@ -139,7 +140,7 @@ def make_loop(
     progress: Callable[[str], None] = lambda msg: None,
 ) -> Path:
     """Write ``waiting-room[-<brand>]-<quality>.mp4`` (and its ``.json``) in ``output_dir``."""
-    from pipeline.mux import Chapter, _ffmetadata, concat_input, probe, run_ffmpeg
+    from pipeline.media import join_movies, movie_length
 
     output_dir = outputs.ensure_writable_dir(Path(output_dir))
     parts = find_parts(output_dir, wanted, quality, brand, lang)
@@ -166,10 +167,10 @@ def make_loop(
                     f"({stream_facts(card)} vs {facts[0]}); this is a bug"
                 )
             pieces += [card, f]
-        durations = [float(probe(p)["format"]["duration"]) for p in pieces]
+        durations = [movie_length(p, JOINED) for p in pieces]
         start = 0.0
         timeline: list[dict[str, Any]] = []
-        chapters: list[Chapter] = []
+        chapters: list[tuple[str, float, float]] = []
         for i, (piece, seconds) in enumerate(zip(pieces, durations)):
             timeline.append(
                 {
@@ -180,20 +181,15 @@ def make_loop(
             )
             if i % 2 == 0:  # one chapter per video, from its card to its end
                 chapters.append(
-                    Chapter(str(parts[i // 2].get("title") or piece.stem), start, start + seconds + durations[i + 1])
+                    (str(parts[i // 2].get("title") or piece.stem), start, start + seconds + durations[i + 1])
                 )
             start += seconds
-        meta = work / "chapters.ffmeta"
-        meta.write_text(_ffmetadata("Waiting-room loop", chapters), encoding="utf-8")
         progress(f"joining {len(pieces)} pieces without re-encoding")
         with outputs.atomic_output(final) as tmp_out:
-            cmd = [
-                *concat_input(pieces, work / "parts.txt"),
-                *("-f", "ffmetadata", "-i", str(meta)),
-                *("-map", "0:v", "-map", "0:a", "-c", "copy", "-map_metadata", "1", "-map_chapters", "1"),
-                *("-movflags", "+faststart", "-f", "mp4", str(tmp_out)),
-            ]
-            run_ffmpeg(cmd, final, lambda error: LoopError(f"ffmpeg could not join the loop: {error}"))
+            try:
+                join_movies(pieces, tmp_out, kinds=JOINED, title="Waiting-room loop", chapters=chapters, faststart=True)
+            except RuntimeError as exc:
+                raise LoopError(f"could not join the loop: {exc}") from exc
     outputs.write_json_atomic(
         final.with_suffix(".json"),
         {

@@ -1,16 +1,16 @@
 """Media: how beat segments are encoded, joined and checked.
 
 Manim's settings for a silent render (:func:`manim_settings`, with the x264 options of every
-segment), the concat of H.264 movies without re-encoding (:func:`concat_movies`: a segmented
-or split render is frame-identical to a straight one) and the frame-count check of a segment
-(:func:`segment_problem`).
+segment), the join of H.264 movies without re-encoding (:func:`join_movies`, a PyAV remux;
+:func:`concat_movies` for beat segments: a segmented or split render is frame-identical to a
+straight one) and the frame-count check of a segment (:func:`segment_problem`).
 """
 
 from __future__ import annotations
 
 import errno
 import subprocess
-import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -67,39 +67,152 @@ def settings_token(quality: str) -> dict[str, Any]:
     return settings
 
 
-def concat_movies(parts: Sequence[Path], out: Path, work_dir: Path) -> None:
-    """Join H.264 movies end to end with ffmpeg's concat demuxer, copying the stream (no re-encode)."""
-    from pipeline.mux import ffmpeg_command
+def concat_movies(parts: Sequence[Path], out: Path) -> None:
+    """Join the H.264 movies ``parts`` end to end into ``out`` (video only; no re-encode)."""
+    join_movies(parts, out, kinds=("video",))
+
+
+def join_movies(
+    parts: Sequence[Path],
+    out: Path,
+    *,
+    kinds: Sequence[str] = ("video",),
+    title: str | None = None,
+    chapters: Sequence[tuple[str, float, float]] = (),
+    faststart: bool = False,
+) -> list[float]:
+    """Write ``out`` (MP4): the first ``kinds`` stream of each part, end to end, packets copied.
+
+    A PyAV remux (libavformat in process): each part's packets are copied into one output
+    stream per kind, their timestamps shifted by the parts before (each part lasts as long as
+    its longest stream: :class:`_PartEnd`, :func:`movie_length`). Nothing is decoded or encoded, so the joined picture is the parts'
+    frames exactly; every part must be encoded as the first (same codec and parameters).
+    Packets that end before a later part's start are left out: an AAC track's priming frame,
+    which the part's edit list hides and which would overlap the part before. ``title`` and
+    ``chapters`` (title, start s, end s) go into the MP4; ``faststart`` moves its index to the
+    front. Returns where each part starts (seconds). A full disk is ``OSError(ENOSPC)`` naming
+    ``out``; any other failure a ``RuntimeError``.
+    """
+    import av
 
     if not parts:
         raise RuntimeError("nothing to join")
-    listing = Path(tempfile.mkstemp(prefix="concat-", suffix=".txt", dir=work_dir)[1])
-    listing.write_text(
-        "".join(f"file '{str(p).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n" for p in parts)
-    )
-    cmd = [
-        *ffmpeg_command(),
-        "-f",
-        "concat",
-        "-safe",
-        "0",
-        "-i",
-        str(listing),
-        "-map",
-        "0:v:0",
-        "-c",
-        "copy",
-        "-an",
-        "-f",
-        "mp4",
-        str(out),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    listing.unlink(missing_ok=True)
-    if proc.returncode != 0 and "No space left on device" in proc.stderr:
-        raise OSError(errno.ENOSPC, "No space left on device", str(out))
-    if proc.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not join {len(parts)} segments: {proc.stderr.strip()[-500:]}")
+    starts: list[float] = []
+    try:
+        with av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"} if faststart else {}) as output:
+            if title is not None:
+                output.metadata["title"] = title
+            if chapters:
+                output.set_chapters(
+                    [
+                        {
+                            "id": i + 1,
+                            "start": round(a * 1000),
+                            "end": round(b * 1000),
+                            "time_base": Fraction(1, 1000),
+                            "metadata": {"title": name},
+                        }
+                        for i, (name, a, b) in enumerate(chapters)
+                    ]
+                )
+            targets: list[Any] = []
+            first: list[tuple[Any, ...]] = []
+            last_dts: dict[int, int] = {}
+            offset = Fraction(0)
+            for number, part in enumerate(parts):
+                starts.append(float(offset))
+                with av.open(str(part)) as source:
+                    sources = [_first_stream(source, kind, part) for kind in kinds]
+                    if not targets:
+                        targets = [output.add_stream_from_template(s) for s in sources]
+                        first = [_codec_facts(s) for s in sources]
+                        output.start_encoding()  # the header: the output streams' time bases are final
+                    elif [_codec_facts(s) for s in sources] != first:
+                        raise RuntimeError(f"{part.name} is encoded differently from {parts[0].name}")
+                    target_of = {s.index: t for s, t in zip(sources, targets, strict=True)}
+                    begin, end = _start_of(source), _PartEnd(sources)
+                    shift = offset - begin  # the part's start (as its container says) goes to offset
+                    for packet in source.demux(sources):
+                        if packet.dts is None or packet.pts is None or packet.time_base is None:
+                            continue  # the empty packet that ends each stream
+                        base, length = packet.time_base, packet.duration or 0
+                        if number and (packet.pts + length) * base <= begin:
+                            continue  # a priming frame (before the part's start)
+                        end.add(packet.pts, length, base)
+                        target = target_of[packet.stream.index]
+                        unit = target.time_base
+                        pts = round((shift + packet.pts * base) / unit)
+                        dts = round((shift + packet.dts * base) / unit)
+                        # A part's first frames may decode before the last one before it is shown
+                        # (B-frames); their decode times then step just past the part before's.
+                        dts = max(dts, last_dts.get(target.index, dts - 1) + 1)
+                        if dts > pts:
+                            raise RuntimeError(f"{part.name}: its frames cannot follow the part before")
+                        packet.stream = target
+                        packet.time_base = unit
+                        packet.pts, packet.dts, packet.duration = pts, dts, round(length * base / unit)
+                        last_dts[target.index] = dts
+                        output.mux(packet)
+                    offset += end.seconds - begin
+    except (av.FFmpegError, OSError) as exc:
+        if getattr(exc, "errno", None) == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, "No space left on device", str(out)) from exc
+        raise RuntimeError(f"could not join {len(parts)} movies into {Path(out).name}: {exc}") from exc
+    return starts
+
+
+def movie_length(path: Path, kinds: Sequence[str] = ("video",)) -> float:
+    """Seconds from ``path``'s start to the end of its longest ``kinds`` stream: how long
+    :func:`join_movies` takes it to last (where the next part starts)."""
+    import av
+
+    with av.open(str(path)) as source:
+        streams = [_first_stream(source, kind, path) for kind in kinds]
+        begin, end = _start_of(source), _PartEnd(streams)
+        for packet in source.demux(streams):
+            if packet.pts is not None and packet.time_base is not None:
+                end.add(packet.pts, packet.duration or 0, packet.time_base)
+    return float(end.seconds - begin)
+
+
+def _start_of(container: Any) -> Fraction:
+    """Where a movie starts, in seconds, as its container says (0 for ours; an AAC track's hidden
+    priming frame before it does not count): the joins pack each part from there, as ffmpeg's
+    concat demuxer did."""
+    return Fraction(container.start_time or 0, 1_000_000)  # AV_TIME_BASE units
+
+
+class _PartEnd:
+    """Where a part ends as :func:`join_movies` counts it (seconds from its start): where its
+    container says its streams end (what a player shows: start plus duration, an AAC track's
+    hidden priming and padding left out), else where its last packets end; and never before its
+    last frame is shown. A packet's own duration is not enough: in an MP4 it is the step to the
+    next decode time, which B-frames and an earlier join may make longer than the frame is shown."""
+
+    def __init__(self, streams: Sequence[Any]) -> None:
+        declared = [
+            (Fraction(s.start_time or 0) + s.duration) * s.time_base
+            for s in streams
+            if s.duration is not None and s.time_base is not None
+        ]
+        self.seconds = max(declared, default=Fraction(0))
+        self.from_packets = len(declared) < len(streams)
+
+    def add(self, pts: int, length: int, base: Fraction) -> None:
+        self.seconds = max(self.seconds, (pts + (max(length, 1) if self.from_packets else 1)) * base)
+
+
+def _codec_facts(stream: Any) -> tuple[Any, ...]:
+    """What must match for packets of one stream to follow another's: codec, size, parameters."""
+    cc = stream.codec_context
+    return (cc.name, stream.type, getattr(cc, "width", None), getattr(cc, "height", None), bytes(cc.extradata or b""))
+
+
+def _first_stream(container: Any, kind: str, path: Path) -> Any:  # PyAV's containers and streams
+    streams = [s for s in container.streams if s.type == kind]
+    if not streams:
+        raise RuntimeError(f"{path.name} has no {kind} stream to join")
+    return streams[0]
 
 
 def segment_problem(path: Path, frames: int, decode: bool = False) -> str | None:

@@ -97,13 +97,6 @@ def run_ffmpeg(args: Sequence[str], out: Path, failure: Callable[[str], Exceptio
     raise failure(lines[-1] if lines else f"exit status {proc.returncode}")
 
 
-def concat_input(parts: Iterable[Path], listing: Path) -> list[str]:
-    """The ffmpeg input that reads ``parts`` end to end (the concat demuxer; ``listing`` is written for it)."""
-    quoted = (str(p).replace("'", "'\\''") for p in parts)  # a quote inside '...' is '\''
-    listing.write_text("".join(f"file '{q}'\n" for q in quoted), encoding="utf-8")
-    return ["-f", "concat", "-safe", "0", "-i", str(listing)]
-
-
 def mux(
     video: Path,
     audio: Path,

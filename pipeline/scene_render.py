@@ -455,7 +455,7 @@ def render_pass(
         fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", suffix=".mp4", dir=target.parent)
         os.close(fd)
         try:
-            concat_movies(files, Path(tmp), work_dir)
+            concat_movies(files, Path(tmp))
             beat = storyboard.beats[index]
             problem = segment_problem(Path(tmp), beat.frames, decode=True)
             if problem is not None:
@@ -510,7 +510,7 @@ def render_movie(
             raise RuntimeError(f"beat segment(s) {', '.join(bad)} are still bad after drawing them again")
     movie = Path(work_dir) / "frames.mp4"
     touch(segments)
-    concat_movies(segments, movie, Path(work_dir))
+    concat_movies(segments, movie)
     problem = segment_problem(movie, storyboard.total_frames)
     if problem is not None:
         raise RuntimeError(f"the joined frames {problem}")

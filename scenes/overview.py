@@ -39,17 +39,12 @@ from scenes.kit import palette
 from scenes.kit.procedure_blocks import VignetteDrawings
 from scenes.kit.cards import framed, heading, panel, paragraph, play_closing, play_title, text, title_card
 from scenes.narrated import NarratedScene
+from spine.videos import OVERVIEW_TYPES
 
 EXAMPLE_LEVEL = "L2-L3"
-# the procedure drawn for each card of the 'types' beat, in the script's order
-TYPE_VIDEOS = (
-    "interlaminar-esi",
-    "transforaminal-esi",
-    "facet-joint-injection",
-    "medial-branch-block",
-    "radiofrequency-ablation",
-    "si-joint-injection",
-)
+# the procedure drawn for each card of the 'types' beat, in the script's order (the overview's spec
+# names them too, so its freshness sees their data)
+TYPE_VIDEOS = OVERVIEW_TYPES
 ZOOM_LEVELS = ("L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4")
 
 

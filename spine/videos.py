@@ -39,6 +39,13 @@ class VideoSpec:
     # caudal epidural injections are given only through the sacral hiatus"), or done but not covered
     # yet ("... is done at T2, but this catalog does not show it yet: ..."); see spine.procedures.schema
     level_rule: Callable[[str], str] | None = field(default=None, compare=False)
+    # other procedures whose data (and so needle plans) the scene draws: the overview's 'types' cards
+    draws_procedures: tuple[str, ...] = ()
+
+    @property
+    def data_procedures(self) -> tuple[str, ...]:
+        """Every procedure whose data file this video's pictures depend on (its own first)."""
+        return ((self.procedure,) if self.procedure else ()) + self.draws_procedures
 
     @property
     def script_name(self) -> str:
@@ -111,6 +118,16 @@ def _atlas_context(request: VideoRequest) -> dict[str, Any]:
     return {"level_words": describe_level(request.level)}
 
 
+#: the procedure drawn on each card of the overview's 'types' beat, in the script's order
+OVERVIEW_TYPES = (
+    "interlaminar-esi",
+    "transforaminal-esi",
+    "facet-joint-injection",
+    "medial-branch-block",
+    "radiofrequency-ablation",
+    "si-joint-injection",
+)
+
 _DATA_PROBLEMS: list[SpineError] = []
 
 
@@ -129,6 +146,7 @@ def all_videos() -> dict[str, VideoSpec]:
             title="Spinal injections: an overview",
             scene="scenes.overview:OverviewScene",
             summary="What a spinal injection is, how it is guided, an L2-L3 epidural example, and the types.",
+            draws_procedures=OVERVIEW_TYPES,
         ),
         VideoSpec(
             name="spine-atlas",

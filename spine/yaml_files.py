@@ -13,6 +13,11 @@ from spine.errors import SpineError
 
 __all__ = ["read_yaml", "yaml_where", "yaml_problem"]
 
+# libyaml's parser under PyYAML's safe constructor: the same values from every file of the project
+# (compared file by file), about ten times faster than the pure-Python parser, which took most of
+# the time of checking the catalog's freshness (93 files read for 27 videos).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def yaml_where(exc: Exception) -> str:
     """``:<line>:<column>`` of a YAML error (1-based), or ''."""
@@ -41,7 +46,7 @@ def read_yaml(
     path = Path(path)
     name = label or str(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except FileNotFoundError as exc:
         if missing is not None:
             raise error(missing) from exc

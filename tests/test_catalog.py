@@ -172,7 +172,7 @@ def render_movie_with(request, storyboard, cache: Path, passes: list[list[int]] 
         reports.append(report)
         keys.update(report.keys)
     movie = cache / f"joined-{len(list(cache.glob('joined-*')))}.mp4"
-    concat_movies([segment_path(cache, keys[i]) for i in range(len(storyboard.beats))], movie, cache)
+    concat_movies([segment_path(cache, keys[i]) for i in range(len(storyboard.beats))], movie)
     return movie, reports
 
 

@@ -117,3 +117,26 @@ def test_a_video_that_is_not_built_is_one_line_exit_2(built):
         f"Error: 'overview' is not built in {built / 'out'} at test; build it first (render.py render overview --quality test)"
     ]
     assert sorted(p.name for p in (built / "out").iterdir()) == before
+
+
+def test_a_join_holds_exactly_the_parts_frames_and_sound_samples(built, tmp_path):
+    """join_movies on two built videos (no cards): the frames of each and, decoded, exactly the
+    sum of their sound samples (a later part's hidden AAC priming frame is left out: ffmpeg's
+    concat demuxer kept it, 1024 samples more at every joint), with exact durations."""
+    from pipeline.media import join_movies, movie_length
+
+    out = built / "out"
+    parts = [out / f"{p}.mp4" for p in (*PARTS, PARTS[0])]
+    joined = tmp_path / "joined.mp4"
+    starts = join_movies(parts, joined, kinds=("video", "audio"))
+    lengths = [movie_length(p, ("video", "audio")) for p in parts]
+    assert starts == pytest.approx([0.0, lengths[0], lengths[0] + lengths[1]], abs=1e-9)
+    assert durations(joined) == pytest.approx({"video": sum(lengths), "audio": sum(lengths)}, abs=1e-6)
+    own = {p: frame_md5s(p) for p in set(parts)}
+    assert frame_md5s(joined) == [md5 for p in parts for md5 in own[p]]
+
+    def samples(path: Path) -> int:
+        return len(ffmpeg_stdout("-i", str(path), "-map", "0:a", "-ac", "1", "-f", "s16le", "-")) // 2
+
+    counts = {p: samples(p) for p in set(parts)}
+    assert samples(joined) == sum(counts[p] for p in parts)

@@ -1,0 +1,106 @@
+"""What an edit invalidates: `render.py all` rebuilds a video when its inputs' fingerprint changed
+(:func:`pipeline.freshness.video_fingerprint`) and redraws a beat when its key changed (every key
+starts from :func:`pipeline.freshness.render_context_token`).
+
+On a copy of the project, each video of the default catalog gets both digests before and after one
+edit, each computed in a fresh process as `render.py all` does (nothing is rendered):
+
+- one procedure's data file: only that procedure's videos change (both languages), or, for a
+  procedure the overview draws on its 'types' cards, those and the overview;
+- a comment in the overview's scene: only the overview changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_project, restoring_edits
+
+DIGESTS = """
+import json
+from pipeline import freshness
+from pipeline.catalog import load_catalog
+
+digests = {}
+for job in load_catalog(quality="preview"):
+    if job.problem is None:
+        digests[job.stem] = {
+            "video": job.request.name,
+            "fingerprint": freshness.video_fingerprint(job.request, job.options),
+            "beats": freshness.render_context_token(job.request, "preview"),
+        }
+print(json.dumps(digests))
+"""
+
+
+def digests(root: Path) -> dict[str, dict[str, str]]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("SPINE_CATALOG_PLUGINS", None)  # the default catalog only
+    proc = subprocess.run(
+        [sys.executable, "-c", DIGESTS], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def changed(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]) -> dict[str, set[str]]:
+    assert before.keys() == after.keys()
+    return {
+        kind: {stem for stem in before if before[stem][kind] != after[stem][kind]} for kind in ("fingerprint", "beats")
+    }
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> tuple[Path, dict[str, dict[str, str]]]:
+    """A copy of the project and every default video's digests in it, unedited."""
+    root = copy_project(tmp_path_factory.mktemp("freshness") / "repo", "bench", "docs", "tests")
+    return root, digests(root)
+
+
+def videos_of(before: dict[str, dict[str, str]], *names: str) -> set[str]:
+    stems = {stem for stem, d in before.items() if d["video"] in names}
+    assert len(stems) >= 2 * len(names), stems  # each in English and Spanish at least
+    return stems
+
+
+def test_editing_one_procedure_file_invalidates_only_its_videos(project):
+    root, before = project
+    with restoring_edits(root) as edit:
+        # a thinner needle: the plan's needle and the words that name it
+        edit(
+            "spine/procedures/data/caudal-esi.yaml",
+            lambda t: re.sub(r"(?m)^(\s+)gauge: 20$", r"\1gauge: 22", t.replace("a 20-gauge", "a 22-gauge"), count=1),
+        )
+        after = digests(root)
+    expected = videos_of(before, "caudal-esi")
+    assert changed(before, after) == {"fingerprint": expected, "beats": expected}
+
+
+def test_editing_a_procedure_the_overview_draws_invalidates_its_videos_and_the_overview(project):
+    root, before = project
+    with restoring_edits(root) as edit:
+        edit(
+            "spine/procedures/data/transforaminal-esi.yaml",
+            lambda t: re.sub(
+                r"(?m)^(\s+)gauge: 22$", r"\1gauge: 25", t.replace("thin 22-gauge", "thin 25-gauge", 1), count=1
+            ),
+        )
+        after = digests(root)
+    expected = videos_of(before, "transforaminal-esi", "overview")
+    assert changed(before, after) == {"fingerprint": expected, "beats": expected}
+
+
+def test_editing_the_overview_scene_invalidates_only_the_overview(project):
+    root, before = project
+    with restoring_edits(root) as edit:
+        edit("scenes/overview.py", lambda t: t + "\n# an edit that changes no picture still counts as an edit\n")
+        after = digests(root)
+    expected = videos_of(before, "overview")
+    assert changed(before, after) == {"fingerprint": expected, "beats": expected}

@@ -139,6 +139,20 @@ def needle_side_deg(model, plan) -> float:
     return -90.0 if entry[0] - centre[0] < -15.0 else 90.0
 
 
+def lateral_facing(pose, seen_from_deg: float):
+    """A lateral C-arm ``pose`` turned to face as the side drawing does: the detector on the
+    side the drawing is seen from (``SpineView`` angle: -90 = from the patient's right), so the
+    monitor's lateral and the drawing beside it have the front of the spine on the same side
+    of the screen. It is also where the detector goes in the room: on the operator's side, the
+    needle's side, with the tube (the stronger scatter) on the far side. The R / L marker of a
+    lateral names the side nearest the detector, as a radiographer marks it, so a right-sided
+    injection's lateral reads R. Other poses, and the drawings from behind, are left as the
+    data gives them."""
+    if abs(abs(pose.rotation_deg) - 90.0) > 0.5 or abs(abs(seen_from_deg) - 90.0) > 0.5:
+        return pose
+    return pose.with_(rotation_deg=90.0 if seen_from_deg > 0 else -90.0)
+
+
 def illustration_view(model, plan) -> SpineView:
     """The view the needle is shown on (posterior for the joints, else a side view)."""
     if illustration_kind(plan) == "posterior":
@@ -389,10 +403,11 @@ class ProcedureScene(NarratedScene):
         self.level, self.side = self.plan.level, self.plan.side
         self.tech = props.technique
         self.conf = self.tech.confirmation
-        self.poses = [v.pose(self.level, self.side, self.model) for v in self.tech.views]
         needle = self.tech.needle
         self.paths = [DevicePath(n, needle.gauge, needle.inner_gauge) for n in self.plan.needles]
         self.illustration = build_illustration(self.model, self.plan)
+        seen_from = self.illustration.view.oblique_deg
+        self.poses = [lateral_facing(v.pose(self.level, self.side, self.model), seen_from) for v in self.tech.views]
         self.needle_drawings = [
             NeedleOnDrawing(p, self.illustration.view, self.illustration.mobject, self.illustration.to_scene)
             for p in self.paths

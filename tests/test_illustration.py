@@ -255,7 +255,7 @@ def test_the_pelvis_fades_in_as_a_turn_nears_the_back(model):
 
     view = SpineView(model, "lateral")
     levels = ["L5", "S1", None]
-    res = _resolution(view.turned(0.0), levels) * 70 / TALL
+    res = _resolution(view.turned(0.0), levels) * 44 / TALL
     turn, _end = view.turn(None, 0.0, levels=levels, run_time=1.0, rate_func=linear, fps=20, resolution=res)
     _a, layers, _window = view.turn_frames(0.0, levels=levels, resolution=res, progress=list(turn.progress))
     ilium = layers[-1].mask_of("ilium.left") | layers[-1].mask_of("ilium.right")

@@ -941,6 +941,23 @@ class ProcedureScene(NarratedScene):
                 tag.shift(RIGHT * (-6.2 - tag.get_left()[0]))
             if tag.get_right()[0] > -0.2:
                 tag.shift(LEFT * (tag.get_right()[0] + 0.2))
+            # ... and off the tube and the detector at every view the arm turns to (a lateral on
+            # the treated side puts the detector beside that side): lower down, else higher up
+            boxes = [
+                (m.get_corner(np.array([-1, -1, 0])), m.get_corner(np.array([1, 1, 0])))
+                for pose in self.poses
+                for m in room.carm(pose)[2:]
+            ]
+
+            def hits(mob) -> bool:
+                lo, hi = mob.get_corner(np.array([-1, -1, 0])), mob.get_corner(np.array([1, 1, 0]))
+                return any((lo[:2] < b_hi[:2]).all() and (b_lo[:2] < hi[:2]).all() for b_lo, b_hi in boxes)
+
+            if hits(tag):
+                for dy in (-0.45, -0.7, 0.45, 0.7, 0.95):
+                    if not hits(tag.copy().shift(UP * dy)):
+                        tag.shift(UP * dy)
+                        break
         say = self.says
         cap = self.caption(fit_lines(angle_words(self.poses[0], say, self._room_side_word), 60, 2))
         leaving = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]

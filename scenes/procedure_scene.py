@@ -1250,7 +1250,10 @@ class ProcedureScene(NarratedScene):
         warn = panel(
             text(self.says("vascular.warning"), 32, "#FF8A3D", weight="BOLD", max_width=5.0), padding=0.25, opacity=0.97
         )
-        warn.move_to(FLUORO_CENTER + UP * 1.55)
+        # at the top of the monitor, above its R / L marker (a lateral seen from the right has the
+        # marker in the upper left, where the warning covered it)
+        marker_top = self.fluoro.marker.get_top()[1] if len(self.fluoro.marker.points) else FLUORO_CENTER[1] + 1.3
+        warn.move_to(np.array([FLUORO_CENTER[0], max(FLUORO_CENTER[1] + 1.55, marker_top + 0.08 + warn.height / 2), 0]))
         note = self.caption(list(self.words("vascular.note")))
         clock.play(*self.swap_stage(self.set_heading(self.says("heading.vascular")), FadeIn(note)), seconds=0.8)
         progress = ValueTracker(0.0)

@@ -36,6 +36,7 @@ from manim import (
     linear,
     smooth,
 )
+from manim.utils.rate_functions import ease_in_out_sine
 
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import FittedView, SpineView
@@ -52,7 +53,9 @@ from scenes.kit.procedure_blocks import (
     fact_card,
     fit_lines,
     glow_size_mm,
+    DrawnCover,
     illustration_group,
+    label_spot,
     plain,
     polyline_mobject,
     problem_site,
@@ -135,6 +138,20 @@ def needle_side_deg(model, plan) -> float:
     centre = np.asarray(model.level_centre(plan.needles[0].target_level), float)
     entry = np.asarray(plan.needles[0].entry, float)
     return -90.0 if entry[0] - centre[0] < -15.0 else 90.0
+
+
+def lateral_facing(pose, seen_from_deg: float):
+    """A lateral C-arm ``pose`` turned to face as the side drawing does: the detector on the
+    side the drawing is seen from (``SpineView`` angle: -90 = from the patient's right), so the
+    monitor's lateral and the drawing beside it have the front of the spine on the same side
+    of the screen. It is also where the detector goes in the room: on the operator's side, the
+    needle's side, with the tube (the stronger scatter) on the far side. The R / L marker of a
+    lateral names the side nearest the detector, as a radiographer marks it, so a right-sided
+    injection's lateral reads R. Other poses, and the drawings from behind, are left as the
+    data gives them."""
+    if abs(abs(pose.rotation_deg) - 90.0) > 0.5 or abs(abs(seen_from_deg) - 90.0) > 0.5:
+        return pose
+    return pose.with_(rotation_deg=90.0 if seen_from_deg > 0 else -90.0)
 
 
 def illustration_view(model, plan) -> SpineView:
@@ -387,10 +404,11 @@ class ProcedureScene(NarratedScene):
         self.level, self.side = self.plan.level, self.plan.side
         self.tech = props.technique
         self.conf = self.tech.confirmation
-        self.poses = [v.pose(self.level, self.side, self.model) for v in self.tech.views]
         needle = self.tech.needle
         self.paths = [DevicePath(n, needle.gauge, needle.inner_gauge) for n in self.plan.needles]
         self.illustration = build_illustration(self.model, self.plan)
+        seen_from = self.illustration.view.oblique_deg
+        self.poses = [lateral_facing(v.pose(self.level, self.side, self.model), seen_from) for v in self.tech.views]
         self.needle_drawings = [
             NeedleOnDrawing(p, self.illustration.view, self.illustration.mobject, self.illustration.to_scene)
             for p in self.paths
@@ -489,18 +507,23 @@ class ProcedureScene(NarratedScene):
         shown = whole.mobject
         if seen.kind == "posterior":
             # the drawing is seen from behind: the whole spine turns there (its bones and discs
-            # re-rendered every 10 degrees), not a cross-fade; the cut-away closes first
+            # re-rendered at every frame's own angle: a glide, not steps, and not a cross-fade);
+            # the cut-away closes first
             spin, turned = lateral.turn(
                 whole.mobject,
                 seen.oblique_deg,
-                step_deg=10.0,
+                run_time=2.4,
+                rate_func=ease_in_out_sine,
+                fps=config.frame_rate,
                 resolution=config.pixel_width / config.frame_width * whole.factor,
                 highlight=self.level,
                 bones_only=True,
             )
             at = (turned.project(centre)[0] - whole.before_center) * whole.factor + whole.mobject.get_center()
             clock.play(FadeIn(spin.mobject), FadeOut(whole.mobject), seconds=0.5)
-            clock.play(spin, marker.animate.move_to(at), seconds=2.4, rate_func=smooth)
+            # eased gently (a sine: the fastest frame turns about 1.6 times the mean step, where
+            # Manim's smooth turns 2.3 times) so the glide keeps an even pace
+            clock.play(spin, marker.animate.move_to(at), seconds=2.4, rate_func=ease_in_out_sine)
             shown = spin.mobject
         # the camera goes in: the whole spine grows about the level until it lies where the
         # level's drawing has it, and the level's drawing comes in from the same place (an
@@ -522,7 +545,8 @@ class ProcedureScene(NarratedScene):
         )
         if ring is not None:
             self.bring_to_front(marker)
-        # what the narration names, led to where it is drawn
+        # what the narration names, led to where it is drawn (clear of the ring on the level)
+        self.level_ring = marker if ring is not None else None
         self.target = self._target_drawing(avoid=[tag])
         if self.target is not None:
             clock.play(FadeIn(self.target, lag_ratio=0.3), seconds=1.0)
@@ -679,7 +703,7 @@ class ProcedureScene(NarratedScene):
                 points.append(pts[2])
             if not len(nerves):
                 return None
-            leader = self._leader(self.says("label.medial_branch"), points, avoid=avoid)
+            leader = self._leader(self.says("label.medial_branch"), points, avoid=avoid, named=[nerves])
             group = VGroup(nerves, leader)
             group.label_panel = leader.label_panel
             return group
@@ -693,86 +717,116 @@ class ProcedureScene(NarratedScene):
             else:
                 return None
             ring = Circle(radius=0.16, color=palette.ACCENT, stroke_width=4).move_to(at)
-            leader = self._leader(self.says("label.hiatus"), [at], colour=palette.ACCENT, avoid=avoid)
+            leader = self._leader(self.says("label.hiatus"), [at], colour=palette.ACCENT, avoid=avoid, named=[ring])
             group = VGroup(ring, leader)
             group.label_panel = leader.label_panel
             return group
         words = self.context.get("nerves") or ""
         if not words:
             return None
-        point, clear = self._named_point(words)
-        return self._leader(words[:1].upper() + words[1:], [point], avoid=avoid, clear=clear)
+        names = self.named_structures()
+        return self._leader(words[:1].upper() + words[1:], [self._named_point(names)], avoid=avoid, names=names)
 
-    def _named_point(self, words: str) -> tuple[np.ndarray, np.ndarray]:
-        """Where the structure ``words`` name is drawn on the close drawing (scene): the visible
-        pixel of that root, of the cord, of the roots in the canal, nearest the treated site
-        (the lead's tip for the cord); else the treated site itself (a joint, a disc, a body).
-        And the drawn points of a named root, which its label must not cover."""
-        import re
+    def named_structures(self) -> tuple[str, ...]:
+        """The structures the target's words ({nerves}) name, from the plan (so in every
+        language): the treated root for the root blocks and vertebroplasty ("the L1 nerve root
+        below the pedicle"), the cord for the stimulator, the roots in the canal for the
+        epidurals, the treated joint or disc. Names or name prefixes of the model's structures."""
+        from spine.procedures.catalog import root_for
 
+        approach, side = self.plan.approach, self.side or "right"
+        if approach in ("transforaminal", "transforaminal_s1", "transpedicular"):
+            return (f"root.{root_for(self.proc, self.level)}.{side}",)
+        if approach == "epidural_lead":
+            return ("cord", "conus")
+        if approach in ("interlaminar_midline", "interlaminar_paramedian", "caudal_hiatus"):
+            return ("cauda_equina", "root")
+        if approach == "facet_intraarticular":
+            return (f"{self.level}.facet_joint.{side}",)
+        if approach == "si_joint":
+            return (f"si_joint.{side}",)
+        if approach == "disc_extrapedicular":
+            return (f"disc.{self.level}.annulus",)
+        return ()
+
+    def _named_point(self, names) -> np.ndarray:
+        """Where the structures ``names`` are drawn on the close drawing (scene): their visible
+        pixel nearest the treated site (the lead's tip for the cord); else the treated site."""
         anchor = np.asarray(self.site, float)
-        found = re.search(r"\b([CTLS]\d{1,2})\b[^,;]*nerve root\b", words)
-        if found:
-            names = [f"root.{found.group(1)}.{self.side or 'right'}"]
-        elif "cord" in words:
-            names = ["cord", "conus"]
+        if self.plan.approach == "epidural_lead":
             lead = self.plan.needles[0].lead
             anchor = np.asarray(lead[-1] if len(lead) else self.plan.tip, float)
-        elif "nerve roots" in words:
-            names = ["cauda_equina", "root"]
-        else:
-            names = []
         at = self.illustration.to_scene(anchor)[0]
-        drawing = self.illustration.mobject
-        group = illustration_group(drawing)
+        group = illustration_group(self.illustration.mobject)
         point = group.nearest_drawn(names, at) if names and group is not None else None
-        clear = group.drawn_points(names)[::7] if found and group is not None else np.zeros((0, 3))
-        return (at if point is None else point), clear
+        return at if point is None else point
 
-    def _leader(self, words: str, points, colour: str = palette.NERVE, avoid=(), clear=()) -> VGroup:
-        """A label beside the drawing with a thin line to each of ``points`` (scene), clear of
-        the mobjects in ``avoid`` and of the ``clear`` points (the structure it names; tried
-        above the points, then below them)."""
+    def _needle_path_points(self) -> np.ndarray:
+        """Scene points along every needle (and lead) from skin to tip: a label keeps off them."""
+        pts = []
+        for n in self.plan.needles:
+            along = np.asarray(n.entry) + np.linspace(0, 1, 24)[:, None] * (np.asarray(n.tip) - np.asarray(n.entry))
+            pts.append(self.illustration.to_scene(along))
+            if len(n.lead):
+                pts.append(self.illustration.to_scene(np.asarray(n.lead, float)))
+        return np.vstack(pts) if pts else np.zeros((0, 3))
+
+    def _leader(self, words: str, points, colour: str = palette.NERVE, avoid=(), names=(), named=()) -> VGroup:
+        """A label with a thin line to each of ``points`` (scene): in the drawing's half of the
+        frame inside the title-safe area, never over the structures it names (``names``, as
+        drawn, and the overlays ``named`` drawn for it), nor over its leader's ends, the
+        needle's path or the mobjects in ``avoid``, and over as little anatomy as can be
+        (:func:`label_spot`)."""
         pts = np.array(points)
         drawing = self.illustration.mobject
-        widest = max(drawing.get_left()[0] - 0.25 + 6.35, 0.45 - drawing.get_right()[0] - 0.25, 2.0)
-        words_mob = text(words, 28, colour, weight="BOLD")
-        if words_mob.width + 0.2 > widest:  # two lines rather than over the drawing
-            lines = fit_lines(words, max(12, len(words) // 2 + 3), 3)
-            words_mob = VGroup(*(text(line, 28, colour, weight="BOLD") for line in lines)).arrange(DOWN, buff=0.08)
-        label = panel(words_mob, padding=0.1)
-        # beside the drawing, on the side with room for it (the cards start at x = 0.6)
-        room_left = drawing.get_left()[0] - 0.25 - (-6.35)
-        room_right = 0.45 - (drawing.get_right()[0] + 0.25)
-        near_left = pts[:, 0].mean() < drawing.get_center()[0]
-        left_side = room_left >= label.width if (near_left or room_right < label.width) else False
-        if not left_side and room_right < label.width and room_left > room_right:
-            left_side = True
-        x = (
-            drawing.get_left()[0] - 0.25 - label.width / 2
-            if left_side
-            else drawing.get_right()[0] + 0.25 + label.width / 2
-        )
-        x = float(np.clip(x, -6.35 + label.width / 2, 0.45 - label.width / 2))
-        y0 = float(pts[:, 1].mean())
-        top, bottom = PICTURE_BAND[1] - label.height / 2, PICTURE_BAND[0] + label.height / 2
+        # the drawing's half of the frame (the cards start at x = 0.6), between the heading and
+        # the words' zone, inside the title-safe 90 %
+        area = (-SAFE_WIDTH / 2 + 0.02, PICTURE_BAND[0] + 0.1, 0.45, PICTURE_BAND[1])
+        cover = DrawnCover(drawing, area, names)
+        for m in named:
+            cover.mark(m.points if len(m.points) else m.get_center(), radius=0.06)
         boxes = [(m.get_corner(np.array([-1, -1, 0])), m.get_corner(np.array([1, 1, 0]))) for m in avoid]
-        for dy in (0.9, 1.4, 0.5, -0.7, -1.1, 1.9, -1.6, 0.0):
-            y = float(np.clip(y0 + dy, bottom, top))
-            lo = np.array([x - label.width / 2 - 0.05, y - label.height / 2 - 0.05])
-            hi = np.array([x + label.width / 2 + 0.05, y + label.height / 2 + 0.05])
-            named = [*pts, *np.asarray(clear, float).reshape(-1, 3)]
-            covers = any((lo < p[:2]).all() and (p[:2] < hi).all() for p in named)  # not over what it names
-            if not covers and not any((lo < b_hi[:2]).all() and (b_lo[:2] < hi).all() for b_lo, b_hi in boxes):
-                break
-        else:
-            y = float(np.clip(y0 + 0.9, bottom, top))
-        label.move_to(np.array([x, y, 0.0]))
-        edge = label.get_left() if x > pts[:, 0].mean() else label.get_right()
-        lines = VGroup(*(Line(edge, p, color=colour, stroke_width=2.5, buff=0.05) for p in pts))
+        ring = getattr(self, "level_ring", None)
+        keep = np.vstack([self._needle_path_points(), *([ring.points[::4]] if ring is not None else [])])
+        # the words on one, two or three lines: whichever shape finds the freest place (a narrow
+        # label fits in the gap beside a drawing that fills its box)
+        import textwrap
+
+        shapes = []
+        for n_lines in (1, 2, 3):
+            lines = textwrap.wrap(words, max(8, -(-len(words) // n_lines) + 2)) if n_lines > 1 else [words]
+            if len(lines) <= 3 and lines not in shapes:
+                shapes.append(lines)
+        best = None
+        for lines in shapes:
+            mob = VGroup(*(text(line, 28, colour, weight="BOLD") for line in lines)).arrange(DOWN, buff=0.08)
+            label = panel(mob, padding=0.1)
+            if label.width > 3.4 and lines is not shapes[-1]:  # a long bar over the drawing: more lines
+                continue
+            at, cost = label_spot((label.width, label.height), pts, cover, area, boxes, keep)
+            cost += 0.12 * (len(lines) - 1)  # fewer lines read more easily
+            if best is None or cost < best[2]:
+                best = (label, at, cost)
+        label, at, _cost = best
+        if at is None:  # nowhere free of what it names: the least covered place
+            at, _cost = label_spot((label.width, label.height), pts, DrawnCover(drawing, area), area, boxes)
+        if at is None:
+            x = float(np.clip(pts[:, 0].mean(), area[0] + label.width / 2, area[2] - label.width / 2))
+            at = np.array([x, PICTURE_BAND[1] - label.height / 2, 0.0])
+        label.move_to(at)
+        lines = VGroup()
+        for p in pts:  # from the label's nearest edge
+            dx, dy = p[0] - at[0], p[1] - at[1]
+            if abs(dx) * label.height >= abs(dy) * label.width:
+                edge = label.get_right() if dx > 0 else label.get_left()
+            else:
+                edge = label.get_top() if dy > 0 else label.get_bottom()
+            lines.add(Line(edge, p, color=colour, stroke_width=2.5, buff=0.05))
         dots = VGroup(*(Dot(p, radius=0.045, color=colour) for p in pts))
         group = VGroup(lines, dots, label)
         group.label_panel = label
+        label.names_structures = tuple(names)  # what it names (tests check it stays off them)
+        label.names_overlays = list(named)
         return group
 
     def _clear_of_label(self, card) -> None:
@@ -783,7 +837,15 @@ class ProcedureScene(NarratedScene):
         lo, hi = card.get_corner(np.array([-1, -1, 0])), card.get_corner(np.array([1, 1, 0]))
         b_lo, b_hi = box.get_corner(np.array([-1, -1, 0])), box.get_corner(np.array([1, 1, 0]))
         if (lo[:2] < b_hi[:2]).all() and (b_lo[:2] < hi[:2]).all():
-            card.shift(DOWN * (hi[1] - b_lo[1] + 0.1))
+            # beside the label, above it or below it: the first that fits the picture band
+            moves = [RIGHT * (b_hi[0] + 0.1 - lo[0]), UP * (b_hi[1] + 0.1 - lo[1]), DOWN * (hi[1] - b_lo[1] + 0.1)]
+            top, bottom = PICTURE_BAND[1], CAPTION_AT[1] - CAPTION_HEIGHT / 2
+            for move in moves:
+                n_lo, n_hi = lo + move, hi + move
+                if n_hi[0] <= SAFE_WIDTH / 2 - 0.05 and n_hi[1] <= top and n_lo[1] >= bottom:
+                    card.shift(move)
+                    return
+            card.shift(moves[-1])
             inside_safe(card)
 
     def _room_side_word(self, side: str) -> str:
@@ -879,6 +941,23 @@ class ProcedureScene(NarratedScene):
                 tag.shift(RIGHT * (-6.2 - tag.get_left()[0]))
             if tag.get_right()[0] > -0.2:
                 tag.shift(LEFT * (tag.get_right()[0] + 0.2))
+            # ... and off the tube and the detector at every view the arm turns to (a lateral on
+            # the treated side puts the detector beside that side): lower down, else higher up
+            boxes = [
+                (m.get_corner(np.array([-1, -1, 0])), m.get_corner(np.array([1, 1, 0])))
+                for pose in self.poses
+                for m in room.carm(pose)[2:]
+            ]
+
+            def hits(mob) -> bool:
+                lo, hi = mob.get_corner(np.array([-1, -1, 0])), mob.get_corner(np.array([1, 1, 0]))
+                return any((lo[:2] < b_hi[:2]).all() and (b_lo[:2] < hi[:2]).all() for b_lo, b_hi in boxes)
+
+            if hits(tag):
+                for dy in (-0.45, -0.7, 0.45, 0.7, 0.95):
+                    if not hits(tag.copy().shift(UP * dy)):
+                        tag.shift(UP * dy)
+                        break
         say = self.says
         cap = self.caption(fit_lines(angle_words(self.poses[0], say, self._room_side_word), 60, 2))
         leaving = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
@@ -1037,6 +1116,16 @@ class ProcedureScene(NarratedScene):
                     )
                     if t_lo[0] < cx + w / 2 and t_hi[0] > cx - w / 2 and t_lo[1] < cy + h / 2 and t_hi[1] > cy - h / 2:
                         score += 50.0
+                    words = getattr(self.target, "label_panel", None)  # the label's words: never under the inset
+                    if words is not None:
+                        w_lo, w_hi = words.get_corner(np.array([-1, -1, 0])), words.get_corner(np.array([1, 1, 0]))
+                        if (
+                            w_lo[0] < cx + w / 2
+                            and w_hi[0] > cx - w / 2
+                            and w_lo[1] < cy + h / 2
+                            and w_hi[1] > cy - h / 2
+                        ):
+                            score += 1000.0
                 if best_score is None or score < best_score:
                     best, best_score = np.array([cx, cy, 0.0]), score
         return best
@@ -1161,7 +1250,10 @@ class ProcedureScene(NarratedScene):
         warn = panel(
             text(self.says("vascular.warning"), 32, "#FF8A3D", weight="BOLD", max_width=5.0), padding=0.25, opacity=0.97
         )
-        warn.move_to(FLUORO_CENTER + UP * 1.55)
+        # at the top of the monitor, above its R / L marker (a lateral seen from the right has the
+        # marker in the upper left, where the warning covered it)
+        marker_top = self.fluoro.marker.get_top()[1] if len(self.fluoro.marker.points) else FLUORO_CENTER[1] + 1.3
+        warn.move_to(np.array([FLUORO_CENTER[0], max(FLUORO_CENTER[1] + 1.55, marker_top + 0.08 + warn.height / 2), 0]))
         note = self.caption(list(self.words("vascular.note")))
         clock.play(*self.swap_stage(self.set_heading(self.says("heading.vascular")), FadeIn(note)), seconds=0.8)
         progress = ValueTracker(0.0)

@@ -227,3 +227,71 @@ def test_the_memory_cache_keeps_to_its_limit():
     assert len(cache) == 3 and cache.bytes <= 3 * arrays[0].nbytes
     assert cache.get_or_make(0, lambda: "made again") == "made again"  # the least recently used went
     assert cache.get_or_make(3, lambda: "not made") is arrays[3]
+
+
+SIDE_CASES = [("transforaminal-esi", "L4-L5", "right"), ("selective-nerve-root-block", "L4-L5", "left")]
+
+
+@pytest.mark.parametrize("name,level,side", SIDE_CASES, ids=[f"{c[0]}-{c[2]}" for c in SIDE_CASES])
+def test_the_side_reads_the_same_on_the_drawing_the_section_and_the_monitor(name, level, side):
+    """One still per side (the monitor at 96 px, the drawing's layer about 60 px high): the side
+    drawing is seen from the needle's side (the needle's entry nearer the viewer than the sac);
+    the monitor's lateral faces the same way (the vertebral body on the same side of the screen
+    as on the drawing, and darker there than the soft tissue beyond it) and its marker names
+    the side nearest the detector, which is the needle's side; on the AP the marker and the
+    needle's shadow lie on the treated side's half; on the axial section the needle comes in
+    on the screen's side the R or L letter names."""
+    from spine.anatomy.model import SpineModel
+    from spine.imaging import Needle
+    from scenes.kit.procedure_blocks import DevicePath, axial_inset
+    from scenes.kit.anatomy_views import SpineView
+    from scenes.procedure_scene import build_illustration, lateral_facing
+    from spine.procedures.catalog import procedure
+    from spine.procedures.planner import plan_needle
+
+    model = SpineModel.default()
+    plan = plan_needle(name, level, side)
+    needle = plan.needles[0]
+    entry, tip = np.asarray(needle.entry, float), np.asarray(needle.tip, float)
+    drawing = build_illustration(model, plan, resolution=2.0)
+    view = drawing.view
+    # seen from the needle's side: the entry is nearer the viewer than the level's centre
+    centre = np.asarray(model.level_centre(level), float)
+    assert view.depth(entry)[0] > view.depth(centre)[0] + 20, "the drawing is seen from the far side"
+    upper = level.split("-")[0]
+    body = np.asarray(model.level_centre(upper), float)
+    spinous = np.asarray(model.landmark(upper, "spinolaminar_line"), float)
+    front_on_drawing = np.sign(drawing.to_scene(body)[0, 0] - drawing.to_scene(spinous)[0, 0])
+    # the drawing's layer shows the body where the projection puts it
+    layer = drawing.mobject.layer
+    col, row = np.floor(layer.camera.pixel_of(body)[0]).astype(int)
+    assert layer.names[layer.object_id[row, col]].startswith(upper), "the body is not drawn there"
+
+    tech = procedure(name).technique_for(plan.level)
+    poses = [lateral_facing(v.pose(plan.level, side, model), view.oblique_deg) for v in tech.views]
+    lateral = next(p for v, p in zip(tech.views, poses) if v.view == "lateral")
+    ap = next(p for v, p in zip(tech.views, poses) if v.view == "ap")
+    shown = Needle(tuple(entry), tuple(tip), 0.72)
+    monitor = FluoroPanel(model, lateral, size=96, height=3.0, side=side)
+    monitor.set_needle(shown)
+    at_body, at_spinous = monitor.point_on_panel(body), monitor.point_on_panel(spinous)
+    assert np.sign(at_body[0] - at_spinous[0]) == front_on_drawing, "the monitor's lateral faces the other way"
+    grey = monitor.image.pixel_array[..., 0].astype(float)
+    col, row = monitor.project([body])[0].round().astype(int)
+    ahead = (np.array([col, row]) + (monitor.project([body])[0] - monitor.project([spinous])[0]) * 0.5).round()
+    assert grey[row - 2 : row + 3, col - 2 : col + 3].mean() < grey[int(ahead[1]), int(ahead[0])] - 10
+    letter = "R" if side == "right" else "L"
+    assert monitor.marker.text == letter and monitor.marker.side_marker.lateral
+    # ... on the image's posterior half, where the needle comes in, clear of the bodies
+    assert np.sign(monitor.marker.get_center()[0] - monitor.image.get_center()[0]) == -front_on_drawing
+
+    monitor.set_pose(ap)
+    half = lambda p: np.sign(p[0] - monitor.image.get_center()[0])  # noqa: E731
+    assert monitor.marker.text == letter and not monitor.marker.side_marker.lateral
+    assert half(monitor.marker.get_center()) == half(monitor.point_on_panel(entry)) == half(monitor.point_on_panel(tip))
+
+    axial = SpineView(model, "axial", axial_level=plan.level)
+    inset, fitted = axial_inset(axial, plan, [DevicePath(needle)], np.zeros(3))
+    letters = {m.original_text: m.get_center()[0] for m in inset.get_family() if hasattr(m, "original_text")}
+    canal = fitted.to_scene(centre)[0, 0]
+    assert np.sign(fitted.to_scene(entry)[0, 0] - canal) == np.sign(letters[letter] - canal)

@@ -206,6 +206,67 @@ def test_turn_rerenders_intermediate_angles(model):
     assert np.array_equal(end.rgba, layers[-1].rgba)
 
 
+def test_a_smooth_turn_draws_every_frame_at_its_own_angle(model):
+    """A turn played over 1 s at 10 fps, eased in and out: every frame the scene draws
+    (alphas as NarratedScene.play_frames samples them) shows a layer of its own, at the
+    frame's own angle (no frame repeats the one before: a glide, not steps), those angles
+    rise with the rate function and end on the lateral view; drawn again, the turn reads
+    every layer from the cache."""
+    from manim.utils.rate_functions import ease_in_out_sine
+
+    from spine.imaging import illustration
+
+    illustration._MEMORY.clear()  # every layer of this turn goes through this test's disk cache
+    view = SpineView(model, "posterior")
+    res = _resolution(view, ["L4"]) / 2
+    fps, run_time = 10, 1.0
+    turn, end = view.turn(
+        None, 90.0, levels=["L4"], run_time=run_time, rate_func=ease_in_out_sine, fps=fps, resolution=res
+    )
+    frames = int(round(run_time * fps))
+    assert len(turn.frames) == frames + 1 and end.oblique_deg == 90.0
+    shown, previous = [], None
+    turn.begin()
+    for k in range(frames):
+        turn.interpolate(k / (frames - 0.5))
+        pixels = turn.mobject.pixel_array
+        assert previous is None or not np.array_equal(pixels, previous), f"frame {k} repeats frame {k - 1}"
+        previous = pixels.copy()
+        shown.append(turn._shown)
+    turn.finish()
+    assert shown == sorted(shown) and len(set(shown)) == frames
+    degrees = 90.0 * turn.progress
+    steps = np.diff(degrees)
+    assert steps.min() > 0 and steps.max() < 90.0 / frames * 1.6  # about evenly, eased at the ends
+    assert np.allclose(degrees, [90.0 * ease_in_out_sine(k / frames) for k in range(frames + 1)])
+    assert np.array_equal(turn.mobject.pixel_array, turn.frames[-1])
+    illustration._MEMORY.clear()  # drawn again (another beat, another video): read from the disk cache
+    _angles, layers, _window = view.turn_frames(90.0, levels=["L4"], resolution=res, progress=list(turn.progress))
+    assert [lay.from_cache for lay in layers] == ["disk"] * len(layers), [lay.from_cache for lay in layers]
+    assert all(np.array_equal(lay.rgba, frame) for lay, frame in zip(layers, turn.frames))
+
+
+def test_the_pelvis_fades_in_as_a_turn_nears_the_back(model):
+    """Seen more than 30 degrees from behind the pelvis is left out (it would hide L5-S1); a
+    turn from the side to the back (20 fps, 4.5 degrees a frame) brings it in over 30-15
+    degrees: the ilia's opacity on the frames rises over several frames, never by more than
+    about two fifths of it at once (it popped in whole between two frames)."""
+    from manim.utils.rate_functions import linear
+
+    view = SpineView(model, "lateral")
+    levels = ["L5", "S1", None]
+    res = _resolution(view.turned(0.0), levels) * 44 / TALL
+    turn, _end = view.turn(None, 0.0, levels=levels, run_time=1.0, rate_func=linear, fps=20, resolution=res)
+    _a, layers, _window = view.turn_frames(0.0, levels=levels, resolution=res, progress=list(turn.progress))
+    ilium = layers[-1].mask_of("ilium.left") | layers[-1].mask_of("ilium.right")
+    assert ilium.sum() > 30, ilium.sum()
+    seen = np.array([float(f[..., 3][ilium].mean()) / 255.0 for f in turn.frames])
+    shown = (seen - seen[0]) / (seen[-1] - seen[0])  # 0: the spine alone over the ilia, 1: the ilia drawn
+    assert seen[-1] > 0.9 and seen[-1] - seen[0] > 0.5, seen.round(2)
+    rises = np.diff(shown)
+    assert rises.max() < 0.45 and (rises > 0.05).sum() >= 3, shown.round(2)
+
+
 DEPTH_CASES = [
     ("vertebroplasty", "L1", "right"),
     ("discography", "L4-L5", "right"),

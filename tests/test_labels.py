@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -112,6 +113,45 @@ def _overlap(a, b, slack: float = 0.01) -> bool:
     return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
 
 
+def _named_region(scene, label) -> np.ndarray:
+    """Scene points (N, 2) of what a leader label names, as drawn: the pixels of the close
+    drawing's layer (its object ids) where a named structure is the visible surface, and the
+    overlays drawn for it (the medial branch nerves, the hiatus ring)."""
+    from scenes.kit.procedure_blocks import drawings_in
+
+    pts = [g.drawn_points(label.names_structures)[:, :2] for g in drawings_in(scene.illustration.mobject)]
+    pts = [p for p in pts if len(p)] if label.names_structures else []
+    pts += [np.asarray(m.points, float)[:, :2] for m in label.names_overlays if len(m.points)]
+    return np.vstack(pts) if pts else np.zeros((0, 2))
+
+
+def _labels_over_what_they_name(scene) -> list[str]:
+    """Leader labels on screen whose box covers a pixel of the structure they name, or whose
+    leader does not end on it."""
+    from manim import Dot
+
+    out = []
+    for top in scene.mobjects:
+        for group in top.get_family():
+            label = getattr(group, "label_panel", None)
+            if label is None or not hasattr(label, "names_structures") or label.get_fill_opacity() < 0.05:
+                continue
+            words = " ".join(m.original_text for m in label.get_family() if hasattr(m, "original_text"))
+            region = _named_region(scene, label)
+            if not len(region):
+                out.append(f"'{words}': names {label.names_structures} but none of it is drawn")
+                continue
+            lo, hi = label.get_corner([-1, -1, 0])[:2], label.get_corner([1, 1, 0])[:2]
+            under = np.all((region > lo) & (region < hi), axis=1)
+            if under.any():
+                out.append(f"'{words}' covers {int(under.sum())} drawn points of what it names")
+            for dot in (m for m in group.get_family() if isinstance(m, Dot)):
+                gap = float(np.min(np.linalg.norm(region - dot.get_center()[:2], axis=1)))
+                if gap > 0.08:
+                    out.append(f"'{words}': its leader ends {gap:.2f} units from what it names")
+    return list(dict.fromkeys(out))
+
+
 def _walk(video: str, lang: str = "en") -> list[str]:
     """Problems with the words after each beat of ``video`` (default level, in ``lang``)."""
     from manim import tempconfig
@@ -178,6 +218,7 @@ def _walk(video: str, lang: str = "en") -> list[str]:
                     for w2, b2, _ in texts[i + 1 :]:
                         if _overlap(b1, b2):
                             problems.append(f"{beat.id}: '{w1}' overlaps '{w2}'")
+                problems.extend(f"{beat.id}: {p}" for p in _labels_over_what_they_name(self))
 
     with tempconfig({"frame_rate": 15, "pixel_width": 192, "pixel_height": 108, "disable_caching": True}):
         scene = Walk(storyboard=storyboard)

@@ -790,18 +790,27 @@ class SpineView:
         resolution: float | None = None,
         highlight=None,
         bones_only: bool = False,
+        progress: Sequence[float] | None = None,
     ) -> tuple[list[float], list[IllustrationLayer], tuple]:
-        """The layers of a turn from this view's angle to ``to_deg``, every ``step_deg``
-        (cached like any layer), all over one window (the union of the angles' windows).
-        ``bones_only``: the bones and discs without the soft tissue (a whole spine, where the
-        roots and joints are too small to see, at a fraction of the cost)."""
+        """The layers of a turn from this view's angle to ``to_deg``, every ``step_deg``, or at
+        the fractions ``progress`` of the turn (0..1: a frame's own angle), all over one window
+        (the union of the angles' windows). Each layer is cached like any other, keyed by its
+        pose, so a turn drawn again costs nothing. ``bones_only``: the bones and discs without
+        the soft tissue (a whole spine, where the roots and joints are too small to see, at a
+        fraction of the cost)."""
         start = self.oblique_deg
-        n = max(1, int(np.ceil(abs(to_deg - start) / step_deg)))
-        angles = [start + (to_deg - start) * i / n for i in range(n + 1)]
+        if progress is None:
+            n = max(1, int(np.ceil(abs(to_deg - start) / step_deg)))
+            progress = [i / n for i in range(n + 1)]
+        angles = [start + (to_deg - start) * float(t) for t in progress]
         views = [self.turned(a) for a in angles]
         exclude = _SOFT_TISSUE if bones_only else None
         sts = views[0]._drawn(levels, None, exclude)
-        windows = np.array([v.window_of(sts) for v in views])
+        # the window of the poses the turn passes through (every 10 degrees and its ends: the
+        # union is the same, and a fine turn does not measure 70 poses)
+        lo, hi = min(start, to_deg), max(start, to_deg)
+        probes = sorted({lo, hi, *np.arange(lo, hi, 10.0).tolist()})
+        windows = np.array([self.turned(a).window_of(sts) for a in probes])
         window = (
             float(windows[:, 0].min()),
             float(windows[:, 1].min()),
@@ -824,14 +833,27 @@ class SpineView:
         levels=None,
         step_deg: float = 3.0,
         run_time: float = 2.0,
+        rate_func=None,
+        fps: float | None = None,
         **kwargs,
     ):
         """An animation that turns a drawing of this view to ``to_deg`` by showing the
-        re-rendered intermediate angles (a :class:`SpineTurn`), and the view it ends in. The
+        re-rendered intermediate angles (a :class:`SpineTurn`), and the view it ends in. With
+        ``fps`` every frame of the ``run_time`` shows its own angle (``rate_func``'s progress
+        at that frame: a smooth glide, not steps); else the layers are ``step_deg`` apart. The
         drawing keeps any fitting (scale and shift) it was given. Fade the vector overlays out
-        first; after the turn, draw the end view's own mobject in its place."""
-        angles, layers, window = self.turn_frames(to_deg, levels=levels, step_deg=step_deg, **kwargs)
-        image = LayerImage(layers[0].rgba)
+        first; after the turn, draw the end view's own mobject in its place. Play it with the
+        same ``run_time`` and ``rate_func``."""
+        from manim import smooth
+
+        rate = rate_func or smooth
+        progress = None
+        if fps:
+            n = max(1, int(round(run_time * fps)))
+            progress = [float(rate(k / n)) for k in range(n + 1)]
+        angles, layers, window = self.turn_frames(to_deg, levels=levels, step_deg=step_deg, progress=progress, **kwargs)
+        frames = self._pelvis_faded(angles, layers, window, levels, **kwargs)
+        image = LayerImage(frames[0])
         _place(image, self, window)
         if group is not None and getattr(group, "window", None) is not None:
             # the drawing may have been fitted: map its window's scene box to where it is now
@@ -839,7 +861,46 @@ class SpineView:
             _place(ref, self, group.window)
             k = group.image.width / ref.width
             image.scale(k, about_point=ref.get_center()).shift(group.image.get_center() - ref.get_center())
-        return SpineTurn(image, [lay.rgba for lay in layers], run_time=run_time), self.turned(to_deg)
+        start = self.oblique_deg
+        shown = [(a - start) / (to_deg - start) if to_deg != start else 1.0 for a in angles]
+        turn = SpineTurn(image, frames, progress=shown, run_time=run_time, rate_func=rate)
+        return turn, self.turned(to_deg)
+
+    # the pelvis is left out of views more than 30 degrees from behind (it would hide L5-S1);
+    # a turn fades it in (or out) over the next 15 degrees instead of showing it all at once
+    _PELVIS_FADE_DEG = (30.0, 15.0)
+
+    def _pelvis_faded(self, angles, layers, window, levels=None, resolution=None, highlight=None, bones_only=False):
+        """The turn's pictures: each layer's pixels, except that between 30 and 15 degrees from
+        behind, where the pelvis is drawn, it comes in gradually: the layer with the pelvis is
+        blended over the same pose's layer without it (same pose, same window: only the pelvis
+        changes), so it fades in as the spine turns toward the back instead of popping in."""
+        far, near = self._PELVIS_FADE_DEG
+        if not any(abs(a) > far for a in angles):
+            return [lay.rgba for lay in layers]
+        exclude = _SOFT_TISSUE if bones_only else None
+        hl = self._highlight_levels(highlight)
+        res = resolution or self.default_resolution(window)
+        out = []
+        for a, lay in zip(angles, layers):
+            shown = float(np.clip((far - abs(a)) / (far - near), 0.0, 1.0))
+            if shown >= 1.0 or abs(a) > far:
+                out.append(lay.rgba)
+                continue
+            view = self.turned(a)
+            sts = view._drawn(levels, None, exclude)
+            spine = [
+                s
+                for s in sts
+                if not (s.level is None and (s.kind in _SEE_THROUGH_FROM_THE_SIDE or s.kind == SURFACE_KIND))
+            ]
+            if len(spine) == len(sts):
+                out.append(lay.rgba)
+                continue
+            names = {s.name for s in spine if s.level in hl and s.kind == SURFACE_KIND}
+            without = view.layer(spine, window=window, resolution=res, highlight_names=names)
+            out.append(_blend(without.rgba, lay.rgba, shown))
+        return out
 
     def _highlight_levels(self, highlight) -> set[str]:
         if highlight is None:
@@ -1338,18 +1399,36 @@ class IllustrationGroup(VGroup):
 
 
 class SpineTurn(Animation):
-    """Shows the re-rendered layers of a turn one after the other (nearest angle to the
-    animation's progress; every layer is cached)."""
+    """Shows the re-rendered layers of a turn one after the other: on each frame the layer
+    whose turn fraction (``progress``, default evenly spaced) is nearest the animation's
+    progress (every layer is cached)."""
 
-    def __init__(self, image: ImageMobject, frames: list[np.ndarray], **kwargs):
+    def __init__(
+        self, image: ImageMobject, frames: list[np.ndarray], progress: Sequence[float] | None = None, **kwargs
+    ):
         self.frames = frames
+        n = len(frames)
+        self.progress = np.asarray(progress if progress is not None else np.linspace(0.0, 1.0, n), float)
+        self._shown = -1
         super().__init__(image, **kwargs)
 
     def interpolate_mobject(self, alpha: float) -> None:
-        i = int(round(self.rate_func(alpha) * (len(self.frames) - 1)))
-        frame = self.frames[max(0, min(i, len(self.frames) - 1))]
+        i = int(np.argmin(np.abs(self.progress - self.rate_func(alpha))))
+        if i == self._shown:
+            return
+        self._shown = i
+        frame = self.frames[i]
         self.mobject.pixel_array = frame
         self.mobject.orig_alpha_pixel_array = frame[:, :, 3].copy()
+
+
+def _blend(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """``a`` turning into ``b`` (RGBA uint8 of one size) by ``t``, blended with their alphas
+    (a colour over a transparent pixel keeps its colour and fades, it does not darken)."""
+    fa, fb = a.astype(np.float32) / 255.0, b.astype(np.float32) / 255.0
+    alpha = fa[..., 3:] * (1.0 - t) + fb[..., 3:] * t
+    rgb = (fa[..., :3] * fa[..., 3:] * (1.0 - t) + fb[..., :3] * fb[..., 3:] * t) / np.maximum(alpha, 1e-6)
+    return np.round(np.concatenate([rgb, alpha], axis=-1) * 255.0).astype(np.uint8)
 
 
 def _faded_edges(rgba: np.ndarray, fraction: float) -> np.ndarray:

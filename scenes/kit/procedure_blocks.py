@@ -171,6 +171,117 @@ def illustration_group(mobject):
     return None
 
 
+def drawings_in(mobject) -> list:
+    """Every shaded drawing (an :class:`IllustrationGroup` with its layer) in ``mobject``'s family:
+    the SI joint's drawing is two (the pelvis, then the spine)."""
+    return [m for m in mobject.get_family() if getattr(m, "drawn", None) is not None and m.image is not None]
+
+
+class DrawnCover:
+    """What a drawing covers on screen, sampled on a grid of scene points: how opaque the
+    anatomy is (the layer's alpha, edge fades included) and where the named structures are the
+    visible surface. Box sums come from summed-area tables, so trying a few thousand places for
+    a label costs milliseconds. ``bounds``: (x0, y0, x1, y1) of the scene area sampled."""
+
+    def __init__(self, drawing, bounds, names=(), step: float = 0.05):
+        self.x0, self.y0, x1, y1 = (float(v) for v in bounds)
+        self.step = step
+        self.nx = max(1, int(np.ceil((x1 - self.x0) / step)))
+        self.ny = max(1, int(np.ceil((y1 - self.y0) / step)))
+        xs = self.x0 + (np.arange(self.nx) + 0.5) * step
+        ys = self.y0 + (np.arange(self.ny) + 0.5) * step
+        gx, gy = np.meshgrid(xs, ys)
+        anatomy = np.zeros(gx.shape)
+        for group in drawings_in(drawing):
+            img = group.image
+            alpha = group._alpha()
+            h, w = alpha.shape
+            left, top = img.get_corner(np.array([-1, 1, 0]))[:2]
+            col = np.floor((gx - left) / img.width * w).astype(int)
+            row = np.floor((top - gy) / img.height * h).astype(int)
+            ok = (col >= 0) & (col < w) & (row >= 0) & (row < h)
+            a = np.zeros(gx.shape)
+            a[ok] = alpha[row[ok], col[ok]] / 255.0
+            anatomy = np.maximum(anatomy, a)
+        self.anatomy = anatomy
+        self.named = np.zeros(gx.shape, bool)
+        self._sums = {"anatomy": self._table(anatomy)}
+        # every pixel where a named structure is the visible surface, whatever its size
+        pts = [g.drawn_points(names) for g in drawings_in(drawing)] if names else []
+        self.mark(np.vstack(pts) if pts else np.zeros((0, 3)))
+
+    @staticmethod
+    def _table(a: np.ndarray) -> np.ndarray:
+        return np.pad(a, ((1, 0), (1, 0))).cumsum(axis=0).cumsum(axis=1)
+
+    def mark(self, points, radius: float = 0.0) -> None:
+        """Count scene ``points`` (and the cells within ``radius``) as part of the named
+        structure: its drawn pixels, or the target's own overlay (a nerve curve, a ring)."""
+        pts = np.asarray(points, float).reshape(-1, 3)
+        r = int(np.ceil(radius / self.step))
+        c = np.floor((pts[:, 0] - self.x0) / self.step).astype(int)
+        k = np.floor((pts[:, 1] - self.y0) / self.step).astype(int)
+        for dc in range(-r, r + 1):
+            for dk in range(-r, r + 1):
+                cc, kk = c + dc, k + dk
+                ok = (cc >= 0) & (cc < self.nx) & (kk >= 0) & (kk < self.ny)
+                self.named[kk[ok], cc[ok]] = True
+        self._sums["named"] = self._table(self.named.astype(float))
+
+    def box_sums(self, what: str, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """The sums of ``what`` ("anatomy" or "named") over the cells whose centres lie in each
+        box (``lo``, ``hi``: (N, 2) corners)."""
+        c0 = np.clip(np.ceil((lo[:, 0] - self.x0) / self.step - 0.5), 0, self.nx).astype(int)
+        c1 = np.clip(np.floor((hi[:, 0] - self.x0) / self.step - 0.5) + 1, 0, self.nx).astype(int)
+        r0 = np.clip(np.ceil((lo[:, 1] - self.y0) / self.step - 0.5), 0, self.ny).astype(int)
+        r1 = np.clip(np.floor((hi[:, 1] - self.y0) / self.step - 0.5) + 1, 0, self.ny).astype(int)
+        c1, r1 = np.maximum(c1, c0), np.maximum(r1, r0)
+        t = self._sums[what]
+        return t[r1, c1] - t[r0, c1] - t[r1, c0] + t[r0, c0]
+
+
+def label_spot(
+    size,
+    targets,
+    cover: DrawnCover,
+    area,
+    avoid_boxes=(),
+    keep_clear=(),
+    margin: float = 0.06,
+    step: float = 0.1,
+):
+    """The centre of a label of ``size`` (width, height) leading to ``targets`` (scene points):
+    inside ``area`` (x0, y0, x1, y1), never over the structure it names (``cover.named``), over
+    the ``targets`` or the ``keep_clear`` points (a needle's path) or across ``avoid_boxes``
+    (other words on screen), and over as little drawn anatomy as can be, near its targets (a
+    short leader). (centre, cost), or (None, inf) when no place is free of what it names."""
+    w, h = float(size[0]), float(size[1])
+    x0, y0, x1, y1 = area
+    tgt = np.asarray(targets, float).reshape(-1, 3)[:, :2]
+    clear = np.vstack([tgt, np.asarray(keep_clear, float).reshape(-1, 3)[:, :2]])
+    cx, cy = np.meshgrid(np.arange(x0 + w / 2, x1 - w / 2 + 1e-9, step), np.arange(y0 + h / 2, y1 - h / 2 + 1e-9, step))
+    centres = np.column_stack([cx.ravel(), cy.ravel()])
+    if not len(centres):
+        return None, float("inf")
+    lo = centres - np.array([w / 2 + margin, h / 2 + margin])
+    hi = centres + np.array([w / 2 + margin, h / 2 + margin])
+    free = cover.box_sums("named", lo, hi) <= 0
+    if len(clear):
+        inside = (clear[None, :, :] > lo[:, None, :]) & (clear[None, :, :] < hi[:, None, :])
+        free &= ~np.any(np.all(inside, axis=2), axis=1)
+    for b_lo, b_hi in avoid_boxes:
+        free &= ~((lo[:, 0] < b_hi[0]) & (b_lo[0] < hi[:, 0]) & (lo[:, 1] < b_hi[1]) & (b_lo[1] < hi[:, 1]))
+    if not free.any():
+        return None, float("inf")
+    covered = cover.box_sums("anatomy", lo, hi) * cover.step**2  # scene units^2 of anatomy under it
+    mid = tgt.mean(axis=0)
+    gap = np.maximum(np.maximum(lo - mid, mid - hi), 0.0)
+    cost = 3.0 * covered + 0.35 * np.hypot(gap[:, 0], gap[:, 1])
+    cost[~free] = np.inf
+    best = int(np.argmin(cost))
+    return np.array([*centres[best], 0.0]), float(cost[best])
+
+
 class NeedleOnDrawing:
     """A needle pass drawn on a shaded drawing as an illustrator draws it: steel with a dark
     edge where nothing is in front of it; dashed and faded where bone, or the translucent sac,

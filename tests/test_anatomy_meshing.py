@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from spine.anatomy.meshing import mesh_field, taubin_smooth
 
@@ -48,13 +49,24 @@ def test_taubin_smoothing_matches_trimesh():
     assert np.abs(got - v).max() > 0.01  # it did smooth
 
 
-def test_one_blas_thread_sets_openblas_to_one_thread_and_restores_it():
-    from spine.blas import _openblas, one_blas_thread
+def test_the_model_build_runs_blas_on_one_thread_and_restores_it(monkeypatch):
+    from threadpoolctl import threadpool_info
 
-    blas = _openblas()
-    assert blas is not None, "numpy's OpenBLAS was not found: the model build would run its BLAS threads"
-    _set, get = blas
-    before = get()
-    with one_blas_thread():
-        assert get() == 1
-    assert get() == before
+    import spine.anatomy.model as model_module
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    class Seen(Exception):
+        pass
+
+    def build(self):
+        raise Seen(blas_threads())
+
+    before = blas_threads()
+    assert before, "no BLAS found under numpy: the build's thread limit would do nothing"
+    monkeypatch.setattr(model_module.SpineModel, "_build", build)
+    with pytest.raises(Seen) as seen:
+        model_module.SpineModel()
+    assert seen.value.args[0] == [1] * len(before)
+    assert blas_threads() == before

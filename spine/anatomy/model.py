@@ -50,7 +50,7 @@ from spine.anatomy.levels import (
     vertebra,
 )
 from spine.anatomy.solids import Solid, Structure
-from spine.blas import one_blas_thread
+from threadpoolctl import threadpool_limits
 from spine.errors import RequestError
 
 __all__ = ["SpineParameters", "SpineModel", "SPACE_KINDS", "BONE_KINDS", "NEURAL_KINDS", "LandmarkError"]
@@ -68,7 +68,10 @@ class SpineModel:
 
     def __init__(self, parameters: SpineParameters | None = None):
         self.parameters = parameters or SpineParameters()
-        with one_blas_thread():  # see spine.blas: the build's products are thin, threads only spin
+        # one BLAS thread: the build multiplies long, thin arrays of points by 3x3 frames, which
+        # OpenBLAS splits between threads that only spin (a third more CPU on 2 cores); forked
+        # meshing workers inherit the setting, and it is restored after
+        with threadpool_limits(limits=1, user_api="blas"):
             b = self._build()
         self._b = b
         self._structures: dict[str, Structure] = b.structures

@@ -54,8 +54,12 @@ if TYPE_CHECKING:
     from spine.videos import VideoRequest
 
 
-# Share of a render pass's time that may go into keeping checkpoints (pickling the scene).
-CHECKPOINT_BUDGET = 0.05
+# Checkpoints (pickled scenes) a render pass may keep: their bytes, per second of video the pass
+# has gone through (pickling costs about as much as its bytes; drawing a second of preview costs
+# about a second, of which this keeps pickling near 5 %). A budget in bytes and video seconds, not
+# in measured time, so the same storyboard keeps the same checkpoints on a quiet and on a busy
+# machine, and an edit redraws the same beats on both. The first checkpoint is always kept.
+CHECKPOINT_BYTES_PER_VIDEO_S = 20_000_000
 
 
 @dataclass
@@ -130,7 +134,6 @@ class _Director:
         start: int = 0,
         checkpoint: dict | None = None,
     ):
-        import time
 
         self.scene, self.storyboard, self.cache_dir, self.work_dir = scene, storyboard, Path(cache_dir), Path(work_dir)
         self.wanted, self.force, self.progress, self.on_beat = wanted, force, progress, on_beat
@@ -148,8 +151,8 @@ class _Director:
         self.rendered: list[int] = []
         self.current: int | None = None
         self.stopped_early = False
-        self.began = time.monotonic()
-        self.saving_s = 0.0
+        self.saved_bytes: float = 0.0
+        self.last_saved_bytes = 0
         self.opaque: _Opaque | None = None
         if checkpoint is not None:  # nothing before `start` needs to run (NarratedScene.resume_at)
             self.keys.update({i: k for i, k in enumerate(checkpoint["keys"])})
@@ -200,28 +203,30 @@ class _Director:
             setattr(scene, name, value)
 
     def _maybe_save(self, index: int, state: str) -> None:
-        """Keep the state at this beat, within a budget of the pass's time (pickling is not free)."""
-        import time
-
+        """Keep the state at this beat, within the pass's budget of bytes (pickling is not free:
+        :data:`CHECKPOINT_BYTES_PER_VIDEO_S`)."""
         path = checkpoint_path(self.cache_dir, prefix_token(self.context_token, self.storyboard, index))
-        elapsed = time.monotonic() - self.began
-        if index == 0 or checked_files.verify(path) or self.saving_s > CHECKPOINT_BUDGET * elapsed:
+        seconds = sum(b.duration_s for b in self.storyboard.beats[self.start : index])
+        budget = CHECKPOINT_BYTES_PER_VIDEO_S * seconds
+        if index == 0 or checked_files.verify(path) or self.saved_bytes + self.last_saved_bytes > budget:
             return
         keys = [self.keys.get(i) for i in range(index)]
         if None in keys:
             return
-        started = time.monotonic()
         try:
             assert self.opaque is not None  # attached at the first beat
             record = {"state": state, "keys": keys, "payload": self.opaque.dumps(self._payload())}
             import pickle
 
-            checked_files.write_entry(path, pickle.dumps(record, protocol=5))
+            data = pickle.dumps(record, protocol=5)
+            checked_files.write_entry(path, data)
         except Exception as exc:  # noqa: BLE001 - a state that does not pickle is simply not kept
             self.progress(f"  (no checkpoint at beat {index + 1}: {type(exc).__name__}: {str(exc)[:120]})")
-            self.saving_s = float("inf")  # do not try again in this pass
+            self.saved_bytes = float("inf")  # do not try again in this pass
             return
-        self.saving_s += time.monotonic() - started
+        # the next one is about as big as this one: it is kept only if both fit the budget then
+        self.saved_bytes += len(data)
+        self.last_saved_bytes = len(data)
 
     # -- the beat boundary ---------------------------------------------------------------
     def __call__(self, index: int, count: int, beat: Any) -> None:

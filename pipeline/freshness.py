@@ -211,7 +211,7 @@ def scene_code_hash(spec: VideoSpec) -> str:
     """What decides a video's pictures besides its storyboard: the scene's code and data (the data
     files of the procedures it draws, :attr:`VideoSpec.data_procedures`, and no other's)."""
     module = spec.scene.partition(":")[0]
-    procedures = tuple(f"{PROCEDURE_DATA_DIR}/{name}.yaml" for name in getattr(spec, "data_procedures", ()))
+    procedures = tuple(f"{PROCEDURE_DATA_DIR}/{name}.yaml" for name in spec.data_procedures)
     return code_hash((module, "scenes.narrated", "scenes.storyboard"), data_files=procedures)
 
 

@@ -1,7 +1,8 @@
 """The waiting-room loop: chosen videos, each after a short branded card, in one long MP4.
 
 The videos are not re-encoded: each part's packets are copied as they are, picture and
-sound (:func:`pipeline.media.join_movies`, a PyAV remux, with the chapters). That works because every piece shares one set of encoding parameters: the
+sound (:func:`pipeline.media.join_movies`, a PyAV remux, with the chapters). That works
+because every piece shares one set of encoding parameters: the
 videos are beat segments from Manim with the segment x264 settings
 (:data:`pipeline.media.SEGMENT_ENCODER_OPTIONS`), and the interstitial card is rendered
 by Manim with exactly those settings and muxed with the same AAC settings as a video
@@ -141,6 +142,7 @@ def make_loop(
 ) -> Path:
     """Write ``waiting-room[-<brand>]-<quality>.mp4`` (and its ``.json``) in ``output_dir``."""
     from pipeline.media import join_movies, movie_length
+    from pipeline.player import Chapter
 
     output_dir = outputs.ensure_writable_dir(Path(output_dir))
     parts = find_parts(output_dir, wanted, quality, brand, lang)
@@ -170,7 +172,7 @@ def make_loop(
         durations = [movie_length(p, JOINED) for p in pieces]
         start = 0.0
         timeline: list[dict[str, Any]] = []
-        chapters: list[tuple[str, float, float]] = []
+        chapters: list[Chapter] = []
         for i, (piece, seconds) in enumerate(zip(pieces, durations)):
             timeline.append(
                 {
@@ -181,7 +183,7 @@ def make_loop(
             )
             if i % 2 == 0:  # one chapter per video, from its card to its end
                 chapters.append(
-                    (str(parts[i // 2].get("title") or piece.stem), start, start + seconds + durations[i + 1])
+                    Chapter(str(parts[i // 2].get("title") or piece.stem), start, start + seconds + durations[i + 1])
                 )
             start += seconds
         progress(f"joining {len(pieces)} pieces without re-encoding")

@@ -12,9 +12,12 @@ import errno
 import subprocess
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from spine.settings import EncoderSettings
+
+if TYPE_CHECKING:
+    from pipeline.player import Chapter
 
 
 # x264 preset of beat segments at preview sizes (<= 480 lines): half the encoding time of the
@@ -78,7 +81,7 @@ def join_movies(
     *,
     kinds: Sequence[str] = ("video",),
     title: str | None = None,
-    chapters: Sequence[tuple[str, float, float]] = (),
+    chapters: Sequence[Chapter] = (),
     faststart: bool = False,
 ) -> list[float]:
     """Write ``out`` (MP4): the first ``kinds`` stream of each part, end to end, packets copied.
@@ -89,7 +92,7 @@ def join_movies(
     frames exactly; every part must be encoded as the first (same codec and parameters).
     Packets that end before a later part's start are left out: an AAC track's priming frame,
     which the part's edit list hides and which would overlap the part before. ``title`` and
-    ``chapters`` (title, start s, end s) go into the MP4; ``faststart`` moves its index to the
+    ``chapters`` go into the MP4; ``faststart`` moves its index to the
     front. Returns where each part starts (seconds). A full disk is ``OSError(ENOSPC)`` naming
     ``out``; any other failure a ``RuntimeError``.
     """
@@ -107,12 +110,12 @@ def join_movies(
                     [
                         {
                             "id": i + 1,
-                            "start": round(a * 1000),
-                            "end": round(b * 1000),
+                            "start": round(c.start_s * 1000),
+                            "end": round(c.end_s * 1000),
                             "time_base": Fraction(1, 1000),
-                            "metadata": {"title": name},
+                            "metadata": {"title": c.title},
                         }
-                        for i, (name, a, b) in enumerate(chapters)
+                        for i, c in enumerate(chapters)
                     ]
                 )
             targets: list[Any] = []

@@ -732,11 +732,9 @@ class ProcedureScene(NarratedScene):
         language): the treated root for the root blocks and vertebroplasty ("the L1 nerve root
         below the pedicle"), the cord for the stimulator, the roots in the canal for the
         epidurals, the treated joint or disc. Names or name prefixes of the model's structures."""
-        from spine.procedures.catalog import root_for
-
         approach, side = self.plan.approach, self.side or "right"
         if approach in ("transforaminal", "transforaminal_s1", "transpedicular"):
-            return (f"root.{root_for(self.proc, self.level)}.{side}",)
+            return (f"root.{self.plan.root}.{side}",)
         if approach == "epidural_lead":
             return ("cord", "conus")
         if approach in ("interlaminar_midline", "interlaminar_paramedian", "caudal_hiatus"):

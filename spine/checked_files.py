@@ -4,8 +4,12 @@ Every cache entry (beat segments, checkpoints, fluoroscopy line integrals, speec
 written as two files, each renamed into place atomically: the entry and, beside it,
 ``<entry>.sha256`` holding ``sha256 <hex> <size>``. :func:`verify` reads the entry back
 against it. An entry whose checksum is missing or different is reported in one line naming
-the file (logger ``spine.cache``, on stderr), removed, and rebuilt by its owner. A crash
-between the two renames leaves an entry without a matching checksum, which is rebuilt too.
+the file (logger ``spine.cache``, on stderr), removed, and rebuilt by its owner. An entry
+written from bytes in memory (:func:`write_entry`) has its checksum renamed into place first,
+so a reader in another process never sees the entry before its checksum; a crash between the
+two renames leaves a checksum without its entry, which is a miss. An entry an encoder wrote
+to its path gets its checksum after (:func:`write_checksum`): a crash between leaves an entry
+without a matching checksum, which is rebuilt.
 
 Why a checksum file beside the entry rather than inside it: a beat segment must stay a
 plain MP4 that ffmpeg joins, and a WAV or ``.npy`` a plain file the usual tools read.
@@ -74,10 +78,16 @@ def write_checksum(path: Path) -> None:
 
 
 def write_entry(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically, then its checksum."""
+    """Write the checksum of ``data``, then ``data`` to ``path``, each atomically.
+
+    The checksum goes first, so a process reading the cache at the same time (two workers of
+    one render, two test processes sharing a cache) never finds the entry without its
+    checksum and drops it as damaged; two processes writing the same entry write the same bytes.
+    """
     path = Path(path)
+    atomic_write(checksum_path(path), f"sha256 {hashlib.sha256(data).hexdigest()} {len(data)}\n")
     atomic_write(path, data)
-    write_checksum(path)
+    remember_verified(path)
     return path
 
 

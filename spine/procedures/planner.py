@@ -1610,7 +1610,12 @@ def plan_needle(name: str, level: str | None = None, side: str | None = None, mo
 
 @lru_cache(maxsize=512)
 def _plan_cached(name: str, level: str, side: str | None) -> NeedlePlan:
-    return _plan(name, level, side, get_model())
+    """The default model's plan: in memory, else from the plan cache on disk (keyed by the domain
+    code and the procedure's data: :mod:`spine.procedures.plan_cache`), else planned."""
+    from spine.procedures.catalog import load_procedures
+    from spine.procedures.plan_cache import cached_plan
+
+    return cached_plan(load_procedures()[name], level, side, lambda: _plan(name, level, side, get_model()))
 
 
 def build_plan(name: str, level: str, side: str | None, model=None) -> NeedlePlan:

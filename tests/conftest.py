@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -9,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -23,6 +25,15 @@ os.environ["PYTHONHASHSEED"] = "0"
 # pytest-xdist already runs one test per core: a render a test starts draws its beats in one
 # process unless the test asks for -j (render -j N is tested on its own).
 os.environ.setdefault("SPINE_RENDER_JOBS", "1")
+# One fluoroscopy image cache for the whole run (all test processes: xdist's workers inherit the
+# variable from the controller, which made the folder and removes it at exit). An image is keyed
+# by the model's geometry, the pose and the size, so the renders of many tests share their x-rays
+# instead of each projecting them again into its own --cache-dir. A test of that cache's own
+# files sets its own folder (tests/test_faults.py, tests/test_settings.py).
+if not (os.environ.get("SPINE_FLUORO_CACHE_DIR") or os.environ.get("FLUORO_CACHE_DIR")):
+    _SHARED_FLUORO = tempfile.mkdtemp(prefix="spine-tests-fluoro-")
+    os.environ["SPINE_FLUORO_CACHE_DIR"] = _SHARED_FLUORO
+    atexit.register(shutil.rmtree, _SHARED_FLUORO, True)
 
 
 def run_render_py(

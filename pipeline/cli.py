@@ -606,7 +606,7 @@ def _plan_lines(result: NeedlePlan) -> list[str]:
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option(
     "--quality",
-    type=click.Choice(list(QUALITIES)),
+    type=QualityChoice(),
     default="preview",
     show_default=True,
     help="Quality to render at if the video is not built yet (a built one of any quality is used).",

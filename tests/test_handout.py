@@ -1,5 +1,6 @@
 """The printable handout: ``render.py handout transforaminal-esi --level L4-L5`` on a real
-preview render, read back with poppler (``pdftotext``, ``pdfinfo``, ``pdftoppm``)."""
+render (at the suite's smallest quality, 192x108 from the test plugin: the handout's words and
+layout do not depend on the video's size), read back with poppler (``pdftotext``, ``pdfinfo``, ``pdftoppm``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, TEST_PLUGIN, run_cli
 
 pytestmark = [
     pytest.mark.render,
@@ -19,17 +20,22 @@ pytestmark = [
     ),
 ]
 
-STEM = "transforaminal-esi-L4-L5-right-preview"
+STEM = "transforaminal-esi-L4-L5-right-test"
+PLUGIN = {"SPINE_CATALOG_PLUGINS": str(TEST_PLUGIN)}  # the "test" quality is known to the command
 
 
 @pytest.fixture(scope="module")
 def handout_dir(tmp_path_factory) -> Path:
     """The handout command run on an empty folder: it renders the video first, then writes the PDF."""
     out = tmp_path_factory.mktemp("handout")
-    proc = run_cli("handout", "transforaminal-esi", "--level", "L4-L5", "--voice", "none", "--output-dir", str(out))
+    proc = run_cli(
+        *("handout", "transforaminal-esi", "--level", "L4-L5", "--voice", "none", "--quality", "test"),
+        *("--output-dir", str(out)),
+        env=PLUGIN,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == str(out / f"{STEM}.handout-a4.pdf")
-    assert "not built yet; rendering it at preview first" in proc.stderr
+    assert "not built yet; rendering it at test first" in proc.stderr
     return out
 
 
@@ -84,7 +90,15 @@ def test_letter_paper_and_the_existing_video_is_used(handout_dir):
     mp4 = handout_dir / f"{STEM}.mp4"
     before = mp4.stat().st_mtime_ns
     proc = run_cli(
-        "handout", "transforaminal-esi", "--level", "L4-L5", "--paper", "letter", "--output-dir", str(handout_dir)
+        "handout",
+        "transforaminal-esi",
+        "--level",
+        "L4-L5",
+        "--paper",
+        "letter",
+        "--output-dir",
+        str(handout_dir),
+        env=PLUGIN,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     pdf = handout_dir / f"{STEM}.handout-letter.pdf"
@@ -115,7 +129,7 @@ def test_a_reviewed_video_prints_its_review_line(handout_dir, tmp_path):
         "line": "Medically reviewed by Dr Test Reviewer, Pain physician, on 2026-02-01",
     }
     (own / f"{STEM}.json").write_text(json.dumps(sidecar))
-    proc = run_cli("handout", "transforaminal-esi", "--level", "L4-L5", "--output-dir", str(own))
+    proc = run_cli("handout", "transforaminal-esi", "--level", "L4-L5", "--output-dir", str(own), env=PLUGIN)
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = pdf_text(own / f"{STEM}.handout-a4.pdf")
     assert "Medically reviewed by Dr Test Reviewer, Pain physician, on 2026-02-01" in text

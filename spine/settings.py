@@ -179,6 +179,8 @@ class Settings(BaseSettings):
     anatomy_cache: str | None = None
     #: shaded illustration layers (default: <cache_dir>/illustration; "0" turns the disk cache off)
     illustration_cache: str | None = None
+    #: laid-out on-screen words (default: <cache_dir>/text; "0" turns the disk cache off)
+    text_cache: str | None = None
     #: worker processes meshing bones missing from the mesh cache (0: the CPUs this process may use, at most 4)
     anatomy_jobs: int = Field(0, ge=0)
     #: the cache of a Dask cluster worker, on the worker's machine
@@ -188,6 +190,7 @@ class Settings(BaseSettings):
     speech_cache_limit: Size = 1 << 30  # synthesised sentences (.wav)
     fluoro_cache_limit: Size = 2 << 30  # fluoroscopy line integrals (.npy)
     anatomy_cache_limit: Size = 1 << 30  # bone meshes (.npz)
+    text_cache_limit: Size = 256 << 20  # laid-out on-screen words (.pkl)
     fluoro_memory_limit: Size = 256 << 20  # fluoroscopy imagers, layers and images reused in memory (per process)
 
     #: medical-review records, one YAML per video
@@ -222,6 +225,12 @@ class Settings(BaseSettings):
         if self.illustration_cache == "0":
             return None
         return Path(self.illustration_cache) if self.illustration_cache else self.cache_dir / "illustration"
+
+    def text_dir(self) -> Path | None:
+        """The laid-out words' cache folder, or None when the disk cache is off (``SPINE_TEXT_CACHE=0``)."""
+        if self.text_cache == "0":
+            return None
+        return Path(self.text_cache) if self.text_cache else self.cache_dir / "text"
 
     def plugins(self) -> tuple[str, ...]:
         return tuple(p for p in self.catalog_plugins.split(os.pathsep) if p)

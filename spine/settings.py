@@ -191,6 +191,7 @@ class Settings(BaseSettings):
     fluoro_cache_limit: Size = 2 << 30  # fluoroscopy line integrals (.npy)
     anatomy_cache_limit: Size = 1 << 30  # bone meshes (.npz)
     text_cache_limit: Size = 256 << 20  # laid-out on-screen words (.pkl)
+    illustration_cache_limit: Size = 1 << 30  # shaded illustration layers (.npz)
     fluoro_memory_limit: Size = 256 << 20  # fluoroscopy imagers, layers and images reused in memory (per process)
 
     #: medical-review records, one YAML per video

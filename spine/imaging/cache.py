@@ -2,8 +2,8 @@
 
 The anatomy of a pose is the expensive part of a frame (hundreds of solids), and it does
 not change while a needle advances or contrast spreads, so it is computed once and kept.
-The key is the sha256 of: the cache version, the model's ``parameters_hash()``, the pose's
-geometry, the image size and any extra settings. Files are written atomically (a temporary
+The key is the sha256 of: the source of the code that projects (:data:`PROJECTION_MODULES`),
+the model's ``parameters_hash()``, the pose's geometry, the image size and any extra settings. Files are written atomically (a temporary
 file in the same directory, then ``os.replace``) with a checksum beside them
 (:mod:`spine.checked_files`): a damaged file is reported in one line and recomputed, never read.
 
@@ -13,6 +13,7 @@ environment variable or the ``directory`` argument.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -22,12 +23,32 @@ import numpy as np
 
 from spine import cache_limits, checked_files
 
-__all__ = ["CACHE_VERSION", "AnatomyCache", "default_cache_dir", "cache_key"]
-
-#: bump when the projection or the materials change, so old files are not reused
-CACHE_VERSION = 2
+__all__ = ["PROJECTION_MODULES", "AnatomyCache", "default_cache_dir", "cache_key", "projection_code_digest"]
 
 REPO = Path(__file__).resolve().parents[2]
+
+#: the modules whose code decides an anatomy line integral besides the geometry (which the
+#: model's hash covers): the ray code and the materials' attenuation (projector), the layers
+#: that call it, this key, and the chords of meshes and of the analytic solids
+PROJECTION_MODULES = (
+    "spine/imaging/projector.py",
+    "spine/imaging/layers.py",
+    "spine/imaging/cache.py",
+    "spine/anatomy/mesh.py",
+    "spine/anatomy/solids.py",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def projection_code_digest() -> str:
+    """sha256 of :data:`PROJECTION_MODULES`' source: the key follows the code, so an edit to the
+    projection or the materials never serves an old image and no version number is kept by hand."""
+    h = hashlib.sha256(b"spine-fluoro-projection")
+    for name in PROJECTION_MODULES:
+        source = (REPO / name).read_bytes()
+        h.update(f"{name}|{len(source)}|".encode())
+        h.update(source)
+    return h.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -38,7 +59,7 @@ def default_cache_dir() -> Path:
 
 def cache_key(model_hash: str, pose_key: dict, size: int, extra: dict | None = None) -> str:
     payload = {
-        "version": CACHE_VERSION,
+        "code": projection_code_digest(),
         "model": model_hash,
         "pose": pose_key,
         "size": int(size),

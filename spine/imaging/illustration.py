@@ -32,6 +32,7 @@ step or a second scene never renders the same layer again. Nothing here is rando
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -42,7 +43,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from spine import checked_files
+from spine import cache_limits, checked_files
 from spine.anatomy.mesh import MeshSolid
 from spine.anatomy.solids import Solid, Structure
 
@@ -54,13 +55,12 @@ __all__ = [
     "Illustrator",
     "render_layer",
     "default_cache_dir",
-    "LAYER_VERSION",
+    "layer_code_digest",
 ]
 
-#: bump when the shading or the buffers change, so old cached layers are not reused
-LAYER_VERSION = 1
 
 REPO = Path(__file__).resolve().parents[2]
+_SOURCE = Path(__file__).resolve()  # its bytes key the cached layers (layer_code_digest)
 _EPS = 1e-3  # mm past a cut's end where the next ray starts
 _MEMORY: dict[str, "IllustrationLayer"] = {}
 _MEMORY_LIMIT = 48
@@ -649,6 +649,14 @@ def illustrator_for(
     return _ILLUSTRATORS[key]
 
 
+@functools.lru_cache(maxsize=1)
+def layer_code_digest() -> str:
+    """sha256 of this module's source: a layer's cache key follows the code that shades it, so an
+    edit to the shading or the buffers never serves an old layer and no version number is kept
+    by hand (as the mesh keys follow the shape code)."""
+    return hashlib.sha256(_SOURCE.read_bytes()).hexdigest()
+
+
 def layer_key(
     model_hash: str,
     names: Sequence[str],
@@ -658,7 +666,7 @@ def layer_key(
     supersample: int | None,
 ) -> str:
     payload = {
-        "version": LAYER_VERSION,
+        "code": layer_code_digest(),
         "model": model_hash,
         "names": list(names),
         "camera": camera.key(),
@@ -712,6 +720,7 @@ def _load(directory: Path, key: str, camera: Camera) -> IllustrationLayer | None
     if not checked_files.verify(path):
         return None
     try:
+        cache_limits.mark_used(path)  # kept over the layers not read lately when the folder is pruned
         with np.load(path, allow_pickle=False) as z:
             names = json.loads(str(z["names"]))
             return IllustrationLayer(
@@ -735,7 +744,10 @@ def _store(directory: Path, key: str, layer: IllustrationLayer) -> None:
         veil_id=layer.veil_id,
         names=np.array(json.dumps(layer.names)),
     )
-    checked_files.write_entry(directory / f"{key}.npz", buf.getvalue())
+    path = checked_files.write_entry(directory / f"{key}.npz", buf.getvalue())
+    from spine.settings import settings
+
+    cache_limits.added(directory, "*.npz", path, settings().illustration_cache_limit)  # least recently used go
 
 
 # -- the needle against the layer -------------------------------------------------------------

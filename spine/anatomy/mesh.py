@@ -177,6 +177,9 @@ def is_watertight(faces: np.ndarray) -> bool:
     return bool(np.all(fwd[at] == rev))
 
 
+_BUILT_ON_USE = frozenset({"_scene", "_occupancy", "_bbox"})
+
+
 @dataclass(frozen=True, eq=False)
 class MeshSolid(Solid):
     """A closed, outward-oriented triangle mesh (world coordinates, mm).
@@ -215,6 +218,12 @@ class MeshSolid(Solid):
         for cached in ("_scene", "_occupancy"):  # rebuilt on first use after unpickling
             state.pop(cached, None)
         return state
+
+    def derived_state(self) -> frozenset[str]:
+        """What a digest of the solid's state leaves out: the caches built on first use (the ray
+        scene, the occupancy grid, the bounding box), which a fresh or unpickled mesh has not
+        built yet while one that was projected has; the triangles say what the solid is."""
+        return _BUILT_ON_USE
 
     def __setstate__(self, state):
         self.__dict__.update(state)

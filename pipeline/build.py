@@ -50,14 +50,15 @@ class BuildResult:
 
 
 def prepare_narration(
-    request: VideoRequest, options: BuildOptions, progress: Progress = quiet
+    request: VideoRequest, options: BuildOptions, progress: Progress = quiet, props: VideoProps | None = None
 ) -> tuple[Any, list[Any]]:
-    """Fill the script and synthesise (or load cached / recorded) speech for every beat."""
+    """Fill the script and synthesise (or load cached / recorded) speech for every beat (``props``: the
+    request's, if made already)."""
     from voiceover.scripts import load_script
     from voiceover.speech import speak_beats
 
     script = load_script(request.spec.script_name, options.lang).filled(narration_context(request, options.lang))
-    check_data_words(request, options.lang)
+    check_data_words(request, options.lang, props)
     recordings = None
     if options.recordings_dir is not None:
         candidate = Path(options.recordings_dir) / request.spec.script_name
@@ -82,16 +83,16 @@ def narration_context(request: VideoRequest, lang: str) -> dict:
     return load_vocabulary(lang).localise_context(request.script_context())
 
 
-def check_data_words(request: VideoRequest, lang: str) -> None:
-    """Every data phrase the video's scene shows has words in ``lang`` (else a ScriptError naming it)."""
+def check_data_words(request: VideoRequest, lang: str, props: VideoProps | None = None) -> None:
+    """Every data phrase the video's scene shows (``data_words(props)``: read from the request's props,
+    made here if not given) has words in ``lang`` (else a ScriptError naming it)."""
     from voiceover.vocabulary import load_vocabulary
 
     vocabulary = load_vocabulary(lang)
     shown = getattr(request.spec.scene_class(), "data_words", None)
     if lang == "en" or shown is None:
         return
-    context = dict(request.script_context(), video=request.name, level=request.level, side=request.side)
-    for phrase in shown(context):
+    for phrase in shown(props if props is not None else video_props(request)):
         vocabulary.term(phrase)
 
 
@@ -217,7 +218,7 @@ def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progre
     started = time.monotonic()
     props = _check_request(request, options)
     progress(f"{output_paths(request, options)['mp4'].name}: narration ({options.voice}, {options.lang})")
-    script, spoken = prepare_narration(request, options, progress)
+    script, spoken = prepare_narration(request, options, progress, props)
     return _prepared(request, options, script, spoken, props, started, progress)
 
 
@@ -307,7 +308,7 @@ def speak_and_draw(request: VideoRequest, options: BuildOptions, progress: Progr
     q = QUALITIES[options.quality]
     progress(f"{name}: narration ({options.voice}, {options.lang}), drawing each beat once it is spoken")
     script = load_script(request.spec.script_name, options.lang).filled(narration_context(request, options.lang))
-    check_data_words(request, options.lang)
+    check_data_words(request, options.lang, props)
     speaker = _Speaker(request, options, script, progress)
     speaker.start()
     drawn: dict[int, str] = {}

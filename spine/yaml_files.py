@@ -76,21 +76,12 @@ def validation_problem(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> tu
     return where, (what + more).replace("\n", " ")
 
 
-def read_model(
-    path: Path,
-    model: type[Model],
-    error: type[SpineError],
-    *,
-    label: str | None = None,
-    what: str = "",
-    hint: str = "",
-    missing: str | None = None,
-) -> Model:
+def read_model(path: Path, model: type[Model], error: type[SpineError], *, hint: str = "", **reading: Any) -> Model:
     """The contents of ``path`` as ``model`` (an empty file: the model's defaults); ``error`` (one line)
-    naming the file, the field and the problem if the file cannot be read or does not fit the
-    model. ``hint`` ends that line (what the file should hold)."""
-    name = label or str(path)
-    data = read_yaml(path, error, label=label, what=what, missing=missing)
+    naming the file, the field and the problem if the file cannot be read (``reading``: the options of
+    :func:`read_yaml`) or does not fit the model. ``hint`` ends that line (what the file should hold)."""
+    name = reading.get("label") or str(path)
+    data = read_yaml(path, error, **reading)
     if data is None:
         data = {}
     if not isinstance(data, dict):

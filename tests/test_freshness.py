@@ -28,7 +28,7 @@ import pytest
 
 from pipeline.freshness import render_context_token
 from spine.video_props import video_props
-from spine.videos import resolve
+from spine.videos import VideoRequest, VideoSpec
 from tests.conftest import copy_project, restoring_edits
 
 DIGESTS = """
@@ -119,7 +119,7 @@ def test_editing_the_overview_scene_redraws_only_the_overview_and_the_planner_re
 
 def test_beat_keys_hash_the_props_values():
     """The same props' values give the same keys in any process; another value, other keys."""
-    request = resolve("spine-atlas")
+    request = VideoRequest(VideoSpec("atlas", "A", "scenes.spine_atlas:SpineAtlasScene", "a tour"), "L4-L5", None)
     props = video_props(request, words={"tip": np.array([1.0, 2.0, 3.0])})
     key = render_context_token(request, "preview", props=props)
     assert render_context_token(request, "preview", props=pickle.loads(pickle.dumps(props))) == key

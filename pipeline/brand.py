@@ -169,17 +169,18 @@ def _check_fits(brand: Brand) -> None:
 
 def load_brand(path: Path | str | None) -> Brand | None:
     """The brand profile at ``path`` (None: the neutral brand), checked, or BrandError."""
-    import yaml
+    from spine.yaml_files import read_yaml
 
     if path is None:
         return None
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BrandError(f"brand file {path} does not exist; pass a YAML brand profile to --brand") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise BrandError(f"brand file {path.name}: not readable YAML ({str(exc).splitlines()[0]})") from exc
+    data = read_yaml(
+        path,
+        BrandError,
+        label=f"brand file {path.name}",
+        not_yaml="not readable YAML",
+        missing=f"brand file {path} does not exist; pass a YAML brand profile to --brand",
+    )
     if not isinstance(data, dict):
         raise BrandError(f"brand file {path.name}: expected a mapping with name, contact, logo and colours")
     if isinstance(data.get("logo"), str):

@@ -53,16 +53,31 @@ def prepare_narration(
     request: VideoRequest, options: BuildOptions, progress: Progress = quiet
 ) -> tuple[Any, list[Any]]:
     """Fill the script and synthesise (or load cached / recorded) speech for every beat."""
+    script, _props = prepare_words(request, options)
+    return script, speak(request, options, script, progress)
+
+
+def prepare_words(request: VideoRequest, options: BuildOptions) -> tuple[Any, VideoProps]:
+    """The script filled for ``request``, then its props (the validated needle plans) and the check
+    that the scene's data words are in the language: a script error (quick to find) stops a build
+    before the needles are planned, a plan error before anything is spoken."""
     from voiceover.scripts import load_script
-    from voiceover.speech import speak_beats
 
     script = load_script(request.spec.script_name, options.lang).filled(narration_context(request, options.lang))
-    check_data_words(request, options.lang)
+    props = video_props(request)
+    check_data_words(request, options.lang, props)
+    return script, props
+
+
+def speak(request: VideoRequest, options: BuildOptions, script: Any, progress: Progress = quiet) -> list[Any]:
+    """Synthesise (or load cached / recorded) speech for every beat of the filled ``script``."""
+    from voiceover.speech import speak_beats
+
     recordings = None
     if options.recordings_dir is not None:
         candidate = Path(options.recordings_dir) / request.spec.script_name
         recordings = candidate if candidate.is_dir() else None
-    spoken = speak_beats(
+    return speak_beats(
         script.beats,
         options.voice,
         options.lang,
@@ -72,7 +87,6 @@ def prepare_narration(
         on_beat=lambda i, n, beat_id: progress(f"  speech {i + 1}/{n}: {beat_id}"),
         voice_model=options.voice_model,
     )
-    return script, spoken
 
 
 def narration_context(request: VideoRequest, lang: str) -> dict:
@@ -82,16 +96,16 @@ def narration_context(request: VideoRequest, lang: str) -> dict:
     return load_vocabulary(lang).localise_context(request.script_context())
 
 
-def check_data_words(request: VideoRequest, lang: str) -> None:
-    """Every data phrase the video's scene shows has words in ``lang`` (else a ScriptError naming it)."""
+def check_data_words(request: VideoRequest, lang: str, props: VideoProps | None = None) -> None:
+    """Every data phrase the video's scene shows (``data_words(props)``: read from the request's props,
+    made here if not given) has words in ``lang`` (else a ScriptError naming it)."""
     from voiceover.vocabulary import load_vocabulary
 
     vocabulary = load_vocabulary(lang)
     shown = getattr(request.spec.scene_class(), "data_words", None)
     if lang == "en" or shown is None:
         return
-    context = dict(request.script_context(), video=request.name, level=request.level, side=request.side)
-    for phrase in shown(context):
+    for phrase in shown(props if props is not None else video_props(request)):
         vocabulary.term(phrase)
 
 
@@ -185,13 +199,12 @@ class Prepared:
         return output_paths(self.request, self.options)
 
 
-def _check_request(request: VideoRequest, options: BuildOptions) -> VideoProps:
-    """What every build checks before anything is spoken: the options, the output folder, the plan."""
+def _check_request(request: VideoRequest, options: BuildOptions) -> None:
+    """What every build checks first: the options and the output folder (then :func:`prepare_words`)."""
     if options.quality not in QUALITIES:
         raise RequestError(f"unknown quality '{options.quality}'; qualities: {', '.join(QUALITIES)}")
     check_options(options)
     outputs.sweep_partials(outputs.ensure_writable_dir(Path(options.output_dir)))  # before anything slow
-    return video_props(request)  # the validated needle plan, before anything is spoken
 
 
 def _prepared(
@@ -215,9 +228,10 @@ def _prepared(
 def prepare_video(request: VideoRequest, options: BuildOptions, progress: Progress = quiet) -> Prepared:
     """Step 1 of every build (``render`` and ``all``): check the options, speak, time the storyboard."""
     started = time.monotonic()
-    props = _check_request(request, options)
+    _check_request(request, options)
+    script, props = prepare_words(request, options)  # the validated needle plans, before anything is spoken
     progress(f"{output_paths(request, options)['mp4'].name}: narration ({options.voice}, {options.lang})")
-    script, spoken = prepare_narration(request, options, progress)
+    spoken = speak(request, options, script, progress)
     return _prepared(request, options, script, spoken, props, started, progress)
 
 
@@ -299,15 +313,12 @@ def speak_and_draw(request: VideoRequest, options: BuildOptions, progress: Progr
     storyboard is whole and the beats not drawn yet are left to :func:`finish_video`
     (``workers`` processes): the frames of ``prepare_video`` then ``finish_video``.
     """
-    from voiceover.scripts import load_script
-
     started = time.monotonic()
-    props = _check_request(request, options)
+    _check_request(request, options)
+    script, props = prepare_words(request, options)  # the validated needle plans, before anything is spoken
     name = output_paths(request, options)["mp4"].name
     q = QUALITIES[options.quality]
     progress(f"{name}: narration ({options.voice}, {options.lang}), drawing each beat once it is spoken")
-    script = load_script(request.spec.script_name, options.lang).filled(narration_context(request, options.lang))
-    check_data_words(request, options.lang)
     speaker = _Speaker(request, options, script, progress)
     speaker.start()
     drawn: dict[int, str] = {}

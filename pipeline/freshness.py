@@ -208,8 +208,11 @@ def code_hash(
 
 
 def scene_code_hash(spec: VideoSpec) -> str:
-    """What decides a video's pictures besides its storyboard: the scene's code and data (the data
-    files of the procedures it draws, :attr:`VideoSpec.data_procedures`, and no other's)."""
+    """What decides a video's pictures besides its storyboard and props: the scene's own code (its
+    import closure, which holds neither the needle planner nor the procedure catalog: scenes read
+    plans from their props) and data (the data files of the procedures it draws,
+    :attr:`VideoSpec.data_procedures`, and no other's: their values are in the props too, but the
+    files can be hashed without planning)."""
     module = spec.scene.partition(":")[0]
     procedures = tuple(f"{PROCEDURE_DATA_DIR}/{name}.yaml" for name in spec.data_procedures)
     return code_hash((module, "scenes.narrated", "scenes.storyboard"), data_files=procedures)
@@ -284,6 +287,7 @@ def video_inputs(request: VideoRequest, options: BuildOptions) -> dict[str, Any]
         "context": {k: str(v) for k, v in sorted(request.script_context().items())},
         "scene": request.spec.scene,
         "scene_code": scene_code_hash(request.spec),
+        # the build's code, with what makes the props (spine.video_props: the needle planner, its validator)
         "build_code": code_hash(BUILD_MODULES, ("voiceover",)),
         "script": {
             "title": script.title,
@@ -402,11 +406,56 @@ def hash_seed() -> str:
     return "random" if sys.flags.hash_randomization else os.environ.get("PYTHONHASHSEED", "0")
 
 
-def render_context_token(request: VideoRequest, quality: str, context: dict | None = None) -> str:
-    """What every beat of a render shares: scene code, render settings, tools, the video's context.
+def _plain_values(value: Any) -> Any:
+    """``value`` as JSON-ready data, the same in every process: a pydantic model's or dataclass's
+    declared fields (never cached attributes), arrays by their bytes, a solid by its fingerprint."""
+    import dataclasses
+    import enum
 
-    The context (level, side, words the scene may show) is included because a beat may draw
-    from it without it showing in the state the beat starts from.
+    import numpy as np
+    from pydantic import BaseModel
+
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return _plain_values(value.value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        return ["array", data.dtype.str, list(data.shape), hashlib.sha256(data.tobytes()).hexdigest()]
+    if isinstance(value, (list, tuple)):
+        return [_plain_values(v) for v in value]
+    if isinstance(value, dict):
+        return [[_plain_values(k), _plain_values(v)] for k, v in sorted(value.items(), key=lambda kv: repr(kv[0]))]
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    if callable(getattr(value, "fingerprint", None)):  # a meshed solid: a stable hash of how it was made
+        return [kind, value.fingerprint()]
+    if isinstance(value, BaseModel):
+        return [kind, {name: _plain_values(getattr(value, name)) for name in type(value).model_fields}]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [kind, {f.name: _plain_values(getattr(value, f.name)) for f in dataclasses.fields(value)}]
+    raise TypeError(f"props_digest: cannot digest a {kind}; give it plain fields")
+
+
+def props_digest(props: Any) -> str | None:
+    """sha256 of the values of a scene's props (:class:`spine.video_props.VideoProps`: the plans, the
+    procedure's data, the words), or None without props: what the scene reads, not the code that made it."""
+    if props is None:
+        return None
+    blob = json.dumps(_plain_values(props), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def render_context_token(request: VideoRequest, quality: str, context: dict | None = None, props: Any = None) -> str:
+    """What every beat of a render shares: scene code, render settings, tools, the video's context
+    and props.
+
+    The context (level, side, words the scene may show) and the props' values (the validated needle
+    plans, the procedure's data: :func:`props_digest`) are included because a beat may draw from them
+    without them showing in the state the beat starts from. The code is the scene's own
+    (:func:`scene_code_hash`): the planner that made the props is not in it, so an edit of the planner
+    that leaves every plan as it was redraws nothing.
     """
     blob = json.dumps(
         {
@@ -416,6 +465,7 @@ def render_context_token(request: VideoRequest, quality: str, context: dict | No
             "tools": tool_versions(),
             "hash_seed": hash_seed(),
             "context": {str(k): str(v) for k, v in sorted((context or {}).items())},
+            "props": props_digest(props),
         },
         sort_keys=True,
         default=str,
@@ -437,6 +487,7 @@ def storyboard_token(storyboard: Storyboard) -> str:
             "video": storyboard.video,
             "fps": storyboard.fps,
             "context": {k: str(v) for k, v in sorted(storyboard.context.items())},
+            "props": props_digest(storyboard.props),
             "beats": [beat_fields(b) + [b.start_frame] for b in storyboard.beats],
         },
         sort_keys=True,

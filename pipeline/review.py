@@ -129,24 +129,20 @@ def record_path(video: str, directory: Path | None = None) -> Path:
 
 def load_review(video: str, directory: Path | None = None) -> ReviewRecord:
     """The review record of ``video``; an empty (not reviewed) record when it has no file."""
-    import yaml
+    from spine.yaml_files import read_yaml, validation_problem
 
     path = record_path(video, directory)
     if not path.is_file():
         return ReviewRecord()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ReviewError(f"review record {path.name}: not readable YAML ({str(exc).splitlines()[0]})") from exc
+    data = read_yaml(path, ReviewError, label=f"review record {path.name}", not_yaml="not readable YAML")
     try:
         return ReviewRecord.model_validate(data or {})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "the record"
+        where, problem = validation_problem(exc)
         raise ReviewError(
-            f"review record {path.name}: '{where}' {err['msg'].lower()}; "
+            f"review record {path.name}: '{where or 'the record'}' {problem}; "
             "expected reviewed: {by, role, date, sources} and an optional next_review"
-        ) from exc
+        ) from None
 
 
 def review_status(video: str, lang: str = "en", today: _dt.date | None = None) -> dict:

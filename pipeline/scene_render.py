@@ -352,7 +352,7 @@ def resume_point(cache_dir: Path, request: VideoRequest, storyboard: Storyboard,
     it: what is left is most likely an edit, which one pass redraws best (it stops as soon
     as the rest is known), so ``render -j N`` does not cut it into ranges.
     """
-    token = render_context_token(request, quality, storyboard.context)
+    token = render_context_token(request, quality, storyboard.context, storyboard.props)
     return _choose_start(Path(cache_dir), token, storyboard, set(range(len(storyboard.beats))))[0]
 
 
@@ -390,7 +390,7 @@ def render_pass(
     work_dir = Path(work_dir)
     sweep_stale_temporaries(cache_dir)
     sweep_stale_work_dirs(cache_dir)
-    context_token = render_context_token(request, quality, storyboard.context)
+    context_token = render_context_token(request, quality, storyboard.context, storyboard.props)
     start, checkpoint = (
         _choose_start(cache_dir, context_token, storyboard, wanted) if checkpoints and not force else (0, None)
     )

@@ -39,12 +39,9 @@ from scenes.kit import palette
 from scenes.kit.procedure_blocks import VignetteDrawings
 from scenes.kit.cards import framed, heading, panel, paragraph, play_closing, play_title, text, title_card
 from scenes.narrated import NarratedScene
-from spine.videos import OVERVIEW_TYPES
+from spine.errors import InternalError
 
 EXAMPLE_LEVEL = "L2-L3"
-# the procedure drawn for each card of the 'types' beat, in the script's order (the overview's spec
-# names them too, so its freshness sees their data)
-TYPE_VIDEOS = OVERVIEW_TYPES
 ZOOM_LEVELS = ("L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4")
 
 
@@ -63,6 +60,14 @@ def example_needle_path(model: SpineModel) -> tuple[np.ndarray, np.ndarray]:
 
 class OverviewScene(NarratedScene):
     def prepare(self) -> None:
+        # the 'types' cards' needles: the validated plans of spine.videos.OVERVIEW_TYPES, in the script's
+        # order, made by the pipeline with the props (spine.video_props), never planned here
+        props = self.storyboard.props
+        if props is None or not props.examples:
+            raise InternalError(
+                f"{self.storyboard.video}: the storyboard carries no example plans; "
+                "make it with pipeline.build.make_storyboard"
+            )
         self.model = SpineModel.default()
         self.entry, self.tip = example_needle_path(self.model)
         lateral = SpineView(self.model, "lateral")
@@ -311,10 +316,10 @@ class OverviewScene(NarratedScene):
         kinds = [(card[0], card[1:]) for card in self.words("types.cards")]
         drawings = VignetteDrawings(self.model)
         cells = []
-        for i, ((title, _sub), name) in enumerate(zip(kinds, TYPE_VIDEOS)):
+        for i, ((title, _sub), plan) in enumerate(zip(kinds, self.storyboard.props.examples)):
             col, row = i % 3, i // 3
             centre = np.array([(col - 1) * 4.22, 1.15 - row * 2.85, 0.0])
-            fitted, needles = drawings.vignette(name, 3.4, 1.5, centre + UP * 0.12)
+            fitted, needles = drawings.vignette(plan, 3.4, 1.5, centre + UP * 0.12)
             frame = RoundedRectangle(
                 corner_radius=0.12,
                 width=4.12,
@@ -338,7 +343,7 @@ class OverviewScene(NarratedScene):
             for n in needles:
                 a, b = fitted.to_scene(np.array([n.entry, n.tip]))
                 paths.add(Line(a, b, color=palette.NEEDLE, stroke_width=4))
-                colour = "#FF7A1A" if name == "radiofrequency-ablation" else palette.MEDICATION
+                colour = "#FF7A1A" if plan.procedure == "radiofrequency-ablation" else palette.MEDICATION
                 tips.add(Circle(radius=0.07, color=colour, fill_opacity=0.9, stroke_width=0).move_to(b))
             cells.append((VGroup(frame, fitted.mobject, name_tag), paths, tips))
         clock.play(FadeIn(head), seconds=0.8)

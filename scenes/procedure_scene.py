@@ -2,7 +2,8 @@
 
 A short script over shared blocks (``scenes/kit/procedure_blocks.py``), driven by the
 procedure's data (views, needle, confirmation, medication, risks) and the validated needle
-plan (``spine.procedures.planner.plan_needle``): the needle drawn on the illustration and
+plan, both read from the storyboard's props (``spine.video_props.VideoProps``, made by the pipeline
+before narration: this scene loads no data and plans nothing): the needle drawn on the illustration and
 the needle on the simulated fluoroscopy are the same 3D line, projected by the same view.
 Beats a procedure does not have are simply never called; a beat id this scene does not
 know fails loudly (``NarratedScene``).
@@ -67,8 +68,6 @@ from scenes.kit.room import EndRoom, SideRoom, angle_words
 from scenes.kit.typography import TextDoesNotFit
 from scenes.narrated import NarratedScene
 from spine.errors import InternalError
-from spine.procedures.catalog import procedure  # data_words: the build's check of a translation's words
-from spine.procedures.planner import plan_needle
 from spine.procedures.schema import CONTRAST_PATTERNS
 from spine.anatomy.levels import neighbours
 
@@ -315,14 +314,11 @@ def best_needle_pose(poses, direction) -> int:
     return int(np.argmin(scores))
 
 
-def data_words(context: dict) -> list[str]:
-    """Every phrase of the procedure data this scene may show for the request in ``context``
-    (the words it passes through ``term``), so a build can check a translation has them all
-    before anything is rendered."""
-    name = context.get("video") or context.get("procedure")
-    proc = procedure(name)
-    plan = plan_needle(name, context.get("level"), context.get("side"))
-    tech = proc.technique_for(plan.level)
+def data_words(props) -> list[str]:
+    """Every phrase of the procedure data this scene may show for a request, read from its props
+    (``spine.video_props.VideoProps``: the words it passes through ``term``), so a build can check a
+    translation has them all before anything is rendered."""
+    proc, plan, tech = props.procedure, props.plan, props.technique
     conf, med, pos = tech.confirmation, tech.medication, tech.position
     words = [proc.title, tech.target.words, tech.needle.words, pos.words, pos.support, plan.side]
     words += [v.name for v in tech.views] + [v.purpose for v in tech.views]

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spine.procedures.planner import NeedlePlan
+from spine.procedures.planner import NeedlePlan, plan_needle
 from spine.procedures.schema import Procedure, Technique
 
 __all__ = ["VideoProps", "video_props"]
@@ -32,6 +32,9 @@ class VideoProps(BaseModel):
     technique: Technique | None = None
     #: the validated needle plan (every check passed), procedure videos only
     plan: NeedlePlan | None = None
+    #: the validated plans of the other procedures the scene draws, in the spec's order, each at its
+    #: default level and side (:attr:`spine.videos.VideoSpec.draws_procedures`: the overview's cards)
+    examples: tuple[NeedlePlan, ...] = ()
     #: the script's filled words for this request (level words, root, nerves, ...)
     words: dict[str, Any] = Field(default_factory=dict)
     #: the on-screen words of the script and the shared vocabulary, in the video's language
@@ -40,11 +43,10 @@ class VideoProps(BaseModel):
 
 def video_props(request, words: dict[str, Any] | None = None, screen: dict[str, Any] | None = None) -> VideoProps:
     """The props of ``request`` (a :class:`spine.videos.VideoRequest`); plans the needle of a procedure
-    video (PlanError, one line, if no plan passes every check)."""
+    video and of every procedure it draws (PlanError, one line, if no plan passes every check)."""
     procedure = technique = plan = None
     if request.spec.procedure:
         from spine.procedures.catalog import procedure as load_procedure
-        from spine.procedures.planner import plan_needle
 
         procedure = load_procedure(request.spec.procedure)
         plan = plan_needle(request.spec.procedure, request.level, request.side)
@@ -59,6 +61,7 @@ def video_props(request, words: dict[str, Any] | None = None, screen: dict[str, 
         procedure=procedure,
         technique=technique,
         plan=plan,
+        examples=tuple(plan_needle(name) for name in request.spec.draws_procedures),
         words=dict(words or {}),
         screen=dict(screen or {}),
     )

@@ -52,7 +52,7 @@ class VideoSpec:
         return self.script or self.name
 
     def renderable(self) -> bool:
-        """Whether the scene module of this video exists (procedure scenes are still to come)."""
+        """Whether the scene module of this video exists (a catalog plugin may name one not written yet)."""
         import importlib.util
 
         module = self.scene.partition(":")[0]

@@ -7,20 +7,28 @@ edit, each computed in a fresh process as `render.py all` does (nothing is rende
 
 - one procedure's data file: only that procedure's videos change (both languages), or, for a
   procedure the overview draws on its 'types' cards, those and the overview;
-- a comment in the overview's scene: only the overview changes.
+- a comment in the overview's scene: only the overview changes; a comment in the needle planner at
+  the same time redraws nothing else (no beat key changes), though every video is checked again
+  (the planner is part of the build's code, in every fingerprint);
+- the props' values (the plans, the procedure's data, the words) are in every beat's key.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from pipeline.freshness import render_context_token
+from spine.video_props import video_props
+from spine.videos import VideoRequest, VideoSpec
 from tests.conftest import copy_project, restoring_edits
 
 DIGESTS = """
@@ -97,10 +105,24 @@ def test_editing_a_procedure_the_overview_draws_invalidates_its_videos_and_the_o
     assert changed(before, after) == {"fingerprint": expected, "beats": expected}
 
 
-def test_editing_the_overview_scene_invalidates_only_the_overview(project):
+def test_editing_the_overview_scene_redraws_only_the_overview_and_the_planner_redraws_nothing(project):
+    """The scene's own code is in its beats' keys; the planner's is not (scenes read the plans from
+    their props, whose values the keys hash), only in the build's code, an input of every video."""
     root, before = project
     with restoring_edits(root) as edit:
         edit("scenes/overview.py", lambda t: t + "\n# an edit that changes no picture still counts as an edit\n")
+        edit("spine/procedures/planner.py", lambda t: t + "\n# a comment: every plan stays as it was\n")
         after = digests(root)
-    expected = videos_of(before, "overview")
-    assert changed(before, after) == {"fingerprint": expected, "beats": expected}
+    # every video is checked again (the planner is part of the build's code), only the overview redrawn
+    assert changed(before, after) == {"fingerprint": set(before), "beats": videos_of(before, "overview")}
+
+
+def test_beat_keys_hash_the_props_values():
+    """The same props' values give the same keys in any process; another value, other keys."""
+    request = VideoRequest(VideoSpec("atlas", "A", "scenes.spine_atlas:SpineAtlasScene", "a tour"), "L4-L5", None)
+    props = video_props(request, words={"tip": np.array([1.0, 2.0, 3.0])})
+    key = render_context_token(request, "preview", props=props)
+    assert render_context_token(request, "preview", props=pickle.loads(pickle.dumps(props))) == key
+    assert render_context_token(request, "preview") != key
+    for update in ({"level": "L3-L4"}, {"words": {"tip": np.array([1.0, 2.0, 3.0 + 1e-9])}}):
+        assert render_context_token(request, "preview", props=props.model_copy(update=update)) != key

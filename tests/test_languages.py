@@ -248,18 +248,27 @@ def test_a_data_phrase_without_words_is_an_error_naming_it():
         vocabulary.term("a brand new needle stop")
 
 
-def test_a_vocabulary_missing_a_screen_key_names_it(tmp_path, monkeypatch):
+def test_a_vocabulary_missing_a_screen_key_or_badly_shaped_names_it(tmp_path, monkeypatch):
     import voiceover.vocabulary as vocab
 
-    for lang in ("en", "xx"):
+    for lang in ("en", "xx", "yy", "zz"):
         (tmp_path / lang).mkdir()
     (tmp_path / "en" / "_vocabulary.yaml").write_text("screen: {heading.where: Where, heading.needle: The needle}\n")
     (tmp_path / "xx" / "_vocabulary.yaml").write_text("screen: {heading.where: Dónde}\n")
+    (tmp_path / "yy" / "_vocabulary.yaml").write_text("terms: {the needle: [la, aguja]}\n")
+    (tmp_path / "zz" / "_vocabulary.yaml").write_text("number: {decimals: ','}\n")
     monkeypatch.setattr(vocab, "SCRIPTS_DIR", tmp_path)
     vocab.load_vocabulary.cache_clear()
     try:
         with pytest.raises(ScriptError, match="heading.needle"):
             vocab.load_vocabulary("xx")
+        # the file's shape is a pydantic model: one line naming the file, the field and the problem
+        with pytest.raises(
+            ScriptError, match=r"^\S*yy/_vocabulary\.yaml: terms\.the needle: input should be a valid str"
+        ):
+            vocab.load_vocabulary("yy")
+        with pytest.raises(ScriptError, match=r"^\S*zz/_vocabulary\.yaml: number\.decimals: extra inputs are not"):
+            vocab.load_vocabulary("zz")
     finally:
         vocab.load_vocabulary.cache_clear()
 

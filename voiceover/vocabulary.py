@@ -21,9 +21,11 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import yaml
+from pydantic import BaseModel, ConfigDict, model_validator
 
+from spine.yaml_files import read_model
 from voiceover.scripts import SCRIPTS_DIR, ScriptError
 
 VOCABULARY_FILE = "_vocabulary.yaml"
@@ -165,6 +167,31 @@ def _patterns(items: tuple) -> list:
     return out
 
 
+class NumberWords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decimal: str = "."
+
+
+class VocabularyFile(BaseModel):
+    """What a ``_vocabulary.yaml`` holds (see the module's notes); an empty section is no section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    screen: dict[str, Any] = {}
+    terms: dict[str, str] = {}
+    number: NumberWords = NumberWords()
+    levels: dict[str, Any] = {}
+    describe: dict[str, dict[str, str]] = {}  # kind of video -> beat id -> description
+    transcript: dict[str, str] = {}
+    describe_generic: dict[str, list[str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_empty_sections(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
 def vocabulary_path(lang: str) -> Path:
     return SCRIPTS_DIR / lang / VOCABULARY_FILE
 
@@ -178,26 +205,17 @@ def load_vocabulary(lang: str) -> Vocabulary:
             f"no vocabulary for '{lang}' ({path.relative_to(SCRIPTS_DIR.parent.parent)} is missing); "
             f"languages: {', '.join(vocabulary_languages()) or 'none'}"
         )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScriptError(f"{path}: cannot read vocabulary: {exc}".splitlines()[0]) from exc
-    screen, terms = data.get("screen") or {}, data.get("terms") or {}
-    if not isinstance(screen, dict) or not isinstance(terms, dict):
-        raise ScriptError(f"{path}: 'screen' and 'terms' must map keys to words")
-    if not all(isinstance(v, str) for v in terms.values()):
-        bad = next(k for k, v in terms.items() if not isinstance(v, str))
-        raise ScriptError(f"{path}: term '{bad}' must be translated by a string")
+    data = read_model(path, VocabularyFile, ScriptError, what="vocabulary")
     vocab = Vocabulary(
         lang,
-        dict(screen),
-        {" ".join(str(k).split()): " ".join(v.split()) for k, v in terms.items()},
-        str((data.get("number") or {}).get("decimal", ".")),
-        dict(data.get("levels") or {}),
+        dict(data.screen),
+        {" ".join(k.split()): " ".join(v.split()) for k, v in data.terms.items()},
+        data.number.decimal,
+        dict(data.levels),
         path,
-        dict(data.get("describe") or {}),
-        dict(data.get("transcript") or {}),
-        {str(k): tuple(v) for k, v in (data.get("describe_generic") or {}).items()},
+        {kind: dict(beats) for kind, beats in data.describe.items()},
+        dict(data.transcript),
+        {kind: tuple(beats) for kind, beats in data.describe_generic.items()},
     )
     if lang != SOURCE_LANG:
         english = load_vocabulary(SOURCE_LANG)

@@ -19,9 +19,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voiceover.speech_types import NarrationError
 
@@ -196,6 +196,37 @@ def choose_voice(
 DESCRIBER_ENGINES = ("piper", "espeak")
 
 
+class DescriberEntry(BaseModel):
+    """``{engine: piper, model: path.onnx}``, ``{engine: espeak}``, or the short forms ``espeak`` and
+    ``path.onnx`` (a model without an engine is a Piper voice)."""
+
+    model_config = ConfigDict(extra="forbid")
+    engine: Literal["piper", "espeak"]
+    model: Annotated[str, Field(min_length=1, pattern=r"\S")] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"engine": "piper", "model": data} if data.endswith(".onnx") else {"engine": data}
+        if isinstance(data, dict) and "engine" not in data and data.get("model"):
+            return {**data, "engine": "piper"}
+        return data
+
+    @model_validator(mode="after")
+    def _model_only_for_piper(self) -> "DescriberEntry":
+        if self.model is not None and self.engine != "piper":
+            raise ValueError("only a Piper voice has a model")
+        return self
+
+
+class DescribersConfig(BaseModel):
+    """A config file's ``describer:`` (other top-level keys belong to other readers)."""
+
+    model_config = ConfigDict(extra="allow")
+    describer: dict[str, DescriberEntry] | None = None
+
+
 def describers_from_config(path: Path | str) -> dict[str, tuple[str, Path | None]]:
     """``describer:`` of a YAML config file: language -> (engine, Piper model or None).
 
@@ -205,32 +236,25 @@ def describers_from_config(path: Path | str) -> dict[str, tuple[str, Path | None
           es: {engine: piper, model: /opt/voices/es_MX-claude-high.onnx}
           en: {engine: espeak}
     """
-    import yaml
+    from pydantic import ValidationError
+
+    from spine.yaml_files import read_yaml
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise VoiceModelError(f"config {path} is not readable YAML ({str(exc).splitlines()[0]})") from exc
-    table = data.get("describer") if isinstance(data, dict) else None
-    if table is None:
-        return {}
+    data = read_yaml(path, VoiceModelError, label=f"config {path}", not_yaml="not readable YAML") or {}
     example = "e.g. describer: {es: {engine: piper, model: x.onnx}} or {en: {engine: espeak}}"
-    if not isinstance(table, dict):
-        raise VoiceModelError(f"{path}: 'describer' must map a language to a voice, {example}")
+    try:
+        config = DescribersConfig.model_validate(data if isinstance(data, dict) else {})
+    except ValidationError as exc:
+        lang = next((str(p) for p in exc.errors()[0]["loc"][1:2]), "")
+        if not lang:
+            raise VoiceModelError(f"{path}: 'describer' must map a language to a voice, {example}") from None
+        raise VoiceModelError(f"{path}: describer.{lang} must be piper (with a model) or espeak, {example}") from None
     out: dict[str, tuple[str, Path | None]] = {}
-    for lang, entry in table.items():
-        if isinstance(entry, str):
-            entry = {"engine": "piper", "model": entry} if entry.endswith(".onnx") else {"engine": entry}
-        engine = entry.get("engine", "piper" if entry.get("model") else None) if isinstance(entry, dict) else None
-        model = entry.get("model") if isinstance(entry, dict) else None
-        if engine not in DESCRIBER_ENGINES or (
-            model is not None and (engine != "piper" or not isinstance(model, str) or not model.strip())
-        ):
-            raise VoiceModelError(f"{path}: describer.{lang} must be piper (with a model) or espeak, {example}")
+    for lang, entry in (config.describer or {}).items():
         model_path = None
-        if model is not None:
-            model_path = Path(model).expanduser()
+        if entry.model is not None:
+            model_path = Path(entry.model).expanduser()
             model_path = model_path if model_path.is_absolute() else (path.parent / model_path)
-        out[str(lang)] = (engine, model_path)
+        out[str(lang)] = (entry.engine, model_path)
     return out

@@ -556,11 +556,9 @@ class VignetteDrawings:
         )
         self.mobjects = {"lateral": lateral, "posterior": posterior}
 
-    def vignette(self, name: str, width: float, height: float, center) -> tuple[Fitted, list]:
-        """(the fitted drawing, the plan's needles) for procedure ``name`` at its default level."""
-        from spine.procedures.planner import plan_needle
-
-        plan = plan_needle(name)
+    def vignette(self, plan, width: float, height: float, center) -> tuple[Fitted, list]:
+        """(the fitted drawing, the plan's needles) for a validated needle ``plan`` (a
+        ``spine.procedures.planner.NeedlePlan`` the pipeline made: the scene plans nothing)."""
         kind = "posterior" if plan.approach in POSTERIOR_APPROACHES else "lateral"
         mob = self.mobjects[kind].copy()
         ends = [p for n in plan.needles for p in (n.entry, n.tip)]

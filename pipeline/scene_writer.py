@@ -58,29 +58,43 @@ class HeldFrameEncoder(VideoSegmentEncoder):
     _last_frame: av.VideoFrame | None = None
 
     def write_frame(self, pixels: np.ndarray, *, repeat: int = 1) -> None:
-        again = pixels is self._last_pixels
-        if repeat == 1 and not again:
-            self._last_pixels, self._last_frame = pixels, None  # converted if it comes again
-            super().write_frame(pixels, repeat=1)
-            return
         self._validate_frame(pixels, repeat)
+        again = pixels is self._last_pixels
         time_base = Fraction(self.spec.frame_rate.denominator, self.spec.frame_rate.numerator)
         try:
+            if repeat == 1 and not again:
+                # one picture: the stream's encoder converts it; read in place, not copied into
+                # a new frame buffer first (the renderer hands over a fresh array per frame)
+                self._last_pixels, self._last_frame = pixels, None  # converted if it comes again
+                self._encode(_rgba_frame(pixels), time_base)
+                return
             # what the stream's encoder would do to each copy, done once
             frame = self._last_frame if again else None
             if frame is None:
-                frame = av.VideoFrame.from_ndarray(pixels, format="rgba").reformat(
+                frame = _rgba_frame(pixels).reformat(
                     width=self.spec.width, height=self.spec.height, format=self.spec.pixel_format
                 )
                 self._last_pixels, self._last_frame = pixels, frame
             for _ in range(repeat):
-                frame.pts = self._next_pts
-                frame.time_base = time_base
-                self._next_pts += 1
-                for packet in self._stream.encode(frame):  # type: ignore[union-attr,arg-type]
-                    self._container.mux(packet)
+                self._encode(frame, time_base)
         except BaseException as error:
             raise self._operation_error("encode", error) from error
+
+    def _encode(self, frame: av.VideoFrame, time_base: Fraction) -> None:
+        frame.pts = self._next_pts
+        frame.time_base = time_base
+        self._next_pts += 1
+        for packet in self._stream.encode(frame):  # type: ignore[union-attr,arg-type]
+            self._container.mux(packet)
+
+
+def _rgba_frame(pixels: np.ndarray) -> av.VideoFrame:
+    """A video frame over ``pixels`` (RGBA, C-contiguous: checked by the encoder) without
+    copying them (about 4 ms of CPU per 1080p frame); Manim's encoder copies them first."""
+    try:
+        return av.VideoFrame.from_numpy_buffer(pixels, format="rgba")
+    except (ValueError, TypeError):  # a layout the buffer cannot be read from in place
+        return av.VideoFrame.from_ndarray(pixels, format="rgba")
 
 
 class SegmentWriter(SceneFileWriter):

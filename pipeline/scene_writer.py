@@ -24,6 +24,12 @@ mobject's points, colours, widths, styles and pixels, the camera's frame, the st
 background of the play); a frame whose digest equals the last drawn one is not drawn: the
 same picture is handed to the encoder again, which converts it to YUV only once. The
 frames are the pixels a full redraw gives (tested: framemd5 of whole videos).
+
+**Images drawn once per change.** The renderer's camera (:class:`ImageRegionCamera` over the
+scene's own camera class) resamples an image (an illustration layer, the fluoroscopy) only
+when its pixels or its place on the frame changed, and composites it over the pixels it covers
+rather than over the whole frame; the encoder reads each frame's pixels in place instead of
+copying them first. Both give the same pixels and bytes as Manim's own code (tested).
 """
 
 from __future__ import annotations
@@ -303,7 +309,7 @@ class ImageRegionCamera:
         if (left, top, right, bottom) != (x, y, x + image.width, y + image.height):
             image = image.crop((left - x, top - y, right - x, bottom - y))
         region = pixel_array[top:bottom, left:right]
-        under = Image.fromarray(np.ascontiguousarray(region), mode="RGBA")
+        under = Image.fromarray(np.ascontiguousarray(region))
         region[...] = np.asarray(Image.alpha_composite(under, image))
 
     def _placed(self, image_mobject: Any, pixels: np.ndarray, target_coords: np.ndarray) -> tuple | None:
@@ -339,7 +345,7 @@ def _rgba8(array: Any) -> bool:
 def _resample_placed(pixels: np.ndarray, target_coords: np.ndarray, resampling: Any) -> tuple | None:
     """Manim 0.22's ``Camera.display_image_mobject`` up to its paste: the same numbers in the
     same order, returning the resampled image and where its top-left corner lands."""
-    sub_image = Image.fromarray(pixels, mode="RGBA")
+    sub_image = Image.fromarray(pixels)  # RGBA: a uint8 array of four channels
     original_coords = np.array(
         [[0, 0], [sub_image.width, 0], [0, sub_image.height], [sub_image.width, sub_image.height]]
     )

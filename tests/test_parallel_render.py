@@ -108,3 +108,47 @@ def test_a_held_frame_converted_once_encodes_to_the_same_bytes(tmp_path):
     manims, ours = segment(VideoSegmentEncoder, "manim.mp4"), segment(HeldFrameEncoder, "held.mp4")
     assert len(frame_md5s(tmp_path / "held.mp4")) == 18
     assert ours == manims
+
+
+def test_images_drawn_over_their_region_only_give_manims_pixels():
+    """The render's camera (pipeline/scene_writer.py) resamples an image only when it changed
+    and composites it over the pixels it covers: every frame must equal Manim's own camera's,
+    for images scaled, rotated, half off the frame, translucent, changed in place and moved."""
+    import numpy as np
+    from manim import ImageMobject
+    from manim.camera.moving_camera import MovingCamera
+    from PIL import Image
+
+    from pipeline.scene_writer import RegionMovingCamera
+
+    rng = np.random.default_rng(11)
+    rgba = rng.integers(0, 256, (30, 50, 4), dtype=np.uint8)
+    rgba[..., 3][rng.random((30, 50)) < 0.3] = 0  # transparent pixels leave the frame as it was
+    background = rng.integers(0, 256, (72, 128, 4), dtype=np.uint8)
+    cameras = [MovingCamera(pixel_width=128, pixel_height=72), RegionMovingCamera(pixel_width=128, pixel_height=72)]
+    images = [
+        ImageMobject(rgba.copy()).set(height=4),
+        ImageMobject(rgba.copy()).set(height=3).rotate(0.6).shift([5.5, 2.5, 0]),
+    ]
+    images[1].set_resampling_algorithm(Image.Resampling.NEAREST)
+
+    def frame(camera):
+        camera.set_frame_to_background(background)
+        camera.capture_mobjects(images)
+        return camera.pixel_array.copy()
+
+    steps = [
+        lambda: None,
+        lambda: None,  # unchanged: the kept resampling is used
+        lambda: images[0].pixel_array.__setitem__((slice(0, 9), slice(None), 3), 90),  # changed in place
+        lambda: images[0].shift([-6.0, -0.3, 0]),  # moved half off the frame
+        lambda: images[1].stretch(0.01, 1),  # too thin to draw
+        lambda: images[1].set_opacity(0.4).stretch(60, 1),
+    ]
+    seen = set()
+    for step in steps:
+        step()
+        manims, ours = (frame(c) for c in cameras)
+        assert np.array_equal(ours, manims)
+        seen.add(ours.tobytes())
+    assert len(seen) >= 4  # the frames differ: the images were drawn

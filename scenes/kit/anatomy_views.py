@@ -1126,6 +1126,20 @@ def _place(image: ImageMobject, view: SpineView, window) -> ImageMobject:
     return image
 
 
+def _cross_fade(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+    """``round(a * (1 - alpha) + b * alpha)`` as uint8: for two uint8 pictures, looked up in a
+    table of the same sums over every pair of byte values (the same floating-point operations
+    on the same types, so the same bytes), about twice as fast as computing it per pixel."""
+    if a.dtype != np.uint8 or b.dtype != np.uint8:
+        return np.round(a * (1 - alpha) + b * alpha).astype(np.uint8)
+    values = np.arange(256, dtype=np.uint8)
+    table = np.round(values[:, None] * (1 - alpha) + values[None, :] * alpha).astype(np.uint8).ravel()
+    pairs = a.astype(np.uint16)
+    pairs <<= 8
+    pairs |= b
+    return np.take(table, pairs)
+
+
 class LayerImage(ImageMobject):
     """The shaded layer as an image that also answers the vector calls a VGroup makes of its
     family (anchors for bounds and centres; fill opacity becomes the image's opacity; strokes
@@ -1211,7 +1225,7 @@ class LayerImage(ImageMobject):
                 cache.clear()
                 cache[key] = np.array(Image.fromarray(a).resize((b.shape[1], b.shape[0]), Image.BILINEAR))
             a = cache[key]
-        self.pixel_array = np.round(a * (1 - alpha) + b * alpha).astype(np.uint8)
+        self.pixel_array = _cross_fade(a, b, alpha)
         if self._render is None:
             self.orig_alpha_pixel_array = self.pixel_array[:, :, 3].copy()
 

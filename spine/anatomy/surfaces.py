@@ -202,6 +202,8 @@ def surface_groups(b) -> list[dict]:
         if region == "cervical":
             g["shaped"], g["clip"], g["warps"] = _cervical_tp_shapes(b, name)
             g["shaped"] = g["shaped"] + _lateral_masses(b, name) + _atlas_tubercles(b, name)
+            if name == "C1":
+                g["clip"] = _atlas_clip(b, g["clip"])
         groups.append(g)
     # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
     # imaged only: the needle checks keep to the vertebra's parts)
@@ -440,6 +442,45 @@ def _atlas_tubercles(b, name: str) -> list[_Part]:
     ):
         out.append(_local_part(f, lambda q, c=c, r=r: ellipsoid(q - c, r), c - r - 1, c + r + 1))
     return out
+
+
+def _atlas_clip(b, clip):
+    """C1's carved surfaces, added to its foramina's ``clip``: each superior articular facet a
+    concave dish in the top of the lateral mass, deepest medially, so it faces up and in (it
+    cradles the occipital condyle); each inferior facet cut flat and round; and the groove for
+    the vertebral artery across the top of the posterior arch just behind the lateral mass
+    [Gray's Anatomy, 41st ed., ch. 43]."""
+    from spine.anatomy.bones import SIDES, SIGN
+    from spine.anatomy.sdf import capsule
+
+    f, k = b.frames["C1"], b.scale
+    origin, R = np.asarray(f.origin, float), np.asarray(f.R, float)
+    holes = []
+    for side in SIDES:
+        s = SIGN[side]
+        lm = b.structures[f"C1.lateral_mass.{side}"].solid
+        c = (lm.center - origin) @ R
+        top, bottom = c[2] + lm.radii[2], c[2] - lm.radii[2]
+        r_dish = 18.0 * k
+        dish = np.array([c[0] - s * 8.0 * k, c[1], top + r_dish - 2.5 * k])
+        holes.append(lambda q, d=dish, r=r_dish: r - np.linalg.norm(q - d, axis=1))
+        holes.append(
+            lambda q, z=bottom + 1.0 * k, x=c[0], r=lm.radii[0] + 2 * k: np.minimum(
+                z - q[:, 2], r - np.abs(q[:, 0] - x)
+            )
+        )
+        a = np.array([s * 9.0 * k, 15.0 * k, 4.6 * k])
+        e = np.array([s * 24.0 * k, 12.0 * k, 4.6 * k])
+        holes.append(lambda q, a=a, e=e: -capsule(q, a, e, 2.6 * k))
+
+    def carved(p):
+        q = (p - origin) @ R
+        d = np.full(len(p), -1e3) if clip is None else clip(p)
+        for h in holes:
+            d = np.maximum(d, h(q))
+        return d
+
+    return carved
 
 
 #: forward and downward turn (tan) of the C3-C6 transverse processes lateral to the foramen

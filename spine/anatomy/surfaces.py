@@ -469,8 +469,10 @@ def _atlas_clip(b, clip):
                 z - q[:, 2], r - np.abs(q[:, 0] - x)
             )
         )
-        a = np.array([s * 9.0 * k, 15.0 * k, 4.6 * k])
-        e = np.array([s * 24.0 * k, 12.0 * k, 4.6 * k])
+        # along the top of the arch from behind the lateral mass back toward the midline, under
+        # the artery's course over the arch (``softtissue._vertebral_artery``)
+        a = np.array([s * 18.0 * k, 9.5 * k, 4.6 * k])
+        e = np.array([s * 11.5 * k, 22.0 * k, 4.6 * k])
         holes.append(lambda q, a=a, e=e: -capsule(q, a, e, 2.6 * k))
 
     def carved(p):
@@ -1209,10 +1211,10 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     # the crest: a rounded rod along the top of the plate (the outline's crest, pulled just
     # inside it), thickest at the iliac tubercle about 5 cm behind the anterior superior spine
     # [Gray's Anatomy, 41st ed., ch. 80]
-    crest_path = [on_plate(centre + 0.93 * (c - centre)) for c in crest]
+    crest_path = [on_plate(centre + 0.95 * (c - centre)) for c in _through(crest, 16)]
     rod(crest_path, mm.ILIAC_CREST_THICKNESS_MM / 2 * k, 1.0)
-    tub = on_plate(centre + 0.93 * (pts[4] - centre))
-    tubercle = _world_part(lambda q, c=tub: ellipsoid(q - c, np.array([8.0, 8.0, 7.0]) * k), tub - 9 * k, tub + 9 * k)
+    tub = on_plate(centre + 0.95 * (pts[4] - centre))
+    tubercle = _world_part(lambda q, c=tub: ellipsoid(q - c, np.array([7.0, 8.0, 6.5]) * k), tub - 9 * k, tub + 9 * k)
     tubercle.extra_shell = 1.0
     parts.append(tubercle)
     # the rim of the greater sciatic notch: the outline from the acetabulum's back to the

@@ -432,4 +432,4 @@ PUBLISHED_SACRUM = {
 #: ilium: wing plate about 2-4 mm thin in the iliac fossa, the crest about 10-15 mm thick
 #: [Gray's Anatomy, 41st ed., ch. 80]; drawn thinnest 4 mm (the mesh grid resolves it)
 ILIAC_FOSSA_THICKNESS_MM = 4.0
-ILIAC_CREST_THICKNESS_MM = 12.0
+ILIAC_CREST_THICKNESS_MM = 10.0

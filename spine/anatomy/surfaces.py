@@ -1212,10 +1212,10 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     # inside it), thickest at the iliac tubercle about 5 cm behind the anterior superior spine
     # [Gray's Anatomy, 41st ed., ch. 80]
     crest_path = [on_plate(centre + 0.95 * (c - centre)) for c in _through(crest, 16)]
-    rod(crest_path, mm.ILIAC_CREST_THICKNESS_MM / 2 * k, 1.0)
+    rod(crest_path, mm.ILIAC_CREST_THICKNESS_MM / 2 * k, 0.5)
     tub = on_plate(centre + 0.95 * (pts[4] - centre))
     tubercle = _world_part(lambda q, c=tub: ellipsoid(q - c, np.array([7.0, 8.0, 6.5]) * k), tub - 9 * k, tub + 9 * k)
-    tubercle.extra_shell = 1.0
+    tubercle.extra_shell = 0.5
     parts.append(tubercle)
     # the rim of the greater sciatic notch: the outline from the acetabulum's back to the
     # posterior inferior spine, a thick rounded margin

@@ -532,6 +532,41 @@ def _body_part(b, name: str) -> _Part:
     return _Part(sdf, c.min(axis=0), c.max(axis=0))
 
 
+#: the dens's half-width (x) and half-depth (y) from its base up to its apex (mm, at 0, 0.25,
+#: 0.6, 0.85 and 1 of its height): a waist (the neck) above the base, the head carrying the
+#: anterior facet for the atlas, a rounded apex [Gray's Anatomy, 41st ed., ch. 43]; about 9-10 mm
+#: wide and 10.6 mm deep (morphometry.py: GS12 and a series of 52 dry axes)
+_DENS_PROFILE = ((0.0, 5.2, 5.6), (0.25, 4.3, 4.8), (0.6, 4.9, 5.3), (0.85, 4.0, 4.4), (1.0, 1.5, 1.8))
+
+
+def _dens_part(b) -> _Part:
+    """C2's dens as a peg, not a cylinder: it rises from the body with a waist, a fuller head
+    and a rounded apex, tilted a little back (the placed capsule stays for the checks)."""
+    from spine.anatomy.sdf import ellipse2, smax
+
+    st = b.structures["C2.dens"]
+    f, k = b.frames["C2"], b.scale
+    a, c = (f.local(p) for p in st.solid.endpoints)
+    r = float(st.solid.radius)
+    z0, z1 = float(a[2]), float(c[2]) + r  # from inside the body to the tip
+    height = z1 - z0
+    ts = np.array([t for t, _x, _y in _DENS_PROFILE])
+    rx = np.array([x for _t, x, _y in _DENS_PROFILE]) * k
+    ry = np.array([y for _t, _x, y in _DENS_PROFILE]) * k
+    tilt = 0.12  # back (+y) per mm up
+
+    def sdf(q):
+        t = np.clip((q[:, 2] - z0) / height, 0.0, 1.0)
+        yc = a[1] + tilt * (q[:, 2] - z0)
+        d = ellipse2(q[:, 0] - a[0], q[:, 1] - yc, np.interp(t, ts, rx), np.interp(t, ts, ry))
+        d = smax(d, q[:, 2] - z1, 2.0 * k)
+        return np.maximum(d, z0 - 2.0 * k - q[:, 2])
+
+    lo = np.array([a[0] - 7 * k, a[1] - 7 * k, z0 - 3 * k])
+    hi = np.array([a[0] + 7 * k, a[1] + tilt * height + 7 * k, z1 + 3 * k])
+    return _local_part(f, sdf, lo, hi)
+
+
 def _capsule_part(a, c, r) -> _Part:
     from spine.anatomy.sdf import capsule
 
@@ -551,6 +586,8 @@ def _group_parts(b, g) -> list[_Part]:
         # (a coccygeal piece keeps its placed ellipsoid: a small rounded nodule, not a box)
         if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
             out.append(_body_part(b, st.level))
+        elif st.kind == "dens":
+            out.append(_dens_part(b))
         elif st.kind in ("tp", "tp_anterior") and st.side in warps:
             out.append(_warped(_part(st), b.frames[st.level], {st.side: warps[st.side]}))
         else:

@@ -87,8 +87,10 @@ def test_scotty_dog_eye_inside_the_body_on_the_ipsilateral_oblique(model, deg):
     lo, hi = uv_body[:, 0].min(), uv_body[:, 0].max()
     assert abs(ap.project(ped, 512)[0, 0] - (lo + hi) / 2) > 0.5 * (hi - lo) / 2
     # and on the image the eye is a dense ring: the pedicle's cortex, seen end-on, holds more
-    # bone than its cancellous centre (a solid blob, densest in the middle, fails this)
-    imager = FluoroImager(model, ob, 256, cache_dir=False)
+    # bone than its cancellous centre (a solid blob, densest in the middle, fails this); only the
+    # levels that overlap the eye are traced (the same ring as the whole model's, 0.5-2 s less CPU)
+    near = model.structures(levels=["L3", "L4", "L5", "L3-L4", "L4-L5"])
+    imager = FluoroImager(near, ob, 256, cache_dir=False)
     li = imager.anatomy
     c, r = np.round(imager.project(ped)[0]).astype(int)
     yy, xx = np.mgrid[-8:9, -8:9]

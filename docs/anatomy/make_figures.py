@@ -1,13 +1,13 @@
-"""Render the anatomy figures of the README: illustration and fluoroscopy of three levels.
+"""Render the anatomy figures of the README: illustration and fluoroscopy of five levels.
 
     .venv/bin/python docs/anatomy/make_figures.py            # writes docs/anatomy/*.png
     .venv/bin/python docs/anatomy/make_figures.py --illustrations   # only *_illustration.png
     .venv/bin/python docs/anatomy/make_figures.py --fluoro   # only the *_fluoro.png (no Manim)
 
-For L4-L5, C5-C6 and T7-T8: the lateral, posterior and oblique illustrations (the shaded
+For L4-L5, C5-C6, T7-T8, L5-S1 (the sacrum and the ilia) and C1-C2 (the atlas and the axis): the lateral, posterior and oblique illustrations (the shaded
 layer in Manim at preview size, 854 x 480) and the lateral, AP and ipsilateral oblique fluoroscopy (480 x 480,
 the still renderer with its default detector, seeded). The oblique is 30 deg to the patient's
-right for the lumbar Scotty dog, 45 deg in the thoracic spine and 50 deg in the neck, where
+right for the lumbar Scotty dog (and at L5-S1), 45 deg in the thoracic spine and 50 deg in the neck, where
 the foramina open at those angles. Each file is written under a temporary name and renamed.
 """
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHONHASHSEED", "0")
 
 OUT = Path(__file__).resolve().parent
-LEVELS = {"L4-L5": 30.0, "C5-C6": 50.0, "T7-T8": 45.0}
+LEVELS = {"L4-L5": 30.0, "C5-C6": 50.0, "T7-T8": 45.0, "L5-S1": 30.0, "C1-C2": 50.0}
 
 
 def _neighbours(level: str) -> list[str]:

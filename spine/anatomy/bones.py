@@ -290,13 +290,14 @@ def _atlas(b):
         tf = transverse_foramen(b, "C1", side)
         r_va = b.params.vertebral_artery_zone_mm * k
         clear = r_va + 2.6 * k
-        tp = Capsule.between(f.p(s * 21 * k, tf[1] + clear, 0), f.p(s * 38 * k, tf[1] + 1.5 * k, -1 * k), 3.0 * k)
+        # the atlas is about 72 mm across its transverse processes (Rekha & D'Sa 2016, morphometry.py)
+        tp = Capsule.between(f.p(s * 21 * k, tf[1] + clear, 0), f.p(s * 33 * k, tf[1] + 1.5 * k, -1 * k), 3.0 * k)
         b.add(f"C1.tp.{side}", "tp", BONE, tp, level="C1", side=side)
-        tpa = Capsule.between(f.p(s * 21 * k, tf[1] - clear, 0), f.p(s * 36 * k, tf[1] - 1.5 * k, -1 * k), 2.2 * k)
+        tpa = Capsule.between(f.p(s * 21 * k, tf[1] - clear, 0), f.p(s * 32 * k, tf[1] - 1.5 * k, -1 * k), 2.2 * k)
         b.add(f"C1.tp_anterior.{side}", "tp_anterior", BONE, tpa, level="C1", side=side)
         anchors[("transverse_foramen", side)] = tf
         anchors[("lamina_centre", side)] = np.array([s * 9 * k, 19 * k, -0.5 * k])
-        anchors[("tp_tip", side)] = np.array([s * 38 * k, tf[1] + 1.5 * k, -1 * k])
+        anchors[("tp_tip", side)] = np.array([s * 33 * k, tf[1] + 1.5 * k, -1 * k])
         anchors[("tp_base", side)] = np.array([s * 21 * k, tf[1] + clear, 0])
         anchors[("lateral_mass", side)] = np.array([s * 17 * k, 1.5 * k, 0])
     anchors["canal_back_y"] = 23.5 * k

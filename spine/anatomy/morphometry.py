@@ -267,6 +267,16 @@ ROOT_RADII: dict[str, float] = {
 #   [ref]  clinical.md section 1 (the project's source of truth), where it gives a range: C3-C7
 #          bodies height ~10-11, depth ~14.5, width ~20-22 mm; thoracic anterior height ~17-19 mm
 #          (T2-T9).
+#   [RD16] Rekha BS, D'Sa DS. Int J Anat Res 2016;4(1):1981-4 (100 dry atlases, Karnataka): width from tip to tip of the transverse
+#          processes 72.45 mm, outer anteroposterior diameter (anterior to posterior tubercle) 42
+#          mm; means only, so the spread is 10 % of the mean. Agrees with Patel NP, Gupta DS. Int J
+#          Res Med Sci (100 dry atlases, South Gujarat): width 71.19 mm. Doherty BJ, Heggeness MH.
+#          The quantitative anatomy of the atlas. Spine 1994;19:2497-500 could not be checked here,
+#          so it gives no row.
+#   [GS12] Gosavi SN, Swamy V. Morphometric study of the axis vertebra (2012; 100 dry axes): dens height 14.86 +- 1.54 mm, mean transverse diameter
+#          9.28 mm (no SD: 10 % of the mean). Agrees with a series of 52 dry axes (odontoid height
+#          17.60 +- 1.94, maximum transverse diameter 9.78 +- 0.93 mm) and Yousuf et al. (30 axes:
+#          height 15.8, width 8.5-10.3 mm).
 # Not used: a Pakistani CT series (Chughtai et al., Pak J Neurol Surg) whose pedicle widths (T1 4.06,
 # T4 3.72 mm) are half those of every other series, so its definitions differ from these.
 #
@@ -275,7 +285,11 @@ ROOT_RADII: dict[str, float] = {
 # height at the middle of the posterior wall (``body_height``) or 3 mm behind the front
 # (``body_height_anterior``), pedicle width and height at the isthmus, canal width between the
 # pedicles and depth at the midline, spinous process length from the spinolaminar junction to the
-# tip, transverse span from tip to tip of the transverse processes.
+# tip, transverse span from tip to tip of the transverse processes. C1 and C2 (``measure_atlas_axis``):
+# the atlas's width from tip to tip of its transverse processes (``atlas_width``) and its depth
+# from the front of the anterior tubercle to the back of the posterior tubercle (``atlas_depth``);
+# the dens's height from the C2 body's upper endplate to its tip (``dens_height``) and its width
+# across at mid-height (``dens_width``).
 # The tests take as the spread the larger of the reported SD and 10 % of the mean
 # (:attr:`PublishedMeasure.spread`), so "mean +- 2 SD" is the range of normal adults of any of
 # these populations, not of one cohort.
@@ -366,6 +380,9 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
            canal_depth=(14.5, 1.5)),
     *_rows("P91c", ["C6"], pedicle_width=(6.0, 1.0), pedicle_height=(7.2, 1.0), canal_width=(24.5, 2.5),
            canal_depth=(14.5, 1.5)),
+    # the atlas and the axis [RD16, GS12]
+    *_rows("RD16", ["C1"], atlas_width=(72.45, 0.0), atlas_depth=(42.0, 0.0)),
+    *_rows("GS12", ["C2"], dens_height=(14.86, 1.54), dens_width=(9.28, 0.0)),
 )
 # fmt: on
 
@@ -415,4 +432,4 @@ PUBLISHED_SACRUM = {
 #: ilium: wing plate about 2-4 mm thin in the iliac fossa, the crest about 10-15 mm thick
 #: [Gray's Anatomy, 41st ed., ch. 80]; drawn thinnest 4 mm (the mesh grid resolves it)
 ILIAC_FOSSA_THICKNESS_MM = 4.0
-ILIAC_CREST_THICKNESS_MM = 12.0
+ILIAC_CREST_THICKNESS_MM = 10.0

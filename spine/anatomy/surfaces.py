@@ -202,6 +202,8 @@ def surface_groups(b) -> list[dict]:
         if region == "cervical":
             g["shaped"], g["clip"], g["warps"] = _cervical_tp_shapes(b, name)
             g["shaped"] = g["shaped"] + _lateral_masses(b, name) + _atlas_tubercles(b, name)
+            if name == "C1":
+                g["clip"] = _atlas_clip(b, g["clip"])
         groups.append(g)
     # rib heads, necks and the start of the shafts beside each thoracic vertebra (drawn and
     # imaged only: the needle checks keep to the vertebra's parts)
@@ -442,6 +444,47 @@ def _atlas_tubercles(b, name: str) -> list[_Part]:
     return out
 
 
+def _atlas_clip(b, clip):
+    """C1's carved surfaces, added to its foramina's ``clip``: each superior articular facet a
+    concave dish in the top of the lateral mass, deepest medially, so it faces up and in (it
+    cradles the occipital condyle); each inferior facet cut flat and round; and the groove for
+    the vertebral artery across the top of the posterior arch just behind the lateral mass
+    [Gray's Anatomy, 41st ed., ch. 43]."""
+    from spine.anatomy.bones import SIDES, SIGN
+    from spine.anatomy.sdf import capsule
+
+    f, k = b.frames["C1"], b.scale
+    origin, R = np.asarray(f.origin, float), np.asarray(f.R, float)
+    holes = []
+    for side in SIDES:
+        s = SIGN[side]
+        lm = b.structures[f"C1.lateral_mass.{side}"].solid
+        c = (lm.center - origin) @ R
+        top, bottom = c[2] + lm.radii[2], c[2] - lm.radii[2]
+        r_dish = 18.0 * k
+        dish = np.array([c[0] - s * 8.0 * k, c[1], top + r_dish - 2.5 * k])
+        holes.append(lambda q, d=dish, r=r_dish: r - np.linalg.norm(q - d, axis=1))
+        holes.append(
+            lambda q, z=bottom + 1.0 * k, x=c[0], r=lm.radii[0] + 2 * k: np.minimum(
+                z - q[:, 2], r - np.abs(q[:, 0] - x)
+            )
+        )
+        # along the top of the arch from behind the lateral mass back toward the midline, under
+        # the artery's course over the arch (``softtissue._vertebral_artery``)
+        a = np.array([s * 18.0 * k, 9.5 * k, 4.6 * k])
+        e = np.array([s * 11.5 * k, 22.0 * k, 4.6 * k])
+        holes.append(lambda q, a=a, e=e: -capsule(q, a, e, 2.6 * k))
+
+    def carved(p):
+        q = (p - origin) @ R
+        d = np.full(len(p), -1e3) if clip is None else clip(p)
+        for h in holes:
+            d = np.maximum(d, h(q))
+        return d
+
+    return carved
+
+
 #: forward and downward turn (tan) of the C3-C6 transverse processes lateral to the foramen
 _TP_FORWARD, _TP_DOWN = 0.36, 0.27
 
@@ -489,6 +532,41 @@ def _body_part(b, name: str) -> _Part:
     return _Part(sdf, c.min(axis=0), c.max(axis=0))
 
 
+#: the dens's half-width (x) and half-depth (y) from its base up to its apex (mm, at 0, 0.25,
+#: 0.6, 0.85 and 1 of its height): a waist (the neck) above the base, the head carrying the
+#: anterior facet for the atlas, a rounded apex [Gray's Anatomy, 41st ed., ch. 43]; about 9-10 mm
+#: wide and 10.6 mm deep (morphometry.py: GS12 and a series of 52 dry axes)
+_DENS_PROFILE = ((0.0, 5.2, 5.6), (0.25, 4.3, 4.8), (0.6, 4.9, 5.3), (0.85, 4.0, 4.4), (1.0, 1.5, 1.8))
+
+
+def _dens_part(b) -> _Part:
+    """C2's dens as a peg, not a cylinder: it rises from the body with a waist, a fuller head
+    and a rounded apex, tilted a little back (the placed capsule stays for the checks)."""
+    from spine.anatomy.sdf import ellipse2, smax
+
+    st = b.structures["C2.dens"]
+    f, k = b.frames["C2"], b.scale
+    a, c = (f.local(p) for p in st.solid.endpoints)
+    r = float(st.solid.radius)
+    z0, z1 = float(a[2]), float(c[2]) + r  # from inside the body to the tip
+    height = z1 - z0
+    ts = np.array([t for t, _x, _y in _DENS_PROFILE])
+    rx = np.array([x for _t, x, _y in _DENS_PROFILE]) * k
+    ry = np.array([y for _t, _x, y in _DENS_PROFILE]) * k
+    tilt = 0.12  # back (+y) per mm up
+
+    def sdf(q):
+        t = np.clip((q[:, 2] - z0) / height, 0.0, 1.0)
+        yc = a[1] + tilt * (q[:, 2] - z0)
+        d = ellipse2(q[:, 0] - a[0], q[:, 1] - yc, np.interp(t, ts, rx), np.interp(t, ts, ry))
+        d = smax(d, q[:, 2] - z1, 2.0 * k)
+        return np.maximum(d, z0 - 2.0 * k - q[:, 2])
+
+    lo = np.array([a[0] - 7 * k, a[1] - 7 * k, z0 - 3 * k])
+    hi = np.array([a[0] + 7 * k, a[1] + tilt * height + 7 * k, z1 + 3 * k])
+    return _local_part(f, sdf, lo, hi)
+
+
 def _capsule_part(a, c, r) -> _Part:
     from spine.anatomy.sdf import capsule
 
@@ -508,6 +586,8 @@ def _group_parts(b, g) -> list[_Part]:
         # (a coccygeal piece keeps its placed ellipsoid: a small rounded nodule, not a box)
         if st.kind == "body" and _region(st.level) in ("cervical", "thoracic", "lumbar", "sacral"):
             out.append(_body_part(b, st.level))
+        elif st.kind == "dens":
+            out.append(_dens_part(b))
         elif st.kind in ("tp", "tp_anterior") and st.side in warps:
             out.append(_warped(_part(st), b.frames[st.level], {st.side: warps[st.side]}))
         else:
@@ -1102,14 +1182,18 @@ _ILIUM_OUTLINE = (
 
 
 def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
-    """One ilium: a curved plate (the wing, thin in the iliac fossa, thick at its rim and the
-    crest), concave toward the pelvis, bounded by :data:`_ILIUM_OUTLINE`; a thick posterior part
-    behind and beside the SI joint up to the posterior superior iliac spine, its medial face the
-    joint's iliac (auricular) face; the body of the ilium down to the acetabular roof. Holes:
-    everything medial of the joint's iliac face (the joint is a narrow gap)."""
+    """One ilium as a radiograph shows it: a thin curved plate (the wing, a few mm in the iliac
+    fossa, concave toward the pelvis) bounded by :data:`_ILIUM_OUTLINE`, whose dense margins are
+    rods of bone with a thicker cortex: the crest (about 12 mm wide, with the iliac tubercle), the
+    rim of the greater sciatic notch and the arcuate line (the pelvic brim on the ilium), running
+    forward and down on the pelvic surface from the front of the auricular surface to the body of
+    the ilium over the acetabulum. Behind, the auricular part: an ear-shaped plate about 9 mm
+    thick whose medial face (the auricular surface) undulates gently and faces the sacrum's across
+    a 2-3.5 mm joint space, the iliac tuberosity behind and above it, and the posterior superior
+    and inferior spines. Holes: everything medial of the auricular face."""
     from spine.anatomy import morphometry as mm
     from spine.anatomy.bones import SIGN
-    from spine.anatomy.sdf import capsule, ellipse2, ellipsoid, extrude, polygon2, smax
+    from spine.anatomy.sdf import ellipse2, ellipsoid, extrude, polygon2, smax
 
     k = b.scale
     s = SIGN[side]
@@ -1130,48 +1214,107 @@ def _ilium_shapes(b, side: str) -> tuple[list[_Part], list[tuple]]:
     radius = 110.0 * k
     sphere_c = centre + normal * (radius - 14.0 * k)
     poly = _smooth_outline(np.column_stack([(pts_a - centre) @ e1, (pts_a - centre) @ e2]))
-    t_f, t_c = mm.ILIAC_FOSSA_THICKNESS_MM * k, mm.ILIAC_CREST_THICKNESS_MM * k
-    rim = 9.0 * k
+    t_f = mm.ILIAC_FOSSA_THICKNESS_MM * k
     crest = [pp for (w, _x, on), pp in zip(_ILIUM_OUTLINE, pts) if on or w in ("psis", "asis")]
-
     acet = [pp for (w, _x, _c), pp in zip(_ILIUM_OUTLINE, pts) if w == "acetabulum"]
     roof = (acet[0] + acet[1]) / 2
+
+    def on_plate(q, depth: float = 0.0) -> np.ndarray:
+        """``q`` moved onto the plate's middle surface (``depth`` > 0: toward the pelvis)."""
+        v = np.asarray(q, float) - sphere_c
+        return sphere_c + v / np.linalg.norm(v, axis=-1, keepdims=True) * (radius - depth)
 
     def wing(p):
         q = p - centre
         d_out = polygon2(q @ e1, q @ e2, poly)
-        # thick along the crest (a rounded bead), thin in the fossa, a thinner rim elsewhere
-        d_crest = np.min([capsule(p, a, c, 0.0) for a, c in zip(crest[:-1], crest[1:])], axis=0)
-        bead = np.clip(1.0 - d_crest / rim, 0.0, 1.0)
-        edge = np.clip(1.0 + d_out / (0.6 * rim), 0.0, 1.0)
-        # the body of the ilium thickens toward the acetabular roof, over the hip joint
+        # thin in the fossa, a little thicker toward the rim, the body of the ilium thickening
+        # toward the acetabular roof, over the hip joint
+        edge = np.clip(1.0 + d_out / 6.0, 0.0, 1.0)
         body = np.clip(1.0 - np.linalg.norm(p - roof, axis=1) / (45.0 * k), 0.0, 1.0)
-        t = t_f + (t_c - t_f) * np.sqrt(np.maximum(bead, 0.0)) + 0.5 * t_f * edge + 16.0 * k * body**2
+        t = t_f + 0.6 * t_f * edge + 16.0 * k * body**2
         d_shell = np.abs(np.linalg.norm(p - sphere_c, axis=1) - radius) - t / 2
-        return smax(d_shell, d_out, 4.0 * k)
+        return smax(d_shell, d_out, 3.0 * k)
 
     lo, hi = pts_a.min(axis=0) - 25.0 * k, pts_a.max(axis=0) + 25.0 * k
     parts = [_world_part(wing, lo, hi)]
+
+    def rod(path, r: float, extra: float) -> None:
+        """A rounded rod along ``path`` (world points), its cortex ``extra`` mm thicker."""
+        for a, c in zip(path[:-1], path[1:]):
+            part = _capsule_part(a, c, r)
+            part.extra_shell = extra
+            parts.append(part)
+
+    # the crest: a rounded rod along the top of the plate (the outline's crest, pulled just
+    # inside it), thickest at the iliac tubercle about 5 cm behind the anterior superior spine
+    # [Gray's Anatomy, 41st ed., ch. 80]
+    crest_path = [on_plate(centre + 0.95 * (c - centre)) for c in _through(crest, 16)]
+    rod(crest_path, mm.ILIAC_CREST_THICKNESS_MM / 2 * k, 0.5)
+    tub = on_plate(centre + 0.95 * (pts[4] - centre))
+    tubercle = _world_part(lambda q, c=tub: ellipsoid(q - c, np.array([7.0, 8.0, 6.5]) * k), tub - 9 * k, tub + 9 * k)
+    tubercle.extra_shell = 0.5
+    parts.append(tubercle)
+    # the rim of the greater sciatic notch: the outline from the acetabulum's back to the
+    # posterior inferior spine, a thick rounded margin
+    names = [w for w, _x, _c in _ILIUM_OUTLINE]
+    notch_idx = [names.index("notch"), len(names) - 1]  # notch .. piis
+    seg = [acet[1], pts[notch_idx[0]], pts[notch_idx[1]]]
+    notch_path = [on_plate(centre + 0.95 * (q - centre)) for q in _through(seg, 6)]
+    rod(notch_path, 4.0 * k, 1.0)
+
     pv = b.anchors["pelvis"][side]
     C, n, ap, al, half = pv["si_centre"], pv["si_normal"], pv["si_ap"], pv["si_along"], pv["si_half"]
     R = np.column_stack([n, ap, al])
-    # the posterior ilium: from the joint's iliac face out, back to the spines, up past the joint
-    # (an elliptic plate with rounded rims, not a box: no straight edge in any projection)
-    pc = np.array([half[0] + 8.5 * k, 8.0 * k, 6.0 * k])
-    ph = np.array([11.5 * k, half[1] + 10.0 * k, half[2] + 10.0 * k])
+    # the auricular part: an ear-shaped plate lateral to the joint, its medial face the
+    # auricular surface (its outline wider below, as the ear's lower lobe), 9 mm thick
+    pc = np.array([half[0] + 4.5 * k, 2.0 * k, 0.0])
+    ph = np.array([5.5 * k, half[1] + 5.0 * k, half[2] + 5.0 * k])
 
-    def posterior(q, c=pc, h=ph):
+    def auricular(q, c=pc, h=ph):
         q = q - c
-        return extrude(ellipse2(q[:, 1], q[:, 2], h[1], h[2]), np.abs(q[:, 0]) - h[0], 7.0 * k)
+        widen = 1.0 + 0.25 * np.clip(-q[:, 2] / h[2], 0.0, 1.0)  # the lower arm is broader
+        return extrude(ellipse2(q[:, 1], q[:, 2], h[1] * widen, h[2]), np.abs(q[:, 0]) - h[0], 3.0 * k)
 
-    parts.append(_frame_part(C, R, posterior, pc - ph, pc + ph))
+    parts.append(_frame_part(C, R, auricular, pc - ph * np.array([1, 1.3, 1]), pc + ph * np.array([1, 1.3, 1])))
+    # the iliac tuberosity: thick bone behind and above the auricular surface, up to the
+    # posterior superior spine (where the interosseous ligament holds)
+    tc = np.array([half[0] + 9.0 * k, half[1] + 6.0 * k, 0.35 * half[2]])
+    tr = np.array([8.0 * k, 10.0 * k, 0.6 * half[2]])
+    parts.append(_frame_part(C, R, lambda q, c=tc, r=tr: ellipsoid(q - c, r), tc - tr - 1, tc + tr + 1))
     for what in ("psis", "piis"):
         p = next(pp for (w, _x, _c), pp in zip(_ILIUM_OUTLINE, pts) if w == what)
         r = np.array([7.0, 8.0, 9.0]) * k
         parts.append(_world_part(lambda q, c=p, r=r: ellipsoid(q - c, r), p - 10 * k, p + 10 * k))
+    # the arcuate line: from the front of the auricular surface's lower arm forward and down on
+    # the pelvic surface to the body of the ilium over the acetabulum (the iliopubic eminence),
+    # the ilium's part of the pelvic brim
+    start = C - ap * (half[1] - 1.0 * k) - al * (0.45 * half[2]) + n * (half[0] + 4.0 * k)
+    front = acet[1] + (roof - acet[1]) * 0.15
+    way = [start, start + 0.4 * (front - start) + np.array([0.0, 0.0, -6.0 * k]), front]
+    arc_path = [on_plate(q, 0.5 * t_f + 1.0 * k) for q in _through(way, 6)]
+    arc_path[0] = start
+    rod(arc_path, 3.5 * k, 0.8)
+    # the joint space: the auricular face undulates (about 1.5 mm lateral of the plane at its
+    # crests), so the gap to the sacrum's flat face is 2-3.5 mm [typical CT joint width]
     face = C + n * half[0]
-    holes = [(lambda p, o=face, n=n: (p - o) @ n, face - 300.0, face + 300.0)]
+
+    def beyond(p, o=face, n=n, ap=ap, al=al):
+        q = p - o
+        wave = 0.75 * k * (1.0 + np.sin((q @ al) * 2 * np.pi / (22.0 * k)) * np.cos((q @ ap) * 2 * np.pi / (30.0 * k)))
+        return q @ n - wave
+
+    holes = [(beyond, face - 300.0, face + 300.0)]
     return parts, holes
+
+
+def _through(points, n: int) -> list[np.ndarray]:
+    """``n`` points on a smooth curve through ``points`` (a quadratic/cubic spline, scipy)."""
+    from scipy.interpolate import make_interp_spline
+
+    pts = np.asarray(points, float)
+    t = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
+    spl = make_interp_spline(t, pts, k=min(3, len(pts) - 1))
+    return list(spl(np.linspace(0.0, t[-1], n)))
 
 
 def _smooth_outline(poly: np.ndarray, n: int = 72) -> np.ndarray:

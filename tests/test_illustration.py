@@ -260,7 +260,6 @@ def test_a_smooth_turn_draws_every_frame_at_its_own_angle(model):
     "name,side,turn",
     [
         ("transforaminal-esi", "right", (0.0, -90.0)),  # from behind (the side shows) to the needle's side
-        ("selective-nerve-root-block", "left", (0.0, 90.0)),
         ("facet-joint-injection", "right", (-90.0, 0.0)),  # from the needle's side to behind
         ("interlaminar-esi", "right", (0.0, -90.0)),  # near the midline: the requested side
     ],

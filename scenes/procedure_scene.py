@@ -579,6 +579,7 @@ class ProcedureScene(NarratedScene):
                 Transform(marker, region_ring) if region_ring is not None else marker.animate.move_to(region_at),
                 seconds=1.3,
             )
+            self.bring_to_front(marker)  # the region's drawing came in over it
             clock.wait(share=0.1)
             shown, whole_at, whole_k = region.mobject, region_at, region.units_per_mm
         level_at = self.illustration.to_scene(centre)[0]

@@ -40,7 +40,7 @@ from manim import (
 from manim.utils.rate_functions import ease_in_out_sine
 
 from spine.anatomy.model import SpineModel
-from scenes.kit.anatomy_views import FittedView, SpineView
+from scenes.kit.anatomy_views import SOFT_TISSUE_KINDS, SpineView
 from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
 from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
@@ -130,24 +130,43 @@ SECTIONED = {"disc_extrapedicular": "disc", "transpedicular": "body"}
 
 
 def needle_side_deg(model, plan) -> float:
-    """The side drawing's angle (``SpineView`` oblique angle): from the side the needle comes
-    in (+90 = from the patient's left, -90 = from the right), so the needle, the foramen and
-    the root it treats are on the near side, in front of the sac; from the left for a needle
-    near the midline."""
+    """The side the needle comes in from, as a ``SpineView`` oblique angle (+90 = from the
+    patient's left, -90 = from the right): a side drawing is seen from there (the needle, the
+    foramen and the root it treats on the near side, in front of the sac) and every lateral
+    C-arm view puts its detector there (:func:`lateral_facing`). A needle near the midline
+    counts as on the requested side (a right paramedian interlaminar: from the right), and
+    from the left when the procedure has no side (the caudal needle)."""
     centre = np.asarray(model.level_centre(plan.needles[0].target_level), float)
     entry = np.asarray(plan.needles[0].entry, float)
-    return -90.0 if entry[0] - centre[0] < -15.0 else 90.0
+    off = entry[0] - centre[0]
+    if abs(off) <= 15.0:
+        return -90.0 if plan.side == "right" else 90.0
+    return -90.0 if off < 0 else 90.0
+
+
+WHERE_TURN_S = 1.4  # the where beat's turn of the whole spine (short: every frame is a layer)
+
+
+def where_turn(model, plan) -> tuple[float, float]:
+    """The where beat's turn of the whole spine (``SpineView`` angles, 0 = from behind, +90 =
+    from the patient's left): from behind (the side shows) to the needle's side for a drawing
+    seen from the side; from the needle's side (the level on the spine's curves) to behind
+    for a drawing seen from behind."""
+    side = needle_side_deg(model, plan)
+    end = illustration_view(model, plan).oblique_deg
+    return (side, end) if illustration_kind(plan) == "posterior" else (0.0, end)
 
 
 def lateral_facing(pose, seen_from_deg: float):
-    """A lateral C-arm ``pose`` turned to face as the side drawing does: the detector on the
-    side the drawing is seen from (``SpineView`` angle: -90 = from the patient's right), so the
-    monitor's lateral and the drawing beside it have the front of the spine on the same side
+    """A lateral C-arm ``pose`` turned so its detector is on the needle's side
+    (``seen_from_deg``: :func:`needle_side_deg`, -90 = the patient's right), in every video,
+    whether its drawing is seen from the side or from behind: the monitor's lateral and a side
+    drawing beside it (seen from the same side) have the front of the spine on the same side
     of the screen. It is also where the detector goes in the room: on the operator's side, the
     needle's side, with the tube (the stronger scatter) on the far side. The R / L marker of a
     lateral names the side nearest the detector, as a radiographer marks it, so a right-sided
-    injection's lateral reads R. Other poses, and the drawings from behind, are left as the
-    data gives them."""
+    injection's lateral reads R in every video (a facet joint's as a nerve root's). Other
+    poses are left as the data gives them."""
     if abs(abs(pose.rotation_deg) - 90.0) > 0.5 or abs(abs(seen_from_deg) - 90.0) > 0.5:
         return pose
     return pose.with_(rotation_deg=90.0 if seen_from_deg > 0 else -90.0)
@@ -403,7 +422,7 @@ class ProcedureScene(NarratedScene):
         needle = self.tech.needle
         self.paths = [DevicePath(n, needle.gauge, needle.inner_gauge) for n in self.plan.needles]
         self.illustration = build_illustration(self.model, self.plan)
-        seen_from = self.illustration.view.oblique_deg
+        seen_from = needle_side_deg(self.model, self.plan)  # a side drawing's own angle too
         self.poses = [lateral_facing(v.pose(self.level, self.side, self.model), seen_from) for v in self.tech.views]
         self.needle_drawings = [
             NeedleOnDrawing(p, self.illustration.view, self.illustration.mobject, self.illustration.to_scene)
@@ -474,19 +493,42 @@ class ProcedureScene(NarratedScene):
         play_title(clock, title_card(self.term(self.proc.title), sub, brand), brand)
 
     def beat_where(self, clock) -> None:
-        # from the side the needle's drawing is seen from (the needle's side), cut away on the
-        # near side, so the cord shows in its canal down to its end at L1-L2
+        """The camera leads the eye: the whole spine, the level ringed, seen first from where the
+        needle's drawing is not (from behind, the side named, for a drawing from the side; from
+        the needle's side for a drawing from behind), turns to the drawing's own angle (every
+        frame re-rendered at its own angle, eased: a turn, not a cross-fade); then goes in, the
+        whole spine -> the region -> the level, each a camera move (the drawing grows about
+        the level until it lies where the next, closer drawing has it: an exact match, both
+        seen from the same angle), holding still between moves while the narration explains.
+        The target's label comes in once the camera has settled."""
         seen = self.illustration.view
-        lateral = (
-            SpineView(self.model, "oblique", oblique_deg=seen.oblique_deg)
-            if seen.kind == "oblique"
-            else SpineView(self.model, "lateral")
+        start_deg, end_deg = where_turn(self.model, self.plan)
+        front = SpineView(self.model, "posterior")
+        first = front.turned(start_deg)
+        box_h, box_c = 4.8, LEFT * 3.4 + UP * 0.5
+        # the fit of the whole spine (the same at every angle: a turn is about the long axis)
+        u0, v0, u1, v1 = first.window_of(first._drawn(None, None, SOFT_TISSUE_KINDS))
+        factor = box_h / ((v1 - v0) * first.scale)
+        spin, last = first.turn(
+            None,
+            end_deg,
+            run_time=WHERE_TURN_S,
+            rate_func=ease_in_out_sine,
+            fps=config.frame_rate,
+            resolution=config.pixel_width / config.frame_width * factor,
+            highlight=self.level,
+            bones_only=True,
         )
-        whole = FittedView(
-            lateral, lateral.spine_mobject(highlight=self.level, near_side=False), 4.8, LEFT * 3.4 + UP * 0.5
-        )
+        image = spin.mobject
+        c0 = image.get_center()
+        fit = box_h / image.height
+        image.scale(fit, about_point=c0).shift(box_c - c0)
+
+        def on_whole(view, point):
+            return (view.project(point)[0] - c0) * fit + box_c
+
         centre = self.model.level_centre(self.level)
-        at = whole.to_scene(centre)[0]
+        at = on_whole(first, centre)
         marker = Ellipse(width=1.4, height=0.55, color=palette.ACCENT, stroke_width=5).move_to(at)
         words = self.context.get("level_words") or ""
         side = (
@@ -497,51 +539,62 @@ class ProcedureScene(NarratedScene):
         # narrow enough to leave the strip beside the drawing to the target's label
         tag = panel(paragraph([self.level, *wrap(words, 24, 4), side], px=32))
         inside_safe(tag.move_to(CARD_CENTER + RIGHT * 0.3))
-        clock.play(self.set_heading(self.says("heading.where")), FadeIn(whole.mobject, lag_ratio=0.01), seconds=1.6)
+        clock.play(self.set_heading(self.says("heading.where")), FadeIn(image), seconds=1.4)
         clock.play(Create(marker), FadeIn(tag), seconds=1.0)
-        clock.wait(share=0.15)
-        shown = whole.mobject
-        if seen.kind == "posterior":
-            # the drawing is seen from behind: the whole spine turns there (its bones and discs
-            # re-rendered at every frame's own angle: a glide, not steps, and not a cross-fade);
-            # the cut-away closes first
-            spin, turned = lateral.turn(
-                whole.mobject,
-                seen.oblique_deg,
-                run_time=2.4,
-                rate_func=ease_in_out_sine,
-                fps=config.frame_rate,
-                resolution=config.pixel_width / config.frame_width * whole.factor,
-                highlight=self.level,
-                bones_only=True,
-            )
-            at = (turned.project(centre)[0] - whole.before_center) * whole.factor + whole.mobject.get_center()
-            clock.play(FadeIn(spin.mobject), FadeOut(whole.mobject), seconds=0.5)
-            # eased gently (a sine: the fastest frame turns about 1.6 times the mean step, where
-            # Manim's smooth turns 2.3 times) so the glide keeps an even pace
-            clock.play(spin, marker.animate.move_to(at), seconds=2.4, rate_func=ease_in_out_sine)
-            shown = spin.mobject
-        # the camera goes in: the whole spine grows about the level until it lies where the
-        # level's drawing has it, and the level's drawing comes in from the same place (an
-        # exact match: both are seen from the same angle); the ring goes in with it and rings
-        # the level on the close drawing
-        level_at = self.illustration.to_scene(centre)[0]
-        k = self.illustration.units_per_mm / (lateral.scale * whole.factor)
-        c = shown.get_center()
-        c2 = self.illustration.mobject.get_center()
-        # (a drawing from behind rings the level in its own layer)
-        ring = self._level_ring() if seen.kind != "posterior" else None
-        self.remove(marker)  # re-added by its animation, over the close drawing
+        clock.wait(share=0.12)
+        # the turn to the needle's drawing's angle (the ring follows the level)
         clock.play(
-            FadeOut(shown, scale=k, shift=level_at - c - k * (at - c)),
-            FadeIn(self.illustration.mobject, scale=1 / k, shift=c2 + (level_at - c2) / k - at),
+            spin, marker.animate.move_to(on_whole(last, centre)), seconds=WHERE_TURN_S, rate_func=ease_in_out_sine
+        )
+        shown = image
+        if seen.kind != "posterior":
+            # seen from the side, the near side opens: the cord in its canal, down to its end at L1-L2
+            opened = last.spine_mobject(highlight=self.level, near_side=False)
+            opened.scale(fit, about_point=c0).shift(box_c - c0)
+            clock.play(FadeIn(opened), seconds=0.6)
+            self.remove(image)
+            shown = opened
+        clock.wait(share=0.1)
+        # the camera goes in: the region, then the level (the ring goes in with it and rings the
+        # level's disc or body on the close drawing; a drawing from behind rings it in its layer)
+        region = self._region_drawing()
+        whole_at, whole_k = on_whole(last, centre), last.scale * fit
+        ring = self._level_ring() if seen.kind != "posterior" else None
+        if region is not None:
+            region_at = region.to_scene(centre)[0]
+            region_ring = self._level_ring(region)
+            self.remove(marker)  # re-added by its animation, over the region's drawing
+            self._zoom(
+                clock,
+                shown,
+                whole_at,
+                whole_k,
+                region.mobject,
+                region_at,
+                region.units_per_mm,
+                Transform(marker, region_ring) if region_ring is not None else marker.animate.move_to(region_at),
+                seconds=1.3,
+            )
+            self.bring_to_front(marker)  # the region's drawing came in over it
+            clock.wait(share=0.1)
+            shown, whole_at, whole_k = region.mobject, region_at, region.units_per_mm
+        level_at = self.illustration.to_scene(centre)[0]
+        self.remove(marker)  # re-added by its animation, over the close drawing
+        self._zoom(
+            clock,
+            shown,
+            whole_at,
+            whole_k,
+            self.illustration.mobject,
+            level_at,
+            self.illustration.units_per_mm,
             Transform(marker, ring) if ring is not None else FadeOut(marker),
-            seconds=1.6,
-            rate_func=smooth,
+            seconds=1.3,
         )
         if ring is not None:
             self.bring_to_front(marker)
-        # what the narration names, led to where it is drawn (clear of the ring on the level)
+        # what the narration names, led to where it is drawn (clear of the ring on the level),
+        # once the camera has settled
         self.level_ring = marker if ring is not None else None
         self.target = self._target_drawing(avoid=[tag])
         if self.target is not None:
@@ -552,16 +605,68 @@ class ProcedureScene(NarratedScene):
         self.level_ring = marker if ring is not None else None
         self.stage = VGroup(tag, *([marker] if ring is not None else []))
 
-    def _level_ring(self) -> VMobject | None:
-        """An accent ring around the level on the close drawing: the disc of an interspace,
-        the body of a vertebra (an ellipse along the structure's longer axis on screen)."""
+    def _zoom(self, clock, shown, at, k_shown, target, target_at, k_target, *with_it, seconds: float = 1.3):
+        """A camera move in: ``shown`` (``k_shown`` units per mm, the level at ``at``) grows
+        about the level until it lies where ``target`` (``k_target``, the level at
+        ``target_at``) has it, while ``target`` comes in from the same place and size."""
+        k = k_target / k_shown
+        c, c2 = shown.get_center(), target.get_center()
+        clock.play(
+            FadeOut(shown, scale=k, shift=target_at - c - k * (at - c)),
+            FadeIn(target, scale=1 / k, shift=c2 + (target_at - c2) / k - at),
+            *with_it,
+            seconds=seconds,
+            rate_func=smooth,
+        )
+
+    def _region_drawing(self) -> Fitted | None:
+        """The region between the whole spine and the level: two vertebrae above and below the
+        level's, seen as the needle's drawing is (from the side, opened; from behind, whole),
+        filling the drawing's box. None where it would be hardly wider than the close drawing."""
+        from spine.anatomy.levels import VERTEBRAE
+
+        view = self.illustration.view
+        upper = _vertebra_of(self.level) if "-" not in self.level else self.level.split("-")[0]
+        if upper not in VERTEBRAE:
+            return None
+        i = VERTEBRAE.index(upper)
+        names = [v for v in VERTEBRAE[max(0, i - 2) : i + 3] if _has_structures(self.model, v)]
+        if len(names) < 4:
+            return None
+        levels = []
+        for a, b in zip(names, names[1:]):
+            levels += [a, f"{a}-{b}"]
+        levels = [lv for lv in [*levels, names[-1]] if _has_structures(self.model, lv)]
+        # the window: the region's vertebrae and discs (the sacrum's first segment, not all of
+        # it), widened to the box's shape; what lies beyond fades out at the edges
+        core = [s for s in view._drawn(levels, None, SOFT_TISSUE_KINDS) if not s.level or s.level[0] != "S"]
+        core = core or view._drawn(levels, None, SOFT_TISSUE_KINDS)
+        u0, v0, u1, v1 = view.window_of(core)
+        aspect = ILLUSTRATION_BOX[0] / ILLUSTRATION_BOX[1]
+        w, h = u1 - u0, v1 - v0
+        if w / h < aspect:
+            u0, u1 = u0 - (aspect * h - w) / 2, u1 + (aspect * h - w) / 2
+        else:
+            v0, v1 = v0 - (w / aspect - h) / 2, v1 + (w / aspect - h) / 2
+        mob = view.spine_mobject(
+            levels=levels,
+            highlight=self.level if view.kind == "posterior" else None,
+            near_side=view.kind == "posterior",
+            window=(u0, v0, u1, v1),
+            fade_edges=0.06,
+        )
+        return Fitted(view, mob, *ILLUSTRATION_BOX, ILLUSTRATION_CENTER)
+
+    def _level_ring(self, drawing: Fitted | None = None) -> VMobject | None:
+        """An accent ring around the level on the close drawing (or ``drawing``): the disc of an
+        interspace, the body of a vertebra (an ellipse along the structure's longer axis on screen)."""
         name = f"disc.{self.level}.annulus" if "-" in self.level else f"{self.level}.body"
         try:
             solid = self.model.structure(name).solid
         except Exception:  # noqa: BLE001 - a level without that structure gets no ring
             return None
         pts = solid.vertices[::5] if hasattr(solid, "vertices") else solid.surface_points(10)
-        p = self.illustration.to_scene(np.asarray(pts, float))[:, :2]
+        p = (drawing or self.illustration).to_scene(np.asarray(pts, float))[:, :2]
         mid = p.mean(axis=0)
         _values, axes = np.linalg.eigh(np.cov((p - mid).T))
         major, minor = axes[:, 1], axes[:, 0]
@@ -774,8 +879,9 @@ class ProcedureScene(NarratedScene):
         pts = np.array(points)
         drawing = self.illustration.mobject
         # the drawing's half of the frame (the cards start at x = 0.6), between the heading and
-        # the words' zone, inside the title-safe 90 %
-        area = (-SAFE_WIDTH / 2 + 0.02, PICTURE_BAND[0] + 0.1, 0.45, PICTURE_BAND[1])
+        # the words' zone (clear of a two-line caption, which rises to about y = -1.63), inside
+        # the title-safe 90 %
+        area = (-SAFE_WIDTH / 2 + 0.02, PICTURE_BAND[0] + 0.25, 0.45, PICTURE_BAND[1])
         cover = DrawnCover(drawing, area, names)
         for m in named:
             cover.mark(m.points if len(m.points) else m.get_center(), radius=0.06)
@@ -1091,7 +1197,8 @@ class ProcedureScene(NarratedScene):
         for sx in (-1, 1):
             for sy in (-1, 1):
                 cx = (lo[0] + margin + w / 2) if sx < 0 else (hi[0] - margin - w / 2)
-                cy = (lo[1] + margin + h / 2) if sy < 0 else (hi[1] - margin - h / 2)
+                # (a low corner keeps clear of a two-line caption, which rises above the words' zone)
+                cy = max(lo[1] + margin, PICTURE_BAND[0] + 0.25) + h / 2 if sy < 0 else (hi[1] - margin - h / 2)
                 xs, ys = np.linspace(cx - w / 2, cx + w / 2, 9), np.linspace(cy - h / 2, cy + h / 2, 9)
                 score = 0.0
                 if group is not None:

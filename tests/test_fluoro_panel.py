@@ -229,23 +229,32 @@ def test_the_memory_cache_keeps_to_its_limit():
     assert cache.get_or_make(3, lambda: "not made") is arrays[3]
 
 
-SIDE_CASES = [("transforaminal-esi", "L4-L5", "right"), ("selective-nerve-root-block", "L4-L5", "left")]
+SIDE_CASES = [
+    ("transforaminal-esi", "L4-L5", "right"),  # drawn from the side
+    ("selective-nerve-root-block", "L4-L5", "left"),  # drawn from the side
+    ("facet-joint-injection", "L4-L5", "right"),  # drawn from behind
+    ("facet-joint-injection", "L4-L5", "left"),  # drawn from behind
+]
 
 
 @pytest.mark.parametrize("name,level,side", SIDE_CASES, ids=[f"{c[0]}-{c[2]}" for c in SIDE_CASES])
 def test_the_side_reads_the_same_on_the_drawing_the_section_and_the_monitor(name, level, side):
-    """One still per side (the monitor at 96 px, the drawing's layer about 60 px high): the side
-    drawing is seen from the needle's side (the needle's entry nearer the viewer than the sac);
-    the monitor's lateral faces the same way (the vertebral body on the same side of the screen
-    as on the drawing, and darker there than the soft tissue beyond it) and its marker names
-    the side nearest the detector, which is the needle's side; on the AP the marker and the
-    needle's shadow lie on the treated side's half; on the axial section the needle comes in
-    on the screen's side the R or L letter names."""
+    """One still per side (the monitor at 96 px, the drawing's layer about 60 px high), for a
+    procedure drawn from the side and one drawn from behind, left and right. One rule: the
+    monitor's lateral has its detector on the needle's side, so its marker names the treated
+    side (the side nearest the detector) in every video. A side drawing is seen from the
+    needle's side (the needle's entry nearer the viewer than the sac) and the monitor's lateral
+    faces the same way (the vertebral body on the same side of the screen as on the drawing,
+    and darker there than the soft tissue beyond it), its marker on the image's posterior half;
+    a drawing from behind has the needle's entry on the treated side's half of the screen, as
+    the monitor's AP has it; on the AP the marker and the needle's shadow lie on the treated
+    side's half; on the axial section (side drawings) the needle comes in on the screen's side
+    the R or L letter names."""
     from spine.anatomy.model import SpineModel
     from spine.imaging import Needle
     from scenes.kit.procedure_blocks import DevicePath, axial_inset
     from scenes.kit.anatomy_views import SpineView
-    from scenes.procedure_scene import build_illustration, lateral_facing
+    from scenes.procedure_scene import build_illustration, lateral_facing, needle_side_deg
     from spine.procedures.catalog import procedure
     from spine.procedures.planner import plan_needle
 
@@ -255,40 +264,58 @@ def test_the_side_reads_the_same_on_the_drawing_the_section_and_the_monitor(name
     entry, tip = np.asarray(needle.entry, float), np.asarray(needle.tip, float)
     drawing = build_illustration(model, plan, resolution=2.0)
     view = drawing.view
-    # seen from the needle's side: the entry is nearer the viewer than the level's centre
+    from_behind = view.kind == "posterior"
+    assert from_behind == (name == "facet-joint-injection"), view.kind
     centre = np.asarray(model.level_centre(level), float)
-    assert view.depth(entry)[0] > view.depth(centre)[0] + 20, "the drawing is seen from the far side"
     upper = level.split("-")[0]
     body = np.asarray(model.level_centre(upper), float)
     spinous = np.asarray(model.landmark(upper, "spinolaminar_line"), float)
-    front_on_drawing = np.sign(drawing.to_scene(body)[0, 0] - drawing.to_scene(spinous)[0, 0])
-    # the drawing's layer shows the body where the projection puts it
-    layer = drawing.mobject.layer
-    col, row = np.floor(layer.camera.pixel_of(body)[0]).astype(int)
-    assert layer.names[layer.object_id[row, col]].startswith(upper), "the body is not drawn there"
+    half = lambda p, c: np.sign(p[0] - c[0])  # noqa: E731
+    if from_behind:
+        # the needle's entry on the treated side's half of the drawing
+        on_drawing = half(drawing.to_scene(entry)[0], drawing.to_scene(centre)[0])
+    else:
+        # seen from the needle's side: the entry is nearer the viewer than the level's centre
+        assert view.depth(entry)[0] > view.depth(centre)[0] + 20, "the drawing is seen from the far side"
+        assert view.oblique_deg == needle_side_deg(model, plan)
+        front_on_drawing = np.sign(drawing.to_scene(body)[0, 0] - drawing.to_scene(spinous)[0, 0])
+        # the drawing's layer shows the body where the projection puts it
+        layer = drawing.mobject.layer
+        col, row = np.floor(layer.camera.pixel_of(body)[0]).astype(int)
+        assert layer.names[layer.object_id[row, col]].startswith(upper), "the body is not drawn there"
 
     tech = procedure(name).technique_for(plan.level)
-    poses = [lateral_facing(v.pose(plan.level, side, model), view.oblique_deg) for v in tech.views]
+    poses = [lateral_facing(v.pose(plan.level, side, model), needle_side_deg(model, plan)) for v in tech.views]
     lateral = next(p for v, p in zip(tech.views, poses) if v.view == "lateral")
     ap = next(p for v, p in zip(tech.views, poses) if v.view == "ap")
     shown = Needle(tuple(entry), tuple(tip), 0.72)
     monitor = FluoroPanel(model, lateral, size=96, height=3.0, side=side)
     monitor.set_needle(shown)
-    at_body, at_spinous = monitor.point_on_panel(body), monitor.point_on_panel(spinous)
-    assert np.sign(at_body[0] - at_spinous[0]) == front_on_drawing, "the monitor's lateral faces the other way"
-    grey = monitor.image.pixel_array[..., 0].astype(float)
-    col, row = monitor.project([body])[0].round().astype(int)
-    ahead = (np.array([col, row]) + (monitor.project([body])[0] - monitor.project([spinous])[0]) * 0.5).round()
-    assert grey[row - 2 : row + 3, col - 2 : col + 3].mean() < grey[int(ahead[1]), int(ahead[0])] - 10
     letter = "R" if side == "right" else "L"
     assert monitor.marker.text == letter and monitor.marker.side_marker.lateral
+    at_body, at_spinous = monitor.point_on_panel(body), monitor.point_on_panel(spinous)
+    if not from_behind:
+        assert np.sign(at_body[0] - at_spinous[0]) == front_on_drawing, "the monitor's lateral faces the other way"
+        grey = monitor.image.pixel_array[..., 0].astype(float)
+        col, row = monitor.project([body])[0].round().astype(int)
+        ahead = (np.array([col, row]) + (monitor.project([body])[0] - monitor.project([spinous])[0]) * 0.5).round()
+        assert grey[row - 2 : row + 3, col - 2 : col + 3].mean() < grey[int(ahead[1]), int(ahead[0])] - 10
     # ... on the image's posterior half, where the needle comes in, clear of the bodies
-    assert np.sign(monitor.marker.get_center()[0] - monitor.image.get_center()[0]) == -front_on_drawing
+    assert np.sign(monitor.marker.get_center()[0] - monitor.image.get_center()[0]) == -np.sign(
+        at_body[0] - at_spinous[0]
+    )
 
     monitor.set_pose(ap)
-    half = lambda p: np.sign(p[0] - monitor.image.get_center()[0])  # noqa: E731
+    mid = monitor.image.get_center()
     assert monitor.marker.text == letter and not monitor.marker.side_marker.lateral
-    assert half(monitor.marker.get_center()) == half(monitor.point_on_panel(entry)) == half(monitor.point_on_panel(tip))
+    assert (
+        half(monitor.marker.get_center(), mid)
+        == half(monitor.point_on_panel(entry), mid)
+        == half(monitor.point_on_panel(tip), mid)
+    )
+    if from_behind:
+        assert on_drawing == half(monitor.point_on_panel(entry), mid), "the drawing and the AP disagree on the side"
+        return
 
     axial = SpineView(model, "axial", axial_level=plan.level)
     inset, fitted = axial_inset(axial, plan, [DevicePath(needle)], np.zeros(3))

@@ -240,10 +240,42 @@ def test_a_smooth_turn_draws_every_frame_at_its_own_angle(model):
     assert steps.min() > 0 and steps.max() < 90.0 / frames * 1.6  # about evenly, eased at the ends
     assert np.allclose(degrees, [90.0 * ease_in_out_sine(k / frames) for k in range(frames + 1)])
     assert np.array_equal(turn.mobject.pixel_array, turn.frames[-1])
+    # a turn, not a cross-fade: every frame is one pose's drawing (opaque bone with a thin soft
+    # edge), never two poses blended (a ghost of each: a wide half-transparent area)
+    from scenes.kit.anatomy_views import _blend
+
+    def see_through(rgba) -> float:
+        a = rgba[..., 3].astype(int)
+        return float(((a > 12) & (a < 243)).sum()) / max(1, int((a >= 243).sum()))
+
+    assert max(see_through(f) for f in turn.frames) < 0.25, [round(see_through(f), 2) for f in turn.frames]
+    assert see_through(_blend(turn.frames[frames // 2 - 1], turn.frames[frames // 2 + 1], 0.5)) > 0.5
     illustration._MEMORY.clear()  # drawn again (another beat, another video): read from the disk cache
     _angles, layers, _window = view.turn_frames(90.0, levels=["L4"], resolution=res, progress=list(turn.progress))
     assert [lay.from_cache for lay in layers] == ["disk"] * len(layers), [lay.from_cache for lay in layers]
     assert all(np.array_equal(lay.rgba, frame) for lay, frame in zip(layers, turn.frames))
+
+
+@pytest.mark.parametrize(
+    "name,side,turn",
+    [
+        ("transforaminal-esi", "right", (0.0, -90.0)),  # from behind (the side shows) to the needle's side
+        ("facet-joint-injection", "right", (-90.0, 0.0)),  # from the needle's side to behind
+        ("interlaminar-esi", "right", (0.0, -90.0)),  # near the midline: the requested side
+    ],
+)
+def test_the_where_beat_turns_the_whole_spine_to_the_needles_drawing(model, name, side, turn):
+    """Every procedure video's where beat turns the whole spine (a turn, not a cross-fade:
+    the test above) from a view that is not the needle's drawing's to that drawing's own angle,
+    and the lateral C-arm view faces the needle's side too."""
+    from scenes.procedure_scene import illustration_view, needle_side_deg, where_turn
+    from spine.procedures.planner import plan_needle
+
+    plan = plan_needle(name, None, side)
+    start, end = where_turn(model, plan)
+    assert (start, end) == turn
+    assert end == illustration_view(model, plan).oblique_deg and start != end
+    assert needle_side_deg(model, plan) == (-90.0 if side == "right" else 90.0)
 
 
 def test_the_pelvis_fades_in_as_a_turn_nears_the_back(model):

@@ -152,6 +152,11 @@ def _labels_over_what_they_name(scene) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# the walk reads where words end up, never a frame: at 5 fps a turn of the drawing (one layer a
+# frame) renders a third of the layers it does at 15
+WALK_FPS = 5
+
+
 def _walk(video: str, lang: str = "en") -> list[str]:
     """Problems with the words after each beat of ``video`` (default level, in ``lang``)."""
     from manim import tempconfig
@@ -164,7 +169,7 @@ def _walk(video: str, lang: str = "en") -> list[str]:
     request = resolve(video)
     options = BuildOptions(quality="preview", voice="none", lang=lang)
     script, spoken = prepare_narration(request, options)
-    storyboard = make_storyboard(request, script, spoken, 15, options)
+    storyboard = make_storyboard(request, script, spoken, WALK_FPS, options)
     problems: list[str] = []
 
     class Walk(request.spec.scene_class()):
@@ -220,7 +225,7 @@ def _walk(video: str, lang: str = "en") -> list[str]:
                             problems.append(f"{beat.id}: '{w1}' overlaps '{w2}'")
                 problems.extend(f"{beat.id}: {p}" for p in _labels_over_what_they_name(self))
 
-    with tempconfig({"frame_rate": 15, "pixel_width": 192, "pixel_height": 108, "disable_caching": True}):
+    with tempconfig({"frame_rate": WALK_FPS, "pixel_width": 192, "pixel_height": 108, "disable_caching": True}):
         scene = Walk(storyboard=storyboard)
         scene.setup()
         scene.construct()

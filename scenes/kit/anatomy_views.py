@@ -102,6 +102,7 @@ KIND_STYLE: dict[str, _Style] = {
 _PEDICLE_RING = "#7A6C55"
 # What a drawing of bones and discs leaves out (SpineView.turn_frames bones_only)
 _SOFT_TISSUE = frozenset(k for k in KIND_STYLE if k not in BONE_KINDS and k not in (SURFACE_KIND, "annulus"))
+SOFT_TISSUE_KINDS = _SOFT_TISSUE  # what a bones-only drawing (a whole spine's turn) leaves out
 # Lateral parts of the pelvis and sacrum drawn see-through on side views, so the L5-S1 disc,
 # the sacral bodies and the canal stay visible behind them.
 _SEE_THROUGH_FROM_THE_SIDE = frozenset(

@@ -30,7 +30,8 @@ from scenes.kit import palette
 SKIN_DARK = "#B07A62"  # the far side and outlines of the body
 TABLE = "#3A4A58"
 TABLE_EDGE = "#56687A"
-PILLOW = "#7FA7C9"
+PILLOW = "#8DB6D8"
+PILLOW_EDGE = "#DCEAF5"  # a light edge: the pillow reads against the dark table and the skin
 CARM = "#C8D2DC"
 CARM_DARK = "#8895A2"
 BEAM = "#F4F4F0"
@@ -103,15 +104,19 @@ class SideRoom:
     def u_of(self, z: float) -> float:
         return self.u_c1 + (self.z_c1 - float(z))
 
+    # where a pillow or pad goes along the body: (centre u, half its length, its height) in mm
+    CUSHIONS = {"chest": (470.0, 150.0, 70.0), "abdomen": (690.0, 165.0, 85.0), "pelvis": (890.0, 120.0, 70.0)}
+
     def _lift(self, u: float) -> float:
-        """How far a pillow or pad lifts the front of the body at ``u`` (mm)."""
+        """How far a pillow or pad lifts the front of the body at ``u`` (mm): the body rests on
+        the cushion's flat top and sags to the table a little beyond its ends."""
         lift = 0.0
-        spots = {"chest": (470.0, 170.0, 55.0), "abdomen": (690.0, 150.0, 60.0), "pelvis": (880.0, 130.0, 60.0)}
         for place in self.places:
-            if place in spots:
-                c, half, h = spots[place]
-                if abs(u - c) < half:
-                    lift = max(lift, h * math.cos((u - c) / half * math.pi / 2) ** 0.6)
+            if place in self.CUSHIONS:
+                c, half, h = self.CUSHIONS[place]
+                x = (abs(u - c) - 0.7 * half) / (0.6 * half)  # 0 at the top's edge, 1 beyond the end
+                x = min(1.0, max(0.0, x))
+                lift = max(lift, h * (1.0 - x * x * (3 - 2 * x)))
         return lift
 
     def thickness(self, u: float) -> float:
@@ -134,8 +139,9 @@ class SideRoom:
         return float(np.interp(u, us, ts))
 
     def back(self, u: float) -> float:
-        """Height of the back's skin (prone) above the table at ``u`` (mm)."""
-        return self._front(u) + self.thickness(u)
+        """Height of the back's skin (prone) above the table at ``u`` (mm): a cushion lifts the
+        back only a little (the belly is pressed up into the body: the small of the back flattens)."""
+        return self._front(u) - 0.65 * self._lift(u) + self.thickness(u)
 
     def _front(self, u: float) -> float:
         base = 0.0 if self.posture != "lateral" else 25.0
@@ -158,15 +164,30 @@ class SideRoom:
         ).move_to(self.at(self.BODY_LENGTH * 0.62, -68))
         group.add(stand, table)
         for place in self.places:
-            if place in ("chest", "abdomen", "pelvis"):
-                c = {"chest": 470.0, "abdomen": 690.0, "pelvis": 880.0}[place]
-                group.add(self._pillow(Ellipse, 300, 70, c, 30))
+            if place in self.CUSHIONS:
+                group.add(self._cushion(*self.CUSHIONS[place]))
         if "forehead" in self.places or self.posture == "prone":
             group.add(self._pillow(RoundedRectangle, 170, 40, 110, 20, corner_radius=0.05))
         if self.posture in ("supine", "lateral"):
             group.add(self._pillow(Ellipse, 220, 55, 110, 27))
         group.add(self._body())
         return group
+
+    def _cushion(self, c: float, half: float, h: float) -> VGroup:
+        """A pillow under the body, resting on the table: a soft rounded block with a seam along
+        its middle, as tall as it lifts the body (the body lies on its flat top)."""
+        block = RoundedRectangle(
+            corner_radius=0.42 * h * self.k,
+            width=2 * half * self.k,
+            height=h * self.k,
+            fill_color=PILLOW,
+            fill_opacity=1,
+            stroke_color=PILLOW_EDGE,
+            stroke_width=2.5,
+        ).move_to(self.at(c, h / 2))
+        seam = Line(self.at(c - half * 0.78, h * 0.45), self.at(c + half * 0.78, h * 0.45), stroke_width=1.5)
+        seam.set_stroke(PILLOW_EDGE, opacity=0.7)
+        return VGroup(block, seam)
 
     def _pillow(self, shape, width_mm: float, height_mm: float, u: float, v: float, **kwargs):
         """A pillow or pad (``shape``: Ellipse, RoundedRectangle) of the given size in mm at (u, v)."""

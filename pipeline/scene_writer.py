@@ -378,8 +378,11 @@ def _resample_placed(pixels: np.ndarray, target_coords: np.ndarray, resampling: 
         transform_coefficients = np.linalg.solve(a, b)
     except np.linalg.LinAlgError:
         return None
-    sub_image = sub_image.transform(
-        size=target_size, method=Image.Transform.PERSPECTIVE, data=transform_coefficients, resample=resampling
+    sub_image = sub_image.transform(  # the array itself, as Manim passes it (Pillow reads any sequence)
+        size=target_size,
+        method=Image.Transform.PERSPECTIVE,
+        data=transform_coefficients,  # type: ignore[arg-type]
+        resample=resampling,
     )
     return sub_image, (int(shift_vector[0]), int(shift_vector[1]))
 

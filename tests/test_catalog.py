@@ -408,7 +408,9 @@ def test_interrupted_build_keeps_finished_videos_and_resumes(tmp_path, how):
     videos = (plugin.VIDEO, *plugin.COPIES)
     catalog = write_catalog(tmp_path / "catalog.yaml", *videos)
     marker = f"SPINE_TEST_RUN={uuid.uuid4()}"
-    env = {plugin.SLEEP_ENV: "0.25", marker.split("=")[0]: marker.split("=")[1]}
+    # each beat naps 0.75 s: the videos still to build after the first is recorded must outlast the
+    # interrupt even when the build's own work is quick (caches warm) and the machine slow to record it
+    env = {plugin.SLEEP_ENV: "0.75", marker.split("=")[0]: marker.split("=")[1]}
     proc = run_all(tmp_path, "-j", "2", "--no-gallery", catalog=catalog, env=env, popen=True)
     out = tmp_path / "out"
     deadline = time.monotonic() + 120

@@ -1,7 +1,7 @@
 """The beat-state digest hashes what the scene shows, not which caches its objects have filled:
-a mesh that was projected (its ray scene and occupancy grid built) and a checkpointed drawing
-(its structures dropped) digest as before. Otherwise a checkpoint never restores "the same
-state", and every beat drawn while the narration was spoken is drawn again."""
+a mesh that was projected (its ray scene and occupancy grid built) digests as before. Otherwise
+two passes over the same scene give different keys, and every beat drawn while the narration was
+spoken is drawn again. What changes the frames (a drawing that lost its structures) still counts."""
 
 from __future__ import annotations
 
@@ -52,15 +52,19 @@ def test_a_different_mesh_digests_differently(tmp_path):
     assert _digest(moved, tmp_path) != _digest(_box(), tmp_path)
 
 
-def test_a_drawing_digests_the_same_before_and_after_a_checkpoint(tmp_path):
+def test_a_checkpointed_drawing_without_its_structures_digests_differently(tmp_path):
+    """A checkpoint drops the drawing's structures; a needle is then split against every drawn
+    structure instead of the drawing's own, so the frames differ: the restored state must not pass
+    for the one the checkpoint was taken in (the pass runs from the start, reusing cached beats)."""
     from scenes.kit.anatomy_views import IllustrationGroup
 
     group = IllustrationGroup()
     group.structure_names = ["L4.bone"]
+    group.drawn = [_box()]
     before = _digest(group, tmp_path)
-    group.drawn = [_box()]  # the structures, set when a needle is first split against them
-    assert _digest(group, tmp_path) == before
     restored = pickle.loads(pickle.dumps(group))
-    assert restored.drawn is None and _digest(restored, tmp_path) == before
-    group.structure_names = ["L5.bone"]
-    assert _digest(group, tmp_path) != before
+    assert restored.drawn is None and _digest(restored, tmp_path) != before
+    projected = pickle.loads(pickle.dumps(group))
+    projected.drawn = [_box()]
+    projected.drawn[0].bounding_box()  # a cache filled: not a different drawing
+    assert _digest(projected, tmp_path) == before

@@ -1310,12 +1310,6 @@ class IllustrationGroup(VGroup):
         state["drawn"] = None  # the structures (meshes): split a needle against the original
         return state
 
-    def derived_state(self) -> set[str]:
-        """Left out of the beat-state digest: the structures, set once a needle is first split
-        against them and dropped by a copy or checkpoint, are the ones ``structure_names`` names;
-        a restored checkpoint and the scene it was taken from must digest the same."""
-        return {"drawn"}
-
     @property
     def layer(self) -> IllustrationLayer:
         """The rendered layer (image, depth and object-id buffers); rendered on first use."""

@@ -7,7 +7,6 @@ never smaller than ``MIN_TEXT_PX`` at 1080p whatever the render quality.
 from __future__ import annotations
 
 import hashlib
-import pickle
 from functools import lru_cache
 from pathlib import Path
 
@@ -92,29 +91,14 @@ def _stored_text(key: tuple):
     words, size, colour, weight and :func:`_layout_digest`; entries carry a checksum, so a damaged one
     is reported and laid out again, and the folder is kept within ``SPINE_TEXT_CACHE_LIMIT``.
     """
-    from spine import cache_limits, checked_files
+    from spine import checked_files
     from spine.settings import settings
 
     folder = settings().text_dir()
     if folder is None:
         return _lay_out(*key)
     path = folder / f"{hashlib.sha256(repr((key, _layout_digest())).encode()).hexdigest()}.pkl"
-    if checked_files.verify(path):
-        try:
-            made = pickle.loads(path.read_bytes())
-        except Exception as exc:  # noqa: BLE001 - an unreadable entry costs a new layout, never wrong words
-            checked_files.discard(path, f"unreadable: {type(exc).__name__}")
-        else:
-            cache_limits.mark_used(path)
-            return made
-    made = _lay_out(*key)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        checked_files.write_entry(path, pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError:
-        return made  # a read-only cache folder: laid out every time
-    cache_limits.added(folder, "*.pkl", path, settings().text_cache_limit)
-    return made
+    return checked_files.cached_pickle(path, lambda: _lay_out(*key), settings().text_cache_limit)
 
 
 def font_size_for_px(px: float) -> float:

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import pickle
 from pathlib import Path
 from typing import Any, Callable
 
-from spine import cache_limits, checked_files
+from spine import checked_files
 
 __all__ = ["cached_plan", "domain_code_digest"]
 
@@ -62,23 +61,12 @@ def _folder() -> Path | None:
 
 
 def cached_plan(procedure: Any, level: str, side: str | None, make: Callable[[], Any]) -> Any:
-    """The plan stored under its key, else ``make()`` (which raises on a failed check), stored."""
+    """The plan stored under its key, else ``make()`` (which raises on a failed check), stored
+    (:func:`spine.checked_files.cached_pickle`, within the anatomy cache's limit)."""
+    from spine.settings import settings
+
     folder = _folder()
     if folder is None:
         return make()
     path = folder / f"{plan_key(procedure, level, side)}.pkl"
-    if checked_files.verify(path):
-        try:
-            plan = pickle.loads(path.read_bytes())
-        except Exception as exc:  # noqa: BLE001 - an unreadable entry costs a new plan, never a wrong one
-            checked_files.discard(path, f"unreadable: {type(exc).__name__}")
-        else:
-            cache_limits.mark_used(path)
-            return plan
-    plan = make()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        checked_files.write_entry(path, pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError:
-        return plan  # a read-only checkout still plans, every time
-    return plan
+    return checked_files.cached_pickle(path, make, settings().anatomy_cache_limit)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 from pathlib import Path
 
 from spine import checked_files
@@ -88,3 +89,30 @@ def mark_used(path: Path) -> None:
         os.utime(path)
         if verified:
             checked_files.remember_verified(path)
+
+
+def cached_pickle(path: Path, make, limit: int = 0, pattern: str = "*.pkl"):
+    """The value pickled at ``path`` if it matches its checksum, else ``make()`` stored there.
+
+    One mechanism for the small derived values kept on disk (validated plans, laid-out words):
+    an unreadable or damaged entry is reported in one line and made again, never served; a folder
+    that cannot be written is only slower; ``limit`` bytes (0: none) keeps the folder's ``pattern``
+    entries within it, least recently used first out.
+    """
+    path = Path(path)
+    if checked_files.verify(path):
+        try:
+            value = pickle.loads(path.read_bytes())
+        except Exception as exc:  # noqa: BLE001 - an unreadable entry costs a new value, never a wrong one
+            checked_files.discard(path, f"unreadable: {type(exc).__name__}")
+        else:
+            mark_used(path)
+            return value
+    value = make()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        checked_files.write_entry(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        return value  # a read-only cache folder: made every time
+    added(path.parent, pattern, path, limit)
+    return value

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import pickle
 from pathlib import Path
 
 from spine.atomic_files import atomic_write
@@ -142,32 +141,3 @@ def remove(path: Path) -> None:
     for p in (Path(path), checksum_path(path)):
         with contextlib.suppress(OSError):
             p.unlink()
-
-
-def cached_pickle(path: Path, make, limit: int = 0, pattern: str = "*.pkl"):
-    """The value pickled at ``path`` if it matches its checksum, else ``make()`` stored there.
-
-    One mechanism for the small derived values kept on disk (validated plans, laid-out words):
-    an unreadable or damaged entry is reported in one line and made again, never served; a folder
-    that cannot be written is only slower; ``limit`` bytes (0: none) keeps the folder's ``pattern``
-    entries within it, least recently used first out.
-    """
-    from spine import cache_limits
-
-    path = Path(path)
-    if verify(path):
-        try:
-            value = pickle.loads(path.read_bytes())
-        except Exception as exc:  # noqa: BLE001 - an unreadable entry costs a new value, never a wrong one
-            discard(path, f"unreadable: {type(exc).__name__}")
-        else:
-            cache_limits.mark_used(path)
-            return value
-    value = make()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_entry(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError:
-        return value  # a read-only cache folder: made every time
-    cache_limits.added(path.parent, pattern, path, limit)
-    return value

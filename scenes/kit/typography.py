@@ -91,14 +91,14 @@ def _stored_text(key: tuple):
     words, size, colour, weight and :func:`_layout_digest`; entries carry a checksum, so a damaged one
     is reported and laid out again, and the folder is kept within ``SPINE_TEXT_CACHE_LIMIT``.
     """
-    from spine import checked_files
+    from spine import cache_limits
     from spine.settings import settings
 
     folder = settings().text_dir()
     if folder is None:
         return _lay_out(*key)
     path = folder / f"{hashlib.sha256(repr((key, _layout_digest())).encode()).hexdigest()}.pkl"
-    return checked_files.cached_pickle(path, lambda: _lay_out(*key), settings().text_cache_limit)
+    return cache_limits.cached_pickle(path, lambda: _lay_out(*key), settings().text_cache_limit)
 
 
 def font_size_for_px(px: float) -> float:

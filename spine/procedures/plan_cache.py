@@ -27,7 +27,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Callable
 
-from spine import checked_files
+from spine import cache_limits
 
 __all__ = ["cached_plan", "domain_code_digest"]
 
@@ -62,11 +62,11 @@ def _folder() -> Path | None:
 
 def cached_plan(procedure: Any, level: str, side: str | None, make: Callable[[], Any]) -> Any:
     """The plan stored under its key, else ``make()`` (which raises on a failed check), stored
-    (:func:`spine.checked_files.cached_pickle`, within the anatomy cache's limit)."""
+    (:func:`spine.cache_limits.cached_pickle`, within the anatomy cache's limit)."""
     from spine.settings import settings
 
     folder = _folder()
     if folder is None:
         return make()
     path = folder / f"{plan_key(procedure, level, side)}.pkl"
-    return checked_files.cached_pickle(path, make, settings().anatomy_cache_limit)
+    return cache_limits.cached_pickle(path, make, settings().anatomy_cache_limit)

@@ -396,7 +396,10 @@ def test_vertebral_artery_passes_through_the_foramina_without_touching_bone(mode
 
 # -- sacrum, coccyx and pelvis: form ---------------------------------------------------------
 def test_sacrum_is_concave_in_front(model):
-    """The pelvic surface at S3 lies behind the chord from the promontory to the apex."""
+    """The pelvic surface is a hollow: at S3 it lies at least 6 mm behind the chord from the
+    promontory to the apex (the sacral kyphosis, greater in the lower half; a straighter bone read
+    as a block on the lateral view), and S1's front (the promontory) juts ahead of the fused
+    bodies below it."""
     front = {}
     bone = model.structure("sacrum.bone").solid
     for name in ("S1", "S3", "S5"):
@@ -407,7 +410,26 @@ def test_sacrum_is_concave_in_front(model):
     a, c, m = front["S1"], front["S5"], front["S3"]
     chord = (c - a) / np.linalg.norm(c - a)
     off = (m - a) - ((m - a) @ chord) * chord
-    assert off[1] > 2.0, off  # posterior of the chord (world y is posterior)
+    assert off[1] > 6.0, off  # posterior of the chord (world y is posterior)
+    # the promontory: along S1's own axis, the front of S1 just above the fused disc lies ahead of
+    # the front of S2 just below it
+    b = model._b
+    o, R = _frame(model, "S1")
+    joint = b.chain.joints["S1-S2"]
+    ys = {}
+    for label, dz in (("S1", 3.0), ("S2", -3.0)):
+        start = joint.origin + R @ np.array([0.0, -200.0, dz])
+        ys[label] = -200.0 + _first_hit(bone, start, R[:, 1])
+    assert ys["S1"] < ys["S2"] - 1.5, ys
+
+
+def test_sacral_cancellous_bone_is_sparser_than_a_lumbar_body(model):
+    """On a lateral view the beam crosses both alae: the sacrum's cancellous bone is imaged
+    sparser than a lumbar body's, so the sacrum does not read as one dense block."""
+    from spine.imaging.projector import cancellous_excess
+
+    sacrum, l5 = model.structure("sacrum.bone"), model.bone_surface("L5")
+    assert cancellous_excess(sacrum) < 0.75 * cancellous_excess(l5)
 
 
 def test_sacrum_is_one_fused_bone_with_a_convex_dorsum(model):

@@ -127,6 +127,8 @@ class SpineModel:
         h = hashlib.sha256()
         for st in self._structures.values():
             h.update(f"{st.name}|{st.kind}|{st.material.value}|{st.shell_mm:.6f}|{type(st.solid).__name__}".encode())
+            if st.cancellous_density != 1.0:
+                h.update(f"|cancellous {st.cancellous_density:.6f}".encode())
             solid_fingerprint(h, st.solid)
         for key in sorted(self._landmarks, key=repr):
             h.update(repr(key).encode())

@@ -181,14 +181,18 @@ INTERSPACE_SIZES: tuple[InterspaceSize, ...] = (
 # fmt: on
 
 # Fused remnant "discs" inside the sacrum and coccyx, and their sagittal curve (kyphotic,
-# so the lower sacrum and the coccyx curve forward) [typical].
+# so the lower sacrum and the coccyx curve forward; the curve is greater in the lower half,
+# S2-S5, so the pelvic surface is a hollow deepest at about S3 [Gray's Anatomy, 41st ed.,
+# ch. 80]). The angles [typical]: 48 deg over the sacrum puts the model's pelvic surface at S3
+# about 9 mm behind the line from the promontory to the apex (30 deg gave 5 mm, and a lateral
+# view read the bone as a straight block).
 SACRAL_INTERSEGMENT_GAP = 2.0
 COCCYGEAL_INTERSEGMENT_GAP = 1.5
 SACRAL_SEGMENTAL_DEG = {
     "S1-S2": -5.0,
-    "S2-S3": -7.0,
-    "S3-S4": -9.0,
-    "S4-S5": -9.0,
+    "S2-S3": -12.0,
+    "S3-S4": -15.0,
+    "S4-S5": -16.0,
     "S5-Co1": -12.0,
     "Co1-Co2": -10.0,
     "Co2-Co3": -10.0,

@@ -380,7 +380,8 @@ class Structure:
     ``"disc.L4-L5.nucleus"``, ``"dural_sac"``, ``"root.L4.left"``.
     ``level`` is the vertebra or interspace it belongs to (``"L4"``, ``"L4-L5"``) or None.
     ``kind`` is the part's type without level/side (``"body"``, ``"pedicle"``, ``"nucleus"``).
-    Bone structures are imaged as a cortical shell of ``shell_mm`` around a cancellous core.
+    Bone structures are imaged as a cortical shell of ``shell_mm`` around a cancellous core
+    whose density is ``cancellous_density`` times a lumbar vertebral body's.
     """
 
     name: str
@@ -390,6 +391,7 @@ class Structure:
     level: str | None = None
     side: str | None = None  # "left" / "right" / None for midline structures
     shell_mm: float = 0.0
+    cancellous_density: float = 1.0
 
     def core(self) -> Solid | None:
         """The cancellous core inside the cortical shell, or None for non-shelled structures."""

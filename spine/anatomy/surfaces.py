@@ -75,6 +75,11 @@ _BLEND = {"cervical": 1.5, "thoracic": 2.0, "lumbar": 3.0, "sacral": 3.5, "coccy
 _FACES = {"cervical": 5000, "thoracic": 6000, "lumbar": 8000, "sacral": 16000, "coccygeal": 800, "pelvis": 4000}
 #: cortical shell (mm) of the surfaces; ~1 mm (0.5-1.5 mm) [Edwards 2001; Silva 1994]
 SHELL_MM = 1.0
+#: the sacrum's cancellous bone against a lumbar body's: sparser, most of all in the alae (the
+#: alar "void" of averaged CT models: Wagner D, et al. Sacral bone mass distribution assessed by
+#: averaged three-dimensional CT models. J Orthop Res 2016;34:1957-66), so a lateral view through
+#: both alae shows the bodies, the canal and the foramina rather than one dense block [typical]
+SACRAL_CANCELLOUS_DENSITY = 0.6
 
 
 @dataclass
@@ -784,6 +789,7 @@ def build_surfaces(b, pending: PendingSurfaces | None = None) -> None:
             level=g["level"],
             side=g.get("side"),
             shell_mm=SHELL_MM,
+            cancellous_density=SACRAL_CANCELLOUS_DENSITY if g["name"] == SACRUM else 1.0,
         )
     for key, (_make, finishes) in (b.deferred or {}).items():
         for finish in finishes:
@@ -902,6 +908,10 @@ def _profile(knots, values):
     return value
 
 
+#: the fused bodies' depth at S1 as a fraction of S1's own body: the promontory juts about 3 mm
+PROMONTORY_STEP = 0.82
+
+
 def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
     """The sacrum as one fused bone (parts) and what is carved out of it (holes).
 
@@ -942,7 +952,9 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
     y_front = _profile(cz, [-0.35 * s.body_depth / 2 for s in sizes])
     y_back = _profile(cz, [s.body_depth / 2 + s.canal_depth + max(s.lamina_thickness, 3.0 * k) for s in sizes])
     body_w = _profile(cz, [s.body_width / 2 for s in sizes])
-    body_d = _profile(cz, [s.body_depth / 2 for s in sizes])
+    # the fused bodies' half-depth; at S1 a little less than S1's own body, so S1's front (the
+    # promontory) juts over the bodies below it, as on a lateral radiograph
+    body_d = _profile(cz, [(PROMONTORY_STEP if i == 0 else 1.0) * s.body_depth / 2 for i, s in enumerate(sizes)])
     canal_w = _profile(cz, [s.canal_width / 2 for s in sizes])
     canal_d = _profile(cz, [s.canal_depth / 2 for s in sizes])
     canal_c = _profile(cz, [s.body_depth / 2 + s.canal_depth / 2 for s in sizes])
@@ -975,13 +987,18 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
         # the pelvic surface: one smooth sheet from the bodies' front at the midline back to the
         # front of the lateral parts (no step where the bodies meet the lateral parts, and no
         # long edge for a lateral beam to run along), ridged where the discs fused
-        yf0 = y_front(zeta)
+        below = np.clip((C.tops[2] - zeta) / (15.0 * k), 0.0, 1.0)
+        # below the auricular surface (S3-S5) the lateral parts thin to a plate (a lateral view
+        # then sees the tapering bodies, not a slab of the full width)
+        thin = np.clip((C.tops[2] - 8.0 * k - zeta) / (15.0 * k), 0.0, 1.0)
+        # the lateral parts' pelvic surface recedes between the bodies and the auricular face (no
+        # flat sheet across the width for a lateral beam to run along as one long cortical line)
+        yf0 = y_front(zeta) + (12.0 * s * (1.0 - s * s) + 3.0 * thin) * k * s
         near_body = np.exp(-((x / (1.1 * body_w(zeta))) ** 2))
         yf = yf0 + (-0.9 * body_d(zeta) - yf0) * near_body - ridges(zeta) * (1.0 - s)
-        yb = y_back(zeta) - 8.0 * k * s**2  # convex behind: the lateral parts lie in front
+        yb = y_back(zeta) - (8.0 + 10.0 * thin) * k * s**2  # convex behind: the lateral parts lie in front
         # the lateral border: broad beside the auricular surface (S1-S2), rounded to a bullnose
         # below it (no flat band along the bone for a lateral view to show as a slab)
-        below = np.clip((C.tops[2] - zeta) / (15.0 * k), 0.0, 1.0)
         r = (0.22 + 0.23 * below) * (yb - yf)
         dx = (ax - W) / slope + r
         dy = np.abs(y - (yf + yb) / 2) - (yb - yf) / 2 + r

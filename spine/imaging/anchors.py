@@ -88,6 +88,8 @@ def structures_hash(structures: list[Structure]) -> str:
     h = hashlib.sha256()
     for s in structures:
         h.update(f"{s.name}|{s.kind}|{Material(s.material).value}|{s.shell_mm:.6f}|{type(s.solid).__name__}".encode())
+        if s.cancellous_density != 1.0:
+            h.update(f"|cancellous {s.cancellous_density:.6f}".encode())
         if hasattr(s.solid, "fingerprint"):
             h.update(s.solid.fingerprint().encode())
             continue

@@ -125,6 +125,12 @@ def excess_mu(material: Material) -> float:
     return MU_PER_MM[Material(material)] - MU_PER_MM[Material.SOFT_TISSUE]
 
 
+def cancellous_excess(structure: Structure) -> float:
+    """Attenuation of the structure's cancellous bone over soft tissue (per mm): a lumbar body's
+    times the structure's ``cancellous_density`` (the sacrum's is sparser, see surfaces.py)."""
+    return (MU_PER_MM[Material.CANCELLOUS_BONE] - MU_PER_MM[Material.SOFT_TISSUE]) * structure.cancellous_density
+
+
 def _terms(structure: Structure) -> list[tuple[Any, float]]:
     """(solid, mu) pairs whose chords add up to the structure's line integral."""
     if structure.kind in BODY_KINDS and structure.material == Material.SOFT_TISSUE:
@@ -133,7 +139,7 @@ def _terms(structure: Structure) -> list[tuple[Any, float]]:
     mu = excess_mu(mat)
     if mat in (Material.CORTICAL_BONE, Material.CANCELLOUS_BONE) and structure.shell_mm > 0:
         core = structure.core()
-        mu_core = MU_PER_MM[Material.CANCELLOUS_BONE] - MU_PER_MM[Material.CORTICAL_BONE]
+        mu_core = cancellous_excess(structure) + MU_PER_MM[Material.SOFT_TISSUE] - MU_PER_MM[Material.CORTICAL_BONE]
         cortical = MU_PER_MM[Material.CORTICAL_BONE] - MU_PER_MM[Material.SOFT_TISSUE]
         return [(structure.solid, cortical), (core, mu_core)]
     if abs(mu) < 1e-9:
@@ -436,7 +442,7 @@ class Projector:
             pos = (np.arange(self.size) + 0.5) / 2.0 - 0.5
             rr, cc = np.meshgrid(pos, pos, indexing="ij")
             return ndimage.map_coordinates(half, [rr, cc], order=1, mode="nearest")
-        meshes, weights, is_core, keys = [], [], [], []
+        meshes, weights, is_core, core_mu, keys = [], [], [], [], []
         rects = []
         for st in structures:
             for solid, mu in _terms(st):
@@ -452,6 +458,7 @@ class Projector:
                 weights.append(mu)
                 own_core = getattr(st.solid, "core", None)  # a mesh with its own cancellous core
                 is_core.append(own_core is not None and solid is own_core)
+                core_mu.append(cancellous_excess(st))
         img = np.zeros((self.size, self.size))
         if not rects:
             return img
@@ -462,7 +469,7 @@ class Projector:
         scene = _scene_for(meshes, keys)
         w = np.asarray(weights, float)
         # the texture varies the cancellous bone's own attenuation (over soft tissue)
-        core_w = np.where(is_core, MU_PER_MM[Material.CANCELLOUS_BONE] - MU_PER_MM[Material.SOFT_TISSUE], 0.0)
+        core_w = np.where(is_core, np.asarray(core_mu, float), 0.0)
         s = max(1, int(supersample))
         offsets = [((i + 0.5) / s - 0.5, (j + 0.5) / s - 0.5) for i in range(s) for j in range(s)]
         acc = np.zeros(len(rr))

@@ -723,3 +723,20 @@ def test_mesh_cache_keys_are_the_same_in_another_process():
     env = {**os.environ, "PYTHONHASHSEED": seed}
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
     assert tuple(out.stdout.split()) == _keys()
+
+
+def test_atlas_posterior_arch_is_slender_beside_the_lateral_masses(model):
+    """Seen from behind C1's posterior arch is a slender arch, not a bar of one height: about
+    8 mm high at the midline (with its small tubercle) and at most 6 mm, under 0.7 of that,
+    10 mm to either side, where it runs under the vertebral artery to the lateral mass
+    [Gray's Anatomy, 41st ed., ch. 43]."""
+    bone = model.bone_surface("C1").solid
+    o, R = _frame(model, "C1")
+
+    def height(x: float) -> float:  # tallest vertical chord through the arch at this x
+        return max(_line_chord(bone, o, R, (x, y, -30.0), (0, 0, 1)) for y in np.arange(12.0, 34.0, 0.25))
+
+    mid = height(0.0)
+    assert 7.0 <= mid <= 11.0, mid
+    for x in (-10.0, 10.0):
+        assert height(x) <= min(6.0, 0.7 * mid), (x, height(x), mid)

@@ -426,7 +426,10 @@ def _atlas_tubercles(b, name: str) -> list[_Part]:
     out = []
     # the posterior arch is one curve from lateral mass to lateral mass (the placed parts are
     # two straight rods meeting in a V): an elliptic arc through the backs of the lateral masses
-    # and the middle of the arch, a rod a little taller than thick
+    # and the middle of the arch, a flattened rod, about 8 mm high and 5 mm thick at the midline,
+    # thinning to about 4.5 mm high where it leaves the lateral masses under the vertebral artery
+    # (the sulcus; Gray's Anatomy, 41st ed., ch. 43), so seen from behind it is a slender arch
+    # between the bulky lateral masses, not a bar of one height
     lm_y, lm_x = 11.0 * k, 17.0 * k
     mid_y = back + 3.5 * k
     yc = 5.0 * k
@@ -435,7 +438,8 @@ def _atlas_tubercles(b, name: str) -> list[_Part]:
 
     def arc(q):
         d_ell = ellipse2(q[:, 0], q[:, 1] - yc, aa, bb)
-        d = ellipse2(d_ell, q[:, 2] + 0.5 * k, 3.2 * k, 4.3 * k)
+        mid = np.exp(-((q[:, 0] / (8.0 * k)) ** 2))
+        d = ellipse2(d_ell, q[:, 2] + (1.0 + 0.5 * mid) * k, (2.2 + 0.5 * mid) * k, (2.3 + 1.7 * mid) * k)
         return np.maximum(d, (lm_y - 2.0 * k) - q[:, 1])
 
     lo = np.array([-aa - 5 * k, lm_y - 3 * k, -6 * k])
@@ -443,8 +447,14 @@ def _atlas_tubercles(b, name: str) -> list[_Part]:
     out.append(_local_part(f, arc, lo, hi))
     for c, r in (
         (np.array([0.0, -12.0, 0.0]) * k, np.array([4.5, 2.6, 4.5]) * k),
-        (np.array([0.0, back / k + 4.5, -0.5]) * k, np.array([4.0, 3.5, 4.8]) * k),
+        (np.array([0.0, back / k + 3.5, -1.5]) * k, np.array([3.2, 2.6, 3.8]) * k),
     ):
+        out.append(_local_part(f, lambda q, c=c, r=r: ellipsoid(q - c, r), c - r - 1, c + r + 1))
+    # the transverse processes end in a broad apex, taller than the rod that carries it
+    for side in ("left", "right"):
+        c = np.asarray(b.anchors[name][("tp_tip", side)], float)
+        r = np.array([2.6, 3.4, 5.0]) * k
+        c = c - np.array([np.sign(c[0]) * 0.5 * k, 0.0, 0.0])
         out.append(_local_part(f, lambda q, c=c, r=r: ellipsoid(q - c, r), c - r - 1, c + r + 1))
     return out
 

@@ -740,3 +740,16 @@ def test_atlas_posterior_arch_is_slender_beside_the_lateral_masses(model):
     assert 7.0 <= mid <= 11.0, mid
     for x in (-10.0, 10.0):
         assert height(x) <= min(6.0, 0.7 * mid), (x, height(x), mid)
+
+
+def test_sacral_ala_falls_forward_to_the_pelvic_brim(model):
+    """Beside S1's body the ala's upper surface falls forward towards the pelvic brim, so on a
+    lateral view its margin is a curve below the promontory, not one straight edge with S1's
+    endplate: 35 mm lateral, its front half lies at least 4 mm lower than its back."""
+    bone = model.structure("sacrum.bone").solid
+    o, R = _frame(model, "S1")
+
+    def top(y: float) -> float:
+        return 80.0 - _first_hit(bone, o + R @ np.array([35.0, y, 80.0]), -R[:, 2])
+
+    assert top(0.0) < top(16.0) - 4.0, (top(0.0), top(16.0))

@@ -1014,7 +1014,11 @@ def _sacrum_shapes(b) -> tuple[list[_Part], list[tuple]]:
         dy = np.abs(y - (yf + yb) / 2) - (yb - yf) / 2 + r
         d2 = np.sqrt(np.maximum(dx, 0.0) ** 2 + np.maximum(dy, 0.0) ** 2) + np.minimum(np.maximum(dx, dy), 0.0) - r
         t = np.maximum(ax - x_droop, 0.0)  # the ala's upper margin curves down to the joint
-        z_top = top_of_alae - 0.15 * t - 0.006 * t * t / k
+        # and, in front, down to the pelvic brim: on a lateral view the alae's upper margin is a
+        # curve falling forward below the promontory, not one straight edge with S1's endplate
+        beside = np.clip((ax - 0.45 * sizes[0].body_width) / (8.0 * k), 0.0, 1.0)  # lateral of S1's body
+        brim = 0.4 * np.maximum((yf + yb) / 2 - y, 0.0) * beside
+        z_top = top_of_alae - 0.15 * t - 0.006 * t * t / k - brim
         dz = np.maximum(zeta - z_top, C.apex - zeta)
         d = extrude(d2, dz, 6.0 * k)
         q1 = (p - o1) @ R1

@@ -1077,7 +1077,12 @@ class ProcedureScene(NarratedScene):
             arm.add_updater(
                 lambda m, tr=tracker, p0=previous, p1=pose: m.become(room.carm(_between(p0, p1, tr.get_value())))
             )
-            clock.play(tracker.animate.set_value(1.0), self.fluoro.rotate_to(pose, steps=3), seconds=turn)
+            clock.play(
+                tracker.animate.set_value(1.0),
+                self.fluoro.rotate_to(pose, run_time=turn),
+                seconds=turn,
+                rate_func=smooth,
+            )
             arm.clear_updaters()
             arm.become(room.carm(pose))
             clock.play(
@@ -1094,7 +1099,7 @@ class ProcedureScene(NarratedScene):
         anims = [self.set_heading(self.says("heading.needle"))]
         pose = centred_on_tip(self.poses[best], self.plan.tip)
         if pose != self.fluoro.pose:
-            anims.append(self.fluoro.rotate_to(pose, steps=3))
+            anims.append(self.fluoro.rotate_to(pose, run_time=1.0))
         needles = VGroup(
             *(
                 always_redraw(lambda k=k: self.needle_drawings[k].mobject(self.depth.get_value()))
@@ -1257,7 +1262,7 @@ class ProcedureScene(NarratedScene):
             if pose is not None:
                 pose = self._centred_on_pattern(pose)
             if pose is not None and pose != self.fluoro.pose:
-                anims.append(self.fluoro.rotate_to(pose, steps=3))
+                anims.append(self.fluoro.rotate_to(pose, run_time=1.0))
             title = plain(self.term(CONTRAST_PATTERNS[self.conf.contrast]))
             label = self.caption(wrap(title, 64, 2))
             clock.play(*self.swap_stage(*anims, FadeIn(label)), seconds=1.0)
@@ -1272,21 +1277,19 @@ class ProcedureScene(NarratedScene):
             second = self._second_contrast_pose()
             if second is not None and clock.remaining_s > 1.5:
                 clock.wait(share=0.05)
-                clock.play(
-                    self.fluoro.rotate_to(self._centred_on_pattern(second), steps=3),
-                    seconds=min(1.2, clock.remaining_s * 0.5),
-                )
+                seconds = min(1.2, clock.remaining_s * 0.5)
+                clock.play(self.fluoro.rotate_to(self._centred_on_pattern(second), run_time=seconds), seconds=seconds)
         else:
             # no dye pattern: the check views (front and side) show the tip at the target
             checks = self._check_poses()
             label = self.caption(wrap(self.words("confirm"), 64, 2))
             first, rest = (checks[0], checks[1:]) if checks else (None, [])
             if first is not None and first != self.fluoro.pose:
-                anims.append(self.fluoro.rotate_to(first, steps=3))
+                anims.append(self.fluoro.rotate_to(first, run_time=1.0))
             clock.play(*self.swap_stage(*anims, FadeIn(label)), seconds=1.0)
             for pose in rest:
                 clock.wait(share=0.15)
-                clock.play(self.fluoro.rotate_to(pose, steps=3), seconds=1.0)
+                clock.play(self.fluoro.rotate_to(pose, run_time=1.0), seconds=1.0)
         self.stage = VGroup(label)
 
     def _confirmation_pattern(self):
@@ -1630,7 +1633,7 @@ class ProcedureScene(NarratedScene):
 
             centre = _along_back(path.lead, 50.0)
             pose = CArmPose.lateral(lead[0] if lead else None, isocentre=centre, model=self.model)
-            anims.append(self.fluoro.rotate_to(pose, steps=3))
+            anims.append(self.fluoro.rotate_to(pose, run_time=0.8))
         cap = self.caption(
             [self.says("steer_lead.to", top=lead[0], bottom=lead[1]) if lead else self.says("steer_lead.plain")]
         )

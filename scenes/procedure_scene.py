@@ -1092,6 +1092,7 @@ class ProcedureScene(NarratedScene):
             clock.wait(seconds=max(0.0, per - turn - 0.4))
             previous = pose
         self.room_parts = VGroup(patient, arm, marks, paths, *([tag] if tag is not None else []))
+        self.end_room, self.room_section = room, VGroup(patient, marks, paths)
         self.stage = VGroup(cap)
 
     def beat_needle(self, clock) -> None:
@@ -1107,14 +1108,40 @@ class ProcedureScene(NarratedScene):
             )
         )
         first = self.caption(fit_lines(self.context.get("needle") or self.term(self.tech.needle.words), 64, 2))
-        back = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
-        back += [
-            FadeIn(m)
-            for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
-            if m is not None and m not in self.mobjects
-        ]
-        self.room_parts = VGroup()
-        clock.play(*self.swap_stage(FadeIn(first), *anims, *back), seconds=1.0)
+        room, parts = getattr(self, "end_room", None), getattr(self, "room_parts", VGroup())
+        section = getattr(self, "room_section", VGroup())
+        drawing = self.illustration.mobject
+        overlays = [m for m in (self.glow, self.target, self.fracture) if m is not None and m not in self.mobjects]
+        self.room_parts, self.end_room, self.room_section = VGroup(), None, VGroup()
+        if room is not None and len(section) and drawing not in self.mobjects:
+            # the camera goes in from the room to the target: the room (seen from the feet) grows
+            # about the planned tip until it has the drawing's scale, while the drawing comes in
+            # from the same place and size with the tip where the room had it (a move in, not a
+            # cross-fade in place); what is drawn on it comes in once the camera has settled
+            tip = np.asarray(self.plan.tip, float)
+            room_at = room.to_scene(tip)[0]
+            room_k = float(np.linalg.norm(room.to_scene(tip + np.array([10.0, 0.0, 0.0]))[0] - room_at)) / 10.0
+            # (the C-arm and the side's name leave in place; the monitor and the words stay in
+            # front of the section as it grows past them)
+            self.bring_to_front(*(m for m in (self.fluoro, getattr(self, "head", None)) if m is not None))
+            self._zoom(
+                clock,
+                section,
+                room_at,
+                room_k,
+                drawing,
+                self.illustration.to_scene(tip)[0],
+                self.illustration.units_per_mm,
+                *(FadeOut(m) for m in parts if m not in section),
+                *self.swap_stage(FadeIn(first), *anims),
+                seconds=1.3,
+            )
+            if overlays:
+                clock.play(*(FadeIn(m) for m in overlays), seconds=0.5)
+        else:
+            back = [FadeOut(m) for m in parts]
+            back += [FadeIn(m) for m in (drawing, *overlays) if m not in self.mobjects]
+            clock.play(*self.swap_stage(FadeIn(first), *anims, *back), seconds=1.0)
         self.add(needles)
         # intermittent fluoroscopy: the needle moves a step, then a short shot shows where it
         # is; between shots the monitor holds the last image

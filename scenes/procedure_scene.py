@@ -73,18 +73,24 @@ from spine.anatomy.levels import neighbours
 
 # The frame's zones (14.2 x 8 units): the heading at the top of the title-safe area; the
 # pictures in the band below it; the words' own zone under the pictures, above the bottom
-# 15 % where a player draws its captions (y < -2.8), all inside the title-safe 90 %.
-ILLUSTRATION_CENTER = LEFT * 3.45 + UP * 0.5
-ILLUSTRATION_BOX = (6.2, 4.7)
-FLUORO_CENTER = RIGHT * 3.5 + UP * 0.75
+# 15 % where a player draws its captions (y < -2.8), all inside the title-safe 90 %. The
+# needle's drawing ends at y = -1.5, above the top of a two-line caption.
+ILLUSTRATION_CENTER = LEFT * 3.45 + UP * 0.72
+ILLUSTRATION_BOX = (6.2, 4.45)
+ILLUSTRATION_FADE = 0.1  # its edges fade out over a tenth of its size (a vignette, not a hard crop)
+FLUORO_CENTER = RIGHT * 3.5 + UP * 0.82  # its label ends at y = -1.34
 FLUORO_HEIGHT = 4.0
 CARD_CENTER = RIGHT * 3.5 + UP * 0.5  # cards beside the illustration, inside the picture band
 PICTURE_BAND = (-1.85, 2.95)  # y range of pictures and cards
 CAPTION_AT = DOWN * 2.35  # the words' zone: -2.8 < y < -1.9
 CAPTION_HEIGHT = 0.9
+CAPTION_BOTTOM = -2.78  # a caption stands on the zone's floor: a second line grows it upward, clear of the band
+# ... up to 0.03 below the needle's drawing (a caption too tall for that is set smaller, at least 24 px)
+CAPTION_ROOM = ILLUSTRATION_CENTER[1] - ILLUSTRATION_BOX[1] / 2 - 0.03 - CAPTION_BOTTOM
 BALLOON = "#E88FA8"  # the kyphoplasty balloon
 CEMENT = "#DCE3E8"  # bone cement: grey-white, as it looks
 HEAT_OUTER, HEAT_CORE = "#E03A1E", "#FF9A2E"  # the burn: red around, orange at the core
+RING_GAP_DEG = 110.0  # the level's arc is open this much toward the back (the canal, the foramen)
 
 
 def illustration_levels(plan, model=None) -> list[str]:
@@ -281,11 +287,15 @@ def build_illustration(model, plan, resolution: float | None = None) -> Fitted:
         cut=cut,
         window=window,
         resolution=resolution,
-        fade_edges=0.05,
+        fade_edges=ILLUSTRATION_FADE,
     )
     if plan.approach == "si_joint":  # the joint is between the sacrum and the back of the ilium
         pelvis = view.spine_mobject(
-            levels=[None], kinds=["ilium_posterior", "si_joint"], window=window, resolution=resolution, fade_edges=0.05
+            levels=[None],
+            kinds=["ilium_posterior", "si_joint"],
+            window=window,
+            resolution=resolution,
+            fade_edges=ILLUSTRATION_FADE,
         )
         mob = VGroup(pelvis, mob)
     return Fitted(view, mob, *ILLUSTRATION_BOX, ILLUSTRATION_CENTER)
@@ -467,9 +477,16 @@ class ProcedureScene(NarratedScene):
         return Transform(self.head, new)
 
     def caption(self, lines: list[str], at=CAPTION_AT, px: int = 28) -> VGroup:
-        """Words in their own zone under the pictures (at most two lines)."""
-        block = panel(paragraph(lines, px=px, centred=True, max_width=12.5, buff=0.1), padding=0.14)
+        """Words in their own zone under the pictures (at most two lines), standing on the zone's
+        floor (``CAPTION_BOTTOM``) so that a second line grows them upward, not into the player's
+        caption band, and stays clear of the needle's drawing; ``at`` moves them sideways."""
+        for size in (px, 26, 24):
+            block = panel(paragraph(lines, px=size, centred=True, max_width=12.5, buff=0.1), padding=0.12)
+            if block.height <= CAPTION_ROOM:
+                break
         block.move_to(at)
+        block.shift(UP * (CAPTION_BOTTOM - block.get_bottom()[1]))
+        block.words_zone = True  # (tests: kept clear of the drawing and of the player's band)
         return block
 
     def clear_stage(self, clock, seconds: float = 0.6) -> None:

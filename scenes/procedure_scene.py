@@ -675,25 +675,36 @@ class ProcedureScene(NarratedScene):
         return Fitted(view, mob, *ILLUSTRATION_BOX, ILLUSTRATION_CENTER)
 
     def _level_ring(self, drawing: Fitted | None = None) -> VMobject | None:
-        """An accent ring around the level on the close drawing (or ``drawing``): the disc of an
-        interspace, the body of a vertebra (an ellipse along the structure's longer axis on screen)."""
+        """An accent arc around the level on the close drawing (or ``drawing``): the disc of an
+        interspace, the body of a vertebra, on an ellipse along the structure's longer axis on
+        screen, open toward the back (:data:`RING_GAP_DEG`), so it brackets the level from the
+        front and never crosses the canal, the foramen and its root, or the needle's path."""
         name = f"disc.{self.level}.annulus" if "-" in self.level else f"{self.level}.body"
         try:
             solid = self.model.structure(name).solid
         except Exception:  # noqa: BLE001 - a level without that structure gets no ring
             return None
+        fitted = drawing or self.illustration
         pts = solid.vertices[::5] if hasattr(solid, "vertices") else solid.surface_points(10)
-        p = (drawing or self.illustration).to_scene(np.asarray(pts, float))[:, :2]
+        p = fitted.to_scene(np.asarray(pts, float))[:, :2]
         mid = p.mean(axis=0)
         _values, axes = np.linalg.eigh(np.cov((p - mid).T))
         major, minor = axes[:, 1], axes[:, 0]
         u, v = (p - mid) @ major, (p - mid) @ minor
         centre = mid + major * (u.max() + u.min()) / 2 + minor * (v.max() + v.min()) / 2
-        ring = Ellipse(
-            width=float(np.ptp(u)) * 1.12 + 0.12, height=float(np.ptp(v)) * 1.45 + 0.14, color=palette.ACCENT
-        )
-        ring.set_stroke(width=5)
-        return ring.rotate(float(np.arctan2(major[1], major[0]))).move_to(np.array([*centre, 0.0]))
+        a, b = (float(np.ptp(u)) * 1.12 + 0.12) / 2, (float(np.ptp(v)) * 1.45 + 0.14) / 2
+        # the back of the level on screen (the model's +y is posterior)
+        c3 = np.asarray(pts, float).mean(axis=0)
+        ends = fitted.to_scene(np.array([c3 + np.array([0.0, 30.0, 0.0]), c3]))[:, :2]
+        back = ends[0] - ends[1]
+        towards = float(np.arctan2((back @ minor) / b, (back @ major) / a))
+        # seen from behind the back faces the viewer: a whole ring
+        half_gap = np.radians(RING_GAP_DEG) / 2 if np.linalg.norm(back) > 0.3 * 30.0 * fitted.units_per_mm else 0.0
+        phis = np.linspace(towards + half_gap, towards + 2 * np.pi - half_gap, 48)
+        arc = [centre + major * a * np.cos(t) + minor * b * np.sin(t) for t in phis]
+        ring = VMobject(stroke_color=palette.ACCENT, stroke_width=5)
+        ring.set_points_smoothly([np.array([x, y, 0.0]) for x, y in arc])
+        return ring
 
     def beat_problem(self, clock) -> None:
         w, h = glow_size_mm(self.plan.approach)

@@ -377,3 +377,38 @@ def test_needle_drawn_in_front_never_lies_over_the_sac_or_cord(model, name, leve
         ok = (px[:, 0] >= 0) & (px[:, 0] < sw) & (px[:, 1] >= 0) & (px[:, 1] < sh)
         assert ok.sum() > 100, f"{name}: the path is off the section"
         assert not sac[px[ok, 1], px[ok, 0]].any(), f"{name}: the path crosses the sac on the axial section"
+
+
+@pytest.mark.parametrize(
+    "name,level,side", [("transforaminal-esi", "L4-L5", "right"), ("discography", "L4-L5", "right")]
+)
+def test_the_level_ring_brackets_the_level_from_the_front_clear_of_the_root_and_needle(model, name, level, side):
+    """The where beat's ring on the needle's side drawing is an arc around the level's disc,
+    open toward the back: it passes over no drawn point of the treated root nor the needle's
+    path (the former closed ellipse crossed the foramen, the root and the needle there), and
+    it goes around the disc (its ends and its front on either side of the disc's centre)."""
+    from types import SimpleNamespace
+
+    from scenes.kit.procedure_blocks import illustration_group
+    from scenes.procedure_scene import ProcedureScene, build_illustration
+    from spine.procedures.planner import plan_needle
+
+    plan = plan_needle(name, level, side)
+    fitted = build_illustration(model, plan, resolution=40.0)
+    scene = SimpleNamespace(model=model, level=plan.level, illustration=fitted)
+    ring = ProcedureScene._level_ring(scene)
+    pts = np.asarray(ring.points, float)[:, :2]
+    group = illustration_group(fitted.mobject)
+    root = group.drawn_points([f"root.{plan.root}.{side}"])[:, :2] if plan.root else np.zeros((0, 2))
+    path = fitted.to_scene(
+        np.asarray(plan.needles[0].entry)
+        + np.linspace(0, 1, 40)[:, None] * (plan.tip - np.asarray(plan.needles[0].entry))
+    )[:, :2]
+    for what, region in (("root", root), ("needle", path)):
+        if len(region):
+            gap = np.min(np.linalg.norm(pts[:, None, :] - region[None, :, :], axis=-1))
+            assert gap > 0.04, f"the ring passes over the {what} ({gap:.3f} units)"
+    centre = fitted.to_scene(np.asarray(model.level_centre(level), float))[0, :2]
+    spread = pts - centre
+    assert np.ptp(spread[:, 0]) > 0.5 and np.ptp(spread[:, 1]) > 0.3  # around the disc, not a dot
+    assert np.linalg.norm(pts[0] - pts[-1]) > 0.2  # open: an arc, not a closed ring

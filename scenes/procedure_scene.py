@@ -90,6 +90,7 @@ CAPTION_ROOM = ILLUSTRATION_CENTER[1] - ILLUSTRATION_BOX[1] / 2 - 0.03 - CAPTION
 BALLOON = "#E88FA8"  # the kyphoplasty balloon
 CEMENT = "#DCE3E8"  # bone cement: grey-white, as it looks
 HEAT_OUTER, HEAT_CORE = "#E03A1E", "#FF9A2E"  # the burn: red around, orange at the core
+HOLD_STILL_S = 5.0  # a beat's hold longer than this gets a pulse every 4.5 s (before_hold)
 RING_GAP_DEG = 110.0  # the level's arc is open this much toward the back (the canal, the foramen)
 
 
@@ -1515,6 +1516,17 @@ class ProcedureScene(NarratedScene):
         self.remove(box, head, *rows)
         self.add(card)
 
+    def before_hold(self, clock) -> None:
+        """Nothing stands still more than about 4.5 s while the needle's drawing is on screen:
+        a beat that leaves a long hold fills it with a ring spreading every 4.5 s from where the
+        work is done (the sore spot before the needle, the needle tip after it)."""
+        if clock.remaining_s <= HOLD_STILL_S or self.illustration.mobject not in self.mobjects:
+            return
+        at = None
+        if self.needle_mob is None and self.glow is not None and self.glow in self.mobjects:
+            at = [self.glow.get_center()]
+        self._hold_with_pulses(clock, clock.remaining_s, at=at)
+
     def _hold_with_pulses(self, clock, seconds: float, every: float = 4.5, at=None) -> None:
         """Wait ``seconds``; in a long wait a ring spreads from the needle tip (or the points
         ``at``) every few seconds (the eye goes back to where the work is done; no stretch of
@@ -1527,9 +1539,9 @@ class ProcedureScene(NarratedScene):
         left = seconds
         while left >= every:
             clock.wait(seconds=every - 1.2)
-            rings = VGroup(*(Circle(radius=0.12, color=palette.ACCENT, stroke_width=4).move_to(t) for t in tips))
+            rings = VGroup(*(Circle(radius=0.15, color=palette.ACCENT, stroke_width=6).move_to(t) for t in tips))
             self.add(rings)
-            clock.play(rings.animate.scale(3.5).set_stroke(opacity=0.0), seconds=1.2)
+            clock.play(rings.animate.scale(4.0).set_stroke(opacity=0.0), seconds=1.2)
             self.remove(rings)
             left -= every
         clock.wait(seconds=left)

@@ -209,6 +209,8 @@ class NarratedScene(MovingCameraScene):
                 )
             clock = BeatClock(self, beat)
             method(clock)
+            if method is not _restored_later:
+                self.before_hold(clock)
             clock.hold()
             # Settle what updaters draw from (an always_redraw needle reads its ValueTracker): the
             # last frame of a beat was drawn before its animations' finish() set their end values,
@@ -221,6 +223,10 @@ class NarratedScene(MovingCameraScene):
 
     def prepare(self) -> None:
         """Build mobjects shared by several beats (override)."""
+
+    def before_hold(self, clock: BeatClock) -> None:
+        """Called when a beat's method returns, before the clock holds the rest of the beat
+        (override: e.g. keep a long hold from standing still)."""
 
     def fade_out_everything(self, clock: BeatClock, seconds: float = 0.6) -> None:
         """Fade out and remove everything on screen, inside the beat's budget."""

@@ -73,18 +73,25 @@ from spine.anatomy.levels import neighbours
 
 # The frame's zones (14.2 x 8 units): the heading at the top of the title-safe area; the
 # pictures in the band below it; the words' own zone under the pictures, above the bottom
-# 15 % where a player draws its captions (y < -2.8), all inside the title-safe 90 %.
-ILLUSTRATION_CENTER = LEFT * 3.45 + UP * 0.5
-ILLUSTRATION_BOX = (6.2, 4.7)
-FLUORO_CENTER = RIGHT * 3.5 + UP * 0.75
+# 15 % where a player draws its captions (y < -2.8), all inside the title-safe 90 %. The
+# needle's drawing ends at y = -1.5, above the top of a two-line caption.
+ILLUSTRATION_CENTER = LEFT * 3.45 + UP * 0.72
+ILLUSTRATION_BOX = (6.2, 4.45)
+ILLUSTRATION_FADE = 0.1  # its edges fade out over a tenth of its size (a vignette, not a hard crop)
+FLUORO_CENTER = RIGHT * 3.5 + UP * 0.82  # its label ends at y = -1.34
 FLUORO_HEIGHT = 4.0
 CARD_CENTER = RIGHT * 3.5 + UP * 0.5  # cards beside the illustration, inside the picture band
 PICTURE_BAND = (-1.85, 2.95)  # y range of pictures and cards
 CAPTION_AT = DOWN * 2.35  # the words' zone: -2.8 < y < -1.9
 CAPTION_HEIGHT = 0.9
+CAPTION_BOTTOM = -2.78  # a caption stands on the zone's floor: a second line grows it upward, clear of the band
+# ... up to 0.03 below the needle's drawing (a caption too tall for that is set smaller, at least 24 px)
+CAPTION_ROOM = ILLUSTRATION_CENTER[1] - ILLUSTRATION_BOX[1] / 2 - 0.03 - CAPTION_BOTTOM
 BALLOON = "#E88FA8"  # the kyphoplasty balloon
 CEMENT = "#DCE3E8"  # bone cement: grey-white, as it looks
 HEAT_OUTER, HEAT_CORE = "#E03A1E", "#FF9A2E"  # the burn: red around, orange at the core
+HOLD_STILL_S = 5.0  # a beat's hold longer than this gets a pulse every 4.5 s (before_hold)
+RING_GAP_DEG = 110.0  # the level's arc is open this much toward the back (the canal, the foramen)
 
 
 def illustration_levels(plan, model=None) -> list[str]:
@@ -281,11 +288,15 @@ def build_illustration(model, plan, resolution: float | None = None) -> Fitted:
         cut=cut,
         window=window,
         resolution=resolution,
-        fade_edges=0.05,
+        fade_edges=ILLUSTRATION_FADE,
     )
     if plan.approach == "si_joint":  # the joint is between the sacrum and the back of the ilium
         pelvis = view.spine_mobject(
-            levels=[None], kinds=["ilium_posterior", "si_joint"], window=window, resolution=resolution, fade_edges=0.05
+            levels=[None],
+            kinds=["ilium_posterior", "si_joint"],
+            window=window,
+            resolution=resolution,
+            fade_edges=ILLUSTRATION_FADE,
         )
         mob = VGroup(pelvis, mob)
     return Fitted(view, mob, *ILLUSTRATION_BOX, ILLUSTRATION_CENTER)
@@ -467,9 +478,16 @@ class ProcedureScene(NarratedScene):
         return Transform(self.head, new)
 
     def caption(self, lines: list[str], at=CAPTION_AT, px: int = 28) -> VGroup:
-        """Words in their own zone under the pictures (at most two lines)."""
-        block = panel(paragraph(lines, px=px, centred=True, max_width=12.5, buff=0.1), padding=0.14)
+        """Words in their own zone under the pictures (at most two lines), standing on the zone's
+        floor (``CAPTION_BOTTOM``) so that a second line grows them upward, not into the player's
+        caption band, and stays clear of the needle's drawing; ``at`` moves them sideways."""
+        for size in (px, 26, 24):
+            block = panel(paragraph(lines, px=size, centred=True, max_width=12.5, buff=0.1), padding=0.12)
+            if block.height <= CAPTION_ROOM:
+                break
         block.move_to(at)
+        block.shift(UP * (CAPTION_BOTTOM - block.get_bottom()[1]))
+        block.words_zone = True  # (tests: kept clear of the drawing and of the player's band)
         return block
 
     def clear_stage(self, clock, seconds: float = 0.6) -> None:
@@ -658,25 +676,36 @@ class ProcedureScene(NarratedScene):
         return Fitted(view, mob, *ILLUSTRATION_BOX, ILLUSTRATION_CENTER)
 
     def _level_ring(self, drawing: Fitted | None = None) -> VMobject | None:
-        """An accent ring around the level on the close drawing (or ``drawing``): the disc of an
-        interspace, the body of a vertebra (an ellipse along the structure's longer axis on screen)."""
+        """An accent arc around the level on the close drawing (or ``drawing``): the disc of an
+        interspace, the body of a vertebra, on an ellipse along the structure's longer axis on
+        screen, open toward the back (:data:`RING_GAP_DEG`), so it brackets the level from the
+        front and never crosses the canal, the foramen and its root, or the needle's path."""
         name = f"disc.{self.level}.annulus" if "-" in self.level else f"{self.level}.body"
         try:
             solid = self.model.structure(name).solid
         except Exception:  # noqa: BLE001 - a level without that structure gets no ring
             return None
+        fitted = drawing or self.illustration
         pts = solid.vertices[::5] if hasattr(solid, "vertices") else solid.surface_points(10)
-        p = (drawing or self.illustration).to_scene(np.asarray(pts, float))[:, :2]
+        p = fitted.to_scene(np.asarray(pts, float))[:, :2]
         mid = p.mean(axis=0)
         _values, axes = np.linalg.eigh(np.cov((p - mid).T))
         major, minor = axes[:, 1], axes[:, 0]
         u, v = (p - mid) @ major, (p - mid) @ minor
         centre = mid + major * (u.max() + u.min()) / 2 + minor * (v.max() + v.min()) / 2
-        ring = Ellipse(
-            width=float(np.ptp(u)) * 1.12 + 0.12, height=float(np.ptp(v)) * 1.45 + 0.14, color=palette.ACCENT
-        )
-        ring.set_stroke(width=5)
-        return ring.rotate(float(np.arctan2(major[1], major[0]))).move_to(np.array([*centre, 0.0]))
+        a, b = (float(np.ptp(u)) * 1.12 + 0.12) / 2, (float(np.ptp(v)) * 1.45 + 0.14) / 2
+        # the back of the level on screen (the model's +y is posterior)
+        c3 = np.asarray(pts, float).mean(axis=0)
+        ends = fitted.to_scene(np.array([c3 + np.array([0.0, 30.0, 0.0]), c3]))[:, :2]
+        back = ends[0] - ends[1]
+        towards = float(np.arctan2((back @ minor) / b, (back @ major) / a))
+        # seen from behind the back faces the viewer: a whole ring
+        half_gap = np.radians(RING_GAP_DEG) / 2 if np.linalg.norm(back) > 0.3 * 30.0 * fitted.units_per_mm else 0.0
+        phis = np.linspace(towards + half_gap, towards + 2 * np.pi - half_gap, 48)
+        arc = [centre + major * a * np.cos(t) + minor * b * np.sin(t) for t in phis]
+        ring = VMobject(stroke_color=palette.ACCENT, stroke_width=5)
+        ring.set_points_smoothly([np.array([x, y, 0.0]) for x, y in arc])
+        return ring
 
     def beat_problem(self, clock) -> None:
         w, h = glow_size_mm(self.plan.approach)
@@ -1077,7 +1106,12 @@ class ProcedureScene(NarratedScene):
             arm.add_updater(
                 lambda m, tr=tracker, p0=previous, p1=pose: m.become(room.carm(_between(p0, p1, tr.get_value())))
             )
-            clock.play(tracker.animate.set_value(1.0), self.fluoro.rotate_to(pose, steps=3), seconds=turn)
+            clock.play(
+                tracker.animate.set_value(1.0),
+                self.fluoro.rotate_to(pose, run_time=turn),
+                seconds=turn,
+                rate_func=smooth,
+            )
             arm.clear_updaters()
             arm.become(room.carm(pose))
             clock.play(
@@ -1087,6 +1121,7 @@ class ProcedureScene(NarratedScene):
             clock.wait(seconds=max(0.0, per - turn - 0.4))
             previous = pose
         self.room_parts = VGroup(patient, arm, marks, paths, *([tag] if tag is not None else []))
+        self.end_room, self.room_section = room, VGroup(patient, marks, paths)
         self.stage = VGroup(cap)
 
     def beat_needle(self, clock) -> None:
@@ -1094,7 +1129,7 @@ class ProcedureScene(NarratedScene):
         anims = [self.set_heading(self.says("heading.needle"))]
         pose = centred_on_tip(self.poses[best], self.plan.tip)
         if pose != self.fluoro.pose:
-            anims.append(self.fluoro.rotate_to(pose, steps=3))
+            anims.append(self.fluoro.rotate_to(pose, run_time=1.0))
         needles = VGroup(
             *(
                 always_redraw(lambda k=k: self.needle_drawings[k].mobject(self.depth.get_value()))
@@ -1102,14 +1137,40 @@ class ProcedureScene(NarratedScene):
             )
         )
         first = self.caption(fit_lines(self.context.get("needle") or self.term(self.tech.needle.words), 64, 2))
-        back = [FadeOut(m) for m in getattr(self, "room_parts", VGroup())]
-        back += [
-            FadeIn(m)
-            for m in (self.illustration.mobject, self.glow, self.target, self.fracture)
-            if m is not None and m not in self.mobjects
-        ]
-        self.room_parts = VGroup()
-        clock.play(*self.swap_stage(FadeIn(first), *anims, *back), seconds=1.0)
+        room, parts = getattr(self, "end_room", None), getattr(self, "room_parts", VGroup())
+        section = getattr(self, "room_section", VGroup())
+        drawing = self.illustration.mobject
+        overlays = [m for m in (self.glow, self.target, self.fracture) if m is not None and m not in self.mobjects]
+        self.room_parts, self.end_room, self.room_section = VGroup(), None, VGroup()
+        if room is not None and len(section) and drawing not in self.mobjects:
+            # the camera goes in from the room to the target: the room (seen from the feet) grows
+            # about the planned tip until it has the drawing's scale, while the drawing comes in
+            # from the same place and size with the tip where the room had it (a move in, not a
+            # cross-fade in place); what is drawn on it comes in once the camera has settled
+            tip = np.asarray(self.plan.tip, float)
+            room_at = room.to_scene(tip)[0]
+            room_k = float(np.linalg.norm(room.to_scene(tip + np.array([10.0, 0.0, 0.0]))[0] - room_at)) / 10.0
+            # (the C-arm and the side's name leave in place; the monitor and the words stay in
+            # front of the section as it grows past them)
+            self.bring_to_front(*(m for m in (self.fluoro, getattr(self, "head", None)) if m is not None))
+            self._zoom(
+                clock,
+                section,
+                room_at,
+                room_k,
+                drawing,
+                self.illustration.to_scene(tip)[0],
+                self.illustration.units_per_mm,
+                *(FadeOut(m) for m in parts if m not in section),
+                *self.swap_stage(FadeIn(first), *anims),
+                seconds=1.3,
+            )
+            if overlays:
+                clock.play(*(FadeIn(m) for m in overlays), seconds=0.5)
+        else:
+            back = [FadeOut(m) for m in parts]
+            back += [FadeIn(m) for m in (drawing, *overlays) if m not in self.mobjects]
+            clock.play(*self.swap_stage(FadeIn(first), *anims, *back), seconds=1.0)
         self.add(needles)
         # intermittent fluoroscopy: the needle moves a step, then a short shot shows where it
         # is; between shots the monitor holds the last image
@@ -1257,7 +1318,7 @@ class ProcedureScene(NarratedScene):
             if pose is not None:
                 pose = self._centred_on_pattern(pose)
             if pose is not None and pose != self.fluoro.pose:
-                anims.append(self.fluoro.rotate_to(pose, steps=3))
+                anims.append(self.fluoro.rotate_to(pose, run_time=1.0))
             title = plain(self.term(CONTRAST_PATTERNS[self.conf.contrast]))
             label = self.caption(wrap(title, 64, 2))
             clock.play(*self.swap_stage(*anims, FadeIn(label)), seconds=1.0)
@@ -1272,21 +1333,19 @@ class ProcedureScene(NarratedScene):
             second = self._second_contrast_pose()
             if second is not None and clock.remaining_s > 1.5:
                 clock.wait(share=0.05)
-                clock.play(
-                    self.fluoro.rotate_to(self._centred_on_pattern(second), steps=3),
-                    seconds=min(1.2, clock.remaining_s * 0.5),
-                )
+                seconds = min(1.2, clock.remaining_s * 0.5)
+                clock.play(self.fluoro.rotate_to(self._centred_on_pattern(second), run_time=seconds), seconds=seconds)
         else:
             # no dye pattern: the check views (front and side) show the tip at the target
             checks = self._check_poses()
             label = self.caption(wrap(self.words("confirm"), 64, 2))
             first, rest = (checks[0], checks[1:]) if checks else (None, [])
             if first is not None and first != self.fluoro.pose:
-                anims.append(self.fluoro.rotate_to(first, steps=3))
+                anims.append(self.fluoro.rotate_to(first, run_time=1.0))
             clock.play(*self.swap_stage(*anims, FadeIn(label)), seconds=1.0)
             for pose in rest:
                 clock.wait(share=0.15)
-                clock.play(self.fluoro.rotate_to(pose, steps=3), seconds=1.0)
+                clock.play(self.fluoro.rotate_to(pose, run_time=1.0), seconds=1.0)
         self.stage = VGroup(label)
 
     def _confirmation_pattern(self):
@@ -1457,6 +1516,17 @@ class ProcedureScene(NarratedScene):
         self.remove(box, head, *rows)
         self.add(card)
 
+    def before_hold(self, clock) -> None:
+        """Nothing stands still more than about 4.5 s while the needle's drawing is on screen:
+        a beat that leaves a long hold fills it with a ring spreading every 4.5 s from where the
+        work is done (the sore spot before the needle, the needle tip after it)."""
+        if clock.remaining_s <= HOLD_STILL_S or self.illustration.mobject not in self.mobjects:
+            return
+        at = None
+        if self.needle_mob is None and self.glow is not None and self.glow in self.mobjects:
+            at = [self.glow.get_center()]
+        self._hold_with_pulses(clock, clock.remaining_s, at=at)
+
     def _hold_with_pulses(self, clock, seconds: float, every: float = 4.5, at=None) -> None:
         """Wait ``seconds``; in a long wait a ring spreads from the needle tip (or the points
         ``at``) every few seconds (the eye goes back to where the work is done; no stretch of
@@ -1469,9 +1539,9 @@ class ProcedureScene(NarratedScene):
         left = seconds
         while left >= every:
             clock.wait(seconds=every - 1.2)
-            rings = VGroup(*(Circle(radius=0.12, color=palette.ACCENT, stroke_width=4).move_to(t) for t in tips))
+            rings = VGroup(*(Circle(radius=0.15, color=palette.ACCENT, stroke_width=6).move_to(t) for t in tips))
             self.add(rings)
-            clock.play(rings.animate.scale(3.5).set_stroke(opacity=0.0), seconds=1.2)
+            clock.play(rings.animate.scale(4.0).set_stroke(opacity=0.0), seconds=1.2)
             self.remove(rings)
             left -= every
         clock.wait(seconds=left)
@@ -1630,7 +1700,7 @@ class ProcedureScene(NarratedScene):
 
             centre = _along_back(path.lead, 50.0)
             pose = CArmPose.lateral(lead[0] if lead else None, isocentre=centre, model=self.model)
-            anims.append(self.fluoro.rotate_to(pose, steps=3))
+            anims.append(self.fluoro.rotate_to(pose, run_time=0.8))
         cap = self.caption(
             [self.says("steer_lead.to", top=lead[0], bottom=lead[1]) if lead else self.says("steer_lead.plain")]
         )

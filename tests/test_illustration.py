@@ -377,3 +377,138 @@ def test_needle_drawn_in_front_never_lies_over_the_sac_or_cord(model, name, leve
         ok = (px[:, 0] >= 0) & (px[:, 0] < sw) & (px[:, 1] >= 0) & (px[:, 1] < sh)
         assert ok.sum() > 100, f"{name}: the path is off the section"
         assert not sac[px[ok, 1], px[ok, 0]].any(), f"{name}: the path crosses the sac on the axial section"
+
+
+@pytest.mark.parametrize(
+    "name,level,side", [("transforaminal-esi", "L4-L5", "right"), ("discography", "L4-L5", "right")]
+)
+def test_the_level_ring_brackets_the_level_from_the_front_clear_of_the_root_and_needle(model, name, level, side):
+    """The where beat's ring on the needle's side drawing is an arc around the level's disc,
+    open toward the back: it passes over no drawn point of the treated root nor the needle's
+    path (the former closed ellipse crossed the foramen, the root and the needle there), and
+    it goes around the disc (its ends and its front on either side of the disc's centre)."""
+    from types import SimpleNamespace
+
+    from scenes.kit.procedure_blocks import illustration_group
+    from scenes.procedure_scene import ProcedureScene, build_illustration
+    from spine.procedures.planner import plan_needle
+
+    plan = plan_needle(name, level, side)
+    fitted = build_illustration(model, plan, resolution=40.0)
+    scene = SimpleNamespace(model=model, level=plan.level, illustration=fitted)
+    ring = ProcedureScene._level_ring(scene)
+    pts = np.asarray(ring.points, float)[:, :2]
+    group = illustration_group(fitted.mobject)
+    root = group.drawn_points([f"root.{plan.root}.{side}"])[:, :2] if plan.root else np.zeros((0, 2))
+    path = fitted.to_scene(
+        np.asarray(plan.needles[0].entry)
+        + np.linspace(0, 1, 40)[:, None] * (plan.tip - np.asarray(plan.needles[0].entry))
+    )[:, :2]
+    for what, region in (("root", root), ("needle", path)):
+        if len(region):
+            gap = np.min(np.linalg.norm(pts[:, None, :] - region[None, :, :], axis=-1))
+            assert gap > 0.04, f"the ring passes over the {what} ({gap:.3f} units)"
+    centre = fitted.to_scene(np.asarray(model.level_centre(level), float))[0, :2]
+    spread = pts - centre
+    assert np.ptp(spread[:, 0]) > 0.5 and np.ptp(spread[:, 1]) > 0.3  # around the disc, not a dot
+    assert np.linalg.norm(pts[0] - pts[-1]) > 0.2  # open: an arc, not a closed ring
+
+
+TARGET_CASES = [
+    ("transforaminal-esi", "L4-L5", "right"),
+    ("interlaminar-esi", "C7-T1", "right"),
+    ("vertebroplasty", "L1", "right"),
+]
+
+
+@pytest.mark.parametrize("name,level,side", TARGET_CASES, ids=[c[0] for c in TARGET_CASES])
+def test_the_drawn_needle_tip_lies_inside_the_targets_projected_region(model, name, level, side):
+    """On the procedure's needle drawing rendered at 320x180 (its view, crop and cut-away, the
+    needle at its full depth, drawn as the needle beat draws it), the drawn tip, the end of the
+    needle-coloured pixels along the path, lies inside the target's region (the planner's
+    target solid: the foramen's safe triangle, the dorsal epidural space just through the
+    ligament, the front of the body) as the drawing projects it, within a pixel; and so does the
+    planned tip. A needle drawn to a point beside the target (past its region, across the
+    drawing) fails it (checked below)."""
+    from manim import ORIGIN
+
+    from scenes.kit.procedure_blocks import DevicePath, NeedleOnDrawing
+    from scenes.procedure_scene import build_illustration
+    from spine.procedures.planner import plan_needle, target_point
+    from tests.test_anatomy_views import render_last_frame
+
+    plan = plan_needle(name, level, side)
+    needle = plan.needles[0]
+    _point, region = target_point(model, needle.target, needle.target_level, plan.side, name)
+    from manim import config
+
+    width, height = 320, 180
+    px = width / config.frame_width
+
+    def pixel(p):
+        return np.array([p[0] * px + width / 2, height / 2 - p[1] * px])
+
+    def drawn_tip(beside: bool) -> tuple[np.ndarray, object]:
+        fitted = build_illustration(model, plan, resolution=24.0)
+        path = DevicePath(needle)
+        if beside:  # the tip moved up the drawing, past the target's region
+            reach = float(np.ptp(region.surface_points(16) @ fitted.view.up)) + 3.0
+            moved = np.asarray(needle.tip) + np.asarray(fitted.view.up) * reach
+            path = DevicePath(dataclasses_replace(needle, tip=tuple(moved)))
+        drawing = NeedleOnDrawing(path, fitted.view, fitted.mobject, fitted.to_scene)
+
+        def build(with_needle: bool):
+            def add(scene):
+                scene.add(fitted.mobject, *([drawing.mobject(1.0)] if with_needle else []))
+                scene.camera.frame.move_to(ORIGIN)
+
+            return render_last_frame(add, width, height)[..., :3].astype(int)
+
+        # the needle's own pixels: where the frame with it differs from the frame without
+        changed = np.abs(build(True) - build(False)).max(axis=-1) > 30
+        ys, xs = np.nonzero(changed)
+        entry = pixel(fitted.to_scene(needle.entry)[0])
+        pts = np.column_stack([xs, ys]).astype(float) + 0.5
+        ends = pixel(fitted.to_scene(np.asarray(path.tip))[0])
+        along = (ends - entry) / np.linalg.norm(ends - entry)
+        on_line = pts[np.abs((pts - entry) @ np.array([-along[1], along[0]])) < 3.0]
+        reach = (on_line - entry) @ along
+        dot = on_line[reach > reach.max() - 3.0]  # the tip's steel dot at the needle's end
+        return dot.mean(axis=0), fitted
+
+    def inside(p, fitted) -> bool:
+        hull = pixel_hull(np.array([pixel(q) for q in fitted.to_scene(region.surface_points(16))]))
+        return hull_contains(hull, p, slack=1.0)
+
+    tip, fitted = drawn_tip(False)
+    assert inside(pixel(fitted.to_scene(needle.tip)[0]), fitted), f"{name}: the planned tip is outside its target"
+    assert inside(tip, fitted), f"{name}: the drawn tip {tip} lies outside the target's region"
+    beside, fitted = drawn_tip(True)
+    assert not inside(beside, fitted), f"{name}: a tip drawn beside the target still lies in its region"
+
+
+def dataclasses_replace(obj, **changes):
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)
+
+
+def pixel_hull(points: np.ndarray) -> np.ndarray:
+    from scenes.kit.anatomy_views import convex_hull_2d
+
+    return np.asarray(convex_hull_2d(points), float)
+
+
+def hull_contains(hull: np.ndarray, p, slack: float = 0.0) -> bool:
+    """``p`` inside the convex polygon ``hull`` (either winding), or within ``slack`` of it."""
+    n = len(hull)
+    centre = hull.mean(axis=0)
+    for k in range(n):
+        a, b = hull[k], hull[(k + 1) % n]
+        normal = np.array([b[1] - a[1], a[0] - b[0]])
+        normal /= max(np.linalg.norm(normal), 1e-9)
+        if np.dot(centre - a, normal) > 0:
+            normal = -normal
+        if np.dot(np.asarray(p) - a, normal) > slack:
+            return False
+    return True

@@ -152,6 +152,31 @@ def _labels_over_what_they_name(scene) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+#: the bottom 15 % of the frame, where a player draws its captions (no words of ours there)
+PLAYER_BAND_TOP = -0.35 * 8.0
+
+
+def _words_zone_problems(scene) -> list[str]:
+    """Captions (the words' zone under the pictures) that reach into the player's caption band
+    or touch the needle's drawing while it is on screen."""
+    drawing = getattr(getattr(scene, "illustration", None), "mobject", None)
+    shown = drawing is not None and drawing in scene.mobjects and drawing.get_fill_opacity() > 0.05
+    out = []
+    for top in scene.mobjects:
+        for block in top.get_family():
+            if not getattr(block, "words_zone", False):
+                continue
+            words = " ".join(m.original_text for m in block.get_family() if hasattr(m, "original_text"))
+            if block.get_bottom()[1] < PLAYER_BAND_TOP - 1e-3:
+                out.append(f"'{words}' reaches into the player's caption band (y {block.get_bottom()[1]:.2f})")
+            if shown and block.get_top()[1] > drawing.get_bottom()[1] - 0.02:
+                out.append(
+                    f"'{words}' touches the needle's drawing (top {block.get_top()[1]:.2f}, "
+                    f"drawing's bottom {drawing.get_bottom()[1]:.2f})"
+                )
+    return list(dict.fromkeys(out))
+
+
 # the walk reads where words end up, never a frame: at 5 fps a turn of the drawing (one layer a
 # frame) renders a third of the layers it does at 15
 WALK_FPS = 5
@@ -224,6 +249,7 @@ def _walk(video: str, lang: str = "en") -> list[str]:
                         if _overlap(b1, b2):
                             problems.append(f"{beat.id}: '{w1}' overlaps '{w2}'")
                 problems.extend(f"{beat.id}: {p}" for p in _labels_over_what_they_name(self))
+                problems.extend(f"{beat.id}: {p}" for p in _words_zone_problems(self))
 
     with tempconfig({"frame_rate": WALK_FPS, "pixel_width": 192, "pixel_height": 108, "disable_caching": True}):
         scene = Walk(storyboard=storyboard)

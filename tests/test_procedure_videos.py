@@ -76,6 +76,74 @@ def test_sidecar_beats_follow_the_script(rendered, name):
         assert after["start_s"] == pytest.approx(before["end_s"], abs=1e-3)
 
 
+#: the longest a picture may stand still (the issue: something meaningful changes every 4-6 s)
+LONGEST_STILL_S = 6.0
+
+
+def still_stretches(mp4: Path, longer_than: float) -> list[tuple[float, float]]:
+    """(start, end) seconds of every stretch longer than ``longer_than`` where no frame differs
+    from the stretch's first frame in more than 0.05 % of its pixels (by more than 8 grey
+    levels: a still picture decodes to the same pixels, and at 192x108 a pulse or a glow that
+    swells changes only a few dozen pixels by 10-35 levels): the picture stands still."""
+    import av
+
+    out, ref, start, fps, i = [], None, 0, 10.0, 0
+    with av.open(str(mp4)) as box:
+        stream = box.streams.video[0]
+        fps = float(stream.average_rate)
+        for i, frame in enumerate(box.decode(stream)):
+            grey = frame.to_ndarray(format="gray").astype(np.int16)
+            if ref is None:
+                ref = grey
+                continue
+            if (np.abs(grey - ref) > 8).mean() > 0.0005:
+                if (i - start) / fps > longer_than:
+                    out.append((start / fps, i / fps))
+                ref, start = grey, i
+    if (i + 1 - start) / fps > longer_than:
+        out.append((start / fps, (i + 1) / fps))
+    return out
+
+
+@pytest.mark.parametrize("name", RENDERED)
+def test_no_stretch_stands_still_longer_than_six_seconds(rendered, name):
+    """Frame by frame over the whole video: the picture never stands still more than 6 s (a
+    beat's long hold over the needle's drawing gets a ring spreading every 4.5 s; fact cards
+    show their items one at a time). The check finds a still stretch: a frozen copy of the
+    first frame is one."""
+    sidecar = json.loads(rendered[name].with_suffix(".json").read_text())
+    found = still_stretches(rendered[name], LONGEST_STILL_S)
+    beats = [
+        next((b["id"] for b in sidecar["beats"] if b["start_s"] <= a + 0.05 < b["end_s"]), "?") + f" {a:.1f}-{b:.1f} s"
+        for a, b in found
+    ]
+    assert not beats, f"{name}: still for more than {LONGEST_STILL_S:.0f} s in " + ", ".join(beats)
+
+
+def test_the_still_check_finds_a_frozen_picture(tmp_path):
+    """A 7 s video of one frame is found; the same with a dot moving every 3 s is not."""
+    import av
+
+    def write(path, moving: bool):
+        with av.open(str(path), "w") as box:
+            stream = box.add_stream("libx264", rate=10)
+            stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+            for k in range(70):
+                img = np.zeros((48, 64, 3), np.uint8)
+                if moving:
+                    x = 8 + 10 * (k // 30)
+                    img[20:28, x : x + 8] = 255
+                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                    box.mux(packet)
+            for packet in stream.encode():
+                box.mux(packet)
+
+    write(tmp_path / "still.mp4", False)
+    write(tmp_path / "moving.mp4", True)
+    assert still_stretches(tmp_path / "still.mp4", 6.0) == [(0.0, 7.0)]
+    assert still_stretches(tmp_path / "moving.mp4", 6.0) == []
+
+
 @pytest.mark.parametrize("name", RENDERED)
 def test_chapters_in_the_file_match_the_sidecar(rendered, name):
     mp4 = rendered[name]

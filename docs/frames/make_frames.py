@@ -6,7 +6,7 @@
 Renders the video with the real CLI (``render.py render``, the narration read by the voice the
 CLI picks, so each beat is as long as in the published video), then reads each beat's start and
 end from the sidecar JSON and writes ``docs/frames/<video>/<nn>-<beat>.png``: the first frame from
-60 % through the beat on whose picture nothing moves for the next 0.3 s (no caption caught
+60 % through the beat on whose picture nothing moves for the next 0.6 s (no caption caught
 mid-transform, no turn mid-way; the 60 % frame if the beat never settles). PNGs are written under a
 temporary name and renamed.
 """
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent
 
 
-def settled_time(mp4: Path, start: float, end: float, still_s: float = 0.3, tolerance: float = 0.4) -> float:
+def settled_time(mp4: Path, start: float, end: float, still_s: float = 0.6, tolerance: float = 0.1) -> float:
     """The time of the first frame from ``start`` (before ``end``) after which the picture stays
     the same for ``still_s`` (mean absolute difference of the grey levels, on a 1/8 scale
     copy, under ``tolerance``): a frame where the beat's animations have settled. ``start``

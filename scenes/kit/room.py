@@ -28,6 +28,7 @@ from manim import UP, Arc, Circle, DashedLine, Ellipse, Line, Polygon, RoundedRe
 from scenes.kit import palette
 
 SKIN_DARK = "#B07A62"  # the far side and outlines of the body
+HAIR = "#6E4E40"  # the back of the head (a side-lying patient is seen from behind)
 TABLE = "#3A4A58"
 TABLE_EDGE = "#56687A"
 PILLOW = "#8DB6D8"
@@ -138,14 +139,47 @@ class SideRoom:
         us, ts = zip(*table)
         return float(np.interp(u, us, ts))
 
+    def width_across(self, u: float) -> float:
+        """Side-to-side width of the body (mm) along it: what a side-lying body shows from
+        behind (the two legs lying one on the other)."""
+        table = [
+            (205, 110),
+            (255, 135),
+            (300, 290),
+            (350, 385),
+            (420, 395),
+            (540, 350),
+            (700, 290),
+            (880, 360),
+            (1000, 320),
+            (1300, 210),
+            (1400, 200),
+            (1650, 140),
+            (1700, 130),
+        ]
+        us, ws = zip(*table)
+        return float(np.interp(u, us, ws))
+
+    def _spine_height(self, u: float) -> float:
+        """Side-lying: the spine's height above the table (mm), half the width it rests on (the
+        lower shoulder, then the hip, then the legs): the body lies straight, the neck and
+        waist clear of the table between them."""
+        return float(np.interp(u, [205, 330, 880, 1000, 1700], [200, 200, 180, 160, 65]))
+
     def back(self, u: float) -> float:
-        """Height of the back's skin (prone) above the table at ``u`` (mm): a cushion lifts the
-        back only a little (the belly is pressed up into the body: the small of the back flattens)."""
+        """Height of the skin facing up above the table at ``u`` (mm). Face down, the back: a
+        cushion lifts it only a little (the belly is pressed up into the body: the small of the
+        back flattens). On the side, the upper side (the painful one, where the needle goes in)."""
+        if self.posture == "lateral":
+            return self._spine_height(u) + self.width_across(u) / 2
         return self._front(u) - 0.65 * self._lift(u) + self.thickness(u)
 
     def _front(self, u: float) -> float:
-        base = 0.0 if self.posture != "lateral" else 25.0
-        return base + self._lift(u)
+        """Height of the skin facing the table (mm): on a cushion, or on its side clear of the
+        table where the body is narrower than at the shoulder and the hip."""
+        if self.posture == "lateral":
+            return max(0.0, self._spine_height(u) - self.width_across(u) / 2)
+        return self._lift(u)
 
     def _draw(self) -> VGroup:
         group = VGroup()
@@ -168,8 +202,10 @@ class SideRoom:
                 group.add(self._cushion(*self.CUSHIONS[place]))
         if "forehead" in self.places or self.posture == "prone":
             group.add(self._pillow(RoundedRectangle, 170, 40, 110, 20, corner_radius=0.05))
-        if self.posture in ("supine", "lateral"):
+        if self.posture == "supine":
             group.add(self._pillow(Ellipse, 220, 55, 110, 27))
+        if self.posture == "lateral":  # the head on a pillow, level with the spine
+            group.add(self._pillow(RoundedRectangle, 230, 100, 110, 50, corner_radius=0.05))
         group.add(self._body())
         return group
 
@@ -209,28 +245,42 @@ class SideRoom:
         body = VGroup()
         torso = _shape(self._pts(torso_pts), palette.SKIN)
         body.add(torso)
-        # the far arm along the body (prone: reaching up beside the head)
+        if self.posture == "lateral":  # seen from behind: the back of the head, on the pillow
+            head_c = self.at(110, self._spine_height(205))
+            head = Circle(radius=100 * self.k, fill_color=HAIR, fill_opacity=1, stroke_color=SKIN_DARK, stroke_width=2)
+            ear = Ellipse(
+                width=36 * self.k, height=22 * self.k, fill_color=palette.SKIN, fill_opacity=1, stroke_color=SKIN_DARK
+            ).set_stroke(width=1.5)
+            self.head = head.move_to(head_c)
+            body.add(head, ear.move_to(head_c + UP * 96 * self.k))
+            # the upper leg lying on the lower one
+            legs = [(u, self._spine_height(u)) for u in np.linspace(1010, 1680, 12)]
+            seam = _smooth(self._pts(legs)).set_stroke(SKIN_DARK, width=2).set_fill(opacity=0)
+            body.add(seam)
+            return body
         head_c = self.at(105, self._front(105) + 105 + (30 if self.posture == "prone" else 45))
         head = Circle(
             radius=100 * self.k, fill_color=palette.SKIN, fill_opacity=1, stroke_color=SKIN_DARK, stroke_width=2
         ).move_to(head_c)
+        self.head = head
         body.add(head)
         body.add(self._face(head_c))
         if self.posture != "lateral":
-            # feet: toes down when face down, up when on the back
-            sign = -1 if self.posture == "prone" else 1
-            heel = self.at(1690, self._front(1690) + 40)
+            # feet: face down, the soles up and the toes down on the table beyond the legs' end;
+            # on the back, the toes up
+            if self.posture == "prone":
+                corners = [(1680, 72), (1712, 82), (1778, 6), (1700, 6)]
+            else:
+                f = self._front(1690) + 40
+                corners = [(1690, f + 30), (1760, f + 30), (1760, f + 120)]
             foot = Polygon(
-                heel + np.array([0, 30 * self.k, 0]),
-                heel + np.array([70 * self.k, 30 * self.k, 0]),
-                heel + np.array([70 * self.k, (30 + sign * 90) * self.k, 0]),
+                *(self.at(u, v) for u, v in corners),
                 fill_color=palette.SKIN,
                 fill_opacity=1,
                 stroke_color=SKIN_DARK,
                 stroke_width=2,
             )
-            if sign < 0:
-                foot.shift(UP * 70 * self.k)
+            self.foot = foot
             body.add(foot)
         hair = Arc(
             radius=100 * self.k, start_angle=math.pi * 0.55, angle=math.pi * 0.9, color=SKIN_DARK, stroke_width=5
@@ -239,9 +289,9 @@ class SideRoom:
         return body
 
     def _face(self, c: np.ndarray) -> VGroup:
-        """Nose and eye: face down (prone), up and turned (supine), toward the viewer (side)."""
+        """Nose and eye: face down (prone), up and turned (supine)."""
         r = 100 * self.k
-        angle = {"prone": -math.pi / 2, "supine": math.pi / 4, "lateral": math.pi}.get(self.posture, -math.pi / 2)
+        angle = {"prone": -math.pi / 2, "supine": math.pi / 4}.get(self.posture, -math.pi / 2)
         d = np.array([math.cos(angle), math.sin(angle), 0.0])
         n = np.array([-d[1], d[0], 0.0])
         nose = Polygon(

@@ -23,11 +23,11 @@ def test_defaults_are_the_documented_numbers():
     assert (s.qualities["preview"].width, s.qualities["preview"].height, s.qualities["preview"].fps) == (854, 480, 15)
     assert s.encoder.segment_options(480) == {
         "crf": "23",
-        "threads": "1",
+        "threads": "2",
         "x264-params": "mbtree=0",
         "preset": "veryfast",
     }
-    assert s.encoder.segment_options(1080) == {"crf": "23", "threads": "1", "x264-params": "mbtree=0"}
+    assert s.encoder.segment_options(1080) == {"crf": "23", "threads": "2", "x264-params": "mbtree=0"}
     assert s.cache_limit == 2 << 30
 
 

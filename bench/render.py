@@ -67,8 +67,8 @@ def render(work: Path, name: str, video: str, quality: str, jobs: int | None, sp
     repo = work / "repo"
     env = dict(os.environ, SPINE_CACHE_DIR=str(cache), FLUORO_CACHE_DIR=str(cache / "fluoro"), PYTHONPATH=str(repo))
     env.pop("SPINE_CATALOG_PLUGINS", None)
-    for name in ("SPINE_FLUORO_CACHE_DIR", "SPINE_ILLUSTRATION_CACHE", "SPINE_TEXT_CACHE"):
-        env.pop(name, None)  # these caches follow SPINE_CACHE_DIR: empty when cold, not shared with warm
+    for variable in ("SPINE_FLUORO_CACHE_DIR", "SPINE_ILLUSTRATION_CACHE", "SPINE_TEXT_CACHE"):
+        env.pop(variable, None)  # these caches follow SPINE_CACHE_DIR: empty when cold, not shared with warm
     out = work / f"{name}-out"
     jobs_args = [] if jobs is None else ["-j", str(jobs)]
     seconds, cpu, proc = timed(

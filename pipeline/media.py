@@ -65,18 +65,7 @@ def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
         "video_codec": "libx264",
         "pixel_format": "yuv420p",
         "video_encoder_options": settings().encoder.segment_options(q.height),
-        **ENCODER_PIPELINE,
     }
-
-
-#: How far Manim's drawing may run ahead of its encoder. Each play or wait is its own partial
-#: movie with its own x264; with Manim's default of one such encoder in flight, the drawing
-#: thread waited at every animation's end for x264 to drain its queue and flush its lookahead
-#: (83 times in the overview), and x264 then waited for the next animation's first frames. Two
-#: in flight let the next animation draw while the last one's frames are still encoded; a
-#: longer queue lets the drawing run ahead through a busy stretch (16 1080p frames: 133 MB).
-#: Neither changes a byte (each partial movie is its own encoder), so neither is in a beat's key.
-ENCODER_PIPELINE = {"max_inflight_encoders": 2, "encoder_queue_size": 16}
 
 
 def default_render_jobs() -> int:
@@ -97,8 +86,6 @@ def default_render_jobs() -> int:
 def settings_token(quality: str) -> dict[str, Any]:
     settings = manim_settings(quality, Path("/work"))
     settings.pop("media_dir")
-    for name in ENCODER_PIPELINE:  # how the work overlaps, not what is encoded
-        settings.pop(name)
     return settings
 
 

@@ -17,6 +17,7 @@ video's length; the last line is ``ratio_to_floor_warm R``. Targets on 2 cores: 
     python bench/render.py                                  # the overview at 1080p (several minutes)
     python bench/render.py --quality preview                # quicker, for iterating
     python bench/render.py --video spine-atlas --quality preview
+    python bench/render.py --commit 349c01a --jobs 2 & python bench/render.py   # before and after, same load
 
 Everything runs in a snapshot of the repository (``git archive HEAD``, or the working tree
 with ``--worktree``), so files edited meanwhile do not mix into the run. The anatomy's mesh cache (``SPINE_ANATOMY_CACHE``) is kept: it holds the bones' geometry,
@@ -57,7 +58,7 @@ def timed(cmd: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, float, su
     return seconds, children_cpu() - cpu, proc
 
 
-def render(work: Path, name: str, video: str, quality: str, jobs: int, speech_from: Path | None = None):
+def render(work: Path, name: str, video: str, quality: str, jobs: int | None, speech_from: Path | None = None):
     """``render.py render`` into ``work/<name>-out`` with its own caches under ``work/<name>-cache``."""
     cache = work / f"{name}-cache"
     cache.mkdir(parents=True)
@@ -66,9 +67,12 @@ def render(work: Path, name: str, video: str, quality: str, jobs: int, speech_fr
     repo = work / "repo"
     env = dict(os.environ, SPINE_CACHE_DIR=str(cache), FLUORO_CACHE_DIR=str(cache / "fluoro"), PYTHONPATH=str(repo))
     env.pop("SPINE_CATALOG_PLUGINS", None)
+    for variable in ("SPINE_FLUORO_CACHE_DIR", "SPINE_ILLUSTRATION_CACHE", "SPINE_TEXT_CACHE"):
+        env.pop(variable, None)  # these caches follow SPINE_CACHE_DIR: empty when cold, not shared with warm
     out = work / f"{name}-out"
+    jobs_args = [] if jobs is None else ["-j", str(jobs)]
     seconds, cpu, proc = timed(
-        [sys.executable, "render.py", "render", video, "--quality", quality, "-j", str(jobs), "--output-dir", str(out)],
+        [sys.executable, "render.py", "render", video, "--quality", quality, *jobs_args, "--output-dir", str(out)],
         env,
         cwd=repo,
     )
@@ -108,17 +112,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--video", default="overview")
     parser.add_argument("--quality", default="1080p", help="1080p (default) or preview for a quicker run")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="render -j (default: one per CPU)")
+    parser.add_argument("--jobs", type=int, default=None, help="render -j (default: render's own default)")
     parser.add_argument("--threads", type=int, default=2, help="x264 threads of the floor (default 2)")
     parser.add_argument("--worktree", action="store_true", help="benchmark the working tree instead of HEAD")
+    parser.add_argument("--commit", help="benchmark this commit instead of HEAD (e.g. the one before a change)")
     parser.add_argument("--keep", type=Path, help="keep the outputs and caches in this (new) directory")
     args = parser.parse_args()
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-render-"))
     work.mkdir(parents=True, exist_ok=True)
-    label = f"{args.video} at {args.quality}, render -j {args.jobs}"
+    label = f"{args.video} at {args.quality}{' at ' + args.commit if args.commit else ''}, render " + (
+        f"-j {args.jobs}" if args.jobs else "with its default -j"
+    )
     try:
-        snapshot(work / "repo", args.worktree)
+        if args.commit:
+            (work / "repo").mkdir(parents=True)
+            archive = subprocess.run(["git", "archive", args.commit], cwd=ROOT, capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(work / "repo")], input=archive.stdout, check=True)
+        else:
+            snapshot(work / "repo", args.worktree)
         print(f"cold: {label}, empty caches", flush=True)
         cold_s, cold_cpu, _, sidecar, cold_cache = render(work, "cold", args.video, args.quality, args.jobs)
         print(f"  {cold_s:.1f} s ({cold_cpu:.0f} s CPU)", flush=True)
@@ -141,6 +153,7 @@ def main() -> int:
         "video": args.video,
         "quality": args.quality,
         "jobs": args.jobs,
+        "commit": args.commit or "HEAD",
         "cpus": os.cpu_count(),
         "frames": sidecar["frames"],
         "video_seconds": length,

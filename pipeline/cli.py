@@ -229,8 +229,8 @@ def list_videos(as_json: bool) -> None:
     "jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes drawing the beats at once (default: SPINE_RENDER_JOBS, else one per CPU); the "
-    "frames are the same for any number.",
+    help="Worker processes drawing the beats at once (default: SPINE_RENDER_JOBS, else the CPUs over the "
+    "encoder's threads: one process on 2 cores); the frames are the same for any number.",
 )
 @brand_option
 @reviews_option
@@ -309,11 +309,10 @@ def render(
     if recordings_dir is not None:
         options = dataclasses.replace(options, recordings_dir=recordings_dir)
     progress = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
-    import os
-
+    from pipeline.media import default_render_jobs
     from spine.settings import settings
 
-    result = build_video(request, options, progress, workers=jobs or settings().render_jobs or os.cpu_count() or 1)
+    result = build_video(request, options, progress, workers=jobs or settings().render_jobs or default_render_jobs())
     if not quiet:
         click.echo(str(result.video))
 

@@ -24,14 +24,18 @@ if TYPE_CHECKING:
 # default "medium", files no larger at crf 23. Larger qualities keep "medium" (what the final MP4 holds).
 PREVIEW_PRESET = EncoderSettings().small_preset
 #: x264 settings of every beat segment (the joined video is these segments, not re-encoded).
-#: - One encoder thread: x264's decisions then do not depend on the machine's core count, so
-#:   a beat drawn by any worker (or cluster machine) decodes to the same frames.
+#: - A fixed number of encoder threads (2): x264's decisions depend on its thread count, never on
+#:   the machine's when the count is given, so a beat drawn by any worker (or cluster machine)
+#:   decodes to the same frames. Two threads let one render process keep two cores busy (the
+#:   drawing thread and x264's two frame threads): a 1080p overview drew and encoded with one
+#:   process in about 80 % of the CPU seconds of two processes with one x264 thread each,
+#:   which each loaded the scene and fast-forwarded to their range.
 #: - No macroblock tree: with it, x264 read memory it had not written when a short segment
 #:   ended inside its lookahead, so the same frames encoded in another process decoded to
 #:   slightly different pictures now and then (seen in the transform of the overview's
 #:   'example' beat: 3 different results in 6 runs; 16 of 16 the same without it). The cost:
 #:   about 20 % more bytes at the same crf (that beat's 1.6 s transform at 108p and 480p).
-#: With both, a beat's partial movies came out byte-identical in 6 of 6 processes; the tests
+#: With both, a beat's partial movies came out byte-identical in every process tried; the tests
 #: still compare decoded frames (framemd5).
 #: The numbers live in spine/settings.py (EncoderSettings); this is the default, for reference.
 SEGMENT_ENCODER_OPTIONS = EncoderSettings().segment_options(10_000)
@@ -63,6 +67,21 @@ def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
         "pixel_format": "yuv420p",
         "video_encoder_options": settings().encoder.segment_options(q.height),
     }
+
+
+def default_render_jobs() -> int:
+    """Processes ``render`` draws one video's beats with when neither ``-j`` nor
+    ``SPINE_RENDER_JOBS`` says: the cores this process may use, shared by each process's x264
+    threads (2 cores and 2 encoder threads: one process, drawing beside its encoder)."""
+    import os
+
+    from spine.settings import settings
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not every system has CPU affinity
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, settings().encoder.threads))
 
 
 def settings_token(quality: str) -> dict[str, Any]:

@@ -89,14 +89,16 @@ def _default_qualities() -> dict[str, QualitySetting]:
 class EncoderSettings(BaseModel):
     """x264 and AAC settings of every video (changing one re-renders the cached beats: it is in their keys).
 
-    Beat segments are what the final MP4 holds (joined without re-encoding). One encoder thread
-    and no macroblock tree make a beat decode to the same frames whichever process or machine
-    encoded it (see README, "Building the whole catalog"); the cost is about 20 % more bytes.
+    Beat segments are what the final MP4 holds (joined without re-encoding). A fixed number of
+    encoder threads (never 0, "as many as the machine has") and no macroblock tree make a beat
+    decode to the same frames whichever process or machine encoded it (see README, "Building the
+    whole catalog"); the cost of no macroblock tree is about 20 % more bytes. Two threads let one
+    ``render`` process keep two cores busy (x264 beside the drawing) without a second process.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     crf: int = Field(23, ge=0, le=51)
-    threads: int = Field(1, ge=0)
+    threads: int = Field(2, ge=1)
     x264_params: str = "mbtree=0"
     #: x264 preset of beat segments up to ``small_max_lines`` lines: half the time of "medium",
     #: files no larger at crf 23. Larger qualities keep x264's default ("medium").

@@ -23,11 +23,11 @@ def test_defaults_are_the_documented_numbers():
     assert (s.qualities["preview"].width, s.qualities["preview"].height, s.qualities["preview"].fps) == (854, 480, 15)
     assert s.encoder.segment_options(480) == {
         "crf": "23",
-        "threads": "1",
+        "threads": "2",
         "x264-params": "mbtree=0",
         "preset": "veryfast",
     }
-    assert s.encoder.segment_options(1080) == {"crf": "23", "threads": "1", "x264-params": "mbtree=0"}
+    assert s.encoder.segment_options(1080) == {"crf": "23", "threads": "2", "x264-params": "mbtree=0"}
     assert s.cache_limit == 2 << 30
 
 
@@ -154,3 +154,20 @@ def test_a_limit_of_zero_keeps_everything(tmp_path):
         path = checked_files.write_entry(tmp_path / f"{i}.npz", b"x" * 1000)
     assert cache_limits.added(tmp_path, "*.npz", path, limit=0) == 0
     assert len(list(tmp_path.glob("*.npz"))) == 3
+
+
+def test_render_uses_the_cores_over_the_encoders_threads(monkeypatch):
+    """``render``'s default -j: each process's x264 keeps ``encoder.threads`` cores busy."""
+    import os
+
+    from pipeline.media import default_render_jobs
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert default_render_jobs() == 1  # 2 cores: one process drawing beside its two x264 threads
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert default_render_jobs() == 4
+    monkeypatch.setenv("SPINE_ENCODER__THREADS", "1")
+    assert default_render_jobs() == 8
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setenv("SPINE_ENCODER__THREADS", "2")
+    assert default_render_jobs() == 1  # never none

@@ -33,7 +33,7 @@ keeps every finished video, and the next run does only what is left.
 from __future__ import annotations
 
 from spine.errors import shorten
-from spine.yaml_files import read_yaml
+from spine.yaml_files import FileModel, Text, read_model
 
 import datetime as _dt
 import hashlib
@@ -46,7 +46,9 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn, Sequence, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, NoReturn, Sequence, TextIO
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool
 
 from pipeline.beats import Rendered, render_task_options, split_beats, task_render
 from pipeline.errors import CatalogError
@@ -59,7 +61,6 @@ if TYPE_CHECKING:
     from pipeline.cluster import DaskPool, TaskOutcome
 
 CATALOG_FILE = ROOT / "catalog.yaml"
-ENTRY_KEYS = ("video", "level", "side", "lang", "voice")
 VOICES = ("piper", "espeak", "none")
 Report = Callable[[Any], None]
 
@@ -98,55 +99,60 @@ class CatalogEntry:
         return " ".join(parts)
 
 
+def _voice_name(value: str | None) -> str | None:
+    if value is not None and value not in VOICES:
+        raise ValueError(f"unknown voice '{shorten(value)}'; voices: {', '.join(VOICES)}")
+    return value
+
+
+class CatalogVariant(FileModel):
+    """One entry of ``variants:`` (a number given for a level is read as its text)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    video: Text
+    level: Text | None = None
+    side: Text | None = None
+    lang: Annotated[Text, BeforeValidator(lambda v: "en" if v is None else v)] = "en"
+    voice: Annotated[Text | None, AfterValidator(_voice_name)] = None  # None: the run's --voice
+
+
+class CatalogFile(FileModel):
+    """``catalog.yaml``: the variants; ``voices:`` and ``describer:`` are read (and checked) by
+    :mod:`voiceover.voices`, as in any ``--config`` file."""
+
+    include_defaults: StrictBool = True
+    variants: Annotated[list[CatalogVariant], BeforeValidator(lambda v: [] if v is None else v)] = []
+    voices: Any = None
+    describer: Any = None
+
+
+def _catalog_place(loc: tuple[Any, ...], _data: Any) -> str:
+    """``entry 2`` (then the field) for a variant, else the key."""
+    if len(loc) >= 2 and loc[0] == "variants" and isinstance(loc[1], int):
+        return ", ".join([f"entry {loc[1] + 1}", *map(str, loc[2:3])])
+    return ".".join(map(str, loc))
+
+
 def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
     """Parse ``catalog.yaml``: (include_defaults, variants). Raises CatalogError naming the bad entry."""
 
     path = Path(path)
-    label = path.name
-    data = read_yaml(
+    catalog = read_model(
         path,
+        CatalogFile,
         CatalogError,
+        label=path.name,
+        locate=_catalog_place,
+        hint="an entry looks like {video: spine-atlas, level: C7-T1}",
         not_yaml="not readable YAML",
         what="(pass a readable file to --catalog)",
         missing=f"catalog file {path} does not exist; pass an existing file to --catalog",
     )
-    if data is None:
-        return True, []
-    if not isinstance(data, dict):
-        raise CatalogError(f"{label}: expected a mapping with 'variants' (and optionally 'include_defaults')")
-    unknown = sorted(set(data) - {"variants", "include_defaults", "voices", "describer"})
-    if unknown:
-        raise CatalogError(
-            f"{label}: unknown key(s) {', '.join(unknown)}; allowed: include_defaults, variants, voices, describer"
-        )
-    include = data.get("include_defaults", True)
-    if not isinstance(include, bool):
-        raise CatalogError(f"{label}: include_defaults must be true or false")
-    raw = data.get("variants") or []
-    if not isinstance(raw, list):
-        raise CatalogError(f"{label}: 'variants' must be a list of entries like {{video: spine-atlas, level: C7-T1}}")
-    entries = []
-    for number, item in enumerate(raw, start=1):
-        where = f"{label} entry {number}"
-        if not isinstance(item, dict):
-            raise CatalogError(f"{where}: expected a mapping like {{video: spine-atlas, level: C7-T1}}, got {item!r}")
-        bad = sorted(set(map(str, item)) - set(ENTRY_KEYS))
-        if bad:
-            raise CatalogError(f"{where}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(ENTRY_KEYS)}")
-        values = {}
-        for key in ENTRY_KEYS:
-            value = item.get(key)
-            if value is not None and not isinstance(value, (str, int)):
-                raise CatalogError(f"{where}: '{key}' must be a string")
-            values[key] = None if value is None else str(value).strip()
-        if not values["video"]:
-            raise CatalogError(f"{where}: 'video' is missing; videos: {', '.join(videos())}")
-        entries.append(
-            CatalogEntry(
-                values["video"], values["level"], values["side"], values["lang"] or "en", values["voice"], origin=where
-            )
-        )
-    return include, entries
+    entries = [
+        CatalogEntry(v.video, v.level, v.side, v.lang, v.voice, origin=f"{path.name} entry {number}")
+        for number, v in enumerate(catalog.variants, start=1)
+    ]
+    return catalog.include_defaults, entries
 
 
 def _resolve(entry: CatalogEntry) -> VideoRequest:
@@ -227,10 +233,6 @@ def load_catalog(
     seen: dict[str, str] = {}
     for entry in entries:
         where = entry.origin if entry.origin != "default" else f"default video {entry.video}"
-        if entry.voice is not None and entry.voice not in VOICES:
-            raise CatalogError(
-                f"{where} ({entry.describe()}): unknown voice '{entry.voice}'; voices: {', '.join(VOICES)}"
-            )
         try:
             request = _resolve(entry)
         except RequestError as exc:

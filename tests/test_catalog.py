@@ -503,6 +503,7 @@ BAD_CATALOGS = [
     ("variants:\n  - video: overview\n", ["entry 1", "already built by default"]),
     ("variants: [1, 2\n", ["not readable YAML"]),
     ("videos: []\n", ["unknown key", "variants"]),
+    ("variants:\n  - video: overview\n    lang: ''\n", ["entry 1", "lang", "empty"]),
 ]
 
 

@@ -240,7 +240,7 @@ def load_catalog(
         model = installed.get(entry.lang)  # a clinic-installed Piper voice for this language ('voices:')
         run_voice = entry.voice or voice
         if entry.voice is None and voice == "piper" and model is None:  # as `render` chooses without --voice:
-            from voiceover.speech import PIPER_LANGS  # espeak-ng where no Piper voice speaks the language
+            from voiceover.speech_types import PIPER_LANGS  # espeak-ng where no Piper voice speaks the language
 
             run_voice = "piper" if entry.lang in PIPER_LANGS else "espeak"
         options = replace(base, lang=entry.lang, voice=run_voice)

@@ -327,6 +327,7 @@ def test_second_run_skips_everything_fast_with_unchanged_outputs(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     assert statuses(second.stdout) == {STEM: "skipped"}, second.stdout
     assert outputs_of(tmp_path / "out") == before
+    assert "index.html (up to date)" in second.stderr, second.stderr  # the gallery is not written again
     print(f"no-change run: {elapsed:.2f} s (speed is measured by bench/catalog.py, not asserted here)")
 
     # A damaged output is noticed (sha256) and rebuilt from the cached beats, without drawing.

@@ -312,6 +312,27 @@ def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
     return Plan(storyboard, cached, scene_code_hash(job.request.spec), hash_seed(), prepared=prepared)
 
 
+def task_speak_ahead(job: Job, *, report: Report) -> int:  # noqa: ARG001 - says nothing: a head start only
+    """Speech of a video's beats into the speech cache, last beat first, on a worker that has
+    nothing else to do while the video's plan task plans its needles and speaks from the first
+    beat: the two meet in the middle, and the plan task reads what this one spoke. Only a head
+    start: a problem is left to the plan task to report. Returns how many beats it went through."""
+    from types import SimpleNamespace
+
+    from pipeline.build import narration_context, speak
+    from voiceover.scripts import load_script
+
+    try:
+        script = load_script(job.request.spec.script_name, job.options.lang).filled(
+            narration_context(job.request, job.options.lang)
+        )
+        beats = list(reversed(script.beats))
+        speak(job.request, job.options, SimpleNamespace(beats=beats))
+    except Exception:  # noqa: BLE001 - the plan task speaks the same words and reports what is wrong
+        return 0
+    return len(beats)
+
+
 def task_finish(
     job: Job,
     prepared: Prepared,
@@ -587,7 +608,7 @@ class _Scheduler:
 
     # Finish what is started before starting more: a video is done (and safe from Ctrl-C)
     # as early as possible, and its log and summary line come while the rest still build.
-    PRIORITY = {"finish": 2, "render": 1, "plan": 0}
+    PRIORITY = {"finish": 2, "render": 1, "plan": 0, "speak": -1}
 
     def submit(
         self, run: _Run, kind: str, fn: Callable[..., Any], args: tuple[Any, ...], detail: Any = None, **hints: Any
@@ -603,6 +624,9 @@ class _Scheduler:
             for run in self.runs.values():
                 run.phase = "plan"
                 self.submit(run, "plan", task_plan, (run.job, self.ship))
+            if not self.ship:  # workers no plan task needs speak ahead for one (same disk, same cache)
+                for run in list(self.runs.values())[: max(0, self.pool.size - len(self.runs))]:
+                    self.submit(run, "speak", task_speak_ahead, (run.job,))
             while self.tasks:
                 for event in self.pool.poll(0.5):
                     self.handle(*event)
@@ -642,6 +666,9 @@ class _Scheduler:
         del self.tasks[task_id]
         if stem in self.outcomes:  # the video already failed; ignore its other tasks
             return
+        if task_kind == "speak" and (kind == "lost" or not payload.ok):  # a head start only: the plan speaks too
+            self.logs[stem].write([f"speaking ahead stopped: {payload if kind == 'lost' else payload.error}"])
+            return
         if kind == "lost":
             self.fail(run, f"{task_kind} task lost: {payload}", [f"{task_kind} task lost: {payload}"])
             return
@@ -666,6 +693,9 @@ class _Scheduler:
         self.printer.line(f"[fail] {run.job.stem}: {reason} (log: {run.log})")
         if run.phase == "plan":
             self.plans_left -= 1
+
+    def on_speak(self, run: _Run, beats: int, _detail: Any, _outcome: TaskOutcome) -> None:
+        self.logs[run.job.stem].write([f"spoke ahead: {beats} beat(s), last first"])
 
     def on_plan(self, run: _Run, plan: Plan, _detail: Any, outcome: TaskOutcome) -> None:
         from pipeline.freshness import code_hash, hash_seed, scene_code_hash

@@ -33,7 +33,7 @@ keeps every finished video, and the next run does only what is left.
 from __future__ import annotations
 
 from spine.errors import shorten
-from spine.yaml_files import read_yaml
+from spine.yaml_files import FileModel, Text, read_model
 
 import datetime as _dt
 import hashlib
@@ -46,7 +46,9 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn, Sequence, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, NoReturn, Sequence, TextIO
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool
 
 from pipeline.beats import Rendered, render_task_options, split_beats, task_render
 from pipeline.errors import CatalogError
@@ -59,7 +61,6 @@ if TYPE_CHECKING:
     from pipeline.cluster import DaskPool, TaskOutcome
 
 CATALOG_FILE = ROOT / "catalog.yaml"
-ENTRY_KEYS = ("video", "level", "side", "lang", "voice")
 VOICES = ("piper", "espeak", "none")
 Report = Callable[[Any], None]
 
@@ -98,55 +99,60 @@ class CatalogEntry:
         return " ".join(parts)
 
 
+def _voice_name(value: str | None) -> str | None:
+    if value is not None and value not in VOICES:
+        raise ValueError(f"unknown voice '{shorten(value)}'; voices: {', '.join(VOICES)}")
+    return value
+
+
+class CatalogVariant(FileModel):
+    """One entry of ``variants:`` (a number given for a level is read as its text)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    video: Text
+    level: Text | None = None
+    side: Text | None = None
+    lang: Annotated[Text, BeforeValidator(lambda v: "en" if v is None else v)] = "en"
+    voice: Annotated[Text | None, AfterValidator(_voice_name)] = None  # None: the run's --voice
+
+
+class CatalogFile(FileModel):
+    """``catalog.yaml``: the variants; ``voices:`` and ``describer:`` are read (and checked) by
+    :mod:`voiceover.voices`, as in any ``--config`` file."""
+
+    include_defaults: StrictBool = True
+    variants: Annotated[list[CatalogVariant], BeforeValidator(lambda v: [] if v is None else v)] = []
+    voices: Any = None
+    describer: Any = None
+
+
+def _catalog_place(loc: tuple[Any, ...], _data: Any) -> str:
+    """``entry 2`` (then the field) for a variant, else the key."""
+    if len(loc) >= 2 and loc[0] == "variants" and isinstance(loc[1], int):
+        return ", ".join([f"entry {loc[1] + 1}", *map(str, loc[2:3])])
+    return ".".join(map(str, loc))
+
+
 def read_catalog_file(path: Path) -> tuple[bool, list[CatalogEntry]]:
     """Parse ``catalog.yaml``: (include_defaults, variants). Raises CatalogError naming the bad entry."""
 
     path = Path(path)
-    label = path.name
-    data = read_yaml(
+    catalog = read_model(
         path,
+        CatalogFile,
         CatalogError,
+        label=path.name,
+        locate=_catalog_place,
+        hint="an entry looks like {video: spine-atlas, level: C7-T1}",
         not_yaml="not readable YAML",
         what="(pass a readable file to --catalog)",
         missing=f"catalog file {path} does not exist; pass an existing file to --catalog",
     )
-    if data is None:
-        return True, []
-    if not isinstance(data, dict):
-        raise CatalogError(f"{label}: expected a mapping with 'variants' (and optionally 'include_defaults')")
-    unknown = sorted(set(data) - {"variants", "include_defaults", "voices", "describer"})
-    if unknown:
-        raise CatalogError(
-            f"{label}: unknown key(s) {', '.join(unknown)}; allowed: include_defaults, variants, voices, describer"
-        )
-    include = data.get("include_defaults", True)
-    if not isinstance(include, bool):
-        raise CatalogError(f"{label}: include_defaults must be true or false")
-    raw = data.get("variants") or []
-    if not isinstance(raw, list):
-        raise CatalogError(f"{label}: 'variants' must be a list of entries like {{video: spine-atlas, level: C7-T1}}")
-    entries = []
-    for number, item in enumerate(raw, start=1):
-        where = f"{label} entry {number}"
-        if not isinstance(item, dict):
-            raise CatalogError(f"{where}: expected a mapping like {{video: spine-atlas, level: C7-T1}}, got {item!r}")
-        bad = sorted(set(map(str, item)) - set(ENTRY_KEYS))
-        if bad:
-            raise CatalogError(f"{where}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(ENTRY_KEYS)}")
-        values = {}
-        for key in ENTRY_KEYS:
-            value = item.get(key)
-            if value is not None and not isinstance(value, (str, int)):
-                raise CatalogError(f"{where}: '{key}' must be a string")
-            values[key] = None if value is None else str(value).strip()
-        if not values["video"]:
-            raise CatalogError(f"{where}: 'video' is missing; videos: {', '.join(videos())}")
-        entries.append(
-            CatalogEntry(
-                values["video"], values["level"], values["side"], values["lang"] or "en", values["voice"], origin=where
-            )
-        )
-    return include, entries
+    entries = [
+        CatalogEntry(v.video, v.level, v.side, v.lang, v.voice, origin=f"{path.name} entry {number}")
+        for number, v in enumerate(catalog.variants, start=1)
+    ]
+    return catalog.include_defaults, entries
 
 
 def _resolve(entry: CatalogEntry) -> VideoRequest:
@@ -227,10 +233,6 @@ def load_catalog(
     seen: dict[str, str] = {}
     for entry in entries:
         where = entry.origin if entry.origin != "default" else f"default video {entry.video}"
-        if entry.voice is not None and entry.voice not in VOICES:
-            raise CatalogError(
-                f"{where} ({entry.describe()}): unknown voice '{entry.voice}'; voices: {', '.join(VOICES)}"
-            )
         try:
             request = _resolve(entry)
         except RequestError as exc:
@@ -238,7 +240,7 @@ def load_catalog(
         model = installed.get(entry.lang)  # a clinic-installed Piper voice for this language ('voices:')
         run_voice = entry.voice or voice
         if entry.voice is None and voice == "piper" and model is None:  # as `render` chooses without --voice:
-            from voiceover.speech import PIPER_LANGS  # espeak-ng where no Piper voice speaks the language
+            from voiceover.speech_types import PIPER_LANGS  # espeak-ng where no Piper voice speaks the language
 
             run_voice = "piper" if entry.lang in PIPER_LANGS else "espeak"
         options = replace(base, lang=entry.lang, voice=run_voice)
@@ -308,6 +310,27 @@ def task_plan(job: Job, ship: bool, *, report: Report) -> Plan:
         f"{job.stem}: {len(storyboard.beats)} beats, {storyboard.total_frames} frames{', all cached' if cached else ''}"
     )
     return Plan(storyboard, cached, scene_code_hash(job.request.spec), hash_seed(), prepared=prepared)
+
+
+def task_speak_ahead(job: Job, *, report: Report) -> int:  # noqa: ARG001 - says nothing: a head start only
+    """Speech of a video's beats into the speech cache, last beat first, on a worker that has
+    nothing else to do while the video's plan task plans its needles and speaks from the first
+    beat: the two meet in the middle, and the plan task reads what this one spoke. Only a head
+    start: a problem is left to the plan task to report. Returns how many beats it went through."""
+    from types import SimpleNamespace
+
+    from pipeline.build import narration_context, speak
+    from voiceover.scripts import load_script
+
+    try:
+        script = load_script(job.request.spec.script_name, job.options.lang).filled(
+            narration_context(job.request, job.options.lang)
+        )
+        beats = list(reversed(script.beats))
+        speak(job.request, job.options, SimpleNamespace(beats=beats))
+    except Exception:  # noqa: BLE001 - the plan task speaks the same words and reports what is wrong
+        return 0
+    return len(beats)
 
 
 def task_finish(
@@ -585,7 +608,7 @@ class _Scheduler:
 
     # Finish what is started before starting more: a video is done (and safe from Ctrl-C)
     # as early as possible, and its log and summary line come while the rest still build.
-    PRIORITY = {"finish": 2, "render": 1, "plan": 0}
+    PRIORITY = {"finish": 2, "render": 1, "plan": 0, "speak": -1}
 
     def submit(
         self, run: _Run, kind: str, fn: Callable[..., Any], args: tuple[Any, ...], detail: Any = None, **hints: Any
@@ -601,6 +624,9 @@ class _Scheduler:
             for run in self.runs.values():
                 run.phase = "plan"
                 self.submit(run, "plan", task_plan, (run.job, self.ship))
+            if not self.ship:  # workers no plan task needs speak ahead for one (same disk, same cache)
+                for run in list(self.runs.values())[: max(0, self.pool.size - len(self.runs))]:
+                    self.submit(run, "speak", task_speak_ahead, (run.job,))
             while self.tasks:
                 for event in self.pool.poll(0.5):
                     self.handle(*event)
@@ -640,6 +666,9 @@ class _Scheduler:
         del self.tasks[task_id]
         if stem in self.outcomes:  # the video already failed; ignore its other tasks
             return
+        if task_kind == "speak" and (kind == "lost" or not payload.ok):  # a head start only: the plan speaks too
+            self.logs[stem].write([f"speaking ahead stopped: {payload if kind == 'lost' else payload.error}"])
+            return
         if kind == "lost":
             self.fail(run, f"{task_kind} task lost: {payload}", [f"{task_kind} task lost: {payload}"])
             return
@@ -664,6 +693,9 @@ class _Scheduler:
         self.printer.line(f"[fail] {run.job.stem}: {reason} (log: {run.log})")
         if run.phase == "plan":
             self.plans_left -= 1
+
+    def on_speak(self, run: _Run, beats: int, _detail: Any, _outcome: TaskOutcome) -> None:
+        self.logs[run.job.stem].write([f"spoke ahead: {beats} beat(s), last first"])
 
     def on_plan(self, run: _Run, plan: Plan, _detail: Any, outcome: TaskOutcome) -> None:
         from pipeline.freshness import code_hash, hash_seed, scene_code_hash

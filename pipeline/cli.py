@@ -463,10 +463,18 @@ def _publish_after_all(
         except Exception as exc:  # noqa: BLE001 - the videos are built; report the handout on its own
             problems.append(f"handout {pdf.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
     if not no_gallery:
-        from pipeline.gallery import write_gallery
+        from pipeline.freshness import gallery_is_current, record_gallery
 
+        out = output_dir or DEFAULT_OUTPUT_DIR
         try:
-            page = write_gallery(output_dir or DEFAULT_OUTPUT_DIR, brand)
+            if gallery_is_current(out, brand):  # nothing it shows changed: not written again
+                if not quiet:
+                    click.echo(f"gallery: {Path(out) / 'index.html'} (up to date)", err=True)
+                return "; ".join(problems) or None
+            from pipeline.gallery import write_gallery
+
+            page = write_gallery(out, brand)
+            record_gallery(out, brand)
             if not quiet:
                 click.echo(f"gallery: {page}", err=True)
         except Exception as exc:  # noqa: BLE001

@@ -229,9 +229,38 @@ def output_tool_versions() -> dict[str, str]:
     versions["python"] = platform.python_version()
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg:
-        first = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()
-        versions["ffmpeg"] = first[0].split(" ")[2] if first else "unknown"
+        first = _version_output(ffmpeg, "-version").split(" ")
+        versions["ffmpeg"] = first[2] if len(first) > 2 else "unknown"
     return versions
+
+
+def _version_output(executable: str, flag: str) -> str:
+    """The first line ``executable flag`` prints, remembered in ``<cache>/tools.json`` for as long as the
+    executable's file is the same (path, size, modification time): starting ffmpeg and espeak-ng
+    to ask took a fifth of a no-change ``render.py all``."""
+    from spine.atomic_files import atomic_write
+    from spine.settings import settings
+
+    real = os.path.realpath(executable)
+    try:
+        stat = os.stat(real)
+    except OSError:
+        return ""
+    key = f"{real} {flag} {stat.st_size} {stat.st_mtime_ns}"
+    store = settings().cache_dir / "tools.json"
+    try:
+        known = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if isinstance(known.get(key), str):
+        return known[key]
+    output = (subprocess.run([executable, flag], capture_output=True, text=True).stdout.splitlines() or [""])[0]
+    known = {k: v for k, v in known.items() if not k.startswith(f"{real} {flag} ")}  # the file's older versions
+    with contextlib.suppress(OSError):  # a read-only cache asks again next time
+        atomic_write(store, json.dumps({**known, key: output}, sort_keys=True, indent=1) + "\n")
+    return output
 
 
 @lru_cache(maxsize=1)
@@ -243,8 +272,7 @@ def tool_versions() -> dict[str, str]:
             versions[dist] = importlib.metadata.version(dist)
     espeak = shutil.which("espeak-ng")
     if espeak:
-        proc = subprocess.run([espeak, "--version"], capture_output=True, text=True)
-        versions["espeak-ng"] = proc.stdout.strip()
+        versions["espeak-ng"] = _version_output(espeak, "--version").strip()
     return versions
 
 
@@ -339,6 +367,53 @@ def video_fingerprint(request: VideoRequest, options: BuildOptions) -> str:
 
 def state_path(output_dir: Path, stem: str) -> Path:
     return Path(output_dir) / STATE_DIR / f"{stem}.json"
+
+
+GALLERY_STATE = "gallery.fingerprint"  # beside the videos' states (<stem>.json)
+
+
+def gallery_fingerprint(output_dir: Path, brand: Any = None, today: str | None = None) -> str:
+    """What the gallery page of ``output_dir`` is made from: every file there and in its player
+    folder (name, size, modification time; the page itself too), the gallery's code and
+    templates, the brand and today's date (a review falls due on a day, not at a build)."""
+    import datetime as _dt
+
+    output_dir = Path(output_dir)
+    files = []
+    for folder in (output_dir, output_dir / "player"):
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(folder):
+                if entry.is_file():  # the page too: one changed by hand is written again
+                    stat = entry.stat()
+                    files.append((os.path.relpath(entry.path, output_dir), stat.st_size, stat.st_mtime_ns))
+    record = {
+        "files": sorted(files),
+        "code": code_hash(("pipeline.gallery",), ("pipeline/gallery_templates",)),
+        "brand": brand.record() if brand is not None else None,
+        "today": today or _dt.date.today().isoformat(),
+    }
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def gallery_is_current(output_dir: Path, brand: Any = None) -> bool:
+    """The gallery page exists and was written from what ``output_dir`` holds now
+    (:func:`record_gallery`): a no-change ``render.py all`` need not write it again."""
+    state = Path(output_dir) / STATE_DIR / GALLERY_STATE
+    if not (Path(output_dir) / "index.html").is_file() or not state.is_file():
+        return False
+    try:
+        recorded = state.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return recorded == gallery_fingerprint(output_dir, brand)
+
+
+def record_gallery(output_dir: Path, brand: Any = None) -> None:
+    """Remember what the gallery page just written was made from."""
+    from spine.atomic_files import atomic_write
+
+    state = Path(output_dir) / STATE_DIR / GALLERY_STATE
+    atomic_write(state, gallery_fingerprint(output_dir, brand) + "\n")
 
 
 def record_built(request: VideoRequest, options: BuildOptions, inputs: dict[str, Any]) -> None:

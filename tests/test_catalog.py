@@ -327,6 +327,7 @@ def test_second_run_skips_everything_fast_with_unchanged_outputs(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     assert statuses(second.stdout) == {STEM: "skipped"}, second.stdout
     assert outputs_of(tmp_path / "out") == before
+    assert "index.html (up to date)" in second.stderr, second.stderr  # the gallery is not written again
     print(f"no-change run: {elapsed:.2f} s (speed is measured by bench/catalog.py, not asserted here)")
 
     # A damaged output is noticed (sha256) and rebuilt from the cached beats, without drawing.
@@ -337,6 +338,28 @@ def test_second_run_skips_everything_fast_with_unchanged_outputs(tmp_path):
     assert statuses(third.stdout) == {STEM: "built"}
     assert "all 5 beats cached" in third.stdout
     assert outputs_of(tmp_path / "out")[mp4.name][0] == before[mp4.name][0]
+
+
+def test_a_spare_worker_speaks_ahead_and_the_video_is_the_same(tmp_path):
+    """With more workers than videos to plan, a spare worker speaks the video's beats (last first)
+    into the speech cache while its plan task plans the needles and speaks from the first beat;
+    its sound is the one made when every worker has a video of its own to plan (no one speaks
+    ahead). Both with two workers: a worker's share of the cores for ONNX Runtime changes piper's
+    samples, so -j 1 sounds a little different. (The frames of the two builds are not compared:
+    a video built alone, its beats split in two ranges, and one built beside another, in one
+    range, differ in some beats with or without speaking ahead.)"""
+    made = {}
+    for case, videos in (("alone", (plugin.VIDEO,)), ("paired", (plugin.VIDEO, "catalog-test-2"))):
+        (tmp_path / case).mkdir()
+        catalog = write_catalog(tmp_path / case / "catalog.yaml", *videos)
+        proc = run_all(tmp_path / case, "-j", "2", "--voice", "piper", "--no-gallery", catalog=catalog)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert statuses(proc.stdout)[STEM] == "built", proc.stdout
+        log = (tmp_path / case / "cache" / "logs" / f"{STEM}.log").read_text(encoding="utf-8")
+        made[case] = (log, tmp_path / case / "out" / f"{STEM}.mp4")
+    assert "spoke ahead" not in made["paired"][0]  # each worker plans a video: nobody to speak ahead
+    assert "spoke ahead: 5 beat(s), last first" in made["alone"][0], made["alone"][0]
+    assert audio_md5(made["alone"][1]) == audio_md5(made["paired"][1])
 
 
 def test_edited_narration_redraws_one_beat(tmp_path):
@@ -503,6 +526,7 @@ BAD_CATALOGS = [
     ("variants:\n  - video: overview\n", ["entry 1", "already built by default"]),
     ("variants: [1, 2\n", ["not readable YAML"]),
     ("videos: []\n", ["unknown key", "variants"]),
+    ("variants:\n  - video: overview\n    lang: ''\n", ["entry 1", "lang", "empty"]),
 ]
 
 

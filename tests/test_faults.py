@@ -411,8 +411,10 @@ LEXICON = "voiceover/lexicon.yaml"
         (lambda t: t.replace(r"say: '\1\2 \3\4'", r"say: '\1\2 \3\9'", 1), ["level-range", "group"]),
         (lambda t: "", ["lexicon.yaml", "empty"]),
         (lambda t: "# nothing but a comment\n", ["lexicon.yaml", "empty"]),
+        # a misspelt key was ignored (the word went to the engine as written), whichever language
+        (lambda t: t.replace("{written: AP, say:", "{written: AP, sya:", 1), ["es word 1", "sya", "allowed: written"]),
     ],
-    ids=["bad-yaml", "bad-regex", "bad-group", "empty", "comment-only"],
+    ids=["bad-yaml", "bad-regex", "bad-group", "empty", "comment-only", "misspelt-key"],
 )
 def test_lexicon_errors_are_one_line(repo_copy, edit, tmp_path, damage, words):
     edit(LEXICON, damage)

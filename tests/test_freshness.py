@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline import freshness
 from pipeline.freshness import render_context_token
 from spine.video_props import video_props
 from spine.videos import VideoRequest, VideoSpec
@@ -126,3 +127,26 @@ def test_beat_keys_hash_the_props_values():
     assert render_context_token(request, "preview") != key
     for update in ({"level": "L3-L4"}, {"words": {"tip": np.array([1.0, 2.0, 3.0 + 1e-9])}}):
         assert render_context_token(request, "preview", props=props.model_copy(update=update)) != key
+
+
+def test_the_gallery_is_written_again_only_when_what_it_shows_changed(tmp_path):
+    """A no-change `render.py all` leaves the gallery page as it is (writing it took a third of
+    such a run); a file of the output folder changed, the page changed by hand or another day
+    (a review falls due) has it written again."""
+    from pipeline.gallery import write_gallery
+
+    out = tmp_path / "out"
+    write_gallery(out)
+    assert not freshness.gallery_is_current(out)  # never recorded
+    freshness.record_gallery(out)
+    assert freshness.gallery_is_current(out)
+    (out / "x-test.json").write_text("{}\n")
+    assert not freshness.gallery_is_current(out)
+    freshness.record_gallery(out)
+    assert freshness.gallery_is_current(out)
+    (out / "index.html").write_text("edited by hand\n")
+    assert not freshness.gallery_is_current(out)
+    freshness.record_gallery(out)
+    assert freshness.gallery_fingerprint(out, today="2099-01-01") != freshness.gallery_fingerprint(out)
+    (out / "index.html").unlink()
+    assert not freshness.gallery_is_current(out)

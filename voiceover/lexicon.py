@@ -9,12 +9,15 @@ format and how the respellings were checked.
 from __future__ import annotations
 
 from spine.errors import SpineError
-from spine.yaml_files import read_yaml
+from spine.yaml_files import FileModel, Text, read_model
 
 import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, RootModel, model_validator
 
 
 LEXICON_PATH = Path(__file__).resolve().with_name("lexicon.yaml")
@@ -65,64 +68,93 @@ class Lexicon:
         return tuple(r for r in self.rules if r.kind == "pattern")
 
 
+class LexiconPattern(FileModel):
+    """Notation said another way: ``match`` (a regular expression) replaced by ``say``."""
+
+    id: Text
+    match: str
+    say: str
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _compiles(self) -> "LexiconPattern":
+        try:
+            regex = re.compile(self.match)
+        except re.error as exc:
+            raise ValueError(f"'{self.id}': 'match' is not a valid regular expression: {exc}") from None
+        try:
+            regex.sub(self.say, "")  # checks the replacement's group references (\\1, \\g<name>)
+        except (re.error, IndexError) as exc:
+            raise ValueError(
+                f"'{self.id}': 'say' refers to a group 'match' does not have: {exc}; 'match' has {regex.groups} group(s)"
+            ) from None
+        return self
+
+
+class LexiconWord(FileModel):
+    """A word respelled for the engine (or, without ``say``, listed only to be checked)."""
+
+    written: Text
+    say: str | None = None
+    ipa: list[str] = []  # fragments piper's phonemizer must produce (tests/test_voiceover_lexicon.py)
+    espeak: list[str] = []  # fragments espeak-ng must produce (tests/test_languages.py)
+    note: str = ""
+
+
+def _listed(value: Any) -> Any:
+    return [] if value is None else value
+
+
+class LexiconSection(FileModel):
+    """One language's section."""
+
+    patterns: Annotated[list[LexiconPattern], BeforeValidator(_listed)] = []
+    words: Annotated[list[LexiconWord], BeforeValidator(_listed)] = []
+
+
+class LexiconFile(RootModel[dict[str, LexiconSection]]):
+    """``lexicon.yaml``: a section per language."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections(cls, data: Any) -> Any:
+        if not data:  # an empty lexicon would silently let the engines misread every level and unit
+            raise ValueError("the lexicon is empty; it needs a section per language (en: patterns:, words:)")
+        if isinstance(data, dict):
+            return {lang: {} if section is None else section for lang, section in data.items()}
+        return data
+
+
+def _lexicon_place(loc: tuple[Any, ...], _data: Any) -> str:
+    """``en pattern 3`` or ``es word 2`` (then the field), else the section."""
+    if len(loc) >= 3 and loc[1] in ("patterns", "words") and isinstance(loc[2], int):
+        return ", ".join([f"{loc[0]} {loc[1][:-1]} {loc[2] + 1}", *map(str, loc[3:4])])
+    return " ".join(map(str, loc))
+
+
 def languages() -> list[str]:
-    return sorted(_raw())
+    return sorted(_file())
 
 
 @functools.lru_cache(maxsize=None)
 def load_lexicon(lang: str) -> Lexicon:
     """The lexicon for ``lang``; a language without a section gets an empty lexicon."""
-    section = _raw().get(lang) or {}
-    if not isinstance(section, dict) or not set(section) <= {"patterns", "words"}:
-        raise LexiconError(f"{LEXICON_PATH.name}: section '{lang}' must map 'patterns' and 'words' to lists")
-    for key in ("patterns", "words"):
-        if not isinstance(section.get(key) or [], list):
-            raise LexiconError(f"{LEXICON_PATH.name}: {lang} '{key}' must be a list")
-    rules: list[Rule] = []
-    for i, entry in enumerate(section.get("patterns") or []):
-        where = f"{LEXICON_PATH.name}: {lang} pattern {i + 1}"
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("match"), str)
-            or not isinstance(entry.get("say"), str)
-        ):
-            raise LexiconError(f"{where} needs 'id', 'match' (a regular expression) and 'say' (its replacement)")
-        try:
-            regex = re.compile(entry["match"])
-        except re.error as exc:
-            raise LexiconError(
-                f"{where} ({entry.get('id')}): 'match' is not a valid regular expression: {exc}"
-            ) from None
-        try:
-            regex.sub(entry["say"], "")  # checks the replacement's group references (\\1, \\g<name>)
-        except (re.error, IndexError) as exc:
-            raise LexiconError(
-                f"{where} ({entry.get('id')}): 'say' refers to a group 'match' does not have: {exc}; "
-                f"'match' has {regex.groups} group(s)"
-            ) from None
-        rules.append(
-            Rule(
-                id=str(entry.get("id", i + 1)),
-                kind="pattern",
-                regex=regex,
-                say=entry["say"],
-                note=str(entry.get("note", "")),
-            )
+    section = _file().get(lang) or LexiconSection()
+    rules = [
+        Rule(id=entry.id, kind="pattern", regex=re.compile(entry.match), say=entry.say, note=entry.note)
+        for entry in section.patterns
+    ]
+    rules += [
+        Rule(
+            id=entry.written,
+            kind="word",
+            regex=re.compile(rf"\b({re.escape(entry.written)})(s?)\b", re.IGNORECASE),
+            say=entry.say or None,
+            ipa=tuple(entry.ipa),
+            note=entry.note,
         )
-    for i, entry in enumerate(section.get("words") or []):
-        if not isinstance(entry, dict) or not isinstance(entry.get("written"), str) or not entry["written"].strip():
-            raise LexiconError(f"{LEXICON_PATH.name}: {lang} word {i + 1} has no 'written' (the word as written)")
-        word = entry["written"]
-        rules.append(
-            Rule(
-                id=word,
-                kind="word",
-                regex=re.compile(rf"\b({re.escape(word)})(s?)\b", re.IGNORECASE),
-                say=str(entry["say"]) if entry.get("say") else None,
-                ipa=tuple(entry.get("ipa") or ()),
-                note=str(entry.get("note", "")),
-            )
-        )
+        for entry in section.words
+    ]
     return Lexicon(lang, tuple(rules))
 
 
@@ -132,10 +164,5 @@ def to_spoken(text: str, lang: str = "en") -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _raw() -> dict:
-    data = read_yaml(LEXICON_PATH, LexiconError)
-    if not data:  # an empty lexicon would silently let the engines misread every level and unit
-        raise LexiconError(f"{LEXICON_PATH} is empty; it needs a section per language (en: patterns:, words:)")
-    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise LexiconError(f"{LEXICON_PATH}: expected one section per language (en: patterns:, words:)")
-    return data
+def _file() -> dict[str, LexiconSection]:
+    return read_model(LEXICON_PATH, LexiconFile, LexiconError, label=LEXICON_PATH.name, locate=_lexicon_place).root

@@ -31,13 +31,15 @@ request's technique (context field ``technique``).
 from __future__ import annotations
 
 from spine.errors import SpineError, shorten
-from spine.yaml_files import read_yaml
+from spine.yaml_files import FileModel, Text, read_model
 
 import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, Field, model_validator
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 
@@ -217,60 +219,93 @@ def load_script(video: str, lang: str = "en") -> Script:
     return script
 
 
-def _parse(path: Path, video: str, lang: str) -> Script:
-    data = read_yaml(path, ScriptError, what="narration script")
-    if not isinstance(data, dict) or not isinstance(data.get("beats"), list) or not data["beats"]:
-        raise ScriptError(f"{path}: a script needs 'title' and a non-empty list 'beats'")
-    beats, seen = [], set()
-    described = data.get("describe") or {}  # a block of descriptions by beat id, beside the beats
-    if not isinstance(described, dict):
-        raise ScriptError(f"{path}: 'describe' must map beat ids to what each beat shows")
-    unknown = sorted(set(described) - {b.get("id") for b in data["beats"] if isinstance(b, dict)})
-    if unknown:
-        raise ScriptError(f"{path}: 'describe' names beat(s) the script does not have: {', '.join(map(str, unknown))}")
-    for i, raw in enumerate(data["beats"]):
-        if not isinstance(raw, dict) or not all(
-            isinstance(raw.get(k), str) and raw.get(k).strip() for k in ("id", "chapter")
-        ):
-            raise ScriptError(f"{path}: beat {i + 1} needs non-empty 'id', 'chapter' and 'text'")
-        text, variants = raw.get("text"), ()
-        if isinstance(text, dict):
-            if not text or not all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in text.items()):
-                raise ScriptError(f"{path}: beat '{raw['id']}': 'text' by technique must map each technique to words")
-            variants = tuple((k, " ".join(v.split())) for k, v in text.items())
-            text = dict(variants).get(OTHER, variants[0][1])
-        elif not isinstance(text, str) or not text.strip():
-            raise ScriptError(f"{path}: beat {i + 1} needs non-empty 'id', 'chapter' and 'text'")
-        if raw["id"] in seen:
-            raise ScriptError(f"{path}: beat id '{raw['id']}' appears twice")
-        seen.add(raw["id"])
-        desc, desc_variants = _describe(path, raw["id"], raw.get("describe", described.get(raw["id"])))
-        beats.append(
-            ScriptBeat(raw["id"], raw["chapter"].strip(), " ".join(text.split()), variants, desc, desc_variants)
-        )
-    screen = data.get("screen") or {}
-    if not isinstance(screen, dict) or not all(isinstance(k, str) for k in screen):
-        raise ScriptError(f"{path}: 'screen' must map keys to the words shown on screen")
-    for beat in beats:
-        for text in [beat.chapter, beat.text] + [t for _, t in beat.variants]:
-            _check_fields(path, f"beat '{beat.id}'", text)
-        for text in [beat.describe] + [t for _, t in beat.describe_variants]:
-            _check_fields(path, f"beat '{beat.id}' describe", text)
-    _check_fields(path, "title", str(data.get("title", video)))
-    return Script(video, lang, str(data.get("title", video)), tuple(beats), path, dict(screen))
-
-
-def _describe(path: Path, beat_id: str, value) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """A beat's description: words, or words by technique (like ``text``); none is allowed."""
-    if value is None:
-        return "", ()
+def _words_or_variants(value: Any) -> Any:
+    """Words, or a non-empty mapping of technique -> words; anything else said in one line."""
     if isinstance(value, str) and value.strip():
-        return " ".join(value.split()), ()
+        return " ".join(value.split())
     if (
         isinstance(value, dict)
         and value
         and all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items())
     ):
-        variants = tuple((k, " ".join(v.split())) for k, v in value.items())
-        return dict(variants).get(OTHER, variants[0][1]), variants
-    raise ScriptError(f"{path}: beat '{beat_id}': 'describe' must be words, or words by technique")
+        return {k: " ".join(v.split()) for k, v in value.items()}
+    raise ValueError("must be words, or words by technique (a mapping like {lumbar: ..., other: ...})")
+
+
+#: a beat's words: one text, or a text per technique (``other`` for the rest)
+Words = Annotated[str | dict[str, str], BeforeValidator(_words_or_variants)]
+
+
+class ScriptBeatEntry(FileModel):
+    """One of a script's ``beats:``."""
+
+    id: Text
+    chapter: Text
+    text: Words
+    describe: Words | None = None  # what only the picture shows (audio description)
+
+
+class ScriptFile(FileModel):
+    """A narration script, ``voiceover/scripts/<lang>/<video>.yaml``."""
+
+    title: str | None = None
+    beats: list[ScriptBeatEntry] = Field(min_length=1)
+    # descriptions by beat id, beside the beats (a beat's own ``describe`` wins)
+    describe: Annotated[dict[str, Words], BeforeValidator(lambda v: {} if v is None else v)] = {}
+    screen: Annotated[dict[str, Any], BeforeValidator(lambda v: {} if v is None else v)] = {}
+
+    @model_validator(mode="after")
+    def _beats_fit_together(self) -> "ScriptFile":
+        ids = [beat.id for beat in self.beats]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"beat id(s) {', '.join(repr(i) for i in twice)} appear twice; each beat needs its own id")
+        unknown = sorted(set(self.describe) - set(ids))
+        if unknown:
+            raise ValueError(f"'describe' names beat(s) the script does not have: {', '.join(unknown)}")
+        return self
+
+
+def _script_place(loc: tuple[Any, ...], data: Any) -> str:
+    """``beat 'needle', text`` for a beat's field (``beat 3`` when it has no id), else the key."""
+    if len(loc) >= 2 and loc[0] == "beats" and isinstance(loc[1], int):
+        raw = data.get("beats")[loc[1]] if isinstance(data, dict) else None
+        name = (
+            f"beat '{raw['id']}'" if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"beat {loc[1] + 1}"
+        )
+        return ", ".join([name, *map(str, loc[2:3])])
+    return ".".join(map(str, loc))
+
+
+def _variants(words: str | dict[str, str] | None) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(the words for every other technique, the words by technique) of a beat's text or description."""
+    if words is None:
+        return "", ()
+    if isinstance(words, str):
+        return words, ()
+    variants = tuple(words.items())
+    return words.get(OTHER, variants[0][1]), variants
+
+
+def _parse(path: Path, video: str, lang: str) -> Script:
+    data = read_model(
+        path,
+        ScriptFile,
+        ScriptError,
+        locate=_script_place,
+        what="narration script",
+        hint="each beat has an id, a chapter and a text",
+    )
+    beats = []
+    for raw in data.beats:
+        text, variants = _variants(raw.text)
+        desc, desc_variants = _variants(raw.describe if raw.describe is not None else data.describe.get(raw.id))
+        beats.append(ScriptBeat(raw.id, raw.chapter, text, variants, desc, desc_variants))
+    for beat in beats:
+        for text in [beat.chapter, beat.text] + [t for _, t in beat.variants]:
+            _check_fields(path, f"beat '{beat.id}'", text)
+        for text in [beat.describe] + [t for _, t in beat.describe_variants]:
+            _check_fields(path, f"beat '{beat.id}' describe", text)
+    title = video if data.title is None else data.title
+    _check_fields(path, "title", title)
+    return Script(video, lang, title, tuple(beats), path, dict(data.screen))

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import gcd
-
-import numpy as np
-from pydub import AudioSegment
+from typing import TYPE_CHECKING
 
 from spine.errors import SpineError
+
+if TYPE_CHECKING:  # numpy and pydub load when sound is made, not when a no-change build checks its inputs
+    import numpy as np
+    from pydub import AudioSegment
 
 __all__ = [
     "SAMPLE_RATE",
@@ -72,6 +74,8 @@ class Piece:
 
 def resample(x: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
     """``x`` (mono float) from ``rate`` to ``target`` Hz, polyphase (scipy)."""
+    import numpy as np
+
     x = np.asarray(x, np.float32)
     if rate == target or len(x) == 0:
         return x
@@ -84,11 +88,16 @@ def resample(x: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
 
 def to_segment(x: np.ndarray) -> AudioSegment:
     """float mono at SAMPLE_RATE -> 16-bit pydub segment."""
+    import numpy as np
+    from pydub import AudioSegment
+
     pcm = np.clip(np.round(np.asarray(x, np.float64) * 32767), -32768, 32767).astype("<i2")
     return AudioSegment(pcm.tobytes(), frame_rate=SAMPLE_RATE, sample_width=2, channels=1)
 
 
 def to_array(segment: AudioSegment) -> np.ndarray:
     """pydub segment -> float mono at SAMPLE_RATE."""
+    import numpy as np
+
     seg = segment.set_channels(1).set_frame_rate(SAMPLE_RATE).set_sample_width(2)
     return np.frombuffer(seg.raw_data, dtype="<i2").astype(np.float32) / 32767

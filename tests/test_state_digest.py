@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pickle
 
+import cloudpickle
 import numpy as np
 import trimesh
 
@@ -68,3 +69,20 @@ def test_a_checkpointed_drawing_without_its_structures_digests_differently(tmp_p
     projected.drawn = [_box()]
     projected.drawn[0].bounding_box()  # a cache filled: not a different drawing
     assert _digest(projected, tmp_path) == before
+
+
+def test_a_checkpointed_drawing_of_the_model_keeps_its_structures(tmp_path):
+    """A drawing of the model's own structures keeps them through a checkpoint (by name, with the
+    model), so a restored state digests as the one it was taken in and a one-beat edit resumes
+    from its checkpoint instead of drawing the video from the start."""
+    from scenes.kit.anatomy_views import SpineView
+    from spine.anatomy.model import SpineModel
+
+    view = SpineView(SpineModel.default(), "lateral")
+    group = view.spine_mobject(levels=["L4", "L4-L5", "L5"])
+    assert group.drawn
+    before = _digest(group, tmp_path)
+    restored = pickle.loads(cloudpickle.dumps(group))  # as a checkpoint pickles the scene
+    assert [s.name for s in restored.drawn] == [s.name for s in group.drawn]
+    assert all(a is b for a, b in zip(restored.drawn, group.drawn))  # the same model's structures
+    assert _digest(restored, tmp_path) == before

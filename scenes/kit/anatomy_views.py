@@ -1251,6 +1251,14 @@ class LayerImage(ImageMobject):
         return 0.0
 
 
+def _is_model_structure(model, st: Structure) -> bool:
+    """Whether ``st`` is the model's own structure of that name (so it can travel by name)."""
+    try:
+        return model.structure(st.name) is st
+    except KeyError:
+        return False
+
+
 class IllustrationGroup(VGroup):
     """A drawing of the spine: the shaded layer (an ImageMobject, first, under everything)
     and any vector overlays. It is a VGroup so scenes group, fade, fit and move it as the
@@ -1304,11 +1312,26 @@ class IllustrationGroup(VGroup):
 
     def __getstate__(self):
         """Copies and checkpoints leave the buffers out (the image keeps its pixels): the layer
-        comes back from the memory or disk cache when asked for."""
+        comes back from the memory or disk cache when asked for. The drawn structures travel
+        by name with their model (which pickles as its parameters), so a restored checkpoint
+        splits a needle against the same structures as the scene it was taken in; structures
+        that are not the model's own (none today) are dropped, and the restore is then refused
+        by the beat-state digest."""
         state = dict(self.__dict__)
         state["_layer"] = None
-        state["drawn"] = None  # the structures (meshes): split a needle against the original
+        drawn = state.get("drawn")
+        state["drawn"] = None
+        model = getattr(state.get("view"), "model", None)
+        if drawn is not None and model is not None and all(_is_model_structure(model, s) for s in drawn):
+            state["_drawn_names"] = (model, [s.name for s in drawn])
         return state
+
+    def __setstate__(self, state):
+        ref = state.pop("_drawn_names", None)
+        self.__dict__.update(state)
+        if ref is not None:
+            model, names = ref
+            self.drawn = [model.structure(name) for name in names]
 
     @property
     def layer(self) -> IllustrationLayer:

@@ -427,6 +427,18 @@ def edited_script(text: str, video: str, beat: str) -> str:
     return edited
 
 
+def print_edit(edit: dict) -> None:
+    for case in edit["cases"]:
+        frames = case.get("frames_equal_fresh_render")
+        print(
+            f"3. one beat edited ({edit['video']}, beat '{case['beat']}', {case['position']}): {case['seconds']:.1f} s "
+            f"(drawing frames: {case['frames_seconds']} s); baseline (its full render): {edit['baseline_seconds']:.1f} s; "
+            f"ratio {case['ratio']:.2f} (target <= 0.30: {verdict(case['ratio'], 0.3)})"
+            + ("" if frames is None else f"; frames equal a fresh render of the edit: {'yes' if frames else 'NO'}")
+            + f"\n   {'; '.join(case['log'])}"
+        )
+
+
 def check_edit_arguments(video: str, beats: list[str]) -> None:
     """Before anything runs: the script exists and every beat can be edited."""
     path = ROOT / "voiceover" / "scripts" / "en" / f"{video}.yaml"
@@ -470,6 +482,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--edit-beats", default="confirm,vascular", help="comma-separated beat ids to edit, one at a time"
+    )
+    parser.add_argument(
+        "--edit-only",
+        action="store_true",
+        help="only figure 3 (its video's speech is synthesised first, untimed, as the cold build would)",
     )
     parser.add_argument("--keep", type=Path, help="keep the snapshot and outputs in this (new) directory")
     parser.add_argument("--only", default="", help="build only these videos of the catalog (comma-separated)")
@@ -518,6 +535,12 @@ def main() -> int:
             frames.write_text(json.dumps({"commit": results["commit"], "frames": ex["frames"]}) + "\n")
             return 0
 
+        if args.edit_only:
+            bench.render("speech-out", "cache", video=args.edit_video)  # the speech, as after figure 1
+            edit = results["edit"] = bench.edit(args.edit_video, args.edit_beats.split(","), verify=not args.no_verify)
+            print_edit(edit)
+            return 0
+
         cold = results["cold"] = bench.cold()
         print(
             f"\n1. cold build of the catalog ({len(cold['videos'])} videos) at {args.quality}, -j {args.jobs}, one after another in the baseline:\n"
@@ -542,15 +565,7 @@ def main() -> int:
         )
 
         edit = results["edit"] = bench.edit(args.edit_video, args.edit_beats.split(","), verify=not args.no_verify)
-        for case in edit["cases"]:
-            frames = case.get("frames_equal_fresh_render")
-            print(
-                f"3. one beat edited ({edit['video']}, beat '{case['beat']}', {case['position']}): {case['seconds']:.1f} s "
-                f"(drawing frames: {case['frames_seconds']} s); baseline (its full render): {edit['baseline_seconds']:.1f} s; "
-                f"ratio {case['ratio']:.2f} (target <= 0.30: {verdict(case['ratio'], 0.3)})"
-                + ("" if frames is None else f"; frames equal a fresh render of the edit: {'yes' if frames else 'NO'}")
-                + f"\n   {'; '.join(case['log'])}"
-            )
+        print_edit(edit)
 
         if not args.skip_1080p:
             hd = results["1080p"] = bench.full_hd()

@@ -20,6 +20,12 @@ from scenes.kit.typography import register_fonts
 from scenes.storyboard import Storyboard, TimedBeat
 
 
+#: a beat's hold longer than this is kept from standing still (``before_hold``)
+HOLD_STILL_S = 5.0
+#: how often a ring spreads in such a hold (the issue: something changes every 4-6 s)
+PULSE_EVERY_S = 4.5
+
+
 class BeatOverrun(InternalError, RuntimeError):
     """A beat's animations wrote more or fewer frames than the storyboard gave it (our fault)."""
 
@@ -225,8 +231,38 @@ class NarratedScene(MovingCameraScene):
         """Build mobjects shared by several beats (override)."""
 
     def before_hold(self, clock: BeatClock) -> None:
-        """Called when a beat's method returns, before the clock holds the rest of the beat
-        (override: e.g. keep a long hold from standing still)."""
+        """Called when a beat's method returns, before the clock holds the rest of the beat.
+
+        A beat that set ``self.focus`` (scene points: where its drawing's subject is) and leaves
+        a hold longer than :data:`HOLD_STILL_S` fills it with a ring spreading from there every
+        :data:`PULSE_EVERY_S` (:meth:`hold_with_pulses`), so the picture never stands still while
+        the narration goes on. ``focus`` is used once."""
+        focus, self.focus = getattr(self, "focus", []), []
+        if focus and clock.remaining_s > HOLD_STILL_S:
+            self.hold_with_pulses(clock, clock.remaining_s, focus)
+
+    def hold_with_pulses(self, clock: BeatClock, seconds: float, points, every: float = PULSE_EVERY_S) -> None:
+        """Wait ``seconds``; in a wait longer than ``every`` + 1 s a ring spreads from each of
+        ``points`` (scene coordinates) every ``every`` seconds: the eye goes back to where the
+        work is done, and no stretch of the video stands still."""
+        from manim import Circle, VGroup
+
+        from scenes.kit import palette
+
+        seconds = max(0.0, seconds)
+        points = list(points)
+        if seconds < every + 1.0 or not points:
+            clock.wait(seconds=seconds)
+            return
+        left = seconds
+        while left >= every:
+            clock.wait(seconds=every - 1.2)
+            rings = VGroup(*(Circle(radius=0.15, color=palette.ACCENT, stroke_width=6).move_to(p) for p in points))
+            self.add(rings)
+            clock.play(rings.animate.scale(4.0).set_stroke(opacity=0.0), seconds=1.2)
+            self.remove(rings)
+            left -= every
+        clock.wait(seconds=left)
 
     def fade_out_everything(self, clock: BeatClock, seconds: float = 0.6) -> None:
         """Fade out and remove everything on screen, inside the beat's budget."""

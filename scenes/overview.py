@@ -80,6 +80,7 @@ class OverviewScene(NarratedScene):
             LEFT * 3.3 + DOWN * 0.3,
         )
         self.stage = VGroup()
+        self.focus: list = []  # where a beat's long hold points (NarratedScene.before_hold)
 
     # 1 ------------------------------------------------------------------------------------
     def beat_title(self, clock) -> None:
@@ -167,6 +168,7 @@ class OverviewScene(NarratedScene):
         clock.wait(share=0.2)
         clock.play(self.fluoro.take_shot(), FadeIn(caption[1]), seconds=1.2)
         self.stage = VGroup(caption)
+        self.focus = [self.fluoro.point_on_panel(self.model.level_centre(EXAMPLE_LEVEL))]
 
     # 6 ------------------------------------------------------------------------------------
     def beat_example(self, clock) -> None:
@@ -185,6 +187,7 @@ class OverviewScene(NarratedScene):
         )
         clock.play(FadeIn(glow), FadeIn(label), seconds=1.2)
         self.glow, self.stage = glow, VGroup(label)
+        self.focus = [glow.get_center()]
 
     # 7 ------------------------------------------------------------------------------------
     def beat_needle(self, clock) -> None:

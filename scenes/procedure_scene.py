@@ -66,7 +66,7 @@ from scenes.kit.procedure_blocks import (
 )
 from scenes.kit.room import EndRoom, SideRoom, angle_words
 from scenes.kit.typography import TextDoesNotFit
-from scenes.narrated import NarratedScene
+from scenes.narrated import HOLD_STILL_S, NarratedScene
 from spine.errors import InternalError
 from spine.procedures.schema import CONTRAST_PATTERNS
 from spine.anatomy.levels import neighbours
@@ -90,7 +90,6 @@ CAPTION_ROOM = ILLUSTRATION_CENTER[1] - ILLUSTRATION_BOX[1] / 2 - 0.03 - CAPTION
 BALLOON = "#E88FA8"  # the kyphoplasty balloon
 CEMENT = "#DCE3E8"  # bone cement: grey-white, as it looks
 HEAT_OUTER, HEAT_CORE = "#E03A1E", "#FF9A2E"  # the burn: red around, orange at the core
-HOLD_STILL_S = 5.0  # a beat's hold longer than this gets a pulse every 4.5 s (before_hold)
 RING_GAP_DEG = 110.0  # the level's arc is open this much toward the back (the canal, the foramen)
 
 
@@ -1527,24 +1526,14 @@ class ProcedureScene(NarratedScene):
             at = [self.glow.get_center()]
         self._hold_with_pulses(clock, clock.remaining_s, at=at)
 
-    def _hold_with_pulses(self, clock, seconds: float, every: float = 4.5, at=None) -> None:
-        """Wait ``seconds``; in a long wait a ring spreads from the needle tip (or the points
-        ``at``) every few seconds (the eye goes back to where the work is done; no stretch of
-        the video stands still)."""
-        seconds = max(0.0, seconds)
-        if seconds < every + 1.0 or self.illustration.mobject not in self.mobjects:
-            clock.wait(seconds=seconds)
+    def _hold_with_pulses(self, clock, seconds: float, at=None) -> None:
+        """Wait ``seconds``; in a long wait over the needle's drawing a ring spreads from the
+        needle tip (or the points ``at``) every few seconds (:meth:`hold_with_pulses`)."""
+        if self.illustration.mobject not in self.mobjects:
+            clock.wait(seconds=max(0.0, seconds))
             return
         tips = at if at is not None else [self.illustration.to_scene(n.tip)[0] for n in self.plan.needles]
-        left = seconds
-        while left >= every:
-            clock.wait(seconds=every - 1.2)
-            rings = VGroup(*(Circle(radius=0.15, color=palette.ACCENT, stroke_width=6).move_to(t) for t in tips))
-            self.add(rings)
-            clock.play(rings.animate.scale(4.0).set_stroke(opacity=0.0), seconds=1.2)
-            self.remove(rings)
-            left -= every
-        clock.wait(seconds=left)
+        self.hold_with_pulses(clock, seconds, tips)
 
     def _fact_beat(self, clock, head: str, title: str, items: list[str], accent=palette.ACCENT, extra=()) -> None:
         card = fact_card(title, [i for i in items if i], width=5.8, accent=accent)

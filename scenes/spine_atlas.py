@@ -7,7 +7,7 @@ model's own landmarks, so they sit on the structure they name in every view.
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, Line, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Circle, FadeIn, LaggedStart, Line, VGroup
 
 from spine.anatomy.levels import REGIONS, neighbours
 from spine.anatomy.model import SpineModel
@@ -44,6 +44,7 @@ class SpineAtlasScene(NarratedScene):
         self.model = SpineModel.default()
         self.level = self.context.get("level") or "L4-L5"
         self.stage = VGroup()
+        self.focus: list = []  # where a beat's long hold points (NarratedScene.before_hold)
 
     def swap(self, clock, new_heading: str, *mobjects, seconds: float = 1.0) -> None:
         """Fade out what is on screen and fade in a new heading and drawings."""
@@ -63,14 +64,23 @@ class SpineAtlasScene(NarratedScene):
         labels = view.labels(regions=True, region_words=dict(zip(REGIONS, self.words("regions.labels"))))
         self.swap(clock, self.says("regions.heading"), spine, seconds=1.5)
         clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.7), share=0.6)
-        self.whole = spine
+        self.whole, self.whole_view = spine, view
 
     def beat_curves(self, clock) -> None:
+        """Three notes, each with a ring spreading from the middle of its curve on the drawing
+        (the neck at C5, the chest at T7, the lower back at L3) as the narration names it."""
         notes = paragraph(list(self.words("curves.notes")), px=34)
         notes.move_to(RIGHT * 3.9 + DOWN * 1.6)
         if notes.get_right()[0] > 6.3:  # inside the title-safe area
             notes.shift(LEFT * (notes.get_right()[0] - 6.3))
-        clock.play(FadeIn(notes), seconds=1.0)
+        apexes = [self.whole_view.project(self.model.level_centre(lv))[0] for lv in ("C5", "T7", "L3")]
+        for row, apex in zip(notes, apexes):
+            ring = Circle(radius=0.15, color=palette.ACCENT, stroke_width=6).move_to(apex)
+            self.add(ring)
+            clock.play(FadeIn(row, shift=LEFT * 0.1), ring.animate.scale(4.0).set_stroke(opacity=0.0), seconds=1.2)
+            self.remove(ring)
+            clock.wait(share=0.18)
+        self.focus = apexes
 
     def beat_vertebra(self, clock) -> None:
         view = zoomed_view(self.model, "axial", "L4", 4.6, LEFT * 1.5 + DOWN * 0.4, axial_level="L4")
@@ -172,6 +182,7 @@ class SpineAtlasScene(NarratedScene):
             tip = fitted.to_scene(np.array([conus[0].solid.center[0], conus[0].solid.center[1], lo[2]]))[0]
             mark = pointer(self.says("nerves.cord_end"), tip, RIGHT * 2.6 + UP * 1.6, color=palette.CORD)
             clock.play(FadeIn(mark), seconds=0.8)
+            self.focus = [tip]
         for row in note:  # one note at a time, with the narration
             clock.play(FadeIn(row, shift=LEFT * 0.1), seconds=0.7)
             clock.wait(share=0.12)
@@ -188,6 +199,7 @@ class SpineAtlasScene(NarratedScene):
         marks.add(Line(marks[0][1].get_left(), left, color=palette.JOINT, stroke_width=2.5))
         self.swap(clock, self.says("facet.heading"), drawing, seconds=1.2)
         clock.play(FadeIn(marks), seconds=1.0)
+        self.focus = [left, right]
 
     def beat_epidural(self, clock) -> None:
         view, section = self.canal_section()

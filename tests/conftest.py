@@ -151,6 +151,36 @@ def snapshot(directory: Path) -> dict[str, str]:
     return out
 
 
+#: the longest a picture may stand still (the issue: something meaningful changes every 4-6 s)
+LONGEST_STILL_S = 6.0
+
+
+def still_stretches(mp4: Path, longer_than: float) -> list[tuple[float, float]]:
+    """(start, end) seconds of every stretch longer than ``longer_than`` where no frame differs
+    from the stretch's first frame in more than 0.05 % of its pixels (by more than 8 grey
+    levels: a still picture decodes to the same pixels, and at 192x108 a pulse or a glow that
+    swells changes only a few dozen pixels by 10-35 levels): the picture stands still."""
+    import av
+    import numpy as np
+
+    out, ref, start, fps, i = [], None, 0, 10.0, 0
+    with av.open(str(mp4)) as box:
+        stream = box.streams.video[0]
+        fps = float(stream.average_rate)
+        for i, frame in enumerate(box.decode(stream)):
+            grey = frame.to_ndarray(format="gray").astype(np.int16)
+            if ref is None:
+                ref = grey
+                continue
+            if (np.abs(grey - ref) > 8).mean() > 0.0005:
+                if (i - start) / fps > longer_than:
+                    out.append((start / fps, i / fps))
+                ref, start = grey, i
+    if (i + 1 - start) / fps > longer_than:
+        out.append((start / fps, (i + 1) / fps))
+    return out
+
+
 @pytest.fixture(scope="session")
 def preview_build(tmp_path_factory) -> Path:
     """An output dir holding the overview rendered at preview quality with the piper voice."""

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from spine.procedures.catalog import PROCEDURE_ORDER
-from tests.conftest import ROOT, ffmpeg, ffprobe_json, run_all_at_test_quality
+from tests.conftest import LONGEST_STILL_S, ROOT, ffmpeg, ffprobe_json, run_all_at_test_quality, still_stretches
 from tests.test_catalog_plugin import TEST_QUALITY
 
 pytestmark = pytest.mark.render
@@ -36,6 +36,9 @@ RENDERED = [
     "spinal-cord-stimulator-trial",
     "vertebroplasty",
 ]
+#: scanned for still stretches too: the spine atlas (its holds are those of a procedure video's
+#: drawings; the overview is scanned in tests/test_overview_video.py)
+STILL_CHECKED = [*RENDERED, "spine-atlas"]
 
 
 def _script_ids(name: str) -> list[str]:
@@ -47,13 +50,13 @@ def _script_ids(name: str) -> list[str]:
 def rendered(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("procedure-videos")
     cache = tmp_path_factory.mktemp("procedure-cache")
-    only = [a for name in RENDERED for a in ("--only", name)]
+    only = [a for name in STILL_CHECKED for a in ("--only", name)]
     catalog = out.parent / f"{out.name}-catalog.yaml"  # the English defaults only (catalog.yaml adds Spanish)
     catalog.write_text("include_defaults: true\nvariants: []\n", encoding="utf-8")
     proc = run_all_at_test_quality(catalog, out, cache, "-j", "2", "--quiet", *only)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     found = {}
-    for name in RENDERED:
+    for name in STILL_CHECKED:
         mp4s = sorted(out.glob(f"{name}-*test.mp4"))
         assert len(mp4s) == 1, f"{name}: {mp4s}"
         found[name] = mp4s[0]
@@ -76,36 +79,7 @@ def test_sidecar_beats_follow_the_script(rendered, name):
         assert after["start_s"] == pytest.approx(before["end_s"], abs=1e-3)
 
 
-#: the longest a picture may stand still (the issue: something meaningful changes every 4-6 s)
-LONGEST_STILL_S = 6.0
-
-
-def still_stretches(mp4: Path, longer_than: float) -> list[tuple[float, float]]:
-    """(start, end) seconds of every stretch longer than ``longer_than`` where no frame differs
-    from the stretch's first frame in more than 0.05 % of its pixels (by more than 8 grey
-    levels: a still picture decodes to the same pixels, and at 192x108 a pulse or a glow that
-    swells changes only a few dozen pixels by 10-35 levels): the picture stands still."""
-    import av
-
-    out, ref, start, fps, i = [], None, 0, 10.0, 0
-    with av.open(str(mp4)) as box:
-        stream = box.streams.video[0]
-        fps = float(stream.average_rate)
-        for i, frame in enumerate(box.decode(stream)):
-            grey = frame.to_ndarray(format="gray").astype(np.int16)
-            if ref is None:
-                ref = grey
-                continue
-            if (np.abs(grey - ref) > 8).mean() > 0.0005:
-                if (i - start) / fps > longer_than:
-                    out.append((start / fps, i / fps))
-                ref, start = grey, i
-    if (i + 1 - start) / fps > longer_than:
-        out.append((start / fps, (i + 1) / fps))
-    return out
-
-
-@pytest.mark.parametrize("name", RENDERED)
+@pytest.mark.parametrize("name", STILL_CHECKED)
 def test_no_stretch_stands_still_longer_than_six_seconds(rendered, name):
     """Frame by frame over the whole video: the picture never stands still more than 6 s (a
     beat's long hold over the needle's drawing gets a ring spreading every 4.5 s; fact cards

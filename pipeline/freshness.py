@@ -701,6 +701,12 @@ class _StateDigest:
                 self.put("cell:" + type(value).__qualname__)
 
     def _feed_object(self, obj: Any, depth: int) -> None:
+        # A value that names itself (an anatomy structure) is fed by that name wherever it occurs,
+        # so the digest does not depend on which objects share it
+        token = getattr(type(obj), "digest_token", None)
+        if callable(token):
+            self.put("tok:" + token(obj))
+            return
         key = id(obj)
         if key in self.seen:
             self.put(f"ref{self.seen[key]}")

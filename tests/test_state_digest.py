@@ -86,3 +86,17 @@ def test_a_checkpointed_drawing_of_the_model_keeps_its_structures(tmp_path):
     assert [s.name for s in restored.drawn] == [s.name for s in group.drawn]
     assert all(a is b for a, b in zip(restored.drawn, group.drawn))  # the same model's structures
     assert _digest(restored, tmp_path) == before
+
+
+def test_a_structure_digests_the_same_shared_or_copied(tmp_path):
+    """A restored checkpoint holds copies of structures the scene shared (the monitor's imager and
+    a drawing both held the model's own): the digest names a structure by what it is, so a list
+    of one structure twice and of it and its copy digest the same, and another structure not."""
+    from spine.anatomy.solids import Material, Structure
+
+    st = Structure("L4.bone", "bone_surface", Material.CORTICAL_BONE, _box(), level="L4", shell_mm=1.0)
+    copy = pickle.loads(pickle.dumps(st))
+    assert copy is not st
+    assert _digest([st, st], tmp_path) == _digest([st, copy], tmp_path)
+    other = Structure("L5.bone", "bone_surface", Material.CORTICAL_BONE, _box(), level="L5", shell_mm=1.0)
+    assert _digest([st, other], tmp_path) != _digest([st, st], tmp_path)

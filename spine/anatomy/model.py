@@ -49,7 +49,7 @@ from spine.anatomy.levels import (
     region_of,
     vertebra,
 )
-from spine.anatomy.solids import Solid, Structure
+from spine.anatomy.solids import Solid, Structure, solid_fingerprint
 from threadpoolctl import threadpool_limits
 from spine.errors import RequestError
 
@@ -319,16 +319,6 @@ class SpineModel:
                 if st.kind == "vertebral_artery" and st.side in sides and st.level in near:
                     take(st)
         return out
-
-
-def solid_fingerprint(h, solid) -> None:
-    """Feed a solid's parameters into hash ``h`` (a mesh: the hash of what it was made from)."""
-    if hasattr(solid, "fingerprint"):
-        h.update(solid.fingerprint().encode())
-        return
-    for key, value in sorted(vars(solid).items()):
-        h.update(key.encode())
-        h.update(np.round(np.asarray(value, dtype=float), 6).tobytes())
 
 
 def model_for(parameters: SpineParameters) -> SpineModel:

@@ -20,6 +20,7 @@ All methods are vectorised over points / rays.
 from __future__ import annotations
 
 import enum
+import hashlib
 from typing import Any
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ import numpy as np
 
 __all__ = [
     "Material",
+    "solid_fingerprint",
     "Solid",
     "Ellipsoid",
     "Cylinder",
@@ -393,6 +395,17 @@ class Structure:
     shell_mm: float = 0.0
     cancellous_density: float = 1.0
 
+    def digest_token(self) -> str:
+        """What this structure is, in a short stable string (its fields and its solid's
+        parameters): a scene's state digest names a structure by it, however many objects share
+        it (a restored checkpoint holds copies where the scene held the model's own)."""
+        h = hashlib.sha256(
+            f"{self.name}|{self.kind}|{self.material.value}|{self.level}|{self.side}|"
+            f"{self.shell_mm:.6f}|{self.cancellous_density:.6f}|{type(self.solid).__name__}".encode()
+        )
+        solid_fingerprint(h, self.solid)
+        return h.hexdigest()[:32]
+
     def core(self) -> Solid | None:
         """The cancellous core inside the cortical shell, or None for non-shelled structures."""
         if self.shell_mm <= 0:
@@ -404,3 +417,13 @@ class Structure:
         size = float(np.min(hi - lo)) / 2
         factor = max(0.2, 1.0 - self.shell_mm / max(size, 1e-6))
         return self.solid.scaled(factor)
+
+
+def solid_fingerprint(h, solid) -> None:
+    """Feed a solid's parameters into hash ``h`` (a mesh: the hash of what it was made from)."""
+    if hasattr(solid, "fingerprint"):
+        h.update(solid.fingerprint().encode())
+        return
+    for key, value in sorted(vars(solid).items()):
+        h.update(key.encode())
+        h.update(np.round(np.asarray(value, dtype=float), 6).tobytes())

@@ -100,7 +100,10 @@ VERTEBRA_SIZES: tuple[VertebraSize, ...] = (
     _v("C1", 14.0, 0.0, 0.0, 30.0, 28.0, 0, 0, 0, 0, 5.0, 8.0, 0, 8.0, 10, 8.0, 6.0, 16.0, 0, 0, 6.0, 7.0, 1.5),
     _v("C2", 16.0, 15.5, 17.5, 16.0, 22.0, 7.5, 9.0, 9.0, 35, 6.0, 13.0, 20, 18.0, 20, 13.0, 10.0, 8.0, 10, 0, 5.0, 6.0, 1.5),
     # C3-C7 bodies: height ~10-11, depth ~14.5, width ~20-22, depth > height, C7 largest [ref]
-    _v("C3", 10.2, 14.5, 20.0, 14.5, 23.5, 5.5, 7.0, 7.0, 45, 3.0, 10.0, 30, 11.0, 20, 7.0, 5.0, 9.0, 0, 0, 4.0, 5.0, 1.3),
+    # C3 pedicle 5.2 mm wide (5.5 before): within the CT series below (means 4.4 and 4.9 mm)
+    # [Al21, BS08]; no narrower, as the C3 posterior bar starts at the pedicle and a narrower one
+    # opens the transverse foramen past 8 mm front to back
+    _v("C3", 10.2, 14.5, 20.0, 14.5, 23.5, 5.2, 7.0, 7.0, 45, 3.0, 10.0, 30, 11.0, 20, 7.0, 5.0, 9.0, 0, 0, 4.0, 5.0, 1.3),
     _v("C4", 10.4, 14.6, 20.5, 14.3, 24.0, 5.6, 7.0, 7.0, 45, 3.0, 10.0, 30, 11.0, 20, 7.0, 5.0, 9.0, 0, 0, 4.0, 5.0, 1.3),
     _v("C5", 10.6, 14.8, 21.0, 14.2, 24.5, 5.8, 7.2, 7.0, 45, 3.0, 10.0, 30, 12.0, 20, 7.0, 5.0, 9.5, 0, 0, 4.0, 5.0, 1.3),
     _v("C6", 10.8, 15.2, 21.5, 14.3, 24.5, 6.0, 7.2, 7.5, 42, 3.2, 10.5, 30, 18.0, 22, 8.0, 6.0, 10.0, 0, 0, 4.0, 5.0, 1.3),
@@ -235,7 +238,8 @@ ROOT_RADII: dict[str, float] = {
 #          do not cover are taken from the studies below, whose numbers are quoted as printed.)
 #   [CB21] Cook WH, Baker JF. Comparative analysis of lumbar spine vertebral morphology between
 #          Maori and New Zealand Europeans: a computed tomography study. Int J Spine Surg
-#          2021;15(6):1072-81 (CT, 196 patients), table 6, all patients, L5.
+#          2021;15(6):1072-81 (CT, 196 patients), table 6, all patients, L5 (anterior body height
+#          30.3 +- 1.9 mm as well).
 #   [Bh25] Bhat N, Rao L, Shetty A, et al. Morphometric analysis of the fifth lumbar vertebra (L5):
 #          anatomical dimensions and clinical implications in South Indian population. Transl Res
 #          Anat 2025 (doi 10.1016/j.tria.2025.100392; 50 dry L5): upper endplate AP 3.35 +- 0.41 cm,
@@ -281,8 +285,41 @@ ROOT_RADII: dict[str, float] = {
 #          9.28 mm (no SD: 10 % of the mean). Agrees with a series of 52 dry axes (odontoid height
 #          17.60 +- 1.94, maximum transverse diameter 9.78 +- 0.93 mm) and Yousuf et al. (30 axes:
 #          height 15.8, width 8.5-10.3 mm).
+#   [Al21] Alsaleh K, Essbaiheen F, Aldosari K, Alsubei B, Alabdulkareeem M. Morphometric analysis
+#          of subaxial cervical spine pedicles in a Middle Eastern population. Int J Spine Surg
+#          2021;15(3):413 (CT, 270 patients): pedicle width 4.4 mm at C3 and 6.1 mm at C7, height 6.4
+#          mm at C3 and 6.8 mm at C7; means only (the abstract's), so the spread is 10 % of the mean.
+#   [BS08] Cervical pedicle morphology on CT in live subjects from the UK (Britspine abstract, J
+#          Bone Joint Surg Br 2008;90-B Supp III; 54 adults, 338 pedicles): smallest external
+#          pedicle diameter 4.9 mm at C3 and 6.6 mm at C7; means only.
+#   [Sc13] Which is the most prominent spinous process in the cervico-thoracic spinal junction? A
+#          radiological study in a Mediterranean population sample. Scoliosis 2013;8(Suppl 2):O40
+#          (93 men, 102 women): spinous process length from the middle of its origin at the laminae
+#          to the middle of its tip, C7 44.11 (men) and 37.82 mm (women), T1 47.93 and 40.44 mm;
+#          the rows hold the means weighted by the number of each sex (C7 40.82, T1 44.01 mm),
+#          means only.
+#   [TT15] A morphometric study of the vertebral body in dry human typical thoracic vertebrae. Int J
+#          Anat Physiol Biochem 1(1) (200 dry typical thoracic vertebrae, Indian; level not
+#          recorded, so each row holds for T2-T8, the typical thoracic vertebrae): anteroposterior
+#          diameter 20.78 +- 3.36, transverse diameter 27.02 +- 2.06, anterior height 17.17 +- 1.65,
+#          posterior height 18.27 +- 1.64 mm. (Its "vertebral body width", 25.49 +- 2.59 mm, is
+#          not defined in the abstract, so gives no row.)
+#   [Ga]   Cervical vertebrae at the Galloway osteological collection: a morphometric study (404 dry
+#          typical cervical vertebrae, Makerere University, Uganda): transverse diameter of the
+#          body C3 22.1 +- 1.5, C4 22.7 +- 1.65, C5 23.6 +- 1.5, C6 24.7 +- 1.75 mm.
+#   [NW]   Anthropometry of bodies of C3-C6 cervical vertebrae in Northwest Indian population: a
+#          cross-sectional study (164 dry vertebrae, Rohtak): upper surface anteroposterior diameter
+#          C3 14.67 +- 1.42, C6 15.73 mm, transverse diameter C3 20.24, C6 23.82 mm; anterior height
+#          of the body 12.04 mm at C3 (the tallest) and 10.69 mm at C5 (the lowest).
 # Not used: a Pakistani CT series (Chughtai et al., Pak J Neurol Surg) whose pedicle widths (T1 4.06,
 # T4 3.72 mm) are half those of every other series, so its definitions differ from these.
+# Also not used: a dry-bone series of 100 typical thoracic vertebrae ("Morphometric analysis of the
+# body, pedicle and lamina of typical thoracic vertebrae: an observational study") whose journal and
+# authors could not be read here.
+# Nor a Turkish CT series of thoracic pedicles (Demiroz S, Erdem S. Turk Neurosurg, doi
+# 10.5137/1019-5149.JTN.26848-19.2; 1512 pedicles): its sagittal diameters (T1 7.2, T12 11.7 mm)
+# lie a quarter below every other series (T12 15.4-17.3 mm above), as its authors say their
+# population's pedicles are smaller, so no one model can lie within both.
 #
 # What each row is, measured on the model as the papers measure a vertebra
 # (``tests/test_anatomy_surfaces.py``, ``measure``): body width and depth at the upper endplate,
@@ -297,10 +334,19 @@ ROOT_RADII: dict[str, float] = {
 # The tests take as the spread the larger of the reported SD and 10 % of the mean
 # (:attr:`PublishedMeasure.spread`), so "mean +- 2 SD" is the range of normal adults of any of
 # these populations, not of one cohort.
-# Not found in a source that could be checked, so left out (see the module's tests): C3, C4 and
-# C7 pedicle width and height (CT series give C3 4.4-5.0 and C7 6.1-6.6 mm wide, 6.4-7.0 mm high,
-# means without a spread), C7 spinous process length, thoracic spinous process lengths, thoracic
-# and cervical transverse spans, and any measurement of T3, T6, T8 and T10 beyond the [ref] range.
+# Not found in a source that could be checked, so left out (see the module's tests), level by level
+# (C3-L5, the ten measures above; [ref] alone does not count as a source):
+#   * body width and depth: C7, T9-T11; posterior height: C7, T10, T11; anterior height: C4, C6, C7,
+#     T1, T10-T12, L1-L4;
+#   * pedicle width: C4, T2, T3, T6, T8-T11; pedicle height: C4, T2-T6, T8-T10;
+#   * canal width and depth: C7, T2, T3, T6, T8-T11;
+#   * spinous process length: T2-T12;
+#   * transverse span: C3-C7 and T1-T12.
+# Panjabi's cervical and thoracic tables (P91c, P91t), which give most of these, could not be read
+# here; nor could the tables of Tyagi S, Narayan RK (Int J Med Health Res 2018;4(3); 30 north
+# Indian thoracic columns, spinous and transverse process lengths T1-T12, trends only in the
+# abstract) or Ashish S, Pai MM, et al. (100 dry thoracic vertebrae, Manipal; no numbers in the
+# abstract). T10 has no published number at all here.
 
 
 @dataclass(frozen=True)
@@ -324,6 +370,7 @@ def _rows(source: str, levels, **measures: tuple[float, float]) -> list[Publishe
 
 
 _TYPICAL_CERVICAL = ("C3", "C4", "C5", "C6")
+_TYPICAL_THORACIC = ("T2", "T3", "T4", "T5", "T6", "T7", "T8")
 
 # fmt: off
 PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
@@ -344,8 +391,8 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("Zi87", ["L4"], pedicle_width=(12.9, 2.1), pedicle_height=(14.8, 1.8)),
     *_rows("Zi87", ["L5"], pedicle_width=(18.0, 3.2), pedicle_height=(14.0, 1.8)),
     # L5 checked against three more series [CB21, Bh25, Ch05]
-    *_rows("CB21", ["L5"], body_height=(26.3, 1.9), body_depth=(35.7, 3.5), pedicle_height=(12.9, 1.9),
-           pedicle_width=(16.1, 2.3), canal_depth=(15.6, 2.1), canal_width=(28.2, 3.1)),
+    *_rows("CB21", ["L5"], body_height=(26.3, 1.9), body_height_anterior=(30.3, 1.9), body_depth=(35.7, 3.5),
+           pedicle_height=(12.9, 1.9), pedicle_width=(16.1, 2.3), canal_depth=(15.6, 2.1), canal_width=(28.2, 3.1)),
     *_rows("Bh25", ["L5"], body_depth=(33.5, 4.1), body_width=(47.4, 13.9)),
     *_rows("Ch05", ["L5"], pedicle_width=(13.61, (16.20 - 10.29) / 4)),
     # thoracic [P91t; pedicles Zi87]
@@ -374,6 +421,9 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("Eg19", ["T2"], body_height=(17.59, 1.43), body_height_anterior=(16.93, 1.57)),
     *_rows("Eg19", ["T9"], body_height=(20.46, 3.08), body_height_anterior=(18.83, 1.54)),
     *_rows("ref", [f"T{k}" for k in range(2, 10)], body_height_anterior=(18.0, 0.5)),
+    *_rows("TT15", _TYPICAL_THORACIC, body_depth=(20.78, 3.36), body_width=(27.02, 2.06),
+           body_height_anterior=(17.17, 1.65), body_height=(18.27, 1.64)),
+    *_rows("Sc13", ["T1"], sp_length=((93 * 47.93 + 102 * 40.44) / 195, 0.0)),
     # cervical: typical vertebrae C3-C6 [EJA20, JHA]; bodies C3-C7 [ref]; pedicles [P91c]
     *_rows("EJA20", _TYPICAL_CERVICAL, body_height=(10.92, 1.35), body_depth=(14.79, 1.96),
            body_width=(23.22, 2.16), sp_length=(15.25, 4.25), canal_depth=(12.33, 1.68), canal_width=(21.98, 1.82)),
@@ -384,6 +434,19 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
            canal_depth=(14.5, 1.5)),
     *_rows("P91c", ["C6"], pedicle_width=(6.0, 1.0), pedicle_height=(7.2, 1.0), canal_width=(24.5, 2.5),
            canal_depth=(14.5, 1.5)),
+    # cervical per level [Ga, NW]; pedicles C3 and C7 [Al21, BS08]; C7 spinous process [Sc13]
+    *_rows("Ga", ["C3"], body_width=(22.1, 1.5)),
+    *_rows("Ga", ["C4"], body_width=(22.7, 1.65)),
+    *_rows("Ga", ["C5"], body_width=(23.6, 1.5)),
+    *_rows("Ga", ["C6"], body_width=(24.7, 1.75)),
+    *_rows("NW", ["C3"], body_depth=(14.67, 1.42), body_width=(20.24, 0.0), body_height_anterior=(12.04, 0.0)),
+    *_rows("NW", ["C5"], body_height_anterior=(10.69, 0.0)),
+    *_rows("NW", ["C6"], body_depth=(15.73, 0.0), body_width=(23.82, 0.0)),
+    *_rows("Al21", ["C3"], pedicle_width=(4.4, 0.0), pedicle_height=(6.4, 0.0)),
+    *_rows("Al21", ["C7"], pedicle_width=(6.1, 0.0), pedicle_height=(6.8, 0.0)),
+    *_rows("BS08", ["C3"], pedicle_width=(4.9, 0.0)),
+    *_rows("BS08", ["C7"], pedicle_width=(6.6, 0.0)),
+    *_rows("Sc13", ["C7"], sp_length=((93 * 44.11 + 102 * 37.82) / 195, 0.0)),
     # the atlas and the axis [RD16, GS12]
     *_rows("RD16", ["C1"], atlas_width=(72.45, 0.0), atlas_depth=(42.0, 0.0)),
     *_rows("GS12", ["C2"], dens_height=(14.86, 1.54), dens_width=(9.28, 0.0)),

@@ -144,6 +144,21 @@ def test_published_morphometry_covers_every_mobile_level_c1_to_l5():
     assert {r.level for r in PUBLISHED_MORPHOMETRY} == set(mobile) - unsourced
 
 
+def test_unsourced_morphometry_lists_exactly_the_measures_no_paper_checks():
+    """``UNSOURCED_MORPHOMETRY`` (morphometry.py) names every level C3-L5 and measure that no
+    published row checks, and no other: a row added or removed must update the list."""
+    from spine.anatomy.levels import VERTEBRAE
+    from spine.anatomy.morphometry import UNSOURCED_MORPHOMETRY
+
+    levels = [v for v in VERTEBRAE if v[0] in "CTL" and not v.startswith("Co") and v not in ("C1", "C2")]
+    assert len(levels) == 22
+    sourced = {(r.level, r.key) for r in PUBLISHED_MORPHOMETRY if r.source != "ref"}
+    measures = ("body_width", "body_depth", "body_height", "body_height_anterior", "pedicle_width")
+    measures += ("pedicle_height", "canal_width", "canal_depth", "sp_length", "transverse_span")
+    missing = {key: tuple(lv for lv in levels if (lv, key) not in sourced) for key in measures}
+    assert {k: v for k, v in missing.items() if v} == UNSOURCED_MORPHOMETRY
+
+
 # -- form ------------------------------------------------------------------------------------
 MOBILE = ["C3", "C5", "C7", "T1", "T4", "T7", "T10", "T12", *LUMBAR]
 

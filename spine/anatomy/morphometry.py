@@ -27,6 +27,7 @@ __all__ = [
     "SACRAL_SEGMENTAL_DEG",
     "PublishedMeasure",
     "PUBLISHED_MORPHOMETRY",
+    "UNSOURCED_MORPHOMETRY",
 ]
 
 
@@ -334,19 +335,27 @@ ROOT_RADII: dict[str, float] = {
 # The tests take as the spread the larger of the reported SD and 10 % of the mean
 # (:attr:`PublishedMeasure.spread`), so "mean +- 2 SD" is the range of normal adults of any of
 # these populations, not of one cohort.
-# Not found in a source that could be checked, so left out (see the module's tests), level by level
-# (C3-L5, the ten measures above; [ref] alone does not count as a source):
-#   * body width and depth: C7, T9-T11; posterior height: C7, T10, T11; anterior height: C4, C6, C7,
-#     T1, T10-T12, L1-L4;
-#   * pedicle width: C4, T2, T3, T6, T8-T11; pedicle height: C4, T2-T6, T8-T10;
-#   * canal width and depth: C7, T2, T3, T6, T8-T11;
-#   * spinous process length: T2-T12;
-#   * transverse span: C3-C7 and T1-T12.
+# Not found in a source that could be checked, so left out: :data:`UNSOURCED_MORPHOMETRY` below
+# lists them, measure by measure, over C3-L5 ([ref] alone does not count as a source; the tests
+# check the list is exactly what the rows leave out).
 # Panjabi's cervical and thoracic tables (P91c, P91t), which give most of these, could not be read
 # here; nor could the tables of Tyagi S, Narayan RK (Int J Med Health Res 2018;4(3); 30 north
 # Indian thoracic columns, spinous and transverse process lengths T1-T12, trends only in the
 # abstract) or Ashish S, Pai MM, et al. (100 dry thoracic vertebrae, Manipal; no numbers in the
 # abstract). T10 has no published number at all here.
+#: the levels (C3-L5) that no row from a paper checks, per measure
+UNSOURCED_MORPHOMETRY: dict[str, tuple[str, ...]] = {
+    "body_width": ("C7", "T9", "T10", "T11"),
+    "body_depth": ("C7", "T9", "T10", "T11"),
+    "body_height": ("C7", "T10", "T11"),
+    "body_height_anterior": ("C4", "C6", "C7", "T1", "T10", "T11", "T12", "L1", "L2", "L3", "L4"),
+    "pedicle_width": ("C4", "T2", "T3", "T6", "T8", "T9", "T10", "T11"),
+    "pedicle_height": ("C4", "T2", "T3", "T4", "T5", "T6", "T8", "T9", "T10"),
+    "canal_width": ("C7", "T2", "T3", "T6", "T8", "T9", "T10", "T11"),
+    "canal_depth": ("C7", "T2", "T3", "T6", "T8", "T9", "T10", "T11"),
+    "sp_length": tuple(f"T{k}" for k in range(2, 13)),
+    "transverse_span": ("C3", "C4", "C5", "C6", "C7", *(f"T{k}" for k in range(1, 13))),
+}
 
 
 @dataclass(frozen=True)

@@ -134,14 +134,12 @@ def test_morphometry_within_two_sd_of_published(model, row):
 
 
 def test_published_morphometry_covers_every_mobile_level_c1_to_l5():
-    """Every mobile vertebra from C1 to L5 is checked against at least one published number, but
-    the one level no checkable source gave a number for."""
+    """Every mobile vertebra from C1 to L5 is checked against at least one published number."""
     from spine.anatomy.levels import VERTEBRAE
 
     mobile = [v for v in VERTEBRAE if v[0] in "CTL" and not v.startswith("Co")]
     assert len(mobile) == 24
-    unsourced = {"T10"}  # no number found in a source that could be checked (morphometry.py)
-    assert {r.level for r in PUBLISHED_MORPHOMETRY} == set(mobile) - unsourced
+    assert {r.level for r in PUBLISHED_MORPHOMETRY} == set(mobile)
 
 
 def test_unsourced_morphometry_lists_exactly_the_measures_no_paper_checks():

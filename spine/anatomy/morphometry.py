@@ -300,8 +300,8 @@ ROOT_RADII: dict[str, float] = {
 #          to the middle of its tip, C7 44.11 (men) and 37.82 mm (women), T1 47.93 and 40.44 mm;
 #          the rows hold the means weighted by the number of each sex (C7 40.82, T1 44.01 mm),
 #          means only.
-#   [TT15] A morphometric study of the vertebral body in dry human typical thoracic vertebrae. Int J
-#          Anat Physiol Biochem 1(1) (200 dry typical thoracic vertebrae, Indian; level not
+#   [TT15] A morphometric study of the vertebral body in dry human typical thoracic vertebrae. IJAPB
+#          (Eternal Publication) 1(1) (200 dry typical thoracic vertebrae, Indian; level not
 #          recorded, so each row holds for T2-T8, the typical thoracic vertebrae): anteroposterior
 #          diameter 20.78 +- 3.36, transverse diameter 27.02 +- 2.06, anterior height 17.17 +- 1.65,
 #          posterior height 18.27 +- 1.64 mm. (Its "vertebral body width", 25.49 +- 2.59 mm, is
@@ -335,6 +335,9 @@ ROOT_RADII: dict[str, float] = {
 #   [Ch03] Chadha M, et al. Pedicle morphology of the lower thoracic, lumbar, and S1 vertebrae: an
 #          Indian perspective. Spine 2003;28(8):744-9 (CT, 31 patients, 86 vertebrae): transverse
 #          pedicle isthmus width least at T9, 5.02 mm; mean only.
+#   [Pa]   Parihar V, et al. Computerized tomography-based morphometric analysis of cervical spinal
+#          canal in central Indian population. J Neurosci Rural Pract (CT, 100 asymptomatic adults):
+#          the canal smallest at C4, sagittal 12.77 +- 1.48 and transverse 20.37 +- 1.72 mm.
 # Not used: a Pakistani CT series (Chughtai et al., Pak J Neurol Surg) whose pedicle widths (T1 4.06,
 # T4 3.72 mm) are half those of every other series, so its definitions differ from these.
 # Also not used: a dry-bone series of 100 typical thoracic vertebrae ("Morphometric analysis of the
@@ -498,6 +501,7 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("BS08", ["C7"], pedicle_width=(6.6, 0.0)),
     *_rows("Sc13", ["C7"], sp_length=((93 * 44.11 + 102 * 37.82) / 195, 0.0)),
     *_rows("Ka12", ["C3"], canal_depth=(14.6, 1.1)),
+    *_rows("Pa", ["C4"], canal_depth=(12.77, 1.48), canal_width=(20.37, 1.72)),
     *_rows("Ka12", ["C5"], canal_depth=(14.5, 1.5)),
     # the atlas and the axis [RD16, GS12]
     *_rows("RD16", ["C1"], atlas_width=(72.45, 0.0), atlas_depth=(42.0, 0.0)),

@@ -134,14 +134,27 @@ def test_morphometry_within_two_sd_of_published(model, row):
 
 
 def test_published_morphometry_covers_every_mobile_level_c1_to_l5():
-    """Every mobile vertebra from C1 to L5 is checked against at least one published number, but
-    the one level no checkable source gave a number for."""
+    """Every mobile vertebra from C1 to L5 is checked against at least one published number."""
     from spine.anatomy.levels import VERTEBRAE
 
     mobile = [v for v in VERTEBRAE if v[0] in "CTL" and not v.startswith("Co")]
     assert len(mobile) == 24
-    unsourced = {"T10"}  # no number found in a source that could be checked (morphometry.py)
-    assert {r.level for r in PUBLISHED_MORPHOMETRY} == set(mobile) - unsourced
+    assert {r.level for r in PUBLISHED_MORPHOMETRY} == set(mobile)
+
+
+def test_unsourced_morphometry_lists_exactly_the_measures_no_paper_checks():
+    """``UNSOURCED_MORPHOMETRY`` (morphometry.py) names every level C3-L5 and measure that no
+    published row checks, and no other: a row added or removed must update the list."""
+    from spine.anatomy.levels import VERTEBRAE
+    from spine.anatomy.morphometry import UNSOURCED_MORPHOMETRY
+
+    levels = [v for v in VERTEBRAE if v[0] in "CTL" and not v.startswith("Co") and v not in ("C1", "C2")]
+    assert len(levels) == 22
+    sourced = {(r.level, r.key) for r in PUBLISHED_MORPHOMETRY if r.source != "ref"}
+    measures = ("body_width", "body_depth", "body_height", "body_height_anterior", "pedicle_width")
+    measures += ("pedicle_height", "canal_width", "canal_depth", "sp_length", "transverse_span")
+    missing = {key: tuple(lv for lv in levels if (lv, key) not in sourced) for key in measures}
+    assert {k: v for k, v in missing.items() if v} == UNSOURCED_MORPHOMETRY
 
 
 # -- form ------------------------------------------------------------------------------------

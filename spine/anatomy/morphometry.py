@@ -27,6 +27,7 @@ __all__ = [
     "SACRAL_SEGMENTAL_DEG",
     "PublishedMeasure",
     "PUBLISHED_MORPHOMETRY",
+    "UNSOURCED_MORPHOMETRY",
 ]
 
 
@@ -100,7 +101,10 @@ VERTEBRA_SIZES: tuple[VertebraSize, ...] = (
     _v("C1", 14.0, 0.0, 0.0, 30.0, 28.0, 0, 0, 0, 0, 5.0, 8.0, 0, 8.0, 10, 8.0, 6.0, 16.0, 0, 0, 6.0, 7.0, 1.5),
     _v("C2", 16.0, 15.5, 17.5, 16.0, 22.0, 7.5, 9.0, 9.0, 35, 6.0, 13.0, 20, 18.0, 20, 13.0, 10.0, 8.0, 10, 0, 5.0, 6.0, 1.5),
     # C3-C7 bodies: height ~10-11, depth ~14.5, width ~20-22, depth > height, C7 largest [ref]
-    _v("C3", 10.2, 14.5, 20.0, 14.5, 23.5, 5.5, 7.0, 7.0, 45, 3.0, 10.0, 30, 11.0, 20, 7.0, 5.0, 9.0, 0, 0, 4.0, 5.0, 1.3),
+    # C3 pedicle 5.2 mm wide (5.5 before): within the CT series below (means 4.4 and 4.9 mm)
+    # [Al21, BS08]; no narrower, as the C3 posterior bar starts at the pedicle and a narrower one
+    # opens the transverse foramen past 8 mm front to back
+    _v("C3", 10.2, 14.5, 20.0, 14.5, 23.5, 5.2, 7.0, 7.0, 45, 3.0, 10.0, 30, 11.0, 20, 7.0, 5.0, 9.0, 0, 0, 4.0, 5.0, 1.3),
     _v("C4", 10.4, 14.6, 20.5, 14.3, 24.0, 5.6, 7.0, 7.0, 45, 3.0, 10.0, 30, 11.0, 20, 7.0, 5.0, 9.0, 0, 0, 4.0, 5.0, 1.3),
     _v("C5", 10.6, 14.8, 21.0, 14.2, 24.5, 5.8, 7.2, 7.0, 45, 3.0, 10.0, 30, 12.0, 20, 7.0, 5.0, 9.5, 0, 0, 4.0, 5.0, 1.3),
     _v("C6", 10.8, 15.2, 21.5, 14.3, 24.5, 6.0, 7.2, 7.5, 42, 3.2, 10.5, 30, 18.0, 22, 8.0, 6.0, 10.0, 0, 0, 4.0, 5.0, 1.3),
@@ -109,6 +113,7 @@ VERTEBRA_SIZES: tuple[VertebraSize, ...] = (
     # Spinous processes long, steep and overlapping [ref] (steepest T5-T8). Canal 15 x 18 mm at
     # T2-T10 (between the dry-bone and CT series below: Kaur 2016 measures 20.0 x 21.1 mm at its
     # narrowest, T4/T5); pedicles narrowest at T5, 4.1 mm (3.65-5.09 mm in the series below).
+    # T9 pedicle 5.9 mm wide (6.5 before): two CT series put T9's mean at 5.02 and 5.65 mm [Ch03, Si10].
     _v("T1", 14.5, 17.0, 27.0, 16.0, 21.0, 7.5, 9.5, 8.0, 25, 5.0, 17.0, 30, 40.0, 25, 10.0, 7.0, 22.0, 22, 5, 8.0, 9.0, 2.0),
     _v("T2", 16.5, 18.0, 27.5, 15.0, 18.0, 6.5, 11.0, 8.0, 18, 5.0, 19.0, 32, 40.0, 35, 9.0, 6.0, 21.0, 25, 5, 8.0, 9.0, 2.5),
     _v("T3", 17.0, 19.5, 28.0, 15.0, 18.0, 5.5, 11.5, 8.0, 10, 5.0, 19.5, 34, 40.0, 45, 9.0, 6.0, 20.0, 28, 5, 8.0, 9.0, 3.0),
@@ -117,7 +122,7 @@ VERTEBRA_SIZES: tuple[VertebraSize, ...] = (
     _v("T6", 18.0, 24.0, 30.5, 15.0, 18.0, 5.2, 12.0, 8.5, 8, 5.0, 21.0, 35, 42.0, 62, 9.0, 6.0, 17.0, 34, 5, 8.0, 9.0, 3.5),
     _v("T7", 18.3, 25.5, 31.5, 15.0, 18.0, 5.5, 12.0, 8.5, 8, 5.0, 21.0, 35, 42.0, 62, 9.0, 6.0, 16.0, 36, 5, 8.0, 9.0, 4.0),
     _v("T8", 18.6, 27.0, 33.0, 15.0, 18.0, 6.0, 12.5, 9.0, 8, 5.0, 21.5, 34, 40.0, 60, 9.0, 6.0, 15.0, 38, 5, 8.0, 9.0, 4.0),
-    _v("T9", 19.0, 28.0, 34.5, 15.0, 18.0, 6.5, 13.0, 9.0, 8, 5.5, 21.5, 32, 38.0, 52, 10.0, 6.0, 14.0, 40, 5, 8.0, 9.0, 4.0),
+    _v("T9", 19.0, 28.0, 34.5, 15.0, 18.0, 5.9, 13.0, 9.0, 8, 5.5, 21.5, 32, 38.0, 52, 10.0, 6.0, 14.0, 40, 5, 8.0, 9.0, 4.0),
     _v("T10", 20.5, 29.0, 36.5, 15.0, 18.0, 7.0, 14.0, 9.5, 6, 5.5, 22.0, 30, 35.0, 40, 11.0, 6.0, 13.0, 40, 5, 8.0, 9.0, 4.0),
     _v("T11", 22.0, 29.5, 38.5, 16.0, 20.0, 8.0, 16.0, 10.0, 5, 6.0, 22.0, 26, 32.0, 28, 13.0, 6.5, 10.0, 35, 5, 7.0, 9.0, 4.0),
     _v("T12", 23.0, 30.0, 40.0, 17.0, 22.0, 8.0, 16.0, 10.0, 5, 6.0, 22.0, 22, 30.0, 18, 15.0, 7.0, 9.0, 30, 5, 7.0, 9.0, 4.5),
@@ -235,7 +240,8 @@ ROOT_RADII: dict[str, float] = {
 #          do not cover are taken from the studies below, whose numbers are quoted as printed.)
 #   [CB21] Cook WH, Baker JF. Comparative analysis of lumbar spine vertebral morphology between
 #          Maori and New Zealand Europeans: a computed tomography study. Int J Spine Surg
-#          2021;15(6):1072-81 (CT, 196 patients), table 6, all patients, L5.
+#          2021;15(6):1072-81 (CT, 196 patients), table 6, all patients, L5 (anterior body height
+#          30.3 +- 1.9 mm as well).
 #   [Bh25] Bhat N, Rao L, Shetty A, et al. Morphometric analysis of the fifth lumbar vertebra (L5):
 #          anatomical dimensions and clinical implications in South Indian population. Transl Res
 #          Anat 2025 (doi 10.1016/j.tria.2025.100392; 50 dry L5): upper endplate AP 3.35 +- 0.41 cm,
@@ -281,8 +287,72 @@ ROOT_RADII: dict[str, float] = {
 #          9.28 mm (no SD: 10 % of the mean). Agrees with a series of 52 dry axes (odontoid height
 #          17.60 +- 1.94, maximum transverse diameter 9.78 +- 0.93 mm) and Yousuf et al. (30 axes:
 #          height 15.8, width 8.5-10.3 mm).
+#   [Al21] Alsaleh K, Essbaiheen F, Aldosari K, Alsubei B, Alabdulkareeem M. Morphometric analysis
+#          of subaxial cervical spine pedicles in a Middle Eastern population. Int J Spine Surg
+#          2021;15(3):413 (CT, 270 patients): pedicle width 4.4 mm at C3 and 6.1 mm at C7, height 6.4
+#          mm at C3 and 6.8 mm at C7; means only (the abstract's), so the spread is 10 % of the mean.
+#   [BS08] Cervical pedicle morphology on CT in live subjects from the UK (Britspine abstract, J
+#          Bone Joint Surg Br 2008;90-B Supp III; 54 adults, 338 pedicles): smallest external
+#          pedicle diameter 4.9 mm at C3 and 6.6 mm at C7; means only.
+#   [Sc13] Which is the most prominent spinous process in the cervico-thoracic spinal junction? A
+#          radiological study in a Mediterranean population sample. Scoliosis 2013;8(Suppl 2):O40
+#          (93 men, 102 women): spinous process length from the middle of its origin at the laminae
+#          to the middle of its tip, C7 44.11 (men) and 37.82 mm (women), T1 47.93 and 40.44 mm;
+#          the rows hold the means weighted by the number of each sex (C7 40.82, T1 44.01 mm),
+#          means only.
+#   [TT15] A morphometric study of the vertebral body in dry human typical thoracic vertebrae. IJAPB
+#          (Eternal Publication) 1(1) (200 dry typical thoracic vertebrae, Indian; level not
+#          recorded, so each row holds for T2-T8, the typical thoracic vertebrae): anteroposterior
+#          diameter 20.78 +- 3.36, transverse diameter 27.02 +- 2.06, anterior height 17.17 +- 1.65,
+#          posterior height 18.27 +- 1.64 mm. (Its "vertebral body width", 25.49 +- 2.59 mm, is
+#          not defined in the abstract, so gives no row.)
+#   [Ga]   Cervical vertebrae at the Galloway osteological collection: a morphometric study (404 dry
+#          typical cervical vertebrae, Makerere University, Uganda): transverse diameter of the
+#          body C3 22.1 +- 1.5, C4 22.7 +- 1.65, C5 23.6 +- 1.5, C6 24.7 +- 1.75 mm.
+#   [NW]   Anthropometry of bodies of C3-C6 cervical vertebrae in Northwest Indian population: a
+#          cross-sectional study (164 dry vertebrae, Rohtak): upper surface anteroposterior diameter
+#          C3 14.67 +- 1.42, C6 15.73 mm, transverse diameter C3 20.24, C6 23.82 mm; anterior height
+#          of the body 12.04 mm at C3 (the tallest) and 10.69 mm at C5 (the lowest).
+#   [Ka12] Kang MS, Park JY, Cho YE, Kim KS, Kuh SU, Kim KH, Chin DK. A PET/CT-based morphometric
+#          study of spinal canal in Korean young adults: anteroposterior diameter from cervical
+#          vertebra to sacrum. Korean J Spine 2012;9(3):165-9 (CT, 83 adults aged 20-29): canal AP
+#          diameter C3 14.6 +- 1.1, C5 14.5 +- 1.5, T1 16.1 +- 1.2, T8 14.6 +- 1.3, T12 16.7 +- 1.2,
+#          L1 16.7 +- 1.3, L3 15.7 +- 1.9 mm.
+#   [Yu]   Yun IG. Radiological measurement of interpediculate distance of each thoracic vertebra in
+#          normal adults. J Korean Neurosurg Soc (plain radiographs of Korean adults; year and
+#          sample not read): interpediculate distance, both sexes, T1-T12: 22.3, 19.4, 18.1, 17.5,
+#          17.0, 17.1, 17.2, 17.2, 17.4, 17.8, 19.4, 22.3 mm; means only. Plain films magnify a
+#          little, but these agree with the direct measurements at the same levels (T7 17.2 here,
+#          16.5 in P91t; T4-T5 17.0-17.5 here, 21.1 on CT in Ka16).
+#   [Ki09] Kim JH, Choi GM, Chang IB, Ahn SK, Song JH, Choi HC. Pedicular and extrapedicular
+#          morphometric analysis in the Korean population: computed tomographic assessment relevance
+#          to pedicle and extrapedicle screw fixation in the thoracic spine. J Korean Neurosurg Soc
+#          2009;46(3):181-8 (CT, 98 patients, 1916 pedicles): outer transverse pedicle diameter
+#          narrowest at T5, 4.4 mm; mean only.
+#   [Si10] Lower dorsal and lumbar pedicle morphometry in Indian population: a study of four hundred
+#          fifty vertebrae. Spine 2010;35(10):E378-84 (CT, 50 patients): transverse pedicle isthmus
+#          width least at T9, 5.65 mm; mean only.
+#   [Ch03] Chadha M, et al. Pedicle morphology of the lower thoracic, lumbar, and S1 vertebrae: an
+#          Indian perspective. Spine 2003;28(8):744-9 (CT, 31 patients, 86 vertebrae): transverse
+#          pedicle isthmus width least at T9, 5.02 mm; mean only.
+#   [Pa]   Parihar V, et al. Computerized tomography-based morphometric analysis of cervical spinal
+#          canal in central Indian population. J Neurosci Rural Pract (CT, 100 asymptomatic adults):
+#          the canal smallest at C4, sagittal 12.77 +- 1.48 and transverse 20.37 +- 1.72 mm.
 # Not used: a Pakistani CT series (Chughtai et al., Pak J Neurol Surg) whose pedicle widths (T1 4.06,
 # T4 3.72 mm) are half those of every other series, so its definitions differ from these.
+# Also not used: a dry-bone series of 100 typical thoracic vertebrae ("Morphometric analysis of the
+# body, pedicle and lamina of typical thoracic vertebrae: an observational study") whose journal and
+# authors could not be read here.
+# Nor a plain-film series of the cervical canal (Kim KY, Song BH. J Korean Neurosurg Soc
+# 1975;4(2):239-46; 89 Korean adults): its interpediculate distances, C3-C7 27.1-29.1 mm, lie a
+# quarter above the dry-bone and CT widths (22.0 mm in EJA20), the films' magnification, so it
+# measures another thing than the bone. Nor Kaur's thoracic transverse process lengths (Ka16: T1
+# 23.54, T7 31.21, T12 12.11 mm), measured from a point the abstract does not give, so they are no
+# tip-to-tip span.
+# Nor a Turkish CT series of thoracic pedicles (Demiroz S, Erdem S. Turk Neurosurg, doi
+# 10.5137/1019-5149.JTN.26848-19.2; 1512 pedicles): its sagittal diameters (T1 7.2, T12 11.7 mm)
+# lie a quarter below every other series (T12 15.4-17.3 mm above), as its authors say their
+# population's pedicles are smaller, so no one model can lie within both.
 #
 # What each row is, measured on the model as the papers measure a vertebra
 # (``tests/test_anatomy_surfaces.py``, ``measure``): body width and depth at the upper endplate,
@@ -297,10 +367,27 @@ ROOT_RADII: dict[str, float] = {
 # The tests take as the spread the larger of the reported SD and 10 % of the mean
 # (:attr:`PublishedMeasure.spread`), so "mean +- 2 SD" is the range of normal adults of any of
 # these populations, not of one cohort.
-# Not found in a source that could be checked, so left out (see the module's tests): C3, C4 and
-# C7 pedicle width and height (CT series give C3 4.4-5.0 and C7 6.1-6.6 mm wide, 6.4-7.0 mm high,
-# means without a spread), C7 spinous process length, thoracic spinous process lengths, thoracic
-# and cervical transverse spans, and any measurement of T3, T6, T8 and T10 beyond the [ref] range.
+# Not found in a source that could be checked, so left out: :data:`UNSOURCED_MORPHOMETRY` below
+# lists them, measure by measure, over C3-L5 ([ref] alone does not count as a source; the tests
+# check the list is exactly what the rows leave out).
+# Panjabi's cervical and thoracic tables (P91c, P91t), which give most of these, could not be read
+# here; nor could the tables of Tyagi S, Narayan RK (Int J Med Health Res 2018;4(3); 30 north
+# Indian thoracic columns, spinous and transverse process lengths T1-T12, trends only in the
+# abstract) or Ashish S, Pai MM, et al. (100 dry thoracic vertebrae, Manipal; no numbers in the
+# abstract). T10 has one published number here, its interpediculate distance [Yu].
+#: the levels (C3-L5) that no row from a paper checks, per measure
+UNSOURCED_MORPHOMETRY: dict[str, tuple[str, ...]] = {
+    "body_width": ("C7", "T9", "T10", "T11"),
+    "body_depth": ("C7", "T9", "T10", "T11"),
+    "body_height": ("C7", "T10", "T11"),
+    "body_height_anterior": ("C4", "C6", "C7", "T1", "T10", "T11", "T12", "L1", "L2", "L3", "L4"),
+    "pedicle_width": ("C4", "T2", "T3", "T6", "T8", "T10", "T11"),
+    "pedicle_height": ("C4", "T2", "T3", "T4", "T5", "T6", "T8", "T9", "T10"),
+    "canal_width": ("C7",),
+    "canal_depth": ("C7", "T2", "T3", "T6", "T9", "T10", "T11"),
+    "sp_length": tuple(f"T{k}" for k in range(2, 13)),
+    "transverse_span": ("C3", "C4", "C5", "C6", "C7", *(f"T{k}" for k in range(1, 13))),
+}
 
 
 @dataclass(frozen=True)
@@ -324,6 +411,7 @@ def _rows(source: str, levels, **measures: tuple[float, float]) -> list[Publishe
 
 
 _TYPICAL_CERVICAL = ("C3", "C4", "C5", "C6")
+_TYPICAL_THORACIC = ("T2", "T3", "T4", "T5", "T6", "T7", "T8")
 
 # fmt: off
 PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
@@ -344,9 +432,11 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("Zi87", ["L4"], pedicle_width=(12.9, 2.1), pedicle_height=(14.8, 1.8)),
     *_rows("Zi87", ["L5"], pedicle_width=(18.0, 3.2), pedicle_height=(14.0, 1.8)),
     # L5 checked against three more series [CB21, Bh25, Ch05]
-    *_rows("CB21", ["L5"], body_height=(26.3, 1.9), body_depth=(35.7, 3.5), pedicle_height=(12.9, 1.9),
-           pedicle_width=(16.1, 2.3), canal_depth=(15.6, 2.1), canal_width=(28.2, 3.1)),
+    *_rows("CB21", ["L5"], body_height=(26.3, 1.9), body_height_anterior=(30.3, 1.9), body_depth=(35.7, 3.5),
+           pedicle_height=(12.9, 1.9), pedicle_width=(16.1, 2.3), canal_depth=(15.6, 2.1), canal_width=(28.2, 3.1)),
     *_rows("Bh25", ["L5"], body_depth=(33.5, 4.1), body_width=(47.4, 13.9)),
+    *_rows("Ka12", ["L1"], canal_depth=(16.7, 1.3)),
+    *_rows("Ka12", ["L3"], canal_depth=(15.7, 1.9)),
     *_rows("Ch05", ["L5"], pedicle_width=(13.61, (16.20 - 10.29) / 4)),
     # thoracic [P91t; pedicles Zi87]
     *_rows("P91t", ["T1"], body_width=(26.5, 2.7), body_depth=(16.5, 1.7), body_height=(14.5, 1.5),
@@ -374,6 +464,19 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("Eg19", ["T2"], body_height=(17.59, 1.43), body_height_anterior=(16.93, 1.57)),
     *_rows("Eg19", ["T9"], body_height=(20.46, 3.08), body_height_anterior=(18.83, 1.54)),
     *_rows("ref", [f"T{k}" for k in range(2, 10)], body_height_anterior=(18.0, 0.5)),
+    *_rows("TT15", _TYPICAL_THORACIC, body_depth=(20.78, 3.36), body_width=(27.02, 2.06),
+           body_height_anterior=(17.17, 1.65), body_height=(18.27, 1.64)),
+    *_rows("Sc13", ["T1"], sp_length=((93 * 47.93 + 102 * 40.44) / 195, 0.0)),
+    *(
+        PublishedMeasure(f"T{k}", "canal_width", ipd, 0.0, "Yu")
+        for k, ipd in enumerate((22.3, 19.4, 18.1, 17.5, 17.0, 17.1, 17.2, 17.2, 17.4, 17.8, 19.4, 22.3), start=1)
+    ),
+    *_rows("Ka12", ["T1"], canal_depth=(16.1, 1.2)),
+    *_rows("Ka12", ["T8"], canal_depth=(14.6, 1.3)),
+    *_rows("Ka12", ["T12"], canal_depth=(16.7, 1.2)),
+    *_rows("Ki09", ["T5"], pedicle_width=(4.4, 0.0)),
+    *_rows("Si10", ["T9"], pedicle_width=(5.65, 0.0)),
+    *_rows("Ch03", ["T9"], pedicle_width=(5.02, 0.0)),
     # cervical: typical vertebrae C3-C6 [EJA20, JHA]; bodies C3-C7 [ref]; pedicles [P91c]
     *_rows("EJA20", _TYPICAL_CERVICAL, body_height=(10.92, 1.35), body_depth=(14.79, 1.96),
            body_width=(23.22, 2.16), sp_length=(15.25, 4.25), canal_depth=(12.33, 1.68), canal_width=(21.98, 1.82)),
@@ -384,6 +487,22 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
            canal_depth=(14.5, 1.5)),
     *_rows("P91c", ["C6"], pedicle_width=(6.0, 1.0), pedicle_height=(7.2, 1.0), canal_width=(24.5, 2.5),
            canal_depth=(14.5, 1.5)),
+    # cervical per level [Ga, NW]; pedicles C3 and C7 [Al21, BS08]; C7 spinous process [Sc13]
+    *_rows("Ga", ["C3"], body_width=(22.1, 1.5)),
+    *_rows("Ga", ["C4"], body_width=(22.7, 1.65)),
+    *_rows("Ga", ["C5"], body_width=(23.6, 1.5)),
+    *_rows("Ga", ["C6"], body_width=(24.7, 1.75)),
+    *_rows("NW", ["C3"], body_depth=(14.67, 1.42), body_width=(20.24, 0.0), body_height_anterior=(12.04, 0.0)),
+    *_rows("NW", ["C5"], body_height_anterior=(10.69, 0.0)),
+    *_rows("NW", ["C6"], body_depth=(15.73, 0.0), body_width=(23.82, 0.0)),
+    *_rows("Al21", ["C3"], pedicle_width=(4.4, 0.0), pedicle_height=(6.4, 0.0)),
+    *_rows("Al21", ["C7"], pedicle_width=(6.1, 0.0), pedicle_height=(6.8, 0.0)),
+    *_rows("BS08", ["C3"], pedicle_width=(4.9, 0.0)),
+    *_rows("BS08", ["C7"], pedicle_width=(6.6, 0.0)),
+    *_rows("Sc13", ["C7"], sp_length=((93 * 44.11 + 102 * 37.82) / 195, 0.0)),
+    *_rows("Ka12", ["C3"], canal_depth=(14.6, 1.1)),
+    *_rows("Pa", ["C4"], canal_depth=(12.77, 1.48), canal_width=(20.37, 1.72)),
+    *_rows("Ka12", ["C5"], canal_depth=(14.5, 1.5)),
     # the atlas and the axis [RD16, GS12]
     *_rows("RD16", ["C1"], atlas_width=(72.45, 0.0), atlas_depth=(42.0, 0.0)),
     *_rows("GS12", ["C2"], dens_height=(14.86, 1.54), dens_width=(9.28, 0.0)),

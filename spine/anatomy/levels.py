@@ -1,6 +1,6 @@
 """Spinal levels: vertebrae, interspaces, nerve roots and where each root exits.
 
-The names and rules here follow section 1 of ``/work/shared/reference/clinical.md``:
+The names and rules here follow section 1 of the project's ``shared/reference/clinical.md``:
 
 * vertebrae C1-C7, T1-T12, L1-L5 (24 movable), the fused sacrum S1-S5 and a coccyx of
   3-5 fused segments, drawn as four (Co1-Co4);

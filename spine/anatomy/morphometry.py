@@ -2,7 +2,7 @@
 
 Where a number comes from:
 
-* ``[ref]`` = section 1 of ``/work/shared/reference/clinical.md`` (the source of truth):
+* ``[ref]`` = section 1 of the project's ``shared/reference/clinical.md`` (the source of truth):
   vertebral body sizes per region [27], curvature [27], epidural depth, ligamentum flavum
   thickness [12, 27], conus and dural-sac ends.
 * ``[typical]`` = a typical adult value from the morphometry literature (Panjabi's

@@ -19,7 +19,7 @@ before or on files others are editing. Figures, each printed with its baseline a
    frames are compared (framemd5) with a fresh render of the edited script;
 4. the overview at 1080p: render time over video length (real-time factor).
 
-    python bench/catalog.py                 # all four (about 20 minutes on 2 cores)
+    python bench/catalog.py                 # all four (the default catalog of 27 videos: over 40 minutes on 2 cores)
     python bench/catalog.py --skip-1080p    # the first three
     python bench/catalog.py --skip-1080p --only overview-preview --commit 15435d6
                                             # a part of the catalog, at another commit (before/after)

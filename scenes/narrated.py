@@ -24,6 +24,8 @@ from scenes.storyboard import Storyboard, TimedBeat
 HOLD_STILL_S = 5.0
 #: how often a ring spreads in such a hold (the issue: something changes every 4-6 s)
 PULSE_EVERY_S = 4.5
+#: how long one ring takes to spread and fade
+PULSE_S = 1.2
 
 
 class BeatOverrun(InternalError, RuntimeError):
@@ -245,10 +247,6 @@ class NarratedScene(MovingCameraScene):
         """Wait ``seconds``; in a wait longer than ``every`` + 1 s a ring spreads from each of
         ``points`` (scene coordinates) every ``every`` seconds: the eye goes back to where the
         work is done, and no stretch of the video stands still."""
-        from manim import Circle, VGroup
-
-        from scenes.kit import palette
-
         seconds = max(0.0, seconds)
         points = list(points)
         if seconds < every + 1.0 or not points:
@@ -256,13 +254,22 @@ class NarratedScene(MovingCameraScene):
             return
         left = seconds
         while left >= every:
-            clock.wait(seconds=every - 1.2)
-            rings = VGroup(*(Circle(radius=0.15, color=palette.ACCENT, stroke_width=6).move_to(p) for p in points))
-            self.add(rings)
-            clock.play(rings.animate.scale(4.0).set_stroke(opacity=0.0), seconds=1.2)
-            self.remove(rings)
+            clock.wait(seconds=every - PULSE_S)
+            self.play_pulse(clock, points)
             left -= every
         clock.wait(seconds=left)
+
+    def play_pulse(self, clock: BeatClock, points, *with_animations) -> None:
+        """One ring spreading and fading from each of ``points`` over :data:`PULSE_S` (with
+        ``with_animations`` played alongside); nothing of it is left on screen."""
+        from manim import Circle, VGroup
+
+        from scenes.kit import palette
+
+        rings = VGroup(*(Circle(radius=0.15, color=palette.ACCENT, stroke_width=6).move_to(p) for p in points))
+        self.add(rings)
+        clock.play(*with_animations, rings.animate.scale(4.0).set_stroke(opacity=0.0), seconds=PULSE_S)
+        self.remove(rings)
 
     def fade_out_everything(self, clock: BeatClock, seconds: float = 0.6) -> None:
         """Fade out and remove everything on screen, inside the beat's budget."""

@@ -7,7 +7,7 @@ model's own landmarks, so they sit on the structure they name in every view.
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Circle, FadeIn, LaggedStart, Line, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, LaggedStart, Line, VGroup
 
 from spine.anatomy.levels import REGIONS, neighbours
 from spine.anatomy.model import SpineModel
@@ -75,10 +75,7 @@ class SpineAtlasScene(NarratedScene):
             notes.shift(LEFT * (notes.get_right()[0] - 6.3))
         apexes = [self.whole_view.project(self.model.level_centre(lv))[0] for lv in ("C5", "T7", "L3")]
         for row, apex in zip(notes, apexes):
-            ring = Circle(radius=0.15, color=palette.ACCENT, stroke_width=6).move_to(apex)
-            self.add(ring)
-            clock.play(FadeIn(row, shift=LEFT * 0.1), ring.animate.scale(4.0).set_stroke(opacity=0.0), seconds=1.2)
-            self.remove(ring)
+            self.play_pulse(clock, [apex], FadeIn(row, shift=LEFT * 0.1))
             clock.wait(share=0.18)
         self.focus = apexes
 

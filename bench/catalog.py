@@ -499,7 +499,11 @@ def main() -> int:
     parser.add_argument("--commit", help="benchmark this commit instead of HEAD (e.g. the one before a change)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress shows even when redirected to a file
-    check_edit_arguments(args.edit_video, args.edit_beats.split(","))
+    try:
+        check_edit_arguments(args.edit_video, args.edit_beats.split(","))
+    except SystemExit as refused:  # one line naming what is wrong and what is allowed; exit 2 as for bad input
+        print(refused, file=sys.stderr)
+        return 2
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-catalog-"))
     results: dict = {

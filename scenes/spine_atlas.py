@@ -51,6 +51,7 @@ class SpineAtlasScene(NarratedScene):
         head = heading(new_heading)
         self.fade_out_everything(clock, 0.5)
         clock.play(FadeIn(head), *(FadeIn(m) for m in mobjects), seconds=seconds)
+        self.head = head
 
     def beat_title(self, clock) -> None:
         brand = self.context.get("brand")
@@ -74,6 +75,8 @@ class SpineAtlasScene(NarratedScene):
         if notes.get_right()[0] > 6.3:  # inside the title-safe area
             notes.shift(LEFT * (notes.get_right()[0] - 6.3))
         apexes = [self.whole_view.project(self.model.level_centre(lv))[0] for lv in ("C5", "T7", "L3")]
+        # the heading names what the narration is about now: the curves, not the regions
+        clock.play(self.head.animate.become(heading(self.says("curves.heading"))), seconds=0.6)
         for row, apex in zip(notes, apexes):
             self.play_pulse(clock, [apex], FadeIn(row, shift=LEFT * 0.1))
             clock.wait(share=0.18)

@@ -297,11 +297,11 @@ class ImageRegionCamera:
             super().display_image_mobject(image_mobject, pixel_array)  # type: ignore[misc]
             return
         target_coords = self.points_to_subpixel_coords(image_mobject, image_mobject.points)  # type: ignore[attr-defined]
-        placed = self._placed(image_mobject, pixels, target_coords)
+        height, width = pixel_array.shape[:2]
+        placed = self._placed(image_mobject, pixels, target_coords, (width, height))
         if placed is None:
             return
         image, (x, y) = placed
-        height, width = pixel_array.shape[:2]
         left, top = max(x, 0), max(y, 0)
         right, bottom = min(x + image.width, width), min(y + image.height, height)
         if right <= left or bottom <= top:
@@ -312,9 +312,12 @@ class ImageRegionCamera:
         under = Image.fromarray(np.ascontiguousarray(region))
         region[...] = np.asarray(Image.alpha_composite(under, image))
 
-    def _placed(self, image_mobject: Any, pixels: np.ndarray, target_coords: np.ndarray) -> tuple | None:
+    def _placed(
+        self, image_mobject: Any, pixels: np.ndarray, target_coords: np.ndarray, frame_size: tuple[int, int]
+    ) -> tuple | None:
         """The image resampled onto the frame's pixel grid and its top-left pixel (Manim's own
-        arithmetic, see ``Camera.display_image_mobject``), or None where Manim draws nothing."""
+        arithmetic, see ``Camera.display_image_mobject``), or None where Manim draws nothing.
+        Only the part inside the frame (``frame_size``: width, height) is resampled."""
         cache = self._placed_cache
         if cache is None:
             cache = self._placed_cache = {}
@@ -323,16 +326,16 @@ class ImageRegionCamera:
         kept = cache.get(key)
         if (
             kept is not None
-            and kept[0] == resampling
+            and kept[0] == (resampling, frame_size)
             and np.array_equal(kept[1], target_coords)
             and kept[2].shape == pixels.shape
             and np.array_equal(kept[2], pixels)
         ):
             cache[key] = cache.pop(key)  # most recently used last
             return kept[3]
-        placed = _resample_placed(pixels, target_coords.copy(), resampling)
+        placed = _resample_placed(pixels, target_coords.copy(), resampling, frame_size)
         cache.pop(key, None)
-        cache[key] = (resampling, target_coords.copy(), pixels.copy(), placed)
+        cache[key] = ((resampling, frame_size), target_coords.copy(), pixels.copy(), placed)
         while len(cache) > self.PLACED_CACHE_SIZE:
             cache.pop(next(iter(cache)))
         return placed
@@ -342,9 +345,17 @@ def _rgba8(array: Any) -> bool:
     return isinstance(array, np.ndarray) and array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 4
 
 
-def _resample_placed(pixels: np.ndarray, target_coords: np.ndarray, resampling: Any) -> tuple | None:
+def _resample_placed(
+    pixels: np.ndarray, target_coords: np.ndarray, resampling: Any, frame_size: tuple[int, int]
+) -> tuple | None:
     """Manim 0.22's ``Camera.display_image_mobject`` up to its paste: the same numbers in the
-    same order, returning the resampled image and where its top-left corner lands."""
+    same order, returning the resampled image and where its top-left corner lands.
+
+    Manim resamples the whole image and lets the paste drop what falls outside the frame; when
+    the camera zooms in, that is several frames' worth of pixels for one frame's worth shown.
+    Here only the window inside the frame (``frame_size``: width, height) is resampled: the
+    homography is composed with that window's offset, so each pixel samples the same point of
+    the image (up to the last bit of a double)."""
     sub_image = Image.fromarray(pixels)  # RGBA: a uint8 array of four channels
     original_coords = np.array(
         [[0, 0], [sub_image.width, 0], [0, sub_image.height], [sub_image.width, sub_image.height]]
@@ -378,13 +389,27 @@ def _resample_placed(pixels: np.ndarray, target_coords: np.ndarray, resampling: 
         transform_coefficients = np.linalg.solve(a, b)
     except np.linalg.LinAlgError:
         return None
+    frame_width, frame_height = frame_size
+    shift_x, shift_y = int(shift_vector[0]), int(shift_vector[1])
+    left, top = max(0, -shift_x), max(0, -shift_y)
+    right, bottom = min(int(target_size[0]), frame_width - shift_x), min(int(target_size[1]), frame_height - shift_y)
+    if right <= left or bottom <= top:
+        return None  # wholly outside the frame
+    if (left, top, right, bottom) != (0, 0, target_size[0], target_size[1]):
+        # output pixel (u, v) of the window is pixel (u + left, v + top) of Manim's image
+        a, b, c, d, e, f, g, h = (float(value) for value in transform_coefficients)
+        scale = g * left + h * top + 1.0
+        transform_coefficients = (
+            np.array([a, b, a * left + b * top + c, d, e, d * left + e * top + f, g, h], dtype=np.float64) / scale
+        )
+        target_size = (right - left, bottom - top)
     sub_image = sub_image.transform(  # the array itself, as Manim passes it (Pillow reads any sequence)
         size=target_size,
         method=Image.Transform.PERSPECTIVE,
         data=transform_coefficients,  # type: ignore[arg-type]
         resample=resampling,
     )
-    return sub_image, (int(shift_vector[0]), int(shift_vector[1]))
+    return sub_image, (shift_x + left, shift_y + top)
 
 
 class RegionCamera(ImageRegionCamera, Camera):

@@ -111,9 +111,11 @@ def test_a_held_frame_converted_once_encodes_to_the_same_bytes(tmp_path):
 
 
 def test_images_drawn_over_their_region_only_give_manims_pixels():
-    """The render's camera (pipeline/scene_writer.py) resamples an image only when it changed
-    and composites it over the pixels it covers: every frame must equal Manim's own camera's,
-    for images scaled, rotated, half off the frame, translucent, changed in place and moved."""
+    """The render's camera (pipeline/scene_writer.py) resamples an image only when it changed,
+    only where it is inside the frame, and composites it over the pixels it covers: every frame
+    must equal Manim's own camera's, for images scaled, rotated, half off the frame, translucent,
+    changed in place and moved. Cut to the frame, the resampling's homography is composed with
+    the window's offset, so a pixel may differ by one level where a double's last bit tips it."""
     import numpy as np
     from manim import ImageMobject
     from manim.camera.moving_camera import MovingCamera
@@ -146,9 +148,41 @@ def test_images_drawn_over_their_region_only_give_manims_pixels():
         lambda: images[1].set_opacity(0.4).stretch(60, 1),
     ]
     seen = set()
-    for step in steps:
+    for number, step in enumerate(steps):
         step()
         manims, ours = (frame(c) for c in cameras)
-        assert np.array_equal(ours, manims)
+        difference = np.abs(ours.astype(int) - manims.astype(int)).max(axis=2)
+        if number < 3:  # wholly inside the frame: Manim's own numbers
+            assert np.array_equal(ours, manims)
+        assert difference.max() <= 1 and np.count_nonzero(difference) <= 3, (number, difference.max())
         seen.add(ours.tobytes())
     assert len(seen) >= 4  # the frames differ: the images were drawn
+
+
+def test_a_zoomed_image_is_resampled_only_inside_the_frame():
+    """A camera zoomed in on an image resamples one frame's worth of it, not the whole image
+    blown up (Manim's way), and those pixels equal Manim's up to one level on a few of them."""
+    import numpy as np
+    from manim import ImageMobject
+    from manim.camera.moving_camera import MovingCamera
+
+    from pipeline.scene_writer import RegionMovingCamera, _resample_placed
+
+    rng = np.random.default_rng(5)
+    rgba = rng.integers(0, 256, (60, 80, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    image = ImageMobject(rgba).set(height=6)
+    background = np.zeros((72, 128, 4), dtype=np.uint8)
+    frames = []
+    for klass in (MovingCamera, RegionMovingCamera):
+        camera = klass(pixel_width=128, pixel_height=72)
+        camera.frame.scale(0.2).move_to([0.7, -0.4, 0])  # zoomed five times, off-centre
+        camera.set_frame_to_background(background)
+        camera.capture_mobjects([image])
+        frames.append(camera.pixel_array.astype(int))
+        coords = camera.points_to_subpixel_coords(image, image.points)
+    difference = np.abs(frames[0] - frames[1]).max(axis=2)
+    assert difference.max() <= 1 and np.count_nonzero(difference) <= 0.001 * difference.size
+    assert frames[1][..., :3].std() > 20  # the image's noise fills the frame
+    placed, corner = _resample_placed(rgba, coords.astype(np.float64), image.resampling_algorithm, (128, 72))
+    assert placed.size == (128, 72) and corner == (0, 0)

@@ -172,20 +172,21 @@ class FluoroPanel(Group):
         super().__init__(self.image, self.ring, self.label, self.marker, **kwargs)
 
     # -- building blocks ------------------------------------------------------------------------
-    def _imager(self, pose: CArmPose, size: int | None = None) -> FluoroImager:
+    def _imager(self, pose: CArmPose, size: int | None = None, draft: bool = False) -> FluoroImager:
         """The imager of ``pose`` (kept in memory with its anatomy: a turn back to a view, or the
         next beat's panel on the same model, reads it again without the disk); ``size``: its
-        image's pixels (default: the monitor's)."""
+        image's pixels (default: the monitor's); ``draft``: a turn's in-between image
+        (``FluoroImager``'s draft anatomy)."""
         size = self.size if size is None else int(size)
 
         def make() -> FluoroImager:
             return FluoroImager(
-                self.model, pose, size, detector=self.detector, cache_dir=self.cache_dir, seed=self.seed
+                self.model, pose, size, detector=self.detector, cache_dir=self.cache_dir, seed=self.seed, draft=draft
             )
 
         if not hasattr(self.model, "parameters_hash"):  # a plain list of structures (tests)
             return make()
-        key = ("imager", self.model.parameters_hash(), pose, size, self.detector, str(self.cache_dir), self.seed)
+        key = ("imager", self.model.parameters_hash(), pose, size, self.detector, str(self.cache_dir), self.seed, draft)
         return memory.get_or_make(key, make)
 
     def _needle_layer(self, imager: FluoroImager, needle: Needle | None):
@@ -348,8 +349,10 @@ class FluoroPanel(Group):
         tilt), at most one per frame of ``run_time`` and :data:`TURN_MAX_IMAGES`, so the image
         glides with the arm instead of jumping. The in-between images are drawn at half the
         monitor's size (:data:`TURN_SIZE_FRACTION`; the image is moving, and a pose's anatomy
-        costs about 0.25 s of CPU at 144 px against 0.5 s at 288 px) and shown at its size;
-        their anatomy is cached on disk per pose like every view's, so a turn drawn again costs
+        costs about 0.25 s of CPU at 144 px against 0.5 s at 288 px) and shown at its size,
+        with the draft anatomy (``FluoroImager``'s ``draft``: no nerve roots, which fluoroscopy
+        does not show and which cost half of such an image's tracing); their anatomy is cached
+        on disk per pose like every view's, so a turn drawn again costs
         nothing. ``rate_func`` is the arm's: the room's C-arm drawn beside the monitor turns
         with the same easing (Manim's ``smooth`` by default, as ``mob.animate`` has it).
         Everything is rendered now, so playing the animation costs nothing per frame.
@@ -365,7 +368,7 @@ class FluoroPanel(Group):
         frames = []
         for k, p in enumerate(poses):
             last = k == len(poses) - 1
-            imager = self._imager(p, self.size if last else between)
+            imager = self._imager(p, self.size, draft=False) if last else self._imager(p, between, draft=True)
             # the same layers as the panel's own image, so the settled view is the image a jump
             # to that pose shows (and the one kept in memory from an earlier visit)
             contrast = self._contrast_layer(imager, *self._contrast) if self._contrast is not None else None

@@ -707,12 +707,15 @@ class _StateDigest:
         if callable(token):
             self.put("tok:" + token(obj))
             return
-        key = id(obj)
-        if key in self.seen:
-            self.put(f"ref{self.seen[key]}")
-            return
-        self.seen[key] = len(self.seen)
         cls = type(obj)
+        # So is an immutable value (a frozen dataclass or model: the monitor's detector, a C-arm
+        # pose): after a restore, what the scene shared is copies
+        if not _fed_by_value(cls):
+            key = id(obj)
+            if key in self.seen:
+                self.put(f"ref{self.seen[key]}")
+                return
+            self.seen[key] = len(self.seen)
         self.put("o:" + cls.__module__ + "." + cls.__qualname__)
         model_hash = getattr(cls, "parameters_hash", None)
         if callable(model_hash):  # the anatomy model is what its parameters build (its own caches aside)
@@ -740,6 +743,16 @@ class _StateDigest:
     def hexdigest(self) -> str:
         self._flush()
         return self.h.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _fed_by_value(cls: type) -> bool:
+    """True for a class of immutable values: a frozen dataclass, or a frozen pydantic model."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is not None and getattr(params, "frozen", False):
+        return True
+    config = getattr(cls, "model_config", None)
+    return isinstance(config, dict) and bool(config.get("frozen"))
 
 
 def _is_mobject(value: object) -> bool:

@@ -100,3 +100,19 @@ def test_a_structure_digests_the_same_shared_or_copied(tmp_path):
     assert _digest([st, st], tmp_path) == _digest([st, copy], tmp_path)
     other = Structure("L5.bone", "bone_surface", Material.CORTICAL_BONE, _box(), level="L5", shell_mm=1.0)
     assert _digest([st, other], tmp_path) != _digest([st, st], tmp_path)
+
+
+def test_an_immutable_value_digests_the_same_shared_or_copied(tmp_path):
+    """The monitor's detector (a frozen dataclass) is shared by the panel and its imagers in a
+    render, and copies after a restore: the digest feeds such a value by what it holds wherever
+    it occurs, so an edit of one beat does not redraw the beats after it (it redrew four of the
+    transforaminal video's eleven). Another value still digests differently."""
+    from dataclasses import replace
+
+    from spine.imaging.detector import Detector
+
+    detector = Detector()
+    copy = pickle.loads(pickle.dumps(detector))
+    assert copy is not detector
+    assert _digest([detector, detector], tmp_path) == _digest([detector, copy], tmp_path)
+    assert _digest([detector, replace(detector, gamma=1.1)], tmp_path) != _digest([detector, detector], tmp_path)

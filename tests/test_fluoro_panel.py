@@ -352,3 +352,39 @@ def test_the_side_reads_the_same_on_the_drawing_the_section_and_the_monitor(name
     letters = {m.original_text: m.get_center()[0] for m in inset.get_family() if hasattr(m, "original_text")}
     canal = fitted.to_scene(centre)[0, 0]
     assert np.sign(fitted.to_scene(entry)[0, 0] - canal) == np.sign(letters[letter] - canal)
+
+
+@pytest.mark.parametrize("fps", [15, 30])
+def test_spreading_dye_is_shown_in_pulses_of_live_fluoroscopy(panel, fps):
+    """While a tracker moves the dye, the monitor takes a new image PULSES_PER_S times a second
+    of video (the first frame included) and holds it between pulses, whatever the frame rate;
+    each image shows the dye where the tracker was at its pulse."""
+    from manim import ValueTracker
+
+    from scenes.kit.fluoro_panel import PULSES_PER_S
+    from spine.anatomy.solids import Box, Material, Structure
+
+    class Spreading:  # a dye pattern (ContrastPattern's at / density) growing with its progress
+        def at(self, p):
+            half = (2.0 + 10.0 * p,) * 3
+            return [Structure("dye", "contrast", Material.CONTRAST, Box(center=(0.0, 0.0, 0.0), half_sizes=half))]
+
+        def density(self, p):
+            return 1.0
+
+    dye = Spreading()
+    progress = ValueTracker(0.0)
+    shown: list[float] = []
+    set_contrast = panel.set_contrast
+    panel.set_contrast = lambda c, p=None, render=True: (shown.append(p), set_contrast(c, p, render))[1]
+    panel.follow_contrast(dye, progress)
+    frames = []
+    for frame in range(2 * fps):  # two seconds of video
+        progress.set_value(frame / (2 * fps))
+        panel.update(1.0 / fps if frame else 0.0)
+        frames.append(panel.image.pixel_array.copy())
+    panel.clear_updaters()
+    assert len(shown) == round(2 * PULSES_PER_S)
+    assert shown[0] == 0.0 and shown == sorted(shown)
+    changed = sum(not np.array_equal(a, b) for a, b in zip(frames, frames[1:]))
+    assert 0 < changed <= len(shown) - 1  # the picture changes only on a pulse

@@ -5,7 +5,7 @@
     self.play(panel.take_shot())                      # exposure flash, then the image
     self.play(panel.rotate_to(CArmPose.oblique("L4-L5", 30, "right")))  # the C-arm turns
     panel.set_needle(Needle(p0, p1, 0.72))            # updates the image (<= 50 ms at 512^2)
-    panel.add_updater(lambda m: m.set_contrast(pattern, progress()))   # per frame
+    panel.follow_contrast(pattern, progress)          # dye spreading as a tracker moves (pulsed)
 
 The panel is a ``Group`` of the image (:attr:`image`, an ``ImageMobject`` whose outside
 of the collimated field is transparent), a circular frame, a label (level and view) in the
@@ -289,6 +289,24 @@ class FluoroPanel(Group):
         self._contrast_layer_now = self._contrast_layer(self.imager, contrast, progress)
         return self._show(self._render()) if render else self
 
+    def follow_contrast(self, contrast, progress) -> "FluoroPanel":
+        """Show ``contrast`` at the value of the tracker ``progress`` while an animation moves
+        it, as live fluoroscopy does: pulsed, a new image :data:`PULSES_PER_S` times a second of
+        the video (the first frame included), the monitor holding the last one between pulses.
+        The pulses follow the frames' own time steps, so they fall on the same frames in every
+        render; ``clear_updaters`` ends it (then ``set_contrast`` shows the last state)."""
+        period = 1.0 / PULSES_PER_S
+        since: list[float | None] = [None]  # video time since the last pulse
+
+        def pulse(panel: "FluoroPanel", dt: float) -> None:
+            since[0] = period if since[0] is None else since[0] + dt
+            if since[0] >= period - 1e-9:
+                since[0] -= period
+                panel.set_contrast(contrast, progress.get_value())
+
+        self.add_updater(pulse)
+        return self
+
     def set_pose(self, pose: CArmPose) -> "FluoroPanel":
         """Jump to ``pose`` (no animation): new anatomy, layers re-projected, new label."""
         self.imager = self._imager(pose)
@@ -377,6 +395,10 @@ class FluoroPanel(Group):
             frames.append((imager, rgba if last else _resized(rgba, self.size)))
         return _Turn(self, pose, frames, run_time=run_time, rate_func=rate_func, **kwargs)
 
+
+#: live fluoroscopy while dye or cement spreads: images a second (pulsed fluoroscopy runs at
+#: about 4-15 pulses a second to spare dose; a pulse is also a new dye image to compute)
+PULSES_PER_S = 10.0
 
 #: the monitor's turn: an image every this many degrees of the C-arm's sweep ...
 TURN_STEP_DEG = 2.5

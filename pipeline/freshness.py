@@ -710,7 +710,7 @@ class _StateDigest:
         cls = type(obj)
         # So is an immutable value (a frozen dataclass or model: the monitor's detector, a C-arm
         # pose): after a restore, what the scene shared is copies
-        if not _fed_by_value(cls):
+        if not _fed_by_value(cls):  # type: ignore[arg-type]  # a class is hashable
             key = id(obj)
             if key in self.seen:
                 self.put(f"ref{self.seen[key]}")

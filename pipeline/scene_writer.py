@@ -397,10 +397,11 @@ def _resample_placed(
         return None  # wholly outside the frame
     if (left, top, right, bottom) != (0, 0, target_size[0], target_size[1]):
         # output pixel (u, v) of the window is pixel (u + left, v + top) of Manim's image
-        a, b, c, d, e, f, g, h = (float(value) for value in transform_coefficients)
-        scale = g * left + h * top + 1.0
+        x0, x1, x2, y0, y1, y2, w0, w1 = (float(value) for value in transform_coefficients)
+        scale = w0 * left + w1 * top + 1.0
         transform_coefficients = (
-            np.array([a, b, a * left + b * top + c, d, e, d * left + e * top + f, g, h], dtype=np.float64) / scale
+            np.array([x0, x1, x0 * left + x1 * top + x2, y0, y1, y0 * left + y1 * top + y2, w0, w1], dtype=np.float64)
+            / scale
         )
         target_size = (right - left, bottom - top)
     sub_image = sub_image.transform(  # the array itself, as Manim passes it (Pillow reads any sequence)

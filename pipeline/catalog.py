@@ -642,7 +642,27 @@ class _Scheduler:
                         run.log,
                     )
             self.pool.shutdown(interrupt=True)
+            self._recorded_after_all()
             raise
+
+    def _recorded_after_all(self) -> None:
+        """A video whose worker finished and recorded it while the build was being stopped is
+        built, not interrupted (its outputs and state are complete: the next run skips it)."""
+        from pipeline import freshness
+
+        for stem, outcome in list(self.outcomes.items()):
+            run = self.runs.get(stem)
+            if run is None or outcome.status != "interrupted":
+                continue
+            try:
+                recorded = freshness.staleness(run.job.request, run.job.options, run.inputs) is None
+            except Exception:  # noqa: BLE001 - then it stays reported as interrupted
+                recorded = False
+            if recorded:
+                self.logs[stem].write(["finished while the build was being stopped"])
+                self.outcomes[stem] = Outcome(
+                    run.job, "built", run.work_seconds, "finished while the build was being stopped", run.log
+                )
 
     # -- events ----------------------------------------------------------------------------
     def handle(self, kind: str, task_id: str, payload: Any) -> None:

@@ -458,6 +458,8 @@ def test_interrupted_build_keeps_finished_videos_and_resumes(tmp_path, how):
     assert_complete_outputs(out, killed=how == "SIGKILL")
     finished = {p.name.removesuffix("-test.json") for p in out.glob(".state/*.json")}  # built and recorded
     assert finished and finished != set(videos)
+    if how == "SIGINT":  # the summary calls built what was recorded, even while the build was stopping
+        assert {v for v, s in statuses(stdout).items() if s == "built"} == {f"{v}-test" for v in finished}
     assert finished <= {p.name.removesuffix("-test.mp4") for p in out.glob("*.mp4")}
     if how == "SIGINT":  # workers were told to stop and removed their temporary files
         assert not list(scratch(tmp_path).iterdir())
@@ -652,3 +654,48 @@ def test_progress_is_plain_lines_off_a_terminal_and_live_bars_on_one(test_reques
     printer.line("[done] one: built")
     printer.close()
     assert quiet.getvalue() == ""
+
+
+def test_a_video_recorded_while_the_build_stops_is_reported_built(tmp_path, monkeypatch):
+    """Ctrl-C reaches the build while a worker is recording a finished video: once the workers
+    are stopped, a video whose outputs and state are complete is reported built (the next run
+    skips it), and only the others interrupted."""
+    import io
+
+    from pipeline import freshness
+    from pipeline.catalog import _Printer, _Run, _Scheduler, load_catalog
+
+    jobs = load_catalog(
+        write_catalog(tmp_path / "catalog.yaml", plugin.VIDEO, plugin.COPIES[0]),
+        quality="test",
+        voice="none",
+        output_dir=tmp_path / "out",
+        cache_dir=tmp_path / "cache",
+        plugins=[str(PLUGIN)],
+    )
+    recorded = jobs[0].stem
+
+    class StoppedPool:  # the interrupt arrives while the build waits for its workers
+        size, ship_outputs = 2, False
+
+        def submit(self, *args, **kwargs):
+            pass
+
+        def poll(self, timeout):
+            raise KeyboardInterrupt
+
+        def shutdown(self, interrupt=False):
+            self.stopped = interrupt
+
+    monkeypatch.setattr(
+        freshness,
+        "staleness",
+        lambda request, options, inputs: None if inputs["stem"] == recorded else "no outputs yet",
+    )
+    runs = {j.stem: _Run(j, {"stem": j.stem}, "not built before", tmp_path / f"{j.stem}.log") for j in jobs}
+    outcomes: dict = {}
+    pool = StoppedPool()
+    with pytest.raises(KeyboardInterrupt):
+        _Scheduler(pool, runs, outcomes, _Printer(stream=io.StringIO())).run()
+    assert pool.stopped
+    assert {stem: o.status for stem, o in outcomes.items()} == {recorded: "built", jobs[1].stem: "interrupted"}

@@ -642,10 +642,10 @@ class _Scheduler:
                         run.log,
                     )
             self.pool.shutdown(interrupt=True)
-            self._recorded_after_all()
+            self._report_recorded_as_built()
             raise
 
-    def _recorded_after_all(self) -> None:
+    def _report_recorded_as_built(self) -> None:
         """A video whose worker finished and recorded it while the build was being stopped is
         built, not interrupted (its outputs and state are complete: the next run skips it)."""
         from pipeline import freshness

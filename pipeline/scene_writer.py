@@ -301,14 +301,8 @@ class ImageRegionCamera:
         placed = self._placed(image_mobject, pixels, target_coords, (width, height))
         if placed is None:
             return
-        image, (x, y) = placed
-        left, top = max(x, 0), max(y, 0)
-        right, bottom = min(x + image.width, width), min(y + image.height, height)
-        if right <= left or bottom <= top:
-            return
-        if (left, top, right, bottom) != (x, y, x + image.width, y + image.height):
-            image = image.crop((left - x, top - y, right - x, bottom - y))
-        region = pixel_array[top:bottom, left:right]
+        image, (x, y) = placed  # resampled inside the frame only: no part of it to cut off
+        region = pixel_array[y : y + image.height, x : x + image.width]
         under = Image.fromarray(np.ascontiguousarray(region))
         region[...] = np.asarray(Image.alpha_composite(under, image))
 

@@ -106,6 +106,11 @@ class PoseLabeller:
         return f"{pose.level}  ·  {view}" if pose.level else view
 
 
+def _played_seconds(frames: int) -> float:
+    """The run time Manim plays as exactly ``frames`` frames (an animation, or a wait with updaters)."""
+    return max(frames - 0.5, 1.0) / config.frame_rate
+
+
 def _restored_later(clock: BeatClock) -> None:
     """A beat before a checkpoint: nothing to run (the clock holds its frames, not drawn)."""
 
@@ -175,14 +180,15 @@ class NarratedScene(MovingCameraScene):
 
     # -- frame-exact primitives ------------------------------------------------------------
     # Manim plays an animation of run_time r as len(arange(0, r, 1/fps)) frames and a frozen
-    # wait as int(r * fps) frames; the half-frame offsets make both exactly `frames`.
+    # wait as int(r * fps) frames; the half-frame offsets make both exactly `frames`. One
+    # frame is played as one frame's time: Manim warns about anything shorter and plays that.
     def play_frames(self, frames: int, *animations, **kwargs) -> None:
-        self.play(*animations, run_time=(frames - 0.5) / config.frame_rate, **kwargs)
+        self.play(*animations, run_time=_played_seconds(frames), **kwargs)
         self.frames_written += frames
 
     def hold_frames(self, frames: int) -> None:
         if self._anything_updates():
-            self.wait((frames - 0.5) / config.frame_rate, frozen_frame=False)
+            self.wait(_played_seconds(frames), frozen_frame=False)
         else:
             self.wait((frames + 0.5) / config.frame_rate, frozen_frame=True)
         self.frames_written += frames

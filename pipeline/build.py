@@ -14,7 +14,7 @@ import math
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -193,6 +193,12 @@ class Prepared:
     storyboard: Storyboard
     started: float = field(default_factory=time.monotonic)
     drawn: dict[int, str] = field(default_factory=dict)  # keys of the first beats, drawn while speaking
+    #: the narration mixed to this storyboard (:func:`_mixed`), started in a thread as soon as
+    #: every beat was spoken, while beats were still drawn; a worker gets None and mixes itself
+    sound: Future | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "sound": None}  # a thread's result stays in its process
 
     @property
     def paths(self) -> dict[str, Path]:
@@ -321,6 +327,19 @@ def speak_and_draw(request: VideoRequest, options: BuildOptions, progress: Progr
     progress(f"{name}: narration ({options.voice}, {options.lang}), drawing each beat once it is spoken")
     speaker = _Speaker(request, options, script, progress)
     speaker.start()
+
+    def mix_once_spoken() -> tuple[Any, Any, Any] | None:
+        # every beat's length is known once the last is spoken: the narration is mixed (and its
+        # loudness measured) while the beats are still drawn, not after them
+        speaker.join()
+        if speaker.error is not None or len(speaker.spoken) != len(script.beats):
+            return None  # the main thread raises the error, or speaking was stopped
+        board = make_storyboard(request, script, speaker.spoken, q.fps, options, props)
+        return _mixed(speaker.spoken, board, options)
+
+    mixer = ThreadPoolExecutor(1, thread_name_prefix="mix")
+    sound = mixer.submit(mix_once_spoken)
+    mixer.shutdown(wait=False)
     drawn: dict[int, str] = {}
     try:
         while True:
@@ -349,6 +368,7 @@ def speak_and_draw(request: VideoRequest, options: BuildOptions, progress: Progr
         raise speaker.error
     prepared = _prepared(request, options, script, speaker.spoken, props, started, progress)
     prepared.drawn = drawn
+    prepared.sound = sound
     return prepared
 
 
@@ -361,12 +381,11 @@ def build_video(
     return finish_video(prepared, progress, workers=workers)
 
 
-def _sound(prepared: Prepared, work: Path) -> tuple[Path, Any, Any]:
-    """The narration mixed to the storyboard's times (a WAV in ``work``), its caption cues, its chapters."""
+def _mixed(spoken: Sequence[Any], storyboard: Storyboard, options: BuildOptions) -> tuple[Any, Any, Any]:
+    """The narration mixed to the storyboard's times, its caption cues, its chapters."""
     from voiceover.captions import build_cues
     from voiceover.mix import mix_narration
 
-    spoken, storyboard, options = prepared.spoken, prepared.storyboard, prepared.options
     mix = mix_narration(
         list(spoken),
         storyboard.starts_s,
@@ -374,9 +393,16 @@ def _sound(prepared: Prepared, work: Path) -> tuple[Path, Any, Any]:
         loudness_lufs=options.loudness_lufs,
         music=options.music,
     )
+    return mix, build_cues(list(spoken), storyboard.starts_s), chapters_from_beats(storyboard.beats)
+
+
+def _sound(prepared: Prepared, work: Path) -> tuple[Path, Any, Any]:
+    """:func:`_mixed` (the one started while drawing, if any), the mix written as a WAV in ``work``."""
+    mixed = prepared.sound.result() if prepared.sound is not None else None
+    mix, cues, chapters = mixed or _mixed(prepared.spoken, prepared.storyboard, prepared.options)
     wav = work / "narration.wav"
     mix.export(wav, format="wav")
-    return wav, build_cues(list(spoken), storyboard.starts_s), chapters_from_beats(storyboard.beats)
+    return wav, cues, chapters
 
 
 def finish_video(prepared: Prepared, progress: Progress = quiet, workers: int = 1) -> BuildResult:

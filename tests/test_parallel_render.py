@@ -186,3 +186,27 @@ def test_a_zoomed_image_is_resampled_only_inside_the_frame():
     assert frames[1][..., :3].std() > 20  # the image's noise fills the frame
     placed, corner = _resample_placed(rgba, coords.astype(np.float64), image.resampling_algorithm, (128, 72))
     assert placed.size == (128, 72) and corner == (0, 0)
+
+
+def test_the_narration_is_mixed_while_beats_are_drawn(tmp_path):
+    """``render`` mixes the narration (and measures its loudness) in a thread as soon as the last
+    beat is spoken, while beats are still drawn: the mix is the one the finish step would make from
+    the whole storyboard, and a copy of the step's result for a worker process leaves it behind."""
+    import pickle
+
+    import numpy as np
+
+    from pipeline.build import _mixed, speak_and_draw
+    from pipeline.catalog import resolve_video
+    from pipeline.cluster import load_plugins
+    from pipeline.options import BuildOptions
+
+    load_plugins([str(PLUGIN)])
+    options = BuildOptions(quality="test", voice="espeak", cache_dir=tmp_path / "cache", output_dir=tmp_path / "out")
+    prepared = speak_and_draw(resolve_video("catalog-test"), options)
+    assert prepared.sound is not None
+    early, cues, chapters = prepared.sound.result(timeout=60)
+    late, late_cues, late_chapters = _mixed(prepared.spoken, prepared.storyboard, options)
+    assert np.array_equal(np.array(early.get_array_of_samples()), np.array(late.get_array_of_samples()))
+    assert early.frame_rate == late.frame_rate and (cues, chapters) == (late_cues, late_chapters)
+    assert pickle.loads(pickle.dumps(prepared)).sound is None

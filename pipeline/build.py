@@ -332,11 +332,12 @@ def speak_and_draw(request: VideoRequest, options: BuildOptions, progress: Progr
         # every beat's length is known once the last is spoken: the narration is mixed (and its
         # loudness measured) while the beats are still drawn, not after them
         speaker.join()
-        if speaker.error is not None or len(speaker.spoken) != len(script.beats):
-            return None  # the main thread raises the error, or speaking was stopped
+        if abandoned.is_set() or speaker.error is not None or len(speaker.spoken) != len(script.beats):
+            return None  # drawing failed or was interrupted, speech failed, or speaking was stopped
         board = make_storyboard(request, script, speaker.spoken, q.fps, options, props)
         return _mixed(speaker.spoken, board, options)
 
+    abandoned = threading.Event()  # set when drawing fails or Ctrl-C stops it: nothing to mix for
     mixer = ThreadPoolExecutor(1, thread_name_prefix="mix")
     sound = mixer.submit(mix_once_spoken)
     mixer.shutdown(wait=False)
@@ -361,6 +362,9 @@ def speak_and_draw(request: VideoRequest, options: BuildOptions, progress: Progr
                     whole=False,
                 )
             drawn.update({i: report.keys[i] for i in range(len(spoken))})
+    except BaseException:
+        abandoned.set()
+        raise
     finally:
         speaker.stopping = True
         speaker.join()

@@ -525,11 +525,14 @@ def build_all(
     pool: DaskPool | None = None,
     force: bool = False,
     printer: _Printer | None = None,
+    on_built: Callable[[Job], None] | None = None,
 ) -> list[Outcome]:
     """Build every job that is not up to date; returns one Outcome per job, in order.
 
     ``pool`` is a :mod:`pipeline.cluster` executor (default: a local Dask cluster of
-    ``workers`` processes, :func:`pipeline.cluster.local_pool`).
+    ``workers`` processes, :func:`pipeline.cluster.local_pool`). ``on_built`` is called here
+    with each job as soon as its video is built and recorded, while the others still build
+    (``render.py all`` starts the video's handout then).
     """
     from pipeline import cache, freshness, outputs
     from pipeline.cluster import local_pool
@@ -578,7 +581,7 @@ def build_all(
             f"{sum(o.status == 'skipped' for o in outcomes.values())} up to date"
         )
         try:
-            _Scheduler(pool, runs, outcomes, printer).run()
+            _Scheduler(pool, runs, outcomes, printer, on_built).run()
         except KeyboardInterrupt:
             printer.line("interrupted: stopping the workers; finished videos are kept")
         finally:
@@ -596,8 +599,16 @@ def build_all(
 
 
 class _Scheduler:
-    def __init__(self, pool: DaskPool, runs: dict[str, _Run], outcomes: dict[str, Outcome], printer: _Printer) -> None:
+    def __init__(
+        self,
+        pool: DaskPool,
+        runs: dict[str, _Run],
+        outcomes: dict[str, Outcome],
+        printer: _Printer,
+        on_built: Callable[[Job], None] | None = None,
+    ) -> None:
         self.pool, self.runs, self.outcomes, self.printer = pool, runs, outcomes, printer
+        self.on_built = on_built
         self.ship = bool(getattr(pool, "ship_outputs", False))
         self.logs = {stem: _Log(run.log) for stem, run in runs.items()}
         for stem, run in runs.items():
@@ -802,6 +813,8 @@ class _Scheduler:
         )
         self.printer.done(run)
         self.printer.line(f"[done] {run.job.stem}: built in {_duration(seconds)} of work ({note})")
+        if self.on_built is not None:
+            self.on_built(run.job)
 
 
 # ---------------------------------------------------------------------------------------
@@ -856,8 +869,10 @@ def run_all(
     quiet: bool,
     brand: Brand | None = None,
     described: bool = False,
+    on_built: Callable[[Job], None] | None = None,
 ) -> tuple[list[Outcome], str | None]:
-    """What ``render.py all`` does; returns the outcomes and a gallery error (if any)."""
+    """What ``render.py all`` does; returns the outcomes and a gallery error (if any).
+    ``on_built``: see :func:`build_all`."""
     from pipeline.cluster import check_address, farm_pool, load_plugins, plugins_from_env
     from pipeline.quality import QUALITIES
 
@@ -900,7 +915,7 @@ def run_all(
     previous = signal.signal(signal.SIGTERM, _terminate), signal.signal(signal.SIGINT, signal.default_int_handler)
     began = time.time()
     try:
-        outcomes = build_all(jobs, workers=workers, pool=pool, force=force, printer=printer)
+        outcomes = build_all(jobs, workers=workers, pool=pool, force=force, printer=printer, on_built=on_built)
         _prune(jobs, began, printer)
     finally:
         signal.signal(signal.SIGTERM, previous[0])

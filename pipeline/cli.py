@@ -25,6 +25,7 @@ from spine.videos import SIDES, all_videos
 if TYPE_CHECKING:
     from pipeline.brand import Brand
     from pipeline.catalog import Outcome
+    from pipeline.handout import CatalogHandouts
     from spine.procedures.planner import NeedlePlan
 
 VOICES = ("piper", "espeak", "none")
@@ -426,12 +427,22 @@ def build_all_videos(
     """Build every video of the catalog (defaults + catalog.yaml); skip what is up to date."""
     from pipeline.brand import load_brand
     from pipeline.catalog import run_all, summary_table
+    from pipeline.handout import CatalogHandouts
 
     brand = load_brand(brand_file)
-    # the other options (quality, jobs, only, catalog, voice, cluster, cache dir, force, described) go to run_all as named
-    outcomes, gallery_error = run_all(output_dir=output_dir, quiet=quiet, gallery=False, brand=brand, **run_options)
-    if not any(o.status == "interrupted" for o in outcomes):
-        gallery_error = _publish_after_all(outcomes, handout_paper, brand, output_dir, no_gallery, quiet)
+    handouts = CatalogHandouts(handout_paper, brand)  # each written as soon as its video is built
+    try:
+        # the other options (quality, jobs, only, catalog, voice, cluster, cache dir, force, described) go to run_all as named
+        outcomes, gallery_error = run_all(
+            output_dir=output_dir, quiet=quiet, gallery=False, brand=brand, on_built=handouts.video_built, **run_options
+        )
+    except BaseException:  # Ctrl-C, a refused catalog: the handout being written is finished, no other starts
+        handouts.stop()
+        raise
+    if any(o.status == "interrupted" for o in outcomes):
+        handouts.stop()
+    else:
+        gallery_error = _publish_after_all(outcomes, handouts, brand, output_dir, no_gallery, quiet)
     click.echo(summary_table(outcomes))
     if any(o.status == "interrupted" for o in outcomes):
         raise KeyboardInterrupt
@@ -442,26 +453,21 @@ def build_all_videos(
 
 
 def _publish_after_all(
-    outcomes: list[Outcome], paper: str, brand: Brand | None, output_dir: Path | None, no_gallery: bool, quiet: bool
+    outcomes: list[Outcome],
+    handouts: CatalogHandouts,
+    brand: Brand | None,
+    output_dir: Path | None,
+    no_gallery: bool,
+    quiet: bool,
 ) -> str | None:
-    """After ``all``: a handout beside every video built or up to date, then the gallery (with the brand)."""
-    from pipeline.options import DEFAULT_OUTPUT_DIR, output_paths
-    from pipeline.handout import handout_path, write_handout
+    """After ``all``: a handout beside every video built or up to date (those of the built
+    videos were started while the others built), then the gallery (with the brand)."""
+    from pipeline.options import DEFAULT_OUTPUT_DIR
 
-    problems: list[str] = []
-    for outcome in outcomes:
-        if paper == "none" or outcome.status not in ("built", "skipped"):
-            continue
-        mp4 = output_paths(outcome.job.request, outcome.job.options)["mp4"]
-        pdf = handout_path(mp4, paper)
-        if outcome.status == "skipped" and pdf.is_file() and pdf.stat().st_mtime >= mp4.stat().st_mtime:
-            continue
-        try:
-            write_handout(mp4, paper, brand, outcome.job.request)
-            if not quiet:
-                click.echo(f"handout: {pdf.name}", err=True)
-        except Exception as exc:  # noqa: BLE001 - the videos are built; report the handout on its own
-            problems.append(f"handout {pdf.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    written, problems = handouts.finish(outcomes)
+    if not quiet:
+        for pdf in written:
+            click.echo(f"handout: {pdf.name}", err=True)
     if not no_gallery:
         from pipeline.freshness import gallery_is_current, record_gallery
 

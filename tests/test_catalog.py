@@ -340,6 +340,31 @@ def test_second_run_skips_everything_fast_with_unchanged_outputs(tmp_path):
     assert outputs_of(tmp_path / "out")[mp4.name][0] == before[mp4.name][0]
 
 
+def test_each_handout_is_written_as_soon_as_its_video_is_built(tmp_path):
+    """The handouts are written beside the build, not all after it: the first is there before
+    the last video is done, and every built video has its own (and the summary names them)."""
+    videos = (plugin.VIDEO, *plugin.COPIES)
+    catalog = write_catalog(tmp_path / "catalog.yaml", *videos)
+    # one worker builds the videos one after another, each beat sleeping a second: the last ends
+    # about 15 s after the first
+    proc = run_all(tmp_path, "-j", "1", catalog=catalog, env={plugin.SLEEP_ENV: "1.0"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "out"
+    mp4s = sorted(out.glob("*.mp4"))
+    pdfs = sorted(out.glob("*.handout-a4.pdf"))
+    assert len(mp4s) == len(videos) and [p.name.removesuffix(".handout-a4.pdf") for p in pdfs] == [m.stem for m in mp4s]
+    assert all(p.read_bytes().startswith(b"%PDF") for p in pdfs)
+    assert min(p.stat().st_mtime for p in pdfs) < max(m.stat().st_mtime for m in mp4s), proc.stdout + proc.stderr
+    assert sorted(line.split()[-1] for line in proc.stderr.splitlines() if line.startswith("handout: ")) == [
+        p.name for p in pdfs
+    ]
+    # up to date: nothing written again
+    before = {p.name: p.stat().st_mtime_ns for p in pdfs}
+    again = run_all(tmp_path, "-j", "1", catalog=catalog)
+    assert again.returncode == 0 and "handout: " not in again.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.handout-a4.pdf")} == before
+
+
 def test_a_spare_worker_speaks_ahead_and_the_video_is_the_same(tmp_path):
     """With more workers than videos to plan, a spare worker speaks the video's beats (last first)
     into the speech cache while its plan task plans the needles and speaks from the first beat;

@@ -103,6 +103,9 @@ class ModelBuilder:
         #: the model's build (:func:`spine.anatomy.surfaces.start_surfaces`) runs ``make`` with
         #: the bones' jobs and calls each ``finish`` once every mesh is in the cache
         self.deferred: dict | None = None
+        #: how many meshing jobs this process did itself (the rest came from the disk cache, some
+        #: made meanwhile by another process: :func:`spine.anatomy.surfaces._mesh_here`)
+        self.meshed_here = 0
 
     def _gaps(self) -> dict[str, float]:
         gaps = {}

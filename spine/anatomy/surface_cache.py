@@ -18,9 +18,14 @@ turns the disk cache off. The folder may be deleted at any time.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
+import os
+import zlib
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -127,6 +132,37 @@ class SurfaceCache:
         from spine.settings import settings
 
         cache_limits.added(path.parent, "*.npz", path, settings().anatomy_cache_limit)  # least recently used go
+
+    #: lock files a meshing process claims its jobs with (:meth:`claim`): a fixed set, so they do
+    #: not pile up as keys change; two keys sharing one only make a job wait or move on early
+    LOCKS = 64
+
+    @contextlib.contextmanager
+    def claim(self, key: str, wait: bool = False) -> Iterator[bool]:
+        """Hold the right to mesh ``key`` while the block runs: True if this process has it, False
+        if another holds it now (``wait``: wait for it instead). Without a disk cache (or a folder
+        we cannot write), nothing is shared: always True. The lock goes with the process, so a
+        killed holder frees it."""
+        if self.folder is None:
+            yield True
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(
+                self.folder / f"meshing-{zlib.crc32(key.encode()) % self.LOCKS:02d}.lock", os.O_CREAT | os.O_RDWR, 0o644
+            )
+        except OSError:
+            yield True
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                held = True
+            except BlockingIOError:
+                held = False
+            yield held
+        finally:
+            os.close(fd)  # and with it the lock
 
     def flush(self) -> None:
         """Nothing buffered: every put is written at once (kept for callers' symmetry)."""

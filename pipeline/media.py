@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from pipeline.player import Chapter
 
 
-# x264 preset of beat segments at preview sizes (<= 480 lines): half the encoding time of the
-# default "medium", files no larger at crf 23. Larger qualities keep "medium" (what the final MP4 holds).
+# x264 preset of beat segments at preview sizes (<= 480 lines): a third of the encoding time of the
+# default "medium", files about a sixth larger at crf 23 (spine.settings.EncoderSettings.small_preset).
+# Larger qualities keep "medium" (what the final MP4 holds).
 PREVIEW_PRESET = EncoderSettings().small_preset
 #: x264 settings of every beat segment (the joined video is these segments, not re-encoded).
 #: - A fixed number of encoder threads (2): x264's decisions depend on its thread count, never on

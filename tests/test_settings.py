@@ -25,7 +25,7 @@ def test_defaults_are_the_documented_numbers():
         "crf": "23",
         "threads": "2",
         "x264-params": "mbtree=0",
-        "preset": "veryfast",
+        "preset": "superfast",
     }
     assert s.encoder.segment_options(1080) == {"crf": "23", "threads": "2", "x264-params": "mbtree=0"}
     assert s.cache_limit == 2 << 30

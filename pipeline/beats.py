@@ -54,7 +54,22 @@ def render_task_options(job: Job, ship: bool) -> Iterator[BuildOptions]:
         yield replace(job.options, output_dir=out, cache_dir=cache)
 
 
-def task_render(job: Job, storyboard: Storyboard, beats: list[int], ship: bool, *, report: Report) -> Rendered:
+def task_render(
+    job: Job,
+    storyboard: Storyboard,
+    beats: list[int],
+    ship: bool,
+    handover: Path | None = None,
+    *,
+    report: Report,
+) -> Rendered:
+    """Draw ``beats`` of ``job``'s video (one render pass) and leave a cached segment for each.
+
+    ``handover`` (a file on this machine): ``render.py all`` may write a beat ``k`` in it while
+    the task runs, having given the beats from ``k`` on to another task; this task then stops
+    before ``k`` and returns keys only for the beats before it (and for any later one an earlier
+    pass already knew)."""
+
     def on_beat(index: int, drawn: bool) -> None:
         report(("beat", index, storyboard.beats[index].frames, drawn))
 
@@ -69,8 +84,9 @@ def task_render(job: Job, storyboard: Storyboard, beats: list[int], ship: bool, 
             beats=beats,
             progress=report,
             on_beat=on_beat,
+            handover=handover,
         )
-        keys = {i: result.keys[i] for i in beats}
+        keys = {i: result.keys[i] for i in beats if i in result.keys}
         segments = {k: segment_path(options.cache_dir, k).read_bytes() for k in keys.values()} if ship else None
     report(f"{job.stem}: drew {len(result.rendered)} of {len(beats)} beats in {result.seconds:.1f} s")
     return Rendered(keys, result.rendered, segments)

@@ -32,6 +32,7 @@ keeps every finished video, and the next run does only what is left.
 
 from __future__ import annotations
 
+from spine.atomic_files import atomic_write
 from spine.errors import shorten
 from spine.yaml_files import FileModel, Text, read_model
 
@@ -50,7 +51,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, NoReturn, 
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool
 
-from pipeline.beats import Rendered, render_task_options, split_beats, task_render
+from pipeline.beats import FAST_FORWARD_COST, Rendered, render_task_options, split_beats, task_render
 from pipeline.errors import CatalogError
 from pipeline.options import DEFAULT_CACHE_DIR, DEFAULT_OUTPUT_DIR, ROOT, BuildOptions, Job
 from spine.videos import RequestError, VideoRequest, VideoSpec, all_videos
@@ -598,6 +599,16 @@ def build_all(
     return [outcomes[j.stem] for j in jobs]
 
 
+@dataclass
+class _Range:
+    """A render task's beats, as the build knows them while it runs."""
+
+    stem: str
+    beats: list[int]
+    handover: Path | None  # where to tell the task to stop early (local workers only)
+    done: set[int] = field(default_factory=set)  # beats it reported finished
+
+
 class _Scheduler:
     def __init__(
         self,
@@ -614,6 +625,7 @@ class _Scheduler:
         for stem, run in runs.items():
             self.logs[stem].write([f"building because: {run.reason}"])
         self.tasks: dict[str, tuple[str, str, Any]] = {}  # task id -> (stem, kind, detail)
+        self.ranges: dict[str, _Range] = {}  # render task id -> its beats, while it runs
         self.serial = 0
         self.plans_left = len(runs)
 
@@ -623,12 +635,73 @@ class _Scheduler:
 
     def submit(
         self, run: _Run, kind: str, fn: Callable[..., Any], args: tuple[Any, ...], detail: Any = None, **hints: Any
-    ) -> None:
+    ) -> str:
         hints.setdefault("priority", self.PRIORITY[kind])
         self.serial += 1
         task_id = f"{kind}-{self.serial}-{run.job.stem}"
         self.tasks[task_id] = (run.job.stem, kind, detail)
         self.pool.submit(task_id, fn, args, **hints)
+        return task_id
+
+    def submit_range(self, run: _Run, beats: list[int]) -> None:
+        """A render task for ``beats`` of ``run``'s video."""
+        scratch = getattr(self.pool, "scratch", None)
+        handover = None if self.ship or scratch is None else Path(scratch) / f"handover-{self.serial + 1}"
+        task_id = self.submit(
+            run, "render", task_render, (run.job, run.storyboard, beats, self.ship, handover), detail=beats
+        )
+        self.ranges[task_id] = _Range(run.job.stem, list(beats), handover)
+
+    #: seconds of video a range must still have ahead of the beat it draws for an idle worker to
+    #: take part of it (less is not worth the helper's start: restoring a checkpoint, fast-forward)
+    SHARE_MIN_S = 20.0
+
+    def share_tail(self) -> None:
+        """At the end of a build, when a worker is idle and nothing waits, it takes the later part
+        of the range with the most video still ahead, instead of idling while that range is drawn
+        alone (before: the last video of the catalog drew on one core for up to half a minute).
+
+        The running task is told to stop before the first beat handed over (its handover file,
+        read at each beat it begins); the new task starts from the checkpoint the running one
+        left at the beat it had reached and fast-forwards from there. Local workers only (the
+        file is on our disk). The frames are the same: a beat is the same segment whoever draws it.
+        """
+        if self.plans_left > 0 or self.pool.pending() >= self.pool.size:
+            return
+        best: tuple[float, str, list[int], int] | None = None
+        for task_id, r in self.ranges.items():
+            run = self.runs[r.stem]
+            if r.handover is None or r.stem in self.outcomes or run.storyboard is None:
+                continue
+            left = [i for i in r.beats if i not in r.done]  # the first is being drawn
+            ahead_s = sum(run.storyboard.beats[i].duration_s for i in left[1:])
+            if len(left) < 2 or ahead_s < self.SHARE_MIN_S:
+                continue
+            frames = [run.storyboard.beats[i].frames for i in left]
+            # keep left[:j] (its first beat counted half: it is under way); hand over left[j:], which
+            # also fast-forwards from the beat under way to left[j]
+            costs = []
+            for j in range(1, len(left)):
+                kept = frames[0] / 2 + sum(frames[1:j])
+                given = sum(frames[j:]) + FAST_FORWARD_COST * sum(frames[:j])
+                costs.append((max(kept, given), j))
+            _, j = min(costs)
+            if best is None or ahead_s > best[0]:
+                best = (ahead_s, task_id, left, j)
+        if best is None:
+            return
+        _, task_id, left, j = best
+        r = self.ranges[task_id]
+        run = self.runs[r.stem]
+        assert r.handover is not None  # chosen above
+        atomic_write(r.handover, str(left[j]).encode())
+        r.beats = [i for i in r.beats if i < left[j]]
+        r.handover = None  # told once
+        run.chunks_left += 1
+        self.logs[r.stem].write(
+            [f"{time.strftime('%H:%M:%S')} beats {left[j] + 1}-{left[-1] + 1} handed to an idle worker"]
+        )
+        self.submit_range(run, left[j:])
 
     def run(self) -> None:
         try:
@@ -641,6 +714,7 @@ class _Scheduler:
             while self.tasks:
                 for event in self.pool.poll(0.5):
                     self.handle(*event)
+                self.share_tail()
         except KeyboardInterrupt:
             for stem, run in self.runs.items():
                 if stem not in self.outcomes:
@@ -686,6 +760,8 @@ class _Scheduler:
                 return
             if isinstance(payload, tuple) and payload and payload[0] == "beat":
                 _, index, frames, drawn = payload
+                if task_id in self.ranges:
+                    self.ranges[task_id].done.add(index)
                 run.frames_done += frames
                 run.drawn += int(bool(drawn))
                 self.printer.video(
@@ -695,6 +771,7 @@ class _Scheduler:
                 self.logs[stem].write([f"{time.strftime('%H:%M:%S')} {payload}"])
             return
         del self.tasks[task_id]
+        self.ranges.pop(task_id, None)
         if stem in self.outcomes:  # the video already failed; ignore its other tasks
             return
         if task_kind == "speak" and (kind == "lost" or not payload.ok):  # a head start only: the plan speaks too
@@ -764,7 +841,7 @@ class _Scheduler:
             force=True,
         )
         for beats in ranges:
-            self.submit(run, "render", task_render, (run.job, plan.storyboard, beats, self.ship), detail=beats)
+            self.submit_range(run, beats)
 
     def parts_for(self, run: _Run) -> int:
         """How many ranges to cut a video into: its share of the known work times the workers."""
@@ -780,6 +857,9 @@ class _Scheduler:
         run.segments.update(rendered.segments or {})
         run.chunks_left -= 1
         if run.chunks_left == 0:
+            missing = [i + 1 for i in range(len(run.storyboard.beats)) if i not in run.keys]
+            if missing:  # a range stopped early and no other drew the rest: not expected
+                raise RuntimeError(f"beats {missing} were not drawn by any render task")
             keys = [run.keys[i] for i in range(len(run.storyboard.beats))]
             self.finish(run, keys)
 

@@ -320,8 +320,11 @@ class DaskPool:
         label: str,
         local: bool = False,
         on_close: Callable[[bool], None] | None = None,
+        scratch: Path | None = None,
     ) -> None:
         self.client = client
+        #: the local workers' scratch folder (on our disk, removed with the pool); None on a farm
+        self.scratch = scratch
         self.plugins = plugins
         self.ship_outputs = ship_outputs
         self.label = label
@@ -555,7 +558,7 @@ def local_pool(workers: int, plugins: tuple[str, ...] = (), cache_dir: Path | No
         shutil.rmtree(scratch, ignore_errors=True)  # the workers are gone: their temporary files go too
 
     label = "{workers} local worker process{s}"
-    return DaskPool(client, plugins, ship_outputs=False, label=label, local=True, on_close=close)
+    return DaskPool(client, plugins, ship_outputs=False, label=label, local=True, on_close=close, scratch=scratch)
 
 
 CLUSTER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx", "inproc")

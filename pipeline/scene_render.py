@@ -133,6 +133,7 @@ class _Director:
         context_token: str,
         start: int = 0,
         checkpoint: dict | None = None,
+        handover: Path | None = None,
     ):
 
         self.scene, self.storyboard, self.cache_dir, self.work_dir = scene, storyboard, Path(cache_dir), Path(work_dir)
@@ -141,6 +142,7 @@ class _Director:
         self.suffixes = True  # stop where an earlier pass knows the rest; remember the rest for later passes
         self.last = max(wanted) if wanted else -1
         self.start, self.checkpoint = start, checkpoint
+        self.handover = handover  # where the build may hand this pass's last beats to another task
         self.baseline = set(vars(scene))
         self.renderer = scene.renderer  # a pipeline.scene_writer.SegmentRenderer
         self._fast_forward = True
@@ -238,6 +240,7 @@ class _Director:
                 if i in self.wanted and self.on_beat is not None:
                     self.on_beat(i, False)
         self._close_current()
+        self._take_handover()
         if index > self.last:
             raise EndSceneEarlyException()
         self.play_at_beat[index] = self.scene.renderer.num_plays
@@ -268,6 +271,22 @@ class _Director:
         verb = "drawing" if draw else ("cached" if index in self.wanted else "skipping")
         self.progress(f"  frames {index + 1}/{count}: {beat.id} ({beat.duration_s:.1f} s, {verb})")
         self._maybe_save(index, state)
+
+    def _take_handover(self) -> None:
+        """Stop before beat ``k`` if the build has handed the beats from ``k`` on to another task
+        (it wrote ``k`` into :attr:`handover`: a worker was idle at the end of the catalog). A
+        beat from ``k`` on that this pass has drawn already is drawn by both, the same frames."""
+        if self.handover is None:
+            return
+        try:
+            k = int(self.handover.read_text())
+        except (OSError, ValueError):
+            return
+        if k <= self.last:
+            self.last = k - 1
+            self.wanted = {i for i in self.wanted if i < k}
+            self.progress(f"  beats {k + 1}-... handed to another worker")
+        self.handover = None
 
     def _known_from_here(self, index: int, state: str) -> bool:
         """True if an earlier pass reached this beat in this state with the same beats after it,
@@ -369,6 +388,7 @@ def render_pass(
     on_beat: Callable[[int, bool], None] | None = None,
     checkpoints: bool = True,
     whole: bool = True,
+    handover: Path | None = None,
 ) -> PassReport:
     """Run the scene once and leave a cached segment for every wanted beat (default: all).
 
@@ -378,7 +398,10 @@ def render_pass(
     earlier pass already knows every remaining beat. ``force`` draws wanted beats even if cached.
     ``whole=False``: the storyboard holds only the video's first beats (``render`` draws them
     while the others are spoken); "the remaining beats" of such a pass are not the video's,
-    so it neither stops where an earlier pass knows them nor records them.
+    so it neither stops where an earlier pass knows them nor records them. ``handover``: a
+    file in which ``render.py all`` may write a beat ``k`` while the pass runs; the pass then
+    stops before ``k`` (its later wanted beats went to another task), and its report has no
+    key for them.
     """
     import time
 
@@ -421,6 +444,7 @@ def render_pass(
                 context_token,
                 start,
                 checkpoint,
+                handover,
             )
             director.suffixes = whole
             scene.beat_listener = director
@@ -446,6 +470,7 @@ def render_pass(
             on_beat=on_beat,
             checkpoints=False,
             whole=whole,
+            handover=handover,
         )
     ends = dict(director.play_at_beat)
     for index in director.rendered:

@@ -8,6 +8,7 @@ loaded into the CLI (and its workers) through ``SPINE_CATALOG_PLUGINS``.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import signal
@@ -184,6 +185,85 @@ def test_split_render_is_frame_identical_to_a_straight_render(test_request, tmp_
     frames = frame_md5s(straight)
     assert len(frames) == storyboard.total_frames
     assert frame_md5s(split) == frames
+
+
+def test_a_range_handed_over_mid_render_stops_and_the_helper_draws_the_rest(test_request, tmp_path):
+    """The end of a catalog build: an idle worker takes the later beats of a range being drawn.
+    The build writes the first beat handed over into the range's handover file while it draws;
+    the range stops before it, the helper starts from the range's checkpoint, and the two make
+    the frames of a straight render."""
+    from pipeline.beats import task_render
+    from pipeline.cache import segment_path
+    from pipeline.media import concat_movies
+    from pipeline.options import BuildOptions, Job
+
+    storyboard = plugin.storyboard()
+    straight, _ = render_movie_with(test_request, storyboard, tmp_path / "one")
+    cache = tmp_path / "cache"
+    job = Job(test_request, BuildOptions(quality="test", cache_dir=cache, output_dir=tmp_path / "out"))
+    handover = tmp_path / "handover"
+    events: list = []
+
+    def report(payload):
+        events.append(payload)
+        if isinstance(payload, tuple) and payload[:2] == ("beat", 0):  # beat 1 done: hand over beats 4-5
+            handover.write_text("3")
+
+    first = task_render(job, storyboard, [0, 1, 2, 3, 4], False, handover, report=report)
+    assert sorted(first.keys) == [0, 1, 2] and first.drawn == [0, 1, 2]
+    assert any("handed to another worker" in str(e) for e in events)
+    helper_events: list = []
+    helper = task_render(job, storyboard, [3, 4], False, report=helper_events.append)
+    assert helper.drawn == [3, 4]
+    assert any("from a checkpoint" in str(e) for e in helper_events)  # not replayed from the start
+    keys = {**first.keys, **helper.keys}
+    joined = tmp_path / "joined.mp4"
+    concat_movies([segment_path(cache, keys[i]) for i in range(len(storyboard.beats))], joined)
+    assert frame_md5s(joined) == frame_md5s(straight)
+
+
+def test_an_idle_worker_at_the_end_takes_the_later_half_of_the_longest_range(test_request, tmp_path):
+    from pipeline.catalog import _Printer, _Range, _Run, _Scheduler
+    from pipeline.options import BuildOptions, Job
+
+    class Pool:
+        size, ship_outputs = 2, False
+
+        def __init__(self):
+            self.scratch, self.submitted = tmp_path, []
+
+        def submit(self, task_id, fn, args, **hints):
+            self.submitted.append((task_id, args))
+
+        def pending(self):
+            return 1 + len(self.submitted)  # the range being drawn, and what was given since
+
+    job = Job(test_request, BuildOptions(quality="test"))
+    run = _Run(job, {}, "not built before", tmp_path / "x.log")
+    run.storyboard = plugin.storyboard(seconds=(10.0, 10.0, 10.0, 10.0, 10.0))
+    run.chunks_left = 1
+    pool = Pool()
+    scheduler = _Scheduler(pool, {job.stem: run}, {}, _Printer(stream=io.StringIO()))
+    scheduler.plans_left = 0
+    scheduler.ranges["render-1"] = _Range(job.stem, [0, 1, 2, 3, 4], tmp_path / "handover-1", done={0})
+    scheduler.share_tail()
+    # beat 2 is under way; of beats 2-5 it keeps 2-3 and hands 4-5 over
+    assert (tmp_path / "handover-1").read_text() == "3"
+    assert scheduler.ranges["render-1"].beats == [0, 1, 2]
+    ((task_id, args),) = pool.submitted
+    assert args[2] == [3, 4] and run.chunks_left == 2 and scheduler.ranges[task_id].beats == [3, 4]
+    scheduler.share_tail()  # the workers are busy now: nothing more
+    assert len(pool.submitted) == 1
+
+    # nothing is handed over while videos are still to be planned, or with little left ahead
+    for plans_left, seconds in ((1, 10.0), (0, 2.0)):
+        pool = Pool()
+        run.storyboard = plugin.storyboard(seconds=(seconds,) * 5)
+        scheduler = _Scheduler(pool, {job.stem: run}, {}, _Printer(stream=io.StringIO()))
+        scheduler.plans_left = plans_left
+        scheduler.ranges["render-1"] = _Range(job.stem, [0, 1, 2, 3, 4], tmp_path / "handover-2", done={0})
+        scheduler.share_tail()
+        assert not pool.submitted and not (tmp_path / "handover-2").exists()
 
 
 def test_editing_one_beat_redraws_only_that_beat(test_request, tmp_path):

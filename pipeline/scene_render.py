@@ -285,7 +285,7 @@ class _Director:
         if k <= self.last:
             self.last = k - 1
             self.wanted = {i for i in self.wanted if i < k}
-            self.progress(f"  beats {k + 1}-... handed to another worker")
+            self.progress(f"  beats from {k + 1} on handed to another worker")
         self.handover = None
 
     def _known_from_here(self, index: int, state: str) -> bool:

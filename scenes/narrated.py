@@ -76,6 +76,13 @@ class BeatClock:
             self.scene.hold_frames(frames)
             self.used += frames
 
+    def wait_until(self, share: float) -> None:
+        """Hold until ``share`` of the beat has passed (nothing if it has already)."""
+        frames = min(round(share * self.beat.frames) - self.used, self.remaining_frames)
+        if frames > 0:
+            self.scene.hold_frames(frames)
+            self.used += frames
+
     def hold(self) -> None:
         """Hold until the end of the beat."""
         if self.remaining_frames > 0:

@@ -20,6 +20,7 @@ from manim import (
     FadeIn,
     FadeOut,
     GrowFromCenter,
+    Indicate,
     LaggedStart,
     Line,
     ReplacementTransform,
@@ -271,9 +272,12 @@ class OverviewScene(NarratedScene):
         )
         note = text(self.words("who.note"), 32, palette.TEXT_MUTED, max_width=12.0)
         note.next_to(cards, DOWN, buff=0.6)
+        # in step with the words: "doctors with special training", then each kind of doctor
         clock.play(FadeIn(head), seconds=0.8)
-        clock.play(LaggedStart(*(FadeIn(c, shift=UP * 0.2) for c in cards), lag_ratio=0.5), seconds=2.0)
         clock.play(FadeIn(note), seconds=0.8)
+        for card, at in zip(cards, (0.38, 0.7)):
+            clock.wait_until(at)
+            clock.play(FadeIn(card, shift=UP * 0.2), seconds=1.0)
         self.stage = VGroup(head, cards, note)
 
     # 10 -----------------------------------------------------------------------------------
@@ -287,9 +291,14 @@ class OverviewScene(NarratedScene):
         )
         answer = text(self.words("diagnostic.answer"), 36, max_width=12.0)
         answer.next_to(arrow, DOWN, buff=0.25)
+        # in step with the words: the kinds of relief, what the result shows, its name
         clock.play(FadeIn(head), seconds=0.8)
-        clock.play(LaggedStart(*(FadeIn(c) for c in outcomes), lag_ratio=0.6), share=0.35)
+        clock.wait_until(0.12)
+        clock.play(LaggedStart(*(FadeIn(c) for c in outcomes), lag_ratio=0.6), share=0.3)
+        clock.wait_until(0.55)
         clock.play(GrowFromCenter(arrow), FadeIn(answer), seconds=1.2)
+        clock.wait_until(0.8)
+        clock.play(Indicate(head, color=palette.ACCENT, scale_factor=1.05), seconds=1.0)
         self.stage = VGroup(head, outcomes, arrow, answer)
 
     # 11 -----------------------------------------------------------------------------------

@@ -72,11 +72,26 @@ def test_two_processes_draw_the_frames_and_sound_of_one(tmp_path):
     assert len(set(frames)) > 10  # frames that move: the comparison means something
     assert frame_md5s(two) == frames
     assert audio_samples_md5(two) == audio_samples_md5(one)
+    # one x264 stream per beat, not per animation (pipeline/scene_writer.py, SegmentWriter): each
+    # beat's segment starts with the only key frame it has (the test scene plays 11 animations
+    # in its 5 beats, so a stream per animation gave 11 key frames)
+    assert key_frames(one) == key_frames(two) == 5
+
+
+def key_frames(path) -> int:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=flags", "-of", "csv", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return sum("K" in line.split(",", 1)[-1] for line in out.splitlines())
 
 
 def test_a_held_frame_converted_once_encodes_to_the_same_bytes(tmp_path):
-    """The segment writer converts a held frame once (pipeline/scene_writer.py); x264 must get
-    the same pictures: the segment's bytes equal those of Manim's own encoder."""
+    """The segment writer converts a held frame once, and each picture in its own thread while
+    x264 encodes the one before (pipeline/scene_writer.py); x264 must get the same pictures in
+    the same order: the segment's bytes equal those of Manim's own encoder."""
     from fractions import Fraction
 
     import numpy as np
@@ -87,7 +102,8 @@ def test_a_held_frame_converted_once_encodes_to_the_same_bytes(tmp_path):
     from pipeline.scene_writer import HeldFrameEncoder
 
     rng = np.random.default_rng(7)
-    pictures = [np.ascontiguousarray(rng.integers(0, 256, (36, 64, 4), dtype=np.uint8)) for _ in range(3)]
+    pictures = [np.ascontiguousarray(rng.integers(0, 256, (36, 64, 4), dtype=np.uint8)) for _ in range(7)]
+    pictures.insert(4, pictures[3])  # the same picture handed over again (a held wait with updaters)
     spec = VideoEncoderSpec(
         "mp4",
         "libx264",
@@ -100,13 +116,13 @@ def test_a_held_frame_converted_once_encodes_to_the_same_bytes(tmp_path):
 
     def segment(encoder_class, name: str) -> bytes:
         encoder = encoder_class(target=tmp_path / name, spec=spec)
-        for picture, repeat in zip(pictures, (1, 12, 5)):
+        for picture, repeat in zip(pictures, (1, 12, 1, 1, 1, 5, 1, 1)):
             encoder.write_frame(picture, repeat=repeat)
         encoder.finish()
         return (tmp_path / name).read_bytes()
 
     manims, ours = segment(VideoSegmentEncoder, "manim.mp4"), segment(HeldFrameEncoder, "held.mp4")
-    assert len(frame_md5s(tmp_path / "held.mp4")) == 18
+    assert len(frame_md5s(tmp_path / "held.mp4")) == 23
     assert ours == manims
 
 

@@ -78,7 +78,7 @@ BUILD_MODULES = (
     "voiceover.scripts",
 )
 # Bump when the segment format or the render mechanics below change in a way keys cannot see.
-SEGMENT_FORMAT = 3  # 3: one x264 stream per beat, not per animation
+SEGMENT_FORMAT = 2
 SEED = 20260213
 STATE_DIR = ".state"
 

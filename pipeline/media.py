@@ -57,6 +57,8 @@ def manim_settings(quality: str, work_dir: Path) -> dict[str, Any]:
         "media_dir": str(Path(work_dir) / "media"),
         "output_file": "frames",
         "disable_caching": True,
+        # one sealed animation's movie is written while the next one draws (pipeline/scene_writer.py)
+        "max_inflight_encoders": 2,
         "max_files_cached": -1,  # a beat's partial movies are ours to join: Manim must not prune them (it kept 100)
         "progress_bar": "none",
         "verbosity": "WARNING",

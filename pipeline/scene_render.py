@@ -239,7 +239,6 @@ class _Director:
             for i in range(min(self.start, self.last + 1)):  # known from the checkpoint
                 if i in self.wanted and self.on_beat is not None:
                     self.on_beat(i, False)
-        self.renderer.file_writer.end_beat()  # the beat before this one is written
         self._close_current()
         self._take_handover()
         if index > self.last:

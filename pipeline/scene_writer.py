@@ -8,12 +8,10 @@ and no partial movie is planned. Manim's own ``CairoRenderer`` and ``SceneFileWr
 subclassed and handed to the scene (as Manim's ``frames_comparison`` testing utility does),
 instead of patching the methods of live objects.
 
-**One stream per beat, encoded beside the drawing.** Manim encodes each animation into its own
-movie and, when the animation ends, waits until that movie is written; here each beat is one
-movie (:class:`SegmentWriter`), still started afresh, so a beat's frames do not depend on which
-process drew the beats before it. A sealed beat is written while the next one draws, and each
-picture is converted to YUV in a thread of its own while x264 encodes the one before
-(:class:`HeldFrameEncoder`). A warm 1080p overview: 86 -> 77 s.
+**Encoded beside the drawing.** One animation's movie is written while the next animation
+draws (:class:`SegmentWriter`), and each picture is converted to YUV in a thread of its own
+while x264 encodes the one before (:class:`HeldFrameEncoder`); the bytes are Manim's. A warm
+1080p overview: 86 -> 78 s.
 
 **Held frames.** Manim draws a frozen ``wait`` (nothing moves, nothing updates) once and hands the encoder
 that one picture with a repeat count (``write_frame(pixels, repeat=n)``); its encoder then
@@ -140,83 +138,36 @@ def _rgba_frame(pixels: np.ndarray) -> av.VideoFrame:
 
 
 class SegmentWriter(SceneFileWriter):
-    """Manim's writer with :class:`HeldFrameEncoder`, one partial movie per beat; writes nothing
+    """Manim's writer with :class:`HeldFrameEncoder` for every partial movie; writes nothing
     while :attr:`fast_forward` (set by :class:`SegmentRenderer`); never joins the partial movies
-    into one file (the render pass copies each beat's own).
+    into one file (the render pass joins each beat's own).
 
-    Manim opens an encoder for each animation and, when the animation ends, waits until it has
-    encoded every queued frame and flushed. Drawing stops meanwhile, and the next encoder starts
-    empty: in a warm 1080p overview (83 animations) the drawing thread waited 24 s of its 86 s
-    that way. Here the encoder opened by a beat's first drawn animation stays open through the
-    beat's later ones (they add no partial movie of their own) and is closed at the beat's end
-    (:meth:`end_beat`, called by the render pass at every beat boundary, and :meth:`finish`).
-    Each beat still starts a fresh encoder, so its frames do not depend on the beats drawn before
-    it in the same process: a beat range drawn by another worker joins frame-identically.
+    Manim encodes each animation into its own movie. With one encoder at a time (Manim's
+    default), the drawing thread waited at every animation's end until its movie was written: an
+    animation often ends on a held frame that x264 encodes hundreds of times (24 s of waiting in
+    a warm 1080p overview of 86 s). The render's settings (:func:`pipeline.media.manim_settings`)
+    let one sealed animation's movie be written while the next animation draws; the bytes are the
+    same, each movie being its own stream.
     """
 
     fast_forward = False
-    _beat_job: Any = None  # the encode job of the beat being drawn, open between its animations
 
     def add_partial_movie_file(self, hash_animation: str | None) -> None:
-        # an animation that goes on writing into its beat's open movie has none of its own
-        going_on = self._beat_job is not None
-        super().add_partial_movie_file(None if self.fast_forward or going_on else hash_animation)
+        super().add_partial_movie_file(None if self.fast_forward else hash_animation)
 
     def begin_animation(self, allow_write: bool = False, **kwargs: Any) -> None:
-        allow_write = allow_write and not self.fast_forward
-        if allow_write and self._beat_job is not None:
-            self._current_encode_job = self._beat_job
-            return
-        super().begin_animation(allow_write, **kwargs)
-        if allow_write:
-            self._beat_job = self._current_encode_job
+        super().begin_animation(allow_write and not self.fast_forward, **kwargs)
 
     def end_animation(self, allow_write: bool = False) -> None:
-        if allow_write and not self.fast_forward and self._beat_job is not None:
-            self._current_encode_job = None  # kept open for the beat's next animation
-            return
         super().end_animation(allow_write and not self.fast_forward)
 
-    def end_beat(self) -> None:
-        """Seal the beat's movie (if it drew one); it is written while the next beat draws.
-
-        A beat often ends on a held frame (a ``wait`` for the narration): one queued picture that
-        x264 encodes hundreds of times. Waiting for that here kept the drawing thread idle 11 s of a
-        warm 1080p overview. So one sealed beat may still be encoding while the next beat draws
-        (two encoders at most); :meth:`finish` waits for all of them.
-        """
-        job, self._beat_job = self._beat_job, None
-        if job is None:
-            return
-        job.seal()
-        self._inflight_encode_jobs.append(job)
-        self._inflight_by_path[str(job.path)] = job
-        if self._current_encode_job is job:
-            self._current_encode_job = None
-        while len(self._inflight_encode_jobs) > SEALED_BEATS_ENCODING:
-            self._join_job_and_drain_on_failure(self._inflight_encode_jobs[0])  # raises its failure
-
-    def finish(self) -> None:
-        self.end_beat()
-        super().finish()
-
-    def abort_encode_jobs(self, reraise_encoder_failures: bool = False) -> None:
-        if self._current_encode_job is None and self._beat_job is not None:
-            self._current_encode_job = self._beat_job  # aborted between two of its animations
-        self._beat_job = None
-        super().abort_encode_jobs(reraise_encoder_failures)
-
     def combine_to_movie(self) -> None:
-        """The render pass copies each beat's partial movie itself."""
+        """The render pass joins each beat's partial movies itself."""
 
     def _create_segment_encoder(self, target: Path) -> VideoSegmentEncoder:
         if self.video_encoder is None:  # Manim's own message for this case
             return super()._create_segment_encoder(target)
         return HeldFrameEncoder(target=target, spec=self.video_encoder)
-
-
-# Sealed beats whose encoder may still be working while the next beat draws.
-SEALED_BEATS_ENCODING = 1
 
 
 class SegmentRenderer(CairoRenderer):

@@ -159,7 +159,11 @@ def still_stretches(mp4: Path, longer_than: float) -> list[tuple[float, float]]:
     """(start, end) seconds of every stretch longer than ``longer_than`` where no frame differs
     from the stretch's first frame in more than 0.05 % of its pixels (by more than 8 grey
     levels: a still picture decodes to the same pixels, and at 192x108 a pulse or a glow that
-    swells changes only a few dozen pixels by 10-35 levels): the picture stands still."""
+    swells changes only a few dozen pixels by 10-35 levels): the picture stands still.
+
+    Blind spot: a key frame (one starts every animation's movie) refreshes about 1 % of the
+    pixels by up to 19 levels at 192x108, which counts as a change here, so a still stretch made
+    of several waits can pass (README, the render's speed: seven such stretches are known)."""
     import av
     import numpy as np
 

@@ -281,7 +281,9 @@ class NarratedScene(MovingCameraScene):
 
         rings = VGroup(*(Circle(radius=0.15, color=palette.ACCENT, stroke_width=6).move_to(p) for p in points))
         self.add(rings)
-        clock.play(*with_animations, rings.animate.scale(4.0).set_stroke(opacity=0.0), seconds=PULSE_S)
+        # each ring grows about its own centre (the group's would carry them apart)
+        spread = (ring.animate.scale(4.0).set_stroke(opacity=0.0) for ring in rings)
+        clock.play(*with_animations, *spread, seconds=PULSE_S)
         self.remove(rings)
 
     def fade_out_everything(self, clock: BeatClock, seconds: float = 0.6) -> None:

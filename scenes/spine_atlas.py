@@ -66,6 +66,8 @@ class SpineAtlasScene(NarratedScene):
         self.swap(clock, self.says("regions.heading"), spine, seconds=1.5)
         clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.7), share=0.6)
         self.whole, self.whole_view = spine, view
+        # the rest of the beat: a ring from the middle of each region the narration names
+        self.focus = [view.project(self.model.level_centre(lv))[0] for lv in ("C4", "T7", "L3", "S3")]
 
     def beat_curves(self, clock) -> None:
         """Three notes, each with a ring spreading from the middle of its curve on the drawing
@@ -106,6 +108,11 @@ class SpineAtlasScene(NarratedScene):
         )
         self.swap(clock, self.says("vertebra.heading"), section, seconds=1.2)
         clock.play(LaggedStart(*(FadeIn(mk) for mk in marks), lag_ratio=0.8), share=0.6)
+        # the rest of the beat: a ring from each part named
+        self.focus = [
+            view.project(m.level_centre("L4"))[0],
+            *(view.project(m.landmark("L4", k, "left"))[0] for k in ("pedicle", "lamina", "tp")),
+        ]
 
     def canal_section(self, height: float = 4.6, center=LEFT * 1.5 + DOWN * 0.4):
         """The slice through the L4-L5 disc with the canal's contents inside the bony ring: the
@@ -223,12 +230,18 @@ class SpineAtlasScene(NarratedScene):
             axial.spine_mobject(levels=[level]),
         )
         captions = VGroup(*(text(t, 28, palette.TEXT_MUTED) for t in self.words("level.views")))
-        for drawing in drawings:  # as large as fits: side by side (4.2 wide), between heading and captions
-            drawing.scale(min(4.2 / drawing.width, 4.8 / drawing.height))
+        at_level = [v.project(self.model.level_centre(level))[0] for v in (lateral, posterior, axial)]
+        for k, drawing in enumerate(
+            drawings
+        ):  # as large as fits: side by side (4.2 wide), between heading and captions
+            before, factor = drawing.get_center(), min(4.2 / drawing.width, 4.8 / drawing.height)
+            drawing.scale(factor)
             drawing.move_to(np.array([drawing.get_center()[0], 0.3, 0.0]))
+            at_level[k] = drawing.get_center() + (at_level[k] - before) * factor  # where the level went
         for cap, x in zip(captions, (-4.5, 0.0, 4.5)):
             cap.move_to(np.array([x, -2.55, 0.0]))  # above the player's caption band
         self.swap(clock, self.says("level.heading", level=level), drawings, captions, seconds=1.5)
+        self.focus = at_level  # the rest of the beat: a ring from the level on each drawing
 
     def beat_closing(self, clock) -> None:
         self.fade_out_everything(clock, 0.5)

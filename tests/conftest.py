@@ -163,7 +163,7 @@ def still_stretches(mp4: Path, longer_than: float) -> list[tuple[float, float]]:
 
     Blind spot: a key frame (one starts every animation's movie) refreshes about 1 % of the
     pixels by up to 19 levels at 192x108, which counts as a change here, so a still stretch made
-    of several waits can pass (README, the render's speed: seven such stretches are known)."""
+    of several waits can pass (README, the render's speed: seven such stretches were found)."""
     import av
     import numpy as np
 

@@ -11,7 +11,7 @@ instead of patching the methods of live objects.
 **Encoded beside the drawing.** One animation's movie is written while the next animation
 draws (:class:`SegmentWriter`), and each picture is converted to YUV in a thread of its own
 while x264 encodes the one before (:class:`HeldFrameEncoder`); the bytes are Manim's. A warm
-1080p overview: 86 -> 78 s.
+1080p overview, three pairs in turn: 88.1 -> 82.9 s median.
 
 **Held frames.** Manim draws a frozen ``wait`` (nothing moves, nothing updates) once and hands the encoder
 that one picture with a repeat count (``write_frame(pixels, repeat=n)``); its encoder then
@@ -71,7 +71,8 @@ class HeldFrameEncoder(VideoSegmentEncoder):
     Manim's encoder converts each RGBA picture to YUV 4:2:0 and then hands it to x264, one after
     the other in its thread, so x264's threads wait while a picture is converted (about 3.5 ms
     at 1080p): that thread was the render's slowest stage (a warm 1080p overview: 55 s of its
-    86 s in it, the drawing thread waiting on it 32 s). Here a second thread converts picture
+    86 s in it; the drawing thread waited on it about 40 s, 24 s at animation ends and 16 s on
+    a full queue). Here a second thread converts picture
     ``n`` while this one hands picture ``n - 1`` to x264 (the conversion runs without Python's
     lock). The pictures x264 gets, and so the bytes written, are those of Manim's encoder.
     """

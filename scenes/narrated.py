@@ -272,6 +272,14 @@ class NarratedScene(MovingCameraScene):
             left -= every
         clock.wait(seconds=left)
 
+    def pulse_if_long_hold(self, clock: BeatClock, points) -> None:
+        """One ring from ``points`` now, when a long hold (filled with rings by
+        :meth:`before_hold`) still lies ahead: after a movement that slows to a stop (a smooth
+        growth, a lead's last millimetres) the picture is nearly still for seconds before the
+        hold's first ring (6.5-7.7 s in all)."""
+        if clock.remaining_s > HOLD_STILL_S + PULSE_S:
+            self.play_pulse(clock, points)
+
     def play_pulse(self, clock: BeatClock, points, *with_animations) -> None:
         """One ring spreading and fading from each of ``points`` over :data:`PULSE_S` (with
         ``with_animations`` played alongside); nothing of it is left on screen."""

@@ -66,7 +66,7 @@ from scenes.kit.procedure_blocks import (
 )
 from scenes.kit.room import EndRoom, SideRoom, angle_words
 from scenes.kit.typography import TextDoesNotFit
-from scenes.narrated import HOLD_STILL_S, PULSE_S, NarratedScene
+from scenes.narrated import HOLD_STILL_S, NarratedScene
 from spine.errors import InternalError
 from spine.procedures.schema import CONTRAST_PATTERNS
 from spine.anatomy.levels import neighbours
@@ -1492,15 +1492,8 @@ class ProcedureScene(NarratedScene):
         if anims:
             clock.play(*anims, share=0.5)
         if len(clouds):  # the growth slows to a stop: a ring from each cloud as it settles
-            self._pulse_if_long_hold(clock, [c.get_center() for c in clouds])
+            self.pulse_if_long_hold(clock, [c.get_center() for c in clouds])
         self.cloud, self.stage = clouds, VGroup(card)
-
-    def _pulse_if_long_hold(self, clock, points) -> None:
-        """One ring from ``points`` now, when the beat still has a long hold ahead: a movement
-        that slows to a stop (a smooth cloud growth, a lead's last millimetres) left the picture
-        nearly still for seconds before the hold's first ring (6.5-7.7 s in all)."""
-        if clock.remaining_s > HOLD_STILL_S + PULSE_S:
-            self.play_pulse(clock, points)
 
     # procedure-specific beats: a card with the key facts beside the illustration -----------------
     def _reveal(self, clock, card: VGroup, *with_first, keep: float = 0.0, extra=()) -> None:
@@ -1710,7 +1703,7 @@ class ProcedureScene(NarratedScene):
         clock.play(self.lead_depth.animate.set_value(1.0), share=0.6, rate_func=smooth)
         self.fluoro.clear_updaters()
         leads_now = [self.lead_points(k) for k in range(len(self.paths))]
-        self._pulse_if_long_hold(clock, [pts[-1] for pts in leads_now if pts is not None])  # at the lead tips
+        self.pulse_if_long_hold(clock, [pts[-1] for pts in leads_now if pts is not None])  # at the lead tips
         self.stage = VGroup(cap)
 
     def beat_after(self, clock) -> None:

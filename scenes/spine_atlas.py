@@ -231,9 +231,8 @@ class SpineAtlasScene(NarratedScene):
         )
         captions = VGroup(*(text(t, 28, palette.TEXT_MUTED) for t in self.words("level.views")))
         at_level = [v.project(self.model.level_centre(level))[0] for v in (lateral, posterior, axial)]
-        for k, drawing in enumerate(
-            drawings
-        ):  # as large as fits: side by side (4.2 wide), between heading and captions
+        # each drawing as large as fits: side by side (4.2 wide), between heading and captions
+        for k, drawing in enumerate(drawings):
             before, factor = drawing.get_center(), min(4.2 / drawing.width, 4.8 / drawing.height)
             drawing.scale(factor)
             drawing.move_to(np.array([drawing.get_center()[0], 0.3, 0.0]))

@@ -338,6 +338,34 @@ ROOT_RADII: dict[str, float] = {
 #   [Pa]   Parihar V, et al. Computerized tomography-based morphometric analysis of cervical spinal
 #          canal in central Indian population. J Neurosci Rural Pract (CT, 100 asymptomatic adults):
 #          the canal smallest at C4, sagittal 12.77 +- 1.48 and transverse 20.37 +- 1.72 mm.
+#   [Ku11] Kunkel ME, Herkommer A, Reinehr M, Bockers TM, Wilke HJ. Morphometric analysis of the
+#          relationships between intervertebral disc and vertebral body heights: an anatomical and
+#          radiographic study of the human thoracic spine. J Anat 2011;219(3):375-87 (72 C7-L1
+#          segments of 30 donors; body heights on radiographs of the isolated segments), table 2:
+#          anterior / posterior body height C7 13.89 +- 1.42 / 14.38 +- 2.22, T1 14.49 +- 1.23,
+#          T10 18.98 +- 1.40 / 20.35 +- 1.89, T11 19.60 +- 1.92 / 22.67 +- 1.38, T12 20.80 +- 1.96 mm.
+#          Read in a transcription of the table (two independent ones agree at T12), not the paper.
+#   [Gi85] Gilad I, Nissan M. Sagittal evaluation of elemental geometrical dimensions of human
+#          vertebrae. J Anat 1985;143:115-20 (lateral radiographs of 157 healthy working men):
+#          anterior body height L1 25.4 +- 2.2, L2 27.2 +- 2.0, L3 27.9 +- 2.1, L4 27.4 +- 2.2 mm
+#          (men only; read in a transcription of its table).
+#   [Bu10] Busscher I, Ploegmakers JJ, Verkerke GJ, Veldhuizen AG. Comparative anatomical
+#          dimensions of the complete human and porcine spine. Eur Spine J 2010;19(7):1104-14 (CT of
+#          6 male cadavers): anterior body height T12 25.6 +- 1.6, L1 25.5 +- 2.5, L2 27.3 +- 2.8, L3
+#          28.7 +- 1.9, L4 27.8 +- 2.4 mm (read in a transcription of its table).
+#   [Ka12r] Kathole MA, Joshi RA, Herekar NG, Jadhav SS. Dimensions of cervical spinal canal and
+#          vertebrae and their relevance in clinical practice. Int J Recent Trends Sci Technol
+#          2012;3(2):54-8 (lateral radiographs, 300 adults, western Maharashtra), table 2: AP
+#          diameter of the C7 body, men 17.45 +- 2.29, women 14.7 +- 1.99 mm (both rows; films
+#          magnify a little, as [Yu]).
+#   [NMC98] Roentgenological study of the sagittal diameter of the cervical spinal canal in normal
+#          adult Japanese. Neurol Med Chir (Tokyo) 1998;38(2):83-9 (Kadoya S, Iizuka H and a first
+#          author whose name was readable here only in Japanese; lateral radiographs of 505 men and
+#          492 women, magnification 1.17 +- 0.02): sagittal canal diameter C7 15.9 +- 1.4 mm.
+#   [P91tT] Panjabi 1991's thoracic tables ([P91t]) at T11, read in a transcription of tables 4
+#          and 5 (the paper itself could not be read here): canal depth 16.0 +- 0.46 and pedicle
+#          width 9.75 mm (right 8.8 +- 0.43, left 10.7 +- 0.84); the tables give the standard error
+#          of 12 spines, so the SD below is that times sqrt(12).
 # Not used: a Pakistani CT series (Chughtai et al., Pak J Neurol Surg) whose pedicle widths (T1 4.06,
 # T4 3.72 mm) are half those of every other series, so its definitions differ from these.
 # Also not used: a dry-bone series of 100 typical thoracic vertebrae ("Morphometric analysis of the
@@ -374,17 +402,17 @@ ROOT_RADII: dict[str, float] = {
 # here; nor could the tables of Tyagi S, Narayan RK (Int J Med Health Res 2018;4(3); 30 north
 # Indian thoracic columns, spinous and transverse process lengths T1-T12, trends only in the
 # abstract) or Ashish S, Pai MM, et al. (100 dry thoracic vertebrae, Manipal; no numbers in the
-# abstract). T10 has one published number here, its interpediculate distance [Yu].
+# abstract). T10 has three published numbers here: its interpediculate distance [Yu] and its
+# body heights [Ku11].
 #: the levels (C3-L5) that no row from a paper checks, per measure
 UNSOURCED_MORPHOMETRY: dict[str, tuple[str, ...]] = {
     "body_width": ("C7", "T9", "T10", "T11"),
-    "body_depth": ("C7", "T9", "T10", "T11"),
-    "body_height": ("C7", "T10", "T11"),
-    "body_height_anterior": ("C4", "C6", "C7", "T1", "T10", "T11", "T12", "L1", "L2", "L3", "L4"),
-    "pedicle_width": ("C4", "T2", "T3", "T6", "T8", "T10", "T11"),
+    "body_depth": ("T9", "T10", "T11"),
+    "body_height_anterior": ("C4", "C6"),
+    "pedicle_width": ("C4", "T2", "T3", "T6", "T8", "T10"),
     "pedicle_height": ("C4", "T2", "T3", "T4", "T5", "T6", "T8", "T9", "T10"),
     "canal_width": ("C7",),
-    "canal_depth": ("C7", "T2", "T3", "T6", "T9", "T10", "T11"),
+    "canal_depth": ("T2", "T3", "T6", "T9", "T10"),
     "sp_length": tuple(f"T{k}" for k in range(2, 13)),
     "transverse_span": ("C3", "C4", "C5", "C6", "C7", *(f"T{k}" for k in range(1, 13))),
 }
@@ -474,6 +502,22 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("Ka12", ["T1"], canal_depth=(16.1, 1.2)),
     *_rows("Ka12", ["T8"], canal_depth=(14.6, 1.3)),
     *_rows("Ka12", ["T12"], canal_depth=(16.7, 1.2)),
+    # vertebral body heights on radiographs [Ku11, Gi85] and CT [Bu10]; T11 from Panjabi's tables [P91tT]
+    *_rows("Ku11", ["C7"], body_height_anterior=(13.89, 1.42), body_height=(14.38, 2.22)),
+    *_rows("Ku11", ["T1"], body_height_anterior=(14.49, 1.23)),
+    *_rows("Ku11", ["T10"], body_height_anterior=(18.98, 1.40), body_height=(20.35, 1.89)),
+    *_rows("Ku11", ["T11"], body_height_anterior=(19.60, 1.92), body_height=(22.67, 1.38)),
+    *_rows("Ku11", ["T12"], body_height_anterior=(20.80, 1.96)),
+    *_rows("Gi85", ["L1"], body_height_anterior=(25.4, 2.2)),
+    *_rows("Gi85", ["L2"], body_height_anterior=(27.2, 2.0)),
+    *_rows("Gi85", ["L3"], body_height_anterior=(27.9, 2.1)),
+    *_rows("Gi85", ["L4"], body_height_anterior=(27.4, 2.2)),
+    *_rows("Bu10", ["T12"], body_height_anterior=(25.6, 1.6)),
+    *_rows("Bu10", ["L1"], body_height_anterior=(25.5, 2.5)),
+    *_rows("Bu10", ["L2"], body_height_anterior=(27.3, 2.8)),
+    *_rows("Bu10", ["L3"], body_height_anterior=(28.7, 1.9)),
+    *_rows("Bu10", ["L4"], body_height_anterior=(27.8, 2.4)),
+    *_rows("P91tT", ["T11"], canal_depth=(16.0, 0.46 * 12**0.5), pedicle_width=(9.75, 0.635 * 12**0.5)),
     *_rows("Ki09", ["T5"], pedicle_width=(4.4, 0.0)),
     *_rows("Si10", ["T9"], pedicle_width=(5.65, 0.0)),
     *_rows("Ch03", ["T9"], pedicle_width=(5.02, 0.0)),
@@ -500,6 +544,9 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("BS08", ["C3"], pedicle_width=(4.9, 0.0)),
     *_rows("BS08", ["C7"], pedicle_width=(6.6, 0.0)),
     *_rows("Sc13", ["C7"], sp_length=((93 * 44.11 + 102 * 37.82) / 195, 0.0)),
+    *_rows("Ka12r", ["C7"], body_depth=(17.45, 2.29)),  # men
+    *_rows("Ka12r", ["C7"], body_depth=(14.7, 1.99)),  # women
+    *_rows("NMC98", ["C7"], canal_depth=(15.9, 1.4)),
     *_rows("Ka12", ["C3"], canal_depth=(14.6, 1.1)),
     *_rows("Pa", ["C4"], canal_depth=(12.77, 1.48), canal_width=(20.37, 1.72)),
     *_rows("Ka12", ["C5"], canal_depth=(14.5, 1.5)),

@@ -78,7 +78,7 @@ BUILD_MODULES = (
     "voiceover.scripts",
 )
 # Bump when the segment format or the render mechanics below change in a way keys cannot see.
-SEGMENT_FORMAT = 2
+SEGMENT_FORMAT = 2  # 2: one x264 stream per animation (3, one per beat, was tried and reverted: no faster)
 SEED = 20260213
 STATE_DIR = ".state"
 

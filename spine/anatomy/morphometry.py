@@ -353,7 +353,7 @@ ROOT_RADII: dict[str, float] = {
 #          dimensions of the complete human and porcine spine. Eur Spine J 2010;19(7):1104-14 (CT of
 #          6 male cadavers): anterior body height T12 25.6 +- 1.6, L1 25.5 +- 2.5, L2 27.3 +- 2.8, L3
 #          28.7 +- 1.9, L4 27.8 +- 2.4 mm (read in a transcription of its table).
-#   [Ka12r] Kathole MA, Joshi RA, Herekar NG, Jadhav SS. Dimensions of cervical spinal canal and
+#   [Kat12] Kathole MA, Joshi RA, Herekar NG, Jadhav SS. Dimensions of cervical spinal canal and
 #          vertebrae and their relevance in clinical practice. Int J Recent Trends Sci Technol
 #          2012;3(2):54-8 (lateral radiographs, 300 adults, western Maharashtra), table 2: AP
 #          diameter of the C7 body, men 17.45 +- 2.29, women 14.7 +- 1.99 mm (both rows; films
@@ -362,7 +362,7 @@ ROOT_RADII: dict[str, float] = {
 #          adult Japanese. Neurol Med Chir (Tokyo) 1998;38(2):83-9 (Kadoya S, Iizuka H and a first
 #          author whose name was readable here only in Japanese; lateral radiographs of 505 men and
 #          492 women, magnification 1.17 +- 0.02): sagittal canal diameter C7 15.9 +- 1.4 mm.
-#   [P91tT] Panjabi 1991's thoracic tables ([P91t]) at T11, read in a transcription of tables 4
+#   [P91t-tab] Panjabi 1991's thoracic tables ([P91t]) at T11, read in a transcription of tables 4
 #          and 5 (the paper itself could not be read here): canal depth 16.0 +- 0.46 and pedicle
 #          width 9.75 mm (right 8.8 +- 0.43, left 10.7 +- 0.84); the tables give the standard error
 #          of 12 spines, so the SD below is that times sqrt(12).
@@ -502,7 +502,7 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("Ka12", ["T1"], canal_depth=(16.1, 1.2)),
     *_rows("Ka12", ["T8"], canal_depth=(14.6, 1.3)),
     *_rows("Ka12", ["T12"], canal_depth=(16.7, 1.2)),
-    # vertebral body heights on radiographs [Ku11, Gi85] and CT [Bu10]; T11 from Panjabi's tables [P91tT]
+    # vertebral body heights on radiographs [Ku11, Gi85] and CT [Bu10]; T11 from Panjabi's tables [P91t-tab]
     *_rows("Ku11", ["C7"], body_height_anterior=(13.89, 1.42), body_height=(14.38, 2.22)),
     *_rows("Ku11", ["T1"], body_height_anterior=(14.49, 1.23)),
     *_rows("Ku11", ["T10"], body_height_anterior=(18.98, 1.40), body_height=(20.35, 1.89)),
@@ -517,7 +517,7 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("Bu10", ["L2"], body_height_anterior=(27.3, 2.8)),
     *_rows("Bu10", ["L3"], body_height_anterior=(28.7, 1.9)),
     *_rows("Bu10", ["L4"], body_height_anterior=(27.8, 2.4)),
-    *_rows("P91tT", ["T11"], canal_depth=(16.0, 0.46 * 12**0.5), pedicle_width=(9.75, 0.635 * 12**0.5)),
+    *_rows("P91t-tab", ["T11"], canal_depth=(16.0, 0.46 * 12**0.5), pedicle_width=(9.75, 0.635 * 12**0.5)),
     *_rows("Ki09", ["T5"], pedicle_width=(4.4, 0.0)),
     *_rows("Si10", ["T9"], pedicle_width=(5.65, 0.0)),
     *_rows("Ch03", ["T9"], pedicle_width=(5.02, 0.0)),
@@ -544,8 +544,8 @@ PUBLISHED_MORPHOMETRY: tuple[PublishedMeasure, ...] = (
     *_rows("BS08", ["C3"], pedicle_width=(4.9, 0.0)),
     *_rows("BS08", ["C7"], pedicle_width=(6.6, 0.0)),
     *_rows("Sc13", ["C7"], sp_length=((93 * 44.11 + 102 * 37.82) / 195, 0.0)),
-    *_rows("Ka12r", ["C7"], body_depth=(17.45, 2.29)),  # men
-    *_rows("Ka12r", ["C7"], body_depth=(14.7, 1.99)),  # women
+    *_rows("Kat12", ["C7"], body_depth=(17.45, 2.29)),  # men
+    *_rows("Kat12", ["C7"], body_depth=(14.7, 1.99)),  # women
     *_rows("NMC98", ["C7"], canal_depth=(15.9, 1.4)),
     *_rows("Ka12", ["C3"], canal_depth=(14.6, 1.1)),
     *_rows("Pa", ["C4"], canal_depth=(12.77, 1.48), canal_width=(20.37, 1.72)),

@@ -7,8 +7,11 @@ In one run (so the figures share the machine's load):
    segments, checkpoints, fluoroscopy);
 2. *warm*: the same with the speech already synthesised, nothing else cached;
 3. *floor*: the frames of the MP4 just written, decoded and encoded again with x264 at the
-   project's settings (crf 23, preset medium, ``--threads`` threads, 2 by default), the
-   least any renderer that writes this video with x264 would spend.
+   options the render gave its segments (``EncoderSettings.segment_options``: crf 23, 2
+   threads, no macroblock tree, preset medium at 1080p), the least any renderer that writes
+   this video with these settings would spend. (Until December 2026 the floor left out
+   ``mbtree=0``: x264's default macroblock tree took about 12 % less CPU on these frames
+   than the segments' own settings, so the floor was lower than the render's own x264.)
 
 Each time is printed with its ratio to the floor, and the render's speed against the
 video's length; the last line is ``ratio_to_floor_warm R``. Targets on 2 cores: warm
@@ -81,29 +84,28 @@ def render(work: Path, name: str, video: str, quality: str, jobs: int | None, sp
     return seconds, cpu, mp4, sidecar, cache
 
 
-def floor(mp4: Path, threads: int, work: Path) -> tuple[float, float]:
-    """Decode ``mp4``'s frames and encode them again with x264 at the project's settings."""
-    cmd = [
-        "ffmpeg",
-        "-v",
-        "error",
-        "-y",
-        "-i",
-        str(mp4),
-        "-map",
-        "0:v",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "23",
-        "-preset",
-        "medium",
-        "-pix_fmt",
-        "yuv420p",
-        "-threads",
-        str(threads),
-        str(work / "floor.mp4"),
-    ]
+def segment_options(repo: Path, height: int) -> dict[str, str]:
+    """The x264 options the benchmarked snapshot gives a beat segment ``height`` lines high
+    (``spine.settings.EncoderSettings.segment_options``: crf, threads, x264-params, preset)."""
+    code = "import json, sys; from spine.settings import settings; "
+    code += "print(json.dumps(settings().encoder.segment_options(int(sys.argv[1]))))"
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    env = {k: v for k, v in env.items() if not k.startswith("SPINE_")}  # the project's defaults
+    proc = subprocess.run([sys.executable, "-c", code, str(height)], cwd=repo, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"could not read the segments' x264 options: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def floor(mp4: Path, options: dict[str, str], threads: int | None, work: Path) -> tuple[float, float]:
+    """Decode ``mp4``'s frames and encode them again with x264 at the segments' own options
+    (``threads`` instead of theirs when given)."""
+    x264 = ["-crf", options["crf"], "-preset", options.get("preset", "medium")]
+    x264 += ["-threads", str(threads) if threads else options["threads"]]
+    if options.get("x264-params"):
+        x264 += ["-x264-params", options["x264-params"]]
+    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(mp4), "-map", "0:v", "-c:v", "libx264", *x264]
+    cmd += ["-pix_fmt", "yuv420p", str(work / "floor.mp4")]
     seconds, cpu, _ = timed(cmd, dict(os.environ))
     return seconds, cpu
 
@@ -113,7 +115,7 @@ def main() -> int:
     parser.add_argument("--video", default="overview")
     parser.add_argument("--quality", default="1080p", help="1080p (default) or preview for a quicker run")
     parser.add_argument("--jobs", type=int, default=None, help="render -j (default: render's own default)")
-    parser.add_argument("--threads", type=int, default=2, help="x264 threads of the floor (default 2)")
+    parser.add_argument("--threads", type=int, default=None, help="x264 threads of the floor (default: the segments')")
     parser.add_argument("--worktree", action="store_true", help="benchmark the working tree instead of HEAD")
     parser.add_argument("--commit", help="benchmark this commit instead of HEAD (e.g. the one before a change)")
     parser.add_argument("--keep", type=Path, help="keep the outputs and caches in this (new) directory")
@@ -139,10 +141,10 @@ def main() -> int:
             work, "warm", args.video, args.quality, args.jobs, speech_from=cold_cache
         )
         print(f"  {warm_s:.1f} s ({warm_cpu:.0f} s CPU)", flush=True)
-        print(
-            f"floor: x264 crf 23 preset medium, {args.threads} threads, on the {sidecar['frames']} frames", flush=True
-        )
-        floor_s, floor_cpu = floor(mp4, args.threads, work)
+        options = segment_options(work / "repo", int(sidecar["height"]))
+        described = " ".join(f"{k} {v}" for k, v in options.items())
+        print(f"floor: x264 at the segments' options ({described}), on the {sidecar['frames']} frames", flush=True)
+        floor_s, floor_cpu = floor(mp4, options, args.threads, work)
         print(f"  {floor_s:.1f} s ({floor_cpu:.0f} s CPU)", flush=True)
     finally:
         if not args.keep:
@@ -163,6 +165,7 @@ def main() -> int:
         "cold_cpu_seconds": cold_cpu,
         "warm_cpu_seconds": warm_cpu,
         "floor_cpu_seconds": floor_cpu,
+        "floor_x264": options,
         "ratio_to_floor_cold": cold_s / floor_s,
         "ratio_to_floor_warm": warm_s / floor_s,
         "cpu_ratio_to_floor_cold": cold_cpu / floor_cpu,

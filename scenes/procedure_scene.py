@@ -44,7 +44,7 @@ from scenes.kit.anatomy_views import SOFT_TISSUE_KINDS, SpineView
 from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
 from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
-from scenes.kit.cards import SAFE_WIDTH, play_closing, heading, panel, paragraph, play_title, text, title_card
+from scenes.kit.cards import SAFE_WIDTH, play_closing, panel, paragraph, play_title, retitle, text, title_card
 from scenes.kit.procedure_blocks import (
     POSTERIOR_APPROACHES,
     DevicePath,
@@ -470,11 +470,9 @@ class ProcedureScene(NarratedScene):
         return Device(tuple(n for d in devices for n in d.needles))
 
     def set_heading(self, words: str):
-        new = heading(words)
-        if getattr(self, "head", None) is None or self.head not in self.mobjects:
-            self.head = new
-            return FadeIn(new)
-        return Transform(self.head, new)
+        shown = getattr(self, "head", None)
+        self.head, change = retitle(shown if shown is not None and shown in self.mobjects else None, words)
+        return change
 
     def caption(self, lines: list[str], at=CAPTION_AT, px: int = 28) -> VGroup:
         """Words in their own zone under the pictures (at most two lines), standing on the zone's

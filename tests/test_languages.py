@@ -28,6 +28,7 @@ TEXT_CALLS = {
     "title_card",
     "fact_card",
     "set_heading",
+    "retitle",
     "caption",
     "pointer",
     "education_card",

@@ -20,6 +20,7 @@ from manim import (
     LEFT,
     RIGHT,
     UP,
+    AnimationGroup,
     FadeIn,
     FadeOut,
     Group,
@@ -293,3 +294,14 @@ def heading(content: str, px: float = 44) -> Text:
     mob = text(content, px, palette.TEXT, weight="BOLD", max_width=SAFE_WIDTH)
     mob.to_edge(UP, buff=0.45)
     return mob
+
+
+def retitle(old, content: str):
+    """A new heading and the animation that shows it: the old heading (if any) fades out while
+    the new one fades in at the top. A Transform from one text to another morphs each glyph's
+    outline into another's and passes through shapeless white blobs halfway, on screen for a
+    few frames of every change of heading."""
+    new = heading(content)
+    if old is None:
+        return new, FadeIn(new)
+    return new, AnimationGroup(FadeOut(old), FadeIn(new))

@@ -44,7 +44,17 @@ from scenes.kit.anatomy_views import SOFT_TISSUE_KINDS, SpineView
 from spine.imaging.contrast import combined, contrast_pattern, neighbour_interspace
 from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
-from scenes.kit.cards import SAFE_WIDTH, play_closing, panel, paragraph, play_title, retitle, text, title_card
+from scenes.kit.cards import (
+    SAFE_WIDTH,
+    play_closing,
+    panel,
+    paragraph,
+    play_title,
+    replace_words,
+    retitle,
+    text,
+    title_card,
+)
 from scenes.kit.procedure_blocks import (
     POSTERIOR_APPROACHES,
     DevicePath,
@@ -1018,7 +1028,9 @@ class ProcedureScene(NarratedScene):
         steps = list(self.words("position.steps"))
         for step in steps:  # the preparation, in step with the narration
             clock.wait(share=0.08)
-            clock.play(Transform(cap, self.caption(fit_lines(step, 60, 2))), seconds=0.6)
+            new = self.caption(fit_lines(step, 60, 2))
+            clock.play(replace_words(cap, new), seconds=0.6)
+            cap = new
         clock.play(FadeIn(needle, shift=DOWN * 0.25), seconds=0.8)
         self.room_parts = VGroup(room.mobject, mark, needle, *([tag] if tag is not None else []))
         self.stage = VGroup(cap)
@@ -1111,10 +1123,9 @@ class ProcedureScene(NarratedScene):
             )
             arm.clear_updaters()
             arm.become(room.carm(pose))
-            clock.play(
-                Transform(cap, self.caption(fit_lines(angle_words(pose, say, self._room_side_word), 60, 2))),
-                seconds=0.4,
-            )
+            new = self.caption(fit_lines(angle_words(pose, say, self._room_side_word), 60, 2))
+            clock.play(replace_words(cap, new), seconds=0.4)
+            cap = new
             clock.wait(seconds=max(0.0, per - turn - 0.4))
             previous = pose
         self.room_parts = VGroup(patient, arm, marks, paths, *([tag] if tag is not None else []))
@@ -1183,7 +1194,8 @@ class ProcedureScene(NarratedScene):
             clock.play(self._shot(), seconds=0.35)
             clock.play(self.depth.animate.set_value(fraction), seconds=move / 2, rate_func=smooth)
             new = self.caption(fit_lines(self._stop_words(kind, words), 64, 2))
-            clock.play(Transform(cap, new), self._shot(), seconds=0.4)
+            clock.play(replace_words(cap, new), self._shot(), seconds=0.4)
+            cap = new
             clock.wait(seconds=max(0.2, budget * 0.3 / len(stops) - 0.4))
             previous = fraction
         self.fluoro.set_needle(self.fluoro_device())

@@ -296,12 +296,17 @@ def heading(content: str, px: float = 44) -> Text:
     return mob
 
 
+def replace_words(old, new) -> AnimationGroup:
+    """Words on screen (a heading, a caption on its panel) giving way to others: ``old`` fades
+    out while ``new`` fades in. A Transform from one text to another morphs each glyph's outline
+    into another's and passes through shapeless white blobs halfway, on screen for a few frames
+    of every change."""
+    return AnimationGroup(FadeOut(old), FadeIn(new))
+
+
 def retitle(old, content: str):
-    """A new heading and the animation that shows it: the old heading (if any) fades out while
-    the new one fades in at the top. A Transform from one text to another morphs each glyph's
-    outline into another's and passes through shapeless white blobs halfway, on screen for a
-    few frames of every change of heading."""
+    """A new heading and the animation that shows it in place of ``old`` (if any)."""
     new = heading(content)
     if old is None:
         return new, FadeIn(new)
-    return new, AnimationGroup(FadeOut(old), FadeIn(new))
+    return new, replace_words(old, new)

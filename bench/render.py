@@ -10,8 +10,7 @@ In one run (so the figures share the machine's load):
    options the render gave its segments (``EncoderSettings.segment_options``: crf 23, 2
    threads, no macroblock tree, preset medium at 1080p), the least any renderer that writes
    this video with these settings would spend. (Until December 2026 the floor left out
-   ``mbtree=0``: x264's default macroblock tree took about 12 % less CPU on these frames
-   than the segments' own settings, so the floor was lower than the render's own x264.)
+   ``mbtree=0``, about 3 % cheaper in CPU than the segments' own settings on these frames.)
 
 Each time is printed with its ratio to the floor, and the render's speed against the
 video's length; the last line is ``ratio_to_floor_warm R``. Targets on 2 cores: warm

@@ -14,6 +14,7 @@ from __future__ import annotations
 from manim import FadeOut, MovingCameraScene, config
 from manim.animation.animation import prepare_animation
 
+from scenes.kit.cards import retitle
 from scenes.kit.palette import BACKGROUND
 from spine.errors import InternalError
 from scenes.kit.typography import register_fonts
@@ -130,6 +131,7 @@ class NarratedScene(MovingCameraScene):
     # Beats before this one run no code and prepare() is skipped: a render pass resuming from a
     # checkpoint restores their end state instead (pipeline.scene_render); their frames still pass.
     resume_at = 0
+    head = None  # the heading on screen (set_heading)
 
     def __init__(self, storyboard: Storyboard | None = None, **kwargs):
         if storyboard is not None:
@@ -142,6 +144,13 @@ class NarratedScene(MovingCameraScene):
     @property
     def context(self) -> dict:
         return self.storyboard.context
+
+    def set_heading(self, words: str):
+        """The animation that shows ``words`` as the heading: a fade-in, or a cross-fade from the
+        heading still on screen (:func:`scenes.kit.cards.retitle`)."""
+        shown = self.head if self.head is not None and self.head in self.mobjects else None
+        self.head, change = retitle(shown, words)
+        return change
 
     def words(self, key: str):
         """On-screen words for ``key`` from the narration script's ``screen:`` section (in its language)."""

@@ -38,7 +38,7 @@ from spine.imaging import CArmPose, Needle
 from scenes.kit.fluoro_panel import FluoroPanel, monitor_pixels
 from scenes.kit import palette
 from scenes.kit.procedure_blocks import VignetteDrawings
-from scenes.kit.cards import framed, heading, panel, paragraph, play_closing, play_title, retitle, text, title_card
+from scenes.kit.cards import framed, heading, panel, paragraph, play_closing, play_title, text, title_card
 from scenes.narrated import NarratedScene
 from spine.errors import InternalError
 
@@ -90,12 +90,13 @@ class OverviewScene(NarratedScene):
 
     # 2 ------------------------------------------------------------------------------------
     def beat_what(self, clock) -> None:
-        self.heading = heading(self.words("what.heading"))
         points = paragraph(self.words("what.points"), px=38)
         points.move_to(RIGHT * 3.3 + UP * 0.9)
         effects = paragraph(self.words("what.effects"), px=34, color=palette.TEXT_MUTED)
         effects.next_to(points, DOWN, buff=0.6, aligned_edge=LEFT)
-        clock.play(FadeIn(self.heading), FadeIn(self.whole.mobject, lag_ratio=0.01), seconds=2.5)
+        clock.play(
+            self.set_heading(self.words("what.heading")), FadeIn(self.whole.mobject, lag_ratio=0.01), seconds=2.5
+        )
         clock.play(FadeIn(points), seconds=1.0)
         clock.wait(share=0.2)
         clock.play(FadeIn(effects), seconds=1.0)
@@ -125,7 +126,7 @@ class OverviewScene(NarratedScene):
             labels.add(VGroup(bar, label))
         clock.play(
             *self.leave(self.side_text),
-            self.retitle(self.words("regions.heading")),
+            self.set_heading(self.words("regions.heading")),
             seconds=0.8,
         )
         clock.play(LaggedStart(*(FadeIn(lab) for lab in labels), lag_ratio=0.9), share=0.75)
@@ -145,7 +146,7 @@ class OverviewScene(NarratedScene):
         ring = Circle(radius=0.32, color=palette.ACCENT, stroke_width=5).move_to(gap)
         clock.play(
             *self.leave(self.region_labels),
-            self.retitle(self.words("levels.heading")),
+            self.set_heading(self.words("levels.heading")),
             seconds=0.8,
         )
         clock.play(FadeIn(marks[0]), seconds=0.8)
@@ -162,7 +163,7 @@ class OverviewScene(NarratedScene):
         caption.next_to(self.fluoro, DOWN, buff=0.25)
         if caption.get_right()[0] > 6.3:  # inside the title-safe area
             caption.shift(LEFT * (caption.get_right()[0] - 6.3))
-        clock.play(*self.leave(self.stage), self.retitle(self.words("guidance.heading")), seconds=0.8)
+        clock.play(*self.leave(self.stage), self.set_heading(self.words("guidance.heading")), seconds=0.8)
         clock.play(FadeIn(self.fluoro), FadeIn(caption[0]), seconds=1.0)
         clock.wait(share=0.2)
         clock.play(self.fluoro.take_shot(), FadeIn(caption[1]), seconds=1.2)
@@ -181,7 +182,7 @@ class OverviewScene(NarratedScene):
             *self.leave(self.stage),
             FadeOut(self.fluoro),
             ReplacementTransform(self.whole.mobject, self.zoom.mobject),
-            self.retitle(self.words("example.heading")),
+            self.set_heading(self.words("example.heading")),
             seconds=1.6,
         )
         clock.play(FadeIn(glow), FadeIn(label), seconds=1.2)
@@ -210,7 +211,7 @@ class OverviewScene(NarratedScene):
         label = VGroup(Line(tag.get_top(), target, color=palette.TEXT, stroke_width=2.5), tag)
         clock.play(
             *self.leave(self.stage),
-            self.retitle(self.words("needle.heading")),
+            self.set_heading(self.words("needle.heading")),
             FadeIn(self.fluoro),
             seconds=1.0,
         )
@@ -246,7 +247,7 @@ class OverviewScene(NarratedScene):
             *monitor,
             FadeIn(cloud),
             FadeIn(label),
-            self.retitle(self.words("medicine.heading")),
+            self.set_heading(self.words("medicine.heading")),
             seconds=1.0,
         )
         clock.play(Transform(cloud, grown), self.glow.animate.set_opacity(0.08), share=0.5)
@@ -376,11 +377,6 @@ class OverviewScene(NarratedScene):
         """The script's cards under ``key`` (a title, then its lines) side by side, one accent each."""
         cards = (_info_card(card[0], card[1:], accent) for card, accent in zip(self.words(key), accents))
         return VGroup(*cards).arrange(RIGHT, buff=buff)
-
-    def retitle(self, words: str):
-        """The heading changes to ``words`` (:func:`scenes.kit.cards.retitle`)."""
-        self.heading, change = retitle(self.heading, words)
-        return change
 
     def leave(self, group) -> list:
         """Fade-outs of everything on screen that belongs to ``group``: its parts came in one by

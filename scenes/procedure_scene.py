@@ -51,7 +51,6 @@ from scenes.kit.cards import (
     paragraph,
     play_title,
     replace_words,
-    retitle,
     text,
     title_card,
 )
@@ -478,11 +477,6 @@ class ProcedureScene(NarratedScene):
         from scenes.kit.procedure_blocks import Device
 
         return Device(tuple(n for d in devices for n in d.needles))
-
-    def set_heading(self, words: str):
-        shown = getattr(self, "head", None)
-        self.head, change = retitle(shown if shown is not None and shown in self.mobjects else None, words)
-        return change
 
     def caption(self, lines: list[str], at=CAPTION_AT, px: int = 28) -> VGroup:
         """Words in their own zone under the pictures (at most two lines), standing on the zone's

@@ -13,7 +13,7 @@ from spine.anatomy.levels import REGIONS, neighbours
 from spine.anatomy.model import SpineModel
 from scenes.kit.anatomy_views import FittedView, SpineView
 from scenes.kit import palette
-from scenes.kit.cards import play_closing, heading, paragraph, play_title, retitle, text, title_card
+from scenes.kit.cards import play_closing, heading, paragraph, play_title, text, title_card
 from scenes.narrated import NarratedScene
 
 
@@ -78,8 +78,7 @@ class SpineAtlasScene(NarratedScene):
             notes.shift(LEFT * (notes.get_right()[0] - 6.3))
         apexes = [self.whole_view.project(self.model.level_centre(lv))[0] for lv in ("C5", "T7", "L3")]
         # the heading names what the narration is about now: the curves, not the regions
-        self.head, change = retitle(self.head, self.says("curves.heading"))
-        clock.play(change, seconds=0.6)
+        clock.play(self.set_heading(self.says("curves.heading")), seconds=0.6)
         for row, apex in zip(notes, apexes):
             self.play_pulse(clock, [apex], FadeIn(row, shift=LEFT * 0.1))
             clock.wait(share=0.18)

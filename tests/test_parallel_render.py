@@ -161,6 +161,53 @@ def test_images_drawn_over_their_region_only_give_manims_pixels():
     assert len(seen) >= 4  # the frames differ: the images were drawn
 
 
+def test_kept_cairo_paths_give_manims_pixels():
+    """The render's camera (pipeline/scene_writer.py) keeps each shape's Cairo path and replays it
+    while the shape's points and the camera's frame are unchanged: every frame must equal Manim's
+    own camera's exactly, through a fade, a shape moved by a hair, a zoom, a colour change and a
+    zoom back (a kept path replayed under the wrong transformation would land elsewhere)."""
+    import numpy as np
+    from manim import DOWN, Arrow, Circle, Line, Square, Text, VGroup
+    from manim.camera.moving_camera import MovingCamera
+
+    from pipeline.scene_writer import RegionMovingCamera
+
+    words = VGroup(*(Text(line, font_size=30) for line in ("The needle stops", "near the nerve root."))).arrange(DOWN)
+    shapes = VGroup(
+        Circle().shift([3, 1, 0]), Square().rotate(0.3), Line([-5, -3, 0], [5, 3, 0]), Arrow([0, 0, 0], [2, -2, 0])
+    )
+    shapes[0].set_fill("#ff0000", 0.5)
+    cameras = [MovingCamera(pixel_width=320, pixel_height=180), RegionMovingCamera(pixel_width=320, pixel_height=180)]
+
+    def frame(camera):
+        camera.reset()
+        camera.capture_mobjects([words, shapes])
+        return camera.pixel_array.copy()
+
+    steps = [
+        lambda: None,
+        lambda: None,  # unchanged: every path is replayed
+        lambda: words.set_opacity(0.5),  # a fade: the same paths, other colours
+        lambda: shapes.shift([0.01, 0.003, 0]),  # moved by less than a pixel
+        lambda: [camera.frame.scale(0.7).shift([0.3, 0.1, 0]) for camera in cameras],
+        lambda: None,
+        lambda: words[1].set_color("#44aaff"),
+        lambda: [camera.frame.scale(1 / 0.7).shift([-0.3, -0.1, 0]) for camera in cameras],
+        lambda: None,
+    ]
+    seen, kept = set(), []
+    for number, step in enumerate(steps):
+        step()
+        manims, ours = (frame(c) for c in cameras)
+        assert np.array_equal(ours, manims), number
+        seen.add(ours.tobytes())
+        kept.append(len(cameras[1]._kept_paths))
+    assert len(seen) == 6  # every change showed
+    drawn = len(words.family_members_with_points() + shapes.family_members_with_points())
+    assert kept[0] == drawn and kept[1] == kept[2] == drawn  # unchanged and faded: all replayed
+    assert kept[3] > drawn and kept[5] == kept[4] > kept[3]  # moved, zoomed: new paths, then replayed
+
+
 def test_a_zoomed_image_is_resampled_only_inside_the_frame():
     """A camera zoomed in on an image resamples one frame's worth of it, not the whole image
     blown up (Manim's way), and those pixels equal Manim's up to one level on a few of them."""

@@ -41,12 +41,18 @@ outside the frame, resampled inside it alone, may differ by one level on a few p
 points and the camera's frame are unchanged (:class:`KeptPathCamera`): a fade, a wait with
 updaters or a cross-fading caption redraws the same glyphs in other colours, and Manim rebuilt
 their paths curve by curve in Python in every frame. The same pixels (tested).
+
+**Pictures handed on, not copied.** Manim's renderer copies each drawn picture into a new array
+for the encoder. :class:`SegmentRenderer` hands the camera's picture itself on and gives the
+camera a spare to draw the next one into: one no longer held by anything (the encoder and its
+queue, a held frame, the play's static image), found by its reference count.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import sys
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
@@ -213,7 +219,46 @@ class SegmentRenderer(CairoRenderer):
             super().update_frame(*args, **kwargs)
 
     def get_frame(self) -> np.ndarray:
-        return self.camera.pixel_array if self._fast_forward else super().get_frame()
+        """The picture just drawn, handed on without a copy: the camera draws the next one into
+        a spare picture (:meth:`_spare_picture`). Manim copies the picture (8 MB at 1080p) into
+        a new array each frame; each copy's fresh pages are zeroed by the kernel first."""
+        picture = self.camera.pixel_array
+        if self._fast_forward:
+            return picture
+        spare = self._spare_picture(picture)
+        if spare is None:
+            return super().get_frame()  # Manim's own copy
+        # Every get_frame follows an update_frame, which fills the whole picture first (from the
+        # background or the play's static image): what the spare held before is never seen.
+        self.camera.pixel_array = spare
+        return picture
+
+    # Pictures handed on by get_frame, each with its reference count when nothing else holds it
+    # (this list, getrefcount's argument, and a Cairo context the camera may keep for it).
+    _pictures: list[list[Any]] | None = None
+
+    def _spare_picture(self, picture: np.ndarray) -> np.ndarray | None:
+        """A picture like ``picture`` that nothing else refers to any more (the encoder, its queue,
+        a held frame, the play's static image all hold theirs), or a new one while there are fewer
+        than :data:`FRAME_PICTURES`; None if all are in use."""
+        pictures = self._pictures
+        if pictures is None:
+            pictures = self._pictures = []
+        for entry in pictures:
+            if (
+                sys.getrefcount(entry[0]) <= entry[1]
+                and entry[0] is not picture
+                and entry[0].shape == picture.shape
+                and entry[0].dtype == picture.dtype
+            ):
+                return entry[0]
+        if len(pictures) >= FRAME_PICTURES or not (picture.flags.c_contiguous and picture.flags.writeable):
+            return None
+        pictures.append([np.empty_like(picture), 0])
+        entry = pictures[-1]
+        self.camera.get_cairo_context(entry[0])  # a camera that keeps one per picture keeps it from now on
+        entry[1] = sys.getrefcount(entry[0])
+        return entry[0]
 
     # -- held frames during a wait with updaters ------------------------------------------
     _held: tuple[bytes, Any, np.ndarray] | None = None  # (look, the play's background, the picture)
@@ -258,6 +303,10 @@ class SegmentRenderer(CairoRenderer):
             mobjects = list_update(scene.mobjects, scene.foreground_mobjects)
         return self.camera.get_mobjects_to_display(mobjects, include_submobjects=True)
 
+
+# Pictures get_frame hands on at most (8 MB each at 1080p): the encoder's queue, its conversion,
+# the held frame and the static image hold a few at a time; past this many, Manim's copy.
+FRAME_PICTURES = 24
 
 # A wait whose picture changed this many frames in a row (something really moves) is drawn
 # frame by frame without digesting it further.

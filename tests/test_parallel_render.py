@@ -208,6 +208,43 @@ def test_kept_cairo_paths_give_manims_pixels():
     assert kept[3] > drawn and kept[5] == kept[4] > kept[3]  # moved, zoomed: new paths, then replayed
 
 
+def test_pictures_handed_on_without_a_copy_stay_as_drawn_until_released():
+    """The render's renderer (pipeline/scene_writer.py) hands each drawn picture on as it is and
+    lets the camera draw the next one into a spare: a picture still held (by the encoder, a held
+    frame, the static image) must never be drawn over, a released one is reused, and each picture
+    handed on is the one Manim's own copy would have given."""
+    import numpy as np
+    from manim import Circle, Square, tempconfig
+
+    from pipeline.scene_writer import FRAME_PICTURES, RegionMovingCamera, SegmentRenderer
+
+    with tempconfig({"pixel_width": 160, "pixel_height": 90}):
+        renderer = SegmentRenderer(camera_class=RegionMovingCamera)
+        shapes = [Square().shift([x, 0, 0]) for x in np.linspace(-5, 5, 8)] + [Circle()]
+
+        def draw(mobject):
+            renderer.camera.reset()
+            renderer.camera.capture_mobjects([mobject])
+            manims = renderer.camera.pixel_array.copy()  # what Manim's get_frame returns
+            return renderer.get_frame(), manims
+
+        held = [draw(shape) for shape in shapes]  # all still held: nine distinct pictures
+        assert len({id(picture) for picture, _ in held}) == len(shapes)
+        for picture, manims in held:
+            assert np.array_equal(picture, manims) and picture[..., :3].any()
+        released = id(held[3][0])
+        del held[3]  # released by everything that held it: the camera may draw into it again
+        for shape in shapes[:3]:
+            picture, manims = draw(shape)
+            assert np.array_equal(picture, manims)
+        assert released in {id(entry[0]) for entry in renderer._pictures}
+        for (picture, manims), shape in zip(held, shapes[:3] + shapes[4:], strict=True):
+            assert np.array_equal(picture, manims), shape  # none drawn over while held
+        many = [draw(shapes[-1]) for _ in range(FRAME_PICTURES + 3)]  # past the spares: Manim's copies
+        assert all(np.array_equal(picture, manims) for picture, manims in many)
+        assert len(renderer._pictures) == FRAME_PICTURES
+
+
 def test_a_zoomed_image_is_resampled_only_inside_the_frame():
     """A camera zoomed in on an image resamples one frame's worth of it, not the whole image
     blown up (Manim's way), and those pixels equal Manim's up to one level on a few of them."""

@@ -35,7 +35,12 @@ scene's own camera class) resamples an image (an illustration layer, the fluoros
 when its pixels or its place on the frame changed, and composites it over the pixels it covers
 rather than over the whole frame; the encoder reads each frame's pixels in place instead of
 copying them first. Both give Manim's own pixels and bytes (tested); only an image partly
-outside the frame, resampled inside it alone, may differ by one level on a few pixels.
+outside the frame, resampled inside it alone, may differ by one level on a few pixels. A
+still image fading or cross-fading between two pictures that share, pixel by pixel, their alpha
+or their colour (``blended_from``, ``scenes/kit/cross_fade.py``: a layer's fade, the x-ray
+monitor's exposure) is resampled as those two pictures once each and blended in each frame
+(30 ms -> about 3 ms per frame for the monitor at 1080p): within a few levels of Manim's pixels,
+at a soft edge where bicubic overshoot is clipped (tested).
 
 **Paths built once per shape.** The same camera keeps each VMobject's Cairo path while its
 points and the camera's frame are unchanged (:class:`KeptPathCamera`): a fade, a wait with
@@ -57,7 +62,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 import av
 import numpy as np
@@ -390,8 +395,9 @@ class ImageRegionCamera:
     part of an image inside the frame is resampled (:func:`_resample_placed`).
     """
 
-    _placed_cache: dict[int, tuple] | None = None
-    PLACED_CACHE_SIZE = 12
+    _placed_cache: dict[Any, tuple] | None = None
+    _last_coords: dict[int, np.ndarray] | None = None  # where each image was drawn last
+    PLACED_CACHE_SIZE = 24  # images and cross-fades' pictures; a few layers fade at once
 
     def display_image_mobject(self, image_mobject: Any, pixel_array: np.ndarray) -> None:
         pixels = image_mobject.get_pixel_array()
@@ -405,7 +411,11 @@ class ImageRegionCamera:
             return
         target_coords = self.points_to_subpixel_coords(image_mobject, image_mobject.points)  # type: ignore[attr-defined]
         height, width = pixel_array.shape[:2]
-        placed = self._placed(image_mobject, pixels, target_coords, (width, height))
+        placed = self._cross_faded(image_mobject, pixels, target_coords, (width, height))
+        if placed is False:
+            placed = self._placed(
+                id(image_mobject), image_mobject.resampling_algorithm, pixels, target_coords, (width, height)
+            )
         if placed is None:
             return
         image, (x, y) = placed  # resampled inside the frame only: no part of it to cut off
@@ -413,30 +423,80 @@ class ImageRegionCamera:
         under = Image.fromarray(np.ascontiguousarray(region))
         region[...] = np.asarray(Image.alpha_composite(under, image))
 
-    def _placed(
+    def _cross_faded(
         self, image_mobject: Any, pixels: np.ndarray, target_coords: np.ndarray, frame_size: tuple[int, int]
+    ) -> tuple | None | Literal[False]:
+        """A still image in the middle of a cross-fade (``blended_from``, see
+        ``scenes/kit/cross_fade.py``): its two pictures resampled once each (kept while they and
+        the image's place are unchanged) and blended as the image's own pixels were. False when
+        the image is not such a cross-fade, or moved since the frame before (a fade with a shift
+        resamples one picture per frame, not two).
+
+        Blending after resampling rather than before gives the same picture up to rounding: a
+        level or two on a few pixels, more only where the bicubic filter overshoots past 0 or
+        255 at a sharp edge and is clipped (tested)."""
+        moved = self._moved(id(image_mobject), target_coords)
+        blend = getattr(image_mobject, "blended_from", None)
+        if moved or blend is None or blend[0] is not pixels:
+            return False
+        from scenes.kit.cross_fade import cross_fade
+
+        _, a, b, alpha = blend
+        if not (_rgba8(a) and _rgba8(b) and a.shape == b.shape == pixels.shape):
+            return False
+        if not np.array_equal(pixels, cross_fade(a, b, alpha)):  # changed in place since
+            return False
+        resampling = image_mobject.resampling_algorithm
+        # Pillow resamples RGBA premultiplied by its alpha (but for NEAREST); blended so too
+        premultiplied = resampling != Image.Resampling.NEAREST
+        placed_a = self._placed(("cross-fade", id(a)), resampling, a, target_coords, frame_size, premultiplied)
+        placed_b = self._placed(("cross-fade", id(b)), resampling, b, target_coords, frame_size, premultiplied)
+        if placed_a is None or placed_b is None:
+            return None
+        blended = Image.blend(placed_a[0], placed_b[0], alpha)
+        return (blended.convert("RGBA") if premultiplied else blended), placed_a[1]
+
+    def _moved(self, key: int, target_coords: np.ndarray) -> bool:
+        """True unless the image ``key`` was drawn at ``target_coords`` the time before."""
+        last = self._last_coords
+        if last is None:
+            last = self._last_coords = {}
+        before = last.pop(key, None)
+        last[key] = target_coords.copy()
+        while len(last) > self.PLACED_CACHE_SIZE:
+            last.pop(next(iter(last)))
+        return before is None or not np.array_equal(before, target_coords)
+
+    def _placed(
+        self,
+        key: Any,
+        resampling: Any,
+        pixels: np.ndarray,
+        target_coords: np.ndarray,
+        frame_size: tuple[int, int],
+        premultiplied: bool = False,
     ) -> tuple | None:
-        """The image resampled onto the frame's pixel grid and its top-left pixel (Manim's own
-        arithmetic, see ``Camera.display_image_mobject``), or None where Manim draws nothing.
-        Only the part inside the frame (``frame_size``: width, height) is resampled."""
+        """``pixels`` resampled onto the frame's pixel grid (with ``resampling``) and its top-left
+        pixel (Manim's own arithmetic, see ``Camera.display_image_mobject``), or None where Manim
+        draws nothing; kept under ``key`` while the inputs are equal. Only the part inside the
+        frame (``frame_size``: width, height) is resampled. ``premultiplied``: left as Pillow
+        resamples it, premultiplied by its alpha (mode ``RGBa``)."""
         cache = self._placed_cache
         if cache is None:
             cache = self._placed_cache = {}
-        key = id(image_mobject)
-        resampling = image_mobject.resampling_algorithm
         kept = cache.get(key)
         if (
             kept is not None
-            and kept[0] == (resampling, frame_size)
+            and kept[0] == (resampling, frame_size, premultiplied)
             and np.array_equal(kept[1], target_coords)
             and kept[2].shape == pixels.shape
             and np.array_equal(kept[2], pixels)
         ):
             cache[key] = cache.pop(key)  # most recently used last
             return kept[3]
-        placed = _resample_placed(pixels, target_coords.copy(), resampling, frame_size)
+        placed = _resample_placed(pixels, target_coords.copy(), resampling, frame_size, premultiplied)
         cache.pop(key, None)
-        cache[key] = ((resampling, frame_size), target_coords.copy(), pixels.copy(), placed)
+        cache[key] = ((resampling, frame_size, premultiplied), target_coords.copy(), pixels.copy(), placed)
         while len(cache) > self.PLACED_CACHE_SIZE:
             cache.pop(next(iter(cache)))
         return placed
@@ -447,7 +507,11 @@ def _rgba8(array: Any) -> bool:
 
 
 def _resample_placed(
-    pixels: np.ndarray, target_coords: np.ndarray, resampling: Any, frame_size: tuple[int, int]
+    pixels: np.ndarray,
+    target_coords: np.ndarray,
+    resampling: Any,
+    frame_size: tuple[int, int],
+    premultiplied: bool = False,
 ) -> tuple | None:
     """Manim 0.22's ``Camera.display_image_mobject`` up to its paste: the same numbers in the
     same order, returning the resampled image and where its top-left corner lands.
@@ -458,6 +522,8 @@ def _resample_placed(
     homography is composed with that window's offset, so each pixel samples the same point of
     the image (up to the last bit of a double)."""
     sub_image = Image.fromarray(pixels)  # RGBA: a uint8 array of four channels
+    if premultiplied:  # what Pillow's transform of RGBA does first; its result is left so
+        sub_image = sub_image.convert("RGBa")
     original_coords = np.array(
         [[0, 0], [sub_image.width, 0], [0, sub_image.height], [sub_image.width, sub_image.height]]
     )

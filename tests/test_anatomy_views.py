@@ -352,7 +352,7 @@ def test_a_cross_fade_of_two_layers_is_manims_image_interpolation_within_one_lev
     (``interpolate(a, b, alpha).astype(uint8)``), ends exact, any alpha at most one level off."""
     from manim.utils.bezier import interpolate
 
-    from scenes.kit.anatomy_views import _cross_fade
+    from scenes.kit.cross_fade import cross_fade as _cross_fade
 
     rng = np.random.default_rng(7)
     a = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)

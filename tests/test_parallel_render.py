@@ -245,6 +245,58 @@ def test_pictures_handed_on_without_a_copy_stay_as_drawn_until_released():
         assert len(renderer._pictures) == FRAME_PICTURES
 
 
+def test_a_still_cross_fade_resamples_its_two_pictures_once_and_blends_them(monkeypatch):
+    """A still image fading or cross-fading (scenes/kit/cross_fade.py: an illustration layer's
+    fade, the x-ray monitor's exposure) is resampled as its two pictures once each, blended
+    premultiplied in every frame: within a few levels of Manim's camera resampling each frame's
+    blend, on a few pixels of the edge where bicubic overshoot is clipped. Between pictures of
+    other outlines the camera resamples each frame, as Manim does, for Manim's pixels."""
+    import numpy as np
+    from manim.camera.moving_camera import MovingCamera
+
+    import pipeline.scene_writer as scene_writer
+    from scenes.kit.cross_fade import CrossFadingImage
+
+    resampled = []
+    resample = scene_writer._resample_placed
+    monkeypatch.setattr(scene_writer, "_resample_placed", lambda *a, **k: resampled.append(1) or resample(*a, **k))
+    yy, xx = np.mgrid[:60, :90]
+    disc = np.zeros((60, 90, 4), np.uint8)
+    disc[..., 0], disc[..., 1], disc[..., 2] = 200, (xx * 2).astype(np.uint8), 90
+    # a disc with a soft edge, as the x-ray monitor's field (a sharp one rings more, clipped)
+    disc[..., 3] = np.clip((25 - np.hypot(xx - 45, yy - 30)) * 100 + 128, 0, 255).astype(np.uint8)
+    hidden = disc.copy()
+    hidden[..., 3] = 0  # a fade: the same colours, transparent
+    white = disc.copy()
+    white[..., :3] = 245  # an exposure's flash: the same disc, other colours
+    elsewhere = white.copy()
+    elsewhere[..., 3] = np.where(xx < 50, 255, 0)  # another outline
+    background = np.full((180, 320, 4), (20, 25, 35, 255), np.uint8)
+    steps = np.linspace(0, 1, 16)
+    for start, end, blended in ((hidden, disc, True), (white, disc, True), (elsewhere, disc, False)):
+        image = CrossFadingImage(disc.copy()).set(height=5).shift([0.7, 0.2, 0])
+        cameras = [
+            MovingCamera(pixel_width=320, pixel_height=180),
+            scene_writer.RegionMovingCamera(pixel_width=320, pixel_height=180),
+        ]
+        resampled.clear()
+        for alpha in steps:
+            image.show_cross_fade(start, end, float(alpha))
+            assert (image.blended_from is not None) == (blended and 0 < alpha < 1)
+            frames = []
+            for camera in cameras:
+                camera.set_frame_to_background(background)
+                camera.capture_mobjects([image])
+                frames.append(camera.pixel_array.astype(int))
+            difference = np.abs(frames[0] - frames[1]).max(axis=2)
+            if not blended or alpha in (0, 1):
+                assert difference.max() == 0, alpha
+            else:
+                assert difference.max() <= 6 and np.count_nonzero(difference > 2) <= 0.001 * difference.size, alpha
+        # first frame (not known to be still yet), the two pictures, the last frame; or every frame
+        assert len(resampled) == (4 if blended else len(steps))
+
+
 def test_a_zoomed_image_is_resampled_only_inside_the_frame():
     """A camera zoomed in on an image resamples one frame's worth of it, not the whole image
     blown up (Manim's way), and those pixels equal Manim's up to one level on a few of them."""

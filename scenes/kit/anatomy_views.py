@@ -58,6 +58,7 @@ from spine.imaging.illustration import (
     split_by_occlusion,
 )
 from scenes.kit import palette
+from scenes.kit.cross_fade import CrossFadingImage
 from scenes.kit.typography import font_size_for_px, pango_text, register_fonts
 
 __all__ = ["SpineView", "VIEW_KINDS", "KIND_STYLE", "convex_hull_2d", "IllustrationGroup", "SpineTurn", "CutAway"]
@@ -1127,19 +1128,7 @@ def _place(image: ImageMobject, view: SpineView, window) -> ImageMobject:
     return image
 
 
-def _cross_fade(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
-    """``a + alpha * (b - a)`` per byte as uint8, by Pillow's ``Image.blend`` in C: a quarter
-    of the CPU of the byte-pair table this used (5.0 -> 1.3 ms for a 1009 x 685 layer). It
-    truncates as Manim's own image interpolation (``interpolate(...).astype(uint8)``) does;
-    its single-precision sums differ from that by one level on about 2 % of the bytes."""
-    if a.dtype != np.uint8 or b.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 4:
-        return (a * (1 - alpha) + b * alpha).astype(np.uint8)
-    from PIL import Image
-
-    return np.array(Image.blend(Image.fromarray(a), Image.fromarray(b), float(alpha)))
-
-
-class LayerImage(ImageMobject):
+class LayerImage(CrossFadingImage):
     """The shaded layer as an image that also answers the vector calls a VGroup makes of its
     family (anchors for bounds and centres; fill opacity becomes the image's opacity; strokes
     and colours do not apply to an illustration).
@@ -1187,8 +1176,9 @@ class LayerImage(ImageMobject):
 
     def derived_state(self) -> frozenset[str]:
         """Attributes the beat-state digest leaves out: the pixel buffers while ``source``
-        says what they are (rendered or not yet), and the cross-fade's resampling cache."""
-        return self.PIXEL_STATE if self.source is not None else frozenset({"_resampled"})
+        says what they are (rendered or not yet), and the cross-fade's resampling cache and
+        inputs."""
+        return (self.PIXEL_STATE if self.source is not None else frozenset({"_resampled"})) | super().derived_state()
 
     @property
     def rendered(self) -> bool:
@@ -1201,6 +1191,7 @@ class LayerImage(ImageMobject):
         self.pixel_array  # noqa: B018 - the property renders on first read
 
     def set_opacity(self, alpha: float):
+        self.blended_from = None  # the pixels change in place: no longer the cross-fade's
         self._opacity = float(alpha)
         self.stroke_opacity = alpha
         self.fill_opacity = alpha
@@ -1224,7 +1215,7 @@ class LayerImage(ImageMobject):
                 cache.clear()
                 cache[key] = np.array(Image.fromarray(a).resize((b.shape[1], b.shape[0]), Image.BILINEAR))
             a = cache[key]
-        self.pixel_array = _cross_fade(a, b, alpha)
+        self.show_cross_fade(a, b, alpha)
         if self._render is None:
             self.orig_alpha_pixel_array = self.pixel_array[:, :, 3].copy()
 

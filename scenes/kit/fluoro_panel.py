@@ -30,8 +30,9 @@ import zlib
 from functools import lru_cache
 
 import numpy as np
-from manim import DOWN, Animation, Circle, Group, ImageMobject, Text, VMobject, linear, smooth
+from manim import DOWN, Animation, Circle, Group, Text, VMobject, linear, smooth
 
+from scenes.kit.cross_fade import CrossFadingImage
 from scenes.kit.palette import TEXT, TEXT_MUTED
 from scenes.kit.typography import font_size_for_px, pango_text, register_fonts
 
@@ -163,7 +164,7 @@ class FluoroPanel(Group):
             rgba = grey_to_rgba(grey, self.detector.field_fraction)
         else:
             rgba = self._render()
-        self.image = ImageMobject(np.array(rgba))
+        self.image = CrossFadingImage(np.array(rgba))  # its fades and exposures: cross-fades the camera keeps
         self.image.height = height
         self.ring = Circle(radius=height / 2 * self.detector.field_fraction, color=TEXT_MUTED, stroke_width=3)
         self.ring.move_to(self.image.get_center())
@@ -431,12 +432,9 @@ class _Exposure(Animation):
     def interpolate_mobject(self, alpha: float) -> None:
         a = self.rate_func(alpha)
         if a < self.flash:
-            f = a / self.flash
-            img = self.old.astype(np.float32) * (1 - f) + self._white.astype(np.float32) * f
+            self.panel.image.show_cross_fade(self.old, self._white, a / self.flash)
         else:
-            f = min(1.0, (a - self.flash) / (1 - self.flash))
-            img = self._white.astype(np.float32) * (1 - f) + self.new.astype(np.float32) * f
-        self.panel.image.pixel_array = img.astype(np.uint8)
+            self.panel.image.show_cross_fade(self._white, self.new, min(1.0, (a - self.flash) / (1 - self.flash)))
 
 
 class _Turn(Animation):

@@ -396,7 +396,6 @@ class ImageRegionCamera:
     """
 
     _placed_cache: dict[Any, tuple] | None = None
-    _last_coords: dict[int, np.ndarray] | None = None  # where each image was drawn last
     PLACED_CACHE_SIZE = 24  # images and cross-fades' pictures; a few layers fade at once
 
     def display_image_mobject(self, image_mobject: Any, pixel_array: np.ndarray) -> None:
@@ -429,15 +428,16 @@ class ImageRegionCamera:
         """A still image in the middle of a cross-fade (``blended_from``, see
         ``scenes/kit/cross_fade.py``): its two pictures resampled once each (kept while they and
         the image's place are unchanged) and blended as the image's own pixels were. False when
-        the image is not such a cross-fade, or moved since the frame before (a fade with a shift
-        resamples one picture per frame, not two).
+        the image is not such a cross-fade (a fade with a shift, which would cost two
+        resamplings a frame instead of one, keeps no ``blended_from``). Which way a frame is
+        drawn depends on the image alone, not on the frames drawn before it: a beat must give
+        the same pixels in whichever process draws it.
 
         Blending after resampling rather than before gives the same picture up to rounding: a
         level or two on a few pixels, more only where the bicubic filter overshoots past 0 or
         255 at a sharp edge and is clipped (tested)."""
-        moved = self._moved(id(image_mobject), target_coords)
         blend = getattr(image_mobject, "blended_from", None)
-        if moved or blend is None or blend[0] is not pixels:
+        if blend is None or blend[0] is not pixels:
             return False
         from scenes.kit.cross_fade import cross_fade
 
@@ -455,17 +455,6 @@ class ImageRegionCamera:
             return None
         blended = Image.blend(placed_a[0], placed_b[0], alpha)
         return (blended.convert("RGBA") if premultiplied else blended), placed_a[1]
-
-    def _moved(self, key: int, target_coords: np.ndarray) -> bool:
-        """True unless the image ``key`` was drawn at ``target_coords`` the time before."""
-        last = self._last_coords
-        if last is None:
-            last = self._last_coords = {}
-        before = last.pop(key, None)
-        last[key] = target_coords.copy()
-        while len(last) > self.PLACED_CACHE_SIZE:
-            last.pop(next(iter(last)))
-        return before is None or not np.array_equal(before, target_coords)
 
     def _placed(
         self,

@@ -281,20 +281,32 @@ def test_a_still_cross_fade_resamples_its_two_pictures_once_and_blends_them(monk
         ]
         resampled.clear()
         for alpha in steps:
-            image.show_cross_fade(start, end, float(alpha))
+            image.show_cross_fade(start, end, float(alpha), still=True)
             assert (image.blended_from is not None) == (blended and 0 < alpha < 1)
             frames = []
             for camera in cameras:
                 camera.set_frame_to_background(background)
                 camera.capture_mobjects([image])
                 frames.append(camera.pixel_array.astype(int))
+            if alpha == steps[7]:  # a beat drawn by another process: no frame drawn before this one
+                fresh = scene_writer.RegionMovingCamera(pixel_width=320, pixel_height=180)
+                fresh.set_frame_to_background(background)
+                fresh.capture_mobjects([image])
+                assert np.array_equal(fresh.pixel_array, frames[1]), "the pixels depend on earlier frames"
+                del resampled[len(resampled) - (2 if blended else 1) :]  # the fresh camera's own
             difference = np.abs(frames[0] - frames[1]).max(axis=2)
             if not blended or alpha in (0, 1):
                 assert difference.max() == 0, alpha
             else:
                 assert difference.max() <= 6 and np.count_nonzero(difference > 2) <= 0.001 * difference.size, alpha
-        # first frame (not known to be still yet), the two pictures, the last frame; or every frame
+        # the first frame and the last (one picture each), the two pictures; or every frame
         assert len(resampled) == (4 if blended else len(steps))
+    # a fade with a shift keeps nothing: two resamplings a frame would cost more than one
+    moving = CrossFadingImage(disc.copy())
+    moving.interpolate_color(moving.copy().fade(1), moving.copy().shift([0, 0.1, 0]), 0.5)
+    assert moving.blended_from is None
+    moving.interpolate_color(moving.copy().fade(1), moving.copy(), 0.5)
+    assert moving.blended_from is not None
 
 
 def test_a_zoomed_image_is_resampled_only_inside_the_frame():

@@ -58,7 +58,7 @@ from spine.imaging.illustration import (
     split_by_occlusion,
 )
 from scenes.kit import palette
-from scenes.kit.cross_fade import CrossFadingImage
+from scenes.kit.cross_fade import CrossFadingImage, same_place
 from scenes.kit.typography import font_size_for_px, pango_text, register_fonts
 
 __all__ = ["SpineView", "VIEW_KINDS", "KIND_STYLE", "convex_hull_2d", "IllustrationGroup", "SpineTurn", "CutAway"]
@@ -1215,7 +1215,7 @@ class LayerImage(CrossFadingImage):
                 cache.clear()
                 cache[key] = np.array(Image.fromarray(a).resize((b.shape[1], b.shape[0]), Image.BILINEAR))
             a = cache[key]
-        self.show_cross_fade(a, b, alpha)
+        self.show_cross_fade(a, b, alpha, still=same_place(mobject1, mobject2))
         if self._render is None:
             self.orig_alpha_pixel_array = self.pixel_array[:, :, 3].copy()
 

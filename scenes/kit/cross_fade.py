@@ -35,8 +35,8 @@ class CrossFadingImage(ImageMobject):
     """An ``ImageMobject`` whose interpolation between two images of its size is a
     :func:`cross_fade`, kept with its inputs when the camera may blend them after resampling.
 
-    ``blended_from`` is ``(pixels, a, b, alpha)`` after :meth:`show_cross_fade`: ``pixels`` (the
-    very array then shown) is ``cross_fade(a, b, alpha)``. The camera trusts it only while
+    ``blended_from`` is ``(pixels, a, b, alpha)`` after :meth:`show_cross_fade` of an image that
+    stays in place: ``pixels`` (the very array then shown) is ``cross_fade(a, b, alpha)``. The camera trusts it only while
     ``pixel_array`` is still that array and equals that blend.
 
     Pillow resamples an RGBA picture premultiplied by its alpha, so resampling two pictures and
@@ -51,12 +51,16 @@ class CrossFadingImage(ImageMobject):
     blended_from: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None
     _pair: tuple[np.ndarray, np.ndarray, bool] | None = None  # the last pair and whether it may be
 
-    def show_cross_fade(self, a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+    def show_cross_fade(self, a: np.ndarray, b: np.ndarray, alpha: float, *, still: bool) -> np.ndarray:
         """Show ``cross_fade(a, b, alpha)`` (``a`` and ``b`` are not changed afterwards: the
-        camera may keep their resampled pictures)."""
+        camera may keep their resampled pictures). ``still``: the image stays where it is for the
+        whole cross-fade (a fade in place, an exposure; not a fade with a shift). Only then is
+        ``blended_from`` kept, so whether a frame is drawn from it depends on the animation
+        alone, never on which frames a process happened to draw before (a beat drawn by another
+        worker, after a fast-forward, must give the same pixels)."""
         pixels = cross_fade(a, b, alpha)
         self.pixel_array = pixels
-        if not (0.0 < alpha < 1.0 and pixels.shape == a.shape == b.shape and _rgba8(a) and _rgba8(b)):
+        if not (still and 0.0 < alpha < 1.0 and pixels.shape == a.shape == b.shape and _rgba8(a) and _rgba8(b)):
             # at either end the picture is one of the two (Pillow copies it): nothing to keep, and
             # nothing held on to once the animation is over (nor copied with the image)
             self.blended_from = self._pair = None
@@ -71,7 +75,7 @@ class CrossFadingImage(ImageMobject):
         a, b = mobject1.pixel_array, mobject2.pixel_array
         if a.shape != b.shape:
             return super().interpolate_color(mobject1, mobject2, alpha)  # Manim's message for that
-        self.show_cross_fade(a, b, alpha)
+        self.show_cross_fade(a, b, alpha, still=same_place(mobject1, mobject2))
         return self
 
     def set_opacity(self, alpha: float):
@@ -80,6 +84,11 @@ class CrossFadingImage(ImageMobject):
 
     def derived_state(self) -> frozenset[str]:
         return frozenset({"blended_from", "_pair"})
+
+
+def same_place(mobject1, mobject2) -> bool:
+    """True if an animation from ``mobject1`` to ``mobject2`` leaves the image where it is."""
+    return bool(mobject1.points.shape == mobject2.points.shape and np.array_equal(mobject1.points, mobject2.points))
 
 
 def shares_alpha_or_colour(a: np.ndarray, b: np.ndarray) -> bool:

@@ -431,10 +431,11 @@ class _Exposure(Animation):
 
     def interpolate_mobject(self, alpha: float) -> None:
         a = self.rate_func(alpha)
+        image = self.panel.image  # an exposure flashes the monitor in place
         if a < self.flash:
-            self.panel.image.show_cross_fade(self.old, self._white, a / self.flash)
+            image.show_cross_fade(self.old, self._white, a / self.flash, still=True)
         else:
-            self.panel.image.show_cross_fade(self._white, self.new, min(1.0, (a - self.flash) / (1 - self.flash)))
+            image.show_cross_fade(self._white, self.new, min(1.0, (a - self.flash) / (1 - self.flash)), still=True)
 
 
 class _Turn(Animation):

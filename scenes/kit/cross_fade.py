@@ -36,8 +36,10 @@ class CrossFadingImage(ImageMobject):
     :func:`cross_fade`, kept with its inputs when the camera may blend them after resampling.
 
     ``blended_from`` is ``(pixels, a, b, alpha)`` after :meth:`show_cross_fade` of an image that
-    stays in place: ``pixels`` (the very array then shown) is ``cross_fade(a, b, alpha)``. The camera trusts it only while
-    ``pixel_array`` is still that array and equals that blend.
+    stays in place: ``pixels`` (the very array then shown) is ``cross_fade(a, b, alpha)``. The
+    camera trusts it only while ``pixel_array`` is still that array and still equals that blend
+    (it blends again to check: a millisecond or so, against the 10-40 ms of resampling it saves,
+    and an in-place change such as ``set_color`` is caught).
 
     Pillow resamples an RGBA picture premultiplied by its alpha, so resampling two pictures and
     blending the results (premultiplied) gives the blend's own resampling only where, pixel by
